@@ -1,0 +1,124 @@
+"""What every protocol module offers: a checker fed one event at a time, and the Assembly it fills.
+
+The common layer (`inspector.validate`) parses SSE, decodes each event's JSON once, and hands the checker
+`(event, payload)`: `payload` is the decoded JSON value, or `DONE` for a literal `data: [DONE]`. Events whose
+data is not JSON are reported by the common layer (`sse/invalid-json`) and never reach the checker.
+
+Accumulating and judging stay apart (as in openai-python's `ResponseStreamState`): the checker updates its
+`Assembly` (what the stream said) and returns `Finding`s (where it broke the rules). The viewer and diff read
+the Assembly; the outputs read the findings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from ..findings import Finding
+from ..sse import Event
+
+
+class _Done:
+    """The literal `[DONE]` sentinel of Chat Completions (not JSON)."""
+
+    def __repr__(self) -> str:
+        return "DONE"
+
+
+DONE: Any = _Done()
+
+
+@dataclass(slots=True)
+class ToolCall:
+    """A tool call as streamed: `arguments` is the exact concatenation of the streamed fragments."""
+
+    id: str | None
+    name: str | None
+    arguments: str = ""
+    kind: str = "function"
+    """The item or block type that carried it: function_call, custom_tool_call, mcp_call, tool_use, ..."""
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "name": self.name, "arguments": self.arguments}
+
+
+@dataclass(slots=True)
+class Output:
+    """What one answer said. Chat has one per choice; the other protocols have only choice 0."""
+
+    index: int = 0
+    text_parts: list[str] = field(default_factory=list)
+    reasoning_parts: list[str] = field(default_factory=list)
+    refusal_parts: list[str] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    finish_reason: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.text_parts)
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(self.reasoning_parts)
+
+    @property
+    def refusal(self) -> str:
+        return "".join(self.refusal_parts)
+
+
+@dataclass(slots=True)
+class Assembly:
+    """The reassembled result of a stream, built one event at a time."""
+
+    protocol: str
+    model: str | None = None
+    response_id: str | None = None
+    status: str | None = None
+    """Final status: the Responses status, the Anthropic stop_reason, the Chat finish_reason of choice 0."""
+    usage: dict | None = None
+    error: str | None = None
+    """The message of an in-band error event, if one came."""
+    first_content_index: int | None = None
+    """Index of the first event that carries content (text, reasoning, refusal or tool-call data): TTFT."""
+    outputs: dict[int, Output] = field(default_factory=dict)
+
+    def output(self, index: int = 0) -> Output:
+        """The output for a choice index, created on first use."""
+        found = self.outputs.get(index)
+        if found is None:
+            found = self.outputs[index] = Output(index)
+        return found
+
+    def saw_content(self, event_index: int) -> None:
+        if self.first_content_index is None:
+            self.first_content_index = event_index
+
+    @property
+    def text(self) -> str:
+        return self.outputs[0].text if 0 in self.outputs else ""
+
+    @property
+    def reasoning(self) -> str:
+        return self.outputs[0].reasoning if 0 in self.outputs else ""
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        return self.outputs[0].tool_calls if 0 in self.outputs else []
+
+
+class Checker(Protocol):
+    """One protocol's state machine. One instance per stream."""
+
+    name: ClassVar[str]
+    assembly: Assembly
+
+    def feed(self, event: Event, payload: Any) -> list[Finding]:
+        """Check one event (its JSON already decoded) and update the assembly."""
+        ...
+
+    def finish(self, end_index: int | None) -> list[Finding]:
+        """End-of-stream rules: missing terminal events, open items, unfinished choices.
+
+        `end_index` is the index of the last dispatched event (None: the stream had none).
+        """
+        ...
