@@ -178,9 +178,8 @@ class SSEParser:
             self._data.append(value)
         elif name == "event":
             self._type = value
-        elif name == "id":
-            if "\0" not in value:  # NOTE: spec: an id containing NUL is ignored, the old one stays
-                self._last_id = value
+        elif name == "id" and "\0" not in value:  # NOTE: spec: an id containing NUL is ignored
+            self._last_id = value
         # NOTE: "retry" only steers reconnection, and unknown fields are ignored by the spec.
         return None
 

@@ -1,0 +1,48 @@
+"""Which protocol a stream speaks: from the request path when there is one, else from the first events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import DONE
+
+# fmt: off
+_PATH_SUFFIXES = (
+    ("/responses",        "openai-responses"),
+    ("/chat/completions", "openai-chat"),
+    ("/messages",         "anthropic-messages"),
+)
+_ANTHROPIC_TYPES = frozenset({
+    "message_start", "message_delta", "message_stop", "ping",
+    "content_block_start", "content_block_delta", "content_block_stop",
+})
+# fmt: on
+
+
+def from_path(path: str | None) -> str | None:
+    """The protocol named by a request path (`/v1/chat/completions?x=1` -> openai-chat), or None."""
+    if not path:
+        return None
+    path = path.split("?", 1)[0].rstrip("/")
+    for suffix, name in _PATH_SUFFIXES:
+        if path.endswith(suffix):
+            return name
+    return None
+
+
+def from_payload(event_type: str, payload: Any) -> str | None:
+    """The protocol one decoded event points to, or None when it says nothing either way."""
+    if payload is DONE:
+        return "openai-chat"
+    if not isinstance(payload, dict):
+        return None
+    kind = payload.get("type")
+    if isinstance(kind, str):
+        if kind.startswith("response."):
+            return "openai-responses"
+        if kind in _ANTHROPIC_TYPES or event_type in _ANTHROPIC_TYPES:
+            return "anthropic-messages"
+    if payload.get("object") == "chat.completion.chunk" or "choices" in payload:
+        return "openai-chat"
+    return None
+

@@ -1,0 +1,173 @@
+"""The common layer of validation: HTTP, SSE and JSON rules, protocol detection, then the protocol checker.
+
+One `StreamCheck` per stream, fed network chunks as they come (in the proxy, from a file, in the probe).
+It keeps no events: memory stays flat however long the stream. Findings accumulate in `findings`; what the
+stream said accumulates in `assembly`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .findings import Finding, Severity, rule
+from .protocols import GENERIC, checker_for, detect
+from .protocols.base import DONE, Assembly, Checker
+from .sse import Event, SSEParser
+
+# fmt: off
+HTTP_STATUS       = rule("http/error-status", Severity.ERROR, "the response status is not 2xx: no stream came")
+HTTP_CONTENT_TYPE = rule("http/content-type", Severity.ERROR, "a 2xx response that is not `text/event-stream`")
+SSE_INVALID_UTF8  = rule("sse/invalid-utf8", Severity.ERROR, "bytes that are not valid UTF-8")
+SSE_UNTERMINATED  = rule("sse/unterminated-event", Severity.ERROR,
+                         "the stream ends inside an event, which a conformant client drops")
+SSE_INVALID_JSON  = rule("sse/invalid-json", Severity.ERROR, "an event whose data is not JSON")
+SSE_NO_EVENTS     = rule("sse/no-events", Severity.ERROR, "a 2xx event stream that carried no event at all")
+# fmt: on
+
+_DETECT_WINDOW = 8  # events to look at before calling an unrecognised stream generic
+_ERROR_BODY_LIMIT = 64 * 1024
+
+
+class StreamCheck:
+    """Validate one stream incrementally: `feed` chunks, then `close`."""
+
+    def __init__(
+        self,
+        protocol: str | None = None,
+        *,
+        request_path: str | None = None,
+        status: int | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        self.parser = SSEParser()
+        self.findings: list[Finding] = []
+        self.protocol = protocol if protocol and protocol != "auto" else detect.from_path(request_path)
+        self.checker: Checker | None = None
+        self._assembly: Assembly | None = None
+        self._held: list[tuple[Event, Any]] = []
+        self.events = 0
+        self.last_index: int | None = None
+        self.status = status
+        self._error_body: bytearray | None = None
+        if status is not None and not 200 <= status < 300:
+            self._error_body = bytearray()
+        elif content_type is not None and "text/event-stream" not in content_type.lower():
+            self.findings.append(
+                HTTP_CONTENT_TYPE(None, f"expected `text/event-stream`, got `{content_type}`: "
+                                        "an SSE client cannot read this body as a stream")
+            )
+        if self.protocol is not None:
+            self._start(self.protocol)
+
+    @property
+    def assembly(self) -> Assembly:
+        if self.checker is not None:
+            return self.checker.assembly
+        if self._assembly is None:
+            self._assembly = Assembly(self.protocol or GENERIC)
+        return self._assembly
+
+    def feed(self, chunk: bytes, t: float | None = None) -> list[Event]:
+        """Parse and check one network chunk; returns the events it completed."""
+        if self._error_body is not None:
+            self._error_body += chunk[: _ERROR_BODY_LIMIT - len(self._error_body)]
+            return []
+        events = self.parser.feed(chunk, t)
+        for event in events:
+            self._event(event)
+        return events
+
+    def close(self) -> list[Finding]:
+        """End of stream: end-of-stream rules of every layer. Returns all findings."""
+        if self._error_body is not None:
+            self.findings.append(HTTP_STATUS(None, _status_message(self.status, bytes(self._error_body))))
+            return self.findings
+        self.parser.close()
+        if self.protocol is None:
+            self._start(GENERIC)
+        for problem in self.parser.problems:
+            if problem.kind == "invalid-utf8":
+                self.findings.append(SSE_INVALID_UTF8(problem.index, f"{problem.detail}: text was lost"))
+        pending = self.parser.unterminated
+        if pending is not None:
+            self.findings.append(SSE_UNTERMINATED(pending.index, _unterminated_message(pending)))
+        if self.events == 0 and pending is None:
+            self.findings.append(SSE_NO_EVENTS(None, "the body ended before any event was dispatched"))
+        if self.checker is not None:
+            self.findings.extend(self.checker.finish(self.last_index))
+        return self.findings
+
+    def _event(self, event: Event) -> None:
+        self.events += 1
+        self.last_index = event.index
+        if event.data == "[DONE]":
+            payload: Any = DONE
+        else:
+            try:
+                payload = json.loads(event.data)
+            except ValueError as error:
+                self.findings.append(
+                    SSE_INVALID_JSON(event.index, f"`data` of `{event.type}` is not JSON ({error}): "
+                                                  f"{_excerpt(event.data)}; an SDK raises on this event")
+                )
+                return
+        if self.protocol is None:
+            self._held.append((event, payload))
+            found = detect.from_payload(event.type, payload)
+            if found is None and len(self._held) < _DETECT_WINDOW:
+                return
+            self._start(found or GENERIC)
+            return
+        if self.checker is not None:
+            self.findings.extend(self.checker.feed(event, payload))
+
+    def _start(self, protocol: str) -> None:
+        self.protocol = protocol
+        self.checker = checker_for(protocol)
+        held, self._held = self._held, []
+        if self.checker is not None:
+            for event, payload in held:
+                self.findings.extend(self.checker.feed(event, payload))
+
+
+def check_bytes(data: bytes, protocol: str | None = None) -> StreamCheck:
+    """Validate a whole raw SSE body (tests and small inputs)."""
+    check = StreamCheck(protocol)
+    check.feed(data)
+    check.close()
+    return check
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def _unterminated_message(pending: Event) -> str:
+    kind = pending.type
+    try:
+        payload = json.loads(pending.data)
+    except ValueError:
+        payload = None
+    if kind == "message" and isinstance(payload, dict) and isinstance(payload.get("type"), str):
+        kind = payload["type"]
+    return (f"the stream ended inside event {pending.index} (`{kind}`) with no blank line after it: "
+            "a conformant client never dispatches it, so it is lost")
+
+
+def _status_message(status: int | None, body: bytes) -> str:
+    """`HTTP 401: Incorrect API key provided` from a JSON error body, or an excerpt of the body."""
+    text = body.decode("utf-8", errors="replace").strip()
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        payload = None
+    message = None
+    if isinstance(payload, dict):
+        error = payload.get("error", payload)
+        if isinstance(error, dict):
+            message = error.get("message")
+        elif isinstance(error, str):
+            message = error
+    detail = message if isinstance(message, str) else (_excerpt(text, 120) if text else "empty body")
+    return f"HTTP {status}: {detail}"
