@@ -1,0 +1,123 @@
+"""The `sse-inspector` command line: parse arguments, call the library, print, return an exit code.
+
+Exit codes everywhere: 0 clean, 1 findings or differences, 2 unusable input or usage error (one line on
+stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from . import __version__, report
+from .inputs import InputError, iter_sources
+from .protocols import NAMES
+
+PROTOCOL_CHOICES = click.Choice(["auto", *NAMES])
+
+
+class UsageFailure(click.ClickException):
+    """A one-line error ending in exit 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"sse-inspector: error: {self.format_message()}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "-V", "--version", prog_name="sse-inspector")
+def cli() -> None:
+    """Record, validate, view, diff and replay the Server-Sent-Events streams of LLM APIs.
+
+    PATH arguments take a recording (.jsonl), a raw SSE body (.sse, .txt, `curl -N` output), a directory of
+    them, or - for stdin. Exit codes: 0 clean, 1 findings or differences, 2 unusable input.
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--json", "as_json", is_flag=True, help='One JSON object per line: {"index","t","event","data","id"}.')
+def events(paths: tuple[str, ...], as_json: bool) -> None:
+    """Print the parsed SSE events of each stream, one per line: index, time, event type, data."""
+    from .sse import SSEParser
+
+    sources = list(iter_sources(paths)) if len(paths) > 1 else iter_sources(paths)
+    several = isinstance(sources, list) and len(sources) > 1
+    for source in sources:
+        if several and not as_json:
+            click.echo(f"==> {source.name} <==")
+        parser = SSEParser()
+        for chunk in source.chunks():
+            for event in parser.feed(chunk.data, chunk.t):
+                _echo_event(event, as_json, source.name if several else None)
+        parser.close()
+        for problem in parser.problems:
+            click.echo(f"{source.name}: note: {problem.detail} (byte {problem.offset})", err=True)
+
+
+def _echo_event(event, as_json: bool, path: str | None) -> None:
+    if as_json:
+        line = {"index": event.index, "t": event.t, "event": event.type, "data": event.data, "id": event.id}
+        if path is not None:
+            line["path"] = path
+        click.echo(json.dumps(line, ensure_ascii=False))
+        return
+    t = "-" if event.t is None else f"{event.t:.3f}s"
+    data = event.data.replace("\\", "\\\\").replace("\n", "\\n")
+    click.echo(f"{event.index:>5}  {t:>9}  {event.type}  {data}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--protocol", type=PROTOCOL_CHOICES, default="auto", show_default=True,
+              help="Protocol to check against; auto detects it from the request path, then the events.")
+@click.option("--format", "output_format", type=click.Choice(list(report.FORMATS)), default="text",
+              show_default=True, help="junit: one test case per file; github: workflow annotations.")
+@click.option("--strict", is_flag=True, help="Warnings fail the verdict too.")
+@click.option("--ignore", "ignored", multiple=True, metavar="RULE", help="Drop findings of this rule (repeatable).")
+def validate(paths: tuple[str, ...], protocol: str, output_format: str, strict: bool, ignored: tuple[str, ...]) -> None:
+    """Check each stream against its protocol's documented event order and chunk schemas.
+
+    Every finding names a rule (see docs/rules.md), its severity and the event where it happened.
+    Exit 0 when no file fails, 1 when one does.
+    """
+    from .findings import RULES
+    from .protocols import load_all_rules
+
+    load_all_rules()
+    unknown = sorted(set(ignored) - set(RULES))
+    if unknown:
+        raise UsageFailure(f"--ignore: unknown rule {unknown[0]!r} (see docs/rules.md)")
+    results = []
+    for source in iter_sources(paths):
+        check = source.validate(protocol)
+        findings = [finding for finding in check.findings if finding.rule not in ignored]
+        results.append(report.FileResult(source.name, check.protocol or "generic", findings, check.events, strict))
+    for line in report.FORMATS[output_format](results):
+        click.echo(line)
+    sys.exit(1 if any(result.failed for result in results) else 0)
+
+
+def main() -> None:
+    """Console entry point: usage errors and unusable input end in one line and exit 2."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.Abort:
+        click.echo("sse-inspector: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        if isinstance(error, click.UsageError) and error.ctx is not None:
+            click.echo(error.ctx.get_usage(), err=True)
+        click.echo(f"sse-inspector: error: {error.format_message()}", err=True)
+        sys.exit(2 if isinstance(error, click.UsageError | UsageFailure) else error.exit_code)
+    except InputError as error:
+        click.echo(f"sse-inspector: error: {error}", err=True)
+        sys.exit(2)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(1)

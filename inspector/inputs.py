@@ -1,0 +1,141 @@
+"""Input loading shared by every command: a recording, a raw SSE body, a directory of them, or `-` for stdin.
+
+Every input becomes a `Source`: an optional recording header, then its chunks one at a time, then (for
+recordings) the end line. Nothing is read whole. Anything that is neither a recording nor an SSE body ends in
+an `InputError` whose message is one line naming the file (and line).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from .recording import Chunk, End, Header, RecordingError, iter_body, read_header
+from .validate import StreamCheck
+
+SUFFIXES = (".jsonl", ".sse", ".txt")
+_READ_SIZE = 64 * 1024
+_SSE_START = re.compile(rb"^(\xef\xbb\xbf)?(:|(data|event|id|retry)(:|\r|\n|$))")
+
+
+class InputError(ValueError):
+    """An input that cannot be used; its message is the one line the CLI prints."""
+
+
+@dataclass
+class Source:
+    """One stream to read: `chunks()` yields it; `end` is known once they are exhausted."""
+
+    name: str
+    header: Header | None
+    _body: Iterator[Chunk | End]
+    end: End | None = field(default=None, init=False)
+
+    @property
+    def is_recording(self) -> bool:
+        return self.header is not None
+
+    def chunks(self) -> Iterator[Chunk]:
+        for item in self._body:
+            if isinstance(item, End):
+                self.end = item
+            else:
+                yield item
+
+    def check(self, protocol: str | None = None) -> StreamCheck:
+        """A `StreamCheck` set up from this source's header (path, status, content type)."""
+        header = self.header
+        if protocol in (None, "auto") and header is not None:
+            protocol = header.protocol
+        return StreamCheck(
+            protocol,
+            request_path=header.path if header else None,
+            status=header.status if header else None,
+            content_type=header.header("response", "content-type") if header and header.response else None,
+        )
+
+    def validate(self, protocol: str | None = None) -> StreamCheck:
+        """Run the whole source through a StreamCheck and close it."""
+        check = self.check(protocol)
+        for chunk in self.chunks():
+            check.feed(chunk.data, chunk.t)
+        check.close()
+        return check
+
+
+def expand(paths: Sequence[str]) -> list[str]:
+    """Paths with directories replaced by the recordings and SSE files in them (sorted); `-` kept."""
+    found: list[str] = []
+    for path in paths:
+        if path == "-":
+            found.append(path)
+            continue
+        target = Path(path)
+        if target.is_dir():
+            found.extend(str(p) for p in sorted(target.rglob("*")) if p.is_file() and p.suffix in SUFFIXES)
+        elif target.exists():
+            found.append(path)
+        else:
+            raise InputError(f"{path}: no such file or directory")
+    return found
+
+
+def open_source(path: str) -> Source:
+    """Open one file (or `-`) as a Source; raises InputError for anything else."""
+    if path == "-":
+        return _from_stream("-", sys.stdin.buffer)
+    try:
+        stream = open(path, "rb")  # noqa: SIM115  (closed by the generator that reads it)
+    except OSError as error:
+        raise InputError(f"{path}: {error.strerror or error}") from None
+    try:
+        return _from_stream(path, stream)
+    except InputError:
+        stream.close()
+        raise
+
+
+def iter_sources(paths: Sequence[str]) -> Iterator[Source]:
+    for path in expand(paths):
+        yield open_source(path)
+
+
+def _from_stream(name: str, stream: BinaryIO) -> Source:
+    first = stream.readline(_READ_SIZE)
+    try:
+        header = read_header(first, name)
+    except RecordingError as error:
+        raise InputError(str(error)) from None
+    if header is not None:
+        return Source(name, header, _guarded(iter_body(_lines(stream), name)))
+    if b"\0" in first or not _looks_like_sse(first):
+        what = "empty" if not first else "neither a recording nor an SSE stream"
+        raise InputError(f"{name}:1: {what}")
+    return Source(name, None, _raw_chunks(first, stream))
+
+
+def _looks_like_sse(first: bytes) -> bool:
+    return first in (b"\n", b"\r\n", b"\r") or bool(_SSE_START.match(first))
+
+
+def _lines(stream: BinaryIO) -> Iterator[bytes]:
+    with stream:
+        yield from stream
+
+
+def _raw_chunks(first: bytes, stream: BinaryIO) -> Iterator[Chunk]:
+    with stream:
+        yield Chunk(None, first)
+        while block := stream.read(_READ_SIZE):
+            yield Chunk(None, block)
+
+
+def _guarded(body: Iterator[Chunk | End]) -> Iterator[Chunk | End]:
+    try:
+        yield from body
+    except RecordingError as error:
+        raise InputError(str(error)) from None

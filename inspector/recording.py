@@ -1,0 +1,219 @@
+"""Recording format v1: JSON Lines, a header, one line per network chunk, an end line.
+
+Chunks, not events, are stored, so a replay reproduces the exact bytes and timing and parsing stays
+deterministic. The writer flushes every line (a crash leaves a readable file, just without its end line) and
+redacts secrets before anything touches disk. The reader streams: it never loads a whole file.
+See docs/recording-format.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+FORMAT = "sse-recording"
+VERSION = 1
+END_REASONS = ("complete", "upstream-closed", "client-disconnected", "error")
+
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie", "set-cookie"}
+)
+_SECRET_QUERY = re.compile(r"(?i)^(key|api[_-]?key|.*token|.*secret|password|sig|signature)$")
+_TAIL = 4
+
+
+class RecordingError(ValueError):
+    """A recording that cannot be read; the message names the file and line."""
+
+
+@dataclass(slots=True)
+class Header:
+    """The first line: what was asked and what came back (secrets already redacted)."""
+
+    request: dict[str, Any]
+    response: dict[str, Any] | None = None
+    protocol: str | None = None
+    source: str = "import"
+    id: str = ""
+    started_at: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> int | None:
+        return (self.response or {}).get("status")
+
+    @property
+    def url(self) -> str | None:
+        return self.request.get("url")
+
+    @property
+    def path(self) -> str | None:
+        url = self.url
+        return urlsplit(url).path if url else None
+
+    def header(self, side: str, name: str) -> str | None:
+        """A request or response header by case-insensitive name."""
+        headers = (self.request if side == "request" else self.response or {}).get("headers") or {}
+        name = name.lower()
+        return next((value for key, value in headers.items() if key.lower() == name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "header", "format": FORMAT, "version": VERSION, "id": self.id, "started_at": self.started_at,
+            "source": self.source, "protocol": self.protocol, "request": self.request, "response": self.response,
+            **self.extra,
+        }
+
+    @classmethod
+    def from_json(cls, line: dict[str, Any]) -> Header:
+        known = {"kind", "format", "version", "id", "started_at", "source", "protocol", "request", "response"}
+        return cls(
+            request=line.get("request") or {}, response=line.get("response"), protocol=line.get("protocol"),
+            source=line.get("source") or "import", id=line.get("id") or "", started_at=line.get("started_at") or "",
+            extra={key: value for key, value in line.items() if key not in known},
+        )
+
+
+@dataclass(slots=True, frozen=True)
+class Chunk:
+    t: float | None
+    data: bytes
+
+
+@dataclass(slots=True, frozen=True)
+class End:
+    t: float | None
+    reason: str
+    error: str | None = None
+
+
+# -- redaction ---------------------------------------------------------------------------------------------------
+
+
+def redact_value(value: str) -> str:
+    """Keep a scheme word and a short tail: `Bearer sk-abc...WXYZ` -> `Bearer …WXYZ`."""
+    scheme, space, secret = value.partition(" ")
+    if not space:
+        scheme, secret = "", value
+    tail = secret[-_TAIL:] if len(secret) >= 4 * _TAIL else ""
+    return f"{scheme}{space}…{tail}"
+
+
+def redact_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]], extra: Iterable[str] = ()) -> dict:
+    """Headers as a dict (repeated names joined with `, `), secret ones redacted."""
+    secret = SECRET_HEADERS | {name.lower() for name in extra}
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    result: dict[str, str] = {}
+    for name, value in items:
+        if name.lower() in secret:
+            value = redact_value(value)
+        result[name] = f"{result[name]}, {value}" if name in result else value
+    return result
+
+
+def redact_url(url: str, extra: Iterable[str] = ()) -> str:
+    """The URL with key/token-like query parameters (and any named in `extra`) redacted."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    names = {name.lower() for name in extra}
+    query = [
+        (name, redact_value(value) if _SECRET_QUERY.match(name) or name.lower() in names else value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    netloc = parts.netloc.rsplit("@", 1)[-1]  # credentials in the URL are never kept
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="…"), parts.fragment))
+
+
+# -- writing -----------------------------------------------------------------------------------------------------
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class RecordingWriter:
+    """Writes one recording, one flushed line at a time; the file is readable by its owner only."""
+
+    def __init__(self, path: str | os.PathLike[str], header: Header) -> None:
+        self.path = Path(path)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._file: IO[str] = os.fdopen(fd, "w", encoding="utf-8")
+        self._write(header.to_json())
+
+    def chunk(self, t: float | None, data: bytes) -> None:
+        try:
+            line: dict[str, Any] = {"kind": "chunk", "t": _round(t), "text": data.decode("utf-8")}
+        except UnicodeDecodeError:
+            line = {"kind": "chunk", "t": _round(t), "b64": base64.b64encode(data).decode("ascii")}
+        self._write(line)
+
+    def end(self, t: float | None, reason: str, error: str | None = None) -> None:
+        if reason not in END_REASONS:
+            raise ValueError(f"unknown end reason {reason!r}")
+        self._write({"kind": "end", "t": _round(t), "reason": reason, "error": error})
+        self.close()
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+    def _write(self, line: dict[str, Any]) -> None:
+        self._file.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._file.flush()
+
+
+def _round(t: float | None) -> float | None:
+    return None if t is None else round(t, 6)
+
+
+# -- reading -----------------------------------------------------------------------------------------------------
+
+
+def read_header(first_line: bytes | str, name: str = "<recording>") -> Header | None:
+    """The header if `first_line` is a recording header, None if it is not a recording at all."""
+    try:
+        line = json.loads(first_line)
+    except ValueError:
+        return None
+    if not isinstance(line, dict) or line.get("kind") != "header" or line.get("format") != FORMAT:
+        return None
+    if line.get("version") != VERSION:
+        raise RecordingError(f"{name}:1: recording format version {line.get('version')!r} is not supported")
+    return Header.from_json(line)
+
+
+def iter_body(lines: Iterable[bytes], name: str, start_line: int = 2) -> Iterator[Chunk | End]:
+    """Chunks and the end line of a recording, from its lines after the header."""
+    for number, raw in enumerate(lines, start_line):
+        if not raw.strip():
+            continue
+        try:
+            line = json.loads(raw)
+            kind = line["kind"]
+            if kind == "chunk":
+                data = line["text"].encode("utf-8") if "text" in line else base64.b64decode(line["b64"], validate=True)
+                yield Chunk(_time(line.get("t")), data)
+            elif kind == "end":
+                yield End(_time(line.get("t")), str(line.get("reason")), line.get("error"))
+            else:
+                raise ValueError(f"unknown line kind {kind!r}")
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
+            raise RecordingError(f"{name}:{number}: broken recording line ({detail})") from None
+
+
+def _time(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"`t` must be a number, got {value!r}")
+    return float(value)

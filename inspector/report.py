@@ -1,0 +1,113 @@
+"""Validation results and their output formats: text, json, junit, github.
+
+One small emitter per format over the same `FileResult`s (as ruff's `message/*.rs`), so every format says
+the same thing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from xml.etree import ElementTree
+
+from .findings import Finding, Severity, count
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    protocol: str
+    findings: list[Finding]
+    events: int
+    strict: bool = False
+
+    @property
+    def errors(self) -> int:
+        return count(self.findings, Severity.ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return count(self.findings, Severity.WARNING)
+
+    @property
+    def failed(self) -> bool:
+        return self.errors > 0 or (self.strict and self.warnings > 0)
+
+    @property
+    def verdict(self) -> str:
+        return "fail" if self.failed else "pass"
+
+
+def _where(finding: Finding) -> str:
+    return "end" if finding.index is None else f"event {finding.index}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _tally(result: FileResult) -> str:
+    parts = [_plural(n, word) for n, word in ((result.errors, "error"), (result.warnings, "warning")) if n]
+    return ", ".join(parts) or f"{_plural(result.events, 'event')}"
+
+
+def text(results: Sequence[FileResult]) -> Iterable[str]:
+    for result in results:
+        yield f"{result.path}  {result.protocol}  {'FAIL' if result.failed else 'ok'}  {_tally(result)}"
+        where = max((len(_where(f)) for f in result.findings), default=0)
+        rule = max((len(f.rule) for f in result.findings), default=0)
+        for finding in result.findings:
+            yield f"  {_where(finding):<{where}}  {finding.rule:<{rule}}  {finding.severity}: {finding.message}"
+    if len(results) > 1:
+        failed = sum(result.failed for result in results)
+        errors = sum(result.errors for result in results)
+        warnings = sum(result.warnings for result in results)
+        yield (f"{_plural(len(results), 'file')}: {len(results) - failed} passed, {failed} failed "
+               f"({_plural(errors, 'error')}, {_plural(warnings, 'warning')})")
+
+
+def as_json(results: Sequence[FileResult]) -> Iterable[str]:
+    files = [
+        {"path": r.path, "protocol": r.protocol, "verdict": r.verdict, "errors": r.errors, "warnings": r.warnings,
+         "findings": [f.to_json() for f in r.findings]}
+        for r in results
+    ]
+    yield json.dumps({"files": files}, indent=2, ensure_ascii=False)
+
+
+def junit(results: Sequence[FileResult]) -> Iterable[str]:
+    suite = ElementTree.Element(
+        "testsuite", name="sse-inspector validate", tests=str(len(results)),
+        failures=str(sum(r.failed for r in results)), errors="0",
+    )
+    for result in results:
+        case = ElementTree.SubElement(suite, "testcase", classname=result.protocol, name=result.path)
+        if result.failed:
+            failure = ElementTree.SubElement(case, "failure", message=_tally(result))
+            failure.text = "\n".join(f"{_where(f)} {f.rule} {f.severity}: {f.message}" for f in result.findings)
+        elif result.findings:
+            ElementTree.SubElement(case, "system-out").text = "\n".join(
+                f"{_where(f)} {f.rule} {f.severity}: {f.message}" for f in result.findings
+            )
+    ElementTree.indent(suite)
+    yield '<?xml version="1.0" encoding="UTF-8"?>'
+    yield ElementTree.tostring(suite, encoding="unicode")
+
+
+def _escape_github(value: str, properties: bool = False) -> str:
+    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return value.replace(":", "%3A").replace(",", "%2C") if properties else value
+
+
+def github(results: Sequence[FileResult]) -> Iterable[str]:
+    """GitHub Actions workflow commands: one annotation per finding."""
+    for result in results:
+        for finding in result.findings:
+            level = "error" if finding.severity == Severity.ERROR else "warning"
+            title = _escape_github(finding.rule, properties=True)
+            yield (f"::{level} file={_escape_github(result.path, properties=True)},title={title}::"
+                   f"{_escape_github(f'{_where(finding)}: {finding.message}')}")
+
+
+FORMATS = {"text": text, "json": as_json, "junit": junit, "github": github}
