@@ -12,7 +12,7 @@ import sys
 import click
 
 from . import __version__, report
-from .inputs import InputError, iter_sources
+from .inputs import InputError, expand, iter_sources, open_source
 from .protocols import NAMES
 
 PROTOCOL_CHOICES = click.Choice(["auto", *NAMES])
@@ -44,18 +44,19 @@ def events(paths: tuple[str, ...], as_json: bool) -> None:
     """Print the parsed SSE events of each stream, one per line: index, time, event type, data."""
     from .sse import SSEParser
 
-    sources = list(iter_sources(paths)) if len(paths) > 1 else iter_sources(paths)
-    several = isinstance(sources, list) and len(sources) > 1
-    for source in sources:
+    names = expand(paths)
+    several = len(names) > 1
+    for name in names:
+        source = open_source(name)
         if several and not as_json:
-            click.echo(f"==> {source.name} <==")
+            click.echo(f"==> {name} <==")
         parser = SSEParser()
         for chunk in source.chunks():
             for event in parser.feed(chunk.data, chunk.t):
-                _echo_event(event, as_json, source.name if several else None)
+                _echo_event(event, as_json, name if several else None)
         parser.close()
         for problem in parser.problems:
-            click.echo(f"{source.name}: note: {problem.detail} (byte {problem.offset})", err=True)
+            click.echo(f"{name}: note: {problem.detail} (byte {problem.offset})", err=True)
 
 
 def _echo_event(event, as_json: bool, path: str | None) -> None:

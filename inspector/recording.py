@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 FORMAT = "sse-recording"
 VERSION = 1
@@ -120,17 +120,18 @@ def redact_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]], extra
 
 
 def redact_url(url: str, extra: Iterable[str] = ()) -> str:
-    """The URL with key/token-like query parameters (and any named in `extra`) redacted."""
+    """The URL with key/token-like query parameters (and any named in `extra`) redacted, the rest untouched."""
     parts = urlsplit(url)
-    if not parts.query:
-        return url
-    names = {name.lower() for name in extra}
-    query = [
-        (name, redact_value(value) if _SECRET_QUERY.match(name) or name.lower() in names else value)
-        for name, value in parse_qsl(parts.query, keep_blank_values=True)
-    ]
     netloc = parts.netloc.rsplit("@", 1)[-1]  # credentials in the URL are never kept
-    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="…"), parts.fragment))
+    names = {name.lower() for name in extra}
+    pairs = []
+    for pair in parts.query.split("&") if parts.query else []:
+        name, equals, value = pair.partition("=")
+        plain = unquote_plus(name)
+        if equals and (_SECRET_QUERY.match(plain) or plain.lower() in names):
+            value = redact_value(unquote_plus(value))
+        pairs.append(f"{name}{equals}{value}")
+    return urlunsplit((parts.scheme, netloc, parts.path, "&".join(pairs), parts.fragment))
 
 
 # -- writing -----------------------------------------------------------------------------------------------------

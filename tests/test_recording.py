@@ -1,0 +1,129 @@
+"""Recording format v1: round trip, redaction, streaming reads, broken files."""
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from inspector.inputs import InputError, open_source
+from inspector.recording import Chunk, End, Header, RecordingWriter, redact_headers, redact_url, redact_value
+
+SECRET = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789WXYZ"
+
+
+def header(**request) -> Header:
+    return Header(
+        request={"method": "POST", "url": "https://api.openai.com/v1/chat/completions", "headers": {}, "body": None,
+                 **request},
+        response={"status": 200, "headers": {"content-type": "text/event-stream"}},
+        protocol="openai-chat", source="test", id="r1", started_at="2026-11-21T00:00:00.000Z",
+    )
+
+
+def read_all(path: Path) -> tuple[Header | None, list[Chunk], End | None]:
+    source = open_source(str(path))
+    chunks = list(source.chunks())
+    return source.header, chunks, source.end
+
+
+def test_round_trip_keeps_bytes_times_and_end(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    emoji = "data: \U0001f600\n\n".encode()
+    chunks = [Chunk(0.0125, b"data: {}\n\n"), Chunk(0.5, emoji[:8]), Chunk(0.75, emoji[8:]), Chunk(1.0, b"\xff\xfe")]
+    writer = RecordingWriter(path, header())
+    for chunk in chunks:
+        writer.chunk(chunk.t, chunk.data)
+    writer.end(1.5, "complete")
+    got_header, got_chunks, end = read_all(path)
+    assert got_header == header()
+    assert got_chunks == chunks
+    assert end == End(1.5, "complete", None)
+    kinds = [("text" in line, "b64" in line) for line in map(json.loads, path.read_text().splitlines()[1:-1])]
+    assert kinds == [(True, False), (False, True), (False, True), (False, True)]
+
+
+def test_file_is_readable_by_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    RecordingWriter(path, header()).close()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_writer_never_overwrites(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_text("precious")
+    with pytest.raises(FileExistsError):
+        RecordingWriter(path, header())
+    assert path.read_text() == "precious"
+
+
+def test_every_line_is_flushed_so_a_crash_leaves_a_readable_file(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    writer = RecordingWriter(path, header())
+    writer.chunk(0.1, b"data: 1\n\n")
+    got_header, got_chunks, end = read_all(path)  # the writer is still open: no end line yet
+    assert (got_header is not None, got_chunks, end) == (True, [Chunk(0.1, b"data: 1\n\n")], None)
+    writer.close()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (f"Bearer {SECRET}", "Bearer …WXYZ"),
+        (SECRET, "…WXYZ"),
+        ("short", "…"),
+        ("Bearer short", "Bearer …"),
+    ],
+)
+def test_redact_value_keeps_only_a_short_tail(value: str, expected: str) -> None:
+    assert redact_value(value) == expected
+
+
+def test_redact_headers_covers_every_secret_header_and_extras() -> None:
+    names = ["Authorization", "proxy-authorization", "X-Api-Key", "api-key", "x-goog-api-key", "Cookie", "Set-Cookie",
+             "X-Custom-Secret"]
+    headers = [(name, f"v{SECRET}") for name in names] + [("Content-Type", "application/json")]
+    redacted = redact_headers(headers, extra=["x-custom-secret"])
+    assert redacted == {**{name: "…WXYZ" for name in names}, "Content-Type": "application/json"}
+
+
+def test_redact_url_query_secrets() -> None:
+    url = f"https://h.example/v1/models/x:streamGenerateContent?alt=sse&key={SECRET}&access_token={SECRET}&n=1"
+    assert redact_url(url) == "https://h.example/v1/models/x:streamGenerateContent?alt=sse&key=…WXYZ&access_token=…WXYZ&n=1"
+    assert redact_url(f"https://user:{SECRET}@h.example/p?q={SECRET}", extra=["q"]) == "https://h.example/p?q=…WXYZ"
+
+
+def test_no_secret_reaches_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    request_headers = redact_headers({"Authorization": f"Bearer {SECRET}", "x-api-key": SECRET})
+    rec = header(url=redact_url(f"https://api.example/v1/chat/completions?api_key={SECRET}"), headers=request_headers)
+    RecordingWriter(path, rec).end(0.1, "complete")
+    text = path.read_text()
+    assert SECRET not in text and SECRET[:-4] not in text
+    assert "…WXYZ" in text
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (['{"kind":"chunk","t":0.1,"text":"data: 1\\n\\n"}', "{not json"], "r.jsonl:3: broken recording line"),
+        (['{"kind":"chunk","t":"soon","text":"x"}'], "r.jsonl:2: broken recording line (`t` must be a number"),
+        (['{"kind":"chunk","t":0.1}'], "r.jsonl:2: broken recording line (missing 'b64')"),
+        (['{"kind":"what"}'], "r.jsonl:2: broken recording line (unknown line kind 'what')"),
+    ],
+)
+def test_broken_line_names_file_and_line(tmp_path: Path, lines: list[str], message: str) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join([json.dumps(header().to_json()), *lines]) + "\n")
+    source = open_source(str(path))
+    with pytest.raises(InputError) as error:
+        list(source.chunks())
+    assert str(error.value).startswith(str(path.parent / message))
+
+
+def test_unsupported_version(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps({**header().to_json(), "version": 9}) + "\n")
+    with pytest.raises(InputError, match=r"r\.jsonl:1: recording format version 9 is not supported"):
+        open_source(str(path))

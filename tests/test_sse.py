@@ -1,0 +1,191 @@
+"""The wire parser against the WHATWG event-stream rules, one behaviour per test."""
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inspector.sse import Event, SSEParser
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+CORPUS_FILES = sorted(CORPUS.glob("*/*.sse"))
+
+
+def decode(chunks: list[bytes]) -> tuple[list[tuple[str, str, str | None]], SSEParser]:
+    """Feed the chunks, close, and return (type, data, id) per event plus the parser."""
+    parser = SSEParser()
+    events: list[Event] = []
+    for chunk in chunks:
+        events += parser.feed(chunk)
+    parser.close()
+    return [(e.type, e.data, e.id) for e in events], parser
+
+
+def events_of(body: bytes) -> list[tuple[str, str, str | None]]:
+    return decode([body])[0]
+
+
+class TestLineEnds:
+    @pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"], ids=["lf", "crlf", "cr"])
+    def test_each_line_end(self, end: bytes) -> None:
+        body = b"event: a" + end + b"data: 1" + end + end + b"data: 2" + end + end
+        assert events_of(body) == [("a", "1", None), ("message", "2", None)]
+
+    def test_crlf_across_chunks_is_one_line_end(self) -> None:
+        # "data: 1\r" | "\n\r\n": the LF belongs to the CR before it, so only one blank line follows.
+        assert decode([b"data: 1\r", b"\n\r\n"])[0] == [("message", "1", None)]
+
+    def test_cr_at_chunk_end_then_data(self) -> None:
+        assert decode([b"data: 1\r", b"\r", b"data: 2\r\r"])[0] == [("message", "1", None), ("message", "2", None)]
+
+    def test_lone_cr_then_lf_is_two_line_ends_when_not_adjacent(self) -> None:
+        assert events_of(b"data: 1\r\r\ndata: 2\n\n") == [("message", "1", None), ("message", "2", None)]
+
+    def test_unicode_line_separators_are_not_line_ends(self) -> None:
+        assert events_of("data: a\u2028b\x85c\n\n".encode()) == [("message", "a\u2028b\x85c", None)]
+
+    def test_single_byte_chunks(self) -> None:
+        body = b"event: e\r\ndata: x\r\ndata: y\r\n\r\n"
+        assert decode([body[i : i + 1] for i in range(len(body))])[0] == [("e", "x\ny", None)]
+
+
+class TestFields:
+    def test_multiline_data_joined_with_lf(self) -> None:
+        assert events_of(b"data: a\ndata: b\ndata:\n\n") == [("message", "a\nb\n", None)]
+
+    def test_one_leading_space_dropped(self) -> None:
+        assert events_of(b"data:  two\n\n") == [("message", " two", None)]
+
+    def test_no_space_after_colon(self) -> None:
+        assert events_of(b"data:x\n\n") == [("message", "x", None)]
+
+    def test_field_without_colon_has_empty_value(self) -> None:
+        assert events_of(b"data\n\n") == [("message", "", None)]
+
+    def test_comments_ignored(self) -> None:
+        assert events_of(b": keep-alive\ndata: 1\n: more\n\n") == [("message", "1", None)]
+
+    def test_retry_and_unknown_fields_ignored(self) -> None:
+        assert events_of(b"retry: 5\nfoo: bar\ndata: 1\n\n") == [("message", "1", None)]
+
+    def test_event_type_resets_after_dispatch(self) -> None:
+        assert events_of(b"event: a\ndata: 1\n\ndata: 2\n\n") == [("a", "1", None), ("message", "2", None)]
+
+    def test_field_order_does_not_matter(self) -> None:
+        # A real AWS Bedrock capture puts data: before event:.
+        assert events_of(b"data: 1\nevent: a\n\n") == [("a", "1", None)]
+
+
+class TestIds:
+    def test_id_persists_across_events(self) -> None:
+        assert events_of(b"id: 7\ndata: 1\n\ndata: 2\n\n") == [("message", "1", "7"), ("message", "2", "7")]
+
+    def test_id_with_nul_is_ignored(self) -> None:
+        assert events_of(b"id: 1\ndata: a\n\nid: 2\x003\ndata: b\n\n") == [("message", "a", "1"), ("message", "b", "1")]
+
+    def test_empty_id_resets(self) -> None:
+        assert events_of(b"id: 1\ndata: a\n\nid\ndata: b\n\n") == [("message", "a", "1"), ("message", "b", None)]
+
+
+class TestDispatch:
+    def test_block_without_data_dispatches_nothing(self) -> None:
+        # httpx-sse dispatches this; the spec does not.
+        assert events_of(b"event: a\nid: 3\n\n\n\ndata: 1\n\n") == [("message", "1", "3")]
+
+    def test_unterminated_final_event_is_not_dispatched_and_reported(self) -> None:
+        events, parser = decode([b"data: 1\n\nevent: last\ndata: 2"])
+        assert events == [("message", "1", None)]
+        assert parser.unterminated is not None
+        assert (parser.unterminated.type, parser.unterminated.data, parser.unterminated.index) == ("last", "2", 1)
+        assert [(p.kind, p.offset, p.index) for p in parser.problems] == [("unterminated-event", 9, 1)]
+
+    def test_final_event_missing_only_blank_line(self) -> None:
+        events, parser = decode([b"data: 1\n"])
+        assert events == []
+        assert parser.unterminated is not None and parser.unterminated.data == "1"
+
+    def test_trailing_comment_is_not_an_unterminated_event(self) -> None:
+        _, parser = decode([b"data: 1\n\n: bye"])
+        assert parser.unterminated is None and parser.problems == []
+
+
+class TestBytes:
+    def test_leading_bom_dropped_once(self) -> None:
+        assert events_of(b"\xef\xbb\xbfdata: 1\n\n") == [("message", "1", None)]
+        assert events_of(b"\xef\xbb\xbf\xef\xbb\xbfdata: 1\n\n") == []  # the second BOM makes an unknown field
+
+    def test_bom_split_across_chunks(self) -> None:
+        assert decode([b"\xef", b"\xbb\xbfdata: 1\n\n"])[0] == [("message", "1", None)]
+
+    def test_multibyte_character_split_across_chunks(self) -> None:
+        body = "data: caf\u00e9 \U0001f600\n\n".encode()
+        cut = body.index(b"\xf0") + 2
+        events, parser = decode([body[:cut], body[cut:]])
+        assert events == [("message", "caf\u00e9 \U0001f600", None)]
+        assert parser.problems == []
+
+    def test_invalid_utf8_replaced_and_reported(self) -> None:
+        events, parser = decode([b"data: 1\n\ndata: caf\xe9\n\n"])
+        assert events == [("message", "1", None), ("message", "caf\ufffd", None)]
+        assert [(p.kind, p.offset, p.index) for p in parser.problems] == [("invalid-utf8", 9, 1)]
+
+    def test_offsets_and_times(self) -> None:
+        parser = SSEParser()
+        first = parser.feed(b"data: a\n\nevent: x\ndata:", t=0.5)
+        second = parser.feed(b" b\n\n", t=1.25)
+        assert [(e.index, e.offset, e.t) for e in first + second] == [(0, 0, 0.5), (1, 9, 1.25)]
+
+    def test_long_event_in_many_chunks(self) -> None:
+        payload = b"x" * 200_000
+        body = b"data: " + payload + b"\n\n"
+        events, _ = decode([body[i : i + 7] for i in range(0, len(body), 7)])
+        assert events == [("message", payload.decode(), None)]
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=[f"{p.parent.name}/{p.name}" for p in CORPUS_FILES])
+def test_every_corpus_stream_parses_to_json_events(path: Path) -> None:
+    import json
+
+    events, parser = decode([path.read_bytes()])
+    assert events
+    for _, data, _ in events:
+        if data != "[DONE]":
+            json.loads(data)
+    assert [p.kind for p in parser.problems] in ([], ["unterminated-event"])
+
+
+def _split(body: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({min(c, len(body)) for c in cuts})
+    return [body[a:b] for a, b in zip([0, *points], [*points, len(body)], strict=True)]
+
+
+SSE_PIECES = st.sampled_from(
+    [b"data: ", b"data:", b"event: ", b"id: ", b"retry: 3", b": c", b"x", b"\xc3\xa9", b"\xf0\x9f\x98\x80", b"\xe9",
+     b"\n", b"\r", b"\r\n", b"\n\n", b"\r\n\r\n", b"\xef\xbb\xbf", b"\x00", b"{\"a\": 1}"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(SSE_PIECES, max_size=40), cuts=st.lists(st.integers(0, 400), max_size=12))
+def test_any_split_gives_the_same_events(pieces: list[bytes], cuts: list[int]) -> None:
+    body = b"".join(pieces)
+    whole = SSEParser()
+    expected = whole.feed(body)
+    whole.close()
+    split = SSEParser()
+    got = [event for chunk in _split(body, cuts) for event in split.feed(chunk)]
+    split.close()
+    assert [(e.index, e.type, e.data, e.id, e.offset) for e in got] == [
+        (e.index, e.type, e.data, e.id, e.offset) for e in expected
+    ]
+    assert split.unterminated == whole.unterminated
+    assert [(p.kind, p.offset) for p in split.problems] == [(p.kind, p.offset) for p in whole.problems]
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_any_split_of_a_corpus_stream_gives_the_same_events(data: st.DataObject) -> None:
+    body = data.draw(st.sampled_from(CORPUS_FILES)).read_bytes()
+    cuts = data.draw(st.lists(st.integers(0, len(body)), max_size=30))
+    assert decode(_split(body, cuts))[0] == decode([body])[0]
