@@ -102,6 +102,38 @@ def validate(paths: tuple[str, ...], protocol: str, output_format: str, strict: 
     sys.exit(1 if any(result.failed for result in results) else 0)
 
 
+@cli.command()
+@click.argument("old", metavar="OLD")
+@click.argument("new", metavar="NEW")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "junit"]), default="text",
+              show_default=True, help="junit: one test case per compared file.")
+@click.option("--ignore-text", is_flag=True, help="Compare structure and tool calls only (nondeterministic models).")
+@click.option("--usage", is_flag=True, help="Compare token usage too (off by default: it varies between runs).")
+@click.option("--timing-tolerance", type=click.FloatRange(min=0), metavar="PCT",
+              help="Also fail when TTFT or duration grew by more than PCT percent (inputs with times only).")
+@click.option("--protocol", type=PROTOCOL_CHOICES, default="auto", show_default=True,
+              help="Protocol of both streams; auto detects it.")
+def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool, timing_tolerance: float | None,
+         protocol: str) -> None:
+    """Compare two recordings (or two directories of them, paired by file name) semantically.
+
+    Ids, timestamps, obfuscation padding and the way text was cut into deltas never count; status, the
+    sequence of event types, text, tool calls (arguments as JSON) and findings do.
+    Exit 0 when everything is the same, 1 when anything differs.
+    """
+    from pathlib import Path
+
+    from . import diff_report
+    from .diff import Options, diff_paths
+
+    options = Options(ignore_text, usage, timing_tolerance, None if protocol == "auto" else protocol)
+    results = list(diff_paths(old, new, options))
+    table = any(path != "-" and Path(path).is_dir() for path in (old, new))
+    for line in diff_report.FORMATS[output_format](results, table):
+        click.echo(line)
+    sys.exit(0 if all(result.same for result in results) else 1)
+
+
 def main() -> None:
     """Console entry point: usage errors and unusable input end in one line and exit 2."""
     try:
