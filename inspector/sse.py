@@ -13,12 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import repeat
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
-_BOM = "\ufeff"
+_BOM = b"\xef\xbb\xbf"
+_ALL_LF = repeat(1)  # every terminator is one byte: zip() stops at the shorter list of lines
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Event:
     """One dispatched SSE event."""
 
@@ -50,58 +52,56 @@ class Problem:
 
 
 class LineSplitter:
-    """Turns byte chunks into complete lines (terminators removed), each with its byte offset.
+    """Turns byte chunks into complete lines (terminators removed) and the length of each line's terminator.
 
     Lines end with CRLF, LF or CR (spec: "end-of-line"). Never `splitlines()`, which also breaks on U+2028 and
     friends. A CR at the end of a chunk is a complete line end; an LF at the start of the next chunk then
-    belongs to it (`_skip_lf`).
+    belongs to it (`_skip_lf`). An incomplete line waits in `_pending` as a list of pieces, joined once when its
+    end arrives, so a long line in many small chunks stays linear.
     """
 
-    __slots__ = ("_buffer", "_offset", "_skip_lf")
+    __slots__ = ("_pending", "_skip_lf", "skipped")
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
-        self._offset = 0  # stream offset of the first byte in _buffer
+        self._pending: list[bytes] = []
         self._skip_lf = False
+        self.skipped = 0
+        """LF bytes dropped as the second half of a CRLF cut between chunks (they count for offsets)."""
 
-    def feed(self, chunk: bytes) -> list[tuple[int, bytes]]:
+    def feed(self, chunk: bytes) -> tuple[list[bytes], Iterable[int]]:
         if self._skip_lf and chunk:
             self._skip_lf = False
             if chunk[:1] == b"\n":
                 chunk = chunk[1:]
-                self._offset += 1
-        if b"\n" not in chunk and b"\r" not in chunk:
-            # NOTE: no line end in this chunk: just keep it. Each byte is appended once and scanned at most
-            # twice, so a long line arriving in many small chunks stays linear.
-            self._buffer += chunk
-            return []
-        buffer = self._buffer
-        buffer += chunk
-        offset = self._offset
-        lines: list[tuple[int, bytes]] = []
-        if b"\r" not in buffer:
-            *complete, rest = bytes(buffer).split(b"\n")
-            for line in complete:
-                lines.append((offset, line))
-                offset += len(line) + 1
+                self.skipped += 1  # NOTE: the parser still counts this byte for offsets
+        if self._pending:
+            if b"\n" not in chunk and b"\r" not in chunk:
+                self._pending.append(chunk)
+                return [], ()
+            self._pending.append(chunk)
+            chunk = b"".join(self._pending)
+            self._pending = []
+        if b"\r" not in chunk:
+            lines = chunk.split(b"\n")
+            rest = lines.pop()
+            ends: Iterable[int] = _ALL_LF
         else:
-            data = bytes(buffer)
+            lines, ends = [], []  # type: ignore[assignment]
             start = 0
-            for match in _LINE_END.finditer(data):
-                lines.append((offset + start, data[start : match.start()]))
+            for match in _LINE_END.finditer(chunk):
+                lines.append(chunk[start : match.start()])
+                ends.append(match.end() - match.start())
                 start = match.end()
-            rest = data[start:]
-            offset += start
-            if data.endswith(b"\r"):
-                self._skip_lf = True  # the CR ended a line; an LF that follows is part of that line end
-        self._buffer = bytearray(rest)
-        self._offset = offset
-        return lines
+            rest = chunk[start:]
+            self._skip_lf = chunk.endswith(b"\r")  # the CR ended a line; an LF right after belongs to it
+        if rest:
+            self._pending.append(rest)
+        return lines, ends
 
     @property
-    def pending(self) -> tuple[int, bytes]:
-        """The incomplete last line (its offset and bytes)."""
-        return self._offset, bytes(self._buffer)
+    def pending(self) -> bytes:
+        """The incomplete last line."""
+        return b"".join(self._pending)
 
 
 class SSEParser:
@@ -113,87 +113,90 @@ class SSEParser:
 
     def __init__(self) -> None:
         self._lines = LineSplitter()
+        self._offset = 0  # stream offset of the next line
         self._index = 0
         self._data: list[str] = []
         self._type = ""
         self._last_id = ""
-        self._block_offset: int | None = None
+        self._block: int | None = None
         self._at_start = True
         self.problems: list[Problem] = []
         self.unterminated: Event | None = None
-        self.bytes_seen = 0
 
     def feed(self, chunk: bytes, t: float | None = None) -> list[Event]:
-        self.bytes_seen += len(chunk)
-        events: list[Event] = []
-        for offset, raw in self._lines.feed(chunk):
-            event = self._line(offset, raw, t)
-            if event is not None:
-                events.append(event)
-        return events
+        lines, ends = self._lines.feed(chunk)
+        if not lines:
+            return []
+        if self._at_start:
+            self._strip_bom(lines)
+        return self._process(lines, ends, t)
 
     def close(self, t: float | None = None) -> list[Event]:
         """End of stream. Spec: "any pending data must be discarded"; we keep it aside as `unterminated`."""
-        offset, raw = self._lines.pending
+        raw = self._lines.pending
         if raw:
-            self._line(offset, raw, t, dispatch=False)
+            lines = [raw]
+            if self._at_start:
+                self._strip_bom(lines)
+            self._process(lines, [0], t)  # a non-empty line never dispatches
         if self._data:
+            offset = self._offset if self._block is None else self._block
             data = "\n".join(self._data)
-            self.unterminated = Event(
-                self._index, self._type or "message", data, self._last_id or None, self._block_start(offset), t
-            )
-            self.problems.append(
-                Problem("unterminated-event", self._block_start(offset), self._index,
-                        "the stream ended inside an event: no blank line closed it")
-            )
-        self._data = []
+            self.unterminated = Event(self._index, self._type or "message", data, self._last_id or None, offset, t)
+            detail = "the stream ended inside an event: no blank line closed it"
+            self.problems.append(Problem("unterminated-event", offset, self._index, detail))
+            self._data = []
         return []
 
-    def _block_start(self, fallback: int) -> int:
-        return fallback if self._block_offset is None else self._block_offset
+    def _strip_bom(self, lines: list[bytes]) -> None:
+        """Spec: one U+FEFF at the very start of the stream is ignored."""
+        self._at_start = False
+        if lines[0][:3] == _BOM:
+            lines[0] = lines[0][3:]
+            self._offset += 3
 
-    def _line(self, offset: int, raw: bytes, t: float | None, dispatch: bool = True) -> Event | None:
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            line = raw.decode("utf-8", errors="replace")
-            self.problems.append(
-                Problem("invalid-utf8", offset, self._index,
-                        f"byte {offset + error.start} is not valid UTF-8; decoded as U+FFFD")
-            )
-        if self._at_start:
-            self._at_start = False
-            if line.startswith(_BOM):  # spec: one leading U+FEFF is ignored
-                line = line[1:]
-        if not line:
-            return self._dispatch(t) if dispatch else None
-        if self._block_offset is None:
-            self._block_offset = offset
-        if line[0] == ":":  # spec: a comment
-            return None
-        name, colon, value = line.partition(":")
-        if colon and value[:1] == " ":  # spec: one leading space after the colon is dropped
-            value = value[1:]
-        if name == "data":
-            self._data.append(value)
-        elif name == "event":
-            self._type = value
-        elif name == "id" and "\0" not in value:  # NOTE: spec: an id containing NUL is ignored
-            self._last_id = value
-        # NOTE: "retry" only steers reconnection, and unknown fields are ignored by the spec.
-        return None
-
-    def _dispatch(self, t: float | None) -> Event | None:
-        offset = self._block_offset
-        self._block_offset = None
-        event_type, self._type = self._type, ""
-        if not self._data:  # spec: a block whose data buffer is empty dispatches nothing
-            return None
-        data = "\n".join(self._data)
-        self._data = []
-        event = Event(self._index, event_type or "message", data, self._last_id or None, offset or 0, t)
-        self._index += 1
-        return event
+    def _process(self, lines: list[bytes], ends: Iterable[int], t: float | None) -> list[Event]:
+        """The spec's line interpretation, with the state in locals: this loop is the parser's hot path."""
+        events: list[Event] = []
+        offset = self._offset + self._lines.skipped
+        self._lines.skipped = 0
+        data, event_type, last_id, block, index = self._data, self._type, self._last_id, self._block, self._index
+        for raw, end in zip(lines, ends):  # noqa: B905  (same length by construction; strict costs time)
+            if not raw:  # spec: a blank line dispatches the event
+                if data:  # NOTE: a block whose data buffer is empty dispatches nothing
+                    start = offset if block is None else block
+                    events.append(Event(index, event_type or "message", "\n".join(data), last_id or None, start, t))
+                    index += 1
+                    data = []
+                event_type = ""
+                block = None
+                offset += end
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                line = raw.decode("utf-8", errors="replace")
+                detail = f"byte {offset + error.start} is not valid UTF-8; decoded as U+FFFD"
+                self.problems.append(Problem("invalid-utf8", offset, index, detail))
+            if block is None:
+                block = offset
+            offset += len(raw) + end
+            if line.startswith("data:"):  # the common case first
+                data.append(line[6:] if line[5:6] == " " else line[5:])
+            elif line[0] != ":":  # spec: a line starting with a colon is a comment
+                name, _, value = line.partition(":")
+                if value[:1] == " ":  # spec: one leading space after the colon is dropped
+                    value = value[1:]
+                if name == "data":  # a bare `data` line: an empty value
+                    data.append(value)
+                elif name == "event":
+                    event_type = value
+                elif name == "id" and "\0" not in value:  # NOTE: spec: an id containing NUL is ignored
+                    last_id = value
+                # NOTE: "retry" only steers reconnection, and unknown fields are ignored by the spec.
+        self._data, self._type, self._last_id, self._block, self._index = data, event_type, last_id, block, index
+        self._offset = offset
+        return events
 
 
 def parse_chunks(chunks: Iterable[tuple[float | None, bytes]]) -> Iterator[Event]:
