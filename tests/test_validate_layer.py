@@ -1,0 +1,137 @@
+"""The common validation layer (HTTP, SSE, JSON rules and detection) and the `validate` command's formats."""
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from inspector.protocols import detect
+from inspector.recording import Header, RecordingWriter
+from inspector.validate import StreamCheck, check_bytes
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+UNTERMINATED = CORPUS / "anthropic-messages" / "anthropic-sdk-python__basic-text.sse"
+
+
+def rules(check: StreamCheck) -> list[tuple[str, int | None]]:
+    return [(finding.rule, finding.index) for finding in check.findings]
+
+
+def recording(tmp_path: Path, status: int, content_type: str, body: bytes, name: str = "r.jsonl") -> Path:
+    path = tmp_path / name
+    writer = RecordingWriter(path, Header(
+        request={"method": "POST", "url": "https://api.openai.com/v1/chat/completions", "headers": {}},
+        response={"status": status, "headers": {"Content-Type": content_type}},
+    ))
+    writer.chunk(0.2, body)
+    writer.end(0.3, "complete")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"data: {}\n\ndata: {\"a\": \n\n", [("sse/invalid-json", 1)]),
+        (b"data: \"caf\xe9\"\n\n", [("sse/invalid-utf8", 0)]),
+        (b": only a comment\n\n", [("sse/no-events", None)]),
+        (b"data: {}\n\ndata: {}", [("sse/unterminated-event", 1)]),
+        (b"data: {}\n\ndata: [1, 2]\n\n", []),
+    ],
+    ids=["invalid-json", "invalid-utf8", "no-events", "unterminated", "clean"],
+)
+def test_sse_layer_rules(body: bytes, expected: list) -> None:
+    assert rules(check_bytes(body, "generic")) == expected
+
+
+def test_unterminated_message_names_the_lost_event() -> None:
+    check = check_bytes(UNTERMINATED.read_bytes(), "generic")
+    assert [f.message for f in check.findings] == [
+        "the stream ended inside event 8 (`message_stop`) with no blank line after it: a conformant client never "
+        "dispatches it, so it is lost"
+    ]
+
+
+def test_error_status_quotes_the_json_error_message() -> None:
+    check = StreamCheck(status=429, content_type="application/json", request_path="/v1/chat/completions")
+    check.feed(b'{"error": {"message": "Rate limit reached for gpt-4o", "type": "requests"}}')
+    check.close()
+    assert [(f.rule, f.index, f.message) for f in check.findings] == [
+        ("http/error-status", None, "HTTP 429: Rate limit reached for gpt-4o")
+    ]
+
+
+def test_content_type_that_is_not_event_stream() -> None:
+    check = StreamCheck("generic", status=200, content_type="application/json")
+    check.feed(b"data: {}\n\n")
+    check.close()
+    assert rules(check) == [("http/content-type", None)]
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [("/v1/responses", "openai-responses"), ("/openai/v1/chat/completions?api-version=1", "openai-chat"),
+     ("/v1/messages/", "anthropic-messages"), ("/v1/embeddings", None), (None, None)],
+)
+def test_detect_from_path(path: str | None, expected: str | None) -> None:
+    assert detect.from_path(path) == expected
+
+
+def test_undetectable_stream_is_generic() -> None:
+    assert check_bytes(b"event: tick\ndata: {\"n\": 1}\n\n" * 3).protocol == "generic"
+
+
+class TestValidateCommand:
+    def test_text_report_and_exit_1(self, run_cli) -> None:
+        result = run_cli("validate", "--protocol", "generic", str(UNTERMINATED))
+        assert result.code == 1
+        assert result.out.splitlines() == [
+            f"{UNTERMINATED}  generic  FAIL  1 error",
+            "  event 8  sse/unterminated-event  error: the stream ended inside event 8 (`message_stop`) with no blank "
+            "line after it: a conformant client never dispatches it, so it is lost",
+        ]
+
+    def test_json_shape(self, run_cli, tmp_path: Path) -> None:
+        good = tmp_path / "good.sse"
+        good.write_bytes(b"data: {}\n\n")
+        result = run_cli("validate", "--protocol", "generic", "--format", "json", str(good), str(UNTERMINATED))
+        assert result.code == 1
+        files = json.loads(result.out)["files"]
+        assert files[0] == {"path": str(good), "protocol": "generic", "verdict": "pass", "errors": 0, "warnings": 0,
+                            "findings": []}
+        assert files[1]["verdict"] == "fail" and files[1]["errors"] == 1
+        assert files[1]["findings"] == [{"rule": "sse/unterminated-event", "severity": "error", "index": 8,
+                                         "message": files[1]["findings"][0]["message"]}]
+
+    def test_junit_one_case_per_file(self, run_cli, tmp_path: Path) -> None:
+        good = tmp_path / "good.sse"
+        good.write_bytes(b"data: {}\n\n")
+        result = run_cli("validate", "--protocol", "generic", "--format", "junit", str(good), str(UNTERMINATED))
+        suite = ElementTree.fromstring(result.out.split("\n", 1)[1])
+        cases = {case.get("name"): case.find("failure") for case in suite.iter("testcase")}
+        assert list(cases) == [str(good), str(UNTERMINATED)]
+        assert cases[str(good)] is None
+        assert cases[str(UNTERMINATED)].text.startswith("event 8 sse/unterminated-event error: ")
+        assert (suite.get("tests"), suite.get("failures")) == ("2", "1")
+
+    def test_github_annotations(self, run_cli) -> None:
+        result = run_cli("validate", "--protocol", "generic", "--format", "github", str(UNTERMINATED))
+        expected = f"::error file={UNTERMINATED},title=sse/unterminated-event::event 8: the stream ended inside event 8"
+        assert result.out.startswith(expected)
+
+    def test_ignore_drops_a_rule(self, run_cli) -> None:
+        result = run_cli("validate", "--protocol", "generic", "--ignore", "sse/unterminated-event", str(UNTERMINATED))
+        assert (result.code, result.out) == (0, f"{UNTERMINATED}  generic  ok  8 events\n")
+
+    def test_unknown_ignored_rule_is_a_usage_error(self, run_cli) -> None:
+        result = run_cli("validate", "--ignore", "sse/nope", str(UNTERMINATED))
+        assert (result.code, result.err) == (2, "sse-inspector: error: --ignore: unknown rule 'sse/nope' "
+                                                "(see docs/rules.md)\n")
+
+    def test_directory_has_a_summary_line(self, run_cli, tmp_path: Path) -> None:
+        recording(tmp_path, 500, "application/json", b'{"error": {"message": "boom"}}', "a.jsonl")
+        (tmp_path / "b.sse").write_bytes(b"data: {}\n\n")
+        result = run_cli("validate", "--protocol", "generic", str(tmp_path))
+        assert result.code == 1
+        assert result.out.splitlines()[-1] == "2 files: 1 passed, 1 failed (1 error, 0 warnings)"
+        assert "  end  http/error-status  error: HTTP 500: boom" in result.out
