@@ -1,0 +1,646 @@
+"""Output items, content parts and delta families of a Responses stream (PROTOCOLS.md §A.3 rules 4-10, D5-D10).
+
+The part of the state machine below the response envelope. It keeps only what the rules need: the open items
+and, for each, the joined text of its open parts (a list of pieces, joined once at `.done`); a closed part
+leaves its final value for the item snapshot check, a done item leaves its snapshot for the terminal check.
+It also fills the output side of the Assembly (text, reasoning, refusal, tool calls).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..findings import Finding, Severity, rule
+from .base import Assembly, Output, ToolCall
+from .openai_responses_models import ITEM_MODELS, PART_MODELS, SCHEMA, Item, describe_error
+
+# fmt: off
+OUTPUT_INDEX_ORDER = rule("responses/output-index-out-of-order", Severity.ERROR,
+                          "`output_item.added` indices are not 0, 1, 2, ... in order")
+ITEM_NOT_OPEN      = rule("responses/item-not-open", Severity.ERROR,
+                          "an event names an `output_index` with no open item (never added, or already done)")
+ITEM_ID_MISMATCH   = rule("responses/item-id-mismatch", Severity.ERROR,
+                          "an `item_id` (or the done item's `id`) differs from the id of the item it belongs to")
+ITEM_DONE_MISSING  = rule("responses/item-done-missing", Severity.ERROR,
+                          "an added output item never got its `output_item.done`")
+MCP_DONE_MISSING   = rule("responses/mcp-list-tools-done-missing", Severity.WARNING,
+                          "a concurrently open `mcp_list_tools` item never got its `output_item.done` "
+                          "(a known OpenAI anomaly)")
+EVENT_KIND         = rule("responses/event-kind-mismatch", Severity.ERROR,
+                          "an event that does not fit the type of the item or part it names")
+CONTENT_INDEX      = rule("responses/content-index-out-of-order", Severity.ERROR,
+                          "`content_part.added` indices of an item are not 0, 1, 2, ... in order")
+PART_NOT_OPEN      = rule("responses/part-not-open", Severity.ERROR,
+                          "an event names a content part, summary part or shell command that is not open")
+PART_DONE_MISSING  = rule("responses/part-done-missing", Severity.ERROR,
+                          "`output_item.done` while a part of that item is still open")
+DELTA_AFTER_DONE   = rule("responses/delta-after-done", Severity.ERROR,
+                          "a delta, annotation or second `.done` after the value's `.done`")
+ANNOTATION_INDEX   = rule("responses/annotation-index-out-of-order", Severity.ERROR,
+                          "`annotation_index` of a text part is not 0, 1, 2, ... in order")
+DELTA_MISMATCH     = rule("responses/delta-mismatch", Severity.ERROR,
+                          "the deltas of a value, joined, differ from its `.done` value")
+DONE_WITHOUT_DELTA = rule("responses/done-without-delta", Severity.WARNING,
+                          "tool-call arguments arrive whole in `.done` with no delta at all")
+SNAPSHOT_MISMATCH  = rule("responses/snapshot-mismatch", Severity.ERROR,
+                          "a part or item snapshot disagrees with the value streamed for it")
+SUMMARY_ORDER      = rule("responses/summary-part-out-of-order", Severity.ERROR,
+                          "reasoning summary parts are not sequential (0, 1, 2, ..., each closed before the next)")
+TERMINAL_OUTPUT    = rule("responses/terminal-output-mismatch", Severity.ERROR,
+                          "the terminal `response.output` differs from the streamed items")
+# fmt: on
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One streamed value: `<name>.delta`* then `<name>.done`, joined and compared with its snapshots."""
+
+    scope: str
+    """Where its state lives: "part" (content_index), "summary" (summary_index), "item", "command"."""
+    done_field: str
+    """The field of `<name>.done` that holds the whole value."""
+    snapshot: tuple[str, ...]
+    """Path of the value inside the part (part/summary scope) or item (item scope) snapshot."""
+    item_types: frozenset[str]
+    part_type: str | None
+    output: str | None
+    """Assembly bucket: text, refusal, reasoning, tool (the item's tool call), or None."""
+    whole_at_done: bool = False
+    """Tool-call arguments: a `.done` with no delta at all is the documented LM Studio departure."""
+
+
+_MESSAGE = frozenset({"message"})
+_REASONING = frozenset({"reasoning"})
+
+# fmt: off
+FAMILIES: dict[str, Family] = {
+    "response.output_text":           Family("part", "text", ("text",), _MESSAGE, "output_text", "text"),
+    "response.refusal":               Family("part", "refusal", ("refusal",), _MESSAGE, "refusal", "refusal"),
+    "response.reasoning_text":        Family("part", "text", ("text",), _REASONING, "reasoning_text", "reasoning"),
+    "response.reasoning_summary_text": Family("summary", "text", ("text",), _REASONING, "summary_text",
+                                              "reasoning"),
+    "response.function_call_arguments": Family("item", "arguments", ("arguments",), frozenset({"function_call"}),
+                                               None, "tool", whole_at_done=True),
+    "response.custom_tool_call_input": Family("item", "input", ("input",), frozenset({"custom_tool_call"}),
+                                              None, "tool", whole_at_done=True),
+    "response.mcp_call_arguments":    Family("item", "arguments", ("arguments",), frozenset({"mcp_call"}),
+                                             None, "tool", whole_at_done=True),
+    "response.code_interpreter_call_code": Family("item", "code", ("code",), frozenset({"code_interpreter_call"}),
+                                                  None, "tool"),
+    "response.apply_patch_call_operation_diff": Family("item", "diff", ("operation", "diff"),
+                                                       frozenset({"apply_patch_call"}), None, "tool"),
+    "response.shell_call_command":    Family("command", "command", (), frozenset({"shell_call"}), None, None),
+}
+
+# Tool progress events: the item type each family of progress events belongs to.
+PROGRESS_ITEM_TYPES: dict[str, frozenset[str]] = {
+    "response.web_search_call":       frozenset({"web_search_call"}),
+    "response.file_search_call":      frozenset({"file_search_call"}),
+    "response.code_interpreter_call": frozenset({"code_interpreter_call"}),
+    "response.image_generation_call": frozenset({"image_generation_call"}),
+    "response.mcp_call":              frozenset({"mcp_call"}),
+    "response.mcp_list_tools":        frozenset({"mcp_list_tools"}),
+    "response.shell_call_output_content": frozenset(),
+}
+
+# Content part type -> (item types it may sit in, field holding its value).
+PART_TYPES: dict[str, tuple[frozenset[str], str]] = {
+    "output_text":    (_MESSAGE, "text"),
+    "refusal":        (_MESSAGE, "refusal"),
+    "reasoning_text": (_REASONING, "text"),
+}
+
+# Items that are tool calls, for the Assembly: item type -> (id field, field holding the arguments).
+TOOL_CALL_ITEMS: dict[str, tuple[str, str]] = {
+    "function_call":         ("call_id", "arguments"),
+    "custom_tool_call":      ("call_id", "input"),
+    "mcp_call":              ("id", "arguments"),
+    "mcp_approval_request":  ("id", "arguments"),
+    "code_interpreter_call": ("id", "code"),
+    "apply_patch_call":      ("call_id", "operation"),
+    "local_shell_call":      ("call_id", "action"),
+    "shell_call":            ("call_id", "action"),
+}
+
+# Re-encrypted or filled in later by design (PROTOCOLS.md §A.3 rule 10): not compared with the terminal output.
+UNSTABLE_FIELDS = frozenset({"encrypted_content", "fingerprint", "logprobs"})
+# fmt: on
+
+
+@dataclass(slots=True)
+class Join:
+    """The pieces of one streamed value; joined only when a rule needs the whole."""
+
+    pieces: list[str]
+    deltas: int = 0
+    final: str | None = None
+    """The `.done` value, once it came."""
+
+    def streamed(self) -> str:
+        if len(self.pieces) > 1:
+            self.pieces = ["".join(self.pieces)]
+        return self.pieces[0] if self.pieces else ""
+
+    def value(self) -> str:
+        return self.final if self.final is not None else self.streamed()
+
+
+@dataclass(slots=True)
+class OpenPart:
+    type: str
+    join: Join
+    annotations: int = 0
+
+
+@dataclass(slots=True)
+class OpenItem:
+    index: int
+    id: str | None
+    type: str
+    snapshot: dict[str, Any]
+    """The item as `output_item.added` showed it (seeds item-scoped values)."""
+    parts: dict[int, OpenPart] = field(default_factory=dict)
+    part_values: dict[int, tuple[str, str]] = field(default_factory=dict)
+    next_content: int = 0
+    summaries: dict[int, OpenPart] = field(default_factory=dict)
+    summary_values: dict[int, str] = field(default_factory=dict)
+    next_summary: int = 0
+    joins: dict[str, Join] = field(default_factory=dict)
+    commands: dict[int, Join] = field(default_factory=dict)
+    tool_call: ToolCall | None = None
+    concurrent: bool = False
+
+
+class OutputState:
+    """Items, parts and delta families; one per stream, driven by the Checker with validated events."""
+
+    def __init__(self, assembly: Assembly) -> None:
+        self.assembly = assembly
+        self.output: Output = assembly.output(0)
+        self.found: list[Finding] = []
+        self.open: dict[int, OpenItem] = {}
+        self.next_index = 0
+        self.item_ids: dict[int, str | None] = {}
+        self.done_items: dict[int, dict[str, Any]] = {}
+        self.done_at: dict[int, int] = {}
+
+    # ---- items -------------------------------------------------------------------------------------------
+
+    def item_added(self, index: int, kind: str, ev: Any) -> None:
+        position, snapshot = ev.output_index, ev.item
+        item_type = self._item_type(index, kind, snapshot)
+        if position != self.next_index or position in self.item_ids:
+            again = " again" if position in self.item_ids else ""
+            self.found.append(OUTPUT_INDEX_ORDER(index, (
+                f"`output_item.added` opened `output_index` {position}{again}, expected {self.next_index}: "
+                "clients place items by `output_index` (the SDK's `output[index]`), so a gap or a reuse puts "
+                "content in the wrong item or past the end of the list")))
+        if position in self.open:
+            return
+        item = OpenItem(position, snapshot.get("id"), item_type, snapshot)
+        if self.open:
+            item.concurrent = True
+            for other in self.open.values():
+                other.concurrent = True
+        self.open[position] = item
+        self.item_ids[position] = item.id
+        self.next_index = max(self.next_index, position + 1)
+        tool = TOOL_CALL_ITEMS.get(item_type)
+        if tool is not None:
+            call_id = snapshot.get(tool[0])
+            name = snapshot.get("name")
+            item.tool_call = ToolCall(call_id if isinstance(call_id, str) else None,
+                                      name if isinstance(name, str) else item_type, "", item_type)
+            self.output.tool_calls.append(item.tool_call)
+
+    def item_done(self, index: int, kind: str, ev: Any) -> None:
+        position, snapshot = ev.output_index, ev.item
+        item_type = self._item_type(index, kind, snapshot)
+        item = self.open.pop(position, None)
+        if item is None:
+            self.found.append(ITEM_NOT_OPEN(index, self._not_open(position, "`output_item.done`")))
+            return
+        done_id = snapshot.get("id")
+        if done_id != item.id:
+            self.found.append(ITEM_ID_MISMATCH(index, (
+                f"`output_item.done` for `output_index` {position} carries id `{done_id}`, but the item was added "
+                f"as `{item.id}`: a client that matches items by id sees an item it never opened")))
+        if item_type != item.type:
+            self.found.append(SNAPSHOT_MISMATCH(index, (
+                f"`output_item.done` for `output_index` {position} is a `{item_type}` item, but it was added as "
+                f"`{item.type}`: the client built the wrong kind of item")))
+        for label, still_open in (("content part", item.parts), ("summary part", item.summaries)):
+            for number in still_open:
+                self.found.append(PART_DONE_MISSING(index, (
+                    f"`output_item.done` for `output_index` {position} while its {label} {number} is still open "
+                    "(no closing `*.part.done`): the part's final value never came")))
+        self._check_item_snapshot(index, item, snapshot)
+        self._settle_tool_call(item, snapshot)
+        self.done_items[position] = snapshot
+        self.done_at[position] = index
+
+    def _check_item_snapshot(self, index: int, item: OpenItem, snapshot: dict[str, Any]) -> None:
+        where = f"`output_item.done` (`output_index` {item.index})"
+        content = snapshot.get("content")
+        for number, (part_type, value) in item.part_values.items():
+            entry = content[number] if isinstance(content, list) and number < len(content) else None
+            got = entry.get(PART_TYPES.get(part_type, ((), "text"))[1]) if isinstance(entry, dict) else None
+            if got != value:
+                self._snapshot_mismatch(index, f"{where} `item.content[{number}]`", got, value)
+        summary = snapshot.get("summary")
+        for number, value in item.summary_values.items():
+            entry = summary[number] if isinstance(summary, list) and number < len(summary) else None
+            got = entry.get("text") if isinstance(entry, dict) else None
+            if got != value:
+                self._snapshot_mismatch(index, f"{where} `item.summary[{number}].text`", got, value)
+        for name, join in item.joins.items():
+            family = FAMILIES[name]
+            got = _dig(snapshot, family.snapshot)
+            value = join.value()
+            if got != value:
+                path = ".".join(family.snapshot)
+                self._snapshot_mismatch(index, f"{where} `item.{path}`", got, value)
+
+    def _snapshot_mismatch(self, index: int, where: str, got: Any, streamed: str) -> None:
+        self.found.append(SNAPSHOT_MISMATCH(index, (
+            f"{where} is {_excerpt(got)}, but the stream gave {_excerpt(streamed)}: a client that reads the "
+            "snapshot and one that joins the deltas end up with different content")))
+
+    def _settle_tool_call(self, item: OpenItem, snapshot: dict[str, Any] | None) -> None:
+        """Tool-call arguments: what was streamed; the snapshot only when nothing was streamed for it."""
+        call = item.tool_call
+        if call is None:
+            return
+        streamed = [join for join in item.joins.values()]
+        if streamed:
+            join = streamed[0]
+            call.arguments = join.streamed() if join.deltas else join.value()
+            return
+        if snapshot is not None:
+            value = snapshot.get(TOOL_CALL_ITEMS[item.type][1])
+            call.arguments = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+    def _item_type(self, index: int, event_type: str, snapshot: dict[str, Any]) -> str:
+        kind = snapshot.get("type")
+        model = ITEM_MODELS.get(kind) if isinstance(kind, str) else None
+        try:
+            (model or Item).model_validate(snapshot)
+        except ValidationError as error:
+            self.found.append(SCHEMA(index, describe_error(error, f"`{event_type}` `item`") + (
+                ": the SDK's item types reject it, so the client cannot build this output item")))
+        return kind if isinstance(kind, str) else "?"
+
+    def _not_open(self, position: int, what: str) -> str:
+        if position in self.done_at:
+            return (f"{what} names `output_index` {position}, whose item was already done at event "
+                    f"{self.done_at[position]}: the client has closed that item and drops or misplaces this")
+        return (f"{what} names `output_index` {position}, which no `output_item.added` opened: the SDK looks up "
+                "`output[index]` and fails, or attaches the data to the wrong item")
+
+    # ---- child events ------------------------------------------------------------------------------------
+
+    def child(self, index: int, kind: str, ev: Any, item_types: frozenset[str] | None = None) -> OpenItem | None:
+        """The open item a child event names, after its `output_index` / `item_id` checks; None if not open."""
+        item = self.open.get(ev.output_index)
+        if item is None:
+            self.found.append(ITEM_NOT_OPEN(index, self._not_open(ev.output_index, f"`{kind}`")))
+            return None
+        item_id = getattr(ev, "item_id", None)
+        if item_id is not None and item_id != item.id:
+            self.found.append(ITEM_ID_MISMATCH(index, (
+                f"`{kind}` has `item_id` `{item_id}`, but the item open at `output_index` {ev.output_index} is "
+                f"`{item.id}`: a client that routes events by `item_id` loses this one")))
+        if item_types and item.type not in item_types:
+            self.found.append(EVENT_KIND(index, (
+                f"`{kind}` names `output_index` {ev.output_index}, a `{item.type}` item; it belongs to "
+                f"{_names(item_types)} items: the client applies it to an item that has no such field")))
+            return None
+        return item
+
+    def progress(self, index: int, kind: str, ev: Any) -> None:
+        """Built-in tool progress (`web_search_call.searching`, ...): only its item window is checked."""
+        self.child(index, kind, ev, PROGRESS_ITEM_TYPES.get(kind.rsplit(".", 1)[0]))
+
+    def part_added(self, index: int, kind: str, ev: Any) -> None:
+        part = ev.part
+        part_type = self._part_type(index, kind, part)
+        item = self.child(index, kind, ev)
+        if item is None:
+            return
+        allowed = PART_TYPES.get(part_type)
+        if allowed is not None and item.type not in allowed[0]:
+            self.found.append(EVENT_KIND(index, (
+                f"`{kind}` adds a `{part_type}` part to a `{item.type}` item; `{part_type}` parts belong to "
+                f"{_names(allowed[0])} items")))
+        number = ev.content_index
+        if number != item.next_content or number in item.parts or number in item.part_values:
+            self.found.append(CONTENT_INDEX(index, (
+                f"`{kind}` opened `content_index` {number} of `output_index` {ev.output_index}, expected "
+                f"{item.next_content}: the SDK places parts by `content_index`, so text lands in the wrong part")))
+        if number in item.parts:
+            return
+        seed = part.get(allowed[1]) if allowed is not None else None
+        item.parts[number] = OpenPart(part_type, Join([seed] if isinstance(seed, str) else []))
+        item.next_content = max(item.next_content, number + 1)
+
+    def part_done(self, index: int, kind: str, ev: Any) -> None:
+        part = ev.part
+        part_type = self._part_type(index, kind, part)
+        item = self.child(index, kind, ev)
+        if item is None:
+            return
+        open_part = item.parts.pop(ev.content_index, None)
+        if open_part is None:
+            self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part", ev.content_index, ev)))
+            return
+        value = open_part.join.value()
+        where = f"`{kind}` (`output_index` {ev.output_index}, `content_index` {ev.content_index})"
+        if part_type != open_part.type:
+            self.found.append(SNAPSHOT_MISMATCH(index, (
+                f"{where} closes a `{part_type}` part that was added as `{open_part.type}`: the client built the "
+                "wrong kind of part")))
+        else:
+            got = part.get(PART_TYPES.get(part_type, ((), "text"))[1])
+            if got != value:
+                self._snapshot_mismatch(index, f"{where} `part`", got, value)
+            annotations = part.get("annotations")
+            if open_part.annotations and isinstance(annotations, list) and len(annotations) != open_part.annotations:
+                self.found.append(SNAPSHOT_MISMATCH(index, (
+                    f"{where} `part.annotations` has {len(annotations)} entries, but {open_part.annotations} "
+                    "`output_text.annotation.added` events came: citations shown while streaming and in the "
+                    "final part differ")))
+        item.part_values[ev.content_index] = (open_part.type, value)
+
+    def summary_added(self, index: int, kind: str, ev: Any) -> None:
+        self._part_type(index, kind, ev.part)
+        item = self.child(index, kind, ev, _REASONING)
+        if item is None:
+            return
+        number = ev.summary_index
+        if item.summaries or number != item.next_summary or number in item.summary_values:
+            still = f" while summary part {next(iter(item.summaries))} is still open" if item.summaries else ""
+            self.found.append(SUMMARY_ORDER(index, (
+                f"`{kind}` opened `summary_index` {number}{still}, expected {item.next_summary} after the previous "
+                "part closed: summary parts are strictly sequential, and clients append each to `summary` in "
+                "order")))
+        if number in item.summaries:
+            return
+        text = ev.part.get("text")
+        item.summaries[number] = OpenPart("summary_text", Join([text] if isinstance(text, str) else []))
+        item.next_summary = max(item.next_summary, number + 1)
+
+    def summary_done(self, index: int, kind: str, ev: Any) -> None:
+        self._part_type(index, kind, ev.part)
+        item = self.child(index, kind, ev, _REASONING)
+        if item is None:
+            return
+        open_part = item.summaries.pop(ev.summary_index, None)
+        if open_part is None:
+            self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "summary part", ev.summary_index, ev)))
+            return
+        value = open_part.join.value()
+        got = ev.part.get("text")
+        if got != value:
+            where = f"`{kind}` (`output_index` {ev.output_index}, `summary_index` {ev.summary_index}) `part.text`"
+            self._snapshot_mismatch(index, where, got, value)
+        item.summary_values[ev.summary_index] = value
+
+    def annotation(self, index: int, kind: str, ev: Any) -> None:
+        item = self.child(index, kind, ev, _MESSAGE)
+        if item is None:
+            return
+        part = item.parts.get(ev.content_index)
+        if part is None:
+            self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part", ev.content_index, ev)))
+            return
+        if part.type != "output_text":
+            self.found.append(EVENT_KIND(index, f"`{kind}` annotates a `{part.type}` part; only `output_text` "
+                                                "parts carry annotations"))
+            return
+        if part.join.final is not None:
+            self.found.append(DELTA_AFTER_DONE(index, (
+                f"`{kind}` came after `response.output_text.done` of `content_index` {ev.content_index}: "
+                "annotations belong before the text is done, and a client that finalised the part drops it")))
+        if ev.annotation_index != part.annotations:
+            self.found.append(ANNOTATION_INDEX(index, (
+                f"`{kind}` has `annotation_index` {ev.annotation_index}, expected {part.annotations}: clients "
+                "store annotations by index, so citations are misplaced or overwritten")))
+        part.annotations += 1
+
+    def shell_command_added(self, index: int, kind: str, ev: Any) -> None:
+        item = self.child(index, kind, ev, FAMILIES["response.shell_call_command"].item_types)
+        if item is None:
+            return
+        if ev.command_index in item.commands:
+            self.found.append(PART_NOT_OPEN(index, (
+                f"`{kind}` opens `command_index` {ev.command_index} of `output_index` {ev.output_index} again: "
+                "the command's text restarts and the client's copy is wrong")))
+        item.commands[ev.command_index] = Join([ev.command])
+
+    # ---- delta families ----------------------------------------------------------------------------------
+
+    def delta(self, index: int, kind: str, ev: Any) -> None:
+        family_name = kind[: -len(".delta")]
+        family = FAMILIES[family_name]
+        join = self._join(index, kind, family_name, family, ev)
+        if join is None:
+            return
+        if join.final is not None:
+            self.found.append(DELTA_AFTER_DONE(index, (
+                f"`{kind}` came after `{family_name}.done`: the client already has the final value and drops "
+                "this text, or shows text the final value lacks")))
+        text = ev.delta
+        join.pieces.append(text)
+        join.deltas += 1
+        if text:
+            self._emit(family.output, text)
+            self.assembly.saw_content(index)
+
+    def done(self, index: int, kind: str, ev: Any) -> None:
+        family_name = kind[: -len(".done")]
+        family = FAMILIES[family_name]
+        join = self._join(index, kind, family_name, family, ev)
+        if join is None:
+            return
+        value = getattr(ev, family.done_field)
+        if join.final is not None:
+            self.found.append(DELTA_AFTER_DONE(index, (
+                f"a second `{kind}` for the same value: the client finalises it twice, and the two may differ")))
+        streamed = join.streamed()
+        if streamed != value:
+            if join.deltas == 0 and family.whole_at_done:
+                self.found.append(DONE_WITHOUT_DELTA(index, (
+                    f"`{kind}` carries `{family.done_field}` {_excerpt(value)} but no `{family_name}.delta` came: "
+                    "a client that builds arguments from the deltas gets an empty string")))
+            else:
+                self.found.append(DELTA_MISMATCH(index, (
+                    f"`{kind}` `{family.done_field}` is {_excerpt(value)}, but its {join.deltas} delta(s) join to "
+                    f"{_excerpt(streamed)}: a client that shows the deltas and one that reads `.done` disagree")))
+        if join.deltas == 0 and value and family.output is not None:
+            self._emit(family.output, value)
+            self.assembly.saw_content(index)
+        join.final = value
+        if family.output == "tool":
+            item = self.open.get(ev.output_index)
+            if item is not None and item.tool_call is not None:
+                item.tool_call.arguments = streamed if join.deltas else value
+
+    def _join(self, index: int, kind: str, family_name: str, family: Family, ev: Any) -> Join | None:
+        scope = family.scope
+        if scope == "part":
+            item = self.child(index, kind, ev, family.item_types)
+            if item is None:
+                return None
+            part = item.parts.get(ev.content_index)
+            if part is None:
+                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part", ev.content_index,
+                                                                           ev)))
+                return None
+            if part.type != family.part_type:
+                self.found.append(EVENT_KIND(index, (
+                    f"`{kind}` streams into `content_index` {ev.content_index}, a `{part.type}` part; it belongs "
+                    f"to a `{family.part_type}` part: the text lands in the wrong field")))
+                return None
+            return part.join
+        if scope == "summary":
+            item = self.child(index, kind, ev, family.item_types)
+            if item is None:
+                return None
+            part = item.summaries.get(ev.summary_index)
+            if part is None:
+                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "summary part", ev.summary_index,
+                                                                           ev)))
+            return None if part is None else part.join
+        if scope == "command":
+            item = self.child(index, kind, ev, family.item_types)
+            if item is None:
+                return None
+            join = item.commands.get(ev.command_index)
+            if join is None:
+                self.found.append(PART_NOT_OPEN(index, (
+                    f"`{kind}` names `command_index` {ev.command_index} of `output_index` {ev.output_index}, which "
+                    "no `response.shell_call_command.added` opened: the client has no command to append to")))
+            return join
+        item = self.child(index, kind, ev, family.item_types)
+        if item is None:
+            return None
+        join = item.joins.get(family_name)
+        if join is None:
+            seed = _dig(item.snapshot, family.snapshot)
+            join = item.joins[family_name] = Join([seed] if isinstance(seed, str) else [])
+        return join
+
+    def _part_not_open(self, kind: str, label: str, number: int, ev: Any) -> str:
+        return (f"`{kind}` names {label} {number} of `output_index` {ev.output_index}, which is not open (never "
+                "added, or already done): the SDK indexes the item's parts and fails, or drops the data")
+
+    def _part_type(self, index: int, kind: str, part: dict[str, Any]) -> str:
+        part_type = part.get("type")
+        model = PART_MODELS.get(part_type) if isinstance(part_type, str) else None
+        if model is None and not isinstance(part_type, str):
+            self.found.append(SCHEMA(index, f"`{kind}` `part` lacks a string `type`: the client cannot tell "
+                                                 "what kind of content it is"))
+            return "?"
+        if model is not None:
+            try:
+                model.model_validate(part)
+            except ValidationError as error:
+                self.found.append(SCHEMA(index, describe_error(error, f"`{kind}` `part`") + (
+                    ": the SDK's part types reject it")))
+        return part_type
+
+    def _emit(self, bucket: str | None, text: str) -> None:
+        if bucket == "text":
+            self.output.text_parts.append(text)
+        elif bucket == "reasoning":
+            self.output.reasoning_parts.append(text)
+        elif bucket == "refusal":
+            self.output.refusal_parts.append(text)
+
+    # ---- the end -----------------------------------------------------------------------------------------
+
+    def close_open_items(self, index: int | None, why: str) -> None:
+        """Items still open when the response ended (terminal event or end of stream)."""
+        for position, item in sorted(self.open.items()):
+            self._settle_tool_call(item, None)
+            if item.type == "mcp_list_tools" and item.concurrent:
+                self.found.append(MCP_DONE_MISSING(index, (
+                    f"`mcp_list_tools` item `{item.id}` (`output_index` {position}) was open alongside other items "
+                    f"and never got `output_item.done` before {why}: a known OpenAI anomaly; its tools only reach "
+                    "the client through the terminal `response.output`")))
+            else:
+                self.found.append(ITEM_DONE_MISSING(index, (
+                    f"`{item.type}` item `{item.id}` (`output_index` {position}) never got `output_item.done` "
+                    f"before {why}: a client waiting for the item to finish never sees its final state")))
+        self.open.clear()
+
+    def check_terminal_output(self, index: int, kind: str, output: list[dict[str, Any]]) -> None:
+        streamed = len(self.item_ids)
+        if len(output) != streamed:
+            self.found.append(TERMINAL_OUTPUT(index, (
+                f"`{kind}` `response.output` lists {len(output)} item(s), but the stream added {streamed}: "
+                "`get_final_response()` and a client that followed the stream disagree on what was said")))
+        for position, entry in enumerate(output[:streamed]):
+            expected_id = self.item_ids.get(position)
+            got_id = entry.get("id") if isinstance(entry, dict) else None
+            if got_id != expected_id:
+                self.found.append(TERMINAL_OUTPUT(index, (
+                    f"`{kind}` `response.output[{position}].id` is `{got_id}`, but the stream added `{expected_id}` "
+                    "at that index: the final response names items the client never saw")))
+                continue
+            done = self.done_items.get(position)
+            if done is None:
+                continue
+            path = _first_difference(_stable(done), _stable(entry), f"response.output[{position}]")
+            if path is not None:
+                self.found.append(TERMINAL_OUTPUT(index, (
+                    f"`{kind}` `{path[0]}` is {_excerpt(path[2])}, but `output_item.done` streamed "
+                    f"{_excerpt(path[1])}: the final response and the streamed item disagree")))
+
+
+def _dig(value: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _stable(value: Any) -> Any:
+    """The item without the fields that legitimately change between `output_item.done` and the terminal event."""
+    if isinstance(value, dict):
+        return {key: _stable(inner) for key, inner in value.items() if key not in UNSTABLE_FIELDS}
+    if isinstance(value, list):
+        return [_stable(inner) for inner in value]
+    return value
+
+
+def _first_difference(left: Any, right: Any, path: str) -> tuple[str, Any, Any] | None:
+    """(path, left value, right value) of the first place where two JSON values differ."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        for key in list(left) + [key for key in right if key not in left]:
+            found = _first_difference(left.get(key), right.get(key), f"{path}.{key}")
+            if found is not None:
+                return found
+        return None
+    if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
+        for number, (a, b) in enumerate(zip(left, right, strict=True)):
+            found = _first_difference(a, b, f"{path}[{number}]")
+            if found is not None:
+                return found
+        return None
+    return None if left == right and type(left) is type(right) else (path, left, right)
+
+
+def _excerpt(value: Any, limit: int = 40) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    shown = text if len(text) <= limit else text[:limit] + "…"
+    return f"`{shown!r}`" if isinstance(value, str) else f"`{shown}`"
+
+
+def _names(types: frozenset[str]) -> str:
+    return " or ".join(f"`{name}`" for name in sorted(types))
