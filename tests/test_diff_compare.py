@@ -1,0 +1,266 @@
+"""`diff` building blocks: event kinds and runs, JSON and text comparison, and `compare` over digests."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from inspector.diff import Difference, Digest, FindingTally, Options, compare
+from inspector.diff_events import Run, RunCollector, chat_kind, compare_runs, event_kind
+from inspector.diff_values import first_change, json_changes, unified
+from inspector.findings import Finding, Severity
+from inspector.protocols.base import Assembly, Output, ToolCall
+from inspector.sse import Event
+
+
+def _event(data: str, kind: str = "message", index: int = 0) -> Event:
+    return Event(index, kind, data, None, 0, None)
+
+
+def _chunk(delta: dict | None = None, finish: str | None = None, **top) -> str:
+    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
+    return json.dumps({"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": choices, **top})
+
+
+# -- event kinds -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "expected"),
+    [
+        pytest.param("response.output_text.delta", '{"type": "x"}', "response.output_text.delta", id="sse-type-wins"),
+        pytest.param("message", '{"type": "message_start"}', "message_start", id="data-type"),
+        pytest.param("message", "[DONE]", "[DONE]", id="done"),
+        pytest.param("message", "not json", "message", id="not-json"),
+        pytest.param("message", "[1, 2]", "message", id="not-an-object"),
+        pytest.param("message", '{"error": {"message": "boom"}}', "error", id="bare-error"),
+        pytest.param("error", '{"error": {"message": "boom"}}', "error", id="groq-error-event"),
+        pytest.param("message", _chunk({"role": "assistant", "content": ""}), "chunk:role", id="chat-role-empty-text"),
+        pytest.param("message", _chunk({"content": "Hi"}), "chunk:content", id="chat-content"),
+        pytest.param("message", _chunk({"reasoning_content": "hm"}), "chunk:reasoning", id="chat-deepseek-reasoning"),
+        pytest.param("message", _chunk({"refusal": "no"}), "chunk:refusal", id="chat-refusal"),
+        pytest.param("message", _chunk({"tool_calls": [{"index": 0}]}), "chunk:tool_calls", id="chat-tool-calls"),
+        pytest.param("message", _chunk({}, "stop"), "chunk:finish", id="chat-finish"),
+        pytest.param("message", _chunk(usage={"total_tokens": 3}), "chunk:usage", id="chat-usage"),
+        pytest.param("message", _chunk({}, "stop", usage={"total_tokens": 3}), "chunk:finish+usage",
+                     id="chat-finish-with-usage"),
+        pytest.param("message", _chunk({"content": "."}, "stop"), "chunk:content+finish", id="chat-mistral-last"),
+        pytest.param("message", _chunk(usage=None, obfuscation="abc"), "chunk:empty", id="chat-empty"),
+    ],
+)
+def test_event_kind(kind: str, data: str, expected: str) -> None:
+    assert event_kind(_event(data, kind)) == expected
+
+
+def test_chat_kind_unions_the_parts_of_every_choice() -> None:
+    chunk = {"choices": [{"index": 0, "delta": {"content": "a"}}, {"index": 1, "delta": {}, "finish_reason": "stop"}]}
+    assert chat_kind(chunk) == "chunk:content+finish"
+
+
+def test_runs_collapse_repeats_and_skip_pings() -> None:
+    kinds = ["message_start", "ping", "content_block_delta", "content_block_delta", "ping", "content_block_delta",
+             "message_stop"]
+    collector = RunCollector()
+    collector.add(_event("{}", kind, index) for index, kind in enumerate(kinds))
+    assert collector.runs == [Run("message_start", 1, 0), Run("content_block_delta", 3, 2), Run("message_stop", 1, 6)]
+
+
+def _runs(*spec: tuple[str, int]) -> list[Run]:
+    runs, index = [], 0
+    for kind, count in spec:
+        runs.append(Run(kind, count, index))
+        index += count
+    return runs
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param(_runs(("a", 1), ("delta", 31), ("done", 1)), _runs(("a", 1), ("delta", 2), ("done", 1)), [],
+                     id="run-length-never-counts"),
+        pytest.param(_runs(("a", 1), ("delta", 31), ("done", 1), ("end", 1)),
+                     _runs(("a", 1), ("delta", 30), ("end", 1)),
+                     ["done missing after delta ×31 (old event 32)"], id="missing"),
+        pytest.param(_runs(("a", 1), ("end", 1)), _runs(("a", 1), ("x", 1), ("y", 2), ("end", 1)),
+                     ["x, y added after a (new event 1)"], id="added"),
+        pytest.param(_runs(("a", 1), ("end", 1)), _runs(("b", 1), ("end", 1)),
+                     ["b instead of a at the start (old event 0, new event 0)"], id="replaced"),
+        pytest.param(_runs(*[(str(n), 1) for n in range(6)]), _runs(("0", 1)),
+                     ["1, 2, 3, 4 and 1 more missing after 0 (old event 1)"], id="long-list-cut"),
+    ],
+)
+def test_compare_runs(old: list[Run], new: list[Run], expected: list[str]) -> None:
+    assert list(compare_runs(old, new)) == expected
+
+
+# -- values ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param('{"a": 1, "b": [1, 2]}', '{"b":[1,2],"a":1}', [], id="key-order-and-spacing"),
+        pytest.param('{"city": "Paris"}', '{"city": "Lyon"}', ['arguments.city  "Paris" -> "Lyon"'], id="value"),
+        pytest.param('{"n": 1}', '{"n": 1.0}', [], id="same-number"),
+        pytest.param('{"n": 1}', '{"n": true}', ["arguments.n  1 -> true"], id="bool-is-not-int"),
+        pytest.param('{"n": "1"}', '{"n": 1}', ['arguments.n  "1" -> 1'], id="string-is-not-int"),
+        pytest.param('{"a": 1}', '{"b": 1}', ["arguments.a removed (was 1)", "arguments.b added: 1"], id="keys"),
+        pytest.param('{"xs": [1, {"k": 2}]}', '{"xs": [1, {"k": 3}, 4]}',
+                     ["arguments.xs[1].k  2 -> 3", "arguments.xs[2] added: 4"], id="nested-list"),
+        pytest.param('{"a b": 1}', '{"a b": 2}', ['arguments["a b"]  1 -> 2'], id="odd-key"),
+        pytest.param('{"a": 1}', "[1]", ['arguments  {"a": 1} -> [1]'], id="type"),
+    ],
+)
+def test_json_changes(old: str, new: str, expected: list[str]) -> None:
+    assert list(json_changes(json.loads(old), json.loads(new), "arguments")) == expected
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("The weather in Paris is sunny.", "The weather in Lyon is sunny.",
+         'at char 15: "The weather in Paris is sunny." -> "The weather in Lyon is sunny."'),
+        ("abc", "abcd", 'at char 3: "abc" -> "abcd"'),
+        ("x" * 50 + "A" + "y" * 50, "x" * 50 + "B" + "y" * 50,
+         f'at char 50: "…{"x" * 20}A{"y" * 19}…" -> "…{"x" * 20}B{"y" * 19}…"'),
+    ],
+)
+def test_first_change(old: str, new: str, expected: str) -> None:
+    assert first_change(old, new) == expected
+
+
+def test_unified_diff_of_text() -> None:
+    assert unified("one\ntwo\nthree", "one\n2\nthree", "text") == [
+        "--- old text", "+++ new text", "@@ -1,3 +1,3 @@", " one", "-two", "+2", " three",
+    ]
+
+
+# -- compare -----------------------------------------------------------------------------------------------------
+
+
+def _digest(
+    text: str = "Hello",
+    calls: tuple[ToolCall, ...] = (),
+    findings: tuple[Finding, ...] = (),
+    status: str | None = "completed",
+    usage: dict | None = None,
+    times: tuple[float | None, float | None] = (None, None),
+    protocol: str = "openai-responses",
+) -> Digest:
+    assembly = Assembly(protocol, status=status, usage=usage,
+                        outputs={0: Output(0, text_parts=[text], tool_calls=list(calls))})
+    tallies: dict[str, FindingTally] = {}
+    for finding in findings:
+        known = tallies.get(finding.rule)
+        tallies[finding.rule] = FindingTally(known.count + 1, known.first) if known else FindingTally(1, finding)
+    runs = [Run("response.created", 1, 0), Run("response.completed", 1, 1)]
+    return Digest("x", assembly, tallies, runs, 200, times[0], times[1])
+
+
+def _warning(index: int, message: str = "odd") -> Finding:
+    return Finding("responses/odd-thing", Severity.WARNING, index, message)
+
+
+def _messages(old: Digest, new: Digest, options: Options | None = None) -> list[tuple[str, str]]:
+    return [(difference.aspect, difference.message) for difference in compare(old, new, options or Options())]
+
+
+def test_a_digest_equals_itself() -> None:
+    digest = _digest(calls=(ToolCall("call_1", "f", '{"a": 1}'),), findings=(_warning(3),), usage={"t": 1})
+    assert compare(digest, digest, Options(usage=True, timing_tolerance=0)) == []
+
+
+def test_tool_call_ids_never_count() -> None:
+    assert _messages(_digest(calls=(ToolCall("call_1", "f", '{"a": 1}'),)),
+                     _digest(calls=(ToolCall("call_2", "f", '{ "a" : 1 }'),))) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param([ToolCall("1", "get_weather", '{"city": "Paris"}')],
+                     [ToolCall("1", "get_weather", '{"city": "Lyon"}')],
+                     ['tool call 0 get_weather: arguments.city  "Paris" -> "Lyon"'], id="argument"),
+        pytest.param([ToolCall("1", "f", "{}")], [ToolCall("1", "g", "{}")], ['tool call 0 f: name: "f" -> "g"'],
+                     id="name"),
+        pytest.param([ToolCall("1", "f", "{}")], [ToolCall("1", "f", "{}", kind="custom_tool_call")],
+                     ['tool call 0 f: kind: "function" -> "custom_tool_call"'], id="kind"),
+        pytest.param([ToolCall("1", "f", "{}")], [ToolCall("1", "f", "{}"), ToolCall("2", "g", '{"x": 1}')],
+                     ['tool call 1 g: added (arguments "{\\"x\\": 1}")'], id="added"),
+        pytest.param([ToolCall("1", "f", "{}")], [], ['tool call 0 f: missing (arguments "{}")'], id="missing"),
+        pytest.param([ToolCall("1", "f", '{"a": ')], [ToolCall("1", "f", '{"a": 2')],
+                     ['tool call 0 f: arguments (not JSON): "{\\"a\\": " -> "{\\"a\\": 2"'], id="not-json"),
+    ],
+)
+def test_tool_call_differences(old: list[ToolCall], new: list[ToolCall], expected: list[str]) -> None:
+    assert _messages(_digest(calls=tuple(old)), _digest(calls=tuple(new))) == [("tool_calls", m) for m in expected]
+
+
+def test_findings_compare_by_rule_not_by_index_or_message() -> None:
+    assert _messages(_digest(findings=(_warning(3, "a"),)), _digest(findings=(_warning(9, "b"),))) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param((), (_warning(4, "the thing is odd"),),
+                     "new finding: responses/odd-thing (warning) at event 4: the thing is odd", id="new"),
+        pytest.param((_warning(4),), (), "finding gone: responses/odd-thing (warning) at event 4: odd", id="gone"),
+        pytest.param((_warning(4),), (_warning(2), _warning(5)),
+                     "more findings (1 -> 2): responses/odd-thing (warning) at event 2: odd", id="more"),
+        pytest.param((_warning(2), _warning(5)), (_warning(4),),
+                     "fewer findings (2 -> 1): responses/odd-thing (warning) at event 2: odd", id="fewer"),
+    ],
+)
+def test_finding_differences(old: tuple[Finding, ...], new: tuple[Finding, ...], expected: str) -> None:
+    assert _messages(_digest(findings=old), _digest(findings=new)) == [("findings", expected)]
+
+
+def test_text_difference_names_the_change_and_carries_a_unified_diff() -> None:
+    assert compare(_digest("Hello Paris"), _digest("Hello Lyon")) == [
+        Difference("text", 'text: changed at char 6: "Hello Paris" -> "Hello Lyon"',
+                   ("--- old text", "+++ new text", "@@ -1 +1 @@", "-Hello Paris", "+Hello Lyon")),
+    ]
+
+
+def test_ignore_text_keeps_tool_calls() -> None:
+    old = _digest("Hello Paris", calls=(ToolCall("1", "f", '{"a": 1}'),))
+    new = _digest("Hello Lyon", calls=(ToolCall("1", "f", '{"a": 2}'),))
+    assert _messages(old, new, Options(ignore_text=True)) == [("tool_calls", "tool call 0 f: arguments.a  1 -> 2")]
+
+
+def test_usage_only_when_asked() -> None:
+    old, new = _digest(usage={"output_tokens": 12}), _digest(usage={"output_tokens": 15})
+    assert _messages(old, new) == []
+    assert _messages(old, new, Options(usage=True)) == [("usage", "usage.output_tokens  12 -> 15")]
+
+
+def test_status_and_protocol() -> None:
+    assert _messages(_digest(status="completed"), _digest(status="incomplete")) == [
+        ("status", 'status: "completed" -> "incomplete"')
+    ]
+    assert _messages(_digest(protocol="openai-chat"), _digest("other text")) == [
+        ("protocol", 'protocol: "openai-chat" -> "openai-responses"')
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "tolerance", "expected"),
+    [
+        pytest.param((0.5, 2.0), (0.55, 2.2), 10.0, [], id="within"),
+        pytest.param((0.5, 2.0), (0.6, 2.0), 10.0, ["TTFT: 0.500s -> 0.600s, +20% (tolerance 10%)"], id="ttft"),
+        pytest.param((0.5, 2.0), (0.5, 3.0), 10.0, ["duration: 2.000s -> 3.000s, +50% (tolerance 10%)"],
+                     id="duration"),
+        pytest.param((0.5, 2.0), (0.1, 1.0), 0.0, [], id="faster-is-fine"),
+        pytest.param((None, None), (9.0, 9.0), 0.0, [], id="old-without-times"),
+        pytest.param((0.5, 2.0), (None, None), 0.0, [], id="new-without-times"),
+    ],
+)
+def test_timing_tolerance(old: tuple, new: tuple, tolerance: float, expected: list[str]) -> None:
+    messages = _messages(_digest(times=old), _digest(times=new), Options(timing_tolerance=tolerance))
+    assert messages == [("timing", message) for message in expected]
+
+
+def test_timing_is_not_compared_without_a_tolerance() -> None:
+    assert _messages(_digest(times=(0.1, 0.2)), _digest(times=(5.0, 9.0))) == []
