@@ -1,0 +1,324 @@
+"""OpenAI Chat Completions, one choice at a time: role, text, refusal, tool calls, finish_reason.
+
+PROTOCOLS.md B.3 rules 3-6 and 8, checklist D "Chat Completions" 3-8. `ChoiceTracker` keeps one small state per
+choice index and per tool call (never the events), fills the choice's `Output` in the Assembly, and reports
+what breaks the rules. The envelope of the stream (framing, identity, usage, errors, `[DONE]`) is
+`openai_chat.Checker`'s job; it hands every well-formed choice object here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..findings import Finding, Severity, rule
+from .base import Assembly, Output, ToolCall
+
+ERROR, WARNING = Severity.ERROR, Severity.WARNING
+
+# fmt: off
+CHOICE_INDEX_GAP      = rule("chat/choice-index-gap", ERROR, "a new choice index that is not the next one (0, 1, ...)")
+ROLE_MISSING          = rule("chat/role-missing", ERROR, "a choice's first chunk has no `delta.role`")
+ROLE_UNEXPECTED       = rule("chat/role-unexpected", WARNING, "a choice opens with a role other than `assistant`")
+ROLE_REPEATED         = rule("chat/role-repeated", ERROR, "`delta.role` again on a later chunk of the same choice")
+FINISH_REPEATED       = rule("chat/finish-reason-repeated", ERROR, "a second non-null `finish_reason` for one choice")
+CHOICE_AFTER_FINISH   = rule("chat/choice-after-finish", ERROR, "a chunk for a choice that has already finished")
+FINISH_MISSING        = rule("chat/finish-reason-missing", ERROR,
+                             "the stream ends with a choice that never got a `finish_reason` (truncated)")
+FINISH_MISMATCH       = rule("chat/finish-reason-mismatch", WARNING,
+                             "`finish_reason` contradicts the tool calls streamed (`tool_calls` vs `stop`)")
+CONTENT_AND_REFUSAL   = rule("chat/content-and-refusal", WARNING, "one choice streams both content and refusal text")
+LOGPROBS_MISMATCH     = rule("chat/logprobs-mismatch", WARNING,
+                             "`logprobs.content`/`logprobs.refusal` tokens without the matching delta kind")
+TOOL_INDEX_GAP        = rule("chat/tool-call-index-gap", ERROR,
+                             "a new tool-call index that is not the next one (0, 1, 2, ...) in its choice")
+TOOL_START_INCOMPLETE = rule("chat/tool-call-start-incomplete", ERROR,
+                             "a tool call's first fragment lacks `id`, `type: \"function\"` or `function.name`")
+TOOL_CHANGED          = rule("chat/tool-call-changed", ERROR, "a later tool-call fragment changes its id, name or type")
+TOOL_REPEATED         = rule("chat/tool-call-repeated", WARNING,
+                             "a later tool-call fragment repeats the `id` or name (accumulators concatenate them)")
+TOOL_ARGUMENTS_JSON   = rule("chat/tool-arguments-invalid-json", WARNING,
+                             "concatenated tool arguments are not JSON when `finish_reason` is `tool_calls`")
+# fmt: on
+
+REASONING_FIELDS = ("reasoning_content", "reasoning")
+"""Vendor reasoning deltas: DeepSeek sends `reasoning_content`, Groq and OpenRouter `reasoning`."""
+TOOL_CALLS_EXPECTED_BY_FINISH = {"tool_calls": True, "stop": False}
+"""finish_reason -> whether tool calls must (True) or must not (False) have been streamed; others say nothing."""
+ARGUMENTS_CHECKED_AT = "tool_calls"
+"""The finish_reason at which streamed tool arguments must be complete JSON."""
+
+
+class StreamedToolCall(ToolCall):
+    """A `ToolCall` whose `arguments` are kept as the list of streamed fragments, joined when read.
+
+    Appending per delta is O(1) (`s += fragment` would recopy the growing string each time); readers of the
+    Assembly, live or at the end, still see `arguments` as one exact string.
+    """
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, id: str | None, name: str | None) -> None:
+        self._parts: list[str] = []
+        super().__init__(id, name)
+
+    @property  # type: ignore[override]
+    def arguments(self) -> str:
+        if len(self._parts) > 1:
+            self._parts[:] = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+    @arguments.setter
+    def arguments(self, value: str) -> None:
+        self._parts[:] = [value] if value else []
+
+    def append(self, fragment: str) -> None:
+        self._parts.append(fragment)
+
+
+@dataclass(slots=True)
+class _ChoiceState:
+    """What the rules need to know about one choice index."""
+
+    output: Output
+    finished_at: int | None = None
+    content_at: int | None = None
+    """Event of the first non-empty `delta.content`."""
+    refusal_at: int | None = None
+    """Event of the first non-empty `delta.refusal`."""
+    tools: dict[int, StreamedToolCall] = field(default_factory=dict)
+    """Tool-call index -> the call being assembled."""
+
+
+
+class ChoiceTracker:
+    """Every choice of one stream: `feed` each choice object of each chunk, `finish` at the end."""
+
+    def __init__(self, assembly: Assembly, first_time: Callable[[str, Any], bool]) -> None:
+        self.assembly = assembly
+        self._first_time = first_time
+        """The checker's once-per-key guard (see `Checker._first_time`)."""
+        self._choices: dict[int, _ChoiceState] = {}
+
+    def finish(self, end_index: int | None, findings: list[Finding]) -> None:
+        """Every choice 0..n-1 must have appeared and finished; n is one more than the highest index seen."""
+        count = max(self._choices, default=-1) + 1
+        for choice_index in range(max(count, 1)):
+            state = self._choices.get(choice_index)
+            if state is None:
+                seen = f"choice `{count - 1}` did" if count else "no choice was streamed at all"
+                findings.append(FINISH_MISSING(end_index, f"choice `{choice_index}` never appeared ({seen}): "
+                                                          "expected every choice 0..n-1 to stream and finish"))
+            elif state.finished_at is None:
+                findings.append(FINISH_MISSING(end_index, f"choice `{choice_index}` never got a `finish_reason`: "
+                                                          "the answer was truncated or the server omits it, and a "
+                                                          "client cannot tell `stop` from `length` or "
+                                                          "`tool_calls`"))
+
+    # -- one choice ------------------------------------------------------------------------------------------
+
+    def feed(self, index: int, choice: dict[str, Any], findings: list[Finding]) -> None:
+        """One element of `choices[]` whose `index` is an int (the schema rule reports the rest)."""
+        choice_index: int = choice["index"]
+        delta = choice.get("delta")
+        if type(delta) is not dict:
+            delta = {}
+        state = self._choices.get(choice_index)
+        if state is None:
+            state = self._open_choice(index, choice_index, delta, findings)
+        else:
+            if state.finished_at is not None and choice.get("finish_reason") is None:
+                self._report_after_finish(index, choice_index, state, findings)
+            if delta.get("role") and self._first_time(ROLE_REPEATED.id, choice_index):
+                findings.append(ROLE_REPEATED(index, f"choice `{choice_index}` repeats `delta.role` "
+                                                     f"(`{delta['role']}`): expected it on the first chunk only; the "
+                                                     "openai SDK's stream helper concatenates strings, giving "
+                                                     "`assistantassistant` (reported once per choice)"))
+        output = state.output
+        content = delta.get("content")
+        if type(content) is str and content:
+            output.text_parts.append(content)
+            self.assembly.saw_content(index)
+            if state.content_at is None:
+                state.content_at = index
+                self._check_content_and_refusal(index, choice_index, state, findings)
+        refusal = delta.get("refusal")
+        if type(refusal) is str and refusal:
+            output.refusal_parts.append(refusal)
+            self.assembly.saw_content(index)
+            if state.refusal_at is None:
+                state.refusal_at = index
+                self._check_content_and_refusal(index, choice_index, state, findings)
+        for key in REASONING_FIELDS:
+            reasoning = delta.get(key)
+            if type(reasoning) is str and reasoning:
+                output.reasoning_parts.append(reasoning)
+                self.assembly.saw_content(index)
+        tool_calls = delta.get("tool_calls")
+        if type(tool_calls) is list and tool_calls:
+            for fragment in tool_calls:
+                if type(fragment) is dict and type(fragment.get("index")) is int:
+                    self._on_tool_fragment(index, choice_index, state, fragment, findings)
+        logprobs = choice.get("logprobs")
+        if type(logprobs) is dict:
+            self._check_logprobs(index, choice_index, logprobs, content, refusal, findings)
+        finish_reason = choice.get("finish_reason")
+        if type(finish_reason) is str:
+            self._on_finish(index, choice_index, state, finish_reason, findings)
+
+    def _open_choice(self, index: int, choice_index: int, delta: dict[str, Any],
+                     findings: list[Finding]) -> _ChoiceState:
+        expected = len(self._choices)
+        if choice_index != expected:
+            findings.append(CHOICE_INDEX_GAP(index, f"choice `{choice_index}` opened while the next new choice "
+                                                    f"should be `{expected}`: the openai SDK's stream helper "
+                                                    "stores choices by position and mixes their text up"))
+        state = self._choices[choice_index] = _ChoiceState(self.assembly.output(choice_index))
+        role = delta.get("role")
+        if not role:
+            findings.append(ROLE_MISSING(index, f"choice `{choice_index}` opened without `delta.role`: expected "
+                                                "`\"role\": \"assistant\"` on each choice's first chunk; clients "
+                                                "that build the message from it get no role"))
+        elif role != "assistant":
+            findings.append(ROLE_UNEXPECTED(index, f"choice `{choice_index}` opened with role `{role}`, expected "
+                                                   "`assistant`: a completion is the assistant's message"))
+        return state
+
+    def _report_after_finish(self, index: int, choice_index: int, state: _ChoiceState,
+                             findings: list[Finding]) -> None:
+        if not self._first_time(CHOICE_AFTER_FINISH.id, choice_index):
+            return
+        findings.append(CHOICE_AFTER_FINISH(index, f"a chunk for choice `{choice_index}`, which finished at event "
+                                                   f"{state.finished_at}: expected nothing for a choice after its "
+                                                   "`finish_reason`; clients that close the answer there lose "
+                                                   "this (later ones are not reported)"))
+
+    def _check_content_and_refusal(self, index: int, choice_index: int, state: _ChoiceState,
+                                   findings: list[Finding]) -> None:
+        if state.content_at is not None and state.refusal_at is not None:
+            findings.append(CONTENT_AND_REFUSAL(index, f"choice `{choice_index}` streams both `content` (from "
+                                                       f"event {state.content_at}) and `refusal` (from event "
+                                                       f"{state.refusal_at}): a choice is expected to be one or "
+                                                       "the other, and clients show only one"))
+
+    def _check_logprobs(self, index: int, choice_index: int, logprobs: dict[str, Any], content: Any,
+                        refusal: Any, findings: list[Finding]) -> None:
+        for kind, tokens, text in (("content", logprobs.get("content"), content),
+                                   ("refusal", logprobs.get("refusal"), refusal)):
+            if tokens and type(text) is not str and self._first_time(LOGPROBS_MISMATCH.id, (choice_index, kind)):
+                findings.append(LOGPROBS_MISMATCH(index, f"choice `{choice_index}` has `logprobs.{kind}` tokens "
+                                                         f"but no `delta.{kind}`: the tokens belong to text the "
+                                                         "client never receives (reported once per choice)"))
+
+    def _on_finish(self, index: int, choice_index: int, state: _ChoiceState, finish_reason: str,
+                   findings: list[Finding]) -> None:
+        if state.finished_at is not None:
+            if not self._first_time(FINISH_REPEATED.id, choice_index):
+                return
+            findings.append(FINISH_REPEATED(index, f"choice `{choice_index}` gets a second `finish_reason` "
+                                                   f"(`{finish_reason}`) after `{state.output.finish_reason}` at "
+                                                   f"event {state.finished_at}: expected exactly one; the stream "
+                                                   "helper keeps the last, raw readers the first"))
+            return
+        state.finished_at = index
+        state.output.finish_reason = finish_reason
+        if choice_index == 0:
+            self.assembly.status = finish_reason
+        expects_tools = TOOL_CALLS_EXPECTED_BY_FINISH.get(finish_reason)
+        if expects_tools is True and not state.tools:
+            findings.append(FINISH_MISMATCH(index, f"choice `{choice_index}` finished with `tool_calls` but "
+                                                   "streamed no tool call: an agent loop waiting for calls finds "
+                                                   "none"))
+        elif expects_tools is False and state.tools:
+            findings.append(FINISH_MISMATCH(index, f"choice `{choice_index}` streamed {len(state.tools)} tool "
+                                                   f"call(s) but finished with `{finish_reason}`, expected "
+                                                   "`tool_calls`: clients that dispatch on `finish_reason` never "
+                                                   "run them"))
+        if finish_reason == ARGUMENTS_CHECKED_AT:
+            for tool_index, call in state.tools.items():
+                self._check_arguments(index, choice_index, tool_index, call, findings)
+
+    # -- tool calls ------------------------------------------------------------------------------------------
+
+    def _on_tool_fragment(self, index: int, choice_index: int, state: _ChoiceState, fragment: dict[str, Any],
+                          findings: list[Finding]) -> None:
+        tool_index: int = fragment["index"]
+        function = fragment.get("function")
+        if type(function) is not dict:
+            function = {}
+        self.assembly.saw_content(index)
+        call = state.tools.get(tool_index)
+        if call is None:
+            call = self._open_tool_call(index, choice_index, state, tool_index, fragment, function, findings)
+        else:
+            self._check_tool_fragment(index, choice_index, tool_index, call, fragment, function, findings)
+        arguments = function.get("arguments")
+        if type(arguments) is str and arguments:
+            call.append(arguments)
+
+    def _open_tool_call(self, index: int, choice_index: int, state: _ChoiceState, tool_index: int,
+                        fragment: dict[str, Any], function: dict[str, Any],
+                        findings: list[Finding]) -> StreamedToolCall:
+        expected = len(state.tools)
+        where = f"choice `{choice_index}` tool call `{tool_index}`"
+        if tool_index != expected:
+            findings.append(TOOL_INDEX_GAP(index, f"{where} opened while the next new index should be "
+                                                  f"`{expected}`: the openai SDK inserts calls by position, so "
+                                                  "the next fragments land in the wrong call"))
+        call_id, name = fragment.get("id"), function.get("name")
+        missing = [label for label, ok in (("`id`", type(call_id) is str and bool(call_id)),
+                                           ("`type: \"function\"`", fragment.get("type") == "function"),
+                                           ("`function.name`", type(name) is str and bool(name))) if not ok]
+        if missing:
+            findings.append(TOOL_START_INCOMPLETE(index, f"{where}: the first fragment lacks {', '.join(missing)}; "
+                                                         "expected them all there, and without them the client "
+                                                         "cannot run the call or answer it by id"))
+        call = StreamedToolCall(call_id if type(call_id) is str and call_id else None,
+                                name if type(name) is str and name else None)
+        state.tools[tool_index] = call
+        state.output.tool_calls.append(call)
+        return call
+
+    def _check_tool_fragment(self, index: int, choice_index: int, tool_index: int, call: StreamedToolCall,
+                             fragment: dict[str, Any], function: dict[str, Any], findings: list[Finding]) -> None:
+        where = f"choice `{choice_index}` tool call `{tool_index}`"
+        kind = fragment.get("type")
+        if kind is not None and kind != "function" and self._first_time(TOOL_CHANGED.id, (where, "type")):
+            findings.append(TOOL_CHANGED(index, f"{where}: a later fragment has `type` `{kind}`, expected "
+                                                "`function` as on its first fragment"))
+        for label, value, attribute in (("id", fragment.get("id"), "id"), ("function.name", function.get("name"),
+                                                                            "name")):
+            if type(value) is not str or not value:
+                continue
+            known = getattr(call, attribute)
+            if known is None:
+                setattr(call, attribute, value)  # a late id or name: the start rule has reported its absence
+            elif value != known:
+                if not self._first_time(TOOL_CHANGED.id, (where, label)):
+                    continue
+                findings.append(TOOL_CHANGED(index, f"{where}: a later fragment changes `{label}` from `{known}` "
+                                                    f"to `{value}`: expected later fragments to carry only "
+                                                    "`index` and `function.arguments`; the client cannot tell "
+                                                    "which is right"))
+            elif self._first_time(TOOL_REPEATED.id, (where, label)):
+                findings.append(TOOL_REPEATED(index, f"{where}: a later fragment repeats `{label}` `{value}`; "
+                                                     "expected only `index` and `function.arguments` after the "
+                                                     "first: the openai SDK's stream helper concatenates it to "
+                                                     f"`{value}{value}`"))
+
+    def _check_arguments(self, index: int, choice_index: int, tool_index: int, call: StreamedToolCall,
+                         findings: list[Finding]) -> None:
+        try:
+            json.loads(call.arguments)
+        except ValueError as error:
+            findings.append(TOOL_ARGUMENTS_JSON(index, f"choice `{choice_index}` tool call `{tool_index}` "
+                                                       f"(`{call.name}`) finished with arguments that are not JSON "
+                                                       f"({error}): `{_excerpt(call.arguments)}`; the client "
+                                                       "cannot parse them to run the call"))
+
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
