@@ -82,7 +82,7 @@ class Checker:
         self._message_deltas = 0
         self._stop_reason: str | None = None
         self._output_tokens: int | None = None
-        self._warned: set[tuple[str, str]] = set()  # (rule, culprit) warnings given once per stream
+        self._reported: set[tuple[str, Any]] = set()  # (rule, culprit) of findings given once per stream
         self._on: dict[str, Callable[[int, dict, list[Finding]], None]] = {
             "message_start": self._message_start,
             "content_block_start": self._block_start,
@@ -119,13 +119,13 @@ class Checker:
                                                   "no client can tell which event this is"))
             return found
         if event.type != kind:
-            found.append(self._name_mismatch(index, event.type, kind))
+            self._name_mismatch(index, event.type, kind, found)
         if self._terminal is not None:
             self._event_after_terminal(index, kind, found)
             return found
         handler = self._on.get(kind)
         if handler is None:
-            self._warn_once(found, R.UNKNOWN_EVENT, index, kind,
+            self._once(found, R.UNKNOWN_EVENT, index, kind,
                             f"unknown event type `{kind}` (first of its kind here), ignored: the SDK skips it, "
                             "which is right for a newer event but loses it if it carried content")
             return found
@@ -159,7 +159,7 @@ class Checker:
         """First-event and short-form rules, which depend only on where an event falls."""
         if not self._started:
             if kind == KEEPALIVE:
-                self._warn_once(found, R.PING_BEFORE_START, index, kind,
+                self._once(found, R.PING_BEFORE_START, index, kind,
                                 "`ping` before `message_start`: the docs only place pings inside a message; "
                                 "the SDK skips it")
             elif kind != FIRST_EVENT and not self._not_first_reported:
@@ -192,10 +192,11 @@ class Checker:
                                                        "event: a client stops reading there and loses this (later "
                                                        "events are not reported again)"))
 
-    def _name_mismatch(self, index: int, name: str, kind: str) -> Finding:
+    def _name_mismatch(self, index: int, name: str, kind: str, found: list[Finding]) -> None:
         came = "no `event:` line" if name == "message" else f"`event: {name}`"
-        return R.EVENT_NAME_MISMATCH(index, f"expected `event: {kind}` (the `data.type`), got {came}: the SDK "
-                                            "dispatches on the event name and skips or misreads this frame")
+        self._once(found, R.EVENT_NAME_MISMATCH, index, (name, kind),
+                   f"expected `event: {kind}` (the `data.type`), got {came}: the SDK dispatches on the event name "
+                   "and skips or misreads this frame (later frames with the same mismatch are not reported again)")
 
     # --- message events -----------------------------------------------------------------------------------------
 
@@ -241,7 +242,7 @@ class Checker:
         if type(stop_reason) is str:
             self._stop_reason = stop_reason
             if stop_reason not in STOP_REASONS:
-                self._warn_once(found, R.UNKNOWN_STOP_REASON, index, stop_reason,
+                self._once(found, R.UNKNOWN_STOP_REASON, index, stop_reason,
                                 f"`stop_reason: {stop_reason}` is not one the docs list "
                                 f"({', '.join(sorted(STOP_REASONS))}): a client switching on it falls through")
             stop_sequence = delta.get("stop_sequence")
@@ -290,7 +291,7 @@ class Checker:
         if type(block_type) is str:
             model = block_model(block_type)
             if model is None:
-                self._warn_once(found, R.UNKNOWN_BLOCK_TYPE, index, block_type,
+                self._once(found, R.UNKNOWN_BLOCK_TYPE, index, block_type,
                                 f"content block type `{block_type}` is not in the docs: its deltas are not "
                                 "checked, and clients built before it will not show it")
             else:
@@ -320,7 +321,7 @@ class Checker:
         if block is None or type(delta_type) is not str:
             return
         if delta_type not in DELTA_EVENT_MODELS:
-            self._warn_once(found, R.UNKNOWN_DELTA_TYPE, index, delta_type,
+            self._once(found, R.UNKNOWN_DELTA_TYPE, index, delta_type,
                             f"delta type `{delta_type}` is not in the docs: the SDK drops it")
             return
         allowed = DELTAS_FOR_BLOCK.get(block.type)
@@ -353,8 +354,9 @@ class Checker:
         block = self._open.get(block_index)
         if block is None:
             why = "was already stopped" if block_index < self._next_index else "was never started"
-            found.append(R.BLOCK_NOT_OPEN(index, f"`{kind}` for block {block_index}, which {why}: expected an open "
-                                                 "block; the SDK applies it to the wrong block or raises IndexError"))
+            self._once(found, R.BLOCK_NOT_OPEN, index, block_index,
+                       f"`{kind}` for block {block_index}, which {why}: expected an open block; the SDK applies it "
+                       "to the wrong block or raises IndexError (later events for this block are not reported)")
         return block
 
     def _report_unclosed(self, index: int | None, when: str, found: list[Finding]) -> None:
@@ -409,10 +411,11 @@ class Checker:
             found.append(R.SCHEMA_MISMATCH(index, f"`{kind}` does not fit its schema: {problem}; a client reading "
                                                   "these fields gets a wrong type or nothing"))
 
-    def _warn_once(self, found: list[Finding], rule: Any, index: int, culprit: str, message: str) -> None:
+    def _once(self, found: list[Finding], rule: Any, index: int, culprit: Any, message: str) -> None:
+        """Report `rule` for `culprit` only the first time: one broken habit of an endpoint is one finding."""
         key = (rule.id, culprit)
-        if key not in self._warned:
-            self._warned.add(key)
+        if key not in self._reported:
+            self._reported.add(key)
             found.append(rule(index, message))
 
 

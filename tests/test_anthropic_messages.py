@@ -1,0 +1,324 @@
+"""The Anthropic Messages checker: every rule fires on a real corpus stream broken in exactly one way.
+
+Each case loads a corpus stream, edits its parsed events (drop one, swap two, change one field), re-serialises
+the result to SSE and runs the whole pipeline (`check_bytes`). The unbroken stream must be silent for the rule,
+the broken one must give exactly the listed `(rule, index)` pairs.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+from inspector.findings import RULES, Severity
+from inspector.protocols import anthropic_messages  # noqa: F401  (registers the rules)
+from inspector.sse import SSEParser
+from inspector.validate import check_bytes
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus" / "anthropic-messages"
+
+# The event positions the cases below refer to (md: message_delta).
+# fmt: off
+TEXT       = "vercel-ai__text.sse"                   # 0 start, 1 text 0, 2 ping, 3-8 deltas, 9 stop, 10 md, 11 stop
+TOOL       = "vercel-ai__tool-use-only.sse"          # 1 tool_use 0, 2-5 json, 6 stop, 7 md, 8 stop
+THINKING   = "vercel-ai__thinking-signature.sse"     # 1 thinking 0, 3-12 thinking, 13 signature, 14 stop, 15 text 1
+MIXED      = "vercel-ai__text-tool-use-and-server-tool-use.sse"  # text 0 (1-13), tool_use 1 (14-20), ...
+SEARCH     = "vercel-ai__web-search-citations.sse"   # 1 server_tool_use 0, 8 web_search_tool_result 1, 9 stop
+SHORT      = "vercel-ai__programmatic-tool-use-short-form.sse"   # 0 complete message_start, 1 message_stop
+MAX_TOKENS = "anthropic-sdk-python__max-tokens-open-tool-block.sse"  # 14 md max_tokens, tool block 1 open
+# fmt: on
+
+Frame = tuple[str | None, Any]
+"""One event: its `event:` name (None: no such line) and its data (a JSON value, or a raw string)."""
+Mutation = Callable[[list[Frame]], list[Frame]]
+
+
+def load(name: str) -> list[Frame]:
+    """The events of a corpus stream, the unterminated last one included (re-serialising terminates it)."""
+    parser = SSEParser()
+    events = parser.feed((CORPUS / name).read_bytes())
+    parser.close()
+    if parser.unterminated is not None:
+        events.append(parser.unterminated)
+    return [(event.type, json.loads(event.data)) for event in events]
+
+
+def serialise(frames: list[Frame]) -> bytes:
+    out = []
+    for name, data in frames:
+        head = f"event: {name}\n" if name is not None else ""
+        body = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+        out.append(f"{head}data: {body}\n\n")
+    return "".join(out).encode()
+
+
+def findings_of(rule_id: str, frames: list[Frame]) -> list[tuple[str, int | None]]:
+    check = check_bytes(serialise(frames), protocol="anthropic-messages")
+    return [(finding.rule, finding.index) for finding in check.findings if finding.rule == rule_id]
+
+
+# --- mutations: each returns a function of the frames --------------------------------------------------------------
+
+
+def drop(*positions: int) -> Mutation:
+    return lambda frames: [frame for i, frame in enumerate(frames) if i not in positions]
+
+
+def swap(i: int, j: int) -> Mutation:
+    def run(frames: list[Frame]) -> list[Frame]:
+        frames[i], frames[j] = frames[j], frames[i]
+        return frames
+
+    return run
+
+
+def insert(at: int, frame: Frame | Callable[[list[Frame]], Frame]) -> Mutation:
+    def run(frames: list[Frame]) -> list[Frame]:
+        frames.insert(at, copy.deepcopy(frame(frames) if callable(frame) else frame))
+        return frames
+
+    return run
+
+
+def append(frame: Frame) -> Mutation:
+    return lambda frames: [*frames, frame]
+
+
+def copy_of(position: int) -> Callable[[list[Frame]], Frame]:
+    return lambda frames: frames[position]
+
+
+def edit(position: int, path: str, value: Any) -> Mutation:
+    """Set the field at a dotted `path` of one event's data (`message.usage.output_tokens`)."""
+
+    def run(frames: list[Frame]) -> list[Frame]:
+        target = frames[position][1]
+        *parents, last = path.split(".")
+        for key in parents:
+            target = target[key]
+        target[last] = value
+        return frames
+
+    return run
+
+
+def rename(position: int, name: str | None) -> Mutation:
+    def run(frames: list[Frame]) -> list[Frame]:
+        frames[position] = (name, frames[position][1])
+        return frames
+
+    return run
+
+
+def chain(*mutations: Mutation) -> Mutation:
+    def run(frames: list[Frame]) -> list[Frame]:
+        for mutation in mutations:
+            frames = mutation(frames)
+        return frames
+
+    return run
+
+
+def event(data: dict) -> Frame:
+    return (data["type"], data)
+
+
+ERROR_EVENT = event({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+PING = event({"type": "ping"})
+
+
+class Case(NamedTuple):
+    rule: str
+    stream: str
+    mutate: Mutation
+    expected: list[int | None]
+
+
+# fmt: off
+CASES = [
+    Case("anthropic/event-name-mismatch", TEXT, rename(3, None), [3]),
+    Case("anthropic/event-name-mismatch", TEXT, rename(10, "message_stop"), [10]),
+    Case("anthropic/done-sentinel", TEXT, append((None, "[DONE]")), [12]),
+    Case("anthropic/schema-mismatch", TEXT, edit(3, "index", "0"), [3]),
+    Case("anthropic/schema-mismatch", TEXT, edit(0, "message.usage.output_tokens", "1"), [0]),
+    Case("anthropic/schema-mismatch", TOOL, edit(1, "content_block.input", "{}"), [1]),
+    Case("anthropic/schema-mismatch", TEXT, edit(10, "usage", {"input_tokens": 12}), [10]),
+    Case("anthropic/unknown-event", TEXT, insert(5, event({"type": "content_block_thought", "index": 0})), [5]),
+    Case("anthropic/message-start-not-first", TEXT, swap(0, 1), [0]),
+    Case("anthropic/message-start-not-first", TEXT, drop(0), [0]),
+    Case("anthropic/message-start-repeated", TEXT, insert(5, copy_of(0)), [5]),
+    Case("anthropic/message-start-not-empty", TEXT, edit(0, "message.content", [{"type": "text", "text": "Hi"}]),
+         [0]),
+    Case("anthropic/message-start-not-empty", TEXT, edit(0, "message.stop_reason", "end_turn"), [0]),
+    Case("anthropic/message-start-short-form", TOOL,
+         chain(edit(0, "message.stop_reason", "tool_use"),
+               edit(0, "message.content", [{"type": "tool_use", "id": "toolu_1", "name": "json", "input": {}}]),
+               drop(1, 2, 3, 4, 5, 6, 7)), [0]),
+    Case("anthropic/ping-before-message-start", TEXT, insert(0, PING), [0]),
+    Case("anthropic/event-after-terminal", TEXT, append(PING), [12]),
+    Case("anthropic/event-after-terminal", TEXT, insert(11, ERROR_EVENT), [12]),
+    Case("anthropic/terminal-missing", TEXT, drop(11), [10]),
+    Case("anthropic/error-event", TEXT, chain(drop(6, 7, 8, 9, 10, 11), append(ERROR_EVENT)), [6]),
+    Case("anthropic/block-index-not-sequential", THINKING,
+         chain(*(edit(position, "index", 2) for position in range(15, 20))), [15]),
+    Case("anthropic/block-not-open", TEXT, edit(5, "index", 1), [5]),
+    Case("anthropic/block-not-open", TEXT, insert(10, copy_of(9)), [10]),
+    Case("anthropic/block-overlap", MIXED, swap(13, 14), [13]),
+    Case("anthropic/block-unclosed", TEXT, drop(9, 10), [9]),
+    Case("anthropic/block-unclosed", TEXT, drop(9, 10, 11), [8]),
+    Case("anthropic/block-after-message-delta", THINKING, chain(insert(15, copy_of(20)), drop(21)), [16]),
+    Case("anthropic/unknown-block-type", TEXT, edit(1, "content_block.type", "scratchpad"), [1]),
+    Case("anthropic/unknown-delta-type", TEXT, edit(4, "delta.type", "text_patch_delta"), [4]),
+    Case("anthropic/delta-type-mismatch", TEXT, edit(4, "delta", {"type": "thinking_delta", "thinking": "x"}), [4]),
+    Case("anthropic/delta-type-mismatch", SEARCH,
+         insert(9, event({"type": "content_block_delta", "index": 1,
+                          "delta": {"type": "text_delta", "text": "x"}})), [9]),
+    Case("anthropic/tool-input-invalid-json", TOOL, drop(5), [5]),
+    Case("anthropic/tool-input-invalid-json", TOOL, edit(4, "delta.partial_json", '["a"'), [6]),
+    Case("anthropic/thinking-signature-missing", THINKING, drop(13), [13]),
+    Case("anthropic/thinking-signature-repeated", THINKING, insert(14, copy_of(13)), [14]),
+    Case("anthropic/thinking-after-signature", THINKING, swap(12, 13), [13]),
+    Case("anthropic/message-delta-with-open-block", TEXT, swap(9, 10), [9]),
+    Case("anthropic/message-delta-with-open-block", MAX_TOKENS, edit(14, "delta.stop_reason", "end_turn"), [14]),
+    Case("anthropic/max-tokens-open-tool-block", TOOL, chain(drop(6), edit(6, "delta.stop_reason", "max_tokens")),
+         [6]),
+    Case("anthropic/message-delta-missing", TEXT, drop(10), [10]),
+    Case("anthropic/stop-reason-missing", TEXT, edit(10, "delta.stop_reason", None), [11]),
+    Case("anthropic/unknown-stop-reason", TEXT, edit(10, "delta.stop_reason", "timeout"), [10]),
+    Case("anthropic/stop-sequence-unexpected", TEXT, edit(10, "delta.stop_sequence", "\n\nHuman:"), [10]),
+    Case("anthropic/output-tokens-decreased", TEXT, edit(10, "usage.output_tokens", 0), [10]),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=f"{case.rule}-{n}") for n, case in enumerate(CASES)])
+def test_rule_fires_on_the_broken_stream_only(case: Case) -> None:
+    frames = load(case.stream)
+    assert findings_of(case.rule, frames) == []
+    broken = case.mutate(copy.deepcopy(frames))
+    assert findings_of(case.rule, broken) == [(case.rule, index) for index in case.expected]
+
+
+def test_every_rule_has_a_case() -> None:
+    registered = {rule_id for rule_id in RULES if rule_id.startswith("anthropic/")}
+    assert {case.rule for case in CASES} == registered
+
+
+def test_lenient_switches_are_warnings() -> None:
+    """The documented vendor anomalies are reported, but never fail a stream."""
+    for rule_id in ("anthropic/message-start-short-form", "anthropic/max-tokens-open-tool-block"):
+        assert RULES[rule_id].severity == Severity.WARNING
+
+
+NOT_FIRST_AT_STOP, NO_DELTA_AT_STOP = ("anthropic/message-start-not-first", 1), ("anthropic/message-delta-missing", 1)
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        pytest.param([1, 2], [("anthropic/schema-mismatch", 0), NOT_FIRST_AT_STOP, NO_DELTA_AT_STOP], id="array"),
+        pytest.param({"type": 5}, [("anthropic/schema-mismatch", 0), NOT_FIRST_AT_STOP, NO_DELTA_AT_STOP],
+                     id="type-not-string"),
+        pytest.param({"type": "content_block_delta", "index": 0, "delta": "text"},
+                     [("anthropic/message-start-not-first", 0), ("anthropic/schema-mismatch", 0),
+                      ("anthropic/block-not-open", 0), NO_DELTA_AT_STOP], id="delta-not-object"),
+        pytest.param({"type": "message_start", "message": None}, [("anthropic/schema-mismatch", 0), NO_DELTA_AT_STOP],
+                     id="message-null"),
+    ],
+)
+def test_garbage_payloads_are_findings_not_exceptions(payload: Any, expected: list) -> None:
+    """Each payload is followed by a well-formed `message_stop`, so the stream is not also cut."""
+    frame = (payload.get("type") if isinstance(payload, dict) else None, payload)
+    check = check_bytes(serialise([frame, event({"type": "message_stop"})]), protocol="anthropic-messages")
+    assert [(f.rule, f.index) for f in check.findings] == expected
+
+
+def test_schema_message_names_the_field_and_the_expected_type() -> None:
+    frames = edit(3, "delta.text", 5)(load(TEXT))
+    check = check_bytes(serialise(frames))
+    assert [f.message for f in check.findings] == [
+        "`content_block_delta` does not fit its schema: `delta.text`: input should be a valid string, got integer "
+        "`5`; a client reading these fields gets a wrong type or nothing"
+    ]
+
+
+def test_unknown_fields_are_tolerated() -> None:
+    frames = load(TEXT)
+    for _, data in frames:
+        data["private_field"] = {"nested": [1]}
+    check = check_bytes(serialise(frames))
+    assert check.findings == []
+
+
+def test_a_repeated_culprit_is_reported_once() -> None:
+    """An endpoint that drops every `event:` line gets one finding per kind of frame, not one per frame."""
+    frames = [(None, data) for _, data in load(TEXT)]
+    check = check_bytes(serialise(frames), protocol="anthropic-messages")
+    assert [(f.rule, f.index) for f in check.findings] == [
+        ("anthropic/event-name-mismatch", index) for index in (0, 1, 2, 3, 9, 10, 11)
+    ]
+
+
+# --- the Assembly -----------------------------------------------------------------------------------------------
+
+
+def payloads(name: str) -> list[dict]:
+    return [data for _, data in load(name)]
+
+
+def expected_tool_calls(events: list[dict]) -> list[tuple[str, str, str]]:
+    """(id, name, arguments) of every tool block, with arguments the joined fragments, computed here."""
+    calls: dict[int, list] = {}
+    for data in events:
+        if data["type"] == "content_block_start" and data["content_block"]["type"].endswith("tool_use"):
+            block = data["content_block"]
+            calls[data["index"]] = [block["id"], block["name"], ""]
+        elif data["type"] == "content_block_delta" and data["delta"]["type"] == "input_json_delta":
+            calls[data["index"]][2] += data["delta"]["partial_json"]
+    return [tuple(call) for call in calls.values()]
+
+
+def joined(events: list[dict], delta_type: str, field: str) -> str:
+    return "".join(d["delta"][field] for d in events if d["type"] == "content_block_delta"
+                   and d["delta"]["type"] == delta_type)
+
+
+@pytest.mark.parametrize("name", [TEXT, TOOL, MIXED, THINKING, SEARCH, MAX_TOKENS])
+def test_assembly_matches_the_stream(name: str) -> None:
+    events = payloads(name)
+    start = events[0]["message"]
+    deltas = [d for d in events if d["type"] == "message_delta"]
+    check = check_bytes(serialise(load(name)))
+    assembly = check.assembly
+    assert (assembly.protocol, assembly.model, assembly.response_id) == (
+        "anthropic-messages", start["model"], start["id"])
+    assert assembly.status == deltas[-1]["delta"]["stop_reason"]
+    assert assembly.usage == {**start["usage"], **deltas[-1]["usage"]}
+    assert assembly.text == joined(events, "text_delta", "text")
+    assert assembly.reasoning == joined(events, "thinking_delta", "thinking")
+    assert [(c.id, c.name, c.arguments) for c in assembly.tool_calls] == expected_tool_calls(events)
+    assert assembly.error is None
+    first_content = next(i for i, d in enumerate(events) if d["type"] == "content_block_delta"
+                         or d.get("content_block", {}).get("type", "").endswith("tool_use"))
+    assert assembly.first_content_index == first_content
+
+
+def test_assembly_of_a_tool_block_without_fragments_uses_the_start_input() -> None:
+    check = check_bytes((CORPUS / SHORT).read_bytes())
+    block = payloads(SHORT)[0]["message"]["content"][0]
+    assert [(c.id, c.name, c.arguments, c.kind) for c in check.assembly.tool_calls] == [
+        (block["id"], block["name"], json.dumps(block["input"], separators=(",", ":")), "tool_use")
+    ]
+    assert (check.assembly.status, check.assembly.first_content_index) == ("tool_use", 0)
+
+
+def test_assembly_keeps_the_error_message() -> None:
+    frames = chain(drop(6, 7, 8, 9, 10, 11), append(ERROR_EVENT))(load(TEXT))
+    check = check_bytes(serialise(frames))
+    assert (check.assembly.error, check.assembly.status, check.assembly.text) == (
+        "Overloaded", None, joined(payloads(TEXT)[:6], "text_delta", "text"))
