@@ -322,3 +322,12 @@ def test_assembly_keeps_the_error_message() -> None:
     check = check_bytes(serialise(frames))
     assert (check.assembly.error, check.assembly.status, check.assembly.text) == (
         "Overloaded", None, joined(payloads(TEXT)[:6], "text_delta", "text"))
+
+
+def test_an_error_before_message_start_is_a_legal_ending() -> None:
+    """The API may fail before the message starts: the SDK raises the error, nothing is out of order."""
+    check = check_bytes(serialise([PING, ERROR_EVENT]))
+    assert [(f.rule, f.severity, f.index) for f in check.findings] == [
+        ("anthropic/ping-before-message-start", Severity.WARNING, 0),
+        ("anthropic/error-event", Severity.WARNING, 1),
+    ]

@@ -33,6 +33,8 @@ from .base import DONE, Assembly, ToolCall
 FIRST_EVENT     = "message_start"
 KEEPALIVE       = "ping"                                  # anywhere after message_start, carries nothing
 TERMINAL_EVENTS = frozenset({"message_stop", "error"})    # the last event; nothing may follow
+SSE_LAYER_EVENTS = frozenset({"ping", "error"})           # the SDK handles these before its accumulator, so
+                                                          # they do not count as "the first event"
 DELTAS_FOR_BLOCK: dict[str, frozenset[str]] = {
     "text":              frozenset({"text_delta", "citations_delta"}),
     "thinking":          frozenset({"thinking_delta", "signature_delta"}),
@@ -126,8 +128,8 @@ class Checker:
         handler = self._on.get(kind)
         if handler is None:
             self._once(found, R.UNKNOWN_EVENT, index, kind,
-                            f"unknown event type `{kind}` (first of its kind here), ignored: the SDK skips it, "
-                            "which is right for a newer event but loses it if it carried content")
+                       f"unknown event type `{kind}` (first of its kind here), ignored: the SDK skips it, "
+                       "which is right for a newer event but loses it if it carried content")
             return found
         self._accumulator.feed(index, kind, payload)
         self._order(index, kind, found)
@@ -143,7 +145,7 @@ class Checker:
             return found  # nothing came: the SSE layer reports that (`sse/no-events`)
         if self._short_form_at is not None:
             self._resolve_short_form(None, found)
-        if not self._started and not self._not_first_reported:
+        if not self._started and not self._not_first_reported and self._terminal != "error":
             found.append(R.MESSAGE_START_NOT_FIRST(end_index, "the stream has no `message_start`: the SDK raises "
                                                               "\"Unexpected event order\" and returns no message"))
         if self._terminal is None:
@@ -160,9 +162,9 @@ class Checker:
         if not self._started:
             if kind == KEEPALIVE:
                 self._once(found, R.PING_BEFORE_START, index, kind,
-                                "`ping` before `message_start`: the docs only place pings inside a message; "
-                                "the SDK skips it")
-            elif kind != FIRST_EVENT and not self._not_first_reported:
+                           "`ping` before `message_start`: the docs only place pings inside a message; "
+                           "the SDK skips it")
+            elif kind != FIRST_EVENT and kind not in SSE_LAYER_EVENTS and not self._not_first_reported:
                 self._not_first_reported = True
                 found.append(R.MESSAGE_START_NOT_FIRST(index, f"expected `message_start` first, got `{kind}`: the "
                                                               "SDK raises \"Unexpected event order\" and the client "
@@ -243,8 +245,8 @@ class Checker:
             self._stop_reason = stop_reason
             if stop_reason not in STOP_REASONS:
                 self._once(found, R.UNKNOWN_STOP_REASON, index, stop_reason,
-                                f"`stop_reason: {stop_reason}` is not one the docs list "
-                                f"({', '.join(sorted(STOP_REASONS))}): a client switching on it falls through")
+                           f"`stop_reason: {stop_reason}` is not one the docs list "
+                           f"({', '.join(sorted(STOP_REASONS))}): a client switching on it falls through")
             stop_sequence = delta.get("stop_sequence")
             if stop_sequence is not None and stop_reason != "stop_sequence":
                 found.append(R.STOP_SEQUENCE_UNEXPECTED(index, f"`stop_sequence` is `{stop_sequence}` but "
@@ -292,8 +294,8 @@ class Checker:
             model = block_model(block_type)
             if model is None:
                 self._once(found, R.UNKNOWN_BLOCK_TYPE, index, block_type,
-                                f"content block type `{block_type}` is not in the docs: its deltas are not "
-                                "checked, and clients built before it will not show it")
+                           f"content block type `{block_type}` is not in the docs: its deltas are not "
+                           "checked, and clients built before it will not show it")
             else:
                 self._validate(index, kind, model, block, found, prefix="content_block.")
         block_index = payload.get("index")
@@ -322,7 +324,7 @@ class Checker:
             return
         if delta_type not in DELTA_EVENT_MODELS:
             self._once(found, R.UNKNOWN_DELTA_TYPE, index, delta_type,
-                            f"delta type `{delta_type}` is not in the docs: the SDK drops it")
+                       f"delta type `{delta_type}` is not in the docs: the SDK drops it")
             return
         allowed = DELTAS_FOR_BLOCK.get(block.type)
         if allowed is None:
