@@ -103,6 +103,8 @@ class Checker:
         self.terminal_index: int | None = None
         self.error_index: int | None = None
         self.unknown_types: set[str] = set()
+        self._handlers = {kind: handler.__get__(self) for kind, handler in HANDLERS.items()}
+        self._handlers.update({kind: handler.__get__(self.items) for kind, handler in ITEM_HANDLERS.items()})
 
     def feed(self, event: Event, payload: Any) -> list[Finding]:
         found = self.found = self.items.found = []
@@ -113,8 +115,8 @@ class Checker:
                 "a client that parses every frame as a JSON event fails on this one")))
             self.count += 1
             return found
-        kind = payload.get("type") if isinstance(payload, dict) else None
-        if not isinstance(kind, str):
+        kind = payload.get("type") if type(payload) is dict else None
+        if type(kind) is not str:
             shape = "an object without a string `type`" if isinstance(payload, dict) else "not an object"
             found.append(SCHEMA(index, (
                 f"the payload is {shape}: every Responses event is an object whose `type` names it, and the SDK "
@@ -122,8 +124,8 @@ class Checker:
             self.count += 1
             return found
         self._envelope(index, event.type, kind, payload)
-        model = EVENT_MODELS.get(kind)
-        if model is None:
+        validate = VALIDATORS.get(kind)
+        if validate is None:
             if kind not in self.unknown_types:
                 self.unknown_types.add(kind)
                 found.append(UNKNOWN_EVENT(index, (
@@ -131,16 +133,12 @@ class Checker:
                     "whatever it carries is lost to them; check the name if it was meant to be a known event")))
             return found
         try:
-            parsed = model.model_validate(payload)
+            parsed = validate(payload)
         except ValidationError as error:
             found.append(SCHEMA(index, describe_error(error, f"`{kind}`") + (
                 ": the SDK's event types reject it, and a client reads a wrong or missing value")))
             return found
-        handler = ITEM_HANDLERS.get(kind)
-        if handler is not None:
-            handler(self.items, index, kind, parsed)
-        else:
-            HANDLERS[kind](self, index, kind, parsed)
+        self._handlers[kind](index, kind, parsed)
         return found
 
     def finish(self, end_index: int | None) -> list[Finding]:
@@ -169,7 +167,12 @@ class Checker:
             found.append(AFTER_ERROR(index, (
                 f"`{kind}` came after the `error` event at {self.error_index}: an error ends the response, only "
                 "`response.failed` may follow it, and the SDK has already raised")))
-        self._sequence(index, kind, payload.get("sequence_number"))
+        number = payload.get("sequence_number")
+        last = self.last_sequence
+        if last is not None and type(number) is int and number == last + 1:
+            self.last_sequence = number  # the common case, kept cheap
+        else:
+            self._sequence(index, kind, number)
         expected = self.expect_start
         if expected is not None and kind != expected and kind != "error":
             found.append(START_ORDER(index, (
@@ -277,6 +280,11 @@ class Checker:
 def _excerpt(text: str, limit: int = 100) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "…")
 
+
+# The model validators, looked up once per event (the hot path: one dict lookup, one validation).
+VALIDATORS: dict[str, Any] = {
+    kind: model.__pydantic_validator__.validate_python for kind, model in EVENT_MODELS.items()
+}
 
 HANDLERS: dict[str, Any] = {
     **{name: Checker._lifecycle for name in LIFECYCLE_STATUS},

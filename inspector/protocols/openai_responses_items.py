@@ -96,6 +96,9 @@ FAMILIES: dict[str, Family] = {
     "response.shell_call_command":    Family("command", "command", (), frozenset({"shell_call"}), None, None),
 }
 
+DELTA_FAMILIES = {f"{name}.delta": (name, family) for name, family in FAMILIES.items()}
+DONE_FAMILIES = {f"{name}.done": (name, family) for name, family in FAMILIES.items()}
+
 # Tool progress events: the item type each family of progress events belongs to.
 PROGRESS_ITEM_TYPES: dict[str, frozenset[str]] = {
     "response.web_search_call":       frozenset({"web_search_call"}),
@@ -181,6 +184,10 @@ class OutputState:
     def __init__(self, assembly: Assembly) -> None:
         self.assembly = assembly
         self.output: Output = assembly.output(0)
+        self.buckets: dict[str | None, list[str]] = {
+            "text": self.output.text_parts, "reasoning": self.output.reasoning_parts,
+            "refusal": self.output.refusal_parts,
+        }
         self.found: list[Finding] = []
         self.open: dict[int, OpenItem] = {}
         self.next_index = 0
@@ -444,11 +451,17 @@ class OutputState:
     # ---- delta families ----------------------------------------------------------------------------------
 
     def delta(self, index: int, kind: str, ev: Any) -> None:
-        family_name = kind[: -len(".delta")]
-        family = FAMILIES[family_name]
-        join = self._join(index, kind, family_name, family, ev)
-        if join is None:
-            return
+        family_name, family = DELTA_FAMILIES[kind]
+        # NOTE: the hot path: a text delta into the open part of an open message, checked with a few lookups;
+        # anything unusual takes `_join`, which reports what is wrong.
+        item = self.open.get(ev.output_index)
+        part = item.parts.get(ev.content_index) if family.scope == "part" and item is not None else None
+        if part is not None and part.type == family.part_type and ev.item_id == item.id:
+            join = part.join
+        else:
+            join = self._join(index, kind, family_name, family, ev)
+            if join is None:
+                return
         if join.final is not None:
             self.found.append(DELTA_AFTER_DONE(index, (
                 f"`{kind}` came after `{family_name}.done`: the client already has the final value and drops "
@@ -457,12 +470,14 @@ class OutputState:
         join.pieces.append(text)
         join.deltas += 1
         if text:
-            self._emit(family.output, text)
-            self.assembly.saw_content(index)
+            bucket = self.buckets.get(family.output)
+            if bucket is not None:
+                bucket.append(text)
+            if self.assembly.first_content_index is None:
+                self.assembly.first_content_index = index
 
     def done(self, index: int, kind: str, ev: Any) -> None:
-        family_name = kind[: -len(".done")]
-        family = FAMILIES[family_name]
+        family_name, family = DONE_FAMILIES[kind]
         join = self._join(index, kind, family_name, family, ev)
         if join is None:
             return
@@ -554,12 +569,9 @@ class OutputState:
         return part_type
 
     def _emit(self, bucket: str | None, text: str) -> None:
-        if bucket == "text":
-            self.output.text_parts.append(text)
-        elif bucket == "reasoning":
-            self.output.reasoning_parts.append(text)
-        elif bucket == "refusal":
-            self.output.refusal_parts.append(text)
+        pieces = self.buckets.get(bucket)
+        if pieces is not None:
+            pieces.append(text)
 
     # ---- the end -----------------------------------------------------------------------------------------
 
