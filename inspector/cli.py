@@ -134,6 +134,45 @@ def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool,
     sys.exit(0 if all(result.same for result in results) else 1)
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port on 127.0.0.1; 0 lets the OS pick one (the URL is printed).")
+@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Divide the recorded times by this (raw SSE files: one event per 20 ms at speed 1).")
+@click.option("--cut-after", type=click.IntRange(min=0), metavar="N",
+              help="Drop the connection once N events went out (an upstream that dies mid-stream).")
+@click.option("--stall-at", metavar="N:SECONDS", help="Pause SECONDS before event N (0-based): a stalled upstream.")
+def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None, stall_at: str | None) -> None:
+    """Replay recordings as a live streaming endpoint: every POST gets a recording's status, headers and chunks.
+
+    Several recordings are matched by request path (else by protocol), then served in turn. Point a client at
+    it: openai SDK base_url http://127.0.0.1:PORT/v1, anthropic SDK base_url http://127.0.0.1:PORT. Ctrl-C stops.
+    """
+    from .replay import Faults, Replay, describe, serve_forever
+
+    stall_event, stall_seconds = None, 0.0
+    if stall_at is not None:
+        try:
+            stall_event, stall_seconds = Faults.parse_stall(stall_at)
+        except ValueError as error:
+            raise UsageFailure(f"--stall-at: {error}") from None
+    replay = Replay.from_paths(paths, speed, Faults(cut_after, stall_event, stall_seconds))
+
+    def ready(bound: int) -> None:
+        click.echo(f"serving {len(replay.catalog.entries)} recording(s) on http://127.0.0.1:{bound} (Ctrl-C stops)")
+        for line in describe(replay.catalog.entries):
+            click.echo(f"  {line}")
+
+    try:
+        serve_forever(replay, port, ready)
+    except KeyboardInterrupt:
+        pass
+    except OSError as error:
+        raise UsageFailure(f"--port {port}: {error.strerror or error}") from None
+    click.echo("stopped")
+
+
 def main() -> None:
     """Console entry point: usage errors and unusable input end in one line and exit 2."""
     try:

@@ -1,0 +1,389 @@
+"""Replay recordings as a live streaming endpoint, so a client can be tested offline against a real stream.
+
+A tornado server on 127.0.0.1 answers each POST with a recording's status, headers and chunks, paced by the
+recorded times divided by `speed` (a raw SSE file has no times: one event every 20 ms). Several recordings are
+matched by request path, then served in turn. Two faults help client developers test their error paths:
+`cut_after` drops the connection once N events went out, `stall_at` pauses before event N.
+
+`schedule()` turns a stream into timed steps without any I/O, so pacing and faults are tested on their own;
+the handler only carries the steps out. `ReplayServer` runs the same server in a background thread (tests,
+`demo`, `probe` tests); `serve_forever` runs it in the foreground (`sse-inspector serve`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import re
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tornado.httpserver
+import tornado.iostream
+import tornado.netutil
+import tornado.web
+
+from .inputs import InputError, expand, open_source
+from .protocols import detect
+from .protocols.base import DONE
+from .recording import Chunk
+from .sse import SSEParser
+
+log = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+RAW_EVENT_INTERVAL = 0.02
+"""Seconds between two events of a raw SSE file, which carries no times of its own."""
+
+DROPPED_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "content-encoding", "keep-alive"})
+"""Hop-by-hop headers, and those that no longer hold: chunks are stored decoded and re-framed by the server."""
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_DETECT_BYTES = 64 * 1024
+
+
+# -- what to serve -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One servable stream: where it came from, what it answers, and how to read its chunks again."""
+
+    file: str
+    request_path: str | None
+    protocol: str | None
+    status: int
+    headers: tuple[tuple[str, str], ...]
+
+    def chunks(self) -> Iterator[Chunk]:
+        """The stream's chunks, read afresh from the file for every request (nothing is kept in memory)."""
+        yield from open_source(self.file).chunks()
+
+
+def load_entries(paths: Sequence[str]) -> list[Entry]:
+    """Every recording or raw SSE file under `paths`, ready to serve; InputError for anything unusable."""
+    files = expand(paths)
+    if "-" in files:
+        raise InputError("-: serve reads each recording again for every request, so it needs files, not stdin")
+    if not files:
+        raise InputError(f"{' '.join(paths)}: no recordings or SSE files found")
+    return [_entry(file) for file in files]
+
+
+def _entry(file: str) -> Entry:
+    source = open_source(file)
+    header = source.header
+    if header is None:
+        return Entry(file, None, _sniff_protocol(file), 200, (("Content-Type", "text/event-stream"),))
+    headers = [
+        (name, str(value))
+        for name, value in ((header.response or {}).get("headers") or {}).items()
+        if name.lower() not in DROPPED_HEADERS
+    ]
+    if not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(("Content-Type", "text/event-stream"))
+    protocol = header.protocol or detect.from_path(header.path)
+    return Entry(file, header.path, protocol, header.status or 200, tuple(headers))
+
+
+def _sniff_protocol(file: str) -> str | None:
+    """The protocol of a raw SSE file, from its first events (it has no request path to go by)."""
+    with open(file, "rb") as stream:
+        head = stream.read(_DETECT_BYTES)
+    for event in SSEParser().feed(head):
+        found = detect.from_payload(event.type, _json_or_none(event.data))
+        if found:
+            return found
+    return None
+
+
+def _json_or_none(data: str) -> object:
+    if data == "[DONE]":
+        return DONE
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+@dataclass
+class Catalog:
+    """Picks the recording that answers a request: same path, else same protocol, else any; in turn."""
+
+    entries: list[Entry]
+    _turns: dict[tuple[int, ...], Iterator[int]] = field(default_factory=dict)
+
+    def pick(self, request_path: str) -> Entry:
+        candidates = self._candidates(request_path)
+        if candidates not in self._turns:
+            self._turns[candidates] = itertools.cycle(candidates)
+        return self.entries[next(self._turns[candidates])]
+
+    def _candidates(self, request_path: str) -> tuple[int, ...]:
+        """Indices of the entries that may answer: same path, else same protocol, else all."""
+        numbered = list(enumerate(self.entries))
+        same_path = tuple(i for i, entry in numbered if entry.request_path == request_path)
+        protocol = detect.from_path(request_path)
+        same_protocol = tuple(i for i, entry in numbered if protocol and entry.protocol == protocol)
+        return same_path or same_protocol or tuple(range(len(self.entries)))
+
+
+# -- when to send what ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    """Faults to inject: drop the connection after `cut_after` events, pause `stall_seconds` before event
+    `stall_at` (0-based, so `stall_at=0` pauses before the first byte)."""
+
+    cut_after: int | None = None
+    stall_at: int | None = None
+    stall_seconds: float = 0.0
+
+    @classmethod
+    def parse_stall(cls, value: str) -> tuple[int, float]:
+        """`N:SECONDS` -> (N, seconds); ValueError with a readable message otherwise."""
+        event, colon, seconds = value.partition(":")
+        try:
+            parsed = int(event), float(seconds)
+        except ValueError:
+            parsed = None
+        if not colon or parsed is None or parsed[0] < 0 or not 0 <= parsed[1] < float("inf"):
+            raise ValueError(f"expected EVENT:SECONDS with EVENT >= 0 and SECONDS >= 0, got {value!r}")
+        return parsed
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Write `data` at `at` seconds after the response started (pauses come on top)."""
+
+    at: float
+    data: bytes
+
+    async def perform(self, out: _Outlet) -> bool:
+        await out.send_at(self.at, self.data)
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    seconds: float
+
+    async def perform(self, out: _Outlet) -> bool:
+        await out.pause(self.seconds)
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """Drop the connection without ending the response."""
+
+    async def perform(self, out: _Outlet) -> bool:
+        out.cut()
+        return False
+
+
+Step = Send | Pause | Cut
+
+
+def schedule(chunks: Iterable[Chunk], speed: float = 1.0, faults: Faults = Faults()) -> Iterator[Step]:
+    """The steps that replay `chunks`: recorded chunks unchanged at their time / speed, untimed bytes one event
+    per `RAW_EVENT_INTERVAL / speed`; a chunk is split only where a fault sits between two of its events."""
+    if speed <= 0:
+        raise ValueError(f"speed must be positive, got {speed}")
+    interval = RAW_EVENT_INTERVAL / speed
+    if faults.cut_after == 0:
+        yield Cut()
+        return
+    if faults.stall_at == 0:
+        yield Pause(faults.stall_seconds)
+    parser = SSEParser()
+    events = 0
+    pending = bytearray()  # bytes not sent yet; untimed ones wait for the end of their event
+    for chunk in chunks:
+        at = None if chunk.t is None else chunk.t / speed
+        for piece, completed in _pieces(parser, chunk.data):
+            pending += piece
+            if not completed:
+                continue
+            events += completed
+            if at is None:  # untimed: each event goes out on its own, on the event clock
+                yield Send((events - 1) * interval, bytes(pending))
+                pending.clear()
+            if faults.cut_after == events or faults.stall_at == events:
+                if pending:
+                    yield Send(at, bytes(pending))
+                    pending.clear()
+                if faults.cut_after == events:
+                    yield Cut()
+                    return
+                yield Pause(faults.stall_seconds)
+        if pending and at is not None:
+            yield Send(at, bytes(pending))
+            pending.clear()
+    if pending:
+        yield Send(events * interval, bytes(pending))
+
+
+def _pieces(parser: SSEParser, data: bytes) -> Iterator[tuple[bytes, int]]:
+    """`data` cut after each line end, each piece with the number of events it completed (0 or 1)."""
+    start = 0
+    for match in _LINE_END.finditer(data):
+        piece = data[start : match.end()]
+        yield piece, len(parser.feed(piece))
+        start = match.end()
+    if start < len(data):
+        yield data[start:], len(parser.feed(data[start:]))
+
+
+# -- the server --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Replay:
+    """What the server serves and how: the catalog, the speed and the faults."""
+
+    catalog: Catalog
+    speed: float = 1.0
+    faults: Faults = Faults()
+
+    @classmethod
+    def from_paths(cls, paths: Sequence[str], speed: float = 1.0, faults: Faults = Faults()) -> Replay:
+        return cls(Catalog(load_entries(paths)), speed, faults)
+
+
+class _Outlet:
+    """Carries out steps on one response: a clock that starts when the headers went out, plus the pauses."""
+
+    def __init__(self, handler: tornado.web.RequestHandler) -> None:
+        self.handler = handler
+        self.loop = asyncio.get_running_loop()
+        self.start = self.loop.time()
+
+    async def send_at(self, at: float, data: bytes) -> None:
+        await asyncio.sleep(max(0.0, self.start + at - self.loop.time()))
+        self.handler.write(data)
+        await self.handler.flush()
+
+    async def pause(self, seconds: float) -> None:
+        self.start += seconds
+        await asyncio.sleep(seconds)
+
+    def cut(self) -> None:
+        self.handler.request.connection.stream.close()
+
+
+class _ReplayHandler(tornado.web.RequestHandler):
+    """Answers every POST with the next matching recording; other methods get 405 from tornado."""
+
+    SUPPORTED_METHODS = ("POST",)
+
+    def initialize(self, replay: Replay) -> None:
+        self.replay = replay
+
+    async def post(self, *_: str) -> None:
+        entry = self.replay.catalog.pick(self.request.path)
+        log.info("%s %s -> %s", self.request.method, self.request.path, entry.file)
+        self.set_status(entry.status)
+        self.clear_header("Content-Type")
+        for name, value in entry.headers:
+            self.add_header(name, value)
+        steps = schedule(entry.chunks(), self.replay.speed, self.replay.faults)
+        try:
+            await self.flush()
+            out = _Outlet(self)
+            for step in steps:
+                if not await step.perform(out):
+                    return
+        except tornado.iostream.StreamClosedError:
+            log.info("the client went away during %s", entry.file)
+        finally:
+            steps.close()
+
+
+def make_app(replay: Replay) -> tornado.web.Application:
+    return tornado.web.Application([(r"/(.*)", _ReplayHandler, {"replay": replay})])
+
+
+async def _run(replay: Replay, port: int, ready: Callable[[int], None], stop: asyncio.Event) -> None:
+    sockets = tornado.netutil.bind_sockets(port, address=HOST)
+    server = tornado.httpserver.HTTPServer(make_app(replay))
+    server.add_sockets(sockets)
+    try:
+        ready(sockets[0].getsockname()[1])
+        await stop.wait()
+    finally:
+        server.stop()
+        await server.close_all_connections()
+
+
+def serve_forever(replay: Replay, port: int = 0, ready: Callable[[int], None] = lambda port: None) -> None:
+    """Serve in the foreground; `ready(port)` is called once the socket is bound. SIGTERM returns normally,
+    Ctrl-C raises KeyboardInterrupt out of here; either way the server has closed its connections."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await _run(replay, port, ready, stop)
+
+    asyncio.run(main())
+
+
+class ReplayServer:
+    """The replay server in a background thread, as a context manager: `with ReplayServer(replay) as server:`
+    then `server.url`. Leaving the block closes every connection and joins the thread."""
+
+    def __init__(self, replay: Replay, port: int = 0) -> None:
+        self.replay = replay
+        self.port = port
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="replay-server", daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._failure: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def __enter__(self) -> ReplayServer:
+        self._thread.start()
+        self._ready.wait()
+        if self._failure is not None:
+            self._thread.join()
+            raise self._failure
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join()
+
+    def _main(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            await _run(self.replay, self.port, self._bound, self._stop)
+
+        try:
+            asyncio.run(main())
+        except OSError as error:  # the port is taken: report it to the thread that waits in __enter__
+            self._failure = error
+            self._ready.set()
+
+    def _bound(self, port: int) -> None:
+        self.port = port
+        self._ready.set()
+
+
+def describe(entries: Sequence[Entry]) -> list[str]:
+    """One line per served stream: the request path it answers, its protocol, its file."""
+    return [
+        f"{entry.request_path or '(any path)'}  {entry.protocol or 'unknown protocol'}  {Path(entry.file).name}"
+        for entry in entries
+    ]

@@ -1,0 +1,225 @@
+"""The replay server over real HTTP: the official SDKs read what was recorded; status, headers, faults, CLI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from inspector.cli import cli
+from inspector.inputs import open_source
+from inspector.recording import Header, RecordingWriter
+from inspector.replay import Faults, Replay, ReplayServer
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).parent.parent
+CORPUS = ROOT / "tests" / "fixtures" / "corpus"
+EXAMPLES = ROOT / "recordings" / "examples"
+FAST = 200.0  # speed: a raw file's 20 ms per event becomes 0.1 ms
+
+
+def _recorded(path: Path) -> tuple[str, list[tuple[str | None, str | None, str]]]:
+    """What the validator's Assembly says the stream contains: text, and tool calls as (id, name, arguments)."""
+    assembly = open_source(str(path)).validate().assembly
+    return assembly.text, [(call.id, call.name, call.arguments) for call in assembly.tool_calls]
+
+
+def _serve(path: Path, **faults: object) -> ReplayServer:
+    return ReplayServer(Replay.from_paths([str(path)], speed=FAST, faults=Faults(**faults)))
+
+
+def _read_chat(base_url: str) -> tuple[str, list[tuple[str | None, str | None, str]]]:
+    client = openai.OpenAI(base_url=f"{base_url}/v1", api_key="test", max_retries=0)
+    text, calls = [], {}
+    stream = client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hi"}], stream=True, stream_options={"include_usage": True}
+    )
+    for chunk in stream:
+        for choice in chunk.choices:
+            if choice.index != 0:
+                continue
+            text.append(choice.delta.content or "")
+            for fragment in choice.delta.tool_calls or []:
+                call = calls.setdefault(fragment.index, {"id": None, "name": None, "arguments": ""})
+                call["id"] = call["id"] or fragment.id
+                if fragment.function:
+                    call["name"] = call["name"] or fragment.function.name
+                    call["arguments"] += fragment.function.arguments or ""
+    return "".join(text), [(call["id"], call["name"], call["arguments"]) for _, call in sorted(calls.items())]
+
+
+def _read_responses(base_url: str) -> tuple[str, list[tuple[str | None, str | None, str]]]:
+    client = openai.OpenAI(base_url=f"{base_url}/v1", api_key="test", max_retries=0)
+    text, calls = [], []
+    for event in client.responses.create(model="m", input="hi", stream=True):
+        if event.type == "response.output_text.delta":
+            text.append(event.delta)
+        elif event.type == "response.output_item.done" and event.item.type == "function_call":
+            calls.append((event.item.call_id, event.item.name, event.item.arguments))
+    return "".join(text), calls
+
+
+def _read_messages(base_url: str) -> tuple[str, list[tuple[str | None, str | None, str]]]:
+    client = anthropic.Anthropic(base_url=base_url, api_key="test", max_retries=0)
+    text, blocks = [], {}
+    for event in client.messages.create(
+        model="m", max_tokens=100, messages=[{"role": "user", "content": "hi"}], stream=True
+    ):
+        if event.type == "content_block_start" and event.content_block.type == "tool_use":
+            blocks[event.index] = [event.content_block.id, event.content_block.name, ""]
+        elif event.type == "content_block_delta" and event.delta.type == "text_delta":
+            text.append(event.delta.text)
+        elif event.type == "content_block_delta" and event.delta.type == "input_json_delta":
+            blocks[event.index][2] += event.delta.partial_json
+    return "".join(text), [tuple(block) for _, block in sorted(blocks.items())]
+
+
+@pytest.mark.parametrize(
+    ("reader", "path"),
+    [
+        pytest.param(_read_chat, EXAMPLES / "openai-chat-parallel-tool-calls.jsonl", id="chat-tool-calls"),
+        pytest.param(_read_chat, CORPUS / "openai-chat/openai-python__text-plain.sse", id="chat-text"),
+        pytest.param(_read_responses, EXAMPLES / "openai-responses-function-call.jsonl", id="responses-tool-call"),
+        pytest.param(_read_responses, CORPUS / "openai-responses/vercel-ai__text-minimal.sse", id="responses-text"),
+        pytest.param(_read_messages, EXAMPLES / "anthropic-messages-tool-use.jsonl", id="messages-tool-use"),
+        pytest.param(_read_messages, CORPUS / "anthropic-messages/vercel-ai__text.sse", id="messages-text"),
+    ],
+)
+def test_the_official_sdk_reads_exactly_what_was_recorded(reader, path: Path) -> None:
+    text, calls = _recorded(path)
+    assert text or calls  # the stream says something for the SDK to get right
+    with _serve(path) as server:
+        assert reader(server.url) == (text, calls)
+
+
+def test_a_recording_is_answered_with_its_status_headers_and_bytes(tmp_path: Path) -> None:
+    header = Header(
+        request={"method": "POST", "url": "https://api.example.com/v1/chat/completions", "headers": {}},
+        response={"status": 429, "headers": {"Content-Type": "application/json", "Content-Length": "99",
+                                             "x-request-id": "req_42"}},
+    )
+    writer = RecordingWriter(tmp_path / "limited.jsonl", header)
+    writer.chunk(0.01, b'{"error": {"type": "rate_limit",')
+    writer.chunk(0.02, b' "message": "slow down"}}')
+    writer.end(0.02, "complete")
+    with _serve(tmp_path / "limited.jsonl") as server:
+        response = httpx.post(f"{server.url}/v1/chat/completions", json={})
+        refused = httpx.get(f"{server.url}/v1/chat/completions")
+    assert (response.status_code, response.headers["content-type"], response.headers["x-request-id"]) == (
+        429, "application/json", "req_42")
+    assert response.headers.get("content-length") is None
+    assert response.content == b'{"error": {"type": "rate_limit", "message": "slow down"}}'
+    assert refused.status_code == 405
+
+
+def _events_until_failure(url: str, timeout: httpx.Timeout) -> tuple[list[str], type[Exception] | None]:
+    """The SSE data lines a client received, and the exception that ended the stream (None: it ended well)."""
+    received: list[str] = []
+    try:
+        with httpx.stream("POST", url, json={}, timeout=timeout) as response:
+            for line in response.iter_lines():
+                if line.startswith("data: "):
+                    received.append(line[6:])
+    except (httpx.RemoteProtocolError, httpx.ReadTimeout) as error:
+        return received, type(error)
+    return received, None
+
+
+def _data_lines(path: Path) -> list[str]:
+    return [line[6:] for line in path.read_text().splitlines() if line.startswith("data: ")]
+
+
+@pytest.mark.parametrize("cut_after", [0, 3, 10])
+def test_cut_after_drops_the_connection_after_that_many_events(cut_after: int) -> None:
+    path = CORPUS / "openai-chat/openai-python__text-plain.sse"
+    with _serve(path, cut_after=cut_after) as server:
+        received, failure = _events_until_failure(f"{server.url}/v1/chat/completions", httpx.Timeout(10))
+    assert (received, failure) == (_data_lines(path)[:cut_after], httpx.RemoteProtocolError)
+
+
+def test_stall_at_holds_back_the_event_and_everything_after_it() -> None:
+    """The client's read timeout (1 s) is far shorter than the stall (30 s) and far longer than the pacing."""
+    path = CORPUS / "openai-chat/openai-python__text-plain.sse"
+    with _serve(path, stall_at=2, stall_seconds=30) as server:
+        stalled = _events_until_failure(f"{server.url}/v1/chat/completions", httpx.Timeout(10, read=1))
+    with _serve(path) as server:
+        unstalled = _events_until_failure(f"{server.url}/v1/chat/completions", httpx.Timeout(10, read=1))
+    assert stalled == (_data_lines(path)[:2], httpx.ReadTimeout)
+    assert unstalled == (_data_lines(path), None)
+
+
+def test_a_client_that_leaves_early_does_not_disturb_the_next_request() -> None:
+    path = CORPUS / "openai-chat/openai-python__text-plain.sse"
+    with _serve(path) as server:
+        with httpx.stream("POST", f"{server.url}/v1/chat/completions", json={}) as response:
+            first = next(response.iter_lines())
+        second = httpx.post(f"{server.url}/v1/chat/completions", json={})
+    assert first == f"data: {_data_lines(path)[0]}"
+    assert second.content == path.read_bytes()
+
+
+@pytest.fixture
+def serve_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`sse-inspector serve` in a subprocess on an OS-picked port; yields it and its URL (read from its output)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "serve", "--port", "0", "--speed", str(FAST), str(EXAMPLES)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # even if the test runner ignores ^C
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        first = process.stdout.readline()
+        yield process, first.split(" on ", 1)[1].split()[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serve_command_answers_then_stops_cleanly(serve_process, stop: signal.Signals) -> None:
+    process, url = serve_process
+    response = httpx.post(f"{url}/v1/messages", json={})
+    process.send_signal(stop)
+    process.wait(10)
+    out, err = process.stdout.read(), process.stderr.read()
+    assert response.content == (CORPUS / "anthropic-messages/vercel-ai__tool-use-only.sse").read_bytes()
+    assert (process.returncode, err) == (0, "")
+    assert out.splitlines() == [
+        "  /v1/messages  anthropic-messages  anthropic-messages-tool-use.jsonl",
+        "  /v1/chat/completions  openai-chat  openai-chat-parallel-tool-calls.jsonl",
+        "  /v1/responses  openai-responses  openai-responses-function-call.jsonl",
+        "stopped",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--stall-at", "soon"], "--stall-at: expected EVENT:SECONDS"),
+        (["--speed", "0"], "Invalid value for '--speed'"),
+        (["--cut-after", "-1"], "Invalid value for '--cut-after'"),
+    ],
+)
+def test_serve_command_rejects_bad_options(args: list[str], message: str) -> None:
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(cli, ["serve", *args, str(EXAMPLES)])
+    assert (result.exit_code, message in result.output) == (2, True), result.output
+
+
+def test_serve_command_without_recordings_is_unusable_input(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "inspector", "serve", str(tmp_path)], capture_output=True,
+                            text=True, timeout=30)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2, "", f"sse-inspector: error: {tmp_path}: no recordings or SSE files found\n")
+
