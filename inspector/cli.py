@@ -128,7 +128,7 @@ def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool,
 
     options = Options(ignore_text, usage, timing_tolerance, None if protocol == "auto" else protocol)
     results = list(diff_paths(old, new, options))
-    table = any(path != "-" and Path(path).is_dir() for path in (old, new))
+    table = all(path != "-" and Path(path).is_dir() for path in (old, new))
     for line in diff_report.FORMATS[output_format](results, table):
         click.echo(line)
     sys.exit(0 if all(result.same for result in results) else 1)
@@ -171,6 +171,105 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
     except OSError as error:
         raise UsageFailure(f"--port {port}: {error.strerror or error}") from None
     click.echo("stopped")
+
+
+@cli.command()
+@click.argument("path", metavar="PATH")
+@click.option("--protocol", type=PROTOCOL_CHOICES, default="auto", show_default=True,
+              help="Protocol to read the stream as; auto detects it.")
+@click.option("--events", "show_events", is_flag=True, help="Add a table of every event: index, time, gap, type, data.")
+@click.option("--raw", "show_raw", is_flag=True, help="Add the network chunks as they arrived.")
+@click.option("--json", "as_json", is_flag=True, help="Print the view as JSON (text, tool_calls, usage, timing, ...).")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="Write the view as a self-contained HTML page to FILE (for a bug report).")
+def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: bool, html_path: str | None) -> None:
+    """Show one stream: timing (TTFB, TTFT, gaps, stalls), the reassembled text, reasoning, tool calls, usage
+    and findings.
+
+    Exit 0 when the stream has no error finding, 1 when it has.
+    """
+    from .inputs import expand, open_source
+    from .view import StreamView, export_html, make_console
+    from .view_events import summarize
+    from .view_model import inspect
+
+    found = expand([path])
+    if len(found) != 1:
+        raise UsageFailure(f"{path}: holds {len(found)} streams; view takes one (list them with `sse-inspector ls`)")
+    report = inspect(open_source(found[0]), protocol, keep_events=show_events, keep_chunks=show_raw)
+    if html_path is not None:
+        try:
+            with open(html_path, "w", encoding="utf-8") as page:
+                page.write(export_html(report))
+        except OSError as error:
+            raise UsageFailure(f"--html {html_path}: {error.strerror or error}") from None
+        click.echo(f"wrote {html_path}", err=True)
+    if as_json:
+        document = report.to_json()
+        if report.events is not None:
+            document["events"] = [
+                {"index": row.event.index, "t": row.event.t, "gap": row.gap, "event": row.event.type,
+                 "summary": summarize(row.event.type, row.event.data)}
+                for row in report.events
+            ]
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    elif html_path is None:
+        make_console().print(StreamView(report))
+    sys.exit(1 if report.errors else 0)
+
+
+@cli.command(name="ls")
+@click.argument("directory", default="recordings", metavar="[DIR]")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
+def list_command(directory: str, as_json: bool) -> None:
+    """List the recordings under DIR (default: recordings), newest first: time, endpoint, protocol, status,
+    events, TTFT, duration, verdict."""
+    from .listing import RecordingTable, list_recordings
+    from .view import make_console
+
+    rows = list_recordings(directory)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row.to_json(), ensure_ascii=False))
+    else:
+        make_console().print(RecordingTable(rows))
+
+
+@cli.command()
+@click.option("--reverse", metavar="URL", help="Reverse-proxy this upstream origin (https://api.openai.com): "
+              "point the app's base URL at the proxy, no certificate needed.")
+@click.option("--regular", is_flag=True, help="Act as an HTTP(S) proxy: the app sets HTTPS_PROXY and trusts "
+              "mitmproxy's CA certificate (the default when --reverse is not given).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="Port to listen on (127.0.0.1); 0 lets the OS pick.")
+@click.option("--dir", "directory", default="recordings", show_default=True, metavar="DIR",
+              help="Where recordings are written (one file per stream, readable by you only).")
+def record(reverse: str | None, regular: bool, port: int, directory: str) -> None:
+    """Record every LLM event stream through a local mitmproxy, one live line per finished stream.
+
+    The app receives each chunk unchanged the moment it arrives. Ctrl-C stops and prints a summary.
+    """
+    from .recorder_run import RecorderError, run
+
+    if reverse and regular:
+        raise UsageFailure("--reverse and --regular exclude each other")
+
+    def listening(where) -> None:
+        hints = where.hints()
+        if len(hints) == 1:
+            click.echo(f"recording to {directory}/ — set {hints[0][1]}")
+            return
+        mode = f"reverse proxy for {reverse}" if reverse else "regular proxy"
+        click.echo(f"recording to {directory}/ — {mode} on {where.base_url}")
+        for client, hint in hints:
+            click.echo(f"  {client + ':':<11}{hint}")
+
+    try:
+        tally = run(reverse, port, directory, on_listening=listening, on_result=lambda found: click.echo(found.line()))
+    except RecorderError as error:
+        raise UsageFailure(str(error)) from None
+    ok = tally.streams - tally.failed
+    click.echo(f"stopped: {tally.streams} streams recorded to {directory}/ ({ok} ok, {tally.failed} failed)")
 
 
 def main() -> None:

@@ -1,0 +1,144 @@
+"""`sse-inspector diff`: output formats, directories, exit codes 0 / 1 / 2."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+TOOL = CORPUS / "openai-responses" / "vercel-ai__function-call.sse"
+TEXT = CORPUS / "anthropic-messages" / "vercel-ai__text.sse"
+
+
+@pytest.fixture
+def changed_tool(tmp_path: Path) -> Path:
+    """The Responses tool-call stream calling `forecast` instead of `weather`."""
+    path = tmp_path / "changed.sse"
+    path.write_text(TOOL.read_text().replace('"weather"', '"forecast"'))
+    return path
+
+
+@pytest.fixture
+def trees(tmp_path: Path, changed_tool: Path) -> tuple[Path, Path]:
+    """golden/ and new/: one file the same, one changed, one on each side only."""
+    golden, new = tmp_path / "golden", tmp_path / "new"
+    for side in (golden, new):
+        (side / "sub").mkdir(parents=True)
+        shutil.copy(TEXT, side / "text.sse")
+    shutil.copy(TOOL, golden / "sub" / "tool.sse")
+    shutil.copy(changed_tool, new / "sub" / "tool.sse")
+    shutil.copy(TEXT, golden / "gone.sse")
+    shutil.copy(TEXT, new / "extra.sse")
+    (new / "notes.md").write_text("not a stream")
+    return golden, new
+
+
+def test_same_exits_0(run_cli) -> None:
+    result = run_cli("diff", str(TOOL), str(TOOL))
+    assert (result.code, result.out, result.err) == (0, "no differences\n", "")
+
+
+def test_a_difference_exits_1_and_names_it(run_cli, changed_tool: Path) -> None:
+    result = run_cli("diff", str(TOOL), str(changed_tool))
+    assert (result.code, result.err) == (1, "")
+    assert result.out == 'tool call 0 weather: name: "weather" -> "forecast"\n'
+
+
+def test_directories_pair_files_by_relative_name(run_cli, trees: tuple[Path, Path]) -> None:
+    golden, new = trees
+    result = run_cli("diff", str(golden), str(new))
+    assert result.code == 1
+    assert result.out.splitlines() == [
+        "file          result       differences",
+        "extra.sse     only in new",
+        "gone.sse      only in old",
+        "sub/tool.sse  different    1",
+        "text.sse      same",
+        "",
+        "== sub/tool.sse ==",
+        '  tool call 0 weather: name: "weather" -> "forecast"',
+        "",
+        "4 files: 1 same, 3 different",
+    ]
+
+
+def test_identical_directories_exit_0(run_cli, tmp_path: Path) -> None:
+    shutil.copytree(CORPUS / "anthropic-messages", tmp_path / "copy")
+    result = run_cli("diff", str(CORPUS / "anthropic-messages"), str(tmp_path / "copy"))
+    assert result.code == 0
+    assert result.out.splitlines()[-1] == "18 files: 18 same, 0 different"
+
+
+def test_a_directory_against_a_file_takes_the_file_of_the_same_name(run_cli, trees: tuple[Path, Path]) -> None:
+    golden, new = trees
+    result = run_cli("diff", str(golden), str(new / "text.sse"))
+    assert (result.code, result.out) == (0, "no differences\n")
+
+
+def test_json_format(run_cli, trees: tuple[Path, Path]) -> None:
+    golden, new = trees
+    result = run_cli("diff", "--format", "json", str(golden / "sub"), str(new / "sub"))
+    assert result.code == 1
+    assert json.loads(result.out) == {
+        "same": False,
+        "files": [{
+            "name": "tool.sse", "old": str(golden / "sub" / "tool.sse"), "new": str(new / "sub" / "tool.sse"),
+            "result": "different",
+            "differences": [{"aspect": "tool_calls", "detail": [],
+                             "message": 'tool call 0 weather: name: "weather" -> "forecast"'}],
+            "timing": {"old": {"ttft": None, "duration": None}, "new": {"ttft": None, "duration": None}},
+        }],
+    }
+
+
+def test_junit_format_has_a_failing_case_per_differing_file(run_cli, trees: tuple[Path, Path]) -> None:
+    golden, new = trees
+    result = run_cli("diff", "--format", "junit", str(golden), str(new))
+    assert result.code == 1
+    suite = ElementTree.fromstring(result.out.split("\n", 1)[1])
+    assert (suite.tag, suite.get("tests"), suite.get("failures")) == ("testsuite", "4", "3")
+    cases = {case.get("name"): case.find("failure") for case in suite.iter("testcase")}
+    assert {name: None if failure is None else failure.get("message") for name, failure in cases.items()} == {
+        "extra.sse": "only in new", "gone.sse": "only in old", "sub/tool.sse": "1 difference", "text.sse": None,
+    }
+    assert cases["sub/tool.sse"].text == 'tool call 0 weather: name: "weather" -> "forecast"'
+
+
+def test_usage_flag(run_cli, tmp_path: Path) -> None:
+    more = tmp_path / "more.sse"
+    more.write_text(TEXT.read_text().replace('"output_tokens":30', '"output_tokens":31'))
+    assert run_cli("diff", str(TEXT), str(more)).code == 0
+    result = run_cli("diff", "--usage", str(TEXT), str(more))
+    assert (result.code, result.out) == (1, "usage.output_tokens  30 -> 31\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        pytest.param(["missing.sse", str(TOOL)], "sse-inspector: error: missing.sse: no such file or directory",
+                     id="missing-file"),
+        pytest.param(["-", "-"], "sse-inspector: error: -: only one side can be stdin", id="stdin-twice"),
+        pytest.param(["--timing-tolerance", "-5", str(TOOL), str(TOOL)],
+                     "sse-inspector: error: Invalid value for '--timing-tolerance': -5.0 is not in the range x>=0.",
+                     id="negative-tolerance"),
+    ],
+)
+def test_unusable_input_exits_2_with_one_line(run_cli, args: list[str], error: str) -> None:
+    result = run_cli("diff", *args)
+    assert (result.code, result.out, result.err.splitlines()[-1]) == (2, "", error)
+
+
+def test_a_file_that_is_not_a_stream_exits_2(run_cli, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.sse"
+    junk.write_text("hello\n")
+    result = run_cli("diff", str(TOOL), str(junk))
+    assert (result.code, result.err) == (2, f"sse-inspector: error: {junk}:1: neither a recording nor an SSE stream\n")
+
+
+def test_stdin_on_one_side(run_cli) -> None:
+    result = run_cli("diff", str(TOOL), "-", stdin=TOOL.read_bytes())
+    assert (result.code, result.out) == (0, "no differences\n")
