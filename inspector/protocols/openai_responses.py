@@ -209,6 +209,7 @@ class Checker:
                 self.found.append(SEQUENCE_MISSING(index, (
                     f"`{kind}` has no `sequence_number` while earlier events do: a client cannot order it or "
                     "resume after it")))
+                self.last_sequence = None  # NOTE: the next number is then taken as it comes, not as a gap
             return
         if not self.numbered:
             self.numbered = True

@@ -247,6 +247,8 @@ class OutputState:
                     "(no closing `*.part.done`): the part's final value never came")))
         self._check_item_snapshot(index, item, snapshot)
         self._settle_tool_call(item, snapshot)
+        if item.tool_call is not None and not item.joins and item.tool_call.arguments:
+            self.assembly.saw_content(index)  # a tool call that arrives whole (`local_shell_call`, ...)
         self.done_items[position] = snapshot
         self.done_at[position] = index
 

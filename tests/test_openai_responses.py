@@ -1,0 +1,293 @@
+"""The Responses checker on real corpus streams, each broken in exactly one way.
+
+Every rule has one row in `CASES`: a corpus stream, a mutation of its parsed events, and the exact
+`(rule, index)` pairs the broken stream must produce; the unbroken stream must be silent for that rule.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inspector.findings import RULES
+from inspector.protocols import openai_responses
+from inspector.protocols.openai_responses_models import EVENT_MODELS
+from inspector.sse import SSEParser
+from inspector.validate import check_bytes
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus" / "openai-responses"
+MINIMAL = "vercel-ai__text-minimal.sse"  # created, in_progress, item, part, 1 delta, text done, part, item, completed
+LEGACY = "pydantic-ai__legacy-no-seq-text.sse"  # no sequence_number at all
+
+Frame = list[Any]  # [event name or None, payload dict, or the raw string "[DONE]"]
+
+
+def load(name: str) -> list[Frame]:
+    parser = SSEParser()
+    events = parser.feed((CORPUS / name).read_bytes())
+    parser.close()
+    return [[event.type, json.loads(event.data)] for event in events]
+
+
+def dump(frames: list[Frame], renumber: bool = True) -> bytes:
+    """Re-serialise to SSE; `renumber` rewrites `sequence_number` 0, 1, 2, ... where the stream had them."""
+    out = []
+    for number, (name, payload) in enumerate(frames):
+        if isinstance(payload, dict) and renumber and "sequence_number" in payload:
+            payload = {**payload, "sequence_number": number}
+        data = payload if isinstance(payload, str) else json.dumps(payload)
+        out.append((f"event: {name}\n" if name and name != "message" else "") + f"data: {data}\n\n")
+    return "".join(out).encode()
+
+
+def pairs(data: bytes, rule_id: str) -> list[tuple[str, int | None]]:
+    return [(f.rule, f.index) for f in check_bytes(data).findings if f.rule == rule_id]
+
+
+# ---- mutations: each takes the parsed frames and returns the broken ones ------------------------------------
+
+
+def drop(*indices: int) -> Callable[[list[Frame]], list[Frame]]:
+    return lambda frames: [frame for number, frame in enumerate(frames) if number not in indices]
+
+
+def insert(at: int, frame: Callable[[list[Frame]], Frame]) -> Callable[[list[Frame]], list[Frame]]:
+    return lambda frames: frames[:at] + [frame(frames)] + frames[at:]
+
+
+def swap(a: int, b: int) -> Callable[[list[Frame]], list[Frame]]:
+    def mutate(frames: list[Frame]) -> list[Frame]:
+        frames[a], frames[b] = frames[b], frames[a]
+        return frames
+
+    return mutate
+
+
+def set_field(indices: int | range, path: str, value: Any) -> Callable[[list[Frame]], list[Frame]]:
+    """Set `payload[path]` (dotted, list indices as numbers; value None with `delete` removes it)."""
+
+    def mutate(frames: list[Frame]) -> list[Frame]:
+        for number in [indices] if isinstance(indices, int) else indices:
+            target = frames[number][1]
+            *parents, last = path.split(".")
+            for key in parents:
+                target = target[int(key)] if isinstance(target, list) else target[key]
+            if value is DELETE:
+                del target[last]
+            else:
+                target[last] = value
+        return frames
+
+    return mutate
+
+
+def rename(index: int, name: str) -> Callable[[list[Frame]], list[Frame]]:
+    def mutate(frames: list[Frame]) -> list[Frame]:
+        frames[index][0] = name
+        return frames
+
+    return mutate
+
+
+def shift_sequence(frames: list[Frame]) -> list[Frame]:
+    for _, payload in frames:
+        payload["sequence_number"] += 1
+    return frames
+
+
+def restore_mcp_done(frames: list[Frame]) -> list[Frame]:
+    """The two `output_item.done` OpenAI left out, rebuilt from the terminal output (the repaired stream)."""
+    output = frames[-1][1]["response"]["output"]
+    done = [["response.output_item.done",
+             {"type": "response.output_item.done", "sequence_number": 0, "output_index": i, "item": output[i]}]
+            for i in (0, 1)]
+    return frames[:11] + done + frames[11:]
+
+
+DELETE = object()
+
+
+def event(kind: str, **fields: Any) -> Callable[[list[Frame]], Frame]:
+    return lambda frames: [kind, {"type": kind, "sequence_number": 0, **fields}]
+
+
+@dataclass(frozen=True)
+class Case:
+    rule: str
+    stream: str
+    mutate: Callable[[list[Frame]], list[Frame]]
+    expected: list[int | None]
+    renumber: bool = True
+    repair: Callable[[list[Frame]], list[Frame]] | None = None
+    """Where the corpus stream itself shows the anomaly: the repaired stream is the unbroken one."""
+
+
+MSG = "msg_02ce8deeb6197db200698c5198ca0c81979bedbe6c98a8ab93"
+
+CASES = [
+    Case("responses/schema", MINIMAL, set_field(4, "delta", 5), [4]),
+    Case("responses/unknown-event", MINIMAL, insert(4, event("response.output_text.sparkle")), [4]),
+    Case("responses/event-name-mismatch", MINIMAL, rename(4, "response.output_text.done"), [4]),
+    Case("responses/done-sentinel", MINIMAL, lambda frames: [*frames, [None, "[DONE]"]], [9]),
+    Case("responses/sequence-not-contiguous", MINIMAL, set_field(5, "sequence_number", 6), [5, 6], renumber=False),
+    Case("responses/sequence-not-zero-based", MINIMAL, shift_sequence, [0], renumber=False),
+    Case("responses/sequence-number-missing", MINIMAL, set_field(4, "sequence_number", DELETE), [4],
+         renumber=False),
+    Case("responses/created-not-first", LEGACY, drop(0), [0]),
+    Case("responses/start-order", LEGACY, drop(1), [1]),
+    Case("responses/status-mismatch", MINIMAL, set_field(8, "response.status", "in_progress"), [8]),
+    Case("responses/response-id-changed", MINIMAL, set_field(8, "response.id", "resp_other"), [8]),
+    Case("responses/terminal-missing", MINIMAL, drop(8), [7]),
+    Case("responses/event-after-terminal", MINIMAL, lambda frames: frames + [copy.deepcopy(frames[8])], [9]),
+    Case("responses/terminal-field-missing", MINIMAL, set_field(8, "response.usage", None), [8]),
+    Case("responses/terminal-output-mismatch", MINIMAL, set_field(8, "response.output.0.content.0.text", "Hi"), [8]),
+    Case("responses/error-event", MINIMAL, insert(8, event("error", error={"message": "boom", "code": "x"})), [8]),
+    Case("responses/event-after-error", "vercel-ai__error-then-failed.sse",
+         insert(3, event("response.output_item.added", output_index=0,
+                          item={"id": "msg_1", "type": "message", "role": "assistant", "content": []})), [3]),
+    Case("responses/output-index-out-of-order", MINIMAL, set_field(range(2, 8), "output_index", 1), [2]),
+    Case("responses/item-not-open", MINIMAL, set_field(4, "output_index", 3), [4]),
+    Case("responses/item-id-mismatch", MINIMAL, set_field(4, "item_id", "msg_other"), [4]),
+    Case("responses/item-done-missing", MINIMAL, drop(7), [7]),
+    Case("responses/mcp-list-tools-done-missing", "pydantic-ai__mcp-list-tools-missing-item-done.sse",
+         drop(11, 12), [118, 118], repair=restore_mcp_done),
+    Case("responses/event-kind-mismatch", MINIMAL,
+         insert(4, event("response.function_call_arguments.delta", output_index=0, item_id=MSG, delta="{")), [4]),
+    Case("responses/content-index-out-of-order", MINIMAL, set_field(range(3, 7), "content_index", 1), [3]),
+    Case("responses/part-not-open", MINIMAL, drop(3), [3, 4, 5]),
+    Case("responses/part-done-missing", MINIMAL, drop(6), [6]),
+    Case("responses/delta-after-done", MINIMAL, swap(4, 5), [5]),
+    Case("responses/annotation-index-out-of-order", "pydantic-ai__web-search-annotations.sse",
+         set_field(18, "annotation_index", 1), [18]),
+    Case("responses/delta-mismatch", MINIMAL, set_field(4, "delta", "Hell"), [5]),
+    Case("responses/done-without-delta", "vercel-ai__function-call.sse", drop(*range(3, 9)), [3]),
+    Case("responses/snapshot-mismatch", MINIMAL, set_field(6, "part.text", "Help"), [6]),
+    Case("responses/summary-part-out-of-order", "vercel-ai__reasoning-summary-function-call.sse",
+         set_field(range(3, 38), "summary_index", 1), [3]),
+]
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.rule) for case in CASES])
+def test_rule_fires_on_the_broken_stream_only(case: Case) -> None:
+    frames = load(case.stream)
+    if case.repair is not None:
+        frames = case.repair(frames)
+    assert pairs(dump(frames), case.rule) == []
+    broken = case.mutate(copy.deepcopy(frames))
+    assert pairs(dump(broken, case.renumber), case.rule) == [(case.rule, index) for index in case.expected]
+
+
+def test_every_rule_has_a_case() -> None:
+    registered = {rule_id for rule_id in RULES if rule_id.startswith("responses/")}
+    assert registered == {case.rule for case in CASES}
+
+
+def test_every_modelled_event_has_a_handler() -> None:
+    handled = set(openai_responses.HANDLERS) | set(openai_responses.ITEM_HANDLERS)
+    assert set(EVENT_MODELS) - handled == set()
+
+
+def test_flat_error_shape_is_accepted() -> None:
+    """The schema's flat `{code, message, param}` shape is as valid as the wire's nested one."""
+    frames = load("vercel-ai__error-then-failed.sse")
+    frames[2][1] = {"type": "error", "sequence_number": 2, "code": "insufficient_quota", "message": "quota",
+                    "param": None}
+    check = check_bytes(dump(frames))
+    assert [(f.rule, f.index) for f in check.findings] == [("responses/error-event", 2)]
+    assert check.assembly.error == "quota"
+
+
+def test_error_event_without_any_message_is_a_schema_finding() -> None:
+    frames = load("vercel-ai__error-then-failed.sse")
+    frames[2][1] = {"type": "error", "sequence_number": 2, "code": "x"}
+    assert pairs(dump(frames), "responses/schema") == [("responses/schema", 2)]
+
+
+def test_stream_cut_mid_message_reports_the_end_and_the_open_item() -> None:
+    frames = load(MINIMAL)[:5]
+    check = check_bytes(dump(frames))
+    assert [(f.rule, f.index) for f in check.findings] == [
+        ("responses/terminal-missing", 4), ("responses/item-done-missing", 4)]
+
+
+def test_resumed_stream_may_start_anywhere() -> None:
+    """A `starting_after` resume starts at sequence N+1 with no `response.created` (PROTOCOLS.md §A.3 rule 1)."""
+    frames = load("pydantic-ai__background-queued.sse")[1:]
+    check = check_bytes(dump(frames, renumber=False))
+    assert [(f.rule, f.index) for f in check.findings] == []
+
+
+def test_corpus_messages_name_the_culprit() -> None:
+    check = check_bytes((CORPUS / "vercel-ai__compat-github-copilot-id-rotation.sse").read_bytes())
+    first = check.findings[0]
+    assert (first.rule, first.index) == ("responses/response-id-changed", 1)
+    assert first.message == (
+        "`response.in_progress` has `response.id` `capture-id-2`, but the stream began as `capture-id-1`: "
+        "`previous_response_id` and retrieval use this id, so the client may continue the wrong response")
+
+
+# ---- the Assembly, computed independently from the raw payloads -------------------------------------------
+
+
+def expected_assembly(name: str) -> dict[str, Any]:
+    payloads = [payload for _, payload in load(name)]
+    terminal = payloads[-1]["response"]
+    arguments: dict[str, list[str]] = {}
+    calls = []
+    for payload in payloads:
+        if payload["type"] == "response.output_item.added" and payload["item"]["type"] == "function_call":
+            calls.append((payload["item"]["call_id"], payload["item"]["name"], payload["item"]["id"]))
+        if payload["type"] == "response.function_call_arguments.delta":
+            arguments.setdefault(payload["item_id"], []).append(payload["delta"])
+    return {
+        "text": "".join(p["delta"] for p in payloads if p["type"] == "response.output_text.delta"),
+        "reasoning": "".join(p["delta"] for p in payloads if p["type"] in (
+            "response.reasoning_summary_text.delta", "response.reasoning_text.delta")),
+        "tool_calls": [(call_id, tool, "".join(arguments.get(item_id, []))) for call_id, tool, item_id in calls],
+        "usage": terminal["usage"],
+        "status": terminal["status"],
+        "model": terminal["model"],
+        "response_id": terminal["id"],
+    }
+
+
+@pytest.mark.parametrize("name", [
+    "pydantic-ai__mcp-list-tools-missing-item-done.sse",
+    "vercel-ai__reasoning-summary-function-call.sse",
+    "vercel-ai__function-call.sse",
+    "pydantic-ai__compat-deepseek-reasoning-text.sse",
+    "vercel-ai__tool-search.sse",
+])
+def test_assembly_matches_the_streamed_content(name: str) -> None:
+    assembly = check_bytes((CORPUS / name).read_bytes()).assembly
+    got = {
+        "text": assembly.text,
+        "reasoning": assembly.reasoning,
+        "tool_calls": [(call.id, call.name, call.arguments) for call in assembly.tool_calls],
+        "usage": assembly.usage,
+        "status": assembly.status,
+        "model": assembly.model,
+        "response_id": assembly.response_id,
+    }
+    assert got == expected_assembly(name)
+
+
+def test_assembly_first_content_and_error() -> None:
+    minimal = check_bytes((CORPUS / MINIMAL).read_bytes()).assembly
+    assert (minimal.first_content_index, minimal.error, minimal.text) == (4, None, "Hello")
+    failed = check_bytes((CORPUS / "vercel-ai__error-then-failed.sse").read_bytes()).assembly
+    assert (failed.status, failed.usage, failed.first_content_index) == ("failed", None, None)
+    assert failed.error is not None and failed.error.startswith("You exceeded your current quota")
+
+
+def test_tool_call_arguments_without_deltas_come_from_done() -> None:
+    """LM Studio sends `function_call_arguments.done` only: the arguments are what that event carried."""
+    assembly = check_bytes((CORPUS / "vercel-ai__compat-lmstudio-args-done-without-delta.sse").read_bytes()).assembly
+    assert [(c.kind, c.id, c.name, c.arguments) for c in assembly.tool_calls] == [
+        ("function_call", "call_2025306790300011", "weather", '{"location":"San Francisco"}')]
