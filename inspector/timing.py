@@ -212,7 +212,9 @@ class TimingRecorder:
         if event.t is None:
             return None
         if previous is None or previous.t is None:
-            self.first_event = event.t if self.first_event is None else self.first_event
+            if self.first_event is None:
+                self.first_event = event.t
+                self.timeline.add(event.t, 0.0)  # the chart shows that an event came, with no gap before it
             return None
         gap = max(0.0, event.t - previous.t)
         if self.gaps.max is None or gap > self.gaps.max:

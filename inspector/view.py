@@ -154,15 +154,15 @@ class GapChart:
         yield axis
 
     def _columns(self, width: int) -> list[float | None]:
-        """The slices fitted to `width` columns: merged (max) when too many, repeated when few."""
+        """The slices spread over `width` columns: column c shows the largest gap of the slices it covers."""
         slices = self.slices
-        if not slices:
-            return []
-        if len(slices) > width:
-            step = math.ceil(len(slices) / width)
-            return [_max_gap(slices[i : i + step]) for i in range(0, len(slices), step)]
-        repeat = width // len(slices)
-        return [gap for gap in slices for _ in range(repeat)]
+        count = len(slices)
+        columns: list[float | None] = []
+        for column in range(width if count else 0):
+            start = column * count // width
+            stop = max((column + 1) * count // width, start + 1)
+            columns.append(_max_gap(slices[start:stop]))
+        return columns
 
 
 def _max_gap(group: Sequence[float | None]) -> float | None:
