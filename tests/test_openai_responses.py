@@ -140,6 +140,7 @@ CASES = [
     Case("responses/sequence-number-missing", MINIMAL, set_field(4, "sequence_number", DELETE), [4],
          renumber=False),
     Case("responses/created-not-first", LEGACY, drop(0), [0]),
+    Case("responses/stream-resumed", "pydantic-ai__background-queued.sse", drop(0), [0], renumber=False),
     Case("responses/start-order", LEGACY, drop(1), [1]),
     Case("responses/status-mismatch", MINIMAL, set_field(8, "response.status", "in_progress"), [8]),
     Case("responses/response-id-changed", MINIMAL, set_field(8, "response.id", "resp_other"), [8]),
@@ -220,7 +221,10 @@ def test_resumed_stream_may_start_anywhere() -> None:
     """A `starting_after` resume starts at sequence N+1 with no `response.created` (PROTOCOLS.md §A.3 rule 1)."""
     frames = load("pydantic-ai__background-queued.sse")[1:]
     check = check_bytes(dump(frames, renumber=False))
-    assert [(f.rule, f.index) for f in check.findings] == []
+    assert [(f.rule, f.severity, f.index) for f in check.findings] == [("responses/stream-resumed", "warning", 0)]
+    assert check.findings[0].message.startswith(
+        "the stream starts with `response.queued` at `sequence_number` 1, not `response.created` at 0: read as a "
+        "resume (`GET /v1/responses/{id}?stream=true&starting_after=0`)")
 
 
 def test_corpus_messages_name_the_culprit() -> None:

@@ -31,6 +31,9 @@ SEQUENCE_BASE     = rule("responses/sequence-not-zero-based", Severity.ERROR,
                          "a fresh stream whose first `sequence_number` is not 0")
 SEQUENCE_MISSING  = rule("responses/sequence-number-missing", Severity.ERROR,
                          "some events carry `sequence_number` and others do not")
+STREAM_RESUMED    = rule("responses/stream-resumed", Severity.WARNING,
+                         "a stream that starts past `sequence_number` 0 without `response.created`: taken as a "
+                         "`starting_after` resume")
 CREATED_NOT_FIRST = rule("responses/created-not-first", Severity.ERROR,
                          "a fresh stream that does not start with `response.created`")
 START_ORDER       = rule("responses/start-order", Severity.ERROR,
@@ -174,7 +177,9 @@ class Checker:
         else:
             self._sequence(index, kind, number)
         expected = self.expect_start
-        if expected is not None and kind != expected and kind != "error":
+        if kind == "error":
+            self.expect_start = None  # NOTE: an error may cut the start short; `response.failed` may follow
+        elif expected is not None and kind != expected:
             found.append(START_ORDER(index, (
                 f"expected `{expected}` next, got `{kind}`: a fresh stream starts `response.created`, "
                 "(`response.queued` in background mode,) `response.in_progress`, and clients key their "
@@ -198,6 +203,10 @@ class Checker:
                         "0, and resuming with `starting_after` relies on that numbering")))
             elif number is not None and number > 0:
                 self.resumed = True  # a `starting_after` resume starts anywhere (PROTOCOLS.md §A.3 rule 1)
+                self.found.append(STREAM_RESUMED(index, (
+                    f"the stream starts with `{kind}` at `sequence_number` {number}, not `response.created` at 0: "
+                    f"read as a resume (`GET /v1/responses/{{id}}?stream=true&starting_after={number - 1}`); if it "
+                    f"was a fresh request, events 0..{number - 1} were lost and the SDK's stream helper raises")))
             elif kind != "error":
                 self.found.append(CREATED_NOT_FIRST(index, (
                     f"the stream starts with `{kind}`, not `response.created`: the SDK's stream helper raises "
