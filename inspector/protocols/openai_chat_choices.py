@@ -50,6 +50,17 @@ TOOL_CALLS_EXPECTED_BY_FINISH = {"tool_calls": True, "stop": False}
 ARGUMENTS_CHECKED_AT = "tool_calls"
 """The finish_reason at which streamed tool arguments must be complete JSON."""
 
+PARTS_JOINED_AT = 4096
+"""A text kept as more parts than this is joined into one: a str object per delta would cost ~50 bytes of
+overhead each, so memory would grow with the event count rather than with the text."""
+
+
+def _add(parts: list[str], text: str) -> None:
+    """Append one delta to a text kept as parts (the Assembly's `*_parts`)."""
+    parts.append(text)
+    if len(parts) >= PARTS_JOINED_AT:
+        parts[:] = ["".join(parts)]
+
 
 class StreamedToolCall(ToolCall):
     """A `ToolCall` whose `arguments` are kept as the list of streamed fragments, joined when read.
@@ -75,7 +86,7 @@ class StreamedToolCall(ToolCall):
         self._parts[:] = [value] if value else []
 
     def append(self, fragment: str) -> None:
-        self._parts.append(fragment)
+        _add(self._parts, fragment)
 
 
 @dataclass(slots=True)
@@ -139,14 +150,14 @@ class ChoiceTracker:
         output = state.output
         content = delta.get("content")
         if type(content) is str and content:
-            output.text_parts.append(content)
+            _add(output.text_parts, content)
             self.assembly.saw_content(index)
             if state.content_at is None:
                 state.content_at = index
                 self._check_content_and_refusal(index, choice_index, state, findings)
         refusal = delta.get("refusal")
         if type(refusal) is str and refusal:
-            output.refusal_parts.append(refusal)
+            _add(output.refusal_parts, refusal)
             self.assembly.saw_content(index)
             if state.refusal_at is None:
                 state.refusal_at = index
@@ -154,7 +165,7 @@ class ChoiceTracker:
         for key in REASONING_FIELDS:
             reasoning = delta.get(key)
             if type(reasoning) is str and reasoning:
-                output.reasoning_parts.append(reasoning)
+                _add(output.reasoning_parts, reasoning)
                 self.assembly.saw_content(index)
         tool_calls = delta.get("tool_calls")
         if type(tool_calls) is list and tool_calls:
