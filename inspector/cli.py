@@ -189,7 +189,7 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: b
     Exit 0 when the stream has no error finding, 1 when it has.
     """
     from .inputs import expand, open_source
-    from .view import StreamView, export_html, make_console
+    from .view import export_html, make_console, print_view
     from .view_events import summarize
     from .view_model import inspect
 
@@ -214,7 +214,7 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: b
             ]
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     elif html_path is None:
-        make_console().print(StreamView(report))
+        print_view(make_console(), report)
     sys.exit(1 if report.errors else 0)
 
 
