@@ -2,8 +2,8 @@
 
 Each part is a plain object holding data whose `__rich_console__` yields other renderables (rich's console
 protocol): no I/O and no mutation while rendering, layout computed from `options.max_width`, styles named in
-`THEME` (never colours in the renderables). `StreamView` puts the parts together; `export_html` records the same
-view into a self-contained HTML page for a bug report.
+`THEME` (never colours in the renderables). `StreamView` puts the parts together, `print_view` adds the raw
+frames verbatim; `export_html` records the same view into a self-contained HTML page for a bug report.
 """
 
 from __future__ import annotations
@@ -350,13 +350,18 @@ class StreamView:
         yield FindingsTable(report.findings)
         if report.events is not None:
             yield EventTable(report.events, report.timing.stall_threshold)
-        if report.chunks is not None:
-            yield Text("raw frames", style="inspector.label")
-            yield RawFrames(report.chunks)
+
+
+def print_view(console: Console, report: StreamReport) -> None:
+    """Print the view, then the raw frames if the report kept them, verbatim (soft wrap: no cropping)."""
+    console.print(StreamView(report))
+    if report.chunks is not None:
+        console.print(Text("raw frames", style="inspector.label"))
+        console.print(RawFrames(report.chunks), soft_wrap=True)
 
 
 def export_html(report: StreamReport, width: int = HTML_WIDTH) -> str:
     """The view as a self-contained HTML page (inline styles, no external assets)."""
     console = make_console(io.StringIO(), width=width, record=True, color_system="truecolor")
-    console.print(StreamView(report))
+    print_view(console, report)
     return console.export_html(inline_styles=True)

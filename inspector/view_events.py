@@ -90,7 +90,10 @@ class EventTable:
 
 
 class RawFrames:
-    """The network chunks as they arrived, each under a line with its number, time and size."""
+    """The network chunks as they arrived, each under a line with its number, time and size.
+
+    Print it with `soft_wrap=True`: the frames then go out verbatim, neither wrapped nor cropped by rich.
+    """
 
     def __init__(self, chunks: Sequence[Chunk]) -> None:
         self.chunks = chunks

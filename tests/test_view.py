@@ -18,14 +18,6 @@ CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 CORPUS_FILES = sorted(str(path.relative_to(CORPUS)) for path in CORPUS.glob("*/*.sse"))
 
 
-@pytest.fixture(autouse=True)
-def _pinned_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rendering depends on the terminal width and colour variables: pin them."""
-    monkeypatch.setenv("COLUMNS", "100")
-    for name in ("NO_COLOR", "FORCE_COLOR", "PY_COLORS", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def render(renderable, width: int = 100) -> str:
     console = Console(width=width, file=io.StringIO(), color_system=None, theme=THEME)
     console.print(renderable)
