@@ -17,6 +17,7 @@ import pytest
 
 from inspector.findings import RULES, Severity
 from inspector.protocols import anthropic_messages  # noqa: F401  (registers the rules)
+from inspector.protocols.anthropic_messages_assembly import Fragments
 from inspector.sse import SSEParser
 from inspector.validate import check_bytes
 
@@ -331,3 +332,13 @@ def test_an_error_before_message_start_is_a_legal_ending() -> None:
         ("anthropic/ping-before-message-start", Severity.WARNING, 0),
         ("anthropic/error-event", Severity.WARNING, 1),
     ]
+
+
+def test_fragments_keep_the_text_and_group_the_parts() -> None:
+    """A long block costs one list entry per 256 deltas, not one per delta, and the text is unchanged."""
+    fragments = Fragments(["start|"])
+    pieces = [f"{n}," for n in range(1000)]
+    for piece in pieces:
+        fragments.append(piece)
+    assert "".join(fragments.parts) == "start|" + "".join(pieces)
+    assert [len(part.split(",")) - 1 for part in fragments.parts] == [0, 256, 256, 256, *[1] * 232]

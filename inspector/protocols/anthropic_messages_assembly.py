@@ -16,13 +16,35 @@ from typing import Any
 from .base import Assembly, Output, ToolCall
 
 TOOL_BLOCKS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
+_GROUP = 256  # fragments joined into one list entry: the lists grow once per _GROUP events, not once per event
+
+
+class Fragments:
+    """A growing string kept as a list of parts: O(1) appends, and every `_GROUP` parts are joined into one.
+
+    The joins touch only the newest parts, so the total cost stays linear (never `s += delta`), and the list
+    does not hold one object per event however long the stream.
+    """
+
+    __slots__ = ("parts", "_settled")
+
+    def __init__(self, parts: list[str]) -> None:
+        self.parts = parts
+        self._settled = len(parts)
+
+    def append(self, fragment: str) -> None:
+        parts = self.parts
+        parts.append(fragment)
+        if len(parts) - self._settled >= _GROUP:
+            parts[self._settled :] = ["".join(parts[self._settled :])]
+            self._settled += 1
 
 
 @dataclass(slots=True)
 class _OpenBlock:
     type: str
     tool_call: ToolCall | None = None
-    parts: list[str] | None = None
+    parts: Fragments | None = None
     """The `partial_json` fragments of a tool block, joined at its stop."""
     start_json: str = ""
     """The JSON of the start `input`: the arguments when no fragment (or only empty ones) came."""
@@ -34,6 +56,8 @@ class Accumulator:
     def __init__(self, assembly: Assembly) -> None:
         self.assembly = assembly
         self.output: Output = assembly.output(0)
+        self._text = Fragments(self.output.text_parts)
+        self._reasoning = Fragments(self.output.reasoning_parts)
         self.blocks: dict[int, _OpenBlock] = {}
         self._started = False
         self._on: dict[str, Callable[[int, dict], None]] = {
@@ -93,13 +117,13 @@ class Accumulator:
         opened = _OpenBlock(kind)
         text = block.get("text") if kind == "text" else block.get("thinking") if kind == "thinking" else None
         if isinstance(text, str) and text:
-            (self.output.text_parts if kind == "text" else self.output.reasoning_parts).append(text)
+            (self._text if kind == "text" else self._reasoning).append(text)
             self.assembly.saw_content(event_index)
         if kind in TOOL_BLOCKS:
             start_input = block.get("input")
             opened.start_json = _compact_json(start_input) if isinstance(start_input, dict) else ""
             opened.tool_call = ToolCall(_string(block.get("id")), _string(block.get("name")), opened.start_json, kind)
-            opened.parts = None if complete else []
+            opened.parts = None if complete else Fragments([])
             self.output.tool_calls.append(opened.tool_call)
             self.assembly.saw_content(event_index)
         return opened
@@ -115,13 +139,13 @@ class Accumulator:
     def _text_delta(self, event_index: int, block: _OpenBlock, delta: dict) -> None:
         text = delta.get("text")
         if block.type == "text" and isinstance(text, str):
-            self.output.text_parts.append(text)
+            self._text.append(text)
             self.assembly.saw_content(event_index)
 
     def _thinking_delta(self, event_index: int, block: _OpenBlock, delta: dict) -> None:
         thinking = delta.get("thinking")
         if block.type == "thinking" and isinstance(thinking, str):
-            self.output.reasoning_parts.append(thinking)
+            self._reasoning.append(thinking)
             self.assembly.saw_content(event_index)
 
     def _input_json_delta(self, event_index: int, block: _OpenBlock, delta: dict) -> None:
@@ -152,7 +176,7 @@ class Accumulator:
 def _settle_arguments(block: _OpenBlock) -> None:
     """Arguments = the fragments exactly as streamed, or the start input's JSON when they add up to nothing."""
     if block.tool_call is not None and block.parts is not None:
-        joined = "".join(block.parts)
+        joined = "".join(block.parts.parts)
         block.tool_call.arguments = joined or block.start_json
 
 
