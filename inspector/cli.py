@@ -272,6 +272,42 @@ def record(reverse: str | None, regular: bool, port: int, directory: str) -> Non
     click.echo(f"stopped: {tally.streams} streams recorded to {directory}/ ({ok} ok, {tally.failed} failed)")
 
 
+@cli.command()
+@click.option("--base-url", required=True, metavar="URL",
+              help="As for the official SDKs: OpenAI's includes /v1 (https://api.openai.com/v1), Anthropic's does not.")
+@click.option("--protocol", required=True, type=click.Choice(["openai-chat", "openai-responses", "anthropic-messages"]))
+@click.option("--model", metavar="M", help="Model name (default: a small model of the protocol's vendor).")
+@click.option("--api-key-env", metavar="VAR",
+              help="Environment variable holding the API key [default: OPENAI_API_KEY or ANTHROPIC_API_KEY].")
+@click.option("--out", type=click.Path(file_okay=False), default="recordings/probe", show_default=True,
+              help="Directory for the recordings of the probe's streams.")
+def probe(base_url: str, protocol: str, model: str | None, api_key_env: str | None, out: str) -> None:
+    """Check an endpoint: a few standard streaming requests (plain text, a tool call, usage requested, a low
+    max-tokens limit), each recorded into --out and validated; prints scenario x verdict and the findings.
+
+    Exit 1 when a stream breaks the protocol; a model that only declines to call the tool is a warning.
+    The API key is read from the environment and never printed or recorded.
+    """
+    import os
+    from pathlib import Path
+
+    from .probe import DIALECTS, Probe, ProbeReport
+    from .view import make_console
+
+    if not base_url.startswith(("http://", "https://")):
+        raise UsageFailure(f"--base-url: expected an http:// or https:// URL, got {base_url!r}")
+    variable = api_key_env or DIALECTS[protocol].key_env
+    api_key = os.environ.get(variable)
+    if not api_key:
+        if api_key_env:
+            raise UsageFailure(f"--api-key-env: ${variable} is not set")
+        click.echo(f"sse-inspector: note: ${variable} is not set: sending the requests without an API key", err=True)
+    runner = Probe(base_url, protocol, Path(out), model, api_key)
+    report = ProbeReport(runner.url, protocol, list(runner.run()), runner.out_dir)
+    make_console().print(report)
+    sys.exit(1 if report.failed else 0)
+
+
 def main() -> None:
     """Console entry point: usage errors and unusable input end in one line and exit 2."""
     try:

@@ -1,0 +1,330 @@
+"""Probe an endpoint that claims to speak a protocol: a few standard streaming requests, each recorded and judged.
+
+Scenarios are data: per protocol, a table of request bodies (plain text; a tool call; usage requested; a low
+max-tokens limit) and of the expectation that goes with each. Each response is read as it streams (httpx),
+written to a recording (`RecordingWriter`, source "probe", secrets redacted) and fed to a `StreamCheck` on the
+way. Protocol findings decide the verdict; what a model may legitimately decline (calling the tool, reporting
+usage) is a note, a warning, never a failure. The API key is passed in by the caller and leaves this module only
+inside the request: every header that is written or shown goes through `redact_headers`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.table import Table
+from rich.text import Text
+
+from .findings import Finding, Severity
+from .protocols.base import Assembly
+from .recording import Header, RecordingWriter, now_iso, redact_headers, redact_url
+from .validate import StreamCheck
+
+TOOL_NAME = "get_weather"
+_TEXT_PROMPT = "Say hello in one short sentence."
+_TOOL_PROMPT = f"What is the weather in Paris right now? Use the {TOOL_NAME} tool."
+_LONG_PROMPT = "Count from 1 to 100, one number per line."
+_LOW_LIMIT = 16  # the lowest max_output_tokens OpenAI's Responses API accepts; tiny for the others too
+_WEATHER_SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string", "description": "City name"}},
+    "required": ["city"],
+}
+
+
+# -- what to send, per protocol ------------------------------------------------------------------------------------
+
+Body = dict[str, Any]
+Check = Callable[[Assembly], list[str]]
+
+
+def _no_check(assembly: Assembly) -> list[str]:
+    return []
+
+
+def _called_the_tool(assembly: Assembly) -> list[str]:
+    """A model may answer in words instead of calling the tool: worth a warning, not a protocol failure."""
+    calls = assembly.tool_calls
+    if not calls:
+        return [f"the model did not call the tool `{TOOL_NAME}` (it may decline; the stream itself is judged above)"]
+    notes = [f"tool call names `{call.name}`, not `{TOOL_NAME}`" for call in calls if call.name != TOOL_NAME]
+    for call in calls:
+        try:
+            json.loads(call.arguments)
+        except ValueError:
+            notes.append(f"the arguments of tool call `{call.name}` are not JSON: {call.arguments[:60]!r}")
+    return notes
+
+
+def _reported_usage(assembly: Assembly) -> list[str]:
+    return [] if assembly.usage else ["no token usage was reported although it was requested"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    body: Callable[[str], Body]
+    """The request body for a model name."""
+    check: Check = _no_check
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one protocol is spoken: the path under the base URL, the auth header, the scenarios."""
+
+    protocol: str
+    path: str
+    key_env: str
+    default_model: str
+    auth: Callable[[str], dict[str, str]]
+    scenarios: tuple[Scenario, ...]
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+
+def _chat(model: str, prompt: str, **extra: Any) -> Body:
+    return {"model": model, "messages": [{"role": "user", "content": prompt}], "stream": True, **extra}
+
+
+def _responses(model: str, prompt: str, **extra: Any) -> Body:
+    return {"model": model, "input": prompt, "stream": True, **extra}
+
+
+def _messages(model: str, prompt: str, max_tokens: int = 256, **extra: Any) -> Body:
+    return {"model": model, "max_tokens": max_tokens, "messages": [{"role": "user", "content": prompt}],
+            "stream": True, **extra}
+
+
+_CHAT_TOOL = {"type": "function", "function": {"name": TOOL_NAME, "description": "Current weather in a city",
+                                               "parameters": _WEATHER_SCHEMA}}
+_RESPONSES_TOOL = {"type": "function", "name": TOOL_NAME, "description": "Current weather in a city",
+                   "parameters": _WEATHER_SCHEMA}
+_MESSAGES_TOOL = {"name": TOOL_NAME, "description": "Current weather in a city", "input_schema": _WEATHER_SCHEMA}
+
+# fmt: off
+DIALECTS: dict[str, Dialect] = {
+    "openai-chat": Dialect(
+        "openai-chat", "/chat/completions", "OPENAI_API_KEY", "gpt-4o-mini",
+        lambda key: {"Authorization": f"Bearer {key}"},
+        (
+            Scenario("text",       lambda m: _chat(m, _TEXT_PROMPT)),
+            Scenario("tool-call",  lambda m: _chat(m, _TOOL_PROMPT, tools=[_CHAT_TOOL]), _called_the_tool),
+            Scenario("usage",      lambda m: _chat(m, _TEXT_PROMPT, stream_options={"include_usage": True}),
+                     _reported_usage),
+            Scenario("max-tokens", lambda m: _chat(m, _LONG_PROMPT, max_tokens=_LOW_LIMIT)),
+        ),
+    ),
+    "openai-responses": Dialect(
+        "openai-responses", "/responses", "OPENAI_API_KEY", "gpt-4o-mini",
+        lambda key: {"Authorization": f"Bearer {key}"},
+        (
+            Scenario("text",       lambda m: _responses(m, _TEXT_PROMPT)),
+            Scenario("tool-call",  lambda m: _responses(m, _TOOL_PROMPT, tools=[_RESPONSES_TOOL]), _called_the_tool),
+            Scenario("usage",      lambda m: _responses(m, _TEXT_PROMPT), _reported_usage),  # always in .completed
+            Scenario("max-tokens", lambda m: _responses(m, _LONG_PROMPT, max_output_tokens=_LOW_LIMIT)),
+        ),
+    ),
+    "anthropic-messages": Dialect(
+        "anthropic-messages", "/v1/messages", "ANTHROPIC_API_KEY", "claude-haiku-4-5",
+        lambda key: {"x-api-key": key},
+        (
+            Scenario("text",       lambda m: _messages(m, _TEXT_PROMPT)),
+            Scenario("tool-call",  lambda m: _messages(m, _TOOL_PROMPT, tools=[_MESSAGES_TOOL]), _called_the_tool),
+            Scenario("usage",      lambda m: _messages(m, _TEXT_PROMPT), _reported_usage),  # always in the stream
+            Scenario("max-tokens", lambda m: _messages(m, _LONG_PROMPT, max_tokens=_LOW_LIMIT)),
+        ),
+        {"anthropic-version": "2023-06-01"},
+    ),
+}
+# fmt: on
+"""Paths follow the official SDKs' base URLs: OpenAI's includes `/v1`, Anthropic's does not."""
+
+
+# -- one scenario -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ScenarioResult:
+    scenario: str
+    recording: Path | None = None
+    status: int | None = None
+    events: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Probe-level warnings: what a model may legitimately do but the scenario hoped it would not."""
+    failure: str | None = None
+    """The request or the connection failed: no usable stream."""
+
+    @property
+    def errors(self) -> int:
+        return sum(finding.severity is Severity.ERROR for finding in self.findings) + (self.failure is not None)
+
+    @property
+    def warnings(self) -> int:
+        return sum(finding.severity is Severity.WARNING for finding in self.findings) + len(self.notes)
+
+    @property
+    def verdict(self) -> str:
+        return "fail" if self.errors else "warn" if self.warnings else "pass"
+
+
+@dataclass
+class Probe:
+    """Everything one run needs. `api_key` may be None for endpoints without auth (a local server)."""
+
+    base_url: str
+    protocol: str
+    out_dir: Path
+    model: str | None = None
+    api_key: str | None = None
+    timeout: httpx.Timeout = field(default_factory=lambda: httpx.Timeout(60.0, connect=10.0))
+
+    @property
+    def dialect(self) -> Dialect:
+        return DIALECTS[self.protocol]
+
+    @property
+    def url(self) -> str:
+        return self.base_url.rstrip("/") + self.dialect.path
+
+    def headers(self) -> dict[str, str]:
+        headers = {"content-type": "application/json", "accept": "text/event-stream", **self.dialect.extra_headers}
+        if self.api_key:
+            headers.update(self.dialect.auth(self.api_key))
+        return headers
+
+    def run(self) -> Iterator[ScenarioResult]:
+        """Each scenario in turn, yielded as soon as its stream has ended."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        model = self.model or self.dialect.default_model
+        with httpx.Client(timeout=self.timeout) as client:
+            for scenario in self.dialect.scenarios:
+                yield self._one(client, scenario, scenario.body(model))
+
+    def _one(self, client: httpx.Client, scenario: Scenario, body: Body) -> ScenarioResult:
+        result = ScenarioResult(scenario.name)
+        headers = self.headers()
+        request = {"method": "POST", "url": redact_url(self.url), "headers": redact_headers(headers), "body": body}
+        started_at, started = now_iso(), time.monotonic()
+        check: StreamCheck | None = None
+        try:
+            with client.stream("POST", self.url, json=body, headers=headers) as response:
+                result.status = response.status_code
+                result.recording = self._path(scenario)
+                check = StreamCheck(self.protocol, request_path=httpx.URL(self.url).path,
+                                    status=response.status_code, content_type=response.headers.get("content-type"))
+                header = self._header(request, response, started_at)
+                with closing(RecordingWriter(result.recording, header)) as writer:
+                    self._stream(response, writer, check, started)
+        except httpx.HTTPError as error:
+            result.failure = _describe(error)
+        if check is None:
+            return result
+        check.close()
+        result.findings = list(check.findings)
+        result.events = check.events
+        if not result.errors:
+            result.notes = scenario.check(check.assembly)
+        return result
+
+    def _header(self, request: dict[str, Any], response: httpx.Response, started_at: str) -> Header:
+        return Header(
+            request=request,
+            response={"status": response.status_code, "headers": redact_headers(response.headers.multi_items())},
+            protocol=self.protocol, source="probe", id=uuid.uuid4().hex, started_at=started_at,
+        )
+
+    @staticmethod
+    def _stream(response: httpx.Response, writer: RecordingWriter, check: StreamCheck, started: float) -> None:
+        """Record and check each chunk as it arrives; a broken connection still ends the recording."""
+        t = 0.0
+        try:
+            for chunk in response.iter_bytes():
+                t = time.monotonic() - started
+                writer.chunk(t, chunk)
+                check.feed(chunk, t)
+        except httpx.HTTPError as error:
+            writer.end(time.monotonic() - started, "error", _describe(error))
+            raise
+        writer.end(time.monotonic() - started, "complete")
+
+    def _path(self, scenario: Scenario) -> Path:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        return self.out_dir / f"{stamp}-probe-{self.protocol}-{scenario.name}-{uuid.uuid4().hex[:6]}.jsonl"
+
+
+def _describe(error: httpx.HTTPError) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+# -- the report ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ProbeReport:
+    """The scenario x verdict table, then the findings and notes of each scenario; a rich renderable."""
+
+    url: str
+    protocol: str
+    results: list[ScenarioResult]
+    out_dir: Path | None = None
+    max_details: int = 8
+    """Findings and notes listed per scenario; the rest are counted (the recording keeps them all)."""
+
+    @property
+    def failed(self) -> bool:
+        return any(result.errors for result in self.results)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        table = Table(title=f"probe {self.protocol} at {self.url}", title_justify="left")
+        for column in ("scenario", "verdict", "status", "events", "findings", "recording"):
+            table.add_column(column, justify="right" if column in _NUMERIC_COLUMNS else "left")
+        for result in self.results:
+            table.add_row(
+                result.scenario, Text(result.verdict, style=_VERDICT_STYLE[result.verdict]),
+                "-" if result.status is None else str(result.status), str(result.events), _counts(result),
+                result.recording.name if result.recording else "-",
+            )
+        yield table
+        for result in self.results:
+            details = list(_detail_lines(result))
+            yield from details[: self.max_details]
+            if len(details) > self.max_details:
+                more = len(details) - self.max_details
+                yield Text(f"{result.scenario}: ... and {more} more: sse-inspector validate {result.recording}",
+                           style="inspector.muted")
+        if self.out_dir is not None:
+            yield Text(f"recordings in {self.out_dir}", style="inspector.muted")
+        clean = sum(not result.errors for result in self.results)
+        yield Text(f"{'FAIL' if self.failed else 'ok'}: {clean}/{len(self.results)} scenarios without errors",
+                   style="inspector.fail" if self.failed else "inspector.pass")
+
+
+_NUMERIC_COLUMNS = frozenset({"status", "events"})
+_VERDICT_STYLE = {"pass": "inspector.pass", "warn": "inspector.warning", "fail": "inspector.fail"}
+"""Theme names of the viewer's theme (`inspector.view.THEME`)."""
+
+
+def _counts(result: ScenarioResult) -> str:
+    parts = [f"{count} {word}{'s' if count != 1 else ''}"
+             for count, word in ((result.errors, "error"), (result.warnings, "warning")) if count]
+    return ", ".join(parts) or "-"
+
+
+def _detail_lines(result: ScenarioResult) -> Iterator[Text]:
+    if result.failure:
+        yield Text(f"{result.scenario}: error: {result.failure}")
+    for finding in result.findings:
+        where = "" if finding.index is None else f" #{finding.index}"
+        yield Text(f"{result.scenario}: {finding.severity}{where} {finding.rule}: {finding.message}")
+    for note in result.notes:
+        yield Text(f"{result.scenario}: warning: {note}")

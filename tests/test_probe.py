@@ -1,0 +1,231 @@
+"""`probe` against the project's own replay server: valid streams pass, broken ones fail, the key stays secret."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from inspector.cli import cli
+from inspector.inputs import open_source
+from inspector.probe import DIALECTS, TOOL_NAME, Probe, ProbeReport, ScenarioResult
+from inspector.protocols.base import Assembly, ToolCall
+from inspector.replay import Faults, Replay, ReplayServer
+from inspector.view import make_console
+
+ROOT = Path(__file__).parent.parent
+CORPUS = ROOT / "tests" / "fixtures" / "corpus"
+EXAMPLES = ROOT / "recordings" / "examples"
+SECRET = "sk-test-0123456789abcdefSECRET"
+
+VALID = {
+    "openai-chat": EXAMPLES / "openai-chat-parallel-tool-calls.jsonl",
+    "openai-responses": EXAMPLES / "openai-responses-function-call.jsonl",
+    "anthropic-messages": EXAMPLES / "anthropic-messages-tool-use.jsonl",
+}
+DUPLICATE_START = "vercel-ai__synthetic-invalid-duplicate-message-start.sse"
+BASE_PATH = {"openai-chat": "/v1", "openai-responses": "/v1", "anthropic-messages": ""}
+
+
+@pytest.fixture(autouse=True)
+def _plain_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report is compared as text: fix the width and drop colour settings inherited from the developer."""
+    monkeypatch.setenv("COLUMNS", "120")
+    for name in ("NO_COLOR", "FORCE_COLOR", "PY_COLORS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def serving() -> Iterator:
+    """Start a replay server for some files (fast pacing, optional faults); yields a function that returns its URL."""
+    servers: list[ReplayServer] = []
+
+    def start(*paths: Path, **faults: object) -> str:
+        server = ReplayServer(Replay.from_paths([str(p) for p in paths], speed=500, faults=Faults(**faults)))
+        servers.append(server.__enter__())
+        return server.url
+
+    yield start
+    for server in servers:
+        server.__exit__(None, None, None)
+
+
+def _probe(url: str, protocol: str, out: Path, api_key: str | None = SECRET) -> list[ScenarioResult]:
+    return list(Probe(url + BASE_PATH[protocol], protocol, out, api_key=api_key).run())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol", list(VALID))
+def test_a_valid_stream_passes_and_every_scenario_is_recorded(serving, tmp_path: Path, protocol: str) -> None:
+    results = _probe(serving(VALID[protocol]), protocol, tmp_path)
+    called = [call.name for call in open_source(str(VALID[protocol])).validate().assembly.tool_calls]
+    assert [(r.scenario, r.verdict, r.status, r.failure, r.notes) for r in results] == [
+        ("text", "pass", 200, None, []),
+        # the recorded model called its own tools, not the probe's: a warning
+        ("tool-call", "warn", 200, None, [f"tool call names `{name}`, not `{TOOL_NAME}`" for name in called]),
+        ("usage", "pass", 200, None, []),
+        ("max-tokens", "pass", 200, None, []),
+    ]
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(r.recording.name for r in results)
+    for result in results:
+        source = open_source(str(result.recording))
+        assert (source.header.source, source.header.protocol, source.header.status) == ("probe", protocol, 200)
+        assert _body(result.recording) == _body(VALID[protocol])
+        assert open_source(str(result.recording)).validate().findings == []
+
+
+def _body(path: Path) -> bytes:
+    return b"".join(chunk.data for chunk in open_source(str(path)).chunks())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("protocol", "broken", "faults", "rules", "failure"),
+    [
+        pytest.param("anthropic-messages", CORPUS / "anthropic-messages" / DUPLICATE_START, {},
+                     {"anthropic/message-start-repeated"}, None, id="duplicate-message-start"),
+        pytest.param("openai-chat", VALID["openai-chat"], {"cut_after": 5}, {"chat/done-missing"},
+                     "RemoteProtocolError", id="cut-chat"),
+        pytest.param("openai-responses", VALID["openai-responses"], {"cut_after": 4}, {"responses/terminal-missing"},
+                     "RemoteProtocolError", id="cut-responses"),
+    ],
+)
+def test_a_broken_stream_fails(serving, tmp_path: Path, protocol: str, broken: Path, faults: dict, rules: set,
+                               failure: str | None) -> None:
+    results = _probe(serving(broken, **faults), protocol, tmp_path)
+    assert [(r.verdict, r.failure and r.failure.split(":")[0]) for r in results] == [("fail", failure)] * 4
+    assert all(rules <= {finding.rule for finding in r.findings} for r in results), [r.findings for r in results]
+    assert [open_source(str(r.recording)).validate().findings for r in results] == [r.findings for r in results]
+
+
+@pytest.mark.slow
+def test_a_model_that_does_not_call_the_tool_is_a_warning_not_a_failure(serving, tmp_path: Path) -> None:
+    results = _probe(serving(CORPUS / "openai-chat/openai-python__text-plain.sse"), "openai-chat", tmp_path)
+    assert [(r.scenario, r.verdict, r.notes) for r in results] == [
+        ("text", "pass", []),
+        ("tool-call", "warn", [f"the model did not call the tool `{TOOL_NAME}` (it may decline; the stream itself "
+                               "is judged above)"]),
+        ("usage", "pass", []),
+        ("max-tokens", "pass", []),
+    ]
+
+
+@pytest.mark.slow
+def test_an_unreachable_endpoint_fails_without_recording(tmp_path: Path) -> None:
+    with ReplayServer(Replay.from_paths([str(VALID["openai-chat"])])) as server:
+        url = server.url  # the port is closed again once the block ends
+    results = list(Probe(url + "/v1", "openai-chat", tmp_path / "out", timeout=httpx.Timeout(5)).run())
+    assert [(r.verdict, r.recording, r.failure.split(":")[0]) for r in results] == [("fail", None, "ConnectError")] * 4
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol", list(VALID))
+def test_the_api_key_is_sent_but_never_written(serving, tmp_path: Path, protocol: str) -> None:
+    results = _probe(serving(VALID[protocol]), protocol, tmp_path)
+    header = json.loads(results[0].recording.read_text().splitlines()[0])
+    auth_name = "Authorization" if protocol.startswith("openai") else "x-api-key"
+    assert header["request"]["headers"][auth_name] == ("Bearer …CRET" if protocol.startswith("openai") else "…CRET")
+    assert all(SECRET not in path.read_text() for path in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("protocol", "extras"),
+    [
+        ("openai-chat", {"tool-call": {"tools"}, "usage": {"stream_options"}, "max-tokens": {"max_tokens"}}),
+        ("openai-responses", {"tool-call": {"tools"}, "max-tokens": {"max_output_tokens"}}),
+        ("anthropic-messages", {"tool-call": {"tools"}}),
+    ],
+)
+def test_each_scenario_asks_for_what_it_names(protocol: str, extras: dict[str, set[str]]) -> None:
+    bodies = {scenario.name: scenario.body("m") for scenario in DIALECTS[protocol].scenarios}
+    text = set(bodies["text"])
+    assert {name: set(body) - text for name, body in bodies.items()} == {
+        "text": set(), "tool-call": set(), "usage": set(), "max-tokens": set(), **extras,
+    }
+    assert all(body["stream"] is True and body["model"] == "m" for body in bodies.values())
+
+
+def _assembly(*calls: ToolCall, usage: dict | None = None) -> Assembly:
+    assembly = Assembly("openai-chat", usage=usage)
+    assembly.output(0).tool_calls.extend(calls)
+    return assembly
+
+
+@pytest.mark.parametrize(
+    ("scenario", "assembly", "notes"),
+    [
+        ("tool-call", _assembly(ToolCall("c1", TOOL_NAME, '{"city": "Paris"}')), []),
+        ("tool-call", _assembly(ToolCall("c1", "lookup", "{}")), [f"tool call names `lookup`, not `{TOOL_NAME}`"]),
+        ("tool-call", _assembly(ToolCall("c1", TOOL_NAME, '{"city": ')),
+         [f"the arguments of tool call `{TOOL_NAME}` are not JSON: '{{\"city\": '"]),
+        ("usage", _assembly(usage={"total_tokens": 3}), []),
+        ("usage", _assembly(), ["no token usage was reported although it was requested"]),
+        ("text", _assembly(), []),
+    ],
+)
+def test_scenario_expectations(scenario: str, assembly: Assembly, notes: list[str]) -> None:
+    check = next(s.check for s in DIALECTS["openai-chat"].scenarios if s.name == scenario)
+    assert check(assembly) == notes
+
+
+def test_report_lists_verdicts_then_findings_capped_per_scenario(tmp_path: Path) -> None:
+    from inspector.findings import Finding, Severity
+
+    findings = [Finding("chat/example", Severity.ERROR, i, f"problem {i}") for i in range(3)]
+    results = [
+        ScenarioResult("text", tmp_path / "a.jsonl", 200, 5),
+        ScenarioResult("tool-call", tmp_path / "b.jsonl", 200, 5, notes=["the model did not call the tool"]),
+        ScenarioResult("usage", tmp_path / "c.jsonl", 200, 5, findings=findings),
+        ScenarioResult("max-tokens", None, None, 0, failure="ConnectError: refused"),
+    ]
+    report = ProbeReport("http://x/v1/chat/completions", "openai-chat", results, tmp_path, max_details=2)
+    out = io.StringIO()
+    make_console(out, width=200, color_system=None).print(report)
+    assert report.failed is True
+    assert out.getvalue().splitlines()[4:] == [
+        "│ text       │ pass    │    200 │      5 │ -         │ a.jsonl   │",
+        "│ tool-call  │ warn    │    200 │      5 │ 1 warning │ b.jsonl   │",
+        "│ usage      │ fail    │    200 │      5 │ 3 errors  │ c.jsonl   │",
+        "│ max-tokens │ fail    │      - │      0 │ 1 error   │ -         │",
+        "└────────────┴─────────┴────────┴────────┴───────────┴───────────┘",
+        "tool-call: warning: the model did not call the tool",
+        "usage: error #0 chat/example: problem 0",
+        "usage: error #1 chat/example: problem 1",
+        f"usage: ... and 1 more: sse-inspector validate {tmp_path / 'c.jsonl'}",
+        "max-tokens: error: ConnectError: refused",
+        f"recordings in {tmp_path}",
+        "FAIL: 2/4 scenarios without errors",
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("served", "code"), [(VALID["openai-chat"], 0), (VALID["openai-responses"], 1)],
+                         ids=["valid", "wrong-protocol"])
+def test_probe_command_exit_status(serving, tmp_path: Path, monkeypatch, served: Path, code: int) -> None:
+    monkeypatch.setenv("PROBE_TEST_KEY", SECRET)
+    url = serving(served)
+    result = CliRunner().invoke(cli, ["probe", "--base-url", f"{url}/v1", "--protocol", "openai-chat",
+                                      "--api-key-env", "PROBE_TEST_KEY", "--out", str(tmp_path)])
+    assert result.exit_code == code, result.output
+    assert SECRET not in result.output
+    assert f"probe openai-chat at {url}/v1/chat/completions" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--base-url", "localhost:1", "--protocol", "openai-chat"], "--base-url: expected an http:// or https:// URL"),
+        (["--base-url", "http://127.0.0.1:9", "--protocol", "openai-chat", "--api-key-env", "PROBE_UNSET_VAR"],
+         "--api-key-env: $PROBE_UNSET_VAR is not set"),
+    ],
+)
+def test_probe_command_usage_errors(monkeypatch, args: list[str], message: str) -> None:
+    monkeypatch.delenv("PROBE_UNSET_VAR", raising=False)
+    result = CliRunner().invoke(cli, ["probe", *args])
+    assert (result.exit_code, message in result.output) == (2, True), result.output
