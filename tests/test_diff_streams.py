@@ -46,6 +46,17 @@ STREAMS = {
 # fmt: on
 
 
+def _terminated(path: Path) -> bool:
+    parser = SSEParser()
+    parser.feed(path.read_bytes())
+    parser.close()
+    return parser.unterminated is None
+
+
+TERMINATED = sorted(str(path.relative_to(CORPUS)) for path in CORPUS.glob("*/*.sse") if _terminated(path))
+"""Every corpus stream but the few stored without the blank line after their last event (rewriting adds it)."""
+
+
 # -- a stream as frames, and back -------------------------------------------------------------------------------
 
 
@@ -253,11 +264,11 @@ def insert_after(frames: list[Frame], kind: str, extra: Frame) -> list[Frame]:
 
 @pytest.fixture
 def diff_case(tmp_path: Path) -> Callable[..., list[Difference]]:
-    """diff(golden recording of a corpus stream, recording of `change(frames)`) -> differences."""
+    """diff(golden recording of a corpus stream (a STREAMS name or a path), recording of `change(frames)`)."""
 
     def run(name: str, change: Callable[[list[Frame]], list[Frame]], options: Options | None = None,
             protocol: str | None = None) -> list[Difference]:
-        relative = STREAMS[name]
+        relative = STREAMS.get(name, name)
         protocol = protocol or relative.split("/")[0]
         frames = read_frames(relative)
         golden = write_recording(tmp_path / "golden.jsonl", protocol, render(frames), cut=4096, start=0.2, step=0.05)
@@ -277,14 +288,14 @@ def _another_run(frames: list[Frame]) -> list[Frame]:
     return recut(reidentify(frames))
 
 
-@pytest.mark.parametrize("name", STREAMS)
-def test_a_stream_against_itself_is_clean(name: str, diff_case) -> None:
-    assert diff_case(name, lambda frames: frames, Options(usage=True)) == []
+@pytest.mark.parametrize("relative", TERMINATED)
+def test_a_stream_against_itself_is_clean(relative: str, diff_case) -> None:
+    assert diff_case(relative, lambda frames: frames, Options(usage=True)) == []
 
 
-@pytest.mark.parametrize("name", STREAMS)
-def test_another_run_with_other_ids_times_and_delta_split_is_clean(name: str, diff_case) -> None:
-    assert diff_case(name, _another_run, Options(usage=True)) == []
+@pytest.mark.parametrize("relative", TERMINATED)
+def test_another_run_with_other_ids_times_and_delta_split_is_clean(relative: str, diff_case) -> None:
+    assert diff_case(relative, _another_run, Options(usage=True)) == []
 
 
 @pytest.mark.parametrize("name", STREAMS)
