@@ -16,8 +16,9 @@ from pydantic import ValidationError
 from ..findings import Finding, Severity, rule
 from ..sse import Event
 from .base import DONE, Assembly
-from .openai_responses_items import FAMILIES, PROGRESS_ITEM_TYPES, OutputState
+from .openai_responses_items import OutputState
 from .openai_responses_models import EVENT_MODELS, SCHEMA, describe_error
+from .openai_responses_state import FAMILIES, PROGRESS_ITEM_TYPES
 
 # fmt: off
 EVENT_NAME        = rule("responses/event-name-mismatch", Severity.ERROR,

@@ -9,7 +9,6 @@ It also fills the output side of the Assembly (text, reasoning, refusal, tool ca
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,6 +16,25 @@ from pydantic import ValidationError
 from ..findings import Finding, Severity, rule
 from .base import Assembly, Output, ToolCall
 from .openai_responses_models import ITEM_MODELS, PART_MODELS, SCHEMA, Item, describe_error
+from .openai_responses_state import (
+    DELTA_FAMILIES,
+    DONE_FAMILIES,
+    FAMILIES,
+    MESSAGE,
+    PART_TYPES,
+    PROGRESS_ITEM_TYPES,
+    REASONING,
+    TOOL_CALL_ITEMS,
+    Family,
+    Join,
+    OpenItem,
+    OpenPart,
+    dig,
+    excerpt,
+    first_difference,
+    names,
+    stable,
+)
 
 # fmt: off
 OUTPUT_INDEX_ORDER = rule("responses/output-index-out-of-order", Severity.ERROR,
@@ -53,129 +71,6 @@ SUMMARY_ORDER      = rule("responses/summary-part-out-of-order", Severity.ERROR,
 TERMINAL_OUTPUT    = rule("responses/terminal-output-mismatch", Severity.ERROR,
                           "the terminal `response.output` differs from the streamed items")
 # fmt: on
-
-
-@dataclass(frozen=True, slots=True)
-class Family:
-    """One streamed value: `<name>.delta`* then `<name>.done`, joined and compared with its snapshots."""
-
-    scope: str
-    """Where its state lives: "part" (content_index), "summary" (summary_index), "item", "command"."""
-    done_field: str
-    """The field of `<name>.done` that holds the whole value."""
-    snapshot: tuple[str, ...]
-    """Path of the value inside the part (part/summary scope) or item (item scope) snapshot."""
-    item_types: frozenset[str]
-    part_type: str | None
-    output: str | None
-    """Assembly bucket: text, refusal, reasoning, tool (the item's tool call), or None."""
-    whole_at_done: bool = False
-    """Tool-call arguments: a `.done` with no delta at all is the documented LM Studio departure."""
-
-
-_MESSAGE = frozenset({"message"})
-_REASONING = frozenset({"reasoning"})
-
-# fmt: off
-FAMILIES: dict[str, Family] = {
-    "response.output_text":           Family("part", "text", ("text",), _MESSAGE, "output_text", "text"),
-    "response.refusal":               Family("part", "refusal", ("refusal",), _MESSAGE, "refusal", "refusal"),
-    "response.reasoning_text":        Family("part", "text", ("text",), _REASONING, "reasoning_text", "reasoning"),
-    "response.reasoning_summary_text": Family("summary", "text", ("text",), _REASONING, "summary_text",
-                                              "reasoning"),
-    "response.function_call_arguments": Family("item", "arguments", ("arguments",), frozenset({"function_call"}),
-                                               None, "tool", whole_at_done=True),
-    "response.custom_tool_call_input": Family("item", "input", ("input",), frozenset({"custom_tool_call"}),
-                                              None, "tool", whole_at_done=True),
-    "response.mcp_call_arguments":    Family("item", "arguments", ("arguments",), frozenset({"mcp_call"}),
-                                             None, "tool", whole_at_done=True),
-    "response.code_interpreter_call_code": Family("item", "code", ("code",), frozenset({"code_interpreter_call"}),
-                                                  None, "tool"),
-    "response.apply_patch_call_operation_diff": Family("item", "diff", ("operation", "diff"),
-                                                       frozenset({"apply_patch_call"}), None, "tool"),
-    "response.shell_call_command":    Family("command", "command", (), frozenset({"shell_call"}), None, None),
-}
-
-DELTA_FAMILIES = {f"{name}.delta": (name, family) for name, family in FAMILIES.items()}
-DONE_FAMILIES = {f"{name}.done": (name, family) for name, family in FAMILIES.items()}
-
-# Tool progress events: the item type each family of progress events belongs to.
-PROGRESS_ITEM_TYPES: dict[str, frozenset[str]] = {
-    "response.web_search_call":       frozenset({"web_search_call"}),
-    "response.file_search_call":      frozenset({"file_search_call"}),
-    "response.code_interpreter_call": frozenset({"code_interpreter_call"}),
-    "response.image_generation_call": frozenset({"image_generation_call"}),
-    "response.mcp_call":              frozenset({"mcp_call"}),
-    "response.mcp_list_tools":        frozenset({"mcp_list_tools"}),
-    "response.shell_call_output_content": frozenset(),
-}
-
-# Content part type -> (item types it may sit in, field holding its value).
-PART_TYPES: dict[str, tuple[frozenset[str], str]] = {
-    "output_text":    (_MESSAGE, "text"),
-    "refusal":        (_MESSAGE, "refusal"),
-    "reasoning_text": (_REASONING, "text"),
-}
-
-# Items that are tool calls, for the Assembly: item type -> (id field, field holding the arguments).
-TOOL_CALL_ITEMS: dict[str, tuple[str, str]] = {
-    "function_call":         ("call_id", "arguments"),
-    "custom_tool_call":      ("call_id", "input"),
-    "mcp_call":              ("id", "arguments"),
-    "mcp_approval_request":  ("id", "arguments"),
-    "code_interpreter_call": ("id", "code"),
-    "apply_patch_call":      ("call_id", "operation"),
-    "local_shell_call":      ("call_id", "action"),
-    "shell_call":            ("call_id", "action"),
-}
-
-# Re-encrypted or filled in later by design (PROTOCOLS.md §A.3 rule 10): not compared with the terminal output.
-UNSTABLE_FIELDS = frozenset({"encrypted_content", "fingerprint", "logprobs"})
-# fmt: on
-
-
-@dataclass(slots=True)
-class Join:
-    """The pieces of one streamed value; joined only when a rule needs the whole."""
-
-    pieces: list[str]
-    deltas: int = 0
-    final: str | None = None
-    """The `.done` value, once it came."""
-
-    def streamed(self) -> str:
-        if len(self.pieces) > 1:
-            self.pieces = ["".join(self.pieces)]
-        return self.pieces[0] if self.pieces else ""
-
-    def value(self) -> str:
-        return self.final if self.final is not None else self.streamed()
-
-
-@dataclass(slots=True)
-class OpenPart:
-    type: str
-    join: Join
-    annotations: int = 0
-
-
-@dataclass(slots=True)
-class OpenItem:
-    index: int
-    id: str | None
-    type: str
-    snapshot: dict[str, Any]
-    """The item as `output_item.added` showed it (seeds item-scoped values)."""
-    parts: dict[int, OpenPart] = field(default_factory=dict)
-    part_values: dict[int, tuple[str, str]] = field(default_factory=dict)
-    next_content: int = 0
-    summaries: dict[int, OpenPart] = field(default_factory=dict)
-    summary_values: dict[int, str] = field(default_factory=dict)
-    next_summary: int = 0
-    joins: dict[str, Join] = field(default_factory=dict)
-    commands: dict[int, Join] = field(default_factory=dict)
-    tool_call: ToolCall | None = None
-    concurrent: bool = False
 
 
 class OutputState:
@@ -268,7 +163,7 @@ class OutputState:
                 self._snapshot_mismatch(index, f"{where} `item.summary[{number}].text`", got, value)
         for name, join in item.joins.items():
             family = FAMILIES[name]
-            got = _dig(snapshot, family.snapshot)
+            got = dig(snapshot, family.snapshot)
             value = join.value()
             if got != value:
                 path = ".".join(family.snapshot)
@@ -276,7 +171,7 @@ class OutputState:
 
     def _snapshot_mismatch(self, index: int, where: str, got: Any, streamed: str) -> None:
         self.found.append(SNAPSHOT_MISMATCH(index, (
-            f"{where} is {_excerpt(got)}, but the stream gave {_excerpt(streamed)}: a client that reads the "
+            f"{where} is {excerpt(got)}, but the stream gave {excerpt(streamed)}: a client that reads the "
             "snapshot and one that joins the deltas end up with different content")))
 
     def _settle_tool_call(self, item: OpenItem, snapshot: dict[str, Any] | None) -> None:
@@ -326,7 +221,7 @@ class OutputState:
         if item_types and item.type not in item_types:
             self.found.append(EVENT_KIND(index, (
                 f"`{kind}` names `output_index` {ev.output_index}, a `{item.type}` item; it belongs to "
-                f"{_names(item_types)} items: the client applies it to an item that has no such field")))
+                f"{names(item_types)} items: the client applies it to an item that has no such field")))
             return None
         return item
 
@@ -344,7 +239,7 @@ class OutputState:
         if allowed is not None and item.type not in allowed[0]:
             self.found.append(EVENT_KIND(index, (
                 f"`{kind}` adds a `{part_type}` part to a `{item.type}` item; `{part_type}` parts belong to "
-                f"{_names(allowed[0])} items")))
+                f"{names(allowed[0])} items")))
         number = ev.content_index
         if number != item.next_content or number in item.parts or number in item.part_values:
             self.found.append(CONTENT_INDEX(index, (
@@ -386,7 +281,7 @@ class OutputState:
 
     def summary_added(self, index: int, kind: str, ev: Any) -> None:
         self._part_type(index, kind, ev.part)
-        item = self.child(index, kind, ev, _REASONING)
+        item = self.child(index, kind, ev, REASONING)
         if item is None:
             return
         number = ev.summary_index
@@ -404,7 +299,7 @@ class OutputState:
 
     def summary_done(self, index: int, kind: str, ev: Any) -> None:
         self._part_type(index, kind, ev.part)
-        item = self.child(index, kind, ev, _REASONING)
+        item = self.child(index, kind, ev, REASONING)
         if item is None:
             return
         open_part = item.summaries.pop(ev.summary_index, None)
@@ -419,7 +314,7 @@ class OutputState:
         item.summary_values[ev.summary_index] = value
 
     def annotation(self, index: int, kind: str, ev: Any) -> None:
-        item = self.child(index, kind, ev, _MESSAGE)
+        item = self.child(index, kind, ev, MESSAGE)
         if item is None:
             return
         part = item.parts.get(ev.content_index)
@@ -491,12 +386,12 @@ class OutputState:
         if streamed != value:
             if join.deltas == 0 and family.whole_at_done:
                 self.found.append(DONE_WITHOUT_DELTA(index, (
-                    f"`{kind}` carries `{family.done_field}` {_excerpt(value)} but no `{family_name}.delta` came: "
+                    f"`{kind}` carries `{family.done_field}` {excerpt(value)} but no `{family_name}.delta` came: "
                     "a client that builds arguments from the deltas gets an empty string")))
             else:
                 self.found.append(DELTA_MISMATCH(index, (
-                    f"`{kind}` `{family.done_field}` is {_excerpt(value)}, but its {join.deltas} delta(s) join to "
-                    f"{_excerpt(streamed)}: a client that shows the deltas and one that reads `.done` disagree")))
+                    f"`{kind}` `{family.done_field}` is {excerpt(value)}, but its {join.deltas} delta(s) join to "
+                    f"{excerpt(streamed)}: a client that shows the deltas and one that reads `.done` disagree")))
         if join.deltas == 0 and value and family.output is not None:
             self._emit(family.output, value)
             self.assembly.saw_content(index)
@@ -547,7 +442,7 @@ class OutputState:
             return None
         join = item.joins.get(family_name)
         if join is None:
-            seed = _dig(item.snapshot, family.snapshot)
+            seed = dig(item.snapshot, family.snapshot)
             join = item.joins[family_name] = Join([seed] if isinstance(seed, str) else [])
         return join
 
@@ -609,52 +504,8 @@ class OutputState:
             done = self.done_items.get(position)
             if done is None:
                 continue
-            path = _first_difference(_stable(done), _stable(entry), f"response.output[{position}]")
+            path = first_difference(stable(done), stable(entry), f"response.output[{position}]")
             if path is not None:
                 self.found.append(TERMINAL_OUTPUT(index, (
-                    f"`{kind}` `{path[0]}` is {_excerpt(path[2])}, but `output_item.done` streamed "
-                    f"{_excerpt(path[1])}: the final response and the streamed item disagree")))
-
-
-def _dig(value: Any, path: tuple[str, ...]) -> Any:
-    for key in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
-
-
-def _stable(value: Any) -> Any:
-    """The item without the fields that legitimately change between `output_item.done` and the terminal event."""
-    if isinstance(value, dict):
-        return {key: _stable(inner) for key, inner in value.items() if key not in UNSTABLE_FIELDS}
-    if isinstance(value, list):
-        return [_stable(inner) for inner in value]
-    return value
-
-
-def _first_difference(left: Any, right: Any, path: str) -> tuple[str, Any, Any] | None:
-    """(path, left value, right value) of the first place where two JSON values differ."""
-    if isinstance(left, dict) and isinstance(right, dict):
-        for key in list(left) + [key for key in right if key not in left]:
-            found = _first_difference(left.get(key), right.get(key), f"{path}.{key}")
-            if found is not None:
-                return found
-        return None
-    if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
-        for number, (a, b) in enumerate(zip(left, right, strict=True)):
-            found = _first_difference(a, b, f"{path}[{number}]")
-            if found is not None:
-                return found
-        return None
-    return None if left == right and type(left) is type(right) else (path, left, right)
-
-
-def _excerpt(value: Any, limit: int = 40) -> str:
-    text = value if isinstance(value, str) else json.dumps(value)
-    shown = text if len(text) <= limit else text[:limit] + "…"
-    return f"`{shown!r}`" if isinstance(value, str) else f"`{shown}`"
-
-
-def _names(types: frozenset[str]) -> str:
-    return " or ".join(f"`{name}`" for name in sorted(types))
+                    f"`{kind}` `{path[0]}` is {excerpt(path[2])}, but `output_item.done` streamed "
+                    f"{excerpt(path[1])}: the final response and the streamed item disagree")))
