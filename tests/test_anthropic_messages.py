@@ -239,13 +239,27 @@ def test_garbage_payloads_are_findings_not_exceptions(payload: Any, expected: li
     assert [(f.rule, f.index) for f in check.findings] == expected
 
 
-def test_schema_message_names_the_field_and_the_expected_type() -> None:
-    frames = edit(3, "delta.text", 5)(load(TEXT))
-    check = check_bytes(serialise(frames))
-    assert [f.message for f in check.findings] == [
-        "`content_block_delta` does not fit its schema: `delta.text`: input should be a valid string, got integer "
-        "`5`; a client reading these fields gets a wrong type or nothing"
-    ]
+SCHEMA_TAIL = "; a client reading these fields gets a wrong type or nothing"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        pytest.param(edit(3, "delta.text", 5), "`content_block_delta` does not fit its schema: `delta.text`: expected "
+                     "a string, got integer `5`", id="wrong-type"),
+        pytest.param(edit(3, "delta", {"type": "text_delta"}), "`content_block_delta` does not fit its schema: "
+                     "`delta.text` is missing", id="missing"),
+        pytest.param(edit(0, "message.role", "user"), "`message_start` does not fit its schema: `message.role`: "
+                     'expected \'assistant\', got string `"user"`', id="literal"),
+        pytest.param(edit(10, "usage.input_tokens", -3), "`message_delta` does not fit its schema: "
+                     "`usage.input_tokens`: expected a number >= 0, got integer `-3`", id="negative"),
+        pytest.param(edit(1, "content_block.text", None), "`content_block_start` does not fit its schema: "
+                     "`content_block.text`: expected a string, got null", id="null-in-block"),
+    ],
+)
+def test_schema_message_names_the_field_and_what_was_expected(mutate: Mutation, message: str) -> None:
+    check = check_bytes(serialise(mutate(load(TEXT))))
+    assert [(f.rule, f.message) for f in check.findings] == [("anthropic/schema-mismatch", message + SCHEMA_TAIL)]
 
 
 def test_unknown_fields_are_tolerated() -> None:

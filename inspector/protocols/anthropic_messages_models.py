@@ -8,6 +8,7 @@ that fails its model is one finding, never an exception.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -228,11 +229,30 @@ def schema_problem(model: type[Wire], payload: Any, prefix: str = "") -> str | N
     return None
 
 
+# fmt: off
+_EXPECTED = {
+    "string_type": "a string", "int_type": "an integer", "bool_type": "a boolean", "float_type": "a number",
+    "model_type": "an object", "dict_type": "an object", "list_type": "an array",
+}
+# fmt: on
+
+
 def _describe(prefix: str, problem: Any) -> str:
     location = prefix + ".".join(str(part) for part in problem["loc"])
-    if problem["type"] == "missing":
+    kind, context = problem["type"], problem.get("ctx") or {}
+    if kind == "missing":
         return f"`{location}` is missing"
-    return f"`{location}`: {problem['msg'].lower()}, got {json_type(problem['input'])} `{_short(problem['input'])}`"
+    if kind in _EXPECTED:
+        expected = _EXPECTED[kind]
+    elif kind == "literal_error":
+        expected = context["expected"]
+    elif kind == "greater_than_equal":
+        expected = f"a number >= {context['ge']}"
+    else:
+        expected = problem["msg"].lower().removeprefix("input should be ")
+    value = problem["input"]
+    got = "null" if value is None else f"{json_type(value)} `{_short(value)}`"
+    return f"`{location}`: expected {expected}, got {got}"
 
 
 def json_type(value: Any) -> str:
@@ -245,5 +265,8 @@ def json_type(value: Any) -> str:
 
 
 def _short(value: Any, limit: int = 40) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = str(value)
     return text if len(text) <= limit else text[:limit] + "…"
