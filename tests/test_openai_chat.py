@@ -1,0 +1,342 @@
+"""The Chat Completions checker: every `chat/` rule fires on a real corpus stream broken in exactly one way.
+
+Each case loads a corpus stream, edits its parsed events (drop one, swap two, change one field), writes it back
+as SSE and validates it: the broken stream gives exactly the listed `(rule, index)` findings, and the stream as
+recorded is silent for that rule.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inspector.findings import RULES
+from inspector.protocols import openai_chat
+from inspector.sse import SSEParser
+from inspector.validate import check_bytes
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus" / "openai-chat"
+TEXT = "openai-python__text-plain.sse"  # role 0, content 1-30, finish 31, usage 32, [DONE] 33
+TOOL = "openai-python__tool-call-single.sse"  # role+first fragment 0, arguments 1-14, finish 15, usage 16, [DONE] 17
+PARALLEL = "openai-python__tool-calls-parallel.sse"  # call 0 at 1-12, call 1 at 13-22, finish 23, usage 24
+LOGPROBS = "openai-python__logprobs-content.sse"  # role 0, content 1-2, finish 3, usage 4, [DONE] 5
+DONE_TEXT = "[DONE]"
+
+Frame = list[Any]  # [SSE event type, payload (decoded JSON, or "[DONE]")]
+
+
+def load(name: str) -> list[Frame]:
+    parser = SSEParser()
+    events = parser.feed((CORPUS / name).read_bytes())
+    parser.close()
+    return [[event.type, DONE_TEXT if event.data == DONE_TEXT else json.loads(event.data)] for event in events]
+
+
+def serialise(frames: list[Frame]) -> bytes:
+    lines = []
+    for event_type, payload in frames:
+        if event_type != "message":
+            lines.append(f"event: {event_type}\n")
+        data = payload if payload == DONE_TEXT else json.dumps(payload)
+        lines.append(f"data: {data}\n\n")
+    return "".join(lines).encode()
+
+
+def found(frames: list[Frame]) -> list[tuple[str, int | None]]:
+    return [(finding.rule, finding.index) for finding in check_bytes(serialise(frames)).findings]
+
+
+# -- mutations: each takes the parsed frames and returns the broken ones ---------------------------------------
+
+
+def edit(at: int, change: Callable[[dict[str, Any]], None]) -> Callable[[list[Frame]], list[Frame]]:
+    """Change one payload in place."""
+
+    def mutate(frames: list[Frame]) -> list[Frame]:
+        change(frames[at][1])
+        return frames
+
+    return mutate
+
+
+def edit_delta(at: int, **fields: Any) -> Callable[[list[Frame]], list[Frame]]:
+    return edit(at, lambda payload: payload["choices"][0]["delta"].update(fields))
+
+
+def edit_fragment(at: int, **fields: Any) -> Callable[[list[Frame]], list[Frame]]:
+    """Update the first tool-call fragment of a chunk."""
+    return edit(at, lambda payload: payload["choices"][0]["delta"]["tool_calls"][0].update(fields))
+
+
+def set_path(at: int, path: tuple[str | int, ...], value: Any) -> Callable[[list[Frame]], list[Frame]]:
+    def change(payload: dict[str, Any]) -> None:
+        for key in path[:-1]:
+            payload = payload[key]
+        payload[path[-1]] = value
+
+    return edit(at, change)
+
+
+def drop(at: int) -> Callable[[list[Frame]], list[Frame]]:
+    return lambda frames: frames[:at] + frames[at + 1 :]
+
+
+def swap(first: int, second: int) -> Callable[[list[Frame]], list[Frame]]:
+    def mutate(frames: list[Frame]) -> list[Frame]:
+        frames[first], frames[second] = frames[second], frames[first]
+        return frames
+
+    return mutate
+
+
+def insert(at: int, frame: Frame | Callable[[list[Frame]], Frame]) -> Callable[[list[Frame]], list[Frame]]:
+    def mutate(frames: list[Frame]) -> list[Frame]:
+        new = frame(frames) if callable(frame) else frame
+        return frames[:at] + [copy.deepcopy(new)] + frames[at:]
+
+    return mutate
+
+
+def cut_after(at: int) -> Callable[[list[Frame]], list[Frame]]:
+    return lambda frames: frames[: at + 1]
+
+
+def renumber_choices(old: int, new: int) -> Callable[[list[Frame]], list[Frame]]:
+    def mutate(frames: list[Frame]) -> list[Frame]:
+        for _, payload in frames:
+            for choice in payload["choices"] if isinstance(payload, dict) else []:
+                if choice["index"] == old:
+                    choice["index"] = new
+        return frames
+
+    return mutate
+
+
+def renumber_tool_call(old: int, new: int) -> Callable[[list[Frame]], list[Frame]]:
+    def mutate(frames: list[Frame]) -> list[Frame]:
+        for _, payload in frames:
+            for choice in payload["choices"] if isinstance(payload, dict) else []:
+                for fragment in choice["delta"].get("tool_calls") or []:
+                    if fragment["index"] == old:
+                        fragment["index"] = new
+        return frames
+
+    return mutate
+
+
+def move_usage_onto_finish(frames: list[Frame]) -> list[Frame]:
+    """DeepSeek's shape: `usage` on the finish chunk, no `choices: []` usage chunk."""
+    frames[31][1]["usage"] = frames[32][1]["usage"]
+    return frames[:32] + frames[33:]
+
+
+def both(*mutations: Callable[[list[Frame]], list[Frame]]) -> Callable[[list[Frame]], list[Frame]]:
+    def mutate(frames: list[Frame]) -> list[Frame]:
+        for mutation in mutations:
+            frames = mutation(frames)
+        return frames
+
+    return mutate
+
+
+AZURE_PROMPT_FILTER: Frame = [
+    "message",
+    {"choices": [], "created": 0, "id": "", "model": "", "object": "",
+     "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}]},
+]
+IN_BAND_ERROR: Frame = ["message", {"error": {"message": "The server had an error", "type": "server_error"}}]
+
+# (rule, corpus file, mutation, the findings of the broken stream)
+CASES: list[tuple[str, str, Callable[[list[Frame]], list[Frame]], list[tuple[str, int | None]]]] = [
+    ("chat/event-name", TEXT, lambda frames: [frames[0], ["chunk", frames[1][1]], *frames[2:]],
+     [("chat/event-name", 1)]),
+    ("chat/schema", TEXT, set_path(2, ("choices", 0, "index"), "0"), [("chat/schema", 2)]),
+    ("chat/schema", TEXT, set_path(5, ("created",), 1727346170.5),
+     [("chat/schema", 5), ("chat/identity-changed", 5)]),
+    ("chat/schema", TEXT, edit(31, lambda payload: payload["choices"][0].pop("finish_reason")),
+     [("chat/schema", 31), ("chat/finish-reason-missing", 33)]),
+    ("chat/schema", TEXT, lambda frames: frames[:3] + [["message", [1, 2]]] + frames[3:], [("chat/schema", 3)]),
+    ("chat/object-invalid", TEXT, set_path(32, ("object",), "chat.completion.done"), [("chat/object-invalid", 32)]),
+    ("chat/prompt-filter-frame", TEXT, insert(0, AZURE_PROMPT_FILTER), [("chat/prompt-filter-frame", 0)]),
+    ("chat/identity-changed", TEXT, set_path(5, ("model",), "gpt-4o-mini"), [("chat/identity-changed", 5)]),
+    ("chat/choice-index-gap", TEXT, renumber_choices(0, 1),
+     [("chat/choice-index-gap", 0), ("chat/finish-reason-missing", 33)]),
+    ("chat/role-missing", TEXT, edit(0, lambda payload: payload["choices"][0]["delta"].pop("role")),
+     [("chat/role-missing", 0)]),
+    ("chat/role-unexpected", TEXT, edit_delta(0, role="user"), [("chat/role-unexpected", 0)]),
+    ("chat/role-repeated", TEXT, edit_delta(3, role="assistant"), [("chat/role-repeated", 3)]),
+    ("chat/finish-reason-repeated", TEXT, insert(32, lambda frames: frames[31]),
+     [("chat/finish-reason-repeated", 32)]),
+    ("chat/choice-after-finish", TEXT, swap(30, 31), [("chat/choice-after-finish", 31)]),
+    ("chat/finish-reason-missing", TEXT, drop(31), [("chat/finish-reason-missing", 32)]),
+    ("chat/finish-reason-mismatch", TOOL, set_path(15, ("choices", 0, "finish_reason"), "stop"),
+     [("chat/finish-reason-mismatch", 15)]),
+    ("chat/finish-reason-mismatch", TEXT, set_path(31, ("choices", 0, "finish_reason"), "tool_calls"),
+     [("chat/finish-reason-mismatch", 31)]),
+    ("chat/content-and-refusal", TEXT, edit_delta(3, refusal="I can't."), [("chat/content-and-refusal", 3)]),
+    ("chat/logprobs-mismatch", LOGPROBS, edit(1, lambda payload: payload["choices"][0]["delta"].pop("content")),
+     [("chat/logprobs-mismatch", 1)]),
+    ("chat/tool-call-index-gap", PARALLEL, renumber_tool_call(1, 2), [("chat/tool-call-index-gap", 13)]),
+    ("chat/tool-call-start-incomplete", TOOL,
+     edit(0, lambda payload: payload["choices"][0]["delta"]["tool_calls"][0].pop("id")),
+     [("chat/tool-call-start-incomplete", 0)]),
+    ("chat/tool-call-changed", TOOL, set_path(4, ("choices", 0, "delta", "tool_calls", 0, "function", "name"), "x"),
+     [("chat/tool-call-changed", 4)]),
+    ("chat/tool-call-repeated", TOOL, edit_fragment(4, id="call_c91SqDXlYFuETYv8mUHzz6pp"),
+     [("chat/tool-call-repeated", 4)]),
+    ("chat/tool-arguments-invalid-json", TOOL, drop(14), [("chat/tool-arguments-invalid-json", 14)]),
+    ("chat/usage-repeated", TEXT, insert(33, lambda frames: frames[32]), [("chat/usage-repeated", 33)]),
+    ("chat/usage-early", TEXT, swap(31, 32), [("chat/usage-early", 32)]),
+    ("chat/usage-on-choice-chunk", TEXT, move_usage_onto_finish, [("chat/usage-on-choice-chunk", 31)]),
+    ("chat/usage-total-mismatch", TEXT, set_path(32, ("usage", "total_tokens"), 45),
+     [("chat/usage-total-mismatch", 32)]),
+    ("chat/error-event", TEXT, both(cut_after(9), insert(10, IN_BAND_ERROR)), [("chat/error-event", 10)]),
+    ("chat/chunk-after-error", TEXT, insert(10, IN_BAND_ERROR),
+     [("chat/error-event", 10), ("chat/chunk-after-error", 11)]),
+    ("chat/done-missing", TEXT, drop(33), [("chat/done-missing", 32)]),
+    ("chat/done-missing", TEXT, cut_after(10), [("chat/done-missing", 10), ("chat/finish-reason-missing", 10)]),
+    ("chat/done-repeated", TEXT, insert(34, ["message", DONE_TEXT]), [("chat/done-repeated", 34)]),
+    ("chat/event-after-done", TEXT, swap(32, 33), [("chat/event-after-done", 33)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "name", "mutation", "expected"),
+    [pytest.param(*case, id=f"{case[0]}-{number}") for number, case in enumerate(CASES)],
+)
+def test_rule_fires_on_the_broken_stream_only(
+    rule_id: str, name: str, mutation: Callable[[list[Frame]], list[Frame]], expected: list[tuple[str, int | None]]
+) -> None:
+    frames = load(name)
+    assert [pair for pair in found(frames) if pair[0] == rule_id] == []
+    assert found(mutation(copy.deepcopy(frames))) == expected
+
+
+def test_every_chat_rule_has_a_case() -> None:
+    registered = {rule_id for rule_id in RULES if rule_id.startswith("chat/")}
+    assert {case[0] for case in CASES} == registered
+    assert openai_chat.Checker.name == "openai-chat"
+
+
+# -- findings on whole corpus streams -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("openai-python__tool-call-finish-stop.sse", [("chat/finish-reason-mismatch", 8)]),
+        ("vercel-ai__azure-prompt-filter-first-chunk.sse", [("chat/prompt-filter-frame", 0)]),
+        ("vercel-ai__compat-deepseek-reasoning-tool-call.sse", [("chat/usage-on-choice-chunk", 51)]),
+        ("pydantic-ai__compat-groq-error-event-midstream.sse", [("chat/event-name", 94), ("chat/error-event", 94)]),
+        ("pydantic-ai__compat-snowflake-no-finish-reason.sse",
+         [("chat/schema", 0), ("chat/role-repeated", 1), ("chat/finish-reason-missing", 3)]),
+    ],
+)
+def test_vendor_departures(name: str, expected: list[tuple[str, int | None]]) -> None:
+    assert found(load(name)) == expected
+
+
+def test_a_fault_on_every_chunk_is_reported_once() -> None:
+    """Perplexity repeats the role and omits `finish_reason` on every chunk: one finding each, not one per chunk."""
+    rules = [rule_id for rule_id, _ in found(load("vercel-ai__compat-perplexity-done-object.sse"))]
+    assert sorted(rules) == ["chat/identity-changed", "chat/object-invalid", "chat/role-repeated", "chat/schema",
+                             "chat/usage-on-choice-chunk"]
+
+
+def test_schema_message_names_the_field_and_what_was_expected() -> None:
+    frames = set_path(2, ("choices", 0, "index"), "0")(load(TEXT))
+    [finding] = check_bytes(serialise(frames)).findings
+    assert finding.message.startswith("chunk: `choices[0].index`: expected a valid integer, got `\"0\"`")
+
+
+# -- the Assembly, computed independently from the raw frames --------------------------------------------------
+
+
+def expected_outputs(frames: list[Frame]) -> dict[int, dict[str, Any]]:
+    outputs: dict[int, dict[str, Any]] = {}
+    for _, payload in frames:
+        if payload == DONE_TEXT or "choices" not in payload:
+            continue
+        for choice in payload["choices"]:
+            out = outputs.setdefault(choice["index"], {"text": "", "reasoning": "", "refusal": "", "tools": {},
+                                                       "finish_reason": None})
+            piece = choice["delta"]
+            out["text"] += piece.get("content") or ""
+            out["refusal"] += piece.get("refusal") or ""
+            out["reasoning"] += piece.get("reasoning_content") or piece.get("reasoning") or ""
+            for fragment in piece.get("tool_calls") or []:
+                tool = out["tools"].setdefault(fragment["index"], {"id": None, "name": None, "arguments": ""})
+                tool["id"] = tool["id"] or fragment.get("id")
+                tool["name"] = tool["name"] or fragment.get("function", {}).get("name")
+                tool["arguments"] += fragment.get("function", {}).get("arguments") or ""
+            out["finish_reason"] = out["finish_reason"] or choice.get("finish_reason")
+    return outputs
+
+
+@pytest.mark.parametrize(
+    "name",
+    [TEXT, TOOL, PARALLEL, "openai-python__n3-multiple-choices.sse", "openai-python__refusal.sse",
+     "vercel-ai__compat-deepseek-reasoning-tool-call.sse", "vercel-ai__azure-prompt-filter-first-chunk.sse"],
+)
+def test_assembly_matches_the_streamed_deltas(name: str) -> None:
+    frames = load(name)
+    assembly = check_bytes(serialise(frames)).assembly
+    expected = expected_outputs(frames)
+    assert {
+        index: {"text": out.text, "reasoning": out.reasoning, "refusal": out.refusal,
+                "tools": {i: call.to_json() for i, call in enumerate(out.tool_calls)},
+                "finish_reason": out.finish_reason}
+        for index, out in assembly.outputs.items()
+    } == expected
+    chunks = [payload for _, payload in frames if payload != DONE_TEXT]
+    usages = [payload["usage"] for payload in chunks if payload.get("usage")]
+    real = [payload for payload in chunks if payload["id"]]
+    assert (assembly.protocol, assembly.model, assembly.response_id, assembly.status, assembly.usage,
+            assembly.error) == ("openai-chat", real[0]["model"], real[0]["id"], expected[0]["finish_reason"],
+                                usages[-1], None)
+
+
+@pytest.mark.parametrize(
+    ("name", "first_content"),
+    [(TEXT, 1), (TOOL, 0), (PARALLEL, 1), ("openai-python__finish-length-max-tokens.sse", 1),
+     ("vercel-ai__azure-prompt-filter-first-chunk.sse", 2)],
+)
+def test_first_content_index_skips_envelope_and_role_only_chunks(name: str, first_content: int) -> None:
+    assert check_bytes((CORPUS / name).read_bytes()).assembly.first_content_index == first_content
+
+
+def test_in_band_error_message_goes_to_the_assembly() -> None:
+    assembly = check_bytes((CORPUS / "pydantic-ai__compat-groq-error-event-midstream.sse").read_bytes()).assembly
+    assert (assembly.error or "").startswith("Tool call validation failed: tool call validation failed:")
+    assert (assembly.status, assembly.text, assembly.reasoning[:8]) == (None, "", "We need ")
+
+
+def test_tool_arguments_are_exact_however_many_fragments() -> None:
+    """Arguments of 10,000 fragments are joined exactly, and stay exact when read mid-stream."""
+    frames = load(TOOL)
+    fragment = frames[1]
+    pieces = [f"{number}," for number in range(10_000)]
+    middle = []
+    for piece in pieces:
+        frame = copy.deepcopy(fragment)
+        frame[1]["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"] = piece
+        middle.append(frame)
+    stream = frames[:1] + middle + frames[15:]
+    assembly = check_bytes(serialise(stream)).assembly
+    assert assembly.tool_calls[0].arguments == "".join(pieces)
+    assert assembly.tool_calls[0].to_json()["arguments"] == "".join(pieces)
+
+
+def test_long_text_is_kept_exactly() -> None:
+    frames = load(TEXT)
+    middle = [copy.deepcopy(frames[1]) for _ in range(9_000)]
+    for number, frame in enumerate(middle):
+        frame[1]["choices"][0]["delta"]["content"] = f"{number} "
+    check = check_bytes(serialise(frames[:1] + middle + frames[31:]))
+    assert check.assembly.text == "".join(f"{number} " for number in range(9_000))
+    assert len(check.assembly.output(0).text_parts) < 4096
