@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from rich import box
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
@@ -105,8 +106,7 @@ def _endpoint(request: dict[str, Any]) -> str | None:
     if not isinstance(url, str):
         return None
     parts = urlsplit(url)
-    method = request.get("method")
-    return f"{method} {parts.netloc}{parts.path}" if method else f"{parts.netloc}{parts.path}"
+    return f"{parts.netloc}{parts.path}"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -114,49 +114,57 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 class RecordingTable:
-    """The listing as a table; an unreadable file shows its reason in place of the stream's columns."""
+    """The listing as a table, one row per stream; an unreadable file shows its reason instead.
 
-    def __init__(self, rows: Sequence[ListingRow]) -> None:
+    The last column holds the file (relative to `base`, the listed directory) over its endpoint, so that the
+    table fits a 100-column terminal.
+    """
+
+    def __init__(self, rows: Sequence[ListingRow], base: str | None = None) -> None:
         self.rows = rows
+        self.base = base
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         if not self.rows:
             yield Text("no recordings", style="inspector.muted")
             return
-        table = Table(expand=True, show_edge=False, pad_edge=False)
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1), collapse_padding=True)
         table.add_column("time (UTC)", no_wrap=True)
-        table.add_column("endpoint", overflow="fold", ratio=1)
         table.add_column("protocol", no_wrap=True)
         table.add_column("status", no_wrap=True)
         table.add_column("events", justify="right", no_wrap=True)
-        table.add_column("TTFT", justify="right", no_wrap=True)
-        table.add_column("duration", justify="right", no_wrap=True)
+        table.add_column("TTFT s", justify="right", no_wrap=True)
+        table.add_column("total s", justify="right", no_wrap=True)
         table.add_column("verdict", no_wrap=True)
-        table.add_column("file", overflow="fold", ratio=1)
+        table.add_column("stream", overflow="fold")
         for row in self.rows:
+            stream = Text(os.path.relpath(row.path, self.base) if self.base else row.path)
             verdict = Text(row.verdict, style=_VERDICT_STYLE[row.verdict])
             if row.problem is not None:
-                table.add_row(_when(row.started), Text(row.problem, style="inspector.muted"), "", "", "", "", "",
-                              verdict, row.path)
+                stream.append(f"\n{row.problem}", style="inspector.muted")
+                table.add_row(_when(row.started), "", "", "", "", "", verdict, stream)
                 continue
+            if row.endpoint:
+                stream.append(f"\n{row.endpoint}", style="inspector.muted")
             if row.errors or row.warnings:
                 verdict.append(f" {row.errors}E {row.warnings}W", style="inspector.muted")
             table.add_row(
-                _when(row.started), row.endpoint or "-", row.protocol or "-", _status(row),
-                "-" if row.events is None else str(row.events), _seconds(row.ttft), _seconds(row.duration),
-                verdict, row.path,
+                _when(row.started), row.protocol or "-", _status(row), "-" if row.events is None else str(row.events),
+                _seconds(row.ttft), _seconds(row.duration), verdict, stream,
             )
         yield table
 
 
 def _when(moment: datetime | None) -> str:
-    return "-" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return "-" if moment is None else moment.astimezone(UTC).strftime("%m-%d %H:%M:%S")
 
 
 def _status(row: ListingRow) -> str:
-    parts = [str(part) for part in (row.http_status, row.final_status) if part is not None]
-    return " ".join(parts) or "-"
+    """The final status; the HTTP status instead when it is not 2xx (then no stream came)."""
+    if row.http_status is not None and not 200 <= row.http_status < 300:
+        return f"HTTP {row.http_status}"
+    return row.final_status or "-"
 
 
 def _seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f} s"
+    return "-" if value is None else f"{value:.3f}"

@@ -1,0 +1,124 @@
+"""`sse-inspector ls`: one row per recording, newest first, with the stream's verdict and timing."""
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from inspector.listing import list_recordings
+from inspector.recording import Header, RecordingWriter
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+
+GOOD_CHAT = [
+    (0.4, b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,'
+          b'"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n'),
+    (0.9, b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,'
+          b'"delta":{"content":"Hi"},"finish_reason":null}]}\n\n'),
+    (1.0, b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,'
+          b'"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'),
+]
+# The stream stops after its first content chunk: no finish_reason, no [DONE].
+CUT_CHAT = GOOD_CHAT[:2]
+
+
+def write(directory: Path, name: str, started_at: str, chunks, status: int = 200, end: float | None = 1.1) -> Path:
+    header = Header(request={"method": "POST", "url": "https://api.example.com/v1/chat/completions", "headers": {}},
+                    response={"status": status, "headers": {"content-type": "text/event-stream"}},
+                    source="proxy", id=name, started_at=started_at)
+    writer = RecordingWriter(directory / name, header)
+    for t, data in chunks:
+        writer.chunk(t, data)
+    if end is not None:
+        writer.end(end, "complete")
+    writer.close()
+    return directory / name
+
+
+@pytest.fixture
+def recordings(tmp_path: Path) -> Path:
+    """A directory with three recordings, a raw SSE file from 2020 and a file that is neither."""
+    directory = tmp_path / "recordings"
+    (directory / "sub").mkdir(parents=True)
+    write(directory, "b-middle.jsonl", "2026-11-21T05:00:00.000Z", GOOD_CHAT)
+    write(directory / "sub", "a-newest.jsonl", "2026-11-21T06:30:00.000Z", CUT_CHAT, end=None)
+    write(directory, "c-oldest.jsonl", "2026-11-20T23:59:59.000Z", [(0.2, b'{"error":{"message":"nope"}}')],
+          status=429)
+    raw = directory / "raw.sse"
+    raw.write_bytes((CORPUS / "openai-chat" / "openai-python__text-plain.sse").read_bytes())
+    old = datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp()
+    os.utime(raw, (old, old))
+    broken = directory / "broken.txt"
+    broken.write_bytes(b"hello\n")
+    os.utime(broken, (old - 60, old - 60))
+    return directory
+
+
+def test_rows_newest_first_with_their_stream_facts(recordings: Path) -> None:
+    rows = [row.to_json() for row in list_recordings(str(recordings))]
+    base = {"endpoint": "api.example.com/v1/chat/completions", "protocol": "openai-chat", "http_status": 200,
+            "errors": 0, "warnings": 0, "problem": None}
+    assert [(row["path"], row["started_at"]) for row in rows] == [
+        (str(recordings / "sub" / "a-newest.jsonl"), "2026-11-21T06:30:00.000Z"),
+        (str(recordings / "b-middle.jsonl"), "2026-11-21T05:00:00.000Z"),
+        (str(recordings / "c-oldest.jsonl"), "2026-11-20T23:59:59.000Z"),
+        (str(recordings / "raw.sse"), "2020-01-02T03:04:05.000Z"),
+        (str(recordings / "broken.txt"), "2020-01-02T03:03:05.000Z"),
+    ]
+    newest, middle, oldest, raw, broken = rows
+    assert newest == {  # chat/done-missing and chat/finish-reason-missing
+        **base, "path": newest["path"], "started_at": newest["started_at"], "final_status": None, "events": 2,
+        "ttft": 0.9, "duration": 0.9, "verdict": "fail", "errors": 2}
+    assert middle == {**base, "path": middle["path"], "started_at": middle["started_at"], "final_status": "stop",
+                      "events": 4, "ttft": 0.9, "duration": 1.1, "verdict": "pass"}
+    assert {key: oldest[key] for key in ("http_status", "events", "ttft", "verdict", "errors")} == {
+        "http_status": 429, "events": 0, "ttft": None, "verdict": "fail", "errors": 1}
+    assert {key: raw[key] for key in ("endpoint", "protocol", "http_status", "final_status", "events", "ttft",
+                                      "duration", "verdict")} == {
+        "endpoint": None, "protocol": "openai-chat", "http_status": None, "final_status": "stop", "events": 34,
+        "ttft": None, "duration": None, "verdict": "pass"}
+    assert (broken["verdict"], broken["problem"]) == (
+        "unreadable", f"{recordings / 'broken.txt'}:1: neither a recording nor an SSE stream")
+
+
+def test_table(run_cli, recordings: Path) -> None:
+    result = run_cli("ls", str(recordings))
+    assert (result.code, result.err) == (0, "")
+    lines = [line.rstrip() for line in result.out.splitlines()]
+    assert lines[0].split() == ["time", "(UTC)", "protocol", "status", "events", "TTFT", "s", "total", "s",
+                                "verdict", "stream"]
+    rows = [line.split() for line in lines[2:] if line[:1].isdigit()]
+    assert [row[:7] for row in rows] == [
+        ["11-21", "06:30:00", "openai-chat", "-", "2", "0.900", "0.900"],
+        ["11-21", "05:00:00", "openai-chat", "stop", "4", "0.900", "1.100"],
+        ["11-20", "23:59:59", "openai-chat", "HTTP", "429", "0", "-"],
+        ["01-02", "03:04:05", "openai-chat", "stop", "34", "-", "-"],
+        ["01-02", "03:03:05", "unreadable", "broken.txt"],
+    ]
+
+
+def test_json_lines(run_cli, recordings: Path) -> None:
+    result = run_cli("ls", "--json", str(recordings))
+    rows = [json.loads(line) for line in result.out.splitlines()]
+    assert [(Path(row["path"]).name, row["verdict"]) for row in rows] == [
+        ("a-newest.jsonl", "fail"), ("b-middle.jsonl", "pass"), ("c-oldest.jsonl", "fail"), ("raw.sse", "pass"),
+        ("broken.txt", "unreadable")]
+
+
+def test_default_directory_is_recordings(run_cli, recordings: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(recordings.parent)
+    result = run_cli("ls", "--json")
+    assert [Path(json.loads(line)["path"]).name for line in result.out.splitlines()] == [
+        "a-newest.jsonl", "b-middle.jsonl", "c-oldest.jsonl", "raw.sse", "broken.txt"]
+
+
+def test_empty_directory(run_cli, tmp_path: Path) -> None:
+    assert (run_cli("ls", str(tmp_path)).code, run_cli("ls", str(tmp_path)).out) == (0, "no recordings\n")
+
+
+def test_missing_directory_is_exit_2(run_cli, tmp_path: Path) -> None:
+    result = run_cli("ls", str(tmp_path / "nope"))
+    assert (result.code, result.out, result.err) == (
+        2, "", f"sse-inspector: error: {tmp_path / 'nope'}: no such file or directory\n")
