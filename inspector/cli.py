@@ -232,7 +232,7 @@ def list_command(directory: str, as_json: bool) -> None:
         for row in rows:
             click.echo(json.dumps(row.to_json(), ensure_ascii=False))
     else:
-        make_console().print(RecordingTable(rows))
+        make_console().print(RecordingTable(rows, directory))
 
 
 @cli.command()
