@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from inspector.findings import RULES, Severity
 from inspector.protocols import anthropic_messages  # noqa: F401  (registers the rules)
@@ -356,3 +358,27 @@ def test_fragments_keep_the_text_and_group_the_parts() -> None:
         fragments.append(piece)
     assert "".join(fragments.parts) == "start|" + "".join(pieces)
     assert [len(part.split(",")) - 1 for part in fragments.parts] == [0, 256, 256, 256, *[1] * 232]
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(["", "0", "text_delta", "tool_use"]),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.sampled_from(["type", "index", "text"]), inner,
+                                                                max_size=2),
+    max_leaves=4,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_field_set_to_any_json_value_gives_findings_never_an_exception(data: st.DataObject) -> None:
+    frames = load(data.draw(st.sampled_from([TEXT, TOOL, THINKING, SHORT]), label="stream"))
+    position = data.draw(st.integers(0, len(frames) - 1), label="event")
+    target = frames[position][1]
+    while isinstance(target, dict) and target and data.draw(st.booleans(), label="deeper"):
+        key = data.draw(st.sampled_from(sorted(target)), label="key")
+        if not isinstance(target[key], dict):
+            break
+        target = target[key]
+    target[data.draw(st.sampled_from(sorted(target) or ["type"]), label="field")] = data.draw(JSON_VALUES)
+    check = check_bytes(serialise(frames), protocol="anthropic-messages")
+    assert all(f.rule in RULES and (f.index is None or 0 <= f.index < len(frames)) for f in check.findings)

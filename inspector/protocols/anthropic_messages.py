@@ -317,10 +317,12 @@ class Checker:
     def _block_delta(self, index: int, payload: dict, found: list[Finding]) -> None:
         delta = payload.get("delta")
         delta_type = delta.get("type") if type(delta) is dict else None
+        if type(delta_type) is not str:
+            delta_type = None
         self._validate(index, "content_block_delta", DELTA_EVENT_MODELS.get(delta_type, UNKNOWN_DELTA_EVENT),
                        payload, found)
         block = self._open_block(index, "content_block_delta", payload, found)
-        if block is None or type(delta_type) is not str:
+        if block is None or delta_type is None:
             return
         if delta_type not in DELTA_EVENT_MODELS:
             self._once(found, R.UNKNOWN_DELTA_TYPE, index, delta_type,

@@ -129,10 +129,12 @@ class Accumulator:
         return opened
 
     def _block_delta(self, event_index: int, payload: dict) -> None:
-        block, delta = self.blocks.get(payload.get("index")), payload.get("delta")  # type: ignore[arg-type]
-        if block is None or not isinstance(delta, dict):
+        index, delta = payload.get("index"), payload.get("delta")
+        block = self.blocks.get(index) if type(index) is int else None
+        delta_type = delta.get("type") if type(delta) is dict else None
+        if block is None or type(delta_type) is not str:
             return
-        handler = self._on_delta.get(delta.get("type"))  # type: ignore[arg-type]
+        handler = self._on_delta.get(delta_type)
         if handler is not None:
             handler(event_index, block, delta)
 
@@ -155,7 +157,8 @@ class Accumulator:
             self.assembly.saw_content(event_index)
 
     def _block_stop(self, event_index: int, payload: dict) -> None:
-        block = self.blocks.pop(payload.get("index"), None)  # type: ignore[arg-type]
+        index = payload.get("index")
+        block = self.blocks.pop(index, None) if type(index) is int else None
         if block is not None:
             _settle_arguments(block)
 
