@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inspector.findings import RULES
 from inspector.protocols import openai_responses
@@ -295,3 +297,43 @@ def test_tool_call_arguments_without_deltas_come_from_done() -> None:
     assembly = check_bytes((CORPUS / "vercel-ai__compat-lmstudio-args-done-without-delta.sse").read_bytes()).assembly
     assert [(c.kind, c.id, c.name, c.arguments) for c in assembly.tool_calls] == [
         ("function_call", "call_2025306790300011", "weather", '{"location":"San Francisco"}')]
+
+
+def test_error_right_after_created_needs_no_in_progress() -> None:
+    """An error may cut the start short: `response.created`, `error`, `response.failed` is a complete failure."""
+    frames = drop(1)(load("vercel-ai__error-then-failed.sse"))
+    assert [(f.rule, f.index) for f in check_bytes(dump(frames)).findings] == [("responses/error-event", 1)]
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-2, 3) | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=3), inner, max_size=2),
+    max_leaves=4,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_never_raises_on_mangled_corpus_streams(data: st.DataObject) -> None:
+    """Wire data never raises: drop, duplicate or overwrite events and fields of real streams at random."""
+    frames = load(data.draw(st.sampled_from(sorted(path.name for path in CORPUS.glob("*.sse")))))
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(frames) - 1))
+        action = data.draw(st.sampled_from(["drop", "duplicate", "field"]))
+        if action == "drop" and len(frames) > 1:
+            del frames[at]
+        elif action == "duplicate":
+            frames.insert(at, copy.deepcopy(frames[data.draw(st.integers(0, len(frames) - 1))]))
+        elif action == "field":
+            payload = frames[at][1]
+            key = data.draw(st.sampled_from(sorted(payload)))
+            inner = payload[key]
+            if isinstance(inner, dict) and inner and data.draw(st.booleans()):
+                inner[data.draw(st.sampled_from(sorted(inner)))] = data.draw(_JSON)
+            else:
+                payload[key] = data.draw(_JSON)
+    check = check_bytes(dump(frames, renumber=data.draw(st.booleans())))
+    for finding in check.findings:  # every finding is a registered rule, placed on a real event, explained
+        assert finding.rule in RULES
+        assert finding.index is None or 0 <= finding.index < check.events
+        assert finding.message
