@@ -142,3 +142,23 @@ def test_a_file_that_is_not_a_stream_exits_2(run_cli, tmp_path: Path) -> None:
 def test_stdin_on_one_side(run_cli) -> None:
     result = run_cli("diff", str(TOOL), "-", stdin=TOOL.read_bytes())
     assert (result.code, result.out) == (0, "no differences\n")
+
+
+@pytest.mark.parametrize(
+    ("flags", "code", "out"),
+    [
+        pytest.param([], 1, "text: changed at char 7: "
+                            '"Hello! I\'m doing well, than…" -> "Hello! Good day! I\'m doing …"', id="text-counts"),
+        pytest.param(["--ignore-text"], 0, "no differences", id="ignore-text"),
+    ],
+)
+def test_ignore_text_flag(run_cli, tmp_path: Path, flags: list[str], code: int, out: str) -> None:
+    other = tmp_path / "other.sse"
+    other.write_text(TEXT.read_text().replace('"text":"Hello"', '"text":"Hello! Good day"', 1))
+    result = run_cli("diff", *flags, str(TEXT), str(other))
+    assert (result.code, result.out.splitlines()[0]) == (code, out)
+
+
+def test_protocol_generic_compares_the_event_sequence_only(run_cli, changed_tool: Path) -> None:
+    result = run_cli("diff", "--protocol", "generic", str(TOOL), str(changed_tool))
+    assert (result.code, result.out) == (0, "no differences\n")

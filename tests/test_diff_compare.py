@@ -264,3 +264,31 @@ def test_timing_tolerance(old: tuple, new: tuple, tolerance: float, expected: li
 
 def test_timing_is_not_compared_without_a_tolerance() -> None:
     assert _messages(_digest(times=(0.1, 0.2)), _digest(times=(5.0, 9.0))) == []
+
+
+def _choices(*texts: str, finish: tuple[str | None, ...] = ()) -> Digest:
+    outputs = {i: Output(i, text_parts=[text], finish_reason=finish[i] if finish else "stop")
+               for i, text in enumerate(texts)}
+    return Digest("x", Assembly("openai-chat", status="stop", outputs=outputs), {}, [], 200)
+
+
+def test_several_choices_name_the_choice() -> None:
+    old, new = _choices("a", "b"), _choices("a", "c", finish=("stop", "length"))
+    assert _messages(old, new) == [
+        ("status", 'finish reason (choice 1): "stop" -> "length"'),
+        ("text", 'text (choice 1): changed at char 0: "b" -> "c"'),
+    ]
+
+
+def test_choice_0_finish_reason_is_not_repeated_when_it_is_the_status() -> None:
+    old = _choices("a")
+    new = Digest("x", Assembly("openai-chat", status="length", outputs={0: Output(0, ["a"], finish_reason="length")}),
+                 {}, [], 200)
+    assert _messages(old, new) == [("status", 'status: "stop" -> "length"')]
+
+
+def test_http_status_counts_only_when_both_inputs_have_one() -> None:
+    ok, failed, raw = _digest(), _digest(), _digest()
+    failed.http_status, raw.http_status = 429, None
+    assert _messages(ok, failed) == [("status", "http status: 200 -> 429")]
+    assert _messages(raw, failed) == []
