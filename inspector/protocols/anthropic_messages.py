@@ -77,6 +77,7 @@ class Checker:
         self._not_first_reported = False
         self._short_form_at: int | None = None  # a message_start that came complete; decided by the next event
         self._short_form = False
+        self._short_form_reason: Any = None
         self._terminal: str | None = None
         self._after_terminal_reported = False
         self._open: dict[int, _Block] = {}
@@ -183,9 +184,9 @@ class Checker:
                                                         "which departs from the documented flow"))
             return
         after = f"`{next_kind}` follows" if next_kind else "the stream ends"
-        found.append(R.MESSAGE_START_NOT_EMPTY(at, f"expected `stop_reason: null` in `message_start`, got a "
-                                                   f"stop reason, and {after}: the client takes the message as "
-                                                   "finished before any content"))
+        found.append(R.MESSAGE_START_NOT_EMPTY(at, f"expected `stop_reason: null` in `message_start`, got "
+                                                   f"`{json.dumps(self._short_form_reason)}`, and {after}: the "
+                                                   "client takes the message as finished before any content"))
 
     def _event_after_terminal(self, index: int, kind: str, found: list[Finding]) -> None:
         if not self._after_terminal_reported:
@@ -217,7 +218,7 @@ class Checker:
             self._output_tokens = usage["output_tokens"]
         content = message.get("content")
         if message.get("stop_reason") is not None:
-            self._short_form_at = index
+            self._short_form_at, self._short_form_reason = index, message["stop_reason"]
         elif type(content) is list and content:
             found.append(R.MESSAGE_START_NOT_EMPTY(index, f"expected `message.content == []` at start, got "
                                                           f"{len(content)} block(s): the SDK starts from them and the "
@@ -235,7 +236,8 @@ class Checker:
             if stop_reason == LENIENT_OPEN_BLOCK_STOP_REASON and block.type in TOOL_BLOCKS:
                 found.append(R.MAX_TOKENS_OPEN_TOOL_BLOCK(index, f"`stop_reason: max_tokens` while `{block.type}` "
                                                                  f"block {block_index} is open: its input JSON is cut "
-                                                                 "short (a documented anomaly the SDK tolerates)"))
+                                                                 "short and must not be run (a documented anomaly "
+                                                                 "the SDK tolerates)"))
             else:
                 found.append(R.MESSAGE_DELTA_WITH_OPEN_BLOCK(index, f"`message_delta` while `{block.type}` block "
                                                                     f"{block_index} is open: expected its "
@@ -249,7 +251,7 @@ class Checker:
                            f"({', '.join(sorted(STOP_REASONS))}): a client switching on it falls through")
             stop_sequence = delta.get("stop_sequence")
             if stop_sequence is not None and stop_reason != "stop_sequence":
-                found.append(R.STOP_SEQUENCE_UNEXPECTED(index, f"`stop_sequence` is `{stop_sequence}` but "
+                found.append(R.STOP_SEQUENCE_UNEXPECTED(index, f"`stop_sequence` is `{json.dumps(stop_sequence)}` but "
                                                                f"`stop_reason` is `{stop_reason}`: expected null "
                                                                "unless the stop reason is `stop_sequence`"))
         tokens = usage.get("output_tokens") if type(usage) is dict else None
