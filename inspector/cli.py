@@ -126,7 +126,8 @@ def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool,
     from . import diff_report
     from .diff import Options, diff_paths
 
-    options = Options(ignore_text, usage, timing_tolerance, None if protocol == "auto" else protocol)
+    options = Options(ignore_text=ignore_text, usage=usage, timing_tolerance=timing_tolerance,
+                      protocol=None if protocol == "auto" else protocol)
     results = list(diff_paths(old, new, options))
     table = all(path != "-" and Path(path).is_dir() for path in (old, new))
     for line in diff_report.FORMATS[output_format](results, table):
