@@ -85,6 +85,13 @@ TERMINAL_FIELDS: dict[str, tuple[str, ...]] = {
     "response.failed":     ("error",),
     "response.incomplete": ("usage", "incomplete_details"),
 }
+
+# Why a client needs each of those fields.
+FIELD_USE: dict[str, str] = {
+    "usage":              "token accounting and billing read it",
+    "error":              "the client cannot tell why it failed, nor whether to retry",
+    "incomplete_details": "the client cannot tell `max_output_tokens` from `content_filter`",
+}
 # fmt: on
 
 
@@ -207,7 +214,8 @@ class Checker:
                 self.found.append(STREAM_RESUMED(index, (
                     f"the stream starts with `{kind}` at `sequence_number` {number}, not `response.created` at 0: "
                     f"read as a resume (`GET /v1/responses/{{id}}?stream=true&starting_after={number - 1}`); if it "
-                    f"was a fresh request, events 0..{number - 1} were lost and the SDK's stream helper raises")))
+                    f"was a fresh request, the events numbered below {number} were lost and the SDK's stream helper "
+                    "raises")))
             elif kind != "error":
                 self.found.append(CREATED_NOT_FIRST(index, (
                     f"the stream starts with `{kind}`, not `response.created`: the SDK's stream helper raises "
@@ -272,8 +280,8 @@ class Checker:
         for name in TERMINAL_FIELDS[kind]:
             if getattr(response, name) is None:
                 self.found.append(TERMINAL_FIELD(index, (
-                    f"`{kind}` has no `response.{name}`: a `{TERMINAL_EVENTS[kind]}` response carries it, and a "
-                    f"client reading it (billing, retry logic, the reason it stopped) gets null")))
+                    f"`{kind}` has no `response.{name}`: a `{TERMINAL_EVENTS[kind]}` response carries it, and "
+                    f"{FIELD_USE[name]}")))
         self.items.close_open_items(index, f"`{kind}`")
         self.items.check_terminal_output(index, kind, response.output)
 

@@ -135,11 +135,12 @@ class OutputState:
             self.found.append(SNAPSHOT_MISMATCH(index, (
                 f"`output_item.done` for `output_index` {position} is a `{item_type}` item, but it was added as "
                 f"`{item.type}`: the client built the wrong kind of item")))
-        for label, still_open in (("content part", item.parts), ("summary part", item.summaries)):
+        for label, closer, still_open in (("content part", "content_part.done", item.parts),
+                                          ("summary part", "reasoning_summary_part.done", item.summaries)):
             for number in still_open:
                 self.found.append(PART_DONE_MISSING(index, (
                     f"`output_item.done` for `output_index` {position} while its {label} {number} is still open "
-                    "(no closing `*.part.done`): the part's final value never came")))
+                    f"(no `{closer}`): the part's final value never came")))
         self._check_item_snapshot(index, item, snapshot)
         self._settle_tool_call(item, snapshot)
         if item.tool_call is not None and not item.joins and item.tool_call.arguments:
