@@ -113,7 +113,8 @@ class Checker:
         index = event.index
         if payload is DONE:
             found.append(R.DONE_SENTINEL(index, "`data: [DONE]` is not part of Anthropic Messages (`message_stop` "
-                                                "ends the stream): a client that parses every frame as JSON raises"))
+                                                "ends the stream): a client that decodes every frame as JSON raises "
+                                                "on it"))
             return found
         kind = payload.get("type") if type(payload) is dict else None
         if type(kind) is not str:
