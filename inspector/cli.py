@@ -309,6 +309,56 @@ def probe(base_url: str, protocol: str, model: str | None, api_key_env: str | No
     sys.exit(1 if report.failed else 0)
 
 
+@cli.command()
+@click.option("--dir", "directory", type=click.Path(file_okay=False),
+              help="Where the demo's recordings go [default: a new temporary directory, kept for you to explore].")
+@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Replay speed of the bundled recordings.")
+@click.option("--examples", type=click.Path(file_okay=False, exists=True), metavar="DIR",
+              help="Serve the recordings in DIR instead of the bundled ones (recordings/examples).")
+def demo(directory: str | None, speed: float, examples: str | None) -> None:
+    """The whole loop in one command, offline and without an API key: a replay upstream serves the bundled
+    example recordings, the recorder (mitmproxy, reverse mode) sits in front of it, a client sends one streaming
+    request per protocol through it, and each new recording is shown with its verdict.
+
+    Exit 0 when every stream was recorded unchanged and passes validation, 1 otherwise.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from rich.text import Text
+
+    from .demo import EXAMPLES, Demo, DemoError
+    from .view import make_console, print_view
+
+    out_dir = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="sse-inspector-demo-"))
+    console = make_console()
+
+    def say(line: str) -> None:
+        console.print(Text(line), soft_wrap=True)  # paths and URLs stay whole, to copy
+
+    def listening(upstream: str, proxy: str) -> None:
+        say(f"replay upstream  {upstream}  (sse-inspector serve {examples or 'the bundled examples'})")
+        say(f"recorder proxy   {proxy}  (mitmproxy, reverse mode), recording into {out_dir}")
+
+    try:
+        streams = Demo(out_dir, Path(examples) if examples else EXAMPLES, speed, listening).run()
+    except DemoError as error:
+        raise UsageFailure(str(error)) from None
+    for stream in streams:
+        console.rule(Text(f"{stream.result.method} {stream.request.path}  ({stream.result.protocol})"))
+        say(f"recorder: {stream.result.line()}")
+        say(f"client received the upstream's bytes unchanged: {'yes' if stream.unchanged else 'NO'}")
+        print_view(console, stream.report)
+    failed = sum(stream.failed for stream in streams)
+    console.rule()
+    say(f"{len(streams)} streams recorded through the proxy into {out_dir}: "
+        f"{len(streams) - failed} passed, {failed} failed")
+    say("next: `sse-inspector record --reverse https://api.openai.com` and point your app at the OPENAI_BASE_URL it "
+        "prints; `sse-inspector view` or `validate` any recording above")
+    sys.exit(1 if failed else 0)
+
+
 def main() -> None:
     """Console entry point: usage errors and unusable input end in one line and exit 2."""
     try:
