@@ -337,3 +337,10 @@ def test_never_raises_on_mangled_corpus_streams(data: st.DataObject) -> None:
         assert finding.rule in RULES
         assert finding.index is None or 0 <= finding.index < check.events
         assert finding.message
+
+
+def test_a_repeated_culprit_is_reported_once() -> None:
+    """Copilot rotates ids on every event: each event type is reported once per item, not once per delta."""
+    data = (CORPUS / "vercel-ai__compat-github-copilot-id-rotation.sse").read_bytes()
+    assert pairs(data, "responses/item-id-mismatch") == [
+        ("responses/item-id-mismatch", index) for index in (3, 4, 5, 6, 7, 9, 10, 65, 66, 67)]

@@ -186,8 +186,9 @@ class Checker:
             return
         after = f"`{next_kind}` follows" if next_kind else "the stream ends"
         found.append(R.MESSAGE_START_NOT_EMPTY(at, f"expected `stop_reason: null` in `message_start`, got "
-                                                   f"`{json.dumps(self._short_form_reason)}`, and {after}: the "
-                                                   "client takes the message as finished before any content"))
+                                                   f"`{json.dumps(self._short_form_reason)}`, and {after}: a "
+                                                   "client reading the start message takes it as finished before "
+                                                   "any content"))
 
     def _event_after_terminal(self, index: int, kind: str, found: list[Finding]) -> None:
         if not self._after_terminal_reported:
@@ -200,7 +201,8 @@ class Checker:
         came = "no `event:` line" if name == "message" else f"`event: {name}`"
         self._once(found, R.EVENT_NAME_MISMATCH, index, (name, kind),
                    f"expected `event: {kind}` (the `data.type`), got {came}: the SDK dispatches on the event name "
-                   "and skips or misreads this frame (later frames with the same mismatch are not reported again)")
+                   "and skips frames without one or with a name it does not handle (later frames with the same "
+                   "mismatch are not reported again)")
 
     # --- message events -----------------------------------------------------------------------------------------
 
@@ -242,8 +244,9 @@ class Checker:
             else:
                 found.append(R.MESSAGE_DELTA_WITH_OPEN_BLOCK(index, f"`message_delta` while `{block.type}` block "
                                                                     f"{block_index} is open: expected its "
-                                                                    "`content_block_stop` first; the client closes "
-                                                                    "the message on an unfinished block"))
+                                                                    "`content_block_stop` first; a client that "
+                                                                    "finalises the message here gets an unfinished "
+                                                                    "block"))
         if type(stop_reason) is str:
             self._stop_reason = stop_reason
             if stop_reason not in STOP_REASONS:
@@ -402,7 +405,8 @@ class Checker:
         except ValueError as error:
             found.append(R.TOOL_INPUT_INVALID_JSON(index, f"`{block.type}` block {block_index} stops with input "
                                                           f"`{_excerpt(arguments)}`, which is not JSON ({error}): "
-                                                          "the tool cannot be called with it"))
+                                                          "the SDK's partial parser silently completes it, so the "
+                                                          "tool runs with a truncated input"))
             return
         if type(value) is not dict:
             found.append(R.TOOL_INPUT_INVALID_JSON(index, f"`{block.type}` block {block_index} stops with input "

@@ -146,8 +146,9 @@ class Checker:
         try:
             parsed = validate(payload)
         except ValidationError as error:
-            found.append(SCHEMA(index, describe_error(error, f"`{kind}`") + (
-                ": the SDK's event types reject it, and a client reads a wrong or missing value")))
+            if self.items.once("schema", kind, error.errors()[0]["loc"]):
+                found.append(SCHEMA(index, describe_error(error, f"`{kind}`") + (
+                    ": the SDK's event types reject it, and a client reads a wrong or missing value")))
             return found
         self._handlers[kind](index, kind, parsed)
         return found
@@ -166,15 +167,17 @@ class Checker:
 
     def _envelope(self, index: int, sse_name: str, kind: str, payload: dict[str, Any]) -> None:
         found = self.found
-        if sse_name != "message" and sse_name != kind:
+        once = self.items.once
+        if sse_name != kind and sse_name != "message" and once("event-name", sse_name, kind):
             found.append(EVENT_NAME(index, (
                 f"`event: {sse_name}` carries a `{kind}` payload: clients that dispatch on the SSE event name "
                 "(proxies, non-SDK clients) treat it as the wrong event")))
         if self.terminal_index is not None:
-            found.append(AFTER_TERMINAL(index, (
-                f"`{kind}` came after the terminal event at {self.terminal_index}: the SDK stops reading at the "
-                "terminal event, so this is never seen")))
-        elif self.error_index is not None and kind != "response.failed":
+            if once("after-terminal", kind):
+                found.append(AFTER_TERMINAL(index, (
+                    f"`{kind}` came after the terminal event at {self.terminal_index}: the SDK stops reading at the "
+                    "terminal event, so this is never seen")))
+        elif self.error_index is not None and kind != "response.failed" and once("after-error", kind):
             found.append(AFTER_ERROR(index, (
                 f"`{kind}` came after the `error` event at {self.error_index}: an error ends the response, only "
                 "`response.failed` may follow it, and the SDK has already raised")))
@@ -223,18 +226,19 @@ class Checker:
             self.last_sequence = number
             return
         if number is None:
-            if self.numbered:
+            if self.numbered and self.items.once("sequence-missing", kind):
                 self.found.append(SEQUENCE_MISSING(index, (
                     f"`{kind}` has no `sequence_number` while earlier events do: a client cannot order it or "
                     "resume after it")))
-                self.last_sequence = None  # NOTE: the next number is then taken as it comes, not as a gap
+            self.last_sequence = None  # NOTE: the next number is then taken as it comes, not as a gap
             return
         if not self.numbered:
             self.numbered = True
             self.found.append(SEQUENCE_MISSING(index, (
                 f"`{kind}` has `sequence_number` {number}, but the stream began without any: a client cannot "
                 "resume reliably from a partly numbered stream")))
-        elif self.last_sequence is not None and number != self.last_sequence + 1:
+        elif (self.last_sequence is not None and number != self.last_sequence + 1
+              and self.items.once("sequence", kind, number - self.last_sequence)):
             self.found.append(SEQUENCE_GAP(index, (
                 f"`{kind}` has `sequence_number` {number}, expected {self.last_sequence + 1}: events were lost, "
                 "repeated or reordered, and `starting_after` resumption skips or replays events")))

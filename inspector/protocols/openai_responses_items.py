@@ -89,6 +89,15 @@ class OutputState:
         self.item_ids: dict[int, str | None] = {}
         self.done_items: dict[int, dict[str, Any]] = {}
         self.done_at: dict[int, int] = {}
+        self.reported: set[tuple[Any, ...]] = set()
+
+    def once(self, *culprit: Any) -> bool:
+        """True the first time a culprit is seen: a culprit that repeats on every delta is reported once, so a
+        broken long stream does not grow a finding per event."""
+        if culprit in self.reported:
+            return False
+        self.reported.add(culprit)
+        return True
 
     # ---- items -------------------------------------------------------------------------------------------
 
@@ -212,17 +221,19 @@ class OutputState:
         """The open item a child event names, after its `output_index` / `item_id` checks; None if not open."""
         item = self.open.get(ev.output_index)
         if item is None:
-            self.found.append(ITEM_NOT_OPEN(index, self._not_open(ev.output_index, f"`{kind}`")))
+            if self.once("not-open", kind, ev.output_index):
+                self.found.append(ITEM_NOT_OPEN(index, self._not_open(ev.output_index, f"`{kind}`")))
             return None
         item_id = getattr(ev, "item_id", None)
-        if item_id is not None and item_id != item.id:
+        if item_id is not None and item_id != item.id and self.once("item-id", kind, ev.output_index):
             self.found.append(ITEM_ID_MISMATCH(index, (
                 f"`{kind}` has `item_id` `{item_id}`, but the item open at `output_index` {ev.output_index} is "
                 f"`{item.id}`: a client that routes events by `item_id` loses this one")))
         if item_types and item.type not in item_types:
-            self.found.append(EVENT_KIND(index, (
-                f"`{kind}` names `output_index` {ev.output_index}, a `{item.type}` item; it belongs to "
-                f"{names(item_types)} items: the client applies it to an item that has no such field")))
+            if self.once("kind", kind, ev.output_index):
+                self.found.append(EVENT_KIND(index, (
+                    f"`{kind}` names `output_index` {ev.output_index}, a `{item.type}` item; it belongs to "
+                    f"{names(item_types)} items: the client applies it to an item that has no such field")))
             return None
         return item
 
@@ -360,7 +371,7 @@ class OutputState:
             join = self._join(index, kind, family_name, family, ev)
             if join is None:
                 return
-        if join.final is not None:
+        if join.final is not None and self.once("after-done", kind, ev.output_index, _sub_index(ev)):
             self.found.append(DELTA_AFTER_DONE(index, (
                 f"`{kind}` came after `{family_name}.done`: the client already has the final value and drops "
                 "this text, or shows text the final value lacks")))
@@ -410,10 +421,13 @@ class OutputState:
                 return None
             part = item.parts.get(ev.content_index)
             if part is None:
-                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part", ev.content_index,
-                                                                           ev)))
+                if self.once("part", kind, ev.output_index, ev.content_index):
+                    self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part",
+                                                                               ev.content_index, ev)))
                 return None
             if part.type != family.part_type:
+                if not self.once("part-kind", kind, ev.output_index, ev.content_index):
+                    return None
                 self.found.append(EVENT_KIND(index, (
                     f"`{kind}` streams into `content_index` {ev.content_index}, a `{part.type}` part; it belongs "
                     f"to a `{family.part_type}` part: the text lands in the wrong field")))
@@ -424,7 +438,7 @@ class OutputState:
             if item is None:
                 return None
             part = item.summaries.get(ev.summary_index)
-            if part is None:
+            if part is None and self.once("part", kind, ev.output_index, ev.summary_index):
                 self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "summary part", ev.summary_index,
                                                                            ev)))
             return None if part is None else part.join
@@ -433,7 +447,7 @@ class OutputState:
             if item is None:
                 return None
             join = item.commands.get(ev.command_index)
-            if join is None:
+            if join is None and self.once("part", kind, ev.output_index, ev.command_index):
                 self.found.append(PART_NOT_OPEN(index, (
                     f"`{kind}` names `command_index` {ev.command_index} of `output_index` {ev.output_index}, which "
                     "no `response.shell_call_command.added` opened: the client has no command to append to")))
@@ -510,3 +524,12 @@ class OutputState:
                 self.found.append(TERMINAL_OUTPUT(index, (
                     f"`{kind}` `{path[0]}` is {excerpt(path[2])}, but `output_item.done` streamed "
                     f"{excerpt(path[1])}: the final response and the streamed item disagree")))
+
+
+def _sub_index(ev: Any) -> int | None:
+    """The part, summary part or command a delta names (None for item-scoped families)."""
+    for name in ("content_index", "summary_index", "command_index"):
+        number = getattr(ev, name, None)
+        if number is not None:
+            return number
+    return None
