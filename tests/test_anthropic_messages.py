@@ -147,10 +147,10 @@ CASES = [
     Case("anthropic/event-name-mismatch", TEXT, rename(3, None), [3]),
     Case("anthropic/event-name-mismatch", TEXT, rename(10, "message_stop"), [10]),
     Case("anthropic/done-sentinel", TEXT, append((None, "[DONE]")), [12]),
-    Case("anthropic/schema-mismatch", TEXT, edit(3, "index", "0"), [3]),
-    Case("anthropic/schema-mismatch", TEXT, edit(0, "message.usage.output_tokens", "1"), [0]),
-    Case("anthropic/schema-mismatch", TOOL, edit(1, "content_block.input", "{}"), [1]),
-    Case("anthropic/schema-mismatch", TEXT, edit(10, "usage", {"input_tokens": 12}), [10]),
+    Case("anthropic/schema", TEXT, edit(3, "index", "0"), [3]),
+    Case("anthropic/schema", TEXT, edit(0, "message.usage.output_tokens", "1"), [0]),
+    Case("anthropic/schema", TOOL, edit(1, "content_block.input", "{}"), [1]),
+    Case("anthropic/schema", TEXT, edit(10, "usage", {"input_tokens": 12}), [10]),
     Case("anthropic/unknown-event", TEXT, insert(5, event({"type": "content_block_thought", "index": 0})), [5]),
     Case("anthropic/message-start-not-first", TEXT, swap(0, 1), [0]),
     Case("anthropic/message-start-not-first", TEXT, drop(0), [0]),
@@ -224,13 +224,13 @@ NOT_FIRST_AT_STOP, NO_DELTA_AT_STOP = ("anthropic/message-start-not-first", 1), 
 @pytest.mark.parametrize(
     ("payload", "expected"),
     [
-        pytest.param([1, 2], [("anthropic/schema-mismatch", 0), NOT_FIRST_AT_STOP, NO_DELTA_AT_STOP], id="array"),
-        pytest.param({"type": 5}, [("anthropic/schema-mismatch", 0), NOT_FIRST_AT_STOP, NO_DELTA_AT_STOP],
+        pytest.param([1, 2], [("anthropic/schema", 0), NOT_FIRST_AT_STOP, NO_DELTA_AT_STOP], id="array"),
+        pytest.param({"type": 5}, [("anthropic/schema", 0), NOT_FIRST_AT_STOP, NO_DELTA_AT_STOP],
                      id="type-not-string"),
         pytest.param({"type": "content_block_delta", "index": 0, "delta": "text"},
-                     [("anthropic/message-start-not-first", 0), ("anthropic/schema-mismatch", 0),
+                     [("anthropic/message-start-not-first", 0), ("anthropic/schema", 0),
                       ("anthropic/block-not-open", 0), NO_DELTA_AT_STOP], id="delta-not-object"),
-        pytest.param({"type": "message_start", "message": None}, [("anthropic/schema-mismatch", 0), NO_DELTA_AT_STOP],
+        pytest.param({"type": "message_start", "message": None}, [("anthropic/schema", 0), NO_DELTA_AT_STOP],
                      id="message-null"),
     ],
 )
@@ -261,7 +261,7 @@ SCHEMA_TAIL = "; a client reading these fields gets a wrong type or nothing"
 )
 def test_schema_message_names_the_field_and_what_was_expected(mutate: Mutation, message: str) -> None:
     check = check_bytes(serialise(mutate(load(TEXT))))
-    assert [(f.rule, f.message) for f in check.findings] == [("anthropic/schema-mismatch", message + SCHEMA_TAIL)]
+    assert [(f.rule, f.message) for f in check.findings] == [("anthropic/schema", message + SCHEMA_TAIL)]
 
 
 def test_unknown_fields_are_tolerated() -> None:

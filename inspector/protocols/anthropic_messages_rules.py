@@ -16,7 +16,7 @@ E, W = Severity.ERROR, Severity.WARNING
 EVENT_NAME_MISMATCH   = rule("anthropic/event-name-mismatch", E,
                              "the SSE `event:` name is missing or differs from `data.type`")
 DONE_SENTINEL         = rule("anthropic/done-sentinel", E, "a `data: [DONE]` frame, which this protocol does not have")
-SCHEMA_MISMATCH       = rule("anthropic/schema-mismatch", E,
+SCHEMA_MISMATCH       = rule("anthropic/schema", E,
                              "an event whose fields do not fit the documented schema (missing or wrong JSON type)")
 UNKNOWN_EVENT         = rule("anthropic/unknown-event", W, "an event type the protocol does not document (ignored)")
 # the message envelope (§D.2, §D.3, §D.9, §D.10)
