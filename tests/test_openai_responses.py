@@ -344,3 +344,42 @@ def test_a_repeated_culprit_is_reported_once() -> None:
     data = (CORPUS / "vercel-ai__compat-github-copilot-id-rotation.sse").read_bytes()
     assert pairs(data, "responses/item-id-mismatch") == [
         ("responses/item-id-mismatch", index) for index in (3, 4, 5, 6, 7, 9, 10, 65, 66, 67)]
+
+
+def as_refusal(frames: list[Frame]) -> list[Frame]:
+    """text-minimal turned into a refusal: the same events for a `refusal` part."""
+    refusal = {"type": "refusal", "refusal": "Hello"}
+    frames[3][1]["part"] = {"type": "refusal", "refusal": ""}
+    for number, kind in ((4, "response.refusal.delta"), (5, "response.refusal.done")):
+        frames[number][0] = frames[number][1]["type"] = kind
+    frames[5][1]["refusal"] = frames[5][1].pop("text")
+    frames[6][1]["part"] = refusal
+    frames[7][1]["item"]["content"] = [refusal]
+    frames[8][1]["response"]["output"][0]["content"] = [refusal]
+    return frames
+
+
+def with_shell_command(frames: list[Frame]) -> list[Frame]:
+    """A shell command streamed inside the function-call item: added "" + deltas = done (PROTOCOLS.md §A.3 rule 7)."""
+    command = [
+        event("response.shell_call_command.added", output_index=0, command_index=0, command=""),
+        event("response.shell_call_command.delta", output_index=0, command_index=0, delta="ls "),
+        event("response.shell_call_command.delta", output_index=0, command_index=0, delta="-a"),
+        event("response.shell_call_command.done", output_index=0, command_index=0, command="ls -a"),
+    ]
+    return frames[:3] + [make(frames) for make in command] + frames[3:]
+
+
+@pytest.mark.parametrize(("build", "broken_at"), [(as_refusal, 5), (with_shell_command, 6)])
+def test_other_delta_families_join_to_their_done_value(build: Callable[[list[Frame]], list[Frame]],
+                                                       broken_at: int) -> None:
+    stream = MINIMAL if build is as_refusal else "vercel-ai__function-call.sse"
+    frames = build(load(stream))
+    assert [(f.rule, f.index) for f in check_bytes(dump(frames)).findings] == []
+    frames[broken_at - 1][1]["delta"] = "??"
+    assert pairs(dump(frames), "responses/delta-mismatch") == [("responses/delta-mismatch", broken_at)]
+
+
+def test_refusal_goes_to_the_refusal_output() -> None:
+    assembly = check_bytes(dump(as_refusal(load(MINIMAL)))).assembly
+    assert (assembly.text, assembly.outputs[0].refusal, assembly.first_content_index) == ("", "Hello", 4)
