@@ -162,9 +162,10 @@ class OutputState:
         content = snapshot.get("content")
         for number, (part_type, value) in item.part_values.items():
             entry = content[number] if isinstance(content, list) and number < len(content) else None
-            got = entry.get(PART_TYPES.get(part_type, ((), "text"))[1]) if isinstance(entry, dict) else None
+            name = PART_TYPES.get(part_type, ((), "text"))[1]
+            got = entry.get(name) if isinstance(entry, dict) else None
             if got != value:
-                self._snapshot_mismatch(index, f"{where} `item.content[{number}]`", got, value)
+                self._snapshot_mismatch(index, f"{where} `item.content[{number}].{name}`", got, value)
         summary = snapshot.get("summary")
         for number, value in item.summary_values.items():
             entry = summary[number] if isinstance(summary, list) and number < len(summary) else None
@@ -189,9 +190,8 @@ class OutputState:
         call = item.tool_call
         if call is None:
             return
-        streamed = [join for join in item.joins.values()]
-        if streamed:
-            join = streamed[0]
+        join = next(iter(item.joins.values()), None)
+        if join is not None:
             call.arguments = join.streamed() if join.deltas else join.value()
             return
         if snapshot is not None:
@@ -280,9 +280,10 @@ class OutputState:
                 f"{where} closes a `{part_type}` part that was added as `{open_part.type}`: the client built the "
                 "wrong kind of part")))
         else:
-            got = part.get(PART_TYPES.get(part_type, ((), "text"))[1])
+            name = PART_TYPES.get(part_type, ((), "text"))[1]
+            got = part.get(name)
             if got != value:
-                self._snapshot_mismatch(index, f"{where} `part`", got, value)
+                self._snapshot_mismatch(index, f"{where} `part.{name}`", got, value)
             annotations = part.get("annotations")
             if open_part.annotations and isinstance(annotations, list) and len(annotations) != open_part.annotations:
                 self.found.append(SNAPSHOT_MISMATCH(index, (
