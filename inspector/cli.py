@@ -150,6 +150,8 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
     Several recordings are matched by request path (else by protocol), then served in turn. Point a client at
     it: openai SDK base_url http://127.0.0.1:PORT/v1, anthropic SDK base_url http://127.0.0.1:PORT. Ctrl-C stops.
     """
+    import logging
+
     from .replay import Faults, Replay, describe, serve_forever
 
     stall_event, stall_seconds = None, 0.0
@@ -159,6 +161,11 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
         except ValueError as error:
             raise UsageFailure(f"--stall-at: {error}") from None
     replay = Replay.from_paths(paths, speed, Faults(cut_after, stall_event, stall_seconds))
+
+    requests = logging.StreamHandler(sys.stdout)  # one line per request served, as it happens
+    requests.setFormatter(logging.Formatter("%(asctime)s  %(message)s", "%H:%M:%S"))
+    logging.getLogger("inspector.replay").addHandler(requests)
+    logging.getLogger("inspector.replay").setLevel(logging.INFO)
 
     def ready(bound: int) -> None:
         click.echo(f"serving {len(replay.catalog.entries)} recording(s) on http://127.0.0.1:{bound} (Ctrl-C stops)")

@@ -288,7 +288,7 @@ class _ReplayHandler(tornado.web.RequestHandler):
 
     async def post(self, *_: str) -> None:
         entry = self.replay.catalog.pick(self.request.path)
-        log.info("%s %s -> %s", self.request.method, self.request.path, entry.file)
+        log.info("%s %s -> %s (%s)", self.request.method, self.request.path, Path(entry.file).name, entry.status)
         self.set_status(entry.status)
         self.clear_header("Content-Type")
         for name, value in entry.headers:
@@ -301,7 +301,7 @@ class _ReplayHandler(tornado.web.RequestHandler):
                 if not await step.perform(out):
                     return
         except tornado.iostream.StreamClosedError:
-            log.info("the client went away during %s", entry.file)
+            log.info("%s %s: the client went away before the end", self.request.method, self.request.path)
         finally:
             steps.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -194,10 +195,11 @@ def test_serve_command_answers_then_stops_cleanly(serve_process, stop: signal.Si
     out, err = process.stdout.read(), process.stderr.read()
     assert response.content == (CORPUS / "anthropic-messages/vercel-ai__tool-use-only.sse").read_bytes()
     assert (process.returncode, err) == (0, "")
-    assert out.splitlines() == [
+    assert re.sub(r"^\d\d:\d\d:\d\d  ", "HH:MM:SS  ", out, flags=re.M).splitlines() == [
         "  /v1/messages  anthropic-messages  anthropic-messages-tool-use.jsonl",
         "  /v1/chat/completions  openai-chat  openai-chat-parallel-tool-calls.jsonl",
         "  /v1/responses  openai-responses  openai-responses-function-call.jsonl",
+        "HH:MM:SS  POST /v1/messages -> anthropic-messages-tool-use.jsonl (200)",
         "stopped",
     ]
 
