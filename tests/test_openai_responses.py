@@ -169,6 +169,7 @@ CASES = [
     Case("responses/annotation-index-out-of-order", "pydantic-ai__web-search-annotations.sse",
          set_field(18, "annotation_index", 1), [18]),
     Case("responses/delta-mismatch", MINIMAL, set_field(4, "delta", "Hell"), [5]),
+    Case("responses/done-event-missing", MINIMAL, drop(5), [5]),
     Case("responses/done-without-delta", "vercel-ai__function-call.sse", drop(*range(3, 9)), [3]),
     Case("responses/snapshot-mismatch", MINIMAL, set_field(6, "part.text", "Help"), [6]),
     Case("responses/summary-part-out-of-order", "vercel-ai__reasoning-summary-function-call.sse",
@@ -383,3 +384,19 @@ def test_other_delta_families_join_to_their_done_value(build: Callable[[list[Fra
 def test_refusal_goes_to_the_refusal_output() -> None:
     assembly = check_bytes(dump(as_refusal(load(MINIMAL)))).assembly
     assert (assembly.text, assembly.outputs[0].refusal, assembly.first_content_index) == ("", "Hello", 4)
+
+
+@pytest.mark.parametrize(("stream", "mutate", "expected"), [
+    pytest.param("pydantic-ai__web-search-annotations.sse", drop(18), [19], id="annotation-event-dropped"),
+    pytest.param("vercel-ai__function-call.sse", set_field(10, "item.call_id", "call_other"), [10],
+                 id="call-id-changed-at-done"),
+    pytest.param("vercel-ai__function-call.sse", set_field(10, "item.arguments", "{}"), [10],
+                 id="arguments-differ-at-done"),
+    pytest.param("vercel-ai__reasoning-summary-function-call.sse", set_field(38, "item.summary.0.text", "x"), [38],
+                 id="summary-differs-at-done"),
+])
+def test_other_snapshot_mismatches(stream: str, mutate: Callable[[list[Frame]], list[Frame]],
+                                   expected: list[int]) -> None:
+    broken = mutate(load(stream))
+    assert pairs(dump(broken), "responses/snapshot-mismatch") == [
+        ("responses/snapshot-mismatch", index) for index in expected]

@@ -154,7 +154,7 @@ class Checker:
         if self._error_at is None:
             self._error_at = index
         error = payload["error"]
-        message = error.get("message") if isinstance(error, dict) else None
+        message = error.get("message") if isinstance(error, dict) else error
         if not isinstance(message, str) or not message:
             message = SDK_DEFAULT_ERROR
         if self.assembly.error is None:

@@ -283,7 +283,8 @@ class ChoiceTracker:
                                            ("`type: \"function\"`", fragment.get("type") == "function"),
                                            ("`function.name`", type(name) is str and bool(name))) if not ok]
         if missing:
-            findings.append(TOOL_START_INCOMPLETE(index, f"{where}: the first fragment lacks {', '.join(missing)}; "
+            lacks = " and ".join(filter(None, (", ".join(missing[:-1]), missing[-1])))
+            findings.append(TOOL_START_INCOMPLETE(index, f"{where}: the first fragment lacks {lacks}; "
                                                          "expected them all there, and without them the client "
                                                          "cannot run the call or answer it by id"))
         call = StreamedToolCall(call_id if type(call_id) is str and call_id else None,
@@ -324,8 +325,9 @@ class ChoiceTracker:
         try:
             json.loads(call.arguments)
         except ValueError as error:
-            findings.append(TOOL_ARGUMENTS_JSON(index, f"choice `{choice_index}` tool call `{tool_index}` "
-                                                       f"(`{call.name}`) finished with arguments that are not JSON "
+            name = f" (`{call.name}`)" if call.name else ""
+            findings.append(TOOL_ARGUMENTS_JSON(index, f"choice `{choice_index}` tool call `{tool_index}`{name} "
+                                                       "finished with arguments that are not JSON "
                                                        f"({error}): `{_excerpt(call.arguments)}`; the client "
                                                        "cannot parse them to run the call"))
 

@@ -162,7 +162,19 @@ def _describe(problem: Any) -> tuple[str, str]:
     if problem["type"] == "missing":
         return path, f"`{path}` is required but missing"
     expected = problem["msg"].removeprefix("Input should be ")
+    expected = _JSON_NAMES.get(expected, expected)
     return path, f"`{path}`: expected {expected}, got `{_excerpt(problem['input'])}`"
+
+
+_JSON_NAMES = {
+    "a valid dictionary": "an object",
+    "a valid list": "an array",
+    "a valid string": "a string",
+    "a valid integer": "an integer",
+    "a valid number": "a number",
+    "a valid boolean": "a boolean",
+}
+"""pydantic's Python words for the JSON types a wire reader knows."""
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:

@@ -20,11 +20,13 @@ from .openai_responses_state import (
     DELTA_FAMILIES,
     DONE_FAMILIES,
     FAMILIES,
+    IDENTITY_FIELDS,
     MESSAGE,
     PART_TYPES,
     PROGRESS_ITEM_TYPES,
     REASONING,
     TOOL_CALL_ITEMS,
+    VALUE_FAMILIES,
     Family,
     Join,
     OpenItem,
@@ -68,6 +70,8 @@ SNAPSHOT_MISMATCH  = rule("responses/snapshot-mismatch", Severity.ERROR,
                           "a part or item snapshot disagrees with the value streamed for it")
 SUMMARY_ORDER      = rule("responses/summary-part-out-of-order", Severity.ERROR,
                           "reasoning summary parts are not sequential (0, 1, 2, ..., each closed before the next)")
+DONE_EVENT_MISSING = rule("responses/done-event-missing", Severity.WARNING,
+                          "a part or item closes without the `.done` event of the value streamed into it")
 TERMINAL_OUTPUT    = rule("responses/terminal-output-mismatch", Severity.ERROR,
                           "the terminal `response.output` differs from the streamed items")
 # fmt: on
@@ -130,7 +134,7 @@ class OutputState:
 
     def item_done(self, index: int, kind: str, ev: Any) -> None:
         position, snapshot = ev.output_index, ev.item
-        item_type = self._item_type(index, kind, snapshot)
+        self._item_type(index, kind, snapshot)
         item = self.open.pop(position, None)
         if item is None:
             self.found.append(ITEM_NOT_OPEN(index, self._not_open(position, "`output_item.done`")))
@@ -140,16 +144,25 @@ class OutputState:
             self.found.append(ITEM_ID_MISMATCH(index, (
                 f"`output_item.done` for `output_index` {position} carries id `{done_id}`, but the item was added "
                 f"as `{item.id}`: a client that matches items by id sees an item it never opened")))
-        if item_type != item.type:
-            self.found.append(SNAPSHOT_MISMATCH(index, (
-                f"`output_item.done` for `output_index` {position} is a `{item_type}` item, but it was added as "
-                f"`{item.type}`: the client built the wrong kind of item")))
+        for name in IDENTITY_FIELDS:
+            added, done = item.snapshot.get(name), snapshot.get(name)
+            if added is not None and done != added:
+                self.found.append(SNAPSHOT_MISMATCH(index, (
+                    f"`output_item.done` for `output_index` {position} has `item.{name}` {excerpt(done)}, but the "
+                    f"item was added with {excerpt(added)}: the client built the wrong item, or calls the wrong "
+                    "tool")))
         for label, closer, still_open in (("content part", "content_part.done", item.parts),
                                           ("summary part", "reasoning_summary_part.done", item.summaries)):
             for number in still_open:
                 self.found.append(PART_DONE_MISSING(index, (
                     f"`output_item.done` for `output_index` {position} while its {label} {number} is still open "
                     f"(no `{closer}`): the part's final value never came")))
+        for name, join in item.joins.items():
+            if join.final is None:
+                self._done_missing(index, kind, name, position, None)
+        for number, join in item.commands.items():
+            if join.final is None:
+                self._done_missing(index, kind, "response.shell_call_command", position, number)
         self._check_item_snapshot(index, item, snapshot)
         self._settle_tool_call(item, snapshot)
         if item.tool_call is not None and not item.joins and item.tool_call.arguments:
@@ -179,6 +192,13 @@ class OutputState:
             if got != value:
                 path = ".".join(family.snapshot)
                 self._snapshot_mismatch(index, f"{where} `item.{path}`", got, value)
+
+    def _done_missing(self, index: int, kind: str, value: str, position: int, number: int | None) -> None:
+        family = value if value.startswith("response.") else VALUE_FAMILIES.get(value, value)
+        where = f"`output_index` {position}" + (f", index {number}" if number is not None else "")
+        self.found.append(DONE_EVENT_MISSING(index, (
+            f"`{kind}` ({where}) closed a value whose `{family}.done` never came: the docs allow it, but a client "
+            "that waits for the `.done` event to finalise the text or arguments never does")))
 
     def _snapshot_mismatch(self, index: int, where: str, got: Any, streamed: str) -> None:
         self.found.append(SNAPSHOT_MISMATCH(index, (
@@ -285,11 +305,13 @@ class OutputState:
             if got != value:
                 self._snapshot_mismatch(index, f"{where} `part.{name}`", got, value)
             annotations = part.get("annotations")
-            if open_part.annotations and isinstance(annotations, list) and len(annotations) != open_part.annotations:
+            if isinstance(annotations, list) and len(annotations) != open_part.annotations:
                 self.found.append(SNAPSHOT_MISMATCH(index, (
                     f"{where} `part.annotations` has {len(annotations)} entries, but {open_part.annotations} "
                     "`output_text.annotation.added` events came: citations shown while streaming and in the "
                     "final part differ")))
+        if open_part.join.final is None and open_part.type in PART_TYPES:
+            self._done_missing(index, kind, f"{open_part.type}", ev.output_index, ev.content_index)
         item.part_values[ev.content_index] = (open_part.type, value)
 
     def summary_added(self, index: int, kind: str, ev: Any) -> None:
@@ -324,6 +346,8 @@ class OutputState:
         if got != value:
             where = f"`{kind}` (`output_index` {ev.output_index}, `summary_index` {ev.summary_index}) `part.text`"
             self._snapshot_mismatch(index, where, got, value)
+        if open_part.join.final is None:
+            self._done_missing(index, kind, "summary_text", ev.output_index, ev.summary_index)
         item.summary_values[ev.summary_index] = value
 
     def annotation(self, index: int, kind: str, ev: Any) -> None:

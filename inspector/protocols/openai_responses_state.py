@@ -55,6 +55,9 @@ FAMILIES: dict[str, Family] = {
     "response.shell_call_command":    Family("command", "command", (), frozenset(), None, None),
 }
 
+# Part type -> the family that streams it (for messages that name the missing event).
+VALUE_FAMILIES = {family.part_type: name for name, family in FAMILIES.items() if family.part_type is not None}
+
 DELTA_FAMILIES = {f"{name}.delta": (name, family) for name, family in FAMILIES.items()}
 DONE_FAMILIES = {f"{name}.done": (name, family) for name, family in FAMILIES.items()}
 
@@ -90,6 +93,9 @@ TOOL_CALL_ITEMS: dict[str, tuple[str, str]] = {
 
 # Re-encrypted or filled in later by design (PROTOCOLS.md §A.3 rule 10): not compared with the terminal output.
 UNSTABLE_FIELDS = frozenset({"encrypted_content", "fingerprint", "logprobs"})
+
+# Fields that name an item: fixed from `output_item.added` on (what changes is content, arguments and status).
+IDENTITY_FIELDS = ("type", "role", "call_id", "name", "server_label")
 # fmt: on
 
 
