@@ -71,9 +71,9 @@ class StreamedToolCall(ToolCall):
 
     __slots__ = ("_parts",)
 
-    def __init__(self, id: str | None, name: str | None) -> None:
+    def __init__(self, id: str | None, name: str | None, kind: str = "function") -> None:
         self._parts: list[str] = []
-        super().__init__(id, name)
+        super().__init__(id, name, "", kind)
 
     @property  # type: ignore[override]
     def arguments(self) -> str:
@@ -101,6 +101,8 @@ class _ChoiceState:
     """Event of the first non-empty `delta.refusal`."""
     tools: dict[int, StreamedToolCall] = field(default_factory=dict)
     """Tool-call index -> the call being assembled."""
+    function_call: StreamedToolCall | None = None
+    """The deprecated single `delta.function_call`, assembled like a tool call."""
 
 
 
@@ -172,6 +174,9 @@ class ChoiceTracker:
             for fragment in tool_calls:
                 if type(fragment) is dict and type(fragment.get("index")) is int:
                     self._on_tool_fragment(index, choice_index, state, fragment, findings)
+        function_call = delta.get("function_call")
+        if type(function_call) is dict and function_call:
+            self._on_function_call(index, state, function_call)
         logprobs = choice.get("logprobs")
         if type(logprobs) is dict:
             self._check_logprobs(index, choice_index, logprobs, content, refusal, findings)
@@ -319,6 +324,19 @@ class ChoiceTracker:
                                                      "expected only `index` and `function.arguments` after the "
                                                      "first: the openai SDK's stream helper concatenates it to "
                                                      f"`{value}{value}`"))
+
+    def _on_function_call(self, index: int, state: _ChoiceState, function_call: dict[str, Any]) -> None:
+        """The deprecated `function_call` delta (`{name?, arguments?}`): no rules, only the Assembly."""
+        self.assembly.saw_content(index)
+        call = state.function_call
+        if call is None:
+            name = function_call.get("name")
+            call = state.function_call = StreamedToolCall(None, name if type(name) is str and name else None,
+                                                          kind="function_call")
+            state.output.tool_calls.append(call)
+        arguments = function_call.get("arguments")
+        if type(arguments) is str and arguments:
+            call.append(arguments)
 
     def _check_arguments(self, index: int, choice_index: int, tool_index: int, call: StreamedToolCall,
                          findings: list[Finding]) -> None:

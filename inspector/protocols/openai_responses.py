@@ -113,7 +113,6 @@ class Checker:
         self.response_id: str | None = None
         self.terminal_index: int | None = None
         self.error_index: int | None = None
-        self.unknown_types: set[str] = set()
         self._handlers = {kind: handler.__get__(self) for kind, handler in HANDLERS.items()}
         self._handlers.update({kind: handler.__get__(self.items) for kind, handler in ITEM_HANDLERS.items()})
 
@@ -129,16 +128,16 @@ class Checker:
         kind = payload.get("type") if type(payload) is dict else None
         if type(kind) is not str:
             shape = "an object without a string `type`" if isinstance(payload, dict) else "not an object"
-            found.append(SCHEMA(index, (
-                f"the payload is {shape}: every Responses event is an object whose `type` names it, and the SDK "
-                "cannot dispatch this one")))
+            if self.items.once("schema", shape):
+                found.append(SCHEMA(index, (
+                    f"the payload is {shape}: every Responses event is an object whose `type` names it, and the "
+                    "SDK cannot dispatch this one")))
             self.count += 1
             return found
         self._envelope(index, event.type, kind, payload)
         validate = VALIDATORS.get(kind)
         if validate is None:
-            if kind not in self.unknown_types:
-                self.unknown_types.add(kind)
+            if self.items.once("unknown", kind):
                 found.append(UNKNOWN_EVENT(index, (
                     f"`{kind}` is not a documented Responses event (first of its type here): clients skip it, so "
                     "whatever it carries is lost to them; check the name if it was meant to be a known event")))
