@@ -251,7 +251,7 @@ def test_a_fault_on_every_chunk_is_reported_once() -> None:
 def test_schema_message_names_the_field_and_what_was_expected() -> None:
     frames = set_path(2, ("choices", 0, "index"), "0")(load(TEXT))
     [finding] = check_bytes(serialise(frames)).findings
-    assert finding.message.startswith("chunk: `choices[0].index`: expected a valid integer, got `\"0\"`")
+    assert finding.message.startswith("chunk: `choices[0].index`: expected an integer, got `\"0\"`")
 
 
 # -- the Assembly, computed independently from the raw frames --------------------------------------------------
@@ -340,3 +340,32 @@ def test_long_text_is_kept_exactly() -> None:
     check = check_bytes(serialise(frames[:1] + middle + frames[31:]))
     assert check.assembly.text == "".join(f"{number} " for number in range(9_000))
     assert len(check.assembly.output(0).text_parts) < 4096
+
+
+def test_deprecated_function_call_is_assembled_like_a_tool_call() -> None:
+    frames = load(TEXT)
+    opener, fragment, finish = (copy.deepcopy(frames[index]) for index in (0, 1, 31))
+    opener[1]["choices"][0]["delta"] = {"role": "assistant", "content": None, "function_call": {"name": "f",
+                                                                                                 "arguments": ""}}
+    pieces = ['{"a"', ": 1}"]
+    middle = []
+    for piece in pieces:
+        frame = copy.deepcopy(fragment)
+        frame[1]["choices"][0]["delta"] = {"function_call": {"arguments": piece}}
+        middle.append(frame)
+    finish[1]["choices"][0]["finish_reason"] = "function_call"
+    check = check_bytes(serialise([opener, *middle, finish, *frames[32:]]))
+    calls = [(call.to_json(), call.kind) for call in check.assembly.tool_calls]
+    assert (calls, check.assembly.status, check.findings) == (
+        [({"id": None, "name": "f", "arguments": '{"a": 1}'}, "function_call")], "function_call", []
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [({"message": "overloaded", "type": "server_error"}, "overloaded"), ("boom", "boom"),
+     ({"code": 500}, "An error occurred during streaming")],
+)
+def test_in_band_error_message(error: Any, message: str) -> None:
+    frames = load(TEXT)[:5] + [["message", {"error": error}]]
+    assert check_bytes(serialise(frames)).assembly.error == message
