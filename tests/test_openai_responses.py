@@ -400,3 +400,17 @@ def test_other_snapshot_mismatches(stream: str, mutate: Callable[[list[Frame]], 
     broken = mutate(load(stream))
     assert pairs(dump(broken), "responses/snapshot-mismatch") == [
         ("responses/snapshot-mismatch", index) for index in expected]
+
+
+def test_failure_mid_message_reports_only_the_error() -> None:
+    """`error` then `response.failed` while a message is open: the failure explains the unfinished item."""
+    frames = load(MINIMAL)
+    failed = copy.deepcopy(frames[8])
+    failed[0] = failed[1]["type"] = "response.failed"
+    failed[1]["response"].update(status="failed", output=[], usage=None,
+                                 error={"code": "server_error", "message": "The server had an error"})
+    error = event("error", error={"type": "server_error", "code": "server_error", "message": "boom"})
+    frames = frames[:5] + [error(frames), failed]
+    check = check_bytes(dump(frames))
+    assert [(f.rule, f.index) for f in check.findings] == [("responses/error-event", 5)]
+    assert (check.assembly.status, check.assembly.error, check.assembly.text) == ("failed", "boom", "Hello")

@@ -285,8 +285,9 @@ class Checker:
                 self.found.append(TERMINAL_FIELD(index, (
                     f"`{kind}` has no `response.{name}`: a `{TERMINAL_EVENTS[kind]}` response carries it, and "
                     f"{FIELD_USE[name]}")))
-        self.items.close_open_items(index, f"`{kind}`")
-        self.items.check_terminal_output(index, kind, response.output)
+        failed = kind == "response.failed"
+        self.items.close_open_items(index, f"`{kind}`", report=not failed)
+        self.items.check_terminal_output(index, kind, response.output, partial=failed)
 
     def _error(self, index: int, kind: str, ev: Any) -> None:
         self.assembly.error = ev.text

@@ -512,10 +512,13 @@ class OutputState:
 
     # ---- the end -----------------------------------------------------------------------------------------
 
-    def close_open_items(self, index: int | None, why: str) -> None:
-        """Items still open when the response ended (terminal event or end of stream)."""
+    def close_open_items(self, index: int | None, why: str, report: bool = True) -> None:
+        """Items still open when the response ended (terminal event or end of stream); `report=False` when the
+        response failed, which explains by itself why they never finished."""
         for position, item in sorted(self.open.items()):
             self._settle_tool_call(item, None)
+            if not report:
+                continue
             if item.type == "mcp_list_tools" and item.concurrent:
                 self.found.append(MCP_DONE_MISSING(index, (
                     f"`mcp_list_tools` item `{item.id}` (`output_index` {position}) was open alongside other items "
@@ -527,9 +530,10 @@ class OutputState:
                     f"before {why}: a client waiting for the item to finish never sees its final state")))
         self.open.clear()
 
-    def check_terminal_output(self, index: int, kind: str, output: list[dict[str, Any]]) -> None:
+    def check_terminal_output(self, index: int, kind: str, output: list[dict[str, Any]], partial: bool) -> None:
+        """`partial`: a failed response may list fewer items than were streamed (NOTE: the docs do not say)."""
         streamed = len(self.item_ids)
-        if len(output) != streamed:
+        if len(output) > streamed or (len(output) < streamed and not partial):
             self.found.append(TERMINAL_OUTPUT(index, (
                 f"`{kind}` `response.output` lists {len(output)} item(s), but the stream added {streamed}: "
                 "`get_final_response()` and a client that followed the stream disagree on what was said")))
