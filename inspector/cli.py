@@ -135,7 +135,7 @@ def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool,
     sys.exit(0 if all(result.same for result in results) else 1)
 
 
-@cli.command()
+@cli.command(short_help="Replay recordings as a live endpoint, with fault injection.")
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="Port on 127.0.0.1; 0 lets the OS pick one (the URL is printed).")
@@ -280,7 +280,7 @@ def record(reverse: str | None, regular: bool, port: int, directory: str) -> Non
     click.echo(f"stopped: {tally.streams} streams recorded to {directory}/ ({ok} ok, {tally.failed} failed)")
 
 
-@cli.command()
+@cli.command(short_help="Check an endpoint with standard streaming requests.")
 @click.option("--base-url", required=True, metavar="URL",
               help="As for the official SDKs: OpenAI's includes /v1 (https://api.openai.com/v1), Anthropic's does not.")
 @click.option("--protocol", required=True, type=click.Choice(["openai-chat", "openai-responses", "anthropic-messages"]))
@@ -320,7 +320,7 @@ def probe(base_url: str, protocol: str, model: str | None, api_key_env: str | No
     sys.exit(1 if report.failed else 0)
 
 
-@cli.command()
+@cli.command(short_help="The whole loop offline, on bundled recordings.")
 @click.option("--dir", "directory", type=click.Path(file_okay=False),
               help="Where the demo's recordings go [default: a new temporary directory, kept for you to explore].")
 @click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
