@@ -205,11 +205,18 @@ def test_report_lists_verdicts_then_findings_capped_per_scenario(tmp_path: Path)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("served", "code"), [(VALID["openai-chat"], 0), (VALID["openai-responses"], 1)],
-                         ids=["valid", "wrong-protocol"])
-def test_probe_command_exit_status(serving, tmp_path: Path, monkeypatch, served: Path, code: int) -> None:
+@pytest.mark.parametrize(
+    ("served", "faults", "code"),
+    [
+        pytest.param(VALID["openai-chat"], {}, 0, id="valid"),
+        pytest.param(VALID["openai-chat"], {"cut_after": 5}, 1, id="cut-mid-stream"),
+        pytest.param(VALID["openai-responses"], {}, 1, id="another-protocol"),
+    ],
+)
+def test_probe_command_exit_status(serving, tmp_path: Path, monkeypatch, served: Path, faults: dict,
+                                   code: int) -> None:
     monkeypatch.setenv("PROBE_TEST_KEY", SECRET)
-    url = serving(served)
+    url = serving(served, **faults)
     result = CliRunner().invoke(cli, ["probe", "--base-url", f"{url}/v1", "--protocol", "openai-chat",
                                       "--api-key-env", "PROBE_TEST_KEY", "--out", str(tmp_path)])
     assert result.exit_code == code, result.output
