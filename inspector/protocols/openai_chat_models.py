@@ -144,6 +144,8 @@ SCHEMAS: dict[str, TypeAdapter[Any]] = {
     "error": TypeAdapter(ErrorPayload),
 }
 """Payload kind -> its schema, built once."""
+_VALIDATORS = {kind: adapter.validator.validate_python for kind, adapter in SCHEMAS.items()}
+"""The compiled validators themselves: `TypeAdapter.validate_python` adds ~0.5 µs of Python per call."""
 
 _MAX_PROBLEMS = 5  # per payload: a wholly wrong object should not bury the rest of the report
 
@@ -151,7 +153,7 @@ _MAX_PROBLEMS = 5  # per payload: a wholly wrong object should not bury the rest
 def schema_problems(kind: str, payload: dict[str, Any]) -> list[tuple[str, str]]:
     """(field path, message) for every field of `payload` that breaks the schema of `kind` (empty when it fits)."""
     try:
-        SCHEMAS[kind].validate_python(payload)
+        _VALIDATORS[kind](payload)
     except ValidationError as error:
         return [_describe(problem) for problem in error.errors(include_url=False)[:_MAX_PROBLEMS]]
     return []
