@@ -17,14 +17,26 @@ from .protocols.base import Assembly, Output
 from .recording import Chunk, End, Header
 from .sse import Event
 from .timing import Timing, TimingRecorder
+from .view_summary import summarize
 
 
 @dataclass(frozen=True, slots=True)
 class EventRow:
-    """One event as `view --events` shows it: the event and its gap since the previous one."""
+    """One event as `view --events` shows it; the summary, not the data, is kept (it stays small)."""
 
-    event: Event
+    index: int
+    t: float | None
     gap: float | None
+    type: str
+    summary: str
+
+    @classmethod
+    def of(cls, event: Event, gap: float | None) -> EventRow:
+        return cls(event.index, event.t, gap, event.type, summarize(event.type, event.data))
+
+    def to_json(self) -> dict[str, Any]:
+        gap = None if self.gap is None else round(self.gap, 6)
+        return {"index": self.index, "t": self.t, "gap": gap, "event": self.type, "summary": self.summary}
 
 
 @dataclass
@@ -93,6 +105,7 @@ class StreamReport:
             "error": assembly.error,
             "end": None if self.end is None else {"t": self.end.t, "reason": self.end.reason, "error": self.end.error},
             "choices": [_output_json(output) for output in self.outputs],
+            **({} if self.events is None else {"events": [row.to_json() for row in self.events]}),
         }
 
 
@@ -117,7 +130,7 @@ def inspect(source: Source, protocol: str | None = None, *, keep_events: bool = 
         for event in check.feed(chunk.data, chunk.t):
             gap = recorder.event(event)
             if rows is not None:
-                rows.append(EventRow(event, gap))
+                rows.append(EventRow.of(event, gap))
         recorder.first_token(check.assembly.first_content_index)
     check.close()
     assembly = check.assembly

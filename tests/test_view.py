@@ -13,6 +13,7 @@ from inspector.protocols.base import Output, ToolCall
 from inspector.recording import Header, RecordingWriter
 from inspector.view import THEME, GapChart, OutputView, StreamView, ToolCallTable, export_html
 from inspector.view_model import inspect
+from inspector.view_summary import summarize
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 CORPUS_FILES = sorted(str(path.relative_to(CORPUS)) for path in CORPUS.glob("*/*.sse"))
@@ -403,3 +404,36 @@ def test_html_page_is_self_contained(make_recording) -> None:
     assert page.startswith("<!DOCTYPE html>")
     assert ("get_weather" in page, "&quot;city&quot;: &quot;Paris&quot;" in page) == (True, True)
     assert ("<link" in page, "<script" in page) == (False, False)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "summary"),
+    [
+        pytest.param("message", '{"id":"c","object":"chat.completion.chunk","created":1,"model":"m",'
+                     '"choices":[{"index":0,"delta":{"content":"Hi"},"logprobs":null,"finish_reason":null}]}',
+                     'choices[0].delta.content="Hi"', id="chat-delta"),
+        pytest.param("message", '{"choices":[{"index":1,"delta":{"tool_calls":[{"index":0,"function":'
+                     '{"arguments":"{\\"a"}}]}}]}',
+                     'choices[0].index=1  choices[0].delta.tool_calls[0].function.arguments="{\\"a"',
+                     id="chat-tool-fragment"),
+        pytest.param("content_block_delta", '{"type":"content_block_delta","index":1,'
+                     '"delta":{"type":"text_delta","text":"ok"}}', 'index=1  delta.type="text_delta"  delta.text="ok"',
+                     id="anthropic-delta"),
+        pytest.param("message", '{"type":"content_block_delta"}', 'type="content_block_delta"',
+                     id="type-kept-when-not-the-event-name"),
+        pytest.param("response.output_text.delta", '{"type":"response.output_text.delta","sequence_number":4,'
+                     '"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hel","obfuscation":"x"}',
+                     'output_index=0  content_index=0  delta="Hel"', id="responses-delta"),
+        pytest.param("ping", "{}", "{}", id="empty-object"),
+        pytest.param("message", "[DONE]", "[DONE]", id="not-json"),
+        pytest.param("message", "line one\nline two", "line one\\nline two", id="multi-line-not-json"),
+        pytest.param("message", "7", "7", id="scalar"),
+    ],
+)
+def test_event_summary(event_type: str, data: str, summary: str) -> None:
+    assert summarize(event_type, data) == summary
+
+
+def test_event_summary_is_cut_after_a_few_hundred_characters() -> None:
+    summary = summarize("message", json.dumps({f"k{n}": "x" * 50 for n in range(50)}))
+    assert (summary.count("  ") + 1, len(summary)) == (6, 6 * 55 + 5 * 2)
