@@ -198,7 +198,6 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: b
     """
     from .inputs import expand, open_source
     from .view import export_html, make_console, print_view
-    from .view_events import summarize
     from .view_model import inspect
 
     found = expand([path])
@@ -213,14 +212,7 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: b
             raise UsageFailure(f"--html {html_path}: {error.strerror or error}") from None
         click.echo(f"wrote {html_path}", err=True)
     if as_json:
-        document = report.to_json()
-        if report.events is not None:
-            document["events"] = [
-                {"index": row.event.index, "t": row.event.t, "gap": row.gap, "event": row.event.type,
-                 "summary": summarize(row.event.type, row.event.data)}
-                for row in report.events
-            ]
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     elif html_path is None:
         print_view(make_console(), report)
     sys.exit(1 if report.errors else 0)
