@@ -149,6 +149,8 @@ CASES = [
     Case("responses/terminal-missing", MINIMAL, drop(8), [7]),
     Case("responses/event-after-terminal", MINIMAL, lambda frames: frames + [copy.deepcopy(frames[8])], [9]),
     Case("responses/terminal-field-missing", MINIMAL, set_field(8, "response.usage", None), [8]),
+    Case("responses/terminal-field-unexpected", MINIMAL,
+         set_field(8, "response.error", {"code": "server_error", "message": "x"}), [8]),
     Case("responses/terminal-output-mismatch", MINIMAL, set_field(8, "response.output.0.content.0.text", "Hi"), [8]),
     Case("responses/error-event", MINIMAL, insert(8, event("error", error={"message": "boom", "code": "x"})), [8]),
     Case("responses/event-after-error", "vercel-ai__error-then-failed.sse",

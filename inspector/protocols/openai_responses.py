@@ -51,6 +51,9 @@ AFTER_TERMINAL    = rule("responses/event-after-terminal", Severity.ERROR,
 TERMINAL_FIELD    = rule("responses/terminal-field-missing", Severity.ERROR,
                          "a terminal event without the field its status requires (`usage`, `error`, "
                          "`incomplete_details`)")
+TERMINAL_EXTRA    = rule("responses/terminal-field-unexpected", Severity.WARNING,
+                         "a terminal event carrying a field that contradicts its status (`error` on a completed "
+                         "response, `incomplete_details` on a completed or failed one)")
 ERROR_EVENT       = rule("responses/error-event", Severity.WARNING, "an in-band `error` event: the response failed")
 AFTER_ERROR       = rule("responses/event-after-error", Severity.ERROR,
                          "an event other than `response.failed` after an `error` event")
@@ -84,6 +87,13 @@ TERMINAL_FIELDS: dict[str, tuple[str, ...]] = {
     "response.completed":  ("usage",),
     "response.failed":     ("error",),
     "response.incomplete": ("usage", "incomplete_details"),
+}
+
+# Terminal event -> fields of `response` that contradict it when set.
+TERMINAL_NULL_FIELDS: dict[str, tuple[str, ...]] = {
+    "response.completed":  ("error", "incomplete_details"),
+    "response.failed":     ("incomplete_details",),
+    "response.incomplete": ("error",),
 }
 
 # Why a client needs each of those fields.
@@ -285,6 +295,11 @@ class Checker:
                 self.found.append(TERMINAL_FIELD(index, (
                     f"`{kind}` has no `response.{name}`: a `{TERMINAL_EVENTS[kind]}` response carries it, and "
                     f"{FIELD_USE[name]}")))
+        for name in TERMINAL_NULL_FIELDS[kind]:
+            if getattr(response, name) is not None:
+                self.found.append(TERMINAL_EXTRA(index, (
+                    f"`{kind}` carries a non-null `response.{name}`: a `{TERMINAL_EVENTS[kind]}` response has "
+                    f"`{name}: null`, and a client that tests `response.{name}` takes it for another outcome")))
         failed = kind == "response.failed"
         self.items.close_open_items(index, f"`{kind}`", report=not failed)
         self.items.check_terminal_output(index, kind, response.output, partial=failed)

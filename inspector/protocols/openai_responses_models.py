@@ -169,10 +169,13 @@ class Delta(ItemEvent):
 
 class ContentDelta(ContentEvent):
     delta: str
+    logprobs: list[Any] | None = None
+    """Required by the schema on `output_text.delta`, absent in 2025-03 streams: checked only when present."""
 
 
 class TextDone(ContentEvent):
     text: str
+    logprobs: list[Any] | None = None
 
 
 class RefusalDone(ContentEvent):
