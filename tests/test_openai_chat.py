@@ -248,10 +248,21 @@ def test_a_fault_on_every_chunk_is_reported_once() -> None:
                              "chat/usage-on-choice-chunk"]
 
 
-def test_schema_message_names_the_field_and_what_was_expected() -> None:
-    frames = set_path(2, ("choices", 0, "index"), "0")(load(TEXT))
-    [finding] = check_bytes(serialise(frames)).findings
-    assert finding.message.startswith("chunk: `choices[0].index`: expected an integer, got `\"0\"`")
+@pytest.mark.parametrize(
+    ("mutation", "start"),
+    [(set_path(2, ("choices", 0, "index"), "0"), "chunk: `choices[0].index`: expected an integer, got `\"0\"`"),
+     (set_path(2, ("choices", 0, "finish_reason"), "done"),
+      "chunk: `choices[0].finish_reason`: expected 'stop', 'length', 'tool_calls', 'content_filter' or "
+      "'function_call', got `\"done\"`"),
+     (edit(2, lambda payload: payload.pop("model")), "chunk: `model` is required but missing"),
+     (lambda frames: frames[:2] + [["message", [1]]] + frames[3:],
+      "expected a JSON object (a chunk or an error), got an array")],
+)
+def test_schema_message_names_the_field_and_what_was_expected(
+    mutation: Callable[[list[Frame]], list[Frame]], start: str
+) -> None:
+    findings = check_bytes(serialise(mutation(load(TEXT)))).findings
+    assert [finding.message[: len(start)] for finding in findings if finding.rule == "chat/schema"] == [start]
 
 
 # -- the Assembly, computed independently from the raw frames --------------------------------------------------

@@ -49,6 +49,8 @@ SSE_DEFAULT_TYPE = "message"
 """The SSE event type of a frame without `event:`: the only one Chat sends."""
 IDENTITY_FIELDS = ("id", "created", "model")
 """Fields every chunk repeats unchanged (the Azure prompt-filter first frame excepted)."""
+JSON_TYPE_NAMES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
+                   type(None): "null"}
 SDK_DEFAULT_ERROR = "An error occurred during streaming"
 """What the openai SDK raises with when the error carries no message."""
 
@@ -146,9 +148,9 @@ class Checker:
             self._done_at = index
 
     def _on_not_object(self, index: int, payload: Any, findings: list[Finding]) -> None:
-        findings.append(SCHEMA(index, f"expected a JSON object (a chunk or an error), got a JSON "
-                                      f"{type(payload).__name__}: the openai SDK builds a chunk from it and "
-                                      "client code reading `chunk.choices` breaks"))
+        kind = JSON_TYPE_NAMES.get(type(payload), type(payload).__name__)
+        findings.append(SCHEMA(index, f"expected a JSON object (a chunk or an error), got {kind}: the openai SDK "
+                                      "hands it on as a chunk and client code reading `chunk.choices` breaks"))
 
     def _on_error(self, index: int, payload: dict[str, Any], findings: list[Finding]) -> None:
         if self._error_at is None:
