@@ -26,6 +26,7 @@ from mitmproxy.tools.dump import DumpMaster
 from .inputs import InputError, open_source
 from .recorder import Recorder
 from .recorder_verdict import StreamResult
+from .recording import read_header
 from .replay import Catalog, Entry, Replay, ReplayServer, load_entries
 from .view_model import StreamReport, inspect
 
@@ -60,7 +61,8 @@ class DemoRequest:
     @classmethod
     def of(cls, entry: Entry) -> DemoRequest:
         """The recording's own request path and body; a raw SSE file gets its protocol's usual path."""
-        header = open_source(entry.file).header
+        with open(entry.file, "rb") as stream:  # load_entries has checked the file already
+            header = read_header(stream.readline())
         body = (header.request if header is not None else {}).get("body")
         data = body.encode() if isinstance(body, str) else httpx.Request("POST", "/", json=body or {}).read()
         path = entry.request_path or _USUAL_PATHS.get(entry.protocol or "")

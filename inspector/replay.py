@@ -32,7 +32,7 @@ from .inputs import InputError, expand, open_source
 from .protocols import detect
 from .protocols.base import DONE
 from .recording import Chunk
-from .sse import SSEParser
+from .sse import Event, SSEParser
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,6 @@ DROPPED_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"
 """Hop-by-hop headers, and those that no longer hold: chunks are stored decoded and re-framed by the server."""
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
-_DETECT_BYTES = 64 * 1024
 
 
 # -- what to serve -------------------------------------------------------------------------------------------------
@@ -78,8 +77,12 @@ def load_entries(paths: Sequence[str]) -> list[Entry]:
 def _entry(file: str) -> Entry:
     source = open_source(file)
     header = source.header
+    parser, sniffed = SSEParser(), None
+    for chunk in source.chunks():  # one whole read: a broken line fails now, not in the middle of a response
+        if header is None and sniffed is None:
+            sniffed = _protocol_of(parser.feed(chunk.data))
     if header is None:
-        return Entry(file, None, _sniff_protocol(file), 200, (("Content-Type", "text/event-stream"),))
+        return Entry(file, None, sniffed, 200, (("Content-Type", "text/event-stream"),))
     headers = [
         (name, str(value))
         for name, value in ((header.response or {}).get("headers") or {}).items()
@@ -91,11 +94,9 @@ def _entry(file: str) -> Entry:
     return Entry(file, header.path, protocol, header.status or 200, tuple(headers))
 
 
-def _sniff_protocol(file: str) -> str | None:
-    """The protocol of a raw SSE file, from its first events (it has no request path to go by)."""
-    with open(file, "rb") as stream:
-        head = stream.read(_DETECT_BYTES)
-    for event in SSEParser().feed(head):
+def _protocol_of(events: Iterable[Event]) -> str | None:
+    """The protocol the first telling event names (a raw SSE file has no request path to go by)."""
+    for event in events:
         found = detect.from_payload(event.type, _json_or_none(event.data))
         if found:
             return found

@@ -128,6 +128,15 @@ class TestLoadEntries:
         with pytest.raises(InputError, match=message):
             load_entries(paths)
 
+    def test_a_broken_recording_is_refused_at_startup_not_mid_response(self, tmp_path: Path) -> None:
+        writer = RecordingWriter(tmp_path / "r.jsonl", Header(request={}))
+        writer.chunk(0.1, A)
+        writer.close()
+        with (tmp_path / "r.jsonl").open("a") as file:
+            file.write('{"kind": "chunk", "t": "soon", "text": "x"}\n')
+        with pytest.raises(InputError, match=r"r\.jsonl:3: broken recording line"):
+            load_entries([str(tmp_path)])
+
 
 def test_the_example_recordings_hold_their_corpus_streams_byte_for_byte() -> None:
     """Provenance: each example is its corpus stream cut into events, nothing added (see the README there)."""
