@@ -380,3 +380,9 @@ def test_deprecated_function_call_is_assembled_like_a_tool_call() -> None:
 def test_in_band_error_message(error: Any, message: str) -> None:
     frames = load(TEXT)[:5] + [["message", {"error": error}]]
     assert check_bytes(serialise(frames)).assembly.error == message
+
+
+def test_a_huge_choice_index_is_one_gap_not_a_billion_findings() -> None:
+    frames = load(TEXT)
+    frames = renumber_choices(0, 10**9)(edit_delta(0, role="bogus")(frames))
+    assert found(frames) == [("chat/schema", 0), ("chat/choice-index-gap", 0), ("chat/finish-reason-missing", 33)]

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from ..findings import Finding, Severity, rule
 from .base import Assembly, Output, ToolCall
+from .openai_chat_models import Role
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
@@ -43,6 +44,8 @@ TOOL_ARGUMENTS_JSON   = rule("chat/tool-arguments-invalid-json", WARNING,
                              "concatenated tool arguments are not JSON when `finish_reason` is `tool_calls`")
 # fmt: on
 
+OTHER_ROLES = frozenset(get_args(Role)) - {"assistant"}
+"""Roles the enum allows but a completion should not open with (values outside the enum are schema errors)."""
 REASONING_FIELDS = ("reasoning_content", "reasoning")
 """Vendor reasoning deltas: DeepSeek sends `reasoning_content`, Groq and OpenRouter `reasoning`."""
 TOOL_CALLS_EXPECTED_BY_FINISH = {"tool_calls": True, "stop": False}
@@ -117,14 +120,19 @@ class ChoiceTracker:
 
     def finish(self, end_index: int | None, findings: list[Finding]) -> None:
         """Every choice 0..n-1 must have appeared and finished; n is one more than the highest index seen."""
-        count = max(self._choices, default=-1) + 1
-        for choice_index in range(max(count, 1)):
-            state = self._choices.get(choice_index)
-            if state is None:
-                seen = f"choice `{count - 1}` did" if count else "no choice was streamed at all"
-                findings.append(FINISH_MISSING(end_index, f"choice `{choice_index}` never appeared ({seen}): "
+        if not self._choices:
+            findings.append(FINISH_MISSING(end_index, "no choice was streamed at all: expected at least choice `0` "
+                                                      "to stream and finish, so the client got no answer"))
+            return
+        expected = 0
+        for choice_index in sorted(self._choices):
+            if choice_index > expected:
+                span = (f"choice `{expected}`" if choice_index == expected + 1
+                        else f"choices `{expected}` to `{choice_index - 1}`")
+                findings.append(FINISH_MISSING(end_index, f"{span} never appeared (choice `{choice_index}` did): "
                                                           "expected every choice 0..n-1 to stream and finish"))
-            elif state.finished_at is None:
+            expected = max(expected, choice_index + 1)
+            if self._choices[choice_index].finished_at is None:
                 findings.append(FINISH_MISSING(end_index, f"choice `{choice_index}` never got a `finish_reason`: "
                                                           "the answer was truncated or the server omits it, and a "
                                                           "client cannot tell `stop` from `length` or "
@@ -197,7 +205,7 @@ class ChoiceTracker:
             findings.append(ROLE_MISSING(index, f"choice `{choice_index}` opened without `delta.role`: expected "
                                                 "`\"role\": \"assistant\"` on each choice's first chunk; clients "
                                                 "that build the message from it get no role"))
-        elif role != "assistant":
+        elif role in OTHER_ROLES:
             findings.append(ROLE_UNEXPECTED(index, f"choice `{choice_index}` opened with role `{role}`, expected "
                                                    "`assistant`: a completion is the assistant's message"))
         return state
