@@ -304,9 +304,12 @@ def probe(base_url: str, protocol: str, model: str | None, api_key_env: str | No
         click.echo(f"sse-inspector: note: ${variable} is not set: sending the requests without an API key", err=True)
     runner = Probe(base_url, protocol, Path(out), model, api_key)
     results = []
-    for result in runner.run():  # a real model takes seconds per request: say where the probe is
-        click.echo(f"sse-inspector: {result.scenario}: {result.verdict}", err=True)
-        results.append(result)
+    try:
+        for result in runner.run():  # a real model takes seconds per request: say where the probe is
+            click.echo(f"sse-inspector: {result.scenario}: {result.verdict}", err=True)
+            results.append(result)
+    except OSError as error:
+        raise UsageFailure(f"--out {out}: {error.strerror or error}") from None
     report = ProbeReport(runner.url, protocol, results, runner.out_dir)
     make_console().print(report)
     sys.exit(1 if report.failed else 0)

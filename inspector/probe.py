@@ -35,6 +35,7 @@ _TEXT_PROMPT = "Say hello in one short sentence."
 _TOOL_PROMPT = f"What is the weather in Paris right now? Use the {TOOL_NAME} tool."
 _LONG_PROMPT = "Count from 1 to 100, one number per line."
 _LOW_LIMIT = 16  # the lowest max_output_tokens OpenAI's Responses API accepts; tiny for the others too
+_DESCRIBE_ENCODED_BODY = frozenset({"content-encoding", "content-length"})
 _WEATHER_SCHEMA = {
     "type": "object",
     "properties": {"city": {"type": "string", "description": "City name"}},
@@ -187,6 +188,8 @@ class Probe:
     model: str | None = None
     api_key: str | None = None
     timeout: httpx.Timeout = field(default_factory=lambda: httpx.Timeout(60.0, connect=10.0))
+    transport: httpx.BaseTransport | None = None
+    """None for the network; tests hand in an `httpx.MockTransport`."""
 
     @property
     def dialect(self) -> Dialect:
@@ -206,7 +209,7 @@ class Probe:
         """Each scenario in turn, yielded as soon as its stream has ended."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
         model = self.model or self.dialect.default_model
-        with httpx.Client(timeout=self.timeout) as client:
+        with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
             for scenario in self.dialect.scenarios:
                 yield self._one(client, scenario, scenario.body(model))
 
@@ -237,16 +240,21 @@ class Probe:
         return result
 
     def _header(self, request: dict[str, Any], response: httpx.Response, started_at: str) -> Header:
+        """The recording header. httpx hands over decoded bytes, so (like the recorder) the headers that describe
+        the encoded body are dropped and the encoding is noted."""
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        decoded = encoding != "identity"
+        headers = [(name, value) for name, value in response.headers.multi_items()
+                   if not (decoded and name.lower() in _DESCRIBE_ENCODED_BODY)]
         return Header(
-            request=request,
-            response={"status": response.status_code, "headers": redact_headers(response.headers.multi_items())},
+            request=request, response={"status": response.status_code, "headers": redact_headers(headers)},
             protocol=self.protocol, source="probe", id=uuid.uuid4().hex, started_at=started_at,
+            extra={"decoded_from": encoding} if decoded else {},
         )
 
     @staticmethod
     def _stream(response: httpx.Response, writer: RecordingWriter, check: StreamCheck, started: float) -> None:
         """Record and check each chunk as it arrives; a broken connection still ends the recording."""
-        t = 0.0
         try:
             for chunk in response.iter_bytes():
                 t = time.monotonic() - started

@@ -236,3 +236,29 @@ def test_probe_command_usage_errors(monkeypatch, args: list[str], message: str) 
     monkeypatch.delenv("PROBE_UNSET_VAR", raising=False)
     result = CliRunner().invoke(cli, ["probe", *args])
     assert (result.exit_code, message in result.output) == (2, True), result.output
+
+
+def test_a_compressed_stream_is_recorded_decoded_with_its_encoding_noted(tmp_path: Path) -> None:
+    import gzip
+
+    body = (CORPUS / "openai-chat/openai-python__text-plain.sse").read_bytes()
+
+    def endpoint(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=gzip.compress(body), headers={
+            "content-type": "text/event-stream", "content-encoding": "gzip", "x-request-id": "req_1"})
+
+    probe = Probe("http://endpoint/v1", "openai-chat", tmp_path, transport=httpx.MockTransport(endpoint))
+    result = next(probe.run())
+    header = open_source(str(result.recording)).header
+    assert (result.verdict, header.response, header.extra) == (
+        "pass", {"status": 200, "headers": {"content-type": "text/event-stream", "x-request-id": "req_1"}},
+        {"decoded_from": "gzip"})
+    assert _body(result.recording) == body
+
+
+def test_probe_command_cannot_write_its_recordings(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    result = CliRunner().invoke(cli, ["probe", "--base-url", "http://127.0.0.1:9/v1", "--protocol", "openai-chat",
+                                      "--out", str(tmp_path / "file" / "sub")])
+    assert (result.exit_code, result.output.splitlines()[-1]) == (
+        2, f"sse-inspector: error: --out {tmp_path / 'file' / 'sub'}: Not a directory")
