@@ -8,6 +8,7 @@ frames verbatim; `export_html` records the same view into a self-contained HTML 
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import math
@@ -361,7 +362,9 @@ def print_view(console: Console, report: StreamReport) -> None:
 
 
 def export_html(report: StreamReport, width: int = HTML_WIDTH) -> str:
-    """The view as a self-contained HTML page (inline styles, no external assets)."""
+    """The view as a self-contained HTML page (inline styles, no external assets), titled after the stream."""
     console = make_console(io.StringIO(), width=width, record=True, color_system="truecolor")
     print_view(console, report)
-    return console.export_html(inline_styles=True)
+    page = console.export_html(inline_styles=True)
+    title = html.escape(f"sse-inspector view: {report.name}")
+    return page.replace("<head>", f"<head>\n<title>{title}</title>", 1)

@@ -400,8 +400,10 @@ def test_gap_chart_merges_slices_that_do_not_fit() -> None:
 
 
 def test_html_page_is_self_contained(make_recording) -> None:
-    page = export_html(inspect(open_source(make_recording(CHAT_TOOL_STREAM))))
+    path = make_recording(CHAT_TOOL_STREAM, name="a{b}<c>.jsonl")
+    page = export_html(inspect(open_source(path)))
     assert page.startswith("<!DOCTYPE html>")
+    assert f"<title>sse-inspector view: {path.replace('<', '&lt;').replace('>', '&gt;')}</title>" in page
     assert ("get_weather" in page, "&quot;city&quot;: &quot;Paris&quot;" in page) == (True, True)
     assert ("<link" in page, "<script" in page) == (False, False)
 
