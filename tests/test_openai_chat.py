@@ -386,3 +386,18 @@ def test_a_huge_choice_index_is_one_gap_not_a_billion_findings() -> None:
     frames = load(TEXT)
     frames = renumber_choices(0, 10**9)(edit_delta(0, role="bogus")(frames))
     assert found(frames) == [("chat/schema", 0), ("chat/choice-index-gap", 0), ("chat/finish-reason-missing", 33)]
+
+
+def test_fragments_without_index_are_still_assembled() -> None:
+    """Mistral sends whole tool calls without `index` or `type`: the SDK raises, the Assembly still shows them."""
+    frames = load(TOOL)
+    first = frames[0][1]["choices"][0]["delta"]["tool_calls"][0]
+    for key in ("index", "type"):
+        first.pop(key)
+    first["function"]["arguments"] = '{"city": "Paris"}'
+    frames = frames[:1] + frames[15:]
+    check = check_bytes(serialise(frames))
+    assert [(f.rule, f.index) for f in check.findings] == [("chat/schema", 0), ("chat/tool-call-start-incomplete", 0)]
+    assert [call.to_json() for call in check.assembly.tool_calls] == [
+        {"id": "call_c91SqDXlYFuETYv8mUHzz6pp", "name": "GetWeatherArgs", "arguments": '{"city": "Paris"}'}
+    ]

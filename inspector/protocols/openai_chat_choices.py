@@ -179,9 +179,12 @@ class ChoiceTracker:
                 self.assembly.saw_content(index)
         tool_calls = delta.get("tool_calls")
         if type(tool_calls) is list and tool_calls:
-            for fragment in tool_calls:
-                if type(fragment) is dict and type(fragment.get("index")) is int:
-                    self._on_tool_fragment(index, choice_index, state, fragment, findings)
+            for position, fragment in enumerate(tool_calls):
+                if type(fragment) is not dict:
+                    continue
+                tool_index = fragment.get("index", position)  # NOTE: Mistral omits `index` (a schema error)
+                if type(tool_index) is int:
+                    self._on_tool_fragment(index, choice_index, state, tool_index, fragment, findings)
         function_call = delta.get("function_call")
         if type(function_call) is dict and function_call:
             self._on_function_call(index, state, function_call)
@@ -266,9 +269,9 @@ class ChoiceTracker:
 
     # -- tool calls ------------------------------------------------------------------------------------------
 
-    def _on_tool_fragment(self, index: int, choice_index: int, state: _ChoiceState, fragment: dict[str, Any],
-                          findings: list[Finding]) -> None:
-        tool_index: int = fragment["index"]
+    def _on_tool_fragment(self, index: int, choice_index: int, state: _ChoiceState, tool_index: int,
+                          fragment: dict[str, Any], findings: list[Finding]) -> None:
+        """One fragment of `delta.tool_calls`; `tool_index` is its `index`, or its list position when absent."""
         function = fragment.get("function")
         if type(function) is not dict:
             function = {}
