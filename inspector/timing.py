@@ -236,10 +236,14 @@ class TimingRecorder:
     def finish(self, end: float | None = None, usage: Mapping[str, Any] | None = None) -> Timing:
         """The summary; `end` is the time of the recording's end line (None: the last chunk's time is used)."""
         duration = end if end is not None else self.last_chunk
+        stalls, dropped = list(self.stalls), self.stalls_dropped
         if duration is not None and self._previous is not None and self._previous.t is not None:
             trailing = duration - self._previous.t
-            if trailing > self.stall_threshold:
-                self._stall(Stall(None, "end of stream", duration, trailing))
+            if trailing > self.stall_threshold:  # the stream went quiet before it closed
+                if len(stalls) < MAX_STALLS:
+                    stalls.append(Stall(None, "end of stream", duration, trailing))
+                else:
+                    dropped += 1
         output_tokens = _output_tokens(usage)
         tokens_per_s = None
         if output_tokens is not None and duration is not None and self._ttft is not None and duration > self._ttft:
@@ -250,7 +254,7 @@ class TimingRecorder:
             first_token_index=self._first_token_index, duration=duration if timed else None,
             events=self.events, chunks=self.chunks,
             gap_p50=self.gaps.quantile(0.5), gap_p95=self.gaps.quantile(0.95), gap_max=self.gaps.max,
-            gap_max_index=self._gap_max_index, stalls=tuple(self.stalls), stalls_dropped=self.stalls_dropped,
+            gap_max_index=self._gap_max_index, stalls=tuple(stalls), stalls_dropped=dropped,
             output_tokens=output_tokens, tokens_per_s=tokens_per_s,
             chart=tuple(self.timeline.until(duration)) if timed else (),
             chart_slice=self.timeline.width if timed else None, stall_threshold=self.stall_threshold,

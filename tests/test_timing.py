@@ -66,6 +66,14 @@ class TestRecorder:
         timing = _record([(0.1, ["a"]), (1.0, ["b"]), (2.5, ["slow"]), (2.6, ["c"])], end=4.0)
         assert timing.stalls == (Stall(2, "slow", 2.5, 1.5), Stall(None, "end of stream", 4.0, pytest.approx(1.4)))
 
+    def test_finish_can_be_called_again(self) -> None:
+        recorder = TimingRecorder()
+        for index, t in enumerate([0.1, 1.5]):
+            recorder.chunk(t, 1)
+            recorder.event(_event(index, t))
+        assert recorder.finish(3.0) == recorder.finish(3.0)
+        assert [stall.index for stall in recorder.finish(3.0).stalls] == [1, None]
+
     def test_a_gap_of_exactly_the_threshold_is_no_stall(self) -> None:
         assert _record([(0.5, ["a"]), (1.5, ["b"])]).stalls == ()
 
