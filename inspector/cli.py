@@ -171,6 +171,8 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
         click.echo(f"serving {len(replay.catalog.entries)} recording(s) on http://127.0.0.1:{bound} (Ctrl-C stops)")
         for line in describe(replay.catalog.entries):
             click.echo(f"  {line}")
+        click.echo(f"point a client at it: openai SDK base_url=http://127.0.0.1:{bound}/v1, "
+                   f"anthropic SDK base_url=http://127.0.0.1:{bound}")
 
     try:
         serve_forever(replay, port, ready)
