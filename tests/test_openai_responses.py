@@ -232,6 +232,13 @@ def test_resumed_stream_may_start_anywhere() -> None:
         "resume (`GET /v1/responses/{id}?stream=true&starting_after=0`)")
 
 
+def test_foreground_stream_without_created_is_not_a_resume() -> None:
+    """Only background responses can be resumed: `response.in_progress` at 1 with `background: false` lost its start."""
+    frames = drop(0)(load(MINIMAL))
+    assert [(f.rule, f.index) for f in check_bytes(dump(frames, renumber=False)).findings] == [
+        ("responses/created-not-first", 0)]
+
+
 def test_corpus_messages_name_the_culprit() -> None:
     check = check_bytes((CORPUS / "vercel-ai__compat-github-copilot-id-rotation.sse").read_bytes())
     first = check.findings[0]

@@ -208,7 +208,7 @@ class ChoiceTracker:
             findings.append(ROLE_MISSING(index, f"choice `{choice_index}` opened without `delta.role`: expected "
                                                 "`\"role\": \"assistant\"` on each choice's first chunk; clients "
                                                 "that build the message from it get no role"))
-        elif role in OTHER_ROLES:
+        elif type(role) is str and role in OTHER_ROLES:
             findings.append(ROLE_UNEXPECTED(index, f"choice `{choice_index}` opened with role `{role}`, expected "
                                                    "`assistant`: a completion is the assistant's message"))
         return state

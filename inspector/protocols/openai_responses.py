@@ -195,7 +195,7 @@ class Checker:
         if last is not None and type(number) is int and number == last + 1:
             self.last_sequence = number  # the common case, kept cheap
         else:
-            self._sequence(index, kind, number)
+            self._sequence(index, kind, number, payload)
         expected = self.expect_start
         if kind == "error":
             self.expect_start = None  # NOTE: an error may cut the start short; `response.failed` may follow
@@ -211,7 +211,7 @@ class Checker:
             self.error_index = index
         self.count += 1
 
-    def _sequence(self, index: int, kind: str, number: Any) -> None:
+    def _sequence(self, index: int, kind: str, number: Any, payload: dict[str, Any]) -> None:
         if number is not None and (type(number) is not int):
             return  # the model reports the type
         if self.count == 0:
@@ -221,7 +221,7 @@ class Checker:
                     self.found.append(SEQUENCE_BASE(index, (
                         f"`response.created` has `sequence_number` {number}: a fresh stream numbers its events from "
                         "0, and resuming with `starting_after` relies on that numbering")))
-            elif number is not None and number > 0:
+            elif number is not None and number > 0 and _resumable(payload):
                 self.resumed = True  # a `starting_after` resume starts anywhere (PROTOCOLS.md §A.3 rule 1)
                 self.found.append(STREAM_RESUMED(index, (
                     f"the stream starts with `{kind}` at `sequence_number` {number}, not `response.created` at 0: "
@@ -313,6 +313,12 @@ class Checker:
 
     def _ignore(self, index: int, kind: str, ev: Any) -> None:
         """Events with no ordering rule of their own (audio)."""
+
+
+def _resumable(payload: dict[str, Any]) -> bool:
+    """Only background responses can be resumed: a first lifecycle event that says `background: false` is not one."""
+    response = payload.get("response")
+    return not (isinstance(response, dict) and response.get("background") is False)
 
 
 def _excerpt(text: str, limit: int = 100) -> str:
