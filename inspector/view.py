@@ -96,7 +96,7 @@ class HeaderPanel:
             ("file", report.name),
             ("model", report.model or "-"),
             ("protocol", report.protocol),
-            ("HTTP status", report.http_status if report.http_status is not None else "- (raw SSE: no response)"),
+            ("HTTP status", _http_status(report)),
             ("final status", report.assembly.status or "-"),
         ]
         if report.assembly.error:
@@ -105,6 +105,12 @@ class HeaderPanel:
             rows.append(("recording end", _end_text(report)))
         rows.append(("verdict", Verdict(report.errors, report.warnings).__rich__()))
         yield Panel(_key_values(rows), title=Text(title, style="inspector.label"), title_align="left")
+
+
+def _http_status(report: StreamReport) -> str:
+    if report.http_status is not None:
+        return str(report.http_status)
+    return "- (raw SSE: no response)" if report.header is None else "- (no response recorded)"
 
 
 def _end_text(report: StreamReport) -> Text:

@@ -27,13 +27,14 @@ def render(renderable, width: int = 100) -> str:
 
 @pytest.fixture
 def make_recording(tmp_path: Path):
-    """Factory: a recording in tmp_path from (t, bytes) chunks; `end=None` leaves the end line out."""
+    """Factory: a recording in tmp_path from (t, bytes) chunks; `end=None` leaves the end line out, `status=None`
+    the response."""
 
     def make(chunks, *, name="rec.jsonl", url="https://api.openai.com/v1/chat/completions", status=200,
              protocol=None, end=(None, "complete"), started_at="2026-11-21T05:00:00.000Z", model="gpt-test"):
         header = Header(
             request={"method": "POST", "url": url, "headers": {}, "body": {"model": model, "stream": True}},
-            response={"status": status, "headers": {"content-type": "text/event-stream"}},
+            response=None if status is None else {"status": status, "headers": {"content-type": "text/event-stream"}},
             protocol=protocol, source="proxy", id=name, started_at=started_at,
         )
         writer = RecordingWriter(tmp_path / name, header)
@@ -370,6 +371,11 @@ def test_findings_name_rule_event_and_message(make_recording) -> None:
 def test_a_recording_cut_short_says_so(make_recording) -> None:
     path = make_recording([(0.2, b'data: {"choices":[]}\n\n')], protocol="generic", end=None)
     assert "│ recording end  no end line: the recording was cut short" in render(StreamView(inspect(open_source(path))))
+
+
+def test_a_recording_without_a_response_says_so(make_recording) -> None:
+    path = make_recording([(0.2, b'data: {"choices":[]}\n\n')], protocol="generic", status=None)
+    assert "│ HTTP status    - (no response recorded)" in render(StreamView(inspect(open_source(path))))
 
 
 def test_an_http_error_fails_with_its_message(make_recording) -> None:
