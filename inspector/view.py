@@ -46,6 +46,7 @@ THEME = Theme(
 HTML_WIDTH = 120
 _BARS = "▁▂▃▄▅▆▇█"
 _ASCII_BARS = "._-=+*%#"
+_PLAIN_TOOL_KINDS = frozenset({"function", "function_call", "tool_use"})  # the others are named in the table
 _SEVERITY_STYLE = {Severity.ERROR: "inspector.error", Severity.WARNING: "inspector.warning"}
 
 
@@ -62,7 +63,7 @@ def seconds(value: float | None) -> str:
 def _key_values(rows: Sequence[tuple[str, Any]]) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="inspector.label", no_wrap=True)
-    grid.add_column()
+    grid.add_column(overflow="fold")
     for key, value in rows:
         grid.add_row(key, value if isinstance(value, Text) else Text(str(value)))
     return grid
@@ -252,7 +253,7 @@ class ToolCallTable:
         table.add_column("arguments", overflow="fold", ratio=1)
         for call in self.calls:
             name = call.name or "-"
-            if call.kind not in ("function", "function_call"):
+            if call.kind not in _PLAIN_TOOL_KINDS:
                 name += f" ({call.kind})"
             table.add_row(call.id or "-", name, _arguments(call.arguments))
         yield table
@@ -313,7 +314,7 @@ def _flatten(value: Any, path: str) -> list[tuple[str, Any]]:
 
 
 class FindingsTable:
-    """Findings with their rule id, event index and message."""
+    """Findings with their rule id, event index and message, in the order of the events they point at."""
 
     def __init__(self, findings: Sequence[Finding]) -> None:
         self.findings = findings
@@ -327,12 +328,17 @@ class FindingsTable:
         table.add_column("rule", no_wrap=True)
         table.add_column("event", justify="right", no_wrap=True)
         table.add_column("message", ratio=1)
-        for finding in self.findings:
+        for finding in sorted(self.findings, key=_by_event):
             table.add_row(
                 Text(str(finding.severity), style=_SEVERITY_STYLE[finding.severity]), finding.rule,
                 "end" if finding.index is None else str(finding.index), finding.message,
             )
         yield table
+
+
+def _by_event(finding: Finding) -> tuple[bool, int]:
+    """Findings in stream order; those about the stream as a whole (no index) last."""
+    return finding.index is None, finding.index or 0
 
 
 class StreamView:

@@ -11,7 +11,7 @@ from inspector.findings import Finding, Severity
 from inspector.inputs import open_source
 from inspector.protocols.base import Output, ToolCall
 from inspector.recording import Header, RecordingWriter
-from inspector.view import THEME, GapChart, OutputView, StreamView, ToolCallTable, export_html
+from inspector.view import THEME, FindingsTable, GapChart, OutputView, StreamView, ToolCallTable, export_html
 from inspector.view_model import inspect
 from inspector.view_summary import summarize
 
@@ -445,3 +445,17 @@ def test_event_summary(event_type: str, data: str, summary: str) -> None:
 def test_event_summary_is_cut_after_a_few_hundred_characters() -> None:
     summary = summarize("message", json.dumps({f"k{n}": "x" * 50 for n in range(50)}))
     assert (summary.count("  ") + 1, len(summary)) == (6, 6 * 55 + 5 * 2)
+
+
+def test_findings_in_the_order_of_their_events() -> None:
+    findings = [Finding("b/late", Severity.ERROR, 9, "x"), Finding("c/end", Severity.WARNING, None, "y"),
+                Finding("a/early", Severity.WARNING, 2, "z")]
+    rows = [line.split("│") for line in render(FindingsTable(findings)).splitlines() if line.startswith("│")]
+    assert [(row[2].strip(), row[3].strip()) for row in rows] == [("a/early", "2"), ("b/late", "9"), ("c/end", "end")]
+
+
+def test_tool_kinds_other_than_a_plain_function_are_named() -> None:
+    calls = [ToolCall("toolu_1", "lookup", "{}", "tool_use"), ToolCall("srvtoolu_2", "web_search", "{}",
+                                                                        "server_tool_use")]
+    rows = [line.split("│") for line in render(ToolCallTable(calls)).splitlines() if line.startswith("│")]
+    assert [row[2].strip() for row in rows if row[1].strip()] == ["lookup", "web_search (server_tool_use)"]
