@@ -1,0 +1,242 @@
+"""What the recorder costs the app, side by side in one run: plain mitmdump streaming vs `sse-inspector record`.
+
+    /tmp/venv/bin/python bench/proxy.py [--events 20000] [--paced 300] [--interval-ms 5] [--rounds 3]
+
+1. Burst: one Chat Completions stream of `--events` events, each its own HTTP chunk, sent as fast as the
+   upstream can; the client times the whole body. Throughput in events/s; the recorder must keep >= 85 %.
+2. Paced: `--paced` events `--interval-ms` apart; each event carries the upstream's send time, the client takes
+   arrival minus send. The recorder must add < 1 ms per event at the median.
+3. The cost per event of validating inside the stream callable (`StreamCheck.feed`), measured in-process: the
+   number behind computing the live verdict once the stream has ended instead.
+
+The upstream and the client share this process's event loop (their cost is the same for both proxies); each
+proxy is its own process. Rounds alternate the order of the two proxies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+MITMDUMP = str(Path(PYTHON).with_name("mitmdump"))
+_SENT = re.compile(rb'"sent":(\d+)')
+
+
+def chunk_event(index: int, sent_ns: int) -> bytes:
+    payload = {
+        "id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1700000000, "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "delta": {"content": f" tok{index}"}, "finish_reason": None}], "sent": sent_ns,
+    }
+    return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
+
+
+_FINISH = (b'data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,'
+           b'"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n')
+
+
+def _http_chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+async def upstream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A minimal HTTP/1.1 SSE server: `X-Events` events, `X-Interval-Ms` apart (0: a burst)."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError:
+        return  # a readiness probe
+    headers = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:] if b": " in line)
+    length = int(headers.get(b"Content-Length", b"0"))
+    if length:
+        await reader.readexactly(length)
+    events, interval = int(headers[b"X-Events"]), float(headers[b"X-Interval-Ms"]) / 1000
+    writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n"
+                 b"connection: close\r\n\r\n")
+    for index in range(events):
+        writer.write(_http_chunk(chunk_event(index, time.perf_counter_ns())))
+        if interval:
+            await writer.drain()
+            await asyncio.sleep(interval)
+        elif index % 64 == 63:
+            await writer.drain()
+    writer.write(_http_chunk(_FINISH) + _http_chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+    await writer.drain()
+    writer.close()
+
+
+async def fetch(port: int, events: int, interval_ms: float) -> tuple[float, list[float]]:
+    """(seconds for the whole body, per-event latency in ms) through the proxy at `port`."""
+    body = b'{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    start = time.perf_counter()
+    writer.write(b"POST /v1/chat/completions HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+                 b"Authorization: Bearer sk-bench-secret-0123456789\r\n"
+                 b"X-Events: %d\r\nX-Interval-Ms: %g\r\nContent-Length: %d\r\n\r\n%s"
+                 % (events, interval_ms, len(body), body))
+    await writer.drain()
+    latencies: list[float] = []
+    pending = b""
+    while data := await reader.read(65536):
+        now = time.perf_counter_ns()
+        pending += data
+        if interval_ms:
+            *complete, pending = pending.split(b"\n\n")
+            latencies.extend((now - int(found.group(1))) / 1e6 for block in complete if (found := _SENT.search(block)))
+        elif len(pending) > 1 << 16:
+            pending = pending[-32:]
+        if pending.endswith(b"0\r\n\r\n"):
+            break
+    elapsed = time.perf_counter() - start
+    writer.close()
+    return elapsed, latencies
+
+
+def loop_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process's main thread (the event loop; not the verdict worker)."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    if os.environ.get("BENCH_CPU") in ("user", "system"):
+        return int(fields[11 if os.environ["BENCH_CPU"] == "user" else 12]) / os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def wait_listening(port: int, process: subprocess.Popen) -> None:
+    for _ in range(600):
+        if process.poll() is not None:
+            raise SystemExit(f"proxy exited with {process.returncode}")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        return
+    raise SystemExit("proxy did not start")
+
+
+async def wait_recorded(directory: Path, count: int) -> None:
+    """Until `count` recordings have their end line (the recorder validates after the stream, off the path)."""
+    if os.environ.get("BENCH_RECORDER"):
+        return  # a variant under study may not write recordings
+    for _ in range(2400):
+        ended = sum(1 for path in directory.glob("*.jsonl") if b'"kind":"end"' in path.read_bytes()[-300:])
+        if ended >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise SystemExit("recordings did not end")
+
+
+def validation_cost(events: int) -> float:
+    """Microseconds per event that `StreamCheck.feed` would add inside the stream callable."""
+    sys.path.insert(0, str(ROOT))
+    from inspector.validate import StreamCheck
+
+    chunks = [chunk_event(index, 0) for index in range(events)]
+    check = StreamCheck(request_path="/v1/chat/completions", status=200, content_type="text/event-stream")
+    start = time.perf_counter()
+    for chunk in chunks:
+        check.feed(chunk, 0.0)
+    return (time.perf_counter() - start) / events * 1e6
+
+
+async def main(args: argparse.Namespace) -> None:
+    server = await asyncio.start_server(upstream, "127.0.0.1", 0)
+    up = server.sockets[0].getsockname()[1]
+    work = Path(tempfile.mkdtemp(prefix="sse-bench-"))
+    plain_port, record_port = free_port(), free_port()
+    plain = subprocess.Popen(
+        [MITMDUMP, "-q", "--mode", f"reverse:http://127.0.0.1:{up}", "--listen-host", "127.0.0.1",
+         "-p", str(plain_port), "--set", "stream_large_bodies=1"], stdout=subprocess.DEVNULL)
+    command = [PYTHON, "-m", "inspector", "record", "--reverse", f"http://127.0.0.1:{up}", "--port", str(record_port),
+               "--dir", str(work / "rec")]
+    if os.environ.get("BENCH_INPROC"):
+        command[1:3] = [os.environ["BENCH_INPROC"]]
+    elif os.environ.get("BENCH_RECORDER"):
+        command = [MITMDUMP, "-q", "-s", os.environ["BENCH_RECORDER"], "--mode", f"reverse:http://127.0.0.1:{up}",
+                   "--listen-host", "127.0.0.1", "-p", str(record_port), "--set", f"sse_dir={work / 'rec'}"]
+    if os.environ.get("BENCH_PROFILE"):
+        command = [PYTHON, "-m", "cProfile", "-o", os.environ["BENCH_PROFILE"], *command[command[0] == PYTHON:]]
+    recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=ROOT)
+    results: dict[str, dict[str, list[float]]] = {
+        name: {"burst": [], "cpu_us": [], "paced": []} for name in ("plain", "record")
+    }
+    processes = {"plain": (plain, plain_port), "record": (recorder, record_port)}
+    recorded = 0
+
+    async def measure(name: str) -> None:
+        nonlocal recorded
+        process, port = processes[name]
+        cpu = loop_cpu(process.pid)
+        elapsed, _ = await fetch(port, args.events, 0)
+        results[name]["cpu_us"].append((loop_cpu(process.pid) - cpu) / args.events * 1e6)
+        results[name]["burst"].append(args.events / elapsed)
+        if name == "record":
+            recorded += 1
+            await wait_recorded(work / "rec", recorded)
+        _, latencies = await fetch(port, args.paced, args.interval_ms)
+        results[name]["paced"].append(statistics.median(latencies))
+        if name == "record":
+            recorded += 1
+            await wait_recorded(work / "rec", recorded)
+
+    try:
+        await wait_listening(plain_port, plain)
+        await wait_listening(record_port, recorder)
+        for name in processes:  # warm-up
+            await fetch(processes[name][1], 200, 0)
+        recorded += 1
+        await wait_recorded(work / "rec", recorded)
+        for round_number in range(args.rounds):
+            for name in ("plain", "record") if round_number % 2 == 0 else ("record", "plain"):
+                await measure(name)
+    finally:
+        for process in (plain, recorder):
+            process.send_signal(2)
+            process.wait(timeout=30)
+        server.close()
+        shutil.rmtree(work, ignore_errors=True)
+    burst = {name: statistics.median(values["burst"]) for name, values in results.items()}
+    paced = {name: statistics.median(values["paced"]) for name, values in results.items()}
+    cpu = {name: statistics.median(values["cpu_us"]) for name, values in results.items()}
+    per_event_plain_us = 1e6 / burst["plain"]
+    cost = validation_cost(args.events)
+    print(f"burst of {args.events} events, median of {args.rounds} rounds:")
+    print(f"  plain mitmdump    {burst['plain']:>9.0f} events/s   ({per_event_plain_us:.1f} us/event)")
+    print(f"  sse-inspector     {burst['record']:>9.0f} events/s   "
+          f"= {burst['record'] / burst['plain']:.0%} of plain (target >= 85%)")
+    print(f"  event-loop CPU per event: plain {cpu['plain']:.1f} us, sse-inspector {cpu['record']:.1f} us "
+          f"(plain keeps {cpu['plain'] / cpu['record']:.0%} of the recorder's rate on a CPU of its own)")
+    print(f"paced: {args.paced} events {args.interval_ms:g} ms apart, median latency upstream -> client:")
+    print(f"  plain mitmdump    {paced['plain']:.3f} ms")
+    print(f"  sse-inspector     {paced['record']:.3f} ms   added {paced['record'] - paced['plain']:+.3f} ms "
+          "(target < 1 ms)")
+    print(f"validating in the stream callable would add {cost:.1f} us/event "
+          f"({cost / per_event_plain_us:.0%} of plain mitmdump's time per event): verdict computed at stream end")
+    print("raw:", json.dumps(results))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--paced", type=int, default=300)
+    parser.add_argument("--interval-ms", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    asyncio.run(main(parser.parse_args()))

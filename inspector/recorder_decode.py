@@ -1,0 +1,131 @@
+"""Incremental `Content-Encoding` decoding for the recorder.
+
+The app receives the bytes exactly as the upstream sent them; the recording stores what they say. Each chunk is
+decoded the moment it arrives (never the whole body at the end), so a compressed stream is recorded with the
+same timing as a plain one. `brotli` and `zstandard` come with mitmproxy.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+
+import brotli
+import zstandard
+
+
+class DecodeError(ValueError):
+    """A body that does not decode with the encoding its headers announce."""
+
+
+class _Identity:
+    def decode(self, data: bytes) -> bytes:
+        return data
+
+    def flush(self) -> bytes:
+        return b""
+
+
+class _Zlib:
+    """gzip, and deflate with or without its zlib wrapper (servers send both under `deflate`)."""
+
+    def __init__(self, wbits: int) -> None:
+        self._wbits = wbits
+        self._inner = zlib.decompressobj(wbits)
+        self._started = False
+
+    def decode(self, data: bytes) -> bytes:
+        try:
+            out = self._inner.decompress(data)
+        except zlib.error as error:
+            if self._started or self._wbits != zlib.MAX_WBITS:
+                raise DecodeError(f"deflate/gzip: {error}") from None
+            # NOTE: `deflate` without the zlib header is raw DEFLATE (RFC 9110 says wrapped; IIS sends it raw).
+            self._wbits = -zlib.MAX_WBITS
+            self._inner = zlib.decompressobj(self._wbits)
+            return self.decode(data)
+        self._started = True
+        return out
+
+    def flush(self) -> bytes:
+        return self._inner.flush()
+
+
+class _Brotli:
+    def __init__(self) -> None:
+        self._inner = brotli.Decompressor()
+
+    def decode(self, data: bytes) -> bytes:
+        try:
+            return self._inner.process(data)
+        except brotli.error as error:
+            raise DecodeError(f"br: {error}") from None
+
+    def flush(self) -> bytes:
+        return b""
+
+
+class _Zstd:
+    """zstd; a body may hold several frames, each needs a fresh decompressor."""
+
+    def __init__(self) -> None:
+        self._context = zstandard.ZstdDecompressor()
+        self._inner = self._context.decompressobj()
+
+    def decode(self, data: bytes) -> bytes:
+        out = bytearray()
+        while data:
+            try:
+                out += self._inner.decompress(data)
+            except zstandard.ZstdError as error:
+                raise DecodeError(f"zstd: {error}") from None
+            data = self._inner.unused_data if self._inner.eof else b""
+            if self._inner.eof:
+                self._inner = self._context.decompressobj()
+        return bytes(out)
+
+    def flush(self) -> bytes:
+        return b""
+
+
+# fmt: off
+_DECODERS: dict[str, Callable[[], _Identity | _Zlib | _Brotli | _Zstd]] = {
+    "identity": _Identity,
+    "gzip":     lambda: _Zlib(16 + zlib.MAX_WBITS),
+    "x-gzip":   lambda: _Zlib(16 + zlib.MAX_WBITS),
+    "deflate":  lambda: _Zlib(zlib.MAX_WBITS),
+    "br":       _Brotli,
+    "zstd":     _Zstd,
+}
+# fmt: on
+
+SUPPORTED = frozenset(_DECODERS)
+
+
+class BodyDecoder:
+    """Undoes a `Content-Encoding` list (`gzip`, `br`, `gzip, br`, ...) one chunk at a time."""
+
+    def __init__(self, content_encoding: str | None) -> None:
+        names = [name.strip().lower() for name in (content_encoding or "").split(",") if name.strip()]
+        unknown = [name for name in names if name not in _DECODERS]
+        if unknown:
+            raise DecodeError(f"unsupported content-encoding {unknown[0]!r}")
+        # The last encoding applied is listed last, so it is undone first.
+        self._steps = [_DECODERS[name]() for name in reversed(names) if name != "identity"]
+        self.encoding = ", ".join(names) or None
+
+    @property
+    def is_identity(self) -> bool:
+        return not self._steps
+
+    def decode(self, data: bytes) -> bytes:
+        for step in self._steps:
+            data = step.decode(data)
+        return data
+
+    def flush(self) -> bytes:
+        """What the decoders still hold at the end of the body."""
+        tail = b""
+        for step in self._steps:
+            tail = step.decode(tail) + step.flush() if tail else step.flush()
+        return tail

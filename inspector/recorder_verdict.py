@@ -1,0 +1,165 @@
+"""The end of a recorded stream: why it ended, the validator's verdict, and the live line.
+
+Runs once per stream after its body is over, reading the recording back (the same code path as
+`sse-inspector validate`), so nothing of it sits on the proxy's per-chunk path. Whether a stream is complete is
+judged from its events first and from the proxy's hooks second: the openai SDK closes the connection right
+after `[DONE]`, which mitmproxy reports as a client disconnect, yet that stream is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .findings import Finding, Severity
+from .inputs import open_source
+from .protocols.base import DONE
+from .recorder_stream import Ending, StreamRecording
+from .sse import Event
+
+# fmt: off
+_TERMINAL_RESPONSES = frozenset({"response.completed", "response.failed", "response.incomplete", "error"})
+_TERMINAL_ANTHROPIC = frozenset({"message_stop", "error"})
+_IS_TERMINAL: dict[str, Callable[[Event, Any], bool]] = {
+    # The event after which the server has nothing more to say (PROTOCOLS.md: the terminal events).
+    "openai-chat":        lambda event, payload: payload is DONE,
+    "openai-responses":   lambda event, payload: isinstance(payload, dict)
+                                                 and payload.get("type") in _TERMINAL_RESPONSES,
+    "anthropic-messages": lambda event, payload: event.type in _TERMINAL_ANTHROPIC
+                                                 or (isinstance(payload, dict)
+                                                     and payload.get("type") in _TERMINAL_ANTHROPIC),
+}
+_REASON_BY_ENDING = {
+    "client":   "client-disconnected",
+    "upstream": "upstream-closed",
+    "error":    "error",
+    "stopped":  "error",
+}
+# fmt: on
+_RECENT_EVENTS = 16  # events the TTFT lookup can reach back over (protocol detection holds at most 8)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamResult:
+    """What the live line shows about one finished stream."""
+
+    path: str
+    started: float
+    method: str
+    url_path: str
+    protocol: str
+    status: int | None
+    events: int
+    ttft: float | None
+    reason: str
+    error: str | None
+    findings: tuple[Finding, ...]
+
+    @property
+    def errors(self) -> int:
+        return sum(finding.severity is Severity.ERROR for finding in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(finding.severity is Severity.WARNING for finding in self.findings)
+
+    @property
+    def failed(self) -> bool:
+        return self.errors > 0 or self.reason != "complete"
+
+    def line(self) -> str:
+        """`12:04:31  POST /v1/responses  openai-responses  200  58 events  TTFT 412 ms  ok`."""
+        clock = time.strftime("%H:%M:%S", time.localtime(self.started))
+        status = "---" if self.status is None else str(self.status)
+        count = f"{self.events} events" if self.reason == "complete" else f"cut after {self.events} events"
+        parts = [clock, f"{self.method} {self.url_path}", self.protocol, status, count]
+        if self.ttft is not None:
+            parts.append(f"TTFT {self.ttft * 1000:.0f} ms")
+        parts.append(self._verdict())
+        return "  ".join(parts)
+
+    def _verdict(self) -> str:
+        counts = [_plural(self.errors, "error"), _plural(self.warnings, "warning")]
+        tally = ", ".join(count for count in counts if count)
+        if self.errors:
+            first = next(finding for finding in self.findings if finding.severity is Severity.ERROR)
+            return f"FAIL {tally}  {first.rule}: {_shorten(first.message)}"
+        if self.reason != "complete":
+            why = f"{self.reason}: {self.error}" if self.error else self.reason
+            return f"FAIL {why}" + (f" ({tally})" if tally else "")
+        return f"ok ({tally})" if tally else "ok"
+
+
+def conclude(recording: StreamRecording, ending: Ending) -> StreamResult:
+    """Validate the finished recording, write its end line, and say how it went."""
+    source = open_source(str(recording.path))
+    check = source.check(None)
+    recent: deque[Event] = deque(maxlen=_RECENT_EVENTS)
+    last: Event | None = None
+    ttft: float | None = None
+    for chunk in source.chunks():
+        events = check.feed(chunk.data, chunk.t)
+        if not events:
+            continue
+        recent.extend(events)
+        last = events[-1]
+        if ttft is None and check.assembly.first_content_index is not None:
+            ttft = next((e.t for e in recent if e.index == check.assembly.first_content_index), None)
+    findings = check.close()
+    protocol = check.protocol or "generic"
+    expects_terminal = bool(recording.summary.get("sse")) and protocol in _IS_TERMINAL
+    reason, error = end_reason(ending, recording.failure, _is_terminal(protocol, last), expects_terminal)
+    recording.writer.end(time.time() - recording.started, reason, error)
+    summary = recording.summary
+    return StreamResult(
+        path=str(recording.path), started=recording.started, method=summary["method"], url_path=summary["path"],
+        protocol=protocol, status=summary["status"], events=check.events, ttft=ttft, reason=reason, error=error,
+        findings=tuple(findings),
+    )
+
+
+def end_reason(
+    ending: Ending, failure: str | None, terminal_seen: bool, expects_terminal: bool
+) -> tuple[str, str | None]:
+    """The recording's end reason and error from the proxy's view, the recorder's own state and the events.
+
+    `expects_terminal`: an event stream of a protocol that ends with a terminal event (a JSON error body or a
+    generic stream has none, so a body that ended normally is complete).
+    """
+    if failure is not None:
+        return "error", failure
+    if terminal_seen:
+        return "complete", None
+    if ending.kind == "response":
+        if expects_terminal:
+            return "upstream-closed", "the body ended before the protocol's terminal event"
+        return "complete", None
+    return _REASON_BY_ENDING[ending.kind], ending.error
+
+
+def _is_terminal(protocol: str, last: Event | None) -> bool:
+    test = _IS_TERMINAL.get(protocol)
+    if test is None or last is None:
+        return False
+    if last.data == "[DONE]":
+        payload: Any = DONE
+    else:
+        try:
+            payload = json.loads(last.data)
+        except ValueError:
+            return False
+    return test(last, payload)
+
+
+def _plural(count: int, word: str) -> str:
+    if not count:
+        return ""
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _shorten(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

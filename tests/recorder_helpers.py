@@ -1,0 +1,264 @@
+"""Helpers of the recorder tests: a local upstream that streams corpus files, and a real mitmdump around it.
+
+The upstream is a small real HTTP/1.1 server (`http.server` in a thread, port 0) that answers any POST with the
+corpus file named in `X-Corpus`, one event per HTTP chunk. Request headers steer it:
+
+- `X-Delay-Ms`: a pause before each event (many streams at once).
+- `X-Lockstep: <id>`: send one event, then wait until the test calls `upstream.ack(id)`: a proxy that
+  buffered would deadlock, so a passing test proves each event reached the client before the next was sent.
+- `X-Cut-After: N`: send N events and half of the next one, then drop the connection (an upstream that dies).
+- `X-Encoding: gzip|deflate|br|zstd`: compress the body, flushing after each event.
+- `X-Status: 401`: answer with a JSON error body instead of a stream.
+
+mitmdump runs with `addons/sse_recorder.py`; its addon writes the bound address into a FIFO from the
+`running` hook (the test blocks on reading it, never sleeps), and its live lines are read from its stdout into
+a queue the tests block on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import zlib
+from base64 import b64decode
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import brotli
+import zstandard
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "fixtures" / "corpus"
+ADDON = ROOT / "addons" / "sse_recorder.py"
+MITMDUMP = Path(sys.executable).with_name("mitmdump")
+SECRET = "sk-test-0123-SECRETVALUE-wxyz"
+"""What the clients send as their key; only its last four characters may reach a recording."""
+WAIT = 20.0
+"""Seconds before a blocked wait gives up (a failing test, not a slow one)."""
+
+
+def corpus_events(name: str) -> list[bytes]:
+    """The events of a corpus file, each with its blank line, split exactly as they are on disk."""
+    data = (CORPUS / name).read_bytes()
+    events, start = [], 0
+    while (end := data.find(b"\n\n", start)) != -1:
+        events.append(data[start : end + 2])
+        start = end + 2
+    if start < len(data):
+        events.append(data[start:])
+    return events
+
+
+def _compressor(name: str) -> Callable[[bytes, bool], bytes]:
+    """`compress(data, last)`: the compressed bytes of one event, flushed so the client can decode it now."""
+    if name == "gzip":
+        inner = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+    elif name == "deflate":
+        inner = zlib.compressobj()
+    elif name == "br":
+        streamer = brotli.Compressor()
+        return lambda data, last: streamer.process(data) + (streamer.finish() if last else streamer.flush())
+    elif name == "zstd":
+        writer = zstandard.ZstdCompressor().compressobj()
+        return lambda data, last: writer.compress(data) + writer.flush(
+            zstandard.COMPRESSOBJ_FLUSH_FINISH if last else zstandard.COMPRESSOBJ_FLUSH_BLOCK
+        )
+    else:
+        raise ValueError(name)
+    return lambda data, last: inner.compress(data) + inner.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+
+
+@dataclass
+class Upstream:
+    """The running upstream: its URL, what it sent per request, and the lock-step gates."""
+
+    url: str
+    sent: dict[str, bytes] = field(default_factory=dict)
+    """Exact bytes of each body as sent, by `X-Corpus` + `X-Encoding` (before chunked framing)."""
+    gates: dict[str, queue.Queue] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def gate(self, key: str) -> queue.Queue:
+        with self.lock:
+            return self.gates.setdefault(key, queue.Queue())
+
+    def ack(self, key: str) -> None:
+        """Let the lock-step stream `key` send its next event."""
+        self.gate(key).put(None)
+
+
+def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:  # keep pytest output clean
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            status = int(self.headers.get("X-Status", "200"))
+            if status != 200:
+                self._error(status)
+                return
+            name = self.headers["X-Corpus"]
+            events = corpus_events(name)
+            encoding = self.headers.get("X-Encoding")
+            compress = _compressor(encoding) if encoding else None
+            delay = float(self.headers.get("X-Delay-Ms", "0")) / 1000
+            lockstep = self.headers.get("X-Lockstep")
+            cut = int(self.headers["X-Cut-After"]) if "X-Cut-After" in self.headers else None
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Set-Cookie", f"session={SECRET}")
+            if encoding:
+                self.send_header("Content-Encoding", encoding)
+            self.end_headers()
+            sent = bytearray()
+            try:
+                for index, event in enumerate(events):
+                    if cut is not None and index == cut:
+                        self._chunk(event[: len(event) // 2])
+                        self.close_connection = True
+                        self.connection.shutdown(2)
+                        return
+                    if delay:
+                        threading.Event().wait(delay)  # the upstream's pacing, not a test waiting
+                    body = compress(event, index == len(events) - 1) if compress else event
+                    sent += body
+                    self._chunk(body)
+                    if lockstep:
+                        upstream.gate(lockstep).get(timeout=WAIT)
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError, queue.Empty):
+                self.close_connection = True
+                return
+            finally:
+                upstream.sent[f"{name}|{encoding}"] = bytes(sent)
+
+        def _chunk(self, data: bytes) -> None:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+
+        def _error(self, status: int) -> None:
+            body = json.dumps({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+    return Handler
+
+
+@contextmanager
+def run_upstream() -> Iterator[Upstream]:
+    upstream = Upstream("")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(upstream))
+    server.daemon_threads = True
+    upstream.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield upstream
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(WAIT)
+
+
+@dataclass
+class Proxy:
+    """A running mitmdump with the recorder: its base URL, its recordings, its live lines."""
+
+    url: str
+    directory: Path
+    process: subprocess.Popen
+    lines: queue.Queue[str]
+
+    def results(self, count: int) -> list[str]:
+        """The next `count` live lines (each ends with the recording's path), blocking until they come."""
+        found = []
+        while len(found) < count:
+            try:
+                line = self.lines.get(timeout=WAIT)
+            except queue.Empty:
+                raise AssertionError(f"only {len(found)} of {count} streams were reported: {found}") from None
+            if line.rstrip().endswith(".jsonl"):
+                found.append(line.rstrip())
+        return found
+
+
+def _read_address(fifo: Path, process: subprocess.Popen) -> str:
+    """Block until the addon writes the address; if mitmdump dies first, unblock the read and fail."""
+
+    def watchdog() -> None:
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(WAIT)
+        with suppress(OSError):  # ENXIO: nobody is reading any more, the address came
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # a reader still waits: end its read
+
+    threading.Thread(target=watchdog, daemon=True).start()
+    with open(fifo) as reader:
+        address = reader.read().strip()
+    if not address:
+        raise AssertionError(f"mitmdump did not start (exit code {process.poll()})")
+    return address
+
+
+@contextmanager
+def run_mitmdump(tmp: Path, upstream_url: str, *options: str) -> Iterator[Proxy]:
+    """mitmdump in reverse mode to `upstream_url`, recording into `tmp/recordings`; stopped with SIGINT."""
+    directory = tmp / "recordings"
+    fifo = tmp / "address"
+    os.mkfifo(fifo)
+    command = [
+        str(MITMDUMP), "-s", str(ADDON), "--mode", f"reverse:{upstream_url}", "--listen-host", "127.0.0.1",
+        "-p", "0", "--set", f"sse_dir={directory}", "--set", f"sse_listen_file={fifo}",
+        "--set", "flow_detail=0", "--set", "connection_strategy=lazy", *options,
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        for line in process.stdout:
+            lines.put(line)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        address = _read_address(fifo, process)
+        yield Proxy(f"http://{address}", directory, process, lines)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        try:
+            process.wait(WAIT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        reader.join(WAIT)
+
+
+def read_recording(path: str | Path) -> tuple[dict, list[dict], dict | None]:
+    """(header, chunk lines, end line or None) of a recording file."""
+    lines = [json.loads(line) for line in Path(path).read_text().splitlines()]
+    chunks = [line for line in lines[1:] if line["kind"] == "chunk"]
+    end = next((line for line in lines[1:] if line["kind"] == "end"), None)
+    return lines[0], chunks, end
+
+
+def recorded_body(chunks: list[dict]) -> bytes:
+    return b"".join(chunk["text"].encode() if "text" in chunk else b64decode(chunk["b64"]) for chunk in chunks)
