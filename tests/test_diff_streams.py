@@ -371,7 +371,8 @@ CHANGES: dict[str, tuple[str, Callable[[list[Frame]], list[Frame]], list[tuple[s
          ("findings", "new finding: chat/done-missing (error)")]),
     "responses-text-done-missing": (
         "responses-logprobs", lambda f: drop_first(f, "response.output_text.done"),
-        [("events", "events: response.output_text.done missing after response.output_text.delta ×9 (old event 13)")]),
+        [("events", "events: response.output_text.done missing after response.output_text.delta ×9 (old event 13)"),
+         ("findings", "new finding: responses/done-event-missing (warning)")]),
     "anthropic-block-stop-missing": (
         "anthropic-text", lambda f: drop_first(f, "content_block_stop"),
         [("events", "events: content_block_stop missing after content_block_delta ×6 (old event 9)"),
