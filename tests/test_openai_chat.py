@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inspector.findings import RULES
 from inspector.protocols import openai_chat
@@ -401,3 +403,36 @@ def test_fragments_without_index_are_still_assembled() -> None:
     assert [call.to_json() for call in check.assembly.tool_calls] == [
         {"id": "call_c91SqDXlYFuETYv8mUHzz6pp", "name": "GetWeatherArgs", "arguments": '{"city": "Paris"}'}
     ]
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-2, 2) | st.floats(allow_nan=False) | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.sampled_from(["index", "role", "x"]), inner,
+                                                                max_size=2),
+    max_leaves=4,
+)
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found_paths = [path]
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    for key, item in items:
+        found_paths.extend(_paths(item, (*path, key)))
+    return found_paths
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), name=st.sampled_from([TEXT, TOOL, PARALLEL, LOGPROBS]))
+def test_any_one_field_changed_never_raises(data: st.DataObject, name: str) -> None:
+    """Wire data is reported, never raised on: replace any one value of any event with any JSON value."""
+    frames = load(name)
+    at = data.draw(st.integers(0, len(frames) - 2))
+    path = data.draw(st.sampled_from(_paths(frames[at][1])))
+    value = data.draw(JSON_VALUES)
+    if path:
+        set_path(at, path, value)(frames)
+    else:
+        frames[at][1] = value
+    check = check_bytes(serialise(frames))
+    assert all(finding.rule.startswith(("chat/", "sse/")) for finding in check.findings)
+    assert isinstance(check.assembly.text + "".join(call.arguments for call in check.assembly.tool_calls), str)
