@@ -14,6 +14,7 @@ to the code that checks them.
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 from ..findings import Finding, Severity, rule
@@ -199,11 +200,11 @@ class Checker:
     def _on_prompt_filter_frame(self, index: int, payload: dict[str, Any], findings: list[Finding]) -> None:
         for _, problem in schema_problems("prompt-filter", payload):
             findings.append(SCHEMA(index, f"prompt-filter frame: {problem}"))
+        identity = ", ".join(f"`{key}: {json.dumps(payload.get(key))}`" for key in ("object", *IDENTITY_FIELDS))
         findings.append(PROMPT_FILTER_FRAME(index, "the first frame is Azure's prompt-filter frame (`choices: []`, "
-                                                   f"`object` `{payload.get('object')}`, `id` "
-                                                   f"`{payload.get('id')}`) rather than a `{CHUNK_OBJECT}`: "
-                                                   "its identity is not checked; clients that take the id or model "
-                                                   "from the first chunk get empty ones"))
+                                                   f"{identity}) rather than a `{CHUNK_OBJECT}`: its identity is not "
+                                                   "checked; clients that take the id or model from the first "
+                                                   "chunk get these"))
 
     def _check_identity(self, index: int, payload: dict[str, Any], findings: list[Finding]) -> None:
         identity = (payload.get("id"), payload.get("created"), payload.get("model"))
@@ -233,9 +234,10 @@ class Checker:
         self._check_usage_total(index, usage, findings)
         if has_choices:
             if self._first_time(USAGE_ON_CHOICE_CHUNK.id):
-                findings.append(USAGE_ON_CHOICE_CHUNK(index, "non-null `usage` on a chunk with choices; OpenAI "
-                                                             "sends it on its own `choices: []` chunk after the "
-                                                             "finish (later chunks like this are not reported)"))
+                findings.append(USAGE_ON_CHOICE_CHUNK(index, "non-null `usage` on a chunk with choices, expected "
+                                                             "it on its own `choices: []` chunk after the finish: "
+                                                             "clients that read usage from that chunk find none "
+                                                             "(later chunks like this are not reported)"))
         elif self._usage_at is not None:
             findings.append(USAGE_REPEATED(index, f"a second usage chunk (the first was event {self._usage_at}): "
                                                   "expected exactly one; clients that add them up count tokens "
