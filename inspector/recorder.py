@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from mitmproxy import ctx, http
+from mitmproxy import ctx, exceptions, http
 from mitmproxy.connection import ConnectionState
 
 from .protocols import detect
@@ -87,6 +87,8 @@ class Recorder:
         )
 
     def configure(self, updated: set[str]) -> None:
+        if "sse_streams" in updated and ctx.options.sse_streams not in STREAM_CHOICES:
+            raise exceptions.OptionsError(f"sse_streams must be one of {', '.join(STREAM_CHOICES)}")
         if "sse_dir" in updated:
             self._reported_dir_error = None
             directory = Path(ctx.options.sse_dir)
@@ -270,8 +272,9 @@ def _ending_of(flow: http.HTTPFlow) -> Ending:
             return Ending(kind, message)
     if not flow.client_conn.state & ConnectionState.CAN_READ:
         return Ending("client", message)
-    if flow.server_conn is not None and not flow.server_conn.state & ConnectionState.CAN_READ:
-        return Ending("upstream", message)
+    server = flow.server_conn
+    if server is not None and server.timestamp_tcp_setup is not None and not server.state & ConnectionState.CAN_READ:
+        return Ending("upstream", message)  # it had connected, and it is the side that closed
     return Ending("error", message)
 
 

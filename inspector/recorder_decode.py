@@ -27,28 +27,29 @@ class _Identity:
 
 
 class _Zlib:
-    """gzip, and deflate with or without its zlib wrapper (servers send both under `deflate`)."""
+    """gzip; or deflate, with or without its zlib wrapper (servers send both under `deflate`)."""
 
     def __init__(self, wbits: int) -> None:
-        self._wbits = wbits
-        self._inner = zlib.decompressobj(wbits)
-        self._started = False
+        self._inner = zlib.decompressobj(wbits) if wbits != zlib.MAX_WBITS else None
+        self._head = b""
 
     def decode(self, data: bytes) -> bytes:
+        if self._inner is None:
+            # NOTE: RFC 9110 `deflate` is zlib-wrapped, but some servers send raw DEFLATE: the first two bytes
+            # tell (a zlib header is CM=8 and a multiple of 31).
+            self._head += data
+            if len(self._head) < 2:
+                return b""
+            data, self._head = self._head, b""
+            wrapped = data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+            self._inner = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
         try:
-            out = self._inner.decompress(data)
+            return self._inner.decompress(data)
         except zlib.error as error:
-            if self._started or self._wbits != zlib.MAX_WBITS:
-                raise DecodeError(f"deflate/gzip: {error}") from None
-            # NOTE: `deflate` without the zlib header is raw DEFLATE (RFC 9110 says wrapped; IIS sends it raw).
-            self._wbits = -zlib.MAX_WBITS
-            self._inner = zlib.decompressobj(self._wbits)
-            return self.decode(data)
-        self._started = True
-        return out
+            raise DecodeError(f"deflate/gzip: {error}") from None
 
     def flush(self) -> bytes:
-        return self._inner.flush()
+        return self._inner.flush() if self._inner is not None else b""
 
 
 class _Brotli:

@@ -1,0 +1,409 @@
+"""The recorder addon's logic, driven through mitmproxy's own test helpers (`taddons`, `tflow`, `tutils`).
+
+`cycle` fires hooks only, so the tests call the stream callable with chunks themselves, as mitmproxy would.
+Verdicts run inline (no worker thread) so each test reads the finished recording right after the hook.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import stat
+import time
+import zlib
+from concurrent.futures import Executor, Future
+from pathlib import Path
+
+import brotli
+import pytest
+import zstandard
+from mitmproxy import exceptions, http
+from mitmproxy.connection import ConnectionState
+from mitmproxy.test import taddons, tflow, tutils
+from recorder_helpers import CORPUS, SECRET, read_recording, recorded_body
+
+from inspector.recorder import Recorder
+from inspector.recorder_decode import BodyDecoder
+from inspector.recorder_stream import ChunkWriter, Ending, StreamRecording
+from inspector.recorder_verdict import StreamResult, end_reason
+from inspector.recording import Header
+
+CHAT = "openai-chat/openai-python__text-plain.sse"
+RESPONSES = "openai-responses/vercel-ai__text-minimal.sse"
+ANTHROPIC = "anthropic-messages/vercel-ai__text.sse"
+SECRET_PART = "SECRETVALUE"
+
+
+class InlineExecutor(Executor):
+    """Runs each verdict at once, in the test's thread."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+@pytest.fixture
+def recorder(tmp_path: Path):
+    """A Recorder loaded in a mitmproxy test context, recording into `tmp_path/rec`; yields (addon, results)."""
+    results: list[StreamResult] = []
+    addon = Recorder(on_result=results.append, executor=InlineExecutor())
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, sse_dir=str(tmp_path / "rec"))
+        addon.tctx = tctx
+        yield addon, results
+
+
+def make_flow(
+    path: str = "/v1/chat/completions",
+    *,
+    status: int = 200,
+    content_type: str = "text/event-stream",
+    request_body: bytes = b'{"model":"m","stream":true}',
+    request_headers: tuple[tuple[bytes, bytes], ...] = (),
+    response_headers: tuple[tuple[bytes, bytes], ...] = (),
+    response_body: bytes = b"",
+) -> http.HTTPFlow:
+    now = time.time()
+    request = tutils.treq(
+        method=b"POST", path=path.encode(), host="api.example.com", port=443, scheme=b"https",
+        headers=http.Headers(((b"authorization", f"Bearer {SECRET}".encode()), *request_headers)),
+        content=request_body, timestamp_start=now, timestamp_end=now,
+    )
+    response = tutils.tresp(
+        status_code=status, headers=http.Headers(((b"content-type", content_type.encode()), *response_headers)),
+        content=response_body, timestamp_start=now, timestamp_end=now,
+    )
+    flow = tflow.tflow(req=request, resp=response)
+    flow.server_conn.state = ConnectionState.OPEN  # a live stream: both sides connected
+    return flow
+
+
+def stream(addon: Recorder, flow: http.HTTPFlow, chunks: list[bytes], hook: str = "response") -> list[object]:
+    """Run a flow through the hooks and the stream callable; returns what the callable gave back."""
+    addon.responseheaders(flow)
+    given = [flow.response.stream(chunk) for chunk in chunks] if callable(flow.response.stream) else []
+    if callable(flow.response.stream):
+        given.append(flow.response.stream(b""))
+    getattr(addon, hook)(flow)
+    return given
+
+
+def split(data: bytes, size: int) -> list[bytes]:
+    return [data[start : start + size] for start in range(0, len(data), size)]
+
+
+def only_recording(tmp_path: Path) -> Path:
+    files = sorted((tmp_path / "rec").iterdir())
+    assert len(files) == 1, files
+    return files[0]
+
+
+@pytest.mark.parametrize("size", [1, 7, 100, 1 << 20], ids=lambda size: f"{size}-byte-chunks")
+def test_chunks_pass_unchanged_and_are_recorded_as_they_came(recorder, tmp_path, size):
+    addon, results = recorder
+    body = (CORPUS / CHAT).read_bytes()
+    chunks = split(body, size)
+    given = stream(addon, make_flow(), chunks)
+    assert given[:-1] == chunks and all(a is b for a, b in zip(given, chunks, strict=False))
+    assert given[-1] == []  # the end marker: nothing, never b"" (which would end an HTTP/1 body early)
+    header, recorded, end = read_recording(only_recording(tmp_path))
+    assert [chunk.get("text") for chunk in recorded] == [chunk.decode() for chunk in chunks]
+    assert (header["source"], header["protocol"], header["response"]["status"]) == ("proxy", "openai-chat", 200)
+    assert (end["reason"], end["error"]) == ("complete", None)
+    assert (results[0].protocol, results[0].events, results[0].reason, results[0].errors) == ("openai-chat", 34,
+                                                                                              "complete", 0)
+
+
+def test_end_marker_twice_as_under_http2(recorder, tmp_path):
+    addon, results = recorder
+    flow = make_flow()
+    addon.responseheaders(flow)
+    body = (CORPUS / CHAT).read_bytes()
+    assert flow.response.stream(body) is body
+    assert (flow.response.stream(b""), flow.response.stream(b"")) == ([], [])
+    addon.response(flow)
+    assert [result.reason for result in results] == ["complete"]
+
+
+@pytest.mark.parametrize("encoding, compress", [
+    ("gzip", gzip.compress),
+    ("deflate", zlib.compress),
+    ("br", brotli.compress),
+    ("zstd", lambda data: zstandard.ZstdCompressor().compress(data)),
+])
+def test_compressed_body_is_recorded_decoded_and_passed_on_untouched(recorder, tmp_path, encoding, compress):
+    addon, results = recorder
+    body = (CORPUS / RESPONSES).read_bytes()
+    wire = compress(body)
+    chunks = split(wire, 13)
+    flow = make_flow("/v1/responses", response_headers=((b"content-encoding", encoding.encode()),))
+    given = stream(addon, flow, chunks)
+    assert b"".join(given[:-1]) == wire
+    header, recorded, end = read_recording(only_recording(tmp_path))
+    assert recorded_body(recorded) == body
+    assert header["decoded_from"] == encoding
+    assert "content-encoding" not in {name.lower() for name in header["response"]["headers"]}
+    assert (end["reason"], results[0].errors) == ("complete", 0)
+
+
+def test_corrupt_compressed_body_still_passes_and_is_marked_error(recorder, tmp_path, caplog):
+    addon, results = recorder
+    chunks = [b"\x1f\x8b\x08\x00 definitely not gzip", b"more"]
+    flow = make_flow(response_headers=((b"content-encoding", b"gzip"),))
+    with caplog.at_level(logging.ERROR):
+        given = stream(addon, flow, chunks)
+    assert given == [*chunks, []]
+    _, recorded, end = read_recording(only_recording(tmp_path))
+    assert (recorded, end["reason"]) == ([], "error")
+    assert end["error"].startswith("recorder failed: deflate/gzip: Error -3 while decompressing data")
+    assert "recording" in caplog.text and "Traceback" in caplog.text
+
+
+def test_unsupported_encoding_streams_unrecorded(recorder, tmp_path, caplog):
+    addon, _ = recorder
+    flow = make_flow(response_headers=((b"content-encoding", b"compress"),))
+    addon.responseheaders(flow)
+    assert flow.response.stream is True
+    assert list((tmp_path / "rec").iterdir()) == []
+    assert "unsupported content-encoding 'compress'" in caplog.text
+
+
+@pytest.mark.parametrize("path, which, recorded", [
+    ("/v1/chat/completions", "llm", True),
+    ("/v1/messages?beta=true", "llm", True),
+    ("/notifications", "llm", False),
+    ("/notifications", "all", True),
+])
+def test_which_event_streams_are_recorded(recorder, tmp_path, path, which, recorded):
+    addon, _ = recorder
+    addon.tctx.configure(addon, sse_streams=which)
+    flow = make_flow(path)
+    addon.responseheaders(flow)
+    assert (flow.response.stream is not True, len(list((tmp_path / "rec").iterdir()))) == (recorded, int(recorded))
+    assert flow.response.stream  # recorded or not, an event stream is never buffered
+
+
+def test_error_body_of_a_streaming_request_is_recorded(recorder, tmp_path):
+    addon, results = recorder
+    error = b'{"error":{"message":"Incorrect API key provided","type":"invalid_request_error"}}'
+    flow = make_flow(status=401, content_type="application/json", response_body=error)
+    addon.responseheaders(flow)
+    assert flow.response.stream is False  # a small JSON body: mitmproxy buffers it as usual
+    addon.response(flow)
+    header, recorded, end = read_recording(only_recording(tmp_path))
+    assert (header["response"]["status"], recorded_body(recorded), end["reason"]) == (401, error, "complete")
+    assert [(f.rule, f.message) for f in results[0].findings] == [
+        ("http/error-status", "HTTP 401: Incorrect API key provided")
+    ]
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/v1/chat/completions", b'{"model":"m"}'),  # not a streaming request
+    ("/v1/models", b'{"stream":true}'),  # not an LLM path
+])
+def test_plain_responses_of_other_requests_are_not_recorded(recorder, tmp_path, path, body):
+    addon, results = recorder
+    flow = make_flow(path, status=401, content_type="application/json", request_body=body, response_body=b"{}")
+    addon.responseheaders(flow)
+    addon.response(flow)
+    assert (list((tmp_path / "rec").iterdir()), results) == ([], [])
+
+
+def test_upstream_that_never_answered_is_recorded_with_the_reason(recorder, tmp_path):
+    addon, results = recorder
+    flow = make_flow()
+    flow.response = None
+    flow.server_conn.timestamp_tcp_setup = None
+    flow.error = tflow.terr("Connection refused")
+    addon.error(flow)
+    header, recorded, end = read_recording(only_recording(tmp_path))
+    assert (header["response"], recorded, end["reason"], end["error"]) == (None, [], "error", "Connection refused")
+    assert results[0].line().split("  ")[1:5] == [
+        "POST /v1/chat/completions", "openai-chat", "---", "cut after 0 events"
+    ]
+    assert "sse/no-events" in [finding.rule for finding in results[0].findings]
+
+
+# Events of one stream before and after its terminal event, and what mitmproxy 11 says when it ends.
+_CHAT_EVENTS = (CORPUS / CHAT).read_bytes().split(b"\n\n")
+_CHAT_CUT = b"\n\n".join(_CHAT_EVENTS[:5]) + b"\n\n"
+
+
+@pytest.mark.parametrize("body, hook, message, reason", [
+    pytest.param((CORPUS / CHAT).read_bytes(), "response", None, "complete", id="body-ended-after-DONE"),
+    pytest.param((CORPUS / CHAT).read_bytes(), "error", "Client disconnected.", "complete",
+                 id="openai-sdk-closes-after-DONE"),
+    pytest.param(_CHAT_CUT, "error", "Client disconnected.", "client-disconnected", id="client-aborted"),
+    pytest.param(_CHAT_CUT, "error", "stream reset by client (CANCEL)", "client-disconnected", id="h2-client-reset"),
+    pytest.param(_CHAT_CUT, "error", "HTTP/1 protocol error: peer closed connection without sending complete "
+                 "message body: incomplete chunked read", "upstream-closed", id="upstream-died"),
+    pytest.param(_CHAT_CUT, "error", "server closed connection", "upstream-closed", id="upstream-closed"),
+    pytest.param(_CHAT_CUT, "response", None, "upstream-closed", id="body-ended-before-DONE"),
+    pytest.param(_CHAT_CUT, "error", "killed", "error", id="other-error"),
+])
+def test_end_reason_from_events_then_hooks(recorder, tmp_path, body, hook, message, reason):
+    addon, results = recorder
+    flow = make_flow()
+    if message is not None:
+        flow.error = tflow.terr(message)
+    stream(addon, flow, [body], hook)
+    _, _, end = read_recording(only_recording(tmp_path))
+    assert (end["reason"], results[0].reason) == (reason, reason)
+
+
+def test_connection_state_decides_when_the_message_does_not(recorder, tmp_path):
+    addon, results = recorder
+    flow = make_flow()
+    flow.error = tflow.terr("something unexpected")
+    flow.client_conn.state = ConnectionState.CAN_WRITE  # the app half-closed: it went away
+    stream(addon, flow, [_CHAT_CUT], "error")
+    assert results[0].reason == "client-disconnected"
+
+
+@pytest.mark.parametrize("kind, failure, terminal, expects, expected", [
+    ("response", None, False, False, ("complete", None)),
+    ("response", None, False, True, ("upstream-closed", "the body ended before the protocol's terminal event")),
+    ("client", None, True, True, ("complete", None)),
+    ("client", None, False, True, ("client-disconnected", "msg")),
+    ("upstream", None, False, True, ("upstream-closed", "msg")),
+    ("stopped", None, False, True, ("error", "msg")),
+    ("response", "recorder failed: disk full", True, True, ("error", "recorder failed: disk full")),
+])
+def test_end_reason_table(kind, failure, terminal, expects, expected):
+    assert end_reason(Ending(kind, None if kind == "response" else "msg"), failure, terminal, expects) == expected
+
+
+@pytest.mark.parametrize("name, path", [
+    (RESPONSES, "/v1/responses"),
+    (ANTHROPIC, "/v1/messages"),
+])
+def test_other_protocols_complete_on_their_terminal_event(recorder, tmp_path, name, path):
+    addon, results = recorder
+    flow = make_flow(path)
+    flow.error = tflow.terr("Client disconnected.")
+    stream(addon, flow, [(CORPUS / name).read_bytes()], "error")
+    assert (results[0].reason, results[0].errors) == ("complete", 0)
+
+
+def test_unwritable_directory_passes_traffic_with_one_error_line(tmp_path, caplog):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    addon = Recorder(on_result=lambda result: None, executor=InlineExecutor())
+    with caplog.at_level(logging.WARNING), taddons.context(addon) as tctx:
+        tctx.configure(addon, sse_dir=str(blocker / "rec"))
+        flows = [make_flow(), make_flow()]
+        for flow in flows:
+            stream(addon, flow, [(CORPUS / CHAT).read_bytes()])
+    assert [flow.response.stream for flow in flows] == [True, True]
+    lines = [record.getMessage() for record in caplog.records if "cannot write recordings" in record.getMessage()]
+    assert lines == [f"sse-inspector: error: cannot write recordings to {blocker / 'rec'} (Not a directory): "
+                     "traffic passes through unrecorded"]
+
+
+def test_no_secret_reaches_disk(recorder, tmp_path):
+    addon, _ = recorder
+    addon.tctx.configure(addon, sse_redact=["X-Org-Token"])
+    flow = make_flow(
+        f"/v1/chat/completions?api_key={SECRET}&model=m",
+        request_headers=((b"x-api-key", SECRET.encode()), (b"X-Org-Token", SECRET.encode()),
+                         (b"cookie", f"s={SECRET}".encode())),
+        request_body=json.dumps({"stream": True, "api_key": SECRET, "nested": {"secret": SECRET}}).encode(),
+    )
+    stream(addon, flow, [(CORPUS / CHAT).read_bytes()])
+    path = only_recording(tmp_path)
+    assert SECRET_PART not in path.read_text()
+    header, _, _ = read_recording(path)
+    headers = header["request"]["headers"]
+    assert [headers[name] for name in ("authorization", "x-api-key", "X-Org-Token", "cookie")] == [
+        "Bearer …wxyz", "…wxyz", "…wxyz", "…wxyz"
+    ]
+    assert json.loads(header["request"]["body"]) == {"stream": True, "api_key": "…wxyz", "nested": {"secret": "…wxyz"}}
+
+
+def test_request_body_can_be_left_out(recorder, tmp_path):
+    addon, _ = recorder
+    addon.tctx.configure(addon, sse_request_body=False)
+    stream(addon, make_flow(), [(CORPUS / CHAT).read_bytes()])
+    header, _, _ = read_recording(only_recording(tmp_path))
+    assert header["request"]["body"] is None
+
+
+def test_recordings_are_readable_by_their_owner_only(recorder, tmp_path):
+    addon, _ = recorder
+    stream(addon, make_flow(), [(CORPUS / CHAT).read_bytes()])
+    modes = (stat.S_IMODE((tmp_path / "rec").stat().st_mode), stat.S_IMODE(only_recording(tmp_path).stat().st_mode))
+    assert modes == (0o700, 0o600)
+
+
+def test_interleaved_streams_each_get_their_own_file(recorder, tmp_path):
+    addon, results = recorder
+    names = [CHAT, "openai-chat/openai-python__tool-call-single.sse"]
+    flows = [make_flow() for _ in names]
+    bodies = [split((CORPUS / name).read_bytes(), 50) for name in names]
+    for flow in flows:
+        addon.responseheaders(flow)
+    for index in range(max(len(chunks) for chunks in bodies)):
+        for flow, chunks in zip(flows, bodies, strict=True):
+            if index < len(chunks):
+                flow.response.stream(chunks[index])
+    for flow in flows:
+        addon.response(flow)
+    recorded = {result.path: recorded_body(read_recording(result.path)[1]) for result in results}
+    assert sorted(recorded.values()) == sorted((CORPUS / name).read_bytes() for name in names)
+
+
+def test_done_ends_streams_still_open(recorder, tmp_path):
+    addon, results = recorder
+    flow = make_flow()
+    addon.responseheaders(flow)
+    flow.response.stream(_CHAT_CUT)
+    addon.done()
+    _, _, end = read_recording(only_recording(tmp_path))
+    assert (end["reason"], end["error"]) == ("error", "the recorder stopped before the stream ended")
+
+
+def test_options_and_their_defaults():
+    addon = Recorder()
+    with taddons.context(addon) as tctx:
+        options = tctx.options
+        assert (options.sse_dir, options.sse_redact, options.sse_request_body, options.sse_streams,
+                options.sse_listen_file) == ("recordings", [], True, "llm", None)
+        with pytest.raises(exceptions.OptionsError):
+            tctx.configure(addon, sse_streams="some")
+
+
+def test_chunks_queued_in_one_loop_turn_are_written_together(tmp_path):
+    due: list = []
+    writer = ChunkWriter(tmp_path / "r.jsonl", Header(request={}))
+    recording = StreamRecording(writer, time.time(), BodyDecoder(None), summary={}, defer=due.append)
+    for chunk in (b"data: 1\n\n", b"data: 2\n\n", b"\xff"):
+        recording(chunk)
+    assert (len(due), len((tmp_path / "r.jsonl").read_text().splitlines())) == (1, 1)  # the header only
+    due.pop()()
+    _, chunks, _ = read_recording(tmp_path / "r.jsonl")
+    assert [{key: value for key, value in chunk.items() if key != "t"} for chunk in chunks] == [
+        {"kind": "chunk", "text": "data: 1\n\n"},
+        {"kind": "chunk", "text": "data: 2\n\n"},
+        {"kind": "chunk", "b64": "/w=="},
+    ]
+
+
+_NOON = time.mktime((2026, 1, 2, 12, 4, 31, 0, 0, -1))
+
+
+@pytest.mark.parametrize("fields, line", [
+    ({}, "12:04:31  POST /v1/responses  openai-responses  200  58 events  TTFT 412 ms  ok"),
+    ({"ttft": None, "events": 1}, "12:04:31  POST /v1/responses  openai-responses  200  1 events  ok"),
+    ({"reason": "upstream-closed", "error": "server closed connection", "events": 17},
+     "12:04:31  POST /v1/responses  openai-responses  200  cut after 17 events  TTFT 412 ms  "
+     "FAIL upstream-closed: server closed connection"),
+    ({"status": None, "events": 0, "ttft": None, "reason": "error", "error": "Connection refused"},
+     "12:04:31  POST /v1/responses  openai-responses  ---  cut after 0 events  FAIL error: Connection refused"),
+])
+def test_live_line(fields, line):
+    base = {"path": "r.jsonl", "started": _NOON, "method": "POST", "url_path": "/v1/responses",
+            "protocol": "openai-responses", "status": 200, "events": 58, "ttft": 0.4121, "reason": "complete",
+            "error": None, "findings": ()}
+    assert StreamResult(**{**base, **fields}).line() == line
