@@ -155,8 +155,8 @@ class ChoiceTracker:
             if delta.get("role") and self._first_time(ROLE_REPEATED.id, choice_index):
                 findings.append(ROLE_REPEATED(index, f"choice `{choice_index}` repeats `delta.role` "
                                                      f"(`{delta['role']}`): expected it on the first chunk only; the "
-                                                     "openai SDK's stream helper concatenates strings, giving "
-                                                     "`assistantassistant` (reported once per choice)"))
+                                                     "openai SDK's stream helper concatenates the roles (e.g. "
+                                                     "`assistantassistant`) (reported once per choice)"))
         output = state.output
         content = delta.get("content")
         if type(content) is str and content:
@@ -301,8 +301,9 @@ class ChoiceTracker:
         if missing:
             lacks = " and ".join(filter(None, (", ".join(missing[:-1]), missing[-1])))
             findings.append(TOOL_START_INCOMPLETE(index, f"{where}: the first fragment lacks {lacks}; "
-                                                         "expected them all there, and without them the client "
-                                                         "cannot run the call or answer it by id"))
+                                                         "expected `id`, `type: \"function\"` and `function.name` "
+                                                         "there: without them the client cannot run the call or "
+                                                         "answer it by id"))
         call = StreamedToolCall(call_id if type(call_id) is str and call_id else None,
                                 name if type(name) is str and name else None)
         state.tools[tool_index] = call
