@@ -75,7 +75,8 @@ class StreamResult:
         """`12:04:31  POST /v1/responses  openai-responses  200  58 events  TTFT 412 ms  ok`."""
         clock = time.strftime("%H:%M:%S", time.localtime(self.started))
         status = "---" if self.status is None else str(self.status)
-        count = f"{self.events} events" if self.reason == "complete" else f"cut after {self.events} events"
+        cut = f"cut after {self.events} events ({self.reason})"
+        count = f"{self.events} events" if self.reason == "complete" else cut
         parts = [clock, f"{self.method} {self.url_path}", self.protocol, status, count]
         if self.ttft is not None:
             parts.append(f"TTFT {self.ttft * 1000:.0f} ms")
@@ -89,8 +90,7 @@ class StreamResult:
             first = next(finding for finding in self.findings if finding.severity is Severity.ERROR)
             return f"FAIL {tally}  {first.rule}: {_shorten(first.message)}"
         if self.reason != "complete":
-            why = f"{self.reason}: {self.error}" if self.error else self.reason
-            return f"FAIL {why}" + (f" ({tally})" if tally else "")
+            return f"FAIL {self.error or self.reason}" + (f" ({tally})" if tally else "")
         return f"ok ({tally})" if tally else "ok"
 
 

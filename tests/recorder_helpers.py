@@ -102,6 +102,10 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args) -> None:  # keep pytest output clean
             pass
 
+        def handle(self) -> None:
+            with suppress(ConnectionResetError, BrokenPipeError):  # the proxy dropped a kept-alive connection
+                super().handle()
+
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", "0")))
             status = int(self.headers.get("X-Status", "200"))
@@ -224,7 +228,7 @@ def run_mitmdump(tmp: Path, upstream_url: str, *options: str) -> Iterator[Proxy]
     command = [
         str(MITMDUMP), "-s", str(ADDON), "--mode", f"reverse:{upstream_url}", "--listen-host", "127.0.0.1",
         "-p", "0", "--set", f"sse_dir={directory}", "--set", f"sse_listen_file={fifo}",
-        "--set", "flow_detail=0", "--set", "connection_strategy=lazy", *options,
+        "--set", "flow_detail=0", *options,
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(

@@ -221,7 +221,7 @@ def test_upstream_that_never_answered_is_recorded_with_the_reason(recorder, tmp_
     header, recorded, end = read_recording(only_recording(tmp_path))
     assert (header["response"], recorded, end["reason"], end["error"]) == (None, [], "error", "Connection refused")
     assert results[0].line().split("  ")[1:5] == [
-        "POST /v1/chat/completions", "openai-chat", "---", "cut after 0 events"
+        "POST /v1/chat/completions", "openai-chat", "---", "cut after 0 events (error)"
     ]
     assert "sse/no-events" in [finding.rule for finding in results[0].findings]
 
@@ -397,10 +397,10 @@ _NOON = time.mktime((2026, 1, 2, 12, 4, 31, 0, 0, -1))
     ({}, "12:04:31  POST /v1/responses  openai-responses  200  58 events  TTFT 412 ms  ok"),
     ({"ttft": None, "events": 1}, "12:04:31  POST /v1/responses  openai-responses  200  1 events  ok"),
     ({"reason": "upstream-closed", "error": "server closed connection", "events": 17},
-     "12:04:31  POST /v1/responses  openai-responses  200  cut after 17 events  TTFT 412 ms  "
-     "FAIL upstream-closed: server closed connection"),
+     "12:04:31  POST /v1/responses  openai-responses  200  cut after 17 events (upstream-closed)  TTFT 412 ms  "
+     "FAIL server closed connection"),
     ({"status": None, "events": 0, "ttft": None, "reason": "error", "error": "Connection refused"},
-     "12:04:31  POST /v1/responses  openai-responses  ---  cut after 0 events  FAIL error: Connection refused"),
+     "12:04:31  POST /v1/responses  openai-responses  ---  cut after 0 events (error)  FAIL Connection refused"),
 ])
 def test_live_line(fields, line):
     base = {"path": "r.jsonl", "started": _NOON, "method": "POST", "url_path": "/v1/responses",

@@ -1,0 +1,230 @@
+"""End to end: a real mitmdump with the recorder addon between real clients and a local upstream.
+
+One upstream and one mitmdump serve the whole module. Every test waits for its own streams' live lines
+(blocking on mitmdump's output, never sleeping), then reads the recordings those lines name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import anthropic
+import httpx
+import openai
+import pytest
+from recorder_helpers import (
+    CORPUS,
+    ROOT,
+    SECRET,
+    WAIT,
+    corpus_events,
+    read_recording,
+    recorded_body,
+    run_mitmdump,
+    run_upstream,
+)
+
+from inspector.inputs import open_source
+from inspector.sse import SSEParser
+
+pytestmark = pytest.mark.slow
+
+CHAT = "openai-chat/openai-python__text-plain.sse"
+ANTHROPIC = "anthropic-messages/vercel-ai__text.sse"
+PATHS = {"openai-chat": "/v1/chat/completions", "openai-responses": "/v1/responses",
+         "anthropic-messages": "/v1/messages"}
+_keys = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    with run_upstream() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def proxy(upstream, tmp_path_factory):
+    with run_mitmdump(tmp_path_factory.mktemp("mitmdump"), upstream.url) as running:
+        yield running
+
+
+def recording_of(line: str) -> Path:
+    """The recording a live line names (its last field), checked for secrets on the way."""
+    path = Path(line.split()[-1])
+    assert "SECRETVALUE" not in path.read_text(), f"the client's key reached {path}"
+    return path
+
+
+def test_httpx_gets_each_event_before_the_next_is_sent(upstream, proxy):
+    """Lock-step upstream: it waits for the client to see event i before sending i+1; buffering would hang."""
+    key = f"lockstep-{next(_keys)}"
+    expected = corpus_events(CHAT)
+    received = []
+    headers = {"X-Corpus": CHAT, "X-Lockstep": key, "Authorization": f"Bearer {SECRET}"}
+    with httpx.stream("POST", f"{proxy.url}/v1/chat/completions", json={"stream": True}, headers=headers,
+                      timeout=WAIT) as response:
+        pending = b""
+        for data in response.iter_raw():
+            pending += data
+            while len(received) < len(expected) and pending.startswith(expected[len(received)]):
+                pending = pending[len(expected[len(received)]):]
+                received.append(expected[len(received)])
+                upstream.ack(key)
+    assert (received, pending) == (expected, b"")
+    [line] = proxy.results(1)
+    header, chunks, end = read_recording(recording_of(line))
+    assert [chunk["text"].encode() for chunk in chunks] == expected  # one chunk per event, as sent
+    assert [chunk["t"] for chunk in chunks] == sorted(chunk["t"] for chunk in chunks)
+    assert (header["request"]["headers"]["Authorization"], end["reason"]) == ("Bearer …wxyz", "complete")
+    assert line.split("  ")[1:5] == ["POST /v1/chat/completions", "openai-chat", "200", "34 events"]
+    assert line.split("  ")[-2] == "ok"
+
+
+def test_openai_sdk_stream_is_complete_though_the_sdk_hangs_up_after_done(upstream, proxy):
+    key = f"lockstep-{next(_keys)}"
+    client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key=SECRET, max_retries=0, timeout=WAIT)
+    chunks = client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True,
+        extra_headers={"X-Corpus": CHAT, "X-Lockstep": key},
+    )
+    text = []
+    for chunk in chunks:
+        text.append(chunk.choices[0].delta.content or "" if chunk.choices else "")
+        upstream.ack(key)
+    upstream.ack(key)  # for `[DONE]`, which the SDK consumes without yielding
+    chunks.close()
+    [line] = proxy.results(1)
+    source = open_source(str(recording_of(line)))
+    check = source.validate()
+    assert (source.end.reason, check.assembly.text, [f.rule for f in check.findings]) == ("complete", "".join(text), [])
+
+
+def test_anthropic_sdk_sees_every_event_and_the_recording_is_complete(proxy):
+    client = anthropic.Anthropic(base_url=proxy.url, api_key=SECRET, max_retries=0, timeout=WAIT)
+    events = client.messages.create(
+        model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "hi"}], stream=True,
+        extra_headers={"X-Corpus": ANTHROPIC, "X-Delay-Ms": "2"},
+    )
+    seen = [event.type for event in events]
+    sent = [event.type for event in SSEParser().feed((CORPUS / ANTHROPIC).read_bytes())]
+    assert seen == [kind for kind in sent if kind != "ping"]  # the SDK drops pings
+    [line] = proxy.results(1)
+    header, _, end = read_recording(recording_of(line))
+    api_key = {name.lower(): value for name, value in header["request"]["headers"].items()}["x-api-key"]
+    assert (api_key, end["reason"]) == ("…wxyz", "complete")
+    assert line.split("  ")[2] == "anthropic-messages" and line.split("  ")[-2] == "ok"
+
+
+def test_many_concurrent_streams_get_complete_separate_recordings(proxy):
+    expectations = json.loads((CORPUS / "expectations.json").read_text())
+    names = sorted(name for name, verdict in expectations.items() if verdict == "pass")[:24]
+
+    async def one(client: httpx.AsyncClient, name: str) -> bytes:
+        path = PATHS[name.split("/")[0]]
+        headers = {"X-Corpus": name, "X-Delay-Ms": "3", "Authorization": f"Bearer {SECRET}"}
+        async with client.stream("POST", proxy.url + path, json={"stream": True}, headers=headers) as response:
+            return await response.aread()
+
+    async def all_at_once() -> list[bytes]:
+        async with httpx.AsyncClient(timeout=WAIT, limits=httpx.Limits(max_connections=len(names))) as client:
+            return await asyncio.gather(*(one(client, name) for name in names))
+
+    bodies = asyncio.run(all_at_once())
+    assert bodies == [(CORPUS / name).read_bytes() for name in names]
+    lines = proxy.results(len(names))
+    recorded = {}
+    for line in lines:
+        header, chunks, end = read_recording(recording_of(line))
+        recorded[header["request"]["headers"]["X-Corpus"]] = (recorded_body(chunks), end["reason"])
+    assert recorded == {name: ((CORPUS / name).read_bytes(), "complete") for name in names}
+    assert len({line.split()[-1] for line in lines}) == len(names)
+    assert len(names) >= 20
+
+
+def test_upstream_that_dies_mid_stream_is_recorded_as_cut_and_fails(proxy):
+    headers = {"X-Corpus": CHAT, "X-Cut-After": "3"}
+    with pytest.raises(httpx.RemoteProtocolError), httpx.stream(
+        "POST", f"{proxy.url}/v1/chat/completions", json={"stream": True}, headers=headers, timeout=WAIT
+    ) as response:
+        response.read()
+    [line] = proxy.results(1)
+    source = open_source(str(recording_of(line)))
+    check = source.validate()
+    assert (source.end.reason, check.events) == ("upstream-closed", 3)
+    assert "sse/unterminated-event" in [finding.rule for finding in check.findings]
+    assert "cut after 3 events (upstream-closed)" in line and "FAIL" in line
+
+
+def test_client_abort_is_recorded_as_such(upstream, proxy):
+    key = f"lockstep-{next(_keys)}"
+    headers = {"X-Corpus": CHAT, "X-Lockstep": key}
+    with httpx.stream("POST", f"{proxy.url}/v1/chat/completions", json={"stream": True}, headers=headers,
+                      timeout=WAIT) as response:
+        first = next(response.iter_raw())
+    [line] = proxy.results(1)
+    for _ in corpus_events(CHAT):
+        upstream.ack(key)  # let the upstream run into the closed connection and end
+    _, chunks, end = read_recording(recording_of(line))
+    assert (recorded_body(chunks), end["reason"]) == (first, "client-disconnected")
+    assert "(client-disconnected)" in line
+
+
+def test_error_answer_to_a_streaming_request_is_recorded(proxy):
+    client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key=SECRET, max_retries=0, timeout=WAIT)
+    with pytest.raises(openai.AuthenticationError):
+        client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True,
+            extra_headers={"X-Status": "401"},
+        )
+    [line] = proxy.results(1)
+    header, _, end = read_recording(recording_of(line))
+    assert (header["response"]["status"], end["reason"]) == (401, "complete")
+    assert line.split("  ")[3:-1] == [
+        "401", "0 events", "FAIL 1 error", "http/error-status: HTTP 401: Incorrect API key provided"
+    ]
+
+
+def test_record_command_prints_where_to_point_the_app_and_a_summary(upstream, tmp_path):
+    """`sse-inspector record` in reverse mode on a port the OS picks; Ctrl-C (SIGINT) ends it cleanly."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "record", "--reverse", upstream.url, "--port", "0",
+         "--dir", str(tmp_path / "rec")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line.rstrip()) for line in process.stdout], daemon=True)
+    reader.start()
+    try:
+        banner = lines.get(timeout=WAIT)
+        assert banner.startswith(f"recording to {tmp_path / 'rec'}/ — reverse proxy for {upstream.url} on http://")
+        base_url = banner.split(" on ")[-1]
+        hints = [lines.get(timeout=WAIT) for _ in range(3)]
+        assert hints == [f"  openai:    OPENAI_BASE_URL={base_url}/v1", f"  anthropic: ANTHROPIC_BASE_URL={base_url}",
+                         f"  other:     base URL {base_url} followed by the path the upstream expects"]
+        response = httpx.post(f"{base_url}/v1/chat/completions", json={"stream": True},
+                              headers={"X-Corpus": CHAT}, timeout=WAIT)
+        assert response.content == (CORPUS / CHAT).read_bytes()
+        live = lines.get(timeout=WAIT)
+        assert live.split("  ")[1:] == ["POST /v1/chat/completions", "openai-chat", "200", "34 events",
+                                        live.split("  ")[5], "ok"]
+        process.send_signal(signal.SIGINT)
+        assert process.wait(WAIT) == 0
+        reader.join(WAIT)
+        rest = []
+        while not lines.empty():
+            rest.append(lines.get())
+        assert rest == [f"stopped: 1 streams recorded to {tmp_path / 'rec'}/ (1 ok, 0 failed)"]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
