@@ -220,9 +220,12 @@ def _read_address(fifo: Path, process: subprocess.Popen) -> str:
 
 
 @contextmanager
-def run_mitmdump(tmp: Path, upstream_url: str, *options: str) -> Iterator[Proxy]:
-    """mitmdump in reverse mode to `upstream_url`, recording into `tmp/recordings`; stopped with SIGINT."""
-    directory = tmp / "recordings"
+def run_mitmdump(tmp: Path, upstream_url: str, *options: str, directory: Path | None = None) -> Iterator[Proxy]:
+    """mitmdump in reverse mode to `upstream_url`, recording into `directory` (`tmp/recordings`); stopped with SIGINT.
+
+    NOTE: never pass an `sse_*` option twice in `options`: mitmproxy 11 then drops all deferred script options.
+    """
+    directory = directory or tmp / "recordings"
     fifo = tmp / "address"
     os.mkfifo(fifo)
     command = [
@@ -243,7 +246,11 @@ def run_mitmdump(tmp: Path, upstream_url: str, *options: str) -> Iterator[Proxy]
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     try:
-        address = _read_address(fifo, process)
+        try:
+            address = _read_address(fifo, process)
+        except AssertionError as error:
+            output = "".join(lines.get() for _ in range(lines.qsize()))
+            raise AssertionError(f"{error}; its output:\n{output}") from None
         yield Proxy(f"http://{address}", directory, process, lines)
     finally:
         if process.poll() is None:

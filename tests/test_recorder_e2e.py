@@ -228,3 +228,22 @@ def test_record_command_prints_where_to_point_the_app_and_a_summary(upstream, tm
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_unwritable_directory_leaves_traffic_alone_with_one_error_line(upstream, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with run_mitmdump(tmp_path, upstream.url, directory=blocker / "rec") as running:
+        bodies = [
+            httpx.post(f"{running.url}/v1/chat/completions", json={"stream": True}, headers={"X-Corpus": CHAT},
+                       timeout=WAIT).content
+            for _ in range(2)
+        ]
+    assert bodies == [(CORPUS / CHAT).read_bytes()] * 2
+    output = []
+    while not running.lines.empty():
+        output.append(running.lines.get().rstrip())
+    errors = [line.split("] ", 1)[-1] for line in output if "cannot write recordings" in line]
+    assert errors == [f"sse-inspector: error: cannot write recordings to {blocker / 'rec'} (Not a directory): "
+                      "traffic passes through unrecorded"]
+    assert running.process.returncode == 0
