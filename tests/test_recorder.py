@@ -12,8 +12,10 @@ import logging
 import stat
 import time
 import zlib
+from collections.abc import Iterator
 from concurrent.futures import Executor, Future
 from pathlib import Path
+from typing import NamedTuple
 
 import brotli
 import pytest
@@ -44,15 +46,20 @@ class InlineExecutor(Executor):
         return future
 
 
+class Rig(NamedTuple):
+    addon: Recorder
+    results: list[StreamResult]
+    tctx: taddons.context
+
+
 @pytest.fixture
-def recorder(tmp_path: Path):
-    """A Recorder loaded in a mitmproxy test context, recording into `tmp_path/rec`; yields (addon, results)."""
+def recorder(tmp_path: Path) -> Iterator[Rig]:
+    """A Recorder loaded in a mitmproxy test context, recording into `tmp_path/rec`."""
     results: list[StreamResult] = []
     addon = Recorder(on_result=results.append, executor=InlineExecutor())
     with taddons.context(addon) as tctx:
         tctx.configure(addon, sse_dir=str(tmp_path / "rec"))
-        addon.tctx = tctx
-        yield addon, results
+        yield Rig(addon, results, tctx)
 
 
 def make_flow(
@@ -102,7 +109,7 @@ def only_recording(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("size", [1, 7, 100, 1 << 20], ids=lambda size: f"{size}-byte-chunks")
 def test_chunks_pass_unchanged_and_are_recorded_as_they_came(recorder, tmp_path, size):
-    addon, results = recorder
+    addon, results, _ = recorder
     body = (CORPUS / CHAT).read_bytes()
     chunks = split(body, size)
     given = stream(addon, make_flow(), chunks)
@@ -117,7 +124,7 @@ def test_chunks_pass_unchanged_and_are_recorded_as_they_came(recorder, tmp_path,
 
 
 def test_end_marker_twice_as_under_http2(recorder, tmp_path):
-    addon, results = recorder
+    addon, results, _ = recorder
     flow = make_flow()
     addon.responseheaders(flow)
     body = (CORPUS / CHAT).read_bytes()
@@ -134,7 +141,7 @@ def test_end_marker_twice_as_under_http2(recorder, tmp_path):
     ("zstd", lambda data: zstandard.ZstdCompressor().compress(data)),
 ])
 def test_compressed_body_is_recorded_decoded_and_passed_on_untouched(recorder, tmp_path, encoding, compress):
-    addon, results = recorder
+    addon, results, _ = recorder
     body = (CORPUS / RESPONSES).read_bytes()
     wire = compress(body)
     chunks = split(wire, 13)
@@ -149,7 +156,7 @@ def test_compressed_body_is_recorded_decoded_and_passed_on_untouched(recorder, t
 
 
 def test_corrupt_compressed_body_still_passes_and_is_marked_error(recorder, tmp_path, caplog):
-    addon, results = recorder
+    addon, results, _ = recorder
     chunks = [b"\x1f\x8b\x08\x00 definitely not gzip", b"more"]
     flow = make_flow(response_headers=((b"content-encoding", b"gzip"),))
     with caplog.at_level(logging.ERROR):
@@ -162,7 +169,7 @@ def test_corrupt_compressed_body_still_passes_and_is_marked_error(recorder, tmp_
 
 
 def test_unsupported_encoding_streams_unrecorded(recorder, tmp_path, caplog):
-    addon, _ = recorder
+    addon, _, _ = recorder
     flow = make_flow(response_headers=((b"content-encoding", b"compress"),))
     addon.responseheaders(flow)
     assert flow.response.stream is True
@@ -177,8 +184,8 @@ def test_unsupported_encoding_streams_unrecorded(recorder, tmp_path, caplog):
     ("/notifications", "all", True),
 ])
 def test_which_event_streams_are_recorded(recorder, tmp_path, path, which, recorded):
-    addon, _ = recorder
-    addon.tctx.configure(addon, sse_streams=which)
+    addon, _, tctx = recorder
+    tctx.configure(addon, sse_streams=which)
     flow = make_flow(path)
     addon.responseheaders(flow)
     assert (flow.response.stream is not True, len(list((tmp_path / "rec").iterdir()))) == (recorded, int(recorded))
@@ -186,7 +193,7 @@ def test_which_event_streams_are_recorded(recorder, tmp_path, path, which, recor
 
 
 def test_error_body_of_a_streaming_request_is_recorded(recorder, tmp_path):
-    addon, results = recorder
+    addon, results, _ = recorder
     error = b'{"error":{"message":"Incorrect API key provided","type":"invalid_request_error"}}'
     flow = make_flow(status=401, content_type="application/json", response_body=error)
     addon.responseheaders(flow)
@@ -204,7 +211,7 @@ def test_error_body_of_a_streaming_request_is_recorded(recorder, tmp_path):
     ("/v1/models", b'{"stream":true}'),  # not an LLM path
 ])
 def test_plain_responses_of_other_requests_are_not_recorded(recorder, tmp_path, path, body):
-    addon, results = recorder
+    addon, results, _ = recorder
     flow = make_flow(path, status=401, content_type="application/json", request_body=body, response_body=b"{}")
     addon.responseheaders(flow)
     addon.response(flow)
@@ -212,7 +219,7 @@ def test_plain_responses_of_other_requests_are_not_recorded(recorder, tmp_path, 
 
 
 def test_upstream_that_never_answered_is_recorded_with_the_reason(recorder, tmp_path):
-    addon, results = recorder
+    addon, results, _ = recorder
     flow = make_flow()
     flow.response = None
     flow.server_conn.timestamp_tcp_setup = None
@@ -244,7 +251,7 @@ _CHAT_CUT = b"\n\n".join(_CHAT_EVENTS[:5]) + b"\n\n"
     pytest.param(_CHAT_CUT, "error", "killed", "error", id="other-error"),
 ])
 def test_end_reason_from_events_then_hooks(recorder, tmp_path, body, hook, message, reason):
-    addon, results = recorder
+    addon, results, _ = recorder
     flow = make_flow()
     if message is not None:
         flow.error = tflow.terr(message)
@@ -254,7 +261,7 @@ def test_end_reason_from_events_then_hooks(recorder, tmp_path, body, hook, messa
 
 
 def test_connection_state_decides_when_the_message_does_not(recorder, tmp_path):
-    addon, results = recorder
+    addon, results, _ = recorder
     flow = make_flow()
     flow.error = tflow.terr("something unexpected")
     flow.client_conn.state = ConnectionState.CAN_WRITE  # the app half-closed: it went away
@@ -280,7 +287,7 @@ def test_end_reason_table(kind, failure, terminal, expects, expected):
     (ANTHROPIC, "/v1/messages"),
 ])
 def test_other_protocols_complete_on_their_terminal_event(recorder, tmp_path, name, path):
-    addon, results = recorder
+    addon, results, _ = recorder
     flow = make_flow(path)
     flow.error = tflow.terr("Client disconnected.")
     stream(addon, flow, [(CORPUS / name).read_bytes()], "error")
@@ -303,8 +310,8 @@ def test_unwritable_directory_passes_traffic_with_one_error_line(tmp_path, caplo
 
 
 def test_no_secret_reaches_disk(recorder, tmp_path):
-    addon, _ = recorder
-    addon.tctx.configure(addon, sse_redact=["X-Org-Token"])
+    addon, _, tctx = recorder
+    tctx.configure(addon, sse_redact=["X-Org-Token"])
     flow = make_flow(
         f"/v1/chat/completions?api_key={SECRET}&model=m",
         request_headers=((b"x-api-key", SECRET.encode()), (b"X-Org-Token", SECRET.encode()),
@@ -323,22 +330,22 @@ def test_no_secret_reaches_disk(recorder, tmp_path):
 
 
 def test_request_body_can_be_left_out(recorder, tmp_path):
-    addon, _ = recorder
-    addon.tctx.configure(addon, sse_request_body=False)
+    addon, _, tctx = recorder
+    tctx.configure(addon, sse_request_body=False)
     stream(addon, make_flow(), [(CORPUS / CHAT).read_bytes()])
     header, _, _ = read_recording(only_recording(tmp_path))
     assert header["request"]["body"] is None
 
 
 def test_recordings_are_readable_by_their_owner_only(recorder, tmp_path):
-    addon, _ = recorder
+    addon, _, _ = recorder
     stream(addon, make_flow(), [(CORPUS / CHAT).read_bytes()])
     modes = (stat.S_IMODE((tmp_path / "rec").stat().st_mode), stat.S_IMODE(only_recording(tmp_path).stat().st_mode))
     assert modes == (0o700, 0o600)
 
 
 def test_interleaved_streams_each_get_their_own_file(recorder, tmp_path):
-    addon, results = recorder
+    addon, results, _ = recorder
     names = [CHAT, "openai-chat/openai-python__tool-call-single.sse"]
     flows = [make_flow() for _ in names]
     bodies = [split((CORPUS / name).read_bytes(), 50) for name in names]
@@ -355,7 +362,7 @@ def test_interleaved_streams_each_get_their_own_file(recorder, tmp_path):
 
 
 def test_done_ends_streams_still_open(recorder, tmp_path):
-    addon, results = recorder
+    addon, results, _ = recorder
     flow = make_flow()
     addon.responseheaders(flow)
     flow.response.stream(_CHAT_CUT)
