@@ -166,17 +166,7 @@ def _as_json_value(arguments: str):
         return arguments
 
 
-UNSETTLED_ARGUMENTS = pytest.mark.xfail(
-    strict=False, reason="anthropic_messages: a tool block left open by a spliced `message_start` keeps its start "
-                        "input `{}` instead of the fragments streamed into it (reported to the lead)")
-CORPUS_CASES = [
-    pytest.param(name, marks=UNSETTLED_ARGUMENTS) if name.endswith("synthetic-invalid-spliced-message-start.sse")
-    else name
-    for name in CORPUS_FILES
-]
-
-
-@pytest.mark.parametrize("name", CORPUS_CASES)
+@pytest.mark.parametrize("name", CORPUS_FILES)
 def test_corpus_text_and_tool_calls_match_an_independent_walk(name: str) -> None:
     protocol = name.split("/")[0]
     texts, calls = EXPECTED[protocol](CORPUS / name)

@@ -110,6 +110,9 @@ class Accumulator:
     def _block_start(self, event_index: int, payload: dict) -> None:
         index, block = payload.get("index"), payload.get("content_block")
         if type(index) is int and isinstance(block, dict):
+            replaced = self.blocks.get(index)
+            if replaced is not None:  # a start over a still-open block: the old one keeps what it streamed
+                _settle_arguments(replaced)
             self.blocks[index] = self._add_block(event_index, block, complete=False)
 
     def _add_block(self, event_index: int, block: dict, *, complete: bool) -> _OpenBlock:
