@@ -154,7 +154,7 @@ class Recorder:
     def _start(self, flow: http.HTTPFlow, protocol: str | None, *, sse: bool) -> StreamRecording | None:
         response = flow.response
         try:
-            decoder = BodyDecoder(response.headers.get("content-encoding") if response is not None and sse else None)
+            decoder = BodyDecoder(response.headers.get("content-encoding") if response is not None else None)
         except DecodeError as error:
             log.error("sse-inspector: not recording %s: %s", flow.request.pretty_url, error)
             return None
@@ -205,12 +205,10 @@ class Recorder:
     def _conclude(self, recording: StreamRecording, ending: Ending) -> None:
         """Worker thread: validate, write the end line, report. A broad catch: this is a thread's top."""
         try:
-            result = conclude(recording, ending)
+            self.on_result(conclude(recording, ending))
         except Exception:  # noqa: BLE001  logged with its traceback; the next stream must still be judged
             log.exception("sse-inspector: judging %s failed", recording.path)
             recording.writer.close()
-            return
-        self.on_result(result)
 
     def _dir_error(self, error: OSError, level: int = logging.ERROR) -> None:
         """One clear line per directory problem, not one per stream."""

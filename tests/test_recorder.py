@@ -206,6 +206,18 @@ def test_error_body_of_a_streaming_request_is_recorded(recorder, tmp_path):
     ]
 
 
+def test_compressed_error_body_is_recorded_decoded(recorder, tmp_path):
+    addon, results, _ = recorder
+    error = b'{"error":{"message":"Rate limit reached","type":"requests"}}'
+    flow = make_flow(status=429, content_type="application/json", response_body=gzip.compress(error),
+                     response_headers=((b"content-encoding", b"gzip"),))
+    addon.responseheaders(flow)
+    addon.response(flow)
+    header, recorded, _ = read_recording(only_recording(tmp_path))
+    assert (header["decoded_from"], recorded_body(recorded)) == ("gzip", error)
+    assert [finding.message for finding in results[0].findings] == ["HTTP 429: Rate limit reached"]
+
+
 @pytest.mark.parametrize("path, body", [
     ("/v1/chat/completions", b'{"model":"m"}'),  # not a streaming request
     ("/v1/models", b'{"stream":true}'),  # not an LLM path
