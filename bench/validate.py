@@ -11,8 +11,8 @@ Assembly). (b) baseline: the openai SDK's `SSEDecoder` on the same bytes, then `
 into the SDK's stream event type (`ChatCompletionChunk`, `ResponseStreamEvent`), `[DONE]` skipped as the SDK
 does. Target: ours >= 5x the baseline.
 
-Peak RSS: a ~13 MB and a ~130 MB Chat stream written to a temp dir, each validated in a fresh subprocess that
-reads the file in 4 KiB chunks; `ru_maxrss` is the peak of that process. Target: < 150 MB for both.
+Peak RSS: a ~13 MB and a ~130 MB stream of each protocol written to a temp dir, each validated in a fresh
+subprocess that reads the file in 4 KiB chunks; `ru_maxrss` is the peak of that process. Target: < 150 MB.
 
     python bench/validate.py [--quick] [--repeat R]
 """
@@ -165,16 +165,17 @@ def main() -> None:
             raise SystemExit(f"{name}: event counts differ: baseline {base_count}, ours {our_count}")
         print(f"{name:<18}{our_count:>8,}{len(body) / 1e6:>7.1f}{base:>15,.0f}{rate:>12,.0f}{rate / base:>7.1f}x")
 
-    print("\npeak RSS of validating a Chat stream from a file (fresh interpreter)")
-    print(f"{'size':>8}{'events':>10}{'errors':>8}{'peak RSS':>11}")
-    event_size = len(chat_stream(5_000)) / 5_000
+    print("\npeak RSS of validating a stream from a file (fresh interpreter)")
+    print(f"{'stream':<18}{'size':>8}{'events':>10}{'errors':>8}{'peak RSS':>11}")
     sizes = (1.3e6, 13e6) if args.quick else (13e6, 130e6)
     with tempfile.TemporaryDirectory() as directory:
-        for size in sizes:
-            body = chat_stream(int(size / event_size))
-            count, errors, rss = peak_rss(body, Path(directory), f"chat-{int(size)}")
-            print(f"{len(body) / 1e6:>6.0f}MB{count:>10,}{errors:>8}{rss:>8.0f} MB")
-
+        for name, make in (("openai-chat", chat_stream), ("openai-responses", responses_stream)):
+            event_size = len(make(5_000)) / 5_000
+            for size in sizes:
+                body = make(int(size / event_size))
+                megabytes = len(body) / 1e6
+                count, errors, rss = peak_rss(body, Path(directory), f"{name}-{int(size)}")
+                print(f"{name:<18}{megabytes:>6.0f}MB{count:>10,}{errors:>8}{rss:>8.0f} MB")
 
 if __name__ == "__main__":
     main()
