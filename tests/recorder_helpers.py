@@ -17,10 +17,13 @@ a queue the tests block on.
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import json
 import os
 import queue
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -29,11 +32,19 @@ from base64 import b64decode
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import brotli
 import zstandard
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from h2 import events as h2events
+from h2.config import H2Configuration
+from h2.connection import H2Connection
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fixtures" / "corpus"
@@ -273,3 +284,76 @@ def read_recording(path: str | Path) -> tuple[dict, list[dict], dict | None]:
 
 def recorded_body(chunks: list[dict]) -> bytes:
     return b"".join(chunk["text"].encode() if "text" in chunk else b64decode(chunk["b64"]) for chunk in chunks)
+
+
+# -- an HTTP/2 upstream (TLS + ALPN h2): mitmproxy speaks HTTP/2 upstream only when its client does -------------
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate and key for 127.0.0.1 (mitmdump runs with ssl_insecure against it)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "upstream-cert.pem", directory / "upstream-key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+class _H2Stream(asyncio.Protocol):
+    """One HTTP/2 connection: answers each request with the corpus file in `x-corpus`, one DATA frame per event."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self.conn = H2Connection(H2Configuration(client_side=False, header_encoding="utf-8"))
+        self.conn.initiate_connection()
+        self.transport.write(self.conn.data_to_send())
+        self.requests: dict[int, dict[str, str]] = {}
+
+    def data_received(self, data: bytes) -> None:
+        for event in self.conn.receive_data(data):
+            if isinstance(event, h2events.RequestReceived):
+                self.requests[event.stream_id] = dict(event.headers)
+            elif isinstance(event, h2events.DataReceived):
+                self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            elif isinstance(event, h2events.StreamEnded):
+                asyncio.ensure_future(self.respond(event.stream_id, self.requests.pop(event.stream_id)))
+        self.transport.write(self.conn.data_to_send())
+
+    async def respond(self, stream_id: int, headers: dict[str, str]) -> None:
+        self.conn.send_headers(stream_id, [(":status", "200"), ("content-type", "text/event-stream")])
+        for event in corpus_events(headers["x-corpus"]):
+            await asyncio.sleep(float(headers.get("x-delay-ms", "0")) / 1000)  # the upstream's pacing
+            self.conn.send_data(stream_id, event)
+            self.transport.write(self.conn.data_to_send())
+        self.conn.end_stream(stream_id)
+        self.transport.write(self.conn.data_to_send())
+
+
+@contextmanager
+def run_h2_upstream(tmp: Path) -> Iterator[str]:
+    """An HTTP/2-only TLS upstream on 127.0.0.1 (its own event loop in a thread); yields its https URL."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*_self_signed(tmp))
+    context.set_alpn_protocols(["h2"])
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server = asyncio.run_coroutine_threadsafe(
+        loop.create_server(_H2Stream, "127.0.0.1", 0, ssl=context), loop
+    ).result(WAIT)
+    try:
+        yield f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(WAIT)
+        loop.close()

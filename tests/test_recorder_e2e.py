@@ -29,6 +29,7 @@ from recorder_helpers import (
     corpus_events,
     read_recording,
     recorded_body,
+    run_h2_upstream,
     run_mitmdump,
     run_upstream,
 )
@@ -247,3 +248,19 @@ def test_unwritable_directory_leaves_traffic_alone_with_one_error_line(upstream,
     assert errors == [f"sse-inspector: error: cannot write recordings to {blocker / 'rec'} (Not a directory): "
                       "traffic passes through unrecorded"]
     assert running.process.returncode == 0
+
+
+def test_http2_on_both_sides(tmp_path):
+    """A client speaking HTTP/2 (TLS, ALPN h2) through mitmdump to an HTTP/2 upstream: streamed and recorded."""
+    with run_h2_upstream(tmp_path) as upstream_url, run_mitmdump(
+        tmp_path, upstream_url, "--set", "ssl_insecure=true"
+    ) as running, httpx.Client(http2=True, verify=False, timeout=WAIT) as client:
+        url = running.url.replace("http://", "https://") + "/v1/chat/completions"
+        headers = {"X-Corpus": CHAT, "X-Delay-Ms": "1"}
+        with client.stream("POST", url, json={"stream": True}, headers=headers) as response:
+            version, body = response.http_version, response.read()
+        [line] = running.results(1)
+    assert (version, body) == ("HTTP/2", (CORPUS / CHAT).read_bytes())
+    header, chunks, end = read_recording(recording_of(line))
+    assert [chunk["text"].encode() for chunk in chunks] == corpus_events(CHAT)  # one DATA frame per event
+    assert (end["reason"], line.split("  ")[-2]) == ("complete", "ok")
