@@ -32,8 +32,12 @@ from .view_model import StreamReport, inspect
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "recordings" / "examples"
-"""The bundled example recordings (in the source tree, next to the package)."""
+_PACKAGE = Path(__file__).resolve().parent
+EXAMPLES = next(
+    (path for path in (_PACKAGE / "examples", _PACKAGE.parent / "recordings" / "examples") if path.is_dir()),
+    _PACKAGE.parent / "recordings" / "examples",
+)
+"""The bundled example recordings: inside an installed wheel, or next to the package in a source checkout."""
 
 _CLIENT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 _RESULT_TIMEOUT = 20.0  # seconds to wait for the recorder's verdict on a stream the client has finished
@@ -107,7 +111,7 @@ class Demo:
 
     def requests(self) -> list[DemoRequest]:
         if not self.examples.is_dir():
-            raise InputError(f"{self.examples}: the example recordings are not there (a source checkout has them)")
+            raise InputError(f"{self.examples}: no example recordings there (a source checkout or the wheel has them)")
         return [DemoRequest.of(entry) for entry in load_entries([str(self.examples)])]
 
     def run(self) -> list[DemoStream]:
