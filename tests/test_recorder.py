@@ -20,16 +20,19 @@ from typing import NamedTuple
 import brotli
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mitmproxy import exceptions, http
 from mitmproxy.connection import ConnectionState
 from mitmproxy.test import taddons, tflow, tutils
 from recorder_helpers import CORPUS, SECRET, read_recording, recorded_body
 
+from inspector.inputs import open_source
 from inspector.recorder import Recorder
 from inspector.recorder_decode import BodyDecoder
-from inspector.recorder_stream import ChunkWriter, Ending, StreamRecording
+from inspector.recorder_stream import ChunkWriter, Ending, StreamRecording, chunk_line
 from inspector.recorder_verdict import StreamResult, end_reason
-from inspector.recording import Header
+from inspector.recording import End, Header
 
 CHAT = "openai-chat/openai-python__text-plain.sse"
 RESPONSES = "openai-responses/vercel-ai__text-minimal.sse"
@@ -407,6 +410,21 @@ def test_chunks_queued_in_one_loop_turn_are_written_together(tmp_path):
         {"kind": "chunk", "text": "data: 2\n\n"},
         {"kind": "chunk", "b64": "/w=="},
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=40) | st.text(max_size=40).map(str.encode), min_size=1, max_size=8))
+def test_fast_chunk_lines_read_back_as_the_bytes_written(tmp_path_factory, chunks):
+    """The hand-built lines of `ChunkWriter` are format v1: the reader gives back every chunk exactly."""
+    path = tmp_path_factory.mktemp("lines") / "r.jsonl"
+    writer = ChunkWriter(path, Header(request={}))
+    writer.write_lines([chunk_line(index / 7, chunk) for index, chunk in enumerate(chunks)])
+    writer.end(1.0, "complete")
+    source = open_source(str(path))
+    assert [(chunk.t, chunk.data) for chunk in source.chunks()] == [
+        (round(index / 7, 6), chunk) for index, chunk in enumerate(chunks)
+    ]
+    assert source.end == End(1.0, "complete", None)
 
 
 _NOON = time.mktime((2026, 1, 2, 12, 4, 31, 0, 0, -1))
