@@ -23,6 +23,8 @@ from .recorder_decode import BodyDecoder, DecodeError
 from .recording import Header, RecordingWriter
 
 log = logging.getLogger(__name__)
+_BATCH = 64
+"""Chunks written by one system call at most: a burst delivers hundreds per turn of the loop."""
 
 
 class ChunkWriter(RecordingWriter):
@@ -104,13 +106,12 @@ class StreamRecording:
             return []  # NOTE: the end marker (twice under HTTP/2); returning b"" for data would end an HTTP/1 body
         if self.failure is None:
             try:
-                self._queue.append((time.time() - self.started, data))
-                if len(self._queue) > 1:
-                    pass  # a flush is already due this turn
-                elif self._defer is not None:
-                    self._defer(self.flush)
-                else:
-                    self.flush()
+                queue = self._queue
+                queue.append((time.time() - self.started, data))
+                if len(queue) == 1 and self._defer is not None:
+                    self._defer(self.flush)  # at the end of this turn of the loop
+                elif len(queue) >= _BATCH or self._defer is None:
+                    self.flush()  # a burst: write now, while the chunks are still in the CPU's cache
             except Exception as error:  # noqa: BLE001  the one boundary: nothing may escape into mitmproxy
                 self._fail(error)
         return data
