@@ -52,5 +52,15 @@ def rule(rule_id: str, severity: Severity, summary: str) -> Rule:
     return registered
 
 
-def count(findings: list[Finding], severity: Severity) -> int:
-    return sum(1 for finding in findings if finding.severity == severity)
+class Tally:
+    """`errors` and `warnings` for anything that holds a `findings` list (a validated file, a viewed stream)."""
+
+    findings: list[Finding]
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for finding in self.findings if finding.severity == Severity.ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for finding in self.findings if finding.severity == Severity.WARNING)

@@ -11,24 +11,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
-from .findings import Finding, Severity, count
+from .findings import Finding, Severity, Tally
 
 
 @dataclass(frozen=True)
-class FileResult:
+class FileResult(Tally):
     path: str
     protocol: str
     findings: list[Finding]
     events: int
     strict: bool = False
-
-    @property
-    def errors(self) -> int:
-        return count(self.findings, Severity.ERROR)
-
-    @property
-    def warnings(self) -> int:
-        return count(self.findings, Severity.WARNING)
 
     @property
     def failed(self) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .findings import Finding, Severity, count
+from .findings import Finding, Tally
 from .inputs import Source
 from .protocols.base import Assembly, Output
 from .recording import Chunk, End, Header
@@ -40,7 +40,7 @@ class EventRow:
 
 
 @dataclass
-class StreamReport:
+class StreamReport(Tally):
     """Everything the viewer shows about one stream."""
 
     name: str
@@ -53,14 +53,6 @@ class StreamReport:
     events: list[EventRow] | None = None
     chunks: list[Chunk] | None = None
     outputs: list[Output] = field(default_factory=list)
-
-    @property
-    def errors(self) -> int:
-        return count(self.findings, Severity.ERROR)
-
-    @property
-    def warnings(self) -> int:
-        return count(self.findings, Severity.WARNING)
 
     @property
     def verdict(self) -> str:
