@@ -21,7 +21,7 @@ from pathlib import Path
 from .diff_events import Run, RunCollector, compare_runs
 from .diff_values import first_change, json_changes, parse_json, show, unified
 from .findings import Finding
-from .inputs import SUFFIXES, InputError, Source, expand, open_source
+from .inputs import InputError, Source, expand, open_source, streams_in
 from .protocols.base import Assembly, Output, ToolCall
 from .sse import Event
 
@@ -309,8 +309,7 @@ def _listing(directory: str) -> dict[str, str]:
     root = Path(directory)
     return {
         path.relative_to(root).as_posix(): str(path)
-        for path in sorted(root.rglob("*"))
-        if path.is_file() and path.suffix in SUFFIXES
+        for path in streams_in(root)
     }
 
 

@@ -76,12 +76,29 @@ def expand(paths: Sequence[str]) -> list[str]:
             continue
         target = Path(path)
         if target.is_dir():
-            found.extend(str(p) for p in sorted(target.rglob("*")) if p.is_file() and p.suffix in SUFFIXES)
+            found.extend(str(p) for p in streams_in(target))
         elif target.exists():
             found.append(path)
         else:
             raise InputError(f"{path}: no such file or directory")
     return found
+
+
+def streams_in(directory: Path) -> list[Path]:
+    """The recordings and SSE files under a directory, sorted. A `.txt` file counts only when it starts like
+    SSE (a directory of `curl -N` captures may also hold notes and licenses)."""
+    return [
+        path for path in sorted(directory.rglob("*"))
+        if path.is_file() and path.suffix in SUFFIXES and (path.suffix != ".txt" or _starts_like_sse(path))
+    ]
+
+
+def _starts_like_sse(path: Path) -> bool:
+    try:
+        with open(path, "rb") as stream:
+            return _looks_like_sse(stream.readline(_READ_SIZE))
+    except OSError:
+        return True  # let open_source report why it cannot be read
 
 
 def open_source(path: str) -> Source:

@@ -79,7 +79,7 @@ class StreamCheck:
         return events
 
     def close(self) -> list[Finding]:
-        """End of stream: end-of-stream rules of every layer. Returns all findings."""
+        """End of stream: end-of-stream rules of every layer. Returns all findings, in event order."""
         if self._error_body is not None:
             self.findings.append(HTTP_STATUS(None, _status_message(self.status, bytes(self._error_body))))
             return self.findings
@@ -96,6 +96,8 @@ class StreamCheck:
             self.findings.append(SSE_NO_EVENTS(None, "the body ended before any event was dispatched"))
         if self.checker is not None:
             self.findings.extend(self.checker.finish(self.last_index))
+        # in event order, findings about the stream as a whole last (the sort is stable)
+        self.findings.sort(key=lambda finding: (finding.index is None, finding.index or 0))
         return self.findings
 
     def _event(self, event: Event) -> None:

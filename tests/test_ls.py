@@ -50,7 +50,7 @@ def recordings(tmp_path: Path) -> Path:
     raw.write_bytes((CORPUS / "openai-chat" / "openai-python__text-plain.sse").read_bytes())
     old = datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp()
     os.utime(raw, (old, old))
-    broken = directory / "broken.txt"
+    broken = directory / "broken.jsonl"
     broken.write_bytes(b"hello\n")
     os.utime(broken, (old - 60, old - 60))
     return directory
@@ -65,7 +65,7 @@ def test_rows_newest_first_with_their_stream_facts(recordings: Path) -> None:
         (str(recordings / "b-middle.jsonl"), "2026-11-21T05:00:00.000Z"),
         (str(recordings / "c-oldest.jsonl"), "2026-11-20T23:59:59.000Z"),
         (str(recordings / "raw.sse"), "2020-01-02T03:04:05.000Z"),
-        (str(recordings / "broken.txt"), "2020-01-02T03:03:05.000Z"),
+        (str(recordings / "broken.jsonl"), "2020-01-02T03:03:05.000Z"),
     ]
     newest, middle, oldest, raw, broken = rows
     assert newest == {  # chat/done-missing and chat/finish-reason-missing
@@ -80,7 +80,7 @@ def test_rows_newest_first_with_their_stream_facts(recordings: Path) -> None:
         "endpoint": None, "protocol": "openai-chat", "http_status": None, "final_status": "stop", "events": 34,
         "ttft": None, "duration": None, "verdict": "pass"}
     assert (broken["verdict"], broken["problem"]) == (
-        "unreadable", f"{recordings / 'broken.txt'}:1: neither a recording nor an SSE stream")
+        "unreadable", f"{recordings / 'broken.jsonl'}:1: neither a recording nor an SSE stream")
 
 
 def test_table(run_cli, recordings: Path) -> None:
@@ -95,7 +95,7 @@ def test_table(run_cli, recordings: Path) -> None:
         ["11-21", "05:00:00", "openai-chat", "stop", "4", "0.900", "1.100"],
         ["11-20", "23:59:59", "openai-chat", "HTTP", "429", "0", "-"],
         ["01-02", "03:04:05", "openai-chat", "stop", "34", "-", "-"],
-        ["01-02", "03:03:05", "unreadable", "broken.txt"],
+        ["01-02", "03:03:05", "unreadable", "broken.jsonl"],
     ]
 
 
@@ -104,14 +104,14 @@ def test_json_lines(run_cli, recordings: Path) -> None:
     rows = [json.loads(line) for line in result.out.splitlines()]
     assert [(Path(row["path"]).name, row["verdict"]) for row in rows] == [
         ("a-newest.jsonl", "fail"), ("b-middle.jsonl", "pass"), ("c-oldest.jsonl", "fail"), ("raw.sse", "pass"),
-        ("broken.txt", "unreadable")]
+        ("broken.jsonl", "unreadable")]
 
 
 def test_default_directory_is_recordings(run_cli, recordings: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(recordings.parent)
     result = run_cli("ls", "--json")
     assert [Path(json.loads(line)["path"]).name for line in result.out.splitlines()] == [
-        "a-newest.jsonl", "b-middle.jsonl", "c-oldest.jsonl", "raw.sse", "broken.txt"]
+        "a-newest.jsonl", "b-middle.jsonl", "c-oldest.jsonl", "raw.sse", "broken.jsonl"]
 
 
 def test_empty_directory(run_cli, tmp_path: Path) -> None:

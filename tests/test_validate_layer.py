@@ -135,3 +135,9 @@ class TestValidateCommand:
         assert result.code == 1
         assert result.out.splitlines()[-1] == "2 files: 1 passed, 1 failed (1 error, 0 warnings)"
         assert "  end  http/error-status  error: HTTP 500: boom" in result.out
+
+    def test_directory_skips_text_files_that_are_not_sse(self, run_cli, tmp_path: Path) -> None:
+        (tmp_path / "LICENSE.txt").write_text("MIT License\n")
+        (tmp_path / "capture.txt").write_bytes(b"data: {}\n\n")
+        result = run_cli("validate", "--protocol", "generic", str(tmp_path))
+        assert (result.code, result.out) == (0, f"{tmp_path / 'capture.txt'}  generic  ok  1 event\n")
