@@ -250,7 +250,7 @@ SCHEMA_TAIL = "; a client reading these fields gets a wrong type or nothing"
         pytest.param(edit(3, "delta.text", 5), "`content_block_delta` does not fit its schema: `delta.text`: expected "
                      "a string, got integer `5`", id="wrong-type"),
         pytest.param(edit(3, "delta", {"type": "text_delta"}), "`content_block_delta` does not fit its schema: "
-                     "`delta.text` is missing", id="missing"),
+                     "`delta.text` is required but missing", id="missing"),
         pytest.param(edit(0, "message.role", "user"), "`message_start` does not fit its schema: `message.role`: "
                      'expected \'assistant\', got string `"user"`', id="literal"),
         pytest.param(edit(10, "usage.input_tokens", -3), "`message_delta` does not fit its schema: "

@@ -252,10 +252,10 @@ def test_a_fault_on_every_chunk_is_reported_once() -> None:
 
 @pytest.mark.parametrize(
     ("mutation", "start"),
-    [(set_path(2, ("choices", 0, "index"), "0"), "chunk: `choices[0].index`: expected an integer, got `\"0\"`"),
+    [(set_path(2, ("choices", 0, "index"), "0"), "chunk: `choices[0].index`: expected an integer, got string `\"0\"`"),
      (set_path(2, ("choices", 0, "finish_reason"), "done"),
       "chunk: `choices[0].finish_reason`: expected 'stop', 'length', 'tool_calls', 'content_filter' or "
-      "'function_call', got `\"done\"`"),
+      "'function_call', got string `\"done\"`"),
      (edit(2, lambda payload: payload.pop("model")), "chunk: `model` is required but missing"),
      (lambda frames: frames[:2] + [["message", [1]]] + frames[3:],
       "expected a JSON object (a chunk or an error), got an array")],

@@ -24,10 +24,10 @@ from .anthropic_messages_models import (
     UNKNOWN_DELTA_EVENT,
     Wire,
     block_model,
-    json_type,
     schema_problem,
 )
 from .base import DONE, Assembly, ToolCall
+from .schema import json_type
 
 # fmt: off
 FIRST_EVENT     = "message_start"
@@ -303,7 +303,7 @@ class Checker:
                            f"content block type `{block_type}` is not in the docs: its deltas are not "
                            "checked, and clients built before it will not show it")
             else:
-                self._validate(index, kind, model, block, found, prefix="content_block.")
+                self._validate(index, kind, model, block, found, prefix="content_block")
         block_index = payload.get("index")
         if type(block_index) is not int or type(block_type) is not str:
             return

@@ -8,10 +8,11 @@ that fails its model is one finding, never an exception.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from .schema import summary
 
 Index = Annotated[int, Field(ge=0)]
 Count = Annotated[int, Field(ge=0)]
@@ -222,51 +223,5 @@ def schema_problem(model: type[Wire], payload: Any, prefix: str = "") -> str | N
     try:
         model.model_validate(payload)
     except ValidationError as error:
-        problems = error.errors(include_url=False)
-        shown = "; ".join(_describe(prefix, problem) for problem in problems[:3])
-        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-        return shown + more
+        return summary(error, 3, prefix)
     return None
-
-
-# fmt: off
-_EXPECTED = {
-    "string_type": "a string", "int_type": "an integer", "bool_type": "a boolean", "float_type": "a number",
-    "model_type": "an object", "dict_type": "an object", "list_type": "an array",
-}
-# fmt: on
-
-
-def _describe(prefix: str, problem: Any) -> str:
-    location = prefix + ".".join(str(part) for part in problem["loc"])
-    kind, context = problem["type"], problem.get("ctx") or {}
-    if kind == "missing":
-        return f"`{location}` is missing"
-    if kind in _EXPECTED:
-        expected = _EXPECTED[kind]
-    elif kind == "literal_error":
-        expected = context["expected"]
-    elif kind == "greater_than_equal":
-        expected = f"a number >= {context['ge']}"
-    else:
-        expected = problem["msg"].lower().removeprefix("input should be ")
-    value = problem["input"]
-    got = "null" if value is None else f"{json_type(value)} `{_short(value)}`"
-    return f"`{location}`: expected {expected}, got {got}"
-
-
-def json_type(value: Any) -> str:
-    """The JSON name of a decoded value's type, for messages."""
-    # fmt: off
-    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object",
-             type(None): "null"}
-    # fmt: on
-    return names.get(type(value), type(value).__name__)
-
-
-def _short(value: Any, limit: int = 40) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = str(value)
-    return text if len(text) <= limit else text[:limit] + "…"

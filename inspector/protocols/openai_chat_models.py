@@ -13,11 +13,12 @@ whole pipeline above 75k events/s. The official SDK types are no schema: they la
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal, NotRequired
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
+
+from .schema import problems
 
 _CONFIG = ConfigDict(strict=True, extra="ignore")
 
@@ -155,42 +156,5 @@ def schema_problems(kind: str, payload: dict[str, Any]) -> list[tuple[str, str]]
     try:
         _VALIDATORS[kind](payload)
     except ValidationError as error:
-        return [_describe(problem) for problem in error.errors(include_url=False)[:_MAX_PROBLEMS]]
+        return problems(error)[:_MAX_PROBLEMS]
     return []
-
-
-def _describe(problem: Any) -> tuple[str, str]:
-    path = field_path(problem["loc"])
-    if problem["type"] == "missing":
-        return path, f"`{path}` is required but missing"
-    expected = problem["msg"].removeprefix("Input should be ")
-    expected = _JSON_NAMES.get(expected, expected)
-    return path, f"`{path}`: expected {expected}, got `{_excerpt(problem['input'])}`"
-
-
-_JSON_NAMES = {
-    "a valid dictionary": "an object",
-    "a valid list": "an array",
-    "a valid string": "a string",
-    "a valid integer": "an integer",
-    "a valid number": "a number",
-    "a valid boolean": "a boolean",
-}
-"""pydantic's Python words for the JSON types a wire reader knows."""
-
-
-def field_path(loc: tuple[int | str, ...]) -> str:
-    """`('choices', 0, 'delta', 'content')` -> `choices[0].delta.content`."""
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _excerpt(value: Any, limit: int = 40) -> str:
-    """The offending value as JSON (`"0"`, `true`, `null`), cut short."""
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "…"

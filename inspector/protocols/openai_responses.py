@@ -17,8 +17,9 @@ from ..findings import Finding, Severity, rule
 from ..sse import Event
 from .base import DONE, Assembly
 from .openai_responses_items import OutputState
-from .openai_responses_models import EVENT_MODELS, SCHEMA, describe_error
+from .openai_responses_models import EVENT_MODELS, SCHEMA
 from .openai_responses_state import FAMILIES, PROGRESS_ITEM_TYPES
+from .schema import summary
 
 # fmt: off
 EVENT_NAME        = rule("responses/event-name-mismatch", Severity.ERROR,
@@ -156,7 +157,7 @@ class Checker:
             parsed = validate(payload)
         except ValidationError as error:
             if self.items.once("schema", kind, error.errors()[0]["loc"]):
-                found.append(SCHEMA(index, describe_error(error, f"`{kind}`") + (
+                found.append(SCHEMA(index, f"`{kind}`: {summary(error, 1)}" + (
                     ": the SDK's event types reject it, and a client reads a wrong or missing value")))
             return found
         self._handlers[kind](index, kind, parsed)

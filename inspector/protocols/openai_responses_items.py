@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from ..findings import Finding, Severity, rule
 from .base import Assembly, Output, ToolCall
-from .openai_responses_models import ITEM_MODELS, PART_MODELS, SCHEMA, Item, describe_error
+from .openai_responses_models import ITEM_MODELS, PART_MODELS, SCHEMA, Item
 from .openai_responses_state import (
     DELTA_FAMILIES,
     DONE_FAMILIES,
@@ -37,6 +37,7 @@ from .openai_responses_state import (
     names,
     stable,
 )
+from .schema import summary
 
 # fmt: off
 OUTPUT_INDEX_ORDER = rule("responses/output-index-out-of-order", Severity.ERROR,
@@ -224,7 +225,7 @@ class OutputState:
         try:
             (model or Item).model_validate(snapshot)
         except ValidationError as error:
-            self.found.append(SCHEMA(index, describe_error(error, f"`{event_type}` `item`") + (
+            self.found.append(SCHEMA(index, f"`{event_type}`: {summary(error, 1, 'item')}" + (
                 ": the SDK's item types reject it, so the client cannot build this output item")))
         return kind if isinstance(kind, str) else "?"
 
@@ -501,7 +502,7 @@ class OutputState:
             try:
                 model.model_validate(part)
             except ValidationError as error:
-                self.found.append(SCHEMA(index, describe_error(error, f"`{kind}` `part`") + (
+                self.found.append(SCHEMA(index, f"`{kind}`: {summary(error, 1, 'part')}" + (
                     ": the SDK's part types reject it")))
         return part_type
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from ..findings import Severity, rule
 
@@ -336,22 +336,3 @@ EVENT_MODELS: dict[str, type[Event]] = {
     **{f"response.{name}": ItemEvent for name in _TOOL_PROGRESS},
 }
 # fmt: on
-
-
-def describe_error(error: ValidationError, where: str) -> str:
-    """`field \\`delta\\` of \\`response.output_text.delta\\`: expected a string, got 5 (int)` for the first problem."""
-    problems = error.errors(include_url=False)
-    first = problems[0]
-    loc = ".".join(str(part) for part in first["loc"]) or "(the object)"
-    more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-    if first["type"] == "missing":
-        return f"{where} lacks the required field `{loc}`{more}"
-    got = first.get("input")
-    shown = repr(got) if len(repr(got)) <= 40 else repr(got)[:40] + "…"
-    message = first["msg"][:1].lower() + first["msg"][1:]
-    return f"{where} field `{loc}`: {message}, got `{shown}` ({_json_type(got)}){more}"
-
-
-def _json_type(value: Any) -> str:
-    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
-    return "null" if value is None else names.get(type(value), type(value).__name__)
