@@ -12,7 +12,6 @@ difference.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import zip_longest
@@ -23,9 +22,7 @@ from .diff_values import first_change, json_changes, parse_json, show, unified
 from .findings import Finding
 from .inputs import InputError, Source, expand, open_source, streams_in
 from .protocols.base import Assembly, Output, ToolCall
-from .sse import Event
-
-_RECENT_EVENTS = 16  # > the detection window: the event that set first_content_index is among them
+from .timing import TimingRecorder
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +56,7 @@ class Digest:
     ttft: float | None = None
     """Time of the first content event (seconds since the request), None without times."""
     duration: float | None = None
-    """Time of the last chunk (or of the end line), None without times."""
+    """Time of the last chunk, None without times."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,44 +90,29 @@ class PairResult:
 # -- reading -----------------------------------------------------------------------------------------------------
 
 
-class _Clock:
-    """TTFT and duration from event times, without keeping the events."""
-
-    def __init__(self) -> None:
-        self._recent: deque[Event] = deque(maxlen=_RECENT_EVENTS)
-        self._ttft_known = False
-        self.ttft: float | None = None
-        self.last: float | None = None
-
-    def feed(self, t: float | None, events: list[Event], assembly: Assembly) -> None:
-        if t is not None:
-            self.last = t
-        if not self._ttft_known and assembly.first_content_index is not None:
-            wanted = assembly.first_content_index
-            found = next((e for e in (*self._recent, *events) if e.index == wanted), None)
-            self.ttft, self._ttft_known = (found.t if found else None), True
-        self._recent.extend(events[-_RECENT_EVENTS:])
-
-
 def digest(source: Source, protocol: str | None = None) -> Digest:
     """Validate one source chunk by chunk and keep what `diff` compares."""
     check = source.check(protocol)
     runs = RunCollector()
-    clock = _Clock()
+    timer = TimingRecorder()
     for chunk in source.chunks():
         events = check.feed(chunk.data, chunk.t)
         runs.add(events)
-        clock.feed(chunk.t, events, check.assembly)
+        timer.chunk(chunk.t, len(chunk.data))
+        for event in events:
+            timer.event(event)
+        timer.first_token(check.assembly.first_content_index)
     check.close()
+    timer.first_token(check.assembly.first_content_index)
     tallies: dict[str, FindingTally] = {}
     for finding in check.findings:
         known = tallies.get(finding.rule)
         tallies[finding.rule] = FindingTally(known.count + 1, known.first) if known else FindingTally(1, finding)
-    end_t = source.end.t if source.end else None
+    timing = timer.finish()  # NOTE: duration up to the last chunk, not the end line: when the data stopped
     return Digest(
         source.name, check.assembly, tallies, runs.runs,
         http_status=source.header.status if source.header else None,
-        ttft=clock.ttft, duration=clock.last if clock.last is not None else end_t,
+        ttft=timing.ttft, duration=timing.duration,
     )
 
 

@@ -7,6 +7,7 @@ it). Ids are forever: never rename or reuse one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -55,7 +56,7 @@ def rule(rule_id: str, severity: Severity, summary: str) -> Rule:
 class Tally:
     """`errors` and `warnings` for anything that holds a `findings` list (a validated file, a viewed stream)."""
 
-    findings: list[Finding]
+    findings: Sequence[Finding]
 
     @property
     def errors(self) -> int:

@@ -93,6 +93,8 @@ class StreamRecording:
         self.failure: str | None = None
         """Set when recording failed (disk, decoding): the app's stream still passes, the file says `error`."""
         self.finished = False
+        self.ended_at: float | None = None
+        """Seconds from the request to the end of the body: the end line's time (the verdict comes later)."""
         self._defer = defer
         self._queue: list[tuple[float, bytes]] = []
 
@@ -139,6 +141,7 @@ class StreamRecording:
         if self.finished:
             return
         self.finished = True
+        self.ended_at = time.time() - self.started
         self.flush()
         if self.failure is None:
             try:

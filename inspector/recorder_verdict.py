@@ -8,31 +8,15 @@ after `[DONE]`, which mitmproxy reports as a client disconnect, yet that stream 
 
 from __future__ import annotations
 
-import json
 import time
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from .findings import Finding, Severity
+from .findings import Finding, Severity, Tally
 from .inputs import open_source
-from .protocols.base import DONE
 from .recorder_stream import Ending, StreamRecording
-from .sse import Event
+from .timing import TimingRecorder
 
 # fmt: off
-_TERMINAL_RESPONSES = frozenset({"response.completed", "response.failed", "response.incomplete", "error"})
-_TERMINAL_ANTHROPIC = frozenset({"message_stop", "error"})
-_IS_TERMINAL: dict[str, Callable[[Event, Any], bool]] = {
-    # The event after which the server has nothing more to say (PROTOCOLS.md: the terminal events).
-    "openai-chat":        lambda event, payload: payload is DONE,
-    "openai-responses":   lambda event, payload: isinstance(payload, dict)
-                                                 and payload.get("type") in _TERMINAL_RESPONSES,
-    "anthropic-messages": lambda event, payload: event.type in _TERMINAL_ANTHROPIC
-                                                 or (isinstance(payload, dict)
-                                                     and payload.get("type") in _TERMINAL_ANTHROPIC),
-}
 _REASON_BY_ENDING = {
     "client":   "client-disconnected",
     "upstream": "upstream-closed",
@@ -40,11 +24,10 @@ _REASON_BY_ENDING = {
     "stopped":  "error",
 }
 # fmt: on
-_RECENT_EVENTS = 16  # events the TTFT lookup can reach back over (protocol detection holds at most 8)
 
 
 @dataclass(frozen=True, slots=True)
-class StreamResult:
+class StreamResult(Tally):
     """What the live line shows about one finished stream."""
 
     path: str
@@ -58,14 +41,6 @@ class StreamResult:
     reason: str
     error: str | None
     findings: tuple[Finding, ...]
-
-    @property
-    def errors(self) -> int:
-        return sum(finding.severity is Severity.ERROR for finding in self.findings)
-
-    @property
-    def warnings(self) -> int:
-        return sum(finding.severity is Severity.WARNING for finding in self.findings)
 
     @property
     def failed(self) -> bool:
@@ -98,27 +73,23 @@ def conclude(recording: StreamRecording, ending: Ending) -> StreamResult:
     """Validate the finished recording, write its end line, and say how it went."""
     source = open_source(str(recording.path))
     check = source.check(None)
-    recent: deque[Event] = deque(maxlen=_RECENT_EVENTS)
-    last: Event | None = None
-    ttft: float | None = None
+    timer = TimingRecorder()
     for chunk in source.chunks():
-        events = check.feed(chunk.data, chunk.t)
-        if not events:
-            continue
-        recent.extend(events)
-        last = events[-1]
-        if ttft is None and check.assembly.first_content_index is not None:
-            ttft = next((e.t for e in recent if e.index == check.assembly.first_content_index), None)
+        for event in check.feed(chunk.data, chunk.t):
+            timer.event(event)
+        timer.first_token(check.assembly.first_content_index)
     findings = check.close()
+    timer.first_token(check.assembly.first_content_index)
     protocol = check.protocol or "generic"
-    expects_terminal = bool(recording.summary.get("sse")) and protocol in _IS_TERMINAL
-    reason, error = end_reason(ending, recording.failure, _is_terminal(protocol, last), expects_terminal)
-    recording.writer.end(time.time() - recording.started, reason, error)
+    expects_terminal = bool(recording.summary.get("sse")) and check.checker is not None
+    reason, error = end_reason(ending, recording.failure, check.assembly.ended, expects_terminal)
+    ended_at = recording.ended_at if recording.ended_at is not None else time.time() - recording.started
+    recording.writer.end(ended_at, reason, error)
     summary = recording.summary
     return StreamResult(
         path=str(recording.path), started=recording.started, method=summary["method"], url_path=summary["path"],
-        protocol=protocol, status=summary["status"], events=check.events, ttft=ttft, reason=reason, error=error,
-        findings=tuple(findings),
+        protocol=protocol, status=summary["status"], events=check.events, ttft=timer.finish().ttft,
+        reason=reason, error=error, findings=tuple(findings),
     )
 
 
@@ -139,20 +110,6 @@ def end_reason(
             return "upstream-closed", "the body ended before the protocol's terminal event"
         return "complete", None
     return _REASON_BY_ENDING[ending.kind], ending.error
-
-
-def _is_terminal(protocol: str, last: Event | None) -> bool:
-    test = _IS_TERMINAL.get(protocol)
-    if test is None or last is None:
-        return False
-    if last.data == "[DONE]":
-        payload: Any = DONE
-    else:
-        try:
-            payload = json.loads(last.data)
-        except ValueError:
-            return False
-    return test(last, payload)
 
 
 def _plural(count: int, word: str) -> str:

@@ -110,6 +110,36 @@ def only_recording(tmp_path: Path) -> Path:
     return files[0]
 
 
+class LaterExecutor(Executor):
+    """Keeps each verdict to run when the test says, as a busy worker thread would."""
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple] = []
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        self.waiting.append((future, fn, args, kwargs))
+        return future
+
+    def run_all(self) -> None:
+        for future, fn, args, kwargs in self.waiting:
+            future.set_result(fn(*args, **kwargs))
+
+
+def test_end_line_time_is_when_the_body_ended_not_when_the_verdict_came(tmp_path, monkeypatch):
+    executor = LaterExecutor()
+    addon = Recorder(on_result=lambda result: None, executor=executor)
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, sse_dir=str(tmp_path / "rec"))
+        stream(addon, make_flow(), [(CORPUS / CHAT).read_bytes()])
+        now = time.time()
+        monkeypatch.setattr(time, "time", lambda: now + 100)  # the verdict runs 100 s later
+        executor.run_all()
+    _, recorded, end = read_recording(only_recording(tmp_path))
+    assert end["reason"] == "complete"
+    assert recorded[-1]["t"] <= end["t"] < 50
+
+
 @pytest.mark.parametrize("size", [1, 7, 100, 1 << 20], ids=lambda size: f"{size}-byte-chunks")
 def test_chunks_pass_unchanged_and_are_recorded_as_they_came(recorder, tmp_path, size):
     addon, results, _ = recorder

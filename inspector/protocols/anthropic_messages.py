@@ -138,6 +138,7 @@ class Checker:
         handler(index, payload, found)
         if kind in TERMINAL_EVENTS:
             self._terminal = kind
+            self.assembly.ended = True
         return found
 
     def finish(self, end_index: int | None) -> list[Finding]:

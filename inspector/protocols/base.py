@@ -78,6 +78,9 @@ class Assembly:
     usage: dict | None = None
     error: str | None = None
     """The message of an in-band error event, if one came."""
+    ended: bool = False
+    """The protocol's terminal event came (`[DONE]`, `response.completed`/`failed`/`incomplete`, `message_stop`,
+    or an in-band error that ends the stream): the server said all it had to say."""
     first_content_index: int | None = None
     """Index of the first event that carries content (text, reasoning, refusal or tool-call data): TTFT."""
     outputs: dict[int, Output] = field(default_factory=dict)

@@ -147,6 +147,7 @@ class Checker:
     def _on_done(self, index: int, payload: Any, findings: list[Finding]) -> None:
         if self._done_at is None:
             self._done_at = index
+            self.assembly.ended = True
 
     def _on_not_object(self, index: int, payload: Any, findings: list[Finding]) -> None:
         kind = JSON_TYPE_NAMES.get(type(payload), type(payload).__name__)

@@ -208,8 +208,10 @@ class Checker:
             self.expect_start = None
         if kind in TERMINAL_EVENTS and self.terminal_index is None:
             self.terminal_index = index
+            self.assembly.ended = True
         elif kind == "error" and self.error_index is None:
             self.error_index = index
+            self.assembly.ended = True  # an error ends the response (`response.failed` may still follow)
         self.count += 1
 
     def _sequence(self, index: int, kind: str, number: Any, payload: dict[str, Any]) -> None:
