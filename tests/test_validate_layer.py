@@ -146,3 +146,10 @@ class TestValidateCommand:
         (tmp_path / "capture.txt").write_bytes(b"data: {}\n\n")
         result = run_cli("validate", "--protocol", "generic", str(tmp_path))
         assert (result.code, result.out) == (0, f"{tmp_path / 'capture.txt'}  generic  ok  1 event\n")
+
+    @pytest.mark.parametrize(("strict", "code", "verdict"), [((), 0, "ok"), (("--strict",), 1, "FAIL")])
+    def test_strict_makes_warnings_fail(self, run_cli, strict: tuple, code: int, verdict: str) -> None:
+        azure = CORPUS / "openai-chat" / "vercel-ai__azure-prompt-filter-first-chunk.sse"
+        result = run_cli("validate", *strict, str(azure))
+        assert result.code == code
+        assert result.out.splitlines()[0] == f"{azure}  openai-chat  {verdict}  1 warning"
