@@ -369,6 +369,10 @@ def demo(directory: str | None, speed: float, examples: str | None) -> None:
 
 def main() -> None:
     """Console entry point: usage errors and unusable input end in one line and exit 2."""
+    for stream in (sys.stdout, sys.stderr):
+        # NOTE: wire text can hold lone surrogates (`"\ud800"` in JSON): print them escaped, never crash on them
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as done:

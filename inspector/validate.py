@@ -23,6 +23,8 @@ SSE_UNTERMINATED  = rule("sse/unterminated-event", Severity.ERROR,
                          "the stream ends inside an event, which a conformant client drops")
 SSE_INVALID_JSON  = rule("sse/invalid-json", Severity.ERROR, "an event whose data is not JSON")
 SSE_NO_EVENTS     = rule("sse/no-events", Severity.ERROR, "a 2xx event stream that carried no event at all")
+SSE_TOO_DEEP      = rule("sse/json-too-deep", Severity.ERROR,
+                         "an event whose JSON nests too deeply to decode or check (Python clients give up too)")
 # fmt: on
 
 _DETECT_WINDOW = 8  # events to look at before calling an unrecognised stream generic
@@ -114,6 +116,9 @@ class StreamCheck:
                                                   f"{_excerpt(event.data)}; an SDK raises on this event")
                 )
                 return
+            except RecursionError:
+                self.findings.append(_too_deep(event, "decode"))
+                return
         if self.protocol is None:
             self._held.append((event, payload))
             found = detect.from_payload(event.type, payload)
@@ -122,7 +127,14 @@ class StreamCheck:
             self._start(found or GENERIC)
             return
         if self.checker is not None:
-            self.findings.extend(self.checker.feed(event, payload))
+            self._check(event, payload)
+
+    def _check(self, event: Event, payload: Any) -> None:
+        """The protocol checker's findings on one event (there is a checker: not a generic stream)."""
+        try:
+            self.findings.extend(self.checker.feed(event, payload))  # type: ignore[union-attr]
+        except RecursionError:  # NOTE: only absurdly nested JSON gets here; the checker is not recursion-safe
+            self.findings.append(_too_deep(event, "check"))
 
     def _start(self, protocol: str) -> None:
         self.protocol = protocol
@@ -130,7 +142,7 @@ class StreamCheck:
         held, self._held = self._held, []
         if self.checker is not None:
             for event, payload in held:
-                self.findings.extend(self.checker.feed(event, payload))
+                self._check(event, payload)
 
 
 def check_bytes(data: bytes, protocol: str | None = None) -> StreamCheck:
@@ -141,6 +153,11 @@ def check_bytes(data: bytes, protocol: str | None = None) -> StreamCheck:
     return check
 
 
+def _too_deep(event: Event, step: str) -> Finding:
+    return SSE_TOO_DEEP(event.index, f"the JSON of `{event.type}` nests too deeply to {step}: Python's decoder, "
+                                     "and so the openai and anthropic SDKs, raise `RecursionError` on such data")
+
+
 def _excerpt(text: str, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "…")
 
@@ -149,7 +166,7 @@ def _unterminated_message(pending: Event) -> str:
     kind = pending.type
     try:
         payload = json.loads(pending.data)
-    except ValueError:
+    except (ValueError, RecursionError):
         payload = None
     if kind == "message" and isinstance(payload, dict) and isinstance(payload.get("type"), str):
         kind = payload["type"]
@@ -162,7 +179,7 @@ def _status_message(status: int | None, body: bytes) -> str:
     text = body.decode("utf-8", errors="replace").strip()
     try:
         payload = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         payload = None
     message = None
     if isinstance(payload, dict):

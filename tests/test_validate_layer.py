@@ -153,3 +153,25 @@ class TestValidateCommand:
         result = run_cli("validate", *strict, str(azure))
         assert result.code == code
         assert result.out.splitlines()[0] == f"{azure}  openai-chat  {verdict}  1 warning"
+
+
+def test_absurdly_deep_json_is_a_finding_not_a_crash() -> None:
+    too_deep_to_decode = b"data: " + b"[" * 5000 + b"]" * 5000 + b"\n\n"
+    assert rules(check_bytes(too_deep_to_decode, "generic")) == [("sse/json-too-deep", 0)]
+    # decodes, but too deep for the checker's snapshot comparison of the finished item
+    minimal = (CORPUS / "openai-responses" / "vercel-ai__text-minimal.sse").read_bytes()
+    nested = "[" * 800 + "]" * 800
+    body = minimal.replace(b'"type":"message",', f'"type":"message","x":{nested},'.encode())
+    assert rules(check_bytes(body)) == [("sse/json-too-deep", 8)]  # at the terminal event
+
+
+def test_wire_text_with_a_lone_surrogate_is_printed_escaped(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "surrogate.sse"
+    path.write_bytes(b'data: {"error":{"message":"bad \\ud800 x","type":"server_error"}}\n\n')
+    done = subprocess.run([sys.executable, "-m", "inspector", "validate", "--protocol", "openai-chat", str(path)],
+                          capture_output=True, text=True, errors="replace")
+    assert (done.returncode, done.stderr) == (1, "")
+    assert "in-band error `server_error`: `bad \\ud800 x`" in done.stdout
