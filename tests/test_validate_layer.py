@@ -82,6 +82,12 @@ def test_detect_from_path(path: str | None, expected: str | None) -> None:
     assert detect.from_path(path) == expected
 
 
+def test_a_chat_stream_of_only_an_in_band_error_is_detected_as_chat() -> None:
+    body = b'data: {"error":{"message":"Rate limit reached","type":"rate_limit_error"}}\n\n'
+    check = check_bytes(body)
+    assert (check.protocol, [rule for rule, _ in rules(check)][0]) == ("openai-chat", "chat/error-event")
+
+
 def test_undetectable_stream_is_generic() -> None:
     assert check_bytes(b"event: tick\ndata: {\"n\": 1}\n\n" * 3).protocol == "generic"
 

@@ -44,5 +44,7 @@ def from_payload(event_type: str, payload: Any) -> str | None:
             return "anthropic-messages"
     if payload.get("object") == "chat.completion.chunk" or "choices" in payload:
         return "openai-chat"
+    if isinstance(payload.get("error"), dict) and "type" not in payload:
+        return "openai-chat"  # Chat's in-band error; Responses and Anthropic errors carry `"type": "error"`
     return None
 
