@@ -68,7 +68,12 @@ class Source:
 
 
 def expand(paths: Sequence[str]) -> list[str]:
-    """Paths with directories replaced by the recordings and SSE files in them (sorted); `-` kept."""
+    """Paths with directories replaced by the recordings and SSE files in them (sorted); `-` kept.
+
+    A directory with none in it is an error: a CI step whose recorder wrote nothing must not pass.
+    """
+    if list(paths).count("-") > 1:
+        raise InputError("-: standard input can be read only once")
     found: list[str] = []
     for path in paths:
         if path == "-":
@@ -76,7 +81,10 @@ def expand(paths: Sequence[str]) -> list[str]:
             continue
         target = Path(path)
         if target.is_dir():
-            found.extend(str(p) for p in streams_in(target))
+            streams = streams_in(target)
+            if not streams:
+                raise InputError(f"{path}: no recordings or SSE files found")
+            found.extend(str(p) for p in streams)
         elif target.exists():
             found.append(path)
         else:
@@ -85,12 +93,17 @@ def expand(paths: Sequence[str]) -> list[str]:
 
 
 def streams_in(directory: Path) -> list[Path]:
-    """The recordings and SSE files under a directory, sorted. A `.txt` file counts only when it starts like
-    SSE (a directory of `curl -N` captures may also hold notes and licenses)."""
+    """The recordings and SSE files under a directory, sorted; hidden files and folders are skipped. A `.txt`
+    file counts only when it starts like SSE (a folder of `curl -N` captures may also hold notes and licenses)."""
     return [
         path for path in sorted(directory.rglob("*"))
-        if path.is_file() and path.suffix in SUFFIXES and (path.suffix != ".txt" or _starts_like_sse(path))
+        if path.is_file() and path.suffix in SUFFIXES and not _hidden(path.relative_to(directory))
+        and (path.suffix != ".txt" or _starts_like_sse(path))
     ]
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
 
 
 def _starts_like_sse(path: Path) -> bool:

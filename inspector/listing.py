@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,7 +20,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from .inputs import InputError, expand, open_source
+from .inputs import InputError, expand, open_source, streams_in
 from .view_model import StreamReport, inspect
 
 UNREADABLE = "unreadable"
@@ -53,7 +54,9 @@ class ListingRow:
 
 def list_recordings(directory: str) -> list[ListingRow]:
     """A row for every recording or SSE file under `directory`, newest first (ties: by path)."""
-    rows = [_row(path) for path in expand([directory])]
+    root = Path(directory)
+    paths = [str(path) for path in streams_in(root)] if root.is_dir() else expand([directory])
+    rows = [_row(path) for path in paths]
     oldest = datetime.min.replace(tzinfo=UTC)
     rows.sort(key=lambda row: row.path)
     rows.sort(key=lambda row: row.started or oldest, reverse=True)

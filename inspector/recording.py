@@ -28,6 +28,7 @@ SECRET_HEADERS = frozenset(
 )
 _SECRET_QUERY = re.compile(r"(?i)^(key|api[_-]?key|.*token|.*secret|password|sig|signature)$")
 _TAIL = 4
+_MAX_TIME = 1e7  # seconds (about 4 months): anything later in a recording is a broken time, not a slow stream
 
 
 class RecordingError(ValueError):
@@ -189,7 +190,38 @@ def read_header(first_line: bytes | str, name: str = "<recording>") -> Header | 
         return None
     if line.get("version") != VERSION:
         raise RecordingError(f"{name}:1: recording format version {line.get('version')!r} is not supported")
+    problem = _header_problem(line)
+    if problem is not None:
+        raise RecordingError(f"{name}:1: broken recording header ({problem})")
     return Header.from_json(line)
+
+
+def _header_problem(line: dict[str, Any]) -> str | None:
+    """What makes a header unusable, checked up front so no command trips over it later."""
+    from .protocols import NAMES
+
+    request, response = line.get("request"), line.get("response")
+    if request is not None and not isinstance(request, dict):
+        return "`request` must be an object"
+    if response is not None and not isinstance(response, dict):
+        return "`response` must be an object or null"
+    for side, value in (("request", request or {}), ("response", response or {})):
+        headers = value.get("headers")
+        if headers is not None and not (
+            isinstance(headers, dict) and all(isinstance(v, str) for v in headers.values())
+        ):
+            return f"`{side}.headers` must be an object of strings"
+    for field_name, value in (("request.url", (request or {}).get("url")), ("request.method", (request or {}).get(
+            "method"))):
+        if value is not None and not isinstance(value, str):
+            return f"`{field_name}` must be a string"
+    status = (response or {}).get("status")
+    if status is not None and (type(status) is not int or not 100 <= status <= 599):
+        return f"`response.status` must be an HTTP status code, got {status!r}"
+    protocol = line.get("protocol")
+    if protocol is not None and protocol not in NAMES:
+        return f"unknown `protocol` {protocol!r} (known: {', '.join(NAMES)})"
+    return None
 
 
 def iter_body(lines: Iterable[bytes], name: str, start_line: int = 2) -> Iterator[Chunk | End]:
@@ -208,6 +240,8 @@ def iter_body(lines: Iterable[bytes], name: str, start_line: int = 2) -> Iterato
             else:
                 raise ValueError(f"unknown line kind {kind!r}")
         except (ValueError, KeyError, TypeError, AttributeError) as error:
+            if not raw.endswith(b"\n"):
+                return  # NOTE: a last line cut mid-write (the recorder died): the recording is just cut short
             detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
             raise RecordingError(f"{name}:{number}: broken recording line ({detail})") from None
 
@@ -215,6 +249,6 @@ def iter_body(lines: Iterable[bytes], name: str, start_line: int = 2) -> Iterato
 def _time(value: Any) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"`t` must be a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < _MAX_TIME:
+        raise ValueError(f"`t` must be seconds since the request (a number from 0), got {value!r}")
     return float(value)

@@ -103,3 +103,14 @@ def test_help_and_version(run_cli) -> None:
     assert run_cli("--version").out == f"sse-inspector, version {__version__}\n"
     help_text = run_cli("--help").out
     assert "events" in help_text and "validate" in help_text
+
+
+def test_an_empty_directory_is_unusable_input(run_cli, tmp_path: Path) -> None:
+    (tmp_path / ".hidden.sse").write_bytes(b"")  # hidden files are not inputs
+    result = run_cli("validate", str(tmp_path))
+    assert (result.code, result.err) == (2, f"sse-inspector: error: {tmp_path}: no recordings or SSE files found\n")
+
+
+def test_stdin_can_be_named_only_once(run_cli) -> None:
+    result = run_cli("events", "-", "-", stdin=b"data: {}\n\n")
+    assert (result.code, result.err) == (2, "sse-inspector: error: -: standard input can be read only once\n")

@@ -108,7 +108,10 @@ def test_no_secret_reaches_the_file(tmp_path: Path) -> None:
     ("lines", "message"),
     [
         (['{"kind":"chunk","t":0.1,"text":"data: 1\\n\\n"}', "{not json"], "r.jsonl:3: broken recording line"),
-        (['{"kind":"chunk","t":"soon","text":"x"}'], "r.jsonl:2: broken recording line (`t` must be a number"),
+        (['{"kind":"chunk","t":"soon","text":"x"}'], "r.jsonl:2: broken recording line (`t` must be seconds"),
+        (['{"kind":"chunk","t":NaN,"text":"x"}'], "r.jsonl:2: broken recording line (`t` must be seconds"),
+        (['{"kind":"chunk","t":-5,"text":"x"}'], "r.jsonl:2: broken recording line (`t` must be seconds"),
+        (['{"kind":"chunk","t":1e308,"text":"x"}'], "r.jsonl:2: broken recording line (`t` must be seconds"),
         (['{"kind":"chunk","t":0.1}'], "r.jsonl:2: broken recording line (missing 'b64')"),
         (['{"kind":"what"}'], "r.jsonl:2: broken recording line (unknown line kind 'what')"),
     ],
@@ -127,3 +130,31 @@ def test_unsupported_version(tmp_path: Path) -> None:
     path.write_text(json.dumps({**header().to_json(), "version": 9}) + "\n")
     with pytest.raises(InputError, match=r"r\.jsonl:1: recording format version 9 is not supported"):
         open_source(str(path))
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"request": "oops"}, "`request` must be an object"),
+        ({"response": {"status": "200"}}, "`response.status` must be an HTTP status code, got '200'"),
+        ({"response": {"status": 200, "headers": ["x"]}}, "`response.headers` must be an object of strings"),
+        ({"protocol": "nope"}, "unknown `protocol` 'nope'"),
+    ],
+)
+def test_header_with_wrong_types_names_the_field(tmp_path: Path, change: dict, problem: str) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps({**header().to_json(), **change}) + "\n")
+    with pytest.raises(InputError) as error:
+        open_source(str(path))
+    assert str(error.value).startswith(f"{path}:1: broken recording header ({problem}")
+
+
+def test_a_last_line_cut_mid_write_reads_as_a_recording_cut_short(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    writer = RecordingWriter(path, header())
+    writer.chunk(0.1, b"data: 1\n\n")
+    writer.chunk(0.2, b"data: 2\n\n")
+    writer.close()
+    path.write_bytes(path.read_bytes()[:-12])  # the recorder died in the middle of the last line
+    _, chunks, end = read_all(path)
+    assert (chunks, end) == ([Chunk(0.1, b"data: 1\n\n")], None)
