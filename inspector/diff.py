@@ -102,7 +102,7 @@ def digest(source: Source, protocol: str | None = None) -> Digest:
         for event in events:
             timer.event(event)
         timer.first_token(check.assembly.first_content_index)
-    check.close()
+    check.close(source.end_reason)
     timer.first_token(check.assembly.first_content_index)
     tallies: dict[str, FindingTally] = {}
     for finding in check.findings:

@@ -36,6 +36,11 @@ class Source:
     end: End | None = field(default=None, init=False)
 
     @property
+    def end_reason(self) -> str | None:
+        """The recording's end reason, once the chunks are read (None: a raw body, or a recording cut short)."""
+        return self.end.reason if self.end is not None else None
+
+    @property
     def is_recording(self) -> bool:
         return self.header is not None
 
@@ -63,7 +68,7 @@ class Source:
         check = self.check(protocol)
         for chunk in self.chunks():
             check.feed(chunk.data, chunk.t)
-        check.close()
+        check.close(self.end_reason)
         return check
 
 

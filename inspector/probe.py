@@ -261,7 +261,8 @@ class Probe:
                 writer.chunk(t, chunk)
                 check.feed(chunk, t)
         except httpx.HTTPError as error:
-            writer.end(time.monotonic() - started, "error", _describe(error))
+            # the probe never hangs up by itself: a broken read is the server's doing
+            writer.end(time.monotonic() - started, "upstream-closed", _describe(error))
             raise
         writer.end(time.monotonic() - started, "complete")
 

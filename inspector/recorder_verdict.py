@@ -78,11 +78,14 @@ def conclude(recording: StreamRecording, ending: Ending) -> StreamResult:
         for event in check.feed(chunk.data, chunk.t):
             timer.event(event)
         timer.first_token(check.assembly.first_content_index)
-    findings = check.close()
+    status = recording.summary["status"]
+    # a non-2xx body is not read as events (`http/error-status`), so it has no terminal event to wait for
+    expects_terminal = (bool(recording.summary.get("sse")) and check.checker is not None
+                        and status is not None and 200 <= status < 300)
+    reason, error = end_reason(ending, recording.failure, check.assembly.ended, expects_terminal)
+    findings = check.close(reason)
     timer.first_token(check.assembly.first_content_index)
     protocol = check.protocol or "generic"
-    expects_terminal = bool(recording.summary.get("sse")) and check.checker is not None
-    reason, error = end_reason(ending, recording.failure, check.assembly.ended, expects_terminal)
     ended_at = recording.ended_at if recording.ended_at is not None else time.time() - recording.started
     recording.writer.end(ended_at, reason, error)
     summary = recording.summary

@@ -23,10 +23,13 @@ SSE_UNTERMINATED  = rule("sse/unterminated-event", Severity.ERROR,
                          "the stream ends inside an event, which a conformant client drops")
 SSE_INVALID_JSON  = rule("sse/invalid-json", Severity.ERROR, "an event whose data is not JSON")
 SSE_NO_EVENTS     = rule("sse/no-events", Severity.ERROR, "a 2xx event stream that carried no event at all")
+SSE_NOT_ENDED     = rule("sse/not-ended-by-server", Severity.WARNING,
+                         "the client or the recorder ended the stream, not the server: end-of-stream rules skipped")
 SSE_TOO_DEEP      = rule("sse/json-too-deep", Severity.ERROR,
                          "an event whose JSON nests too deeply to decode or check (Python clients give up too)")
 # fmt: on
 
+_NOT_ENDED_BY_SERVER = frozenset({"client-disconnected", "error"})
 _DETECT_WINDOW = 8  # events to look at before calling an unrecognised stream generic
 _ERROR_BODY_LIMIT = 64 * 1024
 
@@ -80,8 +83,13 @@ class StreamCheck:
             self._event(event)
         return events
 
-    def close(self) -> list[Finding]:
-        """End of stream: end-of-stream rules of every layer. Returns all findings, in event order."""
+    def close(self, end_reason: str | None = None) -> list[Finding]:
+        """End of stream: end-of-stream rules of every layer. Returns all findings, in event order.
+
+        `end_reason` is the recording's (`complete`, `upstream-closed`, `client-disconnected`, `error`; None for a
+        raw body). When the client went away or the recorder failed, the server never got to finish: its
+        end-of-stream rules (a terminal event, closed items) are not judged, and one warning says so.
+        """
         if self._error_body is not None:
             self.findings.append(HTTP_STATUS(None, _status_message(self.status, bytes(self._error_body))))
             return self.findings
@@ -96,7 +104,10 @@ class StreamCheck:
             self.findings.append(SSE_UNTERMINATED(pending.index, _unterminated_message(pending)))
         if self.events == 0 and pending is None:
             self.findings.append(SSE_NO_EVENTS(None, "the body ended before any event was dispatched"))
-        if self.checker is not None:
+        if end_reason in _NOT_ENDED_BY_SERVER and not self.assembly.ended:
+            self.findings.append(SSE_NOT_ENDED(None, f"the recording ended as `{end_reason}` before the protocol's "
+                                                     "last event: the server's end-of-stream rules are not judged"))
+        elif self.checker is not None:
             self.findings.extend(self.checker.finish(self.last_index))
         # in event order, findings about the stream as a whole last (the sort is stable)
         self.findings.sort(key=lambda finding: (finding.index is None, finding.index or 0))

@@ -124,7 +124,7 @@ def inspect(source: Source, protocol: str | None = None, *, keep_events: bool = 
             if rows is not None:
                 rows.append(EventRow.of(event, gap))
         recorder.first_token(check.assembly.first_content_index)
-    check.close()
+    check.close(source.end_reason)
     assembly = check.assembly
     recorder.first_token(assembly.first_content_index)
     end = source.end

@@ -181,3 +181,27 @@ def test_wire_text_with_a_lone_surrogate_is_printed_escaped(tmp_path: Path) -> N
                           capture_output=True, text=True, errors="replace")
     assert (done.returncode, done.stderr) == (1, "")
     assert "in-band error `server_error`: `bad \\ud800 x`" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        ("client-disconnected", [("sse/not-ended-by-server", None)]),
+        ("error", [("sse/not-ended-by-server", None)]),
+        ("upstream-closed", [("chat/done-missing", 10), ("chat/finish-reason-missing", 10)]),
+    ],
+)
+def test_end_of_stream_rules_apply_only_when_the_server_ended_the_stream(
+    tmp_path: Path, reason: str, expected: list
+) -> None:
+    from inspector.inputs import open_source
+
+    path = tmp_path / "cut.jsonl"
+    writer = RecordingWriter(path, Header(
+        request={"method": "POST", "url": "https://api.openai.com/v1/chat/completions"},
+        response={"status": 200, "headers": {"content-type": "text/event-stream"}},
+    ))
+    for frame in TEXT_PLAIN.split(b"\n\n")[:11]:
+        writer.chunk(0.1, frame + b"\n\n")
+    writer.end(0.5, reason)
+    assert rules(open_source(str(path)).validate()) == expected

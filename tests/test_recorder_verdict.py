@@ -1,0 +1,49 @@
+"""The verdict on a finished recording: its end reason judged from the events, then the proxy's hooks."""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from inspector.recorder_decode import BodyDecoder
+from inspector.recorder_stream import ChunkWriter, Ending, StreamRecording
+from inspector.recorder_verdict import conclude
+from inspector.recording import Header
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+TEXT_PLAIN = (CORPUS / "openai-chat" / "openai-python__text-plain.sse").read_bytes()
+
+
+def finished(tmp_path: Path, status: int, body: bytes, ending: Ending) -> tuple:
+    path = tmp_path / "r.jsonl"
+    header = Header(request={"method": "POST", "url": "http://x/v1/chat/completions"},
+                    response={"status": status, "headers": {"content-type": "text/event-stream"}})
+    summary = {"method": "POST", "path": "/v1/chat/completions", "status": status, "sse": True}
+    recording = StreamRecording(ChunkWriter(path, header), time.time(), BodyDecoder(None), summary=summary)
+    recording(body)
+    recording.finish()
+    result = conclude(recording, ending)
+    end = json.loads(path.read_text().splitlines()[-1])
+    return result, end
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "reason"),
+    [
+        (200, TEXT_PLAIN, "complete"),
+        (200, TEXT_PLAIN[: TEXT_PLAIN.index(b"data: [DONE]")], "upstream-closed"),
+        (500, TEXT_PLAIN, "complete"),  # an error status: the body is not read as events, nothing was cut
+    ],
+    ids=["whole", "cut", "error-status"],
+)
+def test_end_reason_of_a_body_that_ended_normally(tmp_path: Path, status: int, body: bytes, reason: str) -> None:
+    result, end = finished(tmp_path, status, body, Ending("response"))
+    assert (result.reason, end["reason"]) == (reason, reason)
+
+
+def test_a_client_that_left_early_is_not_blamed_on_the_server(tmp_path: Path) -> None:
+    cut = TEXT_PLAIN[: TEXT_PLAIN.index(b"data: [DONE]")]
+    result, end = finished(tmp_path, 200, cut, Ending("client", "client disconnected"))
+    assert end["reason"] == "client-disconnected"
+    assert [finding.rule for finding in result.findings] == ["sse/not-ended-by-server"]
