@@ -27,6 +27,7 @@ from .protocols.base import Output, ToolCall
 from .timing import Timing
 from .view_events import EventTable, RawFrames
 from .view_model import StreamReport
+from .view_safe import guard
 
 THEME = Theme(
     {
@@ -52,8 +53,8 @@ _SEVERITY_STYLE = {Severity.ERROR: "inspector.error", Severity.WARNING: "inspect
 
 def make_console(file: IO[str] | None = None, *, width: int | None = None, record: bool = False,
                  color_system: str | None = "auto") -> Console:
-    """A console that knows the viewer's theme."""
-    return Console(file=file, width=width, record=record, color_system=color_system, theme=THEME)
+    """A console that knows the viewer's theme and shows control characters from the wire as escapes."""
+    return guard(Console(file=file, width=width, record=record, color_system=color_system, theme=THEME))
 
 
 def seconds(value: float | None) -> str:

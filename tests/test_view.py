@@ -449,3 +449,18 @@ def test_tool_kinds_other_than_a_plain_function_are_named() -> None:
                                                                         "server_tool_use")]
     rows = [line.split("│") for line in render(ToolCallTable(calls)).splitlines() if line.startswith("│")]
     assert [row[2].strip() for row in rows if row[1].strip()] == ["lookup", "web_search (server_tool_use)"]
+
+
+def test_control_characters_from_the_wire_are_shown_not_obeyed(tmp_path: Path) -> None:
+    from inspector.view import make_console, print_view
+
+    path = tmp_path / "hostile.sse"
+    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m\x1b[31mRED",
+             "choices": [{"index": 0, "delta": {"role": "assistant", "content": "hi \x1b[2J there \x1b]0;pwned\x07"},
+                          "finish_reason": None}]}
+    path.write_text(f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n")
+    console = make_console(io.StringIO(), width=100, color_system=None)
+    print_view(console, inspect(open_source(str(path))))
+    shown = console.file.getvalue()
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "m␛[31mRED" in shown and "hi ␛[2J there ␛]0;pwned" in shown
