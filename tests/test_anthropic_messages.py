@@ -192,6 +192,9 @@ CASES = [
          [6]),
     Case("anthropic/message-delta-missing", TEXT, drop(10), [10]),
     Case("anthropic/stop-reason-missing", TEXT, edit(10, "delta.stop_reason", None), [11]),
+    # a later `message_delta` that sets it back to null: the last one decides, as in the SDK's accumulator
+    Case("anthropic/stop-reason-missing", TEXT, chain(insert(11, copy_of(10)), edit(11, "delta.stop_reason", None)),
+         [12]),
     Case("anthropic/unknown-stop-reason", TEXT, edit(10, "delta.stop_reason", "timeout"), [10]),
     Case("anthropic/stop-sequence-unexpected", TEXT, edit(10, "delta.stop_sequence", "\n\nHuman:"), [10]),
     Case("anthropic/output-tokens-decreased", TEXT, edit(10, "usage.output_tokens", 0), [10]),

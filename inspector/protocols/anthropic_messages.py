@@ -248,8 +248,9 @@ class Checker:
                                                                     "`content_block_stop` first; a client that "
                                                                     "finalises the message here gets an unfinished "
                                                                     "block"))
+        if type(delta) is dict and "stop_reason" in delta:  # NOTE: the last `message_delta` decides (as the SDK)
+            self._stop_reason = stop_reason if type(stop_reason) is str else None
         if type(stop_reason) is str:
-            self._stop_reason = stop_reason
             if stop_reason not in STOP_REASONS:
                 self._once(found, R.UNKNOWN_STOP_REASON, index, stop_reason,
                            f"`stop_reason: {stop_reason}` is not one the docs list "

@@ -167,8 +167,9 @@ class Accumulator:
 
     def _message_delta(self, event_index: int, payload: dict) -> None:
         delta, usage = payload.get("delta"), payload.get("usage")
-        if isinstance(delta, dict) and isinstance(delta.get("stop_reason"), str):
-            self.assembly.status = delta["stop_reason"]
+        if isinstance(delta, dict) and "stop_reason" in delta:  # the last `message_delta` decides, as in the SDK
+            stop_reason = delta["stop_reason"]
+            self.assembly.status = stop_reason if isinstance(stop_reason, str) else None
         if isinstance(usage, dict):
             # NOTE: values are cumulative; fields the delta leaves out keep their message_start value (as the SDK).
             self.assembly.usage = {**(self.assembly.usage or {}), **usage}
