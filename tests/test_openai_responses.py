@@ -423,3 +423,14 @@ def test_failure_mid_message_reports_only_the_error() -> None:
     check = check_bytes(dump(frames))
     assert [(f.rule, f.index) for f in check.findings] == [("responses/error-event", 5)]
     assert (check.assembly.status, check.assembly.error, check.assembly.text) == ("failed", "boom", "Hello")
+
+
+def test_a_server_run_tool_may_change_its_call_id() -> None:
+    """A real OpenAI `tool_search_call` is added and done with different `call_id`s; a `function_call` may not."""
+    frames = set_field(2, "item.call_id", "call_at_added")(load("vercel-ai__tool-search.sse"))
+    assert pairs(dump(frames), "responses/snapshot-mismatch") == []
+
+
+def test_an_unknown_event_inside_the_start_sequence_is_only_unknown() -> None:
+    frames = insert(1, event("response.rate_limits.updated"))(load(MINIMAL))
+    assert [(f.rule, f.index) for f in check_bytes(dump(frames)).findings] == [("responses/unknown-event", 1)]

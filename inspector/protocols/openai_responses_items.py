@@ -17,6 +17,7 @@ from ..findings import Finding, Severity, rule
 from .base import Assembly, Output, ToolCall
 from .openai_responses_models import ITEM_MODELS, PART_MODELS, SCHEMA, Item
 from .openai_responses_state import (
+    CALL_ID_ITEMS,
     DELTA_FAMILIES,
     DONE_FAMILIES,
     FAMILIES,
@@ -145,7 +146,8 @@ class OutputState:
             self.found.append(ITEM_ID_MISMATCH(index, (
                 f"`output_item.done` for `output_index` {position} carries id `{done_id}`, but the item was added "
                 f"as `{item.id}`: a client that matches items by id sees an item it never opened")))
-        for name in IDENTITY_FIELDS:
+        call_id = ("call_id",) if item.snapshot.get("type") in CALL_ID_ITEMS else ()
+        for name in (*IDENTITY_FIELDS, *call_id):
             added, done = item.snapshot.get(name), snapshot.get(name)
             if added is not None and done != added:
                 self.found.append(SNAPSHOT_MISMATCH(index, (

@@ -95,7 +95,10 @@ TOOL_CALL_ITEMS: dict[str, tuple[str, str]] = {
 UNSTABLE_FIELDS = frozenset({"encrypted_content", "fingerprint", "logprobs"})
 
 # Fields that name an item: fixed from `output_item.added` on (what changes is content, arguments and status).
-IDENTITY_FIELDS = ("type", "role", "call_id", "name", "server_label")
+IDENTITY_FIELDS = ("type", "role", "name", "server_label")
+# Items the client runs and answers by `call_id`, which therefore must not change. Server-run tools may change
+# theirs (a real OpenAI `tool_search_call` is added and done with different `call_id`s).
+CALL_ID_ITEMS = frozenset(kind for kind, (id_field, _) in TOOL_CALL_ITEMS.items() if id_field == "call_id")
 # fmt: on
 
 
