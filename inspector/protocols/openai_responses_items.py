@@ -146,7 +146,8 @@ class OutputState:
             self.found.append(ITEM_ID_MISMATCH(index, (
                 f"`output_item.done` for `output_index` {position} carries id `{done_id}`, but the item was added "
                 f"as `{item.id}`: a client that matches items by id sees an item it never opened")))
-        call_id = ("call_id",) if item.snapshot.get("type") in CALL_ID_ITEMS else ()
+        item_type = item.snapshot.get("type")
+        call_id = ("call_id",) if isinstance(item_type, str) and item_type in CALL_ID_ITEMS else ()
         for name in (*IDENTITY_FIELDS, *call_id):
             added, done = item.snapshot.get(name), snapshot.get(name)
             if added is not None and done != added:
