@@ -159,13 +159,14 @@ CASES: list[tuple[str, str, Callable[[list[Frame]], list[Frame]], list[tuple[str
      [("chat/event-name", 1)]),
     ("chat/schema", TEXT, set_path(2, ("choices", 0, "index"), "0"), [("chat/schema", 2)]),
     ("chat/schema", TEXT, set_path(5, ("created",), 1727346170.5),
-     [("chat/schema", 5), ("chat/identity-changed", 5)]),
+     [("chat/schema", 5), ("chat/created-changed", 5)]),
     ("chat/schema", TEXT, edit(31, lambda payload: payload["choices"][0].pop("finish_reason")),
      [("chat/schema", 31), ("chat/finish-reason-missing", 33)]),
     ("chat/schema", TEXT, lambda frames: frames[:3] + [["message", [1, 2]]] + frames[3:], [("chat/schema", 3)]),
     ("chat/object-invalid", TEXT, set_path(32, ("object",), "chat.completion.done"), [("chat/object-invalid", 32)]),
     ("chat/prompt-filter-frame", TEXT, insert(0, AZURE_PROMPT_FILTER), [("chat/prompt-filter-frame", 0)]),
     ("chat/identity-changed", TEXT, set_path(5, ("model",), "gpt-4o-mini"), [("chat/identity-changed", 5)]),
+    ("chat/created-changed", TEXT, set_path(5, ("created",), 1727346170), [("chat/created-changed", 5)]),
     ("chat/choice-index-gap", TEXT, renumber_choices(0, 1),
      [("chat/choice-index-gap", 0), ("chat/finish-reason-missing", 33)]),
     ("chat/role-missing", TEXT, edit(0, lambda payload: payload["choices"][0]["delta"].pop("role")),
@@ -246,7 +247,7 @@ def test_vendor_departures(name: str, expected: list[tuple[str, int | None]]) ->
 def test_a_fault_on_every_chunk_is_reported_once() -> None:
     """Perplexity repeats the role and omits `finish_reason` on every chunk: one finding each, not one per chunk."""
     rules = [rule_id for rule_id, _ in found(load("vercel-ai__compat-perplexity-done-object.sse"))]
-    assert sorted(rules) == ["chat/identity-changed", "chat/object-invalid", "chat/role-repeated", "chat/schema",
+    assert sorted(rules) == ["chat/created-changed", "chat/object-invalid", "chat/role-repeated", "chat/schema",
                              "chat/usage-on-choice-chunk"]
 
 

@@ -31,7 +31,8 @@ SCHEMA                = rule("chat/schema", ERROR, "a payload that breaks the do
 OBJECT_INVALID        = rule("chat/object-invalid", ERROR, "a chunk whose `object` is not `chat.completion.chunk`")
 PROMPT_FILTER_FRAME   = rule("chat/prompt-filter-frame", WARNING,
                              "Azure's first frame: empty identity, `choices: []` and `prompt_filter_results`")
-IDENTITY_CHANGED      = rule("chat/identity-changed", ERROR, "`id`, `created` or `model` differs from the first chunk")
+IDENTITY_CHANGED      = rule("chat/identity-changed", ERROR, "`id` or `model` differs from the first chunk")
+CREATED_CHANGED       = rule("chat/created-changed", WARNING, "`created` differs from the first chunk")
 USAGE_REPEATED        = rule("chat/usage-repeated", ERROR, "a second usage chunk (`choices: []` with `usage`)")
 USAGE_EARLY           = rule("chat/usage-early", ERROR, "a choice chunk after the usage chunk")
 USAGE_ON_CHOICE_CHUNK = rule("chat/usage-on-choice-chunk", WARNING,
@@ -218,11 +219,13 @@ class Checker:
         if identity == self._identity:
             return
         for name, first, now in zip(IDENTITY_FIELDS, self._identity, identity, strict=True):
-            if first != now and self._first_time(IDENTITY_CHANGED.id, name):
-                findings.append(IDENTITY_CHANGED(index, f"`{name}` changed from `{first}` (event "
-                                                        f"{self._identity_event}) to `{now}`: every chunk of a "
-                                                        "stream must repeat it, and clients key the answer on the "
-                                                        "first chunk's (later changes to it are not reported)"))
+            # NOTE: a changed `created` is a timestamp drift some servers have (Groq, xAI): nothing is lost by it
+            changed = CREATED_CHANGED if name == "created" else IDENTITY_CHANGED
+            if first != now and self._first_time(changed.id, name):
+                findings.append(changed(index, f"`{name}` changed from `{first}` (event {self._identity_event}) "
+                                               f"to `{now}`: every chunk of a stream must repeat it, and clients key "
+                                               "the answer on the first chunk's (later changes to it are not "
+                                               "reported)"))
 
     def _check_usage(self, index: int, usage: Any, has_choices: bool, findings: list[Finding]) -> None:
         if has_choices and self._usage_at is not None and self._first_time(USAGE_EARLY.id):
