@@ -437,3 +437,10 @@ def test_any_one_field_changed_never_raises(data: st.DataObject, name: str) -> N
     check = check_bytes(serialise(frames))
     assert all(finding.rule.startswith(("chat/", "sse/")) for finding in check.findings)
     assert isinstance(check.assembly.text + "".join(call.arguments for call in check.assembly.tool_calls), str)
+
+
+def test_a_choice_that_fills_a_gap_is_not_reported_again() -> None:
+    """n=3 with choice 1 opening before choice 0: one gap, at the choice that came early."""
+    frames = load("openai-python__n3-multiple-choices.sse")
+    frames = [frames[2], *frames[:2], *frames[3:]]  # choice 1's opening chunk moved first
+    assert found(frames) == [("chat/choice-index-gap", 0)]
