@@ -7,6 +7,7 @@ stderr, never a traceback).
 from __future__ import annotations
 
 import json
+import math
 import sys
 
 import click
@@ -59,6 +60,13 @@ def events(paths: tuple[str, ...], as_json: bool) -> None:
             click.echo(f"{name}: note: {problem.detail} (byte {problem.offset})", err=True)
 
 
+def _finite(value: float | None) -> float | None:
+    """click's FloatRange lets `nan` and `inf` through; no option of ours means either."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"expected a finite number, got {value}")
+    return value
+
+
 def _echo_event(event, as_json: bool, path: str | None) -> None:
     if as_json:
         line = {"index": event.index, "t": event.t, "event": event.type, "data": event.data, "id": event.id}
@@ -109,7 +117,7 @@ def validate(paths: tuple[str, ...], protocol: str, output_format: str, strict: 
               show_default=True, help="junit: one test case per compared file.")
 @click.option("--ignore-text", is_flag=True, help="Compare structure and tool calls only (nondeterministic models).")
 @click.option("--usage", is_flag=True, help="Compare token usage too (off by default: it varies between runs).")
-@click.option("--timing-tolerance", type=click.FloatRange(min=0), metavar="PCT",
+@click.option("--timing-tolerance", type=click.FloatRange(min=0), metavar="PCT", callback=lambda _c, _p, v: _finite(v),
               help="Also fail when TTFT or duration grew by more than PCT percent (inputs with times only).")
 @click.option("--protocol", type=PROTOCOL_CHOICES, default="auto", show_default=True,
               help="Protocol of both streams; auto detects it.")

@@ -114,3 +114,8 @@ def test_an_empty_directory_is_unusable_input(run_cli, tmp_path: Path) -> None:
 def test_stdin_can_be_named_only_once(run_cli) -> None:
     result = run_cli("events", "-", "-", stdin=b"data: {}\n\n")
     assert (result.code, result.err) == (2, "sse-inspector: error: -: standard input can be read only once\n")
+
+
+def test_a_nan_option_value_is_a_usage_error(run_cli) -> None:
+    result = run_cli("diff", "--timing-tolerance", "nan", str(TEXT_PLAIN), str(TEXT_PLAIN))
+    assert result.code == 2 and "expected a finite number, got nan" in result.err
