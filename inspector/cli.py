@@ -57,7 +57,7 @@ def events(paths: tuple[str, ...], as_json: bool) -> None:
                 _echo_event(event, as_json, name if several else None)
         parser.close()
         for problem in parser.problems:
-            click.echo(f"{name}: note: {problem.detail} (byte {problem.offset})", err=True)
+            click.echo(f"{name}: note: {problem.detail}", err=True)
 
 
 def _finite(value: float | None) -> float | None:

@@ -143,7 +143,7 @@ class SSEParser:
             offset = self._offset if self._block is None else self._block
             data = "\n".join(self._data)
             self.unterminated = Event(self._index, self._type or "message", data, self._last_id or None, offset, t)
-            detail = "the stream ended inside an event: no blank line closed it"
+            detail = f"the stream ended inside an event (from byte {offset}): no blank line closed it"
             self.problems.append(Problem("unterminated-event", offset, self._index, detail))
             self._data = []
         return []
