@@ -199,7 +199,7 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
 @click.option("--raw", "show_raw", is_flag=True, help="Add the network chunks as they arrived.")
 @click.option("--json", "as_json", is_flag=True, help="Print the view as JSON (text, tool_calls, usage, timing, ...).")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
-              help="Write the view as a self-contained HTML page to FILE (for a bug report).")
+              help="Write the view as a self-contained HTML page to FILE, or - for stdout (for a bug report).")
 def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: bool, html_path: str | None) -> None:
     """Show one stream: timing (TTFB, TTFT, gaps, stalls), the reassembled text, reasoning, tool calls, usage
     and findings.
@@ -214,7 +214,9 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: b
     if len(found) != 1:
         raise UsageFailure(f"{path}: holds {len(found)} streams; view takes one (list them with `sse-inspector ls`)")
     report = inspect(open_source(found[0]), protocol, keep_events=show_events, keep_chunks=show_raw)
-    if html_path is not None:
+    if html_path == "-":
+        click.echo(export_html(report))
+    elif html_path is not None:
         try:
             with open(html_path, "w", encoding="utf-8") as page:
                 page.write(export_html(report))

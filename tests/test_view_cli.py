@@ -101,6 +101,12 @@ def test_html_writes_a_page(run_cli, recording: Path, tmp_path: Path) -> None:
     assert (html.startswith("<!DOCTYPE html>"), "1.500 s before event 3" in html) == (True, True)
 
 
+def test_html_to_stdout(run_cli, recording: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("view", "--html", "-", str(recording))
+    assert (result.code, result.out.startswith("<!DOCTYPE html>"), list(tmp_path.iterdir())) == (0, True, [])
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
