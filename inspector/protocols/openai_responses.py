@@ -226,6 +226,8 @@ class Checker:
                         "0, and resuming with `starting_after` relies on that numbering")))
             elif number is not None and number > 0 and _resumable(payload):
                 self.resumed = True  # a `starting_after` resume starts anywhere (PROTOCOLS.md §A.3 rule 1)
+                if kind not in START_EVENTS:  # NOTE: items open only after `response.in_progress`
+                    self.items.resume()  # ... so a later resume may begin inside an item, part or value
                 self.found.append(STREAM_RESUMED(index, (
                     f"the stream starts with `{kind}` at `sequence_number` {number}, not `response.created` at 0: "
                     f"read as a resume (`GET /v1/responses/{{id}}?stream=true&starting_after={number - 1}`); if it "

@@ -4,6 +4,12 @@ The part of the state machine below the response envelope. It keeps only what th
 and, for each, the joined text of its open parts (a list of pieces, joined once at `.done`); a closed part
 leaves its final value for the item snapshot check, a done item leaves its snapshot for the terminal check.
 It also fills the output side of the Assembly (text, reasoning, refusal, tool calls).
+
+A resumed stream (`starting_after`) may begin inside an item, a part or a value (PROTOCOLS.md §D Responses rule
+2): there, an item, part or summary part that this stream never saw opened is adopted on first mention, as opened
+before the resume, if its index lies below the first one this stream opened at that level (the frontier). What
+came before is unknown, so adopted values are checked only as far as they were seen: a `.done` must end with the
+deltas streamed after the resume. A fresh stream has every frontier at 0, so nothing is ever adopted on it.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from .openai_responses_state import (
     PROGRESS_ITEM_TYPES,
     REASONING,
     TOOL_CALL_ITEMS,
+    UNKNOWN,
     VALUE_FAMILIES,
     Family,
     Join,
@@ -96,6 +103,14 @@ class OutputState:
         self.done_items: dict[int, dict[str, Any]] = {}
         self.done_at: dict[int, int] = {}
         self.reported: set[tuple[Any, ...]] = set()
+        self.resumed = False
+        self.frontier = 0
+        """Output indexes below it that this stream never saw are taken as opened before a resume."""
+
+    def resume(self) -> None:
+        """The stream is a `starting_after` resume: items opened before its first event are adopted when named."""
+        self.resumed = True
+        self.frontier = UNKNOWN
 
     def once(self, *culprit: Any) -> bool:
         """True the first time a culprit is seen: a culprit that repeats on every delta is reported once, so a
@@ -110,6 +125,9 @@ class OutputState:
     def item_added(self, index: int, kind: str, ev: Any) -> None:
         position, snapshot = ev.output_index, ev.item
         item_type = self._item_type(index, kind, snapshot)
+        if self.frontier == UNKNOWN:  # the first item a resumed stream opens: its index may be any not yet seen
+            self.next_index = max(self.next_index, position)
+            self.frontier = max(position, 0)
         if position != self.next_index or position in self.item_ids:
             again = " again" if position in self.item_ids else ""
             self.found.append(OUTPUT_INDEX_ORDER(index, (
@@ -126,6 +144,9 @@ class OutputState:
         self.open[position] = item
         self.item_ids[position] = item.id
         self.next_index = max(self.next_index, position + 1)
+        self._tool_call(item, item_type, snapshot)
+
+    def _tool_call(self, item: OpenItem, item_type: str, snapshot: dict[str, Any]) -> None:
         tool = TOOL_CALL_ITEMS.get(item_type)
         if tool is not None:
             call_id = snapshot.get(tool[0])
@@ -134,14 +155,32 @@ class OutputState:
                                       name if isinstance(name, str) else item_type, "", item_type)
             self.output.tool_calls.append(item.tool_call)
 
+    def _adopt(self, position: int, item_id: str | None, item_type: str | None) -> OpenItem:
+        """An item opened before the resume, named for the first time: open it as it is now known."""
+        item = OpenItem(position, item_id, item_type, {}, adopted=True, content_frontier=UNKNOWN,
+                        summary_frontier=UNKNOWN)
+        if self.open:
+            item.concurrent = True
+            for other in self.open.values():
+                other.concurrent = True
+        self.open[position] = item
+        self.item_ids[position] = item_id
+        self.next_index = max(self.next_index, position + 1)
+        return item
+
     def item_done(self, index: int, kind: str, ev: Any) -> None:
         position, snapshot = ev.output_index, ev.item
         self._item_type(index, kind, snapshot)
         item = self.open.pop(position, None)
         if item is None:
-            self.found.append(ITEM_NOT_OPEN(index, self._not_open(position, "`output_item.done`")))
-            return
+            if not 0 <= position < self.frontier or position in self.item_ids:
+                self.found.append(ITEM_NOT_OPEN(index, self._not_open(position, "`output_item.done`")))
+                return
+            item = self._adopt(position, snapshot.get("id"), None)
+            del self.open[position]
         done_id = snapshot.get("id")
+        if item.adopted:
+            self._adopted_done(item, snapshot)
         if done_id != item.id:
             self.found.append(ITEM_ID_MISMATCH(index, (
                 f"`output_item.done` for `output_index` {position} carries id `{done_id}`, but the item was added "
@@ -174,6 +213,16 @@ class OutputState:
         self.done_items[position] = snapshot
         self.done_at[position] = index
 
+    def _adopted_done(self, item: OpenItem, snapshot: dict[str, Any]) -> None:
+        """`output_item.done` of an adopted item: what it shows of the item becomes known (id, type, tool call)."""
+        done_id, done_type = snapshot.get("id"), snapshot.get("type")
+        if item.id is None and isinstance(done_id, str):
+            item.id = self.item_ids[item.index] = done_id
+        if item.type is None and isinstance(done_type, str):
+            item.type = done_type
+        if item.tool_call is None and isinstance(done_type, str):
+            self._tool_call(item, done_type, snapshot)
+
     def _check_item_snapshot(self, index: int, item: OpenItem, snapshot: dict[str, Any]) -> None:
         where = f"`output_item.done` (`output_index` {item.index})"
         content = snapshot.get("content")
@@ -190,6 +239,8 @@ class OutputState:
             if got != value:
                 self._snapshot_mismatch(index, f"{where} `item.summary[{number}].text`", got, value)
         for name, join in item.joins.items():
+            if not join.known():
+                continue  # adopted after a resume with no `.done`: only its end was seen
             family = FAMILIES[name]
             got = dig(snapshot, family.snapshot)
             value = join.value()
@@ -215,8 +266,11 @@ class OutputState:
         if call is None:
             return
         join = next(iter(item.joins.values()), None)
-        if join is not None:
+        if join is not None and not join.partial:
             call.arguments = join.streamed() if join.deltas else join.value()
+            return
+        if join is not None and join.final is not None:
+            call.arguments = join.final
             return
         if snapshot is not None:
             value = snapshot.get(TOOL_CALL_ITEMS[item.type][1])
@@ -245,15 +299,24 @@ class OutputState:
         """The open item a child event names, after its `output_index` / `item_id` checks; None if not open."""
         item = self.open.get(ev.output_index)
         if item is None:
-            if self.once("not-open", kind, ev.output_index):
-                self.found.append(ITEM_NOT_OPEN(index, self._not_open(ev.output_index, f"`{kind}`")))
-            return None
+            position = ev.output_index
+            if not 0 <= position < self.frontier or position in self.item_ids:
+                if self.once("not-open", kind, position):
+                    self.found.append(ITEM_NOT_OPEN(index, self._not_open(position, f"`{kind}`")))
+                return None
+            item = self._adopt(position, getattr(ev, "item_id", None), _only(item_types))
         item_id = getattr(ev, "item_id", None)
-        if item_id is not None and item_id != item.id and self.once("item-id", kind, ev.output_index):
-            self.found.append(ITEM_ID_MISMATCH(index, (
-                f"`{kind}` has `item_id` `{item_id}`, but the item open at `output_index` {ev.output_index} is "
-                f"`{item.id}`: a client that routes events by `item_id` loses this one")))
+        if item_id is not None and item_id != item.id:
+            if item.id is None and item.adopted:
+                item.id = self.item_ids[item.index] = item_id
+            elif self.once("item-id", kind, ev.output_index):
+                self.found.append(ITEM_ID_MISMATCH(index, (
+                    f"`{kind}` has `item_id` `{item_id}`, but the item open at `output_index` {ev.output_index} "
+                    f"is `{item.id}`: a client that routes events by `item_id` loses this one")))
         if item_types and item.type not in item_types:
+            if item.type is None:  # adopted after a resume: the first event that tells fixes the type
+                item.type = _only(item_types)
+                return item
             if self.once("kind", kind, ev.output_index):
                 self.found.append(EVENT_KIND(index, (
                     f"`{kind}` names `output_index` {ev.output_index}, a `{item.type}` item; it belongs to "
@@ -272,11 +335,16 @@ class OutputState:
         if item is None:
             return
         allowed = PART_TYPES.get(part_type)
+        if allowed is not None and item.type is None:
+            item.type = _only(allowed[0])
         if allowed is not None and item.type not in allowed[0]:
             self.found.append(EVENT_KIND(index, (
                 f"`{kind}` adds a `{part_type}` part to a `{item.type}` item; `{part_type}` parts belong to "
                 f"{names(allowed[0])} items")))
         number = ev.content_index
+        if item.content_frontier == UNKNOWN:  # the first part an adopted item opens here: any index not yet seen
+            item.next_content = max(item.next_content, number)
+            item.content_frontier = max(number, 0)
         if number != item.next_content or number in item.parts or number in item.part_values:
             self.found.append(CONTENT_INDEX(index, (
                 f"`{kind}` opened `content_index` {number} of `output_index` {ev.output_index}, expected "
@@ -293,11 +361,22 @@ class OutputState:
         item = self.child(index, kind, ev)
         if item is None:
             return
-        open_part = item.parts.pop(ev.content_index, None)
+        number = ev.content_index
+        open_part = item.parts.pop(number, None)
         if open_part is None:
-            self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part", ev.content_index, ev)))
+            if not self._part_adoptable(item.content_frontier, number, item.parts, item.part_values):
+                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part", number, ev)))
+                return
+            # opened (and perhaps fully streamed) before the resume: the snapshot is all there is to know
+            value = part.get(PART_TYPES.get(part_type, ((), "text"))[1])
+            if isinstance(value, str):
+                item.part_values[number] = (part_type, value)
+            item.next_content = max(item.next_content, number + 1)
             return
         value = open_part.join.value()
+        if not open_part.join.known():  # adopted mid-way with no `.done`: the snapshot gives the whole value
+            got = part.get(PART_TYPES.get(part_type, ((), "text"))[1])
+            value = got if isinstance(got, str) else value
         where = f"`{kind}` (`output_index` {ev.output_index}, `content_index` {ev.content_index})"
         if part_type != open_part.type:
             self.found.append(SNAPSHOT_MISMATCH(index, (
@@ -309,7 +388,8 @@ class OutputState:
             if got != value:
                 self._snapshot_mismatch(index, f"{where} `part.{name}`", got, value)
             annotations = part.get("annotations")
-            if isinstance(annotations, list) and len(annotations) != open_part.annotations:
+            if (isinstance(annotations, list) and open_part.annotations is not None
+                    and len(annotations) != open_part.annotations):
                 self.found.append(SNAPSHOT_MISMATCH(index, (
                     f"{where} `part.annotations` has {len(annotations)} entries, but {open_part.annotations} "
                     "`output_text.annotation.added` events came: citations shown while streaming and in the "
@@ -324,6 +404,9 @@ class OutputState:
         if item is None:
             return
         number = ev.summary_index
+        if item.summary_frontier == UNKNOWN:  # the first summary part an adopted item opens: any index not yet seen
+            item.next_summary = max(item.next_summary, number)
+            item.summary_frontier = max(number, 0)
         if item.summaries or number != item.next_summary or number in item.summary_values:
             still = f" while summary part {next(iter(item.summaries))} is still open" if item.summaries else ""
             self.found.append(SUMMARY_ORDER(index, (
@@ -341,12 +424,20 @@ class OutputState:
         item = self.child(index, kind, ev, REASONING)
         if item is None:
             return
-        open_part = item.summaries.pop(ev.summary_index, None)
+        number = ev.summary_index
+        open_part = item.summaries.pop(number, None)
+        got = ev.part.get("text")
         if open_part is None:
-            self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "summary part", ev.summary_index, ev)))
+            if not self._part_adoptable(item.summary_frontier, number, item.summaries, item.summary_values):
+                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "summary part", number, ev)))
+                return
+            if isinstance(got, str):  # opened before the resume: the snapshot is all there is to know
+                item.summary_values[number] = got
+            item.next_summary = max(item.next_summary, number + 1)
             return
         value = open_part.join.value()
-        got = ev.part.get("text")
+        if not open_part.join.known() and isinstance(got, str):
+            value = got  # adopted mid-way with no `.done`: the snapshot gives the whole value
         if got != value:
             where = f"`{kind}` (`output_index` {ev.output_index}, `summary_index` {ev.summary_index}) `part.text`"
             self._snapshot_mismatch(index, where, got, value)
@@ -360,8 +451,11 @@ class OutputState:
             return
         part = item.parts.get(ev.content_index)
         if part is None:
-            self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part", ev.content_index, ev)))
-            return
+            part = self._adopt_part(item, ev.content_index, "output_text")
+            if part is None:
+                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part", ev.content_index,
+                                                                           ev)))
+                return
         if part.type != "output_text":
             self.found.append(EVENT_KIND(index, f"`{kind}` annotates a `{part.type}` part; only `output_text` "
                                                 "parts carry annotations"))
@@ -370,6 +464,8 @@ class OutputState:
             self.found.append(DELTA_AFTER_DONE(index, (
                 f"`{kind}` came after `response.output_text.done` of `content_index` {ev.content_index}: "
                 "annotations belong before the text is done, and a client that finalised the part drops it")))
+        if part.annotations is None:
+            part.annotations = ev.annotation_index  # adopted after a resume: earlier annotations went unseen
         if ev.annotation_index != part.annotations:
             self.found.append(ANNOTATION_INDEX(index, (
                 f"`{kind}` has `annotation_index` {ev.annotation_index}, expected {part.annotations}: clients "
@@ -424,7 +520,9 @@ class OutputState:
             self.found.append(DELTA_AFTER_DONE(index, (
                 f"a second `{kind}` for the same value: the client finalises it twice, and the two may differ")))
         streamed = join.streamed()
-        if streamed != value:
+        if join.partial:
+            self._done_partial(index, kind, family_name, family, join, value, streamed)
+        elif streamed != value:
             if join.deltas == 0 and family.whole_at_done:
                 self.found.append(DONE_WITHOUT_DELTA(index, (
                     f"`{kind}` carries `{family.done_field}` {excerpt(value)} but no `{family_name}.delta` came: "
@@ -433,14 +531,24 @@ class OutputState:
                 self.found.append(DELTA_MISMATCH(index, (
                     f"`{kind}` `{family.done_field}` is {excerpt(value)}, but its {join.deltas} delta(s) join to "
                     f"{excerpt(streamed)}: a client that shows the deltas and one that reads `.done` disagree")))
-        if join.deltas == 0 and value and family.output is not None:
+        if join.deltas == 0 and value and family.output is not None and not join.partial:
             self._emit(family.output, value)
             self.assembly.saw_content(index)
         join.final = value
         if family.output == "tool":
             item = self.open.get(ev.output_index)
             if item is not None and item.tool_call is not None:
-                item.tool_call.arguments = streamed if join.deltas else value
+                item.tool_call.arguments = streamed if join.deltas and not join.partial else value
+
+    def _done_partial(self, index: int, kind: str, family_name: str, family: Family, join: Join, value: str,
+                      streamed: str) -> None:
+        """A value adopted after a resume: its earlier deltas are unknown, but the `.done` ends with the later."""
+        if value.endswith(streamed):
+            return
+        self.found.append(DELTA_MISMATCH(index, (
+            f"`{kind}` `{family.done_field}` is {excerpt(value)}, which does not end with what its "
+            f"{join.deltas} delta(s) after the resume join to ({excerpt(streamed)}): a client that shows the "
+            "deltas and one that reads `.done` disagree")))
 
     def _join(self, index: int, kind: str, family_name: str, family: Family, ev: Any) -> Join | None:
         scope = family.scope
@@ -448,7 +556,7 @@ class OutputState:
             item = self.child(index, kind, ev, family.item_types)
             if item is None:
                 return None
-            part = item.parts.get(ev.content_index)
+            part = item.parts.get(ev.content_index) or self._adopt_part(item, ev.content_index, family.part_type)
             if part is None:
                 if self.once("part", kind, ev.output_index, ev.content_index):
                     self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part",
@@ -466,7 +574,7 @@ class OutputState:
             item = self.child(index, kind, ev, family.item_types)
             if item is None:
                 return None
-            part = item.summaries.get(ev.summary_index)
+            part = item.summaries.get(ev.summary_index) or self._adopt_summary(item, ev.summary_index)
             if part is None and self.once("part", kind, ev.output_index, ev.summary_index):
                 self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "summary part", ev.summary_index,
                                                                            ev)))
@@ -476,6 +584,8 @@ class OutputState:
             if item is None:
                 return None
             join = item.commands.get(ev.command_index)
+            if join is None and item.adopted:
+                join = item.commands[ev.command_index] = Join([], partial=True)
             if join is None and self.once("part", kind, ev.output_index, ev.command_index):
                 self.found.append(PART_NOT_OPEN(index, (
                     f"`{kind}` names `command_index` {ev.command_index} of `output_index` {ev.output_index}, which "
@@ -487,8 +597,26 @@ class OutputState:
         join = item.joins.get(family_name)
         if join is None:
             seed = dig(item.snapshot, family.snapshot)
-            join = item.joins[family_name] = Join([seed] if isinstance(seed, str) else [])
+            join = item.joins[family_name] = Join([seed] if isinstance(seed, str) else [], partial=item.adopted)
         return join
+
+    def _part_adoptable(self, frontier: int, number: int, parts: dict[int, Any], values: dict[int, Any]) -> bool:
+        """A part this stream never saw, below its item's frontier: opened before the resume (adopted items)."""
+        return 0 <= number < frontier and number not in parts and number not in values
+
+    def _adopt_summary(self, item: OpenItem, number: int) -> OpenPart | None:
+        if not self._part_adoptable(item.summary_frontier, number, item.summaries, item.summary_values):
+            return None
+        part = item.summaries[number] = OpenPart("summary_text", Join([], partial=True), None)
+        item.next_summary = max(item.next_summary, number + 1)
+        return part
+
+    def _adopt_part(self, item: OpenItem, number: int, part_type: str | None) -> OpenPart | None:
+        if part_type is None or not self._part_adoptable(item.content_frontier, number, item.parts, item.part_values):
+            return None
+        part = item.parts[number] = OpenPart(part_type, Join([], partial=True), None)
+        item.next_content = max(item.next_content, number + 1)
+        return part
 
     def _part_not_open(self, kind: str, label: str, number: int, ev: Any) -> str:
         return (f"`{kind}` names {label} {number} of `output_index` {ev.output_index}, which is not open (never "
@@ -530,33 +658,58 @@ class OutputState:
                     "the client through the terminal `response.output`")))
             else:
                 self.found.append(ITEM_DONE_MISSING(index, (
-                    f"`{item.type}` item `{item.id}` (`output_index` {position}) never got `output_item.done` "
+                    f"`{item.type or 'output'}` item `{item.id}` (`output_index` {position}) never got "
+                    "`output_item.done` "
                     f"before {why}: a client waiting for the item to finish never sees its final state")))
         self.open.clear()
 
     def check_terminal_output(self, index: int, kind: str, output: list[dict[str, Any]], partial: bool) -> None:
         """`partial`: a failed response may list fewer items than were streamed (NOTE: the docs do not say)."""
+        if self.resumed:
+            self._check_resumed_output(index, kind, output, partial)
+            return
         streamed = len(self.item_ids)
         if len(output) > streamed or (len(output) < streamed and not partial):
             self.found.append(TERMINAL_OUTPUT(index, (
                 f"`{kind}` `response.output` lists {len(output)} item(s), but the stream added {streamed}: "
                 "`get_final_response()` and a client that followed the stream disagree on what was said")))
         for position, entry in enumerate(output[:streamed]):
-            expected_id = self.item_ids.get(position)
-            got_id = entry.get("id") if isinstance(entry, dict) else None
-            if got_id != expected_id:
-                self.found.append(TERMINAL_OUTPUT(index, (
-                    f"`{kind}` `response.output[{position}].id` is `{got_id}`, but the stream added `{expected_id}` "
-                    "at that index: the final response names items the client never saw")))
-                continue
-            done = self.done_items.get(position)
-            if done is None:
-                continue
-            path = first_difference(stable(done), stable(entry), f"response.output[{position}]")
-            if path is not None:
-                self.found.append(TERMINAL_OUTPUT(index, (
-                    f"`{kind}` `{path[0]}` is {excerpt(path[2])}, but `output_item.done` streamed "
-                    f"{excerpt(path[1])}: the final response and the streamed item disagree")))
+            self._check_output_entry(index, kind, position, entry)
+
+    def _check_resumed_output(self, index: int, kind: str, output: list[dict[str, Any]], partial: bool) -> None:
+        """A resume saw only the items named after its first event: the output may list earlier ones, but must list
+        every item this stream saw, and nothing past the items it opened itself."""
+        reached = self.next_index
+        if (len(output) > reached and self.frontier != UNKNOWN) or (len(output) < reached and not partial):
+            self.found.append(TERMINAL_OUTPUT(index, (
+                f"`{kind}` `response.output` lists {len(output)} item(s), but this resumed stream reached "
+                f"`output_index` {reached - 1}: `get_final_response()` and a client that followed the stream "
+                "disagree on what was said")))
+        for position, item_id in sorted(self.item_ids.items()):
+            if position < len(output) and item_id is not None:  # NOTE: an adopted item may never show its id
+                self._check_output_entry(index, kind, position, output[position])
+
+    def _check_output_entry(self, index: int, kind: str, position: int, entry: Any) -> None:
+        expected_id = self.item_ids.get(position)
+        got_id = entry.get("id") if isinstance(entry, dict) else None
+        if got_id != expected_id:
+            self.found.append(TERMINAL_OUTPUT(index, (
+                f"`{kind}` `response.output[{position}].id` is `{got_id}`, but the stream added `{expected_id}` "
+                "at that index: the final response names items the client never saw")))
+            return
+        done = self.done_items.get(position)
+        if done is None:
+            return
+        path = first_difference(stable(done), stable(entry), f"response.output[{position}]")
+        if path is not None:
+            self.found.append(TERMINAL_OUTPUT(index, (
+                f"`{kind}` `{path[0]}` is {excerpt(path[2])}, but `output_item.done` streamed "
+                f"{excerpt(path[1])}: the final response and the streamed item disagree")))
+
+
+def _only(types: frozenset[str] | None) -> str | None:
+    """The item type an event implies, when it fits exactly one."""
+    return next(iter(types)) if types and len(types) == 1 else None
 
 
 def _sub_index(ev: Any) -> int | None:

@@ -7,6 +7,7 @@ Ordering and nesting facts live in these tables, not in code: a new delta family
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,6 +100,10 @@ IDENTITY_FIELDS = ("type", "role", "name", "server_label")
 # Items the client runs and answers by `call_id`, which therefore must not change. Server-run tools may change
 # theirs (a real OpenAI `tool_search_call` is added and done with different `call_id`s).
 CALL_ID_ITEMS = frozenset(kind for kind, (id_field, _) in TOOL_CALL_ITEMS.items() if id_field == "call_id")
+
+# A frontier not fixed yet: on a resumed stream, every index is taken as opened before the resume until the first
+# `added` event of that level (item, content part, summary part) fixes where this stream's own numbering begins.
+UNKNOWN = sys.maxsize
 # fmt: on
 
 
@@ -110,6 +115,8 @@ class Join:
     deltas: int = 0
     final: str | None = None
     """The `.done` value, once it came."""
+    partial: bool = False
+    """Adopted on a resumed stream: the pieces streamed before the resume are unknown, so `pieces` is a suffix."""
 
     def streamed(self) -> str:
         if len(self.pieces) > 1:
@@ -119,21 +126,27 @@ class Join:
     def value(self) -> str:
         return self.final if self.final is not None else self.streamed()
 
+    def known(self) -> bool:
+        """Whether `value()` is the whole value (not only the part of it streamed after a resume)."""
+        return self.final is not None or not self.partial
+
 
 @dataclass(slots=True)
 class OpenPart:
     type: str
     join: Join
-    annotations: int = 0
+    annotations: int | None = 0
+    """Annotations so far; None on a part adopted after a resume, until the first one numbers them."""
 
 
 @dataclass(slots=True)
 class OpenItem:
     index: int
     id: str | None
-    type: str
+    type: str | None
+    """None only on an item adopted after a resume, until an event shows its type."""
     snapshot: dict[str, Any]
-    """The item as `output_item.added` showed it (seeds item-scoped values)."""
+    """The item as `output_item.added` showed it (seeds item-scoped values); empty on an adopted item."""
     parts: dict[int, OpenPart] = field(default_factory=dict)
     part_values: dict[int, tuple[str, str]] = field(default_factory=dict)
     next_content: int = 0
@@ -144,6 +157,12 @@ class OpenItem:
     commands: dict[int, Join] = field(default_factory=dict)
     tool_call: ToolCall | None = None
     concurrent: bool = False
+    adopted: bool = False
+    """Opened before a resumed stream began: its parts, values and annotations may have begun unseen."""
+    content_frontier: int = 0
+    """Content parts below it that this stream never saw are taken as opened before the resume (adopted items)."""
+    summary_frontier: int = 0
+    """The same for summary parts."""
 
 
 def dig(value: Any, path: tuple[str, ...]) -> Any:
