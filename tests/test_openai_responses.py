@@ -434,3 +434,104 @@ def test_a_server_run_tool_may_change_its_call_id() -> None:
 def test_an_unknown_event_inside_the_start_sequence_is_only_unknown() -> None:
     frames = insert(1, event("response.rate_limits.updated"))(load(MINIMAL))
     assert [(f.rule, f.index) for f in check_bytes(dump(frames)).findings] == [("responses/unknown-event", 1)]
+
+
+# ---- resumed streams (`starting_after`): they may start inside an item, part or value ------------------------
+
+BACKGROUND = "pydantic-ai__background-queued.sse"  # a real background response: one message, 8 text deltas
+# created 0, queued 1, in_progress 2, item added 3, part added 4, deltas 5-12, text done 13, part done 14,
+# item done 15, completed 16 (list position = sequence_number)
+RESUMED = [("responses/stream-resumed", 0)]
+
+
+def as_background(frames: list[Frame]) -> list[Frame]:
+    """Only background responses can be resumed: the lifecycle events of a foreground capture say so."""
+    for _, payload in frames:
+        if isinstance(payload.get("response"), dict):
+            payload["response"]["background"] = True
+    return frames
+
+
+def resume(name: str, at: int, mutate: Callable[[list[Frame]], list[Frame]] | None = None) -> list[tuple[str, Any]]:
+    """The (rule, index) findings of a stream resumed with `starting_after={at - 1}`: its events from `at` on,
+    numbered from `at`; `mutate` breaks the whole stream first (list positions as in the corpus)."""
+    frames = as_background(load(name))
+    if mutate is not None:
+        frames = mutate(frames)
+    for number, (_, payload) in enumerate(frames):
+        payload["sequence_number"] = number
+    return [(f.rule, f.index) for f in check_bytes(dump(frames[at:], renumber=False)).findings]
+
+
+@pytest.mark.parametrize(("stream", "at"), [
+    pytest.param(BACKGROUND, 5, id="at-the-first-delta"),
+    pytest.param(BACKGROUND, 8, id="mid-message"),
+    pytest.param(BACKGROUND, 13, id="at-text-done"),
+    pytest.param(BACKGROUND, 14, id="at-part-done"),
+    pytest.param(BACKGROUND, 15, id="at-item-done"),
+    pytest.param(BACKGROUND, 16, id="at-the-terminal-event"),
+    pytest.param("vercel-ai__reasoning-summary-function-call.sse", 20, id="mid-reasoning-summary"),
+    pytest.param("vercel-ai__reasoning-summary-function-call.sse", 39, id="between-items-at-added-1"),
+    pytest.param("vercel-ai__reasoning-summary-function-call.sse", 45, id="mid-function-arguments"),
+    pytest.param("pydantic-ai__web-search-annotations.sse", 9, id="mid-web-search"),
+    pytest.param("pydantic-ai__web-search-annotations.sse", 16, id="mid-message-before-an-annotation"),
+])
+def test_a_resume_may_start_inside_an_item(stream: str, at: int) -> None:
+    """PROTOCOLS.md §D Responses rule 2: a resumed stream "may start anywhere"; what was opened before its first
+    event (items, parts, summary parts, output indexes) is taken as already open."""
+    assert resume(stream, at) == RESUMED
+
+
+def test_the_minimal_resume_mid_item_is_only_a_resume() -> None:
+    """The review's reproduction: `output_text.delta` at sequence 5, then the text, part and item done, completed."""
+    frames = load(BACKGROUND)[11:]
+    for number, (_, payload) in enumerate(frames):
+        payload["sequence_number"] = 5 + number
+    check = check_bytes(dump(frames, renumber=False))
+    assert [(f.rule, f.index) for f in check.findings] == RESUMED
+    assert check.assembly.text == "4."  # what this stream streamed; the rest came before the resume
+
+
+def test_every_cut_of_a_clean_stream_is_only_a_resume() -> None:
+    """Every `starting_after` point of every clean, numbered corpus stream: nothing but the resume warning."""
+    for path in sorted(CORPUS.glob("*.sse")):
+        frames = load(path.name)
+        if check_bytes(path.read_bytes()).findings or not all("sequence_number" in p for _, p in frames):
+            continue
+        for at in range(1, len(frames)):
+            assert resume(path.name, at) == RESUMED, f"{path.name} resumed at {at}"
+
+
+def test_a_resume_that_starts_at_a_start_event_opened_nothing_before() -> None:
+    """Items open only after `response.in_progress`: a resume from `response.queued` adopts none."""
+    assert resume(BACKGROUND, 1, drop(3)) == [*RESUMED, *[("responses/item-not-open", index) for index in (
+        2, 3, 11, 12, 13)], ("responses/terminal-output-mismatch", 14)]
+
+
+@pytest.mark.parametrize(("stream", "at", "mutate", "expected"), [
+    pytest.param(BACKGROUND, 4, set_field(6, "delta", " plus"), [("responses/delta-mismatch", 9)],
+                 id="done-text-of-a-part-streamed-after-the-resume"),
+    pytest.param(BACKGROUND, 8, set_field(10, "delta", "  "), [("responses/delta-mismatch", 5)],
+                 id="done-text-not-ending-with-the-later-deltas"),
+    pytest.param(BACKGROUND, 8, set_field(14, "part.text", "2 + 2 = 4."), [("responses/snapshot-mismatch", 6)],
+                 id="part-snapshot-of-an-adopted-part"),
+    pytest.param(BACKGROUND, 8, set_field(16, "response.output.0.content.0.text", "4"),
+                 [("responses/terminal-output-mismatch", 8)], id="terminal-item-differs-from-the-streamed-one"),
+    pytest.param(BACKGROUND, 8, set_field(16, "response.output", []),
+                 [("responses/terminal-output-mismatch", 8)], id="terminal-lists-fewer-items-than-streamed"),
+    pytest.param(BACKGROUND, 8, set_field(10, "item_id", "msg_other"), [("responses/item-id-mismatch", 2)],
+                 id="item-id-changes-in-an-adopted-item"),
+    pytest.param(BACKGROUND, 8, drop(15), [("responses/item-done-missing", 7)], id="adopted-item-never-done"),
+    pytest.param("pydantic-ai__web-search-annotations.sse", 7, set_field(range(12, 22), "output_index", 3),
+                 [("responses/output-index-out-of-order", 5), ("responses/terminal-output-mismatch", 15)],
+                 id="index-gap-after-the-first-added"),
+    pytest.param("pydantic-ai__web-search-annotations.sse", 7, set_field(8, "output_index", 5),
+                 [("responses/item-not-open", 1)], id="index-past-the-items-this-stream-opened"),
+    pytest.param("pydantic-ai__web-search-annotations.sse", 16, set_field(20, "part.annotations", []),
+                 [("responses/snapshot-mismatch", 4)], id="annotation-count-of-an-adopted-part"),
+])
+def test_a_resumed_stream_still_reports_faults_after_its_start(stream: str, at: int,
+                                                               mutate: Callable[[list[Frame]], list[Frame]],
+                                                               expected: list[tuple[str, int]]) -> None:
+    assert resume(stream, at) == RESUMED
+    assert resume(stream, at, mutate) == RESUMED + expected
