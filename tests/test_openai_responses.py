@@ -522,6 +522,9 @@ def test_a_resume_that_starts_at_a_start_event_opened_nothing_before() -> None:
     pytest.param(BACKGROUND, 8, set_field(10, "item_id", "msg_other"), [("responses/item-id-mismatch", 2)],
                  id="item-id-changes-in-an-adopted-item"),
     pytest.param(BACKGROUND, 8, drop(15), [("responses/item-done-missing", 7)], id="adopted-item-never-done"),
+    pytest.param(BACKGROUND, 8, set_field(15, "item.type", "other_item"),
+                 [("responses/snapshot-mismatch", 7), ("responses/terminal-output-mismatch", 8)],
+                 id="adopted-item-done-as-another-type"),
     pytest.param("pydantic-ai__web-search-annotations.sse", 7, set_field(range(12, 22), "output_index", 3),
                  [("responses/output-index-out-of-order", 5), ("responses/terminal-output-mismatch", 15)],
                  id="index-gap-after-the-first-added"),
@@ -535,3 +538,12 @@ def test_a_resumed_stream_still_reports_faults_after_its_start(stream: str, at: 
                                                                expected: list[tuple[str, int]]) -> None:
     assert resume(stream, at) == RESUMED
     assert resume(stream, at, mutate) == RESUMED + expected
+
+
+def test_a_tool_call_adopted_mid_arguments_gets_them_whole() -> None:
+    """Resumed inside a function call's arguments: the Assembly takes them from `.done` and the item, not from the
+    deltas after the resume."""
+    frames = as_background(load("vercel-ai__reasoning-summary-function-call.sse"))
+    assembly = check_bytes(dump(frames[45:], renumber=False)).assembly
+    assert [(c.kind, c.id, c.name, c.arguments) for c in assembly.tool_calls] == [
+        ("function_call", "call_AB6AaRZ1FYZB2RwS6A5vbdqn", "calculator", '{"a":12,"b":7,"op":"add"}')]

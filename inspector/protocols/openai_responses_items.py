@@ -180,7 +180,7 @@ class OutputState:
             del self.open[position]
         done_id = snapshot.get("id")
         if item.adopted:
-            self._adopted_done(item, snapshot)
+            self._adopted_done(index, item, snapshot)
         if done_id != item.id:
             self.found.append(ITEM_ID_MISMATCH(index, (
                 f"`output_item.done` for `output_index` {position} carries id `{done_id}`, but the item was added "
@@ -213,15 +213,19 @@ class OutputState:
         self.done_items[position] = snapshot
         self.done_at[position] = index
 
-    def _adopted_done(self, item: OpenItem, snapshot: dict[str, Any]) -> None:
+    def _adopted_done(self, index: int, item: OpenItem, snapshot: dict[str, Any]) -> None:
         """`output_item.done` of an adopted item: what it shows of the item becomes known (id, type, tool call)."""
         done_id, done_type = snapshot.get("id"), snapshot.get("type")
         if item.id is None and isinstance(done_id, str):
             item.id = self.item_ids[item.index] = done_id
         if item.type is None and isinstance(done_type, str):
             item.type = done_type
-        if item.tool_call is None and isinstance(done_type, str):
-            self._tool_call(item, done_type, snapshot)
+        if item.type != done_type and isinstance(done_type, str):
+            self.found.append(SNAPSHOT_MISMATCH(index, (
+                f"`output_item.done` for `output_index` {item.index} has `item.type` {excerpt(done_type)}, but the "
+                f"events after the resume were those of a `{item.type}` item: the client built the wrong item")))
+        elif item.tool_call is None and item.type is not None:
+            self._tool_call(item, item.type, snapshot)
 
     def _check_item_snapshot(self, index: int, item: OpenItem, snapshot: dict[str, Any]) -> None:
         where = f"`output_item.done` (`output_index` {item.index})"
