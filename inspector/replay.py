@@ -7,7 +7,9 @@ matched by request path, then served in turn. Two faults help client developers 
 
 `schedule()` turns a stream into timed steps without any I/O, so pacing and faults are tested on their own;
 the handler only carries the steps out. `ReplayServer` runs the same server in a background thread (tests,
-`demo`, `probe` tests); `serve_forever` runs it in the foreground (`sse-inspector serve`).
+`demo`, `probe` tests); `serve_forever` runs it in the foreground (`sse-inspector serve`). Stopping the server
+wakes every response still streaming: each drops its connection at once (a client sees a cut stream, never a
+clean end that was not recorded), and the server returns only when they all have.
 """
 
 from __future__ import annotations
@@ -258,22 +260,46 @@ class Replay:
         return cls(Catalog(load_entries(paths)), speed, faults)
 
 
-class _Outlet:
-    """Carries out steps on one response: a clock that starts when the headers went out, plus the pauses."""
+@dataclass
+class _Running:
+    """What the handlers share with the server loop: the stop signal, and the responses still streaming."""
 
-    def __init__(self, handler: tornado.web.RequestHandler) -> None:
+    stop: asyncio.Event
+    streaming: set[asyncio.Task] = field(default_factory=set)
+
+
+class _Stopped(Exception):
+    """The server is stopping: the response ends where it is."""
+
+
+class _Outlet:
+    """Carries out steps on one response: a clock that starts when the headers went out, plus the pauses.
+    Every wait ends early, with `_Stopped`, when the server stops."""
+
+    def __init__(self, handler: tornado.web.RequestHandler, stop: asyncio.Event) -> None:
         self.handler = handler
+        self.stop = stop
         self.loop = asyncio.get_running_loop()
         self.start = self.loop.time()
 
     async def send_at(self, at: float, data: bytes) -> None:
-        await asyncio.sleep(max(0.0, self.start + at - self.loop.time()))
+        await self._wait(self.start + at - self.loop.time())
         self.handler.write(data)
         await self.handler.flush()
 
     async def pause(self, seconds: float) -> None:
         self.start += seconds
-        await asyncio.sleep(seconds)
+        await self._wait(seconds)
+
+    async def _wait(self, seconds: float) -> None:
+        if seconds > 0 and not self.stop.is_set():
+            try:
+                async with asyncio.timeout(seconds):
+                    await self.stop.wait()
+            except TimeoutError:
+                return
+        if self.stop.is_set():
+            raise _Stopped
 
     def cut(self) -> None:
         self.handler.request.connection.stream.close()
@@ -284,10 +310,19 @@ class _ReplayHandler(tornado.web.RequestHandler):
 
     SUPPORTED_METHODS = ("POST",)
 
-    def initialize(self, replay: Replay) -> None:
+    def initialize(self, replay: Replay, running: _Running) -> None:
         self.replay = replay
+        self.running = running
 
     async def post(self, *_: str) -> None:
+        task = asyncio.current_task()
+        self.running.streaming.add(task)
+        try:
+            await self._answer()
+        finally:
+            self.running.streaming.discard(task)
+
+    async def _answer(self) -> None:
         entry = self.replay.catalog.pick(self.request.path)
         log.info("%s %s -> %s (%s)", self.request.method, self.request.path, Path(entry.file).name, entry.status)
         self.set_status(entry.status)
@@ -297,39 +332,49 @@ class _ReplayHandler(tornado.web.RequestHandler):
         steps = schedule(entry.chunks(), self.replay.speed, self.replay.faults)
         try:
             await self.flush()
-            out = _Outlet(self)
+            out = _Outlet(self, self.running.stop)
             for step in steps:
                 if not await step.perform(out):
                     return
         except tornado.iostream.StreamClosedError:
             log.info("%s %s: the client went away before the end", self.request.method, self.request.path)
+        except _Stopped:
+            log.info("%s %s: cut short, the server is stopping", self.request.method, self.request.path)
+            self.request.connection.stream.close()
         finally:
             steps.close()
 
 
-def make_app(replay: Replay) -> tornado.web.Application:
-    return tornado.web.Application([(r"/(.*)", _ReplayHandler, {"replay": replay})])
+def make_app(replay: Replay, running: _Running) -> tornado.web.Application:
+    return tornado.web.Application([(r"/(.*)", _ReplayHandler, {"replay": replay, "running": running})])
 
 
 async def _run(replay: Replay, port: int, ready: Callable[[int], None], stop: asyncio.Event) -> None:
     sockets = tornado.netutil.bind_sockets(port, address=HOST)
-    server = tornado.httpserver.HTTPServer(make_app(replay))
+    running = _Running(stop)
+    server = tornado.httpserver.HTTPServer(make_app(replay, running))
     server.add_sockets(sockets)
     try:
         ready(sockets[0].getsockname()[1])
         await stop.wait()
     finally:
+        stop.set()  # also when cancelled: the responses still streaming must end before the loop does
         server.stop()
-        await server.close_all_connections()
+        await server.close_all_connections()  # a response blocked on a client that does not read ends too
+        if running.streaming:
+            await asyncio.wait(running.streaming)
 
 
 def serve_forever(replay: Replay, port: int = 0, ready: Callable[[int], None] = lambda port: None) -> None:
-    """Serve in the foreground; `ready(port)` is called once the socket is bound. SIGTERM returns normally,
-    Ctrl-C raises KeyboardInterrupt out of here; either way the server has closed its connections."""
+    """Serve in the foreground; `ready(port)` is called once the socket is bound. SIGINT (Ctrl-C) and SIGTERM
+    stop it and it returns normally, once every response still streaming has been cut and its connection
+    closed."""
 
     async def main() -> None:
         stop = asyncio.Event()
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
         await _run(replay, port, ready, stop)
 
     asyncio.run(main())

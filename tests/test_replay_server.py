@@ -7,7 +7,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anthropic
@@ -169,26 +169,32 @@ def test_a_client_that_leaves_early_does_not_disturb_the_next_request() -> None:
 
 
 @pytest.fixture
-def serve_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, str]]:
-    """`sse-inspector serve` in a subprocess on an OS-picked port; yields it and its URL (read from its output)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "inspector", "serve", "--port", "0", "--speed", str(FAST), str(EXAMPLES)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # even if the test runner ignores ^C
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
+def start_serve() -> Iterator[Callable[..., tuple[subprocess.Popen, str]]]:
+    """Starts `sse-inspector serve --port 0 ARGS...` in a subprocess and returns it with its URL (read from its
+    output); every process started is killed at teardown if it is still running."""
+    processes: list[subprocess.Popen] = []
+
+    def start(*args: str) -> tuple[subprocess.Popen, str]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "inspector", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # even if the test runner ignores ^C
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        processes.append(process)
         first = process.stdout.readline()
-        yield process, first.split(" on ", 1)[1].split()[0]
-    finally:
+        return process, first.split(" on ", 1)[1].split()[0]
+
+    yield start
+    for process in processes:
         if process.poll() is None:
             process.kill()
         process.wait(10)
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_serve_command_answers_then_stops_cleanly(serve_process, stop: signal.Signals) -> None:
-    process, url = serve_process
+def test_serve_command_answers_then_stops_cleanly(start_serve, stop: signal.Signals) -> None:
+    process, url = start_serve("--speed", str(FAST), str(EXAMPLES))
     response = httpx.post(f"{url}/v1/messages", json={})
     process.send_signal(stop)
     process.wait(10)
@@ -203,6 +209,31 @@ def test_serve_command_answers_then_stops_cleanly(serve_process, stop: signal.Si
         "HH:MM:SS  POST /v1/messages -> anthropic-messages-tool-use.jsonl (200)",
         "stopped",
     ]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serve_command_stopped_mid_stream_cuts_the_stream_without_a_traceback(start_serve,
+                                                                             stop: signal.Signals) -> None:
+    """At speed 0.01 the recording takes minutes: the stop comes while the response waits for its next chunk."""
+    path = EXAMPLES / "openai-chat-parallel-tool-calls.jsonl"
+    process, url = start_serve("--speed", "0.01", str(path))
+    lines = []
+    with httpx.stream("POST", f"{url}/v1/chat/completions", json={}, timeout=10) as response:
+        stream = response.iter_lines()
+        lines.append(next(stream))  # the first event arrived: the response is in flight
+        process.send_signal(stop)
+        with pytest.raises(httpx.RemoteProtocolError):  # cut, not ended as if complete
+            lines.extend(stream)
+    process.wait(10)
+    out, err = process.stdout.read(), process.stderr.read()
+    assert (process.returncode, err) == (0, "")
+    assert re.sub(r"^\d\d:\d\d:\d\d  ", "HH:MM:SS  ", out, flags=re.M).splitlines()[-3:] == [
+        "HH:MM:SS  POST /v1/chat/completions -> openai-chat-parallel-tool-calls.jsonl (200)",
+        "HH:MM:SS  POST /v1/chat/completions: cut short, the server is stopping",
+        "stopped",
+    ]
+    served = b"".join(chunk.data for chunk in open_source(str(path)).chunks()).decode()
+    assert lines == served.splitlines()[:2]  # the first event and its blank line
 
 
 @pytest.mark.parametrize(
