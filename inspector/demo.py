@@ -6,7 +6,8 @@
 
 The replay server runs in a thread, mitmproxy with the recorder addon runs on this thread's event loop, and the
 client runs in a thread started once the proxy listens; when every stream has been judged the client thread shuts
-the proxy down. Everything lives in this one process, so nothing is left behind when it returns.
+the proxy down. Everything lives in this one process, so nothing is left behind when it returns. Ctrl-C stops the
+proxy and the replay server cleanly (each closes its connections) and raises KeyboardInterrupt to the caller.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import signal
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from mitmproxy.tools.dump import DumpMaster
 
 from .inputs import InputError, open_source
 from .recorder import Recorder
+from .recorder_run import RecorderError, check_directory, close_connections
 from .recorder_verdict import StreamResult
 from .recording import read_header
 from .replay import Catalog, Entry, Replay, ReplayServer, load_entries
@@ -116,7 +120,10 @@ class Demo:
 
     def run(self) -> list[DemoStream]:
         requests = self.requests()
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            check_directory(str(self.out_dir))
+        except RecorderError as error:
+            raise DemoError(str(error)) from None
         replay = Replay(Catalog([request.entry for request in requests]), self.speed)
         with ReplayServer(replay) as upstream:
             received, results = _through_recorder(upstream.url, self.out_dir, requests, self.on_listening)
@@ -150,7 +157,8 @@ def _through_recorder(
             except queue.Empty:
                 outcome["error"] = "the recorder did not record every stream the client received"
             finally:
-                loop.call_soon_threadsafe(master.shutdown)
+                with suppress(RuntimeError):  # the loop is closed already: Ctrl-C stopped the proxy first
+                    loop.call_soon_threadsafe(master.shutdown)
 
         def running(addresses: list[tuple[str, int]]) -> None:
             host, port = addresses[0]
@@ -161,12 +169,23 @@ def _through_recorder(
             mode=[f"reverse:{upstream}"], listen_host="127.0.0.1", listen_port=0, sse_dir=str(out_dir),
             termlog_verbosity="warn",
         )
-        await master.run()
+
+        def interrupted() -> None:
+            outcome["interrupted"] = True
+            master.shutdown()
+
+        loop.add_signal_handler(signal.SIGINT, interrupted)
+        try:
+            await master.run()
+        finally:
+            await close_connections(master)
 
     try:
         asyncio.run(main())
     except SystemExit:  # mitmproxy exits from its error check when its startup logged an error
         raise DemoError("the recorder's proxy could not start (see the message above)") from None
+    if "interrupted" in outcome:
+        raise KeyboardInterrupt  # the proxy has stopped cleanly; leaving the replay server's block stops it too
     if "error" in outcome:
         raise DemoError(str(outcome["error"]))
     if "results" not in outcome:

@@ -5,7 +5,8 @@
 chunk to the app unchanged the moment it arrives and writes it, decoded, to the recording. When the body is over
 (`response` or `error`), a worker thread reads the recording back, validates it, writes the end line and reports
 the live line, so judging a stream never delays anyone's traffic. A streaming request answered with a plain body
-(a 401 or 429 JSON error) is recorded too: the user sees why no stream came.
+(a 401 or 429 JSON error) is recorded too: the user sees why no stream came. When mitmproxy stops (`done`), the
+streams still open end as stopped; the connections it closes after that start no new recording.
 """
 
 from __future__ import annotations
@@ -61,8 +62,10 @@ class Recorder:
         self.on_running = on_running
         self._executor = executor or ThreadPoolExecutor(1, thread_name_prefix="sse-verdict")
         self._pending: set[Future] = set()
-        self._recordings: dict[str, StreamRecording] = {}
+        self._recordings: dict[str, tuple[http.HTTPFlow, StreamRecording]] = {}
+        """The event streams still open, by flow id."""
         self._reported_dir_error: str | None = None
+        self._stopped = False
 
     # -- options -------------------------------------------------------------------------------------------------
 
@@ -120,12 +123,12 @@ class Recorder:
             # Even unrecorded, an event stream must pass chunk by chunk: mitmproxy would buffer it whole.
             response.stream = recording if recording is not None else True
             if recording is not None:
-                self._recordings[flow.id] = recording
+                self._recordings[flow.id] = flow, recording
         elif protocol is not None and _asks_for_stream(flow.request):
             flow.metadata["sse_recorder_plain"] = protocol
 
     def response(self, flow: http.HTTPFlow) -> None:
-        recording = self._recordings.pop(flow.id, None)
+        _, recording = self._recordings.pop(flow.id, (None, None))
         if recording is None and "sse_recorder_plain" in flow.metadata and flow.response is not None:
             recording = self._start(flow, flow.metadata["sse_recorder_plain"], sse=False)
             if recording is not None:
@@ -135,7 +138,7 @@ class Recorder:
             self._finish(recording, Ending("response"))
 
     def error(self, flow: http.HTTPFlow) -> None:
-        recording = self._recordings.pop(flow.id, None)
+        _, recording = self._recordings.pop(flow.id, (None, None))
         if recording is None and flow.response is None:
             protocol = detect.from_path(flow.request.path)
             if protocol is not None and _asks_for_stream(flow.request):
@@ -144,7 +147,10 @@ class Recorder:
             self._finish(recording, _ending_of(flow))
 
     def done(self) -> None:
-        for recording in list(self._recordings.values()):
+        self._stopped = True  # the verdict worker is going away: what ends after this is not recorded
+        for flow, recording in list(self._recordings.values()):
+            if flow.response is not None:
+                flow.response.stream = True  # what still comes passes on, unrecorded: the recording is closed
             self._finish(recording, Ending("stopped", "the recorder stopped before the stream ended"))
         self._recordings.clear()
         self._executor.shutdown(wait=True)
@@ -152,6 +158,8 @@ class Recorder:
     # -- internals -----------------------------------------------------------------------------------------------
 
     def _start(self, flow: http.HTTPFlow, protocol: str | None, *, sse: bool) -> StreamRecording | None:
+        if self._stopped:
+            return None
         response = flow.response
         try:
             decoder = BodyDecoder(response.headers.get("content-encoding") if response is not None else None)

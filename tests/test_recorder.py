@@ -406,14 +406,19 @@ def test_interleaved_streams_each_get_their_own_file(recorder, tmp_path):
     assert sorted(recorded.values()) == sorted((CORPUS / name).read_bytes() for name in names)
 
 
-def test_done_ends_streams_still_open(recorder, tmp_path):
+def test_done_ends_streams_still_open_and_records_nothing_after(recorder, tmp_path):
     addon, results, _ = recorder
-    flow = make_flow()
+    flow, waiting = make_flow(), make_flow()
     addon.responseheaders(flow)
     flow.response.stream(_CHAT_CUT)
     addon.done()
+    assert flow.response.stream is True  # what the upstream still sends passes on; the recording is closed
+    waiting.response = None  # a request the upstream had not answered yet
+    for unfinished in (flow, waiting):  # mitmproxy closes the connections still open after `done`
+        unfinished.error = tflow.terr("Client disconnected.")
+        addon.error(unfinished)
     _, _, end = read_recording(only_recording(tmp_path))
-    assert (end["reason"], end["error"]) == ("error", "the recorder stopped before the stream ended")
+    assert (end["reason"], end["error"], len(results)) == ("error", "the recorder stopped before the stream ended", 1)
 
 
 def test_options_and_their_defaults():

@@ -12,9 +12,11 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import anthropic
@@ -194,41 +196,127 @@ def test_error_answer_to_a_streaming_request_is_recorded(proxy):
     ]
 
 
-def test_record_command_prints_where_to_point_the_app_and_a_summary(upstream, tmp_path):
-    """`sse-inspector record` in reverse mode on a port the OS picks; Ctrl-C (SIGINT) ends it cleanly."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "inspector", "record", "--reverse", upstream.url, "--port", "0",
-         "--dir", str(tmp_path / "rec")],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    reader = threading.Thread(target=lambda: [lines.put(line.rstrip()) for line in process.stdout], daemon=True)
-    reader.start()
-    try:
-        banner = lines.get(timeout=WAIT)
-        assert banner.startswith(f"recording to {tmp_path / 'rec'}/ — reverse proxy for {upstream.url} on http://")
-        base_url = banner.split(" on ")[-1]
-        hints = [lines.get(timeout=WAIT) for _ in range(3)]
-        assert hints == [f"  openai:    OPENAI_BASE_URL={base_url}/v1", f"  anthropic: ANTHROPIC_BASE_URL={base_url}",
-                         f"  other:     base URL {base_url} followed by the path the upstream expects"]
-        response = httpx.post(f"{base_url}/v1/chat/completions", json={"stream": True},
-                              headers={"X-Corpus": CHAT}, timeout=WAIT)
-        assert response.content == (CORPUS / CHAT).read_bytes()
-        live = lines.get(timeout=WAIT)
-        assert live.split("  ")[1:] == ["POST /v1/chat/completions", "openai-chat", "200", "34 events",
-                                        live.split("  ")[5], "ok"]
-        process.send_signal(signal.SIGINT)
-        assert process.wait(WAIT) == 0
-        reader.join(WAIT)
+@dataclass
+class RecordCommand:
+    """A running `sse-inspector record`: its process, its stdout line by line, and where to point a client."""
+
+    process: subprocess.Popen
+    lines: queue.Queue[str]
+    reader: threading.Thread
+
+    def line(self) -> str:
+        return self.lines.get(timeout=WAIT)
+
+    def stop(self) -> tuple[int, list[str], str]:
+        """Ctrl-C; returns the exit code, the stdout lines not read yet and the whole of stderr."""
+        self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(WAIT)
+        self.reader.join(WAIT)
         rest = []
-        while not lines.empty():
-            rest.append(lines.get())
-        assert rest == [f"stopped: 1 streams recorded to {tmp_path / 'rec'}/ (1 ok, 0 failed)"]
-    finally:
+        while not self.lines.empty():
+            rest.append(self.lines.get())
+        return code, rest, self.process.stderr.read()
+
+
+@pytest.fixture
+def record_command(tmp_path):
+    """Starts `sse-inspector record --port 0 ARGS...` and returns it once it listens with its banner read
+    (and the base URL it prints); whatever is still running at teardown is killed."""
+    started: list[subprocess.Popen] = []
+
+    def start(*args: str) -> tuple[RecordCommand, str, list[str]]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "inspector", "record", "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        started.append(process)
+        lines: queue.Queue[str] = queue.Queue()
+        reader = threading.Thread(target=lambda: [lines.put(line.rstrip()) for line in process.stdout], daemon=True)
+        reader.start()
+        command = RecordCommand(process, lines, reader)
+        banner = [command.line() for _ in range(4)]  # reverse mode to a host that is not a known vendor
+        return command, banner[0].split(" on ")[-1], banner
+
+    yield start
+    for process in started:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_record_command_prints_where_to_point_the_app_and_a_summary(upstream, record_command, tmp_path):
+    """`sse-inspector record` in reverse mode on a port the OS picks; Ctrl-C (SIGINT) ends it cleanly."""
+    command, base_url, banner = record_command("--reverse", upstream.url, "--dir", str(tmp_path / "rec"))
+    assert banner == [f"recording to {tmp_path / 'rec'}/ — reverse proxy for {upstream.url} on {base_url}",
+                      f"  openai:    OPENAI_BASE_URL={base_url}/v1", f"  anthropic: ANTHROPIC_BASE_URL={base_url}",
+                      f"  other:     base URL {base_url} followed by the path the upstream expects"]
+    assert base_url.startswith("http://127.0.0.1:")
+    response = httpx.post(f"{base_url}/v1/chat/completions", json={"stream": True},
+                          headers={"X-Corpus": CHAT}, timeout=WAIT)
+    assert response.content == (CORPUS / CHAT).read_bytes()
+    live = command.line()
+    assert live.split("  ")[1:] == ["POST /v1/chat/completions", "openai-chat", "200", "34 events",
+                                    live.split("  ")[5], "ok"]
+    assert command.stop() == (0, [f"stopped: 1 streams recorded to {tmp_path / 'rec'}/ (1 ok, 0 failed)"], "")
+
+
+def test_record_command_stopped_mid_stream_ends_the_stream_as_stopped(upstream, record_command, tmp_path):
+    """Ctrl-C while the lock-step upstream holds its second event back: no traceback, the recording says so."""
+    command, base_url, _ = record_command("--reverse", upstream.url, "--dir", str(tmp_path / "rec"))
+    key = f"lockstep-{next(_keys)}"
+    headers = {"X-Corpus": CHAT, "X-Lockstep": key}
+    with httpx.stream("POST", f"{base_url}/v1/chat/completions", json={"stream": True}, headers=headers,
+                      timeout=WAIT) as response:
+        body = response.iter_raw()
+        first = next(body)
+        code, out, err = command.stop()
+        with pytest.raises(httpx.RemoteProtocolError):  # the client sees its stream cut, not ended
+            b"".join(body)
+    for _ in corpus_events(CHAT):
+        upstream.ack(key)  # let the upstream run into the closed connection and end
+    assert (code, err) == (0, "")
+    assert [line.split("  ", 1)[-1] for line in out] == [
+        "POST /v1/chat/completions  openai-chat  200  cut after 1 events (error)  "
+        "FAIL the recorder stopped before the stream ended (1 warning)",
+        f"stopped: 1 streams recorded to {tmp_path / 'rec'}/ (0 ok, 1 failed)",
+    ]
+    [path] = (tmp_path / "rec").iterdir()
+    _, chunks, end = read_recording(path)
+    assert (recorded_body(chunks), end["reason"], end["error"]) == (
+        first, "error", "the recorder stopped before the stream ended")
+
+
+def test_an_upstream_that_refuses_gets_the_client_a_502_and_is_recorded_with_the_error(record_command, tmp_path):
+    with socket.socket() as refusing:  # bound, not listening: a connection to it is refused
+        refusing.bind(("127.0.0.1", 0))
+        address = refusing.getsockname()
+        command, base_url, _ = record_command("--reverse", f"http://127.0.0.1:{address[1]}",
+                                              "--dir", str(tmp_path / "rec"))
+        response = httpx.post(f"{base_url}/v1/chat/completions", json={"stream": True}, timeout=WAIT)
+        live = command.line()
+    code, out, err = command.stop()
+    assert response.status_code == 502
+    assert live.split("  ")[1:5] == ["POST /v1/chat/completions", "openai-chat", "---", "cut after 0 events (error)"]
+    [path] = (tmp_path / "rec").iterdir()
+    header, chunks, end = read_recording(path)
+    assert (header["response"], chunks, end["reason"], end["error"]) == (
+        None, [], "error", f"[Errno 111] Connect call failed {address!r}")
+    assert (code, out, err) == (0, [f"stopped: 1 streams recorded to {tmp_path / 'rec'}/ (0 ok, 1 failed)"], "")
+
+
+def test_record_command_on_a_port_in_use_says_so_in_one_line(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "inspector", "record", "--port", str(port), "--dir", str(tmp_path / "rec")],
+            capture_output=True, text=True, timeout=WAIT, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2, "", f"sse-inspector: error: port {port} on 127.0.0.1 is in use: pick another with --port (0 lets the OS "
+               "choose)\n")
 
 
 def test_unwritable_directory_leaves_traffic_alone_with_one_error_line(upstream, tmp_path):

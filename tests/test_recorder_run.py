@@ -56,6 +56,9 @@ def test_hints(reverse, hints):
 @pytest.mark.parametrize("args, message", [
     (["--reverse", "https://api.openai.com", "--regular"], "--reverse and --regular exclude each other"),
     (["--reverse", "api.openai.com"], "--reverse needs an http(s) URL such as https://api.openai.com"),
+    pytest.param(["--dir", "/dev/null"], "--dir /dev/null: not a directory", id="dir-is-a-file"),
+    pytest.param(["--dir", "/dev/null/rec"], "--dir /dev/null/rec: cannot write recordings there (Not a directory)",
+                 id="dir-cannot-be-created"),
 ])
 def test_record_usage_errors_exit_2_with_one_line(args, message):
     result = CliRunner().invoke(cli, ["record", *args])
