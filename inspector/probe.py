@@ -4,8 +4,10 @@ Scenarios are data: per protocol, a table of request bodies (plain text; a tool 
 max-tokens limit) and of the expectation that goes with each. Each response is read as it streams (httpx),
 written to a recording (`RecordingWriter`, source "probe", secrets redacted) and fed to a `StreamCheck` on the
 way. Protocol findings decide the verdict; what a model may legitimately decline (calling the tool, reporting
-usage) is a note, a warning, never a failure. The API key is passed in by the caller and leaves this module only
-inside the request: every header that is written or shown goes through `redact_headers`.
+usage) is a note, a warning, never a failure. An endpoint that cannot be probed at all (it cannot be reached, or it
+refuses the API key with 401 or 403) is not a protocol finding: `run` raises `ProbeError`. The API key is passed in
+by the caller and leaves this module only inside the request: every header that is written or shown goes through
+`redact_headers`.
 """
 
 from __future__ import annotations
@@ -150,6 +152,25 @@ DIALECTS: dict[str, Dialect] = {
 """Paths follow the official SDKs' base URLs: OpenAI's includes `/v1`, Anthropic's does not."""
 
 
+class ProbeError(Exception):
+    """The endpoint cannot be probed at all; the message is one line."""
+
+
+class Unreachable(ProbeError):
+    """No scenario could connect: `cannot reach URL: connection refused`."""
+
+
+class KeyRefused(ProbeError):
+    """The endpoint answered 401 or 403: the API key is missing, wrong or not allowed there."""
+
+    def __init__(self, url: str, status: int, phrase: str) -> None:
+        super().__init__(f"{url} answered {status} {phrase}".rstrip())
+        self.status = status
+
+
+REFUSED_KEY = frozenset({401, 403})
+
+
 # -- one scenario -------------------------------------------------------------------------------------------------
 
 
@@ -206,12 +227,19 @@ class Probe:
         return headers
 
     def run(self) -> Iterator[ScenarioResult]:
-        """Each scenario in turn, yielded as soon as its stream has ended."""
+        """Each scenario in turn, yielded as soon as its stream has ended. Raises `Unreachable` when the first
+        scenario cannot connect and `KeyRefused` when the endpoint answers 401 or 403."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
         model = self.model or self.dialect.default_model
         with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
-            for scenario in self.dialect.scenarios:
-                yield self._one(client, scenario, scenario.body(model))
+            for number, scenario in enumerate(self.dialect.scenarios):
+                try:
+                    yield self._one(client, scenario, scenario.body(model))
+                except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+                    if number:  # it answered before: a scenario that fails, not an endpoint out of reach
+                        yield ScenarioResult(scenario.name, failure=_describe(error))
+                        continue
+                    raise Unreachable(f"cannot reach {self.url}: {_connect_problem(error)}") from None
 
     def _one(self, client: httpx.Client, scenario: Scenario, body: Body) -> ScenarioResult:
         result = ScenarioResult(scenario.name)
@@ -221,6 +249,8 @@ class Probe:
         check: StreamCheck | None = None
         try:
             with client.stream("POST", self.url, json=body, headers=headers) as response:
+                if response.status_code in REFUSED_KEY:
+                    raise KeyRefused(self.url, response.status_code, response.reason_phrase)
                 result.status = response.status_code
                 result.recording = self._path(scenario)
                 check = StreamCheck(self.protocol, request_path=httpx.URL(self.url).path,
@@ -228,6 +258,8 @@ class Probe:
                 header = self._header(request, response, started_at)
                 with closing(RecordingWriter(result.recording, header)) as writer:
                     self._stream(response, writer, check, started)
+        except (httpx.ConnectError, httpx.ConnectTimeout):
+            raise  # `run` decides: the endpoint is out of reach, or this scenario failed
         except httpx.HTTPError as error:
             result.failure = _describe(error)
         if check is None:
@@ -275,6 +307,18 @@ def _describe(error: httpx.HTTPError) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
+def _connect_problem(error: httpx.HTTPError) -> str:
+    """`connection refused`, `name or service not known`: the operating system's words, else httpx's."""
+    if isinstance(error, httpx.ConnectTimeout):
+        return "no answer before the connect timeout"
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror[:1].lower() + cause.strerror[1:]
+        cause = cause.__cause__ or cause.__context__
+    return str(error) or type(error).__name__
+
+
 # -- the report ------------------------------------------------------------------------------------------------------
 
 
@@ -311,7 +355,7 @@ class ProbeReport:
                 more = len(details) - self.max_details
                 yield Text(f"{result.scenario}: ... and {more} more: sse-inspector validate {result.recording}",
                            style="inspector.muted")
-        if self.out_dir is not None:
+        if self.out_dir is not None and any(result.recording for result in self.results):
             yield Text(f"recordings in {self.out_dir}", style="inspector.muted")
         clean = sum(not result.errors for result in self.results)
         yield Text(f"{'FAIL' if self.failed else 'ok'}: {clean}/{len(self.results)} scenarios without errors",

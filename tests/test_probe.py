@@ -13,8 +13,9 @@ from click.testing import CliRunner
 
 from inspector.cli import cli
 from inspector.inputs import open_source
-from inspector.probe import DIALECTS, TOOL_NAME, Probe, ProbeReport, ScenarioResult
+from inspector.probe import DIALECTS, TOOL_NAME, KeyRefused, Probe, ProbeError, ProbeReport, ScenarioResult
 from inspector.protocols.base import Assembly, ToolCall
+from inspector.recording import Header, RecordingWriter
 from inspector.replay import Faults, Replay, ReplayServer
 from inspector.view import make_console
 
@@ -115,13 +116,29 @@ def test_a_model_that_does_not_call_the_tool_is_a_warning_not_a_failure(serving,
     ]
 
 
-@pytest.mark.slow
-def test_an_unreachable_endpoint_fails_without_recording(tmp_path: Path) -> None:
+def _closed_port_url() -> str:
+    """The URL of a replay server that has stopped again: its port refuses connections."""
     with ReplayServer(Replay.from_paths([str(VALID["openai-chat"])])) as server:
-        url = server.url  # the port is closed again once the block ends
-    results = list(Probe(url + "/v1", "openai-chat", tmp_path / "out", timeout=httpx.Timeout(5)).run())
-    assert [(r.verdict, r.recording, r.failure.split(":")[0]) for r in results] == [("fail", None, "ConnectError")] * 4
+        return server.url
+
+
+@pytest.mark.slow
+def test_an_unreachable_endpoint_is_unusable_input_not_a_finding(tmp_path: Path) -> None:
+    url = _closed_port_url()
+    with pytest.raises(ProbeError) as raised:
+        list(Probe(url + "/v1", "openai-chat", tmp_path / "out", timeout=httpx.Timeout(5)).run())
+    assert str(raised.value) == f"cannot reach {url}/v1/chat/completions: connection refused"
     assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize(("status", "phrase"), [(401, "Unauthorized"), (403, "Forbidden")])
+def test_a_refused_api_key_stops_the_probe_before_anything_is_recorded(tmp_path: Path, status: int,
+                                                                       phrase: str) -> None:
+    refuse = httpx.MockTransport(lambda request: httpx.Response(status, json={"error": {"message": "bad key"}}))
+    with pytest.raises(KeyRefused) as raised:
+        list(Probe("http://endpoint/v1", "openai-chat", tmp_path, api_key=SECRET, transport=refuse).run())
+    assert (str(raised.value), raised.value.status, list(tmp_path.iterdir())) == (
+        f"http://endpoint/v1/chat/completions answered {status} {phrase}", status, [])
 
 
 @pytest.mark.slow
@@ -222,6 +239,40 @@ def test_probe_command_exit_status(serving, tmp_path: Path, monkeypatch, served:
     assert result.exit_code == code, result.output
     assert SECRET not in result.output
     assert f"probe openai-chat at {url}/v1/chat/completions" in result.output
+
+
+def _refusing(tmp_path: Path, status: int) -> Path:
+    """A recording of an endpoint that answers `status` with an OpenAI-style JSON error."""
+    header = Header(request={"method": "POST", "url": "http://endpoint/v1/chat/completions", "headers": {}},
+                    response={"status": status, "headers": {"content-type": "application/json"}})
+    writer = RecordingWriter(tmp_path / f"refused-{status}.jsonl", header)
+    writer.chunk(0.0, b'{"error": {"message": "Incorrect API key provided"}}')
+    writer.end(0.0, "complete")
+    return writer.path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("status", "key", "message"),
+    [
+        pytest.param(None, SECRET, "cannot reach {url}/v1/chat/completions: connection refused", id="unreachable"),
+        pytest.param(401, SECRET, "{url}/v1/chat/completions answered 401 Unauthorized: check the API key in "
+                     "$OPENAI_API_KEY", id="key-refused"),
+        pytest.param(403, None, "{url}/v1/chat/completions answered 403 Forbidden: $OPENAI_API_KEY is not set",
+                     id="no-key"),
+    ],
+)
+def test_probe_command_that_cannot_probe_says_why_in_one_line(serving, tmp_path: Path, monkeypatch,
+                                                              status: int | None, key: str | None,
+                                                              message: str) -> None:
+    if key is None:
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    else:
+        monkeypatch.setenv("OPENAI_API_KEY", key)
+    url = _closed_port_url() if status is None else serving(_refusing(tmp_path, status))
+    result = CliRunner().invoke(cli, ["probe", "--base-url", f"{url}/v1", "--protocol", "openai-chat",
+                                      "--out", str(tmp_path / "out")])
+    assert (result.exit_code, result.output) == (2, f"sse-inspector: error: {message.format(url=url)}\n")
 
 
 @pytest.mark.parametrize(
