@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -67,6 +70,45 @@ def test_demo_fails_when_the_upstream_breaks_the_protocol(tmp_path: Path) -> Non
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"1 streams recorded through the proxy into {tmp_path / 'out'}: 0 passed, 1 failed" in result.stdout
     assert "anthropic/message-start-repeated" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--speed", "nan"], "--speed: expected a finite number, got nan", id="speed-nan"),
+        pytest.param(["--speed", "inf"], "--speed: expected a finite number, got inf", id="speed-inf"),
+        pytest.param(["--dir", "/dev/null/demo"], "--dir /dev/null/demo: cannot write recordings there (Not a "
+                     "directory)", id="dir-cannot-be-created"),
+    ],
+)
+def test_demo_usage_errors_exit_2_with_one_line(run_cli, args: list[str], message: str) -> None:
+    result = run_cli("demo", *args)
+    assert (result.code, result.out, result.err) == (2, "", f"sse-inspector: error: {message}\n")
+
+
+@pytest.mark.slow
+def test_demo_interrupted_stops_its_servers_without_a_traceback(tmp_path: Path) -> None:
+    """Ctrl-C once the first stream is under way (its recording exists): at speed 0.05 it takes seconds more."""
+    env = {**os.environ, "COLUMNS": "250", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "demo", "--speed", "0.05", "--dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # even if the test runner ignores ^C
+    )
+    try:
+        upstream, proxy = process.stdout.readline(), process.stdout.readline()
+        deadline = time.monotonic() + 30
+        while not any(tmp_path.iterdir()) and time.monotonic() < deadline:  # nothing to block on: the file is
+            threading.Event().wait(0.01)                                    # created when the headers came
+        assert any(tmp_path.iterdir()), "the first stream never started"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert [upstream.split()[:2], proxy.split()[:2]] == [["replay", "upstream"], ["recorder", "proxy"]]
+    assert (process.returncode, out, err) == (130, "", "\nsse-inspector: aborted\n")
 
 
 def test_the_bundled_examples_cover_every_protocol_with_tool_calls() -> None:

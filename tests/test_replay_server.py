@@ -241,6 +241,8 @@ def test_serve_command_stopped_mid_stream_cuts_the_stream_without_a_traceback(st
     [
         (["--stall-at", "soon"], "--stall-at: expected EVENT:SECONDS"),
         (["--speed", "0"], "Invalid value for '--speed'"),
+        (["--speed", "nan"], "--speed: expected a finite number, got nan"),
+        (["--speed", "inf"], "--speed: expected a finite number, got inf"),
         (["--cut-after", "-1"], "Invalid value for '--cut-after'"),
     ],
 )
