@@ -159,9 +159,12 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
     it: openai SDK base_url http://127.0.0.1:PORT/v1, anthropic SDK base_url http://127.0.0.1:PORT. Ctrl-C stops.
     """
     import logging
+    import math
 
     from .replay import Faults, Replay, describe, serve_forever
 
+    if not math.isfinite(speed):
+        raise UsageFailure(f"--speed: expected a finite number, got {speed}")
     stall_event, stall_seconds = None, 0.0
     if stall_at is not None:
         try:
@@ -303,23 +306,29 @@ def probe(base_url: str, protocol: str, model: str | None, api_key_env: str | No
     import os
     from pathlib import Path
 
-    from .probe import DIALECTS, Probe, ProbeReport
+    from .probe import DIALECTS, KeyRefused, Probe, ProbeError, ProbeReport
     from .view import make_console
 
     if not base_url.startswith(("http://", "https://")):
         raise UsageFailure(f"--base-url: expected an http:// or https:// URL, got {base_url!r}")
     variable = api_key_env or DIALECTS[protocol].key_env
     api_key = os.environ.get(variable)
-    if not api_key:
-        if api_key_env:
-            raise UsageFailure(f"--api-key-env: ${variable} is not set")
-        click.echo(f"sse-inspector: note: ${variable} is not set: sending the requests without an API key", err=True)
+    if not api_key and api_key_env:
+        raise UsageFailure(f"--api-key-env: ${variable} is not set")
     runner = Probe(base_url, protocol, Path(out), model, api_key)
     results = []
     try:
         for result in runner.run():  # a real model takes seconds per request: say where the probe is
+            if not results and not api_key:  # the endpoint took a request without a key (else: KeyRefused)
+                click.echo(f"sse-inspector: note: ${variable} is not set: the requests went without an API key",
+                           err=True)
             click.echo(f"sse-inspector: {result.scenario}: {result.verdict}", err=True)
             results.append(result)
+    except KeyRefused as refused:
+        hint = f"check the API key in ${variable}" if api_key else f"${variable} is not set"
+        raise UsageFailure(f"{refused}: {hint}") from None
+    except ProbeError as error:
+        raise UsageFailure(str(error)) from None
     except OSError as error:
         raise UsageFailure(f"--out {out}: {error.strerror or error}") from None
     report = ProbeReport(runner.url, protocol, results, runner.out_dir)
@@ -341,6 +350,7 @@ def demo(directory: str | None, speed: float, examples: str | None) -> None:
 
     Exit 0 when every stream was recorded unchanged and passes validation, 1 otherwise.
     """
+    import math
     import tempfile
     from pathlib import Path
 
@@ -349,6 +359,8 @@ def demo(directory: str | None, speed: float, examples: str | None) -> None:
     from .demo import EXAMPLES, Demo, DemoError
     from .view import make_console, print_view
 
+    if not math.isfinite(speed):
+        raise UsageFailure(f"--speed: expected a finite number, got {speed}")
     out_dir = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="sse-inspector-demo-"))
     console = make_console()
 
