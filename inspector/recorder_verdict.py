@@ -61,6 +61,8 @@ class StreamResult(Tally):
     def _verdict(self) -> str:
         counts = [_plural(self.errors, "error"), _plural(self.warnings, "warning")]
         tally = ", ".join(count for count in counts if count)
+        if self.status is None and self.error:  # no response at all: why is the whole story
+            return f"FAIL {_shorten(self.error)}"
         if self.errors:
             first = next(finding for finding in self.findings if finding.severity is Severity.ERROR)
             return f"FAIL {tally}  {first.rule}: {_shorten(first.message)}"

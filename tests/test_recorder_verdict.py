@@ -15,13 +15,14 @@ CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 TEXT_PLAIN = (CORPUS / "openai-chat" / "openai-python__text-plain.sse").read_bytes()
 
 
-def finished(tmp_path: Path, status: int, body: bytes, ending: Ending) -> tuple:
+def finished(tmp_path: Path, status: int | None, body: bytes, ending: Ending) -> tuple:
     path = tmp_path / "r.jsonl"
-    header = Header(request={"method": "POST", "url": "http://x/v1/chat/completions"},
-                    response={"status": status, "headers": {"content-type": "text/event-stream"}})
+    response = None if status is None else {"status": status, "headers": {"content-type": "text/event-stream"}}
+    header = Header(request={"method": "POST", "url": "http://x/v1/chat/completions"}, response=response)
     summary = {"method": "POST", "path": "/v1/chat/completions", "status": status, "sse": True}
     recording = StreamRecording(ChunkWriter(path, header), time.time(), BodyDecoder(None), summary=summary)
-    recording(body)
+    if body:
+        recording(body)
     recording.finish()
     result = conclude(recording, ending)
     end = json.loads(path.read_text().splitlines()[-1])
@@ -47,3 +48,9 @@ def test_a_client_that_left_early_is_not_blamed_on_the_server(tmp_path: Path) ->
     result, end = finished(tmp_path, 200, cut, Ending("client", "client disconnected"))
     assert end["reason"] == "client-disconnected"
     assert [finding.rule for finding in result.findings] == ["sse/not-ended-by-server"]
+
+
+def test_an_upstream_that_never_answered_says_why_in_the_live_line(tmp_path: Path) -> None:
+    result, end = finished(tmp_path, None, b"", Ending("upstream", "connect failed: connection refused"))
+    assert (end["reason"], end["error"]) == ("upstream-closed", "connect failed: connection refused")
+    assert result.line().endswith("FAIL connect failed: connection refused")
