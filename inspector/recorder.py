@@ -27,7 +27,7 @@ from mitmproxy.connection import ConnectionState
 
 from .protocols import detect
 from .recorder_decode import BodyDecoder, DecodeError
-from .recorder_stream import ChunkWriter, Ending, StreamRecording
+from .recorder_stream import WRITE_DELAY, ChunkWriter, Ending, StreamRecording
 from .recorder_verdict import StreamResult, conclude
 from .recording import Header, redact_headers, redact_url, redact_value
 
@@ -178,7 +178,7 @@ class Recorder:
             "method": flow.request.method, "path": urlsplit(flow.request.path).path,
             "status": response.status_code if response is not None else None, "sse": sse,
         }
-        return StreamRecording(writer, started, decoder, summary=summary, defer=_loop_call_soon())
+        return StreamRecording(writer, started, decoder, summary=summary, defer=_batched_writes())
 
     def _header(self, flow: http.HTTPFlow, protocol: str | None, started: float, decoder: BodyDecoder) -> Header:
         extra = tuple(ctx.options.sse_redact)
@@ -241,10 +241,11 @@ def _write_address(target: Path, host: str, port: int) -> None:
     temporary.replace(target)  # a reader polling the file never sees half an address
 
 
-def _loop_call_soon() -> Callable[[Callable[[], None]], object] | None:
-    """The running loop's `call_soon`, to write a turn's chunks at once; None outside a loop (tests)."""
+def _batched_writes() -> Callable[[Callable[[], None]], object] | None:
+    """Schedules a flush `WRITE_DELAY` seconds later on the running loop; None outside a loop (tests)."""
     try:
-        return asyncio.get_running_loop().call_soon
+        loop = asyncio.get_running_loop()
+        return lambda flush: loop.call_later(WRITE_DELAY, flush)
     except RuntimeError:
         return None
 
