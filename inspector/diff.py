@@ -276,8 +276,10 @@ def pairs(old: str, new: str) -> list[tuple[str, str | None, str | None]]:
         before, after = _listing(old), _listing(new)
         return [(name, before.get(name), after.get(name)) for name in sorted(set(before) | set(after))]
     if old_dir:
+        expand([new])  # a missing file is named as the user typed it
         old = str(Path(old) / Path(new).name)
     elif new_dir:
+        expand([old])
         new = str(Path(new) / Path(old).name)
     expand([old, new])  # raises InputError for a missing file
     return [(Path(new).name if new != "-" else Path(old).name, old, new)]

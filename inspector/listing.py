@@ -141,7 +141,8 @@ class RecordingTable:
         table.add_column("verdict", no_wrap=True)
         table.add_column("stream", overflow="fold")
         for row in self.rows:
-            stream = Text(os.path.relpath(row.path, self.base) if self.base else row.path)
+            relative = self.base is not None and os.path.isdir(self.base)
+            stream = Text(os.path.relpath(row.path, self.base) if relative else row.path)
             verdict = Text(row.verdict, style=_VERDICT_STYLE[row.verdict])
             if row.problem is not None:
                 stream.append(f"\n{row.problem}", style="inspector.muted")

@@ -122,3 +122,17 @@ def test_missing_directory_is_exit_2(run_cli, tmp_path: Path) -> None:
     result = run_cli("ls", str(tmp_path / "nope"))
     assert (result.code, result.out, result.err) == (
         2, "", f"sse-inspector: error: {tmp_path / 'nope'}: no such file or directory\n")
+
+
+def test_listing_one_file_shows_its_path(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from inspector.listing import RecordingTable, list_recordings
+
+    path = tmp_path / "one.sse"
+    path.write_bytes(b"data: {}\n\n")
+    console = Console(width=200, file=io.StringIO(), color_system=None)
+    console.print(RecordingTable(list_recordings(str(path)), str(path)))
+    assert str(path) in console.file.getvalue()
