@@ -26,7 +26,7 @@ from .anthropic_messages_models import (
     block_model,
     schema_problem,
 )
-from .base import DONE, Assembly, ToolCall
+from .base import DONE, Assembly, FirstTime, ToolCall
 from .schema import json_type
 
 # fmt: off
@@ -85,7 +85,7 @@ class Checker:
         self._message_deltas = 0
         self._stop_reason: str | None = None
         self._output_tokens: int | None = None
-        self._reported: set[tuple[str, Any]] = set()  # (rule, culprit) of findings given once per stream
+        self._first_time = FirstTime()  # (rule, culprit) of findings given once per stream
         self._on: dict[str, Callable[[int, dict, list[Finding]], None]] = {
             "message_start": self._message_start,
             "content_block_start": self._block_start,
@@ -426,9 +426,7 @@ class Checker:
 
     def _once(self, found: list[Finding], rule: Any, index: int, culprit: Any, message: str) -> None:
         """Report `rule` for `culprit` only the first time: one broken habit of an endpoint is one finding."""
-        key = (rule.id, culprit)
-        if key not in self._reported:
-            self._reported.add(key)
+        if self._first_time(rule.id, culprit):
             found.append(rule(index, message))
 
 

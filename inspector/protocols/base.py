@@ -109,6 +109,22 @@ class Assembly:
         return self.outputs[0].tool_calls if 0 in self.outputs else []
 
 
+class FirstTime:
+    """`first_time(*culprit)` is True only the first time: a fault an endpoint repeats on every event is reported
+    once, so a long broken stream cannot grow the findings without bound."""
+
+    __slots__ = ("_seen",)
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[Any, ...]] = set()
+
+    def __call__(self, *culprit: Any) -> bool:
+        if culprit in self._seen:
+            return False
+        self._seen.add(culprit)
+        return True
+
+
 class Checker(Protocol):
     """One protocol's state machine. One instance per stream."""
 

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from ..findings import Finding, Severity, rule
 from ..sse import Event
-from .base import DONE, Assembly
+from .base import DONE, Assembly, FirstTime
 from .openai_chat_choices import ChoiceTracker
 from .openai_chat_models import schema_problems
 
@@ -79,11 +79,11 @@ class Checker:
 
     def __init__(self) -> None:
         self.assembly = Assembly(self.name)
+        self._first_time = FirstTime()
         self._choices = ChoiceTracker(self.assembly, self._first_time)
         self._chunks = 0
         self._identity: tuple[Any, ...] | None = None
         self._identity_event: int | None = None
-        self._reported: set[tuple[str, Any]] = set()
         self._done_at: int | None = None
         self._error_at: int | None = None
         self._usage_at: int | None = None
@@ -121,15 +121,6 @@ class Checker:
                                                     "tell a complete answer from a truncated one"))
         self._choices.finish(end_index, findings)
         return findings
-
-    def _first_time(self, rule_id: str, key: Any = None) -> bool:
-        """True the first time a (rule, key) is seen: a fault repeated on every chunk is reported once, so a
-        long broken stream cannot grow the findings without bound."""
-        mark = (rule_id, key)
-        if mark in self._reported:
-            return False
-        self._reported.add(mark)
-        return True
 
     def _after_end(self, index: int, kind: str, findings: list[Finding]) -> None:
         if self._done_at is not None:

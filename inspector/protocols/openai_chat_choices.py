@@ -9,12 +9,11 @@ what breaks the rules. The envelope of the stream (framing, identity, usage, err
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
 from ..findings import Finding, Severity, rule
-from .base import Assembly, Output, ToolCall
+from .base import Assembly, FirstTime, Output, ToolCall
 from .openai_chat_models import Role
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
@@ -112,10 +111,10 @@ class _ChoiceState:
 class ChoiceTracker:
     """Every choice of one stream: `feed` each choice object of each chunk, `finish` at the end."""
 
-    def __init__(self, assembly: Assembly, first_time: Callable[[str, Any], bool]) -> None:
+    def __init__(self, assembly: Assembly, first_time: FirstTime) -> None:
         self.assembly = assembly
         self._first_time = first_time
-        """The checker's once-per-key guard (see `Checker._first_time`)."""
+        """The checker's once-per-culprit guard, shared so a fault is reported once per stream."""
         self._choices: dict[int, _ChoiceState] = {}
 
     def finish(self, end_index: int | None, findings: list[Finding]) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..findings import Finding, Severity, rule
-from .base import Assembly, Output, ToolCall
+from .base import Assembly, FirstTime, Output, ToolCall
 from .openai_responses_models import ITEM_MODELS, PART_MODELS, SCHEMA, Item
 from .openai_responses_state import (
     CALL_ID_ITEMS,
@@ -102,7 +102,7 @@ class OutputState:
         self.item_ids: dict[int, str | None] = {}
         self.done_items: dict[int, dict[str, Any]] = {}
         self.done_at: dict[int, int] = {}
-        self.reported: set[tuple[Any, ...]] = set()
+        self.once = FirstTime()
         self.resumed = False
         self.frontier = 0
         """Output indexes below it that this stream never saw are taken as opened before a resume."""
@@ -112,13 +112,6 @@ class OutputState:
         self.resumed = True
         self.frontier = UNKNOWN
 
-    def once(self, *culprit: Any) -> bool:
-        """True the first time a culprit is seen: a culprit that repeats on every delta is reported once, so a
-        broken long stream does not grow a finding per event."""
-        if culprit in self.reported:
-            return False
-        self.reported.add(culprit)
-        return True
 
     # ---- items -------------------------------------------------------------------------------------------
 
