@@ -1,0 +1,53 @@
+"""Text from the wire is shown, never obeyed: the one escaping function every human-readable output uses.
+
+A stream can carry an ESC that clears the screen or retitles the window, a CR that overwrites a line, or a bidi
+override that reverses the text beside it (in a terminal and in an HTML table cell alike). `visible` turns each
+of them into something a person can see:
+
+- C0 controls (but tab and, unless `one_line`, newline) and DEL become their Unicode control pictures (`␛`, `␡`),
+  one cell wide each;
+- C1 controls, the bidi embeddings and overrides (U+202A..U+202E) and isolates (U+2066..U+2069) become `<U+XXXX>`;
+- lone surrogates (which no terminal or encoder can print) become `<U+D800>` likewise.
+
+JSON outputs need none of this: `json.dumps` escapes what it must, and `json_safe` adds the rest.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNSAFE_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _picture(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)
+    if code == 0x7F:
+        return "\u2421"
+    return f"<U+{code:04X}>"
+
+
+def visible(text: str, *, one_line: bool = False) -> str:
+    """`text` with every control, bidi override and lone surrogate shown as a visible symbol.
+
+    `one_line` also shows newline and tab (for an event name, a URL, a log line: anything that must stay on one
+    line).
+    """
+    pattern = _UNSAFE_ONE_LINE if one_line else _UNSAFE
+    if not pattern.search(text):
+        return text  # the common case costs one scan
+    return pattern.sub(_picture, text)
+
+
+_JSON_EXTRA = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
+
+
+def json_safe(encoded: str) -> str:
+    """A JSON text (from `json.dumps(..., ensure_ascii=False)`) with DEL, C1 controls and bidi overrides written as
+    `\\uXXXX` escapes too (and
+    lone surrogates, which cannot be encoded), so the text stays valid JSON and prints harmlessly."""
+    if not _JSON_EXTRA.search(encoded):
+        return encoded
+    return _JSON_EXTRA.sub(lambda match: f"\\u{ord(match.group()):04x}", encoded)
