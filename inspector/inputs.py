@@ -12,10 +12,12 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from .recording import Chunk, End, Header, RecordingError, iter_body, read_header
-from .validate import StreamCheck
+
+if TYPE_CHECKING:
+    from .validate import StreamCheck
 
 SUFFIXES = (".jsonl", ".sse", ".txt")
 _READ_SIZE = 64 * 1024
@@ -53,6 +55,7 @@ class Source:
 
     def check(self, protocol: str | None = None) -> StreamCheck:
         """A `StreamCheck` set up from this source's header (path, status, content type)."""
+        from .validate import StreamCheck  # NOTE: imported on use: `--version` and `ls` need no checker
         header = self.header
         if protocol in (None, "auto") and header is not None:
             protocol = header.protocol

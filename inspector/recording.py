@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
-from pydantic_core import from_json
-
 FORMAT = "sse-recording"
 VERSION = 1
 END_REASONS = ("complete", "upstream-closed", "client-disconnected", "error")
@@ -234,6 +232,8 @@ def iter_body(lines: Iterable[bytes], name: str, start_line: int = 2) -> Iterato
     (end line, blank line, base64 chunk, broken line) goes through `_slow_line`, which decides what the line means
     or why it is broken. Both paths give the same items (tests/test_recording.py checks).
     """
+    from pydantic_core import from_json  # NOTE: imported on use: it costs start-up time to commands that read none
+
     for number, raw in enumerate(lines, start_line):
         try:
             line = from_json(raw, cache_strings="keys")

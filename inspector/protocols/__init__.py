@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from .base import Checker
+if TYPE_CHECKING:
+    from .base import Checker
 
 GENERIC = "generic"
 
