@@ -186,9 +186,10 @@ class Checker:
         has_choices = type(choices) is list and bool(choices)
         self._check_usage(index, payload.get("usage"), has_choices, findings)
         if has_choices:
+            with_usage = type(payload.get("usage")) is dict
             for choice in choices:  # type: ignore[union-attr]
                 if type(choice) is dict and type(choice.get("index")) is int:
-                    self._choices.feed(index, choice, findings)
+                    self._choices.feed(index, choice, findings, with_usage)
 
     def _on_prompt_filter_frame(self, index: int, payload: dict[str, Any], findings: list[Finding]) -> None:
         for _, problem in schema_problems("prompt-filter", payload):
@@ -231,8 +232,9 @@ class Checker:
             if self._first_time(USAGE_ON_CHOICE_CHUNK.id):
                 findings.append(USAGE_ON_CHOICE_CHUNK(index, "non-null `usage` on a chunk with choices, expected "
                                                              "it on its own `choices: []` chunk after the finish: "
-                                                             "clients that read usage from that chunk find none "
-                                                             "(later chunks like this are not reported)"))
+                                                             "clients that read usage from that chunk find none, "
+                                                             "nothing else is lost (later chunks like this are not "
+                                                             "reported)"))
         elif self._usage_at is not None:
             findings.append(USAGE_REPEATED(index, f"a second usage chunk (the first was event {self._usage_at}): "
                                                   "expected exactly one; clients that add them up count tokens "

@@ -20,11 +20,16 @@ ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
 # fmt: off
 CHOICE_INDEX_GAP      = rule("chat/choice-index-gap", ERROR, "a new choice index that is not the next one (0, 1, ...)")
-ROLE_MISSING          = rule("chat/role-missing", ERROR, "a choice's first chunk has no `delta.role`")
-ROLE_UNEXPECTED       = rule("chat/role-unexpected", WARNING, "a choice opens with a role other than `assistant`")
-ROLE_REPEATED         = rule("chat/role-repeated", ERROR, "`delta.role` again on a later chunk of the same choice")
+ROLE_MISSING          = rule("chat/role-missing", ERROR, "a choice that never carries `delta.role`")
+ROLE_LATE             = rule("chat/role-late", WARNING,
+                             "a choice's `delta.role` comes once, but on a later chunk than its first")
+ROLE_UNEXPECTED       = rule("chat/role-unexpected", WARNING, "a choice's role is not `assistant`")
+ROLE_REPEATED         = rule("chat/role-repeated", ERROR, "`delta.role` again after the choice already had one")
 FINISH_REPEATED       = rule("chat/finish-reason-repeated", ERROR, "a second non-null `finish_reason` for one choice")
-CHOICE_AFTER_FINISH   = rule("chat/choice-after-finish", ERROR, "a chunk for a choice that has already finished")
+CHOICE_AFTER_FINISH   = rule("chat/choice-after-finish", ERROR,
+                             "content, a tool call or a role for a choice that has already finished")
+EMPTY_AFTER_FINISH    = rule("chat/empty-choice-after-finish", WARNING,
+                             "a chunk that carries nothing for a choice that has already finished")
 FINISH_MISSING        = rule("chat/finish-reason-missing", ERROR,
                              "the stream ends with a choice that never got a `finish_reason` (truncated)")
 FINISH_MISMATCH       = rule("chat/finish-reason-mismatch", WARNING,
@@ -96,7 +101,10 @@ class _ChoiceState:
     """What the rules need to know about one choice index."""
 
     output: Output
+    opened_at: int
     finished_at: int | None = None
+    role_at: int | None = None
+    """Event of the first non-empty `delta.role`."""
     content_at: int | None = None
     """Event of the first non-empty `delta.content`."""
     refusal_at: int | None = None
@@ -132,6 +140,7 @@ class ChoiceTracker:
                                                           "expected every choice 0..n-1 to stream and finish"))
             expected = max(expected, choice_index + 1)
             if self._choices[choice_index].finished_at is None:
+                self._report_role_missing(choice_index, self._choices[choice_index], findings)
                 findings.append(FINISH_MISSING(end_index, f"choice `{choice_index}` never got a `finish_reason`: "
                                                           "the answer was truncated or the server omits it, and a "
                                                           "client cannot tell `stop` from `length` or "
@@ -139,8 +148,9 @@ class ChoiceTracker:
 
     # -- one choice ------------------------------------------------------------------------------------------
 
-    def feed(self, index: int, choice: dict[str, Any], findings: list[Finding]) -> None:
-        """One element of `choices[]` whose `index` is an int (the schema rule reports the rest)."""
+    def feed(self, index: int, choice: dict[str, Any], findings: list[Finding], with_usage: bool = False) -> None:
+        """One element of `choices[]` whose `index` is an int (the schema rule reports the rest); `with_usage`:
+        its chunk carries `usage` (then `chat/usage-on-choice-chunk` speaks for an empty choice after its finish)."""
         choice_index: int = choice["index"]
         delta = choice.get("delta")
         if type(delta) is not dict:
@@ -150,12 +160,9 @@ class ChoiceTracker:
             state = self._open_choice(index, choice_index, delta, findings)
         else:
             if state.finished_at is not None and choice.get("finish_reason") is None:
-                self._report_after_finish(index, choice_index, state, findings)
-            if delta.get("role") and self._first_time(ROLE_REPEATED.id, choice_index):
-                findings.append(ROLE_REPEATED(index, f"choice `{choice_index}` repeats `delta.role` "
-                                                     f"(`{delta['role']}`): expected it on the first chunk only; the "
-                                                     "openai SDK's stream helper concatenates the roles (e.g. "
-                                                     "`assistantassistant`) (reported once per choice)"))
+                self._report_after_finish(index, choice_index, state, choice, delta, with_usage, findings)
+            if delta.get("role"):
+                self._later_role(index, choice_index, state, delta["role"], findings)
         output = state.output
         content = delta.get("content")
         if type(content) is str and content:
@@ -201,19 +208,53 @@ class ChoiceTracker:
             findings.append(CHOICE_INDEX_GAP(index, f"choice `{choice_index}` opened while the next new choice "
                                                     f"should be `{expected}`: the openai SDK's stream helper "
                                                     "stores choices by position and mixes their text up"))
-        state = self._choices[choice_index] = _ChoiceState(self.assembly.output(choice_index))
+        state = self._choices[choice_index] = _ChoiceState(self.assembly.output(choice_index), index)
         role = delta.get("role")
-        if not role:
-            findings.append(ROLE_MISSING(index, f"choice `{choice_index}` opened without `delta.role`: expected "
-                                                "`\"role\": \"assistant\"` on each choice's first chunk; clients "
-                                                "that build the message from it get no role"))
-        elif type(role) is str and role in OTHER_ROLES:
-            findings.append(ROLE_UNEXPECTED(index, f"choice `{choice_index}` opened with role `{role}`, expected "
-                                                   "`assistant`: a completion is the assistant's message"))
+        if role:
+            state.role_at = index
+            self._check_role(index, choice_index, role, findings)
         return state
 
-    def _report_after_finish(self, index: int, choice_index: int, state: _ChoiceState,
-                             findings: list[Finding]) -> None:
+    def _check_role(self, index: int, choice_index: int, role: Any, findings: list[Finding]) -> None:
+        if type(role) is str and role in OTHER_ROLES:
+            findings.append(ROLE_UNEXPECTED(index, f"choice `{choice_index}` has role `{role}`, expected "
+                                                   "`assistant`: a completion is the assistant's message"))
+
+    def _later_role(self, index: int, choice_index: int, state: _ChoiceState, role: Any,
+                    findings: list[Finding]) -> None:
+        """A role on a chunk after the choice's first. The openai SDK's stream helper keeps a field's first
+        non-null value and concatenates later strings onto it: a role that comes once, late, ends up intact."""
+        if state.role_at is None:
+            state.role_at = index
+            self._check_role(index, choice_index, role, findings)
+            findings.append(ROLE_LATE(index, f"choice `{choice_index}` got its role `{role}` at event {index}, not "
+                                             f"on its first chunk (event {state.opened_at}): the openai SDK's final "
+                                             f"message still has role `{role}`, but a client that takes the role "
+                                             "from the first chunk finds none"))
+        elif self._first_time(ROLE_REPEATED.id, choice_index):
+            findings.append(ROLE_REPEATED(index, f"choice `{choice_index}` repeats `delta.role` (`{role}`) after "
+                                                 f"event {state.role_at}: expected it once; the openai SDK's stream "
+                                                 "helper concatenates the roles (e.g. `assistantassistant`) "
+                                                 "(reported once per choice)"))
+
+    def _report_role_missing(self, choice_index: int, state: _ChoiceState, findings: list[Finding]) -> None:
+        """Judged when the choice ends (its finish chunk, or the end of the stream): a role may come late."""
+        if state.role_at is None and self._first_time(ROLE_MISSING.id, choice_index):
+            findings.append(ROLE_MISSING(state.opened_at, f"choice `{choice_index}` never carried `delta.role` "
+                                                          "(expected `\"role\": \"assistant\"` on its first "
+                                                          "chunk): the openai SDK's assembled message has no role, "
+                                                          "and sending it back into the conversation fails"))
+
+    def _report_after_finish(self, index: int, choice_index: int, state: _ChoiceState, choice: dict[str, Any],
+                             delta: dict[str, Any], with_usage: bool, findings: list[Finding]) -> None:
+        if _carries_nothing(choice, delta):
+            if not with_usage and self._first_time(EMPTY_AFTER_FINISH.id, choice_index):
+                findings.append(EMPTY_AFTER_FINISH(index, f"a chunk for choice `{choice_index}`, which finished at "
+                                                          f"event {state.finished_at}, with nothing in it (empty "
+                                                          "delta, no `finish_reason`): no client loses anything, "
+                                                          "but clients that close the choice at its finish do not "
+                                                          "expect it"))
+            return
         if not self._first_time(CHOICE_AFTER_FINISH.id, choice_index):
             return
         findings.append(CHOICE_AFTER_FINISH(index, f"a chunk for choice `{choice_index}`, which finished at event "
@@ -250,6 +291,7 @@ class ChoiceTracker:
             return
         state.finished_at = index
         state.output.finish_reason = finish_reason
+        self._report_role_missing(choice_index, state, findings)
         if choice_index == 0:
             self.assembly.status = finish_reason
         expects_tools = TOOL_CALLS_EXPECTED_BY_FINISH.get(finish_reason)
@@ -360,6 +402,11 @@ class ChoiceTracker:
                                                        f"({error}): `{_excerpt(call.arguments)}`; the client "
                                                        "cannot parse them to run the call"))
 
+
+
+def _carries_nothing(choice: dict[str, Any], delta: dict[str, Any]) -> bool:
+    """A choice object whose delta and logprobs are all empty: no client gets anything from it."""
+    return not any(delta.values()) and not choice.get("logprobs")
 
 
 def _excerpt(text: str, limit: int = 60) -> str:
