@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inspector.findings import RULES
+from inspector.findings import RULES, Severity
 from inspector.protocols import openai_responses
 from inspector.protocols.openai_responses_models import EVENT_MODELS
 from inspector.sse import SSEParser
@@ -141,6 +141,8 @@ CASES = [
     Case("responses/sequence-not-zero-based", MINIMAL, shift_sequence, [0], renumber=False),
     Case("responses/sequence-number-missing", MINIMAL, set_field(4, "sequence_number", DELETE), [4],
          renumber=False),
+    Case("responses/sequence-number-absent", MINIMAL, set_field(range(9), "sequence_number", DELETE), [0],
+         renumber=False),
     Case("responses/created-not-first", LEGACY, drop(0), [0]),
     Case("responses/stream-resumed", "pydantic-ai__background-queued.sse", drop(0), [0], renumber=False),
     Case("responses/start-order", LEGACY, drop(1), [1]),
@@ -187,6 +189,13 @@ def test_rule_fires_on_the_broken_stream_only(case: Case) -> None:
     assert pairs(dump(frames), case.rule) == []
     broken = case.mutate(copy.deepcopy(frames))
     assert pairs(dump(broken, case.renumber), case.rule) == [(case.rule, index) for index in case.expected]
+
+
+def test_a_stream_without_sequence_numbers_is_one_warning() -> None:
+    """The 2025-03 wire shape: no event is numbered; one warning for the stream, and it still passes."""
+    findings = check_bytes((CORPUS / LEGACY).read_bytes()).findings
+    assert [(f.rule, f.severity, f.index) for f in findings] == [
+        ("responses/sequence-number-absent", Severity.WARNING, 0)]
 
 
 def test_every_rule_has_a_case() -> None:

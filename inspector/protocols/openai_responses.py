@@ -33,6 +33,8 @@ SEQUENCE_BASE     = rule("responses/sequence-not-zero-based", Severity.ERROR,
                          "a fresh stream whose first `sequence_number` is not 0")
 SEQUENCE_MISSING  = rule("responses/sequence-number-missing", Severity.ERROR,
                          "some events carry `sequence_number` and others do not")
+SEQUENCE_ABSENT   = rule("responses/sequence-number-absent", Severity.WARNING,
+                         "a stream whose events carry no `sequence_number` (the pre-2025 wire shape)")
 STREAM_RESUMED    = rule("responses/stream-resumed", Severity.WARNING,
                          "a stream that starts past `sequence_number` 0 without `response.created`: taken as a "
                          "`starting_after` resume")
@@ -219,6 +221,11 @@ class Checker:
             return  # the model reports the type
         if self.count == 0:
             self.numbered = number is not None
+            if number is None:
+                self.found.append(SEQUENCE_ABSENT(index, (
+                    f"the stream starts with `{kind}` without `sequence_number` (reported once per stream): the "
+                    "current openai SDK types declare it required and hand the app `None`, so a client cannot order "
+                    "events or resume with `starting_after`; streams recorded before mid-2025 lacked it")))
             if kind == "response.created":
                 if number not in (None, 0):
                     self.found.append(SEQUENCE_BASE(index, (
