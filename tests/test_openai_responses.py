@@ -119,6 +119,15 @@ def event(kind: str, **fields: Any) -> Callable[[list[Frame]], Frame]:
     return lambda frames: [kind, {"type": kind, "sequence_number": 0, **fields}]
 
 
+def cut_arguments(frames: list[Frame]) -> list[Frame]:
+    """The function call's arguments cut mid-JSON, consistently in the delta, the `.done`, the item and the output."""
+    cut = '{"city": "x",'
+    for change in (set_field(3, "delta", cut), set_field(9, "arguments", cut), set_field(10, "item.arguments", cut),
+                   set_field(11, "response.output.0.arguments", cut), drop(*range(4, 9))):
+        frames = change(frames)
+    return frames
+
+
 @dataclass(frozen=True)
 class Case:
     rule: str
@@ -153,6 +162,7 @@ CASES = [
     Case("responses/terminal-field-missing", MINIMAL, set_field(8, "response.usage", None), [8]),
     Case("responses/terminal-field-unexpected", MINIMAL,
          set_field(8, "response.error", {"code": "server_error", "message": "x"}), [8]),
+    Case("responses/tool-arguments-invalid-json", "vercel-ai__function-call.sse", cut_arguments, [5]),
     Case("responses/terminal-output-mismatch", MINIMAL, set_field(8, "response.output.0.content.0.text", "Hi"), [8]),
     Case("responses/error-event", MINIMAL, insert(8, event("error", error={"message": "boom", "code": "x"})), [8]),
     Case("responses/event-after-error", "vercel-ai__error-then-failed.sse",

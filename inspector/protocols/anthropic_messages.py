@@ -26,7 +26,7 @@ from .anthropic_messages_models import (
     block_model,
     schema_problem,
 )
-from .base import DONE, Assembly, FirstTime, ToolCall
+from .base import ARGUMENTS_HARM, DONE, Assembly, FirstTime, ToolCall, arguments_problem
 from .schema import json_type
 
 # fmt: off
@@ -402,18 +402,10 @@ class Checker:
 
     def _tool_stop(self, index: int, block_index: int, block: _Block, found: list[Finding]) -> None:
         arguments = block.tool_call.arguments if block.tool_call is not None else ""
-        try:
-            value = json.loads(arguments)
-        except ValueError as error:
+        problem = arguments_problem(arguments)
+        if problem is not None:
             found.append(R.TOOL_INPUT_INVALID_JSON(index, f"`{block.type}` block {block_index} stops with input "
-                                                          f"`{_excerpt(arguments)}`, which is not JSON ({error}): "
-                                                          "the SDK's partial parser silently completes it, so the "
-                                                          "tool runs with a truncated input"))
-            return
-        if type(value) is not dict:
-            found.append(R.TOOL_INPUT_INVALID_JSON(index, f"`{block.type}` block {block_index} stops with input "
-                                                          f"that is a JSON {json_type(value)}, expected an object: "
-                                                          "the SDK hands it to the tool as keyword arguments"))
+                                                          f"`{_excerpt(arguments)}`, {problem}: {ARGUMENTS_HARM}"))
 
     # --- helpers ------------------------------------------------------------------------------------------------
 

@@ -8,12 +8,11 @@ what breaks the rules. The envelope of the stream (framing, identity, usage, err
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
 from ..findings import Finding, Severity, rule
-from .base import Assembly, FirstTime, Output, ToolCall
+from .base import ARGUMENTS_HARM, Assembly, FirstTime, Output, ToolCall, arguments_problem
 from .openai_chat_models import Role
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
@@ -44,8 +43,8 @@ TOOL_START_INCOMPLETE = rule("chat/tool-call-start-incomplete", ERROR,
 TOOL_CHANGED          = rule("chat/tool-call-changed", ERROR, "a later tool-call fragment changes its id, name or type")
 TOOL_REPEATED         = rule("chat/tool-call-repeated", WARNING,
                              "a later tool-call fragment repeats the `id` or name (accumulators concatenate them)")
-TOOL_ARGUMENTS_JSON   = rule("chat/tool-arguments-invalid-json", WARNING,
-                             "concatenated tool arguments are not JSON when `finish_reason` is `tool_calls`")
+TOOL_ARGUMENTS_JSON   = rule("chat/tool-arguments-invalid-json", ERROR,
+                             "a finished tool call's concatenated arguments are not a JSON object")
 # fmt: on
 
 OTHER_ROLES = frozenset(get_args(Role)) - {"assistant"}
@@ -54,8 +53,8 @@ REASONING_FIELDS = ("reasoning_content", "reasoning")
 """Vendor reasoning deltas: DeepSeek sends `reasoning_content`, Groq and OpenRouter `reasoning`."""
 TOOL_CALLS_EXPECTED_BY_FINISH = {"tool_calls": True, "stop": False}
 """finish_reason -> whether tool calls must (True) or must not (False) have been streamed; others say nothing."""
-ARGUMENTS_CHECKED_AT = "tool_calls"
-"""The finish_reason at which streamed tool arguments must be complete JSON."""
+ARGUMENTS_CUT_BY = "length"
+"""The finish_reason that cuts tool arguments short on purpose: they are not judged then."""
 
 PARTS_JOINED_AT = 4096
 """A text kept as more parts than this is joined into one: a str object per delta would cost ~50 bytes of
@@ -304,7 +303,7 @@ class ChoiceTracker:
                                                    f"call(s) but finished with `{finish_reason}`, expected "
                                                    "`tool_calls`: clients that dispatch on `finish_reason` never "
                                                    "run them"))
-        if finish_reason == ARGUMENTS_CHECKED_AT:
+        if finish_reason != ARGUMENTS_CUT_BY:
             for tool_index, call in state.tools.items():
                 self._check_arguments(index, choice_index, tool_index, call, findings)
 
@@ -393,14 +392,12 @@ class ChoiceTracker:
 
     def _check_arguments(self, index: int, choice_index: int, tool_index: int, call: StreamedToolCall,
                          findings: list[Finding]) -> None:
-        try:
-            json.loads(call.arguments)
-        except ValueError as error:
+        problem = arguments_problem(call.arguments)
+        if problem is not None:
             name = f" (`{call.name}`)" if call.name else ""
             findings.append(TOOL_ARGUMENTS_JSON(index, f"choice `{choice_index}` tool call `{tool_index}`{name} "
-                                                       "finished with arguments that are not JSON "
-                                                       f"({error}): `{_excerpt(call.arguments)}`; the client "
-                                                       "cannot parse them to run the call"))
+                                                       f"finished with arguments `{_excerpt(call.arguments)}`, "
+                                                       f"{problem}: {ARGUMENTS_HARM}"))
 
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..findings import Finding, Severity, rule
-from .base import Assembly, FirstTime, Output, ToolCall
+from .base import ARGUMENTS_HARM, Assembly, FirstTime, Output, ToolCall, arguments_problem
 from .openai_responses_models import ITEM_MODELS, PART_MODELS, SCHEMA, Item
 from .openai_responses_state import (
     CALL_ID_ITEMS,
@@ -81,9 +81,14 @@ SUMMARY_ORDER      = rule("responses/summary-part-out-of-order", Severity.ERROR,
                           "reasoning summary parts are not sequential (0, 1, 2, ..., each closed before the next)")
 DONE_EVENT_MISSING = rule("responses/done-event-missing", Severity.WARNING,
                           "a part or item closes without the `.done` event of the value streamed into it")
+TOOL_ARGUMENTS     = rule("responses/tool-arguments-invalid-json", Severity.ERROR,
+                          "a done `function_call` or `mcp_call` item whose `arguments` are not a JSON object")
 TERMINAL_OUTPUT    = rule("responses/terminal-output-mismatch", Severity.ERROR,
                           "the terminal `response.output` differs from the streamed items")
 # fmt: on
+
+JSON_ARGUMENT_ITEMS = frozenset({"function_call", "mcp_call"})
+"""Items whose `arguments` are the JSON object a tool runs with (a `custom_tool_call`'s `input` is free text)."""
 
 
 class OutputState:
@@ -200,6 +205,7 @@ class OutputState:
             if join.final is None:
                 self._done_missing(index, kind, "response.shell_call_command", position, number)
         self._check_item_snapshot(index, item, snapshot)
+        self._check_arguments(index, position, snapshot)
         self._settle_tool_call(item, snapshot)
         if item.tool_call is not None and not item.joins and item.tool_call.arguments:
             self.assembly.saw_content(index)  # a tool call that arrives whole (`local_shell_call`, ...)
@@ -244,6 +250,20 @@ class OutputState:
             if got != value:
                 path = ".".join(family.snapshot)
                 self._snapshot_mismatch(index, f"{where} `item.{path}`", got, value)
+
+    def _check_arguments(self, index: int, position: int, snapshot: dict[str, Any]) -> None:
+        """The arguments a client runs: the done item's (what `output_item.done` and the final response hand the
+        app). An item the token limit cut (`status: incomplete`) is not judged."""
+        arguments = snapshot.get("arguments")
+        if snapshot.get("type") not in JSON_ARGUMENT_ITEMS or type(arguments) is not str:
+            return
+        if snapshot.get("status") == "incomplete":
+            return
+        problem = arguments_problem(arguments)
+        if problem is not None:
+            self.found.append(TOOL_ARGUMENTS(index, (
+                f"`output_item.done` for `{snapshot['type']}` `output_index` {position} has `item.arguments` "
+                f"{excerpt(arguments)}, {problem}: {ARGUMENTS_HARM}")))
 
     def _done_missing(self, index: int, kind: str, value: str, position: int, number: int | None) -> None:
         family = value if value.startswith("response.") else VALUE_FAMILIES.get(value, value)
