@@ -263,6 +263,20 @@ def test_vendor_departures(name: str, expected: list[tuple[str, int | None]]) ->
     assert found(load(name)) == expected
 
 
+@pytest.mark.parametrize(
+    ("mutation", "expected"),
+    [(both(drop(14), set_path(14, ("choices", 0, "finish_reason"), "stop")),
+      [("chat/finish-reason-mismatch", 14), ("chat/tool-arguments-invalid-json", 14)]),
+     (both(drop(14), set_path(14, ("choices", 0, "finish_reason"), "length")), []),
+     (lambda frames: edit_fragment(0, function={"name": "get_weather", "arguments": "[1]"})(frames[:1] + frames[15:]),
+      [("chat/tool-arguments-invalid-json", 1)])],
+    ids=["judged-at-stop", "length-exempt", "array-not-object"],
+)
+def test_tool_arguments_policy(mutation: Callable[[list[Frame]], list[Frame]],
+                               expected: list[tuple[str, int | None]]) -> None:
+    assert found(mutation(load(TOOL))) == expected
+
+
 def test_usage_on_an_empty_choice_after_its_finish_is_one_warning() -> None:
     """The usage chunk carries an empty choice 0 after choice 0's finish: nothing is lost, usage is misplaced."""
     frames = load(TEXT)

@@ -566,3 +566,9 @@ def test_a_tool_call_adopted_mid_arguments_gets_them_whole() -> None:
     assembly = check_bytes(dump(frames[45:], renumber=False)).assembly
     assert [(c.kind, c.id, c.name, c.arguments) for c in assembly.tool_calls] == [
         ("function_call", "call_AB6AaRZ1FYZB2RwS6A5vbdqn", "calculator", '{"a":12,"b":7,"op":"add"}')]
+
+
+def test_tool_arguments_cut_by_the_token_limit_are_not_judged() -> None:
+    """A function call the limit cut says so (`status: incomplete`): its broken arguments are expected."""
+    frames = set_field(5, "item.status", "incomplete")(cut_arguments(load("vercel-ai__function-call.sse")))
+    assert pairs(dump(frames), "responses/tool-arguments-invalid-json") == []
