@@ -12,7 +12,7 @@ from typing import Any
 
 from .findings import Finding, Severity, rule
 from .protocols import GENERIC, checker_for, detect
-from .protocols.base import DONE, Assembly, Checker
+from .protocols.base import DONE, UNREADABLE, Assembly, Checker
 from .sse import Event, SSEParser
 
 # fmt: off
@@ -124,12 +124,13 @@ class StreamCheck:
             except ValueError as error:
                 self.findings.append(
                     SSE_INVALID_JSON(event.index, f"`data` of `{event.type}` is not JSON ({error}): "
-                                                  f"{_excerpt(event.data)}; an SDK raises on this event")
+                                                  f"{_excerpt(event.data)}; an SDK raises on this event (later "
+                                                  "findings take it as an event of unknown content)")
                 )
-                return
+                payload = UNREADABLE
             except RecursionError:
                 self.findings.append(_too_deep(event, "decode"))
-                return
+                payload = UNREADABLE
         if self.protocol is None:
             self._held.append((event, payload))
             found = detect.from_payload(event.type, payload)

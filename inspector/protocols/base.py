@@ -29,6 +29,18 @@ class _Done:
 DONE: Any = _Done()
 
 
+class _Unreadable:
+    """An event whose data is not JSON (cut mid-JSON, or garbage): the common layer reports it once, and the
+    checker takes it as an event of unknown content at its position. A finding after it must be true whatever the
+    event was: what it may have opened, closed, numbered or carried is not held against the stream."""
+
+    def __repr__(self) -> str:
+        return "UNREADABLE"
+
+
+UNREADABLE: Any = _Unreadable()
+
+
 @dataclass(slots=True)
 class ToolCall:
     """A tool call as streamed: `arguments` is the exact concatenation of the streamed fragments."""
@@ -157,7 +169,7 @@ class Checker(Protocol):
     assembly: Assembly
 
     def feed(self, event: Event, payload: Any) -> list[Finding]:
-        """Check one event (its JSON already decoded) and update the assembly."""
+        """Check one event (its JSON already decoded, or `UNREADABLE`) and update the assembly."""
         ...
 
     def finish(self, end_index: int | None) -> list[Finding]:

@@ -104,6 +104,8 @@ class _ChoiceState:
     finished_at: int | None = None
     role_at: int | None = None
     """Event of the first non-empty `delta.role`."""
+    unknown_at: int | None = None
+    """An unreadable chunk that may have belonged to this choice (its role, a tool-call fragment, its finish)."""
     content_at: int | None = None
     """Event of the first non-empty `delta.content`."""
     refusal_at: int | None = None
@@ -123,23 +125,36 @@ class ChoiceTracker:
         self._first_time = first_time
         """The checker's once-per-culprit guard, shared so a fault is reported once per stream."""
         self._choices: dict[int, _ChoiceState] = {}
+        self._unknown_at: int | None = None
+        """The last unreadable chunk: choices opened since may have opened in it."""
+
+    def unknown(self, index: int) -> None:
+        """An unreadable chunk: it may have opened a choice, or carried anything for any open one. Claims it could
+        make false (a role or tool-call start missing, an index gap, arguments or a finish missing) are dropped."""
+        self._unknown_at = index
+        for state in self._choices.values():
+            if state.finished_at is None:
+                state.unknown_at = index
 
     def finish(self, end_index: int | None, findings: list[Finding]) -> None:
         """Every choice 0..n-1 must have appeared and finished; n is one more than the highest index seen."""
         if not self._choices:
+            if self._unknown_at is not None:
+                return  # the unreadable chunk may have been the answer
             findings.append(FINISH_MISSING(end_index, "no choice was streamed at all: expected at least choice `0` "
                                                       "to stream and finish, so the client got no answer"))
             return
         expected = 0
         for choice_index in sorted(self._choices):
-            if choice_index > expected:
+            if choice_index > expected and self._unknown_at is None:
                 span = (f"choice `{expected}`" if choice_index == expected + 1
                         else f"choices `{expected}` to `{choice_index - 1}`")
                 findings.append(FINISH_MISSING(end_index, f"{span} never appeared (choice `{choice_index}` did): "
                                                           "expected every choice 0..n-1 to stream and finish"))
             expected = max(expected, choice_index + 1)
-            if self._choices[choice_index].finished_at is None:
-                self._report_role_missing(choice_index, self._choices[choice_index], findings)
+            state = self._choices[choice_index]
+            if state.finished_at is None and state.unknown_at is None:
+                self._report_role_missing(choice_index, state, findings)
                 findings.append(FINISH_MISSING(end_index, f"choice `{choice_index}` never got a `finish_reason`: "
                                                           "the answer was truncated or the server omits it, and a "
                                                           "client cannot tell `stop` from `length` or "
@@ -203,11 +218,12 @@ class ChoiceTracker:
     def _open_choice(self, index: int, choice_index: int, delta: dict[str, Any],
                      findings: list[Finding]) -> _ChoiceState:
         expected = len(self._choices)
-        if choice_index > expected:  # NOTE: a lower new index fills a gap already reported when it opened
+        if choice_index > expected and self._unknown_at is None:  # NOTE: a lower one fills a reported gap
             findings.append(CHOICE_INDEX_GAP(index, f"choice `{choice_index}` opened while the next new choice "
                                                     f"should be `{expected}`: the openai SDK's stream helper "
                                                     "stores choices by position and mixes their text up"))
-        state = self._choices[choice_index] = _ChoiceState(self.assembly.output(choice_index), index)
+        state = self._choices[choice_index] = _ChoiceState(self.assembly.output(choice_index), index,
+                                                           unknown_at=self._unknown_at)
         role = delta.get("role")
         if role:
             state.role_at = index
@@ -226,6 +242,8 @@ class ChoiceTracker:
         if state.role_at is None:
             state.role_at = index
             self._check_role(index, choice_index, role, findings)
+            if state.unknown_at is not None:
+                return  # the unreadable chunk may have carried it first: late or repeated, nobody can tell
             findings.append(ROLE_LATE(index, f"choice `{choice_index}` got its role `{role}` at event {index}, not "
                                              f"on its first chunk (event {state.opened_at}): the openai SDK's final "
                                              f"message still has role `{role}`, but a client that takes the role "
@@ -238,7 +256,7 @@ class ChoiceTracker:
 
     def _report_role_missing(self, choice_index: int, state: _ChoiceState, findings: list[Finding]) -> None:
         """Judged when the choice ends (its finish chunk, or the end of the stream): a role may come late."""
-        if state.role_at is None and self._first_time(ROLE_MISSING.id, choice_index):
+        if state.role_at is None and state.unknown_at is None and self._first_time(ROLE_MISSING.id, choice_index):
             findings.append(ROLE_MISSING(state.opened_at, f"choice `{choice_index}` never carried `delta.role` "
                                                           "(expected `\"role\": \"assistant\"` on its first "
                                                           "chunk): the openai SDK's assembled message has no role, "
@@ -294,7 +312,7 @@ class ChoiceTracker:
         if choice_index == 0:
             self.assembly.status = finish_reason
         expects_tools = TOOL_CALLS_EXPECTED_BY_FINISH.get(finish_reason)
-        if expects_tools is True and not state.tools:
+        if expects_tools is True and not state.tools and state.unknown_at is None:
             findings.append(FINISH_MISMATCH(index, f"choice `{choice_index}` finished with `tool_calls` but "
                                                    "streamed no tool call: an agent loop waiting for calls finds "
                                                    "none"))
@@ -303,7 +321,7 @@ class ChoiceTracker:
                                                    f"call(s) but finished with `{finish_reason}`, expected "
                                                    "`tool_calls`: clients that dispatch on `finish_reason` never "
                                                    "run them"))
-        if finish_reason != ARGUMENTS_CUT_BY:
+        if finish_reason != ARGUMENTS_CUT_BY and state.unknown_at is None:  # NOTE: a fragment may be unreadable
             for tool_index, call in state.tools.items():
                 self._check_arguments(index, choice_index, tool_index, call, findings)
 
@@ -330,7 +348,8 @@ class ChoiceTracker:
                         findings: list[Finding]) -> StreamedToolCall:
         expected = len(state.tools)
         where = f"choice `{choice_index}` tool call `{tool_index}`"
-        if tool_index != expected:
+        unseen = state.unknown_at is not None  # its first fragment, or an earlier call, may have been unreadable
+        if tool_index != expected and not unseen:
             findings.append(TOOL_INDEX_GAP(index, f"{where} opened while the next new index should be "
                                                   f"`{expected}`: the openai SDK inserts calls by position, so "
                                                   "the next fragments land in the wrong call"))
@@ -338,7 +357,7 @@ class ChoiceTracker:
         missing = [label for label, ok in (("`id`", type(call_id) is str and bool(call_id)),
                                            ("`type: \"function\"`", fragment.get("type") == "function"),
                                            ("`function.name`", type(name) is str and bool(name))) if not ok]
-        if missing:
+        if missing and not unseen:
             lacks = " and ".join(filter(None, (", ".join(missing[:-1]), missing[-1])))
             findings.append(TOOL_START_INCOMPLETE(index, f"{where}: the first fragment lacks {lacks}; "
                                                          "expected `id`, `type: \"function\"` and `function.name` "
