@@ -42,10 +42,13 @@ class StreamCheck:
         protocol: str | None = None,
         *,
         request_path: str | None = None,
+        request_method: str | None = None,
         status: int | None = None,
         content_type: str | None = None,
     ) -> None:
         self.parser = SSEParser()
+        self.fresh_request = (request_method or "").upper() == "POST"
+        """A POST starts a new response: its stream is never a resume (a resume is a GET)."""
         self.findings: list[Finding] = []
         self.protocol = protocol if protocol and protocol != "auto" else detect.from_path(request_path)
         self.checker: Checker | None = None
@@ -150,7 +153,7 @@ class StreamCheck:
 
     def _start(self, protocol: str) -> None:
         self.protocol = protocol
-        self.checker = checker_for(protocol)
+        self.checker = checker_for(protocol, fresh_request=self.fresh_request)
         held, self._held = self._held, []
         if self.checker is not None:
             for event, payload in held:
