@@ -12,6 +12,7 @@ streams still open end as stopped; the connections it closes after that start no
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -214,8 +215,10 @@ class Recorder:
         """Worker thread: validate, write the end line, report. A broad catch: this is a thread's top."""
         try:
             self.on_result(conclude(recording, ending))
-        except Exception:  # noqa: BLE001  logged with its traceback; the next stream must still be judged
+        except Exception as error:  # noqa: BLE001  logged with its traceback; the next stream must still be judged
             log.exception("sse-inspector: judging %s failed", recording.path)
+            with contextlib.suppress(OSError, ValueError):  # the file still gets its end line, if it can
+                recording.writer.end(recording.ended_at, "error", f"recorder failed: {error}")
             recording.writer.close()
 
     def _dir_error(self, error: OSError, level: int = logging.ERROR) -> None:

@@ -158,3 +158,23 @@ def test_a_last_line_cut_mid_write_reads_as_a_recording_cut_short(tmp_path: Path
     path.write_bytes(path.read_bytes()[:-12])  # the recorder died in the middle of the last line
     _, chunks, end = read_all(path)
     assert (chunks, end) == ([Chunk(0.1, b"data: 1\n\n")], None)
+
+
+def test_a_header_line_of_any_length_is_read(tmp_path: Path) -> None:
+    """The format has no size limit: a long conversation's request body makes a header line of megabytes."""
+    body = json.dumps({"stream": True, "messages": [{"role": "user", "content": "x" * 300_000}]})
+    header = Header(request={"method": "POST", "url": "https://h/v1/chat/completions", "headers": {}, "body": body})
+    writer = RecordingWriter(tmp_path / "long.jsonl", header)
+    writer.chunk(0.1, b"data: [DONE]\n\n")
+    writer.end(0.2, "complete")
+    source = open_source(str(tmp_path / "long.jsonl"))
+    assert source.header is not None and source.header.request["body"] == body
+    assert [chunk.data for chunk in source.chunks()] == [b"data: [DONE]\n\n"]
+    assert source.end_reason == "complete"
+
+
+def test_a_raw_body_whose_first_line_is_long_is_still_read_whole(tmp_path: Path) -> None:
+    data = b"data: " + b"y" * 200_000 + b"\n\n"
+    (tmp_path / "long.sse").write_bytes(data)
+    source = open_source(str(tmp_path / "long.sse"))
+    assert source.header is None and b"".join(chunk.data for chunk in source.chunks()) == data
