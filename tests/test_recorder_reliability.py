@@ -25,7 +25,8 @@ def upstream():
 
 @pytest.fixture(scope="module")
 def proxy(upstream, tmp_path_factory):
-    with run_mitmdump(tmp_path_factory.mktemp("mitmdump"), upstream.url, "--set", "sse_redact=X-Team-Secret-Id") as running:
+    tmp = tmp_path_factory.mktemp("mitmdump")
+    with run_mitmdump(tmp, upstream.url, "--set", "sse_redact=X-Team-Id") as running:
         yield running
 
 
@@ -53,3 +54,32 @@ def test_a_one_megabyte_request_body_round_trips_through_every_command(proxy, ru
     assert run_cli("events", str(path)).code == 0
     compared = run_cli("diff", str(path), str(CORPUS / CHAT))
     assert (compared.code, compared.err) == (0, "")
+
+
+def test_no_secret_reaches_disk_wherever_the_client_or_the_upstream_puts_it(proxy, run_cli, tmp_path):
+    """Headers (Cookie, a user-named one), query parameters, JSON fields at any depth, the response's Set-Cookie."""
+    body = {"stream": True, "max_tokens": 77, "top_k": 5, "openai_api_key": SECRET, "private_key": SECRET,
+            "metadata": {"x-api-key": SECRET, "items": [{"sessionToken": SECRET}]}, "messages": []}
+    headers = {"X-Corpus": CHAT, "Authorization": f"Bearer {SECRET}", "Cookie": f"session={SECRET}; theme=dark",
+               "X-Team-Id": SECRET}
+    url = f"{proxy.url}/v1/chat/completions?openai_api_key={SECRET}&alt=sse"
+    with httpx.stream("POST", url, json=body, headers=headers, timeout=WAIT) as response:
+        response.read()
+    [line] = proxy.results(1)
+    path = Path(line.split()[-1])
+    text = path.read_text()
+    assert "SECRETVALUE" not in text
+    header, _, _ = read_recording(path)
+    request = header["request"]
+    assert json.loads(request["body"])["max_tokens"] == 77 and json.loads(request["body"])["top_k"] == 5
+    assert request["url"].endswith("?openai_api_key=…wxyz&alt=sse")
+    sent = {name.lower(): value for name, value in request["headers"].items()}
+    assert (sent["cookie"], sent["x-team-id"], sent["authorization"]) == ("…dark", "…wxyz", "Bearer …wxyz")
+    assert {name.lower(): value for name, value in header["response"]["headers"].items()}["set-cookie"] == "…wxyz"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+    page = tmp_path / "page.html"
+    page.write_text("")
+    os.chmod(page, 0o644)
+    assert run_cli("view", "--html", str(page), str(path)).code == 0
+    assert stat.S_IMODE(page.stat().st_mode) == 0o600  # it holds the prompt: like a recording
