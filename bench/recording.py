@@ -78,8 +78,8 @@ def main() -> None:
                 if count != args.events:
                     raise SystemExit(f"{label}: {count} events, expected {args.events}")
         median = {label: statistics.median(values) * 1e6 for label, values in seconds.items()}
-        print(f"{args.events} events; recording {recording.stat().st_size / 1e6:.1f} MB, raw {raw.stat().st_size / 1e6:.1f}"
-              f" MB; median of {args.repeat} interleaved rounds, µs per event")
+        sizes = f"recording {recording.stat().st_size / 1e6:.1f} MB, raw {raw.stat().st_size / 1e6:.1f} MB"
+        print(f"{args.events} events; {sizes}; median of {args.repeat} interleaved rounds, µs per event")
         for label, value in median.items():
             print(f"{label:<24}{value:>8.2f}")
         for reader in ("events", "validate"):
