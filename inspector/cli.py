@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import sys
 
 import click
@@ -197,43 +198,51 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
 
 
 @cli.command()
-@click.argument("path", metavar="PATH")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--protocol", type=PROTOCOL_CHOICES, default="auto", show_default=True,
               help="Protocol to read the stream as; auto detects it.")
 @click.option("--events", "show_events", is_flag=True, help="Add a table of every event: index, time, gap, type, data.")
 @click.option("--raw", "show_raw", is_flag=True, help="Add the network chunks as they arrived.")
-@click.option("--json", "as_json", is_flag=True, help="Print the view as JSON (text, tool_calls, usage, timing, ...).")
+@click.option("--json", "as_json", is_flag=True, help="Print the view as JSON (text, tool_calls, usage, timing, ...); "
+              "with several streams, one object per line.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
-              help="Write the view as a self-contained HTML page to FILE, or - for stdout (for a bug report).")
-def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: bool, html_path: str | None) -> None:
-    """Show one stream: timing (TTFB, TTFT, gaps, stalls), the reassembled text, reasoning, tool calls, usage
+              help="Write the view of one stream as a self-contained HTML page to FILE, or - for stdout (for a bug "
+                   "report).")
+def view(paths: tuple[str, ...], protocol: str, show_events: bool, show_raw: bool, as_json: bool,
+         html_path: str | None) -> None:
+    """Show each stream: timing (TTFB, TTFT, gaps, stalls), the reassembled text, reasoning, tool calls, usage
     and findings.
 
-    Exit 0 when the stream has no error finding, 1 when it has.
+    Exit 0 when no stream has an error finding, 1 when one has.
     """
-    from .inputs import expand, open_source
     from .private import open_private
     from .view import export_html, make_console, print_view
     from .view_model import inspect
 
-    found = expand([path])
-    if len(found) != 1:
-        raise UsageFailure(f"{path}: holds {len(found)} streams; view takes one (list them with `sse-inspector ls`)")
-    report = inspect(open_source(found[0]), protocol, keep_events=show_events, keep_chunks=show_raw)
-    if html_path == "-":
-        click.echo(export_html(report))
-    elif html_path is not None:
-        try:
-            with open_private(html_path) as page:  # it holds the prompt and the answer
-                page.write(export_html(report))
-        except OSError as error:
-            raise UsageFailure(f"--html {html_path}: {error.strerror or error}") from None
-        click.echo(f"wrote {html_path}", err=True)
-    if as_json:
-        click.echo(json_safe(json.dumps(report.to_json(), indent=2, ensure_ascii=False)))
-    elif html_path is None:
-        print_view(make_console(), report)
-    sys.exit(1 if report.errors else 0)
+    found = expand(paths)
+    if html_path is not None and len(found) != 1:
+        raise UsageFailure(f"--html writes the page of one stream; {len(found)} given")
+    several = len(found) > 1
+    failed = False
+    for name in found:
+        report = inspect(open_source(name), protocol, keep_events=show_events, keep_chunks=show_raw)
+        failed = failed or bool(report.errors)
+        if html_path == "-":
+            click.echo(export_html(report))
+        elif html_path is not None:
+            try:
+                with open_private(html_path) as page:  # it holds the prompt and the answer
+                    page.write(export_html(report))
+            except OSError as error:
+                raise UsageFailure(f"--html {html_path}: {error.strerror or error}") from None
+            click.echo(f"wrote {html_path}", err=True)
+        if as_json:  # several streams: one object per line
+            click.echo(json_safe(json.dumps(report.to_json(), indent=None if several else 2, ensure_ascii=False)))
+        elif html_path is None:
+            if several:
+                click.echo(f"==> {visible(name, one_line=True)} <==")
+            print_view(make_console(), report)
+    sys.exit(1 if failed else 0)
 
 
 @cli.command(name="ls")
@@ -310,7 +319,6 @@ def probe(base_url: str, protocol: str, model: str | None, api_key_env: str | No
     Exit 1 when a stream breaks the protocol; a model that only declines to call the tool is a warning.
     The API key is read from the environment and never printed or recorded.
     """
-    import os
     from pathlib import Path
 
     from .probe import DIALECTS, KeyRefused, Probe, ProbeError, ProbeReport
@@ -410,6 +418,9 @@ def _error_line(message: str) -> None:
 
 def main() -> None:
     """Console entry point: usage errors and unusable input end in one line and exit 2."""
+    # NOTE: pydantic looks for plugins (observability hooks) in every installed package's metadata when it builds
+    # its first validator: a tenth of a second of start-up for hooks a command-line checker never wants
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     for stream in (sys.stdout, sys.stderr):
         # NOTE: wire text can hold lone surrogates (`"\ud800"` in JSON): print them escaped, never crash on them
         if hasattr(stream, "reconfigure"):
