@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
-from ..findings import Finding, Severity, rule
-from .base import Assembly, FirstTime, Output, ToolCall
-from .openai_chat_models import Role
+from ...findings import Finding, Severity, rule
+from ..base import Assembly, FirstTime, Output, ToolCall
+from .models import Role
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 

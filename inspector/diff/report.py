@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable, Sequence
 from xml.etree import ElementTree
 
-from .diff import Difference, Digest, PairResult
+from .compare import Difference, Digest, PairResult
 
 
 def _plural(n: int, word: str) -> str:

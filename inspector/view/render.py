@@ -22,12 +22,12 @@ from rich.table import Table
 from rich.text import Text
 from rich.theme import Theme
 
-from .findings import Finding, Severity
-from .protocols.base import Output, ToolCall
-from .timing import Timing
-from .view_events import EventTable, RawFrames
-from .view_model import StreamReport
-from .view_safe import guard
+from ..findings import Finding, Severity
+from ..protocols.base import Output, ToolCall
+from ..timing import Timing
+from .events import EventTable, RawFrames
+from .model import StreamReport
+from .safe import guard
 
 THEME = Theme(
     {
