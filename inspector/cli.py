@@ -210,6 +210,7 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: b
     Exit 0 when the stream has no error finding, 1 when it has.
     """
     from .inputs import expand, open_source
+    from .private import open_private
     from .view.model import inspect
     from .view.render import export_html, make_console, print_view
 
@@ -221,7 +222,7 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: b
         click.echo(export_html(report))
     elif html_path is not None:
         try:
-            with open(html_path, "w", encoding="utf-8") as page:
+            with open_private(html_path) as page:  # it holds the prompt and the answer
                 page.write(export_html(report))
         except OSError as error:
             raise UsageFailure(f"--html {html_path}: {error.strerror or error}") from None
@@ -259,7 +260,10 @@ def list_command(directory: str, as_json: bool) -> None:
               help="Port to listen on (127.0.0.1); 0 lets the OS pick.")
 @click.option("--dir", "directory", default="recordings", show_default=True, metavar="DIR",
               help="Where recordings are written (one file per stream, readable by you only).")
-def record(reverse: str | None, regular: bool, port: int, directory: str) -> None:
+@click.option("--redact", "redacted", multiple=True, metavar="NAME",
+              help="Also redact this header, query parameter or JSON field (repeatable); names with key, token, "
+              "secret, password, auth, cookie, session, credential or signature among their words always are.")
+def record(reverse: str | None, regular: bool, port: int, directory: str, redacted: tuple[str, ...]) -> None:
     """Record every LLM event stream through a local mitmproxy, one live line per finished stream.
 
     The app receives each chunk unchanged the moment it arrives. Ctrl-C stops and prints a summary.
@@ -280,7 +284,8 @@ def record(reverse: str | None, regular: bool, port: int, directory: str) -> Non
             click.echo(f"  {client + ':':<11}{hint}")
 
     try:
-        tally = run(reverse, port, directory, on_listening=listening, on_result=lambda found: click.echo(found.line()))
+        tally = run(reverse, port, directory, on_listening=listening, on_result=lambda found: click.echo(found.line()),
+                    redact=redacted)
     except RecorderError as error:
         raise UsageFailure(str(error)) from None
     ok = tally.streams - tally.failed
