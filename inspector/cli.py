@@ -74,9 +74,11 @@ def _echo_event(event, as_json: bool, path: str | None) -> None:
             line["path"] = path
         click.echo(json.dumps(line, ensure_ascii=False))
         return
+    from .escape import visible
+
     t = "-" if event.t is None else f"{event.t:.3f}s"
-    data = event.data.replace("\\", "\\\\").replace("\n", "\\n")
-    click.echo(f"{event.index:>5}  {t:>9}  {event.type}  {data}")
+    # the data as on the wire, on one line: a newline between data lines shows as ␊, a backslash stays one
+    click.echo(f"{event.index:>5}  {t:>9}  {visible(event.type, one_line=True)}  {visible(event.data, one_line=True)}")
 
 
 @cli.command()
@@ -200,12 +202,15 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
               help="Protocol to read the stream as; auto detects it.")
 @click.option("--events", "show_events", is_flag=True, help="Add a table of every event: index, time, gap, type, data.")
 @click.option("--raw", "show_raw", is_flag=True, help="Add the network chunks as they arrived.")
+@click.option("--headers", "show_headers", is_flag=True, help="Add the request's and response's headers (secrets "
+              "were redacted when recorded).")
 @click.option("--json", "as_json", is_flag=True, help="Print the view as JSON (text, tool_calls, usage, timing, ...).")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="Write the view as a self-contained HTML page to FILE, or - for stdout (for a bug report).")
-def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: bool, html_path: str | None) -> None:
-    """Show one stream: timing (TTFB, TTFT, gaps, stalls), the reassembled text, reasoning, tool calls, usage
-    and findings.
+def view(path: str, protocol: str, show_events: bool, show_raw: bool, show_headers: bool, as_json: bool,
+         html_path: str | None) -> None:
+    """Show one stream: the request and response around it, timing (TTFB, TTFT, gaps, stalls), the reassembled
+    text, reasoning, tool calls, usage and findings.
 
     Exit 0 when the stream has no error finding, 1 when it has.
     """
@@ -229,7 +234,7 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: b
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     elif html_path is None:
-        print_view(make_console(), report)
+        print_view(make_console(), report, headers=show_headers)
     sys.exit(1 if report.errors else 0)
 
 

@@ -231,6 +231,16 @@ EXPECTED_VIEW = """\
 │ recording end  complete at 2.600 s                                                               │
 │ verdict        pass                                                                              │
 ╰──────────────────────────────────────────────────────────────────────────────────────────────────╯
+╭─ request ────────────────────────────────────────────────────────────────────────────────────────╮
+│ model    gpt-test                                                                                │
+│ stream   true                                                                                    │
+│ headers  0 (shown with --headers)                                                                │
+╰──────────────────────────────────────────────────────────────────────────────────────────────────╯
+╭─ response ───────────────────────────────────────────────────────────────────────────────────────╮
+│ status      200  text/event-stream                                                               │
+│ request id  -                                                                                    │
+│ headers     1 (shown with --headers)                                                             │
+╰──────────────────────────────────────────────────────────────────────────────────────────────────╯
 ╭─ timing ─────────────────────────────────────────────────────────────────────────────────────────╮
 │ first byte   0.300 s                                                                             │
 │ first event  0.300 s                                                                             │
@@ -245,13 +255,13 @@ EXPECTED_VIEW = """\
 │ 0 s                                    max gap 1.500 s                                    2.60 s │
 ╰──────────────────────────────────────────────────────────────────────────────────────────────────╯
 tool calls                                                                                          \n\
-┏━━━━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
-┃ id     ┃ name        ┃ arguments                                                                 ┃
-┡━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┩
-│ call_1 │ get_weather │ {                                                                         │
-│        │             │   "city": "Paris"                                                         │
-│        │             │ }                                                                         │
-└────────┴─────────────┴───────────────────────────────────────────────────────────────────────────┘
+┏━━━━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
+┃ id     ┃ name        ┃ kind            ┃ arguments                                               ┃
+┡━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┩
+│ call_1 │ get_weather │ client function │ {                                                       │
+│        │             │                 │   "city": "Paris"                                       │
+│        │             │                 │ }                                                       │
+└────────┴─────────────┴─────────────────┴─────────────────────────────────────────────────────────┘
 ╭─ usage ──────────────────────────────────────────────────────────────────────────────────────────╮
 │ prompt_tokens      20                                                                            │
 │ completion_tokens  12                                                                            │
@@ -293,8 +303,10 @@ def test_json_has_the_design_shape_and_the_arguments_as_streamed(make_recording)
 def test_raw_sse_shows_what_it_has() -> None:
     report = inspect(open_source(str(CORPUS / "openai-chat/openai-python__text-plain.sse")))
     lines = render(StreamView(report)).splitlines()
-    assert lines[1].split() == ["│", "file", report.name, "│"]
-    assert lines[:1] + lines[2:13] == [
+    model = next(number for number, line in enumerate(lines) if "│ model" in line)  # the file name may wrap
+    assert "".join(line.strip("│ ").removeprefix("file").strip() for line in lines[1:model]) == report.name
+    lines = lines[:1] + lines[model:]
+    assert lines[:12] == [
         "╭─ raw SSE stream ─────────────────────────────────────────────────────────────────────────────────╮",
         "│ model         gpt-4o-2024-08-06                                                                  │",
         "│ protocol      openai-chat                                                                        │",
@@ -345,7 +357,7 @@ def test_reasoning_is_dimmed() -> None:
 )
 def test_tool_call_arguments(arguments: str, shown: list[str]) -> None:
     table = render(ToolCallTable([ToolCall("call_9", "f", arguments)]), width=120)
-    cells = [line.split("│")[3][1:].rstrip() for line in table.splitlines() if line.startswith("│")]
+    cells = [line.split("│")[4][1:].rstrip() for line in table.splitlines() if line.startswith("│")]
     assert cells == shown
 
 
@@ -444,11 +456,14 @@ def test_findings_in_the_order_of_their_events() -> None:
     assert [(row[2].strip(), row[3].strip()) for row in rows] == [("a/early", "2"), ("b/late", "9"), ("c/end", "end")]
 
 
-def test_tool_kinds_other_than_a_plain_function_are_named() -> None:
+def test_a_tool_call_says_who_runs_it() -> None:
     calls = [ToolCall("toolu_1", "lookup", "{}", "tool_use"), ToolCall("srvtoolu_2", "web_search", "{}",
-                                                                        "server_tool_use")]
+                                                                        "server_tool_use"),
+             ToolCall("call_3", "grammar", "x", "custom_tool_call")]
     rows = [line.split("│") for line in render(ToolCallTable(calls)).splitlines() if line.startswith("│")]
-    assert [row[2].strip() for row in rows if row[1].strip()] == ["lookup", "web_search (server_tool_use)"]
+    assert [(row[2].strip(), row[3].strip()) for row in rows if row[1].strip()] == [
+        ("lookup", "client function"), ("web_search", "server tool (server_tool_use)"),
+        ("grammar", "client tool (custom_tool_call)")]
 
 
 def test_control_characters_from_the_wire_are_shown_not_obeyed(tmp_path: Path) -> None:
