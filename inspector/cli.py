@@ -205,8 +205,9 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
 @click.option("--headers", "show_headers", is_flag=True, help="Add the request's and response's headers (secrets "
               "were redacted when recorded).")
 @click.option("--json", "as_json", is_flag=True, help="Print the view as JSON (text, tool_calls, usage, timing, ...).")
-@click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
-              help="Write the view as a self-contained HTML page to FILE, or - for stdout (for a bug report).")
+@click.option("--html", "html_path", metavar="FILE|DIR",
+              help="Write an interactive, self-contained HTML report to FILE (- for stdout); for a directory of "
+                   "recordings, into DIR: index.html and one page per recording.")
 def view(path: str, protocol: str, show_events: bool, show_raw: bool, show_headers: bool, as_json: bool,
          html_path: str | None) -> None:
     """Show one stream: the request and response around it, timing (TTFB, TTFT, gaps, stalls), the reassembled
@@ -214,20 +215,33 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, show_heade
 
     Exit 0 when the stream has no error finding, 1 when it has.
     """
+    from pathlib import Path
+
     from .inputs import expand, open_source
-    from .view import export_html, make_console, print_view
+    from .view import make_console, print_view
+    from .view_html import report_page, write_directory
     from .view_model import inspect
 
     found = expand([path])
+    if html_path is not None and path != "-" and Path(path).is_dir():
+        if html_path == "-":
+            raise UsageFailure("--html -: a directory's report is several pages: give a directory to write them to")
+        try:
+            entries = write_directory(path, Path(html_path), protocol)
+        except OSError as error:
+            raise UsageFailure(f"--html {html_path}: {error.strerror or error}") from None
+        click.echo(f"wrote {Path(html_path) / 'index.html'} and {sum(bool(e.href) for e in entries)} pages", err=True)
+        sys.exit(1 if any(entry.verdict != "pass" for entry in entries) else 0)
     if len(found) != 1:
-        raise UsageFailure(f"{path}: holds {len(found)} streams; view takes one (list them with `sse-inspector ls`)")
-    report = inspect(open_source(found[0]), protocol, keep_events=show_events, keep_chunks=show_raw)
+        raise UsageFailure(f"{path}: holds {len(found)} streams; view takes one (list them with `sse-inspector ls`, "
+                           "or write a report of them all with --html DIR)")
+    html = html_path is not None
+    report = inspect(open_source(found[0]), protocol, keep_events=show_events or html, keep_chunks=show_raw or html)
     if html_path == "-":
-        click.echo(export_html(report))
+        click.echo(report_page(report), nl=False)
     elif html_path is not None:
         try:
-            with open(html_path, "w", encoding="utf-8") as page:
-                page.write(export_html(report))
+            Path(html_path).write_text(report_page(report), encoding="utf-8")
         except OSError as error:
             raise UsageFailure(f"--html {html_path}: {error.strerror or error}") from None
         click.echo(f"wrote {html_path}", err=True)

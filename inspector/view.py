@@ -3,13 +3,11 @@
 Each part is a plain object holding data whose `__rich_console__` yields other renderables (rich's console
 protocol): no I/O and no mutation while rendering, layout computed from `options.max_width`, styles named in
 `THEME` (never colours in the renderables). `StreamView` puts the parts together, `print_view` adds the raw
-frames verbatim; `export_html` records the same view into a self-contained HTML page for a bug report.
+frames verbatim. The HTML report is `inspector.view_html`.
 """
 
 from __future__ import annotations
 
-import html
-import io
 import json
 import math
 from collections.abc import Sequence
@@ -46,7 +44,6 @@ THEME = Theme(
         "inspector.invalid": "red",
     }
 )
-HTML_WIDTH = 120
 CHART_FLOOR = 0.05
 """Seconds at the top of the gap chart's scale at least: a stream whose gaps are all a few ms draws low bars."""
 _BARS = "▁▂▃▄▅▆▇█"
@@ -471,12 +468,3 @@ def print_view(console: Console, report: StreamReport, *, headers: bool = False)
     if report.chunks is not None:
         console.print(Text("raw frames", style="inspector.label"))
         console.print(RawFrames(report.chunks), soft_wrap=True)
-
-
-def export_html(report: StreamReport, width: int = HTML_WIDTH) -> str:
-    """The view as a self-contained HTML page (inline styles, no external assets), titled after the stream."""
-    console = make_console(io.StringIO(), width=width, record=True, color_system="truecolor")
-    print_view(console, report)
-    page = console.export_html(inline_styles=True)
-    title = html.escape(f"sse-inspector view: {report.name}")
-    return page.replace("<head>", f"<head>\n<title>{title}</title>", 1)

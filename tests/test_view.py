@@ -11,7 +11,7 @@ from inspector.findings import Finding, Severity
 from inspector.inputs import open_source
 from inspector.protocols.base import Output, ToolCall
 from inspector.recording import Header, RecordingWriter
-from inspector.view import THEME, FindingsTable, GapChart, OutputView, StreamView, ToolCallTable, export_html
+from inspector.view import THEME, FindingsTable, GapChart, OutputView, StreamView, ToolCallTable
 from inspector.view_model import inspect
 from inspector.view_summary import summarize
 
@@ -405,15 +405,6 @@ def test_gap_chart_merges_slices_that_do_not_fit() -> None:
     assert chart._columns(3) == [0.2, None, 0.4]
     with pytest.raises(ValueError, match="slice_width must be positive"):
         GapChart([], 0, None)
-
-
-def test_html_page_is_self_contained(make_recording) -> None:
-    path = make_recording(CHAT_TOOL_STREAM, name="a{b}<c>.jsonl")
-    page = export_html(inspect(open_source(path)))
-    assert page.startswith("<!DOCTYPE html>")
-    assert f"<title>sse-inspector view: {path.replace('<', '&lt;').replace('>', '&gt;')}</title>" in page
-    assert ("get_weather" in page, "&quot;city&quot;: &quot;Paris&quot;" in page) == (True, True)
-    assert ("<link" in page, "<script" in page) == (False, False)
 
 
 @pytest.mark.parametrize(
