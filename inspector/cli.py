@@ -252,16 +252,35 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, show_heade
     sys.exit(1 if report.errors else 0)
 
 
+def _since(_context, _parameter, value: str | None):
+    from datetime import UTC, datetime
+
+    from .listing import parse_since
+
+    try:
+        return None if value is None else parse_since(value, datetime.now(UTC))
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
 @cli.command(name="ls")
 @click.argument("directory", default="recordings", metavar="[DIR]")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
-def list_command(directory: str, as_json: bool) -> None:
-    """List the recordings under DIR (default: recordings), newest first: time, endpoint, protocol, status,
-    events, TTFT, duration, verdict."""
-    from .listing import RecordingTable, list_recordings
+@click.option("--failed", is_flag=True, help="Only streams that fail (and files that cannot be read).")
+@click.option("--protocol", type=click.Choice(NAMES), help="Only streams of this protocol.")
+@click.option("--model", metavar="TEXT", help="Only streams whose model name contains TEXT (any case).")
+@click.option("--since", metavar="WHEN", callback=_since,
+              help="Only streams started since WHEN: 2026-11-21, 2026-11-21T05:30 (UTC), or an age: 30m, 2h, 1d.")
+@click.option("--search", metavar="TEXT", help="Only streams whose answer (text, reasoning, tool calls) contains "
+              "TEXT (any case).")
+def list_command(directory: str, as_json: bool, failed: bool, protocol: str | None, model: str | None, since,
+                 search: str | None) -> None:
+    """List the recordings under DIR (default: recordings), newest first: time, protocol, model, status,
+    events, TTFT, duration, verdict and file."""
+    from .listing import Filters, RecordingTable, list_recordings
     from .view import make_console
 
-    rows = list_recordings(directory)
+    rows = list_recordings(directory, Filters(failed, protocol, model, since, search))
     if as_json:
         for row in rows:
             click.echo(json.dumps(row.to_json(), ensure_ascii=False))
