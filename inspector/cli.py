@@ -202,14 +202,16 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
               help="Protocol to read the stream as; auto detects it.")
 @click.option("--events", "show_events", is_flag=True, help="Add a table of every event: index, time, gap, type, data.")
 @click.option("--raw", "show_raw", is_flag=True, help="Add the network chunks as they arrived.")
+@click.option("--follow", is_flag=True, help="Show a recording while it is still being written (live on a "
+              "terminal, one line per event elsewhere), then the whole view once its end line comes (or Ctrl-C).")
 @click.option("--headers", "show_headers", is_flag=True, help="Add the request's and response's headers (secrets "
               "were redacted when recorded).")
 @click.option("--json", "as_json", is_flag=True, help="Print the view as JSON (text, tool_calls, usage, timing, ...).")
 @click.option("--html", "html_path", metavar="FILE|DIR",
               help="Write an interactive, self-contained HTML report to FILE (- for stdout); for a directory of "
                    "recordings, into DIR: index.html and one page per recording.")
-def view(path: str, protocol: str, show_events: bool, show_raw: bool, show_headers: bool, as_json: bool,
-         html_path: str | None) -> None:
+def view(path: str, protocol: str, show_events: bool, show_raw: bool, follow: bool, show_headers: bool,
+         as_json: bool, html_path: str | None) -> None:
     """Show one stream: the request and response around it, timing (TTFB, TTFT, gaps, stalls), the reassembled
     text, reasoning, tool calls, usage and findings.
 
@@ -223,6 +225,13 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, show_heade
     from .view_model import inspect
 
     found = expand([path])
+    if follow:
+        from .view_live import follow as follow_file
+
+        if path == "-" or Path(path).is_dir() or as_json or html_path is not None:
+            raise UsageFailure("--follow takes one file, shown in the terminal (not -, a directory, --json or --html)")
+        report = follow_file(path, make_console(), protocol=protocol, headers=show_headers)
+        sys.exit(1 if report.errors else 0)
     if html_path is not None and path != "-" and Path(path).is_dir():
         if html_path == "-":
             raise UsageFailure("--html -: a directory's report is several pages: give a directory to write them to")
@@ -317,8 +326,18 @@ def record(reverse: str | None, regular: bool, port: int, directory: str) -> Non
         for client, hint in hints:
             click.echo(f"  {client + ':':<11}{hint}")
 
+    from contextlib import nullcontext
+
+    from .view import make_console
+    from .view_live import RecordLive
+
+    console = make_console()
+    # on a terminal, a live panel of the streams in flight; elsewhere one plain line per finished stream
+    live = RecordLive(directory, console) if console.is_terminal else None
     try:
-        tally = run(reverse, port, directory, on_listening=listening, on_result=lambda found: click.echo(found.line()))
+        with live or nullcontext():
+            on_result = live.finished if live is not None else lambda found: click.echo(found.line())
+            tally = run(reverse, port, directory, on_listening=listening, on_result=on_result)
     except RecorderError as error:
         raise UsageFailure(str(error)) from None
     ok = tally.streams - tally.failed
