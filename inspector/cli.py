@@ -220,6 +220,7 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, follow: bo
     from pathlib import Path
 
     from .inputs import expand, open_source
+    from .private import open_private
     from .view import make_console, print_view
     from .view_html import report_page, write_directory
     from .view_model import inspect
@@ -250,7 +251,8 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, follow: bo
         click.echo(report_page(report), nl=False)
     elif html_path is not None:
         try:
-            Path(html_path).write_text(report_page(report), encoding="utf-8")
+            with open_private(html_path) as page:  # it holds the prompt and the answer
+                page.write(report_page(report))
         except OSError as error:
             raise UsageFailure(f"--html {html_path}: {error.strerror or error}") from None
         click.echo(f"wrote {html_path}", err=True)
@@ -306,7 +308,10 @@ def list_command(directory: str, as_json: bool, failed: bool, protocol: str | No
               help="Port to listen on (127.0.0.1); 0 lets the OS pick.")
 @click.option("--dir", "directory", default="recordings", show_default=True, metavar="DIR",
               help="Where recordings are written (one file per stream, readable by you only).")
-def record(reverse: str | None, regular: bool, port: int, directory: str) -> None:
+@click.option("--redact", "redacted", multiple=True, metavar="NAME",
+              help="Also redact this header, query parameter or JSON field (repeatable); names with key, token, "
+              "secret, password, auth, cookie, session, credential or signature among their words always are.")
+def record(reverse: str | None, regular: bool, port: int, directory: str, redacted: tuple[str, ...]) -> None:
     """Record every LLM event stream through a local mitmproxy, one live line per finished stream.
 
     The app receives each chunk unchanged the moment it arrives. Ctrl-C stops and prints a summary.
@@ -337,7 +342,7 @@ def record(reverse: str | None, regular: bool, port: int, directory: str) -> Non
     try:
         with live or nullcontext():
             on_result = live.finished if live is not None else lambda found: click.echo(found.line())
-            tally = run(reverse, port, directory, on_listening=listening, on_result=on_result)
+            tally = run(reverse, port, directory, on_listening=listening, on_result=on_result, redact=redacted)
     except RecorderError as error:
         raise UsageFailure(str(error)) from None
     ok = tally.streams - tally.failed

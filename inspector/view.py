@@ -97,7 +97,7 @@ class HeaderPanel:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         report = self.report
         request = report.header.request if report.header else {}
-        title = " ".join(str(part) for part in (request.get("method"), request.get("url")) if part) or "raw SSE stream"
+        title = " ".join(str(part) for part in (request.get("method"), report.url) if part) or "raw SSE stream"
         rows: list[tuple[str, Any]] = [
             ("file", report.name),
             ("model", report.model or "-"),

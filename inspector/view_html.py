@@ -21,6 +21,7 @@ from typing import Any
 from . import __version__
 from .escape import visible
 from .findings import Finding
+from .private import open_private
 from .protocols.base import Output
 from .sse import Event, SSEParser
 from .timing import Timing
@@ -429,7 +430,7 @@ def write_directory(directory: str, out: Path, protocol: str | None = None) -> l
     from .inputs import InputError, open_source, streams_in
     from .view_model import inspect
 
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
     root = Path(directory)
     entries = []
     for path in streams_in(root):
@@ -441,8 +442,10 @@ def write_directory(directory: str, out: Path, protocol: str | None = None) -> l
             entries.append(IndexEntry(name, None, "unreadable", problem=str(error)))
             continue
         href = "__".join(relative.parts) + ".html"
-        (out / href).write_text(report_page(report, index_href="index.html"), encoding="utf-8")
+        with open_private(out / href) as page:  # pages hold prompts and answers, like the recordings
+            page.write(report_page(report, index_href="index.html"))
         entries.append(IndexEntry.of(report, href, name))
     entries.sort(key=lambda entry: entry.started or "", reverse=True)
-    (out / "index.html").write_text(index_page(entries, f"sse-inspector: {directory}"), encoding="utf-8")
+    with open_private(out / "index.html") as page:
+        page.write(index_page(entries, f"sse-inspector: {directory}"))
     return entries

@@ -300,8 +300,9 @@ def test_json_has_the_design_shape_and_the_arguments_as_streamed(make_recording)
         [], "pass", 200, "gpt-test")
 
 
-def test_raw_sse_shows_what_it_has() -> None:
-    report = inspect(open_source(str(CORPUS / "openai-chat/openai-python__text-plain.sse")))
+def test_raw_sse_shows_what_it_has(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(CORPUS)  # a short relative name: the clone's path must not wrap the panel
+    report = inspect(open_source("openai-chat/openai-python__text-plain.sse"))
     lines = render(StreamView(report)).splitlines()
     model = next(number for number, line in enumerate(lines) if "│ model" in line)  # the file name may wrap
     assert "".join(line.strip("│ ").removeprefix("file").strip() for line in lines[1:model]) == report.name

@@ -89,6 +89,8 @@ def test_a_directory_gets_an_index_and_a_page_each(run_cli, tmp_path: Path) -> N
     index = (out / "index.html").read_text()
     assert re.findall(r'<tr data-verdict="(\w+)"', index) == ["fail", "pass", "unreadable"]
     assert 'href="sub__broken.jsonl.html"' in index and 'href="index.html"' in (out / "good.jsonl.html").read_text()
+    assert {path.name: path.stat().st_mode & 0o777 for path in out.iterdir()} == dict.fromkeys(
+        ["good.jsonl.html", "index.html", "sub__broken.jsonl.html"], 0o600)  # they hold prompts and answers
 
 
 def test_a_directory_report_cannot_go_to_stdout(run_cli, tmp_path: Path) -> None:
