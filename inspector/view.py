@@ -396,13 +396,14 @@ class UsageView:
             yield Text("usage: not reported", style="inspector.muted")
             return
         rows = [(key, json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value)
-                for key, value in _flatten(self.usage, "")]
+                for key, value in flatten(self.usage)]
         yield Panel(_key_values(rows), title="usage", title_align="left")
 
 
-def _flatten(value: Any, path: str) -> list[tuple[str, Any]]:
+def flatten(value: Any, path: str = "") -> list[tuple[str, Any]]:
+    """A nested object as (dotted path, leaf value) rows, as the usage is shown."""
     if isinstance(value, dict) and value:
-        return [row for key, item in value.items() for row in _flatten(item, f"{path}.{key}" if path else key)]
+        return [row for key, item in value.items() for row in flatten(item, f"{path}.{key}" if path else key)]
     return [(path, value)]
 
 

@@ -8,7 +8,6 @@ often to look.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from .inputs import InputError
 from .recording import Chunk, End, RecordingError, iter_body, read_header
 from .sse import Event
 from .timing import output_tokens
+from .view_exchange import RequestFacts, exchange_of
 from .view_model import Inspection, StreamReport
 
 _READ_SIZE = 256 * 1024
@@ -100,6 +100,7 @@ class Follower:
         self.inspection: Inspection | None = None
         self.raw = False
         self.end: End | None = None
+        self._asked: RequestFacts | None = None
         self.elapsed: float | None = None
         """Seconds since the request, as of the last chunk read (None for a raw body)."""
 
@@ -154,9 +155,12 @@ class Follower:
         characters = sum(len(output.text) + len(output.reasoning) + sum(len(call.arguments)
                                                                          for call in output.tool_calls)
                          for output in outputs)
+        if self._asked is None and header is not None:
+            self._asked = exchange_of(header).request
         request = header.request if header else {}
+        asked = self._asked.model if self._asked else None
         return Progress(
-            name=self.name, protocol=check.protocol, model=assembly.model or _requested_model(request),
+            name=self.name, protocol=check.protocol, model=assembly.model or asked,
             method=request.get("method"), path=header.path if header else None, events=check.events,
             ttft=inspection.timer.ttft, elapsed=self.elapsed, text=outputs[0].text if outputs else "",
             characters=characters, output_tokens=output_tokens(assembly.usage),
@@ -168,14 +172,3 @@ class Follower:
         if self.inspection is None:
             raise InputError(f"{self.name}:1: empty")
         return self.inspection.finish(self.end)
-
-
-def _requested_model(request: dict) -> str | None:
-    body = request.get("body")
-    if isinstance(body, str) and '"model"' in body:
-        try:
-            body = json.loads(body)
-        except ValueError:
-            return None
-    model = body.get("model") if isinstance(body, dict) else None
-    return model if isinstance(model, str) else None

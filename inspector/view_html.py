@@ -25,6 +25,7 @@ from .private import open_private
 from .protocols.base import Output
 from .sse import Event, SSEParser
 from .timing import Timing
+from .view import flatten, tool_kind
 from .view_exchange import Exchange, RequestFacts, ResponseFacts
 from .view_model import EventRow, StreamReport
 
@@ -198,28 +199,26 @@ def _findings(findings: Sequence[Finding]) -> str:
 
 
 def _answer(report: StreamReport) -> str:
-    from .view import tool_kind
-
     parts = ["<section id=\"answer\"><h2>answer</h2>"]
     several = len(report.outputs) > 1
     for output in report.outputs:
         if several:
             finish = f" ({_text(output.finish_reason)})" if output.finish_reason else ""
             parts.append(f"<h3>choice {output.index}{finish}</h3>")
-        parts.append(_output(output, tool_kind))
+        parts.append(_output(output))
     if not report.outputs:
         parts.append("<p class=\"muted\">no answer: the stream carried no text, reasoning or tool call</p>")
     usage = report.assembly.usage
     if usage:
         rows = "".join(f"<dt class=\"mono\">{_text(key)}</dt><dd class=\"mono\">{_text(json.dumps(value))}</dd>"
-                       for key, value in _flatten(usage, ""))
+                       for key, value in flatten(usage))
         parts.append(f"<h3>usage</h3><dl class=\"kv\" id=\"usage\">{rows}</dl>")
     else:
         parts.append("<h3>usage</h3><p class=\"muted\">not reported</p>")
     return "".join(parts) + "</section>"
 
 
-def _output(output: Output, tool_kind) -> str:
+def _output(output: Output) -> str:
     parts = []
     if output.reasoning:
         parts.append(f"<h3>reasoning</h3><div class=\"text reasoning\"><pre>{_text(output.reasoning)}</pre></div>")
@@ -253,12 +252,6 @@ def _cut(text: str, limit: int) -> str:
     if len(text) <= limit:
         return _text(text)
     return _text(text[:limit]) + f"<span class=\"muted\">… ({len(text) - limit} more characters)</span>"
-
-
-def _flatten(value: Any, path: str) -> list[tuple[str, Any]]:
-    if isinstance(value, dict) and value:
-        return [row for key, item in value.items() for row in _flatten(item, f"{path}.{key}" if path else key)]
-    return [(path, value)]
 
 
 def _exchange(exchange: Exchange | None) -> str:

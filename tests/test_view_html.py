@@ -222,3 +222,19 @@ def test_hostile_wire_text_stays_text_in_the_browser(open_page, tmp_path: Path) 
     assert page.evaluate("window.pwned") is None
     assert page.evaluate("document.scripts.length") == 1
     assert page.inner_text(".answer-text") == "Sure <U+202E>evil<U+202C> ␛[2J</pre><script>window.pwned = 1</script>"
+
+
+def test_a_non_streamed_error_answer_has_its_pane(tmp_path: Path) -> None:
+    header = Header(request={"method": "POST", "url": "https://api.anthropic.com/v1/messages", "headers": {}},
+                    response={"status": 429, "headers": {"content-type": "application/json", "retry-after": "7"}},
+                    protocol="anthropic-messages", source="proxy", id="e", started_at="2026-11-21T05:00:00.000Z")
+    writer = RecordingWriter(tmp_path / "e.jsonl", header)
+    writer.chunk(0.2, b'{"type":"error","error":{"type":"rate_limit_error","message":"Slow down"}}')
+    writer.end(0.25, "complete")
+    page = page_of(tmp_path / "e.jsonl")
+    pane = page[page.index('<div class="pane error-answer" id="response">'):]
+    pane = pane[:pane.index("</div>")]
+    assert "<dt>retry-after</dt><dd>7</dd>" in pane
+    assert '<h3>error answer: HTTP 429, not an event stream</h3><p class="sev-error">rate_limit_error: Slow down</p>' \
+           in pane
+    assert '&quot;' not in pane and '"message": "Slow down"' in pane

@@ -68,7 +68,9 @@
       if (!tip) return;
       tip.textContent = tick.getAttribute("data-tip");
       tip.style.display = "block";
-      tip.style.left = (move.clientX + 12) + "px";
+      var left = move.clientX + 12;
+      if (left + tip.offsetWidth > window.innerWidth - 4) left = move.clientX - tip.offsetWidth - 12;  // near the edge
+      tip.style.left = Math.max(0, left) + "px";
       tip.style.top = (move.clientY + 12) + "px";
     });
     tick.addEventListener("mouseleave", function () { if (tip) tip.style.display = "none"; });
