@@ -253,7 +253,8 @@ def _cells(row: ListingRow) -> list[tuple[str, str | None]]:
     if len(model) > _MODEL_LIMIT:
         model = model[: _MODEL_LIMIT - 1] + "…"
     return [
-        (_when(row.started), None), (row.protocol or "-", None), (model, None), (_status(row), None),
+        (_when(row.started), None), (row.protocol or "-", None), (model, None),
+        (visible(_status(row), one_line=True), None),
         ("-" if row.events is None else str(row.events), None), (_seconds(row.ttft), None),
         (_seconds(row.duration), None), (verdict, _VERDICT_STYLE[row.verdict]),
     ]

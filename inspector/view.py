@@ -20,14 +20,13 @@ from rich.table import Table
 from rich.text import Text
 from rich.theme import Theme
 
-from .escape import visible
+from .escape import guard, visible
 from .findings import Finding, Severity
 from .protocols.base import Output, ToolCall
 from .timing import Timing
 from .view_events import EventTable, RawFrames
 from .view_exchange import Exchange, RequestFacts, ResponseFacts
 from .view_model import StreamReport
-from .view_safe import guard
 
 THEME = Theme(
     {
@@ -341,7 +340,9 @@ class ToolCallTable:
         table.add_column("kind", overflow="fold")
         table.add_column("arguments", overflow="fold", ratio=1)
         for call in self.calls:
-            table.add_row(call.id or "-", call.name or "-", tool_kind(call.kind), _arguments(call.arguments))
+            # NOTE: cells are shown `visible` before layout too, so a control in them cannot shift the columns
+            table.add_row(visible(call.id or "-"), visible(call.name or "-"), visible(tool_kind(call.kind)),
+                          _arguments(call.arguments))
         yield table
 
 
@@ -359,8 +360,8 @@ def _arguments(arguments: str) -> Text:
         parsed = json.loads(arguments)
     except ValueError as error:
         text = Text(f"does not parse as JSON ({error}):\n", style="inspector.invalid")
-        return text.append(arguments, style="")
-    return Text(json.dumps(parsed, indent=2, ensure_ascii=False))
+        return text.append(visible(arguments), style="")
+    return Text(visible(json.dumps(parsed, indent=2, ensure_ascii=False)))
 
 
 class OutputView:
@@ -425,7 +426,7 @@ class FindingsTable:
         for finding in sorted(self.findings, key=_by_event):
             table.add_row(
                 Text(str(finding.severity), style=_SEVERITY_STYLE[finding.severity]), finding.rule,
-                "end" if finding.index is None else str(finding.index), finding.message,
+                "end" if finding.index is None else str(finding.index), visible(finding.message),
             )
         yield table
 
