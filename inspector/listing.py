@@ -182,8 +182,9 @@ def _iso(moment: datetime | None) -> str | None:
 class RecordingTable:
     """The listing, one row per stream, its file name (relative to `base`, the listed directory) always whole.
 
-    At 160 columns a row is one line ending in the file name; when the name does not fit beside the columns it
-    gets its own line above them (at 80 columns, typically). An unreadable file shows its reason instead.
+    At 160 columns a row is one line ending in the file name and the endpoint; when they do not fit beside the
+    columns they get a line of their own above them (at 80 columns, typically). An unreadable file shows its
+    reason instead.
     """
 
     def __init__(self, rows: Sequence[ListingRow], base: str | None = None) -> None:
@@ -206,15 +207,19 @@ class RecordingTable:
             widths[column] -= cut
             excess -= cut
         fixed = sum(widths) + 2 * len(widths)
-        one_line = fixed + max(cell_len(name) for name in names) <= options.max_width
+        endpoints = [f"  {visible(row.endpoint, one_line=True)}" if row.endpoint else "" for row in self.rows]
+        one_line = fixed + max(cell_len(name + endpoint) for name, endpoint in zip(names, endpoints, strict=True)) \
+            <= options.max_width
         if not one_line:
             yield Text("file", style="inspector.label")
         head = _line(_HEADS, widths)
         yield Text(f"{head:<{fixed - 2}}  file" if one_line else head, style="inspector.label")
-        for name, row, columns in zip(names, self.rows, cells, strict=True):
+        for name, endpoint_text, row, columns in zip(names, endpoints, self.rows, cells, strict=True):
             line = Text()
+            endpoint = Text(endpoint_text, style="inspector.muted")
             if not one_line:
-                yield Text(name, style="bold" if row.problem is None else "inspector.warning", overflow="fold")
+                yield Text.assemble(Text(name, style="bold" if row.problem is None else "inspector.warning"), endpoint,
+                                    overflow="fold")
             for number, ((text, style), width) in enumerate(zip(columns, widths, strict=True)):
                 text = fit(text, width)
                 shown = text.rjust(width) if number in _NUMERIC else text.ljust(width)
@@ -222,6 +227,7 @@ class RecordingTable:
                 line.append("  ")
             if one_line:
                 line.append(name)
+                line.append_text(endpoint)
             line.rstrip()
             line.overflow = "ellipsis"
             line.no_wrap = True

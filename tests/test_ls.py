@@ -95,10 +95,14 @@ def test_table_shows_every_file_name_whole(run_cli, recordings: Path, monkeypatc
         assert lines[0].split() == ["time", "(UTC)", "protocol", "model", "status", "events", "TTFT", "s", "total",
                                     "s", "verdict", "file"]
         rows = [line.split() for line in lines[1:] if line[:1].isdigit()]
-        assert [row[-1] for row in rows] == names
+        assert [row[-1] for row in rows] == [f"{name}" if name in ("raw.sse", "broken.jsonl")
+                                             else "api.example.com/v1/chat/completions" for name in names]
+        assert [row[-2] for row in rows[:3]] == names[:3]  # the endpoint after the name
     else:  # the name on its own line above its row
         assert lines[:2] == ["file", "time (UTC)      protocol    model  status    events  TTFT s  total s  verdict"]
-        assert [line for line in lines[2:] if not line[:1].isdigit() and not line.startswith("  ")] == names
+        assert [line.split("  ")[0] for line in lines[2:] if not line[:1].isdigit() and not line.startswith("  ")] \
+            == names
+        assert lines[2] == "sub/a-newest.jsonl  api.example.com/v1/chat/completions"
         rows = [line.split() for line in lines[2:] if line[:1].isdigit()]
     chat = "openai-ch…" if width == 80 else "openai-chat"
     assert [row[:8] for row in rows] == [
@@ -116,8 +120,7 @@ def test_a_long_path_stays_on_one_line_at_80_columns(run_cli, tmp_path: Path, mo
     deep.mkdir(parents=True)
     path = write(deep, "20261121-050000.000-openai-chat-0123abcd.jsonl", "2026-11-21T05:00:00.000Z", GOOD_CHAT)
     lines = run_cli("ls", str(path)).out.splitlines()
-    assert len(lines) == 4 if len(str(path)) <= 80 else 5
-    assert "".join(lines[2:-1]) == str(path)
+    assert "".join(lines[2:-1]) == f"{path}  api.example.com/v1/chat/completions"
 
 
 @pytest.mark.parametrize(
