@@ -1,7 +1,7 @@
 """Seconds to build `view --html`'s page against the terminal view's one pass (the baseline), in one run.
 
 The stream is a recording of a real corpus Chat stream with its content deltas repeated to N events, 10 ms apart.
-The page keeps every event's data and wire text (up to `view_html.MAX_EVENTS` rows).
+The page keeps every event's data and wire text (up to `inspector.view.html.MAX_EVENTS` rows).
 
     python bench/html_report.py [--events N]
 """
@@ -18,9 +18,9 @@ from parse import long_stream
 
 from inspector.inputs import open_source
 from inspector.recording import Header, RecordingWriter
-from inspector.view import make_console, print_view
-from inspector.view_html import report_page
-from inspector.view_model import inspect
+from inspector.view.html import report_page
+from inspector.view.model import inspect
+from inspector.view.render import make_console, print_view
 
 
 def recording(directory: Path, events: int) -> Path:

@@ -20,8 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 from inspector.inputs import open_source  # noqa: E402
 from inspector.recording import Header, RecordingWriter  # noqa: E402
-from inspector.view_html import report_page  # noqa: E402
-from inspector.view_model import inspect  # noqa: E402
+from inspector.view.html import report_page  # noqa: E402
+from inspector.view.model import inspect  # noqa: E402
 
 STREAM = ROOT / "tests/fixtures/corpus/anthropic-messages/vercel-ai__text-tool-use-and-server-tool-use.sse"
 REQUEST = {

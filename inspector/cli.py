@@ -133,8 +133,8 @@ def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool,
     """
     from pathlib import Path
 
-    from . import diff_report
-    from .diff import Options, diff_paths
+    from .diff import report as diff_report
+    from .diff.compare import Options, diff_paths
 
     options = Options(ignore_text=ignore_text, usage=usage, timing_tolerance=timing_tolerance,
                       protocol=None if protocol == "auto" else protocol)
@@ -220,13 +220,13 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, follow: bo
 
     from .inputs import expand, open_source
     from .private import open_private
-    from .view import make_console, print_view
-    from .view_html import report_page, write_directory
-    from .view_model import inspect
+    from .view.html import report_page, write_directory
+    from .view.model import inspect
+    from .view.render import make_console, print_view
 
     found = expand([path])
     if follow:
-        from .view_live import follow as follow_file
+        from .view.live import follow as follow_file
 
         if path == "-" or Path(path).is_dir() or as_json or html_path is not None:
             raise UsageFailure("--follow takes one file, shown in the terminal (not -, a directory, --json or --html)")
@@ -265,7 +265,7 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, follow: bo
 def _since(_context, _parameter, value: str | None):
     from datetime import UTC, datetime
 
-    from .listing import parse_since
+    from .view.listing import parse_since
 
     try:
         return None if value is None else parse_since(value, datetime.now(UTC))
@@ -287,8 +287,8 @@ def list_command(directory: str, as_json: bool, failed: bool, protocol: str | No
                  search: str | None) -> None:
     """List the recordings under DIR (default: recordings), newest first: time, protocol, model, status,
     events, TTFT, duration, verdict and file."""
-    from .listing import Filters, RecordingTable, list_recordings
-    from .view import make_console
+    from .view.listing import Filters, RecordingTable, list_recordings
+    from .view.render import make_console
 
     rows = list_recordings(directory, Filters(failed, protocol, model, since, search))
     if as_json:
@@ -315,7 +315,7 @@ def record(reverse: str | None, regular: bool, port: int, directory: str, redact
 
     The app receives each chunk unchanged the moment it arrives. Ctrl-C stops and prints a summary.
     """
-    from .recorder_run import RecorderError, run
+    from .recorder.run import RecorderError, run
 
     if reverse and regular:
         raise UsageFailure("--reverse and --regular exclude each other")
@@ -332,8 +332,8 @@ def record(reverse: str | None, regular: bool, port: int, directory: str, redact
 
     from contextlib import nullcontext
 
-    from .view import make_console
-    from .view_live import RecordLive
+    from .view.live import RecordLive
+    from .view.render import make_console
 
     console = make_console()
     # on a terminal, a live panel of the streams in flight; elsewhere one plain line per finished stream
@@ -368,7 +368,7 @@ def probe(base_url: str, protocol: str, model: str | None, api_key_env: str | No
     from pathlib import Path
 
     from .probe import DIALECTS, KeyRefused, Probe, ProbeError, ProbeReport
-    from .view import make_console
+    from .view.render import make_console
 
     if not base_url.startswith(("http://", "https://")):
         raise UsageFailure(f"--base-url: expected an http:// or https:// URL, got {base_url!r}")
@@ -418,7 +418,7 @@ def demo(directory: str | None, speed: float, examples: str | None) -> None:
     from rich.text import Text
 
     from .demo import EXAMPLES, Demo, DemoError
-    from .view import make_console, print_view
+    from .view.render import make_console, print_view
 
     if not math.isfinite(speed):
         raise UsageFailure(f"--speed: expected a finite number, got {speed}")

@@ -72,6 +72,7 @@ def stream_check(header: Header | None, protocol: str | None = None) -> StreamCh
     return StreamCheck(
         protocol,
         request_path=header.path if header else None,
+        request_method=header.request.get("method") if header else None,
         status=header.status if header else None,
         content_type=header.header("response", "content-type") if header and header.response else None,
     )

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from inspector.listing import list_recordings
 from inspector.recording import Header, RecordingWriter
+from inspector.view.listing import list_recordings
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 
@@ -142,7 +142,7 @@ def test_filters(run_cli, recordings: Path, options: list[str], names: list[str]
 
 
 def test_since_takes_an_age() -> None:
-    from inspector.listing import parse_since
+    from inspector.view.listing import parse_since
 
     now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
     assert [parse_since(age, now) for age in ("90s", "30m", "2h", "1.5d")] == [
@@ -187,7 +187,7 @@ def test_listing_one_file_shows_its_path(tmp_path: Path) -> None:
 
     from rich.console import Console
 
-    from inspector.listing import RecordingTable, list_recordings
+    from inspector.view.listing import RecordingTable, list_recordings
 
     path = tmp_path / "one.sse"
     path.write_bytes(b"data: {}\n\n")

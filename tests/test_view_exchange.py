@@ -11,8 +11,8 @@ from rich.console import Console
 
 from inspector.inputs import open_source
 from inspector.recording import Header, RecordingWriter
-from inspector.view import THEME, GapChart, StreamView
-from inspector.view_model import inspect
+from inspector.view.model import inspect
+from inspector.view.render import THEME, GapChart, StreamView
 
 REQUEST_BODY = {
     "model": "gpt-4o-mini", "stream": True, "stream_options": {"include_usage": True}, "max_completion_tokens": 300,
@@ -174,3 +174,13 @@ def test_events_shows_the_data_as_on_the_wire(run_cli, tmp_path: Path) -> None:
     raw.write_bytes(b'data: {"city":"Par\\"is"}\ndata: line two\n\n')
     result = run_cli("events", str(raw))
     assert result.out == '    0          -  message  {"city":"Par\\"is"}␊line two\n'
+
+
+def test_secrets_left_in_a_recording_are_redacted_in_the_view(tmp_path: Path) -> None:
+    header = Header(request={"method": "POST", "url": "https://h/v1/chat/completions?api_key=sk-live-0123456789abcdef",
+                             "headers": {"Authorization": "Bearer sk-live-0123456789abcdefWXYZ", "X-Trace": "t1"},
+                             "body": json.dumps({"model": "m", "stream": True, "api_key": "sk-live-0123456789abcdef"})},
+                    response={"status": 200, "headers": {"content-type": "text/event-stream"}}, source="import")
+    RecordingWriter(tmp_path / "r.jsonl", header).end(0.1, "complete")
+    shown = json.dumps(inspect(open_source(str(tmp_path / "r.jsonl"))).to_json()["request"])
+    assert "0123456789" not in shown and '"X-Trace": "t1"' in shown

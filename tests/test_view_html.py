@@ -12,8 +12,8 @@ import pytest
 
 from inspector.inputs import open_source
 from inspector.recording import Header, RecordingWriter
-from inspector.view_html import report_page
-from inspector.view_model import inspect
+from inspector.view.html import report_page
+from inspector.view.model import inspect
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -24,12 +24,12 @@ from recorder_helpers import WAIT, corpus_events, run_mitmdump, run_upstream
 from rich.console import Console
 
 from inspector.inputs import open_source
-from inspector.recorder_verdict import StreamResult
+from inspector.recorder.verdict import StreamResult
 from inspector.recording import Header, RecordingWriter
-from inspector.view import THEME
-from inspector.view_follow import Follower
-from inspector.view_live import FollowPanel, RecordWatch, follow
-from inspector.view_model import inspect
+from inspector.view.follow import Follower
+from inspector.view.live import FollowPanel, RecordWatch, follow
+from inspector.view.model import inspect
+from inspector.view.render import THEME
 
 CHAT = "openai-chat/openai-python__text-plain.sse"
 EVENTS = corpus_events(CHAT)
