@@ -214,6 +214,8 @@ class SSEParser:
                 data.append(line[6:])
             elif line[:5] == "data:":
                 data.append(line[5:])
+            elif line[:7] == "event: ":  # the second most common (Responses, Anthropic, Gemini name each event)
+                event_type = line[7:]
             elif line[0] != ":":  # spec: a line starting with a colon is a comment
                 name, _, value = line.partition(":")
                 if value[:1] == " ":  # spec: one leading space after the colon is dropped
