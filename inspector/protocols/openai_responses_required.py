@@ -26,7 +26,7 @@ ITEMS: dict[str, tuple[str, ...]] = {
     "custom_tool_call":        ("call_id", "input", "name"),
     "reasoning":               ("summary",),
     "file_search_call":        ("queries", "status"),
-    "web_search_call":         ("status",),          # NOTE: `action` too in the SDK; older OpenAI streams omit it
+    "web_search_call":         ("status",),          # NOTE: `action` too in the SDK; OpenAI's `added` omits it
     "computer_call":           ("call_id", "pending_safety_checks", "status"),
     "image_generation_call":   ("status",),
     "code_interpreter_call":   ("container_id", "status"),
