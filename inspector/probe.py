@@ -33,8 +33,8 @@ from rich.text import Text
 
 from .findings import Finding, Severity
 from .protocols.base import Assembly
-from .recorder_stream import Ending
-from .recorder_verdict import end_reason
+from .recorder.stream import Ending
+from .recorder.verdict import end_reason
 from .recording import Header, RecordingWriter, now_iso
 from .redact import Policy
 from .validate import StreamCheck

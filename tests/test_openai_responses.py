@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inspector.findings import RULES, Severity
-from inspector.protocols import openai_responses
-from inspector.protocols.openai_responses_models import EVENT_MODELS
+from inspector.protocols.openai_responses import checker as openai_responses
+from inspector.protocols.openai_responses.models import EVENT_MODELS
 from inspector.sse import SSEParser
 from inspector.validate import check_bytes
 
@@ -621,7 +621,7 @@ def test_the_required_fields_are_required_by_the_installed_sdk() -> None:
     from openai.types.responses.response_reasoning_item import Summary
     from openai.types.responses.response_usage import ResponseUsage
 
-    from inspector.protocols import openai_responses_required as required
+    from inspector.protocols.openai_responses import required
 
     def fields(model: Any) -> set[str]:
         return {name for name, field in model.model_fields.items() if field.is_required()}
