@@ -160,11 +160,11 @@ def _from_stream(name: str, stream: BinaryIO) -> Source:
         raise InputError(f"{name}:1: empty")
     if _STATUS_LINE.match(first):
         return _curl_response(name, first, stream)
-    head = first + stream.read(_READ_SIZE)
-    line = _binary_line(head)
+    rest = stream.read(_READ_SIZE)
+    line = _binary_line(first + rest)
     if line is not None:
         raise InputError(f"{name}:{line}: binary data, neither a recording nor an SSE stream")
-    return Source(name, None, _raw_chunks(head, stream))
+    return Source(name, None, _raw_chunks(stream, first, rest))
 
 
 def _binary_line(head: bytes) -> int | None:
@@ -196,7 +196,7 @@ def _curl_response(name: str, status_line: bytes, stream: BinaryIO) -> Source:
             break
         status_line = body
     header = Header(request={}, response={"status": status, "headers": Policy().headers(headers)}, source=CURL)
-    return Source(name, header, _raw_chunks(body, stream))
+    return Source(name, header, _raw_chunks(stream, body))
 
 
 def _first_line(stream: BinaryIO) -> bytes:
@@ -218,10 +218,12 @@ def _lines(stream: BinaryIO) -> Iterator[bytes]:
         yield from stream
 
 
-def _raw_chunks(head: bytes, stream: BinaryIO) -> Iterator[Chunk]:
+def _raw_chunks(stream: BinaryIO, *read: bytes) -> Iterator[Chunk]:
+    """What was already read (the first line, the start of the rest), then the rest as it is read."""
     with stream:
-        if head:
-            yield Chunk(None, head)
+        for block in read:
+            if block:
+                yield Chunk(None, block)
         while block := stream.read(_READ_SIZE):
             yield Chunk(None, block)
 
