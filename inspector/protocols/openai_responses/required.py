@@ -59,11 +59,17 @@ def _absent(value: dict[str, Any], fields: tuple[str, ...], path: str) -> list[s
     return [f"{path}.{name}" for name in fields if value.get(name) is None]
 
 
+def _fields(table: dict[str, tuple[str, ...]], value: dict[str, Any]) -> tuple[str, ...]:
+    """The required fields for the object's `type` (of any JSON type on a broken stream: nothing then)."""
+    kind = value.get("type")
+    return table.get(kind, ()) if isinstance(kind, str) else ()
+
+
 def missing_in_part(part: Any, path: str) -> list[str]:
     """`path.field` of each required field a content part (and its annotations) lacks."""
     if not isinstance(part, dict):
         return []
-    found = _absent(part, PARTS.get(part.get("type"), ()), path)  # type: ignore[arg-type]
+    found = _absent(part, _fields(PARTS, part), path)
     annotations = part.get("annotations")
     for number, annotation in enumerate(annotations if isinstance(annotations, list) else ()):
         found += missing_in_annotation(annotation, f"{path}.annotations[{number}]")
@@ -73,14 +79,14 @@ def missing_in_part(part: Any, path: str) -> list[str]:
 def missing_in_annotation(annotation: Any, path: str) -> list[str]:
     if not isinstance(annotation, dict):
         return []
-    return _absent(annotation, ANNOTATIONS.get(annotation.get("type"), ()), path)  # type: ignore[arg-type]
+    return _absent(annotation, _fields(ANNOTATIONS, annotation), path)
 
 
 def missing_in_item(item: Any, path: str) -> list[str]:
     """`path.field` of each required field an output item (and its parts) lacks."""
     if not isinstance(item, dict):
         return []
-    found = _absent(item, ITEMS.get(item.get("type"), ()), path)  # type: ignore[arg-type]
+    found = _absent(item, _fields(ITEMS, item), path)
     for key in ("content", "summary"):
         parts = item.get(key)
         for number, part in enumerate(parts if isinstance(parts, list) else ()):
