@@ -3,8 +3,8 @@
 Every input becomes a `Source`: an optional recording header, then its chunks one at a time, then (for
 recordings) the end line. Nothing is read whole. Anything that is not a recording is read as an SSE body, however
 odd (that is what the rules are for); `curl -i -N` output (status line, headers, blank line, body) is read as a
-response whose status and headers feed the HTTP rules. Only empty input and binary garbage end in an
-`InputError`, whose message is one line naming the file and line.
+response whose status and headers feed the HTTP rules. Only empty input, binary garbage and a `.jsonl` file that
+is not a recording end in an `InputError`, whose message is one line naming the file and line.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from .redact import Policy
 from .validate import StreamCheck
 
 SUFFIXES = (".jsonl", ".sse", ".txt")
+RECORDING_SUFFIX = ".jsonl"
+"""A file named like a recording must be one: it is not read as SSE."""
 _READ_SIZE = 64 * 1024
 """Bytes read at a time from a raw SSE body, and sniffed from a file's start."""
 _SSE_START = re.compile(rb"^(\xef\xbb\xbf)?(:|(data|event|id|retry)(:|\r|\n|$))")
@@ -162,6 +164,8 @@ def _from_stream(name: str, stream: BinaryIO) -> Source:
         return Source(name, header, _guarded(iter_body(_lines(stream), name)))
     if not first:
         raise InputError(f"{name}:1: empty")
+    if name.endswith(RECORDING_SUFFIX):  # JSON Lines of another kind, or a recording that lost its header
+        raise InputError(f"{name}:1: neither a recording nor an SSE stream")
     if _STATUS_LINE.match(first):
         return _curl_response(name, first, stream)
     rest = stream.read(_READ_SIZE)

@@ -106,3 +106,12 @@ def test_any_bytes_are_read_or_refused_in_one_line(tmp_path: Path, data: bytes) 
         assert "\n" not in str(error)
         return
     source.validate()
+
+
+def test_a_jsonl_file_that_is_not_a_recording_is_refused(tmp_path: Path) -> None:
+    """`.jsonl` is the recording format's name: JSON Lines of another kind are not read as SSE."""
+    path = tmp_path / "notes.jsonl"
+    path.write_bytes(b'{"note": 1}\n')
+    with pytest.raises(InputError) as raised:
+        open_source(str(path))
+    assert str(raised.value) == f"{path}:1: neither a recording nor an SSE stream"
