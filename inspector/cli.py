@@ -7,12 +7,14 @@ stderr, never a traceback).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import sys
 
 import click
 
 from . import __version__, report
+from .escape import json_safe, visible
 from .inputs import InputError, expand, iter_sources, open_source
 from .protocols import NAMES
 
@@ -25,7 +27,7 @@ class UsageFailure(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:
-        click.echo(f"sse-inspector: error: {self.format_message()}", err=True)
+        _error_line(self.format_message())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -50,14 +52,14 @@ def events(paths: tuple[str, ...], as_json: bool) -> None:
     for name in names:
         source = open_source(name)
         if several and not as_json:
-            click.echo(f"==> {name} <==")
+            click.echo(f"==> {visible(name, one_line=True)} <==")
         parser = SSEParser()
         for chunk in source.chunks():
             for event in parser.feed(chunk.data, chunk.t):
                 _echo_event(event, as_json, name if several else None)
         parser.close()
         for problem in parser.problems:
-            click.echo(f"{name}: note: {problem.detail}", err=True)
+            click.echo(visible(f"{name}: note: {problem.detail}", one_line=True), err=True)
 
 
 def _finite(value: float | None) -> float | None:
@@ -72,11 +74,11 @@ def _echo_event(event, as_json: bool, path: str | None) -> None:
         line = {"index": event.index, "t": event.t, "event": event.type, "data": event.data, "id": event.id}
         if path is not None:
             line["path"] = path
-        click.echo(json.dumps(line, ensure_ascii=False))
+        click.echo(json_safe(json.dumps(line, ensure_ascii=False)))
         return
     t = "-" if event.t is None else f"{event.t:.3f}s"
     data = event.data.replace("\\", "\\\\").replace("\n", "\\n")
-    click.echo(f"{event.index:>5}  {t:>9}  {event.type}  {data}")
+    click.echo(visible(f"{event.index:>5}  {t:>9}  {event.type}  {data}", one_line=True))
 
 
 @cli.command()
@@ -163,7 +165,6 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
     Several recordings are matched by request path (else by protocol), then served in turn. Point a client at
     it: openai SDK base_url http://127.0.0.1:PORT/v1, anthropic SDK base_url http://127.0.0.1:PORT. Ctrl-C stops.
     """
-    import logging
     import math
 
     from .replay import Faults, Replay, describe, serve_forever
@@ -180,14 +181,14 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
     replay = Replay.from_paths(paths, speed, Faults(cut_after, stall_event, stall_seconds), idle_timeout)
 
     requests = logging.StreamHandler(sys.stdout)  # one line per request served, as it happens
-    requests.setFormatter(logging.Formatter("%(asctime)s  %(message)s", "%H:%M:%S"))
+    requests.setFormatter(_VisibleFormatter("%(asctime)s  %(message)s", "%H:%M:%S"))
     logging.getLogger("inspector.replay").addHandler(requests)
     logging.getLogger("inspector.replay").setLevel(logging.INFO)
 
     def ready(bound: int) -> None:
         click.echo(f"serving {len(replay.catalog.entries)} recording(s) on http://127.0.0.1:{bound} (Ctrl-C stops)")
         for line in describe(replay.catalog.entries):
-            click.echo(f"  {line}")
+            click.echo(f"  {visible(line, one_line=True)}")
         click.echo(f"point a client at it: openai SDK base_url=http://127.0.0.1:{bound}/v1, "
                    f"anthropic SDK base_url=http://127.0.0.1:{bound}")
 
@@ -234,7 +235,7 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: b
             raise UsageFailure(f"--html {html_path}: {error.strerror or error}") from None
         click.echo(f"wrote {html_path}", err=True)
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        click.echo(json_safe(json.dumps(report.to_json(), indent=2, ensure_ascii=False)))
     elif html_path is None:
         print_view(make_console(), report)
     sys.exit(1 if report.errors else 0)
@@ -252,7 +253,7 @@ def list_command(directory: str, as_json: bool) -> None:
     rows = list_recordings(directory)
     if as_json:
         for row in rows:
-            click.echo(json.dumps(row.to_json(), ensure_ascii=False))
+            click.echo(json_safe(json.dumps(row.to_json(), ensure_ascii=False)))
     else:
         make_console().print(RecordingTable(rows, directory))
 
@@ -400,6 +401,18 @@ def demo(directory: str | None, speed: float, examples: str | None) -> None:
     sys.exit(1 if failed else 0)
 
 
+class _VisibleFormatter(logging.Formatter):
+    """Log lines carry what a client sent (a request path holding ESC): shown, never obeyed."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record), one_line=True)
+
+
+def _error_line(message: str) -> None:
+    """The one stderr line of exit 2; it may quote a file name or a wire value, so it is shown `visible`."""
+    click.echo(f"sse-inspector: error: {visible(message, one_line=True)}", err=True)
+
+
 def main() -> None:
     """Console entry point: usage errors and unusable input end in one line and exit 2."""
     for stream in (sys.stdout, sys.stderr):
@@ -416,10 +429,10 @@ def main() -> None:
     except click.ClickException as error:
         if isinstance(error, click.UsageError) and error.ctx is not None:
             click.echo(error.ctx.get_usage(), err=True)
-        click.echo(f"sse-inspector: error: {error.format_message()}", err=True)
+        _error_line(error.format_message())
         sys.exit(2 if isinstance(error, click.UsageError | UsageFailure) else error.exit_code)
     except InputError as error:
-        click.echo(f"sse-inspector: error: {error}", err=True)
+        _error_line(str(error))
         sys.exit(2)
     except BrokenPipeError:
         sys.stderr.close()

@@ -60,6 +60,7 @@ class Source:
         return StreamCheck(
             protocol,
             request_path=header.path if header else None,
+            request_method=header.request.get("method") if header else None,
             status=header.status if header else None,
             content_type=header.header("response", "content-type") if header and header.response else None,
         )
