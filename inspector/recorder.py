@@ -139,10 +139,8 @@ class Recorder:
                 end = flow.response.timestamp_end or recording.started
                 recording.record(end - recording.started, flow.response.raw_content or b"")
         if recording is not None:
-            if recording.client_left or flow.client_conn.state not in _WRITABLE:
-                self._finish(recording, Ending("client", CLIENT_LEFT))
-            else:
-                self._finish(recording, Ending("response"))
+            gone = recording.client_left or flow.client_conn.state not in _WRITABLE
+            self._finish(recording, Ending("client", CLIENT_LEFT) if gone else Ending("response"))
 
     def error(self, flow: http.HTTPFlow) -> None:
         _, recording = self._recordings.pop(flow.id, (None, None))
@@ -151,7 +149,7 @@ class Recorder:
             if protocol is not None and _asks_for_stream(flow.request):
                 recording = self._start(flow, protocol, sse=False)  # the upstream never answered: say why
         if recording is not None:
-            self._finish(recording, _ending_of(flow))
+            self._finish(recording, Ending("client", CLIENT_LEFT) if recording.client_left else _ending_of(flow))
 
     def done(self) -> None:
         self._stopped = True  # the verdict worker is going away: what ends after this is not recorded

@@ -114,10 +114,11 @@ class StreamRecording:
         """mitmproxy's stream callable: queue `data` for the recording, give it back unchanged."""
         if not data:
             return []  # NOTE: the end marker (twice under HTTP/2); returning b"" for data would end an HTTP/1 body
-        if not self.finished and not self.client_left and self._client_gone():
-            self.client_left = True  # what comes from here on never reaches the client: it is not recorded
         if self.failure is None and not self.finished and not self.client_left:
             try:
+                if self._client_gone():
+                    self.client_left = True  # what comes from here on never reaches the client: not recorded
+                    return data
                 queue = self._queue
                 queue.append((time.time() - self.started, data))
                 if len(queue) == 1 and self._defer is not None:

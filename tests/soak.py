@@ -126,17 +126,18 @@ def _peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _live_lines(lines: queue.Queue[str], count: int) -> list[str]:
-    """Up to `count` live lines; stops early when none came for `WAIT` seconds (the rest are lost)."""
+def _live_lines(lines: queue.Queue[str], count: int) -> tuple[list[str], list[str]]:
+    """Up to `count` live lines, and the proxy's other output; stops early when nothing came for `WAIT` seconds
+    (the streams without a line are lost)."""
     found: list[str] = []
+    other: list[str] = []
     while len(found) < count:
         try:
             line = lines.get(timeout=WAIT)
         except queue.Empty:
             break
-        if line.rstrip().endswith(".jsonl"):
-            found.append(line.rstrip())
-    return found
+        (found if line.rstrip().endswith(".jsonl") else other).append(line.rstrip())
+    return found, other
 
 
 def check(plan: Plan, received: bytes, path: Path | None, figures: Figures) -> None:
@@ -172,7 +173,9 @@ def soak(tmp: Path, count: int, big_bytes: int) -> Figures:
     started = time.monotonic()
     with run_upstream() as upstream, run_mitmdump(tmp, upstream.url) as proxy:
         received = asyncio.run(_all(proxy.url, batch))
-        lines = _live_lines(proxy.lines, count)
+        lines, other = _live_lines(proxy.lines, count)
+        noise = (" connect", " disconnect", "Loading script", "listening at")
+        figures.problems.extend(f"proxy: {line}" for line in other if not any(word in line for word in noise))
         figures.seconds = round(time.monotonic() - started, 1)
         figures.proxy_peak_rss_mb = round(_peak_rss_mb(proxy.process.pid), 1)
     by_id: dict[str, Path] = {}
