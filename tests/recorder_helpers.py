@@ -30,6 +30,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 import zlib
 from base64 import b64decode
 from collections.abc import Callable, Iterator
@@ -104,6 +105,8 @@ class Upstream:
 
     url: str
     sent: dict[str, bytes] = field(default_factory=dict)
+    last_event_at: dict[str, float] = field(default_factory=dict)
+    """`time.monotonic()` when the last event went out, by `X-Soak-Id` (the soak's requests carry one)."""
     """Exact bytes of each body as sent, by `X-Corpus` + `X-Encoding` (before chunked framing)."""
     gates: dict[str, queue.Queue] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -172,6 +175,8 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
                         self._chunk(body[start : start + (piece or len(body))])
                     if lockstep:
                         upstream.gate(lockstep).get(timeout=WAIT)
+                if "X-Soak-Id" in self.headers:
+                    upstream.last_event_at[self.headers["X-Soak-Id"]] = time.monotonic()
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError, queue.Empty):
