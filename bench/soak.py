@@ -1,10 +1,11 @@
 """The recorder under a soak: several hundred concurrent streams, about 10 % with faults, through a real mitmdump.
 
-Faults, each on every fiftieth stream (so about 10 % of streams carry one): the upstream cuts the stream; the client aborts a long stream part-way;
-the upstream stalls 1.5 s; a gzip body; a body of one byte per HTTP chunk. One stream is big (20 MB). Prints the
-figures as JSON: streams, faults, lost (no recording or no end line), mixed (a recording whose bytes are not the
-ones its request got), wrong end reasons, the proxy's peak RSS, and the wall time. Exit 1 when anything was lost,
-mixed or wrongly ended. The same code runs small in the slow tests (tests/test_soak.py).
+Faults, each on every fiftieth stream (so about 10 % of streams carry one): the upstream cuts the stream; the
+client aborts a long stream part-way; the upstream stalls 1.5 s; a gzip body; a body of one byte per HTTP chunk.
+One stream is big (20 MB). Prints the figures as JSON: streams, faults, lost (no recording or no end line), mixed
+(a recording whose bytes are not the ones its request got), wrong end reasons, the proxy's peak RSS, and the wall
+time. Exit 1 when anything was lost, mixed or wrongly ended. The same code runs small in the slow tests
+(tests/test_soak.py).
 
     .venv/bin/python bench/soak.py --streams 400 --big-mb 20
 
@@ -16,10 +17,6 @@ Measured on the shared 2-core machine (load 7-11 from other work), 2026-12-04:
 
     streams 400, faults 41 (8 cuts, 8 aborts, 8 stalls, 8 gzip, 8 one-byte, 1 big of 20 MB)
     lost 0, mixed 0, wrong end reasons 0, late aborts 1, mitmdump peak RSS 108.5 MB, 48.8 s
-
-Before the recorder asked the client's socket whether the client was still there (same soak, clients and
-upstream in one process): 1 of 8 aborted streams was recorded whole and `complete` although its client had
-hung up after 10 of 181 events.
 """
 
 from __future__ import annotations
