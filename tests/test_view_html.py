@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from inspector.inputs import open_source
 from inspector.recording import Header, RecordingWriter
@@ -238,3 +240,30 @@ def test_a_non_streamed_error_answer_has_its_pane(tmp_path: Path) -> None:
     assert '<h3>error answer: HTTP 429, not an event stream</h3><p class="sev-error">rate_limit_error: Slow down</p>' \
            in pane
     assert '&quot;' not in pane and '"message": "Slow down"' in pane
+
+
+PAGE_TAGS = {prefix + tag for prefix in ("", "/") for tag in (
+    "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "span", "div", "b", "nav", "a",
+    "main", "section", "svg", "rect", "line", "text", "p", "table", "thead", "tbody", "tr", "th", "td", "pre", "dl",
+    "dt", "dd", "details", "summary", "label", "select", "option", "input", "footer", "script", "br")}
+"""The elements the report itself writes: wire text never adds one."""
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(), name=st.text(min_size=1), kind=st.text(alphabet=st.characters(blacklist_characters="\r\n:"),
+                                                               min_size=1))
+def test_no_wire_text_reaches_the_page_unescaped(tmp_path_factory, text: str, name: str, kind: str) -> None:
+    """Any text in a delta, a tool name or an event type: the page holds no control, bidi override or lone
+    surrogate, and no markup but its own."""
+    tool = {"tool_calls": [{"index": 0, "id": "c1", "type": "function", "function": {"name": name, "arguments": "{}"}}]}
+    events = [json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                          "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}).encode()
+              for delta in ({"role": "assistant", "content": text}, tool)]
+    chunks = [(0.1, b"data: " + events[0] + b"\n\n"), (0.2, b"event: " + kind.encode("utf-8", "surrogatepass")
+                                                        + b"\ndata: " + events[1] + b"\n\n"),
+              (0.3, b"data: [DONE]\n\n")]
+    page = page_of(record(tmp_path_factory.mktemp("h"), "h.jsonl", chunks))
+    assert UNSAFE.findall(page) == []
+    assert set(re.findall(r"<(/?[a-zA-Z][\w-]*)", page)) <= PAGE_TAGS
+    assert (page.count("<script"), page.count("<style")) == (1, 1)
