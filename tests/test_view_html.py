@@ -267,3 +267,18 @@ def test_no_wire_text_reaches_the_page_unescaped(tmp_path_factory, text: str, na
     assert UNSAFE.findall(page) == []
     assert set(re.findall(r"<(/?[a-zA-Z][\w-]*)", page)) <= PAGE_TAGS
     assert (page.count("<script"), page.count("<style")) == (1, 1)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner), max_leaves=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=JSON_VALUES)
+def test_json_is_laid_out_as_json_dumps_would_keeping_what_was_written(value) -> None:
+    from inspector.view.html import indent_json
+
+    for written in (json.dumps(value), json.dumps(value, separators=(",", ":")), json.dumps(value, indent=4)):
+        assert indent_json(written) == json.dumps(value, indent=2)
+    assert indent_json('{"a": "é\\u00e9", "n": 1.50e3}') == '{\n  "a": "é\\u00e9",\n  "n": 1.50e3\n}'
