@@ -245,7 +245,7 @@ def test_a_non_streamed_error_answer_has_its_pane(tmp_path: Path) -> None:
 PAGE_TAGS = {prefix + tag for prefix in ("", "/") for tag in (
     "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "span", "div", "b", "nav", "a",
     "main", "section", "svg", "rect", "line", "text", "p", "table", "thead", "tbody", "tr", "th", "td", "pre", "dl",
-    "dt", "dd", "details", "summary", "label", "select", "option", "input", "footer", "script", "br")}
+    "dt", "dd", "details", "summary", "label", "select", "option", "input", "footer", "script", "br", "button")}
 """The elements the report itself writes: wire text never adds one."""
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
@@ -282,3 +282,30 @@ def test_json_is_laid_out_as_json_dumps_would_keeping_what_was_written(value) ->
     for written in (json.dumps(value), json.dumps(value, separators=(",", ":")), json.dumps(value, indent=4)):
         assert indent_json(written) == json.dumps(value, indent=2)
     assert indent_json('{"a": "é\\u00e9", "n": 1.50e3}') == '{\n  "a": "é\\u00e9",\n  "n": 1.50e3\n}'
+
+
+def test_the_answer_shows_which_event_carried_each_piece(tmp_path: Path) -> None:
+    page = page_of(record(tmp_path, "good.jsonl", GOOD))
+    text = page[page.index('<div class="text answer-text"><pre>'):]
+    assert text[:text.index("</pre>")].split("<pre>")[1] == (
+        '<span class="piece" data-event="1" data-t="0.5" title="event 1 at 0.500 s">Hel</span>'
+        '<span class="piece" data-event="2" data-t="0.6" title="event 2 at 0.600 s">lo</span>')
+
+
+@pytest.mark.slow
+def test_the_answer_replays_and_its_pieces_lead_to_their_events(open_page, tmp_path: Path) -> None:
+    path = tmp_path / "good.html"
+    path.write_text(page_of(record(tmp_path, "good.jsonl", GOOD)))
+    page = open_page(path)
+    page.click("#answer .piece >> nth=1")
+    assert page.eval_on_selector_all("tr.highlight", "rows => rows.map(r => r.id)") == ["event-2"]
+    # the page's timers are collected, not run, so the test sees the pace without waiting for it
+    page.evaluate("window.timers = []; window.setTimeout = (run, ms) => window.timers.push([run, ms])")
+    page.click("#replay")
+    pending = "pieces => pieces.map(p => p.classList.contains('pending'))"
+    assert page.eval_on_selector_all("#answer .piece", pending) == [True, True]
+    replays = "window.timers.filter(([run]) => String(run).includes('pending'))"
+    assert page.evaluate(f"{replays}.map(([run, ms]) => Math.round(ms))") == [0, 100]  # 0.5 s and 0.6 s
+    page.evaluate(f"{replays}.forEach(([run]) => run())")
+    assert page.eval_on_selector_all("#answer .piece", pending) == [False, False]
+    assert page.inner_text(".answer-text") == "Hello"
