@@ -309,3 +309,21 @@ def test_the_answer_replays_and_its_pieces_lead_to_their_events(open_page, tmp_p
     page.evaluate(f"{replays}.forEach(([run]) => run())")
     assert page.eval_on_selector_all("#answer .piece", pending) == [False, False]
     assert page.inner_text(".answer-text") == "Hello"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=300) | st.builds(lambda lines: b"\n".join(lines), st.lists(st.sampled_from([
+    b'{"kind":"header","format":"sse-recording","version":1,"request":{"method":"POST","url":"http://h/v1/responses"},'
+    b'"response":{"status":200,"headers":{"content-type":"text/event-stream"}}}',
+    b'{"kind":"chunk","t":0.1,"text":"data: {\\"type\\":\\"response.created\\"}\\n\\n"}',
+    b'{"kind":"chunk","t":0.2,"b64":"ZGF0YTog/w=="}', b'{"kind":"end","t":0.3,"reason":"complete"}',
+    b"data: [DONE]", b"event: x", b"", b"\xff\xfe"]), max_size=8)))
+def test_any_input_gives_a_page_or_one_line_and_exit_2(run_cli, tmp_path_factory, body: bytes) -> None:
+    path = tmp_path_factory.mktemp("any") / "input.jsonl"
+    path.write_bytes(body)
+    result = run_cli("view", "--html", "-", str(path))
+    assert result.code in (0, 1, 2) and "Traceback" not in result.err
+    if result.code == 2:
+        assert (result.out, len(result.err.splitlines())) == ("", 1)
+    else:
+        assert result.out.startswith("<!DOCTYPE html>") and result.out.endswith("</html>\n")
