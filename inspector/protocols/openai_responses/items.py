@@ -594,7 +594,7 @@ class OutputState:
         if join.deltas == 0 and value and family.output is not None and not join.partial:
             self._emit(family.output, value)
             self.assembly.saw_content(index)
-        join.final = value
+        join.final = streamed if value == streamed else value  # NOTE: one copy of a long text, not two
         if family.output == "tool":
             item = self.open.get(ev.output_index)
             if item is not None and item.tool_call is not None:
