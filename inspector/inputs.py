@@ -149,7 +149,7 @@ def _from_stream(name: str, stream: BinaryIO) -> Source:
         raise InputError(str(error)) from None
     if header is not None:
         return Source(name, header, _guarded(iter_body(_lines(stream), name)))
-    if b"\0" in first or not _looks_like_sse(first):
+    if b"\0" in first or not (_looks_like_sse(first) or _looks_like_error_body(first)):
         what = "empty" if not first else "neither a recording nor an SSE stream"
         raise InputError(f"{name}:1: {what}")
     return Source(name, None, _raw_chunks(first, stream))
@@ -166,6 +166,13 @@ def _first_line(stream: BinaryIO) -> bytes:
 
 def _looks_like_sse(first: bytes) -> bool:
     return first in (b"\n", b"\r\n", b"\r") or bool(_SSE_START.match(first))
+
+
+def _looks_like_error_body(first: bytes) -> bool:
+    """A JSON error body saved as the stream (Google's 404 comes labelled `text/event-stream`): a pretty-printed
+    object's lone `{`, or a one-line `{"error": ...}`. The validator judges it; anything else stays unusable."""
+    line = first.strip()
+    return line == b"{" or (line.startswith(b'{"error"') and line.endswith(b"}"))
 
 
 def _lines(stream: BinaryIO) -> Iterator[bytes]:

@@ -102,6 +102,7 @@ class StreamReport(Tally):
             "warnings": self.warnings,
             "refusal": assembly.outputs[0].refusal if 0 in assembly.outputs else "",
             "error": assembly.error,
+            "details": assembly.details,
             "end": None if self.end is None else {"t": self.end.t, "reason": self.end.reason, "error": self.end.error},
             "choices": [_output_json(output) for output in self.outputs],
             **({} if self.events is None else {"events": [row.to_json() for row in self.events]}),
