@@ -173,10 +173,9 @@ def _looks_like_sse(first: bytes) -> bool:
 
 
 def _looks_like_error_body(first: bytes) -> bool:
-    """A JSON error body saved as the stream (Google's 404 comes labelled `text/event-stream`): a pretty-printed
-    object's lone `{`, or a one-line `{"error": ...}`. The validator judges it; anything else stays unusable."""
-    line = first.strip()
-    return line == b"{" or (line.startswith(b'{"error"') and line.endswith(b"}"))
+    """A pretty-printed JSON body saved as the stream, as Google's error bodies are (a 404 comes labelled
+    `text/event-stream`): its first line is a lone `{`. The validator judges it (`sse/json-error-body`)."""
+    return first.strip() == b"{"
 
 
 def _lines(stream: BinaryIO) -> Iterator[bytes]:

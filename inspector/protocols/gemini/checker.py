@@ -65,6 +65,9 @@ class Checker:
         self._calls: dict[str, list[Any]] = {"executableCode": [], "toolCall": []}
         """Built-in calls still waiting for their result, by part field: their ids (None when they had none)."""
         self._unreadable_at: int | None = None
+        self._unknown_call = False
+        """An unreadable event came since the last readable call start: it may have opened a streamed call or been
+        a built-in call, so argument pieces and results with no call seen are not held against the stream."""
 
     # --- the event loop -----------------------------------------------------------------------------------------
 
@@ -76,6 +79,7 @@ class Checker:
         if payload is UNREADABLE:
             self._unreadable_at = index
             self._streaming = self._string_path = None  # it may have closed the call: its arguments are not judged
+            self._unknown_call = True
             return found
         if payload is DONE:
             return found
@@ -288,6 +292,7 @@ class Checker:
                                                           "the first call never closed"))
             self._streaming = str(name) if call.get("willContinue") is True else None
             self._string_path = None
+            self._unknown_call = False
             return
         if self._streaming is not None:
             if not continues(call):
@@ -295,6 +300,8 @@ class Checker:
                     self._string_broken(index, "the call closed", found)
                 self._streaming = None
             return
+        if self._unknown_call:
+            return  # the unreadable event before it may have opened the call
         if pieces is not None or "willContinue" in call or not call:
             found.append(R.STREAMED_ARGS_ORDER(index, "streamed function-call arguments (`partialArgs`, "
                                                       "`willContinue` or a closing `{}`) with no call open: "
@@ -342,6 +349,8 @@ class Checker:
         waiting = self._calls[call_field]
         result_id = value.get("id")
         if not waiting:
+            if self._unknown_call:
+                return  # the unreadable event before it may have been the call
             found.append(R.TOOL_RESULT_UNPAIRED(index, f"`{field}` with no `{call_field}` before it: a client "
                                                        "shows a result of a call it never saw"))
             return
