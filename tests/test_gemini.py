@@ -211,9 +211,13 @@ def test_404_json_body_is_judged_not_refused(tmp_path: Path, run_cli) -> None:
     result = run_cli("validate", str(CORPUS / "js-genai__http-404-error-body.sse"))
     assert result.code == 1
     assert "sse/json-error-body" in result.out and "404 NOT_FOUND" in result.out
+    one_line = tmp_path / "one-line.sse"
+    one_line.write_text('{"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}}\n')
+    result = run_cli("validate", str(one_line))
+    assert (result.code, "sse/json-error-body" in result.out, "gemini" in result.out) == (1, True, True)
     other = tmp_path / "notes.sse"
     other.write_text('{"kind": "not a stream"}\n')
-    assert run_cli("validate", str(other)).code == 2
+    assert "sse/no-events" in run_cli("validate", str(other)).out
 
 
 @pytest.mark.parametrize("path", [
