@@ -15,6 +15,7 @@ SECRET_NAMES = [
     "openai_api_key", "private_key", "x-api-key", "accessToken", "refresh_token", "client_secret", "PASSWORD",
     "passwd", "sessionId", "X-Session", "credentials", "signature", "sig", "apikey", "APIKey", "oauth",
     "X-Amz-Security-Token", "AWSAccessKeyId", "ocp-apim-subscription-key", "prompt_cache_key",
+    "x-ratelimit-api-key",
 ]
 PLAIN_NAMES = [
     "model", "messages", "content", "top_k", "top_p", "stream", "keyword", "author", "tokenizer", "user",
