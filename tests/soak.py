@@ -25,7 +25,8 @@ from recorder_helpers import CORPUS, WAIT, read_recording, recorded_body, run_mi
 
 FAULTS = ("cut", "abort", "stall", "gzip", "bytes")
 PATHS = {"openai-chat": "/v1/chat/completions", "openai-responses": "/v1/responses",
-         "anthropic-messages": "/v1/messages"}
+         "anthropic-messages": "/v1/messages",
+         "gemini-generate-content": "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"}
 LONG = "openai-chat/openai-python__json-object-long.sse"
 """181 events: the stream that clients abort part-way, and that the big stream repeats."""
 _ABORT_AFTER = 10
@@ -90,7 +91,7 @@ def plans(count: int, big_bytes: int) -> list[Plan]:
             sent = b"".join(events[:cut]) + events[cut][: len(events[cut]) // 2]
             reason = "upstream-closed"
         elif fault == "abort":
-            headers["X-Delay-Ms"] = "20"  # long: the client is gone well before the end
+            headers["X-Delay-Ms"] = "50"  # 9 s: the client is gone well before the end, even when it lags
             reason = "client-disconnected"
         elif fault == "stall":
             headers["X-Stall"] = f"{len(events) // 2}:1500"
