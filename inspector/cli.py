@@ -337,7 +337,7 @@ def run(command: tuple[str, ...], directory: str, streams: str, upstream_ca: tup
     except CommandError as error:
         say(f"sse-inspector: error: {error}")
         sys.exit(error.exit_code)
-    make_console(sys.stderr).print(RunSummary(session.results, directory, shlex.join(command), code))
+    make_console(sys.stderr).print(RunSummary(session.results, directory, shlex.join(command), code), soft_wrap=True)
     sys.exit(code)
 
 

@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Sequence
@@ -29,6 +30,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from mitmproxy import exceptions, options
+from mitmproxy.addons.termlog import TermLog
 from mitmproxy.master import Master
 from mitmproxy.tools.dump import DumpMaster
 
@@ -334,8 +336,11 @@ class _Session:
 
     async def serve(self, opts: options.Options, settings: dict) -> tuple[int, OSError] | None:
         """Run the proxy until it is told to stop; the port and error that kept it from listening, if one did."""
-        self.master = master = DumpMaster(opts, with_termlog=True, with_dumper=False)
-        master.addons.add(self.recorder)
+        self.master = master = DumpMaster(opts, with_termlog=False, with_dumper=False)
+        # mitmproxy's own warnings (a failed upstream handshake, ...) go to stderr: stdout is the live lines', and
+        # under `run` the command's
+        terminal_log = TermLog(out=sys.stderr)
+        master.addons.add(terminal_log, self.recorder)
         try:
             opts.update(**settings)
         except exceptions.OptionsError as error:
@@ -359,6 +364,7 @@ class _Session:
             proxy_log.removeFilter(held_back)
             failures = [(server.mode.custom_listen_port, server.last_exception) for server in servers]
             await close_connections(master)
+            terminal_log.uninstall()
         if self.listening:
             return None
         # None: stopped while starting
