@@ -7,6 +7,7 @@ stderr, never a traceback).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import sys
 from functools import partial
@@ -14,6 +15,7 @@ from functools import partial
 import click
 
 from . import __version__, report
+from .escape import json_safe, visible
 from .inputs import InputError, expand, iter_sources, open_source
 from .protocols import NAMES
 
@@ -26,7 +28,7 @@ class UsageFailure(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:
-        click.echo(f"sse-inspector: error: {self.format_message()}", err=True)
+        _error_line(self.format_message())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -51,14 +53,14 @@ def events(paths: tuple[str, ...], as_json: bool) -> None:
     for name in names:
         source = open_source(name)
         if several and not as_json:
-            click.echo(f"==> {name} <==")
+            click.echo(f"==> {visible(name, one_line=True)} <==")
         parser = SSEParser()
         for chunk in source.chunks():
             for event in parser.feed(chunk.data, chunk.t):
                 _echo_event(event, as_json, name if several else None)
         parser.close()
         for problem in parser.problems:
-            click.echo(f"{name}: note: {problem.detail}", err=True)
+            click.echo(visible(f"{name}: note: {problem.detail}", one_line=True), err=True)
 
 
 def _finite(value: float | None) -> float | None:
@@ -73,11 +75,11 @@ def _echo_event(event, as_json: bool, path: str | None) -> None:
         line = {"index": event.index, "t": event.t, "event": event.type, "data": event.data, "id": event.id}
         if path is not None:
             line["path"] = path
-        click.echo(json.dumps(line, ensure_ascii=False))
+        click.echo(json_safe(json.dumps(line, ensure_ascii=False)))
         return
     t = "-" if event.t is None else f"{event.t:.3f}s"
     data = event.data.replace("\\", "\\\\").replace("\n", "\\n")
-    click.echo(f"{event.index:>5}  {t:>9}  {event.type}  {data}")
+    click.echo(visible(f"{event.index:>5}  {t:>9}  {event.type}  {data}", one_line=True))
 
 
 @cli.command()
@@ -132,8 +134,8 @@ def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool,
     """
     from pathlib import Path
 
-    from . import diff_report
-    from .diff import Options, diff_paths
+    from .diff import report as diff_report
+    from .diff.compare import Options, diff_paths
 
     options = Options(ignore_text=ignore_text, usage=usage, timing_tolerance=timing_tolerance,
                       protocol=None if protocol == "auto" else protocol)
@@ -159,7 +161,6 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
     Several recordings are matched by request path (else by protocol), then served in turn. Point a client at
     it: openai SDK base_url http://127.0.0.1:PORT/v1, anthropic SDK base_url http://127.0.0.1:PORT. Ctrl-C stops.
     """
-    import logging
     import math
 
     from .replay import Faults, Replay, describe, serve_forever
@@ -175,14 +176,14 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
     replay = Replay.from_paths(paths, speed, Faults(cut_after, stall_event, stall_seconds))
 
     requests = logging.StreamHandler(sys.stdout)  # one line per request served, as it happens
-    requests.setFormatter(logging.Formatter("%(asctime)s  %(message)s", "%H:%M:%S"))
+    requests.setFormatter(_VisibleFormatter("%(asctime)s  %(message)s", "%H:%M:%S"))
     logging.getLogger("inspector.replay").addHandler(requests)
     logging.getLogger("inspector.replay").setLevel(logging.INFO)
 
     def ready(bound: int) -> None:
         click.echo(f"serving {len(replay.catalog.entries)} recording(s) on http://127.0.0.1:{bound} (Ctrl-C stops)")
         for line in describe(replay.catalog.entries):
-            click.echo(f"  {line}")
+            click.echo(f"  {visible(line, one_line=True)}")
         click.echo(f"point a client at it: openai SDK base_url=http://127.0.0.1:{bound}/v1, "
                    f"anthropic SDK base_url=http://127.0.0.1:{bound}")
 
@@ -211,8 +212,9 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: b
     Exit 0 when the stream has no error finding, 1 when it has.
     """
     from .inputs import expand, open_source
-    from .view import export_html, make_console, print_view
-    from .view_model import inspect
+    from .private import open_private
+    from .view.model import inspect
+    from .view.render import export_html, make_console, print_view
 
     found = expand([path])
     if len(found) != 1:
@@ -222,13 +224,13 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: b
         click.echo(export_html(report))
     elif html_path is not None:
         try:
-            with open(html_path, "w", encoding="utf-8") as page:
+            with open_private(html_path) as page:  # it holds the prompt and the answer
                 page.write(export_html(report))
         except OSError as error:
             raise UsageFailure(f"--html {html_path}: {error.strerror or error}") from None
         click.echo(f"wrote {html_path}", err=True)
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        click.echo(json_safe(json.dumps(report.to_json(), indent=2, ensure_ascii=False)))
     elif html_path is None:
         print_view(make_console(), report)
     sys.exit(1 if report.errors else 0)
@@ -240,13 +242,13 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: b
 def list_command(directory: str, as_json: bool) -> None:
     """List the recordings under DIR (default: recordings), newest first: time, endpoint, protocol, status,
     events, TTFT, duration, verdict."""
-    from .listing import RecordingTable, list_recordings
-    from .view import make_console
+    from .view.listing import RecordingTable, list_recordings
+    from .view.render import make_console
 
     rows = list_recordings(directory)
     if as_json:
         for row in rows:
-            click.echo(json.dumps(row.to_json(), ensure_ascii=False))
+            click.echo(json_safe(json.dumps(row.to_json(), ensure_ascii=False)))
     else:
         make_console().print(RecordingTable(rows, directory))
 
@@ -262,6 +264,9 @@ def _recorder_options(command):
                      type=click.Path(dir_okay=False),
                      help="Also trust this CA (PEM) for upstreams, e.g. a staging endpoint's private CA (repeatable)."),
         click.option("--insecure", is_flag=True, help="Do not verify upstream certificates at all (says so)."),
+        click.option("--redact", "redacted", multiple=True, metavar="NAME",
+                     help="Also redact this header, query parameter or JSON field (repeatable); names with key, token, "
+                     "secret, password, auth, cookie, session, credential or signature among their words always are."),
     ]):
         command = option(command)
     return command
@@ -284,14 +289,14 @@ def _warn(settings) -> None:
               help="Address to listen on; anything but loopback makes the proxy reachable from the network.")
 @_recorder_options
 def record(reverse: tuple[str, ...], regular: bool, port: int, listen_host: str, directory: str, streams: str,
-           upstream_ca: tuple[str, ...], insecure: bool) -> None:
+           upstream_ca: tuple[str, ...], insecure: bool, redacted: tuple[str, ...]) -> None:
     """Record every LLM event stream through a local mitmproxy, one live line per finished stream.
 
     The app receives each chunk unchanged the moment it arrives. Ctrl-C stops and prints a summary.
     """
-    from .recorder_run import RecorderError, Settings, Target, banner, run
+    from .recorder.run import RecorderError, Settings, Target, banner, run
 
-    settings = Settings(directory, listen_host, streams, upstream_ca, insecure)
+    settings = Settings(directory, listen_host, streams, upstream_ca, insecure, redacted)
     try:
         targets = [Target.reverse(spec) for spec in reverse]
         if regular or not targets:
@@ -309,7 +314,8 @@ def record(reverse: tuple[str, ...], regular: bool, port: int, listen_host: str,
              short_help="Run a command with its LLM streams recorded.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED, metavar="-- CMD [ARGS]...")
 @_recorder_options
-def run(command: tuple[str, ...], directory: str, streams: str, upstream_ca: tuple[str, ...], insecure: bool) -> None:
+def run(command: tuple[str, ...], directory: str, streams: str, upstream_ca: tuple[str, ...], insecure: bool,
+        redacted: tuple[str, ...]) -> None:
     """Run CMD with its environment pointed at the recorder, and record every LLM event stream it makes.
 
     OPENAI_BASE_URL, ANTHROPIC_BASE_URL and the like point at reverse proxies for the upstreams they named (the
@@ -320,12 +326,12 @@ def run(command: tuple[str, ...], directory: str, streams: str, upstream_ca: tup
     """
     import shlex
 
-    from .recorder_run import RecorderError, Settings
-    from .run_command import CommandError, CommandRun
-    from .run_summary import RunSummary
-    from .view import make_console
+    from .recorder.command import CommandError, CommandRun
+    from .recorder.run import RecorderError, Settings
+    from .recorder.run_summary import RunSummary
+    from .view.render import make_console
 
-    settings = Settings(directory, streams=streams, upstream_ca=upstream_ca, insecure=insecure)
+    settings = Settings(directory, streams=streams, upstream_ca=upstream_ca, insecure=insecure, redact=redacted)
     _warn(settings)
     say = partial(click.echo, err=True)
     session = CommandRun(command, settings, lambda line: say(f"sse-inspector: {line}"),
@@ -361,7 +367,7 @@ def probe(base_url: str, protocol: str, model: str | None, api_key_env: str | No
     from pathlib import Path
 
     from .probe import DIALECTS, KeyRefused, Probe, ProbeError, ProbeReport
-    from .view import make_console
+    from .view.render import make_console
 
     if not base_url.startswith(("http://", "https://")):
         raise UsageFailure(f"--base-url: expected an http:// or https:// URL, got {base_url!r}")
@@ -411,7 +417,7 @@ def demo(directory: str | None, speed: float, examples: str | None) -> None:
     from rich.text import Text
 
     from .demo import EXAMPLES, Demo, DemoError
-    from .view import make_console, print_view
+    from .view.render import make_console, print_view
 
     if not math.isfinite(speed):
         raise UsageFailure(f"--speed: expected a finite number, got {speed}")
@@ -443,6 +449,18 @@ def demo(directory: str | None, speed: float, examples: str | None) -> None:
     sys.exit(1 if failed else 0)
 
 
+class _VisibleFormatter(logging.Formatter):
+    """Log lines carry what a client sent (a request path holding ESC): shown, never obeyed."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record), one_line=True)
+
+
+def _error_line(message: str) -> None:
+    """The one stderr line of exit 2; it may quote a file name or a wire value, so it is shown `visible`."""
+    click.echo(f"sse-inspector: error: {visible(message, one_line=True)}", err=True)
+
+
 def main() -> None:
     """Console entry point: usage errors and unusable input end in one line and exit 2."""
     for stream in (sys.stdout, sys.stderr):
@@ -459,10 +477,10 @@ def main() -> None:
     except click.ClickException as error:
         if isinstance(error, click.UsageError) and error.ctx is not None:
             click.echo(error.ctx.get_usage(), err=True)
-        click.echo(f"sse-inspector: error: {error.format_message()}", err=True)
+        _error_line(error.format_message())
         sys.exit(2 if isinstance(error, click.UsageError | UsageFailure) else error.exit_code)
     except InputError as error:
-        click.echo(f"sse-inspector: error: {error}", err=True)
+        _error_line(str(error))
         sys.exit(2)
     except BrokenPipeError:
         sys.stderr.close()

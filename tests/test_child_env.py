@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from inspector.ca_bundle import certificates, write_bundle
-from inspector.child_env import BaseUrl, base_urls, child_environment, previous_ca_files, upstreams
+from inspector.recorder.ca_bundle import certificates, write_bundle
+from inspector.recorder.child_env import BaseUrl, base_urls, child_environment, previous_ca_files, upstreams
 
 OPENAI, ANTHROPIC = "https://api.openai.com", "https://api.anthropic.com"
 ALL_BASE_URL_VARIABLES = ["OPENAI_BASE_URL", "OPENAI_API_BASE", "ANTHROPIC_BASE_URL", "ANTHROPIC_API_URL",

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from recorder_helpers import CORPUS, ROOT, SECRET, WAIT, read_recording, recorded_body, run_tls_upstream, run_upstream
 
-from inspector.child_env import BASE_URL_VARIABLES, CA_VARIABLES, NO_PROXY_VARIABLES, PROXY_VARIABLES
+from inspector.recorder.child_env import BASE_URL_VARIABLES, CA_VARIABLES, NO_PROXY_VARIABLES, PROXY_VARIABLES
 from inspector.replay import Replay, ReplayServer
 
 pytestmark = pytest.mark.slow
