@@ -289,8 +289,10 @@ def _read_address(fifo: Path, process: subprocess.Popen) -> str:
 
 
 @contextmanager
-def run_mitmdump(tmp: Path, upstream_url: str, *options: str, directory: Path | None = None) -> Iterator[Proxy]:
-    """mitmdump in reverse mode to `upstream_url`, recording into `directory` (`tmp/recordings`); stopped with SIGINT.
+def run_mitmdump(tmp: Path, upstream_url: str, *options: str, directory: Path | None = None,
+                 addons_before: tuple[Path, ...] = ()) -> Iterator[Proxy]:
+    """mitmdump in reverse mode to `upstream_url`, recording into `directory` (`tmp/recordings`), with the addon
+    scripts `addons_before` loaded before the recorder; stopped with SIGINT.
 
     NOTE: never pass an `sse_*` option twice in `options`: mitmproxy 11 then drops all deferred script options.
     """
@@ -298,7 +300,8 @@ def run_mitmdump(tmp: Path, upstream_url: str, *options: str, directory: Path | 
     fifo = tmp / "address"
     os.mkfifo(fifo)
     command = [
-        str(MITMDUMP), "-s", str(ADDON), "--mode", f"reverse:{upstream_url}", "--listen-host", "127.0.0.1",
+        str(MITMDUMP), *(arg for script in (*addons_before, ADDON) for arg in ("-s", str(script))),
+        "--mode", f"reverse:{upstream_url}", "--listen-host", "127.0.0.1",
         "-p", "0", "--set", f"sse_dir={directory}", "--set", f"sse_listen_file={fifo}",
         "--set", "flow_detail=0", *options,
     ]
@@ -415,3 +418,28 @@ def run_h2_upstream(tmp: Path) -> Iterator[str]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(WAIT)
         loop.close()
+
+
+# -- `sse-inspector record` as a real process -------------------------------------------------------------------
+
+
+@dataclass
+class RecordCommand:
+    """A running `sse-inspector record`: its process, its stdout line by line, and where to point a client."""
+
+    process: subprocess.Popen
+    lines: queue.Queue[str]
+    reader: threading.Thread
+
+    def line(self) -> str:
+        return self.lines.get(timeout=WAIT)
+
+    def stop(self) -> tuple[int, list[str], str]:
+        """Ctrl-C; returns the exit code, the stdout lines not read yet and the whole of stderr."""
+        self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(WAIT)
+        self.reader.join(WAIT)
+        rest = []
+        while not self.lines.empty():
+            rest.append(self.lines.get())
+        return code, rest, self.process.stderr.read()
