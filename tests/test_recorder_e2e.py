@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import json
 import os
+import signal
 import socket
 import stat
 import subprocess
