@@ -130,3 +130,16 @@ def test_banner_of_several_listeners_names_each_and_what_to_set():
 ])
 def test_warnings(host, insecure, warnings):
     assert Settings(host=host, insecure=insecure).warnings() == warnings
+
+
+def test_record_warns_before_listening_off_loopback_or_without_verification():
+    """The warnings come first, one line each (here the directory then stops `record` before it listens)."""
+    result = CliRunner().invoke(cli, ["record", "--port", "0", "--listen-host", "0.0.0.0", "--insecure",
+                                      "--dir", "/dev/null"])
+    assert (result.exit_code, result.output.splitlines()) == (2, [
+        "sse-inspector: warning: --listen-host 0.0.0.0: the proxy is reachable from the network; anyone who reaches "
+        "it can send requests through it",
+        "sse-inspector: warning: --insecure: upstream certificates are not verified; anyone on the way to the "
+        "upstream can read and change the traffic",
+        "sse-inspector: error: --dir /dev/null: not a directory",
+    ])
