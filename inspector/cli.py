@@ -219,9 +219,9 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
 def view(path: str, protocol: str, show_events: bool, show_raw: bool, follow: bool, show_headers: bool,
          as_json: bool, html_path: str | None) -> None:
     """Show one stream: the request and response around it, timing (TTFB, TTFT, gaps, stalls), the reassembled
-    text, reasoning, tool calls, usage and findings.
+    text, reasoning, tool calls, usage and findings. A directory takes --html DIR: a report of every recording.
 
-    Exit 0 when the stream has no error finding, 1 when it has.
+    Exit 0 when the stream (every stream of a directory) has no error finding, 1 when one has.
     """
     from pathlib import Path
 
