@@ -265,11 +265,13 @@ def _arguments(arguments: str) -> Text:
     if arguments == "":
         return Text("(empty)", style="inspector.muted")
     try:
-        parsed = json.loads(arguments)
+        pretty = json.dumps(json.loads(arguments), indent=2, ensure_ascii=False)
     except ValueError as error:
         text = Text(f"does not parse as JSON ({error}):\n", style="inspector.invalid")
         return text.append(visible(arguments), style="")
-    return Text(visible(json.dumps(parsed, indent=2, ensure_ascii=False)))
+    except RecursionError:
+        return Text("nests too deeply to lay out as JSON:\n", style="inspector.invalid").append(visible(arguments))
+    return Text(visible(pretty))
 
 
 class OutputView:
