@@ -254,7 +254,7 @@ class Probe:
                     raise KeyRefused(self.url, response.status_code, response.reason_phrase)
                 result.status = response.status_code
                 result.recording = self._path(scenario)
-                check = StreamCheck(self.protocol, request_path=httpx.URL(self.url).path,
+                check = StreamCheck(self.protocol, request_path=httpx.URL(self.url).path, request_method="POST",
                                     status=response.status_code, content_type=response.headers.get("content-type"))
                 header = self._header(request, response, started_at)
                 with closing(RecordingWriter(result.recording, header)) as writer:

@@ -1,0 +1,309 @@
+"""Semantic diff of two recordings: what the stream said and how it was shaped, not how it was cut.
+
+Each input is run through the validator one chunk at a time and reduced to a `Digest`: the Assembly (text,
+reasoning, refusal, tool calls, usage, status and finish reasons), the findings by rule id, the sequence of
+event kinds with each run collapsed (`events`), and two times. Two digests are then compared aspect by
+aspect (`ASPECTS`). Ids, `created` timestamps, `obfuscation` padding and the delta split never reach a
+digest, so they never count.
+
+`diff_paths(old, new)` also pairs two directories by relative file name; a file on one side only is a
+difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import zip_longest
+from pathlib import Path
+
+from ..findings import Finding
+from ..inputs import InputError, Source, expand, open_source, streams_in
+from ..protocols.base import Assembly, Output, ToolCall
+from ..timing import TimingRecorder
+from .events import Run, RunCollector, compare_runs
+from .values import first_change, json_changes, parse_json, show, unified
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    ignore_text: bool = False
+    """Nondeterministic models: compare structure and tool calls only (no text, reasoning or refusal)."""
+    usage: bool = False
+    """Token counts vary from run to run; compare them only when asked."""
+    timing_tolerance: float | None = None
+    """Percent by which TTFT or duration may grow before it is a difference; None: times are not compared."""
+    protocol: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FindingTally:
+    """The findings of one rule in one stream: how many, and the first (for the message)."""
+
+    count: int
+    first: Finding
+
+
+@dataclass(slots=True)
+class Digest:
+    """What `diff` compares of one stream."""
+
+    name: str
+    assembly: Assembly
+    findings: dict[str, FindingTally]
+    runs: list[Run]
+    http_status: int | None = None
+    ttft: float | None = None
+    """Time of the first content event (seconds since the request), None without times."""
+    duration: float | None = None
+    """Time of the last chunk, None without times."""
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    aspect: str
+    """protocol, status, events, text, reasoning, refusal, tool_calls, usage, findings, timing, file."""
+    message: str
+    detail: tuple[str, ...] = ()
+    """Extra lines, e.g. a unified diff of the text."""
+
+    def to_json(self) -> dict:
+        return {"aspect": self.aspect, "message": self.message, "detail": list(self.detail)}
+
+
+@dataclass(slots=True)
+class PairResult:
+    """One compared pair. A path is None for a file found on one side only (then there are no digests)."""
+
+    name: str
+    old_path: str | None
+    new_path: str | None
+    differences: list[Difference] = field(default_factory=list)
+    old: Digest | None = None
+    new: Digest | None = None
+
+    @property
+    def same(self) -> bool:
+        return not self.differences
+
+
+# -- reading -----------------------------------------------------------------------------------------------------
+
+
+def digest(source: Source, protocol: str | None = None) -> Digest:
+    """Validate one source chunk by chunk and keep what `diff` compares."""
+    check = source.check(protocol)
+    runs = RunCollector()
+    timer = TimingRecorder()
+    for chunk in source.chunks():
+        events = check.feed(chunk.data, chunk.t)
+        runs.add(events)
+        timer.chunk(chunk.t, len(chunk.data))
+        for event in events:
+            timer.event(event)
+        timer.first_token(check.assembly.first_content_index)
+    check.close(source.end_reason)
+    timer.first_token(check.assembly.first_content_index)
+    tallies: dict[str, FindingTally] = {}
+    for finding in check.findings:
+        known = tallies.get(finding.rule)
+        tallies[finding.rule] = FindingTally(known.count + 1, known.first) if known else FindingTally(1, finding)
+    timing = timer.finish()  # NOTE: duration up to the last chunk, not the end line: when the data stopped
+    return Digest(
+        source.name, check.assembly, tallies, runs.runs,
+        http_status=source.header.status if source.header else None,
+        ttft=timing.ttft, duration=timing.duration,
+    )
+
+
+# -- comparing ---------------------------------------------------------------------------------------------------
+
+Aspect = Callable[[Digest, Digest, Options], Iterator[Difference]]
+
+
+def _changed(label: str, old: object, new: object) -> str:
+    return f"{label}: {show(old)} -> {show(new)}"
+
+
+def _status(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
+    if old.http_status is not None and new.http_status is not None and old.http_status != new.http_status:
+        yield Difference("status", _changed("http status", old.http_status, new.http_status))
+    a, b = old.assembly, new.assembly
+    if a.status != b.status:
+        yield Difference("status", _changed("status", a.status, b.status))
+    if a.error != b.error:
+        yield Difference("status", _changed("error", a.error, b.error))
+    for index in sorted(set(a.outputs) | set(b.outputs)):
+        before, after = _finish(a, index), _finish(b, index)
+        restates_status = index == 0 and before == a.status and after == b.status
+        if before != after and not restates_status:
+            yield Difference("status", _changed(f"finish reason{_choice(a, b, index)}", before, after))
+
+
+def _finish(assembly: Assembly, index: int) -> str | None:
+    output = assembly.outputs.get(index)
+    return output.finish_reason if output else None
+
+
+def _choice(a: Assembly, b: Assembly, index: int) -> str:
+    """` (choice 2)` when a stream has several choices, else nothing."""
+    return f" (choice {index})" if len(a.outputs) > 1 or len(b.outputs) > 1 or index else ""
+
+
+def _events(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
+    for message in compare_runs(old.runs, new.runs):
+        yield Difference("events", f"events: {message}")
+
+
+_TEXTS: tuple[tuple[str, Callable[[Output], str]], ...] = (
+    ("text", lambda output: output.text),
+    ("reasoning", lambda output: output.reasoning),
+    ("refusal", lambda output: output.refusal),
+)
+
+
+def _outputs(old: Digest, new: Digest) -> Iterator[tuple[int, Output, Output]]:
+    a, b = old.assembly, new.assembly
+    for index in sorted(set(a.outputs) | set(b.outputs)):
+        yield index, a.outputs.get(index) or Output(index), b.outputs.get(index) or Output(index)
+
+
+def _texts(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
+    if options.ignore_text:
+        return
+    for index, before, after in _outputs(old, new):
+        for aspect, read in _TEXTS:
+            old_text, new_text = read(before), read(after)
+            if old_text != new_text:
+                label = f"{aspect}{_choice(old.assembly, new.assembly, index)}"
+                yield Difference(aspect, f"{label}: changed {first_change(old_text, new_text)}",
+                                 tuple(unified(old_text, new_text, label)))
+
+
+def _tool_calls(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
+    for index, before, after in _outputs(old, new):
+        choice = _choice(old.assembly, new.assembly, index)
+        for position, (a, b) in enumerate(zip_longest(before.tool_calls, after.tool_calls)):
+            name = (a or b).name
+            for message in _tool_call_changes(a, b):
+                yield Difference("tool_calls", f"tool call {position}{choice} {name}: {message}")
+
+
+def _tool_call_changes(a: ToolCall | None, b: ToolCall | None) -> Iterator[str]:
+    """What changed in the call at one position (`a` or `b` is None when only one stream has it)."""
+    if a is None or b is None:
+        what, call = ("added", b) if a is None else ("missing", a)
+        yield f"{what} (arguments {show(call.arguments)})"
+        return
+    if a.name != b.name:
+        yield _changed("name", a.name, b.name)
+    if a.kind != b.kind:
+        yield _changed("kind", a.kind, b.kind)
+    (old_ok, old_value), (new_ok, new_value) = parse_json(a.arguments), parse_json(b.arguments)
+    if old_ok and new_ok:
+        yield from json_changes(old_value, new_value, "arguments")
+    elif a.arguments != b.arguments:
+        yield _changed("arguments (not JSON)", a.arguments, b.arguments)
+
+
+def _usage(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
+    if options.usage:
+        for message in json_changes(old.assembly.usage, new.assembly.usage, "usage"):
+            yield Difference("usage", message)
+
+
+def _findings(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
+    for rule in sorted(set(old.findings) | set(new.findings)):
+        before, after = old.findings.get(rule), new.findings.get(rule)
+        old_count, new_count = before.count if before else 0, after.count if after else 0
+        if old_count == new_count:
+            continue
+        if old_count == 0 or new_count == 0:
+            what = "new finding" if old_count == 0 else "finding gone"
+        else:
+            what = f"{'more' if new_count > old_count else 'fewer'} findings ({old_count} -> {new_count})"
+        example = after.first if new_count > old_count else before.first
+        where = "end" if example.index is None else f"event {example.index}"
+        yield Difference("findings", f"{what}: {rule} ({example.severity}) at {where}: {example.message}")
+
+
+_TIMES: tuple[tuple[str, Callable[[Digest], float | None]], ...] = (
+    ("TTFT", lambda digest: digest.ttft),
+    ("duration", lambda digest: digest.duration),
+)
+
+
+def _timing(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
+    if options.timing_tolerance is None:
+        return
+    for label, read in _TIMES:
+        before, after = read(old), read(new)
+        if before is None or after is None:
+            continue
+        allowed = before * (1 + options.timing_tolerance / 100)
+        if after > allowed:
+            growth = "" if before <= 0 else f", +{(after / before - 1) * 100:.0f}%"
+            yield Difference("timing", f"{label}: {before:.3f}s -> {after:.3f}s{growth} "
+                                       f"(tolerance {options.timing_tolerance:g}%)")
+
+
+ASPECTS: tuple[Aspect, ...] = (_status, _events, _texts, _tool_calls, _usage, _findings, _timing)
+"""Compared in this order, which is also the order of the report."""
+
+
+def compare(old: Digest, new: Digest, options: Options = Options()) -> list[Difference]:
+    """Every difference between two digests. Streams of different protocols differ in that alone."""
+    if old.assembly.protocol != new.assembly.protocol:
+        return [Difference("protocol", _changed("protocol", old.assembly.protocol, new.assembly.protocol))]
+    return [difference for aspect in ASPECTS for difference in aspect(old, new, options)]
+
+
+# -- pairing -----------------------------------------------------------------------------------------------------
+
+
+def diff_sources(old: Source, new: Source, options: Options = Options(), name: str | None = None) -> PairResult:
+    before, after = digest(old, options.protocol), digest(new, options.protocol)
+    return PairResult(name or new.name, old.name, new.name, compare(before, after, options), before, after)
+
+
+def pairs(old: str, new: str) -> list[tuple[str, str | None, str | None]]:
+    """(name, old path, new path) for two files, or for two directories paired by relative name.
+
+    A directory against a file compares the file with the directory's file of the same name, as `diff` does.
+    """
+    old_dir, new_dir = _is_dir(old), _is_dir(new)
+    if old_dir and new_dir:
+        before, after = _listing(old), _listing(new)
+        return [(name, before.get(name), after.get(name)) for name in sorted(set(before) | set(after))]
+    if old_dir:
+        expand([new])  # a missing file is named as the user typed it
+        old = str(Path(old) / Path(new).name)
+    elif new_dir:
+        expand([old])
+        new = str(Path(new) / Path(old).name)
+    expand([old, new])  # raises InputError for a missing file
+    return [(Path(new).name if new != "-" else Path(old).name, old, new)]
+
+
+def _is_dir(path: str) -> bool:
+    return path != "-" and Path(path).is_dir()
+
+
+def _listing(directory: str) -> dict[str, str]:
+    root = Path(directory)
+    return {
+        path.relative_to(root).as_posix(): str(path)
+        for path in streams_in(root)
+    }
+
+
+def diff_paths(old: str, new: str, options: Options = Options()) -> Iterable[PairResult]:
+    """Compare two files or two directories, one pair at a time. Unusable input raises InputError."""
+    if old == "-" and new == "-":
+        raise InputError("-: only one side can be stdin")
+    for name, old_path, new_path in pairs(old, new):
+        if old_path is None or new_path is None:
+            side, present = ("new", new_path) if old_path is None else ("old", old_path)
+            yield PairResult(name, old_path, new_path, [Difference("file", f"only in {side}: {present}")])
+            continue
+        yield diff_sources(open_source(old_path), open_source(new_path), options, name)

@@ -1,0 +1,195 @@
+"""What an Anthropic Messages stream said, accumulated apart from whether it said it correctly.
+
+The accumulator follows the SDK's `accumulate_event` (anthropic-sdk-python `lib/streaming/_messages.py`): a delta
+lands only in a block of the type it fits, and the final `message_delta` wins. It judges nothing: the checker
+in `anthropic_messages.py` does, and reads the tool arguments from here at `content_block_stop`. Tool arguments
+are kept exactly as streamed: the `partial_json` fragments are joined once, at the block's stop.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..base import Assembly, Output, ToolCall
+
+TOOL_BLOCKS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
+_GROUP = 256  # fragments joined into one list entry: the lists grow once per _GROUP events, not once per event
+
+
+class Fragments:
+    """A growing string kept as a list of parts: O(1) appends, and every `_GROUP` parts are joined into one.
+
+    The joins touch only the newest parts, so the total cost stays linear (never `s += delta`), and the list
+    does not hold one object per event however long the stream.
+    """
+
+    __slots__ = ("parts", "_settled")
+
+    def __init__(self, parts: list[str]) -> None:
+        self.parts = parts
+        self._settled = len(parts)
+
+    def append(self, fragment: str) -> None:
+        parts = self.parts
+        parts.append(fragment)
+        if len(parts) - self._settled >= _GROUP:
+            parts[self._settled :] = ["".join(parts[self._settled :])]
+            self._settled += 1
+
+
+@dataclass(slots=True)
+class _OpenBlock:
+    type: str
+    tool_call: ToolCall | None = None
+    parts: Fragments | None = None
+    """The `partial_json` fragments of a tool block, joined at its stop."""
+    start_json: str = ""
+    """The JSON of the start `input`: the arguments when no fragment (or only empty ones) came."""
+
+
+class Accumulator:
+    """Fills an Assembly from one event at a time; only output 0 exists in this protocol."""
+
+    def __init__(self, assembly: Assembly) -> None:
+        self.assembly = assembly
+        self.output: Output = assembly.output(0)
+        self._text = Fragments(self.output.text_parts)
+        self._reasoning = Fragments(self.output.reasoning_parts)
+        self.blocks: dict[int, _OpenBlock] = {}
+        self._started = False
+        self._on: dict[str, Callable[[int, dict], None]] = {
+            "message_start": self._message_start,
+            "content_block_start": self._block_start,
+            "content_block_delta": self._block_delta,
+            "content_block_stop": self._block_stop,
+            "message_delta": self._message_delta,
+            "error": self._error,
+        }
+        self._on_delta: dict[str, Callable[[int, _OpenBlock, dict], None]] = {
+            "text_delta": self._text_delta,
+            "thinking_delta": self._thinking_delta,
+            "input_json_delta": self._input_json_delta,
+        }
+
+    def feed(self, event_index: int, kind: str, payload: dict) -> None:
+        handler = self._on.get(kind)
+        if handler is not None:
+            handler(event_index, payload)
+
+    def tool_call(self, block_index: int) -> ToolCall | None:
+        """The tool call an open block streams into (the checker keeps it to read the arguments at stop)."""
+        block = self.blocks.get(block_index)
+        return None if block is None else block.tool_call
+
+    def finish(self) -> None:
+        """End of stream: blocks left open (cut stream, max_tokens) keep what was streamed so far."""
+        for block in self.blocks.values():
+            _settle_arguments(block)
+
+    def _message_start(self, event_index: int, payload: dict) -> None:
+        message = payload.get("message")
+        if not isinstance(message, dict) or self._started:
+            return  # a repeated message_start changes nothing (the SDK ignores it too)
+        self._started = True
+        self.assembly.model = _string(message.get("model"))
+        self.assembly.response_id = _string(message.get("id"))
+        usage = message.get("usage")
+        if isinstance(usage, dict):
+            self.assembly.usage = dict(usage)
+        content = message.get("content")
+        if isinstance(content, list) and content:
+            # NOTE: the programmatic-tool short form carries whole blocks here (PROTOCOLS.md §C.4).
+            self.assembly.status = _string(message.get("stop_reason"))
+            for block in content:
+                if isinstance(block, dict):
+                    self._add_block(event_index, block, complete=True)
+
+    def _block_start(self, event_index: int, payload: dict) -> None:
+        index, block = payload.get("index"), payload.get("content_block")
+        if type(index) is int and isinstance(block, dict):
+            replaced = self.blocks.get(index)
+            if replaced is not None:  # a start over a still-open block: the old one keeps what it streamed
+                _settle_arguments(replaced)
+            self.blocks[index] = self._add_block(event_index, block, complete=False)
+
+    def _add_block(self, event_index: int, block: dict, *, complete: bool) -> _OpenBlock:
+        kind = _string(block.get("type")) or ""
+        opened = _OpenBlock(kind)
+        text = block.get("text") if kind == "text" else block.get("thinking") if kind == "thinking" else None
+        if isinstance(text, str) and text:
+            (self._text if kind == "text" else self._reasoning).append(text)
+            self.assembly.saw_content(event_index)
+        if kind in TOOL_BLOCKS:
+            start_input = block.get("input")
+            opened.start_json = _compact_json(start_input) if isinstance(start_input, dict) else ""
+            opened.tool_call = ToolCall(_string(block.get("id")), _string(block.get("name")), opened.start_json, kind)
+            opened.parts = None if complete else Fragments([])
+            self.output.tool_calls.append(opened.tool_call)
+            self.assembly.saw_content(event_index)
+        return opened
+
+    def _block_delta(self, event_index: int, payload: dict) -> None:
+        index, delta = payload.get("index"), payload.get("delta")
+        block = self.blocks.get(index) if type(index) is int else None
+        delta_type = delta.get("type") if type(delta) is dict else None
+        if block is None or type(delta_type) is not str:
+            return
+        handler = self._on_delta.get(delta_type)
+        if handler is not None:
+            handler(event_index, block, delta)
+
+    def _text_delta(self, event_index: int, block: _OpenBlock, delta: dict) -> None:
+        text = delta.get("text")
+        if block.type == "text" and isinstance(text, str):
+            self._text.append(text)
+            self.assembly.saw_content(event_index)
+
+    def _thinking_delta(self, event_index: int, block: _OpenBlock, delta: dict) -> None:
+        thinking = delta.get("thinking")
+        if block.type == "thinking" and isinstance(thinking, str):
+            self._reasoning.append(thinking)
+            self.assembly.saw_content(event_index)
+
+    def _input_json_delta(self, event_index: int, block: _OpenBlock, delta: dict) -> None:
+        fragment = delta.get("partial_json")
+        if block.parts is not None and isinstance(fragment, str):
+            block.parts.append(fragment)
+            self.assembly.saw_content(event_index)
+
+    def _block_stop(self, event_index: int, payload: dict) -> None:
+        index = payload.get("index")
+        block = self.blocks.pop(index, None) if type(index) is int else None
+        if block is not None:
+            _settle_arguments(block)
+
+    def _message_delta(self, event_index: int, payload: dict) -> None:
+        delta, usage = payload.get("delta"), payload.get("usage")
+        if isinstance(delta, dict) and "stop_reason" in delta:  # the last `message_delta` decides, as in the SDK
+            stop_reason = delta["stop_reason"]
+            self.assembly.status = stop_reason if isinstance(stop_reason, str) else None
+        if isinstance(usage, dict):
+            # NOTE: values are cumulative; fields the delta leaves out keep their message_start value (as the SDK).
+            self.assembly.usage = {**(self.assembly.usage or {}), **usage}
+
+    def _error(self, event_index: int, payload: dict) -> None:
+        error = payload.get("error")
+        message = error.get("message") if isinstance(error, dict) else None
+        self.assembly.error = message if isinstance(message, str) else json.dumps(error)
+
+
+def _settle_arguments(block: _OpenBlock) -> None:
+    """Arguments = the fragments exactly as streamed, or the start input's JSON when they add up to nothing."""
+    if block.tool_call is not None and block.parts is not None:
+        joined = "".join(block.parts.parts)
+        block.tool_call.arguments = joined or block.start_json
+
+
+def _compact_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

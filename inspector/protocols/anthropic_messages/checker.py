@@ -1,0 +1,477 @@
+"""The Anthropic Messages checker: one state machine, fed one event at a time (PROTOCOLS.md §C, checklist §D).
+
+Three parts, one job each: `models` says what each payload must look like,
+`assembly` accumulates what the stream said (text, thinking, tool calls, usage), and this
+module judges the order. The ordering facts live in the tables below; every rule is one small method over the
+state, and a finding never stops the stream: the checker records it and goes on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ...findings import Finding
+from ...sse import Event
+from ..base import ARGUMENTS_HARM, DONE, UNREADABLE, Assembly, FirstTime, ToolCall, arguments_problem
+from ..schema import json_type
+from . import rules as R
+from .assembly import TOOL_BLOCKS, Accumulator
+from .models import (
+    DELTA_EVENT_MODELS,
+    EVENT_MODELS,
+    RESULT_BLOCKS,
+    UNKNOWN_DELTA_EVENT,
+    Wire,
+    block_model,
+    schema_problem,
+)
+
+# fmt: off
+FIRST_EVENT     = "message_start"
+KEEPALIVE       = "ping"                                  # anywhere after message_start, carries nothing
+TERMINAL_EVENTS = frozenset({"message_stop", "error"})    # the last event; nothing may follow
+SSE_LAYER_EVENTS = frozenset({"ping", "error"})           # the SDK handles these before its accumulator, so
+                                                          # they do not count as "the first event"
+DELTAS_FOR_BLOCK: dict[str, frozenset[str]] = {
+    "text":              frozenset({"text_delta", "citations_delta"}),
+    "thinking":          frozenset({"thinking_delta", "signature_delta"}),
+    "tool_use":          frozenset({"input_json_delta"}),
+    "server_tool_use":   frozenset({"input_json_delta"}),
+    "mcp_tool_use":      frozenset({"input_json_delta"}),
+    "compaction":        frozenset({"compaction_delta"}),
+    "redacted_thinking": frozenset(),                      # complete at start
+    **dict.fromkeys(RESULT_BLOCKS, frozenset()),           # complete at start
+}
+STOP_REASONS = frozenset({
+    "end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal", "model_context_window_exceeded",
+})
+LENIENT_OPEN_BLOCK_STOP_REASON = "max_tokens"   # §C.4: a tool block may stay open with truncated JSON
+# fmt: on
+
+
+@dataclass(slots=True)
+class _Block:
+    """An open content block: only what its rules need."""
+
+    type: str
+    tool_call: ToolCall | None = None
+    signatures: int = 0
+    thinking_after_signature: bool = False
+    flagged: bool = False
+    """Already reported as open at a `message_delta`: not reported again when the stream ends."""
+    uncertain: bool = False
+    """An unreadable event came while it was open (or may have started it): it may hold a lost delta, or have
+    been stopped, so its content and its end are not judged."""
+
+
+class Checker:
+    """Judges one Anthropic Messages stream; fills `assembly` through an `Accumulator`."""
+
+    name: ClassVar[str] = "anthropic-messages"
+
+    def __init__(self) -> None:
+        self.assembly = Assembly(self.name)
+        self._accumulator = Accumulator(self.assembly)
+        self._events = 0
+        self._started = False
+        self._not_first_reported = False
+        self._short_form_at: int | None = None  # a message_start that came complete; decided by the next event
+        self._short_form = False
+        self._short_form_reason: Any = None
+        self._terminal: str | None = None
+        self._after_terminal_reported = False
+        self._open: dict[int, _Block] = {}
+        self._next_index = 0
+        self._message_deltas = 0
+        self._stop_reason: str | None = None
+        self._output_tokens: int | None = None
+        self._first_time = FirstTime()  # (rule, culprit) of findings given once per stream
+        self._unreadable_at: int | None = None
+        """The last unreadable event (its content unknown): claims it could make false are not made."""
+        self._maybe_started = -1
+        """The next block index when an unreadable event came since the last readable start (-1: none): that
+        event may have started one block."""
+        self._delta_unknown = False
+        """An unreadable event since the last readable `message_delta` (or since the start): it may have been one."""
+        self._on: dict[str, Callable[[int, dict, list[Finding]], None]] = {
+            "message_start": self._message_start,
+            "content_block_start": self._block_start,
+            "content_block_delta": self._block_delta,
+            "content_block_stop": self._block_stop,
+            "message_delta": self._message_delta,
+            "message_stop": self._message_stop,
+            "ping": self._ping,
+            "error": self._error,
+        }
+        self._on_delta: dict[str, Callable[[int, _Block, list[Finding]], None]] = {
+            "signature_delta": self._signature_delta,
+            "thinking_delta": self._thinking_delta,
+        }
+        self._on_stop: dict[str, Callable[[int, int, _Block, list[Finding]], None]] = {
+            "thinking": self._thinking_stop,
+            **dict.fromkeys(TOOL_BLOCKS, self._tool_stop),
+        }
+
+    # --- the event loop -----------------------------------------------------------------------------------------
+
+    def feed(self, event: Event, payload: Any) -> list[Finding]:
+        found: list[Finding] = []
+        self._events += 1
+        index = event.index
+        if payload is UNREADABLE:
+            self._unreadable(index)
+            return found
+        if payload is DONE:
+            found.append(R.DONE_SENTINEL(index, "`data: [DONE]` is not part of Anthropic Messages (`message_stop` "
+                                                "ends the stream): a client that decodes every frame as JSON raises "
+                                                "on it"))
+            return found
+        kind = payload.get("type") if type(payload) is dict else None
+        if type(kind) is not str:
+            got = json_type(payload) if type(payload) is not dict else "an object without a string `type`"
+            found.append(R.SCHEMA_MISMATCH(index, f"expected a JSON object with a string `type`, got {got}: "
+                                                  "no client can tell which event this is"))
+            return found
+        if event.type != kind:
+            self._name_mismatch(index, event.type, kind, found)
+        if self._terminal is not None:
+            self._event_after_terminal(index, kind, found)
+            return found
+        handler = self._on.get(kind)
+        if handler is None:
+            self._once(found, R.UNKNOWN_EVENT, index, kind,
+                       f"unknown event type `{kind}` (first of its kind here), ignored: the SDK skips it, "
+                       "which is right for a newer event but loses it if it carried content")
+            return found
+        self._accumulator.feed(index, kind, payload)
+        self._order(index, kind, found)
+        handler(index, payload, found)
+        if kind in TERMINAL_EVENTS:
+            self._terminal = kind
+            self.assembly.ended = True
+        return found
+
+    def finish(self, end_index: int | None) -> list[Finding]:
+        self._accumulator.finish()
+        found: list[Finding] = []
+        if self._events == 0:
+            return found  # nothing came: the SSE layer reports that (`sse/no-events`)
+        if self._short_form_at is not None:
+            self._resolve_short_form(None, found)
+        if (not self._started and not self._not_first_reported and self._terminal != "error"
+                and self._unreadable_at is None):
+            found.append(R.MESSAGE_START_NOT_FIRST(end_index, "the stream has no `message_start`: the SDK raises "
+                                                              "\"Unexpected event order\" and returns no message"))
+        if self._terminal is None:
+            last = (f" (event {end_index}, the last one, could not be read and may have been it)"
+                    if self._unreadable_at is not None and self._unreadable_at == end_index else "")
+            found.append(R.TERMINAL_MISSING(end_index, f"the stream ended without a readable `message_stop` (or "
+                                                       f"`error`){last}: it was cut, and the client cannot tell a "
+                                                       "finished message from a lost connection"))
+            self._report_unclosed(end_index, "the stream ended", found)
+        return found
+
+    def _unreadable(self, index: int) -> None:
+        """An event of unknown content: it may have been `message_start`, started the next block, carried a delta
+        of or stopped any open block, or been a `message_delta` or the terminal event."""
+        self._unreadable_at = index
+        self._delta_unknown = True
+        self._maybe_started = self._next_index
+        for block in self._open.values():
+            block.uncertain = True
+        if self._short_form_at is not None:  # it may have been the `message_stop` of the short form
+            self._short_form_at, self._short_form = None, True
+
+    # --- envelope order -----------------------------------------------------------------------------------------
+
+    def _order(self, index: int, kind: str, found: list[Finding]) -> None:
+        """First-event and short-form rules, which depend only on where an event falls."""
+        if not self._started and self._unreadable_at is None:  # NOTE: an unreadable event may have been the start
+            if kind == KEEPALIVE:
+                self._once(found, R.PING_BEFORE_START, index, kind,
+                           "`ping` before `message_start`: the docs only place pings inside a message; "
+                           "the SDK skips it")
+            elif kind != FIRST_EVENT and kind not in SSE_LAYER_EVENTS and not self._not_first_reported:
+                self._not_first_reported = True
+                found.append(R.MESSAGE_START_NOT_FIRST(index, f"expected `message_start` first, got `{kind}`: the "
+                                                              "SDK raises \"Unexpected event order\" and the client "
+                                                              "gets no message"))
+        if self._short_form_at is not None and kind != KEEPALIVE:
+            self._resolve_short_form(kind, found)
+
+    def _resolve_short_form(self, next_kind: str | None, found: list[Finding]) -> None:
+        """A complete `message_start` is the programmatic-tool short form only when `message_stop` follows it."""
+        at, self._short_form_at = self._short_form_at, None
+        if next_kind == "message_stop":
+            self._short_form = True
+            found.append(R.MESSAGE_START_SHORT_FORM(at, "`message_start` carries the whole message (its "
+                                                        "`stop_reason` is set) and `message_stop` follows with no "
+                                                        "block or `message_delta`: the programmatic-tool short form, "
+                                                        "which departs from the documented flow"))
+            return
+        after = f"`{next_kind}` follows" if next_kind else "the stream ends"
+        found.append(R.MESSAGE_START_NOT_EMPTY(at, f"expected `stop_reason: null` in `message_start`, got "
+                                                   f"`{json.dumps(self._short_form_reason)}`, and {after}: a "
+                                                   "client reading the start message takes it as finished before "
+                                                   "any content"))
+
+    def _event_after_terminal(self, index: int, kind: str, found: list[Finding]) -> None:
+        if not self._after_terminal_reported:
+            self._after_terminal_reported = True
+            found.append(R.EVENT_AFTER_TERMINAL(index, f"`{kind}` after `{self._terminal}`, which must be the last "
+                                                       "event: a client stops reading there and loses this (later "
+                                                       "events are not reported again)"))
+
+    def _name_mismatch(self, index: int, name: str, kind: str, found: list[Finding]) -> None:
+        came = "no `event:` line" if name == "message" else f"`event: {name}`"
+        self._once(found, R.EVENT_NAME_MISMATCH, index, (name, kind),
+                   f"expected `event: {kind}` (the `data.type`), got {came}: the SDK dispatches on the event name "
+                   "and skips frames without one or with a name it does not handle (later frames with the same "
+                   "mismatch are not reported again)")
+
+    # --- message events -----------------------------------------------------------------------------------------
+
+    def _message_start(self, index: int, payload: dict, found: list[Finding]) -> None:
+        self._validate(index, "message_start", EVENT_MODELS["message_start"], payload, found)
+        if self._started:
+            found.append(R.MESSAGE_START_REPEATED(index, "a second `message_start`: the SDK keeps the first message "
+                                                         "and appends the new blocks to it, so two answers merge"))
+            return
+        self._started = True
+        message = payload.get("message")
+        if type(message) is not dict:
+            return
+        usage = message.get("usage")
+        if type(usage) is dict and type(usage.get("output_tokens")) is int:
+            self._output_tokens = usage["output_tokens"]
+        content = message.get("content")
+        if message.get("stop_reason") is not None:
+            self._short_form_at, self._short_form_reason = index, message["stop_reason"]
+        elif type(content) is list and content:
+            found.append(R.MESSAGE_START_NOT_EMPTY(index, f"expected `message.content == []` at start, got "
+                                                          f"{len(content)} block(s): the SDK starts from them and the "
+                                                          "streamed blocks land at the wrong positions"))
+
+    def _message_delta(self, index: int, payload: dict, found: list[Finding]) -> None:
+        self._validate(index, "message_delta", EVENT_MODELS["message_delta"], payload, found)
+        self._message_deltas += 1
+        delta, usage = payload.get("delta"), payload.get("usage")
+        stop_reason = delta.get("stop_reason") if type(delta) is dict else None
+        self._delta_unknown = False
+        for block_index, block in self._open.items():
+            if block.flagged or block.uncertain:
+                continue
+            block.flagged = True
+            if stop_reason == LENIENT_OPEN_BLOCK_STOP_REASON and block.type in TOOL_BLOCKS:
+                found.append(R.MAX_TOKENS_OPEN_TOOL_BLOCK(index, f"`stop_reason: max_tokens` while `{block.type}` "
+                                                                 f"block {block_index} is open: its input JSON is cut "
+                                                                 "short and must not be run (a documented anomaly "
+                                                                 "the SDK tolerates)"))
+            else:
+                found.append(R.MESSAGE_DELTA_WITH_OPEN_BLOCK(index, f"`message_delta` while `{block.type}` block "
+                                                                    f"{block_index} is open: expected its "
+                                                                    "`content_block_stop` first; a client that "
+                                                                    "finalises the message here gets an unfinished "
+                                                                    "block"))
+        if type(delta) is dict and "stop_reason" in delta:  # NOTE: the last `message_delta` decides (as the SDK)
+            self._stop_reason = stop_reason if type(stop_reason) is str else None
+        if type(stop_reason) is str:
+            if stop_reason not in STOP_REASONS:
+                self._once(found, R.UNKNOWN_STOP_REASON, index, stop_reason,
+                           f"`stop_reason: {stop_reason}` is not one the docs list "
+                           f"({', '.join(sorted(STOP_REASONS))}): a client switching on it falls through")
+            stop_sequence = delta.get("stop_sequence")
+            if stop_sequence is not None and stop_reason != "stop_sequence":
+                found.append(R.STOP_SEQUENCE_UNEXPECTED(index, f"`stop_sequence` is `{json.dumps(stop_sequence)}` but "
+                                                               f"`stop_reason` is `{stop_reason}`: expected null "
+                                                               "unless the stop reason is `stop_sequence`"))
+        tokens = usage.get("output_tokens") if type(usage) is dict else None
+        if type(tokens) is int:
+            if self._output_tokens is not None and tokens < self._output_tokens:
+                found.append(R.OUTPUT_TOKENS_DECREASED(index, f"`usage.output_tokens` went from "
+                                                              f"{self._output_tokens} to {tokens}: the values are "
+                                                              "cumulative, so a client's token count (and bill) is "
+                                                              "wrong"))
+            self._output_tokens = tokens
+
+    def _message_stop(self, index: int, payload: dict, found: list[Finding]) -> None:
+        self._validate(index, "message_stop", EVENT_MODELS["message_stop"], payload, found)
+        if not self._short_form and not self._delta_unknown:  # NOTE: an unreadable event may have been the delta
+            if self._message_deltas == 0:
+                found.append(R.MESSAGE_DELTA_MISSING(index, "`message_stop` with no `message_delta` before it: the "
+                                                            "client never learns the stop reason or the final usage"))
+            elif self._stop_reason is None:
+                found.append(R.STOP_REASON_MISSING(index, "the `message_delta` events left `stop_reason` null: "
+                                                          "expected one of the stop reasons; the client cannot "
+                                                          "tell why the message ended"))
+        self._report_unclosed(index, "`message_stop` came", found)
+
+    def _ping(self, index: int, payload: dict, found: list[Finding]) -> None:
+        self._validate(index, "ping", EVENT_MODELS["ping"], payload, found)
+
+    def _error(self, index: int, payload: dict, found: list[Finding]) -> None:
+        self._validate(index, "error", EVENT_MODELS["error"], payload, found)
+        error = payload.get("error")
+        kind = error.get("type") if type(error) is dict else None
+        found.append(R.ERROR_EVENT(index, f"the stream ended with an in-band error `{kind}`: "
+                                          f"{self.assembly.error}; the SDK raises it as an API error"))
+
+    # --- content blocks -----------------------------------------------------------------------------------------
+
+    def _block_start(self, index: int, payload: dict, found: list[Finding]) -> None:
+        kind = "content_block_start"
+        self._validate(index, kind, EVENT_MODELS[kind], payload, found)
+        block = payload.get("content_block")
+        block_type = block.get("type") if type(block) is dict else None
+        if type(block_type) is str:
+            model = block_model(block_type)
+            if model is None:
+                self._once(found, R.UNKNOWN_BLOCK_TYPE, index, block_type,
+                           f"content block type `{block_type}` is not in the docs: its deltas are not "
+                           "checked, and clients built before it will not show it")
+            else:
+                self._validate(index, kind, model, block, found, prefix="content_block")
+        block_index = payload.get("index")
+        if type(block_index) is not int or type(block_type) is not str:
+            return
+        if self._message_deltas:
+            found.append(R.BLOCK_AFTER_MESSAGE_DELTA(index, f"block {block_index} starts after `message_delta`, "
+                                                            "which must come after the last block: the client may "
+                                                            "have closed the message already"))
+        if block_index == self._maybe_started + 1 == self._next_index + 1:  # the unreadable event started the one
+            self._adopt(self._maybe_started)                                  # before (and may have stopped it)
+        self._maybe_started = -1
+        if block_index != self._next_index:
+            found.append(R.BLOCK_INDEX_NOT_SEQUENTIAL(index, f"expected block index {self._next_index}, got "
+                                                             f"{block_index}: the SDK appends each block and then "
+                                                             "finds it by index, so deltas go to the wrong block"))
+        still_open = [number for number, other in self._open.items() if not other.uncertain]
+        if still_open:
+            found.append(R.BLOCK_OVERLAP(index, _overlap_message(block_index, still_open)))
+        self._open[block_index] = _Block(block_type, self._accumulator.tool_call(block_index))
+        self._next_index = max(self._next_index, block_index + 1)
+
+    def _block_delta(self, index: int, payload: dict, found: list[Finding]) -> None:
+        delta = payload.get("delta")
+        delta_type = delta.get("type") if type(delta) is dict else None
+        if type(delta_type) is not str:
+            delta_type = None
+        self._validate(index, "content_block_delta", DELTA_EVENT_MODELS.get(delta_type, UNKNOWN_DELTA_EVENT),
+                       payload, found)
+        block = self._open_block(index, "content_block_delta", payload, found)
+        if block is None or delta_type is None:
+            return
+        if delta_type not in DELTA_EVENT_MODELS:
+            self._once(found, R.UNKNOWN_DELTA_TYPE, index, delta_type,
+                       f"delta type `{delta_type}` is not in the docs: the SDK drops it")
+            return
+        allowed = DELTAS_FOR_BLOCK.get(block.type)
+        if allowed is None:
+            return  # a block type whose deltas the docs do not describe
+        if delta_type not in allowed:
+            fits = ", ".join(f"`{name}`" for name in sorted(allowed)) or "no delta at all (complete at start)"
+            found.append(R.DELTA_TYPE_MISMATCH(index, f"`{delta_type}` for `{block.type}` block {payload['index']},"
+                                                      f" which takes {fits}: the SDK drops it, losing its data"))
+            return
+        check = self._on_delta.get(delta_type)
+        if check is not None:
+            check(index, block, found)
+
+    def _block_stop(self, index: int, payload: dict, found: list[Finding]) -> None:
+        self._validate(index, "content_block_stop", EVENT_MODELS["content_block_stop"], payload, found)
+        block = self._open_block(index, "content_block_stop", payload, found)
+        if block is None:
+            return
+        del self._open[payload["index"]]
+        check = self._on_stop.get(block.type)
+        if check is not None and not block.uncertain:
+            check(index, payload["index"], block, found)
+
+    def _open_block(self, index: int, kind: str, payload: dict, found: list[Finding]) -> _Block | None:
+        """The open block a delta or stop names, or None after reporting why there is none."""
+        block_index = payload.get("index")
+        if type(block_index) is not int:
+            return None  # reported by the schema
+        block = self._open.get(block_index)
+        if block is None and self._maybe_started >= 0:  # the unreadable event may have started it (again)
+            block = self._adopt(block_index)
+        if block is None:
+            why = "was already stopped" if block_index < self._next_index else "was never started"
+            self._once(found, R.BLOCK_NOT_OPEN, index, block_index,
+                       f"`{kind}` for block {block_index}, which {why}: expected an open block; the SDK applies it "
+                       "to the wrong block or raises IndexError (later events for this block are not reported)")
+        return block
+
+    def _adopt(self, block_index: int) -> _Block:
+        """The block an unreadable event started, named for the first time: open, of unknown type and content."""
+        block = self._open[block_index] = _Block("unknown", uncertain=True)
+        self._next_index = max(self._next_index, block_index + 1)
+        self._maybe_started = -1
+        return block
+
+    def _report_unclosed(self, index: int | None, when: str, found: list[Finding]) -> None:
+        for block_index, block in self._open.items():
+            if not block.flagged and not block.uncertain:
+                block.flagged = True
+                found.append(R.BLOCK_UNCLOSED(index, f"{when} while `{block.type}` block {block_index} was open: "
+                                                     "expected its `content_block_stop`; the block may be cut short"))
+
+    # --- per block type -----------------------------------------------------------------------------------------
+
+    def _signature_delta(self, index: int, block: _Block, found: list[Finding]) -> None:
+        block.signatures += 1
+        if block.signatures == 2:
+            found.append(R.THINKING_SIGNATURE_REPEATED(index, "a second `signature_delta` in one thinking block: "
+                                                              "expected exactly one; the SDK keeps only the last, "
+                                                              "and a wrong signature fails the next turn"))
+
+    def _thinking_delta(self, index: int, block: _Block, found: list[Finding]) -> None:
+        if block.signatures and not block.thinking_after_signature:
+            block.thinking_after_signature = True
+            found.append(R.THINKING_AFTER_SIGNATURE(index, "`thinking_delta` after the block's `signature_delta`: "
+                                                           "the signature must come last, and thinking it does not "
+                                                           "cover fails verification on the next turn"))
+
+    def _thinking_stop(self, index: int, block_index: int, block: _Block, found: list[Finding]) -> None:
+        if block.signatures == 0:
+            found.append(R.THINKING_SIGNATURE_MISSING(index, f"thinking block {block_index} stops without a "
+                                                             "`signature_delta`: expected one just before the stop; "
+                                                             "the API rejects this thinking when it is sent back"))
+
+    def _tool_stop(self, index: int, block_index: int, block: _Block, found: list[Finding]) -> None:
+        arguments = block.tool_call.arguments if block.tool_call is not None else ""
+        problem = arguments_problem(arguments)
+        if problem is not None:
+            found.append(R.TOOL_INPUT_INVALID_JSON(index, f"`{block.type}` block {block_index} stops with input "
+                                                          f"`{_excerpt(arguments)}`, {problem}: {ARGUMENTS_HARM}"))
+
+    # --- helpers ------------------------------------------------------------------------------------------------
+
+    def _validate(self, index: int, kind: str, model: type[Wire], payload: Any, found: list[Finding],
+                  prefix: str = "") -> None:
+        problem = schema_problem(model, payload, prefix)
+        if problem is not None:
+            found.append(R.SCHEMA_MISMATCH(index, f"`{kind}` does not fit its schema: {problem}; a client reading "
+                                                  "these fields gets a wrong type or nothing"))
+
+    def _once(self, found: list[Finding], rule: Any, index: int, culprit: Any, message: str) -> None:
+        """Report `rule` for `culprit` only the first time: one broken habit of an endpoint is one finding."""
+        if self._first_time(rule.id, culprit):
+            found.append(rule(index, message))
+
+
+def _overlap_message(block_index: int, open_indices: list[int]) -> str:
+    if block_index in open_indices:
+        return (f"block {block_index} starts again while it is still open: the SDK appends a second block and the "
+                "first one's remaining deltas and stop go astray")
+    still = ", ".join(str(i) for i in open_indices)
+    return (f"block {block_index} starts while block {still} is still open: blocks are observed to come one after "
+            "another, and a client that tracks only the current block mixes their deltas")
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else "…" + text[-limit:]
+

@@ -1,0 +1,264 @@
+"""OpenAI Chat Completions streams: the checker (PROTOCOLS.md B, checklist D "Chat Completions").
+
+A Chat stream is a run of `data:` frames, each a `chat.completion.chunk` object, closed by a literal
+`data: [DONE]`. Every chunk repeats the same identity and carries deltas for one or more choices; each choice
+opens with `delta.role`, streams text, refusal and tool-call fragments, and ends with exactly one
+`finish_reason`. An optional usage chunk (`choices: []`) comes after every finish.
+
+One `Checker` per stream, fed `(event, payload)` one event at a time. It keeps only what the rules need (the
+identity of the first chunk, where `[DONE]`, the usage chunk and an error came) and updates the `Assembly` apart
+from judging (STYLE.md §3). This module owns the envelope: framing, schema, identity, usage, in-band errors and
+the end of the stream; each choice object goes to `choices.ChoiceTracker`. Rules are declared next
+to the code that checks them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from ...findings import Finding, Severity, rule
+from ...sse import Event
+from ..base import DONE, UNREADABLE, Assembly, FirstTime
+from .choices import ChoiceTracker
+from .models import schema_problems
+
+ERROR, WARNING = Severity.ERROR, Severity.WARNING
+
+# fmt: off
+EVENT_NAME            = rule("chat/event-name", WARNING, "a frame with an `event:` field; Chat frames are `data:` only")
+SCHEMA                = rule("chat/schema", ERROR, "a payload that breaks the documented chunk or error schema")
+OBJECT_INVALID        = rule("chat/object-invalid", ERROR, "a chunk whose `object` is not `chat.completion.chunk`")
+PROMPT_FILTER_FRAME   = rule("chat/prompt-filter-frame", WARNING,
+                             "Azure's first frame: empty identity, `choices: []` and `prompt_filter_results`")
+IDENTITY_CHANGED      = rule("chat/identity-changed", ERROR, "`id` or `model` differs from the first chunk")
+CREATED_CHANGED       = rule("chat/created-changed", WARNING, "`created` differs from the first chunk")
+USAGE_REPEATED        = rule("chat/usage-repeated", ERROR, "a second usage chunk (`choices: []` with `usage`)")
+USAGE_EARLY           = rule("chat/usage-early", ERROR, "a choice chunk after the usage chunk")
+USAGE_ON_CHOICE_CHUNK = rule("chat/usage-on-choice-chunk", WARNING,
+                             "non-null `usage` on a chunk that has choices, not on its own `choices: []` chunk")
+USAGE_TOTAL_MISMATCH  = rule("chat/usage-total-mismatch", ERROR,
+                             "`usage.total_tokens` is not `prompt_tokens + completion_tokens`")
+ERROR_EVENT           = rule("chat/error-event", ERROR, "an in-band error payload (a top-level `error` object)")
+CHUNK_AFTER_ERROR     = rule("chat/chunk-after-error", WARNING, "data after an in-band error, which ends the stream")
+DONE_MISSING          = rule("chat/done-missing", ERROR, "the stream ends without `data: [DONE]` (truncated)")
+DONE_REPEATED         = rule("chat/done-repeated", WARNING, "a second `data: [DONE]`")
+EVENT_AFTER_DONE      = rule("chat/event-after-done", ERROR, "a chunk after `data: [DONE]`, which a client never reads")
+# fmt: on
+
+CHUNK_OBJECT = "chat.completion.chunk"
+SSE_DEFAULT_TYPE = "message"
+"""The SSE event type of a frame without `event:`: the only one Chat sends."""
+IDENTITY_FIELDS = ("id", "created", "model")
+"""Fields every chunk repeats unchanged (the Azure prompt-filter first frame excepted)."""
+JSON_TYPE_NAMES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
+                   type(None): "null"}
+SDK_DEFAULT_ERROR = "An error occurred during streaming"
+"""What the openai SDK raises with when the error carries no message."""
+
+
+def _payload_kind(payload: Any) -> str:
+    """Which handler a decoded payload goes to. The openai SDK reads every frame alike, so shape decides."""
+    if payload is DONE:
+        return "done"
+    if payload is UNREADABLE:
+        return "unreadable"
+    if type(payload) is not dict:
+        return "not-object"
+    if payload.get("error"):  # the SDK raises `APIError` for any truthy top-level `error`
+        return "error"
+    return "chunk"
+
+
+def _is_prompt_filter_frame(payload: dict[str, Any]) -> bool:
+    return payload.get("choices") == [] and "prompt_filter_results" in payload
+
+
+class Checker:
+    """The Chat Completions state machine: `feed` each event, then `finish` at the end of the stream."""
+
+    name: ClassVar[str] = "openai-chat"
+
+    def __init__(self) -> None:
+        self.assembly = Assembly(self.name)
+        self._first_time = FirstTime()
+        self._choices = ChoiceTracker(self.assembly, self._first_time)
+        self._chunks = 0
+        self._identity: tuple[Any, ...] | None = None
+        self._identity_event: int | None = None
+        self._done_at: int | None = None
+        self._error_at: int | None = None
+        self._usage_at: int | None = None
+        self._unreadable_at: int | None = None
+        self._handlers = {
+            "done": self._on_done,
+            "unreadable": self._on_unreadable,
+            "not-object": self._on_not_object,
+            "error": self._on_error,
+            "chunk": self._on_chunk,
+        }
+
+    # -- the stream ------------------------------------------------------------------------------------------
+
+    def feed(self, event: Event, payload: Any) -> list[Finding]:
+        findings: list[Finding] = []
+        index = event.index
+        if event.type != SSE_DEFAULT_TYPE and self._first_time(EVENT_NAME.id, event.type):
+            findings.append(EVENT_NAME(index, f"expected a `data:`-only frame, got `event: {event.type}`: the "
+                                              "openai SDK ignores the name (a `thread.*` name changes how it "
+                                              "reads the data), so anything it was meant to signal is lost "
+                                              "(reported once per name)"))
+        kind = _payload_kind(payload)
+        if (self._done_at is not None or self._error_at is not None) and kind != "unreadable":
+            self._after_end(index, kind, findings)
+        self._handlers[kind](index, payload, findings)
+        return findings
+
+    def finish(self, end_index: int | None) -> list[Finding]:
+        """A stream that an in-band error ended is reported by `chat/error-event` alone."""
+        findings: list[Finding] = []
+        if self._error_at is not None:
+            return findings
+        if self._done_at is None:
+            last = (f" (event {end_index}, the last one, could not be read and may have been it)"
+                    if self._unreadable_at is not None and self._unreadable_at == end_index else "")
+            findings.append(DONE_MISSING(end_index, f"the stream ended without a readable `data: [DONE]`{last}: it "
+                                                    "was cut short or the server never ends its streams, and a "
+                                                    "client cannot tell a complete answer from a truncated one"))
+        self._choices.finish(end_index, findings)
+        return findings
+
+    def _after_end(self, index: int, kind: str, findings: list[Finding]) -> None:
+        if self._done_at is not None:
+            if kind == "done":
+                if self._first_time(DONE_REPEATED.id):
+                    findings.append(DONE_REPEATED(index, f"a second `[DONE]` (the first was event {self._done_at}); "
+                                                         "expected exactly one, last"))
+            elif self._first_time(EVENT_AFTER_DONE.id):
+                findings.append(EVENT_AFTER_DONE(index, f"a payload after `[DONE]` (event {self._done_at}): the "
+                                                        "openai SDK stops reading at `[DONE]`, so this and every "
+                                                        "later event is lost to the client"))
+        elif kind != "done" and self._first_time(CHUNK_AFTER_ERROR.id):
+            findings.append(CHUNK_AFTER_ERROR(index, f"a payload after the in-band error at event {self._error_at}: "
+                                                     "the openai SDK raised there, so the client never sees it"))
+
+    def _on_done(self, index: int, payload: Any, findings: list[Finding]) -> None:
+        if self._done_at is None:
+            self._done_at = index
+            self.assembly.ended = True
+
+    def _on_unreadable(self, index: int, payload: Any, findings: list[Finding]) -> None:
+        """A chunk of unknown content (reported by the common layer): any choice may have got anything in it."""
+        self._unreadable_at = index
+        self._choices.unknown(index)
+
+    def _on_not_object(self, index: int, payload: Any, findings: list[Finding]) -> None:
+        kind = JSON_TYPE_NAMES.get(type(payload), type(payload).__name__)
+        findings.append(SCHEMA(index, f"expected a JSON object (a chunk or an error), got {kind}: the openai SDK "
+                                      "hands it on as a chunk and client code reading `chunk.choices` breaks"))
+
+    def _on_error(self, index: int, payload: dict[str, Any], findings: list[Finding]) -> None:
+        if self._error_at is None:
+            self._error_at = index
+        error = payload["error"]
+        message = error.get("message") if isinstance(error, dict) else error
+        if not isinstance(message, str) or not message:
+            message = SDK_DEFAULT_ERROR
+        if self.assembly.error is None:
+            self.assembly.error = message
+        for _, problem in schema_problems("error", payload):
+            findings.append(SCHEMA(index, f"error payload: {problem}"))
+        kind = (error.get("type") or error.get("code")) if isinstance(error, dict) else None
+        label = f" `{kind}`" if isinstance(kind, str) else ""
+        findings.append(ERROR_EVENT(index, f"in-band error{label}: `{message}`; the openai SDK raises `APIError` "
+                                           "on this payload, so the client gets an exception instead of the rest "
+                                           "of the answer"))
+
+    # -- chunks ----------------------------------------------------------------------------------------------
+
+    def _on_chunk(self, index: int, payload: dict[str, Any], findings: list[Finding]) -> None:
+        first = self._chunks == 0
+        self._chunks += 1
+        if first and _is_prompt_filter_frame(payload):
+            self._on_prompt_filter_frame(index, payload, findings)
+            return
+        for path, problem in schema_problems("chunk", payload):
+            if self._first_time(SCHEMA.id, path):
+                findings.append(SCHEMA(index, f"chunk: {problem}; the openai SDK does not validate chunks, so "
+                                              "client code reading this field gets the wrong type or nothing "
+                                              "(reported once per field)"))
+        kind = payload.get("object")
+        if kind != CHUNK_OBJECT and isinstance(kind, str):
+            findings.append(OBJECT_INVALID(index, f"expected `object` to be `{CHUNK_OBJECT}`, got `{kind}`: "
+                                                  "clients that check the object type drop this chunk and what it "
+                                                  "carries"))
+        self._check_identity(index, payload, findings)
+        choices = payload.get("choices")
+        has_choices = type(choices) is list and bool(choices)
+        self._check_usage(index, payload.get("usage"), has_choices, findings)
+        if has_choices:
+            with_usage = type(payload.get("usage")) is dict
+            for choice in choices:  # type: ignore[union-attr]
+                if type(choice) is dict and type(choice.get("index")) is int:
+                    self._choices.feed(index, choice, findings, with_usage)
+
+    def _on_prompt_filter_frame(self, index: int, payload: dict[str, Any], findings: list[Finding]) -> None:
+        for _, problem in schema_problems("prompt-filter", payload):
+            findings.append(SCHEMA(index, f"prompt-filter frame: {problem}"))
+        identity = ", ".join(f"`{key}: {json.dumps(payload.get(key))}`" for key in ("object", *IDENTITY_FIELDS))
+        findings.append(PROMPT_FILTER_FRAME(index, "the first frame is Azure's prompt-filter frame (`choices: []`, "
+                                                   f"{identity}) rather than a `{CHUNK_OBJECT}`: its identity is not "
+                                                   "checked; clients that take the id or model from the first "
+                                                   "chunk get these"))
+
+    def _check_identity(self, index: int, payload: dict[str, Any], findings: list[Finding]) -> None:
+        identity = (payload.get("id"), payload.get("created"), payload.get("model"))
+        if self._identity is None:
+            self._identity, self._identity_event = identity, index
+            response_id, model = identity[0], identity[2]
+            self.assembly.response_id = response_id if isinstance(response_id, str) and response_id else None
+            self.assembly.model = model if isinstance(model, str) and model else None
+            return
+        if identity == self._identity:
+            return
+        for name, first, now in zip(IDENTITY_FIELDS, self._identity, identity, strict=True):
+            # NOTE: a changed `created` is a timestamp drift some servers have (Groq, xAI): nothing is lost by it
+            changed = CREATED_CHANGED if name == "created" else IDENTITY_CHANGED
+            if first != now and self._first_time(changed.id, name):
+                findings.append(changed(index, f"`{name}` changed from `{first}` (event {self._identity_event}) "
+                                               f"to `{now}`: every chunk of a stream must repeat it, and clients key "
+                                               "the answer on the first chunk's (later changes to it are not "
+                                               "reported)"))
+
+    def _check_usage(self, index: int, usage: Any, has_choices: bool, findings: list[Finding]) -> None:
+        if has_choices and self._usage_at is not None and self._first_time(USAGE_EARLY.id):
+            findings.append(USAGE_EARLY(index, f"a choice chunk after the usage chunk (event {self._usage_at}): "
+                                               "expected usage after every finish chunk, and clients that stop "
+                                               "reading at the usage chunk lose this one"))
+        if type(usage) is not dict:
+            return
+        self.assembly.usage = usage
+        self._check_usage_total(index, usage, findings)
+        if has_choices:
+            if self._first_time(USAGE_ON_CHOICE_CHUNK.id):
+                findings.append(USAGE_ON_CHOICE_CHUNK(index, "non-null `usage` on a chunk with choices, expected "
+                                                             "it on its own `choices: []` chunk after the finish: "
+                                                             "clients that read usage from that chunk find none, "
+                                                             "nothing else is lost (later chunks like this are not "
+                                                             "reported)"))
+        elif self._usage_at is not None:
+            findings.append(USAGE_REPEATED(index, f"a second usage chunk (the first was event {self._usage_at}): "
+                                                  "expected exactly one; clients that add them up count tokens "
+                                                  "twice"))
+        else:
+            self._usage_at = index
+
+    def _check_usage_total(self, index: int, usage: dict[str, Any], findings: list[Finding]) -> None:
+        prompt, completion, total = (usage.get(key) for key in ("prompt_tokens", "completion_tokens", "total_tokens"))
+        if not all(type(value) is int for value in (prompt, completion, total)):
+            return  # the schema rule names the bad field
+        if total != prompt + completion and self._first_time(USAGE_TOTAL_MISMATCH.id):
+            findings.append(USAGE_TOTAL_MISMATCH(index, f"`total_tokens` is `{total}`, expected `prompt_tokens + "
+                                                        f"completion_tokens` = {prompt} + {completion} = "
+                                                        f"{prompt + completion}: billing and budgets built on "
+                                                        "usage disagree (reported once)"))

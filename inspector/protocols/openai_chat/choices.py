@@ -1,0 +1,429 @@
+"""OpenAI Chat Completions, one choice at a time: role, text, refusal, tool calls, finish_reason.
+
+PROTOCOLS.md B.3 rules 3-6 and 8, checklist D "Chat Completions" 3-8. `ChoiceTracker` keeps one small state per
+choice index and per tool call (never the events), fills the choice's `Output` in the Assembly, and reports
+what breaks the rules. The envelope of the stream (framing, identity, usage, errors, `[DONE]`) is
+`openai_chat.Checker`'s job; it hands every well-formed choice object here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, get_args
+
+from ...findings import Finding, Severity, rule
+from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Output, ToolCall, arguments_problem
+from .models import Role
+
+ERROR, WARNING = Severity.ERROR, Severity.WARNING
+
+# fmt: off
+CHOICE_INDEX_GAP      = rule("chat/choice-index-gap", ERROR, "a new choice index that is not the next one (0, 1, ...)")
+ROLE_MISSING          = rule("chat/role-missing", ERROR, "a choice that never carries `delta.role`")
+ROLE_LATE             = rule("chat/role-late", WARNING,
+                             "a choice's `delta.role` comes once, but on a later chunk than its first")
+ROLE_UNEXPECTED       = rule("chat/role-unexpected", WARNING, "a choice's role is not `assistant`")
+ROLE_REPEATED         = rule("chat/role-repeated", ERROR, "`delta.role` again after the choice already had one")
+FINISH_REPEATED       = rule("chat/finish-reason-repeated", ERROR, "a second non-null `finish_reason` for one choice")
+CHOICE_AFTER_FINISH   = rule("chat/choice-after-finish", ERROR,
+                             "content, a tool call or a role for a choice that has already finished")
+EMPTY_AFTER_FINISH    = rule("chat/empty-choice-after-finish", WARNING,
+                             "a chunk that carries nothing for a choice that has already finished")
+FINISH_MISSING        = rule("chat/finish-reason-missing", ERROR,
+                             "the stream ends with a choice that never got a `finish_reason` (truncated)")
+FINISH_MISMATCH       = rule("chat/finish-reason-mismatch", WARNING,
+                             "`finish_reason` contradicts the tool calls streamed (`tool_calls` vs `stop`)")
+CONTENT_AND_REFUSAL   = rule("chat/content-and-refusal", WARNING, "one choice streams both content and refusal text")
+LOGPROBS_MISMATCH     = rule("chat/logprobs-mismatch", WARNING,
+                             "`logprobs.content`/`logprobs.refusal` tokens without the matching delta kind")
+TOOL_INDEX_GAP        = rule("chat/tool-call-index-gap", ERROR,
+                             "a new tool-call index that is not the next one (0, 1, 2, ...) in its choice")
+TOOL_START_INCOMPLETE = rule("chat/tool-call-start-incomplete", ERROR,
+                             "a tool call's first fragment lacks `id`, `type: \"function\"` or `function.name`")
+TOOL_CHANGED          = rule("chat/tool-call-changed", ERROR, "a later tool-call fragment changes its id, name or type")
+TOOL_REPEATED         = rule("chat/tool-call-repeated", WARNING,
+                             "a later tool-call fragment repeats the `id` or name (accumulators concatenate them)")
+TOOL_ARGUMENTS_JSON   = rule("chat/tool-arguments-invalid-json", ERROR,
+                             "a finished tool call's concatenated arguments are not a JSON object")
+# fmt: on
+
+OTHER_ROLES = frozenset(get_args(Role)) - {"assistant"}
+"""Roles the enum allows but a completion should not open with (values outside the enum are schema errors)."""
+REASONING_FIELDS = ("reasoning_content", "reasoning")
+"""Vendor reasoning deltas: DeepSeek sends `reasoning_content`, Groq and OpenRouter `reasoning`."""
+TOOL_CALLS_EXPECTED_BY_FINISH = {"tool_calls": True, "stop": False}
+"""finish_reason -> whether tool calls must (True) or must not (False) have been streamed; others say nothing."""
+ARGUMENTS_CUT_BY = "length"
+"""The finish_reason that cuts tool arguments short on purpose: they are not judged then."""
+
+PARTS_JOINED_AT = 4096
+"""A text kept as more parts than this is joined into one: a str object per delta would cost ~50 bytes of
+overhead each, so memory would grow with the event count rather than with the text."""
+
+
+def _add(parts: list[str], text: str) -> None:
+    """Append one delta to a text kept as parts (the Assembly's `*_parts`)."""
+    parts.append(text)
+    if len(parts) >= PARTS_JOINED_AT:
+        parts[:] = ["".join(parts)]
+
+
+class StreamedToolCall(ToolCall):
+    """A `ToolCall` whose `arguments` are kept as the list of streamed fragments, joined when read.
+
+    Appending per delta is O(1) (`s += fragment` would recopy the growing string each time); readers of the
+    Assembly, live or at the end, still see `arguments` as one exact string.
+    """
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, id: str | None, name: str | None, kind: str = "function") -> None:
+        self._parts: list[str] = []
+        super().__init__(id, name, "", kind)
+
+    @property  # type: ignore[override]
+    def arguments(self) -> str:
+        if len(self._parts) > 1:
+            self._parts[:] = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+    @arguments.setter
+    def arguments(self, value: str) -> None:
+        self._parts[:] = [value] if value else []
+
+    def append(self, fragment: str) -> None:
+        _add(self._parts, fragment)
+
+
+@dataclass(slots=True)
+class _ChoiceState:
+    """What the rules need to know about one choice index."""
+
+    output: Output
+    opened_at: int
+    finished_at: int | None = None
+    role_at: int | None = None
+    """Event of the first non-empty `delta.role`."""
+    unknown_at: int | None = None
+    """An unreadable chunk that may have belonged to this choice (its role, a tool-call fragment, its finish)."""
+    content_at: int | None = None
+    """Event of the first non-empty `delta.content`."""
+    refusal_at: int | None = None
+    """Event of the first non-empty `delta.refusal`."""
+    tools: dict[int, StreamedToolCall] = field(default_factory=dict)
+    """Tool-call index -> the call being assembled."""
+    function_call: StreamedToolCall | None = None
+    """The deprecated single `delta.function_call`, assembled like a tool call."""
+
+
+
+class ChoiceTracker:
+    """Every choice of one stream: `feed` each choice object of each chunk, `finish` at the end."""
+
+    def __init__(self, assembly: Assembly, first_time: FirstTime) -> None:
+        self.assembly = assembly
+        self._first_time = first_time
+        """The checker's once-per-culprit guard, shared so a fault is reported once per stream."""
+        self._choices: dict[int, _ChoiceState] = {}
+        self._unknown_at: int | None = None
+        """The last unreadable chunk: choices opened since may have opened in it."""
+
+    def unknown(self, index: int) -> None:
+        """An unreadable chunk: it may have opened a choice, or carried anything for any open one. Claims it could
+        make false (a role or tool-call start missing, an index gap, arguments or a finish missing) are dropped."""
+        self._unknown_at = index
+        for state in self._choices.values():
+            if state.finished_at is None:
+                state.unknown_at = index
+
+    def finish(self, end_index: int | None, findings: list[Finding]) -> None:
+        """Every choice 0..n-1 must have appeared and finished; n is one more than the highest index seen."""
+        if not self._choices:
+            if self._unknown_at is not None:
+                return  # the unreadable chunk may have been the answer
+            findings.append(FINISH_MISSING(end_index, "no choice was streamed at all: expected at least choice `0` "
+                                                      "to stream and finish, so the client got no answer"))
+            return
+        expected = 0
+        for choice_index in sorted(self._choices):
+            if choice_index > expected and self._unknown_at is None:
+                span = (f"choice `{expected}`" if choice_index == expected + 1
+                        else f"choices `{expected}` to `{choice_index - 1}`")
+                findings.append(FINISH_MISSING(end_index, f"{span} never appeared (choice `{choice_index}` did): "
+                                                          "expected every choice 0..n-1 to stream and finish"))
+            expected = max(expected, choice_index + 1)
+            state = self._choices[choice_index]
+            if state.finished_at is None and state.unknown_at is None:
+                self._report_role_missing(choice_index, state, findings)
+                findings.append(FINISH_MISSING(end_index, f"choice `{choice_index}` never got a `finish_reason`: "
+                                                          "the answer was truncated or the server omits it, and a "
+                                                          "client cannot tell `stop` from `length` or "
+                                                          "`tool_calls`"))
+
+    # -- one choice ------------------------------------------------------------------------------------------
+
+    def feed(self, index: int, choice: dict[str, Any], findings: list[Finding], with_usage: bool = False) -> None:
+        """One element of `choices[]` whose `index` is an int (the schema rule reports the rest); `with_usage`:
+        its chunk carries `usage` (then `chat/usage-on-choice-chunk` speaks for an empty choice after its finish)."""
+        choice_index: int = choice["index"]
+        delta = choice.get("delta")
+        if type(delta) is not dict:
+            delta = {}
+        state = self._choices.get(choice_index)
+        if state is None:
+            state = self._open_choice(index, choice_index, delta, findings)
+        else:
+            if state.finished_at is not None and choice.get("finish_reason") is None:
+                self._report_after_finish(index, choice_index, state, choice, delta, with_usage, findings)
+            if delta.get("role"):
+                self._later_role(index, choice_index, state, delta["role"], findings)
+        output = state.output
+        content = delta.get("content")
+        if type(content) is str and content:
+            _add(output.text_parts, content)
+            self.assembly.saw_content(index)
+            if state.content_at is None:
+                state.content_at = index
+                self._check_content_and_refusal(index, choice_index, state, findings)
+        refusal = delta.get("refusal")
+        if type(refusal) is str and refusal:
+            _add(output.refusal_parts, refusal)
+            self.assembly.saw_content(index)
+            if state.refusal_at is None:
+                state.refusal_at = index
+                self._check_content_and_refusal(index, choice_index, state, findings)
+        for key in REASONING_FIELDS:
+            reasoning = delta.get(key)
+            if type(reasoning) is str and reasoning:
+                _add(output.reasoning_parts, reasoning)
+                self.assembly.saw_content(index)
+        tool_calls = delta.get("tool_calls")
+        if type(tool_calls) is list and tool_calls:
+            for position, fragment in enumerate(tool_calls):
+                if type(fragment) is not dict:
+                    continue
+                tool_index = fragment.get("index", position)  # NOTE: Mistral omits `index` (a schema error)
+                if type(tool_index) is int:
+                    self._on_tool_fragment(index, choice_index, state, tool_index, fragment, findings)
+        function_call = delta.get("function_call")
+        if type(function_call) is dict and function_call:
+            self._on_function_call(index, state, function_call)
+        logprobs = choice.get("logprobs")
+        if type(logprobs) is dict:
+            self._check_logprobs(index, choice_index, logprobs, content, refusal, findings)
+        finish_reason = choice.get("finish_reason")
+        if type(finish_reason) is str:
+            self._on_finish(index, choice_index, state, finish_reason, findings)
+
+    def _open_choice(self, index: int, choice_index: int, delta: dict[str, Any],
+                     findings: list[Finding]) -> _ChoiceState:
+        expected = len(self._choices)
+        if choice_index > expected and self._unknown_at is None:  # NOTE: a lower one fills a reported gap
+            findings.append(CHOICE_INDEX_GAP(index, f"choice `{choice_index}` opened while the next new choice "
+                                                    f"should be `{expected}`: the openai SDK's stream helper "
+                                                    "stores choices by position and mixes their text up"))
+        state = self._choices[choice_index] = _ChoiceState(self.assembly.output(choice_index), index,
+                                                           unknown_at=self._unknown_at)
+        role = delta.get("role")
+        if role:
+            state.role_at = index
+            self._check_role(index, choice_index, role, findings)
+        return state
+
+    def _check_role(self, index: int, choice_index: int, role: Any, findings: list[Finding]) -> None:
+        if type(role) is str and role in OTHER_ROLES:
+            findings.append(ROLE_UNEXPECTED(index, f"choice `{choice_index}` has role `{role}`, expected "
+                                                   "`assistant`: a completion is the assistant's message"))
+
+    def _later_role(self, index: int, choice_index: int, state: _ChoiceState, role: Any,
+                    findings: list[Finding]) -> None:
+        """A role on a chunk after the choice's first. The openai SDK's stream helper keeps a field's first
+        non-null value and concatenates later strings onto it: a role that comes once, late, ends up intact."""
+        if state.role_at is None:
+            state.role_at = index
+            self._check_role(index, choice_index, role, findings)
+            if state.unknown_at is not None:
+                return  # the unreadable chunk may have carried it first: late or repeated, nobody can tell
+            findings.append(ROLE_LATE(index, f"choice `{choice_index}` got its role `{role}` at event {index}, not "
+                                             f"on its first chunk (event {state.opened_at}): the openai SDK's final "
+                                             f"message still has role `{role}`, but a client that takes the role "
+                                             "from the first chunk finds none"))
+        elif self._first_time(ROLE_REPEATED.id, choice_index):
+            findings.append(ROLE_REPEATED(index, f"choice `{choice_index}` repeats `delta.role` (`{role}`) after "
+                                                 f"event {state.role_at}: expected it once; the openai SDK's stream "
+                                                 "helper concatenates the roles (e.g. `assistantassistant`) "
+                                                 "(reported once per choice)"))
+
+    def _report_role_missing(self, choice_index: int, state: _ChoiceState, findings: list[Finding]) -> None:
+        """Judged when the choice ends (its finish chunk, or the end of the stream): a role may come late."""
+        if state.role_at is None and state.unknown_at is None and self._first_time(ROLE_MISSING.id, choice_index):
+            findings.append(ROLE_MISSING(state.opened_at, f"choice `{choice_index}` never carried `delta.role` "
+                                                          "(expected `\"role\": \"assistant\"` on its first "
+                                                          "chunk): the openai SDK's assembled message has no role, "
+                                                          "and sending it back into the conversation fails"))
+
+    def _report_after_finish(self, index: int, choice_index: int, state: _ChoiceState, choice: dict[str, Any],
+                             delta: dict[str, Any], with_usage: bool, findings: list[Finding]) -> None:
+        if _carries_nothing(choice, delta):
+            if not with_usage and self._first_time(EMPTY_AFTER_FINISH.id, choice_index):
+                findings.append(EMPTY_AFTER_FINISH(index, f"a chunk for choice `{choice_index}`, which finished at "
+                                                          f"event {state.finished_at}, with nothing in it (empty "
+                                                          "delta, no `finish_reason`): no client loses anything, "
+                                                          "but clients that close the choice at its finish do not "
+                                                          "expect it"))
+            return
+        if not self._first_time(CHOICE_AFTER_FINISH.id, choice_index):
+            return
+        findings.append(CHOICE_AFTER_FINISH(index, f"a chunk for choice `{choice_index}`, which finished at event "
+                                                   f"{state.finished_at}: expected nothing for a choice after its "
+                                                   "`finish_reason`; clients that close the answer there lose "
+                                                   "this (later ones are not reported)"))
+
+    def _check_content_and_refusal(self, index: int, choice_index: int, state: _ChoiceState,
+                                   findings: list[Finding]) -> None:
+        if state.content_at is not None and state.refusal_at is not None:
+            findings.append(CONTENT_AND_REFUSAL(index, f"choice `{choice_index}` streams both `content` (from "
+                                                       f"event {state.content_at}) and `refusal` (from event "
+                                                       f"{state.refusal_at}): a choice is expected to be one or "
+                                                       "the other, and clients show only one"))
+
+    def _check_logprobs(self, index: int, choice_index: int, logprobs: dict[str, Any], content: Any,
+                        refusal: Any, findings: list[Finding]) -> None:
+        for kind, tokens, text in (("content", logprobs.get("content"), content),
+                                   ("refusal", logprobs.get("refusal"), refusal)):
+            if tokens and type(text) is not str and self._first_time(LOGPROBS_MISMATCH.id, (choice_index, kind)):
+                findings.append(LOGPROBS_MISMATCH(index, f"choice `{choice_index}` has `logprobs.{kind}` tokens "
+                                                         f"but no `delta.{kind}`: the tokens belong to text the "
+                                                         "client never receives (reported once per choice)"))
+
+    def _on_finish(self, index: int, choice_index: int, state: _ChoiceState, finish_reason: str,
+                   findings: list[Finding]) -> None:
+        if state.finished_at is not None:
+            if not self._first_time(FINISH_REPEATED.id, choice_index):
+                return
+            findings.append(FINISH_REPEATED(index, f"choice `{choice_index}` gets a second `finish_reason` "
+                                                   f"(`{finish_reason}`) after `{state.output.finish_reason}` at "
+                                                   f"event {state.finished_at}: expected exactly one; the stream "
+                                                   "helper keeps the last, raw readers the first"))
+            return
+        state.finished_at = index
+        state.output.finish_reason = finish_reason
+        self._report_role_missing(choice_index, state, findings)
+        if choice_index == 0:
+            self.assembly.status = finish_reason
+        expects_tools = TOOL_CALLS_EXPECTED_BY_FINISH.get(finish_reason)
+        if expects_tools is True and not state.tools and state.unknown_at is None:
+            findings.append(FINISH_MISMATCH(index, f"choice `{choice_index}` finished with `tool_calls` but "
+                                                   "streamed no tool call: an agent loop waiting for calls finds "
+                                                   "none"))
+        elif expects_tools is False and state.tools:
+            findings.append(FINISH_MISMATCH(index, f"choice `{choice_index}` streamed {len(state.tools)} tool "
+                                                   f"call(s) but finished with `{finish_reason}`, expected "
+                                                   "`tool_calls`: clients that dispatch on `finish_reason` never "
+                                                   "run them"))
+        if finish_reason != ARGUMENTS_CUT_BY and state.unknown_at is None:  # NOTE: a fragment may be unreadable
+            for tool_index, call in state.tools.items():
+                self._check_arguments(index, choice_index, tool_index, call, findings)
+
+    # -- tool calls ------------------------------------------------------------------------------------------
+
+    def _on_tool_fragment(self, index: int, choice_index: int, state: _ChoiceState, tool_index: int,
+                          fragment: dict[str, Any], findings: list[Finding]) -> None:
+        """One fragment of `delta.tool_calls`; `tool_index` is its `index`, or its list position when absent."""
+        function = fragment.get("function")
+        if type(function) is not dict:
+            function = {}
+        self.assembly.saw_content(index)
+        call = state.tools.get(tool_index)
+        if call is None:
+            call = self._open_tool_call(index, choice_index, state, tool_index, fragment, function, findings)
+        else:
+            self._check_tool_fragment(index, choice_index, tool_index, call, fragment, function, findings)
+        arguments = function.get("arguments")
+        if type(arguments) is str and arguments:
+            call.append(arguments)
+
+    def _open_tool_call(self, index: int, choice_index: int, state: _ChoiceState, tool_index: int,
+                        fragment: dict[str, Any], function: dict[str, Any],
+                        findings: list[Finding]) -> StreamedToolCall:
+        expected = len(state.tools)
+        where = f"choice `{choice_index}` tool call `{tool_index}`"
+        unseen = state.unknown_at is not None  # its first fragment, or an earlier call, may have been unreadable
+        if tool_index != expected and not unseen:
+            findings.append(TOOL_INDEX_GAP(index, f"{where} opened while the next new index should be "
+                                                  f"`{expected}`: the openai SDK inserts calls by position, so "
+                                                  "the next fragments land in the wrong call"))
+        call_id, name = fragment.get("id"), function.get("name")
+        missing = [label for label, ok in (("`id`", type(call_id) is str and bool(call_id)),
+                                           ("`type: \"function\"`", fragment.get("type") == "function"),
+                                           ("`function.name`", type(name) is str and bool(name))) if not ok]
+        if missing and not unseen:
+            lacks = " and ".join(filter(None, (", ".join(missing[:-1]), missing[-1])))
+            findings.append(TOOL_START_INCOMPLETE(index, f"{where}: the first fragment lacks {lacks}; "
+                                                         "expected `id`, `type: \"function\"` and `function.name` "
+                                                         "there: without them the client cannot run the call or "
+                                                         "answer it by id"))
+        call = StreamedToolCall(call_id if type(call_id) is str and call_id else None,
+                                name if type(name) is str and name else None)
+        state.tools[tool_index] = call
+        state.output.tool_calls.append(call)
+        return call
+
+    def _check_tool_fragment(self, index: int, choice_index: int, tool_index: int, call: StreamedToolCall,
+                             fragment: dict[str, Any], function: dict[str, Any], findings: list[Finding]) -> None:
+        where = f"choice `{choice_index}` tool call `{tool_index}`"
+        kind = fragment.get("type")
+        if kind is not None and kind != "function" and self._first_time(TOOL_CHANGED.id, (where, "type")):
+            findings.append(TOOL_CHANGED(index, f"{where}: a later fragment has `type` `{kind}`, expected "
+                                                "`function` as on its first fragment"))
+        for label, value, attribute in (("id", fragment.get("id"), "id"), ("function.name", function.get("name"),
+                                                                            "name")):
+            if type(value) is not str or not value:
+                continue
+            known = getattr(call, attribute)
+            if known is None:
+                setattr(call, attribute, value)  # a late id or name: the start rule has reported its absence
+            elif value != known:
+                if not self._first_time(TOOL_CHANGED.id, (where, label)):
+                    continue
+                findings.append(TOOL_CHANGED(index, f"{where}: a later fragment changes `{label}` from `{known}` "
+                                                    f"to `{value}`: expected later fragments to carry only "
+                                                    "`index` and `function.arguments`; the client cannot tell "
+                                                    "which is right"))
+            elif self._first_time(TOOL_REPEATED.id, (where, label)):
+                findings.append(TOOL_REPEATED(index, f"{where}: a later fragment repeats `{label}` `{value}`; "
+                                                     "expected only `index` and `function.arguments` after the "
+                                                     "first: the openai SDK's stream helper concatenates it to "
+                                                     f"`{value}{value}`"))
+
+    def _on_function_call(self, index: int, state: _ChoiceState, function_call: dict[str, Any]) -> None:
+        """The deprecated `function_call` delta (`{name?, arguments?}`): no rules, only the Assembly."""
+        self.assembly.saw_content(index)
+        call = state.function_call
+        if call is None:
+            name = function_call.get("name")
+            call = state.function_call = StreamedToolCall(None, name if type(name) is str and name else None,
+                                                          kind="function_call")
+            state.output.tool_calls.append(call)
+        arguments = function_call.get("arguments")
+        if type(arguments) is str and arguments:
+            call.append(arguments)
+
+    def _check_arguments(self, index: int, choice_index: int, tool_index: int, call: StreamedToolCall,
+                         findings: list[Finding]) -> None:
+        problem = arguments_problem(call.arguments)
+        if problem is not None:
+            name = f" (`{call.name}`)" if call.name else ""
+            findings.append(TOOL_ARGUMENTS_JSON(index, f"choice `{choice_index}` tool call `{tool_index}`{name} "
+                                                       f"finished with arguments `{_excerpt(call.arguments)}`, "
+                                                       f"{problem}: {ARGUMENTS_HARM}"))
+
+
+
+def _carries_nothing(choice: dict[str, Any], delta: dict[str, Any]) -> bool:
+    """A choice object whose delta and logprobs are all empty: no client gets anything from it."""
+    return not any(delta.values()) and not choice.get("logprobs")
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,391 @@
+"""OpenAI Responses API streams: the checker fed one event at a time (PROTOCOLS.md §A, checklist D "Responses").
+
+This module owns the response envelope: framing (`event:` name, `[DONE]`), `sequence_number`, the start
+events, the one terminal event and what it must carry, in-band `error` events. Items, parts and delta
+families live in `items`, the event models in `models`. Every event is
+validated against its model (dispatch by dict) before any ordering rule reads it; a payload that fails its
+model is a `responses/schema` finding and the ordering rules skip it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import ValidationError
+
+from ...findings import Finding, Severity, rule
+from ...sse import Event
+from ..base import DONE, UNREADABLE, Assembly
+from ..schema import summary
+from .items import OutputState
+from .models import EVENT_MODELS, SCHEMA
+from .state import FAMILIES, PROGRESS_ITEM_TYPES
+
+# fmt: off
+EVENT_NAME        = rule("responses/event-name-mismatch", Severity.ERROR,
+                         "the SSE `event:` name differs from the payload's `type`")
+UNKNOWN_EVENT     = rule("responses/unknown-event", Severity.WARNING, "an event type the docs do not list")
+DONE_SENTINEL     = rule("responses/done-sentinel", Severity.ERROR,
+                         "a `data: [DONE]` frame, which Responses streams never send")
+SEQUENCE_GAP      = rule("responses/sequence-not-contiguous", Severity.ERROR,
+                         "`sequence_number` does not grow by exactly 1 from one event to the next")
+SEQUENCE_BASE     = rule("responses/sequence-not-zero-based", Severity.ERROR,
+                         "a fresh stream whose first `sequence_number` is not 0")
+SEQUENCE_MISSING  = rule("responses/sequence-number-missing", Severity.ERROR,
+                         "some events carry `sequence_number` and others do not")
+SEQUENCE_ABSENT   = rule("responses/sequence-number-absent", Severity.WARNING,
+                         "a stream whose events carry no `sequence_number` (the pre-2025 wire shape)")
+STREAM_RESUMED    = rule("responses/stream-resumed", Severity.WARNING,
+                         "a stream that starts past `sequence_number` 0 without `response.created`: taken as a "
+                         "`starting_after` resume")
+CREATED_NOT_FIRST = rule("responses/created-not-first", Severity.ERROR,
+                         "a fresh stream that does not start with `response.created`")
+START_ORDER       = rule("responses/start-order", Severity.ERROR,
+                         "`response.created`, (`response.queued`,) `response.in_progress` out of order, missing "
+                         "or repeated")
+STATUS_MISMATCH   = rule("responses/status-mismatch", Severity.ERROR,
+                         "a lifecycle event whose `response.status` does not fit its name")
+RESPONSE_ID       = rule("responses/response-id-changed", Severity.ERROR,
+                         "`response.id` differs between lifecycle events")
+TERMINAL_MISSING  = rule("responses/terminal-missing", Severity.ERROR,
+                         "the stream ended without `response.completed`, `response.failed` or `response.incomplete`")
+AFTER_TERMINAL    = rule("responses/event-after-terminal", Severity.ERROR,
+                         "an event (a second terminal one included) after the terminal event")
+TERMINAL_FIELD    = rule("responses/terminal-field-missing", Severity.ERROR,
+                         "a terminal event without the field its status requires (`usage`, `error`, "
+                         "`incomplete_details`)")
+TERMINAL_EXTRA    = rule("responses/terminal-field-unexpected", Severity.WARNING,
+                         "a terminal event carrying a field that contradicts its status (`error` on a completed "
+                         "response, `incomplete_details` on a completed or failed one)")
+ERROR_EVENT       = rule("responses/error-event", Severity.WARNING, "an in-band `error` event: the response failed")
+AFTER_ERROR       = rule("responses/event-after-error", Severity.ERROR,
+                         "an event other than `response.failed` after an `error` event")
+
+START_EVENTS = ("response.created", "response.queued", "response.in_progress")
+
+# Terminal event -> the `response.status` it must carry.
+TERMINAL_EVENTS: dict[str, str] = {
+    "response.completed":  "completed",
+    "response.failed":     "failed",
+    "response.incomplete": "incomplete",
+}
+
+# Lifecycle event -> the `response.status` values that fit it.
+LIFECYCLE_STATUS: dict[str, frozenset[str]] = {
+    "response.created":     frozenset({"in_progress", "queued"}),
+    "response.queued":      frozenset({"queued"}),
+    "response.in_progress": frozenset({"in_progress"}),
+    **{name: frozenset({status}) for name, status in TERMINAL_EVENTS.items()},
+}
+
+# (start event, its response.status) -> the start event that must come next.
+NEXT_START: dict[tuple[str, str], str] = {
+    ("response.created", "in_progress"): "response.in_progress",
+    ("response.created", "queued"):      "response.queued",
+    ("response.queued", "queued"):       "response.in_progress",
+}
+
+# Terminal event -> fields of `response` that must be set on it.
+TERMINAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "response.completed":  ("usage",),
+    "response.failed":     ("error",),
+    "response.incomplete": ("usage", "incomplete_details"),
+}
+
+# Terminal event -> fields of `response` that contradict it when set.
+TERMINAL_NULL_FIELDS: dict[str, tuple[str, ...]] = {
+    "response.completed":  ("error", "incomplete_details"),
+    "response.failed":     ("incomplete_details",),
+    "response.incomplete": ("error",),
+}
+
+# Why a client needs each of those fields.
+FIELD_USE: dict[str, str] = {
+    "usage":              "token accounting and billing read it",
+    "error":              "the client cannot tell why it failed, nor whether to retry",
+    "incomplete_details": "the client cannot tell `max_output_tokens` from `content_filter`",
+}
+# fmt: on
+
+
+class Checker:
+    """The Responses state machine: `feed` each decoded event, then `finish` at the end of the stream."""
+
+    name: ClassVar[str] = "openai-responses"
+
+    def __init__(self) -> None:
+        self.assembly = Assembly(self.name)
+        self.items = OutputState(self.assembly)
+        self.found: list[Finding] = []
+        self.count = 0
+        self.numbered: bool | None = None
+        self.last_sequence: int | None = None
+        self.resumed = False
+        self.fresh_request = False
+        """The request is known to be a POST: the stream starts a new response and is never a resume."""
+        self.expect_start: str | None = None
+        self.starts_seen: set[str] = set()
+        self.response_id: str | None = None
+        self.terminal_index: int | None = None
+        self.error_index: int | None = None
+        self.unreadable_at: int | None = None
+        self.unnumbered = 0
+        """Unreadable events since the last numbered one: each may have carried the next `sequence_number`."""
+        self._handlers = {kind: handler.__get__(self) for kind, handler in HANDLERS.items()}
+        self._handlers.update({kind: handler.__get__(self.items) for kind, handler in ITEM_HANDLERS.items()})
+
+    def feed(self, event: Event, payload: Any) -> list[Finding]:
+        found = self.found = self.items.found = []
+        index = event.index
+        if payload is UNREADABLE:
+            self._unreadable(index)
+            return found
+        if payload is DONE:
+            found.append(DONE_SENTINEL(index, (
+                "`data: [DONE]` is Chat Completions framing: Responses streams end after the terminal event, and "
+                "a client that parses every frame as a JSON event fails on this one")))
+            self.count += 1
+            return found
+        kind = payload.get("type") if type(payload) is dict else None
+        if type(kind) is not str:
+            shape = "an object without a string `type`" if isinstance(payload, dict) else "not an object"
+            if self.items.once("schema", shape):
+                found.append(SCHEMA(index, (
+                    f"the payload is {shape}: every Responses event is an object whose `type` names it, and the "
+                    "SDK cannot dispatch this one")))
+            self.count += 1
+            return found
+        self._envelope(index, event.type, kind, payload)
+        validate = VALIDATORS.get(kind)
+        if validate is None:
+            if self.items.once("unknown", kind):
+                found.append(UNKNOWN_EVENT(index, (
+                    f"`{kind}` is not a documented Responses event (first of its type here): clients skip it, so "
+                    "whatever it carries is lost to them; check the name if it was meant to be a known event")))
+            return found
+        try:
+            parsed = validate(payload)
+        except ValidationError as error:
+            if self.items.once("schema", kind, error.errors()[0]["loc"]):
+                found.append(SCHEMA(index, f"`{kind}`: {summary(error, 1)}" + (
+                    ": the SDK's event types reject it, and a client reads a wrong or missing value")))
+            self.items.unknown(index)  # what it did to items and parts is unknown, as for an unreadable event
+            return found
+        self._handlers[kind](index, kind, parsed)
+        return found
+
+    def finish(self, end_index: int | None) -> list[Finding]:
+        found = self.found = self.items.found = []
+        if self.count == 0 or self.terminal_index is not None or self.error_index is not None:
+            return found  # NOTE: an `error` event may end the stream by itself (PROTOCOLS.md §A.3 rule 12)
+        last = (f" (event {end_index}, the last one, could not be read and may have been it)"
+                if self.unreadable_at is not None and self.unreadable_at == end_index else "")
+        found.append(TERMINAL_MISSING(end_index, (
+            "the stream ended without a readable `response.completed`, `response.failed` or `response.incomplete`"
+            f"{last}: it was cut off, and the SDK raises \"Didn't receive a `response.completed` event\"")))
+        self.items.close_open_items(end_index, "the stream ended")
+        return found
+
+    def _unreadable(self, index: int) -> None:
+        """An event of unknown content: it may have been a start or the terminal event, carried the next
+        `sequence_number`, or done anything to items and parts. No finding may rest on what it was."""
+        self.unreadable_at = index
+        self.unnumbered += 1
+        self.expect_start = None
+        self.count += 1
+        self.items.unknown(index)
+
+    # ---- envelope ----------------------------------------------------------------------------------------
+
+    def _envelope(self, index: int, sse_name: str, kind: str, payload: dict[str, Any]) -> None:
+        found = self.found
+        once = self.items.once
+        if sse_name != kind and sse_name != "message" and once("event-name", sse_name, kind):
+            found.append(EVENT_NAME(index, (
+                f"`event: {sse_name}` carries a `{kind}` payload: clients that dispatch on the SSE event name "
+                "(proxies, non-SDK clients) treat it as the wrong event")))
+        if self.terminal_index is not None:
+            if once("after-terminal", kind):
+                found.append(AFTER_TERMINAL(index, (
+                    f"`{kind}` came after the terminal event at {self.terminal_index}: the SDK stops reading at the "
+                    "terminal event, so this is never seen")))
+        elif self.error_index is not None and kind != "response.failed" and once("after-error", kind):
+            found.append(AFTER_ERROR(index, (
+                f"`{kind}` came after the `error` event at {self.error_index}: an error ends the response, only "
+                "`response.failed` may follow it, and the SDK has already raised")))
+        number = payload.get("sequence_number")
+        last = self.last_sequence
+        if last is not None and type(number) is int and number == last + 1:
+            self.last_sequence, self.unnumbered = number, 0  # the common case, kept cheap
+        else:
+            self._sequence(index, kind, number, payload)
+        expected = self.expect_start
+        if kind == "error":
+            self.expect_start = None  # NOTE: an error may cut the start short; `response.failed` may follow
+        elif expected is not None and kind != expected and kind in VALIDATORS:  # NOTE: unknown types are skipped
+            found.append(START_ORDER(index, (
+                f"expected `{expected}` next, got `{kind}`: a fresh stream starts `response.created`, "
+                "(`response.queued` in background mode,) `response.in_progress`, and clients key their "
+                "progress display on them")))
+            self.expect_start = None
+        if kind in TERMINAL_EVENTS and self.terminal_index is None:
+            self.terminal_index = index
+            self.assembly.ended = True
+        elif kind == "error" and self.error_index is None:
+            self.error_index = index
+            self.assembly.ended = True  # an error ends the response (`response.failed` may still follow)
+        self.count += 1
+
+    def _sequence(self, index: int, kind: str, number: Any, payload: dict[str, Any]) -> None:
+        if number is not None and (type(number) is not int):
+            return  # the model reports the type
+        if self.numbered is None:  # the first readable event
+            self.numbered = number is not None
+            self.last_sequence, self.unnumbered = number, 0
+            if number is None:
+                self.found.append(SEQUENCE_ABSENT(index, (
+                    f"the stream's first readable event `{kind}` has no `sequence_number` (reported once per "
+                    "stream): the current openai SDK types declare it required and hand the app `None`, so a client "
+                    "cannot order events or resume with `starting_after`; streams recorded before mid-2025 lacked "
+                    "it")))
+            if self.count:
+                return  # NOTE: an unreadable event came first and may have been `response.created`
+            if kind == "response.created":
+                if number not in (None, 0):
+                    self.found.append(SEQUENCE_BASE(index, (
+                        f"`response.created` has `sequence_number` {number}: a fresh stream numbers its events from "
+                        "0, and resuming with `starting_after` relies on that numbering")))
+            elif number is not None and number > 0 and not self.fresh_request and _resumable(payload):
+                self.resumed = True  # a `starting_after` resume starts anywhere (PROTOCOLS.md §A.3 rule 1)
+                if kind not in START_EVENTS:  # NOTE: items open only after `response.in_progress`
+                    self.items.resume()  # ... so a later resume may begin inside an item, part or value
+                self.found.append(STREAM_RESUMED(index, (
+                    f"the stream starts with `{kind}` at `sequence_number` {number}, not `response.created` at 0: "
+                    f"read as a resume (`GET /v1/responses/{{id}}?stream=true&starting_after={number - 1}`); if it "
+                    f"was a fresh request, the events numbered below {number} were lost and the SDK's stream helper "
+                    "raises")))
+            elif kind != "error":
+                self.found.append(CREATED_NOT_FIRST(index, (
+                    f"the stream starts with `{kind}`, not `response.created`: the SDK's stream helper raises "
+                    "\"Expected to have received `response.created` before ...\"")))
+            self.last_sequence = number
+            return
+        if number is None:
+            if self.numbered and self.items.once("sequence-missing", kind):
+                self.found.append(SEQUENCE_MISSING(index, (
+                    f"`{kind}` has no `sequence_number` while earlier events do: a client cannot order it or "
+                    "resume after it")))
+            self.last_sequence = None  # NOTE: the next number is then taken as it comes, not as a gap
+            return
+        if not self.numbered:
+            self.numbered = True
+            self.found.append(SEQUENCE_MISSING(index, (
+                f"`{kind}` has `sequence_number` {number}, but the stream began without any: a client cannot "
+                "resume reliably from a partly numbered stream")))
+        elif (self.last_sequence is not None
+              and not self.last_sequence < number <= self.last_sequence + 1 + self.unnumbered
+              and self.items.once("sequence", kind, number - self.last_sequence)):
+            self.found.append(SEQUENCE_GAP(index, (
+                f"`{kind}` has `sequence_number` {number}, expected {self.last_sequence + 1}: events were lost, "
+                "repeated or reordered, and `starting_after` resumption skips or replays events")))
+        self.last_sequence, self.unnumbered = number, 0
+
+    # ---- lifecycle events --------------------------------------------------------------------------------
+
+    def _lifecycle(self, index: int, kind: str, ev: Any) -> None:
+        response = ev.response
+        if response.status not in LIFECYCLE_STATUS[kind]:
+            allowed = " or ".join(f"`{status}`" for status in sorted(LIFECYCLE_STATUS[kind]))
+            self.found.append(STATUS_MISMATCH(index, (
+                f"`{kind}` carries `response.status` `{response.status}`, expected {allowed}: clients read the "
+                "status to decide whether the answer is complete")))
+        if self.response_id is None:
+            self.response_id = self.assembly.response_id = response.id
+        elif response.id != self.response_id:
+            self.found.append(RESPONSE_ID(index, (
+                f"`{kind}` has `response.id` `{response.id}`, but the stream began as `{self.response_id}`: "
+                "`previous_response_id` and retrieval use this id, so the client may continue the wrong response")))
+        if response.model:
+            self.assembly.model = response.model
+        if kind in TERMINAL_EVENTS:
+            self._terminal(index, kind, response)
+            return
+        if kind in self.starts_seen:
+            self.found.append(START_ORDER(index, (
+                f"a second `{kind}`: each start event comes once; the SDK's snapshot restarts on it")))
+        self.starts_seen.add(kind)
+        if not self.resumed:
+            self.expect_start = NEXT_START.get((kind, response.status))
+
+    def _terminal(self, index: int, kind: str, response: Any) -> None:
+        if self.terminal_index != index:
+            return  # a second terminal event: reported by the envelope
+        assembly = self.assembly
+        assembly.status = response.status
+        assembly.usage = response.usage
+        details = response.incomplete_details
+        assembly.output(0).finish_reason = details.reason if details is not None else response.status
+        if response.error is not None and assembly.error is None:
+            assembly.error = response.error.message
+        for name in TERMINAL_FIELDS[kind]:
+            if getattr(response, name) is None:
+                self.found.append(TERMINAL_FIELD(index, (
+                    f"`{kind}` has no `response.{name}`: a `{TERMINAL_EVENTS[kind]}` response carries it, and "
+                    f"{FIELD_USE[name]}")))
+        for name in TERMINAL_NULL_FIELDS[kind]:
+            if getattr(response, name) is not None:
+                self.found.append(TERMINAL_EXTRA(index, (
+                    f"`{kind}` carries a non-null `response.{name}`: a `{TERMINAL_EVENTS[kind]}` response has "
+                    f"`{name}: null`, and a client that tests `response.{name}` takes it for another outcome")))
+        failed = kind == "response.failed"
+        self.items.close_open_items(index, f"`{kind}`", report=not failed)
+        self.items.check_terminal_output(index, kind, response.output, partial=failed)
+
+    def _error(self, index: int, kind: str, ev: Any) -> None:
+        self.assembly.error = ev.text
+        code = f" (`{ev.error_code}`)" if ev.error_code else ""
+        self.found.append(ERROR_EVENT(index, (
+            f"the server reported an error in-band{code}: {_excerpt(ev.text)}; the SDK raises "
+            "`APIError` here, and the response ends with `response.failed` or nothing")))
+
+    def _ignore(self, index: int, kind: str, ev: Any) -> None:
+        """Events with no ordering rule of their own (audio)."""
+
+
+def _resumable(payload: dict[str, Any]) -> bool:
+    """Only background responses can be resumed: a first lifecycle event that says `background: false` is not one."""
+    response = payload.get("response")
+    return not (isinstance(response, dict) and response.get("background") is False)
+
+
+def _excerpt(text: str, limit: int = 100) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+# The model validators, looked up once per event (the hot path: one dict lookup, one validation).
+VALIDATORS: dict[str, Any] = {
+    kind: model.__pydantic_validator__.validate_python for kind, model in EVENT_MODELS.items()
+}
+
+HANDLERS: dict[str, Any] = {
+    **{name: Checker._lifecycle for name in LIFECYCLE_STATUS},
+    "error": Checker._error,
+    "response.audio.delta": Checker._ignore,
+    "response.audio.done": Checker._ignore,
+    "response.audio.transcript.delta": Checker._ignore,
+    "response.audio.transcript.done": Checker._ignore,
+}
+
+ITEM_HANDLERS: dict[str, Any] = {
+    "response.output_item.added": OutputState.item_added,
+    "response.output_item.done": OutputState.item_done,
+    "response.content_part.added": OutputState.part_added,
+    "response.content_part.done": OutputState.part_done,
+    "response.reasoning_summary_part.added": OutputState.summary_added,
+    "response.reasoning_summary_part.done": OutputState.summary_done,
+    "response.output_text.annotation.added": OutputState.annotation,
+    "response.shell_call_command.added": OutputState.shell_command_added,
+    **{f"{name}.delta": OutputState.delta for name in FAMILIES},
+    **{f"{name}.done": OutputState.done for name in FAMILIES},
+    **{name: OutputState.progress for name in EVENT_MODELS if name.rsplit(".", 1)[0] in PROGRESS_ITEM_TYPES},
+}

@@ -1,0 +1,792 @@
+"""Output items, content parts and delta families of a Responses stream (PROTOCOLS.md §A.3 rules 4-10, D5-D10).
+
+The part of the state machine below the response envelope. It keeps only what the rules need: the open items
+and, for each, the joined text of its open parts (a list of pieces, joined once at `.done`); a closed part
+leaves its final value for the item snapshot check, a done item leaves its snapshot for the terminal check.
+It also fills the output side of the Assembly (text, reasoning, refusal, tool calls).
+
+A resumed stream (`starting_after`) may begin inside an item, a part or a value (PROTOCOLS.md §D Responses rule
+2): there, an item, part or summary part that this stream never saw opened is adopted on first mention, as opened
+before the resume, if its index lies below the first one this stream opened at that level (the frontier). What
+came before is unknown, so adopted values are checked only as far as they were seen: a `.done` must end with the
+deltas streamed after the resume. A fresh stream has every frontier at 0, so nothing is ever adopted on it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from ...findings import Finding, Severity, rule
+from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Output, ToolCall, arguments_problem
+from ..schema import summary
+from .models import ITEM_MODELS, PART_MODELS, SCHEMA, Item
+from .state import (
+    CALL_ID_ITEMS,
+    DELTA_FAMILIES,
+    DONE_FAMILIES,
+    FAMILIES,
+    IDENTITY_FIELDS,
+    MESSAGE,
+    PART_TYPES,
+    PROGRESS_ITEM_TYPES,
+    REASONING,
+    TOOL_CALL_ITEMS,
+    UNKNOWN,
+    VALUE_FAMILIES,
+    Family,
+    Join,
+    OpenItem,
+    OpenPart,
+    dig,
+    excerpt,
+    first_difference,
+    gap,
+    names,
+    stable,
+)
+
+# fmt: off
+OUTPUT_INDEX_ORDER = rule("responses/output-index-out-of-order", Severity.ERROR,
+                          "`output_item.added` indices are not 0, 1, 2, ... in order")
+ITEM_NOT_OPEN      = rule("responses/item-not-open", Severity.ERROR,
+                          "an event names an `output_index` with no open item (never added, or already done)")
+ITEM_ID_MISMATCH   = rule("responses/item-id-mismatch", Severity.ERROR,
+                          "an `item_id` (or the done item's `id`) differs from the id of the item it belongs to")
+ITEM_DONE_MISSING  = rule("responses/item-done-missing", Severity.ERROR,
+                          "an added output item never got its `output_item.done`")
+MCP_DONE_MISSING   = rule("responses/mcp-list-tools-done-missing", Severity.WARNING,
+                          "a concurrently open `mcp_list_tools` item never got its `output_item.done` "
+                          "(a known OpenAI anomaly)")
+EVENT_KIND         = rule("responses/event-kind-mismatch", Severity.ERROR,
+                          "an event that does not fit the type of the item or part it names")
+CONTENT_INDEX      = rule("responses/content-index-out-of-order", Severity.ERROR,
+                          "`content_part.added` indices of an item are not 0, 1, 2, ... in order")
+PART_NOT_OPEN      = rule("responses/part-not-open", Severity.ERROR,
+                          "an event names a content part, summary part or shell command that is not open")
+PART_DONE_MISSING  = rule("responses/part-done-missing", Severity.ERROR,
+                          "`output_item.done` while a part of that item is still open")
+DELTA_AFTER_DONE   = rule("responses/delta-after-done", Severity.ERROR,
+                          "a delta, annotation or second `.done` after the value's `.done`")
+ANNOTATION_INDEX   = rule("responses/annotation-index-out-of-order", Severity.ERROR,
+                          "`annotation_index` of a text part is not 0, 1, 2, ... in order")
+DELTA_MISMATCH     = rule("responses/delta-mismatch", Severity.ERROR,
+                          "the deltas of a value, joined, differ from its `.done` value")
+DONE_WITHOUT_DELTA = rule("responses/done-without-delta", Severity.WARNING,
+                          "tool-call arguments arrive whole in `.done` with no delta at all")
+SNAPSHOT_MISMATCH  = rule("responses/snapshot-mismatch", Severity.ERROR,
+                          "a part or item snapshot disagrees with the value streamed for it")
+SUMMARY_ORDER      = rule("responses/summary-part-out-of-order", Severity.ERROR,
+                          "reasoning summary parts are not sequential (0, 1, 2, ..., each closed before the next)")
+DONE_EVENT_MISSING = rule("responses/done-event-missing", Severity.WARNING,
+                          "a part or item closes without the `.done` event of the value streamed into it")
+TOOL_ARGUMENTS     = rule("responses/tool-arguments-invalid-json", Severity.ERROR,
+                          "a done `function_call` or `mcp_call` item whose `arguments` are not a JSON object")
+TERMINAL_OUTPUT    = rule("responses/terminal-output-mismatch", Severity.ERROR,
+                          "the terminal `response.output` differs from the streamed items")
+# fmt: on
+
+JSON_ARGUMENT_ITEMS = frozenset({"function_call", "mcp_call"})
+"""Items whose `arguments` are the JSON object a tool runs with (a `custom_tool_call`'s `input` is free text)."""
+
+
+class OutputState:
+    """Items, parts and delta families; one per stream, driven by the Checker with validated events."""
+
+    def __init__(self, assembly: Assembly) -> None:
+        self.assembly = assembly
+        self.output: Output = assembly.output(0)
+        self.buckets: dict[str | None, list[str]] = {
+            "text": self.output.text_parts, "reasoning": self.output.reasoning_parts,
+            "refusal": self.output.refusal_parts,
+        }
+        self.found: list[Finding] = []
+        self.open: dict[int, OpenItem] = {}
+        self.next_index = 0
+        self.item_ids: dict[int, str | None] = {}
+        self.done_items: dict[int, dict[str, Any]] = {}
+        self.done_at: dict[int, int] = {}
+        self.once = FirstTime()
+        self.resumed = False
+        self.frontier = 0
+        """Output indexes below it that this stream never saw are taken as opened before a resume."""
+        self.maybe_added: int | None = None
+        """The output index an unreadable event may have added (None: no unreadable event since the last add)."""
+        self.ghosts: set[int] = set()
+        """Output indexes whose `output_item.added` may have been an unreadable event: their ids are unknown."""
+
+    def resume(self) -> None:
+        """The stream is a `starting_after` resume: items opened before its first event are adopted when named."""
+        self.resumed = True
+        self.frontier = UNKNOWN
+
+
+    def unknown(self, index: int) -> None:
+        """An event of unknown content (unreadable or schema-broken): it may have added the next item or part, or
+        closed or streamed into any open one. Whatever it may have done is not held against the stream."""
+        self.maybe_added = self.next_index
+        for item in self.open.values():
+            item.uncertain = True
+            item.maybe_part, item.maybe_summary = item.next_content, item.next_summary
+            for part in (*item.parts.values(), *item.summaries.values()):
+                part.uncertain, part.annotations = True, None
+                gap(part.join)
+            for join in (*item.joins.values(), *item.commands.values()):
+                gap(join)
+
+    def _ghost(self, position: int, item_id: str | None, item_type: str | None) -> OpenItem:
+        """The item an unreadable event may have added, named for the first time."""
+        self.maybe_added = None
+        self.ghosts.add(position)
+        item = self._adopt(position, item_id, item_type)
+        item.uncertain = True
+        return item
+
+    # ---- items -------------------------------------------------------------------------------------------
+
+    def item_added(self, index: int, kind: str, ev: Any) -> None:
+        position, snapshot = ev.output_index, ev.item
+        item_type = self._item_type(index, kind, snapshot)
+        if self.frontier == UNKNOWN:  # the first item a resumed stream opens: its index may be any not yet seen
+            self.next_index = max(self.next_index, position)
+            self.frontier = max(position, 0)
+        if self.maybe_added is not None and position == self.maybe_added + 1 == self.next_index + 1:
+            self._ghost(self.maybe_added, None, None)  # the unreadable event added the item before this one
+        self.maybe_added = None
+        if position != self.next_index or position in self.item_ids:
+            again = " again" if position in self.item_ids else ""
+            self.found.append(OUTPUT_INDEX_ORDER(index, (
+                f"`output_item.added` opened `output_index` {position}{again}, expected {self.next_index}: "
+                "clients place items by `output_index` (the SDK's `output[index]`), so a gap or a reuse puts "
+                "content in the wrong item or past the end of the list")))
+        if position in self.open:
+            return
+        item = OpenItem(position, snapshot.get("id"), item_type, snapshot)
+        if self.open:
+            item.concurrent = True
+            for other in self.open.values():
+                other.concurrent = True
+        self.open[position] = item
+        self.item_ids[position] = item.id
+        self.next_index = max(self.next_index, position + 1)
+        self._tool_call(item, item_type, snapshot)
+
+    def _tool_call(self, item: OpenItem, item_type: str, snapshot: dict[str, Any]) -> None:
+        tool = TOOL_CALL_ITEMS.get(item_type)
+        if tool is not None:
+            call_id = snapshot.get(tool[0])
+            name = snapshot.get("name")
+            item.tool_call = ToolCall(call_id if isinstance(call_id, str) else None,
+                                      name if isinstance(name, str) else item_type, "", item_type)
+            self.output.tool_calls.append(item.tool_call)
+
+    def _adopt(self, position: int, item_id: str | None, item_type: str | None) -> OpenItem:
+        """An item opened before the resume, named for the first time: open it as it is now known."""
+        item = OpenItem(position, item_id, item_type, {}, adopted=True, content_frontier=UNKNOWN,
+                        summary_frontier=UNKNOWN)
+        if self.open:
+            item.concurrent = True
+            for other in self.open.values():
+                other.concurrent = True
+        self.open[position] = item
+        self.item_ids[position] = item_id
+        self.next_index = max(self.next_index, position + 1)
+        return item
+
+    def item_done(self, index: int, kind: str, ev: Any) -> None:
+        position, snapshot = ev.output_index, ev.item
+        self._item_type(index, kind, snapshot)
+        item = self.open.pop(position, None)
+        if item is None and position == self.maybe_added and position not in self.item_ids:
+            item = self._ghost(position, snapshot.get("id"), None)
+            del self.open[position]
+        if item is None:
+            if not 0 <= position < self.frontier or position in self.item_ids:
+                self.found.append(ITEM_NOT_OPEN(index, self._not_open(position, "`output_item.done`")))
+                return
+            item = self._adopt(position, snapshot.get("id"), None)
+            del self.open[position]
+        done_id = snapshot.get("id")
+        if item.adopted:
+            self._adopted_done(index, item, snapshot)
+        if done_id != item.id:
+            self.found.append(ITEM_ID_MISMATCH(index, (
+                f"`output_item.done` for `output_index` {position} carries id `{done_id}`, but the item was added "
+                f"as `{item.id}`: a client that matches items by id sees an item it never opened")))
+        item_type = item.snapshot.get("type")
+        call_id = ("call_id",) if isinstance(item_type, str) and item_type in CALL_ID_ITEMS else ()
+        for name in (*IDENTITY_FIELDS, *call_id):
+            added, done = item.snapshot.get(name), snapshot.get(name)
+            if added is not None and done != added:
+                self.found.append(SNAPSHOT_MISMATCH(index, (
+                    f"`output_item.done` for `output_index` {position} has `item.{name}` {excerpt(done)}, but the "
+                    f"item was added with {excerpt(added)}: the client built the wrong item, or calls the wrong "
+                    "tool")))
+        for label, closer, still_open in (("content part", "content_part.done", item.parts),
+                                          ("summary part", "reasoning_summary_part.done", item.summaries)):
+            for number in (number for number, part in still_open.items() if not part.uncertain):
+                self.found.append(PART_DONE_MISSING(index, (
+                    f"`output_item.done` for `output_index` {position} while its {label} {number} is still open "
+                    f"(no `{closer}`): the part's final value never came")))
+        for name, join in item.joins.items():
+            if join.final is None and not join.gapped:
+                self._done_missing(index, kind, name, position, None)
+        for number, join in item.commands.items():
+            if join.final is None and not join.gapped:
+                self._done_missing(index, kind, "response.shell_call_command", position, number)
+        self._check_item_snapshot(index, item, snapshot)
+        self._check_arguments(index, position, snapshot)
+        self._settle_tool_call(item, snapshot)
+        if item.tool_call is not None and not item.joins and item.tool_call.arguments:
+            self.assembly.saw_content(index)  # a tool call that arrives whole (`local_shell_call`, ...)
+        self.done_items[position] = snapshot
+        self.done_at[position] = index
+
+    def _adopted_done(self, index: int, item: OpenItem, snapshot: dict[str, Any]) -> None:
+        """`output_item.done` of an adopted item: what it shows of the item becomes known (id, type, tool call)."""
+        done_id, done_type = snapshot.get("id"), snapshot.get("type")
+        if item.id is None and isinstance(done_id, str):
+            item.id = self.item_ids[item.index] = done_id
+        if item.type is None and isinstance(done_type, str):
+            item.type = done_type
+        if item.type != done_type and isinstance(done_type, str):
+            self.found.append(SNAPSHOT_MISMATCH(index, (
+                f"`output_item.done` for `output_index` {item.index} has `item.type` {excerpt(done_type)}, but the "
+                f"events after the resume were those of a `{item.type}` item: the client built the wrong item")))
+        elif item.tool_call is None and item.type is not None:
+            self._tool_call(item, item.type, snapshot)
+
+    def _check_item_snapshot(self, index: int, item: OpenItem, snapshot: dict[str, Any]) -> None:
+        where = f"`output_item.done` (`output_index` {item.index})"
+        content = snapshot.get("content")
+        for number, (part_type, value) in item.part_values.items():
+            entry = content[number] if isinstance(content, list) and number < len(content) else None
+            name = PART_TYPES.get(part_type, ((), "text"))[1]
+            got = entry.get(name) if isinstance(entry, dict) else None
+            if got != value:
+                self._snapshot_mismatch(index, f"{where} `item.content[{number}].{name}`", got, value)
+        summary = snapshot.get("summary")
+        for number, value in item.summary_values.items():
+            entry = summary[number] if isinstance(summary, list) and number < len(summary) else None
+            got = entry.get("text") if isinstance(entry, dict) else None
+            if got != value:
+                self._snapshot_mismatch(index, f"{where} `item.summary[{number}].text`", got, value)
+        for name, join in item.joins.items():
+            if not join.known():
+                continue  # adopted after a resume with no `.done`: only its end was seen
+            family = FAMILIES[name]
+            got = dig(snapshot, family.snapshot)
+            value = join.value()
+            if got != value:
+                path = ".".join(family.snapshot)
+                self._snapshot_mismatch(index, f"{where} `item.{path}`", got, value)
+
+    def _check_arguments(self, index: int, position: int, snapshot: dict[str, Any]) -> None:
+        """The arguments a client runs: the done item's (what `output_item.done` and the final response hand the
+        app). An item the token limit cut (`status: incomplete`) is not judged."""
+        arguments = snapshot.get("arguments")
+        if snapshot.get("type") not in JSON_ARGUMENT_ITEMS or type(arguments) is not str:
+            return
+        if snapshot.get("status") == "incomplete":
+            return
+        problem = arguments_problem(arguments)
+        if problem is not None:
+            self.found.append(TOOL_ARGUMENTS(index, (
+                f"`output_item.done` for `{snapshot['type']}` `output_index` {position} has `item.arguments` "
+                f"{excerpt(arguments)}, {problem}: {ARGUMENTS_HARM}")))
+
+    def _done_missing(self, index: int, kind: str, value: str, position: int, number: int | None) -> None:
+        family = value if value.startswith("response.") else VALUE_FAMILIES.get(value, value)
+        where = f"`output_index` {position}" + (f", index {number}" if number is not None else "")
+        self.found.append(DONE_EVENT_MISSING(index, (
+            f"`{kind}` ({where}) closed a value whose `{family}.done` never came: the docs allow it, but a client "
+            "that waits for the `.done` event to finalise the text or arguments never does")))
+
+    def _snapshot_mismatch(self, index: int, where: str, got: Any, streamed: str) -> None:
+        self.found.append(SNAPSHOT_MISMATCH(index, (
+            f"{where} is {excerpt(got)}, but the stream gave {excerpt(streamed)}: a client that reads the "
+            "snapshot and one that joins the deltas end up with different content")))
+
+    def _settle_tool_call(self, item: OpenItem, snapshot: dict[str, Any] | None) -> None:
+        """Tool-call arguments: what was streamed; the snapshot only when nothing was streamed for it."""
+        call = item.tool_call
+        if call is None:
+            return
+        join = next(iter(item.joins.values()), None)
+        if join is not None and not join.partial:
+            call.arguments = join.streamed() if join.deltas else join.value()
+            return
+        if join is not None and join.final is not None:
+            call.arguments = join.final
+            return
+        if snapshot is not None:
+            value = snapshot.get(TOOL_CALL_ITEMS[item.type][1])
+            call.arguments = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+    def _item_type(self, index: int, event_type: str, snapshot: dict[str, Any]) -> str:
+        kind = snapshot.get("type")
+        model = ITEM_MODELS.get(kind) if isinstance(kind, str) else None
+        try:
+            (model or Item).model_validate(snapshot)
+        except ValidationError as error:
+            self.found.append(SCHEMA(index, f"`{event_type}`: {summary(error, 1, 'item')}" + (
+                ": the SDK's item types reject it, so the client cannot build this output item")))
+        return kind if isinstance(kind, str) else "?"
+
+    def _not_open(self, position: int, what: str) -> str:
+        if position in self.done_at:
+            return (f"{what} names `output_index` {position}, whose item was already done at event "
+                    f"{self.done_at[position]}: the client has closed that item and drops or misplaces this")
+        return (f"{what} names `output_index` {position}, which no `output_item.added` opened: the SDK looks up "
+                "`output[index]` and fails, or attaches the data to the wrong item")
+
+    # ---- child events ------------------------------------------------------------------------------------
+
+    def child(self, index: int, kind: str, ev: Any, item_types: frozenset[str] | None = None) -> OpenItem | None:
+        """The open item a child event names, after its `output_index` / `item_id` checks; None if not open."""
+        item = self.open.get(ev.output_index)
+        if item is None and ev.output_index == self.maybe_added and ev.output_index not in self.item_ids:
+            item = self._ghost(ev.output_index, getattr(ev, "item_id", None), _only(item_types))
+        if item is None:
+            position = ev.output_index
+            if not 0 <= position < self.frontier or position in self.item_ids:
+                if self.once("not-open", kind, position):
+                    self.found.append(ITEM_NOT_OPEN(index, self._not_open(position, f"`{kind}`")))
+                return None
+            item = self._adopt(position, getattr(ev, "item_id", None), _only(item_types))
+        item_id = getattr(ev, "item_id", None)
+        if item_id is not None and item_id != item.id:
+            if item.id is None and item.adopted:
+                item.id = self.item_ids[item.index] = item_id
+            elif self.once("item-id", kind, ev.output_index):
+                self.found.append(ITEM_ID_MISMATCH(index, (
+                    f"`{kind}` has `item_id` `{item_id}`, but the item open at `output_index` {ev.output_index} "
+                    f"is `{item.id}`: a client that routes events by `item_id` loses this one")))
+        if item_types and item.type not in item_types:
+            if item.type is None:  # adopted after a resume: the first event that tells fixes the type
+                item.type = _only(item_types)
+                return item
+            if self.once("kind", kind, ev.output_index):
+                self.found.append(EVENT_KIND(index, (
+                    f"`{kind}` names `output_index` {ev.output_index}, a `{item.type}` item; it belongs to "
+                    f"{names(item_types)} items: the client applies it to an item that has no such field")))
+            return None
+        return item
+
+    def progress(self, index: int, kind: str, ev: Any) -> None:
+        """Built-in tool progress (`web_search_call.searching`, ...): only its item window is checked."""
+        self.child(index, kind, ev, PROGRESS_ITEM_TYPES.get(kind.rsplit(".", 1)[0]))
+
+    def part_added(self, index: int, kind: str, ev: Any) -> None:
+        part = ev.part
+        part_type = self._part_type(index, kind, part)
+        item = self.child(index, kind, ev)
+        if item is None:
+            return
+        allowed = PART_TYPES.get(part_type)
+        if allowed is not None and item.type is None:
+            item.type = _only(allowed[0])
+        if allowed is not None and item.type not in allowed[0]:
+            self.found.append(EVENT_KIND(index, (
+                f"`{kind}` adds a `{part_type}` part to a `{item.type}` item; `{part_type}` parts belong to "
+                f"{names(allowed[0])} items")))
+        number = ev.content_index
+        if item.content_frontier == UNKNOWN:  # the first part an adopted item opens here: any index not yet seen
+            item.next_content = max(item.next_content, number)
+            item.content_frontier = max(number, 0)
+        if number == item.maybe_part + 1 == item.next_content + 1:  # the unreadable event opened the part before
+            item.next_content = number
+        item.maybe_part = -1
+        if number != item.next_content or number in item.parts or number in item.part_values:
+            self.found.append(CONTENT_INDEX(index, (
+                f"`{kind}` opened `content_index` {number} of `output_index` {ev.output_index}, expected "
+                f"{item.next_content}: the SDK places parts by `content_index`, so text lands in the wrong part")))
+        if number in item.parts:
+            return
+        seed = part.get(allowed[1]) if allowed is not None else None
+        item.parts[number] = OpenPart(part_type, Join([seed] if isinstance(seed, str) else []))
+        item.next_content = max(item.next_content, number + 1)
+
+    def part_done(self, index: int, kind: str, ev: Any) -> None:
+        part = ev.part
+        part_type = self._part_type(index, kind, part)
+        item = self.child(index, kind, ev)
+        if item is None:
+            return
+        number = ev.content_index
+        open_part = item.parts.pop(number, None)
+        if open_part is None:
+            if not self._part_adoptable(item.content_frontier, number, item.parts, item.part_values,
+                                        item.maybe_part):
+                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part", number, ev)))
+                return
+            # opened (and perhaps fully streamed) before the resume: the snapshot is all there is to know
+            value = part.get(PART_TYPES.get(part_type, ((), "text"))[1])
+            if isinstance(value, str):
+                item.part_values[number] = (part_type, value)
+            item.next_content = max(item.next_content, number + 1)
+            return
+        value = open_part.join.value()
+        if not open_part.join.known():  # adopted mid-way with no `.done`: the snapshot gives the whole value
+            got = part.get(PART_TYPES.get(part_type, ((), "text"))[1])
+            value = got if isinstance(got, str) else value
+        where = f"`{kind}` (`output_index` {ev.output_index}, `content_index` {ev.content_index})"
+        if part_type != open_part.type:
+            self.found.append(SNAPSHOT_MISMATCH(index, (
+                f"{where} closes a `{part_type}` part that was added as `{open_part.type}`: the client built the "
+                "wrong kind of part")))
+        else:
+            name = PART_TYPES.get(part_type, ((), "text"))[1]
+            got = part.get(name)
+            if got != value:
+                self._snapshot_mismatch(index, f"{where} `part.{name}`", got, value)
+            annotations = part.get("annotations")
+            if (isinstance(annotations, list) and open_part.annotations is not None
+                    and len(annotations) != open_part.annotations):
+                self.found.append(SNAPSHOT_MISMATCH(index, (
+                    f"{where} `part.annotations` has {len(annotations)} entries, but {open_part.annotations} "
+                    "`output_text.annotation.added` events came: citations shown while streaming and in the "
+                    "final part differ")))
+        if open_part.join.final is None and open_part.type in PART_TYPES and not open_part.join.gapped:
+            self._done_missing(index, kind, f"{open_part.type}", ev.output_index, ev.content_index)
+        item.part_values[ev.content_index] = (open_part.type, value)
+
+    def summary_added(self, index: int, kind: str, ev: Any) -> None:
+        self._part_type(index, kind, ev.part)
+        item = self.child(index, kind, ev, REASONING)
+        if item is None:
+            return
+        number = ev.summary_index
+        if item.summary_frontier == UNKNOWN:  # the first summary part an adopted item opens: any index not yet seen
+            item.next_summary = max(item.next_summary, number)
+            item.summary_frontier = max(number, 0)
+        if number == item.maybe_summary + 1 == item.next_summary + 1:  # the unreadable event opened the one before
+            item.next_summary = number
+        item.maybe_summary = -1
+        still_open = [other for other, part in item.summaries.items() if not part.uncertain]
+        if still_open or number != item.next_summary or number in item.summary_values:
+            still = f" while summary part {still_open[0]} is still open" if still_open else ""
+            self.found.append(SUMMARY_ORDER(index, (
+                f"`{kind}` opened `summary_index` {number}{still}, expected {item.next_summary} after the previous "
+                "part closed: summary parts are strictly sequential, and clients append each to `summary` in "
+                "order")))
+        if number in item.summaries:
+            return
+        text = ev.part.get("text")
+        item.summaries[number] = OpenPart("summary_text", Join([text] if isinstance(text, str) else []))
+        item.next_summary = max(item.next_summary, number + 1)
+
+    def summary_done(self, index: int, kind: str, ev: Any) -> None:
+        self._part_type(index, kind, ev.part)
+        item = self.child(index, kind, ev, REASONING)
+        if item is None:
+            return
+        number = ev.summary_index
+        open_part = item.summaries.pop(number, None)
+        got = ev.part.get("text")
+        if open_part is None:
+            if not self._part_adoptable(item.summary_frontier, number, item.summaries, item.summary_values,
+                                        item.maybe_summary):
+                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "summary part", number, ev)))
+                return
+            if isinstance(got, str):  # opened before the resume: the snapshot is all there is to know
+                item.summary_values[number] = got
+            item.next_summary = max(item.next_summary, number + 1)
+            return
+        value = open_part.join.value()
+        if not open_part.join.known() and isinstance(got, str):
+            value = got  # adopted mid-way with no `.done`: the snapshot gives the whole value
+        if got != value:
+            where = f"`{kind}` (`output_index` {ev.output_index}, `summary_index` {ev.summary_index}) `part.text`"
+            self._snapshot_mismatch(index, where, got, value)
+        if open_part.join.final is None and not open_part.join.gapped:
+            self._done_missing(index, kind, "summary_text", ev.output_index, ev.summary_index)
+        item.summary_values[ev.summary_index] = value
+
+    def annotation(self, index: int, kind: str, ev: Any) -> None:
+        item = self.child(index, kind, ev, MESSAGE)
+        if item is None:
+            return
+        part = item.parts.get(ev.content_index)
+        if part is None:
+            part = self._adopt_part(item, ev.content_index, "output_text")
+            if part is None:
+                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part", ev.content_index,
+                                                                           ev)))
+                return
+        if part.type != "output_text":
+            self.found.append(EVENT_KIND(index, f"`{kind}` annotates a `{part.type}` part; only `output_text` "
+                                                "parts carry annotations"))
+            return
+        if part.join.final is not None:
+            self.found.append(DELTA_AFTER_DONE(index, (
+                f"`{kind}` came after `response.output_text.done` of `content_index` {ev.content_index}: "
+                "annotations belong before the text is done, and a client that finalised the part drops it")))
+        if part.annotations is None:
+            part.annotations = ev.annotation_index  # adopted after a resume: earlier annotations went unseen
+        if ev.annotation_index != part.annotations:
+            self.found.append(ANNOTATION_INDEX(index, (
+                f"`{kind}` has `annotation_index` {ev.annotation_index}, expected {part.annotations}: clients "
+                "store annotations by index, so citations are misplaced or overwritten")))
+        part.annotations += 1
+
+    def shell_command_added(self, index: int, kind: str, ev: Any) -> None:
+        item = self.child(index, kind, ev, FAMILIES["response.shell_call_command"].item_types)
+        if item is None:
+            return
+        if ev.command_index in item.commands:
+            self.found.append(PART_NOT_OPEN(index, (
+                f"`{kind}` opens `command_index` {ev.command_index} of `output_index` {ev.output_index} again: "
+                "the command's text restarts and the client's copy is wrong")))
+        item.commands[ev.command_index] = Join([ev.command])
+
+    # ---- delta families ----------------------------------------------------------------------------------
+
+    def delta(self, index: int, kind: str, ev: Any) -> None:
+        family_name, family = DELTA_FAMILIES[kind]
+        # NOTE: the hot path: a text delta into the open part of an open message, checked with a few lookups;
+        # anything unusual takes `_join`, which reports what is wrong.
+        item = self.open.get(ev.output_index)
+        part = item.parts.get(ev.content_index) if family.scope == "part" and item is not None else None
+        if part is not None and part.type == family.part_type and ev.item_id == item.id:
+            join = part.join
+        else:
+            join = self._join(index, kind, family_name, family, ev)
+            if join is None:
+                return
+        if join.final is not None and self.once("after-done", kind, ev.output_index, _sub_index(ev)):
+            self.found.append(DELTA_AFTER_DONE(index, (
+                f"`{kind}` came after `{family_name}.done`: the client already has the final value and drops "
+                "this text, or shows text the final value lacks")))
+        text = ev.delta
+        join.pieces.append(text)
+        join.deltas += 1
+        if text:
+            bucket = self.buckets.get(family.output)
+            if bucket is not None:
+                bucket.append(text)
+            if self.assembly.first_content_index is None:
+                self.assembly.first_content_index = index
+
+    def done(self, index: int, kind: str, ev: Any) -> None:
+        family_name, family = DONE_FAMILIES[kind]
+        join = self._join(index, kind, family_name, family, ev)
+        if join is None:
+            return
+        value = getattr(ev, family.done_field)
+        if join.final is not None:
+            self.found.append(DELTA_AFTER_DONE(index, (
+                f"a second `{kind}` for the same value: the client finalises it twice, and the two may differ")))
+        streamed = join.streamed()
+        if join.partial:
+            self._done_partial(index, kind, family_name, family, join, value, streamed)
+        elif streamed != value:
+            if join.deltas == 0 and family.whole_at_done:
+                self.found.append(DONE_WITHOUT_DELTA(index, (
+                    f"`{kind}` carries `{family.done_field}` {excerpt(value)} but no `{family_name}.delta` came: "
+                    "a client that builds arguments from the deltas gets an empty string")))
+            else:
+                self.found.append(DELTA_MISMATCH(index, (
+                    f"`{kind}` `{family.done_field}` is {excerpt(value)}, but its {join.deltas} delta(s) join to "
+                    f"{excerpt(streamed)}: a client that shows the deltas and one that reads `.done` disagree")))
+        if join.deltas == 0 and value and family.output is not None and not join.partial:
+            self._emit(family.output, value)
+            self.assembly.saw_content(index)
+        join.final = value
+        if family.output == "tool":
+            item = self.open.get(ev.output_index)
+            if item is not None and item.tool_call is not None:
+                item.tool_call.arguments = streamed if join.deltas and not join.partial else value
+
+    def _done_partial(self, index: int, kind: str, family_name: str, family: Family, join: Join, value: str,
+                      streamed: str) -> None:
+        """A value adopted after a resume: its earlier deltas are unknown, but the `.done` ends with the later."""
+        if value.endswith(streamed):
+            return
+        self.found.append(DELTA_MISMATCH(index, (
+            f"`{kind}` `{family.done_field}` is {excerpt(value)}, which does not end with what its "
+            f"{join.deltas} delta(s) after the resume join to ({excerpt(streamed)}): a client that shows the "
+            "deltas and one that reads `.done` disagree")))
+
+    def _join(self, index: int, kind: str, family_name: str, family: Family, ev: Any) -> Join | None:
+        scope = family.scope
+        if scope == "part":
+            item = self.child(index, kind, ev, family.item_types)
+            if item is None:
+                return None
+            part = item.parts.get(ev.content_index) or self._adopt_part(item, ev.content_index, family.part_type)
+            if part is None:
+                if self.once("part", kind, ev.output_index, ev.content_index):
+                    self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part",
+                                                                               ev.content_index, ev)))
+                return None
+            if part.type != family.part_type:
+                if not self.once("part-kind", kind, ev.output_index, ev.content_index):
+                    return None
+                self.found.append(EVENT_KIND(index, (
+                    f"`{kind}` streams into `content_index` {ev.content_index}, a `{part.type}` part; it belongs "
+                    f"to a `{family.part_type}` part: the text lands in the wrong field")))
+                return None
+            return part.join
+        if scope == "summary":
+            item = self.child(index, kind, ev, family.item_types)
+            if item is None:
+                return None
+            part = item.summaries.get(ev.summary_index) or self._adopt_summary(item, ev.summary_index)
+            if part is None and self.once("part", kind, ev.output_index, ev.summary_index):
+                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "summary part", ev.summary_index,
+                                                                           ev)))
+            return None if part is None else part.join
+        if scope == "command":
+            item = self.child(index, kind, ev, family.item_types)
+            if item is None:
+                return None
+            join = item.commands.get(ev.command_index)
+            if join is None and item.adopted:
+                join = item.commands[ev.command_index] = Join([], partial=True)
+            if join is None and self.once("part", kind, ev.output_index, ev.command_index):
+                self.found.append(PART_NOT_OPEN(index, (
+                    f"`{kind}` names `command_index` {ev.command_index} of `output_index` {ev.output_index}, which "
+                    "no `response.shell_call_command.added` opened: the client has no command to append to")))
+            return join
+        item = self.child(index, kind, ev, family.item_types)
+        if item is None:
+            return None
+        join = item.joins.get(family_name)
+        if join is None:
+            seed = dig(item.snapshot, family.snapshot)
+            join = item.joins[family_name] = Join([seed] if isinstance(seed, str) else [], partial=item.adopted)
+            if item.uncertain:  # an unreadable event since the item opened may have been this value's first delta
+                gap(join)
+        return join
+
+    def _part_adoptable(self, frontier: int, number: int, parts: dict[int, Any], values: dict[int, Any],
+                        maybe: int = -1) -> bool:
+        """A part this stream never saw, below its item's frontier (opened before the resume, on adopted items), or
+        the one an unreadable event may have opened (`maybe`)."""
+        return (0 <= number < frontier or number == maybe) and number not in parts and number not in values
+
+    def _adopt_summary(self, item: OpenItem, number: int) -> OpenPart | None:
+        if not self._part_adoptable(item.summary_frontier, number, item.summaries, item.summary_values,
+                                    item.maybe_summary):
+            return None
+        part = item.summaries[number] = OpenPart("summary_text", Join([], partial=True), None,
+                                                 uncertain=number == item.maybe_summary)
+        item.next_summary = max(item.next_summary, number + 1)
+        return part
+
+    def _adopt_part(self, item: OpenItem, number: int, part_type: str | None) -> OpenPart | None:
+        if part_type is None or not self._part_adoptable(item.content_frontier, number, item.parts, item.part_values,
+                                                         item.maybe_part):
+            return None
+        part = item.parts[number] = OpenPart(part_type, Join([], partial=True, gapped=number == item.maybe_part),
+                                             None, uncertain=number == item.maybe_part)
+        item.next_content = max(item.next_content, number + 1)
+        return part
+
+    def _part_not_open(self, kind: str, label: str, number: int, ev: Any) -> str:
+        return (f"`{kind}` names {label} {number} of `output_index` {ev.output_index}, which is not open (never "
+                "added, or already done): the SDK indexes the item's parts and fails, or drops the data")
+
+    def _part_type(self, index: int, kind: str, part: dict[str, Any]) -> str:
+        part_type = part.get("type")
+        model = PART_MODELS.get(part_type) if isinstance(part_type, str) else None
+        if model is None and not isinstance(part_type, str):
+            self.found.append(SCHEMA(index, f"`{kind}` `part` lacks a string `type`: the client cannot tell "
+                                                 "what kind of content it is"))
+            return "?"
+        if model is not None:
+            try:
+                model.model_validate(part)
+            except ValidationError as error:
+                self.found.append(SCHEMA(index, f"`{kind}`: {summary(error, 1, 'part')}" + (
+                    ": the SDK's part types reject it")))
+        return part_type
+
+    def _emit(self, bucket: str | None, text: str) -> None:
+        pieces = self.buckets.get(bucket)
+        if pieces is not None:
+            pieces.append(text)
+
+    # ---- the end -----------------------------------------------------------------------------------------
+
+    def close_open_items(self, index: int | None, why: str, report: bool = True) -> None:
+        """Items still open when the response ended (terminal event or end of stream); `report=False` when the
+        response failed, which explains by itself why they never finished."""
+        for position, item in sorted(self.open.items()):
+            self._settle_tool_call(item, None)
+            if not report or item.uncertain:  # NOTE: an unreadable event may have been its `output_item.done`
+                continue
+            if item.type == "mcp_list_tools" and item.concurrent:
+                self.found.append(MCP_DONE_MISSING(index, (
+                    f"`mcp_list_tools` item `{item.id}` (`output_index` {position}) was open alongside other items "
+                    f"and never got `output_item.done` before {why}: a known OpenAI anomaly; its tools only reach "
+                    "the client through the terminal `response.output`")))
+            else:
+                self.found.append(ITEM_DONE_MISSING(index, (
+                    f"`{item.type or 'output'}` item `{item.id}` (`output_index` {position}) never got "
+                    "`output_item.done` "
+                    f"before {why}: a client waiting for the item to finish never sees its final state")))
+        self.open.clear()
+
+    def check_terminal_output(self, index: int, kind: str, output: list[dict[str, Any]], partial: bool) -> None:
+        """`partial`: a failed response may list fewer items than were streamed (NOTE: the docs do not say)."""
+        if self.resumed:
+            self._check_resumed_output(index, kind, output, partial)
+            return
+        streamed = len(self.item_ids)
+        unseen = 1 if self.maybe_added is not None else 0  # an unreadable event may have added one more item
+        if len(output) > streamed + unseen or (len(output) < streamed and not partial):
+            self.found.append(TERMINAL_OUTPUT(index, (
+                f"`{kind}` `response.output` lists {len(output)} item(s), but the stream added {streamed}: "
+                "`get_final_response()` and a client that followed the stream disagree on what was said")))
+        for position, entry in enumerate(output[:streamed]):
+            self._check_output_entry(index, kind, position, entry)
+
+    def _check_resumed_output(self, index: int, kind: str, output: list[dict[str, Any]], partial: bool) -> None:
+        """A resume saw only the items named after its first event: the output may list earlier ones, but must list
+        every item this stream saw, and nothing past the items it opened itself."""
+        reached = self.next_index
+        if (len(output) > reached and self.frontier != UNKNOWN) or (len(output) < reached and not partial):
+            self.found.append(TERMINAL_OUTPUT(index, (
+                f"`{kind}` `response.output` lists {len(output)} item(s), but this resumed stream reached "
+                f"`output_index` {reached - 1}: `get_final_response()` and a client that followed the stream "
+                "disagree on what was said")))
+        for position, item_id in sorted(self.item_ids.items()):
+            if position < len(output) and item_id is not None:  # NOTE: an adopted item may never show its id
+                self._check_output_entry(index, kind, position, output[position])
+
+    def _check_output_entry(self, index: int, kind: str, position: int, entry: Any) -> None:
+        expected_id = self.item_ids.get(position)
+        if expected_id is None and position in self.ghosts:
+            return  # added by an unreadable event, and no later event named its id
+        got_id = entry.get("id") if isinstance(entry, dict) else None
+        if got_id != expected_id:
+            self.found.append(TERMINAL_OUTPUT(index, (
+                f"`{kind}` `response.output[{position}].id` is `{got_id}`, but the stream added `{expected_id}` "
+                "at that index: the final response names items the client never saw")))
+            return
+        done = self.done_items.get(position)
+        if done is None:
+            return
+        path = first_difference(stable(done), stable(entry), f"response.output[{position}]")
+        if path is not None:
+            self.found.append(TERMINAL_OUTPUT(index, (
+                f"`{kind}` `{path[0]}` is {excerpt(path[2])}, but `output_item.done` streamed "
+                f"{excerpt(path[1])}: the final response and the streamed item disagree")))
+
+
+def _only(types: frozenset[str] | None) -> str | None:
+    """The item type an event implies, when it fits exactly one."""
+    return next(iter(types)) if types and len(types) == 1 else None
+
+
+def _sub_index(ev: Any) -> int | None:
+    """The part, summary part or command a delta names (None for item-scoped families)."""
+    for name in ("content_index", "summary_index", "command_index"):
+        number = getattr(ev, name, None)
+        if number is not None:
+            return number
+    return None

@@ -1,0 +1,293 @@
+"""The recorder addon: every LLM event stream that crosses mitmproxy lands in its own recording.
+
+`addons/sse_recorder.py` loads it into `mitmdump`; `sse-inspector record` runs it in-process. For every
+`text/event-stream` response, `responseheaders` sets `flow.response.stream` to a `StreamRecording`, which hands each
+chunk to the app unchanged the moment it arrives and writes it, decoded, to the recording. When the body is over
+(`response` or `error`), a worker thread reads the recording back, validates it, writes the end line and reports
+the live line, so judging a stream never delays anyone's traffic. A streaming request answered with a plain body
+(a 401 or 429 JSON error) is recorded too: the user sees why no stream came. When mitmproxy stops (`done`), the
+streams still open end as stopped; the connections it closes after that start no new recording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from mitmproxy import ctx, exceptions, http
+from mitmproxy.connection import ConnectionState
+
+from ..protocols import detect
+from ..recording import Header
+from ..redact import Policy
+from .decode import BodyDecoder, DecodeError
+from .stream import WRITE_DELAY, ChunkWriter, Ending, StreamRecording
+from .verdict import StreamResult, conclude
+
+log = logging.getLogger(__name__)
+
+STREAM_CHOICES = ("llm", "all")
+_DROPPED_WHEN_DECODED = ("content-encoding", "content-length")  # the recorded chunks are decoded
+# fmt: off
+_ENDING_BY_MESSAGE = (
+    # What mitmproxy 11 says in `flow.error.msg`, lower-cased, mapped to who went away.
+    ("client disconnected",            "client"),
+    ("reset by client",                "client"),
+    ("server closed connection",       "upstream"),
+    ("without sending complete",       "upstream"),   # h11: the upstream closed inside the body
+    ("reset by server",                "upstream"),
+)
+# fmt: on
+
+
+class Recorder:
+    """mitmproxy addon: record event streams without buffering or changing them."""
+
+    def __init__(
+        self,
+        on_result: Callable[[StreamResult], None] | None = None,
+        on_running: Callable[[list[tuple[str, int]]], None] | None = None,
+        executor: Executor | None = None,
+    ) -> None:
+        self.on_result = on_result or _log_result
+        """Called with each finished stream's result, from the verdict worker thread."""
+        self.on_running = on_running
+        self._executor = executor or ThreadPoolExecutor(1, thread_name_prefix="sse-verdict")
+        self._pending: set[Future] = set()
+        self._recordings: dict[str, tuple[http.HTTPFlow, StreamRecording]] = {}
+        """The event streams still open, by flow id."""
+        self._reported_dir_error: str | None = None
+        self._stopped = False
+
+    # -- options -------------------------------------------------------------------------------------------------
+
+    def load(self, loader) -> None:
+        loader.add_option("sse_dir", str, "recordings", "Directory the recordings are written to.")
+        loader.add_option(
+            "sse_redact", Sequence[str], [],
+            "Extra header, query parameter or JSON field names whose values are redacted, on top of the policy "
+            "(names with key, token, secret, password, auth, cookie, session, credential or signature among their "
+            "words; see docs/recording.md).",
+        )
+        loader.add_option(
+            "sse_request_body", bool, True, "Keep request bodies in recordings (secret JSON fields redacted)."
+        )
+        loader.add_option(
+            "sse_streams", str, "llm",
+            "Which event streams to record: llm (requests to an LLM API path) or all (every text/event-stream).",
+            choices=STREAM_CHOICES,
+        )
+        loader.add_option(
+            "sse_listen_file", str | None, None,
+            "Write the proxy's bound address (host:port) to this file once it listens, for scripts and tests.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if "sse_streams" in updated and ctx.options.sse_streams not in STREAM_CHOICES:
+            raise exceptions.OptionsError(f"sse_streams must be one of {', '.join(STREAM_CHOICES)}")
+        if "sse_dir" in updated:
+            self._reported_dir_error = None
+            directory = Path(ctx.options.sse_dir)
+            try:
+                directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            except OSError as error:
+                # A warning: mitmproxy exits on an error logged at startup, and the app's traffic must pass.
+                self._dir_error(error, logging.WARNING)
+
+    def running(self) -> None:
+        addresses = [(host, port) for host, port, *_ in ctx.master.addons.get("proxyserver").listen_addrs()]
+        target = ctx.options.sse_listen_file
+        if target and addresses:
+            _write_address(Path(target), *addresses[0])
+        if self.on_running is not None:
+            self.on_running(addresses)
+
+    # -- hooks ---------------------------------------------------------------------------------------------------
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        response = flow.response
+        if response is None:
+            return
+        protocol = detect.from_path(flow.request.path)
+        if _is_event_stream(response):
+            recording = None
+            if protocol is not None or ctx.options.sse_streams == "all":
+                recording = self._start(flow, protocol, sse=True)
+            # Even unrecorded, an event stream must pass chunk by chunk: mitmproxy would buffer it whole.
+            response.stream = recording if recording is not None else True
+            if recording is not None:
+                self._recordings[flow.id] = flow, recording
+        elif protocol is not None and _asks_for_stream(flow.request):
+            flow.metadata["sse_recorder_plain"] = protocol
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        _, recording = self._recordings.pop(flow.id, (None, None))
+        if recording is None and "sse_recorder_plain" in flow.metadata and flow.response is not None:
+            recording = self._start(flow, flow.metadata["sse_recorder_plain"], sse=False)
+            if recording is not None:
+                end = flow.response.timestamp_end or recording.started
+                recording.record(end - recording.started, flow.response.raw_content or b"")
+        if recording is not None:
+            self._finish(recording, Ending("response"))
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        _, recording = self._recordings.pop(flow.id, (None, None))
+        if recording is None and flow.response is None:
+            protocol = detect.from_path(flow.request.path)
+            if protocol is not None and _asks_for_stream(flow.request):
+                recording = self._start(flow, protocol, sse=False)  # the upstream never answered: say why
+        if recording is not None:
+            self._finish(recording, _ending_of(flow))
+
+    def done(self) -> None:
+        self._stopped = True  # the verdict worker is going away: what ends after this is not recorded
+        for flow, recording in list(self._recordings.values()):
+            if flow.response is not None:
+                flow.response.stream = True  # what still comes passes on, unrecorded: the recording is closed
+            self._finish(recording, Ending("stopped", "the recorder stopped before the stream ended"))
+        self._recordings.clear()
+        self._executor.shutdown(wait=True)
+
+    # -- internals -----------------------------------------------------------------------------------------------
+
+    def _start(self, flow: http.HTTPFlow, protocol: str | None, *, sse: bool) -> StreamRecording | None:
+        if self._stopped:
+            return None
+        response = flow.response
+        try:
+            decoder = BodyDecoder(response.headers.get("content-encoding") if response is not None else None)
+        except DecodeError as error:
+            log.error("sse-inspector: not recording %s: %s", flow.request.pretty_url, error)
+            return None
+        started = flow.request.timestamp_end or flow.request.timestamp_start
+        header = self._header(flow, protocol, started, decoder)
+        path = Path(ctx.options.sse_dir) / _file_name(started, protocol, flow.id)
+        try:
+            writer = ChunkWriter(path, header)
+        except OSError as error:
+            self._dir_error(error)
+            return None
+        summary = {
+            "method": flow.request.method, "path": urlsplit(flow.request.path).path,
+            "status": response.status_code if response is not None else None, "sse": sse,
+        }
+        return StreamRecording(writer, started, decoder, summary=summary, defer=_batched_writes())
+
+    def _header(self, flow: http.HTTPFlow, protocol: str | None, started: float, decoder: BodyDecoder) -> Header:
+        policy = Policy(ctx.options.sse_redact)
+        request = flow.request
+        body = policy.body(request.get_text(strict=False)) if ctx.options.sse_request_body else None
+        recorded_response = None
+        if flow.response is not None:
+            headers = [(name, value) for name, value in flow.response.headers.items(multi=True)
+                       if decoder.is_identity or name.lower() not in _DROPPED_WHEN_DECODED]
+            recorded_response = {"status": flow.response.status_code, "headers": policy.headers(headers)}
+        return Header(
+            request={
+                "method": request.method,
+                "url": policy.url(request.pretty_url),
+                "headers": policy.headers(request.headers.items(multi=True)),
+                "body": body or None,
+            },
+            response=recorded_response,
+            protocol=protocol,
+            source="proxy",
+            id=flow.id,
+            started_at=datetime.fromtimestamp(started, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            extra={"decoded_from": decoder.encoding} if not decoder.is_identity else {},
+        )
+
+    def _finish(self, recording: StreamRecording, ending: Ending) -> None:
+        recording.finish()
+        future = self._executor.submit(self._conclude, recording, ending)
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+
+    def _conclude(self, recording: StreamRecording, ending: Ending) -> None:
+        """Worker thread: validate, write the end line, report. A broad catch: this is a thread's top."""
+        try:
+            self.on_result(conclude(recording, ending))
+        except Exception as error:  # noqa: BLE001  logged with its traceback; the next stream must still be judged
+            log.exception("sse-inspector: judging %s failed", recording.path)
+            with contextlib.suppress(OSError, ValueError):  # the file still gets its end line, if it can
+                recording.writer.end(recording.ended_at, "error", f"recorder failed: {error}")
+            recording.writer.close()
+
+    def _dir_error(self, error: OSError, level: int = logging.ERROR) -> None:
+        """One clear line per directory problem, not one per stream."""
+        key = f"{ctx.options.sse_dir}:{error.errno}"
+        if self._reported_dir_error == key:
+            return
+        self._reported_dir_error = key
+        log.log(
+            level,
+            "sse-inspector: error: cannot write recordings to %s (%s): traffic passes through unrecorded",
+            ctx.options.sse_dir, error.strerror or error,
+        )
+
+
+def _write_address(target: Path, host: str, port: int) -> None:
+    """`host:port` into `target`: straight into a FIFO (a reader blocks on it), else by an atomic rename."""
+    if target.is_fifo():
+        target.write_text(f"{host}:{port}\n")
+        return
+    temporary = target.with_name(target.name + ".tmp")
+    temporary.write_text(f"{host}:{port}\n")
+    temporary.replace(target)  # a reader polling the file never sees half an address
+
+
+def _batched_writes() -> Callable[[Callable[[], None]], object] | None:
+    """Schedules a flush `WRITE_DELAY` seconds later on the running loop; None outside a loop (tests)."""
+    try:
+        loop = asyncio.get_running_loop()
+        return lambda flush: loop.call_later(WRITE_DELAY, flush)
+    except RuntimeError:
+        return None
+
+
+def _log_result(result: StreamResult) -> None:
+    log.info("%s  %s", result.line(), result.path)
+
+
+def _is_event_stream(response: http.Response) -> bool:
+    return response.headers.get("content-type", "").lower().startswith("text/event-stream")
+
+
+def _asks_for_stream(request: http.Request) -> bool:
+    """A JSON request with `"stream": true` (every LLM API asks for SSE that way)."""
+    content = request.get_content(strict=False) or b""
+    if b'"stream"' not in content:
+        return False
+    try:
+        body = json.loads(content)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(body, dict) and body.get("stream") is True
+
+
+def _ending_of(flow: http.HTTPFlow) -> Ending:
+    """Who went away, from mitmproxy's error message first and the connection states second."""
+    message = flow.error.msg if flow.error else "unknown error"
+    lowered = message.lower()
+    for marker, kind in _ENDING_BY_MESSAGE:
+        if marker in lowered:
+            return Ending(kind, message)
+    if not flow.client_conn.state & ConnectionState.CAN_READ:
+        return Ending("client", message)
+    server = flow.server_conn
+    if server is not None and server.timestamp_tcp_setup is not None and not server.state & ConnectionState.CAN_READ:
+        return Ending("upstream", message)  # it had connected, and it is the side that closed
+    return Ending("error", message)
+
+
+def _file_name(started: float, protocol: str | None, flow_id: str) -> str:
+    stamp = datetime.fromtimestamp(started).strftime("%Y%m%d-%H%M%S.%f")[:-3]
+    return f"{stamp}-{protocol or 'sse'}-{flow_id[:8]}.jsonl"
+

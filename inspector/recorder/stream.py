@@ -1,0 +1,160 @@
+"""One recorded response: the stream callable on mitmproxy's hot path, and the file it writes.
+
+The callable runs on mitmproxy's event loop for every network chunk of every stream, so it does as little as
+possible: a time stamp and a queue; every `WRITE_DELAY` the queued chunks are decoded (when the body is
+compressed) and written with one system call. It never raises (an escaping exception would cut the app's
+connection) and always hands the chunk back unchanged. Parsing and validation happen once the stream has ended
+(`verdict`), off this path: `bench/proxy.py` measured that validating each chunk would cost more than
+the proxying itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from base64 import b64encode
+from collections.abc import Callable
+from dataclasses import dataclass
+from json.encoder import encode_basestring  # type: ignore[attr-defined]  # the C encoder json.dumps uses
+from pathlib import Path
+
+from ..recording import Header, RecordingWriter
+from .decode import BodyDecoder, DecodeError
+
+log = logging.getLogger(__name__)
+_BATCH = 64
+"""Chunks written by one system call at most: a burst delivers thousands per second."""
+WRITE_DELAY = 0.02
+"""Seconds a chunk may wait in memory before it is written. mitmproxy hands over one chunk per turn of its loop,
+so writing every turn cost a `write(2)` per chunk: `bench/proxy.py` measured ~2.5 µs of the recorder's ~5 µs per
+event there. A recorder killed outright loses at most this much; every normal end flushes at once."""
+
+
+class ChunkWriter(RecordingWriter):
+    """A `RecordingWriter` whose chunk lines skip the generic JSON encoder and go out many per `write(2)`.
+
+    The lines are the same format v1 lines (`{"kind":"chunk","t":...,"text":...}` or `"b64"`), each complete
+    on disk as soon as its batch is written, so a crash still leaves a readable file.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], header: Header) -> None:
+        super().__init__(path, header)
+        self._fd = self._file.fileno()
+
+    def chunk(self, t: float | None, data: bytes) -> None:
+        self.write_lines([chunk_line(t, data)])
+
+    def write_lines(self, lines: list[str]) -> None:
+        data = "".join(lines).encode("utf-8")
+        while data:
+            written = os.write(self._fd, data)
+            data = data[written:]
+
+
+def chunk_line(t: float | None, data: bytes) -> str:
+    """One chunk line of format v1: `text` when the chunk is valid UTF-8 on its own, else `b64`."""
+    stamp = "null" if t is None else f"{t:.6f}"
+    try:
+        return f'{{"kind":"chunk","t":{stamp},"text":{encode_basestring(data.decode("utf-8"))}}}\n'
+    except UnicodeDecodeError:
+        return f'{{"kind":"chunk","t":{stamp},"b64":"{b64encode(data).decode("ascii")}"}}\n'
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """How the proxy saw the stream end, before the events are looked at."""
+
+    kind: str
+    """`response` (the body ended normally), `client` (the app went away), `upstream` (the server went away),
+    `error` (anything else the proxy reported), `stopped` (the recorder shut down first)."""
+    error: str | None = None
+
+
+class StreamRecording:
+    """Records one response. Call it with each network chunk; `finish` once the proxy says the body is over.
+
+    The call only stamps the chunk and queues it; `flush` decodes and writes the queue `WRITE_DELAY` later
+    (`defer` schedules it on the event loop), so a burst of chunks costs one `write(2)`, not one each.
+    Without `defer` every chunk is written at once.
+    """
+
+    def __init__(
+        self,
+        writer: ChunkWriter,
+        started: float,
+        decoder: BodyDecoder,
+        *,
+        summary: dict,
+        defer: Callable[[Callable[[], None]], object] | None = None,
+    ) -> None:
+        self.writer = writer
+        self.started = started
+        """Wall-clock time the request was sent: chunk times are seconds since then."""
+        self.decoder = decoder
+        self.summary = summary
+        """What the live line needs from the header: method, path, status, whether the body is an event stream."""
+        self.failure: str | None = None
+        """Set when recording failed (disk, decoding): the app's stream still passes, the file says `error`."""
+        self.finished = False
+        self.ended_at: float | None = None
+        """Seconds from the request to the end of the body: the end line's time (the verdict comes later)."""
+        self._defer = defer
+        self._queue: list[tuple[float, bytes]] = []
+
+    @property
+    def path(self) -> Path:
+        return self.writer.path
+
+    def __call__(self, data: bytes) -> bytes | list[bytes]:
+        """mitmproxy's stream callable: queue `data` for the recording, give it back unchanged."""
+        if not data:
+            return []  # NOTE: the end marker (twice under HTTP/2); returning b"" for data would end an HTTP/1 body
+        if self.failure is None:
+            try:
+                queue = self._queue
+                queue.append((time.time() - self.started, data))
+                if len(queue) == 1 and self._defer is not None:
+                    self._defer(self.flush)  # a little later, with whatever else arrives meanwhile
+                elif len(queue) >= _BATCH or self._defer is None:
+                    self.flush()  # a burst: write now, while the chunks are still in the CPU's cache
+            except Exception as error:  # noqa: BLE001  the one boundary: nothing may escape into mitmproxy
+                self._fail(error)
+        return data
+
+    def record(self, t: float, data: bytes) -> None:
+        """Queue a chunk received at `t` (a whole buffered body, for instance) and write it now."""
+        self._queue.append((t, data))
+        self.flush()
+
+    def flush(self) -> None:
+        """Decode and write the queued chunks. Runs as an event-loop callback, so it catches what it raises."""
+        queue, self._queue = self._queue, []
+        if self.failure is not None or not queue:
+            return
+        try:
+            decode = self.decoder.decode
+            lines = [chunk_line(t, decoded) for t, data in queue if (decoded := decode(data))]
+            if lines:
+                self.writer.write_lines(lines)
+        except Exception as error:  # noqa: BLE001  same boundary, a little later
+            self._fail(error)
+
+    def finish(self) -> None:
+        """Write what is queued and what the decoder still holds; the end line comes with the verdict."""
+        if self.finished:
+            return
+        self.finished = True
+        self.ended_at = time.time() - self.started
+        self.flush()
+        if self.failure is None:
+            try:
+                tail = self.decoder.flush()
+                if tail:
+                    self.writer.chunk(time.time() - self.started, tail)
+            except (OSError, DecodeError) as error:
+                self._fail(error)
+
+    def _fail(self, error: Exception) -> None:
+        log.exception("sse-inspector: recording %s failed; the stream passes through unrecorded", self.path)
+        self.failure = f"recorder failed: {error}"

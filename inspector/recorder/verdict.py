@@ -1,0 +1,128 @@
+"""The end of a recorded stream: why it ended, the validator's verdict, and the live line.
+
+Runs once per stream after its body is over, reading the recording back (the same code path as
+`sse-inspector validate`), so nothing of it sits on the proxy's per-chunk path. Whether a stream is complete is
+judged from its events first and from the proxy's hooks second: the openai SDK closes the connection right
+after `[DONE]`, which mitmproxy reports as a client disconnect, yet that stream is complete.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from ..escape import visible
+from ..findings import Finding, Severity, Tally
+from ..inputs import open_source
+from ..timing import TimingRecorder
+from .stream import Ending, StreamRecording
+
+# fmt: off
+_REASON_BY_ENDING = {
+    "client":   "client-disconnected",
+    "upstream": "upstream-closed",
+    "error":    "error",
+    "stopped":  "error",
+}
+# fmt: on
+
+
+@dataclass(frozen=True, slots=True)
+class StreamResult(Tally):
+    """What the live line shows about one finished stream."""
+
+    path: str
+    started: float
+    method: str
+    url_path: str
+    protocol: str
+    status: int | None
+    events: int
+    ttft: float | None
+    reason: str
+    error: str | None
+    findings: tuple[Finding, ...]
+
+    @property
+    def failed(self) -> bool:
+        return self.errors > 0 or self.reason != "complete"
+
+    def line(self) -> str:
+        """`12:04:31  POST /v1/responses  openai-responses  200  58 events  TTFT 412 ms  ok`, on one line."""
+        clock = time.strftime("%H:%M:%S", time.localtime(self.started))
+        status = "---" if self.status is None else str(self.status)
+        cut = f"cut after {self.events} events ({self.reason})"
+        count = f"{self.events} events" if self.reason == "complete" else cut
+        parts = [clock, f"{self.method} {self.url_path}", self.protocol, status, count]
+        if self.ttft is not None:
+            parts.append(f"TTFT {self.ttft * 1000:.0f} ms")
+        parts.append(self._verdict())
+        return visible("  ".join(parts), one_line=True)  # the path, a tool name in a message: shown, never obeyed
+
+    def _verdict(self) -> str:
+        counts = [_plural(self.errors, "error"), _plural(self.warnings, "warning")]
+        tally = ", ".join(count for count in counts if count)
+        if self.status is None and self.error:  # no response at all: why is the whole story
+            return f"FAIL {_shorten(self.error)}"
+        if self.errors:
+            first = next(finding for finding in self.findings if finding.severity is Severity.ERROR)
+            return f"FAIL {tally}  {first.rule}: {_shorten(first.message)}"
+        if self.reason != "complete":
+            return f"FAIL {self.error or self.reason}" + (f" ({tally})" if tally else "")
+        return f"ok ({tally})" if tally else "ok"
+
+
+def conclude(recording: StreamRecording, ending: Ending) -> StreamResult:
+    """Validate the finished recording, write its end line, and say how it went."""
+    source = open_source(str(recording.path))
+    check = source.check(None)
+    timer = TimingRecorder()
+    for chunk in source.chunks():
+        for event in check.feed(chunk.data, chunk.t):
+            timer.event(event)
+        timer.first_token(check.assembly.first_content_index)
+    status = recording.summary["status"]
+    # a non-2xx body is not read as events (`http/error-status`), so it has no terminal event to wait for
+    expects_terminal = (bool(recording.summary.get("sse")) and check.checker is not None
+                        and status is not None and 200 <= status < 300)
+    reason, error = end_reason(ending, recording.failure, check.assembly.ended, expects_terminal)
+    findings = check.close(reason)
+    timer.first_token(check.assembly.first_content_index)
+    protocol = check.protocol or "generic"
+    ended_at = recording.ended_at if recording.ended_at is not None else time.time() - recording.started
+    recording.writer.end(ended_at, reason, error)
+    summary = recording.summary
+    return StreamResult(
+        path=str(recording.path), started=recording.started, method=summary["method"], url_path=summary["path"],
+        protocol=protocol, status=summary["status"], events=check.events, ttft=timer.finish().ttft,
+        reason=reason, error=error, findings=tuple(findings),
+    )
+
+
+def end_reason(
+    ending: Ending, failure: str | None, terminal_seen: bool, expects_terminal: bool
+) -> tuple[str, str | None]:
+    """The recording's end reason and error from the proxy's view, the recorder's own state and the events.
+
+    `expects_terminal`: an event stream of a protocol that ends with a terminal event (a JSON error body or a
+    generic stream has none, so a body that ended normally is complete).
+    """
+    if failure is not None:
+        return "error", failure
+    if terminal_seen:
+        return "complete", None
+    if ending.kind == "response":
+        if expects_terminal:
+            return "upstream-closed", "the body ended before the protocol's terminal event"
+        return "complete", None
+    return _REASON_BY_ENDING[ending.kind], ending.error
+
+
+def _plural(count: int, word: str) -> str:
+    if not count:
+        return ""
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _shorten(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
