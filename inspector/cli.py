@@ -154,7 +154,12 @@ def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool,
 @click.option("--cut-after", type=click.IntRange(min=0), metavar="N",
               help="Drop the connection once N events went out (an upstream that dies mid-stream).")
 @click.option("--stall-at", metavar="N:SECONDS", help="Pause SECONDS before event N (0-based): a stalled upstream.")
-def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None, stall_at: str | None) -> None:
+@click.option("--idle-timeout", type=click.FloatRange(min=0, min_open=True, max=86400), default=30.0,
+              show_default=True, metavar="SECONDS",
+              help="Close a connection whose request headers or body take longer than this to arrive, or that "
+              "stays idle this long between requests (slow clients cannot hold connections open).")
+def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None, stall_at: str | None,
+          idle_timeout: float) -> None:
     """Replay recordings as a live streaming endpoint: every POST gets a recording's status, headers and chunks.
 
     Several recordings are matched by request path (else by protocol), then served in turn. Point a client at
@@ -164,15 +169,16 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
 
     from .replay import Faults, Replay, describe, serve_forever
 
-    if not math.isfinite(speed):
-        raise UsageFailure(f"--speed: expected a finite number, got {speed}")
+    for option, value in (("--speed", speed), ("--idle-timeout", idle_timeout)):
+        if not math.isfinite(value):
+            raise UsageFailure(f"{option}: expected a finite number, got {value}")
     stall_event, stall_seconds = None, 0.0
     if stall_at is not None:
         try:
             stall_event, stall_seconds = Faults.parse_stall(stall_at)
         except ValueError as error:
             raise UsageFailure(f"--stall-at: {error}") from None
-    replay = Replay.from_paths(paths, speed, Faults(cut_after, stall_event, stall_seconds))
+    replay = Replay.from_paths(paths, speed, Faults(cut_after, stall_event, stall_seconds), idle_timeout)
 
     requests = logging.StreamHandler(sys.stdout)  # one line per request served, as it happens
     requests.setFormatter(_VisibleFormatter("%(asctime)s  %(message)s", "%H:%M:%S"))
@@ -212,9 +218,9 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
 def view(path: str, protocol: str, show_events: bool, show_raw: bool, follow: bool, show_headers: bool,
          as_json: bool, html_path: str | None) -> None:
     """Show one stream: the request and response around it, timing (TTFB, TTFT, gaps, stalls), the reassembled
-    text, reasoning, tool calls, usage and findings.
+    text, reasoning, tool calls, usage and findings. A directory takes --html DIR: a report of every recording.
 
-    Exit 0 when the stream has no error finding, 1 when it has.
+    Exit 0 when the stream (every stream of a directory) has no error finding, 1 when one has.
     """
     from pathlib import Path
 
@@ -361,8 +367,9 @@ def probe(base_url: str, protocol: str, model: str | None, api_key_env: str | No
     """Check an endpoint: a few standard streaming requests (plain text, a tool call, usage requested, a low
     max-tokens limit), each recorded into --out and validated; prints scenario x verdict and the findings.
 
-    Exit 1 when a stream breaks the protocol; a model that only declines to call the tool is a warning.
-    The API key is read from the environment and never printed or recorded.
+    Exit 1 when a stream breaks the protocol, when the endpoint does not stop at the low limit with the
+    protocol's length reason, or when it streams another protocol (said once); a model that only declines to
+    call the tool is a warning. The API key is read from the environment and never printed or recorded.
     """
     import os
     from pathlib import Path
