@@ -20,6 +20,7 @@ from google.oauth2.credentials import Credentials
 from recorder_helpers import read_recording, recorded_body, run_mitmdump
 
 from inspector.inputs import open_source
+from inspector.recording import Header, RecordingWriter
 from inspector.replay import Replay, ReplayServer
 from inspector.validate import check_bytes
 
@@ -130,3 +131,33 @@ def test_google_genai_through_the_recorder(tmp_path: Path) -> None:
     assembly = open_source(str(path)).validate().assembly
     assert answer == (assembly.text, assembly.reasoning, [])
     assert json.loads(json.dumps(assembly.usage))["thoughtsTokenCount"] > 0
+
+
+@pytest.mark.slow
+def test_vertex_sdk_and_a_plain_error_on_the_gemini_path_through_the_recorder(tmp_path: Path) -> None:
+    """Vertex's path is recognised too; an error that is not an event stream is recorded (the path asked for a
+    stream, not the body: Gemini requests carry no `"stream": true`)."""
+    quota = tmp_path / "served" / "quota.jsonl"
+    quota.parent.mkdir()
+    writer = RecordingWriter(quota, Header(
+        request={"method": "POST", "url": "http://upstream/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+                 "headers": {}, "body": None},
+        response={"status": 429, "headers": {"content-type": "application/json"}}, source="import"))
+    writer.chunk(0.0, b'{"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}}')
+    writer.end(0.0, "complete")
+    with served(CORPUS / VERTEX, quota) as server, run_mitmdump(tmp_path, server.url) as proxy:
+        text = sdk_answer(vertex(proxy.url))[0]
+        with pytest.raises(errors.ClientError) as raised:
+            sdk_answer(gemini_api(proxy.url))
+        lines = proxy.results(2)
+    assert raised.value.code == 429
+    recordings = {read_recording(Path(line.split()[-1]))[0]["response"]["status"]: Path(line.split()[-1])
+                  for line in lines}
+    vertex_header, _, _ = read_recording(recordings[200])
+    assert "/projects/p/locations/us-central1/publishers/google/models/" in vertex_header["request"]["url"]
+    assert vertex_header["protocol"] == "gemini" and text
+    assert vertex_header["request"]["headers"].get("authorization", vertex_header["request"]["headers"].get(
+        "Authorization")) != "Bearer t"
+    check = open_source(str(recordings[429])).validate()
+    assert [finding.rule for finding in check.findings] == ["http/error-status"]
+    assert "Quota exceeded" in check.findings[0].message
