@@ -7,7 +7,6 @@ stderr, never a traceback).
 from __future__ import annotations
 
 import json
-import math
 import sys
 
 import click
@@ -60,11 +59,13 @@ def events(paths: tuple[str, ...], as_json: bool) -> None:
             click.echo(f"{name}: note: {problem.detail}", err=True)
 
 
-def _finite(value: float | None) -> float | None:
-    """click's FloatRange lets `nan` and `inf` through; no option of ours means either."""
-    if value is not None and not math.isfinite(value):
-        raise click.BadParameter(f"expected a finite number, got {value}")
-    return value
+def _tolerance(value: str | None) -> tuple[float, float] | None:
+    from .diff import parse_tolerance
+
+    try:
+        return None if value is None else parse_tolerance(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 def _echo_event(event, as_json: bool, path: str | None) -> None:
@@ -117,12 +118,13 @@ def validate(paths: tuple[str, ...], protocol: str, output_format: str, strict: 
               show_default=True, help="junit: one test case per compared file.")
 @click.option("--ignore-text", is_flag=True, help="Compare structure and tool calls only (nondeterministic models).")
 @click.option("--usage", is_flag=True, help="Compare token usage too (off by default: it varies between runs).")
-@click.option("--timing-tolerance", type=click.FloatRange(min=0), metavar="PCT", callback=lambda _c, _p, v: _finite(v),
-              help="Also fail when TTFT or duration grew by more than PCT percent (inputs with times only).")
+@click.option("--timing-tolerance", metavar="PCT[%,FLOOR]", callback=lambda _c, _p, v: _tolerance(v),
+              help="Also fail when TTFT or duration grew by more than PCT percent and, if given, by more than "
+                   "FLOOR (50%,100ms: both must be exceeded). Inputs with times only.")
 @click.option("--protocol", type=PROTOCOL_CHOICES, default="auto", show_default=True,
               help="Protocol of both streams; auto detects it.")
-def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool, timing_tolerance: float | None,
-         protocol: str) -> None:
+def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool,
+         timing_tolerance: tuple[float, float] | None, protocol: str) -> None:
     """Compare two recordings (or two directories of them, paired by file name) semantically.
 
     Ids, timestamps, obfuscation padding and the way text was cut into deltas never count; status, the
@@ -134,7 +136,8 @@ def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool,
     from . import diff_report
     from .diff import Options, diff_paths
 
-    options = Options(ignore_text=ignore_text, usage=usage, timing_tolerance=timing_tolerance,
+    percent, floor = timing_tolerance or (None, 0.0)
+    options = Options(ignore_text=ignore_text, usage=usage, timing_tolerance=percent, timing_floor=floor,
                       protocol=None if protocol == "auto" else protocol)
     results = list(diff_paths(old, new, options))
     table = all(path != "-" and Path(path).is_dir() for path in (old, new))

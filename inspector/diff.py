@@ -12,6 +12,7 @@ difference.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import zip_longest
@@ -33,6 +34,8 @@ class Options:
     """Token counts vary from run to run; compare them only when asked."""
     timing_tolerance: float | None = None
     """Percent by which TTFT or duration may grow before it is a difference; None: times are not compared."""
+    timing_floor: float = 0.0
+    """Seconds a time must grow by as well: on a fast stream a few ms of noise are hundreds of percent."""
     protocol: str | None = None
 
 
@@ -240,11 +243,24 @@ def _timing(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
         before, after = read(old), read(new)
         if before is None or after is None:
             continue
-        allowed = before * (1 + options.timing_tolerance / 100)
+        allowed = max(before * (1 + options.timing_tolerance / 100), before + options.timing_floor)
         if after > allowed:
             growth = "" if before <= 0 else f", +{(after / before - 1) * 100:.0f}%"
+            floor = f" and {options.timing_floor * 1000:g}ms" if options.timing_floor else ""
             yield Difference("timing", f"{label}: {before:.3f}s -> {after:.3f}s{growth} "
-                                       f"(tolerance {options.timing_tolerance:g}%)")
+                                       f"(tolerance {options.timing_tolerance:g}%{floor})")
+
+
+_TOLERANCE = re.compile(r"^\s*(?P<pct>\d+(\.\d+)?)\s*%?\s*(,\s*(?P<floor>\d+(\.\d+)?)\s*(?P<unit>ms|s)\s*)?$")
+
+
+def parse_tolerance(value: str) -> tuple[float, float]:
+    """`50`, `50%` or `50%,100ms` (`0.1s` too) -> (percent, floor in seconds); ValueError otherwise."""
+    match = _TOLERANCE.match(value)
+    if match is None:
+        raise ValueError(f"expected PCT or PCT%,FLOOR (such as 50%,100ms), got {value!r}")
+    floor = float(match["floor"] or 0) / (1000 if match["unit"] == "ms" else 1)
+    return float(match["pct"]), floor
 
 
 ASPECTS: tuple[Aspect, ...] = (_status, _events, _texts, _tool_calls, _usage, _findings, _timing)

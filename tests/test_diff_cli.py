@@ -123,7 +123,8 @@ def test_usage_flag(run_cli, tmp_path: Path) -> None:
                      id="missing-file"),
         pytest.param(["-", "-"], "sse-inspector: error: -: only one side can be stdin", id="stdin-twice"),
         pytest.param(["--timing-tolerance", "-5", str(TOOL), str(TOOL)],
-                     "sse-inspector: error: Invalid value for '--timing-tolerance': -5.0 is not in the range x>=0.",
+                     "sse-inspector: error: Invalid value for '--timing-tolerance': expected PCT or PCT%,FLOOR "
+                     "(such as 50%,100ms), got '-5'",
                      id="negative-tolerance"),
     ],
 )
