@@ -12,7 +12,7 @@ import sys
 import click
 
 from . import __version__, report
-from .inputs import InputError, expand, iter_sources, open_source
+from .inputs import UNREADABLE, InputError, expand, open_source
 from .protocols import NAMES
 
 PROTOCOL_CHOICES = click.Choice(["auto", *NAMES])
@@ -101,14 +101,27 @@ def validate(paths: tuple[str, ...], protocol: str, output_format: str, strict: 
     unknown = sorted(set(ignored) - set(RULES))
     if unknown:
         raise UsageFailure(f"--ignore: unknown rule {unknown[0]!r} (see docs/rules.md)")
+    names = expand(paths)
     results = []
-    for source in iter_sources(paths):
-        check = source.validate(protocol)
+    for name in names:
+        try:
+            check = open_source(name).validate(protocol)
+        except InputError as error:
+            if len(names) == 1:
+                raise
+            click.echo(f"sse-inspector: error: {error}", err=True)  # reported, then on with the other files
+            results.append(report.FileResult(name, "unreadable", [UNREADABLE(None, str(error))], 0, readable=False))
+            continue
         findings = [finding for finding in check.findings if finding.rule not in ignored]
-        results.append(report.FileResult(source.name, check.protocol or "generic", findings, check.events, strict))
+        results.append(report.FileResult(name, check.protocol or "generic", findings, check.events, strict))
     for line in report.FORMATS[output_format](results):
         click.echo(line)
-    sys.exit(1 if any(result.failed for result in results) else 0)
+    sys.exit(_exit_code(any(result.failed for result in results), all(result.readable for result in results)))
+
+
+def _exit_code(differences: bool, readable: bool) -> int:
+    """2 when a file could not be read (every other file is still reported), else 1 for findings or differences."""
+    return 2 if not readable else 1 if differences else 0
 
 
 @cli.command()
@@ -140,10 +153,13 @@ def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool,
     options = Options(ignore_text=ignore_text, usage=usage, timing_tolerance=percent, timing_floor=floor,
                       protocol=None if protocol == "auto" else protocol)
     results = list(diff_paths(old, new, options))
+    for result in results:
+        if not result.readable:
+            click.echo(f"sse-inspector: error: {result.differences[0].message}", err=True)
     table = all(path != "-" and Path(path).is_dir() for path in (old, new))
     for line in diff_report.FORMATS[output_format](results, table):
         click.echo(line)
-    sys.exit(0 if all(result.same for result in results) else 1)
+    sys.exit(_exit_code(not all(result.same for result in results), all(result.readable for result in results)))
 
 
 @cli.command(short_help="Replay recordings as a live endpoint, with fault injection.")

@@ -65,7 +65,7 @@ class Digest:
 @dataclass(frozen=True, slots=True)
 class Difference:
     aspect: str
-    """protocol, status, events, text, reasoning, refusal, tool_calls, usage, findings, timing, file."""
+    """protocol, status, events, text, reasoning, refusal, tool_calls, usage, findings, timing, file, unreadable."""
     message: str
     detail: tuple[str, ...] = ()
     """Extra lines, e.g. a unified diff of the text."""
@@ -84,6 +84,8 @@ class PairResult:
     differences: list[Difference] = field(default_factory=list)
     old: Digest | None = None
     new: Digest | None = None
+    readable: bool = True
+    """False: a side could not be read; the one difference says why (the other pairs are compared all the same)."""
 
     @property
     def same(self) -> bool:
@@ -314,12 +316,20 @@ def _listing(directory: str) -> dict[str, str]:
 
 
 def diff_paths(old: str, new: str, options: Options = Options()) -> Iterable[PairResult]:
-    """Compare two files or two directories, one pair at a time. Unusable input raises InputError."""
+    """Compare two files or two directories, one pair at a time. Unusable input raises InputError, except a
+    broken file among several: its pair reports it (`readable` False) and the other pairs are still compared."""
     if old == "-" and new == "-":
         raise InputError("-: only one side can be stdin")
-    for name, old_path, new_path in pairs(old, new):
+    found = pairs(old, new)
+    for name, old_path, new_path in found:
         if old_path is None or new_path is None:
             side, present = ("new", new_path) if old_path is None else ("old", old_path)
             yield PairResult(name, old_path, new_path, [Difference("file", f"only in {side}: {present}")])
             continue
-        yield diff_sources(open_source(old_path), open_source(new_path), options, name)
+        try:
+            result = diff_sources(open_source(old_path), open_source(new_path), options, name)
+        except InputError as error:
+            if len(found) == 1:
+                raise
+            result = PairResult(name, old_path, new_path, [Difference("unreadable", str(error))], readable=False)
+        yield result

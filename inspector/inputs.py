@@ -14,12 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from .findings import Severity, rule
 from .recording import Chunk, End, Header, RecordingError, iter_body, read_header
 from .validate import StreamCheck
 
 SUFFIXES = (".jsonl", ".sse", ".txt")
 _READ_SIZE = 64 * 1024
 _SSE_START = re.compile(rb"^(\xef\xbb\xbf)?(:|(data|event|id|retry)(:|\r|\n|$))")
+
+
+UNREADABLE = rule("input/unreadable", Severity.ERROR,
+                  "one file among several is not a readable recording or SSE stream: the others are still checked")
 
 
 class InputError(ValueError):
