@@ -12,6 +12,7 @@ import sys
 import click
 
 from . import __version__, report
+from .escape import visible
 from .inputs import UNREADABLE, InputError, expand, open_source
 from .protocols import NAMES
 
@@ -304,6 +305,40 @@ def record(reverse: str | None, regular: bool, port: int, directory: str) -> Non
         raise UsageFailure(str(error)) from None
     ok = tally.streams - tally.failed
     click.echo(f"stopped: {tally.streams} streams recorded to {directory}/ ({ok} ok, {tally.failed} failed)")
+
+
+@cli.command(name="import", short_help="Recordings from HAR files and mitmproxy flow files.")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), default="recordings", show_default=True,
+              help="Directory the recordings are written to.")
+@click.option("--redact", multiple=True, metavar="NAME",
+              help="Also redact this header or query parameter (repeatable); keys and tokens always are.")
+def import_command(files: tuple[str, ...], out_dir: str, redact: tuple[str, ...]) -> None:
+    """Turn every event-stream response in a HAR file (browser DevTools, HTTP Toolkit, Proxyman, Charles) or a
+    mitmproxy flow file (`mitmdump -w`) into a recording, with secrets redacted as `record` does.
+
+    Exit 0 when at least one stream was imported, 2 when none was (or a file is neither format).
+    """
+    from pathlib import Path
+
+    from .importer import CaptureError, import_file
+
+    written = 0
+    for file in files:
+        try:
+            found = import_file(file, Path(out_dir), redact)
+        except CaptureError as error:
+            raise UsageFailure(str(error)) from None
+        for item in found.imported:
+            click.echo(f"{item.path}  {item.method} {visible(item.url_path, one_line=True)}  {item.status}  "
+                       f"{item.protocol or 'unknown protocol'}")
+        for skipped in found.skipped:
+            click.echo(f"sse-inspector: note: {skipped.where}: skipped: {skipped.reason}", err=True)
+        click.echo(f"{file}: {len(found.imported)} event stream(s) imported, {len(found.skipped)} skipped, "
+                   f"{found.others} other response(s) left out", err=True)
+        written += len(found.imported)
+    if not written:
+        raise UsageFailure(f"no event-stream response could be imported from {' '.join(files)}")
 
 
 @cli.command(short_help="Check an endpoint with standard streaming requests.")

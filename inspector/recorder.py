@@ -116,7 +116,7 @@ class Recorder:
         if response is None:
             return
         protocol = detect.from_path(flow.request.path)
-        if _is_event_stream(response):
+        if is_event_stream(response):
             recording = None
             if protocol is not None or ctx.options.sse_streams == "all":
                 recording = self._start(flow, protocol, sse=True)
@@ -168,7 +168,7 @@ class Recorder:
             return None
         started = flow.request.timestamp_end or flow.request.timestamp_start
         header = self._header(flow, protocol, started, decoder)
-        path = Path(ctx.options.sse_dir) / _file_name(started, protocol, flow.id)
+        path = Path(ctx.options.sse_dir) / file_name(started, protocol, flow.id)
         try:
             writer = ChunkWriter(path, header)
         except OSError as error:
@@ -181,28 +181,8 @@ class Recorder:
         return StreamRecording(writer, started, decoder, summary=summary, defer=_batched_writes())
 
     def _header(self, flow: http.HTTPFlow, protocol: str | None, started: float, decoder: BodyDecoder) -> Header:
-        extra = tuple(ctx.options.sse_redact)
-        request = flow.request
-        body = _redact_body(request.get_text(strict=False), extra) if ctx.options.sse_request_body else None
-        recorded_response = None
-        if flow.response is not None:
-            headers = [(name, value) for name, value in flow.response.headers.items(multi=True)
-                       if decoder.is_identity or name.lower() not in _DROPPED_WHEN_DECODED]
-            recorded_response = {"status": flow.response.status_code, "headers": redact_headers(headers, extra)}
-        return Header(
-            request={
-                "method": request.method,
-                "url": redact_url(request.pretty_url, extra),
-                "headers": redact_headers(request.headers.items(multi=True), extra),
-                "body": body or None,
-            },
-            response=recorded_response,
-            protocol=protocol,
-            source="proxy",
-            id=flow.id,
-            started_at=datetime.fromtimestamp(started, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            extra={"decoded_from": decoder.encoding} if not decoder.is_identity else {},
-        )
+        return flow_header(flow, protocol, started, None if decoder.is_identity else decoder.encoding,
+                           tuple(ctx.options.sse_redact), keep_body=ctx.options.sse_request_body)
 
     def _finish(self, recording: StreamRecording, ending: Ending) -> None:
         recording.finish()
@@ -231,6 +211,35 @@ class Recorder:
         )
 
 
+def flow_header(
+    flow: http.HTTPFlow, protocol: str | None, started: float, decoded_from: str | None, extra: Sequence[str] = (),
+    *, keep_body: bool = True, source: str = "proxy",
+) -> Header:
+    """The recording header of a flow, secrets redacted: the one place the recorder and `import` build it.
+    `decoded_from` names the content encoding undone for the stored chunks (its headers then no longer hold)."""
+    request = flow.request
+    body = _redact_body(request.get_text(strict=False), extra) if keep_body else None
+    recorded_response = None
+    if flow.response is not None:
+        headers = [(name, value) for name, value in flow.response.headers.items(multi=True)
+                   if decoded_from is None or name.lower() not in _DROPPED_WHEN_DECODED]
+        recorded_response = {"status": flow.response.status_code, "headers": redact_headers(headers, extra)}
+    return Header(
+        request={
+            "method": request.method,
+            "url": redact_url(request.pretty_url, extra),
+            "headers": redact_headers(request.headers.items(multi=True), extra),
+            "body": body or None,
+        },
+        response=recorded_response,
+        protocol=protocol,
+        source=source,
+        id=flow.id,
+        started_at=datetime.fromtimestamp(started, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        extra={"decoded_from": decoded_from} if decoded_from else {},
+    )
+
+
 def _write_address(target: Path, host: str, port: int) -> None:
     """`host:port` into `target`: straight into a FIFO (a reader blocks on it), else by an atomic rename."""
     if target.is_fifo():
@@ -254,7 +263,7 @@ def _log_result(result: StreamResult) -> None:
     log.info("%s  %s", result.line(), result.path)
 
 
-def _is_event_stream(response: http.Response) -> bool:
+def is_event_stream(response: http.Response) -> bool:
     return response.headers.get("content-type", "").lower().startswith("text/event-stream")
 
 
@@ -285,7 +294,8 @@ def _ending_of(flow: http.HTTPFlow) -> Ending:
     return Ending("error", message)
 
 
-def _file_name(started: float, protocol: str | None, flow_id: str) -> str:
+def file_name(started: float, protocol: str | None, flow_id: str) -> str:
+    """`20250301-101502.123-openai-chat-1a2b3c4d.jsonl`: sorts by time, says what it holds."""
     stamp = datetime.fromtimestamp(started).strftime("%Y%m%d-%H%M%S.%f")[:-3]
     return f"{stamp}-{protocol or 'sse'}-{flow_id[:8]}.jsonl"
 
