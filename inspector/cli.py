@@ -7,12 +7,14 @@ stderr, never a traceback).
 from __future__ import annotations
 
 import json
+import logging
+import math
 import sys
 
 import click
 
 from . import __version__, report
-from .escape import visible
+from .escape import json_safe, visible
 from .inputs import UNREADABLE, InputError, expand, open_source
 from .protocols import NAMES
 
@@ -25,7 +27,7 @@ class UsageFailure(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:
-        click.echo(f"sse-inspector: error: {self.format_message()}", err=True)
+        _error_line(self.format_message())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -50,14 +52,14 @@ def events(paths: tuple[str, ...], as_json: bool) -> None:
     for name in names:
         source = open_source(name)
         if several and not as_json:
-            click.echo(f"==> {name} <==")
+            click.echo(f"==> {visible(name, one_line=True)} <==")
         parser = SSEParser()
         for chunk in source.chunks():
             for event in parser.feed(chunk.data, chunk.t):
                 _echo_event(event, as_json, name if several else None)
         parser.close()
         for problem in parser.problems:
-            click.echo(f"{name}: note: {problem.detail}", err=True)
+            click.echo(visible(f"{name}: note: {problem.detail}", one_line=True), err=True)
 
 
 def _tolerance(value: str | None) -> tuple[float, float] | None:
@@ -74,11 +76,11 @@ def _echo_event(event, as_json: bool, path: str | None) -> None:
         line = {"index": event.index, "t": event.t, "event": event.type, "data": event.data, "id": event.id}
         if path is not None:
             line["path"] = path
-        click.echo(json.dumps(line, ensure_ascii=False))
+        click.echo(json_safe(json.dumps(line, ensure_ascii=False)))
         return
     t = "-" if event.t is None else f"{event.t:.3f}s"
     data = event.data.replace("\\", "\\\\").replace("\n", "\\n")
-    click.echo(f"{event.index:>5}  {t:>9}  {event.type}  {data}")
+    click.echo(visible(f"{event.index:>5}  {t:>9}  {event.type}  {data}", one_line=True))
 
 
 @cli.command()
@@ -93,7 +95,7 @@ def validate(paths: tuple[str, ...], protocol: str, output_format: str, strict: 
     """Check each stream against its protocol's documented event order and chunk schemas.
 
     Every finding names a rule (see docs/rules.md), its severity and the event where it happened.
-    Exit 0 when no file fails, 1 when one does.
+    Exit 0 when no file fails, 1 when one does, 2 when one cannot be read (the others are still checked).
     """
     from .findings import RULES
     from .protocols import load_all_rules
@@ -110,7 +112,7 @@ def validate(paths: tuple[str, ...], protocol: str, output_format: str, strict: 
         except InputError as error:
             if len(names) == 1:
                 raise
-            click.echo(f"sse-inspector: error: {error}", err=True)  # reported, then on with the other files
+            click.echo(visible(f"sse-inspector: error: {error}", one_line=True), err=True)  # then the other files
             results.append(report.FileResult(name, "unreadable", [UNREADABLE(None, str(error))], 0, readable=False))
             continue
         findings = [finding for finding in check.findings if finding.rule not in ignored]
@@ -143,7 +145,8 @@ def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool,
 
     Ids, timestamps, obfuscation padding and the way text was cut into deltas never count; status, the
     sequence of event types, text, tool calls (arguments as JSON) and findings do.
-    Exit 0 when everything is the same, 1 when anything differs.
+    Exit 0 when everything is the same, 1 when anything differs, 2 when a file cannot be read (the other pairs
+    are still compared).
     """
     from pathlib import Path
 
@@ -156,7 +159,7 @@ def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool,
     results = list(diff_paths(old, new, options))
     for result in results:
         if not result.readable:
-            click.echo(f"sse-inspector: error: {result.differences[0].message}", err=True)
+            click.echo(visible(f"sse-inspector: error: {result.differences[0].message}", one_line=True), err=True)
     table = all(path != "-" and Path(path).is_dir() for path in (old, new))
     for line in diff_report.FORMATS[output_format](results, table):
         click.echo(line)
@@ -178,8 +181,6 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
     Several recordings are matched by request path (else by protocol), then served in turn. Point a client at
     it: openai SDK base_url http://127.0.0.1:PORT/v1, anthropic SDK base_url http://127.0.0.1:PORT. Ctrl-C stops.
     """
-    import logging
-    import math
 
     from .replay import Faults, Replay, describe, serve_forever
 
@@ -194,14 +195,14 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
     replay = Replay.from_paths(paths, speed, Faults(cut_after, stall_event, stall_seconds))
 
     requests = logging.StreamHandler(sys.stdout)  # one line per request served, as it happens
-    requests.setFormatter(logging.Formatter("%(asctime)s  %(message)s", "%H:%M:%S"))
+    requests.setFormatter(_VisibleFormatter("%(asctime)s  %(message)s", "%H:%M:%S"))
     logging.getLogger("inspector.replay").addHandler(requests)
     logging.getLogger("inspector.replay").setLevel(logging.INFO)
 
     def ready(bound: int) -> None:
         click.echo(f"serving {len(replay.catalog.entries)} recording(s) on http://127.0.0.1:{bound} (Ctrl-C stops)")
         for line in describe(replay.catalog.entries):
-            click.echo(f"  {line}")
+            click.echo(f"  {visible(line, one_line=True)}")
         click.echo(f"point a client at it: openai SDK base_url=http://127.0.0.1:{bound}/v1, "
                    f"anthropic SDK base_url=http://127.0.0.1:{bound}")
 
@@ -230,6 +231,7 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: b
     Exit 0 when the stream has no error finding, 1 when it has.
     """
     from .inputs import expand, open_source
+    from .private import open_private
     from .view import export_html, make_console, print_view
     from .view_model import inspect
 
@@ -241,13 +243,13 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: b
         click.echo(export_html(report))
     elif html_path is not None:
         try:
-            with open(html_path, "w", encoding="utf-8") as page:
+            with open_private(html_path) as page:  # it holds the prompt and the answer
                 page.write(export_html(report))
         except OSError as error:
             raise UsageFailure(f"--html {html_path}: {error.strerror or error}") from None
         click.echo(f"wrote {html_path}", err=True)
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        click.echo(json_safe(json.dumps(report.to_json(), indent=2, ensure_ascii=False)))
     elif html_path is None:
         print_view(make_console(), report)
     sys.exit(1 if report.errors else 0)
@@ -265,7 +267,7 @@ def list_command(directory: str, as_json: bool) -> None:
     rows = list_recordings(directory)
     if as_json:
         for row in rows:
-            click.echo(json.dumps(row.to_json(), ensure_ascii=False))
+            click.echo(json_safe(json.dumps(row.to_json(), ensure_ascii=False)))
     else:
         make_console().print(RecordingTable(rows, directory))
 
@@ -279,7 +281,10 @@ def list_command(directory: str, as_json: bool) -> None:
               help="Port to listen on (127.0.0.1); 0 lets the OS pick.")
 @click.option("--dir", "directory", default="recordings", show_default=True, metavar="DIR",
               help="Where recordings are written (one file per stream, readable by you only).")
-def record(reverse: str | None, regular: bool, port: int, directory: str) -> None:
+@click.option("--redact", "redacted", multiple=True, metavar="NAME",
+              help="Also redact this header, query parameter or JSON field (repeatable); names with key, token, "
+              "secret, password, auth, cookie, session, credential or signature among their words always are.")
+def record(reverse: str | None, regular: bool, port: int, directory: str, redacted: tuple[str, ...]) -> None:
     """Record every LLM event stream through a local mitmproxy, one live line per finished stream.
 
     The app receives each chunk unchanged the moment it arrives. Ctrl-C stops and prints a summary.
@@ -300,7 +305,8 @@ def record(reverse: str | None, regular: bool, port: int, directory: str) -> Non
             click.echo(f"  {client + ':':<11}{hint}")
 
     try:
-        tally = run(reverse, port, directory, on_listening=listening, on_result=lambda found: click.echo(found.line()))
+        tally = run(reverse, port, directory, on_listening=listening, on_result=lambda found: click.echo(found.line()),
+                    redact=redacted)
     except RecorderError as error:
         raise UsageFailure(str(error)) from None
     ok = tally.streams - tally.failed
@@ -404,7 +410,6 @@ def demo(directory: str | None, speed: float, examples: str | None) -> None:
 
     Exit 0 when every stream was recorded unchanged and passes validation, 1 otherwise.
     """
-    import math
     import tempfile
     from pathlib import Path
 
@@ -443,6 +448,18 @@ def demo(directory: str | None, speed: float, examples: str | None) -> None:
     sys.exit(1 if failed else 0)
 
 
+class _VisibleFormatter(logging.Formatter):
+    """Log lines carry what a client sent (a request path holding ESC): shown, never obeyed."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record), one_line=True)
+
+
+def _error_line(message: str) -> None:
+    """The one stderr line of exit 2; it may quote a file name or a wire value, so it is shown `visible`."""
+    click.echo(f"sse-inspector: error: {visible(message, one_line=True)}", err=True)
+
+
 def main() -> None:
     """Console entry point: usage errors and unusable input end in one line and exit 2."""
     for stream in (sys.stdout, sys.stderr):
@@ -459,10 +476,10 @@ def main() -> None:
     except click.ClickException as error:
         if isinstance(error, click.UsageError) and error.ctx is not None:
             click.echo(error.ctx.get_usage(), err=True)
-        click.echo(f"sse-inspector: error: {error.format_message()}", err=True)
+        _error_line(error.format_message())
         sys.exit(2 if isinstance(error, click.UsageError | UsageFailure) else error.exit_code)
     except InputError as error:
-        click.echo(f"sse-inspector: error: {error}", err=True)
+        _error_line(str(error))
         sys.exit(2)
     except BrokenPipeError:
         sys.stderr.close()

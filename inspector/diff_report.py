@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from xml.etree import ElementTree
 
 from .diff import Difference, Digest, PairResult
+from .escape import json_safe, visible
 
 
 def _plural(n: int, word: str) -> str:
@@ -28,25 +29,27 @@ def _result(pair: PairResult) -> str:
 
 
 def _lines(differences: Sequence[Difference], indent: str) -> Iterable[str]:
+    """Each difference and its detail lines, the wire text in them shown, not obeyed (an ESC in `-Hello` shows)."""
     for difference in differences:
-        yield f"{indent}{difference.message}"
+        yield f"{indent}{visible(difference.message, one_line=True)}"
         for line in difference.detail:
-            yield f"{indent}    {line}"
+            yield f"{indent}    {visible(line, one_line=True)}"
 
 
 def text(pairs: Sequence[PairResult], table: bool = False) -> Iterable[str]:
     if not table and len(pairs) == 1:
         yield from _lines(pairs[0].differences, "") if pairs[0].differences else ["no differences"]
         return
-    width = max((len(pair.name) for pair in pairs), default=4)
+    names = [visible(pair.name, one_line=True) for pair in pairs]
+    width = max((len(name) for name in names), default=4)
     yield f"{'file':<{width}}  {'result':<11}  differences"
-    for pair in pairs:
+    for pair, name in zip(pairs, names, strict=True):
         count = str(len(pair.differences)) if pair.differences and pair.old and pair.new else ""
-        yield f"{pair.name:<{width}}  {_result(pair):<11}  {count}".rstrip()
-    for pair in pairs:
+        yield f"{name:<{width}}  {_result(pair):<11}  {count}".rstrip()
+    for pair, name in zip(pairs, names, strict=True):
         if (pair.old and pair.new or not pair.readable) and pair.differences:
             yield ""
-            yield f"== {pair.name} =="
+            yield f"== {name} =="
             yield from _lines(pair.differences, "  ")
     different = sum(not pair.same and pair.readable for pair in pairs)
     unreadable = sum(not pair.readable for pair in pairs)
@@ -66,7 +69,8 @@ def as_json(pairs: Sequence[PairResult], table: bool = False) -> Iterable[str]:
          "timing": {"old": _times(pair.old), "new": _times(pair.new)}}
         for pair in pairs
     ]
-    yield json.dumps({"same": all(pair.same for pair in pairs), "files": files}, indent=2, ensure_ascii=False)
+    yield json_safe(json.dumps({"same": all(pair.same for pair in pairs), "files": files}, indent=2,
+                               ensure_ascii=False))
 
 
 def junit(pairs: Sequence[PairResult], table: bool = False) -> Iterable[str]:
@@ -77,9 +81,9 @@ def junit(pairs: Sequence[PairResult], table: bool = False) -> Iterable[str]:
         errors=str(sum(not pair.readable for pair in pairs)),
     )
     for pair in pairs:
-        case = ElementTree.SubElement(suite, "testcase", classname="diff", name=pair.name)
+        case = ElementTree.SubElement(suite, "testcase", classname="diff", name=visible(pair.name, one_line=True))
         if not pair.readable:  # JUnit's `error`: the comparison could not run, as opposed to a difference
-            ElementTree.SubElement(case, "error", message="unreadable").text = pair.differences[0].message
+            ElementTree.SubElement(case, "error", message="unreadable").text = visible(pair.differences[0].message)
         elif not pair.same:
             summary = _result(pair) if pair.old is None else _plural(len(pair.differences), "difference")
             failure = ElementTree.SubElement(case, "failure", message=summary)

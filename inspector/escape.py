@@ -7,17 +7,24 @@ of them into something a person can see:
 - C0 controls (but tab and, unless `one_line`, newline) and DEL become their Unicode control pictures (`␛`, `␡`),
   one cell wide each;
 - C1 controls, the bidi embeddings and overrides (U+202A..U+202E) and isolates (U+2066..U+2069) become `<U+XXXX>`;
-- lone surrogates (which no terminal or encoder can print) become `<U+D800>` likewise.
+- lone surrogates (which no terminal or encoder can print) and the noncharacters U+FFFE and U+FFFF (which XML
+  cannot hold) become `<U+D800>` likewise.
 
+Plain output (`validate`, `diff`, `events`, log lines) calls `visible` on what it prints; a rich console gets
+`guard`, which calls it on every segment the console writes (the terminal view, `ls`, the HTML page).
 JSON outputs need none of this: `json.dumps` escapes what it must, and `json_safe` adds the rest.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-_UNSAFE_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+from rich.console import Console, ConsoleOptions, ConsoleRenderable, RenderableType, RenderHook, RenderResult
+from rich.segment import Segment
+
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
+_UNSAFE_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 
 
 def _picture(match: re.Match[str]) -> str:
@@ -51,3 +58,32 @@ def json_safe(encoded: str) -> str:
     if not _JSON_EXTRA.search(encoded):
         return encoded
     return _JSON_EXTRA.sub(lambda match: f"\\u{ord(match.group()):04x}", encoded)
+
+
+class _Visible:
+    """A renderable whose text segments pass through `visible` (rich's own cursor and style codes do not)."""
+
+    def __init__(self, inner: RenderableType) -> None:
+        self.inner = inner
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for segment in console.render(self.inner, options):
+            if segment.control or not _UNSAFE.search(segment.text):
+                yield segment
+            else:
+                yield Segment(visible(segment.text), segment.style)
+
+
+class _VisibleHook(RenderHook):
+    def process_renderables(self, renderables: list[ConsoleRenderable]) -> Sequence[RenderableType]:
+        return [_Visible(renderable) for renderable in renderables]
+
+
+def guard(console: Console) -> Console:
+    """The console, made to show what `visible` shows in everything it prints: no renderable has to remember.
+
+    NOTE: rich measures a control as zero cells wide, so a line holding one comes out a little wider than laid out
+    (rich itself drops BEL, BS, VT, FF and CR from any `Text`); the text is shown either way, never obeyed.
+    """
+    console.push_render_hook(_VisibleHook())
+    return console

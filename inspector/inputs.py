@@ -20,6 +20,7 @@ from .validate import StreamCheck
 
 SUFFIXES = (".jsonl", ".sse", ".txt")
 _READ_SIZE = 64 * 1024
+"""Bytes read at a time from a raw SSE body, and sniffed from a file's start."""
 _SSE_START = re.compile(rb"^(\xef\xbb\xbf)?(:|(data|event|id|retry)(:|\r|\n|$))")
 
 
@@ -64,6 +65,7 @@ class Source:
         return StreamCheck(
             protocol,
             request_path=header.path if header else None,
+            request_method=header.request.get("method") if header else None,
             status=header.status if header else None,
             content_type=header.header("response", "content-type") if header and header.response else None,
         )
@@ -145,7 +147,7 @@ def iter_sources(paths: Sequence[str]) -> Iterator[Source]:
 
 
 def _from_stream(name: str, stream: BinaryIO) -> Source:
-    first = stream.readline(_READ_SIZE)
+    first = _first_line(stream)
     try:
         header = read_header(first, name)
     except RecordingError as error:
@@ -156,6 +158,15 @@ def _from_stream(name: str, stream: BinaryIO) -> Source:
         what = "empty" if not first else "neither a recording nor an SSE stream"
         raise InputError(f"{name}:1: {what}")
     return Source(name, None, _raw_chunks(first, stream))
+
+
+def _first_line(stream: BinaryIO) -> bytes:
+    """The first line: whole when it may be a recording header (the format has no size limit: a long
+    conversation's request body is part of it), else at most `_READ_SIZE` bytes (a raw body need not have lines)."""
+    first = stream.readline(_READ_SIZE)
+    if first.startswith(b"{") and not first.endswith(b"\n"):
+        first += stream.readline()
+    return first
 
 
 def _looks_like_sse(first: bytes) -> bool:

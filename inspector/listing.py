@@ -20,6 +20,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
+from .escape import visible
 from .inputs import InputError, expand, open_source, streams_in
 from .view_model import StreamReport, inspect
 
@@ -142,14 +143,14 @@ class RecordingTable:
         table.add_column("stream", overflow="fold")
         for row in self.rows:
             relative = self.base is not None and os.path.isdir(self.base)
-            stream = Text(os.path.relpath(row.path, self.base) if relative else row.path)
+            stream = Text(visible(os.path.relpath(row.path, self.base) if relative else row.path, one_line=True))
             verdict = Text(row.verdict, style=_VERDICT_STYLE[row.verdict])
             if row.problem is not None:
-                stream.append(f"\n{row.problem}", style="inspector.muted")
+                stream.append(f"\n{visible(row.problem, one_line=True)}", style="inspector.muted")
                 table.add_row(_when(row.started), "", "", "", "", "", verdict, stream)
                 continue
             if row.endpoint:
-                stream.append(f"\n{row.endpoint}", style="inspector.muted")
+                stream.append(f"\n{visible(row.endpoint, one_line=True)}", style="inspector.muted")
             if row.errors or row.warnings:
                 verdict.append(f" {row.errors}E {row.warnings}W", style="inspector.muted")
             table.add_row(

@@ -7,7 +7,7 @@ way. Protocol findings decide the verdict; what a model may legitimately decline
 usage) is a note, a warning, never a failure. An endpoint that cannot be probed at all (it cannot be reached, or it
 refuses the API key with 401 or 403) is not a protocol finding: `run` raises `ProbeError`. The API key is passed in
 by the caller and leaves this module only inside the request: every header that is written or shown goes through
-`redact_headers`.
+`redact.Policy`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from rich.text import Text
 
 from .findings import Finding, Severity
 from .protocols.base import Assembly
-from .recording import Header, RecordingWriter, now_iso, redact_headers, redact_url
+from .recording import Header, RecordingWriter, now_iso
+from .redact import Policy
 from .validate import StreamCheck
 
 TOOL_NAME = "get_weather"
@@ -229,7 +230,7 @@ class Probe:
     def run(self) -> Iterator[ScenarioResult]:
         """Each scenario in turn, yielded as soon as its stream has ended. Raises `Unreachable` when the first
         scenario cannot connect and `KeyRefused` when the endpoint answers 401 or 403."""
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         model = self.model or self.dialect.default_model
         with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
             for number, scenario in enumerate(self.dialect.scenarios):
@@ -244,7 +245,7 @@ class Probe:
     def _one(self, client: httpx.Client, scenario: Scenario, body: Body) -> ScenarioResult:
         result = ScenarioResult(scenario.name)
         headers = self.headers()
-        request = {"method": "POST", "url": redact_url(self.url), "headers": redact_headers(headers), "body": body}
+        request = {"method": "POST", "url": Policy().url(self.url), "headers": Policy().headers(headers), "body": body}
         started_at, started = now_iso(), time.monotonic()
         check: StreamCheck | None = None
         try:
@@ -253,7 +254,7 @@ class Probe:
                     raise KeyRefused(self.url, response.status_code, response.reason_phrase)
                 result.status = response.status_code
                 result.recording = self._path(scenario)
-                check = StreamCheck(self.protocol, request_path=httpx.URL(self.url).path,
+                check = StreamCheck(self.protocol, request_path=httpx.URL(self.url).path, request_method="POST",
                                     status=response.status_code, content_type=response.headers.get("content-type"))
                 header = self._header(request, response, started_at)
                 with closing(RecordingWriter(result.recording, header)) as writer:
@@ -279,7 +280,7 @@ class Probe:
         headers = [(name, value) for name, value in response.headers.multi_items()
                    if not (decoded and name.lower() in _DESCRIBE_ENCODED_BODY)]
         return Header(
-            request=request, response={"status": response.status_code, "headers": redact_headers(headers)},
+            request=request, response={"status": response.status_code, "headers": Policy().headers(headers)},
             protocol=self.protocol, source="probe", id=uuid.uuid4().hex, started_at=started_at,
             extra={"decoded_from": encoding} if decoded else {},
         )

@@ -12,14 +12,13 @@ streams still open end as stopped; the connections it closes after that start no
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from mitmproxy import ctx, exceptions, http
@@ -29,12 +28,12 @@ from .protocols import detect
 from .recorder_decode import BodyDecoder, DecodeError
 from .recorder_stream import WRITE_DELAY, ChunkWriter, Ending, StreamRecording
 from .recorder_verdict import StreamResult, conclude
-from .recording import Header, redact_headers, redact_url, redact_value
+from .recording import Header
+from .redact import Policy
 
 log = logging.getLogger(__name__)
 
 STREAM_CHOICES = ("llm", "all")
-_SECRET_BODY_KEY = re.compile(r"(?i)^(api[_-]?key|key|.*token|.*secret|password|authorization|credentials?)$")
 _DROPPED_WHEN_DECODED = ("content-encoding", "content-length")  # the recorded chunks are decoded
 # fmt: off
 _ENDING_BY_MESSAGE = (
@@ -73,11 +72,12 @@ class Recorder:
         loader.add_option("sse_dir", str, "recordings", "Directory the recordings are written to.")
         loader.add_option(
             "sse_redact", Sequence[str], [],
-            "Extra header or query parameter names whose values are redacted (Authorization, X-Api-Key, "
-            "Cookie and key/token-like parameters always are).",
+            "Extra header, query parameter or JSON field names whose values are redacted, on top of the policy "
+            "(names with key, token, secret, password, auth, cookie, session, credential or signature among their "
+            "words; see docs/recording.md).",
         )
         loader.add_option(
-            "sse_request_body", bool, True, "Keep request bodies in recordings (key-like JSON fields redacted)."
+            "sse_request_body", bool, True, "Keep request bodies in recordings (secret JSON fields redacted)."
         )
         loader.add_option(
             "sse_streams", str, "llm",
@@ -194,8 +194,10 @@ class Recorder:
         """Worker thread: validate, write the end line, report. A broad catch: this is a thread's top."""
         try:
             self.on_result(conclude(recording, ending))
-        except Exception:  # noqa: BLE001  logged with its traceback; the next stream must still be judged
+        except Exception as error:  # noqa: BLE001  logged with its traceback; the next stream must still be judged
             log.exception("sse-inspector: judging %s failed", recording.path)
+            with contextlib.suppress(OSError, ValueError):  # the file still gets its end line, if it can
+                recording.writer.end(recording.ended_at, "error", f"recorder failed: {error}")
             recording.writer.close()
 
     def _dir_error(self, error: OSError, level: int = logging.ERROR) -> None:
@@ -217,18 +219,19 @@ def flow_header(
 ) -> Header:
     """The recording header of a flow, secrets redacted: the one place the recorder and `import` build it.
     `decoded_from` names the content encoding undone for the stored chunks (its headers then no longer hold)."""
+    policy = Policy(extra)
     request = flow.request
-    body = _redact_body(request.get_text(strict=False), extra) if keep_body else None
+    body = policy.body(request.get_text(strict=False)) if keep_body else None
     recorded_response = None
     if flow.response is not None:
         headers = [(name, value) for name, value in flow.response.headers.items(multi=True)
                    if decoded_from is None or name.lower() not in _DROPPED_WHEN_DECODED]
-        recorded_response = {"status": flow.response.status_code, "headers": redact_headers(headers, extra)}
+        recorded_response = {"status": flow.response.status_code, "headers": policy.headers(headers)}
     return Header(
         request={
             "method": request.method,
-            "url": redact_url(request.pretty_url, extra),
-            "headers": redact_headers(request.headers.items(multi=True), extra),
+            "url": policy.url(request.pretty_url),
+            "headers": policy.headers(request.headers.items(multi=True)),
             "body": body or None,
         },
         response=recorded_response,
@@ -274,7 +277,7 @@ def _asks_for_stream(request: http.Request) -> bool:
         return False
     try:
         body = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(body, dict) and body.get("stream") is True
 
@@ -299,32 +302,3 @@ def file_name(started: float, protocol: str | None, flow_id: str) -> str:
     stamp = datetime.fromtimestamp(started).strftime("%Y%m%d-%H%M%S.%f")[:-3]
     return f"{stamp}-{protocol or 'sse'}-{flow_id[:8]}.jsonl"
 
-
-def _redact_body(text: str | None, extra: Sequence[str]) -> str | None:
-    """The request body with key-like JSON fields redacted; other bodies as they are."""
-    if not text or not any(word in text.lower() for word in ("key", "token", "secret", "password", "auth", "cred")):
-        return text
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return text
-    names = {name.lower() for name in extra}
-    redacted, changed = _redact_json(body, names)
-    return json.dumps(redacted, ensure_ascii=False) if changed else text
-
-
-def _redact_json(value: Any, names: set[str]) -> tuple[Any, bool]:
-    if isinstance(value, dict):
-        changed = False
-        result = {}
-        for key, item in value.items():
-            if isinstance(item, str) and (_SECRET_BODY_KEY.match(key) or key.lower() in names):
-                result[key], changed = redact_value(item), True
-            else:
-                result[key], inner = _redact_json(item, names)
-                changed = changed or inner
-        return result, changed
-    if isinstance(value, list):
-        items = [_redact_json(item, names) for item in value]
-        return [item for item, _ in items], any(inner for _, inner in items)
-    return value, False

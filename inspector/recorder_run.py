@@ -17,7 +17,7 @@ import os
 import signal
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -106,6 +106,7 @@ def run(
     on_listening: Callable[[Listening], None],
     on_result: Callable[[StreamResult], None],
     host: str = "127.0.0.1",
+    redact: Sequence[str] = (),
 ) -> Tally:
     """Record until SIGINT or SIGTERM; returns the tally. Raises RecorderError if the proxy cannot start: the
     directory is not writable, the port is taken."""
@@ -126,7 +127,7 @@ def run(
     recorder = Recorder(on_result=result, on_running=running)
     settings = {
         "mode": [mode], "listen_host": host, "listen_port": port, "sse_dir": directory,
-        "termlog_verbosity": "warn",
+        "sse_redact": list(redact), "termlog_verbosity": "warn",
         # An upstream that does not answer gets the client a 502 and a recording that says why; "eager" would
         # connect before the request and only close the client's connection.
         "connection_strategy": "lazy" if reverse else "eager",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from .escape import visible
 from .findings import Finding, Severity, Tally
 from .inputs import open_source
 from .recorder_stream import Ending, StreamRecording
@@ -47,7 +48,7 @@ class StreamResult(Tally):
         return self.errors > 0 or self.reason != "complete"
 
     def line(self) -> str:
-        """`12:04:31  POST /v1/responses  openai-responses  200  58 events  TTFT 412 ms  ok`."""
+        """`12:04:31  POST /v1/responses  openai-responses  200  58 events  TTFT 412 ms  ok`, on one line."""
         clock = time.strftime("%H:%M:%S", time.localtime(self.started))
         status = "---" if self.status is None else str(self.status)
         cut = f"cut after {self.events} events ({self.reason})"
@@ -56,7 +57,7 @@ class StreamResult(Tally):
         if self.ttft is not None:
             parts.append(f"TTFT {self.ttft * 1000:.0f} ms")
         parts.append(self._verdict())
-        return "  ".join(parts)
+        return visible("  ".join(parts), one_line=True)  # the path, a tool name in a message: shown, never obeyed
 
     def _verdict(self) -> str:
         counts = [_plural(self.errors, "error"), _plural(self.warnings, "warning")]

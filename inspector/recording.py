@@ -11,23 +11,19 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from .private import open_private
 
 FORMAT = "sse-recording"
 VERSION = 1
 END_REASONS = ("complete", "upstream-closed", "client-disconnected", "error")
 
-SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie", "set-cookie"}
-)
-_SECRET_QUERY = re.compile(r"(?i)^(key|api[_-]?key|.*token|.*secret|password|sig|signature)$")
-_TAIL = 4
 _MAX_TIME = 1e7  # seconds (about 4 months): anything later in a recording is a broken time, not a slow stream
 
 
@@ -96,45 +92,6 @@ class End:
     error: str | None = None
 
 
-# -- redaction ---------------------------------------------------------------------------------------------------
-
-
-def redact_value(value: str) -> str:
-    """Keep a scheme word and a short tail: `Bearer sk-abc...WXYZ` -> `Bearer …WXYZ`."""
-    scheme, space, secret = value.partition(" ")
-    if not space:
-        scheme, secret = "", value
-    tail = secret[-_TAIL:] if len(secret) >= 4 * _TAIL else ""
-    return f"{scheme}{space}…{tail}"
-
-
-def redact_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]], extra: Iterable[str] = ()) -> dict:
-    """Headers as a dict (repeated names joined with `, `), secret ones redacted."""
-    secret = SECRET_HEADERS | {name.lower() for name in extra}
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    result: dict[str, str] = {}
-    for name, value in items:
-        if name.lower() in secret:
-            value = redact_value(value)
-        result[name] = f"{result[name]}, {value}" if name in result else value
-    return result
-
-
-def redact_url(url: str, extra: Iterable[str] = ()) -> str:
-    """The URL with key/token-like query parameters (and any named in `extra`) redacted, the rest untouched."""
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)[-1]  # credentials in the URL are never kept
-    names = {name.lower() for name in extra}
-    pairs = []
-    for pair in parts.query.split("&") if parts.query else []:
-        name, equals, value = pair.partition("=")
-        plain = unquote_plus(name)
-        if equals and (_SECRET_QUERY.match(plain) or plain.lower() in names):
-            value = redact_value(unquote_plus(value))
-        pairs.append(f"{name}{equals}{value}")
-    return urlunsplit((parts.scheme, netloc, parts.path, "&".join(pairs), parts.fragment))
-
-
 # -- writing -----------------------------------------------------------------------------------------------------
 
 
@@ -147,8 +104,7 @@ class RecordingWriter:
 
     def __init__(self, path: str | os.PathLike[str], header: Header) -> None:
         self.path = Path(path)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        self._file: IO[str] = os.fdopen(fd, "w", encoding="utf-8")
+        self._file: IO[str] = open_private(self.path, exclusive=True)
         self._write(header.to_json())
 
     def chunk(self, t: float | None, data: bytes) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
+from .escape import json_safe, visible
 from .findings import Finding, Severity, Tally
 
 
@@ -37,6 +38,11 @@ def _where(finding: Finding) -> str:
     return "end" if finding.index is None else f"event {finding.index}"
 
 
+def _line(finding: Finding) -> str:
+    """`event 3 chat/x error: message`, with the wire text in the message shown, not obeyed."""
+    return f"{_where(finding)} {finding.rule} {finding.severity}: {visible(finding.message, one_line=True)}"
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -48,11 +54,13 @@ def _tally(result: FileResult) -> str:
 
 def text(results: Sequence[FileResult]) -> Iterable[str]:
     for result in results:
-        yield f"{result.path}  {result.protocol}  {'FAIL' if result.failed else 'ok'}  {_tally(result)}"
+        path = visible(result.path, one_line=True)
+        yield f"{path}  {result.protocol}  {'FAIL' if result.failed else 'ok'}  {_tally(result)}"
         where = max((len(_where(f)) for f in result.findings), default=0)
         rule = max((len(f.rule) for f in result.findings), default=0)
         for finding in result.findings:
-            yield f"  {_where(finding):<{where}}  {finding.rule:<{rule}}  {finding.severity}: {finding.message}"
+            message = visible(finding.message, one_line=True)
+            yield f"  {_where(finding):<{where}}  {finding.rule:<{rule}}  {finding.severity}: {message}"
     if len(results) > 1:
         failed = sum(result.failed for result in results)
         errors = sum(result.errors for result in results)
@@ -69,7 +77,7 @@ def as_json(results: Sequence[FileResult]) -> Iterable[str]:
          "findings": [f.to_json() for f in r.findings]}
         for r in results
     ]
-    yield json.dumps({"files": files}, indent=2, ensure_ascii=False)
+    yield json_safe(json.dumps({"files": files}, indent=2, ensure_ascii=False))
 
 
 def junit(results: Sequence[FileResult]) -> Iterable[str]:
@@ -78,24 +86,23 @@ def junit(results: Sequence[FileResult]) -> Iterable[str]:
         failures=str(sum(r.failed and r.readable for r in results)), errors=str(sum(not r.readable for r in results)),
     )
     for result in results:
-        case = ElementTree.SubElement(suite, "testcase", classname=result.protocol, name=result.path)
+        name = visible(result.path, one_line=True)  # NOTE: XML 1.0 cannot hold most controls, even escaped
+        case = ElementTree.SubElement(suite, "testcase", classname=result.protocol, name=name)
         if not result.readable:  # JUnit's `error`: the test could not run, as opposed to a failed check
             error = ElementTree.SubElement(case, "error", message="unreadable")
-            error.text = "\n".join(f.message for f in result.findings)
+            error.text = "\n".join(visible(f.message) for f in result.findings)
         elif result.failed:
             failure = ElementTree.SubElement(case, "failure", message=_tally(result))
-            failure.text = "\n".join(f"{_where(f)} {f.rule} {f.severity}: {f.message}" for f in result.findings)
+            failure.text = "\n".join(_line(f) for f in result.findings)
         elif result.findings:
-            ElementTree.SubElement(case, "system-out").text = "\n".join(
-                f"{_where(f)} {f.rule} {f.severity}: {f.message}" for f in result.findings
-            )
+            ElementTree.SubElement(case, "system-out").text = "\n".join(_line(f) for f in result.findings)
     ElementTree.indent(suite)
     yield '<?xml version="1.0" encoding="UTF-8"?>'
     yield ElementTree.tostring(suite, encoding="unicode")
 
 
 def _escape_github(value: str, properties: bool = False) -> str:
-    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    value = visible(value).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     return value.replace(":", "%3A").replace(",", "%2C") if properties else value
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from .findings import Finding, Severity, rule
 from .protocols import GENERIC, checker_for, detect
-from .protocols.base import DONE, Assembly, Checker
+from .protocols.base import DONE, UNREADABLE, Assembly, Checker
 from .sse import Event, SSEParser
 
 # fmt: off
@@ -42,10 +42,13 @@ class StreamCheck:
         protocol: str | None = None,
         *,
         request_path: str | None = None,
+        request_method: str | None = None,
         status: int | None = None,
         content_type: str | None = None,
     ) -> None:
         self.parser = SSEParser()
+        self.fresh_request = (request_method or "").upper() == "POST"
+        """A POST starts a new response: its stream is never a resume (a resume is a GET)."""
         self.findings: list[Finding] = []
         self.protocol = protocol if protocol and protocol != "auto" else detect.from_path(request_path)
         self.checker: Checker | None = None
@@ -124,12 +127,13 @@ class StreamCheck:
             except ValueError as error:
                 self.findings.append(
                     SSE_INVALID_JSON(event.index, f"`data` of `{event.type}` is not JSON ({error}): "
-                                                  f"{_excerpt(event.data)}; an SDK raises on this event")
+                                                  f"{_excerpt(event.data)}; an SDK raises on this event (later "
+                                                  "findings take it as an event of unknown content)")
                 )
-                return
+                payload = UNREADABLE
             except RecursionError:
                 self.findings.append(_too_deep(event, "decode"))
-                return
+                payload = UNREADABLE
         if self.protocol is None:
             self._held.append((event, payload))
             found = detect.from_payload(event.type, payload)
@@ -149,7 +153,7 @@ class StreamCheck:
 
     def _start(self, protocol: str) -> None:
         self.protocol = protocol
-        self.checker = checker_for(protocol)
+        self.checker = checker_for(protocol, fresh_request=self.fresh_request)
         held, self._held = self._held, []
         if self.checker is not None:
             for event, payload in held:

@@ -22,12 +22,12 @@ from rich.table import Table
 from rich.text import Text
 from rich.theme import Theme
 
+from .escape import guard, visible
 from .findings import Finding, Severity
 from .protocols.base import Output, ToolCall
 from .timing import Timing
 from .view_events import EventTable, RawFrames
 from .view_model import StreamReport
-from .view_safe import guard
 
 THEME = Theme(
     {
@@ -93,7 +93,7 @@ class HeaderPanel:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         report = self.report
         request = report.header.request if report.header else {}
-        title = " ".join(str(part) for part in (request.get("method"), request.get("url")) if part) or "raw SSE stream"
+        title = " ".join(str(part) for part in (request.get("method"), report.url) if part) or "raw SSE stream"
         rows: list[tuple[str, Any]] = [
             ("file", report.name),
             ("model", report.model or "-"),
@@ -256,7 +256,8 @@ class ToolCallTable:
             name = call.name or "-"
             if call.kind not in _PLAIN_TOOL_KINDS:
                 name += f" ({call.kind})"
-            table.add_row(call.id or "-", name, _arguments(call.arguments))
+            # NOTE: cells are shown `visible` before layout too, so a control in them cannot shift the columns
+            table.add_row(visible(call.id or "-"), visible(name), _arguments(call.arguments))
         yield table
 
 
@@ -267,8 +268,8 @@ def _arguments(arguments: str) -> Text:
         parsed = json.loads(arguments)
     except ValueError as error:
         text = Text(f"does not parse as JSON ({error}):\n", style="inspector.invalid")
-        return text.append(arguments, style="")
-    return Text(json.dumps(parsed, indent=2, ensure_ascii=False))
+        return text.append(visible(arguments), style="")
+    return Text(visible(json.dumps(parsed, indent=2, ensure_ascii=False)))
 
 
 class OutputView:
@@ -332,7 +333,7 @@ class FindingsTable:
         for finding in sorted(self.findings, key=_by_event):
             table.add_row(
                 Text(str(finding.severity), style=_SEVERITY_STYLE[finding.severity]), finding.rule,
-                "end" if finding.index is None else str(finding.index), finding.message,
+                "end" if finding.index is None else str(finding.index), visible(finding.message),
             )
         yield table
 

@@ -15,6 +15,7 @@ from .findings import Finding, Tally
 from .inputs import Source
 from .protocols.base import Assembly, Output
 from .recording import Chunk, End, Header
+from .redact import Policy
 from .sse import Event
 from .timing import Timing, TimingRecorder
 from .view_summary import summarize
@@ -63,6 +64,12 @@ class StreamReport(Tally):
         return self.header.status if self.header else None
 
     @property
+    def url(self) -> str | None:
+        """The request URL with secrets redacted (again: a recording written elsewhere may hold them)."""
+        url = self.header.url if self.header else None
+        return Policy().url(url) if isinstance(url, str) else None
+
+    @property
     def model(self) -> str | None:
         """The model the stream named, else the one the request asked for."""
         if self.assembly.model:
@@ -89,7 +96,7 @@ class StreamReport(Tally):
             "response_id": assembly.response_id,
             "http_status": self.http_status,
             "method": request.get("method"),
-            "url": request.get("url"),
+            "url": self.url,
             "verdict": self.verdict,
             "errors": self.errors,
             "warnings": self.warnings,

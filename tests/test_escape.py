@@ -42,3 +42,20 @@ def test_json_safe_stays_equal_json(text):
     assert json.loads(encoded) == {"t": text}
     assert "\u202e" not in encoded and "\x9b" not in encoded
     encoded.encode("utf-8")
+
+
+def test_noncharacters_xml_cannot_hold_are_visible():
+    assert visible("a\ufffeb\uffff") == "a<U+FFFE>b<U+FFFF>"
+
+
+def test_a_guarded_console_shows_what_visible_shows():
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    from inspector.escape import guard
+
+    out = io.StringIO()
+    guard(Console(file=out, width=40, color_system=None)).print(Text("a\x1b[2J\u202eb\x00"))
+    assert out.getvalue() == "a␛[2J<U+202E>b␀\n"

@@ -146,6 +146,20 @@ def both(*mutations: Callable[[list[Frame]], list[Frame]]) -> Callable[[list[Fra
     return mutate
 
 
+def reasoning_only(opener: Frame) -> Frame:
+    """A DeepSeek-style first chunk: reasoning, no role (the role comes on the next chunk)."""
+    frame = copy.deepcopy(opener)
+    frame[1]["choices"][0]["delta"] = {"reasoning_content": "Let me think."}
+    return frame
+
+
+def empty_choice(finish: Frame) -> Frame:
+    """A chunk for a finished choice that carries nothing: empty delta, `finish_reason: null`."""
+    frame = copy.deepcopy(finish)
+    frame[1]["choices"][0].update(delta={}, finish_reason=None)
+    return frame
+
+
 AZURE_PROMPT_FILTER: Frame = [
     "message",
     {"choices": [], "created": 0, "id": "", "model": "", "object": "",
@@ -171,11 +185,16 @@ CASES: list[tuple[str, str, Callable[[list[Frame]], list[Frame]], list[tuple[str
      [("chat/choice-index-gap", 0), ("chat/finish-reason-missing", 33)]),
     ("chat/role-missing", TEXT, edit(0, lambda payload: payload["choices"][0]["delta"].pop("role")),
      [("chat/role-missing", 0)]),
+    ("chat/role-late", TEXT, both(edit(0, lambda payload: payload["choices"][0]["delta"].pop("role")),
+                                  edit_delta(3, role="assistant")), [("chat/role-late", 3)]),
+    ("chat/role-late", TEXT, insert(0, lambda frames: reasoning_only(frames[0])), [("chat/role-late", 1)]),
     ("chat/role-unexpected", TEXT, edit_delta(0, role="user"), [("chat/role-unexpected", 0)]),
     ("chat/role-repeated", TEXT, edit_delta(3, role="assistant"), [("chat/role-repeated", 3)]),
     ("chat/finish-reason-repeated", TEXT, insert(32, lambda frames: frames[31]),
      [("chat/finish-reason-repeated", 32)]),
     ("chat/choice-after-finish", TEXT, swap(30, 31), [("chat/choice-after-finish", 31)]),
+    ("chat/empty-choice-after-finish", TEXT, insert(32, lambda frames: empty_choice(frames[31])),
+     [("chat/empty-choice-after-finish", 32)]),
     ("chat/finish-reason-missing", TEXT, drop(31), [("chat/finish-reason-missing", 32)]),
     ("chat/finish-reason-mismatch", TOOL, set_path(15, ("choices", 0, "finish_reason"), "stop"),
      [("chat/finish-reason-mismatch", 15)]),
@@ -242,6 +261,41 @@ def test_every_chat_rule_has_a_case() -> None:
 )
 def test_vendor_departures(name: str, expected: list[tuple[str, int | None]]) -> None:
     assert found(load(name)) == expected
+
+
+@pytest.mark.parametrize(
+    ("mutation", "expected"),
+    [(both(drop(14), set_path(14, ("choices", 0, "finish_reason"), "stop")),
+      [("chat/finish-reason-mismatch", 14), ("chat/tool-arguments-invalid-json", 14)]),
+     (both(drop(14), set_path(14, ("choices", 0, "finish_reason"), "length")), []),
+     (lambda frames: edit_fragment(0, function={"name": "get_weather", "arguments": "[1]"})(frames[:1] + frames[15:]),
+      [("chat/tool-arguments-invalid-json", 1)])],
+    ids=["judged-at-stop", "length-exempt", "array-not-object"],
+)
+def test_tool_arguments_policy(mutation: Callable[[list[Frame]], list[Frame]],
+                               expected: list[tuple[str, int | None]]) -> None:
+    assert found(mutation(load(TOOL))) == expected
+
+
+def test_usage_on_an_empty_choice_after_its_finish_is_one_warning() -> None:
+    """The usage chunk carries an empty choice 0 after choice 0's finish: nothing is lost, usage is misplaced."""
+    frames = load(TEXT)
+    frames[32][1]["choices"] = [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": None}]
+    assert found(frames) == [("chat/usage-on-choice-chunk", 32)]
+
+
+def test_content_after_finish_stays_an_error_with_usage_on_it() -> None:
+    frames = load(TEXT)
+    frames[32][1]["choices"] = [{"index": 0, "delta": {"content": "!"}, "finish_reason": None}]
+    assert found(frames) == [("chat/usage-on-choice-chunk", 32), ("chat/choice-after-finish", 32)]
+
+
+def test_a_role_that_never_comes_is_reported_at_the_choice_opening() -> None:
+    frames = edit(0, lambda payload: payload["choices"][0]["delta"].pop("role"))(load(TEXT))
+    messages = [f.message for f in check_bytes(serialise(frames)).findings]
+    assert messages == ["choice `0` never carried `delta.role` (expected `\"role\": \"assistant\"` on its "
+                        "first chunk): the openai SDK's assembled message has no role, and sending it back into "
+                        "the conversation fails"]
 
 
 def test_a_fault_on_every_chunk_is_reported_once() -> None:

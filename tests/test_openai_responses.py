@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inspector.findings import RULES
+from inspector.findings import RULES, Severity
 from inspector.protocols import openai_responses
 from inspector.protocols.openai_responses_models import EVENT_MODELS
 from inspector.sse import SSEParser
@@ -119,6 +119,15 @@ def event(kind: str, **fields: Any) -> Callable[[list[Frame]], Frame]:
     return lambda frames: [kind, {"type": kind, "sequence_number": 0, **fields}]
 
 
+def cut_arguments(frames: list[Frame]) -> list[Frame]:
+    """The function call's arguments cut mid-JSON, consistently in the delta, the `.done`, the item and the output."""
+    cut = '{"city": "x",'
+    for change in (set_field(3, "delta", cut), set_field(9, "arguments", cut), set_field(10, "item.arguments", cut),
+                   set_field(11, "response.output.0.arguments", cut), drop(*range(4, 9))):
+        frames = change(frames)
+    return frames
+
+
 @dataclass(frozen=True)
 class Case:
     rule: str
@@ -141,6 +150,8 @@ CASES = [
     Case("responses/sequence-not-zero-based", MINIMAL, shift_sequence, [0], renumber=False),
     Case("responses/sequence-number-missing", MINIMAL, set_field(4, "sequence_number", DELETE), [4],
          renumber=False),
+    Case("responses/sequence-number-absent", MINIMAL, set_field(range(9), "sequence_number", DELETE), [0],
+         renumber=False),
     Case("responses/created-not-first", LEGACY, drop(0), [0]),
     Case("responses/stream-resumed", "pydantic-ai__background-queued.sse", drop(0), [0], renumber=False),
     Case("responses/start-order", LEGACY, drop(1), [1]),
@@ -151,6 +162,7 @@ CASES = [
     Case("responses/terminal-field-missing", MINIMAL, set_field(8, "response.usage", None), [8]),
     Case("responses/terminal-field-unexpected", MINIMAL,
          set_field(8, "response.error", {"code": "server_error", "message": "x"}), [8]),
+    Case("responses/tool-arguments-invalid-json", "vercel-ai__function-call.sse", cut_arguments, [5]),
     Case("responses/terminal-output-mismatch", MINIMAL, set_field(8, "response.output.0.content.0.text", "Hi"), [8]),
     Case("responses/error-event", MINIMAL, insert(8, event("error", error={"message": "boom", "code": "x"})), [8]),
     Case("responses/event-after-error", "vercel-ai__error-then-failed.sse",
@@ -187,6 +199,13 @@ def test_rule_fires_on_the_broken_stream_only(case: Case) -> None:
     assert pairs(dump(frames), case.rule) == []
     broken = case.mutate(copy.deepcopy(frames))
     assert pairs(dump(broken, case.renumber), case.rule) == [(case.rule, index) for index in case.expected]
+
+
+def test_a_stream_without_sequence_numbers_is_one_warning() -> None:
+    """The 2025-03 wire shape: no event is numbered; one warning for the stream, and it still passes."""
+    findings = check_bytes((CORPUS / LEGACY).read_bytes()).findings
+    assert [(f.rule, f.severity, f.index) for f in findings] == [
+        ("responses/sequence-number-absent", Severity.WARNING, 0)]
 
 
 def test_every_rule_has_a_case() -> None:
@@ -547,3 +566,9 @@ def test_a_tool_call_adopted_mid_arguments_gets_them_whole() -> None:
     assembly = check_bytes(dump(frames[45:], renumber=False)).assembly
     assert [(c.kind, c.id, c.name, c.arguments) for c in assembly.tool_calls] == [
         ("function_call", "call_AB6AaRZ1FYZB2RwS6A5vbdqn", "calculator", '{"a":12,"b":7,"op":"add"}')]
+
+
+def test_tool_arguments_cut_by_the_token_limit_are_not_judged() -> None:
+    """A function call the limit cut says so (`status: incomplete`): its broken arguments are expected."""
+    frames = set_field(5, "item.status", "incomplete")(cut_arguments(load("vercel-ai__function-call.sse")))
+    assert pairs(dump(frames), "responses/tool-arguments-invalid-json") == []

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from inspector.inputs import InputError, open_source
-from inspector.recording import Chunk, End, Header, RecordingWriter, redact_headers, redact_url, redact_value
+from inspector.recording import Chunk, End, Header, RecordingWriter
+from inspector.redact import Policy
 
 SECRET = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789WXYZ"
 
@@ -67,37 +68,10 @@ def test_every_line_is_flushed_so_a_crash_leaves_a_readable_file(tmp_path: Path)
     writer.close()
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (f"Bearer {SECRET}", "Bearer …WXYZ"),
-        (SECRET, "…WXYZ"),
-        ("short", "…"),
-        ("Bearer short", "Bearer …"),
-    ],
-)
-def test_redact_value_keeps_only_a_short_tail(value: str, expected: str) -> None:
-    assert redact_value(value) == expected
-
-
-def test_redact_headers_covers_every_secret_header_and_extras() -> None:
-    names = ["Authorization", "proxy-authorization", "X-Api-Key", "api-key", "x-goog-api-key", "Cookie", "Set-Cookie",
-             "X-Custom-Secret"]
-    headers = [(name, f"v{SECRET}") for name in names] + [("Content-Type", "application/json")]
-    redacted = redact_headers(headers, extra=["x-custom-secret"])
-    assert redacted == {**{name: "…WXYZ" for name in names}, "Content-Type": "application/json"}
-
-
-def test_redact_url_query_secrets() -> None:
-    url = f"https://h.example/v1/models/x:streamGenerateContent?alt=sse&key={SECRET}&access_token={SECRET}&n=1"
-    assert redact_url(url) == "https://h.example/v1/models/x:streamGenerateContent?alt=sse&key=…WXYZ&access_token=…WXYZ&n=1"
-    assert redact_url(f"https://user:{SECRET}@h.example/p?q={SECRET}", extra=["q"]) == "https://h.example/p?q=…WXYZ"
-
-
 def test_no_secret_reaches_the_file(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
-    request_headers = redact_headers({"Authorization": f"Bearer {SECRET}", "x-api-key": SECRET})
-    rec = header(url=redact_url(f"https://api.example/v1/chat/completions?api_key={SECRET}"), headers=request_headers)
+    request_headers = Policy().headers({"Authorization": f"Bearer {SECRET}", "x-api-key": SECRET})
+    rec = header(url=Policy().url(f"https://api.example/v1/chat/completions?api_key={SECRET}"), headers=request_headers)
     RecordingWriter(path, rec).end(0.1, "complete")
     text = path.read_text()
     assert SECRET not in text and SECRET[:-4] not in text
@@ -158,3 +132,23 @@ def test_a_last_line_cut_mid_write_reads_as_a_recording_cut_short(tmp_path: Path
     path.write_bytes(path.read_bytes()[:-12])  # the recorder died in the middle of the last line
     _, chunks, end = read_all(path)
     assert (chunks, end) == ([Chunk(0.1, b"data: 1\n\n")], None)
+
+
+def test_a_header_line_of_any_length_is_read(tmp_path: Path) -> None:
+    """The format has no size limit: a long conversation's request body makes a header line of megabytes."""
+    body = json.dumps({"stream": True, "messages": [{"role": "user", "content": "x" * 300_000}]})
+    header = Header(request={"method": "POST", "url": "https://h/v1/chat/completions", "headers": {}, "body": body})
+    writer = RecordingWriter(tmp_path / "long.jsonl", header)
+    writer.chunk(0.1, b"data: [DONE]\n\n")
+    writer.end(0.2, "complete")
+    source = open_source(str(tmp_path / "long.jsonl"))
+    assert source.header is not None and source.header.request["body"] == body
+    assert [chunk.data for chunk in source.chunks()] == [b"data: [DONE]\n\n"]
+    assert source.end_reason == "complete"
+
+
+def test_a_raw_body_whose_first_line_is_long_is_still_read_whole(tmp_path: Path) -> None:
+    data = b"data: " + b"y" * 200_000 + b"\n\n"
+    (tmp_path / "long.sse").write_bytes(data)
+    source = open_source(str(tmp_path / "long.sse"))
+    assert source.header is None and b"".join(chunk.data for chunk in source.chunks()) == data

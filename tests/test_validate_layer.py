@@ -211,7 +211,7 @@ def test_wire_text_with_a_lone_surrogate_is_printed_escaped(tmp_path: Path) -> N
     done = subprocess.run([sys.executable, "-m", "inspector", "validate", "--protocol", "openai-chat", str(path)],
                           capture_output=True, text=True, errors="replace")
     assert (done.returncode, done.stderr) == (1, "")
-    assert "in-band error `server_error`: `bad \\ud800 x`" in done.stdout
+    assert "in-band error `server_error`: `bad <U+D800> x`" in done.stdout
 
 
 @pytest.mark.parametrize(

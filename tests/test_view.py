@@ -291,7 +291,7 @@ def test_json_has_the_design_shape_and_the_arguments_as_streamed(make_recording)
 
 
 def test_raw_sse_shows_what_it_has(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(CORPUS)  # a short relative name: the panel must not wrap with the clone's path length
+    monkeypatch.chdir(CORPUS)  # a short relative name: the clone's path must not wrap the panel
     report = inspect(open_source("openai-chat/openai-python__text-plain.sse"))
     lines = render(StreamView(report)).splitlines()
     assert lines[:13] == [

@@ -17,12 +17,19 @@ _MODULES = {
 NAMES = (*_MODULES, GENERIC)
 
 
-def checker_for(name: str) -> Checker | None:
-    """A fresh checker for the protocol `name`; None for `generic` (only the SSE and JSON layers apply)."""
+def checker_for(name: str, *, fresh_request: bool = False) -> Checker | None:
+    """A fresh checker for the protocol `name`; None for `generic` (only the SSE and JSON layers apply).
+
+    `fresh_request`: the request is known to start a new response (a POST), so the stream cannot be a resume of an
+    earlier one (only the protocols that can resume a stream, Responses, take this into account).
+    """
     if name == GENERIC:
         return None
     module = importlib.import_module(f"{__name__}.{_MODULES[name]}")
-    return module.Checker()
+    checker = module.Checker()
+    if fresh_request and hasattr(checker, "fresh_request"):
+        checker.fresh_request = True
+    return checker
 
 
 def load_all_rules() -> None:

@@ -26,7 +26,7 @@ from .anthropic_messages_models import (
     block_model,
     schema_problem,
 )
-from .base import DONE, Assembly, FirstTime, ToolCall
+from .base import ARGUMENTS_HARM, DONE, UNREADABLE, Assembly, FirstTime, ToolCall, arguments_problem
 from .schema import json_type
 
 # fmt: off
@@ -62,6 +62,9 @@ class _Block:
     thinking_after_signature: bool = False
     flagged: bool = False
     """Already reported as open at a `message_delta`: not reported again when the stream ends."""
+    uncertain: bool = False
+    """An unreadable event came while it was open (or may have started it): it may hold a lost delta, or have
+    been stopped, so its content and its end are not judged."""
 
 
 class Checker:
@@ -86,6 +89,13 @@ class Checker:
         self._stop_reason: str | None = None
         self._output_tokens: int | None = None
         self._first_time = FirstTime()  # (rule, culprit) of findings given once per stream
+        self._unreadable_at: int | None = None
+        """The last unreadable event (its content unknown): claims it could make false are not made."""
+        self._maybe_started = -1
+        """The next block index when an unreadable event came since the last readable start (-1: none): that
+        event may have started one block."""
+        self._delta_unknown = False
+        """An unreadable event since the last readable `message_delta` (or since the start): it may have been one."""
         self._on: dict[str, Callable[[int, dict, list[Finding]], None]] = {
             "message_start": self._message_start,
             "content_block_start": self._block_start,
@@ -111,6 +121,9 @@ class Checker:
         found: list[Finding] = []
         self._events += 1
         index = event.index
+        if payload is UNREADABLE:
+            self._unreadable(index)
+            return found
         if payload is DONE:
             found.append(R.DONE_SENTINEL(index, "`data: [DONE]` is not part of Anthropic Messages (`message_stop` "
                                                 "ends the stream): a client that decodes every frame as JSON raises "
@@ -148,21 +161,35 @@ class Checker:
             return found  # nothing came: the SSE layer reports that (`sse/no-events`)
         if self._short_form_at is not None:
             self._resolve_short_form(None, found)
-        if not self._started and not self._not_first_reported and self._terminal != "error":
+        if (not self._started and not self._not_first_reported and self._terminal != "error"
+                and self._unreadable_at is None):
             found.append(R.MESSAGE_START_NOT_FIRST(end_index, "the stream has no `message_start`: the SDK raises "
                                                               "\"Unexpected event order\" and returns no message"))
         if self._terminal is None:
-            found.append(R.TERMINAL_MISSING(end_index, "the stream ended without `message_stop` (or `error`): it was "
-                                                       "cut, and the client cannot tell a finished message from a "
-                                                       "lost connection"))
+            last = (f" (event {end_index}, the last one, could not be read and may have been it)"
+                    if self._unreadable_at is not None and self._unreadable_at == end_index else "")
+            found.append(R.TERMINAL_MISSING(end_index, f"the stream ended without a readable `message_stop` (or "
+                                                       f"`error`){last}: it was cut, and the client cannot tell a "
+                                                       "finished message from a lost connection"))
             self._report_unclosed(end_index, "the stream ended", found)
         return found
+
+    def _unreadable(self, index: int) -> None:
+        """An event of unknown content: it may have been `message_start`, started the next block, carried a delta
+        of or stopped any open block, or been a `message_delta` or the terminal event."""
+        self._unreadable_at = index
+        self._delta_unknown = True
+        self._maybe_started = self._next_index
+        for block in self._open.values():
+            block.uncertain = True
+        if self._short_form_at is not None:  # it may have been the `message_stop` of the short form
+            self._short_form_at, self._short_form = None, True
 
     # --- envelope order -----------------------------------------------------------------------------------------
 
     def _order(self, index: int, kind: str, found: list[Finding]) -> None:
         """First-event and short-form rules, which depend only on where an event falls."""
-        if not self._started:
+        if not self._started and self._unreadable_at is None:  # NOTE: an unreadable event may have been the start
             if kind == KEEPALIVE:
                 self._once(found, R.PING_BEFORE_START, index, kind,
                            "`ping` before `message_start`: the docs only place pings inside a message; "
@@ -233,8 +260,9 @@ class Checker:
         self._message_deltas += 1
         delta, usage = payload.get("delta"), payload.get("usage")
         stop_reason = delta.get("stop_reason") if type(delta) is dict else None
+        self._delta_unknown = False
         for block_index, block in self._open.items():
-            if block.flagged:
+            if block.flagged or block.uncertain:
                 continue
             block.flagged = True
             if stop_reason == LENIENT_OPEN_BLOCK_STOP_REASON and block.type in TOOL_BLOCKS:
@@ -271,7 +299,7 @@ class Checker:
 
     def _message_stop(self, index: int, payload: dict, found: list[Finding]) -> None:
         self._validate(index, "message_stop", EVENT_MODELS["message_stop"], payload, found)
-        if not self._short_form:
+        if not self._short_form and not self._delta_unknown:  # NOTE: an unreadable event may have been the delta
             if self._message_deltas == 0:
                 found.append(R.MESSAGE_DELTA_MISSING(index, "`message_stop` with no `message_delta` before it: the "
                                                             "client never learns the stop reason or the final usage"))
@@ -313,12 +341,16 @@ class Checker:
             found.append(R.BLOCK_AFTER_MESSAGE_DELTA(index, f"block {block_index} starts after `message_delta`, "
                                                             "which must come after the last block: the client may "
                                                             "have closed the message already"))
+        if block_index == self._maybe_started + 1 == self._next_index + 1:  # the unreadable event started the one
+            self._adopt(self._maybe_started)                                  # before (and may have stopped it)
+        self._maybe_started = -1
         if block_index != self._next_index:
             found.append(R.BLOCK_INDEX_NOT_SEQUENTIAL(index, f"expected block index {self._next_index}, got "
                                                              f"{block_index}: the SDK appends each block and then "
                                                              "finds it by index, so deltas go to the wrong block"))
-        if self._open:
-            found.append(R.BLOCK_OVERLAP(index, _overlap_message(block_index, list(self._open))))
+        still_open = [number for number, other in self._open.items() if not other.uncertain]
+        if still_open:
+            found.append(R.BLOCK_OVERLAP(index, _overlap_message(block_index, still_open)))
         self._open[block_index] = _Block(block_type, self._accumulator.tool_call(block_index))
         self._next_index = max(self._next_index, block_index + 1)
 
@@ -355,7 +387,7 @@ class Checker:
             return
         del self._open[payload["index"]]
         check = self._on_stop.get(block.type)
-        if check is not None:
+        if check is not None and not block.uncertain:
             check(index, payload["index"], block, found)
 
     def _open_block(self, index: int, kind: str, payload: dict, found: list[Finding]) -> _Block | None:
@@ -364,6 +396,8 @@ class Checker:
         if type(block_index) is not int:
             return None  # reported by the schema
         block = self._open.get(block_index)
+        if block is None and self._maybe_started >= 0:  # the unreadable event may have started it (again)
+            block = self._adopt(block_index)
         if block is None:
             why = "was already stopped" if block_index < self._next_index else "was never started"
             self._once(found, R.BLOCK_NOT_OPEN, index, block_index,
@@ -371,9 +405,16 @@ class Checker:
                        "to the wrong block or raises IndexError (later events for this block are not reported)")
         return block
 
+    def _adopt(self, block_index: int) -> _Block:
+        """The block an unreadable event started, named for the first time: open, of unknown type and content."""
+        block = self._open[block_index] = _Block("unknown", uncertain=True)
+        self._next_index = max(self._next_index, block_index + 1)
+        self._maybe_started = -1
+        return block
+
     def _report_unclosed(self, index: int | None, when: str, found: list[Finding]) -> None:
         for block_index, block in self._open.items():
-            if not block.flagged:
+            if not block.flagged and not block.uncertain:
                 block.flagged = True
                 found.append(R.BLOCK_UNCLOSED(index, f"{when} while `{block.type}` block {block_index} was open: "
                                                      "expected its `content_block_stop`; the block may be cut short"))
@@ -402,18 +443,10 @@ class Checker:
 
     def _tool_stop(self, index: int, block_index: int, block: _Block, found: list[Finding]) -> None:
         arguments = block.tool_call.arguments if block.tool_call is not None else ""
-        try:
-            value = json.loads(arguments)
-        except ValueError as error:
+        problem = arguments_problem(arguments)
+        if problem is not None:
             found.append(R.TOOL_INPUT_INVALID_JSON(index, f"`{block.type}` block {block_index} stops with input "
-                                                          f"`{_excerpt(arguments)}`, which is not JSON ({error}): "
-                                                          "the SDK's partial parser silently completes it, so the "
-                                                          "tool runs with a truncated input"))
-            return
-        if type(value) is not dict:
-            found.append(R.TOOL_INPUT_INVALID_JSON(index, f"`{block.type}` block {block_index} stops with input "
-                                                          f"that is a JSON {json_type(value)}, expected an object: "
-                                                          "the SDK hands it to the tool as keyword arguments"))
+                                                          f"`{_excerpt(arguments)}`, {problem}: {ARGUMENTS_HARM}"))
 
     # --- helpers ------------------------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ the Assembly; the outputs read the findings.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -28,6 +29,18 @@ class _Done:
 DONE: Any = _Done()
 
 
+class _Unreadable:
+    """An event whose data is not JSON (cut mid-JSON, or garbage): the common layer reports it once, and the
+    checker takes it as an event of unknown content at its position. A finding after it must be true whatever the
+    event was: what it may have opened, closed, numbered or carried is not held against the stream."""
+
+    def __repr__(self) -> str:
+        return "UNREADABLE"
+
+
+UNREADABLE: Any = _Unreadable()
+
+
 @dataclass(slots=True)
 class ToolCall:
     """A tool call as streamed: `arguments` is the exact concatenation of the streamed fragments."""
@@ -40,6 +53,30 @@ class ToolCall:
 
     def to_json(self) -> dict:
         return {"id": self.id, "name": self.name, "arguments": self.arguments}
+
+
+def arguments_problem(arguments: str) -> str | None:
+    """Why a finished tool call's arguments cannot be run, or None when they are a JSON object.
+
+    One policy for every protocol (docs/rules.md, "Tool-call arguments"): the arguments are the tool's keyword
+    arguments, so they must decode to an object; anything else is an error wherever it comes from.
+    """
+    try:
+        value = json.loads(arguments)
+    except ValueError as error:
+        return "empty, not a JSON object" if not arguments else f"not JSON ({error})"
+    except RecursionError:
+        return "nested too deeply for Python's JSON decoder"
+    if type(value) is not dict:
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
+        return f"{kind}, not a JSON object"
+    return None
+
+
+ARGUMENTS_HARM = ("no client can run the call as the model meant it: the openai SDK's parse helpers and agent "
+                  "frameworks raise on `json.loads`, and the anthropic SDK's partial parser silently completes "
+                  "broken JSON, so the tool runs with a truncated input")
+"""Why non-object tool arguments are an error in every protocol; the tail of each protocol's message."""
 
 
 @dataclass(slots=True)
@@ -132,7 +169,7 @@ class Checker(Protocol):
     assembly: Assembly
 
     def feed(self, event: Event, payload: Any) -> list[Finding]:
-        """Check one event (its JSON already decoded) and update the assembly."""
+        """Check one event (its JSON already decoded, or `UNREADABLE`) and update the assembly."""
         ...
 
     def finish(self, end_index: int | None) -> list[Finding]:

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from ..findings import Finding, Severity, rule
 from ..sse import Event
-from .base import DONE, Assembly, FirstTime
+from .base import DONE, UNREADABLE, Assembly, FirstTime
 from .openai_chat_choices import ChoiceTracker
 from .openai_chat_models import schema_problems
 
@@ -61,6 +61,8 @@ def _payload_kind(payload: Any) -> str:
     """Which handler a decoded payload goes to. The openai SDK reads every frame alike, so shape decides."""
     if payload is DONE:
         return "done"
+    if payload is UNREADABLE:
+        return "unreadable"
     if type(payload) is not dict:
         return "not-object"
     if payload.get("error"):  # the SDK raises `APIError` for any truthy top-level `error`
@@ -87,8 +89,10 @@ class Checker:
         self._done_at: int | None = None
         self._error_at: int | None = None
         self._usage_at: int | None = None
+        self._unreadable_at: int | None = None
         self._handlers = {
             "done": self._on_done,
+            "unreadable": self._on_unreadable,
             "not-object": self._on_not_object,
             "error": self._on_error,
             "chunk": self._on_chunk,
@@ -105,7 +109,7 @@ class Checker:
                                               "reads the data), so anything it was meant to signal is lost "
                                               "(reported once per name)"))
         kind = _payload_kind(payload)
-        if self._done_at is not None or self._error_at is not None:
+        if (self._done_at is not None or self._error_at is not None) and kind != "unreadable":
             self._after_end(index, kind, findings)
         self._handlers[kind](index, payload, findings)
         return findings
@@ -116,9 +120,11 @@ class Checker:
         if self._error_at is not None:
             return findings
         if self._done_at is None:
-            findings.append(DONE_MISSING(end_index, "the stream ended without `data: [DONE]`: it was cut short "
-                                                    "or the server never ends its streams, and a client cannot "
-                                                    "tell a complete answer from a truncated one"))
+            last = (f" (event {end_index}, the last one, could not be read and may have been it)"
+                    if self._unreadable_at is not None and self._unreadable_at == end_index else "")
+            findings.append(DONE_MISSING(end_index, f"the stream ended without a readable `data: [DONE]`{last}: it "
+                                                    "was cut short or the server never ends its streams, and a "
+                                                    "client cannot tell a complete answer from a truncated one"))
         self._choices.finish(end_index, findings)
         return findings
 
@@ -140,6 +146,11 @@ class Checker:
         if self._done_at is None:
             self._done_at = index
             self.assembly.ended = True
+
+    def _on_unreadable(self, index: int, payload: Any, findings: list[Finding]) -> None:
+        """A chunk of unknown content (reported by the common layer): any choice may have got anything in it."""
+        self._unreadable_at = index
+        self._choices.unknown(index)
 
     def _on_not_object(self, index: int, payload: Any, findings: list[Finding]) -> None:
         kind = JSON_TYPE_NAMES.get(type(payload), type(payload).__name__)
@@ -186,9 +197,10 @@ class Checker:
         has_choices = type(choices) is list and bool(choices)
         self._check_usage(index, payload.get("usage"), has_choices, findings)
         if has_choices:
+            with_usage = type(payload.get("usage")) is dict
             for choice in choices:  # type: ignore[union-attr]
                 if type(choice) is dict and type(choice.get("index")) is int:
-                    self._choices.feed(index, choice, findings)
+                    self._choices.feed(index, choice, findings, with_usage)
 
     def _on_prompt_filter_frame(self, index: int, payload: dict[str, Any], findings: list[Finding]) -> None:
         for _, problem in schema_problems("prompt-filter", payload):
@@ -231,8 +243,9 @@ class Checker:
             if self._first_time(USAGE_ON_CHOICE_CHUNK.id):
                 findings.append(USAGE_ON_CHOICE_CHUNK(index, "non-null `usage` on a chunk with choices, expected "
                                                              "it on its own `choices: []` chunk after the finish: "
-                                                             "clients that read usage from that chunk find none "
-                                                             "(later chunks like this are not reported)"))
+                                                             "clients that read usage from that chunk find none, "
+                                                             "nothing else is lost (later chunks like this are not "
+                                                             "reported)"))
         elif self._usage_at is not None:
             findings.append(USAGE_REPEATED(index, f"a second usage chunk (the first was event {self._usage_at}): "
                                                   "expected exactly one; clients that add them up count tokens "

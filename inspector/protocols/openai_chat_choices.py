@@ -8,23 +8,27 @@ what breaks the rules. The envelope of the stream (framing, identity, usage, err
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
 from ..findings import Finding, Severity, rule
-from .base import Assembly, FirstTime, Output, ToolCall
+from .base import ARGUMENTS_HARM, Assembly, FirstTime, Output, ToolCall, arguments_problem
 from .openai_chat_models import Role
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
 # fmt: off
 CHOICE_INDEX_GAP      = rule("chat/choice-index-gap", ERROR, "a new choice index that is not the next one (0, 1, ...)")
-ROLE_MISSING          = rule("chat/role-missing", ERROR, "a choice's first chunk has no `delta.role`")
-ROLE_UNEXPECTED       = rule("chat/role-unexpected", WARNING, "a choice opens with a role other than `assistant`")
-ROLE_REPEATED         = rule("chat/role-repeated", ERROR, "`delta.role` again on a later chunk of the same choice")
+ROLE_MISSING          = rule("chat/role-missing", ERROR, "a choice that never carries `delta.role`")
+ROLE_LATE             = rule("chat/role-late", WARNING,
+                             "a choice's `delta.role` comes once, but on a later chunk than its first")
+ROLE_UNEXPECTED       = rule("chat/role-unexpected", WARNING, "a choice's role is not `assistant`")
+ROLE_REPEATED         = rule("chat/role-repeated", ERROR, "`delta.role` again after the choice already had one")
 FINISH_REPEATED       = rule("chat/finish-reason-repeated", ERROR, "a second non-null `finish_reason` for one choice")
-CHOICE_AFTER_FINISH   = rule("chat/choice-after-finish", ERROR, "a chunk for a choice that has already finished")
+CHOICE_AFTER_FINISH   = rule("chat/choice-after-finish", ERROR,
+                             "content, a tool call or a role for a choice that has already finished")
+EMPTY_AFTER_FINISH    = rule("chat/empty-choice-after-finish", WARNING,
+                             "a chunk that carries nothing for a choice that has already finished")
 FINISH_MISSING        = rule("chat/finish-reason-missing", ERROR,
                              "the stream ends with a choice that never got a `finish_reason` (truncated)")
 FINISH_MISMATCH       = rule("chat/finish-reason-mismatch", WARNING,
@@ -39,8 +43,8 @@ TOOL_START_INCOMPLETE = rule("chat/tool-call-start-incomplete", ERROR,
 TOOL_CHANGED          = rule("chat/tool-call-changed", ERROR, "a later tool-call fragment changes its id, name or type")
 TOOL_REPEATED         = rule("chat/tool-call-repeated", WARNING,
                              "a later tool-call fragment repeats the `id` or name (accumulators concatenate them)")
-TOOL_ARGUMENTS_JSON   = rule("chat/tool-arguments-invalid-json", WARNING,
-                             "concatenated tool arguments are not JSON when `finish_reason` is `tool_calls`")
+TOOL_ARGUMENTS_JSON   = rule("chat/tool-arguments-invalid-json", ERROR,
+                             "a finished tool call's concatenated arguments are not a JSON object")
 # fmt: on
 
 OTHER_ROLES = frozenset(get_args(Role)) - {"assistant"}
@@ -49,8 +53,8 @@ REASONING_FIELDS = ("reasoning_content", "reasoning")
 """Vendor reasoning deltas: DeepSeek sends `reasoning_content`, Groq and OpenRouter `reasoning`."""
 TOOL_CALLS_EXPECTED_BY_FINISH = {"tool_calls": True, "stop": False}
 """finish_reason -> whether tool calls must (True) or must not (False) have been streamed; others say nothing."""
-ARGUMENTS_CHECKED_AT = "tool_calls"
-"""The finish_reason at which streamed tool arguments must be complete JSON."""
+ARGUMENTS_CUT_BY = "length"
+"""The finish_reason that cuts tool arguments short on purpose: they are not judged then."""
 
 PARTS_JOINED_AT = 4096
 """A text kept as more parts than this is joined into one: a str object per delta would cost ~50 bytes of
@@ -96,7 +100,12 @@ class _ChoiceState:
     """What the rules need to know about one choice index."""
 
     output: Output
+    opened_at: int
     finished_at: int | None = None
+    role_at: int | None = None
+    """Event of the first non-empty `delta.role`."""
+    unknown_at: int | None = None
+    """An unreadable chunk that may have belonged to this choice (its role, a tool-call fragment, its finish)."""
     content_at: int | None = None
     """Event of the first non-empty `delta.content`."""
     refusal_at: int | None = None
@@ -116,22 +125,36 @@ class ChoiceTracker:
         self._first_time = first_time
         """The checker's once-per-culprit guard, shared so a fault is reported once per stream."""
         self._choices: dict[int, _ChoiceState] = {}
+        self._unknown_at: int | None = None
+        """The last unreadable chunk: choices opened since may have opened in it."""
+
+    def unknown(self, index: int) -> None:
+        """An unreadable chunk: it may have opened a choice, or carried anything for any open one. Claims it could
+        make false (a role or tool-call start missing, an index gap, arguments or a finish missing) are dropped."""
+        self._unknown_at = index
+        for state in self._choices.values():
+            if state.finished_at is None:
+                state.unknown_at = index
 
     def finish(self, end_index: int | None, findings: list[Finding]) -> None:
         """Every choice 0..n-1 must have appeared and finished; n is one more than the highest index seen."""
         if not self._choices:
+            if self._unknown_at is not None:
+                return  # the unreadable chunk may have been the answer
             findings.append(FINISH_MISSING(end_index, "no choice was streamed at all: expected at least choice `0` "
                                                       "to stream and finish, so the client got no answer"))
             return
         expected = 0
         for choice_index in sorted(self._choices):
-            if choice_index > expected:
+            if choice_index > expected and self._unknown_at is None:
                 span = (f"choice `{expected}`" if choice_index == expected + 1
                         else f"choices `{expected}` to `{choice_index - 1}`")
                 findings.append(FINISH_MISSING(end_index, f"{span} never appeared (choice `{choice_index}` did): "
                                                           "expected every choice 0..n-1 to stream and finish"))
             expected = max(expected, choice_index + 1)
-            if self._choices[choice_index].finished_at is None:
+            state = self._choices[choice_index]
+            if state.finished_at is None and state.unknown_at is None:
+                self._report_role_missing(choice_index, state, findings)
                 findings.append(FINISH_MISSING(end_index, f"choice `{choice_index}` never got a `finish_reason`: "
                                                           "the answer was truncated or the server omits it, and a "
                                                           "client cannot tell `stop` from `length` or "
@@ -139,8 +162,9 @@ class ChoiceTracker:
 
     # -- one choice ------------------------------------------------------------------------------------------
 
-    def feed(self, index: int, choice: dict[str, Any], findings: list[Finding]) -> None:
-        """One element of `choices[]` whose `index` is an int (the schema rule reports the rest)."""
+    def feed(self, index: int, choice: dict[str, Any], findings: list[Finding], with_usage: bool = False) -> None:
+        """One element of `choices[]` whose `index` is an int (the schema rule reports the rest); `with_usage`:
+        its chunk carries `usage` (then `chat/usage-on-choice-chunk` speaks for an empty choice after its finish)."""
         choice_index: int = choice["index"]
         delta = choice.get("delta")
         if type(delta) is not dict:
@@ -150,12 +174,9 @@ class ChoiceTracker:
             state = self._open_choice(index, choice_index, delta, findings)
         else:
             if state.finished_at is not None and choice.get("finish_reason") is None:
-                self._report_after_finish(index, choice_index, state, findings)
-            if delta.get("role") and self._first_time(ROLE_REPEATED.id, choice_index):
-                findings.append(ROLE_REPEATED(index, f"choice `{choice_index}` repeats `delta.role` "
-                                                     f"(`{delta['role']}`): expected it on the first chunk only; the "
-                                                     "openai SDK's stream helper concatenates the roles (e.g. "
-                                                     "`assistantassistant`) (reported once per choice)"))
+                self._report_after_finish(index, choice_index, state, choice, delta, with_usage, findings)
+            if delta.get("role"):
+                self._later_role(index, choice_index, state, delta["role"], findings)
         output = state.output
         content = delta.get("content")
         if type(content) is str and content:
@@ -197,23 +218,60 @@ class ChoiceTracker:
     def _open_choice(self, index: int, choice_index: int, delta: dict[str, Any],
                      findings: list[Finding]) -> _ChoiceState:
         expected = len(self._choices)
-        if choice_index > expected:  # NOTE: a lower new index fills a gap already reported when it opened
+        if choice_index > expected and self._unknown_at is None:  # NOTE: a lower one fills a reported gap
             findings.append(CHOICE_INDEX_GAP(index, f"choice `{choice_index}` opened while the next new choice "
                                                     f"should be `{expected}`: the openai SDK's stream helper "
                                                     "stores choices by position and mixes their text up"))
-        state = self._choices[choice_index] = _ChoiceState(self.assembly.output(choice_index))
+        state = self._choices[choice_index] = _ChoiceState(self.assembly.output(choice_index), index,
+                                                           unknown_at=self._unknown_at)
         role = delta.get("role")
-        if not role:
-            findings.append(ROLE_MISSING(index, f"choice `{choice_index}` opened without `delta.role`: expected "
-                                                "`\"role\": \"assistant\"` on each choice's first chunk; clients "
-                                                "that build the message from it get no role"))
-        elif type(role) is str and role in OTHER_ROLES:
-            findings.append(ROLE_UNEXPECTED(index, f"choice `{choice_index}` opened with role `{role}`, expected "
-                                                   "`assistant`: a completion is the assistant's message"))
+        if role:
+            state.role_at = index
+            self._check_role(index, choice_index, role, findings)
         return state
 
-    def _report_after_finish(self, index: int, choice_index: int, state: _ChoiceState,
-                             findings: list[Finding]) -> None:
+    def _check_role(self, index: int, choice_index: int, role: Any, findings: list[Finding]) -> None:
+        if type(role) is str and role in OTHER_ROLES:
+            findings.append(ROLE_UNEXPECTED(index, f"choice `{choice_index}` has role `{role}`, expected "
+                                                   "`assistant`: a completion is the assistant's message"))
+
+    def _later_role(self, index: int, choice_index: int, state: _ChoiceState, role: Any,
+                    findings: list[Finding]) -> None:
+        """A role on a chunk after the choice's first. The openai SDK's stream helper keeps a field's first
+        non-null value and concatenates later strings onto it: a role that comes once, late, ends up intact."""
+        if state.role_at is None:
+            state.role_at = index
+            self._check_role(index, choice_index, role, findings)
+            if state.unknown_at is not None:
+                return  # the unreadable chunk may have carried it first: late or repeated, nobody can tell
+            findings.append(ROLE_LATE(index, f"choice `{choice_index}` got its role `{role}` at event {index}, not "
+                                             f"on its first chunk (event {state.opened_at}): the openai SDK's final "
+                                             f"message still has role `{role}`, but a client that takes the role "
+                                             "from the first chunk finds none"))
+        elif self._first_time(ROLE_REPEATED.id, choice_index):
+            findings.append(ROLE_REPEATED(index, f"choice `{choice_index}` repeats `delta.role` (`{role}`) after "
+                                                 f"event {state.role_at}: expected it once; the openai SDK's stream "
+                                                 "helper concatenates the roles (e.g. `assistantassistant`) "
+                                                 "(reported once per choice)"))
+
+    def _report_role_missing(self, choice_index: int, state: _ChoiceState, findings: list[Finding]) -> None:
+        """Judged when the choice ends (its finish chunk, or the end of the stream): a role may come late."""
+        if state.role_at is None and state.unknown_at is None and self._first_time(ROLE_MISSING.id, choice_index):
+            findings.append(ROLE_MISSING(state.opened_at, f"choice `{choice_index}` never carried `delta.role` "
+                                                          "(expected `\"role\": \"assistant\"` on its first "
+                                                          "chunk): the openai SDK's assembled message has no role, "
+                                                          "and sending it back into the conversation fails"))
+
+    def _report_after_finish(self, index: int, choice_index: int, state: _ChoiceState, choice: dict[str, Any],
+                             delta: dict[str, Any], with_usage: bool, findings: list[Finding]) -> None:
+        if _carries_nothing(choice, delta):
+            if not with_usage and self._first_time(EMPTY_AFTER_FINISH.id, choice_index):
+                findings.append(EMPTY_AFTER_FINISH(index, f"a chunk for choice `{choice_index}`, which finished at "
+                                                          f"event {state.finished_at}, with nothing in it (empty "
+                                                          "delta, no `finish_reason`): no client loses anything, "
+                                                          "but clients that close the choice at its finish do not "
+                                                          "expect it"))
+            return
         if not self._first_time(CHOICE_AFTER_FINISH.id, choice_index):
             return
         findings.append(CHOICE_AFTER_FINISH(index, f"a chunk for choice `{choice_index}`, which finished at event "
@@ -250,10 +308,11 @@ class ChoiceTracker:
             return
         state.finished_at = index
         state.output.finish_reason = finish_reason
+        self._report_role_missing(choice_index, state, findings)
         if choice_index == 0:
             self.assembly.status = finish_reason
         expects_tools = TOOL_CALLS_EXPECTED_BY_FINISH.get(finish_reason)
-        if expects_tools is True and not state.tools:
+        if expects_tools is True and not state.tools and state.unknown_at is None:
             findings.append(FINISH_MISMATCH(index, f"choice `{choice_index}` finished with `tool_calls` but "
                                                    "streamed no tool call: an agent loop waiting for calls finds "
                                                    "none"))
@@ -262,7 +321,7 @@ class ChoiceTracker:
                                                    f"call(s) but finished with `{finish_reason}`, expected "
                                                    "`tool_calls`: clients that dispatch on `finish_reason` never "
                                                    "run them"))
-        if finish_reason == ARGUMENTS_CHECKED_AT:
+        if finish_reason != ARGUMENTS_CUT_BY and state.unknown_at is None:  # NOTE: a fragment may be unreadable
             for tool_index, call in state.tools.items():
                 self._check_arguments(index, choice_index, tool_index, call, findings)
 
@@ -289,7 +348,8 @@ class ChoiceTracker:
                         findings: list[Finding]) -> StreamedToolCall:
         expected = len(state.tools)
         where = f"choice `{choice_index}` tool call `{tool_index}`"
-        if tool_index != expected:
+        unseen = state.unknown_at is not None  # its first fragment, or an earlier call, may have been unreadable
+        if tool_index != expected and not unseen:
             findings.append(TOOL_INDEX_GAP(index, f"{where} opened while the next new index should be "
                                                   f"`{expected}`: the openai SDK inserts calls by position, so "
                                                   "the next fragments land in the wrong call"))
@@ -297,7 +357,7 @@ class ChoiceTracker:
         missing = [label for label, ok in (("`id`", type(call_id) is str and bool(call_id)),
                                            ("`type: \"function\"`", fragment.get("type") == "function"),
                                            ("`function.name`", type(name) is str and bool(name))) if not ok]
-        if missing:
+        if missing and not unseen:
             lacks = " and ".join(filter(None, (", ".join(missing[:-1]), missing[-1])))
             findings.append(TOOL_START_INCOMPLETE(index, f"{where}: the first fragment lacks {lacks}; "
                                                          "expected `id`, `type: \"function\"` and `function.name` "
@@ -351,15 +411,18 @@ class ChoiceTracker:
 
     def _check_arguments(self, index: int, choice_index: int, tool_index: int, call: StreamedToolCall,
                          findings: list[Finding]) -> None:
-        try:
-            json.loads(call.arguments)
-        except ValueError as error:
+        problem = arguments_problem(call.arguments)
+        if problem is not None:
             name = f" (`{call.name}`)" if call.name else ""
             findings.append(TOOL_ARGUMENTS_JSON(index, f"choice `{choice_index}` tool call `{tool_index}`{name} "
-                                                       "finished with arguments that are not JSON "
-                                                       f"({error}): `{_excerpt(call.arguments)}`; the client "
-                                                       "cannot parse them to run the call"))
+                                                       f"finished with arguments `{_excerpt(call.arguments)}`, "
+                                                       f"{problem}: {ARGUMENTS_HARM}"))
 
+
+
+def _carries_nothing(choice: dict[str, Any], delta: dict[str, Any]) -> bool:
+    """A choice object whose delta and logprobs are all empty: no client gets anything from it."""
+    return not any(delta.values()) and not choice.get("logprobs")
 
 
 def _excerpt(text: str, limit: int = 60) -> str:

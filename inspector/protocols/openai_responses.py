@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from ..findings import Finding, Severity, rule
 from ..sse import Event
-from .base import DONE, Assembly
+from .base import DONE, UNREADABLE, Assembly
 from .openai_responses_items import OutputState
 from .openai_responses_models import EVENT_MODELS, SCHEMA
 from .openai_responses_state import FAMILIES, PROGRESS_ITEM_TYPES
@@ -33,6 +33,8 @@ SEQUENCE_BASE     = rule("responses/sequence-not-zero-based", Severity.ERROR,
                          "a fresh stream whose first `sequence_number` is not 0")
 SEQUENCE_MISSING  = rule("responses/sequence-number-missing", Severity.ERROR,
                          "some events carry `sequence_number` and others do not")
+SEQUENCE_ABSENT   = rule("responses/sequence-number-absent", Severity.WARNING,
+                         "a stream whose events carry no `sequence_number` (the pre-2025 wire shape)")
 STREAM_RESUMED    = rule("responses/stream-resumed", Severity.WARNING,
                          "a stream that starts past `sequence_number` 0 without `response.created`: taken as a "
                          "`starting_after` resume")
@@ -119,17 +121,25 @@ class Checker:
         self.numbered: bool | None = None
         self.last_sequence: int | None = None
         self.resumed = False
+        self.fresh_request = False
+        """The request is known to be a POST: the stream starts a new response and is never a resume."""
         self.expect_start: str | None = None
         self.starts_seen: set[str] = set()
         self.response_id: str | None = None
         self.terminal_index: int | None = None
         self.error_index: int | None = None
+        self.unreadable_at: int | None = None
+        self.unnumbered = 0
+        """Unreadable events since the last numbered one: each may have carried the next `sequence_number`."""
         self._handlers = {kind: handler.__get__(self) for kind, handler in HANDLERS.items()}
         self._handlers.update({kind: handler.__get__(self.items) for kind, handler in ITEM_HANDLERS.items()})
 
     def feed(self, event: Event, payload: Any) -> list[Finding]:
         found = self.found = self.items.found = []
         index = event.index
+        if payload is UNREADABLE:
+            self._unreadable(index)
+            return found
         if payload is DONE:
             found.append(DONE_SENTINEL(index, (
                 "`data: [DONE]` is Chat Completions framing: Responses streams end after the terminal event, and "
@@ -159,6 +169,7 @@ class Checker:
             if self.items.once("schema", kind, error.errors()[0]["loc"]):
                 found.append(SCHEMA(index, f"`{kind}`: {summary(error, 1)}" + (
                     ": the SDK's event types reject it, and a client reads a wrong or missing value")))
+            self.items.unknown(index)  # what it did to items and parts is unknown, as for an unreadable event
             return found
         self._handlers[kind](index, kind, parsed)
         return found
@@ -167,11 +178,22 @@ class Checker:
         found = self.found = self.items.found = []
         if self.count == 0 or self.terminal_index is not None or self.error_index is not None:
             return found  # NOTE: an `error` event may end the stream by itself (PROTOCOLS.md §A.3 rule 12)
+        last = (f" (event {end_index}, the last one, could not be read and may have been it)"
+                if self.unreadable_at is not None and self.unreadable_at == end_index else "")
         found.append(TERMINAL_MISSING(end_index, (
-            "the stream ended without `response.completed`, `response.failed` or `response.incomplete`: it was cut "
-            "off, and the SDK raises \"Didn't receive a `response.completed` event\"")))
+            "the stream ended without a readable `response.completed`, `response.failed` or `response.incomplete`"
+            f"{last}: it was cut off, and the SDK raises \"Didn't receive a `response.completed` event\"")))
         self.items.close_open_items(end_index, "the stream ended")
         return found
+
+    def _unreadable(self, index: int) -> None:
+        """An event of unknown content: it may have been a start or the terminal event, carried the next
+        `sequence_number`, or done anything to items and parts. No finding may rest on what it was."""
+        self.unreadable_at = index
+        self.unnumbered += 1
+        self.expect_start = None
+        self.count += 1
+        self.items.unknown(index)
 
     # ---- envelope ----------------------------------------------------------------------------------------
 
@@ -194,7 +216,7 @@ class Checker:
         number = payload.get("sequence_number")
         last = self.last_sequence
         if last is not None and type(number) is int and number == last + 1:
-            self.last_sequence = number  # the common case, kept cheap
+            self.last_sequence, self.unnumbered = number, 0  # the common case, kept cheap
         else:
             self._sequence(index, kind, number, payload)
         expected = self.expect_start
@@ -217,14 +239,23 @@ class Checker:
     def _sequence(self, index: int, kind: str, number: Any, payload: dict[str, Any]) -> None:
         if number is not None and (type(number) is not int):
             return  # the model reports the type
-        if self.count == 0:
+        if self.numbered is None:  # the first readable event
             self.numbered = number is not None
+            self.last_sequence, self.unnumbered = number, 0
+            if number is None:
+                self.found.append(SEQUENCE_ABSENT(index, (
+                    f"the stream's first readable event `{kind}` has no `sequence_number` (reported once per "
+                    "stream): the current openai SDK types declare it required and hand the app `None`, so a client "
+                    "cannot order events or resume with `starting_after`; streams recorded before mid-2025 lacked "
+                    "it")))
+            if self.count:
+                return  # NOTE: an unreadable event came first and may have been `response.created`
             if kind == "response.created":
                 if number not in (None, 0):
                     self.found.append(SEQUENCE_BASE(index, (
                         f"`response.created` has `sequence_number` {number}: a fresh stream numbers its events from "
                         "0, and resuming with `starting_after` relies on that numbering")))
-            elif number is not None and number > 0 and _resumable(payload):
+            elif number is not None and number > 0 and not self.fresh_request and _resumable(payload):
                 self.resumed = True  # a `starting_after` resume starts anywhere (PROTOCOLS.md §A.3 rule 1)
                 if kind not in START_EVENTS:  # NOTE: items open only after `response.in_progress`
                     self.items.resume()  # ... so a later resume may begin inside an item, part or value
@@ -251,12 +282,13 @@ class Checker:
             self.found.append(SEQUENCE_MISSING(index, (
                 f"`{kind}` has `sequence_number` {number}, but the stream began without any: a client cannot "
                 "resume reliably from a partly numbered stream")))
-        elif (self.last_sequence is not None and number != self.last_sequence + 1
+        elif (self.last_sequence is not None
+              and not self.last_sequence < number <= self.last_sequence + 1 + self.unnumbered
               and self.items.once("sequence", kind, number - self.last_sequence)):
             self.found.append(SEQUENCE_GAP(index, (
                 f"`{kind}` has `sequence_number` {number}, expected {self.last_sequence + 1}: events were lost, "
                 "repeated or reordered, and `starting_after` resumption skips or replays events")))
-        self.last_sequence = number
+        self.last_sequence, self.unnumbered = number, 0
 
     # ---- lifecycle events --------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..findings import Finding, Severity, rule
-from .base import Assembly, FirstTime, Output, ToolCall
+from .base import ARGUMENTS_HARM, Assembly, FirstTime, Output, ToolCall, arguments_problem
 from .openai_responses_models import ITEM_MODELS, PART_MODELS, SCHEMA, Item
 from .openai_responses_state import (
     CALL_ID_ITEMS,
@@ -42,6 +42,7 @@ from .openai_responses_state import (
     dig,
     excerpt,
     first_difference,
+    gap,
     names,
     stable,
 )
@@ -81,9 +82,14 @@ SUMMARY_ORDER      = rule("responses/summary-part-out-of-order", Severity.ERROR,
                           "reasoning summary parts are not sequential (0, 1, 2, ..., each closed before the next)")
 DONE_EVENT_MISSING = rule("responses/done-event-missing", Severity.WARNING,
                           "a part or item closes without the `.done` event of the value streamed into it")
+TOOL_ARGUMENTS     = rule("responses/tool-arguments-invalid-json", Severity.ERROR,
+                          "a done `function_call` or `mcp_call` item whose `arguments` are not a JSON object")
 TERMINAL_OUTPUT    = rule("responses/terminal-output-mismatch", Severity.ERROR,
                           "the terminal `response.output` differs from the streamed items")
 # fmt: on
+
+JSON_ARGUMENT_ITEMS = frozenset({"function_call", "mcp_call"})
+"""Items whose `arguments` are the JSON object a tool runs with (a `custom_tool_call`'s `input` is free text)."""
 
 
 class OutputState:
@@ -106,12 +112,37 @@ class OutputState:
         self.resumed = False
         self.frontier = 0
         """Output indexes below it that this stream never saw are taken as opened before a resume."""
+        self.maybe_added: int | None = None
+        """The output index an unreadable event may have added (None: no unreadable event since the last add)."""
+        self.ghosts: set[int] = set()
+        """Output indexes whose `output_item.added` may have been an unreadable event: their ids are unknown."""
 
     def resume(self) -> None:
         """The stream is a `starting_after` resume: items opened before its first event are adopted when named."""
         self.resumed = True
         self.frontier = UNKNOWN
 
+
+    def unknown(self, index: int) -> None:
+        """An event of unknown content (unreadable or schema-broken): it may have added the next item or part, or
+        closed or streamed into any open one. Whatever it may have done is not held against the stream."""
+        self.maybe_added = self.next_index
+        for item in self.open.values():
+            item.uncertain = True
+            item.maybe_part, item.maybe_summary = item.next_content, item.next_summary
+            for part in (*item.parts.values(), *item.summaries.values()):
+                part.uncertain, part.annotations = True, None
+                gap(part.join)
+            for join in (*item.joins.values(), *item.commands.values()):
+                gap(join)
+
+    def _ghost(self, position: int, item_id: str | None, item_type: str | None) -> OpenItem:
+        """The item an unreadable event may have added, named for the first time."""
+        self.maybe_added = None
+        self.ghosts.add(position)
+        item = self._adopt(position, item_id, item_type)
+        item.uncertain = True
+        return item
 
     # ---- items -------------------------------------------------------------------------------------------
 
@@ -121,6 +152,9 @@ class OutputState:
         if self.frontier == UNKNOWN:  # the first item a resumed stream opens: its index may be any not yet seen
             self.next_index = max(self.next_index, position)
             self.frontier = max(position, 0)
+        if self.maybe_added is not None and position == self.maybe_added + 1 == self.next_index + 1:
+            self._ghost(self.maybe_added, None, None)  # the unreadable event added the item before this one
+        self.maybe_added = None
         if position != self.next_index or position in self.item_ids:
             again = " again" if position in self.item_ids else ""
             self.found.append(OUTPUT_INDEX_ORDER(index, (
@@ -165,6 +199,9 @@ class OutputState:
         position, snapshot = ev.output_index, ev.item
         self._item_type(index, kind, snapshot)
         item = self.open.pop(position, None)
+        if item is None and position == self.maybe_added and position not in self.item_ids:
+            item = self._ghost(position, snapshot.get("id"), None)
+            del self.open[position]
         if item is None:
             if not 0 <= position < self.frontier or position in self.item_ids:
                 self.found.append(ITEM_NOT_OPEN(index, self._not_open(position, "`output_item.done`")))
@@ -189,17 +226,18 @@ class OutputState:
                     "tool")))
         for label, closer, still_open in (("content part", "content_part.done", item.parts),
                                           ("summary part", "reasoning_summary_part.done", item.summaries)):
-            for number in still_open:
+            for number in (number for number, part in still_open.items() if not part.uncertain):
                 self.found.append(PART_DONE_MISSING(index, (
                     f"`output_item.done` for `output_index` {position} while its {label} {number} is still open "
                     f"(no `{closer}`): the part's final value never came")))
         for name, join in item.joins.items():
-            if join.final is None:
+            if join.final is None and not join.gapped:
                 self._done_missing(index, kind, name, position, None)
         for number, join in item.commands.items():
-            if join.final is None:
+            if join.final is None and not join.gapped:
                 self._done_missing(index, kind, "response.shell_call_command", position, number)
         self._check_item_snapshot(index, item, snapshot)
+        self._check_arguments(index, position, snapshot)
         self._settle_tool_call(item, snapshot)
         if item.tool_call is not None and not item.joins and item.tool_call.arguments:
             self.assembly.saw_content(index)  # a tool call that arrives whole (`local_shell_call`, ...)
@@ -244,6 +282,20 @@ class OutputState:
             if got != value:
                 path = ".".join(family.snapshot)
                 self._snapshot_mismatch(index, f"{where} `item.{path}`", got, value)
+
+    def _check_arguments(self, index: int, position: int, snapshot: dict[str, Any]) -> None:
+        """The arguments a client runs: the done item's (what `output_item.done` and the final response hand the
+        app). An item the token limit cut (`status: incomplete`) is not judged."""
+        arguments = snapshot.get("arguments")
+        if snapshot.get("type") not in JSON_ARGUMENT_ITEMS or type(arguments) is not str:
+            return
+        if snapshot.get("status") == "incomplete":
+            return
+        problem = arguments_problem(arguments)
+        if problem is not None:
+            self.found.append(TOOL_ARGUMENTS(index, (
+                f"`output_item.done` for `{snapshot['type']}` `output_index` {position} has `item.arguments` "
+                f"{excerpt(arguments)}, {problem}: {ARGUMENTS_HARM}")))
 
     def _done_missing(self, index: int, kind: str, value: str, position: int, number: int | None) -> None:
         family = value if value.startswith("response.") else VALUE_FAMILIES.get(value, value)
@@ -295,6 +347,8 @@ class OutputState:
     def child(self, index: int, kind: str, ev: Any, item_types: frozenset[str] | None = None) -> OpenItem | None:
         """The open item a child event names, after its `output_index` / `item_id` checks; None if not open."""
         item = self.open.get(ev.output_index)
+        if item is None and ev.output_index == self.maybe_added and ev.output_index not in self.item_ids:
+            item = self._ghost(ev.output_index, getattr(ev, "item_id", None), _only(item_types))
         if item is None:
             position = ev.output_index
             if not 0 <= position < self.frontier or position in self.item_ids:
@@ -342,6 +396,9 @@ class OutputState:
         if item.content_frontier == UNKNOWN:  # the first part an adopted item opens here: any index not yet seen
             item.next_content = max(item.next_content, number)
             item.content_frontier = max(number, 0)
+        if number == item.maybe_part + 1 == item.next_content + 1:  # the unreadable event opened the part before
+            item.next_content = number
+        item.maybe_part = -1
         if number != item.next_content or number in item.parts or number in item.part_values:
             self.found.append(CONTENT_INDEX(index, (
                 f"`{kind}` opened `content_index` {number} of `output_index` {ev.output_index}, expected "
@@ -361,7 +418,8 @@ class OutputState:
         number = ev.content_index
         open_part = item.parts.pop(number, None)
         if open_part is None:
-            if not self._part_adoptable(item.content_frontier, number, item.parts, item.part_values):
+            if not self._part_adoptable(item.content_frontier, number, item.parts, item.part_values,
+                                        item.maybe_part):
                 self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part", number, ev)))
                 return
             # opened (and perhaps fully streamed) before the resume: the snapshot is all there is to know
@@ -391,7 +449,7 @@ class OutputState:
                     f"{where} `part.annotations` has {len(annotations)} entries, but {open_part.annotations} "
                     "`output_text.annotation.added` events came: citations shown while streaming and in the "
                     "final part differ")))
-        if open_part.join.final is None and open_part.type in PART_TYPES:
+        if open_part.join.final is None and open_part.type in PART_TYPES and not open_part.join.gapped:
             self._done_missing(index, kind, f"{open_part.type}", ev.output_index, ev.content_index)
         item.part_values[ev.content_index] = (open_part.type, value)
 
@@ -404,8 +462,12 @@ class OutputState:
         if item.summary_frontier == UNKNOWN:  # the first summary part an adopted item opens: any index not yet seen
             item.next_summary = max(item.next_summary, number)
             item.summary_frontier = max(number, 0)
-        if item.summaries or number != item.next_summary or number in item.summary_values:
-            still = f" while summary part {next(iter(item.summaries))} is still open" if item.summaries else ""
+        if number == item.maybe_summary + 1 == item.next_summary + 1:  # the unreadable event opened the one before
+            item.next_summary = number
+        item.maybe_summary = -1
+        still_open = [other for other, part in item.summaries.items() if not part.uncertain]
+        if still_open or number != item.next_summary or number in item.summary_values:
+            still = f" while summary part {still_open[0]} is still open" if still_open else ""
             self.found.append(SUMMARY_ORDER(index, (
                 f"`{kind}` opened `summary_index` {number}{still}, expected {item.next_summary} after the previous "
                 "part closed: summary parts are strictly sequential, and clients append each to `summary` in "
@@ -425,7 +487,8 @@ class OutputState:
         open_part = item.summaries.pop(number, None)
         got = ev.part.get("text")
         if open_part is None:
-            if not self._part_adoptable(item.summary_frontier, number, item.summaries, item.summary_values):
+            if not self._part_adoptable(item.summary_frontier, number, item.summaries, item.summary_values,
+                                        item.maybe_summary):
                 self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "summary part", number, ev)))
                 return
             if isinstance(got, str):  # opened before the resume: the snapshot is all there is to know
@@ -438,7 +501,7 @@ class OutputState:
         if got != value:
             where = f"`{kind}` (`output_index` {ev.output_index}, `summary_index` {ev.summary_index}) `part.text`"
             self._snapshot_mismatch(index, where, got, value)
-        if open_part.join.final is None:
+        if open_part.join.final is None and not open_part.join.gapped:
             self._done_missing(index, kind, "summary_text", ev.output_index, ev.summary_index)
         item.summary_values[ev.summary_index] = value
 
@@ -595,23 +658,31 @@ class OutputState:
         if join is None:
             seed = dig(item.snapshot, family.snapshot)
             join = item.joins[family_name] = Join([seed] if isinstance(seed, str) else [], partial=item.adopted)
+            if item.uncertain:  # an unreadable event since the item opened may have been this value's first delta
+                gap(join)
         return join
 
-    def _part_adoptable(self, frontier: int, number: int, parts: dict[int, Any], values: dict[int, Any]) -> bool:
-        """A part this stream never saw, below its item's frontier: opened before the resume (adopted items)."""
-        return 0 <= number < frontier and number not in parts and number not in values
+    def _part_adoptable(self, frontier: int, number: int, parts: dict[int, Any], values: dict[int, Any],
+                        maybe: int = -1) -> bool:
+        """A part this stream never saw, below its item's frontier (opened before the resume, on adopted items), or
+        the one an unreadable event may have opened (`maybe`)."""
+        return (0 <= number < frontier or number == maybe) and number not in parts and number not in values
 
     def _adopt_summary(self, item: OpenItem, number: int) -> OpenPart | None:
-        if not self._part_adoptable(item.summary_frontier, number, item.summaries, item.summary_values):
+        if not self._part_adoptable(item.summary_frontier, number, item.summaries, item.summary_values,
+                                    item.maybe_summary):
             return None
-        part = item.summaries[number] = OpenPart("summary_text", Join([], partial=True), None)
+        part = item.summaries[number] = OpenPart("summary_text", Join([], partial=True), None,
+                                                 uncertain=number == item.maybe_summary)
         item.next_summary = max(item.next_summary, number + 1)
         return part
 
     def _adopt_part(self, item: OpenItem, number: int, part_type: str | None) -> OpenPart | None:
-        if part_type is None or not self._part_adoptable(item.content_frontier, number, item.parts, item.part_values):
+        if part_type is None or not self._part_adoptable(item.content_frontier, number, item.parts, item.part_values,
+                                                         item.maybe_part):
             return None
-        part = item.parts[number] = OpenPart(part_type, Join([], partial=True), None)
+        part = item.parts[number] = OpenPart(part_type, Join([], partial=True, gapped=number == item.maybe_part),
+                                             None, uncertain=number == item.maybe_part)
         item.next_content = max(item.next_content, number + 1)
         return part
 
@@ -646,7 +717,7 @@ class OutputState:
         response failed, which explains by itself why they never finished."""
         for position, item in sorted(self.open.items()):
             self._settle_tool_call(item, None)
-            if not report:
+            if not report or item.uncertain:  # NOTE: an unreadable event may have been its `output_item.done`
                 continue
             if item.type == "mcp_list_tools" and item.concurrent:
                 self.found.append(MCP_DONE_MISSING(index, (
@@ -666,7 +737,8 @@ class OutputState:
             self._check_resumed_output(index, kind, output, partial)
             return
         streamed = len(self.item_ids)
-        if len(output) > streamed or (len(output) < streamed and not partial):
+        unseen = 1 if self.maybe_added is not None else 0  # an unreadable event may have added one more item
+        if len(output) > streamed + unseen or (len(output) < streamed and not partial):
             self.found.append(TERMINAL_OUTPUT(index, (
                 f"`{kind}` `response.output` lists {len(output)} item(s), but the stream added {streamed}: "
                 "`get_final_response()` and a client that followed the stream disagree on what was said")))
@@ -688,6 +760,8 @@ class OutputState:
 
     def _check_output_entry(self, index: int, kind: str, position: int, entry: Any) -> None:
         expected_id = self.item_ids.get(position)
+        if expected_id is None and position in self.ghosts:
+            return  # added by an unreadable event, and no later event named its id
         got_id = entry.get("id") if isinstance(entry, dict) else None
         if got_id != expected_id:
             self.found.append(TERMINAL_OUTPUT(index, (

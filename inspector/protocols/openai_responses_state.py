@@ -117,6 +117,8 @@ class Join:
     """The `.done` value, once it came."""
     partial: bool = False
     """Adopted on a resumed stream: the pieces streamed before the resume are unknown, so `pieces` is a suffix."""
+    gapped: bool = False
+    """An unreadable event may have carried a delta (or the `.done`) of it: `pieces` is what came after."""
 
     def streamed(self) -> str:
         if len(self.pieces) > 1:
@@ -137,6 +139,8 @@ class OpenPart:
     join: Join
     annotations: int | None = 0
     """Annotations so far; None on a part adopted after a resume, until the first one numbers them."""
+    uncertain: bool = False
+    """Open when an unreadable event came: that event may have closed it."""
 
 
 @dataclass(slots=True)
@@ -163,6 +167,18 @@ class OpenItem:
     """Content parts below it that this stream never saw are taken as opened before the resume (adopted items)."""
     summary_frontier: int = 0
     """The same for summary parts."""
+    uncertain: bool = False
+    """Open when an unreadable event came: that event may have been its `output_item.done`."""
+    maybe_part: int = -1
+    """The content index an unreadable event may have opened (-1: none); likewise `maybe_summary`."""
+    maybe_summary: int = -1
+
+
+def gap(join: Join) -> None:
+    """An unreadable event may have carried a delta of this value: only what streams after it is known."""
+    if join.final is None:
+        join.partial = join.gapped = True
+        join.pieces = []
 
 
 def dig(value: Any, path: tuple[str, ...]) -> Any:

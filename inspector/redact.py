@@ -1,0 +1,120 @@
+"""The redaction policy: which names hold secrets, and what is kept of their values.
+
+One policy for every place a client puts a secret, not a list of exact names (lists miss `openai_api_key`,
+`private_key`, `Set-Cookie`): a header, query parameter or JSON key (at any depth) is secret when one of its
+words, split on `-`, `_`, `.` and camelCase, case-insensitively, is or ends with key, token, secret, password,
+auth, cookie, session, credential or signature (so `apikey`, `accessToken`, `oauth` are caught), or is
+`authorization`, `authentication`, `passwd` or `sig`. Only string values are redacted: a number is never a secret
+(`max_tokens`, `budget_tokens`). Rate-limit headers (`x-ratelimit-remaining-tokens`) are no secrets either. Names
+the user adds (`--redact`) are matched whole, and any value of theirs but null and booleans is redacted.
+A redacted value keeps a short tail, to tell two keys apart; see `redact_value`. See docs/recording.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import unquote_plus
+
+SECRET_WORDS = ("key", "token", "secret", "password", "auth", "cookie", "session", "credential", "signature")
+_WHOLE_WORDS = frozenset({"authorization", "authentication", "passwd", "sig"})
+_SECRET_WORD = re.compile(rf"(?:{'|'.join(SECRET_WORDS)})s?$")
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+TAIL = 4
+"""Characters a redacted value keeps, at its end."""
+SHORTEST_WITH_TAIL = 16
+"""A value shorter than this keeps nothing: four characters of a short secret would give away too much."""
+
+
+def words(name: str) -> list[str]:
+    """`X-Api-Key` -> [x, api, key]; `openaiAPIKey` -> [openai, api, key]; `max_tokens` -> [max, tokens]."""
+    return [word.lower() for word in _WORD.findall(name)]
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a header, query parameter or JSON key holds a secret, by the policy above."""
+    found = words(name)
+    if "ratelimit" in "".join(found):
+        return False
+    return any(word in _WHOLE_WORDS or _SECRET_WORD.search(word) for word in found)
+
+
+class Policy:
+    """The policy with the user's own names (`--redact NAME`, matched whole and case-insensitively)."""
+
+    def __init__(self, extra: Iterable[str] = ()) -> None:
+        self.extra = frozenset(name.lower() for name in extra)
+
+    def secret(self, name: str) -> bool:
+        return name.lower() in self.extra or is_secret_name(name)
+
+    def headers(self, headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
+        """Headers as a dict (repeated names joined with `, `), secret values redacted."""
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        result: dict[str, str] = {}
+        for name, value in items:
+            if self.secret(name):
+                value = redact_value(value)
+            result[name] = f"{result[name]}, {value}" if name in result else value
+        return result
+
+    def url(self, url: str) -> str:
+        """The URL with secret query parameters redacted and credentials (`user:pass@`) dropped; never raises,
+        whatever the URL (no parsing beyond `?`, `#` and `&`)."""
+        before_fragment, hash_mark, fragment = url.partition("#")
+        base, question, query = before_fragment.partition("?")
+        pairs = []
+        for pair in query.split("&") if query else []:
+            name, equals, value = pair.partition("=")
+            if equals and self.secret(unquote_plus(name)):
+                value = redact_value(unquote_plus(value))
+            pairs.append(f"{name}{equals}{value}")
+        base = _USERINFO.sub(r"\1", base)
+        return f"{base}{question}{'&'.join(pairs)}{hash_mark}{fragment}"
+
+    def body(self, text: str | None) -> str | None:
+        """A JSON request body with secret fields redacted (the original text when none is); other bodies as
+        they are. A body nested too deeply to be checked is not kept."""
+        lowered = (text or "").lower()
+        if not any(word in lowered for word in (*SECRET_WORDS, "passwd", "sig", *self.extra)):
+            return text
+        try:
+            parsed = json.loads(text)
+            redacted = self.json(parsed)
+        except ValueError:
+            return text
+        except RecursionError:
+            return "(not kept: nested too deeply to be checked for secrets)"
+        return text if redacted == parsed else json.dumps(redacted, ensure_ascii=False)
+
+    def json(self, value: Any) -> Any:
+        """A JSON value with the values of secret keys redacted, at any depth."""
+        if isinstance(value, dict):
+            return {key: self._field(key, item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.json(item) for item in value]
+        return value
+
+    def _field(self, key: str, value: Any) -> Any:
+        if isinstance(value, str) and self.secret(key):
+            return redact_value(value)
+        if key.lower() in self.extra and isinstance(value, int | float) and not isinstance(value, bool):
+            return redact_value(str(value))
+        return self.json(value)
+
+
+def redact_value(value: str) -> str:
+    """Keep an auth scheme and a short tail: `Bearer sk-abc...WXYZ` -> `Bearer …WXYZ`; `s3cr3t` -> `…`.
+
+    The first word is kept only when it looks like a scheme (`Bearer`, `Basic`, `AWS4-HMAC-SHA256`), never when it
+    is part of the secret (`session=abc; Path=/`)."""
+    scheme, space, secret = value.partition(" ")
+    if not space or not _SCHEME.fullmatch(scheme):
+        scheme, space, secret = "", "", value
+    tail = secret[-TAIL:] if len(secret) >= SHORTEST_WITH_TAIL else ""
+    return f"{scheme}{space}…{tail}"
+

@@ -1,0 +1,202 @@
+"""Every output of every command shows hostile wire text (ESC, CSI, OSC 8, NUL, C1, U+202E, lone surrogates)
+visibly and stays valid in its format: nothing from the wire reaches a terminal, a log or a report raw."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from inspector.recorder_verdict import StreamResult
+from inspector.recording import Header, RecordingWriter
+
+# Everything a stream could use to drive a terminal or reorder text: a title change, a screen clear, a live OSC 8
+# link, NUL, a C1 CSI, a bidi override and a lone surrogate (only JSON's `\ud800` escape can carry one).
+HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x1b]8;;http://evil.example/\x1b\\click\x1b]8;;\x1b\\ \x00 \x9b \u202e ltr \ud800"
+SHOWN = "␛]0;pwned␇␛[2J␛]8;;http://evil.example/␛\\click␛]8;;␛\\ ␀ <U+009B> <U+202E> ltr <U+D800>"
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _chunk(delta: dict, finish: str | None = None) -> bytes:
+    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    return b"data: " + json.dumps(chunk).encode() + b"\n\n"  # ASCII JSON: every control arrives as an escape
+
+
+def hostile_body(content: str = HOSTILE) -> bytes:
+    call = {"index": 0, "id": "call\u202e1", "type": "function",
+            "function": {"name": "get\u202eweather" + HOSTILE, "arguments": json.dumps({"city": HOSTILE})}}
+    return b"".join([
+        _chunk({"role": "assistant", "content": content}),
+        _chunk({"tool_calls": [call]}),
+        b"event: x\x1b[31mred\x00\xc2\x9b\xe2\x80\xae\ndata: {}\n\n",  # raw bytes in an event name
+        _chunk({}, "tool_calls"),
+        b"data: [DONE]\n\n",
+    ])
+
+
+def _record(path: Path, body: bytes, url: str = "http://127.0.0.1/v1/chat/completions?q=\x1b]0;t\x07") -> Path:
+    header = Header(request={"method": "POST", "url": url, "headers": {}},
+                    response={"status": 200, "headers": {"content-type": "text/event-stream"}})
+    writer = RecordingWriter(path, header)
+    writer.chunk(0.1, body)
+    writer.end(0.2, "complete")
+    return path
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> Path:
+    return _record(tmp_path / "hostile.jsonl", hostile_body())
+
+
+def assert_shown_not_obeyed(text: str) -> None:
+    assert not _UNSAFE.findall(text)
+    text.encode("utf-8")  # strict: no lone surrogate made it out
+
+
+TEXT_OUTPUTS = [
+    pytest.param(["events"], id="events"),
+    pytest.param(["validate"], id="validate-text"),
+    pytest.param(["validate", "--format", "github"], id="validate-github"),
+    pytest.param(["view"], id="view"),
+    pytest.param(["view", "--events", "--raw"], id="view-events-raw"),
+]
+
+
+@pytest.mark.parametrize("args", TEXT_OUTPUTS)
+def test_text_outputs_show_controls_visibly(run_cli, hostile: Path, args: list[str]) -> None:
+    result = run_cli(*args, str(hostile))
+    assert result.code in (0, 1)
+    assert_shown_not_obeyed(result.out + result.err)
+    assert "␛[31mred" in result.out
+
+
+def test_events_shows_the_event_name_visibly(run_cli, hostile: Path) -> None:
+    lines = run_cli("events", str(hostile)).out.splitlines()
+    assert lines[2] == "    2     0.100s  x␛[31mred␀<U+009B><U+202E>  {}"
+
+
+def test_validate_text_quotes_the_event_name_visibly(run_cli, hostile: Path) -> None:
+    out = run_cli("validate", str(hostile)).out
+    assert "got `event: x␛[31mred␀<U+009B><U+202E>`" in out
+
+
+def test_github_annotations_stay_one_line_each(run_cli, hostile: Path) -> None:
+    lines = run_cli("validate", "--format", "github", str(hostile)).out.splitlines()
+    assert lines and all(line.startswith(("::error ", "::warning ")) for line in lines)
+
+
+@pytest.mark.parametrize("command", ["validate", "diff"])
+def test_junit_is_valid_xml_for_any_content(run_cli, hostile: Path, tmp_path: Path, command: str) -> None:
+    args = [str(_record(tmp_path / "plain.jsonl", hostile_body("Hello"))), str(hostile)] if command == "diff" \
+        else [str(hostile)]
+    out = run_cli(command, "--format", "junit", *args).out
+    suite = ElementTree.fromstring(out.encode("utf-8"))  # NUL or a lone surrogate would make this raise
+    failure = suite.find("testcase/failure")
+    assert failure is not None and "␛" in failure.text
+    assert_shown_not_obeyed(out)
+
+
+@pytest.mark.parametrize("args", [["validate", "--format", "json"], ["view", "--json"], ["events", "--json"],
+                                  ["ls", "--json"]], ids=lambda args: "-".join(args))
+def test_json_outputs_escape_as_json_does_and_keep_the_value(run_cli, hostile: Path, args: list[str]) -> None:
+    out = run_cli(*args, str(hostile)).out
+    assert_shown_not_obeyed(out)
+    documents = [json.loads(line) for line in out.splitlines()] if args[0] in ("events", "ls") else [json.loads(out)]
+    if args[0] == "view":
+        assert documents[0]["text"] == HOSTILE
+        assert documents[0]["tool_calls"][0]["name"] == "get\u202eweather" + HOSTILE
+    elif args[0] == "events":
+        assert documents[2]["event"] == "x\x1b[31mred\x00\x9b\u202e"
+    elif args[0] == "ls":
+        assert documents[0]["endpoint"] == "127.0.0.1/v1/chat/completions"
+    else:
+        messages = [finding["message"] for finding in documents[0]["files"][0]["findings"]]
+        assert any("x\x1b[31mred\x00\x9b\u202e" in message for message in messages)
+
+
+def test_diff_text_shows_an_escape_that_makes_two_texts_differ(run_cli, tmp_path: Path) -> None:
+    old = _record(tmp_path / "old.jsonl", hostile_body("Hello"))
+    new = _record(tmp_path / "new.jsonl", hostile_body("\x1b[31mHello"))
+    result = run_cli("diff", str(old), str(new))
+    assert result.code == 1
+    assert_shown_not_obeyed(result.out)
+    lines = [line.strip() for line in result.out.splitlines()]
+    assert "-Hello" in lines and "+␛[31mHello" in lines
+
+
+def test_diff_text_shows_title_changes_and_links_visibly(run_cli, hostile: Path, tmp_path: Path) -> None:
+    old = _record(tmp_path / "old.jsonl", hostile_body("Hello"))
+    result = run_cli("diff", str(old), str(hostile))
+    assert_shown_not_obeyed(result.out)
+    assert f"+{SHOWN}" in [line.strip() for line in result.out.splitlines()]
+
+
+def test_diff_json_keeps_the_value(run_cli, hostile: Path, tmp_path: Path) -> None:
+    old = _record(tmp_path / "old.jsonl", hostile_body("Hello"))
+    out = run_cli("diff", "--format", "json", str(old), str(hostile)).out
+    assert_shown_not_obeyed(out)
+    texts = [d for d in json.loads(out)["files"][0]["differences"] if d["aspect"] == "text"]
+    assert f"+{HOSTILE}" in texts[0]["detail"]
+
+
+def test_html_view_holds_no_bidi_override_or_control(run_cli, hostile: Path) -> None:
+    """A U+202E in a tool name would reverse the table cell beside it in the browser."""
+    page = run_cli("view", "--html", "-", str(hostile)).out
+    assert_shown_not_obeyed(page)
+    assert "get&lt;U+202E&gt;weather" in page
+
+
+def test_ls_shows_a_hostile_file_name_and_endpoint_visibly(run_cli, tmp_path: Path) -> None:
+    _record(tmp_path / "a\x1b[2Jb.jsonl", hostile_body(), url="http://h/v1/chat/completions\u202e")
+    result = run_cli("ls", str(tmp_path))
+    assert_shown_not_obeyed(result.out)
+    shown = "".join(result.out.split())  # the column folds long names
+    assert "a␛[2Jb.jsonl" in shown and "h/v1/chat/completions<U+202E>" in shown
+
+
+def test_the_error_line_shows_a_hostile_file_name_on_one_line(run_cli, tmp_path: Path) -> None:
+    path = tmp_path / "x\x1b]0;t\x07\ny.jsonl"
+    path.write_bytes(b"\x00not a stream\n")
+    result = run_cli("validate", str(path))
+    assert result.code == 2
+    assert len(result.err.splitlines()) == 1
+    assert "x␛]0;t␇␊y.jsonl" in result.err
+    assert_shown_not_obeyed(result.err)
+
+
+def test_the_recorders_live_line_shows_the_path_and_message_visibly() -> None:
+    result = StreamResult(path="r.jsonl", started=0.0, method="POST", url_path="/v1/\x1b]0;t\x07\x1b[2J",
+                          protocol="openai-chat", status=None, events=0, ttft=None, reason="error",
+                          error="refused: \x1b[2J\u202e", findings=())
+    line = result.line()
+    assert_shown_not_obeyed(line)
+    assert "POST /v1/␛]0;t␇␛[2J" in line and line.endswith("FAIL refused: ␛[2J<U+202E>")
+
+
+def test_serve_logs_a_hostile_request_path_visibly(hostile: Path) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "inspector", "serve", "--port", "0", str(hostile)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        first = process.stdout.readline().decode()
+        port = int(first.split("http://127.0.0.1:", 1)[1].split()[0])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(b"POST /v1/\x1b]0;pwned\x07\x1b[2J HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                               b"Connection: close\r\n\r\n")
+            while connection.recv(65536):
+                pass
+        lines = []
+        while not any("POST /v1/" in line for line in lines):
+            lines.append(process.stdout.readline().decode("utf-8", "surrogateescape"))
+    finally:
+        process.terminate()
+        process.wait(10)
+    logged = next(line for line in lines if "POST /v1/" in line)
+    assert_shown_not_obeyed(logged.rstrip("\n"))
+    assert "POST /v1/␛]0;pwned␇␛[2J -> hostile.jsonl (200)" in logged

@@ -1,0 +1,129 @@
+"""The redaction policy: secret names by their words, string values only, a short tail kept."""
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inspector.redact import Policy, is_secret_name, redact_value
+
+SECRET = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789WXYZ"
+
+SECRET_NAMES = [
+    "Authorization", "proxy-authorization", "X-Api-Key", "api-key", "x-goog-api-key", "Cookie", "Set-Cookie",
+    "openai_api_key", "private_key", "x-api-key", "accessToken", "refresh_token", "client_secret", "PASSWORD",
+    "passwd", "sessionId", "X-Session", "credentials", "signature", "sig", "apikey", "APIKey", "oauth",
+    "X-Amz-Security-Token", "AWSAccessKeyId", "ocp-apim-subscription-key", "prompt_cache_key",
+]
+PLAIN_NAMES = [
+    "model", "messages", "content", "top_k", "top_p", "stream", "keyword", "author", "tokenizer", "user",
+    "x-ratelimit-remaining-tokens", "anthropic-ratelimit-tokens-reset", "content-type", "x-request-id",
+    "openai-organization", "anthropic-version", "previous_response_id",
+]
+
+
+@pytest.mark.parametrize("name", SECRET_NAMES)
+def test_names_with_a_secret_word_are_secret(name: str) -> None:
+    assert is_secret_name(name)
+
+
+@pytest.mark.parametrize("name", PLAIN_NAMES)
+def test_other_names_are_not(name: str) -> None:
+    assert not is_secret_name(name)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (f"Bearer {SECRET}", "Bearer …WXYZ"),
+        (SECRET, "…WXYZ"),
+        ("short", "…"),
+        ("Bearer short", "Bearer …"),
+        ("fifteen-chars-x", "…"),
+        ("sixteen-chars-xy", "…s-xy"),
+        (f"session={SECRET}; theme=dark", "…dark"),  # not a scheme: nothing of the cookie's start is kept
+        (f"AWS4-HMAC-SHA256 Credential={SECRET}", "AWS4-HMAC-SHA256 …WXYZ"),
+    ],
+)
+def test_redact_value_keeps_a_scheme_and_four_characters_of_long_values_only(value: str, expected: str) -> None:
+    assert redact_value(value) == expected
+
+
+def test_headers_are_redacted_by_the_policy_and_the_users_names() -> None:
+    headers = [(name, f"v{SECRET}") for name in SECRET_NAMES] + [
+        ("X-Team-Id", SECRET), ("Content-Type", "application/json"), ("x-ratelimit-remaining-tokens", "29000"),
+    ]
+    redacted = Policy(["x-team-id"]).headers(headers)
+    assert redacted == {
+        **{name: "…WXYZ" for name in SECRET_NAMES}, "X-Team-Id": "…WXYZ", "Content-Type": "application/json",
+        "x-ratelimit-remaining-tokens": "29000",
+    }
+
+
+def test_json_fields_at_any_depth_with_string_values_only() -> None:
+    body = {
+        "model": "gpt-4o", "stream": True, "max_tokens": 100, "max_output_tokens": 50, "top_k": 5,
+        "thinking": {"type": "enabled", "budget_tokens": 1024}, "openai_api_key": SECRET,
+        "config": [{"private_key": SECRET, "auth": {"x-api-key": SECRET, "Token": None}}],
+        "tools": [{"name": "get_token", "input_schema": {"properties": {"api_key": {"type": "string"}}}}],
+        "account_number": 12345678, "session_count": 3,
+    }
+    redacted = Policy(["account_number"]).json(body)
+    assert redacted == {
+        **body, "openai_api_key": "…WXYZ", "account_number": "…",
+        "config": [{"private_key": "…WXYZ", "auth": {"x-api-key": "…WXYZ", "Token": None}}],
+    }
+
+
+def test_a_body_keeps_its_text_unless_something_is_redacted() -> None:
+    policy = Policy()
+    plain = '{"model": "m",   "max_tokens": 10, "stream": true}'
+    assert policy.body(plain) == plain
+    assert policy.body("not json, key=abc") == "not json, key=abc"
+    assert json.loads(policy.body(json.dumps({"a": {"client_secret": SECRET}}))) == {"a": {"client_secret": "…WXYZ"}}
+    assert policy.body(None) is None
+
+
+def test_a_body_nested_too_deeply_to_check_is_not_kept() -> None:
+    deep = '{"token": "' + SECRET + '", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    kept = Policy().body(deep)
+    assert SECRET not in kept and "not kept" in kept
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (f"https://h/v1/x:streamGenerateContent?alt=sse&key={SECRET}&access_token={SECRET}&n=1",
+         "https://h/v1/x:streamGenerateContent?alt=sse&key=…WXYZ&access_token=…WXYZ&n=1"),
+        (f"https://h/p?openai_api_key={SECRET}&sig={SECRET}#frag", "https://h/p?openai_api_key=…WXYZ&sig=…WXYZ#frag"),
+        (f"https://user:{SECRET}@h.example/p?q={SECRET}", f"https://h.example/p?q={SECRET}"),
+        (f"http://[::1/x?api_key={SECRET}", "http://[::1/x?api_key=…WXYZ"),
+        ("https://h/p?flag&key", "https://h/p?flag&key"),
+    ],
+)
+def test_urls_lose_credentials_and_secret_query_values(url: str, expected: str) -> None:
+    assert Policy().url(url) == expected
+
+
+def test_users_names_in_a_url() -> None:
+    assert Policy(["q"]).url(f"https://h/p?q={SECRET}") == "https://h/p?q=…WXYZ"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60), st.text(max_size=60))
+def test_any_url_or_body_is_redacted_without_raising(url: str, body: str) -> None:
+    Policy(["x"]).url(url)
+    Policy(["x"]).body(body)
+
+
+def test_view_shows_the_url_of_a_recording_written_elsewhere_redacted(run_cli, tmp_path) -> None:
+    from inspector.recording import Header, RecordingWriter
+
+    url = f"https://user:pw@h.example/v1/chat/completions?openai_api_key={SECRET}"
+    writer = RecordingWriter(tmp_path / "r.jsonl", Header(request={"method": "POST", "url": url, "headers": {}}))
+    writer.chunk(0.1, b"data: [DONE]\n\n")
+    writer.end(0.2, "complete")
+    shown = run_cli("view", "--json", str(tmp_path / "r.jsonl"))
+    assert json.loads(shown.out)["url"] == "https://h.example/v1/chat/completions?openai_api_key=…WXYZ"
+    assert SECRET not in run_cli("view", str(tmp_path / "r.jsonl")).out
