@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import shlex
 import shutil
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import openai  # noqa: F401
 import pytest
 
 from inspector.protocols import load_all_rules
+from inspector.pytest_plugin import _Session, golden_files, golden_name
 from inspector.replay import Replay, ReplayServer
 
 pytest_plugins = ["pytester"]
@@ -27,21 +30,6 @@ EXAMPLES = ROOT / "recordings" / "examples"
 CHAT = EXAMPLES / "openai-chat-parallel-tool-calls.jsonl"
 MESSAGES = EXAMPLES / "anthropic-messages-tool-use.jsonl"
 CORPUS = ROOT / "tests" / "fixtures" / "corpus"
-
-CHAT_TEST = '''
-import openai
-
-def stream_tools(base_url):
-    client = openai.OpenAI(base_url=f"{base_url}/v1", api_key="sk-test-0123-SECRETVALUE-wxyz", max_retries=0)
-    stream = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}],
-                                            stream=True)
-    return [call.function.name for chunk in stream if chunk.choices
-            for call in chunk.choices[0].delta.tool_calls or [] if call.function.name]
-
-def test_chat(sse_replay):
-    assert stream_tools(sse_replay)[0] == "GetWeatherArgs"
-    assert stream_tools(sse_replay)[0] == "GetWeatherArgs"
-'''
 
 
 @pytest.fixture
@@ -96,29 +84,24 @@ def test_replay_golden_recordings_or_a_marked_path_with_faults(pytester: pytest.
                                  "--sse-record --sse-upstream URL*"])
 
 
-@pytest.mark.slow
-def test_record_then_replay_then_check(pytester: pytest.Pytester, upstream) -> None:
-    pytester.makepyfile(test_app=CHAT_TEST)
-    with upstream(CHAT) as api:
-        pytester.runpytest("--sse-record", "--sse-upstream", api.url).assert_outcomes(passed=1)
-    golden = pytester.path / "tests" / "golden" / "test_app"
-    assert sorted(path.name for path in golden.iterdir()) == ["test_chat-2.jsonl", "test_chat.jsonl"]
-    header = json.loads((golden / "test_chat.jsonl").read_text().splitlines()[0])
-    assert (header["source"], header["request"]["headers"]["Authorization"]) == ("proxy", "Bearer …wxyz")
+def test_record_saves_each_stream_of_a_test_in_call_order(tmp_path: Path) -> None:
+    """The naming of --sse-record (the real recorder is run by the docs example test below)."""
 
-    pytester.runpytest().assert_outcomes(passed=1)  # no upstream now: the golden recordings are replayed
+    class Recorded:  # stands for the recorder: what it caught, oldest first
+        output = ""
 
-    changed = pytester.path / "changed.jsonl"
-    changed.write_text(CHAT.read_text().replace("get_stock_price", "get_share_price"))
-    with upstream(changed) as api:  # the test's own asserts pass: only the check sees the change
-        result = pytester.runpytest("--sse-check", "--sse-upstream", api.url)
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*.jsonl differs from *test_app/test_chat.jsonl:",
-        '*tool call 1 get_stock_price: name: "get_stock_price" -> "get_share_price"',
-    ])
-    with upstream(CHAT) as api:
-        pytester.runpytest("--sse-check", "--sse-upstream", api.url).assert_outcomes(passed=1)
+        def stop(self) -> list[Path]:
+            return [CHAT, MESSAGES, CHAT]
+
+    golden = tmp_path / "golden"
+    (golden / "test_app").mkdir(parents=True)
+    (golden / "test_app" / "test_x-4.jsonl").write_text("left from an older recording")
+    session = _Session("record", golden, golden_name("test_app.py::TestX::test_x[a b]"), Recorded())
+    session.finish()
+    assert sorted(path.name for path in (golden / "test_app").iterdir()) == [
+        "TestX.test_x_a_b-2.jsonl", "TestX.test_x_a_b-3.jsonl", "TestX.test_x_a_b.jsonl", "test_x-4.jsonl",
+    ]
+    assert golden_files(golden, Path("test_app/TestX.test_x_a_b"))[1].read_text() == MESSAGES.read_text()
 
 
 def test_record_needs_an_upstream(pytester: pytest.Pytester) -> None:
@@ -160,3 +143,40 @@ def test_the_helpers_fail_with_the_findings_and_the_diff(pytester: pytest.Pytest
         f"*AssertionError: {changed} differs from {tool}:",
         '*tool call 0 weather: name: "weather" -> "forecast"',
     ])
+
+
+def _doc_blocks(language: str) -> list[str]:
+    text = (ROOT / "docs" / "pytest.md").read_text()
+    return re.findall(rf"^```{language}\n(.*?)^```$", text, flags=re.M | re.S)
+
+
+def _doc_command(line: str, upstream_url: str) -> list[str]:
+    """A `pytest ...` line of docs/pytest.md as arguments: the API key assignment dropped, the API's origin
+    replaced by the local stand-in."""
+    words = [word for word in shlex.split(line) if not word.startswith("OPENAI_API_KEY=")]
+    assert words[0] == "pytest"
+    return [upstream_url if word.startswith("https://api.") else word for word in words[1:]]
+
+
+@pytest.mark.slow
+def test_the_docs_example_works_as_written(pytester: pytest.Pytester, upstream) -> None:
+    [example] = [block for block in _doc_blocks("python") if block.startswith("# tests/test_chat.py\n")]
+    record, replay, check = [block.strip() for block in _doc_blocks("sh")]
+    pytester.makefile(".toml", pyproject='[project]\nname = "app"\nversion = "0"\n')  # a project root, as yours
+    (pytester.path / "tests").mkdir()
+    (pytester.path / "tests" / "test_chat.py").write_text(example)
+    text = CORPUS / "openai-chat" / "openai-python__text-plain.sse"
+    with upstream(text) as api:
+        pytester.runpytest(*_doc_command(record, api.url)).assert_outcomes(passed=3)
+        golden = pytester.path / "tests" / "golden" / "test_chat" / "test_answers.jsonl"
+        header = json.loads(golden.read_text().splitlines()[0])
+        assert (header["source"], header["protocol"]) == ("proxy", "openai-chat")
+        pytester.runpytest(*_doc_command(check, api.url)).assert_outcomes(passed=3)
+    cut_short = pytester.path / "length.sse"  # the API now stops at the token limit: the documented failure
+    cut_short.write_text(text.read_text().replace('"finish_reason":"stop"', '"finish_reason":"length"'))
+    with upstream(cut_short) as api:
+        result = pytester.runpytest(*_doc_command(check, api.url))
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["golden/test_chat/test_answers.jsonl: the fresh recording differs:",
+                                 'status: "stop" -> "length"'])
+    pytester.runpytest(*_doc_command(replay, "")).assert_outcomes(passed=3)  # no API at all now

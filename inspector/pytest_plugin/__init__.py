@@ -72,10 +72,10 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--sse-record and --sse-check exclude each other")
 
 
-def golden_name(item: pytest.Item) -> Path:
+def golden_name(nodeid: str) -> Path:
     """`<module>/<Class.test_name_param>`: the golden recordings' path of a test, without the suffix."""
-    module = Path(item.nodeid.split("::", 1)[0]).stem
-    test = ".".join(item.nodeid.split("::")[1:])
+    module = Path(nodeid.split("::", 1)[0]).stem
+    test = ".".join(nodeid.split("::")[1:])
     return Path(module) / (re.sub(r"[^A-Za-z0-9_.-]+", "_", test).strip("_") or "test")
 
 
@@ -133,7 +133,9 @@ class _Session:
             try:
                 assert_same(old, new, ignore_text=self.options.get("ignore_text", False))
             except AssertionError as difference:
-                problems.append(str(difference))
+                shown = old.relative_to(self.golden_dir.parent) if old.is_relative_to(self.golden_dir.parent) else old
+                details = str(difference).split("\n", 1)[1]  # the first line names the fresh file's temporary path
+                problems.append(f"{shown}: the fresh recording differs:\n{details}")
         if problems:
             pytest.fail("\n\n".join(problems), pytrace=False)
 
@@ -152,7 +154,7 @@ def sse_replay(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     args, kwargs = (marker.args, dict(marker.kwargs)) if marker else ((), {})
     upstream = kwargs.pop("upstream", None) or config.getoption("--sse-upstream") or config.getini("sse_upstream")
     golden_dir = Path(config.getoption("--sse-golden-dir") or config.rootpath / config.getini("sse_golden_dir"))
-    name = golden_name(request.node)
+    name = golden_name(request.node.nodeid)
     mode = "record" if config.getoption("--sse-record") else "check" if config.getoption("--sse-check") else "replay"
     if args or mode == "replay":
         paths = [str(arg) for arg in args] or [str(path) for path in golden_files(golden_dir, name)]
