@@ -63,7 +63,7 @@ def events(paths: tuple[str, ...], as_json: bool) -> None:
 
 
 def _tolerance(value: str | None) -> tuple[float, float] | None:
-    from .diff import parse_tolerance
+    from .diff.compare import parse_tolerance
 
     try:
         return None if value is None else parse_tolerance(value)
@@ -150,8 +150,8 @@ def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool,
     """
     from pathlib import Path
 
-    from . import diff_report
-    from .diff import Options, diff_paths
+    from .diff import report as diff_report
+    from .diff.compare import Options, diff_paths
 
     percent, floor = timing_tolerance or (None, 0.0)
     options = Options(ignore_text=ignore_text, usage=usage, timing_tolerance=percent, timing_floor=floor,
@@ -232,8 +232,8 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: b
     """
     from .inputs import expand, open_source
     from .private import open_private
-    from .view import export_html, make_console, print_view
-    from .view_model import inspect
+    from .view.model import inspect
+    from .view.render import export_html, make_console, print_view
 
     found = expand([path])
     if len(found) != 1:
@@ -261,8 +261,8 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: b
 def list_command(directory: str, as_json: bool) -> None:
     """List the recordings under DIR (default: recordings), newest first: time, endpoint, protocol, status,
     events, TTFT, duration, verdict."""
-    from .listing import RecordingTable, list_recordings
-    from .view import make_console
+    from .view.listing import RecordingTable, list_recordings
+    from .view.render import make_console
 
     rows = list_recordings(directory)
     if as_json:
@@ -289,7 +289,7 @@ def record(reverse: str | None, regular: bool, port: int, directory: str, redact
 
     The app receives each chunk unchanged the moment it arrives. Ctrl-C stops and prints a summary.
     """
-    from .recorder_run import RecorderError, run
+    from .recorder.run import RecorderError, run
 
     if reverse and regular:
         raise UsageFailure("--reverse and --regular exclude each other")
@@ -367,7 +367,7 @@ def probe(base_url: str, protocol: str, model: str | None, api_key_env: str | No
     from pathlib import Path
 
     from .probe import DIALECTS, KeyRefused, Probe, ProbeError, ProbeReport
-    from .view import make_console
+    from .view.render import make_console
 
     if not base_url.startswith(("http://", "https://")):
         raise UsageFailure(f"--base-url: expected an http:// or https:// URL, got {base_url!r}")
@@ -416,7 +416,7 @@ def demo(directory: str | None, speed: float, examples: str | None) -> None:
     from rich.text import Text
 
     from .demo import EXAMPLES, Demo, DemoError
-    from .view import make_console, print_view
+    from .view.render import make_console, print_view
 
     if not math.isfinite(speed):
         raise UsageFailure(f"--speed: expected a finite number, got {speed}")

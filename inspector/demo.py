@@ -27,12 +27,12 @@ from mitmproxy import options
 from mitmproxy.tools.dump import DumpMaster
 
 from .inputs import InputError, open_source
-from .recorder import Recorder
-from .recorder_run import RecorderError, check_directory, close_connections
-from .recorder_verdict import StreamResult
+from .recorder.addon import Recorder
+from .recorder.run import RecorderError, check_directory, close_connections
+from .recorder.verdict import StreamResult
 from .recording import read_header
 from .replay import Catalog, Entry, Replay, ReplayServer, load_entries
-from .view_model import StreamReport, inspect
+from .view.model import StreamReport, inspect
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inspector.findings import RULES, Severity
-from inspector.protocols import anthropic_messages  # noqa: F401  (registers the rules)
-from inspector.protocols.anthropic_messages_assembly import Fragments
+from inspector.protocols.anthropic_messages import checker as anthropic_messages  # noqa: F401  (registers the rules)
+from inspector.protocols.anthropic_messages.assembly import Fragments
 from inspector.sse import SSEParser
 from inspector.validate import check_bytes
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from inspector.diff import Difference, Digest, FindingTally, Options, compare, parse_tolerance
-from inspector.diff_events import Run, RunCollector, chat_kind, compare_runs, event_kind
-from inspector.diff_values import first_change, json_changes, unified
+from inspector.diff.compare import Difference, Digest, FindingTally, Options, compare, parse_tolerance
+from inspector.diff.events import Run, RunCollector, chat_kind, compare_runs, event_kind
+from inspector.diff.values import first_change, json_changes, unified
 from inspector.findings import Finding, Severity
 from inspector.protocols.base import Assembly, Output, ToolCall
 from inspector.sse import Event

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from inspector.diff import Difference, Options, diff_paths
+from inspector.diff.compare import Difference, Options, diff_paths
 from inspector.recording import Header, RecordingWriter
 from inspector.sse import SSEParser
 

@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from inspector.recorder_verdict import StreamResult
+from inspector.recorder.verdict import StreamResult
 from inspector.recording import Header, RecordingWriter
 
 # Everything a stream could use to drive a terminal or reorder text: a title change, a screen clear, a live OSC 8

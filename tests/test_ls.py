@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from inspector.listing import list_recordings
 from inspector.recording import Header, RecordingWriter
+from inspector.view.listing import list_recordings
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 
@@ -129,7 +129,7 @@ def test_listing_one_file_shows_its_path(tmp_path: Path) -> None:
 
     from rich.console import Console
 
-    from inspector.listing import RecordingTable, list_recordings
+    from inspector.view.listing import RecordingTable, list_recordings
 
     path = tmp_path / "one.sse"
     path.write_bytes(b"data: {}\n\n")

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inspector.findings import RULES
-from inspector.protocols import openai_chat
+from inspector.protocols.openai_chat import checker as openai_chat
 from inspector.sse import SSEParser
 from inspector.validate import check_bytes
 

@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inspector.findings import RULES, Severity
-from inspector.protocols import openai_responses
-from inspector.protocols.openai_responses_models import EVENT_MODELS
+from inspector.protocols.openai_responses import checker as openai_responses
+from inspector.protocols.openai_responses.models import EVENT_MODELS
 from inspector.sse import SSEParser
 from inspector.validate import check_bytes
 

@@ -17,7 +17,7 @@ from inspector.probe import DIALECTS, TOOL_NAME, KeyRefused, Probe, ProbeError, 
 from inspector.protocols.base import Assembly, ToolCall
 from inspector.recording import Header, RecordingWriter
 from inspector.replay import Faults, Replay, ReplayServer
-from inspector.view import make_console
+from inspector.view.render import make_console
 
 ROOT = Path(__file__).parent.parent
 CORPUS = ROOT / "tests" / "fixtures" / "corpus"

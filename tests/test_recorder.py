@@ -28,10 +28,10 @@ from mitmproxy.test import taddons, tflow, tutils
 from recorder_helpers import CORPUS, SECRET, read_recording, recorded_body
 
 from inspector.inputs import open_source
-from inspector.recorder import Recorder
-from inspector.recorder_decode import BodyDecoder
-from inspector.recorder_stream import ChunkWriter, Ending, StreamRecording, chunk_line
-from inspector.recorder_verdict import StreamResult, end_reason
+from inspector.recorder.addon import Recorder
+from inspector.recorder.decode import BodyDecoder
+from inspector.recorder.stream import ChunkWriter, Ending, StreamRecording, chunk_line
+from inspector.recorder.verdict import StreamResult, end_reason
 from inspector.recording import End, Header
 
 CHAT = "openai-chat/openai-python__text-plain.sse"

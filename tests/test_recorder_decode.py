@@ -9,7 +9,7 @@ import brotli
 import pytest
 import zstandard
 
-from inspector.recorder_decode import BodyDecoder, DecodeError
+from inspector.recorder.decode import BodyDecoder, DecodeError
 
 BODY = b"".join(b'data: {"n":%d,"text":"caf\xc3\xa9 \xe2\x80\x94 chunk"}\n\n' % index for index in range(300))
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from inspector.cli import cli
-from inspector.recorder_run import Listening, RecorderError, mode_for
+from inspector.recorder.run import Listening, RecorderError, mode_for
 
 CA = Path("/home/me/.mitmproxy/mitmproxy-ca-cert.pem")
 

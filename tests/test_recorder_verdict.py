@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from inspector.recorder_decode import BodyDecoder
-from inspector.recorder_stream import ChunkWriter, Ending, StreamRecording
-from inspector.recorder_verdict import conclude
+from inspector.recorder.decode import BodyDecoder
+from inspector.recorder.stream import ChunkWriter, Ending, StreamRecording
+from inspector.recorder.verdict import conclude
 from inspector.recording import Header
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"

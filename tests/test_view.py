@@ -11,9 +11,9 @@ from inspector.findings import Finding, Severity
 from inspector.inputs import open_source
 from inspector.protocols.base import Output, ToolCall
 from inspector.recording import Header, RecordingWriter
-from inspector.view import THEME, FindingsTable, GapChart, OutputView, StreamView, ToolCallTable, export_html
-from inspector.view_model import inspect
-from inspector.view_summary import summarize
+from inspector.view.model import inspect
+from inspector.view.render import THEME, FindingsTable, GapChart, OutputView, StreamView, ToolCallTable, export_html
+from inspector.view.summary import summarize
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 CORPUS_FILES = sorted(str(path.relative_to(CORPUS)) for path in CORPUS.glob("*/*.sse"))
@@ -453,7 +453,7 @@ def test_tool_kinds_other_than_a_plain_function_are_named() -> None:
 
 
 def test_control_characters_from_the_wire_are_shown_not_obeyed(tmp_path: Path) -> None:
-    from inspector.view import make_console, print_view
+    from inspector.view.render import make_console, print_view
 
     path = tmp_path / "hostile.sse"
     chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m\x1b[31mRED",

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 from mitmproxy import exceptions, http, io
 
-from ..recorder import is_event_stream
-from ..recorder_decode import BodyDecoder, DecodeError
+from ..recorder.addon import is_event_stream
+from ..recorder.decode import BodyDecoder, DecodeError
 from ..recording import Chunk
 from .capture import Capture, CaptureError, Skipped
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..protocols import detect
-from ..recorder import file_name, flow_header
+from ..recorder.addon import file_name, flow_header
 from ..recording import RecordingWriter
 from .capture import Capture, CaptureError
 

@@ -1,4 +1,5 @@
-"""The protocol checkers, by name. Modules load on first use, so a stream costs only its own protocol."""
+"""The protocol checkers, by name: one package per protocol, each with the same parts (models, rules, checker,
+assembly). Packages load on first use, so a stream costs only its own protocol."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def checker_for(name: str, *, fresh_request: bool = False) -> Checker | None:
     """
     if name == GENERIC:
         return None
-    module = importlib.import_module(f"{__name__}.{_MODULES[name]}")
+    module = importlib.import_module(f"{__name__}.{_MODULES[name]}.checker")
     checker = module.Checker()
     if fresh_request and hasattr(checker, "fresh_request"):
         checker.fresh_request = True
@@ -33,6 +34,6 @@ def checker_for(name: str, *, fresh_request: bool = False) -> Checker | None:
 
 
 def load_all_rules() -> None:
-    """Import every protocol module so that all rules are registered (for docs and listings)."""
+    """Import every protocol checker so that all rules are registered (for docs and listings)."""
     for module in _MODULES.values():
-        importlib.import_module(f"{__name__}.{module}")
+        importlib.import_module(f"{__name__}.{module}.checker")

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 
-from .. import diff_report, report
-from ..diff import Options, diff_paths
+from .. import report
+from ..diff import report as diff_report
+from ..diff.compare import Options, diff_paths
 from ..inputs import InputError, expand, open_source
 
 Path = str | os.PathLike[str]

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from .schema import summary
+from ..schema import summary
 
 Index = Annotated[int, Field(ge=0)]
 Count = Annotated[int, Field(ge=0)]

@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from .base import ToolCall
+from ..base import ToolCall
 
 
 @dataclass(frozen=True, slots=True)

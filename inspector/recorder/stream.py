@@ -4,7 +4,7 @@ The callable runs on mitmproxy's event loop for every network chunk of every str
 possible: a time stamp and a queue; every `WRITE_DELAY` the queued chunks are decoded (when the body is
 compressed) and written with one system call. It never raises (an escaping exception would cut the app's
 connection) and always hands the chunk back unchanged. Parsing and validation happen once the stream has ended
-(`recorder_verdict`), off this path: `bench/proxy.py` measured that validating each chunk would cost more than
+(`verdict`), off this path: `bench/proxy.py` measured that validating each chunk would cost more than
 the proxying itself.
 """
 
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring  # type: ignore[attr-defined]  # the C encoder json.dumps uses
 from pathlib import Path
 
-from .recorder_decode import BodyDecoder, DecodeError
-from .recording import Header, RecordingWriter
+from ..recording import Header, RecordingWriter
+from .decode import BodyDecoder, DecodeError
 
 log = logging.getLogger(__name__)
 _BATCH = 64

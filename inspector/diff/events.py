@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .sse import Event
+from ..sse import Event
 
 DONE_KIND = "[DONE]"
 IGNORED_KINDS = frozenset({"ping"})

@@ -18,7 +18,7 @@ from typing import Any, Literal, NotRequired
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
-from .schema import problems
+from ..schema import problems
 
 _CONFIG = ConfigDict(strict=True, extra="ignore")
 

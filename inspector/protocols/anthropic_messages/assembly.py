@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .base import Assembly, Output, ToolCall
+from ..base import Assembly, Output, ToolCall
 
 TOOL_BLOCKS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
 _GROUP = 256  # fragments joined into one list entry: the lists grow once per _GROUP events, not once per event

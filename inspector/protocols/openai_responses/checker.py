@@ -2,7 +2,7 @@
 
 This module owns the response envelope: framing (`event:` name, `[DONE]`), `sequence_number`, the start
 events, the one terminal event and what it must carry, in-band `error` events. Items, parts and delta
-families live in `openai_responses_items`, the event models in `openai_responses_models`. Every event is
+families live in `items`, the event models in `models`. Every event is
 validated against its model (dispatch by dict) before any ordering rule reads it; a payload that fails its
 model is a `responses/schema` finding and the ordering rules skip it.
 """
@@ -13,13 +13,13 @@ from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
-from ..findings import Finding, Severity, rule
-from ..sse import Event
-from .base import DONE, UNREADABLE, Assembly
-from .openai_responses_items import OutputState
-from .openai_responses_models import EVENT_MODELS, SCHEMA
-from .openai_responses_state import FAMILIES, PROGRESS_ITEM_TYPES
-from .schema import summary
+from ...findings import Finding, Severity, rule
+from ...sse import Event
+from ..base import DONE, UNREADABLE, Assembly
+from ..schema import summary
+from .items import OutputState
+from .models import EVENT_MODELS, SCHEMA
+from .state import FAMILIES, PROGRESS_ITEM_TYPES
 
 # fmt: off
 EVENT_NAME        = rule("responses/event-name-mismatch", Severity.ERROR,

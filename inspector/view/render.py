@@ -22,12 +22,12 @@ from rich.table import Table
 from rich.text import Text
 from rich.theme import Theme
 
-from .escape import guard, visible
-from .findings import Finding, Severity
-from .protocols.base import Output, ToolCall
-from .timing import Timing
-from .view_events import EventTable, RawFrames
-from .view_model import StreamReport
+from ..escape import guard, visible
+from ..findings import Finding, Severity
+from ..protocols.base import Output, ToolCall
+from ..timing import Timing
+from .events import EventTable, RawFrames
+from .model import StreamReport
 
 THEME = Theme(
     {

@@ -1,7 +1,7 @@
 """The Anthropic Messages checker: one state machine, fed one event at a time (PROTOCOLS.md §C, checklist §D).
 
-Three parts, one job each: `anthropic_messages_models` says what each payload must look like,
-`anthropic_messages_assembly` accumulates what the stream said (text, thinking, tool calls, usage), and this
+Three parts, one job each: `models` says what each payload must look like,
+`assembly` accumulates what the stream said (text, thinking, tool calls, usage), and this
 module judges the order. The ordering facts live in the tables below; every rule is one small method over the
 state, and a finding never stops the stream: the checker records it and goes on.
 """
@@ -13,11 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ..findings import Finding
-from ..sse import Event
-from . import anthropic_messages_rules as R
-from .anthropic_messages_assembly import TOOL_BLOCKS, Accumulator
-from .anthropic_messages_models import (
+from ...findings import Finding
+from ...sse import Event
+from ..base import ARGUMENTS_HARM, DONE, UNREADABLE, Assembly, FirstTime, ToolCall, arguments_problem
+from ..schema import json_type
+from . import rules as R
+from .assembly import TOOL_BLOCKS, Accumulator
+from .models import (
     DELTA_EVENT_MODELS,
     EVENT_MODELS,
     RESULT_BLOCKS,
@@ -26,8 +28,6 @@ from .anthropic_messages_models import (
     block_model,
     schema_problem,
 )
-from .base import ARGUMENTS_HARM, DONE, UNREADABLE, Assembly, FirstTime, ToolCall, arguments_problem
-from .schema import json_type
 
 # fmt: off
 FIRST_EVENT     = "message_start"

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
-from ..findings import Finding, Severity, rule
-from .base import ARGUMENTS_HARM, Assembly, FirstTime, Output, ToolCall, arguments_problem
-from .openai_chat_models import Role
+from ...findings import Finding, Severity, rule
+from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Output, ToolCall, arguments_problem
+from .models import Role
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 

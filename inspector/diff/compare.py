@@ -2,7 +2,7 @@
 
 Each input is run through the validator one chunk at a time and reduced to a `Digest`: the Assembly (text,
 reasoning, refusal, tool calls, usage, status and finish reasons), the findings by rule id, the sequence of
-event kinds with each run collapsed (`diff_events`), and two times. Two digests are then compared aspect by
+event kinds with each run collapsed (`events`), and two times. Two digests are then compared aspect by
 aspect (`ASPECTS`). Ids, `created` timestamps, `obfuscation` padding and the delta split never reach a
 digest, so they never count.
 
@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import Path
 
-from .diff_events import Run, RunCollector, compare_runs
-from .diff_values import first_change, json_changes, parse_json, show, unified
-from .findings import Finding
-from .inputs import InputError, Source, expand, open_source, streams_in
-from .protocols.base import Assembly, Output, ToolCall
-from .timing import TimingRecorder
+from ..findings import Finding
+from ..inputs import InputError, Source, expand, open_source, streams_in
+from ..protocols.base import Assembly, Output, ToolCall
+from ..timing import TimingRecorder
+from .events import Run, RunCollector, compare_runs
+from .values import first_change, json_changes, parse_json, show, unified
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,8 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.text import Text
 
-from .recording import Chunk
-from .view_model import EventRow
+from ..recording import Chunk
+from .model import EventRow
 
 _TYPE_WIDTH_LIMIT = 40
 

@@ -1,7 +1,7 @@
 """`ls`: one row per recording (time, endpoint, protocol, status, events, TTFT, duration, verdict), newest first,
 so that a user finds the stream that went wrong.
 
-Each file is read once, streaming, through the same pass as the viewer (`view_model.inspect`). A file that
+Each file is read once, streaming, through the same pass as the viewer (`model.inspect`). A file that
 cannot be read gets a row that says why instead of ending the listing.
 """
 
@@ -20,9 +20,9 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from .escape import visible
-from .inputs import InputError, expand, open_source, streams_in
-from .view_model import StreamReport, inspect
+from ..escape import visible
+from ..inputs import InputError, expand, open_source, streams_in
+from .model import StreamReport, inspect
 
 UNREADABLE = "unreadable"
 _VERDICT_STYLE = {"pass": "inspector.pass", "fail": "inspector.fail", UNREADABLE: "inspector.warning"}

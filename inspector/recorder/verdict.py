@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from .escape import visible
-from .findings import Finding, Severity, Tally
-from .inputs import open_source
-from .recorder_stream import Ending, StreamRecording
-from .timing import TimingRecorder
+from ..escape import visible
+from ..findings import Finding, Severity, Tally
+from ..inputs import open_source
+from ..timing import TimingRecorder
+from .stream import Ending, StreamRecording
 
 # fmt: off
 _REASON_BY_ENDING = {

@@ -7,7 +7,7 @@ Each rule is documented in `docs/rules.md`.
 
 from __future__ import annotations
 
-from ..findings import Severity, rule
+from ...findings import Severity, rule
 
 E, W = Severity.ERROR, Severity.WARNING
 

@@ -24,12 +24,12 @@ from urllib.parse import urlsplit
 from mitmproxy import ctx, exceptions, http
 from mitmproxy.connection import ConnectionState
 
-from .protocols import detect
-from .recorder_decode import BodyDecoder, DecodeError
-from .recorder_stream import WRITE_DELAY, ChunkWriter, Ending, StreamRecording
-from .recorder_verdict import StreamResult, conclude
-from .recording import Header
-from .redact import Policy
+from ..protocols import detect
+from ..recording import Header
+from ..redact import Policy
+from .decode import BodyDecoder, DecodeError
+from .stream import WRITE_DELAY, ChunkWriter, Ending, StreamRecording
+from .verdict import StreamResult, conclude
 
 log = logging.getLogger(__name__)
 

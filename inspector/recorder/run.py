@@ -26,8 +26,8 @@ from mitmproxy import exceptions, options
 from mitmproxy.master import Master
 from mitmproxy.tools.dump import DumpMaster
 
-from .recorder import Recorder
-from .recorder_verdict import StreamResult
+from .addon import Recorder
+from .verdict import StreamResult
 
 CA_FILE = "mitmproxy-ca-cert.pem"
 _CLOSE_TIMEOUT = 5.0

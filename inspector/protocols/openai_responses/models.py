@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from ..findings import Severity, rule
+from ...findings import Severity, rule
 
 SCHEMA = rule("responses/schema", Severity.ERROR, "an event, item or part that does not match its documented shape")
 

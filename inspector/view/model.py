@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .findings import Finding, Tally
-from .inputs import Source
-from .protocols.base import Assembly, Output
-from .recording import Chunk, End, Header
-from .redact import Policy
-from .sse import Event
-from .timing import Timing, TimingRecorder
-from .view_summary import summarize
+from ..findings import Finding, Tally
+from ..inputs import Source
+from ..protocols.base import Assembly, Output
+from ..recording import Chunk, End, Header
+from ..redact import Policy
+from ..sse import Event
+from ..timing import Timing, TimingRecorder
+from .summary import summarize
 
 
 @dataclass(frozen=True, slots=True)

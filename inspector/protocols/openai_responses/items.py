@@ -19,10 +19,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..findings import Finding, Severity, rule
-from .base import ARGUMENTS_HARM, Assembly, FirstTime, Output, ToolCall, arguments_problem
-from .openai_responses_models import ITEM_MODELS, PART_MODELS, SCHEMA, Item
-from .openai_responses_state import (
+from ...findings import Finding, Severity, rule
+from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Output, ToolCall, arguments_problem
+from ..schema import summary
+from .models import ITEM_MODELS, PART_MODELS, SCHEMA, Item
+from .state import (
     CALL_ID_ITEMS,
     DELTA_FAMILIES,
     DONE_FAMILIES,
@@ -46,7 +47,6 @@ from .openai_responses_state import (
     names,
     stable,
 )
-from .schema import summary
 
 # fmt: off
 OUTPUT_INDEX_ORDER = rule("responses/output-index-out-of-order", Severity.ERROR,

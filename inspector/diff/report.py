@@ -10,8 +10,8 @@ import json
 from collections.abc import Iterable, Sequence
 from xml.etree import ElementTree
 
-from .diff import Difference, Digest, PairResult
-from .escape import json_safe, visible
+from ..escape import json_safe, visible
+from .compare import Difference, Digest, PairResult
 
 
 def _plural(n: int, word: str) -> str:

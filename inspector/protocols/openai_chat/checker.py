@@ -8,7 +8,7 @@ opens with `delta.role`, streams text, refusal and tool-call fragments, and ends
 One `Checker` per stream, fed `(event, payload)` one event at a time. It keeps only what the rules need (the
 identity of the first chunk, where `[DONE]`, the usage chunk and an error came) and updates the `Assembly` apart
 from judging (STYLE.md §3). This module owns the envelope: framing, schema, identity, usage, in-band errors and
-the end of the stream; each choice object goes to `openai_chat_choices.ChoiceTracker`. Rules are declared next
+the end of the stream; each choice object goes to `choices.ChoiceTracker`. Rules are declared next
 to the code that checks them.
 """
 
@@ -17,11 +17,11 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from ..findings import Finding, Severity, rule
-from ..sse import Event
-from .base import DONE, UNREADABLE, Assembly, FirstTime
-from .openai_chat_choices import ChoiceTracker
-from .openai_chat_models import schema_problems
+from ...findings import Finding, Severity, rule
+from ...sse import Event
+from ..base import DONE, UNREADABLE, Assembly, FirstTime
+from .choices import ChoiceTracker
+from .models import schema_problems
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 

@@ -1,0 +1,1 @@
+"""Anthropic Messages (`POST /v1/messages`, `stream: true`): models, rules, checker, assembly."""
