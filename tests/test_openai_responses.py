@@ -572,3 +572,22 @@ def test_tool_arguments_cut_by_the_token_limit_are_not_judged() -> None:
     """A function call the limit cut says so (`status: incomplete`): its broken arguments are expected."""
     frames = set_field(5, "item.status", "incomplete")(cut_arguments(load("vercel-ai__function-call.sse")))
     assert pairs(dump(frames), "responses/tool-arguments-invalid-json") == []
+
+
+def test_an_item_whose_type_is_not_a_string_is_judged_not_a_crash() -> None:
+    """Found by the mangling property above: `"type": []` in a done item raised `unhashable type: 'list'`."""
+    from inspector.validate import check_bytes
+
+    def frame(payload: dict) -> bytes:
+        return f"event: {payload['type']}\ndata: {json.dumps(payload)}\n\n".encode()
+
+    item = {"id": "fc_1", "type": "function_call", "status": "completed", "arguments": "{}", "call_id": "c",
+            "name": "f"}
+    body = b"".join(frame(payload) for payload in [
+        {"type": "response.created", "sequence_number": 0,
+         "response": {"id": "r", "status": "in_progress", "output": []}},
+        {"type": "response.output_item.added", "sequence_number": 1, "output_index": 0, "item": item},
+        {"type": "response.output_item.done", "sequence_number": 2, "output_index": 0, "item": {**item, "type": []}},
+    ])
+    check = check_bytes(body, "openai-responses")
+    assert check.findings  # judged (a schema finding), where the checker used to raise

@@ -287,7 +287,7 @@ class OutputState:
         """The arguments a client runs: the done item's (what `output_item.done` and the final response hand the
         app). An item the token limit cut (`status: incomplete`) is not judged."""
         arguments = snapshot.get("arguments")
-        if snapshot.get("type") not in JSON_ARGUMENT_ITEMS or type(arguments) is not str:
+        if str(snapshot.get("type")) not in JSON_ARGUMENT_ITEMS or type(arguments) is not str:  # NOTE: any JSON
             return
         if snapshot.get("status") == "incomplete":
             return
