@@ -79,8 +79,8 @@ def _echo_event(event, as_json: bool, path: str | None) -> None:
         click.echo(json_safe(json.dumps(line, ensure_ascii=False)))
         return
     t = "-" if event.t is None else f"{event.t:.3f}s"
-    data = event.data.replace("\\", "\\\\").replace("\n", "\\n")
-    click.echo(visible(f"{event.index:>5}  {t:>9}  {event.type}  {data}", one_line=True))
+    # the data as on the wire, on one line: a newline between data lines shows as ␊, a backslash stays one
+    click.echo(visible(f"{event.index:>5}  {t:>9}  {event.type}  {event.data}", one_line=True))
 
 
 @cli.command()
@@ -221,50 +221,96 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
               help="Protocol to read the stream as; auto detects it.")
 @click.option("--events", "show_events", is_flag=True, help="Add a table of every event: index, time, gap, type, data.")
 @click.option("--raw", "show_raw", is_flag=True, help="Add the network chunks as they arrived.")
+@click.option("--follow", is_flag=True, help="Show a recording while it is still being written (live on a "
+              "terminal, one line per event elsewhere), then the whole view once its end line comes (or Ctrl-C).")
+@click.option("--headers", "show_headers", is_flag=True, help="Add the request's and response's headers (secrets "
+              "were redacted when recorded).")
 @click.option("--json", "as_json", is_flag=True, help="Print the view as JSON (text, tool_calls, usage, timing, ...).")
-@click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
-              help="Write the view as a self-contained HTML page to FILE, or - for stdout (for a bug report).")
-def view(path: str, protocol: str, show_events: bool, show_raw: bool, as_json: bool, html_path: str | None) -> None:
-    """Show one stream: timing (TTFB, TTFT, gaps, stalls), the reassembled text, reasoning, tool calls, usage
-    and findings.
+@click.option("--html", "html_path", metavar="FILE|DIR",
+              help="Write an interactive, self-contained HTML report to FILE (- for stdout); for a directory of "
+                   "recordings, into DIR: index.html and one page per recording.")
+def view(path: str, protocol: str, show_events: bool, show_raw: bool, follow: bool, show_headers: bool,
+         as_json: bool, html_path: str | None) -> None:
+    """Show one stream: the request and response around it, timing (TTFB, TTFT, gaps, stalls), the reassembled
+    text, reasoning, tool calls, usage and findings.
 
     Exit 0 when the stream has no error finding, 1 when it has.
     """
+    from pathlib import Path
+
     from .inputs import expand, open_source
     from .private import open_private
+    from .view.html import report_page, write_directory
     from .view.model import inspect
-    from .view.render import export_html, make_console, print_view
+    from .view.render import make_console, print_view
 
     found = expand([path])
+    if follow:
+        from .view.live import follow as follow_file
+
+        if path == "-" or Path(path).is_dir() or as_json or html_path is not None:
+            raise UsageFailure("--follow takes one file, shown in the terminal (not -, a directory, --json or --html)")
+        report = follow_file(path, make_console(), protocol=protocol, headers=show_headers)
+        sys.exit(1 if report.errors else 0)
+    if html_path is not None and path != "-" and Path(path).is_dir():
+        if html_path == "-":
+            raise UsageFailure("--html -: a directory's report is several pages: give a directory to write them to")
+        try:
+            entries = write_directory(path, Path(html_path), protocol)
+        except OSError as error:
+            raise UsageFailure(f"--html {html_path}: {error.strerror or error}") from None
+        click.echo(f"wrote {Path(html_path) / 'index.html'} and {sum(bool(e.href) for e in entries)} pages", err=True)
+        sys.exit(1 if any(entry.verdict != "pass" for entry in entries) else 0)
     if len(found) != 1:
-        raise UsageFailure(f"{path}: holds {len(found)} streams; view takes one (list them with `sse-inspector ls`)")
-    report = inspect(open_source(found[0]), protocol, keep_events=show_events, keep_chunks=show_raw)
+        raise UsageFailure(f"{path}: holds {len(found)} streams; view takes one (list them with `sse-inspector ls`, "
+                           "or write a report of them all with --html DIR)")
+    html = html_path is not None
+    report = inspect(open_source(found[0]), protocol, keep_events=show_events or html, keep_chunks=show_raw or html)
     if html_path == "-":
-        click.echo(export_html(report))
+        click.echo(report_page(report), nl=False)
     elif html_path is not None:
         try:
             with open_private(html_path) as page:  # it holds the prompt and the answer
-                page.write(export_html(report))
+                page.write(report_page(report))
         except OSError as error:
             raise UsageFailure(f"--html {html_path}: {error.strerror or error}") from None
         click.echo(f"wrote {html_path}", err=True)
     if as_json:
         click.echo(json_safe(json.dumps(report.to_json(), indent=2, ensure_ascii=False)))
     elif html_path is None:
-        print_view(make_console(), report)
+        print_view(make_console(), report, headers=show_headers)
     sys.exit(1 if report.errors else 0)
+
+
+def _since(_context, _parameter, value: str | None):
+    from datetime import UTC, datetime
+
+    from .view.listing import parse_since
+
+    try:
+        return None if value is None else parse_since(value, datetime.now(UTC))
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 @cli.command(name="ls")
 @click.argument("directory", default="recordings", metavar="[DIR]")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
-def list_command(directory: str, as_json: bool) -> None:
-    """List the recordings under DIR (default: recordings), newest first: time, endpoint, protocol, status,
-    events, TTFT, duration, verdict."""
-    from .view.listing import RecordingTable, list_recordings
+@click.option("--failed", is_flag=True, help="Only streams that fail (and files that cannot be read).")
+@click.option("--protocol", type=click.Choice(NAMES), help="Only streams of this protocol.")
+@click.option("--model", metavar="TEXT", help="Only streams whose model name contains TEXT (any case).")
+@click.option("--since", metavar="WHEN", callback=_since,
+              help="Only streams started since WHEN: 2026-11-21, 2026-11-21T05:30 (UTC), or an age: 30m, 2h, 1d.")
+@click.option("--search", metavar="TEXT", help="Only streams whose answer (text, reasoning, tool calls) contains "
+              "TEXT (any case).")
+def list_command(directory: str, as_json: bool, failed: bool, protocol: str | None, model: str | None, since,
+                 search: str | None) -> None:
+    """List the recordings under DIR (default: recordings), newest first: time, protocol, model, status,
+    events, TTFT, duration, verdict and file."""
+    from .view.listing import Filters, RecordingTable, list_recordings
     from .view.render import make_console
 
-    rows = list_recordings(directory)
+    rows = list_recordings(directory, Filters(failed, protocol, model, since, search))
     if as_json:
         for row in rows:
             click.echo(json_safe(json.dumps(row.to_json(), ensure_ascii=False)))
@@ -304,9 +350,18 @@ def record(reverse: str | None, regular: bool, port: int, directory: str, redact
         for client, hint in hints:
             click.echo(f"  {client + ':':<11}{hint}")
 
+    from contextlib import nullcontext
+
+    from .view.live import RecordLive
+    from .view.render import make_console
+
+    console = make_console()
+    # on a terminal, a live panel of the streams in flight; elsewhere one plain line per finished stream
+    live = RecordLive(directory, console) if console.is_terminal else None
     try:
-        tally = run(reverse, port, directory, on_listening=listening, on_result=lambda found: click.echo(found.line()),
-                    redact=redacted)
+        with live or nullcontext():
+            on_result = live.finished if live is not None else lambda found: click.echo(found.line())
+            tally = run(reverse, port, directory, on_listening=listening, on_result=on_result, redact=redacted)
     except RecorderError as error:
         raise UsageFailure(str(error)) from None
     ok = tally.streams - tally.failed

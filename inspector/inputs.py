@@ -59,16 +59,7 @@ class Source:
 
     def check(self, protocol: str | None = None) -> StreamCheck:
         """A `StreamCheck` set up from this source's header (path, status, content type)."""
-        header = self.header
-        if protocol in (None, "auto") and header is not None:
-            protocol = header.protocol
-        return StreamCheck(
-            protocol,
-            request_path=header.path if header else None,
-            request_method=header.request.get("method") if header else None,
-            status=header.status if header else None,
-            content_type=header.header("response", "content-type") if header and header.response else None,
-        )
+        return stream_check(self.header, protocol)
 
     def validate(self, protocol: str | None = None) -> StreamCheck:
         """Run the whole source through a StreamCheck and close it."""
@@ -77,6 +68,19 @@ class Source:
             check.feed(chunk.data, chunk.t)
         check.close(self.end_reason)
         return check
+
+
+def stream_check(header: Header | None, protocol: str | None = None) -> StreamCheck:
+    """A `StreamCheck` set up from a recording's header (path, status, content type); `protocol` overrides."""
+    if protocol in (None, "auto") and header is not None:
+        protocol = header.protocol
+    return StreamCheck(
+        protocol,
+        request_path=header.path if header else None,
+        request_method=header.request.get("method") if header else None,
+        status=header.status if header else None,
+        content_type=header.header("response", "content-type") if header and header.response else None,
+    )
 
 
 def expand(paths: Sequence[str]) -> list[str]:

@@ -225,6 +225,11 @@ class TimingRecorder:
             self._stall(Stall(event.index, event.type, event.t, gap))
         return gap
 
+    @property
+    def ttft(self) -> float | None:
+        """The time to first token so far: None until the checker names the first content event."""
+        return self._ttft
+
     def first_token(self, index: int | None) -> None:
         """The index of the first content event, once the protocol checker knows it (it may lag a few events)."""
         if index is None or self._first_token_index is not None:
@@ -244,10 +249,10 @@ class TimingRecorder:
                     stalls.append(Stall(None, "end of stream", duration, trailing))
                 else:
                     dropped += 1
-        output_tokens = _output_tokens(usage)
+        tokens = output_tokens(usage)
         tokens_per_s = None
-        if output_tokens is not None and duration is not None and self._ttft is not None and duration > self._ttft:
-            tokens_per_s = output_tokens / (duration - self._ttft)
+        if tokens is not None and duration is not None and self._ttft is not None and duration > self._ttft:
+            tokens_per_s = tokens / (duration - self._ttft)
         timed = self.first_byte is not None
         return Timing(
             ttfb=self.first_byte, first_event=self.first_event, ttft=self._ttft,
@@ -255,7 +260,7 @@ class TimingRecorder:
             events=self.events, chunks=self.chunks,
             gap_p50=self.gaps.quantile(0.5), gap_p95=self.gaps.quantile(0.95), gap_max=self.gaps.max,
             gap_max_index=self._gap_max_index, stalls=tuple(stalls), stalls_dropped=dropped,
-            output_tokens=output_tokens, tokens_per_s=tokens_per_s,
+            output_tokens=tokens, tokens_per_s=tokens_per_s,
             chart=tuple(self.timeline.until(duration)) if timed else (),
             chart_slice=self.timeline.width if timed else None, stall_threshold=self.stall_threshold,
         )
@@ -271,7 +276,8 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
 
-def _output_tokens(usage: Mapping[str, Any] | None) -> int | None:
+def output_tokens(usage: Mapping[str, Any] | None) -> int | None:
+    """The output token count of a usage object (each protocol names it its own way), None when absent."""
     if not isinstance(usage, Mapping):
         return None
     for key in _OUTPUT_TOKEN_KEYS:

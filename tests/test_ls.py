@@ -58,8 +58,8 @@ def recordings(tmp_path: Path) -> Path:
 
 def test_rows_newest_first_with_their_stream_facts(recordings: Path) -> None:
     rows = [row.to_json() for row in list_recordings(str(recordings))]
-    base = {"endpoint": "api.example.com/v1/chat/completions", "protocol": "openai-chat", "http_status": 200,
-            "errors": 0, "warnings": 0, "problem": None}
+    base = {"endpoint": "api.example.com/v1/chat/completions", "protocol": "openai-chat", "model": "m",
+            "http_status": 200, "errors": 0, "warnings": 0, "problem": None}
     assert [(row["path"], row["started_at"]) for row in rows] == [
         (str(recordings / "sub" / "a-newest.jsonl"), "2026-11-21T06:30:00.000Z"),
         (str(recordings / "b-middle.jsonl"), "2026-11-21T05:00:00.000Z"),
@@ -83,20 +83,78 @@ def test_rows_newest_first_with_their_stream_facts(recordings: Path) -> None:
         "unreadable", f"{recordings / 'broken.jsonl'}:1: neither a recording nor an SSE stream")
 
 
-def test_table(run_cli, recordings: Path) -> None:
+@pytest.mark.parametrize("width", [80, 160])
+def test_table_shows_every_file_name_whole(run_cli, recordings: Path, monkeypatch, width: int) -> None:
+    monkeypatch.setenv("COLUMNS", str(width))
     result = run_cli("ls", str(recordings))
     assert (result.code, result.err) == (0, "")
     lines = [line.rstrip() for line in result.out.splitlines()]
-    assert lines[0].split() == ["time", "(UTC)", "protocol", "status", "events", "TTFT", "s", "total", "s",
-                                "verdict", "stream"]
-    rows = [line.split() for line in lines[2:] if line[:1].isdigit()]
-    assert [row[:7] for row in rows] == [
-        ["11-21", "06:30:00", "openai-chat", "-", "2", "0.900", "0.900"],
-        ["11-21", "05:00:00", "openai-chat", "stop", "4", "0.900", "1.100"],
-        ["11-20", "23:59:59", "openai-chat", "HTTP", "429", "0", "-"],
-        ["01-02", "03:04:05", "openai-chat", "stop", "34", "-", "-"],
-        ["01-02", "03:03:05", "unreadable", "broken.jsonl"],
+    assert max(len(line) for line in lines) <= width
+    names = ["sub/a-newest.jsonl", "b-middle.jsonl", "c-oldest.jsonl", "raw.sse", "broken.jsonl"]
+    if width == 160:  # one line per stream, the file name last
+        assert lines[0].split() == ["time", "(UTC)", "protocol", "model", "status", "events", "TTFT", "s", "total",
+                                    "s", "verdict", "file"]
+        rows = [line.split() for line in lines[1:] if line[:1].isdigit()]
+        assert [row[-1] for row in rows] == [f"{name}" if name in ("raw.sse", "broken.jsonl")
+                                             else "api.example.com/v1/chat/completions" for name in names]
+        assert [row[-2] for row in rows[:3]] == names[:3]  # the endpoint after the name
+    else:  # the name on its own line above its row
+        assert lines[:2] == ["file", "time (UTC)      protocol    model  status    events  TTFT s  total s  verdict"]
+        assert [line.split("  ")[0] for line in lines[2:] if not line[:1].isdigit() and not line.startswith("  ")] \
+            == names
+        assert lines[2] == "sub/a-newest.jsonl  api.example.com/v1/chat/completions"
+        rows = [line.split() for line in lines[2:] if line[:1].isdigit()]
+    chat = "openai-ch…" if width == 80 else "openai-chat"
+    assert [row[:8] for row in rows] == [
+        ["11-21", "06:30:00", chat, "m", "-", "2", "0.900", "0.900"],
+        ["11-21", "05:00:00", chat, "m", "stop", "4", "0.900", "1.100"],
+        ["11-20", "23:59:59", chat, "-", "HTTP", "429", "0", "-"],
+        ["01-02", "03:04:05", chat, "gpt-…" if width == 80 else "gpt-4o-2024-08-06", "stop", "34", "-", "-"],
+        ["01-02", "03:03:05", "unreadable"] + ([names[-1]] if width == 160 else []),
     ]
+
+
+def test_a_long_path_stays_on_one_line_at_80_columns(run_cli, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    deep = tmp_path / "a-rather-long-directory-name" / "and-another-one-below-it"
+    deep.mkdir(parents=True)
+    path = write(deep, "20261121-050000.000-openai-chat-0123abcd.jsonl", "2026-11-21T05:00:00.000Z", GOOD_CHAT)
+    lines = run_cli("ls", str(path)).out.splitlines()
+    assert "".join(lines[2:-1]) == f"{path}  api.example.com/v1/chat/completions"
+
+
+@pytest.mark.parametrize(
+    ("options", "names"),
+    [
+        pytest.param(["--failed"], ["a-newest.jsonl", "c-oldest.jsonl", "broken.jsonl"], id="failed"),
+        pytest.param(["--protocol", "openai-chat", "--since", "2026-11-21"], ["a-newest.jsonl", "b-middle.jsonl"],
+                     id="protocol-since"),
+        pytest.param(["--since", "2026-11-21T05:00:00Z"], ["a-newest.jsonl", "b-middle.jsonl"], id="since-time"),
+        pytest.param(["--model", "GPT-4O"], ["raw.sse"], id="model"),
+        pytest.param(["--search", "real-time"], ["raw.sse"], id="search-text"),
+        pytest.param(["--search", "Hi", "--failed"], ["a-newest.jsonl"], id="search-and-failed"),
+        pytest.param(["--search", "nowhere to be found"], [], id="search-nothing"),
+    ],
+)
+def test_filters(run_cli, recordings: Path, options: list[str], names: list[str]) -> None:
+    result = run_cli("ls", "--json", *options, str(recordings))
+    assert (result.code, [Path(json.loads(line)["path"]).name for line in result.out.splitlines()]) == (0, names)
+
+
+def test_since_takes_an_age() -> None:
+    from inspector.view.listing import parse_since
+
+    now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+    assert [parse_since(age, now) for age in ("90s", "30m", "2h", "1.5d")] == [
+        datetime(2026, 11, 21, 11, 58, 30, tzinfo=UTC), datetime(2026, 11, 21, 11, 30, tzinfo=UTC),
+        datetime(2026, 11, 21, 10, 0, tzinfo=UTC), datetime(2026, 11, 20, 0, 0, tzinfo=UTC)]
+
+
+def test_a_bad_since_is_one_line_and_exit_2(run_cli, recordings: Path) -> None:
+    result = run_cli("ls", "--since", "yesterday", str(recordings))
+    assert (result.code, result.out, result.err.splitlines()[-1]) == (
+        2, "", "sse-inspector: error: Invalid value for '--since': expected a date, a date and time (UTC) or an age "
+               "such as 30m, 2h, 1d; got 'yesterday'")
 
 
 def test_json_lines(run_cli, recordings: Path) -> None:

@@ -12,7 +12,7 @@ from inspector.inputs import open_source
 from inspector.protocols.base import Output, ToolCall
 from inspector.recording import Header, RecordingWriter
 from inspector.view.model import inspect
-from inspector.view.render import THEME, FindingsTable, GapChart, OutputView, StreamView, ToolCallTable, export_html
+from inspector.view.render import THEME, FindingsTable, GapChart, OutputView, StreamView, ToolCallTable
 from inspector.view.summary import summarize
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
@@ -231,6 +231,16 @@ EXPECTED_VIEW = """\
 │ recording end  complete at 2.600 s                                                               │
 │ verdict        pass                                                                              │
 ╰──────────────────────────────────────────────────────────────────────────────────────────────────╯
+╭─ request ────────────────────────────────────────────────────────────────────────────────────────╮
+│ model    gpt-test                                                                                │
+│ stream   true                                                                                    │
+│ headers  0 (shown with --headers)                                                                │
+╰──────────────────────────────────────────────────────────────────────────────────────────────────╯
+╭─ response ───────────────────────────────────────────────────────────────────────────────────────╮
+│ status      200  text/event-stream                                                               │
+│ request id  -                                                                                    │
+│ headers     1 (shown with --headers)                                                             │
+╰──────────────────────────────────────────────────────────────────────────────────────────────────╯
 ╭─ timing ─────────────────────────────────────────────────────────────────────────────────────────╮
 │ first byte   0.300 s                                                                             │
 │ first event  0.300 s                                                                             │
@@ -245,13 +255,13 @@ EXPECTED_VIEW = """\
 │ 0 s                                    max gap 1.500 s                                    2.60 s │
 ╰──────────────────────────────────────────────────────────────────────────────────────────────────╯
 tool calls                                                                                          \n\
-┏━━━━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
-┃ id     ┃ name        ┃ arguments                                                                 ┃
-┡━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┩
-│ call_1 │ get_weather │ {                                                                         │
-│        │             │   "city": "Paris"                                                         │
-│        │             │ }                                                                         │
-└────────┴─────────────┴───────────────────────────────────────────────────────────────────────────┘
+┏━━━━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
+┃ id     ┃ name        ┃ kind            ┃ arguments                                               ┃
+┡━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┩
+│ call_1 │ get_weather │ client function │ {                                                       │
+│        │             │                 │   "city": "Paris"                                       │
+│        │             │                 │ }                                                       │
+└────────┴─────────────┴─────────────────┴─────────────────────────────────────────────────────────┘
 ╭─ usage ──────────────────────────────────────────────────────────────────────────────────────────╮
 │ prompt_tokens      20                                                                            │
 │ completion_tokens  12                                                                            │
@@ -294,9 +304,11 @@ def test_raw_sse_shows_what_it_has(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(CORPUS)  # a short relative name: the clone's path must not wrap the panel
     report = inspect(open_source("openai-chat/openai-python__text-plain.sse"))
     lines = render(StreamView(report)).splitlines()
-    assert lines[:13] == [
+    model = next(number for number, line in enumerate(lines) if "│ model" in line)  # the file name may wrap
+    assert "".join(line.strip("│ ").removeprefix("file").strip() for line in lines[1:model]) == report.name
+    lines = lines[:1] + lines[model:]
+    assert lines[:12] == [
         "╭─ raw SSE stream ─────────────────────────────────────────────────────────────────────────────────╮",
-        "│ file          openai-chat/openai-python__text-plain.sse                                          │",
         "│ model         gpt-4o-2024-08-06                                                                  │",
         "│ protocol      openai-chat                                                                        │",
         "│ HTTP status   - (raw SSE: no response)                                                           │",
@@ -346,7 +358,7 @@ def test_reasoning_is_dimmed() -> None:
 )
 def test_tool_call_arguments(arguments: str, shown: list[str]) -> None:
     table = render(ToolCallTable([ToolCall("call_9", "f", arguments)]), width=120)
-    cells = [line.split("│")[3][1:].rstrip() for line in table.splitlines() if line.startswith("│")]
+    cells = [line.split("│")[4][1:].rstrip() for line in table.splitlines() if line.startswith("│")]
     assert cells == shown
 
 
@@ -396,15 +408,6 @@ def test_gap_chart_merges_slices_that_do_not_fit() -> None:
         GapChart([], 0, None)
 
 
-def test_html_page_is_self_contained(make_recording) -> None:
-    path = make_recording(CHAT_TOOL_STREAM, name="a{b}<c>.jsonl")
-    page = export_html(inspect(open_source(path)))
-    assert page.startswith("<!DOCTYPE html>")
-    assert f"<title>sse-inspector view: {path.replace('<', '&lt;').replace('>', '&gt;')}</title>" in page
-    assert ("get_weather" in page, "&quot;city&quot;: &quot;Paris&quot;" in page) == (True, True)
-    assert ("<link" in page, "<script" in page) == (False, False)
-
-
 @pytest.mark.parametrize(
     ("event_type", "data", "summary"),
     [
@@ -445,11 +448,14 @@ def test_findings_in_the_order_of_their_events() -> None:
     assert [(row[2].strip(), row[3].strip()) for row in rows] == [("a/early", "2"), ("b/late", "9"), ("c/end", "end")]
 
 
-def test_tool_kinds_other_than_a_plain_function_are_named() -> None:
+def test_a_tool_call_says_who_runs_it() -> None:
     calls = [ToolCall("toolu_1", "lookup", "{}", "tool_use"), ToolCall("srvtoolu_2", "web_search", "{}",
-                                                                        "server_tool_use")]
+                                                                        "server_tool_use"),
+             ToolCall("call_3", "grammar", "x", "custom_tool_call")]
     rows = [line.split("│") for line in render(ToolCallTable(calls)).splitlines() if line.startswith("│")]
-    assert [row[2].strip() for row in rows if row[1].strip()] == ["lookup", "web_search (server_tool_use)"]
+    assert [(row[2].strip(), row[3].strip()) for row in rows if row[1].strip()] == [
+        ("lookup", "client function"), ("web_search", "server tool (server_tool_use)"),
+        ("grammar", "client tool (custom_tool_call)")]
 
 
 def test_control_characters_from_the_wire_are_shown_not_obeyed(tmp_path: Path) -> None:

@@ -98,7 +98,7 @@ def test_html_writes_a_page(run_cli, recording: Path, tmp_path: Path) -> None:
     result = run_cli("view", "--html", str(page), str(recording))
     assert (result.code, result.out, result.err) == (0, "", f"wrote {page}\n")
     html = page.read_text()
-    assert (html.startswith("<!DOCTYPE html>"), "1.500 s before event 3" in html) == (True, True)
+    assert (html.startswith("<!DOCTYPE html>"), "stall: 1.500 s" in html) == (True, True)
 
 
 def test_html_to_stdout(run_cli, recording: Path, tmp_path: Path, monkeypatch) -> None:

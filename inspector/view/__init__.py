@@ -1,9 +1,12 @@
-"""The viewer: one stream rendered for the terminal, as JSON or as an HTML page, and `ls` over many.
+"""The viewer: one stream rendered for the terminal, as JSON or as an HTML page, live while it is written, and
+`ls` over many.
 
-Parts: `model` (one pass over a stream into a StreamReport), `summary` (the one-line output digest), `render`
-(the rich renderables and page export), `events` (the event table and raw frames), `listing` (`ls`).
+Parts: `model` (one pass over a stream into a StreamReport), `exchange` (the request and response around it),
+`summary` (the one-line event digest), `render` (the rich renderables), `events` (the event table and raw
+frames), `html` (the self-contained HTML report and its `html_assets/`), `follow` (a recording read while it
+grows), `live` (`view --follow` and the record panel), `listing` (`ls`).
 """
 
-from .render import export_html, make_console, print_view
+from .render import make_console, print_view
 
-__all__ = ["export_html", "make_console", "print_view"]
+__all__ = ["make_console", "print_view"]

@@ -40,21 +40,21 @@ class EventTable:
         stall = console.get_style("inspector.stall")
         yield Text("events", style="inspector.label")
         head = f"{'#':>{index_width}}  {'t (s)':>{time_width}}  {'gap (s)':>{gap_width}}  {'event':<{type_width}}  data"
-        yield Text(_fit(head, width), style="inspector.label")
+        yield Text(fit(head, width), style="inspector.label")
         # NOTE: plain segments, one line per event: a Text per row costs ~10x more to render.
         for row in rows:
             kind = row.type if len(row.type) <= type_width else row.type[: type_width - 1] + "…"
             stalled = row.gap is not None and row.gap > self.stall_threshold
             before = f"{row.index:>{index_width}}  {_seconds(row.t):>{time_width}}  "
             gap = f"{_seconds(row.gap):>{gap_width}}"
-            after = _fit(f"  {kind:<{type_width}}  {row.summary}", width - len(before) - len(gap))
+            after = fit(f"  {kind:<{type_width}}  {row.summary}", width - len(before) - len(gap))
             yield Segment(before)
             yield Segment(gap, stall if stalled else None)
             yield Segment(after)
             yield Segment.line()
 
 
-def _fit(text: str, width: int) -> str:
+def fit(text: str, width: int) -> str:
     """`text` cut to `width` terminal cells, with an ellipsis when it was cut."""
     if cell_len(text) <= width:
         return text

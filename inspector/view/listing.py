@@ -1,27 +1,31 @@
-"""`ls`: one row per recording (time, endpoint, protocol, status, events, TTFT, duration, verdict), newest first,
-so that a user finds the stream that went wrong.
+"""`ls`: one row per recording (time, protocol, model, status, events, TTFT, duration, verdict, file), newest
+first, so that a user finds the stream that went wrong; filters narrow it down (failed ones, a protocol, a model,
+since when, words in the answer).
 
 Each file is read once, streaming, through the same pass as the viewer (`model.inspect`). A file that
-cannot be read gets a row that says why instead of ending the listing.
+cannot be read gets a row that says why instead of ending the listing. The table is laid out by hand so that
+the file name always shows: on the row when it fits, else on a line of its own above the row.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from rich import box
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.table import Table
+from rich.padding import Padding
 from rich.text import Text
 
 from ..escape import visible
 from ..inputs import InputError, expand, open_source, streams_in
+from .events import fit
 from .model import StreamReport, inspect
 
 UNREADABLE = "unreadable"
@@ -34,6 +38,7 @@ class ListingRow:
     started: datetime | None
     endpoint: str | None = None
     protocol: str | None = None
+    model: str | None = None
     http_status: int | None = None
     final_status: str | None = None
     events: int | None = None
@@ -47,29 +52,85 @@ class ListingRow:
     def to_json(self) -> dict[str, Any]:
         return {
             "path": self.path, "started_at": _iso(self.started), "endpoint": self.endpoint,
-            "protocol": self.protocol, "http_status": self.http_status, "final_status": self.final_status,
+            "protocol": self.protocol, "model": self.model, "http_status": self.http_status,
+            "final_status": self.final_status,
             "events": self.events, "ttft": self.ttft, "duration": self.duration, "verdict": self.verdict,
             "errors": self.errors, "warnings": self.warnings, "problem": self.problem,
         }
 
 
-def list_recordings(directory: str) -> list[ListingRow]:
-    """A row for every recording or SSE file under `directory`, newest first (ties: by path)."""
+@dataclass(frozen=True)
+class Filters:
+    """What `ls` keeps: all of the given conditions must hold (none given: every row)."""
+
+    failed: bool = False
+    """Only streams that fail (or files that cannot be read)."""
+    protocol: str | None = None
+    model: str | None = None
+    """A part of the model's name, any case."""
+    since: datetime | None = None
+    text: str | None = None
+    """Words in the reassembled answer (text, reasoning, refusal, tool calls), any case."""
+
+    def keeps(self, row: ListingRow) -> bool:
+        if self.failed and row.verdict == "pass":
+            return False
+        if self.protocol is not None and row.protocol != self.protocol:
+            return False
+        if self.model is not None and self.model.lower() not in (row.model or "").lower():
+            return False
+        return self.since is None or (row.started is not None and row.started >= self.since)
+
+    def finds(self, report: StreamReport) -> bool:
+        if self.text is None:
+            return True
+        wanted = self.text.lower()
+        return any(wanted in part.lower() for part in _answer_parts(report))
+
+
+def _answer_parts(report: StreamReport) -> list[str]:
+    parts = []
+    for output in report.outputs:
+        parts += [output.text, output.reasoning, output.refusal]
+        parts += [f"{call.name} {call.arguments}" for call in output.tool_calls]
+    return parts
+
+
+_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_since(value: str, now: datetime) -> datetime:
+    """`2026-11-21`, `2026-11-21T05:30` (UTC unless it says otherwise), or an age: `90s`, `30m`, `2h`, `1d`."""
+    relative = _RELATIVE.match(value.strip().lower())
+    if relative:
+        return now - timedelta(**{_UNITS[relative.group(2)]: float(relative.group(1))})
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"expected a date, a date and time (UTC) or an age such as 30m, 2h, 1d; got {value!r}")\
+            from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def list_recordings(directory: str, filters: Filters | None = None) -> list[ListingRow]:
+    """A row for every recording or SSE file under `directory` that `filters` keeps, newest first (ties: by path)."""
+    filters = filters or Filters()
     root = Path(directory)
     paths = [str(path) for path in streams_in(root)] if root.is_dir() else expand([directory])
-    rows = [_row(path) for path in paths]
+    rows = [row for path in paths if (row := _row(path, filters)) is not None and filters.keeps(row)]
     oldest = datetime.min.replace(tzinfo=UTC)
     rows.sort(key=lambda row: row.path)
     rows.sort(key=lambda row: row.started or oldest, reverse=True)
     return rows
 
 
-def _row(path: str) -> ListingRow:
+def _row(path: str, filters: Filters) -> ListingRow | None:
     try:
         report = inspect(open_source(path))
     except InputError as error:
-        return ListingRow(path, _modified(path), problem=str(error))
-    return _from_report(path, report)
+        return None if filters.text is not None else ListingRow(path, _modified(path), problem=str(error))
+    return _from_report(path, report) if filters.finds(report) else None
 
 
 def _from_report(path: str, report: StreamReport) -> ListingRow:
@@ -79,6 +140,7 @@ def _from_report(path: str, report: StreamReport) -> ListingRow:
         started=(_started(header.started_at) if header else None) or _modified(path),
         endpoint=_endpoint(header.request) if header else None,
         protocol=report.protocol,
+        model=report.model,
         http_status=report.http_status,
         final_status=report.assembly.status,
         events=report.timing.events,
@@ -118,10 +180,11 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 class RecordingTable:
-    """The listing as a table, one row per stream; an unreadable file shows its reason instead.
+    """The listing, one row per stream, its file name (relative to `base`, the listed directory) always whole.
 
-    The last column holds the file (relative to `base`, the listed directory) over its endpoint, so that the
-    table fits a 100-column terminal.
+    At 160 columns a row is one line ending in the file name and the endpoint; when they do not fit beside the
+    columns they get a line of their own above them (at 80 columns, typically). An unreadable file shows its
+    reason instead.
     """
 
     def __init__(self, rows: Sequence[ListingRow], base: str | None = None) -> None:
@@ -132,32 +195,75 @@ class RecordingTable:
         if not self.rows:
             yield Text("no recordings", style="inspector.muted")
             return
-        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1), collapse_padding=True)
-        table.add_column("time (UTC)", no_wrap=True)
-        table.add_column("protocol", no_wrap=True)
-        table.add_column("status", no_wrap=True)
-        table.add_column("events", justify="right", no_wrap=True)
-        table.add_column("TTFT s", justify="right", no_wrap=True)
-        table.add_column("total s", justify="right", no_wrap=True)
-        table.add_column("verdict", no_wrap=True)
-        table.add_column("stream", overflow="fold")
-        for row in self.rows:
-            relative = self.base is not None and os.path.isdir(self.base)
-            stream = Text(visible(os.path.relpath(row.path, self.base) if relative else row.path, one_line=True))
-            verdict = Text(row.verdict, style=_VERDICT_STYLE[row.verdict])
+        relative = self.base is not None and os.path.isdir(self.base)
+        names = [visible(os.path.relpath(row.path, self.base) if relative else row.path, one_line=True)
+                 for row in self.rows]
+        cells = [_cells(row) for row in self.rows]
+        widths = [max(cell_len(head), *(cell_len(row[column][0]) for row in cells))
+                  for column, head in enumerate(_HEADS)]
+        excess = sum(widths) + 2 * (len(widths) - 1) - options.max_width
+        for column, narrowest in _SHRINKABLE:  # a narrow terminal: cut the model, protocol and status first
+            cut = max(0, min(excess, widths[column] - narrowest))
+            widths[column] -= cut
+            excess -= cut
+        fixed = sum(widths) + 2 * len(widths)
+        endpoints = [f"  {visible(row.endpoint, one_line=True)}" if row.endpoint else "" for row in self.rows]
+        one_line = fixed + max(cell_len(name + endpoint) for name, endpoint in zip(names, endpoints, strict=True)) \
+            <= options.max_width
+        if not one_line:
+            yield Text("file", style="inspector.label")
+        head = _line(_HEADS, widths)
+        yield Text(f"{head:<{fixed - 2}}  file" if one_line else head, style="inspector.label")
+        for name, endpoint_text, row, columns in zip(names, endpoints, self.rows, cells, strict=True):
+            line = Text()
+            endpoint = Text(endpoint_text, style="inspector.muted")
+            if not one_line:
+                yield Text.assemble(Text(name, style="bold" if row.problem is None else "inspector.warning"), endpoint,
+                                    overflow="fold")
+            for number, ((text, style), width) in enumerate(zip(columns, widths, strict=True)):
+                text = fit(text, width)
+                shown = text.rjust(width) if number in _NUMERIC else text.ljust(width)
+                line.append(shown, style=style)
+                line.append("  ")
+            if one_line:
+                line.append(name)
+                line.append_text(endpoint)
+            line.rstrip()
+            line.overflow = "ellipsis"
+            line.no_wrap = True
+            yield line
             if row.problem is not None:
-                stream.append(f"\n{visible(row.problem, one_line=True)}", style="inspector.muted")
-                table.add_row(_when(row.started), "", "", "", "", "", verdict, stream)
-                continue
-            if row.endpoint:
-                stream.append(f"\n{visible(row.endpoint, one_line=True)}", style="inspector.muted")
-            if row.errors or row.warnings:
-                verdict.append(f" {row.errors}E {row.warnings}W", style="inspector.muted")
-            table.add_row(
-                _when(row.started), row.protocol or "-", _status(row), "-" if row.events is None else str(row.events),
-                _seconds(row.ttft), _seconds(row.duration), verdict, stream,
-            )
-        yield table
+                yield Padding(Text(visible(row.problem, one_line=True), style="inspector.muted", overflow="fold"),
+                              (0, 0, 0, 2))
+
+
+_HEADS = ("time (UTC)", "protocol", "model", "status", "events", "TTFT s", "total s", "verdict")
+_NUMERIC = frozenset({4, 5, 6})
+_SHRINKABLE = ((2, 5), (1, 8), (3, 6))
+"""(column, narrowest width): the model, protocol and status columns give way, in that order, on a narrow terminal."""
+_MODEL_LIMIT = 24
+
+
+def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
+    cells = [fit(cell, width) for cell, width in zip(cells, widths, strict=True)]
+    return "  ".join(cell.rjust(width) if number in _NUMERIC else cell.ljust(width)
+                     for number, (cell, width) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+
+def _cells(row: ListingRow) -> list[tuple[str, str | None]]:
+    verdict = row.verdict + (f" {row.errors}E {row.warnings}W" if row.errors or row.warnings else "")
+    if row.problem is not None:
+        return [(_when(row.started), None), ("", None), ("", None), ("", None), ("", None), ("", None), ("", None),
+                (verdict, _VERDICT_STYLE[row.verdict])]
+    model = visible(row.model or "-", one_line=True)
+    if len(model) > _MODEL_LIMIT:
+        model = model[: _MODEL_LIMIT - 1] + "…"
+    return [
+        (_when(row.started), None), (row.protocol or "-", None), (model, None),
+        (visible(_status(row), one_line=True), None),
+        ("-" if row.events is None else str(row.events), None), (_seconds(row.ttft), None),
+        (_seconds(row.duration), None), (verdict, _VERDICT_STYLE[row.verdict]),
+    ]
 
 
 def _when(moment: datetime | None) -> str:

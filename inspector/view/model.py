@@ -2,8 +2,9 @@
 
 `inspect(source)` feeds every chunk to the source's `StreamCheck` and every event it returns to a
 `TimingRecorder`; events and raw chunks are kept only when the caller asks for them (`view --events`,
-`view --raw`). The result, a `StreamReport`, is plain data: the renderables in `inspector.view` and the JSON
-shape of `view --json` (DESIGN.md) are both built from it.
+`view --raw`). `Inspection` does the same one chunk at a time, for a recording still being written
+(`view --follow`, the live panel of `record`). The result, a `StreamReport`, is plain data: the renderables in
+`inspector.view` and the JSON shape of `view --json` (DESIGN.md) are both built from it.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..findings import Finding, Tally
-from ..inputs import Source
+from ..inputs import Source, stream_check
 from ..protocols.base import Assembly, Output
 from ..recording import Chunk, End, Header
 from ..redact import Policy
 from ..sse import Event
 from ..timing import Timing, TimingRecorder
+from .exchange import BODY_LIMIT, Exchange, exchange_of, is_streamed
 from .summary import summarize
 
 
@@ -54,6 +56,13 @@ class StreamReport(Tally):
     events: list[EventRow] | None = None
     chunks: list[Chunk] | None = None
     outputs: list[Output] = field(default_factory=list)
+    body: bytes | None = None
+    """The body of a non-streamed answer (a 401 or 429 JSON error), at most `BODY_LIMIT` bytes."""
+
+    @property
+    def exchange(self) -> Exchange | None:
+        """The request and response around the stream; None for a raw SSE body (it has neither)."""
+        return None if self.header is None else exchange_of(self.header, self.body)
 
     @property
     def verdict(self) -> str:
@@ -104,6 +113,7 @@ class StreamReport(Tally):
             "error": assembly.error,
             "end": None if self.end is None else {"t": self.end.t, "reason": self.end.reason, "error": self.end.error},
             "choices": [_output_json(output) for output in self.outputs],
+            **(self.exchange.to_json() if self.header is not None else {"request": None, "response": None}),
             **({} if self.events is None else {"events": [row.to_json() for row in self.events]}),
         }
 
@@ -115,29 +125,52 @@ def _output_json(output: Output) -> dict[str, Any]:
     }
 
 
+class Inspection:
+    """A stream read one chunk at a time: `feed` each chunk (its events come back), then `finish` once."""
+
+    def __init__(self, name: str, header: Header | None, protocol: str | None = None, *, keep_events: bool = False,
+                 keep_chunks: bool = False) -> None:
+        self.name = name
+        self.header = header
+        self.check = stream_check(header, protocol)
+        self.timer = TimingRecorder()
+        self.rows: list[EventRow] | None = [] if keep_events else None
+        self.chunks: list[Chunk] | None = [] if keep_chunks else None
+        self.body = None if header is None or is_streamed(header) else bytearray()
+
+    def feed(self, chunk: Chunk) -> list[Event]:
+        self.timer.chunk(chunk.t, len(chunk.data))
+        if self.chunks is not None:
+            self.chunks.append(chunk)
+        if self.body is not None and len(self.body) < BODY_LIMIT:
+            self.body += chunk.data[: BODY_LIMIT - len(self.body)]
+        events = self.check.feed(chunk.data, chunk.t)
+        for event in events:
+            gap = self.timer.event(event)
+            if self.rows is not None:
+                self.rows.append(EventRow.of(event, gap))
+        self.timer.first_token(self.check.assembly.first_content_index)
+        return events
+
+    def finish(self, end: End | None) -> StreamReport:
+        """The report; `end` is the recording's end line (None: a raw body, or a recording cut short)."""
+        check = self.check
+        check.close(end.reason if end else None)
+        assembly = check.assembly
+        self.timer.first_token(assembly.first_content_index)
+        timing = self.timer.finish(end.t if end else None, assembly.usage)
+        outputs = [assembly.outputs[index] for index in sorted(assembly.outputs)]
+        return StreamReport(
+            name=self.name, header=self.header, protocol=check.protocol or "generic", assembly=assembly,
+            findings=list(check.findings), timing=timing, end=end, events=self.rows, chunks=self.chunks,
+            outputs=outputs, body=None if self.body is None else bytes(self.body),
+        )
+
+
 def inspect(source: Source, protocol: str | None = None, *, keep_events: bool = False,
             keep_chunks: bool = False) -> StreamReport:
     """Read `source` once: check it, time it, and keep events or chunks only if asked."""
-    check = source.check(protocol)
-    recorder = TimingRecorder()
-    rows: list[EventRow] | None = [] if keep_events else None
-    chunks: list[Chunk] | None = [] if keep_chunks else None
+    inspection = Inspection(source.name, source.header, protocol, keep_events=keep_events, keep_chunks=keep_chunks)
     for chunk in source.chunks():
-        recorder.chunk(chunk.t, len(chunk.data))
-        if chunks is not None:
-            chunks.append(chunk)
-        for event in check.feed(chunk.data, chunk.t):
-            gap = recorder.event(event)
-            if rows is not None:
-                rows.append(EventRow.of(event, gap))
-        recorder.first_token(check.assembly.first_content_index)
-    check.close(source.end_reason)
-    assembly = check.assembly
-    recorder.first_token(assembly.first_content_index)
-    end = source.end
-    timing = recorder.finish(end.t if end else None, assembly.usage)
-    outputs = [assembly.outputs[index] for index in sorted(assembly.outputs)]
-    return StreamReport(
-        name=source.name, header=source.header, protocol=check.protocol or "generic", assembly=assembly,
-        findings=list(check.findings), timing=timing, end=end, events=rows, chunks=chunks, outputs=outputs,
-    )
+        inspection.feed(chunk)
+    return inspection.finish(source.end)

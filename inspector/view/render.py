@@ -3,13 +3,11 @@
 Each part is a plain object holding data whose `__rich_console__` yields other renderables (rich's console
 protocol): no I/O and no mutation while rendering, layout computed from `options.max_width`, styles named in
 `THEME` (never colours in the renderables). `StreamView` puts the parts together, `print_view` adds the raw
-frames verbatim; `export_html` records the same view into a self-contained HTML page for a bug report.
+frames verbatim. The HTML report is `html` (beside it).
 """
 
 from __future__ import annotations
 
-import html
-import io
 import json
 import math
 from collections.abc import Sequence
@@ -27,6 +25,7 @@ from ..findings import Finding, Severity
 from ..protocols.base import Output, ToolCall
 from ..timing import Timing
 from .events import EventTable, RawFrames
+from .exchange import Exchange, RequestFacts, ResponseFacts
 from .model import StreamReport
 
 THEME = Theme(
@@ -44,10 +43,14 @@ THEME = Theme(
         "inspector.invalid": "red",
     }
 )
-HTML_WIDTH = 120
+CHART_FLOOR = 0.05
+"""Seconds at the top of the gap chart's scale at least: a stream whose gaps are all a few ms draws low bars."""
 _BARS = "▁▂▃▄▅▆▇█"
 _ASCII_BARS = "._-=+*%#"
-_PLAIN_TOOL_KINDS = frozenset({"function", "function_call", "tool_use"})  # the others are named in the table
+_PLAIN_TOOL_KINDS = frozenset({"function", "function_call", "tool_use"})
+# Calls the app runs itself although they are not plain functions; every other kind ran on the API's side.
+_CLIENT_TOOL_KINDS = frozenset({"custom_tool_call", "computer_call", "local_shell_call", "shell_call",
+                                "apply_patch_call"})
 _SEVERITY_STYLE = {Severity.ERROR: "inspector.error", Severity.WARNING: "inspector.warning"}
 
 
@@ -125,6 +128,85 @@ def _end_text(report: StreamReport) -> Text:
     return text
 
 
+class ExchangePanel:
+    """The request and the response around the stream (section "request"/"response"); headers when asked."""
+
+    def __init__(self, exchange: Exchange, *, headers: bool = False) -> None:
+        self.exchange = exchange
+        self.headers = headers
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Panel(_key_values(_request_rows(self.exchange.request, self.headers)), title="request",
+                    title_align="left")
+        response = self.exchange.response
+        if response is None:
+            return
+        yield Panel(_key_values(_response_rows(response, self.headers)), title="response", title_align="left")
+        if not response.streamed:
+            yield ErrorAnswer(response)
+
+
+def _compact(value: Any) -> str:
+    return visible(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False), one_line=True)
+
+
+def _request_rows(request: RequestFacts, headers: bool) -> list[tuple[str, Any]]:
+    if not request.body_kept:
+        rows: list[tuple[str, Any]] = [("body", Text("not recorded, or not JSON", style="inspector.muted"))]
+    else:
+        stream = _compact(request.stream) if request.stream is not None else "-"
+        if request.stream_options is not None:
+            stream += f"  options {_compact(request.stream_options)}"
+        parameters = "  ".join(f"{name} {_compact(value)}" for name, value in request.parameters.items())
+        messages = str(request.messages)
+        if request.last_user is not None:
+            messages += f", last from the user: {_compact(request.last_user)}"
+        rows = [("model", _compact(request.model or "-")), ("stream", stream)]
+        rows += [(label, value) for label, value in (
+            ("parameters", parameters), ("tools", visible(", ".join(request.tools), one_line=True)),
+            ("messages", "" if request.messages is None else messages)) if value]
+    return rows + _header_rows(request.headers, headers)
+
+
+def _response_rows(response: ResponseFacts, headers: bool) -> list[tuple[str, Any]]:
+    status = "-" if response.status is None else str(response.status)
+    if response.content_type:
+        status += f"  {visible(response.content_type, one_line=True)}"
+    rows: list[tuple[str, Any]] = [("status", status), ("request id", _compact(response.request_id or "-"))]
+    for label, values in (("rate limits", response.rate_limits), ("timing", response.timing)):
+        if values:
+            rows.append((label, "\n".join(f"{_compact(name)}  {_compact(value)}" for name, value in values.items())))
+    return rows + _header_rows(response.headers, headers)
+
+
+def _header_rows(headers: dict[str, str], shown: bool) -> list[tuple[str, Any]]:
+    if not shown:
+        return [("headers", Text(f"{len(headers)} (shown with --headers)", style="inspector.muted"))]
+    lines = "\n".join(f"{_compact(name)}: {_compact(value)}" for name, value in headers.items())
+    return [("headers", lines or "-")]
+
+
+class ErrorAnswer:
+    """A non-streamed answer (a 401 or 429 JSON error): its message and its body, pretty-printed when JSON."""
+
+    def __init__(self, response: ResponseFacts) -> None:
+        self.response = response
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        response = self.response
+        body = response.error_body or ""
+        try:
+            shown = json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+        except ValueError:
+            shown = body
+        parts: list[Any] = []
+        if response.error_message:
+            parts.append(Text(visible(response.error_message), style="inspector.error"))
+        parts.append(Text(visible(shown) or "(empty body)"))
+        title = f"error answer: HTTP {response.status}, not an event stream"
+        yield Panel(Group(*parts), title=Text(title, style="inspector.fail"), title_align="left")
+
+
 class GapChart:
     """The largest gap between events in each time slice since the request, as one row of bars.
 
@@ -179,24 +261,28 @@ def _max_gap(group: Sequence[float | None]) -> float | None:
     return max(gaps) if gaps else None
 
 
-def _level(gap: float, tallest: float, levels: int) -> int:
-    if tallest <= 0:
-        return 0
-    return min(levels - 1, max(0, math.ceil(gap / tallest * levels) - 1))
+def _level(gap: float, scale: float, levels: int) -> int:
+    """The bar for `gap` on a scale whose top is `scale` (at least `CHART_FLOOR`, so that gaps of about 0 ms stay
+    low bars instead of all being the tallest)."""
+    scale = max(scale, CHART_FLOOR)
+    return min(levels - 1, max(0, math.ceil(gap / scale * levels) - 1))
 
 
 class TimingPanel:
     """Time to first byte, event and token; duration; counts; gap percentiles; stalls; throughput; the chart."""
 
-    def __init__(self, timing: Timing) -> None:
+    def __init__(self, timing: Timing, *, recorded: bool = False) -> None:
         self.timing = timing
+        self.recorded = recorded
+        """Whether the input is a recording (its times are missing only when no chunk came), not a raw body."""
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         timing = self.timing
         counts = f"{timing.events} events in {timing.chunks} chunks"
         if not timing.has_times:
             first_token = "-" if timing.first_token_index is None else f"event {timing.first_token_index}"
-            rows: list[tuple[str, Any]] = [("times", "none in this input (raw SSE)"), ("counts", counts),
+            times = "none: no chunk arrived" if self.recorded else "none in this input (raw SSE)"
+            rows: list[tuple[str, Any]] = [("times", times), ("counts", counts),
                                            ("first token", first_token)]
             yield Panel(_key_values(rows), title="timing", title_align="left")
             return
@@ -251,14 +337,20 @@ class ToolCallTable:
         table = Table(title="tool calls", title_justify="left", expand=True, show_lines=True)
         table.add_column("id", overflow="fold")
         table.add_column("name", overflow="fold")
+        table.add_column("kind", overflow="fold")
         table.add_column("arguments", overflow="fold", ratio=1)
         for call in self.calls:
-            name = call.name or "-"
-            if call.kind not in _PLAIN_TOOL_KINDS:
-                name += f" ({call.kind})"
             # NOTE: cells are shown `visible` before layout too, so a control in them cannot shift the columns
-            table.add_row(visible(call.id or "-"), visible(name), _arguments(call.arguments))
+            table.add_row(visible(call.id or "-"), visible(call.name or "-"), visible(tool_kind(call.kind)),
+                          _arguments(call.arguments))
         yield table
+
+
+def tool_kind(kind: str) -> str:
+    """`client function` for a call the app must run, `server tool (web_search_call)` for one the API ran."""
+    if kind in _PLAIN_TOOL_KINDS:
+        return "client function"
+    return f"client tool ({kind})" if kind in _CLIENT_TOOL_KINDS else f"server tool ({kind})"
 
 
 def _arguments(arguments: str) -> Text:
@@ -305,13 +397,14 @@ class UsageView:
             yield Text("usage: not reported", style="inspector.muted")
             return
         rows = [(key, json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value)
-                for key, value in _flatten(self.usage, "")]
+                for key, value in flatten(self.usage)]
         yield Panel(_key_values(rows), title="usage", title_align="left")
 
 
-def _flatten(value: Any, path: str) -> list[tuple[str, Any]]:
+def flatten(value: Any, path: str = "") -> list[tuple[str, Any]]:
+    """A nested object as (dotted path, leaf value) rows, as the usage is shown."""
     if isinstance(value, dict) and value:
-        return [row for key, item in value.items() for row in _flatten(item, f"{path}.{key}" if path else key)]
+        return [row for key, item in value.items() for row in flatten(item, f"{path}.{key}" if path else key)]
     return [(path, value)]
 
 
@@ -346,13 +439,17 @@ def _by_event(finding: Finding) -> tuple[bool, int]:
 class StreamView:
     """The whole view of one stream, in reading order; events and raw frames when the report kept them."""
 
-    def __init__(self, report: StreamReport) -> None:
+    def __init__(self, report: StreamReport, *, headers: bool = False) -> None:
         self.report = report
+        self.headers = headers
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         report = self.report
         yield HeaderPanel(report)
-        yield TimingPanel(report.timing)
+        exchange = report.exchange
+        if exchange is not None:
+            yield ExchangePanel(exchange, headers=self.headers)
+        yield TimingPanel(report.timing, recorded=report.header is not None)
         several = len(report.outputs) > 1
         for output in report.outputs:
             title = f"choice {output.index}" if several else "answer"
@@ -367,18 +464,9 @@ class StreamView:
             yield EventTable(report.events, report.timing.stall_threshold)
 
 
-def print_view(console: Console, report: StreamReport) -> None:
+def print_view(console: Console, report: StreamReport, *, headers: bool = False) -> None:
     """Print the view, then the raw frames if the report kept them, verbatim (soft wrap: no cropping)."""
-    console.print(StreamView(report))
+    console.print(StreamView(report, headers=headers))
     if report.chunks is not None:
         console.print(Text("raw frames", style="inspector.label"))
         console.print(RawFrames(report.chunks), soft_wrap=True)
-
-
-def export_html(report: StreamReport, width: int = HTML_WIDTH) -> str:
-    """The view as a self-contained HTML page (inline styles, no external assets), titled after the stream."""
-    console = make_console(io.StringIO(), width=width, record=True, color_system="truecolor")
-    print_view(console, report)
-    page = console.export_html(inline_styles=True)
-    title = html.escape(f"sse-inspector view: {report.name}")
-    return page.replace("<head>", f"<head>\n<title>{title}</title>", 1)
