@@ -242,7 +242,7 @@ def test_stream_cut_mid_message_reports_the_end_and_the_open_item() -> None:
 
 
 def test_resumed_stream_may_start_anywhere() -> None:
-    """A `starting_after` resume starts at sequence N+1 with no `response.created` (PROTOCOLS.md §A.3 rule 1)."""
+    """A `starting_after` resume starts at sequence N+1 with no `response.created` (docs/protocols.md §A.3 rule 1)."""
     frames = load("pydantic-ai__background-queued.sse")[1:]
     check = check_bytes(dump(frames, renumber=False))
     assert [(f.rule, f.severity, f.index) for f in check.findings] == [("responses/stream-resumed", "warning", 0)]
@@ -389,7 +389,7 @@ def as_refusal(frames: list[Frame]) -> list[Frame]:
 
 
 def with_shell_command(frames: list[Frame]) -> list[Frame]:
-    """A shell command streamed inside the function-call item: added "" + deltas = done (PROTOCOLS.md §A.3 rule 7)."""
+    """A shell command streamed inside the function-call item: added "" + deltas = done (protocols.md §A.3 rule 7)."""
     command = [
         event("response.shell_call_command.added", output_index=0, command_index=0, command=""),
         event("response.shell_call_command.delta", output_index=0, command_index=0, delta="ls "),
@@ -496,7 +496,7 @@ def resume(name: str, at: int, mutate: Callable[[list[Frame]], list[Frame]] | No
     pytest.param("pydantic-ai__web-search-annotations.sse", 16, id="mid-message-before-an-annotation"),
 ])
 def test_a_resume_may_start_inside_an_item(stream: str, at: int) -> None:
-    """PROTOCOLS.md §D Responses rule 2: a resumed stream "may start anywhere"; what was opened before its first
+    """docs/protocols.md §D Responses rule 2: a resumed stream "may start anywhere"; what was opened before its first
     event (items, parts, summary parts, output indexes) is taken as already open."""
     assert resume(stream, at) == RESUMED
 
