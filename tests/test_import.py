@@ -19,6 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from recorder_helpers import CORPUS, MITMDUMP, SECRET, WAIT, read_recording, recorded_body, run_upstream
 
+from inspector.pytest_plugin.endpoints import stop_process
+
 CHAT = "openai-chat/openai-python__text-plain.sse"
 EVENTS = (CORPUS / CHAT).read_bytes().replace(b'"content":"I\'m"', '"content":"Café € I\'m"'.encode(), 1)
 """A real Chat stream whose text is not ASCII (SSE is UTF-8 whatever the content type says)."""
@@ -40,12 +42,7 @@ def mitmdump_writing(flow_file: Path, upstream_url: str) -> Iterator[str]:
                 break
         yield f"http://{found[1]}"
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(WAIT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, signal.SIGINT, WAIT)
 
 
 @pytest.mark.slow

@@ -83,15 +83,22 @@ class RecordingProxy:
     def stop(self) -> list[Path]:
         """Stop the recorder and wait until it has written every recording; they come back in call order."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        if process is not None:
+            stop_process(process)
         return streams_in(self.directory) if self.directory.is_dir() else []  # names start with the time
 
     @property
     def output(self) -> str:
         return "".join(self._output)
+
+
+def stop_process(process: subprocess.Popen, signum: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT) -> None:
+    """Ask a child process to stop and wait until it has (what it does on the signal is its clean stop); kill it
+    if it has not within `timeout` seconds."""
+    if process.poll() is None:
+        process.send_signal(signum)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
