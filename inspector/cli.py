@@ -175,7 +175,12 @@ def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool,
 @click.option("--cut-after", type=click.IntRange(min=0), metavar="N",
               help="Drop the connection once N events went out (an upstream that dies mid-stream).")
 @click.option("--stall-at", metavar="N:SECONDS", help="Pause SECONDS before event N (0-based): a stalled upstream.")
-def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None, stall_at: str | None) -> None:
+@click.option("--idle-timeout", type=click.FloatRange(min=0, min_open=True, max=86400), default=30.0,
+              show_default=True, metavar="SECONDS",
+              help="Close a connection whose request headers or body take longer than this to arrive, or that "
+              "stays idle this long between requests (slow clients cannot hold connections open).")
+def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None, stall_at: str | None,
+          idle_timeout: float) -> None:
     """Replay recordings as a live streaming endpoint: every POST gets a recording's status, headers and chunks.
 
     Several recordings are matched by request path (else by protocol), then served in turn. Point a client at
@@ -184,15 +189,16 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
 
     from .replay import Faults, Replay, describe, serve_forever
 
-    if not math.isfinite(speed):
-        raise UsageFailure(f"--speed: expected a finite number, got {speed}")
+    for option, value in (("--speed", speed), ("--idle-timeout", idle_timeout)):
+        if not math.isfinite(value):
+            raise UsageFailure(f"{option}: expected a finite number, got {value}")
     stall_event, stall_seconds = None, 0.0
     if stall_at is not None:
         try:
             stall_event, stall_seconds = Faults.parse_stall(stall_at)
         except ValueError as error:
             raise UsageFailure(f"--stall-at: {error}") from None
-    replay = Replay.from_paths(paths, speed, Faults(cut_after, stall_event, stall_seconds))
+    replay = Replay.from_paths(paths, speed, Faults(cut_after, stall_event, stall_seconds), idle_timeout)
 
     requests = logging.StreamHandler(sys.stdout)  # one line per request served, as it happens
     requests.setFormatter(_VisibleFormatter("%(asctime)s  %(message)s", "%H:%M:%S"))

@@ -246,6 +246,8 @@ def _pieces(parser: SSEParser, data: bytes) -> Iterator[tuple[bytes, int]]:
 
 # -- the server --------------------------------------------------------------------------------------------------
 
+IDLE_TIMEOUT = 30.0
+
 
 @dataclass
 class Replay:
@@ -254,10 +256,14 @@ class Replay:
     catalog: Catalog
     speed: float = 1.0
     faults: Faults = Faults()
+    idle_timeout: float = IDLE_TIMEOUT
+    """Seconds a client may take to send a request's headers, or its body, or to start the next request on a
+    kept-alive connection, before the connection is closed: slow clients (slowloris) cannot hold it forever."""
 
     @classmethod
-    def from_paths(cls, paths: Sequence[str], speed: float = 1.0, faults: Faults = Faults()) -> Replay:
-        return cls(Catalog(load_entries(paths)), speed, faults)
+    def from_paths(cls, paths: Sequence[str], speed: float = 1.0, faults: Faults = Faults(),
+                   idle_timeout: float = IDLE_TIMEOUT) -> Replay:
+        return cls(Catalog(load_entries(paths)), speed, faults, idle_timeout)
 
 
 @dataclass
@@ -352,7 +358,9 @@ def make_app(replay: Replay, running: _Running) -> tornado.web.Application:
 async def _run(replay: Replay, port: int, ready: Callable[[int], None], stop: asyncio.Event) -> None:
     sockets = tornado.netutil.bind_sockets(port, address=HOST)
     running = _Running(stop)
-    server = tornado.httpserver.HTTPServer(make_app(replay, running))
+    server = tornado.httpserver.HTTPServer(
+        make_app(replay, running), idle_connection_timeout=replay.idle_timeout, body_timeout=replay.idle_timeout
+    )  # tornado's idle timeout also bounds the wait for a request's headers
     server.add_sockets(sockets)
     try:
         ready(sockets[0].getsockname()[1])

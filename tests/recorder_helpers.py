@@ -9,6 +9,9 @@ corpus file named in `X-Corpus`, one event per HTTP chunk. Request headers steer
 - `X-Cut-After: N`: send N events and half of the next one, then drop the connection (an upstream that dies).
 - `X-Encoding: gzip|deflate|br|zstd`: compress the body, flushing after each event.
 - `X-Status: 401`: answer with a JSON error body instead of a stream.
+- `X-Repeat: N`: send the events between the first and the last three N times (a long stream; `stream_events`).
+- `X-Chunk-Size: N`: split each event over HTTP chunks of N bytes (1: one byte per chunk).
+- `X-Stall: INDEX:MS`: pause MS milliseconds before event INDEX (an upstream that stalls, then goes on).
 
 mitmdump runs with `addons/sse_recorder.py`; its addon writes the bound address into a FIFO from the
 `running` hook (the test blocks on reading it, never sleeps), and its live lines are read from its stdout into
@@ -27,6 +30,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 import zlib
 from base64 import b64decode
 from collections.abc import Callable, Iterator
@@ -70,6 +74,14 @@ def corpus_events(name: str) -> list[bytes]:
     return events
 
 
+def stream_events(name: str, repeat: int = 1) -> list[bytes]:
+    """The events the upstream sends for `X-Corpus: name` and `X-Repeat: repeat`: the middle ones repeated."""
+    events = corpus_events(name)
+    if repeat <= 1 or len(events) < 5:
+        return events
+    return events[:1] + events[1:-3] * repeat + events[-3:]
+
+
 def _compressor(name: str) -> Callable[[bytes, bool], bytes]:
     """`compress(data, last)`: the compressed bytes of one event, flushed so the client can decode it now."""
     if name == "gzip":
@@ -95,6 +107,8 @@ class Upstream:
 
     url: str
     sent: dict[str, bytes] = field(default_factory=dict)
+    last_event_at: dict[str, float] = field(default_factory=dict)
+    """`time.monotonic()` when the last event went out, by `X-Soak-Id` (the soak's requests carry one)."""
     """Exact bytes of each body as sent, by `X-Corpus` + `X-Encoding` (before chunked framing)."""
     gates: dict[str, queue.Queue] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -106,6 +120,10 @@ class Upstream:
     def ack(self, key: str) -> None:
         """Let the lock-step stream `key` send its next event."""
         self.gate(key).put(None)
+
+    def wait_sent(self, key: str) -> None:
+        """Block until the lock-step stream `key` has sent its last byte (or given up)."""
+        self.gate(f"{key}:sent").get(timeout=WAIT)
 
 
 def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
@@ -126,7 +144,9 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
                 self._error(status)
                 return
             name = self.headers["X-Corpus"]
-            events = corpus_events(name)
+            events = stream_events(name, int(self.headers.get("X-Repeat", "1")))
+            piece = int(self.headers.get("X-Chunk-Size", "0"))
+            stall_at, _, stall_ms = self.headers.get("X-Stall", "-1:0").partition(":")
             encoding = self.headers.get("X-Encoding")
             compress = _compressor(encoding) if encoding else None
             delay = float(self.headers.get("X-Delay-Ms", "0")) / 1000
@@ -149,11 +169,16 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
                         return
                     if delay:
                         threading.Event().wait(delay)  # the upstream's pacing, not a test waiting
+                    if index == int(stall_at):
+                        threading.Event().wait(float(stall_ms) / 1000)  # the upstream stalls
                     body = compress(event, index == len(events) - 1) if compress else event
                     sent += body
-                    self._chunk(body)
+                    for start in range(0, len(body), piece or len(body) or 1):
+                        self._chunk(body[start : start + (piece or len(body))])
                     if lockstep:
                         upstream.gate(lockstep).get(timeout=WAIT)
+                if "X-Soak-Id" in self.headers:
+                    upstream.last_event_at[self.headers["X-Soak-Id"]] = time.monotonic()
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError, queue.Empty):
@@ -161,6 +186,8 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
                 return
             finally:
                 upstream.sent[f"{name}|{encoding}"] = bytes(sent)
+                if lockstep:
+                    upstream.gate(f"{lockstep}:sent").put(None)  # the whole body is out (`Upstream.wait_sent`)
 
         def _chunk(self, data: bytes) -> None:
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
@@ -177,10 +204,14 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # socketserver's 5 drops connections when hundreds come at once (the soak)
+
+
 @contextmanager
 def run_upstream() -> Iterator[Upstream]:
     upstream = Upstream("")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(upstream))
+    server = _Server(("127.0.0.1", 0), _handler(upstream))
     server.daemon_threads = True
     upstream.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -479,3 +479,42 @@ def test_live_line(fields, line):
             "protocol": "openai-responses", "status": 200, "events": 58, "ttft": 0.4121, "reason": "complete",
             "error": None, "findings": ()}
     assert StreamResult(**{**base, **fields}).line() == line
+
+
+def test_what_comes_after_the_proxy_learnt_the_client_left_is_not_recorded(recorder, tmp_path):
+    """The upstream goes on (its terminal event included) after the client went away: the client never got it,
+    so the recording stops where the client left and says so."""
+    addon, results, _ = recorder
+    events = (CORPUS / CHAT).read_bytes().split(b"\n\n")
+    flow = make_flow()
+    addon.responseheaders(flow)
+    passed = [flow.response.stream(event + b"\n\n") for event in events[:3]]
+    flow.client_conn.state = ConnectionState.CLOSED
+    passed += [flow.response.stream(event + b"\n\n") for event in events[3:-1]]
+    addon.response(flow)
+    assert passed == [event + b"\n\n" for event in events[:-1]]  # the app's traffic is never touched
+    _, chunks, end = read_recording(only_recording(tmp_path))
+    assert recorded_body(chunks) == b"".join(event + b"\n\n" for event in events[:3])
+    assert (end["reason"], end["error"]) == ("client-disconnected", "the client went away before the end of the "
+                                                                    "body reached it")
+    assert results[0].reason == "client-disconnected"
+
+
+def test_a_body_that_ends_after_the_client_left_is_not_complete(recorder, tmp_path):
+    addon, _, _ = recorder
+    flow = make_flow()
+    addon.responseheaders(flow)
+    flow.response.stream(b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[]}\n\n')
+    flow.client_conn.state = ConnectionState.CAN_READ  # mitmproxy closed its writing side
+    addon.response(flow)
+    assert read_recording(only_recording(tmp_path))[2]["reason"] == "client-disconnected"
+
+
+def test_chunks_after_the_end_are_not_recorded(tmp_path):
+    """A verdict reads the file while the loop is free to run: a chunk that still comes must not land in it."""
+    writer = ChunkWriter(tmp_path / "r.jsonl", Header(request={}))
+    recording = StreamRecording(writer, time.time(), BodyDecoder(None), summary={})
+    assert recording(b"data: 1\n\n") == b"data: 1\n\n"
+    recording.finish()
+    assert recording(b"data: 2\n\n") == b"data: 2\n\n"
+    assert recorded_body(read_recording(tmp_path / "r.jsonl")[1]) == b"data: 1\n\n"

@@ -182,6 +182,32 @@ def test_client_abort_is_recorded_as_such(upstream, proxy):
     assert "(client-disconnected)" in line
 
 
+def test_a_client_gone_before_the_proxy_read_the_rest_is_not_recorded_complete(upstream, proxy):
+    """The client hangs up after the first event; only then does a busy proxy (here: stopped with SIGSTOP) get to
+    the rest of the body, terminal event included. The client never got it, so it is not recorded."""
+    key = f"lockstep-{next(_keys)}"
+    host, port = proxy.url.removeprefix("http://").rsplit(":", 1)
+    client = socket.create_connection((host, int(port)))
+    try:
+        client.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Corpus: %s\r\nX-Lockstep: %s\r\n"
+                       b"Content-Length: 16\r\n\r\n{\"stream\": true}" % (CHAT.encode(), key.encode()))
+        received = b""
+        while b"\n\n" not in received.partition(b"\r\n\r\n")[2]:
+            received += client.recv(65536)
+        proxy.process.send_signal(signal.SIGSTOP)
+        for _ in corpus_events(CHAT):
+            upstream.ack(key)
+        upstream.wait_sent(key)  # the whole body waits in the stopped proxy's socket
+    finally:
+        client.close()
+        proxy.process.send_signal(signal.SIGCONT)
+    [line] = proxy.results(1)
+    _, chunks, end = read_recording(recording_of(line))
+    first_event = corpus_events(CHAT)[0]
+    assert (recorded_body(chunks), end["reason"]) == (first_event, "client-disconnected")
+    assert "cut after 1 events (client-disconnected)" in line
+
+
 def test_error_answer_to_a_streaming_request_is_recorded(proxy):
     client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key=SECRET, max_retries=0, timeout=WAIT)
     with pytest.raises(openai.AuthenticationError):

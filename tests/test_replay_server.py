@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -244,6 +245,8 @@ def test_serve_command_stopped_mid_stream_cuts_the_stream_without_a_traceback(st
         (["--speed", "nan"], "--speed: expected a finite number, got nan"),
         (["--speed", "inf"], "--speed: expected a finite number, got inf"),
         (["--cut-after", "-1"], "Invalid value for '--cut-after'"),
+        (["--idle-timeout", "0"], "Invalid value for '--idle-timeout'"),
+        (["--idle-timeout", "nan"], "--idle-timeout: expected a finite number, got nan"),
     ],
 )
 def test_serve_command_rejects_bad_options(args: list[str], message: str) -> None:
@@ -259,3 +262,49 @@ def test_serve_command_without_recordings_is_unusable_input(tmp_path: Path) -> N
     assert (result.returncode, result.stdout, result.stderr) == (
         2, "", f"sse-inspector: error: {tmp_path}: no recordings or SSE files found\n")
 
+
+
+def _closed_by_the_server(connection: socket.socket) -> bool:
+    """Reads until the server closes the connection (True) or 20 s pass without that (False)."""
+    connection.settimeout(20)
+    try:
+        while connection.recv(4096):
+            pass
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        pass
+    return True
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Slow: ",  # headers that never end (slowloris)
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{",  # a body that never ends
+        b"",  # connected, never a byte
+    ],
+    ids=["headers", "body", "nothing"],
+)
+def test_a_client_that_never_finishes_its_request_is_disconnected(sent: bytes) -> None:
+    """Real sockets against the real server: a slow client is closed after the idle timeout, and others are
+    served meanwhile."""
+    path = CORPUS / "openai-chat/openai-python__text-plain.sse"
+    replay = Replay.from_paths([str(path)], speed=FAST, idle_timeout=0.2)
+    with ReplayServer(replay) as server, socket.create_connection(("127.0.0.1", server.port)) as slow:
+        slow.sendall(sent)
+        assert httpx.post(f"{server.url}/v1/chat/completions", json={}).content == path.read_bytes()
+        assert _closed_by_the_server(slow)
+
+
+def test_an_idle_kept_alive_connection_is_closed_after_its_response() -> None:
+    path = CORPUS / "openai-chat/openai-python__text-plain.sse"
+    replay = Replay.from_paths([str(path)], speed=FAST, idle_timeout=0.2)
+    with ReplayServer(replay) as server, socket.create_connection(("127.0.0.1", server.port)) as client:
+        client.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+        client.settimeout(20)
+        received = b""
+        while not received.endswith(b"0\r\n\r\n"):  # the whole chunked response, then nothing more is asked
+            received += client.recv(65536)
+        assert received.startswith(b"HTTP/1.1 200")
+        assert _closed_by_the_server(client)

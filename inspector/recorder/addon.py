@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import select
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from mitmproxy import ctx, exceptions, http
-from mitmproxy.connection import ConnectionState
+from mitmproxy.connection import Client, ConnectionState
 
 from ..protocols import detect
 from ..recording import Header
@@ -34,6 +35,9 @@ from .verdict import StreamResult, conclude
 log = logging.getLogger(__name__)
 
 STREAM_CHOICES = ("llm", "all")
+CLIENT_LEFT = "the client went away before the end of the body reached it"
+_WRITABLE = frozenset({ConnectionState.OPEN, ConnectionState.CAN_WRITE})
+"""A set, not `state & CAN_WRITE`: the check runs for every chunk, and a Flag operation costs a microsecond."""
 _DROPPED_WHEN_DECODED = ("content-encoding", "content-length")  # the recorded chunks are decoded
 # fmt: off
 _ENDING_BY_MESSAGE = (
@@ -135,7 +139,8 @@ class Recorder:
                 end = flow.response.timestamp_end or recording.started
                 recording.record(end - recording.started, flow.response.raw_content or b"")
         if recording is not None:
-            self._finish(recording, Ending("response"))
+            gone = recording.client_left or flow.client_conn.state not in _WRITABLE
+            self._finish(recording, Ending("client", CLIENT_LEFT) if gone else Ending("response"))
 
     def error(self, flow: http.HTTPFlow) -> None:
         _, recording = self._recordings.pop(flow.id, (None, None))
@@ -144,7 +149,7 @@ class Recorder:
             if protocol is not None and _asks_for_stream(flow.request):
                 recording = self._start(flow, protocol, sse=False)  # the upstream never answered: say why
         if recording is not None:
-            self._finish(recording, _ending_of(flow))
+            self._finish(recording, Ending("client", CLIENT_LEFT) if recording.client_left else _ending_of(flow))
 
     def done(self) -> None:
         self._stopped = True  # the verdict worker is going away: what ends after this is not recorded
@@ -178,7 +183,8 @@ class Recorder:
             "method": flow.request.method, "path": urlsplit(flow.request.path).path,
             "status": response.status_code if response is not None else None, "sse": sse,
         }
-        return StreamRecording(writer, started, decoder, summary=summary, defer=_batched_writes())
+        return StreamRecording(writer, started, decoder, summary=summary, defer=_batched_writes(),
+                               client_gone=_client_watch(flow.client_conn))
 
     def _header(self, flow: http.HTTPFlow, protocol: str | None, started: float, decoder: BodyDecoder) -> Header:
         return flow_header(flow, protocol, started, None if decoder.is_identity else decoder.encoding,
@@ -241,6 +247,32 @@ def flow_header(
         started_at=datetime.fromtimestamp(started, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         extra={"decoded_from": decoded_from} if decoded_from else {},
     )
+
+
+def _client_watch(client: Client) -> Callable[[], bool]:
+    """Whether the client has gone, asked before each chunk is passed on: from mitmproxy's view of the connection,
+    and from the socket itself. A busy proxy may not have read the client's FIN or reset yet when the upstream's
+    next chunks come; those would go to a client that left, so they must not be recorded as delivered."""
+    poller = _socket_poller(client)
+
+    def gone() -> bool:
+        return client.state not in _WRITABLE or (poller is not None and bool(poller.poll(0)))
+
+    return gone
+
+
+def _socket_poller(client: Client) -> select.poll | None:
+    """A poll object that reports the client's socket once the client closed or reset it (None: no socket to
+    watch, as in mitmproxy's test contexts or its non-TCP modes). NOTE: reaches into mitmproxy 11's proxy server
+    (connection handler, then transport) for the socket: no public API gives it."""
+    try:
+        handler = ctx.master.addons.get("proxyserver").connections[client.id]
+        sock = handler.transports[client].writer.get_extra_info("socket")
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLRDHUP)  # POLLERR and POLLHUP are always reported
+    except (AttributeError, KeyError, OSError, ValueError):
+        return None
+    return poller
 
 
 def _write_address(target: Path, host: str, port: int) -> None:

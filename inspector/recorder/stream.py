@@ -87,6 +87,7 @@ class StreamRecording:
         *,
         summary: dict,
         defer: Callable[[Callable[[], None]], object] | None = None,
+        client_gone: Callable[[], bool] = lambda: False,
     ) -> None:
         self.writer = writer
         self.started = started
@@ -99,7 +100,10 @@ class StreamRecording:
         self.finished = False
         self.ended_at: float | None = None
         """Seconds from the request to the end of the body: the end line's time (the verdict comes later)."""
+        self.client_left = False
+        """The proxy learnt the client had gone while the body still came: the rest was not recorded."""
         self._defer = defer
+        self._client_gone = client_gone
         self._queue: list[tuple[float, bytes]] = []
 
     @property
@@ -110,8 +114,11 @@ class StreamRecording:
         """mitmproxy's stream callable: queue `data` for the recording, give it back unchanged."""
         if not data:
             return []  # NOTE: the end marker (twice under HTTP/2); returning b"" for data would end an HTTP/1 body
-        if self.failure is None:
+        if self.failure is None and not self.finished and not self.client_left:
             try:
+                if self._client_gone():
+                    self.client_left = True  # what comes from here on never reaches the client: not recorded
+                    return data
                 queue = self._queue
                 queue.append((time.time() - self.started, data))
                 if len(queue) == 1 and self._defer is not None:
