@@ -238,9 +238,9 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
 def view(path: str, protocol: str, show_events: bool, show_raw: bool, follow: bool, show_headers: bool,
          as_json: bool, html_path: str | None) -> None:
     """Show one stream: the request and response around it, timing (TTFB, TTFT, gaps, stalls), the reassembled
-    text, reasoning, tool calls, usage and findings.
+    text, reasoning, tool calls, usage and findings. A directory takes --html DIR: a report of every recording.
 
-    Exit 0 when the stream has no error finding, 1 when it has.
+    Exit 0 when the stream (every stream of a directory) has no error finding, 1 when one has.
     """
     from pathlib import Path
 
@@ -421,8 +421,9 @@ def probe(base_url: str, protocol: str, model: str | None, api_key_env: str | No
     """Check an endpoint: a few standard streaming requests (plain text, a tool call, usage requested, a low
     max-tokens limit), each recorded into --out and validated; prints scenario x verdict and the findings.
 
-    Exit 1 when a stream breaks the protocol; a model that only declines to call the tool is a warning.
-    The API key is read from the environment and never printed or recorded.
+    Exit 1 when a stream breaks the protocol, when the endpoint does not stop at the low limit with the
+    protocol's length reason, or when it streams another protocol (said once); a model that only declines to
+    call the tool is a warning. The API key is read from the environment and never printed or recorded.
     """
     import os
     from pathlib import Path

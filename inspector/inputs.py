@@ -1,8 +1,10 @@
 """Input loading shared by every command: a recording, a raw SSE body, a directory of them, or `-` for stdin.
 
 Every input becomes a `Source`: an optional recording header, then its chunks one at a time, then (for
-recordings) the end line. Nothing is read whole. Anything that is neither a recording nor an SSE body ends in
-an `InputError` whose message is one line naming the file (and line).
+recordings) the end line. Nothing is read whole. Anything that is not a recording is read as an SSE body, however
+odd (that is what the rules are for); `curl -i -N` output (status line, headers, blank line, body) is read as a
+response whose status and headers feed the HTTP rules. Only empty input, binary garbage and a `.jsonl` file that
+is not a recording end in an `InputError`, whose message is one line naming the file and line.
 """
 
 from __future__ import annotations
@@ -16,12 +18,19 @@ from typing import BinaryIO
 
 from .findings import Severity, rule
 from .recording import Chunk, End, Header, RecordingError, iter_body, read_header
+from .redact import Policy
 from .validate import StreamCheck
 
 SUFFIXES = (".jsonl", ".sse", ".txt")
+RECORDING_SUFFIX = ".jsonl"
+"""A file named like a recording must be one: it is not read as SSE."""
 _READ_SIZE = 64 * 1024
 """Bytes read at a time from a raw SSE body, and sniffed from a file's start."""
 _SSE_START = re.compile(rb"^(\xef\xbb\xbf)?(:|(data|event|id|retry)(:|\r|\n|$))")
+CURL = "curl"
+"""`Header.source` of `curl -i` output: a response without a request, times or end line."""
+_STATUS_LINE = re.compile(rb"^HTTP/\d(?:\.\d)? (\d{3})(?: |\r|\n|$)")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 UNREADABLE = rule("input/unreadable", Severity.ERROR,
@@ -158,10 +167,49 @@ def _from_stream(name: str, stream: BinaryIO) -> Source:
         raise InputError(str(error)) from None
     if header is not None:
         return Source(name, header, _guarded(iter_body(_lines(stream), name)))
-    if b"\0" in first or not _looks_like_sse(first):
-        what = "empty" if not first else "neither a recording nor an SSE stream"
-        raise InputError(f"{name}:1: {what}")
-    return Source(name, None, _raw_chunks(first, stream))
+    if not first:
+        raise InputError(f"{name}:1: empty")
+    if name.endswith(RECORDING_SUFFIX):  # JSON Lines of another kind, or a recording that lost its header
+        raise InputError(f"{name}:1: neither a recording nor an SSE stream")
+    if _STATUS_LINE.match(first):
+        return _curl_response(name, first, stream)
+    rest = stream.read(_READ_SIZE)
+    line = _binary_line(first + rest)
+    if line is not None:
+        raise InputError(f"{name}:{line}: binary data, neither a recording nor an SSE stream")
+    return Source(name, None, _raw_chunks(stream, first, rest))
+
+
+def _binary_line(head: bytes) -> int | None:
+    """The line (1-based) where the data turns binary, when the start of an input is mostly binary garbage.
+
+    Anything else is read as SSE, however odd (a `foo: bar` line, an `id` with a NUL): the parser ignores what the
+    format ignores, and the rules judge the rest. Only data a third or more of whose characters are not text
+    (control characters other than tab, CR and LF; bytes that are not UTF-8) is refused.
+    """
+    text = head.decode("utf-8", errors="replace")
+    binary = [index for index, char in enumerate(text) if char == "\ufffd" or (char < " " and char not in "\t\r\n")]
+    if not text or len(binary) * 3 < len(text):
+        return None
+    return len(_LINE_BREAK.findall(text[: binary[0]])) + 1
+
+
+def _curl_response(name: str, status_line: bytes, stream: BinaryIO) -> Source:
+    """`curl -i -N` output: status line, headers, a blank line, then the body. Interim responses (`100
+    Continue`) and a proxy's `Connection established` come first as blocks of their own: the last block counts."""
+    while True:
+        status = int(_STATUS_LINE.match(status_line).group(1))  # type: ignore[union-attr]
+        headers: list[tuple[str, str]] = []
+        while (line := stream.readline(_READ_SIZE)).strip():
+            field, colon, value = line.decode("utf-8", errors="replace").partition(":")
+            if colon:
+                headers.append((field.strip(), value.strip()))
+        body = stream.readline(_READ_SIZE)
+        if not _STATUS_LINE.match(body):
+            break
+        status_line = body
+    header = Header(request={}, response={"status": status, "headers": Policy().headers(headers)}, source=CURL)
+    return Source(name, header, _raw_chunks(stream, body))
 
 
 def _first_line(stream: BinaryIO) -> bytes:
@@ -174,7 +222,8 @@ def _first_line(stream: BinaryIO) -> bytes:
 
 
 def _looks_like_sse(first: bytes) -> bool:
-    return first in (b"\n", b"\r\n", b"\r") or bool(_SSE_START.match(first))
+    """For files found in a directory: a `.txt` file counts when it starts like SSE or like `curl -i` output."""
+    return first in (b"\n", b"\r\n", b"\r") or bool(_SSE_START.match(first) or _STATUS_LINE.match(first))
 
 
 def _lines(stream: BinaryIO) -> Iterator[bytes]:
@@ -182,9 +231,12 @@ def _lines(stream: BinaryIO) -> Iterator[bytes]:
         yield from stream
 
 
-def _raw_chunks(first: bytes, stream: BinaryIO) -> Iterator[Chunk]:
+def _raw_chunks(stream: BinaryIO, *read: bytes) -> Iterator[Chunk]:
+    """What was already read (the first line, the start of the rest), then the rest as it is read."""
     with stream:
-        yield Chunk(None, first)
+        for block in read:
+            if block:
+                yield Chunk(None, block)
         while block := stream.read(_READ_SIZE):
             yield Chunk(None, block)
 

@@ -1,7 +1,11 @@
 """Probe an endpoint that claims to speak a protocol: a few standard streaming requests, each recorded and judged.
 
 Scenarios are data: per protocol, a table of request bodies (plain text; a tool call; usage requested; a low
-max-tokens limit) and of the expectation that goes with each. Each response is read as it streams (httpx),
+token limit, `max_completion_tokens` for Chat) and of the expectation that goes with each. The limit must end the
+stream with the protocol's length reason (`length`, `max_output_tokens`, `max_tokens`): that is an error when it
+does not. A stream that speaks another protocol than the one probed is said once, not judged by the wrong rules.
+Each recording ends as the recorder would end it (`upstream-closed` for a body that stopped before the terminal
+event). Each response is read as it streams (httpx),
 written to a recording (`RecordingWriter`, source "probe", secrets redacted) and fed to a `StreamCheck` on the
 way. Protocol findings decide the verdict; what a model may legitimately decline (calling the tool, reporting
 usage) is a note, a warning, never a failure. An endpoint that cannot be probed at all (it cannot be reached, or it
@@ -29,6 +33,8 @@ from rich.text import Text
 
 from .findings import Finding, Severity
 from .protocols.base import Assembly
+from .recorder.stream import Ending
+from .recorder.verdict import end_reason
 from .recording import Header, RecordingWriter, now_iso
 from .redact import Policy
 from .validate import StreamCheck
@@ -74,12 +80,29 @@ def _reported_usage(assembly: Assembly) -> list[str]:
     return [] if assembly.usage else ["no token usage was reported although it was requested"]
 
 
+def _stopped_at_the_limit(limit_field: str, reason: str) -> Check:
+    """The endpoint must stop at a small token limit and say so with the protocol's length reason: a client tells a
+    cut answer from a finished one by it (and a long prompt cannot be answered in so few tokens)."""
+
+    def check(assembly: Assembly) -> list[str]:
+        got = (assembly.outputs[0].finish_reason if 0 in assembly.outputs else None) or assembly.status
+        if got == reason:
+            return []
+        return [f"asked for at most {_LOW_LIMIT} tokens (`{limit_field}`), the stream ended with `{got}`, not "
+                f"`{reason}`: the endpoint ignores the limit, or reports a cut answer as a finished one"]
+
+    return check
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
     body: Callable[[str], Body]
     """The request body for a model name."""
     check: Check = _no_check
+    """Notes (warnings): what a model may legitimately decline."""
+    require: Check = _no_check
+    """Problems (errors): what the endpoint must do whatever the model, judged once the stream itself is clean."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +147,10 @@ DIALECTS: dict[str, Dialect] = {
             Scenario("tool-call",  lambda m: _chat(m, _TOOL_PROMPT, tools=[_CHAT_TOOL]), _called_the_tool),
             Scenario("usage",      lambda m: _chat(m, _TEXT_PROMPT, stream_options={"include_usage": True}),
                      _reported_usage),
-            Scenario("max-tokens", lambda m: _chat(m, _LONG_PROMPT, max_tokens=_LOW_LIMIT)),
+            # NOTE: `max_tokens` is deprecated for Chat and rejected by reasoning models: the limit is
+            # `max_completion_tokens`
+            Scenario("max-tokens", lambda m: _chat(m, _LONG_PROMPT, max_completion_tokens=_LOW_LIMIT),
+                     require=_stopped_at_the_limit("max_completion_tokens", "length")),
         ),
     ),
     "openai-responses": Dialect(
@@ -134,7 +160,8 @@ DIALECTS: dict[str, Dialect] = {
             Scenario("text",       lambda m: _responses(m, _TEXT_PROMPT)),
             Scenario("tool-call",  lambda m: _responses(m, _TOOL_PROMPT, tools=[_RESPONSES_TOOL]), _called_the_tool),
             Scenario("usage",      lambda m: _responses(m, _TEXT_PROMPT), _reported_usage),  # always in .completed
-            Scenario("max-tokens", lambda m: _responses(m, _LONG_PROMPT, max_output_tokens=_LOW_LIMIT)),
+            Scenario("max-tokens", lambda m: _responses(m, _LONG_PROMPT, max_output_tokens=_LOW_LIMIT),
+                     require=_stopped_at_the_limit("max_output_tokens", "max_output_tokens")),
         ),
     ),
     "anthropic-messages": Dialect(
@@ -144,7 +171,8 @@ DIALECTS: dict[str, Dialect] = {
             Scenario("text",       lambda m: _messages(m, _TEXT_PROMPT)),
             Scenario("tool-call",  lambda m: _messages(m, _TOOL_PROMPT, tools=[_MESSAGES_TOOL]), _called_the_tool),
             Scenario("usage",      lambda m: _messages(m, _TEXT_PROMPT), _reported_usage),  # always in the stream
-            Scenario("max-tokens", lambda m: _messages(m, _LONG_PROMPT, max_tokens=_LOW_LIMIT)),
+            Scenario("max-tokens", lambda m: _messages(m, _LONG_PROMPT, max_tokens=_LOW_LIMIT),
+                     require=_stopped_at_the_limit("max_tokens", "max_tokens")),
         ),
         {"anthropic-version": "2023-06-01"},
     ),
@@ -186,10 +214,15 @@ class ScenarioResult:
     """Probe-level warnings: what a model may legitimately do but the scenario hoped it would not."""
     failure: str | None = None
     """The request or the connection failed: no usable stream."""
+    problems: list[str] = field(default_factory=list)
+    """Probe-level errors: what the endpoint must do whatever the model (stop at a token limit)."""
+    looks_like: str | None = None
+    """The stream speaks this other protocol: its findings against the probed one are left out."""
 
     @property
     def errors(self) -> int:
-        return sum(finding.severity is Severity.ERROR for finding in self.findings) + (self.failure is not None)
+        return (sum(finding.severity is Severity.ERROR for finding in self.findings) + (self.failure is not None)
+                + len(self.problems) + (self.looks_like is not None))
 
     @property
     def warnings(self) -> int:
@@ -266,9 +299,13 @@ class Probe:
         if check is None:
             return result
         check.close()
-        result.findings = list(check.findings)
         result.events = check.events
+        if check.looks_like not in (None, self.protocol):
+            result.looks_like = check.looks_like  # its findings against the wrong protocol would only be noise
+            return result
+        result.findings = list(check.findings)
         if not result.errors:
+            result.problems = scenario.require(check.assembly)
             result.notes = scenario.check(check.assembly)
         return result
 
@@ -297,7 +334,10 @@ class Probe:
             # the probe never hangs up by itself: a broken read is the server's doing
             writer.end(time.monotonic() - started, "upstream-closed", _describe(error))
             raise
-        writer.end(time.monotonic() - started, "complete")
+        # as the recorder says it: a stream whose body ended before the protocol's terminal event was cut upstream
+        expects_terminal = check.checker is not None and check.status is not None and 200 <= check.status < 300
+        reason, error = end_reason(Ending("response"), None, check.assembly.ended, expects_terminal)
+        writer.end(time.monotonic() - started, reason, error)
 
     def _path(self, scenario: Scenario) -> Path:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -349,6 +389,10 @@ class ProbeReport:
                 result.recording.name if result.recording else "-",
             )
         yield table
+        for other in sorted({result.looks_like for result in self.results if result.looks_like}):
+            names = ", ".join(result.scenario for result in self.results if result.looks_like == other)
+            yield Text(f"error: the stream looks like `{other}`, not `{self.protocol}` ({names}): its findings "
+                       f"against the `{self.protocol}` rules are left out; probe it with `--protocol {other}`")
         for result in self.results:
             details = list(_detail_lines(result))
             yield from details[: self.max_details]
@@ -377,6 +421,8 @@ def _counts(result: ScenarioResult) -> str:
 def _detail_lines(result: ScenarioResult) -> Iterator[Text]:
     if result.failure:
         yield Text(f"{result.scenario}: error: {result.failure}")
+    for problem in result.problems:
+        yield Text(f"{result.scenario}: error: {problem}")
     for finding in result.findings:
         where = "" if finding.index is None else f" #{finding.index}"
         yield Text(f"{result.scenario}: {finding.severity}{where} {finding.rule}: {finding.message}")

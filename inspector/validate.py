@@ -51,6 +51,9 @@ class StreamCheck:
         """A POST starts a new response: its stream is never a resume (a resume is a GET)."""
         self.findings: list[Finding] = []
         self.protocol = protocol if protocol and protocol != "auto" else detect.from_path(request_path)
+        self.looks_like: str | None = None
+        """The protocol the first events point to, when a protocol was given (to tell a wrong `--protocol`)."""
+        self._sniff = _DETECT_WINDOW if self.protocol is not None else 0
         self.checker: Checker | None = None
         self._assembly: Assembly | None = None
         self._held: list[tuple[Event, Any]] = []
@@ -134,6 +137,11 @@ class StreamCheck:
             except RecursionError:
                 self.findings.append(_too_deep(event, "decode"))
                 payload = UNREADABLE
+        if self._sniff:
+            self._sniff -= 1
+            self.looks_like = detect.from_payload(event.type, payload)
+            if self.looks_like is not None:
+                self._sniff = 0
         if self.protocol is None:
             self._held.append((event, payload))
             found = detect.from_payload(event.type, payload)

@@ -66,11 +66,10 @@ def test_events_of_a_directory_names_each_file(run_cli) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b'{"error": {"message": "nope"}}\n', "neither a recording nor an SSE stream"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00", "neither a recording nor an SSE stream"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "binary data, neither a recording nor an SSE stream"),
         (b"", "empty"),
     ],
-    ids=["json", "binary", "empty"],
+    ids=["binary", "empty"],
 )
 def test_unusable_file_is_one_line_and_exit_2(run_cli, tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "bad.sse"

@@ -135,9 +135,10 @@ def test_unusable_input_exits_2_with_one_line(run_cli, args: list[str], error: s
 
 def test_a_file_that_is_not_a_stream_exits_2(run_cli, tmp_path: Path) -> None:
     junk = tmp_path / "junk.sse"
-    junk.write_text("hello\n")
+    junk.write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00")
     result = run_cli("diff", str(TOOL), str(junk))
-    assert (result.code, result.err) == (2, f"sse-inspector: error: {junk}:1: neither a recording nor an SSE stream\n")
+    assert (result.code, result.err) == (
+        2, f"sse-inspector: error: {junk}:1: binary data, neither a recording nor an SSE stream\n")
 
 
 def test_stdin_on_one_side(run_cli) -> None:

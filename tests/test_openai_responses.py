@@ -164,6 +164,7 @@ CASES = [
          set_field(8, "response.error", {"code": "server_error", "message": "x"}), [8]),
     Case("responses/tool-arguments-invalid-json", "vercel-ai__function-call.sse", cut_arguments, [5]),
     Case("responses/terminal-output-mismatch", MINIMAL, set_field(8, "response.output.0.content.0.text", "Hi"), [8]),
+    Case("responses/sdk-field-missing", MINIMAL, set_field(8, "response.usage.output_tokens_details", DELETE), [8]),
     Case("responses/error-event", MINIMAL, insert(8, event("error", error={"message": "boom", "code": "x"})), [8]),
     Case("responses/event-after-error", "vercel-ai__error-then-failed.sse",
          insert(3, event("response.output_item.added", output_index=0,
@@ -572,6 +573,78 @@ def test_tool_arguments_cut_by_the_token_limit_are_not_judged() -> None:
     """A function call the limit cut says so (`status: incomplete`): its broken arguments are expected."""
     frames = set_field(5, "item.status", "incomplete")(cut_arguments(load("vercel-ai__function-call.sse")))
     assert pairs(dump(frames), "responses/tool-arguments-invalid-json") == []
+
+
+def on_lifecycle(path: str, value: Any) -> Callable[[list[Frame]], list[Frame]]:
+    """The same change on the three lifecycle events of MINIMAL (created 0, in_progress 1, completed 8)."""
+    def mutate(frames: list[Frame]) -> list[Frame]:
+        for number in (0, 1, 8):
+            frames = set_field(number, path, value)(frames)
+        return frames
+
+    return mutate
+
+
+@pytest.mark.parametrize(
+    ("mutation", "expected"),
+    [
+        # the issue's two cases: usage without its details; a response object without its tool settings
+        (set_field(8, "response.usage", {"input_tokens": 5, "output_tokens": 2, "total_tokens": 7}),
+         [(8, ["response.usage.input_tokens_details", "response.usage.output_tokens_details"])]),
+        (on_lifecycle("response.tools", DELETE), [(0, ["response.tools"])]),
+        (on_lifecycle("response.parallel_tool_calls", None), [(0, ["response.parallel_tool_calls"])]),
+        # every item and part: the message's status, a content part's annotations, in the terminal output too
+        (set_field(2, "item.status", DELETE), [(2, ["item.status"])]),
+        (set_field(6, "part.annotations", DELETE), [(6, ["part.annotations"])]),
+        (set_field(8, "response.output.0.content.0.annotations", DELETE),
+         [(8, ["response.output[0].content[0].annotations"])]),
+    ],
+    ids=["usage-details", "tools", "parallel-tool-calls-null", "item-status", "part-annotations", "output-part"],
+)
+def test_fields_the_sdk_requires(mutation: Callable[[list[Frame]], list[Frame]],
+                                 expected: list[tuple[int, list[str]]]) -> None:
+    findings = [finding for finding in check_bytes(dump(mutation(load(MINIMAL)))).findings
+                if finding.rule == "responses/sdk-field-missing"]
+    assert [finding.index for finding in findings] == [index for index, _ in expected]
+    for finding, (_, paths) in zip(findings, expected, strict=True):
+        assert [path for path in paths if f"`{path}`" not in finding.message] == []
+
+
+def test_the_required_fields_are_required_by_the_installed_sdk() -> None:
+    """Every field the checker requires, the openai SDK's types require too (facts from `types/responses`)."""
+    import typing
+
+    from openai.types.responses import Response, ResponseOutputItem
+    from openai.types.responses.response_output_message import Content
+    from openai.types.responses.response_output_text import Annotation
+    from openai.types.responses.response_reasoning_item import Content as ReasoningContent
+    from openai.types.responses.response_reasoning_item import Summary
+    from openai.types.responses.response_usage import ResponseUsage
+
+    from inspector.protocols.openai_responses import required
+
+    def fields(model: Any) -> set[str]:
+        return {name for name, field in model.model_fields.items() if field.is_required()}
+
+    def by_type(union: Any) -> dict[str, set[str]]:
+        members = typing.get_args(typing.get_args(union)[0]) if typing.get_origin(union) is typing.Annotated else \
+            typing.get_args(union)
+        return {typing.get_args(m.model_fields["type"].annotation)[0]: fields(m) for m in members}
+
+    assert set(required.RESPONSE) <= fields(Response)
+    assert set(required.USAGE) <= fields(ResponseUsage)
+    usage = ResponseUsage.model_fields
+    for name, wanted in required.USAGE_DETAILS.items():
+        assert set(wanted) <= fields(usage[name].annotation)
+    items = by_type(ResponseOutputItem)
+    for kind, wanted in required.ITEMS.items():
+        assert set(wanted) <= items[kind], kind
+    parts = {**by_type(Content), "reasoning_text": fields(ReasoningContent), "summary_text": fields(Summary)}
+    for kind, wanted in required.PARTS.items():
+        assert set(wanted) <= parts[kind], kind
+    annotations = by_type(Annotation)
+    for kind, wanted in required.ANNOTATIONS.items():
+        assert set(wanted) <= annotations[kind], kind
 
 
 def test_an_item_whose_type_is_not_a_string_is_judged_not_a_crash() -> None:

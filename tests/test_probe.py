@@ -60,10 +60,49 @@ def _probe(url: str, protocol: str, out: Path, api_key: str | None = SECRET) -> 
     return list(Probe(url + BASE_PATH[protocol], protocol, out, api_key=api_key).run())
 
 
+# A stream cut by its token limit, per protocol: (corpus stream, edit of its raw text).
+LENGTH_CUT = {
+    "openai-chat": ("openai-chat/openai-python__finish-length-max-tokens.sse", lambda text: text),
+    "openai-responses": ("openai-responses/vercel-ai__text-minimal.sse", lambda text: _incomplete(text)),
+    "anthropic-messages": ("anthropic-messages/vercel-ai__text.sse",
+                           lambda text: text.replace('"stop_reason":"end_turn"', '"stop_reason":"max_tokens"')),
+}
+
+
+def _incomplete(text: str) -> str:
+    """A Responses stream whose terminal event becomes `response.incomplete` for `max_output_tokens`."""
+    head, _, last = text.rstrip("\n").rpartition("\n\n")
+    payload = json.loads(last.split("data: ", 1)[1])
+    payload["type"] = "response.incomplete"
+    payload["response"].update(status="incomplete", incomplete_details={"reason": "max_output_tokens"})
+    return f"{head}\n\nevent: response.incomplete\ndata: {json.dumps(payload)}\n\n"
+
+
+def _recorded_like(valid: Path, body: bytes, path: Path) -> Path:
+    """A recording of `body` with the request and response of `valid` (so the replay server serves it there)."""
+    path.parent.mkdir(exist_ok=True)
+    writer = RecordingWriter(path, open_source(str(valid)).header)
+    writer.chunk(0.0, body)
+    writer.end(0.0, "complete")
+    return writer.path
+
+
+def _length_cut(protocol: str, directory: Path) -> Path:
+    name, edit = LENGTH_CUT[protocol]
+    body = edit((CORPUS / name).read_text()).encode()
+    return _recorded_like(VALID[protocol], body, directory / f"length-{protocol}.jsonl")
+
+
+def _four_scenarios(protocol: str, directory: Path) -> list[Path]:
+    """What a well-behaved endpoint answers the four scenarios in turn: the last one stops at the token limit."""
+    return [VALID[protocol]] * 3 + [_length_cut(protocol, directory)]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("protocol", list(VALID))
 def test_a_valid_stream_passes_and_every_scenario_is_recorded(serving, tmp_path: Path, protocol: str) -> None:
-    results = _probe(serving(VALID[protocol]), protocol, tmp_path)
+    served = _four_scenarios(protocol, tmp_path / "served")
+    results = _probe(serving(*served), protocol, tmp_path / "out")
     called = [call.name for call in open_source(str(VALID[protocol])).validate().assembly.tool_calls]
     assert [(r.scenario, r.verdict, r.status, r.failure, r.notes) for r in results] == [
         ("text", "pass", 200, None, []),
@@ -72,12 +111,13 @@ def test_a_valid_stream_passes_and_every_scenario_is_recorded(serving, tmp_path:
         ("usage", "pass", 200, None, []),
         ("max-tokens", "pass", 200, None, []),
     ]
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(r.recording.name for r in results)
-    for result in results:
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == sorted(r.recording.name for r in results)
+    for result, served_path in zip(results, served, strict=True):
         source = open_source(str(result.recording))
         assert (source.header.source, source.header.protocol, source.header.status) == ("probe", protocol, 200)
-        assert _body(result.recording) == _body(VALID[protocol])
-        assert open_source(str(result.recording)).validate().findings == []
+        assert _body(result.recording) == _body(served_path)
+        assert source.validate().findings == []
+        assert source.end_reason == "complete"
 
 
 def _body(path: Path) -> bytes:
@@ -112,8 +152,37 @@ def test_a_model_that_does_not_call_the_tool_is_a_warning_not_a_failure(serving,
         ("tool-call", "warn", [f"the model did not call the tool `{TOOL_NAME}` (it may decline; the stream itself "
                                "is judged above)"]),
         ("usage", "pass", []),
-        ("max-tokens", "pass", []),
+        ("max-tokens", "fail", []),
     ]
+    assert results[3].problems == [
+        "asked for at most 16 tokens (`max_completion_tokens`), the stream ended with `stop`, not `length`: the "
+        "endpoint ignores the limit, or reports a cut answer as a finished one"]
+
+
+@pytest.mark.slow
+def test_a_stream_the_server_ends_before_its_terminal_event_is_recorded_as_cut(serving, tmp_path: Path) -> None:
+    """The probe writes the end the recorder would: a body that ends cleanly but early is `upstream-closed`."""
+    text = (CORPUS / "openai-chat/openai-python__text-plain.sse").read_bytes()
+    early = _recorded_like(VALID["openai-chat"], text.split(b"data: [DONE]")[0], tmp_path / "served" / "early.jsonl")
+    results = _probe(serving(early), "openai-chat", tmp_path / "out")
+    source = open_source(str(results[0].recording))
+    list(source.chunks())
+    assert (source.end.reason, source.end.error) == ("upstream-closed",
+                                                     "the body ended before the protocol's terminal event")
+    assert [finding.rule for finding in results[0].findings] == ["chat/done-missing"]
+
+
+@pytest.mark.slow
+def test_a_wrong_protocol_is_said_once(serving, tmp_path: Path) -> None:
+    results = _probe(serving(VALID["openai-chat"]), "openai-responses", tmp_path)
+    assert [(r.verdict, r.looks_like, r.findings, r.errors) for r in results] == [("fail", "openai-chat", [], 1)] * 4
+    console = make_console(io.StringIO(), width=200, color_system=None)
+    console.print(ProbeReport("http://x/v1/responses", "openai-responses", results))
+    text = " ".join(line.strip() for line in console.file.getvalue().splitlines())
+    said = ("error: the stream looks like `openai-chat`, not `openai-responses` (text, tool-call, usage, max-tokens): "
+            "its findings against the `openai-responses` rules are left out; probe it with `--protocol openai-chat`")
+    assert text.count("looks like") == 1 and said in text
+    assert "responses/" not in text
 
 
 def _closed_port_url() -> str:
@@ -154,7 +223,7 @@ def test_the_api_key_is_sent_but_never_written(serving, tmp_path: Path, protocol
 @pytest.mark.parametrize(
     ("protocol", "extras"),
     [
-        ("openai-chat", {"tool-call": {"tools"}, "usage": {"stream_options"}, "max-tokens": {"max_tokens"}}),
+        ("openai-chat", {"tool-call": {"tools"}, "usage": {"stream_options"}, "max-tokens": {"max_completion_tokens"}}),
         ("openai-responses", {"tool-call": {"tools"}, "max-tokens": {"max_output_tokens"}}),
         ("anthropic-messages", {"tool-call": {"tools"}}),
     ],
@@ -225,15 +294,15 @@ def test_report_lists_verdicts_then_findings_capped_per_scenario(tmp_path: Path)
 @pytest.mark.parametrize(
     ("served", "faults", "code"),
     [
-        pytest.param(VALID["openai-chat"], {}, 0, id="valid"),
+        pytest.param(None, {}, 0, id="valid"),
         pytest.param(VALID["openai-chat"], {"cut_after": 5}, 1, id="cut-mid-stream"),
         pytest.param(VALID["openai-responses"], {}, 1, id="another-protocol"),
     ],
 )
-def test_probe_command_exit_status(serving, tmp_path: Path, monkeypatch, served: Path, faults: dict,
+def test_probe_command_exit_status(serving, tmp_path: Path, monkeypatch, served: Path | None, faults: dict,
                                    code: int) -> None:
     monkeypatch.setenv("PROBE_TEST_KEY", SECRET)
-    url = serving(served, **faults)
+    url = serving(*([served] if served else _four_scenarios("openai-chat", tmp_path / "served")), **faults)
     result = CliRunner().invoke(cli, ["probe", "--base-url", f"{url}/v1", "--protocol", "openai-chat",
                                       "--api-key-env", "PROBE_TEST_KEY", "--out", str(tmp_path)])
     assert result.exit_code == code, result.output

@@ -184,3 +184,17 @@ def test_secrets_left_in_a_recording_are_redacted_in_the_view(tmp_path: Path) ->
     RecordingWriter(tmp_path / "r.jsonl", header).end(0.1, "complete")
     shown = json.dumps(inspect(open_source(str(tmp_path / "r.jsonl"))).to_json()["request"])
     assert "0123456789" not in shown and '"X-Trace": "t1"' in shown
+
+
+def test_a_gemini_request_names_its_model_in_the_url(tmp_path: Path) -> None:
+    body = {"contents": [{"role": "user", "parts": [{"text": "Hi there"}]}],
+            "tools": [{"functionDeclarations": [{"name": "get_weather"}, {"name": "get_time"}]}, {"googleSearch": {}}],
+            "generationConfig": {"maxOutputTokens": 64, "temperature": 0.5}}
+    header = Header(request={"method": "POST", "url": "https://generativelanguage.googleapis.com/v1beta/models/"
+                             "gemini-2.5-flash:streamGenerateContent?alt=sse", "headers": {}, "body": json.dumps(body)},
+                    response=None, source="proxy")
+    RecordingWriter(tmp_path / "g.jsonl", header).end(0.1, "error")
+    request = inspect(open_source(str(tmp_path / "g.jsonl"))).to_json()["request"]
+    assert (request["model"], request["tools"], request["parameters"], request["messages"],
+            request["last_user_message"]) == ("gemini-2.5-flash", ["get_weather", "get_time", "googleSearch"],
+                                              {"max tokens": 64, "temperature": 0.5}, 1, "Hi there")

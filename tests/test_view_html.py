@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from inspector.inputs import open_source
 from inspector.recording import Header, RecordingWriter
@@ -238,3 +240,90 @@ def test_a_non_streamed_error_answer_has_its_pane(tmp_path: Path) -> None:
     assert '<h3>error answer: HTTP 429, not an event stream</h3><p class="sev-error">rate_limit_error: Slow down</p>' \
            in pane
     assert '&quot;' not in pane and '"message": "Slow down"' in pane
+
+
+PAGE_TAGS = {prefix + tag for prefix in ("", "/") for tag in (
+    "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "span", "div", "b", "nav", "a",
+    "main", "section", "svg", "rect", "line", "text", "p", "table", "thead", "tbody", "tr", "th", "td", "pre", "dl",
+    "dt", "dd", "details", "summary", "label", "select", "option", "input", "footer", "script", "br", "button")}
+"""The elements the report itself writes: wire text never adds one."""
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(), name=st.text(min_size=1), kind=st.text(alphabet=st.characters(blacklist_characters="\r\n:"),
+                                                               min_size=1))
+def test_no_wire_text_reaches_the_page_unescaped(tmp_path_factory, text: str, name: str, kind: str) -> None:
+    """Any text in a delta, a tool name or an event type: the page holds no control, bidi override or lone
+    surrogate, and no markup but its own."""
+    tool = {"tool_calls": [{"index": 0, "id": "c1", "type": "function", "function": {"name": name, "arguments": "{}"}}]}
+    events = [json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                          "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}).encode()
+              for delta in ({"role": "assistant", "content": text}, tool)]
+    chunks = [(0.1, b"data: " + events[0] + b"\n\n"), (0.2, b"event: " + kind.encode("utf-8", "surrogatepass")
+                                                        + b"\ndata: " + events[1] + b"\n\n"),
+              (0.3, b"data: [DONE]\n\n")]
+    page = page_of(record(tmp_path_factory.mktemp("h"), "h.jsonl", chunks))
+    assert UNSAFE.findall(page) == []
+    assert set(re.findall(r"<(/?[a-zA-Z][\w-]*)", page)) <= PAGE_TAGS
+    assert (page.count("<script"), page.count("<style")) == (1, 1)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner), max_leaves=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=JSON_VALUES)
+def test_json_is_laid_out_as_json_dumps_would_keeping_what_was_written(value) -> None:
+    from inspector.view.html import indent_json
+
+    for written in (json.dumps(value), json.dumps(value, separators=(",", ":")), json.dumps(value, indent=4)):
+        assert indent_json(written) == json.dumps(value, indent=2)
+    assert indent_json('{"a": "é\\u00e9", "n": 1.50e3}') == '{\n  "a": "é\\u00e9",\n  "n": 1.50e3\n}'
+
+
+def test_the_answer_shows_which_event_carried_each_piece(tmp_path: Path) -> None:
+    page = page_of(record(tmp_path, "good.jsonl", GOOD))
+    text = page[page.index('<div class="text answer-text"><pre>'):]
+    assert text[:text.index("</pre>")].split("<pre>")[1] == (
+        '<span class="piece" data-event="1" data-t="0.5" title="event 1 at 0.500 s">Hel</span>'
+        '<span class="piece" data-event="2" data-t="0.6" title="event 2 at 0.600 s">lo</span>')
+
+
+@pytest.mark.slow
+def test_the_answer_replays_and_its_pieces_lead_to_their_events(open_page, tmp_path: Path) -> None:
+    path = tmp_path / "good.html"
+    path.write_text(page_of(record(tmp_path, "good.jsonl", GOOD)))
+    page = open_page(path)
+    page.click("#answer .piece >> nth=1")
+    assert page.eval_on_selector_all("tr.highlight", "rows => rows.map(r => r.id)") == ["event-2"]
+    # the page's timers are collected, not run, so the test sees the pace without waiting for it
+    page.evaluate("window.timers = []; window.setTimeout = (run, ms) => window.timers.push([run, ms])")
+    page.click("#replay")
+    pending = "pieces => pieces.map(p => p.classList.contains('pending'))"
+    assert page.eval_on_selector_all("#answer .piece", pending) == [True, True]
+    replays = "window.timers.filter(([run]) => String(run).includes('pending'))"
+    assert page.evaluate(f"{replays}.map(([run, ms]) => Math.round(ms))") == [0, 100]  # 0.5 s and 0.6 s
+    page.evaluate(f"{replays}.forEach(([run]) => run())")
+    assert page.eval_on_selector_all("#answer .piece", pending) == [False, False]
+    assert page.inner_text(".answer-text") == "Hello"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=300) | st.builds(lambda lines: b"\n".join(lines), st.lists(st.sampled_from([
+    b'{"kind":"header","format":"sse-recording","version":1,"request":{"method":"POST","url":"http://h/v1/responses"},'
+    b'"response":{"status":200,"headers":{"content-type":"text/event-stream"}}}',
+    b'{"kind":"chunk","t":0.1,"text":"data: {\\"type\\":\\"response.created\\"}\\n\\n"}',
+    b'{"kind":"chunk","t":0.2,"b64":"ZGF0YTog/w=="}', b'{"kind":"end","t":0.3,"reason":"complete"}',
+    b"data: [DONE]", b"event: x", b"", b"\xff\xfe"]), max_size=8)))
+def test_any_input_gives_a_page_or_one_line_and_exit_2(run_cli, tmp_path_factory, body: bytes) -> None:
+    path = tmp_path_factory.mktemp("any") / "input.jsonl"
+    path.write_bytes(body)
+    result = run_cli("view", "--html", "-", str(path))
+    assert result.code in (0, 1, 2) and "Traceback" not in result.err
+    if result.code == 2:
+        assert (result.out, len(result.err.splitlines())) == ("", 1)
+    else:
+        assert result.out.startswith("<!DOCTYPE html>") and result.out.endswith("</html>\n")

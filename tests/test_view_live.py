@@ -20,6 +20,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from recorder_helpers import WAIT, corpus_events, run_mitmdump, run_upstream
 from rich.console import Console
 
@@ -295,3 +297,26 @@ def test_record_on_a_terminal_shows_streams_in_flight(tmp_path: Path) -> None:
                 process.wait()
             terminal.close()
     assert "Traceback" not in terminal.output
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.integers(min_value=0, max_value=100_000), max_size=12))
+def test_a_recording_read_in_any_pieces_gives_the_view_of_the_whole(tmp_path_factory, cuts: list[int]) -> None:
+    """However the writer's bytes arrive (cut anywhere, inside a line too), following them gives the
+    same report as reading the finished file."""
+    directory = tmp_path_factory.mktemp("pieces")
+    whole = directory / "whole.jsonl"
+    writer = Writer(whole)
+    while writer.writer._file is not None and not writer.writer._file.closed:
+        writer.next()
+    data = whole.read_bytes()
+    growing = directory / "growing.jsonl"
+    follower = None
+    with open(growing, "wb") as out:
+        for start, stop in zip([0, *sorted(cuts)], [*sorted(cuts), len(data)], strict=True):
+            out.write(data[min(start, len(data)):min(stop, len(data))])
+            out.flush()
+            follower = follower or Follower(str(growing))
+            follower.poll()
+    assert follower.done
+    assert follower.finish().to_json() | {"path": None} == inspect(open_source(str(whole))).to_json() | {"path": None}

@@ -10,8 +10,10 @@ Headers, URL and body are redacted again on the way (a recording written elsewhe
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..recording import Header
 from ..redact import Policy
@@ -27,7 +29,13 @@ _PARAMETERS = (
     ("parallel tool calls", ("parallel_tool_calls",)), ("reasoning effort", ("reasoning", "effort")),
     ("reasoning effort", ("reasoning_effort",)), ("thinking", ("thinking",)), ("store", ("store",)),
     ("previous response", ("previous_response_id",)), ("service tier", ("service_tier",)),
+    # Gemini keeps them in generationConfig
+    ("max tokens", ("generationConfig", "maxOutputTokens")), ("temperature", ("generationConfig", "temperature")),
+    ("top_p", ("generationConfig", "topP")), ("thinking", ("generationConfig", "thinkingConfig")),
+    ("tool choice", ("toolConfig",)),
 )
+_MODEL_IN_PATH = re.compile(r"/models/([^/:?]+)")
+"""Gemini names the model in the URL (`/v1beta/models/gemini-2.5-flash:streamGenerateContent`), not the body."""
 _ID_HEADERS = ("x-request-id", "request-id", "openai-request-id", "cf-ray")
 _TIMING_HEADERS = ("openai-processing-ms", "server-timing", "retry-after", "retry-after-ms",
                    "x-envoy-upstream-service-time")
@@ -126,11 +134,12 @@ def _request(header: Header) -> RequestFacts:
         if value is not None and name not in parameters:
             parameters[name] = value
     conversation = _conversation(body)
+    in_path = _MODEL_IN_PATH.search(urlsplit(url).path) if url else None
     return RequestFacts(
         method=request.get("method"), url=url,
-        model=body.get("model") if isinstance(body.get("model"), str) else None,
+        model=body["model"] if isinstance(body.get("model"), str) else in_path.group(1) if in_path else None,
         stream=body.get("stream"), stream_options=body.get("stream_options"), parameters=parameters,
-        tools=[_tool_name(tool) for tool in body.get("tools") or [] if isinstance(tool, dict)],
+        tools=[name for tool in body.get("tools") or [] if isinstance(tool, dict) for name in _tool_names(tool)],
         messages=None if conversation is None else len(conversation),
         last_user=_last_user(conversation), headers=headers, body_kept=True,
     )
@@ -162,13 +171,21 @@ def _conversation(body: dict[str, Any]) -> list[Any] | None:
     return None
 
 
+def _tool_names(tool: dict[str, Any]) -> list[str]:
+    """The names a `tools` entry declares: one, or each of a Gemini entry's function declarations."""
+    declarations = tool.get("functionDeclarations", tool.get("function_declarations"))
+    if isinstance(declarations, list):
+        return [_tool_name(declared) for declared in declarations if isinstance(declared, dict)]
+    return [_tool_name(tool)]
+
+
 def _tool_name(tool: dict[str, Any]) -> str:
     function = tool.get("function")
     name = tool.get("name") or (function.get("name") if isinstance(function, dict) else None)
     kind = tool.get("type")
     if isinstance(name, str):
         return name if kind in (None, "function", "custom") else f"{name} ({kind})"
-    return str(kind or "?")
+    return str(kind or next(iter(tool), "?"))  # Gemini: `{"googleSearch": {}}`
 
 
 def _last_user(conversation: list[Any] | None) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any
 from .. import __version__
 from ..escape import visible
 from ..findings import Finding
+from ..inputs import stream_check
 from ..private import open_private
 from ..protocols.base import Output
 from ..sse import Event, SSEParser
@@ -80,8 +82,20 @@ def _page(title: str, body: str) -> str:
 class _WireEvent:
     row: EventRow
     data: str
-    raw: str
-    size: int
+    wire: bytes
+
+    @property
+    def raw(self) -> str:
+        return self.wire.decode("utf-8", errors="replace")
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    """What one event added to the answer's text (or reasoning)."""
+
+    index: int
+    t: float | None
+    text: str
 
 
 def report_page(report: StreamReport, *, index_href: str | None = None) -> str:
@@ -96,7 +110,7 @@ def report_page(report: StreamReport, *, index_href: str | None = None) -> str:
         "<a href=\"#exchange\">request &amp; response</a><a href=\"#events\">events</a></nav>\n<main>",
         _timeline(report.timing, events),
         _findings(report.findings),
-        _answer(report),
+        _answer(report, events),
         _exchange(report.exchange),
         _events(events, report.timing, len(report.events or ())),
         "</main>",
@@ -114,8 +128,37 @@ def _wire_events(report: StreamReport) -> Iterable[_WireEvent]:
     parsed: list[Event] = parser.feed(stream) + parser.close()
     bounds = [event.offset for event in parsed] + [len(stream)]
     for row, event, stop in zip(rows, parsed, bounds[1:], strict=False):
-        raw = stream[event.offset:stop].decode("utf-8", errors="replace")
-        yield _WireEvent(row, event.data, raw, stop - event.offset)
+        yield _WireEvent(row, event.data, stream[event.offset:stop])
+
+
+def _as_streamed(report: StreamReport, events: Sequence[_WireEvent]) -> tuple[list[_Piece], list[_Piece]] | None:
+    """The text and the reasoning of the (first) answer cut where each event added to them, by reading the events
+    again one at a time; None when the pieces do not make up the answer (events left out of the page)."""
+    first = report.outputs[0] if report.outputs else None
+    if first is None or not events or len(events) < len(report.events or ()):
+        return None
+    check = stream_check(report.header, report.protocol)
+    pieces: tuple[list[_Piece], list[_Piece]] = ([], [])
+    seen = [0, 0]
+    for event in events:
+        check.feed(event.wire, event.row.t)
+        output = check.assembly.outputs.get(first.index)
+        if output is None:
+            continue
+        for kind, parts in enumerate((output.text_parts, output.reasoning_parts)):
+            if len(parts) > seen[kind]:
+                pieces[kind].append(_Piece(event.row.index, event.row.t, "".join(parts[seen[kind]:])))
+                seen[kind] = len(parts)
+    text, reasoning = ("".join(piece.text for piece in kind) for kind in pieces)
+    return pieces if (text, reasoning) == (first.text, first.reasoning) else None
+
+
+def _pieces(pieces: Sequence[_Piece]) -> str:
+    """The text as it streamed: one span per event (hover: which event and when; click: that event)."""
+    return "".join(
+        f"<span class=\"piece\" data-event=\"{piece.index}\" data-t=\"{'' if piece.t is None else piece.t}\" "
+        f"title=\"event {piece.index}{'' if piece.t is None else f' at {piece.t:.3f} s'}\">{_text(piece.text)}</span>"
+        for piece in pieces)
 
 
 def _top(report: StreamReport, title: str, index_href: str | None) -> str:
@@ -159,7 +202,7 @@ def _timeline(timing: Timing, events: Sequence[_WireEvent]) -> str:
     for event in timed:
         row = event.row
         height = 6 + (room - 6) * ((row.gap or 0.0) / tallest) ** 0.5  # a stall stands out, small gaps still show
-        tip = f"#{row.index} · {row.t:.3f} s · {row.type} · {event.size} B" + (
+        tip = f"#{row.index} · {row.t:.3f} s · {row.type} · {len(event.wire)} B" + (
             "" if row.gap is None else f" · gap {row.gap:.3f} s")
         shapes.append(f"<rect class=\"tick\" data-event=\"{row.index}\" data-tip=\"{_attr(tip)}\" "
                       f"x=\"{x(row.t or 0.0)}\" y=\"{_TIMELINE_HEIGHT - height:.2f}\" width=\"2\" "
@@ -198,14 +241,18 @@ def _findings(findings: Sequence[Finding]) -> str:
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table></section>")
 
 
-def _answer(report: StreamReport) -> str:
+def _answer(report: StreamReport, events: Sequence[_WireEvent]) -> str:
     parts = ["<section id=\"answer\"><h2>answer</h2>"]
+    streamed = _as_streamed(report, events)
+    if streamed is not None and any(streamed):
+        parts.append("<p class=\"muted\">hover the text to see which event carried it, click for the event; "
+                     "<button type=\"button\" id=\"replay\">replay it as it streamed</button></p>")
     several = len(report.outputs) > 1
     for output in report.outputs:
         if several:
             finish = f" ({_text(output.finish_reason)})" if output.finish_reason else ""
             parts.append(f"<h3>choice {output.index}{finish}</h3>")
-        parts.append(_output(output))
+        parts.append(_output(output, streamed if output is report.outputs[0] else None))
     if not report.outputs:
         parts.append("<p class=\"muted\">no answer: the stream carried no text, reasoning or tool call</p>")
     usage = report.assembly.usage
@@ -218,12 +265,15 @@ def _answer(report: StreamReport) -> str:
     return "".join(parts) + "</section>"
 
 
-def _output(output: Output) -> str:
+def _output(output: Output, streamed: tuple[list[_Piece], list[_Piece]] | None) -> str:
     parts = []
     if output.reasoning:
-        parts.append(f"<h3>reasoning</h3><div class=\"text reasoning\"><pre>{_text(output.reasoning)}</pre></div>")
+        reasoning = _pieces(streamed[1]) if streamed else _text(output.reasoning)
+        parts.append(f"<h3>reasoning</h3><div class=\"text reasoning\"><pre>{reasoning}</pre></div>")
     if output.text or not output.tool_calls:
         text = _text(output.text) if output.text else "<span class=\"muted\">(no text)</span>"
+        if streamed and output.text:
+            text = _pieces(streamed[0])
         parts.append(f"<h3>text</h3><div class=\"text answer-text\"><pre>{text}</pre></div>")
     if output.refusal:
         parts.append(f"<h3>refusal</h3><div class=\"text refusal\"><pre>{_text(output.refusal)}</pre></div>")
@@ -242,10 +292,45 @@ def _pretty(text: str, limit: int = MAX_DETAIL) -> str:
     if text == "":
         return "<span class=\"muted\">(empty)</span>"
     try:
-        shown = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+        json.loads(text)
     except (ValueError, RecursionError):
         return "<span class=\"muted\">not JSON:</span>\n" + _cut(text, limit)
-    return _cut(shown, limit)
+    return _cut(indent_json(text), limit)
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]|[^\s{}\[\],:"]+')
+_OPENERS = frozenset("{[")
+_CLOSERS = frozenset("}]")
+
+
+def indent_json(text: str) -> str:
+    """Valid JSON text laid out two spaces an indent, its strings and numbers kept exactly as written.
+
+    (`json.dumps(..., indent=2)` runs the pure-Python encoder: it cost most of a page's time.)
+    """
+    tokens = _JSON_TOKEN.findall(text)
+    parts: list[str] = []
+    depth = 0
+    for number, token in enumerate(tokens):
+        if token in _OPENERS:
+            if number + 1 < len(tokens) and tokens[number + 1] in _CLOSERS:
+                parts.append(token)  # an empty object or array stays `{}` / `[]`
+                continue
+            depth += 1
+            parts.append(f"{token}\n{'  ' * depth}")
+        elif token in _CLOSERS:
+            if number and tokens[number - 1] in _OPENERS:
+                parts.append(token)
+                continue
+            depth -= 1
+            parts.append(f"\n{'  ' * depth}{token}")
+        elif token == ",":
+            parts.append(f",\n{'  ' * depth}")
+        elif token == ":":
+            parts.append(": ")
+        else:
+            parts.append(token)
+    return "".join(parts)
 
 
 def _cut(text: str, limit: int) -> str:
@@ -328,7 +413,7 @@ def _events(events: Sequence[_WireEvent], timing: Timing, kept: int) -> str:
             f"<td class=\"num gap\">{_number(row.gap)}</td><td class=\"mono\">{_line(row.type)}"
             f"</td><td class=\"summary mono\">{_line(row.summary)}</td></tr>"
             f"<tr class=\"detail\" hidden><td colspan=\"5\"><div class=\"wire\"><div><h3>data</h3>"
-            f"<pre class=\"data\">{_pretty(event.data)}</pre></div><div><h3>on the wire ({event.size} bytes)</h3>"
+            f"<pre class=\"data\">{_pretty(event.data)}</pre></div><div><h3>on the wire ({len(event.wire)} bytes)</h3>"
             f"<pre class=\"raw\">{_cut(event.raw, MAX_DETAIL)}</pre></div></div></td></tr>")
     more = "" if kept <= len(events) else (
         f"<p class=\"muted\">{kept - len(events)} more events are not listed (see `sse-inspector view --events`)</p>")

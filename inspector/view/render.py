@@ -106,7 +106,7 @@ class HeaderPanel:
         ]
         if report.assembly.error:
             rows.append(("in-band error", Text(report.assembly.error, style="inspector.error")))
-        if report.header is not None:
+        if report.header is not None and report.header.source != "curl":  # curl -i output has no end line
             rows.append(("recording end", _end_text(report)))
         rows.append(("verdict", Verdict(report.errors, report.warnings).__rich__()))
         yield Panel(_key_values(rows), title=Text(title, style="inspector.label"), title_align="left")

@@ -9,6 +9,7 @@ model is a `responses/schema` finding and the ordering rules skip it.
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from pydantic import ValidationError
@@ -19,6 +20,7 @@ from ..base import DONE, UNREADABLE, Assembly
 from ..schema import summary
 from .items import OutputState
 from .models import EVENT_MODELS, SCHEMA
+from .required import missing_in_annotation, missing_in_item, missing_in_part, missing_in_response
 from .state import FAMILIES, PROGRESS_ITEM_TYPES
 
 # fmt: off
@@ -57,6 +59,8 @@ TERMINAL_FIELD    = rule("responses/terminal-field-missing", Severity.ERROR,
 TERMINAL_EXTRA    = rule("responses/terminal-field-unexpected", Severity.WARNING,
                          "a terminal event carrying a field that contradicts its status (`error` on a completed "
                          "response, `incomplete_details` on a completed or failed one)")
+SDK_FIELD_MISSING = rule("responses/sdk-field-missing", Severity.ERROR,
+                         "a response, item, part or annotation without a field the openai SDK types as required")
 ERROR_EVENT       = rule("responses/error-event", Severity.WARNING, "an in-band `error` event: the response failed")
 AFTER_ERROR       = rule("responses/event-after-error", Severity.ERROR,
                          "an event other than `response.failed` after an `error` event")
@@ -171,6 +175,9 @@ class Checker:
                     ": the SDK's event types reject it, and a client reads a wrong or missing value")))
             self.items.unknown(index)  # what it did to items and parts is unknown, as for an unreadable event
             return found
+        required = REQUIRED_FIELDS.get(kind)
+        if required is not None:
+            self._sdk_fields(index, kind, required[1](payload.get(required[0]), required[0]))
         self._handlers[kind](index, kind, parsed)
         return found
 
@@ -290,6 +297,17 @@ class Checker:
                 "repeated or reordered, and `starting_after` resumption skips or replays events")))
         self.last_sequence, self.unnumbered = number, 0
 
+    def _sdk_fields(self, index: int, kind: str, missing: list[str]) -> None:
+        """One finding per event for the required fields it lacks that no earlier event was reported for."""
+        new = [path for path in missing if self.items.once("sdk-field", _INDEXES.sub("[]", path))]
+        if not new:
+            return
+        shown = ", ".join(f"`{path}`" for path in new[:3]) + (f" (and {len(new) - 3} more)" if len(new) > 3 else "")
+        self.found.append(SDK_FIELD_MISSING(index, (
+            f"`{kind}` lacks {shown}, which the openai SDK types as required: the SDK hands the app `None` there, "
+            "and app code written to its types reads it without a None check (an `AttributeError` or `TypeError`, "
+            "or a wrong value) (each field is reported once per stream)")))
+
     # ---- lifecycle events --------------------------------------------------------------------------------
 
     def _lifecycle(self, index: int, kind: str, ev: Any) -> None:
@@ -361,6 +379,20 @@ def _resumable(payload: dict[str, Any]) -> bool:
 def _excerpt(text: str, limit: int = 100) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "…")
 
+
+_INDEXES = re.compile(r"\[\d+\]")
+
+# Event type -> (the payload field holding a snapshot, the function listing its missing SDK-required fields).
+REQUIRED_FIELDS: dict[str, tuple[str, Any]] = {
+    **{name: ("response", missing_in_response) for name in LIFECYCLE_STATUS},
+    "response.output_item.added": ("item", missing_in_item),
+    "response.output_item.done": ("item", missing_in_item),
+    "response.content_part.added": ("part", missing_in_part),
+    "response.content_part.done": ("part", missing_in_part),
+    "response.reasoning_summary_part.added": ("part", missing_in_part),
+    "response.reasoning_summary_part.done": ("part", missing_in_part),
+    "response.output_text.annotation.added": ("annotation", missing_in_annotation),
+}
 
 # The model validators, looked up once per event (the hot path: one dict lookup, one validation).
 VALIDATORS: dict[str, Any] = {

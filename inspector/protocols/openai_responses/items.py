@@ -286,8 +286,8 @@ class OutputState:
     def _check_arguments(self, index: int, position: int, snapshot: dict[str, Any]) -> None:
         """The arguments a client runs: the done item's (what `output_item.done` and the final response hand the
         app). An item the token limit cut (`status: incomplete`) is not judged."""
-        arguments = snapshot.get("arguments")
-        if str(snapshot.get("type")) not in JSON_ARGUMENT_ITEMS or type(arguments) is not str:  # NOTE: any JSON
+        arguments, kind = snapshot.get("arguments"), snapshot.get("type")
+        if type(kind) is not str or kind not in JSON_ARGUMENT_ITEMS or type(arguments) is not str:
             return
         if snapshot.get("status") == "incomplete":
             return

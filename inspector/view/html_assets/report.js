@@ -76,6 +76,27 @@
     tick.addEventListener("mouseleave", function () { if (tip) tip.style.display = "none"; });
   });
 
+  // -- the answer replayed at the pace it streamed (at most REPLAY_SECONDS long) --------------------------------
+  var REPLAY_SECONDS = 15;
+  var replay = document.getElementById("replay");
+  if (replay) {
+    var timers = [];
+    replay.addEventListener("click", function () {
+      timers.forEach(clearTimeout);
+      var pieces = Array.prototype.slice.call(document.querySelectorAll("#answer .piece"));
+      var times = pieces.map(function (piece) { return parseFloat(piece.dataset.t); });
+      var known = times.filter(function (t) { return !isNaN(t); });
+      var start = known.length ? Math.min.apply(null, known) : 0;
+      var span = known.length ? Math.max.apply(null, known) - start : 0;
+      var scale = span > REPLAY_SECONDS ? REPLAY_SECONDS / span : 1;
+      pieces.forEach(function (piece, number) {
+        piece.classList.add("pending");
+        var t = isNaN(times[number]) ? number * 0.02 : (times[number] - start) * scale;  // no times: 20 ms apart
+        timers.push(setTimeout(function () { piece.classList.remove("pending"); }, t * 1000));
+      });
+    });
+  }
+
   // -- the index: sort by a column, filter by verdict, protocol and text ---------------------------------------
   var index = document.getElementById("recordings");
   if (index) {
