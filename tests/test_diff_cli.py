@@ -175,7 +175,8 @@ def _break(path: Path) -> None:
 def test_a_broken_file_in_a_directory_is_reported_and_the_others_still_compared(run_cli, trees) -> None:
     golden, new = trees
     _break(golden / "broken.jsonl")
-    shutil.copy(TEXT, new / "broken.jsonl")
+    shutil.copy(CORPUS.parent.parent.parent / "recordings" / "examples" / "openai-chat-parallel-tool-calls.jsonl",
+                new / "broken.jsonl")
     result = run_cli("diff", str(golden), str(new))
     problem = result.err.removeprefix("sse-inspector: error: ").rstrip("\n")
     assert (result.code, result.err.count("\n")) == (2, 1)
