@@ -5,7 +5,7 @@ One policy for every place a client puts a secret, not a list of exact names (li
 words, split on `-`, `_`, `.` and camelCase, case-insensitively, is or ends with key, token, secret, password,
 auth, cookie, session, credential or signature (so `apikey`, `accessToken`, `oauth` are caught), or is
 `authorization`, `authentication`, `passwd` or `sig`. Only string values are redacted: a number is never a secret
-(`max_tokens`, `budget_tokens`). Rate-limit headers (`x-ratelimit-remaining-tokens`) are no secrets either. Names
+(`max_tokens`, `budget_tokens`). The tokens of rate-limit headers (`x-ratelimit-remaining-tokens`) are counts. Names
 the user adds (`--redact`) are matched whole, and any value of theirs but null and booleans is redacted.
 A redacted value keeps a short tail, to tell two keys apart; see `redact_value`. See docs/recording.md.
 """
@@ -38,8 +38,8 @@ def words(name: str) -> list[str]:
 def is_secret_name(name: str) -> bool:
     """Whether a header, query parameter or JSON key holds a secret, by the policy above."""
     found = words(name)
-    if "ratelimit" in "".join(found):
-        return False
+    if "ratelimit" in "".join(found):  # x-ratelimit-remaining-tokens: a count of tokens, not a token
+        found = [word for word in found if word not in ("token", "tokens")]
     return any(word in _WHOLE_WORDS or _SECRET_WORD.search(word) for word in found)
 
 

@@ -90,7 +90,7 @@ def plans(count: int, big_bytes: int) -> list[Plan]:
             sent = b"".join(events[:cut]) + events[cut][: len(events[cut]) // 2]
             reason = "upstream-closed"
         elif fault == "abort":
-            headers["X-Delay-Ms"] = "20"  # long: the client is gone well before the end
+            headers["X-Delay-Ms"] = "50"  # 9 s: the client is gone well before the end, even when it lags
             reason = "client-disconnected"
         elif fault == "stall":
             headers["X-Stall"] = f"{len(events) // 2}:1500"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import select
+import socket
 import stat
 import time
 import zlib
@@ -28,7 +30,7 @@ from mitmproxy.test import taddons, tflow, tutils
 from recorder_helpers import CORPUS, SECRET, read_recording, recorded_body
 
 from inspector.inputs import open_source
-from inspector.recorder.addon import Recorder
+from inspector.recorder.addon import Recorder, client_watch
 from inspector.recorder.decode import BodyDecoder
 from inspector.recorder.stream import ChunkWriter, Ending, StreamRecording, chunk_line
 from inspector.recorder.verdict import StreamResult, end_reason
@@ -518,3 +520,20 @@ def test_chunks_after_the_end_are_not_recorded(tmp_path):
     recording.finish()
     assert recording(b"data: 2\n\n") == b"data: 2\n\n"
     assert recorded_body(read_recording(tmp_path / "r.jsonl")[1]) == b"data: 1\n\n"
+
+
+def test_client_watch_sees_a_client_that_closed_its_socket_or_a_connection_mitmproxy_closed():
+    ours, theirs = socket.socketpair()
+    poller = select.poll()
+    poller.register(ours.fileno(), select.POLLRDHUP)
+    client = tflow.tclient_conn()
+    client.state = ConnectionState.OPEN
+    try:
+        assert client_watch(client, poller)() is False
+        theirs.close()  # a FIN the proxy has not read yet
+        assert client_watch(client, poller)() is True
+        assert client_watch(client, None)() is False
+        client.state = ConnectionState.CAN_READ  # mitmproxy closed its writing side
+        assert client_watch(client, None)() is True
+    finally:
+        ours.close()

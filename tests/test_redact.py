@@ -15,6 +15,7 @@ SECRET_NAMES = [
     "openai_api_key", "private_key", "x-api-key", "accessToken", "refresh_token", "client_secret", "PASSWORD",
     "passwd", "sessionId", "X-Session", "credentials", "signature", "sig", "apikey", "APIKey", "oauth",
     "X-Amz-Security-Token", "AWSAccessKeyId", "ocp-apim-subscription-key", "prompt_cache_key",
+    "x-ratelimit-api-key",
 ]
 PLAIN_NAMES = [
     "model", "messages", "content", "top_k", "top_p", "stream", "keyword", "author", "tokenizer", "user",
@@ -127,3 +128,23 @@ def test_view_shows_the_url_of_a_recording_written_elsewhere_redacted(run_cli, t
     shown = run_cli("view", "--json", str(tmp_path / "r.jsonl"))
     assert json.loads(shown.out)["url"] == "https://h.example/v1/chat/completions?openai_api_key=…WXYZ"
     assert SECRET not in run_cli("view", str(tmp_path / "r.jsonl")).out
+
+
+_NAMES = st.sampled_from(["model", "messages", "content", "api_key", "X-Api-Key", "accessToken", "auth",
+                          "client_secret", "Cookie", "max_tokens", "items", "session_id", "privateKey", "data"])
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(_NAMES, children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_JSON, st.lists(_NAMES, min_size=1, max_size=3), st.integers(min_value=0, max_value=3))
+def test_no_secret_string_survives_at_any_depth(value, path, secret_name_index) -> None:
+    """A secret planted under a secret name, at the end of any path of names through any JSON, is gone."""
+    secret_name = ["openai_api_key", "private_key", "x-api-key", "sessionToken"][secret_name_index]
+    planted = {secret_name: SECRET, "other": value}
+    for name in reversed(path):
+        planted = {name: [planted]}
+    assert SECRET[:-4] not in json.dumps(Policy().json(planted))

@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import select
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 
 STREAM_CHOICES = ("llm", "all")
 CLIENT_LEFT = "the client went away before the end of the body reached it"
+SOCKET_CHECK_INTERVAL = 0.001
+"""Seconds between two looks at the client's socket: a burst of chunks pays for one `poll(2)` per millisecond,
+not one each (`bench/client_check.py`); what passes in the millisecond after the client left is recorded."""
 _WRITABLE = frozenset({ConnectionState.OPEN, ConnectionState.CAN_WRITE})
 """A set, not `state & CAN_WRITE`: the check runs for every chunk, and a Flag operation costs a microsecond."""
 _DROPPED_WHEN_DECODED = ("content-encoding", "content-length")  # the recorded chunks are decoded
@@ -184,7 +188,7 @@ class Recorder:
             "status": response.status_code if response is not None else None, "sse": sse,
         }
         return StreamRecording(writer, started, decoder, summary=summary, defer=_batched_writes(),
-                               client_gone=_client_watch(flow.client_conn))
+                               client_gone=client_watch(flow.client_conn, _socket_poller(flow.client_conn)))
 
     def _header(self, flow: http.HTTPFlow, protocol: str | None, started: float, decoder: BodyDecoder) -> Header:
         return flow_header(flow, protocol, started, None if decoder.is_identity else decoder.encoding,
@@ -249,14 +253,21 @@ def flow_header(
     )
 
 
-def _client_watch(client: Client) -> Callable[[], bool]:
+def client_watch(client: Client, poller: select.poll | None) -> Callable[[], bool]:
     """Whether the client has gone, asked before each chunk is passed on: from mitmproxy's view of the connection,
     and from the socket itself. A busy proxy may not have read the client's FIN or reset yet when the upstream's
-    next chunks come; those would go to a client that left, so they must not be recorded as delivered."""
-    poller = _socket_poller(client)
+    next chunks come; those would go to a client that left, so they must not be recorded as delivered.
+    `poller` watches the client's socket (`_socket_poller`); None: mitmproxy's view only."""
+    next_poll = 0.0
 
     def gone() -> bool:
-        return client.state not in _WRITABLE or (poller is not None and bool(poller.poll(0)))
+        nonlocal next_poll
+        if client.state not in _WRITABLE:
+            return True
+        if poller is None or (now := time.monotonic()) < next_poll:
+            return False
+        next_poll = now + SOCKET_CHECK_INTERVAL
+        return bool(poller.poll(0))
 
     return gone
 
