@@ -17,6 +17,8 @@ from itertools import repeat
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _BOM = b"\xef\xbb\xbf"
+_STRAY_LIMIT = 1000
+_STRAY_LINE = 4096
 _ALL_LF = repeat(1)  # every terminator is one byte: zip() stops at the shorter list of lines
 
 
@@ -122,6 +124,9 @@ class SSEParser:
         self._at_start = True
         self.problems: list[Problem] = []
         self.unterminated: Event | None = None
+        self.stray: list[tuple[int, str]] = []
+        """Lines that are no SSE field (a bare `{`, a JSON error written into the stream), with the index the next
+        event would get: the spec ignores them, a protocol may not (the first `_STRAY_LIMIT`, each cut short)."""
 
     def feed(self, chunk: bytes, t: float | None = None) -> list[Event]:
         lines, ends = self._lines.feed(chunk)
@@ -193,6 +198,8 @@ class SSEParser:
                     event_type = value
                 elif name == "id" and "\0" not in value:  # NOTE: spec: an id containing NUL is ignored
                     last_id = value
+                elif name not in ("id", "retry") and len(self.stray) < _STRAY_LIMIT:
+                    self.stray.append((index, line[:_STRAY_LINE]))
                 # NOTE: "retry" only steers reconnection, and unknown fields are ignored by the spec.
         self._data, self._type, self._last_id, self._block, self._index = data, event_type, last_id, block, index
         self._offset = offset

@@ -27,7 +27,8 @@ _ACCURACY = 0.01
 _GAMMA = (1 + _ACCURACY) / (1 - _ACCURACY)
 _ZERO_GAP = 1e-6  # events completed by the same chunk share its time: their gap is exactly zero
 _FIRST_SLICE = 0.05
-_OUTPUT_TOKEN_KEYS = ("output_tokens", "completion_tokens")  # Responses and Anthropic; Chat
+# Responses and Anthropic; Chat; Gemini
+_OUTPUT_TOKEN_KEYS = ("output_tokens", "completion_tokens", "candidatesTokenCount")
 
 
 class GapSketch:

@@ -25,6 +25,8 @@ SSE_INVALID_JSON  = rule("sse/invalid-json", Severity.ERROR, "an event whose dat
 SSE_NO_EVENTS     = rule("sse/no-events", Severity.ERROR, "a 2xx event stream that carried no event at all")
 SSE_NOT_ENDED     = rule("sse/not-ended-by-server", Severity.WARNING,
                          "the client or the recorder ended the stream, not the server: end-of-stream rules skipped")
+SSE_ERROR_BODY    = rule("sse/json-error-body", Severity.ERROR,
+                         "the body is one JSON error object, not an event stream (an HTTP error without its status)")
 SSE_TOO_DEEP      = rule("sse/json-too-deep", Severity.ERROR,
                          "an event whose JSON nests too deeply to decode or check (Python clients give up too)")
 # fmt: on
@@ -100,6 +102,8 @@ class StreamCheck:
             self.findings.append(HTTP_STATUS(None, _status_message(self.status, bytes(self._error_body))))
             return self.findings
         self.parser.close()
+        if self.events == 0 and self.parser.unterminated is None and self._error_body_read():
+            return self.findings
         if self.protocol is None:
             self._start(GENERIC)
         for problem in self.parser.problems:
@@ -114,10 +118,34 @@ class StreamCheck:
             self.findings.append(SSE_NOT_ENDED(None, f"the recording ended as `{end_reason}` before the protocol's "
                                                      "last event: the server's end-of-stream rules are not judged"))
         elif self.checker is not None:
+            self.findings.extend(self._out_of_band())
             self.findings.extend(self.checker.finish(self.last_index))
         # in event order, findings about the stream as a whole last (the sort is stable)
         self.findings.sort(key=lambda finding: (finding.index is None, finding.index or 0))
         return self.findings
+
+    def _error_body_read(self) -> bool:
+        """A body of no event whose lines make one JSON `{"error": ...}` object: an HTTP error body read without
+        its status (Google's 404 comes labelled `text/event-stream`). Judged as such, not as an empty stream."""
+        payload = _json_object("\n".join(line for _, line in self.parser.stray))
+        if payload is None or "error" not in payload:
+            return False
+        if self.protocol is None:
+            self._start(detect.from_payload("message", payload) or GENERIC)
+        error = payload["error"]
+        if isinstance(error, dict):
+            head = " ".join(str(error[key]) for key in ("code", "status") if type(error.get(key)) in (int, str))
+            message = f"{head}: {error.get('message')}" if head else str(error.get("message"))
+        else:
+            message = str(error)
+        self.assembly.error = message = message[:200]
+        self.findings.append(SSE_ERROR_BODY(None, f"the body is a JSON error, not an event stream: {message}"))
+        return True
+
+    def _out_of_band(self) -> list[Finding]:
+        """Lines outside SSE field syntax, for a protocol whose clients do not ignore them (Gemini)."""
+        judge = getattr(self.checker, "out_of_band", None)
+        return judge(self.parser.stray) if judge is not None and self.parser.stray else []
 
     def _event(self, event: Event) -> None:
         self.events += 1
@@ -195,6 +223,14 @@ def _unterminated_message(pending: Event) -> str:
         kind = payload["type"]
     return (f"the stream ended inside event {pending.index} (`{kind}`) with no blank line after it: "
             "a conformant client never dispatches it, so it is lost")
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        payload = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return payload if isinstance(payload, dict) else None
 
 
 def _status_message(status: int | None, body: bytes) -> str:

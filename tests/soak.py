@@ -25,7 +25,8 @@ from recorder_helpers import CORPUS, WAIT, read_recording, recorded_body, run_mi
 
 FAULTS = ("cut", "abort", "stall", "gzip", "bytes")
 PATHS = {"openai-chat": "/v1/chat/completions", "openai-responses": "/v1/responses",
-         "anthropic-messages": "/v1/messages"}
+         "anthropic-messages": "/v1/messages",
+         "gemini-generate-content": "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"}
 LONG = "openai-chat/openai-python__json-object-long.sse"
 """181 events: the stream that clients abort part-way, and that the big stream repeats."""
 _ABORT_AFTER = 10

@@ -27,6 +27,8 @@ URLS = {
     "openai-chat": "https://api.openai.com/v1/chat/completions",
     "openai-responses": "https://api.openai.com/v1/responses",
     "anthropic-messages": "https://api.anthropic.com/v1/messages",
+    "gemini-generate-content":
+        "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
 }
 
 # fmt: off

@@ -38,7 +38,7 @@ def test_a_stream_that_starts_oddly_is_read_as_sse_and_judged(tmp_path: Path, st
 def test_a_json_error_body_is_judged_as_a_stream_without_events(tmp_path: Path) -> None:
     path = tmp_path / "error.sse"
     path.write_bytes(b'{"error": {"message": "nope"}}\n')
-    assert rules_of(path) == ["sse/no-events"]
+    assert rules_of(path) == ["sse/json-error-body"]  # the error body said why no event came: it is named
 
 
 def test_binary_garbage_is_refused_naming_the_line(tmp_path: Path) -> None:

@@ -45,7 +45,8 @@ pytestmark = pytest.mark.slow
 CHAT = "openai-chat/openai-python__text-plain.sse"
 ANTHROPIC = "anthropic-messages/vercel-ai__text.sse"
 PATHS = {"openai-chat": "/v1/chat/completions", "openai-responses": "/v1/responses",
-         "anthropic-messages": "/v1/messages"}
+         "anthropic-messages": "/v1/messages",
+         "gemini-generate-content": "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"}
 _keys = itertools.count()
 
 

@@ -10,6 +10,7 @@ from inspector.sse import Event, SSEParser
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 CORPUS_FILES = sorted(CORPUS.glob("*/*.sse"))
+NOT_SSE = {"js-genai__http-404-error-body.sse"}  # a JSON error body saved as the stream: no SSE field at all
 
 
 def decode(chunks: list[bytes]) -> tuple[list[tuple[str, str, str | None]], SSEParser]:
@@ -148,6 +149,9 @@ def test_every_corpus_stream_parses_to_json_events(path: Path) -> None:
     import json
 
     events, parser = decode([path.read_bytes()])
+    if path.name in NOT_SSE:
+        assert not events and not parser.problems
+        return
     assert events
     for _, data, _ in events:
         if data != "[DONE]":

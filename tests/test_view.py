@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -148,10 +149,54 @@ def responses_expected(path: Path) -> tuple[dict[int, str], list[tuple]]:
     return {0: text}, calls
 
 
+_JSON_PATH_STEP = re.compile(r"\.(\w+)|\[(\d+)\]")
+
+
+def _put(target: dict, json_path: str, value, append: bool) -> None:
+    """The oracle's own placement of one streamed argument value (`$.a[0].b` paths, all the corpus uses)."""
+    steps = [int(number) if number else name for name, number in _JSON_PATH_STEP.findall(json_path)]
+    node = target
+    for step, following in zip(steps, [*steps[1:], None], strict=True):
+        if isinstance(node, list):
+            node.extend([None] * (step + 1 - len(node)))
+        if following is None:
+            node[step] = node[step] + value if append and isinstance(node[step] if isinstance(node, list)
+                                                                     else node.get(step), str) else value
+        else:
+            if (node[step] if isinstance(node, list) else node.get(step)) is None:
+                node[step] = [] if isinstance(following, int) else {}
+            node = node[step]
+
+
+def gemini_expected(path: Path) -> tuple[dict[int, str], list[tuple]]:
+    """Candidate 0's non-thought texts; its function calls, streamed arguments put together by `jsonPath`."""
+    text, calls, open_args = "", [], None
+    for payload in payloads(path):
+        for part in ((payload.get("candidates") or [{}])[0].get("content") or {}).get("parts") or []:
+            if isinstance(part.get("text"), str) and not part.get("thought"):
+                text += part["text"]
+            call = part.get("functionCall")
+            if call is None:
+                continue
+            if "name" in call:
+                calls.append((call.get("id"), call["name"], call.get("args", {})))
+                open_args = calls[-1][2] if call.get("willContinue") else None
+                continue
+            for piece in call.get("partialArgs") or []:
+                value = next((piece[k] for k in ("stringValue", "numberValue", "boolValue") if k in piece), None)
+                _put(open_args, piece["jsonPath"], value, isinstance(value, str))
+            if not call.get("willContinue"):
+                open_args = None
+    return {0: text}, calls
+
+
 EXPECTED = {"openai-chat": chat_expected, "anthropic-messages": anthropic_expected,
-            "openai-responses": responses_expected}
+            "openai-responses": responses_expected, "gemini": gemini_expected}
 TOOL_KINDS = {"openai-chat": None, "anthropic-messages": ANTHROPIC_TOOL_BLOCKS,
-              "openai-responses": set(RESPONSES_CALL_ITEMS)}
+              "openai-responses": set(RESPONSES_CALL_ITEMS), "gemini": {"function_call"}}
+PROTOCOL_OF_FOLDER = {"gemini-generate-content": "gemini"}
+# a chunk with no field of its protocol: only a request path could tell (a recording has one)
+NO_PROTOCOL_FIELD = {"gemini-generate-content/firebase-test-data__synthetic-invalid-json.sse"}
 
 
 def _comparable(arguments):
@@ -168,9 +213,10 @@ def _as_json_value(arguments: str):
 
 @pytest.mark.parametrize("name", CORPUS_FILES)
 def test_corpus_text_and_tool_calls_match_an_independent_walk(name: str) -> None:
-    protocol = name.split("/")[0]
+    protocol = PROTOCOL_OF_FOLDER.get(name.split("/")[0], name.split("/")[0])
     texts, calls = EXPECTED[protocol](CORPUS / name)
-    report = inspect(open_source(str(CORPUS / name)))
+    hint = protocol if name in NO_PROTOCOL_FIELD else None
+    report = inspect(open_source(str(CORPUS / name)), hint)
     assert report.protocol == protocol
     assert {output.index: output.text for output in report.outputs if output.text} == {
         index: text for index, text in texts.items() if text

@@ -274,7 +274,7 @@ JSON_VALUES = st.recursive(
     lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner), max_leaves=30)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(value=JSON_VALUES)
 def test_json_is_laid_out_as_json_dumps_would_keeping_what_was_written(value) -> None:
     from inspector.view.html import indent_json

@@ -61,6 +61,32 @@ def chat_kind(chunk: dict) -> str:
     return "chunk:" + ("+".join(name for name in order if name in present) or "empty")
 
 
+_GEMINI_PARTS = ("thought", "text", "functionCall", "functionResponse", "executableCode", "codeExecutionResult",
+                 "toolCall", "toolResponse", "inlineData", "fileData")
+
+
+def gemini_kind(chunk: dict) -> str:
+    """`candidate:thought`, `candidate:text+finish`, `promptFeedback:block`: what a Gemini chunk carries, for
+    candidate 0 (usage rides on every chunk and is compared apart)."""
+    candidates = chunk.get("candidates")
+    candidate = candidates[0] if isinstance(candidates, list) and candidates and isinstance(candidates[0], dict) else {}
+    content = candidate.get("content") if isinstance(candidate.get("content"), dict) else {}
+    present = set()
+    for part in content.get("parts") or () if isinstance(content.get("parts"), list) else ():
+        if not isinstance(part, dict):
+            continue
+        for name in _GEMINI_PARTS[1:]:
+            if part.get(name) is not None and (name != "text" or _text(part[name])):
+                present.add("thought" if name == "text" and part.get("thought") is True else name)
+    if candidate.get("finishReason") is not None:
+        present.add("finish")
+    if not candidate:
+        feedback = chunk.get("promptFeedback")
+        blocked = isinstance(feedback, dict) and feedback.get("blockReason") is not None
+        return "promptFeedback:block" if blocked else "usage"
+    return "candidate:" + ("+".join(name for name in (*_GEMINI_PARTS, "finish") if name in present) or "empty")
+
+
 def event_kind(event: Event) -> str:
     """The kind `diff` compares for one event."""
     if event.type != "message":
@@ -77,7 +103,11 @@ def event_kind(event: Event) -> str:
         return payload["type"]
     if isinstance(payload.get("choices"), list):
         return chat_kind(payload)
-    return "error" if "error" in payload else "message"
+    if "error" in payload:
+        return "error"
+    if any(key in payload for key in ("candidates", "promptFeedback", "usageMetadata")):
+        return gemini_kind(payload)
+    return "message"
 
 
 @dataclass(slots=True)

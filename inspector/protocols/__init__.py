@@ -13,6 +13,7 @@ _MODULES = {
     "openai-responses": "openai_responses",
     "openai-chat": "openai_chat",
     "anthropic-messages": "anthropic_messages",
+    "gemini": "gemini",
 }
 
 NAMES = (*_MODULES, GENERIC)

@@ -121,6 +121,9 @@ class Assembly:
     first_content_index: int | None = None
     """Index of the first event that carries content (text, reasoning, refusal or tool-call data): TTFT."""
     outputs: dict[int, Output] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    """Protocol facts shown as they came, by wire name (Gemini: grounding, citations, safety ratings, prompt
+    feedback): the last non-empty value of each."""
 
     def output(self, index: int = 0) -> Output:
         """The output for a choice index, created on first use."""

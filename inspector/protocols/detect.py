@@ -11,7 +11,9 @@ _PATH_SUFFIXES = (
     ("/responses",        "openai-responses"),
     ("/chat/completions", "openai-chat"),
     ("/messages",         "anthropic-messages"),
+    (":streamGenerateContent", "gemini"),   # Gemini API and Vertex AI: .../models/{model}:streamGenerateContent
 )
+_GEMINI_FIELDS = ("candidates", "promptFeedback", "usageMetadata")
 _ANTHROPIC_TYPES = frozenset({
     "message_start", "message_delta", "message_stop", "ping",
     "content_block_start", "content_block_delta", "content_block_stop",
@@ -44,7 +46,15 @@ def from_payload(event_type: str, payload: Any) -> str | None:
             return "anthropic-messages"
     if payload.get("object") == "chat.completion.chunk" or "choices" in payload:
         return "openai-chat"
+    if any(isinstance(payload.get(field), dict | list) for field in _GEMINI_FIELDS) or _google_error(payload):
+        return "gemini"
     if isinstance(payload.get("error"), dict) and "type" not in payload:
         return "openai-chat"  # Chat's in-band error; Responses and Anthropic errors carry `"type": "error"`
     return None
 
+
+
+def _google_error(payload: dict[str, Any]) -> bool:
+    """Google's error object: `{"error": {"code": 404, "status": "NOT_FOUND", "message": ...}}`."""
+    error = payload.get("error")
+    return isinstance(error, dict) and type(error.get("code")) is int and isinstance(error.get("status"), str)

@@ -111,6 +111,7 @@ class StreamReport(Tally):
             "warnings": self.warnings,
             "refusal": assembly.outputs[0].refusal if 0 in assembly.outputs else "",
             "error": assembly.error,
+            "details": assembly.details,
             "end": None if self.end is None else {"t": self.end.t, "reason": self.end.reason, "error": self.end.error},
             "choices": [_output_json(output) for output in self.outputs],
             **(self.exchange.to_json() if self.header is not None else {"request": None, "response": None}),

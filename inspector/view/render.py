@@ -401,6 +401,29 @@ class UsageView:
         yield Panel(_key_values(rows), title="usage", title_align="left")
 
 
+class DetailsView:
+    """Protocol facts beside the answer (Gemini: grounding, citations, safety ratings, prompt feedback), flattened
+    like usage; long values are cut, the JSON output has them whole."""
+
+    ROWS = 40
+    WIDTH = 200
+
+    def __init__(self, details: dict[str, Any]) -> None:
+        self.details = details
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        rows = [(key, _cut(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False), self.WIDTH))
+                for key, value in flatten(self.details)]
+        more = len(rows) - self.ROWS
+        rows = rows[: self.ROWS] + ([("...", f"{more} more")] if more > 0 else [])
+        shown = [(visible(key), visible(value, one_line=True)) for key, value in rows]
+        yield Panel(_key_values(shown), title="details", title_align="left")
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def flatten(value: Any, path: str = "") -> list[tuple[str, Any]]:
     """A nested object as (dotted path, leaf value) rows, as the usage is shown."""
     if isinstance(value, dict) and value:
@@ -459,6 +482,8 @@ class StreamView:
         if not report.outputs:
             yield Text("no answer: the stream carried no text, reasoning or tool call", style="inspector.muted")
         yield UsageView(report.assembly.usage)
+        if report.assembly.details:
+            yield DetailsView(report.assembly.details)
         yield FindingsTable(report.findings)
         if report.events is not None:
             yield EventTable(report.events, report.timing.stall_threshold)

@@ -1,0 +1,222 @@
+"""What a Gemini stream said, accumulated apart from whether it said it correctly.
+
+Every chunk is a whole `GenerateContentResponse` whose parts are only the new ones, so the answer is the
+concatenation of the non-thought texts, the thought summary that of the `thought: true` texts (as python-genai's
+`response.text` and vercel's reasoning parts). Usage is a snapshot, not a delta: the last one wins (vercel).
+Function calls arrive whole, except Vertex's streamed arguments (`partialArgs` + `willContinue`), which are put
+back together here into one arguments object per call. Built-in tools (code execution, `toolCall`/`toolResponse`,
+server-side MCP's `functionResponse`) are listed as tool calls of their own kind; grounding, citations, safety
+ratings and prompt feedback go to `Assembly.details` as they came. It judges nothing: the checker does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ..base import Assembly, Output, ToolCall
+
+# built-in parts: part field -> (tool-call kind, the field that names it, the fields shown as its arguments)
+# fmt: off
+BUILT_IN_PARTS = {
+    "executableCode":      ("executable_code",       "language", ("code",)),
+    "codeExecutionResult": ("code_execution_result", "outcome",  ("output",)),
+    "toolCall":            ("tool_call",             "toolType", ("args",)),
+    "toolResponse":        ("tool_response",         "toolType", ("response",)),
+    "functionResponse":    ("function_response",     "name",     ("response",)),
+}
+# fmt: on
+DETAIL_FIELDS = ("groundingMetadata", "citationMetadata", "urlContextMetadata", "safetyRatings", "finishMessage")
+_PATH_STEP = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]|\[\"((?:[^\"\\]|\\.)*)\"\]")
+
+
+def path_steps(json_path: str) -> list[str | int] | None:
+    """`$.a[0]['b c']` -> `['a', 0, 'b c']`; None for a path this simple RFC 9535 subset cannot follow."""
+    if not json_path.startswith("$"):
+        return None
+    steps: list[str | int] = []
+    position = 1
+    while position < len(json_path):
+        match = _PATH_STEP.match(json_path, position)
+        if match is None:
+            return None
+        name, number, single, double = match.groups()
+        steps.append(int(number) if number is not None else (name or single or double or ""))
+        position = match.end()
+    return steps
+
+
+def _set(target: dict[str, Any], steps: list[str | int], value: Any, append: bool) -> None:
+    """Put `value` at `steps` inside `target`, creating objects and arrays on the way; `append` adds to a string."""
+    node: Any = target
+    for step, following in zip(steps, [*steps[1:], None], strict=True):
+        fresh: Any = None if following is None else ([] if isinstance(following, int) else {})
+        if isinstance(step, int):
+            if not isinstance(node, list):
+                return
+            while len(node) <= step:
+                node.append(None)
+            if following is None:
+                node[step] = (node[step] + value) if append and isinstance(node[step], str) else value
+                return
+            if not isinstance(node[step], dict | list):
+                node[step] = fresh
+            node = node[step]
+        else:
+            if not isinstance(node, dict):
+                return
+            if following is None:
+                old = node.get(step)
+                node[step] = (old + value) if append and isinstance(old, str) else value
+                return
+            if not isinstance(node.get(step), dict | list):
+                node[step] = fresh
+            node = node[step]
+
+
+def partial_value(piece: dict[str, Any]) -> tuple[bool, Any]:
+    """(has a value, the value) of one `partialArgs` entry."""
+    for key in ("stringValue", "numberValue", "boolValue"):
+        if key in piece:
+            return True, piece[key]
+    if "nullValue" in piece:
+        return True, None
+    return False, None
+
+
+class StreamedCall:
+    """A function call whose arguments come as `partialArgs` pieces over several parts (Vertex only)."""
+
+    __slots__ = ("call", "args")
+
+    def __init__(self, call: ToolCall) -> None:
+        self.call = call
+        self.args: dict[str, Any] = {}
+
+    def add(self, pieces: list[Any]) -> None:
+        for piece in pieces:
+            if not isinstance(piece, dict) or not isinstance(piece.get("jsonPath"), str):
+                continue
+            steps = path_steps(piece["jsonPath"])
+            has_value, value = partial_value(piece)
+            if steps and has_value:
+                _set(self.args, steps, value, append=isinstance(value, str))
+        self.call.arguments = _compact(self.args)
+
+
+class Accumulator:
+    """Fills an Assembly from one decoded chunk at a time; only candidate 0 is read (as every client does)."""
+
+    def __init__(self, assembly: Assembly) -> None:
+        self.assembly = assembly
+        self.output: Output = assembly.output(0)
+        self.streamed: StreamedCall | None = None
+        """The function call whose arguments are still streaming."""
+
+    def feed(self, index: int, chunk: dict[str, Any]) -> None:
+        assembly = self.assembly
+        for key, field in (("model", "modelVersion"), ("response_id", "responseId")):
+            value = chunk.get(field)
+            if isinstance(value, str) and getattr(assembly, key) is None:
+                setattr(assembly, key, value)
+        usage = chunk.get("usageMetadata")
+        if isinstance(usage, dict):
+            assembly.usage = usage
+        error = chunk.get("error")
+        if isinstance(error, dict):
+            assembly.error = error_text(error)
+            assembly.ended = True
+        feedback = chunk.get("promptFeedback")
+        if isinstance(feedback, dict):
+            assembly.details["promptFeedback"] = feedback
+            reason = feedback.get("blockReason")
+            if isinstance(reason, str):
+                assembly.status = f"prompt blocked: {reason}"
+                assembly.ended = True
+        candidates = chunk.get("candidates")
+        if isinstance(candidates, list) and candidates and isinstance(candidates[0], dict):
+            self._candidate(index, candidates[0])
+
+    def _candidate(self, index: int, candidate: dict[str, Any]) -> None:
+        content = candidate.get("content")
+        parts = content.get("parts") if isinstance(content, dict) else None
+        for part in parts if isinstance(parts, list) else ():
+            if isinstance(part, dict):
+                self._part(index, part)
+        for field in DETAIL_FIELDS:
+            value = candidate.get(field)
+            if value:  # NOTE: google_search sends `groundingMetadata: {}` on every chunk; the last one is whole
+                self.assembly.details[field] = value
+        reason = candidate.get("finishReason")
+        if isinstance(reason, str):
+            self.output.finish_reason = self.assembly.status = reason
+            self.assembly.ended = True
+
+    def _part(self, index: int, part: dict[str, Any]) -> None:
+        text = part.get("text")
+        if isinstance(text, str):
+            if part.get("thought") is True:
+                self.output.reasoning_parts.append(text)
+            else:
+                self.output.text_parts.append(text)
+                if text:
+                    self.assembly.saw_content(index)
+        call = part.get("functionCall")
+        if isinstance(call, dict):
+            self._function_call(index, call)
+        for field, (kind, name_field, shown) in BUILT_IN_PARTS.items():
+            value = part.get(field)
+            if isinstance(value, dict):
+                name = value.get(name_field)
+                arguments = {key: value[key] for key in shown if key in value}
+                self.output.tool_calls.append(
+                    ToolCall(_string(value.get("id")), _string(name), _compact(arguments), kind))
+                if kind in ("executable_code", "tool_call"):
+                    self.assembly.saw_content(index)
+
+    def _function_call(self, index: int, call: dict[str, Any]) -> None:
+        """A complete call, the start of a streamed one, a piece of its arguments, or its closing `{}`."""
+        name = call.get("name")
+        pieces = call.get("partialArgs")
+        if isinstance(name, str):
+            self.assembly.saw_content(index)
+            args = call.get("args")
+            tool_call = ToolCall(_string(call.get("id")), name, _compact(args) if args is not None else "{}",
+                                 "function_call")
+            self.output.tool_calls.append(tool_call)
+            self.streamed = StreamedCall(tool_call) if call.get("willContinue") is True else None
+            if self.streamed is not None and isinstance(pieces, list):
+                self.streamed.add(pieces)
+            return
+        if self.streamed is None:
+            return
+        if isinstance(pieces, list):
+            self.streamed.add(pieces)
+        if not continues(call):
+            self.streamed = None
+
+
+def continues(call: dict[str, Any]) -> bool:
+    """Whether a streamed call goes on after this part: `willContinue: true` on the call or on its last piece."""
+    if call.get("willContinue") is True:
+        return True
+    pieces = call.get("partialArgs")
+    return bool(isinstance(pieces, list) and pieces and isinstance(pieces[-1], dict)
+                and pieces[-1].get("willContinue") is True)
+
+
+def error_text(error: dict[str, Any]) -> str:
+    """`404 NOT_FOUND: models/x is not found` from a Google error object."""
+    head = " ".join(str(error[key]) for key in ("code", "status") if isinstance(error.get(key), int | str))
+    message = error.get("message")
+    text = message if isinstance(message, str) else "no message"
+    return f"{head}: {text}" if head else text
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

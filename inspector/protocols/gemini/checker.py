@@ -1,0 +1,374 @@
+"""The Gemini `streamGenerateContent?alt=sse` checker: one state machine, fed one chunk at a time.
+
+Three parts, one job each: `models` says what a chunk must look like, `assembly` accumulates what the stream said
+(text, thoughts, calls with streamed arguments put back together, usage, grounding), and this module judges. The
+protocol has no start or end event: every chunk is a whole `GenerateContentResponse`, and the stream ends when the
+server closes it after the chunk with `finishReason` (or a `promptFeedback.blockReason`). A finding never stops
+the stream: the checker records it and goes on.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from ...findings import Finding
+from ...sse import Event
+from ..base import DONE, UNREADABLE, Assembly, FirstTime
+from ..schema import excerpt, json_type
+from . import rules as R
+from .assembly import BUILT_IN_PARTS, Accumulator, continues, error_text, partial_value
+from .models import (
+    BLOCK_REASONS,
+    DATA_FIELDS,
+    FINISH_REASONS,
+    HARM_CATEGORIES,
+    HARM_PROBABILITIES,
+    HARM_SEVERITIES,
+    MODALITIES,
+    OUTCOMES,
+    TOOL_TYPES,
+    TRAFFIC_TYPES,
+    schema_problem,
+)
+
+# fmt: off
+IDENTITY_FIELDS = ("responseId", "modelVersion", "createTime")
+ENVELOPE_FIELDS = ("candidates", "promptFeedback", "usageMetadata")   # a chunk carries at least one of them
+USAGE_PARTS = ("promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "toolUsePromptTokenCount")
+DETAIL_LISTS = ("promptTokensDetails", "candidatesTokensDetails", "toolUsePromptTokensDetails", "cacheTokensDetails")
+RATING_ENUMS = (("category", HARM_CATEGORIES), ("probability", HARM_PROBABILITIES), ("severity", HARM_SEVERITIES))
+RESULT_OF = {"codeExecutionResult": "executableCode", "toolResponse": "toolCall"}   # result part -> its call part
+# fmt: on
+
+
+class Checker:
+    """Judges one Gemini stream; fills `assembly` through an `Accumulator`."""
+
+    name: ClassVar[str] = "gemini"
+
+    def __init__(self) -> None:
+        self.assembly = Assembly(self.name)
+        self._accumulator = Accumulator(self.assembly)
+        self._events = 0
+        self._once = FirstTime()
+        self._identity: dict[str, Any] = {}
+        self._finished_at: int | None = None
+        """The last chunk with a `finishReason` (or a prompt block)."""
+        self._not_last_reported = False
+        self._answered = False
+        """An answer part (text or call, not a thought) came: a thought after it is out of order."""
+        self._streaming: str | None = None
+        """The name of the function call whose arguments are streaming."""
+        self._string_path: str | None = None
+        """The `jsonPath` of a `stringValue` marked `willContinue`: the next piece must continue it."""
+        self._calls: dict[str, list[Any]] = {"executableCode": [], "toolCall": []}
+        """Built-in calls still waiting for their result, by part field: their ids (None when they had none)."""
+        self._unreadable_at: int | None = None
+        self._unknown_call = False
+        """An unreadable event came since the last readable call start: it may have opened a streamed call or been
+        a built-in call, so argument pieces and results with no call seen are not held against the stream."""
+
+    # --- the event loop -----------------------------------------------------------------------------------------
+
+    def feed(self, event: Event, payload: Any) -> list[Finding]:
+        found: list[Finding] = []
+        self._events += 1
+        index = event.index
+        self._framing(event, payload, found)
+        if payload is UNREADABLE:
+            self._unreadable_at = index
+            self._streaming = self._string_path = None  # it may have closed the call: its arguments are not judged
+            self._unknown_call = True
+            return found
+        if payload is DONE:
+            return found
+        if type(payload) is not dict:
+            found.append(R.NOT_AN_OBJECT(index, f"expected a `GenerateContentResponse` object, got "
+                                                f"{json_type(payload)} `{excerpt(payload)}`: python-genai and "
+                                                "@google/genai raise on it"))
+            return found
+        self._after_finish(index, found)
+        error = payload.get("error")
+        if error is not None:
+            self._accumulator.feed(index, payload)
+            detail = error_text(error) if isinstance(error, dict) else excerpt(error)
+            found.append(R.ERROR_OBJECT(index, f"in-band error `{detail}`: the stream failed here; python-genai "
+                                               "raises `APIError`, @google/genai throws `ApiError`"))
+            return found
+        problem = schema_problem(payload)
+        if problem is not None:
+            found.append(R.SCHEMA_MISMATCH(index, f"{problem}: python-genai cannot build a "
+                                                  "`GenerateContentResponse` from it (a pydantic error)"))
+        if not any(payload.get(field) is not None for field in ENVELOPE_FIELDS):
+            keys = ", ".join(f"`{key}`" for key in list(payload)[:4]) or "none"
+            found.append(R.EMPTY_CHUNK(index, f"a chunk with none of `candidates`, `promptFeedback` and "
+                                              f"`usageMetadata` (its fields: {keys}): it is not a "
+                                              "`GenerateContentResponse`; vercel's schema rejects it"))
+        self._identity_of(index, payload, found)
+        self._accumulator.feed(index, payload)
+        self._prompt_feedback(index, payload.get("promptFeedback"), found)
+        self._usage(index, payload.get("usageMetadata"), found)
+        candidates = payload.get("candidates")
+        if isinstance(candidates, list):
+            if len(candidates) > 1 and self._once(R.SEVERAL_CANDIDATES):
+                found.append(R.SEVERAL_CANDIDATES(index, f"{len(candidates)} candidates in one chunk: only "
+                                                         "`candidateCount > 1` asks for that, and vercel and "
+                                                         "python-genai's `.text` read candidate 0 only"))
+            for candidate in candidates:
+                if isinstance(candidate, dict):
+                    self._candidate(index, candidate, found)
+                    break  # the rules below follow candidate 0, as every client does
+        return found
+
+    def finish(self, end_index: int | None) -> list[Finding]:
+        found: list[Finding] = []
+        if self._events == 0:
+            return found  # nothing came: the SSE layer reports that (`sse/no-events`)
+        last_unreadable = self._unreadable_at is not None and self._unreadable_at == end_index
+        if self._streaming is not None:
+            found.append(R.STREAMED_ARGS_OPEN(end_index, f"the stream ended while the arguments of function call "
+                                                         f"`{self._streaming}` were still streaming "
+                                                         "(`willContinue: true` and no closing part): the call "
+                                                         "is incomplete"))
+        if self._finished_at is None and self.assembly.error is None and not last_unreadable:
+            found.append(R.FINISH_MISSING(end_index, "the stream ended with no `finishReason` and no "
+                                                     "`promptFeedback.blockReason`: it was cut, and a client cannot "
+                                                     "tell a finished answer from a lost connection (vercel reports "
+                                                     "finish reason `other`)"))
+        return found
+
+    def out_of_band(self, lines: list[tuple[int, str]]) -> list[Finding]:
+        """Lines outside SSE field syntax, as (index of the next event, text): Google's servers write a failure
+        after the stream began as a bare pretty-printed JSON object. SSE parsers drop such lines silently."""
+        if not lines:
+            return []
+        text = "\n".join(line for _, line in lines)
+        detail = f"`{excerpt(lines[0][1], 60)}`"
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError):
+            value = None
+        if isinstance(value, dict) and isinstance(value.get("error"), dict):
+            self.assembly.error = error_text(value["error"])
+            self.assembly.ended = True
+            detail = f"a JSON error `{self.assembly.error}`"
+        return [R.OUT_OF_BAND_LINES(lines[0][0], f"{len(lines)} line(s) outside SSE field syntax, {detail}: "
+                                                 "python-genai raises on them, but SSE parsers (vercel's) drop them "
+                                                 "and the client sees a silently cut answer")]
+
+    # --- framing, envelope ---------------------------------------------------------------------------------------
+
+    def _framing(self, event: Event, payload: Any, found: list[Finding]) -> None:
+        index = event.index
+        if event.type != "message" and self._once(R.NON_DATA_FIELD, "event"):
+            found.append(R.NON_DATA_FIELD(index, f"an `event: {event.type}` line: Google sends only `data:` lines; "
+                                                 "python-genai raises `UnknownApiResponseError` on it and "
+                                                 "@google/genai drops the whole event"))
+        if event.id is not None and self._once(R.NON_DATA_FIELD, "id"):
+            found.append(R.NON_DATA_FIELD(index, "an `id:` line: Google sends only `data:` lines; python-genai "
+                                                 "raises `UnknownApiResponseError` on it and @google/genai drops "
+                                                 "an event that starts with it"))
+        if payload is DONE and self._once(R.NON_DATA_FIELD, "done"):
+            found.append(R.NON_DATA_FIELD(index, "`data: [DONE]` is not part of this protocol (the stream just "
+                                                 "ends): python-genai and @google/genai fail to parse it as JSON"))
+
+    def _after_finish(self, index: int, found: list[Finding]) -> None:
+        if self._finished_at is None or self._not_last_reported:
+            return
+        self._not_last_reported = True
+        found.append(R.FINISH_NOT_LAST(self._finished_at, f"`finishReason` on chunk {self._finished_at}, but "
+                                                          f"chunk {index} follows: real streams do this in built-in "
+                                                          "tool rounds and on 2023 models, and a client that stops "
+                                                          "at the first `finishReason` loses the rest"))
+
+    def _identity_of(self, index: int, payload: dict[str, Any], found: list[Finding]) -> None:
+        for field in IDENTITY_FIELDS:
+            value = payload.get(field)
+            if value is None:
+                continue
+            first = self._identity.setdefault(field, value)
+            if value != first and self._once(R.IDENTITY_CHANGED, field):
+                found.append(R.IDENTITY_CHANGED(index, f"`{field}` changed from `{excerpt(first)}` to "
+                                                       f"`{excerpt(value)}`: one stream is one response; a client "
+                                                       "keying on it mixes two answers"))
+
+    def _prompt_feedback(self, index: int, feedback: Any, found: list[Finding]) -> None:
+        if not isinstance(feedback, dict):
+            return
+        reason = feedback.get("blockReason")
+        if reason is not None:
+            self._finished(index)
+            self._enum(index, "promptFeedback.blockReason", reason, BLOCK_REASONS, found)
+            message = feedback.get("blockReasonMessage")
+            extra = f" ({message})" if isinstance(message, str) else ""
+            found.append(R.PROMPT_BLOCKED(index, f"the prompt was blocked: `{excerpt(reason)}`{extra}; vercel "
+                                                 "skips this chunk and ends with finish reason `other`"))
+        self._ratings(index, "promptFeedback.safetyRatings", feedback.get("safetyRatings"), found)
+
+    def _usage(self, index: int, usage: Any, found: list[Finding]) -> None:
+        if not isinstance(usage, dict):
+            return
+        self._enum(index, "usageMetadata.trafficType", usage.get("trafficType"), TRAFFIC_TYPES, found)
+        for field in DETAIL_LISTS:
+            for detail in usage.get(field) or () if isinstance(usage.get(field), list) else ():
+                if isinstance(detail, dict):
+                    self._enum(index, f"usageMetadata.{field}[].modality", detail.get("modality"), MODALITIES, found)
+        counts = {field: usage.get(field, 0) for field in (*USAGE_PARTS, "totalTokenCount", "cachedContentTokenCount")}
+        if not all(type(value) is int for value in counts.values()):
+            return  # the schema rule said so
+        if "totalTokenCount" in usage:
+            parts = sum(counts[field] for field in USAGE_PARTS)
+            if counts["totalTokenCount"] != parts and self._once(R.USAGE_ARITHMETIC, "total"):
+                found.append(R.USAGE_ARITHMETIC(index, f"`totalTokenCount` {counts['totalTokenCount']} is not "
+                                                       f"prompt + candidates + thoughts + tool-use prompt = {parts}: "
+                                                       "billing that adds the parts and billing that reads the "
+                                                       "total disagree"))
+        if counts["cachedContentTokenCount"] > counts["promptTokenCount"] and self._once(R.USAGE_ARITHMETIC, "cache"):
+            found.append(R.USAGE_ARITHMETIC(index, f"`cachedContentTokenCount` {counts['cachedContentTokenCount']} "
+                                                   f"exceeds `promptTokenCount` {counts['promptTokenCount']}, which "
+                                                   "counts the cached tokens too"))
+
+    # --- the candidate and its parts -----------------------------------------------------------------------------
+
+    def _candidate(self, index: int, candidate: dict[str, Any], found: list[Finding]) -> None:
+        content = candidate.get("content")
+        if isinstance(content, dict):
+            role = content.get("role")
+            if role is not None and role != "model" and self._once(R.ROLE_NOT_MODEL):
+                found.append(R.ROLE_NOT_MODEL(index, f"`content.role` is `{excerpt(role)}`, expected `model`: a "
+                                                     "client that appends the content to the history sends a "
+                                                     "turn of the wrong speaker"))
+            parts = content.get("parts")
+            for position, part in enumerate(parts if isinstance(parts, list) else ()):
+                if isinstance(part, dict):
+                    self._part(index, position, part, found)
+        self._ratings(index, "safetyRatings", candidate.get("safetyRatings"), found)
+        reason = candidate.get("finishReason")
+        if reason is not None:
+            self._enum(index, "finishReason", reason, FINISH_REASONS, found)
+            self._finished(index)
+
+    def _finished(self, index: int) -> None:
+        self._finished_at = index
+
+    def _part(self, index: int, position: int, part: dict[str, Any], found: list[Finding]) -> None:
+        fields = [field for field in DATA_FIELDS if part.get(field) is not None]
+        if len(fields) != 1 and self._once(R.PART_SHAPE, len(fields) > 1):
+            what = ("no data field (" + ", ".join(f"`{key}`" for key in list(part)[:4]) + ")" if not fields
+                    else "several data fields (" + ", ".join(f"`{field}`" for field in fields) + ")")
+            found.append(R.PART_SHAPE(index, f"part {position} has {what}: a part carries exactly one of "
+                                             "text, call, code, result or data; clients read only one of them"))
+        signature = part.get("thoughtSignature")
+        if signature == "" and self._once(R.SIGNATURE_EMPTY):
+            found.append(R.SIGNATURE_EMPTY(index, f"part {position} has an empty `thoughtSignature`: Gemini 3 "
+                                                  "rejects the next request of a tool turn without its signature"))
+        if part.get("thought") is True:
+            if self._answered and self._once(R.THOUGHT_AFTER_ANSWER):
+                found.append(R.THOUGHT_AFTER_ANSWER(index, f"a thought part (part {position}) after the answer "
+                                                           "began: Google sends thoughts first; a client that "
+                                                           "shows them apart mixes them into the answer's order"))
+        elif (isinstance(part.get("text"), str) and part["text"]) or part.get("functionCall") is not None:
+            self._answered = True
+        call = part.get("functionCall")
+        if isinstance(call, dict):
+            self._function_call(index, call, found)
+        for field in BUILT_IN_PARTS:
+            value = part.get(field)
+            if isinstance(value, dict):
+                self._built_in(index, field, value, found)
+
+    def _function_call(self, index: int, call: dict[str, Any], found: list[Finding]) -> None:
+        """A complete call; or streamed arguments: `{name, willContinue: true}`, pieces, then `{}` or a part
+        that does not continue (Vertex `streamFunctionCallArguments`)."""
+        name = call.get("name")
+        pieces = call.get("partialArgs")
+        if isinstance(pieces, list):
+            self._pieces(index, pieces, found)
+        if name is not None:
+            if self._streaming is not None:
+                found.append(R.STREAMED_ARGS_ORDER(index, f"function call `{excerpt(name)}` starts while the "
+                                                          f"arguments of `{self._streaming}` are still streaming: "
+                                                          "the first call never closed"))
+            self._streaming = str(name) if call.get("willContinue") is True else None
+            self._string_path = None
+            self._unknown_call = False
+            return
+        if self._streaming is not None:
+            if not continues(call):
+                if self._string_path is not None:
+                    self._string_broken(index, "the call closed", found)
+                self._streaming = None
+            return
+        if self._unknown_call:
+            return  # the unreadable event before it may have opened the call
+        if pieces is not None or "willContinue" in call or not call:
+            found.append(R.STREAMED_ARGS_ORDER(index, "streamed function-call arguments (`partialArgs`, "
+                                                      "`willContinue` or a closing `{}`) with no call open: "
+                                                      "no client knows which call they belong to"))
+        elif self._once(R.FUNCTION_CALL_INCOMPLETE, index):
+            found.append(R.FUNCTION_CALL_INCOMPLETE(index, "a `functionCall` without a `name`: no client can run "
+                                                           "it (vercel needs `name`, python-genai's automatic "
+                                                           "function calling looks the tool up by it)"))
+
+    def _pieces(self, index: int, pieces: list[Any], found: list[Finding]) -> None:
+        if self._streaming is None:
+            return  # the caller reports arguments with no call open
+        for piece in pieces:
+            if not isinstance(piece, dict):
+                continue
+            path = piece.get("jsonPath")
+            values = [key for key in ("stringValue", "numberValue", "boolValue", "nullValue") if key in piece]
+            if isinstance(path, str) and (not path.startswith("$") or len(values) > 1):
+                found.append(R.PARTIAL_ARG_SHAPE(index, f"`partialArgs` entry `{excerpt(path)}` "
+                                                        + ("does not start with `$`" if not path.startswith("$")
+                                                           else f"has {len(values)} values") + ": the arguments "
+                                                        "cannot be put back together"))
+            if self._string_path is not None and path != self._string_path:
+                self._string_broken(index, f"`{excerpt(path)}` came next", found)
+            has_value, value = partial_value(piece)
+            continued = has_value and isinstance(value, str) and piece.get("willContinue") is True
+            self._string_path = path if continued and isinstance(path, str) else None
+
+    def _string_broken(self, index: int, what: str, found: list[Finding]) -> None:
+        found.append(R.STREAMED_ARGS_ORDER(index, f"the string at `{self._string_path}` was marked `willContinue` "
+                                                  f"but {what}: its value is cut"))
+        self._string_path = None
+
+    def _built_in(self, index: int, field: str, value: dict[str, Any], found: list[Finding]) -> None:
+        if field == "toolCall" or field == "toolResponse":
+            self._enum(index, f"{field}.toolType", value.get("toolType"), TOOL_TYPES, found)
+        if field == "codeExecutionResult":
+            self._enum(index, "codeExecutionResult.outcome", value.get("outcome"), OUTCOMES, found)
+        if field in self._calls:
+            self._calls[field].append(value.get("id"))
+            return
+        call_field = RESULT_OF.get(field)
+        if call_field is None:
+            return
+        waiting = self._calls[call_field]
+        result_id = value.get("id")
+        if not waiting:
+            if self._unknown_call:
+                return  # the unreadable event before it may have been the call
+            found.append(R.TOOL_RESULT_UNPAIRED(index, f"`{field}` with no `{call_field}` before it: a client "
+                                                       "shows a result of a call it never saw"))
+            return
+        call_id = waiting.pop(0)
+        if result_id is not None and call_id is not None and result_id != call_id:
+            found.append(R.TOOL_RESULT_UNPAIRED(index, f"`{field}` id `{excerpt(result_id)}` answers "
+                                                       f"`{call_field}` id `{excerpt(call_id)}`: the ids differ"))
+
+    # --- enums ---------------------------------------------------------------------------------------------------
+
+    def _ratings(self, index: int, where: str, ratings: Any, found: list[Finding]) -> None:
+        for rating in ratings if isinstance(ratings, list) else ():
+            if isinstance(rating, dict):
+                for key, allowed in RATING_ENUMS:
+                    self._enum(index, f"{where}[].{key}", rating.get(key), allowed, found)
+
+    def _enum(self, index: int, where: str, value: Any, allowed: frozenset[str], found: list[Finding]) -> None:
+        if isinstance(value, str) and value not in allowed and self._once(R.UNKNOWN_ENUM, where, value):
+            found.append(R.UNKNOWN_ENUM(index, f"`{where}` is `{excerpt(value)}`, not a value the SDK types list: "
+                                               "python-genai warns and keeps it, vercel maps an unknown finish "
+                                               "reason to `other`"))

@@ -1,0 +1,288 @@
+"""The Gemini checker: every rule fires on a real corpus stream broken in exactly one way, and stays silent on it
+unbroken; the assembly puts back together what the stream said (streamed arguments included).
+
+Each case loads a corpus stream, edits its parsed chunks, re-serialises them with Google's CRLF framing and runs the
+whole pipeline (`check_bytes`). The broken stream must give exactly the listed `(rule, index)` pairs.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from inspector.findings import RULES, Severity
+from inspector.protocols import detect
+from inspector.protocols.gemini import checker as gemini  # noqa: F401  (registers the rules)
+from inspector.protocols.gemini.assembly import path_steps
+from inspector.sse import SSEParser
+from inspector.validate import StreamCheck, check_bytes
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus" / "gemini-generate-content"
+
+# fmt: off
+TEXT      = "pydantic-ai__text-multichunk.sse"                    # 0-2 text, STOP on 2
+VERTEX    = "js-genai__vertex-text-multichunk.sse"                # 0-11 text, Vertex identity, STOP on 11
+THINKING  = "pydantic-ai__thinking-summaries.sse"                 # thoughts first, then answer
+CALL      = "pydantic-ai__function-call-single-chunk.sse"         # 0 functionCall + STOP
+STREAMED  = "vercel-ai__vertex-streamed-args-two-calls.sse"       # 0 open, 1-2 pieces, 3 {}, 4 open, ..., 7 {} + STOP
+NO_END    = "vercel-ai__vertex-streamed-args-no-terminator.sse"   # 0 open, 1-14 pieces (14 closes), 15 text + STOP
+CODE      = "pydantic-ai__code-execution-ids.sse"                 # 0 executableCode (id), 1 codeExecutionResult (id)
+BLOCKED   = "generative-ai-js__prompt-blocked-safety.sse"         # 0 promptFeedback.blockReason
+# fmt: on
+
+Chunk = Any
+Mutation = Callable[[list[Chunk]], list[Chunk]]
+
+
+def load(name: str) -> list[Chunk]:
+    parser = SSEParser()
+    events = parser.feed((CORPUS / name).read_bytes())
+    parser.close()
+    return [json.loads(event.data) for event in events]
+
+
+def serialise(chunks: list[Chunk], head: str = "") -> bytes:
+    return "".join(f"{head}data: {json.dumps(chunk) if not isinstance(chunk, str) else chunk}\r\n\r\n"
+                   for chunk in chunks).encode()
+
+
+def findings(data: bytes, rule_id: str | None = None) -> list[tuple[str, int | None]]:
+    check = check_bytes(data, protocol="gemini")
+    return [(f.rule, f.index) for f in check.findings if rule_id is None or f.rule == rule_id]
+
+
+def part(chunks: list[Chunk], index: int, position: int = 0) -> dict[str, Any]:
+    return chunks[index]["candidates"][0]["content"]["parts"][position]
+
+
+def set_in(index: int, change: Callable[[list[Chunk]], None]) -> Mutation:
+    def run(chunks: list[Chunk]) -> list[Chunk]:
+        change(chunks)
+        return chunks
+
+    return run
+
+
+class Case(NamedTuple):
+    rule: str
+    stream: str
+    mutate: Mutation
+    expected: list[tuple[str, int | None]]
+
+
+def _drop_last(chunks: list[Chunk]) -> list[Chunk]:
+    return chunks[:-1]
+
+
+def _with(index: int, **fields: Any) -> Mutation:
+    def run(chunks: list[Chunk]) -> list[Chunk]:
+        chunks[index].update(fields)
+        return chunks
+
+    return run
+
+
+def _candidate(index: int, **fields: Any) -> Mutation:
+    def run(chunks: list[Chunk]) -> list[Chunk]:
+        chunks[index]["candidates"][0].update(fields)
+        return chunks
+
+    return run
+
+
+def _part(index: int, position: int = 0, **fields: Any) -> Mutation:
+    def run(chunks: list[Chunk]) -> list[Chunk]:
+        part(chunks, index, position).update(fields)
+        return chunks
+
+    return run
+
+
+def _insert(index: int, chunk: Chunk) -> Mutation:
+    return lambda chunks: [*chunks[:index], chunk, *chunks[index:]]
+
+
+def _drop(*positions: int) -> Mutation:
+    return lambda chunks: [chunk for i, chunk in enumerate(chunks) if i not in positions]
+
+
+CALL_PART = {"candidates": [{"content": {"role": "model", "parts": [{"functionCall": {"args": {"a": 1}}}]}}]}
+# fmt: off
+CASES = [
+    Case("gemini/not-an-object", TEXT, _insert(1, [1, 2]), [("gemini/not-an-object", 1)]),
+    Case("gemini/error-object", TEXT, lambda c: [c[0], {"error": {"code": 500, "status": "INTERNAL", "message": "x"}}],
+         [("gemini/error-object", 1)]),
+    Case("gemini/schema", TEXT, lambda c: _with(1, usageMetadata={"promptTokenCount": "15"})(c),
+         [("gemini/schema", 1)]),
+    Case("gemini/empty-chunk", TEXT, _insert(1, {"modelVersion": "gemini-2.0-flash-exp"}), [("gemini/empty-chunk", 1)]),
+    Case("gemini/several-candidates", TEXT,
+         lambda c: _with(1, candidates=[c[1]["candidates"][0], copy.deepcopy(c[1]["candidates"][0])])(c),
+         [("gemini/several-candidates", 1)]),
+    Case("gemini/identity-changed", VERTEX, _with(5, responseId="another"), [("gemini/identity-changed", 5)]),
+    Case("gemini/role-not-model", TEXT, lambda c: c[1]["candidates"][0]["content"].update(role="user") or c,
+         [("gemini/role-not-model", 1)]),
+    Case("gemini/part-shape", TEXT, _part(1, inlineData={"mimeType": "image/png", "data": ""}),
+         [("gemini/part-shape", 1)]),
+    Case("gemini/thought-after-answer", THINKING,
+         lambda c: [*c[:-1], {"candidates": [{"content": {"parts": [{"text": "hm", "thought": True}]}}]}, c[-1]],
+         [("gemini/thought-after-answer", len(load(THINKING)) - 1)]),
+    Case("gemini/thought-signature-empty", CALL, _part(0, thoughtSignature=""),
+         [("gemini/thought-signature-empty", 0)]),
+    Case("gemini/function-call-incomplete", TEXT, _insert(1, CALL_PART), [("gemini/function-call-incomplete", 1)]),
+    Case("gemini/streamed-args-order", STREAMED, _drop(3), [("gemini/streamed-args-order", 3)]),
+    Case("gemini/streamed-args-open", STREAMED, _drop(7), [("gemini/streamed-args-open", 6)]),
+    Case("gemini/partial-arg-shape", STREAMED,
+         lambda c: part(c, 1)["functionCall"]["partialArgs"][0].update(jsonPath="location") or c,
+         [("gemini/partial-arg-shape", 1)]),
+    Case("gemini/tool-result-unpaired", CODE, lambda c: part(c, 1)["codeExecutionResult"].update(id="other") or c,
+         [("gemini/tool-result-unpaired", 1)]),
+    Case("gemini/finish-missing", TEXT, _drop_last, [("gemini/finish-missing", 1)]),
+    Case("gemini/finish-not-last", TEXT, _candidate(0, finishReason="STOP"), [("gemini/finish-not-last", 0)]),
+    Case("gemini/unknown-enum", TEXT, _candidate(2, finishReason="NEW_REASON"), [("gemini/unknown-enum", 2)]),
+    Case("gemini/usage-arithmetic", TEXT,
+         lambda c: c[2]["usageMetadata"].update(totalTokenCount=c[2]["usageMetadata"]["totalTokenCount"] + 1) or c,
+         [("gemini/usage-arithmetic", 2)]),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.rule) for case in CASES])
+def test_rule_fires_on_the_broken_stream_only(case: Case) -> None:
+    chunks = load(case.stream)
+    assert findings(serialise(chunks), case.rule) == []
+    assert findings(serialise(case.mutate(copy.deepcopy(chunks))), case.rule) == case.expected
+
+
+def test_every_gemini_rule_has_a_case() -> None:
+    covered = {case.rule for case in CASES} | {"gemini/non-data-field", "gemini/out-of-band-lines",
+                                               "gemini/prompt-blocked"}
+    assert covered == {rule_id for rule_id in RULES if rule_id.startswith("gemini/")}
+
+
+@pytest.mark.parametrize(("head", "tail", "culprit"), [
+    ("event: chunk\r\n", "", "event"), ("id: 7\r\n", "", "id"), ("", "data: [DONE]\r\n\r\n", "done")])
+def test_non_data_fields_are_errors(head: str, tail: str, culprit: str) -> None:
+    data = serialise(load(TEXT), head if head.startswith("event") else "") + tail.encode()
+    if head.startswith("id"):
+        data = head.encode() + data
+    found = findings(data, "gemini/non-data-field")
+    assert len(found) == 1, culprit
+    assert findings(serialise(load(TEXT)), "gemini/non-data-field") == []
+
+
+def test_prompt_block_is_a_warning_and_an_end() -> None:
+    data = (CORPUS / BLOCKED).read_bytes()
+    check = check_bytes(data, protocol="gemini")
+    assert [(f.rule, f.severity) for f in check.findings] == [("gemini/prompt-blocked", Severity.WARNING)]
+    assert check.assembly.status == "prompt blocked: SAFETY"
+
+
+def test_bare_json_error_mid_stream_is_reported_once_where_it_broke() -> None:
+    chunks = load(TEXT)[:2]
+    error = '{\n  "error": {\n    "code": 503,\n    "message": "overloaded",\n    "status": "UNAVAILABLE"\n  }\n}\n'
+    check = check_bytes(serialise(chunks) + error.encode(), protocol="gemini")
+    assert [(f.rule, f.index) for f in check.findings] == [("gemini/out-of-band-lines", 2)]
+    assert "503 UNAVAILABLE: overloaded" in check.findings[0].message
+    assert check.assembly.error == "503 UNAVAILABLE: overloaded"
+
+
+def test_a_stray_line_in_another_protocol_is_left_to_the_spec() -> None:
+    data = b'data: {"choices": []}\n\n{\n' + b"data: [DONE]\n\n"
+    assert not [f for f in check_bytes(data).findings if "out-of-band" in f.rule]
+
+
+def test_unterminated_last_chunk_is_the_sse_rule() -> None:
+    data = serialise(load(TEXT))[:-4]
+    # what a WHATWG client (vercel) sees: the last chunk is lost, and with it the finish
+    assert findings(data) == [("gemini/finish-missing", 1), ("sse/unterminated-event", 2)]
+
+
+# --- the 404 body and detection -----------------------------------------------------------------------------------
+
+
+def test_404_json_body_is_judged_not_refused(tmp_path: Path, run_cli) -> None:
+    result = run_cli("validate", str(CORPUS / "js-genai__http-404-error-body.sse"))
+    assert result.code == 1
+    assert "sse/json-error-body" in result.out and "404 NOT_FOUND" in result.out
+    one_line = tmp_path / "one-line.sse"
+    one_line.write_text('{"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}}\n')
+    result = run_cli("validate", str(one_line))
+    assert (result.code, "sse/json-error-body" in result.out, "gemini" in result.out) == (1, True, True)
+    other = tmp_path / "notes.sse"
+    other.write_text('{"kind": "not a stream"}\n')
+    assert "sse/no-events" in run_cli("validate", str(other)).out
+
+
+@pytest.mark.parametrize("path", [
+    "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+    "/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.0-flash:streamGenerateContent?alt=sse",
+    "/v1beta1/projects/p/locations/global/publishers/google/models/gemini-3-flash:streamGenerateContent",
+])
+def test_path_detection_for_both_hosts(path: str) -> None:
+    assert detect.from_path(path) == "gemini"
+    assert detect.from_path(path.replace("streamGenerateContent", "generateContent")) is None
+
+
+# --- what the assembly says ----------------------------------------------------------------------------------------
+
+
+def test_streamed_arguments_are_put_back_together() -> None:
+    assembly = check_bytes((CORPUS / NO_END).read_bytes(), protocol="gemini").assembly
+    (call,) = assembly.tool_calls
+    assert call.name == "writeItems"
+    assert json.loads(call.arguments) == {"operations": [
+        {"action": "add", "description": "Fresh red apple", "itemid": "apple_001", "price": 0.5},
+        {"action": "add", "description": "Ripe yellow banana", "itemid": "banana_001", "price": 0.3}]}
+    two = check_bytes((CORPUS / STREAMED).read_bytes(), protocol="gemini").assembly
+    assert [json.loads(call.arguments) for call in two.tool_calls] == [{"location": "Boston"},
+                                                                       {"location": "San Francisco"}]
+
+
+def test_thoughts_apart_and_ttft_at_the_answer() -> None:
+    chunks = load(THINKING)
+    assembly = check_bytes(serialise(chunks), protocol="gemini").assembly
+    parts = [chunk["candidates"][0]["content"]["parts"] for chunk in chunks]
+    first_answer = next(i for i, got in enumerate(parts) if any(p.get("text") and not p.get("thought") for p in got))
+    assert assembly.reasoning and assembly.text and assembly.reasoning not in assembly.text
+    assert assembly.first_content_index == first_answer > 0
+    assert assembly.status == "STOP" and assembly.usage == chunks[-1]["usageMetadata"]
+
+
+def test_built_in_tools_grounding_and_safety_are_kept() -> None:
+    code = check_bytes((CORPUS / CODE).read_bytes(), protocol="gemini").assembly
+    assert [call.kind for call in code.tool_calls] == ["executable_code", "code_execution_result"]
+    grounding = check_bytes((CORPUS / "pydantic-ai__google-search-grounding.sse").read_bytes()).assembly
+    assert grounding.details["groundingMetadata"]["webSearchQueries"]
+    safety = check_bytes((CORPUS / "firebase-test-data__vertex-finish-safety.sse").read_bytes()).assembly
+    assert safety.status == "SAFETY" and safety.details["safetyRatings"]
+
+
+@pytest.mark.parametrize(("path", "steps"), [
+    ("$.a", ["a"]), ("$.ops[0].action", ["ops", 0, "action"]), ("$['x y'][2]", ["x y", 2]), ("$", []),
+    ("a.b", None), ("$.a[", None)])
+def test_path_steps(path: str, steps: list | None) -> None:
+    assert path_steps(path) == steps
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(
+                        ["candidates", "content", "parts", "text", "functionCall", "name", "willContinue",
+                         "partialArgs", "jsonPath", "stringValue", "finishReason", "usageMetadata", "error", "thought",
+                         "totalTokenCount", "promptFeedback", "blockReason", "toolResponse", "id"]), inner, max_size=4),
+                    max_leaves=12)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(JSON, max_size=6))
+def test_any_chunks_give_findings_never_an_exception(chunks: list[Any]) -> None:
+    check = StreamCheck("gemini")
+    check.feed(serialise(chunks))
+    check.close()
+    assert all(f.rule in RULES for f in check.findings)
