@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import sys
+from functools import partial
+from typing import NoReturn
 
 import click
 
@@ -324,54 +327,119 @@ def list_command(directory: str, as_json: bool, failed: bool, protocol: str | No
         make_console().print(RecordingTable(rows, directory))
 
 
+def _recorder_options(command):
+    """The options `record` and `run` share: where recordings go, which streams, whom to trust upstream."""
+    for option in reversed([
+        click.option("--dir", "directory", default="recordings", show_default=True, metavar="DIR",
+                     help="Where recordings are written (one file per stream, readable by you only)."),
+        click.option("--streams", type=click.Choice(["llm", "all"]), default="llm", show_default=True,
+                     help="llm: streams of requests to an LLM API path; all: every text/event-stream."),
+        click.option("--upstream-ca", "upstream_ca", multiple=True, metavar="FILE",
+                     type=click.Path(dir_okay=False),
+                     help="Also trust this CA (PEM) for upstreams, e.g. a staging endpoint's private CA (repeatable)."),
+        click.option("--insecure", is_flag=True, help="Do not verify upstream certificates at all (says so)."),
+        click.option("--redact", "redacted", multiple=True, metavar="NAME",
+                     help="Also redact this header, query parameter or JSON field (repeatable); names with key, token, "
+                     "secret, password, auth, cookie, session, credential or signature among their words always are."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _warn(settings) -> None:
+    for warning in settings.warnings():
+        click.echo(f"sse-inspector: warning: {warning}", err=True)
+
+
 @cli.command()
-@click.option("--reverse", metavar="URL", help="Reverse-proxy this upstream origin (https://api.openai.com): "
-              "point the app's base URL at the proxy, no certificate needed.")
-@click.option("--regular", is_flag=True, help="Act as an HTTP(S) proxy: the app sets HTTPS_PROXY and trusts "
-              "mitmproxy's CA certificate (the default when --reverse is not given).")
+@click.option("--reverse", "reverse", multiple=True, metavar="URL[@PORT]",
+              help="Reverse-proxy this upstream origin (https://api.openai.com): point the app's base URL at the "
+              "proxy, no certificate needed. Repeatable, one listener each.")
+@click.option("--regular", is_flag=True, help="Also act as an HTTP(S) proxy: the app sets HTTPS_PROXY and trusts "
+              "mitmproxy's CA certificate (the only listener when --reverse is not given).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
-              help="Port to listen on (127.0.0.1); 0 lets the OS pick.")
-@click.option("--dir", "directory", default="recordings", show_default=True, metavar="DIR",
-              help="Where recordings are written (one file per stream, readable by you only).")
-@click.option("--redact", "redacted", multiple=True, metavar="NAME",
-              help="Also redact this header, query parameter or JSON field (repeatable); names with key, token, "
-              "secret, password, auth, cookie, session, credential or signature among their words always are.")
-def record(reverse: str | None, regular: bool, port: int, directory: str, redacted: tuple[str, ...]) -> None:
+              help="Port of the first listener, the next ones count up from it; 0 lets the OS pick each.")
+@click.option("--listen-host", default="127.0.0.1", show_default=True, metavar="HOST",
+              help="Address to listen on; anything but loopback makes the proxy reachable from the network.")
+@_recorder_options
+def record(reverse: tuple[str, ...], regular: bool, port: int, listen_host: str, directory: str, streams: str,
+           upstream_ca: tuple[str, ...], insecure: bool, redacted: tuple[str, ...]) -> None:
     """Record every LLM event stream through a local mitmproxy, one live line per finished stream.
 
     The app receives each chunk unchanged the moment it arrives. Ctrl-C stops and prints a summary.
     """
-    from .recorder.run import RecorderError, run
-
-    if reverse and regular:
-        raise UsageFailure("--reverse and --regular exclude each other")
-
-    def listening(where) -> None:
-        hints = where.hints()
-        if len(hints) == 1:
-            click.echo(f"recording to {directory}/ — set {hints[0][1]}")
-            return
-        mode = f"reverse proxy for {reverse}" if reverse else "regular proxy"
-        click.echo(f"recording to {directory}/ — {mode} on {where.base_url}")
-        for client, hint in hints:
-            click.echo(f"  {client + ':':<11}{hint}")
-
     from contextlib import nullcontext
 
+    from .recorder.run import RecorderError, Settings, Target, banner, run
     from .view.live import RecordLive
     from .view.render import make_console
 
+    settings = Settings(directory, listen_host, streams, upstream_ca, insecure, redacted)
     console = make_console()
     # on a terminal, a live panel of the streams in flight; elsewhere one plain line per finished stream
     live = RecordLive(directory, console) if console.is_terminal else None
     try:
+        targets = [Target.reverse(spec) for spec in reverse]
+        if regular or not targets:
+            targets.append(Target())
+        _warn(settings)
         with live or nullcontext():
             on_result = live.finished if live is not None else lambda found: click.echo(found.line())
-            tally = run(reverse, port, directory, on_listening=listening, on_result=on_result, redact=redacted)
+            tally = run(targets, port, settings, on_result=on_result,
+                        on_listening=lambda where: click.echo("\n".join(banner(directory, where))))
     except RecorderError as error:
         raise UsageFailure(str(error)) from None
     ok = tally.streams - tally.failed
     click.echo(f"stopped: {tally.streams} streams recorded to {directory}/ ({ok} ok, {tally.failed} failed)")
+    _exit_after_the_proxy(0)
+
+
+@cli.command(context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},
+             short_help="Run a command with its LLM streams recorded.")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED, metavar="-- CMD [ARGS]...")
+@_recorder_options
+def run(command: tuple[str, ...], directory: str, streams: str, upstream_ca: tuple[str, ...], insecure: bool,
+        redacted: tuple[str, ...]) -> None:
+    """Run CMD with its environment pointed at the recorder, and record every LLM event stream it makes.
+
+    OPENAI_BASE_URL, ANTHROPIC_BASE_URL and the like point at reverse proxies for the upstreams they named (the
+    vendors' APIs when unset); HTTPS_PROXY and HTTP_PROXY at a regular proxy whose CA the command trusts through
+    SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE and NODE_EXTRA_CA_CERTS (see docs/recording.md). CMD's
+    output is untouched; sse-inspector's lines go to stderr, a summary of the streams at the end.
+    Exit code: CMD's (127 when it cannot be found, 126 when it cannot be run).
+    """
+    import shlex
+
+    from .recorder.command import CommandError, CommandRun
+    from .recorder.run import RecorderError, Settings
+    from .recorder.run_summary import RunSummary
+    from .view.render import make_console
+
+    settings = Settings(directory, streams=streams, upstream_ca=upstream_ca, insecure=insecure, redact=redacted)
+    _warn(settings)
+    say = partial(click.echo, err=True)
+    session = CommandRun(command, settings, lambda line: say(f"sse-inspector: {line}"),
+                         on_result=lambda found: say(found.line()))
+    try:
+        code = session.run()
+    except RecorderError as error:
+        raise UsageFailure(str(error)) from None
+    except CommandError as error:
+        say(f"sse-inspector: error: {error}")
+        _exit_after_the_proxy(error.exit_code)
+    make_console(sys.stderr).print(RunSummary(session.results, directory, shlex.join(command), code), soft_wrap=True)
+    _exit_after_the_proxy(code)
+
+
+def _exit_after_the_proxy(code: int) -> NoReturn:
+    """End the process once everything is written, without the interpreter's finalization.
+
+    NOTE: mitmproxy_rs leaves its tokio worker threads running, and one of them can run Python's garbage collector
+    while the interpreter finalizes: a segfault (exit -11) in place of the exit code, seen a few times in a hundred
+    runs under load. Recordings and temporary files are closed by then; only the standard streams need a flush."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @cli.command(name="import", short_help="Recordings from HAR files and mitmproxy flow files.")

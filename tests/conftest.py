@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import io
+import os
+import queue
+import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from recorder_helpers import ROOT, RecordCommand
 
 from inspector.cli import main
 
@@ -49,3 +54,30 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str])
         return Result(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def record_command(tmp_path):
+    """Starts `sse-inspector record --port 0 ARGS...` and returns it once it listens with its banner read
+    (and the base URL its first line ends with); whatever is still running at teardown is killed."""
+    started: list[subprocess.Popen] = []
+
+    def start(*args: str, banner_lines: int = 4) -> tuple[RecordCommand, str, list[str]]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "inspector", "record", "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        started.append(process)
+        lines: queue.Queue[str] = queue.Queue()
+        reader = threading.Thread(target=lambda: [lines.put(line.rstrip()) for line in process.stdout], daemon=True)
+        reader.start()
+        command = RecordCommand(process, lines, reader)
+        banner = [command.line() for _ in range(banner_lines)]  # 4: reverse mode to a host that is no known vendor
+        return command, banner[0].split(" on ")[-1], banner
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -224,6 +224,64 @@ def run_upstream() -> Iterator[Upstream]:
         thread.join(WAIT)
 
 
+def _throwaway_ca(directory: Path) -> tuple[Path, Path, Path]:
+    """A private CA (its certificate written to `ca.pem`) and a certificate it signed for 127.0.0.1: the
+    files (CA, certificate, key) of an upstream behind a private CA."""
+    now = datetime.now(UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sse-inspector test CA")])
+    ca = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(ca_name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    files = directory / "ca.pem", directory / "upstream-cert.pem", directory / "upstream-key.pem"
+    files[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    files[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    files[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return files
+
+
+@contextmanager
+def run_tls_upstream(directory: Path) -> Iterator[tuple[Upstream, Path]]:
+    """The upstream of `run_upstream` over HTTPS, behind a throwaway private CA; yields it and the CA's file."""
+    ca_file, cert_file, key_file = _throwaway_ca(directory)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    upstream = Upstream("")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(upstream), bind_and_activate=False)
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.server_bind()
+    server.server_activate()
+    upstream.url = f"https://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield upstream, ca_file
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(WAIT)
+
+
 @dataclass
 class Proxy:
     """A running mitmdump with the recorder: its base URL, its recordings, its live lines."""
@@ -264,8 +322,10 @@ def _read_address(fifo: Path, process: subprocess.Popen) -> str:
 
 
 @contextmanager
-def run_mitmdump(tmp: Path, upstream_url: str, *options: str, directory: Path | None = None) -> Iterator[Proxy]:
-    """mitmdump in reverse mode to `upstream_url`, recording into `directory` (`tmp/recordings`); stopped with SIGINT.
+def run_mitmdump(tmp: Path, upstream_url: str, *options: str, directory: Path | None = None,
+                 addons_before: tuple[Path, ...] = ()) -> Iterator[Proxy]:
+    """mitmdump in reverse mode to `upstream_url`, recording into `directory` (`tmp/recordings`), with the addon
+    scripts `addons_before` loaded before the recorder; stopped with SIGINT.
 
     NOTE: never pass an `sse_*` option twice in `options`: mitmproxy 11 then drops all deferred script options.
     """
@@ -273,7 +333,8 @@ def run_mitmdump(tmp: Path, upstream_url: str, *options: str, directory: Path | 
     fifo = tmp / "address"
     os.mkfifo(fifo)
     command = [
-        str(MITMDUMP), "-s", str(ADDON), "--mode", f"reverse:{upstream_url}", "--listen-host", "127.0.0.1",
+        str(MITMDUMP), *(arg for script in (*addons_before, ADDON) for arg in ("-s", str(script))),
+        "--mode", f"reverse:{upstream_url}", "--listen-host", "127.0.0.1",
         "-p", "0", "--set", f"sse_dir={directory}", "--set", f"sse_listen_file={fifo}",
         "--set", "flow_detail=0", *options,
     ]
@@ -384,3 +445,28 @@ def run_h2_upstream(tmp: Path) -> Iterator[str]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(WAIT)
         loop.close()
+
+
+# -- `sse-inspector record` as a real process -------------------------------------------------------------------
+
+
+@dataclass
+class RecordCommand:
+    """A running `sse-inspector record`: its process, its stdout line by line, and where to point a client."""
+
+    process: subprocess.Popen
+    lines: queue.Queue[str]
+    reader: threading.Thread
+
+    def line(self) -> str:
+        return self.lines.get(timeout=WAIT)
+
+    def stop(self) -> tuple[int, list[str], str]:
+        """Ctrl-C; returns the exit code, the stdout lines not read yet and the whole of stderr."""
+        self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(WAIT)
+        self.reader.join(WAIT)
+        rest = []
+        while not self.lines.empty():
+            rest.append(self.lines.get())
+        return code, rest, self.process.stderr.read()

@@ -205,7 +205,7 @@ def _upstream_process(urls: multiprocessing.Queue, stop: multiprocessing.Event,
 def _separate_upstream() -> Iterator[tuple[str, dict[str, float]]]:
     """The upstream in a process of its own, so that it and the clients do not slow each other down (one GIL):
     yields its URL and, filled in on exit, when each request's last event went out."""
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("spawn")  # not fork: the parent runs threads (a lock held at a fork)
     urls, ends, stop = context.Queue(), context.Queue(), context.Event()
     process = context.Process(target=_upstream_process, args=(urls, stop, ends), daemon=True)
     process.start()

@@ -61,24 +61,61 @@ def beyond(findings: list[Finding], before: list[Finding], at: int) -> list[Find
     return extra
 
 
+def retype(events: list[Event], at: int) -> list[Event] | None:
+    """The frame with the field that places it (`output_index`, `index`, `response`, `message`, `delta`, or each
+    choice's `index`) of the wrong JSON type: JSON, but schema-broken where the checker needs it."""
+    payload = json.loads(events[at].data)
+    if not isinstance(payload, dict):
+        return None
+    for key in ("output_index", "index", "response", "message", "delta"):
+        if key in payload:
+            payload[key] = "x" if key.endswith("index") else 1
+            break
+    else:
+        choices = payload.get("choices")
+        if not (isinstance(choices, list) and choices and all(isinstance(choice, dict) for choice in choices)):
+            return None
+        payload["choices"] = [{**choice, "index": "x"} for choice in choices]
+    broken = list(events)
+    broken[at] = replace(events[at], data=json.dumps(payload))
+    return broken
+
+
+def assert_one_finding_where_it_broke(name: str, events: list[Event], at: int, findings: list[Finding],
+                                      before: list[Finding]) -> None:
+    """Beyond what the whole stream had: one finding about the broken frame itself (its own; a schema finding may
+    share the one the stream already had there), and later ones name the broken event and hold at most one error."""
+    had = [(finding.rule, finding.index) for finding in before]
+    about_it = [finding.rule for finding in findings if finding.index == at and (finding.rule, at) not in had
+                and f"event {at}" not in finding.message]
+    assert len(about_it) <= 1 and any(finding.index == at for finding in findings), f"{name}: {at}: {about_it}"
+    extra = [finding for finding in beyond(findings, before, at) if finding.index != at]
+    untold = [(finding.rule, finding.message) for finding in extra if f"event {at}" not in finding.message]
+    assert untold == [], f"{name}: broken {at}: findings that do not say they rest on the broken event"
+    errors = [finding.rule for finding in extra if finding.severity is Severity.ERROR]
+    assert len(errors) <= 1, f"{name}: broken {at}: {errors}"
+
+
 @pytest.mark.parametrize("name", STREAMS)
 def test_every_cut_frame_is_one_finding_where_it_is(name: str) -> None:
     events = events_of((CORPUS / name).read_bytes())
     before = check_bytes(serialise(events)).findings
-    pairs = {(finding.rule, finding.index) for finding in before}
     for at, event in enumerate(events):
         if event.data == "[DONE]":
             continue  # not JSON to begin with
         findings = check_bytes(serialise(cut(events, at))).findings
         assert (OWN, at) in [(finding.rule, finding.index) for finding in findings], at
-        about_it = [finding.rule for finding in findings if finding.index == at and finding.rule != OWN
-                    and (finding.rule, at) not in pairs and f"event {at}" not in finding.message]
-        assert about_it == [], f"{name}: cut {at}: findings about the unreadable frame itself"
-        extra = beyond(findings, before, at)
-        untold = [(finding.rule, finding.message) for finding in extra if f"event {at}" not in finding.message]
-        assert untold == [], f"{name}: cut {at}: findings that do not say they rest on the unreadable event"
-        errors = [finding.rule for finding in extra if finding.severity is Severity.ERROR]
-        assert len(errors) <= 1, f"{name}: cut {at}: {errors}"
+        assert_one_finding_where_it_broke(name, events, at, findings, before)
+
+
+@pytest.mark.parametrize("name", STREAMS)
+def test_every_schema_broken_frame_is_one_finding_where_it_is(name: str) -> None:
+    events = events_of((CORPUS / name).read_bytes())
+    before = check_bytes(serialise(events)).findings
+    for at, event in enumerate(events):
+        broken = None if event.data == "[DONE]" else retype(events, at)
+        if broken is not None:
+            assert_one_finding_where_it_broke(name, events, at, check_bytes(serialise(broken)).findings, before)
 
 
 def findings_of(name: str, at: int, **check: str) -> list[tuple[str, int | None]]:

@@ -423,6 +423,59 @@ def test_done_ends_streams_still_open_and_records_nothing_after(recorder, tmp_pa
     assert (end["reason"], end["error"], len(results)) == ("error", "the recorder stopped before the stream ended", 1)
 
 
+class Uppercase:
+    """Another addon's stream callable: changes what the app gets and holds the last chunk back until the end."""
+
+    def __init__(self) -> None:
+        self.seen: list[bytes] = []
+        self.held = b""
+
+    def __call__(self, data: bytes) -> bytes | list[bytes]:
+        self.seen.append(data)
+        out, self.held = self.held, data.upper()
+        if not data:
+            return [out, b""] if out else b""
+        return out or []
+
+
+def _bytes_out(given: list[bytes | list[bytes]]) -> bytes:
+    """What mitmproxy sends on from the stream callable's return values."""
+    return b"".join(piece for out in given for piece in ([out] if isinstance(out, bytes) else out))
+
+
+@pytest.mark.parametrize("ending", ["response", "done"])
+def test_a_stream_callable_another_addon_set_still_gets_every_chunk(recorder, tmp_path, ending):
+    """The recording holds what the upstream sent; the other callable sees it all, the end marker too, and what it
+    returns is what the app gets."""
+    addon, _, _ = recorder
+    flow, other = make_flow(), Uppercase()
+    flow.response.stream = other
+    body = (CORPUS / CHAT).read_bytes()
+    chunks = split(body, 100)
+    addon.responseheaders(flow)
+    given = [flow.response.stream(chunk) for chunk in chunks[:-1]]
+    if ending == "done":
+        addon.done()
+        assert flow.response.stream is other  # the recording is closed; the other addon's callable goes on
+    given += [flow.response.stream(chunks[-1]), flow.response.stream(b"")]
+    if ending == "response":
+        addon.response(flow)
+    assert (other.seen, _bytes_out(given)) == ([*chunks, b""], body.upper())
+    _, recorded, end = read_recording(only_recording(tmp_path))
+    if ending == "response":
+        assert (recorded_body(recorded), end["reason"]) == (body, "complete")
+    else:
+        assert (recorded_body(recorded), end["reason"]) == (b"".join(chunks[:-1]), "error")
+
+
+def test_another_addons_stream_callable_is_kept_for_streams_not_recorded(recorder, tmp_path):
+    addon, _, _ = recorder
+    flow, other = make_flow(path="/not/an/llm/api"), Uppercase()
+    flow.response.stream = other
+    addon.responseheaders(flow)
+    assert (flow.response.stream, list((tmp_path / "rec").iterdir())) == (other, [])
+
+
 def test_options_and_their_defaults():
     addon = Recorder()
     with taddons.context(addon) as tctx:

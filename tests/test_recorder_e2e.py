@@ -10,14 +10,11 @@ import asyncio
 import itertools
 import json
 import os
-import queue
 import signal
 import socket
 import stat
 import subprocess
 import sys
-import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import anthropic
@@ -222,55 +219,6 @@ def test_error_answer_to_a_streaming_request_is_recorded(proxy):
     assert line.split("  ")[3:-1] == [
         "401", "0 events", "FAIL 1 error", "http/error-status: HTTP 401: Incorrect API key provided"
     ]
-
-
-@dataclass
-class RecordCommand:
-    """A running `sse-inspector record`: its process, its stdout line by line, and where to point a client."""
-
-    process: subprocess.Popen
-    lines: queue.Queue[str]
-    reader: threading.Thread
-
-    def line(self) -> str:
-        return self.lines.get(timeout=WAIT)
-
-    def stop(self) -> tuple[int, list[str], str]:
-        """Ctrl-C; returns the exit code, the stdout lines not read yet and the whole of stderr."""
-        self.process.send_signal(signal.SIGINT)
-        code = self.process.wait(WAIT)
-        self.reader.join(WAIT)
-        rest = []
-        while not self.lines.empty():
-            rest.append(self.lines.get())
-        return code, rest, self.process.stderr.read()
-
-
-@pytest.fixture
-def record_command(tmp_path):
-    """Starts `sse-inspector record --port 0 ARGS...` and returns it once it listens with its banner read
-    (and the base URL it prints); whatever is still running at teardown is killed."""
-    started: list[subprocess.Popen] = []
-
-    def start(*args: str) -> tuple[RecordCommand, str, list[str]]:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "inspector", "record", "--port", "0", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-        started.append(process)
-        lines: queue.Queue[str] = queue.Queue()
-        reader = threading.Thread(target=lambda: [lines.put(line.rstrip()) for line in process.stdout], daemon=True)
-        reader.start()
-        command = RecordCommand(process, lines, reader)
-        banner = [command.line() for _ in range(4)]  # reverse mode to a host that is not a known vendor
-        return command, banner[0].split(" on ")[-1], banner
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_record_command_prints_where_to_point_the_app_and_a_summary(upstream, record_command, tmp_path):

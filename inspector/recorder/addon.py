@@ -2,7 +2,8 @@
 
 `addons/sse_recorder.py` loads it into `mitmdump`; `sse-inspector record` runs it in-process. For every
 `text/event-stream` response, `responseheaders` sets `flow.response.stream` to a `StreamRecording`, which hands each
-chunk to the app unchanged the moment it arrives and writes it, decoded, to the recording. When the body is over
+chunk to the app unchanged the moment it arrives and writes it, decoded, to the recording (an addon loaded before
+the recorder that set a stream callable of its own keeps it: `Chained` records, then calls it). When the body is over
 (`response` or `error`), a worker thread reads the recording back, validates it, writes the end line and reports
 the live line, so judging a stream never delays anyone's traffic. A streaming request answered with a plain body
 (a 401 or 429 JSON error) is recorded too: the user sees why no stream came. When mitmproxy stops (`done`), the
@@ -21,6 +22,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from mitmproxy import ctx, exceptions, http
@@ -129,7 +131,11 @@ class Recorder:
             if protocol is not None or ctx.options.sse_streams == "all":
                 recording = self._start(flow, protocol, sse=True)
             # Even unrecorded, an event stream must pass chunk by chunk: mitmproxy would buffer it whole.
-            response.stream = recording if recording is not None else True
+            earlier = response.stream if callable(response.stream) else None  # another addon's, loaded before
+            if recording is None:
+                response.stream = earlier or True
+            else:
+                response.stream = recording if earlier is None else Chained(recording, earlier)
             if recording is not None:
                 self._recordings[flow.id] = flow, recording
         elif protocol is not None and _asks_for_stream(flow.request):
@@ -158,8 +164,9 @@ class Recorder:
     def done(self) -> None:
         self._stopped = True  # the verdict worker is going away: what ends after this is not recorded
         for flow, recording in list(self._recordings.values()):
-            if flow.response is not None:
-                flow.response.stream = True  # what still comes passes on, unrecorded: the recording is closed
+            if flow.response is not None:  # what still comes passes on, unrecorded: the recording is closed
+                stream = flow.response.stream
+                flow.response.stream = stream.then if isinstance(stream, Chained) else True
             self._finish(recording, Ending("stopped", "the recorder stopped before the stream ended"))
         self._recordings.clear()
         self._executor.shutdown(wait=True)
@@ -251,6 +258,21 @@ def flow_header(
         started_at=datetime.fromtimestamp(started, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         extra={"decoded_from": decoded_from} if decoded_from else {},
     )
+
+
+class Chained:
+    """The stream callable when another addon had set one: the recording sees each chunk as the upstream sent it,
+    then the other callable gets it (the end marker `b""` too) and what it returns goes to the app."""
+
+    __slots__ = ("recording", "then")
+
+    def __init__(self, recording: StreamRecording, then: Callable[[bytes], Any]) -> None:
+        self.recording = recording
+        self.then = then
+
+    def __call__(self, data: bytes) -> Any:
+        self.recording(data)
+        return self.then(data)
 
 
 def client_watch(client: Client, poller: select.poll | None) -> Callable[[], bool]:

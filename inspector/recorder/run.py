@@ -1,37 +1,46 @@
-"""Run mitmproxy in-process with the recorder: what `sse-inspector record` does between parsing and printing.
+"""Run mitmproxy in-process with the recorder: what `record` and `run` do between parsing and printing.
 
 In-process (not a `mitmdump` child) so the live lines come straight from the recorder's callback and an
-installed wheel needs no addon file on disk. The proxy listens on 127.0.0.1 only: recordings hold prompts.
+installed wheel needs no addon file on disk. One proxy listens as often as asked: a reverse proxy per upstream
+and a regular HTTP(S) proxy, each on its own port. It listens on 127.0.0.1 unless told otherwise: recordings
+hold prompts, and an open proxy lends anyone who reaches it the user's network.
 
-What keeps the proxy from starting (a directory it cannot write to, a port in use) is a `RecorderError` with a
-one-line message, and mitmproxy prints nothing about it. Ctrl-C ends the streams still open as stopped, then
-closes their connections before the event loop ends.
+What keeps the proxy from starting (a directory it cannot write to, a port in use, an unreadable CA file) is a
+`RecorderError` with a one-line message, and mitmproxy prints nothing about it. Ctrl-C ends the streams still
+open as stopped, then closes their connections before the event loop ends. `run` hands the proxy a `supervise`
+coroutine (the command it runs); the proxy stops when that returns, once the connections it left have ended.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import ipaddress
 import logging
 import os
 import signal
+import socket
+import sys
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from mitmproxy import exceptions, options
+from mitmproxy.addons.termlog import TermLog
 from mitmproxy.master import Master
 from mitmproxy.tools.dump import DumpMaster
 
 from .addon import Recorder
+from .ca_bundle import certificates, system_ca_files, write_bundle
 from .verdict import StreamResult
 
 CA_FILE = "mitmproxy-ca-cert.pem"
 _CLOSE_TIMEOUT = 5.0
-"""Seconds the connections still open at Ctrl-C get to wind down."""
+"""Seconds the connections still open at Ctrl-C (or when `run`'s command exits) get to wind down."""
 
 
 class RecorderError(ValueError):
@@ -53,8 +62,27 @@ class Tally:
 
 
 @dataclass(frozen=True)
+class Target:
+    """One listener to open: a reverse proxy for the origin `upstream`, or (None) a regular HTTP(S) proxy."""
+
+    upstream: str | None = None
+    port: int | None = None
+    """None: the next free one of the ports counted from `--port`."""
+
+    @classmethod
+    def reverse(cls, spec: str) -> Target:
+        """`--reverse URL` or `--reverse URL@PORT`."""
+        url, at, port = spec.rpartition("@")
+        if at and port.isdigit():  # not the `user@host` of a URL
+            if int(port) > 65535:
+                raise RecorderError(f"--reverse {spec}: port {port} is out of range")
+            return cls(origin(url), int(port))
+        return cls(origin(spec))
+
+
+@dataclass(frozen=True)
 class Listening:
-    """Where the proxy listens and what a client must set to use it."""
+    """Where one listener listens and what a client must set to use it."""
 
     host: str
     port: int
@@ -63,7 +91,12 @@ class Listening:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def description(self) -> str:
+        return f"reverse proxy for {self.reverse}" if self.reverse else "regular proxy"
 
     def hints(self) -> list[tuple[str, str]]:
         """(client, what to set) pairs for the mode: base URLs in reverse mode, proxy and CA in regular mode."""
@@ -86,59 +119,170 @@ class Listening:
         return list(hints.items())
 
 
+def banner(directory: str, listening: Sequence[Listening]) -> list[str]:
+    """What `record` prints once it listens: where each listener is and what to set to use it."""
+    if len(listening) == 1:
+        [where] = listening
+        hints = where.hints()
+        if len(hints) == 1:
+            return [f"recording to {directory}/ — set {hints[0][1]}"]
+        return [f"recording to {directory}/ — {where.description} on {where.base_url}",
+                *(f"  {client + ':':<11}{hint}" for client, hint in hints)]
+    lines = [f"recording to {directory}/ — {len(listening)} listeners"]
+    for where in listening:
+        lines.append(f"  {where.description} on {where.base_url}")
+        lines.extend(f"    {client + ':':<11}{hint}" for client, hint in where.hints())
+    return lines
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the proxy listens, what it records and whom it trusts upstream."""
+
+    directory: str = "recordings"
+    host: str = "127.0.0.1"
+    streams: str = "llm"
+    upstream_ca: tuple[str, ...] = ()
+    """PEM files of CAs trusted for upstreams besides the system's."""
+    insecure: bool = False
+    """Do not verify upstream certificates at all."""
+    redact: tuple[str, ...] = ()
+    """Names of headers, query parameters and JSON fields to redact besides the usual secrets."""
+
+    def warnings(self) -> list[str]:
+        """What the user must know before trusting the proxy with traffic."""
+        found = []
+        if not is_loopback(self.host):
+            found.append(f"--listen-host {self.host}: the proxy is reachable from the network; anyone who reaches it "
+                         "can send requests through it")
+        if self.insecure:
+            found.append("--insecure: upstream certificates are not verified; anyone on the way to the upstream can "
+                         "read and change the traffic")
+        return found
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def origin(url: str) -> str:
+    """`scheme://host[:port]` of an http(s) URL given as an upstream; RecorderError for anything else."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise RecorderError(f"--reverse needs an http(s) URL such as https://api.openai.com, got {url!r}")
+    if parts.path.strip("/") or parts.query:
+        raise RecorderError(f"--reverse takes the upstream's origin only (no path), got {url!r}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def mode_for(reverse: str | None) -> str:
     """mitmproxy's mode spec for `--reverse URL` (None: regular mode)."""
-    if reverse is None:
-        return "regular"
-    parts = urlsplit(reverse)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise RecorderError(f"--reverse needs an http(s) URL such as https://api.openai.com, got {reverse!r}")
-    if parts.path.strip("/") or parts.query:
-        raise RecorderError(f"--reverse takes the upstream's origin only (no path), got {reverse!r}")
-    return f"reverse:{parts.scheme}://{parts.netloc}"
+    return "regular" if reverse is None else f"reverse:{origin(reverse)}"
+
+
+def assign_ports(targets: Sequence[Target], first: int, host: str) -> list[int]:
+    """The port of each target: its own, else the next one counted from `first` that no target asked for
+    (`first` 0: each one picked by the OS)."""
+    asked = [target.port for target in targets if target.port]
+    if len(set(asked)) != len(asked):
+        twice = next(port for port in asked if asked.count(port) > 1)
+        raise RecorderError(f"port {twice} is asked for by two listeners")
+    ports, candidate = [], first
+    for target in targets:
+        if target.port is not None or first == 0:
+            ports.append(target.port or 0)
+            continue
+        while candidate in asked:
+            candidate += 1
+        if candidate > 65535:
+            raise RecorderError(f"--port {first}: not enough ports above it for {len(targets)} listeners")
+        ports.append(candidate)
+        candidate += 1
+    if ports.count(0) > 1:
+        picked = iter(_free_ports(host, ports.count(0)))
+        ports = [port or next(picked) for port in ports]
+    return ports
+
+
+def _free_ports(host: str, count: int) -> list[int]:
+    """`count` distinct ports the OS picks on `host`.
+
+    NOTE: mitmproxy refuses two listeners on the same address, port 0 included; so the ports are bound here, all at
+    once, and let go just before mitmproxy binds them (if another program took one meanwhile, `record` says that the
+    port is in use)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket(family)) for _ in range(count)]
+        for sock in sockets:
+            sock.bind((host, 0))
+        return [sock.getsockname()[1] for sock in sockets]
 
 
 def run(
-    reverse: str | None,
+    targets: Sequence[Target],
     port: int,
-    directory: str,
+    settings: Settings,
     *,
-    on_listening: Callable[[Listening], None],
     on_result: Callable[[StreamResult], None],
-    host: str = "127.0.0.1",
-    redact: Sequence[str] = (),
+    on_listening: Callable[[list[Listening]], None] | None = None,
+    supervise: Callable[[list[Listening]], Awaitable[None]] | None = None,
 ) -> Tally:
-    """Record until SIGINT or SIGTERM; returns the tally. Raises RecorderError if the proxy cannot start: the
-    directory is not writable, the port is taken."""
-    mode = mode_for(reverse)
-    check_directory(directory)
+    """Record until SIGINT or SIGTERM, or until `supervise` returns; returns the tally. Raises RecorderError if the
+    proxy cannot start (the directory is not writable, a port is taken, a CA file is unreadable), and what
+    `supervise` raised."""
+    modes = [f"{mode_for(target.upstream)}@{number}"
+             for target, number in zip(targets, assign_ports(targets, port, settings.host), strict=True)]
+    check_directory(settings.directory)
     tally = Tally()
     opts = options.Options()
     ca_file = Path(opts.confdir).expanduser() / CA_FILE
+    upstream_of = {mode: target.upstream for mode, target in zip(modes, targets, strict=True)}
 
     def result(found: StreamResult) -> None:
         tally.add(found)
         on_result(found)
 
-    def running(addresses: list[tuple[str, int]]) -> None:
-        listen_host, listen_port = addresses[0]
-        on_listening(Listening(listen_host, listen_port, reverse, ca_file))
-
-    recorder = Recorder(on_result=result, on_running=running)
-    settings = {
-        "mode": [mode], "listen_host": host, "listen_port": port, "sse_dir": directory,
-        "sse_redact": list(redact), "termlog_verbosity": "warn",
-        # An upstream that does not answer gets the client a 502 and a recording that says why; "eager" would
-        # connect before the request and only close the client's connection.
-        "connection_strategy": "lazy" if reverse else "eager",
-    }
-    try:
-        failure = asyncio.run(_serve(opts, recorder, settings))
-    except SystemExit:  # mitmproxy's errorcheck exits when another error was logged during startup
-        raise RecorderError(f"the proxy could not start on {host}:{port} (see the message above)") from None
+    recorder = Recorder(on_result=result)
+    with tempfile.TemporaryDirectory(prefix="sse-inspector-") as scratch:
+        mitmproxy_settings = {
+            "mode": modes, "listen_host": settings.host, "sse_dir": settings.directory,
+            "sse_streams": settings.streams, "sse_redact": list(settings.redact), "termlog_verbosity": "warn",
+            # An upstream that does not answer gets the client a 502 and a recording that says why; "eager" would
+            # connect before the request (at CONNECT, in regular mode) and only close the client's connection.
+            "connection_strategy": "lazy",
+            "ssl_insecure": settings.insecure,
+        }
+        if settings.upstream_ca:
+            mitmproxy_settings["ssl_verify_upstream_trusted_ca"] = str(_upstream_bundle(Path(scratch), settings))
+        session = _Session(recorder, upstream_of, ca_file, on_listening, supervise)
+        try:
+            failure = asyncio.run(session.serve(opts, mitmproxy_settings))
+        except SystemExit:  # mitmproxy's errorcheck exits when another error was logged during startup
+            raise RecorderError(f"the proxy could not start on {settings.host} (see the message above)") from None
     if failure is not None:
-        raise RecorderError(_listen_problem(host, port, failure))
+        raise RecorderError(_listen_problem(settings.host, *failure))
+    supervised = session.supervised
+    if supervised is not None and not supervised.cancelled() and (raised := supervised.exception()) is not None:
+        raise raised
     return tally
+
+
+def _upstream_bundle(directory: Path, settings: Settings) -> Path:
+    """The system's CAs and the user's in one file: mitmproxy's own CA option replaces the system's otherwise."""
+    for path in settings.upstream_ca:
+        try:
+            if not certificates(path):
+                raise RecorderError(f"--upstream-ca {path}: no PEM certificate in it")
+        except OSError as error:
+            raise RecorderError(f"--upstream-ca {path}: {error.strerror or error}") from None
+    bundle = directory / "upstream-ca.pem"
+    write_bundle(bundle, [*system_ca_files(), *settings.upstream_ca])
+    return bundle
 
 
 def check_directory(directory: str) -> None:
@@ -170,43 +314,98 @@ class _HeldBack(logging.Filter):
         return not (record.levelno >= logging.ERROR and "failed to listen on" in record.getMessage())
 
 
-async def _serve(opts: options.Options, recorder: Recorder, settings: dict) -> OSError | None:
-    """Run the proxy until it is told to stop; the error that kept it from listening, if one did."""
-    master = DumpMaster(opts, with_termlog=True, with_dumper=False)
-    master.addons.add(recorder)
-    try:
-        opts.update(**settings)
-    except exceptions.OptionsError as error:
-        raise RecorderError(str(error)) from None
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, master.shutdown)
-    proxy_log = logging.getLogger("mitmproxy.addons.proxyserver")
-    held_back = _HeldBack()
-    proxy_log.addFilter(held_back)
-    original = recorder.on_running
-    listening = False
+class _Session:
+    """One run of the proxy on this thread's event loop: starts it, tells who listens where, stops it."""
 
-    def running(addresses: list[tuple[str, int]]) -> None:
-        nonlocal listening
-        proxy_log.removeFilter(held_back)
-        if not addresses:  # it could not listen: the error was held back, `run` reports it
-            master.shutdown()
+    def __init__(
+        self,
+        recorder: Recorder,
+        upstream_of: dict[str, str | None],
+        ca_file: Path,
+        on_listening: Callable[[list[Listening]], None] | None,
+        supervise: Callable[[list[Listening]], Awaitable[None]] | None,
+    ) -> None:
+        self.recorder = recorder
+        self.upstream_of = upstream_of
+        """The upstream of each mode spec (None: regular mode)."""
+        self.ca_file = ca_file
+        self.on_listening = on_listening
+        self.supervise = supervise
+        self.supervised: asyncio.Task | None = None
+        """The `supervise` task, once started."""
+        self.master: DumpMaster | None = None
+        self.listening = False
+
+    async def serve(self, opts: options.Options, settings: dict) -> tuple[int, OSError] | None:
+        """Run the proxy until it is told to stop; the port and error that kept it from listening, if one did."""
+        self.master = master = DumpMaster(opts, with_termlog=False, with_dumper=False)
+        # mitmproxy's own warnings (a failed upstream handshake, ...) go to stderr: stdout is the live lines', and
+        # under `run` the command's
+        terminal_log = TermLog(out=sys.stderr)
+        master.addons.add(terminal_log, self.recorder)
+        try:
+            opts.update(**settings)
+        except exceptions.OptionsError as error:
+            raise RecorderError(str(error)) from None
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):  # `supervise` may replace these with its own
+            loop.add_signal_handler(signum, master.shutdown)
+        proxy_log = logging.getLogger("mitmproxy.addons.proxyserver")
+        held_back = _HeldBack()
+        proxy_log.addFilter(held_back)
+
+        def running(_addresses: list[tuple[str, int]]) -> None:
+            proxy_log.removeFilter(held_back)
+            self._running()
+
+        self.recorder.on_running = running
+        servers = master.addons.get("proxyserver").servers
+        try:
+            await master.run()
+        finally:
+            proxy_log.removeFilter(held_back)
+            failures = [(server.mode.custom_listen_port, server.last_exception) for server in servers]
+            await close_connections(master)
+            terminal_log.uninstall()
+        if self.listening:
+            return None
+        # None: stopped while starting
+        return next(((port, error) for port, error in failures if isinstance(error, OSError)), None)
+
+    def _running(self) -> None:
+        assert self.master is not None
+        servers = list(self.master.addons.get("proxyserver").servers)
+        if not all(server.listen_addrs for server in servers):  # one could not listen: `run` reports it
+            self.master.shutdown()
             return
-        listening = True
-        if original is not None:
-            original(addresses)
+        self.listening = True
+        listening = [
+            Listening(*server.listen_addrs[0][:2], self.upstream_of[server.mode.full_spec], self.ca_file)
+            for server in servers
+        ]
+        if self.on_listening is not None:
+            self.on_listening(listening)
+        if self.supervise is not None:
+            self.supervised = asyncio.create_task(self._supervised(listening))
 
-    recorder.on_running = running
-    try:
-        await master.run()
-    finally:
-        proxy_log.removeFilter(held_back)
-        failures = [server.last_exception for server in master.addons.get("proxyserver").servers]
-        await close_connections(master)
-    if listening:
-        return None
-    return next((error for error in failures if isinstance(error, OSError)), None)  # None: stopped while starting
+    async def _supervised(self, listening: list[Listening]) -> None:
+        assert self.master is not None and self.supervise is not None
+        if self.master.should_exit.is_set():
+            return  # stopped before this task began: nothing to start
+        try:
+            await self.supervise(listening)
+        finally:
+            await drain(self.master)  # the streams the command left end for their own reason, not as "stopped"
+            self.master.shutdown()
+
+
+async def drain(master: Master, timeout: float = _CLOSE_TIMEOUT) -> None:
+    """Wait, `timeout` seconds at most, for the clients' connections still open to end by themselves."""
+    proxyserver = master.addons.get("proxyserver")
+    open_ones = [transport.handler for handler in proxyserver.connections.values()
+                 if (transport := handler.transports.get(handler.client)) is not None and transport.handler is not None]
+    if open_ones:
+        await asyncio.wait(open_ones, timeout=timeout)
 
 
 async def close_connections(master: Master) -> None:

@@ -42,6 +42,8 @@ class StreamResult(Tally):
     reason: str
     error: str | None
     findings: tuple[Finding, ...]
+    model: str | None = None
+    """The model the stream named."""
 
     @property
     def failed(self) -> bool:
@@ -56,10 +58,11 @@ class StreamResult(Tally):
         parts = [clock, f"{self.method} {self.url_path}", self.protocol, status, count]
         if self.ttft is not None:
             parts.append(f"TTFT {self.ttft * 1000:.0f} ms")
-        parts.append(self._verdict())
+        parts.append(self.verdict())
         return visible("  ".join(parts), one_line=True)  # the path, a tool name in a message: shown, never obeyed
 
-    def _verdict(self) -> str:
+    def verdict(self) -> str:
+        """`ok`, or `FAIL` and why: the error count and first error, or how the stream was cut."""
         counts = [_plural(self.errors, "error"), _plural(self.warnings, "warning")]
         tally = ", ".join(count for count in counts if count)
         if self.status is None and self.error:  # no response at all: why is the whole story
@@ -95,7 +98,7 @@ def conclude(recording: StreamRecording, ending: Ending) -> StreamResult:
     return StreamResult(
         path=str(recording.path), started=recording.started, method=summary["method"], url_path=summary["path"],
         protocol=protocol, status=summary["status"], events=check.events, ttft=timer.finish().ttft,
-        reason=reason, error=error, findings=tuple(findings),
+        reason=reason, error=error, findings=tuple(findings), model=check.assembly.model,
     )
 
 

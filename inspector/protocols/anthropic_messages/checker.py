@@ -243,6 +243,7 @@ class Checker:
         self._started = True
         message = payload.get("message")
         if type(message) is not dict:
+            self._unreadable(index)  # reported by the schema: whether it was complete (the short form) is unknown
             return
         usage = message.get("usage")
         if type(usage) is dict and type(usage.get("output_tokens")) is int:
@@ -265,6 +266,8 @@ class Checker:
             if block.flagged or block.uncertain:
                 continue
             block.flagged = True
+            if type(delta) is not dict:
+                continue  # the stop reason, which says whether an open tool block is allowed, is unknown
             if stop_reason == LENIENT_OPEN_BLOCK_STOP_REASON and block.type in TOOL_BLOCKS:
                 found.append(R.MAX_TOKENS_OPEN_TOOL_BLOCK(index, f"`stop_reason: max_tokens` while `{block.type}` "
                                                                  f"block {block_index} is open: its input JSON is cut "
@@ -276,6 +279,8 @@ class Checker:
                                                                     "`content_block_stop` first; a client that "
                                                                     "finalises the message here gets an unfinished "
                                                                     "block"))
+        if type(delta) is not dict:
+            self._delta_unknown = True  # reported by the schema: the stop reason it carried is unknown
         if type(delta) is dict and "stop_reason" in delta:  # NOTE: the last `message_delta` decides (as the SDK)
             self._stop_reason = stop_reason if type(stop_reason) is str else None
         if type(stop_reason) is str:
@@ -336,6 +341,7 @@ class Checker:
                 self._validate(index, kind, model, block, found, prefix="content_block")
         block_index = payload.get("index")
         if type(block_index) is not int or type(block_type) is not str:
+            self._unreadable(index)  # reported by the schema; which block it started is unknown
             return
         if self._message_deltas:
             found.append(R.BLOCK_AFTER_MESSAGE_DELTA(index, f"block {block_index} starts after `message_delta`, "
@@ -394,7 +400,8 @@ class Checker:
         """The open block a delta or stop names, or None after reporting why there is none."""
         block_index = payload.get("index")
         if type(block_index) is not int:
-            return None  # reported by the schema
+            self._unreadable(index)  # reported by the schema; which block it names is unknown
+            return None
         block = self._open.get(block_index)
         if block is None and self._maybe_started >= 0:  # the unreadable event may have started it (again)
             block = self._adopt(block_index)

@@ -182,11 +182,12 @@ class Checker:
         if first and _is_prompt_filter_frame(payload):
             self._on_prompt_filter_frame(index, payload, findings)
             return
-        for path, problem in schema_problems("chunk", payload):
-            if self._first_time(SCHEMA.id, path):
-                findings.append(SCHEMA(index, f"chunk: {problem}; the openai SDK does not validate chunks, so "
-                                              "client code reading this field gets the wrong type or nothing "
-                                              "(reported once per field)"))
+        problems = [problem for path, problem in schema_problems("chunk", payload) if self._first_time(SCHEMA.id, path)]
+        if problems:
+            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+            findings.append(SCHEMA(index, f"chunk: {'; '.join(problems[:3])}{more}; the openai SDK does not validate "
+                                          "chunks, so client code reading these fields gets the wrong type or "
+                                          "nothing (each field is reported once)"))
         kind = payload.get("object")
         if kind != CHUNK_OBJECT and isinstance(kind, str):
             findings.append(OBJECT_INVALID(index, f"expected `object` to be `{CHUNK_OBJECT}`, got `{kind}`: "
@@ -201,6 +202,10 @@ class Checker:
             for choice in choices:  # type: ignore[union-attr]
                 if type(choice) is dict and type(choice.get("index")) is int:
                     self._choices.feed(index, choice, findings, with_usage)
+                else:
+                    self._choices.unknown(index)  # reported by the schema: which choice it carried is unknown
+        elif choices is not None and type(choices) is not list:
+            self._choices.unknown(index)
 
     def _on_prompt_filter_frame(self, index: int, payload: dict[str, Any], findings: list[Finding]) -> None:
         for _, problem in schema_problems("prompt-filter", payload):

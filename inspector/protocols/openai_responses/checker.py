@@ -173,6 +173,7 @@ class Checker:
             if self.items.once("schema", kind, error.errors()[0]["loc"]):
                 found.append(SCHEMA(index, f"`{kind}`: {summary(error, 1)}" + (
                     ": the SDK's event types reject it, and a client reads a wrong or missing value")))
+            self.expect_start = None  # its status, which names the next start event, is unknown
             self.items.unknown(index)  # what it did to items and parts is unknown, as for an unreadable event
             return found
         required = REQUIRED_FIELDS.get(kind)

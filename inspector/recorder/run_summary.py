@@ -1,0 +1,50 @@
+"""The table `sse-inspector run` ends with: one row per stream the command made (file, protocol, model, TTFT,
+verdict), then how many passed and how the command exited."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich import box
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.table import Table
+from rich.text import Text
+
+from ..escape import visible
+from .verdict import StreamResult
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    results: Sequence[StreamResult]
+    directory: str
+    command: str
+    exit_code: int
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        results = sorted(self.results, key=lambda result: (result.started, result.path))
+        if results:
+            table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1), collapse_padding=True)
+            table.add_column("stream", overflow="fold")
+            table.add_column("protocol", no_wrap=True)
+            table.add_column("model", overflow="fold")
+            table.add_column("TTFT s", justify="right", no_wrap=True)
+            table.add_column("verdict", overflow="fold")
+            for result in results:
+                verdict = result.verdict()
+                style = "inspector.fail" if result.failed else "inspector.pass"
+                table.add_row(
+                    Text(os.path.relpath(result.path, self.directory)), result.protocol,
+                    Text(visible(result.model, one_line=True) if result.model else "-"),
+                    "-" if result.ttft is None else f"{result.ttft:.3f}",
+                    Text(visible(verdict, one_line=True), style=style),
+                )
+            yield table
+        failed = sum(result.failed for result in results)
+        counts = f"{len(results)} streams recorded to {self.directory}/ ({len(results) - failed} ok, {failed} failed)"
+        if not results:
+            counts = (f"no stream recorded to {self.directory}/ (the command made no LLM request through the "
+                      "recorder's variables)")
+        yield Text(f"{counts}; {self.command} exited with {self.exit_code}")
