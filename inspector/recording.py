@@ -24,6 +24,7 @@ FORMAT = "sse-recording"
 VERSION = 1
 END_REASONS = ("complete", "upstream-closed", "client-disconnected", "error")
 
+_TOO_DEEP = "JSON nested too deeply to read"
 _MAX_TIME = 1e7  # seconds (about 4 months): anything later in a recording is a broken time, not a slow stream
 
 
@@ -142,6 +143,8 @@ def read_header(first_line: bytes | str, name: str = "<recording>") -> Header | 
         line = json.loads(first_line)
     except ValueError:
         return None
+    except RecursionError:
+        raise RecordingError(f"{name}:1: {_TOO_DEEP}") from None
     if not isinstance(line, dict) or line.get("kind") != "header" or line.get("format") != FORMAT:
         return None
     if line.get("version") != VERSION:
@@ -168,9 +171,13 @@ def _header_problem(line: dict[str, Any]) -> str | None:
         ):
             return f"`{side}.headers` must be an object of strings"
     for field_name, value in (("request.url", (request or {}).get("url")), ("request.method", (request or {}).get(
-            "method"))):
+            "method")), ("started_at", line.get("started_at")), ("id", line.get("id")), ("source", line.get("source"))):
         if value is not None and not isinstance(value, str):
             return f"`{field_name}` must be a string"
+    try:
+        urlsplit((request or {}).get("url") or "")
+    except ValueError as error:  # `http://[::1/x`: every reader of the URL would trip over it
+        return f"`request.url` is not a URL ({error})"
     status = (response or {}).get("status")
     if status is not None and (type(status) is not int or not 100 <= status <= 599):
         return f"`response.status` must be an HTTP status code, got {status!r}"
@@ -195,10 +202,12 @@ def iter_body(lines: Iterable[bytes], name: str, start_line: int = 2) -> Iterato
                 yield End(_time(line.get("t")), str(line.get("reason")), line.get("error"))
             else:
                 raise ValueError(f"unknown line kind {kind!r}")
-        except (ValueError, KeyError, TypeError, AttributeError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
             if not raw.endswith(b"\n"):
                 return  # NOTE: a last line cut mid-write (the recorder died): the recording is just cut short
             detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
+            if isinstance(error, RecursionError):
+                detail = _TOO_DEEP
             raise RecordingError(f"{name}:{number}: broken recording line ({detail})") from None
 
 

@@ -110,7 +110,7 @@ def _json_or_none(data: str) -> object:
         return DONE
     try:
         return json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 

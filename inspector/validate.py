@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .findings import Finding, Severity, rule
+from .findings import Finding, RuleCap, Severity, rule
 from .protocols import GENERIC, checker_for, detect
 from .protocols.base import DONE, UNREADABLE, Assembly, Checker
 from .sse import Event, SSEParser
@@ -52,6 +52,7 @@ class StreamCheck:
         self.fresh_request = (request_method or "").upper() == "POST"
         """A POST starts a new response: its stream is never a resume (a resume is a GET)."""
         self.findings: list[Finding] = []
+        self._cap = RuleCap()
         self.protocol = protocol if protocol and protocol != "auto" else detect.from_path(request_path)
         self.looks_like: str | None = None
         """The protocol the first events point to, when a protocol was given (to tell a wrong `--protocol`)."""
@@ -66,10 +67,8 @@ class StreamCheck:
         if status is not None and not 200 <= status < 300:
             self._error_body = bytearray()
         elif content_type is not None and "text/event-stream" not in content_type.lower():
-            self.findings.append(
-                HTTP_CONTENT_TYPE(None, f"expected `text/event-stream`, got `{content_type}`: "
-                                        "an SSE client cannot read this body as a stream")
-            )
+            self._report(HTTP_CONTENT_TYPE(None, f"expected `text/event-stream`, got `{content_type}`: "
+                                                 "an SSE client cannot read this body as a stream"))
         if self.protocol is not None:
             self._start(self.protocol)
 
@@ -89,6 +88,7 @@ class StreamCheck:
         events = self.parser.feed(chunk, t)
         for event in events:
             self._event(event)
+        self._take_problems()
         return events
 
     def close(self, end_reason: str | None = None) -> list[Finding]:
@@ -99,27 +99,26 @@ class StreamCheck:
         end-of-stream rules (a terminal event, closed items) are not judged, and one warning says so.
         """
         if self._error_body is not None:
-            self.findings.append(HTTP_STATUS(None, _status_message(self.status, bytes(self._error_body))))
+            self._report(HTTP_STATUS(None, _status_message(self.status, bytes(self._error_body))))
             return self.findings
         self.parser.close()
         if self.events == 0 and self.parser.unterminated is None and self._error_body_read():
             return self.findings
         if self.protocol is None:
             self._start(GENERIC)
-        for problem in self.parser.problems:
-            if problem.kind == "invalid-utf8":
-                self.findings.append(SSE_INVALID_UTF8(problem.index, f"{problem.detail}: text was lost"))
+        self._take_problems()
         pending = self.parser.unterminated
         if pending is not None:
-            self.findings.append(SSE_UNTERMINATED(pending.index, _unterminated_message(pending)))
+            self._report(SSE_UNTERMINATED(pending.index, _unterminated_message(pending)))
         if self.events == 0 and pending is None:
-            self.findings.append(SSE_NO_EVENTS(None, "the body ended before any event was dispatched"))
+            self._report(SSE_NO_EVENTS(None, "the body ended before any event was dispatched"))
         if end_reason in _NOT_ENDED_BY_SERVER and not self.assembly.ended:
-            self.findings.append(SSE_NOT_ENDED(None, f"the recording ended as `{end_reason}` before the protocol's "
-                                                     "last event: the server's end-of-stream rules are not judged"))
+            self._report(SSE_NOT_ENDED(None, f"the recording ended as `{end_reason}` before the protocol's "
+                                             "last event: the server's end-of-stream rules are not judged"))
         elif self.checker is not None:
-            self.findings.extend(self._out_of_band())
-            self.findings.extend(self.checker.finish(self.last_index))
+            self._report(*self._out_of_band())
+            self._report(*self.checker.finish(self.last_index))
+        self.findings.extend(self._cap.unlisted())
         # in event order, findings about the stream as a whole last (the sort is stable)
         self.findings.sort(key=lambda finding: (finding.index is None, finding.index or 0))
         return self.findings
@@ -139,7 +138,7 @@ class StreamCheck:
         else:
             message = str(error)
         self.assembly.error = message = message[:200]
-        self.findings.append(SSE_ERROR_BODY(None, f"the body is a JSON error, not an event stream: {message}"))
+        self._report(SSE_ERROR_BODY(None, f"the body is a JSON error, not an event stream: {message}"))
         return True
 
     def _out_of_band(self) -> list[Finding]:
@@ -156,14 +155,14 @@ class StreamCheck:
             try:
                 payload = json.loads(event.data)
             except ValueError as error:
-                self.findings.append(
+                self._report(
                     SSE_INVALID_JSON(event.index, f"`data` of `{event.type}` is not JSON ({error}): "
                                                   f"{_excerpt(event.data)}; an SDK raises on this event (later "
                                                   "findings take it as an event of unknown content)")
                 )
                 payload = UNREADABLE
             except RecursionError:
-                self.findings.append(_too_deep(event, "decode"))
+                self._report(_too_deep(event, "decode"))
                 payload = UNREADABLE
         if self._sniff:
             self._sniff -= 1
@@ -183,9 +182,20 @@ class StreamCheck:
     def _check(self, event: Event, payload: Any) -> None:
         """The protocol checker's findings on one event (there is a checker: not a generic stream)."""
         try:
-            self.findings.extend(self.checker.feed(event, payload))  # type: ignore[union-attr]
+            self._report(*self.checker.feed(event, payload))  # type: ignore[union-attr]
         except RecursionError:  # NOTE: only absurdly nested JSON gets here; the checker is not recursion-safe
-            self.findings.append(_too_deep(event, "check"))
+            self._report(_too_deep(event, "check"))
+
+    def _report(self, *findings: Finding) -> None:
+        """List findings, up to `LISTED_PER_RULE` per rule; the rest are counted (memory stays flat)."""
+        self.findings.extend(finding for finding in findings if self._cap.admit(finding))
+
+    def _take_problems(self) -> None:
+        """The parser's problems as findings, as they come (the parser's list would grow with the stream)."""
+        for problem in self.parser.problems:
+            if problem.kind == "invalid-utf8":
+                self._report(SSE_INVALID_UTF8(problem.index, f"{problem.detail}: text was lost"))
+        self.parser.problems.clear()
 
     def _start(self, protocol: str) -> None:
         self.protocol = protocol

@@ -112,7 +112,8 @@ def digest(source: Source, protocol: str | None = None) -> Digest:
     tallies: dict[str, FindingTally] = {}
     for finding in check.findings:
         known = tallies.get(finding.rule)
-        tallies[finding.rule] = FindingTally(known.count + 1, known.first) if known else FindingTally(1, finding)
+        tallies[finding.rule] = (FindingTally(known.count + finding.count, known.first) if known
+                                 else FindingTally(finding.count, finding))
     timing = timer.finish()  # NOTE: duration up to the last chunk, not the end line: when the data stopped
     return Digest(
         source.name, check.assembly, tallies, runs.runs,

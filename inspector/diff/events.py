@@ -95,8 +95,8 @@ def event_kind(event: Event) -> str:
         return DONE_KIND
     try:
         payload = json.loads(event.data)
-    except ValueError:
-        return "message"  # not JSON: the validator's `sse/invalid-json` finding tells the rest
+    except (ValueError, RecursionError):
+        return "message"  # not JSON (or too deep): the validator's `sse/invalid-json` (`sse/json-too-deep`) tells
     if not isinstance(payload, dict):
         return "message"
     if isinstance(payload.get("type"), str):

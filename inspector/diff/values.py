@@ -66,7 +66,7 @@ def parse_json(text: str) -> tuple[bool, Any]:
     """(True, value) when `text` is JSON, else (False, None)."""
     try:
         return True, json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False, None
 
 

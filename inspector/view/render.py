@@ -45,6 +45,10 @@ THEME = Theme(
 )
 CHART_FLOOR = 0.05
 """Seconds at the top of the gap chart's scale at least: a stream whose gaps are all a few ms draws low bars."""
+TEXT_LIMIT = 100_000
+"""Characters of one text the terminal view shows: rich lays text out at some microseconds a character, so a 10 MB
+delta took most of a minute; past this the text is cut with a marker (`view --json` and `view --html` are linear
+and show it whole)."""
 _BARS = "▁▂▃▄▅▆▇█"
 _ASCII_BARS = "._-=+*%#"
 _PLAIN_TOOL_KINDS = frozenset({"function", "function_call", "tool_use"})
@@ -197,12 +201,12 @@ class ErrorAnswer:
         body = response.error_body or ""
         try:
             shown = json.dumps(json.loads(body), indent=2, ensure_ascii=False)
-        except ValueError:
+        except (ValueError, RecursionError):
             shown = body
         parts: list[Any] = []
         if response.error_message:
             parts.append(Text(visible(response.error_message), style="inspector.error"))
-        parts.append(Text(visible(shown) or "(empty body)"))
+        parts.append(long_text(visible(shown)) if shown else Text("(empty body)"))
         title = f"error answer: HTTP {response.status}, not an event stream"
         yield Panel(Group(*parts), title=Text(title, style="inspector.fail"), title_align="left")
 
@@ -357,11 +361,24 @@ def _arguments(arguments: str) -> Text:
     if arguments == "":
         return Text("(empty)", style="inspector.muted")
     try:
-        parsed = json.loads(arguments)
+        pretty = json.dumps(json.loads(arguments), indent=2, ensure_ascii=False)
     except ValueError as error:
         text = Text(f"does not parse as JSON ({error}):\n", style="inspector.invalid")
-        return text.append(visible(arguments), style="")
-    return Text(visible(json.dumps(parsed, indent=2, ensure_ascii=False)))
+        return text.append_text(long_text(visible(arguments)))
+    except RecursionError:
+        text = Text("nests too deeply to lay out as JSON:\n", style="inspector.invalid")
+        return text.append_text(long_text(visible(arguments)))
+    return long_text(visible(pretty))
+
+
+def long_text(text: str, style: str = "") -> Text:
+    """`text` for the terminal, cut past `TEXT_LIMIT` characters with a marker saying how much is left out and
+    where to see it whole."""
+    if len(text) <= TEXT_LIMIT:
+        return Text(text, style=style)
+    shown = Text(text[:TEXT_LIMIT], style=style)
+    return shown.append(f"\n… {len(text) - TEXT_LIMIT:,} more characters not shown here (`view --json` or "
+                        "`view --html` shows the whole text)", style="inspector.muted")
 
 
 class OutputView:
@@ -374,13 +391,13 @@ class OutputView:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         output = self.output
         if output.reasoning:
-            yield Panel(Text(output.reasoning, style="inspector.reasoning"), title=f"{self.title}: reasoning",
+            yield Panel(long_text(output.reasoning, "inspector.reasoning"), title=f"{self.title}: reasoning",
                         title_align="left")
         if output.text or not output.tool_calls:
-            text = Text(output.text) if output.text else Text("(no text)", style="inspector.muted")
+            text = long_text(output.text) if output.text else Text("(no text)", style="inspector.muted")
             yield Panel(text, title=f"{self.title}: text", title_align="left")
         if output.refusal:
-            yield Panel(Text(output.refusal, style="inspector.refusal"), title=f"{self.title}: refusal",
+            yield Panel(long_text(output.refusal, "inspector.refusal"), title=f"{self.title}: refusal",
                         title_align="left")
         if output.tool_calls:
             yield ToolCallTable(output.tool_calls)

@@ -23,7 +23,7 @@ def summarize(event_type: str, data: str) -> str:
     """`choices[0].delta.content="Hi"`-style summary of an event's data, on one line."""
     try:
         payload = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or too deep to decode (the findings say which)
         return _one_line(data)
     parts: list[str] = []
     length = 0

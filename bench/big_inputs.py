@@ -1,0 +1,96 @@
+"""Time and peak memory of the commands on two inputs that used to blow up, against a baseline checkout, in one run.
+
+- `many-events.sse`: one million `data: x` events (9 MB); every event is a finding (`sse/invalid-json`), so an
+  output that kept a finding per event grew with the stream (1.7 GB). Commands: `validate --format json`,
+  `view --json`.
+- `long-delta.sse`: a Chat stream whose one content delta is 10 MB of text; the terminal and HTML views laid it
+  out whole (44 s and 52 s). Commands: `view`, `view --html`, `view --json`.
+
+Each command runs in a fresh subprocess (`python -m inspector`, stdout to /dev/null); the figures are its wall
+time and `ru_maxrss`. `--baseline DIR` runs the same commands on another checkout too (its `inspector` package on
+PYTHONPATH), side by side: e.g. `git worktree add /tmp/base <commit>`.
+
+    python bench/big_inputs.py [--baseline DIR] [--events N] [--delta-mb M]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import site
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent.parent
+
+
+def many_events(path: Path, count: int) -> None:
+    with open(path, "wb") as out:
+        out.write(b"data: x\n\n" * count)
+
+
+def long_delta(path: Path, megabytes: int) -> None:
+    text = ("All work and no play makes Jack a dull boy. " * (megabytes * 1024 * 1024 // 44 + 1))[: megabytes << 20]
+
+    def chunk(delta: dict, finish: str | None = None) -> str:
+        body = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        return f"data: {json.dumps(body)}\n\n"
+
+    path.write_text(chunk({"role": "assistant", "content": ""}) + chunk({"content": text}) + chunk({}, "stop")
+                    + "data: [DONE]\n\n")
+
+
+# runs the CLI and reports its own peak RSS (KB) as the last stderr line, however the command exits
+_MEASURED = ("import atexit, resource, sys; atexit.register(lambda: sys.__stderr__.write("
+             "f'\\nmaxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n')); "
+             "from inspector.cli import main; main()")
+
+
+def measure(source: Path, args: list[str]) -> tuple[float, float]:
+    """(seconds, peak MB) of `sse-inspector ARGS` run from `source`'s `inspector` package."""
+    # NOTE: -S skips site, so an editable install's import hook cannot put another checkout's package first (and
+    # the working directory, first on the path with -c, is the checkout itself)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(source), *site.getsitepackages()]), "COLUMNS": "100"}
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-S", "-c", _MEASURED, *args], env=env, cwd=source,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+    seconds = time.perf_counter() - start
+    peak = int(done.stderr.rsplit("maxrss ", 1)[1]) / 1024
+    return seconds, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", type=Path, help="another checkout to measure side by side")
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--delta-mb", type=int, default=10)
+    options = parser.parse_args()
+    sources = [("this", HERE)] + ([("baseline", options.baseline.resolve())] if options.baseline else [])
+    with tempfile.TemporaryDirectory() as directory:
+        root = Path(directory)
+        events, delta = root / "many-events.sse", root / "long-delta.sse"
+        many_events(events, options.events)
+        long_delta(delta, options.delta_mb)
+        runs = [
+            (["view", "--json", str(delta)], "long delta: view --json"),
+            (["view", str(delta)], "long delta: view"),
+            (["view", "--html", str(root / "page.html"), str(delta)], "long delta: view --html"),
+            (["validate", "--format", "json", str(events)], "many events: validate --format json"),
+            (["view", "--json", str(events)], "many events: view --json"),
+        ]
+        print(f"{'input and command':<38}" + "".join(f"{name:>22}" for name, _ in sources))
+        for args, label in runs:
+            cells = []
+            for _, source in sources:
+                seconds, peak = measure(source, args)
+                cells.append(f"{seconds:8.1f} s {peak:7.0f} MB")
+            print(f"{label:<38}" + "".join(f"{cell:>22}" for cell in cells), flush=True)
+
+
+if __name__ == "__main__":
+    main()
