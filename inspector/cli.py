@@ -478,11 +478,14 @@ def import_command(files: tuple[str, ...], out_dir: str, redact: tuple[str, ...]
 
 @cli.command(short_help="Check an endpoint with standard streaming requests.")
 @click.option("--base-url", required=True, metavar="URL",
-              help="As for the official SDKs: OpenAI's includes /v1 (https://api.openai.com/v1), Anthropic's does not.")
-@click.option("--protocol", required=True, type=click.Choice(["openai-chat", "openai-responses", "anthropic-messages"]))
+              help="As for the official SDKs: OpenAI's includes /v1 (https://api.openai.com/v1), Anthropic's and "
+              "Google's do not (https://generativelanguage.googleapis.com).")
+@click.option("--protocol", required=True,
+              type=click.Choice(["openai-chat", "openai-responses", "anthropic-messages", "gemini"]))
 @click.option("--model", metavar="M", help="Model name (default: a small model of the protocol's vendor).")
 @click.option("--api-key-env", metavar="VAR",
-              help="Environment variable holding the API key [default: OPENAI_API_KEY or ANTHROPIC_API_KEY].")
+              help="Environment variable holding the API key [default: OPENAI_API_KEY, ANTHROPIC_API_KEY or "
+              "GEMINI_API_KEY].")
 @click.option("--out", type=click.Path(file_okay=False), default="recordings/probe", show_default=True,
               help="Directory for the recordings of the probe's streams.")
 def probe(base_url: str, protocol: str, model: str | None, api_key_env: str | None, out: str) -> None:

@@ -137,6 +137,18 @@ _RESPONSES_TOOL = {"type": "function", "name": TOOL_NAME, "description": "Curren
                    "parameters": _WEATHER_SCHEMA}
 _MESSAGES_TOOL = {"name": TOOL_NAME, "description": "Current weather in a city", "input_schema": _WEATHER_SCHEMA}
 
+
+def _gemini(model: str, prompt: str, **extra: Any) -> Body:
+    """A `GenerateContentRequest`: the model is in the path (`{model}` in the dialect's path), not the body."""
+    return {"contents": [{"role": "user", "parts": [{"text": prompt}]}], **extra}
+
+
+_GEMINI_TOOL = {"functionDeclarations": [{"name": TOOL_NAME, "description": "Current weather in a city",
+                                          "parameters": _WEATHER_SCHEMA}]}
+_STRICTEST_SAFETY = [{"category": f"HARM_CATEGORY_{name}", "threshold": "BLOCK_LOW_AND_ABOVE"}
+                     for name in ("HARASSMENT", "HATE_SPEECH", "SEXUALLY_EXPLICIT", "DANGEROUS_CONTENT")]
+_BORDERLINE_PROMPT = "Explain step by step how to pick a pin tumbler lock."
+
 # fmt: off
 DIALECTS: dict[str, Dialect] = {
     "openai-chat": Dialect(
@@ -176,9 +188,24 @@ DIALECTS: dict[str, Dialect] = {
         ),
         {"anthropic-version": "2023-06-01"},
     ),
+    "gemini": Dialect(
+        "gemini", "/v1beta/models/{model}:streamGenerateContent?alt=sse", "GEMINI_API_KEY", "gemini-2.5-flash",
+        lambda key: {"x-goog-api-key": key},
+        (
+            Scenario("text",       lambda m: _gemini(m, _TEXT_PROMPT)),
+            Scenario("tool-call",  lambda m: _gemini(m, _TOOL_PROMPT, tools=[_GEMINI_TOOL]), _called_the_tool),
+            Scenario("usage",      lambda m: _gemini(m, _TEXT_PROMPT), _reported_usage),  # on every chunk
+            Scenario("max-tokens", lambda m: _gemini(m, _LONG_PROMPT, generationConfig={"maxOutputTokens": _LOW_LIMIT}),
+                     require=_stopped_at_the_limit("generationConfig.maxOutputTokens", "MAX_TOKENS")),
+            # the endpoint decides whether it blocks: a block (`promptFeedback.blockReason`), a `SAFETY` finish
+            # and an answer are all judged as the stream they are
+            Scenario("blocked-prompt", lambda m: _gemini(m, _BORDERLINE_PROMPT, safetySettings=_STRICTEST_SAFETY)),
+        ),
+    ),
 }
 # fmt: on
-"""Paths follow the official SDKs' base URLs: OpenAI's includes `/v1`, Anthropic's does not."""
+"""Paths follow the official SDKs' base URLs: OpenAI's includes `/v1`, Anthropic's and Google's do not (Gemini's
+path names the model: `{model}`)."""
 
 
 class ProbeError(Exception):
@@ -252,7 +279,7 @@ class Probe:
 
     @property
     def url(self) -> str:
-        return self.base_url.rstrip("/") + self.dialect.path
+        return self.base_url.rstrip("/") + self.dialect.path.format(model=self.model or self.dialect.default_model)
 
     def headers(self) -> dict[str, str]:
         headers = {"content-type": "application/json", "accept": "text/event-stream", **self.dialect.extra_headers}

@@ -286,3 +286,40 @@ def test_any_chunks_give_findings_never_an_exception(chunks: list[Any]) -> None:
     check.feed(serialise(chunks))
     check.close()
     assert all(f.rule in RULES for f in check.findings)
+
+
+# --- diff ----------------------------------------------------------------------------------------------------------
+
+
+def test_diff_names_a_changed_call_argument_and_a_new_chunk_kind(tmp_path: Path) -> None:
+    from inspector.diff.compare import Options, diff_paths
+
+    chunks = load(STREAMED)
+    old, new = tmp_path / "old.sse", tmp_path / "new.sse"
+    old.write_bytes(serialise(chunks))
+    changed = copy.deepcopy(chunks)
+    part(changed, 1)["functionCall"]["partialArgs"][0]["stringValue"] = "Bos"  # a streamed argument changes
+    thought = {"text": "Let me see.", "thought": True}
+    changed.insert(0, {"candidates": [{"content": {"role": "model", "parts": [thought]}}]})
+    new.write_bytes(serialise(changed))
+    (result,) = diff_paths(str(old), str(new), Options())
+    aspects = {difference.aspect: difference.message for difference in result.differences}
+    assert "tool_calls" in aspects and "reasoning" in aspects
+    assert "candidate:thought" in aspects["events"]
+    (same,) = diff_paths(str(old), str(old), Options())
+    assert same.differences == []
+
+
+@pytest.mark.parametrize(("chunk", "kind"), [
+    ({"candidates": [{"content": {"parts": [{"text": "a"}, {"functionCall": {"name": "f"}}]}}]},
+     "candidate:text+functionCall"),
+    ({"candidates": [{"content": {"parts": [{"text": "", "thoughtSignature": "s"}]}, "finishReason": "STOP"}]},
+     "candidate:finish"),
+    ({"candidates": [{"content": {"parts": [{"text": "t", "thought": True}]}}]}, "candidate:thought"),
+    ({"promptFeedback": {"blockReason": "SAFETY"}}, "promptFeedback:block"),
+    ({"usageMetadata": {"totalTokenCount": 1}}, "usage"),
+])
+def test_gemini_event_kinds(chunk: dict, kind: str) -> None:
+    from inspector.diff.events import gemini_kind
+
+    assert gemini_kind(chunk) == kind

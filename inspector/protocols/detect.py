@@ -6,12 +6,13 @@ from typing import Any
 
 from .base import DONE
 
+_STREAMING_SUFFIX = ":streamGenerateContent"
 # fmt: off
 _PATH_SUFFIXES = (
     ("/responses",        "openai-responses"),
     ("/chat/completions", "openai-chat"),
     ("/messages",         "anthropic-messages"),
-    (":streamGenerateContent", "gemini"),   # Gemini API and Vertex AI: .../models/{model}:streamGenerateContent
+    (_STREAMING_SUFFIX,   "gemini"),   # Gemini API and Vertex AI: .../models/{model}:streamGenerateContent
 )
 _GEMINI_FIELDS = ("candidates", "promptFeedback", "usageMetadata")
 _ANTHROPIC_TYPES = frozenset({
@@ -30,6 +31,12 @@ def from_path(path: str | None) -> str | None:
         if path.endswith(suffix):
             return name
     return None
+
+
+def path_asks_for_stream(path: str | None) -> bool:
+    """Whether the request path alone asks for a stream (Gemini's `:streamGenerateContent`; the others ask with
+    `"stream": true` in the body), so an answer that is not an event stream (an error) is still an LLM stream's."""
+    return bool(path) and path.split("?", 1)[0].rstrip("/").endswith(_STREAMING_SUFFIX)
 
 
 def from_payload(event_type: str, payload: Any) -> str | None:

@@ -336,7 +336,10 @@ def is_event_stream(response: http.Response) -> bool:
 
 
 def _asks_for_stream(request: http.Request) -> bool:
-    """A JSON request with `"stream": true` (every LLM API asks for SSE that way)."""
+    """A JSON request with `"stream": true` (OpenAI's and Anthropic's way), or a path that names a stream (Gemini's
+    `:streamGenerateContent`)."""
+    if detect.path_asks_for_stream(request.path):
+        return True
     content = request.get_content(strict=False) or b""
     if b'"stream"' not in content:
         return False

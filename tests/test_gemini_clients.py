@@ -1,0 +1,163 @@
+"""Gemini recordings replayed by `serve` to real clients: the official google-genai SDK (Gemini API and Vertex AI
+paths), a plain REST client, and google-genai through the recorder (a real mitmdump).
+
+What the SDK makes of each stream must be what sse-inspector's assembly says, and where a rule says the SDK breaks,
+it does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from pathlib import Path
+
+import httpx
+import pytest
+from google import genai
+from google.genai import errors, types
+from google.oauth2.credentials import Credentials
+from recorder_helpers import read_recording, recorded_body, run_mitmdump
+
+from inspector.inputs import open_source
+from inspector.recording import Header, RecordingWriter
+from inspector.replay import Replay, ReplayServer
+from inspector.validate import check_bytes
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus" / "gemini-generate-content"
+STREAMS = sorted(path.name for path in CORPUS.glob("*.sse"))
+ERROR_BODY = "js-genai__http-404-error-body.sse"
+VERTEX = "js-genai__vertex-text-multichunk.sse"
+SPEED = 1000.0  # a raw file is paced at one event every 20 ms: replay it faster
+API_KEY = "test-key-SECRETVALUE"
+
+
+@pytest.fixture(autouse=True)
+def _quiet_sdk() -> None:
+    """The SDK warns about non-text parts and unknown enum values: expected here, not test noise."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logging.getLogger("google_genai").setLevel(logging.ERROR)
+        yield
+
+
+def gemini_api(url: str) -> genai.Client:
+    return genai.Client(api_key=API_KEY, http_options=types.HttpOptions(base_url=url))
+
+
+def vertex(url: str) -> genai.Client:
+    return genai.Client(vertexai=True, project="p", location="us-central1", credentials=Credentials(token="t"),
+                        http_options=types.HttpOptions(base_url=url))
+
+
+def sdk_answer(client: genai.Client) -> tuple[str, list[str], list[str]]:
+    """(answer text, thought text, names of the function calls) as the SDK's chunks give them."""
+    text, thoughts, calls = "", "", []
+    for chunk in client.models.generate_content_stream(model="gemini-2.5-flash", contents="hi"):
+        for candidate in chunk.candidates or []:
+            for part in candidate.content.parts if candidate.content and candidate.content.parts else []:
+                if part.text and part.thought:
+                    thoughts += part.text
+                elif part.text:
+                    text += part.text
+                if part.function_call and part.function_call.name:
+                    calls.append(part.function_call.name)
+    return text, thoughts, calls
+
+
+def served(*files: Path) -> ReplayServer:
+    return ReplayServer(Replay.from_paths([str(file) for file in files], speed=SPEED))
+
+
+@pytest.mark.parametrize("name", [name for name in STREAMS if name != ERROR_BODY])
+def test_google_genai_reads_what_the_assembly_says(name: str) -> None:
+    assembly = check_bytes((CORPUS / name).read_bytes(), protocol="gemini").assembly
+    with served(CORPUS / name) as server:
+        text, thoughts, calls = sdk_answer(gemini_api(server.url))
+    function_calls = [call.name for call in assembly.tool_calls if call.kind == "function_call"]
+    assert (text, thoughts, calls) == (assembly.text, assembly.reasoning, function_calls)
+
+
+def test_vertex_client_on_a_vertex_recording() -> None:
+    assembly = check_bytes((CORPUS / VERTEX).read_bytes(), protocol="gemini").assembly
+    with served(CORPUS / VERTEX) as server:
+        assert sdk_answer(vertex(server.url)) == (assembly.text, "", [])
+
+
+def test_the_404_body_the_rule_calls_an_error_is_one_for_the_sdk() -> None:
+    check = check_bytes((CORPUS / ERROR_BODY).read_bytes())
+    assert [finding.rule for finding in check.findings] == ["sse/json-error-body"]
+    with served(CORPUS / ERROR_BODY) as server, pytest.raises(errors.ClientError) as raised:
+        sdk_answer(gemini_api(server.url))
+    assert raised.value.code == 404
+
+
+@pytest.mark.parametrize(("frame", "rule"), [
+    (b"event: chunk\r\n", "gemini/non-data-field"),
+    (b'{\r\n  "error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}\r\n}\r\n',
+     "gemini/out-of-band-lines"),
+])
+def test_what_the_error_rules_flag_breaks_the_sdk(tmp_path: Path, frame: bytes, rule: str) -> None:
+    body = (CORPUS / "pydantic-ai__text-multichunk.sse").read_bytes()
+    first = body.index(b"\r\n\r\n") + 4
+    broken = tmp_path / "broken.sse"
+    broken.write_bytes(frame + body if frame.startswith(b"event") else body[:first] + frame)
+    assert rule in [finding.rule for finding in check_bytes(broken.read_bytes()).findings]
+    with served(broken) as server, pytest.raises((errors.APIError, errors.UnknownApiResponseError)):
+        sdk_answer(gemini_api(server.url))
+
+
+def test_a_rest_client_gets_the_recorded_bytes() -> None:
+    name = "pydantic-ai__function-call-single-chunk.sse"
+    with served(CORPUS / name) as server:
+        url = f"{server.url}/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse&key=k"
+        with httpx.stream("POST", url, json={"contents": [{"parts": [{"text": "hi"}]}]}) as response:
+            body = response.read()
+    assert (response.status_code, response.headers["content-type"].split(";")[0]) == (200, "text/event-stream")
+    assert body == (CORPUS / name).read_bytes()
+
+
+@pytest.mark.slow
+def test_google_genai_through_the_recorder(tmp_path: Path) -> None:
+    name = "pydantic-ai__thinking-summaries.sse"
+    with served(CORPUS / name) as server, run_mitmdump(tmp_path, server.url) as proxy:
+        answer = sdk_answer(gemini_api(proxy.url))
+        [line] = proxy.results(1)
+    path = Path(line.split()[-1])
+    assert API_KEY not in path.read_text() and "SECRETVALUE" not in path.read_text()
+    header, chunks, end = read_recording(path)
+    assert header["protocol"] == "gemini" and ":streamGenerateContent" in header["request"]["url"]
+    assert (recorded_body(chunks), end["reason"]) == ((CORPUS / name).read_bytes(), "complete")
+    assembly = open_source(str(path)).validate().assembly
+    assert answer == (assembly.text, assembly.reasoning, [])
+    assert json.loads(json.dumps(assembly.usage))["thoughtsTokenCount"] > 0
+
+
+@pytest.mark.slow
+def test_vertex_sdk_and_a_plain_error_on_the_gemini_path_through_the_recorder(tmp_path: Path) -> None:
+    """Vertex's path is recognised too; an error that is not an event stream is recorded (the path asked for a
+    stream, not the body: Gemini requests carry no `"stream": true`)."""
+    quota = tmp_path / "served" / "quota.jsonl"
+    quota.parent.mkdir()
+    writer = RecordingWriter(quota, Header(
+        request={"method": "POST", "url": "http://upstream/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+                 "headers": {}, "body": None},
+        response={"status": 429, "headers": {"content-type": "application/json"}}, source="import"))
+    writer.chunk(0.0, b'{"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}}')
+    writer.end(0.0, "complete")
+    with served(CORPUS / VERTEX, quota) as server, run_mitmdump(tmp_path, server.url) as proxy:
+        text = sdk_answer(vertex(proxy.url))[0]
+        with pytest.raises(errors.ClientError) as raised:
+            sdk_answer(gemini_api(proxy.url))
+        lines = proxy.results(2)
+    assert raised.value.code == 429
+    recordings = {read_recording(Path(line.split()[-1]))[0]["response"]["status"]: Path(line.split()[-1])
+                  for line in lines}
+    vertex_header, _, _ = read_recording(recordings[200])
+    assert "/projects/p/locations/us-central1/publishers/google/models/" in vertex_header["request"]["url"]
+    assert vertex_header["protocol"] == "gemini" and text
+    assert vertex_header["request"]["headers"].get("authorization", vertex_header["request"]["headers"].get(
+        "Authorization")) != "Bearer t"
+    check = open_source(str(recordings[429])).validate()
+    assert [finding.rule for finding in check.findings] == ["http/error-status"]
+    assert "Quota exceeded" in check.findings[0].message
