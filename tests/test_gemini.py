@@ -323,3 +323,20 @@ def test_gemini_event_kinds(chunk: dict, kind: str) -> None:
     from inspector.diff.events import gemini_kind
 
     assert gemini_kind(chunk) == kind
+
+
+def test_view_shows_the_details_in_the_terminal_json_and_html() -> None:
+    from inspector.inputs import open_source
+    from inspector.view.html import report_page
+    from inspector.view.model import inspect
+    from inspector.view.render import DetailsView, make_console
+
+    report = inspect(open_source(str(CORPUS / "pydantic-ai__google-search-grounding.sse")))
+    queries = report.assembly.details["groundingMetadata"]["webSearchQueries"]
+    assert report.to_json()["details"]["groundingMetadata"]["webSearchQueries"] == queries
+    console = make_console(width=100, record=True)
+    console.print(DetailsView(report.assembly.details))
+    assert "groundingMetadata.webSearchQueries" in console.export_text()
+    page = report_page(report)
+    assert 'id="details"' in page and "webSearchQueries" in page
+    assert "<style>" not in page.split('id="details"')[1].split("</dl>")[0]  # the rendered chip is escaped

@@ -262,6 +262,11 @@ def _answer(report: StreamReport, events: Sequence[_WireEvent]) -> str:
         parts.append(f"<h3>usage</h3><dl class=\"kv\" id=\"usage\">{rows}</dl>")
     else:
         parts.append("<h3>usage</h3><p class=\"muted\">not reported</p>")
+    details = report.assembly.details  # Gemini: grounding, citations, safety ratings, prompt feedback
+    if details:
+        rows = "".join(f"<dt class=\"mono\">{_text(key)}</dt><dd class=\"mono\">"
+                       f"{_text(json.dumps(value, ensure_ascii=False))}</dd>" for key, value in flatten(details))
+        parts.append(f"<h3>details</h3><dl class=\"kv\" id=\"details\">{rows}</dl>")
     return "".join(parts) + "</section>"
 
 
