@@ -18,7 +18,7 @@ import click
 
 from . import __version__, report
 from .escape import json_safe, visible
-from .inputs import InputError, expand, iter_sources, open_source
+from .inputs import UNREADABLE, InputError, expand, open_source
 from .protocols import NAMES
 
 PROTOCOL_CHOICES = click.Choice(["auto", *NAMES])
@@ -65,11 +65,13 @@ def events(paths: tuple[str, ...], as_json: bool) -> None:
             click.echo(visible(f"{name}: note: {problem.detail}", one_line=True), err=True)
 
 
-def _finite(value: float | None) -> float | None:
-    """click's FloatRange lets `nan` and `inf` through; no option of ours means either."""
-    if value is not None and not math.isfinite(value):
-        raise click.BadParameter(f"expected a finite number, got {value}")
-    return value
+def _tolerance(value: str | None) -> tuple[float, float] | None:
+    from .diff.compare import parse_tolerance
+
+    try:
+        return None if value is None else parse_tolerance(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 def _echo_event(event, as_json: bool, path: str | None) -> None:
@@ -96,7 +98,7 @@ def validate(paths: tuple[str, ...], protocol: str, output_format: str, strict: 
     """Check each stream against its protocol's documented event order and chunk schemas.
 
     Every finding names a rule (see docs/rules.md), its severity and the event where it happened.
-    Exit 0 when no file fails, 1 when one does.
+    Exit 0 when no file fails, 1 when one does, 2 when one cannot be read (the others are still checked).
     """
     if ignored:  # NOTE: every protocol module registers its rules on import: load them only to check names
         from .findings import RULES
@@ -106,14 +108,27 @@ def validate(paths: tuple[str, ...], protocol: str, output_format: str, strict: 
         unknown = sorted(set(ignored) - set(RULES))
         if unknown:
             raise UsageFailure(f"--ignore: unknown rule {unknown[0]!r} (see docs/rules.md)")
+    names = expand(paths)
     results = []
-    for source in iter_sources(paths):
-        check = source.validate(protocol)
+    for name in names:
+        try:
+            check = open_source(name).validate(protocol)
+        except InputError as error:
+            if len(names) == 1:
+                raise
+            click.echo(visible(f"sse-inspector: error: {error}", one_line=True), err=True)  # then the other files
+            results.append(report.FileResult(name, "unreadable", [UNREADABLE(None, str(error))], 0, readable=False))
+            continue
         findings = [finding for finding in check.findings if finding.rule not in ignored]
-        results.append(report.FileResult(source.name, check.protocol or "generic", findings, check.events, strict))
+        results.append(report.FileResult(name, check.protocol or "generic", findings, check.events, strict))
     for line in report.FORMATS[output_format](results):
         click.echo(line)
-    sys.exit(1 if any(result.failed for result in results) else 0)
+    sys.exit(_exit_code(any(result.failed for result in results), all(result.readable for result in results)))
+
+
+def _exit_code(differences: bool, readable: bool) -> int:
+    """2 when a file could not be read (every other file is still reported), else 1 for findings or differences."""
+    return 2 if not readable else 1 if differences else 0
 
 
 @cli.command()
@@ -123,30 +138,36 @@ def validate(paths: tuple[str, ...], protocol: str, output_format: str, strict: 
               show_default=True, help="junit: one test case per compared file.")
 @click.option("--ignore-text", is_flag=True, help="Compare structure and tool calls only (nondeterministic models).")
 @click.option("--usage", is_flag=True, help="Compare token usage too (off by default: it varies between runs).")
-@click.option("--timing-tolerance", type=click.FloatRange(min=0), metavar="PCT", callback=lambda _c, _p, v: _finite(v),
-              help="Also fail when TTFT or duration grew by more than PCT percent (inputs with times only).")
+@click.option("--timing-tolerance", metavar="PCT[%,FLOOR]", callback=lambda _c, _p, v: _tolerance(v),
+              help="Also fail when TTFT or duration grew by more than PCT percent and, if given, by more than "
+                   "FLOOR (50%,100ms: both must be exceeded). Inputs with times only.")
 @click.option("--protocol", type=PROTOCOL_CHOICES, default="auto", show_default=True,
               help="Protocol of both streams; auto detects it.")
-def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool, timing_tolerance: float | None,
-         protocol: str) -> None:
+def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool,
+         timing_tolerance: tuple[float, float] | None, protocol: str) -> None:
     """Compare two recordings (or two directories of them, paired by file name) semantically.
 
     Ids, timestamps, obfuscation padding and the way text was cut into deltas never count; status, the
     sequence of event types, text, tool calls (arguments as JSON) and findings do.
-    Exit 0 when everything is the same, 1 when anything differs.
+    Exit 0 when everything is the same, 1 when anything differs, 2 when a file cannot be read (the other pairs
+    are still compared).
     """
     from pathlib import Path
 
     from .diff import report as diff_report
     from .diff.compare import Options, diff_paths
 
-    options = Options(ignore_text=ignore_text, usage=usage, timing_tolerance=timing_tolerance,
+    percent, floor = timing_tolerance or (None, 0.0)
+    options = Options(ignore_text=ignore_text, usage=usage, timing_tolerance=percent, timing_floor=floor,
                       protocol=None if protocol == "auto" else protocol)
     results = list(diff_paths(old, new, options))
+    for result in results:
+        if not result.readable:
+            click.echo(visible(f"sse-inspector: error: {result.differences[0].message}", one_line=True), err=True)
     table = all(path != "-" and Path(path).is_dir() for path in (old, new))
     for line in diff_report.FORMATS[output_format](results, table):
         click.echo(line)
-    sys.exit(0 if all(result.same for result in results) else 1)
+    sys.exit(_exit_code(not all(result.same for result in results), all(result.readable for result in results)))
 
 
 @cli.command(short_help="Replay recordings as a live endpoint, with fault injection.")
@@ -169,7 +190,6 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
     Several recordings are matched by request path (else by protocol), then served in turn. Point a client at
     it: openai SDK base_url http://127.0.0.1:PORT/v1, anthropic SDK base_url http://127.0.0.1:PORT. Ctrl-C stops.
     """
-    import math
 
     from .replay import Faults, Replay, describe, serve_forever
 
@@ -430,6 +450,40 @@ def _exit_after_the_proxy(code: int) -> NoReturn:
     os._exit(code)
 
 
+@cli.command(name="import", short_help="Recordings from HAR files and mitmproxy flow files.")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), default="recordings", show_default=True,
+              help="Directory the recordings are written to.")
+@click.option("--redact", multiple=True, metavar="NAME",
+              help="Also redact this header or query parameter (repeatable); keys and tokens always are.")
+def import_command(files: tuple[str, ...], out_dir: str, redact: tuple[str, ...]) -> None:
+    """Turn every event-stream response in a HAR file (browser DevTools, HTTP Toolkit, Proxyman, Charles) or a
+    mitmproxy flow file (`mitmdump -w`) into a recording, with secrets redacted as `record` does.
+
+    Exit 0 when at least one stream was imported, 2 when none was (or a file is neither format).
+    """
+    from pathlib import Path
+
+    from .importer import CaptureError, import_file
+
+    written = 0
+    for file in files:
+        try:
+            found = import_file(file, Path(out_dir), redact)
+        except CaptureError as error:
+            raise UsageFailure(str(error)) from None
+        for item in found.imported:
+            click.echo(f"{item.path}  {item.method} {visible(item.url_path, one_line=True)}  {item.status}  "
+                       f"{item.protocol or 'unknown protocol'}")
+        for skipped in found.skipped:
+            click.echo(f"sse-inspector: note: {skipped.where}: skipped: {skipped.reason}", err=True)
+        click.echo(f"{file}: {len(found.imported)} event stream(s) imported, {len(found.skipped)} skipped, "
+                   f"{found.others} other response(s) left out", err=True)
+        written += len(found.imported)
+    if not written:
+        raise UsageFailure(f"no event-stream response could be imported from {' '.join(files)}")
+
+
 @cli.command(short_help="Check an endpoint with standard streaming requests.")
 @click.option("--base-url", required=True, metavar="URL",
               help="As for the official SDKs: OpenAI's includes /v1 (https://api.openai.com/v1), Anthropic's and "
@@ -496,7 +550,6 @@ def demo(directory: str | None, speed: float, examples: str | None) -> None:
 
     Exit 0 when every stream was recorded unchanged and passes validation, 1 otherwise.
     """
-    import math
     import tempfile
     from pathlib import Path
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from .findings import Severity, rule
 from .recording import Chunk, End, Header, RecordingError, iter_body, read_header
 from .redact import Policy
 
@@ -32,6 +33,10 @@ CURL = "curl"
 """`Header.source` of `curl -i` output: a response without a request, times or end line."""
 _STATUS_LINE = re.compile(rb"^HTTP/\d(?:\.\d)? (\d{3})(?: |\r|\n|$)")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+UNREADABLE = rule("input/unreadable", Severity.ERROR,
+                  "one file among several is not a readable recording or SSE stream: the others are still checked")
 
 
 class InputError(ValueError):

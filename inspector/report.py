@@ -21,6 +21,8 @@ class FileResult(Tally):
     findings: list[Finding]
     events: int
     strict: bool = False
+    readable: bool = True
+    """False: the file could not be read (its one finding says why); the other files were checked all the same."""
 
     @property
     def failed(self) -> bool:
@@ -62,8 +64,10 @@ def text(results: Sequence[FileResult]) -> Iterable[str]:
         failed = sum(result.failed for result in results)
         errors = sum(result.errors for result in results)
         warnings = sum(result.warnings for result in results)
+        unreadable = sum(not result.readable for result in results)
         yield (f"{_plural(len(results), 'file')}: {len(results) - failed} passed, {failed} failed "
-               f"({_plural(errors, 'error')}, {_plural(warnings, 'warning')})")
+               f"({_plural(errors, 'error')}, {_plural(warnings, 'warning')})"
+               + (f", {unreadable} unreadable" if unreadable else ""))
 
 
 def as_json(results: Sequence[FileResult]) -> Iterable[str]:
@@ -80,12 +84,15 @@ def junit(results: Sequence[FileResult]) -> Iterable[str]:
 
     suite = ElementTree.Element(
         "testsuite", name="sse-inspector validate", tests=str(len(results)),
-        failures=str(sum(r.failed for r in results)), errors="0",
+        failures=str(sum(r.failed and r.readable for r in results)), errors=str(sum(not r.readable for r in results)),
     )
     for result in results:
         name = visible(result.path, one_line=True)  # NOTE: XML 1.0 cannot hold most controls, even escaped
         case = ElementTree.SubElement(suite, "testcase", classname=result.protocol, name=name)
-        if result.failed:
+        if not result.readable:  # JUnit's `error`: the test could not run, as opposed to a failed check
+            error = ElementTree.SubElement(case, "error", message="unreadable")
+            error.text = "\n".join(visible(f.message) for f in result.findings)
+        elif result.failed:
             failure = ElementTree.SubElement(case, "failure", message=_tally(result))
             failure.text = "\n".join(_line(f) for f in result.findings)
         elif result.findings:

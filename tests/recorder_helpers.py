@@ -50,6 +50,8 @@ from h2 import events as h2events
 from h2.config import H2Configuration
 from h2.connection import H2Connection
 
+from inspector.pytest_plugin.endpoints import stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fixtures" / "corpus"
 ADDON = ROOT / "addons" / "sse_recorder.py"
@@ -356,13 +358,7 @@ def run_mitmdump(tmp: Path, upstream_url: str, *options: str, directory: Path | 
             raise AssertionError(f"{error}; its output:\n{output}") from None
         yield Proxy(f"http://{address}", directory, process, lines)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-        try:
-            process.wait(WAIT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, signal.SIGINT, WAIT)
         reader.join(WAIT)
 
 

@@ -117,7 +117,7 @@ def test_stdin_can_be_named_only_once(run_cli) -> None:
 
 def test_a_nan_option_value_is_a_usage_error(run_cli) -> None:
     result = run_cli("diff", "--timing-tolerance", "nan", str(TEXT_PLAIN), str(TEXT_PLAIN))
-    assert result.code == 2 and "expected a finite number, got nan" in result.err
+    assert result.code == 2 and "expected PCT or PCT%,FLOOR (such as 50%,100ms), got 'nan'" in result.err
 
 
 def test_diff_names_a_missing_file_as_typed(run_cli, tmp_path: Path) -> None:

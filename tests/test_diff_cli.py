@@ -123,7 +123,8 @@ def test_usage_flag(run_cli, tmp_path: Path) -> None:
                      id="missing-file"),
         pytest.param(["-", "-"], "sse-inspector: error: -: only one side can be stdin", id="stdin-twice"),
         pytest.param(["--timing-tolerance", "-5", str(TOOL), str(TOOL)],
-                     "sse-inspector: error: Invalid value for '--timing-tolerance': -5.0 is not in the range x>=0.",
+                     "sse-inspector: error: Invalid value for '--timing-tolerance': expected PCT or PCT%,FLOOR "
+                     "(such as 50%,100ms), got '-5'",
                      id="negative-tolerance"),
     ],
 )
@@ -163,3 +164,50 @@ def test_ignore_text_flag(run_cli, tmp_path: Path, flags: list[str], code: int, 
 def test_protocol_generic_compares_the_event_sequence_only(run_cli, changed_tool: Path) -> None:
     result = run_cli("diff", "--protocol", "generic", str(TOOL), str(changed_tool))
     assert (result.code, result.out) == (0, "no differences\n")
+
+
+def _break(path: Path) -> None:
+    """A recording whose second line was cut by a bad merge (the header stays whole)."""
+    header = '{"kind":"header","format":"sse-recording","version":1,"request":{},"response":null}\n'
+    path.write_text(header + '{"kind":"chunk","t":0.1,"te\n{"kind":"end","t":0.2,"reason":"complete"}\n')
+
+
+def test_a_broken_file_in_a_directory_is_reported_and_the_others_still_compared(run_cli, trees) -> None:
+    golden, new = trees
+    _break(golden / "broken.jsonl")
+    shutil.copy(CORPUS.parent.parent.parent / "recordings" / "examples" / "openai-chat-parallel-tool-calls.jsonl",
+                new / "broken.jsonl")
+    result = run_cli("diff", str(golden), str(new))
+    problem = result.err.removeprefix("sse-inspector: error: ").rstrip("\n")
+    assert (result.code, result.err.count("\n")) == (2, 1)
+    assert problem.startswith(f"{golden / 'broken.jsonl'}:2: broken recording line (")
+    assert result.out.splitlines() == [
+        "file          result       differences",
+        "broken.jsonl  unreadable",
+        "extra.sse     only in new",
+        "gone.sse      only in old",
+        "sub/tool.sse  different    1",
+        "text.sse      same",
+        "",
+        "== broken.jsonl ==",
+        f"  {problem}",
+        "",
+        "== sub/tool.sse ==",
+        '  tool call 0 weather: name: "weather" -> "forecast"',
+        "",
+        "5 files: 1 same, 3 different, 1 unreadable",
+    ]
+
+
+def test_a_broken_file_is_a_junit_error_and_a_json_result(run_cli, trees) -> None:
+    golden, new = trees
+    _break(new / "text.sse")
+    junit = run_cli("diff", "--format", "junit", str(golden), str(new))
+    suite = ElementTree.fromstring(junit.out.split("\n", 1)[1])
+    assert (junit.code, suite.get("tests"), suite.get("failures"), suite.get("errors")) == (2, "4", "3", "1")
+    error = next(case for case in suite.iter("testcase") if case.get("name") == "text.sse").find("error")
+    assert error.text.startswith(f"{new / 'text.sse'}:2: broken recording line")
+    files = json.loads(run_cli("diff", "--format", "json", str(golden), str(new)).out)["files"]
+    assert {file["name"]: file["result"] for file in files} == {
+        "extra.sse": "only in new", "gone.sse": "only in old", "sub/tool.sse": "different", "text.sse": "unreadable",
+    }

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from inspector.diff.compare import Difference, Digest, FindingTally, Options, compare
+from inspector.diff.compare import Difference, Digest, FindingTally, Options, compare, parse_tolerance
 from inspector.diff.events import Run, RunCollector, chat_kind, compare_runs, event_kind
 from inspector.diff.values import first_change, json_changes, unified
 from inspector.findings import Finding, Severity
@@ -260,6 +260,36 @@ def test_status_and_protocol() -> None:
 def test_timing_tolerance(old: tuple, new: tuple, tolerance: float, expected: list[str]) -> None:
     messages = _messages(_digest(times=old), _digest(times=new), Options(timing_tolerance=tolerance))
     assert messages == [("timing", message) for message in expected]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # the trivial local gateway: +560 % but only 161 ms: within a 200 ms floor, not within 100 ms
+        pytest.param((0.029, 1.0), (0.190, 1.0), [], id="fast-stream-noise-under-the-floor"),
+        pytest.param((0.5, 2.0), (0.6, 2.0), [], id="under-the-percentage"),
+        pytest.param((0.5, 2.0), (1.0, 2.5), ["TTFT: 0.500s -> 1.000s, +100% (tolerance 50% and 200ms)"],
+                     id="both-exceeded"),
+    ],
+)
+def test_timing_floor_must_be_exceeded_too(old: tuple, new: tuple, expected: list[str]) -> None:
+    options = Options(timing_tolerance=50, timing_floor=0.2)
+    messages = _messages(_digest(times=old), _digest(times=new), options)
+    assert messages == [("timing", message) for message in expected]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("50", (50.0, 0.0)), ("50%", (50.0, 0.0)), ("50%,100ms", (50.0, 0.1)), (" 12.5 % , 0.25s ", (12.5, 0.25))],
+)
+def test_parse_tolerance(value: str, expected: tuple[float, float]) -> None:
+    assert parse_tolerance(value) == expected
+
+
+@pytest.mark.parametrize("value", ["", "-5", "nan", "inf", "50%,", "50%,100", "50%,100h", "%", "50%%"])
+def test_parse_tolerance_rejects(value: str) -> None:
+    with pytest.raises(ValueError, match="expected PCT or PCT%,FLOOR"):
+        parse_tolerance(value)
 
 
 def test_timing_is_not_compared_without_a_tolerance() -> None:

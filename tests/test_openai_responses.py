@@ -243,7 +243,7 @@ def test_stream_cut_mid_message_reports_the_end_and_the_open_item() -> None:
 
 
 def test_resumed_stream_may_start_anywhere() -> None:
-    """A `starting_after` resume starts at sequence N+1 with no `response.created` (PROTOCOLS.md §A.3 rule 1)."""
+    """A `starting_after` resume starts at sequence N+1 with no `response.created` (docs/protocols.md §A.3 rule 1)."""
     frames = load("pydantic-ai__background-queued.sse")[1:]
     check = check_bytes(dump(frames, renumber=False))
     assert [(f.rule, f.severity, f.index) for f in check.findings] == [("responses/stream-resumed", "warning", 0)]
@@ -390,7 +390,7 @@ def as_refusal(frames: list[Frame]) -> list[Frame]:
 
 
 def with_shell_command(frames: list[Frame]) -> list[Frame]:
-    """A shell command streamed inside the function-call item: added "" + deltas = done (PROTOCOLS.md §A.3 rule 7)."""
+    """A shell command streamed inside the function-call item: added "" + deltas = done (protocols.md §A.3 rule 7)."""
     command = [
         event("response.shell_call_command.added", output_index=0, command_index=0, command=""),
         event("response.shell_call_command.delta", output_index=0, command_index=0, delta="ls "),
@@ -497,7 +497,7 @@ def resume(name: str, at: int, mutate: Callable[[list[Frame]], list[Frame]] | No
     pytest.param("pydantic-ai__web-search-annotations.sse", 16, id="mid-message-before-an-annotation"),
 ])
 def test_a_resume_may_start_inside_an_item(stream: str, at: int) -> None:
-    """PROTOCOLS.md §D Responses rule 2: a resumed stream "may start anywhere"; what was opened before its first
+    """docs/protocols.md §D Responses rule 2: a resumed stream "may start anywhere"; what was opened before its first
     event (items, parts, summary parts, output indexes) is taken as already open."""
     assert resume(stream, at) == RESUMED
 
@@ -645,3 +645,22 @@ def test_the_required_fields_are_required_by_the_installed_sdk() -> None:
     annotations = by_type(Annotation)
     for kind, wanted in required.ANNOTATIONS.items():
         assert set(wanted) <= annotations[kind], kind
+
+
+def test_an_item_whose_type_is_not_a_string_is_judged_not_a_crash() -> None:
+    """Found by the mangling property above: `"type": []` in a done item raised `unhashable type: 'list'`."""
+    from inspector.validate import check_bytes
+
+    def frame(payload: dict) -> bytes:
+        return f"event: {payload['type']}\ndata: {json.dumps(payload)}\n\n".encode()
+
+    item = {"id": "fc_1", "type": "function_call", "status": "completed", "arguments": "{}", "call_id": "c",
+            "name": "f"}
+    body = b"".join(frame(payload) for payload in [
+        {"type": "response.created", "sequence_number": 0,
+         "response": {"id": "r", "status": "in_progress", "output": []}},
+        {"type": "response.output_item.added", "sequence_number": 1, "output_index": 0, "item": item},
+        {"type": "response.output_item.done", "sequence_number": 2, "output_index": 0, "item": {**item, "type": []}},
+    ])
+    check = check_bytes(body, "openai-responses")
+    assert check.findings  # judged (a schema finding), where the checker used to raise

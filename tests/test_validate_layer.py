@@ -1,6 +1,7 @@
 """The common validation layer (HTTP, SSE, JSON rules and detection) and the `validate` command's formats."""
 
 import json
+import shutil
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -146,6 +147,36 @@ class TestValidateCommand:
         assert result.code == 1
         assert result.out.splitlines()[-1] == "2 files: 1 passed, 1 failed (1 error, 0 warnings)"
         assert "  end  http/error-status  error: HTTP 500: boom" in result.out
+
+    @pytest.mark.parametrize("output_format", ["text", "junit"])
+    def test_a_broken_file_in_a_directory_is_a_finding_and_the_others_are_still_checked(
+        self, run_cli, tmp_path: Path, output_format: str
+    ) -> None:
+        (tmp_path / "a.sse").write_bytes(b"data: {}\n\n")
+        (tmp_path / "b.jsonl").write_text('{"kind":"header","format":"sse-recording","version":7}\n')
+        shutil.copy(UNTERMINATED, tmp_path / "c.sse")
+        result = run_cli("validate", "--protocol", "generic", "--format", output_format, str(tmp_path))
+        problem = f"{tmp_path / 'b.jsonl'}:1: recording format version 7 is not supported"
+        assert (result.code, result.err) == (2, f"sse-inspector: error: {problem}\n")
+        if output_format == "junit":
+            suite = ElementTree.fromstring(result.out.split("\n", 1)[1])
+            assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "1", "1")
+            return
+        lines = result.out.splitlines()
+        assert lines[:3] == [
+            f"{tmp_path / 'a.sse'}  generic  ok  1 event",
+            f"{tmp_path / 'b.jsonl'}  unreadable  FAIL  1 error",
+            f"  end  input/unreadable  error: {problem}",
+        ]
+        assert lines[-1] == "3 files: 1 passed, 2 failed (2 errors, 0 warnings), 1 unreadable"
+        assert lines[3].startswith(f"{tmp_path / 'c.sse'}  generic  FAIL  1 error")
+
+    def test_a_single_broken_file_is_one_line_and_exit_2(self, run_cli, tmp_path: Path) -> None:
+        (tmp_path / "b.jsonl").write_text('{"kind":"header","format":"sse-recording","version":7}\n')
+        result = run_cli("validate", str(tmp_path / "b.jsonl"))
+        assert (result.code, result.out) == (2, "")
+        assert result.err == f"sse-inspector: error: {tmp_path / 'b.jsonl'}:1: recording format version 7 is not " \
+                             "supported\n"
 
     def test_directory_skips_text_files_that_are_not_sse(self, run_cli, tmp_path: Path) -> None:
         (tmp_path / "LICENSE.txt").write_text("MIT License\n")

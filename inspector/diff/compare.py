@@ -12,6 +12,7 @@ difference.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import zip_longest
@@ -33,6 +34,8 @@ class Options:
     """Token counts vary from run to run; compare them only when asked."""
     timing_tolerance: float | None = None
     """Percent by which TTFT or duration may grow before it is a difference; None: times are not compared."""
+    timing_floor: float = 0.0
+    """Seconds a time must grow by as well: on a fast stream a few ms of noise are hundreds of percent."""
     protocol: str | None = None
 
 
@@ -62,7 +65,7 @@ class Digest:
 @dataclass(frozen=True, slots=True)
 class Difference:
     aspect: str
-    """protocol, status, events, text, reasoning, refusal, tool_calls, usage, findings, timing, file."""
+    """protocol, status, events, text, reasoning, refusal, tool_calls, usage, findings, timing, file, unreadable."""
     message: str
     detail: tuple[str, ...] = ()
     """Extra lines, e.g. a unified diff of the text."""
@@ -81,6 +84,8 @@ class PairResult:
     differences: list[Difference] = field(default_factory=list)
     old: Digest | None = None
     new: Digest | None = None
+    readable: bool = True
+    """False: a side could not be read; the one difference says why (the other pairs are compared all the same)."""
 
     @property
     def same(self) -> bool:
@@ -241,11 +246,24 @@ def _timing(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
         before, after = read(old), read(new)
         if before is None or after is None:
             continue
-        allowed = before * (1 + options.timing_tolerance / 100)
+        allowed = max(before * (1 + options.timing_tolerance / 100), before + options.timing_floor)
         if after > allowed:
             growth = "" if before <= 0 else f", +{(after / before - 1) * 100:.0f}%"
+            floor = f" and {options.timing_floor * 1000:g}ms" if options.timing_floor else ""
             yield Difference("timing", f"{label}: {before:.3f}s -> {after:.3f}s{growth} "
-                                       f"(tolerance {options.timing_tolerance:g}%)")
+                                       f"(tolerance {options.timing_tolerance:g}%{floor})")
+
+
+_TOLERANCE = re.compile(r"^\s*(?P<pct>\d+(\.\d+)?)\s*%?\s*(,\s*(?P<floor>\d+(\.\d+)?)\s*(?P<unit>ms|s)\s*)?$")
+
+
+def parse_tolerance(value: str) -> tuple[float, float]:
+    """`50`, `50%` or `50%,100ms` (`0.1s` too) -> (percent, floor in seconds); ValueError otherwise."""
+    match = _TOLERANCE.match(value)
+    if match is None:
+        raise ValueError(f"expected PCT or PCT%,FLOOR (such as 50%,100ms), got {value!r}")
+    floor = float(match["floor"] or 0) / (1000 if match["unit"] == "ms" else 1)
+    return float(match["pct"]), floor
 
 
 ASPECTS: tuple[Aspect, ...] = (_status, _events, _texts, _tool_calls, _usage, _findings, _timing)
@@ -299,12 +317,20 @@ def _listing(directory: str) -> dict[str, str]:
 
 
 def diff_paths(old: str, new: str, options: Options = Options()) -> Iterable[PairResult]:
-    """Compare two files or two directories, one pair at a time. Unusable input raises InputError."""
+    """Compare two files or two directories, one pair at a time. Unusable input raises InputError, except a
+    broken file among several: its pair reports it (`readable` False) and the other pairs are still compared."""
     if old == "-" and new == "-":
         raise InputError("-: only one side can be stdin")
-    for name, old_path, new_path in pairs(old, new):
+    found = pairs(old, new)
+    for name, old_path, new_path in found:
         if old_path is None or new_path is None:
             side, present = ("new", new_path) if old_path is None else ("old", old_path)
             yield PairResult(name, old_path, new_path, [Difference("file", f"only in {side}: {present}")])
             continue
-        yield diff_sources(open_source(old_path), open_source(new_path), options, name)
+        try:
+            result = diff_sources(open_source(old_path), open_source(new_path), options, name)
+        except InputError as error:
+            if len(found) == 1:
+                raise
+            result = PairResult(name, old_path, new_path, [Difference("unreadable", str(error))], readable=False)
+        yield result

@@ -19,6 +19,8 @@ def _plural(n: int, word: str) -> str:
 
 
 def _result(pair: PairResult) -> str:
+    if not pair.readable:
+        return "unreadable"
     if pair.old_path is None:
         return "only in new"
     if pair.new_path is None:
@@ -45,13 +47,15 @@ def text(pairs: Sequence[PairResult], table: bool = False) -> Iterable[str]:
         count = str(len(pair.differences)) if pair.differences and pair.old and pair.new else ""
         yield f"{name:<{width}}  {_result(pair):<11}  {count}".rstrip()
     for pair, name in zip(pairs, names, strict=True):
-        if pair.old and pair.new and pair.differences:
+        if (pair.old and pair.new or not pair.readable) and pair.differences:
             yield ""
             yield f"== {name} =="
             yield from _lines(pair.differences, "  ")
-    different = sum(not pair.same for pair in pairs)
+    different = sum(not pair.same and pair.readable for pair in pairs)
+    unreadable = sum(not pair.readable for pair in pairs)
     yield ""
-    yield f"{_plural(len(pairs), 'file')}: {len(pairs) - different} same, {different} different"
+    yield (f"{_plural(len(pairs), 'file')}: {len(pairs) - different - unreadable} same, {different} different"
+           + (f", {unreadable} unreadable" if unreadable else ""))
 
 
 def _times(digest: Digest | None) -> dict | None:
@@ -73,11 +77,14 @@ def junit(pairs: Sequence[PairResult], table: bool = False) -> Iterable[str]:
     """One test case per pair; a pair that differs is a failure listing its differences."""
     suite = ElementTree.Element(
         "testsuite", name="sse-inspector diff", tests=str(len(pairs)),
-        failures=str(sum(not pair.same for pair in pairs)), errors="0",
+        failures=str(sum(not pair.same and pair.readable for pair in pairs)),
+        errors=str(sum(not pair.readable for pair in pairs)),
     )
     for pair in pairs:
         case = ElementTree.SubElement(suite, "testcase", classname="diff", name=visible(pair.name, one_line=True))
-        if not pair.same:
+        if not pair.readable:  # JUnit's `error`: the comparison could not run, as opposed to a difference
+            ElementTree.SubElement(case, "error", message="unreadable").text = visible(pair.differences[0].message)
+        elif not pair.same:
             summary = _result(pair) if pair.old is None else _plural(len(pair.differences), "difference")
             failure = ElementTree.SubElement(case, "failure", message=summary)
             failure.text = "\n".join(_lines(pair.differences, ""))

@@ -128,7 +128,7 @@ class Recorder:
         if response is None:
             return
         protocol = detect.from_path(flow.request.path)
-        if _is_event_stream(response):
+        if is_event_stream(response):
             recording = None
             if protocol is not None or ctx.options.sse_streams == "all":
                 recording = self._start(flow, protocol, sse=True)
@@ -186,7 +186,7 @@ class Recorder:
             return None
         started = flow.request.timestamp_end or flow.request.timestamp_start
         header = self._header(flow, protocol, started, decoder)
-        path = Path(ctx.options.sse_dir) / _file_name(started, protocol, flow.id)
+        path = Path(ctx.options.sse_dir) / file_name(started, protocol, flow.id)
         try:
             writer = ChunkWriter(path, header)
         except OSError as error:
@@ -200,28 +200,8 @@ class Recorder:
                                client_gone=client_watch(flow.client_conn, _socket_poller(flow.client_conn)))
 
     def _header(self, flow: http.HTTPFlow, protocol: str | None, started: float, decoder: BodyDecoder) -> Header:
-        policy = Policy(ctx.options.sse_redact)
-        request = flow.request
-        body = policy.body(request.get_text(strict=False)) if ctx.options.sse_request_body else None
-        recorded_response = None
-        if flow.response is not None:
-            headers = [(name, value) for name, value in flow.response.headers.items(multi=True)
-                       if decoder.is_identity or name.lower() not in _DROPPED_WHEN_DECODED]
-            recorded_response = {"status": flow.response.status_code, "headers": policy.headers(headers)}
-        return Header(
-            request={
-                "method": request.method,
-                "url": policy.url(request.pretty_url),
-                "headers": policy.headers(request.headers.items(multi=True)),
-                "body": body or None,
-            },
-            response=recorded_response,
-            protocol=protocol,
-            source="proxy",
-            id=flow.id,
-            started_at=datetime.fromtimestamp(started, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            extra={"decoded_from": decoder.encoding} if not decoder.is_identity else {},
-        )
+        return flow_header(flow, protocol, started, None if decoder.is_identity else decoder.encoding,
+                           tuple(ctx.options.sse_redact), keep_body=ctx.options.sse_request_body)
 
     def _finish(self, recording: StreamRecording, ending: Ending) -> None:
         recording.finish()
@@ -259,6 +239,36 @@ class Recorder:
             "sse-inspector: error: cannot write recordings to %s (%s): traffic passes through unrecorded",
             ctx.options.sse_dir, error.strerror or error,
         )
+
+
+def flow_header(
+    flow: http.HTTPFlow, protocol: str | None, started: float, decoded_from: str | None, extra: Sequence[str] = (),
+    *, keep_body: bool = True, source: str = "proxy",
+) -> Header:
+    """The recording header of a flow, secrets redacted: the one place the recorder and `import` build it.
+    `decoded_from` names the content encoding undone for the stored chunks (its headers then no longer hold)."""
+    policy = Policy(extra)
+    request = flow.request
+    body = policy.body(request.get_text(strict=False)) if keep_body else None
+    recorded_response = None
+    if flow.response is not None:
+        headers = [(name, value) for name, value in flow.response.headers.items(multi=True)
+                   if decoded_from is None or name.lower() not in _DROPPED_WHEN_DECODED]
+        recorded_response = {"status": flow.response.status_code, "headers": policy.headers(headers)}
+    return Header(
+        request={
+            "method": request.method,
+            "url": policy.url(request.pretty_url),
+            "headers": policy.headers(request.headers.items(multi=True)),
+            "body": body or None,
+        },
+        response=recorded_response,
+        protocol=protocol,
+        source=source,
+        id=flow.id,
+        started_at=datetime.fromtimestamp(started, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        extra={"decoded_from": decoded_from} if decoded_from else {},
+    )
 
 
 class Chained:
@@ -332,7 +342,7 @@ def _log_result(result: StreamResult) -> None:
     log.info("%s  %s", result.line(), result.path)
 
 
-def _is_event_stream(response: http.Response) -> bool:
+def is_event_stream(response: http.Response) -> bool:
     return response.headers.get("content-type", "").lower().startswith("text/event-stream")
 
 
@@ -366,7 +376,8 @@ def _ending_of(flow: http.HTTPFlow) -> Ending:
     return Ending("error", message)
 
 
-def _file_name(started: float, protocol: str | None, flow_id: str) -> str:
+def file_name(started: float, protocol: str | None, flow_id: str) -> str:
+    """`20250301-101502.123-openai-chat-1a2b3c4d.jsonl`: sorts by time, says what it holds."""
     stamp = datetime.fromtimestamp(started).strftime("%Y%m%d-%H%M%S.%f")[:-3]
     return f"{stamp}-{protocol or 'sse'}-{flow_id[:8]}.jsonl"
 

@@ -4,7 +4,7 @@
 `TimingRecorder`; events and raw chunks are kept only when the caller asks for them (`view --events`,
 `view --raw`). `Inspection` does the same one chunk at a time, for a recording still being written
 (`view --follow`, the live panel of `record`). The result, a `StreamReport`, is plain data: the renderables in
-`inspector.view` and the JSON shape of `view --json` (DESIGN.md) are both built from it.
+`inspector.view` and the JSON shape of `view --json` (docs/recording.md) are both built from it.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class StreamReport(Tally):
         return model if isinstance(model, str) else None
 
     def to_json(self) -> dict[str, Any]:
-        """The `view --json` document: DESIGN.md's keys first, then extras (`choices`, `verdict`, ...)."""
+        """The `view --json` document: the documented keys first, then extras (`choices`, `verdict`, ...)."""
         assembly = self.assembly
         request = self.header.request if self.header else {}
         return {

@@ -77,7 +77,7 @@ class Accumulator:
             self.assembly.usage = dict(usage)
         content = message.get("content")
         if isinstance(content, list) and content:
-            # NOTE: the programmatic-tool short form carries whole blocks here (PROTOCOLS.md §C.4).
+            # NOTE: the programmatic-tool short form carries whole blocks here (docs/protocols.md §C.4).
             self.assembly.status = _string(message.get("stop_reason"))
             for block in content:
                 if isinstance(block, dict):

@@ -1,4 +1,4 @@
-"""The Anthropic Messages checker: one state machine, fed one event at a time (PROTOCOLS.md §C, checklist §D).
+"""The Anthropic Messages checker: one state machine, fed one event at a time (docs/protocols.md §C, checklist §D).
 
 Three parts, one job each: `models` says what each payload must look like,
 `assembly` accumulates what the stream said (text, thinking, tool calls, usage), and this

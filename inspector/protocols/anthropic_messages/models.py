@@ -1,4 +1,4 @@
-"""Pydantic models of the Anthropic Messages stream events (PROTOCOLS.md §C.2).
+"""Pydantic models of the Anthropic Messages stream events (docs/protocols.md §C.2).
 
 Strict where the docs are (required fields, JSON types: `"0"` is not an index), open to everything else
 (`extra="ignore"`): the API adds fields every month, and the SDK's own types lag the wire. The checker

@@ -1,4 +1,4 @@
-"""The rules of the Anthropic Messages checker (PROTOCOLS.md §D, "Anthropic Messages"), registered once.
+"""The rules of the Anthropic Messages checker (docs/protocols.md §D, "Anthropic Messages"), registered once.
 
 Ids are forever and name what they flag. `error`: the official SDK (or a client built like it) can break or lose
 data; `warning`: allowed, an extension, or a documented vendor departure (the "lenient switches" of §D).

@@ -1,4 +1,4 @@
-"""OpenAI Chat Completions streams: the checker (PROTOCOLS.md B, checklist D "Chat Completions").
+"""OpenAI Chat Completions streams: the checker (docs/protocols.md B, checklist D "Chat Completions").
 
 A Chat stream is a run of `data:` frames, each a `chat.completion.chunk` object, closed by a literal
 `data: [DONE]`. Every chunk repeats the same identity and carries deltas for one or more choices; each choice

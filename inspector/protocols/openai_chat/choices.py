@@ -1,6 +1,6 @@
 """OpenAI Chat Completions, one choice at a time: role, text, refusal, tool calls, finish_reason.
 
-PROTOCOLS.md B.3 rules 3-6 and 8, checklist D "Chat Completions" 3-8. `ChoiceTracker` keeps one small state per
+docs/protocols.md B.3 rules 3-6 and 8, checklist D "Chat Completions" 3-8. `ChoiceTracker` keeps one small state per
 choice index and per tool call (never the events), fills the choice's `Output` in the Assembly, and reports
 what breaks the rules. The envelope of the stream (framing, identity, usage, errors, `[DONE]`) is
 `openai_chat.Checker`'s job; it hands every well-formed choice object here.

@@ -1,4 +1,4 @@
-"""The Chat Completions wire schemas (PROTOCOLS.md B.2), as pydantic-validated TypedDicts.
+"""The Chat Completions wire schemas (docs/protocols.md B.2), as pydantic-validated TypedDicts.
 
 Strict on what the docs require and on JSON types (`"0"` is not an index, `true` is not a count), open to every
 field they do not name: vendors add fields every month (`obfuscation`, `content_filter_results`, `x_groq`, ...),
@@ -118,7 +118,7 @@ class Chunk(TypedDict):
 
 
 class PromptFilterFrame(TypedDict):
-    """Azure's first frame: `choices: []`, empty identity, `prompt_filter_results` (PROTOCOLS.md B.3 rule 2)."""
+    """Azure's first frame: `choices: []`, empty identity, `prompt_filter_results` (docs/protocols.md B.3 rule 2)."""
 
     __pydantic_config__ = _CONFIG  # type: ignore[misc]
     choices: list[Choice]
@@ -133,7 +133,7 @@ class ErrorBody(TypedDict):
 
 
 class ErrorPayload(TypedDict):
-    """The SDK convention for an in-band error: a data object with a top-level `error` (PROTOCOLS.md B.3 rule 9)."""
+    """The SDK convention for an in-band error: a top-level `error` object (docs/protocols.md B.3 rule 9)."""
 
     __pydantic_config__ = _CONFIG  # type: ignore[misc]
     error: ErrorBody

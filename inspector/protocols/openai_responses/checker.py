@@ -1,4 +1,4 @@
-"""OpenAI Responses API streams: the checker fed one event at a time (PROTOCOLS.md §A, checklist D "Responses").
+"""OpenAI Responses API streams: the checker fed one event at a time (docs/protocols.md §A, checklist D "Responses").
 
 This module owns the response envelope: framing (`event:` name, `[DONE]`), `sequence_number`, the start
 events, the one terminal event and what it must carry, in-band `error` events. Items, parts and delta
@@ -185,7 +185,7 @@ class Checker:
     def finish(self, end_index: int | None) -> list[Finding]:
         found = self.found = self.items.found = []
         if self.count == 0 or self.terminal_index is not None or self.error_index is not None:
-            return found  # NOTE: an `error` event may end the stream by itself (PROTOCOLS.md §A.3 rule 12)
+            return found  # NOTE: an `error` event may end the stream by itself (docs/protocols.md §A.3 rule 12)
         last = (f" (event {end_index}, the last one, could not be read and may have been it)"
                 if self.unreadable_at is not None and self.unreadable_at == end_index else "")
         found.append(TERMINAL_MISSING(end_index, (
@@ -264,7 +264,7 @@ class Checker:
                         f"`response.created` has `sequence_number` {number}: a fresh stream numbers its events from "
                         "0, and resuming with `starting_after` relies on that numbering")))
             elif number is not None and number > 0 and not self.fresh_request and _resumable(payload):
-                self.resumed = True  # a `starting_after` resume starts anywhere (PROTOCOLS.md §A.3 rule 1)
+                self.resumed = True  # a `starting_after` resume starts anywhere (docs/protocols.md §A.3 rule 1)
                 if kind not in START_EVENTS:  # NOTE: items open only after `response.in_progress`
                     self.items.resume()  # ... so a later resume may begin inside an item, part or value
                 self.found.append(STREAM_RESUMED(index, (

@@ -1,11 +1,11 @@
-"""Output items, content parts and delta families of a Responses stream (PROTOCOLS.md §A.3 rules 4-10, D5-D10).
+"""Output items, content parts and delta families of a Responses stream (docs/protocols.md §A.3 rules 4-10, D5-D10).
 
 The part of the state machine below the response envelope. It keeps only what the rules need: the open items
 and, for each, the joined text of its open parts (a list of pieces, joined once at `.done`); a closed part
 leaves its final value for the item snapshot check, a done item leaves its snapshot for the terminal check.
 It also fills the output side of the Assembly (text, reasoning, refusal, tool calls).
 
-A resumed stream (`starting_after`) may begin inside an item, a part or a value (PROTOCOLS.md §D Responses rule
+A resumed stream (`starting_after`) may begin inside an item, a part or a value (docs/protocols.md §D Responses rule
 2): there, an item, part or summary part that this stream never saw opened is adopted on first mention, as opened
 before the resume, if its index lies below the first one this stream opened at that level (the frontier). What
 came before is unknown, so adopted values are checked only as far as they were seen: a `.done` must end with the

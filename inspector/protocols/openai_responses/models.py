@@ -1,10 +1,10 @@
-"""Pydantic models of the OpenAI Responses stream events, items and parts (PROTOCOLS.md §A.2).
+"""Pydantic models of the OpenAI Responses stream events, items and parts (docs/protocols.md §A.2).
 
 Strict on what the docs require and on JSON types (`"0"` is not an index), open to every field they do not
 name: the API adds fields every month, so models never forbid extras. Dispatch is by dict (`EVENT_MODELS`,
 `ITEM_MODELS`, `PART_MODELS`), never by a ladder; a type missing from a dict is simply not modelled.
 
-Deliberately NOT required although the schema lists them (PROTOCOLS.md §A.4): `name` on
+Deliberately NOT required although the schema lists them (docs/protocols.md §A.4): `name` on
 `function_call_arguments.done`, `logprobs` on `output_text.*`, `sequence_number` (absent on 2025-03 streams,
 checked by the state machine instead), `response_id` on the audio events (never defined), `obfuscation`.
 """

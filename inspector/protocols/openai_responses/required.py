@@ -1,4 +1,4 @@
-"""The fields of the Responses snapshots that the official openai SDK types as required (PROTOCOLS.md §A.2).
+"""The fields of the Responses snapshots that the official openai SDK types as required (docs/protocols.md §A.2).
 
 The SDK builds every event without validating it, so a field the server leaves out (or sends as `null`) reaches
 the app as `None`, while the SDK's types promise a value: app code written against those types reads it without a

@@ -1,5 +1,5 @@
 """The state of a Responses stream below the envelope, as data: delta families, part and item types, and the
-small records the item state machine keeps (PROTOCOLS.md §A.2-§A.3).
+small records the item state machine keeps (docs/protocols.md §A.2-§A.3).
 
 Ordering and nesting facts live in these tables, not in code: a new delta family or tool item is one line here.
 """
@@ -92,7 +92,7 @@ TOOL_CALL_ITEMS: dict[str, tuple[str, str]] = {
     "shell_call":            ("call_id", "action"),
 }
 
-# Re-encrypted or filled in later by design (PROTOCOLS.md §A.3 rule 10): not compared with the terminal output.
+# Re-encrypted or filled in later by design (docs/protocols.md §A.3 rule 10): not compared with the terminal output.
 UNSTABLE_FIELDS = frozenset({"encrypted_content", "fingerprint", "logprobs"})
 
 # Fields that name an item: fixed from `output_item.added` on (what changes is content, arguments and status).

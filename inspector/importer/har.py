@@ -1,0 +1,120 @@
+"""HAR 1.2 files (browser DevTools, HTTP Toolkit, Proxyman, Charles, Fiddler exports) as captures.
+
+Read with the standard `json` module against the HAR 1.2 spec (http://www.softwareishard.com/blog/har-12-spec/):
+`log.entries[]` each hold `startedDateTime`, `request` (`method`, `url`, `headers[]`, `postData.text`),
+`response` (`status`, `headers[]`, `content.text`, `content.encoding`) and `timings` in milliseconds.
+mitmproxy's own HAR reader is not used: it re-encodes a body whose content type names no charset as Latin-1,
+and SSE is UTF-8 by definition, so every non-ASCII character would come out as broken UTF-8.
+
+`content.text` is the body after the content encoding was undone. HAR keeps no per-chunk times, so the body
+is one chunk without a time. Some tools add `_eventSourceMessages` (as Chrome does `_webSocketMessages`):
+`{time, eventName, eventId, data}`, time in epoch seconds. An entry with those but no body gets its event
+frames rebuilt from them, each at its time, and the header says the frames were rebuilt.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from mitmproxy import connection, exceptions, http
+from mitmproxy.io.har import fix_headers
+
+from ..recording import Chunk
+from .capture import Capture, CaptureError, Skipped
+
+
+def read_har(path: str) -> Iterator[Capture | Skipped | None]:
+    """A Capture (or Skipped) per event-stream entry, None per other entry. CaptureError for a file that is not
+    HAR at all; a broken entry only skips that entry."""
+    try:
+        with open(path, encoding="utf-8-sig") as stream:
+            document = json.load(stream)
+        entries = document["log"]["entries"]
+    except OSError as error:
+        raise CaptureError(f"{path}: {error.strerror or error}") from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise CaptureError(f"{path}: not a HAR file (no log.entries: {error})") from None
+    if not isinstance(entries, list):
+        raise CaptureError(f"{path}: not a HAR file (log.entries is not a list)")
+    for number, entry in enumerate(entries):
+        where = f"{path} entry {number}"
+        try:
+            if not _is_event_stream(entry["response"]):
+                yield None
+                continue
+            yield _capture(where, entry)
+        except (KeyError, TypeError, ValueError, binascii.Error, exceptions.OptionsError) as error:
+            detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
+            yield Skipped(where, f"not a valid HAR 1.2 entry ({detail})")
+
+
+def _is_event_stream(response: dict[str, Any]) -> bool:
+    content_type = _header(response["headers"], "content-type") or response.get("content", {}).get("mimeType") or ""
+    return content_type.lower().startswith("text/event-stream")
+
+
+def _header(headers: list[dict[str, str]], name: str) -> str | None:
+    return next((item["value"] for item in headers if item["name"].lower() == name), None)
+
+
+def _capture(where: str, entry: dict[str, Any]) -> Capture | Skipped:
+    request, response = entry["request"], entry["response"]
+    started = datetime.fromisoformat(entry["startedDateTime"].replace("Z", "+00:00")).timestamp()
+    client = connection.Client(peername=("127.0.0.1", 0), sockname=("127.0.0.1", 0), timestamp_start=started)
+    flow = http.HTTPFlow(client, connection.Server(address=None))
+    # NOTE: headers and bodies are set after `make`, which would otherwise add a content-length of its own
+    flow.request = http.Request.make(request["method"], request["url"])
+    flow.request.headers = fix_headers(request["headers"])
+    flow.request.raw_content = ((request.get("postData") or {}).get("text") or "").encode("utf-8")
+    flow.request.timestamp_start = flow.request.timestamp_end = started
+    status = response["status"]
+    if type(status) is not int or not 100 <= status <= 599:
+        raise ValueError(f"response.status must be an HTTP status code, got {status!r}")
+    flow.response = http.Response.make(status)
+    flow.response.headers = fix_headers(response["headers"])
+    flow.response.raw_content = b""
+    content = response.get("content") or {}
+    end_t = _seconds(entry.get("timings") or {}, "send", "wait", "receive")
+    extra: dict[str, Any] = {}
+    if "text" in content:
+        text = content["text"]
+        data = base64.b64decode(text, validate=True) if content.get("encoding") == "base64" else text.encode("utf-8")
+        chunks = [Chunk(None, data)] if data else []
+    elif entry.get("_eventSourceMessages"):
+        chunks = _rebuilt(entry["_eventSourceMessages"], started)
+        extra["rebuilt_from"] = "HAR _eventSourceMessages: event frames rebuilt from the tool's message list"
+    else:
+        return Skipped(where, "the HAR holds no body for this event stream (export it with content)")
+    encoding = _header(response["headers"], "content-encoding")
+    entry_id = uuid.uuid5(uuid.NAMESPACE_URL, where).hex  # HAR has no ids: derived, so a re-import names alike
+    return Capture(where, entry_id, flow, started, chunks, end_t, decoded_from=encoding, extra=extra)
+
+
+def _seconds(timings: dict[str, Any], *names: str) -> float | None:
+    """The sum of HAR timings (milliseconds; -1 means not available) in seconds, None if one is missing."""
+    values = [timings.get(name) for name in names]
+    if any(not isinstance(value, int | float) or isinstance(value, bool) or value < 0 for value in values):
+        return None
+    return sum(values) / 1000
+
+
+def _rebuilt(messages: list[dict[str, Any]], started: float) -> list[Chunk]:
+    """One SSE frame per message, timed from the request's start when the message has a usable time."""
+    chunks = []
+    for message in messages:
+        lines = []
+        if message.get("eventName") and message["eventName"] != "message":
+            lines.append(f"event: {message['eventName']}")
+        if message.get("eventId"):
+            lines.append(f"id: {message['eventId']}")
+        lines.extend(f"data: {line}" for line in str(message.get("data", "")).split("\n"))
+        at = message.get("time")
+        t = at - started if isinstance(at, int | float) and at >= started else None
+        chunks.append(Chunk(t, ("\n".join(lines) + "\n\n").encode("utf-8")))
+    return chunks

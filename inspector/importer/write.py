@@ -1,0 +1,42 @@
+"""A capture to a recording: the recorder's header (and redaction), the chunks, an end line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..protocols import detect
+from ..recorder.addon import file_name, flow_header
+from ..recording import RecordingWriter
+from .capture import Capture, CaptureError
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    path: Path
+    method: str
+    url_path: str
+    status: int
+    protocol: str | None
+
+
+def write_capture(capture: Capture, out_dir: Path, redact: Sequence[str] = ()) -> Imported:
+    """Write one recording into `out_dir`; CaptureError when it cannot be written."""
+    flow = capture.flow
+    protocol = detect.from_path(flow.request.path)
+    header = flow_header(flow, protocol, capture.started, capture.decoded_from, redact, source="import")
+    header.id = capture.id
+    header.extra.update(capture.extra)
+    path = out_dir / file_name(capture.started, protocol, capture.id)
+    try:
+        out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        writer = RecordingWriter(path, header)
+    except FileExistsError:
+        raise CaptureError(f"{path}: exists already (imported before? pick another -o)") from None
+    except OSError as error:
+        raise CaptureError(f"-o {out_dir}: {error.strerror or error}") from None
+    for chunk in capture.chunks:
+        writer.chunk(chunk.t, chunk.data)
+    writer.end(capture.end_t, "error" if capture.error else "complete", capture.error)
+    return Imported(path, flow.request.method, flow.request.path, flow.response.status_code, protocol)

@@ -1,0 +1,205 @@
+"""`sse-inspector import`: a flow file written by a real `mitmdump -w`, and hand-made HAR 1.2 files."""
+
+from __future__ import annotations
+
+import base64
+import json
+import queue
+import re
+import signal
+import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import openai
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from recorder_helpers import CORPUS, MITMDUMP, SECRET, WAIT, read_recording, recorded_body, run_upstream
+
+from inspector.pytest_plugin.endpoints import stop_process
+
+CHAT = "openai-chat/openai-python__text-plain.sse"
+EVENTS = (CORPUS / CHAT).read_bytes().replace(b'"content":"I\'m"', '"content":"Café € I\'m"'.encode(), 1)
+"""A real Chat stream whose text is not ASCII (SSE is UTF-8 whatever the content type says)."""
+
+
+@contextmanager
+def mitmdump_writing(flow_file: Path, upstream_url: str) -> Iterator[str]:
+    """A real `mitmdump -w FILE` in reverse mode (no addon of ours); yields its URL. SIGINT stops it, and
+    waiting for it makes sure the flow file is complete."""
+    command = [str(MITMDUMP), "--mode", f"reverse:{upstream_url}", "--listen-host", "127.0.0.1", "-p", "0",
+               "-w", str(flow_file)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    try:
+        while True:
+            line = lines.get(timeout=WAIT)
+            if found := re.search(r"listening at (127\.0\.0\.1:\d+)", line):
+                break
+        yield f"http://{found[1]}"
+    finally:
+        stop_process(process, signal.SIGINT, WAIT)
+
+
+@pytest.mark.slow
+def test_a_flow_file_from_a_real_mitmdump(run_cli, tmp_path: Path) -> None:
+    """A gzip-compressed stream: the recording holds the decoded body, as the recorder's would."""
+    flow_file = tmp_path / "capture.flow"
+    with run_upstream() as upstream, mitmdump_writing(flow_file, upstream.url) as proxy:
+        headers = {"X-Corpus": CHAT, "X-Encoding": "gzip"}
+        client = openai.OpenAI(base_url=f"{proxy}/v1", api_key=SECRET, max_retries=0, timeout=WAIT,
+                               default_headers=headers)
+        stream = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}],
+                                                stream=True)
+        text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+    assert text  # the SDK parsed the stream mitmproxy passed on
+    out = tmp_path / "imported"
+    result = run_cli("import", str(flow_file), "-o", str(out))
+    assert result.code == 0, result.err
+    [path] = sorted(out.iterdir())
+    header, chunks, end = read_recording(path)
+    assert recorded_body(chunks) == (CORPUS / CHAT).read_bytes()  # decoded, byte for byte
+    assert [chunk["t"] for chunk in chunks] == [None]  # a flow file keeps no chunk times
+    assert (header["source"], header["protocol"], header["response"]["status"]) == ("import", "openai-chat", 200)
+    assert header["request"]["url"] == f"{upstream.url}/v1/chat/completions"
+    assert header["request"]["headers"]["Authorization"] == f"Bearer …{SECRET[-4:]}"
+    assert header["response"]["headers"]["Set-Cookie"] == f"…{SECRET[-4:]}"
+    assert "SECRETVALUE" not in path.read_text()
+    assert ("content-encoding" in {name.lower() for name in header["response"]["headers"]}) is False
+    assert header["decoded_from"] == "gzip"
+    assert end["reason"] == "complete" and end["t"] > 0
+    assert result.out == f"{path}  POST /v1/chat/completions  200  openai-chat\n"
+    assert run_cli("validate", str(path)).code == 0
+
+
+def _entry(content: dict, *, url: str = "https://api.openai.com/v1/chat/completions?key=sk-query-SECRET-abcd",
+           content_type: str = "text/event-stream", extra: dict | None = None) -> dict:
+    """One HAR 1.2 entry (every required field of the spec), a POST with an API key in header and query."""
+    return {
+        "startedDateTime": "2026-11-21T05:00:00.000+01:00", "time": 812.5,
+        "request": {
+            "method": "POST", "url": url, "httpVersion": "HTTP/1.1", "cookies": [], "queryString": [],
+            "headers": [{"name": "Authorization", "value": f"Bearer {SECRET}"},
+                        {"name": "Content-Type", "value": "application/json"}],
+            "postData": {"mimeType": "application/json", "text": '{"model":"gpt-4o","stream":true}'},
+            "headersSize": -1, "bodySize": 32,
+        },
+        "response": {
+            "status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "cookies": [], "redirectURL": "",
+            "headers": [{"name": "Content-Type", "value": content_type}, {"name": "Content-Encoding", "value": "br"}],
+            "content": {"size": len(EVENTS), "mimeType": content_type, **content}, "headersSize": -1, "bodySize": -1,
+        },
+        "cache": {}, "timings": {"blocked": 3, "dns": -1, "connect": -1, "send": 0.5, "wait": 211.5, "receive": 600},
+        **(extra or {}),
+    }
+
+
+def _har(tmp_path: Path, *entries: dict) -> Path:
+    path = tmp_path / "capture.har"
+    document = {"log": {"version": "1.2", "creator": {"name": "hand", "version": "1"}, "entries": list(entries)}}
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_har_event_streams_become_recordings_and_the_rest_is_left_out(run_cli, tmp_path: Path) -> None:
+    har = _har(
+        tmp_path,
+        _entry({"text": EVENTS.decode()}),
+        _entry({"text": '{"ok": true}'}, content_type="application/json"),
+        _entry({"text": base64.b64encode(EVENTS).decode(), "encoding": "base64"}),
+    )
+    out = tmp_path / "out"
+    result = run_cli("import", str(har), "-o", str(out))
+    assert result.code == 0
+    assert result.err == f"{har}: 2 event stream(s) imported, 0 skipped, 1 other response(s) left out\n"
+    paths = sorted(out.iterdir())
+    assert len(paths) == 2 and len({path.name for path in paths}) == 2
+    for path in paths:
+        header, chunks, end = read_recording(path)
+        assert recorded_body(chunks) == EVENTS and "Café €".encode() in EVENTS  # UTF-8, not re-encoded as Latin-1
+        assert [chunk["t"] for chunk in chunks] == [None]
+        assert end == {"kind": "end", "t": 0.812, "reason": "complete", "error": None}  # send + wait + receive
+        assert header["started_at"] == "2026-11-21T04:00:00.000Z"
+        assert header["request"]["url"] == "https://api.openai.com/v1/chat/completions?key=…abcd"
+        assert header["request"]["headers"] == {"Authorization": f"Bearer …{SECRET[-4:]}",
+                                                "Content-Type": "application/json"}
+        assert header["request"]["body"] == '{"model":"gpt-4o","stream":true}'
+        assert header["response"] == {"status": 200, "headers": {"Content-Type": "text/event-stream"}}
+        assert header["decoded_from"] == "br"  # the browser undid it: the header no longer holds
+        assert "SECRET" not in path.read_text()
+    assert run_cli("validate", str(out)).code == 0
+
+
+def test_a_reimport_names_the_same_files(run_cli, tmp_path: Path) -> None:
+    har = _har(tmp_path, _entry({"text": EVENTS.decode()}))
+    run_cli("import", str(har), "-o", str(tmp_path / "a"))
+    run_cli("import", str(har), "-o", str(tmp_path / "b"))
+    assert [p.name for p in (tmp_path / "a").iterdir()] == [p.name for p in (tmp_path / "b").iterdir()]
+    again = run_cli("import", str(har), "-o", str(tmp_path / "a"))
+    assert again.code == 2 and "exists already" in again.err
+
+
+def test_event_source_messages_give_chunk_times(run_cli, tmp_path: Path) -> None:
+    started = 1795233600.0  # 2026-11-21T04:00:00Z, the entry's startedDateTime
+    messages = [{"time": started + 0.25, "eventName": "message", "eventId": "", "data": '{"a":1}'},
+                {"time": started + 0.5, "eventName": "done", "eventId": "7", "data": "x\ny"}]
+    har = _har(tmp_path, _entry({}, extra={"_eventSourceMessages": messages}))
+    assert run_cli("import", str(har), "-o", str(tmp_path / "out")).code == 0
+    [path] = (tmp_path / "out").iterdir()
+    header, chunks, _ = read_recording(path)
+    assert [(chunk["t"], chunk["text"]) for chunk in chunks] == [
+        (0.25, 'data: {"a":1}\n\n'), (0.5, "event: done\nid: 7\ndata: x\ndata: y\n\n"),
+    ]
+    assert header["rebuilt_from"].startswith("HAR _eventSourceMessages")
+
+
+def test_an_event_stream_without_its_body_or_a_broken_entry_is_skipped_with_a_note(run_cli, tmp_path: Path) -> None:
+    broken = _entry({"text": EVENTS.decode()})
+    broken["startedDateTime"] = "yesterday"
+    har = _har(tmp_path, _entry({}), broken, _entry({"text": EVENTS.decode()}))
+    result = run_cli("import", str(har), "-o", str(tmp_path / "out"))
+    assert result.code == 0
+    assert result.err.splitlines() == [
+        f"sse-inspector: note: {har} entry 0: skipped: the HAR holds no body for this event stream "
+        "(export it with content)",
+        f"sse-inspector: note: {har} entry 1: skipped: not a valid HAR 1.2 entry (Invalid isoformat string: "
+        "'yesterday')",
+        f"{har}: 1 event stream(s) imported, 2 skipped, 0 other response(s) left out",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        pytest.param(b"hello", "{path}: not a HAR or mitmproxy flow file (Invalid data format.)", id="junk"),
+        pytest.param(b'{"log": {}}', "{path}: not a HAR file (no log.entries: 'entries')", id="no-entries"),
+        pytest.param(b'{"log": {"entries": []}}', "no event-stream response could be imported from {path}",
+                     id="no-streams"),
+        pytest.param(b"", "no event-stream response could be imported from {path}", id="empty-flow-file"),
+    ],
+)
+def test_unusable_files_are_one_line_and_exit_2(run_cli, tmp_path: Path, content: bytes, error: str) -> None:
+    path = tmp_path / "input"
+    path.write_bytes(content)
+    result = run_cli("import", str(path), "-o", str(tmp_path / "out"))
+    assert (result.code, result.err.splitlines()[-1]) == (2, "sse-inspector: error: " + error.format(path=path))
+    assert "Traceback" not in result.err
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(entry=st.one_of(_json, st.builds(lambda e: _entry({"text": e}), st.text(max_size=20))))
+def test_any_har_entry_imports_or_is_one_line(run_cli, tmp_path_factory, entry) -> None:
+    tmp = tmp_path_factory.mktemp("har")
+    result = run_cli("import", str(_har(tmp, entry)), "-o", str(tmp / "out"))
+    assert result.code in (0, 2) and "Traceback" not in result.err
