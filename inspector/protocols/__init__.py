@@ -1,5 +1,12 @@
-"""The protocol checkers, by name: one package per protocol, each with the same parts (models, rules, checker,
-assembly). Packages load on first use, so a stream costs only its own protocol."""
+"""The protocol checkers, by name: one package per protocol, each with the same parts.
+
+- `models`: the pydantic models of the wire events (strict on what the docs require, open to extra fields);
+- `rules`: the rule table, every `rule(...)` the protocol registers, grouped by what they check;
+- `checker`: the `Checker` state machine fed one event at a time;
+- the assembly the viewer uses: `assembly` in anthropic_messages and gemini; in openai_chat and
+  openai_responses it is built by the per-choice/per-item module (`choices`, `items`) beside its checks.
+
+Packages load on first use, so a stream costs only its own protocol."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ opens with `delta.role`, streams text, refusal and tool-call fragments, and ends
 One `Checker` per stream, fed `(event, payload)` one event at a time. It keeps only what the rules need (the
 identity of the first chunk, where `[DONE]`, the usage chunk and an error came) and updates the `Assembly` apart
 from judging (STYLE.md §3). This module owns the envelope: framing, schema, identity, usage, in-band errors and
-the end of the stream; each choice object goes to `choices.ChoiceTracker`. Rules are declared next
-to the code that checks them.
+the end of the stream; each choice object goes to `choices.ChoiceTracker`. The rules themselves
+are declared in `rules`.
 """
 
 from __future__ import annotations
@@ -17,34 +17,28 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from ...findings import Finding, Severity, rule
+from ...findings import Finding
 from ...sse import Event
 from ..base import DONE, UNREADABLE, Assembly, FirstTime
 from .choices import ChoiceTracker
 from .models import schema_problems
-
-ERROR, WARNING = Severity.ERROR, Severity.WARNING
-
-# fmt: off
-EVENT_NAME            = rule("chat/event-name", WARNING, "a frame with an `event:` field; Chat frames are `data:` only")
-SCHEMA                = rule("chat/schema", ERROR, "a payload that breaks the documented chunk or error schema")
-OBJECT_INVALID        = rule("chat/object-invalid", ERROR, "a chunk whose `object` is not `chat.completion.chunk`")
-PROMPT_FILTER_FRAME   = rule("chat/prompt-filter-frame", WARNING,
-                             "Azure's first frame: empty identity, `choices: []` and `prompt_filter_results`")
-IDENTITY_CHANGED      = rule("chat/identity-changed", ERROR, "`id` or `model` differs from the first chunk")
-CREATED_CHANGED       = rule("chat/created-changed", WARNING, "`created` differs from the first chunk")
-USAGE_REPEATED        = rule("chat/usage-repeated", ERROR, "a second usage chunk (`choices: []` with `usage`)")
-USAGE_EARLY           = rule("chat/usage-early", ERROR, "a choice chunk after the usage chunk")
-USAGE_ON_CHOICE_CHUNK = rule("chat/usage-on-choice-chunk", WARNING,
-                             "non-null `usage` on a chunk that has choices, not on its own `choices: []` chunk")
-USAGE_TOTAL_MISMATCH  = rule("chat/usage-total-mismatch", ERROR,
-                             "`usage.total_tokens` is not `prompt_tokens + completion_tokens`")
-ERROR_EVENT           = rule("chat/error-event", ERROR, "an in-band error payload (a top-level `error` object)")
-CHUNK_AFTER_ERROR     = rule("chat/chunk-after-error", WARNING, "data after an in-band error, which ends the stream")
-DONE_MISSING          = rule("chat/done-missing", ERROR, "the stream ends without `data: [DONE]` (truncated)")
-DONE_REPEATED         = rule("chat/done-repeated", WARNING, "a second `data: [DONE]`")
-EVENT_AFTER_DONE      = rule("chat/event-after-done", ERROR, "a chunk after `data: [DONE]`, which a client never reads")
-# fmt: on
+from .rules import (
+    CHUNK_AFTER_ERROR,
+    CREATED_CHANGED,
+    DONE_MISSING,
+    DONE_REPEATED,
+    ERROR_EVENT,
+    EVENT_AFTER_DONE,
+    EVENT_NAME,
+    IDENTITY_CHANGED,
+    OBJECT_INVALID,
+    PROMPT_FILTER_FRAME,
+    SCHEMA,
+    USAGE_EARLY,
+    USAGE_ON_CHOICE_CHUNK,
+    USAGE_REPEATED,
+    USAGE_TOTAL_MISMATCH,
+)
 
 CHUNK_OBJECT = "chat.completion.chunk"
 SSE_DEFAULT_TYPE = "message"

@@ -4,6 +4,8 @@ docs/protocols.md B.3 rules 3-6 and 8, checklist D "Chat Completions" 3-8. `Choi
 choice index and per tool call (never the events), fills the choice's `Output` in the Assembly, and reports
 what breaks the rules. The envelope of the stream (framing, identity, usage, errors, `[DONE]`) is
 `openai_chat.Checker`'s job; it hands every well-formed choice object here.
+
+This module holds both the per-choice checks and the assembly the viewer uses (each choice's `Output`).
 """
 
 from __future__ import annotations
@@ -11,41 +13,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
-from ...findings import Finding, Severity, rule
+from ...findings import Finding
 from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Output, ToolCall, arguments_problem
 from .models import Role
-
-ERROR, WARNING = Severity.ERROR, Severity.WARNING
-
-# fmt: off
-CHOICE_INDEX_GAP      = rule("chat/choice-index-gap", ERROR, "a new choice index that is not the next one (0, 1, ...)")
-ROLE_MISSING          = rule("chat/role-missing", ERROR, "a choice that never carries `delta.role`")
-ROLE_LATE             = rule("chat/role-late", WARNING,
-                             "a choice's `delta.role` comes once, but on a later chunk than its first")
-ROLE_UNEXPECTED       = rule("chat/role-unexpected", WARNING, "a choice's role is not `assistant`")
-ROLE_REPEATED         = rule("chat/role-repeated", ERROR, "`delta.role` again after the choice already had one")
-FINISH_REPEATED       = rule("chat/finish-reason-repeated", ERROR, "a second non-null `finish_reason` for one choice")
-CHOICE_AFTER_FINISH   = rule("chat/choice-after-finish", ERROR,
-                             "content, a tool call or a role for a choice that has already finished")
-EMPTY_AFTER_FINISH    = rule("chat/empty-choice-after-finish", WARNING,
-                             "a chunk that carries nothing for a choice that has already finished")
-FINISH_MISSING        = rule("chat/finish-reason-missing", ERROR,
-                             "the stream ends with a choice that never got a `finish_reason` (truncated)")
-FINISH_MISMATCH       = rule("chat/finish-reason-mismatch", WARNING,
-                             "`finish_reason` contradicts the tool calls streamed (`tool_calls` vs `stop`)")
-CONTENT_AND_REFUSAL   = rule("chat/content-and-refusal", WARNING, "one choice streams both content and refusal text")
-LOGPROBS_MISMATCH     = rule("chat/logprobs-mismatch", WARNING,
-                             "`logprobs.content`/`logprobs.refusal` tokens without the matching delta kind")
-TOOL_INDEX_GAP        = rule("chat/tool-call-index-gap", ERROR,
-                             "a new tool-call index that is not the next one (0, 1, 2, ...) in its choice")
-TOOL_START_INCOMPLETE = rule("chat/tool-call-start-incomplete", ERROR,
-                             "a tool call's first fragment lacks `id`, `type: \"function\"` or `function.name`")
-TOOL_CHANGED          = rule("chat/tool-call-changed", ERROR, "a later tool-call fragment changes its id, name or type")
-TOOL_REPEATED         = rule("chat/tool-call-repeated", WARNING,
-                             "a later tool-call fragment repeats the `id` or name (accumulators concatenate them)")
-TOOL_ARGUMENTS_JSON   = rule("chat/tool-arguments-invalid-json", ERROR,
-                             "a finished tool call's concatenated arguments are not a JSON object")
-# fmt: on
+from .rules import (
+    CHOICE_AFTER_FINISH,
+    CHOICE_INDEX_GAP,
+    CONTENT_AND_REFUSAL,
+    EMPTY_AFTER_FINISH,
+    FINISH_MISMATCH,
+    FINISH_MISSING,
+    FINISH_REPEATED,
+    LOGPROBS_MISMATCH,
+    ROLE_LATE,
+    ROLE_MISSING,
+    ROLE_REPEATED,
+    ROLE_UNEXPECTED,
+    TOOL_ARGUMENTS_JSON,
+    TOOL_CHANGED,
+    TOOL_INDEX_GAP,
+    TOOL_REPEATED,
+    TOOL_START_INCOMPLETE,
+)
 
 OTHER_ROLES = frozenset(get_args(Role)) - {"assistant"}
 """Roles the enum allows but a completion should not open with (values outside the enum are schema errors)."""

@@ -2,7 +2,7 @@
 
 This module owns the response envelope: framing (`event:` name, `[DONE]`), `sequence_number`, the start
 events, the one terminal event and what it must carry, in-band `error` events. Items, parts and delta
-families live in `items`, the event models in `models`. Every event is
+families live in `items`, the event models in `models`, the rules in `rules`. Every event is
 validated against its model (dispatch by dict) before any ordering rule reads it; a payload that fails its
 model is a `responses/schema` finding and the ordering rules skip it.
 """
@@ -14,57 +14,38 @@ from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
-from ...findings import Finding, Severity, rule
+from ...findings import Finding
 from ...sse import Event
 from ..base import DONE, UNREADABLE, Assembly
 from ..schema import summary
 from .items import OutputState
-from .models import EVENT_MODELS, SCHEMA
+from .models import EVENT_MODELS
 from .required import missing_in_annotation, missing_in_item, missing_in_part, missing_in_response
+from .rules import (
+    AFTER_ERROR,
+    AFTER_TERMINAL,
+    CREATED_NOT_FIRST,
+    DONE_SENTINEL,
+    ERROR_EVENT,
+    EVENT_NAME,
+    RESPONSE_ID,
+    SCHEMA,
+    SDK_FIELD_MISSING,
+    SEQUENCE_ABSENT,
+    SEQUENCE_BASE,
+    SEQUENCE_GAP,
+    SEQUENCE_MISSING,
+    START_ORDER,
+    STATUS_MISMATCH,
+    STREAM_RESUMED,
+    TERMINAL_EXTRA,
+    TERMINAL_FIELD,
+    TERMINAL_MISSING,
+    UNKNOWN_EVENT,
+)
 from .state import FAMILIES, PROGRESS_ITEM_TYPES
 
 # fmt: off
-EVENT_NAME        = rule("responses/event-name-mismatch", Severity.ERROR,
-                         "the SSE `event:` name differs from the payload's `type`")
-UNKNOWN_EVENT     = rule("responses/unknown-event", Severity.WARNING, "an event type the docs do not list")
-DONE_SENTINEL     = rule("responses/done-sentinel", Severity.ERROR,
-                         "a `data: [DONE]` frame, which Responses streams never send")
-SEQUENCE_GAP      = rule("responses/sequence-not-contiguous", Severity.ERROR,
-                         "`sequence_number` does not grow by exactly 1 from one event to the next")
-SEQUENCE_BASE     = rule("responses/sequence-not-zero-based", Severity.ERROR,
-                         "a fresh stream whose first `sequence_number` is not 0")
-SEQUENCE_MISSING  = rule("responses/sequence-number-missing", Severity.ERROR,
-                         "some events carry `sequence_number` and others do not")
-SEQUENCE_ABSENT   = rule("responses/sequence-number-absent", Severity.WARNING,
-                         "a stream whose events carry no `sequence_number` (the pre-2025 wire shape)")
-STREAM_RESUMED    = rule("responses/stream-resumed", Severity.WARNING,
-                         "a stream that starts past `sequence_number` 0 without `response.created`: taken as a "
-                         "`starting_after` resume")
-CREATED_NOT_FIRST = rule("responses/created-not-first", Severity.ERROR,
-                         "a fresh stream that does not start with `response.created`")
-START_ORDER       = rule("responses/start-order", Severity.ERROR,
-                         "`response.created`, (`response.queued`,) `response.in_progress` out of order, missing "
-                         "or repeated")
-STATUS_MISMATCH   = rule("responses/status-mismatch", Severity.ERROR,
-                         "a lifecycle event whose `response.status` does not fit its name")
-RESPONSE_ID       = rule("responses/response-id-changed", Severity.ERROR,
-                         "`response.id` differs between lifecycle events")
-TERMINAL_MISSING  = rule("responses/terminal-missing", Severity.ERROR,
-                         "the stream ended without `response.completed`, `response.failed` or `response.incomplete`")
-AFTER_TERMINAL    = rule("responses/event-after-terminal", Severity.ERROR,
-                         "an event (a second terminal one included) after the terminal event")
-TERMINAL_FIELD    = rule("responses/terminal-field-missing", Severity.ERROR,
-                         "a terminal event without the field its status requires (`usage`, `error`, "
-                         "`incomplete_details`)")
-TERMINAL_EXTRA    = rule("responses/terminal-field-unexpected", Severity.WARNING,
-                         "a terminal event carrying a field that contradicts its status (`error` on a completed "
-                         "response, `incomplete_details` on a completed or failed one)")
-SDK_FIELD_MISSING = rule("responses/sdk-field-missing", Severity.ERROR,
-                         "a response, item, part or annotation without a field the openai SDK types as required")
-ERROR_EVENT       = rule("responses/error-event", Severity.WARNING, "an in-band `error` event: the response failed")
-AFTER_ERROR       = rule("responses/event-after-error", Severity.ERROR,
-                         "an event other than `response.failed` after an `error` event")
-
 START_EVENTS = ("response.created", "response.queued", "response.in_progress")
 
 # Terminal event -> the `response.status` it must carry.

@@ -10,6 +10,8 @@ A resumed stream (`starting_after`) may begin inside an item, a part or a value 
 before the resume, if its index lies below the first one this stream opened at that level (the frontier). What
 came before is unknown, so adopted values are checked only as far as they were seen: a `.done` must end with the
 deltas streamed after the resume. A fresh stream has every frontier at 0, so nothing is ever adopted on it.
+
+This module holds both the per-item checks and the assembly the viewer uses (the output side of the Assembly).
 """
 
 from __future__ import annotations
@@ -19,10 +21,31 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ...findings import Finding, Severity, rule
+from ...findings import Finding
 from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Fragments, Output, ToolCall, arguments_problem
 from ..schema import summary
-from .models import ITEM_MODELS, PART_MODELS, SCHEMA, Item
+from .models import ITEM_MODELS, PART_MODELS, Item
+from .rules import (
+    ANNOTATION_INDEX,
+    CONTENT_INDEX,
+    DELTA_AFTER_DONE,
+    DELTA_MISMATCH,
+    DONE_EVENT_MISSING,
+    DONE_WITHOUT_DELTA,
+    EVENT_KIND,
+    ITEM_DONE_MISSING,
+    ITEM_ID_MISMATCH,
+    ITEM_NOT_OPEN,
+    MCP_DONE_MISSING,
+    OUTPUT_INDEX_ORDER,
+    PART_DONE_MISSING,
+    PART_NOT_OPEN,
+    SCHEMA,
+    SNAPSHOT_MISMATCH,
+    SUMMARY_ORDER,
+    TERMINAL_OUTPUT,
+    TOOL_ARGUMENTS,
+)
 from .state import (
     CALL_ID_ITEMS,
     DELTA_FAMILIES,
@@ -47,46 +70,6 @@ from .state import (
     names,
     stable,
 )
-
-# fmt: off
-OUTPUT_INDEX_ORDER = rule("responses/output-index-out-of-order", Severity.ERROR,
-                          "`output_item.added` indices are not 0, 1, 2, ... in order")
-ITEM_NOT_OPEN      = rule("responses/item-not-open", Severity.ERROR,
-                          "an event names an `output_index` with no open item (never added, or already done)")
-ITEM_ID_MISMATCH   = rule("responses/item-id-mismatch", Severity.ERROR,
-                          "an `item_id` (or the done item's `id`) differs from the id of the item it belongs to")
-ITEM_DONE_MISSING  = rule("responses/item-done-missing", Severity.ERROR,
-                          "an added output item never got its `output_item.done`")
-MCP_DONE_MISSING   = rule("responses/mcp-list-tools-done-missing", Severity.WARNING,
-                          "a concurrently open `mcp_list_tools` item never got its `output_item.done` "
-                          "(a known OpenAI anomaly)")
-EVENT_KIND         = rule("responses/event-kind-mismatch", Severity.ERROR,
-                          "an event that does not fit the type of the item or part it names")
-CONTENT_INDEX      = rule("responses/content-index-out-of-order", Severity.ERROR,
-                          "`content_part.added` indices of an item are not 0, 1, 2, ... in order")
-PART_NOT_OPEN      = rule("responses/part-not-open", Severity.ERROR,
-                          "an event names a content part, summary part or shell command that is not open")
-PART_DONE_MISSING  = rule("responses/part-done-missing", Severity.ERROR,
-                          "`output_item.done` while a part of that item is still open")
-DELTA_AFTER_DONE   = rule("responses/delta-after-done", Severity.ERROR,
-                          "a delta, annotation or second `.done` after the value's `.done`")
-ANNOTATION_INDEX   = rule("responses/annotation-index-out-of-order", Severity.ERROR,
-                          "`annotation_index` of a text part is not 0, 1, 2, ... in order")
-DELTA_MISMATCH     = rule("responses/delta-mismatch", Severity.ERROR,
-                          "the deltas of a value, joined, differ from its `.done` value")
-DONE_WITHOUT_DELTA = rule("responses/done-without-delta", Severity.WARNING,
-                          "tool-call arguments arrive whole in `.done` with no delta at all")
-SNAPSHOT_MISMATCH  = rule("responses/snapshot-mismatch", Severity.ERROR,
-                          "a part or item snapshot disagrees with the value streamed for it")
-SUMMARY_ORDER      = rule("responses/summary-part-out-of-order", Severity.ERROR,
-                          "reasoning summary parts are not sequential (0, 1, 2, ..., each closed before the next)")
-DONE_EVENT_MISSING = rule("responses/done-event-missing", Severity.WARNING,
-                          "a part or item closes without the `.done` event of the value streamed into it")
-TOOL_ARGUMENTS     = rule("responses/tool-arguments-invalid-json", Severity.ERROR,
-                          "a done `function_call` or `mcp_call` item whose `arguments` are not a JSON object")
-TERMINAL_OUTPUT    = rule("responses/terminal-output-mismatch", Severity.ERROR,
-                          "the terminal `response.output` differs from the streamed items")
-# fmt: on
 
 JSON_ARGUMENT_ITEMS = frozenset({"function_call", "mcp_call"})
 """Items whose `arguments` are the JSON object a tool runs with (a `custom_tool_call`'s `input` is free text)."""

@@ -15,10 +15,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from ...findings import Severity, rule
-
-SCHEMA = rule("responses/schema", Severity.ERROR, "an event, item or part that does not match its documented shape")
-
 
 class _Open(BaseModel):
     model_config = ConfigDict(strict=True, extra="allow")
