@@ -1,13 +1,19 @@
 """What the recorder costs the app, side by side in one run: plain mitmdump streaming vs `sse-inspector record`.
 
-    /tmp/venv/bin/python bench/proxy.py [--events 20000] [--paced 300] [--interval-ms 5] [--rounds 3]
+    python bench/proxy.py [--events 20000] [--paced 300] [--interval-ms 5] [--rounds 3] [--streams 24]
+                          [--stream-events 2000] [--concurrency 4] [--concurrent 50]
 
 1. Burst: one Chat Completions stream of `--events` events, each its own HTTP chunk, sent as fast as the
    upstream can; the client times the whole body. Throughput in events/s; the recorder must keep >= 85 %.
 2. Paced: `--paced` events `--interval-ms` apart; each event carries the upstream's send time, the client takes
    arrival minus send. The recorder must add < 1 ms per event at the median.
-3. The cost per event of validating inside the stream callable (`StreamCheck.feed`), measured in-process: the
-   number behind computing the live verdict once the stream has ended instead.
+3. Sustained: `--streams` streams of `--stream-events` events, `--concurrency` at a time, back to back; the clock
+   stops when the last recording has its end line, so the verdicts are included. Throughput in events/s; the
+   recorder must keep >= 90 % of plain's.
+4. Concurrent paced: `--concurrent` streams at once, each `--paced` events `--interval-ms` apart; p99 of the
+   per-event latency over all of them. The recorder must add < 1 ms at the p99.
+5. The cost per event of validating inside the stream callable (`StreamCheck.feed`), measured in-process: the
+   number behind computing the verdict once the stream has ended instead (in a child process of the recorder).
 
 The upstream and the client share this process's event loop (their cost is the same for both proxies); each
 proxy is its own process. Rounds alternate the order of the two proxies, and each round measures both back to
@@ -130,14 +136,44 @@ async def wait_listening(port: int, process: subprocess.Popen) -> None:
     raise SystemExit("proxy did not start")
 
 
+_ENDED: set[Path] = set()
+
+
+def _has_end_line(path: Path) -> bool:
+    with open(path, "rb") as file:
+        file.seek(max(0, path.stat().st_size - 300))
+        return b'"kind":"end"' in file.read()
+
+
 async def wait_recorded(directory: Path, count: int) -> None:
     """Until `count` recordings have their end line (the recorder validates after the stream, off the path)."""
-    for _ in range(2400):
-        ended = sum(1 for path in directory.glob("*.jsonl") if b'"kind":"end"' in path.read_bytes()[-300:])
-        if ended >= count:
+    for _ in range(6000):
+        _ENDED.update(path for path in directory.glob("*.jsonl") if path not in _ENDED and _has_end_line(path))
+        if len(_ENDED) >= count:
             return
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.01)
     raise SystemExit("recordings did not end")
+
+
+async def sustained(port: int, streams: int, events: int, concurrency: int) -> None:
+    """`streams` burst streams, `concurrency` at a time, back to back."""
+    slots = asyncio.Semaphore(concurrency)
+
+    async def one() -> None:
+        async with slots:
+            await fetch(port, events, 0)
+
+    await asyncio.gather(*(one() for _ in range(streams)))
+
+
+async def concurrent_paced(port: int, streams: int, events: int, interval_ms: float) -> list[float]:
+    """Per-event latencies (ms) of `streams` paced streams at once."""
+    done = await asyncio.gather(*(fetch(port, events, interval_ms) for _ in range(streams)))
+    return [latency for _, latencies in done for latency in latencies]
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98]
 
 
 def validation_cost(events: int) -> float:
@@ -165,7 +201,7 @@ async def main(args: argparse.Namespace) -> None:
                "--dir", str(work / "rec")]
     recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=ROOT)
     results: dict[str, dict[str, list[float]]] = {
-        name: {"burst": [], "cpu_us": [], "paced": []} for name in ("plain", "record")
+        name: {"burst": [], "cpu_us": [], "paced": [], "sustained": [], "p99": []} for name in ("plain", "record")
     }
     processes = {"plain": (plain, plain_port), "record": (recorder, record_port)}
     recorded = 0
@@ -184,6 +220,17 @@ async def main(args: argparse.Namespace) -> None:
         results[name]["paced"].append(statistics.median(latencies))
         if name == "record":
             recorded += 1
+            await wait_recorded(work / "rec", recorded)
+        start = time.perf_counter()
+        await sustained(port, args.streams, args.stream_events, args.concurrency)
+        if name == "record":
+            recorded += args.streams
+            await wait_recorded(work / "rec", recorded)
+        results[name]["sustained"].append(args.streams * args.stream_events / (time.perf_counter() - start))
+        latencies = await concurrent_paced(port, args.concurrent, args.paced, args.interval_ms)
+        results[name]["p99"].append(p99(latencies))
+        if name == "record":
+            recorded += args.concurrent
             await wait_recorded(work / "rec", recorded)
 
     try:
@@ -221,9 +268,25 @@ async def main(args: argparse.Namespace) -> None:
     print(f"  plain mitmdump    {paced['plain']:.3f} ms")
     print(f"  sse-inspector     {paced['record']:.3f} ms   added {paced['record'] - paced['plain']:+.3f} ms "
           "(target < 1 ms)")
+    steady = {name: statistics.median(values["sustained"]) for name, values in results.items()}
+    print(f"sustained: {args.streams} streams of {args.stream_events} events, {args.concurrency} at a time, verdicts "
+          "included, median of the rounds:")
+    print(f"  plain mitmdump    {steady['plain']:>9.0f} events/s")
+    paired = statistics.median(
+        record / plain for record, plain in zip(results["record"]["sustained"], results["plain"]["sustained"],
+                                                strict=True)
+    )
+    print(f"  sse-inspector     {steady['record']:>9.0f} events/s   = {steady['record'] / steady['plain']:.0%} of "
+          f"plain; median of the rounds' ratios {paired:.0%} (target >= 90%)")
+    tail = {name: statistics.median(values["p99"]) for name, values in results.items()}
+    print(f"concurrent paced: {args.concurrent} streams at once, {args.paced} events {args.interval_ms:g} ms apart, "
+          "p99 latency upstream -> client, median of the rounds:")
+    print(f"  plain mitmdump    {tail['plain']:.3f} ms")
+    print(f"  sse-inspector     {tail['record']:.3f} ms   added {tail['record'] - tail['plain']:+.3f} ms "
+          "(target < 1 ms)")
     print(f"validating in the stream callable (StreamCheck.feed) would add {cost:.1f} us/event more: "
           f"{cpu['plain'] / (cpu['record'] + cost):.0%} of plain's rate if CPU-bound, so the verdict is computed "
-          "once the stream has ended, in a worker thread")
+          "once the stream has ended, in a child process")
     print("raw:", json.dumps(results))
 
 
@@ -233,5 +296,9 @@ if __name__ == "__main__":
     parser.add_argument("--paced", type=int, default=300)
     parser.add_argument("--interval-ms", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--streams", type=int, default=24)
+    parser.add_argument("--stream-events", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--concurrent", type=int, default=50)
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     asyncio.run(main(parser.parse_args()))

@@ -33,6 +33,7 @@ from openai._models import construct_type
 from openai._streaming import SSEDecoder
 from openai.types.chat import ChatCompletionChunk
 from openai.types.responses import ResponseStreamEvent
+from pydantic import TypeAdapter
 
 from inspector.validate import StreamCheck
 
@@ -94,19 +95,30 @@ def ours(chunks: list[bytes]) -> int:
     return check.events
 
 
-def baseline(event_type: Any) -> Callable[[list[bytes]], int]:
-    """The openai SDK's decoding of a stream: its SSE decoder, then `construct_type` into its event type."""
+def sdk_consumer(decode: Callable[[str], object]) -> Callable[[list[bytes]], int]:
+    """A consumer on the openai SDK's SSE decoder that hands each payload to `decode`, `[DONE]` skipped as the SDK
+    does."""
 
     def run(chunks: list[bytes]) -> int:
         count = 0
         for sse in SSEDecoder().iter_bytes(iter(chunks)):
             count += 1
-            if sse.data.startswith("[DONE]"):
-                continue
-            construct_type(type_=event_type, value=json.loads(sse.data))
+            if not sse.data.startswith("[DONE]"):
+                decode(sse.data)
         return count
 
     return run
+
+
+def baseline(event_type: Any) -> Callable[[list[bytes]], int]:
+    """The openai SDK's own decoding: `construct_type` into its event type."""
+    return sdk_consumer(lambda data: construct_type(type_=event_type, value=json.loads(data)))
+
+
+def typed_consumer(event_type: Any) -> Callable[[list[bytes]], int]:
+    """A plain consumer that decodes with the SDK's own types: pydantic's `TypeAdapter(event type).validate_json`
+    on each payload (JSON and schema in one native pass)."""
+    return sdk_consumer(TypeAdapter(event_type).validate_json)
 
 
 def best_rate(run: Callable[[list[bytes]], int], chunks: list[bytes], repeat: int) -> tuple[int, float]:
@@ -155,15 +167,21 @@ def main() -> None:
         ("openai-chat", chat_stream(events), ChatCompletionChunk),
         ("openai-responses", responses_stream(events), ResponseStreamEvent),
     )
-    print(f"events/s, best of {repeat}, {CHUNK} B chunks")
-    print(f"{'stream':<18}{'events':>8}{'MB':>7}{'baseline ev/s':>15}{'ours ev/s':>12}{'ratio':>8}")
+    print(f"events/s, best of {repeat}, {CHUNK} B chunks; baseline = SDK decode + construct_type, typed = SDK "
+          "decode + TypeAdapter.validate_json")
+    print(f"{'stream':<18}{'events':>8}{'MB':>7}{'baseline ev/s':>15}{'typed ev/s':>12}{'ours ev/s':>12}"
+          f"{'/baseline':>10}{'/typed':>8}")
     for name, body, event_type in streams:
         chunks = split(body)
         base_count, base = best_rate(baseline(event_type), chunks, repeat)
         our_count, rate = best_rate(ours, chunks, repeat)
-        if base_count != our_count:
-            raise SystemExit(f"{name}: event counts differ: baseline {base_count}, ours {our_count}")
-        print(f"{name:<18}{our_count:>8,}{len(body) / 1e6:>7.1f}{base:>15,.0f}{rate:>12,.0f}{rate / base:>7.1f}x")
+        # NOTE: Chat only: the SDK's strict Responses types refuse this (legacy) corpus stream's terminal event
+        typed_count, typed = best_rate(typed_consumer(event_type), chunks, repeat) if name == "openai-chat" else (
+            our_count, float("nan"))
+        if not base_count == typed_count == our_count:
+            raise SystemExit(f"{name}: event counts differ: {base_count}, typed {typed_count}, ours {our_count}")
+        print(f"{name:<18}{our_count:>8,}{len(body) / 1e6:>7.1f}{base:>15,.0f}{typed:>12,.0f}{rate:>12,.0f}"
+              f"{rate / base:>9.1f}x{rate / typed:>7.2f}x")
 
     print("\npeak RSS of validating a stream from a file (fresh interpreter)")
     print(f"{'stream':<18}{'size':>8}{'events':>10}{'errors':>8}{'peak RSS':>11}")

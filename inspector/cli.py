@@ -100,13 +100,14 @@ def validate(paths: tuple[str, ...], protocol: str, output_format: str, strict: 
     Every finding names a rule (see docs/rules.md), its severity and the event where it happened.
     Exit 0 when no file fails, 1 when one does, 2 when one cannot be read (the others are still checked).
     """
-    from .findings import RULES
-    from .protocols import load_all_rules
+    if ignored:  # NOTE: every protocol module registers its rules on import: load them only to check names
+        from .findings import RULES
+        from .protocols import load_all_rules
 
-    load_all_rules()
-    unknown = sorted(set(ignored) - set(RULES))
-    if unknown:
-        raise UsageFailure(f"--ignore: unknown rule {unknown[0]!r} (see docs/rules.md)")
+        load_all_rules()
+        unknown = sorted(set(ignored) - set(RULES))
+        if unknown:
+            raise UsageFailure(f"--ignore: unknown rule {unknown[0]!r} (see docs/rules.md)")
     names = expand(paths)
     results = []
     for name in names:
@@ -225,7 +226,7 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
 
 
 @cli.command()
-@click.argument("path", metavar="PATH")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--protocol", type=PROTOCOL_CHOICES, default="auto", show_default=True,
               help="Protocol to read the stream as; auto detects it.")
 @click.option("--events", "show_events", is_flag=True, help="Add a table of every event: index, time, gap, type, data.")
@@ -234,34 +235,35 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
               "terminal, one line per event elsewhere), then the whole view once its end line comes (or Ctrl-C).")
 @click.option("--headers", "show_headers", is_flag=True, help="Add the request's and response's headers (secrets "
               "were redacted when recorded).")
-@click.option("--json", "as_json", is_flag=True, help="Print the view as JSON (text, tool_calls, usage, timing, ...).")
+@click.option("--json", "as_json", is_flag=True, help="Print the view as JSON (text, tool_calls, usage, timing, ...); "
+              "with several streams, one object per line.")
 @click.option("--html", "html_path", metavar="FILE|DIR",
               help="Write an interactive, self-contained HTML report to FILE (- for stdout); for a directory of "
                    "recordings, into DIR: index.html and one page per recording.")
-def view(path: str, protocol: str, show_events: bool, show_raw: bool, follow: bool, show_headers: bool,
+def view(paths: tuple[str, ...], protocol: str, show_events: bool, show_raw: bool, follow: bool, show_headers: bool,
          as_json: bool, html_path: str | None) -> None:
-    """Show one stream: the request and response around it, timing (TTFB, TTFT, gaps, stalls), the reassembled
+    """Show each stream: the request and response around it, timing (TTFB, TTFT, gaps, stalls), the reassembled
     text, reasoning, tool calls, usage and findings. A directory takes --html DIR: a report of every recording.
 
-    Exit 0 when the stream (every stream of a directory) has no error finding, 1 when one has.
+    Exit 0 when no stream has an error finding, 1 when one has.
     """
     from pathlib import Path
 
-    from .inputs import expand, open_source
     from .private import open_private
     from .view.html import report_page, write_directory
     from .view.model import inspect
     from .view.render import make_console, print_view
 
-    found = expand([path])
+    found = expand(paths)
+    path = paths[0]
     if follow:
         from .view.live import follow as follow_file
 
-        if path == "-" or Path(path).is_dir() or as_json or html_path is not None:
+        if len(paths) != 1 or path == "-" or Path(path).is_dir() or as_json or html_path is not None:
             raise UsageFailure("--follow takes one file, shown in the terminal (not -, a directory, --json or --html)")
         report = follow_file(path, make_console(), protocol=protocol, headers=show_headers)
         sys.exit(1 if report.errors else 0)
-    if html_path is not None and path != "-" and Path(path).is_dir():
+    if html_path is not None and len(paths) == 1 and path != "-" and Path(path).is_dir():
         if html_path == "-":
             raise UsageFailure("--html -: a directory's report is several pages: give a directory to write them to")
         try:
@@ -270,25 +272,31 @@ def view(path: str, protocol: str, show_events: bool, show_raw: bool, follow: bo
             raise UsageFailure(f"--html {html_path}: {error.strerror or error}") from None
         click.echo(f"wrote {Path(html_path) / 'index.html'} and {sum(bool(e.href) for e in entries)} pages", err=True)
         sys.exit(1 if any(entry.verdict != "pass" for entry in entries) else 0)
-    if len(found) != 1:
-        raise UsageFailure(f"{path}: holds {len(found)} streams; view takes one (list them with `sse-inspector ls`, "
-                           "or write a report of them all with --html DIR)")
+    if html_path is not None and len(found) != 1:
+        raise UsageFailure(f"--html FILE holds the page of one stream; {len(found)} given (for a directory of "
+                           "recordings, write a report of them all with --html DIR)")
     html = html_path is not None
-    report = inspect(open_source(found[0]), protocol, keep_events=show_events or html, keep_chunks=show_raw or html)
-    if html_path == "-":
-        click.echo(report_page(report), nl=False)
-    elif html_path is not None:
-        try:
-            with open_private(html_path) as page:  # it holds the prompt and the answer
-                page.write(report_page(report))
-        except OSError as error:
-            raise UsageFailure(f"--html {html_path}: {error.strerror or error}") from None
-        click.echo(f"wrote {html_path}", err=True)
-    if as_json:
-        click.echo(json_safe(json.dumps(report.to_json(), indent=2, ensure_ascii=False)))
-    elif html_path is None:
-        print_view(make_console(), report, headers=show_headers)
-    sys.exit(1 if report.errors else 0)
+    several = len(found) > 1
+    failed = False
+    for name in found:
+        report = inspect(open_source(name), protocol, keep_events=show_events or html, keep_chunks=show_raw or html)
+        failed = failed or bool(report.errors)
+        if html_path == "-":
+            click.echo(report_page(report), nl=False)
+        elif html_path is not None:
+            try:
+                with open_private(html_path) as page:  # it holds the prompt and the answer
+                    page.write(report_page(report))
+            except OSError as error:
+                raise UsageFailure(f"--html {html_path}: {error.strerror or error}") from None
+            click.echo(f"wrote {html_path}", err=True)
+        if as_json:  # several streams: one object per line
+            click.echo(json_safe(json.dumps(report.to_json(), indent=None if several else 2, ensure_ascii=False)))
+        elif html_path is None:
+            if several:
+                click.echo(f"==> {visible(name, one_line=True)} <==")
+            print_view(make_console(), report, headers=show_headers)
+    sys.exit(1 if failed else 0)
 
 
 def _since(_context, _parameter, value: str | None):
@@ -496,7 +504,6 @@ def probe(base_url: str, protocol: str, model: str | None, api_key_env: str | No
     protocol's length reason, or when it streams another protocol (said once); a model that only declines to
     call the tool is a warning. The API key is read from the environment and never printed or recorded.
     """
-    import os
     from pathlib import Path
 
     from .probe import DIALECTS, KeyRefused, Probe, ProbeError, ProbeReport
@@ -595,6 +602,9 @@ def _error_line(message: str) -> None:
 
 def main() -> None:
     """Console entry point: usage errors and unusable input end in one line and exit 2."""
+    # NOTE: pydantic looks for plugins (observability hooks) in every installed package's metadata when it builds
+    # its first validator: a tenth of a second of start-up for hooks a command-line checker never wants
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     for stream in (sys.stdout, sys.stderr):
         # NOTE: wire text can hold lone surrogates (`"\ud800"` in JSON): print them escaped, never crash on them
         if hasattr(stream, "reconfigure"):

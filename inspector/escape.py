@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from rich.console import Console, ConsoleOptions, ConsoleRenderable, RenderableType, RenderHook, RenderResult
-from rich.segment import Segment
+if TYPE_CHECKING:  # NOTE: rich is imported only by the outputs that draw with it: plain output starts faster
+    from rich.console import Console, ConsoleOptions, ConsoleRenderable, RenderableType, RenderResult
 
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 _UNSAFE_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
@@ -67,6 +68,8 @@ class _Visible:
         self.inner = inner
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.segment import Segment
+
         for segment in console.render(self.inner, options):
             if segment.control or not _UNSAFE.search(segment.text):
                 yield segment
@@ -74,7 +77,7 @@ class _Visible:
                 yield Segment(visible(segment.text), segment.style)
 
 
-class _VisibleHook(RenderHook):
+class _VisibleHook:  # a rich RenderHook (duck-typed, so this module need not import rich)
     def process_renderables(self, renderables: list[ConsoleRenderable]) -> Sequence[RenderableType]:
         return [_Visible(renderable) for renderable in renderables]
 

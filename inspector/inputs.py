@@ -14,12 +14,14 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from .findings import Severity, rule
 from .recording import Chunk, End, Header, RecordingError, iter_body, read_header
 from .redact import Policy
-from .validate import StreamCheck
+
+if TYPE_CHECKING:
+    from .validate import StreamCheck
 
 SUFFIXES = (".jsonl", ".sse", ".txt")
 RECORDING_SUFFIX = ".jsonl"
@@ -81,6 +83,8 @@ class Source:
 
 def stream_check(header: Header | None, protocol: str | None = None) -> StreamCheck:
     """A `StreamCheck` set up from a recording's header (path, status, content type); `protocol` overrides."""
+    from .validate import StreamCheck  # NOTE: imported on use: `--version` and `ls` need no checker
+
     if protocol in (None, "auto") and header is not None:
         protocol = header.protocol
     return StreamCheck(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from xml.etree import ElementTree
 
 from .escape import json_safe, visible
 from .findings import Finding, Severity, Tally
@@ -81,6 +80,8 @@ def as_json(results: Sequence[FileResult]) -> Iterable[str]:
 
 
 def junit(results: Sequence[FileResult]) -> Iterable[str]:
+    from xml.etree import ElementTree  # NOTE: imported on use: start-up time for one format of four
+
     suite = ElementTree.Element(
         "testsuite", name="sse-inspector validate", tests=str(len(results)),
         failures=str(sum(r.failed and r.readable for r in results)), errors=str(sum(not r.readable for r in results)),

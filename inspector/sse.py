@@ -13,13 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import repeat
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _BOM = b"\xef\xbb\xbf"
 _STRAY_LIMIT = 1000
 _STRAY_LINE = 4096
-_ALL_LF = repeat(1)  # every terminator is one byte: zip() stops at the shorter list of lines
 
 
 @dataclass(slots=True)
@@ -68,36 +66,58 @@ class LineSplitter:
         self._pending: list[bytes] = []
         self._skip_lf = False
         self.skipped = 0
-        """LF bytes dropped as the second half of a CRLF cut between chunks (they count for offsets)."""
+        """LF bytes dropped as the second half of a CRLF cut between chunks (they count for offsets): `feed`
+        then gives one terminator length per line, so the parser takes its slow path, which reads this."""
 
-    def feed(self, chunk: bytes) -> tuple[list[bytes], Iterable[int]]:
+    def feed(self, chunk: bytes) -> tuple[list[bytes], int | list[int]]:
+        """The lines the chunk completes, and their terminators' length: one int when all are alike (the
+        common case, kept apart because it is the fast one), else one per line."""
+        # NOTE: `13 in chunk` (an int) is a memchr; `b"\r" in chunk` costs ten times more on a short chunk.
         if self._skip_lf and chunk:
             self._skip_lf = False
-            if chunk[:1] == b"\n":
-                chunk = chunk[1:]
-                self.skipped += 1  # NOTE: the parser still counts this byte for offsets
+            if chunk[0] == 10:
+                return self._feed_after_crlf(chunk[1:])
         if self._pending:
-            if b"\n" not in chunk and b"\r" not in chunk:
-                self._pending.append(chunk)
-                return [], ()
             self._pending.append(chunk)
+            if 10 not in chunk and 13 not in chunk:
+                return [], 1
             chunk = b"".join(self._pending)
             self._pending = []
-        if b"\r" not in chunk:
+        if 13 not in chunk:
             lines = chunk.split(b"\n")
-            rest = lines.pop()
-            ends: Iterable[int] = _ALL_LF
+            ends: int | list[int] = 1
+        elif 10 not in chunk:  # CR only
+            lines = chunk.split(b"\r")
+            ends = 1
+            self._skip_lf = chunk[-1] == 13  # the CR ended a line; an LF right after belongs to it
         else:
-            lines, ends = [], []  # type: ignore[assignment]
-            start = 0
-            for match in _LINE_END.finditer(chunk):
-                lines.append(chunk[start : match.start()])
-                ends.append(match.end() - match.start())
-                start = match.end()
-            rest = chunk[start:]
-            self._skip_lf = chunk.endswith(b"\r")  # the CR ended a line; an LF right after belongs to it
+            lines = chunk.split(b"\r\n")
+            joined = b"".join(lines)
+            if 10 not in joined and 13 not in joined:  # CRLF only, no CR cut from its LF
+                ends = 2
+            else:  # mixed terminators: the rare path
+                lines, ends = self._split_mixed(chunk)
+        rest = lines.pop()
         if rest:
             self._pending.append(rest)
+        return lines, ends
+
+    def _feed_after_crlf(self, chunk: bytes) -> tuple[list[bytes], list[int]]:
+        """The chunk after a CRLF cut between chunks, its LF dropped: lengths per line, so the parser
+        takes its slow path, which counts the dropped byte (`skipped`) for offsets."""
+        self.skipped += 1
+        lines, ends = self.feed(chunk)
+        return lines, [ends] * len(lines) if ends.__class__ is int else ends
+
+    def _split_mixed(self, chunk: bytes) -> tuple[list[bytes], list[int]]:
+        lines, ends = [], []
+        start = 0
+        for match in _LINE_END.finditer(chunk):
+            lines.append(chunk[start : match.start()])
+            ends.append(match.end() - match.start())
+            start = match.end()
+        lines.append(chunk[start:])
+        self._skip_lf = chunk[-1] == 13  # the CR ended a line; an LF right after belongs to it
         return lines, ends
 
     @property
@@ -130,11 +150,19 @@ class SSEParser:
 
     def feed(self, chunk: bytes, t: float | None = None) -> list[Event]:
         lines, ends = self._lines.feed(chunk)
-        if not lines:
-            return []
-        if self._at_start:
+        if ends.__class__ is int and not self._at_start:
+            return self._process(lines, ends, t) if lines else []
+        if lines and self._at_start:
             self._strip_bom(lines)
-        return self._process(lines, ends, t)
+        if ends.__class__ is int:
+            return self._process(lines, ends, t)
+        # the rare path: mixed line ends, or an LF dropped after a CR that ended the last chunk
+        self._offset += self._lines.skipped
+        self._lines.skipped = 0
+        events = []
+        for line, end in zip(lines, ends, strict=True):
+            events += self._process([line], end, t)
+        return events
 
     def close(self, t: float | None = None) -> list[Event]:
         """End of stream. Spec: "any pending data must be discarded"; we keep it aside as `unterminated`."""
@@ -143,7 +171,7 @@ class SSEParser:
             lines = [raw]
             if self._at_start:
                 self._strip_bom(lines)
-            self._process(lines, [0], t)  # a non-empty line never dispatches
+            self._process(lines, 0, t)  # a non-empty line never dispatches
         if self._data:
             offset = self._offset if self._block is None else self._block
             data = "\n".join(self._data)
@@ -160,17 +188,18 @@ class SSEParser:
             lines[0] = lines[0][3:]
             self._offset += 3
 
-    def _process(self, lines: list[bytes], ends: Iterable[int], t: float | None) -> list[Event]:
-        """The spec's line interpretation, with the state in locals: this loop is the parser's hot path."""
+    def _process(self, lines: list[bytes], end: int, t: float | None) -> list[Event]:
+        """The spec's line interpretation of lines that each end with `end` bytes, with the state in locals: this
+        loop is the parser's hot path."""
         events: list[Event] = []
-        offset = self._offset + self._lines.skipped
-        self._lines.skipped = 0
+        offset = self._offset
         data, event_type, last_id, block, index = self._data, self._type, self._last_id, self._block, self._index
-        for raw, end in zip(lines, ends):  # noqa: B905  (same length by construction; strict costs time)
+        for raw in lines:
             if not raw:  # spec: a blank line dispatches the event
                 if data:  # NOTE: a block whose data buffer is empty dispatches nothing
                     start = offset if block is None else block
-                    events.append(Event(index, event_type or "message", "\n".join(data), last_id or None, start, t))
+                    text = data[0] if len(data) == 1 else "\n".join(data)
+                    events.append(Event(index, event_type or "message", text, last_id or None, start, t))
                     index += 1
                     data = []
                 event_type = ""
@@ -178,7 +207,7 @@ class SSEParser:
                 offset += end
                 continue
             try:
-                line = raw.decode("utf-8")
+                line = raw.decode()
             except UnicodeDecodeError as error:
                 line = raw.decode("utf-8", errors="replace")
                 detail = f"byte {offset + error.start} is not valid UTF-8; decoded as U+FFFD"
@@ -186,8 +215,12 @@ class SSEParser:
             if block is None:
                 block = offset
             offset += len(raw) + end
-            if line.startswith("data:"):  # the common case first
-                data.append(line[6:] if line[5:6] == " " else line[5:])
+            if line[:6] == "data: ":  # the common case first
+                data.append(line[6:])
+            elif line[:5] == "data:":
+                data.append(line[5:])
+            elif line[:7] == "event: ":  # the second most common (Responses, Anthropic, Gemini name each event)
+                event_type = line[7:]
             elif line[0] != ":":  # spec: a line starting with a colon is a comment
                 name, _, value = line.partition(":")
                 if value[:1] == " ":  # spec: one leading space after the colon is dropped

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic_core import from_json
+
 from .findings import Finding, RuleCap, Severity, rule
 from .protocols import GENERIC, checker_for, detect
 from .protocols.base import DONE, UNREADABLE, Assembly, Checker
@@ -153,17 +155,10 @@ class StreamCheck:
             payload: Any = DONE
         else:
             try:
-                payload = json.loads(event.data)
-            except ValueError as error:
-                self._report(
-                    SSE_INVALID_JSON(event.index, f"`data` of `{event.type}` is not JSON ({error}): "
-                                                  f"{_excerpt(event.data)}; an SDK raises on this event (later "
-                                                  "findings take it as an event of unknown content)")
-                )
-                payload = UNREADABLE
-            except RecursionError:
-                self._report(_too_deep(event, "decode"))
-                payload = UNREADABLE
+                # NOTE: pydantic-core's parser, about 3x `json.loads`; what it refuses, `json.loads` decides
+                payload = from_json(event.data)
+            except ValueError:
+                payload = self._slow_json(event)
         if self._sniff:
             self._sniff -= 1
             self.looks_like = detect.from_payload(event.type, payload)
@@ -178,6 +173,20 @@ class StreamCheck:
             return
         if self.checker is not None:
             self._check(event, payload)
+
+    def _slow_json(self, event: Event) -> Any:
+        """`json.loads` decides what pydantic-core's parser refused: the payload, or a finding and UNREADABLE."""
+        try:
+            return json.loads(event.data)
+        except ValueError as error:
+            self._report(
+                SSE_INVALID_JSON(event.index, f"`data` of `{event.type}` is not JSON ({error}): "
+                                              f"{_excerpt(event.data)}; an SDK raises on this event (later "
+                                              "findings take it as an event of unknown content)")
+            )
+        except RecursionError:
+            self._report(_too_deep(event, "decode"))
+        return UNREADABLE
 
     def _check(self, event: Event, payload: Any) -> None:
         """The protocol checker's findings on one event (there is a checker: not a generic stream)."""

@@ -54,3 +54,27 @@ def test_an_upstream_that_never_answered_says_why_in_the_live_line(tmp_path: Pat
     result, end = finished(tmp_path, None, b"", Ending("upstream", "connect failed: connection refused"))
     assert (end["reason"], end["error"]) == ("upstream-closed", "connect failed: connection refused")
     assert result.line().endswith("FAIL connect failed: connection refused")
+
+
+def test_the_verdict_process_judges_every_corpus_stream_as_this_process_does(tmp_path: Path) -> None:
+    """The addon judges in a child process (never on the proxy's GIL): same results as judging here, cut or not."""
+    import os
+
+    from inspector.recorder.verdict import Finished, judge, verdict_process
+
+    pool = verdict_process()
+    try:
+        assert pool.submit(os.getpid).result(timeout=120) != os.getpid()
+        for number, source in enumerate(sorted(CORPUS.glob("*/*.sse"))):
+            body = source.read_bytes()
+            for cut, ending in ((len(body), Ending("response")), (len(body) // 2, Ending("client"))):
+                path = tmp_path / f"{number}-{cut}.jsonl"
+                header = Header(request={"method": "POST", "url": "http://x/v1/x"}, response=None)
+                summary = {"method": "POST", "path": "/v1/x", "status": 200, "sse": True}
+                recording = StreamRecording(ChunkWriter(path, header), time.time(), BodyDecoder(None), summary=summary)
+                recording(body[:cut])
+                recording.finish()
+                finished = Finished.of(recording, ending)
+                assert pool.submit(judge, finished).result(timeout=120) == judge(finished), source.name
+    finally:
+        pool.shutdown()

@@ -152,3 +152,74 @@ def test_a_raw_body_whose_first_line_is_long_is_still_read_whole(tmp_path: Path)
     (tmp_path / "long.sse").write_bytes(data)
     source = open_source(str(tmp_path / "long.sse"))
     assert source.header is None and b"".join(chunk.data for chunk in source.chunks()) == data
+
+
+CORPUS_FILES = sorted((Path(__file__).parent / "fixtures" / "corpus").glob("*/*.sse"))
+
+# lines the fast path must hand to the slow one, which decides them exactly as before
+ODD_LINES = [
+    b'{"kind":"chunk","t":1,"text":"data: x\\n\\n"}\n',  # an int time
+    b'{"kind":"chunk","t":null,"text":"data: x\\n\\n"}\n',
+    b' {"kind":"chunk","t":0.5,"text":"data: x\\n\\n"}\n',  # leading space
+    b'{"kind":"chunk","t":0.5,"text":"data: \\ud800\\n\\n"}\n',  # a lone surrogate: not encodable
+    b'{"kind":"chunk","t":0.5,"b64":"ZGF0YTogeAoK"}\n',
+    b'{"kind":"chunk","t":0.5,"text":7}\n',
+    b'{"kind":"chunk","t":-0.5,"text":"data: x\\n\\n"}\n',
+    b'{"kind":"chunk","t":1e9,"text":"data: x\\n\\n"}\n',
+    b'{"kind":"chunk","t":0.5,"text":"a","text":"data: y\\n\\n"}\n',  # a repeated key: the last wins in both
+    b'{"kind":"chunk","t":0.5,"text":"data: x\\n\\n"}{"kind":"end"}\n',
+    b'["chunk"]\n',
+    b"\n",
+    b'{"kind":"end","t":2.0,"reason":"complete","error":null}\n',
+    b'{"kind":"chunk","t":0.5,"text":"data: x\\n\\n"}',  # cut mid-write, yet whole
+]
+
+
+def _slow_items(lines: list[bytes]) -> list:
+    """What the slow path alone makes of each line (None: a cut line ends the body; an exception: its message)."""
+    from inspector.recording import _BLANK, RecordingError, _slow_line
+
+    items = []
+    for number, raw in enumerate(lines, 2):
+        try:
+            item = _slow_line(raw, "r", number)
+        except RecordingError as error:
+            items.append(str(error))
+            break
+        if item is None:
+            break
+        if item is not _BLANK:
+            items.append(item)
+    return items
+
+
+def _fast_items(lines: list[bytes]) -> list:
+    from inspector.recording import RecordingError, iter_body
+
+    items = []
+    try:
+        items.extend(iter_body(iter(lines), "r"))
+    except RecordingError as error:
+        items.append(str(error))
+    return items
+
+
+@pytest.mark.parametrize("line", ODD_LINES)
+def test_reader_fast_path_reads_odd_lines_as_the_slow_path(line: bytes) -> None:
+    lines = [b'{"kind":"chunk","t":0.25,"text":"data: a\\n\\n"}\n', line]
+    assert _fast_items(lines) == _slow_items(lines)
+
+
+def test_reader_fast_path_reads_the_corpus_as_the_slow_path(tmp_path: Path) -> None:
+    """Each corpus stream written as the recorder writes it (one chunk per event, some cut mid-character)."""
+    for number, source in enumerate(CORPUS_FILES):
+        path = tmp_path / f"{number}.jsonl"
+        writer = RecordingWriter(path, header())
+        body = source.read_bytes()
+        for index, start in enumerate(range(0, len(body), 97)):
+            writer.chunk(index * 0.01, body[start : start + 97])
+        writer.end(9.0, "complete")
+        lines = path.read_bytes().splitlines(keepends=True)[1:]
+        fast = _fast_items(lines)
+        assert fast == _slow_items(lines)
+        assert b"".join(item.data for item in fast if isinstance(item, Chunk)) == body

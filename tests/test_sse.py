@@ -193,3 +193,22 @@ def test_any_split_of_a_corpus_stream_gives_the_same_events(data: st.DataObject)
     body = data.draw(st.sampled_from(CORPUS_FILES)).read_bytes()
     cuts = data.draw(st.lists(st.integers(0, len(body)), max_size=30))
     assert decode(_split(body, cuts))[0] == decode([body])[0]
+
+
+@pytest.mark.parametrize("end", [b"\r\n", b"\r"], ids=["crlf", "cr"])
+def test_corpus_with_other_line_ends_parses_as_with_lf(end: bytes) -> None:
+    """The fast whole-chunk paths for CRLF and CR against the LF stream and against the byte-at-a-time slow path
+    (a CRLF cut between chunks, a lone CR at a chunk's end), offsets included."""
+    for path in CORPUS_FILES:
+        body = path.read_bytes().replace(b"\r\n", b"\n")
+        converted = body.replace(b"\n", end)
+        whole = SSEParser()
+        fast = whole.feed(converted)
+        whole.close()
+        slow = SSEParser()
+        split = [event for i in range(len(converted)) for event in slow.feed(converted[i : i + 1])]
+        slow.close()
+        assert [(e.type, e.data, e.id, e.offset) for e in fast] == [(e.type, e.data, e.id, e.offset) for e in split]
+        lf = SSEParser().feed(body)
+        assert [(e.type, e.data, e.id) for e in fast] == [(e.type, e.data, e.id) for e in lf], path.name
+        assert [e.offset for e in fast] == [e.offset + (len(end) - 1) * body[: e.offset].count(b"\n") for e in lf]

@@ -112,12 +112,13 @@ def test_html_to_stdout(run_cli, recording: Path, tmp_path: Path, monkeypatch) -
     [
         pytest.param(["--html", "/no/such/dir/page.html"], "--html /no/such/dir/page.html: No such file or directory",
                      id="html-unwritable"),
-        pytest.param([str(CORPUS / "openai-chat")], "holds 17 streams; view takes one", id="directory"),
+        pytest.param(["--html", "page.html", str(TEXT_PLAIN), str(NO_FINISH)],
+                     "--html FILE holds the page of one stream; 2 given", id="html-of-two-streams"),
         pytest.param(["/no/such/file.jsonl"], "/no/such/file.jsonl: no such file or directory", id="missing"),
     ],
 )
 def test_unusable_input_is_one_line_and_exit_2(run_cli, args: list[str], message: str) -> None:
-    if args[0] == "--html":
+    if args[0] == "--html" and len(args) == 2:
         args = [*args, str(TEXT_PLAIN)]
     result = run_cli("view", *args)
     assert (result.code, result.out, len(result.err.splitlines())) == (2, "", 1)
@@ -127,3 +128,22 @@ def test_unusable_input_is_one_line_and_exit_2(run_cli, args: list[str], message
 def test_view_from_stdin(run_cli) -> None:
     result = run_cli("view", "--json", "-", stdin=TEXT_PLAIN.read_bytes())
     assert (result.code, json.loads(result.out)["text"][:30]) == (0, "I'm unable to provide real-tim")
+
+
+def test_several_streams_in_one_call_each_as_alone(run_cli, recording: Path) -> None:
+    """One call, many files (no start-up per file): each stream's view is the one it gets alone, in order."""
+    alone = [json.loads(run_cli("view", "--json", str(path)).out) for path in (TEXT_PLAIN, NO_FINISH, recording)]
+    result = run_cli("view", "--json", str(TEXT_PLAIN), str(NO_FINISH), str(recording))
+    lines = [json.loads(line) for line in result.out.splitlines()]
+    assert result.code == 1  # one of them has an error finding
+    assert [line["path"] for line in lines] == [str(TEXT_PLAIN), str(NO_FINISH), str(recording)]
+    assert lines == alone
+    text = run_cli("view", str(TEXT_PLAIN), str(recording))
+    assert text.code == 0
+    assert [line for line in text.out.splitlines() if line.startswith("==> ")] == [
+        f"==> {TEXT_PLAIN} <==", f"==> {recording} <=="]
+
+
+def test_a_directory_is_viewed_stream_by_stream(run_cli) -> None:
+    result = run_cli("view", "--json", str(CORPUS / "openai-chat"))
+    assert len(result.out.splitlines()) == len(list((CORPUS / "openai-chat").glob("*.sse")))

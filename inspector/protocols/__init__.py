@@ -4,8 +4,10 @@ assembly). Packages load on first use, so a stream costs only its own protocol."
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from .base import Checker
+if TYPE_CHECKING:
+    from .base import Checker
 
 GENERIC = "generic"
 

@@ -79,6 +79,38 @@ ARGUMENTS_HARM = ("no client can run the call as the model meant it: the openai 
 """Why non-object tool arguments are an error in every protocol; the tail of each protocol's message."""
 
 
+FRAGMENT_GROUP = 256  # fragments joined into one list entry: a list grows once per FRAGMENT_GROUP deltas, not per delta
+
+
+class Fragments:
+    """A growing string kept as a list of parts: O(1) appends, and every `FRAGMENT_GROUP` parts are joined into one.
+
+    The joins touch only the newest parts, so the total cost stays linear (never `s += delta`), and the list
+    does not hold one object per event however long the stream: memory follows the text, not the event count.
+    """
+
+    __slots__ = ("parts", "_settled")
+
+    def __init__(self, parts: list[str]) -> None:
+        self.parts = parts
+        self._settled = len(parts)
+
+    def append(self, fragment: str) -> None:
+        parts = self.parts
+        parts.append(fragment)
+        if len(parts) - self._settled >= FRAGMENT_GROUP:
+            parts[self._settled :] = ["".join(parts[self._settled :])]
+            self._settled += 1
+
+    def text(self) -> str:
+        """The whole string, kept from now on as one part."""
+        parts = self.parts
+        joined = "".join(parts)
+        parts[:] = [joined] if joined else []
+        self._settled = len(parts)
+        return joined
+
+
 @dataclass(slots=True)
 class Output:
     """What one answer said. Chat has one per choice; the other protocols have only choice 0."""

@@ -4,10 +4,11 @@
 `text/event-stream` response, `responseheaders` sets `flow.response.stream` to a `StreamRecording`, which hands each
 chunk to the app unchanged the moment it arrives and writes it, decoded, to the recording (an addon loaded before
 the recorder that set a stream callable of its own keeps it: `Chained` records, then calls it). When the body is over
-(`response` or `error`), a worker thread reads the recording back, validates it, writes the end line and reports
-the live line, so judging a stream never delays anyone's traffic. A streaming request answered with a plain body
-(a 401 or 429 JSON error) is recorded too: the user sees why no stream came. When mitmproxy stops (`done`), the
-streams still open end as stopped; the connections it closes after that start no new recording.
+(`response` or `error`), a child process reads the recording back and validates it; back here the end line is
+written and the live line reported, so judging a stream never delays anyone's traffic nor holds the proxy's GIL.
+A streaming request answered with a plain body (a 401 or 429 JSON error) is recorded too: the user sees why no
+stream came. When mitmproxy stops (`done`), the streams still open end as stopped; the connections it closes after
+that start no new recording.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import logging
 import select
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, Future
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,7 +35,7 @@ from ..recording import Header
 from ..redact import Policy
 from .decode import BodyDecoder, DecodeError
 from .stream import WRITE_DELAY, ChunkWriter, Ending, StreamRecording
-from .verdict import StreamResult, conclude
+from .verdict import Finished, StreamResult, judge, verdict_process, write_end
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +69,9 @@ class Recorder:
         executor: Executor | None = None,
     ) -> None:
         self.on_result = on_result or _log_result
-        """Called with each finished stream's result, from the verdict worker thread."""
+        """Called with each finished stream's result, from the thread that collects the verdicts."""
         self.on_running = on_running
-        self._executor = executor or ThreadPoolExecutor(1, thread_name_prefix="sse-verdict")
+        self._executor = executor or verdict_process()
         self._pending: set[Future] = set()
         self._recordings: dict[str, tuple[http.HTTPFlow, StreamRecording]] = {}
         """The event streams still open, by flow id."""
@@ -162,7 +164,7 @@ class Recorder:
             self._finish(recording, Ending("client", CLIENT_LEFT) if recording.client_left else _ending_of(flow))
 
     def done(self) -> None:
-        self._stopped = True  # the verdict worker is going away: what ends after this is not recorded
+        self._stopped = True  # the verdict process is going away: what ends after this is not recorded
         for flow, recording in list(self._recordings.values()):
             if flow.response is not None:  # what still comes passes on, unrecorded: the recording is closed
                 stream = flow.response.stream
@@ -203,14 +205,23 @@ class Recorder:
 
     def _finish(self, recording: StreamRecording, ending: Ending) -> None:
         recording.finish()
-        future = self._executor.submit(self._conclude, recording, ending)
+        finished = Finished.of(recording, ending)
+        try:
+            future = self._executor.submit(judge, finished)
+        except BrokenExecutor:  # the verdict process died (killed, out of memory): start another
+            log.error("sse-inspector: the verdict process died; starting a new one")
+            self._executor = verdict_process()
+            future = self._executor.submit(judge, finished)
         self._pending.add(future)
+        future.add_done_callback(partial(self._concluded, recording))
         future.add_done_callback(self._pending.discard)
 
-    def _conclude(self, recording: StreamRecording, ending: Ending) -> None:
-        """Worker thread: validate, write the end line, report. A broad catch: this is a thread's top."""
+    def _concluded(self, recording: StreamRecording, verdict: Future) -> None:
+        """The verdict is in (on the executor's thread): write the end line, report. A broad catch: a thread's top."""
         try:
-            self.on_result(conclude(recording, ending))
+            result = verdict.result()
+            write_end(recording, result)
+            self.on_result(result)
         except Exception as error:  # noqa: BLE001  logged with its traceback; the next stream must still be judged
             log.exception("sse-inspector: judging %s failed", recording.path)
             with contextlib.suppress(OSError, ValueError):  # the file still gets its end line, if it can

@@ -1,14 +1,17 @@
 """The end of a recorded stream: why it ended, the validator's verdict, and the live line.
 
 Runs once per stream after its body is over, reading the recording back (the same code path as
-`sse-inspector validate`), so nothing of it sits on the proxy's per-chunk path. Whether a stream is complete is
+`sse-inspector validate`), in a child process of the proxy, so nothing of it sits on the proxy's per-chunk path
+nor holds the proxy's GIL while other streams are live. Whether a stream is complete is
 judged from its events first and from the proxy's hooks second: the openai SDK closes the connection right
 after `[DONE]`, which mitmproxy reports as a client disconnect, yet that stream is complete.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from ..escape import visible
@@ -75,31 +78,65 @@ class StreamResult(Tally):
         return f"ok ({tally})" if tally else "ok"
 
 
-def conclude(recording: StreamRecording, ending: Ending) -> StreamResult:
-    """Validate the finished recording, write its end line, and say how it went."""
-    source = open_source(str(recording.path))
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """What the verdict needs of a finished recording: small and picklable, so a child process can judge it."""
+
+    path: str
+    started: float
+    ended_at: float
+    summary: dict
+    ending: Ending
+    failure: str | None
+
+    @classmethod
+    def of(cls, recording: StreamRecording, ending: Ending) -> Finished:
+        ended_at = recording.ended_at if recording.ended_at is not None else time.time() - recording.started
+        return cls(str(recording.path), recording.started, ended_at, recording.summary, ending, recording.failure)
+
+
+def verdict_process() -> ProcessPoolExecutor:
+    """One child process that judges finished streams, one at a time: validating never takes the proxy's GIL
+    from the streams still live (`bench/proxy.py` measured that a verdict thread in the proxy did)."""
+    return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+
+
+def judge(finished: Finished) -> StreamResult:
+    """Validate the finished recording and say how it went. Reads only the file (the same code path as
+    `sse-inspector validate`), so it runs in any process; the end line is the caller's (`write_end`)."""
+    source = open_source(finished.path)
     check = source.check(None)
     timer = TimingRecorder()
     for chunk in source.chunks():
         for event in check.feed(chunk.data, chunk.t):
             timer.event(event)
         timer.first_token(check.assembly.first_content_index)
-    status = recording.summary["status"]
+    summary = finished.summary
+    status = summary["status"]
     # a non-2xx body is not read as events (`http/error-status`), so it has no terminal event to wait for
-    expects_terminal = (bool(recording.summary.get("sse")) and check.checker is not None
+    expects_terminal = (bool(summary.get("sse")) and check.checker is not None
                         and status is not None and 200 <= status < 300)
-    reason, error = end_reason(ending, recording.failure, check.assembly.ended, expects_terminal)
+    reason, error = end_reason(finished.ending, finished.failure, check.assembly.ended, expects_terminal)
     findings = check.close(reason)
     timer.first_token(check.assembly.first_content_index)
-    protocol = check.protocol or "generic"
-    ended_at = recording.ended_at if recording.ended_at is not None else time.time() - recording.started
-    recording.writer.end(ended_at, reason, error)
-    summary = recording.summary
     return StreamResult(
-        path=str(recording.path), started=recording.started, method=summary["method"], url_path=summary["path"],
-        protocol=protocol, status=summary["status"], events=check.events, ttft=timer.finish().ttft,
+        path=finished.path, started=finished.started, method=summary["method"], url_path=summary["path"],
+        protocol=check.protocol or "generic", status=status, events=check.events, ttft=timer.finish().ttft,
         reason=reason, error=error, findings=tuple(findings), model=check.assembly.model,
     )
+
+
+def write_end(recording: StreamRecording, result: StreamResult) -> None:
+    """The recording's end line, with the verdict's end reason."""
+    ended_at = recording.ended_at if recording.ended_at is not None else time.time() - recording.started
+    recording.writer.end(ended_at, result.reason, result.error)
+
+
+def conclude(recording: StreamRecording, ending: Ending) -> StreamResult:
+    """Judge the finished recording in this process and write its end line."""
+    result = judge(Finished.of(recording, ending))
+    write_end(recording, result)
+    return result
 
 
 def end_reason(

@@ -13,33 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..base import Assembly, Output, ToolCall
+from ..base import Assembly, Fragments, Output, ToolCall
 
 TOOL_BLOCKS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
-_GROUP = 256  # fragments joined into one list entry: the lists grow once per _GROUP events, not once per event
-
-
-class Fragments:
-    """A growing string kept as a list of parts: O(1) appends, and every `_GROUP` parts are joined into one.
-
-    The joins touch only the newest parts, so the total cost stays linear (never `s += delta`), and the list
-    does not hold one object per event however long the stream.
-    """
-
-    __slots__ = ("parts", "_settled")
-
-    def __init__(self, parts: list[str]) -> None:
-        self.parts = parts
-        self._settled = len(parts)
-
-    def append(self, fragment: str) -> None:
-        parts = self.parts
-        parts.append(fragment)
-        if len(parts) - self._settled >= _GROUP:
-            parts[self._settled :] = ["".join(parts[self._settled :])]
-            self._settled += 1
-
-
 @dataclass(slots=True)
 class _OpenBlock:
     type: str

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ...findings import Finding, Severity, rule
-from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Output, ToolCall, arguments_problem
+from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Fragments, Output, ToolCall, arguments_problem
 from ..schema import summary
 from .models import ITEM_MODELS, PART_MODELS, SCHEMA, Item
 from .state import (
@@ -98,9 +98,9 @@ class OutputState:
     def __init__(self, assembly: Assembly) -> None:
         self.assembly = assembly
         self.output: Output = assembly.output(0)
-        self.buckets: dict[str | None, list[str]] = {
-            "text": self.output.text_parts, "reasoning": self.output.reasoning_parts,
-            "refusal": self.output.refusal_parts,
+        self.buckets: dict[str | None, Fragments] = {
+            "text": Fragments(self.output.text_parts), "reasoning": Fragments(self.output.reasoning_parts),
+            "refusal": Fragments(self.output.refusal_parts),
         }
         self.found: list[Finding] = []
         self.open: dict[int, OpenItem] = {}
@@ -406,7 +406,7 @@ class OutputState:
         if number in item.parts:
             return
         seed = part.get(allowed[1]) if allowed is not None else None
-        item.parts[number] = OpenPart(part_type, Join([seed] if isinstance(seed, str) else []))
+        item.parts[number] = OpenPart(part_type, Join.seeded(seed))
         item.next_content = max(item.next_content, number + 1)
 
     def part_done(self, index: int, kind: str, ev: Any) -> None:
@@ -475,7 +475,7 @@ class OutputState:
         if number in item.summaries:
             return
         text = ev.part.get("text")
-        item.summaries[number] = OpenPart("summary_text", Join([text] if isinstance(text, str) else []))
+        item.summaries[number] = OpenPart("summary_text", Join.seeded(text))
         item.next_summary = max(item.next_summary, number + 1)
 
     def summary_done(self, index: int, kind: str, ev: Any) -> None:
@@ -540,7 +540,7 @@ class OutputState:
             self.found.append(PART_NOT_OPEN(index, (
                 f"`{kind}` opens `command_index` {ev.command_index} of `output_index` {ev.output_index} again: "
                 "the command's text restarts and the client's copy is wrong")))
-        item.commands[ev.command_index] = Join([ev.command])
+        item.commands[ev.command_index] = Join.seeded(ev.command)
 
     # ---- delta families ----------------------------------------------------------------------------------
 
@@ -594,7 +594,7 @@ class OutputState:
         if join.deltas == 0 and value and family.output is not None and not join.partial:
             self._emit(family.output, value)
             self.assembly.saw_content(index)
-        join.final = value
+        join.final = streamed if value == streamed else value  # NOTE: one copy of a long text, not two
         if family.output == "tool":
             item = self.open.get(ev.output_index)
             if item is not None and item.tool_call is not None:
@@ -645,7 +645,7 @@ class OutputState:
                 return None
             join = item.commands.get(ev.command_index)
             if join is None and item.adopted:
-                join = item.commands[ev.command_index] = Join([], partial=True)
+                join = item.commands[ev.command_index] = Join(partial=True)
             if join is None and self.once("part", kind, ev.output_index, ev.command_index):
                 self.found.append(PART_NOT_OPEN(index, (
                     f"`{kind}` names `command_index` {ev.command_index} of `output_index` {ev.output_index}, which "
@@ -657,7 +657,7 @@ class OutputState:
         join = item.joins.get(family_name)
         if join is None:
             seed = dig(item.snapshot, family.snapshot)
-            join = item.joins[family_name] = Join([seed] if isinstance(seed, str) else [], partial=item.adopted)
+            join = item.joins[family_name] = Join.seeded(seed, partial=item.adopted)
             if item.uncertain:  # an unreadable event since the item opened may have been this value's first delta
                 gap(join)
         return join
@@ -672,7 +672,7 @@ class OutputState:
         if not self._part_adoptable(item.summary_frontier, number, item.summaries, item.summary_values,
                                     item.maybe_summary):
             return None
-        part = item.summaries[number] = OpenPart("summary_text", Join([], partial=True), None,
+        part = item.summaries[number] = OpenPart("summary_text", Join(partial=True), None,
                                                  uncertain=number == item.maybe_summary)
         item.next_summary = max(item.next_summary, number + 1)
         return part
@@ -681,7 +681,7 @@ class OutputState:
         if part_type is None or not self._part_adoptable(item.content_frontier, number, item.parts, item.part_values,
                                                          item.maybe_part):
             return None
-        part = item.parts[number] = OpenPart(part_type, Join([], partial=True, gapped=number == item.maybe_part),
+        part = item.parts[number] = OpenPart(part_type, Join(partial=True, gapped=number == item.maybe_part),
                                              None, uncertain=number == item.maybe_part)
         item.next_content = max(item.next_content, number + 1)
         return part

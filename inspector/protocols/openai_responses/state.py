@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..base import ToolCall
+from ..base import Fragments, ToolCall
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +111,7 @@ UNKNOWN = sys.maxsize
 class Join:
     """The pieces of one streamed value; joined only when a rule needs the whole."""
 
-    pieces: list[str]
+    pieces: Fragments = field(default_factory=lambda: Fragments([]))
     deltas: int = 0
     final: str | None = None
     """The `.done` value, once it came."""
@@ -120,10 +120,13 @@ class Join:
     gapped: bool = False
     """An unreadable event may have carried a delta (or the `.done`) of it: `pieces` is what came after."""
 
+    @classmethod
+    def seeded(cls, seed: Any, partial: bool = False) -> Join:
+        """A value whose snapshot (or first event) already holds its beginning, when that is a string."""
+        return cls(Fragments([seed] if isinstance(seed, str) else []), partial=partial)
+
     def streamed(self) -> str:
-        if len(self.pieces) > 1:
-            self.pieces = ["".join(self.pieces)]
-        return self.pieces[0] if self.pieces else ""
+        return self.pieces.text()
 
     def value(self) -> str:
         return self.final if self.final is not None else self.streamed()
@@ -178,7 +181,7 @@ def gap(join: Join) -> None:
     """An unreadable event may have carried a delta of this value: only what streams after it is known."""
     if join.final is None:
         join.partial = join.gapped = True
-        join.pieces = []
+        join.pieces = Fragments([])
 
 
 def dig(value: Any, path: tuple[str, ...]) -> Any:

@@ -1,0 +1,37 @@
+"""Start-up: each command imports only what it needs (checked by module names, never by timing)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+CHAT = Path(__file__).parent / "fixtures" / "corpus" / "openai-chat" / "openai-python__text-plain.sse"
+
+PROBE = """
+import sys
+from inspector.cli import main
+sys.argv = ["sse-inspector", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+inspector = (name for name in sys.modules if name.startswith("inspector."))
+print(" ".join(sorted({name.split(".")[0] for name in sys.modules} | set(inspector))), file=sys.stderr)
+"""
+
+
+def imported_after(*args: str) -> set[str]:
+    """The top-level modules (and inspector's own) a fresh interpreter holds after running the command."""
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=120)
+    return set(done.stderr.split())
+
+
+def test_version_imports_no_checker_no_pydantic_no_rich() -> None:
+    modules = imported_after("--version")
+    assert not modules & {"pydantic", "pydantic_core", "rich", "mitmproxy", "httpx", "inspector.validate"}
+
+
+def test_validate_of_a_chat_stream_loads_only_the_chat_checker() -> None:
+    modules = imported_after("validate", str(CHAT))
+    checkers = {name.split(".")[2] for name in modules if name.startswith("inspector.protocols.")}
+    assert "openai_chat" in checkers and not checkers & {"openai_responses", "anthropic_messages"}
+    assert not modules & {"rich", "mitmproxy"}
