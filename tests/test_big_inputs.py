@@ -78,7 +78,7 @@ def test_the_terminal_view_cuts_a_huge_text_with_a_marker(run_cli, tmp_path: Pat
     path = _long_answer(tmp_path / "long.sse", text)
     shown = run_cli("view", str(path)).out
     flat = re.sub(r"[│\s]+", " ", shown)  # the panel's borders and line breaks
-    assert ("aZ … 1,234 more characters not shown here (`view --json` or `view --html` shows the whole text)"
+    assert ("aZ … 1,234 more characters not shown here (`view --json` shows the whole text)"
             in flat)
     assert "b" not in flat.replace("verdict", "")
     assert json.loads(run_cli("view", "--json", str(path)).out)["text"] == text

@@ -16,6 +16,7 @@ from inspector.inputs import open_source
 from inspector.recording import Header, RecordingWriter
 from inspector.view.html import report_page
 from inspector.view.model import inspect
+from inspector.view.render import TEXT_LIMIT
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -290,6 +291,17 @@ def test_the_answer_shows_which_event_carried_each_piece(tmp_path: Path) -> None
     assert text[:text.index("</pre>")].split("<pre>")[1] == (
         '<span class="piece" data-event="1" data-t="0.5" title="event 1 at 0.500 s">Hel</span>'
         '<span class="piece" data-event="2" data-t="0.6" title="event 2 at 0.600 s">lo</span>')
+
+
+def test_a_huge_answer_is_cut_with_the_terminal_views_marker(tmp_path: Path) -> None:
+    chunks = [(0.3, chunk({"role": "assistant", "content": ""})), (0.5, chunk({"content": "a" * (TEXT_LIMIT - 1)})),
+              (0.6, chunk({"content": "Z" + "b" * 5000})), (0.7, chunk({}, "stop")), (0.8, b"data: [DONE]\n\n")]
+    page = page_of(record(tmp_path, "long.jsonl", chunks))
+    answer = page[page.index('<div class="text answer-text"><pre>'):]
+    answer = answer[:answer.index("</pre>")]
+    assert answer.endswith('title="event 2 at 0.600 s">Z</span><span class="muted cut">\n… 5,000 more characters '
+                           "not shown here (`view --json` shows the whole text)</span>")
+    assert "b" not in answer.replace("title=", "")
 
 
 @pytest.mark.slow

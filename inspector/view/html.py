@@ -29,7 +29,7 @@ from ..sse import Event, SSEParser
 from ..timing import Timing
 from .exchange import Exchange, RequestFacts, ResponseFacts
 from .model import EventRow, StreamReport
-from .render import flatten, tool_kind
+from .render import clip, flatten, tool_kind
 
 MAX_EVENTS = 20_000
 """Event rows a page shows at most (a page stays usable in a browser); the rest are counted, not listed."""
@@ -153,12 +153,32 @@ def _as_streamed(report: StreamReport, events: Sequence[_WireEvent]) -> tuple[li
     return pieces if (text, reasoning) == (first.text, first.reasoning) else None
 
 
-def _pieces(pieces: Sequence[_Piece]) -> str:
-    """The text as it streamed: one span per event (hover: which event and when; click: that event)."""
-    return "".join(
-        f"<span class=\"piece\" data-event=\"{piece.index}\" data-t=\"{'' if piece.t is None else piece.t}\" "
-        f"title=\"event {piece.index}{'' if piece.t is None else f' at {piece.t:.3f} s'}\">{_text(piece.text)}</span>"
-        for piece in pieces)
+def _pieces(pieces: Sequence[_Piece], whole: str) -> str:
+    """The text as it streamed: one span per event (hover: which event and when; click: that event), cut as
+    `_long_text` cuts `whole`."""
+    shown, marker = clip(whole)
+    spans: list[str] = []
+    room = len(shown)
+    for piece in pieces:
+        if room <= 0:
+            break
+        text = piece.text[:room]
+        room -= len(text)
+        t, at = ("", "") if piece.t is None else (piece.t, f" at {piece.t:.3f} s")
+        spans.append(f"<span class=\"piece\" data-event=\"{piece.index}\" data-t=\"{t}\" "
+                     f"title=\"event {piece.index}{at}\">{_text(text)}</span>")
+    return "".join(spans) + _marker(marker)
+
+
+def _long_text(text: str) -> str:
+    """An answer's text, cut past `render.TEXT_LIMIT` characters with the terminal view's marker: a page holding a
+    10 MB answer several times over took more than a gigabyte to build."""
+    shown, marker = clip(text)
+    return _text(shown) + _marker(marker)
+
+
+def _marker(marker: str) -> str:
+    return f"<span class=\"muted cut\">{_text(marker)}</span>" if marker else ""
 
 
 def _top(report: StreamReport, title: str, index_href: str | None) -> str:
@@ -273,15 +293,15 @@ def _answer(report: StreamReport, events: Sequence[_WireEvent]) -> str:
 def _output(output: Output, streamed: tuple[list[_Piece], list[_Piece]] | None) -> str:
     parts = []
     if output.reasoning:
-        reasoning = _pieces(streamed[1]) if streamed else _text(output.reasoning)
+        reasoning = _pieces(streamed[1], output.reasoning) if streamed else _long_text(output.reasoning)
         parts.append(f"<h3>reasoning</h3><div class=\"text reasoning\"><pre>{reasoning}</pre></div>")
     if output.text or not output.tool_calls:
-        text = _text(output.text) if output.text else "<span class=\"muted\">(no text)</span>"
+        text = _long_text(output.text) if output.text else "<span class=\"muted\">(no text)</span>"
         if streamed and output.text:
-            text = _pieces(streamed[0])
+            text = _pieces(streamed[0], output.text)
         parts.append(f"<h3>text</h3><div class=\"text answer-text\"><pre>{text}</pre></div>")
     if output.refusal:
-        parts.append(f"<h3>refusal</h3><div class=\"text refusal\"><pre>{_text(output.refusal)}</pre></div>")
+        parts.append(f"<h3>refusal</h3><div class=\"text refusal\"><pre>{_long_text(output.refusal)}</pre></div>")
     if output.tool_calls:
         rows = "".join(
             f"<tr><td class=\"mono\">{_text(call.id or '-')}</td><td class=\"mono\">{_text(call.name or '-')}</td>"
@@ -303,7 +323,9 @@ def _pretty(text: str, limit: int = MAX_DETAIL) -> str:
     return _cut(indent_json(text), limit)
 
 
-_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]|[^\s{}\[\],:"]+')
+# NOTE: a string is matched as runs between escapes (`"[^"\\]*(?:\\.[^"\\]*)*"`): `"(?:[^"\\]|\\.)*"` made the
+# regex engine keep state per character, 1.3 GB for one 10 MB string.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\],:]|[^\s{}\[\],:"]+')
 _OPENERS = frozenset("{[")
 _CLOSERS = frozenset("}]")
 

@@ -46,9 +46,9 @@ THEME = Theme(
 CHART_FLOOR = 0.05
 """Seconds at the top of the gap chart's scale at least: a stream whose gaps are all a few ms draws low bars."""
 TEXT_LIMIT = 100_000
-"""Characters of one text the terminal view shows: rich lays text out at some microseconds a character, so a 10 MB
-delta took most of a minute; past this the text is cut with a marker (`view --json` and `view --html` are linear
-and show it whole)."""
+"""Characters of one text the terminal and HTML views show: rich lays text out at some microseconds a character, so
+a 10 MB delta took most of a minute, and a page held it several times over; past this the text is cut with a marker
+(`view --json` shows it whole)."""
 _BARS = "▁▂▃▄▅▆▇█"
 _ASCII_BARS = "._-=+*%#"
 _PLAIN_TOOL_KINDS = frozenset({"function", "function_call", "tool_use"})
@@ -371,14 +371,19 @@ def _arguments(arguments: str) -> Text:
     return long_text(visible(pretty))
 
 
-def long_text(text: str, style: str = "") -> Text:
-    """`text` for the terminal, cut past `TEXT_LIMIT` characters with a marker saying how much is left out and
-    where to see it whole."""
+def clip(text: str) -> tuple[str, str]:
+    """`text` cut at `TEXT_LIMIT` characters, and the marker to show after it saying how much is left out and where
+    to see it whole ("" when nothing was cut)."""
     if len(text) <= TEXT_LIMIT:
-        return Text(text, style=style)
-    shown = Text(text[:TEXT_LIMIT], style=style)
-    return shown.append(f"\n… {len(text) - TEXT_LIMIT:,} more characters not shown here (`view --json` or "
-                        "`view --html` shows the whole text)", style="inspector.muted")
+        return text, ""
+    return text[:TEXT_LIMIT], (f"\n… {len(text) - TEXT_LIMIT:,} more characters not shown here (`view --json` "
+                               "shows the whole text)")
+
+
+def long_text(text: str, style: str = "") -> Text:
+    """`text` for the terminal, cut past `TEXT_LIMIT` characters with a marker."""
+    shown, marker = clip(text)
+    return Text(shown, style=style).append(marker, style="inspector.muted")
 
 
 class OutputView:
