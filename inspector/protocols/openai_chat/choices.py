@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, get_args
 
 from ...findings import Finding
-from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Output, ToolCall, arguments_problem
+from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Fragments, Output, ToolCall, arguments_problem
 from .models import Role
 from .rules import (
     CHOICE_AFTER_FINISH,
@@ -45,18 +45,6 @@ TOOL_CALLS_EXPECTED_BY_FINISH = {"tool_calls": True, "stop": False}
 ARGUMENTS_CUT_BY = "length"
 """The finish_reason that cuts tool arguments short on purpose: they are not judged then."""
 
-PARTS_JOINED_AT = 4096
-"""A text kept as more parts than this is joined into one: a str object per delta would cost ~50 bytes of
-overhead each, so memory would grow with the event count rather than with the text."""
-
-
-def _add(parts: list[str], text: str) -> None:
-    """Append one delta to a text kept as parts (the Assembly's `*_parts`)."""
-    parts.append(text)
-    if len(parts) >= PARTS_JOINED_AT:
-        parts[:] = ["".join(parts)]
-
-
 class StreamedToolCall(ToolCall):
     """A `ToolCall` whose `arguments` are kept as the list of streamed fragments, joined when read.
 
@@ -67,21 +55,19 @@ class StreamedToolCall(ToolCall):
     __slots__ = ("_parts",)
 
     def __init__(self, id: str | None, name: str | None, kind: str = "function") -> None:
-        self._parts: list[str] = []
+        self._parts = Fragments([])
         super().__init__(id, name, "", kind)
 
     @property  # type: ignore[override]
     def arguments(self) -> str:
-        if len(self._parts) > 1:
-            self._parts[:] = ["".join(self._parts)]
-        return self._parts[0] if self._parts else ""
+        return self._parts.text()
 
     @arguments.setter
     def arguments(self, value: str) -> None:
-        self._parts[:] = [value] if value else []
+        self._parts = Fragments([value] if value else [])
 
     def append(self, fragment: str) -> None:
-        _add(self._parts, fragment)
+        self._parts.append(fragment)
 
 
 @dataclass(slots=True)
@@ -103,6 +89,15 @@ class _ChoiceState:
     """Tool-call index -> the call being assembled."""
     function_call: StreamedToolCall | None = None
     """The deprecated single `delta.function_call`, assembled like a tool call."""
+    text: Fragments = field(init=False)
+    refusal: Fragments = field(init=False)
+    reasoning: Fragments = field(init=False)
+    """The output's growing texts, appended per delta (memory follows the text, not the event count)."""
+
+    def __post_init__(self) -> None:
+        self.text = Fragments(self.output.text_parts)
+        self.refusal = Fragments(self.output.refusal_parts)
+        self.reasoning = Fragments(self.output.reasoning_parts)
 
 
 
@@ -166,17 +161,16 @@ class ChoiceTracker:
                 self._report_after_finish(index, choice_index, state, choice, delta, with_usage, findings)
             if delta.get("role"):
                 self._later_role(index, choice_index, state, delta["role"], findings)
-        output = state.output
         content = delta.get("content")
         if type(content) is str and content:
-            _add(output.text_parts, content)
+            state.text.append(content)
             self.assembly.saw_content(index)
             if state.content_at is None:
                 state.content_at = index
                 self._check_content_and_refusal(index, choice_index, state, findings)
         refusal = delta.get("refusal")
         if type(refusal) is str and refusal:
-            _add(output.refusal_parts, refusal)
+            state.refusal.append(refusal)
             self.assembly.saw_content(index)
             if state.refusal_at is None:
                 state.refusal_at = index
@@ -184,7 +178,7 @@ class ChoiceTracker:
         for key in REASONING_FIELDS:
             reasoning = delta.get(key)
             if type(reasoning) is str and reasoning:
-                _add(output.reasoning_parts, reasoning)
+                state.reasoning.append(reasoning)
                 self.assembly.saw_content(index)
         tool_calls = delta.get("tool_calls")
         if type(tool_calls) is list and tool_calls:
