@@ -15,6 +15,7 @@ from pydantic_core import from_json
 from .findings import Finding, RuleCap, Severity, rule
 from .protocols import GENERIC, checker_for, detect
 from .protocols.base import DONE, UNREADABLE, Assembly, Checker
+from .protocols.delta_shape import DeltaShape
 from .sse import Event, SSEParser
 
 # fmt: off
@@ -62,6 +63,10 @@ class StreamCheck:
         self.checker: Checker | None = None
         self._assembly: Assembly | None = None
         self._held: list[tuple[Event, Any]] = []
+        self._shape: DeltaShape | None = None
+        """The last event's shape when the checker offered one: events that fit it take the fast path."""
+        self.fast_path = True
+        """False: every event goes the full way (tests hold the two paths to the same result)."""
         self.events = 0
         self.last_index: int | None = None
         self.status = status
@@ -151,6 +156,10 @@ class StreamCheck:
     def _event(self, event: Event) -> None:
         self.events += 1
         self.last_index = event.index
+        if self._shape is not None:
+            if self._shape.take(event):
+                return
+            self._shape = None
         if event.data == "[DONE]":
             payload: Any = DONE
         else:
@@ -190,10 +199,17 @@ class StreamCheck:
 
     def _check(self, event: Event, payload: Any) -> None:
         """The protocol checker's findings on one event (there is a checker: not a generic stream)."""
+        checker: Checker = self.checker  # type: ignore[assignment]
         try:
-            self._report(*self.checker.feed(event, payload))  # type: ignore[union-attr]
+            findings = checker.feed(event, payload)
         except RecursionError:  # NOTE: only absurdly nested JSON gets here; the checker is not recursion-safe
             self._report(_too_deep(event, "check"))
+            return
+        if findings:
+            self._report(*findings)
+        elif self.fast_path and not self._sniff:
+            offer = getattr(checker, "shape", None)
+            self._shape = offer(event, payload) if offer is not None else None
 
     def _report(self, *findings: Finding) -> None:
         """List findings, up to `LISTED_PER_RULE` per rule; the rest are counted (memory stays flat)."""
