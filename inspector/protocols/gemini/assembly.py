@@ -156,12 +156,7 @@ class Accumulator:
     def _part(self, index: int, part: dict[str, Any]) -> None:
         text = part.get("text")
         if isinstance(text, str):
-            if part.get("thought") is True:
-                self.output.reasoning_parts.append(text)
-            else:
-                self.output.text_parts.append(text)
-                if text:
-                    self.assembly.saw_content(index)
+            self.text(index, text, part.get("thought") is True)
         call = part.get("functionCall")
         if isinstance(call, dict):
             self._function_call(index, call)
@@ -174,6 +169,15 @@ class Accumulator:
                     ToolCall(_string(value.get("id")), _string(name), _compact(arguments), kind))
                 if kind in ("executable_code", "tool_call"):
                     self.assembly.saw_content(index)
+
+    def text(self, index: int, text: str, thought: bool) -> None:
+        """A text part's text: the thought summary's when `thought`, else the answer's."""
+        if thought:
+            self.output.reasoning_parts.append(text)
+        else:
+            self.output.text_parts.append(text)
+            if text:
+                self.assembly.saw_content(index)
 
     def _function_call(self, index: int, call: dict[str, Any]) -> None:
         """A complete call, the start of a streamed one, a piece of its arguments, or its closing `{}`."""

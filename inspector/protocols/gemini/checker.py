@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from ...findings import Finding
 from ...sse import Event
 from ..base import DONE, UNREADABLE, Assembly, FirstTime
+from ..delta_shape import DeltaShape, Hole
 from ..schema import excerpt, json_type
 from . import rules as R
 from .assembly import BUILT_IN_PARTS, Accumulator, continues, error_text, partial_value
@@ -36,9 +37,11 @@ from .models import (
 IDENTITY_FIELDS = ("responseId", "modelVersion", "createTime")
 ENVELOPE_FIELDS = ("candidates", "promptFeedback", "usageMetadata")   # a chunk carries at least one of them
 USAGE_PARTS = ("promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "toolUsePromptTokenCount")
+USAGE_COUNTS = (*USAGE_PARTS, "totalTokenCount", "cachedContentTokenCount")
 DETAIL_LISTS = ("promptTokensDetails", "candidatesTokensDetails", "toolUsePromptTokensDetails", "cacheTokensDetails")
 RATING_ENUMS = (("category", HARM_CATEGORIES), ("probability", HARM_PROBABILITIES), ("severity", HARM_SEVERITIES))
 RESULT_OF = {"codeExecutionResult": "executableCode", "toolResponse": "toolCall"}   # result part -> its call part
+TEXT_PART = frozenset({"text", "thought"})  # the keys of a part that only carries text (for the fast path)
 # fmt: on
 
 
@@ -120,6 +123,45 @@ class Checker:
                     self._candidate(index, candidate, found)
                     break  # the rules below follow candidate 0, as every client does
         return found
+
+    def shape(self, event: Event, payload: Any) -> DeltaShape | None:
+        """The fast path's shape of a chunk whose one candidate has one part that only carries text (delta_shape.py):
+        a chunk of the same shape passes every check here silently and only appends its text and replaces the usage
+        snapshot. Its holes: the text and the token counts, which grow from chunk to chunk.
+
+        Every other field is fixed by the shape, and this chunk was judged without a finding: the full path would
+        only set the same values again (identity, model, details) or stay silent on what it reported once already
+        (`FirstTime`). A `finishReason` is refused: the next chunk makes it not the last (`FINISH_NOT_LAST`)."""
+        candidates = payload.get("candidates") if type(payload) is dict else None
+        if type(candidates) is not list or len(candidates) != 1 or type(candidates[0]) is not dict:
+            return None
+        candidate = candidates[0]
+        content = candidate.get("content")
+        parts = content.get("parts") if type(content) is dict else None
+        if (candidate.get("finishReason") is not None or type(parts) is not list or len(parts) != 1
+                or type(parts[0]) is not dict or not parts[0].keys() <= TEXT_PART):
+            return None
+        text = parts[0].get("text")
+        if type(text) is not str or not text:
+            return None  # NOTE: an empty text does not set `_answered`, which a later text of this shape would
+        thought = parts[0].get("thought") is True
+        usage = payload.get("usageMetadata")
+        counted = tuple(field for field in USAGE_COUNTS if type(usage.get(field)) is int) if type(usage) is dict else ()
+        holes = [Hole("text", text), *(Hole(field, usage[field]) for field in counted)]
+        accumulator, assembly = self._accumulator, self.assembly
+
+        def apply(index: int, values: tuple[Any, ...]) -> bool:
+            if counted:
+                fresh = dict(usage)  # type: ignore[arg-type]
+                fresh.update(zip(counted, values[1:], strict=True))
+                if not _adds_up(fresh):
+                    return False  # `_usage` judges it
+                assembly.usage = fresh
+            self._events += 1
+            accumulator.text(index, values[0], thought)
+            return True
+
+        return DeltaShape.cut(event, holes, apply)
 
     def finish(self, end_index: int | None) -> list[Finding]:
         found: list[Finding] = []
@@ -214,17 +256,16 @@ class Checker:
             for detail in usage.get(field) or () if isinstance(usage.get(field), list) else ():
                 if isinstance(detail, dict):
                     self._enum(index, f"usageMetadata.{field}[].modality", detail.get("modality"), MODALITIES, found)
-        counts = {field: usage.get(field, 0) for field in (*USAGE_PARTS, "totalTokenCount", "cachedContentTokenCount")}
-        if not all(type(value) is int for value in counts.values()):
+        counts = _counts(usage)
+        if counts is None:
             return  # the schema rule said so
-        if "totalTokenCount" in usage:
-            parts = sum(counts[field] for field in USAGE_PARTS)
-            if counts["totalTokenCount"] != parts and self._once(R.USAGE_ARITHMETIC, "total"):
-                found.append(R.USAGE_ARITHMETIC(index, f"`totalTokenCount` {counts['totalTokenCount']} is not "
-                                                       f"prompt + candidates + thoughts + tool-use prompt = {parts}: "
-                                                       "billing that adds the parts and billing that reads the "
-                                                       "total disagree"))
-        if counts["cachedContentTokenCount"] > counts["promptTokenCount"] and self._once(R.USAGE_ARITHMETIC, "cache"):
+        parts = _total_not_parts(usage, counts)
+        if parts is not None and self._once(R.USAGE_ARITHMETIC, "total"):
+            found.append(R.USAGE_ARITHMETIC(index, f"`totalTokenCount` {counts['totalTokenCount']} is not "
+                                                   f"prompt + candidates + thoughts + tool-use prompt = {parts}: "
+                                                   "billing that adds the parts and billing that reads the "
+                                                   "total disagree"))
+        if _cache_over_prompt(counts) and self._once(R.USAGE_ARITHMETIC, "cache"):
             found.append(R.USAGE_ARITHMETIC(index, f"`cachedContentTokenCount` {counts['cachedContentTokenCount']} "
                                                    f"exceeds `promptTokenCount` {counts['promptTokenCount']}, which "
                                                    "counts the cached tokens too"))
@@ -372,3 +413,25 @@ class Checker:
             found.append(R.UNKNOWN_ENUM(index, f"`{where}` is `{excerpt(value)}`, not a value the SDK types list: "
                                                "python-genai warns and keeps it, vercel maps an unknown finish "
                                                "reason to `other`"))
+
+
+def _counts(usage: dict[str, Any]) -> dict[str, int] | None:
+    """The token counts of `usageMetadata` (0 where absent); None when one is not an int."""
+    counts = {field: usage.get(field, 0) for field in USAGE_COUNTS}
+    return counts if all(type(value) is int for value in counts.values()) else None
+
+
+def _total_not_parts(usage: dict[str, Any], counts: dict[str, int]) -> int | None:
+    """The sum of the parts when `totalTokenCount` is given and differs from it."""
+    parts = sum(counts[field] for field in USAGE_PARTS)
+    return parts if "totalTokenCount" in usage and counts["totalTokenCount"] != parts else None
+
+
+def _cache_over_prompt(counts: dict[str, int]) -> bool:
+    return counts["cachedContentTokenCount"] > counts["promptTokenCount"]
+
+
+def _adds_up(usage: dict[str, Any]) -> bool:
+    """Whether `_usage` finds nothing wrong with these counts."""
+    counts = _counts(usage)
+    return counts is not None and _total_not_parts(usage, counts) is None and not _cache_over_prompt(counts)

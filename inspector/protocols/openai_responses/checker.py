@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from ...findings import Finding
 from ...sse import Event
 from ..base import DONE, UNREADABLE, Assembly
+from ..delta_shape import DeltaShape, Hole
 from ..schema import summary
 from .items import OutputState
 from .models import EVENT_MODELS
@@ -43,7 +44,7 @@ from .rules import (
     TERMINAL_MISSING,
     UNKNOWN_EVENT,
 )
-from .state import FAMILIES, PROGRESS_ITEM_TYPES
+from .state import DELTA_FAMILIES, FAMILIES, PROGRESS_ITEM_TYPES
 
 # fmt: off
 START_EVENTS = ("response.created", "response.queued", "response.in_progress")
@@ -162,6 +163,48 @@ class Checker:
             self._sdk_fields(index, kind, required[1](payload.get(required[0]), required[0]))
         self._handlers[kind](index, kind, parsed)
         return found
+
+    def shape(self, event: Event, payload: Any) -> DeltaShape | None:
+        """The fast path's shape of a delta event that only appends to an open value (delta_shape.py): an event of
+        the same shape whose `sequence_number` is the next one passes the envelope and `OutputState.delta`
+        silently, and only counts, numbers and appends. Its holes: the text, the number, the obfuscation pad."""
+        kind = payload.get("type") if type(payload) is dict else None
+        # NOTE: after the terminal or an `error` event, the envelope reports each delta type once and then stays
+        # silent; no shape is offered there although the full path would only append (defensive, not needed).
+        if kind not in DELTA_FAMILIES or self.terminal_index is not None or self.error_index is not None:
+            return None
+        steady = self.items.steady_join(kind, payload)
+        if steady is None:
+            return None
+        join, bucket = steady
+        assembly = self.assembly
+        holes = [Hole("delta", payload["delta"])]
+        # NOTE: the full path has just set `last_sequence` to this number, so the next one is `last_sequence + 1`;
+        # with no number the full path does nothing to the sequence state (once it reported the missing number)
+        numbered = payload.get("sequence_number") is not None
+        if numbered:
+            holes.append(Hole("sequence_number", payload["sequence_number"]))
+        if type(payload.get("obfuscation")) is str:
+            holes.append(Hole("obfuscation", payload["obfuscation"]))
+
+        def apply(index: int, values: tuple[Any, ...]) -> bool:
+            text = values[0]
+            if not text:
+                return False  # an empty delta appends nothing: the full path's branch differs
+            if numbered:
+                if values[1] != self.last_sequence + 1:  # type: ignore[operator]
+                    return False  # a gap, a repeat or a resumed count: `_sequence` judges it
+                self.last_sequence, self.unnumbered = values[1], 0
+            self.count += 1
+            join.pieces.append(text)
+            join.deltas += 1
+            if bucket is not None:
+                bucket.append(text)
+            if assembly.first_content_index is None:
+                assembly.first_content_index = index
+            return True
+
+        return DeltaShape.cut(event, holes, apply)
 
     def finish(self, end_index: int | None) -> list[Finding]:
         found = self.found = self.items.found = []

@@ -553,6 +553,28 @@ class OutputState:
             if self.assembly.first_content_index is None:
                 self.assembly.first_content_index = index
 
+    def steady_join(self, kind: str, payload: dict[str, Any]) -> tuple[Join, Fragments | None] | None:
+        """The value a delta event like this validated one appends to, and its assembly bucket, when `delta` of one
+        like it would only append: its item is open under that `item_id`, its part, summary part or item value is
+        open and has no `.done` yet. None otherwise. For the fast path (`Checker.shape`)."""
+        family_name, family = DELTA_FAMILIES[kind]
+        item = self.open.get(payload["output_index"])
+        if item is None or item.id != payload["item_id"]:
+            return None
+        if family.scope == "part":
+            part = item.parts.get(payload["content_index"])
+            join = part.join if part is not None and part.type == family.part_type else None
+        elif item.type not in family.item_types:  # NOTE: `child` reports it (once) for summary and item values
+            return None
+        elif family.scope == "summary":
+            part = item.summaries.get(payload["summary_index"])
+            join = part.join if part is not None else None
+        else:
+            join = item.joins.get(family_name) if family.scope == "item" else None
+        if join is None or join.final is not None:
+            return None
+        return join, self.buckets.get(family.output)
+
     def done(self, index: int, kind: str, ev: Any) -> None:
         family_name, family = DONE_FAMILIES[kind]
         join = self._join(index, kind, family_name, family, ev)
