@@ -57,6 +57,7 @@ def test_every_corpus_stream_reads_the_same_both_ways(path: Path) -> None:
 _PROTOCOL_OF = {"openai-chat": "openai-chat", "openai-responses": "openai-responses",
                 "anthropic-messages": "anthropic-messages", "gemini-generate-content": "gemini"}
 _TEXT_KEYS = re.compile(r'"(content|delta|text|partial_json|thinking|arguments|obfuscation)":"')
+_SEQUENCE = re.compile(r'"sequence_number":\d+')
 _NUMBER_KEYS = re.compile(r'"(sequence_number|index|output_index|content_index)":(\d+)')
 
 NASTY_TEXT = st.text(alphabet=st.sampled_from(['a', ' ', 'é', '"', '\\', '\n', '\x00', '\x1f', '\u2028', '\ud83d',
@@ -102,6 +103,9 @@ def mutated_stream(draw: st.DrawFn, folder: str) -> bytes:
         elif operation == "swap":
             other = draw(st.integers(0, len(frames) - 1))
             frames[at], frames[other] = frames[other], frames[at]
+    if draw(st.booleans()):  # Responses: number the events afresh, so that repeated deltas are in sequence
+        counter = iter(range(10**6))
+        frames = [_SEQUENCE.sub(lambda found: f'"sequence_number":{next(counter)}', frame) for frame in frames]
     return ("\n\n".join(frames) + "\n\n").encode("utf-8", errors="surrogatepass")
 
 
@@ -232,3 +236,262 @@ def test_chat_text_chunks_that_carry_more_read_the_same_both_ways(extra: str) ->
     repeats = "".join(chat_chunk(text, CHAT_EXTRAS[extra]) for text in ("a", "b", "c", "d", "e"))
     body = opening + repeats + chat_chunk("", {"finish_reason": "stop"}) + "data: [DONE]\n\n"
     assert_same_both_ways(body.encode(), "openai-chat")
+
+
+# -- Responses and Gemini: deltas that differ from the one before go the full way ------------------------------
+
+def parse_frames(path: Path) -> list[dict[str, Any]]:
+    """A corpus stream as frames `{"event", "id", "data"}`, `data` decoded (edited by the cases below)."""
+    frames = []
+    for text in frames_of(path):
+        frame: dict[str, Any] = {"event": None, "id": None, "data": None}
+        for line in text.splitlines():
+            field, _, value = line.partition(":")
+            frame[field] = json.loads(value) if field == "data" else value.strip()
+        frames.append(frame)
+    return frames
+
+
+def encode(frames: list[dict[str, Any]]) -> bytes:
+    """Frames back to an SSE body; a `data` that is a `bytes` value goes out raw (an unreadable event)."""
+    out = []
+    for frame in frames:
+        lines = [f"{field}: {frame[field]}" for field in ("event", "id") if frame.get(field) is not None]
+        data = frame["data"]
+        lines.append("data: " + (data.decode() if isinstance(data, bytes) else json.dumps(data, separators=(",", ":"))))
+        out.append("\n".join(lines) + "\n\n")
+    return "".join(out).encode("utf-8", errors="surrogatepass")
+
+
+def with_repeats(path: Path, is_template: Any, texts: list[str]) -> tuple[list[dict], list[dict], str]:
+    """The stream with the last frame that `is_template` repeated with `texts` right after it: (frames, the
+    repeats, the name of the text field)."""
+    frames = parse_frames(path)
+    at = max(i for i, frame in enumerate(frames) if is_template(frame["data"]))
+    template = frames[at]
+    repeats = [json.loads(json.dumps(template)) for _ in texts]
+    for number, (repeat, text) in enumerate(zip(repeats, texts, strict=True)):
+        payload = repeat["data"]
+        if "delta" in payload:
+            payload["delta"] = text
+            if "obfuscation" in payload:
+                payload["obfuscation"] = "pad"[: number % 4]
+        else:
+            payload["candidates"][0]["content"]["parts"][0]["text"] = text
+            usage = payload.get("usageMetadata")
+            grows = "thoughtsTokenCount" if payload["candidates"][0]["content"]["parts"][0].get("thought") else (
+                "candidatesTokenCount")
+            if usage and grows in usage:
+                usage[grows] += number + 1
+                usage["totalTokenCount"] += number + 1
+    frames[at + 1 : at + 1] = repeats
+    return frames, repeats, "delta" if "delta" in template["data"] else "text"
+
+
+def renumber(frames: list[dict[str, Any]]) -> None:
+    number = 0
+    for frame in frames:
+        if isinstance(frame["data"], dict) and type(frame["data"].get("sequence_number")) is int:
+            frame["data"]["sequence_number"] = number
+            number += 1
+
+
+def assert_same_state_both_ways(body: bytes, protocol: str, state: tuple[str, ...]) -> None:
+    """The same findings, assembly and checker state (the attributes named) on the fast and the full path."""
+    checks = []
+    for fast in (True, False):
+        check = StreamCheck(protocol)
+        check.fast_path = fast
+        check.feed(body)
+        checks.append(([finding.to_json() for finding in check.close()], snapshot(check.assembly),
+                       {name: getattr(check.checker, name) for name in state}))
+    assert checks[0] == checks[1]
+
+
+RESPONSES = CORPUS / "openai-responses"
+RESPONSES_DELTAS = {
+    "response.output_text.delta": RESPONSES / "pydantic-ai__text-conversation.sse",
+    "response.reasoning_summary_text.delta": RESPONSES / "vercel-ai__reasoning-summary-function-call.sse",
+    "response.function_call_arguments.delta": RESPONSES / "vercel-ai__reasoning-summary-function-call.sse",
+}
+ANOTHER_FAMILY = {
+    "response.output_text.delta": "response.refusal.delta",  # into an `output_text` part
+    "response.reasoning_summary_text.delta": "response.function_call_arguments.delta",  # into a reasoning item
+    "response.function_call_arguments.delta": "response.custom_tool_call_input.delta",  # into a function call
+}
+SEQUENCE_STATE = ("count", "numbered", "last_sequence", "unnumbered")
+TEXTS = ["a", "b\"", "c\n", "é", "😀", "f"]
+UNREADABLE_FRAME = {"event": None, "id": None, "data": b"{not json"}
+
+
+def responses_stream(kind: str, texts: list[str] = TEXTS) -> tuple[list[dict], list[dict]]:
+    frames, repeats, _ = with_repeats(RESPONSES_DELTAS[kind], lambda data: data.get("type") == kind, texts)
+    return frames, repeats
+
+
+def _move(frames: list[dict], repeats: list[dict], after: Any) -> None:
+    for repeat in repeats:
+        frames.remove(repeat)
+    at = max(i for i, frame in enumerate(frames) if after(frame["data"]))
+    frames[at + 1 : at + 1] = repeats
+
+
+def _set(repeats: list[dict], **values: Any) -> None:
+    for repeat in repeats:
+        for key, value in values.items():
+            if value is None:
+                repeat["data"].pop(key, None)
+            else:
+                repeat["data"][key] = value(repeat["data"][key]) if callable(value) else value
+
+
+# Cases that change what the repeats are or where they stand (the stream is numbered afresh after them).
+RESPONSES_CASES = {
+    "as recorded": lambda kind, frames, repeats: None,
+    "no number": lambda kind, frames, repeats: _set(repeats[2:], sequence_number=None),
+    "another item_id": lambda kind, frames, repeats: _set(repeats[2:], item_id="msg_other"),
+    "another output_index": lambda kind, frames, repeats: _set(repeats[2:], output_index=lambda n: n + 1),
+    "another content or summary index": lambda kind, frames, repeats: [
+        repeat["data"].update({key: repeat["data"][key] + 1})
+        for repeat in repeats[2:] for key in ("content_index", "summary_index") if key in repeat["data"]],
+    "another family": lambda kind, frames, repeats: [
+        repeat.update(event=ANOTHER_FAMILY[kind]) or repeat["data"].update(type=ANOTHER_FAMILY[kind])
+        for repeat in repeats[2:]],
+    "another event name": lambda kind, frames, repeats: [repeat.update(event="delta") for repeat in repeats[2:]],
+    "varying logprobs": lambda kind, frames, repeats: [
+        repeat["data"].update(logprobs=[{"token": "t", "logprob": -number / 4, "bytes": [], "top_logprobs": []}])
+        for number, repeat in enumerate(repeats)],
+    "an extra field": lambda kind, frames, repeats: _set(repeats[2:], annotations=[]),
+    "no obfuscation": lambda kind, frames, repeats: _set(repeats[3:], obfuscation=None),
+    "empty deltas": lambda kind, frames, repeats: _set(repeats[:4], delta=""),
+    "empty deltas first": lambda kind, frames, repeats: [
+        frame["data"].update(delta="") for frame in frames[: frames.index(repeats[3])]
+        if frame["data"].get("type") == kind],
+    "after the done": lambda kind, frames, repeats: _move(
+        frames, repeats, lambda data: data.get("type") == kind.replace(".delta", ".done")),
+    "after the terminal event": lambda kind, frames, repeats: _move(
+        frames, repeats, lambda data: data.get("type") == "response.completed"),
+    "after an error event": lambda kind, frames, repeats: frames.insert(frames.index(repeats[0]), {
+        "event": "error", "id": None,
+        "data": {"type": "error", "sequence_number": 0, "code": "server_error", "message": "boom", "param": None}}),
+    "an unreadable event between": lambda kind, frames, repeats: frames.insert(
+        frames.index(repeats[3]), UNREADABLE_FRAME),
+    "cut after them": lambda kind, frames, repeats: frames.__delitem__(slice(frames.index(repeats[-1]) + 1, None)),
+}
+
+
+def _shift(frames: list[dict], start: dict, by: int) -> None:
+    for frame in frames[frames.index(start) :]:
+        if isinstance(frame["data"], dict) and type(frame["data"].get("sequence_number")) is int:
+            frame["data"]["sequence_number"] += by
+
+
+# Cases that change the numbers of a numbered stream.
+SEQUENCE_CASES = {
+    "a number skipped": lambda frames, repeats: _shift(frames, repeats[3], 1),
+    "a number repeated": lambda frames, repeats: _shift(frames, repeats[3], -1),
+    "a number from before": lambda frames, repeats: repeats[4]["data"].update(
+        sequence_number=repeats[1]["data"]["sequence_number"]),
+    "the next number after an unreadable event": lambda frames, repeats: (
+        frames.insert(frames.index(repeats[3]), UNREADABLE_FRAME), _shift(frames, repeats[3], 1)),
+    "the number the unreadable event may have had": lambda frames, repeats: frames.insert(
+        frames.index(repeats[3]), UNREADABLE_FRAME),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RESPONSES_CASES))
+@pytest.mark.parametrize("kind", sorted(RESPONSES_DELTAS))
+def test_responses_deltas_that_differ_read_the_same_both_ways(kind: str, case: str) -> None:
+    frames, repeats = responses_stream(kind)
+    RESPONSES_CASES[case](kind, frames, repeats)
+    renumber(frames)
+    assert_same_state_both_ways(encode(frames), "openai-responses", SEQUENCE_STATE)
+
+
+@pytest.mark.parametrize("case", sorted(SEQUENCE_CASES))
+@pytest.mark.parametrize("kind", sorted(RESPONSES_DELTAS))
+def test_responses_deltas_out_of_sequence_read_the_same_both_ways(kind: str, case: str) -> None:
+    frames, repeats = responses_stream(kind)
+    renumber(frames)
+    SEQUENCE_CASES[case](frames, repeats)
+    assert_same_state_both_ways(encode(frames), "openai-responses", SEQUENCE_STATE)
+
+
+@pytest.mark.parametrize("kind", sorted(RESPONSES_DELTAS))
+def test_repeated_responses_deltas_skip_the_json_decode(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    frames, _ = responses_stream(kind, [f"t{number}" for number in range(300)])
+    renumber(frames)
+    body = encode(frames)
+    assert _decoded_payloads(body, monkeypatch, fast=False) - _decoded_payloads(body, monkeypatch, fast=True) >= 300
+
+
+GEMINI = CORPUS / "gemini-generate-content" / "pydantic-ai__thinking-summaries.sse"
+GEMINI_STATE = ("_events", "_answered", "_finished_at", "_not_last_reported")
+
+
+def _is_text_chunk(thought: bool) -> Any:
+    def test(data: dict[str, Any]) -> bool:
+        candidate = data["candidates"][0]
+        return (candidate.get("finishReason") is None
+                and (candidate["content"]["parts"][0].get("thought") is True) == thought)
+    return test
+
+
+def _part(repeat: dict[str, Any]) -> dict[str, Any]:
+    return repeat["data"]["candidates"][0]["content"]["parts"][0]
+
+
+def _usage(repeats: list[dict], field: str, change: Any) -> None:
+    for repeat in repeats:
+        usage = repeat["data"]["usageMetadata"]
+        usage[field] = change(usage)
+
+
+GEMINI_CASES = {
+    "as recorded": lambda frames, repeats: None,
+    "a finishReason": lambda frames, repeats: [
+        repeat["data"]["candidates"][0].update(finishReason="STOP") for repeat in repeats[2:]],
+    "a total that is not the sum": lambda frames, repeats: _usage(
+        repeats[3:4], "totalTokenCount", lambda usage: usage["totalTokenCount"] + 100),
+    "cached tokens over the prompt": lambda frames, repeats: (
+        _usage(repeats[:3], "cachedContentTokenCount", lambda usage: 0),
+        _usage(repeats[3:], "cachedContentTokenCount", lambda usage: usage["promptTokenCount"] + 1)),
+    "no usage": lambda frames, repeats: [repeat["data"].pop("usageMetadata") for repeat in repeats[2:]],
+    "a second part": lambda frames, repeats: [
+        repeat["data"]["candidates"][0]["content"]["parts"].append({"functionCall": {"name": "f", "args": {}}})
+        for repeat in repeats[2:]],
+    "a call in the text part": lambda frames, repeats: [
+        _part(repeat).update(functionCall={"name": "f", "args": {}}) for repeat in repeats[2:]],
+    "an empty signature": lambda frames, repeats: [_part(repeat).update(thoughtSignature="") for repeat in repeats[2:]],
+    "the other kind of text": lambda frames, repeats: [
+        _part(repeat).update(thought=not _part(repeat).get("thought")) for repeat in repeats[2:]],
+    "empty texts": lambda frames, repeats: [_part(repeat).update(text="") for repeat in repeats[:3]],
+    "empty answer texts first, then a thought": lambda frames, repeats: (
+        [_part(frame).update(text="") for frame in frames[: frames.index(repeats[2])]
+         if not _part(frame).get("thought")],
+        frames.insert(frames.index(repeats[-1]) + 1, {**repeats[-1], "data": {"candidates": [
+            {"content": {"parts": [{"text": "hm", "thought": True}], "role": "model"}}]}})),
+    "two candidates": lambda frames, repeats: [
+        repeat["data"]["candidates"].append(json.loads(json.dumps(repeat["data"]["candidates"][0])))
+        for repeat in repeats[2:]],
+    "an error": lambda frames, repeats: repeats[3]["data"].update(error={"code": 500, "message": "boom"}),
+    "a blocked prompt": lambda frames, repeats: repeats[3]["data"].update(promptFeedback={"blockReason": "SAFETY"}),
+    "an event name": lambda frames, repeats: [repeat.update(event="chunk") for repeat in repeats[2:]],
+    "an id": lambda frames, repeats: [repeat.update(id="7") for repeat in repeats[2:]],
+    "an unreadable event between": lambda frames, repeats: frames.insert(frames.index(repeats[3]), UNREADABLE_FRAME),
+    "cut after them": lambda frames, repeats: frames.__delitem__(slice(frames.index(repeats[-1]) + 1, None)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GEMINI_CASES))
+@pytest.mark.parametrize("thought", [False, True], ids=["answer", "thought"])
+def test_gemini_text_chunks_that_differ_read_the_same_both_ways(thought: bool, case: str) -> None:
+    frames, repeats, _ = with_repeats(GEMINI, _is_text_chunk(thought), TEXTS)
+    GEMINI_CASES[case](frames, repeats)
+    assert_same_state_both_ways(encode(frames), "gemini", GEMINI_STATE)
+
+
+def test_repeated_gemini_text_chunks_skip_the_json_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    frames, _, _ = with_repeats(GEMINI, _is_text_chunk(False), [f"t{number}" for number in range(300)])
+    body = encode(frames)
+    assert _decoded_payloads(body, monkeypatch, fast=False) - _decoded_payloads(body, monkeypatch, fast=True) >= 300

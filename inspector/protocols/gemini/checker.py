@@ -133,6 +133,8 @@ class Checker:
         only set the same values again (identity, model, details) or stay silent on what it reported once already
         (`FirstTime`). A `finishReason` is refused: the next chunk makes it not the last (`FINISH_NOT_LAST`)."""
         candidates = payload.get("candidates") if type(payload) is dict else None
+        # NOTE: one candidate is only defensive: the full path reads candidate 0 alone, and a second one would
+        # repeat the `"text":` key, where `DeltaShape.cut` refuses to cut
         if type(candidates) is not list or len(candidates) != 1 or type(candidates[0]) is not dict:
             return None
         candidate = candidates[0]

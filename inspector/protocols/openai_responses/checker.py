@@ -190,10 +190,11 @@ class Checker:
         def apply(index: int, values: tuple[Any, ...]) -> bool:
             text = values[0]
             if not text:
-                return False  # an empty delta appends nothing: the full path's branch differs
+                return False  # the full path counts an empty delta but neither shows it nor takes it as content
             if numbered:
                 if values[1] != self.last_sequence + 1:  # type: ignore[operator]
                     return False  # a gap, a repeat or a resumed count: `_sequence` judges it
+                # NOTE: `unnumbered` is already 0 after the numbered event the shape was cut from (defensive)
                 self.last_sequence, self.unnumbered = values[1], 0
             self.count += 1
             join.pieces.append(text)

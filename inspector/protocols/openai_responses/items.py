@@ -557,14 +557,19 @@ class OutputState:
         """The value a delta event like this validated one appends to, and its assembly bucket, when `delta` of one
         like it would only append: its item is open under that `item_id`, its part, summary part or item value is
         open and has no `.done` yet. None otherwise. For the fast path (`Checker.shape`)."""
+        # NOTE: three conditions below are only defensive (tests/test_delta_shape.py passes without them): a delta
+        # that names another `item_id`, or comes after its value's `.done`, is reported once and then appended like
+        # any other (an adopted item with no id takes the first one named); and a summary or item value of the
+        # wrong item type never gets a join, so none is found. They keep the fast path to the plainest case.
         family_name, family = DELTA_FAMILIES[kind]
         item = self.open.get(payload["output_index"])
         if item is None or item.id != payload["item_id"]:
             return None
         if family.scope == "part":
             part = item.parts.get(payload["content_index"])
+            # a delta of another family into this part is reported once, then dropped: never appended
             join = part.join if part is not None and part.type == family.part_type else None
-        elif item.type not in family.item_types:  # NOTE: `child` reports it (once) for summary and item values
+        elif item.type not in family.item_types:
             return None
         elif family.scope == "summary":
             part = item.summaries.get(payload["summary_index"])
