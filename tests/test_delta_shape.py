@@ -495,3 +495,72 @@ def test_repeated_gemini_text_chunks_skip_the_json_decode(monkeypatch: pytest.Mo
     frames, _, _ = with_repeats(GEMINI, _is_text_chunk(False), [f"t{number}" for number in range(300)])
     body = encode(frames)
     assert _decoded_payloads(body, monkeypatch, fast=False) - _decoded_payloads(body, monkeypatch, fast=True) >= 300
+
+
+# -- Anthropic: a delta goes the full way wherever the full path has something to say -------------------------
+
+def anthropic_event(payload: dict[str, Any], name: str | None = None) -> str:
+    return f"event: {name or payload['type']}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n"
+
+
+def anthropic_stream(block: dict[str, Any], deltas: list[dict[str, Any]], between: list[str] = (), *,
+                     stop_first: bool = False) -> bytes:
+    start = {"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant",
+                                                  "model": "m", "content": [], "stop_reason": None,
+                                                  "stop_sequence": None, "usage": {"input_tokens": 1,
+                                                                                   "output_tokens": 1}}}
+    events = [anthropic_event(start), anthropic_event({"type": "content_block_start", "index": 0,
+                                                       "content_block": block})]
+    body = [anthropic_event({"type": "content_block_delta", "index": 0, "delta": delta}) for delta in deltas]
+    stop = [anthropic_event({"type": "content_block_stop", "index": 0}),
+            anthropic_event({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                             "usage": {"output_tokens": 5}}),
+            anthropic_event({"type": "message_stop"})]
+    if stop_first:
+        return "".join(events + stop + body).encode()
+    return "".join(events + body[:2] + list(between) + body[2:] + stop).encode()
+
+
+TEXTS = ["a", "b", "c", "d", "e"]
+ANTHROPIC_CASES = {
+    "text": ({"type": "text", "text": ""}, [{"type": "text_delta", "text": t} for t in TEXTS], [], False),
+    "thinking after its signature": (
+        {"type": "thinking", "thinking": "", "signature": ""},
+        [{"type": "thinking_delta", "thinking": t} for t in TEXTS],
+        [anthropic_event({"type": "content_block_delta", "index": 0,
+                          "delta": {"type": "signature_delta", "signature": "s"}})], False),
+    "tool input": ({"type": "tool_use", "id": "t", "name": "f", "input": {}},
+                   [{"type": "input_json_delta", "partial_json": t} for t in TEXTS], [], False),
+    "text into a thinking block": ({"type": "thinking", "thinking": "", "signature": ""},
+                                   [{"type": "text_delta", "text": t} for t in TEXTS], [], False),
+    "after message_stop": ({"type": "text", "text": ""}, [{"type": "text_delta", "text": t} for t in TEXTS], [],
+                           True),
+    "a ping between": ({"type": "text", "text": ""}, [{"type": "text_delta", "text": t} for t in TEXTS],
+                       [anthropic_event({"type": "ping"})], False),
+    "an unreadable event between": ({"type": "text", "text": ""},
+                                    [{"type": "text_delta", "text": t} for t in TEXTS],
+                                    ["event: content_block_stop\ndata: {\"type\n\n"], False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ANTHROPIC_CASES))
+def test_anthropic_deltas_read_the_same_both_ways(case: str) -> None:
+    block, deltas, between, stop_first = ANTHROPIC_CASES[case]
+    assert_same_both_ways(anthropic_stream(block, deltas, between, stop_first=stop_first), "anthropic-messages")
+
+
+def test_a_repeated_anthropic_text_delta_skips_the_json_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    body = anthropic_stream({"type": "text", "text": ""}, [{"type": "text_delta", "text": str(n)} for n in range(300)])
+    assert _decoded_payloads(body, monkeypatch, fast=False) - _decoded_payloads(body, monkeypatch, fast=True) >= 290
+
+
+def test_a_stream_whose_deltas_never_repeat_a_shape_gets_few_shapes_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    cuts = []
+    cut = DeltaShape.cut.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(DeltaShape, "cut", classmethod(lambda cls, *args: cuts.append(1) or cut(cls, *args)))
+    opening = chat_chunk("", {"delta": {"role": "assistant"}})
+    body = opening + "".join(chat_chunk(str(n), n=n) for n in range(2000))  # `n` breaks every shape
+    check = StreamCheck("openai-chat")
+    check.feed(body.encode())
+    assert check.events == 2001
+    assert len(cuts) < 30
