@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ..escape import visible
 from ..findings import Finding, Severity, Tally
 from ..inputs import open_source
-from ..timing import TimingRecorder
+from ..timing import FirstTokenClock
 from .stream import Ending, StreamRecording
 
 # fmt: off
@@ -119,11 +119,13 @@ def judge(finished: Finished) -> StreamResult:
     `sse-inspector validate`), so it runs in any process; the end line is the caller's (`write_end`)."""
     source = open_source(finished.path)
     check = source.check(None)
-    timer = TimingRecorder()
+    clock = FirstTokenClock()
     for chunk in source.chunks():
-        for event in check.feed(chunk.data, chunk.t):
-            timer.event(event)
-        timer.first_token(check.assembly.first_content_index)
+        events = check.feed(chunk.data, chunk.t)
+        if clock.index is None:
+            for event in events:
+                clock.event(event)
+            clock.first_token(check.assembly.first_content_index)
     summary = finished.summary
     status = summary["status"]
     # a non-2xx body is not read as events (`http/error-status`), so it has no terminal event to wait for
@@ -131,10 +133,10 @@ def judge(finished: Finished) -> StreamResult:
                         and status is not None and 200 <= status < 300)
     reason, error = end_reason(finished.ending, finished.failure, check.assembly.ended, expects_terminal)
     findings = check.close(reason)
-    timer.first_token(check.assembly.first_content_index)
+    clock.first_token(check.assembly.first_content_index)
     return StreamResult(
         path=finished.path, started=finished.started, method=summary["method"], url_path=summary["path"],
-        protocol=check.protocol or "generic", status=status, events=check.events, ttft=timer.finish().ttft,
+        protocol=check.protocol or "generic", status=status, events=check.events, ttft=clock.ttft,
         reason=reason, error=error, findings=tuple(findings), model=check.assembly.model,
     )
 
