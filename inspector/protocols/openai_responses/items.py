@@ -562,6 +562,8 @@ class OutputState:
         # any other (an adopted item with no id takes the first one named); and a summary or item value of the
         # wrong item type never gets a join, so none is found. They keep the fast path to the plainest case.
         family_name, family = DELTA_FAMILIES[kind]
+        if family.scope == "command":
+            return None  # shell commands (no `item_id`): rare, left to the full path
         item = self.open.get(payload["output_index"])
         if item is None or item.id != payload["item_id"]:
             return None
@@ -575,7 +577,7 @@ class OutputState:
             part = item.summaries.get(payload["summary_index"])
             join = part.join if part is not None else None
         else:
-            join = item.joins.get(family_name) if family.scope == "item" else None
+            join = item.joins.get(family_name)
         if join is None or join.final is not None:
             return None
         return join, self.buckets.get(family.output)
