@@ -291,7 +291,7 @@ def _read_lines(lines: list[bytes], name: str, start_line: int, offset: int) -> 
     return (yield from _runs(times, pieces, offset))
 
 
-_BATCH = 256 * 1024
+_BATCH = 64 * 1024
 
 
 def _runs(times: list[float | None], pieces: list[bytes], offset: int) -> Generator[ChunkRun, None, int]:
