@@ -100,7 +100,7 @@ class ChunkRun:
     (their bytes joined) is fed once, then `stamp` gives each event it completed the time of its own chunk.
 
     Every chunk but the last ends with a blank line (`\\n\\n`): no event spans two of them, so an event came in
-    the chunk where it starts, or in the first one when it began before the run (see `read_body`).
+    the chunk where it starts, or in the first one when it began before the run (see `_runs`).
     """
 
     data: bytes
