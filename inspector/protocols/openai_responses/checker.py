@@ -171,7 +171,8 @@ class Checker:
         kind = payload.get("type") if type(payload) is dict else None
         # NOTE: after the terminal or an `error` event, the envelope reports each delta type once and then stays
         # silent; no shape is offered there although the full path would only append (defensive, not needed).
-        if type(kind) is not str or kind not in DELTA_FAMILIES or self.terminal_index is not None or self.error_index is not None:
+        if (type(kind) is not str or kind not in DELTA_FAMILIES
+                or self.terminal_index is not None or self.error_index is not None):
             return None
         steady = self.items.steady_join(kind, payload)
         if steady is None:
