@@ -27,7 +27,7 @@ def imported_after(*args: str) -> set[str]:
 
 def test_version_imports_no_checker_no_pydantic_no_rich() -> None:
     modules = imported_after("--version")
-    assert not modules & {"pydantic", "pydantic_core", "rich", "mitmproxy", "httpx", "inspector.validate"}
+    assert not modules & {"pydantic", "pydantic_core", "rich", "mitmproxy", "httpx", "inspector.validate", "logging"}
 
 
 def test_validate_of_a_chat_stream_loads_only_the_chat_checker() -> None:
@@ -35,3 +35,10 @@ def test_validate_of_a_chat_stream_loads_only_the_chat_checker() -> None:
     checkers = {name.split(".")[2] for name in modules if name.startswith("inspector.protocols.")}
     assert "openai_chat" in checkers and not checkers & {"openai_responses", "anthropic_messages"}
     assert not modules & {"rich", "mitmproxy"}
+
+
+def test_validate_of_a_chat_stream_compiles_its_schemas_without_pydantic_models() -> None:
+    """The Chat schemas are pydantic-core's: pydantic's Python layer (models, TypeAdapter, plugins) is not loaded."""
+    modules = imported_after("validate", str(CHAT))
+    assert "pydantic_core" in modules and "inspector.protocols.openai_chat.models" in modules
+    assert not modules & {"pydantic", "logging"}

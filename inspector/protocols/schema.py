@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
 # fmt: off
 _EXPECTED = {
