@@ -152,6 +152,25 @@ def test_many_concurrent_streams_get_complete_separate_recordings(proxy):
     assert len(names) >= 20
 
 
+def verdict_processes(pid: int) -> list[int]:
+    """The children of process `pid` that multiprocessing spawned to run tasks (not its resource tracker)."""
+    children = [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+                for child in (task / "children").read_text().split()]
+    return [child for child in children if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc and asks for SCHED_IDLE")
+def test_the_verdict_process_runs_at_the_lowest_cpu_priority(proxy):
+    """A verdict only gets the CPU time the live streams leave: nice 19 and SCHED_IDLE, asked of the kernel."""
+    response = httpx.post(f"{proxy.url}/v1/chat/completions", json={"stream": True}, headers={"X-Corpus": CHAT},
+                          timeout=WAIT)
+    assert response.status_code == 200
+    proxy.results(1)  # judged: the verdict process is running
+    [child] = verdict_processes(proxy.process.pid)
+    assert (os.getpriority(os.PRIO_PROCESS, child), os.sched_getscheduler(child)) == (19, os.SCHED_IDLE)
+    assert os.getpriority(os.PRIO_PROCESS, proxy.process.pid) == os.getpriority(os.PRIO_PROCESS, 0)  # the proxy's own
+
+
 def test_upstream_that_dies_mid_stream_is_recorded_as_cut_and_fails(proxy):
     headers = {"X-Corpus": CHAT, "X-Cut-After": "3"}
     with pytest.raises(httpx.RemoteProtocolError), httpx.stream(
