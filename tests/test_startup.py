@@ -4,7 +4,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-CHAT = Path(__file__).parent / "fixtures" / "corpus" / "openai-chat" / "openai-python__text-plain.sse"
+import pytest
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+CHAT = CORPUS / "openai-chat" / "openai-python__text-plain.sse"
 
 PROBE = """
 import sys
@@ -37,8 +40,14 @@ def test_validate_of_a_chat_stream_loads_only_the_chat_checker() -> None:
     assert not modules & {"rich", "mitmproxy"}
 
 
-def test_validate_of_a_chat_stream_compiles_its_schemas_without_pydantic_models() -> None:
-    """The Chat schemas are pydantic-core's: pydantic's Python layer (models, TypeAdapter, plugins) is not loaded."""
-    modules = imported_after("validate", str(CHAT))
-    assert "pydantic_core" in modules and "inspector.protocols.openai_chat.models" in modules
+@pytest.mark.parametrize("stream, package", [
+    pytest.param(CHAT, "openai_chat", id="chat"),
+    pytest.param(CORPUS / "anthropic-messages" / "vercel-ai__text.sse", "anthropic_messages", id="anthropic"),
+    pytest.param(CORPUS / "gemini-generate-content" / "firebase-test-data__image-chunk-without-parts.sse", "gemini",
+                 id="gemini"),
+])
+def test_validate_compiles_its_schemas_without_pydantic_models(stream, package) -> None:
+    """The schemas are pydantic-core's: pydantic's Python layer (models, TypeAdapter, plugins) is not loaded."""
+    modules = imported_after("validate", str(stream))
+    assert "pydantic_core" in modules and f"inspector.protocols.{package}.models" in modules
     assert not modules & {"pydantic", "logging"}
