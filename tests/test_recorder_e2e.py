@@ -247,7 +247,7 @@ def test_record_command_prints_where_to_point_the_app_and_a_summary(upstream, re
     live = command.line()
     assert live.split("  ")[1:] == ["POST /v1/chat/completions", "openai-chat", "200", "34 events",
                                     live.split("  ")[5], "ok"]
-    assert command.stop() == (0, [f"stopped: 1 streams recorded to {tmp_path / 'rec'}/ (1 ok, 0 failed)"], "")
+    assert command.stop() == (0, [f"stopped: 1 stream recorded to {tmp_path / 'rec'}/ (1 ok, 0 failed)"], "")
 
 
 def test_record_command_stopped_mid_stream_ends_the_stream_as_stopped(upstream, record_command, tmp_path):
@@ -268,7 +268,7 @@ def test_record_command_stopped_mid_stream_ends_the_stream_as_stopped(upstream, 
     assert [line.split("  ", 1)[-1] for line in out] == [
         "POST /v1/chat/completions  openai-chat  200  cut after 1 events (error)  "
         "FAIL the recorder stopped before the stream ended (1 warning)",
-        f"stopped: 1 streams recorded to {tmp_path / 'rec'}/ (0 ok, 1 failed)",
+        f"stopped: 1 stream recorded to {tmp_path / 'rec'}/ (0 ok, 1 failed)",
     ]
     [path] = (tmp_path / "rec").iterdir()
     _, chunks, end = read_recording(path)
@@ -291,7 +291,7 @@ def test_an_upstream_that_refuses_gets_the_client_a_502_and_is_recorded_with_the
     header, chunks, end = read_recording(path)
     assert (header["response"], chunks, end["reason"], end["error"]) == (
         None, [], "error", f"[Errno 111] Connect call failed {address!r}")
-    assert (code, out, err) == (0, [f"stopped: 1 streams recorded to {tmp_path / 'rec'}/ (0 ok, 1 failed)"], "")
+    assert (code, out, err) == (0, [f"stopped: 1 stream recorded to {tmp_path / 'rec'}/ (0 ok, 1 failed)"], "")
 
 
 def test_record_command_on_a_port_in_use_says_so_in_one_line(tmp_path):

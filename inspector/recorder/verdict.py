@@ -20,6 +20,7 @@ from ..escape import visible
 from ..findings import Finding, Severity, Tally
 from ..inputs import open_source
 from ..timing import FirstTokenClock
+from ..wording import plural
 from .stream import Ending, StreamRecording
 
 # fmt: off
@@ -68,8 +69,8 @@ class StreamResult(Tally):
 
     def verdict(self) -> str:
         """`ok`, or `FAIL` and why: the error count and first error, or how the stream was cut."""
-        counts = [_plural(self.errors, "error"), _plural(self.warnings, "warning")]
-        tally = ", ".join(count for count in counts if count)
+        tally = ", ".join(plural(count, word) for count, word in ((self.errors, "error"), (self.warnings, "warning"))
+                          if count)
         if self.status is None and self.error:  # no response at all: why is the whole story
             return f"FAIL {_shorten(self.error)}"
         if self.errors:
@@ -171,12 +172,6 @@ def end_reason(
             return "upstream-closed", "the body ended before the protocol's terminal event"
         return "complete", None
     return _REASON_BY_ENDING[ending.kind], ending.error
-
-
-def _plural(count: int, word: str) -> str:
-    if not count:
-        return ""
-    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 def _shorten(text: str, limit: int = 100) -> str:
