@@ -102,6 +102,15 @@ class Fragments:
             parts[self._settled :] = ["".join(parts[self._settled :])]
             self._settled += 1
 
+    def matches(self, text: str) -> bool:
+        """Whether the parts join to `text`, compared in place: a long value is checked without joining a copy."""
+        position = 0
+        for part in self.parts:
+            if not text.startswith(part, position):
+                return False
+            position += len(part)
+        return position == len(text)
+
     def text(self) -> str:
         """The whole string, kept from now on as one part."""
         parts = self.parts

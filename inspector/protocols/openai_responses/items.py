@@ -250,12 +250,16 @@ class OutputState:
             got = entry.get(name) if isinstance(entry, dict) else None
             if got != value:
                 self._snapshot_mismatch(index, f"{where} `item.content[{number}].{name}`", got, value)
+            else:
+                entry[name] = value  # NOTE: the done item kept for the terminal check shares the text, not a copy
         summary = snapshot.get("summary")
         for number, value in item.summary_values.items():
             entry = summary[number] if isinstance(summary, list) and number < len(summary) else None
             got = entry.get("text") if isinstance(entry, dict) else None
             if got != value:
                 self._snapshot_mismatch(index, f"{where} `item.summary[{number}].text`", got, value)
+            else:
+                entry["text"] = value
         for name, join in item.joins.items():
             if not join.known():
                 continue  # adopted after a resume with no `.done`: only its end was seen
@@ -265,6 +269,8 @@ class OutputState:
             if got != value:
                 path = ".".join(family.snapshot)
                 self._snapshot_mismatch(index, f"{where} `item.{path}`", got, value)
+            else:
+                dig(snapshot, family.snapshot[:-1])[family.snapshot[-1]] = value
 
     def _check_arguments(self, index: int, position: int, snapshot: dict[str, Any]) -> None:
         """The arguments a client runs: the done item's (what `output_item.done` and the final response hand the
@@ -562,7 +568,11 @@ class OutputState:
         if join.final is not None:
             self.found.append(DELTA_AFTER_DONE(index, (
                 f"a second `{kind}` for the same value: the client finalises it twice, and the two may differ")))
-        streamed = join.streamed()
+        if join.pieces.matches(value):  # NOTE: the common case; the `.done` value then stands for the pieces
+            streamed = value
+            join.pieces = Fragments([value])
+        else:
+            streamed = join.streamed()
         if join.partial:
             self._done_partial(index, kind, family_name, family, join, value, streamed)
         elif streamed != value:
