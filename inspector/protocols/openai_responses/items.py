@@ -395,7 +395,8 @@ class OutputState:
         if number in item.parts:
             return
         seed = part.get(allowed[1]) if allowed is not None else None
-        item.parts[number] = OpenPart(part_type, Join.seeded(seed))
+        family = VALUE_FAMILIES.get(part_type)
+        item.parts[number] = OpenPart(part_type, self._twinned(Join.seeded(seed), family and FAMILIES[family].output))
         item.next_content = max(item.next_content, number + 1)
 
     def part_done(self, index: int, kind: str, ev: Any) -> None:
@@ -464,7 +465,7 @@ class OutputState:
         if number in item.summaries:
             return
         text = ev.part.get("text")
-        item.summaries[number] = OpenPart("summary_text", Join.seeded(text))
+        item.summaries[number] = OpenPart("summary_text", self._twinned(Join.seeded(text), "reasoning"))
         item.next_summary = max(item.next_summary, number + 1)
 
     def summary_done(self, index: int, kind: str, ev: Any) -> None:
@@ -550,12 +551,12 @@ class OutputState:
                 f"`{kind}` came after `{family_name}.done`: the client already has the final value and drops "
                 "this text, or shows text the final value lacks")))
         text = ev.delta
-        join.pieces.append(text)
         join.deltas += 1
         if text:
             bucket = self.buckets.get(family.output)
             if bucket is not None:
                 bucket.append(text)
+            join.pieces.append(text)  # NOTE: after the bucket, whose groups it shares (`_twinned`)
             if self.assembly.first_content_index is None:
                 self.assembly.first_content_index = index
 
@@ -697,6 +698,15 @@ class OutputState:
                 self.found.append(SCHEMA(index, f"`{kind}`: {summary(error, 1, 'part')}" + (
                     ": the SDK's part types reject it")))
         return part_type
+
+    def _twinned(self, join: Join, bucket_name: str | None) -> Join:
+        """A value that streams into an output's text: the two grow by the same deltas from here on, and share
+        their groups of them (`Fragments.twin`), so a long answer is held once, not twice."""
+        bucket = self.buckets.get(bucket_name)
+        if bucket is not None:
+            bucket.settle()
+            join.pieces.twin = bucket
+        return join
 
     def _emit(self, bucket: str | None, text: str) -> None:
         pieces = self.buckets.get(bucket)
