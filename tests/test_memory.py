@@ -62,6 +62,24 @@ def test_fragments_compare_in_place() -> None:
     assert fragments.parts == ["ab", "c"]  # nothing joined
 
 
+@pytest.mark.parametrize("first", [0, 1], ids=["value-first", "output-first"])
+def test_twin_fragments_hold_their_groups_once(first: int) -> None:
+    twins = Fragments(["seed"]), Fragments([])
+    twins[0].twin, twins[1].twin = twins[1], twins[0]
+    pieces = [f"{number}," for number in range(3 * FRAGMENT_GROUP + 5)]
+    for piece in pieces:
+        twins[first].append(piece)
+        twins[1 - first].append(piece)
+    assert twins[0].text() == "seed" + "".join(pieces) and twins[1].text() == "".join(pieces)
+    value, output = Fragments(["seed"]), Fragments([])
+    value.twin, output.twin = output, value
+    for piece in pieces:
+        (value, output)[first].append(piece)
+        (value, output)[1 - first].append(piece)
+    groups = value.parts[1:4]
+    assert len(groups) == 3 and all(mine is theirs for mine, theirs in zip(groups, output.parts[:3], strict=True))
+
+
 def _frames(body: bytes) -> list[bytes]:
     return [frame + b"\n\n" for frame in body.split(b"\n\n") if frame]
 

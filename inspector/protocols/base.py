@@ -95,7 +95,7 @@ class Fragments:
         self.parts = parts
         self._settled = len(parts)
         self.twin = twin
-        """Fragments that grow by the same pieces just before these (a Responses value and its output's text): a
+        """Fragments that grow by the same pieces (a Responses value and its output's text, either one first): a
         group equal to the twin's newest is taken from it, so the two hold one copy of the text, not two."""
 
     def append(self, fragment: str) -> None:

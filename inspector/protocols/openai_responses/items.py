@@ -556,7 +556,7 @@ class OutputState:
             bucket = self.buckets.get(family.output)
             if bucket is not None:
                 bucket.append(text)
-            join.pieces.append(text)  # NOTE: after the bucket, whose groups it shares (`_twinned`)
+            join.pieces.append(text)  # NOTE: both skip an empty text, so they group the same pieces (`_twinned`)
             if self.assembly.first_content_index is None:
                 self.assembly.first_content_index = index
 
@@ -705,7 +705,7 @@ class OutputState:
         bucket = self.buckets.get(bucket_name)
         if bucket is not None:
             bucket.settle()
-            join.pieces.twin = bucket
+            join.pieces.twin, bucket.twin = bucket, join.pieces
         return join
 
     def _emit(self, bucket: str | None, text: str) -> None:
