@@ -20,6 +20,7 @@ from . import __version__, report
 from .escape import json_safe, visible
 from .inputs import UNREADABLE, InputError, expand, open_source
 from .protocols import NAMES
+from .wording import plural
 
 PROTOCOL_CHOICES = click.Choice(["auto", *NAMES])
 
@@ -398,7 +399,7 @@ def record(reverse: tuple[str, ...], regular: bool, port: int, listen_host: str,
     except RecorderError as error:
         raise UsageFailure(str(error)) from None
     ok = tally.streams - tally.failed
-    click.echo(f"stopped: {tally.streams} streams recorded to {directory}/ ({ok} ok, {tally.failed} failed)")
+    click.echo(f"stopped: {plural(tally.streams, 'stream')} recorded to {directory}/ ({ok} ok, {tally.failed} failed)")
     _exit_after_the_proxy(0)
 
 
@@ -581,7 +582,7 @@ def demo(directory: str | None, speed: float, examples: str | None) -> None:
         print_view(console, stream.report)
     failed = sum(stream.failed for stream in streams)
     console.rule()
-    say(f"{len(streams)} streams recorded through the proxy into {out_dir}: "
+    say(f"{plural(len(streams), 'stream')} recorded through the proxy into {out_dir}: "
         f"{len(streams) - failed} passed, {failed} failed")
     say("next: `sse-inspector record --reverse https://api.openai.com` and point your app at the OPENAI_BASE_URL it "
         "prints; `sse-inspector view` or `validate` any recording above")

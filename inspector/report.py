@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .escape import json_safe, visible
 from .findings import Finding, Severity, Tally
+from .wording import plural
 
 
 @dataclass(frozen=True)
@@ -42,13 +43,9 @@ def _line(finding: Finding) -> str:
     return f"{_where(finding)} {finding.rule} {finding.severity}: {visible(finding.message, one_line=True)}"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def _tally(result: FileResult) -> str:
-    parts = [_plural(n, word) for n, word in ((result.errors, "error"), (result.warnings, "warning")) if n]
-    return ", ".join(parts) or f"{_plural(result.events, 'event')}"
+    parts = [plural(n, word) for n, word in ((result.errors, "error"), (result.warnings, "warning")) if n]
+    return ", ".join(parts) or f"{plural(result.events, 'event')}"
 
 
 def text(results: Sequence[FileResult]) -> Iterable[str]:
@@ -65,8 +62,8 @@ def text(results: Sequence[FileResult]) -> Iterable[str]:
         errors = sum(result.errors for result in results)
         warnings = sum(result.warnings for result in results)
         unreadable = sum(not result.readable for result in results)
-        yield (f"{_plural(len(results), 'file')}: {len(results) - failed} passed, {failed} failed "
-               f"({_plural(errors, 'error')}, {_plural(warnings, 'warning')})"
+        yield (f"{plural(len(results), 'file')}: {len(results) - failed} passed, {failed} failed "
+               f"({plural(errors, 'error')}, {plural(warnings, 'warning')})"
                + (f", {unreadable} unreadable" if unreadable else ""))
 
 

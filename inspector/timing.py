@@ -175,6 +175,33 @@ class Timing:
         }
 
 
+class FirstTokenClock:
+    """The time to first token: the time of the first content event, which the protocol checker may name a few
+    events after it came. Until then it keeps the first index and time of each run of equal event times; after,
+    nothing. The recorder's verdict needs only this of the timing (`TimingRecorder` is about 4 µs per event more).
+    """
+
+    __slots__ = ("index", "ttft", "_runs")
+
+    def __init__(self) -> None:
+        self.index: int | None = None
+        """The first content event's index, once the checker named it."""
+        self.ttft: float | None = None
+        self._runs: list[tuple[int, float | None]] = []
+
+    def event(self, event: Event) -> None:
+        if self.index is None and (not self._runs or self._runs[-1][1] != event.t):
+            self._runs.append((event.index, event.t))
+
+    def first_token(self, index: int | None) -> None:
+        """The index of the first content event, once the protocol checker knows it (None: not yet)."""
+        if index is None or self.index is not None:
+            return
+        self.index = index
+        self.ttft = next((t for start, t in reversed(self._runs) if start <= index), None)
+        self._runs = []
+
+
 class TimingRecorder:
     """Feed `chunk(t, size)` for every network chunk and `event(event)` for every event, then `finish(...)`."""
 
@@ -191,10 +218,7 @@ class TimingRecorder:
         self.stalls_dropped = 0
         self._previous: Event | None = None
         self._gap_max_index: int | None = None
-        self._ttft: float | None = None
-        self._first_token_index: int | None = None
-        # (first event index, time) of each run of equal times, kept only until the first token is known
-        self._runs: list[tuple[int, float | None]] = []
+        self._first = FirstTokenClock()
 
     def chunk(self, t: float | None, size: int) -> None:
         self.chunks += 1
@@ -208,8 +232,7 @@ class TimingRecorder:
         """Record one event; returns its gap since the previous event (None for the first, or without times)."""
         self.events += 1
         previous, self._previous = self._previous, event
-        if self._first_token_index is None and (not self._runs or self._runs[-1][1] != event.t):
-            self._runs.append((event.index, event.t))
+        self._first.event(event)
         if event.t is None:
             return None
         if previous is None or previous.t is None:
@@ -229,15 +252,11 @@ class TimingRecorder:
     @property
     def ttft(self) -> float | None:
         """The time to first token so far: None until the checker names the first content event."""
-        return self._ttft
+        return self._first.ttft
 
     def first_token(self, index: int | None) -> None:
         """The index of the first content event, once the protocol checker knows it (it may lag a few events)."""
-        if index is None or self._first_token_index is not None:
-            return
-        self._first_token_index = index
-        self._ttft = next((t for start, t in reversed(self._runs) if start <= index), None)
-        self._runs = []
+        self._first.first_token(index)
 
     def finish(self, end: float | None = None, usage: Mapping[str, Any] | None = None) -> Timing:
         """The summary; `end` is the time of the recording's end line (None: the last chunk's time is used)."""
@@ -252,12 +271,13 @@ class TimingRecorder:
                     dropped += 1
         tokens = output_tokens(usage)
         tokens_per_s = None
-        if tokens is not None and duration is not None and self._ttft is not None and duration > self._ttft:
-            tokens_per_s = tokens / (duration - self._ttft)
+        ttft = self._first.ttft
+        if tokens is not None and duration is not None and ttft is not None and duration > ttft:
+            tokens_per_s = tokens / (duration - ttft)
         timed = self.first_byte is not None
         return Timing(
-            ttfb=self.first_byte, first_event=self.first_event, ttft=self._ttft,
-            first_token_index=self._first_token_index, duration=duration if timed else None,
+            ttfb=self.first_byte, first_event=self.first_event, ttft=ttft,
+            first_token_index=self._first.index, duration=duration if timed else None,
             events=self.events, chunks=self.chunks,
             gap_p50=self.gaps.quantile(0.5), gap_p95=self.gaps.quantile(0.95), gap_max=self.gaps.max,
             gap_max_index=self._gap_max_index, stalls=tuple(stalls), stalls_dropped=dropped,

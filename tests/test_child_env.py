@@ -8,8 +8,9 @@ from inspector.recorder.ca_bundle import certificates, write_bundle
 from inspector.recorder.child_env import BaseUrl, base_urls, child_environment, previous_ca_files, upstreams
 
 OPENAI, ANTHROPIC = "https://api.openai.com", "https://api.anthropic.com"
+GEMINI = "https://generativelanguage.googleapis.com"
 ALL_BASE_URL_VARIABLES = ["OPENAI_BASE_URL", "OPENAI_API_BASE", "ANTHROPIC_BASE_URL", "ANTHROPIC_API_URL",
-                          "ANTHROPIC_API_BASE"]
+                          "ANTHROPIC_API_BASE", "GOOGLE_GEMINI_BASE_URL"]
 
 
 def test_unset_variables_go_to_the_vendors_public_apis():
@@ -17,9 +18,9 @@ def test_unset_variables_go_to_the_vendors_public_apis():
     assert found == [
         BaseUrl("OPENAI_BASE_URL", OPENAI, "/v1"), BaseUrl("OPENAI_API_BASE", OPENAI, "/v1"),
         BaseUrl("ANTHROPIC_BASE_URL", ANTHROPIC, ""), BaseUrl("ANTHROPIC_API_URL", ANTHROPIC, ""),
-        BaseUrl("ANTHROPIC_API_BASE", ANTHROPIC, ""),
+        BaseUrl("ANTHROPIC_API_BASE", ANTHROPIC, ""), BaseUrl("GOOGLE_GEMINI_BASE_URL", GEMINI, ""),
     ]
-    assert (left_alone, upstreams(found)) == ([], [OPENAI, ANTHROPIC])
+    assert (left_alone, upstreams(found)) == ([], [OPENAI, ANTHROPIC, GEMINI])
 
 
 def test_a_set_variable_keeps_its_upstream_and_lends_it_to_the_unset_ones_of_its_vendor():
@@ -37,14 +38,15 @@ def test_two_set_variables_with_different_upstreams_keep_theirs_each():
     assert anthropic == [("ANTHROPIC_BASE_URL", "https://llm.example.com", "/anthropic/"),
                          ("ANTHROPIC_API_URL", "https://other.example.com:8443", ""),
                          ("ANTHROPIC_API_BASE", "https://llm.example.com", "/anthropic/")]
-    assert upstreams(found) == [OPENAI, "https://llm.example.com", "https://other.example.com:8443"]
+    assert upstreams(found) == [OPENAI, "https://llm.example.com", "https://other.example.com:8443", GEMINI]
 
 
 def test_a_variable_that_is_not_an_http_url_is_left_alone():
     environ = {"OPENAI_BASE_URL": "api.openai.com/v1"}
     found, left_alone = base_urls(environ)
     assert left_alone == ["OPENAI_BASE_URL", "OPENAI_API_BASE"]  # the unset one would have followed it
-    child = child_environment(environ, found, {ANTHROPIC: "http://127.0.0.1:2"}, "http://127.0.0.1:3", "/b.pem")
+    listeners = {ANTHROPIC: "http://127.0.0.1:2", GEMINI: "http://127.0.0.1:4"}
+    child = child_environment(environ, found, listeners, "http://127.0.0.1:3", "/b.pem")
     assert (child["OPENAI_BASE_URL"], "OPENAI_API_BASE" in child) == ("api.openai.com/v1", False)
 
 
@@ -52,7 +54,7 @@ def test_child_environment_points_everything_at_the_recorder_and_keeps_the_rest(
     environ = {"PATH": "/usr/bin", "HOME": "/home/me", "OPENAI_API_KEY": "sk-1", "no_proxy": "corp.example, .internal",
                "https_proxy": "http://corp-proxy:3128", "SSL_CERT_FILE": "/etc/corp.pem"}
     found, _ = base_urls(environ)
-    listeners = {OPENAI: "http://127.0.0.1:1001", ANTHROPIC: "http://127.0.0.1:1002"}
+    listeners = {OPENAI: "http://127.0.0.1:1001", ANTHROPIC: "http://127.0.0.1:1002", GEMINI: "http://127.0.0.1:1004"}
     child = child_environment(environ, found, listeners, "http://127.0.0.1:1003", "/tmp/x/bundle.pem")
     proxy, bundle = "http://127.0.0.1:1003", "/tmp/x/bundle.pem"
     no_proxy = "corp.example,.internal,localhost,127.0.0.1,::1"
@@ -60,7 +62,7 @@ def test_child_environment_points_everything_at_the_recorder_and_keeps_the_rest(
         "PATH": "/usr/bin", "HOME": "/home/me", "OPENAI_API_KEY": "sk-1",
         "OPENAI_BASE_URL": "http://127.0.0.1:1001/v1", "OPENAI_API_BASE": "http://127.0.0.1:1001/v1",
         "ANTHROPIC_BASE_URL": "http://127.0.0.1:1002", "ANTHROPIC_API_URL": "http://127.0.0.1:1002",
-        "ANTHROPIC_API_BASE": "http://127.0.0.1:1002",
+        "ANTHROPIC_API_BASE": "http://127.0.0.1:1002", "GOOGLE_GEMINI_BASE_URL": "http://127.0.0.1:1004",
         "HTTPS_PROXY": proxy, "HTTP_PROXY": proxy, "https_proxy": proxy, "http_proxy": proxy,
         "SSL_CERT_FILE": bundle, "REQUESTS_CA_BUNDLE": bundle, "CURL_CA_BUNDLE": bundle, "NODE_EXTRA_CA_CERTS": bundle,
         "NO_PROXY": no_proxy, "no_proxy": no_proxy,

@@ -230,7 +230,7 @@ def test_the_documented_workflow_runs_as_written(tmp_path: Path, project: Path, 
         first = run_job("live", project, live_python.parent.parent, live)
         # no golden recordings yet: the diff fails, naming the new file, and the recording is there to accept
         _ok(first, "Diff against the golden recordings")
-        assert "stopped: 1 streams recorded to recordings/ (1 ok, 0 failed)" in first[
+        assert "stopped: 1 stream recorded to recordings/ (1 ok, 0 failed)" in first[
             "Stop the recorder and wait until every recording is written"].output
         assert "test_weather.jsonl  only in new" in first["Diff against the golden recordings"].output
         for accepted in (project / "fresh").glob("*.jsonl"):

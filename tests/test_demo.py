@@ -68,7 +68,7 @@ def test_demo_fails_when_the_upstream_breaks_the_protocol(tmp_path: Path) -> Non
     writer.end(0.01, "complete")
     result = _demo("--dir", str(tmp_path / "out"), "--examples", str(examples))
     assert result.returncode == 1, result.stdout + result.stderr
-    assert f"1 streams recorded through the proxy into {tmp_path / 'out'}: 0 passed, 1 failed" in result.stdout
+    assert f"1 stream recorded through the proxy into {tmp_path / 'out'}: 0 passed, 1 failed" in result.stdout
     assert "anthropic/message-start-repeated" in result.stdout
 
 

@@ -104,15 +104,16 @@ def test_regular_mode_records_an_unreachable_https_host_with_the_connect_error(r
         f"[Errno 111] Connect call failed ('127.0.0.1', {port})")
 
 
-@pytest.mark.parametrize("streams, recorded", [("all", 1), ("llm", 0)])
-def test_streams_all_records_event_streams_off_llm_paths(upstream, record_command, tmp_path, streams, recorded):
+@pytest.mark.parametrize("streams, recorded, counted", [("all", 1, "1 stream"), ("llm", 0, "0 streams")])
+def test_streams_all_records_event_streams_off_llm_paths(upstream, record_command, tmp_path, streams, recorded,
+                                                         counted):
     command, base_url, _ = record_command("--reverse", upstream.url, "--streams", streams, "--dir", str(tmp_path / "r"))
     response = post(f"{base_url}/notifications", CHAT)
     if recorded:
         assert command.line().split("  ")[1:3] == ["POST /notifications", "openai-chat"]  # known by its events
     code, rest, _ = command.stop()
     assert (code, response.content) == (0, (CORPUS / CHAT).read_bytes())
-    assert rest == [f"stopped: {recorded} streams recorded to {tmp_path / 'r'}/ ({recorded} ok, 0 failed)"]
+    assert rest == [f"stopped: {counted} recorded to {tmp_path / 'r'}/ ({recorded} ok, 0 failed)"]
 
 
 def test_the_recorder_keeps_the_stream_callable_of_an_addon_loaded_before_it(upstream, tmp_path):

@@ -152,6 +152,25 @@ def test_many_concurrent_streams_get_complete_separate_recordings(proxy):
     assert len(names) >= 20
 
 
+def verdict_processes(pid: int) -> list[int]:
+    """The children of process `pid` that multiprocessing spawned to run tasks (not its resource tracker)."""
+    children = [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+                for child in (task / "children").read_text().split()]
+    return [child for child in children if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc and asks for SCHED_IDLE")
+def test_the_verdict_process_runs_at_the_lowest_cpu_priority(proxy):
+    """A verdict only gets the CPU time the live streams leave: nice 19 and SCHED_IDLE, asked of the kernel."""
+    response = httpx.post(f"{proxy.url}/v1/chat/completions", json={"stream": True}, headers={"X-Corpus": CHAT},
+                          timeout=WAIT)
+    assert response.status_code == 200
+    proxy.results(1)  # judged: the verdict process is running
+    [child] = verdict_processes(proxy.process.pid)
+    assert (os.getpriority(os.PRIO_PROCESS, child), os.sched_getscheduler(child)) == (19, os.SCHED_IDLE)
+    assert os.getpriority(os.PRIO_PROCESS, proxy.process.pid) == os.getpriority(os.PRIO_PROCESS, 0)  # the proxy's own
+
+
 def test_upstream_that_dies_mid_stream_is_recorded_as_cut_and_fails(proxy):
     headers = {"X-Corpus": CHAT, "X-Cut-After": "3"}
     with pytest.raises(httpx.RemoteProtocolError), httpx.stream(
@@ -234,7 +253,7 @@ def test_record_command_prints_where_to_point_the_app_and_a_summary(upstream, re
     live = command.line()
     assert live.split("  ")[1:] == ["POST /v1/chat/completions", "openai-chat", "200", "34 events",
                                     live.split("  ")[5], "ok"]
-    assert command.stop() == (0, [f"stopped: 1 streams recorded to {tmp_path / 'rec'}/ (1 ok, 0 failed)"], "")
+    assert command.stop() == (0, [f"stopped: 1 stream recorded to {tmp_path / 'rec'}/ (1 ok, 0 failed)"], "")
 
 
 def test_record_command_stopped_mid_stream_ends_the_stream_as_stopped(upstream, record_command, tmp_path):
@@ -255,7 +274,7 @@ def test_record_command_stopped_mid_stream_ends_the_stream_as_stopped(upstream, 
     assert [line.split("  ", 1)[-1] for line in out] == [
         "POST /v1/chat/completions  openai-chat  200  cut after 1 events (error)  "
         "FAIL the recorder stopped before the stream ended (1 warning)",
-        f"stopped: 1 streams recorded to {tmp_path / 'rec'}/ (0 ok, 1 failed)",
+        f"stopped: 1 stream recorded to {tmp_path / 'rec'}/ (0 ok, 1 failed)",
     ]
     [path] = (tmp_path / "rec").iterdir()
     _, chunks, end = read_recording(path)
@@ -278,7 +297,7 @@ def test_an_upstream_that_refuses_gets_the_client_a_502_and_is_recorded_with_the
     header, chunks, end = read_recording(path)
     assert (header["response"], chunks, end["reason"], end["error"]) == (
         None, [], "error", f"[Errno 111] Connect call failed {address!r}")
-    assert (code, out, err) == (0, [f"stopped: 1 streams recorded to {tmp_path / 'rec'}/ (0 ok, 1 failed)"], "")
+    assert (code, out, err) == (0, [f"stopped: 1 stream recorded to {tmp_path / 'rec'}/ (0 ok, 1 failed)"], "")
 
 
 def test_record_command_on_a_port_in_use_says_so_in_one_line(tmp_path):

@@ -28,12 +28,14 @@ pytestmark = pytest.mark.slow
 CHAT = "openai-chat/openai-python__text-plain.sse"
 RESPONSES = "openai-responses/vercel-ai__text-minimal.sse"
 ANTHROPIC = "anthropic-messages/vercel-ai__text.sse"
+GEMINI = "gemini-generate-content/pydantic-ai__text-multichunk.sse"
 _OURS = {*PROXY_VARIABLES, *CA_VARIABLES, *NO_PROXY_VARIABLES,
          *(name for _, names in BASE_URL_VARIABLES.values() for name in names)}
 
 SDK_APP = """
     import sys
     import anthropic, openai
+    from google import genai
 
     chat = openai.OpenAI(max_retries=0).chat.completions.create(
         model="gpt-test", messages=[{"role": "user", "content": "hi"}], stream=True)
@@ -43,6 +45,9 @@ SDK_APP = """
     messages = anthropic.Anthropic(max_retries=0).messages.create(
         model="claude-test", max_tokens=10, messages=[{"role": "user", "content": "hi"}], stream=True)
     print("anthropic:", "".join(event.delta.text for event in messages if event.type == "content_block_delta"))
+    client = genai.Client()  # NOTE: kept in a name: a collected client closes its connection pool mid-stream
+    gemini = client.models.generate_content_stream(model="gemini-test", contents="hi")
+    print("gemini:", "".join(chunk.text or "" for chunk in gemini))
     sys.exit(3)
 """
 
@@ -61,8 +66,8 @@ HTTPX_APP = """
 
 @pytest.fixture(scope="module")
 def replay():
-    """`serve` on the three corpus streams, one per protocol (it answers each request path with its protocol's)."""
-    streams = [str(CORPUS / name) for name in (CHAT, RESPONSES, ANTHROPIC)]
+    """`serve` on four corpus streams, one per protocol (it answers each request path with its protocol's)."""
+    streams = [str(CORPUS / name) for name in (CHAT, RESPONSES, ANTHROPIC, GEMINI)]
     with ReplayServer(Replay.from_paths(streams, speed=200.0)) as server:
         yield server.url
 
@@ -102,25 +107,30 @@ def recordings(tmp_path: Path) -> list[tuple[dict, bytes, dict | None]]:
 
 
 def test_sdk_app_streams_are_each_recorded_once_against_the_upstreams_the_variables_named(replay, tmp_path):
-    """openai (Chat, Responses) and anthropic SDKs: OPENAI_BASE_URL and ANTHROPIC_BASE_URL named the replay server;
-    through `run` they reach it via reverse listeners, HTTP_PROXY set beside them notwithstanding (NO_PROXY)."""
-    env = environment(OPENAI_BASE_URL=f"{replay}/v1", ANTHROPIC_BASE_URL=replay, OPENAI_API_KEY=SECRET,
-                      ANTHROPIC_API_KEY=SECRET)
+    """openai (Chat, Responses), anthropic and google-genai SDKs: OPENAI_BASE_URL, ANTHROPIC_BASE_URL and
+    GOOGLE_GEMINI_BASE_URL named the replay server; through `run` they reach it via reverse listeners, HTTP_PROXY set
+    beside them notwithstanding (NO_PROXY)."""
+    env = environment(OPENAI_BASE_URL=f"{replay}/v1", ANTHROPIC_BASE_URL=replay, GOOGLE_GEMINI_BASE_URL=replay,
+                      OPENAI_API_KEY=SECRET, ANTHROPIC_API_KEY=SECRET, GOOGLE_API_KEY=SECRET)
     script = app(tmp_path, SDK_APP)
     recorded = sse_run(tmp_path, "--", sys.executable, script, env=env)
-    said = {name: open_source(str(CORPUS / name)).validate().assembly.text for name in (CHAT, RESPONSES, ANTHROPIC)}
-    alone = f"chat: {said[CHAT]}\nresponses: {said[RESPONSES]}\nanthropic: {said[ANTHROPIC]}\n"  # what the app prints
+    names = (CHAT, RESPONSES, ANTHROPIC, GEMINI)
+    said = {name: open_source(str(CORPUS / name)).validate().assembly.text for name in names}
+    alone = "".join(f"{label}: {said[name]}\n" for label, name in zip(("chat", "responses", "anthropic", "gemini"),
+                                                                       names, strict=True))  # what the app prints
     assert (recorded.returncode, recorded.stdout.decode()) == (3, alone)
     found = recordings(tmp_path)
     assert [(header["request"]["url"], header["protocol"], end["reason"]) for header, _, end in found] == [
         (f"{replay}/v1/chat/completions", "openai-chat", "complete"),
         (f"{replay}/v1/messages", "anthropic-messages", "complete"),
         (f"{replay}/v1/responses", "openai-responses", "complete"),
+        (f"{replay}/v1beta/models/gemini-test:streamGenerateContent?alt=sse", "gemini", "complete"),
     ]
-    assert [body for _, body, _ in found] == [(CORPUS / name).read_bytes() for name in (CHAT, ANTHROPIC, RESPONSES)]
+    assert [body for _, body, _ in found] == [(CORPUS / name).read_bytes()
+                                              for name in (CHAT, ANTHROPIC, RESPONSES, GEMINI)]
     stderr = recorded.stderr.decode()
     assert "Traceback" not in stderr
-    assert stderr.splitlines()[-1] == (f"3 streams recorded to {tmp_path / 'rec'}/ (3 ok, 0 failed); "
+    assert stderr.splitlines()[-1] == (f"4 streams recorded to {tmp_path / 'rec'}/ (4 ok, 0 failed); "
                                        f"{sys.executable} {script} exited with 3")
     assert "OPENAI_BASE_URL=http://127.0.0.1:" in stderr and f"(reverse proxy for {replay})" in stderr
 

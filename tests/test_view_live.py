@@ -290,7 +290,7 @@ def test_record_on_a_terminal_shows_streams_in_flight(tmp_path: Path) -> None:
             terminal.wait_for(r"0 in flight, 1 finished")
             process.send_signal(signal.SIGINT)
             assert process.wait(WAIT) == 0
-            terminal.wait_for(r"stopped: 1 streams recorded to .* \(1 ok, 0 failed\)")
+            terminal.wait_for(r"stopped: 1 stream recorded to .* \(1 ok, 0 failed\)")
         finally:
             if process.poll() is None:
                 process.kill()

@@ -11,11 +11,8 @@ from collections.abc import Iterable, Sequence
 from xml.etree import ElementTree
 
 from ..escape import json_safe, visible
+from ..wording import plural
 from .compare import Difference, Digest, PairResult
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _result(pair: PairResult) -> str:
@@ -54,7 +51,7 @@ def text(pairs: Sequence[PairResult], table: bool = False) -> Iterable[str]:
     different = sum(not pair.same and pair.readable for pair in pairs)
     unreadable = sum(not pair.readable for pair in pairs)
     yield ""
-    yield (f"{_plural(len(pairs), 'file')}: {len(pairs) - different - unreadable} same, {different} different"
+    yield (f"{plural(len(pairs), 'file')}: {len(pairs) - different - unreadable} same, {different} different"
            + (f", {unreadable} unreadable" if unreadable else ""))
 
 
@@ -85,7 +82,7 @@ def junit(pairs: Sequence[PairResult], table: bool = False) -> Iterable[str]:
         if not pair.readable:  # JUnit's `error`: the comparison could not run, as opposed to a difference
             ElementTree.SubElement(case, "error", message="unreadable").text = visible(pair.differences[0].message)
         elif not pair.same:
-            summary = _result(pair) if pair.old is None else _plural(len(pair.differences), "difference")
+            summary = _result(pair) if pair.old is None else plural(len(pair.differences), "difference")
             failure = ElementTree.SubElement(case, "failure", message=summary)
             failure.text = "\n".join(_lines(pair.differences, ""))
     ElementTree.indent(suite)

@@ -30,6 +30,7 @@ BASE_URL_VARIABLES = {
     "anthropic": ("https://api.anthropic.com", ("ANTHROPIC_BASE_URL",  # anthropic SDKs, Claude Code, LiteLLM
                                                 "ANTHROPIC_API_URL",   # LangChain
                                                 "ANTHROPIC_API_BASE")),  # LiteLLM
+    "gemini":    ("https://generativelanguage.googleapis.com", ("GOOGLE_GEMINI_BASE_URL",)),  # google-genai
 }
 # fmt: on
 PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy")

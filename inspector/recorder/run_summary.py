@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..escape import visible
+from ..wording import plural
 from .verdict import StreamResult
 
 
@@ -43,7 +44,8 @@ class RunSummary:
                 )
             yield table
         failed = sum(result.failed for result in results)
-        counts = f"{len(results)} streams recorded to {self.directory}/ ({len(results) - failed} ok, {failed} failed)"
+        counts = (f"{plural(len(results), 'stream')} recorded to {self.directory}/ ({len(results) - failed} ok, "
+                  f"{failed} failed)")
         if not results:
             counts = (f"no stream recorded to {self.directory}/ (the command made no LLM request through the "
                       "recorder's variables)")

@@ -60,6 +60,16 @@ class Accumulator:
         block = self.blocks.get(block_index)
         return None if block is None else block.tool_call
 
+    def streams_into(self, block_index: int, delta_type: str) -> Fragments | None:
+        """What a delta of `delta_type` for the open block appends to, when it appends at all (the fast path)."""
+        block = self.blocks.get(block_index)
+        if block is None:
+            return None
+        if delta_type == "input_json_delta":
+            return block.parts
+        return {("text_delta", "text"): self._text, ("thinking_delta", "thinking"): self._reasoning}.get(
+            (delta_type, block.type))
+
     def finish(self) -> None:
         """End of stream: blocks left open (cut stream, max_tokens) keep what was streamed so far."""
         for block in self.blocks.values():

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from ...findings import Finding
 from ...sse import Event
 from ..base import ARGUMENTS_HARM, DONE, UNREADABLE, Assembly, FirstTime, ToolCall, arguments_problem
+from ..delta_shape import DeltaShape, Hole
 from ..schema import json_type
 from . import rules as R
 from .assembly import TOOL_BLOCKS, Accumulator
@@ -33,6 +34,7 @@ from .models import (
 FIRST_EVENT     = "message_start"
 KEEPALIVE       = "ping"                                  # anywhere after message_start, carries nothing
 TERMINAL_EVENTS = frozenset({"message_stop", "error"})    # the last event; nothing may follow
+STREAMED_FIELDS = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}  # fast path
 SSE_LAYER_EVENTS = frozenset({"ping", "error"})           # the SDK handles these before its accumulator, so
                                                           # they do not count as "the first event"
 DELTAS_FOR_BLOCK: dict[str, frozenset[str]] = {
@@ -153,6 +155,29 @@ class Checker:
             self._terminal = kind
             self.assembly.ended = True
         return found
+
+    def shape(self, event: Event, payload: Any) -> DeltaShape | None:
+        """The fast path's shape of a `content_block_delta` that only adds text, thinking or tool input to an open
+        block in mid-message (delta_shape.py): one of the same shape passes every check here silently."""
+        kind = "content_block_delta"
+        if event.type != kind or self._terminal is not None or self._short_form_at is not None:
+            return None
+        delta = payload.get("delta") if type(payload) is dict and payload.get("type") == kind else None
+        field = STREAMED_FIELDS.get(delta.get("type")) if type(delta) is dict else None  # type: ignore[arg-type]
+        block_index = payload["index"] if field is not None and type(payload.get("index")) is int else None
+        block = self._open.get(block_index) if block_index is not None else None
+        if block is None or block.signatures or type(delta.get(field)) is not str:  # type: ignore[union-attr]
+            return None
+        fragments = self._accumulator.streams_into(block_index, delta["type"])  # type: ignore[arg-type,index]
+        if fragments is None:
+            return None
+
+        def apply(index: int, values: tuple[Any, ...]) -> bool:
+            self._events += 1
+            fragments.append(values[0])
+            return True
+
+        return DeltaShape.cut(event, [Hole(field, delta[field])], apply)  # type: ignore[index]
 
     def finish(self, end_index: int | None) -> list[Finding]:
         self._accumulator.finish()

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from ...findings import Finding
 from ...sse import Event
 from ..base import DONE, UNREADABLE, Assembly, FirstTime
+from ..delta_shape import DeltaShape, Hole
 from .choices import ChoiceTracker
 from .models import schema_problems
 from .rules import (
@@ -107,6 +108,29 @@ class Checker:
             self._after_end(index, kind, findings)
         self._handlers[kind](index, payload, findings)
         return findings
+
+    def shape(self, event: Event, payload: Any) -> DeltaShape | None:
+        """The fast path's shape of a chunk that only adds text to one choice in mid-stream (delta_shape.py): a
+        chunk of the same shape passes every check here and in `ChoiceTracker.feed` silently, and only appends."""
+        if (event.type != SSE_DEFAULT_TYPE or self._done_at is not None or self._error_at is not None
+                or self._usage_at is not None or type(payload) is not dict or payload.get("object") != CHUNK_OBJECT
+                or payload.get("usage") is not None or payload.get("error")):
+            return None
+        choices = payload.get("choices")
+        if type(choices) is not list or len(choices) != 1 or type(choices[0]) is not dict:
+            return None
+        text = self._choices.steady_text(choices[0])
+        if text is None:
+            return None
+
+        def apply(index: int, values: tuple[Any, ...]) -> bool:
+            if not values[0]:
+                return False  # an empty delta appends nothing: the full path's branch differs
+            self._chunks += 1
+            text.append(values[0])
+            return True
+
+        return DeltaShape.cut(event, [Hole("content", choices[0]["delta"]["content"])], apply)
 
     def finish(self, end_index: int | None) -> list[Finding]:
         """A stream that an in-band error ended is reported by `chat/error-event` alone."""

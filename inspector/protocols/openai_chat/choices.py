@@ -43,6 +43,8 @@ REASONING_FIELDS = ("reasoning_content", "reasoning")
 TOOL_CALLS_EXPECTED_BY_FINISH = {"tool_calls": True, "stop": False}
 """finish_reason -> whether tool calls must (True) or must not (False) have been streamed; others say nothing."""
 ARGUMENTS_CUT_BY = "length"
+_NOT_TEXT = ("role", "refusal", *REASONING_FIELDS, "tool_calls", "function_call")
+"""Delta fields that take a chunk off the fast path when present (`steady_text`)."""
 """The finish_reason that cuts tool arguments short on purpose: they are not judged then."""
 
 class StreamedToolCall(ToolCall):
@@ -143,6 +145,19 @@ class ChoiceTracker:
                                                           "the answer was truncated or the server omits it, and a "
                                                           "client cannot tell `stop` from `length` or "
                                                           "`tool_calls`"))
+
+    def steady_text(self, choice: dict[str, Any]) -> Fragments | None:
+        """The text a choice object like this one appends to, when `feed` of one like it would only append text:
+        the choice is open, has streamed text before, and the object carries nothing else (no role, refusal,
+        reasoning, tool call, logprobs or finish). None otherwise. For the fast path (`Checker.shape`)."""
+        index, delta = choice.get("index"), choice.get("delta")
+        state = self._choices.get(index) if type(index) is int else None
+        if (state is None or state.finished_at is not None or state.content_at is None or type(delta) is not dict
+                or type(delta.get("content")) is not str or not delta["content"]
+                or choice.get("finish_reason") is not None or choice.get("logprobs") is not None
+                or any(delta.get(key) for key in _NOT_TEXT)):
+            return None
+        return state.text
 
     # -- one choice ------------------------------------------------------------------------------------------
 

@@ -1,0 +1,134 @@
+"""The fast path for the event that makes up most of every stream: a delta shaped exactly like the one before.
+
+A long stream is mostly one event repeated (a Chat content chunk, an Anthropic `text_delta`, a Responses
+`output_text.delta`), each differing from the last only in a few values: the text fragment, a sequence number,
+an obfuscation pad. Once a checker has judged such an event the full way, it may offer a `DeltaShape`: the
+event's data with those values cut out as holes, and an `apply` callback that does to the checker's state what
+the full path would do with new values. A later event whose data fills the same shape then skips the JSON
+decode, the schema and the generic checks; any event that does not fit goes the full way and drops the shape.
+
+The checker offers a shape only in a steady state where the full path of such an event can report nothing and
+only appends its text (`apply` refuses values it cannot take the same way, such as an empty text); the corpus
+and property tests in tests/test_delta_shape.py hold the two paths to the same findings and assembly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic_core import from_json
+
+from ..sse import Event
+
+_STRING_BODY = r'([^"\\\x00-\x1f]*(?:\\.[^"\\\x00-\x1f]*)*)'
+"""A JSON string's body between its quotes: no raw quote, backslash or control character except in an escape
+(the escape itself is checked by decoding it)."""
+_NATURAL = r"(0|[1-9][0-9]*)"
+_WHITESPACE_ANY = "[ \\t\\n\\r]*"
+_STRING_OR_WHITESPACE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|([ \t\n\r]+)', re.DOTALL)
+_STRING_AT = re.compile(r'[ \t\n\r]*"' + _STRING_BODY + '"')
+_NATURAL_AT = re.compile(r"[ \t\n\r]*" + _NATURAL + r"(?![0-9.eE])")
+
+
+@dataclass(frozen=True, slots=True)
+class Hole:
+    """A value that changes from one delta to the next: the one `"key":` of that name in the event's data, holding
+    `value` (a string, or a natural number) in the event the shape is cut from."""
+
+    key: str
+    value: str | int
+
+
+Apply = Callable[[int, tuple[Any, ...]], bool]
+"""`apply(event_index, values)`: take a fitting event's hole values (in the order the holes were given), or
+return False without changing anything when the full path must judge them."""
+
+
+class DeltaShape:
+    """The data of one event with its holes cut out, and what to do with an event that fills them."""
+
+    __slots__ = ("_pattern", "_kinds", "_order", "_type", "_id", "apply")
+
+    def __init__(self, pattern: re.Pattern[str], kinds: tuple[type, ...], order: tuple[int, ...],
+                 event: Event, apply: Apply) -> None:
+        self._pattern = pattern
+        self._kinds = kinds
+        self._order = order
+        self._type = event.type
+        self._id = event.id
+        self.apply = apply
+
+    @classmethod
+    def cut(cls, event: Event, holes: Sequence[Hole], apply: Apply) -> DeltaShape | None:
+        """The shape of `event` with `holes` cut out; None when a hole's key is not in its data exactly once with
+        the value given (then no shape is safe to cut)."""
+        data = event.data
+        if "\0" in data:
+            return None  # NOTE: no JSON text holds a raw NUL; `_pattern` uses it as a separator
+        spans: list[tuple[int, int, int, type]] = []
+        for position, hole in enumerate(holes):
+            marker = f'"{hole.key}":'
+            start = data.find(marker)
+            if start < 0 or data.find(marker, start + 1) >= 0:
+                return None
+            kind = type(hole.value)
+            found = (_STRING_AT if kind is str else _NATURAL_AT).match(data, start + len(marker))
+            if found is None or _decode(found.group(1), kind) != hole.value:
+                return None
+            spans.append((found.start(1), found.end(1), position, kind))
+        spans.sort()
+        pattern = re.compile(_pattern(data, [(start, end, kind) for start, end, _, kind in spans]), re.DOTALL)
+        return cls(pattern, tuple(kind for *_, kind in spans), tuple(position for *_, position, _ in spans),
+                   event, apply)
+
+    def take(self, event: Event) -> bool:
+        """Apply `event` when its data fills this shape and the checker takes its values; False: judge it fully."""
+        if event.type != self._type or event.id != self._id:
+            return False
+        found = self._pattern.fullmatch(event.data)
+        if found is None:
+            return False
+        if self._order == (0,) and self._kinds[0] is str:  # the common case: one text hole
+            value = found[1]
+            if "\\" in value and (value := _decode(value, str)) is None:
+                return False
+            return self.apply(event.index, (value,))
+        values: list[Any] = [None] * len(self._kinds)
+        for raw, kind, position in zip(found.groups(), self._kinds, self._order, strict=True):
+            value = _decode(raw, kind)
+            if value is None:
+                return False
+            values[position] = value
+        return self.apply(event.index, tuple(values))
+
+
+def _pattern(data: str, holes: list[tuple[int, int, type]]) -> str:
+    """`data` as a pattern: each hole (start, end, kind) a group, each run of whitespace between JSON tokens any
+    run (servers pad events with varying whitespace, which changes nothing), the rest literal."""
+    flexible = [(*found.span(1), None) for found in _STRING_OR_WHITESPACE.finditer(data) if found[1]]
+    literals, groups, last = [], [], 0
+    for start, end, kind in sorted([*holes, *flexible], key=lambda span: span[0]):
+        literals.append(data[last:start])
+        groups.append(_WHITESPACE_ANY if kind is None else _STRING_BODY if kind is str else _NATURAL)
+        last = end
+    literals.append(data[last:])
+    # NOTE: one `re.escape` of all the literals (NUL-separated: JSON text holds no raw NUL) costs a tenth of one each
+    escaped = re.escape("\0".join(literals)).split("\0")
+    return "".join(piece for pair in zip(escaped, [*groups, ""], strict=True) for piece in pair)
+
+
+def _decode(raw: str, kind: type) -> str | int | None:
+    """A hole's raw text as its value; None when it is no valid JSON value of that kind."""
+    if kind is int:
+        return int(raw)
+    if "\\" not in raw:
+        return raw  # no escape: the body is the string itself (control characters are excluded by the pattern)
+    try:
+        # NOTE: the same decoder as the full path, so the same escapes (and lone surrogates) are accepted
+        value = from_json(f'"{raw}"')
+    except ValueError:
+        return None
+    return value if type(value) is str else None
