@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from validate import ROOT, anthropic_stream, chat_stream, gemini_stream, issue_tree, responses_stream
+from validate import _RSS_PROBE, ROOT, anthropic_stream, chat_stream, gemini_stream, issue_tree, responses_stream
 
 THEN = "c136460"  # main before the memory work of #16
 _REPEATED_TEXT = re.compile(rb'"text": " capital of France"')
@@ -49,17 +49,7 @@ STREAMS: dict[str, Callable[[int], bytes]] = {
 
 # Each probe prints: events, error findings (or the exit code), peak RSS in KiB, then the text's length (read
 # after the peak, so joining it does not count).
-_STREAM_PROBE = """
-import resource, sys
-from inspector.validate import StreamCheck
-check = StreamCheck()
-with open(sys.argv[1], "rb") as stream:
-    while chunk := stream.read(4096):
-        check.feed(chunk)
-findings = check.close()
-errors = sum(1 for f in findings if f.severity == "error")
-print(check.events, errors, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, len(check.assembly.text))
-"""
+_STREAM_PROBE = _RSS_PROBE + "print(len(check.assembly.text))\n"
 
 _CLI_PROBE = """
 import resource, sys
@@ -81,7 +71,7 @@ def probe(tree: Path, script: str, path: Path) -> tuple[str, str, float, str]:
     result = subprocess.run(command, cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True,
                             text=True, check=True)
     output = result.stdout if script is _STREAM_PROBE else result.stderr
-    events, errors, kib, text = output.strip().splitlines()[-1].split()
+    events, errors, kib, text = output.split()[-4:]
     return events, errors, int(kib) / 1024, text  # ru_maxrss is in KiB on Linux
 
 
