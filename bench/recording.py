@@ -2,10 +2,18 @@
 
 The stream is the long Chat stream of `bench/validate.py` (a corpus stream with its content deltas repeated),
 written twice to a temp dir: as a recording with one chunk line per event (as the recorder stores a live
-stream) and as the raw body. Two readers, each timed on both files: `events` (open the input, parse the SSE
-events: what `events`, `view` and `diff` start with) and `validate` (the whole `Source.validate`). Target: the
-recording within 1.5x of the raw file. Rounds interleave the cases and medians are shown (a shared machine is
-noisy).
+stream) and as the raw body. Each reader runs on both files, and the same events reach it from both (checked
+before timing):
+
+- `parse`: open the input and parse its SSE events (what `events` and `diff` start with), through
+  `Source.feed_to`, which feeds the chunks of a recording read together in one call;
+- `parse, chunk by chunk`: the recording fed one chunk at a time (`Source.chunks`), as every reader did before
+  `feed_to`: the baseline this change is measured against;
+- `validate`: the whole `Source.validate`;
+- `view --events`: `inspect(source, keep_events=True)`, the pass `view` makes for its event listing.
+
+Target: each reader on the recording within 1.5x of the raw file. The machine is shared: time is the process's
+CPU time, the cases run in interleaved rounds, and each ratio is the median of the rounds' ratios.
 
     python bench/recording.py [--events N] [--repeat R]
 """
@@ -14,16 +22,20 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 from validate import chat_stream
 
 from inspector.inputs import open_source
 from inspector.recording import Header, RecordingWriter
-from inspector.sse import SSEParser
+from inspector.sse import Event, SSEParser
+from inspector.view.model import inspect
+
+FIRST_T = 0.2
+STEP_T = 0.01
 
 
 def write_inputs(directory: Path, total: int) -> tuple[Path, Path]:
@@ -39,23 +51,47 @@ def write_inputs(directory: Path, total: int) -> tuple[Path, Path]:
     writer = RecordingWriter(recording, header)
     frames = [frame + b"\n\n" for frame in body.split(b"\n\n") if frame]
     for number, frame in enumerate(frames):
-        writer.chunk(0.2 + number * 0.01, frame)
-    writer.end(0.2 + len(frames) * 0.01, "complete")
+        writer.chunk(FIRST_T + number * STEP_T, frame)
+    writer.end(FIRST_T + len(frames) * STEP_T, "complete")
     return raw, recording
 
 
-def events(path: Path) -> int:
-    source = open_source(str(path))
+def parsed(path: Path) -> list[Event]:
     parser = SSEParser()
-    count = 0
-    for chunk in source.chunks():
-        count += len(parser.feed(chunk.data, chunk.t))
-    parser.close()
-    return count
+    return [event for events in open_source(str(path)).feed_to(parser.feed) for event in events]
+
+
+def parse(path: Path) -> int:
+    parser = SSEParser()
+    return sum(map(len, open_source(str(path)).feed_to(parser.feed)))
+
+
+def parse_chunk_by_chunk(path: Path) -> int:
+    parser = SSEParser()
+    return sum(len(parser.feed(chunk.data, chunk.t)) for chunk in open_source(str(path)).chunks())
 
 
 def validate(path: Path) -> int:
     return open_source(str(path)).validate().events
+
+
+def view_events(path: Path) -> int:
+    return len(inspect(open_source(str(path)), keep_events=True).events or [])
+
+
+READERS: dict[str, Callable[[Path], int]] = {
+    "parse": parse, "parse, chunk by chunk": parse_chunk_by_chunk, "validate": validate, "view --events": view_events,
+}
+
+
+def check_same_events(raw: Path, recording: Path) -> None:
+    """The same events from both files, each recorded one with the time of its own chunk."""
+    from_raw, from_recording = parsed(raw), parsed(recording)
+    fields = [(event.index, event.type, event.data, event.id, event.offset) for event in from_raw]
+    if fields != [(event.index, event.type, event.data, event.id, event.offset) for event in from_recording]:
+        raise SystemExit("the recording and the raw file give different events")
+    if [event.t for event in from_recording] != [round(FIRST_T + n * STEP_T, 6) for n in range(len(from_raw))]:
+        raise SystemExit("an event from the recording does not have its chunk's time")
 
 
 def main() -> None:
@@ -63,28 +99,26 @@ def main() -> None:
     options.add_argument("--events", type=int, default=50_000)
     options.add_argument("--repeat", type=int, default=5)
     args = options.parse_args()
-    with tempfile.TemporaryDirectory() as temp:
+    with TemporaryDirectory() as temp:
         raw, recording = write_inputs(Path(temp), args.events)
-        cases: dict[str, tuple[Callable[[Path], int], Path]] = {
-            "events, raw .sse": (events, raw), "events, recording": (events, recording),
-            "validate, raw .sse": (validate, raw), "validate, recording": (validate, recording),
-        }
-        seconds: dict[str, list[float]] = {label: [] for label in cases}
+        check_same_events(raw, recording)
+        seconds: dict[tuple[str, str], list[float]] = {}
         for _ in range(args.repeat):
-            for label, (read, path) in cases.items():
-                start = time.perf_counter()
-                count = read(path)
-                seconds[label].append((time.perf_counter() - start) / count)
-                if count != args.events:
-                    raise SystemExit(f"{label}: {count} events, expected {args.events}")
-        median = {label: statistics.median(values) * 1e6 for label, values in seconds.items()}
+            for reader, read in READERS.items():
+                for kind, path in (("raw .sse", raw), ("recording", recording)):
+                    start = time.process_time()
+                    count = read(path)
+                    seconds.setdefault((reader, kind), []).append((time.process_time() - start) / count)
+                    if count != args.events:
+                        raise SystemExit(f"{reader}, {kind}: {count} events, expected {args.events}")
         sizes = f"recording {recording.stat().st_size / 1e6:.1f} MB, raw {raw.stat().st_size / 1e6:.1f} MB"
-        print(f"{args.events} events; {sizes}; median of {args.repeat} interleaved rounds, µs per event")
-        for label, value in median.items():
-            print(f"{label:<24}{value:>8.2f}")
-        for reader in ("events", "validate"):
-            ratio = median[f"{reader}, recording"] / median[f"{reader}, raw .sse"]
-            print(f"{reader}: recording / raw = {ratio:.2f}x (target <= 1.5)")
+        print(f"{args.events} events; {sizes}; CPU µs per event, median of {args.repeat} interleaved rounds")
+        print(f"{'reader':<24}{'raw .sse':>10}{'recording':>11}  recording / raw (target <= 1.5)")
+        for reader in READERS:
+            on_raw, on_recording = seconds[(reader, "raw .sse")], seconds[(reader, "recording")]
+            ratio = statistics.median(b / a for a, b in zip(on_raw, on_recording, strict=True))
+            print(f"{reader:<24}{statistics.median(on_raw) * 1e6:>10.2f}{statistics.median(on_recording) * 1e6:>11.2f}"
+                  f"  {ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -58,8 +58,8 @@ def events(paths: tuple[str, ...], as_json: bool) -> None:
         if several and not as_json:
             click.echo(f"==> {visible(name, one_line=True)} <==")
         parser = SSEParser()
-        for chunk in source.chunks():
-            for event in parser.feed(chunk.data, chunk.t):
+        for events in source.feed_to(parser.feed):
+            for event in events:
                 _echo_event(event, as_json, name if several else None)
         parser.close()
         for problem in parser.problems:

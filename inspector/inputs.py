@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from .findings import Severity, rule
-from .recording import Chunk, End, Header, RecordingError, iter_body, read_header
+from .recording import Chunk, ChunkRun, End, Header, RecordingError, read_body, read_header
 from .redact import Policy
 
 if TYPE_CHECKING:
+    from .sse import Event
     from .validate import StreamCheck
 
 SUFFIXES = (".jsonl", ".sse", ".txt")
@@ -49,7 +50,7 @@ class Source:
 
     name: str
     header: Header | None
-    _body: Iterator[Chunk | End]
+    _body: Iterator[Chunk | ChunkRun | End]
     end: End | None = field(default=None, init=False)
 
     @property
@@ -62,11 +63,28 @@ class Source:
         return self.header is not None
 
     def chunks(self) -> Iterator[Chunk]:
-        for item in self._body:
-            if isinstance(item, End):
-                self.end = item
+        """The chunks one by one, as they came over the network."""
+        for piece in self.pieces():
+            if piece.__class__ is ChunkRun:
+                yield from piece.chunks()  # type: ignore[union-attr]
             else:
-                yield item
+                yield piece  # type: ignore[misc]
+
+    def pieces(self) -> Iterator[Chunk | ChunkRun]:
+        """The chunks, consecutive ones joined into a `ChunkRun` where they were read together: for a reader
+        that needs no call per chunk (feed a run's `data` once, then `stamp` the events it completed)."""
+        for item in self._body:
+            if item.__class__ is End:
+                self.end = item  # type: ignore[assignment]
+            else:
+                yield item  # type: ignore[misc]
+
+    def feed_to(self, feed: Callable[[bytes, float | None], list[Event]]) -> Iterator[list[Event]]:
+        """Every chunk through `feed` (an `SSEParser`'s or a `StreamCheck`'s), a run of chunks read together in one
+        call: yields what each call returns, every event with the time of the chunk that completed it."""
+        for piece in self.pieces():
+            events = feed(piece.data, piece.t)
+            yield piece.stamp(events) if piece.__class__ is ChunkRun else events  # type: ignore[union-attr]
 
     def check(self, protocol: str | None = None) -> StreamCheck:
         """A `StreamCheck` set up from this source's header (path, status, content type)."""
@@ -75,8 +93,8 @@ class Source:
     def validate(self, protocol: str | None = None) -> StreamCheck:
         """Run the whole source through a StreamCheck and close it."""
         check = self.check(protocol)
-        for chunk in self.chunks():
-            check.feed(chunk.data, chunk.t)
+        for _ in self.feed_to(check.feed):
+            pass
         check.close(self.end_reason)
         return check
 
@@ -170,7 +188,7 @@ def _from_stream(name: str, stream: BinaryIO) -> Source:
     except RecordingError as error:
         raise InputError(str(error)) from None
     if header is not None:
-        return Source(name, header, _guarded(iter_body(_lines(stream), name)))
+        return Source(name, header, _guarded(read_body(stream, name)))
     if not first:
         raise InputError(f"{name}:1: empty")
     if name.endswith(RECORDING_SUFFIX):  # JSON Lines of another kind, or a recording that lost its header
@@ -230,11 +248,6 @@ def _looks_like_sse(first: bytes) -> bool:
     return first in (b"\n", b"\r\n", b"\r") or bool(_SSE_START.match(first) or _STATUS_LINE.match(first))
 
 
-def _lines(stream: BinaryIO) -> Iterator[bytes]:
-    with stream:
-        yield from stream
-
-
 def _raw_chunks(stream: BinaryIO, *read: bytes) -> Iterator[Chunk]:
     """What was already read (the first line, the start of the rest), then the rest as it is read."""
     with stream:
@@ -245,7 +258,7 @@ def _raw_chunks(stream: BinaryIO, *read: bytes) -> Iterator[Chunk]:
             yield Chunk(None, block)
 
 
-def _guarded(body: Iterator[Chunk | End]) -> Iterator[Chunk | End]:
+def _guarded(body: Iterator[Chunk | ChunkRun | End]) -> Iterator[Chunk | ChunkRun | End]:
     try:
         yield from body
     except RecordingError as error:

@@ -11,20 +11,28 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Iterable, Iterator
+from bisect import bisect_right
+from collections import deque
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import accumulate, compress, count, repeat
+from operator import attrgetter, not_
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
 from .private import open_private
+
+if TYPE_CHECKING:
+    from .sse import Event
 
 FORMAT = "sse-recording"
 VERSION = 1
 END_REASONS = ("complete", "upstream-closed", "client-disconnected", "error")
 
 _TOO_DEEP = "JSON nested too deeply to read"
+_OFFSET = attrgetter("offset")
 _MAX_TIME = 1e7  # seconds (about 4 months): anything later in a recording is a broken time, not a slow stream
 
 
@@ -84,6 +92,36 @@ class Header:
 class Chunk:
     t: float | None
     data: bytes
+
+
+@dataclass(slots=True)
+class ChunkRun:
+    """Consecutive chunks read in one go, for readers that feed a parser and need no per-chunk calls: `data`
+    (their bytes joined) is fed once, then `stamp` gives each event it completed the time of its own chunk.
+
+    Every chunk but the last ends with a blank line (`\\n\\n`): no event spans two of them, so an event came in
+    the chunk where it starts, or in the first one when it began before the run (see `_runs`).
+    """
+
+    data: bytes
+    times: list[float | None]
+    pieces: list[bytes]
+    """Each chunk's bytes."""
+    bounds: list[int]
+    """The stream offset where each chunk but the first starts."""
+
+    @property
+    def t(self) -> float | None:
+        return self.times[-1]
+
+    def chunks(self) -> Iterator[Chunk]:
+        return map(Chunk, self.times, self.pieces)
+
+    def stamp(self, events: list[Event]) -> list[Event]:
+        """The events this run's `data` completed, each given the time of the chunk that completed it."""
+        chunks = map(bisect_right, repeat(self.bounds), map(_OFFSET, events))
+        deque(map(setattr, events, repeat("t"), map(self.times.__getitem__, chunks)), maxlen=0)  # NOTE: no loop
+        return events
 
 
 @dataclass(slots=True, frozen=True)
@@ -187,16 +225,40 @@ def _header_problem(line: dict[str, Any]) -> str | None:
     return None
 
 
+def read_body(stream: BinaryIO, name: str, start_line: int = 2) -> Iterator[Chunk | ChunkRun | End]:
+    """Chunks and the end line of a recording, from the rest of `stream` (closed at the end), read a batch of
+    lines at a time (about `_BATCH` bytes): consecutive chunk lines come as `ChunkRun`s, for readers that feed a
+    parser once per run instead of once per chunk (`Source.feed_to`)."""
+    offset = 0  # stream offset of the next chunk
+    with stream:
+        while lines := stream.readlines(_BATCH):
+            offset = yield from _read_lines(lines, name, start_line, offset)
+            start_line += len(lines)
+
+
 def iter_body(lines: Iterable[bytes], name: str, start_line: int = 2) -> Iterator[Chunk | End]:
-    """Chunks and the end line of a recording, from its lines after the header.
+    """Chunks and the end line of a recording, from its lines after the header, one `Chunk` per chunk line."""
+    for item in _read_lines(list(lines), name, start_line, 0):
+        if item.__class__ is ChunkRun:
+            yield from item.chunks()  # type: ignore[union-attr]
+        else:
+            yield item  # type: ignore[misc]
+
+
+def _read_lines(lines: list[bytes], name: str, start_line: int, offset: int) -> Generator[Chunk | ChunkRun | End,
+                                                                                          None, int]:
+    """The items of some lines of a recording, and the stream offset after their chunks (`offset`: before).
 
     A chunk line as the writer writes it takes the fast path: pydantic-core's JSON parser, four times as fast as
-    `json.loads` on these escape-heavy lines. It only ever accepts what `json.loads` accepts too; anything else
-    (end line, blank line, base64 chunk, broken line) goes through `_slow_line`, which decides what the line means
-    or why it is broken. Both paths give the same items (tests/test_recording.py checks).
+    `json.loads` on these escape-heavy lines, and no object of its own (consecutive ones make one `ChunkRun`). It
+    only ever accepts what `json.loads` accepts too; anything else (end line, blank line, base64 chunk, broken line)
+    goes through `_slow_line`, which decides what the line means or why it is broken. Both paths give the same
+    chunks (tests/test_recording.py checks).
     """
     from pydantic_core import from_json  # NOTE: imported on use: it costs start-up time to commands that read none
 
+    times: list[float | None] = []
+    pieces: list[bytes] = []
     for number, raw in enumerate(lines, start_line):
         try:
             line = from_json(raw, cache_strings="keys")
@@ -205,16 +267,45 @@ def iter_body(lines: Iterable[bytes], name: str, start_line: int = 2) -> Iterato
             t = line.get("t")
             if t.__class__ is not float or not 0 <= t < _MAX_TIME:
                 raise ValueError
-            if line["kind"] == "chunk" and line["text"].__class__ is str:
-                yield Chunk(t, line["text"].encode())
+            text = line["text"]
+            if line["kind"] == "chunk" and text.__class__ is str:
+                pieces.append(text.encode())
+                times.append(t)
                 continue
         except (ValueError, KeyError):
             pass
-        item = _slow_line(raw, name, number)
-        if item is None:
-            return
-        if item is not _BLANK:
-            yield item
+        try:
+            item = _slow_line(raw, name, number)
+        except RecordingError:
+            yield from _runs(times, pieces, offset)  # the chunks before the broken line are read first
+            raise
+        if item.__class__ is Chunk:
+            pieces.append(item.data)  # type: ignore[union-attr]
+            times.append(item.t)  # type: ignore[union-attr]
+        elif item is not _BLANK:
+            offset = yield from _runs(times, pieces, offset)
+            times, pieces = [], []
+            if item is None:
+                return offset
+            yield item  # type: ignore[misc]
+    return (yield from _runs(times, pieces, offset))
+
+
+_BATCH = 64 * 1024
+
+
+def _runs(times: list[float | None], pieces: list[bytes], offset: int) -> Generator[ChunkRun, None, int]:
+    """Consecutive chunks, from stream offset `offset`, as `ChunkRun`s whose chunks all end with a blank line
+    (`\\n\\n`) but the last; returns the offset after them."""
+    unended = map(not_, map(bytes.endswith, pieces[:-1], repeat(b"\n\n")))
+    start = 0
+    for stop in [*compress(count(1), unended), len(pieces)] if pieces else ():
+        run = pieces[start:stop]
+        starts = list(accumulate(map(len, run), initial=offset))
+        yield ChunkRun(b"".join(run), times[start:stop], run, starts[1:-1])
+        offset = starts[-1]
+        start = stop
+    return offset
 
 
 _BLANK = End(None, "")  # marks a blank line, which is skipped

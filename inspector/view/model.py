@@ -15,7 +15,7 @@ from typing import Any
 from ..findings import Finding, Tally
 from ..inputs import Source, stream_check
 from ..protocols.base import Assembly, Output
-from ..recording import Chunk, End, Header
+from ..recording import Chunk, ChunkRun, End, Header
 from ..redact import Policy
 from ..sse import Event
 from ..timing import Timing, TimingRecorder
@@ -139,13 +139,22 @@ class Inspection:
         self.chunks: list[Chunk] | None = [] if keep_chunks else None
         self.body = None if header is None or is_streamed(header) else bytearray()
 
-    def feed(self, chunk: Chunk) -> list[Event]:
-        self.timer.chunk(chunk.t, len(chunk.data))
-        if self.chunks is not None:
-            self.chunks.append(chunk)
+    def feed(self, chunk: Chunk | ChunkRun) -> list[Event]:
+        """One chunk, or a run of chunks read together (fed to the checker in one call)."""
+        if isinstance(chunk, ChunkRun):
+            for t, piece in zip(chunk.times, chunk.pieces, strict=True):
+                self.timer.chunk(t, len(piece))
+            if self.chunks is not None:
+                self.chunks.extend(chunk.chunks())
+        else:
+            self.timer.chunk(chunk.t, len(chunk.data))
+            if self.chunks is not None:
+                self.chunks.append(chunk)
         if self.body is not None and len(self.body) < BODY_LIMIT:
             self.body += chunk.data[: BODY_LIMIT - len(self.body)]
         events = self.check.feed(chunk.data, chunk.t)
+        if isinstance(chunk, ChunkRun):
+            chunk.stamp(events)
         for event in events:
             gap = self.timer.event(event)
             if self.rows is not None:
@@ -172,6 +181,6 @@ def inspect(source: Source, protocol: str | None = None, *, keep_events: bool = 
             keep_chunks: bool = False) -> StreamReport:
     """Read `source` once: check it, time it, and keep events or chunks only if asked."""
     inspection = Inspection(source.name, source.header, protocol, keep_events=keep_events, keep_chunks=keep_chunks)
-    for chunk in source.chunks():
-        inspection.feed(chunk)
+    for piece in source.pieces():
+        inspection.feed(piece)
     return inspection.finish(source.end)

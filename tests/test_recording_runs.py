@@ -1,0 +1,205 @@
+"""Reading a recording in runs (`Source.feed_to`, `Source.pieces`: chunks read together, fed in one call) against
+the simple path (each line decoded by `json.loads`, each chunk fed on its own): the same events, each with the
+time of the chunk that completed it, the same findings and the same view, on the corpus and on any recording."""
+
+import base64
+import json
+import random
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inspector.inputs import InputError, open_source
+from inspector.recording import Chunk, ChunkRun, End, Header, RecordingWriter, _slow_line
+from inspector.sse import SSEParser
+from inspector.validate import StreamCheck
+from inspector.view.model import Inspection, inspect
+
+CORPUS_FILES = sorted((Path(__file__).parent / "fixtures" / "corpus").glob("*/*.sse"))
+PROTOCOL_OF = {"openai-chat": "openai-chat", "openai-responses": "openai-responses",
+               "anthropic-messages": "anthropic-messages", "gemini-generate-content": None}
+
+
+def header(protocol: str | None = "openai-chat") -> Header:
+    return Header(
+        request={"method": "POST", "url": "https://api.example/v1/stream", "headers": {}, "body": None},
+        response={"status": 200, "headers": {"content-type": "text/event-stream"}},
+        protocol=protocol, source="test", id="r1", started_at="2026-11-21T00:00:00.000Z",
+    )
+
+
+def write(path: Path, chunks: list[tuple[float | None, bytes]], protocol: str | None, *, odd: bool = False,
+          end: str | None = "complete") -> Path:
+    """A recording of `chunks` as the recorder writes it; `odd` then rewrites every third chunk line in another
+    form a reader must accept (base64 for valid UTF-8, a null or whole-number time) and adds a blank line after
+    it: lines the fast path hands to the slow one, in the middle of a run."""
+    writer = RecordingWriter(path, header(protocol))
+    for t, data in chunks:
+        writer.chunk(t, data)
+    if end is not None:
+        writer.end((chunks[-1][0] or 0.0) + 1 if chunks else 1.0, end)
+    writer.close()
+    if odd:
+        lines = path.read_text(encoding="utf-8").split("\n")
+        for number, (t, data) in enumerate(chunks):
+            if number % 3 == 0:
+                encoded = base64.b64encode(data).decode()
+                form = [{"kind": "chunk", "t": t, "b64": encoded}, {"kind": "chunk", "t": None, "b64": encoded},
+                        {"kind": "chunk", "t": round(t or 0), "text": data.decode("utf-8", "replace")}][number % 9 // 3]
+                if form.get("text") is not None and form["text"].encode() != data:
+                    form = {"kind": "chunk", "t": round(t or 0), "b64": encoded}
+                lines[1 + number] = json.dumps(form) + "\n"
+        path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def simple_chunks(path: Path) -> tuple[list[Chunk], End | None]:
+    """The chunks and end line of a recording, each line decoded on its own by `json.loads` (the slow path)."""
+    chunks: list[Chunk] = []
+    end = None
+    lines = path.read_bytes().splitlines(keepends=True)[1:]
+    for number, raw in enumerate(lines, 2):
+        item = _slow_line(raw, str(path), number)
+        if isinstance(item, Chunk):
+            chunks.append(item)
+        elif isinstance(item, End) and item.reason:
+            end = item
+    return chunks, end
+
+
+def fields(events) -> list[tuple]:
+    return [(event.index, event.type, event.data, event.id, event.offset, event.t) for event in events]
+
+
+def assert_same_reading(path: Path, protocol: str | None) -> None:
+    chunks, end = simple_chunks(path)
+
+    parser = SSEParser()
+    expected = [event for chunk in chunks for event in parser.feed(chunk.data, chunk.t)]
+    parser.close()
+    fast_parser = SSEParser()
+    source = open_source(str(path))
+    got = [event for events in source.feed_to(fast_parser.feed) for event in events]
+    fast_parser.close()
+    assert fields(got) == fields(expected)
+    assert (fast_parser.problems, fast_parser.stray, fast_parser.unterminated) == (
+        parser.problems, parser.stray, parser.unterminated)
+    assert source.end == end
+
+    check = StreamCheck(protocol, request_path="/v1/stream", request_method="POST", status=200,
+                        content_type="text/event-stream")
+    for chunk in chunks:
+        check.feed(chunk.data, chunk.t)
+    check.close(end.reason if end else None)
+    validated = open_source(str(path)).validate()
+    assert [finding.to_json() for finding in validated.findings] == [finding.to_json() for finding in check.findings]
+    assert validated.events == check.events
+
+    inspection = Inspection(str(path), header(protocol), keep_events=True, keep_chunks=True)
+    for chunk in chunks:
+        inspection.feed(chunk)
+    expected_view = inspection.finish(end)
+    view = inspect(open_source(str(path)), keep_events=True, keep_chunks=True)
+    assert view.to_json() == expected_view.to_json()
+    assert view.chunks == expected_view.chunks
+
+
+def frames(body: bytes) -> list[bytes]:
+    """The body cut after each blank line, as a recorder stores a stream that sends one event per chunk."""
+    pieces = body.split(b"\n\n")
+    return [piece + b"\n\n" for piece in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda path: path.name)
+def test_the_corpus_reads_the_same_in_runs(path: Path, tmp_path: Path) -> None:
+    body = path.read_bytes()
+    protocol = PROTOCOL_OF[path.parent.name]
+    cut = random.Random(path.name)
+    positions = sorted(cut.sample(range(1, len(body)), min(len(body) - 1, len(body) // 50)))
+    chunkings = {
+        "frames": frames(body),
+        "97 bytes": [body[start : start + 97] for start in range(0, len(body), 97)],
+        "random": [body[a:b] for a, b in zip([0, *positions], [*positions, len(body)], strict=True)],
+    }
+    for number, (name, pieces) in enumerate(chunkings.items()):
+        assert b"".join(pieces) == body, name
+        timed = [(round(0.05 + index * 0.0125, 6), piece) for index, piece in enumerate(pieces)]
+        assert_same_reading(write(tmp_path / f"{number}.jsonl", timed, protocol), protocol)
+        assert_same_reading(write(tmp_path / f"{number}-odd.jsonl", timed, protocol, odd=True), protocol)
+
+
+def test_a_run_gives_each_event_the_time_of_the_chunk_that_completed_it(tmp_path: Path) -> None:
+    chunks = [(0.1, b"data: a\n\n"), (0.2, b"data: b\n\ndata: c\n\n"), (0.3, b": ping\n\n"), (0.4, b"data: d\n"),
+              (0.5, b"\ndata: e\r"), (0.6, b"\n\r\n"), (0.7, b"data: \xf0\x9f"), (0.8, b"\x98\x80\n\n")]
+    path = write(tmp_path / "r.jsonl", chunks, "openai-chat")
+    pieces = list(open_source(str(path)).pieces())
+    assert any(isinstance(piece, ChunkRun) and len(piece.times) > 1 for piece in pieces)  # read together indeed
+    parser = SSEParser()
+    got = [(event.data, event.t) for events in open_source(str(path)).feed_to(parser.feed) for event in events]
+    assert got == [("a", 0.1), ("b", 0.2), ("c", 0.2), ("d", 0.5), ("e", 0.6), ("\U0001f600", 0.8)]
+
+
+def test_chunks_before_a_broken_line_are_read_before_the_error(tmp_path: Path) -> None:
+    path = write(tmp_path / "r.jsonl", [(0.1, b"data: a\n\n"), (0.2, b"data: b\n\n")], "openai-chat", end=None)
+    with path.open("a") as file:
+        file.write('{"kind":"chunk","t":0.3}\n{"kind":"chunk","t":0.4,"text":"data: c\\n\\n"}\n')
+    parser = SSEParser()
+    got = []
+    with pytest.raises(InputError, match=r"r.jsonl:4: broken recording line \(missing 'b64'\)"):
+        for events in open_source(str(path)).feed_to(parser.feed):
+            got += [event.data for event in events]
+    assert got == ["a", "b"]
+
+
+def test_a_recording_cut_mid_line_reads_up_to_the_cut(tmp_path: Path) -> None:
+    path = write(tmp_path / "r.jsonl", [(0.1, b"data: a\n\n"), (0.2, b"data: b\n\n")], "openai-chat", end=None)
+    with path.open("a") as file:
+        file.write('{"kind":"chunk","t":0.3,"text":"data: c')
+    source = open_source(str(path))
+    assert [chunk.data for chunk in source.chunks()] == [b"data: a\n\n", b"data: b\n\n"]
+    assert source.end is None
+
+
+def test_a_long_recording_is_read_in_several_batches(tmp_path: Path) -> None:
+    """More than one batch of lines (`_BATCH`): the offsets carry on from one batch to the next."""
+    event = b'data: {"choices":[{"delta":{"content":"' + "é".encode() * 300 + b'"}}]}\n\n'
+    chunks = [(round(index * 0.001, 6), event) for index in range(1500)]
+    chunks[700] = (chunks[700][0], event[:40])  # a run ends early: the next starts mid-event
+    chunks[701] = (chunks[701][0], event[40:] + event)
+    assert_same_reading(write(tmp_path / "r.jsonl", chunks, "openai-chat"), "openai-chat")
+
+
+LINE_ENDS = st.sampled_from([b"\n", b"\r\n", b"\r"])
+TEXT = st.text(alphabet=st.sampled_from(["a", "é", "\U0001f600", ":", " ", "{", "}", '"', "\\", "\t", "\u2028"]),
+               max_size=8)
+
+
+@st.composite
+def sse_bodies(draw) -> bytes:
+    """SSE bodies with LF, CRLF and CR line ends, multi-byte characters, comments, ids and unterminated ends."""
+    lines: list[bytes] = []
+    for _ in range(draw(st.integers(0, 12))):
+        kind = draw(st.sampled_from(["data", "data", "event", "id", "comment", "blank", "blank", "other"]))
+        value = draw(TEXT).encode()
+        line = {"data": b"data: " + value, "event": b"event: " + value, "id": b"id: " + value,
+                "comment": b": " + value, "blank": b"", "other": value}[kind]
+        lines.append(line + draw(LINE_ENDS))
+    if draw(st.booleans()):
+        lines.append(b"data: " + draw(TEXT).encode())  # no line end: cut short
+    return b"".join(lines)
+
+
+@settings(max_examples=150, deadline=None)
+@given(body=sse_bodies(), data=st.data(), odd=st.booleans(), end=st.sampled_from(["complete", "error", None]))
+def test_any_recording_reads_the_same_in_runs(body: bytes, data, odd: bool, end: str | None) -> None:
+    cuts = sorted(data.draw(st.sets(st.integers(1, max(1, len(body) - 1)), max_size=12))) if body else []
+    cuts = [cut for cut in cuts if cut < len(body)]
+    pieces = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)] if body else []
+    times = sorted(data.draw(st.lists(st.floats(0, 100), min_size=len(pieces), max_size=len(pieces))))
+    chunks = [(round(t, 6), piece) for t, piece in zip(times, pieces, strict=True)]
+    with tempfile.TemporaryDirectory() as directory:
+        path = write(Path(directory) / "r.jsonl", chunks, "openai-chat", odd=odd, end=end)
+        assert_same_reading(path, "openai-chat")
