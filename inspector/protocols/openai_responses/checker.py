@@ -198,10 +198,10 @@ class Checker:
                 # NOTE: `unnumbered` is already 0 after the numbered event the shape was cut from (defensive)
                 self.last_sequence, self.unnumbered = values[1], 0
             self.count += 1
-            join.pieces.append(text)
-            join.deltas += 1
+            join.deltas += 1  # NOTE: as `OutputState.delta` does, in its order (a twinned bucket shares the groups)
             if bucket is not None:
                 bucket.append(text)
+            join.pieces.append(text)
             if assembly.first_content_index is None:
                 assembly.first_content_index = index
             return True
