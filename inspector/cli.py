@@ -7,7 +7,6 @@ stderr, never a traceback).
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 import sys
@@ -192,7 +191,9 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
     it: openai SDK base_url http://127.0.0.1:PORT/v1, anthropic SDK base_url http://127.0.0.1:PORT. Ctrl-C stops.
     """
 
-    from .replay import Faults, Replay, describe, serve_forever
+    import logging
+
+    from .replay import Faults, Replay, VisibleFormatter, describe, serve_forever
 
     for option, value in (("--speed", speed), ("--idle-timeout", idle_timeout)):
         if not math.isfinite(value):
@@ -206,7 +207,7 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
     replay = Replay.from_paths(paths, speed, Faults(cut_after, stall_event, stall_seconds), idle_timeout)
 
     requests = logging.StreamHandler(sys.stdout)  # one line per request served, as it happens
-    requests.setFormatter(_VisibleFormatter("%(asctime)s  %(message)s", "%H:%M:%S"))
+    requests.setFormatter(VisibleFormatter("%(asctime)s  %(message)s", "%H:%M:%S"))
     logging.getLogger("inspector.replay").addHandler(requests)
     logging.getLogger("inspector.replay").setLevel(logging.INFO)
 
@@ -428,7 +429,7 @@ def run(command: tuple[str, ...], directory: str, streams: str, upstream_ca: tup
     _warn(settings)
     say = partial(click.echo, err=True)
     session = CommandRun(command, settings, lambda line: say(f"sse-inspector: {line}"),
-                         on_result=lambda found: say(found.line()))
+                         on_result=lambda found: say(found.line()), environ=_user_environment())
     try:
         code = session.run()
     except RecorderError as error:
@@ -589,23 +590,27 @@ def demo(directory: str | None, speed: float, examples: str | None) -> None:
     sys.exit(1 if failed else 0)
 
 
-class _VisibleFormatter(logging.Formatter):
-    """Log lines carry what a client sent (a request path holding ESC): shown, never obeyed."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return visible(super().format(record), one_line=True)
-
-
 def _error_line(message: str) -> None:
     """The one stderr line of exit 2; it may quote a file name or a wire value, so it is shown `visible`."""
     click.echo(f"sse-inspector: error: {visible(message, one_line=True)}", err=True)
+
+
+_NO_PYDANTIC_PLUGINS = "PYDANTIC_DISABLE_PLUGINS"
+_OWN_VARIABLES: set[str] = set()
+"""Variables `main` set for this process alone: the command `run` starts gets the environment the user gave."""
+
+
+def _user_environment() -> dict[str, str]:
+    return {name: value for name, value in os.environ.items() if name not in _OWN_VARIABLES}
 
 
 def main() -> None:
     """Console entry point: usage errors and unusable input end in one line and exit 2."""
     # NOTE: pydantic looks for plugins (observability hooks) in every installed package's metadata when it builds
     # its first validator: a tenth of a second of start-up for hooks a command-line checker never wants
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    if _NO_PYDANTIC_PLUGINS not in os.environ:
+        os.environ[_NO_PYDANTIC_PLUGINS] = "__all__"
+        _OWN_VARIABLES.add(_NO_PYDANTIC_PLUGINS)
     for stream in (sys.stdout, sys.stderr):
         # NOTE: wire text can hold lone surrogates (`"\ud800"` in JSON): print them escaped, never crash on them
         if hasattr(stream, "reconfigure"):

@@ -30,6 +30,7 @@ import tornado.iostream
 import tornado.netutil
 import tornado.web
 
+from .escape import visible
 from .inputs import InputError, expand, open_source
 from .protocols import detect
 from .protocols.base import DONE
@@ -37,6 +38,14 @@ from .recording import Chunk
 from .sse import Event, SSEParser
 
 log = logging.getLogger(__name__)
+
+
+class VisibleFormatter(logging.Formatter):
+    """For `serve`'s request lines: they carry what a client sent (a request path holding ESC): shown, never obeyed."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record), one_line=True)
+
 
 HOST = "127.0.0.1"
 RAW_EVENT_INTERVAL = 0.02

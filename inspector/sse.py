@@ -147,6 +147,9 @@ class SSEParser:
         self.stray: list[tuple[int, str]] = []
         """Lines that are no SSE field (a bare `{`, a JSON error written into the stream), with the index the next
         event would get: the spec ignores them, a protocol may not (the first `_STRAY_LIMIT`, each cut short)."""
+        self.unusual: dict[str, int] = {}
+        """Valid SSE lines that clients reading only `data: ` lines choke on, by kind (`comment`, `retry`, `data`
+        without its space), with the index the next event would get at the first of each kind."""
 
     def feed(self, chunk: bytes, t: float | None = None) -> list[Event]:
         lines, ends = self._lines.feed(chunk)
@@ -219,19 +222,25 @@ class SSEParser:
                 data.append(line[6:])
             elif line[:5] == "data:":
                 data.append(line[5:])
+                self.unusual.setdefault("data", index)
             elif line[:7] == "event: ":  # the second most common (Responses, Anthropic, Gemini name each event)
                 event_type = line[7:]
-            elif line[0] != ":":  # spec: a line starting with a colon is a comment
+            elif line[0] == ":":  # spec: a line starting with a colon is a comment
+                self.unusual.setdefault("comment", index)
+            else:
                 name, _, value = line.partition(":")
                 if value[:1] == " ":  # spec: one leading space after the colon is dropped
                     value = value[1:]
                 if name == "data":  # a bare `data` line: an empty value
                     data.append(value)
+                    self.unusual.setdefault("data", index)
                 elif name == "event":
                     event_type = value
                 elif name == "id" and "\0" not in value:  # NOTE: spec: an id containing NUL is ignored
                     last_id = value
-                elif name not in ("id", "retry") and len(self.stray) < _STRAY_LIMIT:
+                elif name == "retry":
+                    self.unusual.setdefault("retry", index)
+                elif name != "id" and len(self.stray) < _STRAY_LIMIT:
                     self.stray.append((index, line[:_STRAY_LINE]))
                 # NOTE: "retry" only steers reconnection, and unknown fields are ignored by the spec.
         self._data, self._type, self._last_id, self._block, self._index = data, event_type, last_id, block, index

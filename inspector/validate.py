@@ -153,9 +153,11 @@ class StreamCheck:
         return True
 
     def _out_of_band(self) -> list[Finding]:
-        """Lines outside SSE field syntax, for a protocol whose clients do not ignore them (Gemini)."""
+        """Lines SSE parsers drop or read quietly, for a protocol whose clients do not (Gemini): lines outside SSE
+        field syntax, and comment, `retry:` and space-less `data:` lines."""
         judge = getattr(self.checker, "out_of_band", None)
-        return judge(self.parser.stray) if judge is not None and self.parser.stray else []
+        parser = self.parser
+        return judge(parser.stray, parser.unusual) if judge is not None and (parser.stray or parser.unusual) else []
 
     def _event(self, event: Event) -> None:
         self.events += 1

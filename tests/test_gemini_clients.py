@@ -92,17 +92,26 @@ def test_the_404_body_the_rule_calls_an_error_is_one_for_the_sdk() -> None:
     assert raised.value.code == 404
 
 
-@pytest.mark.parametrize(("frame", "rule"), [
-    (b"event: chunk\r\n", "gemini/non-data-field"),
-    (b'{\r\n  "error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}\r\n}\r\n',
-     "gemini/out-of-band-lines"),
+def _prefixed(frame: bytes):
+    return lambda body: frame + body
+
+
+def _after_the_first_event(frame: bytes):
+    return lambda body: body[: body.index(b"\r\n\r\n") + 4] + frame + body[body.index(b"\r\n\r\n") + 4 :]
+
+
+@pytest.mark.parametrize(("breaking", "rule"), [
+    pytest.param(_prefixed(b"event: chunk\r\n"), "gemini/non-data-field", id="event-line"),
+    pytest.param(_after_the_first_event(b": keep-alive\r\n"), "gemini/non-data-field", id="comment-line"),
+    pytest.param(_after_the_first_event(b"retry: 1000\r\n"), "gemini/non-data-field", id="retry-line"),
+    pytest.param(lambda body: body.replace(b"data: ", b"data:"), "gemini/non-data-field", id="data-without-space"),
+    pytest.param(_after_the_first_event(b'{\r\n  "error": {"code": 503, "message": "overloaded", "status": '
+                                        b'"UNAVAILABLE"}\r\n}\r\n'), "gemini/out-of-band-lines", id="bare-json"),
 ])
-def test_what_the_error_rules_flag_breaks_the_sdk(tmp_path: Path, frame: bytes, rule: str) -> None:
-    body = (CORPUS / "pydantic-ai__text-multichunk.sse").read_bytes()
-    first = body.index(b"\r\n\r\n") + 4
+def test_what_the_error_rules_flag_breaks_the_sdk(tmp_path: Path, breaking, rule: str) -> None:
     broken = tmp_path / "broken.sse"
-    broken.write_bytes(frame + body if frame.startswith(b"event") else body[:first] + frame)
-    assert rule in [finding.rule for finding in check_bytes(broken.read_bytes()).findings]
+    broken.write_bytes(breaking((CORPUS / "pydantic-ai__text-multichunk.sse").read_bytes()))
+    assert [finding.rule for finding in check_bytes(broken.read_bytes()).findings].count(rule) == 1
     with served(broken) as server, pytest.raises((errors.APIError, errors.UnknownApiResponseError)):
         sdk_answer(gemini_api(server.url))
 

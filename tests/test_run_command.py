@@ -185,6 +185,15 @@ def test_a_command_that_cannot_be_found_is_one_line_and_127(tmp_path):
     assert "Traceback" not in recorded.stderr.decode()
 
 
+def test_the_command_gets_the_users_environment_not_the_pydantic_setting_of_sse_inspector(tmp_path):
+    """`run` itself skips pydantic's plugin scan (start-up time); the app it runs keeps its plugins (logfire...)."""
+    env = environment()
+    env.pop("PYDANTIC_DISABLE_PLUGINS", None)
+    show = "import os; print(os.environ.get('PYDANTIC_DISABLE_PLUGINS'))"
+    recorded = sse_run(tmp_path, "--", sys.executable, "-c", show, env=env)
+    assert (recorded.returncode, recorded.stdout.decode()) == (0, "None\n")
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_sent_to_run_alone_is_passed_on_to_the_command(tmp_path, signum):
     """`kill` or a CI runner's timeout reaches `run` only: the command gets the signal and its code is passed back."""

@@ -212,3 +212,15 @@ def test_corpus_with_other_line_ends_parses_as_with_lf(end: bytes) -> None:
         lf = SSEParser().feed(body)
         assert [(e.type, e.data, e.id) for e in fast] == [(e.type, e.data, e.id) for e in lf], path.name
         assert [e.offset for e in fast] == [e.offset + (len(end) - 1) * body[: e.offset].count(b"\n") for e in lf]
+
+
+def test_lines_clients_of_data_only_streams_choke_on_are_noted_once_per_kind_where_they_came() -> None:
+    parser = SSEParser()
+    parser.feed(b"data: {}\n\n: keep-alive\ndata: {}\n\nretry: 10\ndata:{}\n\ndata\n\n: again\nretry: 5\n\n")
+    assert parser.unusual == {"comment": 1, "retry": 2, "data": 2}
+
+
+def test_data_lines_with_their_space_and_named_events_are_not_unusual() -> None:
+    parser = SSEParser()
+    parser.feed(b"event: x\ndata: {}\nid: 1\n\ndata: {}\r\n\r\n")
+    assert parser.unusual == {}

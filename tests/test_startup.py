@@ -4,7 +4,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-CHAT = Path(__file__).parent / "fixtures" / "corpus" / "openai-chat" / "openai-python__text-plain.sse"
+import pytest
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+CHAT = CORPUS / "openai-chat" / "openai-python__text-plain.sse"
 
 PROBE = """
 import sys
@@ -27,7 +30,7 @@ def imported_after(*args: str) -> set[str]:
 
 def test_version_imports_no_checker_no_pydantic_no_rich() -> None:
     modules = imported_after("--version")
-    assert not modules & {"pydantic", "pydantic_core", "rich", "mitmproxy", "httpx", "inspector.validate"}
+    assert not modules & {"pydantic", "pydantic_core", "rich", "mitmproxy", "httpx", "inspector.validate", "logging"}
 
 
 def test_validate_of_a_chat_stream_loads_only_the_chat_checker() -> None:
@@ -35,3 +38,16 @@ def test_validate_of_a_chat_stream_loads_only_the_chat_checker() -> None:
     checkers = {name.split(".")[2] for name in modules if name.startswith("inspector.protocols.")}
     assert "openai_chat" in checkers and not checkers & {"openai_responses", "anthropic_messages"}
     assert not modules & {"rich", "mitmproxy"}
+
+
+@pytest.mark.parametrize("stream, package", [
+    pytest.param(CHAT, "openai_chat", id="chat"),
+    pytest.param(CORPUS / "anthropic-messages" / "vercel-ai__text.sse", "anthropic_messages", id="anthropic"),
+    pytest.param(CORPUS / "gemini-generate-content" / "firebase-test-data__image-chunk-without-parts.sse", "gemini",
+                 id="gemini"),
+])
+def test_validate_compiles_its_schemas_without_pydantic_models(stream, package) -> None:
+    """The schemas are pydantic-core's: pydantic's Python layer (models, TypeAdapter, plugins) is not loaded."""
+    modules = imported_after("validate", str(stream))
+    assert "pydantic_core" in modules and f"inspector.protocols.{package}.models" in modules
+    assert not modules & {"pydantic", "logging"}

@@ -25,7 +25,7 @@ from .models import (
     EVENT_MODELS,
     RESULT_BLOCKS,
     UNKNOWN_DELTA_EVENT,
-    Wire,
+    Validator,
     block_model,
     schema_problem,
 )
@@ -482,7 +482,7 @@ class Checker:
 
     # --- helpers ------------------------------------------------------------------------------------------------
 
-    def _validate(self, index: int, kind: str, model: type[Wire], payload: Any, found: list[Finding],
+    def _validate(self, index: int, kind: str, model: Validator, payload: Any, found: list[Finding],
                   prefix: str = "") -> None:
         problem = schema_problem(model, payload, prefix)
         if problem is not None:

@@ -1,136 +1,89 @@
-"""Pydantic models of the Anthropic Messages stream events (docs/protocols.md §C.2).
+"""The schemas of the Anthropic Messages stream events (docs/protocols.md §C.2), in the words of `protocols.schema`.
 
-Strict where the docs are (required fields, JSON types: `"0"` is not an index), open to everything else
-(`extra="ignore"`): the API adds fields every month, and the SDK's own types lag the wire. The checker
-validates each payload against the model its `type` names and keeps working on the raw dict, so a payload
-that fails its model is one finding, never an exception.
+Strict where the docs are (required fields, JSON types: `"0"` is not an index), open to everything else (unknown
+keys are ignored): the API adds fields every month, and the SDK's own types lag the wire. The checker validates
+each payload against the schema its `type` names and keeps working on the raw dict, so a payload that fails its
+schema is one finding, never an exception.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import ValidationError
 
-from ..schema import summary
+from ..schema import (
+    ANY,
+    ANY_OBJECT,
+    COUNT,
+    STRING,
+    Validator,
+    array,
+    compiled,
+    json_object,
+    maybe,
+    nullable,
+    one_of,
+    summary,
+)
 
-Index = Annotated[int, Field(ge=0)]
-Count = Annotated[int, Field(ge=0)]
-
-
-class Wire(BaseModel):
-    """Base of every model: strict JSON types, unknown fields ignored."""
-
-    model_config = ConfigDict(strict=True, extra="ignore")
-
-
-class Typed(Wire):
-    """Anything tagged with a string `type`: blocks and deltas of types the catalogue does not know."""
-
-    type: str
+TYPED = json_object("Typed", {"type": STRING})
+"""Anything tagged with a string `type`: blocks and deltas of types the catalogue does not know."""
 
 
 # --- the message envelope -------------------------------------------------------------------------------------
 
+START_USAGE = json_object("StartUsage", {
+    "input_tokens": COUNT,
+    "output_tokens": COUNT,
+    "cache_creation_input_tokens": maybe(COUNT),
+    "cache_read_input_tokens": maybe(COUNT),
+})
 
-class StartUsage(Wire):
-    input_tokens: Count
-    output_tokens: Count
-    cache_creation_input_tokens: Count | None = None
-    cache_read_input_tokens: Count | None = None
+MESSAGE_START = json_object("MessageStart", {
+    "message": json_object("Message", {
+        "id": STRING,
+        "type": one_of(Literal["message"]),
+        "role": one_of(Literal["assistant"]),
+        "model": STRING,
+        "content": array(TYPED),
+        "stop_reason": nullable(STRING),
+        "stop_sequence": maybe(STRING),
+        "usage": START_USAGE,
+    }),
+})
 
+MESSAGE_DELTA = json_object("MessageDelta", {
+    "delta": json_object("MessageDeltaBody", {
+        "stop_reason": nullable(STRING),
+        "stop_sequence": maybe(STRING),
+        "stop_details": maybe(ANY_OBJECT),
+    }),
+    "usage": json_object("DeltaUsage", {
+        "output_tokens": COUNT,
+        "input_tokens": maybe(COUNT),
+        "cache_creation_input_tokens": maybe(COUNT),
+        "cache_read_input_tokens": maybe(COUNT),
+    }),
+})
 
-class Message(Wire):
-    id: str
-    type: Literal["message"]
-    role: Literal["assistant"]
-    model: str
-    content: list[Typed]
-    stop_reason: str | None
-    stop_sequence: str | None = None
-    usage: StartUsage
+EMPTY = json_object("Empty", {})
+"""`message_stop` and `ping`: nothing besides `type`."""
 
-
-class MessageStart(Wire):
-    message: Message
-
-
-class MessageDeltaBody(Wire):
-    stop_reason: str | None
-    stop_sequence: str | None = None
-    stop_details: dict[str, Any] | None = None
-
-
-class DeltaUsage(Wire):
-    output_tokens: Count
-    input_tokens: Count | None = None
-    cache_creation_input_tokens: Count | None = None
-    cache_read_input_tokens: Count | None = None
-
-
-class MessageDelta(Wire):
-    delta: MessageDeltaBody
-    usage: DeltaUsage
-
-
-class Empty(Wire):
-    """`message_stop` and `ping`: nothing besides `type`."""
-
-
-class ErrorBody(Wire):
-    type: str
-    message: str
-
-
-class ErrorEvent(Wire):
-    error: ErrorBody
-
+ERROR_EVENT = json_object("ErrorEvent", {"error": json_object("ErrorBody", {"type": STRING, "message": STRING})})
 
 # --- content blocks (the `content_block` of `content_block_start`) ----------------------------------------------
 
-
-class TextBlock(Wire):
-    text: str
-    citations: list[dict[str, Any]] | None = None
-
-
-class ThinkingBlock(Wire):
-    thinking: str
-    signature: str | None = None  # NOTE: the docs example omits it; real captures start with "".
-
-
-class RedactedThinkingBlock(Wire):
-    data: str
-
-
-class ToolUseBlock(Wire):
-    id: str
-    name: str
-    input: dict[str, Any]
-
-
-class McpToolUseBlock(ToolUseBlock):
-    server_name: str
-
-
-class ToolResultBlock(Wire):
-    tool_use_id: str
-    content: Any
-
-
-class CompactionBlock(Wire):
-    content: str | None = None
-    encrypted_content: str | None = None
-
-
-class ContentBlockStart(Wire):
-    index: Index
-    content_block: Typed
-
-
-class ContentBlockStop(Wire):
-    index: Index
-
+TEXT_BLOCK = json_object("TextBlock", {"text": STRING, "citations": maybe(array(ANY_OBJECT))})
+THINKING_BLOCK = json_object("ThinkingBlock", {
+    "thinking": STRING,
+    "signature": maybe(STRING),  # NOTE: the docs example omits it; real captures start with "".
+})
+REDACTED_THINKING_BLOCK = json_object("RedactedThinkingBlock", {"data": STRING})
+TOOL_USE_BLOCK = json_object("ToolUseBlock", {"id": STRING, "name": STRING, "input": ANY_OBJECT})
+MCP_TOOL_USE_BLOCK = json_object("McpToolUseBlock", {**TOOL_USE_BLOCK["fields"], "server_name": STRING})
+TOOL_RESULT_BLOCK = json_object("ToolResultBlock", {"tool_use_id": STRING, "content": ANY})
+COMPACTION_BLOCK = json_object("CompactionBlock", {"content": maybe(STRING), "encrypted_content": maybe(STRING)})
 
 # fmt: off
 RESULT_BLOCKS = (
@@ -138,90 +91,69 @@ RESULT_BLOCKS = (
     "bash_code_execution_tool_result", "text_editor_code_execution_tool_result", "tool_search_tool_result",
     "mcp_tool_result",
 )
-BLOCK_MODELS: dict[str, type[Wire]] = {
-    "text":              TextBlock,
-    "thinking":          ThinkingBlock,
-    "redacted_thinking": RedactedThinkingBlock,
-    "tool_use":          ToolUseBlock,
-    "server_tool_use":   ToolUseBlock,
-    "mcp_tool_use":      McpToolUseBlock,
-    "compaction":        CompactionBlock,   # beta
-    "container_upload":  Typed,             # beta, fields not documented
-    "fallback":          Typed,             # beta, fields not documented
-    **dict.fromkeys(RESULT_BLOCKS, ToolResultBlock),
-}
+BLOCK_MODELS: dict[str, Validator] = {kind: compiled(schema) for kind, schema in {
+    "text":              TEXT_BLOCK,
+    "thinking":          THINKING_BLOCK,
+    "redacted_thinking": REDACTED_THINKING_BLOCK,
+    "tool_use":          TOOL_USE_BLOCK,
+    "server_tool_use":   TOOL_USE_BLOCK,
+    "mcp_tool_use":      MCP_TOOL_USE_BLOCK,
+    "compaction":        COMPACTION_BLOCK,  # beta
+    "container_upload":  TYPED,             # beta, fields not documented
+    "fallback":          TYPED,             # beta, fields not documented
+    **dict.fromkeys(RESULT_BLOCKS, TOOL_RESULT_BLOCK),
+}.items()}
 # fmt: on
+_UNKNOWN_RESULT_BLOCK = compiled(TOOL_RESULT_BLOCK)
 
 
-def block_model(block_type: str) -> type[Wire] | None:
-    """The model of a block type; a new `*_tool_result` follows the documented result shape. None: unknown."""
+def block_model(block_type: str) -> Validator | None:
+    """The schema of a block type; a new `*_tool_result` follows the documented result shape. None: unknown."""
     found = BLOCK_MODELS.get(block_type)
     if found is None and block_type.endswith("_tool_result"):
-        return ToolResultBlock
+        return _UNKNOWN_RESULT_BLOCK
     return found
 
 
 # --- deltas (the `delta` of `content_block_delta`) --------------------------------------------------------------
 
 
-class TextDelta(Wire):
-    text: str
-
-
-class InputJsonDelta(Wire):
-    partial_json: str
-
-
-class ThinkingDelta(Wire):
-    thinking: str
-
-
-class SignatureDelta(Wire):
-    signature: str
-
-
-class CitationsDelta(Wire):
-    citation: dict[str, Any]
-
-
-class CompactionDelta(Wire):
-    content: str | None = None
-    encrypted_content: str | None = None
-
-
-def _delta_event(delta: type[Wire]) -> type[Wire]:
-    """A whole `content_block_delta` model for one delta type: the hot event costs one validation."""
-    return create_model(f"{delta.__name__}Event", __base__=Wire, index=(Index, ...), delta=(delta, ...))
+def _delta_event(name: str, delta: dict[str, Any]) -> Validator:
+    """A whole `content_block_delta` schema for one delta type: the hot event costs one validation."""
+    return compiled(json_object(f"{name}Event", {"index": COUNT, "delta": json_object(name, delta)}))
 
 
 # fmt: off
-DELTA_EVENT_MODELS: dict[str, type[Wire]] = {
-    "text_delta":       _delta_event(TextDelta),
-    "input_json_delta": _delta_event(InputJsonDelta),
-    "thinking_delta":   _delta_event(ThinkingDelta),
-    "signature_delta":  _delta_event(SignatureDelta),
-    "citations_delta":  _delta_event(CitationsDelta),
-    "compaction_delta": _delta_event(CompactionDelta),   # beta
+DELTA_EVENT_MODELS: dict[str, Validator] = {
+    "text_delta":       _delta_event("TextDelta", {"text": STRING}),
+    "input_json_delta": _delta_event("InputJsonDelta", {"partial_json": STRING}),
+    "thinking_delta":   _delta_event("ThinkingDelta", {"thinking": STRING}),
+    "signature_delta":  _delta_event("SignatureDelta", {"signature": STRING}),
+    "citations_delta":  _delta_event("CitationsDelta", {"citation": ANY_OBJECT}),
+    "compaction_delta": _delta_event("CompactionDelta", {    # beta
+        "content": maybe(STRING),
+        "encrypted_content": maybe(STRING),
+    }),
 }
-UNKNOWN_DELTA_EVENT = _delta_event(Typed)
+UNKNOWN_DELTA_EVENT = _delta_event("Typed", {"type": STRING})
 
-EVENT_MODELS: dict[str, type[Wire]] = {
-    "message_start":       MessageStart,
-    "content_block_start": ContentBlockStart,
+EVENT_MODELS: dict[str, Validator] = {
+    "message_start":       compiled(MESSAGE_START),
+    "content_block_start": compiled(json_object("ContentBlockStart", {"index": COUNT, "content_block": TYPED})),
     "content_block_delta": UNKNOWN_DELTA_EVENT,   # refined by delta type: DELTA_EVENT_MODELS
-    "content_block_stop":  ContentBlockStop,
-    "message_delta":       MessageDelta,
-    "message_stop":        Empty,
-    "ping":                Empty,
-    "error":               ErrorEvent,
+    "content_block_stop":  compiled(json_object("ContentBlockStop", {"index": COUNT})),
+    "message_delta":       compiled(MESSAGE_DELTA),
+    "message_stop":        compiled(EMPTY),
+    "ping":                compiled(EMPTY),
+    "error":               compiled(ERROR_EVENT),
 }
 # fmt: on
 
 
-def schema_problem(model: type[Wire], payload: Any, prefix: str = "") -> str | None:
+def schema_problem(model: Validator, payload: Any, prefix: str = "") -> str | None:
     """None when `payload` fits `model`, else which fields are wrong and what was expected, in a few words."""
     try:
-        model.model_validate(payload)
+        model(payload)
     except ValidationError as error:
         return summary(error, 3, prefix)
     return None

@@ -39,6 +39,8 @@ USAGE_PARTS = ("promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount",
 DETAIL_LISTS = ("promptTokensDetails", "candidatesTokensDetails", "toolUsePromptTokensDetails", "cacheTokensDetails")
 RATING_ENUMS = (("category", HARM_CATEGORIES), ("probability", HARM_PROBABILITIES), ("severity", HARM_SEVERITIES))
 RESULT_OF = {"codeExecutionResult": "executableCode", "toolResponse": "toolCall"}   # result part -> its call part
+UNREAD_LINES = {"comment": "a comment line (`:` ...)", "retry": "a `retry:` line",
+                "data": "a `data:` line without the space after its colon"}   # the parser's `unusual` kinds
 # fmt: on
 
 
@@ -138,11 +140,16 @@ class Checker:
                                                      "finish reason `other`)"))
         return found
 
-    def out_of_band(self, lines: list[tuple[int, str]]) -> list[Finding]:
+    def out_of_band(self, lines: list[tuple[int, str]], unusual: dict[str, int]) -> list[Finding]:
         """Lines outside SSE field syntax, as (index of the next event, text): Google's servers write a failure
-        after the stream began as a bare pretty-printed JSON object. SSE parsers drop such lines silently."""
+        after the stream began as a bare pretty-printed JSON object. SSE parsers drop such lines silently.
+        `unusual`: valid SSE lines python-genai cannot read (kind -> index of the next event at the first)."""
+        found = [R.NON_DATA_FIELD(index, f"{UNREAD_LINES[kind]}: valid SSE, but Google sends only `data: ` lines, "
+                                         "and python-genai parses every other line as JSON and raises "
+                                         "`UnknownApiResponseError` on it (reported once per kind)")
+                 for kind, index in unusual.items()]
         if not lines:
-            return []
+            return found
         text = "\n".join(line for _, line in lines)
         detail = f"`{excerpt(lines[0][1], 60)}`"
         try:
@@ -153,9 +160,9 @@ class Checker:
             self.assembly.error = error_text(value["error"])
             self.assembly.ended = True
             detail = f"a JSON error `{self.assembly.error}`"
-        return [R.OUT_OF_BAND_LINES(lines[0][0], f"{len(lines)} line(s) outside SSE field syntax, {detail}: "
-                                                 "python-genai raises on them, but SSE parsers (vercel's) drop them "
-                                                 "and the client sees a silently cut answer")]
+        return [*found, R.OUT_OF_BAND_LINES(lines[0][0], f"{len(lines)} line(s) outside SSE field syntax, {detail}: "
+                                                         "python-genai raises on them, but SSE parsers (vercel's) "
+                                                         "drop them and the client sees a silently cut answer")]
 
     # --- framing, envelope ---------------------------------------------------------------------------------------
 

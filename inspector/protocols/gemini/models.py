@@ -1,146 +1,122 @@
-"""Pydantic models of one Gemini `streamGenerateContent` chunk, a `GenerateContentResponse` (docs/protocols.md).
+"""The schema of one Gemini `streamGenerateContent` chunk, a `GenerateContentResponse` (docs/protocols.md).
 
 Strict where the SDKs are: JSON types, and the fields that @ai-sdk/google's `chunkSchema` requires (`jsonPath` of a
 partial argument, `mimeType` + `data` of inline data, `language` + `code` of executable code, `outcome` of a code
 result, `id` + `toolType` of built-in tool calls and responses, `modality` + `tokenCount` of token details). Open to
-everything else (`extra="ignore"`), as python-genai is: it strips unknown fields before validation. Enum values are
-plain strings here; the checker warns about values outside the tables below, since every client takes new ones.
+everything else (unknown keys are ignored), as python-genai is: it strips unknown fields before validation. Enum
+values are plain strings here; the checker warns about values outside the tables below, since every client takes
+new ones.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import CoreSchema, ValidationError
 
-from ..schema import summary
-
-Count = Annotated[int, Field(ge=0)]
-
-
-class Wire(BaseModel):
-    """Base of every model: strict JSON types, unknown fields ignored."""
-
-    model_config = ConfigDict(strict=True, extra="ignore")
-
-
-class PartialArg(Wire):
-    jsonPath: str
-    stringValue: str | None = None
-    numberValue: float | None = None
-    boolValue: bool | None = None
-    nullValue: Any = None
-    willContinue: bool | None = None
+from ..schema import (
+    ANY,
+    ANY_OBJECT,
+    BOOLEAN,
+    COUNT,
+    NUMBER,
+    STRING,
+    array,
+    compiled,
+    json_object,
+    maybe,
+    optional,
+    summary,
+)
 
 
-class FunctionCall(Wire):
-    id: str | None = None
-    name: str | None = None
-    args: dict[str, Any] | None = None
-    partialArgs: list[PartialArg] | None = None
-    willContinue: bool | None = None
+def _all_maybe(name: str, fields: dict[str, CoreSchema]) -> CoreSchema:
+    """An object whose keys all may be absent or null."""
+    return json_object(name, {key: maybe(schema) for key, schema in fields.items()})
 
 
-class InlineData(Wire):
-    mimeType: str
-    data: str
+PARTIAL_ARG = json_object("PartialArg", {
+    "jsonPath": STRING,
+    "stringValue": maybe(STRING),
+    "numberValue": maybe(NUMBER),
+    "boolValue": maybe(BOOLEAN),
+    "nullValue": optional(ANY),
+    "willContinue": maybe(BOOLEAN),
+})
 
+FUNCTION_CALL = _all_maybe("FunctionCall", {
+    "id": STRING, "name": STRING, "args": ANY_OBJECT, "partialArgs": array(PARTIAL_ARG), "willContinue": BOOLEAN,
+})
 
-class ExecutableCode(Wire):
-    language: str
-    code: str
-    id: str | None = None
+INLINE_DATA = json_object("InlineData", {"mimeType": STRING, "data": STRING})
+EXECUTABLE_CODE = json_object("ExecutableCode", {"language": STRING, "code": STRING, "id": maybe(STRING)})
+CODE_EXECUTION_RESULT = json_object("CodeExecutionResult", {
+    "outcome": STRING, "output": maybe(STRING), "id": maybe(STRING),
+})
+TOOL_CALL = json_object("ToolCall", {"id": STRING, "toolType": STRING, "args": maybe(ANY_OBJECT)})
+TOOL_RESPONSE = json_object("ToolResponse", {"id": STRING, "toolType": STRING, "response": maybe(ANY_OBJECT)})
 
+PART = _all_maybe("Part", {
+    "text": STRING,
+    "thought": BOOLEAN,
+    "thoughtSignature": STRING,
+    "inlineData": INLINE_DATA,
+    "fileData": ANY_OBJECT,
+    "functionCall": FUNCTION_CALL,
+    "functionResponse": ANY_OBJECT,
+    "executableCode": EXECUTABLE_CODE,
+    "codeExecutionResult": CODE_EXECUTION_RESULT,
+    "toolCall": TOOL_CALL,
+    "toolResponse": TOOL_RESPONSE,
+})
 
-class CodeExecutionResult(Wire):
-    outcome: str
-    output: str | None = None
-    id: str | None = None
+CONTENT = _all_maybe("Content", {"role": STRING, "parts": array(PART)})
 
+SAFETY_RATING = _all_maybe("SafetyRating", {
+    "category": STRING, "probability": STRING, "blocked": BOOLEAN, "severity": STRING,
+})
 
-class ToolCall(Wire):
-    id: str
-    toolType: str
-    args: dict[str, Any] | None = None
+CANDIDATE = _all_maybe("Candidate", {
+    "content": CONTENT,
+    "finishReason": STRING,
+    "finishMessage": STRING,
+    "index": COUNT,
+    "safetyRatings": array(SAFETY_RATING),
+    "citationMetadata": ANY_OBJECT,
+    "groundingMetadata": ANY_OBJECT,
+    "urlContextMetadata": ANY_OBJECT,
+})
 
+PROMPT_FEEDBACK = _all_maybe("PromptFeedback", {
+    "blockReason": STRING, "blockReasonMessage": STRING, "safetyRatings": array(SAFETY_RATING),
+})
 
-class ToolResponse(Wire):
-    id: str
-    toolType: str
-    response: dict[str, Any] | None = None
+MODALITY_COUNT = json_object("ModalityCount", {"modality": STRING, "tokenCount": COUNT})
 
+USAGE_METADATA = _all_maybe("UsageMetadata", {
+    "promptTokenCount": COUNT,
+    "candidatesTokenCount": COUNT,
+    "totalTokenCount": COUNT,
+    "thoughtsTokenCount": COUNT,
+    "toolUsePromptTokenCount": COUNT,
+    "cachedContentTokenCount": COUNT,
+    "promptTokensDetails": array(MODALITY_COUNT),
+    "candidatesTokensDetails": array(MODALITY_COUNT),
+    "toolUsePromptTokensDetails": array(MODALITY_COUNT),
+    "cacheTokensDetails": array(MODALITY_COUNT),
+    "trafficType": STRING,
+})
 
-class Part(Wire):
-    text: str | None = None
-    thought: bool | None = None
-    thoughtSignature: str | None = None
-    inlineData: InlineData | None = None
-    fileData: dict[str, Any] | None = None
-    functionCall: FunctionCall | None = None
-    functionResponse: dict[str, Any] | None = None
-    executableCode: ExecutableCode | None = None
-    codeExecutionResult: CodeExecutionResult | None = None
-    toolCall: ToolCall | None = None
-    toolResponse: ToolResponse | None = None
-
-
-class Content(Wire):
-    role: str | None = None
-    parts: list[Part] | None = None
-
-
-class SafetyRating(Wire):
-    category: str | None = None
-    probability: str | None = None
-    blocked: bool | None = None
-    severity: str | None = None
-
-
-class Candidate(Wire):
-    content: Content | None = None
-    finishReason: str | None = None
-    finishMessage: str | None = None
-    index: Count | None = None
-    safetyRatings: list[SafetyRating] | None = None
-    citationMetadata: dict[str, Any] | None = None
-    groundingMetadata: dict[str, Any] | None = None
-    urlContextMetadata: dict[str, Any] | None = None
-
-
-class PromptFeedback(Wire):
-    blockReason: str | None = None
-    blockReasonMessage: str | None = None
-    safetyRatings: list[SafetyRating] | None = None
-
-
-class ModalityCount(Wire):
-    modality: str
-    tokenCount: Count
-
-
-class UsageMetadata(Wire):
-    promptTokenCount: Count | None = None
-    candidatesTokenCount: Count | None = None
-    totalTokenCount: Count | None = None
-    thoughtsTokenCount: Count | None = None
-    toolUsePromptTokenCount: Count | None = None
-    cachedContentTokenCount: Count | None = None
-    promptTokensDetails: list[ModalityCount] | None = None
-    candidatesTokensDetails: list[ModalityCount] | None = None
-    toolUsePromptTokensDetails: list[ModalityCount] | None = None
-    cacheTokensDetails: list[ModalityCount] | None = None
-    trafficType: str | None = None
-
-
-class Chunk(Wire):
-    """One SSE event's data: every field is optional in the SDK types; the checker says which must come."""
-
-    candidates: list[Candidate] | None = None
-    promptFeedback: PromptFeedback | None = None
-    usageMetadata: UsageMetadata | None = None
-    modelVersion: str | None = None
-    responseId: str | None = None
-    createTime: str | None = None
+CHUNK = _all_maybe("Chunk", {
+    "candidates": array(CANDIDATE),
+    "promptFeedback": PROMPT_FEEDBACK,
+    "usageMetadata": USAGE_METADATA,
+    "modelVersion": STRING,
+    "responseId": STRING,
+    "createTime": STRING,
+})
+"""One SSE event's data: every field is optional in the SDK types; the checker says which must come."""
+_VALIDATE_CHUNK = compiled(CHUNK)
 
 
 # The data fields of a part: exactly one per part (`thought`, `thoughtSignature`, `partMetadata`, ... modify it).
@@ -177,7 +153,7 @@ OUTCOMES = frozenset({"OUTCOME_UNSPECIFIED", "OUTCOME_OK", "OUTCOME_FAILED", "OU
 def schema_problem(payload: Any) -> str | None:
     """None when `payload` fits a chunk, else which fields are wrong and what was expected, in a few words."""
     try:
-        Chunk.model_validate(payload)
+        _VALIDATE_CHUNK(payload)
     except ValidationError as error:
         return summary(error, 3)
     return None

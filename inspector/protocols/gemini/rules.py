@@ -14,7 +14,8 @@ E, W = Severity.ERROR, Severity.WARNING
 # fmt: off
 # framing and the chunk envelope
 NON_DATA_FIELD       = rule("gemini/non-data-field", E,
-                            "an `event:` or `id:` line, or a `data: [DONE]` frame: Google sends only `data:` lines")
+                            "an `event:`, `id:`, `retry:` or comment line, a `data:` line without its space, or a "
+                            "`data: [DONE]` frame: Google sends only `data: ` lines")
 OUT_OF_BAND_LINES    = rule("gemini/out-of-band-lines", E,
                             "lines outside SSE field syntax (a bare JSON error written into the stream)")
 ERROR_OBJECT         = rule("gemini/error-object", E, "an in-band `{\"error\": ...}` chunk: the stream failed")
