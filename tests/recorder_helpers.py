@@ -362,6 +362,14 @@ def run_mitmdump(tmp: Path, upstream_url: str, *options: str, directory: Path | 
         reader.join(WAIT)
 
 
+def spawned_children(pid: int) -> list[int]:
+    """The children of process `pid` that multiprocessing spawned to run code (not its resource tracker).
+    NOTE: Linux only (reads /proc)."""
+    children = [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+                for child in (task / "children").read_text().split()]
+    return [child for child in children if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
+
+
 def read_recording(path: str | Path) -> tuple[dict, list[dict], dict | None]:
     """(header, chunk lines, end line or None) of a recording file."""
     lines = [json.loads(line) for line in Path(path).read_text().splitlines()]

@@ -32,6 +32,7 @@ from recorder_helpers import (
     run_h2_upstream,
     run_mitmdump,
     run_upstream,
+    spawned_children,
 )
 
 from inspector.inputs import open_source
@@ -152,13 +153,6 @@ def test_many_concurrent_streams_get_complete_separate_recordings(proxy):
     assert len(names) >= 20
 
 
-def verdict_processes(pid: int) -> list[int]:
-    """The children of process `pid` that multiprocessing spawned to run tasks (not its resource tracker)."""
-    children = [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
-                for child in (task / "children").read_text().split()]
-    return [child for child in children if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc and asks for SCHED_IDLE")
 def test_the_verdict_process_runs_at_the_lowest_cpu_priority(proxy):
     """A verdict only gets the CPU time the live streams leave: nice 19 and SCHED_IDLE, asked of the kernel."""
@@ -166,7 +160,7 @@ def test_the_verdict_process_runs_at_the_lowest_cpu_priority(proxy):
                           timeout=WAIT)
     assert response.status_code == 200
     proxy.results(1)  # judged: the verdict process is running
-    [child] = verdict_processes(proxy.process.pid)
+    [child] = spawned_children(proxy.process.pid)
     assert (os.getpriority(os.PRIO_PROCESS, child), os.sched_getscheduler(child)) == (19, os.SCHED_IDLE)
     assert os.getpriority(os.PRIO_PROCESS, proxy.process.pid) == os.getpriority(os.PRIO_PROCESS, 0)  # the proxy's own
 

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from recorder_helpers import WAIT, corpus_events, run_mitmdump, run_upstream
+from recorder_helpers import WAIT, corpus_events, run_mitmdump, run_upstream, spawned_children
 from rich.console import Console
 
 from inspector.inputs import open_source
@@ -284,6 +284,9 @@ def test_record_on_a_terminal_shows_streams_in_flight(tmp_path: Path) -> None:
             received.get(timeout=WAIT)
             terminal.wait_for(r"1 in flight, 0 finished")
             terminal.wait_for(r"streaming.*openai-chat-\w+\.jsonl")
+            if sys.platform.startswith("linux"):  # reading and checking the stream in flight is a child's job
+                watchers = spawned_children(process.pid)
+                assert watchers and {os.getpriority(os.PRIO_PROCESS, child) for child in watchers} == {19}
             for _ in EVENTS:
                 upstream.ack(key)
             thread.join(WAIT)

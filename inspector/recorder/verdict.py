@@ -121,8 +121,7 @@ def judge(finished: Finished) -> StreamResult:
     source = open_source(finished.path)
     check = source.check(None)
     clock = FirstTokenClock()
-    for chunk in source.chunks():
-        events = check.feed(chunk.data, chunk.t)
+    for events in source.feed_to(check.feed):
         if clock.index is None:
             for event in events:
                 clock.event(event)

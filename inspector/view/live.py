@@ -3,17 +3,22 @@
 Both read recordings while they are written (`follow.Follower`), never the proxy's memory, so the recorder's
 hot path stays as it is. On a terminal a rich `Live` repaints a panel a few times a second (never per event);
 elsewhere (a pipe, a CI log) they print plain lines: one per event for `--follow`, one per finished stream for
-`record`.
+`record`. Following a recording reads and checks every event, so `record` does it in a child process at the lowest
+CPU priority (`_watch`): the proxy's process only draws what the child sends.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from rich.console import Console, ConsoleOptions, Group, RenderResult
@@ -25,7 +30,7 @@ from rich.text import Text
 
 from ..escape import visible
 from ..inputs import InputError
-from ..recorder.verdict import StreamResult
+from ..recorder.verdict import StreamResult, yield_to_the_proxy
 from .follow import Follower, Progress
 from .model import StreamReport
 from .render import print_view
@@ -35,6 +40,8 @@ POLL_SECONDS = 0.1
 """How often a growing file is looked at (reading what was appended costs one read(2))."""
 REFRESH_PER_SECOND = 4
 """Repaints a second of the record panel."""
+_STOP_SECONDS = 5.0
+"""How long `record` waits for its panel's process to draw the last panel once it stops."""
 _TEXT_LINES = 6
 _FINISHED_SHOWN = 8
 
@@ -155,22 +162,18 @@ class RecordWatch:
     """What the record panel shows, kept up to date from the recordings directory and the recorder's results.
 
     A recording that appears in the directory after the watch started is followed until the recorder reports
-    it finished (`finished`, called from the recorder's verdict thread).
+    it finished (`finished`: the recorder's results, which `RecordLive` passes on to the process that watches).
     """
 
-    def __init__(self, directory: str) -> None:
+    def __init__(self, directory: str, before: Iterable[Path] | None = None) -> None:
         self.directory = Path(directory)
-        self._known = set(self._recordings())  # what was there before: not ours
+        self._known = set(recordings_in(self.directory) if before is None else before)  # there before: not ours
         self._flying: dict[Path, Follower] = {}
         self._finished: deque[StreamResult] = deque(maxlen=_FINISHED_SHOWN)
         self._lock = threading.Lock()
 
     def _recordings(self) -> list[Path]:
-        try:
-            return [Path(entry.path) for entry in os.scandir(self.directory)
-                    if entry.name.endswith(".jsonl") and entry.is_file()]
-        except OSError:
-            return []
+        return recordings_in(self.directory)
 
     def finished(self, result: StreamResult) -> None:
         with self._lock:
@@ -203,32 +206,97 @@ class RecordWatch:
             follower.file.close()
 
 
+def recordings_in(directory: Path) -> list[Path]:
+    try:
+        entries = os.scandir(directory)
+        return [Path(entry.path) for entry in entries if entry.name.endswith(".jsonl") and entry.is_file()]
+    except OSError:
+        return []
+
+
 class RecordLive:
-    """The live panel while `record` runs: a thread repaints it from a `RecordWatch`; `finished` is the recorder's
-    result callback. Use as a context manager around the recording."""
+    """The live panel while `record` runs. A child process follows the recordings (`_watch`) and sends the panel
+    a few times a second; a thread here draws it. `finished` is the recorder's result callback: it passes the
+    result on. Use as a context manager around the recording."""
 
     def __init__(self, directory: str, console: Console) -> None:
-        self.watch = RecordWatch(directory)
-        self.console = console
-        self._stop = threading.Event()
-        self._live = Live(self.watch.poll(), console=console, refresh_per_second=REFRESH_PER_SECOND)
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child_end = context.Pipe()
+        before = recordings_in(Path(directory))
+        self._process = context.Process(target=_watch, args=(directory, before, child_end), name="sse-live-panel",
+                                        daemon=True)
+        self._live = Live(RecordPanel([], [], directory), console=console, auto_refresh=False)
         self._thread = threading.Thread(target=self._repaint, name="sse-live-panel", daemon=True)
+        self._sending = threading.Lock()  # the recorder's verdict thread and `__exit__` both send
 
     def finished(self, result: StreamResult) -> None:
-        self.watch.finished(result)
+        self._send(result)
+
+    def _send(self, message: StreamResult | None) -> None:
+        with self._sending, suppress(OSError, ValueError):  # the panel died: the recording is none of its business
+            self._pipe.send(message)
 
     def _repaint(self) -> None:
-        while not self._stop.wait(1 / REFRESH_PER_SECOND):
-            self._live.update(self.watch.poll())
+        while True:
+            try:
+                panel = self._pipe.recv()
+            except (EOFError, OSError):
+                return
+            if panel is None:  # the child's last word
+                return
+            self._live.update(panel, refresh=True)
 
     def __enter__(self) -> RecordLive:
+        self._process.start()
         self._live.start()
         self._thread.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._live.update(self.watch.poll())
+        self._send(None)
+        self._thread.join(_STOP_SECONDS)
+        self._process.join(_STOP_SECONDS)
+        if self._process.is_alive():  # starved or stuck: the recorder's summary must not wait for the panel
+            self._process.kill()
+            self._process.join()
+        self._pipe.close()
         self._live.stop()
-        self.watch.close()
+
+
+def _watch(directory: str, before: list[Path], pipe: Connection) -> None:
+    """The panel's child process: follows the recordings in flight and sends a `RecordPanel` every repaint, the
+    recorder's results as they come, until it is sent None; then the last panel and None."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the recorder's: it stops, then tells this process
+    yield_to_the_proxy()
+    watch = RecordWatch(directory, before)
+    period = 1 / REFRESH_PER_SECOND
+    next_look = time.monotonic()
+    shown: tuple[list[Progress], list[StreamResult]] | None = None
+    try:
+        while True:
+            if pipe.poll(max(0.0, next_look - time.monotonic())):
+                try:
+                    result = pipe.recv()
+                except EOFError:
+                    return  # the recorder is gone
+                if result is None:
+                    break
+                watch.finished(result)
+                continue
+            panel = _sendable(watch.poll())
+            if (panel.flying, panel.finished) != shown:  # else nothing to repaint
+                pipe.send(panel)
+                shown = panel.flying, panel.finished
+            next_look = time.monotonic() + period
+        pipe.send(_sendable(watch.poll()))
+        pipe.send(None)
+    except OSError:
+        return  # the recorder is gone
+    finally:
+        watch.close()
+
+
+def _sendable(panel: RecordPanel) -> RecordPanel:
+    """The panel without the texts so far, which it does not show (a long answer is megabytes)."""
+    panel.flying = [dataclasses.replace(progress, text="") for progress in panel.flying]
+    return panel
