@@ -18,6 +18,7 @@ _LINE_END = re.compile(rb"\r\n|\r|\n")
 _BOM = b"\xef\xbb\xbf"
 _STRAY_LIMIT = 1000
 _STRAY_LINE = 4096
+_LONG_LINE = 65536
 
 
 @dataclass(slots=True)
@@ -209,6 +210,14 @@ class SSEParser:
                 block = None
                 offset += end
                 continue
+            if len(raw) > _LONG_LINE and raw[:6] == b"data: ":
+                try:  # NOTE: a long value (a whole answer in one event) decoded in place: never held twice
+                    data.append(str(memoryview(raw)[6:], "utf-8"))
+                    block = offset if block is None else block
+                    offset += len(raw) + end
+                    continue
+                except UnicodeDecodeError:
+                    pass  # the common path below reports where
             try:
                 line = raw.decode()
             except UnicodeDecodeError as error:

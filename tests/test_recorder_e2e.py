@@ -15,6 +15,7 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import anthropic
@@ -163,6 +164,30 @@ def test_the_verdict_process_runs_at_the_lowest_cpu_priority(proxy):
     [child] = spawned_children(proxy.process.pid)
     assert (os.getpriority(os.PRIO_PROCESS, child), os.sched_getscheduler(child)) == (19, os.SCHED_IDLE)
     assert os.getpriority(os.PRIO_PROCESS, proxy.process.pid) == os.getpriority(os.PRIO_PROCESS, 0)  # the proxy's own
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_stream_waiting_in_a_verdict_process_that_dies_is_judged_in_a_new_one(upstream, tmp_path):
+    """The verdict process killed (out of memory, an operator) with a verdict waiting in it: that stream gets its
+    true verdict from a new process, and so do the streams after it."""
+    with run_mitmdump(tmp_path, upstream.url) as proxy:
+        def stream() -> None:
+            response = httpx.post(f"{proxy.url}/v1/chat/completions", json={"stream": True},
+                                  headers={"X-Corpus": CHAT}, timeout=WAIT)
+            assert response.status_code == 200
+
+        stream()
+        proxy.results(1)  # the verdict process runs
+        [child] = spawned_children(proxy.process.pid)
+        os.kill(child, signal.SIGSTOP)  # the next verdict waits in it...
+        stream()
+        time.sleep(0.5)  # NOTE: the proxy hands the stream over just after the client has its last byte
+        os.kill(child, signal.SIGKILL)  # ...when it dies
+        stream()
+        lines = proxy.results(2)
+    ends = [read_recording(recording_of(line))[2] for line in lines]
+    assert [(end["reason"], line.split("  ")[-2]) for end, line in zip(ends, lines, strict=True)] == [
+        ("complete", "ok"), ("complete", "ok")]
 
 
 def test_upstream_that_dies_mid_stream_is_recorded_as_cut_and_fails(proxy):

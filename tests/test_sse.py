@@ -144,6 +144,31 @@ class TestBytes:
         assert events == [("message", payload.decode(), None)]
 
 
+
+class TestLongLines:
+    """A `data: ` line over 64 KiB (a whole answer in one `.done` event) is decoded in place: same events, same
+    problems and offsets as any other line."""
+
+    LONG = "\u00e9" * 40_000 + "x" * 30_000
+
+    def test_a_long_line_across_chunks_then_a_short_event(self) -> None:
+        body = b"event: done\ndata: " + self.LONG.encode() + b"\n\ndata: next\n\n"
+        parser = SSEParser()
+        events = [event for i in range(0, len(body), 4096) for event in parser.feed(body[i : i + 4096])]
+        assert [(e.type, e.data, e.offset) for e in events] == [
+            ("done", self.LONG, 0), ("message", "next", len(body) - len(b"data: next\n\n"))]
+        assert parser.problems == []
+
+    def test_long_lines_join_with_short_ones(self) -> None:
+        body = f"data: a\ndata: {self.LONG}\ndata:{self.LONG}\n\n".encode()
+        assert events_of(body) == [("message", f"a\n{self.LONG}\n{self.LONG}", None)]
+
+    def test_invalid_utf8_in_a_long_line_is_replaced_and_reported(self) -> None:
+        events, parser = decode([b"data: 1\n\ndata: " + b"a" * 70_000 + b"\xff\n\ndata: 2\n\n"])
+        assert events == [("message", "1", None), ("message", "a" * 70_000 + "\ufffd", None), ("message", "2", None)]
+        assert [(p.kind, p.offset, p.index) for p in parser.problems] == [("invalid-utf8", 9, 1)]
+        assert "byte 70015 " in parser.problems[0].detail
+
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=[f"{p.parent.name}/{p.name}" for p in CORPUS_FILES])
 def test_every_corpus_stream_parses_to_json_events(path: Path) -> None:
     import json

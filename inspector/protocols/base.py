@@ -89,18 +89,41 @@ class Fragments:
     does not hold one object per event however long the stream: memory follows the text, not the event count.
     """
 
-    __slots__ = ("parts", "_settled")
+    __slots__ = ("parts", "_settled", "twin")
 
-    def __init__(self, parts: list[str]) -> None:
+    def __init__(self, parts: list[str], twin: Fragments | None = None) -> None:
         self.parts = parts
         self._settled = len(parts)
+        self.twin = twin
+        """Fragments that grow by the same pieces (a Responses value and its output's text, either one first): a
+        group equal to the twin's newest is taken from it, so the two hold one copy of the text, not two."""
 
     def append(self, fragment: str) -> None:
         parts = self.parts
         parts.append(fragment)
         if len(parts) - self._settled >= FRAGMENT_GROUP:
-            parts[self._settled :] = ["".join(parts[self._settled :])]
+            group = "".join(parts[self._settled :])
+            twin = self.twin
+            if twin is not None and twin.parts and twin.parts[-1] == group:
+                group = twin.parts[-1]
+            parts[self._settled :] = [group]
             self._settled += 1
+
+    def settle(self) -> None:
+        """Join the parts not grouped yet: a twin that starts growing now groups the same pieces as these."""
+        parts = self.parts
+        if len(parts) > self._settled:
+            parts[self._settled :] = ["".join(parts[self._settled :])]
+            self._settled = len(parts)
+
+    def matches(self, text: str) -> bool:
+        """Whether the parts join to `text`, compared in place: a long value is checked without joining a copy."""
+        position = 0
+        for part in self.parts:
+            if not text.startswith(part, position):
+                return False
+            position += len(part)
+        return position == len(text)
 
     def text(self) -> str:
         """The whole string, kept from now on as one part."""

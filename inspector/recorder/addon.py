@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import select
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import BrokenExecutor, Executor, Future
@@ -73,6 +74,8 @@ class Recorder:
         self.on_running = on_running
         self._executor = executor or verdict_process()
         self._pending: set[Future] = set()
+        self._executor_lock = threading.Lock()
+        """`_judge` runs on the event loop and on the executor's thread (a retry): one new executor, not two."""
         self._recordings: dict[str, tuple[http.HTTPFlow, StreamRecording]] = {}
         """The event streams still open, by flow id."""
         self._reported_dir_error: str | None = None
@@ -205,21 +208,31 @@ class Recorder:
 
     def _finish(self, recording: StreamRecording, ending: Ending) -> None:
         recording.finish()
-        finished = Finished.of(recording, ending)
-        try:
-            future = self._executor.submit(judge, finished)
-        except BrokenExecutor:  # the verdict process died (killed, out of memory): start another
-            log.error("sse-inspector: the verdict process died; starting a new one")
-            self._executor = verdict_process()
-            future = self._executor.submit(judge, finished)
+        self._judge(recording, Finished.of(recording, ending), first_try=True)
+
+    def _judge(self, recording: StreamRecording, finished: Finished, *, first_try: bool) -> None:
+        """Hand the stream to the verdict process (from the event loop, or again from the executor's thread)."""
+        with self._executor_lock:
+            try:
+                future = self._executor.submit(judge, finished)
+            except BrokenExecutor:  # the verdict process died (killed, out of memory): start another
+                log.error("sse-inspector: the verdict process died; starting a new one")
+                self._executor = verdict_process()
+                future = self._executor.submit(judge, finished)
         self._pending.add(future)
-        future.add_done_callback(partial(self._concluded, recording))
+        future.add_done_callback(partial(self._concluded, recording, finished, first_try))
         future.add_done_callback(self._pending.discard)
 
-    def _concluded(self, recording: StreamRecording, verdict: Future) -> None:
+    def _concluded(self, recording: StreamRecording, finished: Finished, first_try: bool, verdict: Future) -> None:
         """The verdict is in (on the executor's thread): write the end line, report. A broad catch: a thread's top."""
         try:
-            result = verdict.result()
+            try:
+                result = verdict.result()
+            except BrokenExecutor:
+                if not first_try or self._stopped:
+                    raise  # NOTE: twice, this stream may be what kills it (out of memory); stopping, nobody waits
+                self._judge(recording, finished, first_try=False)  # it died with this stream waiting: again
+                return
             write_end(recording, result)
             self.on_result(result)
         except Exception as error:  # noqa: BLE001  logged with its traceback; the next stream must still be judged

@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from ..base import Assembly, Output, ToolCall
+from ..base import Assembly, Fragments, Output, ToolCall
 
 # built-in parts: part field -> (tool-call kind, the field that names it, the fields shown as its arguments)
 # fmt: off
@@ -111,6 +111,8 @@ class Accumulator:
     def __init__(self, assembly: Assembly) -> None:
         self.assembly = assembly
         self.output: Output = assembly.output(0)
+        self._text = Fragments(self.output.text_parts)
+        self._reasoning = Fragments(self.output.reasoning_parts)
         self.streamed: StreamedCall | None = None
         """The function call whose arguments are still streaming."""
 
@@ -157,9 +159,9 @@ class Accumulator:
         text = part.get("text")
         if isinstance(text, str):
             if part.get("thought") is True:
-                self.output.reasoning_parts.append(text)
+                self._reasoning.append(text)
             else:
-                self.output.text_parts.append(text)
+                self._text.append(text)
                 if text:
                     self.assembly.saw_content(index)
         call = part.get("functionCall")

@@ -67,6 +67,8 @@ class Checker:
         self._calls: dict[str, list[Any]] = {"executableCode": [], "toolCall": []}
         """Built-in calls still waiting for their result, by part field: their ids (None when they had none)."""
         self._unreadable_at: int | None = None
+        self._incomplete_at: int | None = None
+        """The last chunk reported for a `functionCall` without a `name`."""
         self._unknown_call = False
         """An unreadable event came since the last readable call start: it may have opened a streamed call or been
         a built-in call, so argument pieces and results with no call seen are not held against the stream."""
@@ -313,7 +315,8 @@ class Checker:
             found.append(R.STREAMED_ARGS_ORDER(index, "streamed function-call arguments (`partialArgs`, "
                                                       "`willContinue` or a closing `{}`) with no call open: "
                                                       "no client knows which call they belong to"))
-        elif self._once(R.FUNCTION_CALL_INCOMPLETE, index):
+        elif self._incomplete_at != index:  # NOTE: once per chunk, remembered without a set entry per chunk
+            self._incomplete_at = index
             found.append(R.FUNCTION_CALL_INCOMPLETE(index, "a `functionCall` without a `name`: no client can run "
                                                            "it (vercel needs `name`, python-genai's automatic "
                                                            "function calling looks the tool up by it)"))

@@ -250,12 +250,16 @@ class OutputState:
             got = entry.get(name) if isinstance(entry, dict) else None
             if got != value:
                 self._snapshot_mismatch(index, f"{where} `item.content[{number}].{name}`", got, value)
+            else:
+                entry[name] = value  # NOTE: the done item kept for the terminal check shares the text, not a copy
         summary = snapshot.get("summary")
         for number, value in item.summary_values.items():
             entry = summary[number] if isinstance(summary, list) and number < len(summary) else None
             got = entry.get("text") if isinstance(entry, dict) else None
             if got != value:
                 self._snapshot_mismatch(index, f"{where} `item.summary[{number}].text`", got, value)
+            else:
+                entry["text"] = value
         for name, join in item.joins.items():
             if not join.known():
                 continue  # adopted after a resume with no `.done`: only its end was seen
@@ -265,6 +269,8 @@ class OutputState:
             if got != value:
                 path = ".".join(family.snapshot)
                 self._snapshot_mismatch(index, f"{where} `item.{path}`", got, value)
+            else:
+                dig(snapshot, family.snapshot[:-1])[family.snapshot[-1]] = value
 
     def _check_arguments(self, index: int, position: int, snapshot: dict[str, Any]) -> None:
         """The arguments a client runs: the done item's (what `output_item.done` and the final response hand the
@@ -389,7 +395,8 @@ class OutputState:
         if number in item.parts:
             return
         seed = part.get(allowed[1]) if allowed is not None else None
-        item.parts[number] = OpenPart(part_type, Join.seeded(seed))
+        family = VALUE_FAMILIES.get(part_type)
+        item.parts[number] = OpenPart(part_type, self._twinned(Join.seeded(seed), family and FAMILIES[family].output))
         item.next_content = max(item.next_content, number + 1)
 
     def part_done(self, index: int, kind: str, ev: Any) -> None:
@@ -458,7 +465,7 @@ class OutputState:
         if number in item.summaries:
             return
         text = ev.part.get("text")
-        item.summaries[number] = OpenPart("summary_text", Join.seeded(text))
+        item.summaries[number] = OpenPart("summary_text", self._twinned(Join.seeded(text), "reasoning"))
         item.next_summary = max(item.next_summary, number + 1)
 
     def summary_done(self, index: int, kind: str, ev: Any) -> None:
@@ -544,12 +551,12 @@ class OutputState:
                 f"`{kind}` came after `{family_name}.done`: the client already has the final value and drops "
                 "this text, or shows text the final value lacks")))
         text = ev.delta
-        join.pieces.append(text)
         join.deltas += 1
         if text:
             bucket = self.buckets.get(family.output)
             if bucket is not None:
                 bucket.append(text)
+            join.pieces.append(text)  # NOTE: both skip an empty text, so they group the same pieces (`_twinned`)
             if self.assembly.first_content_index is None:
                 self.assembly.first_content_index = index
 
@@ -562,7 +569,11 @@ class OutputState:
         if join.final is not None:
             self.found.append(DELTA_AFTER_DONE(index, (
                 f"a second `{kind}` for the same value: the client finalises it twice, and the two may differ")))
-        streamed = join.streamed()
+        if join.pieces.matches(value):  # NOTE: the common case; the `.done` value then stands for the pieces
+            streamed = value
+            join.pieces = Fragments([value])
+        else:
+            streamed = join.streamed()
         if join.partial:
             self._done_partial(index, kind, family_name, family, join, value, streamed)
         elif streamed != value:
@@ -687,6 +698,15 @@ class OutputState:
                 self.found.append(SCHEMA(index, f"`{kind}`: {summary(error, 1, 'part')}" + (
                     ": the SDK's part types reject it")))
         return part_type
+
+    def _twinned(self, join: Join, bucket_name: str | None) -> Join:
+        """A value that streams into an output's text: the two grow by the same deltas from here on, and share
+        their groups of them (`Fragments.twin`), so a long answer is held once, not twice."""
+        bucket = self.buckets.get(bucket_name)
+        if bucket is not None:
+            bucket.settle()
+            join.pieces.twin, bucket.twin = bucket, join.pieces
+        return join
 
     def _emit(self, bucket: str | None, text: str) -> None:
         pieces = self.buckets.get(bucket)
