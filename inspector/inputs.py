@@ -79,10 +79,15 @@ class Source:
             else:
                 yield item  # type: ignore[misc]
 
-    def feed_to(self, feed: Callable[[bytes, float | None], list[Event]]) -> Iterator[list[Event]]:
+    def feed_to(self, feed: Callable[[bytes, float | None], list[Event]],
+                chunk: Callable[[float | None, int], object] | None = None) -> Iterator[list[Event]]:
         """Every chunk through `feed` (an `SSEParser`'s or a `StreamCheck`'s), a run of chunks read together in one
-        call: yields what each call returns, every event with the time of the chunk that completed it."""
+        call: yields what each call returns, every event with the time of the chunk that completed it. `chunk`, if
+        given, is told each chunk's time and size first (`TimingRecorder.chunk`)."""
         for piece in self.pieces():
+            if chunk is not None:
+                for t, data in piece.timed() if piece.__class__ is ChunkRun else ((piece.t, piece.data),):
+                    chunk(t, len(data))
             events = feed(piece.data, piece.t)
             yield piece.stamp(events) if piece.__class__ is ChunkRun else events  # type: ignore[union-attr]
 

@@ -117,6 +117,10 @@ class ChunkRun:
     def chunks(self) -> Iterator[Chunk]:
         return map(Chunk, self.times, self.pieces)
 
+    def timed(self) -> Iterator[tuple[float | None, bytes]]:
+        """Each chunk's time and bytes."""
+        return zip(self.times, self.pieces, strict=True)
+
     def stamp(self, events: list[Event]) -> list[Event]:
         """The events this run's `data` completed, each given the time of the chunk that completed it."""
         chunks = map(bisect_right, repeat(self.bounds), map(_OFFSET, events))

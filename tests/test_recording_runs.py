@@ -1,6 +1,6 @@
 """Reading a recording in runs (`Source.feed_to`, `Source.pieces`: chunks read together, fed in one call) against
 the simple path (each line decoded by `json.loads`, each chunk fed on its own): the same events, each with the
-time of the chunk that completed it, the same findings and the same view, on the corpus and on any recording."""
+time of the chunk that completed it, the same findings, view and diff digest, on the corpus and on any recording."""
 
 import base64
 import json
@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inspector.inputs import InputError, open_source
+from inspector.diff.compare import digest
+from inspector.inputs import InputError, Source, open_source
 from inspector.recording import Chunk, ChunkRun, End, Header, RecordingWriter, _slow_line
 from inspector.sse import SSEParser
 from inspector.validate import StreamCheck
@@ -105,6 +106,9 @@ def assert_same_reading(path: Path, protocol: str | None) -> None:
     view = inspect(open_source(str(path)), keep_events=True, keep_chunks=True)
     assert view.to_json() == expected_view.to_json()
     assert view.chunks == expected_view.chunks
+
+    one_by_one = Source(str(path), header(protocol), iter([*chunks, *([end] if end else [])]))  # no runs
+    assert digest(open_source(str(path)), protocol) == digest(one_by_one, protocol)
 
 
 def frames(body: bytes) -> list[bytes]:

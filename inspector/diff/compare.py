@@ -96,14 +96,12 @@ class PairResult:
 
 
 def digest(source: Source, protocol: str | None = None) -> Digest:
-    """Validate one source chunk by chunk and keep what `diff` compares."""
+    """Validate one source and keep what `diff` compares."""
     check = source.check(protocol)
     runs = RunCollector()
     timer = TimingRecorder()
-    for chunk in source.chunks():
-        events = check.feed(chunk.data, chunk.t)
+    for events in source.feed_to(check.feed, timer.chunk):
         runs.add(events)
-        timer.chunk(chunk.t, len(chunk.data))
         for event in events:
             timer.event(event)
         timer.first_token(check.assembly.first_content_index)

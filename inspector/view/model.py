@@ -142,7 +142,7 @@ class Inspection:
     def feed(self, chunk: Chunk | ChunkRun) -> list[Event]:
         """One chunk, or a run of chunks read together (fed to the checker in one call)."""
         if isinstance(chunk, ChunkRun):
-            for t, piece in zip(chunk.times, chunk.pieces, strict=True):
+            for t, piece in chunk.timed():
                 self.timer.chunk(t, len(piece))
             if self.chunks is not None:
                 self.chunks.extend(chunk.chunks())
