@@ -154,7 +154,7 @@ def event(data: str, type_: str = "message", id_: str | None = None, index: int 
 
 def shape(data: str, *holes: Hole) -> tuple[DeltaShape | None, list[tuple[int, tuple[Any, ...]]]]:
     taken: list[tuple[int, tuple[Any, ...]]] = []
-    return DeltaShape.cut(event(data), holes, lambda index, values: taken.append((index, values)) or True), taken
+    return DeltaShape.cut(event(data), holes, lambda index, values: taken.append((index, tuple(values))) or True), taken
 
 
 def test_a_shape_takes_the_values_of_an_event_that_fills_it() -> None:

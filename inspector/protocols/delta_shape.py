@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from pydantic_core import from_json
@@ -42,7 +43,7 @@ class Hole:
     value: str | int
 
 
-Apply = Callable[[int, tuple[Any, ...]], bool]
+Apply = Callable[[int, Sequence[Any]], bool]
 """`apply(event_index, values)`: take a fitting event's hole values (in the order the holes were given), or
 return False without changing anything when the full path must judge them."""
 
@@ -50,13 +51,16 @@ return False without changing anything when the full path must judge them."""
 class DeltaShape:
     """The data of one event with its holes cut out, and what to do with an event that fills them."""
 
-    __slots__ = ("_pattern", "_kinds", "_order", "_type", "_id", "apply")
+    __slots__ = ("_pattern", "_pick", "_numbers", "_strings", "_type", "_id", "apply")
 
-    def __init__(self, pattern: re.Pattern[str], kinds: tuple[type, ...], order: tuple[int, ...],
-                 event: Event, apply: Apply) -> None:
+    def __init__(self, pattern: re.Pattern[str], kinds: Sequence[type], groups: Sequence[int], event: Event,
+                 apply: Apply) -> None:
         self._pattern = pattern
-        self._kinds = kinds
-        self._order = order
+        in_order = list(groups) == sorted(groups)
+        self._pick = None if in_order else itemgetter(*groups)
+        """The groups of the pattern in the order the holes were given (None: they are in that order)."""
+        self._numbers = tuple(position for position, kind in enumerate(kinds) if kind is int)
+        self._strings = tuple(position for position, kind in enumerate(kinds) if kind is str)
         self._type = event.type
         self._id = event.id
         self.apply = apply
@@ -81,8 +85,8 @@ class DeltaShape:
             spans.append((found.start(1), found.end(1), position, kind))
         spans.sort()
         pattern = re.compile(_pattern(data, [(start, end, kind) for start, end, _, kind in spans]), re.DOTALL)
-        return cls(pattern, tuple(kind for *_, kind in spans), tuple(position for *_, position, _ in spans),
-                   event, apply)
+        groups = sorted(range(len(spans)), key=lambda group: spans[group][2])
+        return cls(pattern, [type(hole.value) for hole in holes], groups, event, apply)
 
     def take(self, event: Event) -> bool:
         """Apply `event` when its data fills this shape and the checker takes its values; False: judge it fully."""
@@ -91,18 +95,15 @@ class DeltaShape:
         found = self._pattern.fullmatch(event.data)
         if found is None:
             return False
-        if self._order == (0,) and self._kinds[0] is str:  # the common case: one text hole
-            value = found[1]
-            if "\\" in value and (value := _decode(value, str)) is None:
-                return False
-            return self.apply(event.index, (value,))
-        values: list[Any] = [None] * len(self._kinds)
-        for raw, kind, position in zip(found.groups(), self._kinds, self._order, strict=True):
-            value = _decode(raw, kind)
-            if value is None:
-                return False
-            values[position] = value
-        return self.apply(event.index, tuple(values))
+        values: list[Any] = list(found.groups() if self._pick is None else self._pick(found.groups()))
+        for position in self._numbers:
+            values[position] = int(values[position])
+        if "\\" in event.data:  # an escape somewhere: decode the strings (without one, each is its own value)
+            for position in self._strings:
+                if (value := _decode(values[position], str)) is None:
+                    return False
+                values[position] = value
+        return self.apply(event.index, values)
 
 
 def _pattern(data: str, holes: list[tuple[int, int, type]]) -> str:

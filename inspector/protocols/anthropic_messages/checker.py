@@ -9,7 +9,7 @@ state, and a finding never stops the stream: the checker records it and goes on.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -172,7 +172,7 @@ class Checker:
         if fragments is None:
             return None
 
-        def apply(index: int, values: tuple[Any, ...]) -> bool:
+        def apply(index: int, values: Sequence[Any]) -> bool:
             self._events += 1
             fragments.append(values[0])
             return True

@@ -10,6 +10,7 @@ the stream: the checker records it and goes on.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from ...findings import Finding
@@ -156,7 +157,7 @@ class Checker:
         holes = [Hole("text", text), *(Hole(field, usage[field]) for field in counted)]
         accumulator, assembly = self._accumulator, self.assembly
 
-        def apply(index: int, values: tuple[Any, ...]) -> bool:
+        def apply(index: int, values: Sequence[Any]) -> bool:
             if counted:
                 fresh = dict(usage)  # type: ignore[arg-type]
                 fresh.update(zip(counted, values[1:], strict=True))

@@ -15,6 +15,7 @@ are declared in `rules`.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from ...findings import Finding
@@ -123,7 +124,7 @@ class Checker:
         if text is None:
             return None
 
-        def apply(index: int, values: tuple[Any, ...]) -> bool:
+        def apply(index: int, values: Sequence[Any]) -> bool:
             if not values[0]:
                 return False  # an empty delta appends nothing: the full path's branch differs
             self._chunks += 1

@@ -10,6 +10,7 @@ model is a `responses/schema` finding and the ordering rules skip it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from pydantic import ValidationError
@@ -188,7 +189,7 @@ class Checker:
         if type(payload.get("obfuscation")) is str:
             holes.append(Hole("obfuscation", payload["obfuscation"]))
 
-        def apply(index: int, values: tuple[Any, ...]) -> bool:
+        def apply(index: int, values: Sequence[Any]) -> bool:
             text = values[0]
             if not text:
                 return False  # the full path counts an empty delta but neither shows it nor takes it as content
