@@ -340,3 +340,19 @@ def test_view_shows_the_details_in_the_terminal_json_and_html() -> None:
     page = report_page(report)
     assert 'id="details"' in page and "webSearchQueries" in page
     assert "<style>" not in page.split('id="details"')[1].split("</dl>")[0]  # the rendered chip is escaped
+
+
+def test_streamed_string_arguments_grow_without_recopying_or_reserialising(monkeypatch) -> None:
+    """A long argument streamed in many `partialArgs` pieces: appended in place and serialised when read, not the
+    whole arguments again per piece (quadratic on long code or text arguments)."""
+    from inspector.protocols.gemini import assembly
+
+    serialised = []
+    compact = assembly._compact
+    monkeypatch.setattr(assembly, "_compact", lambda value: serialised.append(1) or compact(value))
+    call = assembly.StreamedCall("c1", "run", "{}")
+    for _ in range(5000):
+        call.add([{"jsonPath": "$.code", "stringValue": "ab"}, {"jsonPath": "$.n", "numberValue": 1}])
+    assert serialised == []
+    assert call.arguments == '{"code":"' + "ab" * 5000 + '","n":1}'
+    assert len(call.args["code"].parts.parts) < 50  # grouped, not one part per piece

@@ -58,7 +58,7 @@ def _set(target: dict[str, Any], steps: list[str | int], value: Any, append: boo
             while len(node) <= step:
                 node.append(None)
             if following is None:
-                node[step] = (node[step] + value) if append and isinstance(node[step], str) else value
+                node[step] = _grown(node[step], value) if append else value
                 return
             if not isinstance(node[step], dict | list):
                 node[step] = fresh
@@ -67,8 +67,7 @@ def _set(target: dict[str, Any], steps: list[str | int], value: Any, append: boo
             if not isinstance(node, dict):
                 return
             if following is None:
-                old = node.get(step)
-                node[step] = (old + value) if append and isinstance(old, str) else value
+                node[step] = _grown(node.get(step), value) if append else value
                 return
             if not isinstance(node.get(step), dict | list):
                 node[step] = fresh
@@ -85,16 +84,44 @@ def partial_value(piece: dict[str, Any]) -> tuple[bool, Any]:
     return False, None
 
 
-class StreamedCall:
-    """A function call whose arguments come as `partialArgs` pieces over several parts (Vertex only)."""
+class _Growing:
+    """A string argument streamed in pieces: appended in O(1) (`old + piece` would recopy it every time)."""
 
-    __slots__ = ("call", "args")
+    __slots__ = ("parts",)
 
-    def __init__(self, call: ToolCall) -> None:
-        self.call = call
-        self.args: dict[str, Any] = {}
+    def __init__(self, first: str) -> None:
+        self.parts = Fragments([first])
+
+
+def _grown(old: Any, piece: str) -> _Growing:
+    if isinstance(old, _Growing):
+        old.parts.append(piece)
+        return old
+    return _Growing((old if isinstance(old, str) else "") + piece)
+
+
+class StreamedCall(ToolCall):
+    """A function call whose arguments come as `partialArgs` pieces over several parts (Vertex only). The pieces
+    build `args`; `arguments` is its JSON, written when read, not once per piece (which grew quadratically)."""
+
+    __slots__ = ("args", "_start")
+
+    def __init__(self, id: str | None, name: str | None, start: str, kind: str = "function_call") -> None:
+        super().__init__(id, name, start, kind)
+        self.args: dict[str, Any] | None = None
+        """None until the first piece: the arguments are then the start's."""
+
+    @property  # type: ignore[override]
+    def arguments(self) -> str:
+        return self._start if self.args is None else _compact(self.args)
+
+    @arguments.setter
+    def arguments(self, value: str) -> None:
+        self._start = value
 
     def add(self, pieces: list[Any]) -> None:
+        if self.args is None:
+            self.args = {}
         for piece in pieces:
             if not isinstance(piece, dict) or not isinstance(piece.get("jsonPath"), str):
                 continue
@@ -102,7 +129,6 @@ class StreamedCall:
             has_value, value = partial_value(piece)
             if steps and has_value:
                 _set(self.args, steps, value, append=isinstance(value, str))
-        self.call.arguments = _compact(self.args)
 
 
 class Accumulator:
@@ -188,10 +214,11 @@ class Accumulator:
         if isinstance(name, str):
             self.assembly.saw_content(index)
             args = call.get("args")
-            tool_call = ToolCall(_string(call.get("id")), name, _compact(args) if args is not None else "{}",
-                                 "function_call")
+            start = _compact(args) if args is not None else "{}"
+            streamed = call.get("willContinue") is True
+            tool_call = (StreamedCall if streamed else ToolCall)(_string(call.get("id")), name, start, "function_call")
             self.output.tool_calls.append(tool_call)
-            self.streamed = StreamedCall(tool_call) if call.get("willContinue") is True else None
+            self.streamed = tool_call if streamed else None  # type: ignore[assignment]
             if self.streamed is not None and isinstance(pieces, list):
                 self.streamed.add(pieces)
             return
@@ -221,7 +248,8 @@ def error_text(error: dict[str, Any]) -> str:
 
 
 def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+                      default=lambda grown: grown.parts.text())  # a `_Growing` string: its text
 
 
 def _string(value: Any) -> str | None:
