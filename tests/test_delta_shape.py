@@ -141,6 +141,16 @@ def repeated(path: Path, marker: str, times: int) -> bytes:
     return ("\n\n".join(frames) + "\n\n").encode()
 
 
+def test_chat_text_chunks_with_openai_s_random_pad_skip_the_json_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenAI pads every chunk with a new `obfuscation` string: the pad is a hole, not a new shape each time."""
+    pads = ["", "x", "Qz3", "a\\\"b", "0123456789"]
+    body = (chat_chunk("", {"delta": {"role": "assistant"}}) + chat_chunk("Hi", obfuscation="p")
+            + "".join(chat_chunk(str(n), obfuscation=pads[n % len(pads)]) for n in range(300))
+            + chat_chunk("", {"finish_reason": "stop"}) + "data: [DONE]\n\n").encode()
+    assert_same_both_ways(body, "openai-chat")
+    assert _decoded_payloads(body, monkeypatch, fast=False) - _decoded_payloads(body, monkeypatch, fast=True) >= 290
+
+
 def test_a_repeated_chat_text_delta_skips_the_json_decode(monkeypatch: pytest.MonkeyPatch) -> None:
     body = repeated(CORPUS / "openai-chat" / "openai-python__json-object-long.sse", '"content":"', 500)
     assert _decoded_payloads(body, monkeypatch, fast=False) - _decoded_payloads(body, monkeypatch, fast=True) >= 500
@@ -564,3 +574,35 @@ def test_a_stream_whose_deltas_never_repeat_a_shape_gets_few_shapes_cut(monkeypa
     check.feed(body.encode())
     assert check.events == 2001
     assert len(cuts) < 30
+
+
+def tool_chunk(arguments: str, fragment: dict[str, Any] | None = None, **choice: Any) -> str:
+    call = {"index": 0, "function": {"arguments": arguments}, **(fragment or {})}
+    return chat_chunk("", {"delta": {"tool_calls": [call]}, **choice})
+
+
+TOOL_OPENING = (chat_chunk("", {"delta": {"role": "assistant"}})
+                + tool_chunk("", {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": ""}}))
+TOOL_CASES = {
+    "plain": {},
+    "a repeated name": {"fragment": {"function": {"name": "f", "arguments": "x"}}},
+    "a changed id": {"fragment": {"id": "call_2"}},
+    "another call": {"fragment": {"index": 1}},
+    "a finish": {"finish_reason": "tool_calls"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(TOOL_CASES))
+def test_chat_tool_argument_chunks_read_the_same_both_ways(case: str) -> None:
+    choice = dict(TOOL_CASES[case])
+    fragment = choice.pop("fragment", None)
+    repeats = "".join(tool_chunk(text, fragment, **choice) for text in ['{"a', '":', " 1", ', "b"', ": 2}"])
+    ending = chat_chunk("", {"finish_reason": "tool_calls"}) + "data: [DONE]\n\n"
+    body = TOOL_OPENING + tool_chunk('{"') + repeats + ending
+    assert_same_both_ways(body.encode(), "openai-chat")
+
+
+def test_repeated_chat_tool_argument_chunks_skip_the_json_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    body = (TOOL_OPENING + "".join(tool_chunk(str(n)) for n in range(300))
+            + chat_chunk("", {"finish_reason": "tool_calls"}) + "data: [DONE]\n\n").encode()
+    assert _decoded_payloads(body, monkeypatch, fast=False) - _decoded_payloads(body, monkeypatch, fast=True) >= 290

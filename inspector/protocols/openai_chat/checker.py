@@ -111,8 +111,9 @@ class Checker:
         return findings
 
     def shape(self, event: Event, payload: Any) -> DeltaShape | None:
-        """The fast path's shape of a chunk that only adds text to one choice in mid-stream (delta_shape.py): a
-        chunk of the same shape passes every check here and in `ChoiceTracker.feed` silently, and only appends."""
+        """The fast path's shape of a chunk that only adds text or tool-call arguments to one choice in mid-stream
+        (delta_shape.py): a chunk of the same shape passes every check here and in `ChoiceTracker.feed` silently,
+        and only appends."""
         if (event.type != SSE_DEFAULT_TYPE or self._done_at is not None or self._error_at is not None
                 or self._usage_at is not None or type(payload) is not dict or payload.get("object") != CHUNK_OBJECT
                 or payload.get("usage") is not None or payload.get("error")):
@@ -121,17 +122,23 @@ class Checker:
         if type(choices) is not list or len(choices) != 1 or type(choices[0]) is not dict:
             return None
         text = self._choices.steady_text(choices[0])
-        if text is None:
+        if text is not None:
+            grows, holes = text, [Hole("content", choices[0]["delta"]["content"])]
+        elif (arguments := self._choices.steady_arguments(choices[0])) is not None:
+            grows, holes = arguments[1], [Hole("arguments", arguments[0])]
+        else:
             return None
 
         def apply(index: int, values: Sequence[Any]) -> bool:
             if not values[0]:
                 return False  # an empty delta appends nothing: the full path's branch differs
             self._chunks += 1
-            text.append(values[0])
+            grows.append(values[0])
             return True
 
-        return DeltaShape.cut(event, [Hole("content", choices[0]["delta"]["content"])], apply)
+        if type(payload.get("obfuscation")) is str:  # OpenAI's random pad, new on every chunk: checked by nothing
+            holes.append(Hole("obfuscation", payload["obfuscation"]))
+        return DeltaShape.cut(event, holes, apply)
 
     def finish(self, end_index: int | None) -> list[Finding]:
         """A stream that an in-band error ended is reported by `chat/error-event` alone."""

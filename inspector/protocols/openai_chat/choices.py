@@ -159,6 +159,26 @@ class ChoiceTracker:
             return None
         return state.text
 
+    def steady_arguments(self, choice: dict[str, Any]) -> tuple[str, StreamedToolCall] | None:
+        """The arguments a choice object like this one carries, and the open tool call they append to, when `feed`
+        of one like it would only append them: the choice is open and the object carries nothing but one fragment
+        of `index` and `function.arguments` for a call already open. None otherwise (`Checker.shape`)."""
+        index, delta = choice.get("index"), choice.get("delta")
+        state = self._choices.get(index) if type(index) is int else None
+        if (state is None or state.finished_at is not None or type(delta) is not dict or delta.get("content")
+                or choice.get("finish_reason") is not None or choice.get("logprobs") is not None
+                or any(delta.get(key) for key in _NOT_TEXT if key != "tool_calls")):
+            return None
+        fragments = delta.get("tool_calls")
+        fragment = fragments[0] if type(fragments) is list and len(fragments) == 1 else None
+        function = fragment.get("function") if type(fragment) is dict and fragment.keys() == {"index", "function"} \
+            else None
+        if type(function) is not dict or function.keys() != {"arguments"} or type(function["arguments"]) is not str \
+                or not function["arguments"]:
+            return None
+        call = state.tools.get(fragment["index"]) if type(fragment["index"]) is int else None  # type: ignore[index]
+        return None if call is None else (function["arguments"], call)
+
     # -- one choice ------------------------------------------------------------------------------------------
 
     def feed(self, index: int, choice: dict[str, Any], findings: list[Finding], with_usage: bool = False) -> None:
