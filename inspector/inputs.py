@@ -65,10 +65,7 @@ class Source:
     def chunks(self) -> Iterator[Chunk]:
         """The chunks one by one, as they came over the network."""
         for piece in self.pieces():
-            if piece.__class__ is ChunkRun:
-                yield from piece.chunks()  # type: ignore[union-attr]
-            else:
-                yield piece  # type: ignore[misc]
+            yield from piece.chunks()
 
     def pieces(self) -> Iterator[Chunk | ChunkRun]:
         """The chunks, consecutive ones joined into a `ChunkRun` where they were read together: for a reader
@@ -86,10 +83,9 @@ class Source:
         given, is told each chunk's time and size first (`TimingRecorder.chunk`)."""
         for piece in self.pieces():
             if chunk is not None:
-                for t, data in piece.timed() if piece.__class__ is ChunkRun else ((piece.t, piece.data),):
+                for t, data in piece.timed():
                     chunk(t, len(data))
-            events = feed(piece.data, piece.t)
-            yield piece.stamp(events) if piece.__class__ is ChunkRun else events  # type: ignore[union-attr]
+            yield piece.stamp(feed(piece.data, piece.t))
 
     def check(self, protocol: str | None = None) -> StreamCheck:
         """A `StreamCheck` set up from this source's header (path, status, content type)."""

@@ -93,6 +93,17 @@ class Chunk:
     t: float | None
     data: bytes
 
+    # NOTE: the few methods of a `ChunkRun`, so readers take either without asking which
+    def chunks(self) -> tuple[Chunk]:
+        return (self,)
+
+    def timed(self) -> tuple[tuple[float | None, bytes]]:
+        return ((self.t, self.data),)
+
+    def stamp(self, events: list[Event]) -> list[Event]:
+        """The events this chunk completed: they carry its time already."""
+        return events
+
 
 @dataclass(slots=True)
 class ChunkRun:

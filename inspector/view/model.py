@@ -141,20 +141,13 @@ class Inspection:
 
     def feed(self, chunk: Chunk | ChunkRun) -> list[Event]:
         """One chunk, or a run of chunks read together (fed to the checker in one call)."""
-        if isinstance(chunk, ChunkRun):
-            for t, piece in chunk.timed():
-                self.timer.chunk(t, len(piece))
-            if self.chunks is not None:
-                self.chunks.extend(chunk.chunks())
-        else:
-            self.timer.chunk(chunk.t, len(chunk.data))
-            if self.chunks is not None:
-                self.chunks.append(chunk)
+        for t, piece in chunk.timed():
+            self.timer.chunk(t, len(piece))
+        if self.chunks is not None:
+            self.chunks.extend(chunk.chunks())
         if self.body is not None and len(self.body) < BODY_LIMIT:
             self.body += chunk.data[: BODY_LIMIT - len(self.body)]
-        events = self.check.feed(chunk.data, chunk.t)
-        if isinstance(chunk, ChunkRun):
-            chunk.stamp(events)
+        events = chunk.stamp(self.check.feed(chunk.data, chunk.t))
         for event in events:
             gap = self.timer.event(event)
             if self.rows is not None:
