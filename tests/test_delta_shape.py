@@ -78,17 +78,24 @@ def _replace_first_string(frame: str, value: str) -> str:
     return frame[: found.end()] + value + frame[end.end() - 1 :]
 
 
-def with_number(frame: str, number: int) -> str:
+def with_number(frame: str, number: int | str) -> str:
     return _NUMBER_KEYS.sub(lambda found: f'"{found.group(1)}":{number}', frame, count=1)
+
+
+WRONG_NUMBERS = st.sampled_from(["[]", "{}", '"0"', "null", "1.5", "true", "-1"])
+"""What a broken server may send where an index belongs: the schema reports it once, so the repeats of such an
+event are judged silently and must still not be taken for valid ones."""
 
 
 @st.composite
 def mutated_stream(draw: st.DrawFn, folder: str) -> bytes:
-    """A corpus stream of `folder` with frames repeated (with new texts), retexted, renumbered, dropped, swapped."""
+    """A corpus stream of `folder` with frames repeated (with new texts), retexted, renumbered, given a wrong-typed
+    index, dropped, swapped."""
     frames = frames_of(draw(st.sampled_from(sorted((CORPUS / folder).glob("*.sse")))))
     for _ in range(draw(st.integers(0, 12))):
         at = draw(st.integers(0, len(frames) - 1))
-        operation = draw(st.sampled_from(["repeat", "repeat", "text", "raw-text", "number", "drop", "swap"]))
+        operation = draw(st.sampled_from(["repeat", "repeat", "text", "raw-text", "number", "mistype", "drop",
+                                          "swap"]))
         if operation == "repeat":
             texts = draw(st.lists(NASTY_TEXT, min_size=1, max_size=4))
             frames[at + 1 : at + 1] = [_replace_first_string(frames[at], json.dumps(text)[1:-1]) for text in texts]
@@ -98,6 +105,8 @@ def mutated_stream(draw: st.DrawFn, folder: str) -> bytes:
             frames[at] = _replace_first_string(frames[at], draw(NASTY_TEXT))
         elif operation == "number":
             frames[at] = with_number(frames[at], draw(st.integers(0, 9)))
+        elif operation == "mistype":  # then repeated, so that the repeats come after the schema's one report
+            frames[at : at + 1] = [with_number(frames[at], draw(WRONG_NUMBERS))] * draw(st.integers(1, 4))
         elif operation == "drop" and len(frames) > 1:
             del frames[at]
         elif operation == "swap":

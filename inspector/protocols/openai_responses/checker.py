@@ -118,6 +118,9 @@ class Checker:
         self.unreadable_at: int | None = None
         self.unnumbered = 0
         """Unreadable events since the last numbered one: each may have carried the next `sequence_number`."""
+        self.validated_at: int | None = None
+        """The last event the schema accepted. No finding is not proof of that: a schema error is reported once per
+        event type and place, so its repeats are judged silently (and, not being read, append nothing)."""
         self._handlers = {kind: handler.__get__(self) for kind, handler in HANDLERS.items()}
         self._handlers.update({kind: handler.__get__(self.items) for kind, handler in ITEM_HANDLERS.items()})
 
@@ -159,6 +162,7 @@ class Checker:
             self.expect_start = None  # its status, which names the next start event, is unknown
             self.items.unknown(index)  # what it did to items and parts is unknown, as for an unreadable event
             return found
+        self.validated_at = index
         required = REQUIRED_FIELDS.get(kind)
         if required is not None:
             self._sdk_fields(index, kind, required[1](payload.get(required[0]), required[0]))
@@ -172,7 +176,7 @@ class Checker:
         kind = payload.get("type") if type(payload) is dict else None
         # NOTE: after the terminal or an `error` event, the envelope reports each delta type once and then stays
         # silent; no shape is offered there although the full path would only append (defensive, not needed).
-        if (type(kind) is not str or kind not in DELTA_FAMILIES
+        if (type(kind) is not str or kind not in DELTA_FAMILIES or self.validated_at != event.index
                 or self.terminal_index is not None or self.error_index is not None):
             return None
         steady = self.items.steady_join(kind, payload)
