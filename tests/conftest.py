@@ -13,11 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from recorder_helpers import ROOT, RecordCommand
 
 from inspector.cli import main
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+
+# CI sets HYPOTHESIS_PROFILE=ci: the same examples on every run, so a red CI is a failure anyone can reproduce and
+# never a new random draw. Elsewhere each run draws new examples and hypothesis keeps the failing ones.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(autouse=True)
