@@ -32,7 +32,15 @@ from recorder_helpers import CORPUS, SECRET, read_recording, recorded_body
 from inspector.inputs import open_source
 from inspector.recorder.addon import Recorder, client_watch
 from inspector.recorder.decode import BodyDecoder
-from inspector.recorder.stream import ChunkWriter, Ending, StreamRecording, chunk_line
+from inspector.recorder.stream import (
+    _BATCH,
+    WRITE_DELAY,
+    ChunkWriter,
+    Ending,
+    StreamRecording,
+    chunk_line,
+    chunk_lines,
+)
 from inspector.recorder.verdict import StreamResult, end_reason
 from inspector.recording import End, Header
 
@@ -489,7 +497,8 @@ def test_options_and_their_defaults():
 def test_chunks_queued_in_one_loop_turn_are_written_together(tmp_path):
     due: list = []
     writer = ChunkWriter(tmp_path / "r.jsonl", Header(request={}))
-    recording = StreamRecording(writer, time.time(), BodyDecoder(None), summary={}, defer=due.append)
+    recording = StreamRecording(writer, time.time(), BodyDecoder(None), summary={},
+                                defer=lambda delay, flush: due.append(flush))
     for chunk in (b"data: 1\n\n", b"data: 2\n\n", b"\xff"):
         recording(chunk)
     assert (len(due), len((tmp_path / "r.jsonl").read_text().splitlines())) == (1, 1)  # the header only
@@ -515,6 +524,28 @@ def test_fast_chunk_lines_read_back_as_the_bytes_written(tmp_path_factory, chunk
         (round(index / 7, 6), chunk) for index, chunk in enumerate(chunks)
     ]
     assert source.end == End(1.0, "complete", None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=40) | st.text(max_size=40).map(str.encode), min_size=1, max_size=8))
+def test_a_batch_of_chunk_lines_is_the_lines_one_by_one(chunks):
+    """`chunk_lines` (the batch, in C) is `chunk_line` (the reference) for any chunks: quotes, control
+    characters, a character split between chunks, binary."""
+    times = [index / 7 for index in range(len(chunks))]
+    assert chunk_lines(times, chunks) == "".join(chunk_line(t, chunk) for t, chunk in zip(times, chunks, strict=True))
+
+
+def test_a_full_batch_is_written_at_the_loops_next_turn_not_before_its_last_chunk_goes_on(tmp_path):
+    """The chunk that fills a batch is handed back to mitmproxy at once; the write comes at the loop's next turn."""
+    due: list = []
+    writer = ChunkWriter(tmp_path / "r.jsonl", Header(request={}))
+    recording = StreamRecording(writer, time.time(), BodyDecoder(None), summary={},
+                                defer=lambda delay, flush: due.append((delay, flush)))
+    chunks = [b"data: %d\n\n" % index for index in range(_BATCH)]
+    assert [recording(chunk) for chunk in chunks] == chunks
+    assert ([delay for delay, _ in due], len(read_recording(tmp_path / "r.jsonl")[1])) == ([WRITE_DELAY, 0], 0)
+    due.pop()[1]()
+    assert recorded_body(read_recording(tmp_path / "r.jsonl")[1]) == b"".join(chunks)
 
 
 _NOON = time.mktime((2026, 1, 2, 12, 4, 31, 0, 0, -1))

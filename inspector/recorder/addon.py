@@ -35,7 +35,7 @@ from ..protocols import detect
 from ..recording import Header
 from ..redact import Policy
 from .decode import BodyDecoder, DecodeError
-from .stream import WRITE_DELAY, ChunkWriter, Ending, StreamRecording
+from .stream import ChunkWriter, Ending, StreamRecording
 from .verdict import Finished, StreamResult, judge, verdict_process, write_end
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,9 @@ SOCKET_CHECK_INTERVAL = 0.001
 """Seconds between two looks at the client's socket: a burst of chunks pays for one `poll(2)` per millisecond,
 not one each (`bench/client_check.py`); what passes in the millisecond after the client left is recorded."""
 _WRITABLE = frozenset({ConnectionState.OPEN, ConnectionState.CAN_WRITE})
-"""A set, not `state & CAN_WRITE`: the check runs for every chunk, and a Flag operation costs a microsecond."""
+_OPEN, _CAN_WRITE = ConnectionState.OPEN, ConnectionState.CAN_WRITE
+"""`client_watch` compares states by identity (a Flag operation costs a microsecond, hashing an enum member for
+`in _WRITABLE` a quarter of one): every combination of flags is one cached member."""
 _DROPPED_WHEN_DECODED = ("content-encoding", "content-length")  # the recorded chunks are decoded
 # fmt: off
 _ENDING_BY_MESSAGE = (
@@ -308,7 +310,8 @@ def client_watch(client: Client, poller: select.poll | None) -> Callable[[], boo
 
     def gone() -> bool:
         nonlocal next_poll
-        if client.state not in _WRITABLE:
+        state = client.state
+        if state is not _OPEN and state is not _CAN_WRITE:  # `not in _WRITABLE`, for every chunk
             return True
         if poller is None or (now := time.monotonic()) < next_poll:
             return False
@@ -342,11 +345,10 @@ def _write_address(target: Path, host: str, port: int) -> None:
     temporary.replace(target)  # a reader polling the file never sees half an address
 
 
-def _batched_writes() -> Callable[[Callable[[], None]], object] | None:
-    """Schedules a flush `WRITE_DELAY` seconds later on the running loop; None outside a loop (tests)."""
+def _batched_writes() -> Callable[[float, Callable[[], None]], object] | None:
+    """Schedules a flush on the running loop (`StreamRecording`'s `defer`); None outside a loop (tests)."""
     try:
-        loop = asyncio.get_running_loop()
-        return lambda flush: loop.call_later(WRITE_DELAY, flush)
+        return asyncio.get_running_loop().call_later
     except RuntimeError:
         return None
 
