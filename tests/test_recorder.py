@@ -9,13 +9,13 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import select
 import socket
 import stat
 import time
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,7 +30,7 @@ from mitmproxy.test import taddons, tflow, tutils
 from recorder_helpers import CORPUS, SECRET, read_recording, recorded_body
 
 from inspector.inputs import open_source
-from inspector.recorder.addon import Recorder, client_watch
+from inspector.recorder.addon import Recorder, SocketWatch, client_watch
 from inspector.recorder.decode import BodyDecoder
 from inspector.recorder.stream import (
     _BATCH,
@@ -608,16 +608,53 @@ def test_chunks_after_the_end_are_not_recorded(tmp_path):
 
 def test_client_watch_sees_a_client_that_closed_its_socket_or_a_connection_mitmproxy_closed():
     ours, theirs = socket.socketpair()
-    poller = select.poll()
-    poller.register(ours.fileno(), select.POLLRDHUP)
+    sockets = SocketWatch(interval=0)  # asks the sockets every time
+    sockets.watch(ours.fileno())
     client = tflow.tclient_conn()
     client.state = ConnectionState.OPEN
+    hung_up = partial(sockets.hung_up, ours.fileno())
     try:
-        assert client_watch(client, poller)() is False
+        assert client_watch(client, hung_up)() is False
         theirs.close()  # a FIN the proxy has not read yet
-        assert client_watch(client, poller)() is True
+        assert client_watch(client, hung_up)() is True
         assert client_watch(client, None)() is False
         client.state = ConnectionState.CAN_READ  # mitmproxy closed its writing side
         assert client_watch(client, None)() is True
     finally:
         ours.close()
+
+
+def test_one_socket_watch_tells_which_client_hung_up_and_forgets_a_stream_that_ended():
+    pairs = [socket.socketpair() for _ in range(3)]
+    sockets = SocketWatch(interval=0)
+    try:
+        for ours, _ in pairs:
+            sockets.watch(ours.fileno())
+        sockets.watch(pairs[1][0].fileno())  # a second stream on the same connection (HTTP/2)
+        pairs[1][1].close()
+        assert [sockets.hung_up(ours.fileno()) for ours, _ in pairs] == [False, True, False]
+        sockets.forget(pairs[1][0].fileno())  # one of its two streams ended: still watched
+        assert sockets.hung_up(pairs[1][0].fileno()) is True
+        sockets.forget(pairs[1][0].fileno())
+        assert sockets.hung_up(pairs[1][0].fileno()) is False
+    finally:
+        for pair in pairs:
+            for end in pair:
+                end.close()
+
+
+def test_a_new_stream_is_never_told_of_an_answer_older_than_itself():
+    """Answers are kept for `SOCKET_CHECK_INTERVAL`; a socket watched since then (its number may be a closed one's)
+    gets a fresh answer."""
+    (ours, theirs), (other, peer) = socket.socketpair(), socket.socketpair()
+    sockets = SocketWatch(interval=3600)  # never stale by the clock
+    try:
+        sockets.watch(ours.fileno())
+        assert sockets.hung_up(ours.fileno()) is False
+        theirs.close()
+        assert sockets.hung_up(ours.fileno()) is False  # the answer of a moment ago
+        sockets.watch(other.fileno())
+        assert sockets.hung_up(ours.fileno()) is True
+    finally:
+        for end in (ours, theirs, other, peer):
+            end.close()

@@ -2,10 +2,10 @@
 
 The callable runs on mitmproxy's event loop for every network chunk of every stream, so it does as little as
 possible: a time stamp and a queue; every `WRITE_DELAY`, or at the loop's next turn once a batch is full, the
-queued chunks are decoded (when the body is compressed) and written with one system call. It never raises (an escaping exception would cut the app's
-connection) and always hands the chunk back unchanged. Parsing and validation happen once the stream has ended
-(`verdict`), off this path: `bench/proxy.py` measured that validating each chunk would cost more than
-the proxying itself.
+queued chunks are decoded (when the body is compressed) and written with one system call. It never raises (an
+escaping exception would cut the app's connection) and always hands the chunk back unchanged. Parsing and
+validation happen once the stream has ended (`verdict`), off this path: `bench/proxy.py` measured that
+validating each chunk would cost more than the proxying itself.
 """
 
 from __future__ import annotations
