@@ -95,7 +95,7 @@ def with_number(frame: str, number: int | str) -> str:
     return _NUMBER_KEYS.sub(lambda found: f'"{found.group(1)}":{number}', frame, count=1)
 
 
-WRONG_NUMBERS = st.sampled_from(["[]", "{}", '"0"', "null", "1.5", "true", "-1"])
+WRONG_NUMBERS = st.sampled_from(["[]", "{}", '"0"', "null", "1.5", "true", "-1", "7" * 4301])
 """What a broken server may send where an index belongs: the schema reports it once, so the repeats of such an
 event are judged silently and must still not be taken for valid ones."""
 
@@ -466,6 +466,18 @@ def test_responses_deltas_out_of_sequence_read_the_same_both_ways(kind: str, cas
     renumber(frames)
     SEQUENCE_CASES[case](frames, repeats)
     assert_same_state_both_ways(encode(frames), "openai-responses", SEQUENCE_STATE)
+
+
+@pytest.mark.parametrize("digits", [19, 4301, 5000])
+def test_a_sequence_number_too_long_for_int_reads_the_same_both_ways(digits: int) -> None:
+    """Python's `int()` refuses over 4,300 digits (and `json.loads` with it): the fast path must not read such a
+    number where the full path reports the event as unreadable."""
+    frames, repeats = responses_stream("response.output_text.delta")
+    renumber(frames)
+    number = repeats[4]["data"]["sequence_number"]
+    body = encode(frames).replace(b'"sequence_number":%d}' % number, b'"sequence_number":' + b"7" * digits + b"}", 1)
+    assert body != encode(frames)
+    assert_same_both_ways(body, "openai-responses")
 
 
 @pytest.mark.parametrize("kind", sorted(RESPONSES_DELTAS))

@@ -27,7 +27,9 @@ from ..sse import Event
 _STRING_BODY = r'([^"\\\x00-\x1f]*(?:\\.[^"\\\x00-\x1f]*)*)'
 """A JSON string's body between its quotes: no raw quote, backslash or control character except in an escape
 (the escape itself is checked by decoding it)."""
-_NATURAL = r"(0|[1-9][0-9]*)"
+_NATURAL = r"(0|[1-9][0-9]{0,17})"
+"""A natural number of up to 18 digits: a longer one goes the full way (Python's `int()` and `json.loads` refuse
+over 4,300 digits, and the full path reports such an event as unreadable)."""
 _WHITESPACE_ANY = "[ \\t\\n\\r]*"
 _STRING_OR_WHITESPACE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|([ \t\n\r]+)', re.DOTALL)
 _STRING_AT = re.compile(r'[ \t\n\r]*"' + _STRING_BODY + '"')
