@@ -56,7 +56,7 @@ on; a batch's lines formatted in C; one `poll(2)` a millisecond for all the stre
 stream). With `--baseline` the recorder before that change, 5 rounds, same day, load average 6-7 (other work):
 this tree vs the baseline, medians of the rounds' ratios to plain mitmdump in the same run:
 
-    burst        85 % vs 78 %; event-loop CPU per event +4.0 us over plain's, baseline about +14 us
+    burst        85 % vs 78 %; event-loop CPU per event +4.0 us over plain's, baseline +12 us
     paced        -0.109 vs +0.029 ms added at the median
     sustained    verdicts included 104 % vs 97 %; the streams alone 119 % vs 106 % (rounds 64-136 %: the load)
                  event-loop CPU per event -0.6 vs +9.0 us over plain's 46.3 us; verdict process 6.5 vs 9.4 us
