@@ -13,6 +13,11 @@ interpreter and packages), interleaved in the same rounds, and shows the ratio n
 as `python -P -m inspector` with the tree first on the path.
 
     python bench/startup.py [--repeat R] [--files N] [--baseline REV] [--only TEXT]
+
+Measured 2026-12-04 (2 cores, load average 6.9), `--baseline 1c8f03f` (Responses on pydantic models), median of 9,
+wall / CPU seconds: `validate` of the small Responses .sse 0.256 / 0.145 against 0.518 / 0.330 (0.49x / 0.44x), of
+the Responses recording 0.360 / 0.161 against 0.616 / 0.319; Chat, Anthropic and Gemini 0.146-0.166 s of CPU in
+both trees.
 """
 
 from __future__ import annotations
