@@ -16,10 +16,11 @@ from collections import deque
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from itertools import accumulate, compress, count, repeat
 from operator import attrgetter, not_
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Annotated, Any, BinaryIO, Literal
 from urllib.parse import urlsplit
 
 from .private import open_private
@@ -134,8 +135,11 @@ class ChunkRun:
 
     def stamp(self, events: list[Event]) -> list[Event]:
         """The events this run's `data` completed, each given the time of the chunk that completed it."""
-        chunks = map(bisect_right, repeat(self.bounds), map(_OFFSET, events))
-        deque(map(setattr, events, repeat("t"), map(self.times.__getitem__, chunks)), maxlen=0)  # NOTE: no loop
+        offsets = list(map(_OFFSET, events))
+        times: Iterable[float | None] = self.times
+        if len(offsets) != len(self.times) or offsets[1:] != self.bounds:  # NOTE: else one event per chunk
+            times = map(self.times.__getitem__, map(bisect_right, repeat(self.bounds), offsets))
+        deque(map(setattr, events, repeat("t"), times), maxlen=0)  # NOTE: no loop
         return events
 
 
@@ -264,30 +268,21 @@ def _read_lines(lines: list[bytes], name: str, start_line: int, offset: int) -> 
                                                                                           None, int]:
     """The items of some lines of a recording, and the stream offset after their chunks (`offset`: before).
 
-    A chunk line as the writer writes it takes the fast path: pydantic-core's JSON parser, four times as fast as
-    `json.loads` on these escape-heavy lines, and no object of its own (consecutive ones make one `ChunkRun`). It
-    only ever accepts what `json.loads` accepts too; anything else (end line, blank line, base64 chunk, broken line)
-    goes through `_slow_line`, which decides what the line means or why it is broken. Both paths give the same
-    chunks (tests/test_recording.py checks).
+    Chunk lines as the writer writes them take the fast path (`_chunk_decoders`): msgspec decodes them all in one
+    call (`_chunk_lines`), else one at a time, into no object of their own (consecutive ones make one `ChunkRun`).
+    It only ever accepts what `json.loads` accepts too; anything else (end line, blank line, base64 chunk, broken
+    line) goes through `_slow_line`, which decides what the line means or why it is broken. Both paths give the
+    same chunks (tests/test_recording.py and tests/test_recording_runs.py check).
     """
-    from pydantic_core import from_json  # NOTE: imported on use: it costs start-up time to commands that read none
-
-    times: list[float | None] = []
-    pieces: list[bytes] = []
-    for number, raw in enumerate(lines, start_line):
+    one_line, _ = _chunk_decoders()
+    times, pieces = _chunk_lines(lines)
+    for number, raw in enumerate(lines[len(times):], start_line + len(times)):
         try:
-            line = from_json(raw, cache_strings="keys")
-            if line.__class__ is not dict:
-                raise ValueError
-            t = line.get("t")
-            if t.__class__ is not float or not 0 <= t < _MAX_TIME:
-                raise ValueError
-            text = line["text"]
-            if line["kind"] == "chunk" and text.__class__ is str:
-                pieces.append(text.encode())
-                times.append(t)
-                continue
-        except (ValueError, KeyError):
+            line = one_line.decode(raw)
+            pieces.append(line.text.encode())
+            times.append(line.t)
+            continue
+        except ValueError:  # msgspec's errors are ValueErrors
             pass
         try:
             item = _slow_line(raw, name, number)
@@ -307,14 +302,57 @@ def _read_lines(lines: list[bytes], name: str, start_line: int, offset: int) -> 
 
 
 _BATCH = 64 * 1024
+_CHUNK_START = b'{"kind":"chunk",'
+
+
+@cache
+def _chunk_decoders() -> tuple[Any, Any]:
+    """msgspec decoders of a chunk line as the writer writes it, and of a JSON array of them: exactly the keys
+    `kind` ("chunk"), `t` (null or seconds in range) and `text` (a string), or a ValueError. Built on first use:
+    commands that read no recording never import msgspec."""
+    import msgspec
+
+    seconds = Annotated[float, msgspec.Meta(ge=0, lt=_MAX_TIME)]
+    line = msgspec.defstruct("ChunkLine", [("kind", Literal["chunk"]), ("t", seconds | None), ("text", str)],
+                             forbid_unknown_fields=True, gc=False)
+    return msgspec.json.Decoder(line), msgspec.json.Decoder(list[line])  # type: ignore[valid-type]
+
+
+def _chunk_lines(lines: list[bytes]) -> tuple[list[float | None], list[bytes]]:
+    """The times and bytes of the chunk lines that start `lines` (all of them but an end line last), decoded in ONE
+    call as a JSON array (twice as fast as a call per line); nothing if any of them is not a chunk line of the
+    writer's shape, and then each line is read on its own (`_read_lines`), a broken one reported as always.
+
+    The array's values are exactly the lines: every line ends with `}\n`, and a raw LF is never inside a JSON
+    string, so each such `}` closes an object; every value is an object of three plain values (no object in it),
+    so there are as many objects as lines only if the k-th closes at the end of the k-th line.
+    """
+    count = len(lines) - (not lines[-1].startswith(_CHUNK_START)) if lines else 0  # NOTE: the end line comes last
+    head = lines[:count]
+    if count < 2 or not all(map(bytes.endswith, head, repeat(b"}\n"))):
+        return [], []
+    try:
+        items = _chunk_decoders()[1].decode(b"[" + b",".join(head) + b"]")
+        if len(items) != count:
+            return [], []
+        return list(map(_T, items)), list(map(str.encode, map(_TEXT, items)))
+    except ValueError:  # not JSON, not a chunk line, a lone surrogate...
+        return [], []
+
+
+_T, _TEXT = attrgetter("t"), attrgetter("text")
 
 
 def _runs(times: list[float | None], pieces: list[bytes], offset: int) -> Generator[ChunkRun, None, int]:
     """Consecutive chunks, from stream offset `offset`, as `ChunkRun`s whose chunks all end with a blank line
     (`\\n\\n`) but the last; returns the offset after them."""
-    unended = map(not_, map(bytes.endswith, pieces[:-1], repeat(b"\n\n")))
+    if not pieces:
+        return offset
+    stops = [len(pieces)]
+    if not all(map(bytes.endswith, pieces[:-1], repeat(b"\n\n"))):  # NOTE: else one run, the common case
+        stops[:0] = compress(count(1), map(not_, map(bytes.endswith, pieces[:-1], repeat(b"\n\n"))))
     start = 0
-    for stop in [*compress(count(1), unended), len(pieces)] if pieces else ():
+    for stop in stops:
         run = pieces[start:stop]
         starts = list(accumulate(map(len, run), initial=offset))
         yield ChunkRun(b"".join(run), times[start:stop], run, starts[1:-1])

@@ -206,7 +206,11 @@ def _fast_items(lines: list[bytes]) -> list:
 
 @pytest.mark.parametrize("line", ODD_LINES)
 def test_reader_fast_path_reads_odd_lines_as_the_slow_path(line: bytes) -> None:
-    lines = [b'{"kind":"chunk","t":0.25,"text":"data: a\\n\\n"}\n', line]
+    good = b'{"kind":"chunk","t":0.25,"text":"data: a\\n\\n"}\n'
+    lines = [good, line]
+    assert _fast_items(lines) == _slow_items(lines)
+    # in the middle of a batch decoded in one call (`_chunk_lines`), before an end line
+    lines = [good, good, line, good, b'{"kind":"end","t":2.0,"reason":"complete","error":null}\n']
     assert _fast_items(lines) == _slow_items(lines)
 
 
