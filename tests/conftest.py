@@ -23,6 +23,8 @@ CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 # CI sets HYPOTHESIS_PROFILE=ci: the same examples on every run, so a red CI is a failure anyone can reproduce and
 # never a new random draw. Elsewhere each run draws new examples and hypothesis keeps the failing ones.
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+# A long local hunt for new failures (fresh draws each run; tests with their own max_examples keep theirs).
+settings.register_profile("hunt", max_examples=2000, derandomize=False, deadline=None, database=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 

@@ -78,11 +78,24 @@ def _replace_first_string(frame: str, value: str) -> str:
     return frame[: found.end()] + value + frame[end.end() - 1 :]
 
 
+def shadowed(frame: str) -> str:
+    """The frame's first text field spelled twice: a decoy under the plain key, then the same key spelled with a
+    `\\u` escape, which JSON decoders take (the last duplicate wins). A repeat that changes the first string
+    changes only the decoy."""
+    found = _TEXT_KEYS.search(frame)
+    end = None if found is None else re.compile(r'(?:[^"\\]|\\.)*"', re.DOTALL).match(frame, found.end())
+    if end is None:
+        return frame
+    key, value = found.group(1), frame[found.end() : end.end() - 1]
+    escaped = f"\\u{ord(key[0]):04x}{key[1:]}"
+    return f'{frame[: found.start()]}"{key}":"{value}","{escaped}":"{value}"{frame[end.end() :]}'
+
+
 def with_number(frame: str, number: int | str) -> str:
     return _NUMBER_KEYS.sub(lambda found: f'"{found.group(1)}":{number}', frame, count=1)
 
 
-WRONG_NUMBERS = st.sampled_from(["[]", "{}", '"0"', "null", "1.5", "true", "-1"])
+WRONG_NUMBERS = st.sampled_from(["[]", "{}", '"0"', "null", "1.5", "true", "-1", "7" * 4301])
 """What a broken server may send where an index belongs: the schema reports it once, so the repeats of such an
 event are judged silently and must still not be taken for valid ones."""
 
@@ -94,8 +107,8 @@ def mutated_stream(draw: st.DrawFn, folder: str) -> bytes:
     frames = frames_of(draw(st.sampled_from(sorted((CORPUS / folder).glob("*.sse")))))
     for _ in range(draw(st.integers(0, 12))):
         at = draw(st.integers(0, len(frames) - 1))
-        operation = draw(st.sampled_from(["repeat", "repeat", "text", "raw-text", "number", "mistype", "drop",
-                                          "swap"]))
+        operation = draw(st.sampled_from(["repeat", "repeat", "text", "raw-text", "number", "mistype", "shadow",
+                                          "drop", "swap"]))
         if operation == "repeat":
             texts = draw(st.lists(NASTY_TEXT, min_size=1, max_size=4))
             frames[at + 1 : at + 1] = [_replace_first_string(frames[at], json.dumps(text)[1:-1]) for text in texts]
@@ -107,6 +120,10 @@ def mutated_stream(draw: st.DrawFn, folder: str) -> bytes:
             frames[at] = with_number(frames[at], draw(st.integers(0, 9)))
         elif operation == "mistype":  # then repeated, so that the repeats come after the schema's one report
             frames[at : at + 1] = [with_number(frames[at], draw(WRONG_NUMBERS))] * draw(st.integers(1, 4))
+        elif operation == "shadow":  # then repeated, so that the repeats differ in the decoy only
+            frames[at] = shadowed(frames[at])
+            texts = draw(st.lists(NASTY_TEXT, min_size=1, max_size=4))
+            frames[at + 1 : at + 1] = [_replace_first_string(frames[at], json.dumps(text)[1:-1]) for text in texts]
         elif operation == "drop" and len(frames) > 1:
             del frames[at]
         elif operation == "swap":
@@ -255,6 +272,21 @@ def test_chat_text_chunks_that_carry_more_read_the_same_both_ways(extra: str) ->
     repeats = "".join(chat_chunk(text, CHAT_EXTRAS[extra]) for text in ("a", "b", "c", "d", "e"))
     body = opening + repeats + chat_chunk("", {"finish_reason": "stop"}) + "data: [DONE]\n\n"
     assert_same_both_ways(body.encode(), "openai-chat")
+
+
+@pytest.mark.parametrize("folder", sorted(_PROTOCOL_OF))
+def test_a_text_key_spelled_with_an_escape_is_never_taken_for_the_plain_one(folder: str) -> None:
+    """`{"text":"a","t\\u0065xt":"a"}` decodes to the second; a shape whose hole is the first (the only `"text":`
+    its text search finds) would take a repeat's decoy `{"text":"b",...}` for the text."""
+    for path in sorted((CORPUS / folder).glob("*.sse")):
+        frames = frames_of(path)
+        texts = [at for at, frame in enumerate(frames) if shadowed(frame) != frame]
+        if not texts:
+            continue
+        at = texts[len(texts) // 2]
+        decoys = [_replace_first_string(shadowed(frames[at]), text) for text in ("x", "y", "z", "w", "v")]
+        body = "\n\n".join([*frames[:at], *[shadowed(frames[at])] * 3, *decoys, *frames[at + 1 :]]) + "\n\n"
+        assert_same_both_ways(body.encode(), _PROTOCOL_OF[folder])
 
 
 # -- Responses and Gemini: deltas that differ from the one before go the full way ------------------------------
@@ -434,6 +466,18 @@ def test_responses_deltas_out_of_sequence_read_the_same_both_ways(kind: str, cas
     renumber(frames)
     SEQUENCE_CASES[case](frames, repeats)
     assert_same_state_both_ways(encode(frames), "openai-responses", SEQUENCE_STATE)
+
+
+@pytest.mark.parametrize("digits", [19, 4301, 5000])
+def test_a_sequence_number_too_long_for_int_reads_the_same_both_ways(digits: int) -> None:
+    """Python's `int()` refuses over 4,300 digits (and `json.loads` with it): the fast path must not read such a
+    number where the full path reports the event as unreadable."""
+    frames, repeats = responses_stream("response.output_text.delta")
+    renumber(frames)
+    number = repeats[4]["data"]["sequence_number"]
+    body = encode(frames).replace(b'"sequence_number":%d}' % number, b'"sequence_number":' + b"7" * digits + b"}", 1)
+    assert body != encode(frames)
+    assert_same_both_ways(body, "openai-responses")
 
 
 @pytest.mark.parametrize("kind", sorted(RESPONSES_DELTAS))

@@ -1,12 +1,13 @@
 """The wire parser against the WHATWG event-stream rules, one behaviour per test."""
 
+import re
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inspector.sse import Event, SSEParser
+from inspector.sse import Event, LineSplitter, SSEParser
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 CORPUS_FILES = sorted(CORPUS.glob("*/*.sse"))
@@ -210,6 +211,29 @@ def test_any_split_gives_the_same_events(pieces: list[bytes], cuts: list[int]) -
     ]
     assert split.unterminated == whole.unterminated
     assert [(p.kind, p.offset) for p in split.problems] == [(p.kind, p.offset) for p in whole.problems]
+
+
+LINE_PIECES = st.sampled_from([b"a", b"data: x", b"\xe9", b"\r", b"\n", b"\r\n", b"\r\n\r\n", b"\n\r"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(LINE_PIECES, max_size=30), cuts=st.lists(st.integers(0, 200), max_size=8))
+def test_the_line_splitter_finds_the_spec_s_line_ends_in_any_chunking(pieces: list[bytes], cuts: list[int]) -> None:
+    """Lines and terminator bytes as one regex pass over the whole body finds them: CRLF, lone CR and lone LF,
+    alone or mixed in one chunk (each mix takes its own path), a CRLF cut between chunks included."""
+    body = b"".join(pieces)
+    ends = [match.end() for match in re.finditer(rb"\r\n|\r|\n", body)]
+    starts = [0, *ends]
+    expected = [(body[start:end].rstrip(b"\r\n"), len(body[start:end]) - len(body[start:end].rstrip(b"\r\n")))
+                for start, end in zip(starts, ends, strict=False)]
+    splitter = LineSplitter()
+    got: list[tuple[bytes, int]] = []
+    for chunk in _split(body, cuts):
+        lines, lengths = splitter.feed(chunk)
+        got += zip(lines, [lengths] * len(lines) if isinstance(lengths, int) else lengths, strict=True)
+    assert [line for line, _ in got] == [line for line, _ in expected]
+    assert sum(length for _, length in got) + splitter.skipped == sum(length for _, length in expected)
+    assert splitter.pending == body[starts[-1]:]
 
 
 @settings(max_examples=25, deadline=None)

@@ -27,7 +27,9 @@ from ..sse import Event
 _STRING_BODY = r'([^"\\\x00-\x1f]*(?:\\.[^"\\\x00-\x1f]*)*)'
 """A JSON string's body between its quotes: no raw quote, backslash or control character except in an escape
 (the escape itself is checked by decoding it)."""
-_NATURAL = r"(0|[1-9][0-9]*)"
+_NATURAL = r"(0|[1-9][0-9]{0,17})"
+"""A natural number of up to 18 digits: a longer one goes the full way (Python's `int()` and `json.loads` refuse
+over 4,300 digits, and the full path reports such an event as unreadable)."""
 _WHITESPACE_ANY = "[ \\t\\n\\r]*"
 _STRING_OR_WHITESPACE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|([ \t\n\r]+)', re.DOTALL)
 _STRING_AT = re.compile(r'[ \t\n\r]*"' + _STRING_BODY + '"')
@@ -68,7 +70,8 @@ class DeltaShape:
     @classmethod
     def cut(cls, event: Event, holes: Sequence[Hole], apply: Apply) -> DeltaShape | None:
         """The shape of `event` with `holes` cut out; None when a hole's key is not in its data exactly once with
-        the value given (then no shape is safe to cut)."""
+        the value given, or when its data has an escape outside the holes (then no shape is safe to cut: a key
+        may be spelled with one, so that the text search finds a decoy for the key the decoder reads)."""
         data = event.data
         if "\0" in data:
             return None  # NOTE: no JSON text holds a raw NUL; `_pattern` uses it as a separator
@@ -84,6 +87,12 @@ class DeltaShape:
                 return None
             spans.append((found.start(1), found.end(1), position, kind))
         spans.sort()
+        outside, last = [], 0
+        for start, end, _, _ in spans:
+            outside.append(data[last:start])
+            last = end
+        if any("\\" in text for text in (*outside, data[last:])):
+            return None  # NOTE: an escape outside the holes may spell a key (`"t\\u0065xt":`) the search above misses
         pattern = re.compile(_pattern(data, [(start, end, kind) for start, end, _, kind in spans]), re.DOTALL)
         groups = sorted(range(len(spans)), key=lambda group: spans[group][2])
         return cls(pattern, [type(hole.value) for hole in holes], groups, event, apply)
