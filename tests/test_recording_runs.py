@@ -6,13 +6,17 @@ import base64
 import json
 import random
 import re
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from inspector import recording
 from inspector.diff.compare import digest
 from inspector.inputs import InputError, Source, open_source
 from inspector.recording import (
@@ -88,6 +92,12 @@ def fields(events) -> list[tuple]:
 
 
 def assert_same_reading(path: Path, protocol: str | None) -> None:
+    for large in (recording._LARGE, 0):  # line by line, then a batch of lines at a time, as for a large recording
+        with mock.patch.object(recording, "_LARGE", large):
+            assert_same_reading_now(path, protocol)
+
+
+def assert_same_reading_now(path: Path, protocol: str | None) -> None:
     chunks, end = simple_chunks(path)
 
     parser = SSEParser()
@@ -249,7 +259,7 @@ def read_together(lines: list[bytes]) -> tuple[list, str | None]:
     """What `_read_lines` (batch first, then line by line) makes of `lines`: chunks, end lines, the error."""
     items: list = []
     try:
-        for item in _read_lines(lines, "r", 2, 0):
+        for item in _read_lines(lines, "r", 2, 0, together=True):
             items += item.chunks() if isinstance(item, ChunkRun) else [item]
     except RecordingError as error:
         return items, str(error)
@@ -309,3 +319,29 @@ def test_lines_merged_and_split_so_the_count_still_matches_are_read_one_by_one()
     assert _chunk_lines(lines) == ([], [])
     assert read_together(lines) == read_one_by_one(lines) == ([], "r:2: broken recording line (Expecting ',' "
                                                                    "delimiter: line 2 column 1 (char 24))")
+
+
+def test_a_large_recording_is_decoded_a_batch_at_a_time(tmp_path: Path) -> None:
+    """From `_LARGE` bytes on, and only then: below, importing msgspec would cost more than it saves."""
+    path = write(tmp_path / "r.jsonl", [(0.001 * n, b"data: %d\n\n" % n) for n in range(3000)], "openai-chat")
+    batches: list[int] = []
+
+    def chunk_lines(lines: list[bytes]) -> tuple[list[float | None], list[bytes]]:
+        times, pieces = _chunk_lines(lines)
+        batches.append(len(times))
+        return times, pieces
+
+    expected = [(chunk.t, chunk.data) for chunk in simple_chunks(path)[0]]
+    for large, together in ((path.stat().st_size, True), (path.stat().st_size + 1, False)):
+        batches.clear()
+        with mock.patch.object(recording, "_LARGE", large), mock.patch.object(recording, "_chunk_lines", chunk_lines):
+            assert [(chunk.t, chunk.data) for chunk in open_source(str(path)).chunks()] == expected
+        assert (len(batches) > 1 and sum(batches) == 3000) if together else not batches
+
+
+def test_a_small_recording_is_read_without_importing_msgspec(tmp_path: Path) -> None:
+    path = write(tmp_path / "r.jsonl", [(0.1, b"data: a\n\n"), (0.2, b"data: b\n\n")], "openai-chat")
+    code = "import sys; from inspector.inputs import open_source; open_source(sys.argv[1]).validate(); " \
+           "print('msgspec' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                          check=True).stdout == "False\n"
