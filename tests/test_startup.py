@@ -42,6 +42,8 @@ def test_validate_of_a_chat_stream_loads_only_the_chat_checker() -> None:
 
 @pytest.mark.parametrize("stream, package", [
     pytest.param(CHAT, "openai_chat", id="chat"),
+    pytest.param(CORPUS / "openai-responses" / "pydantic-ai__legacy-no-seq-text.sse", "openai_responses",
+                 id="responses"),
     pytest.param(CORPUS / "anthropic-messages" / "vercel-ai__text.sse", "anthropic_messages", id="anthropic"),
     pytest.param(CORPUS / "gemini-generate-content" / "firebase-test-data__image-chunk-without-parts.sse", "gemini",
                  id="gemini"),

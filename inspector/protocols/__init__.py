@@ -1,7 +1,7 @@
 """The protocol checkers, by name: one package per protocol, each with the same parts.
 
 - `models`: the schemas of the wire events (strict on what the docs require, open to extra fields), in the
-  words of `schema` (pydantic-core), or as pydantic models where the checker reads model instances (Responses);
+  words of `schema` (pydantic-core); checkers validate each payload and read the decoded dict;
 - `rules`: the rule table, every `rule(...)` the protocol registers, grouped by what they check;
 - `checker`: the `Checker` state machine fed one event at a time;
 - the assembly the viewer uses: `assembly` in anthropic_messages and gemini; in openai_chat and

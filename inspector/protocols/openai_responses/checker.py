@@ -2,9 +2,9 @@
 
 This module owns the response envelope: framing (`event:` name, `[DONE]`), `sequence_number`, the start
 events, the one terminal event and what it must carry, in-band `error` events. Items, parts and delta
-families live in `items`, the event models in `models`, the rules in `rules`. Every event is
-validated against its model (dispatch by dict) before any ordering rule reads it; a payload that fails its
-model is a `responses/schema` finding and the ordering rules skip it.
+families live in `items`, the event schemas in `models`, the rules in `rules`. Every event is
+validated against its schema (dispatch by dict) before any ordering rule reads its dict; a payload that fails its
+schema is a `responses/schema` finding and the ordering rules skip it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
 from ...findings import Finding
 from ...sse import Event
@@ -146,7 +146,7 @@ class Checker:
             self.count += 1
             return found
         self._envelope(index, event.type, kind, payload)
-        validate = VALIDATORS.get(kind)
+        validate = EVENT_MODELS.get(kind)  # NOTE: the hot path: one dict lookup, one validation
         if validate is None:
             if self.items.once("unknown", kind):
                 found.append(UNKNOWN_EVENT(index, (
@@ -154,7 +154,7 @@ class Checker:
                     "whatever it carries is lost to them; check the name if it was meant to be a known event")))
             return found
         try:
-            parsed = validate(payload)
+            validate(payload)
         except ValidationError as error:
             if self.items.once("schema", kind, error.errors()[0]["loc"]):
                 found.append(SCHEMA(index, f"`{kind}`: {summary(error, 1)}" + (
@@ -166,7 +166,7 @@ class Checker:
         required = REQUIRED_FIELDS.get(kind)
         if required is not None:
             self._sdk_fields(index, kind, required[1](payload.get(required[0]), required[0]))
-        self._handlers[kind](index, kind, parsed)
+        self._handlers[kind](index, kind, payload)
         return found
 
     def shape(self, event: Event, payload: Any) -> DeltaShape | None:
@@ -261,7 +261,7 @@ class Checker:
         expected = self.expect_start
         if kind == "error":
             self.expect_start = None  # NOTE: an error may cut the start short; `response.failed` may follow
-        elif expected is not None and kind != expected and kind in VALIDATORS:  # NOTE: unknown types are skipped
+        elif expected is not None and kind != expected and kind in EVENT_MODELS:  # NOTE: unknown types are skipped
             found.append(START_ORDER(index, (
                 f"expected `{expected}` next, got `{kind}`: a fresh stream starts `response.created`, "
                 "(`response.queued` in background mode,) `response.in_progress`, and clients key their "
@@ -342,21 +342,22 @@ class Checker:
 
     # ---- lifecycle events --------------------------------------------------------------------------------
 
-    def _lifecycle(self, index: int, kind: str, ev: Any) -> None:
-        response = ev.response
-        if response.status not in LIFECYCLE_STATUS[kind]:
-            allowed = " or ".join(f"`{status}`" for status in sorted(LIFECYCLE_STATUS[kind]))
+    def _lifecycle(self, index: int, kind: str, ev: dict[str, Any]) -> None:
+        response = ev["response"]
+        status, response_id = response["status"], response["id"]
+        if status not in LIFECYCLE_STATUS[kind]:
+            allowed = " or ".join(f"`{name}`" for name in sorted(LIFECYCLE_STATUS[kind]))
             self.found.append(STATUS_MISMATCH(index, (
-                f"`{kind}` carries `response.status` `{response.status}`, expected {allowed}: clients read the "
+                f"`{kind}` carries `response.status` `{status}`, expected {allowed}: clients read the "
                 "status to decide whether the answer is complete")))
         if self.response_id is None:
-            self.response_id = self.assembly.response_id = response.id
-        elif response.id != self.response_id:
+            self.response_id = self.assembly.response_id = response_id
+        elif response_id != self.response_id:
             self.found.append(RESPONSE_ID(index, (
-                f"`{kind}` has `response.id` `{response.id}`, but the stream began as `{self.response_id}`: "
+                f"`{kind}` has `response.id` `{response_id}`, but the stream began as `{self.response_id}`: "
                 "`previous_response_id` and retrieval use this id, so the client may continue the wrong response")))
-        if response.model:
-            self.assembly.model = response.model
+        if response.get("model"):
+            self.assembly.model = response["model"]
         if kind in TERMINAL_EVENTS:
             self._terminal(index, kind, response)
             return
@@ -365,40 +366,44 @@ class Checker:
                 f"a second `{kind}`: each start event comes once; the SDK's snapshot restarts on it")))
         self.starts_seen.add(kind)
         if not self.resumed:
-            self.expect_start = NEXT_START.get((kind, response.status))
+            self.expect_start = NEXT_START.get((kind, status))
 
-    def _terminal(self, index: int, kind: str, response: Any) -> None:
+    def _terminal(self, index: int, kind: str, response: dict[str, Any]) -> None:
         if self.terminal_index != index:
             return  # a second terminal event: reported by the envelope
         assembly = self.assembly
-        assembly.status = response.status
-        assembly.usage = response.usage
-        details = response.incomplete_details
-        assembly.output(0).finish_reason = details.reason if details is not None else response.status
-        if response.error is not None and assembly.error is None:
-            assembly.error = response.error.message
+        assembly.status = response["status"]
+        assembly.usage = response.get("usage")
+        details, error = response.get("incomplete_details"), response.get("error")
+        assembly.output(0).finish_reason = details["reason"] if details is not None else response["status"]
+        if error is not None and assembly.error is None:
+            assembly.error = error["message"]
         for name in TERMINAL_FIELDS[kind]:
-            if getattr(response, name) is None:
+            if response.get(name) is None:
                 self.found.append(TERMINAL_FIELD(index, (
                     f"`{kind}` has no `response.{name}`: a `{TERMINAL_EVENTS[kind]}` response carries it, and "
                     f"{FIELD_USE[name]}")))
         for name in TERMINAL_NULL_FIELDS[kind]:
-            if getattr(response, name) is not None:
+            if response.get(name) is not None:
                 self.found.append(TERMINAL_EXTRA(index, (
                     f"`{kind}` carries a non-null `response.{name}`: a `{TERMINAL_EVENTS[kind]}` response has "
                     f"`{name}: null`, and a client that tests `response.{name}` takes it for another outcome")))
         failed = kind == "response.failed"
         self.items.close_open_items(index, f"`{kind}`", report=not failed)
-        self.items.check_terminal_output(index, kind, response.output, partial=failed)
+        self.items.check_terminal_output(index, kind, response["output"], partial=failed)
 
-    def _error(self, index: int, kind: str, ev: Any) -> None:
-        self.assembly.error = ev.text
-        code = f" (`{ev.error_code}`)" if ev.error_code else ""
+    def _error(self, index: int, kind: str, ev: dict[str, Any]) -> None:
+        """Both shapes: the schema's flat `{code, message, param}` and the wire's nested `{error: {...}}`."""
+        nested = ev.get("error")
+        text = nested["message"] if nested is not None else (ev.get("message") or "")
+        error_code = nested.get("code") or nested.get("type") if nested is not None else ev.get("code")
+        self.assembly.error = text
+        code = f" (`{error_code}`)" if error_code else ""
         self.found.append(ERROR_EVENT(index, (
-            f"the server reported an error in-band{code}: {_excerpt(ev.text)}; the SDK raises "
+            f"the server reported an error in-band{code}: {_excerpt(text)}; the SDK raises "
             "`APIError` here, and the response ends with `response.failed` or nothing")))
 
-    def _ignore(self, index: int, kind: str, ev: Any) -> None:
+    def _ignore(self, index: int, kind: str, ev: dict[str, Any]) -> None:
         """Events with no ordering rule of their own (audio)."""
 
 
@@ -424,11 +429,6 @@ REQUIRED_FIELDS: dict[str, tuple[str, Any]] = {
     "response.reasoning_summary_part.added": ("part", missing_in_part),
     "response.reasoning_summary_part.done": ("part", missing_in_part),
     "response.output_text.annotation.added": ("annotation", missing_in_annotation),
-}
-
-# The model validators, looked up once per event (the hot path: one dict lookup, one validation).
-VALIDATORS: dict[str, Any] = {
-    kind: model.__pydantic_validator__.validate_python for kind, model in EVENT_MODELS.items()
 }
 
 HANDLERS: dict[str, Any] = {

@@ -19,12 +19,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
 from ...findings import Finding
 from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Fragments, Output, ToolCall, arguments_problem
 from ..schema import summary
-from .models import ITEM_MODELS, PART_MODELS, Item
+from .models import PART_MODELS, item_model
 from .rules import (
     ANNOTATION_INDEX,
     CONTENT_INDEX,
@@ -129,8 +129,8 @@ class OutputState:
 
     # ---- items -------------------------------------------------------------------------------------------
 
-    def item_added(self, index: int, kind: str, ev: Any) -> None:
-        position, snapshot = ev.output_index, ev.item
+    def item_added(self, index: int, kind: str, ev: dict[str, Any]) -> None:
+        position, snapshot = ev["output_index"], ev["item"]
         item_type = self._item_type(index, kind, snapshot)
         if self.frontier == UNKNOWN:  # the first item a resumed stream opens: its index may be any not yet seen
             self.next_index = max(self.next_index, position)
@@ -178,8 +178,8 @@ class OutputState:
         self.next_index = max(self.next_index, position + 1)
         return item
 
-    def item_done(self, index: int, kind: str, ev: Any) -> None:
-        position, snapshot = ev.output_index, ev.item
+    def item_done(self, index: int, kind: str, ev: dict[str, Any]) -> None:
+        position, snapshot = ev["output_index"], ev["item"]
         self._item_type(index, kind, snapshot)
         item = self.open.pop(position, None)
         if item is None and position == self.maybe_added and position not in self.item_ids:
@@ -316,9 +316,8 @@ class OutputState:
 
     def _item_type(self, index: int, event_type: str, snapshot: dict[str, Any]) -> str:
         kind = snapshot.get("type")
-        model = ITEM_MODELS.get(kind) if isinstance(kind, str) else None
         try:
-            (model or Item).model_validate(snapshot)
+            item_model(kind)(snapshot)
         except ValidationError as error:
             self.found.append(SCHEMA(index, f"`{event_type}`: {summary(error, 1, 'item')}" + (
                 ": the SDK's item types reject it, so the client cannot build this output item")))
@@ -333,43 +332,44 @@ class OutputState:
 
     # ---- child events ------------------------------------------------------------------------------------
 
-    def child(self, index: int, kind: str, ev: Any, item_types: frozenset[str] | None = None) -> OpenItem | None:
-        """The open item a child event names, after its `output_index` / `item_id` checks; None if not open."""
-        item = self.open.get(ev.output_index)
-        if item is None and ev.output_index == self.maybe_added and ev.output_index not in self.item_ids:
-            item = self._ghost(ev.output_index, getattr(ev, "item_id", None), _only(item_types))
+    def child(self, index: int, kind: str, ev: dict[str, Any],
+              item_types: frozenset[str] | None = None) -> OpenItem | None:
+        """The open item a child event names, after its `output_index` / `item_id` checks; None if not open.
+        The shell command events carry no `item_id`: they do not name their item."""
+        position, item_id = ev["output_index"], ev.get("item_id")
+        item = self.open.get(position)
+        if item is None and position == self.maybe_added and position not in self.item_ids:
+            item = self._ghost(position, item_id, _only(item_types))
         if item is None:
-            position = ev.output_index
             if not 0 <= position < self.frontier or position in self.item_ids:
                 if self.once("not-open", kind, position):
                     self.found.append(ITEM_NOT_OPEN(index, self._not_open(position, f"`{kind}`")))
                 return None
-            item = self._adopt(position, getattr(ev, "item_id", None), _only(item_types))
-        item_id = getattr(ev, "item_id", None)
+            item = self._adopt(position, item_id, _only(item_types))
         if item_id is not None and item_id != item.id:
             if item.id is None and item.adopted:
                 item.id = self.item_ids[item.index] = item_id
-            elif self.once("item-id", kind, ev.output_index):
+            elif self.once("item-id", kind, position):
                 self.found.append(ITEM_ID_MISMATCH(index, (
-                    f"`{kind}` has `item_id` `{item_id}`, but the item open at `output_index` {ev.output_index} "
+                    f"`{kind}` has `item_id` `{item_id}`, but the item open at `output_index` {position} "
                     f"is `{item.id}`: a client that routes events by `item_id` loses this one")))
         if item_types and item.type not in item_types:
             if item.type is None:  # adopted after a resume: the first event that tells fixes the type
                 item.type = _only(item_types)
                 return item
-            if self.once("kind", kind, ev.output_index):
+            if self.once("kind", kind, position):
                 self.found.append(EVENT_KIND(index, (
-                    f"`{kind}` names `output_index` {ev.output_index}, a `{item.type}` item; it belongs to "
+                    f"`{kind}` names `output_index` {position}, a `{item.type}` item; it belongs to "
                     f"{names(item_types)} items: the client applies it to an item that has no such field")))
             return None
         return item
 
-    def progress(self, index: int, kind: str, ev: Any) -> None:
+    def progress(self, index: int, kind: str, ev: dict[str, Any]) -> None:
         """Built-in tool progress (`web_search_call.searching`, ...): only its item window is checked."""
         self.child(index, kind, ev, PROGRESS_ITEM_TYPES.get(kind.rsplit(".", 1)[0]))
 
-    def part_added(self, index: int, kind: str, ev: Any) -> None:
-        part = ev.part
+    def part_added(self, index: int, kind: str, ev: dict[str, Any]) -> None:
+        part = ev["part"]
         part_type = self._part_type(index, kind, part)
         item = self.child(index, kind, ev)
         if item is None:
@@ -381,7 +381,7 @@ class OutputState:
             self.found.append(EVENT_KIND(index, (
                 f"`{kind}` adds a `{part_type}` part to a `{item.type}` item; `{part_type}` parts belong to "
                 f"{names(allowed[0])} items")))
-        number = ev.content_index
+        number = ev["content_index"]
         if item.content_frontier == UNKNOWN:  # the first part an adopted item opens here: any index not yet seen
             item.next_content = max(item.next_content, number)
             item.content_frontier = max(number, 0)
@@ -390,7 +390,7 @@ class OutputState:
         item.maybe_part = -1
         if number != item.next_content or number in item.parts or number in item.part_values:
             self.found.append(CONTENT_INDEX(index, (
-                f"`{kind}` opened `content_index` {number} of `output_index` {ev.output_index}, expected "
+                f"`{kind}` opened `content_index` {number} of `output_index` {ev['output_index']}, expected "
                 f"{item.next_content}: the SDK places parts by `content_index`, so text lands in the wrong part")))
         if number in item.parts:
             return
@@ -399,13 +399,13 @@ class OutputState:
         item.parts[number] = OpenPart(part_type, self._twinned(Join.seeded(seed), family and FAMILIES[family].output))
         item.next_content = max(item.next_content, number + 1)
 
-    def part_done(self, index: int, kind: str, ev: Any) -> None:
-        part = ev.part
+    def part_done(self, index: int, kind: str, ev: dict[str, Any]) -> None:
+        part = ev["part"]
         part_type = self._part_type(index, kind, part)
         item = self.child(index, kind, ev)
         if item is None:
             return
-        number = ev.content_index
+        number = ev["content_index"]
         open_part = item.parts.pop(number, None)
         if open_part is None:
             if not self._part_adoptable(item.content_frontier, number, item.parts, item.part_values,
@@ -422,7 +422,7 @@ class OutputState:
         if not open_part.join.known():  # adopted mid-way with no `.done`: the snapshot gives the whole value
             got = part.get(PART_TYPES.get(part_type, ((), "text"))[1])
             value = got if isinstance(got, str) else value
-        where = f"`{kind}` (`output_index` {ev.output_index}, `content_index` {ev.content_index})"
+        where = f"`{kind}` (`output_index` {ev['output_index']}, `content_index` {number})"
         if part_type != open_part.type:
             self.found.append(SNAPSHOT_MISMATCH(index, (
                 f"{where} closes a `{part_type}` part that was added as `{open_part.type}`: the client built the "
@@ -440,15 +440,15 @@ class OutputState:
                     "`output_text.annotation.added` events came: citations shown while streaming and in the "
                     "final part differ")))
         if open_part.join.final is None and open_part.type in PART_TYPES and not open_part.join.gapped:
-            self._done_missing(index, kind, f"{open_part.type}", ev.output_index, ev.content_index)
-        item.part_values[ev.content_index] = (open_part.type, value)
+            self._done_missing(index, kind, f"{open_part.type}", ev["output_index"], number)
+        item.part_values[number] = (open_part.type, value)
 
-    def summary_added(self, index: int, kind: str, ev: Any) -> None:
-        self._part_type(index, kind, ev.part)
+    def summary_added(self, index: int, kind: str, ev: dict[str, Any]) -> None:
+        self._part_type(index, kind, ev["part"])
         item = self.child(index, kind, ev, REASONING)
         if item is None:
             return
-        number = ev.summary_index
+        number = ev["summary_index"]
         if item.summary_frontier == UNKNOWN:  # the first summary part an adopted item opens: any index not yet seen
             item.next_summary = max(item.next_summary, number)
             item.summary_frontier = max(number, 0)
@@ -464,18 +464,18 @@ class OutputState:
                 "order")))
         if number in item.summaries:
             return
-        text = ev.part.get("text")
+        text = ev["part"].get("text")
         item.summaries[number] = OpenPart("summary_text", self._twinned(Join.seeded(text), "reasoning"))
         item.next_summary = max(item.next_summary, number + 1)
 
-    def summary_done(self, index: int, kind: str, ev: Any) -> None:
-        self._part_type(index, kind, ev.part)
+    def summary_done(self, index: int, kind: str, ev: dict[str, Any]) -> None:
+        self._part_type(index, kind, ev["part"])
         item = self.child(index, kind, ev, REASONING)
         if item is None:
             return
-        number = ev.summary_index
+        number = ev["summary_index"]
         open_part = item.summaries.pop(number, None)
-        got = ev.part.get("text")
+        got = ev["part"].get("text")
         if open_part is None:
             if not self._part_adoptable(item.summary_frontier, number, item.summaries, item.summary_values,
                                         item.maybe_summary):
@@ -489,22 +489,22 @@ class OutputState:
         if not open_part.join.known() and isinstance(got, str):
             value = got  # adopted mid-way with no `.done`: the snapshot gives the whole value
         if got != value:
-            where = f"`{kind}` (`output_index` {ev.output_index}, `summary_index` {ev.summary_index}) `part.text`"
+            where = f"`{kind}` (`output_index` {ev['output_index']}, `summary_index` {number}) `part.text`"
             self._snapshot_mismatch(index, where, got, value)
         if open_part.join.final is None and not open_part.join.gapped:
-            self._done_missing(index, kind, "summary_text", ev.output_index, ev.summary_index)
-        item.summary_values[ev.summary_index] = value
+            self._done_missing(index, kind, "summary_text", ev["output_index"], number)
+        item.summary_values[number] = value
 
-    def annotation(self, index: int, kind: str, ev: Any) -> None:
+    def annotation(self, index: int, kind: str, ev: dict[str, Any]) -> None:
         item = self.child(index, kind, ev, MESSAGE)
         if item is None:
             return
-        part = item.parts.get(ev.content_index)
+        number, annotation_index = ev["content_index"], ev["annotation_index"]
+        part = item.parts.get(number)
         if part is None:
-            part = self._adopt_part(item, ev.content_index, "output_text")
+            part = self._adopt_part(item, number, "output_text")
             if part is None:
-                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part", ev.content_index,
-                                                                           ev)))
+                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part", number, ev)))
                 return
         if part.type != "output_text":
             self.found.append(EVENT_KIND(index, f"`{kind}` annotates a `{part.type}` part; only `output_text` "
@@ -512,45 +512,46 @@ class OutputState:
             return
         if part.join.final is not None:
             self.found.append(DELTA_AFTER_DONE(index, (
-                f"`{kind}` came after `response.output_text.done` of `content_index` {ev.content_index}: "
+                f"`{kind}` came after `response.output_text.done` of `content_index` {number}: "
                 "annotations belong before the text is done, and a client that finalised the part drops it")))
         if part.annotations is None:
-            part.annotations = ev.annotation_index  # adopted after a resume: earlier annotations went unseen
-        if ev.annotation_index != part.annotations:
+            part.annotations = annotation_index  # adopted after a resume: earlier annotations went unseen
+        if annotation_index != part.annotations:
             self.found.append(ANNOTATION_INDEX(index, (
-                f"`{kind}` has `annotation_index` {ev.annotation_index}, expected {part.annotations}: clients "
+                f"`{kind}` has `annotation_index` {annotation_index}, expected {part.annotations}: clients "
                 "store annotations by index, so citations are misplaced or overwritten")))
         part.annotations += 1
 
-    def shell_command_added(self, index: int, kind: str, ev: Any) -> None:
+    def shell_command_added(self, index: int, kind: str, ev: dict[str, Any]) -> None:
         item = self.child(index, kind, ev, FAMILIES["response.shell_call_command"].item_types)
         if item is None:
             return
-        if ev.command_index in item.commands:
+        number = ev["command_index"]
+        if number in item.commands:
             self.found.append(PART_NOT_OPEN(index, (
-                f"`{kind}` opens `command_index` {ev.command_index} of `output_index` {ev.output_index} again: "
+                f"`{kind}` opens `command_index` {number} of `output_index` {ev['output_index']} again: "
                 "the command's text restarts and the client's copy is wrong")))
-        item.commands[ev.command_index] = Join.seeded(ev.command)
+        item.commands[number] = Join.seeded(ev["command"])
 
     # ---- delta families ----------------------------------------------------------------------------------
 
-    def delta(self, index: int, kind: str, ev: Any) -> None:
+    def delta(self, index: int, kind: str, ev: dict[str, Any]) -> None:
         family_name, family = DELTA_FAMILIES[kind]
         # NOTE: the hot path: a text delta into the open part of an open message, checked with a few lookups;
         # anything unusual takes `_join`, which reports what is wrong.
-        item = self.open.get(ev.output_index)
-        part = item.parts.get(ev.content_index) if family.scope == "part" and item is not None else None
-        if part is not None and part.type == family.part_type and ev.item_id == item.id:
+        item = self.open.get(ev["output_index"])
+        part = item.parts.get(ev["content_index"]) if family.scope == "part" and item is not None else None
+        if part is not None and part.type == family.part_type and ev["item_id"] == item.id:
             join = part.join
         else:
             join = self._join(index, kind, family_name, family, ev)
             if join is None:
                 return
-        if join.final is not None and self.once("after-done", kind, ev.output_index, _sub_index(ev)):
+        if join.final is not None and self.once("after-done", kind, ev["output_index"], _sub_index(ev)):
             self.found.append(DELTA_AFTER_DONE(index, (
                 f"`{kind}` came after `{family_name}.done`: the client already has the final value and drops "
                 "this text, or shows text the final value lacks")))
-        text = ev.delta
+        text = ev["delta"]
         join.deltas += 1
         if text:
             bucket = self.buckets.get(family.output)
@@ -589,12 +590,12 @@ class OutputState:
             return None
         return join, self.buckets.get(family.output)
 
-    def done(self, index: int, kind: str, ev: Any) -> None:
+    def done(self, index: int, kind: str, ev: dict[str, Any]) -> None:
         family_name, family = DONE_FAMILIES[kind]
         join = self._join(index, kind, family_name, family, ev)
         if join is None:
             return
-        value = getattr(ev, family.done_field)
+        value = ev[family.done_field]
         if join.final is not None:
             self.found.append(DELTA_AFTER_DONE(index, (
                 f"a second `{kind}` for the same value: the client finalises it twice, and the two may differ")))
@@ -619,7 +620,7 @@ class OutputState:
             self.assembly.saw_content(index)
         join.final = streamed if value == streamed else value  # NOTE: one copy of a long text, not two
         if family.output == "tool":
-            item = self.open.get(ev.output_index)
+            item = self.open.get(ev["output_index"])
             if item is not None and item.tool_call is not None:
                 item.tool_call.arguments = streamed if join.deltas and not join.partial else value
 
@@ -633,23 +634,23 @@ class OutputState:
             f"{join.deltas} delta(s) after the resume join to ({excerpt(streamed)}): a client that shows the "
             "deltas and one that reads `.done` disagree")))
 
-    def _join(self, index: int, kind: str, family_name: str, family: Family, ev: Any) -> Join | None:
-        scope = family.scope
+    def _join(self, index: int, kind: str, family_name: str, family: Family, ev: dict[str, Any]) -> Join | None:
+        scope, position = family.scope, ev["output_index"]
         if scope == "part":
             item = self.child(index, kind, ev, family.item_types)
             if item is None:
                 return None
-            part = item.parts.get(ev.content_index) or self._adopt_part(item, ev.content_index, family.part_type)
+            number = ev["content_index"]
+            part = item.parts.get(number) or self._adopt_part(item, number, family.part_type)
             if part is None:
-                if self.once("part", kind, ev.output_index, ev.content_index):
-                    self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part",
-                                                                               ev.content_index, ev)))
+                if self.once("part", kind, position, number):
+                    self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part", number, ev)))
                 return None
             if part.type != family.part_type:
-                if not self.once("part-kind", kind, ev.output_index, ev.content_index):
+                if not self.once("part-kind", kind, position, number):
                     return None
                 self.found.append(EVENT_KIND(index, (
-                    f"`{kind}` streams into `content_index` {ev.content_index}, a `{part.type}` part; it belongs "
+                    f"`{kind}` streams into `content_index` {number}, a `{part.type}` part; it belongs "
                     f"to a `{family.part_type}` part: the text lands in the wrong field")))
                 return None
             return part.join
@@ -657,21 +658,22 @@ class OutputState:
             item = self.child(index, kind, ev, family.item_types)
             if item is None:
                 return None
-            part = item.summaries.get(ev.summary_index) or self._adopt_summary(item, ev.summary_index)
-            if part is None and self.once("part", kind, ev.output_index, ev.summary_index):
-                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "summary part", ev.summary_index,
-                                                                           ev)))
+            number = ev["summary_index"]
+            part = item.summaries.get(number) or self._adopt_summary(item, number)
+            if part is None and self.once("part", kind, position, number):
+                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "summary part", number, ev)))
             return None if part is None else part.join
         if scope == "command":
             item = self.child(index, kind, ev, family.item_types)
             if item is None:
                 return None
-            join = item.commands.get(ev.command_index)
+            number = ev["command_index"]
+            join = item.commands.get(number)
             if join is None and item.adopted:
-                join = item.commands[ev.command_index] = Join(partial=True)
-            if join is None and self.once("part", kind, ev.output_index, ev.command_index):
+                join = item.commands[number] = Join(partial=True)
+            if join is None and self.once("part", kind, position, number):
                 self.found.append(PART_NOT_OPEN(index, (
-                    f"`{kind}` names `command_index` {ev.command_index} of `output_index` {ev.output_index}, which "
+                    f"`{kind}` names `command_index` {number} of `output_index` {position}, which "
                     "no `response.shell_call_command.added` opened: the client has no command to append to")))
             return join
         item = self.child(index, kind, ev, family.item_types)
@@ -709,8 +711,8 @@ class OutputState:
         item.next_content = max(item.next_content, number + 1)
         return part
 
-    def _part_not_open(self, kind: str, label: str, number: int, ev: Any) -> str:
-        return (f"`{kind}` names {label} {number} of `output_index` {ev.output_index}, which is not open (never "
+    def _part_not_open(self, kind: str, label: str, number: int, ev: dict[str, Any]) -> str:
+        return (f"`{kind}` names {label} {number} of `output_index` {ev['output_index']}, which is not open (never "
                 "added, or already done): the SDK indexes the item's parts and fails, or drops the data")
 
     def _part_type(self, index: int, kind: str, part: dict[str, Any]) -> str:
@@ -722,7 +724,7 @@ class OutputState:
             return "?"
         if model is not None:
             try:
-                model.model_validate(part)
+                model(part)
             except ValidationError as error:
                 self.found.append(SCHEMA(index, f"`{kind}`: {summary(error, 1, 'part')}" + (
                     ": the SDK's part types reject it")))
@@ -815,10 +817,10 @@ def _only(types: frozenset[str] | None) -> str | None:
     return next(iter(types)) if types and len(types) == 1 else None
 
 
-def _sub_index(ev: Any) -> int | None:
+def _sub_index(ev: dict[str, Any]) -> int | None:
     """The part, summary part or command a delta names (None for item-scoped families)."""
     for name in ("content_index", "summary_index", "command_index"):
-        number = getattr(ev, name, None)
+        number = ev.get(name)
         if number is not None:
             return number
     return None
