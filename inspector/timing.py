@@ -273,7 +273,7 @@ class TimingRecorder:
         tokens_per_s = None
         ttft = self._first.ttft
         if tokens is not None and duration is not None and ttft is not None and duration > ttft:
-            tokens_per_s = tokens / (duration - ttft)
+            tokens_per_s = per_second(tokens, duration - ttft)
         timed = self.first_byte is not None
         return Timing(
             ttfb=self.first_byte, first_event=self.first_event, ttft=ttft,
@@ -295,6 +295,16 @@ class TimingRecorder:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
+
+
+def per_second(count: float, seconds: float) -> float | None:
+    """`count / seconds`, or None when a float cannot hold it: the count comes from the wire (any integer) and a
+    recorded interval may be next to nothing, and JSON output has no `Infinity`."""
+    try:
+        rate = count / seconds
+    except OverflowError:
+        return None
+    return rate if math.isfinite(rate) else None
 
 
 def output_tokens(usage: Mapping[str, Any] | None) -> int | None:

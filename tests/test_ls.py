@@ -150,6 +150,14 @@ def test_since_takes_an_age() -> None:
         datetime(2026, 11, 21, 10, 0, tzinfo=UTC), datetime(2026, 11, 20, 0, 0, tzinfo=UTC)]
 
 
+@pytest.mark.parametrize("age", ["1000000d", "99999999999d", "1" + "0" * 400 + "s"])
+def test_an_age_before_any_date_keeps_everything(run_cli, recordings: Path, age: str) -> None:
+    """An age reaching back past year 1 (a datetime's range) means no limit, not an `OverflowError`."""
+    result = run_cli("ls", "--json", "--since", age, str(recordings))
+    assert (result.code, len(result.out.splitlines()), result.err) == (0, len(run_cli("ls", "--json", str(
+        recordings)).out.splitlines()), "")
+
+
 def test_a_bad_since_is_one_line_and_exit_2(run_cli, recordings: Path) -> None:
     result = run_cli("ls", "--since", "yesterday", str(recordings))
     assert (result.code, result.out, result.err.splitlines()[-1]) == (

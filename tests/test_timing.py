@@ -1,5 +1,6 @@
 """Timing from chunk and event times: first byte / event / token, gaps, stalls, throughput, the chart slices."""
 
+import json
 import math
 import random
 
@@ -25,6 +26,10 @@ def _record(chunks: list[tuple[float | None, list[str]]], first_token: int | Non
             index += 1
     recorder.first_token(first_token)
     return recorder.finish(end, usage)
+
+
+def _refuse(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
 
 
 class TestRecorder:
@@ -95,6 +100,15 @@ class TestRecorder:
     def test_output_tokens_per_second_after_the_first_token(self, usage, tokens, rate) -> None:
         timing = _record([(0.5, ["a"]), (1.0, ["b"]), (2.0, ["c"])], first_token=1, end=3.0, usage=usage)
         assert (timing.output_tokens, timing.tokens_per_s) == (tokens, rate)
+
+    @pytest.mark.parametrize(("tokens", "start", "end"), [(10**400, 1.0, 3.0), (10, 0.0, 5e-324)],
+                             ids=["count", "interval"])
+    def test_no_rate_where_a_float_cannot_hold_it(self, tokens: int, start: float, end: float) -> None:
+        """The count comes from the wire (any integer) and the times from the recording: a rate over a float's
+        range is no rate (an `OverflowError` once, and JSON has no `Infinity`)."""
+        timing = _record([(start, ["a"]), (start, ["b"])], first_token=0, end=end, usage={"output_tokens": tokens})
+        assert (timing.output_tokens, timing.tokens_per_s) == (tokens, None)
+        assert json.loads(json.dumps(timing.to_json()), parse_constant=_refuse) == timing.to_json()
 
     def test_no_rate_without_a_first_token(self) -> None:
         timing = _record([(0.5, ["a"]), (1.0, ["b"])], end=3.0, usage={"output_tokens": 3})

@@ -28,7 +28,7 @@ from rich.console import Console
 from inspector.inputs import open_source
 from inspector.recorder.verdict import StreamResult
 from inspector.recording import Header, RecordingWriter
-from inspector.view.follow import Follower
+from inspector.view.follow import Follower, Progress
 from inspector.view.live import FollowPanel, RecordWatch, follow
 from inspector.view.model import inspect
 from inspector.view.render import THEME
@@ -82,6 +82,14 @@ def test_the_follower_reads_complete_lines_only(tmp_path: Path) -> None:
         writer.next()
         follower.poll()
     assert follower.finish().to_json() == inspect(open_source(str(path))).to_json()
+
+
+@pytest.mark.parametrize(("tokens", "elapsed"), [(10**400, 1.0), (10, 5e-324)], ids=["count", "interval"])
+def test_the_follow_panel_shows_no_rate_a_float_cannot_hold(tokens: int, elapsed: float) -> None:
+    """The usage's count is any integer from the wire: a rate past a float's range is shown as none."""
+    progress = Progress("s", "openai-chat", None, "POST", "/", 3, 0.0, elapsed, "hi", 2, tokens)
+    assert progress.tokens_per_s is None
+    assert "tokens/s     -" in render(FollowPanel(progress), 80)
 
 
 @pytest.mark.parametrize("width", [80, 160])

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..inputs import InputError
 from ..recording import Chunk, End, RecordingError, iter_body, read_header
 from ..sse import Event
-from ..timing import output_tokens
+from ..timing import output_tokens, per_second
 from .exchange import RequestFacts, exchange_of
 from .model import Inspection, StreamReport
 
@@ -78,9 +78,9 @@ class Progress:
         """(rate, exact): from the usage when the stream reported it, else estimated at four characters a token."""
         if self.ttft is None or self.elapsed is None or self.elapsed <= self.ttft:
             return None
-        if self.output_tokens is not None:
-            return self.output_tokens / (self.elapsed - self.ttft), True
-        return self.characters / 4 / (self.elapsed - self.ttft), False
+        exact = self.output_tokens is not None
+        rate = per_second(self.output_tokens if exact else self.characters / 4, self.elapsed - self.ttft)
+        return None if rate is None else (rate, exact)
 
 
 class Follower:

@@ -104,7 +104,10 @@ def parse_since(value: str, now: datetime) -> datetime:
     """`2026-11-21`, `2026-11-21T05:30` (UTC unless it says otherwise), or an age: `90s`, `30m`, `2h`, `1d`."""
     relative = _RELATIVE.match(value.strip().lower())
     if relative:
-        return now - timedelta(**{_UNITS[relative.group(2)]: float(relative.group(1))})
+        try:
+            return now - timedelta(**{_UNITS[relative.group(2)]: float(relative.group(1))})
+        except OverflowError:
+            return datetime.min.replace(tzinfo=UTC)  # an age reaching back past year 1: no limit
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
