@@ -11,10 +11,11 @@ from __future__ import annotations
 import selectors
 import socket
 import socketserver
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from recorder_helpers import serving
 
 
 @dataclass
@@ -81,14 +82,8 @@ class _Server(socketserver.ThreadingTCPServer):
 
 @contextmanager
 def run_forward_proxy() -> Iterator[ForwardProxy]:
-    server = _Server(("127.0.0.1", 0), None)  # type: ignore[arg-type]
-    proxy = ForwardProxy(f"http://127.0.0.1:{server.server_address[1]}")
-    server.RequestHandlerClass = _handler(proxy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    proxy = ForwardProxy("")
+    server = _Server(("127.0.0.1", 0), _handler(proxy))
+    proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
+    with serving(server):
         yield proxy
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(20)

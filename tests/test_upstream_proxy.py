@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from recorder_helpers import CORPUS, WAIT, run_tls_upstream, run_upstream
 from test_run_command import ANTHROPIC, CHAT, environment, recordings, sse_run
 
-from inspector.recorder.upstream_proxy import ProxyError, ProxyUrl, UpstreamProxy
+from inspector.recorder.upstream_proxy import ProxyError, UpstreamProxy
 
 PROXY_SECRET = "proxy-pass-0123-SECRET"
 
@@ -87,6 +87,7 @@ def test_any_proxy_setting_is_used_or_refused_in_one_line(text, variable):
                    for proxy in (proxies.https, proxies.http))
 
 
+@pytest.mark.slow
 def test_https_upstreams_of_both_listeners_go_through_the_users_proxy_with_its_credentials(tmp_path):
     """HTTPS_PROXY (with credentials) as `run` found it: the reverse listener's upstream (OPENAI_BASE_URL) and the
     regular listener's (the app's own proxy use) are both reached through it; both streams recorded in full."""
@@ -110,6 +111,7 @@ def test_https_upstreams_of_both_listeners_go_through_the_users_proxy_with_its_c
     assert not [path for path in (tmp_path / "rec").iterdir() if PROXY_SECRET.encode() in path.read_bytes()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["NO_PROXY", "--upstream-proxy none", "--upstream-proxy URL"])
 def test_no_proxy_and_none_go_direct_and_the_option_names_the_proxy(tmp_path, how):
     """A plain-http upstream: through HTTP_PROXY unless NO_PROXY lists it or `--upstream-proxy none`; with
@@ -141,6 +143,7 @@ def test_no_proxy_and_none_go_direct_and_the_option_names_the_proxy(tmp_path, ho
         assert "upstream connections go direct (--upstream-proxy none)" in stderr
 
 
+@pytest.mark.slow
 def test_record_goes_through_the_named_proxy_and_says_so(record_command, tmp_path):
     with run_upstream() as upstream, run_forward_proxy() as proxy:
         command, base_url, banner = record_command("--reverse", upstream.url, "--upstream-proxy", proxy.url,
@@ -155,6 +158,7 @@ def test_record_goes_through_the_named_proxy_and_says_so(record_command, tmp_pat
     assert proxy.tunnels == [(upstream.url.removeprefix("http://"), None)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["run", "--upstream-proxy", "ftp://corp:21", "--", "true"],
      "--upstream-proxy=ftp://corp:21: the recorder needs an http(s)://HOST:PORT proxy URL (--upstream-proxy none "
