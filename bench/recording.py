@@ -15,19 +15,27 @@ before timing):
 Target: each reader on the recording within 1.5x of the raw file. The machine is shared: time is the process's
 CPU time, the cases run in interleaved rounds, and each ratio is the median of the rounds' ratios.
 
-    python bench/recording.py [--events N] [--repeat R]
+`--baseline REV` also runs every reader with the tree of REV (a `git archive` in a temporary directory, with the same
+interpreter and packages) on the same two files, interleaved in the same rounds, and shows the ratio now / baseline
+on the recording. Each round then runs each tree in a child process (`python -P`, the tree first on the path).
+
+    python bench/recording.py [--events N] [--repeat R] [--baseline REV]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
+import os
 import statistics
+import subprocess
+import sys
+import tarfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from tempfile import TemporaryDirectory
-
-from validate import chat_stream
 
 from inspector.inputs import open_source
 from inspector.recording import Header, RecordingWriter
@@ -38,7 +46,12 @@ FIRST_T = 0.2
 STEP_T = 0.01
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
 def write_inputs(directory: Path, total: int) -> tuple[Path, Path]:
+    from validate import chat_stream  # NOTE: bench/validate.py, on the path when this file runs as a script
+
     body = chat_stream(total)
     raw = directory / "stream.sse"
     raw.write_bytes(body)
@@ -94,31 +107,87 @@ def check_same_events(raw: Path, recording: Path) -> None:
         raise SystemExit("an event from the recording does not have its chunk's time")
 
 
+def measure(raw: Path, recording: Path, *warm_up: Path) -> dict[str, dict[str, float]]:
+    """One round: every reader once on each file, CPU seconds per event (after reading the `warm_up` files, so
+    no import or first-call cost is counted)."""
+    for path in warm_up:
+        for read in READERS.values():
+            read(path)
+    seconds: dict[str, dict[str, float]] = {}
+    for reader, read in READERS.items():
+        for kind, path in (("raw .sse", raw), ("recording", recording)):
+            start = time.process_time()
+            count = read(path)
+            seconds.setdefault(reader, {})[kind] = (time.process_time() - start) / count
+    return seconds
+
+
+def extract(revision: str, into: Path) -> None:
+    """The files of `revision` of this repository, written under `into`."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision], capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+
+
+def measure_in(tree: Path, *paths: Path) -> dict[str, dict[str, float]]:
+    """One round in a child process reading with the `inspector` package of `tree`."""
+    child = subprocess.run(
+        [sys.executable, "-P", __file__, "--measure", *map(str, paths)], capture_output=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(tree)}, cwd=tree,
+    )
+    return json.loads(child.stdout)
+
+
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--events", type=int, default=50_000)
     options.add_argument("--repeat", type=int, default=5)
+    options.add_argument("--baseline", metavar="REV", help="also read with the tree of this git revision, side by side")
+    options.add_argument("--measure", nargs=4, help=argparse.SUPPRESS)  # a child's round: raw, recording, warm-ups
     args = options.parse_args()
+    if args.measure:
+        print(json.dumps(measure(*map(Path, args.measure))))
+        return
     with TemporaryDirectory() as temp:
         raw, recording = write_inputs(Path(temp), args.events)
+        (Path(temp) / "warm").mkdir()
+        warm_up = write_inputs(Path(temp) / "warm", 300)
         check_same_events(raw, recording)
-        seconds: dict[tuple[str, str], list[float]] = {}
+        for reader, read in READERS.items():
+            for path in (raw, recording):
+                if (count := read(path)) != args.events:
+                    raise SystemExit(f"{reader}, {path.name}: {count} events, expected {args.events}")
+        trees = {"now": ROOT}
+        if args.baseline:
+            extract(args.baseline, Path(temp) / "baseline")
+            trees["baseline"] = Path(temp) / "baseline"
+        rounds: dict[str, list[dict[str, dict[str, float]]]] = {name: [] for name in trees}
         for _ in range(args.repeat):
-            for reader, read in READERS.items():
-                for kind, path in (("raw .sse", raw), ("recording", recording)):
-                    start = time.process_time()
-                    count = read(path)
-                    seconds.setdefault((reader, kind), []).append((time.process_time() - start) / count)
-                    if count != args.events:
-                        raise SystemExit(f"{reader}, {kind}: {count} events, expected {args.events}")
+            for name, tree in trees.items():
+                rounds[name].append(measure_in(tree, raw, recording, *warm_up) if args.baseline else
+                                    measure(raw, recording))
         sizes = f"recording {recording.stat().st_size / 1e6:.1f} MB, raw {raw.stat().st_size / 1e6:.1f} MB"
-        print(f"{args.events} events; {sizes}; CPU µs per event, median of {args.repeat} interleaved rounds")
-        print(f"{'reader':<24}{'raw .sse':>10}{'recording':>11}  recording / raw (target <= 1.5)")
-        for reader in READERS:
-            on_raw, on_recording = seconds[(reader, "raw .sse")], seconds[(reader, "recording")]
+        print(f"{args.events} events; {sizes}; CPU µs per event, median of {args.repeat} interleaved rounds; "
+              f"load {os.getloadavg()[0]:.2f}")
+        report(rounds)
+
+
+def report(rounds: dict[str, list[dict[str, dict[str, float]]]]) -> None:
+    header = f"{'reader':<24}" + "".join(f"{name + ': raw':>16}{'recording':>11}{'ratio':>7}" for name in rounds)
+    print(header + ("   recording now/baseline" if "baseline" in rounds else "   (ratio target <= 1.5)"))
+    for reader in READERS:
+        line = f"{reader:<24}"
+        for measured in rounds.values():
+            on_raw = [one[reader]["raw .sse"] for one in measured]
+            on_recording = [one[reader]["recording"] for one in measured]
             ratio = statistics.median(b / a for a, b in zip(on_raw, on_recording, strict=True))
-            print(f"{reader:<24}{statistics.median(on_raw) * 1e6:>10.2f}{statistics.median(on_recording) * 1e6:>11.2f}"
-                  f"  {ratio:.2f}x")
+            line += f"{statistics.median(on_raw) * 1e6:>16.2f}{statistics.median(on_recording) * 1e6:>11.2f}"
+            line += f"{ratio:>6.2f}x"
+        if "baseline" in rounds:
+            now = [one[reader]["recording"] for one in rounds["now"]]
+            before = [one[reader]["recording"] for one in rounds["baseline"]]
+            line += f"   {statistics.median(a / b for a, b in zip(now, before, strict=True)):>10.2f}x"
+        print(line)
 
 
 if __name__ == "__main__":

@@ -193,12 +193,16 @@ def _slow_items(lines: list[bytes]) -> list:
     return items
 
 
-def _fast_items(lines: list[bytes]) -> list:
-    from inspector.recording import RecordingError, iter_body
+def _fast_items(lines: list[bytes], together: bool = False) -> list:
+    from inspector.recording import ChunkRun, RecordingError, _read_lines, iter_body
 
     items = []
     try:
-        items.extend(iter_body(iter(lines), "r"))
+        if together:
+            for item in _read_lines(lines, "r", 2, 0, together=True):
+                items.extend(item.chunks() if isinstance(item, ChunkRun) else [item])
+        else:
+            items.extend(iter_body(iter(lines), "r"))
     except RecordingError as error:
         items.append(str(error))
     return items
@@ -206,8 +210,12 @@ def _fast_items(lines: list[bytes]) -> list:
 
 @pytest.mark.parametrize("line", ODD_LINES)
 def test_reader_fast_path_reads_odd_lines_as_the_slow_path(line: bytes) -> None:
-    lines = [b'{"kind":"chunk","t":0.25,"text":"data: a\\n\\n"}\n', line]
+    good = b'{"kind":"chunk","t":0.25,"text":"data: a\\n\\n"}\n'
+    lines = [good, line]
     assert _fast_items(lines) == _slow_items(lines)
+    # in the middle of a batch decoded in one call (`_chunk_lines`, as for a large recording), before an end line
+    lines = [good, good, line, good, b'{"kind":"end","t":2.0,"reason":"complete","error":null}\n']
+    assert _fast_items(lines, together=True) == _fast_items(lines) == _slow_items(lines)
 
 
 def test_reader_fast_path_reads_the_corpus_as_the_slow_path(tmp_path: Path) -> None:

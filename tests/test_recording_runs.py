@@ -5,16 +5,32 @@ time of the chunk that completed it, the same findings, view and diff digest, on
 import base64
 import json
 import random
+import re
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from inspector import recording
 from inspector.diff.compare import digest
 from inspector.inputs import InputError, Source, open_source
-from inspector.recording import Chunk, ChunkRun, End, Header, RecordingWriter, _slow_line
+from inspector.recording import (
+    _BLANK,
+    Chunk,
+    ChunkRun,
+    End,
+    Header,
+    RecordingError,
+    RecordingWriter,
+    _chunk_lines,
+    _read_lines,
+    _slow_line,
+)
 from inspector.sse import SSEParser
 from inspector.validate import StreamCheck
 from inspector.view.model import Inspection, inspect
@@ -76,6 +92,12 @@ def fields(events) -> list[tuple]:
 
 
 def assert_same_reading(path: Path, protocol: str | None) -> None:
+    for large in (recording._LARGE, 0):  # line by line, then a batch of lines at a time, as for a large recording
+        with mock.patch.object(recording, "_LARGE", large):
+            assert_same_reading_now(path, protocol)
+
+
+def assert_same_reading_now(path: Path, protocol: str | None) -> None:
     chunks, end = simple_chunks(path)
 
     parser = SSEParser()
@@ -207,3 +229,119 @@ def test_any_recording_reads_the_same_in_runs(body: bytes, data, odd: bool, end:
     with tempfile.TemporaryDirectory() as directory:
         path = write(Path(directory) / "r.jsonl", chunks, "openai-chat", odd=odd, end=end)
         assert_same_reading(path, "openai-chat")
+
+
+# -- chunk lines decoded together (`_chunk_lines`) against each line on its own --------------------------------------
+
+END_LINE = b'{"kind":"end","t":9.0,"reason":"complete","error":null}\n'
+MUTATIONS = {  # ways a line of the writer's can be broken or unusual, each handed to the slow path
+    "cut": lambda line, draw: line[: draw(st.integers(0, len(line) - 1))] + b"\n",
+    "blank": lambda line, draw: b"\n",
+    "crlf": lambda line, draw: line[:-1] + b"\r\n",
+    "int time": lambda line, draw: re.sub(rb'"t":[^,]*', b'"t":1', line, count=1),
+    "null time": lambda line, draw: re.sub(rb'"t":[^,]*', b'"t":null', line, count=1),
+    "nan time": lambda line, draw: re.sub(rb'"t":[^,]*', b'"t":NaN', line, count=1),
+    "late time": lambda line, draw: re.sub(rb'"t":[^,]*', b'"t":1e400', line, count=1),
+    "extra key": lambda line, draw: line[:-2] + b',"x":[{"y":1}]}\n',
+    "repeated key": lambda line, draw: line[:-2] + b',"text":"data: z\\n\\n"}\n',
+    "lone surrogate": lambda line, draw: line.replace(b'"text":"', b'"text":"\\ud800', 1),
+    "non-UTF-8": lambda line, draw: line.replace(b'"text":"', b'"text":"\xff', 1),
+    "raw control": lambda line, draw: line.replace(b'"text":"', b'"text":"\x01', 1),
+    "base64": lambda line, draw: json.dumps({"kind": "chunk", "t": 0.5, "b64": base64.b64encode(
+        json.loads(line)["text"].encode()).decode()}).encode() + b"\n",
+    "two in one": lambda line, draw: line[:-1] + b"," + line,  # one line holding two objects
+    "split at a key": lambda line, draw: line.replace(b',"text"', b'\n"text"', 1),  # two lines, one object
+    "end line": lambda line, draw: END_LINE,
+}
+
+
+def read_together(lines: list[bytes]) -> tuple[list, str | None]:
+    """What `_read_lines` (batch first, then line by line) makes of `lines`: chunks, end lines, the error."""
+    items: list = []
+    try:
+        for item in _read_lines(lines, "r", 2, 0, together=True):
+            items += item.chunks() if isinstance(item, ChunkRun) else [item]
+    except RecordingError as error:
+        return items, str(error)
+    return items, None
+
+
+def read_one_by_one(lines: list[bytes]) -> tuple[list, str | None]:
+    """What the slow path alone makes of each line."""
+    items: list = []
+    for number, raw in enumerate(lines, 2):
+        try:
+            item = _slow_line(raw, "r", number)
+        except RecordingError as error:
+            return items, str(error)
+        if item is None:
+            break
+        if item is not _BLANK:
+            items.append(item)
+    return items, None
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=30).filter(bool), min_size=1,
+                      max_size=12), data=st.data(), end=st.booleans())
+def test_chunk_lines_read_together_as_one_by_one(texts: list[str], data, end: bool) -> None:
+    """Lines as the writer writes them are decoded in one call; any broken or unusual line in the middle, or two
+    lines merged or one split, gives exactly what reading each line on its own gives (chunks, or the same error on
+    the same line after the same chunks)."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = write(Path(directory) / "r.jsonl", [(round(0.1 * n, 6), text.encode()) for n, text in
+                                                   enumerate(texts)], "openai-chat", end="complete" if end else None)
+        lines = path.read_bytes().splitlines(keepends=True)[1:]
+    if data.draw(st.booleans(), "untouched"):
+        times, _ = _chunk_lines(lines)
+        assert len(times) == (len(lines) - end if len(lines) - end >= 2 else 0)  # the batch path is taken
+    else:
+        chunk_lines = range(len(texts))  # the writer's chunk lines, each mutated at most once, the last first
+        for where in sorted(data.draw(st.sets(st.sampled_from(chunk_lines), min_size=1, max_size=3)), reverse=True):
+            how = data.draw(st.sampled_from(sorted(MUTATIONS)), "how")
+            lines[where : where + 1] = MUTATIONS[how](lines[where], data.draw).splitlines(keepends=True)
+        if data.draw(st.booleans(), "merge two lines"):
+            where = data.draw(st.integers(0, max(0, len(lines) - 2)), "merged")
+            lines[where : where + 2] = [b"".join(lines[where : where + 2]).replace(b"\n", b",", 1)]
+    assert read_together(lines) == read_one_by_one(lines)
+
+
+def test_lines_merged_and_split_so_the_count_still_matches_are_read_one_by_one() -> None:
+    """Lines that make one object and one line holding two: as many objects as lines, yet not the lines."""
+    a = b'{"kind":"chunk","t":0.1,"text":"data: a\\n\\n","x":[{"q":"z"}\n'
+    b = b'{"kind":"chunk","t":0.2,"text":"b"}],"w":"z"}\n'
+    c = b'{"kind":"chunk","t":0.3,"text":"c"},{"kind":"chunk","t":0.4,"text":"d"}\n'
+    lines = [a, b, c, END_LINE]
+    assert _chunk_lines(lines) == ([], [])
+    assert read_together(lines) == read_one_by_one(lines) == ([], "r:2: broken recording line (Expecting ',' "
+                                                                   "delimiter: line 2 column 1 (char 60))")
+    lines = [b'{"kind":"chunk","t":0.1\n', b'"text":"data: a\\n\\n"}\n', c, END_LINE]
+    assert _chunk_lines(lines) == ([], [])
+    assert read_together(lines) == read_one_by_one(lines) == ([], "r:2: broken recording line (Expecting ',' "
+                                                                   "delimiter: line 2 column 1 (char 24))")
+
+
+def test_a_large_recording_is_decoded_a_batch_at_a_time(tmp_path: Path) -> None:
+    """From `_LARGE` bytes on, and only then: below, importing msgspec would cost more than it saves."""
+    path = write(tmp_path / "r.jsonl", [(0.001 * n, b"data: %d\n\n" % n) for n in range(3000)], "openai-chat")
+    batches: list[int] = []
+
+    def chunk_lines(lines: list[bytes]) -> tuple[list[float | None], list[bytes]]:
+        times, pieces = _chunk_lines(lines)
+        batches.append(len(times))
+        return times, pieces
+
+    expected = [(chunk.t, chunk.data) for chunk in simple_chunks(path)[0]]
+    for large, together in ((path.stat().st_size, True), (path.stat().st_size + 1, False)):
+        batches.clear()
+        with mock.patch.object(recording, "_LARGE", large), mock.patch.object(recording, "_chunk_lines", chunk_lines):
+            assert [(chunk.t, chunk.data) for chunk in open_source(str(path)).chunks()] == expected
+        assert (len(batches) > 1 and sum(batches) == 3000) if together else not batches
+
+
+def test_a_small_recording_is_read_without_importing_msgspec(tmp_path: Path) -> None:
+    path = write(tmp_path / "r.jsonl", [(0.1, b"data: a\n\n"), (0.2, b"data: b\n\n")], "openai-chat")
+    code = "import sys; from inspector.inputs import open_source; open_source(sys.argv[1]).validate(); " \
+           "print('msgspec' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                          check=True).stdout == "False\n"

@@ -69,8 +69,7 @@ def compiled(schema: cs.CoreSchema) -> Validator:
 # fmt: off
 _EXPECTED = {
     "string_type": "a string", "int_type": "an integer", "bool_type": "a boolean", "float_type": "a number",
-    "model_type": "an object", "dict_type": "an object", "model_attributes_type": "an object",
-    "list_type": "an array",
+    "dict_type": "an object", "list_type": "an array",
 }
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object",
                type(None): "null"}
