@@ -41,12 +41,18 @@ class _Client:
 def _per_chunk(directory: Path, name: str, chunks: int, gone: Callable[[], bool]) -> float:
     writer = ChunkWriter(directory / name, Header(request={}))
     recording = StreamRecording(writer, time.time(), BodyDecoder(None), summary={}, client_gone=gone,
-                                defer=lambda flush: None)  # flushed every 64 chunks, as in a burst
+                                defer=lambda delay, flush: None)  # written once, at the end
     started = time.perf_counter()
     for _ in range(chunks):
         recording(CHUNK)
     recording.finish()
     return (time.perf_counter() - started) / chunks * 1e6
+
+
+def _watch(ours: socket.socket) -> Callable[[], bool]:
+    sockets = addon.SocketWatch()
+    sockets.watch(ours.fileno())
+    return lambda: sockets.hung_up(ours.fileno())
 
 
 def main() -> None:
@@ -64,7 +70,7 @@ def main() -> None:
         "no check": lambda: lambda: False,
         "state": lambda: lambda: client.state not in writable,
         "state + socket, each chunk": lambda: lambda: client.state not in writable or bool(poller.poll(0)),
-        "state + socket, rate-limited": lambda: addon.client_watch(client, poller),
+        "state + socket, rate-limited": lambda: addon.client_watch(client, _watch(ours)),
     }
     times: dict[str, list[float]] = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as tmp:

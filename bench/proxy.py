@@ -2,7 +2,7 @@
 
     python bench/proxy.py [--events 20000] [--paced 300] [--interval-ms 5] [--rounds 3] [--streams 24]
                           [--stream-events 2000] [--concurrency 4] [--concurrent 50] [--concurrent-interval-ms 20]
-                          [--cases burst,paced,sustained,concurrent]
+                          [--cases burst,paced,sustained,concurrent] [--baseline TREE]
 
 1. Burst: one Chat Completions stream of `--events` events, each its own HTTP chunk, sent as fast as the
    upstream can; the client times the whole body. Throughput in events/s; the recorder must keep >= 85 %.
@@ -19,6 +19,10 @@
    50 events/s, a fast model; at 5 ms, 50 streams keep plain mitmdump itself near a full core on a 2-core machine
    and its own p99 swings by tens of ms between rounds); p99 of the per-event latency over all of them. The
    recorder must add < 1 ms at the p99.
+
+`--baseline TREE` runs a third proxy in the same rounds: `sse-inspector record` from another checkout (say,
+`git archive main | tar -x -C /tmp/base`), so a change to the recorder is measured against the code before it,
+each against the same plain mitmdump.
 
 Cases 3 and 4 split the CPU per event: the proxy's event loop (its main thread) and the verdict process.
 The upstream and the client share this process's event loop (their cost is the same for both proxies); each
@@ -46,6 +50,17 @@ pads every chunk (a per-chunk number field before, which no real stream has, kep
 burst 85 % (median of the rounds' ratios); paced -0.015 ms; sustained 80 %, the streams alone 83 %, the last end
 line 0.06 s after the last byte, verdict process 7.7 us per event (15.4 with the number field); concurrent p99
 -10 ms. What is left of the sustained gap is the event loop's +4.2 us per event, not the verdicts.
+
+Then the recorder's per-chunk work was cut (a full batch written at the loop's next turn, after its last chunk went
+on; a batch's lines formatted in C; one `poll(2)` a millisecond for all the streams' client sockets, not one per
+stream). With `--baseline` the recorder before that change, 5 rounds, same day, load average 6-7 (other work):
+this tree vs the baseline, medians of the rounds' ratios to plain mitmdump in the same run:
+
+    burst        85 % vs 78 %; event-loop CPU per event +4.0 us over plain's, baseline +12 us
+    paced        -0.109 vs +0.029 ms added at the median
+    sustained    verdicts included 104 % vs 97 %; the streams alone 119 % vs 106 % (rounds 64-136 %: the load)
+                 event-loop CPU per event -0.6 vs +9.0 us over plain's 46.3 us; verdict process 6.5 vs 9.4 us
+    concurrent   p99, median of the rounds' differences +3 vs +121 ms (plain's own p99 140-900 ms between rounds)
 """
 
 from __future__ import annotations
@@ -190,7 +205,7 @@ async def wait_recorded(directory: Path, count: int) -> None:
     """Until `count` recordings have their end line (the recorder validates after the stream, off the path)."""
     for _ in range(6000):
         _ENDED.update(path for path in directory.glob("*.jsonl") if path not in _ENDED and _has_end_line(path))
-        if len(_ENDED) >= count:
+        if sum(path.parent == directory for path in _ENDED) >= count:
             return
         await asyncio.sleep(0.01)
     raise SystemExit("recordings did not end")
@@ -238,23 +253,25 @@ async def main(args: argparse.Namespace) -> None:
     server = await asyncio.start_server(upstream, "127.0.0.1", 0)
     up = server.sockets[0].getsockname()[1]
     work = Path(tempfile.mkdtemp(prefix="sse-bench-"))
-    plain_port, record_port = free_port(), free_port()
+    plain_port = free_port()
     plain = subprocess.Popen(
         [MITMDUMP, "-q", "--mode", f"reverse:http://127.0.0.1:{up}", "--listen-host", "127.0.0.1",
          "-p", str(plain_port), "--set", "stream_large_bodies=1"], stdout=subprocess.DEVNULL)
-    command = [PYTHON, "-m", "inspector", "record", "--reverse", f"http://127.0.0.1:{up}", "--port", str(record_port),
-               "--dir", str(work / "rec")]
-    recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=ROOT)
-    results: dict[str, dict[str, list[float]]] = {name: defaultdict(list) for name in ("plain", "record")}
-    processes = {"plain": (plain, plain_port), "record": (recorder, record_port)}
-    recorded = 0
+    processes = {"plain": (plain, plain_port)}
+    trees = {"record": ROOT} | ({"baseline": Path(args.baseline).resolve()} if args.baseline else {})
+    for name, tree in trees.items():
+        port = free_port()
+        command = [PYTHON, "-m", "inspector", "record", "--reverse", f"http://127.0.0.1:{up}", "--port", str(port),
+                   "--dir", str(work / name)]
+        processes[name] = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=tree), port  # cwd: its code
+    results: dict[str, dict[str, list[float]]] = {name: defaultdict(list) for name in processes}
+    recorded: dict[str, int] = defaultdict(int)
 
     async def ended(name: str, streams: int) -> None:
         """Until the recorder's streams so far have their end lines (plain mitmdump has none to wait for)."""
-        nonlocal recorded
-        if name == "record":
-            recorded += streams
-            await wait_recorded(work / "rec", recorded)
+        if name in trees:
+            recorded[name] += streams
+            await wait_recorded(work / name, recorded[name])
 
     async def measure(name: str) -> None:
         process, port = processes[name]
@@ -289,16 +306,17 @@ async def main(args: argparse.Namespace) -> None:
             found["p99_child_us"].append((children_cpu(process.pid) - child) / len(latencies) * 1e6)
 
     try:
-        await wait_listening(plain_port, plain)
-        await wait_listening(record_port, recorder)
-        for name in processes:  # warm-up
-            await fetch(processes[name][1], 200, 0)
-        await ended("record", 1)
+        for process, port in processes.values():
+            await wait_listening(port, process)
+        for name, (_, port) in processes.items():  # warm-up
+            await fetch(port, 200, 0)
+            await ended(name, 1)
+        order = list(processes)
         for round_number in range(args.rounds):
-            for name in ("plain", "record") if round_number % 2 == 0 else ("record", "plain"):
+            for name in order[round_number % len(order):] + order[:round_number % len(order)]:
                 await measure(name)
     finally:
-        for process in (plain, recorder):
+        for process, _ in processes.values():
             process.send_signal(2)
             process.wait(timeout=30)
         server.close()
@@ -313,10 +331,17 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, list[float]]])
     def median(key: str) -> dict[str, float]:
         return {name: statistics.median(values[key]) for name, values in results.items()}
 
-    def ratio(key: str) -> float:
+    def ratio(key: str, name: str = "record") -> float:
         """The median of the rounds' ratios: each round measured both back to back."""
-        return statistics.median(ours / plain for ours, plain in zip(results["record"][key], results["plain"][key],
+        return statistics.median(ours / plain for ours, plain in zip(results[name][key], results["plain"][key],
                                                                       strict=True))
+
+    def baseline(key: str, unit: str = "events/s") -> None:
+        """The same figure for `--baseline`'s recorder, measured in the same rounds."""
+        if "baseline" in results:
+            value = statistics.median(results["baseline"][key])
+            print(f"  baseline tree     {value:>9.0f} {unit}   "
+                  f"median of the rounds' ratios {ratio(key, 'baseline'):.0%}")
 
     if "burst" in args.cases:
         burst, cpu = median("burst"), median("cpu_us")
@@ -324,6 +349,7 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, list[float]]])
         print(f"  plain mitmdump    {burst['plain']:>9.0f} events/s   ({1e6 / burst['plain']:.1f} us/event)")
         print(f"  sse-inspector     {burst['record']:>9.0f} events/s   = {burst['record'] / burst['plain']:.0%} of "
               f"plain; median of the rounds' ratios {ratio('burst'):.0%} (target >= 85%)")
+        baseline("burst")
         print(f"  event-loop CPU per event: plain {cpu['plain']:.1f} us, sse-inspector {cpu['record']:.1f} us "
               f"(+{cpu['record'] - cpu['plain']:.1f} us; {cpu['plain'] / cpu['record']:.0%} of plain's rate if "
               "CPU-bound)")
@@ -337,6 +363,9 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, list[float]]])
         print(f"  plain mitmdump    {paced['plain']:.3f} ms")
         print(f"  sse-inspector     {paced['record']:.3f} ms   added {paced['record'] - paced['plain']:+.3f} ms "
               "(target < 1 ms)")
+        if "baseline" in paced:
+            print(f"  baseline tree     {paced['baseline']:.3f} ms   "
+                  f"added {paced['baseline'] - paced['plain']:+.3f} ms")
     if "sustained" in args.cases:
         steady = median("sustained")
         print(f"sustained: {args.streams} streams of {args.stream_events} events, {args.concurrency} at a time, "
@@ -344,20 +373,27 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, list[float]]])
         print(f"  plain mitmdump    {steady['plain']:>9.0f} events/s")
         print(f"  sse-inspector     {steady['record']:>9.0f} events/s   = {steady['record'] / steady['plain']:.0%} "
               f"of plain; median of the rounds' ratios {ratio('sustained'):.0%} (target >= 90%)")
+        baseline("sustained")
         delivered, lag = median("delivered"), statistics.median(results["record"]["verdict_lag_s"])
         print(f"  the streams alone (the clock stopped when the last client had its last byte): plain "
               f"{delivered['plain']:.0f} events/s, sse-inspector {delivered['record']:.0f} events/s, median of the "
               f"rounds' ratios {ratio('delivered'):.0%}; the last end line came {lag:.2f} s after the last byte")
+        if "baseline" in results:
+            print("  baseline tree, the streams alone: median of the rounds' ratios "
+                  f"{ratio('delivered', 'baseline'):.0%}")
         _cpu_split(results, "sustained")
     if "concurrent" in args.cases:
         tail = median("p99")
-        added = statistics.median(ours - plain for ours, plain in zip(results["record"]["p99"],
-                                                                      results["plain"]["p99"], strict=True))
+        added, before = (statistics.median(ours - plain for ours, plain in zip(results[name]["p99"],
+                                                                                results["plain"]["p99"], strict=True))
+                         if name in results else None for name in ("record", "baseline"))
         print(f"concurrent paced: {args.concurrent} streams at once, {args.paced} events "
               f"{args.concurrent_interval_ms:g} ms apart, p99 latency upstream -> client, median of the rounds:")
         print(f"  plain mitmdump    {tail['plain']:.3f} ms")
         print(f"  sse-inspector     {tail['record']:.3f} ms   added {tail['record'] - tail['plain']:+.3f} ms; "
               f"median of the rounds' differences {added:+.3f} ms (target < 1 ms)")
+        if before is not None:
+            print(f"  baseline tree     {tail['baseline']:.3f} ms   median of the rounds' differences {before:+.3f} ms")
         _cpu_split(results, "p99")
 
 
@@ -367,6 +403,9 @@ def _cpu_split(results: dict[str, dict[str, list[float]]], case: str) -> None:
     child = statistics.median(results["record"][f"{case}_child_us"])
     print(f"  CPU per event: event loop plain {loop['plain']:.1f} us, sse-inspector {loop['record']:.1f} us "
           f"(+{loop['record'] - loop['plain']:.1f} us); verdict process {child:.1f} us (at the lowest priority)")
+    if "baseline" in loop:
+        print(f"  baseline tree: event loop {loop['baseline']:.1f} us (+{loop['baseline'] - loop['plain']:.1f} us), "
+              f"verdict process {statistics.median(results['baseline'][f'{case}_child_us']):.1f} us")
 
 
 if __name__ == "__main__":
@@ -380,6 +419,7 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--concurrent", type=int, default=50)
     parser.add_argument("--concurrent-interval-ms", type=float, default=20.0)
+    parser.add_argument("--baseline", metavar="TREE", help="also measure `record` run from this checkout")
     parser.add_argument("--cases", type=lambda text: text.split(","), default=list(CASES),
                         help=f"comma-separated, of {','.join(CASES)}")
     os.environ.setdefault("PYTHONUNBUFFERED", "1")

@@ -9,13 +9,13 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import select
 import socket
 import stat
 import time
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,9 +30,17 @@ from mitmproxy.test import taddons, tflow, tutils
 from recorder_helpers import CORPUS, SECRET, read_recording, recorded_body
 
 from inspector.inputs import open_source
-from inspector.recorder.addon import Recorder, client_watch
+from inspector.recorder.addon import Recorder, SocketWatch, client_watch
 from inspector.recorder.decode import BodyDecoder
-from inspector.recorder.stream import ChunkWriter, Ending, StreamRecording, chunk_line
+from inspector.recorder.stream import (
+    _BATCH,
+    WRITE_DELAY,
+    ChunkWriter,
+    Ending,
+    StreamRecording,
+    chunk_line,
+    chunk_lines,
+)
 from inspector.recorder.verdict import StreamResult, end_reason
 from inspector.recording import End, Header
 
@@ -489,7 +497,8 @@ def test_options_and_their_defaults():
 def test_chunks_queued_in_one_loop_turn_are_written_together(tmp_path):
     due: list = []
     writer = ChunkWriter(tmp_path / "r.jsonl", Header(request={}))
-    recording = StreamRecording(writer, time.time(), BodyDecoder(None), summary={}, defer=due.append)
+    recording = StreamRecording(writer, time.time(), BodyDecoder(None), summary={},
+                                defer=lambda delay, flush: due.append(flush))
     for chunk in (b"data: 1\n\n", b"data: 2\n\n", b"\xff"):
         recording(chunk)
     assert (len(due), len((tmp_path / "r.jsonl").read_text().splitlines())) == (1, 1)  # the header only
@@ -515,6 +524,28 @@ def test_fast_chunk_lines_read_back_as_the_bytes_written(tmp_path_factory, chunk
         (round(index / 7, 6), chunk) for index, chunk in enumerate(chunks)
     ]
     assert source.end == End(1.0, "complete", None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=40) | st.text(max_size=40).map(str.encode), min_size=1, max_size=8))
+def test_a_batch_of_chunk_lines_is_the_lines_one_by_one(chunks):
+    """`chunk_lines` (the batch, in C) is `chunk_line` (the reference) for any chunks: quotes, control
+    characters, a character split between chunks, binary."""
+    times = [index / 7 for index in range(len(chunks))]
+    assert chunk_lines(times, chunks) == "".join(chunk_line(t, chunk) for t, chunk in zip(times, chunks, strict=True))
+
+
+def test_a_full_batch_is_written_at_the_loops_next_turn_not_before_its_last_chunk_goes_on(tmp_path):
+    """The chunk that fills a batch is handed back to mitmproxy at once; the write comes at the loop's next turn."""
+    due: list = []
+    writer = ChunkWriter(tmp_path / "r.jsonl", Header(request={}))
+    recording = StreamRecording(writer, time.time(), BodyDecoder(None), summary={},
+                                defer=lambda delay, flush: due.append((delay, flush)))
+    chunks = [b"data: %d\n\n" % index for index in range(_BATCH)]
+    assert [recording(chunk) for chunk in chunks] == chunks
+    assert ([delay for delay, _ in due], len(read_recording(tmp_path / "r.jsonl")[1])) == ([WRITE_DELAY, 0], 0)
+    due.pop()[1]()
+    assert recorded_body(read_recording(tmp_path / "r.jsonl")[1]) == b"".join(chunks)
 
 
 _NOON = time.mktime((2026, 1, 2, 12, 4, 31, 0, 0, -1))
@@ -577,16 +608,53 @@ def test_chunks_after_the_end_are_not_recorded(tmp_path):
 
 def test_client_watch_sees_a_client_that_closed_its_socket_or_a_connection_mitmproxy_closed():
     ours, theirs = socket.socketpair()
-    poller = select.poll()
-    poller.register(ours.fileno(), select.POLLRDHUP)
+    sockets = SocketWatch(interval=0)  # asks the sockets every time
+    sockets.watch(ours.fileno())
     client = tflow.tclient_conn()
     client.state = ConnectionState.OPEN
+    hung_up = partial(sockets.hung_up, ours.fileno())
     try:
-        assert client_watch(client, poller)() is False
+        assert client_watch(client, hung_up)() is False
         theirs.close()  # a FIN the proxy has not read yet
-        assert client_watch(client, poller)() is True
+        assert client_watch(client, hung_up)() is True
         assert client_watch(client, None)() is False
         client.state = ConnectionState.CAN_READ  # mitmproxy closed its writing side
         assert client_watch(client, None)() is True
     finally:
         ours.close()
+
+
+def test_one_socket_watch_tells_which_client_hung_up_and_forgets_a_stream_that_ended():
+    pairs = [socket.socketpair() for _ in range(3)]
+    sockets = SocketWatch(interval=0)
+    try:
+        for ours, _ in pairs:
+            sockets.watch(ours.fileno())
+        sockets.watch(pairs[1][0].fileno())  # a second stream on the same connection (HTTP/2)
+        pairs[1][1].close()
+        assert [sockets.hung_up(ours.fileno()) for ours, _ in pairs] == [False, True, False]
+        sockets.forget(pairs[1][0].fileno())  # one of its two streams ended: still watched
+        assert sockets.hung_up(pairs[1][0].fileno()) is True
+        sockets.forget(pairs[1][0].fileno())
+        assert sockets.hung_up(pairs[1][0].fileno()) is False
+    finally:
+        for pair in pairs:
+            for end in pair:
+                end.close()
+
+
+def test_a_new_stream_is_never_told_of_an_answer_older_than_itself():
+    """Answers are kept for `SOCKET_CHECK_INTERVAL`; a socket watched since then (its number may be a closed one's)
+    gets a fresh answer."""
+    (ours, theirs), (other, peer) = socket.socketpair(), socket.socketpair()
+    sockets = SocketWatch(interval=3600)  # never stale by the clock
+    try:
+        sockets.watch(ours.fileno())
+        assert sockets.hung_up(ours.fileno()) is False
+        theirs.close()
+        assert sockets.hung_up(ours.fileno()) is False  # the answer of a moment ago
+        sockets.watch(other.fileno())
+        assert sockets.hung_up(ours.fileno()) is True
+    finally:
+        for end in (ours, theirs, other, peer):
+            end.close()

@@ -35,7 +35,7 @@ from ..protocols import detect
 from ..recording import Header
 from ..redact import Policy
 from .decode import BodyDecoder, DecodeError
-from .stream import WRITE_DELAY, ChunkWriter, Ending, StreamRecording
+from .stream import ChunkWriter, Ending, StreamRecording
 from .verdict import Finished, StreamResult, judge, verdict_process, write_end
 
 log = logging.getLogger(__name__)
@@ -43,10 +43,13 @@ log = logging.getLogger(__name__)
 STREAM_CHOICES = ("llm", "all")
 CLIENT_LEFT = "the client went away before the end of the body reached it"
 SOCKET_CHECK_INTERVAL = 0.001
-"""Seconds between two looks at the client's socket: a burst of chunks pays for one `poll(2)` per millisecond,
-not one each (`bench/client_check.py`); what passes in the millisecond after the client left is recorded."""
+"""Seconds between two looks at the clients' sockets: a burst of chunks pays for one `poll(2)` per millisecond,
+not one each (`bench/client_check.py`), for all the streams together (`SocketWatch`); what passes in the
+millisecond after the client left is recorded."""
 _WRITABLE = frozenset({ConnectionState.OPEN, ConnectionState.CAN_WRITE})
-"""A set, not `state & CAN_WRITE`: the check runs for every chunk, and a Flag operation costs a microsecond."""
+_OPEN, _CAN_WRITE = ConnectionState.OPEN, ConnectionState.CAN_WRITE
+"""`client_watch` compares states by identity (a Flag operation costs a microsecond, hashing an enum member for
+`in _WRITABLE` a quarter of one): every combination of flags is one cached member."""
 _DROPPED_WHEN_DECODED = ("content-encoding", "content-length")  # the recorded chunks are decoded
 # fmt: off
 _ENDING_BY_MESSAGE = (
@@ -78,6 +81,9 @@ class Recorder:
         """`_judge` runs on the event loop and on the executor's thread (a retry): one new executor, not two."""
         self._recordings: dict[str, tuple[http.HTTPFlow, StreamRecording]] = {}
         """The event streams still open, by flow id."""
+        self._sockets = SocketWatch()
+        self._watched: dict[str, int] = {}
+        """The client socket `_sockets` watches for each open event stream, by flow id."""
         self._reported_dir_error: str | None = None
         self._stopped = False
 
@@ -155,7 +161,7 @@ class Recorder:
                 recording.record(end - recording.started, flow.response.raw_content or b"")
         if recording is not None:
             gone = recording.client_left or flow.client_conn.state not in _WRITABLE
-            self._finish(recording, Ending("client", CLIENT_LEFT) if gone else Ending("response"))
+            self._finish(flow, recording, Ending("client", CLIENT_LEFT) if gone else Ending("response"))
 
     def error(self, flow: http.HTTPFlow) -> None:
         _, recording = self._recordings.pop(flow.id, (None, None))
@@ -164,7 +170,8 @@ class Recorder:
             if protocol is not None and _asks_for_stream(flow.request):
                 recording = self._start(flow, protocol, sse=False)  # the upstream never answered: say why
         if recording is not None:
-            self._finish(recording, Ending("client", CLIENT_LEFT) if recording.client_left else _ending_of(flow))
+            self._finish(flow, recording,
+                         Ending("client", CLIENT_LEFT) if recording.client_left else _ending_of(flow))
 
     def done(self) -> None:
         self._stopped = True  # the verdict process is going away: what ends after this is not recorded
@@ -172,7 +179,7 @@ class Recorder:
             if flow.response is not None:  # what still comes passes on, unrecorded: the recording is closed
                 stream = flow.response.stream
                 flow.response.stream = stream.then if isinstance(stream, Chained) else True
-            self._finish(recording, Ending("stopped", "the recorder stopped before the stream ended"))
+            self._finish(flow, recording, Ending("stopped", "the recorder stopped before the stream ended"))
         self._recordings.clear()
         self._executor.shutdown(wait=True)
 
@@ -199,15 +206,22 @@ class Recorder:
             "method": flow.request.method, "path": urlsplit(flow.request.path).path,
             "status": response.status_code if response is not None else None, "sse": sse,
         }
+        socket = _socket_fd(flow.client_conn) if sse else None  # a buffered body has no chunks to check
+        if socket is not None:
+            self._sockets.watch(socket)
+            self._watched[flow.id] = socket
+        hung_up = None if socket is None else partial(self._sockets.hung_up, socket)
         return StreamRecording(writer, started, decoder, summary=summary, defer=_batched_writes(),
-                               client_gone=client_watch(flow.client_conn, _socket_poller(flow.client_conn)))
+                               client_gone=client_watch(flow.client_conn, hung_up))
 
     def _header(self, flow: http.HTTPFlow, protocol: str | None, started: float, decoder: BodyDecoder) -> Header:
         return flow_header(flow, protocol, started, None if decoder.is_identity else decoder.encoding,
                            tuple(ctx.options.sse_redact), keep_body=ctx.options.sse_request_body)
 
-    def _finish(self, recording: StreamRecording, ending: Ending) -> None:
+    def _finish(self, flow: http.HTTPFlow, recording: StreamRecording, ending: Ending) -> None:
         recording.finish()
+        if (socket := self._watched.pop(flow.id, None)) is not None:
+            self._sockets.forget(socket)
         self._judge(recording, Finished.of(recording, ending), first_try=True)
 
     def _judge(self, recording: StreamRecording, finished: Finished, *, first_try: bool) -> None:
@@ -299,37 +313,66 @@ class Chained:
         return self.then(data)
 
 
-def client_watch(client: Client, poller: select.poll | None) -> Callable[[], bool]:
+def client_watch(client: Client, hung_up: Callable[[], bool] | None) -> Callable[[], bool]:
     """Whether the client has gone, asked before each chunk is passed on: from mitmproxy's view of the connection,
     and from the socket itself. A busy proxy may not have read the client's FIN or reset yet when the upstream's
     next chunks come; those would go to a client that left, so they must not be recorded as delivered.
-    `poller` watches the client's socket (`_socket_poller`); None: mitmproxy's view only."""
-    next_poll = 0.0
+    `hung_up` asks about the client's socket (`SocketWatch.hung_up`); None: mitmproxy's view only."""
 
     def gone() -> bool:
-        nonlocal next_poll
-        if client.state not in _WRITABLE:
+        state = client.state
+        if state is not _OPEN and state is not _CAN_WRITE:  # `not in _WRITABLE`, for every chunk
             return True
-        if poller is None or (now := time.monotonic()) < next_poll:
-            return False
-        next_poll = now + SOCKET_CHECK_INTERVAL
-        return bool(poller.poll(0))
+        return hung_up is not None and hung_up()
 
     return gone
 
 
-def _socket_poller(client: Client) -> select.poll | None:
-    """A poll object that reports the client's socket once the client closed or reset it (None: no socket to
-    watch, as in mitmproxy's test contexts or its non-TCP modes). NOTE: reaches into mitmproxy 11's proxy server
-    (connection handler, then transport) for the socket: no public API gives it."""
+class SocketWatch:
+    """The client sockets of the streams being recorded, asked together whether their client closed or reset them:
+    one `poll(2)` per `SOCKET_CHECK_INTERVAL` for all the live streams, not one per stream (a `poll(2)` costs
+    about 1.5 µs on a VM; 4 streams in a burst asked it every other chunk, `bench/proxy.py`'s sustained case)."""
+
+    def __init__(self, interval: float = SOCKET_CHECK_INTERVAL) -> None:
+        self._interval = interval
+        self._poller = select.poll()
+        self._watchers: dict[int, int] = {}
+        """How many open streams watch each socket (HTTP/2 carries several streams over one connection)."""
+        self._hung_up: set[int] = set()
+        self._next_poll = 0.0
+
+    def watch(self, socket: int) -> None:
+        if not self._watchers.get(socket):
+            self._poller.register(socket, select.POLLRDHUP)  # POLLERR and POLLHUP are always reported
+        self._watchers[socket] = self._watchers.get(socket, 0) + 1
+        self._next_poll = 0.0  # the last answer may be about a closed socket this one's number was before
+
+    def forget(self, socket: int) -> None:
+        left = self._watchers.pop(socket, 0) - 1
+        if left > 0:
+            self._watchers[socket] = left
+        elif left == 0:
+            self._poller.unregister(socket)
+            self._hung_up.discard(socket)
+
+    def hung_up(self, socket: int) -> bool:
+        """Whether the client closed or reset `socket`, as of at most `SOCKET_CHECK_INTERVAL` ago."""
+        if (now := time.monotonic()) >= self._next_poll:
+            self._next_poll = now + self._interval
+            self._hung_up = {found for found, _ in self._poller.poll(0)}
+        return socket in self._hung_up
+
+
+def _socket_fd(client: Client) -> int | None:
+    """The client's socket (None: no socket to watch, as in mitmproxy's test contexts or its non-TCP modes).
+    NOTE: reaches into mitmproxy 11's proxy server (connection handler, then transport) for the socket: no public
+    API gives it."""
     try:
         handler = ctx.master.addons.get("proxyserver").connections[client.id]
-        sock = handler.transports[client].writer.get_extra_info("socket")
-        poller = select.poll()
-        poller.register(sock.fileno(), select.POLLRDHUP)  # POLLERR and POLLHUP are always reported
+        socket = handler.transports[client].writer.get_extra_info("socket").fileno()
     except (AttributeError, KeyError, OSError, ValueError):
         return None
-    return poller
+    return socket if socket >= 0 else None
 
 
 def _write_address(target: Path, host: str, port: int) -> None:
@@ -342,11 +385,10 @@ def _write_address(target: Path, host: str, port: int) -> None:
     temporary.replace(target)  # a reader polling the file never sees half an address
 
 
-def _batched_writes() -> Callable[[Callable[[], None]], object] | None:
-    """Schedules a flush `WRITE_DELAY` seconds later on the running loop; None outside a loop (tests)."""
+def _batched_writes() -> Callable[[float, Callable[[], None]], object] | None:
+    """Schedules a flush on the running loop (`StreamRecording`'s `defer`); None outside a loop (tests)."""
     try:
-        loop = asyncio.get_running_loop()
-        return lambda flush: loop.call_later(WRITE_DELAY, flush)
+        return asyncio.get_running_loop().call_later
     except RuntimeError:
         return None
 

@@ -1,11 +1,11 @@
 """One recorded response: the stream callable on mitmproxy's hot path, and the file it writes.
 
 The callable runs on mitmproxy's event loop for every network chunk of every stream, so it does as little as
-possible: a time stamp and a queue; every `WRITE_DELAY` the queued chunks are decoded (when the body is
-compressed) and written with one system call. It never raises (an escaping exception would cut the app's
-connection) and always hands the chunk back unchanged. Parsing and validation happen once the stream has ended
-(`verdict`), off this path: `bench/proxy.py` measured that validating each chunk would cost more than
-the proxying itself.
+possible: a time stamp and a queue; every `WRITE_DELAY`, or at the loop's next turn once a batch is full, the
+queued chunks are decoded (when the body is compressed) and written with one system call. It never raises (an
+escaping exception would cut the app's connection) and always hands the chunk back unchanged. Parsing and
+validation happen once the stream has ended (`verdict`), off this path: `bench/proxy.py` measured that
+validating each chunk would cost more than the proxying itself.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from .decode import BodyDecoder, DecodeError
 
 log = logging.getLogger(__name__)
 _BATCH = 64
-"""Chunks written by one system call at most: a burst delivers thousands per second."""
+"""Chunks that make a batch: once this many wait, they are written at the loop's next turn (a burst delivers
+thousands per second), not `WRITE_DELAY` later."""
 WRITE_DELAY = 0.02
 """Seconds a chunk may wait in memory before it is written. mitmproxy hands over one chunk per turn of its loop,
 so writing every turn cost a `write(2)` per chunk: `bench/proxy.py` measured ~2.5 µs of the recorder's ~5 µs per
@@ -43,10 +44,14 @@ class ChunkWriter(RecordingWriter):
         self._fd = self._file.fileno()
 
     def chunk(self, t: float | None, data: bytes) -> None:
-        self.write_lines([chunk_line(t, data)])
+        self.write(chunk_line(t, data))
 
     def write_lines(self, lines: list[str]) -> None:
-        data = "".join(lines).encode("utf-8")
+        self.write("".join(lines))
+
+    def write(self, lines: str) -> None:
+        """Whole lines, with one `write(2)` as a rule."""
+        data = lines.encode("utf-8")
         while data:
             written = os.write(self._fd, data)
             data = data[written:]
@@ -59,6 +64,20 @@ def chunk_line(t: float | None, data: bytes) -> str:
         return f'{{"kind":"chunk","t":{stamp},"text":{encode_basestring(data.decode("utf-8"))}}}\n'
     except UnicodeDecodeError:
         return f'{{"kind":"chunk","t":{stamp},"b64":"{b64encode(data).decode("ascii")}"}}\n'
+
+
+_TEXT_LINE = '{"kind":"chunk","t":%.6f,"text":%s}\n'
+
+
+def chunk_lines(times: list[float], chunks: list[bytes]) -> str:
+    """The chunk lines of a batch, each as `chunk_line` writes it. The common case (every chunk valid UTF-8)
+    runs without a Python frame per chunk (`map` over C functions): what is left per line is the escaping and
+    the time's digits, about a microsecond on the proxy's event loop."""
+    try:
+        texts = map(encode_basestring, map(bytes.decode, chunks))  # strict UTF-8
+        return "".join(map(_TEXT_LINE.__mod__, zip(times, texts, strict=True)))
+    except UnicodeDecodeError:  # a chunk that splits a character, or a binary body: line by line
+        return "".join(map(chunk_line, times, chunks))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +93,9 @@ class Ending:
 class StreamRecording:
     """Records one response. Call it with each network chunk; `finish` once the proxy says the body is over.
 
-    The call only stamps the chunk and queues it; `flush` decodes and writes the queue `WRITE_DELAY` later
-    (`defer` schedules it on the event loop), so a burst of chunks costs one `write(2)`, not one each.
+    The call only stamps the chunk and queues it; `flush` decodes and writes the queue `WRITE_DELAY` later,
+    or once `_BATCH` chunks wait (`defer(delay, flush)` schedules it on the event loop, as `loop.call_later`),
+    so a burst of chunks costs one `write(2)`, not one each, and never holds up the chunk that filled the batch.
     Without `defer` every chunk is written at once.
     """
 
@@ -86,7 +106,7 @@ class StreamRecording:
         decoder: BodyDecoder,
         *,
         summary: dict,
-        defer: Callable[[Callable[[], None]], object] | None = None,
+        defer: Callable[[float, Callable[[], None]], object] | None = None,
         client_gone: Callable[[], bool] = lambda: False,
     ) -> None:
         self.writer = writer
@@ -104,7 +124,11 @@ class StreamRecording:
         """The proxy learnt the client had gone while the body still came: the rest was not recorded."""
         self._defer = defer
         self._client_gone = client_gone
-        self._queue: list[tuple[float, bytes]] = []
+        self._taking = True
+        """Chunks still go into the recording: not finished, not failed, the client still there."""
+        self._times: list[float] = []
+        self._chunks: list[bytes] = []
+        """The queue: the chunks not written yet and their times, in two lists so a batch is written in C."""
 
     @property
     def path(self) -> Path:
@@ -114,36 +138,46 @@ class StreamRecording:
         """mitmproxy's stream callable: queue `data` for the recording, give it back unchanged."""
         if not data:
             return []  # NOTE: the end marker (twice under HTTP/2); returning b"" for data would end an HTTP/1 body
-        if self.failure is None and not self.finished and not self.client_left:
+        if self._taking:
             try:
                 if self._client_gone():
                     self.client_left = True  # what comes from here on never reaches the client: not recorded
+                    self._taking = False
                     return data
-                queue = self._queue
-                queue.append((time.time() - self.started, data))
-                if len(queue) == 1 and self._defer is not None:
-                    self._defer(self.flush)  # a little later, with whatever else arrives meanwhile
-                elif len(queue) >= _BATCH or self._defer is None:
-                    self.flush()  # a burst: write now, while the chunks are still in the CPU's cache
+                self._times.append(time.time() - self.started)
+                chunks = self._chunks
+                chunks.append(data)
+                if self._defer is None:
+                    self.flush()
+                elif len(chunks) == 1:
+                    self._defer(WRITE_DELAY, self.flush)  # a little later, with whatever else arrives meanwhile
+                elif len(chunks) == _BATCH:
+                    self._defer(0, self.flush)  # a burst: as soon as this chunk has gone on to the client
             except Exception as error:  # noqa: BLE001  the one boundary: nothing may escape into mitmproxy
                 self._fail(error)
         return data
 
     def record(self, t: float, data: bytes) -> None:
         """Queue a chunk received at `t` (a whole buffered body, for instance) and write it now."""
-        self._queue.append((t, data))
+        self._times.append(t)
+        self._chunks.append(data)
         self.flush()
 
     def flush(self) -> None:
         """Decode and write the queued chunks. Runs as an event-loop callback, so it catches what it raises."""
-        queue, self._queue = self._queue, []
-        if self.failure is not None or not queue:
+        times, chunks = self._times, self._chunks
+        if not chunks:
+            return
+        self._times, self._chunks = [], []
+        if self.failure is not None:
             return
         try:
-            decode = self.decoder.decode
-            lines = [chunk_line(t, decoded) for t, data in queue if (decoded := decode(data))]
-            if lines:
-                self.writer.write_lines(lines)
+            if not self.decoder.is_identity:
+                decode = self.decoder.decode
+                decoded = [(t, text) for t, data in zip(times, chunks, strict=True) if (text := decode(data))]
+                times, chunks = [t for t, _ in decoded], [text for _, text in decoded]
+            if chunks:
+                self.writer.write(chunk_lines(times, chunks))
         except Exception as error:  # noqa: BLE001  same boundary, a little later
             self._fail(error)
 
@@ -152,6 +186,7 @@ class StreamRecording:
         if self.finished:
             return
         self.finished = True
+        self._taking = False
         self.ended_at = time.time() - self.started
         self.flush()
         if self.failure is None:
@@ -165,3 +200,4 @@ class StreamRecording:
     def _fail(self, error: Exception) -> None:
         log.exception("sse-inspector: recording %s failed; the stream passes through unrecorded", self.path)
         self.failure = f"recorder failed: {error}"
+        self._taking = False
