@@ -348,12 +348,26 @@ def _recorder_options(command):
                      type=click.Path(dir_okay=False),
                      help="Also trust this CA (PEM) for upstreams, e.g. a staging endpoint's private CA (repeatable)."),
         click.option("--insecure", is_flag=True, help="Do not verify upstream certificates at all (says so)."),
+        click.option("--upstream-proxy", metavar="URL|none",
+                     help="Reach upstreams through this http(s)://HOST:PORT proxy (credentials in the URL go to it "
+                     "only). Default: the proxy HTTPS_PROXY / HTTP_PROXY named when sse-inspector started, except "
+                     "for NO_PROXY hosts, as curl does; none: direct."),
         click.option("--redact", "redacted", multiple=True, metavar="NAME",
                      help="Also redact this header, query parameter or JSON field (repeatable); names with key, token, "
                      "secret, password, auth, cookie, session, credential or signature among their words always are."),
     ]):
         command = option(command)
     return command
+
+
+def _upstream_proxy(option: str | None, environ: dict[str, str]):
+    """The proxy the recorder reaches upstreams through (`recorder/upstream_proxy.py`); exit 2 for a bad URL."""
+    from .recorder.upstream_proxy import ProxyError, UpstreamProxy
+
+    try:
+        return UpstreamProxy.choose(option, environ)
+    except ProxyError as error:
+        raise UsageFailure(str(error)) from None
 
 
 def _warn(settings) -> None:
@@ -373,7 +387,7 @@ def _warn(settings) -> None:
               help="Address to listen on; anything but loopback makes the proxy reachable from the network.")
 @_recorder_options
 def record(reverse: tuple[str, ...], regular: bool, port: int, listen_host: str, directory: str, streams: str,
-           upstream_ca: tuple[str, ...], insecure: bool, redacted: tuple[str, ...]) -> None:
+           upstream_ca: tuple[str, ...], insecure: bool, upstream_proxy: str | None, redacted: tuple[str, ...]) -> None:
     """Record every LLM event stream through a local mitmproxy, one live line per finished stream.
 
     The app receives each chunk unchanged the moment it arrives. Ctrl-C stops and prints a summary.
@@ -384,7 +398,8 @@ def record(reverse: tuple[str, ...], regular: bool, port: int, listen_host: str,
     from .view.live import RecordLive
     from .view.render import make_console
 
-    settings = Settings(directory, listen_host, streams, upstream_ca, insecure, redacted)
+    settings = Settings(directory, listen_host, streams, upstream_ca, insecure, redacted,
+                        _upstream_proxy(upstream_proxy, _user_environment()))
     console = make_console()
     # on a terminal, a live panel of the streams in flight; elsewhere one plain line per finished stream
     live = RecordLive(directory, console) if console.is_terminal else None
@@ -395,8 +410,9 @@ def record(reverse: tuple[str, ...], regular: bool, port: int, listen_host: str,
         _warn(settings)
         with live or nullcontext():
             on_result = live.finished if live is not None else lambda found: click.echo(found.line())
+            proxy = settings.upstream_proxy
             tally = run(targets, port, settings, on_result=on_result,
-                        on_listening=lambda where: click.echo("\n".join(banner(directory, where))))
+                        on_listening=lambda where: click.echo("\n".join(banner(directory, where, proxy))))
     except RecorderError as error:
         raise UsageFailure(str(error)) from None
     ok = tally.streams - tally.failed
@@ -409,7 +425,7 @@ def record(reverse: tuple[str, ...], regular: bool, port: int, listen_host: str,
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED, metavar="-- CMD [ARGS]...")
 @_recorder_options
 def run(command: tuple[str, ...], directory: str, streams: str, upstream_ca: tuple[str, ...], insecure: bool,
-        redacted: tuple[str, ...]) -> None:
+        upstream_proxy: str | None, redacted: tuple[str, ...]) -> None:
     """Run CMD with its environment pointed at the recorder, and record every LLM event stream it makes.
 
     OPENAI_BASE_URL, ANTHROPIC_BASE_URL and the like point at reverse proxies for the upstreams they named (the
@@ -425,11 +441,13 @@ def run(command: tuple[str, ...], directory: str, streams: str, upstream_ca: tup
     from .recorder.run_summary import RunSummary
     from .view.render import make_console
 
-    settings = Settings(directory, streams=streams, upstream_ca=upstream_ca, insecure=insecure, redact=redacted)
+    environ = _user_environment()
+    settings = Settings(directory, streams=streams, upstream_ca=upstream_ca, insecure=insecure, redact=redacted,
+                        upstream_proxy=_upstream_proxy(upstream_proxy, environ))
     _warn(settings)
     say = partial(click.echo, err=True)
     session = CommandRun(command, settings, lambda line: say(f"sse-inspector: {line}"),
-                         on_result=lambda found: say(found.line()), environ=_user_environment())
+                         on_result=lambda found: say(found.line()), environ=environ)
     try:
         code = session.run()
     except RecorderError as error:

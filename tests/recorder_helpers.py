@@ -26,6 +26,7 @@ import json
 import os
 import queue
 import signal
+import socketserver
 import ssl
 import subprocess
 import sys
@@ -209,19 +210,26 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
+def serving(server: socketserver.BaseServer) -> Iterator[None]:
+    """Serve on a thread of its own while the block runs; then stop, close and join it."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(WAIT)
+
+
+@contextmanager
 def run_upstream() -> Iterator[Upstream]:
     upstream = Upstream("")
     server = _Server(("127.0.0.1", 0), _handler(upstream))
     server.daemon_threads = True
     upstream.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield upstream
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(WAIT)
 
 
 def _throwaway_ca(directory: Path) -> tuple[Path, Path, Path]:
@@ -272,14 +280,8 @@ def run_tls_upstream(directory: Path) -> Iterator[tuple[Upstream, Path]]:
     server.server_bind()
     server.server_activate()
     upstream.url = f"https://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield upstream, ca_file
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(WAIT)
 
 
 @dataclass

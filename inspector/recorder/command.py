@@ -102,6 +102,7 @@ class CommandRun:
         lines.append(f"  {', '.join(PROXY_VARIABLES[:2])}={regular.base_url}  (regular proxy for every other host)")
         lines.append(f"  {', '.join(CA_VARIABLES)}={environment[CA_VARIABLES[0]]}  (system CAs + mitmproxy's)")
         lines.append(f"  {NO_PROXY_VARIABLES[0]}={environment[NO_PROXY_VARIABLES[0]]}")
+        lines.append(f"  {self.settings.upstream_proxy.describe()}")
         return lines
 
 

@@ -36,6 +36,7 @@ from mitmproxy.tools.dump import DumpMaster
 
 from .addon import Recorder
 from .ca_bundle import certificates, system_ca_files, write_bundle
+from .upstream_proxy import ThroughProxy, UpstreamProxy
 from .verdict import StreamResult
 
 CA_FILE = "mitmproxy-ca-cert.pem"
@@ -119,20 +120,22 @@ class Listening:
         return list(hints.items())
 
 
-def banner(directory: str, listening: Sequence[Listening]) -> list[str]:
-    """What `record` prints once it listens: where each listener is and what to set to use it."""
+def banner(directory: str, listening: Sequence[Listening], proxy: UpstreamProxy | None = None) -> list[str]:
+    """What `record` prints once it listens: where each listener is and what to set to use it (and the proxy its
+    upstream connections go through, if any)."""
+    through = [f"  {proxy.describe()}"] if proxy is not None and proxy.in_use else []
     if len(listening) == 1:
         [where] = listening
         hints = where.hints()
         if len(hints) == 1:
-            return [f"recording to {directory}/ — set {hints[0][1]}"]
+            return [f"recording to {directory}/ — set {hints[0][1]}", *through]
         return [f"recording to {directory}/ — {where.description} on {where.base_url}",
-                *(f"  {client + ':':<11}{hint}" for client, hint in hints)]
+                *(f"  {client + ':':<11}{hint}" for client, hint in hints), *through]
     lines = [f"recording to {directory}/ — {len(listening)} listeners"]
     for where in listening:
         lines.append(f"  {where.description} on {where.base_url}")
         lines.extend(f"    {client + ':':<11}{hint}" for client, hint in where.hints())
-    return lines
+    return [*lines, *through]
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,8 @@ class Settings:
     """Do not verify upstream certificates at all."""
     redact: tuple[str, ...] = ()
     """Names of headers, query parameters and JSON fields to redact besides the usual secrets."""
+    upstream_proxy: UpstreamProxy = UpstreamProxy()
+    """The proxy the upstream connections go through (the user's; direct by default)."""
 
     def warnings(self) -> list[str]:
         """What the user must know before trusting the proxy with traffic."""
@@ -235,8 +240,12 @@ def run(
     """Record until SIGINT or SIGTERM, or until `supervise` returns; returns the tally. Raises RecorderError if the
     proxy cannot start (the directory is not writable, a port is taken, a CA file is unreadable), and what
     `supervise` raised."""
-    modes = [f"{mode_for(target.upstream)}@{number}"
-             for target, number in zip(targets, assign_ports(targets, port, settings.host), strict=True)]
+    ports = assign_ports(targets, port, settings.host)
+    for number in ports:
+        if (loop := settings.upstream_proxy.loops_to(settings.host, number)) is not None:
+            raise RecorderError(f"the upstream proxy {loop} is the recorder's own listener: give --upstream-proxy "
+                                "URL (or none), or another --port")
+    modes = [f"{mode_for(target.upstream)}@{number}" for target, number in zip(targets, ports, strict=True)]
     check_directory(settings.directory)
     tally = Tally()
     opts = options.Options()
@@ -259,7 +268,8 @@ def run(
         }
         if settings.upstream_ca:
             mitmproxy_settings["ssl_verify_upstream_trusted_ca"] = str(_upstream_bundle(Path(scratch), settings))
-        session = _Session(recorder, upstream_of, ca_file, on_listening, supervise)
+        session = _Session(recorder, upstream_of, ca_file, on_listening, supervise,
+                           through=ThroughProxy(settings.upstream_proxy))
         try:
             failure = asyncio.run(session.serve(opts, mitmproxy_settings))
         except SystemExit:  # mitmproxy's errorcheck exits when another error was logged during startup
@@ -324,8 +334,11 @@ class _Session:
         ca_file: Path,
         on_listening: Callable[[list[Listening]], None] | None,
         supervise: Callable[[list[Listening]], Awaitable[None]] | None,
+        *,
+        through: ThroughProxy,
     ) -> None:
         self.recorder = recorder
+        self.through = through
         self.upstream_of = upstream_of
         """The upstream of each mode spec (None: regular mode)."""
         self.ca_file = ca_file
@@ -342,7 +355,7 @@ class _Session:
         # mitmproxy's own warnings (a failed upstream handshake, ...) go to stderr: stdout is the live lines', and
         # under `run` the command's
         terminal_log = TermLog(out=sys.stderr)
-        master.addons.add(terminal_log, self.recorder)
+        master.addons.add(terminal_log, self.recorder, self.through)
         try:
             opts.update(**settings)
         except exceptions.OptionsError as error:
