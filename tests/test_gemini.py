@@ -266,7 +266,7 @@ def test_built_in_tools_grounding_and_safety_are_kept() -> None:
 
 @pytest.mark.parametrize(("path", "steps"), [
     ("$.a", ["a"]), ("$.ops[0].action", ["ops", 0, "action"]), ("$['x y'][2]", ["x y", 2]), ("$", []),
-    ("a.b", None), ("$.a[", None)])
+    ("a.b", None), ("$.a[", None), ("$.a[" + "9" * 5000 + "]", None)])
 def test_path_steps(path: str, steps: list | None) -> None:
     assert path_steps(path) == steps
 
@@ -340,6 +340,17 @@ def test_view_shows_the_details_in_the_terminal_json_and_html() -> None:
     page = report_page(report)
     assert 'id="details"' in page and "webSearchQueries" in page
     assert "<style>" not in page.split('id="details"')[1].split("</dl>")[0]  # the rendered chip is escaped
+
+
+def test_a_streamed_argument_far_past_its_array_end_is_not_placed() -> None:
+    """A lost piece leaves a hole (null) in an array; an index from the wire far past the end is not placed: one
+    small piece must not make the assembly allocate millions of nulls (or raise on an index `int()` refuses)."""
+    from inspector.protocols.gemini.assembly import StreamedCall
+
+    call = StreamedCall("c1", "f", "{}")
+    call.add([{"jsonPath": "$.near[2]", "stringValue": "x"}, {"jsonPath": "$.far[10000000]", "stringValue": "y"},
+              {"jsonPath": "$.huge[" + "9" * 5000 + "]", "boolValue": True}])
+    assert call.arguments == '{"near":[null,null,"x"],"far":[]}'
 
 
 def test_streamed_string_arguments_grow_without_recopying_or_reserialising(monkeypatch) -> None:

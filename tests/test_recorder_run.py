@@ -58,6 +58,10 @@ def test_hints(reverse, hints):
     (["--reverse", "https://a.example@8081", "--reverse", "https://b.example@8081"],
      "port 8081 is asked for by two listeners"),
     (["--reverse", "https://a.example@70000"], "--reverse https://a.example@70000: port 70000 is out of range"),
+    pytest.param(["--reverse", "https://a.example@²"], "--reverse https://a.example@²: port ² is out of range",
+                 id="a-digit-int-refuses"),
+    pytest.param(["--reverse", "https://a.example@" + "9" * 5000], "--reverse https://a.example@" + "9" * 5000
+                 + ": port " + "9" * 5000 + " is out of range", id="more-digits-than-int-takes"),
     (["--upstream-ca", "/nonexistent/ca.pem"], "--upstream-ca /nonexistent/ca.pem: No such file or directory"),
     pytest.param(["--dir", "/dev/null"], "--dir /dev/null: not a directory", id="dir-is-a-file"),
     pytest.param(["--dir", "/dev/null/rec"], "--dir /dev/null/rec: cannot write recordings there (Not a directory)",

@@ -75,7 +75,7 @@ class Target:
         """`--reverse URL` or `--reverse URL@PORT`."""
         url, at, port = spec.rpartition("@")
         if at and port.isdigit():  # not the `user@host` of a URL
-            if int(port) > 65535:
+            if not (port.isascii() and len(port) <= 5 and int(port) <= 65535):  # NOTE: `int()` refuses `²`
                 raise RecorderError(f"--reverse {spec}: port {port} is out of range")
             return cls(origin(url), int(port))
         return cls(origin(spec))

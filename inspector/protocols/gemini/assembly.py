@@ -28,7 +28,11 @@ BUILT_IN_PARTS = {
 }
 # fmt: on
 DETAIL_FIELDS = ("groundingMetadata", "citationMetadata", "urlContextMetadata", "safetyRatings", "finishMessage")
-_PATH_STEP = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]|\[\"((?:[^\"\\]|\\.)*)\"\]")
+_PATH_STEP = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d{1,18})\]|\['((?:[^'\\]|\\.)*)'\]|\[\"((?:[^\"\\]|\\.)*)\"\]")
+"""One step of a `jsonPath`; an index of more digits is no path to follow (`int()` refuses over 4,300)."""
+_ARRAY_GAP = 64
+"""Elements a piece's index may skip past an array's end: pieces lost in unreadable events leave holes (null), but
+an index from the wire must not make the assembly allocate without bound, so a piece further out is not placed."""
 
 
 def path_steps(json_path: str) -> list[str | int] | None:
@@ -53,7 +57,7 @@ def _set(target: dict[str, Any], steps: list[str | int], value: Any, append: boo
     for step, following in zip(steps, [*steps[1:], None], strict=True):
         fresh: Any = None if following is None else ([] if isinstance(following, int) else {})
         if isinstance(step, int):
-            if not isinstance(node, list):
+            if not isinstance(node, list) or step > len(node) + _ARRAY_GAP:
                 return
             while len(node) <= step:
                 node.append(None)
