@@ -33,6 +33,11 @@ def test_each_scheme_takes_its_variable_lower_case_first():
                                   "(from https_proxy, HTTP_PROXY)")
 
 
+def test_a_proxy_without_a_scheme_is_an_http_one_as_for_curl_and_requests():
+    proxies = UpstreamProxy.choose(None, {"HTTPS_PROXY": "proxy.corp:3128"})
+    assert str(proxies.for_url("https", "api.openai.com", 443)) == "http://proxy.corp:3128"
+
+
 def test_without_a_variable_for_its_scheme_an_upstream_goes_direct():
     proxies = UpstreamProxy.choose(None, {"HTTPS_PROXY": "http://corp:3128"})
     assert proxies.for_url("http", "localhost", 8000) is None

@@ -44,10 +44,11 @@ class ProxyUrl:
 
     @classmethod
     def parse(cls, url: str, source: str) -> ProxyUrl:
-        """`http(s)://[user:pass@]host:port[/]`; ProxyError naming `source` (an option or variable) otherwise."""
+        """`http(s)://[user:pass@]host:port[/]`, or `host:port` as http (curl and requests take it so); ProxyError
+        naming `source` (an option or variable) otherwise."""
         shown = Policy().url(url)
         try:
-            parts = urlsplit(url.strip())
+            parts = urlsplit(url.strip() if "://" in url else f"http://{url.strip()}")
             port = parts.port
         except ValueError:
             parts, port = None, None
