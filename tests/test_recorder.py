@@ -606,6 +606,26 @@ def test_chunks_after_the_end_are_not_recorded(tmp_path):
     assert recorded_body(read_recording(tmp_path / "r.jsonl")[1]) == b"data: 1\n\n"
 
 
+def test_chunk_times_do_not_step_back_with_the_wall_clock(tmp_path, monkeypatch):
+    """The wall clock set back mid-stream (an NTP step, a VM resume): the chunk times still grow from 0, and the
+    recording stays readable (a negative time would make all of it unusable)."""
+    path = tmp_path / "r.jsonl"
+    recording = StreamRecording(ChunkWriter(path, Header(request={})), time.time(), BodyDecoder(None), summary={})
+    recording(b"data: 1\n\n")
+    an_hour_ago = time.time() - 3600
+    monkeypatch.setattr(time, "time", lambda: an_hour_ago)
+    recording(b"data: 2\n\n")
+    recording.finish()
+    recording.writer.end(recording.ended_at, "complete", None)
+    times = [chunk["t"] for chunk in read_recording(path)[1]]
+    assert 0 <= times[0] <= times[1] <= read_recording(path)[2]["t"]
+    source = open_source(str(path))
+    check = source.check(None)
+    for _ in source.feed_to(check.feed):
+        pass
+    assert check.events == 2
+
+
 def test_client_watch_sees_a_client_that_closed_its_socket_or_a_connection_mitmproxy_closed():
     ours, theirs = socket.socketpair()
     sockets = SocketWatch(interval=0)  # asks the sockets every time

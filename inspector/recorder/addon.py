@@ -158,7 +158,8 @@ class Recorder:
             recording = self._start(flow, flow.metadata["sse_recorder_plain"], sse=False)
             if recording is not None:
                 end = flow.response.timestamp_end or recording.started
-                recording.record(end - recording.started, flow.response.raw_content or b"")
+                # NOTE: mitmproxy's timestamps are wall-clock ones: one set back meanwhile must not give a negative time
+                recording.record(max(0.0, end - recording.started), flow.response.raw_content or b"")
         if recording is not None:
             gone = recording.client_left or flow.client_conn.state not in _WRITABLE
             self._finish(flow, recording, Ending("client", CLIENT_LEFT) if gone else Ending("response"))

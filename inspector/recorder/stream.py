@@ -112,6 +112,9 @@ class StreamRecording:
         self.writer = writer
         self.started = started
         """Wall-clock time the request was sent: chunk times are seconds since then."""
+        self._zero = time.monotonic() - max(0.0, time.time() - started)
+        """`started` on the monotonic clock: chunk times never step back with the wall clock (an NTP step, a VM
+        resume), and a negative time would make the whole recording unreadable."""
         self.decoder = decoder
         self.summary = summary
         """What the live line needs from the header: method, path, status, whether the body is an event stream."""
@@ -134,6 +137,10 @@ class StreamRecording:
     def path(self) -> Path:
         return self.writer.path
 
+    def elapsed(self) -> float:
+        """Seconds since the request was sent, now."""
+        return time.monotonic() - self._zero
+
     def __call__(self, data: bytes) -> bytes | list[bytes]:
         """mitmproxy's stream callable: queue `data` for the recording, give it back unchanged."""
         if not data:
@@ -144,7 +151,7 @@ class StreamRecording:
                     self.client_left = True  # what comes from here on never reaches the client: not recorded
                     self._taking = False
                     return data
-                self._times.append(time.time() - self.started)
+                self._times.append(time.monotonic() - self._zero)
                 chunks = self._chunks
                 chunks.append(data)
                 if self._defer is None:
@@ -187,13 +194,13 @@ class StreamRecording:
             return
         self.finished = True
         self._taking = False
-        self.ended_at = time.time() - self.started
+        self.ended_at = self.elapsed()
         self.flush()
         if self.failure is None:
             try:
                 tail = self.decoder.flush()
                 if tail:
-                    self.writer.chunk(time.time() - self.started, tail)
+                    self.writer.chunk(self.elapsed(), tail)
             except (OSError, DecodeError) as error:
                 self._fail(error)
 

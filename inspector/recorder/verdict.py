@@ -94,7 +94,7 @@ class Finished:
 
     @classmethod
     def of(cls, recording: StreamRecording, ending: Ending) -> Finished:
-        ended_at = recording.ended_at if recording.ended_at is not None else time.time() - recording.started
+        ended_at = recording.ended_at if recording.ended_at is not None else recording.elapsed()
         return cls(str(recording.path), recording.started, ended_at, recording.summary, ending, recording.failure)
 
 
@@ -143,7 +143,7 @@ def judge(finished: Finished) -> StreamResult:
 
 def write_end(recording: StreamRecording, result: StreamResult) -> None:
     """The recording's end line, with the verdict's end reason."""
-    ended_at = recording.ended_at if recording.ended_at is not None else time.time() - recording.started
+    ended_at = recording.ended_at if recording.ended_at is not None else recording.elapsed()
     recording.writer.end(ended_at, result.reason, result.error)
 
 
