@@ -167,6 +167,26 @@ def test_the_verdict_process_runs_at_the_lowest_cpu_priority(proxy):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_verdict_process_leaves_with_a_proxy_killed_outright(upstream, tmp_path):
+    """`record` killed with SIGKILL (out of memory, `kill -9`) leaves no verdict process behind, orphaned."""
+    with run_mitmdump(tmp_path, upstream.url) as proxy:
+        response = httpx.post(f"{proxy.url}/v1/chat/completions", json={"stream": True},
+                              headers={"X-Corpus": CHAT}, timeout=WAIT)
+        assert response.status_code == 200
+        proxy.results(1)  # judged: the verdict process is running
+        [child] = spawned_children(proxy.process.pid)
+        proxy.process.kill()
+        proxy.process.wait(WAIT)
+        deadline = time.monotonic() + WAIT
+        while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # NOTE: the orphan's reaper (init or a subreaper) removes it once it has exited
+        alive = Path(f"/proc/{child}").exists() and "Z" not in Path(f"/proc/{child}/stat").read_text().split()[2]
+        if alive:
+            os.kill(child, signal.SIGKILL)  # clean up before failing
+        assert not alive
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_stream_waiting_in_a_verdict_process_that_dies_is_judged_in_a_new_one(upstream, tmp_path):
     """The verdict process killed (out of memory, an operator) with a verdict waiting in it: that stream gets its
     true verdict from a new process, and so do the streams after it."""

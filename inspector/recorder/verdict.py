@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import multiprocessing.connection
 import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -102,7 +104,27 @@ def verdict_process() -> ProcessPoolExecutor:
     """One child process that judges finished streams, one at a time: validating never takes the proxy's GIL
     from the streams still live (`bench/proxy.py` measured that a verdict thread in the proxy did), and at the
     lowest CPU priority (`yield_to_the_proxy`) it never takes a core from them either."""
-    return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=yield_to_the_proxy)
+    return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=start_verdict_process)
+
+
+def start_verdict_process() -> None:
+    yield_to_the_proxy()
+    leave_with_the_proxy()
+
+
+def leave_with_the_proxy() -> None:
+    """The verdict process exits as soon as the proxy is gone, even killed outright (SIGKILL, out of memory): its
+    verdicts only serve the proxy, which writes the end lines. A pool's worker would otherwise live on, orphaned:
+    it holds both ends of its own task queue, so it never reads the end of it."""
+    proxy = multiprocessing.parent_process()
+    if proxy is None:
+        return
+
+    def wait_then_exit() -> None:
+        multiprocessing.connection.wait([proxy.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=wait_then_exit, name="leave-with-the-proxy", daemon=True).start()
 
 
 def yield_to_the_proxy() -> None:
