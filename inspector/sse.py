@@ -91,28 +91,25 @@ class LineSplitter:
             lines = chunk.split(b"\r")
             ends = 1
             self._skip_lf = chunk[-1] == 13  # the CR ended a line; an LF right after belongs to it
-        else:
-            lines, ends = self._split_crlf(chunk)
+        else:  # NOTE: inline, not a method: one event per chunk of a CRLF stream (Gemini) pays no extra call
+            # `bytes.splitlines` breaks on CRLF, lone CR and lone LF (`str.splitlines` also on U+2028 and friends) in
+            # one pass, faster than `split(b"\r\n")`, whose two-byte search has no memchr
+            lines = chunk.splitlines()
+            last = chunk[-1]
+            if last == 10 or last == 13:
+                lines.append(b"")  # the empty rest after a final line end, which `splitlines` leaves out
+            removed = len(chunk) - len(b"".join(lines))  # terminator bytes: 2 per CRLF, 1 per lone CR or LF
+            if removed == 2 * (len(lines) - 1):  # CRLF only (a final CR cut from its LF counts 1: mixed)
+                ends = 2
+            elif removed == len(lines) - 1:  # lone CRs and LFs, no CRLF
+                ends = 1
+                self._skip_lf = last == 13  # the CR ended a line; an LF right after belongs to it
+            else:  # CRLF beside lone CRs or LFs: the rare path
+                lines, ends = self._split_mixed(chunk)
         rest = lines.pop()
         if rest:
             self._pending.append(rest)
         return lines, ends
-
-    def _split_crlf(self, chunk: bytes) -> tuple[list[bytes], int | list[int]]:
-        """`feed`'s split of a chunk that holds both CR and LF: CRLF streams (Gemini frames with CRLF)."""
-        # NOTE: `bytes.splitlines` breaks on CRLF, lone CR and lone LF (`str.splitlines` also on U+2028 and friends)
-        # in one pass, and is faster than `split(b"\r\n")`, whose two-byte search has no memchr
-        lines = chunk.splitlines()
-        last = chunk[-1]
-        if last == 10 or last == 13:
-            lines.append(b"")  # the empty rest after a final line end, which `splitlines` leaves out
-        removed = len(chunk) - len(b"".join(lines))  # terminator bytes: 2 per CRLF, 1 per lone CR or LF
-        if removed == 2 * (len(lines) - 1):  # CRLF only (a final CR cut from its LF counts 1: mixed)
-            return lines, 2
-        if removed == len(lines) - 1:  # lone CRs and LFs, no CRLF
-            self._skip_lf = last == 13  # the CR ended a line; an LF right after belongs to it
-            return lines, 1
-        return self._split_mixed(chunk)  # CRLF beside lone CRs or LFs: the rare path
 
     def _feed_after_crlf(self, chunk: bytes) -> tuple[list[bytes], list[int]]:
         """The chunk after a CRLF cut between chunks, its LF dropped: lengths per line, so the parser
