@@ -517,7 +517,7 @@ def test_fast_chunk_lines_read_back_as_the_bytes_written(tmp_path_factory, chunk
     """The hand-built lines of `ChunkWriter` are format v1: the reader gives back every chunk exactly."""
     path = tmp_path_factory.mktemp("lines") / "r.jsonl"
     writer = ChunkWriter(path, Header(request={}))
-    writer.write_lines([chunk_line(index / 7, chunk) for index, chunk in enumerate(chunks)])
+    writer.write("".join(chunk_line(index / 7, chunk) for index, chunk in enumerate(chunks)))
     writer.end(1.0, "complete")
     source = open_source(str(path))
     assert [(chunk.t, chunk.data) for chunk in source.chunks()] == [

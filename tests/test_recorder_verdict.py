@@ -94,7 +94,7 @@ def test_the_verdicts_ttft_is_the_one_view_shows_on_every_corpus_stream(tmp_path
         events = [block + b"\n\n" for block in body.split(b"\n\n") if block]
         path = tmp_path / f"{number}.jsonl"
         writer = ChunkWriter(path, Header(request={"method": "POST", "url": "http://x/v1/x"}, response=None))
-        writer.write_lines([chunk_line(0.5 + index / 100, event) for index, event in enumerate(events)])
+        writer.write("".join(chunk_line(0.5 + index / 100, event) for index, event in enumerate(events)))
         summary = {"method": "POST", "path": "/v1/x", "status": 200, "sse": True}
         finished = Finished(str(path), time.time(), 9.0, summary, Ending("response"), None)
         shown = inspect(open_source(str(path))).timing.ttft

@@ -46,9 +46,6 @@ class ChunkWriter(RecordingWriter):
     def chunk(self, t: float | None, data: bytes) -> None:
         self.write(chunk_line(t, data))
 
-    def write_lines(self, lines: list[str]) -> None:
-        self.write("".join(lines))
-
     def write(self, lines: str) -> None:
         """Whole lines, with one `write(2)` as a rule."""
         data = lines.encode("utf-8")
@@ -141,6 +138,10 @@ class StreamRecording:
         """Seconds since the request was sent, now."""
         return time.monotonic() - self._zero
 
+    def end_time(self) -> float:
+        """The end line's time: when the body ended, or now for one that has not (the recorder stopped)."""
+        return self.ended_at if self.ended_at is not None else self.elapsed()
+
     def __call__(self, data: bytes) -> bytes | list[bytes]:
         """mitmproxy's stream callable: queue `data` for the recording, give it back unchanged."""
         if not data:
@@ -151,7 +152,7 @@ class StreamRecording:
                     self.client_left = True  # what comes from here on never reaches the client: not recorded
                     self._taking = False
                     return data
-                self._times.append(time.monotonic() - self._zero)
+                self._times.append(time.monotonic() - self._zero)  # NOTE: `elapsed()` inline: every chunk
                 chunks = self._chunks
                 chunks.append(data)
                 if self._defer is None:

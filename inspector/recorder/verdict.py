@@ -96,8 +96,8 @@ class Finished:
 
     @classmethod
     def of(cls, recording: StreamRecording, ending: Ending) -> Finished:
-        ended_at = recording.ended_at if recording.ended_at is not None else recording.elapsed()
-        return cls(str(recording.path), recording.started, ended_at, recording.summary, ending, recording.failure)
+        return cls(str(recording.path), recording.started, recording.end_time(), recording.summary, ending,
+                   recording.failure)
 
 
 def verdict_process() -> ProcessPoolExecutor:
@@ -165,8 +165,7 @@ def judge(finished: Finished) -> StreamResult:
 
 def write_end(recording: StreamRecording, result: StreamResult) -> None:
     """The recording's end line, with the verdict's end reason."""
-    ended_at = recording.ended_at if recording.ended_at is not None else recording.elapsed()
-    recording.writer.end(ended_at, result.reason, result.error)
+    recording.writer.end(recording.end_time(), result.reason, result.error)
 
 
 def conclude(recording: StreamRecording, ending: Ending) -> StreamResult:

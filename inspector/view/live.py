@@ -172,9 +172,6 @@ class RecordWatch:
         self._finished: deque[StreamResult] = deque(maxlen=_FINISHED_SHOWN)
         self._lock = threading.Lock()
 
-    def _recordings(self) -> list[Path]:
-        return recordings_in(self.directory)
-
     def finished(self, result: StreamResult) -> None:
         with self._lock:
             self._finished.append(result)
@@ -183,7 +180,7 @@ class RecordWatch:
         with self._lock:
             finished = list(self._finished)
         done = {Path(result.path) for result in finished}
-        for path in self._recordings():
+        for path in recordings_in(self.directory):
             if path not in self._known:
                 self._known.add(path)
                 with suppress(InputError):  # gone already

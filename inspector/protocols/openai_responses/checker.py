@@ -183,7 +183,7 @@ class Checker:
         if steady is None:
             return None
         join, bucket = steady
-        assembly = self.assembly
+        append = self.items.append
         holes = [Hole("delta", payload["delta"])]
         # NOTE: the full path has just set `last_sequence` to this number, so the next one is `last_sequence + 1`;
         # with no number the full path does nothing to the sequence state (once it reported the missing number)
@@ -203,12 +203,7 @@ class Checker:
                 # NOTE: `unnumbered` is already 0 after the numbered event the shape was cut from (defensive)
                 self.last_sequence, self.unnumbered = values[1], 0
             self.count += 1
-            join.deltas += 1  # NOTE: as `OutputState.delta` does, in its order (a twinned bucket shares the groups)
-            if bucket is not None:
-                bucket.append(text)
-            join.pieces.append(text)
-            if assembly.first_content_index is None:
-                assembly.first_content_index = index
+            append(index, join, bucket, text)
             return True
 
         return DeltaShape.cut(event, holes, apply)

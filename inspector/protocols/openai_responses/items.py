@@ -551,10 +551,13 @@ class OutputState:
             self.found.append(DELTA_AFTER_DONE(index, (
                 f"`{kind}` came after `{family_name}.done`: the client already has the final value and drops "
                 "this text, or shows text the final value lacks")))
-        text = ev["delta"]
+        self.append(index, join, self.buckets.get(family.output), ev["delta"])
+
+    def append(self, index: int, join: Join, bucket: Fragments | None, text: str) -> None:
+        """One delta's text into its value and its output's bucket: all a delta does once judged (the full path's
+        `delta`, and the fast path's `Checker.shape`)."""
         join.deltas += 1
         if text:
-            bucket = self.buckets.get(family.output)
             if bucket is not None:
                 bucket.append(text)
             join.pieces.append(text)  # NOTE: both skip an empty text, so they group the same pieces (`_twinned`)
