@@ -134,6 +134,11 @@ class LineSplitter:
         """The incomplete last line."""
         return b"".join(self._pending)
 
+    @property
+    def at_line_start(self) -> bool:
+        """No line under way: the next byte starts a line (no incomplete line, no LF to drop after a CR)."""
+        return not self._pending and not self._skip_lf
+
 
 class SSEParser:
     """Feed byte chunks, get the events they complete; `close()` at the end of the stream.
@@ -175,6 +180,40 @@ class SSEParser:
         for line, end in zip(lines, ends, strict=True):
             events += self._process([line], end, t)
         return events
+
+    def feed_texts(self, texts: list[str], times: list[float | None]) -> list[Event]:
+        """Chunks given as text (a recording's, decoded from JSON already) with their times: the events of feeding
+        each one's UTF-8 bytes in turn, each with its chunk's time, in one call for them all.
+
+        A chunk that is one whole event of the usual shape (a `data: ` line, maybe after an `event: ` line, then a
+        blank line; LF only), read between events, becomes that event directly: what `feed` makes of its bytes,
+        without the round trip through bytes and the line loop. Anything else goes through `feed`.
+        """
+        events: list[Event] = []
+        between = self._between_events()
+        for text, t in zip(texts, times, strict=True):
+            last = len(text) - 2  # where the closing blank line's two LFs start
+            if between and text[last:] == "\n\n" and "\r" not in text:
+                first = text.find("\n")
+                if first == last and text[:6] == "data: ":  # `data: X` and the blank line
+                    event_type, data = "message", text[6:last]
+                elif (text[:7] == "event: " and text.startswith("data: ", first + 1)
+                      and text.find("\n", first + 1) == last):  # `event: T`, `data: X` and the blank line
+                    event_type, data = text[7:first] or "message", text[first + 7 : last]
+                else:
+                    event_type = None
+                if event_type is not None:
+                    events.append(Event(self._index, event_type, data, self._last_id or None, self._offset, t))
+                    self._index += 1
+                    self._offset += len(text) if text.isascii() else len(text.encode())
+                    continue
+            events += self.feed(text.encode(), t)
+            between = self._between_events()
+        return events
+
+    def _between_events(self) -> bool:
+        """No event under way and no line either (the BOM check done): the next line starts an event."""
+        return self._block is None and not self._at_start and self._lines.at_line_start
 
     def close(self, t: float | None = None) -> list[Event]:
         """End of stream. Spec: "any pending data must be discarded"; we keep it aside as `unterminated`."""
