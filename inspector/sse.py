@@ -190,25 +190,29 @@ class SSEParser:
         without the round trip through bytes and the line loop. Anything else goes through `feed`.
         """
         events: list[Event] = []
+        index, offset, last_id = self._index, self._offset, self._last_id or None
         between = self._between_events()
         for text, t in zip(texts, times, strict=True):
-            last = len(text) - 2  # where the closing blank line's two LFs start
-            if between and text[last:] == "\n\n" and "\r" not in text:
+            if between and "\r" not in text:
                 first = text.find("\n")
-                if first == last and text[:6] == "data: ":  # `data: X` and the blank line
-                    event_type, data = "message", text[6:last]
-                elif (text[:7] == "event: " and text.startswith("data: ", first + 1)
-                      and text.find("\n", first + 1) == last):  # `event: T`, `data: X` and the blank line
-                    event_type, data = text[7:first] or "message", text[first + 7 : last]
+                last = len(text) - 2  # where the blank line's LF is, after the last line's
+                if first == last and text[-1] == "\n" and text[:6] == "data: ":  # `data: X`, blank line
+                    event_type, start = "message", 6
+                elif (text[:7] == "event: " and text[-1] == "\n" and text.find("\n", first + 1) == last
+                      and text.startswith("data: ", first + 1)):  # `event: T`, `data: X`, blank line
+                    event_type, start = text[7:first] or "message", first + 7
                 else:
-                    event_type = None
-                if event_type is not None:
-                    events.append(Event(self._index, event_type, data, self._last_id or None, self._offset, t))
-                    self._index += 1
-                    self._offset += len(text) if text.isascii() else len(text.encode())
+                    start = 0
+                if start:  # NOTE: the state in locals, as in `_process`: this loop is the hot path of recordings
+                    events.append(Event(index, event_type, text[start:last], last_id, offset, t))
+                    index += 1
+                    offset += len(text) if text.isascii() else len(text.encode())
                     continue
+            self._index, self._offset = index, offset
             events += self.feed(text.encode(), t)
+            index, offset, last_id = self._index, self._offset, self._last_id or None
             between = self._between_events()
+        self._index, self._offset = index, offset
         return events
 
     def _between_events(self) -> bool:
