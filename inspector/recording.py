@@ -334,15 +334,15 @@ _CHUNK_START = b'{"kind":"chunk",'
 
 @cache
 def _chunk_decoder() -> Any:
-    """A msgspec decoder of a JSON array of one-item arrays, each holding a chunk line as the writer writes it:
-    exactly the keys `kind` ("chunk"), `t` (null or seconds in range) and `text` (a string), or a ValueError."""
+    """A msgspec decoder of one-item JSON arrays, each holding a chunk line as the writer writes it: exactly the
+    keys `kind` ("chunk"), `t` (null or seconds in range) and `text` (a string), or a ValueError."""
     import msgspec
 
     seconds = Annotated[float, msgspec.Meta(ge=0, lt=_MAX_TIME)]
     line = msgspec.defstruct("ChunkLine", [("kind", Literal["chunk"]), ("t", seconds | None), ("text", str)],
                              forbid_unknown_fields=True, gc=False)
     one = msgspec.defstruct("OneLine", [("line", line)], array_like=True, forbid_unknown_fields=True, gc=False)
-    return msgspec.json.Decoder(list[one])  # type: ignore[valid-type]
+    return msgspec.json.Decoder(one)
 
 
 def _chunk_block(block: bytes) -> tuple[list[float | None], list[str], bytes]:
@@ -351,9 +351,9 @@ def _chunk_block(block: bytes) -> tuple[list[float | None], list[str], bytes]:
     a chunk line of the writer's shape: then each line is read on its own (`_read_lines`), a broken one reported
     as always.
 
-    Each line goes into an array of its own, LF kept: `L1\nL2\n` is decoded as `[[L1\n],[L2\n]]`. A raw LF is
-    never inside a JSON string, so every `],[` put after one is outside strings, and a chunk line holds no array:
-    each `]` closes the array of one line, each `[` opens the next one's. An array of one value (`OneLine`
+    Each line goes into an array of its own, LF kept: `L1\nL2\n` is decoded as the arrays `[L1\n][L2\n]`. A raw
+    LF is never inside a JSON string, so every `][` put after one is outside strings, and a chunk line holds no
+    array: each `]` closes the array of one line, each `[` opens the next one's. An array of one value (`OneLine`
     forbids more), so each line is exactly one chunk line, as `json.loads` reads it on its own.
     """
     last = block.rfind(b"\n", 0, -1) + 1  # where the last line starts: the end line, or one cut short, is left
@@ -361,7 +361,7 @@ def _chunk_block(block: bytes) -> tuple[list[float | None], list[str], bytes]:
     if not lines:
         return [], [], block
     try:
-        items = _chunk_decoder().decode(b"[[" + lines.replace(b"\n", b"\n],[")[:-2] + b"]")
+        items = _chunk_decoder().decode_lines(memoryview((b"[" + lines).replace(b"\n", b"\n]["))[:-1])
     except ValueError:  # not JSON, not a chunk line, a lone surrogate...
         return [], [], block
     return list(map(_T, items)), list(map(_TEXT, items)), block[len(lines):]

@@ -196,8 +196,8 @@ class SSEParser:
             if between and "\r" not in text:
                 first = text.find("\n")
                 last = len(text) - 2  # where the blank line's LF is, after the last line's
-                if first == last and text[-1] == "\n" and text[:6] == "data: ":  # `data: X`, blank line
-                    event_type, start = "message", 6
+                if first == last:  # `data: X`, blank line
+                    event_type, start = "message", 6 if text[-1] == "\n" and text[:6] == "data: " else 0
                 elif (text[:7] == "event: " and text[-1] == "\n" and text.find("\n", first + 1) == last
                       and text.startswith("data: ", first + 1)):  # `event: T`, `data: X`, blank line
                     event_type, start = text[7:first] or "message", first + 7
@@ -206,7 +206,7 @@ class SSEParser:
                 if start:  # NOTE: the state in locals, as in `_process`: this loop is the hot path of recordings
                     events.append(Event(index, event_type, text[start:last], last_id, offset, t))
                     index += 1
-                    offset += len(text) if text.isascii() else len(text.encode())
+                    offset += last + 2 if text.isascii() else len(text.encode())
                     continue
             self._index, self._offset = index, offset
             events += self.feed(text.encode(), t)
