@@ -345,3 +345,29 @@ def test_a_small_recording_is_read_without_importing_msgspec(tmp_path: Path) -> 
            "print('msgspec' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
                           check=True).stdout == "False\n"
+
+
+def test_a_line_of_two_chunk_lines_or_one_across_two_lines_is_read_one_by_one() -> None:
+    """A batch decodes each line as a one-item array: a line holding two chunk lines (`{...},{...}`) is no chunk
+    line, nor is a string that runs on into the next line (its LF is kept, so the string cannot hold the next
+    line's array brackets)."""
+    good = b'{"kind":"chunk","t":0.1,"text":"data: a\\n\\n"}\n'
+    two = b'{"kind":"chunk","t":0.2,"text":"b"},{"kind":"chunk","t":0.3,"text":"c"}\n'
+    across = [b'{"kind":"chunk","t":0.2,"text":"b\n', b'c"}\n']
+    for lines, error in (([good, two, good, END_LINE], "r:3: broken recording line (Extra data: line 1 column 36 "
+                                                       "(char 35))"),
+                         ([good, *across, good, END_LINE], "r:3: broken recording line (Invalid control character at: "
+                                                           "line 1 column 34 (char 33))")):
+        assert _chunk_block(b"".join(lines))[:2] == ([], [])
+        assert read_together(lines) == read_one_by_one(lines) == ([Chunk(0.1, b"data: a\n\n")], error)
+
+
+def test_an_error_body_read_in_runs_is_judged_as_chunk_by_chunk() -> None:
+    texts, times = ['{"error": {"message": "over', ' quota"}}\n'], [0.1, 0.2]
+    checks = [StreamCheck("openai-chat", status=429) for _ in range(2)]
+    for text, t in zip(texts, times, strict=True):
+        checks[0].feed(text.encode(), t)
+    assert checks[1].feed_texts(texts, times) == []
+    assert [[finding.to_json() for finding in check.close()] for check in checks] == [
+        [finding.to_json() for finding in checks[0].findings]] * 2
+    assert "over quota" in checks[1].findings[0].message
