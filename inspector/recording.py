@@ -16,7 +16,6 @@ from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from operator import attrgetter
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any, BinaryIO, Literal
 from urllib.parse import urlsplit
@@ -364,10 +363,8 @@ def _chunk_block(block: bytes) -> tuple[list[float | None], list[str], bytes]:
         items = _chunk_decoder().decode_lines(memoryview((b"[" + lines).replace(b"\n", b"\n]["))[:-1])
     except ValueError:  # not JSON, not a chunk line, a lone surrogate...
         return [], [], block
-    return list(map(_T, items)), list(map(_TEXT, items)), block[len(lines):]
+    return [item.line.t for item in items], [item.line.text for item in items], block[len(lines):]
 
-
-_T, _TEXT = attrgetter("line.t"), attrgetter("line.text")
 
 
 _BLANK = End(None, "")  # marks a blank line, which is skipped
