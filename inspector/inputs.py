@@ -69,7 +69,7 @@ class Source:
 
     def pieces(self) -> Iterator[Chunk | ChunkRun]:
         """The chunks, consecutive ones joined into a `ChunkRun` where they were read together: for a reader
-        that needs no call per chunk (feed a run's `data` once, then `stamp` the events it completed)."""
+        that needs no call per chunk (`fed_to` gives a run to a parser's or a check's `feed_texts` in one call)."""
         for item in self._body:
             if item.__class__ is End:
                 self.end = item  # type: ignore[assignment]
