@@ -84,7 +84,7 @@ def test_the_verdicts_ttft_is_the_one_view_shows_on_every_corpus_stream(tmp_path
     """The verdict times the first token with `FirstTokenClock` alone, not the whole `TimingRecorder`: the same
     TTFT as `view`'s on every stream, each event in a chunk of its own, a hundredth of a second apart."""
     from inspector.inputs import open_source
-    from inspector.recorder.stream import chunk_line
+    from inspector.recorder.stream import chunk_lines
     from inspector.recorder.verdict import Finished, judge
     from inspector.view.model import inspect
 
@@ -94,7 +94,7 @@ def test_the_verdicts_ttft_is_the_one_view_shows_on_every_corpus_stream(tmp_path
         events = [block + b"\n\n" for block in body.split(b"\n\n") if block]
         path = tmp_path / f"{number}.jsonl"
         writer = ChunkWriter(path, Header(request={"method": "POST", "url": "http://x/v1/x"}, response=None))
-        writer.write("".join(chunk_line(0.5 + index / 100, event) for index, event in enumerate(events)))
+        writer.write(chunk_lines([0.5 + index / 100 for index in range(len(events))], events))
         summary = {"method": "POST", "path": "/v1/x", "status": 200, "sse": True}
         finished = Finished(str(path), time.time(), 9.0, summary, Ending("response"), None)
         shown = inspect(open_source(str(path))).timing.ttft

@@ -211,9 +211,9 @@ class Recorder:
         if socket is not None:
             self._sockets.watch(socket)
             self._watched[flow.id] = socket
-        hung_up = None if socket is None else partial(self._sockets.hung_up, socket)
         return StreamRecording(writer, started, decoder, summary=summary, defer=_batched_writes(),
-                               client_gone=client_watch(flow.client_conn, hung_up))
+                               client_gone=client_watch(flow.client_conn, None if socket is None else self._sockets,
+                                                        socket))
 
     def _header(self, flow: http.HTTPFlow, protocol: str | None, started: float, decoder: BodyDecoder) -> Header:
         return flow_header(flow, protocol, started, None if decoder.is_identity else decoder.encoding,
@@ -314,17 +314,18 @@ class Chained:
         return self.then(data)
 
 
-def client_watch(client: Client, hung_up: Callable[[], bool] | None) -> Callable[[], bool]:
-    """Whether the client has gone, asked before each chunk is passed on: from mitmproxy's view of the connection,
-    and from the socket itself. A busy proxy may not have read the client's FIN or reset yet when the upstream's
-    next chunks come; those would go to a client that left, so they must not be recorded as delivered.
-    `hung_up` asks about the client's socket (`SocketWatch.hung_up`); None: mitmproxy's view only."""
+def client_watch(client: Client, sockets: SocketWatch | None = None, socket: int | None = None
+                 ) -> Callable[[float], bool]:
+    """Whether the client has gone, asked before each chunk is passed on, with the chunk's `time.monotonic()`: from
+    mitmproxy's view of the connection, and from the socket itself (`sockets`, which watches `socket`; None:
+    mitmproxy's view only). A busy proxy may not have read the client's FIN or reset yet when the upstream's next
+    chunks come; those would go to a client that left, so they must not be recorded as delivered."""
 
-    def gone() -> bool:
+    def gone(now: float) -> bool:
         state = client.state
         if state is not _OPEN and state is not _CAN_WRITE:  # `not in _WRITABLE`, for every chunk
             return True
-        return hung_up is not None and hung_up()
+        return sockets is not None and sockets.hung_up(socket, now)  # type: ignore[arg-type]
 
     return gone
 
@@ -356,9 +357,12 @@ class SocketWatch:
             self._poller.unregister(socket)
             self._hung_up.discard(socket)
 
-    def hung_up(self, socket: int) -> bool:
-        """Whether the client closed or reset `socket`, as of at most `SOCKET_CHECK_INTERVAL` ago."""
-        if (now := time.monotonic()) >= self._next_poll:
+    def hung_up(self, socket: int, now: float | None = None) -> bool:
+        """Whether the client closed or reset `socket`, as of at most `SOCKET_CHECK_INTERVAL` before `now` (the
+        caller's `time.monotonic()`, or the clock's)."""
+        if now is None:
+            now = time.monotonic()
+        if now >= self._next_poll:
             self._next_poll = now + self._interval
             self._hung_up = {found for found, _ in self._poller.poll(0)}
         return socket in self._hung_up
