@@ -325,7 +325,11 @@ def client_watch(client: Client, sockets: SocketWatch | None = None, socket: int
         state = client.state
         if state is not _OPEN and state is not _CAN_WRITE:  # `not in _WRITABLE`, for every chunk
             return True
-        return sockets is not None and sockets.hung_up(socket, now)  # type: ignore[arg-type]
+        if sockets is None:
+            return False
+        if now < sockets.next_poll:  # NOTE: `SocketWatch.hung_up` inline while its answer holds: every chunk
+            return socket in sockets.found
+        return sockets.hung_up(socket, now)  # type: ignore[arg-type]
 
     return gone
 
@@ -340,14 +344,16 @@ class SocketWatch:
         self._poller = select.poll()
         self._watchers: dict[int, int] = {}
         """How many open streams watch each socket (HTTP/2 carries several streams over one connection)."""
-        self._hung_up: set[int] = set()
-        self._next_poll = 0.0
+        self.found: set[int] = set()
+        """The sockets whose client hung up, as of the last `poll(2)`."""
+        self.next_poll = 0.0
+        """When the last `poll(2)`'s answer stops holding (monotonic)."""
 
     def watch(self, socket: int) -> None:
         if not self._watchers.get(socket):
             self._poller.register(socket, select.POLLRDHUP)  # POLLERR and POLLHUP are always reported
         self._watchers[socket] = self._watchers.get(socket, 0) + 1
-        self._next_poll = 0.0  # the last answer may be about a closed socket this one's number was before
+        self.next_poll = 0.0  # the last answer may be about a closed socket this one's number was before
 
     def forget(self, socket: int) -> None:
         left = self._watchers.pop(socket, 0) - 1
@@ -355,17 +361,17 @@ class SocketWatch:
             self._watchers[socket] = left
         elif left == 0:
             self._poller.unregister(socket)
-            self._hung_up.discard(socket)
+            self.found.discard(socket)
 
     def hung_up(self, socket: int, now: float | None = None) -> bool:
         """Whether the client closed or reset `socket`, as of at most `SOCKET_CHECK_INTERVAL` before `now` (the
         caller's `time.monotonic()`, or the clock's)."""
         if now is None:
             now = time.monotonic()
-        if now >= self._next_poll:
-            self._next_poll = now + self._interval
-            self._hung_up = {found for found, _ in self._poller.poll(0)}
-        return socket in self._hung_up
+        if now >= self.next_poll:
+            self.next_poll = now + self._interval
+            self.found = {found for found, _ in self._poller.poll(0)}
+        return socket in self.found
 
 
 def _socket_fd(client: Client) -> int | None:
