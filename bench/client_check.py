@@ -38,7 +38,7 @@ class _Client:
     state = ConnectionState.OPEN
 
 
-def _per_chunk(directory: Path, name: str, chunks: int, gone: Callable[[], bool]) -> float:
+def _per_chunk(directory: Path, name: str, chunks: int, gone: Callable[[float], bool]) -> float:
     writer = ChunkWriter(directory / name, Header(request={}))
     recording = StreamRecording(writer, time.time(), BodyDecoder(None), summary={}, client_gone=gone,
                                 defer=lambda delay, flush: None)  # written once, at the end
@@ -49,10 +49,10 @@ def _per_chunk(directory: Path, name: str, chunks: int, gone: Callable[[], bool]
     return (time.perf_counter() - started) / chunks * 1e6
 
 
-def _watch(ours: socket.socket) -> Callable[[], bool]:
+def _watch(ours: socket.socket) -> addon.SocketWatch:
     sockets = addon.SocketWatch()
     sockets.watch(ours.fileno())
-    return lambda: sockets.hung_up(ours.fileno())
+    return sockets
 
 
 def main() -> None:
@@ -66,11 +66,11 @@ def main() -> None:
     client = _Client()
     writable = addon._WRITABLE
 
-    variants: dict[str, Callable[[], Callable[[], bool]]] = {
-        "no check": lambda: lambda: False,
-        "state": lambda: lambda: client.state not in writable,
-        "state + socket, each chunk": lambda: lambda: client.state not in writable or bool(poller.poll(0)),
-        "state + socket, rate-limited": lambda: addon.client_watch(client, _watch(ours)),
+    variants: dict[str, Callable[[], Callable[[float], bool]]] = {
+        "no check": lambda: lambda now: False,
+        "state": lambda: lambda now: client.state not in writable,
+        "state + socket, each chunk": lambda: lambda now: client.state not in writable or bool(poller.poll(0)),
+        "state + socket, rate-limited": lambda: addon.client_watch(client, _watch(ours), ours.fileno()),
     }
     times: dict[str, list[float]] = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as tmp:

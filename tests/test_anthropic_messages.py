@@ -385,3 +385,28 @@ def test_any_field_set_to_any_json_value_gives_findings_never_an_exception(data:
     target[data.draw(st.sampled_from(sorted(target) or ["type"]), label="field")] = data.draw(JSON_VALUES)
     check = check_bytes(serialise(frames), protocol="anthropic-messages")
     assert all(f.rule in RULES and (f.index is None or 0 <= f.index < len(frames)) for f in check.findings)
+
+
+def test_thousands_of_blocks_left_open_give_findings_of_bounded_length():
+    """A hostile stream that starts block after block and stops none: each overlap names the first open blocks and
+    counts the rest: a message listing them all grew with the count, so building them took time and memory growing
+    with its square, as did scanning every open block at each start."""
+    count = 3000
+    start = {"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant",
+                                                  "model": "m", "content": [], "stop_reason": None,
+                                                  "stop_sequence": None, "usage": {"input_tokens": 1,
+                                                                                   "output_tokens": 1}}}
+    body = "".join(
+        f"event: {frame['type']}\ndata: {json.dumps(frame)}\n\n"
+        for frame in [start, *({"type": "content_block_start", "index": number,
+                                "content_block": {"type": "text", "text": ""}} for number in range(count)),
+                      {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                       "usage": {"output_tokens": 2}},
+                      {"type": "message_stop"}]
+    ).encode()
+    findings = check_bytes(body, protocol="anthropic-messages").findings
+    overlaps = [finding for finding in findings if finding.rule == "anthropic/block-overlap"]
+    assert overlaps[0].message.startswith("block 1 starts while block 0 is still open")
+    assert overlaps[19].message.startswith("block 20 starts while block 0, 1, 2 and 17 more is still open")
+    assert sum(finding.count for finding in overlaps) == count - 1
+    assert max(len(finding.message) for finding in findings) < 300

@@ -15,7 +15,6 @@ import time
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future
-from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -38,11 +37,10 @@ from inspector.recorder.stream import (
     ChunkWriter,
     Ending,
     StreamRecording,
-    chunk_line,
     chunk_lines,
 )
 from inspector.recorder.verdict import StreamResult, end_reason
-from inspector.recording import End, Header
+from inspector.recording import End, Header, RecordingWriter
 
 CHAT = "openai-chat/openai-python__text-plain.sse"
 RESPONSES = "openai-responses/vercel-ai__text-minimal.sse"
@@ -511,28 +509,37 @@ def test_chunks_queued_in_one_loop_turn_are_written_together(tmp_path):
     ]
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.binary(max_size=40) | st.text(max_size=40).map(str.encode), min_size=1, max_size=8))
-def test_fast_chunk_lines_read_back_as_the_bytes_written(tmp_path_factory, chunks):
-    """The hand-built lines of `ChunkWriter` are format v1: the reader gives back every chunk exactly."""
-    path = tmp_path_factory.mktemp("lines") / "r.jsonl"
-    writer = ChunkWriter(path, Header(request={}))
-    writer.write("".join(chunk_line(index / 7, chunk) for index, chunk in enumerate(chunks)))
-    writer.end(1.0, "complete")
-    source = open_source(str(path))
-    assert [(chunk.t, chunk.data) for chunk in source.chunks()] == [
-        (round(index / 7, 6), chunk) for index, chunk in enumerate(chunks)
-    ]
-    assert source.end == End(1.0, "complete", None)
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=40) | st.text(max_size=40).map(str.encode), min_size=1, max_size=8),
+       st.floats(min_value=0, max_value=1e6))
+def test_fast_chunk_lines_read_back_as_the_generic_writers_lines(tmp_path_factory, chunks, start):
+    """The lines `ChunkWriter` builds in C are format v1: read back, they give what the generic `RecordingWriter`
+    (the `json` module) gives for the same chunks, every byte exactly (quotes, control characters, a character
+    split between chunks, binary) and every time to the microsecond."""
+    directory = tmp_path_factory.mktemp("lines")
+    times = [start + index / 7 for index in range(len(chunks))]
+    fast, generic = ChunkWriter(directory / "fast.jsonl", Header(request={})), RecordingWriter(
+        directory / "generic.jsonl", Header(request={}))
+    fast.write(chunk_lines(times, chunks))
+    for t, chunk in zip(times, chunks, strict=True):
+        generic.chunk(t, chunk)
+    for writer in (fast, generic):
+        writer.end(1.0, "complete")
+    fast_source = open_source(str(directory / "fast.jsonl"))
+    read_fast, read_generic = list(fast_source.chunks()), list(open_source(str(directory / "generic.jsonl")).chunks())
+    assert fast_source.end == End(1.0, "complete", None)
+    assert [chunk.data for chunk in read_fast] == [chunk.data for chunk in read_generic] == chunks
+    assert all(abs(a.t - b.t) <= 1e-6 and round(a.t, 6) == a.t
+               for a, b in zip(read_fast, read_generic, strict=True))
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.binary(max_size=40) | st.text(max_size=40).map(str.encode), min_size=1, max_size=8))
 def test_a_batch_of_chunk_lines_is_the_lines_one_by_one(chunks):
-    """`chunk_lines` (the batch, in C) is `chunk_line` (the reference) for any chunks: quotes, control
-    characters, a character split between chunks, binary."""
+    """A batch with a chunk that is not UTF-8 on its own is built line by line: the same lines either way."""
     times = [index / 7 for index in range(len(chunks))]
-    assert chunk_lines(times, chunks) == "".join(chunk_line(t, chunk) for t, chunk in zip(times, chunks, strict=True))
+    assert chunk_lines(times, chunks) == b"".join(chunk_lines([t], [chunk]) for t, chunk in zip(times, chunks,
+                                                                                                  strict=True))
 
 
 def test_a_full_batch_is_written_at_the_loops_next_turn_not_before_its_last_chunk_goes_on(tmp_path):
@@ -632,14 +639,13 @@ def test_client_watch_sees_a_client_that_closed_its_socket_or_a_connection_mitmp
     sockets.watch(ours.fileno())
     client = tflow.tclient_conn()
     client.state = ConnectionState.OPEN
-    hung_up = partial(sockets.hung_up, ours.fileno())
     try:
-        assert client_watch(client, hung_up)() is False
+        assert client_watch(client, sockets, ours.fileno())(time.monotonic()) is False
         theirs.close()  # a FIN the proxy has not read yet
-        assert client_watch(client, hung_up)() is True
-        assert client_watch(client, None)() is False
+        assert client_watch(client, sockets, ours.fileno())(time.monotonic()) is True
+        assert client_watch(client)(time.monotonic()) is False
         client.state = ConnectionState.CAN_READ  # mitmproxy closed its writing side
-        assert client_watch(client, None)() is True
+        assert client_watch(client)(time.monotonic()) is True
     finally:
         ours.close()
 

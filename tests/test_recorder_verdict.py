@@ -56,8 +56,16 @@ def test_an_upstream_that_never_answered_says_why_in_the_live_line(tmp_path: Pat
     assert result.line().endswith("FAIL connect failed: connection refused")
 
 
+def _batches_from() -> int:
+    from inspector import recording
+
+    return recording._LARGE
+
+
 def test_the_verdict_process_judges_every_corpus_stream_as_this_process_does(tmp_path: Path) -> None:
-    """The addon judges in a child process (never on the proxy's GIL): same results as judging here, cut or not."""
+    """The addon judges in a child process (never on the proxy's GIL): same results as judging here, cut or not,
+    though the child decodes every recording's chunk lines in batches (it pays for msgspec's import once) and this
+    process reads these small ones line by line."""
     import os
 
     from inspector.recorder.verdict import Finished, judge, verdict_process
@@ -65,6 +73,7 @@ def test_the_verdict_process_judges_every_corpus_stream_as_this_process_does(tmp
     pool = verdict_process()
     try:
         assert pool.submit(os.getpid).result(timeout=120) != os.getpid()
+        assert pool.submit(_batches_from).result(timeout=120) == 0 < _batches_from()
         for number, source in enumerate(sorted(CORPUS.glob("*/*.sse"))):
             body = source.read_bytes()
             for cut, ending in ((len(body), Ending("response")), (len(body) // 2, Ending("client"))):
@@ -72,7 +81,9 @@ def test_the_verdict_process_judges_every_corpus_stream_as_this_process_does(tmp
                 header = Header(request={"method": "POST", "url": "http://x/v1/x"}, response=None)
                 summary = {"method": "POST", "path": "/v1/x", "status": 200, "sse": True}
                 recording = StreamRecording(ChunkWriter(path, header), time.time(), BodyDecoder(None), summary=summary)
-                recording(body[:cut])
+                *events, rest = body[:cut].split(b"\n\n")
+                for chunk in [event + b"\n\n" for event in events] + [rest]:  # a chunk line per event: batches
+                    recording(chunk)
                 recording.finish()
                 finished = Finished.of(recording, ending)
                 assert pool.submit(judge, finished).result(timeout=120) == judge(finished), source.name
@@ -84,7 +95,7 @@ def test_the_verdicts_ttft_is_the_one_view_shows_on_every_corpus_stream(tmp_path
     """The verdict times the first token with `FirstTokenClock` alone, not the whole `TimingRecorder`: the same
     TTFT as `view`'s on every stream, each event in a chunk of its own, a hundredth of a second apart."""
     from inspector.inputs import open_source
-    from inspector.recorder.stream import chunk_line
+    from inspector.recorder.stream import chunk_lines
     from inspector.recorder.verdict import Finished, judge
     from inspector.view.model import inspect
 
@@ -94,7 +105,7 @@ def test_the_verdicts_ttft_is_the_one_view_shows_on_every_corpus_stream(tmp_path
         events = [block + b"\n\n" for block in body.split(b"\n\n") if block]
         path = tmp_path / f"{number}.jsonl"
         writer = ChunkWriter(path, Header(request={"method": "POST", "url": "http://x/v1/x"}, response=None))
-        writer.write("".join(chunk_line(0.5 + index / 100, event) for index, event in enumerate(events)))
+        writer.write(chunk_lines([0.5 + index / 100 for index in range(len(events))], events))
         summary = {"method": "POST", "path": "/v1/x", "status": 200, "sse": True}
         finished = Finished(str(path), time.time(), 9.0, summary, Ending("response"), None)
         shown = inspect(open_source(str(path))).timing.ttft

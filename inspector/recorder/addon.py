@@ -211,9 +211,9 @@ class Recorder:
         if socket is not None:
             self._sockets.watch(socket)
             self._watched[flow.id] = socket
-        hung_up = None if socket is None else partial(self._sockets.hung_up, socket)
         return StreamRecording(writer, started, decoder, summary=summary, defer=_batched_writes(),
-                               client_gone=client_watch(flow.client_conn, hung_up))
+                               client_gone=client_watch(flow.client_conn, None if socket is None else self._sockets,
+                                                        socket))
 
     def _header(self, flow: http.HTTPFlow, protocol: str | None, started: float, decoder: BodyDecoder) -> Header:
         return flow_header(flow, protocol, started, None if decoder.is_identity else decoder.encoding,
@@ -314,17 +314,22 @@ class Chained:
         return self.then(data)
 
 
-def client_watch(client: Client, hung_up: Callable[[], bool] | None) -> Callable[[], bool]:
-    """Whether the client has gone, asked before each chunk is passed on: from mitmproxy's view of the connection,
-    and from the socket itself. A busy proxy may not have read the client's FIN or reset yet when the upstream's
-    next chunks come; those would go to a client that left, so they must not be recorded as delivered.
-    `hung_up` asks about the client's socket (`SocketWatch.hung_up`); None: mitmproxy's view only."""
+def client_watch(client: Client, sockets: SocketWatch | None = None, socket: int | None = None
+                 ) -> Callable[[float], bool]:
+    """Whether the client has gone, asked before each chunk is passed on, with the chunk's `time.monotonic()`: from
+    mitmproxy's view of the connection, and from the socket itself (`sockets`, which watches `socket`; None:
+    mitmproxy's view only). A busy proxy may not have read the client's FIN or reset yet when the upstream's next
+    chunks come; those would go to a client that left, so they must not be recorded as delivered."""
 
-    def gone() -> bool:
+    def gone(now: float) -> bool:
         state = client.state
         if state is not _OPEN and state is not _CAN_WRITE:  # `not in _WRITABLE`, for every chunk
             return True
-        return hung_up is not None and hung_up()
+        if sockets is None:
+            return False
+        if now < sockets.next_poll:  # NOTE: `SocketWatch.hung_up` inline while its answer holds: every chunk
+            return socket in sockets.found
+        return sockets.hung_up(socket, now)  # type: ignore[arg-type]
 
     return gone
 
@@ -339,14 +344,16 @@ class SocketWatch:
         self._poller = select.poll()
         self._watchers: dict[int, int] = {}
         """How many open streams watch each socket (HTTP/2 carries several streams over one connection)."""
-        self._hung_up: set[int] = set()
-        self._next_poll = 0.0
+        self.found: set[int] = set()
+        """The sockets whose client hung up, as of the last `poll(2)`."""
+        self.next_poll = 0.0
+        """When the last `poll(2)`'s answer stops holding (monotonic)."""
 
     def watch(self, socket: int) -> None:
         if not self._watchers.get(socket):
             self._poller.register(socket, select.POLLRDHUP)  # POLLERR and POLLHUP are always reported
         self._watchers[socket] = self._watchers.get(socket, 0) + 1
-        self._next_poll = 0.0  # the last answer may be about a closed socket this one's number was before
+        self.next_poll = 0.0  # the last answer may be about a closed socket this one's number was before
 
     def forget(self, socket: int) -> None:
         left = self._watchers.pop(socket, 0) - 1
@@ -354,14 +361,17 @@ class SocketWatch:
             self._watchers[socket] = left
         elif left == 0:
             self._poller.unregister(socket)
-            self._hung_up.discard(socket)
+            self.found.discard(socket)
 
-    def hung_up(self, socket: int) -> bool:
-        """Whether the client closed or reset `socket`, as of at most `SOCKET_CHECK_INTERVAL` ago."""
-        if (now := time.monotonic()) >= self._next_poll:
-            self._next_poll = now + self._interval
-            self._hung_up = {found for found, _ in self._poller.poll(0)}
-        return socket in self._hung_up
+    def hung_up(self, socket: int, now: float | None = None) -> bool:
+        """Whether the client closed or reset `socket`, as of at most `SOCKET_CHECK_INTERVAL` before `now` (the
+        caller's `time.monotonic()`, or the clock's)."""
+        if now is None:
+            now = time.monotonic()
+        if now >= self.next_poll:
+            self.next_poll = now + self._interval
+            self.found = {found for found, _ in self._poller.poll(0)}
+        return socket in self.found
 
 
 def _socket_fd(client: Client) -> int | None:

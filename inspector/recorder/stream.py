@@ -13,11 +13,13 @@ from __future__ import annotations
 import logging
 import os
 import time
-from base64 import b64encode
 from collections.abc import Callable
 from dataclasses import dataclass
-from json.encoder import encode_basestring  # type: ignore[attr-defined]  # the C encoder json.dumps uses
+from itertools import repeat
+from operator import mul, truediv
 from pathlib import Path
+
+import msgspec
 
 from ..recording import Header, RecordingWriter
 from .decode import BodyDecoder, DecodeError
@@ -44,37 +46,52 @@ class ChunkWriter(RecordingWriter):
         self._fd = self._file.fileno()
 
     def chunk(self, t: float | None, data: bytes) -> None:
-        self.write(chunk_line(t, data))
+        self.write(chunk_lines([t], [data]))
 
-    def write(self, lines: str) -> None:
+    def write(self, lines: bytes) -> None:
         """Whole lines, with one `write(2)` as a rule."""
-        data = lines.encode("utf-8")
-        while data:
-            written = os.write(self._fd, data)
-            data = data[written:]
+        while lines:
+            written = os.write(self._fd, lines)
+            lines = lines[written:]
 
 
-def chunk_line(t: float | None, data: bytes) -> str:
-    """One chunk line of format v1: `text` when the chunk is valid UTF-8 on its own, else `b64`."""
-    stamp = "null" if t is None else f"{t:.6f}"
+class _TextLine(msgspec.Struct, tag_field="kind", tag="chunk", gc=False):
+    """`{"kind":"chunk","t":...,"text":...}`: the tag is written first, then the fields in this order."""
+
+    t: float | None
+    text: str
+
+
+class _Base64Line(msgspec.Struct, tag_field="kind", tag="chunk", gc=False):
+    t: float | None
+    b64: bytes
+    """msgspec writes bytes as base64."""
+
+
+_LINES = msgspec.json.Encoder()
+
+
+def chunk_lines(times: list[float | None], chunks: list[bytes]) -> bytes:
+    """The chunk lines of format v1 for these chunks: `text` where a chunk is valid UTF-8 on its own, else `b64`;
+    `t` to the microsecond. The common case (every chunk valid UTF-8) runs without a Python frame per chunk (`map`
+    over C functions, msgspec's encoder): about 0.6 µs a line on the proxy's event loop, half of what the escaping
+    and formatting of the `json` module's C functions cost."""
     try:
-        return f'{{"kind":"chunk","t":{stamp},"text":{encode_basestring(data.decode("utf-8"))}}}\n'
-    except UnicodeDecodeError:
-        return f'{{"kind":"chunk","t":{stamp},"b64":"{b64encode(data).decode("ascii")}"}}\n'
-
-
-_TEXT_LINE = '{"kind":"chunk","t":%.6f,"text":%s}\n'
-
-
-def chunk_lines(times: list[float], chunks: list[bytes]) -> str:
-    """The chunk lines of a batch, each as `chunk_line` writes it. The common case (every chunk valid UTF-8)
-    runs without a Python frame per chunk (`map` over C functions): what is left per line is the escaping and
-    the time's digits, about a microsecond on the proxy's event loop."""
+        stamps = list(map(truediv, map(round, map(mul, times, repeat(1e6))), repeat(1e6)))  # to the microsecond
+    except TypeError:  # a chunk without a time
+        stamps = [None if t is None else round(t, 6) for t in times]
     try:
-        texts = map(encode_basestring, map(bytes.decode, chunks))  # strict UTF-8
-        return "".join(map(_TEXT_LINE.__mod__, zip(times, texts, strict=True)))
+        lines = list(map(_TextLine, stamps, map(bytes.decode, chunks)))  # strict UTF-8
     except UnicodeDecodeError:  # a chunk that splits a character, or a binary body: line by line
-        return "".join(map(chunk_line, times, chunks))
+        lines = list(map(_line, stamps, chunks))
+    return _LINES.encode_lines(lines)
+
+
+def _line(t: float | None, data: bytes) -> _TextLine | _Base64Line:
+    try:
+        return _TextLine(t, data.decode())
+    except UnicodeDecodeError:
+        return _Base64Line(t, data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +121,7 @@ class StreamRecording:
         *,
         summary: dict,
         defer: Callable[[float, Callable[[], None]], object] | None = None,
-        client_gone: Callable[[], bool] = lambda: False,
+        client_gone: Callable[[float], bool] = lambda now: False,
     ) -> None:
         self.writer = writer
         self.started = started
@@ -148,11 +165,12 @@ class StreamRecording:
             return []  # NOTE: the end marker (twice under HTTP/2); returning b"" for data would end an HTTP/1 body
         if self._taking:
             try:
-                if self._client_gone():
+                now = time.monotonic()
+                if self._client_gone(now):
                     self.client_left = True  # what comes from here on never reaches the client: not recorded
                     self._taking = False
                     return data
-                self._times.append(time.monotonic() - self._zero)  # NOTE: `elapsed()` inline: every chunk
+                self._times.append(now - self._zero)  # NOTE: `elapsed()` inline: every chunk
                 chunks = self._chunks
                 chunks.append(data)
                 if self._defer is None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from ..escape import visible
 from ..findings import Finding, Severity, Tally
 from ..inputs import open_source
+from ..recording import decode_in_batches_from
 from ..timing import FirstTokenClock
 from ..wording import plural
 from .stream import Ending, StreamRecording
@@ -110,6 +111,7 @@ def verdict_process() -> ProcessPoolExecutor:
 def start_verdict_process() -> None:
     yield_to_the_proxy()
     leave_with_the_proxy()
+    decode_in_batches_from(0)
 
 
 def leave_with_the_proxy() -> None:

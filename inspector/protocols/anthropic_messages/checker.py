@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, ClassVar
 
 from ...findings import Finding
@@ -62,8 +63,6 @@ class _Block:
     tool_call: ToolCall | None = None
     signatures: int = 0
     thinking_after_signature: bool = False
-    flagged: bool = False
-    """Already reported as open at a `message_delta`: not reported again when the stream ends."""
     uncertain: bool = False
     """An unreadable event came while it was open (or may have started it): it may hold a lost delta, or have
     been stopped, so its content and its end are not judged."""
@@ -86,6 +85,12 @@ class Checker:
         self._terminal: str | None = None
         self._after_terminal_reported = False
         self._open: dict[int, _Block] = {}
+        self._certain: dict[int, _Block] = {}
+        """The open blocks not `uncertain`, in the order they started."""
+        self._unreported: dict[int, _Block] = {}
+        """The certain open blocks not yet reported as open at a `message_delta` (nor again when the stream ends).
+        These two, kept beside `_open`, spare a hostile stream with thousands of open blocks a scan of them all at
+        each event (quadratic)."""
         self._next_index = 0
         self._message_deltas = 0
         self._stop_reason: str | None = None
@@ -205,8 +210,10 @@ class Checker:
         self._unreadable_at = index
         self._delta_unknown = True
         self._maybe_started = self._next_index
-        for block in self._open.values():
+        for block in self._certain.values():
             block.uncertain = True
+        self._certain.clear()
+        self._unreported.clear()
         if self._short_form_at is not None:  # it may have been the `message_stop` of the short form
             self._short_form_at, self._short_form = None, True
 
@@ -287,10 +294,8 @@ class Checker:
         delta, usage = payload.get("delta"), payload.get("usage")
         stop_reason = delta.get("stop_reason") if type(delta) is dict else None
         self._delta_unknown = False
-        for block_index, block in self._open.items():
-            if block.flagged or block.uncertain:
-                continue
-            block.flagged = True
+        unreported, self._unreported = self._unreported, {}
+        for block_index, block in unreported.items():
             if type(delta) is not dict:
                 continue  # the stop reason, which says whether an open tool block is allowed, is unknown
             if stop_reason == LENIENT_OPEN_BLOCK_STOP_REASON and block.type in TOOL_BLOCKS:
@@ -379,10 +384,10 @@ class Checker:
             found.append(R.BLOCK_INDEX_NOT_SEQUENTIAL(index, f"expected block index {self._next_index}, got "
                                                              f"{block_index}: the SDK appends each block and then "
                                                              "finds it by index, so deltas go to the wrong block"))
-        still_open = [number for number, other in self._open.items() if not other.uncertain]
-        if still_open:
-            found.append(R.BLOCK_OVERLAP(index, _overlap_message(block_index, still_open)))
-        self._open[block_index] = _Block(block_type, self._accumulator.tool_call(block_index))
+        if self._certain:
+            found.append(R.BLOCK_OVERLAP(index, _overlap_message(block_index, self._certain)))
+        block = _Block(block_type, self._accumulator.tool_call(block_index))
+        self._open[block_index] = self._certain[block_index] = self._unreported[block_index] = block
         self._next_index = max(self._next_index, block_index + 1)
 
     def _block_delta(self, index: int, payload: dict, found: list[Finding]) -> None:
@@ -417,6 +422,8 @@ class Checker:
         if block is None:
             return
         del self._open[payload["index"]]
+        self._certain.pop(payload["index"], None)
+        self._unreported.pop(payload["index"], None)
         check = self._on_stop.get(block.type)
         if check is not None and not block.uncertain:
             check(index, payload["index"], block, found)
@@ -445,10 +452,9 @@ class Checker:
         return block
 
     def _report_unclosed(self, index: int | None, when: str, found: list[Finding]) -> None:
-        for block_index, block in self._open.items():
-            if not block.flagged and not block.uncertain:
-                block.flagged = True
-                found.append(R.BLOCK_UNCLOSED(index, f"{when} while `{block.type}` block {block_index} was open: "
+        unreported, self._unreported = self._unreported, {}
+        for block_index, block in unreported.items():
+            found.append(R.BLOCK_UNCLOSED(index, f"{when} while `{block.type}` block {block_index} was open: "
                                                      "expected its `content_block_stop`; the block may be cut short"))
 
     # --- per block type -----------------------------------------------------------------------------------------
@@ -495,11 +501,14 @@ class Checker:
             found.append(rule(index, message))
 
 
-def _overlap_message(block_index: int, open_indices: list[int]) -> str:
+def _overlap_message(block_index: int, open_indices: dict[int, _Block], named: int = 3) -> str:
+    """Names the first `named` open blocks and counts the rest: a message of bounded length at any number."""
     if block_index in open_indices:
         return (f"block {block_index} starts again while it is still open: the SDK appends a second block and the "
                 "first one's remaining deltas and stop go astray")
-    still = ", ".join(str(i) for i in open_indices)
+    still = ", ".join(str(i) for i in islice(open_indices, named))
+    if len(open_indices) > named:
+        still += f" and {len(open_indices) - named} more"
     return (f"block {block_index} starts while block {still} is still open: blocks are observed to come one after "
             "another, and a client that tracks only the current block mixes their deltas")
 

@@ -113,14 +113,17 @@ class ChoiceTracker:
         self._choices: dict[int, _ChoiceState] = {}
         self._unknown_at: int | None = None
         """The last unreadable chunk: choices opened since may have opened in it."""
+        self._untouched: dict[int, _ChoiceState] = {}
+        """The unfinished choices no unreadable chunk may have touched: the ones the next one marks (a scan of every
+        choice at each unreadable chunk was quadratic on a hostile stream)."""
 
     def unknown(self, index: int) -> None:
         """An unreadable chunk: it may have opened a choice, or carried anything for any open one. Claims it could
         make false (a role or tool-call start missing, an index gap, arguments or a finish missing) are dropped."""
         self._unknown_at = index
-        for state in self._choices.values():
-            if state.finished_at is None:
-                state.unknown_at = index
+        for state in self._untouched.values():
+            state.unknown_at = index
+        self._untouched.clear()
 
     def finish(self, end_index: int | None, findings: list[Finding]) -> None:
         """Every choice 0..n-1 must have appeared and finished; n is one more than the highest index seen."""
@@ -242,6 +245,8 @@ class ChoiceTracker:
                                                     "stores choices by position and mixes their text up"))
         state = self._choices[choice_index] = _ChoiceState(self.assembly.output(choice_index), index,
                                                            unknown_at=self._unknown_at)
+        if state.unknown_at is None:
+            self._untouched[choice_index] = state
         role = delta.get("role")
         if role:
             state.role_at = index
@@ -325,6 +330,7 @@ class ChoiceTracker:
                                                    "helper keeps the last, raw readers the first"))
             return
         state.finished_at = index
+        self._untouched.pop(choice_index, None)
         state.output.finish_reason = finish_reason
         self._report_role_missing(choice_index, state, findings)
         if choice_index == 0:
