@@ -190,24 +190,24 @@ class SSEParser:
         without the round trip through bytes and the line loop. Anything else goes through `feed`.
         """
         events: list[Event] = []
+        append = events.append
         index, offset, last_id = self._index, self._offset, self._last_id or None
         between = self._between_events()
         for text, t in zip(texts, times, strict=True):
-            if between and "\r" not in text:
-                first = text.find("\n")
-                last = len(text) - 2  # where the blank line's LF is, after the last line's
-                if first == last:  # `data: X`, blank line
-                    event_type, start = "message", 6 if text[-1] == "\n" and text[:6] == "data: " else 0
-                elif (text[:7] == "event: " and text[-1] == "\n" and text.find("\n", first + 1) == last
-                      and text.startswith("data: ", first + 1)):  # `event: T`, `data: X`, blank line
-                    event_type, start = text[7:first] or "message", first + 7
-                else:
-                    start = 0
-                if start:  # NOTE: the state in locals, as in `_process`: this loop is the hot path of recordings
-                    events.append(Event(index, event_type, text[start:last], last_id, offset, t))
+            if between and "\r" not in text:  # NOTE: the state in locals, as in `_process`: the hot path of recordings
+                head, _, rest = text.partition("\n")
+                if rest == "\n" and head[:6] == "data: ":  # `data: X`, blank line
+                    append(Event(index, "message", head[6:], last_id, offset, t))
                     index += 1
-                    offset += last + 2 if text.isascii() else len(text.encode())
+                    offset += len(text) if text.isascii() else len(text.encode())
                     continue
+                if head[:7] == "event: ":
+                    line, _, rest = rest.partition("\n")
+                    if rest == "\n" and line[:6] == "data: ":  # `event: T`, `data: X`, blank line
+                        append(Event(index, head[7:] or "message", line[6:], last_id, offset, t))
+                        index += 1
+                        offset += len(text) if text.isascii() else len(text.encode())
+                        continue
             self._index, self._offset = index, offset
             events += self.feed(text.encode(), t)
             index, offset, last_id = self._index, self._offset, self._last_id or None
