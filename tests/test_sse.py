@@ -317,9 +317,9 @@ def test_texts_of_the_usual_shapes_are_read_without_feeding_their_bytes(monkeypa
     fed: list[bytes] = []
     feed = parser.feed
     monkeypatch.setattr(parser, "feed", lambda chunk, t=None: fed.append(chunk) or feed(chunk, t))
-    events = parser.feed_texts(["data: é\n\n", "event: delta\ndata: {}\n\n", "data: a\r\n\r\n", "data: b\n\n"],
-                               [0.1, 0.2, 0.3, 0.4])
-    assert fed == [b"data: a\r\n\r\n"]
+    texts = ["data: é\n\n", "event: delta\ndata: {}\n\n", "event: \ndata: z\n\n", "data: a\rb\n\n", "data: c\n\n"]
+    events = parser.feed_texts(texts, [0.1, 0.2, 0.3, 0.4, 0.5])
+    assert fed == [b"data: a\rb\n\n"]  # a CR ends a line too: `b` is no field, so `data: a` makes the event
     assert [(e.index, e.type, e.data, e.offset, e.t) for e in events] == [
-        (0, "message", "é", 9, 0.1), (1, "delta", "{}", 19, 0.2), (2, "message", "a", 42, 0.3),
-        (3, "message", "b", 53, 0.4)]
+        (0, "message", "é", 9, 0.1), (1, "delta", "{}", 19, 0.2), (2, "message", "z", 42, 0.3),
+        (3, "message", "a", 59, 0.4), (4, "message", "c", 70, 0.5)]
