@@ -17,13 +17,14 @@ decoded a batch at a time by msgspec; below (`--events 10000`: 3.3 MB), one at a
 a run of chunks stays text and goes to the parser's `feed_texts`, which makes a chunk of the usual shape (a `data:`
 line, maybe after an `event:` line, and a blank line) its event directly.
 
-Measured (`--baseline` the commit before `feed_texts`, 2 cores shared with other work, load 1.7; CPU µs per event):
+Measured (`--baseline 498bba1`, the commit before `feed_texts`; 2 cores shared with other work, load 0.8; CPU µs per
+event, median of 5 rounds):
 
     reader                  raw   recording  ratio    baseline: recording  ratio    recording now/baseline
-    parse                   1.22     1.67    1.37x                2.49     2.02x            0.67x
-    parse, chunk by chunk   1.20     2.95    2.49x                3.38     2.80x            0.88x
-    validate                3.23     3.59    1.14x                4.41     1.40x            0.82x
-    view --events          14.93    17.76    1.21x               18.44     1.21x            0.97x
+    parse                   1.33     1.66    1.30x                2.96     1.92x            0.64x
+    parse, chunk by chunk   1.33     3.27    2.52x                4.09     2.74x            0.84x
+    validate                3.45     3.88    1.11x                5.45     1.44x            0.80x
+    view --events          16.57    21.47    1.23x               21.62     1.25x            0.92x
 
     --events 10000 (pydantic-core): parse 1.40x (baseline 1.72x), validate 1.17x (1.40x), view 1.20x (1.15x)
 
