@@ -35,7 +35,7 @@ CPU time, the cases run in interleaved rounds, and each ratio is the median of t
 interpreter and packages) on the same two files, interleaved in the same rounds, and shows the ratio now / baseline
 on the recording. Each round then runs each tree in a child process (`python -P`, the tree first on the path).
 
-    python bench/recording.py [--events N] [--repeat R] [--baseline REV]
+    python bench/recording.py [--events N] [--repeat R] [--baseline REV] [--chunking event|two|halves|crlf]
 """
 
 from __future__ import annotations
@@ -65,10 +65,21 @@ STEP_T = 0.01
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def write_inputs(directory: Path, total: int) -> tuple[Path, Path]:
+CHUNKINGS: dict[str, Callable[[int], int]] = {  # how the recording's chunks hold the events: event -> its chunk
+    "event": lambda event: event,  # one event a chunk, as a server flushes them
+    "two": lambda event: event // 2,  # two events a chunk, as a busy network joins them
+    "halves": lambda event: 2 * event + 1,  # each event cut in two: the second half completes it
+    "crlf": lambda event: event,  # one event a chunk, every line ending with CRLF (as Gemini's)
+}
+
+
+def write_inputs(directory: Path, total: int, chunking: str = "event") -> tuple[Path, Path]:
     from validate import chat_stream  # NOTE: bench/validate.py, on the path when this file runs as a script
 
     body = chat_stream(total)
+    end = b"\n\n"
+    if chunking == "crlf":
+        body, end = body.replace(b"\n", b"\r\n"), b"\r\n\r\n"
     raw = directory / "stream.sse"
     raw.write_bytes(body)
     recording = directory / "stream.jsonl"
@@ -78,7 +89,11 @@ def write_inputs(directory: Path, total: int) -> tuple[Path, Path]:
         protocol="openai-chat", source="proxy",
     )
     writer = RecordingWriter(recording, header)
-    frames = [frame + b"\n\n" for frame in body.split(b"\n\n") if frame]
+    frames = [frame + end for frame in body.split(end) if frame]
+    if chunking == "two":
+        frames = [b"".join(frames[start : start + 2]) for start in range(0, len(frames), 2)]
+    elif chunking == "halves":
+        frames = [half for frame in frames for half in (frame[: len(frame) // 2], frame[len(frame) // 2 :])]
     for number, frame in enumerate(frames):
         writer.chunk(FIRST_T + number * STEP_T, frame)
     writer.end(FIRST_T + len(frames) * STEP_T, "complete")
@@ -113,13 +128,14 @@ READERS: dict[str, Callable[[Path], int]] = {
 }
 
 
-def check_same_events(raw: Path, recording: Path) -> None:
-    """The same events from both files, each recorded one with the time of its own chunk."""
+def check_same_events(raw: Path, recording: Path, chunking: str) -> None:
+    """The same events from both files, each recorded one with the time of the chunk that completed it."""
     from_raw, from_recording = parsed(raw), parsed(recording)
     fields = [(event.index, event.type, event.data, event.id, event.offset) for event in from_raw]
     if fields != [(event.index, event.type, event.data, event.id, event.offset) for event in from_recording]:
         raise SystemExit("the recording and the raw file give different events")
-    if [event.t for event in from_recording] != [round(FIRST_T + n * STEP_T, 6) for n in range(len(from_raw))]:
+    chunk = CHUNKINGS[chunking]
+    if [event.t for event in from_recording] != [round(FIRST_T + chunk(n) * STEP_T, 6) for n in range(len(from_raw))]:
         raise SystemExit("an event from the recording does not have its chunk's time")
 
 
@@ -161,16 +177,17 @@ def main() -> None:
     options.add_argument("--events", type=int, default=50_000)
     options.add_argument("--repeat", type=int, default=5)
     options.add_argument("--baseline", metavar="REV", help="also read with the tree of this git revision, side by side")
+    options.add_argument("--chunking", choices=CHUNKINGS, default="event", help="how the recording's chunks hold them")
     options.add_argument("--measure", nargs=4, help=argparse.SUPPRESS)  # a child's round: raw, recording, warm-ups
     args = options.parse_args()
     if args.measure:
         print(json.dumps(measure(*map(Path, args.measure))))
         return
     with TemporaryDirectory() as temp:
-        raw, recording = write_inputs(Path(temp), args.events)
+        raw, recording = write_inputs(Path(temp), args.events, args.chunking)
         (Path(temp) / "warm").mkdir()
-        warm_up = write_inputs(Path(temp) / "warm", 300)
-        check_same_events(raw, recording)
+        warm_up = write_inputs(Path(temp) / "warm", 300, args.chunking)
+        check_same_events(raw, recording, args.chunking)
         for reader, read in READERS.items():
             for path in (raw, recording):
                 if (count := read(path)) != args.events:
@@ -185,8 +202,8 @@ def main() -> None:
                 rounds[name].append(measure_in(tree, raw, recording, *warm_up) if args.baseline else
                                     measure(raw, recording))
         sizes = f"recording {recording.stat().st_size / 1e6:.1f} MB, raw {raw.stat().st_size / 1e6:.1f} MB"
-        print(f"{args.events} events; {sizes}; CPU µs per event, median of {args.repeat} interleaved rounds; "
-              f"load {os.getloadavg()[0]:.2f}")
+        print(f"{args.events} events, chunking {args.chunking}; {sizes}; CPU µs per event, median of {args.repeat} "
+              f"interleaved rounds; load {os.getloadavg()[0]:.2f}")
         report(rounds)
 
 
