@@ -11,8 +11,10 @@ nothing about any protocol: it reports what the wire says, and notes where the w
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import accumulate
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _BOM = b"\xef\xbb\xbf"
@@ -156,6 +158,8 @@ class SSEParser:
         self._last_id = ""
         self._block: int | None = None
         self._at_start = True
+        self._dispatched: list[int] | None = None
+        """When a list, `_process` adds the offset of the blank line that dispatched each event (`_feed_together`)."""
         self.problems: list[Problem] = []
         self.unterminated: Event | None = None
         self.stray: list[tuple[int, str]] = []
@@ -183,36 +187,64 @@ class SSEParser:
 
     def feed_texts(self, texts: list[str], times: list[float | None]) -> list[Event]:
         """Chunks given as text (a recording's, decoded from JSON already) with their times: the events of feeding
-        each one's UTF-8 bytes in turn, each with its chunk's time, in one call for them all.
+        each one's UTF-8 bytes in turn, each with the time of the chunk that completed it, in one call for them all.
 
         A chunk that is one whole event of the usual shape (a `data: ` line, maybe after an `event: ` line, then a
         blank line; LF only), read between events, becomes that event directly: what `feed` makes of its bytes,
-        without the round trip through bytes and the line loop. Anything else goes through `feed`.
+        without the round trip through bytes and the line loop. Consecutive other chunks are fed together
+        (`_feed_together`).
         """
         events: list[Event] = []
         append = events.append
         index, offset, last_id = self._index, self._offset, self._last_id or None
         between = self._between_events()
+        other: list[str] = []  # chunks of other shapes, or read inside an event: fed together
+        other_times: list[float | None] = []
         for text, t in zip(texts, times, strict=True):
-            if between and "\r" not in text:  # NOTE: the state in locals, as in `_process`: the hot path of recordings
+            if "\r" not in text:  # NOTE: the state in locals, as in `_process`: the hot path of recordings
                 head, _, rest = text.partition("\n")
                 if rest == "\n" and head[:6] == "data: ":  # `data: X`, blank line
-                    append(Event(index, "message", head[6:], last_id, offset, t))
-                    index += 1
-                    offset += len(text) if text.isascii() else len(text.encode())
-                    continue
-                if head[:7] == "event: ":
+                    event_type, data = "message", head[6:]
+                elif head[:7] == "event: ":
                     line, _, rest = rest.partition("\n")
-                    if rest == "\n" and line[:6] == "data: ":  # `event: T`, `data: X`, blank line
-                        append(Event(index, head[7:] or "message", line[6:], last_id, offset, t))
+                    event_type, data = head[7:] or "message", line[6:]  # `event: T`, `data: X`, blank line
+                    if rest != "\n" or line[:6] != "data: ":
+                        event_type = None
+                else:
+                    event_type = None
+                if event_type is not None:
+                    if other:
+                        self._index, self._offset = index, offset
+                        events += self._feed_together(other, other_times)
+                        other, other_times = [], []
+                        index, offset, last_id = self._index, self._offset, self._last_id or None
+                        between = self._between_events()
+                    if between:
+                        append(Event(index, event_type, data, last_id, offset, t))
                         index += 1
                         offset += len(text) if text.isascii() else len(text.encode())
                         continue
-            self._index, self._offset = index, offset
-            events += self.feed(text.encode(), t)
-            index, offset, last_id = self._index, self._offset, self._last_id or None
-            between = self._between_events()
+            other.append(text)
+            other_times.append(t)
         self._index, self._offset = index, offset
+        if other:
+            events += self._feed_together(other, other_times)
+        return events
+
+    def _feed_together(self, texts: list[str], times: list[float | None]) -> list[Event]:
+        """Chunks fed as one: each event then gets the time of the chunk that holds the blank line that dispatched
+        it, which is where feeding the chunks one by one would have completed it."""
+        if len(texts) == 1:
+            return self.feed(texts[0].encode(), times[0])
+        pieces = [text.encode() for text in texts]
+        starts = list(accumulate(map(len, pieces), initial=self._offset + len(self._lines.pending)))  # stream offsets
+        self._dispatched = dispatched = []
+        try:
+            events = self.feed(b"".join(pieces), times[-1])
+        finally:
+            self._dispatched = None
+        for event, at in zip(events, dispatched, strict=True):
+            event.t = times[bisect_right(starts, at) - 1]
         return events
 
     def _between_events(self) -> bool:
@@ -249,12 +281,15 @@ class SSEParser:
         events: list[Event] = []
         offset = self._offset
         data, event_type, last_id, block, index = self._data, self._type, self._last_id, self._block, self._index
+        dispatched = self._dispatched
         for raw in lines:
             if not raw:  # spec: a blank line dispatches the event
                 if data:  # NOTE: a block whose data buffer is empty dispatches nothing
                     start = offset if block is None else block
                     text = data[0] if len(data) == 1 else "\n".join(data)
                     events.append(Event(index, event_type or "message", text, last_id or None, start, t))
+                    if dispatched is not None:
+                        dispatched.append(offset)
                     index += 1
                     data = []
                 event_type = ""
