@@ -17,16 +17,23 @@ decoded a batch at a time by msgspec; below (`--events 10000`: 3.3 MB), one at a
 a run of chunks stays text and goes to the parser's `feed_texts`, which makes a chunk of the usual shape (a `data:`
 line, maybe after an `event:` line, and a blank line) its event directly.
 
-Measured (`--baseline 498bba1`, the commit before `feed_texts`; 2 cores shared with other work, load 0.8; CPU µs per
+Measured (`--baseline 498bba1`, the commit before `feed_texts`; 2 cores shared with other work, load 1.9; CPU µs per
 event, median of 5 rounds):
 
     reader                  raw   recording  ratio    baseline: recording  ratio    recording now/baseline
-    parse                   1.33     1.66    1.30x                2.96     1.92x            0.64x
-    parse, chunk by chunk   1.33     3.27    2.52x                4.09     2.74x            0.84x
-    validate                3.45     3.88    1.11x                5.45     1.44x            0.80x
-    view --events          16.57    21.47    1.23x               21.62     1.25x            0.92x
+    parse                   1.34     1.68    1.27x                2.56     2.00x            0.65x
+    parse, chunk by chunk   1.29     3.36    2.45x                3.85     2.85x            0.86x
+    validate                3.36     3.68    1.12x                4.97     1.37x            0.77x
+    view --events          16.16    20.15    1.23x               28.85     1.76x            0.82x
 
-    --events 10000 (pydantic-core): parse 1.40x (baseline 1.72x), validate 1.17x (1.40x), view 1.20x (1.15x)
+    --events 10000 (pydantic-core): parse 1.35x (baseline 1.72x), validate 1.13x (1.37x), view 1.25x (1.26x)
+
+Other chunkings (`--chunking`, median of 3 rounds, load 1.8-2.2), ratio recording / raw now (baseline):
+
+    chunking   parse          validate       view --events
+    two        1.76x (1.92x)  1.36x (1.39x)  1.18x (1.18x)
+    halves     2.76x (6.36x)  1.52x (3.32x)  1.32x (2.39x)
+    crlf       1.81x (5.12x)  1.34x (2.84x)  1.23x (2.18x)
 
 Target: each reader on the recording within 1.5x of the raw file. The machine is shared: time is the process's
 CPU time, the cases run in interleaved rounds, and each ratio is the median of the rounds' ratios.
