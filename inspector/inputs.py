@@ -69,7 +69,7 @@ class Source:
 
     def pieces(self) -> Iterator[Chunk | ChunkRun]:
         """The chunks, consecutive ones joined into a `ChunkRun` where they were read together: for a reader
-        that needs no call per chunk (feed a run's `data` once, then `stamp` the events it completed)."""
+        that needs no call per chunk (`fed_to` gives a run to a parser's or a check's `feed_texts` in one call)."""
         for item in self._body:
             if item.__class__ is End:
                 self.end = item  # type: ignore[assignment]
@@ -78,14 +78,16 @@ class Source:
 
     def feed_to(self, feed: Callable[[bytes, float | None], list[Event]],
                 chunk: Callable[[float | None, int], object] | None = None) -> Iterator[list[Event]]:
-        """Every chunk through `feed` (an `SSEParser`'s or a `StreamCheck`'s), a run of chunks read together in one
-        call: yields what each call returns, every event with the time of the chunk that completed it. `chunk`, if
-        given, is told each chunk's time and size first (`TimingRecorder.chunk`)."""
+        """Every chunk through `feed`, the `feed` of an `SSEParser` or a `StreamCheck`, a run of chunks read
+        together through the same reader's `feed_texts` in one call: yields what each call returns, every event
+        with the time of the chunk that completed it. `chunk`, if given, is told each chunk's time and size first
+        (`TimingRecorder.chunk`)."""
+        reader = feed.__self__  # type: ignore[attr-defined]
         for piece in self.pieces():
             if chunk is not None:
                 for t, data in piece.timed():
                     chunk(t, len(data))
-            yield piece.stamp(feed(piece.data, piece.t))
+            yield piece.fed_to(reader)
 
     def check(self, protocol: str | None = None) -> StreamCheck:
         """A `StreamCheck` set up from this source's header (path, status, content type)."""

@@ -9,16 +9,13 @@ See docs/recording-format.md.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
-from bisect import bisect_right
-from collections import deque
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from itertools import accumulate, compress, count, repeat
-from operator import attrgetter, not_
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any, BinaryIO, Literal
 from urllib.parse import urlsplit
@@ -26,14 +23,14 @@ from urllib.parse import urlsplit
 from .private import open_private
 
 if TYPE_CHECKING:
-    from .sse import Event
+    from .sse import Event, SSEParser
+    from .validate import StreamCheck
 
 FORMAT = "sse-recording"
 VERSION = 1
 END_REASONS = ("complete", "upstream-closed", "client-disconnected", "error")
 
 _TOO_DEEP = "JSON nested too deeply to read"
-_OFFSET = attrgetter("offset")
 _MAX_TIME = 1e7  # seconds (about 4 months): anything later in a recording is a broken time, not a slow stream
 
 
@@ -101,46 +98,37 @@ class Chunk:
     def timed(self) -> tuple[tuple[float | None, bytes]]:
         return ((self.t, self.data),)
 
-    def stamp(self, events: list[Event]) -> list[Event]:
-        """The events this chunk completed: they carry its time already."""
-        return events
+    def fed_to(self, reader: SSEParser | StreamCheck) -> list[Event]:
+        """The events this chunk completed, from the reader's `feed`."""
+        return reader.feed(self.data, self.t)
 
 
 @dataclass(slots=True)
 class ChunkRun:
-    """Consecutive chunks read in one go, for readers that feed a parser and need no per-chunk calls: `data`
-    (their bytes joined) is fed once, then `stamp` gives each event it completed the time of its own chunk.
-
-    Every chunk but the last ends with a blank line (`\\n\\n`): no event spans two of them, so an event came in
-    the chunk where it starts, or in the first one when it began before the run (see `_runs`).
+    """Consecutive chunks read in one go, for readers that feed a parser and need no per-chunk calls: the chunks
+    stay text, as decoded from their JSON lines, and go to the reader's `feed_texts` in one call (`fed_to`),
+    which gives each event the time of its own chunk without encoding the text the reader would decode again.
     """
 
-    data: bytes
     times: list[float | None]
-    pieces: list[bytes]
-    """Each chunk's bytes."""
-    bounds: list[int]
-    """The stream offset where each chunk but the first starts."""
+    texts: list[str]
+    """Each chunk's bytes, as text (a chunk that is not UTF-8 comes as a `Chunk`)."""
 
     @property
-    def t(self) -> float | None:
-        return self.times[-1]
+    def data(self) -> bytes:
+        """The chunks' bytes, joined."""
+        return "".join(self.texts).encode()
 
     def chunks(self) -> Iterator[Chunk]:
-        return map(Chunk, self.times, self.pieces)
+        return map(Chunk, self.times, map(str.encode, self.texts))
 
     def timed(self) -> Iterator[tuple[float | None, bytes]]:
         """Each chunk's time and bytes."""
-        return zip(self.times, self.pieces, strict=True)
+        return zip(self.times, map(str.encode, self.texts), strict=True)
 
-    def stamp(self, events: list[Event]) -> list[Event]:
-        """The events this run's `data` completed, each given the time of the chunk that completed it."""
-        offsets = list(map(_OFFSET, events))
-        times: Iterable[float | None] = self.times
-        if len(offsets) != len(self.times) or offsets[1:] != self.bounds:  # NOTE: else one event per chunk
-            times = map(self.times.__getitem__, map(bisect_right, repeat(self.bounds), offsets))
-        deque(map(setattr, events, repeat("t"), times), maxlen=0)  # NOTE: no loop
-        return events
+    def fed_to(self, reader: SSEParser | StreamCheck) -> list[Event]:
+        """The events these chunks completed, each with the time of its own chunk (the reader's `feed_texts`)."""
+        return reader.feed_texts(self.texts, self.times)
 
 
 @dataclass(slots=True, frozen=True)
@@ -248,12 +236,22 @@ def read_body(stream: BinaryIO, name: str, start_line: int = 2) -> Iterator[Chun
     """Chunks and the end line of a recording, from the rest of `stream` (closed at the end), read a batch of
     lines at a time (about `_BATCH` bytes): consecutive chunk lines come as `ChunkRun`s, for readers that feed a
     parser once per run instead of once per chunk (`Source.feed_to`)."""
-    offset = 0  # stream offset of the next chunk
     together = _size(stream) >= _LARGE
     with stream:
-        while lines := stream.readlines(_BATCH):
-            offset = yield from _read_lines(lines, name, start_line, offset, together)
-            start_line += len(lines)
+        while block := stream.read(_BATCH):
+            if not block.endswith(b"\n"):
+                block += stream.readline()  # the batch ends with a whole line (or the file's last line, cut short)
+            start_line = yield from _read_block(block, name, start_line, together)
+
+
+def _read_block(block: bytes, name: str, start_line: int, together: bool) -> Generator[
+        Chunk | ChunkRun | End, None, int]:
+    """The items of a batch of whole lines, the first numbered `start_line`; returns the next line's number.
+    `together`, its chunk lines are first decoded all at once (`_chunk_block`)."""
+    times, texts, rest = _chunk_block(block) if together else ([], [], block)
+    lines = io.BytesIO(rest).readlines()
+    yield from _read_lines(lines, name, start_line + len(texts), times, texts)
+    return start_line + len(texts) + len(lines)
 
 
 def _size(stream: BinaryIO) -> int:
@@ -266,28 +264,27 @@ def _size(stream: BinaryIO) -> int:
 
 def iter_body(lines: Iterable[bytes], name: str, start_line: int = 2) -> Iterator[Chunk | End]:
     """Chunks and the end line of a recording, from its lines after the header, one `Chunk` per chunk line."""
-    for item in _read_lines(list(lines), name, start_line, 0):
+    for item in _read_lines(list(lines), name, start_line, [], []):
         if item.__class__ is ChunkRun:
             yield from item.chunks()  # type: ignore[union-attr]
         else:
             yield item  # type: ignore[misc]
 
 
-def _read_lines(lines: list[bytes], name: str, start_line: int, offset: int, together: bool = False) -> Generator[
-        Chunk | ChunkRun | End, None, int]:
-    """The items of some lines of a recording, and the stream offset after their chunks (`offset`: before).
+def _read_lines(lines: list[bytes], name: str, start_line: int, times: list[float | None],
+                texts: list[str]) -> Iterator[Chunk | ChunkRun | End]:
+    """The items of some lines of a recording, after the chunks `times` and `texts` read just before them.
 
     A chunk line as the writer writes it takes the fast path: pydantic-core's JSON parser, four times as fast as
-    `json.loads` on these escape-heavy lines, and no object of its own (consecutive ones make one `ChunkRun`);
-    `together`, the chunk lines are first decoded all at once (`_chunk_lines`). The fast paths only ever accept
-    what `json.loads` accepts too; anything else (end line, blank line, base64 chunk, broken line) goes through
-    `_slow_line`, which decides what the line means or why it is broken. All paths give the same chunks
-    (tests/test_recording.py and tests/test_recording_runs.py check).
+    `json.loads` on these escape-heavy lines, and no object of its own (consecutive ones make one `ChunkRun`).
+    The fast paths (this one and `_chunk_block`) only ever accept what `json.loads` accepts too; anything else
+    (end line, blank line, base64 chunk, broken line) goes through `_slow_line`, which decides what the line
+    means or why it is broken. All paths give the same chunks (tests/test_recording.py and
+    tests/test_recording_runs.py check).
     """
     from pydantic_core import from_json  # NOTE: imported on use: it costs start-up time to commands that read none
 
-    times, pieces = _chunk_lines(lines) if together else ([], [])
-    for number, raw in enumerate(lines[len(times):], start_line + len(times)):
+    for number, raw in enumerate(lines, start_line):
         try:
             line = from_json(raw, cache_strings="keys")
             if line.__class__ is not dict:
@@ -297,7 +294,7 @@ def _read_lines(lines: list[bytes], name: str, start_line: int, offset: int, tog
                 raise ValueError
             text = line["text"]
             if line["kind"] == "chunk" and text.__class__ is str:
-                pieces.append(text.encode())
+                texts.append(text)
                 times.append(t)
                 continue
         except (ValueError, KeyError):
@@ -305,24 +302,32 @@ def _read_lines(lines: list[bytes], name: str, start_line: int, offset: int, tog
         try:
             item = _slow_line(raw, name, number)
         except RecordingError:
-            yield from _runs(times, pieces, offset)  # the chunks before the broken line are read first
+            if texts:
+                yield ChunkRun(times, texts)  # the chunks before the broken line are read first
             raise
         if item.__class__ is Chunk:
-            pieces.append(item.data)  # type: ignore[union-attr]
-            times.append(item.t)  # type: ignore[union-attr]
-        elif item is not _BLANK:
-            offset = yield from _runs(times, pieces, offset)
-            times, pieces = [], []
-            if item is None:
-                return offset
-            yield item  # type: ignore[misc]
-    return (yield from _runs(times, pieces, offset))
+            try:
+                texts.append(item.data.decode())  # type: ignore[union-attr]  # base64 of UTF-8: the same bytes
+                times.append(item.t)  # type: ignore[union-attr]
+                continue
+            except UnicodeDecodeError:
+                pass
+        elif item is _BLANK:
+            continue
+        if texts:
+            yield ChunkRun(times, texts)
+            times, texts = [], []
+        if item is None:
+            return
+        yield item  # type: ignore[misc]
+    if texts:
+        yield ChunkRun(times, texts)
 
 
 _BATCH = 64 * 1024
 _LARGE = 4 << 20
 """Recordings from this size on (bytes) have their chunk lines decoded a batch at a time by msgspec: importing it
-costs about 10 ms, which its speed (about 0.7 µs a line) pays back from about 3 MB of lines."""
+costs about 10 ms, which its speed (about 0.5 µs a line) pays back from about 3 MB of lines."""
 
 
 def decode_in_batches_from(size: int) -> None:
@@ -338,58 +343,38 @@ _CHUNK_START = b'{"kind":"chunk",'
 
 @cache
 def _chunk_decoder() -> Any:
-    """A msgspec decoder of a JSON array of chunk lines as the writer writes them: exactly the keys `kind`
-    ("chunk"), `t` (null or seconds in range) and `text` (a string), or a ValueError."""
+    """A msgspec decoder of one-item JSON arrays, each holding a chunk line as the writer writes it: exactly the
+    keys `kind` ("chunk"), `t` (null or seconds in range) and `text` (a string), or a ValueError."""
     import msgspec
 
     seconds = Annotated[float, msgspec.Meta(ge=0, lt=_MAX_TIME)]
     line = msgspec.defstruct("ChunkLine", [("kind", Literal["chunk"]), ("t", seconds | None), ("text", str)],
                              forbid_unknown_fields=True, gc=False)
-    return msgspec.json.Decoder(list[line])  # type: ignore[valid-type]
+    one = msgspec.defstruct("OneLine", [("line", line)], array_like=True, forbid_unknown_fields=True, gc=False)
+    return msgspec.json.Decoder(one)
 
 
-def _chunk_lines(lines: list[bytes]) -> tuple[list[float | None], list[bytes]]:
-    """The times and bytes of the chunk lines that start `lines` (all of them but an end line last), decoded by
-    msgspec in ONE call as a JSON array (half the time of pydantic-core's parser line by line); nothing if any of
-    them is not a chunk line of the writer's shape, and then each line is read on its own (`_read_lines`), a
-    broken one reported as always.
+def _chunk_block(block: bytes) -> tuple[list[float | None], list[str], bytes]:
+    """The times and texts of the chunk lines of `block`, a batch of whole lines (all of them but an end line
+    last), decoded by msgspec in ONE call, and the lines left (the end line); nothing decoded if any line is not
+    a chunk line of the writer's shape: then each line is read on its own (`_read_lines`), a broken one reported
+    as always.
 
-    The array's values are exactly the lines: every line ends with `}\n`, and a raw LF is never inside a JSON
-    string, so each such `}` closes an object; every value is an object of three plain values (no object in it),
-    so there are as many objects as lines only if the k-th closes at the end of the k-th line.
+    Each line goes into an array of its own, LF kept: `L1\nL2\n` is decoded as the arrays `[L1\n][L2\n]`. A raw
+    LF is never inside a JSON string, so every `][` put after one is outside strings, and a chunk line holds no
+    array: each `]` closes the array of one line, each `[` opens the next one's. An array of one value (`OneLine`
+    forbids more), so each line is exactly one chunk line, as `json.loads` reads it on its own.
     """
-    count = len(lines) - (not lines[-1].startswith(_CHUNK_START)) if lines else 0  # NOTE: the end line comes last
-    head = lines[:count]
-    if count < 2 or not all(map(bytes.endswith, head, repeat(b"}\n"))):
-        return [], []
+    last = block.rfind(b"\n", 0, -1) + 1  # where the last line starts: the end line, or one cut short, is left
+    lines = block if block.startswith(_CHUNK_START, last) and block.endswith(b"\n") else block[:last]
+    if not lines:
+        return [], [], block
     try:
-        items = _chunk_decoder().decode(b"[" + b",".join(head) + b"]")
-        if len(items) != count:
-            return [], []
-        return list(map(_T, items)), list(map(str.encode, map(_TEXT, items)))
+        items = _chunk_decoder().decode_lines(memoryview((b"[" + lines).replace(b"\n", b"\n]["))[:-1])
     except ValueError:  # not JSON, not a chunk line, a lone surrogate...
-        return [], []
+        return [], [], block
+    return [item.line.t for item in items], [item.line.text for item in items], block[len(lines):]
 
-
-_T, _TEXT = attrgetter("t"), attrgetter("text")
-
-
-def _runs(times: list[float | None], pieces: list[bytes], offset: int) -> Generator[ChunkRun, None, int]:
-    """Consecutive chunks, from stream offset `offset`, as `ChunkRun`s whose chunks all end with a blank line
-    (`\\n\\n`) but the last; returns the offset after them."""
-    if not pieces:
-        return offset
-    stops = [len(pieces)]
-    if not all(map(bytes.endswith, pieces[:-1], repeat(b"\n\n"))):  # NOTE: else one run, the common case
-        stops[:0] = compress(count(1), map(not_, map(bytes.endswith, pieces[:-1], repeat(b"\n\n"))))
-    start = 0
-    for stop in stops:
-        run = pieces[start:stop]
-        starts = list(accumulate(map(len, run), initial=offset))
-        yield ChunkRun(b"".join(run), times[start:stop], run, starts[1:-1])
-        offset = starts[-1]
-        start = stop
-    return offset
 
 
 _BLANK = End(None, "")  # marks a blank line, which is skipped

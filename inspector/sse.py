@@ -134,6 +134,11 @@ class LineSplitter:
         """The incomplete last line."""
         return b"".join(self._pending)
 
+    @property
+    def at_line_start(self) -> bool:
+        """No line under way: the next byte starts a line (no incomplete line, no LF to drop after a CR)."""
+        return not self._pending and not self._skip_lf
+
 
 class SSEParser:
     """Feed byte chunks, get the events they complete; `close()` at the end of the stream.
@@ -175,6 +180,44 @@ class SSEParser:
         for line, end in zip(lines, ends, strict=True):
             events += self._process([line], end, t)
         return events
+
+    def feed_texts(self, texts: list[str], times: list[float | None]) -> list[Event]:
+        """Chunks given as text (a recording's, decoded from JSON already) with their times: the events of feeding
+        each one's UTF-8 bytes in turn, each with its chunk's time, in one call for them all.
+
+        A chunk that is one whole event of the usual shape (a `data: ` line, maybe after an `event: ` line, then a
+        blank line; LF only), read between events, becomes that event directly: what `feed` makes of its bytes,
+        without the round trip through bytes and the line loop. Anything else goes through `feed`.
+        """
+        events: list[Event] = []
+        index, offset, last_id = self._index, self._offset, self._last_id or None
+        between = self._between_events()
+        for text, t in zip(texts, times, strict=True):
+            if between and "\r" not in text:
+                first = text.find("\n")
+                last = len(text) - 2  # where the blank line's LF is, after the last line's
+                if first == last:  # `data: X`, blank line
+                    event_type, start = "message", 6 if text[-1] == "\n" and text[:6] == "data: " else 0
+                elif (text[:7] == "event: " and text[-1] == "\n" and text.find("\n", first + 1) == last
+                      and text.startswith("data: ", first + 1)):  # `event: T`, `data: X`, blank line
+                    event_type, start = text[7:first] or "message", first + 7
+                else:
+                    start = 0
+                if start:  # NOTE: the state in locals, as in `_process`: this loop is the hot path of recordings
+                    events.append(Event(index, event_type, text[start:last], last_id, offset, t))
+                    index += 1
+                    offset += last + 2 if text.isascii() else len(text.encode())
+                    continue
+            self._index, self._offset = index, offset
+            events += self.feed(text.encode(), t)
+            index, offset, last_id = self._index, self._offset, self._last_id or None
+            between = self._between_events()
+        self._index, self._offset = index, offset
+        return events
+
+    def _between_events(self) -> bool:
+        """No event under way and no line either (the BOM check done): the next line starts an event."""
+        return self._block is None and not self._at_start and self._lines.at_line_start
 
     def close(self, t: float | None = None) -> list[Event]:
         """End of stream. Spec: "any pending data must be discarded"; we keep it aside as `unterminated`."""

@@ -96,7 +96,16 @@ class StreamCheck:
         if self._error_body is not None:
             self._error_body += chunk[: _ERROR_BODY_LIMIT - len(self._error_body)]
             return []
-        events = self.parser.feed(chunk, t)
+        return self._checked(self.parser.feed(chunk, t))
+
+    def feed_texts(self, texts: list[str], times: list[float | None]) -> list[Event]:
+        """Chunks given as text with their times, in one call (`SSEParser.feed_texts`): what `feed` does with each
+        one's bytes."""
+        if self._error_body is not None:
+            return self.feed("".join(texts).encode())
+        return self._checked(self.parser.feed_texts(texts, times))
+
+    def _checked(self, events: list[Event]) -> list[Event]:
         for event in events:
             self._event(event)
         self._take_problems()

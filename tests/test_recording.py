@@ -1,5 +1,6 @@
 """Recording format v1: round trip, redaction, streaming reads, broken files."""
 
+import io
 import json
 import os
 import stat
@@ -194,12 +195,12 @@ def _slow_items(lines: list[bytes]) -> list:
 
 
 def _fast_items(lines: list[bytes], together: bool = False) -> list:
-    from inspector.recording import ChunkRun, RecordingError, _read_lines, iter_body
+    from inspector.recording import ChunkRun, RecordingError, _read_block, iter_body
 
     items = []
     try:
         if together:
-            for item in _read_lines(lines, "r", 2, 0, together=True):
+            for item in _read_block(b"".join(lines), "r", 2, together=True):
                 items.extend(item.chunks() if isinstance(item, ChunkRun) else [item])
         else:
             items.extend(iter_body(iter(lines), "r"))
@@ -213,8 +214,9 @@ def test_reader_fast_path_reads_odd_lines_as_the_slow_path(line: bytes) -> None:
     good = b'{"kind":"chunk","t":0.25,"text":"data: a\\n\\n"}\n'
     lines = [good, line]
     assert _fast_items(lines) == _slow_items(lines)
-    # in the middle of a batch decoded in one call (`_chunk_lines`, as for a large recording), before an end line
-    lines = [good, good, line, good, b'{"kind":"end","t":2.0,"reason":"complete","error":null}\n']
+    # in the middle of a batch decoded in one call (`_chunk_block`, as for a large recording), before an end line
+    block = b"".join([good, good, line, good, b'{"kind":"end","t":2.0,"reason":"complete","error":null}\n'])
+    lines = io.BytesIO(block).readlines()  # the lines as a file holds them (a line cut short runs into the next)
     assert _fast_items(lines, together=True) == _fast_items(lines) == _slow_items(lines)
 
 

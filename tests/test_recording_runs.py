@@ -27,8 +27,8 @@ from inspector.recording import (
     Header,
     RecordingError,
     RecordingWriter,
-    _chunk_lines,
-    _read_lines,
+    _chunk_block,
+    _read_block,
     _slow_line,
 )
 from inspector.sse import SSEParser
@@ -231,7 +231,7 @@ def test_any_recording_reads_the_same_in_runs(body: bytes, data, odd: bool, end:
         assert_same_reading(path, "openai-chat")
 
 
-# -- chunk lines decoded together (`_chunk_lines`) against each line on its own --------------------------------------
+# -- chunk lines decoded together (`_chunk_block`) against each line on its own --------------------------------------
 
 END_LINE = b'{"kind":"end","t":9.0,"reason":"complete","error":null}\n'
 MUTATIONS = {  # ways a line of the writer's can be broken or unusual, each handed to the slow path
@@ -256,10 +256,10 @@ MUTATIONS = {  # ways a line of the writer's can be broken or unusual, each hand
 
 
 def read_together(lines: list[bytes]) -> tuple[list, str | None]:
-    """What `_read_lines` (batch first, then line by line) makes of `lines`: chunks, end lines, the error."""
+    """What `_read_block` (batch first, then line by line) makes of `lines`: chunks, end lines, the error."""
     items: list = []
     try:
-        for item in _read_lines(lines, "r", 2, 0, together=True):
+        for item in _read_block(b"".join(lines), "r", 2, together=True):
             items += item.chunks() if isinstance(item, ChunkRun) else [item]
     except RecordingError as error:
         return items, str(error)
@@ -293,8 +293,8 @@ def test_chunk_lines_read_together_as_one_by_one(texts: list[str], data, end: bo
                                                    enumerate(texts)], "openai-chat", end="complete" if end else None)
         lines = path.read_bytes().splitlines(keepends=True)[1:]
     if data.draw(st.booleans(), "untouched"):
-        times, _ = _chunk_lines(lines)
-        assert len(times) == (len(lines) - end if len(lines) - end >= 2 else 0)  # the batch path is taken
+        times, _, _ = _chunk_block(b"".join(lines))
+        assert len(times) == len(lines) - end  # the batch path is taken
     else:
         chunk_lines = range(len(texts))  # the writer's chunk lines, each mutated at most once, the last first
         for where in sorted(data.draw(st.sets(st.sampled_from(chunk_lines), min_size=1, max_size=3)), reverse=True):
@@ -312,11 +312,11 @@ def test_lines_merged_and_split_so_the_count_still_matches_are_read_one_by_one()
     b = b'{"kind":"chunk","t":0.2,"text":"b"}],"w":"z"}\n'
     c = b'{"kind":"chunk","t":0.3,"text":"c"},{"kind":"chunk","t":0.4,"text":"d"}\n'
     lines = [a, b, c, END_LINE]
-    assert _chunk_lines(lines) == ([], [])
+    assert _chunk_block(b"".join(lines))[:2] == ([], [])
     assert read_together(lines) == read_one_by_one(lines) == ([], "r:2: broken recording line (Expecting ',' "
                                                                    "delimiter: line 2 column 1 (char 60))")
     lines = [b'{"kind":"chunk","t":0.1\n', b'"text":"data: a\\n\\n"}\n', c, END_LINE]
-    assert _chunk_lines(lines) == ([], [])
+    assert _chunk_block(b"".join(lines))[:2] == ([], [])
     assert read_together(lines) == read_one_by_one(lines) == ([], "r:2: broken recording line (Expecting ',' "
                                                                    "delimiter: line 2 column 1 (char 24))")
 
@@ -326,15 +326,15 @@ def test_a_large_recording_is_decoded_a_batch_at_a_time(tmp_path: Path) -> None:
     path = write(tmp_path / "r.jsonl", [(0.001 * n, b"data: %d\n\n" % n) for n in range(3000)], "openai-chat")
     batches: list[int] = []
 
-    def chunk_lines(lines: list[bytes]) -> tuple[list[float | None], list[bytes]]:
-        times, pieces = _chunk_lines(lines)
+    def chunk_block(block: bytes) -> tuple[list[float | None], list[str], bytes]:
+        times, texts, rest = _chunk_block(block)
         batches.append(len(times))
-        return times, pieces
+        return times, texts, rest
 
     expected = [(chunk.t, chunk.data) for chunk in simple_chunks(path)[0]]
     for large, together in ((path.stat().st_size, True), (path.stat().st_size + 1, False)):
         batches.clear()
-        with mock.patch.object(recording, "_LARGE", large), mock.patch.object(recording, "_chunk_lines", chunk_lines):
+        with mock.patch.object(recording, "_LARGE", large), mock.patch.object(recording, "_chunk_block", chunk_block):
             assert [(chunk.t, chunk.data) for chunk in open_source(str(path)).chunks()] == expected
         assert (len(batches) > 1 and sum(batches) == 3000) if together else not batches
 
@@ -345,3 +345,29 @@ def test_a_small_recording_is_read_without_importing_msgspec(tmp_path: Path) -> 
            "print('msgspec' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
                           check=True).stdout == "False\n"
+
+
+def test_a_line_of_two_chunk_lines_or_one_across_two_lines_is_read_one_by_one() -> None:
+    """A batch decodes each line as a one-item array: a line holding two chunk lines (`{...},{...}`) is no chunk
+    line, nor is a string that runs on into the next line (its LF is kept, so the string cannot hold the next
+    line's array brackets)."""
+    good = b'{"kind":"chunk","t":0.1,"text":"data: a\\n\\n"}\n'
+    two = b'{"kind":"chunk","t":0.2,"text":"b"},{"kind":"chunk","t":0.3,"text":"c"}\n'
+    across = [b'{"kind":"chunk","t":0.2,"text":"b\n', b'c"}\n']
+    for lines, error in (([good, two, good, END_LINE], "r:3: broken recording line (Extra data: line 1 column 36 "
+                                                       "(char 35))"),
+                         ([good, *across, good, END_LINE], "r:3: broken recording line (Invalid control character at: "
+                                                           "line 1 column 34 (char 33))")):
+        assert _chunk_block(b"".join(lines))[:2] == ([], [])
+        assert read_together(lines) == read_one_by_one(lines) == ([Chunk(0.1, b"data: a\n\n")], error)
+
+
+def test_an_error_body_read_in_runs_is_judged_as_chunk_by_chunk() -> None:
+    texts, times = ['{"error": {"message": "over', ' quota"}}\n'], [0.1, 0.2]
+    checks = [StreamCheck("openai-chat", status=429) for _ in range(2)]
+    for text, t in zip(texts, times, strict=True):
+        checks[0].feed(text.encode(), t)
+    assert checks[1].feed_texts(texts, times) == []
+    assert [[finding.to_json() for finding in check.close()] for check in checks] == [
+        [finding.to_json() for finding in checks[0].findings]] * 2
+    assert "over quota" in checks[1].findings[0].message

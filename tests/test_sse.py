@@ -273,3 +273,53 @@ def test_data_lines_with_their_space_and_named_events_are_not_unusual() -> None:
     parser = SSEParser()
     parser.feed(b"event: x\ndata: {}\nid: 1\n\ndata: {}\r\n\r\n")
     assert parser.unusual == {}
+
+
+# -- chunks given as text (`feed_texts`, a recording's runs) against each chunk's bytes fed on its own -----------------
+
+VALUE = st.text(alphabet=st.sampled_from(["a", "é", "\U0001f600", ":", " ", "\0", "\u2028", "\n", "\r"]), max_size=6)
+
+
+@st.composite
+def chunk_texts(draw) -> str:
+    """Chunks of the shapes `feed_texts` makes events of directly, near misses of them, and any text."""
+    value, name = draw(VALUE), draw(VALUE)
+    return draw(st.sampled_from([
+        f"data: {value}\n\n", f"event: {name}\ndata: {value}\n\n",  # the shapes read directly (if no LF or CR in them)
+        f"data: {value}\n", f"data: {value}\r\n\r\n", f"data: {value}\n\n\n", f"data:{value}\n\n", f"data: {value}\nz",
+        f"event: {name}\ndata: {value}\ndata: {value}\n\n", f"event: {name}\n\n", f"id: {name}\ndata: {value}\n\n",
+        f"event: {name}\ndata: {value}\n", f"event: {name}\ndata: {value}\nz", f"\ufeffdata: {value}\n\n",
+        f": {value}\n\n", "\n\n", "\n", "\r", value,
+    ]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(chunk_texts(), max_size=12), data=st.data())
+def test_texts_fed_at_once_give_what_each_chunk_fed_on_its_own_gives(texts: list[str], data) -> None:
+    times = sorted(data.draw(st.lists(st.floats(0, 100), min_size=len(texts), max_size=len(texts))))
+    one_by_one, at_once = SSEParser(), SSEParser()
+    expected = [event for text, t in zip(texts, times, strict=True) for event in one_by_one.feed(text.encode(), t)]
+    cut = data.draw(st.integers(0, len(texts)))  # in two calls: the state carries over from one to the next
+    got = at_once.feed_texts(texts[:cut], times[:cut]) + at_once.feed_texts(texts[cut:], times[cut:])
+    assert got == expected
+    expected += one_by_one.feed(b"data: next\n\n", 200.0)
+    got += at_once.feed(b"data: next\n\n", 200.0)
+    one_by_one.close(300.0)
+    at_once.close(300.0)
+    assert got == expected
+    assert (at_once.problems, at_once.stray, at_once.unusual, at_once.unterminated) == (
+        one_by_one.problems, one_by_one.stray, one_by_one.unusual, one_by_one.unterminated)
+
+
+def test_texts_of_the_usual_shapes_are_read_without_feeding_their_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    parser = SSEParser()
+    parser.feed(b": hello\n\n")
+    fed: list[bytes] = []
+    feed = parser.feed
+    monkeypatch.setattr(parser, "feed", lambda chunk, t=None: fed.append(chunk) or feed(chunk, t))
+    events = parser.feed_texts(["data: é\n\n", "event: delta\ndata: {}\n\n", "data: a\r\n\r\n", "data: b\n\n"],
+                               [0.1, 0.2, 0.3, 0.4])
+    assert fed == [b"data: a\r\n\r\n"]
+    assert [(e.index, e.type, e.data, e.offset, e.t) for e in events] == [
+        (0, "message", "é", 9, 0.1), (1, "delta", "{}", 19, 0.2), (2, "message", "a", 42, 0.3),
+        (3, "message", "b", 53, 0.4)]

@@ -147,7 +147,7 @@ class Inspection:
             self.chunks.extend(chunk.chunks())
         if self.body is not None and len(self.body) < BODY_LIMIT:
             self.body += chunk.data[: BODY_LIMIT - len(self.body)]
-        events = chunk.stamp(self.check.feed(chunk.data, chunk.t))
+        events = chunk.fed_to(self.check)
         for event in events:
             gap = self.timer.event(event)
             if self.rows is not None:
