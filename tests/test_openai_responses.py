@@ -664,3 +664,60 @@ def test_an_item_whose_type_is_not_a_string_is_judged_not_a_crash() -> None:
     ])
     check = check_bytes(body, "openai-responses")
     assert check.findings  # judged (a schema finding), where the checker used to raise
+
+
+def test_unreadable_events_in_a_row_mark_the_open_items_once_not_each_time(monkeypatch):
+    """A hostile stream: many items open with a part each, then as many unreadable events. The first one marks
+    every open value as possibly cut (`gap`); the next ones find nothing read since and add nothing (each of them
+    rescanned every item before: quadratic). A readable event in between makes the next one mark them again."""
+    from inspector.protocols.openai_responses import items
+
+    marked: list[object] = []
+    real_gap = items.gap
+    monkeypatch.setattr(items, "gap", lambda join: (marked.append(join), real_gap(join)))
+    count = 60
+    response = {"id": "resp_1", "object": "response", "created_at": 1, "status": "in_progress", "model": "m",
+                "output": []}
+    frames: list[Frame] = [("response.created", {"type": "response.created", "sequence_number": 0,
+                                                 "response": response})]
+    for number in range(count):
+        frames.append(("response.output_item.added", {
+            "type": "response.output_item.added", "sequence_number": 0, "output_index": number,
+            "item": {"id": f"msg_{number}", "type": "message", "status": "in_progress", "role": "assistant",
+                     "content": []}}))
+        frames.append(("response.content_part.added", {
+            "type": "response.content_part.added", "sequence_number": 0, "item_id": f"msg_{number}",
+            "output_index": number, "content_index": 0, "part": {"type": "output_text", "text": "",
+                                                                 "annotations": []}}))
+    unreadable = [("response.output_text.delta", "{broken")] * count
+    check_bytes(dump(frames + unreadable))
+    once = len(marked)
+    assert 0 < once <= 2 * count
+    marked.clear()
+    check_bytes(dump(frames + unreadable[:1] + [frames[0]] + unreadable[:1]))
+    assert len(marked) == 2 * once
+
+
+@pytest.mark.parametrize(("opened", "rule"), [
+    ((("open", 0),), "responses/item-done-missing"),  # alone: nothing excuses the missing done
+    ((("open", 0), ("open", 1), ("done", 1)), "responses/mcp-list-tools-done-missing"),  # joined while open
+    ((("open", 1), ("open", 0), ("done", 1)), "responses/mcp-list-tools-done-missing"),  # opened beside another
+    ((("open", 1), ("done", 1), ("open", 0)), "responses/item-done-missing"),  # the other had gone: alone again
+])
+def test_an_item_is_concurrent_when_another_was_open_beside_it(opened, rule):
+    """Only a concurrently open `mcp_list_tools` item without its done is the known anomaly (a warning); alone,
+    its missing done is an error. Item 0 is that item, item 1 another one."""
+    response = {"id": "resp_1", "object": "response", "created_at": 1, "status": "in_progress", "model": "m",
+                "output": []}
+    items = {0: {"id": "mcpl_1", "type": "mcp_list_tools", "server_label": "s", "tools": []},
+             1: {"id": "mcpl_2", "type": "mcp_list_tools", "server_label": "t", "tools": []}}
+    frames: list[Frame] = [("response.created", {"type": "response.created", "sequence_number": 0,
+                                                 "response": response})]
+    for what, number in opened:
+        kind = f"response.output_item.{'added' if what == 'open' else 'done'}"
+        frames.append((kind, {"type": kind, "sequence_number": 0, "output_index": number, "item": items[number]}))
+    frames.append(("response.completed", {"type": "response.completed", "sequence_number": 0,
+                                          "response": {**response, "status": "completed"}}))
+    found = {finding.rule for finding in check_bytes(dump(frames)).findings}
+    assert rule in found
+    assert found.isdisjoint({"responses/item-done-missing", "responses/mcp-list-tools-done-missing"} - {rule})

@@ -130,6 +130,7 @@ class Checker:
         if payload is UNREADABLE:
             self._unreadable(index)
             return found
+        self.items.all_unknown = False
         if payload is DONE:
             found.append(DONE_SENTINEL(index, (
                 "`data: [DONE]` is Chat Completions framing: Responses streams end after the terminal event, and "
@@ -203,6 +204,7 @@ class Checker:
                 # NOTE: `unnumbered` is already 0 after the numbered event the shape was cut from (defensive)
                 self.last_sequence, self.unnumbered = values[1], 0
             self.count += 1
+            self.items.all_unknown = False
             append(index, join, bucket, text)
             return True
 

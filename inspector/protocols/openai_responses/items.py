@@ -99,6 +99,12 @@ class OutputState:
         """The output index an unreadable event may have added (None: no unreadable event since the last add)."""
         self.ghosts: set[int] = set()
         """Output indexes whose `output_item.added` may have been an unreadable event: their ids are unknown."""
+        self._alone: OpenItem | None = None
+        """The item that opened while no other was open, until another opens (`_join_the_open`)."""
+        self.all_unknown = False
+        """`unknown` has marked every open item and nothing was read since (the Checker clears it on every readable
+        event): another unreadable event has nothing to add. A hostile stream of thousands of open items and
+        unreadable events made each of them rescan every item (quadratic)."""
 
     def resume(self) -> None:
         """The stream is a `starting_after` resume: items opened before its first event are adopted when named."""
@@ -110,6 +116,9 @@ class OutputState:
         """An event of unknown content (unreadable or schema-broken): it may have added the next item or part, or
         closed or streamed into any open one. Whatever it may have done is not held against the stream."""
         self.maybe_added = self.next_index
+        if self.all_unknown:
+            return
+        self.all_unknown = True
         for item in self.open.values():
             item.uncertain = True
             item.maybe_part, item.maybe_summary = item.next_content, item.next_summary
@@ -147,14 +156,23 @@ class OutputState:
         if position in self.open:
             return
         item = OpenItem(position, snapshot.get("id"), item_type, snapshot)
-        if self.open:
-            item.concurrent = True
-            for other in self.open.values():
-                other.concurrent = True
+        self._join_the_open(item)
         self.open[position] = item
         self.item_ids[position] = item.id
         self.next_index = max(self.next_index, position + 1)
         self._tool_call(item, item_type, snapshot)
+
+    def _join_the_open(self, item: OpenItem) -> None:
+        """`item` opens: it and the open ones are concurrent if there are any. Only the item that opened alone can
+        still be marked as not: the others were marked when it or another joined them (no scan of them all at each
+        item, quadratic on a hostile stream that opens thousands)."""
+        if not self.open:
+            self._alone = item
+            return
+        item.concurrent = True
+        if self._alone is not None and self.open.get(self._alone.index) is self._alone:
+            self._alone.concurrent = True
+        self._alone = None
 
     def _tool_call(self, item: OpenItem, item_type: str, snapshot: dict[str, Any]) -> None:
         tool = TOOL_CALL_ITEMS.get(item_type)
@@ -169,10 +187,7 @@ class OutputState:
         """An item opened before the resume, named for the first time: open it as it is now known."""
         item = OpenItem(position, item_id, item_type, {}, adopted=True, content_frontier=UNKNOWN,
                         summary_frontier=UNKNOWN)
-        if self.open:
-            item.concurrent = True
-            for other in self.open.values():
-                other.concurrent = True
+        self._join_the_open(item)
         self.open[position] = item
         self.item_ids[position] = item_id
         self.next_index = max(self.next_index, position + 1)
