@@ -190,9 +190,9 @@ class SSEParser:
         each one's UTF-8 bytes in turn, each with the time of the chunk that completed it, in one call for them all.
 
         A chunk that is one whole event of the usual shape (a `data: ` line, maybe after an `event: ` line, then a
-        blank line; LF only), read between events, becomes that event directly: what `feed` makes of its bytes,
-        without the round trip through bytes and the line loop. Consecutive other chunks are fed together
-        (`_feed_together`).
+        blank line, all ending with LF; or a `data: ` line and a blank line ending with CRLF, as Gemini's), read
+        between events, becomes that event directly: what `feed` makes of its bytes, without the round trip
+        through bytes and the line loop. Consecutive other chunks are fed together (`_feed_together`).
         """
         events: list[Event] = []
         append = events.append
@@ -201,29 +201,31 @@ class SSEParser:
         other: list[str] = []  # chunks of other shapes, or read inside an event: fed together
         other_times: list[float | None] = []
         for text, t in zip(texts, times, strict=True):
-            if "\r" not in text:  # NOTE: the state in locals, as in `_process`: the hot path of recordings
+            event_type = None  # NOTE: the state in locals, as in `_process`: the hot path of recordings
+            if "\r" not in text:
                 head, _, rest = text.partition("\n")
                 if rest == "\n" and head[:6] == "data: ":  # `data: X`, blank line
                     event_type, data = "message", head[6:]
                 elif head[:7] == "event: ":
                     line, _, rest = rest.partition("\n")
-                    event_type, data = head[7:] or "message", line[6:]  # `event: T`, `data: X`, blank line
-                    if rest != "\n" or line[:6] != "data: ":
-                        event_type = None
-                else:
-                    event_type = None
-                if event_type is not None:
-                    if other:
-                        self._index, self._offset = index, offset
-                        events += self._feed_together(other, other_times)
-                        other, other_times = [], []
-                        index, offset, last_id = self._index, self._offset, self._last_id or None
-                        between = self._between_events()
-                    if between:
-                        append(Event(index, event_type, data, last_id, offset, t))
-                        index += 1
-                        offset += len(text) if text.isascii() else len(text.encode())
-                        continue
+                    if rest == "\n" and line[:6] == "data: ":  # `event: T`, `data: X`, blank line
+                        event_type, data = head[7:] or "message", line[6:]
+            else:  # CRLF line ends (Gemini's): `data: X`, blank line
+                head, _, rest = text.partition("\r\n")
+                if rest == "\r\n" and head[:6] == "data: " and "\r" not in head and "\n" not in head:
+                    event_type, data = "message", head[6:]
+            if event_type is not None:
+                if other:
+                    self._index, self._offset = index, offset
+                    events += self._feed_together(other, other_times)
+                    other, other_times = [], []
+                    index, offset, last_id = self._index, self._offset, self._last_id or None
+                    between = self._between_events()
+                if between:
+                    append(Event(index, event_type, data, last_id, offset, t))
+                    index += 1
+                    offset += len(text) if text.isascii() else len(text.encode())
+                    continue
             other.append(text)
             other_times.append(t)
         self._index, self._offset = index, offset

@@ -286,7 +286,8 @@ def chunk_texts(draw) -> str:
     value, name = draw(VALUE), draw(VALUE)
     return draw(st.sampled_from([
         f"data: {value}\n\n", f"event: {name}\ndata: {value}\n\n",  # the shapes read directly (if no LF or CR in them)
-        f"data: {value}\n", f"data: {value}\r\n\r\n", f"data: {value}\n\n\n", f"data:{value}\n\n", f"data: {value}\nz",
+        f"data: {value}\r\n\r\n", f"data: {value}\r\n\r\n\r\n", f"data: {value}\r\n\n", f"data: {value}\r\n",
+        f"data: {value}\n", f"data: {value}\n\n\n", f"data:{value}\n\n", f"data: {value}\nz",
         f"event: {name}\ndata: {value}\ndata: {value}\n\n", f"event: {name}\n\n", f"id: {name}\ndata: {value}\n\n",
         f"event: {name}\ndata: {value}\n", f"event: {name}\ndata: {value}\nz", f"\ufeffdata: {value}\n\n",
         f": {value}\n\n", "\n\n", "\n", "\r", value,
@@ -317,9 +318,11 @@ def test_texts_of_the_usual_shapes_are_read_without_feeding_their_bytes(monkeypa
     fed: list[bytes] = []
     feed = parser.feed
     monkeypatch.setattr(parser, "feed", lambda chunk, t=None: fed.append(chunk) or feed(chunk, t))
-    texts = ["data: é\n\n", "event: delta\ndata: {}\n\n", "event: \ndata: z\n\n", "data: a\rb\n\n", "data: c\n\n"]
-    events = parser.feed_texts(texts, [0.1, 0.2, 0.3, 0.4, 0.5])
-    assert fed == [b"data: a\rb\n\n"]  # a CR ends a line too: `b` is no field, so `data: a` makes the event
+    texts = ["data: é\n\n", "event: delta\ndata: {}\n\n", "event: \ndata: z\n\n", "data: a\rb\n\n", "data: c\n\n",
+             "data: d\r\n\r\n", "data: e\rf\r\n\r\n"]
+    events = parser.feed_texts(texts, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
+    assert fed == [b"data: a\rb\n\n", b"data: e\rf\r\n\r\n"]  # a lone CR ends a line too: `b` is no field
     assert [(e.index, e.type, e.data, e.offset, e.t) for e in events] == [
         (0, "message", "é", 9, 0.1), (1, "delta", "{}", 19, 0.2), (2, "message", "z", 42, 0.3),
-        (3, "message", "a", 59, 0.4), (4, "message", "c", 70, 0.5)]
+        (3, "message", "a", 59, 0.4), (4, "message", "c", 70, 0.5), (5, "message", "d", 79, 0.6),
+        (6, "message", "e", 90, 0.7)]
