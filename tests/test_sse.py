@@ -319,10 +319,11 @@ def test_texts_of_the_usual_shapes_are_read_without_feeding_their_bytes(monkeypa
     feed = parser.feed
     monkeypatch.setattr(parser, "feed", lambda chunk, t=None: fed.append(chunk) or feed(chunk, t))
     texts = ["data: é\n\n", "event: delta\ndata: {}\n\n", "event: \ndata: z\n\n", "data: a\rb\n\n", "data: c\n\n",
-             "data: d\r\n\r\n", "data: e\rf\r\n\r\n"]
-    events = parser.feed_texts(texts, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
-    assert fed == [b"data: a\rb\n\n", b"data: e\rf\r\n\r\n"]  # a lone CR ends a line too: `b` is no field
+             "data: d\r\n\r\n", "data: e\rf\r\n\r\n", "data: g\nh\r\n\r\n"]
+    events = parser.feed_texts(texts, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
+    # a lone CR or LF ends a line too (`b`, `f`, `h` are no fields); the last two chunks are fed together
+    assert fed == [b"data: a\rb\n\n", b"data: e\rf\r\n\r\ndata: g\nh\r\n\r\n"]
     assert [(e.index, e.type, e.data, e.offset, e.t) for e in events] == [
         (0, "message", "é", 9, 0.1), (1, "delta", "{}", 19, 0.2), (2, "message", "z", 42, 0.3),
         (3, "message", "a", 59, 0.4), (4, "message", "c", 70, 0.5), (5, "message", "d", 79, 0.6),
-        (6, "message", "e", 90, 0.7)]
+        (6, "message", "e", 90, 0.7), (7, "message", "g", 103, 0.8)]
