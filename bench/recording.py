@@ -33,7 +33,7 @@ Other chunkings (`--chunking`, median of 3 rounds, load 1.8-2.2), ratio recordin
     chunking   parse          validate       view --events
     two        1.76x (1.92x)  1.36x (1.39x)  1.18x (1.18x)
     halves     2.76x (6.36x)  1.52x (3.32x)  1.32x (2.39x)
-    crlf       1.81x (5.12x)  1.34x (2.84x)  1.23x (2.18x)
+    crlf       1.35x (5.47x)  1.21x (2.72x)  1.15x (2.53x)   (CRLF `data:` chunks read directly; load 0.9)
 
 Target: each reader on the recording within 1.5x of the raw file. The machine is shared: time is the process's
 CPU time, the cases run in interleaved rounds, and each ratio is the median of the rounds' ratios.
