@@ -170,7 +170,12 @@ class SSEParser:
         without its space), with the index the next event would get at the first of each kind."""
 
     def feed(self, chunk: bytes, t: float | None = None) -> list[Event]:
-        lines, ends = self._lines.feed(chunk)
+        splitter = self._lines
+        if self._block is None and not splitter._pending and not splitter._skip_lf and not self._at_start:
+            event = self._whole_event(chunk, t)  # between events: maybe a chunk of exactly one usual event
+            if event is not None:
+                return [event]
+        lines, ends = splitter.feed(chunk)
         if ends.__class__ is int and not self._at_start:
             return self._process(lines, ends, t) if lines else []
         if lines and self._at_start:
@@ -184,6 +189,33 @@ class SSEParser:
         for line, end in zip(lines, ends, strict=True):
             events += self._process([line], end, t)
         return events
+
+    def _whole_event(self, chunk: bytes, t: float | None) -> Event | None:
+        """The event of a chunk that is exactly one event of the usual shape (`data: X`, or `event: T` then `data: X`,
+        then a blank line, each line ending with LF or CRLF), fed between events: what the line loop would make of it,
+        without it. A live stream sends most events a chunk each; for them this is about 1.5 times as fast. None for
+        anything else (a lone CR, a field of any other spelling, invalid UTF-8, a long line)."""
+        head, _, rest = chunk.partition(b"\n")
+        if head[:7] == b"event: ":
+            named: bytes | None = head[7:]
+            head, _, rest = rest.partition(b"\n")
+        else:
+            named = None
+        if head[:6] != b"data: " or (rest != b"\n" and rest != b"\r\n") or len(head) > _LONG_LINE:
+            return None
+        try:  # a CR right before a line's LF belongs to its line end (CRLF, Gemini's)
+            data = head[6 : -1 if head[-1:] == b"\r" else None].decode()
+            event_type = "" if named is None else named[: -1 if named[-1:] == b"\r" else None].decode()
+        except UnicodeDecodeError:
+            return None  # the line loop reports where
+        if 13 in chunk and ("\r" in data or "\r" in event_type):
+            return None  # a CR anywhere else ends a line too: the line loop reads it
+        event = Event(self._index, event_type or "message", data, self._last_id or None, self._offset, t)
+        if self._dispatched is not None:
+            self._dispatched.append(self._offset + len(chunk) - len(rest))  # the blank line's offset
+        self._index += 1
+        self._offset += len(chunk)
+        return event
 
     def feed_texts(self, texts: list[str], times: list[float | None]) -> list[Event]:
         """Chunks given as text (a recording's, decoded from JSON already) with their times: the events of feeding

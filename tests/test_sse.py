@@ -294,12 +294,33 @@ def chunk_texts(draw) -> str:
     ]))
 
 
+def by_the_byte(parser: SSEParser, chunk: bytes, t: float | None) -> list[Event]:
+    """What the line loop makes of `chunk`: fed a byte at a time, no chunk can be a whole event (`_whole_event`)."""
+    return [event for at in range(len(chunk)) for event in parser.feed(chunk[at : at + 1], t)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(chunks=st.lists(chunk_texts().map(str.encode) | st.sampled_from([
+    b"data: \xff\n\n", b"event: \xff\ndata: x\n\n", b"data: \xe9\r\n\r\n", b"data: x\r\n\n\r\n"]), max_size=12))
+def test_a_chunk_fed_whole_gives_what_the_line_loop_gives(chunks: list[bytes]) -> None:
+    """`feed` makes a chunk of one usual event its event directly; anything else, the line loop reads: the same
+    events (and problems, unusual lines, strays) as each chunk fed a byte at a time, which never takes that path."""
+    whole, reference = SSEParser(), SSEParser()
+    for number, chunk in enumerate(chunks):
+        assert whole.feed(chunk, number) == by_the_byte(reference, chunk, number)
+    whole.close(99.0)
+    reference.close(99.0)
+    assert (whole.problems, whole.stray, whole.unusual, whole.unterminated) == (
+        reference.problems, reference.stray, reference.unusual, reference.unterminated)
+
+
 @settings(max_examples=300, deadline=None)
 @given(texts=st.lists(chunk_texts(), max_size=12), data=st.data())
 def test_texts_fed_at_once_give_what_each_chunk_fed_on_its_own_gives(texts: list[str], data) -> None:
     times = sorted(data.draw(st.lists(st.floats(0, 100), min_size=len(texts), max_size=len(texts))))
     one_by_one, at_once = SSEParser(), SSEParser()
-    expected = [event for text, t in zip(texts, times, strict=True) for event in one_by_one.feed(text.encode(), t)]
+    expected = [event for text, t in zip(texts, times, strict=True) for event in by_the_byte(one_by_one,
+                                                                                            text.encode(), t)]
     cut = data.draw(st.integers(0, len(texts)))  # in two calls: the state carries over from one to the next
     got = at_once.feed_texts(texts[:cut], times[:cut]) + at_once.feed_texts(texts[cut:], times[cut:])
     assert got == expected
@@ -327,3 +348,14 @@ def test_texts_of_the_usual_shapes_are_read_without_feeding_their_bytes(monkeypa
         (0, "message", "é", 9, 0.1), (1, "delta", "{}", 19, 0.2), (2, "message", "z", 42, 0.3),
         (3, "message", "a", 59, 0.4), (4, "message", "c", 70, 0.5), (5, "message", "d", 79, 0.6),
         (6, "message", "e", 90, 0.7), (7, "message", "g", 103, 0.8)]
+
+
+def test_chunks_fed_together_that_make_one_usual_event_give_it_the_time_of_the_chunk_that_completed_it() -> None:
+    """Joined, `data: x` + LF and a lone LF are one whole event (`_whole_event`): it still gets the time of the
+    chunk that held its blank line."""
+    parser = SSEParser()
+    parser.feed(b": hello\n\n")
+    for pieces in (["data: x\n", "\n"], ["data: y\r\n", "\r\n"], ["event: e\n", "data: z\n", "\n"]):
+        times = [float(number) for number in range(len(pieces))]
+        [event] = parser.feed_texts(pieces, times)
+        assert event.t == times[-1]
