@@ -71,6 +71,26 @@ in 5 of 5 rounds), sustained 80/82 %, event-loop CPU per event 2 us less; main a
 vs the baseline, burst 71/66 %, sustained 81/89 % (slower in 5 of 5 rounds), event-loop CPU 7 us more. So the burst
 gained a little, the sustained case did not measurably, and the sustained target (>= 90 %) is not met on this
 loaded machine; a quiet machine is needed to see a few microseconds per event.
+
+Later the same day, with nothing else running (load average 0.7-1.4; the VM's host still swings plain mitmdump
+between 21,000 and 30,000 events/s from one run to the next), after chunk lines were built by msgspec's encoder
+(0.7 us a chunk, bytes included, against 1.4), the client check was cut to one call a chunk, and the verdict
+process decoded recordings in batches and read them through the parser's text path. `--baseline` the recorder
+before those changes (498bba1), medians of the rounds' ratios:
+
+    run (rounds)          burst      sustained (streams alone)   paced added   concurrent p99, difference
+    21:02 (5)             90 / 82 %  84 / 88 % (86 / 90 %)       +0.04 / +0.05  +3 / +15 ms
+    21:22 (7)             74 / 77 %  97 / 77 % (99 / 78 %)       -0.02 / -0.03  -14 / -17 ms
+    CPU per event         event loop +0.5 and +10.0 us over plain's (baseline +5.4 and +6.0); verdict process
+                          5.4-5.8 us (baseline 7.7-8.5)
+
+Four more sustained runs of this tree (5-7 rounds each, 21:05-21:08) gave 77, 80, 84 and 88 %. One of them ran
+beside the same tree with the verdict switched off (`_judge` skipped, an experiment): 77 % with verdicts against
+90 % without, the event loop +7.9 against +4.8 us per event. So what is left of the sustained gap is mostly what
+the verdict process's own CPU (5 us per event, at the lowest priority, on the same two cores as the proxy and
+this bench) costs the proxy's event loop, not the recorder's work on that loop. Verdicts at nice 19 with
+SCHED_BATCH instead of SCHED_IDLE measured worse (76 %); the verdict process kept off the proxy's CPU by its
+affinity measured 85 and 87 % against 84 and 88 % without, within the noise, so neither was kept.
 """
 
 from __future__ import annotations
