@@ -84,7 +84,9 @@ before those changes (498bba1), medians of the rounds' ratios:
     CPU per event         event loop +0.5 and +10.0 us over plain's (baseline +5.4 and +6.0); verdict process
                           5.4-5.8 us (baseline 7.7-8.5)
 
-Four more sustained runs of this tree (5-7 rounds each, 21:05-21:08) gave 77, 80, 84 and 88 %. One of them ran
+Four more sustained runs of this tree (5-7 rounds each, 21:05-21:08) gave 77, 80, 84 and 88 %, and two at 21:37
+(7 rounds each, beside 498bba1) 85 / 78 % and 81 / 81 %, the event loop +4.8 and +6.0 us per event (498bba1: +7.5
+and +6.7), the verdict process 4.8 us per event (498bba1: 6.7 and 6.9). One of the four ran
 beside the same tree with the verdict switched off (`_judge` skipped, an experiment): 77 % with verdicts against
 90 % without, the event loop +7.9 against +4.8 us per event. So what is left of the sustained gap is mostly what
 the verdict process's own CPU (5 us per event, at the lowest priority, on the same two cores as the proxy and
