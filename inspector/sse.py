@@ -136,11 +136,6 @@ class LineSplitter:
         """The incomplete last line."""
         return b"".join(self._pending)
 
-    @property
-    def at_line_start(self) -> bool:
-        """No line under way: the next byte starts a line (no incomplete line, no LF to drop after a CR)."""
-        return not self._pending and not self._skip_lf
-
 
 class SSEParser:
     """Feed byte chunks, get the events they complete; `close()` at the end of the stream.
@@ -170,12 +165,11 @@ class SSEParser:
         without its space), with the index the next event would get at the first of each kind."""
 
     def feed(self, chunk: bytes, t: float | None = None) -> list[Event]:
-        splitter = self._lines
-        if self._block is None and not splitter._pending and not splitter._skip_lf and not self._at_start:
-            event = self._whole_event(chunk, t)  # between events: maybe a chunk of exactly one usual event
+        if self._between_events():
+            event = self._whole_event(chunk, t)  # maybe a chunk of exactly one usual event
             if event is not None:
                 return [event]
-        lines, ends = splitter.feed(chunk)
+        lines, ends = self._lines.feed(chunk)
         if ends.__class__ is int and not self._at_start:
             return self._process(lines, ends, t) if lines else []
         if lines and self._at_start:
@@ -191,28 +185,20 @@ class SSEParser:
         return events
 
     def _whole_event(self, chunk: bytes, t: float | None) -> Event | None:
-        """The event of a chunk that is exactly one event of the usual shape (`data: X`, or `event: T` then `data: X`,
-        then a blank line, each line ending with LF or CRLF), fed between events: what the line loop would make of it,
-        without it. A live stream sends most events a chunk each; for them this is about 1.5 times as fast. None for
-        anything else (a lone CR, a field of any other spelling, invalid UTF-8, a long line)."""
-        head, _, rest = chunk.partition(b"\n")
-        if head[:7] == b"event: ":
-            named: bytes | None = head[7:]
-            head, _, rest = rest.partition(b"\n")
-        else:
-            named = None
-        if head[:6] != b"data: " or (rest != b"\n" and rest != b"\r\n") or len(head) > _LONG_LINE:
+        """The event of a chunk that is exactly one usual event (`_usual_event`), fed between events: what the line
+        loop would make of it, without it. A live stream sends most events a chunk each; for them this is about 1.5
+        times as fast. None for anything else (and for invalid UTF-8 or a long chunk: the line loop reports them)."""
+        if len(chunk) > _LONG_LINE:
             return None
-        try:  # a CR right before a line's LF belongs to its line end (CRLF, Gemini's)
-            data = head[6 : -1 if head[-1:] == b"\r" else None].decode()
-            event_type = "" if named is None else named[: -1 if named[-1:] == b"\r" else None].decode()
+        try:
+            usual = _usual_event(chunk.decode())
         except UnicodeDecodeError:
             return None  # the line loop reports where
-        if 13 in chunk and ("\r" in data or "\r" in event_type):
-            return None  # a CR anywhere else ends a line too: the line loop reads it
-        event = Event(self._index, event_type or "message", data, self._last_id or None, self._offset, t)
+        if usual is None:
+            return None
+        event = Event(self._index, usual[0], usual[1], self._last_id or None, self._offset, t)
         if self._dispatched is not None:
-            self._dispatched.append(self._offset + len(chunk) - len(rest))  # the blank line's offset
+            self._dispatched.append(self._offset + len(chunk) - usual[2])  # the blank line's offset
         self._index += 1
         self._offset += len(chunk)
         return event
@@ -221,10 +207,9 @@ class SSEParser:
         """Chunks given as text (a recording's, decoded from JSON already) with their times: the events of feeding
         each one's UTF-8 bytes in turn, each with the time of the chunk that completed it, in one call for them all.
 
-        A chunk that is one whole event of the usual shape (a `data: ` line, maybe after an `event: ` line, then a
-        blank line, all ending with LF; or a `data: ` line and a blank line ending with CRLF, as Gemini's), read
-        between events, becomes that event directly: what `feed` makes of its bytes, without the round trip
-        through bytes and the line loop. Consecutive other chunks are fed together (`_feed_together`).
+        A chunk that is exactly one usual event (`_usual_event`), read between events, becomes that event directly:
+        what `feed` makes of its bytes, without the round trip through bytes and the line loop. Consecutive other
+        chunks are fed together (`_feed_together`).
         """
         events: list[Event] = []
         append = events.append
@@ -233,20 +218,8 @@ class SSEParser:
         other: list[str] = []  # chunks of other shapes, or read inside an event: fed together
         other_times: list[float | None] = []
         for text, t in zip(texts, times, strict=True):
-            event_type = None  # NOTE: the state in locals, as in `_process`: the hot path of recordings
-            if "\r" not in text:
-                head, _, rest = text.partition("\n")
-                if rest == "\n" and head[:6] == "data: ":  # `data: X`, blank line
-                    event_type, data = "message", head[6:]
-                elif head[:7] == "event: ":
-                    line, _, rest = rest.partition("\n")
-                    if rest == "\n" and line[:6] == "data: ":  # `event: T`, `data: X`, blank line
-                        event_type, data = head[7:] or "message", line[6:]
-            else:  # CRLF line ends (Gemini's): `data: X`, blank line
-                head, _, rest = text.partition("\r\n")
-                if rest == "\r\n" and head[:6] == "data: " and "\r" not in head and "\n" not in head:
-                    event_type, data = "message", head[6:]
-            if event_type is not None:
+            usual = _usual_event(text)
+            if usual is not None:
                 if other:
                     self._index, self._offset = index, offset
                     events += self._feed_together(other, other_times)
@@ -254,7 +227,7 @@ class SSEParser:
                     index, offset, last_id = self._index, self._offset, self._last_id or None
                     between = self._between_events()
                 if between:
-                    append(Event(index, event_type, data, last_id, offset, t))
+                    append(Event(index, usual[0], usual[1], last_id, offset, t))
                     index += 1
                     offset += len(text) if text.isascii() else len(text.encode())
                     continue
@@ -282,8 +255,9 @@ class SSEParser:
         return events
 
     def _between_events(self) -> bool:
-        """No event under way and no line either (the BOM check done): the next line starts an event."""
-        return self._block is None and not self._at_start and self._lines.at_line_start
+        """No event under way and no line either (the BOM check done): the next line starts an event. (No incomplete
+        line and no LF to drop after a CR: the splitter's state, read here directly, as `feed` asks for every chunk.)"""
+        return self._block is None and not self._at_start and not self._lines._pending and not self._lines._skip_lf
 
     def close(self, t: float | None = None) -> list[Event]:
         """End of stream. Spec: "any pending data must be discarded"; we keep it aside as `unterminated`."""
@@ -375,6 +349,24 @@ class SSEParser:
         self._data, self._type, self._last_id, self._block, self._index = data, event_type, last_id, block, index
         self._offset = offset
         return events
+
+
+def _usual_event(text: str) -> tuple[str, str, int] | None:
+    """The type, data and blank line's length of a chunk that is exactly one event of the usual shape, as the line
+    loop would read them: `data: X`, or `event: T` then `data: X`, then a blank line, with LF line ends; or
+    `data: X` and a blank line with CRLF line ends (Gemini's). None for anything else (a lone CR, which ends a line
+    too; mixed line ends; a field of any other spelling; more lines). The hot path of recordings and live streams."""
+    head, _, rest = text.partition("\n")
+    if "\r" in text:  # CRLF: the CR of each line end only, right before its LF
+        if rest == "\r\n" and head[:6] == "data: " and head[-1:] == "\r" and "\r" not in (data := head[6:-1]):
+            return "message", data, 2
+        return None
+    if rest == "\n":
+        return ("message", head[6:], 1) if head[:6] == "data: " else None
+    if head[:7] != "event: ":
+        return None
+    line, _, rest = rest.partition("\n")
+    return (head[7:] or "message", line[6:], 1) if rest == "\n" and line[:6] == "data: " else None
 
 
 def parse_chunks(chunks: Iterable[tuple[float | None, bytes]]) -> Iterator[Event]:
