@@ -96,6 +96,7 @@ class Source:
     def validate(self, protocol: str | None = None) -> StreamCheck:
         """Run the whole source through a StreamCheck and close it."""
         check = self.check(protocol)
+        check.events_wanted = False
         for _ in self.feed_to(check.feed):
             pass
         check.close(self.end_reason)

@@ -130,6 +130,10 @@ class ChunkRun:
         """The events these chunks completed, each with the time of its own chunk (the reader's `feed_texts`)."""
         return reader.feed_texts(self.texts, self.times)
 
+    def split(self, at: int) -> tuple[ChunkRun, ChunkRun]:
+        """The first `at` chunks, and the rest."""
+        return ChunkRun(self.times[:at], self.texts[:at]), ChunkRun(self.times[at:], self.texts[at:])
+
 
 @dataclass(slots=True, frozen=True)
 class End:

@@ -165,7 +165,7 @@ class SSEParser:
         without its space), with the index the next event would get at the first of each kind."""
 
     def feed(self, chunk: bytes, t: float | None = None) -> list[Event]:
-        if self._between_events():
+        if self.between_events():
             event = self._whole_event(chunk, t)  # maybe a chunk of exactly one usual event
             if event is not None:
                 return [event]
@@ -214,7 +214,7 @@ class SSEParser:
         events: list[Event] = []
         append = events.append
         index, offset, last_id = self._index, self._offset, self._last_id or None
-        between = self._between_events()
+        between = self.between_events()
         other: list[str] = []  # chunks of other shapes, or read inside an event: fed together
         other_times: list[float | None] = []
         for text, t in zip(texts, times, strict=True):
@@ -225,7 +225,7 @@ class SSEParser:
                     events += self._feed_together(other, other_times)
                     other, other_times = [], []
                     index, offset, last_id = self._index, self._offset, self._last_id or None
-                    between = self._between_events()
+                    between = self.between_events()
                 if between:
                     append(Event(index, usual[0], usual[1], last_id, offset, t))
                     index += 1
@@ -254,10 +254,26 @@ class SSEParser:
             event.t = times[bisect_right(starts, at) - 1]
         return events
 
-    def _between_events(self) -> bool:
+    def between_events(self) -> bool:
         """No event under way and no line either (the BOM check done): the next line starts an event. (No incomplete
         line and no LF to drop after a CR: the splitter's state, read here directly, as `feed` asks for every chunk.)"""
         return self._block is None and not self._at_start and not self._lines._pending and not self._lines._skip_lf
+
+    @property
+    def next_index(self) -> int:
+        """The index the next event gets."""
+        return self._index
+
+    @property
+    def last_id(self) -> str | None:
+        """The last event ID, as the next event would carry it."""
+        return self._last_id or None
+
+    def count_usual(self, events: int, size: int) -> None:
+        """Count `events` usual events (`_usual_event`) of `size` bytes in all, fed between events and read by the
+        caller's own fast path (`StreamCheck.feed_texts`): the parser is then where feeding them would leave it."""
+        self._index += events
+        self._offset += size
 
     def close(self, t: float | None = None) -> list[Event]:
         """End of stream. Spec: "any pending data must be discarded"; we keep it aside as `unterminated`."""

@@ -37,6 +37,9 @@ SSE_TOO_DEEP      = rule("sse/json-too-deep", Severity.ERROR,
 _NOT_ENDED_BY_SERVER = frozenset({"client-disconnected", "error"})
 _DETECT_WINDOW = 8  # events to look at before calling an unrecognised stream generic
 _ERROR_BODY_LIMIT = 64 * 1024
+_RUN = 8
+"""Chunks a check that wants no events (`StreamCheck.events_wanted`) feeds the usual way at a time while it has
+no shape: then it looks again whether a shape was cut meanwhile."""
 
 
 class StreamCheck:
@@ -71,6 +74,9 @@ class StreamCheck:
         self._next_cut = 0
         self.fast_path = True
         """False: every event goes the full way (tests hold the two paths to the same result)."""
+        self.events_wanted = True
+        """False: `feed_texts` may leave out of what it returns the events the fast path took straight from their
+        chunks' text (`DeltaShape.take_texts`), for a caller that wants only the findings and the assembly."""
         self.events = 0
         self.last_index: int | None = None
         self.status = status
@@ -103,12 +109,37 @@ class StreamCheck:
         one's bytes."""
         if self._error_body is not None:
             return self.feed("".join(texts).encode())
-        return self._checked(self.parser.feed_texts(texts, times))
+        if self.events_wanted:
+            return self._checked(self.parser.feed_texts(texts, times))
+        events: list[Event] = []
+        parser, start, count = self.parser, 0, len(texts)
+        while start < count:
+            shape = self._shape
+            if shape is not None and parser.between_events():
+                taken = shape.take_texts(texts, start, parser.next_index, parser.last_id)
+                if taken > start:
+                    self._took(texts[start:taken])
+                    start = taken
+                    continue
+                end = start + 1  # a chunk the shape does not take goes the full way, which may drop the shape
+            else:
+                end = start + _RUN
+            events += self._checked(parser.feed_texts(texts[start:end], times[start:end]))
+            start = end
+        return events
+
+    def _took(self, texts: list[str]) -> None:
+        """Count what `DeltaShape.take_texts` took: one event per chunk, read between events."""
+        joined = "".join(texts)
+        self.parser.count_usual(len(texts), len(joined) if joined.isascii() else len(joined.encode()))
+        self.events += len(texts)
+        self.last_index = self.parser.next_index - 1
+        self._misses = 0
 
     def _checked(self, events: list[Event]) -> list[Event]:
+        self._take_problems()  # first: the parser met each of them before it dispatched the event it is about
         for event in events:
             self._event(event)
-        self._take_problems()
         return events
 
     def close(self, end_reason: str | None = None) -> list[Finding]:

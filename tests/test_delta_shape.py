@@ -43,8 +43,42 @@ def run(body: bytes, protocol: str | None, fast: bool, chunk: int = 4096) -> tup
     return [finding.to_json() for finding in findings], snapshot(check.assembly), check.events
 
 
+_FRAME_END = re.compile(rb"(?<=\n\n)|(?<=\r\n\r\n)")
+
+
+def fed_as_texts(body: bytes, protocol: str | None, per_chunk: int = 1, run_of: int = 50) -> StreamCheck:
+    """`body` as `validate` reads a recording of it, `per_chunk` events a chunk: a check that wants no events, fed
+    runs of `run_of` chunks as text (`StreamCheck.feed_texts`), so that a shape takes whole chunks
+    (`DeltaShape.take_texts`); a chunk that is not UTF-8 is fed as bytes, as a recording's base64 chunk is."""
+    frames = [frame for frame in _FRAME_END.split(body) if frame]
+    chunks = [b"".join(frames[start : start + per_chunk]) for start in range(0, len(frames), per_chunk)]
+    check = StreamCheck(protocol)
+    check.events_wanted = False
+    texts: list[str] = []
+    for chunk in [*chunks, None]:
+        try:
+            text = None if chunk is None else chunk.decode()
+        except UnicodeDecodeError:
+            text = None
+        if text is not None:
+            texts.append(text)
+        if texts and (text is None or len(texts) == run_of):
+            check.feed_texts(texts, [None] * len(texts))
+            texts = []
+        if text is None and chunk is not None:
+            check.feed(chunk)
+    return check
+
+
+def run_texts(body: bytes, protocol: str | None, per_chunk: int = 1) -> tuple[list[dict], dict, int]:
+    check = fed_as_texts(body, protocol, per_chunk)
+    return [finding.to_json() for finding in check.close()], snapshot(check.assembly), check.events
+
+
 def assert_same_both_ways(body: bytes, protocol: str | None = None) -> None:
-    assert run(body, protocol, fast=True) == run(body, protocol, fast=False)
+    full = run(body, protocol, fast=False)
+    assert run(body, protocol, fast=True) == full
+    assert run_texts(body, protocol) == full
 
 
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=[f"{p.parent.name}/{p.name}" for p in CORPUS_FILES])
@@ -138,10 +172,13 @@ def mutated_stream(draw: st.DrawFn, folder: str) -> bytes:
 @pytest.mark.parametrize("folder", sorted(_PROTOCOL_OF))
 def test_mutated_streams_read_the_same_both_ways(folder: str) -> None:
     @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(body=mutated_stream(folder), detect=st.booleans(), chunk=st.sampled_from([7, 64, 4096]))
-    def same(body: bytes, detect: bool, chunk: int) -> None:
+    @given(body=mutated_stream(folder), detect=st.booleans(), chunk=st.sampled_from([7, 64, 4096]),
+           per_chunk=st.sampled_from([1, 1, 2]))
+    def same(body: bytes, detect: bool, chunk: int, per_chunk: int) -> None:
         protocol = None if detect else _PROTOCOL_OF[folder]
-        assert run(body, protocol, True, chunk) == run(body, protocol, False, chunk)
+        full = run(body, protocol, False, chunk)
+        assert run(body, protocol, True, chunk) == full
+        assert run_texts(body, protocol, per_chunk) == full
 
     same()
 
@@ -223,6 +260,61 @@ def test_a_shape_refuses_another_event_name_or_id() -> None:
     assert cut is not None
     assert not cut.take(event('{"text":"ho"}', type_="delta"))
     assert not cut.take(event('{"text":"ho"}', id_="7"))
+
+
+def test_a_shape_takes_whole_chunks_of_one_event_each_from_their_text() -> None:
+    cut, taken = shape('{"text":"hi"}', Hole("text", "hi"))
+    texts = ['data: {"text":"a"}\n\n', 'data: {"text":"b\\u00e9"}\n\n', 'data: {"text":"c"}\n\n']
+    assert cut is not None and cut.take_texts(texts, 1, 7, None) == 3
+    assert taken == [(7, ("bé",)), (8, ("c",))]
+
+
+@pytest.mark.parametrize("text", [
+    'data: {"text":"a"}xy',  # the line goes on in the next chunk: no event yet
+    'data: {"text":"a"}\n',  # no blank line yet
+    'data: {"text":"a"}\r\n\n',  # a CR before the LF: the CRLF form is `data:` and a CRLF blank line
+    'data: {"text":"a"}\n\ndata: {"text":"b"}\n\n',  # two events
+    'data: {"text":"a"}\rdata: {"text":"b"}\n\n',  # a lone CR ends a line
+    'event: message\ndata: {"text":"a"}\n\n',  # the usual event, but spelled out: the full way
+    'event: delta\ndata: {"text":"a"}\n\n',  # another name
+    ' data: {"text":"a"}\n\n',  # another field
+])
+def test_a_shape_takes_no_chunk_but_one_usual_event_of_its_name(text: str) -> None:
+    cut, taken = shape('{"text":"hi"}', Hole("text", "hi"))
+    assert cut is not None and cut.take_texts([text], 0, 1, None) == 0
+    assert taken == []
+
+
+def test_a_shape_whose_data_has_whitespace_takes_no_chunk_with_a_line_end_inside() -> None:
+    cut, taken = shape('{"text": "hi"}', Hole("text", "hi"))
+    assert cut is not None
+    assert cut.take_texts(['data: {"text":\n"a"}\n\n'], 0, 1, None) == 0
+    assert cut.take_texts(['data: {"text":\r"a"}\n\n'], 0, 1, None) == 0
+    assert cut.take_texts(['data: {"text":  "a"}\n\n'], 0, 1, None) == 1
+
+
+def test_a_shape_takes_crlf_chunks_after_a_crlf_chunk_and_lf_ones_after_an_lf_one() -> None:
+    cut, taken = shape('{"text":"hi"}', Hole("text", "hi"))
+    crlf, lf = 'data: {"text":"a"}\r\n\r\n', 'data: {"text":"b"}\n\n'
+    assert cut is not None
+    assert cut.take_texts([crlf, crlf, lf], 0, 1, None) == 2
+    assert cut.take_texts([lf, crlf], 0, 1, None) == 1
+    assert cut.take_texts(['data: {"text":"a\r"}\r\n\r\n'], 0, 1, None) == 0
+
+
+def test_a_shape_takes_no_chunk_of_an_event_with_another_id() -> None:
+    cut, taken = shape('{"text":"hi"}', Hole("text", "hi"))
+    assert cut is not None and cut.take_texts(['data: {"text":"a"}\n\n'], 0, 1, "7") == 0
+
+
+def test_a_named_shape_takes_chunks_with_its_event_line() -> None:
+    taken: list[tuple[int, tuple[Any, ...]]] = []
+    cut = DeltaShape.cut(event('{"text":"hi"}', type_="delta"), [Hole("text", "hi")],
+                         lambda index, values: taken.append((index, tuple(values))) or True)
+    assert cut is not None
+    assert cut.take_texts(['event: delta\ndata: {"text":"a"}\n\n', 'data: {"text":"b"}\n\n'], 0, 1, None) == 1
+    assert cut.take_texts(['event: delta\ndata: {"text":"c"}\r\n\r\n'], 0, 2, None) == 0  # CRLF: `data:` alone
+    assert taken == [(1, ("a",))]
 
 
 @pytest.mark.parametrize(("data", "hole"), [
@@ -350,13 +442,16 @@ def renumber(frames: list[dict[str, Any]]) -> None:
 def assert_same_state_both_ways(body: bytes, protocol: str, state: tuple[str, ...]) -> None:
     """The same findings, assembly and checker state (the attributes named) on the fast and the full path."""
     checks = []
-    for fast in (True, False):
-        check = StreamCheck(protocol)
-        check.fast_path = fast
-        check.feed(body)
+    for way in ("fast", "full", "texts"):
+        if way == "texts":
+            check = fed_as_texts(body, protocol)
+        else:
+            check = StreamCheck(protocol)
+            check.fast_path = way == "fast"
+            check.feed(body)
         checks.append(([finding.to_json() for finding in check.close()], snapshot(check.assembly),
                        {name: getattr(check.checker, name) for name in state}))
-    assert checks[0] == checks[1]
+    assert checks[0] == checks[1] == checks[2]
 
 
 RESPONSES = CORPUS / "openai-responses"
@@ -659,3 +754,89 @@ def test_repeated_chat_tool_argument_chunks_skip_the_json_decode(monkeypatch: py
     body = (TOOL_OPENING + "".join(tool_chunk(str(n)) for n in range(300))
             + chat_chunk("", {"finish_reason": "tool_calls"}) + "data: [DONE]\n\n").encode()
     assert _decoded_payloads(body, monkeypatch, fast=False) - _decoded_payloads(body, monkeypatch, fast=True) >= 290
+
+
+# -- a recording's chunks: each a whole event that fits the shape is taken from its text ------------------------
+
+def _events_judged_one_by_one(body: bytes, protocol: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """How many events the check judged as events (the rest, the shape took from the chunks' text) and in all."""
+    judged = []
+    one = StreamCheck._event
+    monkeypatch.setattr(StreamCheck, "_event", lambda check, event: judged.append(1) or one(check, event))
+    check = fed_as_texts(body, protocol)
+    check.close()
+    return len(judged), check.events
+
+
+def _chat_with_pads() -> bytes:
+    return (chat_chunk("", {"delta": {"role": "assistant"}}) + "".join(chat_chunk(f"t{n}", obfuscation="p" * (n % 3))
+                                                                          for n in range(300))
+            + chat_chunk("", {"finish_reason": "stop"}) + "data: [DONE]\n\n").encode()
+
+
+def _renumbered(frames: list[dict[str, Any]]) -> bytes:
+    renumber(frames)
+    return encode(frames)
+
+
+TAKEN_WHOLE = {
+    "openai-chat": _chat_with_pads,
+    "openai-responses": lambda: _renumbered(responses_stream("response.output_text.delta",
+                                                             [f"t{n}" for n in range(300)])[0]),
+    "anthropic-messages": lambda: anthropic_stream({"type": "text", "text": ""},
+                                                   [{"type": "text_delta", "text": f"t{n}"} for n in range(300)]),
+    "gemini": lambda: encode(with_repeats(GEMINI, _is_text_chunk(False), [f"t{n}" for n in range(300)])[0]),
+}
+
+
+@pytest.mark.parametrize("protocol", sorted(TAKEN_WHOLE))
+def test_a_recording_s_repeated_deltas_are_taken_from_their_chunks_text(protocol: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    body = TAKEN_WHOLE[protocol]()
+    assert_same_both_ways(body, protocol)
+    judged, events = _events_judged_one_by_one(body, protocol, monkeypatch)
+    assert events >= 300
+    assert events - judged >= 280
+
+
+def test_a_check_that_wants_its_events_gets_every_one() -> None:
+    body = _chat_with_pads()
+    check = StreamCheck("openai-chat")
+    texts = [frame.decode() for frame in _FRAME_END.split(body) if frame]
+    events = check.feed_texts(texts, [None] * len(texts))
+    assert [event.index for event in events] == list(range(len(texts)))
+
+
+def test_chunks_taken_from_their_text_count_their_bytes_not_their_characters() -> None:
+    """Where a later finding says a byte offset, chunks of non-ASCII text taken whole have moved it by bytes."""
+    deltas = "".join(chat_chunk(f"t{n}").replace(f'"t{n}"', f'"é{n}😀"') for n in range(30))  # raw, not `\\u` escaped
+    body = (chat_chunk("", {"delta": {"role": "assistant"}}) + deltas).encode() + b'data: {"id":"\xff"}\n\n'
+    assert_same_both_ways(body, "openai-chat")
+    assert any(finding["message"].startswith("byte ") for finding in run_texts(body, "openai-chat")[0])
+
+
+def test_validate_and_the_recorder_s_verdict_take_a_recording_s_deltas_from_their_text(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """They want no events (the verdict, none after the first token's): the wiring of `events_wanted`."""
+    import time
+
+    from inspector.inputs import open_source
+    from inspector.recorder.stream import ChunkWriter, Ending, chunk_lines
+    from inspector.recorder.verdict import Finished, judge
+    from inspector.recording import Header
+
+    events = [frame for frame in _FRAME_END.split(_chat_with_pads()) if frame]
+    path = tmp_path / "r.jsonl"
+    writer = ChunkWriter(path, Header(request={"method": "POST", "url": "http://x/v1/chat/completions"}, response=None))
+    writer.write(chunk_lines([index / 100 for index in range(len(events))], events))
+    writer.close()
+    judged = []
+    one = StreamCheck._event
+    monkeypatch.setattr(StreamCheck, "_event", lambda check, event: judged.append(1) or one(check, event))
+    assert open_source(str(path)).validate().events == len(events)
+    assert len(judged) <= 30
+    judged.clear()
+    summary = {"method": "POST", "path": "/v1/chat/completions", "status": 200, "sse": True}
+    result = judge(Finished(str(path), time.time(), 9.0, summary, Ending("response"), None))
+    assert (result.events, result.ttft, result.reason) == (len(events), 0.01, "complete")
+    assert len(judged) <= 30

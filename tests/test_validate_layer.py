@@ -50,6 +50,17 @@ def test_sse_layer_rules_on_a_broken_corpus_stream(body: bytes, expected: list) 
     assert sse_rules == expected
 
 
+def test_an_event_s_findings_come_in_the_order_the_wire_gave_them_however_it_was_cut() -> None:
+    """A byte that is not UTF-8 is met before the event it is in is dispatched and its JSON read: that finding
+    comes first whether the event came in one chunk or a byte at a time."""
+    body = TEXT_PLAIN.replace(DELTA, b'"content":"H\xe9llo\\q"', 1)
+    whole, by_byte = StreamCheck(), StreamCheck()
+    whole.feed(body)
+    for at in range(len(body)):
+        by_byte.feed(body[at : at + 1])
+    assert rules(whole) == rules(by_byte) == [("sse/invalid-utf8", 1), ("sse/invalid-json", 1)]
+
+
 def test_unterminated_message_names_the_lost_event() -> None:
     check = check_bytes(UNTERMINATED.read_bytes(), "generic")
     assert [f.message for f in check.findings] == [

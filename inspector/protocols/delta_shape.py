@@ -53,7 +53,7 @@ return False without changing anything when the full path must judge them."""
 class DeltaShape:
     """The data of one event with its holes cut out, and what to do with an event that fills them."""
 
-    __slots__ = ("_pattern", "_pick", "_numbers", "_strings", "_type", "_id", "apply")
+    __slots__ = ("_pattern", "_pick", "_numbers", "_strings", "_type", "_id", "_one_line", "apply")
 
     def __init__(self, pattern: re.Pattern[str], kinds: Sequence[type], groups: Sequence[int], event: Event,
                  apply: Apply) -> None:
@@ -65,6 +65,9 @@ class DeltaShape:
         self._strings = tuple(position for position, kind in enumerate(kinds) if kind is str)
         self._type = event.type
         self._id = event.id
+        self._one_line = _WHITESPACE_ANY not in pattern.pattern
+        """The data it fits has no line end: one can only come from a run of whitespace between JSON tokens (a JSON
+        string holds none raw, and `cut` refuses escapes outside the holes)."""
         self.apply = apply
 
     @classmethod
@@ -102,17 +105,48 @@ class DeltaShape:
         if event.type != self._type or event.id != self._id:
             return False
         found = self._pattern.fullmatch(event.data)
-        if found is None:
-            return False
+        return found is not None and self._apply(found, "\\" in event.data, event.index)
+
+    def take_texts(self, texts: Sequence[str], start: int, index: int, last_id: str | None) -> int:
+        """`take` for whole chunks, from `texts[start]` (event `index`) on, without making their events: each
+        chunk must be exactly one usual event (`sse._usual_event`: `data: X`, or `event: T` then `data: X`, then a
+        blank line; LF, or CRLF for `data:` alone) of this shape's type and id, read between events (the last
+        event id being `last_id`). Returns the position of the first chunk not taken; the full way judges it."""
+        if last_id != self._id or start >= len(texts):
+            return start
+        message = self._type == "message"
+        prefix = "data: " if message else f"event: {self._type}\ndata: "
+        suffix = "\r\n\r\n" if message and texts[start].endswith("\r\n\r\n") else "\n\n"
+        line_feeds, returns = prefix.count("\n") + 2, suffix.count("\r")  # those of the frame alone: X has none
+        head, tail = len(prefix), len(suffix)
+        fullmatch, apply, one_line = self._pattern.fullmatch, self.apply, self._one_line
+        as_found = self._pick is None and not self._numbers  # the values are the groups as they are, unless escaped
+        for position in range(start, len(texts)):
+            text = texts[position]
+            if not (text.startswith(prefix) and text.endswith(suffix)):
+                return position
+            if not one_line and (text.count("\n") != line_feeds or text.count("\r") != returns):
+                return position
+            found = fullmatch(text, head, len(text) - tail)
+            if found is None:
+                return position
+            escaped = "\\" in text
+            if not (apply(index, found.groups()) if as_found and not escaped else self._apply(found, escaped, index)):
+                return position
+            index += 1
+        return len(texts)
+
+    def _apply(self, found: re.Match[str], escaped: bool, index: int) -> bool:
+        """The checker's `apply` with the values of a fitting event (`escaped`: its text may hold an escape)."""
         values: list[Any] = list(found.groups() if self._pick is None else self._pick(found.groups()))
         for position in self._numbers:
             values[position] = int(values[position])
-        if "\\" in event.data:  # an escape somewhere: decode the strings (without one, each is its own value)
+        if escaped:  # an escape somewhere: decode the strings (without one, each is its own value)
             for position in self._strings:
                 if (value := _decode(values[position], str)) is None:
                     return False
                 values[position] = value
-        return self.apply(event.index, values)
+        return self.apply(index, values)
 
 
 def _pattern(data: str, holes: list[tuple[int, int, type]]) -> str:

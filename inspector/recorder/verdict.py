@@ -15,16 +15,20 @@ import multiprocessing.connection
 import os
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from ..escape import visible
 from ..findings import Finding, Severity, Tally
 from ..inputs import open_source
-from ..recording import decode_in_batches_from
+from ..recording import Chunk, ChunkRun, decode_in_batches_from
 from ..timing import FirstTokenClock
 from ..wording import plural
 from .stream import Ending, StreamRecording
+
+_FIRST_STEP = 8
+"""Chunks of a run fed at a time until the first token is timed."""
 
 # fmt: off
 _REASON_BY_ENDING = {
@@ -145,11 +149,14 @@ def judge(finished: Finished) -> StreamResult:
     source = open_source(finished.path)
     check = source.check(None)
     clock = FirstTokenClock()
-    for events in source.feed_to(check.feed):
-        if clock.index is None:
-            for event in events:
-                clock.event(event)
-            clock.first_token(check.assembly.first_content_index)
+    for piece in source.pieces():
+        for part in _until_first_token(piece, clock):
+            events = part.fed_to(check)
+            if clock.index is None:
+                for event in events:
+                    clock.event(event)
+                clock.first_token(check.assembly.first_content_index)
+                check.events_wanted = clock.index is None  # then the fast path may take chunks without events
     summary = finished.summary
     status = summary["status"]
     # a non-2xx body is not read as events (`http/error-status`), so it has no terminal event to wait for
@@ -163,6 +170,15 @@ def judge(finished: Finished) -> StreamResult:
         protocol=check.protocol or "generic", status=status, events=check.events, ttft=clock.ttft,
         reason=reason, error=error, findings=tuple(findings), model=check.assembly.model,
     )
+
+
+def _until_first_token(piece: Chunk | ChunkRun, clock: FirstTokenClock) -> Iterator[Chunk | ChunkRun]:
+    """`piece` a few chunks at a time while `clock` waits for the first token (its events are needed until then),
+    then the rest of it at once."""
+    while clock.index is None and isinstance(piece, ChunkRun) and len(piece.texts) > _FIRST_STEP:
+        part, piece = piece.split(_FIRST_STEP)
+        yield part
+    yield piece
 
 
 def write_end(recording: StreamRecording, result: StreamResult) -> None:
