@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import inspector.validate
 from inspector.protocols.base import Assembly
 from inspector.protocols.delta_shape import DeltaShape, Hole
+from inspector.protocols.gemini.checker import USAGE_COUNTS, _adds_up, _adds_up_with
 from inspector.sse import Event
 from inspector.validate import StreamCheck
 
@@ -639,6 +640,20 @@ GEMINI_CASES = {
     "an unreadable event between": lambda frames, repeats: frames.insert(frames.index(repeats[3]), UNREADABLE_FRAME),
     "cut after them": lambda frames, repeats: frames.__delitem__(slice(frames.index(repeats[-1]) + 1, None)),
 }
+
+
+USAGE_VALUES = st.one_of(st.integers(0, 40), st.sampled_from(["5", None, 1.5, True, [], {}]))
+
+
+@settings(max_examples=600, deadline=None)
+@given(usage=st.dictionaries(st.sampled_from(USAGE_COUNTS + ("promptTokensDetails",)), USAGE_VALUES),
+       new=st.lists(st.integers(0, 40), min_size=len(USAGE_COUNTS), max_size=len(USAGE_COUNTS)))
+def test_the_fast_path_s_usage_sums_are_those_of_the_full_path(usage: dict[str, Any], new: list[int]) -> None:
+    """The shape's holes are the counts that are ints; whatever the others hold, the fast sums agree with `_usage`'s
+    judgement of the whole snapshot (`_adds_up`)."""
+    counted = tuple(field for field in USAGE_COUNTS if type(usage.get(field)) is int)
+    counts = new[: len(counted)]
+    assert _adds_up_with(usage, counted)(counts) == _adds_up({**usage, **dict(zip(counted, counts, strict=True))})
 
 
 @pytest.mark.parametrize("case", sorted(GEMINI_CASES))

@@ -10,7 +10,7 @@ the stream: the checker records it and goes on.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from ...findings import Finding
@@ -156,13 +156,15 @@ class Checker:
         counted = tuple(field for field in USAGE_COUNTS if type(usage.get(field)) is int) if type(usage) is dict else ()
         holes = [Hole("text", text), *(Hole(field, usage[field]) for field in counted)]
         accumulator, assembly = self._accumulator, self.assembly
+        adds_up = _adds_up_with(usage, counted) if counted else None  # type: ignore[arg-type]
 
         def apply(index: int, values: Sequence[Any]) -> bool:
-            if counted:
-                fresh = dict(usage)  # type: ignore[arg-type]
-                fresh.update(zip(counted, values[1:], strict=True))
-                if not _adds_up(fresh):
+            if adds_up is not None:
+                counts = values[1:]
+                if not adds_up(counts):
                     return False  # `_usage` judges it
+                fresh = dict(usage)  # type: ignore[arg-type]
+                fresh.update(zip(counted, counts, strict=True))
                 assembly.usage = fresh
             self._events += 1
             accumulator.text(index, values[0], thought)
@@ -448,3 +450,27 @@ def _adds_up(usage: dict[str, Any]) -> bool:
     """Whether `_usage` finds nothing wrong with these counts."""
     counts = _counts(usage)
     return counts is not None and _total_not_parts(usage, counts) is None and not _cache_over_prompt(counts)
+
+
+def _adds_up_with(usage: dict[str, Any], counted: tuple[str, ...]) -> Callable[[Sequence[int]], bool]:
+    """`_adds_up` of `usage` with new int values for `counted` (given in that order), for the fast path: a chunk
+    pays a few additions (a third of a µs, against 3 µs for `_adds_up` of a fresh dict). `counted` is every count
+    of `usage` that is an int (the shape's holes): any other count there is not one and never adds up, and the
+    counts that are absent are 0."""
+    if any(field in usage and field not in counted for field in USAGE_COUNTS):
+        return lambda counts: False
+    at = {field: position for position, field in enumerate(counted)}
+    parts_at = tuple(at[field] for field in USAGE_PARTS if field in at)
+    total_at, cached_at, prompt_at = (at.get(field) for field in ("totalTokenCount", "cachedContentTokenCount",
+                                                                  "promptTokenCount"))
+
+    def adds_up(counts: Sequence[int]) -> bool:
+        if total_at is not None:
+            parts = 0
+            for position in parts_at:
+                parts += counts[position]
+            if counts[total_at] != parts:
+                return False
+        return (0 if cached_at is None else counts[cached_at]) <= (0 if prompt_at is None else counts[prompt_at])
+
+    return adds_up
