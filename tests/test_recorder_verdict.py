@@ -68,9 +68,10 @@ def test_the_verdict_process_judges_every_corpus_stream_as_this_process_does(tmp
     process reads these small ones line by line."""
     import os
 
-    from inspector.recorder.verdict import Finished, judge, verdict_process
+    from inspector.recorder.verdict import Finished, judge
+    from inspector.recorder.verdict_process import VerdictProcess
 
-    pool = verdict_process()
+    pool = VerdictProcess()
     try:
         assert pool.submit(os.getpid).result(timeout=120) != os.getpid()
         assert pool.submit(_batches_from).result(timeout=120) == 0 < _batches_from()

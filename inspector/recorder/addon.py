@@ -36,7 +36,8 @@ from ..recording import Header
 from ..redact import Policy
 from .decode import BodyDecoder, DecodeError
 from .stream import ChunkWriter, Ending, StreamRecording
-from .verdict import Finished, StreamResult, judge, verdict_process, write_end
+from .verdict import Finished, StreamResult, judge, write_end
+from .verdict_process import VerdictProcess
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class Recorder:
         self.on_result = on_result or _log_result
         """Called with each finished stream's result, from the thread that collects the verdicts."""
         self.on_running = on_running
-        self._executor = executor or verdict_process()
+        self._executor = executor or VerdictProcess()
         self._pending: set[Future] = set()
         self._executor_lock = threading.Lock()
         """`_judge` runs on the event loop and on the executor's thread (a retry): one new executor, not two."""
@@ -232,7 +233,7 @@ class Recorder:
                 future = self._executor.submit(judge, finished)
             except BrokenExecutor:  # the verdict process died (killed, out of memory): start another
                 log.error("sse-inspector: the verdict process died; starting a new one")
-                self._executor = verdict_process()
+                self._executor = VerdictProcess()
                 future = self._executor.submit(judge, finished)
         self._pending.add(future)
         future.add_done_callback(partial(self._concluded, recording, finished, first_try))

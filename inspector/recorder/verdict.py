@@ -1,28 +1,22 @@
 """The end of a recorded stream: why it ended, the validator's verdict, and the live line.
 
 Runs once per stream after its body is over, reading the recording back (the same code path as
-`sse-inspector validate`), in a child process of the proxy, so nothing of it sits on the proxy's per-chunk path
-nor holds the proxy's GIL while other streams are live. Whether a stream is complete is
+`sse-inspector validate`), in a child process of the proxy (`verdict_process.py`), so nothing of it sits on the
+proxy's per-chunk path nor holds the proxy's GIL while other streams are live. Whether a stream is complete is
 judged from its events first and from the proxy's hooks second: the openai SDK closes the connection right
 after `[DONE]`, which mitmproxy reports as a client disconnect, yet that stream is complete.
 """
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
-import multiprocessing.connection
-import os
-import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from ..escape import visible
 from ..findings import Finding, Severity, Tally
 from ..inputs import open_source
-from ..recording import Chunk, ChunkRun, decode_in_batches_from
+from ..recording import Chunk, ChunkRun
 from ..timing import FirstTokenClock
 from ..wording import plural
 from .stream import Ending, StreamRecording
@@ -103,44 +97,6 @@ class Finished:
     def of(cls, recording: StreamRecording, ending: Ending) -> Finished:
         return cls(str(recording.path), recording.started, recording.end_time(), recording.summary, ending,
                    recording.failure)
-
-
-def verdict_process() -> ProcessPoolExecutor:
-    """One child process that judges finished streams, one at a time: validating never takes the proxy's GIL
-    from the streams still live (`bench/proxy.py` measured that a verdict thread in the proxy did), and at the
-    lowest CPU priority (`yield_to_the_proxy`) it never takes a core from them either."""
-    return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=start_verdict_process)
-
-
-def start_verdict_process() -> None:
-    yield_to_the_proxy()
-    leave_with_the_proxy()
-    decode_in_batches_from(0)
-
-
-def leave_with_the_proxy() -> None:
-    """The verdict process exits as soon as the proxy is gone, even killed outright (SIGKILL, out of memory): its
-    verdicts only serve the proxy, which writes the end lines. A pool's worker would otherwise live on, orphaned:
-    it holds both ends of its own task queue, so it never reads the end of it."""
-    proxy = multiprocessing.parent_process()
-    if proxy is None:
-        return
-
-    def wait_then_exit() -> None:
-        multiprocessing.connection.wait([proxy.sentinel])
-        os._exit(0)
-
-    threading.Thread(target=wait_then_exit, name="leave-with-the-proxy", daemon=True).start()
-
-
-def yield_to_the_proxy() -> None:
-    """Runs first in the verdict process: the lowest CPU priority there is (nice 19; on Linux `SCHED_IDLE` on
-    top), so a verdict only gets the CPU time the proxy and the apps leave idle. A verdict comes later under
-    load; a live stream never waits for one (`bench/proxy.py`, sustained and concurrent cases)."""
-    with contextlib.suppress(OSError, AttributeError):  # AttributeError: a platform without these calls
-        os.nice(19)  # NOTE: adds to the niceness; the kernel caps the sum at 19
-    with contextlib.suppress(OSError, AttributeError):
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
 def judge(finished: Finished) -> StreamResult:

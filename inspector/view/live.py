@@ -30,7 +30,8 @@ from rich.text import Text
 
 from ..escape import visible
 from ..inputs import InputError
-from ..recorder.verdict import StreamResult, yield_to_the_proxy
+from ..recorder.verdict import StreamResult
+from ..recorder.verdict_process import yield_to_the_proxy
 from .follow import Follower, Progress
 from .model import StreamReport
 from .render import print_view

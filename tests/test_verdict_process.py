@@ -1,0 +1,82 @@
+"""The verdict process's pipe, driven from the proxy's event loop: jobs in order, their futures completed on the
+loop, no thread in the proxy, a death that fails the waiting jobs (and only those), and nothing left behind."""
+
+import asyncio
+import os
+import threading
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+
+from inspector.recorder.verdict_process import VerdictProcess
+
+
+def echo(value: object) -> object:
+    return value
+
+
+def fail(message: str) -> None:
+    raise ValueError(message)
+
+
+def die() -> None:
+    os._exit(3)
+
+
+def test_jobs_submitted_on_the_event_loop_complete_there_in_order_with_no_thread() -> None:
+    verdicts = VerdictProcess()
+    threads = threading.active_count()
+
+    async def judge_all() -> tuple[list[object], set[int], int]:
+        done_in: set[int] = set()
+        futures = [verdicts.submit(echo, number) for number in range(5)] + [verdicts.submit(os.getpid)]
+        for future in futures:
+            future.add_done_callback(lambda _: done_in.add(threading.get_ident()))
+        results = await asyncio.gather(*map(asyncio.wrap_future, futures))
+        return results, done_in, threading.active_count()
+
+    try:
+        results, done_in, threads_meanwhile = asyncio.run(judge_all())
+    finally:
+        verdicts.shutdown()
+    assert results[:5] == [0, 1, 2, 3, 4] and results[5] != os.getpid()
+    assert done_in == {threading.get_ident()}  # the loop's thread: the callbacks write the end lines there
+    assert threads_meanwhile == threads
+
+
+def test_a_job_that_raises_fails_alone() -> None:
+    verdicts = VerdictProcess()
+    try:
+        with pytest.raises(ValueError, match="no verdict"):
+            verdicts.submit(fail, "no verdict").result()
+        assert verdicts.submit(echo, "next").result() == "next"
+    finally:
+        verdicts.shutdown()
+
+
+def test_a_process_that_dies_fails_the_jobs_waiting_in_it_and_takes_no_more() -> None:
+    verdicts = VerdictProcess()
+
+    async def submit_both() -> list[Future]:
+        first, second = verdicts.submit(die), verdicts.submit(echo, "after")
+        await asyncio.gather(*map(asyncio.wrap_future, (first, second)), return_exceptions=True)
+        return [first, second]
+
+    try:
+        futures = asyncio.run(submit_both())
+        assert all(isinstance(future.exception(), BrokenProcessPool) for future in futures)
+        with pytest.raises(BrokenProcessPool):
+            verdicts.submit(echo, "later")
+    finally:
+        verdicts.shutdown()
+
+
+def test_no_process_before_the_first_job_and_none_after_shutdown() -> None:
+    verdicts = VerdictProcess()
+    assert verdicts._process is None
+    assert verdicts.submit(echo, 1).result() == 1
+    process = verdicts._process
+    assert process is not None and process.is_alive()
+    verdicts.shutdown()
+    assert not process.is_alive() and process.exitcode == 0
