@@ -74,12 +74,13 @@ class Recorder:
         executor: Executor | None = None,
     ) -> None:
         self.on_result = on_result or _log_result
-        """Called with each finished stream's result, from the thread that collects the verdicts."""
+        """Called with each finished stream's result, where the verdict's future completes: on the event loop
+        (`VerdictProcess`), or on the thread of an executor that completes them in one."""
         self.on_running = on_running
         self._executor = executor or VerdictProcess()
         self._pending: set[Future] = set()
         self._executor_lock = threading.Lock()
-        """`_judge` runs on the event loop and on the executor's thread (a retry): one new executor, not two."""
+        """`_judge` may run on the event loop and on an executor's thread (a retry): one new executor, not two."""
         self._recordings: dict[str, tuple[http.HTTPFlow, StreamRecording]] = {}
         """The event streams still open, by flow id."""
         self._sockets = SocketWatch()
@@ -227,7 +228,7 @@ class Recorder:
         self._judge(recording, Finished.of(recording, ending), first_try=True)
 
     def _judge(self, recording: StreamRecording, finished: Finished, *, first_try: bool) -> None:
-        """Hand the stream to the verdict process (from the event loop, or again from the executor's thread)."""
+        """Hand the stream to the verdict process (from the event loop, or again where a verdict failed)."""
         with self._executor_lock:
             try:
                 future = self._executor.submit(judge, finished)
@@ -240,7 +241,7 @@ class Recorder:
         future.add_done_callback(self._pending.discard)
 
     def _concluded(self, recording: StreamRecording, finished: Finished, first_try: bool, verdict: Future) -> None:
-        """The verdict is in (on the executor's thread): write the end line, report. A broad catch: a thread's top."""
+        """The verdict is in (where its future completed): write the end line, report."""
         try:
             try:
                 result = verdict.result()
