@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -35,8 +36,10 @@ def words(name: str) -> list[str]:
     return [word.lower() for word in _WORD.findall(name)]
 
 
+@lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
-    """Whether a header, query parameter or JSON key holds a secret, by the policy above."""
+    """Whether a header, query parameter or JSON key holds a secret, by the policy above. Cached: a long
+    conversation's body repeats a few keys thousands of times, and its redaction runs on the proxy's event loop."""
     found = words(name)
     if "ratelimit" in "".join(found):  # x-ratelimit-remaining-tokens: a count of tokens, not a token
         found = [word for word in found if word not in ("token", "tokens")]
