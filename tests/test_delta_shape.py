@@ -1,5 +1,6 @@
 """The validator's fast path for repeated deltas (`protocols/delta_shape.py`) against the full path: the same
-findings and the same assembly on every corpus stream and on mutated ones, and the fast path really taken."""
+findings and the same assembly on every corpus stream and on mutated ones, fed as bytes and as a recording's chunks
+of text (where the shape takes whole chunks), and the fast path really taken."""
 
 from __future__ import annotations
 
@@ -287,7 +288,7 @@ def test_a_shape_takes_no_chunk_but_one_usual_event_of_its_name(text: str) -> No
 
 
 def test_a_shape_whose_data_has_whitespace_takes_no_chunk_with_a_line_end_inside() -> None:
-    cut, taken = shape('{"text": "hi"}', Hole("text", "hi"))
+    cut, _ = shape('{"text": "hi"}', Hole("text", "hi"))
     assert cut is not None
     assert cut.take_texts(['data: {"text":\n"a"}\n\n'], 0, 1, None) == 0
     assert cut.take_texts(['data: {"text":\r"a"}\n\n'], 0, 1, None) == 0
@@ -295,7 +296,7 @@ def test_a_shape_whose_data_has_whitespace_takes_no_chunk_with_a_line_end_inside
 
 
 def test_a_shape_takes_crlf_chunks_after_a_crlf_chunk_and_lf_ones_after_an_lf_one() -> None:
-    cut, taken = shape('{"text":"hi"}', Hole("text", "hi"))
+    cut, _ = shape('{"text":"hi"}', Hole("text", "hi"))
     crlf, lf = 'data: {"text":"a"}\r\n\r\n', 'data: {"text":"b"}\n\n'
     assert cut is not None
     assert cut.take_texts([crlf, crlf, lf], 0, 1, None) == 2
@@ -304,7 +305,7 @@ def test_a_shape_takes_crlf_chunks_after_a_crlf_chunk_and_lf_ones_after_an_lf_on
 
 
 def test_a_shape_takes_no_chunk_of_an_event_with_another_id() -> None:
-    cut, taken = shape('{"text":"hi"}', Hole("text", "hi"))
+    cut, _ = shape('{"text":"hi"}', Hole("text", "hi"))
     assert cut is not None and cut.take_texts(['data: {"text":"a"}\n\n'], 0, 1, "7") == 0
 
 
