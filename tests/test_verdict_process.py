@@ -80,3 +80,37 @@ def test_no_process_before_the_first_job_and_none_after_shutdown() -> None:
     assert process is not None and process.is_alive()
     verdicts.shutdown()
     assert not process.is_alive() and process.exitcode == 0
+
+
+def test_a_reply_that_comes_in_pieces_never_holds_the_event_loop() -> None:
+    """The child, at the lowest priority, may be held between two writes of a long reply: the proxy takes what
+    has come and goes back to its streams, and completes the job once the reply is whole."""
+    import pickle
+    import socket
+    import struct
+
+    verdicts = VerdictProcess()
+    ours, theirs = socket.socketpair()
+    verdicts._socket, verdicts._sent = theirs, True
+    # NOTE: a read that waited for the rest would wait for this: the end of the socket, read as the child's death
+    watchdog = threading.Timer(5, ours.shutdown, args=(socket.SHUT_WR,))
+    watchdog.start()
+    future: Future = Future()
+    verdicts._jobs.append((future, echo, ("long",)))
+    reply = pickle.dumps((True, "x" * 300_000))
+    message = struct.pack("!Q", len(reply)) + reply
+    try:
+        ours.sendall(message[:100_000])
+        for _ in range(3):
+            verdicts._receive()
+        assert not future.done()
+        rest = threading.Thread(target=ours.sendall, args=(message[100_000:],))
+        rest.start()
+        while not future.done():
+            verdicts._receive()
+        rest.join()
+        assert future.result() == "x" * 300_000
+    finally:
+        watchdog.cancel()
+        ours.close()
+        theirs.close()

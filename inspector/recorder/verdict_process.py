@@ -1,12 +1,12 @@
-"""The child process that judges finished streams, and its pipe, driven from the proxy's event loop.
+"""The child process that judges finished streams, and its socket, driven from the proxy's event loop.
 
-`submit` sends a job (a function and its arguments, pickled); the proxy's event loop reads the reply when it comes
+`submit` sends a job (a function and its arguments, pickled); the proxy's event loop reads the reply as it comes
 (`add_reader`) and completes the job's future there, so its callbacks run on the loop. The proxy starts no thread
 for it: `concurrent.futures.ProcessPoolExecutor` runs a manager thread and a queue-feeder thread in the parent,
 and in `bench/proxy.py`'s sustained case they cost the event loop 1.4 to 2.9 µs per event (a verdict that read
 nothing, against none at all), by taking the GIL from it at every stream's end.
 
-Jobs go one at a time, so the pipe never holds more than one and a send never blocks the loop. Outside a running
+Jobs go one at a time, so the socket never holds more than one and a send never blocks the loop. Outside a running
 event loop (tests, a shutdown), `submit` makes the round trip at once, blocking.
 """
 
@@ -17,7 +17,11 @@ import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
+import pickle
+import select
 import signal
+import socket
+import struct
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -28,20 +32,29 @@ from typing import Any
 from ..recording import decode_in_batches_from
 
 _Job = tuple[Future, Callable[..., Any], tuple[Any, ...]]
+_LENGTH = struct.Struct("!Q")
+"""A message on the socket: its length, then a pickle."""
 
 
 class VerdictProcess(Executor):
     """One child process that judges finished streams, one at a time: validating never takes the proxy's GIL from
     the streams still live, and at the lowest CPU priority (`yield_to_the_proxy`) it never takes a core from them
-    either. A job whose process dies fails with `BrokenProcessPool`, and so does every later `submit`."""
+    either. A job whose process dies fails with `BrokenProcessPool`, and so does every later `submit`.
+
+    The proxy never waits on the socket in its event loop: a reply is read as far as it has come (`MSG_DONTWAIT`)
+    and taken once whole. A child at the lowest priority can be held between two writes of a long reply for as
+    long as the machine is busy, and a read that waited would hold the event loop, and every live stream, that
+    long. A job is sent whole at once: a few hundred bytes, with nothing else in flight."""
 
     def __init__(self) -> None:
-        self._connection: multiprocessing.connection.Connection | None = None
+        self._socket: socket.socket | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
         """Started with the first job, as a pool's worker is: a recorder that judges nothing starts no process."""
         self._jobs: deque[_Job] = deque()
         """Jobs not done yet, in order; the first one is in the child once `_sent`."""
         self._sent = False
+        self._received = bytearray()
+        """What has come of the next reply."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._broken = False
 
@@ -52,7 +65,7 @@ class VerdictProcess(Executor):
             raise BrokenProcessPool("the verdict process died")
         future: Future = Future()
         self._jobs.append((future, fn, args))
-        if self._process is None:
+        if self._socket is None:
             self._start()
         try:
             loop = asyncio.get_running_loop()
@@ -61,20 +74,21 @@ class VerdictProcess(Executor):
             return future
         if self._loop is None:
             self._loop = loop
-            loop.add_reader(self._connection.fileno(), self._receive)
+            loop.add_reader(self._socket.fileno(), self._receive)  # type: ignore[union-attr]
         if not self._sent:
             self._send()
         return future
 
     def _start(self) -> None:
+        ours, theirs = socket.socketpair()
         context = multiprocessing.get_context("spawn")
-        self._connection, theirs = context.Pipe()
         self._process = context.Process(target=_serve, args=(theirs,), name="sse-inspector-verdicts", daemon=True)
         self._process.start()
         theirs.close()
+        self._socket = ours
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """Judge what waits (blocking), then let the child go: it exits when its end of the pipe closes."""
+        """Judge what waits (blocking), then let the child go: it exits when its end of the socket closes."""
         if cancel_futures:
             while len(self._jobs) > self._sent:
                 self._jobs.pop()[0].cancel()
@@ -85,30 +99,45 @@ class VerdictProcess(Executor):
             self._process.join()
 
     def _drain(self) -> None:
-        """Every job, a blocking round trip each."""
+        """Every job, waiting for each reply (blocking)."""
         while self._jobs and not self._broken:
             if not self._sent:
                 self._send()
-            if self._jobs:
+            if self._sent:
+                select.select([self._socket], [], [])
                 self._receive()
 
     def _send(self) -> None:
         _, fn, args = self._jobs[0]
+        message = pickle.dumps((fn, args), pickle.HIGHEST_PROTOCOL)
         try:
-            self._connection.send((fn, args))
-        except OSError:  # BrokenPipeError: the child is gone
+            self._socket.sendall(_LENGTH.pack(len(message)) + message)  # type: ignore[union-attr]
+        except OSError:  # the child is gone
             self._died()
             return
         self._sent = True
 
     def _receive(self) -> None:
-        """The reply to the job in the child: complete its future and send the next one."""
+        """What has come of the reply; once it is whole, complete its job's future and send the next job."""
         try:
-            done, value = self._connection.recv()
-        except (EOFError, OSError):  # the child died (killed, out of memory) with the job in it
+            data = self._socket.recv(1 << 16, socket.MSG_DONTWAIT)  # type: ignore[union-attr]
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:  # the child died (killed, out of memory) with the job in it
             self._died()
             return
-        except Exception as error:  # noqa: BLE001  a reply read whole that does not unpickle: this job's
+        received = self._received
+        received += data
+        if len(received) < _LENGTH.size or len(received) < _LENGTH.size + _LENGTH.unpack_from(received)[0]:
+            return
+        size = _LENGTH.size + _LENGTH.unpack_from(received)[0]
+        message = bytes(received[_LENGTH.size : size])
+        del received[:size]
+        try:
+            done, value = pickle.loads(message)
+        except Exception as error:  # noqa: BLE001  a reply that does not unpickle: this job's failure
             done, value = False, error
         future, _, _ = self._jobs.popleft()
         self._sent = False
@@ -127,34 +156,49 @@ class VerdictProcess(Executor):
             future.set_exception(BrokenProcessPool("the verdict process died"))
 
     def _close(self) -> None:
-        connection = self._connection
-        if connection is None or connection.closed:
+        channel = self._socket
+        if channel is None or channel.fileno() < 0:
             return
         if self._loop is not None:
             with contextlib.suppress(ValueError, OSError, RuntimeError):  # RuntimeError: the loop has closed
-                self._loop.remove_reader(connection.fileno())
-        connection.close()
+                self._loop.remove_reader(channel.fileno())
+        channel.close()
 
 
-def _serve(connection: multiprocessing.connection.Connection) -> None:
-    """The child's loop: a job in, its result (or what it raised) out, until the proxy closes the pipe."""
+def _serve(channel: socket.socket) -> None:
+    """The child's loop: a job in, its result (or what it raised) out, until the proxy closes its end."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the recorder's: it stops, judges what waits, closes
     start_verdict_process()
-    while True:
-        try:
-            fn, args = connection.recv()
-        except EOFError:
-            return
+    while (message := _read_message(channel)) is not None:
+        fn, args = pickle.loads(message)
         try:
             reply: tuple[bool, Any] = (True, fn(*args))
         except Exception as error:  # noqa: BLE001  the proxy logs it with the stream it was about
             reply = (False, error)
         try:
-            connection.send(reply)
+            data = pickle.dumps(reply, pickle.HIGHEST_PROTOCOL)
+        except Exception as error:  # noqa: BLE001  a result or an error that does not pickle
+            data = pickle.dumps((False, RuntimeError(f"the verdict could not be sent back: {error!r}")))
+        try:
+            channel.sendall(_LENGTH.pack(len(data)) + data)
         except OSError:  # the proxy is gone
             return
-        except Exception as error:  # noqa: BLE001  a result or an error that does not pickle
-            connection.send((False, RuntimeError(f"the verdict could not be sent back: {error!r}")))
+
+
+def _read_message(channel: socket.socket) -> bytes | None:
+    """The next whole message (blocking); None once the proxy has closed its end."""
+    head = _read_exactly(channel, _LENGTH.size)
+    return None if head is None else _read_exactly(channel, _LENGTH.unpack(head)[0])
+
+
+def _read_exactly(channel: socket.socket, size: int) -> bytes | None:
+    data = bytearray()
+    while len(data) < size:
+        piece = channel.recv(size - len(data))
+        if not piece:
+            return None
+        data += piece
+    return bytes(data)
 
 
 def start_verdict_process() -> None:
