@@ -109,9 +109,8 @@ class VerdictProcess(Executor):
 
     def _send(self) -> None:
         _, fn, args = self._jobs[0]
-        message = pickle.dumps((fn, args), pickle.HIGHEST_PROTOCOL)
         try:
-            self._socket.sendall(_LENGTH.pack(len(message)) + message)  # type: ignore[union-attr]
+            self._socket.sendall(_framed((fn, args)))  # type: ignore[union-attr]
         except OSError:  # the child is gone
             self._died()
             return
@@ -130,9 +129,11 @@ class VerdictProcess(Executor):
             return
         received = self._received
         received += data
-        if len(received) < _LENGTH.size or len(received) < _LENGTH.size + _LENGTH.unpack_from(received)[0]:
+        if len(received) < _LENGTH.size:
             return
         size = _LENGTH.size + _LENGTH.unpack_from(received)[0]
+        if len(received) < size:
+            return
         message = bytes(received[_LENGTH.size : size])
         del received[:size]
         try:
@@ -176,13 +177,19 @@ def _serve(channel: socket.socket) -> None:
         except Exception as error:  # noqa: BLE001  the proxy logs it with the stream it was about
             reply = (False, error)
         try:
-            data = pickle.dumps(reply, pickle.HIGHEST_PROTOCOL)
+            data = _framed(reply)
         except Exception as error:  # noqa: BLE001  a result or an error that does not pickle
-            data = pickle.dumps((False, RuntimeError(f"the verdict could not be sent back: {error!r}")))
+            data = _framed((False, RuntimeError(f"the verdict could not be sent back: {error!r}")))
         try:
-            channel.sendall(_LENGTH.pack(len(data)) + data)
+            channel.sendall(data)
         except OSError:  # the proxy is gone
             return
+
+
+def _framed(value: Any) -> bytes:
+    """`value` as one message: its pickle's length, then the pickle."""
+    message = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    return _LENGTH.pack(len(message)) + message
 
 
 def _read_message(channel: socket.socket) -> bytes | None:
