@@ -269,11 +269,12 @@ class SSEParser:
         """The last event ID, as the next event would carry it."""
         return self._last_id or None
 
-    def count_usual(self, events: int, size: int) -> None:
-        """Count `events` usual events (`_usual_event`) of `size` bytes in all, fed between events and read by the
-        caller's own fast path (`StreamCheck.feed_texts`): the parser is then where feeding them would leave it."""
-        self._index += events
-        self._offset += size
+    def count_usual(self, texts: list[str]) -> None:
+        """Count chunks that are each one usual event (`_usual_event`), fed between events and read by the caller's
+        own fast path (`StreamCheck.feed_texts`): the parser is then where feeding them would leave it."""
+        joined = "".join(texts)
+        self._index += len(texts)
+        self._offset += len(joined) if joined.isascii() else len(joined.encode())
 
     def close(self, t: float | None = None) -> list[Event]:
         """End of stream. Spec: "any pending data must be discarded"; we keep it aside as `unterminated`."""

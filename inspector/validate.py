@@ -130,8 +130,7 @@ class StreamCheck:
 
     def _took(self, texts: list[str]) -> None:
         """Count what `DeltaShape.take_texts` took: one event per chunk, read between events."""
-        joined = "".join(texts)
-        self.parser.count_usual(len(texts), len(joined) if joined.isascii() else len(joined.encode()))
+        self.parser.count_usual(texts)
         self.events += len(texts)
         self.last_index = self.parser.next_index - 1
         self._misses = 0
