@@ -91,7 +91,7 @@ def test_a_reply_that_comes_in_pieces_never_holds_the_event_loop() -> None:
 
     verdicts = VerdictProcess()
     ours, theirs = socket.socketpair()
-    verdicts._socket, verdicts._sent = theirs, True
+    verdicts._socket, verdicts._sent = theirs, 1
     # NOTE: a read that waited for the rest would wait for this: the end of the socket, read as the child's death
     watchdog = threading.Timer(5, ours.shutdown, args=(socket.SHUT_WR,))
     watchdog.start()
@@ -114,3 +114,51 @@ def test_a_reply_that_comes_in_pieces_never_holds_the_event_loop() -> None:
         watchdog.cancel()
         ours.close()
         theirs.close()
+
+
+def test_jobs_go_to_the_child_without_waiting_for_replies_and_replies_that_came_together_are_all_taken() -> None:
+    """Under load the proxy's event loop turns only every few tens of milliseconds: a job must not wait for the
+    reply to the one before it to be read (up to `IN_FLIGHT` jobs are in the child), and every reply that has come
+    is taken at one turn, not one a turn."""
+    import pickle
+    import socket
+    import struct
+
+    from inspector.recorder.verdict_process import IN_FLIGHT, _read_message
+
+    verdicts = VerdictProcess()
+    ours, theirs = socket.socketpair()
+    verdicts._socket = theirs
+    ours.settimeout(5)
+
+    async def submit_all() -> list[Future]:
+        verdicts._loop = asyncio.get_running_loop()  # so no reader is added: the test calls `_receive` itself
+        return [verdicts.submit(echo, number) for number in range(IN_FLIGHT + 8)]
+
+    try:
+        futures = asyncio.run(submit_all())
+        jobs = [pickle.loads(_read_message(ours)) for _ in range(IN_FLIGHT)]
+        assert [args for _, args in jobs] == [(number,) for number in range(IN_FLIGHT)]
+        replies = [pickle.dumps((True, number)) for number in range(3)]
+        ours.sendall(b"".join(struct.pack("!Q", len(reply)) + reply for reply in replies))
+        verdicts._receive()
+        assert [future.result(timeout=0) for future in futures[:3]] == [0, 1, 2] and not futures[3].done()
+        sent_after = [pickle.loads(_read_message(ours)) for _ in range(3)]  # three answered: three more go
+        assert [args for _, args in sent_after] == [(number,) for number in range(IN_FLIGHT, IN_FLIGHT + 3)]
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_a_ctrl_c_while_the_child_starts_does_not_reach_it() -> None:
+    """Ctrl-C in a terminal goes to the whole process group, and is the recorder's to handle: a child still starting
+    (importing, before its own handler is set) must neither die of it nor print its traceback."""
+    import signal
+
+    verdicts = VerdictProcess()
+    try:
+        verdicts._start()
+        os.kill(verdicts._process.pid, signal.SIGINT)  # it takes a good tenth of a second to start
+        assert verdicts.submit(echo, "still here").result(timeout=60) == "still here"
+    finally:
+        verdicts.shutdown()

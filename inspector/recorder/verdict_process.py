@@ -6,7 +6,11 @@ for it: `concurrent.futures.ProcessPoolExecutor` runs a manager thread and a que
 and in `bench/proxy.py`'s sustained case they cost the event loop 1.4 to 2.9 µs per event (a verdict that read
 nothing, against none at all), by taking the GIL from it at every stream's end.
 
-Jobs go one at a time, so the socket never holds more than one and a send never blocks the loop. Outside a running
+A job goes to the child as soon as it is submitted, up to `IN_FLIGHT` jobs at a time, and every reply that has come
+is taken at once: under a sustained load the proxy's event loop turns only every few tens of milliseconds, and jobs
+sent one at a time, each after the last one's reply was read, took a turn each (the last verdict came 35-50 ms
+after the last byte in `bench/proxy.py`'s sustained case, 12-14 ms since). Jobs are small (a path, a summary), so
+those the child has not read yet fit in the socket's buffer and a send never blocks the loop. Outside a running
 event loop (tests, a shutdown), `submit` makes the round trip at once, blocking.
 """
 
@@ -16,6 +20,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.resource_tracker
 import os
 import pickle
 import select
@@ -34,27 +39,30 @@ from ..recording import decode_in_batches_from
 _Job = tuple[Future, Callable[..., Any], tuple[Any, ...]]
 _LENGTH = struct.Struct("!Q")
 """A message on the socket: its length, then a pickle."""
+IN_FLIGHT = 32
+"""Jobs sent and not answered yet, at most: a few kilobytes, well within a socket's buffer."""
 
 
 class VerdictProcess(Executor):
     """One child process that judges finished streams, one at a time: validating never takes the proxy's GIL from
     the streams still live, and at the lowest CPU priority (`yield_to_the_proxy`) it never takes a core from them
-    either. A job whose process dies fails with `BrokenProcessPool`, and so does every later `submit`.
+    either. A job whose process dies fails with `BrokenProcessPool`, and so does every later `submit`. Jobs run in
+    the order they were submitted.
 
     The proxy never waits on the socket in its event loop: a reply is read as far as it has come (`MSG_DONTWAIT`)
     and taken once whole. A child at the lowest priority can be held between two writes of a long reply for as
     long as the machine is busy, and a read that waited would hold the event loop, and every live stream, that
-    long. A job is sent whole at once: a few hundred bytes, with nothing else in flight."""
+    long. A job is sent whole at once: a few hundred bytes."""
 
     def __init__(self) -> None:
         self._socket: socket.socket | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
         """Started with the first job, as a pool's worker is: a recorder that judges nothing starts no process."""
         self._jobs: deque[_Job] = deque()
-        """Jobs not done yet, in order; the first one is in the child once `_sent`."""
-        self._sent = False
+        """Jobs not done yet, in order; the first `_sent` of them are in the child."""
+        self._sent = 0
         self._received = bytearray()
-        """What has come of the next reply."""
+        """What has come of the replies not taken yet."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._broken = False
 
@@ -75,15 +83,22 @@ class VerdictProcess(Executor):
         if self._loop is None:
             self._loop = loop
             loop.add_reader(self._socket.fileno(), self._receive)  # type: ignore[union-attr]
-        if not self._sent:
-            self._send()
+        self._send()
         return future
 
     def _start(self) -> None:
         ours, theirs = socket.socketpair()
         context = multiprocessing.get_context("spawn")
         self._process = context.Process(target=_serve, args=(theirs,), name="sse-inspector-verdicts", daemon=True)
-        self._process.start()
+        # Born deaf to Ctrl-C (the recorder's: it stops, judges what waits, closes), not only once `_serve` runs: a
+        # Ctrl-C while the child still imports would print its traceback. Starting multiprocessing's resource
+        # tracker unblocks SIGINT, so it runs first; a Ctrl-C meanwhile waits for the unblock here, not lost.
+        multiprocessing.resource_tracker.ensure_running()
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self._process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         theirs.close()
         self._socket = ours
 
@@ -101,56 +116,56 @@ class VerdictProcess(Executor):
     def _drain(self) -> None:
         """Every job, waiting for each reply (blocking)."""
         while self._jobs and not self._broken:
-            if not self._sent:
-                self._send()
+            self._send()
             if self._sent:
                 select.select([self._socket], [], [])
                 self._receive()
 
     def _send(self) -> None:
-        _, fn, args = self._jobs[0]
-        try:
-            self._socket.sendall(_framed((fn, args)))  # type: ignore[union-attr]
-        except OSError:  # the child is gone
-            self._died()
-            return
-        self._sent = True
+        """The jobs not sent yet, as far as `IN_FLIGHT` allows."""
+        while self._sent < min(len(self._jobs), IN_FLIGHT):
+            _, fn, args = self._jobs[self._sent]
+            try:
+                self._socket.sendall(_framed((fn, args)))  # type: ignore[union-attr]
+            except OSError:  # the child is gone
+                self._died()
+                return
+            self._sent += 1
 
     def _receive(self) -> None:
-        """What has come of the reply; once it is whole, complete its job's future and send the next job."""
+        """What has come of the replies; complete the future of each whole one, then send the jobs waiting."""
         try:
             data = self._socket.recv(1 << 16, socket.MSG_DONTWAIT)  # type: ignore[union-attr]
         except BlockingIOError:
             return
         except OSError:
             data = b""
-        if not data:  # the child died (killed, out of memory) with the job in it
+        if not data:  # the child died (killed, out of memory) with jobs in it
             self._died()
             return
         received = self._received
         received += data
-        if len(received) < _LENGTH.size:
-            return
-        size = _LENGTH.size + _LENGTH.unpack_from(received)[0]
-        if len(received) < size:
-            return
-        message = bytes(received[_LENGTH.size : size])
-        del received[:size]
-        try:
-            done, value = pickle.loads(message)
-        except Exception as error:  # noqa: BLE001  a reply that does not unpickle: this job's failure
-            done, value = False, error
-        future, _, _ = self._jobs.popleft()
-        self._sent = False
-        if self._jobs:
-            self._send()
-        if done:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
+        while len(received) >= _LENGTH.size and not self._broken:  # broken: by a callback's `submit`
+            size = _LENGTH.size + _LENGTH.unpack_from(received)[0]
+            if len(received) < size:
+                break
+            message = bytes(received[_LENGTH.size : size])
+            del received[:size]
+            try:
+                done, value = pickle.loads(message)
+            except Exception as error:  # noqa: BLE001  a reply that does not unpickle: this job's failure
+                done, value = False, error
+            future, _, _ = self._jobs.popleft()
+            self._sent -= 1
+            if done:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+        self._send()
 
     def _died(self) -> None:
         self._broken = True
+        self._sent = 0
         self._close()
         jobs, self._jobs = self._jobs, deque()
         for future, _, _ in jobs:
@@ -168,7 +183,8 @@ class VerdictProcess(Executor):
 
 def _serve(channel: socket.socket) -> None:
     """The child's loop: a job in, its result (or what it raised) out, until the proxy closes its end."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the recorder's: it stops, judges what waits, closes
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C that came while it started is dropped with this
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     start_verdict_process()
     while (message := _read_message(channel)) is not None:
         fn, args = pickle.loads(message)
