@@ -118,6 +118,28 @@ pipe, 6 rounds: 1.2 us less, lower in 5 of 6. Burst (23:12): 80 / 83 %, paced -0
 fifth between runs here, and what is left is the recorder's own work on the event loop (about 1 us a chunk for the
 stream callable, 0.8 for its batched lines, 1.5 ms a stream for the file, its header and its end line), not the
 verdict.
+
+2026-12-05 (load 0.3-1.6). Under this load the proxy's event loop turns only every 40-150 ms (a 5 ms timer ran a
+median 40 ms late), and the verdict process got one job per turn: the next job went only once the last reply was
+read. Jobs now go as they come (up to 32 in flight) and every reply that came is taken at one turn. Three runs
+beside the recorder before (1a33c32), 7 rounds each, this tree / before:
+
+    sustained, verdicts included   89 / 88, 86 / 86, 88 / 88 %   (streams alone 90 / 91, 87 / 88, 89 / 90 %)
+    last end line after last byte  12-22 ms / 29-60 ms
+    event loop over plain's        +3.3, +4.8, +4.0 us (before: +3.1 in the first run); verdict process 3.5 us
+                                   per event (before: 3.3)
+
+What the recorder's +3 to +5 us per event on the loop is made of, from 5-second sustained runs of trees with one
+part taken out, each beside the whole recorder and plain mitmdump (5 rounds, medians): the recording started (file,
+header) but a stream callable that only returns the chunk: -0.7 us against plain's (the per-stream start costs
+nothing measurable); no verdict at all: 0.4 us less than the whole recorder; no verdict and nothing written (the
+chunks queued, then dropped): 1.0 us less again. So about 2 us per chunk is the callable queueing the chunk and
+checking the client (0.47 us in a loop of its own, four times that among mitmproxy's work), 1 us encoding and
+writing the lines, 0.4 us the verdict. Tried and not kept: following each live recording in the verdict process as
+it grows, so only its last lines were left at its end (the end-line lag went to 12 ms as with the change above,
+but the verdict process's CPU rose from 3.3 to 4.4-4.6 us per event, read a few dozen lines at a time, and the
+sustained ratio did not move). Reaching 90 % reliably needs the callable's and the encoding's 3 us off the loop:
+a writer process that encodes and writes the batches, which changes what a crash loses and needs a design.
 """
 
 from __future__ import annotations
