@@ -8,7 +8,7 @@ complete). Four variants on the same chunks, rounds alternating, medians in µs 
 - state: mitmproxy's view of the client connection only;
 - state + socket, each chunk: also `poll(2)` on the client's socket for every chunk;
 - state + socket, rate-limited: the socket at most once per `SOCKET_CHECK_INTERVAL` (the recorder's
-  `client_watch`).
+  `ClientWatch`).
 
     .venv/bin/python bench/client_check.py [--chunks 30000] [--rounds 9]
 """
@@ -16,7 +16,6 @@ complete). Four variants on the same chunks, rounds alternating, medians in µs 
 from __future__ import annotations
 
 import argparse
-import select
 import socket
 import statistics
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 
 from mitmproxy.connection import ConnectionState
 
-from inspector.recorder import addon
+from inspector.recorder.client_watch import SOCKET_CHECK_INTERVAL, ClientWatch, SocketWatch
 from inspector.recorder.decode import BodyDecoder
 from inspector.recorder.stream import ChunkWriter, StreamRecording
 from inspector.recording import Header
@@ -38,9 +37,9 @@ class _Client:
     state = ConnectionState.OPEN
 
 
-def _per_chunk(directory: Path, name: str, chunks: int, gone: Callable[[float], bool]) -> float:
+def _per_chunk(directory: Path, name: str, chunks: int, client: ClientWatch | None) -> float:
     writer = ChunkWriter(directory / name, Header(request={}))
-    recording = StreamRecording(writer, time.time(), BodyDecoder(None), summary={}, client_gone=gone,
+    recording = StreamRecording(writer, time.time(), BodyDecoder(None), summary={}, client=client,
                                 defer=lambda delay, flush: None)  # written once, at the end
     started = time.perf_counter()
     for _ in range(chunks):
@@ -49,8 +48,8 @@ def _per_chunk(directory: Path, name: str, chunks: int, gone: Callable[[float], 
     return (time.perf_counter() - started) / chunks * 1e6
 
 
-def _watch(ours: socket.socket) -> addon.SocketWatch:
-    sockets = addon.SocketWatch()
+def _watch(ours: socket.socket, interval: float = SOCKET_CHECK_INTERVAL) -> SocketWatch:
+    sockets = SocketWatch(interval)
     sockets.watch(ours.fileno())
     return sockets
 
@@ -61,16 +60,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args()
     ours, theirs = socket.socketpair()
-    poller = select.poll()
-    poller.register(ours.fileno(), select.POLLRDHUP)
     client = _Client()
-    writable = addon._WRITABLE
 
-    variants: dict[str, Callable[[], Callable[[float], bool]]] = {
-        "no check": lambda: lambda now: False,
-        "state": lambda: lambda now: client.state not in writable,
-        "state + socket, each chunk": lambda: lambda now: client.state not in writable or bool(poller.poll(0)),
-        "state + socket, rate-limited": lambda: addon.client_watch(client, _watch(ours), ours.fileno()),
+    variants: dict[str, Callable[[], ClientWatch | None]] = {
+        "no check": lambda: None,
+        "state": lambda: ClientWatch(client),  # type: ignore[arg-type]
+        "state + socket, each chunk": lambda: ClientWatch(client, _watch(ours, 0), ours.fileno()),  # type: ignore[arg-type]
+        "state + socket, rate-limited": lambda: ClientWatch(client, _watch(ours), ours.fileno()),  # type: ignore[arg-type]
     }
     times: dict[str, list[float]] = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as tmp:

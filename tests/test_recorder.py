@@ -13,7 +13,7 @@ import socket
 import stat
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import NamedTuple
@@ -29,7 +29,8 @@ from mitmproxy.test import taddons, tflow, tutils
 from recorder_helpers import CORPUS, SECRET, read_recording, recorded_body
 
 from inspector.inputs import open_source
-from inspector.recorder.addon import Recorder, SocketWatch, client_watch
+from inspector.recorder.addon import Recorder
+from inspector.recorder.client_watch import ClientWatch, SocketWatch
 from inspector.recorder.decode import BodyDecoder
 from inspector.recorder.stream import (
     _BATCH,
@@ -633,19 +634,35 @@ def test_chunk_times_do_not_step_back_with_the_wall_clock(tmp_path, monkeypatch)
     assert check.events == 2
 
 
-def test_client_watch_sees_a_client_that_closed_its_socket_or_a_connection_mitmproxy_closed():
+def test_the_stream_callable_sees_a_client_that_closed_its_socket_or_a_connection_mitmproxy_closed(tmp_path):
+    """Before each chunk the callable asks whether the client is still there: the socket (a FIN mitmproxy has not
+    read yet) when it watches one, mitmproxy's view of the connection always; from then on nothing is recorded."""
+
+    def recorded_until_gone(watch: ClientWatch, leave: Callable[[], None]) -> tuple[list[str], bool]:
+        path = tmp_path / f"{len(list(tmp_path.iterdir()))}.jsonl"
+        recording = StreamRecording(ChunkWriter(path, Header(request={})), time.time(), BodyDecoder(None),
+                                    summary={}, client=watch)
+        recording(b"data: 1\n\n")
+        leave()
+        assert recording(b"data: 2\n\n") == b"data: 2\n\n"  # passed on all the same
+        recording.finish()
+        recording.writer.close()
+        return [chunk["text"] for chunk in read_recording(path)[1]], recording.client_left
+
     ours, theirs = socket.socketpair()
     sockets = SocketWatch(interval=0)  # asks the sockets every time
     sockets.watch(ours.fileno())
     client = tflow.tclient_conn()
     client.state = ConnectionState.OPEN
     try:
-        assert client_watch(client, sockets, ours.fileno())(time.monotonic()) is False
-        theirs.close()  # a FIN the proxy has not read yet
-        assert client_watch(client, sockets, ours.fileno())(time.monotonic()) is True
-        assert client_watch(client)(time.monotonic()) is False
-        client.state = ConnectionState.CAN_READ  # mitmproxy closed its writing side
-        assert client_watch(client)(time.monotonic()) is True
+        assert recorded_until_gone(ClientWatch(client, sockets, ours.fileno()), theirs.close) == (
+            ["data: 1\n\n"], True)
+        assert recorded_until_gone(ClientWatch(client), lambda: None) == (["data: 1\n\n", "data: 2\n\n"], False)
+
+        def close_writing() -> None:
+            client.state = ConnectionState.CAN_READ  # mitmproxy closed its writing side
+
+        assert recorded_until_gone(ClientWatch(client), close_writing) == (["data: 1\n\n"], True)
     finally:
         ours.close()
 

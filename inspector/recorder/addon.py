@@ -17,9 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
-import select
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import BrokenExecutor, Executor, Future
 from datetime import UTC, datetime
@@ -34,6 +32,7 @@ from mitmproxy.connection import Client, ConnectionState
 from ..protocols import detect
 from ..recording import Header
 from ..redact import Policy
+from .client_watch import WRITABLE, ClientWatch, SocketWatch
 from .decode import BodyDecoder, DecodeError
 from .stream import ChunkWriter, Ending, StreamRecording
 from .verdict import Finished, StreamResult, judge, write_end
@@ -43,14 +42,6 @@ log = logging.getLogger(__name__)
 
 STREAM_CHOICES = ("llm", "all")
 CLIENT_LEFT = "the client went away before the end of the body reached it"
-SOCKET_CHECK_INTERVAL = 0.001
-"""Seconds between two looks at the clients' sockets: a burst of chunks pays for one `poll(2)` per millisecond,
-not one each (`bench/client_check.py`), for all the streams together (`SocketWatch`); what passes in the
-millisecond after the client left is recorded."""
-_WRITABLE = frozenset({ConnectionState.OPEN, ConnectionState.CAN_WRITE})
-_OPEN, _CAN_WRITE = ConnectionState.OPEN, ConnectionState.CAN_WRITE
-"""`client_watch` compares states by identity (a Flag operation costs a microsecond, hashing an enum member for
-`in _WRITABLE` a quarter of one): every combination of flags is one cached member."""
 _DROPPED_WHEN_DECODED = ("content-encoding", "content-length")  # the recorded chunks are decoded
 # fmt: off
 _ENDING_BY_MESSAGE = (
@@ -163,7 +154,7 @@ class Recorder:
                 # NOTE: mitmproxy's timestamps are wall-clock ones: one set back meanwhile must not give a negative time
                 recording.record(max(0.0, end - recording.started), flow.response.raw_content or b"")
         if recording is not None:
-            gone = recording.client_left or flow.client_conn.state not in _WRITABLE
+            gone = recording.client_left or flow.client_conn.state not in WRITABLE
             self._finish(flow, recording, Ending("client", CLIENT_LEFT) if gone else Ending("response"))
 
     def error(self, flow: http.HTTPFlow) -> None:
@@ -214,8 +205,7 @@ class Recorder:
             self._sockets.watch(socket)
             self._watched[flow.id] = socket
         return StreamRecording(writer, started, decoder, summary=summary, defer=_batched_writes(),
-                               client_gone=client_watch(flow.client_conn, None if socket is None else self._sockets,
-                                                        socket))
+                               client=ClientWatch(flow.client_conn, None if socket is None else self._sockets, socket))
 
     def _header(self, flow: http.HTTPFlow, protocol: str | None, started: float, decoder: BodyDecoder) -> Header:
         return flow_header(flow, protocol, started, None if decoder.is_identity else decoder.encoding,
@@ -314,66 +304,6 @@ class Chained:
     def __call__(self, data: bytes) -> Any:
         self.recording(data)
         return self.then(data)
-
-
-def client_watch(client: Client, sockets: SocketWatch | None = None, socket: int | None = None
-                 ) -> Callable[[float], bool]:
-    """Whether the client has gone, asked before each chunk is passed on, with the chunk's `time.monotonic()`: from
-    mitmproxy's view of the connection, and from the socket itself (`sockets`, which watches `socket`; None:
-    mitmproxy's view only). A busy proxy may not have read the client's FIN or reset yet when the upstream's next
-    chunks come; those would go to a client that left, so they must not be recorded as delivered."""
-
-    def gone(now: float) -> bool:
-        state = client.state
-        if state is not _OPEN and state is not _CAN_WRITE:  # `not in _WRITABLE`, for every chunk
-            return True
-        if sockets is None:
-            return False
-        if now < sockets.next_poll:  # NOTE: `SocketWatch.hung_up` inline while its answer holds: every chunk
-            return socket in sockets.found
-        return sockets.hung_up(socket, now)  # type: ignore[arg-type]
-
-    return gone
-
-
-class SocketWatch:
-    """The client sockets of the streams being recorded, asked together whether their client closed or reset them:
-    one `poll(2)` per `SOCKET_CHECK_INTERVAL` for all the live streams, not one per stream (a `poll(2)` costs
-    about 1.5 µs on a VM; 4 streams in a burst asked it every other chunk, `bench/proxy.py`'s sustained case)."""
-
-    def __init__(self, interval: float = SOCKET_CHECK_INTERVAL) -> None:
-        self._interval = interval
-        self._poller = select.poll()
-        self._watchers: dict[int, int] = {}
-        """How many open streams watch each socket (HTTP/2 carries several streams over one connection)."""
-        self.found: set[int] = set()
-        """The sockets whose client hung up, as of the last `poll(2)`."""
-        self.next_poll = 0.0
-        """When the last `poll(2)`'s answer stops holding (monotonic)."""
-
-    def watch(self, socket: int) -> None:
-        if not self._watchers.get(socket):
-            self._poller.register(socket, select.POLLRDHUP)  # POLLERR and POLLHUP are always reported
-        self._watchers[socket] = self._watchers.get(socket, 0) + 1
-        self.next_poll = 0.0  # the last answer may be about a closed socket this one's number was before
-
-    def forget(self, socket: int) -> None:
-        left = self._watchers.pop(socket, 0) - 1
-        if left > 0:
-            self._watchers[socket] = left
-        elif left == 0:
-            self._poller.unregister(socket)
-            self.found.discard(socket)
-
-    def hung_up(self, socket: int, now: float | None = None) -> bool:
-        """Whether the client closed or reset `socket`, as of at most `SOCKET_CHECK_INTERVAL` before `now` (the
-        caller's `time.monotonic()`, or the clock's)."""
-        if now is None:
-            now = time.monotonic()
-        if now >= self.next_poll:
-            self.next_poll = now + self._interval
-            self.found = {found for found, _ in self._poller.poll(0)}
-        return socket in self.found
 
 
 def _socket_fd(client: Client) -> int | None:

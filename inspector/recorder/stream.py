@@ -22,6 +22,7 @@ from pathlib import Path
 import msgspec
 
 from ..recording import Header, RecordingWriter
+from .client_watch import CAN_WRITE, OPEN, ClientWatch
 from .decode import BodyDecoder, DecodeError
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ class StreamRecording:
         *,
         summary: dict,
         defer: Callable[[float, Callable[[], None]], object] | None = None,
-        client_gone: Callable[[float], bool] = lambda now: False,
+        client: ClientWatch | None = None,
     ) -> None:
         self.writer = writer
         self.started = started
@@ -140,7 +141,8 @@ class StreamRecording:
         self.client_left = False
         """The proxy learnt the client had gone while the body still came: the rest was not recorded."""
         self._defer = defer
-        self._client_gone = client_gone
+        self._client = client
+        """Asked before each chunk whether the app is still there (None: never asked)."""
         self._taking = True
         """Chunks still go into the recording: not finished, not failed, the client still there."""
         self._times: list[float] = []
@@ -166,10 +168,15 @@ class StreamRecording:
         if self._taking:
             try:
                 now = time.monotonic()
-                if self._client_gone(now):
-                    self.client_left = True  # what comes from here on never reaches the client: not recorded
-                    self._taking = False
-                    return data
+                if (watch := self._client) is not None:  # NOTE: inline, not a call: every chunk
+                    state = watch.client.state
+                    sockets = watch.sockets
+                    if (state is not OPEN and state is not CAN_WRITE) or (sockets is not None and (
+                            watch.socket in sockets.found if now < sockets.next_poll  # `hung_up` while it holds
+                            else sockets.hung_up(watch.socket, now))):  # type: ignore[arg-type]
+                        self.client_left = True  # what comes from here on never reaches the client: not recorded
+                        self._taking = False
+                        return data
                 self._times.append(now - self._zero)  # NOTE: `elapsed()` inline: every chunk
                 chunks = self._chunks
                 chunks.append(data)
