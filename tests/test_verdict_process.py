@@ -91,12 +91,12 @@ def test_a_reply_that_comes_in_pieces_never_holds_the_event_loop() -> None:
 
     verdicts = VerdictProcess()
     ours, theirs = socket.socketpair()
-    verdicts._socket, verdicts._sent = theirs, 1
+    verdicts._socket, verdicts._sent, verdicts._sent_bytes = theirs, 1, len(b"the job")
     # NOTE: a read that waited for the rest would wait for this: the end of the socket, read as the child's death
     watchdog = threading.Timer(5, ours.shutdown, args=(socket.SHUT_WR,))
     watchdog.start()
     future: Future = Future()
-    verdicts._jobs.append((future, echo, ("long",)))
+    verdicts._jobs.append((future, b"the job"))
     reply = pickle.dumps((True, "x" * 300_000))
     message = struct.pack("!Q", len(reply)) + reply
     try:
@@ -145,6 +145,39 @@ def test_jobs_go_to_the_child_without_waiting_for_replies_and_replies_that_came_
         assert [future.result(timeout=0) for future in futures[:3]] == [0, 1, 2] and not futures[3].done()
         sent_after = [pickle.loads(_read_message(ours)) for _ in range(3)]  # three answered: three more go
         assert [args for _, args in sent_after] == [(number,) for number in range(IN_FLIGHT, IN_FLIGHT + 3)]
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_jobs_in_flight_are_kept_under_a_size_that_fits_the_sockets_buffer() -> None:
+    """A send must never block the proxy's event loop: jobs go while those not answered yet stay under
+    `IN_FLIGHT_BYTES` (one larger job still goes alone), the rest as the replies come."""
+    import pickle
+    import socket
+    import struct
+
+    from inspector.recorder.verdict_process import IN_FLIGHT_BYTES, _read_message
+
+    verdicts = VerdictProcess()
+    ours, theirs = socket.socketpair()
+    verdicts._socket = theirs
+    ours.settimeout(5)
+    big = "x" * (IN_FLIGHT_BYTES // 3)
+
+    async def submit_all() -> list[Future]:
+        verdicts._loop = asyncio.get_running_loop()  # so no reader is added: the test calls `_receive` itself
+        return [verdicts.submit(echo, "y" * IN_FLIGHT_BYTES)] + [verdicts.submit(echo, big) for _ in range(4)]
+
+    try:
+        asyncio.run(submit_all())
+        assert verdicts._sent == 1  # alone, larger than the limit
+        _read_message(ours)
+        reply = pickle.dumps((True, None))
+        ours.sendall(struct.pack("!Q", len(reply)) + reply)
+        verdicts._receive()
+        assert verdicts._sent == 2  # two thirds of the limit and a little more: a third would not fit
+        assert [pickle.loads(_read_message(ours))[1] for _ in range(2)] == [(big,), (big,)]
     finally:
         ours.close()
         theirs.close()

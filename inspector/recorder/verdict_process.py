@@ -9,9 +9,10 @@ nothing, against none at all), by taking the GIL from it at every stream's end.
 A job goes to the child as soon as it is submitted, up to `IN_FLIGHT` jobs at a time, and every reply that has come
 is taken at once: under a sustained load the proxy's event loop turns only every few tens of milliseconds, and jobs
 sent one at a time, each after the last one's reply was read, took a turn each (the last verdict came 35-50 ms
-after the last byte in `bench/proxy.py`'s sustained case, 12-24 ms since). Jobs are small (a path, a summary), so
-those the child has not read yet fit in the socket's buffer and a send never blocks the loop. Outside a running
-event loop (tests, a shutdown), `submit` makes the round trip at once, blocking.
+after the last byte in `bench/proxy.py`'s sustained case, 12-24 ms since). Jobs are small (a path, a summary), and
+those sent and not answered yet are kept under `IN_FLIGHT_BYTES`, so they fit in the socket's buffer and a send
+never blocks the loop. Outside a running event loop (tests, a shutdown), `submit` makes the round trip at once,
+blocking.
 """
 
 from __future__ import annotations
@@ -36,11 +37,15 @@ from typing import Any
 
 from ..recording import decode_in_batches_from
 
-_Job = tuple[Future, Callable[..., Any], tuple[Any, ...]]
+_Job = tuple[Future, bytes]
+"""A job's future, and its message (the function and its arguments, framed)."""
 _LENGTH = struct.Struct("!Q")
 """A message on the socket: its length, then a pickle."""
 IN_FLIGHT = 32
-"""Jobs sent and not answered yet, at most: a few kilobytes, well within a socket's buffer."""
+"""Jobs sent and not answered yet, at most (a verdict's job is about 400 bytes)..."""
+IN_FLIGHT_BYTES = 64 * 1024
+"""... and their bytes, at most, unless one job alone is larger: well within a socket's buffer (208 KiB by default
+on Linux), so a send never blocks."""
 
 
 class VerdictProcess(Executor):
@@ -61,6 +66,7 @@ class VerdictProcess(Executor):
         self._jobs: deque[_Job] = deque()
         """Jobs not done yet, in order; the first `_sent` of them are in the child."""
         self._sent = 0
+        self._sent_bytes = 0
         self._received = bytearray()
         """What has come of the replies not taken yet."""
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -72,7 +78,7 @@ class VerdictProcess(Executor):
         if self._broken:
             raise BrokenProcessPool("the verdict process died")
         future: Future = Future()
-        self._jobs.append((future, fn, args))
+        self._jobs.append((future, _framed((fn, args))))
         if self._socket is None:
             self._start()
         try:
@@ -122,15 +128,18 @@ class VerdictProcess(Executor):
                 self._receive()
 
     def _send(self) -> None:
-        """The jobs not sent yet, as far as `IN_FLIGHT` allows."""
+        """The jobs not sent yet, as far as `IN_FLIGHT` and `IN_FLIGHT_BYTES` allow."""
         while self._sent < min(len(self._jobs), IN_FLIGHT):
-            _, fn, args = self._jobs[self._sent]
+            _, message = self._jobs[self._sent]
+            if self._sent and self._sent_bytes + len(message) > IN_FLIGHT_BYTES:
+                return
             try:
-                self._socket.sendall(_framed((fn, args)))  # type: ignore[union-attr]
+                self._socket.sendall(message)  # type: ignore[union-attr]
             except OSError:  # the child is gone
                 self._died()
                 return
             self._sent += 1
+            self._sent_bytes += len(message)
 
     def _receive(self) -> None:
         """What has come of the replies; complete the future of each whole one, then send the jobs waiting."""
@@ -155,8 +164,9 @@ class VerdictProcess(Executor):
                 done, value = pickle.loads(message)
             except Exception as error:  # noqa: BLE001  a reply that does not unpickle: this job's failure
                 done, value = False, error
-            future, _, _ = self._jobs.popleft()
+            future, sent = self._jobs.popleft()
             self._sent -= 1
+            self._sent_bytes -= len(sent)
             if done:
                 future.set_result(value)
             else:
@@ -165,10 +175,10 @@ class VerdictProcess(Executor):
 
     def _died(self) -> None:
         self._broken = True
-        self._sent = 0
+        self._sent = self._sent_bytes = 0
         self._close()
         jobs, self._jobs = self._jobs, deque()
-        for future, _, _ in jobs:
+        for future, _ in jobs:
             future.set_exception(BrokenProcessPool("the verdict process died"))
 
     def _close(self) -> None:
