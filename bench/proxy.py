@@ -129,22 +129,27 @@ beside the recorder before (1a33c32), 7 rounds each, this tree / before:
     event loop over plain's        +3.3, +4.8, +4.0 us (before: +3.1 in the first run); verdict process 3.5 us
                                    per event (before: 3.3)
 
-Then the stream callable asked whether the client is still there inline instead of through a closure: the event
-loop's CPU per event, 5-second runs alternating with the tree before it and plain mitmdump, 8 rounds: 0.9 us less
-(lower in 5 of 8; a trial of the same change, 0.5 us less, 6 of 8). Two runs beside 1a33c32 after it: 86 / 85 and
-88 / 87 % (streams alone 87 / 87 and 89 / 89 %), the last end line 12-24 ms / 22-54 ms after the last byte.
-
-What the recorder's +3 to +5 us per event on the loop is made of, from 5-second sustained runs of trees with one
+What the recorder's +3 to +5 us per event on the loop was made of, from 5-second sustained runs of trees with one
 part taken out, each beside the whole recorder and plain mitmdump (5 rounds, medians): the recording started (file,
 header) but a stream callable that only returns the chunk: -0.7 us against plain's (the per-stream start costs
 nothing measurable); no verdict at all: 0.4 us less than the whole recorder; no verdict and nothing written (the
-chunks queued, then dropped): 1.0 us less again. So about 2 us per chunk is the callable queueing the chunk and
+chunks queued, then dropped): 1.0 us less again. So about 2 us per chunk was the callable queueing the chunk and
 checking the client (0.47 us in a loop of its own, four times that among mitmproxy's work), 1 us encoding and
-writing the lines, 0.4 us the verdict. Tried and not kept: following each live recording in the verdict process as
-it grows, so only its last lines were left at its end (the end-line lag went to 12 ms as with the change above,
-but the verdict process's CPU rose from 3.3 to 4.4-4.6 us per event, read a few dozen lines at a time, and the
-sustained ratio did not move). Reaching 90 % reliably needs the callable's and the encoding's 3 us off the loop:
-a writer process that encodes and writes the batches, which changes what a crash loses and needs a design.
+writing the lines, 0.4 us the verdict. The callable then asked whether the client is still there inline instead of
+through a closure: the event loop's CPU per event, alternating with the tree before it and plain mitmdump, 8
+rounds: 0.9 us less (lower in 5 of 8; a trial of the same change, 0.5 us less, 6 of 8). Three runs beside 1a33c32
+after it: 86 / 85, 88 / 87 and 87 / 87 % (streams alone 87 / 87, 89 / 89 and 88 / 89 %), the last end line 12-24 ms
+/ 22-54 ms after the last byte; in the last run (5 rounds, all cases) burst 86 / 85 %, paced +0.002 / +0.002 ms,
+concurrent p99 -4.8 / -4.9 ms.
+
+Tried and not kept: following each live recording in the verdict process as it grows, so only its last lines were
+left at its end (the end-line lag went to 12 ms as with the pipelined jobs, but the verdict process's CPU rose from
+3.3 to 4.4-4.6 us per event, read a few dozen lines at a time, and the sustained ratio did not move); a writer
+process that encodes and writes the batches the proxy sends it (a prototype, the batches pickled to it over a
+socket: the event loop's CPU per event 1.0 us more, not less, lower in 3 of 8 rounds, as pickling and sending a
+batch costs about what encoding and writing it did, and on these two cores the writer takes CPU from the proxy and
+this bench). What is left is the callable's and the encoding's Python work per chunk, about 3 us among mitmproxy's
+31: at the target's edge on this machine.
 """
 
 from __future__ import annotations
