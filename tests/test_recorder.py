@@ -6,6 +6,7 @@ Verdicts run inline (no worker thread) so each test reads the finished recording
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import logging
@@ -35,6 +36,7 @@ from inspector.recorder.decode import BodyDecoder
 from inspector.recorder.stream import (
     _BATCH,
     WRITE_DELAY,
+    BatchedWrites,
     ChunkWriter,
     Ending,
     StreamRecording,
@@ -554,6 +556,58 @@ def test_a_full_batch_is_written_at_the_loops_next_turn_not_before_its_last_chun
     assert ([delay for delay, _ in due], len(read_recording(tmp_path / "r.jsonl")[1])) == ([WRITE_DELAY, 0], 0)
     due.pop()[1]()
     assert recorded_body(read_recording(tmp_path / "r.jsonl")[1]) == b"".join(chunks)
+
+
+class FakeLoop:
+    """The two calls `BatchedWrites` makes of an event loop, kept for the test to run."""
+
+    def __init__(self) -> None:
+        self.later: list[tuple[float, Callable[[], None]]] = []
+        self.soon: list[Callable[[], None]] = []
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> None:
+        self.later.append((delay, callback))
+
+    def call_soon(self, callback: Callable[[], None]) -> None:
+        self.soon.append(callback)
+
+
+def test_the_streams_waiting_chunks_are_written_together_with_one_timer(tmp_path):
+    """Paced streams queue a chunk at a time: one timer for all of them, not one each, and when it fires every
+    stream's chunks are written; a full batch is still written at the loop's next turn."""
+    loop = FakeLoop()
+    writes = BatchedWrites(loop)  # type: ignore[arg-type]
+    recordings = [StreamRecording(ChunkWriter(tmp_path / f"{index}.jsonl", Header(request={})), time.time(),
+                                  BodyDecoder(None), summary={}, defer=writes.defer) for index in range(3)]
+    for index, recording in enumerate(recordings):
+        recording(b"data: %d\n\n" % index)
+    assert ([delay for delay, _ in loop.later], loop.soon) == ([WRITE_DELAY], [])
+    loop.later.pop()[1]()
+    assert [recorded_body(read_recording(tmp_path / f"{index}.jsonl")[1]) for index in range(3)] == [
+        b"data: 0\n\n", b"data: 1\n\n", b"data: 2\n\n"]
+    recordings[0](b"data: again\n\n")  # a new batch after the timer fired: a new timer
+    assert len(loop.later) == 1
+    chunks = [b"data: %d\n\n" % index for index in range(_BATCH)]
+    for chunk in chunks:
+        recordings[1](chunk)
+    assert len(loop.later) == 1 and len(loop.soon) == 1  # the full batch: at the next turn
+    loop.soon.pop()()
+    assert recorded_body(read_recording(tmp_path / "1.jsonl")[1]) == b"data: 1\n\n" + b"".join(chunks)
+
+
+def test_the_recorders_streams_share_one_timer_for_their_writes(tmp_path):
+    addon = Recorder(on_result=lambda result: None, executor=InlineExecutor())
+
+    async def start_two() -> list[StreamRecording]:
+        with taddons.context(addon) as tctx:
+            tctx.configure(addon, sse_dir=str(tmp_path / "rec"))
+            flows = [make_flow(), make_flow()]
+            for flow in flows:
+                addon.responseheaders(flow)
+            return [flow.response.stream for flow in flows]
+
+    first, second = asyncio.run(start_two())
+    assert isinstance(first._defer.__self__, BatchedWrites) and first._defer.__self__ is second._defer.__self__
 
 
 _NOON = time.mktime((2026, 1, 2, 12, 4, 31, 0, 0, -1))

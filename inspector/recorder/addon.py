@@ -34,7 +34,7 @@ from ..recording import Header
 from ..redact import Policy
 from .client_watch import WRITABLE, ClientWatch, SocketWatch
 from .decode import BodyDecoder, DecodeError
-from .stream import ChunkWriter, Ending, StreamRecording
+from .stream import BatchedWrites, ChunkWriter, Ending, StreamRecording
 from .verdict import Finished, StreamResult, judge, write_end
 from .verdict_process import VerdictProcess
 
@@ -77,6 +77,7 @@ class Recorder:
         self._sockets = SocketWatch()
         self._watched: dict[str, int] = {}
         """The client socket `_sockets` watches for each open event stream, by flow id."""
+        self._writes: BatchedWrites | None = None
         self._reported_dir_error: str | None = None
         self._stopped = False
 
@@ -204,8 +205,19 @@ class Recorder:
         if socket is not None:
             self._sockets.watch(socket)
             self._watched[flow.id] = socket
-        return StreamRecording(writer, started, decoder, summary=summary, defer=_batched_writes(),
+        return StreamRecording(writer, started, decoder, summary=summary, defer=self._batched_writes(),
                                client=ClientWatch(flow.client_conn, None if socket is None else self._sockets, socket))
+
+    def _batched_writes(self) -> Callable[[float, Callable[[], None]], None] | None:
+        """When the streams' chunks are written, on the running loop (`StreamRecording`'s `defer`); None outside a
+        loop (tests)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        if self._writes is None or self._writes.loop is not loop:
+            self._writes = BatchedWrites(loop)
+        return self._writes.defer
 
     def _header(self, flow: http.HTTPFlow, protocol: str | None, started: float, decoder: BodyDecoder) -> Header:
         return flow_header(flow, protocol, started, None if decoder.is_identity else decoder.encoding,
@@ -326,14 +338,6 @@ def _write_address(target: Path, host: str, port: int) -> None:
     temporary = target.with_name(target.name + ".tmp")
     temporary.write_text(f"{host}:{port}\n")
     temporary.replace(target)  # a reader polling the file never sees half an address
-
-
-def _batched_writes() -> Callable[[float, Callable[[], None]], object] | None:
-    """Schedules a flush on the running loop (`StreamRecording`'s `defer`); None outside a loop (tests)."""
-    try:
-        return asyncio.get_running_loop().call_later
-    except RuntimeError:
-        return None
 
 
 def _log_result(result: StreamResult) -> None:
