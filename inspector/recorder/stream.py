@@ -100,7 +100,8 @@ class BatchedWrites:
     """When the streams' queued chunks are written (`StreamRecording`'s `defer`): a full batch at the event loop's
     next turn; the others all together, `WRITE_DELAY` after the first of them was queued, with one timer for every
     stream, not one each. Paced streams queue one chunk at a time, so each asked for a timer of its own on nearly
-    every chunk (`bench/proxy.py`'s concurrent case: 50 streams, a chunk every 20 ms)."""
+    every chunk: 50 streams of a chunk every 20 ms cost 23 µs of CPU per chunk with one timer against 31 with one
+    per stream (`bench/paced_writes.py`)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -135,7 +136,7 @@ class StreamRecording:
     """Records one response. Call it with each network chunk; `finish` once the proxy says the body is over.
 
     The call only stamps the chunk and queues it; `flush` decodes and writes the queue `WRITE_DELAY` later,
-    or once `_BATCH` chunks wait (`defer(delay, flush)` schedules it on the event loop, as `loop.call_later`),
+    or once `_BATCH` chunks wait (`defer(delay, flush)` schedules it on the event loop: `BatchedWrites.defer`),
     so a burst of chunks costs one `write(2)`, not one each, and never holds up the chunk that filled the batch.
     Without `defer` every chunk is written at once.
     """
