@@ -125,7 +125,7 @@ read. Jobs now go as they come (up to 32 in flight) and every reply that came is
 beside the recorder before (1a33c32), 7 rounds each, this tree / before:
 
     sustained, verdicts included   89 / 88, 86 / 86, 88 / 88 %   (streams alone 90 / 91, 87 / 88, 89 / 90 %)
-    last end line after last byte  12-22 ms / 29-60 ms
+    last end line after last byte  12-25 ms / 28-60 ms
     event loop over plain's        +3.3, +4.8, +4.0 us (before: +3.1 in the first run); verdict process 3.5 us
                                    per event (before: 3.3)
 

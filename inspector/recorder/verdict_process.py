@@ -9,7 +9,7 @@ nothing, against none at all), by taking the GIL from it at every stream's end.
 A job goes to the child as soon as it is submitted, up to `IN_FLIGHT` jobs at a time, and every reply that has come
 is taken at once: under a sustained load the proxy's event loop turns only every few tens of milliseconds, and jobs
 sent one at a time, each after the last one's reply was read, took a turn each (the last verdict came 35-50 ms
-after the last byte in `bench/proxy.py`'s sustained case, 12-24 ms since). Jobs are small (a path, a summary), and
+after the last byte in `bench/proxy.py`'s sustained case, 12-25 ms since). Jobs are small (a path, a summary), and
 those sent and not answered yet are kept under `IN_FLIGHT_BYTES`, so they fit in the socket's buffer and a send
 never blocks the loop. Outside a running event loop (tests, a shutdown), `submit` makes the round trip at once,
 blocking.
