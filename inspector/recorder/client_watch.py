@@ -20,10 +20,12 @@ SOCKET_CHECK_INTERVAL = 0.001
 """Seconds between two looks at the clients' sockets: a burst of chunks pays for one `poll(2)` per millisecond,
 not one each (`bench/client_check.py`), for all the streams together (`SocketWatch`); what passes in the
 millisecond after the client left is recorded."""
-WRITABLE = frozenset({ConnectionState.OPEN, ConnectionState.CAN_WRITE})
 OPEN, CAN_WRITE = ConnectionState.OPEN, ConnectionState.CAN_WRITE
-"""The states of `WRITABLE`, compared by identity on every chunk (a Flag operation costs a microsecond, hashing an
-enum member for `in WRITABLE` a quarter of one): every combination of flags is one cached member."""
+"""The states a client can still be written to in, compared by identity on every chunk (a Flag operation costs a
+microsecond, hashing an enum member for `in WRITABLE` a quarter of one): every combination of flags is one cached
+member."""
+WRITABLE = frozenset({OPEN, CAN_WRITE})
+"""The same states, for a check made once per stream."""
 
 
 @dataclass(frozen=True, slots=True)
