@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any, BinaryIO, Literal
 from urllib.parse import urlsplit
 
+from .escape import json_safe
 from .private import open_private
 
 if TYPE_CHECKING:
@@ -175,7 +176,9 @@ class RecordingWriter:
             self._file.close()
 
     def _write(self, line: dict[str, Any]) -> None:
-        self._file.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+        # NOTE: `json_safe`: mitmproxy decodes a header or body byte that is not UTF-8 to a lone surrogate
+        # (`surrogateescape`), which no UTF-8 file can hold; as a `\udcXX` escape it reads back as it was
+        self._file.write(json_safe(json.dumps(line, ensure_ascii=False, separators=(",", ":"))) + "\n")
         self._file.flush()
 
 

@@ -69,6 +69,9 @@ class Entry:
     protocol: str | None
     status: int
     headers: tuple[tuple[str, str], ...]
+    """As tornado sends them (`_wire_header`)."""
+    left_out: tuple[str, ...] = ()
+    """The names of recorded headers no HTTP/1.1 response can carry."""
 
     def chunks(self) -> Iterator[Chunk]:
         """The stream's chunks, read afresh from the file for every request (nothing is kept in memory)."""
@@ -94,15 +97,39 @@ def _entry(file: str) -> Entry:
             sniffed = _protocol_of(parser.feed(chunk.data))
     if header is None:
         return Entry(file, None, sniffed, 200, (("Content-Type", "text/event-stream"),))
-    headers = [
-        (name, str(value))
-        for name, value in ((header.response or {}).get("headers") or {}).items()
-        if name.lower() not in DROPPED_HEADERS
-    ]
+    headers, left_out = [], []
+    for name, value in ((header.response or {}).get("headers") or {}).items():
+        if name.lower() not in DROPPED_HEADERS:
+            sent = _wire_header(name, value)
+            if sent is None:
+                left_out.append(name)
+            else:
+                headers.append(sent)
     if not any(name.lower() == "content-type" for name, _ in headers):
         headers.append(("Content-Type", "text/event-stream"))
     protocol = header.protocol or detect.from_path(header.path)
-    return Entry(file, header.path, protocol, header.status or 200, tuple(headers))
+    return Entry(file, header.path, protocol, header.status or 200, tuple(headers), tuple(left_out))
+
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""What a header name may be made of (RFC 9110's token)."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _wire_header(name: str, value: object) -> tuple[str, str] | None:
+    """A recorded header as tornado must get it to send the bytes that came over the wire, or None where no HTTP/1.1
+    response can carry it (a name that is not a token, a control character, a lone surrogate no byte became).
+
+    mitmproxy decodes header bytes as UTF-8, a byte that is not as a lone surrogate (`surrogateescape`); tornado
+    writes a value as Latin-1. So a Latin-1 `é` from the upstream is the byte 0xE9 again, and a UTF-8 `é` its two
+    bytes, not one, as tornado would make of the text."""
+    try:
+        wire = str(value).encode("utf-8", "surrogateescape").decode("latin-1")
+    except UnicodeEncodeError:
+        return None
+    if not _TOKEN.fullmatch(name) or _CONTROL.search(wire):
+        return None
+    return name, wire
 
 
 def _protocol_of(events: Iterable[Event]) -> str | None:
@@ -445,8 +472,10 @@ class ReplayServer:
 
 
 def describe(entries: Sequence[Entry]) -> list[str]:
-    """One line per served stream: the request path it answers, its protocol, its file."""
+    """One line per served stream: the request path it answers, its protocol, its file, and the recorded headers
+    it cannot send."""
     return [
         f"{entry.request_path or '(any path)'}  {entry.protocol or 'unknown protocol'}  {Path(entry.file).name}"
+        + (f"  (not sendable, left out: {', '.join(entry.left_out)})" if entry.left_out else "")
         for entry in entries
     ]

@@ -295,6 +295,32 @@ def test_record_command_prints_where_to_point_the_app_and_a_summary(upstream, re
     assert command.stop() == (0, [f"stopped: 1 stream recorded to {tmp_path / 'rec'}/ (1 ok, 0 failed)"], "")
 
 
+def test_bytes_that_are_not_utf8_in_headers_and_body_are_recorded_not_a_traceback(upstream, record_command, run_cli,
+                                                                                 tmp_path):
+    """A third-party server's Latin-1 header, a client's, and a JSON body holding a secret and a lone surrogate
+    escape: mitmproxy hands them over as lone surrogates. The stream is recorded and judged like any other."""
+    command, base_url, _ = record_command("--reverse", upstream.url, "--dir", str(tmp_path / "rec"))
+    body = b'{"stream": true, "api_key": "%s", "x": "\\ud800"}' % SECRET.encode()
+    response = httpx.post(f"{base_url}/v1/chat/completions", content=body, timeout=WAIT,
+                          headers={"X-Corpus": CHAT, "X-Latin1-Header": "1", "X-Client-Note": b"caf\xe9",
+                                   "Content-Type": "application/json"})
+    assert response.content == (CORPUS / CHAT).read_bytes()
+    assert command.line().endswith("  ok")
+    assert command.stop() == (0, [f"stopped: 1 stream recorded to {tmp_path / 'rec'}/ (1 ok, 0 failed)"], "")
+    [path] = (tmp_path / "rec").iterdir()
+    text = path.read_bytes().decode("utf-8")  # strict
+    assert "SECRETVALUE" not in text
+    header, _, end = read_recording(path)
+    latin1 = b"caf\xe9".decode("utf-8", "surrogateescape")
+    assert header["response"]["headers"]["X-Note"] == latin1
+    assert header["request"]["headers"]["X-Client-Note"] == latin1
+    assert json.loads(header["request"]["body"]) == {"stream": True, "api_key": "…wxyz", "x": "\ud800"}
+    assert end["reason"] == "complete"
+    for args in (("validate", str(path)), ("view", str(path)), ("view", "--json", str(path)), ("ls", str(path))):
+        done = run_cli(*args)
+        assert (done.code, "Traceback" in done.err) == (0, False), (args, done.err)
+
+
 def test_record_command_stopped_mid_stream_ends_the_stream_as_stopped(upstream, record_command, tmp_path):
     """Ctrl-C while the lock-step upstream holds its second event back: no traceback, the recording says so."""
     command, base_url, _ = record_command("--reverse", upstream.url, "--dir", str(tmp_path / "rec"))

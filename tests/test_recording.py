@@ -46,6 +46,18 @@ def test_round_trip_keeps_bytes_times_and_end(tmp_path: Path) -> None:
     assert kinds == [(True, False), (False, True), (False, True), (False, True)]
 
 
+def test_a_header_holding_bytes_that_are_not_utf8_is_written_and_reads_back_as_it_was(tmp_path: Path) -> None:
+    """mitmproxy decodes a header or body byte that is not UTF-8 (a Latin-1 `é` from a third-party server) to a lone
+    surrogate; a JSON body can spell one itself (`"\\ud800"`). The file stays UTF-8 and every string reads back."""
+    latin1 = b"caf\xe9".decode("utf-8", "surrogateescape")
+    written = header(headers={"x-note": latin1}, body='{"x": "\ud800", "y": "\u2028\x85\u202e"}')
+    written.response["headers"]["x-note"] = latin1
+    path = tmp_path / "r.jsonl"
+    RecordingWriter(path, written).end(0.5, "complete")
+    path.read_bytes().decode("utf-8")  # strict: no raw surrogate, no invalid byte
+    assert read_all(path)[0] == written
+
+
 def test_file_is_readable_by_owner_only(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     RecordingWriter(path, header()).close()

@@ -19,7 +19,7 @@ import pytest
 from inspector.cli import cli
 from inspector.inputs import open_source
 from inspector.recording import Header, RecordingWriter
-from inspector.replay import Faults, Replay, ReplayServer
+from inspector.replay import Faults, Replay, ReplayServer, describe
 
 pytestmark = pytest.mark.slow
 
@@ -121,6 +121,31 @@ def test_a_recording_is_answered_with_its_status_headers_and_bytes(tmp_path: Pat
     assert response.headers.get("content-length") is None
     assert response.content == b'{"error": {"type": "rate_limit", "message": "slow down"}}'
     assert refused.status_code == 405
+
+
+def test_recorded_headers_go_out_as_the_bytes_that_came_and_unsendable_ones_are_left_out(tmp_path: Path) -> None:
+    """The recorder keeps a header byte that is not UTF-8 as a lone surrogate (mitmproxy's decoding): replayed, it
+    is that byte again, and a UTF-8 value keeps its bytes. A header no response can carry (an imported file's
+    control character or newline in a name) is left out and named; the rest is served."""
+    header = Header(
+        request={"method": "POST", "url": "https://api.example.com/v1/chat/completions", "headers": {}},
+        response={"status": 200, "headers": {
+            "Content-Type": "text/event-stream", "X-Latin1": b"caf\xe9".decode("utf-8", "surrogateescape"),
+            "X-Utf8": "café \u202e", "X-Control": "a\x01b", "X-Split\r\nX-Injected": "1", "X-Surrogate": "\ud800"}},
+    )
+    writer = RecordingWriter(tmp_path / "odd.jsonl", header)
+    writer.chunk(0.01, b"data: [DONE]\n\n")
+    writer.end(0.02, "complete")
+    replay = Replay.from_paths([str(tmp_path / "odd.jsonl")], speed=FAST, faults=Faults())
+    assert describe(replay.catalog.entries) == [
+        "/v1/chat/completions  openai-chat  odd.jsonl  (not sendable, left out: X-Control, X-Split\r\nX-Injected, "
+        "X-Surrogate)"]
+    with ReplayServer(replay) as server:
+        response = httpx.post(f"{server.url}/v1/chat/completions", json={})
+    sent = {name.lower(): value for name, value in response.headers.raw}
+    assert (sent[b"x-latin1"], sent[b"x-utf8"]) == (b"caf\xe9", "café \u202e".encode())
+    assert not {b"x-control", b"x-split", b"x-injected", b"x-surrogate"} & set(sent)
+    assert response.content == b"data: [DONE]\n\n"
 
 
 def _events_until_failure(url: str, timeout: httpx.Timeout) -> tuple[list[str], type[Exception] | None]:
