@@ -30,7 +30,7 @@ from mitmproxy.test import taddons, tflow, tutils
 from recorder_helpers import CORPUS, SECRET, read_recording, recorded_body
 
 from inspector.inputs import open_source
-from inspector.recorder.addon import Recorder
+from inspector.recorder.addon import Recorder, flow_header
 from inspector.recorder.client_watch import ClientWatch, SocketWatch
 from inspector.recorder.decode import BodyDecoder
 from inspector.recorder.stream import (
@@ -534,6 +534,27 @@ def test_fast_chunk_lines_read_back_as_the_generic_writers_lines(tmp_path_factor
     assert [chunk.data for chunk in read_fast] == [chunk.data for chunk in read_generic] == chunks
     assert all(abs(a.t - b.t) <= 1e-6 and round(a.t, 6) == a.t
                for a, b in zip(read_fast, read_generic, strict=True))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=20), st.binary(max_size=20), st.binary(max_size=60) | st.text(max_size=30).map(
+    lambda text: json.dumps({"api_key": SECRET, "x": text}, ensure_ascii=False).encode(
+        "utf-8", "surrogatepass")))
+def test_any_header_and_body_bytes_give_a_recording_that_reads_back_as_the_proxy_saw_it(tmp_path_factory, sent,
+                                                                                         answered, body):
+    """Whatever bytes a client or an upstream puts in a header or a JSON body (mitmproxy hands the ones that are not
+    UTF-8 over as lone surrogates), the recording is written, is UTF-8, and its header reads back whole."""
+    flow = tflow.tflow(resp=True)
+    flow.request.headers["X-Sent"] = sent.decode("utf-8", "surrogateescape")
+    flow.request.headers["Content-Type"] = "application/json"
+    flow.request.content = body
+    flow.response.headers["X-Answered"] = answered.decode("utf-8", "surrogateescape")
+    header = flow_header(flow, "openai-chat", time.time(), None)
+    path = tmp_path_factory.mktemp("odd") / "r.jsonl"
+    ChunkWriter(path, header).close()
+    path.read_bytes().decode("utf-8")  # strict
+    assert open_source(str(path)).header == header
+    assert SECRET not in path.read_text()
 
 
 @settings(max_examples=300, deadline=None)
