@@ -176,9 +176,11 @@ class RecordingWriter:
             self._file.close()
 
     def _write(self, line: dict[str, Any]) -> None:
-        # NOTE: `json_safe`: mitmproxy decodes a header or body byte that is not UTF-8 to a lone surrogate
-        # (`surrogateescape`), which no UTF-8 file can hold; as a `\udcXX` escape it reads back as it was
-        self._file.write(json_safe(json.dumps(line, ensure_ascii=False, separators=(",", ":"))) + "\n")
+        text = json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
+        try:
+            self._file.write(text)  # encodes the whole line first: nothing is written when it fails
+        except UnicodeEncodeError:  # a lone surrogate: mitmproxy decodes a header or body byte that is not UTF-8 to
+            self._file.write(json_safe(text))  # one (`surrogateescape`); as a `\udcXX` escape it reads back as it was
         self._file.flush()
 
 
