@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -51,6 +51,8 @@ class Policy:
 
     def __init__(self, extra: Iterable[str] = ()) -> None:
         self.extra = frozenset(name.lower() for name in extra)
+        self._known: dict[str, bool] = {}
+        """`secret` of each JSON key met so far: a conversation repeats a few keys thousands of times."""
 
     def secret(self, name: str) -> bool:
         return name.lower() in self.extra or is_secret_name(name)
@@ -81,33 +83,72 @@ class Policy:
 
     def body(self, text: str | None) -> str | None:
         """A JSON request body with secret fields redacted (the original text when none is); other bodies as
-        they are. A body nested too deeply to be checked is not kept."""
-        lowered = (text or "").lower()
-        if not any(word in lowered for word in (*SECRET_WORDS, "passwd", "sig", *self.extra)):
+        they are. A body nested too deeply to be checked is not kept, unless no secret word is in it at all.
+
+        It runs on the proxy's event loop, where a long conversation's body (hundreds of KiB, every turn of an
+        agent) holds up every live stream: msgspec parses and writes it, and the fields are redacted in place
+        (`bench/header.py`). Looking for the secret words in the text first cost more than parsing it."""
+        if not text:
             return text
         try:
-            parsed = json.loads(text)
-            redacted = self.json(parsed)
+            parsed, exact = _parse(text)
+            if not self.redact(parsed):
+                return text
         except ValueError:
             return text
         except RecursionError:
-            return "(not kept: nested too deeply to be checked for secrets)"
-        return text if redacted == parsed else json.dumps(redacted, ensure_ascii=False)
+            lowered = text.lower()
+            if any(word in lowered for word in (*SECRET_WORDS, "passwd", "sig", *self.extra)):
+                return "(not kept: nested too deeply to be checked for secrets)"
+            return text
+        return _msgspec().encode(parsed).decode() if exact else json.dumps(parsed, ensure_ascii=False)
 
-    def json(self, value: Any) -> Any:
-        """A JSON value with the values of secret keys redacted, at any depth."""
-        if isinstance(value, dict):
-            return {key: self._field(key, item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [self.json(item) for item in value]
-        return value
+    def redact(self, value: Any) -> bool:
+        """Redact the values of secret keys in a parsed JSON value, at any depth, in place; whether one was."""
+        redacted = False
+        if type(value) is list:
+            for item in value:
+                if type(item) in _CONTAINERS and self.redact(item):
+                    redacted = True
+        elif type(value) is dict:
+            known = self._known
+            for key, item in value.items():  # NOTE: values are replaced, never added: the dict may be walked
+                kind = type(item)
+                if kind is str:
+                    if (secret := known.get(key)) is None:
+                        secret = known[key] = self.secret(key)
+                    if secret:
+                        value[key] = redact_value(item)
+                        redacted = True
+                elif kind in _CONTAINERS:
+                    if self.redact(item):
+                        redacted = True
+                elif kind in _NUMBERS and self.extra and key.lower() in self.extra:
+                    value[key] = redact_value(str(item))
+                    redacted = True
+        return redacted
 
-    def _field(self, key: str, value: Any) -> Any:
-        if isinstance(value, str) and self.secret(key):
-            return redact_value(value)
-        if key.lower() in self.extra and isinstance(value, int | float) and not isinstance(value, bool):
-            return redact_value(str(value))
-        return self.json(value)
+
+_CONTAINERS = (dict, list)
+_NUMBERS = (int, float)
+"""Exact types: a boolean is never a secret (what `json.loads` and msgspec make are never subclasses)."""
+
+
+def _parse(text: str) -> tuple[Any, bool]:
+    """The parsed JSON, and whether msgspec parsed it, so that msgspec may write it back exactly: it refuses what
+    only the json module reads (NaN, Infinity, 1e400, a lone surrogate), which its writer would change."""
+    try:
+        return _msgspec().decode(text), True
+    except ValueError:  # those, or no JSON at all (then the json module says so too)
+        return json.loads(text), False
+
+
+@cache
+def _msgspec() -> Any:
+    """msgspec's JSON module, imported at the first body: the commands that never redact one start without it."""
+    import msgspec
+
+    return msgspec.json
 
 
 def redact_value(value: str) -> str:

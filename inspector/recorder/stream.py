@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from itertools import repeat
 from operator import mul, truediv
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
-from ..recording import Header, RecordingWriter
+from ..recording import RecordingWriter
 from .client_watch import CAN_WRITE, OPEN, ClientWatch
 from .decode import BodyDecoder, DecodeError
 
@@ -37,24 +38,33 @@ event there. A recorder killed outright loses at most this much; every normal en
 
 
 class ChunkWriter(RecordingWriter):
-    """A `RecordingWriter` whose chunk lines skip the generic JSON encoder and go out many per `write(2)`.
+    """A `RecordingWriter` whose lines skip the generic JSON encoder, and whose chunk lines go out many per `write(2)`.
 
     The lines are the same format v1 lines (`{"kind":"chunk","t":...,"text":...}` or `"b64"`), each complete
     on disk as soon as its batch is written, so a crash still leaves a readable file.
     """
-
-    def __init__(self, path: str | os.PathLike[str], header: Header) -> None:
-        super().__init__(path, header)
-        self._fd = self._file.fileno()
 
     def chunk(self, t: float | None, data: bytes) -> None:
         self.write(chunk_lines([t], [data]))
 
     def write(self, lines: bytes) -> None:
         """Whole lines, with one `write(2)` as a rule."""
+        fd = self._file.fileno()
         while lines:
-            written = os.write(self._fd, lines)
+            written = os.write(fd, lines)
             lines = lines[written:]
+
+    def _write(self, line: dict[str, Any]) -> None:
+        """The header and end lines, by msgspec: a long conversation's header line (hundreds of KiB) costs the
+        proxy's event loop a third of what the `json` module's does (`bench/header.py`). The recorder writes only
+        strings, integers and finite floats, which both write alike; a line with a lone surrogate, which msgspec
+        refuses, goes the generic way."""
+        try:
+            data = _LINES.encode(line)
+        except UnicodeEncodeError:
+            super()._write(line)
+            return
+        self.write(data + b"\n")
 
 
 class _TextLine(msgspec.Struct, tag_field="kind", tag="chunk", gc=False):

@@ -9,6 +9,7 @@ Headers, URL and body are redacted again on the way (a recording written elsewhe
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass, field
@@ -117,12 +118,11 @@ def _request(header: Header) -> RequestFacts:
     policy = Policy()
     request = header.request
     body = request.get("body")
-    if isinstance(body, str):
-        try:
-            body = json.loads(body)
-        except ValueError:
-            body = None
-    body = policy.json(body)
+    try:  # a copy of the header's: redacted in place
+        body = json.loads(body) if isinstance(body, str) else copy.deepcopy(body)
+    except ValueError:
+        body = None
+    policy.redact(body)
     headers = _redacted(request.get("headers") or {})
     url = request.get("url")
     url = policy.url(url) if isinstance(url, str) else None
