@@ -9,6 +9,7 @@ See docs/recording-format.md.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import os
@@ -156,7 +157,13 @@ class RecordingWriter:
     def __init__(self, path: str | os.PathLike[str], header: Header) -> None:
         self.path = Path(path)
         self._file: IO[str] = open_private(self.path, exclusive=True)
-        self._write(header.to_json())
+        try:
+            self._write(header.to_json())
+        except BaseException:  # a full disk, say: no file without its header is left behind
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self.path.unlink(missing_ok=True)
+            raise
 
     def chunk(self, t: float | None, data: bytes) -> None:
         try:

@@ -34,6 +34,7 @@ from recorder_helpers import (
     run_mitmdump,
     run_upstream,
     spawned_children,
+    stream_events,
 )
 
 from inspector.inputs import open_source
@@ -319,6 +320,29 @@ def test_bytes_that_are_not_utf8_in_headers_and_body_are_recorded_not_a_tracebac
     for args in (("validate", str(path)), ("view", str(path)), ("view", "--json", str(path)), ("ls", str(path))):
         done = run_cli(*args)
         assert (done.code, "Traceback" in done.err) == (0, False), (args, done.err)
+
+
+def test_a_recording_that_cannot_grow_leaves_the_stream_whole_and_says_why_in_a_line(upstream, record_command,
+                                                                                     run_cli, tmp_path):
+    """The recorder may not write past 64 KiB in a file (RLIMIT_FSIZE: what a full disk does to a recording in the
+    middle of a stream). The app gets every byte; one line names the recording that stopped, one that it could not
+    be ended; no traceback; the stream is reported as failed, and its file is still read as a cut recording."""
+    command, base_url, _ = record_command("--reverse", upstream.url, "--dir", str(tmp_path / "rec"),
+                                          file_size_limit=64 * 1024)
+    response = httpx.post(f"{base_url}/v1/chat/completions", json={"stream": True}, timeout=WAIT,
+                          headers={"X-Corpus": CHAT, "X-Repeat": "20"})
+    assert response.content == b"".join(stream_events(CHAT, 20))
+    live = command.line()
+    assert "(error)" in live and "FAIL recorder failed: [Errno 27] File too large" in live, live
+    code, rest, err = command.stop()
+    [path] = (tmp_path / "rec").iterdir()
+    assert (code, rest) == (0, [f"stopped: 1 stream recorded to {tmp_path / 'rec'}/ (0 ok, 1 failed)"])
+    assert [line.split("] ", 1)[-1] for line in err.splitlines()] == [
+        f"sse-inspector: error: recording {path} stopped (File too large): the stream passes through unrecorded",
+        f"sse-inspector: error: cannot end {path} (File too large)"]
+    assert path.stat().st_size <= 64 * 1024
+    viewed = run_cli("view", "--json", str(path))
+    assert (viewed.code, json.loads(viewed.out)["end"]) == (1, None)  # read as a recording cut short
 
 
 def test_record_command_stopped_mid_stream_ends_the_stream_as_stopped(upstream, record_command, tmp_path):

@@ -252,7 +252,12 @@ class Recorder:
                     raise  # NOTE: twice, this stream may be what kills it (out of memory); stopping, nobody waits
                 self._judge(recording, finished, first_try=False)  # it died with this stream waiting: again
                 return
-            write_end(recording, result)
+            try:
+                write_end(recording, result)
+            except OSError as error:  # the disk filled up, say: the stream is reported all the same
+                log.error("sse-inspector: error: cannot end %s (%s)", recording.path, error.strerror or error)
+                with contextlib.suppress(OSError):
+                    recording.writer.close()
             self.on_result(result)
         except Exception as error:  # noqa: BLE001  logged with its traceback; the next stream must still be judged
             log.exception("sse-inspector: judging %s failed", recording.path)

@@ -268,6 +268,10 @@ class StreamRecording:
                 self._fail(error)
 
     def _fail(self, error: Exception) -> None:
-        log.exception("sse-inspector: recording %s failed; the stream passes through unrecorded", self.path)
+        if isinstance(error, OSError | DecodeError):  # the disk, or the upstream's body: one line says it all
+            log.error("sse-inspector: error: recording %s stopped (%s): the stream passes through unrecorded",
+                      self.path, (error.strerror if isinstance(error, OSError) else None) or error)
+        else:  # a bug of ours: its traceback
+            log.exception("sse-inspector: recording %s failed; the stream passes through unrecorded", self.path)
         self.failure = f"recorder failed: {error}"
         self._taking = False
