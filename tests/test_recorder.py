@@ -10,6 +10,7 @@ import asyncio
 import gzip
 import json
 import logging
+import shutil
 import socket
 import stat
 import time
@@ -359,6 +360,19 @@ def test_other_protocols_complete_on_their_terminal_event(recorder, tmp_path, na
     flow.error = tflow.terr("Client disconnected.")
     stream(addon, flow, [(CORPUS / name).read_bytes()], "error")
     assert (results[0].reason, results[0].errors) == ("complete", 0)
+
+
+def test_a_recording_directory_removed_while_recording_is_made_again(recorder, tmp_path, caplog):
+    """Someone cleans up `recordings/` while the proxy runs: the next stream is recorded in it, made again, private."""
+    addon, results, _ = recorder
+    stream(addon, make_flow(), [(CORPUS / CHAT).read_bytes()])
+    shutil.rmtree(tmp_path / "rec")
+    with caplog.at_level(logging.WARNING):
+        stream(addon, make_flow(), [(CORPUS / CHAT).read_bytes()])
+    assert [result.verdict() for result in results] == ["ok", "ok"]
+    assert (only_recording(tmp_path).parent, stat.S_IMODE((tmp_path / "rec").stat().st_mode)) == (tmp_path / "rec",
+                                                                                                  0o700)
+    assert caplog.records == []
 
 
 def test_unwritable_directory_passes_traffic_with_one_error_line(tmp_path, caplog):

@@ -193,7 +193,7 @@ class Recorder:
         header = self._header(flow, protocol, started, decoder)
         path = Path(ctx.options.sse_dir) / file_name(started, protocol, flow.id)
         try:
-            writer = ChunkWriter(path, header)
+            writer = _new_writer(path, header)
         except OSError as error:
             self._dir_error(error)
             return None
@@ -321,6 +321,16 @@ class Chained:
     def __call__(self, data: bytes) -> Any:
         self.recording(data)
         return self.then(data)
+
+
+def _new_writer(path: Path, header: Header) -> ChunkWriter:
+    """The recording's file, its directory made again if it went away meanwhile (someone cleaned up `recordings/`
+    while the proxy ran): the streams after that are recorded, not lost."""
+    try:
+        return ChunkWriter(path, header)
+    except FileNotFoundError:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return ChunkWriter(path, header)
 
 
 def _socket_fd(client: Client) -> int | None:
