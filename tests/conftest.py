@@ -71,15 +71,18 @@ def record_command(tmp_path):
     (and the base URL its first line ends with); whatever is still running at teardown is killed."""
     started: list[subprocess.Popen] = []
 
-    def start(*args: str, banner_lines: int = 4, file_size_limit: int | None = None
+    def start(*args: str, banner_lines: int = 4, limits: dict[int, tuple[int, int]] | None = None
               ) -> tuple[RecordCommand, str, list[str]]:
-        """`file_size_limit`: the most bytes the recorder may write to a file (RLIMIT_FSIZE), as when a disk fills."""
-        limit = (lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
-                 ) if file_size_limit else None
+        """`limits`: resource limits the recorder starts with, `{resource.RLIMIT_FSIZE: (soft, hard)}`."""
+
+        def set_limits() -> None:
+            for which, limit in (limits or {}).items():
+                resource.setrlimit(which, limit)
+
         process = subprocess.Popen(
             [sys.executable, "-m", "inspector", "record", "--port", "0", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-            env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=limit,
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=set_limits if limits else None,
         )
         started.append(process)
         lines: queue.Queue[str] = queue.Queue()

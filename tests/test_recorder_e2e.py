@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import json
 import os
+import resource
 import signal
 import socket
 import stat
@@ -328,7 +329,7 @@ def test_a_recording_that_cannot_grow_leaves_the_stream_whole_and_says_why_in_a_
     middle of a stream). The app gets every byte; one line names the recording that stopped, one that it could not
     be ended; no traceback; the stream is reported as failed, and its file is still read as a cut recording."""
     command, base_url, _ = record_command("--reverse", upstream.url, "--dir", str(tmp_path / "rec"),
-                                          file_size_limit=64 * 1024)
+                                          limits={resource.RLIMIT_FSIZE: (64 * 1024, 64 * 1024)})
     response = httpx.post(f"{base_url}/v1/chat/completions", json={"stream": True}, timeout=WAIT,
                           headers={"X-Corpus": CHAT, "X-Repeat": "20"})
     assert response.content == b"".join(stream_events(CHAT, 20))
@@ -343,6 +344,30 @@ def test_a_recording_that_cannot_grow_leaves_the_stream_whole_and_says_why_in_a_
     assert path.stat().st_size <= 64 * 1024
     viewed = run_cli("view", "--json", str(path))
     assert (viewed.code, json.loads(viewed.out)["end"]) == (1, None)  # read as a recording cut short
+
+
+def test_record_raises_its_open_file_limit_so_many_streams_are_all_recorded(upstream, record_command, tmp_path):
+    """A recorded stream holds three descriptors (two sockets and its file). Started with a soft limit of 64 open
+    files, as a low default would, `record` raises it towards the hard one: 40 streams at once all pass and are all
+    recorded (without it, connections are refused and streams go unrecorded)."""
+    command, base_url, _ = record_command("--reverse", upstream.url, "--dir", str(tmp_path / "rec"),
+                                          limits={resource.RLIMIT_NOFILE: (64, 4096)})
+    count = 40
+
+    async def one(client: httpx.AsyncClient) -> bytes:
+        headers = {"X-Corpus": CHAT, "X-Delay-Ms": "5"}
+        async with client.stream("POST", f"{base_url}/v1/chat/completions", json={"stream": True},
+                                 headers=headers) as response:
+            return await response.aread()
+
+    async def all_at_once() -> list[bytes]:
+        async with httpx.AsyncClient(timeout=WAIT, limits=httpx.Limits(max_connections=count)) as client:
+            return await asyncio.gather(*(one(client) for _ in range(count)))
+
+    assert asyncio.run(all_at_once()) == [(CORPUS / CHAT).read_bytes()] * count
+    assert [command.line().endswith("  ok") for _ in range(count)] == [True] * count
+    summary = f"stopped: {count} streams recorded to {tmp_path / 'rec'}/ ({count} ok, 0 failed)"
+    assert command.stop() == (0, [summary], "")
 
 
 def test_record_command_stopped_mid_stream_ends_the_stream_as_stopped(upstream, record_command, tmp_path):

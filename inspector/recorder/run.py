@@ -18,13 +18,14 @@ import errno
 import ipaddress
 import logging
 import os
+import resource
 import signal
 import socket
 import sys
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -247,6 +248,7 @@ def run(
                                 "URL (or none), or another --port")
     modes = [f"{mode_for(target.upstream)}@{number}" for target, number in zip(targets, ports, strict=True)]
     check_directory(settings.directory)
+    raise_open_file_limit()
     tally = Tally()
     opts = options.Options()
     ca_file = Path(opts.confdir).expanduser() / CA_FILE
@@ -280,6 +282,27 @@ def run(
     if supervised is not None and not supervised.cancelled() and (raised := supervised.exception()) is not None:
         raise raised
     return tally
+
+
+OPEN_FILES_WANTED = 65536
+
+
+def raise_open_file_limit() -> None:
+    """Raise this process's soft limit of open files towards its hard limit (at most `OPEN_FILES_WANTED`).
+
+    A recorded stream holds three descriptors (the app's socket, the upstream's, its file) where plain mitmproxy
+    holds two, so with a common soft limit of 1024 (256 on macOS) the proxy would refuse connections, or leave
+    streams unrecorded, at a third fewer streams. Raising the soft limit up to the hard one needs no privilege."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = OPEN_FILES_WANTED if hard == resource.RLIM_INFINITY else min(hard, OPEN_FILES_WANTED)
+    for limit in (wanted, _MACOS_OPEN_MAX):  # macOS refuses more than its per-process maximum, but never OPEN_MAX
+        if soft != resource.RLIM_INFINITY and soft < limit <= wanted:
+            with suppress(ValueError, OSError):
+                resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+                return
+
+
+_MACOS_OPEN_MAX = 10240
 
 
 def _upstream_bundle(directory: Path, settings: Settings) -> Path:
