@@ -53,6 +53,8 @@ class Policy:
         self.extra = frozenset(name.lower() for name in extra)
         self._known: dict[str, bool] = {}
         """`secret` of each JSON key met so far: a conversation repeats a few keys thousands of times."""
+        self.keys = 0
+        """The keys `redact` has met: fewer than the text holds when one is given twice in an object."""
 
     def secret(self, name: str) -> bool:
         return name.lower() in self.extra or is_secret_name(name)
@@ -82,8 +84,9 @@ class Policy:
         return f"{base}{question}{'&'.join(pairs)}{hash_mark}{fragment}"
 
     def body(self, text: str | None) -> str | None:
-        """A JSON request body with secret fields redacted (the original text when none is); other bodies as
-        they are. A body nested too deeply to be checked is not kept, unless no secret word is in it at all.
+        """A JSON request body with secret fields redacted (the original text when none is and no key is given
+        twice); other bodies as they are. A body nested too deeply to be checked is not kept, unless no secret word
+        is in it at all.
 
         It runs on the proxy's event loop, where a long conversation's body (hundreds of KiB, every turn of an
         agent) holds up every live stream: msgspec parses and writes it, and the fields are redacted in place
@@ -92,7 +95,8 @@ class Policy:
             return text
         try:
             parsed, exact = _parse(text)
-            if not self.redact(parsed):
+            self.keys = 0
+            if not self.redact(parsed) and self.keys == _keys_in(text):
                 return text
         except ValueError:
             return text
@@ -111,6 +115,7 @@ class Policy:
                 if type(item) in _CONTAINERS and self.redact(item):
                     redacted = True
         elif type(value) is dict:
+            self.keys += len(value)
             known = self._known
             for key, item in value.items():  # NOTE: values are replaced, never added: the dict may be walked
                 kind = type(item)
@@ -127,6 +132,14 @@ class Policy:
                     value[key] = redact_value(str(item))
                     redacted = True
         return redacted
+
+
+def _keys_in(text: str) -> int:
+    """The keys of a JSON text as SDKs write it (each key's closing quote right before its colon; a quote inside a
+    string is always escaped). A parser keeps only the last value of a key given twice, so a secret in the first
+    would be in the text but never looked at: when the parsed keys are fewer, the body is written from what was
+    parsed. Odd spacing (`"key" : 1`) counts fewer keys here: such a body is written from what was parsed too."""
+    return text.count('":') - text.count('\\":')
 
 
 _CONTAINERS = (dict, list)
