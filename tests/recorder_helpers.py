@@ -157,6 +157,8 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "text/event-stream; charset=utf-8")
             self.send_header("Transfer-Encoding", "chunked")
             self.send_header("Set-Cookie", f"session={SECRET}")
+            if "X-Both-Lengths" in self.headers:  # which request smuggling relies on: mitmproxy refuses it
+                self.send_header("Content-Length", "5")
             if "X-Latin1-Header" in self.headers:
                 self.send_header("X-Note", "caf\xe9")  # sent as Latin-1: the byte 0xE9, not UTF-8
             if encoding:

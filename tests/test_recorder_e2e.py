@@ -281,6 +281,21 @@ def test_error_answer_to_a_streaming_request_is_recorded(proxy):
     ]
 
 
+def test_an_answer_mitmproxy_refuses_is_recorded_with_the_reason_the_app_got_a_502(proxy):
+    """An upstream answering a streaming request with both Content-Length and chunked framing: mitmproxy refuses it
+    and the app gets a 502. Recorded as an answer that never reached the app, with mitmproxy's reason, and no
+    finding about events: the body was never read."""
+    response = httpx.post(f"{proxy.url}/v1/chat/completions", json={"stream": True}, timeout=WAIT,
+                          headers={"X-Corpus": CHAT, "X-Both-Lengths": "1"})
+    assert response.status_code == 502
+    [line] = proxy.results(1)
+    header, chunks, end = read_recording(Path(line.split()[-1]))
+    assert (header["response"], chunks, end["reason"]) == (None, [], "upstream-closed")
+    assert "both transfer-encoding and content-length headers from server" in end["error"]
+    assert line.split("  ")[3:6] == ["---", "cut after 0 events (upstream-closed)",
+                                     "FAIL " + end["error"][:99] + "…"], line
+
+
 def test_record_command_prints_where_to_point_the_app_and_a_summary(upstream, record_command, tmp_path):
     """`sse-inspector record` in reverse mode on a port the OS picks; Ctrl-C (SIGINT) ends it cleanly."""
     command, base_url, banner = record_command("--reverse", upstream.url, "--dir", str(tmp_path / "rec"))

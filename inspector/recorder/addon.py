@@ -160,10 +160,12 @@ class Recorder:
 
     def error(self, flow: http.HTTPFlow) -> None:
         _, recording = self._recordings.pop(flow.id, (None, None))
-        if recording is None and flow.response is None:
+        if recording is None:
             protocol = detect.from_path(flow.request.path)
             if protocol is not None and _asks_for_stream(flow.request):
-                recording = self._start(flow, protocol, sse=False)  # the upstream never answered: say why
+                # the upstream never answered, or mitmproxy refused its answer (the app got a 502 and no word of
+                # it, nor of its body, which was never read): say why, and nothing about events
+                recording = self._start(flow, protocol, sse=False, answered=False)
         if recording is not None:
             self._finish(flow, recording,
                          Ending("client", CLIENT_LEFT) if recording.client_left else _ending_of(flow))
@@ -180,17 +182,19 @@ class Recorder:
 
     # -- internals -----------------------------------------------------------------------------------------------
 
-    def _start(self, flow: http.HTTPFlow, protocol: str | None, *, sse: bool) -> StreamRecording | None:
+    def _start(self, flow: http.HTTPFlow, protocol: str | None, *, sse: bool, answered: bool = True
+               ) -> StreamRecording | None:
+        """`answered`: the app got the upstream's response (else the recording has none, as none reached it)."""
         if self._stopped:
             return None
-        response = flow.response
+        response = flow.response if answered else None
         try:
             decoder = BodyDecoder(response.headers.get("content-encoding") if response is not None else None)
         except DecodeError as error:
             log.error("sse-inspector: not recording %s: %s", flow.request.pretty_url, error)
             return None
         started = flow.request.timestamp_end or flow.request.timestamp_start
-        header = self._header(flow, protocol, started, decoder)
+        header = self._header(flow, protocol, started, decoder, answered)
         path = Path(ctx.options.sse_dir) / file_name(started, protocol, flow.id)
         try:
             writer = _new_writer(path, header)
@@ -219,9 +223,10 @@ class Recorder:
             self._writes = BatchedWrites(loop)
         return self._writes.defer
 
-    def _header(self, flow: http.HTTPFlow, protocol: str | None, started: float, decoder: BodyDecoder) -> Header:
+    def _header(self, flow: http.HTTPFlow, protocol: str | None, started: float, decoder: BodyDecoder,
+                answered: bool) -> Header:
         return flow_header(flow, protocol, started, None if decoder.is_identity else decoder.encoding,
-                           tuple(ctx.options.sse_redact), keep_body=ctx.options.sse_request_body)
+                           tuple(ctx.options.sse_redact), keep_body=ctx.options.sse_request_body, answered=answered)
 
     def _finish(self, flow: http.HTTPFlow, recording: StreamRecording, ending: Ending) -> None:
         recording.finish()
@@ -280,15 +285,16 @@ class Recorder:
 
 def flow_header(
     flow: http.HTTPFlow, protocol: str | None, started: float, decoded_from: str | None, extra: Sequence[str] = (),
-    *, keep_body: bool = True, source: str = "proxy",
+    *, keep_body: bool = True, source: str = "proxy", answered: bool = True,
 ) -> Header:
     """The recording header of a flow, secrets redacted: the one place the recorder and `import` build it.
-    `decoded_from` names the content encoding undone for the stored chunks (its headers then no longer hold)."""
+    `decoded_from` names the content encoding undone for the stored chunks (its headers then no longer hold);
+    `answered`: the response reached the app (else the header has none)."""
     policy = Policy(extra)
     request = flow.request
     body = policy.body(request.get_text(strict=False)) if keep_body else None
     recorded_response = None
-    if flow.response is not None:
+    if flow.response is not None and answered:
         headers = [(name, value) for name, value in flow.response.headers.items(multi=True)
                    if decoded_from is None or name.lower() not in _DROPPED_WHEN_DECODED]
         recorded_response = {"status": flow.response.status_code, "headers": policy.headers(headers)}
