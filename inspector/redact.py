@@ -53,7 +53,7 @@ class Policy:
         self.extra = frozenset(name.lower() for name in extra)
         self._known: dict[str, bool] = {}
         """`secret` of each JSON key met so far: a conversation repeats a few keys thousands of times."""
-        self.keys = 0
+        self._keys_met = 0
         """The keys `redact` has met: fewer than the text holds when one is given twice in an object."""
 
     def secret(self, name: str) -> bool:
@@ -95,8 +95,8 @@ class Policy:
             return text
         try:
             parsed, exact = _parse(text)
-            self.keys = 0
-            if not self.redact(parsed) and self.keys == _keys_in(text):
+            self._keys_met = 0
+            if not self.redact(parsed) and self._keys_met == _keys_in(text):
                 return text
         except ValueError:
             return text
@@ -115,7 +115,7 @@ class Policy:
                 if type(item) in _CONTAINERS and self.redact(item):
                     redacted = True
         elif type(value) is dict:
-            self.keys += len(value)
+            self._keys_met += len(value)
             known = self._known
             for key, item in value.items():  # NOTE: values are replaced, never added: the dict may be walked
                 kind = type(item)
