@@ -146,7 +146,8 @@ class StreamCheck:
 
         `end_reason` is the recording's (`complete`, `upstream-closed`, `client-disconnected`, `error`; None for a
         raw body). When the client went away or the recorder failed, the server never got to finish: its
-        end-of-stream rules (a terminal event, closed items) are not judged, and one warning says so.
+        end-of-stream rules (a terminal event, closed items, and the body's own: a last event closed, an event at
+        all) are not judged, and one warning says so.
         """
         if self._error_body is not None:
             self._report(HTTP_STATUS(None, _status_message(self.status, bytes(self._error_body))))
@@ -158,11 +159,12 @@ class StreamCheck:
             self._start(GENERIC)
         self._take_problems()
         pending = self.parser.unterminated
-        if pending is not None:
+        cut_short = end_reason in _NOT_ENDED_BY_SERVER  # the body did not end where the recording does
+        if pending is not None and not cut_short:
             self._report(SSE_UNTERMINATED(pending.index, _unterminated_message(pending)))
-        if self.events == 0 and pending is None:
+        if self.events == 0 and pending is None and not cut_short:
             self._report(SSE_NO_EVENTS(None, "the body ended before any event was dispatched"))
-        if end_reason in _NOT_ENDED_BY_SERVER and not self.assembly.ended:
+        if cut_short and not self.assembly.ended:
             self._report(SSE_NOT_ENDED(None, f"the recording ended as `{end_reason}` before the protocol's "
                                              "last event: the server's end-of-stream rules are not judged"))
         elif self.checker is not None:

@@ -247,3 +247,15 @@ def test_end_of_stream_rules_apply_only_when_the_server_ended_the_stream(
         writer.chunk(0.1, frame + b"\n\n")
     writer.end(0.5, reason)
     assert rules(open_source(str(path)).validate()) == expected
+
+
+@pytest.mark.parametrize("body", [b"", b"data: {\"a\":", TEXT_PLAIN.rstrip(b"\n") + b"\n"],
+                         ids=["no-event", "cut-in-the-first-event", "cut-in-the-last-event"])
+@pytest.mark.parametrize("reason", ["client-disconnected", "error"])
+def test_a_recording_cut_by_the_client_or_the_recorder_says_only_that(body: bytes, reason: str) -> None:
+    """The body went on past the recording's last line (the client left, the recorder failed or stopped): no
+    finding says it ended without events or inside one; one warning says the server's end was not seen."""
+    check = StreamCheck(status=200, content_type="text/event-stream", request_path="/v1/chat/completions")
+    check.feed(body, 0.0)
+    assert [(finding.rule, finding.severity.value) for finding in check.close(reason)
+            if finding.rule.startswith("sse/")] == [("sse/not-ended-by-server", "warning")]
