@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -81,6 +82,12 @@ def stream_events(name: str, repeat: int = 1) -> list[bytes]:
     if repeat <= 1 or len(events) < 5:
         return events
     return events[:1] + events[1:-3] * repeat + events[-3:]
+
+
+@cache
+def brotli_bomb() -> bytes:
+    """An event stream's body of 64 MiB of zeros in about a hundred bytes of brotli: a decompression bomb."""
+    return brotli.compress(b"data: " + bytes(64 << 20), quality=5)
 
 
 def _compressor(name: str) -> Callable[[bytes, bool], bytes]:
@@ -144,6 +151,9 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
             if status != 200:
                 self._error(status)
                 return
+            if "X-Bomb" in self.headers:
+                self._bomb()
+                return
             name = self.headers["X-Corpus"]
             events = stream_events(name, int(self.headers.get("X-Repeat", "1")))
             piece = int(self.headers.get("X-Chunk-Size", "0"))
@@ -196,6 +206,16 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
 
         def _chunk(self, data: bytes) -> None:
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+
+        def _bomb(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Content-Encoding", "br")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self._chunk(brotli_bomb())
+            self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
 
         def _error(self, status: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import tracemalloc
 import zlib
 
 import brotli
@@ -78,3 +79,50 @@ def test_corrupt_body_raises_decode_error(encoding, garbage, message):
     with pytest.raises(DecodeError) as raised:
         BodyDecoder(encoding).decode(garbage)
     assert str(raised.value) == message
+
+
+def _bomb(encoding: str) -> bytes:
+    """64 MiB of zeros after a `data: `, encoded in a few hundred bytes (brotli, zstd) or two kilobytes (gzip twice)."""
+    zeros = b"data: " + bytes(64 << 20)
+    if encoding == "br":
+        return brotli.compress(zeros, quality=5)
+    if encoding == "zstd":
+        return zstandard.ZstdCompressor().compress(zeros)
+    return gzip.compress(gzip.compress(zeros, 1), 1)
+
+
+@pytest.mark.parametrize("encoding", ["br", "zstd", "gzip, gzip"])
+def test_a_decompression_bomb_stops_decoding_before_it_fills_the_memory(encoding):
+    """The recorder decodes in the proxy's process: a body that decodes to over a thousand times its size stops
+    there (one error: the recording stops, the stream passes), having held a few MiB at most, not 64."""
+    bomb = _bomb(encoding)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DecodeError, match="over 1000 times its encoded size .* as a decompression bomb does"):
+            BodyDecoder(encoding).decode(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 48 << 20
+
+
+def _flushed_events(encoding: str, event: bytes, count: int) -> list[bytes]:
+    """`count` copies of `event`, compressed as a streaming server does: flushed after each, so each can be read."""
+    if encoding == "gzip":
+        gzipper = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+        return [gzipper.compress(event) + gzipper.flush(zlib.Z_SYNC_FLUSH) for _ in range(count)]
+    if encoding == "br":
+        brotlier = brotli.Compressor()
+        return [brotlier.process(event) + brotlier.flush() for _ in range(count)]
+    zstder = zstandard.ZstdCompressor().compressobj()
+    return [zstder.compress(event) + zstder.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK) for _ in range(count)]
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br", "zstd"])
+def test_a_streamed_body_flushed_at_every_event_stays_below_the_limit(encoding):
+    """A server streaming compressed events flushes each, which costs bytes: even 20,000 identical events decode
+    whole."""
+    event = b'data: {"id":"chatcmpl-1","choices":[{"index":0,"delta":{"content":"a"}}]}\n\n'
+    decoder = BodyDecoder(encoding)
+    decoded = b"".join(map(decoder.decode, _flushed_events(encoding, event, 20_000)))
+    assert decoded == event * 20_000

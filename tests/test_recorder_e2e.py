@@ -28,6 +28,7 @@ from recorder_helpers import (
     ROOT,
     SECRET,
     WAIT,
+    brotli_bomb,
     corpus_events,
     read_recording,
     recorded_body,
@@ -383,6 +384,24 @@ def test_record_raises_its_open_file_limit_so_many_streams_are_all_recorded(upst
     assert [command.line().endswith("  ok") for _ in range(count)] == [True] * count
     summary = f"stopped: {count} streams recorded to {tmp_path / 'rec'}/ ({count} ok, 0 failed)"
     assert command.stop() == (0, [summary], "")
+
+
+def test_a_decompression_bomb_passes_to_the_app_and_stops_only_its_recording(upstream, record_command, tmp_path):
+    """An upstream's brotli body of a hundred bytes that decodes to 64 MiB: the app gets its bytes as they came; the
+    recorder stops decoding at a thousand times their size and says so in one line (its memory never holds 64 MiB:
+    `test_recorder_decode.py`)."""
+    command, base_url, _ = record_command("--reverse", upstream.url, "--dir", str(tmp_path / "rec"))
+    with httpx.stream("POST", f"{base_url}/v1/chat/completions", json={"stream": True}, timeout=WAIT,
+                      headers={"X-Bomb": "br", "Accept-Encoding": "br"}) as response:
+        assert b"".join(response.iter_raw()) == brotli_bomb()
+    live = command.line()
+    assert "FAIL recorder failed: the body decodes to over 1000 times its encoded size" in live, live
+    code, _, err = command.stop()
+    [path] = (tmp_path / "rec").iterdir()
+    assert (code, [line.split("] ", 1)[-1] for line in err.splitlines()]) == (0, [
+        f"sse-inspector: error: recording {path} stopped (the body decodes to over 1000 times its encoded size "
+        f"(past {1 + 1000 * len(brotli_bomb()) + (1 << 20) - 1} bytes), as a decompression bomb does: not recorded "
+        "further): the stream passes through unrecorded"])
 
 
 def test_record_command_stopped_mid_stream_ends_the_stream_as_stopped(upstream, record_command, tmp_path):

@@ -15,11 +15,27 @@ import zstandard
 
 
 class DecodeError(ValueError):
-    """A body that does not decode with the encoding its headers announce."""
+    """A body that does not decode with the encoding its headers announce, or decodes to far too much."""
+
+
+MAX_RATIO = 1000
+"""A body may decode to at most this many times its encoded size, beyond its first `FREE` bytes. A streamed body is
+flushed at every event, which costs a few bytes each: the corpus's compressed streams decode to 5 to 150 times their
+size. A few hundred bytes of a decompression bomb become gigabytes, which would fill the proxy's memory (a batch of
+chunks is decoded at once), then the disk: the recording stops there, and the stream passes on."""
+FREE = 1 << 20
+_SLICE = {"br": 16, "zstd": 1024}
+"""Encoded bytes given to a decoder at a time when it cannot cap its output (brotli 1.1, which mitmproxy pins, and
+zstandard's decompressobj): what one slice can become is bounded, and the limit is checked after each."""
+
+
+def _too_much(limit: int) -> DecodeError:
+    return DecodeError(f"the body decodes to over {MAX_RATIO} times its encoded size (past {limit} bytes), as a "
+                       "decompression bomb does: not recorded further")
 
 
 class _Identity:
-    def decode(self, data: bytes) -> bytes:
+    def decode(self, data: bytes, limit: int) -> bytes:
         return data
 
     def flush(self) -> bytes:
@@ -32,8 +48,9 @@ class _Zlib:
     def __init__(self, wbits: int) -> None:
         self._inner = zlib.decompressobj(wbits) if wbits != zlib.MAX_WBITS else None
         self._head = b""
+        self._made = 0
 
-    def decode(self, data: bytes) -> bytes:
+    def decode(self, data: bytes, limit: int) -> bytes:
         if self._inner is None:
             # NOTE: RFC 9110 `deflate` is zlib-wrapped, but some servers send raw DEFLATE: the first two bytes
             # tell (a zlib header is CM=8 and a multiple of 31).
@@ -43,10 +60,18 @@ class _Zlib:
             data, self._head = self._head, b""
             wrapped = data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
             self._inner = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
-        try:
-            return self._inner.decompress(data)
-        except zlib.error as error:
-            raise DecodeError(f"deflate/gzip: {error}") from None
+        out = bytearray()
+        while data:
+            try:
+                piece = self._inner.decompress(data, limit - self._made + 1)  # one byte more tells it is too much
+            except zlib.error as error:
+                raise DecodeError(f"deflate/gzip: {error}") from None
+            self._made += len(piece)
+            if self._made > limit:
+                raise _too_much(limit)
+            out += piece
+            data = self._inner.unconsumed_tail
+        return bytes(out)
 
     def flush(self) -> bytes:
         return self._inner.flush() if self._inner is not None else b""
@@ -55,12 +80,21 @@ class _Zlib:
 class _Brotli:
     def __init__(self) -> None:
         self._inner = brotli.Decompressor()
+        self._made = 0
 
-    def decode(self, data: bytes) -> bytes:
-        try:
-            return self._inner.process(data)
-        except brotli.error as error:
-            raise DecodeError(f"br: {error}") from None
+    def decode(self, data: bytes, limit: int) -> bytes:
+        out = bytearray()
+        step = _SLICE["br"]
+        for start in range(0, len(data), step):
+            try:
+                piece = self._inner.process(data[start : start + step])
+            except brotli.error as error:
+                raise DecodeError(f"br: {error}") from None
+            self._made += len(piece)
+            if self._made > limit:
+                raise _too_much(limit)
+            out += piece
+        return bytes(out)
 
     def flush(self) -> bytes:
         return b""
@@ -72,17 +106,25 @@ class _Zstd:
     def __init__(self) -> None:
         self._context = zstandard.ZstdDecompressor()
         self._inner = self._context.decompressobj()
+        self._made = 0
 
-    def decode(self, data: bytes) -> bytes:
+    def decode(self, data: bytes, limit: int) -> bytes:
         out = bytearray()
+        step = _SLICE["zstd"]
         while data:
-            try:
-                out += self._inner.decompress(data)
-            except zstandard.ZstdError as error:
-                raise DecodeError(f"zstd: {error}") from None
-            data = self._inner.unused_data if self._inner.eof else b""
-            if self._inner.eof:
-                self._inner = self._context.decompressobj()
+            piece, data = data[:step], data[step:]
+            while piece:
+                try:
+                    made = self._inner.decompress(piece)
+                except zstandard.ZstdError as error:
+                    raise DecodeError(f"zstd: {error}") from None
+                self._made += len(made)
+                if self._made > limit:
+                    raise _too_much(limit)
+                out += made
+                piece = self._inner.unused_data if self._inner.eof else b""
+                if self._inner.eof:
+                    self._inner = self._context.decompressobj()
         return bytes(out)
 
     def flush(self) -> bytes:
@@ -114,19 +156,24 @@ class BodyDecoder:
         # The last encoding applied is listed last, so it is undone first.
         self._steps = [_DECODERS[name]() for name in reversed(names) if name != "identity"]
         self.encoding = ", ".join(names) or None
+        self._encoded = 0
+        """Encoded bytes so far: what each step may make of them is bounded by `MAX_RATIO` times as much."""
 
     @property
     def is_identity(self) -> bool:
         return not self._steps
 
     def decode(self, data: bytes) -> bytes:
+        self._encoded += len(data)
+        limit = FREE + MAX_RATIO * self._encoded
         for step in self._steps:
-            data = step.decode(data)
+            data = step.decode(data, limit)
         return data
 
     def flush(self) -> bytes:
         """What the decoders still hold at the end of the body."""
+        limit = FREE + MAX_RATIO * self._encoded
         tail = b""
         for step in self._steps:
-            tail = step.decode(tail) + step.flush() if tail else step.flush()
+            tail = step.decode(tail, limit) + step.flush() if tail else step.flush()
         return tail
