@@ -21,8 +21,9 @@ class DecodeError(ValueError):
 MAX_RATIO = 1000
 """A body may decode to at most this many times its encoded size, beyond its first `FREE` bytes. A streamed body is
 flushed at every event, which costs a few bytes each: the corpus's streams, compressed so (gzip, br, zstd), decode
-to at most 18 times their size. A few hundred bytes of a decompression bomb become gigabytes, which would fill the proxy's memory (a batch of
-chunks is decoded at once), then the disk: the recording stops there, and the stream passes on."""
+to at most 18 times their size. A few hundred bytes of a decompression bomb become gigabytes, which would fill the
+proxy's memory (a batch of chunks is decoded at once), then the disk: the recording stops there, and the stream
+passes on."""
 FREE = 1 << 20
 _SLICE = {"br": 16, "zstd": 1024}
 """Encoded bytes given to a decoder at a time when it cannot cap its output (brotli 1.1, which mitmproxy pins, and
