@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pty
+import resource
 import select
 import signal
 import subprocess
@@ -90,10 +91,13 @@ def app(tmp_path: Path, source: str) -> str:
     return str(path)
 
 
-def sse_run(tmp_path: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+def sse_run(tmp_path: Path, *args: str, env: dict[str, str], open_files: tuple[int, int] | None = None
+            ) -> subprocess.CompletedProcess:
+    """`open_files`: the (soft, hard) limit of open files `run` starts with."""
     return subprocess.run(
         [sys.executable, "-m", "inspector", "run", "--dir", str(tmp_path / "rec"), *args],
         capture_output=True, env=env, cwd=tmp_path, timeout=WAIT * 3, stdin=subprocess.DEVNULL,
+        preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, open_files)) if open_files else None,
     )
 
 
@@ -192,6 +196,14 @@ def test_the_command_gets_the_users_environment_not_the_pydantic_setting_of_sse_
     show = "import os; print(os.environ.get('PYDANTIC_DISABLE_PLUGINS'))"
     recorded = sse_run(tmp_path, "--", sys.executable, "-c", show, env=env)
     assert (recorded.returncode, recorded.stdout.decode()) == (0, "None\n")
+
+
+def test_the_command_gets_the_open_file_limit_run_started_with_not_the_raised_one(tmp_path):
+    """The recorder raises its own soft limit (three descriptors a stream); the app keeps the one it would have had:
+    a program using select() breaks on descriptors past 1024, which a raised limit would let it open."""
+    show = "import resource; print(resource.getrlimit(resource.RLIMIT_NOFILE))"
+    recorded = sse_run(tmp_path, "--", sys.executable, "-c", show, env=environment(), open_files=(64, 4096))
+    assert (recorded.returncode, recorded.stdout.decode()) == (0, "(64, 4096)\n")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import shlex
 import signal
 import tempfile
@@ -36,7 +37,7 @@ from .child_env import (
     previous_ca_files,
     upstreams,
 )
-from .run import Listening, Settings, Target, run
+from .run import OPEN_FILES_AT_START, Listening, Settings, Target, run
 from .verdict import StreamResult
 
 
@@ -113,7 +114,8 @@ async def run_child(argv: Sequence[str], environment: Mapping[str, str]) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, early.append, signum)
     try:
-        process = await asyncio.create_subprocess_exec(*argv, env=dict(environment))
+        process = await asyncio.create_subprocess_exec(*argv, env=dict(environment), preexec_fn=partial(
+            resource.setrlimit, resource.RLIMIT_NOFILE, OPEN_FILES_AT_START))  # a C call: safe between fork and exec
     except FileNotFoundError:
         raise CommandError(f"{argv[0]}: command not found", 127) from None
     except OSError as error:  # not executable, a directory, ...

@@ -285,6 +285,9 @@ def run(
 
 
 OPEN_FILES_WANTED = 65536
+OPEN_FILES_AT_START = resource.getrlimit(resource.RLIMIT_NOFILE)
+"""The limit this process started with: what the command `run` starts gets (`run_child`), not the raised one. A
+program that passes descriptors to select() breaks on those past 1024, which a raised limit would let it open."""
 
 
 def raise_open_file_limit() -> None:
