@@ -583,6 +583,43 @@ def test_any_header_and_body_bytes_give_a_recording_that_reads_back_as_the_proxy
     assert SECRET not in path.read_text()
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    path=st.sampled_from(["/v1/chat/completions", "/v1/responses", "/v1/messages", "/v1/other"]),
+    status=st.sampled_from([200, 429, 500]),
+    content_type=st.sampled_from(["text/event-stream", "application/json"]),
+    encoding=st.sampled_from([None, "gzip", "br", "zstd", "deflate", "gzip, br", "compress", "identity"]),
+    odd_header=st.binary(max_size=12),
+    request_body=st.binary(max_size=40) | st.sampled_from([b'{"stream": true, "api_key": "%s"}' % SECRET.encode()]),
+    chunks=st.lists(st.binary(min_size=1, max_size=48)  # NOTE: mitmproxy never hands over an empty chunk as data
+                    | st.sampled_from([event + b"\n\n" for event in (CORPUS / CHAT).read_bytes().split(b"\n\n")]),
+                    max_size=6),
+    hook=st.sampled_from(["response", "error"]),
+)
+def test_any_flow_passes_unchanged_and_leaves_only_readable_recordings(tmp_path_factory, path, status, content_type,
+                                                                       encoding, odd_header, request_body, chunks,
+                                                                       hook):
+    """Whatever the flow (any status, encoding, header bytes, body, chunks, ending), the hooks raise nothing, the
+    app gets every chunk unchanged, and every file left behind is a recording that reads, with its end line."""
+    directory = tmp_path_factory.mktemp("any")
+    headers = ((b"x-odd", odd_header),) + (((b"content-encoding", encoding.encode()),) if encoding else ())
+    flow = make_flow(path, status=status, content_type=content_type, request_body=request_body,
+                     response_headers=headers)
+    if hook == "error":
+        flow.error = tflow.terr("Connection reset by peer")
+    addon = Recorder(on_result=lambda result: None, executor=InlineExecutor())
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, sse_dir=str(directory))
+        given = stream(addon, flow, chunks, hook)
+    if given:
+        assert given == [*chunks, []]
+    for recording in directory.iterdir():
+        source = open_source(str(recording))
+        list(source.chunks())
+        assert source.end is not None, recording
+        assert SECRET not in recording.read_text()
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.binary(max_size=40) | st.text(max_size=40).map(str.encode), min_size=1, max_size=8))
 def test_a_batch_of_chunk_lines_is_the_lines_one_by_one(chunks):
