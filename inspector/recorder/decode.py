@@ -30,9 +30,17 @@ _SLICE = {"br": 16, "zstd": 1024}
 zstandard's decompressobj): what one slice can become is bounded, and the limit is checked after each."""
 
 
-def _too_much(limit: int) -> DecodeError:
-    return DecodeError(f"the body decodes to over {MAX_RATIO} times its encoded size (past {limit} bytes), as a "
-                       "decompression bomb does: not recorded further")
+class _Bounded:
+    """A decoder that counts what it made, and stops past the limit `BodyDecoder` gives it."""
+
+    _made = 0
+
+    def _keep(self, piece: bytes, limit: int, out: bytearray) -> None:
+        self._made += len(piece)
+        if self._made > limit:
+            raise DecodeError(f"the body decodes to over {MAX_RATIO} times its encoded size (past {limit} bytes), "
+                              "as a decompression bomb does: not recorded further")
+        out += piece
 
 
 class _Identity:
@@ -43,13 +51,12 @@ class _Identity:
         return b""
 
 
-class _Zlib:
+class _Zlib(_Bounded):
     """gzip; or deflate, with or without its zlib wrapper (servers send both under `deflate`)."""
 
     def __init__(self, wbits: int) -> None:
         self._inner = zlib.decompressobj(wbits) if wbits != zlib.MAX_WBITS else None
         self._head = b""
-        self._made = 0
 
     def decode(self, data: bytes, limit: int) -> bytes:
         if self._inner is None:
@@ -67,10 +74,7 @@ class _Zlib:
                 piece = self._inner.decompress(data, limit - self._made + 1)  # one byte more tells it is too much
             except zlib.error as error:
                 raise DecodeError(f"deflate/gzip: {error}") from None
-            self._made += len(piece)
-            if self._made > limit:
-                raise _too_much(limit)
-            out += piece
+            self._keep(piece, limit, out)
             data = self._inner.unconsumed_tail
         return bytes(out)
 
@@ -78,10 +82,9 @@ class _Zlib:
         return self._inner.flush() if self._inner is not None else b""
 
 
-class _Brotli:
+class _Brotli(_Bounded):
     def __init__(self) -> None:
         self._inner = brotli.Decompressor()
-        self._made = 0
 
     def decode(self, data: bytes, limit: int) -> bytes:
         out = bytearray()
@@ -91,23 +94,19 @@ class _Brotli:
                 piece = self._inner.process(data[start : start + step])
             except brotli.error as error:
                 raise DecodeError(f"br: {error}") from None
-            self._made += len(piece)
-            if self._made > limit:
-                raise _too_much(limit)
-            out += piece
+            self._keep(piece, limit, out)
         return bytes(out)
 
     def flush(self) -> bytes:
         return b""
 
 
-class _Zstd:
+class _Zstd(_Bounded):
     """zstd; a body may hold several frames, each needs a fresh decompressor."""
 
     def __init__(self) -> None:
         self._context = zstandard.ZstdDecompressor()
         self._inner = self._context.decompressobj()
-        self._made = 0
 
     def decode(self, data: bytes, limit: int) -> bytes:
         out = bytearray()
@@ -119,10 +118,7 @@ class _Zstd:
                     made = self._inner.decompress(piece)
                 except zstandard.ZstdError as error:
                     raise DecodeError(f"zstd: {error}") from None
-                self._made += len(made)
-                if self._made > limit:
-                    raise _too_much(limit)
-                out += made
+                self._keep(made, limit, out)
                 piece = self._inner.unused_data if self._inner.eof else b""
                 if self._inner.eof:
                     self._inner = self._context.decompressobj()
