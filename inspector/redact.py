@@ -102,7 +102,7 @@ class Policy:
             return text
         except RecursionError:
             lowered = text.lower()
-            if any(word in lowered for word in (*SECRET_WORDS, "passwd", "sig", *self.extra)):
+            if any(word in lowered for word in (*SECRET_WORDS, *_WHOLE_WORDS, *self.extra)):
                 return "(not kept: nested too deeply to be checked for secrets)"
             return text
         return _msgspec().encode(parsed).decode() if exact else json.dumps(parsed, ensure_ascii=False)

@@ -25,7 +25,7 @@ to at most 18 times their size. A few hundred bytes of a decompression bomb beco
 proxy's memory (a batch of chunks is decoded at once), then the disk: the recording stops there, and the stream
 passes on."""
 FREE = 1 << 20
-_SLICE = {"br": 16, "zstd": 1024}
+BROTLI_SLICE, ZSTD_SLICE = 16, 1024
 """Encoded bytes given to a decoder at a time when it cannot cap its output (brotli 1.1, which mitmproxy pins, and
 zstandard's decompressobj): what one slice can become is bounded, and the limit is checked after each."""
 
@@ -88,10 +88,9 @@ class _Brotli(_Bounded):
 
     def decode(self, data: bytes, limit: int) -> bytes:
         out = bytearray()
-        step = _SLICE["br"]
-        for start in range(0, len(data), step):
+        for start in range(0, len(data), BROTLI_SLICE):
             try:
-                piece = self._inner.process(data[start : start + step])
+                piece = self._inner.process(data[start : start + BROTLI_SLICE])
             except brotli.error as error:
                 raise DecodeError(f"br: {error}") from None
             self._keep(piece, limit, out)
@@ -110,9 +109,8 @@ class _Zstd(_Bounded):
 
     def decode(self, data: bytes, limit: int) -> bytes:
         out = bytearray()
-        step = _SLICE["zstd"]
         while data:
-            piece, data = data[:step], data[step:]
+            piece, data = data[:ZSTD_SLICE], data[ZSTD_SLICE:]
             while piece:
                 try:
                     made = self._inner.decompress(piece)
@@ -162,15 +160,18 @@ class BodyDecoder:
 
     def decode(self, data: bytes) -> bytes:
         self._encoded += len(data)
-        limit = FREE + MAX_RATIO * self._encoded
         for step in self._steps:
-            data = step.decode(data, limit)
+            data = step.decode(data, self._limit)
         return data
 
     def flush(self) -> bytes:
         """What the decoders still hold at the end of the body."""
-        limit = FREE + MAX_RATIO * self._encoded
         tail = b""
         for step in self._steps:
-            tail = step.decode(tail, limit) + step.flush() if tail else step.flush()
+            tail = step.decode(tail, self._limit) + step.flush() if tail else step.flush()
         return tail
+
+    @property
+    def _limit(self) -> int:
+        """The most bytes a step may make of what came so far."""
+        return FREE + MAX_RATIO * self._encoded

@@ -285,6 +285,7 @@ def run(
 
 
 OPEN_FILES_WANTED = 65536
+_MACOS_OPEN_MAX = 10240
 OPEN_FILES_AT_START = resource.getrlimit(resource.RLIMIT_NOFILE)
 """The limit this process started with: what the command `run` starts gets (`run_child`), not the raised one. A
 program that passes descriptors to select() breaks on those past 1024, which a raised limit would let it open."""
@@ -303,9 +304,6 @@ def raise_open_file_limit() -> None:
             with suppress(ValueError, OSError):
                 resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
                 return
-
-
-_MACOS_OPEN_MAX = 10240
 
 
 def _upstream_bundle(directory: Path, settings: Settings) -> Path:
