@@ -1,8 +1,8 @@
 """The redaction policy: which names hold secrets, and what is kept of their values.
 
 One policy for every place a client puts a secret, not a list of exact names (lists miss `openai_api_key`,
-`private_key`, `Set-Cookie`): a header, query parameter or JSON key (at any depth) is secret when one of its
-words, split on `-`, `_`, `.` and camelCase, case-insensitively, is or ends with key, token, secret, password,
+`private_key`, `Set-Cookie`): a header, query parameter, form field or JSON key (at any depth) is secret when one of
+its words, split on `-`, `_`, `.` and camelCase, case-insensitively, is or ends with key, token, secret, password,
 auth, cookie, session, credential or signature (so `apikey`, `accessToken`, `oauth` are caught), or is
 `authorization`, `authentication`, `passwd` or `sig`. Only string values are redacted: a number is never a secret
 (`max_tokens`, `budget_tokens`). The tokens of rate-limit headers (`x-ratelimit-remaining-tokens`) are counts. Names
@@ -74,19 +74,27 @@ class Policy:
         whatever the URL (no parsing beyond `?`, `#` and `&`)."""
         before_fragment, hash_mark, fragment = url.partition("#")
         base, question, query = before_fragment.partition("?")
+        base = _USERINFO.sub(r"\1", base)
+        return f"{base}{question}{self.form(query)}{hash_mark}{fragment}"
+
+    def form(self, text: str) -> str:
+        """`name=value&...` (a query, a form-encoded body) with the values of secret names redacted, the rest as it
+        came."""
+        if "=" not in text:
+            return text
         pairs = []
-        for pair in query.split("&") if query else []:
+        for pair in text.split("&"):
             name, equals, value = pair.partition("=")
             if equals and self.secret(unquote_plus(name)):
                 value = redact_value(unquote_plus(value))
             pairs.append(f"{name}{equals}{value}")
-        base = _USERINFO.sub(r"\1", base)
-        return f"{base}{question}{'&'.join(pairs)}{hash_mark}{fragment}"
+        return "&".join(pairs)
 
-    def body(self, text: str | None) -> str | None:
+    def body(self, text: str | None, content_type: str | None = None) -> str | None:
         """A JSON request body with secret fields redacted (the original text when none is and no key is given
-        twice); other bodies as they are. A body nested too deeply to be checked is not kept, unless no secret word
-        is in it at all.
+        twice); a form-encoded one (`content_type`) with its secret fields redacted too (`client_secret=...`); other
+        bodies as they are. A body nested too deeply to be checked is not kept, unless no secret word is in it at
+        all.
 
         It runs on the proxy's event loop, where a long conversation's body (hundreds of KiB, every turn of an
         agent) holds up every live stream: msgspec parses and writes it, and the fields are redacted in place
@@ -98,8 +106,8 @@ class Policy:
             self._keys_met = 0
             if not self.redact(parsed) and self._keys_met == _keys_in(text):
                 return text
-        except ValueError:
-            return text
+        except ValueError:  # not JSON
+            return self.form(text) if _is_form(content_type) else text
         except RecursionError:
             lowered = text.lower()
             if any(word in lowered for word in (*SECRET_WORDS, *_WHOLE_WORDS, *self.extra)):
@@ -134,6 +142,10 @@ class Policy:
         return redacted
 
 
+def _is_form(content_type: str | None) -> bool:
+    return content_type is not None and content_type.partition(";")[0].strip().lower() == _FORM
+
+
 def _keys_in(text: str) -> int:
     """The keys of a JSON text as SDKs write it (each key's closing quote right before its colon; a quote inside a
     string is always escaped). A parser keeps only the last value of a key given twice, so a secret in the first
@@ -142,6 +154,7 @@ def _keys_in(text: str) -> int:
     return text.count('":') - text.count('\\":')
 
 
+_FORM = "application/x-www-form-urlencoded"
 _CONTAINERS = (dict, list)
 _NUMBERS = (int, float)
 """Exact types: a boolean is never a secret (what `json.loads` and msgspec make are never subclasses)."""

@@ -526,7 +526,7 @@ def test_a_one_megabyte_request_body_round_trips_through_every_command(proxy, ru
 def test_no_secret_reaches_disk_wherever_the_client_or_the_upstream_puts_it(upstream, record_command, run_cli,
                                                                            tmp_path):
     """Headers (Cookie, one named by `record --redact`), query parameters, JSON fields at any depth, the
-    response's Set-Cookie."""
+    response's Set-Cookie, a form-encoded body's fields."""
     command, base_url, _ = record_command("--reverse", upstream.url, "--dir", str(tmp_path / "rec"),
                                           "--redact", "X-Team-Id")
     body = {"stream": True, "max_tokens": 77, "top_k": 5, "openai_api_key": SECRET, "private_key": SECRET,
@@ -548,6 +548,15 @@ def test_no_secret_reaches_disk_wherever_the_client_or_the_upstream_puts_it(upst
     assert (sent["cookie"], sent["x-team-id"], sent["authorization"]) == ("…dark", "…wxyz", "Bearer …wxyz")
     assert {name.lower(): value for name, value in header["response"]["headers"].items()}["set-cookie"] == "…wxyz"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+    form = f"model=m&stream=true&client_secret={SECRET}&password={SECRET}"
+    with httpx.stream("POST", f"{base_url}/v1/chat/completions", content=form, timeout=WAIT,
+                      headers={"X-Corpus": CHAT, "Content-Type": "application/x-www-form-urlencoded"}) as response:
+        response.read()
+    assert command.line().endswith("  ok")
+    [form_path] = set((tmp_path / "rec").iterdir()) - {path}
+    assert "SECRETVALUE" not in form_path.read_text()
+    assert read_recording(form_path)[0]["request"]["body"] == "model=m&stream=true&client_secret=…wxyz&password=…wxyz"
 
     page = tmp_path / "page.html"
     page.write_text("")

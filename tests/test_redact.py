@@ -87,6 +87,23 @@ def test_a_body_keeps_its_text_unless_something_is_redacted() -> None:
     assert policy.body(None) is None
 
 
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded",
+                                          "Application/X-WWW-Form-Urlencoded; charset=utf-8"])
+def test_a_form_encoded_body_loses_its_secret_fields_and_keeps_the_rest(content_type: str) -> None:
+    quoted = SECRET.replace("-", "%2D")
+    body = f"grant_type=client_credentials&client_secret={SECRET}&refresh%5Ftoken={quoted}&q=ab"
+    kept = Policy(["q"]).body(body, content_type)
+    assert kept == "grant_type=client_credentials&client_secret=…WXYZ&refresh%5Ftoken=…WXYZ&q=…"
+
+
+def test_only_a_body_said_to_be_a_form_is_read_as_one() -> None:
+    """JSON first, whatever the content type says; a text body that only looks like a form is kept as it came."""
+    assert Policy().body(f"client_secret={SECRET}", "text/plain") == f"client_secret={SECRET}"
+    assert Policy().body(f"client_secret={SECRET}") == f"client_secret={SECRET}"
+    as_json = Policy().body(json.dumps({"client_secret": SECRET}), "application/x-www-form-urlencoded")
+    assert json.loads(as_json) == {"client_secret": "…WXYZ"}
+
+
 @pytest.mark.parametrize("body", [
     f'{{"api_key": "{SECRET}", "api_key": 1}}',
     f'{{"a": {{"api_key": "{SECRET}"}}, "a": 1}}',
@@ -138,6 +155,7 @@ def test_users_names_in_a_url() -> None:
 def test_any_url_or_body_is_redacted_without_raising(url: str, body: str) -> None:
     Policy(["x"]).url(url)
     Policy(["x"]).body(body)
+    Policy(["x"]).body(body, "application/x-www-form-urlencoded")
 
 
 def test_view_shows_the_url_of_a_recording_written_elsewhere_redacted(run_cli, tmp_path) -> None:

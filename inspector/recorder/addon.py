@@ -292,7 +292,7 @@ def flow_header(
     `answered`: the response reached the app (else the header has none)."""
     policy = Policy(extra)
     request = flow.request
-    body = policy.body(request.get_text(strict=False)) if keep_body else None
+    body = policy.body(request.get_text(strict=False), request.headers.get("content-type")) if keep_body else None
     recorded_response = None
     if flow.response is not None and answered:
         headers = [(name, value) for name, value in flow.response.headers.items(multi=True)
