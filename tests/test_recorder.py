@@ -225,12 +225,16 @@ def test_corrupt_compressed_body_still_passes_and_is_marked_error(recorder, tmp_
 
 
 def test_unsupported_encoding_streams_unrecorded(recorder, tmp_path, caplog):
+    """The line that says so names the URL with its secrets redacted and its control characters shown, not sent."""
     addon, _, _ = recorder
-    flow = make_flow(response_headers=((b"content-encoding", b"compress"),))
+    flow = make_flow(f"/v1/chat/completions?key={SECRET}&x=\x1b[2J",
+                     response_headers=((b"content-encoding", b"compress"),))
     addon.responseheaders(flow)
     assert flow.response.stream is True
     assert list((tmp_path / "rec").iterdir()) == []
     assert "unsupported content-encoding 'compress'" in caplog.text
+    assert "/v1/chat/completions?key=…" in caplog.text
+    assert SECRET not in caplog.text and "\x1b" not in caplog.text
 
 
 @pytest.mark.parametrize("path, which, recorded", [

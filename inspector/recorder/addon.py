@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from mitmproxy import ctx, exceptions, http
 from mitmproxy.connection import Client, ConnectionState
 
+from ..escape import visible
 from ..protocols import detect
 from ..recording import Header
 from ..redact import Policy
@@ -191,7 +192,8 @@ class Recorder:
         try:
             decoder = BodyDecoder(response.headers.get("content-encoding") if response is not None else None)
         except DecodeError as error:
-            log.error("sse-inspector: not recording %s: %s", flow.request.pretty_url, error)
+            url = visible(Policy(ctx.options.sse_redact).url(flow.request.pretty_url), one_line=True)
+            log.error("sse-inspector: not recording %s: %s", url, error)  # the terminal: no secret, no escape
             return None
         started = flow.request.timestamp_end or flow.request.timestamp_start
         header = self._header(flow, protocol, started, decoder, answered)
