@@ -102,7 +102,8 @@ class Scenario:
     check: Check = _no_check
     """Notes (warnings): what a model may legitimately decline."""
     require: Check = _no_check
-    """Problems (errors): what the endpoint must do whatever the model, judged once the stream itself is clean."""
+    """Problems (errors): what the endpoint must do whatever the model, judged once the stream is clean or ended
+    the protocol's way (a stream cut short, or ended by an in-band error, cannot say how it would have ended)."""
 
 
 @dataclass(frozen=True)
@@ -331,9 +332,11 @@ class Probe:
             result.looks_like = check.looks_like  # its findings against the wrong protocol would only be noise
             return result
         result.findings = list(check.findings)
-        if not result.errors:
-            result.problems = scenario.require(check.assembly)
-            result.notes = scenario.check(check.assembly)
+        assembly = check.assembly
+        if not result.errors or (assembly.ended and assembly.error is None):
+            # the server ended the stream its protocol's way: how it ended is what it meant, whatever else broke
+            result.problems = scenario.require(assembly)
+            result.notes = scenario.check(assembly)
         return result
 
     def _header(self, request: dict[str, Any], response: httpx.Response, started_at: str) -> Header:

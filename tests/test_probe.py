@@ -160,6 +160,25 @@ def test_a_model_that_does_not_call_the_tool_is_a_warning_not_a_failure(serving,
 
 
 @pytest.mark.slow
+def test_an_ignored_limit_is_said_even_when_the_stream_breaks_another_rule(serving, tmp_path: Path) -> None:
+    """An endpoint that leaves `finish_reason` out of its chunks (a proxy seen doing so) and ignores the token limit
+    breaks two rules that have nothing to do with each other: the probe says both, not the first alone. A stream
+    cut short says nothing of the limit: how it would have ended is not known."""
+    text = (CORPUS / "openai-chat/openai-python__text-plain.sse").read_bytes().replace(b',"finish_reason":null', b"")
+    served = _recorded_like(VALID["openai-chat"], text, tmp_path / "served" / "no-finish-key.jsonl")
+    results = _probe(serving(served), "openai-chat", tmp_path / "out")
+    assert [(r.scenario, r.verdict, {f.rule for f in r.findings}) for r in results] == [
+        (name, "fail", {"chat/schema"}) for name in ("text", "tool-call", "usage", "max-tokens")]
+    assert [len(r.problems) for r in results] == [0, 0, 0, 1]
+    assert results[3].problems[0].startswith("asked for at most 16 tokens (`max_completion_tokens`), the stream "
+                                             "ended with `stop`, not `length`")
+    assert results[1].notes[0].startswith("the model did not call the tool")
+
+    cut = serving(served, cut_after=5)
+    assert [r.problems for r in _probe(cut, "openai-chat", tmp_path / "cut")] == [[]] * 4
+
+
+@pytest.mark.slow
 def test_a_stream_the_server_ends_before_its_terminal_event_is_recorded_as_cut(serving, tmp_path: Path) -> None:
     """The probe writes the end the recorder would: a body that ends cleanly but early is `upstream-closed`."""
     text = (CORPUS / "openai-chat/openai-python__text-plain.sse").read_bytes()
