@@ -81,9 +81,12 @@ class StreamCheck:
         self.last_index: int | None = None
         self.status = status
         self._error_body: bytearray | None = None
+        self._not_a_stream = False
+        """The response said its body is something else (`http/content-type`)."""
         if status is not None and not 200 <= status < 300:
             self._error_body = bytearray()
         elif content_type is not None and "text/event-stream" not in content_type.lower():
+            self._not_a_stream = True
             self._report(HTTP_CONTENT_TYPE(None, f"expected `text/event-stream`, got `{content_type}`: "
                                                  "an SSE client cannot read this body as a stream"))
         if self.protocol is not None:
@@ -153,8 +156,8 @@ class StreamCheck:
             self._report(HTTP_STATUS(None, _status_message(self.status, bytes(self._error_body))))
             return self.findings
         self.parser.close()
-        if self.events == 0 and self.parser.unterminated is None and self._error_body_read():
-            return self.findings
+        if self.events == 0 and self.parser.unterminated is None and (self._error_body_read() or self._not_a_stream):
+            return self.findings  # a body of no event that said it is none (a JSON answer): said once, as that
         if self.protocol is None:
             self._start(GENERIC)
         self._take_problems()

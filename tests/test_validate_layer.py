@@ -85,6 +85,43 @@ def test_content_type_that_is_not_event_stream() -> None:
     assert rules(check) == [("http/content-type", None)]
 
 
+PATHS = {"openai-chat": "/v1/chat/completions", "openai-responses": "/v1/responses",
+         "anthropic-messages": "/v1/messages", "gemini": "/v1beta/models/m:streamGenerateContent"}
+
+
+@pytest.mark.parametrize("protocol", sorted(PATHS))
+@pytest.mark.parametrize("body", [
+    b"", b'{"id": "msg_1", "type": "message", "content": [{"type": "text", "text": "Hi"}]}',
+    b'{"id": "chatcmpl-1",\n "choices": [{"message": {"content": "Hi"}}]}\n'])
+def test_an_answer_that_is_not_a_stream_is_said_once(protocol: str, body: bytes) -> None:
+    """An endpoint that ignores `stream: true` and answers with one JSON body (a proxy seen doing so): the content
+    type says it, and an SSE or protocol rule on the events that never came would say it again."""
+    check = StreamCheck(status=200, content_type="application/json", request_path=PATHS[protocol])
+    check.feed(body)
+    check.close("upstream-closed")
+    assert rules(check) == [("http/content-type", None)]
+
+
+def test_a_json_error_answer_that_is_not_a_stream_says_its_message() -> None:
+    check = StreamCheck(status=200, content_type="application/json", request_path=PATHS["openai-chat"])
+    check.feed(b'{"error": {"message": "model overloaded", "code": 529}}')
+    check.close()
+    assert [(f.rule, f.message) for f in check.findings] == [
+        ("http/content-type", "expected `text/event-stream`, got `application/json`: an SSE client cannot read "
+                              "this body as a stream"),
+        ("sse/json-error-body", "the body is a JSON error, not an event stream: 529: model overloaded")]
+
+
+@pytest.mark.parametrize("protocol", sorted(PATHS))
+@pytest.mark.parametrize("body", [b"", b": keep-alive\n\n"])
+def test_an_event_stream_of_no_event_is_said_once(protocol: str, body: bytes) -> None:
+    """Every protocol leaves it to `sse/no-events`: Chat's `[DONE]` and finish rules said it again."""
+    check = StreamCheck(status=200, content_type="text/event-stream", request_path=PATHS[protocol])
+    check.feed(body)
+    check.close("upstream-closed")
+    assert [rule for rule, _ in rules(check) if rule != "gemini/non-data-field"] == ["sse/no-events"]
+
+
 @pytest.mark.parametrize(
     ("path", "expected"),
     [("/v1/responses", "openai-responses"), ("/openai/v1/chat/completions?api-version=1", "openai-chat"),

@@ -86,6 +86,7 @@ class Checker:
         self._error_at: int | None = None
         self._usage_at: int | None = None
         self._unreadable_at: int | None = None
+        self._fed = False
         self._handlers = {
             "done": self._on_done,
             "unreadable": self._on_unreadable,
@@ -99,6 +100,7 @@ class Checker:
     def feed(self, event: Event, payload: Any) -> list[Finding]:
         findings: list[Finding] = []
         index = event.index
+        self._fed = True
         if event.type != SSE_DEFAULT_TYPE and self._first_time(EVENT_NAME.id, event.type):
             findings.append(EVENT_NAME(index, f"expected a `data:`-only frame, got `event: {event.type}`: the "
                                               "openai SDK ignores the name (a `thread.*` name changes how it "
@@ -141,10 +143,11 @@ class Checker:
         return DeltaShape.cut(event, holes, apply)
 
     def finish(self, end_index: int | None) -> list[Finding]:
-        """A stream that an in-band error ended is reported by `chat/error-event` alone."""
+        """A stream that an in-band error ended is reported by `chat/error-event` alone, one with no event at all by
+        `sse/no-events`."""
         findings: list[Finding] = []
-        if self._error_at is not None:
-            return findings
+        if self._error_at is not None or not self._fed:
+            return findings  # an error said it, or nothing came (the SSE layer's `sse/no-events`)
         if self._done_at is None:
             last = (f" (event {end_index}, the last one, could not be read and may have been it)"
                     if self._unreadable_at is not None and self._unreadable_at == end_index else "")
