@@ -200,7 +200,8 @@ def _http_chunk(data: bytes) -> bytes:
 
 
 async def upstream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """A minimal HTTP/1.1 SSE server: `X-Events` events, `X-Interval-Ms` apart (0: a burst)."""
+    """A minimal HTTP/1.1 SSE server: `X-Events` events, `X-Interval-Ms` apart (0: a burst), the first after
+    `X-First-Byte-Ms` (0 if not given)."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError:
@@ -210,6 +211,7 @@ async def upstream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -
     if length:
         await reader.readexactly(length)
     events, interval = int(headers[b"X-Events"]), float(headers[b"X-Interval-Ms"]) / 1000
+    await asyncio.sleep(float(headers.get(b"X-First-Byte-Ms", b"0")) / 1000)  # the model thinking, if asked
     writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n"
                  b"connection: close\r\n\r\n")
     for index in range(events):

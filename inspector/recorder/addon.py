@@ -19,7 +19,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import BrokenExecutor, Executor, Future
+from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -35,13 +35,16 @@ from ..recording import Header
 from ..redact import Policy
 from .client_watch import WRITABLE, ClientWatch, SocketWatch
 from .decode import BodyDecoder, DecodeError
-from .stream import BatchedWrites, ChunkWriter, Ending, StreamRecording
+from .stream import BatchedWrites, ChunkWriter, EncodedText, Ending, StreamRecording
 from .verdict import Finished, StreamResult, judge, write_end
 from .verdict_process import VerdictProcess
 
 log = logging.getLogger(__name__)
 
 STREAM_CHOICES = ("llm", "all")
+PREPARED_ABOVE = 256 * 1024
+"""Request bodies larger than this (bytes) are redacted and encoded for the recording's header on a worker thread as
+soon as the request is in (`Recorder.request`), not on the event loop when the response starts."""
 CLIENT_LEFT = "the client went away before the end of the body reached it"
 _DROPPED_WHEN_DECODED = ("content-encoding", "content-length")  # the recorded chunks are decoded
 # fmt: off
@@ -79,6 +82,10 @@ class Recorder:
         self._watched: dict[str, int] = {}
         """The client socket `_sockets` watches for each open event stream, by flow id."""
         self._writes: BatchedWrites | None = None
+        self._bodies: dict[str, tuple[bytes, Future]] = {}
+        """Large request bodies being made ready for their header on `_body_worker`, with the raw body they were
+        made from, by flow id."""
+        self._body_worker: ThreadPoolExecutor | None = None
         self._reported_dir_error: str | None = None
         self._stopped = False
 
@@ -127,6 +134,19 @@ class Recorder:
 
     # -- hooks ---------------------------------------------------------------------------------------------------
 
+    def request(self, flow: http.HTTPFlow) -> None:
+        """A large body (a conversation with images or PDF pages: tens of MB) starts being redacted and encoded for
+        its header now, on a worker thread, while it goes upstream and the model reads it. Built on the event loop
+        when the response starts, it held every live stream up for 100 ms at 21 MB (`bench/big_request.py`)."""
+        request = flow.request
+        raw = request.raw_content
+        if (raw is None or len(raw) <= PREPARED_ABOVE or not ctx.options.sse_request_body or self._stopped
+                or "content-encoding" in request.headers or detect.from_path(request.path) is None):
+            return  # NOTE: a compressed body is decoded on the loop: mitmproxy's decoding cache is not thread-safe
+        if self._body_worker is None:
+            self._body_worker = ThreadPoolExecutor(1, thread_name_prefix="sse-inspector-body")
+        self._bodies[flow.id] = raw, self._body_worker.submit(header_body, request, tuple(ctx.options.sse_redact))
+
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         response = flow.response
         if response is None:
@@ -158,6 +178,7 @@ class Recorder:
         if recording is not None:
             gone = recording.client_left or flow.client_conn.state not in WRITABLE
             self._finish(flow, recording, Ending("client", CLIENT_LEFT) if gone else Ending("response"))
+        self._forget_body(flow)
 
     def error(self, flow: http.HTTPFlow) -> None:
         _, recording = self._recordings.pop(flow.id, (None, None))
@@ -170,6 +191,7 @@ class Recorder:
         if recording is not None:
             self._finish(flow, recording,
                          Ending("client", CLIENT_LEFT) if recording.client_left else _ending_of(flow))
+        self._forget_body(flow)
 
     def done(self) -> None:
         self._stopped = True  # the verdict process is going away: what ends after this is not recorded
@@ -180,6 +202,8 @@ class Recorder:
             self._finish(flow, recording, Ending("stopped", "the recorder stopped before the stream ended"))
         self._recordings.clear()
         self._executor.shutdown(wait=True)
+        if self._body_worker is not None:
+            self._body_worker.shutdown(wait=False, cancel_futures=True)
 
     # -- internals -----------------------------------------------------------------------------------------------
 
@@ -227,8 +251,23 @@ class Recorder:
 
     def _header(self, flow: http.HTTPFlow, protocol: str | None, started: float, decoder: BodyDecoder,
                 answered: bool) -> Header:
+        prepared = self._forget_body(flow)
+        try:
+            body = prepared.result() if prepared is not None else FROM_FLOW  # NOTE: waits for what is left, if any
+        except Exception:  # noqa: BLE001  it failed there (stopping, a bug): made here, as it would have been
+            body = FROM_FLOW
         return flow_header(flow, protocol, started, None if decoder.is_identity else decoder.encoding,
-                           tuple(ctx.options.sse_redact), keep_body=ctx.options.sse_request_body, answered=answered)
+                           tuple(ctx.options.sse_redact), keep_body=ctx.options.sse_request_body, answered=answered,
+                           body=body)
+
+    def _forget_body(self, flow: http.HTTPFlow) -> Future | None:
+        """The body `request` had made ready for this flow's header, if it is still the body the request has (an
+        addon after this one may have changed it); forgotten here, either way."""
+        raw, prepared = self._bodies.pop(flow.id, (None, None))
+        if prepared is None or flow.request.raw_content is raw:
+            return prepared
+        prepared.cancel()
+        return None
 
     def _finish(self, flow: http.HTTPFlow, recording: StreamRecording, ending: Ending) -> None:
         recording.finish()
@@ -285,16 +324,24 @@ class Recorder:
         )
 
 
+FROM_FLOW: Any = object()
+"""`flow_header`'s `body` when it is to be made from the flow there."""
+
+
 def flow_header(
     flow: http.HTTPFlow, protocol: str | None, started: float, decoded_from: str | None, extra: Sequence[str] = (),
-    *, keep_body: bool = True, source: str = "proxy", answered: bool = True,
+    *, keep_body: bool = True, source: str = "proxy", answered: bool = True, body: Any = FROM_FLOW,
 ) -> Header:
     """The recording header of a flow, secrets redacted: the one place the recorder and `import` build it.
     `decoded_from` names the content encoding undone for the stored chunks (its headers then no longer hold);
-    `answered`: the response reached the app (else the header has none)."""
+    `answered`: the response reached the app (else the header has none); `body`: the request's as `header_body`
+    made it already."""
     policy = Policy(extra)
     request = flow.request
-    body = policy.body(request.get_text(strict=False), request.headers.get("content-type")) if keep_body else None
+    if body is FROM_FLOW:
+        body = policy.body(request.get_text(strict=False), request.headers.get("content-type")) if keep_body else None
+    elif not keep_body:
+        body = None
     recorded_response = None
     if flow.response is not None and answered:
         headers = [(name, value) for name, value in flow.response.headers.items(multi=True)
@@ -329,6 +376,19 @@ class Chained:
     def __call__(self, data: bytes) -> Any:
         self.recording(data)
         return self.then(data)
+
+
+def header_body(request: http.Request, extra: Sequence[str]) -> EncodedText | str | None:
+    """The request body as `flow_header` keeps it, encoded already for the header line (unless it holds a lone
+    surrogate, which only the generic way writes). Runs on a worker thread (`Recorder.request`): it only reads the
+    request, which no one changes meanwhile."""
+    body = Policy(extra).body(request.get_text(strict=False), request.headers.get("content-type"))
+    if not body:
+        return None
+    try:
+        return EncodedText.encode(body)
+    except UnicodeEncodeError:
+        return body
 
 
 def _new_writer(path: Path, header: Header) -> ChunkWriter:
