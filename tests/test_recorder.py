@@ -327,6 +327,15 @@ def test_a_large_request_body_is_made_ready_on_a_worker_thread_as_soon_as_the_re
     assert addon._bodies == {}
 
 
+def test_a_large_body_that_gives_a_secret_key_twice_keeps_no_secret(recorder, tmp_path):
+    addon, _, _ = recorder
+    body = large_body().replace(b'{"model"', b'{"api_key": "%s", "model"' % SECRET.encode(), 1)
+    flow = make_flow(request_body=body, request_headers=((b"content-type", b"application/json; charset=utf-8"),))
+    addon.request(flow)
+    stream(addon, flow, [b"data: [DONE]\n\n"])
+    assert SECRET_PART not in only_recording(tmp_path).read_text()
+
+
 def test_a_body_that_could_not_be_made_ready_is_made_on_the_loop(recorder, tmp_path, monkeypatch):
     addon, _, _ = recorder
 

@@ -11,12 +11,13 @@ validating each chunk would cost more than the proxying itself.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, repeat
 from operator import mul, truediv
 from pathlib import Path
 from typing import Any
@@ -90,9 +91,13 @@ class EncodedText:
     pieces: list[bytes]
 
     @classmethod
-    def encode(cls, text: str) -> EncodedText:
-        """On a worker thread, a slice at a time. UnicodeEncodeError: a lone surrogate (msgspec refuses it)."""
-        slices = (text[start:start + TEXT_SLICE] for start in range(0, len(text), TEXT_SLICE))
+    def encode(cls, text: str | bytes) -> EncodedText:
+        """On a worker thread, a slice at a time; bytes are read as UTF-8 (`surrogateescape`, as mitmproxy's
+        `get_text` does). UnicodeEncodeError: a lone surrogate (msgspec refuses it)."""
+        slices: Iterable[str | bytes] = (text[start:start + TEXT_SLICE] for start in range(0, len(text), TEXT_SLICE))
+        if isinstance(text, bytes):  # a character may be cut between two slices: decoded as a stream
+            decode = codecs.getincrementaldecoder("utf-8")("surrogateescape").decode
+            slices = chain(map(decode, slices), [decode(b"", True)])
         return cls([b'"', *(_LINES.encode(piece)[1:-1] for piece in slices), b'"'])
 
     def text(self) -> str:
