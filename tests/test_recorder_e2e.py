@@ -523,6 +523,24 @@ def test_a_one_megabyte_request_body_round_trips_through_every_command(proxy, ru
     assert (compared.code, compared.err) == (0, "")
 
 
+def test_a_large_request_is_recorded_redacted_whole(upstream, record_command, tmp_path):
+    """A request of a few MB (an image): its body is made ready on the proxy's worker thread, and written around."""
+    command, base_url, _ = record_command("--reverse", upstream.url, "--dir", str(tmp_path / "rec"))
+    image = "iVBORw0KGgo" * 300_000
+    body = {"model": "m", "stream": True, "api_key": SECRET, "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "Qu'est-ce que c'est ? \"🙂\"\n"},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{image}"}}]}]}
+    with httpx.stream("POST", f"{base_url}/v1/chat/completions", json=body, headers={"X-Corpus": CHAT},
+                      timeout=WAIT) as response:
+        response.read()
+    assert command.line().endswith("  ok")
+    [path] = (tmp_path / "rec").iterdir()
+    assert "SECRETVALUE" not in path.read_text()
+    header, _, end = read_recording(path)
+    assert end["reason"] == "complete"
+    assert json.loads(header["request"]["body"]) == {**body, "api_key": "…wxyz"}
+
+
 def test_no_secret_reaches_disk_wherever_the_client_or_the_upstream_puts_it(upstream, record_command, run_cli,
                                                                            tmp_path):
     """Headers (Cookie, one named by `record --redact`), query parameters, JSON fields at any depth, the
