@@ -322,12 +322,14 @@ def _json_object(text: str) -> dict[str, Any] | None:
 
 
 def _status_message(status: int | None, body: bytes) -> str:
-    """`HTTP 401: Incorrect API key provided` from a JSON error body, or an excerpt of the body."""
+    """`HTTP 401: Incorrect API key provided` from a JSON error body, or from one sent as an event
+    (`data: {"error": ...}`, as LiteLLM's proxy does), or an excerpt of the body."""
     text = body.decode("utf-8", errors="replace").strip()
-    try:
-        payload = json.loads(text)
-    except (ValueError, RecursionError):
-        payload = None
+    payload = _json_object(text)
+    if payload is None:
+        parser = SSEParser()
+        events = parser.feed(body) + parser.close()
+        payload = _json_object(events[0].data) if events else None
     message = None
     if isinstance(payload, dict):
         error = payload.get("error", payload)

@@ -78,6 +78,16 @@ def test_error_status_quotes_the_json_error_message() -> None:
     ]
 
 
+def test_error_status_quotes_the_message_of_an_error_sent_as_an_event() -> None:
+    """LiteLLM's proxy answers a failed stream with HTTP 500 and its error as an event, then `[DONE]`."""
+    check = StreamCheck(status=500, content_type="text/event-stream", request_path="/v1/responses")
+    check.feed(b'data: {"error": {"message": "Error processing stream start", "type": "internal_server_error", '
+               b'"param": null, "code": "500"}}\n\ndata: [DONE]\n\n')
+    check.close()
+    assert [(f.rule, f.message) for f in check.findings] == [
+        ("http/error-status", "HTTP 500: Error processing stream start")]
+
+
 def test_content_type_that_is_not_event_stream() -> None:
     check = StreamCheck("generic", status=200, content_type="application/json")
     check.feed(b"data: {}\n\n")
