@@ -27,6 +27,7 @@ from .rules import (
     AFTER_ERROR,
     AFTER_TERMINAL,
     CREATED_NOT_FIRST,
+    DONE_AFTER_END,
     DONE_SENTINEL,
     ERROR_EVENT,
     EVENT_NAME,
@@ -132,9 +133,16 @@ class Checker:
             return found
         self.items.all_unknown = False
         if payload is DONE:
-            found.append(DONE_SENTINEL(index, (
-                "`data: [DONE]` is Chat Completions framing: Responses streams end after the terminal event, and "
-                "a client that parses every frame as a JSON event fails on this one")))
+            ended = self.terminal_index if self.terminal_index is not None else self.error_index
+            if ended is None:
+                found.append(DONE_SENTINEL(index, (
+                    "`data: [DONE]` before the terminal event: Chat Completions framing, which Responses streams "
+                    "never send, and the openai SDKs stop reading at it, so no event after it reaches them")))
+            elif self.items.once("done-after-end"):
+                found.append(DONE_AFTER_END(index, (
+                    f"`data: [DONE]` after the stream's last event ({ended}): Chat Completions framing, which "
+                    "Responses streams never send. The openai SDKs stop reading at it, so nothing is lost to them; "
+                    "a client that parses every frame's data as JSON fails on it (LiteLLM's proxy sends it)")))
             self.count += 1
             return found
         kind = payload.get("type") if type(payload) is dict else None

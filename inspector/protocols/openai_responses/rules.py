@@ -60,7 +60,9 @@ EVENT_NAME        = rule("responses/event-name-mismatch", E,
                          "the SSE `event:` name differs from the payload's `type`")
 UNKNOWN_EVENT     = rule("responses/unknown-event", W, "an event type the docs do not list")
 DONE_SENTINEL     = rule("responses/done-sentinel", E,
-                         "a `data: [DONE]` frame, which Responses streams never send")
+                         "a `data: [DONE]` frame before the terminal event: the openai SDKs stop reading there")
+DONE_AFTER_END    = rule("responses/done-after-terminal", W,
+                         "a `data: [DONE]` frame after the terminal event, which Responses streams never send")
 # sequence numbers and resumed streams (§A.3 rule 3)
 SEQUENCE_GAP      = rule("responses/sequence-not-contiguous", E,
                          "`sequence_number` does not grow by exactly 1 from one event to the next")
