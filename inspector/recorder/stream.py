@@ -92,13 +92,14 @@ class EncodedText:
 
     @classmethod
     def encode(cls, text: str | bytes) -> EncodedText:
-        """On a worker thread, a slice at a time; bytes are read as UTF-8 (`surrogateescape`, as mitmproxy's
-        `get_text` does). UnicodeEncodeError: a lone surrogate (msgspec refuses it)."""
+        """On a worker thread, a slice at a time, by msgspec's module function (the event loop's `_LINES` encoder
+        stays the loop's own); bytes are read as UTF-8 (`surrogateescape`, as mitmproxy's `get_text` does).
+        UnicodeEncodeError: a lone surrogate (msgspec refuses it)."""
         slices: Iterable[str | bytes] = (text[start:start + TEXT_SLICE] for start in range(0, len(text), TEXT_SLICE))
         if isinstance(text, bytes):  # a character may be cut between two slices: decoded as a stream
             decode = codecs.getincrementaldecoder("utf-8")("surrogateescape").decode
             slices = chain(map(decode, slices), [decode(b"", True)])
-        return cls([b'"', *(_LINES.encode(piece)[1:-1] for piece in slices), b'"'])
+        return cls([b'"', *(msgspec.json.encode(piece)[1:-1] for piece in slices), b'"'])
 
     def text(self) -> str:
         return msgspec.json.decode(b"".join(self.pieces))
