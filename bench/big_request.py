@@ -32,7 +32,6 @@ import base64
 import json
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -84,16 +83,8 @@ async def main(args: argparse.Namespace) -> None:
     server = await asyncio.start_server(common.upstream, "127.0.0.1", 0)
     up = server.sockets[0].getsockname()[1]
     work = Path(tempfile.mkdtemp(prefix="sse-bench-"))
-    plain_port = common.free_port()
-    processes = {"plain": (subprocess.Popen(
-        [common.MITMDUMP, "-q", "--mode", f"reverse:http://127.0.0.1:{up}", "--listen-host", "127.0.0.1",
-         "-p", str(plain_port), "--set", "stream_large_bodies=1"], stdout=subprocess.DEVNULL), plain_port)}
     trees = {"record": common.ROOT} | ({"baseline": Path(args.baseline).resolve()} if args.baseline else {})
-    for name, tree in trees.items():
-        port = common.free_port()
-        command = [common.PYTHON, "-m", "inspector", "record", "--reverse", f"http://127.0.0.1:{up}", "--port",
-                   str(port), "--dir", str(work / name)]
-        processes[name] = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=tree), port
+    processes = common.start_proxies(up, work, trees)
     results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in processes}
     try:
         for process, port in processes.values():

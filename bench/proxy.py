@@ -348,22 +348,29 @@ def validation_cost(events: int) -> float:
 CASES = ("burst", "paced", "sustained", "concurrent")
 
 
+def start_proxies(upstream_port: int, work: Path, trees: dict[str, Path]) -> dict[str, tuple[subprocess.Popen, int]]:
+    """Plain mitmdump and `sse-inspector record` run from each tree (recording into `work/<name>`), each in reverse
+    mode in front of the upstream: (process, port) by name, `plain` first."""
+    upstream_url = f"http://127.0.0.1:{upstream_port}"
+    port = free_port()
+    processes = {"plain": (subprocess.Popen(
+        [MITMDUMP, "-q", "--mode", f"reverse:{upstream_url}", "--listen-host", "127.0.0.1", "-p", str(port),
+         "--set", "stream_large_bodies=1"], stdout=subprocess.DEVNULL), port)}
+    for name, tree in trees.items():
+        port = free_port()
+        command = [PYTHON, "-m", "inspector", "record", "--reverse", upstream_url, "--port", str(port),
+                   "--dir", str(work / name)]
+        processes[name] = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=tree), port  # cwd: its code
+    return processes
+
+
 async def main(args: argparse.Namespace) -> None:
     load = os.getloadavg()
     server = await asyncio.start_server(upstream, "127.0.0.1", 0)
     up = server.sockets[0].getsockname()[1]
     work = Path(tempfile.mkdtemp(prefix="sse-bench-"))
-    plain_port = free_port()
-    plain = subprocess.Popen(
-        [MITMDUMP, "-q", "--mode", f"reverse:http://127.0.0.1:{up}", "--listen-host", "127.0.0.1",
-         "-p", str(plain_port), "--set", "stream_large_bodies=1"], stdout=subprocess.DEVNULL)
-    processes = {"plain": (plain, plain_port)}
     trees = {"record": ROOT} | ({"baseline": Path(args.baseline).resolve()} if args.baseline else {})
-    for name, tree in trees.items():
-        port = free_port()
-        command = [PYTHON, "-m", "inspector", "record", "--reverse", f"http://127.0.0.1:{up}", "--port", str(port),
-                   "--dir", str(work / name)]
-        processes[name] = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=tree), port  # cwd: its code
+    processes = start_proxies(up, work, trees)
     results: dict[str, dict[str, list[float]]] = {name: defaultdict(list) for name in processes}
     recorded: dict[str, int] = defaultdict(int)
 
