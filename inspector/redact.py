@@ -96,9 +96,10 @@ class Policy:
         bodies as they are. A body nested too deeply to be checked is not kept, unless no secret word is in it at
         all.
 
-        It runs on the proxy's event loop, where a long conversation's body (hundreds of KiB, every turn of an
-        agent) holds up every live stream: msgspec parses and writes it, and the fields are redacted in place
-        (`bench/header.py`). Looking for the secret words in the text first cost more than parsing it."""
+        It runs on the proxy's event loop (a body over 256 KiB on a worker thread, `Recorder.request`), where a
+        long conversation's body (hundreds of KiB, every turn of an agent) holds up every live stream: msgspec
+        parses and writes it, and the fields are redacted in place (`bench/header.py`). Looking for the secret
+        words in the text first cost more than parsing it."""
         if not text:
             return text
         try:
@@ -169,8 +170,8 @@ _KEYS_IN_BYTES = re.compile(b'":'), re.compile(rb'\\":')
 """Searched, not counted with `str.count`: the regex engine looks for the quote alone first, three times as fast
 on a body of long strings (a base64 image: 7 ms for 21 MB against 22)."""
 _SLICE = 1 << 20
-"""Characters `_keys_in` counts in in one call: a large body's count runs on a worker thread (`Recorder.request`),
-and each call holds the GIL, for which the proxy's event loop waits meanwhile."""
+"""Characters (or bytes) `_keys_in` searches in one call: a large body's keys are counted on a worker thread
+(`Recorder.request`), and each call holds the GIL, for which the proxy's event loop waits meanwhile."""
 _FORM = "application/x-www-form-urlencoded"
 _CONTAINERS = (dict, list)
 _NUMBERS = (int, float)
