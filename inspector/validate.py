@@ -321,15 +321,22 @@ def _json_object(text: str) -> dict[str, Any] | None:
     return payload if isinstance(payload, dict) else None
 
 
-def _status_message(status: int | None, body: bytes) -> str:
-    """`HTTP 401: Incorrect API key provided` from a JSON error body, or from one sent as an event
-    (`data: {"error": ...}`, as LiteLLM's proxy does), or an excerpt of the body."""
-    text = body.decode("utf-8", errors="replace").strip()
-    payload = _json_object(text)
+def error_body_json(body: bytes) -> dict[str, Any] | None:
+    """The JSON object of an error body: the body itself, or its first event's data, for an error sent as an event
+    (`data: {"error": ...}`, as LiteLLM's proxy does)."""
+    payload = _json_object(body.decode("utf-8", errors="replace").strip())
     if payload is None:
         parser = SSEParser()
         events = parser.feed(body) + parser.close()
         payload = _json_object(events[0].data) if events else None
+    return payload
+
+
+def _status_message(status: int | None, body: bytes) -> str:
+    """`HTTP 401: Incorrect API key provided` from a JSON error body, or from one sent as an event
+    (`data: {"error": ...}`, as LiteLLM's proxy does), or an excerpt of the body."""
+    text = body.decode("utf-8", errors="replace").strip()
+    payload = error_body_json(body)
     message = None
     if isinstance(payload, dict):
         error = payload.get("error", payload)

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from inspector.inputs import open_source
 from inspector.recording import Header, RecordingWriter
+from inspector.view.html import report_page
 from inspector.view.model import inspect
 from inspector.view.render import THEME, GapChart, StreamView
 
@@ -145,6 +146,31 @@ def test_a_non_streamed_error_answer_is_shown_as_such(tmp_path: Path) -> None:
     response = report.to_json()["response"]
     assert (response["error_body"], response["error_message"]) == (
         ERROR_BODY.decode(), "rate_limit_error: Number of requests has exceeded")
+
+
+def test_an_error_answer_sent_as_an_event_shows_its_message(tmp_path: Path) -> None:
+    """LiteLLM's proxy answers a failed stream with HTTP 500 and its error as an event: an event stream, but no
+    answer; its message is shown, and the heading does not say it is no event stream."""
+    body = (b'data: {"error": {"message": "Error processing stream start", "type": "internal_server_error"}}\n\n'
+            b"data: [DONE]\n\n")
+    path = record(tmp_path, [(0.1, body)], status=500, headers={"content-type": "text/event-stream"})
+    shown = render(StreamView(inspect(open_source(path))), 100)
+    assert panel(shown, "error answer: HTTP 500")[0] == " internal_server_error: Error processing stream start"
+    assert "not an event stream" not in shown
+
+
+def test_bodies_nested_too_deeply_to_read_are_shown_without_their_facts(tmp_path: Path) -> None:
+    """A request body or an error body of 100,000 nested lists (a hostile client or server) broke `view`, `view
+    --json` and `view --html` with a RecursionError; each is shown, not read."""
+    deep = "[" * 100_000 + "]" * 100_000
+    path = Path(record(tmp_path, [(0.1, deep.encode())], status=500, headers={"content-type": "application/json"}))
+    text = path.read_text().replace(json.dumps(json.dumps(REQUEST_BODY)), json.dumps('{"x": ' + deep + "}"), 1)
+    path.write_text(text)
+    report = inspect(open_source(str(path)), keep_events=True, keep_chunks=True)
+    assert report.to_json()["response"]["error_message"] is None
+    assert report.to_json()["request"]["model"] is None
+    assert "error answer: HTTP 500, not an event stream" in render(StreamView(report), 100)
+    assert "not JSON" in report_page(report)
 
 
 def test_a_streamed_answer_keeps_no_body(tmp_path: Path) -> None:

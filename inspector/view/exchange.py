@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from ..recording import Header
 from ..redact import Policy
+from ..validate import error_body_json
 
 LAST_USER_LIMIT = 200
 """Characters of the last user message shown (the whole conversation is in the recording)."""
@@ -82,6 +83,13 @@ class ResponseFacts:
     def streamed(self) -> bool:
         return self.error_body is None
 
+    @property
+    def error_title(self) -> str:
+        """The heading of a non-streamed answer, which says when its body is not even an event stream (an error
+        sent as an event, as LiteLLM's proxy does, is one)."""
+        framed = "text/event-stream" in (self.content_type or "").lower()
+        return f"error answer: HTTP {self.status}{'' if framed else ', not an event stream'}"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "status": self.status, "content_type": self.content_type, "request_id": self.request_id,
@@ -120,9 +128,9 @@ def _request(header: Header) -> RequestFacts:
     body = request.get("body")
     try:  # a copy of the header's: redacted in place
         body = json.loads(body) if isinstance(body, str) else copy.deepcopy(body)
-    except ValueError:
+        policy.redact(body)
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to read: no facts come from it
         body = None
-    policy.redact(body)
     headers = _redacted(request.get("headers") or {})
     url = request.get("url")
     url = policy.url(url) if isinstance(url, str) else None
@@ -223,18 +231,14 @@ def _response(header: Header, body: bytes | None) -> ResponseFacts:
         timing={name: lowered[name] for name in _TIMING_HEADERS if name in lowered},
         headers=headers,
         error_body=error_body,
-        error_message=_error_message(error_body),
+        error_message=_error_message(body),
     )
 
 
-def _error_message(body: str | None) -> str | None:
-    """`error.message` of OpenAI's and Anthropic's error bodies (`{"error": {"message": ...}}`), else None."""
-    if not body:
-        return None
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return None
+def _error_message(body: bytes | None) -> str | None:
+    """`error.message` of OpenAI's and Anthropic's error bodies (`{"error": {"message": ...}}`, also when sent as an
+    event), else None."""
+    payload = error_body_json(body) if body else None
     error = payload.get("error") if isinstance(payload, dict) else None
     if isinstance(error, list) and error:  # Gemini answers with a list of one error
         error = error[0].get("error") if isinstance(error[0], dict) else None

@@ -416,7 +416,7 @@ def _response_pane(response: ResponseFacts) -> str:
     error = ""
     if not response.streamed:
         message = f"<p class=\"sev-error\">{_text(response.error_message)}</p>" if response.error_message else ""
-        error = (f"<h3>error answer: HTTP {response.status}, not an event stream</h3>{message}"
+        error = (f"<h3>{_text(response.error_title)}</h3>{message}"
                  f"<pre class=\"text\">{_pretty(response.error_body or '')}</pre>")
     kind = " error-answer" if error else ""
     return (f"<div class=\"pane{kind}\" id=\"response\"><h3>response</h3>{_facts(rows)}{_headers(response.headers)}"

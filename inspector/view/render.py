@@ -207,8 +207,7 @@ class ErrorAnswer:
         if response.error_message:
             parts.append(Text(visible(response.error_message), style="inspector.error"))
         parts.append(long_text(visible(shown)) if shown else Text("(empty body)"))
-        title = f"error answer: HTTP {response.status}, not an event stream"
-        yield Panel(Group(*parts), title=Text(title, style="inspector.fail"), title_align="left")
+        yield Panel(Group(*parts), title=Text(response.error_title, style="inspector.fail"), title_align="left")
 
 
 class GapChart:
