@@ -73,6 +73,8 @@ def _called_the_tool(assembly: Assembly) -> list[str]:
             json.loads(call.arguments)
         except ValueError:
             notes.append(f"the arguments of tool call `{call.name}` are not JSON: {call.arguments[:60]!r}")
+        except RecursionError:  # a hostile endpoint's: no client can read them either
+            notes.append(f"the arguments of tool call `{call.name}` nest too deeply to be read as JSON")
     return notes
 
 

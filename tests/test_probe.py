@@ -269,6 +269,8 @@ def _assembly(*calls: ToolCall, usage: dict | None = None) -> Assembly:
         ("tool-call", _assembly(ToolCall("c1", "lookup", "{}")), [f"tool call names `lookup`, not `{TOOL_NAME}`"]),
         ("tool-call", _assembly(ToolCall("c1", TOOL_NAME, '{"city": ')),
          [f"the arguments of tool call `{TOOL_NAME}` are not JSON: '{{\"city\": '"]),
+        ("tool-call", _assembly(ToolCall("c1", TOOL_NAME, "[" * 100_000 + "]" * 100_000)),  # a hostile endpoint's
+         [f"the arguments of tool call `{TOOL_NAME}` nest too deeply to be read as JSON"]),
         ("usage", _assembly(usage={"total_tokens": 3}), []),
         ("usage", _assembly(), ["no token usage was reported although it was requested"]),
         ("text", _assembly(), []),
