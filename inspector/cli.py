@@ -516,13 +516,17 @@ def import_command(files: tuple[str, ...], out_dir: str, redact: tuple[str, ...]
               "GEMINI_API_KEY].")
 @click.option("--out", type=click.Path(file_okay=False), default="recordings/probe", show_default=True,
               help="Directory for the recordings of the probe's streams.")
-def probe(base_url: str, protocol: str, model: str | None, api_key_env: str | None, out: str) -> None:
+@click.option("--max-time", type=click.FloatRange(min=0, min_open=True), default=300.0, show_default=True,  # MAX_TIME
+              metavar="SECONDS", help="Stop reading a scenario's stream after this long: it fails.")
+def probe(base_url: str, protocol: str, model: str | None, api_key_env: str | None, out: str,
+          max_time: float) -> None:
     """Check an endpoint: a few standard streaming requests (plain text, a tool call, usage requested, a low
     max-tokens limit), each recorded into --out and validated; prints scenario x verdict and the findings.
 
     Exit 1 when a stream breaks the protocol, when the endpoint does not stop at the low limit with the
-    protocol's length reason, or when it streams another protocol (said once); a model that only declines to
-    call the tool is a warning. The API key is read from the environment and never printed or recorded.
+    protocol's length reason, when a stream is still open after --max-time, or when it streams another protocol
+    (said once); a model that only declines to call the tool is a warning. The API key is read from the
+    environment and never printed or recorded.
     """
     from pathlib import Path
 
@@ -535,7 +539,7 @@ def probe(base_url: str, protocol: str, model: str | None, api_key_env: str | No
     api_key = os.environ.get(variable)
     if not api_key and api_key_env:
         raise UsageFailure(f"--api-key-env: ${variable} is not set")
-    runner = Probe(base_url, protocol, Path(out), model, api_key)
+    runner = Probe(base_url, protocol, Path(out), model, api_key, max_time=max_time)
     results = []
     try:
         for result in runner.run():  # a real model takes seconds per request: say where the probe is

@@ -263,6 +263,14 @@ class ScenarioResult:
         return "fail" if self.errors else "warn" if self.warnings else "pass"
 
 
+MAX_TIME = 300.0
+"""`Probe.max_time`'s default: a reasoning model may think for minutes before a short answer."""
+
+
+class _TookTooLong(Exception):
+    """The probe stopped reading a stream that had run for longer than `Probe.max_time`."""
+
+
 @dataclass
 class Probe:
     """Everything one run needs. `api_key` may be None for endpoints without auth (a local server)."""
@@ -273,6 +281,9 @@ class Probe:
     model: str | None = None
     api_key: str | None = None
     timeout: httpx.Timeout = field(default_factory=lambda: httpx.Timeout(60.0, connect=10.0))
+    max_time: float = MAX_TIME
+    """Seconds a scenario's stream may run: an endpoint that keeps a stream open (a comment now and then) must not
+    hold the probe forever."""
     transport: httpx.BaseTransport | None = None
     """None for the network; tests hand in an `httpx.MockTransport`."""
 
@@ -311,6 +322,7 @@ class Probe:
         request = {"method": "POST", "url": Policy().url(self.url), "headers": Policy().headers(headers), "body": body}
         started_at, started = now_iso(), time.monotonic()
         check: StreamCheck | None = None
+        hung_up: str | None = None
         try:
             with client.stream("POST", self.url, json=body, headers=headers) as response:
                 if response.status_code in REFUSED_KEY:
@@ -321,14 +333,16 @@ class Probe:
                                     status=response.status_code, content_type=response.headers.get("content-type"))
                 header = self._header(request, response, started_at)
                 with closing(RecordingWriter(result.recording, header)) as writer:
-                    self._stream(response, writer, check, started)
+                    self._stream(response, writer, check, started, self.max_time)
         except (httpx.ConnectError, httpx.ConnectTimeout):
             raise  # `run` decides: the endpoint is out of reach, or this scenario failed
         except httpx.HTTPError as error:
             result.failure = _describe(error)
+        except _TookTooLong as error:
+            result.failure, hung_up = str(error), HUNG_UP  # the server's end-of-stream rules are not judged
         if check is None:
             return result
-        check.close()
+        check.close(hung_up)
         result.events = check.events
         if check.looks_like not in (None, self.protocol):
             result.looks_like = check.looks_like  # its findings against the wrong protocol would only be noise
@@ -355,13 +369,19 @@ class Probe:
         )
 
     @staticmethod
-    def _stream(response: httpx.Response, writer: RecordingWriter, check: StreamCheck, started: float) -> None:
-        """Record and check each chunk as it arrives; a broken connection still ends the recording."""
+    def _stream(response: httpx.Response, writer: RecordingWriter, check: StreamCheck, started: float,
+                max_time: float) -> None:
+        """Record and check each chunk as it arrives; a broken connection still ends the recording, and so does a
+        stream the probe stops reading after `max_time` seconds (`_TookTooLong`)."""
         try:
             for chunk in response.iter_bytes():
                 t = time.monotonic() - started
                 writer.chunk(t, chunk)
                 check.feed(chunk, t)
+                if t > max_time:
+                    message = f"the probe stopped reading after {max_time:g} s: the stream had not ended (--max-time)"
+                    writer.end(t, HUNG_UP, message)
+                    raise _TookTooLong(message)
         except httpx.HTTPError as error:
             # the probe never hangs up by itself: a broken read is the server's doing
             writer.end(time.monotonic() - started, "upstream-closed", _describe(error))
@@ -374,6 +394,10 @@ class Probe:
     def _path(self, scenario: Scenario) -> Path:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         return self.out_dir / f"{stamp}-probe-{self.protocol}-{scenario.name}-{uuid.uuid4().hex[:6]}.jsonl"
+
+
+HUNG_UP = "client-disconnected"
+"""The end reason of a stream the probe stopped reading: the client's doing, as the recorder would say."""
 
 
 def _describe(error: httpx.HTTPError) -> str:

@@ -179,6 +179,24 @@ def test_an_ignored_limit_is_said_even_when_the_stream_breaks_another_rule(servi
 
 
 @pytest.mark.slow
+def test_a_stream_that_runs_past_max_time_fails_and_is_recorded_as_the_probe_hanging_up(tmp_path: Path) -> None:
+    """An endpoint that keeps streaming must not hold the probe (or a CI job) forever. The probe hangs up: the
+    server is not blamed for the terminal event it never got to send."""
+    slow = tmp_path / "slow.sse"
+    slow.write_bytes(b"".join(  # 20 ms an event at speed 1: 10 s
+        b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,'
+        b'"delta":{"content":"w%d "},"finish_reason":null}]}\n\n' % n for n in range(500)) + b"data: [DONE]\n\n")
+    with ReplayServer(Replay.from_paths([str(slow)], speed=1.0)) as server:
+        results = list(Probe(server.url + "/v1", "openai-chat", tmp_path / "out", api_key=SECRET, max_time=0.3).run())
+    assert {(r.verdict, r.failure) for r in results} == {
+        ("fail", "the probe stopped reading after 0.3 s: the stream had not ended (--max-time)")}
+    source = open_source(str(results[0].recording))
+    list(source.chunks())
+    assert source.end.reason == "client-disconnected"
+    assert [f.rule for f in results[0].findings] == ["sse/not-ended-by-server"]
+
+
+@pytest.mark.slow
 def test_a_stream_the_server_ends_before_its_terminal_event_is_recorded_as_cut(serving, tmp_path: Path) -> None:
     """The probe writes the end the recorder would: a body that ends cleanly but early is `upstream-closed`."""
     text = (CORPUS / "openai-chat/openai-python__text-plain.sse").read_bytes()
@@ -371,6 +389,8 @@ def test_probe_command_that_cannot_probe_says_why_in_one_line(serving, tmp_path:
         (["--base-url", "localhost:1", "--protocol", "openai-chat"], "--base-url: expected an http:// or https:// URL"),
         (["--base-url", "http://127.0.0.1:9", "--protocol", "openai-chat", "--api-key-env", "PROBE_UNSET_VAR"],
          "--api-key-env: $PROBE_UNSET_VAR is not set"),
+        (["--base-url", "http://127.0.0.1:9", "--protocol", "openai-chat", "--max-time", "0"],
+         "Invalid value for '--max-time'"),
     ],
 )
 def test_probe_command_usage_errors(monkeypatch, args: list[str], message: str) -> None:
