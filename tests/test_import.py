@@ -172,6 +172,14 @@ def test_an_event_stream_without_its_body_or_a_broken_entry_is_skipped_with_a_no
     ]
 
 
+def _nested_tnetstring(depth: int) -> bytes:
+    """A list in a list, `depth` times, in mitmproxy's flow file format (tnetstring)."""
+    data = b"0:]"
+    for _ in range(depth):
+        data = b"%d:%s]" % (len(data), data)
+    return data
+
+
 @pytest.mark.parametrize(
     ("content", "error"),
     [
@@ -180,6 +188,10 @@ def test_an_event_stream_without_its_body_or_a_broken_entry_is_skipped_with_a_no
         pytest.param(b'{"log": {"entries": []}}', "no event-stream response could be imported from {path}",
                      id="no-streams"),
         pytest.param(b"", "no event-stream response could be imported from {path}", id="empty-flow-file"),
+        pytest.param(b'{"log": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+                     "{path}: not a HAR file (JSON nested too deeply to read)", id="too-deep-har"),
+        pytest.param(_nested_tnetstring(50_000), "{path}: not a mitmproxy flow file (nested too deeply to read)",
+                     id="too-deep-flows"),
     ],
 )
 def test_unusable_files_are_one_line_and_exit_2(run_cli, tmp_path: Path, content: bytes, error: str) -> None:

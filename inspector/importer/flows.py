@@ -31,6 +31,8 @@ def read_flows(path: str) -> Iterator[Capture | Skipped | None]:
         raise CaptureError(f"{path}: {error.strerror or error}") from None
     except exceptions.FlowReadException as error:
         raise CaptureError(f"{path}: not a HAR or mitmproxy flow file ({error})") from None
+    except RecursionError:  # mitmproxy's reader recurses into what it reads
+        raise CaptureError(f"{path}: not a mitmproxy flow file (nested too deeply to read)") from None
 
 
 def _capture(where: str, flow: http.HTTPFlow) -> Capture | Skipped:

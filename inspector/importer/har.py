@@ -40,6 +40,8 @@ def read_har(path: str) -> Iterator[Capture | Skipped | None]:
         raise CaptureError(f"{path}: {error.strerror or error}") from None
     except (ValueError, KeyError, TypeError) as error:
         raise CaptureError(f"{path}: not a HAR file (no log.entries: {error})") from None
+    except RecursionError:
+        raise CaptureError(f"{path}: not a HAR file (JSON nested too deeply to read)") from None
     if not isinstance(entries, list):
         raise CaptureError(f"{path}: not a HAR file (log.entries is not a list)")
     for number, entry in enumerate(entries):
