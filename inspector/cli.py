@@ -353,8 +353,9 @@ def _recorder_options(command):
                      "only). Default: the proxy HTTPS_PROXY / HTTP_PROXY named when sse-inspector started, except "
                      "for NO_PROXY hosts, as curl does; none: direct."),
         click.option("--redact", "redacted", multiple=True, metavar="NAME",
-                     help="Also redact this header, query parameter or JSON field (repeatable); names with key, token, "
-                     "secret, password, auth, cookie, session, credential or signature among their words always are."),
+                     help="Also redact this header, query parameter, form or JSON field (repeatable); names with key, "
+                     "token, secret, password, auth, cookie, session, credential or signature among their words always "
+                     "are."),
     ]):
         command = option(command)
     return command
@@ -475,7 +476,8 @@ def _exit_after_the_proxy(code: int) -> NoReturn:
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), default="recordings", show_default=True,
               help="Directory the recordings are written to.")
 @click.option("--redact", multiple=True, metavar="NAME",
-              help="Also redact this header or query parameter (repeatable); keys and tokens always are.")
+              help="Also redact this header, query parameter, form or JSON field (repeatable); keys and tokens "
+              "always are.")
 def import_command(files: tuple[str, ...], out_dir: str, redact: tuple[str, ...]) -> None:
     """Turn every event-stream response in a HAR file (browser DevTools, HTTP Toolkit, Proxyman, Charles) or a
     mitmproxy flow file (`mitmdump -w`) into a recording, with secrets redacted as `record` does.

@@ -96,7 +96,7 @@ class Recorder:
         loader.add_option("sse_dir", str, "recordings", "Directory the recordings are written to.")
         loader.add_option(
             "sse_redact", Sequence[str], [],
-            "Extra header, query parameter or JSON field names whose values are redacted, on top of the policy "
+            "Extra header, query parameter, form or JSON field names whose values are redacted, on top of the policy "
             "(names with key, token, secret, password, auth, cookie, session, credential or signature among their "
             "words; see docs/recording.md).",
         )
