@@ -159,6 +159,15 @@ def test_an_error_answer_sent_as_an_event_shows_its_message(tmp_path: Path) -> N
     assert "not an event stream" not in shown
 
 
+def test_a_whole_answer_where_a_stream_was_asked_for_is_not_called_an_error(tmp_path: Path) -> None:
+    """LiteLLM's `/v1/messages` answers `stream: true` with one JSON message: HTTP 200, the model's answer."""
+    body = b'{"type":"message","role":"assistant","content":[{"type":"text","text":"Hello"}],"stop_reason":"end_turn"}'
+    path = record(tmp_path, [(0.1, body)], headers={"content-type": "application/json"})
+    shown = render(StreamView(inspect(open_source(path))), 100)
+    assert panel(shown, "answer: HTTP 200, not an event stream")[1] == '   "type": "message",'
+    assert "error answer" not in shown
+
+
 def test_bodies_nested_too_deeply_to_read_are_shown_without_their_facts(tmp_path: Path) -> None:
     """A request body or an error body of 100,000 nested lists (a hostile client or server) broke `view`, `view
     --json` and `view --html` with a RecursionError; each is shown, not read."""
