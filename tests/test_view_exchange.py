@@ -164,7 +164,7 @@ def test_a_whole_answer_where_a_stream_was_asked_for_is_not_called_an_error(tmp_
     body = b'{"type":"message","role":"assistant","content":[{"type":"text","text":"Hello"}],"stop_reason":"end_turn"}'
     path = record(tmp_path, [(0.1, body)], headers={"content-type": "application/json"})
     shown = render(StreamView(inspect(open_source(path))), 100)
-    assert panel(shown, "answer: HTTP 200, not an event stream")[1] == '   "type": "message",'
+    assert panel(shown, "answer in one body: HTTP 200, not an event stream")[1] == '   "type": "message",'
     assert "error answer" not in shown
 
 

@@ -88,7 +88,7 @@ class ResponseFacts:
         """The heading of a non-streamed answer: an error's, or a whole answer's where a stream was asked for (a
         server that ignores `stream: true`); it says when the body is not even an event stream (an error sent as
         an event, as LiteLLM's proxy does, is one)."""
-        kind = "answer" if self.status is not None and 200 <= self.status < 300 else "error answer"
+        kind = "answer in one body" if self.status is not None and 200 <= self.status < 300 else "error answer"
         framed = "text/event-stream" in (self.content_type or "").lower()
         return f"{kind}: HTTP {self.status}{'' if framed else ', not an event stream'}"
 
