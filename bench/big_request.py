@@ -95,9 +95,7 @@ async def main(args: argparse.Namespace) -> None:
                 results[name].append(await one_round(processes[name][1], body, args.events, args.interval_ms,
                                                      args.first_byte_ms))
     finally:
-        for process, _ in processes.values():
-            process.terminate()
-            process.wait()
+        common.stop_proxies(processes, work)
         server.close()
     print(f"a {len(body) / 1e6:.1f} MB request (first byte after {args.first_byte_ms:g} ms) through the proxy while "
           f"a stream of a chunk every {args.interval_ms:g} ms runs, medians of {args.rounds} rounds:")

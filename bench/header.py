@@ -9,7 +9,7 @@ every turn. Three bodies of about `--kib` KiB:
   secret: the body is parsed, redacted and written again;
 - `chat-words`: an OpenAI Chat conversation whose text says "token" and "key" but holds no secret field: parsed,
   nothing redacted, the text kept as it came;
-- `chat-plain`: no secret word at all: kept as it came, not parsed.
+- `chat-plain`: no secret word at all: parsed too (looking for the words first cost more), kept as it came.
 
     python bench/header.py [--kib 175] [--rounds 7] [--repeat 20] [--baseline REV]
 

@@ -167,6 +167,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -364,6 +365,14 @@ def start_proxies(upstream_port: int, work: Path, trees: dict[str, Path]) -> dic
     return processes
 
 
+def stop_proxies(processes: dict[str, tuple[subprocess.Popen, int]], work: Path) -> None:
+    """Ctrl-C for each (the recorders end their recordings), then their recordings go."""
+    for process, _ in processes.values():
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    shutil.rmtree(work, ignore_errors=True)
+
+
 async def main(args: argparse.Namespace) -> None:
     load = os.getloadavg()
     server = await asyncio.start_server(upstream, "127.0.0.1", 0)
@@ -423,11 +432,8 @@ async def main(args: argparse.Namespace) -> None:
             for name in order[round_number % len(order):] + order[:round_number % len(order)]:
                 await measure(name)
     finally:
-        for process, _ in processes.values():
-            process.send_signal(2)
-            process.wait(timeout=30)
+        stop_proxies(processes, work)
         server.close()
-        shutil.rmtree(work, ignore_errors=True)
     report(args, results)
     print(f"load average (1, 5, 15 min) at the start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, at the end "
           + " ".join(f"{value:.2f}" for value in os.getloadavg()))
