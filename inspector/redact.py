@@ -154,21 +154,28 @@ def _is_form(content_type: str | None) -> bool:
     return content_type is not None and content_type.partition(";")[0].strip().lower() == _FORM
 
 
-def _keys_in(text: str | bytes) -> int:
+def _keys_in(text: str | bytes) -> int | None:
     """The keys of a JSON text as SDKs write it (each key's closing quote right before its colon; a quote inside a
     string is always escaped). A parser keeps only the last value of a key given twice, so a secret in the first
     would be in the text but never looked at: when the parsed keys are fewer, the body is written from what was
-    parsed. Odd spacing (`"key" : 1`) counts fewer keys here: such a body is written from what was parsed too."""
-    key_end, escaped = _KEYS_IN_TEXT if isinstance(text, str) else _KEYS_IN_BYTES
-    slices = range(0, len(text), _SLICE)
-    return sum(len(key_end.findall(text, start, start + _SLICE + 1))
-               - len(escaped.findall(text, start, start + _SLICE + 2)) for start in slices)
+    parsed. None where the text alone might count too few (a colon after JSON spacing, as in `"key" : 1`, or after
+    an escaped backslash and a quote, as in `"C:\\\\": 1`): such a body is written from what was parsed too, so that
+    no count too low can hide a key given twice."""
+    key_end, escaped, unclear = _KEYS_IN_BYTES if isinstance(text, bytes) else _KEYS_IN_TEXT
+    keys = 0
+    for start in range(0, len(text), _SLICE):
+        if unclear.search(text, start, start + _SLICE):
+            return None
+        keys += (len(key_end.findall(text, start, start + _SLICE + 1))
+                 - len(escaped.findall(text, start, start + _SLICE + 2)))
+    return keys
 
 
-_KEYS_IN_TEXT = re.compile('":'), re.compile(r'\\":')
-_KEYS_IN_BYTES = re.compile(b'":'), re.compile(rb'\\":')
-"""Searched, not counted with `str.count`: the regex engine looks for the quote alone first, three times as fast
-on a body of long strings (a base64 image: 7 ms for 21 MB against 22)."""
+_KEYS_IN_TEXT = tuple(map(re.compile, ('":', r'\\":', r':(?:(?<=\\\\":)|(?<=[ \t\n\r]:))')))
+_KEYS_IN_BYTES = tuple(re.compile(pattern.pattern.encode()) for pattern in _KEYS_IN_TEXT)
+"""A key's end, an escaped quote before a colon, and a colon that makes the count unclear. Searched, not counted
+with `str.count`: the regex engine looks for their first character alone first, three times as fast on a body
+of long strings (a base64 image: 7 ms for 21 MB against 22)."""
 _SLICE = 1 << 20
 """Characters (or bytes) `_keys_in` searches in one call: a large body's keys are counted on a worker thread
 (`Recorder.request`), and each call holds the GIL, for which the proxy's event loop waits meanwhile."""

@@ -541,6 +541,23 @@ def test_a_large_request_is_recorded_redacted_whole(upstream, record_command, tm
     assert json.loads(header["request"]["body"]) == {**body, "api_key": "…wxyz"}
 
 
+@pytest.mark.parametrize("padding", [0, 300_000], ids=["on the loop", "large, on the worker thread"])
+def test_a_secret_under_a_key_given_twice_does_not_reach_disk_however_the_body_is_spaced(
+        upstream, record_command, tmp_path, padding):
+    """A key given twice hides a secret from the parser; spacing before a colon once threw the key count off by
+    as many, and the body was kept as it came."""
+    command, base_url, _ = record_command("--reverse", upstream.url, "--dir", str(tmp_path / "rec"))
+    body = f'{{"stream": true, "api_key": "{SECRET}", "api_key": 1, "model" : "{"m" * padding}"}}'
+    with httpx.stream("POST", f"{base_url}/v1/chat/completions", content=body, timeout=WAIT,
+                      headers={"X-Corpus": CHAT, "Content-Type": "application/json"}) as response:
+        response.read()
+    assert command.line().endswith("  ok")
+    [path] = (tmp_path / "rec").iterdir()
+    assert "SECRETVALUE" not in path.read_text()
+    header, _, _ = read_recording(path)
+    assert json.loads(header["request"]["body"]) == {"stream": True, "api_key": 1, "model": "m" * padding}
+
+
 def test_no_secret_reaches_disk_wherever_the_client_or_the_upstream_puts_it(upstream, record_command, run_cli,
                                                                            tmp_path):
     """Headers (Cookie, one named by `record --redact`), query parameters, JSON fields at any depth, the
