@@ -526,9 +526,9 @@ def probe(base_url: str, protocol: str, model: str | None, api_key_env: str | No
     max-tokens limit), each recorded into --out and validated; prints scenario x verdict and the findings.
 
     Exit 1 when a stream breaks the protocol, when the endpoint does not stop at the low limit with the
-    protocol's length reason, when a stream is still open after --max-time, or when it streams another protocol
-    (said once); a model that only declines to call the tool is a warning. The API key is read from the
-    environment and never printed or recorded.
+    protocol's length reason, when a stream is still open after --max-time or sends 64 MiB with no event's end
+    (the probe hangs up), or when it streams another protocol (said once); a model that only declines to call the
+    tool is a warning. The API key is read from the environment and never printed or recorded.
     """
     from pathlib import Path
 

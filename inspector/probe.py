@@ -267,8 +267,13 @@ MAX_TIME = 300.0
 """`Probe.max_time`'s default: a reasoning model may think for minutes before a short answer."""
 
 
-class _TookTooLong(Exception):
-    """The probe stopped reading a stream that had run for longer than `Probe.max_time`."""
+MAX_HELD = 64 << 20
+"""`Probe.max_held`'s default, in bytes: a whole image in one event is a few MB."""
+
+
+class _StoppedReading(Exception):
+    """The probe stopped reading a stream: it ran for longer than `Probe.max_time`, or sent more than
+    `Probe.max_held` bytes with no event's end."""
 
 
 @dataclass
@@ -284,6 +289,9 @@ class Probe:
     max_time: float = MAX_TIME
     """Seconds a scenario's stream may run: an endpoint that keeps a stream open (a comment now and then) must not
     hold the probe forever."""
+    max_held: int = MAX_HELD
+    """Bytes a stream may send with no event's end: the parser holds them, so an endless line from a hostile
+    endpoint must not fill the memory before `max_time`."""
     transport: httpx.BaseTransport | None = None
     """None for the network; tests hand in an `httpx.MockTransport`."""
 
@@ -333,12 +341,12 @@ class Probe:
                                     status=response.status_code, content_type=response.headers.get("content-type"))
                 header = self._header(request, response, started_at)
                 with closing(RecordingWriter(result.recording, header)) as writer:
-                    self._stream(response, writer, check, started, self.max_time)
+                    self._stream(response, writer, check, started)
         except (httpx.ConnectError, httpx.ConnectTimeout):
             raise  # `run` decides: the endpoint is out of reach, or this scenario failed
         except httpx.HTTPError as error:
             result.failure = _describe(error)
-        except _TookTooLong as error:
+        except _StoppedReading as error:
             result.failure, hung_up = str(error), HUNG_UP  # the server's end-of-stream rules are not judged
         if check is None:
             return result
@@ -368,20 +376,19 @@ class Probe:
             extra={"decoded_from": encoding} if decoded else {},
         )
 
-    @staticmethod
-    def _stream(response: httpx.Response, writer: RecordingWriter, check: StreamCheck, started: float,
-                max_time: float) -> None:
+    def _stream(self, response: httpx.Response, writer: RecordingWriter, check: StreamCheck, started: float) -> None:
         """Record and check each chunk as it arrives; a broken connection still ends the recording, and so does a
-        stream the probe stops reading after `max_time` seconds (`_TookTooLong`)."""
+        stream the probe stops reading (`_StoppedReading`): after `max_time` seconds, or `max_held` bytes with
+        no event's end."""
+        held = 0
         try:
             for chunk in response.iter_bytes():
                 t = time.monotonic() - started
                 writer.chunk(t, chunk)
-                check.feed(chunk, t)
-                if t > max_time:
-                    message = f"the probe stopped reading after {max_time:g} s: the stream had not ended (--max-time)"
-                    writer.end(t, HUNG_UP, message)
-                    raise _TookTooLong(message)
+                held = 0 if check.feed(chunk, t) else held + len(chunk)
+                if (why := self._why_stop(t, held)) is not None:
+                    writer.end(t, HUNG_UP, why)
+                    raise _StoppedReading(why)
         except httpx.HTTPError as error:
             # the probe never hangs up by itself: a broken read is the server's doing
             writer.end(time.monotonic() - started, "upstream-closed", _describe(error))
@@ -390,6 +397,13 @@ class Probe:
         expects_terminal = check.checker is not None and check.status is not None and 200 <= check.status < 300
         reason, error = end_reason(Ending("response"), None, check.assembly.ended, expects_terminal)
         writer.end(time.monotonic() - started, reason, error)
+
+    def _why_stop(self, t: float, held: int) -> str | None:
+        if t > self.max_time:
+            return f"the probe stopped reading after {self.max_time:g} s: the stream had not ended (--max-time)"
+        if held > self.max_held:
+            return f"the probe stopped reading: {held:,} bytes came with no event's end"
+        return None
 
     def _path(self, scenario: Scenario) -> Path:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -196,6 +196,33 @@ def test_a_stream_that_runs_past_max_time_fails_and_is_recorded_as_the_probe_han
     assert [f.rule for f in results[0].findings] == ["sse/not-ended-by-server"]
 
 
+def test_a_stream_that_sends_an_endless_line_is_stopped_before_it_fills_the_memory(tmp_path: Path) -> None:
+    """The parser holds a line until its end: a hostile endpoint's line that never ends would grow it until
+    --max-time. The probe hangs up once `max_held` bytes came with no event's end."""
+    endless = tmp_path / "endless.sse"
+    endless.write_bytes(b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[]}\n\n'
+                        + b"data: " + b"x" * (8 << 20))
+    with ReplayServer(Replay.from_paths([str(endless)])) as server:
+        probe = Probe(server.url + "/v1", "openai-chat", tmp_path / "out", api_key=SECRET, max_held=1 << 20)
+        results = list(probe.run())
+    assert {r.verdict for r in results} == {"fail"}
+    assert all(r.failure.startswith("the probe stopped reading: ") and r.failure.endswith(" bytes came with no "
+                                                                                           "event's end")
+               for r in results)
+    source = open_source(str(results[0].recording))
+    received = sum(len(chunk.data) for run in source.chunks() for chunk in run.chunks())
+    assert (1 << 20) < received < (8 << 20)
+    assert source.end.reason == "client-disconnected"
+
+
+def test_the_help_states_the_limits_the_probe_applies() -> None:
+    """The CLI imports the probe only when it runs (to start fast), so its help repeats these two figures."""
+    from inspector.probe import MAX_HELD, MAX_TIME
+    shown = " ".join(CliRunner().invoke(cli, ["probe", "--help"], terminal_width=200).output.split())
+    assert f"sends {MAX_HELD >> 20} MiB with no event's end" in shown
+    assert f"[default: {MAX_TIME}; x>0]" in shown
+
+
 @pytest.mark.slow
 def test_a_stream_the_server_ends_before_its_terminal_event_is_recorded_as_cut(serving, tmp_path: Path) -> None:
     """The probe writes the end the recorder would: a body that ends cleanly but early is `upstream-closed`."""
