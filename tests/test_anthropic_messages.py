@@ -21,7 +21,7 @@ from inspector.findings import RULES, Severity
 from inspector.protocols.anthropic_messages import checker as anthropic_messages  # noqa: F401  (registers the rules)
 from inspector.protocols.anthropic_messages.assembly import Fragments
 from inspector.sse import SSEParser
-from inspector.validate import check_bytes
+from inspector.validate import StreamCheck, check_bytes
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus" / "anthropic-messages"
 
@@ -410,3 +410,17 @@ def test_thousands_of_blocks_left_open_give_findings_of_bounded_length():
     assert overlaps[19].message.startswith("block 20 starts while block 0, 1, 2 and 17 more is still open")
     assert sum(finding.count for finding in overlaps) == count - 1
     assert max(len(finding.message) for finding in findings) < 300
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    ("message_delta", 'the SDK raises "Unexpected event order", and the client gets no message'),
+    (None, "the SDK skips this frame for its event name, and raises \"Unexpected event order\" at the first event "
+           "it reads before a `message_start`, and the client gets no message")])
+def test_a_stream_that_does_not_start_with_message_start_says_what_the_sdk_does_with_its_first_frame(
+        name: str | None, says: str) -> None:
+    """An OpenAI-style server's frames carry no event name: the SDK never reads them, so it cannot raise on them."""
+    frame = (f"event: {name}\n" if name else "") + 'data: {"type":"message_delta","delta":{"stop_reason":null}}\n\n'
+    check = StreamCheck("anthropic-messages")
+    check.feed(frame.encode())
+    [finding] = [f for f in check.close() if f.rule == "anthropic/message-start-not-first"]
+    assert finding.message == f"expected `message_start` first, got `message_delta`: {says}"

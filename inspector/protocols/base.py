@@ -29,6 +29,14 @@ class _Done:
 DONE: Any = _Done()
 
 
+def cut_or_done(done_at: int | None, end_index: int | None) -> str:
+    """How a stream without its terminal event ended, as the wire shows it: cut, or with a `data: [DONE]` as its
+    last event (Chat Completions' end, which a server of another protocol may send as its own)."""
+    if done_at is not None and done_at == end_index:
+        return f"it ended with `data: [DONE]` (event {done_at}), which does not end this protocol"
+    return "it was cut"
+
+
 class _Unreadable:
     """An event whose data is not JSON (cut mid-JSON, or garbage): the common layer reports it once, and the
     checker takes it as an event of unknown content at its position. A finding after it must be true whatever the

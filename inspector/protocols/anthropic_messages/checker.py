@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from ...findings import Finding
 from ...sse import Event
-from ..base import ARGUMENTS_HARM, DONE, UNREADABLE, Assembly, FirstTime, ToolCall, arguments_problem
+from ..base import ARGUMENTS_HARM, DONE, UNREADABLE, Assembly, FirstTime, ToolCall, arguments_problem, cut_or_done
 from ..delta_shape import DeltaShape, Hole
 from ..schema import json_type
 from . import rules as R
@@ -98,6 +98,8 @@ class Checker:
         self._first_time = FirstTime()  # (rule, culprit) of findings given once per stream
         self._unreadable_at: int | None = None
         """The last unreadable event (its content unknown): claims it could make false are not made."""
+        self._done_at: int | None = None
+        """The last `data: [DONE]`: a stream that ends with it was ended by its server, not cut."""
         self._maybe_started = -1
         """The next block index when an unreadable event came since the last readable start (-1: none): that
         event may have started one block."""
@@ -132,6 +134,7 @@ class Checker:
             self._unreadable(index)
             return found
         if payload is DONE:
+            self._done_at = index
             found.append(R.DONE_SENTINEL(index, "`data: [DONE]` is not part of Anthropic Messages (`message_stop` "
                                                 "ends the stream): a client that decodes every frame as JSON raises "
                                                 "on it"))
@@ -154,7 +157,7 @@ class Checker:
                        "which is right for a newer event but loses it if it carried content")
             return found
         self._accumulator.feed(index, kind, payload)
-        self._order(index, kind, found)
+        self._order(index, kind, event.type == kind, found)
         handler(index, payload, found)
         if kind in TERMINAL_EVENTS:
             self._terminal = kind
@@ -199,8 +202,9 @@ class Checker:
             last = (f" (event {end_index}, the last one, could not be read and may have been it)"
                     if self._unreadable_at is not None and self._unreadable_at == end_index else "")
             found.append(R.TERMINAL_MISSING(end_index, f"the stream ended without a readable `message_stop` (or "
-                                                       f"`error`){last}: it was cut, and the client cannot tell a "
-                                                       "finished message from a lost connection"))
+                                                       f"`error`){last}: {cut_or_done(self._done_at, end_index)}, "
+                                                       "and the client cannot tell a finished message from a lost "
+                                                       "connection"))
             self._report_unclosed(end_index, "the stream ended", found)
         return found
 
@@ -219,8 +223,9 @@ class Checker:
 
     # --- envelope order -----------------------------------------------------------------------------------------
 
-    def _order(self, index: int, kind: str, found: list[Finding]) -> None:
-        """First-event and short-form rules, which depend only on where an event falls."""
+    def _order(self, index: int, kind: str, named: bool, found: list[Finding]) -> None:
+        """First-event and short-form rules, which depend only on where an event falls. `named`: the frame's event
+        name is its type (else the SDK skips the frame: `_name_mismatch`)."""
         if not self._started and self._unreadable_at is None:  # NOTE: an unreadable event may have been the start
             if kind == KEEPALIVE:
                 self._once(found, R.PING_BEFORE_START, index, kind,
@@ -228,9 +233,11 @@ class Checker:
                            "the SDK skips it")
             elif kind != FIRST_EVENT and kind not in SSE_LAYER_EVENTS and not self._not_first_reported:
                 self._not_first_reported = True
-                found.append(R.MESSAGE_START_NOT_FIRST(index, f"expected `message_start` first, got `{kind}`: the "
-                                                              "SDK raises \"Unexpected event order\" and the client "
-                                                              "gets no message"))
+                sdk = ("the SDK raises \"Unexpected event order\"" if named else
+                       "the SDK skips this frame for its event name, and raises \"Unexpected event order\" at the "
+                       "first event it reads before a `message_start`")
+                found.append(R.MESSAGE_START_NOT_FIRST(index, f"expected `message_start` first, got `{kind}`: {sdk}, "
+                                                              "and the client gets no message"))
         if self._short_form_at is not None and kind != KEEPALIVE:
             self._resolve_short_form(kind, found)
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from ...findings import Finding
 from ...sse import Event
-from ..base import DONE, UNREADABLE, Assembly, FirstTime
+from ..base import DONE, UNREADABLE, Assembly, FirstTime, cut_or_done
 from ..delta_shape import DeltaShape, Hole
 from ..schema import excerpt, json_type
 from . import rules as R
@@ -71,6 +71,8 @@ class Checker:
         self._calls: dict[str, list[Any]] = {"executableCode": [], "toolCall": []}
         """Built-in calls still waiting for their result, by part field: their ids (None when they had none)."""
         self._unreadable_at: int | None = None
+        self._done_at: int | None = None
+        """The last `data: [DONE]`: a stream that ends with it was ended by its server, not cut."""
         self._incomplete_at: int | None = None
         """The last chunk reported for a `functionCall` without a `name`."""
         self._unknown_call = False
@@ -90,6 +92,7 @@ class Checker:
             self._unknown_call = True
             return found
         if payload is DONE:
+            self._done_at = index
             return found
         if type(payload) is not dict:
             found.append(R.NOT_AN_OBJECT(index, f"expected a `GenerateContentResponse` object, got "
@@ -184,7 +187,8 @@ class Checker:
                                                          "is incomplete"))
         if self._finished_at is None and self.assembly.error is None and not last_unreadable:
             found.append(R.FINISH_MISSING(end_index, "the stream ended with no `finishReason` and no "
-                                                     "`promptFeedback.blockReason`: it was cut, and a client cannot "
+                                                     "`promptFeedback.blockReason`: "
+                                                     f"{cut_or_done(self._done_at, end_index)}, and a client cannot "
                                                      "tell a finished answer from a lost connection (vercel reports "
                                                      "finish reason `other`)"))
         return found

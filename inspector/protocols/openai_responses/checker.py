@@ -17,7 +17,7 @@ from pydantic_core import ValidationError
 
 from ...findings import Finding
 from ...sse import Event
-from ..base import DONE, UNREADABLE, Assembly
+from ..base import DONE, UNREADABLE, Assembly, cut_or_done
 from ..delta_shape import DeltaShape, Hole
 from ..schema import summary
 from .items import OutputState
@@ -117,6 +117,8 @@ class Checker:
         self.terminal_index: int | None = None
         self.error_index: int | None = None
         self.unreadable_at: int | None = None
+        self.done_at: int | None = None
+        """The last `data: [DONE]`: a stream that ends with it was ended by its server, not cut."""
         self.unnumbered = 0
         """Unreadable events since the last numbered one: each may have carried the next `sequence_number`."""
         self.validated_at: int | None = None
@@ -133,6 +135,7 @@ class Checker:
             return found
         self.items.all_unknown = False
         if payload is DONE:
+            self.done_at = index
             ended = self.terminal_index if self.terminal_index is not None else self.error_index
             if ended is None:
                 found.append(DONE_SENTINEL(index, (
@@ -226,7 +229,8 @@ class Checker:
                 if self.unreadable_at is not None and self.unreadable_at == end_index else "")
         found.append(TERMINAL_MISSING(end_index, (
             "the stream ended without a readable `response.completed`, `response.failed` or `response.incomplete`"
-            f"{last}: it was cut off, and the SDK raises \"Didn't receive a `response.completed` event\"")))
+            f"{last}: {cut_or_done(self.done_at, end_index)}, and the SDK raises \"Didn't receive a "
+            "`response.completed` event\"")))
         self.items.close_open_items(end_index, "the stream ended")
         return found
 
