@@ -233,11 +233,10 @@ class Checker:
                            "the SDK skips it")
             elif kind != FIRST_EVENT and kind not in SSE_LAYER_EVENTS and not self._not_first_reported:
                 self._not_first_reported = True
-                sdk = ("the SDK raises \"Unexpected event order\"" if named else
-                       "the SDK skips this frame for its event name, and raises \"Unexpected event order\" at the "
-                       "first event it reads before a `message_start`")
-                found.append(R.MESSAGE_START_NOT_FIRST(index, f"expected `message_start` first, got `{kind}`: {sdk}, "
-                                                              "and the client gets no message"))
+                why = ("the SDK raises \"Unexpected event order\" and the client gets no message" if named else
+                       "the client gets no message (the SDK skips this frame for its event name, and raises "
+                       "\"Unexpected event order\" at the first event it reads before a `message_start`)")
+                found.append(R.MESSAGE_START_NOT_FIRST(index, f"expected `message_start` first, got `{kind}`: {why}"))
         if self._short_form_at is not None and kind != KEEPALIVE:
             self._resolve_short_form(kind, found)
 
