@@ -31,6 +31,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
+from . import __version__
 from .findings import Finding, Severity
 from .protocols.base import Assembly
 from .recorder.stream import Ending
@@ -118,6 +119,9 @@ class Dialect:
     default_model: str
     auth: Callable[[str], dict[str, str]]
     scenarios: tuple[Scenario, ...]
+    client: str
+    """The official SDK's `User-Agent` product, sent before the probe's own: an endpoint may route or refuse by it
+    (MockAI answers only requests whose User-Agent names the SDK)."""
     extra_headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -167,6 +171,7 @@ DIALECTS: dict[str, Dialect] = {
             Scenario("max-tokens", lambda m: _chat(m, _LONG_PROMPT, max_completion_tokens=_LOW_LIMIT),
                      require=_stopped_at_the_limit("max_completion_tokens", "length")),
         ),
+        "OpenAI/Python",
     ),
     "openai-responses": Dialect(
         "openai-responses", "/responses", "OPENAI_API_KEY", "gpt-4o-mini",
@@ -178,6 +183,7 @@ DIALECTS: dict[str, Dialect] = {
             Scenario("max-tokens", lambda m: _responses(m, _LONG_PROMPT, max_output_tokens=_LOW_LIMIT),
                      require=_stopped_at_the_limit("max_output_tokens", "max_output_tokens")),
         ),
+        "OpenAI/Python",
     ),
     "anthropic-messages": Dialect(
         "anthropic-messages", "/v1/messages", "ANTHROPIC_API_KEY", "claude-haiku-4-5",
@@ -189,6 +195,7 @@ DIALECTS: dict[str, Dialect] = {
             Scenario("max-tokens", lambda m: _messages(m, _LONG_PROMPT, max_tokens=_LOW_LIMIT),
                      require=_stopped_at_the_limit("max_tokens", "max_tokens")),
         ),
+        "Anthropic/Python",
         {"anthropic-version": "2023-06-01"},
     ),
     "gemini": Dialect(
@@ -204,6 +211,7 @@ DIALECTS: dict[str, Dialect] = {
             # and an answer are all judged as the stream they are
             Scenario("blocked-prompt", lambda m: _gemini(m, _BORDERLINE_PROMPT, safetySettings=_STRICTEST_SAFETY)),
         ),
+        "google-genai-sdk",
     ),
 }
 # fmt: on
@@ -304,7 +312,8 @@ class Probe:
         return self.base_url.rstrip("/") + self.dialect.path.format(model=self.model or self.dialect.default_model)
 
     def headers(self) -> dict[str, str]:
-        headers = {"content-type": "application/json", "accept": "text/event-stream", **self.dialect.extra_headers}
+        headers = {"content-type": "application/json", "accept": "text/event-stream",
+                   "user-agent": f"{self.dialect.client} sse-inspector/{__version__}", **self.dialect.extra_headers}
         if self.api_key:
             headers.update(self.dialect.auth(self.api_key))
         return headers
@@ -393,8 +402,11 @@ class Probe:
             # the probe never hangs up by itself: a broken read is the server's doing
             writer.end(time.monotonic() - started, "upstream-closed", _describe(error))
             raise
-        # as the recorder says it: a stream whose body ended before the protocol's terminal event was cut upstream
-        expects_terminal = check.checker is not None and check.status is not None and 200 <= check.status < 300
+        # as the recorder says it: an event stream whose body ended before the protocol's terminal event was cut
+        # upstream; a body of another kind (one JSON answer) has no terminal event to wait for
+        sse = "text/event-stream" in response.headers.get("content-type", "").lower()
+        expects_terminal = (sse and check.checker is not None and check.status is not None
+                            and 200 <= check.status < 300)
         reason, error = end_reason(Ending("response"), None, check.assembly.ended, expects_terminal)
         writer.end(time.monotonic() - started, reason, error)
 

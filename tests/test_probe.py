@@ -11,6 +11,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from inspector import __version__
 from inspector.cli import cli
 from inspector.inputs import open_source
 from inspector.probe import DIALECTS, TOOL_NAME, KeyRefused, Probe, ProbeError, ProbeReport, ScenarioResult
@@ -450,3 +451,31 @@ def test_probe_command_cannot_write_its_recordings(tmp_path: Path) -> None:
                                       "--out", str(tmp_path / "file" / "sub")])
     assert (result.exit_code, result.output.splitlines()[-1]) == (
         2, f"sse-inspector: error: --out {tmp_path / 'file' / 'sub'}: Not a directory")
+
+
+@pytest.mark.parametrize(("protocol", "sdk"), [("openai-chat", "OpenAI/Python"), ("openai-responses", "OpenAI/Python"),
+                                               ("anthropic-messages", "Anthropic/Python"),
+                                               ("gemini", "google-genai-sdk")])
+def test_the_probe_names_the_sdk_it_stands_for_then_itself(tmp_path: Path, protocol: str, sdk: str) -> None:
+    """An endpoint may route or refuse by User-Agent (MockAI answers only requests that name an SDK): the probe
+    asks as the SDK whose clients it speaks for, and says who it is."""
+    agents = []
+
+    def endpoint(request: httpx.Request) -> httpx.Response:
+        agents.append(request.headers["user-agent"])
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=b"")
+    list(Probe("http://endpoint/v1", protocol, tmp_path, transport=httpx.MockTransport(endpoint)).run())
+    assert set(agents) == {f"{sdk} sse-inspector/{__version__}"}
+
+
+def test_an_answer_in_one_json_body_is_recorded_as_complete_not_cut(tmp_path: Path) -> None:
+    """MockAI 0.3.1 answers a streaming request with its events in a JSON array: `http/content-type` says so, and
+    the recording's end line does not blame the body for a terminal event it was never going to carry."""
+    body = ["data: {}\n\n", "data: [DONE]\n\n"]
+    probe = Probe("http://endpoint/v1", "openai-chat", tmp_path,
+                  transport=httpx.MockTransport(lambda request: httpx.Response(200, json=body)))
+    [result, *_] = list(probe.run())
+    assert [f.rule for f in result.findings] == ["http/content-type"]
+    source = open_source(str(result.recording))
+    list(source.chunks())
+    assert (source.end.reason, source.end.error) == ("complete", None)
