@@ -163,8 +163,10 @@ class StreamCheck:
         self._take_problems()
         pending = self.parser.unterminated
         cut_short = end_reason in _NOT_ENDED_BY_SERVER  # the body did not end where the recording does
+        payload = _event_payload(pending.data) if pending is not None else None
+        lost_end = pending is not None and self.checker is not None and self.checker.ends_stream(payload)
         if pending is not None and not cut_short:
-            self._report(SSE_UNTERMINATED(pending.index, _unterminated_message(pending)))
+            self._report(SSE_UNTERMINATED(pending.index, _unterminated_message(pending, payload, lost_end)))
         if self.events == 0 and pending is None and not cut_short:
             self._report(SSE_NO_EVENTS(None, "the body ended before any event was dispatched"))
         if cut_short and not self.assembly.ended:
@@ -172,7 +174,8 @@ class StreamCheck:
                                              "last event: the server's end-of-stream rules are not judged"))
         elif self.checker is not None:
             self._report(*self._out_of_band())
-            self._report(*self.checker.finish(self.last_index))
+            missing = self.checker.end_missing if lost_end else None  # said once: the lost end, by the SSE layer
+            self._report(*(finding for finding in self.checker.finish(self.last_index) if finding.rule != missing))
         self.findings.extend(self._cap.unlisted())
         # in event order, findings about the stream as a whole last (the sort is stable)
         self.findings.sort(key=lambda finding: (finding.index is None, finding.index or 0))
@@ -301,16 +304,26 @@ def _excerpt(text: str, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
-def _unterminated_message(pending: Event) -> str:
-    kind = pending.type
+def _event_payload(data: str) -> Any:
+    """An event's data as a checker takes it: `DONE`, the JSON value, or None when it is no JSON."""
+    if data == "[DONE]":
+        return DONE
     try:
-        payload = json.loads(pending.data)
+        return json.loads(data)
     except (ValueError, RecursionError):
-        payload = None
-    if kind == "message" and isinstance(payload, dict) and isinstance(payload.get("type"), str):
+        return None
+
+
+def _unterminated_message(pending: Event, payload: Any, lost_end: bool) -> str:
+    kind = pending.type
+    if payload is DONE:
+        kind = "[DONE]"
+    elif kind == "message" and isinstance(payload, dict) and isinstance(payload.get("type"), str):
         kind = payload["type"]
+    lost = ("so the stream's end is lost with it: the client cannot tell a finished answer from a lost connection"
+            if lost_end else "so it is lost")
     return (f"the stream ended inside event {pending.index} (`{kind}`) with no blank line after it: "
-            "a conformant client never dispatches it, so it is lost")
+            f"a conformant client never dispatches it, {lost}")
 
 
 def _json_object(text: str) -> dict[str, Any] | None:

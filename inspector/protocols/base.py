@@ -238,6 +238,15 @@ class Checker(Protocol):
         """Check one event (its JSON already decoded, or `UNREADABLE`) and update the assembly."""
         ...
 
+    end_missing: ClassVar[str]
+    """The rule of a stream that ends without the protocol's end (its terminal event, `[DONE]`, a finish)."""
+
+    @staticmethod
+    def ends_stream(payload: Any) -> bool:
+        """Whether an event of this payload is the protocol's end: an unterminated last one that is, lost to every
+        conformant client, is reported once by the SSE layer, not again as `end_missing`."""
+        ...
+
     def finish(self, end_index: int | None) -> list[Finding]:
         """End-of-stream rules: missing terminal events, open items, unfinished choices.
 

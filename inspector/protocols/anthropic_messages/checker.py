@@ -72,6 +72,11 @@ class Checker:
     """Judges one Anthropic Messages stream; fills `assembly` through an `Accumulator`."""
 
     name: ClassVar[str] = "anthropic-messages"
+    end_missing: ClassVar[str] = R.TERMINAL_MISSING.id
+
+    @staticmethod
+    def ends_stream(payload: Any) -> bool:
+        return type(payload) is dict and payload.get("type") in TERMINAL_EVENTS
 
     def __init__(self) -> None:
         self.assembly = Assembly(self.name)

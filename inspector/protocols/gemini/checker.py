@@ -52,6 +52,17 @@ class Checker:
     """Judges one Gemini stream; fills `assembly` through an `Accumulator`."""
 
     name: ClassVar[str] = "gemini"
+    end_missing: ClassVar[str] = R.FINISH_MISSING.id
+
+    @staticmethod
+    def ends_stream(payload: Any) -> bool:
+        """A finish on a candidate, a blocked prompt, or an error."""
+        if type(payload) is not dict:
+            return False
+        feedback, candidates = payload.get("promptFeedback"), payload.get("candidates")
+        return ("error" in payload or (type(feedback) is dict and feedback.get("blockReason") is not None)
+                or (type(candidates) is list and any(type(candidate) is dict and candidate.get("finishReason")
+                                                     is not None for candidate in candidates)))
 
     def __init__(self) -> None:
         self.assembly = Assembly(self.name)

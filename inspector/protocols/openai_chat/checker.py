@@ -74,6 +74,11 @@ class Checker:
     """The Chat Completions state machine: `feed` each event, then `finish` at the end of the stream."""
 
     name: ClassVar[str] = "openai-chat"
+    end_missing: ClassVar[str] = DONE_MISSING.id
+
+    @staticmethod
+    def ends_stream(payload: Any) -> bool:
+        return payload is DONE
 
     def __init__(self) -> None:
         self.assembly = Assembly(self.name)

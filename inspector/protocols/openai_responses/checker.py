@@ -100,6 +100,12 @@ class Checker:
     """The Responses state machine: `feed` each decoded event, then `finish` at the end of the stream."""
 
     name: ClassVar[str] = "openai-responses"
+    end_missing: ClassVar[str] = TERMINAL_MISSING.id
+
+    @staticmethod
+    def ends_stream(payload: Any) -> bool:
+        kind = payload.get("type") if type(payload) is dict else None
+        return kind == "error" or kind in TERMINAL_EVENTS
 
     def __init__(self) -> None:
         self.assembly = Assembly(self.name)

@@ -1,0 +1,103 @@
+"""How a stream ends, said as the wire shows it: with a `[DONE]` of another protocol (an OpenAI-style server), the
+end was the server's, not a cut; with its end event unterminated (no blank line after it), the one break is the
+SSE layer's, not also a missing end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from inspector.validate import StreamCheck
+
+
+def _sse(*events: tuple[str | None, object]) -> bytes:
+    return b"".join((f"event: {name}\n" if name else "").encode()
+                    + b"data: " + (data if isinstance(data, str) else json.dumps(data)).encode() + b"\n\n"
+                    for name, data in events)
+
+
+MESSAGE = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": [], "stop_reason": None,
+           "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}
+ANTHROPIC = [("message_start", {"type": "message_start", "message": MESSAGE}),
+             ("content_block_start", {"type": "content_block_start", "index": 0,
+                                      "content_block": {"type": "text", "text": ""}}),
+             ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                      "delta": {"type": "text_delta", "text": "Hi"}}),
+             ("content_block_stop", {"type": "content_block_stop", "index": 0})]
+RESPONSE = {"id": "resp_1", "object": "response", "created_at": 1, "status": "in_progress", "model": "m",
+            "output": []}
+RESPONSES = [("response.created", {"type": "response.created", "sequence_number": 0, "response": RESPONSE}),
+             ("response.in_progress", {"type": "response.in_progress", "sequence_number": 1, "response": RESPONSE})]
+GEMINI = [(None, {"candidates": [{"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}]})
+          for text in ("Hi", " there")]
+CHAT_CHUNK = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+              "choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": None}]}
+CHAT_LAST = {**CHAT_CHUNK, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+ENDS = {"anthropic-messages": ("anthropic/terminal-missing", ("message_stop", {"type": "message_stop"})),
+        "openai-responses": ("responses/terminal-missing",
+                             ("response.completed", {"type": "response.completed", "sequence_number": 2,
+                                                     "response": {**RESPONSE, "status": "completed"}})),
+        "openai-chat": ("chat/done-missing", (None, "[DONE]")),
+        "gemini": ("gemini/finish-missing",
+                   (None, {"candidates": [{"content": {"parts": [{"text": "!"}], "role": "model"},
+                                           "finishReason": "STOP", "index": 0}]}))}
+STREAMS = {"anthropic-messages": ("anthropic/terminal-missing", ANTHROPIC),
+           "openai-responses": ("responses/terminal-missing", RESPONSES),
+           "gemini": ("gemini/finish-missing", GEMINI)}
+
+
+def _ending(protocol: str, events: list) -> str:
+    rule, _ = STREAMS[protocol]
+    check = StreamCheck(protocol)
+    check.feed(_sse(*events))
+    [finding] = [finding for finding in check.close() if finding.rule == rule]
+    return finding.message
+
+
+@pytest.mark.parametrize("protocol", STREAMS)
+def test_a_stream_that_ends_with_done_was_ended_by_its_server_not_cut(protocol: str) -> None:
+    events = STREAMS[protocol][1]
+    done = len(events)
+    assert f"it ended with `data: [DONE]` (event {done}), which does not end this protocol" in _ending(
+        protocol, [*events, (None, "[DONE]")])
+    assert "was cut" not in _ending(protocol, [*events, (None, "[DONE]")])
+
+
+@pytest.mark.parametrize("protocol", STREAMS)
+def test_a_stream_that_stops_without_done_or_goes_on_after_it_was_cut(protocol: str) -> None:
+    events = STREAMS[protocol][1]
+    assert ": it was cut, " in _ending(protocol, events)
+    assert ": it was cut, " in _ending(protocol, [(None, "[DONE]"), *events])
+
+
+def _findings(protocol: str, body: bytes) -> list[tuple[str, str]]:
+    check = StreamCheck(protocol)
+    check.feed(body)
+    return [(finding.rule, finding.message) for finding in check.close()]
+
+
+OPENINGS = {**{protocol: events for protocol, (_, events) in STREAMS.items()},
+            "openai-chat": [(None, CHAT_CHUNK), (None, CHAT_LAST)]}
+
+
+@pytest.mark.parametrize("protocol", ENDS)
+def test_an_end_event_without_its_blank_line_is_one_finding_that_says_the_end_is_lost(protocol: str) -> None:
+    """No conformant client dispatches it: the stream's end is lost, and that is said once, where it broke."""
+    end_missing, end = ENDS[protocol]
+    whole = _sse(*OPENINGS[protocol], end)
+    assert [rule for rule, _ in _findings(protocol, whole) if rule in (end_missing, "sse/unterminated-event")] == []
+    [(rule, message)] = [found for found in _findings(protocol, whole[:-1])
+                         if found[0] in (end_missing, "sse/unterminated-event")]
+    assert rule == "sse/unterminated-event"
+    assert message.endswith("a conformant client never dispatches it, so the stream's end is lost with it: the "
+                            "client cannot tell a finished answer from a lost connection")
+
+
+@pytest.mark.parametrize("protocol", ENDS)
+def test_another_event_without_its_blank_line_is_lost_and_the_end_missing_besides(protocol: str) -> None:
+    end_missing, _ = ENDS[protocol]
+    events = OPENINGS[protocol]
+    rules = {rule: message for rule, message in _findings(protocol, _sse(*events)[:-1])}
+    assert rules["sse/unterminated-event"].endswith("a conformant client never dispatches it, so it is lost")
+    assert end_missing in rules
