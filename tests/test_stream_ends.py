@@ -101,3 +101,26 @@ def test_another_event_without_its_blank_line_is_lost_and_the_end_missing_beside
     rules = {rule: message for rule, message in _findings(protocol, _sse(*events)[:-1])}
     assert rules["sse/unterminated-event"].endswith("a conformant client never dispatches it, so it is lost")
     assert end_missing in rules
+
+
+def test_a_second_chat_stream_after_done_is_one_break_not_judged_as_chunks_the_client_never_got() -> None:
+    """mock-openai-api 1.0.3 sends a whole second stream (a new `id`, the role again, a second finish) after the
+    first `[DONE]`. The SDK stops reading there: the payload after it is the break, said once."""
+    first = {**CHAT_CHUNK, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi"},
+                                        "finish_reason": None}]}
+    second = {**CHAT_CHUNK, "id": "other", "created": 2}
+    body = _sse((None, first), (None, CHAT_LAST), (None, "[DONE]"),
+                (None, {**second, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Again"},
+                                               "finish_reason": None}]}),
+                (None, {**second, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}), (None, "[DONE]"))
+    assert [rule for rule, _ in _findings("openai-chat", body)] == ["chat/event-after-done", "chat/done-repeated"]
+
+
+def test_a_chat_stream_that_ends_with_done_after_an_in_band_error_was_ended_by_its_server() -> None:
+    error = {"error": {"message": "overloaded", "type": "server_error"}}
+    for body, ended in ((_sse((None, CHAT_CHUNK), (None, error), (None, "[DONE]")), True),
+                        (_sse((None, CHAT_CHUNK), (None, error)), False)):
+        check = StreamCheck("openai-chat")
+        check.feed(body)
+        assert [finding.rule for finding in check.close()] == ["chat/error-event"]
+        assert check.assembly.ended is ended

@@ -112,8 +112,14 @@ class Checker:
                                               "reads the data), so anything it was meant to signal is lost "
                                               "(reported once per name)"))
         kind = _payload_kind(payload)
-        if (self._done_at is not None or self._error_at is not None) and kind != "unreadable":
-            self._after_end(index, kind, findings)
+        if self._done_at is not None or self._error_at is not None:
+            # the SDK read no further: what comes after the end is one break, said once (`_after_end`), and not
+            # judged as the chunks the client never got
+            if kind != "unreadable":
+                self._after_end(index, kind, findings)
+            if kind == "done":
+                self._on_done(index, payload, findings)  # the server's end, after an in-band error too
+            return findings
         self._handlers[kind](index, payload, findings)
         return findings
 
