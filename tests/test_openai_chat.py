@@ -498,3 +498,19 @@ def test_a_choice_that_fills_a_gap_is_not_reported_again() -> None:
     frames = load("openai-python__n3-multiple-choices.sse")
     frames = [frames[2], *frames[:2], *frames[3:]]  # choice 1's opening chunk moved first
     assert found(frames) == [("chat/choice-index-gap", 0)]
+
+
+@pytest.mark.parametrize(("reasoning", "total", "says"), [
+    (64, 76, " (the total adds `reasoning_tokens` 64, which OpenAI counts inside `completion_tokens`)"),
+    (64, 80, ""), (None, 76, "")])
+def test_a_total_that_counts_reasoning_twice_says_so(reasoning: int | None, total: int, says: str) -> None:
+    """mock-openai-api's thinking model adds the reasoning tokens to prompt + completion: the finding names the sum
+    it made, when that is what the numbers show, and only then."""
+    usage = {"prompt_tokens": 2, "completion_tokens": 10, "total_tokens": total}
+    if reasoning is not None:
+        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning}
+    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [], "usage": usage}
+    findings = check_bytes(f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode(), "openai-chat").findings
+    [message] = [f.message for f in findings if f.rule == "chat/usage-total-mismatch"]
+    assert message == (f"`total_tokens` is `{total}`, expected `prompt_tokens + completion_tokens` = 2 + 10 = "
+                       f"12{says}: billing and budgets built on usage disagree (reported once)")

@@ -303,7 +303,12 @@ class Checker:
         if not all(type(value) is int for value in (prompt, completion, total)):
             return  # the schema rule names the bad field
         if total != prompt + completion and self._first_time(USAGE_TOTAL_MISMATCH.id):
+            details = usage.get("completion_tokens_details")
+            reasoning = details.get("reasoning_tokens") if type(details) is dict else None
+            outside = (f" (the total adds `reasoning_tokens` {reasoning}, which OpenAI counts inside "
+                       "`completion_tokens`)"
+                       if type(reasoning) is int and reasoning and total == prompt + completion + reasoning else "")
             findings.append(USAGE_TOTAL_MISMATCH(index, f"`total_tokens` is `{total}`, expected `prompt_tokens + "
                                                         f"completion_tokens` = {prompt} + {completion} = "
-                                                        f"{prompt + completion}: billing and budgets built on "
-                                                        "usage disagree (reported once)"))
+                                                        f"{prompt + completion}{outside}: billing and budgets built "
+                                                        "on usage disagree (reported once)"))
