@@ -81,14 +81,13 @@ class StreamCheck:
         self.last_index: int | None = None
         self.status = status
         self._error_body: bytearray | None = None
-        self._not_a_stream = False
-        """The response said its body is something else (`http/content-type`)."""
+        self._said_type: str | None = None
+        """The content type of a 2xx response that says its body is something else (`http/content-type`, reported
+        at the end, when it is known whether the body held events anyway)."""
         if status is not None and not 200 <= status < 300:
             self._error_body = bytearray()
         elif content_type is not None and "text/event-stream" not in content_type.lower():
-            self._not_a_stream = True
-            self._report(HTTP_CONTENT_TYPE(None, f"expected `text/event-stream`, got `{content_type}`: "
-                                                 "an SSE client cannot read this body as a stream"))
+            self._said_type = content_type
         if self.protocol is not None:
             self._start(self.protocol)
 
@@ -156,7 +155,10 @@ class StreamCheck:
             self._report(HTTP_STATUS(None, _status_message(self.status, bytes(self._error_body))))
             return self.findings
         self.parser.close()
-        if self.events == 0 and self.parser.unterminated is None and (self._error_body_read() or self._not_a_stream):
+        no_event = self.events == 0 and self.parser.unterminated is None
+        if self._said_type is not None:
+            self._report(HTTP_CONTENT_TYPE(None, _content_type_message(self._said_type, no_event)))
+        if no_event and (self._error_body_read() or self._said_type is not None):
             return self.findings  # a body of no event that said it is none (a JSON answer): said once, as that
         if self.protocol is None:
             self._start(GENERIC)
@@ -312,6 +314,14 @@ def _event_payload(data: str) -> Any:
         return json.loads(data)
     except (ValueError, RecursionError):
         return None
+
+
+def _content_type_message(content_type: str, no_event: bool) -> str:
+    said = f"expected `text/event-stream`, got `{content_type}`"
+    if no_event:
+        return f"{said}: an SSE client cannot read this body as a stream"
+    return (f"{said}: EventSource and the clients that check the type refuse the stream; the openai and anthropic "
+            "SDKs read its events anyway")
 
 
 def _unterminated_message(pending: Event, payload: Any, lost_end: bool) -> str:

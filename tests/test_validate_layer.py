@@ -89,10 +89,15 @@ def test_error_status_quotes_the_message_of_an_error_sent_as_an_event() -> None:
 
 
 def test_content_type_that_is_not_event_stream() -> None:
-    check = StreamCheck("generic", status=200, content_type="application/json")
+    """openai-mock-api 0.4.0 labels its streams `text/plain`: the events are read as any SSE client reads them,
+    and the finding says who refuses them and who does not (both SDKs read them: tried)."""
+    check = StreamCheck("generic", status=200, content_type="text/plain; charset=utf-8")
     check.feed(b"data: {}\n\n")
     check.close()
-    assert rules(check) == [("http/content-type", None)]
+    assert [(f.rule, f.message) for f in check.findings] == [
+        ("http/content-type", "expected `text/event-stream`, got `text/plain; charset=utf-8`: EventSource and the "
+                              "clients that check the type refuse the stream; the openai and anthropic SDKs read "
+                              "its events anyway")]
 
 
 PATHS = {"openai-chat": "/v1/chat/completions", "openai-responses": "/v1/responses",
