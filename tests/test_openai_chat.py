@@ -514,3 +514,19 @@ def test_a_total_that_counts_reasoning_twice_says_so(reasoning: int | None, tota
     [message] = [f.message for f in findings if f.rule == "chat/usage-total-mismatch"]
     assert message == (f"`total_tokens` is `{total}`, expected `prompt_tokens + completion_tokens` = 2 + 10 = "
                        f"12{says}: billing and budgets built on usage disagree (reported once)")
+
+
+@pytest.mark.parametrize(("tool_call", "helper"), [
+    ({"id": "x", "type": "function", "function": {"name": "f", "arguments": "{}"}}, True),
+    ({"index": None, "id": "x", "type": "function", "function": {"name": "f", "arguments": "{}"}}, True),
+    ({"index": "0", "id": "x", "type": "function", "function": {"name": "f", "arguments": "{}"}}, False),
+    ({"index": 0, "id": 7, "type": "function", "function": {"name": "f", "arguments": "{}"}}, False)])
+def test_a_tool_call_without_an_integer_index_says_the_stream_helper_raises(tool_call: dict, helper: bool) -> None:
+    """openai-mock-api 0.4.0 streams tool calls without `index`: `client.chat.completions.stream()` raises
+    `TypeError` on them (tried; it reads an `index` of `"0"` as 0), which is more than a field read wrong."""
+    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+             "choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [tool_call]},
+                          "finish_reason": None}]}
+    findings = check_bytes(f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode(), "openai-chat").findings
+    [message] = [f.message for f in findings if f.rule == "chat/schema"]
+    assert ("its stream helper raises `TypeError` on a tool call without an `index`" in message) is helper

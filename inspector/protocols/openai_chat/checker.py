@@ -15,6 +15,7 @@ are declared in `rules`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -51,6 +52,9 @@ JSON_TYPE_NAMES = {list: "an array", str: "a string", int: "a number", float: "a
                    type(None): "null"}
 SDK_DEFAULT_ERROR = "An error occurred during streaming"
 """What the openai SDK raises with when the error carries no message."""
+_TOOL_CALL_INDEX = re.compile(r"choices\[\d+\]\.delta\.tool_calls\[\d+\]\.index")
+"""A tool call's `index`, by which the openai SDK's stream helper files its pieces (tried: it raises `TypeError` on
+one that is missing or null, and reads `"0"` as 0)."""
 
 
 def _payload_kind(payload: Any) -> str:
@@ -222,12 +226,17 @@ class Checker:
         if first and _is_prompt_filter_frame(payload):
             self._on_prompt_filter_frame(index, payload, findings)
             return
-        problems = [problem for path, problem in schema_problems("chunk", payload) if self._first_time(SCHEMA.id, path)]
-        if problems:
+        found = [(path, problem) for path, problem in schema_problems("chunk", payload)
+                 if self._first_time(SCHEMA.id, path)]
+        if found:
+            problems = [problem for _, problem in found]
             more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+            helper = (", and its stream helper raises `TypeError` on a tool call without an `index`"
+                      if any(_TOOL_CALL_INDEX.fullmatch(path) for path, _ in found) and _no_tool_call_index(payload)
+                      else "")
             findings.append(SCHEMA(index, f"chunk: {'; '.join(problems[:3])}{more}; the openai SDK does not validate "
                                           "chunks, so client code reading these fields gets the wrong type or "
-                                          "nothing (each field is reported once)"))
+                                          f"nothing{helper} (each field is reported once)"))
         kind = payload.get("object")
         if kind != CHUNK_OBJECT and isinstance(kind, str):
             findings.append(OBJECT_INVALID(index, f"expected `object` to be `{CHUNK_OBJECT}`, got `{kind}`: "
@@ -312,3 +321,13 @@ class Checker:
                                                         f"completion_tokens` = {prompt} + {completion} = "
                                                         f"{prompt + completion}{outside}: billing and budgets built "
                                                         "on usage disagree (reported once)"))
+
+
+def _no_tool_call_index(payload: dict[str, Any]) -> bool:
+    """Whether a tool call in the chunk has no `index`, or a null one."""
+    for choice in payload.get("choices") or ():
+        delta = choice.get("delta") if type(choice) is dict else None
+        calls = delta.get("tool_calls") if type(delta) is dict else None
+        if type(calls) is list and any(type(call) is dict and call.get("index") is None for call in calls):
+            return True
+    return False
