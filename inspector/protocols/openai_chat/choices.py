@@ -83,6 +83,8 @@ class _ChoiceState:
     """Event of the first non-empty `delta.role`."""
     unknown_at: int | None = None
     """An unreadable chunk that may have belonged to this choice (its role, a tool-call fragment, its finish)."""
+    gap: bool = False
+    """It opened past the next new index (`CHOICE_INDEX_GAP`, the break said there): its role is not judged too."""
     content_at: int | None = None
     """Event of the first non-empty `delta.content`."""
     refusal_at: int | None = None
@@ -126,21 +128,15 @@ class ChoiceTracker:
         self._untouched.clear()
 
     def finish(self, end_index: int | None, findings: list[Finding]) -> None:
-        """Every choice 0..n-1 must have appeared and finished; n is one more than the highest index seen."""
+        """Every choice that appeared must have finished (one that never appeared was reported as a gap when a
+        later one opened: `CHOICE_INDEX_GAP`)."""
         if not self._choices:
             if self._unknown_at is not None:
                 return  # the unreadable chunk may have been the answer
             findings.append(FINISH_MISSING(end_index, "no choice was streamed at all: expected at least choice `0` "
                                                       "to stream and finish, so the client got no answer"))
             return
-        expected = 0
-        for choice_index in sorted(self._choices):
-            if choice_index > expected and self._unknown_at is None:
-                span = (f"choice `{expected}`" if choice_index == expected + 1
-                        else f"choices `{expected}` to `{choice_index - 1}`")
-                findings.append(FINISH_MISSING(end_index, f"{span} never appeared (choice `{choice_index}` did): "
-                                                          "expected every choice 0..n-1 to stream and finish"))
-            expected = max(expected, choice_index + 1)
+        for choice_index in sorted(self._choices):  # NOTE: a choice that never appeared was a gap, said where it was
             state = self._choices[choice_index]
             if state.finished_at is None and state.unknown_at is None:
                 self._report_role_missing(choice_index, state, findings)
@@ -242,9 +238,10 @@ class ChoiceTracker:
         if choice_index > expected and self._unknown_at is None:  # NOTE: a lower one fills a reported gap
             findings.append(CHOICE_INDEX_GAP(index, f"choice `{choice_index}` opened while the next new choice "
                                                     f"should be `{expected}`: the openai SDK's stream helper "
-                                                    "stores choices by position and mixes their text up"))
+                                                    "stores choices by position and raises `IndexError` on it"))
         state = self._choices[choice_index] = _ChoiceState(self.assembly.output(choice_index), index,
-                                                           unknown_at=self._unknown_at)
+                                                           unknown_at=self._unknown_at,
+                                                           gap=choice_index > expected and self._unknown_at is None)
         if state.unknown_at is None:
             self._untouched[choice_index] = state
         role = delta.get("role")
@@ -279,7 +276,8 @@ class ChoiceTracker:
 
     def _report_role_missing(self, choice_index: int, state: _ChoiceState, findings: list[Finding]) -> None:
         """Judged when the choice ends (its finish chunk, or the end of the stream): a role may come late."""
-        if state.role_at is None and state.unknown_at is None and self._first_time(ROLE_MISSING.id, choice_index):
+        if (state.role_at is None and state.unknown_at is None and not state.gap
+                and self._first_time(ROLE_MISSING.id, choice_index)):
             findings.append(ROLE_MISSING(state.opened_at, f"choice `{choice_index}` never carried `delta.role` "
                                                           "(expected `\"role\": \"assistant\"` on its first "
                                                           "chunk): the openai SDK's assembled message has no role, "
