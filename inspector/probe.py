@@ -91,10 +91,36 @@ def _stopped_at_the_limit(limit_field: str, reason: str) -> Check:
         got = (assembly.outputs[0].finish_reason if 0 in assembly.outputs else None) or assembly.status
         if got == reason:
             return []
-        return [f"asked for at most {_LOW_LIMIT} tokens (`{limit_field}`), the stream ended with `{got}`, not "
+        used = _output_tokens(assembly.usage)
+        if used is not None and used < _LOW_LIMIT:
+            return []  # an answer shorter than the limit never met it: `_under_the_limit` notes that
+        ended = f"`{got}`" if got is not None else "no finish reason"
+        return [f"asked for at most {_LOW_LIMIT} tokens (`{limit_field}`), the stream ended with {ended}, not "
                 f"`{reason}`: the endpoint ignores the limit, or reports a cut answer as a finished one"]
 
     return check
+
+
+def _output_tokens(usage: dict | None) -> int | None:
+    """The tokens the limit counts, by the stream's usage: the answer's and its reasoning's (OpenAI and Anthropic
+    count reasoning in their output field; Gemini apart, in `thoughtsTokenCount`)."""
+    if not isinstance(usage, dict):
+        return None
+    for field_name in ("completion_tokens", "output_tokens"):
+        if type(usage.get(field_name)) is int:
+            return usage[field_name]
+    if type(usage.get("candidatesTokenCount")) is int:
+        thoughts = usage.get("thoughtsTokenCount")
+        return usage["candidatesTokenCount"] + (thoughts if type(thoughts) is int else 0)
+    return None
+
+
+def _under_the_limit(assembly: Assembly) -> list[str]:
+    used = _output_tokens(assembly.usage)
+    if used is None or used >= _LOW_LIMIT:
+        return []
+    return [f"the answer took {used} tokens by the stream's usage, under the limit of {_LOW_LIMIT}: whether the "
+            "endpoint stops at the limit is not known"]
 
 
 @dataclass(frozen=True)
@@ -168,7 +194,7 @@ DIALECTS: dict[str, Dialect] = {
                      _reported_usage),
             # NOTE: `max_tokens` is deprecated for Chat and rejected by reasoning models: the limit is
             # `max_completion_tokens`
-            Scenario("max-tokens", lambda m: _chat(m, _LONG_PROMPT, max_completion_tokens=_LOW_LIMIT),
+            Scenario("max-tokens", lambda m: _chat(m, _LONG_PROMPT, max_completion_tokens=_LOW_LIMIT), _under_the_limit,
                      require=_stopped_at_the_limit("max_completion_tokens", "length")),
         ),
         "OpenAI/Python",
@@ -181,7 +207,7 @@ DIALECTS: dict[str, Dialect] = {
             Scenario("tool-call",  lambda m: _responses(m, _TOOL_PROMPT, tools=[_RESPONSES_TOOL]), _called_the_tool),
             Scenario("usage",      lambda m: _responses(m, _TEXT_PROMPT), _reported_usage),  # always in .completed
             Scenario("max-tokens", lambda m: _responses(m, _LONG_PROMPT, max_output_tokens=_LOW_LIMIT),
-                     require=_stopped_at_the_limit("max_output_tokens", "max_output_tokens")),
+                     _under_the_limit, require=_stopped_at_the_limit("max_output_tokens", "max_output_tokens")),
         ),
         "OpenAI/Python",
     ),
@@ -192,7 +218,7 @@ DIALECTS: dict[str, Dialect] = {
             Scenario("text",       lambda m: _messages(m, _TEXT_PROMPT)),
             Scenario("tool-call",  lambda m: _messages(m, _TOOL_PROMPT, tools=[_MESSAGES_TOOL]), _called_the_tool),
             Scenario("usage",      lambda m: _messages(m, _TEXT_PROMPT), _reported_usage),  # always in the stream
-            Scenario("max-tokens", lambda m: _messages(m, _LONG_PROMPT, max_tokens=_LOW_LIMIT),
+            Scenario("max-tokens", lambda m: _messages(m, _LONG_PROMPT, max_tokens=_LOW_LIMIT), _under_the_limit,
                      require=_stopped_at_the_limit("max_tokens", "max_tokens")),
         ),
         "Anthropic/Python",
@@ -206,7 +232,7 @@ DIALECTS: dict[str, Dialect] = {
             Scenario("tool-call",  lambda m: _gemini(m, _TOOL_PROMPT, tools=[_GEMINI_TOOL]), _called_the_tool),
             Scenario("usage",      lambda m: _gemini(m, _TEXT_PROMPT), _reported_usage),  # on every chunk
             Scenario("max-tokens", lambda m: _gemini(m, _LONG_PROMPT, generationConfig={"maxOutputTokens": _LOW_LIMIT}),
-                     require=_stopped_at_the_limit("generationConfig.maxOutputTokens", "MAX_TOKENS")),
+                     _under_the_limit, require=_stopped_at_the_limit("generationConfig.maxOutputTokens", "MAX_TOKENS")),
             # the endpoint decides whether it blocks: a block (`promptFeedback.blockReason`), a `SAFETY` finish
             # and an answer are all judged as the stream they are
             Scenario("blocked-prompt", lambda m: _gemini(m, _BORDERLINE_PROMPT, safetySettings=_STRICTEST_SAFETY)),

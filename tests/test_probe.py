@@ -479,3 +479,28 @@ def test_an_answer_in_one_json_body_is_recorded_as_complete_not_cut(tmp_path: Pa
     source = open_source(str(result.recording))
     list(source.chunks())
     assert (source.end.reason, source.end.error) == ("complete", None)
+
+
+@pytest.mark.parametrize(("protocol", "usage", "reason", "problem", "note"), [
+    ("openai-chat", {"completion_tokens": 12}, "stop", False, True),
+    ("openai-chat", None, "stop", True, False),
+    ("openai-chat", {"completion_tokens": 300}, "stop", True, False),
+    ("anthropic-messages", {"output_tokens": 9}, "end_turn", False, True),
+    ("gemini", {"candidatesTokenCount": 5, "thoughtsTokenCount": 40}, "STOP", True, False),  # thoughts count too
+    ("gemini", {"candidatesTokenCount": 5}, "STOP", False, True)])
+def test_an_answer_shorter_than_the_limit_never_met_it(protocol: str, usage: dict | None, reason: str,
+                                                      problem: bool, note: bool) -> None:
+    """An echo mock (aimock) answers the long prompt in a dozen tokens: it did not ignore the limit, it never
+    reached it. By the stream's usage, that is a note, not a problem."""
+    [scenario] = [s for s in DIALECTS[protocol].scenarios if s.name == "max-tokens"]
+    assembly = Assembly(protocol)
+    assembly.output(0).finish_reason = reason
+    assembly.usage = usage
+    assert bool(scenario.require(assembly)) is problem
+    assert bool(scenario.check(assembly)) is note
+
+
+def test_a_stream_with_no_finish_reason_says_so_in_words() -> None:
+    [scenario] = [s for s in DIALECTS["openai-chat"].scenarios if s.name == "max-tokens"]
+    [problem] = scenario.require(Assembly("openai-chat"))
+    assert "the stream ended with no finish reason, not `length`" in problem
