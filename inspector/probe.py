@@ -88,7 +88,7 @@ def _stopped_at_the_limit(limit_field: str, reason: str) -> Check:
     cut answer from a finished one by it (and a long prompt cannot be answered in so few tokens)."""
 
     def check(assembly: Assembly) -> list[str]:
-        got = (assembly.outputs[0].finish_reason if 0 in assembly.outputs else None) or assembly.status
+        got = _finish_reason(assembly)
         if got == reason:
             return []
         used = _output_tokens(assembly.usage)
@@ -115,12 +115,22 @@ def _output_tokens(usage: dict | None) -> int | None:
     return None
 
 
-def _under_the_limit(assembly: Assembly) -> list[str]:
-    used = _output_tokens(assembly.usage)
-    if used is None or used >= _LOW_LIMIT:
-        return []
-    return [f"the answer took {used} tokens by the stream's usage, under the limit of {_LOW_LIMIT}: whether the "
-            "endpoint stops at the limit is not known"]
+def _under_the_limit(reason: str) -> Check:
+    """The note for an answer that ended otherwise than with the length reason but was shorter than the limit (an
+    echo mock): it never met the limit."""
+
+    def check(assembly: Assembly) -> list[str]:
+        used = _output_tokens(assembly.usage)
+        if _finish_reason(assembly) == reason or used is None or used >= _LOW_LIMIT:
+            return []
+        return [f"the answer took {used} tokens by the stream's usage, under the limit of {_LOW_LIMIT}: whether "
+                "the endpoint stops at the limit is not known"]
+
+    return check
+
+
+def _finish_reason(assembly: Assembly) -> str | None:
+    return (assembly.outputs[0].finish_reason if 0 in assembly.outputs else None) or assembly.status
 
 
 @dataclass(frozen=True)
@@ -194,8 +204,8 @@ DIALECTS: dict[str, Dialect] = {
                      _reported_usage),
             # NOTE: `max_tokens` is deprecated for Chat and rejected by reasoning models: the limit is
             # `max_completion_tokens`
-            Scenario("max-tokens", lambda m: _chat(m, _LONG_PROMPT, max_completion_tokens=_LOW_LIMIT), _under_the_limit,
-                     require=_stopped_at_the_limit("max_completion_tokens", "length")),
+            Scenario("max-tokens", lambda m: _chat(m, _LONG_PROMPT, max_completion_tokens=_LOW_LIMIT),
+                     _under_the_limit("length"), require=_stopped_at_the_limit("max_completion_tokens", "length")),
         ),
         "OpenAI/Python",
     ),
@@ -207,7 +217,8 @@ DIALECTS: dict[str, Dialect] = {
             Scenario("tool-call",  lambda m: _responses(m, _TOOL_PROMPT, tools=[_RESPONSES_TOOL]), _called_the_tool),
             Scenario("usage",      lambda m: _responses(m, _TEXT_PROMPT), _reported_usage),  # always in .completed
             Scenario("max-tokens", lambda m: _responses(m, _LONG_PROMPT, max_output_tokens=_LOW_LIMIT),
-                     _under_the_limit, require=_stopped_at_the_limit("max_output_tokens", "max_output_tokens")),
+                     _under_the_limit("max_output_tokens"),
+                     require=_stopped_at_the_limit("max_output_tokens", "max_output_tokens")),
         ),
         "OpenAI/Python",
     ),
@@ -218,8 +229,8 @@ DIALECTS: dict[str, Dialect] = {
             Scenario("text",       lambda m: _messages(m, _TEXT_PROMPT)),
             Scenario("tool-call",  lambda m: _messages(m, _TOOL_PROMPT, tools=[_MESSAGES_TOOL]), _called_the_tool),
             Scenario("usage",      lambda m: _messages(m, _TEXT_PROMPT), _reported_usage),  # always in the stream
-            Scenario("max-tokens", lambda m: _messages(m, _LONG_PROMPT, max_tokens=_LOW_LIMIT), _under_the_limit,
-                     require=_stopped_at_the_limit("max_tokens", "max_tokens")),
+            Scenario("max-tokens", lambda m: _messages(m, _LONG_PROMPT, max_tokens=_LOW_LIMIT),
+                     _under_the_limit("max_tokens"), require=_stopped_at_the_limit("max_tokens", "max_tokens")),
         ),
         "Anthropic/Python",
         {"anthropic-version": "2023-06-01"},
@@ -232,7 +243,8 @@ DIALECTS: dict[str, Dialect] = {
             Scenario("tool-call",  lambda m: _gemini(m, _TOOL_PROMPT, tools=[_GEMINI_TOOL]), _called_the_tool),
             Scenario("usage",      lambda m: _gemini(m, _TEXT_PROMPT), _reported_usage),  # on every chunk
             Scenario("max-tokens", lambda m: _gemini(m, _LONG_PROMPT, generationConfig={"maxOutputTokens": _LOW_LIMIT}),
-                     _under_the_limit, require=_stopped_at_the_limit("generationConfig.maxOutputTokens", "MAX_TOKENS")),
+                     _under_the_limit("MAX_TOKENS"),
+                     require=_stopped_at_the_limit("generationConfig.maxOutputTokens", "MAX_TOKENS")),
             # the endpoint decides whether it blocks: a block (`promptFeedback.blockReason`), a `SAFETY` finish
             # and an answer are all judged as the stream they are
             Scenario("blocked-prompt", lambda m: _gemini(m, _BORDERLINE_PROMPT, safetySettings=_STRICTEST_SAFETY)),

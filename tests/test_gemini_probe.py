@@ -55,7 +55,7 @@ def test_a_well_behaved_endpoint_passes_every_scenario_and_each_is_recorded(tmp_
 
 @pytest.mark.slow
 def test_an_endpoint_that_ignores_the_token_limit_fails(tmp_path: Path) -> None:
-    results = probe(tmp_path, ANSWERS, **{"max-tokens": ANSWERS["text"]})
+    results = probe(tmp_path, ANSWERS, **{"max-tokens": ANSWERS["usage"]})  # 115 tokens by its usage, then STOP
     (limit,) = [result for result in results if result.scenario == "max-tokens"]
     assert limit.verdict == "fail"
     assert limit.problems == ["asked for at most 16 tokens (`generationConfig.maxOutputTokens`), the stream ended "
@@ -81,3 +81,12 @@ def test_probe_command_for_gemini(run_cli, monkeypatch: pytest.MonkeyPatch, tmp_
         result = run_cli("probe", "--base-url", server.url, "--protocol", "gemini", "--out", str(tmp_path))
     assert result.code == 0
     assert "probe gemini at" in result.out and SECRET not in result.out + result.err
+
+
+def test_an_answer_shorter_than_the_limit_is_a_note_not_a_failure(tmp_path: Path) -> None:
+    """The text answer takes fewer tokens than the limit by its usage: it never met the limit."""
+    results = probe(tmp_path, ANSWERS, **{"max-tokens": ANSWERS["text"]})
+    (limit,) = [result for result in results if result.scenario == "max-tokens"]
+    assert (limit.verdict, limit.problems) == ("warn", [])
+    [note] = limit.notes
+    assert note.endswith("under the limit of 16: whether the endpoint stops at the limit is not known")
