@@ -244,7 +244,8 @@ def test_garbage_payloads_are_findings_not_exceptions(payload: Any, expected: li
     assert [(f.rule, f.index) for f in check.findings] == expected
 
 
-SCHEMA_TAIL = "; a client reading these fields gets a wrong type or nothing"
+SCHEMA_TAIL = ("; a client reading these fields gets a wrong type or nothing (each field is reported once per event "
+               "type)")
 
 
 @pytest.mark.parametrize(
@@ -424,3 +425,16 @@ def test_a_stream_that_does_not_start_with_message_start_says_what_the_sdk_does_
     check.feed(frame.encode())
     [finding] = [f for f in check.close() if f.rule == "anthropic/message-start-not-first"]
     assert finding.message == f"expected `message_start` first, got `message_delta`: {says}"
+
+
+def test_a_field_wrong_in_every_event_is_one_finding() -> None:
+    """mockllm 0.0.8 sends every text piece as a `message_delta` without `delta.stop_reason` and with a null
+    `usage`: one broken habit, said once, not once per event (up to the cap of 20)."""
+    delta = 'data: {"type":"message_delta","delta":{"type":"content_block_delta","text":"x"},"usage":null}\n\n'
+    check = check_bytes((delta * 61 + "data: [DONE]\n\n").encode(), "anthropic-messages")
+    schema = [f for f in check.findings if f.rule == "anthropic/schema"]
+    assert [f.index for f in schema] == [0]
+    assert "`delta.stop_reason` is required but missing" in schema[0].message
+    other = delta.replace('"usage":null', '"usage":{"output_tokens":"7"}')  # another field: another finding
+    check = check_bytes((delta + other).encode(), "anthropic-messages")
+    assert [f.index for f in check.findings if f.rule == "anthropic/schema"] == [0, 1]

@@ -367,3 +367,14 @@ def test_streamed_string_arguments_grow_without_recopying_or_reserialising(monke
     assert serialised == []
     assert call.arguments == '{"code":"' + "ab" * 5000 + '","n":1}'
     assert len(call.args["code"].parts.parts) < 50  # grouped, not one part per piece
+
+
+def test_a_field_wrong_in_every_chunk_is_one_finding() -> None:
+    """One broken habit of an endpoint is one finding, as for the other protocols, not one per chunk."""
+    chunk = ('data: {"candidates": [{"content": {"parts": [{"text": "x"}], "role": "model"}, "index": "0"}]}\r\n\r\n')
+    last = ('data: {"candidates": [{"content": {"parts": [{"text": "."}], "role": "model"}, "index": 0, '
+            '"finishReason": "STOP"}]}\r\n\r\n')
+    check = check_bytes((chunk * 5 + last).encode(), "gemini")
+    schema = [f for f in check.findings if f.rule == "gemini/schema"]
+    assert [f.index for f in schema] == [0]
+    assert schema[0].message.endswith("(a pydantic error; each field is reported once)")

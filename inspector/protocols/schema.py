@@ -123,8 +123,11 @@ def problems(error: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
     return [describe(problem, prefix) for problem in error.errors(include_url=False)]
 
 
-def summary(error: ValidationError, limit: int, prefix: str = "") -> str:
-    """The first `limit` problems in one line, and how many more there were."""
-    found = problems(error, prefix)
+def summary(error: ValidationError, limit: int, prefix: str = "", fresh: Callable[[str], bool] | None = None) -> str:
+    """The first `limit` problems in one line, and how many more there were; `fresh(path)`: only the fields it is
+    true of (not reported before), "" when none is."""
+    found = [(path, message) for path, message in problems(error, prefix) if fresh is None or fresh(path)]
+    if not found:
+        return ""
     more = f" (and {len(found) - limit} more)" if len(found) > limit else ""
     return "; ".join(message for _, message in found[:limit]) + more

@@ -501,10 +501,12 @@ class Checker:
 
     def _validate(self, index: int, kind: str, model: Validator, payload: Any, found: list[Finding],
                   prefix: str = "") -> None:
-        problem = schema_problem(model, payload, prefix)
-        if problem is not None:
+        problem = schema_problem(model, payload, prefix,
+                                 lambda path: self._first_time(R.SCHEMA_MISMATCH.id, (kind, path)))
+        if problem:  # NOTE: a field reported before is one broken habit of the endpoint, not a new finding
             found.append(R.SCHEMA_MISMATCH(index, f"`{kind}` does not fit its schema: {problem}; a client reading "
-                                                  "these fields gets a wrong type or nothing"))
+                                                  "these fields gets a wrong type or nothing (each field is "
+                                                  "reported once per event type)"))
 
     def _once(self, found: list[Finding], rule: Any, index: int, culprit: Any, message: str) -> None:
         """Report `rule` for `culprit` only the first time: one broken habit of an endpoint is one finding."""

@@ -8,6 +8,7 @@ schema is one finding, never an exception.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic_core import ValidationError
@@ -150,10 +151,12 @@ EVENT_MODELS: dict[str, Validator] = {
 # fmt: on
 
 
-def schema_problem(model: Validator, payload: Any, prefix: str = "") -> str | None:
-    """None when `payload` fits `model`, else which fields are wrong and what was expected, in a few words."""
+def schema_problem(model: Validator, payload: Any, prefix: str = "",
+                   fresh: Callable[[str], bool] | None = None) -> str | None:
+    """None when `payload` fits `model`, else which fields are wrong and what was expected, in a few words (of
+    the fields `fresh(path)` is true of: "" when it is of none)."""
     try:
         model(payload)
     except ValidationError as error:
-        return summary(error, 3, prefix)
+        return summary(error, 3, prefix, fresh)
     return None

@@ -10,6 +10,7 @@ new ones.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic_core import CoreSchema, ValidationError
@@ -150,10 +151,11 @@ OUTCOMES = frozenset({"OUTCOME_UNSPECIFIED", "OUTCOME_OK", "OUTCOME_FAILED", "OU
 # fmt: on
 
 
-def schema_problem(payload: Any) -> str | None:
-    """None when `payload` fits a chunk, else which fields are wrong and what was expected, in a few words."""
+def schema_problem(payload: Any, fresh: Callable[[str], bool] | None = None) -> str | None:
+    """None when `payload` fits a chunk, else which fields are wrong and what was expected, in a few words (of the
+    fields `fresh(path)` is true of: "" when it is of none)."""
     try:
         _VALIDATE_CHUNK(payload)
     except ValidationError as error:
-        return summary(error, 3)
+        return summary(error, 3, fresh=fresh)
     return None
