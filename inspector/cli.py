@@ -528,7 +528,8 @@ def probe(base_url: str, protocol: str, model: str | None, api_key_env: str | No
     Exit 1 when a stream breaks the protocol, when the endpoint does not stop at the low limit with the
     protocol's length reason, when a stream is still open after --max-time or sends 64 MiB with no event's end
     (the probe hangs up), or when it streams another protocol (said once); a model that only declines to call the
-    tool is a warning. The API key is read from the environment and never printed or recorded.
+    tool is a warning. The API key is read from the environment and never printed or recorded. Requests name
+    the SDK they stand for, then the probe (User-Agent `OpenAI/Python sse-inspector/VERSION`).
     """
     from pathlib import Path
 
