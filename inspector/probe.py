@@ -89,13 +89,12 @@ def _stopped_at_the_limit(limit_field: str, reason: str) -> Check:
 
     def check(assembly: Assembly) -> list[str]:
         got = _finish_reason(assembly)
-        if got == reason:
+        if got == reason or got is None:  # no finish reason at all: the protocol's own rule says so, once
             return []
         used = _output_tokens(assembly.usage)
         if used is not None and used < _LOW_LIMIT:
             return []  # an answer shorter than the limit never met it: `_under_the_limit` notes that
-        ended = f"`{got}`" if got is not None else "no finish reason"
-        return [f"asked for at most {_LOW_LIMIT} tokens (`{limit_field}`), the stream ended with {ended}, not "
+        return [f"asked for at most {_LOW_LIMIT} tokens (`{limit_field}`), the stream ended with `{got}`, not "
                 f"`{reason}`: the endpoint ignores the limit, or reports a cut answer as a finished one"]
 
     return check
@@ -121,7 +120,7 @@ def _under_the_limit(reason: str) -> Check:
 
     def check(assembly: Assembly) -> list[str]:
         used = _output_tokens(assembly.usage)
-        if _finish_reason(assembly) == reason or used is None or used >= _LOW_LIMIT:
+        if _finish_reason(assembly) in (reason, None) or used is None or used >= _LOW_LIMIT:
             return []
         return [f"the answer took {used} tokens by the stream's usage, under the limit of {_LOW_LIMIT}: whether "
                 "the endpoint stops at the limit is not known"]

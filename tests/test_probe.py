@@ -500,7 +500,8 @@ def test_an_answer_shorter_than_the_limit_never_met_it(protocol: str, usage: dic
     assert bool(scenario.check(assembly)) is note
 
 
-def test_a_stream_with_no_finish_reason_says_so_in_words() -> None:
+def test_a_stream_with_no_finish_reason_is_left_to_the_protocol_rule() -> None:
+    """aimock sends its finish to a choice that never was: choice 0 has none, which `chat/finish-reason-missing`
+    says; the limit check would say the same break again (as `None`, once)."""
     [scenario] = [s for s in DIALECTS["openai-chat"].scenarios if s.name == "max-tokens"]
-    [problem] = scenario.require(Assembly("openai-chat"))
-    assert "the stream ended with no finish reason, not `length`" in problem
+    assert (scenario.require(Assembly("openai-chat")), scenario.check(Assembly("openai-chat"))) == ([], [])
