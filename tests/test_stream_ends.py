@@ -34,41 +34,20 @@ GEMINI = [(None, {"candidates": [{"content": {"parts": [{"text": text}], "role":
 CHAT_CHUNK = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
               "choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": None}]}
 CHAT_LAST = {**CHAT_CHUNK, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-ENDS = {"anthropic-messages": ("anthropic/terminal-missing", ("message_stop", {"type": "message_stop"})),
-        "openai-responses": ("responses/terminal-missing",
-                             ("response.completed", {"type": "response.completed", "sequence_number": 2,
-                                                     "response": {**RESPONSE, "status": "completed"}})),
-        "openai-chat": ("chat/done-missing", (None, "[DONE]")),
-        "gemini": ("gemini/finish-missing",
-                   (None, {"candidates": [{"content": {"parts": [{"text": "!"}], "role": "model"},
-                                           "finishReason": "STOP", "index": 0}]}))}
-STREAMS = {"anthropic-messages": ("anthropic/terminal-missing", ANTHROPIC),
-           "openai-responses": ("responses/terminal-missing", RESPONSES),
-           "gemini": ("gemini/finish-missing", GEMINI)}
-
-
-def _ending(protocol: str, events: list) -> str:
-    rule, _ = STREAMS[protocol]
-    check = StreamCheck(protocol)
-    check.feed(_sse(*events))
-    [finding] = [finding for finding in check.close() if finding.rule == rule]
-    return finding.message
-
-
-@pytest.mark.parametrize("protocol", STREAMS)
-def test_a_stream_that_ends_with_done_was_ended_by_its_server_not_cut(protocol: str) -> None:
-    events = STREAMS[protocol][1]
-    done = len(events)
-    assert f"it ended with `data: [DONE]` (event {done}), which does not end this protocol" in _ending(
-        protocol, [*events, (None, "[DONE]")])
-    assert "was cut" not in _ending(protocol, [*events, (None, "[DONE]")])
-
-
-@pytest.mark.parametrize("protocol", STREAMS)
-def test_a_stream_that_stops_without_done_or_goes_on_after_it_was_cut(protocol: str) -> None:
-    events = STREAMS[protocol][1]
-    assert ": it was cut, " in _ending(protocol, events)
-    assert ": it was cut, " in _ending(protocol, [(None, "[DONE]"), *events])
+END_MISSING = {"anthropic-messages": "anthropic/terminal-missing", "openai-responses": "responses/terminal-missing",
+               "openai-chat": "chat/done-missing", "gemini": "gemini/finish-missing"}
+"""Each protocol's rule of a stream without its end."""
+OPENINGS = {"anthropic-messages": ANTHROPIC, "openai-responses": RESPONSES, "gemini": GEMINI,
+            "openai-chat": [(None, CHAT_CHUNK), (None, CHAT_LAST)]}
+"""Each protocol's stream up to its end event."""
+ENDS = {"anthropic-messages": ("message_stop", {"type": "message_stop"}),
+        "openai-responses": ("response.completed", {"type": "response.completed", "sequence_number": 2,
+                                                    "response": {**RESPONSE, "status": "completed"}}),
+        "openai-chat": (None, "[DONE]"),
+        "gemini": (None, {"candidates": [{"content": {"parts": [{"text": "!"}], "role": "model"},
+                                          "finishReason": "STOP", "index": 0}]})}
+WITHOUT_DONE = ("anthropic-messages", "openai-responses", "gemini")
+"""The protocols `[DONE]` does not end."""
 
 
 def _findings(protocol: str, body: bytes) -> list[tuple[str, str]]:
@@ -77,15 +56,32 @@ def _findings(protocol: str, body: bytes) -> list[tuple[str, str]]:
     return [(finding.rule, finding.message) for finding in check.close()]
 
 
-OPENINGS = {**{protocol: events for protocol, (_, events) in STREAMS.items()},
-            "openai-chat": [(None, CHAT_CHUNK), (None, CHAT_LAST)]}
+def _ending(protocol: str, events: list) -> str:
+    [message] = [message for rule, message in _findings(protocol, _sse(*events)) if rule == END_MISSING[protocol]]
+    return message
+
+
+@pytest.mark.parametrize("protocol", WITHOUT_DONE)
+def test_a_stream_that_ends_with_done_was_ended_by_its_server_not_cut(protocol: str) -> None:
+    events = OPENINGS[protocol]
+    done = len(events)
+    assert f"it ended with `data: [DONE]` (event {done}), which does not end this protocol" in _ending(
+        protocol, [*events, (None, "[DONE]")])
+    assert "was cut" not in _ending(protocol, [*events, (None, "[DONE]")])
+
+
+@pytest.mark.parametrize("protocol", WITHOUT_DONE)
+def test_a_stream_that_stops_without_done_or_goes_on_after_it_was_cut(protocol: str) -> None:
+    events = OPENINGS[protocol]
+    assert ": it was cut, " in _ending(protocol, events)
+    assert ": it was cut, " in _ending(protocol, [(None, "[DONE]"), *events])
 
 
 @pytest.mark.parametrize("protocol", ENDS)
 def test_an_end_event_without_its_blank_line_is_one_finding_that_says_the_end_is_lost(protocol: str) -> None:
     """No conformant client dispatches it: the stream's end is lost, and that is said once, where it broke."""
-    end_missing, end = ENDS[protocol]
-    whole = _sse(*OPENINGS[protocol], end)
+    end_missing = END_MISSING[protocol]
+    whole = _sse(*OPENINGS[protocol], ENDS[protocol])
     assert [rule for rule, _ in _findings(protocol, whole) if rule in (end_missing, "sse/unterminated-event")] == []
     [(rule, message)] = [found for found in _findings(protocol, whole[:-1])
                          if found[0] in (end_missing, "sse/unterminated-event")]
@@ -96,11 +92,9 @@ def test_an_end_event_without_its_blank_line_is_one_finding_that_says_the_end_is
 
 @pytest.mark.parametrize("protocol", ENDS)
 def test_another_event_without_its_blank_line_is_lost_and_the_end_missing_besides(protocol: str) -> None:
-    end_missing, _ = ENDS[protocol]
-    events = OPENINGS[protocol]
-    rules = {rule: message for rule, message in _findings(protocol, _sse(*events)[:-1])}
+    rules = {rule: message for rule, message in _findings(protocol, _sse(*OPENINGS[protocol])[:-1])}
     assert rules["sse/unterminated-event"].endswith("a conformant client never dispatches it, so it is lost")
-    assert end_missing in rules
+    assert END_MISSING[protocol] in rules
 
 
 def test_a_second_chat_stream_after_done_is_one_break_not_judged_as_chunks_the_client_never_got() -> None:
