@@ -88,12 +88,9 @@ def _stopped_at_the_limit(limit_field: str, reason: str) -> Check:
     cut answer from a finished one by it (and a long prompt cannot be answered in so few tokens)."""
 
     def check(assembly: Assembly) -> list[str]:
-        got = _finish_reason(assembly)
-        if got == reason or got is None:  # no finish reason at all: the protocol's own rule says so, once
+        got = _ended_otherwise(assembly, reason)
+        if got is None or _short_of_the_limit(assembly) is not None:  # `_under_the_limit` notes the second
             return []
-        used = _output_tokens(assembly.usage)
-        if used is not None and used < _LOW_LIMIT:
-            return []  # an answer shorter than the limit never met it: `_under_the_limit` notes that
         return [f"asked for at most {_LOW_LIMIT} tokens (`{limit_field}`), the stream ended with `{got}`, not "
                 f"`{reason}`: the endpoint ignores the limit, or reports a cut answer as a finished one"]
 
@@ -119,8 +116,8 @@ def _under_the_limit(reason: str) -> Check:
     echo mock): it never met the limit."""
 
     def check(assembly: Assembly) -> list[str]:
-        used = _output_tokens(assembly.usage)
-        if _finish_reason(assembly) in (reason, None) or used is None or used >= _LOW_LIMIT:
+        used = _short_of_the_limit(assembly)
+        if _ended_otherwise(assembly, reason) is None or used is None:
             return []
         return [f"the answer took {used} tokens by the stream's usage, under the limit of {_LOW_LIMIT}: whether "
                 "the endpoint stops at the limit is not known"]
@@ -128,8 +125,17 @@ def _under_the_limit(reason: str) -> Check:
     return check
 
 
-def _finish_reason(assembly: Assembly) -> str | None:
-    return (assembly.outputs[0].finish_reason if 0 in assembly.outputs else None) or assembly.status
+def _ended_otherwise(assembly: Assembly, reason: str) -> str | None:
+    """The stream's finish reason when it is not the length reason; None also when it has none, which the protocol's
+    own missing-finish rule reports, once."""
+    got = (assembly.outputs[0].finish_reason if 0 in assembly.outputs else None) or assembly.status
+    return None if got == reason else got
+
+
+def _short_of_the_limit(assembly: Assembly) -> int | None:
+    """The answer's tokens by the stream's usage when fewer than the limit: it never met the limit."""
+    used = _output_tokens(assembly.usage)
+    return used if used is not None and used < _LOW_LIMIT else None
 
 
 @dataclass(frozen=True)
