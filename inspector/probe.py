@@ -1,17 +1,17 @@
 """Probe an endpoint that claims to speak a protocol: a few standard streaming requests, each recorded and judged.
 
-Scenarios are data: per protocol, a table of request bodies (plain text; a tool call; usage requested; a low
-token limit, `max_completion_tokens` for Chat) and of the expectation that goes with each. The limit must end the
-stream with the protocol's length reason (`length`, `max_output_tokens`, `max_tokens`): that is an error when it
-does not. A stream that speaks another protocol than the one probed is said once, not judged by the wrong rules.
-Each recording ends as the recorder would end it (`upstream-closed` for a body that stopped before the terminal
-event). Each response is read as it streams (httpx),
-written to a recording (`RecordingWriter`, source "probe", secrets redacted) and fed to a `StreamCheck` on the
-way. Protocol findings decide the verdict; what a model may legitimately decline (calling the tool, reporting
-usage) is a note, a warning, never a failure. An endpoint that cannot be probed at all (it cannot be reached, or it
-refuses the API key with 401 or 403) is not a protocol finding: `run` raises `ProbeError`. The API key is passed in
-by the caller and leaves this module only inside the request: every header that is written or shown goes through
-`redact.Policy`.
+Scenarios are data: per protocol, a table of request bodies (plain text; a tool call; usage requested; a low token
+limit, `max_completion_tokens` for Chat) and of the expectation that goes with each. The limit must end the stream
+with the protocol's length reason (`length`, `max_output_tokens`, `max_tokens`): that is an error when it does not
+although the stream's usage shows the answer reached it (Chat asks for usage there too, once the endpoint accepted
+the `usage` scenario's request). A stream that speaks another protocol than the one probed is said once, not judged
+by the wrong rules. Each recording ends as the recorder would end it (`upstream-closed` for a body that stopped
+before the terminal event). Each response is read as it streams (httpx), written to a recording (`RecordingWriter`,
+source "probe", secrets redacted) and fed to a `StreamCheck` on the way. Protocol findings decide the verdict; what
+a model may legitimately decline (calling the tool, reporting usage) is a note, a warning, never a failure. An
+endpoint that cannot be probed at all (it cannot be reached, or it refuses the API key with 401 or 403) is not a
+protocol finding: `run` raises `ProbeError`. The API key is passed in by the caller and leaves this module only
+inside the request: every header that is written or shown goes through `redact.Policy`.
 """
 
 from __future__ import annotations
@@ -85,11 +85,13 @@ def _reported_usage(assembly: Assembly) -> list[str]:
 
 def _stopped_at_the_limit(limit_field: str, reason: str) -> Check:
     """The endpoint must stop at a small token limit and say so with the protocol's length reason: a client tells a
-    cut answer from a finished one by it (and a long prompt cannot be answered in so few tokens)."""
+    cut answer from a finished one by it. Said only of an answer that reached the limit by the stream's usage: an
+    echo mock, or a model that declines, answers the long prompt in fewer tokens (`_under_the_limit` notes it)."""
 
     def check(assembly: Assembly) -> list[str]:
         got = _ended_otherwise(assembly, reason)
-        if got is None or _short_of_the_limit(assembly) is not None:  # `_under_the_limit` notes the second
+        used = _output_tokens(assembly.usage)
+        if got is None or used is None or used < _LOW_LIMIT:
             return []
         return [f"asked for at most {_LOW_LIMIT} tokens (`{limit_field}`), the stream ended with `{got}`, not "
                 f"`{reason}`: the endpoint ignores the limit, or reports a cut answer as a finished one"]
@@ -112,13 +114,16 @@ def _output_tokens(usage: dict | None) -> int | None:
 
 
 def _under_the_limit(reason: str) -> Check:
-    """The note for an answer that ended otherwise than with the length reason but was shorter than the limit (an
-    echo mock): it never met the limit."""
+    """The note for an answer that ended otherwise than with the length reason without reaching the limit by the
+    stream's usage (an echo mock), or with no usage to tell: whether the endpoint stops at the limit is not known."""
 
     def check(assembly: Assembly) -> list[str]:
-        used = _short_of_the_limit(assembly)
-        if _ended_otherwise(assembly, reason) is None or used is None:
+        used = _output_tokens(assembly.usage)
+        if _ended_otherwise(assembly, reason) is None or (used is not None and used >= _LOW_LIMIT):
             return []
+        if used is None:
+            return [f"the stream reported no token usage, so whether its answer reached the limit of {_LOW_LIMIT} "
+                    "tokens is not known, nor whether the endpoint stops at the limit"]
         return [f"the answer took {used} tokens by the stream's usage, under the limit of {_LOW_LIMIT}: whether "
                 "the endpoint stops at the limit is not known"]
 
@@ -132,12 +137,6 @@ def _ended_otherwise(assembly: Assembly, reason: str) -> str | None:
     return None if got == reason else got
 
 
-def _short_of_the_limit(assembly: Assembly) -> int | None:
-    """The answer's tokens by the stream's usage when fewer than the limit: it never met the limit."""
-    used = _output_tokens(assembly.usage)
-    return used if used is not None and used < _LOW_LIMIT else None
-
-
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -148,6 +147,10 @@ class Scenario:
     require: Check = _no_check
     """Problems (errors): what the endpoint must do whatever the model, judged once the stream is clean or ended
     the protocol's way (a stream cut short, or ended by an in-band error, cannot say how it would have ended)."""
+    counts_tokens: bool = False
+    """Judged by the answer's length: the request also asks for usage the `usage` scenario's way (`Dialect.
+    usage_request`) once the endpoint accepted that scenario's request, never before (one that refuses the field
+    would fail this scenario for it too)."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,9 @@ class Dialect:
     """The official SDK's `User-Agent` product, sent before the probe's own: an endpoint may route or refuse by it
     (MockAI answers only requests whose User-Agent names the SDK)."""
     extra_headers: dict[str, str] = field(default_factory=dict)
+    usage_request: Body = field(default_factory=dict)
+    """What the `usage` scenario's request adds to have usage in the stream (Chat's `stream_options`; the others
+    report it unasked)."""
 
 
 def _chat(model: str, prompt: str, **extra: Any) -> Body:
@@ -196,6 +202,7 @@ _GEMINI_TOOL = {"functionDeclarations": [{"name": TOOL_NAME, "description": "Cur
 _STRICTEST_SAFETY = [{"category": f"HARM_CATEGORY_{name}", "threshold": "BLOCK_LOW_AND_ABOVE"}
                      for name in ("HARASSMENT", "HATE_SPEECH", "SEXUALLY_EXPLICIT", "DANGEROUS_CONTENT")]
 _BORDERLINE_PROMPT = "Explain step by step how to pick a pin tumbler lock."
+_CHAT_USAGE: Body = {"stream_options": {"include_usage": True}}
 
 # fmt: off
 DIALECTS: dict[str, Dialect] = {
@@ -205,14 +212,15 @@ DIALECTS: dict[str, Dialect] = {
         (
             Scenario("text",       lambda m: _chat(m, _TEXT_PROMPT)),
             Scenario("tool-call",  lambda m: _chat(m, _TOOL_PROMPT, tools=[_CHAT_TOOL]), _called_the_tool),
-            Scenario("usage",      lambda m: _chat(m, _TEXT_PROMPT, stream_options={"include_usage": True}),
-                     _reported_usage),
+            Scenario("usage",      lambda m: _chat(m, _TEXT_PROMPT, **_CHAT_USAGE), _reported_usage),
             # NOTE: `max_tokens` is deprecated for Chat and rejected by reasoning models: the limit is
             # `max_completion_tokens`
             Scenario("max-tokens", lambda m: _chat(m, _LONG_PROMPT, max_completion_tokens=_LOW_LIMIT),
-                     _under_the_limit("length"), require=_stopped_at_the_limit("max_completion_tokens", "length")),
+                     _under_the_limit("length"), require=_stopped_at_the_limit("max_completion_tokens", "length"),
+                     counts_tokens=True),
         ),
         "OpenAI/Python",
+        usage_request=_CHAT_USAGE,
     ),
     "openai-responses": Dialect(
         "openai-responses", "/responses", "OPENAI_API_KEY", "gpt-4o-mini",
@@ -223,7 +231,7 @@ DIALECTS: dict[str, Dialect] = {
             Scenario("usage",      lambda m: _responses(m, _TEXT_PROMPT), _reported_usage),  # always in .completed
             Scenario("max-tokens", lambda m: _responses(m, _LONG_PROMPT, max_output_tokens=_LOW_LIMIT),
                      _under_the_limit("max_output_tokens"),
-                     require=_stopped_at_the_limit("max_output_tokens", "max_output_tokens")),
+                     require=_stopped_at_the_limit("max_output_tokens", "max_output_tokens"), counts_tokens=True),
         ),
         "OpenAI/Python",
     ),
@@ -235,7 +243,8 @@ DIALECTS: dict[str, Dialect] = {
             Scenario("tool-call",  lambda m: _messages(m, _TOOL_PROMPT, tools=[_MESSAGES_TOOL]), _called_the_tool),
             Scenario("usage",      lambda m: _messages(m, _TEXT_PROMPT), _reported_usage),  # always in the stream
             Scenario("max-tokens", lambda m: _messages(m, _LONG_PROMPT, max_tokens=_LOW_LIMIT),
-                     _under_the_limit("max_tokens"), require=_stopped_at_the_limit("max_tokens", "max_tokens")),
+                     _under_the_limit("max_tokens"), require=_stopped_at_the_limit("max_tokens", "max_tokens"),
+                     counts_tokens=True),
         ),
         "Anthropic/Python",
         {"anthropic-version": "2023-06-01"},
@@ -249,7 +258,8 @@ DIALECTS: dict[str, Dialect] = {
             Scenario("usage",      lambda m: _gemini(m, _TEXT_PROMPT), _reported_usage),  # on every chunk
             Scenario("max-tokens", lambda m: _gemini(m, _LONG_PROMPT, generationConfig={"maxOutputTokens": _LOW_LIMIT}),
                      _under_the_limit("MAX_TOKENS"),
-                     require=_stopped_at_the_limit("generationConfig.maxOutputTokens", "MAX_TOKENS")),
+                     require=_stopped_at_the_limit("generationConfig.maxOutputTokens", "MAX_TOKENS"),
+                     counts_tokens=True),
             # the endpoint decides whether it blocks: a block (`promptFeedback.blockReason`), a `SAFETY` finish
             # and an answer are all judged as the stream they are
             Scenario("blocked-prompt", lambda m: _gemini(m, _BORDERLINE_PROMPT, safetySettings=_STRICTEST_SAFETY)),
@@ -366,15 +376,22 @@ class Probe:
         scenario cannot connect and `KeyRefused` when the endpoint answers 401 or 403."""
         self.out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         model = self.model or self.dialect.default_model
+        usage_accepted = False
         with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
             for number, scenario in enumerate(self.dialect.scenarios):
+                body = scenario.body(model)
+                if scenario.counts_tokens and usage_accepted:
+                    body = {**body, **self.dialect.usage_request}
                 try:
-                    yield self._one(client, scenario, scenario.body(model))
+                    result = self._one(client, scenario, body)
                 except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                     if number:  # it answered before: a scenario that fails, not an endpoint out of reach
                         yield ScenarioResult(scenario.name, failure=_describe(error))
                         continue
                     raise Unreachable(f"cannot reach {self.url}: {_connect_problem(error)}") from None
+                if scenario.name == "usage":
+                    usage_accepted = result.status is not None and 200 <= result.status < 300
+                yield result
 
     def _one(self, client: httpx.Client, scenario: Scenario, body: Body) -> ScenarioResult:
         result = ScenarioResult(scenario.name)

@@ -483,7 +483,7 @@ def test_an_answer_in_one_json_body_is_recorded_as_complete_not_cut(tmp_path: Pa
 
 @pytest.mark.parametrize(("protocol", "usage", "reason", "problem", "note"), [
     ("openai-chat", {"completion_tokens": 12}, "stop", False, True),
-    ("openai-chat", None, "stop", True, False),
+    ("openai-chat", None, "stop", False, True),  # no usage: whether it reached the limit is not known
     ("openai-chat", {"completion_tokens": 300}, "stop", True, False),
     ("anthropic-messages", {"output_tokens": 9}, "end_turn", False, True),
     ("gemini", {"candidatesTokenCount": 5, "thoughtsTokenCount": 40}, "STOP", True, False),  # thoughts count too
@@ -491,7 +491,7 @@ def test_an_answer_in_one_json_body_is_recorded_as_complete_not_cut(tmp_path: Pa
 def test_an_answer_shorter_than_the_limit_never_met_it(protocol: str, usage: dict | None, reason: str,
                                                       problem: bool, note: bool) -> None:
     """An echo mock (aimock) answers the long prompt in a dozen tokens: it did not ignore the limit, it never
-    reached it. By the stream's usage, that is a note, not a problem."""
+    reached it. By the stream's usage, that is a note, not a problem; with no usage to tell, a note too."""
     [scenario] = [s for s in DIALECTS[protocol].scenarios if s.name == "max-tokens"]
     assembly = Assembly(protocol)
     assembly.output(0).finish_reason = reason
@@ -505,3 +505,38 @@ def test_a_stream_with_no_finish_reason_is_left_to_the_protocol_rule() -> None:
     says; the limit check would say the same break again (as `None`, once)."""
     [scenario] = [s for s in DIALECTS["openai-chat"].scenarios if s.name == "max-tokens"]
     assert (scenario.require(Assembly("openai-chat")), scenario.check(Assembly("openai-chat"))) == ([], [])
+
+
+@pytest.mark.parametrize(("usage_status", "asked"), [(200, True), (400, False)])
+def test_the_chat_limit_scenario_asks_for_usage_once_the_endpoint_accepted_it(tmp_path: Path, usage_status: int,
+                                                                              asked: bool) -> None:
+    """An echo mock answers the long prompt in a few tokens and reports usage only when asked: the limit scenario
+    asks as the `usage` scenario did, so the answer is told from an ignored limit (a note, not a failure). An
+    endpoint that refused the field is not asked again: the limit scenario is judged without it."""
+    asked_for = {}
+
+    def endpoint(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        scenario = ("max-tokens" if "max_completion_tokens" in body else "usage" if "stream_options" in body
+                    else "text")
+        asked_for[scenario] = "stream_options" in body
+        if scenario == "usage" and usage_status != 200:
+            return httpx.Response(usage_status, json={"error": {"message": "unknown field stream_options"}})
+        usage = ('data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],'
+                 '"usage":{"prompt_tokens":9,"completion_tokens":10,"total_tokens":19}}\n\n'
+                 if "stream_options" in body else "")
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=(
+            'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,'
+            '"delta":{"role":"assistant","content":"Count from 1 to 100"},"finish_reason":null}]}\n\n'
+            'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,'
+            f'"delta":{{}},"finish_reason":"stop"}}]}}\n\n{usage}data: [DONE]\n\n').encode())
+
+    results = {result.scenario: result for result in Probe(
+        "http://endpoint/v1", "openai-chat", tmp_path, transport=httpx.MockTransport(endpoint)).run()}
+    limit = results["max-tokens"]
+    assert (asked_for["max-tokens"], limit.verdict, limit.problems) == (asked, "warn", [])
+    assert limit.notes == [
+        "the answer took 10 tokens by the stream's usage, under the limit of 16: whether the endpoint stops at the "
+        "limit is not known"] if asked else [
+        "the stream reported no token usage, so whether its answer reached the limit of 16 tokens is not known, nor "
+        "whether the endpoint stops at the limit"]
