@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+import openai
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,7 +22,7 @@ from hypothesis import strategies as st
 from inspector.findings import RULES
 from inspector.protocols.openai_chat import checker as openai_chat
 from inspector.sse import SSEParser
-from inspector.validate import check_bytes
+from inspector.validate import StreamCheck, check_bytes
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus" / "openai-chat"
 TEXT = "openai-python__text-plain.sse"  # role 0, content 1-30, finish 31, usage 32, [DONE] 33
@@ -153,6 +155,14 @@ def reasoning_only(opener: Frame) -> Frame:
     return frame
 
 
+def without_usage(frame: Frame) -> Frame:
+    """A trailing `choices: []` chunk like `frame` with `"usage": null`: after a chunk that carried usage, the
+    stream helper keeps none."""
+    frame = copy.deepcopy(frame)
+    frame[1].update(choices=[], usage=None)
+    return frame
+
+
 def empty_choice(finish: Frame) -> Frame:
     """A chunk for a finished choice that carries nothing: empty delta, `finish_reason: null`."""
     frame = copy.deepcopy(finish)
@@ -217,6 +227,8 @@ CASES: list[tuple[str, str, Callable[[list[Frame]], list[Frame]], list[tuple[str
     ("chat/usage-on-choice-chunk", TEXT, move_usage_onto_finish, [("chat/usage-on-choice-chunk", 31)]),
     ("chat/usage-total-mismatch", TEXT, set_path(32, ("usage", "total_tokens"), 45),
      [("chat/usage-total-mismatch", 32)]),
+    ("chat/usage-dropped", TEXT, both(move_usage_onto_finish, insert(32, lambda frames: without_usage(frames[31]))),
+     [("chat/usage-on-choice-chunk", 31), ("chat/usage-dropped", 32)]),
     ("chat/error-event", TEXT, both(cut_after(9), insert(10, IN_BAND_ERROR)), [("chat/error-event", 10)]),
     ("chat/chunk-after-error", TEXT, insert(10, IN_BAND_ERROR),
      [("chat/error-event", 10), ("chat/chunk-after-error", 11)]),
@@ -282,6 +294,42 @@ def test_usage_on_an_empty_choice_after_its_finish_is_one_warning() -> None:
     frames = load(TEXT)
     frames[32][1]["choices"] = [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": None}]
     assert found(frames) == [("chat/usage-on-choice-chunk", 32)]
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_usage_on_an_early_chunk_is_dropped_by_the_chunks_after_it_whichever_path_reads_them(fast_path: bool) -> None:
+    """Usage on the first content chunk only: every chunk after it has none, so the openai SDK's stream helper
+    (which keeps the last chunk's) ends with none, said once where it began. The fast path, which takes such text
+    chunks without judging them one by one, must not hide it."""
+    frames = load(TEXT)
+    frames[1][1]["usage"] = frames[32][1]["usage"]
+    frames = frames[:32] + frames[33:]
+    check = StreamCheck()
+    check.fast_path = fast_path
+    check.feed(serialise(frames))
+    assert [(finding.rule, finding.index) for finding in check.close()] == [
+        ("chat/usage-on-choice-chunk", 1), ("chat/usage-dropped", 2)]
+
+
+def test_usage_on_the_last_chunk_or_unknown_there_is_not_said_dropped() -> None:
+    """A running total that the last chunk carries too (Perplexity) leaves the stream helper the usage; after a
+    chunk of unknown content (it may have carried usage), whether it has one is not known."""
+    frames = load(TEXT)
+    frames[1][1]["usage"] = frames[31][1]["usage"] = frames[32][1]["usage"]
+    frames = frames[:32] + frames[33:]
+    assert found(frames) == [("chat/usage-on-choice-chunk", 1)]
+    frames[31][1]["usage"] = None
+    unknown_last = serialise(frames[:32]) + b"data: {not json\n\n" + serialise(frames[32:])
+    assert "chat/usage-dropped" not in {finding.rule for finding in check_bytes(unknown_last).findings}
+
+
+def test_openais_moderation_chunk_after_the_usage_chunk_is_not_said_to_drop_it() -> None:
+    """OpenAI sends a `choices: []` chunk with `moderation` after the usage chunk when moderation is on (observed)."""
+    frames = load(TEXT)
+    moderated = insert(33, lambda frames: ["message", {**frames[32][1], "choices": [], "usage": None,
+                                                       "moderation": {"flagged": False}}])
+    assert found(moderated(frames)) == []
+    assert found(insert(33, lambda frames: without_usage(frames[32]))(load(TEXT))) == [("chat/usage-dropped", 33)]
 
 
 def test_content_after_finish_stays_an_error_with_usage_on_it() -> None:
@@ -542,3 +590,27 @@ def test_a_finish_sent_to_a_choice_that_never_was_is_the_gap_and_the_unfinished_
     assert last["choices"][0]["finish_reason"] is not None
     found_here = found(frames)
     assert [rule for rule, _ in found_here] == ["chat/choice-index-gap", "chat/finish-reason-missing"]
+
+
+def _helper_usage(body: bytes) -> object:
+    """The usage the openai SDK's stream helper ends with on this stream."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=body, headers={"content-type": "text/event-stream"}))
+    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
+    with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}]) as stream:
+        return stream.get_final_completion().usage
+
+
+@pytest.mark.parametrize(("mutation", "lost", "said"), [
+    (move_usage_onto_finish, False, False),
+    (both(move_usage_onto_finish, insert(32, lambda frames: without_usage(frames[31]))), True, True),
+    (lambda frames: [*frames[:1], ["message", {**frames[1][1], "usage": frames[32][1]["usage"]}],
+                     *frames[2:32], *frames[33:]], True, True),
+    (insert(33, lambda frames: ["message", {**frames[32][1], "choices": [], "usage": None, "moderation": {}}]),
+     True, False),  # OpenAI's own moderation chunk: the SDK's way with OpenAI's stream, not the server's fault
+])
+def test_usage_dropped_says_what_the_openai_stream_helper_does(mutation: Callable[[list[Frame]], list[Frame]],
+                                                               lost: bool, said: bool) -> None:
+    body = serialise(mutation(load(TEXT)))
+    assert (_helper_usage(body) is None, "chat/usage-dropped" in {f.rule for f in check_bytes(body).findings}) == (
+        lost, said)

@@ -37,6 +37,7 @@ from .rules import (
     OBJECT_INVALID,
     PROMPT_FILTER_FRAME,
     SCHEMA,
+    USAGE_DROPPED,
     USAGE_EARLY,
     USAGE_ON_CHOICE_CHUNK,
     USAGE_REPEATED,
@@ -94,6 +95,13 @@ class Checker:
         self._done_at: int | None = None
         self._error_at: int | None = None
         self._usage_at: int | None = None
+        self._usage_last_at: int | None = None
+        """The last chunk that carried `usage`: the openai SDK's stream helper keeps the last chunk's `usage`, null
+        or not, so it ends with none when chunks without it follow."""
+        self._usage_dropped_at: int | None = None
+        """The first chunk without `usage` since `_usage_last_at` (None: none came, or one of unknown content). The
+        fast path never hides a change of it: it takes neither a chunk with usage nor one of unknown content, and
+        the first chunk after either goes the full way (the shape before it no longer fits)."""
         self._unreadable_at: int | None = None
         self._fed = False
         self._handlers = {
@@ -169,6 +177,11 @@ class Checker:
             findings.append(DONE_MISSING(end_index, f"the stream ended without a readable `data: [DONE]`{last}: it "
                                                     "was cut short or the server never ends its streams, and a "
                                                     "client cannot tell a complete answer from a truncated one"))
+        if self._usage_dropped_at is not None and self._first_time(USAGE_EARLY.id):  # not said as usage-early
+            findings.append(USAGE_DROPPED(self._usage_dropped_at, (
+                f"no `usage` on this chunk or any after it, after event {self._usage_last_at}'s: the openai SDK's "
+                "stream helper keeps the last chunk's `usage`, so its final completion has none (a client reading "
+                "the chunks itself still finds it)")))
         self._choices.finish(end_index, findings)
         return findings
 
@@ -195,6 +208,7 @@ class Checker:
         """A chunk of unknown content (reported by the common layer): any choice may have got anything in it."""
         self._unreadable_at = index
         self._choices.unknown(index)
+        self._usage_dropped_at = None  # it may have carried usage
 
     def _on_not_object(self, index: int, payload: Any, findings: list[Finding]) -> None:
         kind = JSON_TYPE_NAMES.get(type(payload), type(payload).__name__)
@@ -245,7 +259,7 @@ class Checker:
         self._check_identity(index, payload, findings)
         choices = payload.get("choices")
         has_choices = type(choices) is list and bool(choices)
-        self._check_usage(index, payload.get("usage"), has_choices, findings)
+        self._check_usage(index, payload.get("usage"), has_choices, findings, moderation="moderation" in payload)
         if has_choices:
             with_usage = type(payload.get("usage")) is dict
             for choice in choices:  # type: ignore[union-attr]
@@ -284,22 +298,27 @@ class Checker:
                                                "the answer on the first chunk's (later changes to it are not "
                                                "reported)"))
 
-    def _check_usage(self, index: int, usage: Any, has_choices: bool, findings: list[Finding]) -> None:
+    def _check_usage(self, index: int, usage: Any, has_choices: bool, findings: list[Finding], *,
+                     moderation: bool) -> None:
+        """`moderation`: the chunk carries OpenAI's `moderation`, which comes after the usage chunk (observed): the
+        stream helper then ends with no usage, OpenAI's own way, not the server's fault to report."""
         if has_choices and self._usage_at is not None and self._first_time(USAGE_EARLY.id):
             findings.append(USAGE_EARLY(index, f"a choice chunk after the usage chunk (event {self._usage_at}): "
                                                "expected usage after every finish chunk, and clients that stop "
                                                "reading at the usage chunk lose this one"))
         if type(usage) is not dict:
+            if self._usage_last_at is not None and self._usage_dropped_at is None and not moderation:
+                self._usage_dropped_at = index
             return
+        self._usage_last_at, self._usage_dropped_at = index, None
         self.assembly.usage = usage
         self._check_usage_total(index, usage, findings)
         if has_choices:
             if self._first_time(USAGE_ON_CHOICE_CHUNK.id):
                 findings.append(USAGE_ON_CHOICE_CHUNK(index, "non-null `usage` on a chunk with choices, expected "
                                                              "it on its own `choices: []` chunk after the finish: "
-                                                             "clients that read usage from that chunk find none, "
-                                                             "nothing else is lost (later chunks like this are not "
-                                                             "reported)"))
+                                                             "clients that read usage from that chunk find none "
+                                                             "(later chunks like this are not reported)"))
         elif self._usage_at is not None:
             findings.append(USAGE_REPEATED(index, f"a second usage chunk (the first was event {self._usage_at}): "
                                                   "expected exactly one; clients that add them up count tokens "
