@@ -157,6 +157,20 @@ other in the verdict process). 7 rounds beside the same recorder (an A/A run, lo
 the streams alone 89 / 89 %, the event loop +4.2 / +4.4 us per event over plain's, the verdict process 3.3 us.
 All cases at the end of that session (5 rounds, beside a3af724, load 0.9-1.4): burst 87 / 82 %, paced +0.005 /
 +0.029 ms, sustained 87 / 84 % (the streams alone 87 / 84 %), concurrent p99 -5.7 / -6.0 ms.
+
+The next session (load 0.5-1.7), nothing on the per-chunk path changed: sustained 87 / 88 % beside the same recorder
+(7 rounds), then 86 and 86 % (5 rounds); the event loop +4.4 to +5.0 us per event over plain's 31. Located further:
+- the verdict switched off (`judge` answering at once) beside the whole recorder, 7 rounds: 88 / 87 %, the same
+  event loop CPU: the verdict process costs the proxy nothing measurable;
+- the event loop's CPU per event, 4-second sustained rounds alternating with plain mitmdump (6-8 rounds, medians
+  over plain's): a stream callable that returns at once -1.1 us, queueing without writing +1.2 us, the whole
+  recorder +2.3 us; without the per-chunk client check 0.9 us less than the whole (lower in 7 of 8 rounds);
+- py-spy in those rounds: the callable 2.4 % of the loop's samples (0.8 us), the writes 2.4 % (the line encoding
+  1.9 %), everything else of the recorder under 1 %;
+- the proxy pinned to one CPU and this bench to the other: +1.5 to +2.0 us over plain's 30 (about 94 %), wherever
+  the verdict process runs. Unpinned, a proxy process keeps one of two levels for its lifetime (about +2 or about
+  +4.5 us), and this bench's proxies landed on the higher one in every run that day: the scheduler's placement of
+  three busy processes on two cores, not the recorder's work, makes the difference between 94 and 87 %.
 """
 
 from __future__ import annotations
