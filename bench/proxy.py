@@ -168,9 +168,10 @@ The next session (load 0.5-1.7), nothing on the per-chunk path changed: sustaine
 - py-spy in those rounds: the callable 2.4 % of the loop's samples (0.8 us), the writes 2.4 % (the line encoding
   1.9 %), everything else of the recorder under 1 %;
 - the proxy pinned to one CPU and this bench to the other: +1.5 to +2.0 us over plain's 30 (about 94 %), wherever
-  the verdict process runs. Unpinned, a proxy process keeps one of two levels for its lifetime (about +2 or about
-  +4.5 us), and this bench's proxies landed on the higher one in every run that day: the scheduler's placement of
-  three busy processes on two cores, not the recorder's work, makes the difference between 94 and 87 %.
+  the verdict process runs. Unpinned, the recorder's process mostly stayed near one of two levels while it lived
+  (about +2 or about +4.5 us); this bench's recorders were near the higher one in every run that day. Pinning
+  gives the lower one, so how the scheduler places the busy processes on two cores likely makes most of the
+  difference between 94 and 87 %; not proven further.
 """
 
 from __future__ import annotations
