@@ -313,7 +313,8 @@ def test_usage_on_an_early_chunk_is_dropped_by_the_chunks_after_it_whichever_pat
 
 def test_usage_on_the_last_chunk_or_unknown_there_is_not_said_dropped() -> None:
     """A running total that the last chunk carries too (Perplexity) leaves the stream helper the usage; after a
-    chunk of unknown content (it may have carried usage), whether it has one is not known."""
+    chunk of unknown content (it may have carried usage), or in a stream cut short, whether it has one is not
+    known."""
     frames = load(TEXT)
     frames[1][1]["usage"] = frames[31][1]["usage"] = frames[32][1]["usage"]
     frames = frames[:32] + frames[33:]
@@ -321,6 +322,8 @@ def test_usage_on_the_last_chunk_or_unknown_there_is_not_said_dropped() -> None:
     frames[31][1]["usage"] = None
     unknown_last = serialise(frames[:32]) + b"data: {not json\n\n" + serialise(frames[32:])
     assert "chat/usage-dropped" not in {finding.rule for finding in check_bytes(unknown_last).findings}
+    cut = serialise(frames[:20])  # what the chunks after the cut would have carried is not known
+    assert "chat/usage-dropped" not in {finding.rule for finding in check_bytes(cut).findings}
 
 
 def test_openais_moderation_chunk_after_the_usage_chunk_is_not_said_to_drop_it() -> None:

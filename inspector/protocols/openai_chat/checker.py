@@ -177,7 +177,8 @@ class Checker:
             findings.append(DONE_MISSING(end_index, f"the stream ended without a readable `data: [DONE]`{last}: it "
                                                     "was cut short or the server never ends its streams, and a "
                                                     "client cannot tell a complete answer from a truncated one"))
-        if self._usage_dropped_at is not None and self._first_time(USAGE_EARLY.id):  # not said as usage-early
+        # NOTE: a cut stream might have brought usage again: the cut is its one break; a usage-early said it too
+        if self._usage_dropped_at is not None and self._done_at is not None and self._first_time(USAGE_EARLY.id):
             findings.append(USAGE_DROPPED(self._usage_dropped_at, (
                 f"no `usage` on this chunk or any after it, after event {self._usage_last_at}'s: the openai SDK's "
                 "stream helper keeps the last chunk's `usage`, so its final completion has none (a client reading "
