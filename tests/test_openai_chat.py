@@ -163,10 +163,11 @@ def without_usage(frame: Frame) -> Frame:
     return frame
 
 
-def empty_choice(finish: Frame) -> Frame:
-    """A chunk for a finished choice that carries nothing: empty delta, `finish_reason: null`."""
+def empty_choice(finish: Frame, **fields: Any) -> Frame:
+    """A chunk for a finished choice that carries nothing: empty delta, `finish_reason: null` (and `fields`)."""
     frame = copy.deepcopy(finish)
     frame[1]["choices"][0].update(delta={}, finish_reason=None)
+    frame[1].update(fields)
     return frame
 
 
@@ -611,9 +612,20 @@ def _helper_usage(body: bytes) -> object:
                      *frames[2:32], *frames[33:]], True, True),
     (insert(33, lambda frames: ["message", {**frames[32][1], "choices": [], "usage": None, "moderation": {}}]),
      True, False),  # OpenAI's own moderation chunk: the SDK's way with OpenAI's stream, not the server's fault
+    (both(move_usage_onto_finish, insert(32, lambda frames: empty_choice(frames[31], usage=None))), True, True),
 ])
 def test_usage_dropped_says_what_the_openai_stream_helper_does(mutation: Callable[[list[Frame]], list[Frame]],
                                                                lost: bool, said: bool) -> None:
     body = serialise(mutation(load(TEXT)))
     assert (_helper_usage(body) is None, "chat/usage-dropped" in {f.rule for f in check_bytes(body).findings}) == (
         lost, said)
+
+
+def test_an_empty_choice_after_usage_on_the_finish_chunk_is_not_said_to_lose_nothing() -> None:
+    """DeepSeek's usage on the finish chunk, then an empty chunk for the finished choice: the chunk adds nothing to
+    the answer, but the stream helper loses the usage there (said by `chat/usage-dropped`)."""
+    frames = both(move_usage_onto_finish, insert(32, lambda frames: empty_choice(frames[31], usage=None)))(load(TEXT))
+    findings = check_bytes(serialise(frames)).findings
+    assert [(f.rule, f.index) for f in findings] == [("chat/usage-on-choice-chunk", 31),
+                                                     ("chat/empty-choice-after-finish", 32), ("chat/usage-dropped", 32)]
+    assert not any("loses anything" in f.message for f in findings)

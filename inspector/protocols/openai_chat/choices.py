@@ -289,9 +289,9 @@ class ChoiceTracker:
             if not with_usage and self._first_time(EMPTY_AFTER_FINISH.id, choice_index):
                 findings.append(EMPTY_AFTER_FINISH(index, f"a chunk for choice `{choice_index}`, which finished at "
                                                           f"event {state.finished_at}, with nothing in it (empty "
-                                                          "delta, no `finish_reason`): no client loses anything, "
-                                                          "but clients that close the choice at its finish do not "
-                                                          "expect it"))
+                                                          "delta, no `finish_reason`): it adds nothing to the "
+                                                          "answer, but clients that close the choice at its "
+                                                          "finish do not expect it"))
             return
         if not self._first_time(CHOICE_AFTER_FINISH.id, choice_index):
             return
