@@ -629,3 +629,28 @@ def test_an_empty_choice_after_usage_on_the_finish_chunk_is_not_said_to_lose_not
     assert [(f.rule, f.index) for f in findings] == [("chat/usage-on-choice-chunk", 31),
                                                      ("chat/empty-choice-after-finish", 32), ("chat/usage-dropped", 32)]
     assert not any("loses anything" in f.message for f in findings)
+
+
+_USAGE = {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["absent", "null", "usage"]), min_size=2, max_size=6))
+def test_usage_dropped_fires_exactly_when_the_stream_helper_ends_without_usage_the_stream_sent(
+        usage_on: list[str]) -> None:
+    """Content chunks and a finish chunk, each with usage absent, null or present: the rule fires exactly when the
+    openai SDK's stream helper ends with none although some chunk carried it."""
+    chunks = []
+    for number, usage in enumerate(usage_on):
+        last = number == len(usage_on) - 1
+        delta = {"content": f"w{number} "} if not last else {}
+        if number == 0:
+            delta["role"] = "assistant"
+        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                 "choices": [{"index": 0, "delta": delta, "finish_reason": "stop" if last else None}]}
+        if usage != "absent":
+            chunk["usage"] = _USAGE if usage == "usage" else None
+        chunks.append(f"data: {json.dumps(chunk)}\n\n")
+    body = ("".join(chunks) + "data: [DONE]\n\n").encode()
+    lost = "usage" in usage_on and _helper_usage(body) is None
+    assert ("chat/usage-dropped" in {f.rule for f in check_bytes(body).findings}) is lost
