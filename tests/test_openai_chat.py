@@ -613,12 +613,14 @@ def _helper_usage(body: bytes) -> object:
     (insert(33, lambda frames: ["message", {**frames[32][1], "choices": [], "usage": None, "moderation": {}}]),
      True, False),  # OpenAI's own moderation chunk: the SDK's way with OpenAI's stream, not the server's fault
     (both(move_usage_onto_finish, insert(32, lambda frames: empty_choice(frames[31], usage=None))), True, True),
+    (swap(31, 32), True, False),  # the usage chunk before the finish chunk: `chat/usage-early` says it, once
 ])
 def test_usage_dropped_says_what_the_openai_stream_helper_does(mutation: Callable[[list[Frame]], list[Frame]],
                                                                lost: bool, said: bool) -> None:
     body = serialise(mutation(load(TEXT)))
-    assert (_helper_usage(body) is None, "chat/usage-dropped" in {f.rule for f in check_bytes(body).findings}) == (
-        lost, said)
+    findings = check_bytes(body).findings
+    assert (_helper_usage(body) is None, "chat/usage-dropped" in {f.rule for f in findings}) == (lost, said)
+    assert all("stream helper" in f.message for f in findings if f.rule == "chat/usage-early")
 
 
 def test_an_empty_choice_after_usage_on_the_finish_chunk_is_not_said_to_lose_nothing() -> None:

@@ -305,8 +305,10 @@ class Checker:
         stream helper then ends with no usage, OpenAI's own way, not the server's fault to report."""
         if has_choices and self._usage_at is not None and self._first_time(USAGE_EARLY.id):
             findings.append(USAGE_EARLY(index, f"a choice chunk after the usage chunk (event {self._usage_at}): "
-                                               "expected usage after every finish chunk, and clients that stop "
-                                               "reading at the usage chunk lose this one"))
+                                               "expected usage after every finish chunk; clients that stop "
+                                               "reading at the usage chunk lose this one, and the openai SDK's "
+                                               "stream helper, which keeps the last chunk's usage, loses the "
+                                               "usage unless this chunk or a later one carries it again"))
         if type(usage) is not dict:
             if self._usage_last_at is not None and self._usage_dropped_at is None and not moderation:
                 self._usage_dropped_at = index
