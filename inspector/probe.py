@@ -90,8 +90,7 @@ def _stopped_at_the_limit(limit_field: str, reason: str) -> Check:
 
     def check(assembly: Assembly) -> list[str]:
         got = _ended_otherwise(assembly, reason)
-        used = _output_tokens(assembly.usage)
-        if got is None or used is None or used < _LOW_LIMIT:
+        if got is None or not _reached_the_limit(_output_tokens(assembly.usage)):
             return []
         return [f"asked for at most {_LOW_LIMIT} tokens (`{limit_field}`), the stream ended with `{got}`, not "
                 f"`{reason}`: the endpoint ignores the limit, or reports a cut answer as a finished one"]
@@ -119,8 +118,8 @@ def _under_the_limit(reason: str) -> Check:
 
     def check(assembly: Assembly) -> list[str]:
         used = _output_tokens(assembly.usage)
-        if _ended_otherwise(assembly, reason) is None or (used is not None and used >= _LOW_LIMIT):
-            return []
+        if _ended_otherwise(assembly, reason) is None or _reached_the_limit(used):
+            return []  # ended at the limit, or `_stopped_at_the_limit` judges it
         if used is None:
             return [f"the stream reported no token usage, so whether its answer reached the limit of {_LOW_LIMIT} "
                     "tokens is not known, nor whether the endpoint stops at the limit"]
@@ -128,6 +127,11 @@ def _under_the_limit(reason: str) -> Check:
                 "the endpoint stops at the limit is not known"]
 
     return check
+
+
+def _reached_the_limit(used: int | None) -> bool:
+    """Whether the answer's tokens by the stream's usage (None: no usage) show it reached the limit."""
+    return used is not None and used >= _LOW_LIMIT
 
 
 def _ended_otherwise(assembly: Assembly, reason: str) -> str | None:

@@ -235,13 +235,13 @@ class ChoiceTracker:
     def _open_choice(self, index: int, choice_index: int, delta: dict[str, Any],
                      findings: list[Finding]) -> _ChoiceState:
         expected = len(self._choices)
-        if choice_index > expected and self._unknown_at is None:  # NOTE: a lower one fills a reported gap
+        gap = choice_index > expected and self._unknown_at is None  # NOTE: a lower one fills a reported gap
+        if gap:
             findings.append(CHOICE_INDEX_GAP(index, f"choice `{choice_index}` opened while the next new choice "
                                                     f"should be `{expected}`: the openai SDK's stream helper "
                                                     "stores choices by position and raises `IndexError` on it"))
         state = self._choices[choice_index] = _ChoiceState(self.assembly.output(choice_index), index,
-                                                           unknown_at=self._unknown_at,
-                                                           gap=choice_index > expected and self._unknown_at is None)
+                                                           unknown_at=self._unknown_at, gap=gap)
         if state.unknown_at is None:
             self._untouched[choice_index] = state
         role = delta.get("role")
