@@ -172,6 +172,30 @@ The next session (load 0.5-1.7), nothing on the per-chunk path changed: sustaine
   (about +2 or about +4.5 us); this bench's recorders were near the higher one in every run that day. Pinning
   gives the lower one, so how the scheduler places the busy processes on two cores likely makes most of the
   difference between 94 and 87 %; not proven further.
+
+2026-12-05, a new and faster machine with nothing else running (load 0.3-1.6; plain mitmdump's event loop 16-17 us
+per event in a burst, not 31). Sustained, 7-9 rounds per run: 89, 85, 88, 90 and 87 % (medians of the rounds'
+ratios), the event loop +1.9 to +2.5 us per event over plain's, the two levels of the day before not seen. Trees
+with one part taken out, each beside the whole recorder in one run (9 rounds; whole / part):
+
+    a stream callable that returns at once     84 / 96 %   event loop +3.3 / +1.0 us
+    queued, the batch dropped unwritten        88 / 94 %   +2.1 / +0.8 us
+    lines encoded, not written                 88 / 90 %   +2.3 / +1.9 us
+    no verdict work (the job answered at once) 88 / 90 %   +2.1 / +2.1 us
+    no client check                            88 / 88 %   +2.1 / +1.9 us
+    each chunk's line encoded in the callable  89 / 86 %   +2.1 / +2.7 us
+    batches of 256 chunks, not 64              90 / 90 %   +2.3 / +2.1 us
+
+So what is left of the sustained gap is the encoding of the chunk lines on the event loop: 0.44 us a chunk in a
+loop of its own (`chunk_lines`), about 1 us in the proxy among everything else; the per-stream start and end cost
+about 0.27 ms a stream (300 streams of 50 events: 94 %). Only taking the encoding off the event loop (the verdict
+process writing the lines, say) could close it; not attempted.
+
+The concurrent case cost more than it showed: 50 paced streams each filled no batch, so each chunk was written
+alone `WRITE_DELAY` (20 ms) later, a `write(2)` per chunk, about 3.5 us of work each on the loop: the event loop
++8.0 to +9.3 us per event over plain's 47-52, and the p99's median difference +0.65, +0.65, +1.19, +0.30 and
++2.40 ms over five runs (the target missed in two). With `WRITE_DELAY` 100 ms, beside the 20 ms tree (7 rounds):
++2.7 / +9.3 and +4.0 / +8.0 us, p99 -0.21 / +0.30 and -0.11 / +0.02 ms; 50 ms: +6.7 us, +0.82 ms.
 """
 
 from __future__ import annotations
