@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+import openai
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -609,6 +611,48 @@ def test_fields_the_sdk_requires(mutation: Callable[[list[Frame]], list[Frame]],
     assert [finding.index for finding in findings] == [index for index, _ in expected]
     for finding, (_, paths) in zip(findings, expected, strict=True):
         assert [path for path in paths if f"`{path}`" not in finding.message] == []
+
+
+@pytest.mark.parametrize(
+    ("mutation", "expected"),
+    [
+        # a field the SDK requires, missing or null: one finding, `responses/sdk-field-missing`'s, not the schema's too
+        (set_field(2, "item.content", DELETE), [("responses/sdk-field-missing", 2, "item.content")]),
+        (set_field(3, "part.text", None), [("responses/sdk-field-missing", 3, "part.text")]),
+        # that field with the wrong JSON type, or a field only the schema requires: the schema's
+        (set_field(2, "item.content", "hi"), [("responses/schema", 2, "item.content")]),
+        (set_field(2, "item.id", DELETE), [("responses/schema", 2, "item.id")]),
+        (lambda frames: set_field(2, "item.id", DELETE)(set_field(2, "item.content", DELETE)(frames)),
+         [("responses/sdk-field-missing", 2, "item.content"), ("responses/schema", 2, "item.id")]),
+    ],
+    ids=["item-field-missing", "part-field-null", "item-field-wrong-type", "item-id-missing", "both"],
+)
+def test_a_field_an_item_or_part_lacks_is_reported_once(mutation: Callable[[list[Frame]], list[Frame]],
+                                                        expected: list[tuple[str, int, str]]) -> None:
+    findings = [finding for finding in check_bytes(dump(mutation(load(MINIMAL)))).findings
+                if finding.rule in ("responses/schema", "responses/sdk-field-missing")]
+    assert [(finding.rule, finding.index) for finding in findings] == [(rule, index) for rule, index, _ in expected]
+    named = [f"`{path}`" in finding.message for finding, (_, _, path) in zip(findings, expected, strict=True)]
+    assert named == [True] * len(expected)
+
+
+def _sdk_events(body: bytes, *, strict: bool) -> list[Any]:
+    """The events openai-python's `responses.create(stream=True)` hands the app for this stream."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=body, headers={"content-type": "text/event-stream"}))
+    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport),
+                           _strict_response_validation=strict)
+    return list(client.responses.create(model="m", input="hi", stream=True))
+
+
+def test_what_the_schema_finding_says_the_sdk_does_is_what_it_does() -> None:
+    """`responses/schema` says the SDK builds a bad event unchecked, or raises with strict validation: both tried."""
+    body = dump(set_field(4, "delta", 5)(load(MINIMAL)))
+    [finding] = [f for f in check_bytes(body).findings if f.rule == "responses/schema"]
+    assert "unchecked by default" in finding.message and "strict response validation" in finding.message
+    assert _sdk_events(body, strict=False)[4].delta == 5  # the app gets the number where its types say a string
+    with pytest.raises(openai.APIResponseValidationError):
+        _sdk_events(body, strict=True)
 
 
 def test_the_required_fields_are_required_by_the_installed_sdk() -> None:

@@ -44,6 +44,7 @@ from .rules import (
     TERMINAL_EXTRA,
     TERMINAL_FIELD,
     TERMINAL_MISSING,
+    UNCHECKED,
     UNKNOWN_EVENT,
 )
 from .state import DELTA_FAMILIES, FAMILIES, PROGRESS_ITEM_TYPES
@@ -175,8 +176,7 @@ class Checker:
             validate(payload)
         except ValidationError as error:
             if self.items.once("schema", kind, error.errors()[0]["loc"]):
-                found.append(SCHEMA(index, f"`{kind}`: {summary(error, 1)}" + (
-                    ": the SDK's event types reject it, and a client reads a wrong or missing value")))
+                found.append(SCHEMA(index, f"`{kind}`: {summary(error, 1)}: {UNCHECKED}"))
             self.expect_start = None  # its status, which names the next start event, is unknown
             self.items.unknown(index)  # what it did to items and parts is unknown, as for an unreadable event
             return found

@@ -25,6 +25,7 @@ from ...findings import Finding
 from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Fragments, Output, ToolCall, arguments_problem
 from ..schema import summary
 from .models import PART_MODELS, item_model
+from .required import missing_in_item, missing_in_part
 from .rules import (
     ANNOTATION_INDEX,
     CONTENT_INDEX,
@@ -45,6 +46,7 @@ from .rules import (
     SUMMARY_ORDER,
     TERMINAL_OUTPUT,
     TOOL_ARGUMENTS,
+    UNCHECKED,
 )
 from .state import (
     CALL_ID_ITEMS,
@@ -334,9 +336,17 @@ class OutputState:
         try:
             item_model(kind)(snapshot)
         except ValidationError as error:
-            self.found.append(SCHEMA(index, f"`{event_type}`: {summary(error, 1, 'item')}" + (
-                ": the SDK's item types reject it, so the client cannot build this output item")))
+            self._schema(index, event_type, error, "item", missing_in_item(snapshot, "item"))
         return kind if isinstance(kind, str) else "?"
+
+    def _schema(self, index: int, event_type: str, error: ValidationError, prefix: str, sdk_fields: list[str]
+                ) -> None:
+        """A `responses/schema` finding for an item or part, but for the fields it lacks that the openai SDK types
+        as required: those are `responses/sdk-field-missing`'s (the checker's, at this same event), reported once."""
+        left_to_sdk = set(sdk_fields)
+        problem = summary(error, 1, prefix, fresh=lambda path: path not in left_to_sdk)
+        if problem:
+            self.found.append(SCHEMA(index, f"`{event_type}`: {problem}: {UNCHECKED}"))
 
     def _not_open(self, position: int, what: str) -> str:
         if position in self.done_at:
@@ -744,8 +754,7 @@ class OutputState:
             try:
                 model(part)
             except ValidationError as error:
-                self.found.append(SCHEMA(index, f"`{kind}`: {summary(error, 1, 'part')}" + (
-                    ": the SDK's part types reject it")))
+                self._schema(index, kind, error, "part", missing_in_part(part, "part"))
         return part_type
 
     def _twinned(self, join: Join, bucket_name: str | None) -> Join:

@@ -15,6 +15,10 @@ E, W = Severity.ERROR, Severity.WARNING
 # fmt: off
 # schema (§A.2), checked against models.py
 SCHEMA = rule("responses/schema", E, "an event, item or part that does not match its documented shape")
+UNCHECKED = ("the openai SDK builds it unchecked by default, so code written to its types reads a missing or wrongly "
+             "typed value there (with strict response validation the SDK raises instead)")
+"""What a schema problem does to a client: tried with openai-python 2.x, whose streams build each event with
+`construct_type` unless the client was made with `_strict_response_validation=True`."""
 # output items, checked in items.py (§A.3 rules 4, 5)
 OUTPUT_INDEX_ORDER = rule("responses/output-index-out-of-order", E,
                           "`output_item.added` indices are not 0, 1, 2, ... in order")
