@@ -169,6 +169,44 @@ def test_the_verdict_process_runs_at_the_lowest_cpu_priority(proxy):
     assert os.getpriority(os.PRIO_PROCESS, proxy.process.pid) == os.getpriority(os.PRIO_PROCESS, 0)  # the proxy's own
 
 
+def test_a_proxy_killed_outright_mid_stream_leaves_what_the_client_got_recorded(upstream, tmp_path):
+    """`kill -9` while a stream is held mid-way: the chunks the client had are on disk already (a paced chunk
+    waits at most `WRITE_DELAY`, without the stream ending), and the file reads as a recording cut short."""
+    key = f"lockstep-{next(_keys)}"
+    expected = corpus_events(CHAT)[:5]
+    with run_mitmdump(tmp_path, upstream.url) as proxy:
+        headers = {"X-Corpus": CHAT, "X-Lockstep": key}
+        with httpx.stream("POST", f"{proxy.url}/v1/chat/completions", json={"stream": True}, headers=headers,
+                          timeout=WAIT) as response:
+            raw = response.iter_raw()  # NOTE: kept, not left by `break`: that would close the client's connection
+            got, pending = 0, b""
+            while got < len(expected):
+                pending += next(raw)
+                while got < len(expected) and pending.startswith(expected[got]):
+                    pending, got = pending[len(expected[got]):], got + 1
+                    if got < len(expected):
+                        upstream.ack(key)  # the upstream sends the next event only once this one came
+            # held: the upstream waits for an ack that comes only after the kill, the client still connected
+            deadline = time.monotonic() + WAIT / 2  # NOTE: the upstream holds the stream for WAIT, then gives up
+            while _chunks_on_disk(proxy.directory) < len(expected) and time.monotonic() < deadline:
+                time.sleep(0.01)  # NOTE: polled, not slept for a fixed time: the write comes `WRITE_DELAY` later
+            assert upstream.gate(f"{key}:sent").empty(), "the upstream gave up: the stream was not held"
+            proxy.process.kill()
+            proxy.process.wait(WAIT)
+            upstream.ack(key)  # its next write fails on the dead connection, and it lets go
+    [recording] = proxy.directory.glob("*.jsonl")
+    _, chunks, end = read_recording(recording)
+    assert ([chunk["text"].encode() for chunk in chunks], end) == (expected, None)
+    source = open_source(str(recording))
+    assert (source.end, source.validate().events) == (None, len(expected))
+
+
+def _chunks_on_disk(directory: Path) -> int:
+    """The chunk lines of the one recording in `directory` so far (a line being written is not one yet)."""
+    lines = [line for path in directory.glob("*.jsonl") for line in path.read_bytes().split(b"\n")[1:]]
+    return sum(line.startswith(b'{"kind":"chunk"') and line.endswith(b"}") for line in lines)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_the_verdict_process_leaves_with_a_proxy_killed_outright(upstream, tmp_path):
     """`record` killed with SIGKILL (out of memory, `kill -9`) leaves no verdict process behind, orphaned."""
