@@ -188,8 +188,11 @@ with one part taken out, each beside the whole recorder in one run (9 rounds; wh
 
 So what is left of the sustained gap is the encoding of the chunk lines on the event loop: 0.44 us a chunk in a
 loop of its own (`chunk_lines`), about 1 us in the proxy among everything else; the per-stream start and end cost
-about 0.27 ms a stream (300 streams of 50 events: 94 %). Only taking the encoding off the event loop (the verdict
-process writing the lines, say) could close it; not attempted.
+about 0.27 ms a stream (300 streams of 50 events: 94 %). Taking the encoding off the event loop does not close it
+on two cores: a prototype whose child process encoded and wrote the lines (the loop only packed each batch's raw
+chunks down a pipe) measured 87 % against this recorder's 90 % in the same run, the loop +1.2 against +1.5 us but
+the child 2.5 us per event on the cores this bench's client and upstream need. Only less work in all, not work
+moved, can close it.
 
 The concurrent case cost more than it showed: 50 paced streams each filled no batch, so each chunk was written
 alone `WRITE_DELAY` (20 ms) later, a `write(2)` per chunk, about 3.5 us of work each on the loop: the event loop
