@@ -636,6 +636,28 @@ def test_a_field_an_item_or_part_lacks_is_reported_once(mutation: Callable[[list
     assert named == [True] * len(expected)
 
 
+@pytest.mark.parametrize(
+    ("mutation", "expected"),
+    [
+        # the final item lacks a field the SDK requires and the streamed item had: said once, by the SDK rule
+        (set_field(8, "response.output.0.content.0.annotations", DELETE),
+         [("responses/sdk-field-missing", "response.output[0].content[0].annotations")]),
+        # ...and a difference after it is still the mismatch's
+        (lambda frames: set_field(8, "response.output.0.content.0.text", "other")(
+            set_field(8, "response.output.0.content.0.annotations", DELETE)(frames)),
+         [("responses/sdk-field-missing", "response.output[0].content[0].annotations"),
+          ("responses/terminal-output-mismatch", "response.output[0].content[0].text")]),
+    ],
+    ids=["field-missing", "field-missing-and-text-differs"],
+)
+def test_a_field_the_final_item_lacks_is_not_also_a_mismatch(mutation: Callable[[list[Frame]], list[Frame]],
+                                                             expected: list[tuple[str, str]]) -> None:
+    findings = check_bytes(dump(mutation(load(MINIMAL)))).findings
+    found = [(f.rule, f.index) for f in findings]
+    assert found == [(rule, 8) for rule, _ in expected]
+    assert [f"`{path}`" in f.message for f, (_, path) in zip(findings, expected, strict=True)] == [True] * len(found)
+
+
 def _sdk_events(body: bytes, *, strict: bool) -> list[Any]:
     """The events openai-python's `responses.create(stream=True)` hands the app for this stream."""
     transport = httpx.MockTransport(lambda request: httpx.Response(

@@ -201,21 +201,25 @@ def stable(value: Any) -> Any:
     return value
 
 
-def first_difference(left: Any, right: Any, path: str) -> tuple[str, Any, Any] | None:
-    """(path, left value, right value) of the first place where two JSON values differ."""
+def first_difference(left: Any, right: Any, path: str, said: frozenset[str] = frozenset()
+                     ) -> tuple[str, Any, Any] | None:
+    """(path, left value, right value) of the first place where two JSON values differ; `said`: the paths whose
+    missing (or null) right value another finding already reports, passed over."""
     if isinstance(left, dict) and isinstance(right, dict):
         for key in list(left) + [key for key in right if key not in left]:
-            found = first_difference(left.get(key), right.get(key), f"{path}.{key}")
+            found = first_difference(left.get(key), right.get(key), f"{path}.{key}", said)
             if found is not None:
                 return found
         return None
     if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
         for number, (a, b) in enumerate(zip(left, right, strict=True)):
-            found = first_difference(a, b, f"{path}[{number}]")
+            found = first_difference(a, b, f"{path}[{number}]", said)
             if found is not None:
                 return found
         return None
-    return None if left == right and type(left) is type(right) else (path, left, right)
+    if left == right and type(left) is type(right) or (right is None and path in said):
+        return None
+    return path, left, right
 
 
 def excerpt(value: Any, limit: int = 40) -> str:
