@@ -13,6 +13,7 @@ import logging
 import shutil
 import socket
 import stat
+import struct
 import threading
 import time
 import zlib
@@ -939,6 +940,41 @@ def test_one_socket_watch_tells_which_client_hung_up_and_forgets_a_stream_that_e
         for pair in pairs:
             for end in pair:
                 end.close()
+
+
+def _tcp_pair() -> tuple[socket.socket, socket.socket]:
+    """(the proxy's end, the client's end) of a real TCP connection on 127.0.0.1."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        client = socket.create_connection(server.getsockname())
+        ours, _ = server.accept()
+    return ours, client
+
+
+@pytest.mark.parametrize("rdhup", [True, False], ids=["linux", "no-pollrdhup"])
+def test_the_socket_watch_never_takes_data_for_a_hang_up_and_sees_a_reset_everywhere(monkeypatch, rdhup):
+    """macOS has no POLLRDHUP: watching a client there once raised AttributeError in `responseheaders`, so mitmproxy
+    buffered every event stream whole. Without it, a reset is still seen, and a client's data never looks like a
+    hang-up (a FIN is seen only where POLLRDHUP is)."""
+    import select
+
+    if not rdhup:
+        monkeypatch.delattr(select, "POLLRDHUP", raising=False)
+    (talking, talker), (reset, resetter), (closed, closer) = _tcp_pair(), _tcp_pair(), _tcp_pair()
+    sockets = SocketWatch(interval=0)
+    try:
+        for ours in (talking, reset, closed):
+            sockets.watch(ours.fileno())
+        talker.sendall(b"PING")  # an HTTP/2 client's frames while the answer streams
+        resetter.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        resetter.close()  # linger 0: a reset
+        closer.close()  # a FIN
+        deadline = time.monotonic() + 5
+        while not sockets.hung_up(reset.fileno()) and time.monotonic() < deadline:
+            time.sleep(0.01)  # NOTE: the reset crosses the loopback at once; polled, never a fixed sleep
+        assert [sockets.hung_up(ours.fileno()) for ours in (talking, reset, closed)] == [False, True, rdhup]
+    finally:
+        for end in (talking, talker, reset, closed):
+            end.close()
 
 
 def test_a_new_stream_is_never_told_of_an_answer_older_than_itself():

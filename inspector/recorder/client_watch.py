@@ -55,7 +55,10 @@ class SocketWatch:
 
     def watch(self, socket: int) -> None:
         if not self._watchers.get(socket):
-            self._poller.register(socket, select.POLLRDHUP)  # POLLERR and POLLHUP are always reported
+            # POLLERR and POLLHUP (a reset, a full close) are always reported; the client's FIN only where the
+            # platform has POLLRDHUP (Linux). macOS has none: asking POLLIN instead would take the data an HTTP/2
+            # client sends for a hang-up, so there only what is always reported is seen.
+            self._poller.register(socket, getattr(select, "POLLRDHUP", 0))
         self._watchers[socket] = self._watchers.get(socket, 0) + 1
         self.next_poll = 0.0  # the last answer may be about a closed socket this one's number was before
 
