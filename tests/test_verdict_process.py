@@ -195,3 +195,47 @@ def test_a_ctrl_c_while_the_child_starts_does_not_reach_it() -> None:
         assert verdicts.submit(echo, "still here").result(timeout=60) == "still here"
     finally:
         verdicts.shutdown()
+
+
+def test_a_send_never_blocks_where_local_sockets_hold_little(monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS gives a local socket 8 KiB: with `IN_FLIGHT_BYTES` of jobs waiting in a busy child, the next send
+    would hold the proxy's event loop until the child read. Simulated with small buffers that refuse to grow: every
+    job is submitted at once while the child is stopped, and all are judged, in order, once it goes on."""
+    import signal
+    import socket
+
+    class Stubborn(socket.socket):
+        def setsockopt(self, *args: object) -> None:  # a platform that keeps its small buffers
+            pass
+
+    real_pair = socket.socketpair
+
+    def small_pair() -> tuple[socket.socket, socket.socket]:
+        ours, theirs = real_pair()
+        ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        theirs.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        return Stubborn(fileno=ours.detach()), theirs
+
+    monkeypatch.setattr(socket, "socketpair", small_pair)
+    verdicts = VerdictProcess()
+    verdicts._start()
+    monkeypatch.undo()
+    os.kill(verdicts._process.pid, signal.SIGSTOP)  # busy: it reads nothing meanwhile
+    futures: list[Future] = []
+
+    async def submit_all() -> None:
+        futures.extend(verdicts.submit(echo, f"{number}" * 1000) for number in range(30))  # ~30 KB of jobs
+
+    submitting = threading.Thread(target=asyncio.run, args=(submit_all(),))
+    submitting.start()
+    submitting.join(10)
+    blocked = submitting.is_alive()
+    os.kill(verdicts._process.pid, signal.SIGCONT)
+    submitting.join(60)
+    try:
+        assert not blocked, "a send blocked the event loop"
+        verdicts._loop = None  # the submitting loop has ended: the rest is sent and read here, blocking
+        verdicts._drain()
+        assert [future.result(timeout=0) for future in futures] == [f"{number}" * 1000 for number in range(30)]
+    finally:
+        verdicts.shutdown()

@@ -44,8 +44,12 @@ _LENGTH = struct.Struct("!Q")
 IN_FLIGHT = 32
 """Jobs sent and not answered yet, at most (a verdict's job is about 400 bytes)..."""
 IN_FLIGHT_BYTES = 64 * 1024
-"""... and their bytes, at most, unless one job alone is larger: well within a socket's buffer (208 KiB by default
-on Linux), so a send never blocks."""
+"""... and their bytes, at most, unless one job alone is larger, and never more than half of what the socket holds
+(`_room`), so a send never blocks."""
+SOCKET_BUFFER = 256 * 1024
+"""The buffer asked for at each end of the socket: Linux gives a local socket 208 KiB, but macOS only 8 KiB, where
+a few dozen verdicts waiting in the child (a burst of streams ending while it judges a long one) would fill it and
+the next send would hold the proxy's event loop until the child, at the lowest priority, read."""
 
 
 class VerdictProcess(Executor):
@@ -67,6 +71,8 @@ class VerdictProcess(Executor):
         """Jobs not done yet, in order; the first `_sent` of them are in the child."""
         self._sent = 0
         self._sent_bytes = 0
+        self._in_flight_bytes = IN_FLIGHT_BYTES
+        """What `_room` found the socket holds, up to `IN_FLIGHT_BYTES`."""
         self._received = bytearray()
         """What has come of the replies not taken yet."""
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -94,6 +100,9 @@ class VerdictProcess(Executor):
 
     def _start(self) -> None:
         ours, theirs = socket.socketpair()
+        for end, option in ((ours, socket.SO_SNDBUF), (theirs, socket.SO_RCVBUF)):
+            with contextlib.suppress(OSError):  # a platform's own cap: `_room` reads what was granted
+                end.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER)
         context = multiprocessing.get_context("spawn")
         self._process = context.Process(target=_serve, args=(theirs,), name="sse-inspector-verdicts", daemon=True)
         # Born deaf to Ctrl-C (the recorder's: it stops, judges what waits, closes), not only once `_serve` runs: a
@@ -105,6 +114,7 @@ class VerdictProcess(Executor):
             self._process.start()
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        self._in_flight_bytes = _room(ours, theirs)
         theirs.close()
         self._socket = ours
 
@@ -131,7 +141,7 @@ class VerdictProcess(Executor):
         """The jobs not sent yet, as far as `IN_FLIGHT` and `IN_FLIGHT_BYTES` allow."""
         while self._sent < min(len(self._jobs), IN_FLIGHT):
             _, message = self._jobs[self._sent]
-            if self._sent and self._sent_bytes + len(message) > IN_FLIGHT_BYTES:
+            if self._sent and self._sent_bytes + len(message) > self._in_flight_bytes:
                 return
             try:
                 self._socket.sendall(message)  # type: ignore[union-attr]
@@ -189,6 +199,15 @@ class VerdictProcess(Executor):
             with contextlib.suppress(ValueError, OSError, RuntimeError):  # RuntimeError: the loop has closed
                 self._loop.remove_reader(channel.fileno())
         channel.close()
+
+
+def _room(ours: socket.socket, theirs: socket.socket) -> int:
+    """The bytes of jobs that may wait in the socket: `IN_FLIGHT_BYTES`, or half of the smaller of our end's send
+    buffer and the child's receive buffer if that is less (Linux reports twice the bytes it lets wait, to count its
+    own overhead; macOS bounds a local socket by the receiving end's buffer)."""
+    held = min(ours.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF),
+               theirs.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+    return min(IN_FLIGHT_BYTES, held // 2)
 
 
 def _serve(channel: socket.socket) -> None:
