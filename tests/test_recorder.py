@@ -241,6 +241,29 @@ def test_unsupported_encoding_streams_unrecorded(recorder, tmp_path, caplog):
     assert SECRET not in caplog.text and "\x1b" not in caplog.text
 
 
+@pytest.mark.parametrize("where", ["flow_header", "SocketWatch"])
+def test_a_recording_that_fails_to_start_never_holds_the_stream_back(recorder, tmp_path, caplog, monkeypatch, where):
+    """A bug of ours while a recording starts (the header, the client's socket: `select.POLLRDHUP` was one, on
+    macOS): mitmproxy logs what a hook raises and goes on, so the stream must already be set to pass chunk by
+    chunk, or mitmproxy buffers it whole. The traceback is logged, and no file is left half made."""
+    addon, _, _ = recorder
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    if where == "flow_header":
+        monkeypatch.setattr(addon_module, "flow_header", boom)
+    else:
+        monkeypatch.setattr(addon_module, "_socket_fd", lambda client: 7)
+        monkeypatch.setattr(addon._sockets, "watch", boom)
+    flow = make_flow()
+    addon.responseheaders(flow)
+    assert flow.response.stream is True
+    assert list((tmp_path / "rec").glob("*")) == []  # no file half made
+    [record] = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert "passes through unrecorded" in record.getMessage() and record.exc_info is not None
+
+
 @pytest.mark.parametrize("path, which, recorded", [
     ("/v1/chat/completions", "llm", True),
     ("/v1/messages?beta=true", "llm", True),

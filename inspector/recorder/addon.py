@@ -154,16 +154,21 @@ class Recorder:
             return
         protocol = detect.from_path(flow.request.path)
         if is_event_stream(response):
+            # Even unrecorded, an event stream must pass chunk by chunk: mitmproxy would buffer it whole. Set first,
+            # so a recording that fails to start (a bug of ours: mitmproxy logs what a hook raises and goes on)
+            # leaves the stream passing as it would without the recorder.
+            earlier = response.stream if callable(response.stream) else None  # another addon's, loaded before
+            response.stream = earlier or True
             recording = None
             if protocol is not None or ctx.options.sse_streams == "all":
-                recording = self._start(flow, protocol, sse=True)
-            # Even unrecorded, an event stream must pass chunk by chunk: mitmproxy would buffer it whole.
-            earlier = response.stream if callable(response.stream) else None  # another addon's, loaded before
-            if recording is None:
-                response.stream = earlier or True
-            else:
-                response.stream = recording if earlier is None else Chained(recording, earlier)
+                try:
+                    recording = self._start(flow, protocol, sse=True)
+                except Exception:  # noqa: BLE001  logged with its traceback; the stream still passes
+                    url = visible(Policy(ctx.options.sse_redact).url(flow.request.pretty_url), one_line=True)
+                    log.exception("sse-inspector: recording %s failed to start; the stream passes through unrecorded",
+                                  url)
             if recording is not None:
+                response.stream = recording if earlier is None else Chained(recording, earlier)
                 self._recordings[flow.id] = flow, recording
         elif protocol is not None and _asks_for_stream(flow.request):
             flow.metadata["sse_recorder_plain"] = protocol
@@ -233,11 +238,18 @@ class Recorder:
             "status": response.status_code if response is not None else None, "sse": sse,
         }
         socket = _socket_fd(flow.client_conn) if sse else None  # a buffered body has no chunks to check
-        if socket is not None:
-            self._sockets.watch(socket)
-            self._watched[flow.id] = socket
-        return StreamRecording(writer, started, decoder, summary=summary, defer=self._batched_writes(),
-                               client=ClientWatch(flow.client_conn, None if socket is None else self._sockets, socket))
+        try:
+            recording = StreamRecording(writer, started, decoder, summary=summary, defer=self._batched_writes(),
+                                        client=ClientWatch(flow.client_conn, None if socket is None else self._sockets,
+                                                           socket))
+            if socket is not None:
+                self._sockets.watch(socket)
+                self._watched[flow.id] = socket
+        except BaseException:  # a bug of ours: no file half made is left (the caller logs it; the stream passes)
+            writer.close()
+            path.unlink(missing_ok=True)
+            raise
+        return recording
 
     def _batched_writes(self) -> Callable[[float, Callable[[], None]], None] | None:
         """When the streams' chunks are written, on the running loop (`StreamRecording`'s `defer`); None outside a
