@@ -164,9 +164,8 @@ class Recorder:
                 try:
                     recording = self._start(flow, protocol, sse=True)
                 except Exception:  # noqa: BLE001  logged with its traceback; the stream still passes
-                    url = visible(Policy(ctx.options.sse_redact).url(flow.request.pretty_url), one_line=True)
                     log.exception("sse-inspector: recording %s failed to start; the stream passes through unrecorded",
-                                  url)
+                                  _shown_url(flow))
             if recording is not None:
                 response.stream = recording if earlier is None else Chained(recording, earlier)
                 self._recordings[flow.id] = flow, recording
@@ -222,8 +221,7 @@ class Recorder:
         try:
             decoder = BodyDecoder(response.headers.get("content-encoding") if response is not None else None)
         except DecodeError as error:
-            url = visible(Policy(ctx.options.sse_redact).url(flow.request.pretty_url), one_line=True)
-            log.error("sse-inspector: not recording %s: %s", url, error)  # the terminal: no secret, no escape
+            log.error("sse-inspector: not recording %s: %s", _shown_url(flow), error)
             return None
         started = flow.request.timestamp_end or flow.request.timestamp_start
         header = self._header(flow, protocol, started, decoder, answered)
@@ -422,6 +420,11 @@ def _new_writer(path: Path, header: Header) -> ChunkWriter:
     except FileNotFoundError:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         return ChunkWriter(path, header)
+
+
+def _shown_url(flow: http.HTTPFlow) -> str:
+    """The flow's URL for a log line, which may reach a terminal: secrets redacted, control characters shown."""
+    return visible(Policy(ctx.options.sse_redact).url(flow.request.pretty_url), one_line=True)
 
 
 def _socket_fd(client: Client) -> int | None:
