@@ -217,7 +217,7 @@ def first_difference(left: Any, right: Any, path: str, said: frozenset[str] = fr
             if found is not None:
                 return found
         return None
-    if left == right and type(left) is type(right) or (right is None and path in said):
+    if (left == right and type(left) is type(right)) or (right is None and path in said):
         return None
     return path, left, right
 
