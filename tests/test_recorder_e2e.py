@@ -292,6 +292,7 @@ def test_a_client_gone_before_the_proxy_read_the_rest_is_not_recorded_complete(u
         while b"\n\n" not in received.partition(b"\r\n\r\n")[2]:
             received += client.recv(65536)
         proxy.process.send_signal(signal.SIGSTOP)
+        os.waitpid(proxy.process.pid, os.WUNTRACED)  # NOTE: stopped for sure before the upstream sends the rest
         for _ in corpus_events(CHAT):
             upstream.ack(key)
         upstream.wait_sent(key)  # the whole body waits in the stopped proxy's socket
