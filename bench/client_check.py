@@ -1,6 +1,6 @@
 """What asking "is the client still there?" costs the recorder per chunk, side by side in one run.
 
-The stream callable (`StreamRecording.__call__`) runs on mitmproxy's event loop for every chunk. Before it records
+The stream callable (`StreamRecording.on_chunk`) runs on mitmproxy's event loop for every chunk. Before it records
 a chunk it asks whether the client has gone (docs/recording.md: a client that hung up is never recorded
 complete). Four variants on the same chunks, rounds alternating, medians in µs per chunk:
 
@@ -43,7 +43,7 @@ def _per_chunk(directory: Path, name: str, chunks: int, client: ClientWatch | No
                                 defer=lambda delay, flush: None)  # written once, at the end
     started = time.perf_counter()
     for _ in range(chunks):
-        recording(CHUNK)
+        recording.on_chunk(CHUNK)
     recording.finish()
     return (time.perf_counter() - started) / chunks * 1e6
 

@@ -42,7 +42,7 @@ async def per_chunk(directory: Path, shared: bool, streams: int, events: int, in
     async def paced(recording: StreamRecording, offset: float) -> None:
         await asyncio.sleep(offset)
         for _ in range(events):
-            recording(CHUNK)
+            recording.on_chunk(CHUNK)
             await asyncio.sleep(interval)
         recording.finish()
         recording.writer.close()

@@ -665,7 +665,7 @@ def test_chunks_queued_in_one_loop_turn_are_written_together(tmp_path):
     recording = StreamRecording(writer, time.time(), BodyDecoder(None), summary={},
                                 defer=lambda delay, flush: due.append(flush))
     for chunk in (b"data: 1\n\n", b"data: 2\n\n", b"\xff"):
-        recording(chunk)
+        recording.on_chunk(chunk)
     assert (len(due), len((tmp_path / "r.jsonl").read_text().splitlines())) == (1, 1)  # the header only
     due.pop()()
     _, chunks, _ = read_recording(tmp_path / "r.jsonl")
@@ -777,7 +777,7 @@ def test_a_full_batch_is_written_at_the_loops_next_turn_not_before_its_last_chun
     recording = StreamRecording(writer, time.time(), BodyDecoder(None), summary={},
                                 defer=lambda delay, flush: due.append((delay, flush)))
     chunks = [b"data: %d\n\n" % index for index in range(_BATCH)]
-    assert [recording(chunk) for chunk in chunks] == chunks
+    assert [recording.on_chunk(chunk) for chunk in chunks] == chunks
     assert ([delay for delay, _ in due], len(read_recording(tmp_path / "r.jsonl")[1])) == ([WRITE_DELAY, 0], 0)
     due.pop()[1]()
     assert recorded_body(read_recording(tmp_path / "r.jsonl")[1]) == b"".join(chunks)
@@ -805,16 +805,16 @@ def test_the_streams_waiting_chunks_are_written_together_with_one_timer(tmp_path
     recordings = [StreamRecording(ChunkWriter(tmp_path / f"{index}.jsonl", Header(request={})), time.time(),
                                   BodyDecoder(None), summary={}, defer=writes.defer) for index in range(3)]
     for index, recording in enumerate(recordings):
-        recording(b"data: %d\n\n" % index)
+        recording.on_chunk(b"data: %d\n\n" % index)
     assert ([delay for delay, _ in loop.later], loop.soon) == ([WRITE_DELAY], [])
     loop.later.pop()[1]()
     assert [recorded_body(read_recording(tmp_path / f"{index}.jsonl")[1]) for index in range(3)] == [
         b"data: 0\n\n", b"data: 1\n\n", b"data: 2\n\n"]
-    recordings[0](b"data: again\n\n")  # a new batch after the timer fired: a new timer
+    recordings[0].on_chunk(b"data: again\n\n")  # a new batch after the timer fired: a new timer
     assert len(loop.later) == 1
     chunks = [b"data: %d\n\n" % index for index in range(_BATCH)]
     for chunk in chunks:
-        recordings[1](chunk)
+        recordings[1].on_chunk(chunk)
     assert len(loop.later) == 1 and len(loop.soon) == 1  # the full batch: at the next turn
     loop.soon.pop()()
     assert recorded_body(read_recording(tmp_path / "1.jsonl")[1]) == b"data: 1\n\n" + b"".join(chunks)
@@ -829,7 +829,7 @@ def test_the_recorders_streams_share_one_timer_for_their_writes(tmp_path):
             flows = [make_flow(), make_flow()]
             for flow in flows:
                 addon.responseheaders(flow)
-            return [flow.response.stream for flow in flows]
+            return [flow.response.stream.__self__ for flow in flows]  # the recording's bound method
 
     first, second = asyncio.run(start_two())
     assert isinstance(first._defer.__self__, BatchedWrites) and first._defer.__self__ is second._defer.__self__
@@ -887,9 +887,9 @@ def test_chunks_after_the_end_are_not_recorded(tmp_path):
     """A verdict reads the file while the loop is free to run: a chunk that still comes must not land in it."""
     writer = ChunkWriter(tmp_path / "r.jsonl", Header(request={}))
     recording = StreamRecording(writer, time.time(), BodyDecoder(None), summary={})
-    assert recording(b"data: 1\n\n") == b"data: 1\n\n"
+    assert recording.on_chunk(b"data: 1\n\n") == b"data: 1\n\n"
     recording.finish()
-    assert recording(b"data: 2\n\n") == b"data: 2\n\n"
+    assert recording.on_chunk(b"data: 2\n\n") == b"data: 2\n\n"
     assert recorded_body(read_recording(tmp_path / "r.jsonl")[1]) == b"data: 1\n\n"
 
 
@@ -898,10 +898,10 @@ def test_chunk_times_do_not_step_back_with_the_wall_clock(tmp_path, monkeypatch)
     recording stays readable (a negative time would make all of it unusable)."""
     path = tmp_path / "r.jsonl"
     recording = StreamRecording(ChunkWriter(path, Header(request={})), time.time(), BodyDecoder(None), summary={})
-    recording(b"data: 1\n\n")
+    recording.on_chunk(b"data: 1\n\n")
     an_hour_ago = time.time() - 3600
     monkeypatch.setattr(time, "time", lambda: an_hour_ago)
-    recording(b"data: 2\n\n")
+    recording.on_chunk(b"data: 2\n\n")
     recording.finish()
     recording.writer.end(recording.ended_at, "complete", None)
     times = [chunk["t"] for chunk in read_recording(path)[1]]
@@ -921,9 +921,9 @@ def test_the_stream_callable_sees_a_client_that_closed_its_socket_or_a_connectio
         path = tmp_path / f"{len(list(tmp_path.iterdir()))}.jsonl"
         recording = StreamRecording(ChunkWriter(path, Header(request={})), time.time(), BodyDecoder(None),
                                     summary={}, client=watch)
-        recording(b"data: 1\n\n")
+        recording.on_chunk(b"data: 1\n\n")
         leave()
-        assert recording(b"data: 2\n\n") == b"data: 2\n\n"  # passed on all the same
+        assert recording.on_chunk(b"data: 2\n\n") == b"data: 2\n\n"  # passed on all the same
         recording.finish()
         recording.writer.close()
         return [chunk["text"] for chunk in read_recording(path)[1]], recording.client_left

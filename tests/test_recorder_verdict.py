@@ -22,7 +22,7 @@ def finished(tmp_path: Path, status: int | None, body: bytes, ending: Ending) ->
     summary = {"method": "POST", "path": "/v1/chat/completions", "status": status, "sse": True}
     recording = StreamRecording(ChunkWriter(path, header), time.time(), BodyDecoder(None), summary=summary)
     if body:
-        recording(body)
+        recording.on_chunk(body)
     recording.finish()
     result = conclude(recording, ending)
     end = json.loads(path.read_text().splitlines()[-1])
@@ -84,7 +84,7 @@ def test_the_verdict_process_judges_every_corpus_stream_as_this_process_does(tmp
                 recording = StreamRecording(ChunkWriter(path, header), time.time(), BodyDecoder(None), summary=summary)
                 *events, rest = body[:cut].split(b"\n\n")
                 for chunk in [event + b"\n\n" for event in events] + [rest]:  # a chunk line per event: batches
-                    recording(chunk)
+                    recording.on_chunk(chunk)
                 recording.finish()
                 finished = Finished.of(recording, ending)
                 assert pool.submit(judge, finished).result(timeout=120) == judge(finished), source.name

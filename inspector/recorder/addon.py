@@ -167,7 +167,7 @@ class Recorder:
                     log.exception("sse-inspector: recording %s failed to start; the stream passes through unrecorded",
                                   _shown_url(flow))
             if recording is not None:
-                response.stream = recording if earlier is None else Chained(recording, earlier)
+                response.stream = recording.on_chunk if earlier is None else Chained(recording, earlier)
                 self._recordings[flow.id] = flow, recording
         elif protocol is not None and _asks_for_stream(flow.request):
             flow.metadata["sse_recorder_plain"] = protocol
@@ -385,7 +385,7 @@ class Chained:
         self.then = then
 
     def __call__(self, data: bytes) -> Any:
-        self.recording(data)
+        self.recording.on_chunk(data)
         return self.then(data)
 
 

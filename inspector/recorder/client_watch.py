@@ -4,7 +4,7 @@ never recorded as delivered (docs/recording.md: a client that hung up is never r
 A busy proxy may not have read the client's FIN or reset yet when the upstream's next chunks come, so mitmproxy's
 view of the connection is not enough: the socket itself is asked too, at most once per `SOCKET_CHECK_INTERVAL`
 for all the streams being recorded together (`SocketWatch`). The stream callable asks inline
-(`StreamRecording.__call__`): as a function call, the question cost the proxy's event loop 0.5 to 0.9 µs per
+(`StreamRecording.on_chunk`): as a function call, the question cost the proxy's event loop 0.5 to 0.9 µs per
 chunk more in `bench/proxy.py`'s sustained case.
 """
 
