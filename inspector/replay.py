@@ -152,24 +152,37 @@ def _json_or_none(data: str) -> object:
 
 @dataclass
 class Catalog:
-    """Picks the recording that answers a request: same path, else same protocol, else any; in turn."""
+    """Picks the recording that answers a request: same path, else same protocol, in turn. A path of no known
+    protocol (a gateway's own route) may get any recording; a path of a known one never gets another protocol's
+    stream, which its client would misread in ways that point nowhere near the cause: it gets a 404."""
 
     entries: list[Entry]
     _turns: dict[tuple[int, ...], Iterator[int]] = field(default_factory=dict)
 
-    def pick(self, request_path: str) -> Entry:
+    def pick(self, request_path: str) -> Entry | None:
+        """The recording that answers `request_path` this time; None: none may."""
         candidates = self._candidates(request_path)
+        if not candidates:
+            return None
         if candidates not in self._turns:
             self._turns[candidates] = itertools.cycle(candidates)
         return self.entries[next(self._turns[candidates])]
 
     def _candidates(self, request_path: str) -> tuple[int, ...]:
-        """Indices of the entries that may answer: same path, else same protocol, else all."""
+        """Indices of the entries that may answer: same path, else same protocol, else (for a path of no known
+        protocol) all."""
         numbered = list(enumerate(self.entries))
         same_path = tuple(i for i, entry in numbered if entry.request_path == request_path)
         protocol = detect.from_path(request_path)
-        same_protocol = tuple(i for i, entry in numbered if protocol and entry.protocol == protocol)
-        return same_path or same_protocol or tuple(range(len(self.entries)))
+        if protocol is None:
+            return same_path or tuple(range(len(self.entries)))
+        return same_path or tuple(i for i, entry in numbered if entry.protocol == protocol)
+
+    def not_found(self, request_path: str) -> str:
+        """Why nothing answers `request_path`: the protocol it names, and those served."""
+        served = sorted({entry.protocol or "unknown protocol" for entry in self.entries})
+        return (f"no recording of {detect.from_path(request_path)} is served for {request_path} "
+                f"(serving {', '.join(served)})")
 
 
 # -- when to send what ----------------------------------------------------------------------------------------------
@@ -365,7 +378,14 @@ class _ReplayHandler(tornado.web.RequestHandler):
             self.running.streaming.discard(task)
 
     async def _answer(self) -> None:
-        entry = self.replay.catalog.pick(self.request.path)
+        catalog = self.replay.catalog
+        entry = catalog.pick(self.request.path)
+        if entry is None:
+            message = catalog.not_found(self.request.path)
+            log.info("%s %s -> 404: %s", self.request.method, self.request.path, message)
+            self.set_status(404)
+            self.finish({"error": {"message": f"sse-inspector serve: {message}", "type": "not_found_error"}})
+            return
         log.info("%s %s -> %s (%s)", self.request.method, self.request.path, Path(entry.file).name, entry.status)
         self.set_status(entry.status)
         self.clear_header("Content-Type")
@@ -471,11 +491,16 @@ class ReplayServer:
         self._ready.set()
 
 
+_ANY = ("(any path but another protocol's)", "(any path of no known protocol)")
+"""What a recording with no request path answers (`Catalog`): with a protocol, without one."""
+
+
 def describe(entries: Sequence[Entry]) -> list[str]:
     """One line per served stream: the request path it answers, its protocol, its file, and the recorded headers
     it cannot send."""
     return [
-        f"{entry.request_path or '(any path)'}  {entry.protocol or 'unknown protocol'}  {Path(entry.file).name}"
+        f"{entry.request_path or _ANY[entry.protocol is None]}  {entry.protocol or 'unknown protocol'}  "
+        f"{Path(entry.file).name}"
         + (f"  (not sendable, left out: {', '.join(entry.left_out)})" if entry.left_out else "")
         for entry in entries
     ]

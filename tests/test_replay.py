@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from inspector.inputs import InputError
+from inspector.protocols import detect
 from inspector.recording import Chunk, Header, RecordingWriter
 from inspector.replay import Catalog, Cut, Entry, Faults, Pause, Send, load_entries, schedule
 
@@ -93,7 +94,19 @@ class TestCatalog:
     )
     def test_picks_by_path_then_protocol_then_any_in_turn(self, path: str, served: list[str]) -> None:
         catalog = Catalog(list(self.ENTRIES))
-        assert [catalog.pick(path).file for _ in served] == served
+        assert [catalog.pick(path).file for _ in served] == served  # type: ignore[union-attr]
+
+    @pytest.mark.parametrize("path", ["/v1/responses", "/v1beta/models/g:streamGenerateContent"])
+    def test_a_path_of_a_protocol_no_recording_has_is_answered_by_none(self, path: str) -> None:
+        """A Chat stream sent to a Responses client breaks it far from the cause: nothing is picked (a 404)."""
+        catalog = Catalog([_entry("chat-1", "/v1/chat/completions", "openai-chat"), _entry("odd", None, None)])
+        assert (catalog.pick(path), catalog.pick("/v1/chat/completions").file) == (None, "chat-1")  # type: ignore[union-attr]
+        assert catalog.not_found(path).startswith(f"no recording of {detect.from_path(path)} is served for {path} "
+                                                  "(serving openai-chat, unknown protocol)")
+
+    def test_a_recording_of_no_known_protocol_answers_only_paths_of_none(self) -> None:
+        catalog = Catalog([_entry("odd", None, None)])
+        assert (catalog.pick("/api/generate").file, catalog.pick("/v1/chat/completions")) == ("odd", None)  # type: ignore[union-attr]
 
 
 class TestLoadEntries:

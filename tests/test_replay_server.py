@@ -103,6 +103,18 @@ def test_the_official_sdk_reads_exactly_what_was_recorded(reader, path: Path) ->
         assert reader(server.url) == (text, calls)
 
 
+def test_a_client_of_a_protocol_no_recording_has_gets_a_404_that_says_so() -> None:
+    """The official SDK asks a Chat recording for a Responses stream: it raises `NotFoundError` naming what is
+    served, not a parse error deep in its stream helper; a Chat request on the same server is still answered."""
+    with _serve(CORPUS / "openai-chat" / "openai-python__logprobs-content.sse") as server:
+        client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="test", max_retries=0)
+        with pytest.raises(openai.NotFoundError) as raised:
+            client.responses.create(model="m", input="hi", stream=True)
+        assert raised.value.body["message"] == ("sse-inspector serve: no recording of openai-responses is served for "
+                                        "/v1/responses (serving openai-chat)")
+        assert _read_chat(server.url)[0]
+
+
 def test_a_recording_is_answered_with_its_status_headers_and_bytes(tmp_path: Path) -> None:
     header = Header(
         request={"method": "POST", "url": "https://api.example.com/v1/chat/completions", "headers": {}},
