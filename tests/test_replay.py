@@ -10,7 +10,7 @@ import pytest
 from inspector.inputs import InputError
 from inspector.protocols import detect
 from inspector.recording import Chunk, Header, RecordingWriter
-from inspector.replay import Catalog, Cut, Entry, Faults, Pause, Send, load_entries, schedule
+from inspector.replay import Catalog, Cut, Entry, Faults, Pause, Send, describe, load_entries, schedule
 
 ROOT = Path(__file__).parent.parent
 CORPUS = ROOT / "tests" / "fixtures" / "corpus"
@@ -103,6 +103,11 @@ class TestCatalog:
         assert (catalog.pick(path), catalog.pick("/v1/chat/completions").file) == (None, "chat-1")  # type: ignore[union-attr]
         assert catalog.not_found(path).startswith(f"no recording of {detect.from_path(path)} is served for {path} "
                                                   "(serving openai-chat, unknown protocol)")
+
+    def test_serve_lists_what_a_recording_without_a_path_answers(self) -> None:
+        assert describe([_entry("raw.sse", None, "openai-chat"), _entry("odd.sse", None, None)]) == [
+            "(any path but another protocol's)  openai-chat  raw.sse",
+            "(any path of no known protocol)  unknown protocol  odd.sse"]
 
     def test_a_recording_of_no_known_protocol_answers_only_paths_of_none(self) -> None:
         catalog = Catalog([_entry("odd", None, None)])
