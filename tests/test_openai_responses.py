@@ -658,6 +658,37 @@ def test_a_field_the_final_item_lacks_is_not_also_a_mismatch(mutation: Callable[
     assert [f"`{path}`" in f.message for f, (_, path) in zip(findings, expected, strict=True)] == [True] * len(found)
 
 
+@pytest.mark.parametrize(
+    ("mutation", "said"),
+    [
+        (set_field(7, "item.x", 1), "`response.completed` lacks `response.output[0].x`, but `output_item.done` "
+                                    "streamed `1`"),
+        (set_field(8, "response.output.0.x", 1), "`response.completed` `response.output[0].x` is `1`, but "
+                                                 "`output_item.done` streamed the item without it"),
+    ],
+    ids=["final-lacks-it", "streamed-item-lacked-it"],
+)
+def test_a_field_one_side_lacks_is_named_as_lacking_not_as_null(mutation: Callable[[list[Frame]], list[Frame]],
+                                                                said: str) -> None:
+    """LiteLLM's `output_item.done` reasoning item had no `status`, the final one `completed`: we said the stream
+    sent `null`, which it never did."""
+    [finding] = check_bytes(dump(mutation(load(MINIMAL)))).findings
+    assert (finding.rule, finding.index) == ("responses/terminal-output-mismatch", 8)
+    assert finding.message.startswith(said + ": ")
+
+
+@pytest.mark.parametrize("mutation", [set_field(8, "response.output.0.x", None), set_field(7, "item.x", None)],
+                         ids=["final-null", "streamed-null"])
+def test_a_lacking_field_and_null_are_alike_as_the_sdks_read_them(mutation: Callable[[list[Frame]], list[Frame]],
+                                                                 ) -> None:
+    assert check_bytes(dump(mutation(load(MINIMAL)))).findings == []
+
+
+def test_a_field_the_sdk_requires_that_the_streamed_item_lacked_is_said_once() -> None:
+    findings = check_bytes(dump(set_field(7, "item.status", DELETE)(load(MINIMAL)))).findings
+    assert [(f.rule, f.index) for f in findings] == [("responses/sdk-field-missing", 7)]
+
+
 def _sdk_events(body: bytes, *, strict: bool) -> list[Any]:
     """The events openai-python's `responses.create(stream=True)` hands the app for this stream."""
     transport = httpx.MockTransport(lambda request: httpx.Response(

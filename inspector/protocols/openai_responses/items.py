@@ -49,6 +49,7 @@ from .rules import (
     UNCHECKED,
 )
 from .state import (
+    ABSENT,
     CALL_ID_ITEMS,
     DELTA_FAMILIES,
     DONE_FAMILIES,
@@ -833,12 +834,16 @@ class OutputState:
         if done is None:
             return
         where = f"response.output[{position}]"
-        # NOTE: a field the SDK requires that the final item lacks is `responses/sdk-field-missing`'s, at this event
-        path = first_difference(stable(done), stable(entry), where, frozenset(missing_in_item(entry, where)))
+        # NOTE: a field the SDK requires that either item lacks is `responses/sdk-field-missing`'s (at its event)
+        said = frozenset(missing_in_item(entry, where)) | frozenset(missing_in_item(done, where))
+        path = first_difference(stable(done), stable(entry), where, said)
         if path is not None:
+            where, streamed, final = path
+            now = f"`{kind}` lacks `{where}`" if final is ABSENT else f"`{kind}` `{where}` is {excerpt(final)}"
             self.found.append(TERMINAL_OUTPUT(index, (
-                f"`{kind}` `{path[0]}` is {excerpt(path[2])}, but `output_item.done` streamed "
-                f"{excerpt(path[1])}: the final response and the streamed item disagree")))
+                f"{now}, but `output_item.done` streamed "
+                f"{'the item without it' if streamed is ABSENT else excerpt(streamed)}: the final response and the "
+                "streamed item disagree")))
 
 
 def _only(types: frozenset[str] | None) -> str | None:

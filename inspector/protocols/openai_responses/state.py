@@ -201,13 +201,23 @@ def stable(value: Any) -> Any:
     return value
 
 
+class _Absent:
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()
+"""`first_difference`'s value for a key one side lacks: not `None`, which is a value the wire can send."""
+
+
 def first_difference(left: Any, right: Any, path: str, said: frozenset[str] = frozenset()
                      ) -> tuple[str, Any, Any] | None:
-    """(path, left value, right value) of the first place where two JSON values differ; `said`: the paths whose
-    missing (or null) right value another finding already reports, passed over."""
+    """(path, left value, right value) of the first place where two JSON values differ, `ABSENT` for a key one
+    side lacks (a lacking key and `null` are alike: the SDKs read both as None); `said`: the paths where a missing
+    (or null) value on either side is another finding's, passed over."""
     if isinstance(left, dict) and isinstance(right, dict):
         for key in list(left) + [key for key in right if key not in left]:
-            found = first_difference(left.get(key), right.get(key), f"{path}.{key}", said)
+            found = first_difference(left.get(key, ABSENT), right.get(key, ABSENT), f"{path}.{key}", said)
             if found is not None:
                 return found
         return None
@@ -217,7 +227,8 @@ def first_difference(left: Any, right: Any, path: str, said: frozenset[str] = fr
             if found is not None:
                 return found
         return None
-    if (left == right and type(left) is type(right)) or (right is None and path in said):
+    nothing = (left is None or left is ABSENT, right is None or right is ABSENT)
+    if (left == right and type(left) is type(right)) or all(nothing) or (path in said and any(nothing)):
         return None
     return path, left, right
 
