@@ -153,8 +153,9 @@ def _json_or_none(data: str) -> object:
 @dataclass
 class Catalog:
     """Picks the recording that answers a request: same path, else same protocol, in turn. A path of no known
-    protocol (a gateway's own route) may get any recording; a path of a known one never gets another protocol's
-    stream, which its client would misread in ways that point nowhere near the cause: it gets a 404."""
+    protocol (a gateway's own route) may get any recording; a path of a known one may get one of no known protocol
+    (an error body, a file that does not parse), never another protocol's stream, which its client would misread in
+    ways that point nowhere near the cause: it gets a 404."""
 
     entries: list[Entry]
     _turns: dict[tuple[int, ...], Iterator[int]] = field(default_factory=dict)
@@ -169,18 +170,19 @@ class Catalog:
         return self.entries[next(self._turns[candidates])]
 
     def _candidates(self, request_path: str) -> tuple[int, ...]:
-        """Indices of the entries that may answer: same path, else same protocol, else (for a path of no known
-        protocol) all."""
+        """Indices of the entries that may answer: same path, else same protocol, else those of no known protocol
+        (for a path of none: all)."""
         numbered = list(enumerate(self.entries))
         same_path = tuple(i for i, entry in numbered if entry.request_path == request_path)
         protocol = detect.from_path(request_path)
         if protocol is None:
             return same_path or tuple(range(len(self.entries)))
-        return same_path or tuple(i for i, entry in numbered if entry.protocol == protocol)
+        return (same_path or tuple(i for i, entry in numbered if entry.protocol == protocol)
+                or tuple(i for i, entry in numbered if entry.protocol is None))
 
     def not_found(self, request_path: str) -> str:
         """Why nothing answers `request_path`: the protocol it names, and those served."""
-        served = sorted({entry.protocol or "unknown protocol" for entry in self.entries})
+        served = sorted({entry.protocol for entry in self.entries if entry.protocol})
         return (f"no recording of {detect.from_path(request_path)} is served for {request_path} "
                 f"(serving {', '.join(served)})")
 
@@ -491,7 +493,7 @@ class ReplayServer:
         self._ready.set()
 
 
-_ANY = ("(any path but another protocol's)", "(any path of no known protocol)")
+_ANY = ("(any path but another protocol's)", "(any path)")
 """What a recording with no request path answers (`Catalog`): with a protocol, without one."""
 
 

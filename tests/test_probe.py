@@ -239,7 +239,10 @@ def test_a_stream_the_server_ends_before_its_terminal_event_is_recorded_as_cut(s
 
 @pytest.mark.slow
 def test_a_wrong_protocol_is_said_once(serving, tmp_path: Path) -> None:
-    results = _probe(serving(VALID["openai-chat"]), "openai-responses", tmp_path)
+    """An endpoint that answers `/v1/responses` with a Chat Completions stream."""
+    chat = b"".join(chunk.data for chunk in open_source(str(VALID["openai-chat"])).chunks())
+    results = _probe(serving(_recorded_like(VALID["openai-responses"], chat, tmp_path / "at" / "chat.jsonl")),
+                     "openai-responses", tmp_path / "out")
     assert [(r.verdict, r.looks_like, r.findings, r.errors) for r in results] == [("fail", "openai-chat", [], 1)] * 4
     console = make_console(io.StringIO(), width=200, color_system=None)
     console.print(ProbeReport("http://x/v1/responses", "openai-responses", results))

@@ -99,19 +99,21 @@ class TestCatalog:
     @pytest.mark.parametrize("path", ["/v1/responses", "/v1beta/models/g:streamGenerateContent"])
     def test_a_path_of_a_protocol_no_recording_has_is_answered_by_none(self, path: str) -> None:
         """A Chat stream sent to a Responses client breaks it far from the cause: nothing is picked (a 404)."""
-        catalog = Catalog([_entry("chat-1", "/v1/chat/completions", "openai-chat"), _entry("odd", None, None)])
+        catalog = Catalog([_entry("chat-1", "/v1/chat/completions", "openai-chat"),
+                           _entry("messages", "/v1/messages", "anthropic-messages")])
         assert (catalog.pick(path), catalog.pick("/v1/chat/completions").file) == (None, "chat-1")  # type: ignore[union-attr]
-        assert catalog.not_found(path).startswith(f"no recording of {detect.from_path(path)} is served for {path} "
-                                                  "(serving openai-chat, unknown protocol)")
+        assert catalog.not_found(path) == (f"no recording of {detect.from_path(path)} is served for {path} "
+                                           "(serving anthropic-messages, openai-chat)")
+
+    def test_a_recording_of_no_known_protocol_answers_where_none_of_the_paths_protocol_is_served(self) -> None:
+        """An error body or a file that does not parse may be what the user means to serve, to any client."""
+        catalog = Catalog([_entry("chat-1", "/v1/chat/completions", "openai-chat"), _entry("error", None, None)])
+        assert [catalog.pick(path).file for path in ("/v1/responses", "/v1/chat/completions", "/api/generate",  # type: ignore[union-attr]
+                                                     "/api/generate")] == ["error", "chat-1", "chat-1", "error"]
 
     def test_serve_lists_what_a_recording_without_a_path_answers(self) -> None:
         assert describe([_entry("raw.sse", None, "openai-chat"), _entry("odd.sse", None, None)]) == [
-            "(any path but another protocol's)  openai-chat  raw.sse",
-            "(any path of no known protocol)  unknown protocol  odd.sse"]
-
-    def test_a_recording_of_no_known_protocol_answers_only_paths_of_none(self) -> None:
-        catalog = Catalog([_entry("odd", None, None)])
-        assert (catalog.pick("/api/generate").file, catalog.pick("/v1/chat/completions")) == ("odd", None)  # type: ignore[union-attr]
+            "(any path but another protocol's)  openai-chat  raw.sse", "(any path)  unknown protocol  odd.sse"]
 
 
 class TestLoadEntries:
