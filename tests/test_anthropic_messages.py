@@ -196,6 +196,9 @@ CASES = [
     Case("anthropic/stop-reason-missing", TEXT, chain(insert(11, copy_of(10)), edit(11, "delta.stop_reason", None)),
          [12]),
     Case("anthropic/unknown-stop-reason", TEXT, edit(10, "delta.stop_reason", "timeout"), [10]),
+    Case("anthropic/stop-reason-mismatch", TOOL, edit(7, "delta.stop_reason", "end_turn"), [7]),
+    Case("anthropic/stop-reason-mismatch", TOOL, edit(7, "delta.stop_reason", "stop_sequence"), [7]),
+    Case("anthropic/stop-reason-mismatch", TEXT, edit(10, "delta.stop_reason", "tool_use"), [10]),
     Case("anthropic/stop-sequence-unexpected", TEXT, edit(10, "delta.stop_sequence", "\n\nHuman:"), [10]),
     Case("anthropic/output-tokens-decreased", TEXT, edit(10, "usage.output_tokens", 0), [10]),
 ]
@@ -208,6 +211,25 @@ def test_rule_fires_on_the_broken_stream_only(case: Case) -> None:
     assert findings_of(case.rule, frames) == []
     broken = case.mutate(copy.deepcopy(frames))
     assert findings_of(case.rule, broken) == [(case.rule, index) for index in case.expected]
+
+
+@pytest.mark.parametrize(("stream", "mutation"), [
+    (TOOL, edit(7, "delta.stop_reason", "max_tokens")),  # a cut call
+    (TOOL, edit(7, "delta.stop_reason", "pause_turn")),
+    (SEARCH, lambda frames: frames),  # server tool blocks, then `end_turn`
+    (MIXED, lambda frames: frames),  # text, a client tool call and a server one, then `tool_use`
+    (SHORT, lambda frames: frames),  # the short form: `tool_use` in a complete `message_start`
+    (TEXT, chain(edit(10, "delta.stop_reason", "tool_use"), insert(3, ("content_block_delta", "{not json")))),
+], ids=["max-tokens", "pause-turn", "server-tools", "client-and-server-tools", "short-form", "unreadable-event"])
+def test_stop_reason_mismatch_stays_silent_where_the_stop_reason_may_be_right(stream: str, mutation: Mutation) -> None:
+    assert findings_of("anthropic/stop-reason-mismatch", mutation(load(stream))) == []
+
+
+def test_stop_reason_mismatch_names_the_tool_calls_and_what_a_client_does() -> None:
+    [finding] = [f for f in check_bytes(serialise(edit(7, "delta.stop_reason", "end_turn")(load(TOOL))),
+                                        protocol="anthropic-messages").findings
+                 if f.rule == "anthropic/stop-reason-mismatch"]
+    assert finding.message.startswith("1 `tool_use` block(s) streamed, but `stop_reason` is `end_turn`: ")
 
 
 def test_every_rule_has_a_case() -> None:

@@ -99,6 +99,10 @@ class Checker:
         self._next_index = 0
         self._message_deltas = 0
         self._stop_reason: str | None = None
+        self._stop_reason_at: int | None = None
+        """The `message_delta` that set `_stop_reason`."""
+        self._tool_uses = 0
+        """Client `tool_use` blocks started (server and MCP tools run on the server: no client acts on them)."""
         self._output_tokens: int | None = None
         self._first_time = FirstTime()  # (rule, culprit) of findings given once per stream
         self._unreadable_at: int | None = None
@@ -324,6 +328,7 @@ class Checker:
             self._delta_unknown = True  # reported by the schema: the stop reason it carried is unknown
         if type(delta) is dict and "stop_reason" in delta:  # NOTE: the last `message_delta` decides (as the SDK)
             self._stop_reason = stop_reason if type(stop_reason) is str else None
+            self._stop_reason_at = index
         if type(stop_reason) is str:
             if stop_reason not in STOP_REASONS:
                 self._once(found, R.UNKNOWN_STOP_REASON, index, stop_reason,
@@ -353,7 +358,23 @@ class Checker:
                 found.append(R.STOP_REASON_MISSING(index, "the `message_delta` events left `stop_reason` null: "
                                                           "expected one of the stop reasons; the client cannot "
                                                           "tell why the message ended"))
+            else:
+                self._check_stop_reason(found)
         self._report_unclosed(index, "`message_stop` came", found)
+
+    def _check_stop_reason(self, found: list[Finding]) -> None:
+        """The final stop reason against the client tool calls: the docs' tool loop runs the `tool_use` blocks while
+        `stop_reason` is `tool_use`, and ends the turn on `end_turn` (§C.3 rule 7)."""
+        reason, at = self._stop_reason, self._stop_reason_at
+        if self._tool_uses and reason in ("end_turn", "stop_sequence"):
+            found.append(R.STOP_REASON_MISMATCH(at, (
+                f"{self._tool_uses} `tool_use` block(s) streamed, but `stop_reason` is `{reason}`: a client that "
+                "runs tools while `stop_reason` is `tool_use` (the docs' tool loop) never runs them and ends the "
+                "turn")))
+        elif reason == "tool_use" and not self._tool_uses and self._unreadable_at is None:
+            found.append(R.STOP_REASON_MISMATCH(at, (
+                "`stop_reason` is `tool_use`, but no `tool_use` block was streamed: a client that runs the calls "
+                "finds none, and has no tool result to send back")))
 
     def _ping(self, index: int, payload: dict, found: list[Finding]) -> None:
         self._validate(index, "ping", EVENT_MODELS["ping"], payload, found)
@@ -398,6 +419,7 @@ class Checker:
         if self._certain:
             found.append(R.BLOCK_OVERLAP(index, _overlap_message(block_index, self._certain)))
         block = _Block(block_type, self._accumulator.tool_call(block_index))
+        self._tool_uses += block_type == "tool_use"
         self._open[block_index] = self._certain[block_index] = self._unreported[block_index] = block
         self._next_index = max(self._next_index, block_index + 1)
 

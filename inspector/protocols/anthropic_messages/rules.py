@@ -62,6 +62,8 @@ MESSAGE_DELTA_MISSING = rule("anthropic/message-delta-missing", E, "a `message_s
 STOP_REASON_MISSING   = rule("anthropic/stop-reason-missing", E,
                              "the final `message_delta` leaves `stop_reason` null")
 UNKNOWN_STOP_REASON   = rule("anthropic/unknown-stop-reason", W, "a `stop_reason` the docs do not list")
+STOP_REASON_MISMATCH  = rule("anthropic/stop-reason-mismatch", W,
+                             "`stop_reason` contradicts the `tool_use` blocks streamed (`tool_use` vs `end_turn`)")
 STOP_SEQUENCE_UNEXPECTED = rule("anthropic/stop-sequence-unexpected", W,
                                 "a non-null `stop_sequence` with a `stop_reason` other than `stop_sequence`")
 OUTPUT_TOKENS_DECREASED = rule("anthropic/output-tokens-decreased", E,
