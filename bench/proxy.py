@@ -199,6 +199,27 @@ alone `WRITE_DELAY` (20 ms) later, a `write(2)` per chunk, about 3.5 us of work 
 +8.0 to +9.3 us per event over plain's 47-52, and the p99's median difference +0.65, +0.65, +1.19, +0.30 and
 +2.40 ms over five runs (the target missed in two). With `WRITE_DELAY` 100 ms, beside the 20 ms tree (7 rounds):
 +2.7 / +9.3 and +4.0 / +8.0 us, p99 -0.21 / +0.30 and -0.11 / +0.02 ms; 50 ms: +6.7 us, +0.82 ms.
+
+Later that day (load 0.1-2.2; plain mitmdump's event loop 19-24 us per event in the sustained case, slower than
+that morning). The stream callable became the recording's bound method `on_chunk`: Python calls an instance's
+`__call__` through a lookup a method call skips (60 ns a chunk); the client watch's parts became the recording's
+own attributes, the branch for writing at once went, and the microsecond rounding is `float.__round__` (30 ns less
+than `round`). 0.92 -> 0.82 us a chunk in a loop of its own (`StreamRecording` fed 6,400 chunks). Sustained, 9
+rounds beside the tree before (9037d09), six runs, this tree / before:
+
+    sustained, verdicts included   89 / 86, 87 / 84, 84 / 83, 88 / 87, 89 / 82, 87 / 86 %
+    event loop over plain's        +2.5 / +2.3, +3.3 / +4.0, +3.1 / +3.5, +2.9 / +2.9, +2.3 / +4.2, +2.9 / +3.1 us
+
+All cases, 5 rounds beside 9037d09: burst 84 / 79 % (two more runs of 7 rounds: 85 / 83 and 88 / 85 %), paced
++0.014 / +0.001 ms, sustained 89 / 80 % (the streams alone 90 / 81 %), concurrent p99 -2.1 / -3.0 ms (median of
+the rounds' differences).
+
+Tried and not kept: `__slots__` on `StreamRecording`, its per-chunk attributes side by side in the object: 86 / 86,
+86 / 86 and 86 / 85 % beside the same tree without them. orjson 3.13 for the lines: its string escaping, most of a
+line's cost, took 196 ns a chunk against msgspec's 215, not worth a dependency. py-spy on the recorder in the
+sustained case: the callable 2.1 % of the event loop's samples, the batches' writes 3.1 % (their lines 2.5 %), each
+stream's start and end (file, header, end line, verdict reply) about 3 %; samples gather at system calls (`poll`,
+`write`, `open`), where the scheduler preempts the loop, so those parts look larger than their CPU.
 """
 
 from __future__ import annotations
