@@ -160,6 +160,21 @@ def test_rule_fires_on_the_broken_stream_only(case: Case) -> None:
     assert findings(serialise(case.mutate(copy.deepcopy(chunks))), case.rule) == case.expected
 
 
+@pytest.mark.parametrize(("ours", "theirs"), [
+    ("FINISH_REASONS", "FinishReason"), ("BLOCK_REASONS", "BlockedReason"), ("HARM_CATEGORIES", "HarmCategory"),
+    ("HARM_PROBABILITIES", "HarmProbability"), ("HARM_SEVERITIES", "HarmSeverity"), ("TRAFFIC_TYPES", "TrafficType"),
+    ("MODALITIES", "MediaModality"), ("TOOL_TYPES", "ToolType"), ("OUTCOMES", "Outcome"),
+])
+def test_every_enum_value_the_installed_sdk_lists_is_known(ours: str, theirs: str) -> None:
+    """`gemini/unknown-enum` says a value is "not a value the SDK types list": true only while every value of the
+    installed google-genai is in our lists (2.34 added `CONTINUATION`, `ON_DEMAND_OFFPEAK` and `MEDIA_PROCESSING`)."""
+    from google.genai import types
+
+    from inspector.protocols.gemini import models
+
+    assert {member.value for member in getattr(types, theirs)} <= getattr(models, ours)
+
+
 def test_every_gemini_rule_has_a_case() -> None:
     covered = {case.rule for case in CASES} | {"gemini/non-data-field", "gemini/out-of-band-lines",
                                                "gemini/prompt-blocked"}

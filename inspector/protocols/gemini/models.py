@@ -125,11 +125,12 @@ DATA_FIELDS = ("text", "inlineData", "fileData", "functionCall", "functionRespon
                "codeExecutionResult", "toolCall", "toolResponse", "audioTranscription")
 
 # fmt: off
-# The enums of python-genai `types.py` (all open: a value outside them is a warning, never an error).
+# The enums of python-genai `types.py` (all open: a value outside them is a warning, never an error); the values of
+# the installed release must all be here (`tests/test_gemini.py`), or the warning would say what is not so.
 FINISH_REASONS = frozenset({
     "FINISH_REASON_UNSPECIFIED", "STOP", "MAX_TOKENS", "SAFETY", "RECITATION", "LANGUAGE", "OTHER", "BLOCKLIST",
     "PROHIBITED_CONTENT", "SPII", "MALFORMED_FUNCTION_CALL", "IMAGE_SAFETY", "UNEXPECTED_TOOL_CALL",
-    "TOO_MANY_TOOL_CALLS", "IMAGE_PROHIBITED_CONTENT", "NO_IMAGE", "IMAGE_RECITATION", "IMAGE_OTHER",
+    "TOO_MANY_TOOL_CALLS", "IMAGE_PROHIBITED_CONTENT", "NO_IMAGE", "IMAGE_RECITATION", "IMAGE_OTHER", "CONTINUATION",
 })
 BLOCK_REASONS = frozenset({
     "BLOCKED_REASON_UNSPECIFIED", "SAFETY", "OTHER", "BLOCKLIST", "PROHIBITED_CONTENT", "IMAGE_SAFETY",
@@ -143,10 +144,10 @@ HARM_PROBABILITIES = frozenset({"HARM_PROBABILITY_UNSPECIFIED", "NEGLIGIBLE", "L
 HARM_SEVERITIES = frozenset({f"HARM_SEVERITY_{name}"
                              for name in ("UNSPECIFIED", "NEGLIGIBLE", "LOW", "MEDIUM", "HIGH")})
 TRAFFIC_TYPES = frozenset({"TRAFFIC_TYPE_UNSPECIFIED", "ON_DEMAND", "ON_DEMAND_PRIORITY", "ON_DEMAND_FLEX",
-                           "PROVISIONED_THROUGHPUT"})
+                           "ON_DEMAND_OFFPEAK", "PROVISIONED_THROUGHPUT"})
 MODALITIES = frozenset({"MODALITY_UNSPECIFIED", "TEXT", "IMAGE", "VIDEO", "AUDIO", "DOCUMENT"})
 TOOL_TYPES = frozenset({"TOOL_TYPE_UNSPECIFIED", "GOOGLE_SEARCH_WEB", "GOOGLE_SEARCH_IMAGE", "URL_CONTEXT",
-                        "GOOGLE_MAPS", "FILE_SEARCH"})
+                        "GOOGLE_MAPS", "FILE_SEARCH", "MEDIA_PROCESSING"})
 OUTCOMES = frozenset({"OUTCOME_UNSPECIFIED", "OUTCOME_OK", "OUTCOME_FAILED", "OUTCOME_DEADLINE_EXCEEDED"})
 # fmt: on
 
