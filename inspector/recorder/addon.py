@@ -1,14 +1,14 @@
 """The recorder addon: every LLM event stream that crosses mitmproxy lands in its own recording.
 
 `addons/sse_recorder.py` loads it into `mitmdump`; `sse-inspector record` runs it in-process. For every
-`text/event-stream` response, `responseheaders` sets `flow.response.stream` to a `StreamRecording`, which hands each
-chunk to the app unchanged the moment it arrives and writes it, decoded, to the recording (an addon loaded before
-the recorder that set a stream callable of its own keeps it: `Chained` records, then calls it). When the body is over
-(`response` or `error`), a child process reads the recording back and validates it; back here the end line is
-written and the live line reported, so judging a stream never delays anyone's traffic nor holds the proxy's GIL.
-A streaming request answered with a plain body (a 401 or 429 JSON error) is recorded too: the user sees why no
-stream came. When mitmproxy stops (`done`), the streams still open end as stopped; the connections it closes after
-that start no new recording.
+`text/event-stream` response, `responseheaders` sets `flow.response.stream` to a `StreamRecording`'s `on_chunk`,
+which hands each chunk to the app unchanged the moment it arrives and writes it, decoded, to the recording (an addon
+loaded before the recorder that set a stream callable of its own keeps it: `Chained` records, then calls it). When
+the body is over (`response` or `error`), a child process reads the recording back and validates it; back here the
+end line is written and the live line reported, so judging a stream never delays anyone's traffic nor holds the
+proxy's GIL. A streaming request answered with a plain body (a 401 or 429 JSON error) is recorded too: the user
+sees why no stream came. When mitmproxy stops (`done`), the streams still open end as stopped; the connections it
+closes after that start no new recording.
 """
 
 from __future__ import annotations

@@ -838,8 +838,8 @@ class OutputState:
         said = frozenset(missing_in_item(entry, where)) | frozenset(missing_in_item(done, where))
         path = first_difference(stable(done), stable(entry), where, said)
         if path is not None:
-            where, streamed, final = path
-            now = f"`{kind}` lacks `{where}`" if final is ABSENT else f"`{kind}` `{where}` is {excerpt(final)}"
+            field, streamed, final = path
+            now = f"`{kind}` lacks `{field}`" if final is ABSENT else f"`{kind}` `{field}` is {excerpt(final)}"
             self.found.append(TERMINAL_OUTPUT(index, (
                 f"{now}, but `output_item.done` streamed "
                 f"{'the item without it' if streamed is ABSENT else excerpt(streamed)}: the final response and the "
