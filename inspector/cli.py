@@ -148,7 +148,8 @@ def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool,
     """Compare two recordings (or two directories of them, paired by file name) semantically.
 
     Ids, timestamps, obfuscation padding and the way text was cut into deltas never count; status, the
-    sequence of event types, text, tool calls (arguments as JSON) and findings do.
+    sequence of event types, text, tool calls (arguments as JSON) and findings do. Streams of two protocols (a
+    gateway's translation and its upstream) are compared by what they share: text, tool calls and timing.
     Exit 0 when everything is the same, 1 when anything differs, 2 when a file cannot be read (the other pairs
     are still compared).
     """

@@ -48,6 +48,32 @@ def test_a_difference_exits_1_and_names_it(run_cli, changed_tool: Path) -> None:
     assert result.out == 'tool call 0 weather: name: "weather" -> "forecast"\n'
 
 
+def test_a_translation_is_held_to_its_upstream_across_protocols(run_cli, tmp_path: Path) -> None:
+    """The same answer as Chat and as Gemini differs in protocol alone; a lost word shows as a text change."""
+
+    def chat_chunk(delta: dict, finish: str | None = None) -> dict:
+        return {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    def gemini_chunk(text: str, finish: str | None = None) -> dict:
+        candidate = {"content": {"role": "model", "parts": [{"text": text}]}}
+        return {"candidates": [candidate | ({"finishReason": finish} if finish else {})]}
+
+    def write(path: Path, chunks: list[dict], end: str = "\n\n", done: bool = False) -> Path:
+        path.write_text("".join(f"data: {json.dumps(chunk)}{end}" for chunk in chunks)
+                        + ("data: [DONE]\n\n" if done else ""))
+        return path
+
+    chat = write(tmp_path / "chat.sse", [chat_chunk({"role": "assistant", "content": "Hello"}),
+                                         chat_chunk({"content": " there"}), chat_chunk({}, "stop")], done=True)
+    gemini = write(tmp_path / "gemini.sse", [gemini_chunk("Hello"), gemini_chunk(" there", "STOP")], "\r\n\r\n")
+    lossy = write(tmp_path / "lossy.sse", [gemini_chunk("Hello"), gemini_chunk("", "STOP")], "\r\n\r\n")
+    same = run_cli("diff", str(chat), str(gemini))
+    assert (same.code, same.out) == (1, 'protocol: "openai-chat" -> "gemini"\n')
+    lost = run_cli("diff", str(chat), str(lossy))
+    assert lost.code == 1 and lost.out.splitlines()[1] == 'text: changed at char 5: "Hello there" -> "Hello"'
+
+
 def test_directories_pair_files_by_relative_name(run_cli, trees: tuple[Path, Path]) -> None:
     golden, new = trees
     result = run_cli("diff", str(golden), str(new))

@@ -236,13 +236,25 @@ def test_usage_only_when_asked() -> None:
     assert _messages(old, new, Options(usage=True)) == [("usage", "usage.output_tokens  12 -> 15")]
 
 
-def test_status_and_protocol() -> None:
+def test_status() -> None:
     assert _messages(_digest(status="completed"), _digest(status="incomplete")) == [
         ("status", 'status: "completed" -> "incomplete"')
     ]
-    assert _messages(_digest(protocol="openai-chat"), _digest("other text")) == [
-        ("protocol", 'protocol: "openai-chat" -> "openai-responses"')
-    ]
+
+
+def test_streams_of_two_protocols_are_compared_by_the_answer_they_share() -> None:
+    """A gateway's translation against its upstream: status words, findings, usage fields and the types that carry
+    a tool call are each protocol's own; the text and the calls (arguments as JSON) must survive."""
+    call = ToolCall("call_1", "get_weather", '{"city": "Paris"}', kind="function")
+    chat = _digest(calls=(call,), status="stop", findings=(_warning(3),), usage={"prompt_tokens": 1},
+                   protocol="openai-chat")
+    same = _digest(calls=(ToolCall("fc_1", "get_weather", '{"city":"Paris"}', kind="function_call"),),
+                   status="STOP", usage={"promptTokenCount": 1}, protocol="gemini")
+    protocol = ("protocol", 'protocol: "openai-chat" -> "gemini"')
+    assert _messages(chat, same, Options(usage=True)) == [protocol]
+    lost = _digest("Help", calls=(ToolCall("fc_1", "get_weather", '{"city":"Rome"}', kind="function_call"),),
+                   protocol="gemini")
+    assert [aspect for aspect, _ in _messages(chat, lost)] == ["protocol", "text", "tool_calls"]
 
 
 @pytest.mark.parametrize(

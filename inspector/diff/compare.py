@@ -185,23 +185,25 @@ def _texts(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
 
 
 def _tool_calls(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
+    same_protocol = old.assembly.protocol == new.assembly.protocol  # else the block or item types differ by name
     for index, before, after in _outputs(old, new):
         choice = _choice(old.assembly, new.assembly, index)
         for position, (a, b) in enumerate(zip_longest(before.tool_calls, after.tool_calls)):
             name = (a or b).name
-            for message in _tool_call_changes(a, b):
+            for message in _tool_call_changes(a, b, kinds=same_protocol):
                 yield Difference("tool_calls", f"tool call {position}{choice} {name}: {message}")
 
 
-def _tool_call_changes(a: ToolCall | None, b: ToolCall | None) -> Iterator[str]:
-    """What changed in the call at one position (`a` or `b` is None when only one stream has it)."""
+def _tool_call_changes(a: ToolCall | None, b: ToolCall | None, *, kinds: bool = True) -> Iterator[str]:
+    """What changed in the call at one position (`a` or `b` is None when only one stream has it); `kinds`: the
+    item or block types that carried them are compared too."""
     if a is None or b is None:
         what, call = ("added", b) if a is None else ("missing", a)
         yield f"{what} (arguments {show(call.arguments)})"
         return
     if a.name != b.name:
         yield _changed("name", a.name, b.name)
-    if a.kind != b.kind:
+    if kinds and a.kind != b.kind:
         yield _changed("kind", a.kind, b.kind)
     (old_ok, old_value), (new_ok, new_value) = parse_json(a.arguments), parse_json(b.arguments)
     if old_ok and new_ok:
@@ -268,10 +270,17 @@ ASPECTS: tuple[Aspect, ...] = (_status, _events, _texts, _tool_calls, _usage, _f
 """Compared in this order, which is also the order of the report."""
 
 
+ACROSS_PROTOCOLS: tuple[Aspect, ...] = (_texts, _tool_calls, _timing)
+"""What two streams of different protocols still share, so a gateway's translation can be held to its upstream: the
+answer (text, reasoning, refusal, tool calls by name and arguments) and its timing. Status words, event types,
+usage fields and rules are each protocol's own."""
+
+
 def compare(old: Digest, new: Digest, options: Options = Options()) -> list[Difference]:
-    """Every difference between two digests. Streams of different protocols differ in that alone."""
+    """Every difference between two digests; of streams of different protocols, that and `ACROSS_PROTOCOLS`."""
     if old.assembly.protocol != new.assembly.protocol:
-        return [Difference("protocol", _changed("protocol", old.assembly.protocol, new.assembly.protocol))]
+        changed = Difference("protocol", _changed("protocol", old.assembly.protocol, new.assembly.protocol))
+        return [changed, *(difference for aspect in ACROSS_PROTOCOLS for difference in aspect(old, new, options))]
     return [difference for aspect in ASPECTS for difference in aspect(old, new, options)]
 
 
