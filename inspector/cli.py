@@ -212,6 +212,12 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
     requests.setFormatter(VisibleFormatter("%(asctime)s  %(message)s", "%H:%M:%S"))
     logging.getLogger("inspector.replay").addHandler(requests)
     logging.getLogger("inspector.replay").setLevel(logging.INFO)
+    # tornado's own lines quote what a client sent (a request path holding ESC) and went to stderr raw: shown here
+    # too; its access line (a 404, a 405) says again what the request line above says, so it is left out
+    problems = logging.StreamHandler(sys.stderr)
+    problems.setFormatter(VisibleFormatter("%(message)s"))
+    logging.getLogger("tornado").addHandler(problems)
+    logging.getLogger("tornado.access").disabled = True
 
     def ready(bound: int) -> None:
         click.echo(f"serving {len(replay.catalog.entries)} recording(s) on http://127.0.0.1:{bound} (Ctrl-C stops)")

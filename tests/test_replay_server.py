@@ -249,6 +249,23 @@ def test_serve_command_answers_then_stops_cleanly(start_serve, stop: signal.Sign
     ]
 
 
+def test_serve_command_shows_a_hostile_request_path_and_never_prints_it_raw(start_serve) -> None:
+    """A path holding ESC, answered with a 404 (a protocol no recording is of) and a 405 (a GET): tornado's own
+    access line printed it raw to stderr."""
+    process, url = start_serve(str(CORPUS / "openai-chat" / "openai-python__text-plain.sse"))
+    port = int(url.rsplit(":", 1)[1])
+    for request in (b"POST /v1/\x1b[31mRED/responses HTTP/1.1\r\nContent-Length: 2\r\n", b"GET /\x1b[2J HTTP/1.1\r\n"):
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            client.sendall(request + b"Host: x\r\nConnection: close\r\n\r\n{}")
+            answer = b"".join(iter(lambda: client.recv(65536), b""))
+        assert answer.split(b" ", 2)[1] in (b"404", b"405")
+    process.send_signal(signal.SIGTERM)
+    process.wait(10)
+    out, err = process.stdout.read(), process.stderr.read()
+    assert "\x1b" not in out + err
+    assert "POST /v1/\u241b[31mRED/responses -> 404: no recording of openai-responses" in out
+
+
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_serve_command_stopped_mid_stream_cuts_the_stream_without_a_traceback(start_serve,
                                                                              stop: signal.Signals) -> None:
