@@ -419,7 +419,8 @@ class Checker:
         if self._certain:
             found.append(R.BLOCK_OVERLAP(index, _overlap_message(block_index, self._certain)))
         block = _Block(block_type, self._accumulator.tool_call(block_index))
-        self._tool_uses += block_type == "tool_use"
+        if block_type == "tool_use":
+            self._tool_uses += 1
         self._open[block_index] = self._certain[block_index] = self._unreported[block_index] = block
         self._next_index = max(self._next_index, block_index + 1)
 
