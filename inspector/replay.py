@@ -493,16 +493,17 @@ class ReplayServer:
         self._ready.set()
 
 
-_ANY = ("(any path but another protocol's)", "(any path)")
-"""What a recording with no request path answers (`Catalog`): with a protocol, without one."""
-
-
 def describe(entries: Sequence[Entry]) -> list[str]:
     """One line per served stream: the request path it answers, its protocol, its file, and the recorded headers
     it cannot send."""
     return [
-        f"{entry.request_path or _ANY[entry.protocol is None]}  {entry.protocol or 'unknown protocol'}  "
+        f"{entry.request_path or _answered_without_path(entry)}  {entry.protocol or 'unknown protocol'}  "
         f"{Path(entry.file).name}"
         + (f"  (not sendable, left out: {', '.join(entry.left_out)})" if entry.left_out else "")
         for entry in entries
     ]
+
+
+def _answered_without_path(entry: Entry) -> str:
+    """What a recording with no request path answers (`Catalog`)."""
+    return "(any path)" if entry.protocol is None else "(any path but another protocol's)"
