@@ -171,6 +171,8 @@ CASES = [
          chain(*(edit(position, "index", 2) for position in range(15, 20))), [15]),
     Case("anthropic/block-not-open", TEXT, edit(5, "index", 1), [5]),
     Case("anthropic/block-not-open", TEXT, insert(10, copy_of(9)), [10]),
+    Case("anthropic/schema", SEARCH, edit(8, "content_block.content", [{"type": "web_search_result", "url": "u",
+                                                                          "title": "t"}]), [8]),
     Case("anthropic/block-overlap", MIXED, swap(13, 14), [13]),
     Case("anthropic/block-unclosed", TEXT, drop(9, 10), [9]),
     Case("anthropic/block-unclosed", TEXT, drop(9, 10, 11), [8]),
@@ -365,6 +367,59 @@ def test_assembly_keeps_the_error_message() -> None:
     check = check_bytes(serialise(frames))
     assert (check.assembly.error, check.assembly.status, check.assembly.text) == (
         "Overloaded", None, joined(payloads(TEXT)[:6], "text_delta", "text"))
+
+
+def messages_of(rule_id: str, frames: list[Frame]) -> list[str]:
+    check = check_bytes(serialise(frames), protocol="anthropic-messages")
+    return [finding.message for finding in check.findings if finding.rule == rule_id]
+
+
+def test_an_error_event_is_said_as_it_came_not_as_the_end_of_the_stream() -> None:
+    """Found on claude-code-router: an error event without an `error` object, then the message went on. Nothing
+    says the stream ended there (`event-after-terminal` says what came after), nor calls its type `None`."""
+    odd = event({"type": "error", "message": {"type": "api_error", "message": "Tool call validation failed"}})
+    frames = insert(10, odd)(load(TEXT))
+    [message] = messages_of("anthropic/error-event", frames)
+    assert message == ('an in-band `error` event without an error type: {"type": "error", "message": {"type": '
+                       '"api_error", "message": "Tool call validation failed"}}; the SDK raises it as an API error '
+                       "and reads no further")
+    assert check_bytes(serialise(frames)).assembly.error == message.split(": ", 1)[1].split("; ")[0]
+    assert messages_of("anthropic/event-after-terminal", frames)
+    [message] = messages_of("anthropic/error-event", append(ERROR_EVENT)(drop(6, 7, 8, 9, 10, 11)(load(TEXT))))
+    assert message == ("an in-band error `overloaded_error`: Overloaded; the SDK raises it as an API error and reads "
+                       "no further")
+
+
+def test_an_error_event_under_another_event_name_is_not_said_to_be_raised() -> None:
+    """The SDK raises on the `event:` name: an error payload without `event: error` is skipped, not raised."""
+    frames = append(("message", ERROR_EVENT[1]))(drop(6, 7, 8, 9, 10, 11)(load(TEXT)))
+    assert messages_of("anthropic/error-event", frames) == ["an in-band error `overloaded_error`: Overloaded"]
+    assert messages_of("anthropic/event-name-mismatch", frames)
+
+
+@pytest.mark.parametrize(("mutation", "why"), [
+    (edit(5, "index", -1), "was never started"),  # found on claude-code-router's Gemini translation
+    (chain(edit(9, "index", 0), insert(10, event({"type": "content_block_start", "index": 2, "content_block": {
+        "type": "text", "text": ""}})), insert(11, event({"type": "content_block_delta", "index": 1, "delta": {
+            "type": "text_delta", "text": "x"}}))), "was never started"),  # 1 was skipped: below the next index
+    (insert(10, copy_of(9)), "was already stopped"),
+], ids=["negative", "skipped", "stopped"])
+def test_block_not_open_says_whether_the_block_ever_started(mutation: Mutation, why: str) -> None:
+    [message] = messages_of("anthropic/block-not-open", mutation(load(TEXT)))
+    assert f", which {why}: " in message
+
+
+def test_web_search_results_without_what_the_next_turn_needs_are_one_finding() -> None:
+    """Found on claude-code-router's Gemini grounding: results without `encrypted_content`, which the SDK then types
+    as a search error. The first is named, the rest counted, once per stream; an error object is not a list."""
+    result = {"type": "web_search_result", "url": "u", "title": "t"}
+    frames = edit(8, "content_block.content", [result, result, {"type": "web_search_result_v2"}])(load(SEARCH))
+    frames = insert(10, copy_of(8))(frames)
+    [message] = messages_of("anthropic/schema", frames)
+    assert message.startswith("a `web_search_result` does not fit its schema: `content_block.content[0]."
+                              "encrypted_content` is required but missing (1 more result(s) of this block too); ")
+    error = {"type": "web_search_tool_result_error", "error_code": "max_uses_exceeded"}
+    assert messages_of("anthropic/schema", edit(8, "content_block.content", error)(load(SEARCH))) == []
 
 
 def test_an_error_before_message_start_is_a_legal_ending() -> None:

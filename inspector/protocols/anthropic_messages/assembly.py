@@ -163,7 +163,10 @@ class Accumulator:
     def _error(self, event_index: int, payload: dict) -> None:
         error = payload.get("error")
         message = error.get("message") if isinstance(error, dict) else None
-        self.assembly.error = message if isinstance(message, str) else json.dumps(error)
+        if isinstance(message, str):
+            self.assembly.error = message
+        else:  # what came instead, as it came: an `error` object without a message, or an event without one
+            self.assembly.error = json.dumps(error if "error" in payload else payload, ensure_ascii=False)
 
 
 def _settle_arguments(block: _OpenBlock) -> None:

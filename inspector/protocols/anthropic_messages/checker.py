@@ -26,6 +26,7 @@ from .models import (
     EVENT_MODELS,
     RESULT_BLOCKS,
     UNKNOWN_DELTA_EVENT,
+    WEB_SEARCH_RESULT,
     Validator,
     block_model,
     schema_problem,
@@ -97,6 +98,11 @@ class Checker:
         These two, kept beside `_open`, spare a hostile stream with thousands of open blocks a scan of them all at
         each event (quadratic)."""
         self._next_index = 0
+        self._started_blocks: set[int] = set()
+        """Every block index a `content_block_start` (or an unreadable event, `_adopt`) started: a delta for one
+        not open was stopped already, or never started."""
+        self._misnamed_at: int | None = None
+        """The last event whose `event:` name was not its `data.type`."""
         self._message_deltas = 0
         self._stop_reason: str | None = None
         self._stop_reason_at: int | None = None
@@ -155,6 +161,7 @@ class Checker:
                                                   "no client can tell which event this is"))
             return found
         if event.type != kind:
+            self._misnamed_at = index
             self._name_mismatch(index, event.type, kind, found)
         if self._terminal is not None:
             self._event_after_terminal(index, kind, found)
@@ -383,8 +390,11 @@ class Checker:
         self._validate(index, "error", EVENT_MODELS["error"], payload, found)
         error = payload.get("error")
         kind = error.get("type") if type(error) is dict else None
-        found.append(R.ERROR_EVENT(index, f"the stream ended with an in-band error `{kind}`: "
-                                          f"{self.assembly.error}; the SDK raises it as an API error"))
+        what = (f"an in-band error `{kind}`: {self.assembly.error}" if type(kind) is str
+                else f"an in-band `error` event without an error type: {self.assembly.error}")
+        if self._misnamed_at != index:  # NOTE: the SDK raises on the `event:` name, not on `data.type`
+            what += "; the SDK raises it as an API error and reads no further"
+        found.append(R.ERROR_EVENT(index, what))
 
     # --- content blocks -----------------------------------------------------------------------------------------
 
@@ -401,6 +411,8 @@ class Checker:
                            "checked, and clients built before it will not show it")
             else:
                 self._validate(index, kind, model, block, found, prefix="content_block")
+                if block_type == "web_search_tool_result":
+                    self._check_search_results(index, block, found)
         block_index = payload.get("index")
         if type(block_index) is not int or type(block_type) is not str:
             self._unreadable(index)  # reported by the schema; which block it started is unknown
@@ -422,7 +434,25 @@ class Checker:
         if block_type == "tool_use":
             self._tool_uses += 1
         self._open[block_index] = self._certain[block_index] = self._unreported[block_index] = block
+        self._started_blocks.add(block_index)
         self._next_index = max(self._next_index, block_index + 1)
+
+    def _check_search_results(self, index: int, block: dict, found: list[Finding]) -> None:
+        """Each `web_search_result` of a web search's results. One without its `encrypted_content` is typed by the
+        SDK as a search error (`WebSearchToolResultError`), and cannot go back in the next turn, which needs it.
+        The first broken result is named and the others counted: one finding per stream."""
+        results = block.get("content")
+        if type(results) is not list:
+            return  # the error form: an object
+        broken = [(position, problem) for position, result in enumerate(results)
+                  if type(result) is dict and result.get("type") == "web_search_result"
+                  and (problem := schema_problem(WEB_SEARCH_RESULT, result, f"content_block.content[{position}]"))]
+        if broken and self._first_time(R.SCHEMA_MISMATCH.id, "web_search_result"):
+            more = f" ({len(broken) - 1} more result(s) of this block too)" if len(broken) > 1 else ""
+            found.append(R.SCHEMA_MISMATCH(index, (
+                f"a `web_search_result` does not fit its schema: {broken[0][1]}{more}; the SDK types such a result "
+                "as a search error, and the next turn, which sends the results back, needs `encrypted_content` "
+                "(reported once per stream)")))
 
     def _block_delta(self, index: int, payload: dict, found: list[Finding]) -> None:
         delta = payload.get("delta")
@@ -472,7 +502,7 @@ class Checker:
         if block is None and self._maybe_started >= 0:  # the unreadable event may have started it (again)
             block = self._adopt(block_index)
         if block is None:
-            why = "was already stopped" if block_index < self._next_index else "was never started"
+            why = "was already stopped" if block_index in self._started_blocks else "was never started"
             self._once(found, R.BLOCK_NOT_OPEN, index, block_index,
                        f"`{kind}` for block {block_index}, which {why}: expected an open block; the SDK applies it "
                        "to the wrong block or raises IndexError (later events for this block are not reported)")
@@ -481,6 +511,7 @@ class Checker:
     def _adopt(self, block_index: int) -> _Block:
         """The block an unreadable event started, named for the first time: open, of unknown type and content."""
         block = self._open[block_index] = _Block("unknown", uncertain=True)
+        self._started_blocks.add(block_index)
         self._next_index = max(self._next_index, block_index + 1)
         self._maybe_started = -1
         return block

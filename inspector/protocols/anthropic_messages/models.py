@@ -84,6 +84,13 @@ REDACTED_THINKING_BLOCK = json_object("RedactedThinkingBlock", {"data": STRING})
 TOOL_USE_BLOCK = json_object("ToolUseBlock", {"id": STRING, "name": STRING, "input": ANY_OBJECT})
 MCP_TOOL_USE_BLOCK = json_object("McpToolUseBlock", {**TOOL_USE_BLOCK["fields"], "server_name": STRING})
 TOOL_RESULT_BLOCK = json_object("ToolResultBlock", {"tool_use_id": STRING, "content": ANY})
+WEB_SEARCH_RESULT = compiled(json_object("WebSearchResult", {
+    "url": STRING,
+    "title": STRING,
+    "encrypted_content": STRING,
+    "page_age": maybe(STRING),
+}))
+"""One `web_search_result` of a `web_search_tool_result` block's `content` (a list of them, or an error object)."""
 COMPACTION_BLOCK = json_object("CompactionBlock", {"content": maybe(STRING), "encrypted_content": maybe(STRING)})
 
 # fmt: off

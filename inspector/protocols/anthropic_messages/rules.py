@@ -31,7 +31,7 @@ PING_BEFORE_START     = rule("anthropic/ping-before-message-start", W, "a `ping`
 EVENT_AFTER_TERMINAL  = rule("anthropic/event-after-terminal", E, "an event after `message_stop` or `error`")
 TERMINAL_MISSING      = rule("anthropic/terminal-missing", E,
                              "the stream ends without `message_stop` or `error`: it was cut")
-ERROR_EVENT           = rule("anthropic/error-event", W, "an in-band `error` event ended the stream")
+ERROR_EVENT           = rule("anthropic/error-event", W, "an in-band `error` event: the response failed")
 # content blocks (§D.4 to §D.7)
 BLOCK_INDEX_NOT_SEQUENTIAL = rule("anthropic/block-index-not-sequential", E,
                                   "a `content_block_start` index that is not the next of 0, 1, 2, ...")
