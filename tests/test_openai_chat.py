@@ -204,6 +204,9 @@ CASES: list[tuple[str, str, Callable[[list[Frame]], list[Frame]], list[tuple[str
     ("chat/finish-reason-repeated", TEXT, insert(32, lambda frames: frames[31]),
      [("chat/finish-reason-repeated", 32)]),
     ("chat/choice-after-finish", TEXT, swap(30, 31), [("chat/choice-after-finish", 31)]),
+    # found on Portkey's Gemini translation: every chunk carries text and the finish again
+    ("chat/choice-after-finish", TEXT, both(swap(30, 31), set_path(31, ("choices", 0, "finish_reason"), "stop")),
+     [("chat/choice-after-finish", 31), ("chat/finish-reason-repeated", 31)]),
     ("chat/empty-choice-after-finish", TEXT, insert(32, lambda frames: empty_choice(frames[31])),
      [("chat/empty-choice-after-finish", 32)]),
     ("chat/finish-reason-missing", TEXT, drop(31), [("chat/finish-reason-missing", 32)]),
@@ -215,6 +218,7 @@ CASES: list[tuple[str, str, Callable[[list[Frame]], list[Frame]], list[tuple[str
     ("chat/logprobs-mismatch", LOGPROBS, edit(1, lambda payload: payload["choices"][0]["delta"].pop("content")),
      [("chat/logprobs-mismatch", 1)]),
     ("chat/tool-call-index-gap", PARALLEL, renumber_tool_call(1, 2), [("chat/tool-call-index-gap", 13)]),
+    ("chat/tool-call-index-gap", PARALLEL, renumber_tool_call(1, -1), [("chat/tool-call-index-gap", 13)]),
     ("chat/tool-call-start-incomplete", TOOL,
      edit(0, lambda payload: payload["choices"][0]["delta"]["tool_calls"][0].pop("id")),
      [("chat/tool-call-start-incomplete", 0)]),
@@ -228,6 +232,9 @@ CASES: list[tuple[str, str, Callable[[list[Frame]], list[Frame]], list[tuple[str
     ("chat/usage-on-choice-chunk", TEXT, move_usage_onto_finish, [("chat/usage-on-choice-chunk", 31)]),
     ("chat/usage-total-mismatch", TEXT, set_path(32, ("usage", "total_tokens"), 45),
      [("chat/usage-total-mismatch", 32)]),
+    # found on Portkey's Anthropic translation: Anthropic's `input_tokens` leave the cache reads out
+    ("chat/usage-cached-exceeds-prompt", TEXT, set_path(32, ("usage", "prompt_tokens_details"), {"cached_tokens": 15}),
+     [("chat/usage-cached-exceeds-prompt", 32)]),
     ("chat/usage-dropped", TEXT, both(move_usage_onto_finish, insert(32, lambda frames: without_usage(frames[31]))),
      [("chat/usage-on-choice-chunk", 31), ("chat/usage-dropped", 32)]),
     ("chat/error-event", TEXT, both(cut_after(9), insert(10, IN_BAND_ERROR)), [("chat/error-event", 10)]),
@@ -656,3 +663,24 @@ def test_usage_dropped_fires_exactly_when_the_stream_helper_ends_without_usage_t
     body = ("".join(chunks) + "data: [DONE]\n\n").encode()
     lost = "usage" in usage_on and _helper_usage(body) is None
     assert ("chat/usage-dropped" in {f.rule for f in check_bytes(body).findings}) is lost
+
+
+def test_cached_tokens_up_to_the_prompt_tokens_are_silent_and_more_are_said_with_the_arithmetic() -> None:
+    def messages(cached: int) -> list[str]:
+        frames = set_path(32, ("usage", "prompt_tokens_details"), {"cached_tokens": cached})(load(TEXT))
+        check = check_bytes(serialise(frames), protocol="openai-chat")
+        return [f.message for f in check.findings if f.rule == "chat/usage-cached-exceeds-prompt"]
+
+    assert messages(14) == []  # the whole prompt from the cache
+    assert messages(15) == ["`prompt_tokens_details.cached_tokens` is `15`, more than `prompt_tokens` `14`, which "
+                            "counts them: a client that prices the uncached prompt as `prompt_tokens - "
+                            "cached_tokens` gets -1 (reported once)"]
+
+
+def test_a_negative_tool_call_index_says_where_the_sdk_puts_its_fragments() -> None:
+    """Found on Portkey's Anthropic translation (`"index":-1` for a server tool): the SDK reads it as `list[-1]`."""
+    check = check_bytes(serialise(renumber_tool_call(1, -1)(load(PARALLEL))), protocol="openai-chat")
+    [message] = [f.message for f in check.findings if f.rule == "chat/tool-call-index-gap"]
+    assert message.startswith("choice `0` tool call `-1` opened with a negative index (the next new one should be "
+                              "`1`): the openai SDK finds calls by list position, so it adds this call's fragments "
+                              "to whichever call is last")

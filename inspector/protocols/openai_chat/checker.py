@@ -37,6 +37,7 @@ from .rules import (
     OBJECT_INVALID,
     PROMPT_FILTER_FRAME,
     SCHEMA,
+    USAGE_CACHED_EXCEEDS_PROMPT,
     USAGE_DROPPED,
     USAGE_EARLY,
     USAGE_ON_CHOICE_CHUNK,
@@ -316,6 +317,7 @@ class Checker:
         self._usage_last_at, self._usage_dropped_at = index, None
         self.assembly.usage = usage
         self._check_usage_total(index, usage, findings)
+        self._check_cached_tokens(index, usage, findings)
         if has_choices:
             if self._first_time(USAGE_ON_CHOICE_CHUNK.id):
                 findings.append(USAGE_ON_CHOICE_CHUNK(index, "non-null `usage` on a chunk with choices, expected "
@@ -343,6 +345,18 @@ class Checker:
                                                         f"completion_tokens` = {prompt} + {completion} = "
                                                         f"{prompt + completion}{outside}: billing and budgets built "
                                                         "on usage disagree (reported once)"))
+
+    def _check_cached_tokens(self, index: int, usage: dict[str, Any], findings: list[Finding]) -> None:
+        """Cached tokens are a part of the prompt's (OpenAI's `CompletionUsage`). A gateway that copies Anthropic's
+        `input_tokens`, which leave the cache reads out, into `prompt_tokens` makes the part larger than the whole."""
+        prompt, details = usage.get("prompt_tokens"), usage.get("prompt_tokens_details")
+        cached = details.get("cached_tokens") if type(details) is dict else None
+        if (type(prompt) is int and type(cached) is int and cached > prompt
+                and self._first_time(USAGE_CACHED_EXCEEDS_PROMPT.id)):
+            findings.append(USAGE_CACHED_EXCEEDS_PROMPT(index, (
+                f"`prompt_tokens_details.cached_tokens` is `{cached}`, more than `prompt_tokens` `{prompt}`, which "
+                "counts them: a client that prices the uncached prompt as `prompt_tokens - cached_tokens` gets "
+                f"{prompt - cached} (reported once)")))
 
 
 def _no_tool_call_index(payload: dict[str, Any]) -> bool:

@@ -191,7 +191,7 @@ class ChoiceTracker:
         if state is None:
             state = self._open_choice(index, choice_index, delta, findings)
         else:
-            if state.finished_at is not None and choice.get("finish_reason") is None:
+            if state.finished_at is not None:
                 self._report_after_finish(index, choice_index, state, choice, delta, with_usage, findings)
             if delta.get("role"):
                 self._later_role(index, choice_index, state, delta["role"], findings)
@@ -285,8 +285,11 @@ class ChoiceTracker:
 
     def _report_after_finish(self, index: int, choice_index: int, state: _ChoiceState, choice: dict[str, Any],
                              delta: dict[str, Any], with_usage: bool, findings: list[Finding]) -> None:
+        """Data for a finished choice, also on a chunk that repeats the finish (`chat/finish-reason-repeated` says
+        that): a client that closed the answer at the first finish loses it."""
         if _carries_nothing(choice, delta):
-            if not with_usage and self._first_time(EMPTY_AFTER_FINISH.id, choice_index):
+            if (not with_usage and choice.get("finish_reason") is None
+                    and self._first_time(EMPTY_AFTER_FINISH.id, choice_index)):
                 findings.append(EMPTY_AFTER_FINISH(index, f"a chunk for choice `{choice_index}`, which finished at "
                                                           f"event {state.finished_at}, with nothing in it (empty "
                                                           "delta, no `finish_reason`): it adds nothing to the "
@@ -371,7 +374,12 @@ class ChoiceTracker:
         expected = len(state.tools)
         where = f"choice `{choice_index}` tool call `{tool_index}`"
         unseen = state.unknown_at is not None  # its first fragment, or an earlier call, may have been unreadable
-        if tool_index != expected and not unseen:
+        if tool_index < 0:  # NOTE: even after an unreadable fragment: no call has a negative index
+            findings.append(TOOL_INDEX_GAP(index, f"{where} opened with a negative index (the next new one should "
+                                                  f"be `{expected}`): the openai SDK finds calls by list position, "
+                                                  "so it adds this call's fragments to whichever call is last (to "
+                                                  "this one only while it is the only one)"))
+        elif tool_index != expected and not unseen:
             findings.append(TOOL_INDEX_GAP(index, f"{where} opened while the next new index should be "
                                                   f"`{expected}`: the openai SDK inserts calls by position, so "
                                                   "the next fragments land in the wrong call"))

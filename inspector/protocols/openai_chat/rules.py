@@ -59,6 +59,8 @@ USAGE_ON_CHOICE_CHUNK = rule("chat/usage-on-choice-chunk", W,
                              "non-null `usage` on a chunk that has choices, not on its own `choices: []` chunk")
 USAGE_TOTAL_MISMATCH  = rule("chat/usage-total-mismatch", E,
                              "`usage.total_tokens` is not `prompt_tokens + completion_tokens`")
+USAGE_CACHED_EXCEEDS_PROMPT = rule("chat/usage-cached-exceeds-prompt", E,
+                                   "`prompt_tokens_details.cached_tokens` is greater than `prompt_tokens`")
 USAGE_DROPPED         = rule("chat/usage-dropped", E,
                              "the last chunks carry no `usage` after one that did: the SDK's stream helper has none")
 # in-band errors and the end of the stream (§B.3 rules 1, 9)
