@@ -32,6 +32,9 @@ _READ_SIZE = 64 * 1024
 _SSE_START = re.compile(rb"^(\xef\xbb\xbf)?(:|(data|event|id|retry)(:|\r|\n|$))")
 CURL = "curl"
 """`Header.source` of `curl -i` output: a response without a request, times or end line."""
+EMPTY = "empty: not a byte to judge (an answer with an empty body is judged with its status: save it with `curl -i -N`)"
+"""Why an empty file is refused: a raw body has no status, so an empty one says nothing, not even that it was a
+stream."""
 _STATUS_LINE = re.compile(rb"^HTTP/\d(?:\.\d)? (\d{3})(?: |\r|\n|$)")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -194,7 +197,7 @@ def _from_stream(name: str, stream: BinaryIO) -> Source:
     if header is not None:
         return Source(name, header, _guarded(read_body(stream, name)))
     if not first:
-        raise InputError(f"{name}:1: empty")
+        raise InputError(f"{name}:1: {EMPTY}")
     if name.endswith(RECORDING_SUFFIX):  # JSON Lines of another kind, or a recording that lost its header
         raise InputError(f"{name}:1: neither a recording nor an SSE stream")
     if _STATUS_LINE.match(first):

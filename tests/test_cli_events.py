@@ -67,7 +67,8 @@ def test_events_of_a_directory_names_each_file(run_cli) -> None:
     ("content", "message"),
     [
         (b"\x89PNG\r\n\x1a\n\x00\x00", "binary data, neither a recording nor an SSE stream"),
-        (b"", "empty"),
+        (b"", "empty: not a byte to judge (an answer with an empty body is judged with its status: save it with "
+              "`curl -i -N`)"),
     ],
     ids=["binary", "empty"],
 )
