@@ -819,3 +819,106 @@ def test_an_item_is_concurrent_when_another_was_open_beside_it(opened, rule):
     found = {finding.rule for finding in check_bytes(dump(frames)).findings}
     assert rule in found
     assert found.isdisjoint({"responses/item-done-missing", "responses/mcp-list-tools-done-missing"} - {rule})
+
+
+# ---- output indexes and item ids that disagree (found on `transformers serve` 5.25) --------------------------------
+
+REASONING_ITEM = {"id": "rs_1", "type": "reasoning", "summary": [], "content": [], "status": "in_progress"}
+REASONING_DONE = {**REASONING_ITEM, "content": [{"type": "reasoning_text", "text": "hm"}], "status": "completed"}
+
+
+def findings(frames: list[Frame]) -> list[tuple[str, int | None, str]]:
+    return [(f.rule, f.index, f.message) for f in check_bytes(dump(frames)).findings]
+
+
+def reasoning_inside_the_message(frames: list[Frame]) -> list[Frame]:
+    """A reasoning item added at the message's `output_index` 0 while the message is open, streamed without a part,
+    done, and then the message goes on: the final output lists both."""
+    fields = {"item_id": "rs_1", "output_index": 0, "content_index": 0}
+    inserted = [event("response.output_item.added", output_index=0, item=REASONING_ITEM)(frames),
+                event("response.reasoning_text.delta", delta="hm", **fields)(frames),
+                event("response.reasoning_text.done", text="hm", **fields)(frames),
+                event("response.output_item.done", output_index=0, item=REASONING_DONE)(frames)]
+    frames = frames[:5] + inserted + frames[5:]
+    frames[-1][1]["response"]["output"].insert(0, REASONING_DONE)
+    return frames
+
+
+def test_a_second_item_at_an_open_index_is_told_apart_by_its_id():
+    """The reuse is said where it came; the reasoning item's events reach it by `item_id` (its missing part is said,
+    the SDK passing such events on), the message's go on in the message, and the final output holds both."""
+    found = findings(reasoning_inside_the_message(load(MINIMAL)))
+    assert [(rule, index) for rule, index, _ in found] == [
+        ("responses/output-index-out-of-order", 5), ("responses/part-not-open", 6), ("responses/part-not-open", 7)]
+    assert found[1][2].endswith("a client that builds the item's parts by `content_index` has none to put it in "
+                                "(the openai SDK passes this event on without applying it)")
+
+
+def test_an_event_that_names_another_index_reaches_its_item_by_id():
+    """`output_text.done`, `content_part.done` and `output_item.done` of the message name `output_index` 1: said
+    once, where it began; the item is closed (no `item-done-missing`), and the final output is silent."""
+    frames = set_field(range(5, 8), "output_index", 1)(load(MINIMAL))
+    assert [(rule, index) for rule, index, _ in findings(frames)] == [("responses/item-not-open", 5)]
+    assert findings(frames)[0][2].startswith(
+        "`response.output_text.done` names `output_index` 1 (where no item is open), but its item `msg_02ce8deeb6197db2"
+        "00698c5198ca0c81979bedbe6c98a8ab93` was added at `output_index` 0: a client that routes events by "
+        "`item_id` finds the item, the SDK looks up `output[1]`")
+
+
+def test_an_id_given_to_a_second_item_is_said_and_the_output_is_held_to_the_ids():
+    frames = load(MINIMAL)
+    again = [[kind, {**payload, "output_index": 1}] for kind, payload in copy.deepcopy(frames[2:8])]
+    frames = frames[:8] + again + frames[8:]
+    assert [(rule, index) for rule, index, _ in findings(frames)] == [("responses/item-id-mismatch", 8)]
+
+
+def test_after_an_index_gap_the_output_is_held_to_the_ids_not_to_the_indexes():
+    """Before, the final message at `output[0]` was said to name an item never seen (`added None at that index`)."""
+    frames = set_field(range(2, 8), "output_index", 1)(load(MINIMAL))
+    assert [(rule, index) for rule, index, _ in findings(frames)] == [("responses/output-index-out-of-order", 2)]
+    frames[-1][1]["response"]["output"][0]["id"] = "msg_other"
+    assert [(rule, index) for rule, index, _ in findings(frames)][1:] == [
+        ("responses/terminal-output-mismatch", 8)]
+    assert findings(frames)[1][2].startswith("`response.completed` `response.output[0].id` is `msg_other`, which no "
+                                             "`output_item.added` named")
+
+
+@pytest.mark.parametrize(("error", "sdk"), [
+    ({"error": {"type": "server_error", "code": "server_error", "message": "boom"}}, "the SDK raises `APIError` here"),
+    ({"code": "server_error", "message": "boom"}, "the SDK hands it to the app as an `error` event (it raises "
+                                                  "`APIError` only for a nested `error` object)"),
+], ids=["nested", "flat"])
+def test_an_error_event_says_what_the_sdk_does_with_its_shape(error, sdk):
+    frames = load(MINIMAL)[:5] + [["error", {"type": "error", "sequence_number": 0, **error}]]
+    [message] = [message for rule, _, message in findings(frames) if rule == "responses/error-event"]
+    assert f"'boom'; {sdk}, and by the docs" in message
+
+
+def test_start_order_names_the_status_that_set_what_was_expected():
+    frames = set_field(0, "response.status", "queued")(load(MINIMAL))
+    [message] = [message for rule, _, message in findings(frames) if rule == "responses/start-order"]
+    assert message.startswith("expected `response.queued` next (`response.created` has status `queued`), got "
+                              "`response.in_progress`")
+
+
+FUNCTION_CALL = "vercel-ai__reasoning-summary-function-call.sse"  # reasoning item 2-38, function call 39-54, 55 end
+
+
+def test_items_added_by_events_that_broke_their_schema_may_be_in_the_final_output():
+    """Found on llama.cpp's `llama-server`, whose `output_item.added` events lack `output_index`: the output's items
+    were said to be more than "the stream added 0"."""
+    frames = set_field(range(2, 55), "output_index", DELETE)(load(FUNCTION_CALL))
+    rules = {rule for rule, _, _ in findings(frames)}
+    assert "responses/schema" in rules and "responses/terminal-output-mismatch" not in rules
+
+
+def test_the_final_output_hands_over_the_arguments_of_a_call_whose_done_was_unreadable():
+    """Found on llama.cpp: a `completed` call with arguments `{`, whose `output_item.done` broke its schema."""
+    frames = set_field(54, "output_index", DELETE)(load(FUNCTION_CALL))
+    frames = set_field(55, "response.output.1.arguments", '{"a":12')(frames)
+    [(index, message)] = [(index, message) for rule, index, message in findings(frames)
+                          if rule == "responses/tool-arguments-invalid-json"]
+    assert index == 55 and message.startswith("`response.completed` `response.output[1].arguments` (a `function_call` "
+                                              "whose `output_item.done` was not read) is `'{\"a\":12'`, not JSON")
+    assert [rule for rule, _, _ in findings(set_field(55, "response.output.1.arguments", '{"a":12')(
+        load(FUNCTION_CALL))) if rule == "responses/tool-arguments-invalid-json"] == []  # the done item's were judged

@@ -119,6 +119,8 @@ class Checker:
         self.fresh_request = False
         """The request is known to be a POST: the stream starts a new response and is never a resume."""
         self.expect_start: str | None = None
+        self.expected_because = ""
+        """The start event and its status that named `expect_start`: a wrong status is as likely as a wrong event."""
         self.starts_seen: set[str] = set()
         self.response_id: str | None = None
         self.terminal_index: int | None = None
@@ -179,6 +181,8 @@ class Checker:
                 found.append(SCHEMA(index, f"`{kind}`: {summary(error, 1)}: {UNCHECKED}"))
             self.expect_start = None  # its status, which names the next start event, is unknown
             self.items.unknown(index)  # what it did to items and parts is unknown, as for an unreadable event
+            if kind == "response.output_item.added":
+                self.items.could_add += 1
             return found
         self.validated_at = index
         required = REQUIRED_FIELDS.get(kind)
@@ -248,6 +252,7 @@ class Checker:
         self.expect_start = None
         self.count += 1
         self.items.unknown(index)
+        self.items.could_add += 1
 
     # ---- envelope ----------------------------------------------------------------------------------------
 
@@ -278,9 +283,9 @@ class Checker:
             self.expect_start = None  # NOTE: an error may cut the start short; `response.failed` may follow
         elif expected is not None and kind != expected and kind in EVENT_MODELS:  # NOTE: unknown types are skipped
             found.append(START_ORDER(index, (
-                f"expected `{expected}` next, got `{kind}`: a fresh stream starts `response.created`, "
-                "(`response.queued` in background mode,) `response.in_progress`, and clients key their "
-                "progress display on them")))
+                f"expected `{expected}` next ({self.expected_because}), got `{kind}`: a fresh stream starts "
+                "`response.created`, (`response.queued` in background mode,) `response.in_progress`, and clients "
+                "key their progress display on them")))
             self.expect_start = None
         if kind in TERMINAL_EVENTS and self.terminal_index is None:
             self.terminal_index = index
@@ -382,6 +387,7 @@ class Checker:
         self.starts_seen.add(kind)
         if not self.resumed:
             self.expect_start = NEXT_START.get((kind, status))
+            self.expected_because = f"`{kind}` has status `{status}`"
 
     def _terminal(self, index: int, kind: str, response: dict[str, Any]) -> None:
         if self.terminal_index != index:
@@ -414,9 +420,11 @@ class Checker:
         error_code = nested.get("code") or nested.get("type") if nested is not None else ev.get("code")
         self.assembly.error = text
         code = f" (`{error_code}`)" if error_code else ""
+        sdk = ("the SDK raises `APIError` here" if nested else "the SDK hands it to the app as an `error` event (it "
+               "raises `APIError` only for a nested `error` object)")
         self.found.append(ERROR_EVENT(index, (
-            f"the server reported an error in-band{code}: {_excerpt(text)}; the SDK raises "
-            "`APIError` here, and the response ends with `response.failed` or nothing")))
+            f"the server reported an error in-band{code}: {_excerpt(text)}; {sdk}, and by the docs the response "
+            "ends with `response.failed` or nothing")))
 
     def _ignore(self, index: int, kind: str, ev: dict[str, Any]) -> None:
         """Events with no ordering rule of their own (audio)."""

@@ -74,6 +74,8 @@ from .state import (
     stable,
 )
 
+SDK_PART_EVENTS = frozenset({"response.output_text.delta", "response.output_text.done"})
+"""The events the openai SDK's stream helper applies to a content part, by index (others it passes on as they are)."""
 JSON_ARGUMENT_ITEMS = frozenset({"function_call", "mcp_call"})
 """Items whose `arguments` are the JSON object a tool runs with (a `custom_tool_call`'s `input` is free text)."""
 
@@ -94,6 +96,19 @@ class OutputState:
         self.item_ids: dict[int, str | None] = {}
         self.done_items: dict[int, dict[str, Any]] = {}
         self.done_at: dict[int, int] = {}
+        self.shadows: dict[str, OpenItem] = {}
+        """Items added at an `output_index` whose item was still open (a reuse, reported there), by id: the events
+        that name one by its `item_id` reach it, not the first item at that index."""
+        self.added_ids: dict[str, tuple[int, int]] = {}
+        """The `output_item.added` event and `output_index` of each item id."""
+        self.added_without_id = 0
+        self.could_add = 0
+        """Events that may have added an item that could not be read: unreadable ones, and `output_item.added` events
+        that broke their schema. The final output may list that many more items than were seen added."""
+        self.done_by_id: dict[str, dict[str, Any]] = {}
+        self.misplaced = False
+        """An `output_item.added` broke the index order (a gap or a reuse): from there the indexes no longer say
+        which item is which, and the final output is held to the items by id."""
         self.once = FirstTime()
         self.resumed = False
         self.frontier = 0
@@ -122,7 +137,7 @@ class OutputState:
         if self.all_unknown:
             return
         self.all_unknown = True
-        for item in self.open.values():
+        for item in (*self.open.values(), *self.shadows.values()):
             item.uncertain = True
             item.maybe_part, item.maybe_summary = item.next_content, item.next_summary
             for part in (*item.parts.values(), *item.summaries.values()):
@@ -151,25 +166,47 @@ class OutputState:
             self._ghost(self.maybe_added, None, None)  # the unreadable event added the item before this one
         self.maybe_added = None
         if position != self.next_index or position in self.item_ids:
+            self.misplaced = True
             again = " again" if position in self.item_ids else ""
             self.found.append(OUTPUT_INDEX_ORDER(index, (
                 f"`output_item.added` opened `output_index` {position}{again}, expected {self.next_index}: "
                 "clients place items by `output_index` (the SDK's `output[index]`), so a gap or a reuse puts "
                 "content in the wrong item or past the end of the list")))
-        if position in self.open:
-            return
-        item = OpenItem(position, snapshot.get("id"), item_type, snapshot)
+        item_id = snapshot.get("id")
+        shadowed = position in self.open  # a second item at an open index: its events are told apart by `item_id`
+        if shadowed and (type(item_id) is not str or item_id == self.open[position].id or item_id in self.shadows):
+            return  # the same item added again
+        item = OpenItem(position, item_id, item_type, snapshot)
         self._join_the_open(item)
-        self.open[position] = item
-        self.item_ids[position] = item.id
+        if shadowed:
+            self.shadows[item_id] = item
+        else:
+            self.open[position] = item
+            self.item_ids[position] = item.id
+        self._note_added(index, item)
         self.next_index = max(self.next_index, position + 1)
         self._tool_call(item, item_type, snapshot)
+
+    def _note_added(self, index: int, item: OpenItem) -> None:
+        """Counts the item, and reports an id that an item at another index had: clients key items by id (the same
+        index and id again is that item added again, `output-index-out-of-order`'s)."""
+        if type(item.id) is not str:
+            self.added_without_id += 1
+            return
+        earlier = self.added_ids.get(item.id)
+        if earlier is not None and earlier[1] != item.index and self.once("id-reused", item.id):
+            self.misplaced = True
+            self.found.append(ITEM_ID_MISMATCH(index, (
+                f"`output_item.added` at `output_index` {item.index} gives an item the id `{item.id}`, which the "
+                f"item added at `output_index` {earlier[1]} (event {earlier[0]}) has: a client that keys items by id "
+                "merges the two")))
+        self.added_ids[item.id] = (index, item.index)
 
     def _join_the_open(self, item: OpenItem) -> None:
         """`item` opens: it and the open ones are concurrent if there are any. Only the item that opened alone can
         still be marked as not: the others were marked when it or another joined them (no scan of them all at each
         item, quadratic on a hostile stream that opens thousands)."""
-        if not self.open:
+        if not self.open and not self.shadows:
             self._alone = item
             return
         item.concurrent = True
@@ -199,7 +236,15 @@ class OutputState:
     def item_done(self, index: int, kind: str, ev: dict[str, Any]) -> None:
         position, snapshot = ev["output_index"], ev["item"]
         self._item_type(index, kind, snapshot)
-        item = self.open.pop(position, None)
+        item = self._shadow(position, snapshot.get("id"), pop=True) or self.open.get(position)
+        if item is None or item.id != snapshot.get("id"):
+            moved = self._open_elsewhere(position, snapshot.get("id"))
+            if moved is not None:
+                if self.once("moved", moved.id):
+                    self.found.append(self._misplaced(index, "`output_item.done`", position, item, moved))
+                item = self._shadow(moved.index, moved.id, pop=True) or moved
+        if item is not None and self.open.get(item.index) is item:
+            del self.open[item.index]
         if item is None and position == self.maybe_added and position not in self.item_ids:
             item = self._ghost(position, snapshot.get("id"), None)
             del self.open[position]
@@ -238,12 +283,43 @@ class OutputState:
             if join.final is None and not join.gapped:
                 self._done_missing(index, kind, "response.shell_call_command", position, number)
         self._check_item_snapshot(index, item, snapshot)
-        self._check_arguments(index, position, snapshot)
+        self._check_arguments(index, f"`output_item.done` for `{snapshot.get('type')}` `output_index` {position} has "
+                                     "`item.arguments`", snapshot)
         self._settle_tool_call(item, snapshot)
         if item.tool_call is not None and not item.joins and item.tool_call.arguments:
             self.assembly.saw_content(index)  # a tool call that arrives whole (`local_shell_call`, ...)
-        self.done_items[position] = snapshot
-        self.done_at[position] = index
+        if type(done_id) is str:
+            self.done_by_id[done_id] = snapshot
+        if not self.misplaced or item.index not in self.done_items:
+            self.done_items[item.index] = snapshot
+            self.done_at[item.index] = index
+
+    def _open_elsewhere(self, position: int, item_id: Any) -> OpenItem | None:
+        """The open item `item_id` names when it was added at another `output_index` than `position`."""
+        added = self.added_ids.get(item_id) if type(item_id) is str else None
+        if added is None or added[1] == position:
+            return None
+        item = self._shadow(added[1], item_id) or self.open.get(added[1])
+        return item if item is not None and item.id == item_id else None
+
+    def _misplaced(self, index: int, what: str, position: int, there: OpenItem | None, item: OpenItem) -> Finding:
+        """An event whose `item_id` names an open item added at another `output_index` than the one it names (once
+        per item: its later events go to it, as they do in a client that routes by `item_id`)."""
+        rule, at = (ITEM_NOT_OPEN, "where no item is open") if there is None else (
+            ITEM_ID_MISMATCH, f"where item `{there.id}` is open")
+        return rule(index, (
+            f"{what} names `output_index` {position} ({at}), but its item `{item.id}` was added at `output_index` "
+            f"{item.index}: a client that routes events by `item_id` finds the item, the SDK looks up "
+            f"`output[{position}]` and fails or puts this in the wrong item"))
+
+    def _shadow(self, position: int, item_id: Any, pop: bool = False) -> OpenItem | None:
+        """The item added under `item_id` at this reused index, if there is one."""
+        shadow = self.shadows.get(item_id) if self.shadows and type(item_id) is str else None
+        if shadow is None or shadow.index != position:
+            return None
+        if pop:
+            del self.shadows[item_id]
+        return shadow
 
     def _adopted_done(self, index: int, item: OpenItem, snapshot: dict[str, Any]) -> None:
         """`output_item.done` of an adopted item: what it shows of the item becomes known (id, type, tool call)."""
@@ -290,7 +366,7 @@ class OutputState:
             else:
                 dig(snapshot, family.snapshot[:-1])[family.snapshot[-1]] = value
 
-    def _check_arguments(self, index: int, position: int, snapshot: dict[str, Any]) -> None:
+    def _check_arguments(self, index: int, where: str, snapshot: dict[str, Any]) -> None:
         """The arguments a client runs: the done item's (what `output_item.done` and the final response hand the
         app). An item the token limit cut (`status: incomplete`) is not judged."""
         arguments, kind = snapshot.get("arguments"), snapshot.get("type")
@@ -300,9 +376,7 @@ class OutputState:
             return
         problem = arguments_problem(arguments)
         if problem is not None:
-            self.found.append(TOOL_ARGUMENTS(index, (
-                f"`output_item.done` for `{snapshot['type']}` `output_index` {position} has `item.arguments` "
-                f"{excerpt(arguments)}, {problem}: {ARGUMENTS_HARM}")))
+            self.found.append(TOOL_ARGUMENTS(index, f"{where} {excerpt(arguments)}, {problem}: {ARGUMENTS_HARM}"))
 
     def _done_missing(self, index: int, kind: str, value: str, position: int, number: int | None) -> None:
         family = value if value.startswith("response.") else VALUE_FAMILIES.get(value, value)
@@ -363,7 +437,13 @@ class OutputState:
         """The open item a child event names, after its `output_index` / `item_id` checks; None if not open.
         The shell command events carry no `item_id`: they do not name their item."""
         position, item_id = ev["output_index"], ev.get("item_id")
-        item = self.open.get(position)
+        item = self._shadow(position, item_id) or self.open.get(position)
+        if item is None or (item_id is not None and item.id != item_id):
+            moved = self._open_elsewhere(position, item_id)
+            if moved is not None:
+                if self.once("moved", item_id):
+                    self.found.append(self._misplaced(index, f"`{kind}`", position, item, moved))
+                item = moved
         if item is None and position == self.maybe_added and position not in self.item_ids:
             item = self._ghost(position, item_id, _only(item_types))
         if item is None:
@@ -741,8 +821,11 @@ class OutputState:
         return part
 
     def _part_not_open(self, kind: str, label: str, number: int, ev: dict[str, Any]) -> str:
+        harm = ("the SDK indexes the item's parts and fails, or drops the data" if kind in SDK_PART_EVENTS else
+                "a client that builds the item's parts by `content_index` has none to put it in (the openai SDK "
+                "passes this event on without applying it)")
         return (f"`{kind}` names {label} {number} of `output_index` {ev['output_index']}, which is not open (never "
-                "added, or already done): the SDK indexes the item's parts and fails, or drops the data")
+                f"added, or already done): {harm}")
 
     def _part_type(self, index: int, kind: str, part: dict[str, Any]) -> str:
         part_type = part.get("type")
@@ -777,7 +860,7 @@ class OutputState:
     def close_open_items(self, index: int | None, why: str, report: bool = True) -> None:
         """Items still open when the response ended (terminal event or end of stream); `report=False` when the
         response failed, which explains by itself why they never finished."""
-        for position, item in sorted(self.open.items()):
+        for position, item in [*sorted(self.open.items()), *((item.index, item) for item in self.shadows.values())]:
             self._settle_tool_call(item, None)
             if not report or item.uncertain:  # NOTE: an unreadable event may have been its `output_item.done`
                 continue
@@ -792,20 +875,38 @@ class OutputState:
                     "`output_item.done` "
                     f"before {why}: a client waiting for the item to finish never sees its final state")))
         self.open.clear()
+        self.shadows.clear()
 
     def check_terminal_output(self, index: int, kind: str, output: list[dict[str, Any]], partial: bool) -> None:
         """`partial`: a failed response may list fewer items than were streamed (NOTE: the docs do not say)."""
         if self.resumed:
             self._check_resumed_output(index, kind, output, partial)
             return
-        streamed = len(self.item_ids)
-        unseen = 1 if self.maybe_added is not None else 0  # an unreadable event may have added one more item
-        if len(output) > streamed + unseen or (len(output) < streamed and not partial):
-            self.found.append(TERMINAL_OUTPUT(index, (
-                f"`{kind}` `response.output` lists {len(output)} item(s), but the stream added {streamed}: "
-                "`get_final_response()` and a client that followed the stream disagree on what was said")))
-        for position, entry in enumerate(output[:streamed]):
+        if self.misplaced:
+            self._check_output_by_id(index, kind, output, partial)
+            return
+        self._check_output_count(index, kind, output, partial, len(self.item_ids))
+        for position, entry in enumerate(output[:len(self.item_ids)]):
             self._check_output_entry(index, kind, position, entry)
+        self._check_unread_arguments(index, kind, output)
+
+    def _check_output_count(self, index: int, kind: str, output: list[dict[str, Any]], partial: bool,
+                            streamed: int) -> None:
+        unseen = self.could_add
+        if len(output) > streamed + unseen or (len(output) < streamed and not partial):
+            more = f" (and at most {unseen} more in events that could not be read)" if unseen else ""
+            self.found.append(TERMINAL_OUTPUT(index, (
+                f"`{kind}` `response.output` lists {len(output)} item(s), but the stream added {streamed}{more}: "
+                "`get_final_response()` and a client that followed the stream disagree on what was said")))
+
+    def _check_unread_arguments(self, index: int, kind: str, output: list[dict[str, Any]]) -> None:
+        """The arguments of the tool calls whose `output_item.done` could not be read (or never came): the final
+        response is what hands them to the app."""
+        for position, entry in enumerate(output):
+            item_id = entry.get("id") if isinstance(entry, dict) else None
+            if type(item_id) is str and item_id not in self.done_by_id:
+                self._check_arguments(index, f"`{kind}` `response.output[{position}].arguments` (a "
+                                             f"`{entry.get('type')}` whose `output_item.done` was not read) is", entry)
 
     def _check_resumed_output(self, index: int, kind: str, output: list[dict[str, Any]], partial: bool) -> None:
         """A resume saw only the items named after its first event: the output may list earlier ones, but must list
@@ -820,19 +921,42 @@ class OutputState:
             if position < len(output) and item_id is not None:  # NOTE: an adopted item may never show its id
                 self._check_output_entry(index, kind, position, output[position])
 
+    def _check_output_by_id(self, index: int, kind: str, output: list[dict[str, Any]], partial: bool) -> None:
+        """After an `output_index` gap or reuse (reported where it came) the indexes no longer say which item is
+        which: the output is held to the items the stream added, by id (an id added twice is one item)."""
+        self._check_output_count(index, kind, output, partial,
+                                 len(self.added_ids) + self.added_without_id + len(self.ghosts))
+        self._check_unread_arguments(index, kind, output)
+        for position, entry in enumerate(output):
+            got_id = entry.get("id") if isinstance(entry, dict) else None
+            if type(got_id) is not str:
+                continue
+            if got_id not in self.added_ids:
+                if not self.ghosts:  # NOTE: an unreadable event may have added it
+                    self.found.append(TERMINAL_OUTPUT(index, (
+                        f"`{kind}` `response.output[{position}].id` is `{got_id}`, which no `output_item.added` "
+                        "named: the final response names an item the client never saw")))
+                continue
+            done = self.done_by_id.get(got_id)
+            if done is not None:
+                self._check_against_done(index, kind, position, entry, done)
+
     def _check_output_entry(self, index: int, kind: str, position: int, entry: Any) -> None:
         expected_id = self.item_ids.get(position)
         if expected_id is None and position in self.ghosts:
             return  # added by an unreadable event, and no later event named its id
         got_id = entry.get("id") if isinstance(entry, dict) else None
         if got_id != expected_id:
+            added = "an item without an id" if expected_id is None else f"`{expected_id}`"
             self.found.append(TERMINAL_OUTPUT(index, (
-                f"`{kind}` `response.output[{position}].id` is `{got_id}`, but the stream added `{expected_id}` "
-                "at that index: the final response names items the client never saw")))
+                f"`{kind}` `response.output[{position}].id` is `{got_id}`, but the stream added {added} at that "
+                "index: the final response names items the client never saw")))
             return
         done = self.done_items.get(position)
-        if done is None:
-            return
+        if done is not None:
+            self._check_against_done(index, kind, position, entry, done)
+
+    def _check_against_done(self, index: int, kind: str, position: int, entry: Any, done: dict[str, Any]) -> None:
         where = f"response.output[{position}]"
         # NOTE: a field the SDK requires that either item lacks is `responses/sdk-field-missing`'s (at its event)
         said = frozenset(missing_in_item(entry, where)) | frozenset(missing_in_item(done, where))
