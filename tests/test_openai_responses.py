@@ -919,6 +919,6 @@ def test_the_final_output_hands_over_the_arguments_of_a_call_whose_done_was_unre
     [(index, message)] = [(index, message) for rule, index, message in findings(frames)
                           if rule == "responses/tool-arguments-invalid-json"]
     assert index == 55 and message.startswith("`response.completed` `response.output[1].arguments` (a `function_call` "
-                                              "whose `output_item.done` was not read) is `'{\"a\":12'`, not JSON")
+                                              "with no readable `output_item.done`) is `'{\"a\":12'`, not JSON")
     assert [rule for rule, _, _ in findings(set_field(55, "response.output.1.arguments", '{"a":12')(
         load(FUNCTION_CALL))) if rule == "responses/tool-arguments-invalid-json"] == []  # the done item's were judged

@@ -105,6 +105,8 @@ class OutputState:
         self.could_add = 0
         """Events that may have added an item that could not be read: unreadable ones, and `output_item.added` events
         that broke their schema. The final output may list that many more items than were seen added."""
+        self.saw_unknown = False
+        """An event of unknown content came: it may have been an item's `output_item.done`."""
         self.done_by_id: dict[str, dict[str, Any]] = {}
         self.misplaced = False
         """An `output_item.added` broke the index order (a gap or a reuse): from there the indexes no longer say
@@ -134,6 +136,7 @@ class OutputState:
         """An event of unknown content (unreadable or schema-broken): it may have added the next item or part, or
         closed or streamed into any open one. Whatever it may have done is not held against the stream."""
         self.maybe_added = self.next_index
+        self.saw_unknown = True
         if self.all_unknown:
             return
         self.all_unknown = True
@@ -888,7 +891,8 @@ class OutputState:
         self._check_output_count(index, kind, output, partial, len(self.item_ids))
         for position, entry in enumerate(output[:len(self.item_ids)]):
             self._check_output_entry(index, kind, position, entry)
-        self._check_unread_arguments(index, kind, output)
+        if self.saw_unknown and not partial:
+            self._check_unread_arguments(index, kind, output)
 
     def _check_output_count(self, index: int, kind: str, output: list[dict[str, Any]], partial: bool,
                             streamed: int) -> None:
@@ -900,13 +904,13 @@ class OutputState:
                 "`get_final_response()` and a client that followed the stream disagree on what was said")))
 
     def _check_unread_arguments(self, index: int, kind: str, output: list[dict[str, Any]]) -> None:
-        """The arguments of the tool calls whose `output_item.done` could not be read (or never came): the final
-        response is what hands them to the app."""
+        """The arguments of the tool calls with no readable `output_item.done`, in a stream where an event could not
+        be read (it may have been that done): the final response is what hands them to the app."""
         for position, entry in enumerate(output):
             item_id = entry.get("id") if isinstance(entry, dict) else None
             if type(item_id) is str and item_id not in self.done_by_id:
                 self._check_arguments(index, f"`{kind}` `response.output[{position}].arguments` (a "
-                                             f"`{entry.get('type')}` whose `output_item.done` was not read) is", entry)
+                                             f"`{entry.get('type')}` with no readable `output_item.done`) is", entry)
 
     def _check_resumed_output(self, index: int, kind: str, output: list[dict[str, Any]], partial: bool) -> None:
         """A resume saw only the items named after its first event: the output may list earlier ones, but must list
@@ -926,7 +930,8 @@ class OutputState:
         which: the output is held to the items the stream added, by id (an id added twice is one item)."""
         self._check_output_count(index, kind, output, partial,
                                  len(self.added_ids) + self.added_without_id + len(self.ghosts))
-        self._check_unread_arguments(index, kind, output)
+        if self.saw_unknown and not partial:
+            self._check_unread_arguments(index, kind, output)
         for position, entry in enumerate(output):
             got_id = entry.get("id") if isinstance(entry, dict) else None
             if type(got_id) is not str:
