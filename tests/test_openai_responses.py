@@ -922,3 +922,12 @@ def test_the_final_output_hands_over_the_arguments_of_a_call_whose_done_was_unre
                                               "with no readable `output_item.done`) is `'{\"a\":12'`, not JSON")
     assert [rule for rule, _, _ in findings(set_field(55, "response.output.1.arguments", '{"a":12')(
         load(FUNCTION_CALL))) if rule == "responses/tool-arguments-invalid-json"] == []  # the done item's were judged
+
+
+def test_a_schema_finding_names_up_to_three_fields():
+    """llama.cpp's `response.created` lacks `created_at` and `output`; "(and 1 more)" hid the `output` whose absence
+    makes the SDK's stream helper fail at the first item."""
+    frames = set_field(0, "response.output", DELETE)(set_field(0, "response.created_at", DELETE)(load(MINIMAL)))
+    [message] = [message for rule, index, message in findings(frames) if rule == "responses/schema" and index == 0]
+    assert message.startswith("`response.created`: `response.created_at` is required but missing; `response.output` "
+                              "is required but missing: ")

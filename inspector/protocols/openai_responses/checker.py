@@ -178,7 +178,7 @@ class Checker:
             validate(payload)
         except ValidationError as error:
             if self.items.once("schema", kind, error.errors()[0]["loc"]):
-                found.append(SCHEMA(index, f"`{kind}`: {summary(error, 1)}: {UNCHECKED}"))
+                found.append(SCHEMA(index, f"`{kind}`: {summary(error, 3)}: {UNCHECKED}"))
             self.expect_start = None  # its status, which names the next start event, is unknown
             self.items.unknown(index)  # what it did to items and parts is unknown, as for an unreadable event
             if kind == "response.output_item.added":
