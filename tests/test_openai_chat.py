@@ -219,6 +219,9 @@ CASES: list[tuple[str, str, Callable[[list[Frame]], list[Frame]], list[tuple[str
      [("chat/logprobs-mismatch", 1)]),
     ("chat/tool-call-index-gap", PARALLEL, renumber_tool_call(1, 2), [("chat/tool-call-index-gap", 13)]),
     ("chat/tool-call-index-gap", PARALLEL, renumber_tool_call(1, -1), [("chat/tool-call-index-gap", 13)]),
+    ("chat/delta-list-without-index", TEXT, both(edit_delta(2, x_extra=[{"type": "thought", "text": "a"}]),
+                                                 edit_delta(3, x_extra=[{"type": "thought", "text": "b"}])),
+     [("chat/delta-list-without-index", 3)]),
     ("chat/tool-call-start-incomplete", TOOL,
      edit(0, lambda payload: payload["choices"][0]["delta"]["tool_calls"][0].pop("id")),
      [("chat/tool-call-start-incomplete", 0)]),
@@ -684,3 +687,47 @@ def test_a_negative_tool_call_index_says_where_the_sdk_puts_its_fragments() -> N
     assert message.startswith("choice `0` tool call `-1` opened with a negative index (the next new one should be "
                               "`1`): the openai SDK finds calls by list position, so it adds this call's fragments "
                               "to whichever call is last")
+
+
+def sdk_stream_helper_error(frames: list[Frame]) -> str | None:
+    """What the openai SDK's stream helper (`ChatCompletionStreamState`, behind `chat.completions.stream()`) raises
+    on these chunks, or None."""
+    from openai.lib.streaming.chat._completions import ChatCompletionStreamState
+    from openai.types.chat import ChatCompletionChunk
+
+    state = ChatCompletionStreamState()
+    for _, payload in frames:
+        if isinstance(payload, dict) and "choices" in payload:
+            try:
+                state.handle_chunk(ChatCompletionChunk.construct(**payload))
+            except Exception as error:  # noqa: BLE001  what the SDK raised is the point
+                return type(error).__name__
+    return None
+
+
+@pytest.mark.parametrize(("first", "second", "raises"), [
+    ([{"type": "thought", "text": "a"}], [{"type": "thought", "text": "b"}], "RuntimeError"),  # TensorZero's shape
+    ([{"index": 0, "text": "a"}], ["b"], "TypeError"),
+    ([{"index": 0, "text": "a"}], [{"index": "0", "text": "b"}], "TypeError"),
+    ([{"index": 0, "text": "a"}], [{"index": 0, "text": "b"}], None),  # merged by index
+    (["a"], [{"text": "b"}], None),  # a list of scalars is extended with anything
+    ("a", [{"text": "b"}], None),  # not a list first: the SDK keeps it
+    (None, [{"text": "b"}], None),  # null first: the list is the first value
+], ids=["no-index", "not-object", "string-index", "indexed", "scalars-first", "string-first", "null-first"])
+def test_an_untyped_list_field_is_held_to_what_the_sdk_stream_helper_does(first, second, raises) -> None:
+    """Found on TensorZero 2026.6 (`delta.tensorzero_extra_content`): the helper merges every delta field, and a
+    list it has seen holding objects is merged entry by entry by `index`. The finding fires exactly where the real
+    helper raises."""
+    frames = both(edit_delta(2, x_extra=first), edit_delta(3, x_extra=second))(load(TEXT))
+    assert sdk_stream_helper_error(frames) == raises
+    expected = [("chat/delta-list-without-index", 3)] if raises else []
+    assert [pair for pair in found(frames) if pair[0] == "chat/delta-list-without-index"] == expected
+
+
+def test_an_untyped_list_field_repeated_unchanged_is_still_held_to_the_sdk() -> None:
+    """The same list on every chunk: chunks of one shape may take the fast path, which must not skip the check."""
+    same = [{"type": "thought", "text": "a"}]
+    frames = both(*(edit_delta(at, x_extra=same) for at in range(2, 8)))(load(TEXT))
+    assert sdk_stream_helper_error(frames) == "RuntimeError"
+    assert [pair for pair in found(frames) if pair[0] == "chat/delta-list-without-index"] == [
+        ("chat/delta-list-without-index", 3)]

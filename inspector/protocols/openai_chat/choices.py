@@ -15,11 +15,13 @@ from typing import Any, get_args
 
 from ...findings import Finding
 from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Fragments, Output, ToolCall, arguments_problem
+from ..schema import excerpt
 from .models import Role
 from .rules import (
     CHOICE_AFTER_FINISH,
     CHOICE_INDEX_GAP,
     CONTENT_AND_REFUSAL,
+    DELTA_LIST_INDEX,
     EMPTY_AFTER_FINISH,
     FINISH_MISMATCH,
     FINISH_MISSING,
@@ -43,9 +45,13 @@ REASONING_FIELDS = ("reasoning_content", "reasoning")
 TOOL_CALLS_EXPECTED_BY_FINISH = {"tool_calls": True, "stop": False}
 """finish_reason -> whether tool calls must (True) or must not (False) have been streamed; others say nothing."""
 ARGUMENTS_CUT_BY = "length"
+"""The finish_reason that cuts tool arguments short on purpose: they are not judged then."""
 _NOT_TEXT = ("role", "refusal", *REASONING_FIELDS, "tool_calls", "function_call")
 """Delta fields that take a chunk off the fast path when present (`steady_text`)."""
-"""The finish_reason that cuts tool arguments short on purpose: they are not judged then."""
+_UNSEEN: Any = object()
+TYPED_DELTA_FIELDS = frozenset({"role", "content", "refusal", "tool_calls", "function_call"})
+"""The `delta` fields the schema types (`chat/schema` speaks for them). The SDK's stream helper merges the others
+into the message too (`_check_untyped_fields`)."""
 
 class StreamedToolCall(ToolCall):
     """A `ToolCall` whose `arguments` are kept as the list of streamed fragments, joined when read.
@@ -93,6 +99,9 @@ class _ChoiceState:
     """Tool-call index -> the call being assembled."""
     function_call: StreamedToolCall | None = None
     """The deprecated single `delta.function_call`, assembled like a tool call."""
+    untyped: dict[str, bool | None] = field(default_factory=dict)
+    """Each untyped delta field the SDK's stream helper has merged: True while it is a list of scalars (extended),
+    False once a list holding an object (merged entry by entry by `index`), None when not a list (never checked)."""
     text: Fragments = field(init=False)
     refusal: Fragments = field(init=False)
     reasoning: Fragments = field(init=False)
@@ -195,6 +204,8 @@ class ChoiceTracker:
                 self._report_after_finish(index, choice_index, state, choice, delta, with_usage, findings)
             if delta.get("role"):
                 self._later_role(index, choice_index, state, delta["role"], findings)
+        if not delta.keys() <= TYPED_DELTA_FIELDS:
+            self._check_untyped_fields(index, choice_index, state, delta, findings)
         content = delta.get("content")
         if type(content) is str and content:
             state.text.append(content)
@@ -249,6 +260,31 @@ class ChoiceTracker:
             state.role_at = index
             self._check_role(index, choice_index, role, findings)
         return state
+
+    def _check_untyped_fields(self, index: int, choice_index: int, state: _ChoiceState, delta: dict[str, Any],
+                              findings: list[Finding]) -> None:
+        """The openai SDK's stream helper merges each delta field into the message (`accumulate_delta`): the first
+        value is kept; a later list extends a list of scalars, but is merged into a list holding objects entry by
+        entry, by each entry's `index`, and an entry that is not an object or lacks an integer `index` raises.
+        Nested values are not followed: no claim is made about them."""
+        merged = state.untyped
+        for key, value in delta.items():
+            if key in TYPED_DELTA_FIELDS or value is None:
+                continue
+            scalars = merged.get(key, _UNSEEN)
+            if scalars is _UNSEEN or key == "index" or key == "type":
+                merged[key] = _only_scalars(value) if type(value) is list else None
+            elif scalars is not None and type(value) is list:
+                if scalars:
+                    merged[key] = _only_scalars(value)  # extended: scalars still, if these are
+                    continue
+                raises = next(filter(None, map(_merge_error, value)), None)
+                if raises is not None and self._first_time(DELTA_LIST_INDEX.id, (choice_index, key)):
+                    findings.append(DELTA_LIST_INDEX(index, (
+                        f"choice `{choice_index}` `delta.{key}` comes again as a list, and an entry {raises}: the "
+                        "openai SDK's stream helper merges such a list into the message by each entry's `index`, so "
+                        "`client.chat.completions.stream()` fails here (a reader of the raw chunks does not) "
+                        "(reported once per field)")))
 
     def _check_role(self, index: int, choice_index: int, role: Any, findings: list[Finding]) -> None:
         if type(role) is str and role in OTHER_ROLES:
@@ -448,6 +484,22 @@ class ChoiceTracker:
                                                        f"finished with arguments `{_excerpt(call.arguments)}`, "
                                                        f"{problem}: {ARGUMENTS_HARM}"))
 
+
+
+def _only_scalars(values: list[Any]) -> bool:
+    """As the SDK tests a list it extends instead of merging by `index` (a bool is an int there)."""
+    return all(isinstance(value, str | int | float) for value in values)
+
+
+def _merge_error(entry: Any) -> str | None:
+    """What the SDK raises on merging this list entry, said of the entry; None: nothing."""
+    if type(entry) is not dict:
+        return f"is {excerpt(entry)}, not an object (`TypeError`)"
+    if "index" not in entry:
+        return f"{excerpt(entry)} has no `index` (`RuntimeError`)"
+    if not isinstance(entry["index"], int):
+        return f"{excerpt(entry)} has a non-integer `index` (`TypeError`)"
+    return None
 
 
 def _carries_nothing(choice: dict[str, Any], delta: dict[str, Any]) -> bool:

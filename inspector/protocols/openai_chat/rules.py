@@ -36,6 +36,8 @@ LOGPROBS_MISMATCH     = rule("chat/logprobs-mismatch", W,
 # tool calls of a choice (§B.3 rule 5)
 TOOL_INDEX_GAP        = rule("chat/tool-call-index-gap", E,
                              "a new tool-call index that is not the next one (0, 1, 2, ...) in its choice")
+DELTA_LIST_INDEX      = rule("chat/delta-list-without-index", E,
+                             "an untyped `delta` field comes again as a list whose entries lack an integer `index`")
 TOOL_START_INCOMPLETE = rule("chat/tool-call-start-incomplete", E,
                              "a tool call's first fragment lacks `id`, `type: \"function\"` or `function.name`")
 TOOL_CHANGED          = rule("chat/tool-call-changed", E, "a later tool-call fragment changes its id, name or type")
