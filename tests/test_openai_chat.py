@@ -731,3 +731,24 @@ def test_an_untyped_list_field_repeated_unchanged_is_still_held_to_the_sdk() -> 
     assert sdk_stream_helper_error(frames) == "RuntimeError"
     assert [pair for pair in found(frames) if pair[0] == "chat/delta-list-without-index"] == [
         ("chat/delta-list-without-index", 3)]
+
+
+def test_a_legacy_function_call_that_repeats_its_name_is_said_as_the_sdk_joins_it() -> None:
+    """Found on llama-cpp-python's server, which sends the deprecated `function_call` beside `tool_calls` with the
+    name on every fragment: the SDK's helper joins the names (`get_weatherget_weather`)."""
+    from openai.lib.streaming.chat._completions import ChatCompletionStreamState
+    from openai.types.chat import ChatCompletionChunk
+
+    frames = both(edit_delta(2, function_call={"name": "f", "arguments": "{"}),
+                  edit_delta(3, function_call={"name": "f", "arguments": "}"}))(load(TEXT))
+    state = ChatCompletionStreamState()
+    for _, payload in frames:
+        if isinstance(payload, dict) and "choices" in payload:
+            state.handle_chunk(ChatCompletionChunk.construct(**payload))
+    assert state.current_completion_snapshot.choices[0].message.function_call.name == "ff"
+    check = check_bytes(serialise(frames), protocol="openai-chat")
+    assert [(f.index, f.message) for f in check.findings if f.rule == "chat/tool-call-repeated"] == [
+        (3, "choice `0` `function_call`: a later fragment repeats `name` `f`; expected only `arguments` after the "
+            "first: the openai SDK's stream helper concatenates it to `ff`")]
+    assert "tool-call-repeated" not in {f.rule.split("/")[1] for f in check_bytes(serialise(
+        edit_delta(2, function_call={"name": "f", "arguments": "{}"})(load(TEXT))), protocol="openai-chat").findings}

@@ -82,9 +82,12 @@ def arguments_problem(arguments: str) -> str | None:
 
 
 ARGUMENTS_HARM = ("no client can run the call as the model meant it: the openai SDK's parse helpers and agent "
-                  "frameworks raise on `json.loads`, and the anthropic SDK's partial parser silently completes "
-                  "broken JSON, so the tool runs with a truncated input")
-"""Why non-object tool arguments are an error in every protocol; the tail of each protocol's message."""
+                  "frameworks raise on `json.loads`")
+"""Why non-object tool arguments are an error (the OpenAI protocols): the tail of the message."""
+ANTHROPIC_ARGUMENTS_HARM = ("no client can run the call as the model meant it: the anthropic SDK's partial parser "
+                            "silently completes broken JSON, so the tool runs with a truncated input, and agent "
+                            "frameworks that decode it themselves raise")
+"""The same for Anthropic Messages, whose SDK hands the app the input it parsed."""
 
 
 FRAGMENT_GROUP = 256  # fragments joined into one list entry: a list grows once per FRAGMENT_GROUP deltas, not per delta

@@ -16,7 +16,16 @@ from typing import Any, ClassVar
 
 from ...findings import Finding
 from ...sse import Event
-from ..base import ARGUMENTS_HARM, DONE, UNREADABLE, Assembly, FirstTime, ToolCall, arguments_problem, cut_or_done
+from ..base import (
+    ANTHROPIC_ARGUMENTS_HARM,
+    DONE,
+    UNREADABLE,
+    Assembly,
+    FirstTime,
+    ToolCall,
+    arguments_problem,
+    cut_or_done,
+)
 from ..delta_shape import DeltaShape, Hole
 from ..schema import json_type
 from . import rules as R
@@ -549,7 +558,8 @@ class Checker:
         problem = arguments_problem(arguments)
         if problem is not None:
             found.append(R.TOOL_INPUT_INVALID_JSON(index, f"`{block.type}` block {block_index} stops with input "
-                                                          f"`{_excerpt(arguments)}`, {problem}: {ARGUMENTS_HARM}"))
+                                                          f"`{_excerpt(arguments)}`, {problem}: "
+                                                          f"{ANTHROPIC_ARGUMENTS_HARM}"))
 
     # --- helpers ------------------------------------------------------------------------------------------------
 

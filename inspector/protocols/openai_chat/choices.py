@@ -235,7 +235,7 @@ class ChoiceTracker:
                     self._on_tool_fragment(index, choice_index, state, tool_index, fragment, findings)
         function_call = delta.get("function_call")
         if type(function_call) is dict and function_call:
-            self._on_function_call(index, state, function_call)
+            self._on_function_call(index, choice_index, state, function_call, findings)
         logprobs = choice.get("logprobs")
         if type(logprobs) is dict:
             self._check_logprobs(index, choice_index, logprobs, content, refusal, findings)
@@ -449,28 +449,37 @@ class ChoiceTracker:
             known = getattr(call, attribute)
             if known is None:
                 setattr(call, attribute, value)  # a late id or name: the start rule has reported its absence
-            elif value != known:
-                if not self._first_time(TOOL_CHANGED.id, (where, label)):
-                    continue
-                findings.append(TOOL_CHANGED(index, f"{where}: a later fragment changes `{label}` from `{known}` "
-                                                    f"to `{value}`: expected later fragments to carry only "
-                                                    "`index` and `function.arguments`; the client cannot tell "
-                                                    "which is right"))
-            elif self._first_time(TOOL_REPEATED.id, (where, label)):
-                findings.append(TOOL_REPEATED(index, f"{where}: a later fragment repeats `{label}` `{value}`; "
-                                                     "expected only `index` and `function.arguments` after the "
-                                                     "first: the openai SDK's stream helper concatenates it to "
-                                                     f"`{value}{value}`"))
+            else:
+                self._repeated_or_changed(index, where, label, known, value, "`index` and `function.arguments`",
+                                          findings)
 
-    def _on_function_call(self, index: int, state: _ChoiceState, function_call: dict[str, Any]) -> None:
-        """The deprecated `function_call` delta (`{name?, arguments?}`): no rules, only the Assembly."""
+    def _repeated_or_changed(self, index: int, where: str, label: str, known: str, value: str, only: str,
+                             findings: list[Finding]) -> None:
+        """A later fragment's `label` against the first one's (`only`: what later fragments should carry)."""
+        if value != known:
+            if self._first_time(TOOL_CHANGED.id, (where, label)):
+                findings.append(TOOL_CHANGED(index, f"{where}: a later fragment changes `{label}` from `{known}` to "
+                                                    f"`{value}`: expected later fragments to carry only {only}; the "
+                                                    "client cannot tell which is right"))
+        elif self._first_time(TOOL_REPEATED.id, (where, label)):
+            findings.append(TOOL_REPEATED(index, f"{where}: a later fragment repeats `{label}` `{value}`; expected "
+                                                 f"only {only} after the first: the openai SDK's stream helper "
+                                                 f"concatenates it to `{value}{value}`"))
+
+    def _on_function_call(self, index: int, choice_index: int, state: _ChoiceState, function_call: dict[str, Any],
+                          findings: list[Finding]) -> None:
+        """The deprecated `function_call` delta (`{name?, arguments?}`): the Assembly, and a `name` that a later
+        fragment repeats, which the SDK's stream helper concatenates as it does a tool call's."""
         self.assembly.saw_content(index)
         call = state.function_call
+        name = function_call.get("name")
         if call is None:
-            name = function_call.get("name")
             call = state.function_call = StreamedToolCall(None, name if type(name) is str and name else None,
                                                           kind="function_call")
             state.output.tool_calls.append(call)
+        elif type(name) is str and name and call.name is not None:
+            self._repeated_or_changed(index, f"choice `{choice_index}` `function_call`", "name", call.name, name,
+                                      "`arguments`", findings)
         arguments = function_call.get("arguments")
         if type(arguments) is str and arguments:
             call.append(arguments)
