@@ -515,3 +515,30 @@ def test_a_field_wrong_in_every_event_is_one_finding() -> None:
     other = delta.replace('"usage":null', '"usage":{"output_tokens":"7"}')  # another field: another finding
     check = check_bytes((delta + other).encode(), "anthropic-messages")
     assert [f.index for f in check.findings if f.rule == "anthropic/schema"] == [0, 1]
+
+
+def sdk_snapshot(frames: list[Frame]) -> Any:
+    """The message the anthropic SDK's `messages.stream()` accumulates from these events."""
+    from anthropic.lib.streaming._messages import accumulate_event
+
+    snapshot = None
+    for _, data in frames:
+        if isinstance(data, dict) and data.get("type") not in ("ping", "error"):
+            snapshot = accumulate_event(event=data, current_snapshot=snapshot)
+    return snapshot
+
+
+@pytest.mark.parametrize(("stream", "mutation"), [
+    (TEXT, edit(5, "index", -1)),  # claude-code-router's Gemini translation: the SDK reads `content[-1]`
+    (TEXT, swap(8, 9)),  # a delta after its block stopped: the SDK still appends it to `content[0]`
+    (TOOL, swap(5, 6)),  # the last input fragment after the stop: the SDK's input takes it
+], ids=["negative-index", "after-stop", "input-after-stop"])
+def test_a_delta_for_no_open_block_is_assembled_where_the_sdk_puts_it(stream: str, mutation: Mutation) -> None:
+    """The finding says the block is not open; the view still shows what the SDK's message holds, not less."""
+    frames = mutation(load(stream))
+    check = check_bytes(serialise(frames), protocol="anthropic-messages")
+    assert any(f.rule == "anthropic/block-not-open" for f in check.findings)
+    snapshot = sdk_snapshot(frames)
+    assert check.assembly.text == "".join(block.text for block in snapshot.content if block.type == "text")
+    assert [json.loads(call.arguments) for call in check.assembly.tool_calls] == [
+        block.input for block in snapshot.content if block.type == "tool_use"]

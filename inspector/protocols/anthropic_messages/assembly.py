@@ -35,6 +35,9 @@ class Accumulator:
         self._text = Fragments(self.output.text_parts)
         self._reasoning = Fragments(self.output.reasoning_parts)
         self.blocks: dict[int, _OpenBlock] = {}
+        self.content: list[_OpenBlock] = []
+        """Every block in start order, as the SDK's `content` list: a delta that names no open block goes where the
+        SDK puts it, `content[index]` (a stopped block, or one counted from the end)."""
         self._started = False
         self._on: dict[str, Callable[[int, dict], None]] = {
             "message_start": self._message_start,
@@ -104,6 +107,7 @@ class Accumulator:
     def _add_block(self, event_index: int, block: dict, *, complete: bool) -> _OpenBlock:
         kind = _string(block.get("type")) or ""
         opened = _OpenBlock(kind)
+        self.content.append(opened)
         text = block.get("text") if kind == "text" else block.get("thinking") if kind == "thinking" else None
         if isinstance(text, str) and text:
             (self._text if kind == "text" else self._reasoning).append(text)
@@ -120,12 +124,17 @@ class Accumulator:
     def _block_delta(self, event_index: int, payload: dict) -> None:
         index, delta = payload.get("index"), payload.get("delta")
         block = self.blocks.get(index) if type(index) is int else None
+        late = block is None and type(index) is int and -len(self.content) <= index < len(self.content)
+        if late:
+            block = self.content[index]
         delta_type = delta.get("type") if type(delta) is dict else None
         if block is None or type(delta_type) is not str:
             return
         handler = self._on_delta.get(delta_type)
         if handler is not None:
             handler(event_index, block, delta)
+            if late:
+                _settle_arguments(block)  # a stopped tool block's input changes as the SDK's does
 
     def _text_delta(self, event_index: int, block: _OpenBlock, delta: dict) -> None:
         text = delta.get("text")
