@@ -931,3 +931,12 @@ def test_a_schema_finding_names_up_to_three_fields():
     [message] = [message for rule, index, message in findings(frames) if rule == "responses/schema" and index == 0]
     assert message.startswith("`response.created`: `response.created_at` is required but missing; `response.output` "
                               "is required but missing: ")
+
+
+def test_a_final_output_in_another_order_is_not_said_to_name_unseen_items():
+    frames = load(FUNCTION_CALL)
+    output = frames[-1][1]["response"]["output"]
+    output[0], output[1] = output[1], output[0]
+    [message, *_] = [message for rule, _, message in findings(frames) if rule == "responses/terminal-output-mismatch"]
+    assert message.endswith("(it added `fc_01830d662ab3856501693c32151234819091cfca267e98cc5f` at `output_index` 1): "
+                            "the final response lists the items in another order than the stream")

@@ -937,7 +937,7 @@ class OutputState:
             if type(got_id) is not str:
                 continue
             if got_id not in self.added_ids:
-                if not self.ghosts:  # NOTE: an unreadable event may have added it
+                if not self.could_add and not self.ghosts:  # NOTE: an unreadable event may have added it
                     self.found.append(TERMINAL_OUTPUT(index, (
                         f"`{kind}` `response.output[{position}].id` is `{got_id}`, which no `output_item.added` "
                         "named: the final response names an item the client never saw")))
@@ -953,9 +953,13 @@ class OutputState:
         got_id = entry.get("id") if isinstance(entry, dict) else None
         if got_id != expected_id:
             added = "an item without an id" if expected_id is None else f"`{expected_id}`"
+            seen = self.added_ids.get(got_id) if type(got_id) is str else None
+            harm = ("the final response lists the items in another order than the stream" if seen is not None else
+                    "the final response names items the client never saw")
+            elsewhere = f" (it added `{got_id}` at `output_index` {seen[1]})" if seen is not None else ""
             self.found.append(TERMINAL_OUTPUT(index, (
                 f"`{kind}` `response.output[{position}].id` is `{got_id}`, but the stream added {added} at that "
-                "index: the final response names items the client never saw")))
+                f"index{elsewhere}: {harm}")))
             return
         done = self.done_items.get(position)
         if done is not None:
