@@ -752,3 +752,19 @@ def test_a_legacy_function_call_that_repeats_its_name_is_said_as_the_sdk_joins_i
             "first: the openai SDK's stream helper concatenates it to `ff`")]
     assert "tool-call-repeated" not in {f.rule.split("/")[1] for f in check_bytes(serialise(
         edit_delta(2, function_call={"name": "f", "arguments": "{}"})(load(TEXT))), protocol="openai-chat").findings}
+
+
+def test_a_later_fragment_with_type_null_is_said_as_the_sdk_fails_on_it() -> None:
+    """Found on Llama Stack 0.2.12, whose continuation fragments carry `"type": null`: the SDK's helper overwrites the
+    call's `type` (it always takes a new `type`) and then asserts it is `function`. An absent `type` is fine."""
+    def with_type(value: Any) -> Callable[[list[Frame]], list[Frame]]:
+        def mutate(frames: list[Frame]) -> list[Frame]:
+            frames[4][1]["choices"][0]["delta"]["tool_calls"][0]["type"] = value
+            return frames
+        return mutate
+
+    broken = with_type(None)(load(TOOL))
+    assert sdk_stream_helper_error(broken) == "AssertionError"
+    assert [pair for pair in found(broken) if pair[0] == "chat/tool-call-changed"] == [("chat/tool-call-changed", 4)]
+    assert sdk_stream_helper_error(load(TOOL)) is None
+    assert [pair for pair in found(with_type("function")(load(TOOL))) if pair[0] == "chat/tool-call-changed"] == []

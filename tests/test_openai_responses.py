@@ -940,3 +940,15 @@ def test_a_final_output_in_another_order_is_not_said_to_name_unseen_items():
     [message, *_] = [message for rule, _, message in findings(frames) if rule == "responses/terminal-output-mismatch"]
     assert message.endswith("(it added `fc_01830d662ab3856501693c32151234819091cfca267e98cc5f` at `output_index` 1): "
                             "the final response lists the items in another order than the stream")
+
+
+def test_an_error_payload_without_a_type_is_an_error_event_not_a_cut_stream():
+    """Found on Llama Stack 0.2.12: `{"error": {...}}` with no `type` ends its Responses streams. The SDK raises
+    `APIError` on any payload with `error`, so the stream was ended by an error, not cut."""
+    frames = load(MINIMAL)[:5] + [["message", {"error": {"message": "400: boom"}}]]
+    found = findings(frames)
+    assert {rule for rule, _, _ in found} >= {"responses/error-event"}
+    assert not {"responses/terminal-missing", "responses/schema"} & {rule for rule, _, _ in found}
+    [message] = [message for rule, _, message in found if rule == "responses/error-event"]
+    assert message.startswith("the server reported an error in-band in a payload with no `type`: '400: boom'; the "
+                              "SDK raises `APIError` here")

@@ -438,10 +438,13 @@ class ChoiceTracker:
     def _check_tool_fragment(self, index: int, choice_index: int, tool_index: int, call: StreamedToolCall,
                              fragment: dict[str, Any], function: dict[str, Any], findings: list[Finding]) -> None:
         where = f"choice `{choice_index}` tool call `{tool_index}`"
-        kind = fragment.get("type")
-        if kind is not None and kind != "function" and self._first_time(TOOL_CHANGED.id, (where, "type")):
-            findings.append(TOOL_CHANGED(index, f"{where}: a later fragment has `type` `{kind}`, expected "
-                                                "`function` as on its first fragment"))
+        kind = fragment.get("type", "function")  # NOTE: an explicit null counts: the SDK takes it as the new type
+        if kind != "function" and self._first_time(TOOL_CHANGED.id, (where, "type")):
+            shown = "null" if kind is None else f"`{kind}`"
+            findings.append(TOOL_CHANGED(index, f"{where}: a later fragment has `type` {shown}, expected `function` "
+                                                "as on its first fragment (or no `type`): the openai SDK's stream "
+                                                "helper overwrites the call's `type` with it, and raises "
+                                                "`AssertionError` once the call had `type: function`"))
         for label, value, attribute in (("id", fragment.get("id"), "id"), ("function.name", function.get("name"),
                                                                             "name")):
             if type(value) is not str or not value:

@@ -9,6 +9,7 @@ schema is a `responses/schema` finding and the ordering rules skip it.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -158,6 +159,10 @@ class Checker:
             self.count += 1
             return found
         kind = payload.get("type") if type(payload) is dict else None
+        if type(kind) is not str and type(payload) is dict and payload.get("error"):
+            self._envelope(index, event.type, "error", payload)  # the SDK raises on `error`, whatever the type says
+            self._error(index, "error", payload)
+            return found
         if type(kind) is not str:
             shape = "an object without a string `type`" if isinstance(payload, dict) else "not an object"
             if self.items.once("schema", shape):
@@ -414,17 +419,23 @@ class Checker:
         self.items.check_terminal_output(index, kind, response["output"], partial=failed)
 
     def _error(self, index: int, kind: str, ev: dict[str, Any]) -> None:
-        """Both shapes: the schema's flat `{code, message, param}` and the wire's nested `{error: {...}}`."""
+        """Both shapes: the schema's flat `{code, message, param}` and the wire's nested `{error: {...}}`; and a
+        payload with `error` but no `type` (Llama Stack's), on which the SDK raises as well."""
         nested = ev.get("error")
-        text = nested["message"] if nested is not None else (ev.get("message") or "")
-        error_code = nested.get("code") or nested.get("type") if nested is not None else ev.get("code")
+        if nested is not None:
+            message = nested.get("message") if type(nested) is dict else None
+            text = message if type(message) is str else json.dumps(nested)
+            error_code = (nested.get("code") or nested.get("type")) if type(nested) is dict else None
+        else:
+            text, error_code = ev.get("message") or "", ev.get("code")
         self.assembly.error = text
         code = f" (`{error_code}`)" if error_code else ""
+        typeless = "" if ev.get("type") == "error" else " in a payload with no `type`"
         sdk = ("the SDK raises `APIError` here" if nested else "the SDK hands it to the app as an `error` event (it "
                "raises `APIError` only for a nested `error` object)")
         self.found.append(ERROR_EVENT(index, (
-            f"the server reported an error in-band{code}: {_excerpt(text)}; {sdk}, and by the docs the response "
-            "ends with `response.failed` or nothing")))
+            f"the server reported an error in-band{code}{typeless}: {_excerpt(text)}; {sdk}, and by the docs the "
+            "response ends with `response.failed` or nothing")))
 
     def _ignore(self, index: int, kind: str, ev: dict[str, Any]) -> None:
         """Events with no ordering rule of their own (audio)."""
