@@ -53,10 +53,13 @@ class StreamCheck:
         request_method: str | None = None,
         status: int | None = None,
         content_type: str | None = None,
+        usage_asked: bool = False,
     ) -> None:
         self.parser = SSEParser()
         self.fresh_request = (request_method or "").upper() == "POST"
         """A POST starts a new response: its stream is never a resume (a resume is a GET)."""
+        self.usage_asked = usage_asked
+        """The request asked for a usage chunk (a recording's header tells; a raw body cannot)."""
         self.findings: list[Finding] = []
         self._cap = RuleCap()
         self.protocol = protocol if protocol and protocol != "auto" else detect.from_path(request_path)
@@ -282,7 +285,7 @@ class StreamCheck:
 
     def _start(self, protocol: str) -> None:
         self.protocol = protocol
-        self.checker = checker_for(protocol, fresh_request=self.fresh_request)
+        self.checker = checker_for(protocol, fresh_request=self.fresh_request, usage_asked=self.usage_asked)
         held, self._held = self._held, []
         if self.checker is not None:
             for event, payload in held:

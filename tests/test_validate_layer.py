@@ -7,6 +7,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from inspector.inputs import open_source
 from inspector.protocols import detect
 from inspector.recording import Header, RecordingWriter
 from inspector.validate import StreamCheck, check_bytes
@@ -311,3 +312,34 @@ def test_a_recording_cut_by_the_client_or_the_recorder_says_only_that(body: byte
     check.feed(body, 0.0)
     assert [(finding.rule, finding.severity.value) for finding in check.close(reason)
             if finding.rule.startswith("sse/")] == [("sse/not-ended-by-server", "warning")]
+
+
+def usage_recording(tmp_path: Path, body: object, stream: bytes, name: str) -> Path:
+    path = tmp_path / name
+    writer = RecordingWriter(path, Header(
+        request={"method": "POST", "url": "https://api.openai.com/v1/chat/completions", "headers": {}, "body": body},
+        response={"status": 200, "headers": {"Content-Type": "text/event-stream"}},
+    ))
+    writer.chunk(0.2, stream)
+    writer.end(0.3, "complete")
+    return path
+
+
+ASKS = {"model": "m", "stream": True, "stream_options": {"include_usage": True}, "messages": []}
+WITHOUT_USAGE = TEXT_PLAIN.replace(TEXT_PLAIN.split(b"\n\n")[32] + b"\n\n", b"")  # the usage chunk (event 32) out
+
+
+@pytest.mark.parametrize(("body", "stream", "expected"), [
+    (json.dumps(ASKS), WITHOUT_USAGE, [("chat/usage-not-sent", 32)]),  # the proxy keeps the body's text
+    (ASKS, WITHOUT_USAGE, [("chat/usage-not-sent", 32)]),  # `probe` keeps the object
+    (ASKS, TEXT_PLAIN, []),  # it came
+    ({**ASKS, "stream_options": {"include_usage": False}}, WITHOUT_USAGE, []),
+    (None, WITHOUT_USAGE, []),  # no body kept: nothing is known of what was asked
+    (ASKS, WITHOUT_USAGE.replace(b"data: [DONE]\n\n", b""), [("chat/done-missing", 31)]),  # cut: that is the break
+], ids=["text", "object", "sent", "not-asked", "no-body", "cut"])
+def test_usage_asked_for_and_never_sent_is_said_from_the_recorded_request(tmp_path: Path, body, stream,
+                                                                          expected) -> None:
+    """Found on llama-cpp-python's server, which ignores `stream_options.include_usage`: only `probe` said so."""
+    source = open_source(str(usage_recording(tmp_path, body, stream, "u.jsonl")))
+    check = source.validate()
+    assert [pair for pair in rules(check) if pair[0] in ("chat/usage-not-sent", "chat/done-missing")] == expected

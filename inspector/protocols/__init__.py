@@ -29,11 +29,12 @@ _MODULES = {
 NAMES = (*_MODULES, GENERIC)
 
 
-def checker_for(name: str, *, fresh_request: bool = False) -> Checker | None:
+def checker_for(name: str, *, fresh_request: bool = False, usage_asked: bool = False) -> Checker | None:
     """A fresh checker for the protocol `name`; None for `generic` (only the SSE and JSON layers apply).
 
     `fresh_request`: the request is known to start a new response (a POST), so the stream cannot be a resume of an
-    earlier one (only the protocols that can resume a stream, Responses, take this into account).
+    earlier one (only the protocols that can resume a stream, Responses, take this into account). `usage_asked`: the
+    request asked for a usage chunk (only Chat Completions has such an option).
     """
     if name == GENERIC:
         return None
@@ -41,6 +42,8 @@ def checker_for(name: str, *, fresh_request: bool = False) -> Checker | None:
     checker = module.Checker()
     if fresh_request and hasattr(checker, "fresh_request"):
         checker.fresh_request = True
+    if usage_asked and hasattr(checker, "usage_asked"):
+        checker.usage_asked = True
     return checker
 
 

@@ -40,6 +40,7 @@ from .rules import (
     USAGE_CACHED_EXCEEDS_PROMPT,
     USAGE_DROPPED,
     USAGE_EARLY,
+    USAGE_NOT_SENT,
     USAGE_ON_CHOICE_CHUNK,
     USAGE_REPEATED,
     USAGE_TOTAL_MISMATCH,
@@ -97,6 +98,8 @@ class Checker:
         self._error_at: int | None = None
         self._usage_at: int | None = None
         self._usage_last_at: int | None = None
+        self.usage_asked = False
+        """The request asked for usage (`stream_options.include_usage`), as a recording's header shows it."""
         """The last chunk that carried `usage`: the openai SDK's stream helper keeps the last chunk's `usage`, null
         or not, so it ends with none when chunks without it follow."""
         self._usage_dropped_at: int | None = None
@@ -184,6 +187,12 @@ class Checker:
                 f"no `usage` on this chunk or any after it, after event {self._usage_last_at}'s: the openai SDK's "
                 "stream helper keeps the last chunk's `usage`, so its final completion has none (a client reading "
                 "the chunks itself still finds it)")))
+        if (self.usage_asked and self._usage_last_at is None and self._done_at is not None
+                and self._unreadable_at is None):
+            findings.append(USAGE_NOT_SENT(self._done_at, (
+                "the request asked for usage (`stream_options.include_usage: true`), but no chunk carried `usage` "
+                "before `[DONE]`: the server ignored the option, and a client that counts tokens or cost from the "
+                "stream has nothing to count")))
         self._choices.finish(end_index, findings)
         return findings
 

@@ -63,6 +63,8 @@ USAGE_TOTAL_MISMATCH  = rule("chat/usage-total-mismatch", E,
                              "`usage.total_tokens` is not `prompt_tokens + completion_tokens`")
 USAGE_CACHED_EXCEEDS_PROMPT = rule("chat/usage-cached-exceeds-prompt", E,
                                    "`prompt_tokens_details.cached_tokens` is greater than `prompt_tokens`")
+USAGE_NOT_SENT        = rule("chat/usage-not-sent", W,
+                             "the request asked for usage (`stream_options.include_usage`) and no chunk carried it")
 USAGE_DROPPED         = rule("chat/usage-dropped", E,
                              "the last chunks carry no `usage` after one that did: the SDK's stream helper has none")
 # in-band errors and the end of the stream (§B.3 rules 1, 9)
