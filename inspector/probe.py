@@ -32,6 +32,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
+from .escape import visible
 from .findings import Finding, Severity
 from .protocols.base import Assembly
 from .recorder.stream import Ending
@@ -565,12 +566,12 @@ def _counts(result: ScenarioResult) -> str:
 
 
 def _detail_lines(result: ScenarioResult) -> Iterator[Text]:
-    if result.failure:
-        yield Text(f"{result.scenario}: error: {result.failure}")
-    for problem in result.problems:
-        yield Text(f"{result.scenario}: error: {problem}")
-    for finding in result.findings:
-        where = "" if finding.index is None else f" #{finding.index}"
-        yield Text(f"{result.scenario}: {finding.severity}{where} {finding.rule}: {finding.message}")
-    for note in result.notes:
-        yield Text(f"{result.scenario}: warning: {note}")
+    """One line each: what the wire said (an error message, a finding quoting it) is shown with its newlines and
+    controls as visible symbols, as `validate` shows it, so a server cannot write lines of its own into the report."""
+    lines = [f"error: {result.failure}"] if result.failure else []
+    lines += [f"error: {problem}" for problem in result.problems]
+    lines += [f"{finding.severity}{'' if finding.index is None else f' #{finding.index}'} {finding.rule}: "
+              f"{finding.message}" for finding in result.findings]
+    lines += [f"warning: {note}" for note in result.notes]
+    for line in lines:
+        yield Text(f"{result.scenario}: {visible(line, one_line=True)}")

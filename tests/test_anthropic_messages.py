@@ -380,7 +380,7 @@ def test_an_error_event_is_said_as_it_came_not_as_the_end_of_the_stream() -> Non
     odd = event({"type": "error", "message": {"type": "api_error", "message": "Tool call validation failed"}})
     frames = insert(10, odd)(load(TEXT))
     [message] = messages_of("anthropic/error-event", frames)
-    assert message == ('an in-band `error` event without an error type: {"type": "error", "message": {"type": '
+    assert message == ('an in-band `error` event without an `error` object: {"type": "error", "message": {"type": '
                        '"api_error", "message": "Tool call validation failed"}}; the SDK raises it as an API error '
                        "and reads no further")
     assert check_bytes(serialise(frames)).assembly.error == message.split(": ", 1)[1].split("; ")[0]
@@ -542,3 +542,15 @@ def test_a_delta_for_no_open_block_is_assembled_where_the_sdk_puts_it(stream: st
     assert check.assembly.text == "".join(block.text for block in snapshot.content if block.type == "text")
     assert [json.loads(call.arguments) for call in check.assembly.tool_calls] == [
         block.input for block in snapshot.content if block.type == "tool_use"]
+
+
+def test_an_error_event_is_one_by_its_event_name_whatever_its_data_type() -> None:
+    """Found probing llama.cpp's `llama-server`: `event: error` with `data.type` `server_error`. The SDK raises on
+    the event name, so the stream ended with an error: not an unknown event that the SDK skips, nor a cut stream."""
+    frames = append(("error", {"type": "server_error", "code": 500, "message": "bad output"}))(drop(9, 10, 11)(
+        load(TEXT)))
+    check = check_bytes(serialise(frames), protocol="anthropic-messages")
+    assert [(f.rule, f.index) for f in check.findings] == [("anthropic/schema", 9), ("anthropic/error-event", 9)]
+    assert check.findings[1].message == (
+        'an in-band `error` event without an `error` object: {"type": "server_error", "code": 500, "message": "bad '
+        'output"}; the SDK raises it as an API error and reads no further')

@@ -543,3 +543,18 @@ def test_the_chat_limit_scenario_asks_for_usage_once_the_endpoint_accepted_it(tm
         "limit is not known"] if asked else [
         "the stream reported no token usage, so whether its answer reached the limit of 16 tokens is not known, nor "
         "whether the endpoint stops at the limit"]
+
+
+def test_what_the_wire_says_cannot_write_lines_of_its_own_into_the_report(serving, tmp_path: Path) -> None:
+    """Found probing `transformers serve`, whose in-band error message holds newlines: they reached the terminal
+    raw, so a server could print `ok: 4/4 scenarios without errors` under a failed probe."""
+    forged = "bad\nok: 4/4 scenarios without errors\x1b[2J\x07"
+    stream = tmp_path / "error.sse"
+    stream.write_text("data: " + json.dumps({"error": {"message": forged, "type": "server_error"}}) + "\n\n")
+    results = _probe(serving(stream), "openai-chat", tmp_path / "out")
+    out = io.StringIO()
+    make_console(out, width=200, color_system=None).print(ProbeReport("http://x/v1", "openai-chat", results))
+    lines = out.getvalue().splitlines()
+    assert "ok: 4/4 scenarios without errors" not in lines and lines[-1].startswith("FAIL")
+    assert "\x1b" not in out.getvalue() and "\x07" not in out.getvalue()
+    assert any("bad␊ok: 4/4 scenarios without errors" in line for line in lines)

@@ -164,6 +164,8 @@ class Checker:
                                                 "on it"))
             return found
         kind = payload.get("type") if type(payload) is dict else None
+        if event.type == "error" and type(payload) is dict:
+            kind = "error"  # NOTE: the SDK raises on the `event:` name, whatever `data.type` says (llama.cpp's)
         if type(kind) is not str:
             got = json_type(payload) if type(payload) is not dict else "an object without a string `type`"
             found.append(R.SCHEMA_MISMATCH(index, f"expected a JSON object with a string `type`, got {got}: "
@@ -399,8 +401,11 @@ class Checker:
         self._validate(index, "error", EVENT_MODELS["error"], payload, found)
         error = payload.get("error")
         kind = error.get("type") if type(error) is dict else None
-        what = (f"an in-band error `{kind}`: {self.assembly.error}" if type(kind) is str
-                else f"an in-band `error` event without an error type: {self.assembly.error}")
+        if type(kind) is str:
+            what = f"an in-band error `{kind}`: {self.assembly.error}"
+        else:
+            lacks = "an error type" if type(error) is dict else "an `error` object"
+            what = f"an in-band `error` event without {lacks}: {self.assembly.error}"
         if self._misnamed_at != index:  # NOTE: the SDK raises on the `event:` name, not on `data.type`
             what += "; the SDK raises it as an API error and reads no further"
         found.append(R.ERROR_EVENT(index, what))
