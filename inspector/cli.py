@@ -534,7 +534,8 @@ def probe(base_url: str, protocol: str, model: str | None, api_key_env: str | No
     max-tokens limit), each recorded into --out and validated; prints scenario x verdict and the findings.
 
     Exit 1 when a stream breaks the protocol, when an answer that reached the low limit (by the stream's usage)
-    does not end with the protocol's length reason, when a stream is still open after --max-time or sends 64 MiB
+    does not end with the protocol's length reason or one that ends with it took more tokens than the limit, when a
+    stream is still open after --max-time or sends 64 MiB
     with no event's end (the probe hangs up), or when it streams another protocol (said once); a model that only
     declines to call the tool is a warning, and so is an answer with no usage to show whether it reached the
     limit. The API key is read from the environment and never printed or recorded. Requests name

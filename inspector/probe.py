@@ -90,6 +90,12 @@ def _stopped_at_the_limit(limit_field: str, reason: str) -> Check:
     echo mock, or a model that declines, answers the long prompt in fewer tokens (`_under_the_limit` notes it)."""
 
     def check(assembly: Assembly) -> list[str]:
+        if _finish(assembly) == reason:
+            answer = _answer_tokens(assembly.usage)
+            if answer is None or answer <= _LOW_LIMIT:
+                return []
+            return [f"asked for at most {_LOW_LIMIT} tokens (`{limit_field}`), the answer took {answer} by the "
+                    f"stream's usage before `{reason}`: the endpoint ignores the limit (another one ended it)"]
         got = _ended_otherwise(assembly, reason)
         if got is None or not _reached_the_limit(_output_tokens(assembly.usage)):
             return []
@@ -113,14 +119,27 @@ def _output_tokens(usage: dict | None) -> int | None:
     return None
 
 
+def _answer_tokens(usage: dict | None) -> int | None:
+    """The answer's tokens that every protocol's limit counts, by the stream's usage (Gemini's thoughts left out:
+    whether its limit counts them is not said)."""
+    if isinstance(usage, dict) and type(usage.get("candidatesTokenCount")) is int:
+        return usage["candidatesTokenCount"]
+    return _output_tokens(usage)
+
+
 def _under_the_limit(reason: str) -> Check:
     """The note for an answer that ended otherwise than with the length reason without reaching the limit by the
     stream's usage (an echo mock), or with no usage to tell: whether the endpoint stops at the limit is not known."""
 
     def check(assembly: Assembly) -> list[str]:
         used = _output_tokens(assembly.usage)
+        if _finish(assembly) == reason:
+            if used is not None:
+                return []  # `_stopped_at_the_limit` judges it by the usage
+            return [f"the stream ended with `{reason}` but reported no token usage: whether the answer stopped at "
+                    f"the limit of {_LOW_LIMIT} tokens or at another one is not known"]
         if _ended_otherwise(assembly, reason) is None or _reached_the_limit(used):
-            return []  # ended at the limit, or `_stopped_at_the_limit` judges it
+            return []  # no finish at all (the protocol's rule says it), or `_stopped_at_the_limit` judges it
         if used is None:
             return [f"the stream reported no token usage, so whether its answer reached the limit of {_LOW_LIMIT} "
                     "tokens is not known, nor whether the endpoint stops at the limit"]
@@ -135,10 +154,15 @@ def _reached_the_limit(used: int | None) -> bool:
     return used is not None and used >= _LOW_LIMIT
 
 
+def _finish(assembly: Assembly) -> str | None:
+    """The stream's finish reason (its first output's, else the response's status)."""
+    return (assembly.outputs[0].finish_reason if 0 in assembly.outputs else None) or assembly.status
+
+
 def _ended_otherwise(assembly: Assembly, reason: str) -> str | None:
     """The stream's finish reason when it is not the length reason; None also when it has none, which the protocol's
     own missing-finish rule reports, once."""
-    got = (assembly.outputs[0].finish_reason if 0 in assembly.outputs else None) or assembly.status
+    got = _finish(assembly)
     return None if got == reason else got
 
 
@@ -382,7 +406,10 @@ class Probe:
         self.out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         model = self.model or self.dialect.default_model
         usage_accepted = False
-        with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
+        # NOTE: a connection per scenario: a server may close a kept-alive connection as the next request goes out
+        # on it (llama.cpp's does), which the SDKs retry but the probe would take for the endpoint failing
+        with httpx.Client(timeout=self.timeout, transport=self.transport,
+                          limits=httpx.Limits(max_keepalive_connections=0)) as client:
             for number, scenario in enumerate(self.dialect.scenarios):
                 body = scenario.body(model)
                 if scenario.counts_tokens and usage_accepted:

@@ -24,6 +24,15 @@ ANSWERS = {                                                   # what a well-beha
 # fmt: on
 
 
+def at_the_limit(directory: Path) -> str:
+    """The MAX_TOKENS stream with its usage brought to the probe's limit (the capture asked for 20 tokens)."""
+    text = (CORPUS / ANSWERS["max-tokens"]).read_text()
+    path = directory / "at-the-limit.sse"
+    path.write_text(text.replace('"candidatesTokenCount": 20,"totalTokenCount": 26',
+                                 '"candidatesTokenCount": 16,"totalTokenCount": 22'))
+    return str(path)
+
+
 def probe(tmp_path: Path, answers: dict[str, str], **overrides: str) -> list:
     files = [str(CORPUS / overrides.get(scenario, name)) for scenario, name in answers.items()]
     with ReplayServer(Replay.from_paths(files, speed=500)) as server:
@@ -32,7 +41,7 @@ def probe(tmp_path: Path, answers: dict[str, str], **overrides: str) -> list:
 
 @pytest.mark.slow
 def test_a_well_behaved_endpoint_passes_every_scenario_and_each_is_recorded(tmp_path: Path) -> None:
-    results = probe(tmp_path, ANSWERS)
+    results = probe(tmp_path, ANSWERS, **{"max-tokens": at_the_limit(tmp_path)})
     called = json.loads((CORPUS / ANSWERS["tool-call"]).read_text().split("data: ")[1])
     name = called["candidates"][0]["content"]["parts"][0]["functionCall"]["name"]
     assert [(r.scenario, r.verdict, r.notes, [f.rule for f in r.findings]) for r in results] == [
@@ -77,7 +86,9 @@ def test_each_scenario_asks_for_what_it_names() -> None:
 @pytest.mark.slow
 def test_probe_command_for_gemini(run_cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GEMINI_API_KEY", SECRET)
-    with ReplayServer(Replay.from_paths([str(CORPUS / name) for name in ANSWERS.values()], speed=500)) as server:
+    answers = {**{scenario: str(CORPUS / name) for scenario, name in ANSWERS.items()},
+               "max-tokens": at_the_limit(tmp_path)}
+    with ReplayServer(Replay.from_paths(list(answers.values()), speed=500)) as server:
         result = run_cli("probe", "--base-url", server.url, "--protocol", "gemini", "--out", str(tmp_path))
     assert result.code == 0
     assert "probe gemini at" in result.out and SECRET not in result.out + result.err
@@ -90,3 +101,13 @@ def test_an_answer_shorter_than_the_limit_is_a_note_not_a_failure(tmp_path: Path
     assert (limit.verdict, limit.problems) == ("warn", [])
     [note] = limit.notes
     assert note.endswith("under the limit of 16: whether the endpoint stops at the limit is not known")
+
+
+def test_an_answer_longer_than_the_limit_that_ends_with_the_length_reason_fails(tmp_path: Path) -> None:
+    """Found probing llama-cpp-python's server, which ignores the limit and runs on to its context's end: the length
+    reason came from another limit. The capture here took 20 tokens by its usage, the probe asked for 16."""
+    results = probe(tmp_path, ANSWERS)
+    (limit,) = [result for result in results if result.scenario == "max-tokens"]
+    assert (limit.verdict, limit.problems) == ("fail", [
+        "asked for at most 16 tokens (`generationConfig.maxOutputTokens`), the answer took 20 by the stream's usage "
+        "before `MAX_TOKENS`: the endpoint ignores the limit (another one ended it)"])

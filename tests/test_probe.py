@@ -66,7 +66,8 @@ LENGTH_CUT = {
     "openai-chat": ("openai-chat/openai-python__finish-length-max-tokens.sse", lambda text: text),
     "openai-responses": ("openai-responses/vercel-ai__text-minimal.sse", lambda text: _incomplete(text)),
     "anthropic-messages": ("anthropic-messages/vercel-ai__text.sse",
-                           lambda text: text.replace('"stop_reason":"end_turn"', '"stop_reason":"max_tokens"')),
+                           lambda text: text.replace('"stop_reason":"end_turn"', '"stop_reason":"max_tokens"')
+                           .replace('"output_tokens":30', '"output_tokens":16')),
 }
 
 
@@ -558,3 +559,69 @@ def test_what_the_wire_says_cannot_write_lines_of_its_own_into_the_report(servin
     assert "ok: 4/4 scenarios without errors" not in lines and lines[-1].startswith("FAIL")
     assert "\x1b" not in out.getvalue() and "\x07" not in out.getvalue()
     assert any("bad␊ok: 4/4 scenarios without errors" in line for line in lines)
+
+
+def test_each_scenario_gets_a_connection_of_its_own(tmp_path: Path) -> None:
+    """Found probing llama.cpp's `llama-server`: it closes a kept-alive connection after a streamed answer, and a
+    scenario sent on it got `RemoteProtocolError` (the SDKs retry; the probe called it the endpoint's failure). This
+    server answers one request per connection and drops the next one sent on it, without a word."""
+    import contextlib
+    import socket
+    import threading
+
+    body = (CORPUS / "openai-chat" / "openai-python__text-plain.sse").read_bytes()
+    answer = (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: " + str(len(body)).encode()
+              + b"\r\n\r\n" + body)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def one_answer_per_connection() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += connection.recv(65536)
+                head, rest = request.split(b"\r\n\r\n", 1)
+                length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                                  if line.lower().startswith(b"content-length")))
+                while len(rest) < length:
+                    rest += connection.recv(65536)
+                connection.sendall(answer)
+                connection.settimeout(2)
+                with contextlib.suppress(TimeoutError):
+                    connection.recv(65536)  # a second request on this connection: dropped unanswered
+
+    thread = threading.Thread(target=one_answer_per_connection, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        results = _probe(url, "openai-chat", tmp_path / "out")
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+    assert [(result.scenario, result.failure) for result in results] == [
+        (result.scenario, None) for result in results]
+    assert len(results) == 4
+
+
+@pytest.mark.parametrize(("usage", "problems", "notes"), [
+    ({"prompt_tokens": 9, "completion_tokens": 16, "total_tokens": 25}, [], []),  # stopped at the limit
+    ({"prompt_tokens": 9, "completion_tokens": 373, "total_tokens": 382}, [
+        "asked for at most 16 tokens (`max_completion_tokens`), the answer took 373 by the stream's usage before "
+        "`length`: the endpoint ignores the limit (another one ended it)"], []),
+    (None, [], ["the stream ended with `length` but reported no token usage: whether the answer stopped at the "
+                "limit of 16 tokens or at another one is not known"]),
+], ids=["at-the-limit", "past-it", "no-usage"])
+def test_a_length_finish_is_held_to_the_usage(usage: dict | None, problems: list, notes: list) -> None:
+    """Found probing llama-cpp-python's server: `max_completion_tokens` ignored, the answer ran to the end of its
+    512-token context and ended `length`, which passed as stopping at the limit."""
+    [scenario] = [s for s in DIALECTS["openai-chat"].scenarios if s.name == "max-tokens"]
+    assembly = Assembly("openai-chat", usage=usage)
+    assembly.output(0).finish_reason = "length"
+    assert (scenario.require(assembly), scenario.check(assembly)) == (problems, notes)
