@@ -952,3 +952,17 @@ def test_an_error_payload_without_a_type_is_an_error_event_not_a_cut_stream():
     [message] = [message for rule, _, message in found if rule == "responses/error-event"]
     assert message.startswith("the server reported an error in-band in a payload with no `type`: '400: boom'; the "
                               "SDK raises `APIError` here")
+
+
+def test_a_repeated_start_event_is_said_once_even_when_it_breaks_its_schema():
+    """Found probing llama.cpp's `llama-server`, whose Responses stream repeats `response.created` and
+    `response.in_progress` (without `created_at`, a schema error) a dozen times among the deltas: said once each."""
+    frames = load(MINIMAL)
+    starts = [copy.deepcopy(frames[0]), copy.deepcopy(frames[1])]
+    for _, payload in starts:
+        del payload["response"]["created_at"]
+    frames = frames[:5] + starts * 3 + frames[5:]
+    repeated = [(index, message) for rule, index, message in findings(frames) if rule == "responses/start-order"]
+    assert [index for index, _ in repeated] == [5, 6]
+    assert repeated[0][1] == ("a second `response.created`: each start event comes once; the SDK's snapshot restarts "
+                              "on it (later repeats are not reported)")

@@ -188,6 +188,8 @@ class Checker:
             self.items.unknown(index)  # what it did to items and parts is unknown, as for an unreadable event
             if kind == "response.output_item.added":
                 self.items.could_add += 1
+            elif kind in START_EVENTS:
+                self._start_seen(index, kind)
             return found
         self.validated_at = index
         required = REQUIRED_FIELDS.get(kind)
@@ -386,13 +388,18 @@ class Checker:
         if kind in TERMINAL_EVENTS:
             self._terminal(index, kind, response)
             return
-        if kind in self.starts_seen:
-            self.found.append(START_ORDER(index, (
-                f"a second `{kind}`: each start event comes once; the SDK's snapshot restarts on it")))
-        self.starts_seen.add(kind)
+        self._start_seen(index, kind)
         if not self.resumed:
             self.expect_start = NEXT_START.get((kind, status))
             self.expected_because = f"`{kind}` has status `{status}`"
+
+    def _start_seen(self, index: int, kind: str) -> None:
+        """A start event, its type known (its content may not be: a repeat is one whatever it holds)."""
+        if kind in self.starts_seen and self.items.once("start-repeated", kind):
+            self.found.append(START_ORDER(index, (
+                f"a second `{kind}`: each start event comes once; the SDK's snapshot restarts on it (later repeats "
+                "are not reported)")))
+        self.starts_seen.add(kind)
 
     def _terminal(self, index: int, kind: str, response: dict[str, Any]) -> None:
         if self.terminal_index != index:
