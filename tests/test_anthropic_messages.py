@@ -491,9 +491,10 @@ def test_thousands_of_blocks_left_open_give_findings_of_bounded_length():
 
 
 @pytest.mark.parametrize(("name", "says"), [
-    ("message_delta", 'the SDK raises "Unexpected event order" and the client gets no message'),
-    (None, "the client gets no message (the SDK skips this frame for its event name, and raises \"Unexpected event "
-           "order\" at the first event it reads before a `message_start`)")])
+    ("message_delta", 'the SDK\'s `messages.stream()` helper raises "Unexpected event order" and the client gets no '
+                      "message (a raw `create(stream=True)` reader gets the events)"),
+    (None, "the client gets no message (the SDK skips this frame for its event name, and its `messages.stream()` "
+           "helper raises \"Unexpected event order\" at the first event it reads before a `message_start`)")])
 def test_a_stream_that_does_not_start_with_message_start_says_what_the_sdk_does_with_its_first_frame(
         name: str | None, says: str) -> None:
     """An OpenAI-style server's frames carry no event name: the SDK never reads them, so it cannot raise on them."""

@@ -772,3 +772,18 @@ def test_a_later_fragment_with_type_null_is_said_as_the_sdk_fails_on_it() -> Non
     assert [pair for pair in found(broken) if pair[0] == "chat/tool-call-changed"] == [("chat/tool-call-changed", 4)]
     assert sdk_stream_helper_error(load(TOOL)) is None
     assert [pair for pair in found(with_type("function")(load(TOOL))) if pair[0] == "chat/tool-call-changed"] == []
+
+
+def test_done_missing_says_whether_the_answer_had_finished() -> None:
+    """Found probing `transformers serve`, which never sends `[DONE]` after a finished answer: "a client cannot
+    tell a complete answer from a truncated one" was not so, as every choice had its `finish_reason`."""
+    def message(frames: list[Frame]) -> str:
+        check = check_bytes(serialise(frames), protocol="openai-chat")
+        [finding] = [f for f in check.findings if f.rule == "chat/done-missing"]
+        return finding.message
+
+    assert message(drop(33)(load(TEXT))).endswith(
+        "every choice had its `finish_reason`, so the answer looks whole, but a client that waits for `[DONE]` to "
+        "know the stream is over cannot tell this from a lost connection")
+    assert message(cut_after(10)(load(TEXT))).endswith("it was cut short or the server never ends its streams, and "
+                                                       "a client cannot tell a complete answer from a truncated one")

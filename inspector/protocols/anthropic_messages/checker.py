@@ -223,8 +223,9 @@ class Checker:
             self._resolve_short_form(None, found)
         if (not self._started and not self._not_first_reported and self._terminal != "error"
                 and self._unreadable_at is None):
-            found.append(R.MESSAGE_START_NOT_FIRST(end_index, "the stream has no `message_start`: the SDK raises "
-                                                              "\"Unexpected event order\" and returns no message"))
+            found.append(R.MESSAGE_START_NOT_FIRST(end_index, "the stream has no `message_start`: the SDK's "
+                                                              "`messages.stream()` helper raises \"Unexpected event "
+                                                              "order\" and returns no message"))
         if self._terminal is None:
             last = (f" (event {end_index}, the last one, could not be read and may have been it)"
                     if self._unreadable_at is not None and self._unreadable_at == end_index else "")
@@ -260,9 +261,11 @@ class Checker:
                            "the SDK skips it")
             elif kind != FIRST_EVENT and kind not in SSE_LAYER_EVENTS and not self._not_first_reported:
                 self._not_first_reported = True
-                why = ("the SDK raises \"Unexpected event order\" and the client gets no message" if named else
-                       "the client gets no message (the SDK skips this frame for its event name, and raises "
-                       "\"Unexpected event order\" at the first event it reads before a `message_start`)")
+                why = ("the SDK's `messages.stream()` helper raises \"Unexpected event order\" and the client gets "
+                       "no message (a raw `create(stream=True)` reader gets the events)" if named else
+                       "the client gets no message (the SDK skips this frame for its event name, and its "
+                       "`messages.stream()` helper raises \"Unexpected event order\" at the first event it reads "
+                       "before a `message_start`)")
                 found.append(R.MESSAGE_START_NOT_FIRST(index, f"expected `message_start` first, got `{kind}`: {why}"))
         if self._short_form_at is not None and kind != KEEPALIVE:
             self._resolve_short_form(kind, found)

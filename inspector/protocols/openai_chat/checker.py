@@ -178,9 +178,13 @@ class Checker:
         if self._done_at is None:
             last = (f" (event {end_index}, the last one, could not be read and may have been it)"
                     if self._unreadable_at is not None and self._unreadable_at == end_index else "")
-            findings.append(DONE_MISSING(end_index, f"the stream ended without a readable `data: [DONE]`{last}: it "
-                                                    "was cut short or the server never ends its streams, and a "
-                                                    "client cannot tell a complete answer from a truncated one"))
+            harm = ("every choice had its `finish_reason`, so the answer looks whole, but a client that waits for "
+                    "`[DONE]` to know the stream is over cannot tell this from a lost connection"
+                    if self._choices.all_finished() else
+                    "it was cut short or the server never ends its streams, and a client cannot tell a complete "
+                    "answer from a truncated one")
+            findings.append(DONE_MISSING(end_index, f"the stream ended without a readable `data: [DONE]`{last}: "
+                                                    f"{harm}"))
         # NOTE: a cut stream might have brought usage again: the cut is its one break; a usage-early said it too
         if self._usage_dropped_at is not None and self._done_at is not None and self._first_time(USAGE_EARLY.id):
             findings.append(USAGE_DROPPED(self._usage_dropped_at, (

@@ -136,6 +136,10 @@ class ChoiceTracker:
             state.unknown_at = index
         self._untouched.clear()
 
+    def all_finished(self) -> bool:
+        """Every choice that appeared got its `finish_reason` (and one did appear)."""
+        return bool(self._choices) and all(state.finished_at is not None for state in self._choices.values())
+
     def finish(self, end_index: int | None, findings: list[Finding]) -> None:
         """Every choice that appeared must have finished (one that never appeared was reported as a gap when a
         later one opened: `CHOICE_INDEX_GAP`)."""
