@@ -572,8 +572,8 @@ class ProbeReport:
             yield from details[: self.max_details]
             if len(details) > self.max_details:
                 more = len(details) - self.max_details
-                yield Text(f"{result.scenario}: ... and {more} more: sse-inspector validate {result.recording}",
-                           style="inspector.muted")
+                yield Text(f"{result.scenario}: ... and {more} more findings: sse-inspector validate "
+                           f"{result.recording}", style="inspector.muted")
         if self.out_dir is not None and any(result.recording for result in self.results):
             yield Text(f"recordings in {self.out_dir}", style="inspector.muted")
         clean = sum(not result.errors for result in self.results)
@@ -597,8 +597,8 @@ def _detail_lines(result: ScenarioResult) -> Iterator[Text]:
     controls as visible symbols, as `validate` shows it, so a server cannot write lines of its own into the report."""
     lines = [f"error: {result.failure}"] if result.failure else []
     lines += [f"error: {problem}" for problem in result.problems]
+    lines += [f"warning: {note}" for note in result.notes]  # NOTE: the probe's own lines before the findings, which
     lines += [f"{finding.severity}{'' if finding.index is None else f' #{finding.index}'} {finding.rule}: "
-              f"{finding.message}" for finding in result.findings]
-    lines += [f"warning: {note}" for note in result.notes]
+              f"{finding.message}" for finding in result.findings]  # alone `validate` shows when the list is capped
     for line in lines:
         yield Text(f"{result.scenario}: {visible(line, one_line=True)}")

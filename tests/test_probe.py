@@ -338,7 +338,7 @@ def test_report_lists_verdicts_then_findings_capped_per_scenario(tmp_path: Path)
     results = [
         ScenarioResult("text", tmp_path / "a.jsonl", 200, 5),
         ScenarioResult("tool-call", tmp_path / "b.jsonl", 200, 5, notes=["the model did not call the tool"]),
-        ScenarioResult("usage", tmp_path / "c.jsonl", 200, 5, findings=findings),
+        ScenarioResult("usage", tmp_path / "c.jsonl", 200, 5, findings=findings, notes=["no token usage"]),
         ScenarioResult("max-tokens", None, None, 0, failure="ConnectError: refused"),
     ]
     report = ProbeReport("http://x/v1/chat/completions", "openai-chat", results, tmp_path, max_details=2)
@@ -346,15 +346,15 @@ def test_report_lists_verdicts_then_findings_capped_per_scenario(tmp_path: Path)
     make_console(out, width=200, color_system=None).print(report)
     assert report.failed is True
     assert out.getvalue().splitlines()[4:] == [
-        "│ text       │ pass    │    200 │      5 │ -         │ a.jsonl   │",
-        "│ tool-call  │ warn    │    200 │      5 │ 1 warning │ b.jsonl   │",
-        "│ usage      │ fail    │    200 │      5 │ 3 errors  │ c.jsonl   │",
-        "│ max-tokens │ fail    │      - │      0 │ 1 error   │ -         │",
-        "└────────────┴─────────┴────────┴────────┴───────────┴───────────┘",
+        "│ text       │ pass    │    200 │      5 │ -                   │ a.jsonl   │",
+        "│ tool-call  │ warn    │    200 │      5 │ 1 warning           │ b.jsonl   │",
+        "│ usage      │ fail    │    200 │      5 │ 3 errors, 1 warning │ c.jsonl   │",
+        "│ max-tokens │ fail    │      - │      0 │ 1 error             │ -         │",
+        "└────────────┴─────────┴────────┴────────┴─────────────────────┴───────────┘",
         "tool-call: warning: the model did not call the tool",
+        "usage: warning: no token usage",  # the probe's own line first: `validate` would not show it
         "usage: error #0 chat/example: problem 0",
-        "usage: error #1 chat/example: problem 1",
-        f"usage: ... and 1 more: sse-inspector validate {tmp_path / 'c.jsonl'}",
+        f"usage: ... and 2 more findings: sse-inspector validate {tmp_path / 'c.jsonl'}",
         "max-tokens: error: ConnectError: refused",
         f"recordings in {tmp_path}",
         "FAIL: 2/4 scenarios without errors",
