@@ -966,3 +966,21 @@ def test_a_repeated_start_event_is_said_once_even_when_it_breaks_its_schema():
     assert [index for index, _ in repeated] == [5, 6]
     assert repeated[0][1] == ("a second `response.created`: each start event comes once; the SDK's snapshot restarts "
                               "on it (later repeats are not reported)")
+
+
+def test_a_created_event_without_output_says_the_sdk_helper_fails_at_the_first_item():
+    """Found probing llama.cpp, whose `response.created` has no `output`: the SDK's stream helper (tried here)
+    appends the first item to it and raises, more than the "reads a missing value" of other schema breaks."""
+    from openai import omit
+    from openai._models import construct_type
+    from openai.lib.streaming.responses._responses import ResponseStreamState
+    from openai.types.responses import ResponseStreamEvent
+
+    frames = set_field(0, "response.output", DELETE)(load(MINIMAL))
+    state = ResponseStreamState(input_tools=omit, text_format=omit)
+    with pytest.raises(AttributeError):
+        for _, payload in frames:
+            state.handle_event(construct_type(type_=ResponseStreamEvent, value=payload))
+    [message] = [message for rule, index, message in findings(frames) if rule == "responses/schema" and index == 0]
+    assert message.endswith("the openai SDK's `responses.stream()` helper appends each item to this "
+                            "`response.output`, so it fails (`AttributeError`) at the first `output_item.added`")

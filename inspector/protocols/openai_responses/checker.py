@@ -183,7 +183,7 @@ class Checker:
             validate(payload)
         except ValidationError as error:
             if self.items.once("schema", kind, error.errors()[0]["loc"]):
-                found.append(SCHEMA(index, f"`{kind}`: {summary(error, 3)}: {UNCHECKED}"))
+                found.append(SCHEMA(index, f"`{kind}`: {summary(error, 3)}: {_schema_harm(kind, payload)}"))
             self.expect_start = None  # its status, which names the next start event, is unknown
             self.items.unknown(index)  # what it did to items and parts is unknown, as for an unreadable event
             if kind == "response.output_item.added":
@@ -452,6 +452,16 @@ def _resumable(payload: dict[str, Any]) -> bool:
     """Only background responses can be resumed: a first lifecycle event that says `background: false` is not one."""
     response = payload.get("response")
     return not (isinstance(response, dict) and response.get("background") is False)
+
+
+def _schema_harm(kind: str, payload: dict[str, Any]) -> str:
+    """What a schema break does: the SDK builds events unchecked (`UNCHECKED`), but its stream helper appends each
+    item to the first event's `response.output`, and fails at the first item when that is not a list (tried)."""
+    response = payload.get("response")
+    if kind == "response.created" and type(response) is dict and type(response.get("output")) is not list:
+        return ("the openai SDK's `responses.stream()` helper appends each item to this `response.output`, so it "
+                "fails (`AttributeError`) at the first `output_item.added`")
+    return UNCHECKED
 
 
 def _excerpt(text: str, limit: int = 100) -> str:
