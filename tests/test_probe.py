@@ -625,3 +625,14 @@ def test_a_length_finish_is_held_to_the_usage(usage: dict | None, problems: list
     assembly = Assembly("openai-chat", usage=usage)
     assembly.output(0).finish_reason = "length"
     assert (scenario.require(assembly), scenario.check(assembly)) == (problems, notes)
+
+
+def test_a_check_a_broken_stream_leaves_undone_is_said(serving, tmp_path: Path) -> None:
+    """Found probing `transformers serve`: a scenario whose stream broke before its end said nothing of the check
+    it could not make (the token limit, the tool call, the usage), as if it had passed it."""
+    results = _probe(serving(VALID["openai-chat"], cut_after=5), "openai-chat", tmp_path / "out")
+    notes = {result.scenario: result.notes for result in results}
+    assert notes["text"] == []  # it asks nothing of its own
+    for scenario in ("tool-call", "usage", "max-tokens"):
+        assert notes[scenario] == [f"what the `{scenario}` scenario asks was not judged: the stream did not end the "
+                                   "protocol's way, so how it would have ended is not known"]
