@@ -9,7 +9,6 @@ is not a recording end in an `InputError`, whose message is one line naming the 
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -119,23 +118,8 @@ def stream_check(header: Header | None, protocol: str | None = None) -> StreamCh
         request_method=header.request.get("method") if header else None,
         status=header.status if header else None,
         content_type=header.header("response", "content-type") if header and header.response else None,
-        usage_asked=_asks_for_usage(header),
+        request_body=header.request.get("body") if header else None,
     )
-
-
-def _asks_for_usage(header: Header | None) -> bool:
-    """Whether the recorded request asked for a usage chunk (Chat's `stream_options.include_usage`). The body (a
-    long conversation may be megabytes) is parsed only when it names the option."""
-    body = header.request.get("body") if header is not None else None
-    if isinstance(body, str):  # the proxy keeps the body's text; `probe` and `import` may keep the object
-        if '"include_usage"' not in body:
-            return False
-        try:
-            body = json.loads(body)
-        except (ValueError, RecursionError):
-            return False
-    options = body.get("stream_options") if isinstance(body, dict) else None
-    return isinstance(options, dict) and options.get("include_usage") is True
 
 
 def expand(paths: Sequence[str]) -> list[str]:

@@ -53,13 +53,14 @@ class StreamCheck:
         request_method: str | None = None,
         status: int | None = None,
         content_type: str | None = None,
-        usage_asked: bool = False,
+        request_body: Any = None,
     ) -> None:
         self.parser = SSEParser()
         self.fresh_request = (request_method or "").upper() == "POST"
         """A POST starts a new response: its stream is never a resume (a resume is a GET)."""
-        self.usage_asked = usage_asked
-        """The request asked for a usage chunk (a recording's header tells; a raw body cannot)."""
+        self.request_body = request_body
+        """The request's body as a recording keeps it (its text, or the object), for the rules that judge the stream
+        against what was asked; None for a raw body, which has no request."""
         self.findings: list[Finding] = []
         self._cap = RuleCap()
         self.protocol = protocol if protocol and protocol != "auto" else detect.from_path(request_path)
@@ -285,7 +286,7 @@ class StreamCheck:
 
     def _start(self, protocol: str) -> None:
         self.protocol = protocol
-        self.checker = checker_for(protocol, fresh_request=self.fresh_request, usage_asked=self.usage_asked)
+        self.checker = checker_for(protocol, fresh_request=self.fresh_request, request_body=self.request_body)
         held, self._held = self._held, []
         if self.checker is not None:
             for event, payload in held:

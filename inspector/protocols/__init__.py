@@ -12,7 +12,7 @@ Packages load on first use, so a stream costs only its own protocol."""
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .base import Checker
@@ -29,12 +29,13 @@ _MODULES = {
 NAMES = (*_MODULES, GENERIC)
 
 
-def checker_for(name: str, *, fresh_request: bool = False, usage_asked: bool = False) -> Checker | None:
+def checker_for(name: str, *, fresh_request: bool = False, request_body: Any = None) -> Checker | None:
     """A fresh checker for the protocol `name`; None for `generic` (only the SSE and JSON layers apply).
 
     `fresh_request`: the request is known to start a new response (a POST), so the stream cannot be a resume of an
-    earlier one (only the protocols that can resume a stream, Responses, take this into account). `usage_asked`: the
-    request asked for a usage chunk (only Chat Completions has such an option).
+    earlier one (only the protocols that can resume a stream, Responses, take this into account). `request_body`: the
+    request's body as a recording keeps it, for the checkers that judge a stream against what was asked (Chat
+    Completions: whether usage was asked for).
     """
     if name == GENERIC:
         return None
@@ -42,8 +43,8 @@ def checker_for(name: str, *, fresh_request: bool = False, usage_asked: bool = F
     checker = module.Checker()
     if fresh_request and hasattr(checker, "fresh_request"):
         checker.fresh_request = True
-    if usage_asked and hasattr(checker, "usage_asked"):
-        checker.usage_asked = True
+    if request_body is not None and hasattr(checker, "request_body"):
+        checker.request_body = request_body
     return checker
 
 

@@ -98,8 +98,9 @@ class Checker:
         self._error_at: int | None = None
         self._usage_at: int | None = None
         self._usage_last_at: int | None = None
-        self.usage_asked = False
-        """The request asked for usage (`stream_options.include_usage`), as a recording's header shows it."""
+        self.request_body: Any = None
+        """The request's body as a recording keeps it (text or object; None: not known): asked whether it wanted
+        usage only when none came, as the body of a long conversation may be megabytes."""
         """The last chunk that carried `usage`: the openai SDK's stream helper keeps the last chunk's `usage`, null
         or not, so it ends with none when chunks without it follow."""
         self._usage_dropped_at: int | None = None
@@ -191,8 +192,8 @@ class Checker:
                 f"no `usage` on this chunk or any after it, after event {self._usage_last_at}'s: the openai SDK's "
                 "stream helper keeps the last chunk's `usage`, so its final completion has none (a client reading "
                 "the chunks itself still finds it)")))
-        if (self.usage_asked and self._usage_last_at is None and self._done_at is not None
-                and self._unreadable_at is None):
+        if (self._usage_last_at is None and self._done_at is not None and self._unreadable_at is None
+                and _asks_for_usage(self.request_body)):
             findings.append(USAGE_NOT_SENT(self._done_at, (
                 "the request asked for usage (`stream_options.include_usage: true`), but no chunk carried `usage` "
                 "before `[DONE]`: the server ignored the option, and a client that counts tokens or cost from the "
@@ -370,6 +371,20 @@ class Checker:
                 f"`prompt_tokens_details.cached_tokens` is `{cached}`, more than `prompt_tokens` `{prompt}`, which "
                 "counts them: a client that prices the uncached prompt as `prompt_tokens - cached_tokens` gets "
                 f"{prompt - cached} (reported once)")))
+
+
+def _asks_for_usage(body: Any) -> bool:
+    """Whether a request body asked for a usage chunk (`stream_options.include_usage`); a body kept as text is
+    parsed only when it names the option."""
+    if isinstance(body, str):  # the proxy keeps the body's text; `probe` and `import` may keep the object
+        if '"include_usage"' not in body:
+            return False
+        try:
+            body = json.loads(body)
+        except (ValueError, RecursionError):
+            return False
+    options = body.get("stream_options") if isinstance(body, dict) else None
+    return isinstance(options, dict) and options.get("include_usage") is True
 
 
 def _no_tool_call_index(payload: dict[str, Any]) -> bool:
