@@ -598,10 +598,12 @@ def _counts(result: ScenarioResult) -> str:
 def _detail_lines(result: ScenarioResult) -> Iterator[Text]:
     """One line each: what the wire said (an error message, a finding quoting it) is shown with its newlines and
     controls as visible symbols, as `validate` shows it, so a server cannot write lines of its own into the report."""
+    # NOTE: the probe's own lines first: when the list is capped, what it leaves out is findings, which `validate`
+    # shows
     lines = [f"error: {result.failure}"] if result.failure else []
     lines += [f"error: {problem}" for problem in result.problems]
-    lines += [f"warning: {note}" for note in result.notes]  # NOTE: the probe's own lines before the findings, which
+    lines += [f"warning: {note}" for note in result.notes]
     lines += [f"{finding.severity}{'' if finding.index is None else f' #{finding.index}'} {finding.rule}: "
-              f"{finding.message}" for finding in result.findings]  # alone `validate` shows when the list is capped
+              f"{finding.message}" for finding in result.findings]
     for line in lines:
         yield Text(f"{result.scenario}: {visible(line, one_line=True)}")

@@ -451,8 +451,7 @@ class Checker:
         if block_type == "tool_use":
             self._tool_uses += 1
         self._open[block_index] = self._certain[block_index] = self._unreported[block_index] = block
-        self._started_blocks.add(block_index)
-        self._next_index = max(self._next_index, block_index + 1)
+        self._mark_started(block_index)
 
     def _check_search_results(self, index: int, block: dict, found: list[Finding]) -> None:
         """Each `web_search_result` of a web search's results. One without its `encrypted_content` is typed by the
@@ -525,11 +524,14 @@ class Checker:
                        "to the wrong block or raises IndexError (later events for this block are not reported)")
         return block
 
+    def _mark_started(self, block_index: int) -> None:
+        self._started_blocks.add(block_index)
+        self._next_index = max(self._next_index, block_index + 1)
+
     def _adopt(self, block_index: int) -> _Block:
         """The block an unreadable event started, named for the first time: open, of unknown type and content."""
         block = self._open[block_index] = _Block("unknown", uncertain=True)
-        self._started_blocks.add(block_index)
-        self._next_index = max(self._next_index, block_index + 1)
+        self._mark_started(block_index)
         self._maybe_started = -1
         return block
 
