@@ -182,6 +182,9 @@ class StreamCheck:
             self._report(*self._out_of_band())
             missing = self.checker.end_missing if lost_end else None  # said once: the lost end, by the SSE layer
             self._report(*(finding for finding in self.checker.finish(self.last_index) if finding.rule != missing))
+            if self.request_body is not None and (over := self.checker.token_limit.judge(
+                    self.request_body, self.assembly.usage)) is not None:
+                self._report(over)
         self.findings.extend(self._cap.unlisted())
         # in event order, findings about the stream as a whole last (the sort is stable)
         self.findings.sort(key=lambda finding: (finding.index is None, finding.index or 0))

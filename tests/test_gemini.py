@@ -177,7 +177,7 @@ def test_every_enum_value_the_installed_sdk_lists_is_known(ours: str, theirs: st
 
 def test_every_gemini_rule_has_a_case() -> None:
     covered = {case.rule for case in CASES} | {"gemini/non-data-field", "gemini/out-of-band-lines",
-                                               "gemini/prompt-blocked"}
+                                               "gemini/prompt-blocked", "gemini/usage-over-limit"}
     assert covered == {rule_id for rule_id in RULES if rule_id.startswith("gemini/")}
 
 

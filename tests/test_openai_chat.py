@@ -262,8 +262,9 @@ def test_rule_fires_on_the_broken_stream_only(
     assert found(mutation(copy.deepcopy(frames))) == expected
 
 
-NEEDS_THE_REQUEST = {"chat/usage-not-sent"}
-"""Rules that judge a stream against its recorded request: their cases are in tests/test_validate_layer.py."""
+NEEDS_THE_REQUEST = {"chat/usage-not-sent", "chat/usage-over-limit"}
+"""Rules that judge a stream against its recorded request: their cases are in tests/test_validate_layer.py and
+tests/test_token_limit.py."""
 
 
 def test_every_chat_rule_has_a_case() -> None:

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Protocol
 
 from ..findings import Finding
 from ..sse import Event
+from .token_limit import TokenLimit
 
 
 class _Done:
@@ -243,6 +244,10 @@ class Checker(Protocol):
 
     end_missing: ClassVar[str]
     """The rule of a stream that ends without the protocol's end (its terminal event, `[DONE]`, a finish)."""
+
+    token_limit: ClassVar[TokenLimit]
+    """Where the request caps the answer's tokens and the usage counts them: judged at the end, against the
+    recorded request body."""
 
     @staticmethod
     def ends_stream(payload: Any) -> bool:

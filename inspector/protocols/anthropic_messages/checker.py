@@ -28,6 +28,7 @@ from ..base import (
 )
 from ..delta_shape import DeltaShape, Hole
 from ..schema import json_type
+from ..token_limit import TokenLimit
 from . import rules as R
 from .assembly import TOOL_BLOCKS, Accumulator
 from .models import (
@@ -78,11 +79,23 @@ class _Block:
     been stopped, so its content and its end are not judged."""
 
 
+def _server_loop(body: dict[str, Any], usage: dict[str, Any]) -> bool:
+    """Whether the request offers a server tool (`web_search_…`, `code_execution_…`: every tool with a `type` but
+    `custom`), or the usage counts server tool calls or several sampling iterations: the answer may then hold
+    several model calls, each under `max_tokens`, and the usage sums them."""
+    tools = body.get("tools")
+    offers = isinstance(tools, list) and any(not isinstance(tool, dict) or tool.get("type", "custom") != "custom"
+                                             for tool in tools)
+    return offers or usage.get("server_tool_use") is not None or usage.get("iterations") is not None
+
+
 class Checker:
     """Judges one Anthropic Messages stream; fills `assembly` through an `Accumulator`."""
 
     name: ClassVar[str] = "anthropic-messages"
     end_missing: ClassVar[str] = R.TERMINAL_MISSING.id
+    token_limit: ClassVar[TokenLimit] = TokenLimit(R.USAGE_OVER_LIMIT, ("max_tokens",), "output_tokens",
+                                                   may_count_more=_server_loop)
 
     @staticmethod
     def ends_stream(payload: Any) -> bool:
@@ -602,4 +615,3 @@ def _overlap_message(block_index: int, open_indices: dict[int, _Block], named: i
 
 def _excerpt(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else "…" + text[-limit:]
-

@@ -68,4 +68,6 @@ STOP_SEQUENCE_UNEXPECTED = rule("anthropic/stop-sequence-unexpected", W,
                                 "a non-null `stop_sequence` with a `stop_reason` other than `stop_sequence`")
 OUTPUT_TOKENS_DECREASED = rule("anthropic/output-tokens-decreased", E,
                                "cumulative `usage.output_tokens` smaller than an earlier value")
+USAGE_OVER_LIMIT = rule("anthropic/usage-over-limit", W,
+                        "the usage counts more output tokens than the request's `max_tokens` allowed")
 # fmt: on

@@ -18,6 +18,7 @@ from ...sse import Event
 from ..base import DONE, UNREADABLE, Assembly, FirstTime, cut_or_done
 from ..delta_shape import DeltaShape, Hole
 from ..schema import excerpt, json_type
+from ..token_limit import TokenLimit
 from . import rules as R
 from .assembly import BUILT_IN_PARTS, Accumulator, continues, error_text, partial_value
 from .models import (
@@ -48,11 +49,25 @@ UNREAD_LINES = {"comment": "a comment line (`:` ...)", "retry": "a `retry:` line
 # fmt: on
 
 
+def _runs_own_tools(body: dict[str, Any], usage: dict[str, Any]) -> bool:
+    """Whether the request offers a built-in tool (code execution, search, URL context: every tool but function
+    declarations): the answer may then hold several model calls, each under `maxOutputTokens`, and the usage sums
+    them. (`candidatesTokenCount` leaves the thoughts out, so it never counts more than the cap bounds.)"""
+    tools = body.get("tools")
+    return isinstance(tools, list) and any(
+        not isinstance(tool, dict) or any(key not in ("functionDeclarations", "function_declarations") for key in tool)
+        for tool in tools)
+
+
 class Checker:
     """Judges one Gemini stream; fills `assembly` through an `Accumulator`."""
 
     name: ClassVar[str] = "gemini"
     end_missing: ClassVar[str] = R.FINISH_MISSING.id
+    token_limit: ClassVar[TokenLimit] = TokenLimit(
+        R.USAGE_OVER_LIMIT, ("generationConfig.maxOutputTokens", "generation_config.max_output_tokens"),
+        "candidatesTokenCount", several=("generationConfig.candidateCount", "generation_config.candidate_count"),
+        may_count_more=_runs_own_tools)
 
     @staticmethod
     def ends_stream(payload: Any) -> bool:

@@ -49,4 +49,6 @@ PROMPT_BLOCKED       = rule("gemini/prompt-blocked", W, "the prompt was blocked 
 UNKNOWN_ENUM         = rule("gemini/unknown-enum", W, "an enum value the SDK types do not list")
 USAGE_ARITHMETIC     = rule("gemini/usage-arithmetic", W,
                             "`totalTokenCount` differs from the sum of its parts, or more cached than prompt tokens")
+USAGE_OVER_LIMIT     = rule("gemini/usage-over-limit", W,
+                            "the usage counts more candidate tokens than the request's `maxOutputTokens` allowed")
 # fmt: on

@@ -23,6 +23,7 @@ from ...findings import Finding
 from ...sse import Event
 from ..base import DONE, UNREADABLE, Assembly, FirstTime
 from ..delta_shape import DeltaShape, Hole
+from ..token_limit import TokenLimit
 from .choices import ChoiceTracker
 from .models import schema_problems
 from .rules import (
@@ -42,6 +43,7 @@ from .rules import (
     USAGE_EARLY,
     USAGE_NOT_SENT,
     USAGE_ON_CHOICE_CHUNK,
+    USAGE_OVER_LIMIT,
     USAGE_REPEATED,
     USAGE_TOTAL_MISMATCH,
 )
@@ -77,11 +79,20 @@ def _is_prompt_filter_frame(payload: dict[str, Any]) -> bool:
     return payload.get("choices") == [] and "prompt_filter_results" in payload
 
 
+def _predicted(body: dict[str, Any], usage: dict[str, Any]) -> bool:
+    """Whether the request gave a predicted output (`prediction`): its rejected tokens are counted in
+    `completion_tokens` too, and whether the cap bounds them is not said."""
+    return body.get("prediction") is not None
+
+
 class Checker:
     """The Chat Completions state machine: `feed` each event, then `finish` at the end of the stream."""
 
     name: ClassVar[str] = "openai-chat"
     end_missing: ClassVar[str] = DONE_MISSING.id
+    token_limit: ClassVar[TokenLimit] = TokenLimit(USAGE_OVER_LIMIT, ("max_completion_tokens", "max_tokens"),
+                                                   "completion_tokens", several=("n",),
+                                                   may_count_more=_predicted)
 
     @staticmethod
     def ends_stream(payload: Any) -> bool:

@@ -65,6 +65,9 @@ USAGE_CACHED_EXCEEDS_PROMPT = rule("chat/usage-cached-exceeds-prompt", E,
                                    "`prompt_tokens_details.cached_tokens` is greater than `prompt_tokens`")
 USAGE_NOT_SENT        = rule("chat/usage-not-sent", W,
                              "the request asked for usage (`stream_options.include_usage`) and no chunk carried it")
+USAGE_OVER_LIMIT      = rule("chat/usage-over-limit", W,
+                             "the usage counts more completion tokens than the request's `max_completion_tokens` "
+                             "(or `max_tokens`) allowed")
 USAGE_DROPPED         = rule("chat/usage-dropped", E,
                              "the last chunks carry no `usage` after one that did: the SDK's stream helper has none")
 # in-band errors and the end of the stream (§B.3 rules 1, 9)

@@ -21,6 +21,7 @@ from ...sse import Event
 from ..base import DONE, UNREADABLE, Assembly, cut_or_done
 from ..delta_shape import DeltaShape, Hole
 from ..schema import summary
+from ..token_limit import TokenLimit
 from .items import OutputState
 from .models import EVENT_MODELS
 from .required import missing_in_annotation, missing_in_item, missing_in_part, missing_in_response
@@ -47,6 +48,7 @@ from .rules import (
     TERMINAL_MISSING,
     UNCHECKED,
     UNKNOWN_EVENT,
+    USAGE_OVER_LIMIT,
 )
 from .state import DELTA_FAMILIES, FAMILIES, PROGRESS_ITEM_TYPES
 
@@ -98,11 +100,21 @@ FIELD_USE: dict[str, str] = {
 # fmt: on
 
 
+def _runs_own_tools(body: dict[str, Any], usage: dict[str, Any]) -> bool:
+    """Whether the request offers a tool the server runs itself (web search, file search, MCP, ...): the response
+    may then hold several model calls, each under `max_output_tokens`, and its usage sums them."""
+    tools = body.get("tools")
+    return isinstance(tools, list) and any(not isinstance(tool, dict) or tool.get("type") not in ("function", "custom")
+                                           for tool in tools)
+
+
 class Checker:
     """The Responses state machine: `feed` each decoded event, then `finish` at the end of the stream."""
 
     name: ClassVar[str] = "openai-responses"
     end_missing: ClassVar[str] = TERMINAL_MISSING.id
+    token_limit: ClassVar[TokenLimit] = TokenLimit(USAGE_OVER_LIMIT, ("max_output_tokens",), "output_tokens",
+                                                   may_count_more=_runs_own_tools)
 
     @staticmethod
     def ends_stream(payload: Any) -> bool:

@@ -102,6 +102,8 @@ TERMINAL_EXTRA    = rule("responses/terminal-field-unexpected", W,
                          "response, `incomplete_details` on a completed or failed one)")
 SDK_FIELD_MISSING = rule("responses/sdk-field-missing", E,
                          "a response, item, part or annotation without a field the openai SDK types as required")
+USAGE_OVER_LIMIT  = rule("responses/usage-over-limit", W,
+                         "the usage counts more output tokens than the request's `max_output_tokens` allowed")
 # the in-band `error` event (§A.3 rule 12)
 ERROR_EVENT       = rule("responses/error-event", W, "an in-band `error` event: the response failed")
 AFTER_ERROR       = rule("responses/event-after-error", E,
