@@ -227,6 +227,29 @@ def test_stop_reason_mismatch_stays_silent_where_the_stop_reason_may_be_right(st
     assert findings_of("anthropic/stop-reason-mismatch", mutation(load(stream))) == []
 
 
+@pytest.mark.parametrize("start_input", ['{"elements": []}', None], ids=["a-string", "absent"])
+def test_a_tool_start_without_an_input_object_and_no_delta_is_said_once_by_the_schema(start_input) -> None:
+    """Found on anyclaude (Gemini's code execution as a `tool_use` whose start holds `input` as a string, no delta):
+    the arguments rule said the input was ``, empty, where the SDK keeps the start's string as the input."""
+    def broken_start(frames: list[Frame]) -> list[Frame]:
+        block = frames[1][1]["content_block"]
+        if start_input is None:
+            del block["input"]
+        else:
+            block["input"] = start_input
+        return [frame for i, frame in enumerate(frames) if i not in (2, 4, 5)]  # no delta
+
+    frames = broken_start(load(TOOL))
+    found = [(f.rule, f.index) for f in check_bytes(serialise(frames), protocol="anthropic-messages").findings]
+    assert found == [("anthropic/schema", 1)]
+
+
+def test_deltas_after_a_start_without_an_input_object_are_still_judged() -> None:
+    """The SDK replaces the start's input with what the deltas build: their broken JSON is the tool's input."""
+    frames = edit(4, "delta.partial_json", '["a"')(edit(1, "content_block.input", "x")(load(TOOL)))
+    assert findings_of("anthropic/tool-input-invalid-json", frames) == [("anthropic/tool-input-invalid-json", 6)]
+
+
 def test_stop_reason_mismatch_names_the_tool_calls_and_what_a_client_does() -> None:
     [finding] = [f for f in check_bytes(serialise(edit(7, "delta.stop_reason", "end_turn")(load(TOOL))),
                                         protocol="anthropic-messages").findings

@@ -77,6 +77,9 @@ class _Block:
     uncertain: bool = False
     """An unreadable event came while it was open (or may have started it): it may hold a lost delta, or have
     been stopped, so its content and its end are not judged."""
+    start_input_broken: bool = False
+    """A tool block whose start has no `input` object (the schema finding said so): with no delta after it, that
+    start's value is the tool's input, not an empty one."""
 
 
 def _server_loop(body: dict[str, Any], usage: dict[str, Any]) -> bool:
@@ -461,6 +464,7 @@ class Checker:
         if self._certain:
             found.append(R.BLOCK_OVERLAP(index, _overlap_message(block_index, self._certain)))
         block = _Block(block_type, self._accumulator.tool_call(block_index))
+        block.start_input_broken = block_type in TOOL_BLOCKS and type(payload["content_block"].get("input")) is not dict
         if block_type == "tool_use":
             self._tool_uses += 1
         self._open[block_index] = self._certain[block_index] = self._unreported[block_index] = block
@@ -578,6 +582,8 @@ class Checker:
 
     def _tool_stop(self, index: int, block_index: int, block: _Block, found: list[Finding]) -> None:
         arguments = block.tool_call.arguments if block.tool_call is not None else ""
+        if not arguments and block.start_input_broken:
+            return  # said once, where it broke: at the start, by the schema
         problem = arguments_problem(arguments)
         if problem is not None:
             found.append(R.TOOL_INPUT_INVALID_JSON(index, f"`{block.type}` block {block_index} stops with input "
