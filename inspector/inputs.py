@@ -117,9 +117,17 @@ def stream_check(header: Header | None, protocol: str | None = None) -> StreamCh
         request_path=header.path if header else None,
         request_method=header.request.get("method") if header else None,
         status=header.status if header else None,
-        content_type=header.header("response", "content-type") if header and header.response else None,
+        content_type=_content_type(header),
         request_body=header.request.get("body") if header else None,
     )
+
+
+def _content_type(header: Header | None) -> str | None:
+    """The recorded response's content type: "" when its recorded headers have none (the server sent none), None
+    when no headers are known (a raw body, a response recorded without them)."""
+    if header is None or not header.response or not header.response.get("headers"):
+        return None
+    return header.header("response", "content-type") or ""
 
 
 def expand(paths: Sequence[str]) -> list[str]:

@@ -439,7 +439,7 @@ class Probe:
                 result.status = response.status_code
                 result.recording = self._path(scenario)
                 check = StreamCheck(self.protocol, request_path=httpx.URL(self.url).path, request_method="POST",
-                                    status=response.status_code, content_type=response.headers.get("content-type"))
+                                    status=response.status_code, content_type=response.headers.get("content-type", ""))
                 header = self._header(request, response, started_at)
                 with closing(RecordingWriter(result.recording, header)) as writer:
                     self._stream(response, writer, check, started)

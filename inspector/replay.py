@@ -98,15 +98,16 @@ def _entry(file: str) -> Entry:
     if header is None:
         return Entry(file, None, sniffed, 200, (("Content-Type", "text/event-stream"),))
     headers, left_out = [], []
-    for name, value in ((header.response or {}).get("headers") or {}).items():
+    recorded = (header.response or {}).get("headers") or {}
+    for name, value in recorded.items():
         if name.lower() not in DROPPED_HEADERS:
             sent = _wire_header(name, value)
             if sent is None:
                 left_out.append(name)
             else:
                 headers.append(sent)
-    if not any(name.lower() == "content-type" for name, _ in headers):
-        headers.append(("Content-Type", "text/event-stream"))
+    if not recorded:  # no headers known (an imported body's): the type of what is served; else as the server sent
+        headers.append(("Content-Type", "text/event-stream"))  # them, a missing content type too (anyclaude's)
     protocol = header.protocol or detect.from_path(header.path)
     return Entry(file, header.path, protocol, header.status or 200, tuple(headers), tuple(left_out))
 

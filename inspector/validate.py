@@ -324,7 +324,8 @@ def _event_payload(data: str) -> Any:
 
 
 def _content_type_message(content_type: str, no_event: bool) -> str:
-    said = f"expected `text/event-stream`, got `{content_type}`"
+    said = f"expected `text/event-stream`, got `{content_type}`" if content_type else (
+        "the response has no `content-type` header, where `text/event-stream` is expected")
     if no_event:
         return f"{said}: an SSE client cannot read this body as a stream"
     return (f"{said}: EventSource and the clients that check the type refuse the stream; the openai and anthropic "

@@ -164,7 +164,9 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
             lockstep = self.headers.get("X-Lockstep")
             cut = int(self.headers["X-Cut-After"]) if "X-Cut-After" in self.headers else None
             self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+            content_type = self.headers.get("X-Content-Type", "text/event-stream; charset=utf-8")
+            if content_type:  # "": none at all, as anyclaude's proxy sends its streams
+                self.send_header("Content-Type", content_type)
             self.send_header("Transfer-Encoding", "chunked")
             self.send_header("Set-Cookie", f"session={SECRET}")
             if "X-Both-Lengths" in self.headers:  # which request smuggling relies on: mitmproxy refuses it

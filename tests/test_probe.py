@@ -96,6 +96,22 @@ def _recorded_like(valid: Path, body: bytes, path: Path) -> Path:
     return writer.path
 
 
+def test_a_stream_without_a_content_type_is_said_live_as_validate_says_it(serving, tmp_path: Path) -> None:
+    """anyclaude's proxy sends its streams with no content type; `serve` of such a recording sends none either."""
+    valid = open_source(str(VALID["openai-chat"]))
+    header = valid.header
+    header.response["headers"] = {"x-request-id": "req_1"}  # what the server sent: no content type
+    (tmp_path / "served").mkdir()
+    writer = RecordingWriter(tmp_path / "served" / "untyped.jsonl", header)
+    for chunk in valid.chunks():
+        writer.chunk(chunk.t, chunk.data)
+    writer.end(0.0, "complete")
+    [text, *_] = _probe(serving(writer.path), "openai-chat", tmp_path / "out")
+    assert [(f.rule, f.message.split(":")[0]) for f in text.findings] == [
+        ("http/content-type", "the response has no `content-type` header, where `text/event-stream` is expected")]
+    assert open_source(str(text.recording)).validate().findings == text.findings
+
+
 def _length_cut(protocol: str, directory: Path) -> Path:
     name, edit = LENGTH_CUT[protocol]
     body = edit((CORPUS / name).read_text()).encode()

@@ -96,6 +96,37 @@ def test_httpx_gets_each_event_before_the_next_is_sent(upstream, proxy):
     assert line.split("  ")[-2] == "ok"
 
 
+@pytest.mark.parametrize("content_type", ["", "text/plain", "application/json"], ids=["none", "text", "json"])
+def test_an_answer_to_a_stream_request_passes_chunk_by_chunk_whatever_its_content_type(upstream, proxy,
+                                                                                          content_type):
+    """Found with anyclaude's proxy, which sends its streams without a content type: mitmproxy buffered each whole
+    answer, so the app got it in one piece at the end, and the recording had one chunk and no timing."""
+    key = f"lockstep-{next(_keys)}"
+    expected = corpus_events(CHAT)
+    received = []
+    headers = {"X-Corpus": CHAT, "X-Lockstep": key, "X-Content-Type": content_type}
+    with httpx.stream("POST", f"{proxy.url}/v1/chat/completions", json={"stream": True}, headers=headers,
+                      timeout=WAIT) as response:
+        pending = b""
+        for data in response.iter_raw():
+            pending += data
+            while len(received) < len(expected) and pending.startswith(expected[len(received)]):
+                pending = pending[len(expected[len(received)]):]
+                received.append(expected[len(received)])
+                upstream.ack(key)
+    assert (received, pending) == (expected, b"")
+    [line] = proxy.results(1)
+    path = recording_of(line)
+    _, chunks, _ = read_recording(path)
+    assert [chunk["text"].encode() for chunk in chunks] == expected  # one chunk per event, as sent
+    said = [finding.message for finding in open_source(str(path)).validate().findings
+            if finding.rule == "http/content-type"]
+    assert said == [("the response has no `content-type` header, where `text/event-stream` is expected"
+                     if not content_type else f"expected `text/event-stream`, got `{content_type}`")
+                    + ": EventSource and the clients that check the type refuse the stream; the openai and "
+                      "anthropic SDKs read its events anyway"]
+
+
 def test_openai_sdk_stream_is_complete_though_the_sdk_hangs_up_after_done(upstream, proxy):
     key = f"lockstep-{next(_keys)}"
     client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key=SECRET, max_retries=0, timeout=WAIT)

@@ -168,6 +168,20 @@ def test_a_whole_answer_where_a_stream_was_asked_for_is_not_called_an_error(tmp_
     assert "error answer" not in shown
 
 
+@pytest.mark.parametrize("headers", [{"server": "anyclaude"}, {"content-type": "text/plain"}],
+                         ids=["no-content-type", "text-plain"])
+def test_a_body_of_events_under_another_content_type_is_shown_as_the_stream_it_is(tmp_path: Path, headers) -> None:
+    """Found with anyclaude's proxy, which sends no content type: `view` called its streams "answer in one body:
+    HTTP 200, not an event stream" and showed the raw body, while `validate` read their events (as the SDKs do)."""
+    corpus = Path(__file__).parent / "fixtures" / "corpus"
+    body = (corpus / "openai-chat" / "openai-python__text-plain.sse").read_bytes()
+    path = record(tmp_path, [(0.1, body)], headers=headers)
+    report = inspect(open_source(path))
+    shown = render(StreamView(report), 100)
+    assert "answer in one body" not in shown and report.to_json()["response"]["error_body"] is None
+    assert report.assembly.text.startswith("I'm") and [f.rule for f in report.findings] == ["http/content-type"]
+
+
 def test_bodies_nested_too_deeply_to_read_are_shown_without_their_facts(tmp_path: Path) -> None:
     """A request body or an error body of 100,000 nested lists (a hostile client or server) broke `view`, `view
     --json` and `view --html` with a RecursionError; each is shown, not read."""

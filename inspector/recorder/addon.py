@@ -153,8 +153,12 @@ class Recorder:
         if response is None:
             return
         protocol = detect.from_path(flow.request.path)
-        if is_event_stream(response):
-            # Even unrecorded, an event stream must pass chunk by chunk: mitmproxy would buffer it whole. Set first,
+        sse = is_event_stream(response)
+        asked = not sse and protocol is not None and _asks_for_stream(flow.request)  # NOTE: parses the body: once
+        if sse or (asked and 200 <= response.status_code < 300):
+            # Even unrecorded, an event stream must pass chunk by chunk: mitmproxy would buffer it whole. So must a
+            # 2xx answer to a stream request that does not say it is one (anyclaude's proxy sends no content type;
+            # the SDKs read its events all the same): the findings say what its type was. Set first,
             # so a recording that fails to start (a bug of ours: mitmproxy logs what a hook raises and goes on)
             # leaves the stream passing as it would without the recorder.
             earlier = response.stream if callable(response.stream) else None  # another addon's, loaded before
@@ -169,7 +173,7 @@ class Recorder:
             if recording is not None:
                 response.stream = recording.on_chunk if earlier is None else Chained(recording, earlier)
                 self._recordings[flow.id] = flow, recording
-        elif protocol is not None and _asks_for_stream(flow.request):
+        elif asked:
             flow.metadata["sse_recorder_plain"] = protocol
 
     def response(self, flow: http.HTTPFlow) -> None:

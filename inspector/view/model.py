@@ -163,6 +163,8 @@ class Inspection:
         self.timer.first_token(assembly.first_content_index)
         timing = self.timer.finish(end.t if end else None, assembly.usage)
         outputs = [assembly.outputs[index] for index in sorted(assembly.outputs)]
+        if check.events and check.status is not None and 200 <= check.status < 300:
+            self.body = None  # a body of events is a stream, whatever its content type said (the findings say it)
         return StreamReport(
             name=self.name, header=self.header, protocol=check.protocol or "generic", assembly=assembly,
             findings=list(check.findings), timing=timing, end=end, events=self.rows, chunks=self.chunks,
