@@ -142,6 +142,21 @@ class Case(NamedTuple):
     expected: list[int | None]
 
 
+def _whole_again(frames: list[Frame]) -> list[Frame]:
+    """Block 0 of `TOOL` (a `tool_use`) started and stopped again as block 1, its input whole, with the same id."""
+    start = copy.deepcopy(frames[1])
+    start[1]["index"] = 1
+    start[1]["content_block"]["input"] = {"elements": []}
+    return [start, ("content_block_stop", {"type": "content_block_stop", "index": 1})]
+
+
+def test_tool_blocks_of_their_own_ids_are_not_a_repeat() -> None:
+    frames = load(TOOL)
+    again = _whole_again(frames)
+    again[0][1]["content_block"]["id"] = "toolu_other"
+    assert findings_of("anthropic/tool-id-repeated", [*frames[:7], *again, *frames[7:]]) == []
+
+
 # fmt: off
 CASES = [
     Case("anthropic/event-name-mismatch", TEXT, rename(3, None), [3]),
@@ -184,6 +199,8 @@ CASES = [
          insert(9, event({"type": "content_block_delta", "index": 1,
                           "delta": {"type": "text_delta", "text": "x"}})), [9]),
     Case("anthropic/tool-input-invalid-json", TOOL, drop(5), [5]),
+    # anyclaude streams each call, then sends it again whole: two blocks of one id
+    Case("anthropic/tool-id-repeated", TOOL, lambda frames: [*frames[:7], *_whole_again(frames), *frames[7:]], [7]),
     Case("anthropic/tool-input-invalid-json", TOOL, edit(4, "delta.partial_json", '["a"'), [6]),
     Case("anthropic/thinking-signature-missing", THINKING, drop(13), [13]),
     Case("anthropic/thinking-signature-repeated", THINKING, insert(14, copy_of(13)), [14]),

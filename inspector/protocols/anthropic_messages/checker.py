@@ -133,6 +133,8 @@ class Checker:
         self._stop_reason_at: int | None = None
         """The `message_delta` that set `_stop_reason`."""
         self._tool_uses = 0
+        self._tool_ids: dict[str, int] = {}
+        """The id of each tool block started so far, and its block index."""
         """Client `tool_use` blocks started (server and MCP tools run on the server: no client acts on them)."""
         self._output_tokens: int | None = None
         self._first_time = FirstTime()  # (rule, culprit) of findings given once per stream
@@ -464,11 +466,24 @@ class Checker:
         if self._certain:
             found.append(R.BLOCK_OVERLAP(index, _overlap_message(block_index, self._certain)))
         block = _Block(block_type, self._accumulator.tool_call(block_index))
-        block.start_input_broken = block_type in TOOL_BLOCKS and type(payload["content_block"].get("input")) is not dict
+        if block_type in TOOL_BLOCKS:
+            started = payload["content_block"]
+            block.start_input_broken = type(started.get("input")) is not dict
+            self._check_tool_id(index, block_index, started.get("id"), found)
         if block_type == "tool_use":
             self._tool_uses += 1
         self._open[block_index] = self._certain[block_index] = self._unreported[block_index] = block
         self._mark_started(block_index)
+
+    def _check_tool_id(self, index: int, block_index: int, tool_id: Any, found: list[Finding]) -> None:
+        if type(tool_id) is not str:
+            return  # the schema says it
+        earlier = self._tool_ids.setdefault(tool_id, block_index)
+        if earlier != block_index:
+            found.append(R.TOOL_ID_REPEATED(index, (
+                f"tool block {block_index} has the id `{tool_id}` of block {earlier}: the SDK's message holds two "
+                "calls with one id, so an agent runs the tool twice, and the API refuses the next turn, which sends "
+                "them back (\"`tool_use` ids must be unique\")")))
 
     def _check_search_results(self, index: int, block: dict, found: list[Finding]) -> None:
         """Each `web_search_result` of a web search's results. One without its `encrypted_content` is typed by the

@@ -47,6 +47,7 @@ DELTA_TYPE_MISMATCH   = rule("anthropic/delta-type-mismatch", E,
                              "a delta that does not fit its block's type (or a delta to a complete block)")
 TOOL_INPUT_INVALID_JSON = rule("anthropic/tool-input-invalid-json", E,
                                "a tool block's joined `partial_json` is not a JSON object at its stop")
+TOOL_ID_REPEATED = rule("anthropic/tool-id-repeated", E, "a tool block with the `id` of an earlier one")
 THINKING_SIGNATURE_MISSING = rule("anthropic/thinking-signature-missing", E,
                                   "a thinking block stops without a `signature_delta`")
 THINKING_SIGNATURE_REPEATED = rule("anthropic/thinking-signature-repeated", E,
