@@ -585,6 +585,24 @@ def test_a_delta_for_no_open_block_is_assembled_where_the_sdk_puts_it(stream: st
         block.input for block in snapshot.content if block.type == "tool_use"]
 
 
+@pytest.mark.parametrize("arguments", ['{"city": "Par', '{"a" 1}', '["a"]', '{"a": 1}}', '{"a": 1,}', '{"a": [1, 2'],
+                         ids=["cut-string", "malformed", "array", "trailing-brace", "trailing-comma", "cut-array"])
+def test_what_the_arguments_finding_says_of_the_sdk_is_what_its_helper_does(arguments: str) -> None:
+    """The message said the SDK's partial parser "silently completes broken JSON, so the tool runs with a truncated
+    input": its helper raises on malformed JSON, and drops a cut string rather than keep it cut."""
+    frames = edit(5, "delta.partial_json", "")(edit(4, "delta.partial_json", arguments)(load(TOOL)))
+    [finding] = [f for f in check_bytes(serialise(frames), protocol="anthropic-messages").findings
+                 if f.rule == "anthropic/tool-input-invalid-json"]
+    try:
+        snapshot = sdk_snapshot(frames)
+    except ValueError as error:
+        assert str(error).startswith("Unable to parse tool parameter JSON from model")
+        assert "helper raises `ValueError`" in finding.message
+    else:
+        [block] = snapshot.content
+        assert f"helper makes the input `{json.dumps(block.input)}` and the tool runs with that" in finding.message
+
+
 def test_an_error_event_is_one_by_its_event_name_whatever_its_data_type() -> None:
     """Found probing llama.cpp's `llama-server`: `event: error` with `data.type` `server_error`. The SDK raises on
     the event name, so the stream ended with an error: not an unknown event that the SDK skips, nor a cut stream."""

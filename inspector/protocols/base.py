@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+import pydantic_core
+
 from ..findings import Finding
 from ..sse import Event
 from .token_limit import TokenLimit
@@ -85,10 +87,23 @@ def arguments_problem(arguments: str) -> str | None:
 ARGUMENTS_HARM = ("no client can run the call as the model meant it: the openai SDK's parse helpers and agent "
                   "frameworks raise on `json.loads`")
 """Why non-object tool arguments are an error (the OpenAI protocols): the tail of the message."""
-ANTHROPIC_ARGUMENTS_HARM = ("no client can run the call as the model meant it: the anthropic SDK's partial parser "
-                            "silently completes broken JSON, so the tool runs with a truncated input, and agent "
-                            "frameworks that decode it themselves raise")
-"""The same for Anthropic Messages, whose SDK hands the app the input it parsed."""
+
+
+def anthropic_arguments_harm(arguments: str) -> str:
+    """The same for Anthropic Messages, whose SDK hands the app the input it parsed: its `messages.stream()` helper
+    parses the joined fragments after every delta in partial mode (jiter's, the parser pydantic-core's `from_json`
+    is built on: the same results), which closes a cut object, drops a cut value, ignores what follows a whole
+    value, and raises on anything else."""
+    try:
+        value = pydantic_core.from_json(arguments, allow_partial=True)
+    except ValueError:
+        sdk = ("the anthropic SDK's `messages.stream()` helper raises `ValueError` (\"Unable to parse tool parameter "
+               "JSON from model\") on this block's deltas")
+    else:
+        shown = json.dumps(value, ensure_ascii=False)
+        shown = shown if len(shown) <= 60 else shown[:60] + "…"
+        sdk = f"the anthropic SDK's `messages.stream()` helper makes the input `{shown}` and the tool runs with that"
+    return f"no client can run the call as the model meant it: {sdk}; agent frameworks that decode it themselves raise"
 
 
 FRAGMENT_GROUP = 256  # fragments joined into one list entry: a list grows once per FRAGMENT_GROUP deltas, not per delta

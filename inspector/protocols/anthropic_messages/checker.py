@@ -17,12 +17,12 @@ from typing import Any, ClassVar
 from ...findings import Finding
 from ...sse import Event
 from ..base import (
-    ANTHROPIC_ARGUMENTS_HARM,
     DONE,
     UNREADABLE,
     Assembly,
     FirstTime,
     ToolCall,
+    anthropic_arguments_harm,
     arguments_problem,
     cut_or_done,
 )
@@ -603,7 +603,7 @@ class Checker:
         if problem is not None:
             found.append(R.TOOL_INPUT_INVALID_JSON(index, f"`{block.type}` block {block_index} stops with input "
                                                           f"`{_excerpt(arguments)}`, {problem}: "
-                                                          f"{ANTHROPIC_ARGUMENTS_HARM}"))
+                                                          f"{anthropic_arguments_harm(arguments)}"))
 
     # --- helpers ------------------------------------------------------------------------------------------------
 
