@@ -310,15 +310,17 @@ def test_garbage_payloads_are_findings_not_exceptions(payload: Any, expected: li
 
 SCHEMA_TAIL = ("; a client reading these fields gets a wrong type or nothing (each field is reported once per event "
                "type)")
+RAISES_TAIL = ("; the anthropic SDK's `messages.stream()` helper raises `TypeError` at this event, which ends the "
+               "app's stream (each field is reported once per event type)")
 
 
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
         pytest.param(edit(3, "delta.text", 5), "`content_block_delta` does not fit its schema: `delta.text`: expected "
-                     "a string, got integer `5`", id="wrong-type"),
+                     "a string, got integer `5`" + RAISES_TAIL, id="wrong-type"),
         pytest.param(edit(3, "delta", {"type": "text_delta"}), "`content_block_delta` does not fit its schema: "
-                     "`delta.text` is required but missing", id="missing"),
+                     "`delta.text` is required but missing" + RAISES_TAIL, id="missing"),
         pytest.param(edit(0, "message.role", "user"), "`message_start` does not fit its schema: `message.role`: "
                      'expected \'assistant\', got string `"user"`', id="literal"),
         pytest.param(edit(10, "usage.input_tokens", -3), "`message_delta` does not fit its schema: "
@@ -329,7 +331,8 @@ SCHEMA_TAIL = ("; a client reading these fields gets a wrong type or nothing (ea
 )
 def test_schema_message_names_the_field_and_what_was_expected(mutate: Mutation, message: str) -> None:
     check = check_bytes(serialise(mutate(load(TEXT))))
-    assert [(f.rule, f.message) for f in check.findings] == [("anthropic/schema", message + SCHEMA_TAIL)]
+    tail = "" if message.endswith(RAISES_TAIL) else SCHEMA_TAIL
+    assert [(f.rule, f.message) for f in check.findings] == [("anthropic/schema", message + tail)]
 
 
 def test_unknown_fields_are_tolerated() -> None:
@@ -601,6 +604,53 @@ def test_what_the_arguments_finding_says_of_the_sdk_is_what_its_helper_does(argu
     else:
         [block] = snapshot.content
         assert f"helper makes the input `{json.dumps(block.input)}` and the tool runs with that" in finding.message
+
+
+def _without(position: int, path: str) -> Mutation:
+    """Remove the field at a dotted `path` of one event's data."""
+    def run(frames: list[Frame]) -> list[Frame]:
+        target = frames[position][1]
+        *parents, last = path.split(".")
+        for key in parents:
+            target = target[key]
+        del target[last]
+        return frames
+
+    return run
+
+
+@pytest.mark.parametrize(("stream", "mutation"), [
+    (TEXT, _without(3, "delta.text")),
+    (TEXT, edit(3, "delta.text", 5)),
+    (TOOL, _without(4, "delta.partial_json")),  # anyclaude's Gemini translation
+    (THINKING, _without(3, "delta.thinking")),
+    (THINKING, _without(13, "delta.signature")),  # the helper sets it to None: no raise
+    (TEXT, edit(3, "delta", None)),
+    (TEXT, edit(3, "index", None)),
+    (TEXT, edit(3, "index", "0")),  # the SDK's model coerces it to 0
+    (TEXT, _without(10, "usage")),
+    (TEXT, edit(10, "usage", {})),  # `output_tokens` read as missing: no raise
+    (TEXT, _without(10, "delta")),
+    (TEXT, edit(1, "content_block", None)),
+    # a text delta for a tool block: the helper skips it
+    (TOOL, lambda frames: edit(5, "delta.partial_json", "")(edit(4, "delta.type", "text_delta")(frames))),
+], ids=["text-missing", "text-number", "partial-json-missing", "thinking-missing", "signature-missing",
+        "delta-null", "index-null", "index-string", "usage-missing", "usage-empty", "message-delta-without-delta",
+        "block-null", "text-delta-for-a-tool"])
+def test_a_schema_finding_says_the_sdk_helper_raises_exactly_where_it_does(stream: str, mutation: Mutation) -> None:
+    """Found on anyclaude: `input_json_delta` without `partial_json` said "a client reading these fields gets a
+    wrong type or nothing", where `messages.stream()` raises `TypeError` there and the app's stream ends."""
+    frames = mutation(load(stream))
+    try:
+        sdk_snapshot(frames)
+        raised = None
+    except (TypeError, AttributeError, IndexError) as error:
+        raised = type(error).__name__
+    said = [f.message for f in check_bytes(serialise(frames), protocol="anthropic-messages").findings
+            if f.rule == "anthropic/schema"]
+    assert said, "the broken field is a schema finding"
+    helper = [message.split("helper raises `")[1].split("`")[0] for message in said if "helper raises `" in message]
+    assert helper == ([raised] if raised else [])
 
 
 def test_an_error_event_is_one_by_its_event_name_whatever_its_data_type() -> None:

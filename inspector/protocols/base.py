@@ -95,7 +95,9 @@ def anthropic_arguments_harm(arguments: str) -> str:
     is built on: the same results), which closes a cut object, drops a cut value, ignores what follows a whole
     value, and raises on anything else."""
     try:
-        value = pydantic_core.from_json(arguments, allow_partial=True)
+        value = pydantic_core.from_json(arguments.encode(), allow_partial=True)
+    except UnicodeEncodeError:  # a lone surrogate, from a `\ud83d` escape in the JSON of a delta
+        sdk = "the anthropic SDK's `messages.stream()` helper raises `UnicodeEncodeError` on this block's deltas"
     except ValueError:
         sdk = ("the anthropic SDK's `messages.stream()` helper raises `ValueError` (\"Unable to parse tool parameter "
                "JSON from model\") on this block's deltas")

@@ -82,6 +82,15 @@ class _Block:
     start's value is the tool's input, not an empty one."""
 
 
+_SDK_APPENDS: dict[Any, tuple[tuple[str, ...], str]] = {
+    "text_delta": (("text",), "text"),
+    "input_json_delta": (("tool_use", "server_tool_use"), "partial_json"),
+    "thinking_delta": (("thinking",), "thinking"),
+}
+"""Delta type -> (the block types whose value the SDK's stream helper extends with it, the delta's field): a field
+that is not a string there raises `TypeError` in the helper."""
+
+
 def _server_loop(body: dict[str, Any], usage: dict[str, Any]) -> bool:
     """Whether the request offers a server tool (`web_search_…`, `code_execution_…`: every tool with a `type` but
     `custom`), or the usage counts server tool calls or several sampling iterations: the answer may then hold
@@ -612,9 +621,39 @@ class Checker:
         problem = schema_problem(model, payload, prefix,
                                  lambda path: self._first_time(R.SCHEMA_MISMATCH.id, (kind, path)))
         if problem:  # NOTE: a field reported before is one broken habit of the endpoint, not a new finding
-            found.append(R.SCHEMA_MISMATCH(index, f"`{kind}` does not fit its schema: {problem}; a client reading "
-                                                  "these fields gets a wrong type or nothing (each field is "
-                                                  "reported once per event type)"))
+            raised = None if prefix else self._sdk_raises(kind, payload)
+            harm = ("a client reading these fields gets a wrong type or nothing" if raised is None else
+                    f"the anthropic SDK's `messages.stream()` helper raises `{raised}` at this event, which ends the "
+                    "app's stream")
+            found.append(R.SCHEMA_MISMATCH(index, f"`{kind}` does not fit its schema: {problem}; {harm} (each field "
+                                                  "is reported once per event type)"))
+
+    def _sdk_raises(self, kind: str, payload: dict) -> str | None:
+        """The exception the SDK's stream helper raises at this event (`accumulate_event`, tried), which reads these
+        fields unchecked; None where it takes the event. An index past the blocks is `block-not-open`'s to say."""
+        if kind in ("message_start", "content_block_start"):
+            field = "message" if kind == "message_start" else "content_block"
+            return None if type(payload.get(field)) is dict else "AttributeError"
+        if kind == "message_delta":
+            fine = type(payload.get("delta")) is dict and type(payload.get("usage")) is dict
+            return None if fine else "AttributeError"
+        if kind != "content_block_delta":
+            return None
+        delta, at = payload.get("delta"), payload.get("index")
+        if type(delta) is not dict:
+            return "AttributeError"
+        if at is None:
+            return "TypeError"
+        if type(at) is not int:
+            return None  # NOTE: the SDK coerces some (`"0"`, `0.0`, `true`) and not others: not claimed
+        content = self._accumulator.content
+        if not -len(content) <= at < len(content):
+            return None
+        delta_type = delta.get("type")
+        takes = _SDK_APPENDS.get(delta_type) if type(delta_type) is str else None
+        if takes is None or content[at].type not in takes[0] or type(delta.get(takes[1])) is str:
+            return None
+        return "TypeError"
 
     def _once(self, found: list[Finding], rule: Any, index: int, culprit: Any, message: str) -> None:
         """Report `rule` for `culprit` only the first time: one broken habit of an endpoint is one finding."""
