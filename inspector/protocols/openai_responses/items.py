@@ -76,6 +76,9 @@ from .state import (
 
 SDK_PART_EVENTS = frozenset({"response.output_text.delta", "response.output_text.done"})
 """The events the openai SDK's stream helper applies to a content part, by index (others it passes on as they are)."""
+SDK_ITEM_EVENTS = SDK_PART_EVENTS | {"response.content_part.added", "response.function_call_arguments.delta"}
+"""The events the openai SDK's stream helper applies to an item, looked up as `output[output_index]` (others,
+`output_item.done` too, it passes on as they are)."""
 JSON_ARGUMENT_ITEMS = frozenset({"function_call", "mcp_call"})
 """Items whose `arguments` are the JSON object a tool runs with (a `custom_tool_call`'s `input` is free text)."""
 
@@ -108,6 +111,8 @@ class OutputState:
         self.saw_unknown = False
         """An event of unknown content came: it may have been an item's `output_item.done`."""
         self.done_by_id: dict[str, dict[str, Any]] = {}
+        self.done_only: set[str] = set()
+        """Ids of items that came only in their `output_item.done` (said there): judged as they came."""
         self.misplaced = False
         """An `output_item.added` broke the index order (a gap or a reuse): from there the indexes no longer say
         which item is which, and the final output is held to the items by id."""
@@ -244,7 +249,7 @@ class OutputState:
             moved = self._open_elsewhere(position, snapshot.get("id"))
             if moved is not None:
                 if self.once("moved", moved.id):
-                    self.found.append(self._misplaced(index, "`output_item.done`", position, item, moved))
+                    self.found.append(self._misplaced(index, "response.output_item.done", position, item, moved))
                 item = self._shadow(moved.index, moved.id, pop=True) or moved
         if item is not None and self.open.get(item.index) is item:
             del self.open[item.index]
@@ -253,8 +258,9 @@ class OutputState:
             del self.open[position]
         if item is None:
             if not 0 <= position < self.frontier or position in self.item_ids:
-                self.found.append(ITEM_NOT_OPEN(index, self._not_open(position, "`output_item.done`")))
-                return
+                self.found.append(ITEM_NOT_OPEN(index, self._not_open(position, "response.output_item.done")))
+                if not self._done_only(position, snapshot):
+                    return
             item = self._adopt(position, snapshot.get("id"), None)
             del self.open[position]
         done_id = snapshot.get("id")
@@ -305,15 +311,17 @@ class OutputState:
         item = self._shadow(added[1], item_id) or self.open.get(added[1])
         return item if item is not None and item.id == item_id else None
 
-    def _misplaced(self, index: int, what: str, position: int, there: OpenItem | None, item: OpenItem) -> Finding:
+    def _misplaced(self, index: int, kind: str, position: int, there: OpenItem | None, item: OpenItem) -> Finding:
         """An event whose `item_id` names an open item added at another `output_index` than the one it names (once
         per item: its later events go to it, as they do in a client that routes by `item_id`)."""
         rule, at = (ITEM_NOT_OPEN, "where no item is open") if there is None else (
             ITEM_ID_MISMATCH, f"where item `{there.id}` is open")
+        sdk = (f"the SDK's stream helper looks up `output[{position}]` and fails or puts this in the wrong item"
+               if kind in SDK_ITEM_EVENTS else "the SDK's stream helper passes it on without looking it up")
         return rule(index, (
-            f"{what} names `output_index` {position} ({at}), but its item `{item.id}` was added at `output_index` "
-            f"{item.index}: a client that routes events by `item_id` finds the item, the SDK looks up "
-            f"`output[{position}]` and fails or puts this in the wrong item"))
+            f"`{kind}` names `output_index` {position} ({at}), but its item `{item.id}` was added at `output_index` "
+            f"{item.index}: a client that routes events by `item_id` finds the item, one that goes by `output_index` "
+            f"does not; {sdk}"))
 
     def _shadow(self, position: int, item_id: Any, pop: bool = False) -> OpenItem | None:
         """The item added under `item_id` at this reused index, if there is one."""
@@ -323,6 +331,17 @@ class OutputState:
         if pop:
             del self.shadows[item_id]
         return shadow
+
+    def _done_only(self, position: int, snapshot: dict[str, Any]) -> bool:
+        """Whether an `output_item.done` that no `output_item.added` opened brings a new item, at an index no item had
+        (gpt-oss's reference server sends its function calls so). The SDK passes the event on and the final
+        response holds the item, which the app gets: it is judged as it came (its arguments, its place in the final
+        output), once said not opened."""
+        done_id = snapshot.get("id")
+        if position < 0 or position in self.item_ids or type(done_id) is not str or done_id in self.added_ids:
+            return False
+        self.done_only.add(done_id)
+        return True
 
     def _adopted_done(self, index: int, item: OpenItem, snapshot: dict[str, Any]) -> None:
         """`output_item.done` of an adopted item: what it shows of the item becomes known (id, type, tool call)."""
@@ -426,12 +445,15 @@ class OutputState:
         if problem:
             self.found.append(SCHEMA(index, f"`{event_type}`: {problem}: {UNCHECKED}"))
 
-    def _not_open(self, position: int, what: str) -> str:
+    def _not_open(self, position: int, kind: str) -> str:
         if position in self.done_at:
-            return (f"{what} names `output_index` {position}, whose item was already done at event "
+            return (f"`{kind}` names `output_index` {position}, whose item was already done at event "
                     f"{self.done_at[position]}: the client has closed that item and drops or misplaces this")
-        return (f"{what} names `output_index` {position}, which no `output_item.added` opened: the SDK looks up "
-                "`output[index]` and fails, or attaches the data to the wrong item")
+        harm = ("the SDK's `responses.stream()` helper looks up `output[index]` for it and fails, or applies it to "
+                "the wrong item" if kind in SDK_ITEM_EVENTS else
+                "a client that keeps items by `output_index` has none there (the openai SDK's stream helper passes "
+                "this event on without looking it up)")
+        return f"`{kind}` names `output_index` {position}, which no `output_item.added` opened: {harm}"
 
     # ---- child events ------------------------------------------------------------------------------------
 
@@ -445,14 +467,14 @@ class OutputState:
             moved = self._open_elsewhere(position, item_id)
             if moved is not None:
                 if self.once("moved", item_id):
-                    self.found.append(self._misplaced(index, f"`{kind}`", position, item, moved))
+                    self.found.append(self._misplaced(index, kind, position, item, moved))
                 item = moved
         if item is None and position == self.maybe_added and position not in self.item_ids:
             item = self._ghost(position, item_id, _only(item_types))
         if item is None:
             if not 0 <= position < self.frontier or position in self.item_ids:
                 if self.once("not-open", kind, position):
-                    self.found.append(ITEM_NOT_OPEN(index, self._not_open(position, f"`{kind}`")))
+                    self.found.append(ITEM_NOT_OPEN(index, self._not_open(position, kind)))
                 return None
             item = self._adopt(position, item_id, _only(item_types))
         if item_id is not None and item_id != item.id:
@@ -929,14 +951,14 @@ class OutputState:
         """After an `output_index` gap or reuse (reported where it came) the indexes no longer say which item is
         which: the output is held to the items the stream added, by id (an id added twice is one item)."""
         self._check_output_count(index, kind, output, partial,
-                                 len(self.added_ids) + self.added_without_id + len(self.ghosts))
+                                 len(self.added_ids) + self.added_without_id + len(self.ghosts) + len(self.done_only))
         if self.saw_unknown and not partial:
             self._check_unread_arguments(index, kind, output)
         for position, entry in enumerate(output):
             got_id = entry.get("id") if isinstance(entry, dict) else None
             if type(got_id) is not str:
                 continue
-            if got_id not in self.added_ids:
+            if got_id not in self.added_ids and got_id not in self.done_only:
                 if not self.could_add and not self.ghosts:  # NOTE: an unreadable event may have added it
                     self.found.append(TERMINAL_OUTPUT(index, (
                         f"`{kind}` `response.output[{position}].id` is `{got_id}`, which no `output_item.added` "
