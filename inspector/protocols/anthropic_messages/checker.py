@@ -82,7 +82,7 @@ class _Block:
     start's value is the tool's input, not an empty one."""
 
 
-_SDK_APPENDS: dict[Any, tuple[tuple[str, ...], str]] = {
+_SDK_APPENDS: dict[str, tuple[tuple[str, ...], str]] = {
     "text_delta": (("text",), "text"),
     "input_json_delta": (("tool_use", "server_tool_use"), "partial_json"),
     "thinking_delta": (("thinking",), "thinking"),
@@ -142,9 +142,9 @@ class Checker:
         self._stop_reason_at: int | None = None
         """The `message_delta` that set `_stop_reason`."""
         self._tool_uses = 0
+        """Client `tool_use` blocks started (server and MCP tools run on the server: no client acts on them)."""
         self._tool_ids: dict[str, int] = {}
         """The id of each tool block started so far, and its block index."""
-        """Client `tool_use` blocks started (server and MCP tools run on the server: no client acts on them)."""
         self._output_tokens: int | None = None
         self._first_time = FirstTime()  # (rule, culprit) of findings given once per stream
         self._unreadable_at: int | None = None
