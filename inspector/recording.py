@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 FORMAT = "sse-recording"
 VERSION = 1
 END_REASONS = ("complete", "upstream-closed", "client-disconnected", "error")
+ENDED_BEFORE_TERMINAL = "the body ended before the protocol's terminal event"
+"""The end line's `error` of an `upstream-closed` body that ended as HTTP says (its last chunk came) before the
+protocol's terminal event: the server stopped early without breaking the connection. Any other `upstream-closed` is a
+broken connection (mitmproxy's or the HTTP client's message)."""
 
 _TOO_DEEP = "JSON nested too deeply to read"
 _MAX_TIME = 1e7  # seconds (about 4 months): anything later in a recording is a broken time, not a slow stream
@@ -142,6 +146,12 @@ class End:
     t: float | None
     reason: str
     error: str | None = None
+
+    @property
+    def connection_broke(self) -> bool:
+        """The upstream broke the connection in the middle of the body, so the client got a cut body, not a clean
+        end: an `upstream-closed` end, but for a body that ended as HTTP says before the protocol's last event."""
+        return self.reason == "upstream-closed" and self.error != ENDED_BEFORE_TERMINAL
 
 
 # -- writing -----------------------------------------------------------------------------------------------------

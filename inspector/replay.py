@@ -3,7 +3,8 @@
 A tornado server on 127.0.0.1 answers each POST with a recording's status, headers and chunks, paced by the
 recorded times divided by `speed` (a raw SSE file has no times: one event every 20 ms). Several recordings are
 matched by request path, then served in turn. Two faults help client developers test their error paths:
-`cut_after` drops the connection once N events went out, `stall_at` pauses before event N.
+`cut_after` drops the connection once N events went out, `stall_at` pauses before event N. A recording whose
+upstream broke the connection mid-body is replayed so: the connection breaks after its last chunk.
 
 `schedule()` turns a stream into timed steps without any I/O, so pacing and faults are tested on their own;
 the handler only carries the steps out. `ReplayServer` runs the same server in a background thread (tests,
@@ -72,6 +73,9 @@ class Entry:
     """As tornado sends them (`_wire_header`)."""
     left_out: tuple[str, ...] = ()
     """The names of recorded headers no HTTP/1.1 response can carry."""
+    broken: bool = False
+    """The upstream broke the connection after the recorded chunks (`End.connection_broke`): the replay breaks it
+    too, so the client meets the error the recorded one met, not a clean end."""
 
     def chunks(self) -> Iterator[Chunk]:
         """The stream's chunks, read afresh from the file for every request (nothing is kept in memory)."""
@@ -95,6 +99,7 @@ def _entry(file: str) -> Entry:
     for chunk in source.chunks():  # one whole read: a broken line fails now, not in the middle of a response
         if header is None and sniffed is None:
             sniffed = _protocol_of(parser.feed(chunk.data))
+    broken = source.end is not None and source.end.connection_broke
     if header is None:
         return Entry(file, None, sniffed, 200, (("Content-Type", "text/event-stream"),))
     headers, left_out = [], []
@@ -109,7 +114,7 @@ def _entry(file: str) -> Entry:
     if not recorded:  # no headers known (an imported body's): the type of what is served; else as the server sent
         headers.append(("Content-Type", "text/event-stream"))  # them, a missing content type too (anyclaude's)
     protocol = header.protocol or detect.from_path(header.path)
-    return Entry(file, header.path, protocol, header.status or 200, tuple(headers), tuple(left_out))
+    return Entry(file, header.path, protocol, header.status or 200, tuple(headers), tuple(left_out), broken)
 
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -246,9 +251,11 @@ class Cut:
 Step = Send | Pause | Cut
 
 
-def schedule(chunks: Iterable[Chunk], speed: float = 1.0, faults: Faults = Faults()) -> Iterator[Step]:
+def schedule(chunks: Iterable[Chunk], speed: float = 1.0, faults: Faults = Faults(), *,
+             broken: bool = False) -> Iterator[Step]:
     """The steps that replay `chunks`: recorded chunks unchanged at their time / speed, untimed bytes one event
-    per `RAW_EVENT_INTERVAL / speed`; a chunk is split only where a fault sits between two of its events."""
+    per `RAW_EVENT_INTERVAL / speed`; a chunk is split only where a fault sits between two of its events. `broken`:
+    the recorded connection broke after the last chunk, so the replay ends with a `Cut`."""
     if speed <= 0:
         raise ValueError(f"speed must be positive, got {speed}")
     interval = RAW_EVENT_INTERVAL / speed
@@ -283,6 +290,8 @@ def schedule(chunks: Iterable[Chunk], speed: float = 1.0, faults: Faults = Fault
             pending.clear()
     if pending:
         yield Send(events * interval, bytes(pending))
+    if broken:
+        yield Cut()
 
 
 def _pieces(parser: SSEParser, data: bytes) -> Iterator[tuple[bytes, int]]:
@@ -394,7 +403,7 @@ class _ReplayHandler(tornado.web.RequestHandler):
         self.clear_header("Content-Type")
         for name, value in entry.headers:
             self.add_header(name, value)
-        steps = schedule(entry.chunks(), self.replay.speed, self.replay.faults)
+        steps = schedule(entry.chunks(), self.replay.speed, self.replay.faults, broken=entry.broken)
         try:
             await self.flush()
             out = _Outlet(self, self.running.stop)
@@ -501,6 +510,7 @@ def describe(entries: Sequence[Entry]) -> list[str]:
         f"{entry.request_path or _answered_without_path(entry)}  {entry.protocol or 'unknown protocol'}  "
         f"{Path(entry.file).name}"
         + (f"  (not sendable, left out: {', '.join(entry.left_out)})" if entry.left_out else "")
+        + ("  (ends by breaking the connection, as recorded)" if entry.broken else "")
         for entry in entries
     ]
 

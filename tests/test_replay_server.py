@@ -185,6 +185,29 @@ def test_cut_after_drops_the_connection_after_that_many_events(cut_after: int) -
     assert (received, failure) == (_data_lines(path)[:cut_after], httpx.RemoteProtocolError)
 
 
+@pytest.mark.parametrize(("error", "failure"), [
+    ("peer closed connection without sending complete message body", httpx.RemoteProtocolError),
+    ("the body ended before the protocol's terminal event", None),  # the server ended the body early, cleanly
+], ids=["connection-broke", "body-ended-early"])
+def test_a_recording_whose_upstream_broke_the_connection_is_replayed_breaking_it(tmp_path: Path, error: str,
+                                                                                  failure: type | None) -> None:
+    """Found replaying gpt-oss's reference server: its recorded stream broke mid-body (the SDK raised
+    `RemoteProtocolError`); replayed, it ended cleanly, and the SDK's helper raised another error instead."""
+    corpus = CORPUS / "openai-chat/openai-python__text-plain.sse"
+    lines = _data_lines(corpus)[:5]
+    writer = RecordingWriter(tmp_path / "cut.jsonl", Header(
+        request={"method": "POST", "url": "http://127.0.0.1/v1/chat/completions", "headers": {}},
+        response={"status": 200, "headers": {"content-type": "text/event-stream"}}))
+    writer.chunk(0.01, "".join(f"data: {line}\n\n" for line in lines).encode())
+    writer.end(0.02, "upstream-closed", error)
+    writer.close()
+    with _serve(writer.path) as server:
+        received = _events_until_failure(f"{server.url}/v1/chat/completions", httpx.Timeout(10))
+    assert received == (lines, failure)
+    [line] = describe(Replay.from_paths([str(writer.path)]).catalog.entries)
+    assert ("ends by breaking the connection, as recorded" in line) == (failure is not None)
+
+
 def test_stall_at_holds_back_the_event_and_everything_after_it() -> None:
     """The client's read timeout (1 s) is far shorter than the stall (30 s) and far longer than the pacing."""
     path = CORPUS / "openai-chat/openai-python__text-plain.sse"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ..escape import visible
 from ..findings import Finding, Severity, Tally
 from ..inputs import open_source
-from ..recording import Chunk, ChunkRun
+from ..recording import ENDED_BEFORE_TERMINAL, Chunk, ChunkRun
 from ..timing import FirstTokenClock
 from ..wording import plural
 from .stream import Ending, StreamRecording
@@ -163,7 +163,7 @@ def end_reason(
         return "complete", None
     if ending.kind == "response":
         if expects_terminal:
-            return "upstream-closed", "the body ended before the protocol's terminal event"
+            return "upstream-closed", ENDED_BEFORE_TERMINAL
         return "complete", None
     return _REASON_BY_ENDING[ending.kind], ending.error
 
