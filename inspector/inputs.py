@@ -62,6 +62,11 @@ class Source:
         return self.end.reason if self.end is not None else None
 
     @property
+    def broken_by(self) -> str | None:
+        """The message of the connection the server broke mid-body, once the chunks are read (None: it did not)."""
+        return self.end.broken_by if self.end is not None else None
+
+    @property
     def is_recording(self) -> bool:
         return self.header is not None
 
@@ -102,7 +107,7 @@ class Source:
         check.events_wanted = False
         for _ in self.feed_to(check.feed):
             pass
-        check.close(self.end_reason)
+        check.close(self.end_reason, broken_by=self.broken_by)
         return check
 
 

@@ -432,6 +432,7 @@ class Probe:
         started_at, started = now_iso(), time.monotonic()
         check: StreamCheck | None = None
         hung_up: str | None = None
+        broken: str | None = None
         try:
             with client.stream("POST", self.url, json=body, headers=headers) as response:
                 if response.status_code in REFUSED_KEY:
@@ -446,12 +447,12 @@ class Probe:
         except (httpx.ConnectError, httpx.ConnectTimeout):
             raise  # `run` decides: the endpoint is out of reach, or this scenario failed
         except httpx.HTTPError as error:
-            result.failure = _describe(error)
+            result.failure = broken = _describe(error)  # as the recording's end line says it (`_stream`)
         except _StoppedReading as error:
             result.failure, hung_up = str(error), HUNG_UP  # the server's end-of-stream rules are not judged
         if check is None:
             return result
-        check.close(hung_up)
+        check.close(hung_up, broken_by=broken)
         result.events = check.events
         if check.looks_like not in (None, self.protocol):
             result.looks_like = check.looks_like  # its findings against the wrong protocol would only be noise

@@ -148,10 +148,13 @@ class End:
     error: str | None = None
 
     @property
-    def connection_broke(self) -> bool:
-        """The upstream broke the connection in the middle of the body, so the client got a cut body, not a clean
-        end: an `upstream-closed` end, but for a body that ended as HTTP says before the protocol's last event."""
-        return self.reason == "upstream-closed" and self.error != ENDED_BEFORE_TERMINAL
+    def broken_by(self) -> str | None:
+        """The message of the connection the upstream broke in the middle of the body, so the client got a cut body,
+        not a clean end (None: it did not): an `upstream-closed` end, but for a body that ended as HTTP says before
+        the protocol's last event."""
+        if self.reason != "upstream-closed" or self.error == ENDED_BEFORE_TERMINAL:
+            return None
+        return self.error or "no message"
 
 
 # -- writing -----------------------------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ class Entry:
     left_out: tuple[str, ...] = ()
     """The names of recorded headers no HTTP/1.1 response can carry."""
     broken: bool = False
-    """The upstream broke the connection after the recorded chunks (`End.connection_broke`): the replay breaks it
+    """The upstream broke the connection after the recorded chunks (`End.broken_by`): the replay breaks it
     too, so the client meets the error the recorded one met, not a clean end."""
 
     def chunks(self) -> Iterator[Chunk]:
@@ -99,7 +99,7 @@ def _entry(file: str) -> Entry:
     for chunk in source.chunks():  # one whole read: a broken line fails now, not in the middle of a response
         if header is None and sniffed is None:
             sniffed = _protocol_of(parser.feed(chunk.data))
-    broken = source.end is not None and source.end.connection_broke
+    broken = source.end is not None and source.end.broken_by is not None
     if header is None:
         return Entry(file, None, sniffed, 200, (("Content-Type", "text/event-stream"),))
     headers, left_out = [], []

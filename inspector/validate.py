@@ -147,13 +147,14 @@ class StreamCheck:
             self._event(event)
         return events
 
-    def close(self, end_reason: str | None = None) -> list[Finding]:
+    def close(self, end_reason: str | None = None, *, broken_by: str | None = None) -> list[Finding]:
         """End of stream: end-of-stream rules of every layer. Returns all findings, in event order.
 
         `end_reason` is the recording's (`complete`, `upstream-closed`, `client-disconnected`, `error`; None for a
         raw body). When the client went away or the recorder failed, the server never got to finish: its
         end-of-stream rules (a terminal event, closed items, and the body's own: a last event closed, an event at
-        all) are not judged, and one warning says so.
+        all) are not judged, and one warning says so. `broken_by`: the message of a connection the server broke
+        mid-body (`End.broken_by`): the end rules say the client was told.
         """
         if self._error_body is not None:
             self._report(HTTP_STATUS(None, _status_message(self.status, bytes(self._error_body))))
@@ -181,6 +182,7 @@ class StreamCheck:
         elif self.checker is not None:
             self._report(*self._out_of_band())
             missing = self.checker.end_missing if lost_end else None  # said once: the lost end, by the SSE layer
+            self.checker.connection_broke = broken_by
             self._report(*(finding for finding in self.checker.finish(self.last_index) if finding.rule != missing))
             if self.request_body is not None and (over := self.checker.token_limit.judge(
                     self.request_body, self.assembly.usage)) is not None:

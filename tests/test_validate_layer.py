@@ -1,6 +1,7 @@
 """The common validation layer (HTTP, SSE, JSON rules and detection) and the `validate` command's formats."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 from xml.etree import ElementTree
@@ -343,3 +344,37 @@ def test_usage_asked_for_and_never_sent_is_said_from_the_recorded_request(tmp_pa
     source = open_source(str(usage_recording(tmp_path, body, stream, "u.jsonl")))
     check = source.validate()
     assert [pair for pair in rules(check) if pair[0] in ("chat/usage-not-sent", "chat/done-missing")] == expected
+
+
+CUT_STREAMS = {  # protocol: (URL, corpus stream, its end-missing rule)
+    "chat": ("https://api.openai.com/v1/chat/completions", "openai-chat/openai-python__text-plain.sse",
+             "chat/done-missing"),
+    "responses": ("https://api.openai.com/v1/responses", "openai-responses/vercel-ai__text-minimal.sse",
+                  "responses/terminal-missing"),
+    "anthropic": ("https://api.anthropic.com/v1/messages", "anthropic-messages/vercel-ai__text.sse",
+                  "anthropic/terminal-missing"),
+    "gemini": ("https://generativelanguage.googleapis.com/v1beta/models/m:streamGenerateContent?alt=sse",
+               "gemini-generate-content/pydantic-ai__text-multichunk.sse", "gemini/finish-missing"),
+}
+BROKE = "peer closed connection without sending complete message body"
+
+
+@pytest.mark.parametrize("protocol", list(CUT_STREAMS))
+@pytest.mark.parametrize("error", [BROKE, "the body ended before the protocol's terminal event"],
+                         ids=["connection-broke", "body-ended-early"])
+def test_a_stream_whose_connection_broke_is_not_said_to_leave_the_client_unaware(tmp_path: Path, protocol: str,
+                                                                               error: str) -> None:
+    """Found recording gpt-oss's reference server, whose stream broke mid-body: `responses/terminal-missing` said
+    the SDK raises "Didn't receive a `response.completed` event", where httpx raises `RemoteProtocolError` first;
+    the other protocols said the client "cannot tell" the answer from a lost connection, which it was told of."""
+    url, stream, rule_id = CUT_STREAMS[protocol]
+    writer = RecordingWriter(tmp_path / "cut.jsonl", Header(
+        request={"method": "POST", "url": url, "headers": {}},
+        response={"status": 200, "headers": {"content-type": "text/event-stream"}}))
+    frames = re.split(rb"\r?\n\r?\n", (CORPUS / stream).read_bytes())
+    writer.chunk(0.1, b"".join(frame + b"\n\n" for frame in frames[:2]))
+    writer.end(0.2, "upstream-closed", error)
+    writer.close()
+    [message] = [f.message for f in open_source(str(writer.path)).validate().findings if f.rule == rule_id]
+    told = f"the server broke the connection ({BROKE}), so the client's HTTP library raises (httpx: `RemoteProto"
+    assert (told in message) == (error == BROKE)

@@ -32,6 +32,14 @@ class _Done:
 DONE: Any = _Done()
 
 
+def broken_connection(message: str) -> str:
+    """How a stream ended whose connection the server broke in the middle of the body (the recording's end line
+    says so): the client was told, by its HTTP library, so it knows the answer is cut."""
+    shown = message if len(message) <= 80 else message[:79] + "…"
+    return (f"the server broke the connection ({shown}), so the client's HTTP library raises (httpx: "
+            "`RemoteProtocolError`) and the client knows the answer is cut")
+
+
 def cut_or_done(done_at: int | None, end_index: int | None) -> str:
     """How a stream without its terminal event ended, as the wire shows it: cut, or with a `data: [DONE]` as its
     last event (Chat Completions' end, which a server of another protocol may send as its own)."""
@@ -265,6 +273,9 @@ class Checker(Protocol):
     token_limit: ClassVar[TokenLimit]
     """Where the request caps the answer's tokens and the usage counts them: judged at the end, against the
     recorded request body."""
+
+    connection_broke: str | None
+    """Set before `finish` when the recording says the server broke the connection mid-body: its message."""
 
     @staticmethod
     def ends_stream(payload: Any) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ..escape import visible
 from ..findings import Finding, Severity, Tally
 from ..inputs import open_source
-from ..recording import ENDED_BEFORE_TERMINAL, Chunk, ChunkRun
+from ..recording import ENDED_BEFORE_TERMINAL, Chunk, ChunkRun, End
 from ..timing import FirstTokenClock
 from ..wording import plural
 from .stream import Ending, StreamRecording
@@ -119,7 +119,7 @@ def judge(finished: Finished) -> StreamResult:
     expects_terminal = (bool(summary.get("sse")) and check.checker is not None
                         and status is not None and 200 <= status < 300)
     reason, error = end_reason(finished.ending, finished.failure, check.assembly.ended, expects_terminal)
-    findings = check.close(reason)
+    findings = check.close(reason, broken_by=End(None, reason, error).broken_by)
     clock.first_token(check.assembly.first_content_index)
     return StreamResult(
         path=finished.path, started=finished.started, method=summary["method"], url_path=summary["path"],

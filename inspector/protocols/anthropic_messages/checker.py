@@ -24,6 +24,7 @@ from ..base import (
     ToolCall,
     anthropic_arguments_harm,
     arguments_problem,
+    broken_connection,
     cut_or_done,
 )
 from ..delta_shape import DeltaShape, Hole
@@ -114,6 +115,7 @@ class Checker:
         return type(payload) is dict and payload.get("type") in TERMINAL_EVENTS
 
     def __init__(self) -> None:
+        self.connection_broke: str | None = None
         self.assembly = Assembly(self.name)
         self._accumulator = Accumulator(self.assembly)
         self._events = 0
@@ -256,10 +258,11 @@ class Checker:
         if self._terminal is None:
             last = (f" (event {end_index}, the last one, could not be read and may have been it)"
                     if self._unreadable_at is not None and self._unreadable_at == end_index else "")
+            how = (broken_connection(self.connection_broke) if self.connection_broke else
+                   f"{cut_or_done(self._done_at, end_index)}, and the client cannot tell a finished message from a "
+                   "lost connection")
             found.append(R.TERMINAL_MISSING(end_index, f"the stream ended without a readable `message_stop` (or "
-                                                       f"`error`){last}: {cut_or_done(self._done_at, end_index)}, "
-                                                       "and the client cannot tell a finished message from a lost "
-                                                       "connection"))
+                                                       f"`error`){last}: {how}"))
             self._report_unclosed(end_index, "the stream ended", found)
         return found
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from ...findings import Finding
 from ...sse import Event
-from ..base import DONE, UNREADABLE, Assembly, FirstTime, cut_or_done
+from ..base import DONE, UNREADABLE, Assembly, FirstTime, broken_connection, cut_or_done
 from ..delta_shape import DeltaShape, Hole
 from ..schema import excerpt, json_type
 from ..token_limit import TokenLimit
@@ -80,6 +80,7 @@ class Checker:
                                                      is not None for candidate in candidates)))
 
     def __init__(self) -> None:
+        self.connection_broke: str | None = None
         self.assembly = Assembly(self.name)
         self._accumulator = Accumulator(self.assembly)
         self._events = 0
@@ -213,11 +214,11 @@ class Checker:
                                                          "(`willContinue: true` and no closing part): the call "
                                                          "is incomplete"))
         if self._finished_at is None and self.assembly.error is None and not last_unreadable:
+            how = (broken_connection(self.connection_broke) if self.connection_broke else
+                   f"{cut_or_done(self._done_at, end_index)}, and a client cannot tell a finished answer from a lost "
+                   "connection (vercel reports finish reason `other`)")
             found.append(R.FINISH_MISSING(end_index, "the stream ended with no `finishReason` and no "
-                                                     "`promptFeedback.blockReason`: "
-                                                     f"{cut_or_done(self._done_at, end_index)}, and a client cannot "
-                                                     "tell a finished answer from a lost connection (vercel reports "
-                                                     "finish reason `other`)"))
+                                                     f"`promptFeedback.blockReason`: {how}"))
         return found
 
     def out_of_band(self, lines: list[tuple[int, str]], unusual: dict[str, int]) -> list[Finding]:

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from ...findings import Finding
 from ...sse import Event
-from ..base import DONE, UNREADABLE, Assembly, FirstTime
+from ..base import DONE, UNREADABLE, Assembly, FirstTime, broken_connection
 from ..delta_shape import DeltaShape, Hole
 from ..token_limit import TokenLimit
 from .choices import ChoiceTracker
@@ -99,6 +99,7 @@ class Checker:
         return payload is DONE
 
     def __init__(self) -> None:
+        self.connection_broke: str | None = None
         self.assembly = Assembly(self.name)
         self._first_time = FirstTime()
         self._choices = ChoiceTracker(self.assembly, self._first_time)
@@ -190,7 +191,8 @@ class Checker:
         if self._done_at is None:
             last = (f" (event {end_index}, the last one, could not be read and may have been it)"
                     if self._unreadable_at is not None and self._unreadable_at == end_index else "")
-            harm = ("every choice had its `finish_reason`, so the answer looks whole, but a client that waits for "
+            harm = (broken_connection(self.connection_broke) if self.connection_broke else
+                    "every choice had its `finish_reason`, so the answer looks whole, but a client that waits for "
                     "`[DONE]` to know the stream is over cannot tell this from a lost connection"
                     if self._choices.all_finished() else
                     "it was cut short or the server never ends its streams, and a client cannot tell a complete "

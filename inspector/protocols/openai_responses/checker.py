@@ -18,7 +18,7 @@ from pydantic_core import ValidationError
 
 from ...findings import Finding
 from ...sse import Event
-from ..base import DONE, UNREADABLE, Assembly, cut_or_done
+from ..base import DONE, UNREADABLE, Assembly, broken_connection, cut_or_done
 from ..delta_shape import DeltaShape, Hole
 from ..schema import summary
 from ..token_limit import TokenLimit
@@ -122,6 +122,7 @@ class Checker:
         return kind == "error" or kind in TERMINAL_EVENTS
 
     def __init__(self) -> None:
+        self.connection_broke: str | None = None
         self.assembly = Assembly(self.name)
         self.items = OutputState(self.assembly)
         self.found: list[Finding] = []
@@ -256,10 +257,12 @@ class Checker:
             return found  # NOTE: an `error` event may end the stream by itself (docs/protocols.md §A.3 rule 12)
         last = (f" (event {end_index}, the last one, could not be read and may have been it)"
                 if self.unreadable_at is not None and self.unreadable_at == end_index else "")
+        how = (broken_connection(self.connection_broke) if self.connection_broke else
+               f"{cut_or_done(self.done_at, end_index)}, and the SDK raises \"Didn't receive a `response.completed` "
+               "event\"")
         found.append(TERMINAL_MISSING(end_index, (
             "the stream ended without a readable `response.completed`, `response.failed` or `response.incomplete`"
-            f"{last}: {cut_or_done(self.done_at, end_index)}, and the SDK raises \"Didn't receive a "
-            "`response.completed` event\"")))
+            f"{last}: {how}")))
         self.items.close_open_items(end_index, "the stream ended")
         return found
 
