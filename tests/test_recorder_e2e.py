@@ -71,14 +71,14 @@ def recording_of(line: str) -> Path:
     return path
 
 
-def test_httpx_gets_each_event_before_the_next_is_sent(upstream, proxy):
-    """Lock-step upstream: it waits for the client to see event i before sending i+1; buffering would hang."""
+def read_in_lock_step(upstream, proxy, **headers: str) -> list[bytes]:
+    """The events of `CHAT` as an httpx client got them from a lock-step upstream, which waits for the client to see
+    event i before it sends i+1 (buffering anywhere would hang); asserts nothing else came."""
     key = f"lockstep-{next(_keys)}"
     expected = corpus_events(CHAT)
-    received = []
-    headers = {"X-Corpus": CHAT, "X-Lockstep": key, "Authorization": f"Bearer {SECRET}"}
-    with httpx.stream("POST", f"{proxy.url}/v1/chat/completions", json={"stream": True}, headers=headers,
-                      timeout=WAIT) as response:
+    received: list[bytes] = []
+    with httpx.stream("POST", f"{proxy.url}/v1/chat/completions", json={"stream": True},
+                      headers={"X-Corpus": CHAT, "X-Lockstep": key, **headers}, timeout=WAIT) as response:
         pending = b""
         for data in response.iter_raw():
             pending += data
@@ -86,7 +86,13 @@ def test_httpx_gets_each_event_before_the_next_is_sent(upstream, proxy):
                 pending = pending[len(expected[len(received)]):]
                 received.append(expected[len(received)])
                 upstream.ack(key)
-    assert (received, pending) == (expected, b"")
+    assert pending == b""
+    return received
+
+
+def test_httpx_gets_each_event_before_the_next_is_sent(upstream, proxy):
+    expected = corpus_events(CHAT)
+    assert read_in_lock_step(upstream, proxy, Authorization=f"Bearer {SECRET}") == expected
     [line] = proxy.results(1)
     header, chunks, end = read_recording(recording_of(line))
     assert [chunk["text"].encode() for chunk in chunks] == expected  # one chunk per event, as sent
@@ -101,20 +107,8 @@ def test_an_answer_to_a_stream_request_passes_chunk_by_chunk_whatever_its_conten
                                                                                           content_type):
     """Found with anyclaude's proxy, which sends its streams without a content type: mitmproxy buffered each whole
     answer, so the app got it in one piece at the end, and the recording had one chunk and no timing."""
-    key = f"lockstep-{next(_keys)}"
     expected = corpus_events(CHAT)
-    received = []
-    headers = {"X-Corpus": CHAT, "X-Lockstep": key, "X-Content-Type": content_type}
-    with httpx.stream("POST", f"{proxy.url}/v1/chat/completions", json={"stream": True}, headers=headers,
-                      timeout=WAIT) as response:
-        pending = b""
-        for data in response.iter_raw():
-            pending += data
-            while len(received) < len(expected) and pending.startswith(expected[len(received)]):
-                pending = pending[len(expected[len(received)]):]
-                received.append(expected[len(received)])
-                upstream.ack(key)
-    assert (received, pending) == (expected, b"")
+    assert read_in_lock_step(upstream, proxy, **{"X-Content-Type": content_type}) == expected
     [line] = proxy.results(1)
     path = recording_of(line)
     _, chunks, _ = read_recording(path)
