@@ -788,3 +788,60 @@ def test_done_missing_says_whether_the_answer_had_finished() -> None:
         "know the stream is over cannot tell this from a lost connection")
     assert message(cut_after(10)(load(TEXT))).endswith("it was cut short or the server never ends its streams, and "
                                                        "a client cannot tell a complete answer from a truncated one")
+
+
+def _fastchat_like(*, created_everywhere: bool = False) -> bytes:
+    """FastChat 0.2.36's Chat stream: `object` and `created` only on the finish chunk (pydantic's `exclude_unset`)."""
+    created = {"created": 1796490413} if created_everywhere else {}
+    chunks = [
+        {"id": "chatcmpl-1", "model": "tiny", **created,
+         "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]},
+        {"id": "chatcmpl-1", "model": "tiny", **created,
+         "choices": [{"index": 0, "delta": {"content": "Hello"}, "finish_reason": None}]},
+        {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1796490413, "model": "tiny",
+         "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+    ]
+    return "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks).encode() + b"data: [DONE]\n\n"
+
+
+def test_chunks_without_object_are_said_to_be_skipped_by_the_sdk_helper_as_they_are() -> None:
+    """Found on FastChat: `chat/schema` said client code "gets the wrong type or nothing" where the SDK's stream helper
+    skips every chunk whose `object` is not `chat.completion.chunk`: its final message came out empty."""
+    from openai._models import construct_type_unchecked
+    from openai.lib.streaming.chat._completions import ChatCompletionStreamState, _is_valid_chat_completion_chunk_weak
+    from openai.types.chat import ChatCompletionChunk
+
+    body = _fastchat_like()
+    state = ChatCompletionStreamState()
+    for event in SSEParser().feed(body):
+        if event.data != "[DONE]":
+            chunk = construct_type_unchecked(type_=ChatCompletionChunk, value=json.loads(event.data))
+            if _is_valid_chat_completion_chunk_weak(chunk):
+                state.handle_chunk(chunk)
+    assert state.get_final_completion().choices[0].message.content is None  # "Hello" was streamed
+    check = check_bytes(body)
+    assert check.assembly.text == "Hello"
+    [(rule, message)] = [(f.rule, f.message) for f in check.findings]
+    assert rule == "chat/schema" and "helper skips every chunk whose `object` is not `chat.completion.chunk`" in message
+
+
+def test_an_identity_field_a_chunk_lacks_is_not_a_change() -> None:
+    """FastChat sends `created` on its last chunk only: `chat/created-changed` said it changed "from `None`", the
+    missing field `chat/schema` had said. The first chunk that has a field sets it."""
+    assert [f.rule for f in check_bytes(_fastchat_like()).findings] == ["chat/schema"]
+    drift = _fastchat_like(created_everywhere=True).replace(b'"created": 1796490413, "model": "tiny", "choices": '
+                                                            b'[{"index": 0, "delta": {}', b'"created": 1796490414, '
+                                                            b'"model": "tiny", "choices": [{"index": 0, "delta": {}')
+    changed = [f.message for f in check_bytes(drift).findings if f.rule == "chat/created-changed"]
+    assert changed == ["`created` changed from `1796490413` (event 0) to `1796490414`: every chunk of a stream must "
+                       "repeat it, and clients key the answer on the first chunk's (later changes to it are not "
+                       "reported)"]
+
+
+def test_a_legacy_completions_stream_is_not_judged_by_the_chat_rules() -> None:
+    """Found on FastChat's `/v1/completions` (recorded with `--streams all`): its `text_completion` chunks have
+    `choices` too, and were judged as Chat (`object-invalid`, `role-missing`, `delta` missing): all false."""
+    chunk = {"id": "cmpl-1", "object": "text_completion", "created": 1, "model": "m",
+             "choices": [{"index": 0, "text": "Hi", "logprobs": None, "finish_reason": "length"}]}
+    check = check_bytes(f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode())
+    assert (check.protocol, check.findings) == ("generic", [])

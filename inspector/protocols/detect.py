@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import GENERIC
 from .base import DONE
 
 _STREAMING_SUFFIX = ":streamGenerateContent"
@@ -51,6 +52,8 @@ def from_payload(event_type: str, payload: Any) -> str | None:
             return "openai-responses"
         if kind in _ANTHROPIC_TYPES or event_type in _ANTHROPIC_TYPES:
             return "anthropic-messages"
+    if payload.get("object") == "text_completion":
+        return GENERIC  # the legacy `/v1/completions` stream: `choices` too, but of no protocol checked here
     if payload.get("object") == "chat.completion.chunk" or "choices" in payload:
         return "openai-chat"
     if any(isinstance(payload.get(field), dict | list) for field in _GEMINI_FIELDS) or _google_error(payload):

@@ -79,6 +79,13 @@ def _is_prompt_filter_frame(payload: dict[str, Any]) -> bool:
     return payload.get("choices") == [] and "prompt_filter_results" in payload
 
 
+SKIPPED_BY_HELPER = (f"the openai SDK's `chat.completions.stream()` helper skips every chunk whose `object` is not "
+                     f"`{CHUNK_OBJECT}`, so its final completion lacks what they carried (and with none kept, "
+                     "`get_final_completion()` raises)")
+"""What the stream helper does with a chunk of another or no `object` (found on FastChat, which sends `object` only
+on its finish chunk: the helper's message came out empty)."""
+
+
 def _predicted(body: dict[str, Any], usage: dict[str, Any]) -> bool:
     """Whether the request gave a predicted output (`prediction`): its rejected tokens are counted in
     `completion_tokens` too, and whether the cap bounds them is not said."""
@@ -105,7 +112,8 @@ class Checker:
         self._choices = ChoiceTracker(self.assembly, self._first_time)
         self._chunks = 0
         self._identity: tuple[Any, ...] | None = None
-        self._identity_event: int | None = None
+        self._identity_events: tuple[int, ...] = ()
+        """The event that set each field of `_identity`."""
         self._done_at: int | None = None
         self._error_at: int | None = None
         self._usage_at: int | None = None
@@ -276,15 +284,14 @@ class Checker:
             more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
             helper = (", and its stream helper raises `TypeError` on a tool call without an `index`"
                       if any(_TOOL_CALL_INDEX.fullmatch(path) for path, _ in found) and _no_tool_call_index(payload)
-                      else "")
+                      else f", and {SKIPPED_BY_HELPER}" if any(path == "object" for path, _ in found) else "")
             findings.append(SCHEMA(index, f"chunk: {'; '.join(problems[:3])}{more}; the openai SDK does not validate "
                                           "chunks, so client code reading these fields gets the wrong type or "
                                           f"nothing{helper} (each field is reported once)"))
         kind = payload.get("object")
         if kind != CHUNK_OBJECT and isinstance(kind, str):
             findings.append(OBJECT_INVALID(index, f"expected `object` to be `{CHUNK_OBJECT}`, got `{kind}`: "
-                                                  "clients that check the object type drop this chunk and what it "
-                                                  "carries"))
+                                                  f"{SKIPPED_BY_HELPER}, as do other clients that check the type"))
         self._check_identity(index, payload, findings)
         choices = payload.get("choices")
         has_choices = type(choices) is list and bool(choices)
@@ -311,18 +318,23 @@ class Checker:
     def _check_identity(self, index: int, payload: dict[str, Any], findings: list[Finding]) -> None:
         identity = (payload.get("id"), payload.get("created"), payload.get("model"))
         if self._identity is None:
-            self._identity, self._identity_event = identity, index
+            self._identity, self._identity_events = identity, (index,) * len(identity)
             response_id, model = identity[0], identity[2]
             self.assembly.response_id = response_id if isinstance(response_id, str) and response_id else None
             self.assembly.model = model if isinstance(model, str) and model else None
             return
         if identity == self._identity:
             return
-        for name, first, now in zip(IDENTITY_FIELDS, self._identity, identity, strict=True):
+        # a chunk without a field is `chat/schema`'s to say (FastChat sends `created` on its last chunk only): the
+        # first chunk that has it sets it, and a chunk without it changes nothing
+        filled = [(now, index) if first is None else (first, at)
+                  for first, at, now in zip(self._identity, self._identity_events, identity, strict=True)]
+        self._identity, self._identity_events = tuple(value for value, _ in filled), tuple(at for _, at in filled)
+        for name, first, at, now in zip(IDENTITY_FIELDS, self._identity, self._identity_events, identity, strict=True):
             # NOTE: a changed `created` is a timestamp drift some servers have (Groq, xAI): nothing is lost by it
             changed = CREATED_CHANGED if name == "created" else IDENTITY_CHANGED
-            if first != now and self._first_time(changed.id, name):
-                findings.append(changed(index, f"`{name}` changed from `{first}` (event {self._identity_event}) "
+            if now is not None and first != now and self._first_time(changed.id, name):
+                findings.append(changed(index, f"`{name}` changed from `{first}` (event {at}) "
                                                f"to `{now}`: every chunk of a stream must repeat it, and clients key "
                                                "the answer on the first chunk's (later changes to it are not "
                                                "reported)"))
