@@ -663,3 +663,22 @@ def test_an_error_event_is_one_by_its_event_name_whatever_its_data_type() -> Non
     assert check.findings[1].message == (
         'an in-band `error` event without an `error` object: {"type": "server_error", "code": 500, "message": "bad '
         'output"}; the SDK raises it as an API error and reads no further')
+
+
+@pytest.mark.parametrize(("mutation", "said"), [
+    (edit(5, "index", -1), "applies it to `content[-1]`, a `text` block"),  # claude-code-router: the last block
+    (edit(5, "index", 3), "looks it up as `content[index]` and raises `IndexError`"),
+], ids=["minus-one", "past-the-end"])
+def test_block_not_open_says_which_block_the_sdk_helper_reaches(mutation: Mutation, said: str) -> None:
+    """The message said "the SDK applies it to the wrong block or raises IndexError" of a `-1`, which the SDK reads
+    as the last block: the text came out whole (the audit of every output against the real helper)."""
+    frames = mutation(load(TEXT))
+    [message] = [f.message for f in check_bytes(serialise(frames), protocol="anthropic-messages").findings
+                 if f.rule == "anthropic/block-not-open"]
+    assert said in message
+    try:
+        sdk_snapshot(frames)
+        raised = False
+    except IndexError:
+        raised = True
+    assert raised == ("IndexError" in said)

@@ -845,3 +845,12 @@ def test_a_legacy_completions_stream_is_not_judged_by_the_chat_rules() -> None:
              "choices": [{"index": 0, "text": "Hi", "logprobs": None, "finish_reason": "length"}]}
     check = check_bytes(f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode())
     assert (check.protocol, check.findings) == ("generic", [])
+
+
+def test_an_error_frame_under_an_event_name_is_not_said_to_be_lost() -> None:
+    """Portkey sends a mid-stream error as `event: error` with an `error` object: the SDK ignores the name but raises
+    on the data, so `chat/event-name` no longer says the signal is lost."""
+    body = b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[]}\n\n' \
+           b'event: error\ndata: {"error": {"message": "upstream failed"}}\n\n'
+    [message] = [f.message for f in check_bytes(body).findings if f.rule == "chat/event-name"]
+    assert "it raises on the `error` in the data all the same (`chat/error-event`)" in message

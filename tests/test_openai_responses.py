@@ -967,8 +967,9 @@ def test_a_repeated_start_event_is_said_once_even_when_it_breaks_its_schema():
     frames = frames[:5] + starts * 3 + frames[5:]
     repeated = [(index, message) for rule, index, message in findings(frames) if rule == "responses/start-order"]
     assert [index for index, _ in repeated] == [5, 6]
-    assert repeated[0][1] == ("a second `response.created`: each start event comes once; the SDK's snapshot restarts "
-                              "on it (later repeats are not reported)")
+    assert repeated[0][1] == ("a second `response.created`: each start event comes once; a client that takes the "
+                              "response from its start events starts it again (the openai SDK's stream helper keeps "
+                              "the first and passes this one on; later repeats are not reported)")
 
 
 def test_a_created_event_without_output_says_the_sdk_helper_fails_at_the_first_item():

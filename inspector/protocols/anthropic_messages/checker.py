@@ -564,9 +564,21 @@ class Checker:
         if block is None:
             why = "was already stopped" if block_index in self._started_blocks else "was never started"
             self._once(found, R.BLOCK_NOT_OPEN, index, block_index,
-                       f"`{kind}` for block {block_index}, which {why}: expected an open block; the SDK applies it "
-                       "to the wrong block or raises IndexError (later events for this block are not reported)")
+                       f"`{kind}` for block {block_index}, which {why}: expected an open block; "
+                       f"{self._sdk_lookup(kind, block_index)} (later events for this block are not reported)")
         return block
+
+    def _sdk_lookup(self, kind: str, block_index: int) -> str:
+        """What the SDK's stream helper does with an event for a block that is not open: it looks the block up as
+        `content[index]` in the blocks it has (a negative index counts from the end), whatever their state."""
+        content = self._accumulator.content
+        if not -len(content) <= block_index < len(content):
+            return "the SDK's stream helper looks it up as `content[index]` and raises `IndexError`"
+        found = content[block_index].type
+        if kind == "content_block_stop":
+            return f"the SDK's stream helper finds a `{found}` block at `content[{block_index}]` and goes on"
+        return (f"the SDK's stream helper applies it to `content[{block_index}]`, a `{found}` block (a delta of "
+                "another kind it drops)")
 
     def _mark_started(self, block_index: int) -> None:
         self._started_blocks.add(block_index)

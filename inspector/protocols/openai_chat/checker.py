@@ -143,12 +143,13 @@ class Checker:
         findings: list[Finding] = []
         index = event.index
         self._fed = True
+        kind = _payload_kind(payload)
         if event.type != SSE_DEFAULT_TYPE and self._first_time(EVENT_NAME.id, event.type):
+            lost = ("it raises on the `error` in the data all the same (`chat/error-event`)" if kind == "error" else
+                    "anything it was meant to signal is lost")
             findings.append(EVENT_NAME(index, f"expected a `data:`-only frame, got `event: {event.type}`: the "
                                               "openai SDK ignores the name (a `thread.*` name changes how it "
-                                              "reads the data), so anything it was meant to signal is lost "
-                                              "(reported once per name)"))
-        kind = _payload_kind(payload)
+                                              f"reads the data), so {lost} (reported once per name)"))
         if self._done_at is not None or self._error_at is not None:
             # the SDK read no further: what comes after the end is one break, said once (`_after_end`), and not
             # judged as the chunks the client never got

@@ -412,8 +412,9 @@ class Checker:
         """A start event, its type known (its content may not be: a repeat is one whatever it holds)."""
         if kind in self.starts_seen and self.items.once("start-repeated", kind):
             self.found.append(START_ORDER(index, (
-                f"a second `{kind}`: each start event comes once; the SDK's snapshot restarts on it (later repeats "
-                "are not reported)")))
+                f"a second `{kind}`: each start event comes once; a client that takes the response from its start "
+                "events starts it again (the openai SDK's stream helper keeps the first and passes this one on; "
+                "later repeats are not reported)")))
         self.starts_seen.add(kind)
 
     def _terminal(self, index: int, kind: str, response: dict[str, Any]) -> None:
