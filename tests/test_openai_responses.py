@@ -864,8 +864,8 @@ def test_an_event_that_names_another_index_reaches_its_item_by_id():
     assert findings(frames)[0][2].startswith(
         "`response.output_text.done` names `output_index` 1 (where no item is open), but its item `msg_02ce8deeb6197db2"
         "00698c5198ca0c81979bedbe6c98a8ab93` was added at `output_index` 0: a client that routes events by "
-        "`item_id` finds the item, one that goes by `output_index` does not; the SDK's stream helper looks up "
-        "`output[1]`")
+        "`item_id` finds the item, one that goes by `output_index` does not; the SDK's `responses.stream()` helper, "
+        "which keeps items in the order they came, looks it up as `output[1]` and raises `IndexError`")
 
 
 def test_an_id_given_to_a_second_item_is_said_and_the_output_is_held_to_the_ids():
@@ -1004,18 +1004,24 @@ def done_without_added(frames: list[Frame]) -> list[Frame]:
 
 def sdk_helper_raises(frames: list[Frame]) -> str | None:
     """The exception the openai SDK's `responses.stream()` state raises on these events, None if it takes them."""
+    raised = sdk_helper_raises_at(frames)
+    return None if raised is None else raised[0]
+
+
+def sdk_helper_raises_at(frames: list[Frame]) -> tuple[str, int] | None:
+    """The exception the helper raises and the number of the event it raised at, None if it takes them all."""
     from openai._models import construct_type_unchecked
     from openai._types import omit
     from openai.lib.streaming.responses._responses import ResponseStreamState
     from openai.types.responses import ResponseStreamEvent
 
     state = ResponseStreamState(input_tools=omit, text_format=omit)
-    try:
-        for number, (_, payload) in enumerate(frames):
+    for number, (_, payload) in enumerate(frames):
+        try:
             state.handle_event(construct_type_unchecked(type_=ResponseStreamEvent, value={**payload,
                                                                                           "sequence_number": number}))
-    except (IndexError, AssertionError, AttributeError) as error:
-        return type(error).__name__
+        except (IndexError, AssertionError, AttributeError) as error:
+            return type(error).__name__, number
     return None
 
 
@@ -1029,7 +1035,7 @@ def test_item_not_open_says_what_the_sdk_helper_does_with_the_event(mutation, ra
     frames = mutation(load(MINIMAL))
     assert sdk_helper_raises(frames) == raises
     [message] = [f.message for f in check_bytes(dump(frames)).findings if f.rule == "responses/item-not-open"]
-    assert ("helper looks up `output[" in message) == (raises is not None)
+    assert ("looks it up as `output[3]` and raises `IndexError`" in message) == (raises is not None)
     assert ("passes this event on without looking it up" in message) == (raises is None)
 
 
@@ -1045,3 +1051,41 @@ def test_an_item_that_comes_only_in_its_done_event_is_judged_and_shown_as_it_cam
     frames[8][1]["item"]["arguments"] = frames[9][1]["response"]["output"][1]["arguments"] = '{"city": "Par'
     assert [(f.rule, f.index) for f in check_bytes(dump(frames)).findings] == [
         ("responses/item-not-open", 8), ("responses/tool-arguments-invalid-json", 8)]
+
+
+REASONING = {"type": "reasoning", "id": "rs_1", "summary": [], "status": "completed"}
+
+
+def reasoning_at_minus_one(frames: list[Frame]) -> list[Frame]:
+    """gpt-oss's reference server: its reasoning item added (and done) at `output_index` -1 before the message at 0,
+    and listed first in the final output."""
+    frames = insert(2, event("response.output_item.added", output_index=-1, item=dict(REASONING)))(frames)
+    frames = insert(3, event("response.output_item.done", output_index=-1, item=dict(REASONING)))(frames)
+    frames[-1][1]["response"]["output"].insert(0, dict(REASONING))
+    return frames
+
+
+def test_an_item_added_out_of_order_says_where_the_sdk_helper_lists_it() -> None:
+    """The helper keeps items in the order they came and looks events up by `output_index`: gpt-oss's reasoning at -1
+    is its `output[0]`, so the message's first text delta (index 0) reaches the reasoning item, and the helper raises
+    `AssertionError` there (59 gpt-oss outputs). The message said "clients place items by `output_index` (the SDK's
+    `output[index]`)": it now says where the helper has the item, and what follows."""
+    frames = reasoning_at_minus_one(load(MINIMAL))
+    assert sdk_helper_raises(frames) == "AssertionError"
+    found = [(f.rule, f.index, f.message) for f in check_bytes(dump(frames)).findings]
+    assert [(rule, index) for rule, index, _ in found] == [("responses/output-index-out-of-order", 2)]
+    assert "so this is its `output[0]`: from here its `output[i]` is not always the item the stream numbers i" in (
+        found[0][2])
+
+
+@pytest.mark.parametrize(("at", "said"), [
+    (6, "looks it up as `output[-2]`, a `reasoning` item, and raises `AssertionError`"),
+    (5, "looks it up as `output[-2]`, a `reasoning` item, and drops the part"),
+], ids=["text-delta", "part-added"])
+def test_an_event_for_no_open_item_says_what_the_sdk_helper_reaches(at: int, said: str) -> None:
+    """With the reasoning item listed first, the message's event naming -2 reaches it in the helper's list: the text
+    delta raises there; the part is dropped there (the helper raises one event later, at the text delta naming 0)."""
+    frames = set_field(at, "output_index", -2)(reasoning_at_minus_one(load(MINIMAL)))
+    [message] = [f.message for f in check_bytes(dump(frames)).findings if f.index == at]
+    assert said in message
+    assert sdk_helper_raises_at(frames) == ("AssertionError", 6)

@@ -113,6 +113,9 @@ class OutputState:
         self.done_by_id: dict[str, dict[str, Any]] = {}
         self.done_only: set[str] = set()
         """Ids of items that came only in their `output_item.done` (said there): judged as they came."""
+        self.sdk_order: list[tuple[Any, Any]] = []
+        """(id, type) of each item as the openai SDK's stream helper lists them: every `output_item.added`, in the
+        order they came, whatever their `output_index` (it looks events up by `output_index` in this list)."""
         self.misplaced = False
         """An `output_item.added` broke the index order (a gap or a reuse): from there the indexes no longer say
         which item is which, and the final output is held to the items by id."""
@@ -173,13 +176,20 @@ class OutputState:
         if self.maybe_added is not None and position == self.maybe_added + 1 == self.next_index + 1:
             self._ghost(self.maybe_added, None, None)  # the unreadable event added the item before this one
         self.maybe_added = None
+        listed = len(self.sdk_order)
+        self.sdk_order.append((snapshot.get("id"), item_type))
         if position != self.next_index or position in self.item_ids:
             self.misplaced = True
             again = " again" if position in self.item_ids else ""
+            sdk = (f"the openai SDK's stream helper, which keeps items in the order they came, has it at "
+                   f"`output[{listed}]` all the same" if position == listed else
+                   f"the openai SDK's stream helper keeps items in the order they came, so this is its "
+                   f"`output[{listed}]`: from here its `output[i]` is not always the item the stream numbers i, and "
+                   "text and arguments events that reach another item or none make it raise (`AssertionError`, "
+                   "`IndexError`) or go to that item")
             self.found.append(OUTPUT_INDEX_ORDER(index, (
-                f"`output_item.added` opened `output_index` {position}{again}, expected {self.next_index}: "
-                "clients place items by `output_index` (the SDK's `output[index]`), so a gap or a reuse puts "
-                "content in the wrong item or past the end of the list")))
+                f"`output_item.added` opened `output_index` {position}{again}, expected {self.next_index}: clients "
+                f"that place items by `output_index` misplace it; {sdk}")))
         item_id = snapshot.get("id")
         shadowed = position in self.open  # a second item at an open index: its events are told apart by `item_id`
         if shadowed and (type(item_id) is not str or item_id == self.open[position].id or item_id in self.shadows):
@@ -316,8 +326,8 @@ class OutputState:
         per item: its later events go to it, as they do in a client that routes by `item_id`)."""
         rule, at = (ITEM_NOT_OPEN, "where no item is open") if there is None else (
             ITEM_ID_MISMATCH, f"where item `{there.id}` is open")
-        sdk = (f"the SDK's stream helper looks up `output[{position}]` and fails or puts this in the wrong item"
-               if kind in SDK_ITEM_EVENTS else "the SDK's stream helper passes it on without looking it up")
+        sdk = (self._sdk_reaches(kind, position, item.id) if kind in SDK_ITEM_EVENTS else
+               "the SDK's stream helper passes it on without looking it up")
         return rule(index, (
             f"`{kind}` names `output_index` {position} ({at}), but its item `{item.id}` was added at `output_index` "
             f"{item.index}: a client that routes events by `item_id` finds the item, one that goes by `output_index` "
@@ -445,15 +455,37 @@ class OutputState:
         if problem:
             self.found.append(SCHEMA(index, f"`{event_type}`: {problem}: {UNCHECKED}"))
 
-    def _not_open(self, position: int, kind: str) -> str:
+    def _not_open(self, position: int, kind: str, item_id: Any = None) -> str:
+        sdk = (self._sdk_reaches(kind, position, item_id) if kind in SDK_ITEM_EVENTS else
+               "the openai SDK's stream helper passes this event on without looking it up")
         if position in self.done_at:
             return (f"`{kind}` names `output_index` {position}, whose item was already done at event "
-                    f"{self.done_at[position]}: the client has closed that item and drops or misplaces this")
-        harm = ("the SDK's `responses.stream()` helper looks up `output[index]` for it and fails, or applies it to "
-                "the wrong item" if kind in SDK_ITEM_EVENTS else
-                "a client that keeps items by `output_index` has none there (the openai SDK's stream helper passes "
-                "this event on without looking it up)")
-        return f"`{kind}` names `output_index` {position}, which no `output_item.added` opened: {harm}"
+                    f"{self.done_at[position]}: a client that has closed that item drops or misplaces this; {sdk}")
+        return (f"`{kind}` names `output_index` {position}, which no `output_item.added` opened: a client that keeps "
+                f"items by `output_index` has none there; {sdk}")
+
+    def _sdk_reaches(self, kind: str, position: int, item_id: Any) -> str:
+        """What the SDK's stream helper does with an event it looks up as `output[output_index]` in its list of the
+        items in the order they came (`sdk_order`): tried with `ResponseStreamState` for each outcome."""
+        order = self.sdk_order
+        head = (f"the SDK's `responses.stream()` helper, which keeps items in the order they came, looks it up as "
+                f"`output[{position}]`")
+        if not -len(order) <= position < len(order):
+            return f"{head} and raises `IndexError`"
+        found_id, found_type = order[position]
+        mine = item_id is not None and found_id == item_id
+        if kind == "response.content_part.added":
+            if found_type != "message":
+                return f"{head}, a `{found_type}` item, and drops the part"
+            return f"{head}: this event's item, which gets the part" if mine else (
+                f"{head}: the message `{found_id}`, which gets the part")
+        wants = "function_call" if kind == "response.function_call_arguments.delta" else "message"
+        if found_type != wants:
+            return f"{head}, a `{found_type}` item, and raises `AssertionError`"
+        if mine:
+            return f"{head}: this event's item, which it reaches all the same"
+        return f"{head}: `{found_id}`, another item, " + ("which gets it" if kind.endswith(".delta") else
+                                                         "which it checks and passes on")
 
     # ---- child events ------------------------------------------------------------------------------------
 
@@ -474,7 +506,7 @@ class OutputState:
         if item is None:
             if not 0 <= position < self.frontier or position in self.item_ids:
                 if self.once("not-open", kind, position):
-                    self.found.append(ITEM_NOT_OPEN(index, self._not_open(position, kind)))
+                    self.found.append(ITEM_NOT_OPEN(index, self._not_open(position, kind, item_id)))
                 return None
             item = self._adopt(position, item_id, _only(item_types))
         if item_id is not None and item_id != item.id:
