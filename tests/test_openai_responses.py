@@ -889,12 +889,26 @@ def test_after_an_index_gap_the_output_is_held_to_the_ids_not_to_the_indexes():
 @pytest.mark.parametrize(("error", "sdk"), [
     ({"error": {"type": "server_error", "code": "server_error", "message": "boom"}}, "the SDK raises `APIError` here"),
     ({"code": "server_error", "message": "boom"}, "the SDK hands it to the app as an `error` event (it raises "
-                                                  "`APIError` only for a nested `error` object)"),
+                                                  "`APIError` only for a nested `error` object), and unless a "
+                                                  "`response.completed` follows, its stream helper's "
+                                                  "`get_final_response()` raises \"Didn't receive a "
+                                                  "`response.completed` event\""),
 ], ids=["nested", "flat"])
 def test_an_error_event_says_what_the_sdk_does_with_its_shape(error, sdk):
+    """The flat shape then the end of the stream: the audit found the helper raising at the end (transformers serve)."""
     frames = load(MINIMAL)[:5] + [["error", {"type": "error", "sequence_number": 0, **error}]]
     [message] = [message for rule, _, message in findings(frames) if rule == "responses/error-event"]
     assert f"'boom'; {sdk}, and by the docs" in message
+    if "error" not in error:  # the flat shape passes the helper, which then has no completed response to give
+        from openai._models import construct_type_unchecked
+        from openai._types import omit
+        from openai.lib.streaming.responses._responses import ResponseStreamState
+        from openai.types.responses import ResponseStreamEvent
+
+        state = ResponseStreamState(input_tools=omit, text_format=omit)
+        for _, payload in frames:
+            state.handle_event(construct_type_unchecked(type_=ResponseStreamEvent, value=payload))
+        assert state._completed_response is None  # NOTE: `ResponseStream.get_final_response()` raises on exactly this
 
 
 def test_start_order_names_the_status_that_set_what_was_expected():

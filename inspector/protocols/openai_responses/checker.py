@@ -455,7 +455,8 @@ class Checker:
         code = f" (`{error_code}`)" if error_code else ""
         typeless = "" if ev.get("type") == "error" else " in a payload with no `type`"
         sdk = ("the SDK raises `APIError` here" if nested else "the SDK hands it to the app as an `error` event (it "
-               "raises `APIError` only for a nested `error` object)")
+               "raises `APIError` only for a nested `error` object), and unless a `response.completed` follows, its "
+               "stream helper's `get_final_response()` raises \"Didn't receive a `response.completed` event\"")
         self.found.append(ERROR_EVENT(index, (
             f"the server reported an error in-band{code}{typeless}: {_excerpt(text)}; {sdk}, and by the docs the "
             "response ends with `response.failed` or nothing")))
