@@ -1103,3 +1103,22 @@ def test_an_event_for_no_open_item_says_what_the_sdk_helper_reaches(at: int, sai
     [message] = [f.message for f in check_bytes(dump(frames)).findings if f.index == at]
     assert said in message
     assert sdk_helper_raises_at(frames) == ("AssertionError", 6)
+
+
+def test_a_text_delta_that_names_an_earlier_message_is_said_to_reach_it_in_the_sdk_helper() -> None:
+    """Two messages, the second's text delta naming `output_index` 0: the helper appends it to the first message
+    (no error), which the finding now says instead of "fails or puts this in the wrong item"."""
+    frames = load(MINIMAL)
+    second = copy.deepcopy(frames[2:8])
+    for _, payload in second:
+        payload["output_index"] = 1
+        if "item" in payload:
+            payload["item"]["id"] = "msg_second"
+        else:
+            payload["item_id"] = "msg_second"
+    second[2][1]["output_index"] = 0  # the text delta (frames 2..7: added, part, delta, text done, part done, done)
+    frames = frames[:8] + second + frames[8:]
+    frames[-1][1]["response"]["output"].append({**frames[-1][1]["response"]["output"][0], "id": "msg_second"})
+    [message] = [f.message for f in check_bytes(dump(frames)).findings if f.index == 10]
+    assert f"looks it up as `output[0]`: `{MSG}`, another item, which gets it" in message
+    assert sdk_helper_raises(frames) is None

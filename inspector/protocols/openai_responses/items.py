@@ -482,10 +482,11 @@ class OutputState:
         wants = "function_call" if kind == "response.function_call_arguments.delta" else "message"
         if found_type != wants:
             return f"{head}, a `{found_type}` item, and raises `AssertionError`"
+        part = "" if wants == "function_call" else " (`IndexError` if it lacks that content part)"
         if mine:
-            return f"{head}: this event's item, which it reaches all the same"
+            return f"{head}: this event's item, which it reaches all the same{part}"
         return f"{head}: `{found_id}`, another item, " + ("which gets it" if kind.endswith(".delta") else
-                                                         "which it checks and passes on")
+                                                         "which it checks and passes on") + part
 
     # ---- child events ------------------------------------------------------------------------------------
 
