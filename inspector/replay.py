@@ -111,8 +111,10 @@ def _entry(file: str) -> Entry:
                 left_out.append(name)
             else:
                 headers.append(sent)
-    if not recorded:  # no headers known (an imported body's): the type of what is served; else as the server sent
-        headers.append(("Content-Type", "text/event-stream"))  # them, a missing content type too (anyclaude's)
+    # the headers as the server sent them, a missing content type too (anyclaude's); none known (an imported body's):
+    # the type of what is served
+    if not recorded:
+        headers.append(("Content-Type", "text/event-stream"))
     protocol = header.protocol or detect.from_path(header.path)
     return Entry(file, header.path, protocol, header.status or 200, tuple(headers), tuple(left_out), broken)
 

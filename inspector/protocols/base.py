@@ -12,14 +12,17 @@ the Assembly; the outputs read the findings.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import pydantic_core
 
 from ..findings import Finding
 from ..sse import Event
-from .token_limit import TokenLimit
+
+if TYPE_CHECKING:
+    from .token_limit import TokenLimit
 
 
 class _Done:
@@ -30,6 +33,19 @@ class _Done:
 
 
 DONE: Any = _Done()
+
+
+def request_object(body: Any, worth_parsing: Callable[[str], bool]) -> dict[str, Any] | None:
+    """A recorded request body as the JSON object it is (None: not one). A body kept as text (the proxy's) is parsed
+    only when `worth_parsing` finds in it what the caller asks about: a long conversation's may be megabytes."""
+    if isinstance(body, str):
+        if not worth_parsing(body):
+            return None
+        try:
+            body = json.loads(body)
+        except (ValueError, RecursionError):
+            return None
+    return body if isinstance(body, dict) else None
 
 
 def broken_connection(message: str) -> str:

@@ -7,13 +7,13 @@ the client that set the cap to bound cost or length got neither.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..findings import Finding, Rule
+from .base import request_object
 
 
 def never(body: dict[str, Any], usage: dict[str, Any]) -> bool:
@@ -39,16 +39,10 @@ class TokenLimit:
         """The finding when the usage counts more tokens than the request allowed, else None. A body kept as text
         is parsed only when a cap below the count may be in it."""
         counted = usage.get(self.counted) if isinstance(usage, dict) else None
-        if type(counted) is not int or body is None:
+        if type(counted) is not int:
             return None
-        if isinstance(body, str):
-            if not _may_cap_below(body, self.caps, counted):
-                return None
-            try:
-                body = json.loads(body)
-            except (ValueError, RecursionError):
-                return None
-        if not isinstance(body, dict):
+        body = request_object(body, lambda text: _may_cap_below(text, self.caps, counted))
+        if body is None:
             return None
         field, cap = next(((field, value) for field in self.caps if (value := _at(body, field)) is not None),
                           (None, None))

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from ...findings import Finding
 from ...sse import Event
-from ..base import DONE, UNREADABLE, Assembly, FirstTime, broken_connection
+from ..base import DONE, UNREADABLE, Assembly, FirstTime, broken_connection, request_object
 from ..delta_shape import DeltaShape, Hole
 from ..token_limit import TokenLimit
 from .choices import ChoiceTracker
@@ -118,11 +118,11 @@ class Checker:
         self._error_at: int | None = None
         self._usage_at: int | None = None
         self._usage_last_at: int | None = None
+        """The last chunk that carried `usage`: the openai SDK's stream helper keeps the last chunk's `usage`, null
+        or not, so it ends with none when chunks without it follow."""
         self.request_body: Any = None
         """The request's body as a recording keeps it (text or object; None: not known): asked whether it wanted
         usage only when none came, as the body of a long conversation may be megabytes."""
-        """The last chunk that carried `usage`: the openai SDK's stream helper keeps the last chunk's `usage`, null
-        or not, so it ends with none when chunks without it follow."""
         self._usage_dropped_at: int | None = None
         """The first chunk without `usage` since `_usage_last_at` (None: none came, or one of unknown content). The
         fast path never hides a change of it: it takes neither a chunk with usage nor one of unknown content, and
@@ -400,16 +400,9 @@ class Checker:
 
 
 def _asks_for_usage(body: Any) -> bool:
-    """Whether a request body asked for a usage chunk (`stream_options.include_usage`); a body kept as text is
-    parsed only when it names the option."""
-    if isinstance(body, str):  # the proxy keeps the body's text; `probe` and `import` may keep the object
-        if '"include_usage"' not in body:
-            return False
-        try:
-            body = json.loads(body)
-        except (ValueError, RecursionError):
-            return False
-    options = body.get("stream_options") if isinstance(body, dict) else None
+    """Whether a request body asked for a usage chunk (`stream_options.include_usage`)."""
+    request = request_object(body, lambda text: '"include_usage"' in text)
+    options = request.get("stream_options") if request is not None else None
     return isinstance(options, dict) and options.get("include_usage") is True
 
 
