@@ -682,3 +682,35 @@ def test_block_not_open_says_which_block_the_sdk_helper_reaches(mutation: Mutati
     except IndexError:
         raised = True
     assert raised == ("IndexError" in said)
+
+
+def _messages_stream(body: bytes) -> str:
+    """What the anthropic SDK's `messages.stream()` does with this body: the exception it raises, from iterating or
+    from `get_final_message()`, with its message."""
+    import anthropic
+    import httpx
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=body, headers={"content-type": "text/event-stream"}))
+    client = anthropic.Anthropic(api_key="k", http_client=httpx.Client(transport=transport))
+    try:
+        with client.messages.stream(model="m", max_tokens=8, messages=[{"role": "user", "content": "hi"}]) as stream:
+            stream.get_final_message()
+    except (AssertionError, RuntimeError) as error:
+        return f"{type(error).__name__}: {error}"
+    return "no error"
+
+
+@pytest.mark.parametrize(("body", "raised"), [
+    (b'data: {"id":"c","object":"chat.completion.chunk","choices":[]}\n\ndata: [DONE]\n\n', "AssertionError: "),
+    (b'event: content_block_delta\ndata: {"index":0}\n\n', "RuntimeError: Unexpected event order"),
+], ids=["unnamed-frames", "named-frame-without-type"])
+def test_a_stream_without_message_start_says_what_the_sdk_does_with_its_frames(body: bytes, raised: str) -> None:
+    """Found on g4f 8.8.6, whose `/v1/messages` streams Chat Completions chunks: the SDK dispatches on the event
+    name, skips every unnamed frame, and its helper then has no message (`AssertionError`); "Unexpected event
+    order" is raised only for a frame it reads."""
+    assert _messages_stream(body).startswith(raised)
+    [message] = [f.message for f in check_bytes(body, protocol="anthropic-messages").findings
+                 if f.rule == "anthropic/message-start-not-first"]
+    assert ("\"Unexpected event order\"" in message) == raised.startswith("RuntimeError")
+    assert ("`get_final_message()` raises `AssertionError`" in message) == raised.startswith("AssertionError")

@@ -854,3 +854,31 @@ def test_an_error_frame_under_an_event_name_is_not_said_to_be_lost() -> None:
            b'event: error\ndata: {"error": {"message": "upstream failed"}}\n\n'
     [message] = [f.message for f in check_bytes(body).findings if f.rule == "chat/event-name"]
     assert "it raises on the `error` in the data all the same (`chat/error-event`)" in message
+
+
+def _helper_final(body: bytes) -> str:
+    """What the openai SDK's `chat.completions.stream()` helper ends with on this body: the exception it raises, or
+    how many choices its final completion has."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=body, headers={"content-type": "text/event-stream"}))
+    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
+    try:
+        with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}]) as stream:
+            return f"{len(stream.get_final_completion().choices)} choices"
+    except AssertionError:
+        return "AssertionError"
+
+
+@pytest.mark.parametrize(("body", "helper"), [
+    (b"data: [DONE]\n\n", "AssertionError"),  # NeMo Guardrails, having dropped a tool-call answer
+    (b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],'
+     b'"usage":{"prompt_tokens":1,"completion_tokens":0,"total_tokens":1}}\n\ndata: [DONE]\n\n', "0 choices"),
+], ids=["done-only", "usage-only"])
+def test_a_stream_of_no_choice_says_what_the_stream_helper_ends_with(body: bytes, helper: str) -> None:
+    """Found on NeMo Guardrails 0.24.1: a body of `data: [DONE]` alone. The helper has no completion to give:
+    `get_final_completion()` raises a bare `AssertionError`, which the finding did not say."""
+    assert _helper_final(body) == helper
+    [message] = [f.message for f in check_bytes(body, protocol="openai-chat").findings
+                 if f.rule == "chat/finish-reason-missing"]
+    assert ("`get_final_completion()` raises `AssertionError`" in message) == (helper == "AssertionError")
+    assert ("its final completion has no choices" in message) == (helper == "0 choices")

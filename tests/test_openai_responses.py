@@ -1122,3 +1122,43 @@ def test_a_text_delta_that_names_an_earlier_message_is_said_to_reach_it_in_the_s
     [message] = [f.message for f in check_bytes(dump(frames)).findings if f.index == 10]
     assert f"looks it up as `output[0]`: `{MSG}`, another item, which gets it" in message
     assert sdk_helper_raises(frames) is None
+
+
+def _responses_stream(body: bytes) -> str:
+    """The exception the openai SDK's `responses.stream()` raises on this body, from iterating or at the end."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=body, headers={"content-type": "text/event-stream"}))
+    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
+    try:
+        with client.responses.stream(model="m", input="hi") as stream:
+            stream.get_final_response()
+    except (RuntimeError, openai.APIError) as error:
+        return f"{type(error).__name__}: {error}"
+    return "no error"
+
+
+_CHAT_CHUNK = b'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n'
+
+
+def test_a_stream_that_does_not_start_with_response_created_is_not_said_to_fail_again_at_its_end() -> None:
+    """Found on g4f 8.8.6, whose `/v1/responses` streams Chat Completions chunks: the helper raises at the first
+    event, so the end's "Didn't receive a `response.completed` event" was a second break the app never meets."""
+    body = _CHAT_CHUNK * 3 + b"data: [DONE]\n\n"
+    assert _responses_stream(body).startswith("RuntimeError: Expected to have received `response.created` before")
+    found = {f.rule: f for f in check_bytes(body, protocol="openai-responses").findings}
+    assert found["responses/schema"].index == 0
+    assert "its stream helper raises here" in found["responses/schema"].message
+    assert "Didn't receive" not in found["responses/terminal-missing"].message
+    assert "had raised at the first event, 0" in found["responses/terminal-missing"].message
+
+
+def test_an_error_payload_the_sdk_raises_on_is_not_said_to_hand_the_app_a_missing_sequence_number() -> None:
+    """g4f 8.8.6 ends a failed stream with `{"error": {...}}`: the SDK raises `APIError` on it, so no app reads its
+    `sequence_number`. A `type: error` event with no nested object is handed to the app, and its number is."""
+    nested = b'data: {"error": {"message": "Request execution failed"}}\n\n'
+    assert _responses_stream(_CHAT_CHUNK + nested).startswith("RuntimeError")  # at the chunk, before the error
+    assert _responses_stream(nested).startswith("APIError: Request execution failed")
+    rules = [f.rule for f in check_bytes(nested, protocol="openai-responses").findings]
+    assert rules == ["responses/error-event"]
+    flat = b'data: {"type": "error", "code": "server_error", "message": "boom", "param": null}\n\n'
+    assert "responses/sequence-number-absent" in {f.rule for f in check_bytes(flat, protocol="openai-responses").findings}

@@ -110,11 +110,25 @@ def test_a_second_chat_stream_after_done_is_one_break_not_judged_as_chunks_the_c
     assert [rule for rule, _ in _findings("openai-chat", body)] == ["chat/event-after-done", "chat/done-repeated"]
 
 
-def test_a_chat_stream_that_ends_with_done_after_an_in_band_error_was_ended_by_its_server() -> None:
+def test_an_in_band_error_ends_a_chat_stream_with_or_without_a_done_after_it() -> None:
+    """The SDK raises at the error and hangs up, as it does at `[DONE]` (docs/protocols.md §D.10)."""
     error = {"error": {"message": "overloaded", "type": "server_error"}}
-    for body, ended in ((_sse((None, CHAT_CHUNK), (None, error), (None, "[DONE]")), True),
-                        (_sse((None, CHAT_CHUNK), (None, error)), False)):
+    for body in (_sse((None, CHAT_CHUNK), (None, error), (None, "[DONE]")), _sse((None, CHAT_CHUNK), (None, error))):
         check = StreamCheck("openai-chat")
         check.feed(body)
         assert [finding.rule for finding in check.close()] == ["chat/error-event"]
-        assert check.assembly.ended is ended
+        assert check.assembly.ended
+
+
+def test_a_client_that_hung_up_after_an_in_band_error_did_not_leave_the_stream_unfinished() -> None:
+    """NeMo Guardrails sends an error payload, then `[DONE]`: the openai SDK raises at the error and hangs up, so
+    the recording often ends `client-disconnected` before the `[DONE]`. The server had ended the answer."""
+    error = {"error": {"message": "Blocked by check output custom rails.", "type": "guardrails_violation"}}
+    for protocol, body in (("openai-chat", _sse((None, error))),
+                           ("openai-chat", _sse((None, CHAT_CHUNK), (None, error)))):
+        check = StreamCheck(protocol)
+        check.feed(body)
+        assert [finding.rule for finding in check.close("client-disconnected")] == ["chat/error-event"]
+    check = StreamCheck("openai-chat")
+    check.feed(_sse((None, CHAT_CHUNK)))
+    assert [finding.rule for finding in check.close("client-disconnected")] == ["sse/not-ended-by-server"]

@@ -50,6 +50,9 @@ TERMINAL_EVENTS = frozenset({"message_stop", "error"})    # the last event; noth
 STREAMED_FIELDS = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}  # fast path
 SSE_LAYER_EVENTS = frozenset({"ping", "error"})           # the SDK handles these before its accumulator, so
                                                           # they do not count as "the first event"
+SDK_READS = frozenset({FIRST_EVENT, "message_delta", "message_stop", "content_block_start", "content_block_delta",
+                       "content_block_stop"})             # the event names whose frames the SDK hands its stream
+                                                          # helper; it skips the others and raises on `error`
 DELTAS_FOR_BLOCK: dict[str, frozenset[str]] = {
     "text":              frozenset({"text_delta", "citations_delta"}),
     "thinking":          frozenset({"thinking_delta", "signature_delta"}),
@@ -121,6 +124,8 @@ class Checker:
         self._events = 0
         self._started = False
         self._not_first_reported = False
+        self._sdk_read = False
+        """A frame named as a message event came before `message_start`: the SDK's stream helper read it."""
         self._short_form_at: int | None = None  # a message_start that came complete; decided by the next event
         self._short_form = False
         self._short_form_reason: Any = None
@@ -192,6 +197,8 @@ class Checker:
                                                 "ends the stream): a client that decodes every frame as JSON raises "
                                                 "on it"))
             return found
+        if not self._started and event.type in SDK_READS:
+            self._sdk_read = True
         kind = payload.get("type") if type(payload) is dict else None
         if event.type == "error" and type(payload) is dict:
             kind = "error"  # NOTE: the SDK raises on the `event:` name, whatever `data.type` says (llama.cpp's)
@@ -252,9 +259,11 @@ class Checker:
             self._resolve_short_form(None, found)
         if (not self._started and not self._not_first_reported and self._terminal != "error"
                 and self._unreadable_at is None):
-            found.append(R.MESSAGE_START_NOT_FIRST(end_index, "the stream has no `message_start`: the SDK's "
-                                                              "`messages.stream()` helper raises \"Unexpected event "
-                                                              "order\" and returns no message"))
+            helper = ("the SDK's `messages.stream()` helper raises \"Unexpected event order\" and returns no message"
+                      if self._sdk_read else "none of its frames is named as a message event, so the SDK reads none: "
+                      "its `messages.stream()` helper yields no event and `get_final_message()` raises "
+                      "`AssertionError`")
+            found.append(R.MESSAGE_START_NOT_FIRST(end_index, f"the stream has no `message_start`: {helper}"))
         if self._terminal is None:
             last = (f" (event {end_index}, the last one, could not be read and may have been it)"
                     if self._unreadable_at is not None and self._unreadable_at == end_index else "")

@@ -129,6 +129,8 @@ class Checker:
         the first chunk after either goes the full way (the shape before it no longer fits)."""
         self._unreadable_at: int | None = None
         self._fed = False
+        self._helper_took = False
+        """A chunk the SDK's stream helper takes came (its `object` says so): the helper has a completion."""
         self._handlers = {
             "done": self._on_done,
             "unreadable": self._on_unreadable,
@@ -220,7 +222,7 @@ class Checker:
                 "the request asked for usage (`stream_options.include_usage: true`), but no chunk carried `usage` "
                 "before `[DONE]`: the server ignored the option, and a client that counts tokens or cost from the "
                 "stream has nothing to count")))
-        self._choices.finish(end_index, findings)
+        self._choices.finish(end_index, findings, self._helper_took)
         return findings
 
     def _after_end(self, index: int, kind: str, findings: list[Finding]) -> None:
@@ -256,6 +258,7 @@ class Checker:
     def _on_error(self, index: int, payload: dict[str, Any], findings: list[Finding]) -> None:
         if self._error_at is None:
             self._error_at = index
+            self.assembly.ended = True  # an in-band error ends the stream (docs/protocols.md §D.10)
         error = payload["error"]
         message = error.get("message") if isinstance(error, dict) else error
         if not isinstance(message, str) or not message:
@@ -290,7 +293,9 @@ class Checker:
                                           "chunks, so client code reading these fields gets the wrong type or "
                                           f"nothing{helper} (each field is reported once)"))
         kind = payload.get("object")
-        if kind != CHUNK_OBJECT and isinstance(kind, str):
+        if kind == CHUNK_OBJECT:
+            self._helper_took = True
+        elif isinstance(kind, str):
             findings.append(OBJECT_INVALID(index, f"expected `object` to be `{CHUNK_OBJECT}`, got `{kind}`: "
                                                   f"{SKIPPED_BY_HELPER}, as do other clients that check the type"))
         self._check_identity(index, payload, findings)

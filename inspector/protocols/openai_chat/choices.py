@@ -140,14 +140,17 @@ class ChoiceTracker:
         """Every choice that appeared got its `finish_reason` (and one did appear)."""
         return bool(self._choices) and all(state.finished_at is not None for state in self._choices.values())
 
-    def finish(self, end_index: int | None, findings: list[Finding]) -> None:
+    def finish(self, end_index: int | None, findings: list[Finding], helper_took: bool) -> None:
         """Every choice that appeared must have finished (one that never appeared was reported as a gap when a
-        later one opened: `CHOICE_INDEX_GAP`)."""
+        later one opened: `CHOICE_INDEX_GAP`). `helper_took`: a chunk reached the SDK's stream helper."""
         if not self._choices:
             if self._unknown_at is not None:
                 return  # the unreadable chunk may have been the answer
+            helper = ("its final completion has no choices" if helper_took else
+                      "it got no chunk, and its `get_final_completion()` raises `AssertionError`")
             findings.append(FINISH_MISSING(end_index, "no choice was streamed at all: expected at least choice `0` "
-                                                      "to stream and finish, so the client got no answer"))
+                                                      "to stream and finish, so the client got no answer (the "
+                                                      f"openai SDK's `chat.completions.stream()` helper: {helper})"))
             return
         for choice_index in sorted(self._choices):  # NOTE: a choice that never appeared was a gap, said where it was
             state = self._choices[choice_index]

@@ -142,6 +142,9 @@ class Checker:
         self.unreadable_at: int | None = None
         self.done_at: int | None = None
         """The last `data: [DONE]`: a stream that ends with it was ended by its server, not cut."""
+        self.first_index: int | None = None
+        self.helper_raised = False
+        """The first event (`first_index`) is not a `response.created`: the SDK's stream helper raises there."""
         self.unnumbered = 0
         """Unreadable events since the last numbered one: each may have carried the next `sequence_number`."""
         self.validated_at: int | None = None
@@ -153,6 +156,10 @@ class Checker:
     def feed(self, event: Event, payload: Any) -> list[Finding]:
         found = self.found = self.items.found = []
         index = event.index
+        if self.first_index is None:
+            self.first_index = index
+            self.helper_raised = payload is not DONE and not (type(payload) is dict
+                                                              and payload.get("type") == "response.created")
         if payload is UNREADABLE:
             self._unreadable(index)
             return found
@@ -179,9 +186,11 @@ class Checker:
         if type(kind) is not str:
             shape = "an object without a string `type`" if isinstance(payload, dict) else "not an object"
             if self.items.once("schema", shape):
+                first = (" (its stream helper raises here: \"Expected to have received `response.created` before "
+                         "`None`\")" if index == self.first_index else "")
                 found.append(SCHEMA(index, (
                     f"the payload is {shape}: every Responses event is an object whose `type` names it, and the "
-                    "SDK cannot dispatch this one")))
+                    f"SDK cannot dispatch this one{first}")))
             self.count += 1
             return found
         self._envelope(index, event.type, kind, payload)
@@ -258,6 +267,9 @@ class Checker:
         last = (f" (event {end_index}, the last one, could not be read and may have been it)"
                 if self.unreadable_at is not None and self.unreadable_at == end_index else "")
         how = (broken_connection(self.connection_broke) if self.connection_broke else
+               f"{cut_or_done(self.done_at, end_index)} (the SDK's stream helper had raised at the first event, "
+               f"{self.first_index}, which is not a readable `response.created`)"
+               if self.helper_raised and not self.resumed else
                f"{cut_or_done(self.done_at, end_index)}, and the SDK raises \"Didn't receive a `response.completed` "
                "event\"")
         found.append(TERMINAL_MISSING(end_index, (
@@ -320,6 +332,8 @@ class Checker:
     def _sequence(self, index: int, kind: str, number: Any, payload: dict[str, Any]) -> None:
         if number is not None and (type(number) is not int):
             return  # the model reports the type
+        if number is None and payload.get("error"):
+            return  # the SDK raises `APIError` on this payload: no app reads its number
         if self.numbered is None:  # the first readable event
             self.numbered = number is not None
             self.last_sequence, self.unnumbered = number, 0
