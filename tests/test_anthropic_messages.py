@@ -714,3 +714,33 @@ def test_a_stream_without_message_start_says_what_the_sdk_does_with_its_frames(b
                  if f.rule == "anthropic/message-start-not-first"]
     assert ("\"Unexpected event order\"" in message) == raised.startswith("RuntimeError")
     assert ("`get_final_message()` raises `AssertionError`" in message) == raised.startswith("AssertionError")
+
+
+@pytest.mark.parametrize(("late", "said"), [
+    (("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta",
+                                                                                   "text": " late"}}),
+     "the SDK reads on and hands it to the app, and its `messages.stream()` helper folds it into the message it "
+     "had finished"),
+    (PING, "the SDK reads on and skips it"),
+], ids=["late-delta", "late-ping"])
+def test_an_event_after_message_stop_is_said_to_be_read_on_as_the_sdk_does(late: Frame, said: str) -> None:
+    """The finding said a client stops at `message_stop` and loses what follows: the SDK reads on, and its helper
+    puts a late text delta into the finished message (tried)."""
+    frames = append(late)(load(TEXT))
+    body = serialise(frames)
+    import anthropic
+    import httpx
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=body, headers={"content-type": "text/event-stream"}))
+    client = anthropic.Anthropic(api_key="k", http_client=httpx.Client(transport=transport))
+    with client.messages.stream(model="m", max_tokens=8, messages=[{"role": "user", "content": "hi"}]) as stream:
+        text = stream.get_final_message().content[0].text
+    assert text.endswith(" late") == (late is not PING)
+    [message] = [f.message for f in check_bytes(body, protocol="anthropic-messages").findings
+                 if f.rule == "anthropic/event-after-terminal"]
+    assert said in message
+    error_first = serialise(append(late)(load(TEXT)[:-1] + [ERROR_EVENT]))
+    [message] = [f.message for f in check_bytes(error_first, protocol="anthropic-messages").findings
+                 if f.rule == "anthropic/event-after-terminal"]
+    assert "the SDK raised at the `error`, so the client never sees this" in message

@@ -1161,4 +1161,38 @@ def test_an_error_payload_the_sdk_raises_on_is_not_said_to_hand_the_app_a_missin
     rules = [f.rule for f in check_bytes(nested, protocol="openai-responses").findings]
     assert rules == ["responses/error-event"]
     flat = b'data: {"type": "error", "code": "server_error", "message": "boom", "param": null}\n\n'
-    assert "responses/sequence-number-absent" in {f.rule for f in check_bytes(flat, protocol="openai-responses").findings}
+    flat_rules = {f.rule for f in check_bytes(flat, protocol="openai-responses").findings}
+    assert "responses/sequence-number-absent" in flat_rules
+
+
+def test_a_second_response_completed_is_said_to_replace_the_first_in_the_sdk_helper() -> None:
+    """Found on open-responses-server 0.4.1 (three `response.completed` for an `n: 3` upstream): the finding said
+    the SDK stops at the terminal event and never sees what follows. It reads on to `[DONE]`, and its stream
+    helper's final response is the last `response.completed` (tried)."""
+    frames = load(MINIMAL)
+    second = copy.deepcopy(frames[-1])
+    second[1]["response"]["id"] = "resp_second"
+    body = dump([*frames, second])
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=body, headers={"content-type": "text/event-stream"}))
+    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
+    with client.responses.stream(model="m", input="hi") as stream:
+        assert [event.type for event in stream][-2:] == ["response.completed", "response.completed"]
+        assert stream.get_final_response().id == "resp_second"
+    [message] = [f.message for f in check_bytes(body).findings if f.rule == "responses/event-after-terminal"]
+    assert message.endswith("the openai SDK reads on (it stops only at `[DONE]`) and hands it to the app: its "
+                            "stream helper's `get_final_response()` returns this one, not the first")
+
+
+def test_an_unknown_event_is_said_to_reach_the_app_as_the_sdk_hands_it_on() -> None:
+    """Found on open-responses-server 0.4.1 (`response.tool_calls.created`): "clients skip it" was not what the
+    SDK does; it hands the event to the app, and its stream helper passes it on."""
+    frames = insert(4, event("response.tool_calls.created", output_index=0))(load(MINIMAL))
+    body = dump(frames)
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=body, headers={"content-type": "text/event-stream"}))
+    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
+    with client.responses.stream(model="m", input="hi") as stream:
+        assert "response.tool_calls.created" in [event.type for event in stream]
+    [message] = [f.message for f in check_bytes(body).findings if f.rule == "responses/unknown-event"]
+    assert "the openai SDK hands it to the app as it came" in message

@@ -329,8 +329,8 @@ class Checker:
         if not self._after_terminal_reported:
             self._after_terminal_reported = True
             found.append(R.EVENT_AFTER_TERMINAL(index, f"`{kind}` after `{self._terminal}`, which must be the last "
-                                                       "event: a client stops reading there and loses this (later "
-                                                       "events are not reported again)"))
+                                                       f"event: {_after_terminal(self._terminal, kind)} (later events "
+                                                       "are not reported again)"))
 
     def _name_mismatch(self, index: int, name: str, kind: str, found: list[Finding]) -> None:
         came = "no `event:` line" if name == "message" else f"`event: {name}`"
@@ -683,6 +683,24 @@ class Checker:
         """Report `rule` for `culprit` only the first time: one broken habit of an endpoint is one finding."""
         if self._first_time(rule.id, culprit):
             found.append(rule(index, message))
+
+
+def _after_terminal(terminal: str, kind: str) -> str:
+    """What the SDK does with an event after the terminal one: it raised at an `error`, but reads on after
+    `message_stop` (tried: a late text delta lands in the finished message)."""
+    if terminal == "error":
+        return "the SDK raised at the `error`, so the client never sees this"
+    if kind == "error":
+        return "the SDK reads on and raises it as an API error after the message was complete"
+    if kind == KEEPALIVE:
+        return "the SDK reads on and skips it"
+    folds = (", and its `messages.stream()` helper folds it into the message it had finished"
+             if kind in _FOLDED_AFTER_STOP else "")
+    return f"the SDK reads on and hands it to the app{folds}"
+
+
+_FOLDED_AFTER_STOP = frozenset({"content_block_start", "content_block_delta", "message_delta"})
+"""The events the SDK's stream helper applies to its message whenever they come."""
 
 
 def _overlap_message(block_index: int, open_indices: dict[int, _Block], named: int = 3) -> str:

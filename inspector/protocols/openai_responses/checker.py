@@ -198,8 +198,9 @@ class Checker:
         if validate is None:
             if self.items.once("unknown", kind):
                 found.append(UNKNOWN_EVENT(index, (
-                    f"`{kind}` is not a documented Responses event (first of its type here): clients skip it, so "
-                    "whatever it carries is lost to them; check the name if it was meant to be a known event")))
+                    f"`{kind}` is not a documented Responses event (first of its type here): the openai SDK hands "
+                    "it to the app as it came, and code that handles the documented types passes over it, so "
+                    "whatever it carries is lost to it; check the name if it was meant to be a known event")))
             return found
         try:
             validate(payload)
@@ -299,9 +300,11 @@ class Checker:
                 "(proxies, non-SDK clients) treat it as the wrong event")))
         if self.terminal_index is not None:
             if once("after-terminal", kind):
+                replaces = (": its stream helper's `get_final_response()` returns this one, not the first"
+                            if kind == "response.completed" else "")
                 found.append(AFTER_TERMINAL(index, (
-                    f"`{kind}` came after the terminal event at {self.terminal_index}: the SDK stops reading at the "
-                    "terminal event, so this is never seen")))
+                    f"`{kind}` came after the terminal event at {self.terminal_index}, which ended the response: the "
+                    f"openai SDK reads on (it stops only at `[DONE]`) and hands it to the app{replaces}")))
         elif self.error_index is not None and kind != "response.failed" and once("after-error", kind):
             found.append(AFTER_ERROR(index, (
                 f"`{kind}` came after the `error` event at {self.error_index}: an error ends the response, only "
