@@ -1149,7 +1149,7 @@ def test_a_stream_that_does_not_start_with_response_created_is_not_said_to_fail_
     assert found["responses/schema"].index == 0
     assert "its stream helper raises here" in found["responses/schema"].message
     assert "Didn't receive" not in found["responses/terminal-missing"].message
-    assert "had raised at the first event, 0" in found["responses/terminal-missing"].message
+    assert "the SDK's stream helper had raised at event 0" in found["responses/terminal-missing"].message
 
 
 def test_an_error_payload_the_sdk_raises_on_is_not_said_to_hand_the_app_a_missing_sequence_number() -> None:
@@ -1196,3 +1196,62 @@ def test_an_unknown_event_is_said_to_reach_the_app_as_the_sdk_hands_it_on() -> N
         assert "response.tool_calls.created" in [event.type for event in stream]
     [message] = [f.message for f in check_bytes(body).findings if f.rule == "responses/unknown-event"]
     assert "the openai SDK hands it to the app as it came" in message
+
+
+def _helper_raises_at(frames: list[Frame]) -> tuple[str, int] | None:
+    """The exception the SDK's `responses.stream()` state raises on these events, and where (any type)."""
+    from openai._models import construct_type_unchecked
+    from openai._types import omit
+    from openai.lib.streaming.responses._responses import ResponseStreamState
+    from openai.types.responses import ResponseStreamEvent
+
+    state = ResponseStreamState(input_tools=omit, text_format=omit)
+    for number, (_, payload) in enumerate(frames):
+        try:
+            state.handle_event(construct_type_unchecked(type_=ResponseStreamEvent, value=payload))
+        except Exception as error:  # noqa: BLE001  what the SDK raised is the point
+            return type(error).__name__, number
+    return None
+
+
+def without_content_index(*positions: int) -> Callable[[list[Frame]], list[Frame]]:
+    def mutate(frames: list[Frame]) -> list[Frame]:
+        for position in positions:
+            del frames[position][1]["content_index"]
+        return frames
+    return mutate
+
+
+@pytest.mark.parametrize(("mutation", "raised", "said"), [
+    # open-responses-server 0.4.1: no `output_item.added`, and text deltas without `content_index`
+    (lambda frames: without_content_index(2)(drop(2, 3)(frames)), ("IndexError", 2),
+     "looks it up as `output[0]` and raises `IndexError`"),
+    (without_content_index(4), ("TypeError", 4), "finds a message at `output[0]` and raises `TypeError`"),
+    (lambda frames: set_field(2, "content_index", "0")(drop(2, 3)(frames)), ("IndexError", 2), "raises `IndexError`"),
+], ids=["no-item", "no-content-index", "no-item-string-index"])
+def test_a_schema_break_says_what_the_sdk_helper_raises_where_it_looks_the_event_up(mutation, raised, said) -> None:
+    """Found on open-responses-server 0.4.1: its text deltas lack `content_index` and come with no item opened.
+    The schema finding spoke of typed reads only, while the helper raised at the first delta (72 outputs)."""
+    frames = mutation(load(MINIMAL))
+    assert _helper_raises_at(frames) == raised
+    [message] = [f.message for f in check_bytes(dump(frames)).findings
+                 if f.rule == "responses/schema" and f.index == raised[1]]
+    assert said in message
+
+
+def test_a_schema_break_the_sdk_helper_takes_is_not_said_to_make_it_raise() -> None:
+    frames = set_field(4, "item_id", 7)(load(MINIMAL))
+    assert _helper_raises_at(frames) is None
+    [message] = [f.message for f in check_bytes(dump(frames)).findings if f.rule == "responses/schema"]
+    assert "`responses.stream()` helper" not in message
+
+
+def test_a_stream_whose_helper_raised_midway_is_not_said_to_fail_again_at_its_end() -> None:
+    """open-responses-server 0.4.1 with a Groq upstream that errs: no terminal event, but the helper had already
+    raised `IndexError` at the first text delta, so "Didn't receive a `response.completed` event" is never met."""
+    frames = drop(2, 3)(load(MINIMAL))[:-1]  # no item opened, no terminal event
+    assert _helper_raises_at(frames) == ("IndexError", 2)
+    found = {f.rule: f.message for f in check_bytes(dump(frames)).findings}
+    assert found["responses/terminal-missing"].endswith("(the SDK's stream helper had raised at event 2)")
+    whole = {f.rule: f.message for f in check_bytes(dump(load(MINIMAL)[:-1])).findings}
+    assert "Didn't receive a `response.completed` event" in whole["responses/terminal-missing"]

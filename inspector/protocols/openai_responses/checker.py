@@ -143,8 +143,6 @@ class Checker:
         self.done_at: int | None = None
         """The last `data: [DONE]`: a stream that ends with it was ended by its server, not cut."""
         self.first_index: int | None = None
-        self.helper_raised = False
-        """The first event (`first_index`) is not a `response.created`: the SDK's stream helper raises there."""
         self.unnumbered = 0
         """Unreadable events since the last numbered one: each may have carried the next `sequence_number`."""
         self.validated_at: int | None = None
@@ -158,8 +156,8 @@ class Checker:
         index = event.index
         if self.first_index is None:
             self.first_index = index
-            self.helper_raised = payload is not DONE and not (type(payload) is dict
-                                                              and payload.get("type") == "response.created")
+            if payload is not DONE and not (type(payload) is dict and payload.get("type") == "response.created"):
+                self.items.sdk_raised_at = index  # the SDK's stream helper raises at any other first event
         if payload is UNREADABLE:
             self._unreadable(index)
             return found
@@ -206,7 +204,9 @@ class Checker:
             validate(payload)
         except ValidationError as error:
             if self.items.once("schema", kind, error.errors()[0]["loc"]):
-                found.append(SCHEMA(index, f"`{kind}`: {summary(error, 3)}: {_schema_harm(kind, payload)}"))
+                lookup = self.items.sdk_lookup_fails(index, kind, payload)
+                also = f"; {lookup}" if lookup else ""
+                found.append(SCHEMA(index, f"`{kind}`: {summary(error, 3)}: {_schema_harm(kind, payload)}{also}"))
             self.expect_start = None  # its status, which names the next start event, is unknown
             self.items.unknown(index)  # what it did to items and parts is unknown, as for an unreadable event
             if kind == "response.output_item.added":
@@ -267,10 +267,10 @@ class Checker:
             return found  # NOTE: an `error` event may end the stream by itself (docs/protocols.md §A.3 rule 12)
         last = (f" (event {end_index}, the last one, could not be read and may have been it)"
                 if self.unreadable_at is not None and self.unreadable_at == end_index else "")
+        raised = None if self.resumed else self.items.sdk_raised_at
         how = (broken_connection(self.connection_broke) if self.connection_broke else
-               f"{cut_or_done(self.done_at, end_index)} (the SDK's stream helper had raised at the first event, "
-               f"{self.first_index}, which is not a readable `response.created`)"
-               if self.helper_raised and not self.resumed else
+               f"{cut_or_done(self.done_at, end_index)} (the SDK's stream helper had raised at event {raised})"
+               if raised is not None else
                f"{cut_or_done(self.done_at, end_index)}, and the SDK raises \"Didn't receive a `response.completed` "
                "event\"")
         found.append(TERMINAL_MISSING(end_index, (

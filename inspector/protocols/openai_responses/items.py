@@ -79,6 +79,9 @@ SDK_PART_EVENTS = frozenset({"response.output_text.delta", "response.output_text
 SDK_ITEM_EVENTS = SDK_PART_EVENTS | {"response.content_part.added", "response.function_call_arguments.delta"}
 """The events the openai SDK's stream helper applies to an item, looked up as `output[output_index]` (others,
 `output_item.done` too, it passes on as they are)."""
+_SDK_WANTS = {"response.function_call_arguments.delta": "function_call"}
+"""The item type the SDK's stream helper asserts an event's item has, where not a message (a part's start it drops
+from any other item instead)."""
 JSON_ARGUMENT_ITEMS = frozenset({"function_call", "mcp_call"})
 """Items whose `arguments` are the JSON object a tool runs with (a `custom_tool_call`'s `input` is free text)."""
 
@@ -113,6 +116,8 @@ class OutputState:
         self.done_by_id: dict[str, dict[str, Any]] = {}
         self.done_only: set[str] = set()
         """Ids of items that came only in their `output_item.done` (said there): judged as they came."""
+        self.sdk_raised_at: int | None = None
+        """The first event the SDK's stream helper raises at, where one is known: it reads nothing after it."""
         self.sdk_order: list[tuple[Any, Any]] = []
         """(id, type) of each item as the openai SDK's stream helper lists them: every `output_item.added`, in the
         order they came, whatever their `output_index` (it looks events up by `output_index` in this list)."""
@@ -268,7 +273,7 @@ class OutputState:
             del self.open[position]
         if item is None:
             if not 0 <= position < self.frontier or position in self.item_ids:
-                self.found.append(ITEM_NOT_OPEN(index, self._not_open(position, "response.output_item.done")))
+                self.found.append(ITEM_NOT_OPEN(index, self._not_open(index, position, "response.output_item.done")))
                 if not self._done_only(position, snapshot):
                     return
             item = self._adopt(position, snapshot.get("id"), None)
@@ -326,7 +331,7 @@ class OutputState:
         per item: its later events go to it, as they do in a client that routes by `item_id`)."""
         rule, at = (ITEM_NOT_OPEN, "where no item is open") if there is None else (
             ITEM_ID_MISMATCH, f"where item `{there.id}` is open")
-        sdk = (self._sdk_reaches(kind, position, item.id) if kind in SDK_ITEM_EVENTS else
+        sdk = (self._sdk_reaches(index, kind, position, item.id) if kind in SDK_ITEM_EVENTS else
                "the SDK's stream helper passes it on without looking it up")
         return rule(index, (
             f"`{kind}` names `output_index` {position} ({at}), but its item `{item.id}` was added at `output_index` "
@@ -455,8 +460,8 @@ class OutputState:
         if problem:
             self.found.append(SCHEMA(index, f"`{event_type}`: {problem}: {UNCHECKED}"))
 
-    def _not_open(self, position: int, kind: str, item_id: Any = None) -> str:
-        sdk = (self._sdk_reaches(kind, position, item_id) if kind in SDK_ITEM_EVENTS else
+    def _not_open(self, index: int, position: int, kind: str, item_id: Any = None) -> str:
+        sdk = (self._sdk_reaches(index, kind, position, item_id) if kind in SDK_ITEM_EVENTS else
                "the openai SDK's stream helper passes this event on without looking it up")
         if position in self.done_at:
             return (f"`{kind}` names `output_index` {position}, whose item was already done at event "
@@ -464,25 +469,54 @@ class OutputState:
         return (f"`{kind}` names `output_index` {position}, which no `output_item.added` opened: a client that keeps "
                 f"items by `output_index` has none there; {sdk}")
 
-    def _sdk_reaches(self, kind: str, position: int, item_id: Any) -> str:
+    def sdk_lookup_fails(self, index: int, kind: str, payload: dict[str, Any]) -> str | None:
+        """What the SDK's stream helper raises at an event that broke its schema, where it looks the event up as
+        `output[output_index]` (the lookup reads no other field): said only where it raises, and while every item
+        it listed could be read."""
+        position = payload.get("output_index")
+        if kind not in SDK_ITEM_EVENTS or type(position) is not int or self.could_add:
+            return None
+        if self._sdk_raises(kind, position) is not None:
+            return self._sdk_reaches(index, kind, position, payload.get("item_id"))
+        if kind in SDK_PART_EVENTS and not isinstance(payload.get("content_index"), int):
+            self._sdk_raised(index)
+            return (f"the SDK's `responses.stream()` helper finds a message at `output[{position}]` and raises "
+                    "`TypeError` looking its content part up by this `content_index`")
+        return None
+
+    def _sdk_raised(self, index: int) -> None:
+        if self.sdk_raised_at is None:
+            self.sdk_raised_at = index
+
+    def _sdk_raises(self, kind: str, position: int) -> str | None:
+        """The exception the SDK's stream helper raises looking this event up in `sdk_order`, None if it goes on."""
+        order = self.sdk_order
+        if not -len(order) <= position < len(order):
+            return "IndexError"
+        if kind != "response.content_part.added" and order[position][1] != _SDK_WANTS.get(kind, "message"):
+            return "AssertionError"
+        return None
+
+    def _sdk_reaches(self, index: int, kind: str, position: int, item_id: Any) -> str:
         """What the SDK's stream helper does with an event it looks up as `output[output_index]` in its list of the
         items in the order they came (`sdk_order`): tried with `ResponseStreamState` for each outcome."""
-        order = self.sdk_order
         head = (f"the SDK's `responses.stream()` helper, which keeps items in the order they came, looks it up as "
                 f"`output[{position}]`")
-        if not -len(order) <= position < len(order):
+        raised = self._sdk_raises(kind, position)
+        if raised is not None:
+            self._sdk_raised(index)
+        if raised == "IndexError":
             return f"{head} and raises `IndexError`"
-        found_id, found_type = order[position]
+        found_id, found_type = self.sdk_order[position]
         mine = item_id is not None and found_id == item_id
         if kind == "response.content_part.added":
             if found_type != "message":
                 return f"{head}, a `{found_type}` item, and drops the part"
             return f"{head}: this event's item, which gets the part" if mine else (
                 f"{head}: the message `{found_id}`, which gets the part")
-        wants = "function_call" if kind == "response.function_call_arguments.delta" else "message"
-        if found_type != wants:
+        if raised is not None:
             return f"{head}, a `{found_type}` item, and raises `AssertionError`"
-        part = "" if wants == "function_call" else " (`IndexError` if it lacks that content part)"
+        part = "" if kind in _SDK_WANTS else " (`IndexError` if it lacks that content part)"
         if mine:
             return f"{head}: this event's item, which it reaches all the same{part}"
         return f"{head}: `{found_id}`, another item, " + ("which gets it" if kind.endswith(".delta") else
@@ -507,7 +541,7 @@ class OutputState:
         if item is None:
             if not 0 <= position < self.frontier or position in self.item_ids:
                 if self.once("not-open", kind, position):
-                    self.found.append(ITEM_NOT_OPEN(index, self._not_open(position, kind, item_id)))
+                    self.found.append(ITEM_NOT_OPEN(index, self._not_open(index, position, kind, item_id)))
                 return None
             item = self._adopt(position, item_id, _only(item_types))
         if item_id is not None and item_id != item.id:
