@@ -1255,3 +1255,17 @@ def test_a_stream_whose_helper_raised_midway_is_not_said_to_fail_again_at_its_en
     assert found["responses/terminal-missing"].endswith("(the SDK's stream helper had raised at event 2)")
     whole = {f.rule: f.message for f in check_bytes(dump(load(MINIMAL)[:-1])).findings}
     assert "Didn't receive a `response.completed` event" in whole["responses/terminal-missing"]
+
+
+def test_an_answer_no_streamed_event_could_show_is_shown_as_the_terminal_output_holds_it() -> None:
+    """open-responses-server 0.4.1 streams text deltas that break the schema (no `content_index`, no item) and
+    argument deltas for items never added: `view` said "(no text)" and showed no call, while its terminal output
+    held the message and the calls."""
+    frames = drop(2, 3)(load(MINIMAL))
+    for frame in frames:
+        frame[1].pop("content_index", None)
+    check = check_bytes(dump(frames))
+    assert check.assembly.text == ""
+    output = frames[-1][1]["response"]["output"]
+    assert check.assembly.details["response.output"] == {"[0] message": output[0]["content"][0]["text"]}
+    assert "response.output" not in check_bytes(dump(load(MINIMAL))).assembly.details  # streamed readably: not shown

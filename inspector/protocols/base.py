@@ -231,7 +231,8 @@ class Assembly:
     outputs: dict[int, Output] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
     """Protocol facts shown as they came, by wire name (Gemini: grounding, citations, safety ratings, prompt
-    feedback): the last non-empty value of each."""
+    feedback: the last non-empty value of each; Responses: the terminal output, where no streamed event could show
+    the answer)."""
 
     def output(self, index: int = 0) -> Output:
         """The output for a choice index, created on first use."""

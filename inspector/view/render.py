@@ -423,7 +423,8 @@ class UsageView:
 
 
 class DetailsView:
-    """Protocol facts beside the answer (Gemini: grounding, citations, safety ratings, prompt feedback), flattened
+    """Protocol facts beside the answer (`Assembly.details`: Gemini's grounding, citations, safety ratings, prompt
+    feedback; the Responses terminal output where the stream showed no answer), flattened
     like usage; long values are cut, the JSON output has them whole."""
 
     ROWS = 40

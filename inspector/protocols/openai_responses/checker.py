@@ -50,7 +50,7 @@ from .rules import (
     UNKNOWN_EVENT,
     USAGE_OVER_LIMIT,
 )
-from .state import DELTA_FAMILIES, FAMILIES, PROGRESS_ITEM_TYPES
+from .state import DELTA_FAMILIES, FAMILIES, PROGRESS_ITEM_TYPES, TOOL_CALL_ITEMS
 
 # fmt: off
 START_EVENTS = ("response.created", "response.queued", "response.in_progress")
@@ -457,6 +457,11 @@ class Checker:
         failed = kind == "response.failed"
         self.items.close_open_items(index, f"`{kind}`", report=not failed)
         self.items.check_terminal_output(index, kind, response["output"], partial=failed)
+        if not any(output.text or output.tool_calls or output.reasoning or output.refusal
+                   for output in assembly.outputs.values()):
+            answer = _output_answer(response["output"])
+            if answer:  # NOTE: the stream's own events brought nothing readable: the answer is shown as it ended
+                assembly.details["response.output"] = answer
 
     def _error(self, index: int, kind: str, ev: dict[str, Any]) -> None:
         """Both shapes: the schema's flat `{code, message, param}` and the wire's nested `{error: {...}}`; and a
@@ -480,6 +485,23 @@ class Checker:
 
     def _ignore(self, index: int, kind: str, ev: dict[str, Any]) -> None:
         """Events with no ordering rule of their own (audio)."""
+
+
+def _output_answer(output: list[Any]) -> dict[str, str]:
+    """The terminal output's messages and tool calls, a line each (`[0] message`: its text; `[1] function_call`:
+    `name(arguments)`), for `view` where the stream's events brought no answer that could be read."""
+    shown = {}
+    for position, item in enumerate(output):
+        kind = item.get("type") if type(item) is dict else None
+        if kind == "message":
+            parts = item.get("content") if type(item.get("content")) is list else []
+            text = "".join(part["text"] for part in parts if type(part) is dict and type(part.get("text")) is str)
+        elif kind in TOOL_CALL_ITEMS:
+            text = f"{item.get('name')}({item.get(TOOL_CALL_ITEMS[kind][1])})"
+        else:
+            continue
+        shown[f"[{position}] {kind}"] = text
+    return shown
 
 
 def _resumable(payload: dict[str, Any]) -> bool:
