@@ -206,7 +206,7 @@ class StreamCheck:
             message = f"{head}: {error.get('message')}" if head else str(error.get("message"))
         else:
             message = str(error)
-        self.assembly.error = message = message[:200]
+        self.assembly.error = message = message if len(message) <= 400 else message[:400] + "…"  # a cut is shown
         self._report(SSE_ERROR_BODY(None, f"the body is a JSON error, not an event stream: {message}"))
         return True
 

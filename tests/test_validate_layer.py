@@ -378,3 +378,14 @@ def test_a_stream_whose_connection_broke_is_not_said_to_leave_the_client_unaware
     [message] = [f.message for f in open_source(str(writer.path)).validate().findings if f.rule == rule_id]
     told = f"the server broke the connection ({BROKE}), so the client's HTTP library raises (httpx: `RemoteProto"
     assert (told in message) == (error == BROKE)
+
+
+def test_a_long_json_error_message_is_kept_to_a_length_and_its_cut_is_shown() -> None:
+    """NeMo Guardrails relays Groq's tool validation errors of ~230 characters: the message was cut at 200 with
+    nothing to say so."""
+    for length, shown in ((230, "x" * 230), (1000, "x" * 400 + "…")):
+        check = StreamCheck(status=200, content_type="application/json", request_path=PATHS["openai-chat"])
+        check.feed(json.dumps({"error": {"message": "x" * length}}).encode())
+        check.close()
+        [message] = [f.message for f in check.findings if f.rule == "sse/json-error-body"]
+        assert message == f"the body is a JSON error, not an event stream: {shown}"
