@@ -882,3 +882,44 @@ def test_a_stream_of_no_choice_says_what_the_stream_helper_ends_with(body: bytes
                  if f.rule == "chat/finish-reason-missing"]
     assert ("`get_final_completion()` raises `AssertionError`" in message) == (helper == "AssertionError")
     assert ("its final completion has no choices" in message) == (helper == "0 choices")
+
+
+def _strict_tool_result(arguments: str, tool: Any) -> str:
+    """What the openai SDK's stream helper, given a strict tool, makes of a call finished with these arguments."""
+    frames = load(TOOL)
+    frames[1][1]["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"] = arguments
+    for frame in frames[2:15]:
+        frame[1]["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"] = ""
+    body = serialise(frames)
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=body, headers={"content-type": "text/event-stream"}))
+    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
+    try:
+        with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}],
+                                            tools=[tool]) as stream:
+            call = stream.get_final_completion().choices[0].message.tool_calls[0]
+            return type(call.function.parsed_arguments).__name__
+    except Exception as error:  # noqa: BLE001  what the SDK raised is the point
+        return type(error).__name__
+
+
+def test_what_the_arguments_finding_says_of_the_parse_helpers_is_what_they_do() -> None:
+    """g4f 8.8.6's calls without `index` broke into calls with cut arguments: a strict pydantic tool raised
+    `ValidationError`, not on `json.loads` as the message said; arguments that are JSON but no object reach a strict
+    dict tool as what they are."""
+    import pydantic
+
+    class GetWeather(pydantic.BaseModel):
+        city: str
+
+    model_tool = openai.pydantic_function_tool(GetWeather, name="GetWeatherArgs")  # the name in the fixture
+    dict_tool = {"type": "function", "function": {"name": "GetWeatherArgs", "strict": True, "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+        "additionalProperties": False}}}
+    assert _strict_tool_result('{"city": "Par', model_tool) == "ValidationError"
+    assert _strict_tool_result('{"city": "Par', dict_tool) == "JSONDecodeError"
+    assert _strict_tool_result('["Paris"]', dict_tool) == "list"  # no object: the tool gets what it cannot call with
+    [message] = [f.message for f in check_bytes(serialise(load(TOOL)[:1] + [
+        ["message", {**load(TOOL)[15][1]}]]), protocol="openai-chat").findings
+        if f.rule == "chat/tool-arguments-invalid-json"]
+    assert message.endswith("raise (`json.loads`, or the tool's pydantic model) or get no object")

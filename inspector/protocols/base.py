@@ -108,8 +108,9 @@ def arguments_problem(arguments: str) -> str | None:
     return None
 
 
-ARGUMENTS_HARM = ("no client can run the call as the model meant it: the openai SDK's parse helpers and agent "
-                  "frameworks raise on `json.loads`")
+ARGUMENTS_HARM = ("no client can run the call as the model meant it: the openai SDK's parse helpers (for a strict "
+                  "tool) and agent frameworks decode them into the tool's keyword arguments, and raise (`json.loads`, "
+                  "or the tool's pydantic model) or get no object")
 """Why non-object tool arguments are an error (the OpenAI protocols): the tail of the message."""
 
 
