@@ -737,8 +737,9 @@ def test_an_event_after_message_stop_is_said_to_be_read_on_as_the_sdk_does(late:
     with client.messages.stream(model="m", max_tokens=8, messages=[{"role": "user", "content": "hi"}]) as stream:
         text = stream.get_final_message().content[0].text
     assert text.endswith(" late") == (late is not PING)
-    [message] = [f.message for f in check_bytes(body, protocol="anthropic-messages").findings
-                 if f.rule == "anthropic/event-after-terminal"]
+    check = check_bytes(body, protocol="anthropic-messages")
+    assert check.assembly.text == text  # the view shows the message the SDK ends with
+    [message] = [f.message for f in check.findings if f.rule == "anthropic/event-after-terminal"]
     assert said in message
     error_first = serialise(append(late)(load(TEXT)[:-1] + [ERROR_EVENT]))
     [message] = [f.message for f in check_bytes(error_first, protocol="anthropic-messages").findings

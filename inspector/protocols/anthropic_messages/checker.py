@@ -212,6 +212,8 @@ class Checker:
             self._name_mismatch(index, event.type, kind, found)
         if self._terminal is not None:
             self._event_after_terminal(index, kind, found)
+            if self._terminal == "message_stop" and kind in _FOLDED_AFTER_STOP:
+                self._accumulator.feed(index, kind, payload)  # as the SDK's helper does: the view shows its message
             return found
         handler = self._on.get(kind)
         if handler is None:
