@@ -1269,3 +1269,14 @@ def test_an_answer_no_streamed_event_could_show_is_shown_as_the_terminal_output_
     output = frames[-1][1]["response"]["output"]
     assert check.assembly.details["response.output"] == {"[0] message": output[0]["content"][0]["text"]}
     assert "response.output" not in check_bytes(dump(load(MINIMAL))).assembly.details  # streamed readably: not shown
+
+
+def test_a_final_message_with_more_parts_than_streamed_says_how_many_not_two_excerpts_alike() -> None:
+    """ccproxy-api 0.2.10 adds `tool_use` parts to the final message: the finding showed the same 40 characters of
+    both lists."""
+    frames = load(MINIMAL)
+    content = frames[8][1]["response"]["output"][0]["content"]
+    content.append({"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}})
+    [message] = [f.message for f in check_bytes(dump(frames)).findings if f.rule == "responses/terminal-output-mismatch"]
+    assert message == ("`response.completed` `response.output[0].content` has 2 entries, but `output_item.done` "
+                       "streamed 1: the final response and the streamed item disagree")

@@ -1061,11 +1061,13 @@ class OutputState:
         path = first_difference(stable(done), stable(entry), where, said)
         if path is not None:
             field, streamed, final = path
-            now = f"`{kind}` lacks `{field}`" if final is ABSENT else f"`{kind}` `{field}` is {excerpt(final)}"
+            if isinstance(final, list) and isinstance(streamed, list):  # their excerpts may well look alike
+                now, then = f"`{kind}` `{field}` has {len(final)} entries", f"{len(streamed)}"
+            else:
+                now = f"`{kind}` lacks `{field}`" if final is ABSENT else f"`{kind}` `{field}` is {excerpt(final)}"
+                then = "the item without it" if streamed is ABSENT else excerpt(streamed)
             self.found.append(TERMINAL_OUTPUT(index, (
-                f"{now}, but `output_item.done` streamed "
-                f"{'the item without it' if streamed is ABSENT else excerpt(streamed)}: the final response and the "
-                "streamed item disagree")))
+                f"{now}, but `output_item.done` streamed {then}: the final response and the streamed item disagree")))
 
 
 def _only(types: frozenset[str] | None) -> str | None:
