@@ -745,3 +745,17 @@ def test_an_event_after_message_stop_is_said_to_be_read_on_as_the_sdk_does(late:
     [message] = [f.message for f in check_bytes(error_first, protocol="anthropic-messages").findings
                  if f.rule == "anthropic/event-after-terminal"]
     assert "the SDK raised at the `error`, so the client never sees this" in message
+
+
+def test_an_error_in_an_unnamed_frame_is_said_to_be_skipped_by_the_sdk_which_tells_the_app_nothing() -> None:
+    """ccproxy-api 0.2.10 relays an upstream failure as `data: {"error": {...}}` with no `event:` line, then ends:
+    the SDK skips the frame and ends without an exception, with the text cut short; the finding said only that no
+    client can tell which event it is, and `view` showed no error."""
+    frames = load(TEXT)[:5] + [(None, {"error": {"type": "http_error", "message": "upstream failed"}})]
+    body = serialise(frames)
+    assert _messages_stream(body) == "no error"
+    check = check_bytes(body, protocol="anthropic-messages")
+    [message] = [f.message for f in check.findings if f.rule == "anthropic/schema"]
+    assert message == ("an error (`upstream failed`) in a frame with no `type` and no `event: error` line: the SDK "
+                       "skips the frame for its event name, so the app is never told of the error")
+    assert check.assembly.error == "upstream failed"

@@ -334,3 +334,16 @@ def test_http_status_counts_only_when_both_inputs_have_one() -> None:
     failed.http_status, raw.http_status = 429, None
     assert _messages(ok, failed) == [("status", "http status: 200 -> 429")]
     assert _messages(raw, failed) == []
+
+
+def test_a_translation_that_ends_a_failed_upstream_as_a_clean_answer_differs_in_its_error() -> None:
+    """ccproxy-api 0.2.10 turns an Anthropic `overloaded_error` into a Chat answer that ends `stop` and `[DONE]`:
+    `diff` said only that the protocols differ. Error words are each protocol's own: only whether one came counts."""
+    upstream = _digest("Partial", status="end_turn", protocol="anthropic-messages")
+    upstream.assembly.error = "Overloaded"
+    clean = _digest("Partial", status="stop", protocol="openai-chat")
+    assert _messages(upstream, clean) == [("protocol", 'protocol: "anthropic-messages" -> "openai-chat"'),
+                                          ("status", 'error: "Overloaded" -> null')]
+    relayed = _digest("Partial", status="stop", protocol="openai-chat")
+    relayed.assembly.error = "upstream error: overloaded"
+    assert [aspect for aspect, _ in _messages(upstream, relayed)] == ["protocol"]

@@ -1277,6 +1277,7 @@ def test_a_final_message_with_more_parts_than_streamed_says_how_many_not_two_exc
     frames = load(MINIMAL)
     content = frames[8][1]["response"]["output"][0]["content"]
     content.append({"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}})
-    [message] = [f.message for f in check_bytes(dump(frames)).findings if f.rule == "responses/terminal-output-mismatch"]
+    [message] = [f.message for f in check_bytes(dump(frames)).findings
+                 if f.rule == "responses/terminal-output-mismatch"]
     assert message == ("`response.completed` `response.output[0].content` has 2 entries, but `output_item.done` "
                        "streamed 1: the final response and the streamed item disagree")

@@ -266,14 +266,22 @@ def parse_tolerance(value: str) -> tuple[float, float]:
     return float(match["pct"]), floor
 
 
+def _error_reported(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
+    """Across protocols: whether each stream reported an in-band error (its words are each protocol's own). A
+    gateway that ends a failed upstream as a clean answer differs here."""
+    a, b = old.assembly.error, new.assembly.error
+    if (a is None) != (b is None):
+        yield Difference("status", _changed("error", a, b))
+
+
 ASPECTS: tuple[Aspect, ...] = (_status, _events, _texts, _tool_calls, _usage, _findings, _timing)
 """Compared in this order, which is also the order of the report."""
 
 
-ACROSS_PROTOCOLS: tuple[Aspect, ...] = (_texts, _tool_calls, _timing)
-"""What two streams of different protocols still share, so a gateway's translation can be held to its upstream: the
-answer (text, reasoning, refusal, tool calls by name and arguments) and its timing. Status words, event types,
-usage fields and rules are each protocol's own."""
+ACROSS_PROTOCOLS: tuple[Aspect, ...] = (_error_reported, _texts, _tool_calls, _timing)
+"""What two streams of different protocols still share, so a gateway's translation can be held to its upstream:
+whether an error was reported, the answer (text, reasoning, refusal, tool calls by name and arguments) and its
+timing. Status words, error texts, event types, usage fields and rules are each protocol's own."""
 
 
 def compare(old: Digest, new: Digest, options: Options = Options()) -> list[Difference]:

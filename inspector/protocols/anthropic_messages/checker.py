@@ -203,6 +203,16 @@ class Checker:
         if event.type == "error" and type(payload) is dict:
             kind = "error"  # NOTE: the SDK raises on the `event:` name, whatever `data.type` says (llama.cpp's)
         if type(kind) is not str:
+            error = payload.get("error") if type(payload) is dict else None
+            if type(error) is dict and event.type not in SDK_READS:  # ccproxy-api's failures, relayed
+                message = error.get("message")
+                text = message if type(message) is str else json.dumps(error)
+                if self.assembly.error is None:
+                    self.assembly.error = text
+                found.append(R.SCHEMA_MISMATCH(index, f"an error (`{text[:200]}`) in a frame with no `type` and no "
+                                                      "`event: error` line: the SDK skips the frame for its event "
+                                                      "name, so the app is never told of the error"))
+                return found
             got = json_type(payload) if type(payload) is not dict else "an object without a string `type`"
             found.append(R.SCHEMA_MISMATCH(index, f"expected a JSON object with a string `type`, got {got}: "
                                                   "no client can tell which event this is"))
