@@ -162,7 +162,8 @@ class SSEParser:
         event would get: the spec ignores them, a protocol may not (the first `_STRAY_LIMIT`, each cut short)."""
         self.unusual: dict[str, int] = {}
         """Valid SSE lines that clients reading only `data: ` lines choke on, by kind (`comment`, `retry`, `data`
-        without its space), with the index the next event would get at the first of each kind."""
+        without its space, `event: message`, whose events look like unnamed ones, and `bom`, the byte order mark the
+        spec drops), with the index the next event would get at the first of each kind."""
 
     def feed(self, chunk: bytes, t: float | None = None) -> list[Event]:
         if self.between_events():
@@ -299,6 +300,7 @@ class SSEParser:
         if lines[0][:3] == _BOM:
             lines[0] = lines[0][3:]
             self._offset += 3
+            self.unusual["bom"] = self._index
 
     def _process(self, lines: list[bytes], end: int, t: float | None) -> list[Event]:
         """The spec's line interpretation of lines that each end with `end` bytes, with the state in locals: this
@@ -345,6 +347,8 @@ class SSEParser:
                 self.unusual.setdefault("data", index)
             elif line[:7] == "event: ":  # the second most common (Responses, Anthropic, Gemini name each event)
                 event_type = line[7:]
+                if event_type == "message":  # the default name, given: an event tells it from none no more
+                    self.unusual.setdefault("event", index)
             elif line[0] == ":":  # spec: a line starting with a colon is a comment
                 self.unusual.setdefault("comment", index)
             else:
@@ -356,6 +360,8 @@ class SSEParser:
                     self.unusual.setdefault("data", index)
                 elif name == "event":
                     event_type = value
+                    if value == "message":
+                        self.unusual.setdefault("event", index)
                 elif name == "id" and "\0" not in value:  # NOTE: spec: an id containing NUL is ignored
                     last_id = value
                 elif name == "retry":
@@ -380,7 +386,7 @@ def _usual_event(text: str) -> tuple[str, str, int] | None:
         return None
     if rest == "\n":
         return ("message", head[6:], 1) if head[:6] == "data: " else None
-    if head[:7] != "event: ":
+    if head[:7] != "event: " or head == "event: message":  # NOTE: the default name given goes the line loop's way
         return None
     line, _, rest = rest.partition("\n")
     return (head[7:] or "message", line[6:], 1) if rest == "\n" and line[:6] == "data: " else None

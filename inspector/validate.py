@@ -173,7 +173,8 @@ class StreamCheck:
         payload = _event_payload(pending.data) if pending is not None else None
         lost_end = pending is not None and self.checker is not None and self.checker.ends_stream(payload)
         if pending is not None and not cut_short:
-            self._report(SSE_UNTERMINATED(pending.index, _unterminated_message(pending, payload, lost_end)))
+            self._report(SSE_UNTERMINATED(pending.index, _unterminated_message(pending, payload, lost_end,
+                                                                               self.protocol == "gemini")))
         if self.events == 0 and pending is None and not cut_short:
             self._report(SSE_NO_EVENTS(None, "the body ended before any event was dispatched"))
         if cut_short and not self.assembly.ended:
@@ -334,7 +335,8 @@ def _content_type_message(content_type: str, no_event: bool) -> str:
             "SDKs read its events anyway")
 
 
-def _unterminated_message(pending: Event, payload: Any, lost_end: bool) -> str:
+def _unterminated_message(pending: Event, payload: Any, lost_end: bool, gemini: bool) -> str:
+    """`gemini`: python-genai reads `data: ` lines, not events, and takes a last one that no blank line closed."""
     kind = pending.type
     if payload is DONE:
         kind = "[DONE]"
@@ -342,6 +344,10 @@ def _unterminated_message(pending: Event, payload: Any, lost_end: bool) -> str:
         kind = payload["type"]
     lost = ("so the stream's end is lost with it: the client cannot tell a finished answer from a lost connection"
             if lost_end else "so it is lost")
+    if gemini:
+        return (f"the stream ended inside event {pending.index} (`{kind}`) with no blank line after it: an SSE "
+                f"client (vercel's) never dispatches it, {lost}; python-genai, which reads `data: ` lines rather "
+                "than events, still takes it")
     return (f"the stream ended inside event {pending.index} (`{kind}`) with no blank line after it: "
             f"a conformant client never dispatches it, {lost}")
 

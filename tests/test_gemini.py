@@ -392,4 +392,5 @@ def test_a_field_wrong_in_every_chunk_is_one_finding() -> None:
     check = check_bytes((chunk * 5 + last).encode(), "gemini")
     schema = [f for f in check.findings if f.rule == "gemini/schema"]
     assert [f.index for f in schema] == [0]
-    assert schema[0].message.endswith("(a pydantic error; each field is reported once)")
+    assert schema[0].message.endswith("python-genai coerces the value (pydantic's lax mode), a stricter client "
+                                      "rejects it (each field is reported once)")

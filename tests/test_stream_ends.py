@@ -86,14 +86,18 @@ def test_an_end_event_without_its_blank_line_is_one_finding_that_says_the_end_is
     [(rule, message)] = [found for found in _findings(protocol, whole[:-1])
                          if found[0] in (end_missing, "sse/unterminated-event")]
     assert rule == "sse/unterminated-event"
-    assert message.endswith("a conformant client never dispatches it, so the stream's end is lost with it: the "
-                            "client cannot tell a finished answer from a lost connection")
+    lost = "so the stream's end is lost with it: the client cannot tell a finished answer from a lost connection"
+    if protocol == "gemini":  # python-genai reads `data: ` lines, not events (tried: it yields the last chunk)
+        assert message.endswith(f"an SSE client (vercel's) never dispatches it, {lost}; python-genai, which reads "
+                                "`data: ` lines rather than events, still takes it")
+    else:
+        assert message.endswith(f"a conformant client never dispatches it, {lost}")
 
 
 @pytest.mark.parametrize("protocol", ENDS)
 def test_another_event_without_its_blank_line_is_lost_and_the_end_missing_besides(protocol: str) -> None:
     rules = {rule: message for rule, message in _findings(protocol, _sse(*OPENINGS[protocol])[:-1])}
-    assert rules["sse/unterminated-event"].endswith("a conformant client never dispatches it, so it is lost")
+    assert "never dispatches it, so it is lost" in rules["sse/unterminated-event"]
     assert END_MISSING[protocol] in rules
 
 

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from ..base import Assembly, Fragments, Output, ToolCall
+from .models import genai_bool
 
 # built-in parts: part field -> (tool-call kind, the field that names it, the fields shown as its arguments)
 # fmt: off
@@ -188,7 +189,7 @@ class Accumulator:
     def _part(self, index: int, part: dict[str, Any]) -> None:
         text = part.get("text")
         if isinstance(text, str):
-            self.text(index, text, part.get("thought") is True)
+            self.text(index, text, genai_bool(part.get("thought")))
         call = part.get("functionCall")
         if isinstance(call, dict):
             self._function_call(index, call)

@@ -32,10 +32,13 @@ from .models import (
     OUTCOMES,
     TOOL_TYPES,
     TRAFFIC_TYPES,
+    genai_bool,
     schema_problem,
 )
 
 # fmt: off
+RESUMABLE_FINISH = "CONTINUATION"  # the finish reason of a stream cut at the per-request token limit, to resume
+RESUMES = "python-genai resumes from the stream's last `continuationToken` with another request"
 IDENTITY_FIELDS = ("responseId", "modelVersion", "createTime")
 ENVELOPE_FIELDS = ("candidates", "promptFeedback", "usageMetadata")   # a chunk carries at least one of them
 USAGE_PARTS = ("promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "toolUsePromptTokenCount")
@@ -45,7 +48,9 @@ RATING_ENUMS = (("category", HARM_CATEGORIES), ("probability", HARM_PROBABILITIE
 RESULT_OF = {"codeExecutionResult": "executableCode", "toolResponse": "toolCall"}   # result part -> its call part
 TEXT_PART = frozenset({"text", "thought"})  # the keys of a part that only carries text (for the fast path)
 UNREAD_LINES = {"comment": "a comment line (`:` ...)", "retry": "a `retry:` line",
-                "data": "a `data:` line without the space after its colon"}   # the parser's `unusual` kinds
+                "data": "a `data:` line without the space after its colon",
+                "event": "an `event: message` line (the default event name, given)",
+                "bom": "a byte order mark before the first line"}   # the parser's `unusual` kinds
 # fmt: on
 
 
@@ -87,6 +92,9 @@ class Checker:
         self._once = FirstTime()
         self._identity: dict[str, Any] = {}
         self._finished_at: int | None = None
+        self._resumable = False
+        """Candidate 0 gave a `continuationToken` that no final `finishReason` took back: python-genai (automatic
+        continuation, on by default) resumes from it with another request when the stream ends or fails."""
         """The last chunk with a `finishReason` (or a prompt block)."""
         self._not_last_reported = False
         self._answered = False
@@ -122,23 +130,24 @@ class Checker:
             self._done_at = index
             return found
         if type(payload) is not dict:
+            genai = ("python-genai fails on it (`TypeError`)" if type(payload) in (int, float, bool) else
+                     "python-genai yields an empty response for it, so what it carried is lost without an error")
             found.append(R.NOT_AN_OBJECT(index, f"expected a `GenerateContentResponse` object, got "
-                                                f"{json_type(payload)} `{excerpt(payload)}`: python-genai and "
-                                                "@google/genai raise on it"))
+                                                f"{json_type(payload)} `{excerpt(payload)}`: {genai}"))
             return found
         self._after_finish(index, found)
         error = payload.get("error")
         if error is not None:
             self._accumulator.feed(index, payload)
             detail = error_text(error) if isinstance(error, dict) else excerpt(error)
-            found.append(R.ERROR_OBJECT(index, f"in-band error `{detail}`: the stream failed here; python-genai "
-                                               "raises `APIError`, @google/genai throws `ApiError`"))
+            genai, fails = _genai_on_error(payload)
+            resumes = f" ({RESUMES} first)" if self._resumable and fails else ""
+            found.append(R.ERROR_OBJECT(index, f"in-band error `{detail}`: the stream failed here; "
+                                               f"{genai}{resumes}"))
             return found
-        problem = schema_problem(payload, lambda path: self._once(R.SCHEMA_MISMATCH, path))
-        if problem:  # NOTE: a field reported before is one broken habit of the endpoint, not a new finding
-            found.append(R.SCHEMA_MISMATCH(index, f"{problem}: python-genai cannot build a "
-                                                  "`GenerateContentResponse` from it (a pydantic error; each field "
-                                                  "is reported once)"))
+        broken = schema_problem(payload, lambda path: self._once(R.SCHEMA_MISMATCH, path))
+        if broken and broken[0]:  # NOTE: a field reported before is one broken habit of the endpoint, not a new one
+            found.append(R.SCHEMA_MISMATCH(index, f"{broken[0]}: {broken[1]} (each field is reported once)"))
         if not any(payload.get(field) is not None for field in ENVELOPE_FIELDS):
             keys = ", ".join(f"`{key}`" for key in list(payload)[:4]) or "none"
             found.append(R.EMPTY_CHUNK(index, f"a chunk with none of `candidates`, `promptFeedback` and "
@@ -182,7 +191,7 @@ class Checker:
         text = parts[0].get("text")
         if type(text) is not str or not text:
             return None  # NOTE: an empty text does not set `_answered`, which a later text of this shape would
-        thought = parts[0].get("thought") is True
+        thought = genai_bool(parts[0].get("thought"))
         usage = payload.get("usageMetadata")
         counted = tuple(field for field in USAGE_COUNTS if type(usage.get(field)) is int) if type(usage) is dict else ()
         holes = [Hole("text", text), *(Hole(field, usage[field]) for field in counted)]
@@ -217,6 +226,8 @@ class Checker:
             how = (broken_connection(self.connection_broke) if self.connection_broke else
                    f"{cut_or_done(self._done_at, end_index)}, and a client cannot tell a finished answer from a lost "
                    "connection (vercel reports finish reason `other`)")
+            if self._resumable:
+                how += f"; {RESUMES}"
             found.append(R.FINISH_MISSING(end_index, "the stream ended with no `finishReason` and no "
                                                      f"`promptFeedback.blockReason`: {how}"))
         return found
@@ -237,13 +248,16 @@ class Checker:
             value = json.loads(text)
         except (ValueError, RecursionError):
             value = None
+        genai = "python-genai raises `UnknownApiResponseError` on them"
         if isinstance(value, dict) and isinstance(value.get("error"), dict):
             self.assembly.error = error_text(value["error"])
             self.assembly.ended = True
             detail = f"a JSON error `{self.assembly.error}`"
+            genai = _genai_on_error(value)[0]
+        elif isinstance(value, dict):  # NOTE: python-genai reads any other line as JSON, counting its braces
+            genai = "python-genai reads them as one more chunk"
         return [*found, R.OUT_OF_BAND_LINES(lines[0][0], f"{len(lines)} line(s) outside SSE field syntax, {detail}: "
-                                                         "python-genai raises on them, but SSE parsers (vercel's) "
-                                                         "drop them and the client sees a silently cut answer")]
+                                                         f"{genai}, but SSE parsers (vercel's) drop them silently")]
 
     # --- framing, envelope ---------------------------------------------------------------------------------------
 
@@ -332,6 +346,11 @@ class Checker:
                     self._part(index, position, part, found)
         self._ratings(index, "safetyRatings", candidate.get("safetyRatings"), found)
         reason = candidate.get("finishReason")
+        token = candidate.get("continuationToken")
+        if isinstance(token, str) and token:
+            self._resumable = True
+        elif reason is not None and reason != RESUMABLE_FINISH:
+            self._resumable = False
         if reason is not None:
             self._enum(index, "finishReason", reason, FINISH_REASONS, found)
             self._finished(index)
@@ -344,13 +363,15 @@ class Checker:
         if len(fields) != 1 and self._once(R.PART_SHAPE, len(fields) > 1):
             what = ("no data field (" + ", ".join(f"`{key}`" for key in list(part)[:4]) + ")" if not fields
                     else "several data fields (" + ", ".join(f"`{field}`" for field in fields) + ")")
+            readers = ("python-genai takes each of them (its `.text` and `.function_calls` alike), a client that "
+                       "goes by the part's kind only one" if fields else "a client finds nothing in it")
             found.append(R.PART_SHAPE(index, f"part {position} has {what}: a part carries exactly one of "
-                                             "text, call, code, result or data; clients read only one of them"))
+                                             f"text, call, code, result or data; {readers}"))
         signature = part.get("thoughtSignature")
         if signature == "" and self._once(R.SIGNATURE_EMPTY):
             found.append(R.SIGNATURE_EMPTY(index, f"part {position} has an empty `thoughtSignature`: Gemini 3 "
                                                   "rejects the next request of a tool turn without its signature"))
-        if part.get("thought") is True:
+        if genai_bool(part.get("thought")):
             if self._answered and self._once(R.THOUGHT_AFTER_ANSWER):
                 found.append(R.THOUGHT_AFTER_ANSWER(index, f"a thought part (part {position}) after the answer "
                                                            "began: Google sends thoughts first; a client that "
@@ -457,9 +478,31 @@ class Checker:
 
     def _enum(self, index: int, where: str, value: Any, allowed: frozenset[str], found: list[Finding]) -> None:
         if isinstance(value, str) and value not in allowed and self._once(R.UNKNOWN_ENUM, where, value):
+            vercel = ", vercel maps it to `other`" if where.endswith("finishReason") else ""
+            genai = (f"python-genai reads its enums regardless of case, as `{value.upper()}`, but a client that "
+                     f"compares the value as sent does not{vercel}" if value.upper() in allowed else
+                     f"python-genai warns and keeps it{vercel}")
             found.append(R.UNKNOWN_ENUM(index, f"`{where}` is `{excerpt(value)}`, not a value the SDK types list: "
-                                               "python-genai warns and keeps it, vercel maps an unknown finish "
-                                               "reason to `other`"))
+                                               f"{genai}"))
+
+
+def _genai_on_error(payload: dict[str, Any]) -> tuple[str, bool]:
+    """What the SDKs do with a chunk that carries `error`, and whether python-genai fails on it: it looks for the
+    error only as the chunk's first key, and sorts it by `error.code` (`request_streamed`, `APIError.raise_error`);
+    @google/genai throws for a `code` from 400 to 599."""
+    if next(iter(payload)) != "error":
+        return ("python-genai raises only when `error` is a chunk's first key, so it reads this as a chunk and the "
+                "error is lost to it"), False
+    error = payload["error"]
+    if not isinstance(error, dict):
+        return "python-genai fails on it (`AttributeError`: it reads `error.code`)", True
+    code = error.get("code")
+    if not isinstance(code, int | float):
+        return "python-genai fails on it (`TypeError`: it compares `error.code` with numbers)", True
+    if 400 <= code < 600:
+        kind = "ClientError" if code < 500 else "ServerError"
+        return f"python-genai raises `{kind}` (an `APIError`), @google/genai throws `ApiError`", True
+    return "python-genai raises `APIError`", True
 
 
 def _counts(usage: dict[str, Any]) -> dict[str, int] | None:

@@ -152,11 +152,66 @@ OUTCOMES = frozenset({"OUTCOME_UNSPECIFIED", "OUTCOME_OK", "OUTCOME_FAILED", "OU
 # fmt: on
 
 
-def schema_problem(payload: Any, fresh: Callable[[str], bool] | None = None) -> str | None:
+def schema_problem(payload: Any, fresh: Callable[[str], bool] | None = None) -> tuple[str, str] | None:
     """None when `payload` fits a chunk, else which fields are wrong and what was expected, in a few words (of the
-    fields `fresh(path)` is true of: "" when it is of none)."""
+    fields `fresh(path)` is true of: "" when it is of none), and what the SDKs do with the chunk."""
     try:
         _VALIDATE_CHUNK(payload)
     except ValidationError as error:
-        return summary(error, 3, fresh=fresh)
+        return summary(error, 3, fresh=fresh), _what_clients_do(error.errors(include_url=False))
     return None
+
+
+_LAX_TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
+_LAX_BOOLS = _LAX_TRUE | {"false", "0", "no", "off", "f", "n"}
+_DROPPED_BY_GENAI = ("finishMessage",)
+"""Fields python-genai's Gemini API client does not copy into its objects (`_Candidate_from_mldev`)."""
+
+
+def _genai_coerces(kind: str, value: Any) -> bool:
+    """Whether pydantic's lax mode, which python-genai's models validate in, turns this JSON value into the number
+    or boolean the SDK types (a numeric string, a whole float, `"true"`)."""
+    if kind.startswith("int"):
+        return (type(value) is float and value.is_integer()) or type(value) is bool or (
+            type(value) is str and value.strip().lstrip("+-").isdigit())
+    if kind.startswith("float"):
+        return type(value) in (int, bool) or (type(value) is str and _is_number(value))
+    if kind.startswith("bool"):
+        return (type(value) is str and value.strip().lower() in _LAX_BOOLS) or (
+            type(value) in (int, float) and value in (0, 1))
+    return False
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def genai_bool(value: Any) -> bool:
+    """A `thought` flag as python-genai reads it (pydantic's lax mode): `true`, `"true"`, `1` and the like."""
+    return value is True or (type(value) is str and value.strip().lower() in _LAX_TRUE) or (
+        type(value) in (int, float) and value == 1)
+
+
+def _what_clients_do(errors: list[Any]) -> str:
+    """What the SDKs do with a chunk that breaks the schema so (tried with python-genai for each kind of break): a
+    field vercel's `chunkSchema` requires is optional in python-genai's models; a wrong type it coerces where
+    pydantic's lax mode can, and raises on otherwise; a value under a minimum it keeps."""
+    said = []
+    if any(error["type"] == "missing" for error in errors):
+        said.append("vercel's `chunkSchema`, which requires it, rejects the chunk (an error part), while "
+                    "python-genai reads `None` there")
+    wrong = [error for error in errors if error["type"] != "missing"
+             and not any(isinstance(part, str) and part in _DROPPED_BY_GENAI for part in error["loc"])]
+    if any(not error["type"].startswith(("greater_than", "less_than")) and not _genai_coerces(error["type"],
+                                                                                             error["input"])
+           for error in wrong):
+        said.append("python-genai raises on it (a pydantic error or another exception)")
+    elif any(error["type"].startswith(("int", "float", "bool")) for error in wrong):
+        said.append("python-genai coerces the value (pydantic's lax mode), a stricter client rejects it")
+    elif wrong:
+        said.append("python-genai keeps the value as it came")
+    return "; ".join(said) or "python-genai's Gemini API client drops the field"
