@@ -279,3 +279,41 @@ def test_a_stream_cut_after_a_continuation_token_is_said_to_be_resumed_by_python
             base_url=server.url, httpx_client=httpx.Client(transport=Counting())))
         sdk_answer(client)  # NOTE: the replay answers each request with the same stream: it gives up on no progress
     assert len(requests) > 1 and "dG9rZW4=" in json.dumps(requests[1])
+
+
+def _in_part(field: bytes):
+    return _replace_second(SECOND, SECOND[:-1] + b", " + field + b"}")
+
+
+def _in_candidate(field: bytes):
+    return _replace_second(b'"role": "model"}', b'"role": "model"}, ' + field)
+
+
+@pytest.mark.parametrize("mutation", [
+    _in_part(b'"thoughtSignature": "not base64!!"'),
+    _in_part(b'"inlineData": {"mimeType": "image/png", "data": "%%%"}'),
+    _in_part(b'"fileData": {"fileUri": 5}'),
+    _in_part(b'"functionResponse": {"name": 5, "response": {}}'),
+    _in_part(b'"videoMetadata": "x"'),
+    _in_part(b'"partMetadata": 5'),
+    _in_candidate(b'"citationMetadata": {"citationSources": [{"startIndex": "x"}]}'),
+    _in_candidate(b'"groundingMetadata": {"groundingChunks": "x"}'),
+    _in_candidate(b'"urlContextMetadata": {"urlMetadata": 5}'),
+    _in_candidate(b'"avgLogprobs": "high"'),
+    _in_candidate(b'"tokenCount": "x"'),
+    _in_candidate(b'"continuationToken": "%%%"'),
+], ids=["signature", "inline-data", "file-uri", "response-name", "video-metadata", "part-metadata", "citation-index",
+        "grounding-chunks", "url-metadata", "avg-logprobs", "token-count", "continuation-token"])
+def test_a_field_python_genai_refuses_is_a_schema_finding(tmp_path: Path, mutation) -> None:
+    """Found by the audit: each of these passed `validate` with no finding, while python-genai raised a pydantic
+    error at the chunk (its models validate them; base64 as pydantic-core decodes it)."""
+    body = mutation((CORPUS / MULTICHUNK).read_bytes())
+    assert "python-genai raises on it" in _message(body, "gemini/schema")
+    assert _sdk_outcome(body, tmp_path) == ("raises", "ValidationError")
+
+
+@pytest.mark.parametrize("signature", [b"dG9rZW4=", b"dG9rZW4", b"dG9r_W4-", b""])
+def test_base64_python_genai_decodes_is_no_finding(tmp_path: Path, signature: bytes) -> None:
+    body = _in_part(b'"thoughtSignature": "' + signature + b'"')((CORPUS / MULTICHUNK).read_bytes())
+    assert not [f for f in check_bytes(body, protocol="gemini").findings if f.rule == "gemini/schema"]
+    assert _sdk_outcome(body, tmp_path)[0] == "ok"

@@ -13,13 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pydantic_core import CoreSchema, ValidationError
+from pydantic_core import CoreSchema, PydanticCustomError, SchemaValidator, ValidationError
+from pydantic_core import core_schema as cs
 
 from ..schema import (
     ANY,
     ANY_OBJECT,
     BOOLEAN,
     COUNT,
+    INTEGER,
     NUMBER,
     STRING,
     array,
@@ -49,7 +51,21 @@ FUNCTION_CALL = _all_maybe("FunctionCall", {
     "id": STRING, "name": STRING, "args": ANY_OBJECT, "partialArgs": array(PARTIAL_ARG), "willContinue": BOOLEAN,
 })
 
-INLINE_DATA = json_object("InlineData", {"mimeType": STRING, "data": STRING})
+def _base64(text: str) -> str:
+    try:
+        _decode_base64(text)
+    except ValidationError:
+        raise PydanticCustomError("base64", "Input should be base64 text, as python-genai decodes it") from None
+    return text
+
+
+_decode_base64 = SchemaValidator(cs.bytes_schema(), config=cs.CoreConfig(val_json_bytes="base64")).validate_python
+"""python-genai's decoding of its `bytes` fields (pydantic-core's, the same library): standard or URL-safe alphabet,
+padding optional but right, no whitespace."""
+BASE64 = cs.no_info_after_validator_function(_base64, STRING)
+"""Text that python-genai decodes as base64 (`thoughtSignature`, `inlineData.data`, `continuationToken`)."""
+
+INLINE_DATA = json_object("InlineData", {"mimeType": STRING, "data": BASE64})
 EXECUTABLE_CODE = json_object("ExecutableCode", {"language": STRING, "code": STRING, "id": maybe(STRING)})
 CODE_EXECUTION_RESULT = json_object("CodeExecutionResult", {
     "outcome": STRING, "output": maybe(STRING), "id": maybe(STRING),
@@ -60,11 +76,13 @@ TOOL_RESPONSE = json_object("ToolResponse", {"id": STRING, "toolType": STRING, "
 PART = _all_maybe("Part", {
     "text": STRING,
     "thought": BOOLEAN,
-    "thoughtSignature": STRING,
+    "thoughtSignature": BASE64,
     "inlineData": INLINE_DATA,
-    "fileData": ANY_OBJECT,
+    "fileData": _all_maybe("FileData", {"fileUri": STRING, "mimeType": STRING, "displayName": STRING}),
     "functionCall": FUNCTION_CALL,
-    "functionResponse": ANY_OBJECT,
+    "functionResponse": _all_maybe("FunctionResponse", {"id": STRING, "name": STRING, "response": ANY_OBJECT}),
+    "videoMetadata": ANY_OBJECT,
+    "partMetadata": ANY_OBJECT,
     "executableCode": EXECUTABLE_CODE,
     "codeExecutionResult": CODE_EXECUTION_RESULT,
     "toolCall": TOOL_CALL,
@@ -77,15 +95,29 @@ SAFETY_RATING = _all_maybe("SafetyRating", {
     "category": STRING, "probability": STRING, "blocked": BOOLEAN, "severity": STRING,
 })
 
+CITATION = _all_maybe("Citation", {
+    "startIndex": INTEGER, "endIndex": INTEGER, "uri": STRING, "title": STRING, "license": STRING,
+})
+
 CANDIDATE = _all_maybe("Candidate", {
     "content": CONTENT,
     "finishReason": STRING,
     "finishMessage": STRING,
     "index": COUNT,
     "safetyRatings": array(SAFETY_RATING),
-    "citationMetadata": ANY_OBJECT,
-    "groundingMetadata": ANY_OBJECT,
-    "urlContextMetadata": ANY_OBJECT,
+    "citationMetadata": _all_maybe("CitationMetadata", {
+        "citationSources": array(CITATION),  # the Gemini API's name
+        "citations": array(CITATION),  # Vertex AI's
+    }),
+    "groundingMetadata": _all_maybe("GroundingMetadata", {
+        "groundingChunks": array(ANY_OBJECT), "groundingSupports": array(ANY_OBJECT),
+        "webSearchQueries": array(STRING), "searchEntryPoint": ANY_OBJECT, "retrievalMetadata": ANY_OBJECT,
+    }),
+    "urlContextMetadata": _all_maybe("UrlContextMetadata", {"urlMetadata": array(ANY_OBJECT)}),
+    "avgLogprobs": NUMBER,
+    "tokenCount": INTEGER,
+    "logprobsResult": ANY_OBJECT,
+    "continuationToken": BASE64,
 })
 
 PROMPT_FEEDBACK = _all_maybe("PromptFeedback", {
@@ -115,6 +147,7 @@ CHUNK = _all_maybe("Chunk", {
     "modelVersion": STRING,
     "responseId": STRING,
     "createTime": STRING,
+    "modelStatus": ANY_OBJECT,
 })
 """One SSE event's data: every field is optional in the SDK types; the checker says which must come."""
 _VALIDATE_CHUNK = compiled(CHUNK)
