@@ -107,7 +107,7 @@ class Source:
         check.events_wanted = False
         for _ in self.feed_to(check.feed):
             pass
-        check.close(self.end_reason, broken_by=self.broken_by)
+        check.close(self.end_reason, broken_by=self.broken_by, ended_at=self.end.t if self.end else None)
         return check
 
 

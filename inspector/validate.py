@@ -17,6 +17,7 @@ from .protocols import GENERIC, checker_for, detect
 from .protocols.base import DONE, UNREADABLE, Assembly, Checker
 from .protocols.delta_shape import DeltaShape
 from .sse import Event, SSEParser
+from .timing import STALL_SECONDS
 
 # fmt: off
 HTTP_STATUS       = rule("http/error-status", Severity.ERROR, "the response status is not 2xx: no stream came")
@@ -83,6 +84,8 @@ class StreamCheck:
         chunks' text (`DeltaShape.take_texts`), for a caller that wants only the findings and the assembly."""
         self.events = 0
         self.last_index: int | None = None
+        self.last_chunk_at: float | None = None
+        """The time of the last chunk fed (None: none had one)."""
         self.status = status
         self._error_body: bytearray | None = None
         self._said_type: str | None = None
@@ -105,6 +108,7 @@ class StreamCheck:
 
     def feed(self, chunk: bytes, t: float | None = None) -> list[Event]:
         """Parse and check one network chunk; returns the events it completed."""
+        self.last_chunk_at = t
         if self._error_body is not None:
             self._error_body += chunk[: _ERROR_BODY_LIMIT - len(self._error_body)]
             return []
@@ -114,7 +118,9 @@ class StreamCheck:
         """Chunks given as text with their times, in one call (`SSEParser.feed_texts`): what `feed` does with each
         one's bytes."""
         if self._error_body is not None:
-            return self.feed("".join(texts).encode())
+            return self.feed("".join(texts).encode(), times[-1] if times else None)
+        if times:
+            self.last_chunk_at = times[-1]
         if self.events_wanted:
             return self._checked(self.parser.feed_texts(texts, times))
         events: list[Event] = []
@@ -147,14 +153,15 @@ class StreamCheck:
             self._event(event)
         return events
 
-    def close(self, end_reason: str | None = None, *, broken_by: str | None = None) -> list[Finding]:
+    def close(self, end_reason: str | None = None, *, broken_by: str | None = None,
+              ended_at: float | None = None) -> list[Finding]:
         """End of stream: end-of-stream rules of every layer. Returns all findings, in event order.
 
         `end_reason` is the recording's (`complete`, `upstream-closed`, `client-disconnected`, `error`; None for a
         raw body). When the client went away or the recorder failed, the server never got to finish: its
         end-of-stream rules (a terminal event, closed items, and the body's own: a last event closed, an event at
         all) are not judged, and one warning says so. `broken_by`: the message of a connection the server broke
-        mid-body (`End.broken_by`): the end rules say the client was told.
+        mid-body (`End.broken_by`): the end rules say the client was told. `ended_at`: the end line's time.
         """
         if self._error_body is not None:
             self._report(HTTP_STATUS(None, _status_message(self.status, bytes(self._error_body))))
@@ -178,8 +185,12 @@ class StreamCheck:
         if self.events == 0 and pending is None and not cut_short:
             self._report(SSE_NO_EVENTS(None, "the body ended before any event was dispatched"))
         if cut_short and not self.assembly.ended:
-            self._report(SSE_NOT_ENDED(None, f"the recording ended as `{end_reason}` before the protocol's "
-                                             "last event: the server's end-of-stream rules are not judged"))
+            silence = (ended_at - self.last_chunk_at if ended_at is not None and self.last_chunk_at is not None
+                       else 0.0)
+            silent = (f", {silence:.1f} s after the server's last bytes (it sent nothing meanwhile: a stall, or a "
+                      "server waiting on its own upstream)" if silence >= STALL_SECONDS else "")
+            self._report(SSE_NOT_ENDED(None, f"the recording ended as `{end_reason}` before the protocol's last "
+                                             f"event{silent}: the server's end-of-stream rules are not judged"))
         elif self.checker is not None:
             self._report(*self._out_of_band())
             missing = self.checker.end_missing if lost_end else None  # said once: the lost end, by the SSE layer

@@ -116,7 +116,7 @@ def assert_same_reading_now(path: Path, protocol: str | None) -> None:
                         content_type="text/event-stream")
     for chunk in chunks:
         check.feed(chunk.data, chunk.t)
-    check.close(end.reason if end else None)
+    check.close(end.reason if end else None, ended_at=end.t if end else None)
     validated = open_source(str(path)).validate()
     assert [finding.to_json() for finding in validated.findings] == [finding.to_json() for finding in check.findings]
     assert validated.events == check.events

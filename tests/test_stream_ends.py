@@ -136,3 +136,18 @@ def test_a_client_that_hung_up_after_an_in_band_error_did_not_leave_the_stream_u
     check = StreamCheck("openai-chat")
     check.feed(_sse((None, CHAT_CHUNK)))
     assert [finding.rule for finding in check.close("client-disconnected")] == ["sse/not-ended-by-server"]
+
+
+def test_a_client_that_left_after_a_long_silence_is_said_to_have_waited_on_the_server() -> None:
+    """openai-forward 0.8.1 hangs when its upstream is cut: the client gave up 8 s after the last bytes, and the
+    warning said only that the server's end was not judged, as for an app that stops reading on its own."""
+    def message(ended_at: float) -> str:
+        check = StreamCheck("openai-chat")
+        check.feed(_sse((None, CHAT_CHUNK)), 0.05)
+        [finding] = check.close("client-disconnected", ended_at=ended_at)
+        return finding.message
+
+    assert message(8.06) == ("the recording ended as `client-disconnected` before the protocol's last event, 8.0 s "
+                             "after the server's last bytes (it sent nothing meanwhile: a stall, or a server waiting "
+                             "on its own upstream): the server's end-of-stream rules are not judged")
+    assert "after the server's last bytes" not in message(0.3)  # an app that stopped reading as the bytes came

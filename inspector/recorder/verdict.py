@@ -119,7 +119,7 @@ def judge(finished: Finished) -> StreamResult:
     expects_terminal = (bool(summary.get("sse")) and check.checker is not None
                         and status is not None and 200 <= status < 300)
     reason, error = end_reason(finished.ending, finished.failure, check.assembly.ended, expects_terminal)
-    findings = check.close(reason, broken_by=End(None, reason, error).broken_by)
+    findings = check.close(reason, broken_by=End(None, reason, error).broken_by, ended_at=finished.ended_at)
     clock.first_token(check.assembly.first_content_index)
     return StreamResult(
         path=finished.path, started=finished.started, method=summary["method"], url_path=summary["path"],

@@ -158,7 +158,8 @@ class Inspection:
     def finish(self, end: End | None) -> StreamReport:
         """The report; `end` is the recording's end line (None: a raw body, or a recording cut short)."""
         check = self.check
-        check.close(end.reason if end else None, broken_by=end.broken_by if end else None)
+        check.close(end.reason if end else None, broken_by=end.broken_by if end else None,
+                    ended_at=end.t if end else None)
         assembly = check.assembly
         self.timer.first_token(assembly.first_content_index)
         timing = self.timer.finish(end.t if end else None, assembly.usage)
