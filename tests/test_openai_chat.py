@@ -262,9 +262,9 @@ def test_rule_fires_on_the_broken_stream_only(
     assert found(mutation(copy.deepcopy(frames))) == expected
 
 
-NEEDS_THE_REQUEST = {"chat/usage-not-sent", "chat/usage-over-limit"}
-"""Rules that judge a stream against its recorded request: their cases are in tests/test_validate_layer.py and
-tests/test_token_limit.py."""
+NEEDS_THE_REQUEST = {"chat/usage-not-sent", "chat/usage-over-limit", "chat/choices-missing"}
+"""Rules that judge a stream against its recorded request: their cases are in tests/test_validate_layer.py,
+tests/test_token_limit.py and below (`choices-missing`)."""
 
 
 def test_every_chat_rule_has_a_case() -> None:
@@ -923,3 +923,19 @@ def test_what_the_arguments_finding_says_of_the_parse_helpers_is_what_they_do() 
         ["message", {**load(TOOL)[15][1]}]]), protocol="openai-chat").findings
         if f.rule == "chat/tool-arguments-invalid-json"]
     assert message.endswith("raise (`json.loads`, or the tool's pydantic model) or get no object")
+
+
+def test_a_stream_with_fewer_choices_than_the_request_asked_for_says_so() -> None:
+    """openai-forward 0.8.1 answers an `n: 3` request from its cache with one choice whose text merges the three:
+    `validate` said ok, while a client that reads `choices[1]` fails."""
+    body = serialise(load(TEXT))
+
+    def rules(request: dict | str | None, stream: bytes = body) -> list[tuple[str, int | None]]:
+        check = StreamCheck("openai-chat", request_body=request)
+        check.feed(stream)
+        return [(f.rule, f.index) for f in check.close() if f.rule == "chat/choices-missing"]
+
+    assert rules({"model": "m", "n": 3, "stream": True}) == [("chat/choices-missing", 33)]
+    assert rules('{"model": "m", "n": 3, "stream": true}') == [("chat/choices-missing", 33)]  # the proxy's text
+    assert rules({"model": "m", "n": 1}) == rules({"model": "m"}) == rules(None) == []
+    assert rules({"n": 3}, (CORPUS / "openai-python__n3-multiple-choices.sse").read_bytes()) == []

@@ -27,6 +27,7 @@ from ..token_limit import TokenLimit
 from .choices import ChoiceTracker
 from .models import schema_problems
 from .rules import (
+    CHOICES_MISSING,
     CHUNK_AFTER_ERROR,
     CREATED_CHANGED,
     DONE_MISSING,
@@ -222,6 +223,13 @@ class Checker:
                 "the request asked for usage (`stream_options.include_usage: true`), but no chunk carried `usage` "
                 "before `[DONE]`: the server ignored the option, and a client that counts tokens or cost from the "
                 "stream has nothing to count")))
+        carried = self._choices.count()  # NOTE: none at all is `finish-reason-missing`'s
+        if self._done_at is not None and self._unreadable_at is None and 0 < carried < (
+                asked := _asks_for_choices(self.request_body)):
+            findings.append(CHOICES_MISSING(self._done_at, (
+                f"the request asked for `n: {asked}` choices, but the stream carried {carried}: the server ignored "
+                f"`n` (or merged the choices into one), and a client that reads `choices[{carried}]` of the answer "
+                "gets an `IndexError`")))
         self._choices.finish(end_index, findings, self._helper_took)
         return findings
 
@@ -409,6 +417,13 @@ def _asks_for_usage(body: Any) -> bool:
     request = request_object(body, lambda text: '"include_usage"' in text)
     options = request.get("stream_options") if request is not None else None
     return isinstance(options, dict) and options.get("include_usage") is True
+
+
+def _asks_for_choices(body: Any) -> int:
+    """How many choices a request body asked for (`n`; 1 when it says nothing)."""
+    request = request_object(body, lambda text: '"n"' in text)
+    asked = request.get("n") if request is not None else None
+    return asked if type(asked) is int else 1
 
 
 def _no_tool_call_index(payload: dict[str, Any]) -> bool:

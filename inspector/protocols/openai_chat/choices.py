@@ -136,6 +136,10 @@ class ChoiceTracker:
             state.unknown_at = index
         self._untouched.clear()
 
+    def count(self) -> int:
+        """How many choices appeared."""
+        return len(self._choices)
+
     def all_finished(self) -> bool:
         """Every choice that appeared got its `finish_reason` (and one did appear)."""
         return bool(self._choices) and all(state.finished_at is not None for state in self._choices.values())

@@ -65,6 +65,8 @@ USAGE_CACHED_EXCEEDS_PROMPT = rule("chat/usage-cached-exceeds-prompt", E,
                                    "`prompt_tokens_details.cached_tokens` is greater than `prompt_tokens`")
 USAGE_NOT_SENT        = rule("chat/usage-not-sent", W,
                              "the request asked for usage (`stream_options.include_usage`) and no chunk carried it")
+CHOICES_MISSING       = rule("chat/choices-missing", W,
+                             "the request asked for `n` choices and the stream carried fewer")
 USAGE_OVER_LIMIT      = rule("chat/usage-over-limit", W,
                              "the usage counts more completion tokens than the request's `max_completion_tokens` "
                              "(or `max_tokens`) allowed")
