@@ -92,10 +92,10 @@ class Checker:
         self._once = FirstTime()
         self._identity: dict[str, Any] = {}
         self._finished_at: int | None = None
+        """The last chunk with a `finishReason` (or a prompt block)."""
         self._resumable = False
         """Candidate 0 gave a `continuationToken` that no final `finishReason` took back: python-genai (automatic
         continuation, on by default) resumes from it with another request when the stream ends or fails."""
-        """The last chunk with a `finishReason` (or a prompt block)."""
         self._not_last_reported = False
         self._answered = False
         """An answer part (text or call, not a thought) came: a thought after it is out of order."""
