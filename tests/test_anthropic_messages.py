@@ -759,3 +759,24 @@ def test_an_error_in_an_unnamed_frame_is_said_to_be_skipped_by_the_sdk_which_tel
     assert message == ("an error (`upstream failed`) in a frame with no `type` and no `event: error` line: the SDK "
                        "skips the frame for its event name, so the app is never told of the error")
     assert check.assembly.error == "upstream failed"
+
+
+@pytest.mark.parametrize(("first", "raised", "said"), [
+    (1, "IndexError", "this block's deltas raise `IndexError` unless more blocks start first"),
+    (-1, None, "this block's deltas reach it all the same"),
+], ids=["gap", "negative"])
+def test_a_block_out_of_order_says_where_the_sdk_puts_its_deltas(first: int, raised: str | None, said: str) -> None:
+    """y-router numbers a tool-first answer's block from 1: the message said its deltas "go to the wrong block",
+    where the SDK raises `IndexError` at the first one (tried on its eight tool-first outputs)."""
+    frames = load(TOOL)
+    for frame in frames[1:7]:  # the tool block's start, input deltas and stop
+        frame[1]["index"] = first
+    try:
+        sdk_snapshot(frames)
+        got = None
+    except IndexError:
+        got = "IndexError"
+    assert got == raised
+    [message] = [f.message for f in check_bytes(serialise(frames), protocol="anthropic-messages").findings
+                 if f.rule == "anthropic/block-index-not-sequential"]
+    assert message.endswith(said)

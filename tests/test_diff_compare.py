@@ -347,3 +347,24 @@ def test_a_translation_that_ends_a_failed_upstream_as_a_clean_answer_differs_in_
     relayed = _digest("Partial", status="stop", protocol="openai-chat")
     relayed.assembly.error = "upstream error: overloaded"
     assert [aspect for aspect, _ in _messages(upstream, relayed)] == ["protocol"]
+
+
+def test_a_translation_that_ends_an_answer_cut_at_the_token_limit_as_finished_differs() -> None:
+    """y-router turns Chat's `finish_reason: length` into Anthropic's `end_turn`: a truncated answer looks whole,
+    and `diff` said nothing. Each protocol's word for the cut is its own; whether the answer was cut is shared."""
+    cut = _digest("Partial", status="length", protocol="openai-chat")
+    cut.assembly.outputs[0].finish_reason = "length"
+    assert _messages(cut, _digest("Partial", status="end_turn", protocol="anthropic-messages")) == [
+        ("protocol", 'protocol: "openai-chat" -> "anthropic-messages"'),
+        ("status", "cut at the token limit: true -> false")]
+    kept = _digest("Partial", status="max_tokens", protocol="anthropic-messages")
+    assert [aspect for aspect, _ in _messages(cut, kept)] == ["protocol"]
+
+
+def test_a_call_without_arguments_is_the_same_call_across_protocols() -> None:
+    """A Chat call without arguments streams none (`""`), an Anthropic one says `{}` (y-router's placeholder)."""
+    chat = _digest(calls=(ToolCall("call_1", "ping", "", kind="function"),), protocol="openai-chat")
+    anthropic = _digest(calls=(ToolCall("toolu_1", "ping", "{}", kind="tool_use"),), protocol="anthropic-messages")
+    assert [aspect for aspect, _ in _messages(chat, anthropic)] == ["protocol"]
+    same_protocol = _digest(calls=(ToolCall("call_1", "ping", "{}", kind="function"),), protocol="openai-chat")
+    assert [aspect for aspect, _ in _messages(chat, same_protocol)] == ["tool_calls"]  # within one, bytes count

@@ -205,11 +205,14 @@ def _tool_call_changes(a: ToolCall | None, b: ToolCall | None, *, kinds: bool = 
         yield _changed("name", a.name, b.name)
     if kinds and a.kind != b.kind:
         yield _changed("kind", a.kind, b.kind)
-    (old_ok, old_value), (new_ok, new_value) = parse_json(a.arguments), parse_json(b.arguments)
+    old_arguments, new_arguments = a.arguments, b.arguments
+    if not kinds:  # across protocols: a Chat call without arguments streams none, an Anthropic one says `{}`
+        old_arguments, new_arguments = old_arguments or "{}", new_arguments or "{}"
+    (old_ok, old_value), (new_ok, new_value) = parse_json(old_arguments), parse_json(new_arguments)
     if old_ok and new_ok:
         yield from json_changes(old_value, new_value, "arguments")
-    elif a.arguments != b.arguments:
-        yield _changed("arguments (not JSON)", a.arguments, b.arguments)
+    elif old_arguments != new_arguments:
+        yield _changed("arguments (not JSON)", old_arguments, new_arguments)
 
 
 def _usage(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
@@ -274,14 +277,32 @@ def _error_reported(old: Digest, new: Digest, options: Options) -> Iterator[Diff
         yield Difference("status", _changed("error", a, b))
 
 
+LIMIT_REASONS = frozenset({"length", "max_tokens", "MAX_TOKENS", "max_output_tokens"})
+"""Each protocol's word for an answer cut at the token limit: Chat's, Anthropic's, Gemini's and Responses'."""
+
+
+def _cut_at_limit(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
+    """Across protocols: whether each answer was cut at the token limit. A gateway that ends a cut upstream as a
+    finished answer (`length` as `end_turn`) differs here."""
+    a, b = _at_limit(old.assembly), _at_limit(new.assembly)
+    if a != b:
+        yield Difference("status", _changed("cut at the token limit", a, b))
+
+
+def _at_limit(assembly: Assembly) -> bool:
+    return assembly.status in LIMIT_REASONS or any(
+        output.finish_reason in LIMIT_REASONS for output in assembly.outputs.values())
+
+
 ASPECTS: tuple[Aspect, ...] = (_status, _events, _texts, _tool_calls, _usage, _findings, _timing)
 """Compared in this order, which is also the order of the report."""
 
 
-ACROSS_PROTOCOLS: tuple[Aspect, ...] = (_error_reported, _texts, _tool_calls, _timing)
+ACROSS_PROTOCOLS: tuple[Aspect, ...] = (_error_reported, _cut_at_limit, _texts, _tool_calls, _timing)
 """What two streams of different protocols still share, so a gateway's translation can be held to its upstream:
-whether an error was reported, the answer (text, reasoning, refusal, tool calls by name and arguments) and its
-timing. Status words, error texts, event types, usage fields and rules are each protocol's own."""
+whether an error was reported and whether the answer was cut at the token limit, the answer (text, reasoning,
+refusal, tool calls by name and arguments) and its timing. Status words, error texts, event types, usage fields and
+rules are each protocol's own."""
 
 
 def compare(old: Digest, new: Digest, options: Options = Options()) -> list[Difference]:

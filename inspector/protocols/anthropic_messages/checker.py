@@ -494,8 +494,7 @@ class Checker:
         self._maybe_started = -1
         if block_index != self._next_index:
             found.append(R.BLOCK_INDEX_NOT_SEQUENTIAL(index, f"expected block index {self._next_index}, got "
-                                                             f"{block_index}: the SDK appends each block and then "
-                                                             "finds it by index, so deltas go to the wrong block"))
+                                                             f"{block_index}: {self._sdk_places(block_index)}"))
         if self._certain:
             found.append(R.BLOCK_OVERLAP(index, _overlap_message(block_index, self._certain)))
         block = _Block(block_type, self._accumulator.tool_call(block_index))
@@ -600,6 +599,18 @@ class Checker:
             return f"the SDK's stream helper finds a `{found}` block at `content[{block_index}]` and goes on"
         return (f"the SDK's stream helper applies it to `content[{block_index}]`, a `{found}` block (a delta of "
                 "another kind it drops)")
+
+    def _sdk_places(self, block_index: int) -> str:
+        """Where the SDK's stream helper puts a block that starts out of order, and where its deltas then go: it
+        appends each block to its list and looks a delta up as `content[index]` (y-router's tool-first streams)."""
+        content = self._accumulator.content
+        head = (f"the SDK's stream helper appends each block to its list (this one is `content[{len(content) - 1}]`) "
+                "and looks a delta up by its index, so")
+        if not -len(content) <= block_index < len(content):
+            return f"{head} this block's deltas raise `IndexError` unless more blocks start first"
+        if content[block_index] is content[-1]:  # NOTE: -1, the last block, is this one too
+            return f"{head} this block's deltas reach it all the same"
+        return f"{head} this block's deltas go to `content[{block_index}]`, a `{content[block_index].type}` block"
 
     def _mark_started(self, block_index: int) -> None:
         self._started_blocks.add(block_index)
