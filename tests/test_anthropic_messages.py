@@ -780,3 +780,19 @@ def test_a_block_out_of_order_says_where_the_sdk_puts_its_deltas(first: int, rai
     [message] = [f.message for f in check_bytes(serialise(frames), protocol="anthropic-messages").findings
                  if f.rule == "anthropic/block-index-not-sequential"]
     assert message.endswith(said)
+
+
+def test_a_tool_input_completed_after_its_stop_is_judged_as_the_sdk_ends_with_it() -> None:
+    """copilot-api stops a tool block and then sends the rest of its input: the SDK's final message has the whole
+    input, while the finding judged it at the stop and said the tool runs with a cut one. The late deltas are
+    `block-not-open`'s to say; the input is judged as it ends."""
+    frames = swap(5, 6)(load(TOOL))  # the last input fragment after the stop
+    snapshot = sdk_snapshot(frames)
+    final = next(block.input for block in snapshot.content if block.type == "tool_use")
+    rules = [f.rule for f in check_bytes(serialise(frames), protocol="anthropic-messages").findings]
+    assert json.dumps(final) and "anthropic/block-not-open" in rules
+    assert "anthropic/tool-input-invalid-json" not in rules
+    cut = edit(6, "delta.partial_json", ', "unit')(swap(5, 6)(load(TOOL)))  # what comes late leaves it cut
+    [message] = [f.message for f in check_bytes(serialise(cut), protocol="anthropic-messages").findings
+                 if f.rule == "anthropic/tool-input-invalid-json"]
+    assert "ends (deltas came after its stop) with input" in message

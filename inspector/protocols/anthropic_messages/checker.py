@@ -124,6 +124,8 @@ class Checker:
         self._events = 0
         self._started = False
         self._not_first_reported = False
+        self._stopped_tools: list[tuple[int, int, _Block, str]] = []
+        """(stop event, block index, block, input at the stop) of each stopped tool block, judged at the end."""
         self._sdk_read = False
         """A frame named as a message event came before `message_start`: the SDK's stream helper read it."""
         self._short_form_at: int | None = None  # a message_start that came complete; decided by the next event
@@ -265,6 +267,7 @@ class Checker:
     def finish(self, end_index: int | None) -> list[Finding]:
         self._accumulator.finish()
         found: list[Finding] = []
+        self._judge_tool_inputs(found)
         if self._events == 0:
             return found  # nothing came: the SSE layer reports that (`sse/no-events`)
         if self._short_form_at is not None:
@@ -652,14 +655,22 @@ class Checker:
                                                              "the API rejects this thinking when it is sent back"))
 
     def _tool_stop(self, index: int, block_index: int, block: _Block, found: list[Finding]) -> None:
+        """A stopped tool block's input is judged at the end of the stream, as the SDK's message ends with it: the
+        SDK applies deltas that come after the stop too (copilot-api sends some)."""
         arguments = block.tool_call.arguments if block.tool_call is not None else ""
         if not arguments and block.start_input_broken:
             return  # said once, where it broke: at the start, by the schema
-        problem = arguments_problem(arguments)
-        if problem is not None:
-            found.append(R.TOOL_INPUT_INVALID_JSON(index, f"`{block.type}` block {block_index} stops with input "
-                                                          f"`{_excerpt(arguments)}`, {problem}: "
-                                                          f"{anthropic_arguments_harm(arguments)}"))
+        self._stopped_tools.append((index, block_index, block, arguments))
+
+    def _judge_tool_inputs(self, found: list[Finding]) -> None:
+        for index, block_index, block, at_stop in self._stopped_tools:
+            arguments = block.tool_call.arguments if block.tool_call is not None else at_stop
+            problem = arguments_problem(arguments)
+            if problem is not None:
+                ends = "stops" if arguments == at_stop else "ends (deltas came after its stop)"
+                found.append(R.TOOL_INPUT_INVALID_JSON(index, f"`{block.type}` block {block_index} {ends} with input "
+                                                              f"`{_excerpt(arguments)}`, {problem}: "
+                                                              f"{anthropic_arguments_harm(arguments)}"))
 
     # --- helpers ------------------------------------------------------------------------------------------------
 
