@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
+from urllib.parse import urlsplit
 
 from .findings import Severity, rule
 from .recording import Chunk, ChunkRun, End, Header, RecordingError, read_body, read_header
@@ -124,7 +125,14 @@ def stream_check(header: Header | None, protocol: str | None = None) -> StreamCh
         status=header.status if header else None,
         content_type=_content_type(header),
         request_body=header.request.get("body") if header else None,
+        sse_asked=_asks_for_sse(header),
     )
+
+
+def _asks_for_sse(header: Header | None) -> bool:
+    """False for a Gemini request without `alt=sse`, which asks for its answer as one JSON array (not checked)."""
+    url = urlsplit(header.url) if header is not None and header.url else None
+    return url is None or not url.path.endswith(":streamGenerateContent") or "alt=sse" in url.query
 
 
 def _content_type(header: Header | None) -> str | None:

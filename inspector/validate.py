@@ -55,6 +55,7 @@ class StreamCheck:
         status: int | None = None,
         content_type: str | None = None,
         request_body: Any = None,
+        sse_asked: bool = True,
     ) -> None:
         self.parser = SSEParser()
         self.fresh_request = (request_method or "").upper() == "POST"
@@ -93,8 +94,11 @@ class StreamCheck:
         at the end, when it is known whether the body held events anyway)."""
         if status is not None and not 200 <= status < 300:
             self._error_body = bytearray()
-        elif content_type is not None and "text/event-stream" not in content_type.lower():
+        elif content_type is not None and "text/event-stream" not in content_type.lower() and sse_asked:
             self._said_type = content_type
+        self.sse_asked = sse_asked
+        """False for a request that asked for another streaming form (Gemini without `alt=sse`: one JSON array),
+        which is not judged as SSE."""
         if self.protocol is not None:
             self._start(self.protocol)
 
@@ -170,7 +174,7 @@ class StreamCheck:
         no_event = self.events == 0 and self.parser.unterminated is None
         if self._said_type is not None:
             self._report(HTTP_CONTENT_TYPE(None, _content_type_message(self._said_type, no_event)))
-        if no_event and (self._error_body_read() or self._said_type is not None):
+        if no_event and (self._error_body_read() or self._said_type is not None or not self.sse_asked):
             return self.findings  # a body of no event that said it is none (a JSON answer): said once, as that
         if self.protocol is None:
             self._start(GENERIC)
@@ -267,10 +271,14 @@ class StreamCheck:
         try:
             return json.loads(event.data)
         except ValueError as error:
+            skipped = getattr(self.checker, "sdk_skips", None)
+            harm = ("an SDK raises on this event" if skipped is None or not skipped(event.type) else
+                    f"the SDK skips `{event.type}` frames without reading their data, but a client that decodes every "
+                    "frame raises")
             self._report(
                 SSE_INVALID_JSON(event.index, f"`data` of `{event.type}` is not JSON ({error}): "
-                                              f"{_excerpt(event.data)}; an SDK raises on this event (later "
-                                              "findings take it as an event of unknown content)")
+                                              f"{_excerpt(event.data)}; {harm} (later findings take it as an event "
+                                              "of unknown content)")
             )
         except RecursionError:
             self._report(_too_deep(event, "decode"))

@@ -796,3 +796,22 @@ def test_a_tool_input_completed_after_its_stop_is_judged_as_the_sdk_ends_with_it
     [message] = [f.message for f in check_bytes(serialise(cut), protocol="anthropic-messages").findings
                  if f.rule == "anthropic/tool-input-invalid-json"]
     assert "ends (deltas came after its stop) with input" in message
+
+
+@pytest.mark.parametrize(("name", "raised"), [("ping", "no error"), ("content_block_delta", "JSONDecodeError")])
+def test_invalid_json_says_whether_the_sdk_reads_the_frame(name: str, raised: str) -> None:
+    """llmock 0.2.2's `malformed` fault breaks a `ping`'s data: the SDK skips pings unread, so "an SDK raises on this
+    event" was not so of it (tried); a frame it reads raises `JSONDecodeError`."""
+    import json as json_module
+
+    frames = load(TEXT)
+    body = serialise(frames[:3]) + f"event: {name}\ndata: {{\"type\"\n\n".encode() + serialise(frames[3:])
+    try:
+        got = _messages_stream(body)
+    except json_module.JSONDecodeError:
+        got = "JSONDecodeError"
+    assert got == raised
+    [message] = [f.message for f in check_bytes(body, protocol="anthropic-messages").findings
+                 if f.rule == "sse/invalid-json"]
+    assert ("the SDK skips `ping` frames without reading their data" in message) == (name == "ping")
+    assert ("an SDK raises on this event" in message) == (name != "ping")

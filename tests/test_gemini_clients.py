@@ -317,3 +317,20 @@ def test_base64_python_genai_decodes_is_no_finding(tmp_path: Path, signature: by
     body = _in_part(b'"thoughtSignature": "' + signature + b'"')((CORPUS / MULTICHUNK).read_bytes())
     assert not [f for f in check_bytes(body, protocol="gemini").findings if f.rule == "gemini/schema"]
     assert _sdk_outcome(body, tmp_path)[0] == "ok"
+
+
+@pytest.mark.parametrize(("query", "rules"), [("", []), ("?alt=sse", ["http/content-type"])])
+def test_a_gemini_request_without_alt_sse_asked_for_one_json_array_not_an_event_stream(
+        tmp_path: Path, query: str, rules: list[str]) -> None:
+    """llmock 0.2.2 answers `:streamGenerateContent` without `alt=sse` with a JSON array, as Google does: the
+    finding said an SSE client cannot read it, where none was asked for (the form is not checked)."""
+    path = tmp_path / "array.jsonl"
+    writer = RecordingWriter(path, Header(
+        request={"method": "POST", "url": f"http://upstream/v1beta/models/gemini-2.5-flash:streamGenerateContent{query}",
+                 "headers": {}, "body": None},
+        response={"status": 200, "headers": {"content-type": "application/json"}}, source="proxy"))
+    writer.chunk(0.0, b'[{"candidates": [{"content": {"parts": [{"text": "Hi"}], "role": "model"}, '
+                      b'"finishReason": "STOP"}]}]')
+    writer.end(0.1, "complete")
+    writer.close()
+    assert [finding.rule for finding in open_source(str(path)).validate().findings] == rules

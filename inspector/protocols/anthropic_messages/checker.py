@@ -264,6 +264,11 @@ class Checker:
 
         return DeltaShape.cut(event, [Hole(field, delta[field])], apply)  # type: ignore[index]
 
+    @staticmethod
+    def sdk_skips(name: str) -> bool:
+        """Whether the SDK skips a frame of this event name without reading its data (`ping`, an unnamed frame)."""
+        return name not in SDK_READS and name != "error"
+
     def finish(self, end_index: int | None) -> list[Finding]:
         self._accumulator.finish()
         found: list[Finding] = []
