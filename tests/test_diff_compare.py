@@ -368,3 +368,17 @@ def test_a_call_without_arguments_is_the_same_call_across_protocols() -> None:
     assert [aspect for aspect, _ in _messages(chat, anthropic)] == ["protocol"]
     same_protocol = _digest(calls=(ToolCall("call_1", "ping", "{}", kind="function"),), protocol="openai-chat")
     assert [aspect for aspect, _ in _messages(chat, same_protocol)] == ["tool_calls"]  # within one, bytes count
+
+
+def test_a_server_tool_turned_into_a_call_the_client_must_run_differs_across_protocols() -> None:
+    """LiteLLM's Responses bridge turns Anthropic's `server_tool_use` (`tool_search_tool_bm25`, run by Anthropic)
+    into a `function_call` the client is asked to run: `diff` said nothing, as the kinds' names differ anyway."""
+    server = _digest(calls=(ToolCall("srvtoolu_1", "tool_search_tool_bm25", '{"q": "x"}', kind="server_tool_use"),),
+                     protocol="anthropic-messages")
+    client = _digest(calls=(ToolCall("fc_1", "tool_search_tool_bm25", '{"q": "x"}', kind="function_call"),),
+                     protocol="openai-responses")
+    assert _messages(server, client)[1:] == [
+        ("tool_calls", 'tool call 0 tool_search_tool_bm25: run by: "the server" -> "the client"')]
+    same = _digest(calls=(ToolCall("toolu_1", "tool_search_tool_bm25", '{"q": "x"}', kind="tool_use"),),
+                   protocol="anthropic-messages")
+    assert [aspect for aspect, _ in _messages(same, client)] == ["protocol"]
