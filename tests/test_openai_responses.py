@@ -1281,3 +1281,22 @@ def test_a_final_message_with_more_parts_than_streamed_says_how_many_not_two_exc
                  if f.rule == "responses/terminal-output-mismatch"]
     assert message == ("`response.completed` `response.output[0].content` has 2 entries, but `output_item.done` "
                        "streamed 1: the final response and the streamed item disagree")
+
+
+SUMMARY_STREAM = "vercel-ai__reasoning-summary-function-call.sse"  # reasoning item 0: summary part 3, deltas 4-...
+
+
+def test_a_reasoning_summary_whose_deltas_could_not_be_read_is_shown_as_its_done_item_holds_it() -> None:
+    """LiteLLM's Responses bridge sends no `reasoning_summary_part.added` and summary deltas without `summary_index`:
+    each breaks the schema, so nothing was assembled, `view` showed no reasoning and `diff` said it was lost, while
+    the done item (and the final output) held it."""
+    whole = check_bytes(dump(load(SUMMARY_STREAM)))
+    assert whole.assembly.reasoning  # streamed readably: taken from the deltas, once
+    frames = [frame for frame in load(SUMMARY_STREAM) if frame[1].get("type") != "response.reasoning_summary_part.added"
+              and frame[1].get("type") != "response.reasoning_summary_part.done"]
+    for frame in frames:
+        if frame[1].get("type", "").startswith("response.reasoning_summary_text"):
+            del frame[1]["summary_index"]
+    broken = check_bytes(dump(frames))
+    assert "responses/schema" in {f.rule for f in broken.findings}
+    assert broken.assembly.reasoning == whole.assembly.reasoning

@@ -200,6 +200,8 @@ class OutputState:
         if shadowed and (type(item_id) is not str or item_id == self.open[position].id or item_id in self.shadows):
             return  # the same item added again
         item = OpenItem(position, item_id, item_type, snapshot)
+        if item_type == "reasoning":
+            item.reasoning_before = self._reasoning_chars()
         self._join_the_open(item)
         if shadowed:
             self.shadows[item_id] = item
@@ -310,6 +312,7 @@ class OutputState:
         self._check_arguments(index, f"`output_item.done` for `{snapshot.get('type')}` `output_index` {position} has "
                                      "`item.arguments`", snapshot)
         self._settle_tool_call(item, snapshot)
+        self._reasoning_from_done(item, snapshot)
         if item.tool_call is not None and not item.joins and item.tool_call.arguments:
             self.assembly.saw_content(index)  # a tool call that arrives whole (`local_shell_call`, ...)
         if type(done_id) is str:
@@ -317,6 +320,24 @@ class OutputState:
         if not self.misplaced or item.index not in self.done_items:
             self.done_items[item.index] = snapshot
             self.done_at[item.index] = index
+
+    def _reasoning_from_done(self, item: OpenItem, snapshot: dict[str, Any]) -> None:
+        """A reasoning item no summary or reasoning part of which streamed readably (LiteLLM's bridge sends its
+        summary deltas without `summary_index`, each a schema break): its text as its done event holds it, so the
+        view and `diff` show the reasoning the stream carried rather than none."""
+        if item.reasoning_before is None or self._reasoning_chars() != item.reasoning_before:
+            return  # NOTE: not added as reasoning, or some of it streamed: that is what is shown
+        for field in ("summary", "content"):
+            parts = snapshot.get(field)
+            if type(parts) is not list:
+                continue
+            text = "".join(part["text"] for part in parts if type(part) is dict and type(part.get("text")) is str)
+            if text:
+                self._emit("reasoning", text)
+                return
+
+    def _reasoning_chars(self) -> int:
+        return sum(map(len, self.output.reasoning_parts))
 
     def _open_elsewhere(self, position: int, item_id: Any) -> OpenItem | None:
         """The open item `item_id` names when it was added at another `output_index` than `position`."""

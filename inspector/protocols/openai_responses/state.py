@@ -155,6 +155,9 @@ class OpenItem:
     snapshot: dict[str, Any]
     """The item as `output_item.added` showed it (seeds item-scoped values); empty on an adopted item."""
     parts: dict[int, OpenPart] = field(default_factory=dict)
+    reasoning_before: int | None = None
+    """Characters of reasoning the output held when this (reasoning) item was added: none more by its done event
+    means none of its own streamed readably."""
     part_values: dict[int, tuple[str, str]] = field(default_factory=dict)
     next_content: int = 0
     summaries: dict[int, OpenPart] = field(default_factory=dict)
