@@ -68,6 +68,11 @@ class Source:
         return self.end.broken_by if self.end is not None else None
 
     @property
+    def ended_at(self) -> float | None:
+        """The end line's time, once the chunks are read (None: no end line, or one without a time)."""
+        return self.end.t if self.end is not None else None
+
+    @property
     def is_recording(self) -> bool:
         return self.header is not None
 
@@ -108,7 +113,7 @@ class Source:
         check.events_wanted = False
         for _ in self.feed_to(check.feed):
             pass
-        check.close(self.end_reason, broken_by=self.broken_by, ended_at=self.end.t if self.end else None)
+        check.close(self.end_reason, broken_by=self.broken_by, ended_at=self.ended_at)
         return check
 
 

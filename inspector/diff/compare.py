@@ -105,7 +105,7 @@ def digest(source: Source, protocol: str | None = None) -> Digest:
         for event in events:
             timer.event(event)
         timer.first_token(check.assembly.first_content_index)
-    check.close(source.end_reason, broken_by=source.broken_by, ended_at=source.end.t if source.end else None)
+    check.close(source.end_reason, broken_by=source.broken_by, ended_at=source.ended_at)
     timer.first_token(check.assembly.first_content_index)
     tallies: dict[str, FindingTally] = {}
     for finding in check.findings:

@@ -158,11 +158,11 @@ class Inspection:
     def finish(self, end: End | None) -> StreamReport:
         """The report; `end` is the recording's end line (None: a raw body, or a recording cut short)."""
         check = self.check
-        check.close(end.reason if end else None, broken_by=end.broken_by if end else None,
-                    ended_at=end.t if end else None)
+        ended_at = end.t if end else None
+        check.close(end.reason if end else None, broken_by=end.broken_by if end else None, ended_at=ended_at)
         assembly = check.assembly
         self.timer.first_token(assembly.first_content_index)
-        timing = self.timer.finish(end.t if end else None, assembly.usage)
+        timing = self.timer.finish(ended_at, assembly.usage)
         outputs = [assembly.outputs[index] for index in sorted(assembly.outputs)]
         if check.events and check.status is not None and 200 <= check.status < 300:
             self.body = None  # a body of events is a stream, whatever its content type said (the findings say it)
