@@ -382,3 +382,15 @@ def test_a_server_tool_turned_into_a_call_the_client_must_run_differs_across_pro
     same = _digest(calls=(ToolCall("toolu_1", "tool_search_tool_bm25", '{"q": "x"}', kind="tool_use"),),
                    protocol="anthropic-messages")
     assert [aspect for aspect, _ in _messages(same, client)] == ["protocol"]
+
+
+def test_a_built_in_tool_is_run_by_the_server_in_every_protocol() -> None:
+    """Responses' `code_interpreter_call` and `web_search_call` are run by OpenAI as Anthropic's `server_tool_use`
+    is by Anthropic: `diff` said "run by the client" of the first, and the second was no tool call at all."""
+    anthropic = _digest(calls=(ToolCall("srvtoolu_1", "web_search", '{"query": "x"}', kind="server_tool_use"),
+                               ToolCall("srvtoolu_2", "code_execution", '{"code": "1"}', kind="server_tool_use")),
+                        protocol="anthropic-messages")
+    responses = _digest(calls=(ToolCall("ws_1", "web_search", '{"query": "x"}', kind="web_search_call"),
+                               ToolCall("ci_2", "code_execution", '{"code": "1"}', kind="code_interpreter_call")),
+                        protocol="openai-responses")
+    assert [aspect for aspect, _ in _messages(anthropic, responses)] == ["protocol"]

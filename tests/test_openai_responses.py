@@ -332,6 +332,18 @@ def test_tool_call_arguments_without_deltas_come_from_done() -> None:
         ("function_call", "call_2025306790300011", "weather", '{"location":"San Francisco"}')]
 
 
+def test_a_built_in_tool_the_api_ran_is_a_tool_call_with_what_it_did() -> None:
+    """OpenAI's web search items were no tool call: `view` did not show the searches and `diff` missed a bridge that
+    turned one into a `function_call` for the client. Its arguments are the item's `action` as `done` gave it."""
+    name = "pydantic-ai__web-search-annotations.sse"
+    done = [payload["item"] for _, payload in load(name) if payload["type"] == "response.output_item.done"
+            and payload["item"]["type"] == "web_search_call"]
+    calls = check_bytes((CORPUS / name).read_bytes()).assembly.tool_calls
+    assert [(call.kind, call.id, call.name, json.loads(call.arguments), call.run_by_client) for call in calls] == [
+        ("web_search_call", item["id"], "web_search", item["action"], False) for item in done]
+    assert len(calls) == 2
+
+
 def test_error_right_after_created_needs_no_in_progress() -> None:
     """An error may cut the start short: `response.created`, `error`, `response.failed` is a complete failure."""
     frames = drop(1)(load("vercel-ai__error-then-failed.sse"))

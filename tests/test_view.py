@@ -497,11 +497,36 @@ def test_findings_in_the_order_of_their_events() -> None:
 def test_a_tool_call_says_who_runs_it() -> None:
     calls = [ToolCall("toolu_1", "lookup", "{}", "tool_use"), ToolCall("srvtoolu_2", "web_search", "{}",
                                                                         "server_tool_use"),
-             ToolCall("call_3", "grammar", "x", "custom_tool_call")]
-    rows = [line.split("│") for line in render(ToolCallTable(calls)).splitlines() if line.startswith("│")]
-    assert [(row[2].strip(), row[3].strip()) for row in rows if row[1].strip()] == [
+             ToolCall("call_3", "grammar", "x", "custom_tool_call"),
+             ToolCall("mcpr_4", "delete_repo", "{}", "mcp_approval_request")]  # the app approves it or not
+    assert [(row[1], row[2]) for row in table_rows(render(ToolCallTable(calls)))] == [
         ("lookup", "client function"), ("web_search", "server tool (server_tool_use)"),
-        ("grammar", "client tool (custom_tool_call)")]
+        ("grammar", "client tool (custom_tool_call)"), ("delete_repo", "client tool (mcp_approval_request)")]
+
+
+def test_a_long_id_leaves_the_arguments_their_width() -> None:
+    """OpenAI's ids are 50 characters: folded, not squeezing the arguments into a column of one letter."""
+    calls = [ToolCall("ws_0a4bc5e23769d65c00696d5e682884819da7fe3195ef84421f", "web_search",
+                      '{"type":"search","query":"tallest mountain in Alberta"}', "web_search_call")]
+    (row,) = table_rows(render(ToolCallTable(calls), width=80))
+    assert row[0].replace(" ", "") == calls[0].id  # folded, whole
+    assert '"query": "tallest mountain in Alberta"' in row[3]
+
+
+def table_rows(rendered: str) -> list[list[str]]:
+    """The cells of a rich table drawn with lines between its rows, each cell's folded lines joined (a space where
+    a word wrapped)."""
+    rows: list[list[list[str]]] = [[]]
+    for line in rendered.splitlines()[3:]:  # NOTE: the title, the top border, the header
+        if line.startswith(("├", "└", "┡")):
+            rows.append([])
+        elif line.startswith("│"):
+            rows[-1].append([cell.strip() for cell in line.split("│")[1:-1]])
+    joined = []
+    for lines in filter(None, rows):
+        cells = zip(*lines, strict=True)
+        joined.append([" ".join(filter(None, pieces)).replace("( ", "(") for pieces in cells])
+    return joined
 
 
 def test_control_characters_from_the_wire_are_shown_not_obeyed(tmp_path: Path) -> None:

@@ -194,14 +194,8 @@ def _tool_calls(old: Digest, new: Digest, options: Options) -> Iterator[Differen
                 yield Difference("tool_calls", f"tool call {position}{choice} {name}: {message}")
 
 
-SERVER_RUN = frozenset({"server_tool_use", "mcp_tool_use", "mcp_call", "executable_code", "code_execution_result",
-                        "tool_call", "tool_response"})
-"""The tool-call kinds a server runs itself (Anthropic's server tools and MCP, Responses' MCP, Gemini's built-in
-tools); every other kind asks the client to run it."""
-
-
 def _runner(call: ToolCall) -> str:
-    return "the server" if call.kind in SERVER_RUN else "the client"
+    return "the client" if call.run_by_client else "the server"
 
 
 def _tool_call_changes(a: ToolCall | None, b: ToolCall | None, *, kinds: bool = True) -> Iterator[str]:
@@ -215,7 +209,7 @@ def _tool_call_changes(a: ToolCall | None, b: ToolCall | None, *, kinds: bool = 
         yield _changed("name", a.name, b.name)
     if kinds and a.kind != b.kind:
         yield _changed("kind", a.kind, b.kind)
-    elif (a.kind in SERVER_RUN) != (b.kind in SERVER_RUN):  # across protocols, who runs it is still shared
+    elif a.run_by_client != b.run_by_client:  # across protocols, who runs it is still shared
         yield _changed("run by", _runner(a), _runner(b))
     old_arguments, new_arguments = a.arguments, b.arguments
     if not kinds:  # across protocols: a Chat call without arguments streams none, an Anthropic one says `{}`

@@ -76,6 +76,14 @@ class _Unreadable:
 UNREADABLE: Any = _Unreadable()
 
 
+PLAIN_FUNCTION_KINDS = frozenset({"function", "function_call", "tool_use"})
+"""The tool-call kinds of a plain function the app declared and runs: Chat's, Responses' and Gemini's, Anthropic's."""
+CLIENT_RUN_KINDS = PLAIN_FUNCTION_KINDS | {"custom_tool_call", "computer_call", "local_shell_call", "shell_call",
+                                           "apply_patch_call", "mcp_approval_request"}
+"""Every kind the app must act on (run it, or approve it); the others the API ran on its side (web search, code
+execution, MCP calls, ...), the same for `view`'s labels and `diff`'s "run by"."""
+
+
 @dataclass(slots=True)
 class ToolCall:
     """A tool call as streamed: `arguments` is the exact concatenation of the streamed fragments."""
@@ -84,7 +92,11 @@ class ToolCall:
     name: str | None
     arguments: str = ""
     kind: str = "function"
-    """The item or block type that carried it: function_call, custom_tool_call, mcp_call, tool_use, ..."""
+    """The item or block type that carried it: function_call, custom_tool_call, web_search_call, tool_use, ..."""
+
+    @property
+    def run_by_client(self) -> bool:
+        return self.kind in CLIENT_RUN_KINDS
 
     def to_json(self) -> dict:
         return {"id": self.id, "name": self.name, "arguments": self.arguments}

@@ -305,7 +305,7 @@ def _output(output: Output, streamed: tuple[list[_Piece], list[_Piece]] | None) 
     if output.tool_calls:
         rows = "".join(
             f"<tr><td class=\"mono\">{_text(call.id or '-')}</td><td class=\"mono\">{_text(call.name or '-')}</td>"
-            f"<td>{_text(tool_kind(call.kind))}</td><td><pre>{_pretty(call.arguments)}</pre></td></tr>"
+            f"<td>{_text(tool_kind(call))}</td><td><pre>{_pretty(call.arguments)}</pre></td></tr>"
             for call in output.tool_calls)
         parts.append("<h3>tool calls</h3><table class=\"tool-calls\"><thead><tr><th>id</th><th>name</th><th>kind</th>"
                      f"<th>arguments</th></tr></thead><tbody>{rows}</tbody></table>")

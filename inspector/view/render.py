@@ -22,7 +22,7 @@ from rich.theme import Theme
 
 from ..escape import guard, visible
 from ..findings import Finding, Severity
-from ..protocols.base import Output, ToolCall
+from ..protocols.base import PLAIN_FUNCTION_KINDS, Output, ToolCall
 from ..timing import Timing
 from .events import EventTable, RawFrames
 from .exchange import Exchange, RequestFacts, ResponseFacts
@@ -51,10 +51,6 @@ a 10 MB delta took most of a minute, and a page held it several times over; past
 (`view --json` shows it whole)."""
 _BARS = "▁▂▃▄▅▆▇█"
 _ASCII_BARS = "._-=+*%#"
-_PLAIN_TOOL_KINDS = frozenset({"function", "function_call", "tool_use"})
-# Calls the app runs itself although they are not plain functions; every other kind ran on the API's side.
-_CLIENT_TOOL_KINDS = frozenset({"custom_tool_call", "computer_call", "local_shell_call", "shell_call",
-                                "apply_patch_call"})
 _SEVERITY_STYLE = {Severity.ERROR: "inspector.error", Severity.WARNING: "inspector.warning"}
 
 
@@ -338,22 +334,23 @@ class ToolCallTable:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         table = Table(title="tool calls", title_justify="left", expand=True, show_lines=True)
-        table.add_column("id", overflow="fold")
-        table.add_column("name", overflow="fold")
-        table.add_column("kind", overflow="fold")
+        # NOTE: ids of 50 characters (OpenAI's) and long names are folded: the arguments keep most of the width
+        table.add_column("id", overflow="fold", max_width=20)
+        table.add_column("name", overflow="fold", max_width=24)
+        table.add_column("kind", overflow="fold", max_width=24)
         table.add_column("arguments", overflow="fold", ratio=1)
         for call in self.calls:
             # NOTE: cells are shown `visible` before layout too, so a control in them cannot shift the columns
-            table.add_row(visible(call.id or "-"), visible(call.name or "-"), visible(tool_kind(call.kind)),
+            table.add_row(visible(call.id or "-"), visible(call.name or "-"), visible(tool_kind(call)),
                           _arguments(call.arguments))
         yield table
 
 
-def tool_kind(kind: str) -> str:
+def tool_kind(call: ToolCall) -> str:
     """`client function` for a call the app must run, `server tool (web_search_call)` for one the API ran."""
-    if kind in _PLAIN_TOOL_KINDS:
+    if call.kind in PLAIN_FUNCTION_KINDS:
         return "client function"
-    return f"client tool ({kind})" if kind in _CLIENT_TOOL_KINDS else f"server tool ({kind})"
+    return f"client tool ({call.kind})" if call.run_by_client else f"server tool ({call.kind})"
 
 
 def _arguments(arguments: str) -> Text:

@@ -50,7 +50,7 @@ from .rules import (
     UNKNOWN_EVENT,
     USAGE_OVER_LIMIT,
 )
-from .state import DELTA_FAMILIES, FAMILIES, PROGRESS_ITEM_TYPES, TOOL_CALL_ITEMS
+from .state import DELTA_FAMILIES, FAMILIES, PROGRESS_ITEM_TYPES, TOOL_CALL_ITEMS, tool_arguments, tool_name
 
 # fmt: off
 START_EVENTS = ("response.created", "response.queued", "response.in_progress")
@@ -497,7 +497,7 @@ def _output_answer(output: list[Any]) -> dict[str, str]:
             parts = item.get("content") if type(item.get("content")) is list else []
             text = "".join(part["text"] for part in parts if type(part) is dict and type(part.get("text")) is str)
         elif kind in TOOL_CALL_ITEMS:
-            text = f"{item.get('name')}({item.get(TOOL_CALL_ITEMS[kind][1])})"
+            text = f"{tool_name(kind, item)}({tool_arguments(kind, item)})"
         else:
             continue
         shown[f"[{position}] {kind}"] = text

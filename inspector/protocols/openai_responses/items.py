@@ -16,7 +16,6 @@ This module holds both the per-item checks and the assembly the viewer uses (the
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic_core import ValidationError
@@ -72,6 +71,8 @@ from .state import (
     gap,
     names,
     stable,
+    tool_arguments,
+    tool_name,
 )
 
 SDK_PART_EVENTS = frozenset({"response.output_text.delta", "response.output_text.done"})
@@ -243,9 +244,8 @@ class OutputState:
         tool = TOOL_CALL_ITEMS.get(item_type)
         if tool is not None:
             call_id = snapshot.get(tool[0])
-            name = snapshot.get("name")
-            item.tool_call = ToolCall(call_id if isinstance(call_id, str) else None,
-                                      name if isinstance(name, str) else item_type, "", item_type)
+            item.tool_call = ToolCall(call_id if isinstance(call_id, str) else None, tool_name(item_type, snapshot),
+                                      "", item_type)
             self.output.tool_calls.append(item.tool_call)
 
     def _adopt(self, position: int, item_id: str | None, item_type: str | None) -> OpenItem:
@@ -461,8 +461,7 @@ class OutputState:
             call.arguments = join.final
             return
         if snapshot is not None:
-            value = snapshot.get(TOOL_CALL_ITEMS[item.type][1])
-            call.arguments = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+            call.arguments = tool_arguments(call.kind, snapshot)
 
     def _item_type(self, index: int, event_type: str, snapshot: dict[str, Any]) -> str:
         kind = snapshot.get("type")

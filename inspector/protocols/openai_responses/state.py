@@ -80,17 +80,23 @@ PART_TYPES: dict[str, tuple[frozenset[str], str]] = {
     "reasoning_text": (REASONING, "text"),
 }
 
-# Items that are tool calls, for the Assembly: item type -> (id field, field holding the arguments).
-TOOL_CALL_ITEMS: dict[str, tuple[str, str]] = {
+# Items that are tool calls, for the Assembly: item type -> (id field, field holding the arguments; None: none).
+# Built-in tools the API runs are among them (`view` shows what was searched, `diff` sees one turned into a function).
+TOOL_CALL_ITEMS: dict[str, tuple[str, str | None]] = {
     "function_call":         ("call_id", "arguments"),
     "custom_tool_call":      ("call_id", "input"),
+    "computer_call":         ("call_id", "action"),
     "mcp_call":              ("id", "arguments"),
     "mcp_approval_request":  ("id", "arguments"),
     "code_interpreter_call": ("id", "code"),
+    "web_search_call":       ("id", "action"),
+    "file_search_call":      ("id", "queries"),
+    "image_generation_call": ("id", None),       # NOTE: its `result` is the image itself, base64
     "apply_patch_call":      ("call_id", "operation"),
     "local_shell_call":      ("call_id", "action"),
     "shell_call":            ("call_id", "action"),
 }
+
 
 # Re-encrypted or filled in later by design (docs/protocols.md §A.3 rule 10): not compared with the terminal output.
 UNSTABLE_FIELDS = frozenset({"encrypted_content", "fingerprint", "logprobs"})
@@ -105,6 +111,23 @@ CALL_ID_ITEMS = frozenset(kind for kind, (id_field, _) in TOOL_CALL_ITEMS.items(
 # `added` event of that level (item, content part, summary part) fixes where this stream's own numbering begins.
 UNKNOWN = sys.maxsize
 # fmt: on
+
+
+def tool_name(item_type: str, item: dict[str, Any]) -> str:
+    """A tool-call item's `name`; a built-in tool's item has none: `web_search` for a `web_search_call`, as its
+    tool is named in the request."""
+    name = item.get("name")
+    return name if isinstance(name, str) else item_type.removesuffix("_call")
+
+
+def tool_arguments(item_type: str, item: dict[str, Any]) -> str:
+    """A tool-call item's arguments as one string: the field itself when a string, else it as compact JSON (a
+    `web_search_call`'s `action`); "" for none."""
+    holder = TOOL_CALL_ITEMS[item_type][1]
+    value = item.get(holder) if holder is not None else None
+    if value is None or isinstance(value, str):
+        return value or ""
+    return json.dumps(value, separators=(",", ":"))
 
 
 @dataclass(slots=True)
