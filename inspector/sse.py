@@ -39,6 +39,9 @@ class Event:
     """Byte offset in the stream where the event's first line starts."""
     t: float | None
     """Time of the chunk that completed the event (None for inputs without times)."""
+    named_message: bool = False
+    """The block gave the default name itself (`event: message`): clients that test for an `event:` line tell it
+    from a block without one (the anthropic SDKs read its data, and skip a frame without a name)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +291,8 @@ class SSEParser:
         if self._data:
             offset = self._offset if self._block is None else self._block
             data = "\n".join(self._data)
-            self.unterminated = Event(self._index, self._type or "message", data, self._last_id or None, offset, t)
+            self.unterminated = Event(self._index, self._type or "message", data, self._last_id or None, offset, t,
+                                      self._type == "message")
             detail = f"the stream ended inside an event (from byte {offset}): no blank line closed it"
             self.problems.append(Problem("unterminated-event", offset, self._index, detail))
             self._data = []
@@ -314,7 +318,8 @@ class SSEParser:
                 if data:  # NOTE: a block whose data buffer is empty dispatches nothing
                     start = offset if block is None else block
                     text = data[0] if len(data) == 1 else "\n".join(data)
-                    events.append(Event(index, event_type or "message", text, last_id or None, start, t))
+                    events.append(Event(index, event_type or "message", text, last_id or None, start, t,
+                                        event_type == "message"))
                     if dispatched is not None:
                         dispatched.append(offset)
                     index += 1

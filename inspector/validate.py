@@ -272,8 +272,9 @@ class StreamCheck:
             return json.loads(event.data)
         except ValueError as error:
             skipped = getattr(self.checker, "sdk_skips", None)
-            frames = "frames without an `event:` line" if event.type == "message" else f"`{event.type}` frames"
-            harm = ("an SDK raises on this event" if skipped is None or not skipped(event.type) else
+            unnamed = event.type == "message" and not event.named_message
+            frames = "frames without an `event:` line" if unnamed else f"`{event.type}` frames"
+            harm = ("an SDK raises on this event" if skipped is None or not skipped(event) else
                     f"the SDK skips {frames} unread, but a client that decodes every frame raises")
             self._report(
                 SSE_INVALID_JSON(event.index, f"`data` of `{event.type}` is not JSON ({error}): "

@@ -160,7 +160,8 @@ def test_tool_blocks_of_their_own_ids_are_not_a_repeat() -> None:
 # fmt: off
 CASES = [
     Case("anthropic/event-name-mismatch", TEXT, rename(3, None), [3]),
-    Case("anthropic/event-name-mismatch", TEXT, rename(10, "message_stop"), [10]),
+    Case("anthropic/event-name-mismatch", TEXT, rename(10, "block_stop"), [10]),
+    Case("anthropic/event-name-differs", TEXT, rename(10, "message_stop"), [10]),  # a name the SDKs read by data
     Case("anthropic/done-sentinel", TEXT, append((None, "[DONE]")), [12]),
     Case("anthropic/schema", TEXT, edit(3, "index", "0"), [3]),
     Case("anthropic/schema", TEXT, edit(0, "message.usage.output_tokens", "1"), [0]),
@@ -815,3 +816,51 @@ def test_invalid_json_says_whether_the_sdk_reads_the_frame(name: str, raised: st
                  if f.rule == "sse/invalid-json"]
     assert ("the SDK skips `ping` frames unread" in message) == (name == "ping")
     assert ("an SDK raises on this event" in message) == (name != "ping")
+
+
+def _final_text(body: bytes) -> str:
+    """The text of the message the anthropic SDK's `messages.stream()` helper ends with."""
+    import anthropic
+    import httpx
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=body, headers={"content-type": "text/event-stream"}))
+    client = anthropic.Anthropic(api_key="k", http_client=httpx.Client(transport=transport))
+    with client.messages.stream(model="m", max_tokens=8, messages=[{"role": "user", "content": "hi"}]) as stream:
+        return "".join(block.text for block in stream.get_final_message().content if block.type == "text")
+
+
+def test_frames_named_message_are_read_by_the_sdk_and_said_to_be_named_so() -> None:
+    """`event: message` is the default name, given: the finding said "got no `event:` line" and that the SDK skips
+    the frames, where anthropic 0.125 reads every `message` frame by its `data.type` (and the TypeScript SDK every
+    named frame). A habit of naming that loses nothing is one warning; the unnamed frames are still an error."""
+    frames = load(TEXT)
+    named = serialise([("message", data) for _, data in frames])
+    check = check_bytes(named, protocol="anthropic-messages")
+    assert _final_text(named) == check.assembly.text == _final_text(serialise(frames))
+    assert [(f.rule, f.index) for f in check.findings] == [("anthropic/event-name-differs", 0)]
+    assert "got `event: message`: both anthropic SDKs read a frame of this name" in check.findings[0].message
+    [message] = messages_of("anthropic/event-name-mismatch", [(None, data) if position == 3 else (name, data)
+                                                               for position, (name, data) in enumerate(frames)])
+    assert "got no `event:` line: both anthropic SDKs skip a frame without an event name" in message
+
+
+def test_an_error_not_named_error_is_said_to_reach_the_app_as_nothing() -> None:
+    """Read by its data (`event: message`) or skipped (no name), an error frame is raised only when named `error`:
+    the SDK's helper ends with the text so far, and the app takes a failed answer for a finished one (tried)."""
+    for name in ("message", None):
+        body = serialise(load(TEXT)[:5] + [(name, ERROR_EVENT[1])])
+        assert _final_text(body) == check_bytes(body, protocol="anthropic-messages").assembly.text
+        [message] = [f.message for f in check_bytes(body, protocol="anthropic-messages").findings
+                     if f.rule == "anthropic/event-name-mismatch"]
+        assert "the anthropic SDKs raise only on a frame named `error`, so the app is never told" in message
+
+
+def test_invalid_json_in_a_frame_named_message_is_said_to_raise() -> None:
+    """The SDK reads a `message` frame's data, so JSON that does not parse raises there (it skips an unnamed one)."""
+    frames = serialise(load(TEXT)[:5]) + b"event: message\ndata: {not json\n\n"
+    [message] = [f.message for f in check_bytes(frames, protocol="anthropic-messages").findings
+                 if f.rule == "sse/invalid-json"]
+    assert "an SDK raises on this event" in message
+    with pytest.raises(json.JSONDecodeError):
+        _final_text(frames)

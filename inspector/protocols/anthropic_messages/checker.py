@@ -199,14 +199,15 @@ class Checker:
                                                 "ends the stream): a client that decodes every frame as JSON raises "
                                                 "on it"))
             return found
-        if not self._started and event.type in SDK_READS:
+        read = event.type in SDK_READS or event.named_message
+        if not self._started and read:
             self._sdk_read = True
         kind = payload.get("type") if type(payload) is dict else None
         if event.type == "error" and type(payload) is dict:
             kind = "error"  # NOTE: the SDK raises on the `event:` name, whatever `data.type` says (llama.cpp's)
         if type(kind) is not str:
             error = payload.get("error") if type(payload) is dict else None
-            if type(error) is dict and event.type not in SDK_READS:  # ccproxy-api's failures, relayed
+            if type(error) is dict and not read:  # ccproxy-api's failures, relayed
                 message = error.get("message")
                 text = message if type(message) is str else json.dumps(error)
                 if self.assembly.error is None:
@@ -221,7 +222,7 @@ class Checker:
             return found
         if event.type != kind:
             self._misnamed_at = index
-            self._name_mismatch(index, event.type, kind, found)
+            self._name_mismatch(index, event, kind, read, found)
         if self._terminal is not None:
             self._event_after_terminal(index, kind, found)
             if self._terminal == "message_stop" and kind in _FOLDED_AFTER_STOP:
@@ -234,7 +235,7 @@ class Checker:
                        "which is right for a newer event but loses it if it carried content")
             return found
         self._accumulator.feed(index, kind, payload)
-        self._order(index, kind, event.type == kind, found)
+        self._order(index, kind, read, found)
         handler(index, payload, found)
         if kind in TERMINAL_EVENTS:
             self._terminal = kind
@@ -265,9 +266,9 @@ class Checker:
         return DeltaShape.cut(event, [Hole(field, delta[field])], apply)  # type: ignore[index]
 
     @staticmethod
-    def sdk_skips(name: str) -> bool:
-        """Whether the SDK skips a frame of this event name without reading its data (`ping`, an unnamed frame)."""
-        return name not in SDK_READS and name != "error"
+    def sdk_skips(event: Event) -> bool:
+        """Whether the SDK skips this frame without reading its data (`ping`, an unnamed frame)."""
+        return event.type not in SDK_READS and not event.named_message and event.type != "error"
 
     def finish(self, end_index: int | None) -> list[Finding]:
         self._accumulator.finish()
@@ -310,9 +311,9 @@ class Checker:
 
     # --- envelope order -----------------------------------------------------------------------------------------
 
-    def _order(self, index: int, kind: str, named: bool, found: list[Finding]) -> None:
-        """First-event and short-form rules, which depend only on where an event falls. `named`: the frame's event
-        name is its type (else the SDK skips the frame: `_name_mismatch`)."""
+    def _order(self, index: int, kind: str, read: bool, found: list[Finding]) -> None:
+        """First-event and short-form rules, which depend only on where an event falls. `read`: the SDK reads the
+        frame (by its `data.type`; else it skips it for its event name: `_name_mismatch`)."""
         if not self._started and self._unreadable_at is None:  # NOTE: an unreadable event may have been the start
             if kind == KEEPALIVE:
                 self._once(found, R.PING_BEFORE_START, index, kind,
@@ -321,7 +322,7 @@ class Checker:
             elif kind != FIRST_EVENT and kind not in SSE_LAYER_EVENTS and not self._not_first_reported:
                 self._not_first_reported = True
                 why = ("the SDK's `messages.stream()` helper raises \"Unexpected event order\" and the client gets "
-                       "no message (a raw `create(stream=True)` reader gets the events)" if named else
+                       "no message (a raw `create(stream=True)` reader gets the events)" if read else
                        "the client gets no message (the SDK skips this frame for its event name, and its "
                        "`messages.stream()` helper raises \"Unexpected event order\" at the first event it reads "
                        "before a `message_start`)")
@@ -352,12 +353,31 @@ class Checker:
                                                        f"event: {_after_terminal(self._terminal, kind)} (later events "
                                                        "are not reported again)"))
 
-    def _name_mismatch(self, index: int, name: str, kind: str, found: list[Finding]) -> None:
-        came = "no `event:` line" if name == "message" else f"`event: {name}`"
+    def _name_mismatch(self, index: int, event: Event, kind: str, read: bool, found: list[Finding]) -> None:
+        """Error where the Python SDK skips the frame for its name; a warning where both SDKs read it by its data
+        (tried: anthropic 0.125 reads the names it handles and `message`, the TypeScript SDK 1.17 every name)."""
+        name = event.type
+        unnamed = name == "message" and not event.named_message
+        came = "no `event:` line" if unnamed else f"`event: {name}`"
+        later = " (later frames with the same mismatch are not reported again)"
+        if kind == "error":  # NOTE: read by its data or skipped, an error is raised only for `event: error` (tried)
+            self._once(found, R.EVENT_NAME_MISMATCH, index, (name, kind),
+                       f"expected `event: error` (the `data.type`), got {came}: the anthropic SDKs raise only on a "
+                       "frame named `error`, so the app is never told of this one and takes what came before it "
+                       f"for the answer{later}")
+            return
+        if read:  # NOTE: one habit of naming, one finding: nothing is lost to the SDKs
+            self._once(found, R.EVENT_NAME_DIFFERS, index, name,
+                       f"expected `event: {kind}` (the `data.type`), got {came}: both anthropic SDKs read a frame of "
+                       "this name by its `data.type`, so they get it, but a client that dispatches on the event name "
+                       f"as the docs describe does not (later frames named `{name}` are not reported again)")
+            return
+        skipped = ("both anthropic SDKs skip a frame without an event name" if unnamed else
+                   "the Python SDK skips a frame of a name it does not handle (the TypeScript SDK reads it by its "
+                   "`data.type`)")
         self._once(found, R.EVENT_NAME_MISMATCH, index, (name, kind),
-                   f"expected `event: {kind}` (the `data.type`), got {came}: the SDK dispatches on the event name "
-                   "and skips frames without one or with a name it does not handle (later frames with the same "
-                   "mismatch are not reported again)")
+                   f"expected `event: {kind}` (the `data.type`), got {came}: {skipped}, so what it carries is "
+                   f"lost{later}")
 
     # --- message events -----------------------------------------------------------------------------------------
 

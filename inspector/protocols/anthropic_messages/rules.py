@@ -14,7 +14,10 @@ E, W = Severity.ERROR, Severity.WARNING
 # fmt: off
 # framing (§D.1)
 EVENT_NAME_MISMATCH   = rule("anthropic/event-name-mismatch", E,
-                             "the SSE `event:` name is missing or differs from `data.type`")
+                             "the SSE `event:` name is missing, or one the Python SDK skips, where `data.type` names "
+                             "an event")
+EVENT_NAME_DIFFERS    = rule("anthropic/event-name-differs", W,
+                             "the SSE `event:` name differs from `data.type`, where the SDKs still read the frame")
 DONE_SENTINEL         = rule("anthropic/done-sentinel", E, "a `data: [DONE]` frame, which this protocol does not have")
 SCHEMA_MISMATCH       = rule("anthropic/schema", E,
                              "an event whose fields do not fit the documented schema (missing or wrong JSON type)")
