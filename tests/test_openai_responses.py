@@ -73,7 +73,7 @@ def swap(a: int, b: int) -> Callable[[list[Frame]], list[Frame]]:
     return mutate
 
 
-def set_field(indices: int | range, path: str, value: Any) -> Callable[[list[Frame]], list[Frame]]:
+def set_field(indices: int | range | list[int], path: str, value: Any) -> Callable[[list[Frame]], list[Frame]]:
     """Set `payload[path]` (dotted, list indices as numbers; value None with `delete` removes it)."""
 
     def mutate(frames: list[Frame]) -> list[Frame]:
@@ -864,8 +864,8 @@ def test_a_second_item_at_an_open_index_is_told_apart_by_its_id():
     found = findings(reasoning_inside_the_message(load(MINIMAL)))
     assert [(rule, index) for rule, index, _ in found] == [
         ("responses/output-index-out-of-order", 5), ("responses/part-not-open", 6), ("responses/part-not-open", 7)]
-    assert found[1][2].endswith("a client that builds the item's parts by `content_index` has none to put it in "
-                                "(the openai SDK passes this event on without applying it)")
+    assert found[1][2].endswith("a client that opens the item's parts on their `.added` events by `content_index` "
+                                "has none to put it in (the openai SDK passes this event on without applying it)")
 
 
 def test_an_event_that_names_another_index_reaches_its_item_by_id():
@@ -1013,7 +1013,37 @@ def test_a_created_event_without_output_says_the_sdk_helper_fails_at_the_first_i
             state.handle_event(construct_type(type_=ResponseStreamEvent, value=payload))
     [message] = [message for rule, index, message in findings(frames) if rule == "responses/schema" and index == 0]
     assert message.endswith("the openai SDK's `responses.stream()` helper appends each item to this "
-                            "`response.output`, so it fails (`AttributeError`) at the first `output_item.added`")
+                            "`response.output`, so it fails (`AttributeError`) at the first `output_item.added`, if "
+                            "one comes")
+
+
+def test_a_helper_that_failed_at_the_first_item_is_not_said_to_fail_again_later():
+    """codex-relay 0.5.8: `response.created` without `output`, deltas without `content_index`. The helper raises at
+    the first item added (tried); the finding on the delta said it raised `TypeError` there too, and a cut stream's
+    end did not say where it had raised. On a stream with no item at all, it does not raise."""
+    from openai import omit
+    from openai._models import construct_type
+    from openai.lib.streaming.responses._responses import ResponseStreamState
+    from openai.types.responses import ResponseStreamEvent
+
+    def helper_raises_at(frames: list[Frame]) -> int | None:
+        state = ResponseStreamState(input_tools=omit, text_format=omit)
+        for position, (_, payload) in enumerate(frames):
+            try:
+                state.handle_event(construct_type(type_=ResponseStreamEvent, value=payload))
+            except (AttributeError, TypeError):
+                return position
+        return None
+
+    frames = set_field(4, "content_index", DELETE)(set_field(0, "response.output", DELETE)(load(MINIMAL)))
+    assert helper_raises_at(frames) == 2
+    [message] = [message for rule, index, message in findings(frames) if rule == "responses/schema" and index == 4]
+    assert "TypeError" not in message
+    [message] = [message for rule, _, message in findings(frames[:-1]) if rule == "responses/terminal-missing"]
+    assert "(the SDK's stream helper had raised at event 2)" in message
+    no_item = set_field(0, "response.output", DELETE)(load(MINIMAL))[:2] + load(MINIMAL)[-1:]
+    no_item[-1][1]["response"]["output"] = []
+    assert helper_raises_at(no_item) is None
 
 
 CALL = {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "get_weather",
@@ -1273,14 +1303,49 @@ def test_an_answer_no_streamed_event_could_show_is_shown_as_the_terminal_output_
     """open-responses-server 0.4.1 streams text deltas that break the schema (no `content_index`, no item) and
     argument deltas for items never added: `view` said "(no text)" and showed no call, while its terminal output
     held the message and the calls."""
-    frames = drop(2, 3)(load(MINIMAL))
-    for frame in frames:
-        frame[1].pop("content_index", None)
+    frames = drop(2, 3, 4, 5, 6)(load(MINIMAL))  # nothing of the message streamed
     check = check_bytes(dump(frames))
     assert check.assembly.text == ""
     output = frames[-1][1]["response"]["output"]
     assert check.assembly.details["response.output"] == {"[0] message": output[0]["content"][0]["text"]}
     assert "response.output" not in check_bytes(dump(load(MINIMAL))).assembly.details  # streamed readably: not shown
+
+
+def test_text_deltas_no_open_part_takes_are_still_the_text_a_client_joins() -> None:
+    """codex-relay 0.5.8's deltas carry no `content_index` (each a schema break) into a message whose parts no
+    event opened; open-responses-server's name no item. `view` said "(no text)" and `diff` that the text was lost,
+    where the SDK's `create(stream=True)` hands every delta over and a client that joins them has the answer."""
+    joined = "".join(payload["delta"] for _, payload in load(MINIMAL) if payload["type"].endswith("text.delta"))
+    no_index = set_field(4, "content_index", DELETE)(load(MINIMAL))
+    no_part = drop(3, 6)(load(MINIMAL))
+    no_item = drop(2, 3, 6, 7)(load(MINIMAL))
+    for frames in (no_index, no_part, no_item):
+        check = check_bytes(dump(frames))
+        assert check.assembly.text == joined
+        assert "response.output" not in check.assembly.details
+
+
+def test_a_lifecycle_event_that_breaks_the_schema_still_gives_its_model_status_usage_and_error() -> None:
+    """codex-relay 0.5.8's lifecycle events lack `object` and `created_at`: `view` showed no model, final status or
+    usage, and `diff` said an upstream's error was gone where `response.failed` carried it. The fields the schema
+    finding did not name, which the SDK types as required, were never said; nor was the missing
+    `response.in_progress` after a `response.created` whose status asks for it."""
+    frames = set_field([0, 7], "response.object", DELETE)(drop(1)(load(MINIMAL)))
+    frames = set_field([0, 7], "response.tools", DELETE)(frames)
+    check = check_bytes(dump(frames))
+    terminal = frames[-1][1]["response"]
+    assert (check.assembly.model, check.assembly.status, check.assembly.usage, check.assembly.text) == (
+        terminal["model"], "completed", terminal["usage"], "Hello")
+    found = {(f.rule, f.index): f.message for f in check.findings}
+    assert "`response.tools`" in found[("responses/sdk-field-missing", 0)]
+    assert "`response.object`" in found[("responses/schema", 0)]
+    assert "`response.object`" not in found[("responses/sdk-field-missing", 0)]  # said once, by the schema
+    assert found[("responses/start-order", 1)].startswith("expected `response.in_progress` next")
+    failed = load("vercel-ai__error-then-failed.sse")
+    failed[-1][1]["response"].pop("object")
+    broken = check_bytes(dump(failed)).assembly
+    assert (broken.status, broken.error) == ("failed", check_bytes(dump(load("vercel-ai__error-then-failed.sse")))
+                                             .assembly.error)
 
 
 def test_a_final_message_with_more_parts_than_streamed_says_how_many_not_two_excerpts_alike() -> None:
@@ -1312,3 +1377,17 @@ def test_a_reasoning_summary_whose_deltas_could_not_be_read_is_shown_as_its_done
     broken = check_bytes(dump(frames))
     assert "responses/schema" in {f.rule for f in broken.findings}
     assert broken.assembly.reasoning == whole.assembly.reasoning
+
+
+def test_a_summary_delta_for_a_part_the_added_item_held_says_which_clients_have_it() -> None:
+    """codex-relay 0.5.8 adds a reasoning item whose `summary` holds part 0 and streams into it with no
+    `reasoning_summary_part.added`: the finding spoke of `content_index` and said no client had the part."""
+    item = {**REASONING_ITEM, "summary": [{"type": "summary_text", "text": ""}]}
+    frames = load(MINIMAL)
+    frames[2:2] = [event("response.output_item.added", output_index=0, item=item)(frames),
+                   event("response.reasoning_summary_text.delta", item_id="rs_1", output_index=0, summary_index=0,
+                         delta="hm")(frames)]
+    [message] = [message for rule, _, message in findings(frames) if rule == "responses/part-not-open"]
+    assert message.endswith("a client that opens the item's parts on their `.added` events by `summary_index` has "
+                            "none to put it in; one that takes the parts the item's `summary` held when added has "
+                            "it (the openai SDK passes this event on without applying it)")

@@ -20,7 +20,7 @@ from ...findings import Finding
 from ...sse import Event
 from ..base import DONE, UNREADABLE, Assembly, broken_connection, cut_or_done
 from ..delta_shape import DeltaShape, Hole
-from ..schema import summary
+from ..schema import problems, summary
 from ..token_limit import TokenLimit
 from .items import OutputState
 from .models import EVENT_MODELS
@@ -158,6 +158,8 @@ class Checker:
             self.first_index = index
             if payload is not DONE and not (type(payload) is dict and payload.get("type") == "response.created"):
                 self.items.sdk_raised_at = index  # the SDK's stream helper raises at any other first event
+            elif type(payload) is dict and type(_dig_output(payload)) is not list:
+                self.items.sdk_output_broken = True  # it appends each added item to this `output` (`_schema_harm`)
         if payload is UNREADABLE:
             self._unreadable(index)
             return found
@@ -192,6 +194,8 @@ class Checker:
             self.count += 1
             return found
         self._envelope(index, event.type, kind, payload)
+        if kind == "response.output_item.added" and self.items.sdk_output_broken:
+            self.items.sdk_raised(index)
         validate = EVENT_MODELS.get(kind)  # NOTE: the hot path: one dict lookup, one validation
         if validate is None:
             if self.items.once("unknown", kind):
@@ -203,16 +207,23 @@ class Checker:
         try:
             validate(payload)
         except ValidationError as error:
+            said: list[str] = []
             if self.items.once("schema", kind, error.errors()[0]["loc"]):
                 lookup = self.items.sdk_lookup_fails(index, kind, payload)
                 also = f"; {lookup}" if lookup else ""
                 found.append(SCHEMA(index, f"`{kind}`: {summary(error, 3)}: {_schema_harm(kind, payload)}{also}"))
+                said = [path for path, _ in problems(error)[:3]]
+            required = REQUIRED_FIELDS.get(kind)
+            if required is not None:  # NOTE: the ones the schema finding did not name (codex-relay's `tools`)
+                missing = required[1](payload.get(required[0]), required[0])
+                self._sdk_fields(index, kind, [path for path in missing if path not in said])
             self.expect_start = None  # its status, which names the next start event, is unknown
             self.items.unknown(index)  # what it did to items and parts is unknown, as for an unreadable event
             if kind == "response.output_item.added":
                 self.items.could_add += 1
             elif kind in START_EVENTS:
                 self._start_seen(index, kind)
+            self._salvage(index, kind, payload)
             return found
         self.validated_at = index
         required = REQUIRED_FIELDS.get(kind)
@@ -463,6 +474,49 @@ class Checker:
             if answer:  # NOTE: the stream's own events brought nothing readable: the answer is shown as it ended
                 assembly.details["response.output"] = answer
 
+    def _salvage(self, index: int, kind: str, payload: dict[str, Any]) -> None:
+        """What `view` and `diff` can still read from an event that failed the schema, which the rules take as of
+        unknown content: a text delta's text, as a client that joins `delta`s shows it; a lifecycle event's model,
+        id, status, usage and error, and the status's next start event (codex-relay's events lack `object` and
+        `created_at` and the deltas `content_index`: `view` showed no text, model or usage, and `diff` said all
+        were lost)."""
+        family = DELTA_FAMILIES.get(kind)
+        if family is not None:
+            delta = payload.get("delta")
+            if type(delta) is str:
+                self.items.stray(index, family[1].output, delta)
+            return
+        response = payload.get("response")
+        if kind not in LIFECYCLE_STATUS or type(response) is not dict:
+            return
+        assembly = self.assembly
+        model, status, response_id = response.get("model"), response.get("status"), response.get("id")
+        if type(model) is str and model:
+            assembly.model = model
+        if type(response_id) is str and self.response_id is None:
+            self.response_id = assembly.response_id = response_id
+        if kind in START_EVENTS:
+            if type(status) is str and not self.resumed:
+                self.expect_start = NEXT_START.get((kind, status))
+                self.expected_because = f"`{kind}` has status `{status}`"
+            return
+        if self.terminal_index != index:
+            return
+        if type(status) is str:
+            assembly.status = assembly.output(0).finish_reason = status
+        usage, error = response.get("usage"), response.get("error")
+        if type(usage) is dict:
+            assembly.usage = usage
+        message = error.get("message") if type(error) is dict else None
+        if type(message) is str and assembly.error is None:
+            assembly.error = message
+        output = response.get("output")
+        if type(output) is list and not any(output.text or output.tool_calls or output.reasoning or output.refusal
+                                            for output in assembly.outputs.values()):
+            answer = _output_answer(output)
+            if answer:
+                assembly.details["response.output"] = answer
+
     def _error(self, index: int, kind: str, ev: dict[str, Any]) -> None:
         """Both shapes: the schema's flat `{code, message, param}` and the wire's nested `{error: {...}}`; and a
         payload with `error` but no `type` (Llama Stack's), on which the SDK raises as well."""
@@ -513,11 +567,16 @@ def _resumable(payload: dict[str, Any]) -> bool:
 def _schema_harm(kind: str, payload: dict[str, Any]) -> str:
     """What a schema break does: the SDK builds events unchecked (`UNCHECKED`), but its stream helper appends each
     item to the first event's `response.output`, and fails at the first item when that is not a list (tried)."""
-    response = payload.get("response")
-    if kind == "response.created" and type(response) is dict and type(response.get("output")) is not list:
+    if kind == "response.created" and type(_dig_output(payload)) is not list:
         return ("the openai SDK's `responses.stream()` helper appends each item to this `response.output`, so it "
-                "fails (`AttributeError`) at the first `output_item.added`")
+                "fails (`AttributeError`) at the first `output_item.added`, if one comes")
     return UNCHECKED
+
+
+def _dig_output(payload: dict[str, Any]) -> Any:
+    """`response.output` of a lifecycle event's payload, or None."""
+    response = payload.get("response")
+    return response.get("output") if type(response) is dict else None
 
 
 def _excerpt(text: str, limit: int = 100) -> str:

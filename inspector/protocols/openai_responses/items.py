@@ -118,6 +118,8 @@ class OutputState:
         self.done_only: set[str] = set()
         """Ids of items that came only in their `output_item.done` (said there): judged as they came."""
         self.sdk_raised_at: int | None = None
+        self.sdk_output_broken = False
+        """The first event's `response.output` is no list: the SDK's stream helper raises at the first item added."""
         """The first event the SDK's stream helper raises at, where one is known: it reads nothing after it."""
         self.sdk_order: list[tuple[Any, Any]] = []
         """(id, type) of each item as the openai SDK's stream helper lists them: every `output_item.added`, in the
@@ -494,17 +496,18 @@ class OutputState:
         `output[output_index]` (the lookup reads no other field): said only where it raises, and while every item
         it listed could be read."""
         position = payload.get("output_index")
-        if kind not in SDK_ITEM_EVENTS or type(position) is not int or self.could_add:
-            return None
+        if kind not in SDK_ITEM_EVENTS or type(position) is not int or self.could_add or self.sdk_raised_at is not None:
+            return None  # NOTE: a helper that raised already never gets here
         if self._sdk_raises(kind, position) is not None:
             return self._sdk_reaches(index, kind, position, payload.get("item_id"))
         if kind in SDK_PART_EVENTS and not isinstance(payload.get("content_index"), int):
-            self._sdk_raised(index)
+            self.sdk_raised(index)
             return (f"the SDK's `responses.stream()` helper finds a message at `output[{position}]` and raises "
                     "`TypeError` looking its content part up by this `content_index`")
         return None
 
-    def _sdk_raised(self, index: int) -> None:
+    def sdk_raised(self, index: int) -> None:
+        """The SDK's stream helper raises at this event, unless it had already."""
         if self.sdk_raised_at is None:
             self.sdk_raised_at = index
 
@@ -520,11 +523,13 @@ class OutputState:
     def _sdk_reaches(self, index: int, kind: str, position: int, item_id: Any) -> str:
         """What the SDK's stream helper does with an event it looks up as `output[output_index]` in its list of the
         items in the order they came (`sdk_order`): tried with `ResponseStreamState` for each outcome."""
+        if self.sdk_raised_at is not None and self.sdk_raised_at < index:
+            return f"the SDK's `responses.stream()` helper had raised already, at event {self.sdk_raised_at}"
         head = (f"the SDK's `responses.stream()` helper, which keeps items in the order they came, looks it up as "
                 f"`output[{position}]`")
         raised = self._sdk_raises(kind, position)
         if raised is not None:
-            self._sdk_raised(index)
+            self.sdk_raised(index)
         if raised == "IndexError":
             return f"{head} and raises `IndexError`"
         found_id, found_type = self.sdk_order[position]
@@ -628,7 +633,7 @@ class OutputState:
         if open_part is None:
             if not self._part_adoptable(item.content_frontier, number, item.parts, item.part_values,
                                         item.maybe_part):
-                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part", number, ev)))
+                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part", number, ev, item)))
                 return
             # opened (and perhaps fully streamed) before the resume: the snapshot is all there is to know
             value = part.get(PART_TYPES.get(part_type, ((), "text"))[1])
@@ -697,7 +702,7 @@ class OutputState:
         if open_part is None:
             if not self._part_adoptable(item.summary_frontier, number, item.summaries, item.summary_values,
                                         item.maybe_summary):
-                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "summary part", number, ev)))
+                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "summary part", number, ev, item)))
                 return
             if isinstance(got, str):  # opened before the resume: the snapshot is all there is to know
                 item.summary_values[number] = got
@@ -722,7 +727,7 @@ class OutputState:
         if part is None:
             part = self._adopt_part(item, number, "output_text")
             if part is None:
-                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part", number, ev)))
+                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part", number, ev, item)))
                 return
         if part.type != "output_text":
             self.found.append(EVENT_KIND(index, f"`{kind}` annotates a `{part.type}` part; only `output_text` "
@@ -764,6 +769,7 @@ class OutputState:
         else:
             join = self._join(index, kind, family_name, family, ev)
             if join is None:
+                self.stray(index, family.output, ev["delta"])
                 return
         if join.final is not None and self.once("after-done", kind, ev["output_index"], _sub_index(ev)):
             self.found.append(DELTA_AFTER_DONE(index, (
@@ -779,6 +785,16 @@ class OutputState:
             if bucket is not None:
                 bucket.append(text)
             join.pieces.append(text)  # NOTE: both skip an empty text, so they group the same pieces (`_twinned`)
+            if self.assembly.first_content_index is None:
+                self.assembly.first_content_index = index
+
+    def stray(self, index: int, bucket: str | None, text: str) -> None:
+        """A delta's text no open value took (its part never added, or its event failed the schema), judged
+        already: into its output's text all the same, as a client that joins every `delta` shows it (the SDK's
+        `create(stream=True)` hands each one over), so `view` and `diff` do not call the text lost."""
+        pieces = self.buckets.get(bucket)
+        if pieces is not None and text:
+            pieces.append(text)
             if self.assembly.first_content_index is None:
                 self.assembly.first_content_index = index
 
@@ -865,7 +881,7 @@ class OutputState:
             part = item.parts.get(number) or self._adopt_part(item, number, family.part_type)
             if part is None:
                 if self.once("part", kind, position, number):
-                    self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part", number, ev)))
+                    self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "content part", number, ev, item)))
                 return None
             if part.type != family.part_type:
                 if not self.once("part-kind", kind, position, number):
@@ -882,7 +898,7 @@ class OutputState:
             number = ev["summary_index"]
             part = item.summaries.get(number) or self._adopt_summary(item, number)
             if part is None and self.once("part", kind, position, number):
-                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "summary part", number, ev)))
+                self.found.append(PART_NOT_OPEN(index, self._part_not_open(kind, "summary part", number, ev, item)))
             return None if part is None else part.join
         if scope == "command":
             item = self.child(index, kind, ev, family.item_types)
@@ -932,10 +948,14 @@ class OutputState:
         item.next_content = max(item.next_content, number + 1)
         return part
 
-    def _part_not_open(self, kind: str, label: str, number: int, ev: dict[str, Any]) -> str:
+    def _part_not_open(self, kind: str, label: str, number: int, ev: dict[str, Any], item: OpenItem) -> str:
+        field, parts = ("summary_index", "summary") if label == "summary part" else ("content_index", "content")
+        listed = item.snapshot.get(parts)
+        held = type(listed) is list and 0 <= number < len(listed)  # codex-relay adds reasoning with its summary part
         harm = ("the SDK indexes the item's parts and fails, or drops the data" if kind in SDK_PART_EVENTS else
-                "a client that builds the item's parts by `content_index` has none to put it in (the openai SDK "
-                "passes this event on without applying it)")
+                f"a client that opens the item's parts on their `.added` events by `{field}` has none to put it in"
+                + (f"; one that takes the parts the item's `{parts}` held when added has it" if held else "")
+                + " (the openai SDK passes this event on without applying it)")
         return (f"`{kind}` names {label} {number} of `output_index` {ev['output_index']}, which is not open (never "
                 f"added, or already done): {harm}")
 
