@@ -195,6 +195,9 @@ class StreamCheck:
                       "server waiting on its own upstream)" if silence >= STALL_SECONDS else "")
             self._report(SSE_NOT_ENDED(None, f"the recording ended as `{end_reason}` before the protocol's last "
                                              f"event{silent}: the server's end-of-stream rules are not judged"))
+            cut = getattr(self.checker, "finish_cut", None)
+            if cut is not None:
+                self._report(*cut())
         elif self.checker is not None:
             self._report(*self._out_of_band())
             missing = self.checker.end_missing if lost_end else None  # said once: the lost end, by the SSE layer

@@ -864,3 +864,76 @@ def test_invalid_json_in_a_frame_named_message_is_said_to_raise() -> None:
     assert "an SDK raises on this event" in message
     with pytest.raises(json.JSONDecodeError):
         _final_text(frames)
+
+
+def _input_in_pieces(pieces: list[str]) -> list[Frame]:
+    """TOOL with its input streamed as these fragments (the stop and the rest after them)."""
+    frames = load(TOOL)
+    deltas = [("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                       "delta": {"type": "input_json_delta", "partial_json": piece}})
+              for piece in pieces]
+    return frames[:4] + deltas + frames[6:]
+
+
+def _helper_raises_at(frames: list[Frame]) -> int | None:
+    """The event at which the anthropic SDK's stream helper (`accumulate_event`) raises `ValueError`."""
+    from anthropic.lib.streaming._messages import accumulate_event
+
+    snapshot = None
+    for position, (_, data) in enumerate(frames):
+        if data.get("type") in ("ping", "error"):
+            continue
+        try:
+            snapshot = accumulate_event(event=data, current_snapshot=snapshot)
+        except ValueError:
+            return position
+    return None
+
+
+@pytest.mark.parametrize("hung_up", [True, False], ids=["client-left", "stopped"])
+def test_a_tool_input_that_no_json_starts_with_is_said_where_the_sdk_helper_raises(hung_up: bool) -> None:
+    """anthropic-proxy 1.3.0 keeps only the tail of each streamed argument fragment (`{ocation`): the SDK's helper
+    raised at that delta and the client hung up, so the recording ended `client-disconnected` and nothing was said
+    (the input was judged only at the block's stop, and only where the server ended the stream); where the stop
+    came, the finding stood there. The fragments after the first go through the fast path."""
+    pieces = ['{"elements"', ': [{"kind', '": "a"}, ', '{"kind": "b"}, ', '{X', '"kind": "c"}]}']
+    frames = _input_in_pieces(pieces)
+    raised = _helper_raises_at(frames)
+    assert raised == 4 + pieces.index("{X")
+    check = StreamCheck("anthropic-messages")
+    check.feed(serialise(frames[:raised + 2] if hung_up else frames))
+    found = [(f.rule, f.index) for f in check.close("client-disconnected" if hung_up else "complete")
+             if f.rule.startswith("anthropic/")]
+    assert found == [("anthropic/tool-input-invalid-json", raised)]
+
+
+def test_a_tool_input_cut_short_by_a_client_that_left_is_not_said_to_be_invalid() -> None:
+    """Every prefix of a valid input parses in the helper's partial mode: a block the client left in the middle of
+    is the recording's end, said once by `sse/not-ended-by-server`."""
+    frames = _input_in_pieces(['{"elements"', ': [{"kind', '": "a"}, ', '{"kind": "b"}', '{"kind": "c"}]}'])
+    assert _helper_raises_at(frames) is None
+    check = StreamCheck("anthropic-messages")
+    check.feed(serialise(frames[:7]))
+    assert [f.rule for f in check.close("client-disconnected")] == ["sse/not-ended-by-server"]
+
+
+def test_a_second_broken_input_says_the_helper_had_raised_at_the_first() -> None:
+    """copilot-api 0.7.0 splits one call's arguments over several blocks (`{"`, `city`, `":"`, `Ed`): the helper
+    raises at the first fragment no JSON starts with and reads no further, so what later findings say of it must be
+    that it had raised."""
+    frames = load(TOOL)
+    start, stop = frames[1], frames[6]
+
+    def block(index: int, piece: str) -> list[Frame]:
+        return [("content_block_start", {**start[1], "index": index}),
+                ("content_block_delta", {"type": "content_block_delta", "index": index,
+                                         "delta": {"type": "input_json_delta", "partial_json": piece}}),
+                ("content_block_stop", {**stop[1], "index": index})]
+
+    frames = frames[:1] + block(0, "city") + block(1, '":"') + block(2, "Ed") + frames[7:]
+    assert _helper_raises_at(frames) == 2
+    found = [(f.index, f.message) for f in check_bytes(serialise(frames), protocol="anthropic-messages").findings
+             if f.rule == "anthropic/tool-input-invalid-json"]
+    assert [index for index, _ in found] == [2, 6, 8]
+    assert "helper raises `ValueError` (\"Unable to parse tool parameter JSON from model\") here" in found[0][1]
+    assert all("helper had raised already, at event 2" in message for _, message in found[1:])

@@ -126,11 +126,14 @@ ARGUMENTS_HARM = ("no client can run the call as the model meant it: the openai 
 """Why non-object tool arguments are an error (the OpenAI protocols): the tail of the message."""
 
 
-def anthropic_arguments_harm(arguments: str) -> str:
+def anthropic_arguments_harm(arguments: str, raised_at: int | None = None) -> str:
     """The same for Anthropic Messages, whose SDK hands the app the input it parsed: its `messages.stream()` helper
     parses the joined fragments after every delta in partial mode (jiter's, the parser pydantic-core's `from_json`
     is built on: the same results), which closes a cut object, drops a cut value, ignores what follows a whole
-    value, and raises on anything else."""
+    value, and raises on anything else. `raised_at`: the event where it had raised already, on another block."""
+    if raised_at is not None:
+        return ("no client can run the call as the model meant it: the anthropic SDK's `messages.stream()` helper "
+                f"had raised already, at event {raised_at}; agent frameworks that decode it themselves raise")
     try:
         value = pydantic_core.from_json(arguments.encode(), allow_partial=True)
     except UnicodeEncodeError:  # a lone surrogate, from a `\ud83d` escape in the JSON of a delta

@@ -9,9 +9,13 @@ are kept exactly as streamed: the `partial_json` fragments are joined once, at t
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
+
+import pydantic_core
 
 from ..base import Assembly, Fragments, Output, ToolCall
 
@@ -24,6 +28,10 @@ class _OpenBlock:
     """The `partial_json` fragments of a tool block, joined at its stop."""
     start_json: str = ""
     """The JSON of the start `input`: the arguments when no fragment (or only empty ones) came."""
+    fragment_ends: array | None = None
+    """A tool block's input length in characters after each non-empty fragment, and (`fragment_events`) the event
+    that brought it: where the SDK's helper raised, found only once the whole input is known not to parse."""
+    fragment_events: array | None = None
 
 
 class Accumulator:
@@ -64,12 +72,10 @@ class Accumulator:
         return None if block is None else block.tool_call
 
     def streams_into(self, block_index: int, delta_type: str) -> Fragments | None:
-        """What a delta of `delta_type` for the open block appends to, when it appends at all (the fast path)."""
+        """What a text or thinking delta for the open block appends to, when it appends at all (the fast path)."""
         block = self.blocks.get(block_index)
         if block is None:
             return None
-        if delta_type == "input_json_delta":
-            return block.parts
         return {("text_delta", "text"): self._text, ("thinking_delta", "thinking"): self._reasoning}.get(
             (delta_type, block.type))
 
@@ -116,7 +122,8 @@ class Accumulator:
             start_input = block.get("input")
             opened.start_json = _compact_json(start_input) if isinstance(start_input, dict) else ""
             opened.tool_call = ToolCall(_string(block.get("id")), _string(block.get("name")), opened.start_json, kind)
-            opened.parts = None if complete else Fragments([])
+            if not complete:
+                opened.parts, opened.fragment_ends, opened.fragment_events = Fragments([]), array("q"), array("q")
             self.output.tool_calls.append(opened.tool_call)
             self.assembly.saw_content(event_index)
         return opened
@@ -151,8 +158,38 @@ class Accumulator:
     def _input_json_delta(self, event_index: int, block: _OpenBlock, delta: dict) -> None:
         fragment = delta.get("partial_json")
         if block.parts is not None and isinstance(fragment, str):
-            block.parts.append(fragment)
+            take_json(block, event_index, fragment)
             self.assembly.saw_content(event_index)
+
+    def json_taker(self, block_index: int) -> Callable[[int, str], None] | None:
+        """What an `input_json_delta` for this open tool block takes its fragment with (the fast path)."""
+        block = self.blocks.get(block_index)
+        if block is None or block.parts is None:
+            return None
+        return partial(take_json, block)
+
+    def raise_point(self, call: ToolCall) -> tuple[int, str, str] | None:
+        """(event, input so far, why) where the SDK's `messages.stream()` helper raises parsing this call's input:
+        it parses the joined fragments after every delta in partial mode (jiter's, which pydantic-core's
+        `from_json` is built on) and raises `ValueError` at the first that no JSON starts with. None where it never
+        does (the input parses, or was only cut short). A binary search over the fragments: a prefix that fails
+        stays failed."""
+        block = next((block for block in self.content if block.tool_call is call), None)
+        if block is None or block.parts is None or not block.fragment_ends:
+            return None
+        text = "".join(block.parts.parts)
+        ends, events = block.fragment_ends, block.fragment_events
+        if _partial_json_error(text) is None:
+            return None
+        low, high = 0, len(ends) - 1  # NOTE: the last prefix (the whole input) fails
+        while low < high:
+            middle = (low + high) // 2
+            if _partial_json_error(text[:ends[middle]]) is None:
+                low = middle + 1
+            else:
+                high = middle
+        why = _partial_json_error(text[:ends[low]])
+        return (events[low], text[:ends[low]], why) if why is not None else None
 
     def _block_stop(self, event_index: int, payload: dict) -> None:
         index = payload.get("index")
@@ -176,6 +213,26 @@ class Accumulator:
             self.assembly.error = message
         else:  # what came instead, as it came: an `error` object without a message, or an event without one
             self.assembly.error = json.dumps(error if "error" in payload else payload, ensure_ascii=False)
+
+
+def take_json(block: _OpenBlock, event_index: int, fragment: str) -> None:
+    block.parts.append(fragment)  # type: ignore[union-attr]
+    if fragment:
+        ends = block.fragment_ends
+        ends.append((ends[-1] if ends else 0) + len(fragment))  # type: ignore[union-attr]
+        block.fragment_events.append(event_index)  # type: ignore[union-attr]
+
+
+def _partial_json_error(text: str) -> str | None:
+    """Why no JSON starts with `text`, as jiter's partial mode says it; None where one may (a lone surrogate,
+    which the SDK cannot encode, is not this question)."""
+    try:
+        pydantic_core.from_json(text.encode(), allow_partial=True)
+    except UnicodeEncodeError:
+        return None
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 def _settle_arguments(block: _OpenBlock) -> None:

@@ -124,7 +124,7 @@ class Checker:
         self._events = 0
         self._started = False
         self._not_first_reported = False
-        self._stopped_tools: list[tuple[int, int, _Block, str]] = []
+        self._stopped_tools: list[tuple[int | None, int, _Block, str]] = []
         """(stop event, block index, block, input at the stop) of each stopped tool block, judged at the end."""
         self._sdk_read = False
         """A frame named as a message event came before `message_start`: the SDK's stream helper read it."""
@@ -254,6 +254,17 @@ class Checker:
         block = self._open.get(block_index) if block_index is not None else None
         if block is None or block.signatures or type(delta.get(field)) is not str:  # type: ignore[union-attr]
             return None
+        if delta["type"] == "input_json_delta":  # type: ignore[index]
+            take = self._accumulator.json_taker(block_index)  # type: ignore[arg-type]
+            if take is None:
+                return None
+
+            def apply_input(index: int, values: Sequence[Any]) -> bool:
+                self._events += 1
+                take(index, values[0])
+                return True
+
+            return DeltaShape.cut(event, [Hole(field, delta[field])], apply_input)  # type: ignore[index]
         fragments = self._accumulator.streams_into(block_index, delta["type"])  # type: ignore[arg-type,index]
         if fragments is None:
             return None
@@ -294,6 +305,14 @@ class Checker:
             found.append(R.TERMINAL_MISSING(end_index, f"the stream ended without a readable `message_stop` (or "
                                                        f"`error`){last}: {how}"))
             self._report_unclosed(end_index, "the stream ended", found)
+        return found
+
+    def finish_cut(self) -> list[Finding]:
+        """End of a stream the server did not get to finish (the client left, the recorder failed): only what the
+        events that came settle. The helper raising on a tool block's input is often why the client left."""
+        self._accumulator.finish()
+        found: list[Finding] = []
+        self._judge_tool_inputs(found)
         return found
 
     def _unreadable(self, index: int) -> None:
@@ -688,14 +707,36 @@ class Checker:
         self._stopped_tools.append((index, block_index, block, arguments))
 
     def _judge_tool_inputs(self, found: list[Finding]) -> None:
-        for index, block_index, block, at_stop in self._stopped_tools:
+        """Each tool block's input as the stream ends: where the SDK's helper raised on it, that delta; else a
+        stopped block whose input does not parse, at its stop. A block never stopped whose input was only cut short
+        is the cut's (anthropic-proxy 1.3.0 garbles streamed arguments: the helper raised mid-block, the client
+        hung up, and nothing was said)."""
+        stopped = {id(block) for _, _, block, _ in self._stopped_tools}
+        unstopped = [(None, block_index, block, "") for block_index, block in sorted(self._open.items())
+                     if block.tool_call is not None and id(block) not in stopped and not block.uncertain]
+        judged = [(*tool, self._accumulator.raise_point(tool[2].tool_call) if tool[2].tool_call is not None else None)
+                  for tool in [*self._stopped_tools, *unstopped]]
+        first = min((raised[0] for *_, raised in judged if raised is not None), default=None)
+        for index, block_index, block, at_stop, raised in judged:
+            if raised is not None:
+                at, so_far, why = raised
+                sdk = ("raises `ValueError` (\"Unable to parse tool parameter JSON from model\") here, which ends the "
+                       "app's stream" if at == first else f"had raised already, at event {first}")
+                found.append(R.TOOL_INPUT_INVALID_JSON(at, (
+                    f"`{block.type}` block {block_index}'s input is `{_excerpt(so_far)}` after this delta, which no "
+                    f"JSON starts with ({why}): the anthropic SDK's `messages.stream()` helper {sdk}; agent "
+                    "frameworks that decode the input themselves raise too")))
+                continue
+            if index is None:
+                continue  # never stopped, and every prefix parses: cut short, which the stream's end says
             arguments = block.tool_call.arguments if block.tool_call is not None else at_stop
             problem = arguments_problem(arguments)
             if problem is not None:
                 ends = "stops" if arguments == at_stop else "ends (deltas came after its stop)"
+                earlier = first if first is not None and first < index else None
                 found.append(R.TOOL_INPUT_INVALID_JSON(index, f"`{block.type}` block {block_index} {ends} with input "
                                                               f"`{_excerpt(arguments)}`, {problem}: "
-                                                              f"{anthropic_arguments_harm(arguments)}"))
+                                                              f"{anthropic_arguments_harm(arguments, earlier)}"))
 
     # --- helpers ------------------------------------------------------------------------------------------------
 
