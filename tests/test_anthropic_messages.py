@@ -191,7 +191,6 @@ CASES = [
                                                                           "title": "t"}]), [8]),
     Case("anthropic/block-overlap", MIXED, swap(13, 14), [13]),
     Case("anthropic/block-unclosed", TEXT, drop(9, 10), [9]),
-    Case("anthropic/block-unclosed", TEXT, drop(9, 10, 11), [8]),
     Case("anthropic/block-after-message-delta", THINKING, chain(insert(15, copy_of(20)), drop(21)), [16]),
     Case("anthropic/unknown-block-type", TEXT, edit(1, "content_block.type", "scratchpad"), [1]),
     Case("anthropic/unknown-delta-type", TEXT, edit(4, "delta.type", "text_patch_delta"), [4]),
@@ -937,3 +936,20 @@ def test_a_second_broken_input_says_the_helper_had_raised_at_the_first() -> None
     assert [index for index, _ in found] == [2, 6, 8]
     assert "helper raises `ValueError` (\"Unable to parse tool parameter JSON from model\") here" in found[0][1]
     assert all("helper had raised already, at event 2" in message for _, message in found[1:])
+
+
+def test_a_stream_cut_inside_a_block_is_one_finding_that_names_the_block() -> None:
+    """anthropic-proxy 1.3.0 crashed mid-answer: `terminal-missing` and a `block-unclosed` per open block came at the
+    same event, one break said several times. The end's finding names the open blocks; `block-unclosed` stays for
+    a `message_stop` that leaves one open."""
+    found = [(f.rule, f.index, f.message) for f in check_bytes(serialise(drop(9, 10, 11)(load(TEXT))),
+                                                                protocol="anthropic-messages").findings]
+    assert [(rule, index) for rule, index, _ in found] == [("anthropic/terminal-missing", 8)]
+    assert found[0][2].endswith("; `text` block 0 was open, and may be cut short")
+    assert ("anthropic/block-unclosed", 9) in [(rule, index) for rule, index, _ in findings_of_all(
+        drop(9, 10)(load(TEXT)))]
+
+
+def findings_of_all(frames: list[Frame]) -> list[tuple[str, int | None, str]]:
+    check = check_bytes(serialise(frames), protocol="anthropic-messages")
+    return [(finding.rule, finding.index, finding.message) for finding in check.findings]

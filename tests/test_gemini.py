@@ -137,7 +137,8 @@ CASES = [
          [("gemini/thought-signature-empty", 0)]),
     Case("gemini/function-call-incomplete", TEXT, _insert(1, CALL_PART), [("gemini/function-call-incomplete", 1)]),
     Case("gemini/streamed-args-order", STREAMED, _drop(3), [("gemini/streamed-args-order", 3)]),
-    Case("gemini/streamed-args-open", STREAMED, _drop(7), [("gemini/streamed-args-open", 6)]),
+    Case("gemini/streamed-args-open", STREAMED, lambda c: part(c, 7).pop("functionCall") and part(c, 7).update(
+        text="") or c, [("gemini/streamed-args-open", 7)]),  # gemini-balance 2.2.8's rewrite of the closing part
     Case("gemini/partial-arg-shape", STREAMED,
          lambda c: part(c, 1)["functionCall"]["partialArgs"][0].update(jsonPath="location") or c,
          [("gemini/partial-arg-shape", 1)]),
@@ -394,3 +395,12 @@ def test_a_field_wrong_in_every_chunk_is_one_finding() -> None:
     assert [f.index for f in schema] == [0]
     assert schema[0].message.endswith("python-genai coerces the value (pydantic's lax mode), a stricter client "
                                       "rejects it (each field is reported once)")
+
+
+def test_a_stream_cut_inside_a_streamed_call_is_one_finding_that_names_the_call() -> None:
+    """gemini-balance 2.2.8 ends a cut upstream cleanly: `finish-missing` and `streamed-args-open` came at the same
+    event, one break said twice."""
+    [finding] = check_bytes(serialise(_drop(7)(load(STREAMED))), protocol="gemini").findings
+    assert (finding.rule, finding.index) == ("gemini/finish-missing", 6)
+    assert "; the arguments of function call `" in finding.message
+    assert finding.message.endswith("were still streaming (`willContinue: true`), and are incomplete")

@@ -238,11 +238,17 @@ def test_error_event_without_any_message_is_a_schema_finding() -> None:
     assert pairs(dump(frames), "responses/schema") == [("responses/schema", 2)]
 
 
-def test_stream_cut_mid_message_reports_the_end_and_the_open_item() -> None:
+def test_stream_cut_mid_message_is_one_finding_that_names_the_open_item() -> None:
+    """codex-relay's and a mock's cut streams got `terminal-missing` and `item-done-missing` at the same event: one
+    break said twice. The end's finding names the open items; `item-done-missing` stays for a terminal event that
+    leaves one open."""
     frames = load(MINIMAL)[:5]
-    check = check_bytes(dump(frames))
-    assert [(f.rule, f.index) for f in check.findings] == [
-        ("responses/terminal-missing", 4), ("responses/item-done-missing", 4)]
+    [finding] = check_bytes(dump(frames)).findings
+    item = frames[2][1]["item"]["id"]
+    assert (finding.rule, finding.index) == ("responses/terminal-missing", 4)
+    assert finding.message.endswith(f"; `message` item `{item}` (`output_index` 0) was open, and may be cut short")
+    ended = load(MINIMAL)[:5] + load(MINIMAL)[-1:]
+    assert ("responses/item-done-missing", 5) in [(f.rule, f.index) for f in check_bytes(dump(ended)).findings]
 
 
 def test_resumed_stream_may_start_anywhere() -> None:

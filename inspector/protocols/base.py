@@ -64,6 +64,15 @@ def cut_or_done(done_at: int | None, end_index: int | None) -> str:
     return "it was cut"
 
 
+def left_open(named: list[str]) -> str:
+    """What a cut stream left open, for its end's finding, which says the one break once (`; `text` block 0 was
+    open, and may be cut short`); "" for nothing."""
+    if not named:
+        return ""
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + f" and {named[-1]}"
+    return f"; {listed} {'was' if len(named) == 1 else 'were'} open, and may be cut short"
+
+
 class _Unreadable:
     """An event whose data is not JSON (cut mid-JSON, or garbage): the common layer reports it once, and the
     checker takes it as an event of unknown content at its position. A finding after it must be true whatever the

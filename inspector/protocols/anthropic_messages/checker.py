@@ -26,6 +26,7 @@ from ..base import (
     arguments_problem,
     broken_connection,
     cut_or_done,
+    left_open,
 )
 from ..delta_shape import DeltaShape, Hole
 from ..schema import json_type
@@ -302,9 +303,10 @@ class Checker:
             how = (broken_connection(self.connection_broke) if self.connection_broke else
                    f"{cut_or_done(self._done_at, end_index)}, and the client cannot tell a finished message from a "
                    "lost connection")
+            unclosed, self._unreported = self._unreported, {}  # NOTE: one break: named here, not one finding each
+            open_blocks = [f"`{block.type}` block {block_index}" for block_index, block in sorted(unclosed.items())]
             found.append(R.TERMINAL_MISSING(end_index, f"the stream ended without a readable `message_stop` (or "
-                                                       f"`error`){last}: {how}"))
-            self._report_unclosed(end_index, "the stream ended", found)
+                                                       f"`error`){last}: {how}{left_open(open_blocks)}"))
         return found
 
     def finish_cut(self) -> list[Finding]:

@@ -217,17 +217,21 @@ class Checker:
         if self._events == 0:
             return found  # nothing came: the SSE layer reports that (`sse/no-events`)
         last_unreadable = self._unreadable_at is not None and self._unreadable_at == end_index
-        if self._streaming is not None:
+        cut = self._finished_at is None and self.assembly.error is None and not last_unreadable
+        if self._streaming is not None and not cut:  # NOTE: a cut stream's open call is the cut's, said there once
             found.append(R.STREAMED_ARGS_OPEN(end_index, f"the stream ended while the arguments of function call "
                                                          f"`{self._streaming}` were still streaming "
                                                          "(`willContinue: true` and no closing part): the call "
                                                          "is incomplete"))
-        if self._finished_at is None and self.assembly.error is None and not last_unreadable:
+        if cut:
             how = (broken_connection(self.connection_broke) if self.connection_broke else
                    f"{cut_or_done(self._done_at, end_index)}, and a client cannot tell a finished answer from a lost "
                    "connection (vercel reports finish reason `other`)")
             if self._resumable:
                 how += f"; {RESUMES}"
+            if self._streaming is not None:
+                how += (f"; the arguments of function call `{self._streaming}` were still streaming (`willContinue: "
+                        "true`), and are incomplete")
             found.append(R.FINISH_MISSING(end_index, "the stream ended with no `finishReason` and no "
                                                      f"`promptFeedback.blockReason`: {how}"))
         return found

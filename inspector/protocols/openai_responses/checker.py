@@ -286,8 +286,8 @@ class Checker:
                "event\"")
         found.append(TERMINAL_MISSING(end_index, (
             "the stream ended without a readable `response.completed`, `response.failed` or `response.incomplete`"
-            f"{last}: {how}")))
-        self.items.close_open_items(end_index, "the stream ended")
+            f"{last}: {how}{self.items.cut_items()}")))
+        self.items.close_open_items(end_index, "the stream ended", report=False)  # NOTE: one break, named above
         return found
 
     def _unreadable(self, index: int) -> None:

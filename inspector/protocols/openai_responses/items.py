@@ -21,7 +21,7 @@ from typing import Any
 from pydantic_core import ValidationError
 
 from ...findings import Finding
-from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Fragments, Output, ToolCall, arguments_problem
+from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Fragments, Output, ToolCall, arguments_problem, left_open
 from ..schema import summary
 from .models import PART_MODELS, item_model
 from .required import missing_in_item, missing_in_part
@@ -989,9 +989,17 @@ class OutputState:
 
     # ---- the end -----------------------------------------------------------------------------------------
 
+    def cut_items(self) -> str:
+        """The items a cut stream left open, for its end's finding: `; message item msg_1 (output_index 0) was open,
+        and may be cut short`."""
+        return left_open([f"`{item.type or 'output'}` item `{item.id}` (`output_index` {position})"
+                          for position, item in [*sorted(self.open.items()),
+                                                 *((item.index, item) for item in self.shadows.values())]
+                          if not item.uncertain])
+
     def close_open_items(self, index: int | None, why: str, report: bool = True) -> None:
         """Items still open when the response ended (terminal event or end of stream); `report=False` when the
-        response failed, which explains by itself why they never finished."""
+        response failed, or the stream was cut (`cut_items`), which explains by itself why they never finished."""
         for position, item in [*sorted(self.open.items()), *((item.index, item) for item in self.shadows.values())]:
             self._settle_tool_call(item, None)
             if not report or item.uncertain:  # NOTE: an unreadable event may have been its `output_item.done`
