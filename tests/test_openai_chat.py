@@ -939,3 +939,44 @@ def test_a_stream_with_fewer_choices_than_the_request_asked_for_says_so() -> Non
     assert rules('{"model": "m", "n": 3, "stream": true}') == [("chat/choices-missing", 33)]  # the proxy's text
     assert rules({"model": "m", "n": 1}) == rules({"model": "m"}) == rules(None) == []
     assert rules({"n": 3}, (CORPUS / "openai-python__n3-multiple-choices.sse").read_bytes()) == []
+
+
+def _helper_tool_call(frames: list[Frame], through: int) -> Any:
+    """The first tool call of choice 0 in the openai SDK's stream helper's snapshot after chunk `through`."""
+    from openai.lib.streaming.chat._completions import ChatCompletionStreamState
+    from openai.types.chat import ChatCompletionChunk
+
+    state = ChatCompletionStreamState()
+    for _, payload in frames[:through + 1]:
+        state.handle_chunk(ChatCompletionChunk.construct(**payload))
+    return state.current_completion_snapshot.choices[0].message.tool_calls[0]
+
+
+@pytest.mark.parametrize(("label", "first", "changes"), [
+    ("id", "call_c91SqDXlYFuETYv8mUHzz6pp", {4: "call_b", 6: "call_c"}),
+    ("id", "call_c91SqDXlYFuETYv8mUHzz6pp", {3: "call_c91SqDXlYFuETYv8mUHzz6pp", 5: "call_b"}),  # a repeat first
+    ("function.name", "GetWeatherArgs", {4: "read_screen"}),
+], ids=["id", "id-after-a-repeat", "name"])
+def test_a_changed_id_or_name_is_said_as_the_sdk_joins_it(label: str, first: str, changes: dict[int, str]) -> None:
+    """gemini-balance 2.2.8 puts every call on tool index 0 with a new `call_…` id on each chunk: the finding said
+    "the client cannot tell which is right", where the SDK's stream helper concatenates the ids (and names) into one
+    that is neither. The message says the value the helper holds at the fragment it is reported on."""
+    frames = load(TOOL)
+    for at, value in changes.items():
+        fragment = frames[at][1]["choices"][0]["delta"]["tool_calls"][0]
+        if label == "id":
+            fragment["id"] = value
+        else:
+            fragment["function"]["name"] = value
+    check = check_bytes(serialise(frames), protocol="openai-chat")
+    [(at, message)] = [(f.index, f.message) for f in check.findings if f.rule == "chat/tool-call-changed"]
+    call = _helper_tool_call(frames, at)
+    joined = call.id if label == "id" else call.function.name
+    assert joined != first and joined != changes[at]
+    assert message == (f"choice `0` tool call `0`: a later fragment changes `{label}` from `{first}` to "
+                       f"`{changes[at]}`: expected later fragments to carry only `index` and `function.arguments`; "
+                       f"the openai SDK's stream helper concatenates them, so its call's `{label}` is now `{joined}`, "
+                       f"neither of the two (and every later `{label}` is appended too)")
+    final = _helper_tool_call(frames, len(frames) - 2)
+    assert (final.id if label == "id" else final.function.name) == joined + "".join(
+        value for step, value in changes.items() if step > at)

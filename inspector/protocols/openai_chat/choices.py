@@ -121,6 +121,8 @@ class ChoiceTracker:
         self.assembly = assembly
         self._first_time = first_time
         """The checker's once-per-culprit guard, shared so a fault is reported once per stream."""
+        self._repeats: dict[tuple[str, str], int] = {}
+        """(call, field) -> how many later fragments repeated the field's first value (`_repeated_or_changed`)."""
         self._choices: dict[int, _ChoiceState] = {}
         self._unknown_at: int | None = None
         """The last unreadable chunk: choices opened since may have opened in it."""
@@ -469,16 +471,25 @@ class ChoiceTracker:
 
     def _repeated_or_changed(self, index: int, where: str, label: str, known: str, value: str, only: str,
                              findings: list[Finding]) -> None:
-        """A later fragment's `label` against the first one's (`only`: what later fragments should carry)."""
+        """A later fragment's `label` against the first one's (`only`: what later fragments should carry). The
+        openai SDK's stream helper (`accumulate_delta`) appends every later string to the first, changed or not: it
+        keeps no field as sent but `index` and `type`. Until the first change, the repeats are counted to say what
+        it made of them (one count per call and field)."""
+        key = (where, label)
         if value != known:
-            if self._first_time(TOOL_CHANGED.id, (where, label)):
+            if self._first_time(TOOL_CHANGED.id, key):
+                joined = _shown(known * (self._repeats.pop(key, 0) + 1) + value)
                 findings.append(TOOL_CHANGED(index, f"{where}: a later fragment changes `{label}` from `{known}` to "
                                                     f"`{value}`: expected later fragments to carry only {only}; the "
-                                                    "client cannot tell which is right"))
-        elif self._first_time(TOOL_REPEATED.id, (where, label)):
+                                                    "openai SDK's stream helper concatenates them, so its call's "
+                                                    f"`{label}` is now `{joined}`, neither of the two (and every "
+                                                    f"later `{label}` is appended too)"))
+            return
+        if self._first_time(TOOL_REPEATED.id, key):
             findings.append(TOOL_REPEATED(index, f"{where}: a later fragment repeats `{label}` `{value}`; expected "
                                                  f"only {only} after the first: the openai SDK's stream helper "
                                                  f"concatenates it to `{value}{value}`"))
+        self._repeats[key] = self._repeats.get(key, 0) + 1
 
     def _on_function_call(self, index: int, choice_index: int, state: _ChoiceState, function_call: dict[str, Any],
                           findings: list[Finding]) -> None:
@@ -528,6 +539,11 @@ def _merge_error(entry: Any) -> str | None:
 def _carries_nothing(choice: dict[str, Any], delta: dict[str, Any]) -> bool:
     """A choice object whose delta and logprobs are all empty: no client gets anything from it."""
     return not any(delta.values()) and not choice.get("logprobs")
+
+
+def _shown(text: str, limit: int = 200) -> str:
+    """A value whose end matters as much as its start (a concatenation): both kept."""
+    return text if len(text) <= limit else f"{text[:limit // 2]}…{text[-limit // 2:]}"
 
 
 def _excerpt(text: str, limit: int = 60) -> str:
