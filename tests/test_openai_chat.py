@@ -354,7 +354,7 @@ def test_openais_moderation_chunk_after_the_usage_chunk_is_not_said_to_drop_it()
 def test_content_after_finish_stays_an_error_with_usage_on_it() -> None:
     frames = load(TEXT)
     frames[32][1]["choices"] = [{"index": 0, "delta": {"content": "!"}, "finish_reason": None}]
-    assert found(frames) == [("chat/usage-on-choice-chunk", 32), ("chat/choice-after-finish", 32)]
+    assert found(frames) == [("chat/choice-after-finish", 32), ("chat/usage-on-choice-chunk", 32)]
 
 
 def test_a_role_that_never_comes_is_reported_at_the_choice_opening() -> None:
@@ -980,3 +980,35 @@ def test_a_changed_id_or_name_is_said_as_the_sdk_joins_it(label: str, first: str
     final = _helper_tool_call(frames, len(frames) - 2)
     assert (final.id if label == "id" else final.function.name) == joined + "".join(
         value for step, value in changes.items() if step > at)
+
+
+def test_usage_on_choice_chunks_is_said_only_when_no_usage_chunk_came() -> None:
+    """gemini-balance 2.2.8 puts `usage` on its choice chunks and sends the `choices: []` usage chunk before `[DONE]`
+    too: the finding said clients reading usage from that chunk "find none", where they found it. Whether it came is
+    known at the end of the stream; a cut stream may have had it on its way, and the message says so."""
+    frames = load(TEXT)
+    for at in (1, 31):
+        frames[at][1]["usage"] = frames[32][1]["usage"]
+    usage_chunks = [payload for _, payload in frames if isinstance(payload, dict) and payload["choices"] == []
+                    and payload.get("usage")]
+    assert len(usage_chunks) == 1 and _helper_usage(serialise(frames)) is not None
+    assert found(frames) == []
+    without = drop(32)(copy.deepcopy(frames))
+    assert found(without) == [("chat/usage-on-choice-chunk", 1)]
+    [message] = [f.message for f in check_bytes(serialise(without)).findings]
+    assert "no `choices: []` chunk carried usage before `[DONE]`: expected it on its own" in message
+    [message] = [f.message for f in check_bytes(serialise(without[:20])).findings
+                 if f.rule == "chat/usage-on-choice-chunk"]
+    assert "before the stream ended (without `[DONE]`: one may have been on its way)" in message
+    unknown = serialise(without[:32]) + b"data: {not json\n\n" + serialise(without[32:])
+    assert "chat/usage-on-choice-chunk" not in {f.rule for f in check_bytes(unknown).findings}
+
+
+def test_an_empty_choice_with_usage_after_its_finish_is_said_as_such_when_the_usage_chunk_came_too() -> None:
+    """`chat/usage-on-choice-chunk` speaks for an empty chunk after the finish that carries usage; when the usage
+    chunk came too, it is silent, and the chunk is what it is: empty, after the finish."""
+    frames = insert(32, lambda frames: empty_choice(frames[31], usage=frames[32][1]["usage"]))(load(TEXT))
+    assert found(frames) == [("chat/empty-choice-after-finish", 32)]
+    [message] = [f.message for f in check_bytes(serialise(frames)).findings]
+    assert "(empty delta, no `finish_reason`; only the chunk's `usage`)" in message
+    assert found(drop(33)(frames)) == [("chat/usage-on-choice-chunk", 32)]

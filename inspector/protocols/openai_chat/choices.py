@@ -121,6 +121,8 @@ class ChoiceTracker:
         self.assembly = assembly
         self._first_time = first_time
         """The checker's once-per-culprit guard, shared so a fault is reported once per stream."""
+        self._empty_with_usage: dict[int, tuple[int, int | None]] = {}
+        """Choice index -> (event, its finish) of the first empty chunk with `usage` after the choice's finish."""
         self._repeats: dict[tuple[str, str], int] = {}
         """(call, field) -> how many later fragments repeated the field's first value (`_repeated_or_changed`)."""
         self._choices: dict[int, _ChoiceState] = {}
@@ -337,13 +339,12 @@ class ChoiceTracker:
         """Data for a finished choice, also on a chunk that repeats the finish (`chat/finish-reason-repeated` says
         that): a client that closed the answer at the first finish loses it."""
         if _carries_nothing(choice, delta):
-            if (not with_usage and choice.get("finish_reason") is None
-                    and self._first_time(EMPTY_AFTER_FINISH.id, choice_index)):
-                findings.append(EMPTY_AFTER_FINISH(index, f"a chunk for choice `{choice_index}`, which finished at "
-                                                          f"event {state.finished_at}, with nothing in it (empty "
-                                                          "delta, no `finish_reason`): it adds nothing to the "
-                                                          "answer, but clients that close the choice at its "
-                                                          "finish do not expect it"))
+            if choice.get("finish_reason") is not None:
+                return
+            if with_usage:  # `chat/usage-on-choice-chunk` may say it, at the end (`empty_with_usage`)
+                self._empty_with_usage.setdefault(choice_index, (index, state.finished_at))
+            elif self._first_time(EMPTY_AFTER_FINISH.id, choice_index):
+                findings.append(self._empty_after_finish(index, choice_index, state.finished_at, ""))
             return
         if not self._first_time(CHOICE_AFTER_FINISH.id, choice_index):
             return
@@ -351,6 +352,21 @@ class ChoiceTracker:
                                                    f"{state.finished_at}: expected nothing for a choice after its "
                                                    "`finish_reason`; clients that close the answer there lose "
                                                    "this (later ones are not reported)"))
+
+    @staticmethod
+    def _empty_after_finish(index: int, choice_index: int, finished_at: int | None, usage: str) -> Finding:
+        return EMPTY_AFTER_FINISH(index, f"a chunk for choice `{choice_index}`, which finished at event {finished_at}, "
+                                         f"with nothing in it (empty delta, no `finish_reason`{usage}): it adds "
+                                         "nothing to the answer, but clients that close the choice at its finish do "
+                                         "not expect it")
+
+    def empty_with_usage(self, findings: list[Finding]) -> None:
+        """The empty chunks for a finished choice that carried usage, when `chat/usage-on-choice-chunk` did not speak
+        for them (the usage chunk came too): each is then what it is, an empty chunk after the finish."""
+        for choice_index, (index, finished_at) in sorted(self._empty_with_usage.items()):
+            if self._first_time(EMPTY_AFTER_FINISH.id, choice_index):
+                findings.append(self._empty_after_finish(index, choice_index, finished_at,
+                                                         "; only the chunk's `usage`"))
 
     def _check_content_and_refusal(self, index: int, choice_index: int, state: _ChoiceState,
                                    findings: list[Finding]) -> None:

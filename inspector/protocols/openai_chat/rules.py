@@ -58,7 +58,7 @@ CREATED_CHANGED       = rule("chat/created-changed", W, "`created` differs from 
 USAGE_REPEATED        = rule("chat/usage-repeated", E, "a second usage chunk (`choices: []` with `usage`)")
 USAGE_EARLY           = rule("chat/usage-early", E, "a choice chunk after the usage chunk")
 USAGE_ON_CHOICE_CHUNK = rule("chat/usage-on-choice-chunk", W,
-                             "non-null `usage` on a chunk that has choices, not on its own `choices: []` chunk")
+                             "non-null `usage` on a chunk that has choices, and no `choices: []` usage chunk")
 USAGE_TOTAL_MISMATCH  = rule("chat/usage-total-mismatch", E,
                              "`usage.total_tokens` is not `prompt_tokens + completion_tokens`")
 USAGE_CACHED_EXCEEDS_PROMPT = rule("chat/usage-cached-exceeds-prompt", E,
