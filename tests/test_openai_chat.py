@@ -1012,3 +1012,112 @@ def test_an_empty_choice_with_usage_after_its_finish_is_said_as_such_when_the_us
     [message] = [f.message for f in check_bytes(serialise(frames)).findings]
     assert "(empty delta, no `finish_reason`; only the chunk's `usage`)" in message
     assert found(drop(33)(frames)) == [("chat/usage-on-choice-chunk", 32)]
+
+
+def _helper_arguments(body: bytes, tool: Any = None) -> str:
+    """The arguments of choice 0's first tool call in `get_final_completion()` of the openai SDK's stream helper
+    (given `tool`), or the name of what it raises."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=body, headers={"content-type": "text/event-stream"}))
+    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
+    tools = {"tools": [tool]} if tool else {}
+    try:
+        with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}],
+                                            **tools) as stream:
+            completion = stream.get_final_completion()
+    except Exception as error:  # noqa: BLE001  what the SDK raised is the point
+        return type(error).__name__
+    assert completion.choices[0].finish_reason is None
+    return completion.choices[0].message.tool_calls[0].function.arguments
+
+
+def _every_fragment_whole(frames: list[Frame]) -> list[Frame]:
+    """gemini-balance 2.2.8's tool call: `"arguments": "{}"` in every fragment, and no `finish_reason` in any choice
+    (its last chunk has `choices: []`)."""
+    for _, payload in frames[:15]:
+        payload["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"] = "{}"
+    return frames[:15] + frames[16:]
+
+
+def test_arguments_of_a_choice_that_never_finished_are_judged_at_done_as_the_sdk_keeps_them() -> None:
+    """gemini-balance 2.2.8 never finishes a choice, so the arguments, `{}{}{}…`, were never judged, while the SDK's
+    stream helper, which needs no finish, hands the app exactly that string (and raises on it for a strict tool)."""
+    import pydantic
+
+    class GetWeather(pydantic.BaseModel):
+        city: str
+
+    frames = _every_fragment_whole(load(TOOL))
+    body = serialise(frames)
+    findings = check_bytes(body, protocol="openai-chat").findings
+    assert [(f.rule, f.index) for f in findings] == [("chat/finish-reason-missing", 16),
+                                                     ("chat/tool-arguments-invalid-json", 16)]
+    assert _helper_arguments(body) == "{}" * 15
+    dict_tool = {"type": "function", "function": {"name": "GetWeatherArgs", "strict": True, "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+        "additionalProperties": False}}}
+    assert _helper_arguments(body, dict_tool) == "JSONDecodeError"
+    assert _helper_arguments(body, openai.pydantic_function_tool(GetWeather, name="GetWeatherArgs")) == \
+        "ValidationError"
+    assert findings[1].message == (
+        "choice `0` tool call `0` (`GetWeatherArgs`) had arguments `{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}` when `[DONE]` "
+        "came with no `finish_reason` for its choice, not JSON (Extra data: line 1 column 3 (char 2)): the openai "
+        "SDK's stream helper needs no finish and keeps them as the call's `arguments`; no client can run the call "
+        "as the model meant it: the openai SDK's parse helpers (for a strict tool) and agent frameworks decode them "
+        "into the tool's keyword arguments, and raise (`json.loads`, or the tool's pydantic model) or get no object")
+    # arguments merely cut short by a server that ended the stream normally are all the app gets: judged too
+    cut_short = both(drop(15), drop(14))(load(TOOL))
+    assert _helper_arguments(serialise(cut_short)) == '{"city":"Edinburgh","country":"UK","units":"c'
+    assert [pair for pair in found(cut_short) if pair[0] == "chat/tool-arguments-invalid-json"] == [
+        ("chat/tool-arguments-invalid-json", 15)]
+    whole = drop(15)(load(TOOL))  # whole arguments, no finish: only the finish is missing
+    assert found(whole) == [("chat/finish-reason-missing", 16)]
+
+
+@pytest.mark.parametrize("last", range(0, 15))
+def test_arguments_a_cut_merely_cut_short_are_the_cut_alone(last: int) -> None:
+    """A stream cut anywhere in a call's arguments: the arguments are cut, which is the cut (`chat/done-missing`),
+    not arguments that are not JSON."""
+    assert "chat/tool-arguments-invalid-json" not in {rule for rule, _ in found(cut_after(last)(load(TOOL)))}
+
+
+@pytest.mark.parametrize(("arguments", "why"), [
+    ("{}{}{}", "not JSON (Extra data: line 1 column 3 (char 2)) whatever would have followed"),
+    ('{"city" "Par', "not JSON whatever would have followed (expected `:` at line 1 column 9)"),
+    ('[{"city": "Par', "which open with `[`: nothing that followed could make them a JSON object"),
+    ('"Paris"', "a string, not a JSON object"),
+], ids=["two-objects", "no-colon", "array", "string"])
+def test_arguments_no_continuation_makes_an_object_are_said_in_a_cut_stream(arguments: str, why: str) -> None:
+    """gemini-balance's `{}{}{}` cut before `[DONE]`: no more of the stream would have mended them."""
+    frames = load(TOOL)[:2]
+    frames[1][1]["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"] = arguments
+    findings = check_bytes(serialise(frames), protocol="openai-chat").findings
+    assert [(f.rule, f.index) for f in findings] == [("chat/done-missing", 1), ("chat/finish-reason-missing", 1),
+                                                     ("chat/tool-arguments-invalid-json", 1)]
+    assert findings[2].message.startswith(
+        f"choice `0` tool call `0` (`GetWeatherArgs`) had arguments `{arguments}` when the stream was cut, before a "
+        f"`finish_reason` for its choice or `[DONE]`, {why}: they were broken before the cut (which "
+        "`chat/done-missing` says); no client can run the call as the model meant it")
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=10)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.text(max_size=4), _JSON_VALUES, max_size=3), st.sampled_from([None, 1]), st.booleans())
+def test_no_prefix_of_a_json_object_is_said_to_be_broken(value: dict, indent: int | None, ascii_only: bool) -> None:
+    """Whatever the cut, arguments that a JSON object starts with are never held against a cut stream."""
+    from inspector.protocols.openai_chat.choices import _no_object_ahead
+
+    text = json.dumps(value, indent=indent, ensure_ascii=ascii_only)
+    assert [text[:end] for end in range(len(text) + 1) if _no_object_ahead(text[:end]) is not None] == []
+
+
+def test_arguments_of_a_choice_that_may_have_finished_unseen_are_not_judged() -> None:
+    """An unreadable chunk may have been the finish (with `length`) or a fragment: nothing is said of the arguments."""
+    frames = _every_fragment_whole(load(TOOL))
+    body = serialise(frames[:8]) + b"data: {not json\n\n" + serialise(frames[8:])
+    assert "chat/tool-arguments-invalid-json" not in {f.rule for f in check_bytes(body).findings}

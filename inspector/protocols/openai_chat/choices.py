@@ -10,8 +10,11 @@ This module holds both the per-choice checks and the assembly the viewer uses (e
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, get_args
+
+import pydantic_core
 
 from ...findings import Finding
 from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Fragments, Output, ToolCall, arguments_problem
@@ -148,9 +151,10 @@ class ChoiceTracker:
         """Every choice that appeared got its `finish_reason` (and one did appear)."""
         return bool(self._choices) and all(state.finished_at is not None for state in self._choices.values())
 
-    def finish(self, end_index: int | None, findings: list[Finding], helper_took: bool) -> None:
+    def finish(self, end_index: int | None, findings: list[Finding], helper_took: bool, done: bool) -> None:
         """Every choice that appeared must have finished (one that never appeared was reported as a gap when a
-        later one opened: `CHOICE_INDEX_GAP`). `helper_took`: a chunk reached the SDK's stream helper."""
+        later one opened: `CHOICE_INDEX_GAP`), and the tool calls of one that did not are judged here, as no finish
+        judged them. `helper_took`: a chunk reached the SDK's stream helper; `done`: `[DONE]` came."""
         if not self._choices:
             if self._unknown_at is not None:
                 return  # the unreadable chunk may have been the answer
@@ -168,6 +172,8 @@ class ChoiceTracker:
                                                           "the answer was truncated or the server omits it, and a "
                                                           "client cannot tell `stop` from `length` or "
                                                           "`tool_calls`"))
+                for tool_index, call in state.tools.items():
+                    self._check_unfinished_arguments(end_index, choice_index, tool_index, call, done, findings)
 
     def steady_text(self, choice: dict[str, Any]) -> Fragments | None:
         """The text a choice object like this one appends to, when `feed` of one like it would only append text:
@@ -534,6 +540,53 @@ class ChoiceTracker:
                                                        f"finished with arguments `{_excerpt(call.arguments)}`, "
                                                        f"{problem}: {ARGUMENTS_HARM}"))
 
+
+    def _check_unfinished_arguments(self, index: int | None, choice_index: int, tool_index: int,
+                                    call: StreamedToolCall, done: bool, findings: list[Finding]) -> None:
+        """A call of a choice that never finished, at the end of the stream. After `[DONE]` its arguments are all
+        the server sent, and the SDK's stream helper, which needs no finish, keeps them as the call's: they are
+        judged as at a finish. In a stream cut short they may be merely cut, which is the cut's break
+        (`chat/done-missing`): only arguments that no continuation makes a JSON object are said."""
+        if done:
+            problem = arguments_problem(call.arguments)
+            how = "when `[DONE]` came with no `finish_reason` for its choice"
+            sdk = "the openai SDK's stream helper needs no finish and keeps them as the call's `arguments`"
+        else:
+            problem = _no_object_ahead(call.arguments)
+            how = "when the stream was cut, before a `finish_reason` for its choice or `[DONE]`"
+            sdk = "they were broken before the cut (which `chat/done-missing` says)"
+        if problem is not None:
+            name = f" (`{call.name}`)" if call.name else ""
+            findings.append(TOOL_ARGUMENTS_JSON(index, f"choice `{choice_index}` tool call `{tool_index}`{name} had "
+                                                       f"arguments `{_excerpt(call.arguments)}` {how}, {problem}: "
+                                                       f"{sdk}; {ARGUMENTS_HARM}"))
+
+
+def _no_object_ahead(arguments: str) -> str | None:
+    """Why no continuation of arguments cut off mid-call makes them a JSON object, or None when one may. One full
+    decode, and for an object not closed yet one decode in partial mode (jiter's, as pydantic-core's `from_json`:
+    it reads a cut value as far as it goes and raises only on what no continuation mends; tried on every prefix of
+    generated JSON objects). Once, at the end of the stream: linear."""
+    start = arguments.lstrip(" \t\r\n")
+    if not start:
+        return None  # nothing yet
+    try:
+        json.loads(arguments)
+    except RecursionError:
+        return None
+    except ValueError as error:
+        if not start.startswith("{"):
+            return f"which open with `{start[0]}`: nothing that followed could make them a JSON object"
+        if error.msg == "Extra data":  # a whole value, then more
+            return f"not JSON ({error}) whatever would have followed"
+        try:
+            pydantic_core.from_json(arguments.encode("utf-8", "replace"), allow_partial=True)
+        except ValueError as partial:
+            if str(partial).startswith("recursion limit"):
+                return None
+            return f"not JSON whatever would have followed ({partial})"
+        return None
+    return arguments_problem(arguments)  # whole: an object, or a value that never becomes one
 
 
 def _only_scalars(values: list[Any]) -> bool:
