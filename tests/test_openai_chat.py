@@ -1121,3 +1121,19 @@ def test_arguments_of_a_choice_that_may_have_finished_unseen_are_not_judged() ->
     frames = _every_fragment_whole(load(TOOL))
     body = serialise(frames[:8]) + b"data: {not json\n\n" + serialise(frames[8:])
     assert "chat/tool-arguments-invalid-json" not in {f.rule for f in check_bytes(body).findings}
+
+
+@pytest.mark.parametrize("mutation", [
+    both(drop(15), drop(14)),
+    lambda frames: renumber_tool_call(0, 1)(both(drop(15), drop(14))(frames)),  # the helper raises `IndexError`
+    lambda frames: renumber_choices(0, 1)(both(drop(15), drop(14))(frames)),
+], ids=["as-streamed", "tool-index-gap", "choice-index-gap"])
+def test_what_the_unfinished_arguments_finding_says_of_the_stream_helper_is_what_it_does(
+        mutation: Callable[[list[Frame]], list[Frame]]) -> None:
+    """The finding at `[DONE]` says the helper keeps the arguments as the call's only where it does: after an index
+    gap it files fragments by list position, or raises."""
+    body = serialise(mutation(load(TOOL)))
+    [finding] = [f for f in check_bytes(body, protocol="openai-chat").findings
+                 if f.rule == "chat/tool-arguments-invalid-json"]
+    keeps = _helper_arguments(body) == '{"city":"Edinburgh","country":"UK","units":"c'
+    assert ("stream helper needs no finish and keeps them as the call's `arguments`" in finding.message) is keeps

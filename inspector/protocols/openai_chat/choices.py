@@ -94,6 +94,9 @@ class _ChoiceState:
     """An unreadable chunk that may have belonged to this choice (its role, a tool-call fragment, its finish)."""
     gap: bool = False
     """It opened past the next new index (`CHOICE_INDEX_GAP`, the break said there): its role is not judged too."""
+    misfiled: bool = False
+    """A tool call opened at another index than the next new one: the SDK's stream helper files fragments by list
+    position, so its calls' arguments are not the ones streamed per index."""
     content_at: int | None = None
     """Event of the first non-empty `delta.content`."""
     refusal_at: int | None = None
@@ -173,7 +176,8 @@ class ChoiceTracker:
                                                           "client cannot tell `stop` from `length` or "
                                                           "`tool_calls`"))
                 for tool_index, call in state.tools.items():
-                    self._check_unfinished_arguments(end_index, choice_index, tool_index, call, done, findings)
+                    self._check_unfinished_arguments(end_index, choice_index, tool_index, call, done,
+                                                     not (state.gap or state.misfiled), findings)
 
     def steady_text(self, choice: dict[str, Any]) -> Fragments | None:
         """The text a choice object like this one appends to, when `feed` of one like it would only append text:
@@ -445,6 +449,8 @@ class ChoiceTracker:
         expected = len(state.tools)
         where = f"choice `{choice_index}` tool call `{tool_index}`"
         unseen = state.unknown_at is not None  # its first fragment, or an earlier call, may have been unreadable
+        if tool_index != expected:
+            state.misfiled = True
         if tool_index < 0:  # NOTE: even after an unreadable fragment: no call has a negative index
             findings.append(TOOL_INDEX_GAP(index, f"{where} opened with a negative index (the next new one should "
                                                   f"be `{expected}`): the openai SDK finds calls by list position, "
@@ -540,26 +546,28 @@ class ChoiceTracker:
                                                        f"finished with arguments `{_excerpt(call.arguments)}`, "
                                                        f"{problem}: {ARGUMENTS_HARM}"))
 
-
     def _check_unfinished_arguments(self, index: int | None, choice_index: int, tool_index: int,
-                                    call: StreamedToolCall, done: bool, findings: list[Finding]) -> None:
+                                    call: StreamedToolCall, done: bool, as_streamed: bool,
+                                    findings: list[Finding]) -> None:
         """A call of a choice that never finished, at the end of the stream. After `[DONE]` its arguments are all
         the server sent, and the SDK's stream helper, which needs no finish, keeps them as the call's: they are
         judged as at a finish. In a stream cut short they may be merely cut, which is the cut's break
-        (`chat/done-missing`): only arguments that no continuation makes a JSON object are said."""
+        (`chat/done-missing`): only arguments that no continuation makes a JSON object are said. `as_streamed`: the
+        helper holds the calls as streamed (no index gap in the choice, where it raises or misfiles fragments)."""
         if done:
             problem = arguments_problem(call.arguments)
             how = "when `[DONE]` came with no `finish_reason` for its choice"
-            sdk = "the openai SDK's stream helper needs no finish and keeps them as the call's `arguments`"
+            sdk = ("the openai SDK's stream helper needs no finish and keeps them as the call's `arguments`; "
+                   if as_streamed else "")
         else:
             problem = _no_object_ahead(call.arguments)
             how = "when the stream was cut, before a `finish_reason` for its choice or `[DONE]`"
-            sdk = "they were broken before the cut (which `chat/done-missing` says)"
+            sdk = "they were broken before the cut (which `chat/done-missing` says); "
         if problem is not None:
             name = f" (`{call.name}`)" if call.name else ""
             findings.append(TOOL_ARGUMENTS_JSON(index, f"choice `{choice_index}` tool call `{tool_index}`{name} had "
                                                        f"arguments `{_excerpt(call.arguments)}` {how}, {problem}: "
-                                                       f"{sdk}; {ARGUMENTS_HARM}"))
+                                                       f"{sdk}{ARGUMENTS_HARM}"))
 
 
 def _no_object_ahead(arguments: str) -> str | None:
