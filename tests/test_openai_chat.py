@@ -1137,3 +1137,18 @@ def test_what_the_unfinished_arguments_finding_says_of_the_stream_helper_is_what
                  if f.rule == "chat/tool-arguments-invalid-json"]
     keeps = _helper_arguments(body) == '{"city":"Edinburgh","country":"UK","units":"c'
     assert ("stream helper needs no finish and keeps them as the call's `arguments`" in finding.message) is keeps
+
+
+def test_a_changed_id_after_an_index_gap_is_not_said_to_be_joined_into_this_call() -> None:
+    """After a tool-call index gap the helper files fragments by list position (or raises): the joined id the
+    finding gives elsewhere would not be this call's."""
+    frames = both(renumber_tool_call(0, 1), edit_fragment(4, id="call_b"))(load(TOOL))
+    try:
+        joined = _helper_tool_call(frames, 4).id
+    except IndexError:
+        joined = None
+    assert joined != "call_c91SqDXlYFuETYv8mUHzz6ppcall_b"
+    [message] = [f.message for f in check_bytes(serialise(frames), protocol="openai-chat").findings
+                 if f.rule == "chat/tool-call-changed"]
+    assert message.endswith("the openai SDK's stream helper concatenates them, in whichever call it files this "
+                            "fragment (after the index gap, by list position)")

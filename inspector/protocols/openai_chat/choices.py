@@ -438,7 +438,8 @@ class ChoiceTracker:
         if call is None:
             call = self._open_tool_call(index, choice_index, state, tool_index, fragment, function, findings)
         else:
-            self._check_tool_fragment(index, choice_index, tool_index, call, fragment, function, findings)
+            self._check_tool_fragment(index, choice_index, tool_index, call, fragment, function,
+                                      not (state.gap or state.misfiled), findings)
         arguments = function.get("arguments")
         if type(arguments) is str and arguments:
             call.append(arguments)
@@ -477,7 +478,9 @@ class ChoiceTracker:
         return call
 
     def _check_tool_fragment(self, index: int, choice_index: int, tool_index: int, call: StreamedToolCall,
-                             fragment: dict[str, Any], function: dict[str, Any], findings: list[Finding]) -> None:
+                             fragment: dict[str, Any], function: dict[str, Any], as_streamed: bool,
+                             findings: list[Finding]) -> None:
+        """`as_streamed`: no index gap in the choice, so the SDK's stream helper holds this call as streamed."""
         where = f"choice `{choice_index}` tool call `{tool_index}`"
         kind = fragment.get("type", "function")  # NOTE: an explicit null counts: the SDK takes it as the new type
         if kind != "function" and self._first_time(TOOL_CHANGED.id, (where, "type")):
@@ -495,23 +498,25 @@ class ChoiceTracker:
                 setattr(call, attribute, value)  # a late id or name: the start rule has reported its absence
             else:
                 self._repeated_or_changed(index, where, label, known, value, "`index` and `function.arguments`",
-                                          findings)
+                                          as_streamed, findings)
 
     def _repeated_or_changed(self, index: int, where: str, label: str, known: str, value: str, only: str,
-                             findings: list[Finding]) -> None:
+                             as_streamed: bool, findings: list[Finding]) -> None:
         """A later fragment's `label` against the first one's (`only`: what later fragments should carry). The
         openai SDK's stream helper (`accumulate_delta`) appends every later string to the first, changed or not: it
         keeps no field as sent but `index` and `type`. Until the first change, the repeats are counted to say what
-        it made of them (one count per call and field)."""
+        it made of them (one count per call and field); after an index gap (not `as_streamed`) it files fragments
+        by list position, and which call it is is not said."""
         key = (where, label)
         if value != known:
             if self._first_time(TOOL_CHANGED.id, key):
                 joined = _shown(known * (self._repeats.pop(key, 0) + 1) + value)
+                held = (f"so its call's `{label}` is now `{joined}`, neither of the two (and every later `{label}` is "
+                        "appended too)" if as_streamed else
+                        "in whichever call it files this fragment (after the index gap, by list position)")
                 findings.append(TOOL_CHANGED(index, f"{where}: a later fragment changes `{label}` from `{known}` to "
                                                     f"`{value}`: expected later fragments to carry only {only}; the "
-                                                    "openai SDK's stream helper concatenates them, so its call's "
-                                                    f"`{label}` is now `{joined}`, neither of the two (and every "
-                                                    f"later `{label}` is appended too)"))
+                                                    f"openai SDK's stream helper concatenates them, {held}"))
             return
         if self._first_time(TOOL_REPEATED.id, key):
             findings.append(TOOL_REPEATED(index, f"{where}: a later fragment repeats `{label}` `{value}`; expected "
@@ -532,7 +537,7 @@ class ChoiceTracker:
             state.output.tool_calls.append(call)
         elif type(name) is str and name and call.name is not None:
             self._repeated_or_changed(index, f"choice `{choice_index}` `function_call`", "name", call.name, name,
-                                      "`arguments`", findings)
+                                      "`arguments`", not state.gap, findings)
         arguments = function_call.get("arguments")
         if type(arguments) is str and arguments:
             call.append(arguments)
