@@ -354,7 +354,7 @@ def test_openais_moderation_chunk_after_the_usage_chunk_is_not_said_to_drop_it()
 def test_content_after_finish_stays_an_error_with_usage_on_it() -> None:
     frames = load(TEXT)
     frames[32][1]["choices"] = [{"index": 0, "delta": {"content": "!"}, "finish_reason": None}]
-    assert found(frames) == [("chat/usage-on-choice-chunk", 32), ("chat/choice-after-finish", 32)]
+    assert found(frames) == [("chat/choice-after-finish", 32), ("chat/usage-on-choice-chunk", 32)]
 
 
 def test_a_role_that_never_comes_is_reported_at_the_choice_opening() -> None:
@@ -939,3 +939,216 @@ def test_a_stream_with_fewer_choices_than_the_request_asked_for_says_so() -> Non
     assert rules('{"model": "m", "n": 3, "stream": true}') == [("chat/choices-missing", 33)]  # the proxy's text
     assert rules({"model": "m", "n": 1}) == rules({"model": "m"}) == rules(None) == []
     assert rules({"n": 3}, (CORPUS / "openai-python__n3-multiple-choices.sse").read_bytes()) == []
+
+
+def _helper_tool_call(frames: list[Frame], through: int) -> Any:
+    """The first tool call of choice 0 in the openai SDK's stream helper's snapshot after chunk `through`."""
+    from openai.lib.streaming.chat._completions import ChatCompletionStreamState
+    from openai.types.chat import ChatCompletionChunk
+
+    state = ChatCompletionStreamState()
+    for _, payload in frames[:through + 1]:
+        state.handle_chunk(ChatCompletionChunk.construct(**payload))
+    return state.current_completion_snapshot.choices[0].message.tool_calls[0]
+
+
+@pytest.mark.parametrize(("label", "first", "changes"), [
+    ("id", "call_c91SqDXlYFuETYv8mUHzz6pp", {4: "call_b", 6: "call_c"}),
+    ("id", "call_c91SqDXlYFuETYv8mUHzz6pp", {3: "call_c91SqDXlYFuETYv8mUHzz6pp", 5: "call_b"}),  # a repeat first
+    ("function.name", "GetWeatherArgs", {4: "read_screen"}),
+], ids=["id", "id-after-a-repeat", "name"])
+def test_a_changed_id_or_name_is_said_as_the_sdk_joins_it(label: str, first: str, changes: dict[int, str]) -> None:
+    """gemini-balance 2.2.8 puts every call on tool index 0 with a new `call_…` id on each chunk: the finding said
+    "the client cannot tell which is right", where the SDK's stream helper concatenates the ids (and names) into one
+    that is neither. The message says the value the helper holds at the fragment it is reported on."""
+    frames = load(TOOL)
+    for at, value in changes.items():
+        fragment = frames[at][1]["choices"][0]["delta"]["tool_calls"][0]
+        if label == "id":
+            fragment["id"] = value
+        else:
+            fragment["function"]["name"] = value
+    check = check_bytes(serialise(frames), protocol="openai-chat")
+    [(at, message)] = [(f.index, f.message) for f in check.findings if f.rule == "chat/tool-call-changed"]
+    call = _helper_tool_call(frames, at)
+    joined = call.id if label == "id" else call.function.name
+    assert joined != first and joined != changes[at]
+    assert message == (f"choice `0` tool call `0`: a later fragment changes `{label}` from `{first}` to "
+                       f"`{changes[at]}`: expected later fragments to carry only `index` and `function.arguments`; "
+                       f"the openai SDK's stream helper concatenates them, so its call's `{label}` is now `{joined}`, "
+                       f"neither of the two (and every later `{label}` is appended too)")
+    final = _helper_tool_call(frames, len(frames) - 2)
+    assert (final.id if label == "id" else final.function.name) == joined + "".join(
+        value for step, value in changes.items() if step > at)
+
+
+def test_usage_on_choice_chunks_is_said_only_when_no_usage_chunk_came() -> None:
+    """gemini-balance 2.2.8 puts `usage` on its choice chunks and sends the `choices: []` usage chunk before `[DONE]`
+    too: the finding said clients reading usage from that chunk "find none", where they found it. Whether it came is
+    known at the end of the stream; a cut stream may have had it on its way, and the message says so."""
+    frames = load(TEXT)
+    for at in (1, 31):
+        frames[at][1]["usage"] = frames[32][1]["usage"]
+    usage_chunks = [payload for _, payload in frames if isinstance(payload, dict) and payload["choices"] == []
+                    and payload.get("usage")]
+    assert len(usage_chunks) == 1 and _helper_usage(serialise(frames)) is not None
+    assert found(frames) == []
+    without = drop(32)(copy.deepcopy(frames))
+    assert found(without) == [("chat/usage-on-choice-chunk", 1)]
+    [message] = [f.message for f in check_bytes(serialise(without)).findings]
+    assert "no `choices: []` chunk carried usage before `[DONE]`: expected it on its own" in message
+    [message] = [f.message for f in check_bytes(serialise(without[:20])).findings
+                 if f.rule == "chat/usage-on-choice-chunk"]
+    assert "before the stream ended (without `[DONE]`: one may have been on its way)" in message
+    unknown = serialise(without[:32]) + b"data: {not json\n\n" + serialise(without[32:])
+    assert "chat/usage-on-choice-chunk" not in {f.rule for f in check_bytes(unknown).findings}
+
+
+def test_an_empty_choice_with_usage_after_its_finish_is_said_as_such_when_the_usage_chunk_came_too() -> None:
+    """`chat/usage-on-choice-chunk` speaks for an empty chunk after the finish that carries usage; when the usage
+    chunk came too, it is silent, and the chunk is what it is: empty, after the finish."""
+    frames = insert(32, lambda frames: empty_choice(frames[31], usage=frames[32][1]["usage"]))(load(TEXT))
+    assert found(frames) == [("chat/empty-choice-after-finish", 32)]
+    [message] = [f.message for f in check_bytes(serialise(frames)).findings]
+    assert "(empty delta, no `finish_reason`; only the chunk's `usage`)" in message
+    assert found(drop(33)(frames)) == [("chat/usage-on-choice-chunk", 32)]
+
+
+def _helper_arguments(body: bytes, tool: Any = None) -> str:
+    """The arguments of choice 0's first tool call in `get_final_completion()` of the openai SDK's stream helper
+    (given `tool`), or the name of what it raises."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=body, headers={"content-type": "text/event-stream"}))
+    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
+    tools = {"tools": [tool]} if tool else {}
+    try:
+        with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}],
+                                            **tools) as stream:
+            completion = stream.get_final_completion()
+    except Exception as error:  # noqa: BLE001  what the SDK raised is the point
+        return type(error).__name__
+    assert completion.choices[0].finish_reason is None
+    return completion.choices[0].message.tool_calls[0].function.arguments
+
+
+def _every_fragment_whole(frames: list[Frame]) -> list[Frame]:
+    """gemini-balance 2.2.8's tool call: `"arguments": "{}"` in every fragment, and no `finish_reason` in any choice
+    (its last chunk has `choices: []`)."""
+    for _, payload in frames[:15]:
+        payload["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"] = "{}"
+    return frames[:15] + frames[16:]
+
+
+def test_arguments_of_a_choice_that_never_finished_are_judged_at_done_as_the_sdk_keeps_them() -> None:
+    """gemini-balance 2.2.8 never finishes a choice, so the arguments, `{}{}{}…`, were never judged, while the SDK's
+    stream helper, which needs no finish, hands the app exactly that string (and raises on it for a strict tool)."""
+    import pydantic
+
+    class GetWeather(pydantic.BaseModel):
+        city: str
+
+    frames = _every_fragment_whole(load(TOOL))
+    body = serialise(frames)
+    findings = check_bytes(body, protocol="openai-chat").findings
+    assert [(f.rule, f.index) for f in findings] == [("chat/finish-reason-missing", 16),
+                                                     ("chat/tool-arguments-invalid-json", 16)]
+    assert _helper_arguments(body) == "{}" * 15
+    dict_tool = {"type": "function", "function": {"name": "GetWeatherArgs", "strict": True, "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+        "additionalProperties": False}}}
+    assert _helper_arguments(body, dict_tool) == "JSONDecodeError"
+    assert _helper_arguments(body, openai.pydantic_function_tool(GetWeather, name="GetWeatherArgs")) == \
+        "ValidationError"
+    assert findings[1].message == (
+        "choice `0` tool call `0` (`GetWeatherArgs`) had arguments `{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}` when `[DONE]` "
+        "came with no `finish_reason` for its choice, not JSON (Extra data: line 1 column 3 (char 2)): the openai "
+        "SDK's stream helper needs no finish and keeps them as the call's `arguments`; no client can run the call "
+        "as the model meant it: the openai SDK's parse helpers (for a strict tool) and agent frameworks decode them "
+        "into the tool's keyword arguments, and raise (`json.loads`, or the tool's pydantic model) or get no object")
+    # arguments merely cut short by a server that ended the stream normally are all the app gets: judged too
+    cut_short = both(drop(15), drop(14))(load(TOOL))
+    assert _helper_arguments(serialise(cut_short)) == '{"city":"Edinburgh","country":"UK","units":"c'
+    assert [pair for pair in found(cut_short) if pair[0] == "chat/tool-arguments-invalid-json"] == [
+        ("chat/tool-arguments-invalid-json", 15)]
+    whole = drop(15)(load(TOOL))  # whole arguments, no finish: only the finish is missing
+    assert found(whole) == [("chat/finish-reason-missing", 16)]
+
+
+@pytest.mark.parametrize("last", range(0, 15))
+def test_arguments_a_cut_merely_cut_short_are_the_cut_alone(last: int) -> None:
+    """A stream cut anywhere in a call's arguments: the arguments are cut, which is the cut (`chat/done-missing`),
+    not arguments that are not JSON."""
+    assert "chat/tool-arguments-invalid-json" not in {rule for rule, _ in found(cut_after(last)(load(TOOL)))}
+
+
+@pytest.mark.parametrize(("arguments", "why"), [
+    ("{}{}{}", "not JSON (Extra data: line 1 column 3 (char 2)) whatever would have followed"),
+    ('{"city" "Par', "not JSON whatever would have followed (expected `:` at line 1 column 9)"),
+    ('[{"city": "Par', "which open with `[`: nothing that followed could make them a JSON object"),
+    ('"Paris"', "a string, not a JSON object"),
+], ids=["two-objects", "no-colon", "array", "string"])
+def test_arguments_no_continuation_makes_an_object_are_said_in_a_cut_stream(arguments: str, why: str) -> None:
+    """gemini-balance's `{}{}{}` cut before `[DONE]`: no more of the stream would have mended them."""
+    frames = load(TOOL)[:2]
+    frames[1][1]["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"] = arguments
+    findings = check_bytes(serialise(frames), protocol="openai-chat").findings
+    assert [(f.rule, f.index) for f in findings] == [("chat/done-missing", 1), ("chat/finish-reason-missing", 1),
+                                                     ("chat/tool-arguments-invalid-json", 1)]
+    assert findings[2].message.startswith(
+        f"choice `0` tool call `0` (`GetWeatherArgs`) had arguments `{arguments}` when the stream was cut, before a "
+        f"`finish_reason` for its choice or `[DONE]`, {why}: they were broken before the cut (which "
+        "`chat/done-missing` says); no client can run the call as the model meant it")
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=10)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.text(max_size=4), _JSON_VALUES, max_size=3), st.sampled_from([None, 1]), st.booleans())
+def test_no_prefix_of_a_json_object_is_said_to_be_broken(value: dict, indent: int | None, ascii_only: bool) -> None:
+    """Whatever the cut, arguments that a JSON object starts with are never held against a cut stream."""
+    from inspector.protocols.openai_chat.choices import _no_object_ahead
+
+    text = json.dumps(value, indent=indent, ensure_ascii=ascii_only)
+    assert [text[:end] for end in range(len(text) + 1) if _no_object_ahead(text[:end]) is not None] == []
+
+
+def test_arguments_of_a_choice_that_may_have_finished_unseen_are_not_judged() -> None:
+    """An unreadable chunk may have been the finish (with `length`) or a fragment: nothing is said of the arguments."""
+    frames = _every_fragment_whole(load(TOOL))
+    body = serialise(frames[:8]) + b"data: {not json\n\n" + serialise(frames[8:])
+    assert "chat/tool-arguments-invalid-json" not in {f.rule for f in check_bytes(body).findings}
+
+
+@pytest.mark.parametrize("mutation", [
+    both(drop(15), drop(14)),
+    lambda frames: renumber_tool_call(0, 1)(both(drop(15), drop(14))(frames)),  # the helper raises `IndexError`
+    lambda frames: renumber_choices(0, 1)(both(drop(15), drop(14))(frames)),
+], ids=["as-streamed", "tool-index-gap", "choice-index-gap"])
+def test_what_the_unfinished_arguments_finding_says_of_the_stream_helper_is_what_it_does(
+        mutation: Callable[[list[Frame]], list[Frame]]) -> None:
+    """The finding at `[DONE]` says the helper keeps the arguments as the call's only where it does: after an index
+    gap it files fragments by list position, or raises."""
+    body = serialise(mutation(load(TOOL)))
+    [finding] = [f for f in check_bytes(body, protocol="openai-chat").findings
+                 if f.rule == "chat/tool-arguments-invalid-json"]
+    keeps = _helper_arguments(body) == '{"city":"Edinburgh","country":"UK","units":"c'
+    assert ("stream helper needs no finish and keeps them as the call's `arguments`" in finding.message) is keeps
+
+
+def test_a_changed_id_after_an_index_gap_is_not_said_to_be_joined_into_this_call() -> None:
+    """After a tool-call index gap the helper files fragments by list position (or raises): the joined id the
+    finding gives elsewhere would not be this call's."""
+    frames = both(renumber_tool_call(0, 1), edit_fragment(4, id="call_b"))(load(TOOL))
+    try:
+        joined = _helper_tool_call(frames, 4).id
+    except IndexError:
+        joined = None
+    assert joined != "call_c91SqDXlYFuETYv8mUHzz6ppcall_b"
+    [message] = [f.message for f in check_bytes(serialise(frames), protocol="openai-chat").findings
+                 if f.rule == "chat/tool-call-changed"]
+    assert message.endswith("the openai SDK's stream helper concatenates them, in whichever call it files this "
+                            "fragment (after the index gap, by list position)")

@@ -128,6 +128,9 @@ class Checker:
         """The first chunk without `usage` since `_usage_last_at` (None: none came, or one of unknown content). The
         fast path never hides a change of it: it takes neither a chunk with usage nor one of unknown content, and
         the first chunk after either goes the full way (the shape before it no longer fits)."""
+        self._usage_on_choices_at: int | None = None
+        """The first chunk with choices that carried `usage`: judged at the end, as the `choices: []` usage chunk may
+        still come (gemini-balance puts usage on its choice chunks and sends the usage chunk too)."""
         self._unreadable_at: int | None = None
         self._fed = False
         self._helper_took = False
@@ -223,6 +226,15 @@ class Checker:
                 "the request asked for usage (`stream_options.include_usage: true`), but no chunk carried `usage` "
                 "before `[DONE]`: the server ignored the option, and a client that counts tokens or cost from the "
                 "stream has nothing to count")))
+        if self._usage_on_choices_at is not None and self._usage_at is None and self._unreadable_at is None:
+            ended = ("before `[DONE]`" if self._done_at is not None else
+                     "before the stream ended (without `[DONE]`: one may have been on its way)")
+            findings.append(USAGE_ON_CHOICE_CHUNK(self._usage_on_choices_at, (
+                f"non-null `usage` on a chunk with choices, and no `choices: []` chunk carried usage {ended}: "
+                "expected it on its own `choices: []` chunk after the finish; clients that read usage from that "
+                "chunk find none (later chunks like this are not reported)")))
+        else:
+            self._choices.empty_with_usage(findings)
         carried = self._choices.count()  # NOTE: none at all is `finish-reason-missing`'s
         if self._done_at is not None and self._unreadable_at is None and 0 < carried < (
                 asked := _asks_for_choices(self.request_body)):
@@ -230,7 +242,7 @@ class Checker:
                 f"the request asked for `n: {asked}` choices, but the stream carried {carried}: the server ignored "
                 f"`n` (or merged the choices into one), and a client that reads `choices[{carried}]` of the answer "
                 "gets an `IndexError`")))
-        self._choices.finish(end_index, findings, self._helper_took)
+        self._choices.finish(end_index, findings, self._helper_took, self._done_at is not None)
         return findings
 
     def _after_end(self, index: int, kind: str, findings: list[Finding]) -> None:
@@ -372,11 +384,8 @@ class Checker:
         self._check_usage_total(index, usage, findings)
         self._check_cached_tokens(index, usage, findings)
         if has_choices:
-            if self._first_time(USAGE_ON_CHOICE_CHUNK.id):
-                findings.append(USAGE_ON_CHOICE_CHUNK(index, "non-null `usage` on a chunk with choices, expected "
-                                                             "it on its own `choices: []` chunk after the finish: "
-                                                             "clients that read usage from that chunk find none "
-                                                             "(later chunks like this are not reported)"))
+            if self._usage_on_choices_at is None:
+                self._usage_on_choices_at = index
         elif self._usage_at is not None:
             findings.append(USAGE_REPEATED(index, f"a second usage chunk (the first was event {self._usage_at}): "
                                                   "expected exactly one; clients that add them up count tokens "

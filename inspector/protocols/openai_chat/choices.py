@@ -10,8 +10,11 @@ This module holds both the per-choice checks and the assembly the viewer uses (e
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, get_args
+
+import pydantic_core
 
 from ...findings import Finding
 from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Fragments, Output, ToolCall, arguments_problem
@@ -91,6 +94,9 @@ class _ChoiceState:
     """An unreadable chunk that may have belonged to this choice (its role, a tool-call fragment, its finish)."""
     gap: bool = False
     """It opened past the next new index (`CHOICE_INDEX_GAP`, the break said there): its role is not judged too."""
+    misfiled: bool = False
+    """A tool call opened at another index than the next new one: the SDK's stream helper files fragments by list
+    position, so its calls' arguments are not the ones streamed per index."""
     content_at: int | None = None
     """Event of the first non-empty `delta.content`."""
     refusal_at: int | None = None
@@ -121,6 +127,10 @@ class ChoiceTracker:
         self.assembly = assembly
         self._first_time = first_time
         """The checker's once-per-culprit guard, shared so a fault is reported once per stream."""
+        self._empty_with_usage: dict[int, tuple[int, int | None]] = {}
+        """Choice index -> (event, its finish) of the first empty chunk with `usage` after the choice's finish."""
+        self._repeats: dict[tuple[str, str], int] = {}
+        """(call, field) -> how many later fragments repeated the field's first value (`_repeated_or_changed`)."""
         self._choices: dict[int, _ChoiceState] = {}
         self._unknown_at: int | None = None
         """The last unreadable chunk: choices opened since may have opened in it."""
@@ -144,9 +154,10 @@ class ChoiceTracker:
         """Every choice that appeared got its `finish_reason` (and one did appear)."""
         return bool(self._choices) and all(state.finished_at is not None for state in self._choices.values())
 
-    def finish(self, end_index: int | None, findings: list[Finding], helper_took: bool) -> None:
+    def finish(self, end_index: int | None, findings: list[Finding], helper_took: bool, done: bool) -> None:
         """Every choice that appeared must have finished (one that never appeared was reported as a gap when a
-        later one opened: `CHOICE_INDEX_GAP`). `helper_took`: a chunk reached the SDK's stream helper."""
+        later one opened: `CHOICE_INDEX_GAP`), and the tool calls of one that did not are judged here, as no finish
+        judged them. `helper_took`: a chunk reached the SDK's stream helper; `done`: `[DONE]` came."""
         if not self._choices:
             if self._unknown_at is not None:
                 return  # the unreadable chunk may have been the answer
@@ -164,6 +175,9 @@ class ChoiceTracker:
                                                           "the answer was truncated or the server omits it, and a "
                                                           "client cannot tell `stop` from `length` or "
                                                           "`tool_calls`"))
+                for tool_index, call in state.tools.items():
+                    self._check_unfinished_arguments(end_index, choice_index, tool_index, call, done,
+                                                     not (state.gap or state.misfiled), findings)
 
     def steady_text(self, choice: dict[str, Any]) -> Fragments | None:
         """The text a choice object like this one appends to, when `feed` of one like it would only append text:
@@ -335,13 +349,12 @@ class ChoiceTracker:
         """Data for a finished choice, also on a chunk that repeats the finish (`chat/finish-reason-repeated` says
         that): a client that closed the answer at the first finish loses it."""
         if _carries_nothing(choice, delta):
-            if (not with_usage and choice.get("finish_reason") is None
-                    and self._first_time(EMPTY_AFTER_FINISH.id, choice_index)):
-                findings.append(EMPTY_AFTER_FINISH(index, f"a chunk for choice `{choice_index}`, which finished at "
-                                                          f"event {state.finished_at}, with nothing in it (empty "
-                                                          "delta, no `finish_reason`): it adds nothing to the "
-                                                          "answer, but clients that close the choice at its "
-                                                          "finish do not expect it"))
+            if choice.get("finish_reason") is not None:
+                return
+            if with_usage:  # `chat/usage-on-choice-chunk` may say it, at the end (`empty_with_usage`)
+                self._empty_with_usage.setdefault(choice_index, (index, state.finished_at))
+            elif self._first_time(EMPTY_AFTER_FINISH.id, choice_index):
+                findings.append(self._empty_after_finish(index, choice_index, state.finished_at, ""))
             return
         if not self._first_time(CHOICE_AFTER_FINISH.id, choice_index):
             return
@@ -349,6 +362,21 @@ class ChoiceTracker:
                                                    f"{state.finished_at}: expected nothing for a choice after its "
                                                    "`finish_reason`; clients that close the answer there lose "
                                                    "this (later ones are not reported)"))
+
+    @staticmethod
+    def _empty_after_finish(index: int, choice_index: int, finished_at: int | None, usage: str) -> Finding:
+        return EMPTY_AFTER_FINISH(index, f"a chunk for choice `{choice_index}`, which finished at event {finished_at}, "
+                                         f"with nothing in it (empty delta, no `finish_reason`{usage}): it adds "
+                                         "nothing to the answer, but clients that close the choice at its finish do "
+                                         "not expect it")
+
+    def empty_with_usage(self, findings: list[Finding]) -> None:
+        """The empty chunks for a finished choice that carried usage, when `chat/usage-on-choice-chunk` did not speak
+        for them (the usage chunk came too): each is then what it is, an empty chunk after the finish."""
+        for choice_index, (index, finished_at) in sorted(self._empty_with_usage.items()):
+            if self._first_time(EMPTY_AFTER_FINISH.id, choice_index):
+                findings.append(self._empty_after_finish(index, choice_index, finished_at,
+                                                         "; only the chunk's `usage`"))
 
     def _check_content_and_refusal(self, index: int, choice_index: int, state: _ChoiceState,
                                    findings: list[Finding]) -> None:
@@ -410,7 +438,8 @@ class ChoiceTracker:
         if call is None:
             call = self._open_tool_call(index, choice_index, state, tool_index, fragment, function, findings)
         else:
-            self._check_tool_fragment(index, choice_index, tool_index, call, fragment, function, findings)
+            self._check_tool_fragment(index, choice_index, tool_index, call, fragment, function,
+                                      not (state.gap or state.misfiled), findings)
         arguments = function.get("arguments")
         if type(arguments) is str and arguments:
             call.append(arguments)
@@ -421,6 +450,8 @@ class ChoiceTracker:
         expected = len(state.tools)
         where = f"choice `{choice_index}` tool call `{tool_index}`"
         unseen = state.unknown_at is not None  # its first fragment, or an earlier call, may have been unreadable
+        if tool_index != expected:
+            state.misfiled = True
         if tool_index < 0:  # NOTE: even after an unreadable fragment: no call has a negative index
             findings.append(TOOL_INDEX_GAP(index, f"{where} opened with a negative index (the next new one should "
                                                   f"be `{expected}`): the openai SDK finds calls by list position, "
@@ -447,7 +478,9 @@ class ChoiceTracker:
         return call
 
     def _check_tool_fragment(self, index: int, choice_index: int, tool_index: int, call: StreamedToolCall,
-                             fragment: dict[str, Any], function: dict[str, Any], findings: list[Finding]) -> None:
+                             fragment: dict[str, Any], function: dict[str, Any], as_streamed: bool,
+                             findings: list[Finding]) -> None:
+        """`as_streamed`: no index gap in the choice, so the SDK's stream helper holds this call as streamed."""
         where = f"choice `{choice_index}` tool call `{tool_index}`"
         kind = fragment.get("type", "function")  # NOTE: an explicit null counts: the SDK takes it as the new type
         if kind != "function" and self._first_time(TOOL_CHANGED.id, (where, "type")):
@@ -465,20 +498,31 @@ class ChoiceTracker:
                 setattr(call, attribute, value)  # a late id or name: the start rule has reported its absence
             else:
                 self._repeated_or_changed(index, where, label, known, value, "`index` and `function.arguments`",
-                                          findings)
+                                          as_streamed, findings)
 
     def _repeated_or_changed(self, index: int, where: str, label: str, known: str, value: str, only: str,
-                             findings: list[Finding]) -> None:
-        """A later fragment's `label` against the first one's (`only`: what later fragments should carry)."""
+                             as_streamed: bool, findings: list[Finding]) -> None:
+        """A later fragment's `label` against the first one's (`only`: what later fragments should carry). The
+        openai SDK's stream helper (`accumulate_delta`) appends every later string to the first, changed or not: it
+        keeps no field as sent but `index` and `type`. Until the first change, the repeats are counted to say what
+        it made of them (one count per call and field); after an index gap (not `as_streamed`) it files fragments
+        by list position, and which call it is is not said."""
+        key = (where, label)
         if value != known:
-            if self._first_time(TOOL_CHANGED.id, (where, label)):
+            if self._first_time(TOOL_CHANGED.id, key):
+                joined = _shown(known * (self._repeats.pop(key, 0) + 1) + value)
+                held = (f"so its call's `{label}` is now `{joined}`, neither of the two (and every later `{label}` is "
+                        "appended too)" if as_streamed else
+                        "in whichever call it files this fragment (after the index gap, by list position)")
                 findings.append(TOOL_CHANGED(index, f"{where}: a later fragment changes `{label}` from `{known}` to "
                                                     f"`{value}`: expected later fragments to carry only {only}; the "
-                                                    "client cannot tell which is right"))
-        elif self._first_time(TOOL_REPEATED.id, (where, label)):
+                                                    f"openai SDK's stream helper concatenates them, {held}"))
+            return
+        if self._first_time(TOOL_REPEATED.id, key):
             findings.append(TOOL_REPEATED(index, f"{where}: a later fragment repeats `{label}` `{value}`; expected "
                                                  f"only {only} after the first: the openai SDK's stream helper "
                                                  f"concatenates it to `{value}{value}`"))
+        self._repeats[key] = self._repeats.get(key, 0) + 1
 
     def _on_function_call(self, index: int, choice_index: int, state: _ChoiceState, function_call: dict[str, Any],
                           findings: list[Finding]) -> None:
@@ -493,7 +537,7 @@ class ChoiceTracker:
             state.output.tool_calls.append(call)
         elif type(name) is str and name and call.name is not None:
             self._repeated_or_changed(index, f"choice `{choice_index}` `function_call`", "name", call.name, name,
-                                      "`arguments`", findings)
+                                      "`arguments`", not state.gap, findings)
         arguments = function_call.get("arguments")
         if type(arguments) is str and arguments:
             call.append(arguments)
@@ -507,6 +551,55 @@ class ChoiceTracker:
                                                        f"finished with arguments `{_excerpt(call.arguments)}`, "
                                                        f"{problem}: {ARGUMENTS_HARM}"))
 
+    def _check_unfinished_arguments(self, index: int | None, choice_index: int, tool_index: int,
+                                    call: StreamedToolCall, done: bool, as_streamed: bool,
+                                    findings: list[Finding]) -> None:
+        """A call of a choice that never finished, at the end of the stream. After `[DONE]` its arguments are all
+        the server sent, and the SDK's stream helper, which needs no finish, keeps them as the call's: they are
+        judged as at a finish. In a stream cut short they may be merely cut, which is the cut's break
+        (`chat/done-missing`): only arguments that no continuation makes a JSON object are said. `as_streamed`: the
+        helper holds the calls as streamed (no index gap in the choice, where it raises or misfiles fragments)."""
+        if done:
+            problem = arguments_problem(call.arguments)
+            how = "when `[DONE]` came with no `finish_reason` for its choice"
+            sdk = ("the openai SDK's stream helper needs no finish and keeps them as the call's `arguments`; "
+                   if as_streamed else "")
+        else:
+            problem = _no_object_ahead(call.arguments)
+            how = "when the stream was cut, before a `finish_reason` for its choice or `[DONE]`"
+            sdk = "they were broken before the cut (which `chat/done-missing` says); "
+        if problem is not None:
+            name = f" (`{call.name}`)" if call.name else ""
+            findings.append(TOOL_ARGUMENTS_JSON(index, f"choice `{choice_index}` tool call `{tool_index}`{name} had "
+                                                       f"arguments `{_excerpt(call.arguments)}` {how}, {problem}: "
+                                                       f"{sdk}{ARGUMENTS_HARM}"))
+
+
+def _no_object_ahead(arguments: str) -> str | None:
+    """Why no continuation of arguments cut off mid-call makes them a JSON object, or None when one may. One full
+    decode, and for an object not closed yet one decode in partial mode (jiter's, as pydantic-core's `from_json`:
+    it reads a cut value as far as it goes and raises only on what no continuation mends; tried on every prefix of
+    generated JSON objects). Once, at the end of the stream: linear."""
+    start = arguments.lstrip(" \t\r\n")
+    if not start:
+        return None  # nothing yet
+    try:
+        json.loads(arguments)
+    except RecursionError:
+        return None
+    except ValueError as error:
+        if not start.startswith("{"):
+            return f"which open with `{start[0]}`: nothing that followed could make them a JSON object"
+        if error.msg == "Extra data":  # a whole value, then more
+            return f"not JSON ({error}) whatever would have followed"
+        try:
+            pydantic_core.from_json(arguments.encode("utf-8", "replace"), allow_partial=True)
+        except ValueError as partial:
+            if str(partial).startswith("recursion limit"):
+                return None
+            return f"not JSON whatever would have followed ({partial})"
+        return None
+    return arguments_problem(arguments)  # whole: an object, or a value that never becomes one
 
 
 def _only_scalars(values: list[Any]) -> bool:
@@ -528,6 +621,11 @@ def _merge_error(entry: Any) -> str | None:
 def _carries_nothing(choice: dict[str, Any], delta: dict[str, Any]) -> bool:
     """A choice object whose delta and logprobs are all empty: no client gets anything from it."""
     return not any(delta.values()) and not choice.get("logprobs")
+
+
+def _shown(text: str, limit: int = 200) -> str:
+    """A value whose end matters as much as its start (a concatenation): both kept."""
+    return text if len(text) <= limit else f"{text[:limit // 2]}…{text[-limit // 2:]}"
 
 
 def _excerpt(text: str, limit: int = 60) -> str:

@@ -44,7 +44,8 @@ TOOL_CHANGED          = rule("chat/tool-call-changed", E, "a later tool-call fra
 TOOL_REPEATED         = rule("chat/tool-call-repeated", W,
                              "a later tool-call fragment repeats the `id` or name (accumulators concatenate them)")
 TOOL_ARGUMENTS_JSON   = rule("chat/tool-arguments-invalid-json", E,
-                             "a finished tool call's concatenated arguments are not a JSON object")
+                             "a tool call's concatenated arguments are not a JSON object at its choice's finish "
+                             "(or at the end of a stream in which it never finished)")
 # the envelope, checked in checker.py: framing and schema (§B.3 rule 1)
 EVENT_NAME            = rule("chat/event-name", W, "a frame with an `event:` field; Chat frames are `data:` only")
 SCHEMA                = rule("chat/schema", E, "a payload that breaks the documented chunk or error schema")
@@ -58,7 +59,7 @@ CREATED_CHANGED       = rule("chat/created-changed", W, "`created` differs from 
 USAGE_REPEATED        = rule("chat/usage-repeated", E, "a second usage chunk (`choices: []` with `usage`)")
 USAGE_EARLY           = rule("chat/usage-early", E, "a choice chunk after the usage chunk")
 USAGE_ON_CHOICE_CHUNK = rule("chat/usage-on-choice-chunk", W,
-                             "non-null `usage` on a chunk that has choices, not on its own `choices: []` chunk")
+                             "non-null `usage` on a chunk that has choices, and no `choices: []` usage chunk")
 USAGE_TOTAL_MISMATCH  = rule("chat/usage-total-mismatch", E,
                              "`usage.total_tokens` is not `prompt_tokens + completion_tokens`")
 USAGE_CACHED_EXCEEDS_PROMPT = rule("chat/usage-cached-exceeds-prompt", E,
