@@ -68,9 +68,9 @@ def test_rows_newest_first_with_their_stream_facts(recordings: Path) -> None:
         (str(recordings / "broken.jsonl"), "2020-01-02T03:03:05.000Z"),
     ]
     newest, middle, oldest, raw, broken = rows
-    assert newest == {  # chat/done-missing and chat/finish-reason-missing
+    assert newest == {  # chat/done-missing (naming the unfinished choice)
         **base, "path": newest["path"], "started_at": newest["started_at"], "final_status": None, "events": 2,
-        "ttft": 0.9, "duration": 0.9, "verdict": "fail", "errors": 2}
+        "ttft": 0.9, "duration": 0.9, "verdict": "fail", "errors": 1}
     assert middle == {**base, "path": middle["path"], "started_at": middle["started_at"], "final_status": "stop",
                       "events": 4, "ttft": 0.9, "duration": 1.1, "verdict": "pass"}
     assert {key: oldest[key] for key in ("http_status", "events", "ttft", "verdict", "errors")} == {

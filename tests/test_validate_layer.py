@@ -284,7 +284,7 @@ def test_wire_text_with_a_lone_surrogate_is_printed_escaped(tmp_path: Path) -> N
     [
         ("client-disconnected", [("sse/not-ended-by-server", None)]),
         ("error", [("sse/not-ended-by-server", None)]),
-        ("upstream-closed", [("chat/done-missing", 10), ("chat/finish-reason-missing", 10)]),
+        ("upstream-closed", [("chat/done-missing", 10)]),
     ],
 )
 def test_end_of_stream_rules_apply_only_when_the_server_ended_the_stream(

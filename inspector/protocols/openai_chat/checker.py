@@ -212,6 +212,10 @@ class Checker:
                     if self._choices.all_finished() else
                     "it was cut short or the server never ends its streams, and a client cannot tell a complete "
                     "answer from a truncated one")
+            unfinished = [f"choice `{index}`" for index in self._choices.unfinished()]
+            if unfinished:  # NOTE: one break: said here, not by a `chat/finish-reason-missing` each
+                harm += (f"; {' and '.join(unfinished)} never got {'its' if len(unfinished) == 1 else 'their'} "
+                         "`finish_reason`")
             findings.append(DONE_MISSING(end_index, f"the stream ended without a readable `data: [DONE]`{last}: "
                                                     f"{harm}"))
         # NOTE: a cut stream might have brought usage again: the cut is its one break; a usage-early said it too

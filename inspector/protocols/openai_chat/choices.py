@@ -167,17 +167,23 @@ class ChoiceTracker:
                                                       "to stream and finish, so the client got no answer (the "
                                                       f"openai SDK's `chat.completions.stream()` helper: {helper})"))
             return
-        for choice_index in sorted(self._choices):  # NOTE: a choice that never appeared was a gap, said where it was
+        for choice_index in self.unfinished():  # NOTE: a choice that never appeared was a gap, said where it was
             state = self._choices[choice_index]
-            if state.finished_at is None and state.unknown_at is None:
-                self._report_role_missing(choice_index, state, findings)
+            self._report_role_missing(choice_index, state, findings)
+            if done:  # NOTE: a cut stream's unfinished choices are the cut's, named by `chat/done-missing`
                 findings.append(FINISH_MISSING(end_index, f"choice `{choice_index}` never got a `finish_reason`: "
                                                           "the answer was truncated or the server omits it, and a "
                                                           "client cannot tell `stop` from `length` or "
                                                           "`tool_calls`"))
-                for tool_index, call in state.tools.items():
-                    self._check_unfinished_arguments(end_index, choice_index, tool_index, call, done,
-                                                     not (state.gap or state.misfiled), findings)
+            for tool_index, call in state.tools.items():
+                self._check_unfinished_arguments(end_index, choice_index, tool_index, call, done,
+                                                 not (state.gap or state.misfiled), findings)
+
+    def unfinished(self) -> list[int]:
+        """The choices that appeared and never got a `finish_reason` (but where an unreadable chunk may have been
+        it)."""
+        return [index for index, state in sorted(self._choices.items())
+                if state.finished_at is None and state.unknown_at is None]
 
     def steady_text(self, choice: dict[str, Any]) -> Fragments | None:
         """The text a choice object like this one appends to, when `feed` of one like it would only append text:
