@@ -953,3 +953,19 @@ def test_a_stream_cut_inside_a_block_is_one_finding_that_names_the_block() -> No
 def findings_of_all(frames: list[Frame]) -> list[tuple[str, int | None, str]]:
     check = check_bytes(serialise(frames), protocol="anthropic-messages")
     return [(finding.rule, finding.index, finding.message) for finding in check.findings]
+
+
+def test_a_block_index_reused_while_open_is_said_once_and_where_its_deltas_land() -> None:
+    """anthropic-proxy 1.3.0 numbers tool blocks by the OpenAI tool index, so a tool block starts at index 0 while
+    the text block 0 is still open: `block-overlap` said "the first one's remaining deltas and stop go astray" at the
+    same event as `block-index-not-sequential`, where the SDK in fact keeps the text whole and sends the new block's
+    deltas to `content[0]` (tried), as the index finding says."""
+    frames = drop(13)(load(MIXED))
+    for position in range(13, 20):  # the tool block, now at events 13-19
+        frames[position][1]["index"] = 0
+    snapshot = sdk_snapshot(frames[:20])
+    assert snapshot.content[0].type == "text" and snapshot.content[1].input == {}
+    found = [(f.rule, f.index, f.message) for f in check_bytes(serialise(frames), protocol="anthropic-messages")
+             .findings if f.index == 13]
+    assert [(rule, index) for rule, index, _ in found] == [("anthropic/block-index-not-sequential", 13)]
+    assert found[0][2].endswith("so this block's deltas go to `content[0]`, a `text` block")
