@@ -14,7 +14,7 @@ from pydantic_core import from_json
 
 from .findings import Finding, RuleCap, Severity, rule
 from .protocols import GENERIC, checker_for, detect
-from .protocols.base import DONE, UNREADABLE, Assembly, Checker
+from .protocols.base import DONE, UNREADABLE, Assembly, Checker, broken_connection
 from .protocols.delta_shape import DeltaShape
 from .sse import Event, SSEParser
 from .timing import STALL_SECONDS
@@ -187,7 +187,8 @@ class StreamCheck:
             self._report(SSE_UNTERMINATED(pending.index, _unterminated_message(pending, payload, lost_end,
                                                                                self.protocol == "gemini")))
         if self.events == 0 and pending is None and not cut_short:
-            self._report(SSE_NO_EVENTS(None, "the body ended before any event was dispatched"))
+            how = f": {broken_connection(broken_by)}" if broken_by else ""  # MLflow's gateway, on an upstream's 429
+            self._report(SSE_NO_EVENTS(None, f"the body ended before any event was dispatched{how}"))
         if cut_short and not self.assembly.ended:
             silence = (ended_at - self.last_chunk_at if ended_at is not None and self.last_chunk_at is not None
                        else 0.0)

@@ -380,6 +380,21 @@ def test_a_stream_whose_connection_broke_is_not_said_to_leave_the_client_unaware
     assert (told in message) == (error == BROKE)
 
 
+@pytest.mark.parametrize("error", [BROKE, None], ids=["connection-broke", "closed"])
+def test_a_stream_broken_before_its_first_event_says_the_client_was_told(tmp_path: Path, error: str | None) -> None:
+    """MLflow's gateway 3.17.2 sends `200 text/event-stream`, then cuts the body when the upstream answers 429:
+    `sse/no-events` said only "the body ended", as of a cleanly closed empty stream."""
+    writer = RecordingWriter(tmp_path / "empty.jsonl", Header(
+        request={"method": "POST", "url": CUT_STREAMS["chat"][0], "headers": {}},
+        response={"status": 200, "headers": {"content-type": "text/event-stream"}}))
+    writer.end(0.2, "upstream-closed" if error else "complete", error)
+    writer.close()
+    [message] = [f.message for f in open_source(str(writer.path)).validate().findings if f.rule == "sse/no-events"]
+    assert message.startswith("the body ended before any event was dispatched")
+    assert (f"the server broke the connection ({BROKE}), so the client's HTTP library raises" in message) == bool(
+        error)
+
+
 def test_a_long_json_error_message_is_kept_to_a_length_and_its_cut_is_shown() -> None:
     """NeMo Guardrails relays Groq's tool validation errors of ~230 characters: the message was cut at 200 with
     nothing to say so."""
