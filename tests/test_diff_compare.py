@@ -394,3 +394,22 @@ def test_a_built_in_tool_is_run_by_the_server_in_every_protocol() -> None:
                                ToolCall("ci_2", "code_execution", '{"code": "1"}', kind="code_interpreter_call")),
                         protocol="openai-responses")
     assert [aspect for aspect, _ in _messages(anthropic, responses)] == ["protocol"]
+
+
+def test_a_translation_that_hides_a_failed_status_a_refusal_or_a_pause_differs() -> None:
+    """MLflow's gateway 3.17.2 answers an Anthropic 529 with a 200 and ends Anthropic's `refusal` and `pause_turn`
+    as Chat's `stop`: `diff` said only that the protocols differ."""
+    failed = _digest("", status=None, protocol="anthropic-messages")
+    failed.http_status = 529
+    relayed = _digest("", status=None, protocol="openai-chat")
+    relayed.http_status = 200
+    assert _messages(failed, relayed)[1:] == [("status", "http status: 529 -> 200")]
+    for reason, label in (("refusal", "refused or filtered"), ("pause_turn", "paused, to be continued")):
+        upstream = _digest("Partial", status=reason, protocol="anthropic-messages")
+        stopped = _digest("Partial", status="stop", protocol="openai-chat")
+        stopped.assembly.outputs[0].finish_reason = "stop"
+        assert _messages(upstream, stopped)[1:] == [("status", f"{label}: true -> false")]
+    filtered = _digest("Partial", status="content_filter", protocol="openai-chat")
+    filtered.assembly.outputs[0].finish_reason = "content_filter"
+    blocked = _digest("Partial", status="prompt blocked: SAFETY", protocol="gemini")
+    assert [aspect for aspect, _ in _messages(filtered, blocked)] == ["protocol"]  # both said it, each its way

@@ -129,9 +129,14 @@ def _changed(label: str, old: object, new: object) -> str:
     return f"{label}: {show(old)} -> {show(new)}"
 
 
-def _status(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
+def _http_status(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
+    """Shared by every protocol: a gateway that answers its upstream's 529 with a 200 differs here."""
     if old.http_status is not None and new.http_status is not None and old.http_status != new.http_status:
         yield Difference("status", _changed("http status", old.http_status, new.http_status))
+
+
+def _status(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
+    yield from _http_status(old, new, options)
     a, b = old.assembly, new.assembly
     if a.status != b.status:
         yield Difference("status", _changed("status", a.status, b.status))
@@ -283,32 +288,43 @@ def _error_reported(old: Digest, new: Digest, options: Options) -> Iterator[Diff
         yield Difference("status", _changed("error", a, b))
 
 
-LIMIT_REASONS = frozenset({"length", "max_tokens", "MAX_TOKENS", "max_output_tokens"})
-"""Each protocol's word for an answer cut at the token limit: Chat's, Anthropic's, Gemini's and Responses'."""
+# fmt: off
+SHARED_ENDS: tuple[tuple[str, frozenset[str]], ...] = (
+    # How an answer ended that every protocol can say, each in its own words (Chat's, Anthropic's, Gemini's and
+    # Responses' finish reasons, stop reasons and statuses).
+    ("cut at the token limit",  frozenset({"length", "max_tokens", "MAX_TOKENS", "max_output_tokens"})),
+    ("refused or filtered",     frozenset({"content_filter", "refusal", "SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST",
+                                           "SPII", "IMAGE_SAFETY", "RECITATION"})),
+    ("paused, to be continued", frozenset({"pause_turn"})),
+)
+# fmt: on
 
 
-def _cut_at_limit(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
-    """Across protocols: whether each answer was cut at the token limit. A gateway that ends a cut upstream as a
-    finished answer (`length` as `end_turn`) differs here."""
-    a, b = _at_limit(old.assembly), _at_limit(new.assembly)
-    if a != b:
-        yield Difference("status", _changed("cut at the token limit", a, b))
+def _shared_ends(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
+    """Across protocols: whether each answer was cut at the token limit, refused (or filtered), or paused for the
+    client to continue. A gateway that ends such an upstream as a finished answer (y-router's `length` as
+    `end_turn`, MLflow's `refusal` and `pause_turn` as `stop`) differs here."""
+    for label, reasons in SHARED_ENDS:
+        a, b = _ended_as(old.assembly, reasons), _ended_as(new.assembly, reasons)
+        if a != b:
+            yield Difference("status", _changed(label, a, b))
 
 
-def _at_limit(assembly: Assembly) -> bool:
-    return assembly.status in LIMIT_REASONS or any(
-        output.finish_reason in LIMIT_REASONS for output in assembly.outputs.values())
+def _ended_as(assembly: Assembly, reasons: frozenset[str]) -> bool:
+    status = assembly.status or ""
+    return (status in reasons or status.removeprefix("prompt blocked: ") in reasons
+            or any(output.finish_reason in reasons for output in assembly.outputs.values()))
 
 
 ASPECTS: tuple[Aspect, ...] = (_status, _events, _texts, _tool_calls, _usage, _findings, _timing)
 """Compared in this order, which is also the order of the report."""
 
 
-ACROSS_PROTOCOLS: tuple[Aspect, ...] = (_error_reported, _cut_at_limit, _texts, _tool_calls, _timing)
+ACROSS_PROTOCOLS: tuple[Aspect, ...] = (_http_status, _error_reported, _shared_ends, _texts, _tool_calls, _timing)
 """What two streams of different protocols still share, so a gateway's translation can be held to its upstream:
-whether an error was reported and whether the answer was cut at the token limit, the answer (text, reasoning,
-refusal, tool calls by name and arguments) and its timing. Status words, error texts, event types, usage fields and
-rules are each protocol's own."""
+the HTTP status, whether an error was reported and whether the answer was cut at the token limit, refused or
+paused, the answer (text, reasoning, refusal, tool calls by name and arguments) and its timing. Status words,
+error texts, event types, usage fields and rules are each protocol's own."""
 
 
 def compare(old: Digest, new: Digest, options: Options = Options()) -> list[Difference]:
