@@ -1165,3 +1165,38 @@ def test_a_changed_id_after_an_index_gap_is_not_said_to_be_joined_into_this_call
                  if f.rule == "chat/tool-call-changed"]
     assert message.endswith("the openai SDK's stream helper concatenates them, in whichever call it files this "
                             "fragment (after the index gap, by list position)")
+
+
+def _helper_message(body: bytes) -> Any:
+    """Choice 0's message in the final completion of the openai SDK's `chat.completions.stream()` helper."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=body, headers={"content-type": "text/event-stream"}))
+    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
+    with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}]) as stream:
+        return stream.get_final_completion().choices[0].message
+
+
+@pytest.mark.parametrize("role_before", [False, True], ids=["first-repeat-after-finish", "repeated-before"])
+def test_a_chunk_after_the_finish_that_only_repeats_the_role_is_the_role_finding_and_an_empty_chunk(
+        role_before: bool) -> None:
+    """hayhooks 2.1.0 re-sends its upstream's usage chunk as a choice chunk with `role` and `content: ""` after the
+    finish: `chat/choice-after-finish` said clients lose "this", where the chunk's only data is the role that
+    `chat/role-repeated` reports. The helper's text is unchanged; the role is joined as that finding says."""
+    frames = insert(32, lambda frames: empty_choice(frames[31]))(load(TEXT))
+    frames[32][1]["choices"][0]["delta"] = {"role": "assistant", "content": "", "tool_calls": None, "refusal": None}
+    if role_before:
+        frames = edit_delta(3, role="assistant")(frames)
+    expected = ([("chat/role-repeated", 3)] if role_before else []) + (
+        [("chat/empty-choice-after-finish", 32)] if role_before else
+        [("chat/empty-choice-after-finish", 32), ("chat/role-repeated", 32)])
+    assert found(frames) == expected
+    [message] = [f.message for f in check_bytes(serialise(frames)).findings
+                 if f.rule == "chat/empty-choice-after-finish"]
+    assert "only its role again, which `chat/role-repeated` says" in message
+    original = _helper_message(serialise(load(TEXT)))
+    message_now = _helper_message(serialise(frames))
+    assert message_now.content == original.content
+    assert message_now.role == "assistant" * (3 if role_before else 2)
+    other_role = copy.deepcopy(frames)
+    other_role[32][1]["choices"][0]["delta"]["role"] = "user"  # not a repeat of its role: data after the finish
+    assert ("chat/choice-after-finish", 32) in found(other_role)

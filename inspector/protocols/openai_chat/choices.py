@@ -90,6 +90,8 @@ class _ChoiceState:
     finished_at: int | None = None
     role_at: int | None = None
     """Event of the first non-empty `delta.role`."""
+    role: Any = None
+    """That role's value."""
     unknown_at: int | None = None
     """An unreadable chunk that may have belonged to this choice (its role, a tool-call fragment, its finish)."""
     gap: bool = False
@@ -127,8 +129,9 @@ class ChoiceTracker:
         self.assembly = assembly
         self._first_time = first_time
         """The checker's once-per-culprit guard, shared so a fault is reported once per stream."""
-        self._empty_with_usage: dict[int, tuple[int, int | None]] = {}
-        """Choice index -> (event, its finish) of the first empty chunk with `usage` after the choice's finish."""
+        self._empty_with_usage: dict[int, tuple[int, int | None, bool]] = {}
+        """Choice index -> (event, its finish, whether it repeated the role) of the first empty chunk with `usage`
+        after the choice's finish."""
         self._repeats: dict[tuple[str, str], int] = {}
         """(call, field) -> how many later fragments repeated the field's first value (`_repeated_or_changed`)."""
         self._choices: dict[int, _ChoiceState] = {}
@@ -288,7 +291,7 @@ class ChoiceTracker:
             self._untouched[choice_index] = state
         role = delta.get("role")
         if role:
-            state.role_at = index
+            state.role_at, state.role = index, role
             self._check_role(index, choice_index, role, findings)
         return state
 
@@ -327,7 +330,7 @@ class ChoiceTracker:
         """A role on a chunk after the choice's first. The openai SDK's stream helper keeps a field's first
         non-null value and concatenates later strings onto it: a role that comes once, late, ends up intact."""
         if state.role_at is None:
-            state.role_at = index
+            state.role_at, state.role = index, role
             self._check_role(index, choice_index, role, findings)
             if state.unknown_at is not None:
                 return  # the unreadable chunk may have carried it first: late or repeated, nobody can tell
@@ -353,14 +356,18 @@ class ChoiceTracker:
     def _report_after_finish(self, index: int, choice_index: int, state: _ChoiceState, choice: dict[str, Any],
                              delta: dict[str, Any], with_usage: bool, findings: list[Finding]) -> None:
         """Data for a finished choice, also on a chunk that repeats the finish (`chat/finish-reason-repeated` says
-        that): a client that closed the answer at the first finish loses it."""
-        if _carries_nothing(choice, delta):
+        that): a client that closed the answer at the first finish loses it. The choice's own role again is no data
+        for it: it is `chat/role-repeated`'s (hayhooks re-sends its upstream's usage chunk as a choice chunk with
+        `role` and `content: ""`: the stream helper's text is the upstream's, a raw reader gets `""`)."""
+        role = delta.get("role")
+        repeats_role = bool(role) and role == state.role
+        if _carries_nothing(choice, {**delta, "role": None} if repeats_role else delta):
             if choice.get("finish_reason") is not None:
                 return
             if with_usage:  # `chat/usage-on-choice-chunk` may say it, at the end (`empty_with_usage`)
-                self._empty_with_usage.setdefault(choice_index, (index, state.finished_at))
+                self._empty_with_usage.setdefault(choice_index, (index, state.finished_at, repeats_role))
             elif self._first_time(EMPTY_AFTER_FINISH.id, choice_index):
-                findings.append(self._empty_after_finish(index, choice_index, state.finished_at, ""))
+                findings.append(self._empty_after_finish(index, choice_index, state.finished_at, "", repeats_role))
             return
         if not self._first_time(CHOICE_AFTER_FINISH.id, choice_index):
             return
@@ -370,19 +377,22 @@ class ChoiceTracker:
                                                    "this (later ones are not reported)"))
 
     @staticmethod
-    def _empty_after_finish(index: int, choice_index: int, finished_at: int | None, usage: str) -> Finding:
+    def _empty_after_finish(index: int, choice_index: int, finished_at: int | None, usage: str,
+                            repeats_role: bool) -> Finding:
+        what = ("nothing new in it (only its role again, which `chat/role-repeated` says; no text, no "
+                f"`finish_reason`{usage})" if repeats_role else
+                f"nothing in it (empty delta, no `finish_reason`{usage})")
         return EMPTY_AFTER_FINISH(index, f"a chunk for choice `{choice_index}`, which finished at event {finished_at}, "
-                                         f"with nothing in it (empty delta, no `finish_reason`{usage}): it adds "
-                                         "nothing to the answer, but clients that close the choice at its finish do "
-                                         "not expect it")
+                                         f"with {what}: it adds nothing {'else ' if repeats_role else ''}to the "
+                                         "answer, but clients that close the choice at its finish do not expect it")
 
     def empty_with_usage(self, findings: list[Finding]) -> None:
         """The empty chunks for a finished choice that carried usage, when `chat/usage-on-choice-chunk` did not speak
         for them (the usage chunk came too): each is then what it is, an empty chunk after the finish."""
-        for choice_index, (index, finished_at) in sorted(self._empty_with_usage.items()):
+        for choice_index, (index, finished_at, repeats_role) in sorted(self._empty_with_usage.items()):
             if self._first_time(EMPTY_AFTER_FINISH.id, choice_index):
                 findings.append(self._empty_after_finish(index, choice_index, finished_at,
-                                                         "; only the chunk's `usage`"))
+                                                         "; only the chunk's `usage`", repeats_role))
 
     def _check_content_and_refusal(self, index: int, choice_index: int, state: _ChoiceState,
                                    findings: list[Finding]) -> None:
