@@ -185,8 +185,7 @@ CASES: list[tuple[str, str, Callable[[list[Frame]], list[Frame]], list[tuple[str
     ("chat/schema", TEXT, set_path(2, ("choices", 0, "index"), "0"), [("chat/schema", 2)]),
     ("chat/schema", TEXT, set_path(5, ("created",), 1727346170.5),
      [("chat/schema", 5), ("chat/created-changed", 5)]),
-    ("chat/schema", TEXT, edit(31, lambda payload: payload["choices"][0].pop("finish_reason")),
-     [("chat/schema", 31), ("chat/finish-reason-missing", 33)]),
+    ("chat/schema", TEXT, edit(5, lambda payload: payload["choices"][0].pop("finish_reason")), [("chat/schema", 5)]),
     ("chat/schema", TEXT, lambda frames: frames[:3] + [["message", [1, 2]]] + frames[3:], [("chat/schema", 3)]),
     ("chat/object-invalid", TEXT, set_path(32, ("object",), "chat.completion.done"), [("chat/object-invalid", 32)]),
     ("chat/prompt-filter-frame", TEXT, insert(0, AZURE_PROMPT_FILTER), [("chat/prompt-filter-frame", 0)]),
@@ -210,6 +209,9 @@ CASES: list[tuple[str, str, Callable[[list[Frame]], list[Frame]], list[tuple[str
     ("chat/empty-choice-after-finish", TEXT, insert(32, lambda frames: empty_choice(frames[31])),
      [("chat/empty-choice-after-finish", 32)]),
     ("chat/finish-reason-missing", TEXT, drop(31), [("chat/finish-reason-missing", 32)]),
+    # openai-gemini: its last chunk lacks the key: one omission, one finding
+    ("chat/finish-reason-missing", TEXT, edit(31, lambda payload: payload["choices"][0].pop("finish_reason")),
+     [("chat/finish-reason-missing", 33)]),
     ("chat/finish-reason-mismatch", TOOL, set_path(15, ("choices", 0, "finish_reason"), "stop"),
      [("chat/finish-reason-mismatch", 15)]),
     ("chat/finish-reason-mismatch", TEXT, set_path(31, ("choices", 0, "finish_reason"), "tool_calls"),
@@ -284,7 +286,7 @@ def test_every_chat_rule_has_a_case() -> None:
         ("vercel-ai__compat-deepseek-reasoning-tool-call.sse", [("chat/usage-on-choice-chunk", 51)]),
         ("pydantic-ai__compat-groq-error-event-midstream.sse", [("chat/event-name", 94), ("chat/error-event", 94)]),
         ("pydantic-ai__compat-snowflake-no-finish-reason.sse",
-         [("chat/schema", 0), ("chat/role-repeated", 1), ("chat/finish-reason-missing", 3)]),
+         [("chat/role-repeated", 1), ("chat/finish-reason-missing", 3)]),
     ],
 )
 def test_vendor_departures(name: str, expected: list[tuple[str, int | None]]) -> None:
@@ -1200,3 +1202,25 @@ def test_a_chunk_after_the_finish_that_only_repeats_the_role_is_the_role_finding
     other_role = copy.deepcopy(frames)
     other_role[32][1]["choices"][0]["delta"]["role"] = "user"  # not a repeat of its role: data after the finish
     assert ("chat/choice-after-finish", 32) in found(other_role)
+
+
+@pytest.mark.parametrize(("mutation", "expected", "keyless_at"), [
+    (edit(31, lambda payload: payload["choices"][0].pop("finish_reason")), [("chat/finish-reason-missing", 33)], 31),
+    (both(edit(5, lambda payload: payload["choices"][0].pop("finish_reason")), drop(31)),
+     [("chat/finish-reason-missing", 32)], 5),
+    (edit(5, lambda payload: payload["choices"][0].pop("finish_reason")), [("chat/schema", 5)], None),
+    (both(edit(5, lambda payload: payload["choices"][0].pop("finish_reason")), cut_after(10)),
+     [("chat/schema", 5), ("chat/done-missing", 10)], None),
+], ids=["last-chunk", "never-finished", "finished-later", "cut"])
+def test_a_missing_finish_reason_key_is_one_finding_with_the_finish_it_never_brought(
+        mutation: Callable[[list[Frame]], list[Frame]], expected: list[tuple[str, int | None]],
+        keyless_at: int | None) -> None:
+    """openai-gemini's flush chunk and Snowflake's every chunk have no `finish_reason` key, and no finish ever came:
+    `chat/schema` and `chat/finish-reason-missing` said one omission twice. A choice that finishes later (or a cut
+    stream, whose end is the cut's) keeps the schema finding for the chunk without the key."""
+    frames = mutation(load(TEXT))
+    assert found(frames) == expected
+    if keyless_at is not None:
+        [message] = [f.message for f in check_bytes(serialise(frames)).findings]
+        assert (f"the server omits it (its first chunk without a `finish_reason` key, not even `null`, was event "
+                f"{keyless_at})") in message

@@ -11,6 +11,7 @@ This module holds both the per-choice checks and the assembly the viewer uses (e
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
@@ -19,7 +20,7 @@ import pydantic_core
 from ...findings import Finding
 from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Fragments, Output, ToolCall, arguments_problem
 from ..schema import excerpt
-from .models import Role
+from .models import SCHEMA_HARM, Role
 from .rules import (
     CHOICE_AFTER_FINISH,
     CHOICE_INDEX_GAP,
@@ -34,6 +35,7 @@ from .rules import (
     ROLE_MISSING,
     ROLE_REPEATED,
     ROLE_UNEXPECTED,
+    SCHEMA,
     TOOL_ARGUMENTS_JSON,
     TOOL_CHANGED,
     TOOL_INDEX_GAP,
@@ -135,6 +137,8 @@ class ChoiceTracker:
         self._repeats: dict[tuple[str, str], int] = {}
         """(call, field) -> how many later fragments repeated the field's first value (`_repeated_or_changed`)."""
         self._choices: dict[int, _ChoiceState] = {}
+        self._finish_keys_missing: dict[int, tuple[int, str]] = {}
+        """Choice index -> (the first event, its schema path) of a chunk of it without the `finish_reason` key."""
         self._unknown_at: int | None = None
         """The last unreadable chunk: choices opened since may have opened in it."""
         self._untouched: dict[int, _ChoiceState] = {}
@@ -148,6 +152,19 @@ class ChoiceTracker:
         for state in self._untouched.values():
             state.unknown_at = index
         self._untouched.clear()
+
+    def finish_key_missing(self, index: int, choice_index: int, path: str) -> None:
+        """A chunk for this choice has no `finish_reason` key (the schema requires it, null until the finish): said
+        at the end (`missing_finish_keys`), or by `chat/finish-reason-missing` when the choice never finished."""
+        self._finish_keys_missing.setdefault(choice_index, (index, path))
+
+    def missing_finish_keys(self, findings: list[Finding], said: Collection[int]) -> None:
+        """The `chat/schema` finding of each choice's first chunk without the `finish_reason` key, but for the
+        choices in `said`, whose `chat/finish-reason-missing` says it."""
+        for choice_index, (index, path) in sorted(self._finish_keys_missing.items()):
+            if choice_index not in said and self._first_time(SCHEMA.id, path):
+                findings.append(SCHEMA(index, f"chunk: `{path}` is required but missing; {SCHEMA_HARM} (each field "
+                                              "is reported once)"))
 
     def count(self) -> int:
         """How many choices appeared."""
@@ -169,18 +186,25 @@ class ChoiceTracker:
             findings.append(FINISH_MISSING(end_index, "no choice was streamed at all: expected at least choice `0` "
                                                       "to stream and finish, so the client got no answer (the "
                                                       f"openai SDK's `chat.completions.stream()` helper: {helper})"))
+            self.missing_finish_keys(findings, said=())
             return
+        said = []
         for choice_index in self.unfinished():  # NOTE: a choice that never appeared was a gap, said where it was
             state = self._choices[choice_index]
             self._report_role_missing(choice_index, state, findings)
             if done:  # NOTE: a cut stream's unfinished choices are the cut's, named by `chat/done-missing`
+                keyless = self._finish_keys_missing.get(choice_index)
+                how = (f"the server omits it (its first chunk without a `finish_reason` key, not even `null`, was "
+                       f"event {keyless[0]})" if keyless else
+                       "the answer was truncated or the server omits it")
+                said.append(choice_index)
                 findings.append(FINISH_MISSING(end_index, f"choice `{choice_index}` never got a `finish_reason`: "
-                                                          "the answer was truncated or the server omits it, and a "
-                                                          "client cannot tell `stop` from `length` or "
+                                                          f"{how}, and a client cannot tell `stop` from `length` or "
                                                           "`tool_calls`"))
             for tool_index, call in state.tools.items():
                 self._check_unfinished_arguments(end_index, choice_index, tool_index, call, done,
                                                  not (state.gap or state.misfiled), findings)
+        self.missing_finish_keys(findings, said)
 
     def unfinished(self) -> list[int]:
         """The choices that appeared and never got a `finish_reason` (but where an unreadable chunk may have been
