@@ -1224,3 +1224,84 @@ def test_a_missing_finish_reason_key_is_one_finding_with_the_finish_it_never_bro
         [message] = [f.message for f in check_bytes(serialise(frames)).findings]
         assert (f"the server omits it (its first chunk without a `finish_reason` key, not even `null`, was event "
                 f"{keyless_at})") in message
+
+
+def _unindexed_calls(*calls: dict[str, Any], finish: str = "tool_calls") -> list[Frame]:
+    """A stream whose tool-call entries have no `index`, one entry a chunk (openai-gemini's shape)."""
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> Frame:
+        return ["message", {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}]
+    return [chunk({"role": "assistant", "content": ""}), *(chunk({"tool_calls": [call]}) for call in calls),
+            chunk({}, finish), ["message", DONE_TEXT]]
+
+
+def _call(call_id: str | None, name: str | None = None, arguments: str | None = None) -> dict[str, Any]:
+    function = {key: value for key, value in (("name", name), ("arguments", arguments)) if value is not None}
+    return {**({"id": call_id} if call_id else {}), "type": "function", "function": function}
+
+
+def _helper_raises_at(frames: list[Frame]) -> tuple[int, str] | None:
+    """The event at which the openai SDK's stream helper raises on these chunks, and what."""
+    from openai.lib.streaming.chat._completions import ChatCompletionStreamState
+    from openai.types.chat import ChatCompletionChunk
+
+    state = ChatCompletionStreamState()
+    for at, (_, payload) in enumerate(frames):
+        if isinstance(payload, dict):
+            try:
+                state.handle_chunk(ChatCompletionChunk.construct(**payload))
+            except Exception as error:  # noqa: BLE001  what the SDK raised is the point
+                return at, type(error).__name__
+    return None
+
+
+def test_tool_calls_without_index_are_told_apart_by_id_not_said_to_change() -> None:
+    """openai-gemini streams each call as an entry without `index`: read as call 0, `read_theme` then `read_screen`
+    were said to be one call whose id and name change ("1 tool call"), three findings for one missing field. A new
+    `id` starts a new call (OpenAI sends it on a call's first fragment only); a fragment without one continues the
+    last call. The stream helper raises at the first entry, as `chat/schema` says."""
+    frames = _unindexed_calls(_call("call_a", "read_theme", "{}"), _call("call_b", "read_screen", '{"id":'),
+                              _call(None, None, '"A"}'), finish="stop")
+    assert _helper_raises_at(frames) == (1, "TypeError")
+    check = check_bytes(serialise(frames), protocol="openai-chat")
+    assert [(f.rule, f.index) for f in check.findings] == [("chat/schema", 1), ("chat/finish-reason-mismatch", 4)]
+    schema, mismatch = (f.message for f in check.findings)
+    assert "its stream helper raises `TypeError` on a tool call without an `index`" in schema
+    assert "streamed 2 tool call(s) (told apart by `id`, having no `index`)" in mismatch
+    assert [call.to_json() for call in check.assembly.tool_calls] == [
+        {"id": "call_a", "name": "read_theme", "arguments": "{}"},
+        {"id": "call_b", "name": "read_screen", "arguments": '{"id":"A"}'}]
+
+
+def test_nameless_calls_without_index_and_their_arguments_are_said_once() -> None:
+    """openai-gemini turns every streamed-argument part of a Vertex call into a nameless entry with a fresh id and
+    no arguments: the start and the arguments are each said once per choice, not once per entry."""
+    frames = _unindexed_calls(_call("call_a", "getWeather"), _call("call_b"), _call("call_c"),
+                              _call("call_d", "getWeather"), _call("call_e"))
+    check = check_bytes(serialise(frames), protocol="openai-chat")
+    assert [(f.rule, f.index) for f in check.findings] == [
+        ("chat/schema", 1), ("chat/tool-call-start-incomplete", 2), ("chat/tool-arguments-invalid-json", 6)]
+    arguments = check.findings[2].message
+    assert arguments.startswith("choice `0` tool call `call_a` (no `index`) (`getWeather`) finished with arguments "
+                                "``, empty, not a JSON object (and 4 more of its calls without `index`, reported "
+                                "here only)")
+    assert len(check.assembly.tool_calls) == 5
+
+
+def test_after_the_stream_helper_raised_no_finding_says_what_it_does_with_later_chunks() -> None:
+    """openai-gemini: `chat/tool-call-repeated` said the helper concatenates a repeated name to
+    `getWeathergetWeather`, where it had raised `TypeError` at the first index-less call (`chat/schema`)."""
+    frames = _unindexed_calls(_call("call_a", "getWeather"), _call("call_a", "getWeather", "{}"),
+                              _call("call_a", "other"))
+    raised = _helper_raises_at(frames)
+    assert raised == (1, "TypeError")
+    check = check_bytes(serialise(frames), protocol="openai-chat")
+    assert [(f.rule, f.index) for f in check.findings] == [
+        ("chat/schema", 1), ("chat/tool-call-repeated", 2), ("chat/tool-call-changed", 3)]
+    gone = ("the openai SDK's stream helper raised `TypeError` at event 1, on a tool call without `index` "
+            "(`chat/schema`), and never gets here")
+    repeated, changed = check.findings[1].message, check.findings[2].message
+    assert repeated.endswith(f"clients that join the fragments get `getWeathergetWeather` ({gone})")
+    assert changed.endswith(f"clients that join the fragments get `getWeathergetWeatherother`, neither of the two "
+                            f"({gone})")
+    assert "concatenates" not in repeated + changed

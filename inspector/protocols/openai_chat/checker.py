@@ -312,7 +312,9 @@ class Checker:
         if found:
             problems = [problem for _, problem in found]
             more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-            helper = (", and its stream helper raises `TypeError` on a tool call without an `index`"
+            helper = (", and its stream helper raises `TypeError` on a tool call without an `index`; a client "
+                      "reading the chunks can tell such calls apart only by `id` (one that reads a missing index as "
+                      "0 joins them all into one call)"
                       if any(_TOOL_CALL_INDEX.fullmatch(path) for path, _ in found) and _no_tool_call_index(payload)
                       else f", and {SKIPPED_BY_HELPER}" if any(path == "object" for path, _ in found) else "")
             findings.append(SCHEMA(index, f"chunk: {'; '.join(problems[:3])}{more}; {SCHEMA_HARM}{helper} "

@@ -106,7 +106,13 @@ class _ChoiceState:
     refusal_at: int | None = None
     """Event of the first non-empty `delta.refusal`."""
     tools: dict[int, StreamedToolCall] = field(default_factory=dict)
-    """Tool-call index -> the call being assembled."""
+    """Tool-call index -> the call being assembled (a call without `index`: the next free one, `_on_unindexed`)."""
+    unindexed: dict[str | None, int] = field(default_factory=dict)
+    """The calls streamed without `index`: their `id` (None: a first fragment without one) -> their key in `tools`."""
+    last_unindexed: int | None = None
+    """The key in `tools` of the call the last fragment without `index` went to."""
+    unindexed_where: dict[int, str] = field(default_factory=dict)
+    """How findings name each call without `index` (by its `id`), by its key in `tools`."""
     function_call: StreamedToolCall | None = None
     """The deprecated single `delta.function_call`, assembled like a tool call."""
     untyped: dict[str, bool | None] = field(default_factory=dict)
@@ -137,6 +143,9 @@ class ChoiceTracker:
         self._repeats: dict[tuple[str, str], int] = {}
         """(call, field) -> how many later fragments repeated the field's first value (`_repeated_or_changed`)."""
         self._choices: dict[int, _ChoiceState] = {}
+        self.helper_raised_at: int | None = None
+        """The first chunk with a tool-call fragment without `index` (or a null one): the openai SDK's stream helper
+        raises `TypeError` there (`chat/schema` says it), so no later finding says what it makes of later chunks."""
         self._finish_keys_missing: dict[int, tuple[int, str]] = {}
         """Choice index -> (the first event, its schema path) of a chunk of it without the `finish_reason` key."""
         self._unknown_at: int | None = None
@@ -202,8 +211,10 @@ class ChoiceTracker:
                                                           f"{how}, and a client cannot tell `stop` from `length` or "
                                                           "`tool_calls`"))
             for tool_index, call in state.tools.items():
-                self._check_unfinished_arguments(end_index, choice_index, tool_index, call, done,
-                                                 not (state.gap or state.misfiled), findings)
+                where = state.unindexed_where.get(tool_index, f"choice `{choice_index}` tool call `{tool_index}`")
+                self._check_unfinished_arguments(end_index, where, call, done,
+                                                 not (state.gap or state.misfiled or self.helper_raised_at is not None),
+                                                 findings)
         self.missing_finish_keys(findings, said)
 
     def unfinished(self) -> list[int]:
@@ -285,11 +296,15 @@ class ChoiceTracker:
                 self.assembly.saw_content(index)
         tool_calls = delta.get("tool_calls")
         if type(tool_calls) is list and tool_calls:
-            for position, fragment in enumerate(tool_calls):
+            for fragment in tool_calls:
                 if type(fragment) is not dict:
                     continue
-                tool_index = fragment.get("index", position)  # NOTE: Mistral omits `index` (a schema error)
-                if type(tool_index) is int:
+                tool_index = fragment.get("index")
+                if tool_index is None:  # NOTE: Mistral and openai-gemini omit `index` (a schema error)
+                    if self.helper_raised_at is None:
+                        self.helper_raised_at = index
+                    self._on_unindexed(index, choice_index, state, fragment, findings)
+                elif type(tool_index) is int:
                     self._on_tool_fragment(index, choice_index, state, tool_index, fragment, findings)
         function_call = delta.get("function_call")
         if type(function_call) is dict and function_call:
@@ -457,19 +472,19 @@ class ChoiceTracker:
                                                    "streamed no tool call: an agent loop waiting for calls finds "
                                                    "none"))
         elif expects_tools is False and state.tools:
+            apart = " (told apart by `id`, having no `index`)" if state.unindexed else ""
             findings.append(FINISH_MISMATCH(index, f"choice `{choice_index}` streamed {len(state.tools)} tool "
-                                                   f"call(s) but finished with `{finish_reason}`, expected "
+                                                   f"call(s){apart} but finished with `{finish_reason}`, expected "
                                                    "`tool_calls`: clients that dispatch on `finish_reason` never "
                                                    "run them"))
         if finish_reason != ARGUMENTS_CUT_BY and state.unknown_at is None:  # NOTE: a fragment may be unreadable
-            for tool_index, call in state.tools.items():
-                self._check_arguments(index, choice_index, tool_index, call, findings)
+            self._check_all_arguments(index, choice_index, state, findings)
 
     # -- tool calls ------------------------------------------------------------------------------------------
 
     def _on_tool_fragment(self, index: int, choice_index: int, state: _ChoiceState, tool_index: int,
                           fragment: dict[str, Any], findings: list[Finding]) -> None:
-        """One fragment of `delta.tool_calls`; `tool_index` is its `index`, or its list position when absent."""
+        """One fragment of `delta.tool_calls` with an integer `index`, `tool_index`."""
         function = fragment.get("function")
         if type(function) is not dict:
             function = {}
@@ -478,8 +493,39 @@ class ChoiceTracker:
         if call is None:
             call = self._open_tool_call(index, choice_index, state, tool_index, fragment, function, findings)
         else:
-            self._check_tool_fragment(index, choice_index, tool_index, call, fragment, function,
-                                      not (state.gap or state.misfiled), findings)
+            self._check_tool_fragment(index, f"choice `{choice_index}` tool call `{tool_index}`", call, fragment,
+                                      function, not (state.gap or state.misfiled), findings)
+        arguments = function.get("arguments")
+        if type(arguments) is str and arguments:
+            call.append(arguments)
+
+    def _on_unindexed(self, index: int, choice_index: int, state: _ChoiceState, fragment: dict[str, Any],
+                      findings: list[Finding]) -> None:
+        """A tool-call fragment without `index` (or a null one), which `chat/schema` reports. The openai SDK's stream
+        helper raises `TypeError` on it; a client reading the chunks has only the `id` to file it by, and OpenAI
+        sends a call's `id` on its first fragment only. So a fragment with an `id` not seen yet starts a new call,
+        and one without continues the call the last such fragment went to. (Clients that read a missing index as 0
+        join every call into one: that is the missing `index`, not a changed id or name. openai-gemini sends each
+        Gemini function-call part as an entry of its own with a fresh id: read as one call, its `read_theme` and
+        `read_screen` were said to be one call whose id and name change.)"""
+        function = fragment.get("function")
+        if type(function) is not dict:
+            function = {}
+        self.assembly.saw_content(index)
+        call_id = fragment.get("id")
+        call_id = call_id if type(call_id) is str and call_id else None
+        key = state.unindexed.get(call_id) if call_id is not None else state.last_unindexed
+        if key is None:
+            key = max(state.tools, default=-1) + 1
+            where = (f"choice `{choice_index}` tool call `{call_id}` (no `index`)" if call_id is not None else
+                     f"choice `{choice_index}` tool call {len(state.tools) + 1} (no `index` or `id`)")
+            state.unindexed[call_id], state.unindexed_where[key] = key, where
+            call = self._start_call(index, where, state, key, fragment, function, findings, choice_index)
+        else:
+            call = state.tools[key]
+            self._check_tool_fragment(index, state.unindexed_where[key], call, fragment, function, False, findings,
+                                      keyed_by_id=True)
+        state.last_unindexed = key
         arguments = function.get("arguments")
         if type(arguments) is str and arguments:
             call.append(arguments)
@@ -501,37 +547,55 @@ class ChoiceTracker:
             findings.append(TOOL_INDEX_GAP(index, f"{where} opened while the next new index should be "
                                                   f"`{expected}`: the openai SDK inserts calls by position, so "
                                                   "the next fragments land in the wrong call"))
+        return self._start_call(index, where, state, tool_index, fragment, function, findings, None)
+
+    def _start_call(self, index: int, where: str, state: _ChoiceState, key: int, fragment: dict[str, Any],
+                    function: dict[str, Any], findings: list[Finding], unindexed: int | None) -> StreamedToolCall:
+        """A new call, filed under `key`; `unindexed`: its choice, when it came without `index` (then an incomplete
+        start is said once per choice: openai-gemini sends a part of every streamed argument as a nameless call)."""
+        unseen = state.unknown_at is not None  # its first fragment, or an earlier call, may have been unreadable
         call_id, name = fragment.get("id"), function.get("name")
         missing = [label for label, ok in (("`id`", type(call_id) is str and bool(call_id)),
                                            ("`type: \"function\"`", fragment.get("type") == "function"),
                                            ("`function.name`", type(name) is str and bool(name))) if not ok]
-        if missing and not unseen:
+        if missing and not unseen and (unindexed is None
+                                       or self._first_time(TOOL_START_INCOMPLETE.id, ("unindexed", unindexed))):
             lacks = " and ".join(filter(None, (", ".join(missing[:-1]), missing[-1])))
+            once = " (reported once per choice for calls without `index`)" if unindexed is not None else ""
             findings.append(TOOL_START_INCOMPLETE(index, f"{where}: the first fragment lacks {lacks}; "
                                                          "expected `id`, `type: \"function\"` and `function.name` "
                                                          "there: without them the client cannot run the call or "
-                                                         "answer it by id"))
+                                                         f"answer it by id{once}"))
         call = StreamedToolCall(call_id if type(call_id) is str and call_id else None,
                                 name if type(name) is str and name else None)
-        state.tools[tool_index] = call
+        state.tools[key] = call
         state.output.tool_calls.append(call)
         return call
 
-    def _check_tool_fragment(self, index: int, choice_index: int, tool_index: int, call: StreamedToolCall,
-                             fragment: dict[str, Any], function: dict[str, Any], as_streamed: bool,
-                             findings: list[Finding]) -> None:
-        """`as_streamed`: no index gap in the choice, so the SDK's stream helper holds this call as streamed."""
-        where = f"choice `{choice_index}` tool call `{tool_index}`"
+    def _helper_gone(self, index: int) -> str | None:
+        """Why the openai SDK's stream helper never sees this chunk, or None when it does."""
+        if self.helper_raised_at is None or self.helper_raised_at > index:
+            return None
+        return (f"the openai SDK's stream helper raised `TypeError` at event {self.helper_raised_at}, on a tool call "
+                "without `index` (`chat/schema`), and never gets here")
+
+    def _check_tool_fragment(self, index: int, where: str, call: StreamedToolCall, fragment: dict[str, Any],
+                             function: dict[str, Any], as_streamed: bool, findings: list[Finding], *,
+                             keyed_by_id: bool = False) -> None:
+        """`as_streamed`: no index gap in the choice, so the SDK's stream helper holds this call as streamed;
+        `keyed_by_id`: a call without `index`, whose `id` is what files its fragments (`_on_unindexed`), not judged."""
         kind = fragment.get("type", "function")  # NOTE: an explicit null counts: the SDK takes it as the new type
         if kind != "function" and self._first_time(TOOL_CHANGED.id, (where, "type")):
             shown = "null" if kind is None else f"`{kind}`"
+            gone = self._helper_gone(index)
+            sdk = (f"clients that take the last `type` get {shown} ({gone})" if gone else
+                   "the openai SDK's stream helper overwrites the call's `type` with it, and raises `AssertionError` "
+                   "once the call had `type: function`")
             findings.append(TOOL_CHANGED(index, f"{where}: a later fragment has `type` {shown}, expected `function` "
-                                                "as on its first fragment (or no `type`): the openai SDK's stream "
-                                                "helper overwrites the call's `type` with it, and raises "
-                                                "`AssertionError` once the call had `type: function`"))
+                                                f"as on its first fragment (or no `type`): {sdk}"))
         for label, value, attribute in (("id", fragment.get("id"), "id"), ("function.name", function.get("name"),
                                                                             "name")):
-            if type(value) is not str or not value:
+            if type(value) is not str or not value or (keyed_by_id and label == "id"):
                 continue
             known = getattr(call, attribute)
             if known is None:
@@ -546,22 +610,28 @@ class ChoiceTracker:
         openai SDK's stream helper (`accumulate_delta`) appends every later string to the first, changed or not: it
         keeps no field as sent but `index` and `type`. Until the first change, the repeats are counted to say what
         it made of them (one count per call and field); after an index gap (not `as_streamed`) it files fragments
-        by list position, and which call it is is not said."""
+        by list position, and which call it is is not said; once it raised (`_helper_gone`), what clients that join
+        the fragments get is said, not what it does."""
         key = (where, label)
+        gone = self._helper_gone(index)
         if value != known:
             if self._first_time(TOOL_CHANGED.id, key):
                 joined = _shown(known * (self._repeats.pop(key, 0) + 1) + value)
-                held = (f"so its call's `{label}` is now `{joined}`, neither of the two (and every later `{label}` is "
+                held = (f"clients that join the fragments get `{joined}`, neither of the two ({gone})" if gone else
+                        "the openai SDK's stream helper concatenates them, "
+                        f"so its call's `{label}` is now `{joined}`, neither of the two (and every later `{label}` is "
                         "appended too)" if as_streamed else
+                        "the openai SDK's stream helper concatenates them, "
                         "in whichever call it files this fragment (after the index gap, by list position)")
                 findings.append(TOOL_CHANGED(index, f"{where}: a later fragment changes `{label}` from `{known}` to "
-                                                    f"`{value}`: expected later fragments to carry only {only}; the "
-                                                    f"openai SDK's stream helper concatenates them, {held}"))
+                                                    f"`{value}`: expected later fragments to carry only {only}; "
+                                                    f"{held}"))
             return
         if self._first_time(TOOL_REPEATED.id, key):
+            joined = (f"clients that join the fragments get `{value}{value}` ({gone})" if gone else
+                      f"the openai SDK's stream helper concatenates it to `{value}{value}`")
             findings.append(TOOL_REPEATED(index, f"{where}: a later fragment repeats `{label}` `{value}`; expected "
-                                                 f"only {only} after the first: the openai SDK's stream helper "
-                                                 f"concatenates it to `{value}{value}`"))
+                                                 f"only {only} after the first: {joined}"))
         self._repeats[key] = self._repeats.get(key, 0) + 1
 
     def _on_function_call(self, index: int, choice_index: int, state: _ChoiceState, function_call: dict[str, Any],
@@ -582,23 +652,41 @@ class ChoiceTracker:
         if type(arguments) is str and arguments:
             call.append(arguments)
 
-    def _check_arguments(self, index: int, choice_index: int, tool_index: int, call: StreamedToolCall,
+    def _check_all_arguments(self, index: int, choice_index: int, state: _ChoiceState,
+                             findings: list[Finding]) -> None:
+        """Each call's arguments at its choice's finish; the calls without `index` in one finding per choice (how
+        many there are is a reading of their ids: `_on_unindexed`)."""
+        unindexed = []
+        for key, call in state.tools.items():
+            if key in state.unindexed_where:
+                problem = arguments_problem(call.arguments)
+                if problem is not None:
+                    unindexed.append((state.unindexed_where[key], call, problem))
+            else:
+                self._check_arguments(index, f"choice `{choice_index}` tool call `{key}`", call,
+                                      arguments_problem(call.arguments), "", findings)
+        if unindexed:
+            where, call, problem = unindexed[0]
+            more = (f" (and {len(unindexed) - 1} more of its calls without `index`, reported here only)"
+                    if len(unindexed) > 1 else "")
+            self._check_arguments(index, where, call, problem, more, findings)
+
+    def _check_arguments(self, index: int, where: str, call: StreamedToolCall, problem: str | None, more: str,
                          findings: list[Finding]) -> None:
-        problem = arguments_problem(call.arguments)
         if problem is not None:
             name = f" (`{call.name}`)" if call.name else ""
-            findings.append(TOOL_ARGUMENTS_JSON(index, f"choice `{choice_index}` tool call `{tool_index}`{name} "
-                                                       f"finished with arguments `{_excerpt(call.arguments)}`, "
-                                                       f"{problem}: {ARGUMENTS_HARM}"))
+            findings.append(TOOL_ARGUMENTS_JSON(index, f"{where}{name} finished with arguments "
+                                                       f"`{_excerpt(call.arguments)}`, {problem}{more}: "
+                                                       f"{ARGUMENTS_HARM}"))
 
-    def _check_unfinished_arguments(self, index: int | None, choice_index: int, tool_index: int,
-                                    call: StreamedToolCall, done: bool, as_streamed: bool,
-                                    findings: list[Finding]) -> None:
+    def _check_unfinished_arguments(self, index: int | None, where: str, call: StreamedToolCall, done: bool,
+                                    as_streamed: bool, findings: list[Finding]) -> None:
         """A call of a choice that never finished, at the end of the stream. After `[DONE]` its arguments are all
         the server sent, and the SDK's stream helper, which needs no finish, keeps them as the call's: they are
         judged as at a finish. In a stream cut short they may be merely cut, which is the cut's break
         (`chat/done-missing`): only arguments that no continuation makes a JSON object are said. `as_streamed`: the
-        helper holds the calls as streamed (no index gap in the choice, where it raises or misfiles fragments)."""
+        helper holds the calls as streamed (no index gap in the choice, where it raises or misfiles fragments, and no
+        tool call without `index`, where it raised)."""
         if done:
             problem = arguments_problem(call.arguments)
             how = "when `[DONE]` came with no `finish_reason` for its choice"
@@ -610,7 +698,7 @@ class ChoiceTracker:
             sdk = "they were broken before the cut (which `chat/done-missing` says); "
         if problem is not None:
             name = f" (`{call.name}`)" if call.name else ""
-            findings.append(TOOL_ARGUMENTS_JSON(index, f"choice `{choice_index}` tool call `{tool_index}`{name} had "
+            findings.append(TOOL_ARGUMENTS_JSON(index, f"{where}{name} had "
                                                        f"arguments `{_excerpt(call.arguments)}` {how}, {problem}: "
                                                        f"{sdk}{ARGUMENTS_HARM}"))
 
