@@ -197,7 +197,10 @@ class ChoiceTracker:
                                                       f"openai SDK's `chat.completions.stream()` helper: {helper})"))
             self.missing_finish_keys(findings, said=())
             return
-        said = []
+        # NOTE: a choice that never finished lacked the key as it lacked the finish: one omission, said by
+        # `chat/finish-reason-missing` (or left unsaid where an unreadable chunk may have been the finish)
+        said = {choice_index for choice_index, state in self._choices.items()
+                if state.finished_at is None and (done or state.unknown_at is not None)}
         for choice_index in self.unfinished():  # NOTE: a choice that never appeared was a gap, said where it was
             state = self._choices[choice_index]
             self._report_role_missing(choice_index, state, findings)
@@ -206,7 +209,6 @@ class ChoiceTracker:
                 how = (f"the server omits it (its first chunk without a `finish_reason` key, not even `null`, was "
                        f"event {keyless[0]})" if keyless else
                        "the answer was truncated or the server omits it")
-                said.append(choice_index)
                 findings.append(FINISH_MISSING(end_index, f"choice `{choice_index}` never got a `finish_reason`: "
                                                           f"{how}, and a client cannot tell `stop` from `length` or "
                                                           "`tool_calls`"))
