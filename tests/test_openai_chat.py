@@ -185,8 +185,7 @@ CASES: list[tuple[str, str, Callable[[list[Frame]], list[Frame]], list[tuple[str
     ("chat/schema", TEXT, set_path(2, ("choices", 0, "index"), "0"), [("chat/schema", 2)]),
     ("chat/schema", TEXT, set_path(5, ("created",), 1727346170.5),
      [("chat/schema", 5), ("chat/created-changed", 5)]),
-    ("chat/schema", TEXT, edit(31, lambda payload: payload["choices"][0].pop("finish_reason")),
-     [("chat/schema", 31), ("chat/finish-reason-missing", 33)]),
+    ("chat/schema", TEXT, edit(5, lambda payload: payload["choices"][0].pop("finish_reason")), [("chat/schema", 5)]),
     ("chat/schema", TEXT, lambda frames: frames[:3] + [["message", [1, 2]]] + frames[3:], [("chat/schema", 3)]),
     ("chat/object-invalid", TEXT, set_path(32, ("object",), "chat.completion.done"), [("chat/object-invalid", 32)]),
     ("chat/prompt-filter-frame", TEXT, insert(0, AZURE_PROMPT_FILTER), [("chat/prompt-filter-frame", 0)]),
@@ -210,6 +209,9 @@ CASES: list[tuple[str, str, Callable[[list[Frame]], list[Frame]], list[tuple[str
     ("chat/empty-choice-after-finish", TEXT, insert(32, lambda frames: empty_choice(frames[31])),
      [("chat/empty-choice-after-finish", 32)]),
     ("chat/finish-reason-missing", TEXT, drop(31), [("chat/finish-reason-missing", 32)]),
+    # openai-gemini: its last chunk lacks the key: one omission, one finding
+    ("chat/finish-reason-missing", TEXT, edit(31, lambda payload: payload["choices"][0].pop("finish_reason")),
+     [("chat/finish-reason-missing", 33)]),
     ("chat/finish-reason-mismatch", TOOL, set_path(15, ("choices", 0, "finish_reason"), "stop"),
      [("chat/finish-reason-mismatch", 15)]),
     ("chat/finish-reason-mismatch", TEXT, set_path(31, ("choices", 0, "finish_reason"), "tool_calls"),
@@ -284,7 +286,7 @@ def test_every_chat_rule_has_a_case() -> None:
         ("vercel-ai__compat-deepseek-reasoning-tool-call.sse", [("chat/usage-on-choice-chunk", 51)]),
         ("pydantic-ai__compat-groq-error-event-midstream.sse", [("chat/event-name", 94), ("chat/error-event", 94)]),
         ("pydantic-ai__compat-snowflake-no-finish-reason.sse",
-         [("chat/schema", 0), ("chat/role-repeated", 1), ("chat/finish-reason-missing", 3)]),
+         [("chat/role-repeated", 1), ("chat/finish-reason-missing", 3)]),
     ],
 )
 def test_vendor_departures(name: str, expected: list[tuple[str, int | None]]) -> None:
@@ -1165,3 +1167,141 @@ def test_a_changed_id_after_an_index_gap_is_not_said_to_be_joined_into_this_call
                  if f.rule == "chat/tool-call-changed"]
     assert message.endswith("the openai SDK's stream helper concatenates them, in whichever call it files this "
                             "fragment (after the index gap, by list position)")
+
+
+def _helper_message(body: bytes) -> Any:
+    """Choice 0's message in the final completion of the openai SDK's `chat.completions.stream()` helper."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=body, headers={"content-type": "text/event-stream"}))
+    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
+    with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}]) as stream:
+        return stream.get_final_completion().choices[0].message
+
+
+@pytest.mark.parametrize("role_before", [False, True], ids=["first-repeat-after-finish", "repeated-before"])
+def test_a_chunk_after_the_finish_that_only_repeats_the_role_is_the_role_finding_and_an_empty_chunk(
+        role_before: bool) -> None:
+    """hayhooks 2.1.0 re-sends its upstream's usage chunk as a choice chunk with `role` and `content: ""` after the
+    finish: `chat/choice-after-finish` said clients lose "this", where the chunk's only data is the role that
+    `chat/role-repeated` reports. The helper's text is unchanged; the role is joined as that finding says."""
+    frames = insert(32, lambda frames: empty_choice(frames[31]))(load(TEXT))
+    frames[32][1]["choices"][0]["delta"] = {"role": "assistant", "content": "", "tool_calls": None, "refusal": None}
+    if role_before:
+        frames = edit_delta(3, role="assistant")(frames)
+    expected = ([("chat/role-repeated", 3)] if role_before else []) + (
+        [("chat/empty-choice-after-finish", 32)] if role_before else
+        [("chat/empty-choice-after-finish", 32), ("chat/role-repeated", 32)])
+    assert found(frames) == expected
+    [message] = [f.message for f in check_bytes(serialise(frames)).findings
+                 if f.rule == "chat/empty-choice-after-finish"]
+    assert "only its role again, which `chat/role-repeated` says" in message
+    original = _helper_message(serialise(load(TEXT)))
+    message_now = _helper_message(serialise(frames))
+    assert message_now.content == original.content
+    assert message_now.role == "assistant" * (3 if role_before else 2)
+    other_role = copy.deepcopy(frames)
+    other_role[32][1]["choices"][0]["delta"]["role"] = "user"  # not a repeat of its role: data after the finish
+    assert ("chat/choice-after-finish", 32) in found(other_role)
+
+
+@pytest.mark.parametrize(("mutation", "expected", "keyless_at"), [
+    (edit(31, lambda payload: payload["choices"][0].pop("finish_reason")), [("chat/finish-reason-missing", 33)], 31),
+    (both(edit(5, lambda payload: payload["choices"][0].pop("finish_reason")), drop(31)),
+     [("chat/finish-reason-missing", 32)], 5),
+    (edit(5, lambda payload: payload["choices"][0].pop("finish_reason")), [("chat/schema", 5)], None),
+    (both(edit(5, lambda payload: payload["choices"][0].pop("finish_reason")), cut_after(10)),
+     [("chat/schema", 5), ("chat/done-missing", 10)], None),
+], ids=["last-chunk", "never-finished", "finished-later", "cut"])
+def test_a_missing_finish_reason_key_is_one_finding_with_the_finish_it_never_brought(
+        mutation: Callable[[list[Frame]], list[Frame]], expected: list[tuple[str, int | None]],
+        keyless_at: int | None) -> None:
+    """openai-gemini's flush chunk and Snowflake's every chunk have no `finish_reason` key, and no finish ever came:
+    `chat/schema` and `chat/finish-reason-missing` said one omission twice. A choice that finishes later (or a cut
+    stream, whose end is the cut's) keeps the schema finding for the chunk without the key."""
+    frames = mutation(load(TEXT))
+    assert found(frames) == expected
+    if keyless_at is not None:
+        [message] = [f.message for f in check_bytes(serialise(frames)).findings]
+        assert (f"the server omits it (its first chunk without a `finish_reason` key, not even `null`, was event "
+                f"{keyless_at})") in message
+
+
+def _unindexed_calls(*calls: dict[str, Any], finish: str = "tool_calls") -> list[Frame]:
+    """A stream whose tool-call entries have no `index`, one entry a chunk (openai-gemini's shape)."""
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> Frame:
+        return ["message", {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}]
+    return [chunk({"role": "assistant", "content": ""}), *(chunk({"tool_calls": [call]}) for call in calls),
+            chunk({}, finish), ["message", DONE_TEXT]]
+
+
+def _call(call_id: str | None, name: str | None = None, arguments: str | None = None) -> dict[str, Any]:
+    function = {key: value for key, value in (("name", name), ("arguments", arguments)) if value is not None}
+    return {**({"id": call_id} if call_id else {}), "type": "function", "function": function}
+
+
+def _helper_raises_at(frames: list[Frame]) -> tuple[int, str] | None:
+    """The event at which the openai SDK's stream helper raises on these chunks, and what."""
+    from openai.lib.streaming.chat._completions import ChatCompletionStreamState
+    from openai.types.chat import ChatCompletionChunk
+
+    state = ChatCompletionStreamState()
+    for at, (_, payload) in enumerate(frames):
+        if isinstance(payload, dict):
+            try:
+                state.handle_chunk(ChatCompletionChunk.construct(**payload))
+            except Exception as error:  # noqa: BLE001  what the SDK raised is the point
+                return at, type(error).__name__
+    return None
+
+
+def test_tool_calls_without_index_are_told_apart_by_id_not_said_to_change() -> None:
+    """openai-gemini streams each call as an entry without `index`: read as call 0, `read_theme` then `read_screen`
+    were said to be one call whose id and name change ("1 tool call"), three findings for one missing field. A new
+    `id` starts a new call (OpenAI sends it on a call's first fragment only); a fragment without one continues the
+    last call. The stream helper raises at the first entry, as `chat/schema` says."""
+    frames = _unindexed_calls(_call("call_a", "read_theme", "{}"), _call("call_b", "read_screen", '{"id":'),
+                              _call(None, None, '"A"}'), finish="stop")
+    assert _helper_raises_at(frames) == (1, "TypeError")
+    check = check_bytes(serialise(frames), protocol="openai-chat")
+    assert [(f.rule, f.index) for f in check.findings] == [("chat/schema", 1), ("chat/finish-reason-mismatch", 4)]
+    schema, mismatch = (f.message for f in check.findings)
+    assert "its stream helper raises `TypeError` on a tool call without an `index`" in schema
+    assert "streamed 2 tool call(s) (told apart by `id`, having no `index`)" in mismatch
+    assert [call.to_json() for call in check.assembly.tool_calls] == [
+        {"id": "call_a", "name": "read_theme", "arguments": "{}"},
+        {"id": "call_b", "name": "read_screen", "arguments": '{"id":"A"}'}]
+
+
+def test_nameless_calls_without_index_and_their_arguments_are_said_once() -> None:
+    """openai-gemini turns every streamed-argument part of a Vertex call into a nameless entry with a fresh id and
+    no arguments: the start and the arguments are each said once per choice, not once per entry."""
+    frames = _unindexed_calls(_call("call_a", "getWeather"), _call("call_b"), _call("call_c"),
+                              _call("call_d", "getWeather"), _call("call_e"))
+    check = check_bytes(serialise(frames), protocol="openai-chat")
+    assert [(f.rule, f.index) for f in check.findings] == [
+        ("chat/schema", 1), ("chat/tool-call-start-incomplete", 2), ("chat/tool-arguments-invalid-json", 6)]
+    arguments = check.findings[2].message
+    assert arguments.startswith("choice `0` tool call `call_a` (no `index`) (`getWeather`) finished with arguments "
+                                "``, empty, not a JSON object (and 4 more of its calls without `index`, reported "
+                                "here only)")
+    assert len(check.assembly.tool_calls) == 5
+
+
+def test_after_the_stream_helper_raised_no_finding_says_what_it_does_with_later_chunks() -> None:
+    """openai-gemini: `chat/tool-call-repeated` said the helper concatenates a repeated name to
+    `getWeathergetWeather`, where it had raised `TypeError` at the first index-less call (`chat/schema`)."""
+    frames = _unindexed_calls(_call("call_a", "getWeather"), _call("call_a", "getWeather", "{}"),
+                              _call("call_a", "other"))
+    raised = _helper_raises_at(frames)
+    assert raised == (1, "TypeError")
+    check = check_bytes(serialise(frames), protocol="openai-chat")
+    assert [(f.rule, f.index) for f in check.findings] == [
+        ("chat/schema", 1), ("chat/tool-call-repeated", 2), ("chat/tool-call-changed", 3)]
+    gone = ("the openai SDK's stream helper raised `TypeError` at event 1, on a tool call without `index` "
+            "(`chat/schema`), and never gets here")
+    repeated, changed = check.findings[1].message, check.findings[2].message
+    assert repeated.endswith(f"clients that join the fragments get `getWeathergetWeather` ({gone})")
+    assert changed.endswith(f"clients that join the fragments get `getWeathergetWeatherother`, neither of the two "
+                            f"({gone})")
+    assert "concatenates" not in repeated + changed

@@ -25,7 +25,7 @@ from ..base import DONE, UNREADABLE, Assembly, FirstTime, broken_connection, req
 from ..delta_shape import DeltaShape, Hole
 from ..token_limit import TokenLimit
 from .choices import ChoiceTracker
-from .models import schema_problems
+from .models import SCHEMA_HARM, schema_problems
 from .rules import (
     CHOICES_MISSING,
     CHUNK_AFTER_ERROR,
@@ -202,6 +202,7 @@ class Checker:
         `sse/no-events`."""
         findings: list[Finding] = []
         if self._error_at is not None or not self._fed:
+            self._choices.missing_finish_keys(findings, said=())
             return findings  # an error said it, or nothing came (the SSE layer's `sse/no-events`)
         if self._done_at is None:
             last = (f" (event {end_index}, the last one, could not be read and may have been it)"
@@ -305,17 +306,19 @@ class Checker:
         if first and _is_prompt_filter_frame(payload):
             self._on_prompt_filter_frame(index, payload, findings)
             return
+        held = self._hold_missing_finish_keys(index, payload)
         found = [(path, problem) for path, problem in schema_problems("chunk", payload)
-                 if self._first_time(SCHEMA.id, path)]
+                 if path not in held and self._first_time(SCHEMA.id, path)]
         if found:
             problems = [problem for _, problem in found]
             more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-            helper = (", and its stream helper raises `TypeError` on a tool call without an `index`"
+            helper = (", and its stream helper raises `TypeError` on a tool call without an `index`; a client "
+                      "reading the chunks can tell such calls apart only by `id` (one that reads a missing index as "
+                      "0 joins them all into one call)"
                       if any(_TOOL_CALL_INDEX.fullmatch(path) for path, _ in found) and _no_tool_call_index(payload)
                       else f", and {SKIPPED_BY_HELPER}" if any(path == "object" for path, _ in found) else "")
-            findings.append(SCHEMA(index, f"chunk: {'; '.join(problems[:3])}{more}; the openai SDK does not validate "
-                                          "chunks, so client code reading these fields gets the wrong type or "
-                                          f"nothing{helper} (each field is reported once)"))
+            findings.append(SCHEMA(index, f"chunk: {'; '.join(problems[:3])}{more}; {SCHEMA_HARM}{helper} "
+                                          "(each field is reported once)"))
         kind = payload.get("object")
         if kind == CHUNK_OBJECT:
             self._helper_took = True
@@ -335,6 +338,20 @@ class Checker:
                     self._choices.unknown(index)  # reported by the schema: which choice it carried is unknown
         elif choices is not None and type(choices) is not list:
             self._choices.unknown(index)
+
+    def _hold_missing_finish_keys(self, index: int, payload: dict[str, Any]) -> set[str]:
+        """The paths of choices (of an integer `index`) whose `finish_reason` key is missing: handed to the choice
+        tracker, which says it at the end, once it knows whether the choice ever finished (a server that omits the
+        key on its last chunk, as openai-gemini and Snowflake do, broke one thing: `chat/finish-reason-missing`)."""
+        choices = payload.get("choices")
+        held: set[str] = set()
+        if type(choices) is list:
+            for position, choice in enumerate(choices):
+                if type(choice) is dict and type(choice.get("index")) is int and "finish_reason" not in choice:
+                    path = f"choices[{position}].finish_reason"
+                    self._choices.finish_key_missing(index, choice["index"], path)
+                    held.add(path)
+        return held
 
     def _on_prompt_filter_frame(self, index: int, payload: dict[str, Any], findings: list[Finding]) -> None:
         for _, problem in schema_problems("prompt-filter", payload):

@@ -11,6 +11,7 @@ This module holds both the per-choice checks and the assembly the viewer uses (e
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
@@ -19,7 +20,7 @@ import pydantic_core
 from ...findings import Finding
 from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Fragments, Output, ToolCall, arguments_problem
 from ..schema import excerpt
-from .models import Role
+from .models import SCHEMA_HARM, Role
 from .rules import (
     CHOICE_AFTER_FINISH,
     CHOICE_INDEX_GAP,
@@ -34,6 +35,7 @@ from .rules import (
     ROLE_MISSING,
     ROLE_REPEATED,
     ROLE_UNEXPECTED,
+    SCHEMA,
     TOOL_ARGUMENTS_JSON,
     TOOL_CHANGED,
     TOOL_INDEX_GAP,
@@ -90,6 +92,8 @@ class _ChoiceState:
     finished_at: int | None = None
     role_at: int | None = None
     """Event of the first non-empty `delta.role`."""
+    role: Any = None
+    """That role's value."""
     unknown_at: int | None = None
     """An unreadable chunk that may have belonged to this choice (its role, a tool-call fragment, its finish)."""
     gap: bool = False
@@ -102,7 +106,13 @@ class _ChoiceState:
     refusal_at: int | None = None
     """Event of the first non-empty `delta.refusal`."""
     tools: dict[int, StreamedToolCall] = field(default_factory=dict)
-    """Tool-call index -> the call being assembled."""
+    """Tool-call index -> the call being assembled (a call without `index`: the next free one, `_on_unindexed`)."""
+    unindexed: dict[str | None, int] = field(default_factory=dict)
+    """The calls streamed without `index`: their `id` (None: a first fragment without one) -> their key in `tools`."""
+    last_unindexed: int | None = None
+    """The key in `tools` of the call the last fragment without `index` went to."""
+    unindexed_where: dict[int, str] = field(default_factory=dict)
+    """How findings name each call without `index` (by its `id`), by its key in `tools`."""
     function_call: StreamedToolCall | None = None
     """The deprecated single `delta.function_call`, assembled like a tool call."""
     untyped: dict[str, bool | None] = field(default_factory=dict)
@@ -127,11 +137,17 @@ class ChoiceTracker:
         self.assembly = assembly
         self._first_time = first_time
         """The checker's once-per-culprit guard, shared so a fault is reported once per stream."""
-        self._empty_with_usage: dict[int, tuple[int, int | None]] = {}
-        """Choice index -> (event, its finish) of the first empty chunk with `usage` after the choice's finish."""
+        self._empty_with_usage: dict[int, tuple[int, int | None, bool]] = {}
+        """Choice index -> (event, its finish, whether it repeated the role) of the first empty chunk with `usage`
+        after the choice's finish."""
         self._repeats: dict[tuple[str, str], int] = {}
         """(call, field) -> how many later fragments repeated the field's first value (`_repeated_or_changed`)."""
         self._choices: dict[int, _ChoiceState] = {}
+        self.helper_raised_at: int | None = None
+        """The first chunk with a tool-call fragment without `index` (or a null one): the openai SDK's stream helper
+        raises `TypeError` there (`chat/schema` says it), so no later finding says what it makes of later chunks."""
+        self._finish_keys_missing: dict[int, tuple[int, str]] = {}
+        """Choice index -> (the first event, its schema path) of a chunk of it without the `finish_reason` key."""
         self._unknown_at: int | None = None
         """The last unreadable chunk: choices opened since may have opened in it."""
         self._untouched: dict[int, _ChoiceState] = {}
@@ -145,6 +161,19 @@ class ChoiceTracker:
         for state in self._untouched.values():
             state.unknown_at = index
         self._untouched.clear()
+
+    def finish_key_missing(self, index: int, choice_index: int, path: str) -> None:
+        """A chunk for this choice has no `finish_reason` key (the schema requires it, null until the finish): said
+        at the end (`missing_finish_keys`), or by `chat/finish-reason-missing` when the choice never finished."""
+        self._finish_keys_missing.setdefault(choice_index, (index, path))
+
+    def missing_finish_keys(self, findings: list[Finding], said: Collection[int]) -> None:
+        """The `chat/schema` finding of each choice's first chunk without the `finish_reason` key, but for the
+        choices in `said`, whose `chat/finish-reason-missing` says it."""
+        for choice_index, (index, path) in sorted(self._finish_keys_missing.items()):
+            if choice_index not in said and self._first_time(SCHEMA.id, path):
+                findings.append(SCHEMA(index, f"chunk: `{path}` is required but missing; {SCHEMA_HARM} (each field "
+                                              "is reported once)"))
 
     def count(self) -> int:
         """How many choices appeared."""
@@ -166,18 +195,29 @@ class ChoiceTracker:
             findings.append(FINISH_MISSING(end_index, "no choice was streamed at all: expected at least choice `0` "
                                                       "to stream and finish, so the client got no answer (the "
                                                       f"openai SDK's `chat.completions.stream()` helper: {helper})"))
+            self.missing_finish_keys(findings, said=())
             return
+        # NOTE: a choice that never finished lacked the key as it lacked the finish: one omission, said by
+        # `chat/finish-reason-missing` (or left unsaid where an unreadable chunk may have been the finish)
+        said = {choice_index for choice_index, state in self._choices.items()
+                if state.finished_at is None and (done or state.unknown_at is not None)}
         for choice_index in self.unfinished():  # NOTE: a choice that never appeared was a gap, said where it was
             state = self._choices[choice_index]
             self._report_role_missing(choice_index, state, findings)
             if done:  # NOTE: a cut stream's unfinished choices are the cut's, named by `chat/done-missing`
+                keyless = self._finish_keys_missing.get(choice_index)
+                how = (f"the server omits it (its first chunk without a `finish_reason` key, not even `null`, was "
+                       f"event {keyless[0]})" if keyless else
+                       "the answer was truncated or the server omits it")
                 findings.append(FINISH_MISSING(end_index, f"choice `{choice_index}` never got a `finish_reason`: "
-                                                          "the answer was truncated or the server omits it, and a "
-                                                          "client cannot tell `stop` from `length` or "
+                                                          f"{how}, and a client cannot tell `stop` from `length` or "
                                                           "`tool_calls`"))
             for tool_index, call in state.tools.items():
-                self._check_unfinished_arguments(end_index, choice_index, tool_index, call, done,
-                                                 not (state.gap or state.misfiled), findings)
+                where = state.unindexed_where.get(tool_index, f"choice `{choice_index}` tool call `{tool_index}`")
+                self._check_unfinished_arguments(end_index, where, call, done,
+                                                 not (state.gap or state.misfiled or self.helper_raised_at is not None),
+                                                 findings)
+        self.missing_finish_keys(findings, said)
 
     def unfinished(self) -> list[int]:
         """The choices that appeared and never got a `finish_reason` (but where an unreadable chunk may have been
@@ -258,11 +298,15 @@ class ChoiceTracker:
                 self.assembly.saw_content(index)
         tool_calls = delta.get("tool_calls")
         if type(tool_calls) is list and tool_calls:
-            for position, fragment in enumerate(tool_calls):
+            for fragment in tool_calls:
                 if type(fragment) is not dict:
                     continue
-                tool_index = fragment.get("index", position)  # NOTE: Mistral omits `index` (a schema error)
-                if type(tool_index) is int:
+                tool_index = fragment.get("index")
+                if tool_index is None:  # NOTE: Mistral and openai-gemini omit `index` (a schema error)
+                    if self.helper_raised_at is None:
+                        self.helper_raised_at = index
+                    self._on_unindexed(index, choice_index, state, fragment, findings)
+                elif type(tool_index) is int:
                     self._on_tool_fragment(index, choice_index, state, tool_index, fragment, findings)
         function_call = delta.get("function_call")
         if type(function_call) is dict and function_call:
@@ -288,7 +332,7 @@ class ChoiceTracker:
             self._untouched[choice_index] = state
         role = delta.get("role")
         if role:
-            state.role_at = index
+            state.role_at, state.role = index, role
             self._check_role(index, choice_index, role, findings)
         return state
 
@@ -327,7 +371,7 @@ class ChoiceTracker:
         """A role on a chunk after the choice's first. The openai SDK's stream helper keeps a field's first
         non-null value and concatenates later strings onto it: a role that comes once, late, ends up intact."""
         if state.role_at is None:
-            state.role_at = index
+            state.role_at, state.role = index, role
             self._check_role(index, choice_index, role, findings)
             if state.unknown_at is not None:
                 return  # the unreadable chunk may have carried it first: late or repeated, nobody can tell
@@ -353,14 +397,18 @@ class ChoiceTracker:
     def _report_after_finish(self, index: int, choice_index: int, state: _ChoiceState, choice: dict[str, Any],
                              delta: dict[str, Any], with_usage: bool, findings: list[Finding]) -> None:
         """Data for a finished choice, also on a chunk that repeats the finish (`chat/finish-reason-repeated` says
-        that): a client that closed the answer at the first finish loses it."""
-        if _carries_nothing(choice, delta):
+        that): a client that closed the answer at the first finish loses it. The choice's own role again is no data
+        for it: it is `chat/role-repeated`'s (hayhooks re-sends its upstream's usage chunk as a choice chunk with
+        `role` and `content: ""`: the stream helper's text is the upstream's, a raw reader gets `""`)."""
+        role = delta.get("role")
+        repeats_role = bool(role) and role == state.role
+        if _carries_nothing(choice, {**delta, "role": None} if repeats_role else delta):
             if choice.get("finish_reason") is not None:
                 return
             if with_usage:  # `chat/usage-on-choice-chunk` may say it, at the end (`empty_with_usage`)
-                self._empty_with_usage.setdefault(choice_index, (index, state.finished_at))
+                self._empty_with_usage.setdefault(choice_index, (index, state.finished_at, repeats_role))
             elif self._first_time(EMPTY_AFTER_FINISH.id, choice_index):
-                findings.append(self._empty_after_finish(index, choice_index, state.finished_at, ""))
+                findings.append(self._empty_after_finish(index, choice_index, state.finished_at, "", repeats_role))
             return
         if not self._first_time(CHOICE_AFTER_FINISH.id, choice_index):
             return
@@ -370,19 +418,22 @@ class ChoiceTracker:
                                                    "this (later ones are not reported)"))
 
     @staticmethod
-    def _empty_after_finish(index: int, choice_index: int, finished_at: int | None, usage: str) -> Finding:
+    def _empty_after_finish(index: int, choice_index: int, finished_at: int | None, usage: str,
+                            repeats_role: bool) -> Finding:
+        what = ("nothing new in it (only its role again, which `chat/role-repeated` says; no text, no "
+                f"`finish_reason`{usage})" if repeats_role else
+                f"nothing in it (empty delta, no `finish_reason`{usage})")
         return EMPTY_AFTER_FINISH(index, f"a chunk for choice `{choice_index}`, which finished at event {finished_at}, "
-                                         f"with nothing in it (empty delta, no `finish_reason`{usage}): it adds "
-                                         "nothing to the answer, but clients that close the choice at its finish do "
-                                         "not expect it")
+                                         f"with {what}: it adds nothing {'else ' if repeats_role else ''}to the "
+                                         "answer, but clients that close the choice at its finish do not expect it")
 
     def empty_with_usage(self, findings: list[Finding]) -> None:
         """The empty chunks for a finished choice that carried usage, when `chat/usage-on-choice-chunk` did not speak
         for them (the usage chunk came too): each is then what it is, an empty chunk after the finish."""
-        for choice_index, (index, finished_at) in sorted(self._empty_with_usage.items()):
+        for choice_index, (index, finished_at, repeats_role) in sorted(self._empty_with_usage.items()):
             if self._first_time(EMPTY_AFTER_FINISH.id, choice_index):
                 findings.append(self._empty_after_finish(index, choice_index, finished_at,
-                                                         "; only the chunk's `usage`"))
+                                                         "; only the chunk's `usage`", repeats_role))
 
     def _check_content_and_refusal(self, index: int, choice_index: int, state: _ChoiceState,
                                    findings: list[Finding]) -> None:
@@ -423,19 +474,19 @@ class ChoiceTracker:
                                                    "streamed no tool call: an agent loop waiting for calls finds "
                                                    "none"))
         elif expects_tools is False and state.tools:
+            apart = " (told apart by `id`, having no `index`)" if state.unindexed else ""
             findings.append(FINISH_MISMATCH(index, f"choice `{choice_index}` streamed {len(state.tools)} tool "
-                                                   f"call(s) but finished with `{finish_reason}`, expected "
+                                                   f"call(s){apart} but finished with `{finish_reason}`, expected "
                                                    "`tool_calls`: clients that dispatch on `finish_reason` never "
                                                    "run them"))
         if finish_reason != ARGUMENTS_CUT_BY and state.unknown_at is None:  # NOTE: a fragment may be unreadable
-            for tool_index, call in state.tools.items():
-                self._check_arguments(index, choice_index, tool_index, call, findings)
+            self._check_all_arguments(index, choice_index, state, findings)
 
     # -- tool calls ------------------------------------------------------------------------------------------
 
     def _on_tool_fragment(self, index: int, choice_index: int, state: _ChoiceState, tool_index: int,
                           fragment: dict[str, Any], findings: list[Finding]) -> None:
-        """One fragment of `delta.tool_calls`; `tool_index` is its `index`, or its list position when absent."""
+        """One fragment of `delta.tool_calls` with an integer `index`, `tool_index`."""
         function = fragment.get("function")
         if type(function) is not dict:
             function = {}
@@ -444,8 +495,39 @@ class ChoiceTracker:
         if call is None:
             call = self._open_tool_call(index, choice_index, state, tool_index, fragment, function, findings)
         else:
-            self._check_tool_fragment(index, choice_index, tool_index, call, fragment, function,
-                                      not (state.gap or state.misfiled), findings)
+            self._check_tool_fragment(index, f"choice `{choice_index}` tool call `{tool_index}`", call, fragment,
+                                      function, not (state.gap or state.misfiled), findings)
+        arguments = function.get("arguments")
+        if type(arguments) is str and arguments:
+            call.append(arguments)
+
+    def _on_unindexed(self, index: int, choice_index: int, state: _ChoiceState, fragment: dict[str, Any],
+                      findings: list[Finding]) -> None:
+        """A tool-call fragment without `index` (or a null one), which `chat/schema` reports. The openai SDK's stream
+        helper raises `TypeError` on it; a client reading the chunks has only the `id` to file it by, and OpenAI
+        sends a call's `id` on its first fragment only. So a fragment with an `id` not seen yet starts a new call,
+        and one without continues the call the last such fragment went to. (Clients that read a missing index as 0
+        join every call into one: that is the missing `index`, not a changed id or name. openai-gemini sends each
+        Gemini function-call part as an entry of its own with a fresh id: read as one call, its `read_theme` and
+        `read_screen` were said to be one call whose id and name change.)"""
+        function = fragment.get("function")
+        if type(function) is not dict:
+            function = {}
+        self.assembly.saw_content(index)
+        call_id = fragment.get("id")
+        call_id = call_id if type(call_id) is str and call_id else None
+        key = state.unindexed.get(call_id) if call_id is not None else state.last_unindexed
+        if key is None:
+            key = max(state.tools, default=-1) + 1
+            where = (f"choice `{choice_index}` tool call `{call_id}` (no `index`)" if call_id is not None else
+                     f"choice `{choice_index}` tool call {len(state.tools) + 1} (no `index` or `id`)")
+            state.unindexed[call_id], state.unindexed_where[key] = key, where
+            call = self._start_call(index, where, state, key, fragment, function, findings, choice_index)
+        else:
+            call = state.tools[key]
+            self._check_tool_fragment(index, state.unindexed_where[key], call, fragment, function, False, findings,
+                                      keyed_by_id=True)
+        state.last_unindexed = key
         arguments = function.get("arguments")
         if type(arguments) is str and arguments:
             call.append(arguments)
@@ -467,37 +549,55 @@ class ChoiceTracker:
             findings.append(TOOL_INDEX_GAP(index, f"{where} opened while the next new index should be "
                                                   f"`{expected}`: the openai SDK inserts calls by position, so "
                                                   "the next fragments land in the wrong call"))
+        return self._start_call(index, where, state, tool_index, fragment, function, findings, None)
+
+    def _start_call(self, index: int, where: str, state: _ChoiceState, key: int, fragment: dict[str, Any],
+                    function: dict[str, Any], findings: list[Finding], unindexed: int | None) -> StreamedToolCall:
+        """A new call, filed under `key`; `unindexed`: its choice, when it came without `index` (then an incomplete
+        start is said once per choice: openai-gemini sends a part of every streamed argument as a nameless call)."""
+        unseen = state.unknown_at is not None  # its first fragment, or an earlier call, may have been unreadable
         call_id, name = fragment.get("id"), function.get("name")
         missing = [label for label, ok in (("`id`", type(call_id) is str and bool(call_id)),
                                            ("`type: \"function\"`", fragment.get("type") == "function"),
                                            ("`function.name`", type(name) is str and bool(name))) if not ok]
-        if missing and not unseen:
+        if missing and not unseen and (unindexed is None
+                                       or self._first_time(TOOL_START_INCOMPLETE.id, ("unindexed", unindexed))):
             lacks = " and ".join(filter(None, (", ".join(missing[:-1]), missing[-1])))
+            once = " (reported once per choice for calls without `index`)" if unindexed is not None else ""
             findings.append(TOOL_START_INCOMPLETE(index, f"{where}: the first fragment lacks {lacks}; "
                                                          "expected `id`, `type: \"function\"` and `function.name` "
                                                          "there: without them the client cannot run the call or "
-                                                         "answer it by id"))
+                                                         f"answer it by id{once}"))
         call = StreamedToolCall(call_id if type(call_id) is str and call_id else None,
                                 name if type(name) is str and name else None)
-        state.tools[tool_index] = call
+        state.tools[key] = call
         state.output.tool_calls.append(call)
         return call
 
-    def _check_tool_fragment(self, index: int, choice_index: int, tool_index: int, call: StreamedToolCall,
-                             fragment: dict[str, Any], function: dict[str, Any], as_streamed: bool,
-                             findings: list[Finding]) -> None:
-        """`as_streamed`: no index gap in the choice, so the SDK's stream helper holds this call as streamed."""
-        where = f"choice `{choice_index}` tool call `{tool_index}`"
+    def _helper_gone(self, index: int) -> str | None:
+        """Why the openai SDK's stream helper never sees this chunk, or None when it does."""
+        if self.helper_raised_at is None or self.helper_raised_at > index:
+            return None
+        return (f"the openai SDK's stream helper raised `TypeError` at event {self.helper_raised_at}, on a tool call "
+                "without `index` (`chat/schema`), and never gets here")
+
+    def _check_tool_fragment(self, index: int, where: str, call: StreamedToolCall, fragment: dict[str, Any],
+                             function: dict[str, Any], as_streamed: bool, findings: list[Finding], *,
+                             keyed_by_id: bool = False) -> None:
+        """`as_streamed`: no index gap in the choice, so the SDK's stream helper holds this call as streamed;
+        `keyed_by_id`: a call without `index`, whose `id` is what files its fragments (`_on_unindexed`), not judged."""
         kind = fragment.get("type", "function")  # NOTE: an explicit null counts: the SDK takes it as the new type
         if kind != "function" and self._first_time(TOOL_CHANGED.id, (where, "type")):
             shown = "null" if kind is None else f"`{kind}`"
+            gone = self._helper_gone(index)
+            sdk = (f"clients that take the last `type` get {shown} ({gone})" if gone else
+                   "the openai SDK's stream helper overwrites the call's `type` with it, and raises `AssertionError` "
+                   "once the call had `type: function`")
             findings.append(TOOL_CHANGED(index, f"{where}: a later fragment has `type` {shown}, expected `function` "
-                                                "as on its first fragment (or no `type`): the openai SDK's stream "
-                                                "helper overwrites the call's `type` with it, and raises "
-                                                "`AssertionError` once the call had `type: function`"))
+                                                f"as on its first fragment (or no `type`): {sdk}"))
         for label, value, attribute in (("id", fragment.get("id"), "id"), ("function.name", function.get("name"),
                                                                             "name")):
-            if type(value) is not str or not value:
+            if type(value) is not str or not value or (keyed_by_id and label == "id"):
                 continue
             known = getattr(call, attribute)
             if known is None:
@@ -512,22 +612,28 @@ class ChoiceTracker:
         openai SDK's stream helper (`accumulate_delta`) appends every later string to the first, changed or not: it
         keeps no field as sent but `index` and `type`. Until the first change, the repeats are counted to say what
         it made of them (one count per call and field); after an index gap (not `as_streamed`) it files fragments
-        by list position, and which call it is is not said."""
+        by list position, and which call it is is not said; once it raised (`_helper_gone`), what clients that join
+        the fragments get is said, not what it does."""
         key = (where, label)
+        gone = self._helper_gone(index)
         if value != known:
             if self._first_time(TOOL_CHANGED.id, key):
                 joined = _shown(known * (self._repeats.pop(key, 0) + 1) + value)
-                held = (f"so its call's `{label}` is now `{joined}`, neither of the two (and every later `{label}` is "
+                held = (f"clients that join the fragments get `{joined}`, neither of the two ({gone})" if gone else
+                        "the openai SDK's stream helper concatenates them, "
+                        f"so its call's `{label}` is now `{joined}`, neither of the two (and every later `{label}` is "
                         "appended too)" if as_streamed else
+                        "the openai SDK's stream helper concatenates them, "
                         "in whichever call it files this fragment (after the index gap, by list position)")
                 findings.append(TOOL_CHANGED(index, f"{where}: a later fragment changes `{label}` from `{known}` to "
-                                                    f"`{value}`: expected later fragments to carry only {only}; the "
-                                                    f"openai SDK's stream helper concatenates them, {held}"))
+                                                    f"`{value}`: expected later fragments to carry only {only}; "
+                                                    f"{held}"))
             return
         if self._first_time(TOOL_REPEATED.id, key):
+            joined = (f"clients that join the fragments get `{value}{value}` ({gone})" if gone else
+                      f"the openai SDK's stream helper concatenates it to `{value}{value}`")
             findings.append(TOOL_REPEATED(index, f"{where}: a later fragment repeats `{label}` `{value}`; expected "
-                                                 f"only {only} after the first: the openai SDK's stream helper "
-                                                 f"concatenates it to `{value}{value}`"))
+                                                 f"only {only} after the first: {joined}"))
         self._repeats[key] = self._repeats.get(key, 0) + 1
 
     def _on_function_call(self, index: int, choice_index: int, state: _ChoiceState, function_call: dict[str, Any],
@@ -548,23 +654,41 @@ class ChoiceTracker:
         if type(arguments) is str and arguments:
             call.append(arguments)
 
-    def _check_arguments(self, index: int, choice_index: int, tool_index: int, call: StreamedToolCall,
+    def _check_all_arguments(self, index: int, choice_index: int, state: _ChoiceState,
+                             findings: list[Finding]) -> None:
+        """Each call's arguments at its choice's finish; the calls without `index` in one finding per choice (how
+        many there are is a reading of their ids: `_on_unindexed`)."""
+        unindexed = []
+        for key, call in state.tools.items():
+            if key in state.unindexed_where:
+                problem = arguments_problem(call.arguments)
+                if problem is not None:
+                    unindexed.append((state.unindexed_where[key], call, problem))
+            else:
+                self._check_arguments(index, f"choice `{choice_index}` tool call `{key}`", call,
+                                      arguments_problem(call.arguments), "", findings)
+        if unindexed:
+            where, call, problem = unindexed[0]
+            more = (f" (and {len(unindexed) - 1} more of its calls without `index`, reported here only)"
+                    if len(unindexed) > 1 else "")
+            self._check_arguments(index, where, call, problem, more, findings)
+
+    def _check_arguments(self, index: int, where: str, call: StreamedToolCall, problem: str | None, more: str,
                          findings: list[Finding]) -> None:
-        problem = arguments_problem(call.arguments)
         if problem is not None:
             name = f" (`{call.name}`)" if call.name else ""
-            findings.append(TOOL_ARGUMENTS_JSON(index, f"choice `{choice_index}` tool call `{tool_index}`{name} "
-                                                       f"finished with arguments `{_excerpt(call.arguments)}`, "
-                                                       f"{problem}: {ARGUMENTS_HARM}"))
+            findings.append(TOOL_ARGUMENTS_JSON(index, f"{where}{name} finished with arguments "
+                                                       f"`{_excerpt(call.arguments)}`, {problem}{more}: "
+                                                       f"{ARGUMENTS_HARM}"))
 
-    def _check_unfinished_arguments(self, index: int | None, choice_index: int, tool_index: int,
-                                    call: StreamedToolCall, done: bool, as_streamed: bool,
-                                    findings: list[Finding]) -> None:
+    def _check_unfinished_arguments(self, index: int | None, where: str, call: StreamedToolCall, done: bool,
+                                    as_streamed: bool, findings: list[Finding]) -> None:
         """A call of a choice that never finished, at the end of the stream. After `[DONE]` its arguments are all
         the server sent, and the SDK's stream helper, which needs no finish, keeps them as the call's: they are
         judged as at a finish. In a stream cut short they may be merely cut, which is the cut's break
         (`chat/done-missing`): only arguments that no continuation makes a JSON object are said. `as_streamed`: the
-        helper holds the calls as streamed (no index gap in the choice, where it raises or misfiles fragments)."""
+        helper holds the calls as streamed (no index gap in the choice, where it raises or misfiles fragments, and no
+        tool call without `index`, where it raised)."""
         if done:
             problem = arguments_problem(call.arguments)
             how = "when `[DONE]` came with no `finish_reason` for its choice"
@@ -576,7 +700,7 @@ class ChoiceTracker:
             sdk = "they were broken before the cut (which `chat/done-missing` says); "
         if problem is not None:
             name = f" (`{call.name}`)" if call.name else ""
-            findings.append(TOOL_ARGUMENTS_JSON(index, f"choice `{choice_index}` tool call `{tool_index}`{name} had "
+            findings.append(TOOL_ARGUMENTS_JSON(index, f"{where}{name} had "
                                                        f"arguments `{_excerpt(call.arguments)}` {how}, {problem}: "
                                                        f"{sdk}{ARGUMENTS_HARM}"))
 

@@ -128,6 +128,10 @@ _VALIDATORS = {kind: compiled(schema) for kind, schema in
                (("chunk", CHUNK), ("prompt-filter", PROMPT_FILTER_FRAME), ("error", ERROR_PAYLOAD))}
 """Payload kind -> its validator (0.2 ms to compile all three)."""
 
+SCHEMA_HARM = ("the openai SDK does not validate chunks, so client code reading these fields gets the wrong type or "
+               "nothing")
+"""What a `chat/schema` finding says a broken chunk does to a client."""
+
 _MAX_PROBLEMS = 5  # per payload: a wholly wrong object should not bury the rest of the report
 
 
