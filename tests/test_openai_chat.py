@@ -777,6 +777,28 @@ def test_a_later_fragment_with_type_null_is_said_as_the_sdk_fails_on_it() -> Non
     assert [pair for pair in found(with_type("function")(load(TOOL))) if pair[0] == "chat/tool-call-changed"] == []
 
 
+def test_a_type_null_from_the_first_fragment_on_is_no_change() -> None:
+    """MLflow's gateway 3.17.2 sends `"type": null` on every fragment of a call whose first fragment had it too
+    (`chat/tool-call-start-incomplete` says so): `tool-call-changed` said the helper raises `AssertionError`, which
+    it does only where the call had `type: function` (tried); a null then a type is a change, but no crash."""
+    def typed(first: Any, later: Any) -> list[Frame]:
+        frames = load(TOOL)
+        frames[0][1]["choices"][0]["delta"]["tool_calls"][0]["type"] = first
+        for position in range(1, 15):
+            frames[position][1]["choices"][0]["delta"]["tool_calls"][0]["type"] = later
+        return frames
+
+    nulls = typed(None, None)
+    assert sdk_stream_helper_error(nulls) is None
+    assert [rule for rule, _ in found(nulls) if rule == "chat/tool-call-changed"] == []
+    odd = typed(None, "custom")
+    assert sdk_stream_helper_error(odd) is None
+    [message] = [f.message for f in check_bytes(serialise(odd), protocol="openai-chat").findings
+                 if f.rule == "chat/tool-call-changed"]
+    assert message.endswith("where the call had null: the openai SDK's stream helper overwrites the call's `type` "
+                            "with it, so the call's `type` is `custom`")
+
+
 def test_done_missing_says_whether_the_answer_had_finished() -> None:
     """Found probing `transformers serve`, which never sends `[DONE]` after a finished answer: "a client cannot
     tell a complete answer from a truncated one" was not so, as every choice had its `finish_reason`."""

@@ -65,10 +65,12 @@ class StreamedToolCall(ToolCall):
     Assembly, live or at the end, still see `arguments` as one exact string.
     """
 
-    __slots__ = ("_parts",)
+    __slots__ = ("_parts", "sdk_type")
 
-    def __init__(self, id: str | None, name: str | None, kind: str = "function") -> None:
+    def __init__(self, id: str | None, name: str | None, kind: str = "function", sdk_type: Any = None) -> None:
         self._parts = Fragments([])
+        self.sdk_type = sdk_type
+        """The `type` the SDK's stream helper holds for the call: the last one a fragment gave (None: none yet)."""
         super().__init__(id, name, "", kind)
 
     @property  # type: ignore[override]
@@ -569,7 +571,7 @@ class ChoiceTracker:
                                                          "there: without them the client cannot run the call or "
                                                          f"answer it by id{once}"))
         call = StreamedToolCall(call_id if type(call_id) is str and call_id else None,
-                                name if type(name) is str and name else None)
+                                name if type(name) is str and name else None, sdk_type=fragment.get("type"))
         state.tools[key] = call
         state.output.tool_calls.append(call)
         return call
@@ -586,15 +588,8 @@ class ChoiceTracker:
                              keyed_by_id: bool = False) -> None:
         """`as_streamed`: no index gap in the choice, so the SDK's stream helper holds this call as streamed;
         `keyed_by_id`: a call without `index`, whose `id` is what files its fragments (`_on_unindexed`), not judged."""
-        kind = fragment.get("type", "function")  # NOTE: an explicit null counts: the SDK takes it as the new type
-        if kind != "function" and self._first_time(TOOL_CHANGED.id, (where, "type")):
-            shown = "null" if kind is None else f"`{kind}`"
-            gone = self._helper_gone(index)
-            sdk = (f"clients that take the last `type` get {shown} ({gone})" if gone else
-                   "the openai SDK's stream helper overwrites the call's `type` with it, and raises `AssertionError` "
-                   "once the call had `type: function`")
-            findings.append(TOOL_CHANGED(index, f"{where}: a later fragment has `type` {shown}, expected `function` "
-                                                f"as on its first fragment (or no `type`): {sdk}"))
+        if "type" in fragment:  # NOTE: an explicit null counts: the SDK takes it as the new type
+            self._type_changed(index, where, call, fragment["type"], findings)
         for label, value, attribute in (("id", fragment.get("id"), "id"), ("function.name", function.get("name"),
                                                                             "name")):
             if type(value) is not str or not value or (keyed_by_id and label == "id"):
@@ -605,6 +600,25 @@ class ChoiceTracker:
             else:
                 self._repeated_or_changed(index, where, label, known, value, "`index` and `function.arguments`",
                                           as_streamed, findings)
+
+    def _type_changed(self, index: int, where: str, call: StreamedToolCall, kind: Any,
+                      findings: list[Finding]) -> None:
+        """A later fragment's explicit `type` against the one the SDK holds: it overwrites it, and raises
+        `AssertionError` where the call had `type: "function"` (tried: a first `null` repeated later is no change,
+        MLflow's gateway 3.17.2 sends it on every fragment of an Anthropic server tool's input)."""
+        held, call.sdk_type = call.sdk_type, kind
+        if kind == held or (held is None and kind == "function") or not self._first_time(TOOL_CHANGED.id,
+                                                                                         (where, "type")):
+            return
+        shown = "null" if kind is None else f"`{kind}`"
+        gone = self._helper_gone(index)
+        sdk = (f"clients that take the last `type` get {shown} ({gone})" if gone else
+               "the openai SDK's stream helper overwrites the call's `type` with it, and raises `AssertionError`, as "
+               "the call had `type: function`" if held == "function" else
+               f"the openai SDK's stream helper overwrites the call's `type` with it, so the call's `type` is {shown}")
+        was = "`function`" if held == "function" else "null" if held is None else f"`{held}`"
+        findings.append(TOOL_CHANGED(index, f"{where}: a later fragment has `type` {shown}, where the call had {was}: "
+                                            f"{sdk}"))
 
     def _repeated_or_changed(self, index: int, where: str, label: str, known: str, value: str, only: str,
                              as_streamed: bool, findings: list[Finding]) -> None:
