@@ -1327,3 +1327,15 @@ def test_after_the_stream_helper_raised_no_finding_says_what_it_does_with_later_
     assert changed.endswith(f"clients that join the fragments get `getWeathergetWeatherother`, neither of the two "
                             f"({gone})")
     assert "concatenates" not in repeated + changed
+
+
+def test_a_role_missing_from_a_cut_stream_is_the_cuts() -> None:
+    """MLflow's gateway 3.17.2 cuts converted Anthropic streams before any role came: `chat/role-missing` said the
+    SDK's assembled message has no role, where the helper raised `RemoteProtocolError` and a later chunk could still
+    have brought the role (that would be `chat/role-late`); the stream's end is one break."""
+    frames = [(name, payload) for name, payload in load(TEXT)]
+    del frames[0][1]["choices"][0]["delta"]["role"]
+    cut = found(frames[:5])
+    assert [rule for rule, _ in cut] == ["chat/done-missing"]
+    whole = found(frames)
+    assert ("chat/role-missing", 0) in whole

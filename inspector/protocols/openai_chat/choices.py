@@ -205,8 +205,10 @@ class ChoiceTracker:
                 if state.finished_at is None and (done or state.unknown_at is not None)}
         for choice_index in self.unfinished():  # NOTE: a choice that never appeared was a gap, said where it was
             state = self._choices[choice_index]
-            self._report_role_missing(choice_index, state, findings)
-            if done:  # NOTE: a cut stream's unfinished choices are the cut's, named by `chat/done-missing`
+            # NOTE: a cut stream's unfinished choices are the cut's, named by `chat/done-missing`: their finish, and
+            # their role, which may still have come late (MLflow's gateway cuts Anthropic streams before it)
+            if done:
+                self._report_role_missing(choice_index, state, findings)
                 keyless = self._finish_keys_missing.get(choice_index)
                 how = (f"the server omits it (its first chunk without a `finish_reason` key, not even `null`, was "
                        f"event {keyless[0]})" if keyless else
