@@ -1339,3 +1339,24 @@ def test_a_role_missing_from_a_cut_stream_is_the_cuts() -> None:
     assert [rule for rule, _ in cut] == ["chat/done-missing"]
     whole = found(frames)
     assert ("chat/role-missing", 0) in whole
+
+
+def test_azures_first_frame_without_its_filter_results_is_still_one_warning() -> None:
+    """MLflow's gateway 3.17.2 passes Azure's first frame on without `prompt_filter_results`: it got
+    `chat/object-invalid`, two `chat/identity-changed` and `chat/created-changed`, where the SDK's helper skips the
+    frame and its final completion is whole (tried), and `view` showed no model."""
+    stripped = ["message", {key: value for key, value in AZURE_PROMPT_FILTER[1].items()
+                            if key != "prompt_filter_results"}]
+    frames = [stripped, *load(TEXT)]
+    check = check_bytes(serialise(frames), protocol="openai-chat")
+    assert [(f.rule, f.index) for f in check.findings] == [("chat/prompt-filter-frame", 0)]
+    assert check.assembly.model == load(TEXT)[0][1]["model"]
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=serialise(frames), headers={"content-type": "text/event-stream"}))
+    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
+    with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}]) as stream:
+        final = stream.get_final_completion()
+    assert (final.model, final.choices[0].message.content) == (check.assembly.model, check.assembly.text)
+    carrying = ["message", {**stripped[1], "usage": {"prompt_tokens": 1, "completion_tokens": 0, "total_tokens": 1}}]
+    assert "chat/prompt-filter-frame" not in {f.rule for f in check_bytes(serialise([carrying, *load(TEXT)]),
+                                                                          protocol="openai-chat").findings}

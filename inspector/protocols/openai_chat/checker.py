@@ -77,7 +77,12 @@ def _payload_kind(payload: Any) -> str:
 
 
 def _is_prompt_filter_frame(payload: dict[str, Any]) -> bool:
-    return payload.get("choices") == [] and "prompt_filter_results" in payload
+    """Azure's first frame; or one like it that a proxy passed on without its `prompt_filter_results` (MLflow's
+    gateway 3.17.2): no choice, no usage, and an identity all empty."""
+    if payload.get("choices") != []:
+        return False
+    return "prompt_filter_results" in payload or (payload.get("usage") is None and not any(
+        payload.get(key) for key in ("object", *IDENTITY_FIELDS)))
 
 
 SKIPPED_BY_HELPER = (f"the openai SDK's `chat.completions.stream()` helper skips every chunk whose `object` is not "
@@ -354,13 +359,16 @@ class Checker:
         return held
 
     def _on_prompt_filter_frame(self, index: int, payload: dict[str, Any], findings: list[Finding]) -> None:
-        for _, problem in schema_problems("prompt-filter", payload):
-            findings.append(SCHEMA(index, f"prompt-filter frame: {problem}"))
+        for path, problem in schema_problems("prompt-filter", payload):
+            if path != "prompt_filter_results" or "prompt_filter_results" in payload:  # NOTE: its absence is said below
+                findings.append(SCHEMA(index, f"prompt-filter frame: {problem}"))
         identity = ", ".join(f"`{key}: {json.dumps(payload.get(key))}`" for key in ("object", *IDENTITY_FIELDS))
-        findings.append(PROMPT_FILTER_FRAME(index, "the first frame is Azure's prompt-filter frame (`choices: []`, "
-                                                   f"{identity}) rather than a `{CHUNK_OBJECT}`: its identity is not "
-                                                   "checked; clients that take the id or model from the first "
-                                                   "chunk get these"))
+        which = ("Azure's prompt-filter frame" if "prompt_filter_results" in payload else
+                 "a frame like Azure's prompt-filter frame without its `prompt_filter_results`, which carries nothing")
+        findings.append(PROMPT_FILTER_FRAME(index, f"the first frame is {which} (`choices: []`, {identity}) rather "
+                                                   f"than a `{CHUNK_OBJECT}`: its identity is not checked, and the "
+                                                   "openai SDK's stream helper skips it; clients that take the id or "
+                                                   "model from the first chunk get these"))
 
     def _check_identity(self, index: int, payload: dict[str, Any], findings: list[Finding]) -> None:
         identity = (payload.get("id"), payload.get("created"), payload.get("model"))

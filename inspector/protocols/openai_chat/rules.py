@@ -51,7 +51,7 @@ EVENT_NAME            = rule("chat/event-name", W, "a frame with an `event:` fie
 SCHEMA                = rule("chat/schema", E, "a payload that breaks the documented chunk or error schema")
 OBJECT_INVALID        = rule("chat/object-invalid", E, "a chunk whose `object` is not `chat.completion.chunk`")
 PROMPT_FILTER_FRAME   = rule("chat/prompt-filter-frame", W,
-                             "Azure's first frame: empty identity, `choices: []` and `prompt_filter_results`")
+                             "Azure's first frame: empty identity, `choices: []` (and `prompt_filter_results`)")
 # one identity (§B.3 rule 2)
 IDENTITY_CHANGED      = rule("chat/identity-changed", E, "`id` or `model` differs from the first chunk")
 CREATED_CHANGED       = rule("chat/created-changed", W, "`created` differs from the first chunk")
