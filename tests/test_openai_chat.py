@@ -1360,3 +1360,17 @@ def test_azures_first_frame_without_its_filter_results_is_still_one_warning() ->
     carrying = ["message", {**stripped[1], "usage": {"prompt_tokens": 1, "completion_tokens": 0, "total_tokens": 1}}]
     assert "chat/prompt-filter-frame" not in {f.rule for f in check_bytes(serialise([carrying, *load(TEXT)]),
                                                                           protocol="openai-chat").findings}
+
+
+@pytest.mark.parametrize("end", ["complete", "client-disconnected"])
+def test_a_chunk_without_finish_reason_and_object_is_one_schema_finding(end: str) -> None:
+    """ccproxy-api 0.2.10's first chunk lacks `object` and the `finish_reason` key; the key is judged at the end
+    (a choice that never finishes is `chat/finish-reason-missing`'s): the chunk got two `chat/schema` findings at one
+    event, and a recording the client ended lost both."""
+    frames = load(TEXT)
+    del frames[0][1]["object"], frames[0][1]["choices"][0]["finish_reason"]
+    check = StreamCheck("openai-chat")
+    check.feed(serialise(frames if end == "complete" else frames[:5]))
+    [message] = [f.message for f in check.close(end) if f.rule == "chat/schema"]
+    assert message.startswith("chunk: `object` is required but missing; `choices[0].finish_reason` is required but "
+                              "missing; ")

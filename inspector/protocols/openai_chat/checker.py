@@ -255,6 +255,13 @@ class Checker:
         self._choices.finish(end_index, findings, self._helper_took, self._done_at is not None)
         return findings
 
+    def finish_cut(self) -> list[Finding]:
+        """End of a stream the server did not get to finish (the client left): the schema findings held for the end
+        (`ChoiceTracker.hold_schema`) are still true of the chunks that came."""
+        findings: list[Finding] = []
+        self._choices.missing_finish_keys(findings, said=())
+        return findings
+
     def _after_end(self, index: int, kind: str, findings: list[Finding]) -> None:
         if self._done_at is not None:
             if kind == "done":
@@ -322,8 +329,11 @@ class Checker:
                       "0 joins them all into one call)"
                       if any(_TOOL_CALL_INDEX.fullmatch(path) for path, _ in found) and _no_tool_call_index(payload)
                       else f", and {SKIPPED_BY_HELPER}" if any(path == "object" for path, _ in found) else "")
-            findings.append(SCHEMA(index, f"chunk: {'; '.join(problems[:3])}{more}; {SCHEMA_HARM}{helper} "
-                                          "(each field is reported once)"))
+            if held:
+                self._choices.hold_schema(index, problems, helper)  # said at the end with the missing key, once
+            else:
+                findings.append(SCHEMA(index, f"chunk: {'; '.join(problems[:3])}{more}; {SCHEMA_HARM}{helper} "
+                                              "(each field is reported once)"))
         kind = payload.get("object")
         if kind == CHUNK_OBJECT:
             self._helper_took = True

@@ -150,6 +150,8 @@ class ChoiceTracker:
         raises `TypeError` there (`chat/schema` says it), so no later finding says what it makes of later chunks."""
         self._finish_keys_missing: dict[int, tuple[int, str]] = {}
         """Choice index -> (the first event, its schema path) of a chunk of it without the `finish_reason` key."""
+        self._held_schema: dict[int, tuple[list[str], str]] = {}
+        """Event -> (its other schema problems, the helper's part of the message), for `hold_schema`."""
         self._unknown_at: int | None = None
         """The last unreadable chunk: choices opened since may have opened in it."""
         self._untouched: dict[int, _ChoiceState] = {}
@@ -169,13 +171,25 @@ class ChoiceTracker:
         at the end (`missing_finish_keys`), or by `chat/finish-reason-missing` when the choice never finished."""
         self._finish_keys_missing.setdefault(choice_index, (index, path))
 
+    def hold_schema(self, index: int, problems: list[str], helper: str) -> None:
+        """The other schema problems of a chunk whose `finish_reason` key is missing: said with it at the end, in
+        one finding (ccproxy-api's first chunk lacks `object` too)."""
+        self._held_schema[index] = (problems, helper)
+
     def missing_finish_keys(self, findings: list[Finding], said: Collection[int]) -> None:
-        """The `chat/schema` finding of each choice's first chunk without the `finish_reason` key, but for the
-        choices in `said`, whose `chat/finish-reason-missing` says it."""
+        """The `chat/schema` finding of each choice's first chunk without the `finish_reason` key, with that chunk's
+        other problems, but for the choices in `said`, whose `chat/finish-reason-missing` says it."""
+        keys: dict[int, list[str]] = {}
         for choice_index, (index, path) in sorted(self._finish_keys_missing.items()):
             if choice_index not in said and self._first_time(SCHEMA.id, path):
-                findings.append(SCHEMA(index, f"chunk: `{path}` is required but missing; {SCHEMA_HARM} (each field "
-                                              "is reported once)"))
+                keys.setdefault(index, []).append(f"`{path}` is required but missing")
+        for index in sorted(keys.keys() | self._held_schema.keys()):
+            problems, helper = self._held_schema.get(index, ([], ""))
+            problems = [*problems, *keys.get(index, ())]
+            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+            findings.append(SCHEMA(index, f"chunk: {'; '.join(problems[:3])}{more}; {SCHEMA_HARM}{helper} (each "
+                                          "field is reported once)"))
+        self._held_schema.clear()
 
     def count(self) -> int:
         """How many choices appeared."""
