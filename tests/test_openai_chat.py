@@ -1329,16 +1329,24 @@ def test_after_the_stream_helper_raised_no_finding_says_what_it_does_with_later_
     assert "concatenates" not in repeated + changed
 
 
-def test_a_role_missing_from_a_cut_stream_is_the_cuts() -> None:
-    """MLflow's gateway 3.17.2 cuts converted Anthropic streams before any role came: `chat/role-missing` said the
-    SDK's assembled message has no role, where the helper raised `RemoteProtocolError` and a later chunk could still
-    have brought the role (that would be `chat/role-late`); the stream's end is one break."""
+def test_a_role_missing_from_a_broken_stream_is_the_breaks() -> None:
+    """MLflow's gateway 3.17.2 breaks converted Anthropic streams before any role came: `chat/role-missing` said the
+    SDK's assembled message has no role, where the helper raised `RemoteProtocolError` and assembled nothing; the
+    break is one finding. Guardrails' server 0.4.4 never sends a role nor `[DONE]` and ends its bodies cleanly: the
+    helper returns a message whose role is None (tried), which is said."""
     frames = [(name, payload) for name, payload in load(TEXT)]
     del frames[0][1]["choices"][0]["delta"]["role"]
-    cut = found(frames[:5])
-    assert [rule for rule, _ in cut] == ["chat/done-missing"]
-    whole = found(frames)
-    assert ("chat/role-missing", 0) in whole
+    broken = StreamCheck("openai-chat")
+    broken.feed(serialise(frames[:5]))
+    assert [f.rule for f in broken.close("upstream-closed", broken_by="peer closed connection")] == [
+        "chat/done-missing"]
+    assert ("chat/role-missing", 0) in found(frames[:5])  # ended without `[DONE]`, unbroken
+    assert ("chat/role-missing", 0) in found(frames)
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=serialise(frames[:5]), headers={"content-type": "text/event-stream"}))
+    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
+    with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}]) as stream:
+        assert stream.get_final_completion().choices[0].message.role is None
 
 
 def test_azures_first_frame_without_its_filter_results_is_still_one_warning() -> None:

@@ -252,7 +252,8 @@ class Checker:
                 f"the request asked for `n: {asked}` choices, but the stream carried {carried}: the server ignored "
                 f"`n` (or merged the choices into one), and a client that reads `choices[{carried}]` of the answer "
                 "gets an `IndexError`")))
-        self._choices.finish(end_index, findings, self._helper_took, self._done_at is not None)
+        self._choices.finish(end_index, findings, self._helper_took, self._done_at is not None,
+                             broke=self.connection_broke is not None)
         return findings
 
     def finish_cut(self) -> list[Finding]:

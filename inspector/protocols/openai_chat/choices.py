@@ -199,10 +199,12 @@ class ChoiceTracker:
         """Every choice that appeared got its `finish_reason` (and one did appear)."""
         return bool(self._choices) and all(state.finished_at is not None for state in self._choices.values())
 
-    def finish(self, end_index: int | None, findings: list[Finding], helper_took: bool, done: bool) -> None:
+    def finish(self, end_index: int | None, findings: list[Finding], helper_took: bool, done: bool, *,
+               broke: bool = False) -> None:
         """Every choice that appeared must have finished (one that never appeared was reported as a gap when a
         later one opened: `CHOICE_INDEX_GAP`), and the tool calls of one that did not are judged here, as no finish
-        judged them. `helper_took`: a chunk reached the SDK's stream helper; `done`: `[DONE]` came."""
+        judged them. `helper_took`: a chunk reached the SDK's stream helper; `done`: `[DONE]` came; `broke`: the
+        server broke the connection (the client's HTTP library raised)."""
         if not self._choices:
             if self._unknown_at is not None:
                 return  # the unreadable chunk may have been the answer
@@ -219,9 +221,10 @@ class ChoiceTracker:
                 if state.finished_at is None and (done or state.unknown_at is not None)}
         for choice_index in self.unfinished():  # NOTE: a choice that never appeared was a gap, said where it was
             state = self._choices[choice_index]
-            # NOTE: a cut stream's unfinished choices are the cut's, named by `chat/done-missing`: their finish, and
-            # their role, which may still have come late (MLflow's gateway cuts Anthropic streams before it)
-            if done:
+            # NOTE: a broken stream's unfinished choices are the break's, named by `chat/done-missing`: the app got
+            # no message, with or without a role (MLflow's gateway breaks converted streams before any role);
+            # a body that ended without `[DONE]` gave it one with no role (Guardrails' server never sends it)
+            if done or not broke:
                 self._report_role_missing(choice_index, state, findings)
                 keyless = self._finish_keys_missing.get(choice_index)
                 how = (f"the server omits it (its first chunk without a `finish_reason` key, not even `null`, was "
