@@ -226,6 +226,7 @@ class ChoiceTracker:
             # a body that ended without `[DONE]` gave it one with no role (Guardrails' server never sends it)
             if done or not broke:
                 self._report_role_missing(choice_index, state, findings)
+            if done:
                 keyless = self._finish_keys_missing.get(choice_index)
                 how = (f"the server omits it (its first chunk without a `finish_reason` key, not even `null`, was "
                        f"event {keyless[0]})" if keyless else
