@@ -47,6 +47,8 @@ class Accumulator:
         """Every block in start order, as the SDK's `content` list: a delta that names no open block goes where the
         SDK puts it, `content[index]` (a stopped block, or one counted from the end)."""
         self._started = False
+        self._streamed_inputs: dict[int, _OpenBlock] = {}
+        """The tool blocks whose input streams, by the `id()` of their `ToolCall` (kept by the assembly as long)."""
         self._on: dict[str, Callable[[int, dict], None]] = {
             "message_start": self._message_start,
             "content_block_start": self._block_start,
@@ -124,6 +126,7 @@ class Accumulator:
             opened.tool_call = ToolCall(_string(block.get("id")), _string(block.get("name")), opened.start_json, kind)
             if not complete:
                 opened.parts, opened.fragment_ends, opened.fragment_events = Fragments([]), array("q"), array("q")
+                self._streamed_inputs[id(opened.tool_call)] = opened
             self.output.tool_calls.append(opened.tool_call)
             self.assembly.saw_content(event_index)
         return opened
@@ -174,7 +177,7 @@ class Accumulator:
         `from_json` is built on) and raises `ValueError` at the first that no JSON starts with. None where it never
         does (the input parses, or was only cut short). A binary search over the fragments: a prefix that fails
         stays failed."""
-        block = next((block for block in self.content if block.tool_call is call), None)
+        block = self._streamed_inputs.get(id(call))
         if block is None or block.parts is None or not block.fragment_ends:
             return None
         text = "".join(block.parts.parts)

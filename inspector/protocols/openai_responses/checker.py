@@ -468,11 +468,7 @@ class Checker:
         failed = kind == "response.failed"
         self.items.close_open_items(index, f"`{kind}`", report=not failed)
         self.items.check_terminal_output(index, kind, response["output"], partial=failed)
-        if not any(output.text or output.tool_calls or output.reasoning or output.refusal
-                   for output in assembly.outputs.values()):
-            answer = _output_answer(response["output"])
-            if answer:  # NOTE: the stream's own events brought nothing readable: the answer is shown as it ended
-                assembly.details["response.output"] = answer
+        self._show_output(response["output"])
 
     def _salvage(self, index: int, kind: str, payload: dict[str, Any]) -> None:
         """What `view` and `diff` can still read from an event that failed the schema, which the rules take as of
@@ -510,12 +506,16 @@ class Checker:
         message = error.get("message") if type(error) is dict else None
         if type(message) is str and assembly.error is None:
             assembly.error = message
-        output = response.get("output")
-        if type(output) is list and not any(output.text or output.tool_calls or output.reasoning or output.refusal
-                                            for output in assembly.outputs.values()):
+        if type(response.get("output")) is list:
+            self._show_output(response["output"])
+
+    def _show_output(self, output: list[Any]) -> None:
+        """The terminal output's answer, for `view`, where the stream's own events brought nothing readable."""
+        if not any(each.text or each.tool_calls or each.reasoning or each.refusal
+                   for each in self.assembly.outputs.values()):
             answer = _output_answer(output)
             if answer:
-                assembly.details["response.output"] = answer
+                self.assembly.details["response.output"] = answer
 
     def _error(self, index: int, kind: str, ev: dict[str, Any]) -> None:
         """Both shapes: the schema's flat `{code, message, param}` and the wire's nested `{error: {...}}`; and a

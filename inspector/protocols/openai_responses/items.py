@@ -118,9 +118,9 @@ class OutputState:
         self.done_only: set[str] = set()
         """Ids of items that came only in their `output_item.done` (said there): judged as they came."""
         self.sdk_raised_at: int | None = None
+        """The first event the SDK's stream helper raises at, where one is known: it reads nothing after it."""
         self.sdk_output_broken = False
         """The first event's `response.output` is no list: the SDK's stream helper raises at the first item added."""
-        """The first event the SDK's stream helper raises at, where one is known: it reads nothing after it."""
         self.sdk_order: list[tuple[Any, Any]] = []
         """(id, type) of each item as the openai SDK's stream helper lists them: every `output_item.added`, in the
         order they came, whatever their `output_index` (it looks events up by `output_index` in this list)."""
