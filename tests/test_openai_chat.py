@@ -1382,3 +1382,20 @@ def test_a_chunk_without_finish_reason_and_object_is_one_schema_finding(end: str
     [message] = [f.message for f in check.close(end) if f.rule == "chat/schema"]
     assert message.startswith("chunk: `object` is required but missing; `choices[0].finish_reason` is required but "
                               "missing; ")
+
+
+def test_after_the_helper_raised_later_findings_say_what_the_wire_did() -> None:
+    """openai-gemini's tool calls carry no `index`: the SDK's stream helper raises `TypeError` at the first, so the
+    roles repeated and the finishes given twice after it are not "concatenated" or "kept" by it."""
+    call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    frames = edit_delta(1, tool_calls=[call])(load(TEXT))
+    frames = edit_delta(3, role="assistant")(frames)
+    last = max(position for position, (_, payload) in enumerate(frames)
+               if isinstance(payload, dict) and payload.get("choices") and payload["choices"][0].get("finish_reason"))
+    frames = edit(last - 1, lambda payload: payload["choices"][0].update(finish_reason="stop"))(frames)
+    assert sdk_stream_helper_error(frames) == "TypeError"
+    messages = {f.rule: f.message for f in check_bytes(serialise(frames), protocol="openai-chat").findings}
+    gone = "the openai SDK's stream helper raised `TypeError` at event 1"
+    assert gone in messages["chat/role-repeated"]
+    assert "clients that join the roles get" in messages["chat/role-repeated"]
+    assert gone in messages["chat/finish-reason-repeated"]

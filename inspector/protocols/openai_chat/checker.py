@@ -225,7 +225,8 @@ class Checker:
             findings.append(DONE_MISSING(end_index, f"the stream ended without a readable `data: [DONE]`{last}: "
                                                     f"{harm}"))
         # NOTE: a cut stream might have brought usage again: the cut is its one break; a usage-early said it too
-        if self._usage_dropped_at is not None and self._done_at is not None and self._first_time(USAGE_EARLY.id):
+        if (self._usage_dropped_at is not None and self._done_at is not None and self._first_time(USAGE_EARLY.id)
+                and self._choices.helper_gone(self._usage_dropped_at) is None):  # NOTE: it is about the helper alone
             findings.append(USAGE_DROPPED(self._usage_dropped_at, (
                 f"no `usage` on this chunk or any after it, after event {self._usage_last_at}'s: the openai SDK's "
                 "stream helper keeps the last chunk's `usage`, so its final completion has none (a client reading "
@@ -410,11 +411,12 @@ class Checker:
         """`moderation`: the chunk carries OpenAI's `moderation`, which comes after the usage chunk (observed): the
         stream helper then ends with no usage, OpenAI's own way, not the server's fault to report."""
         if has_choices and self._usage_at is not None and self._first_time(USAGE_EARLY.id):
+            helper = ("" if self._choices.helper_gone(index) else
+                      ", and the openai SDK's stream helper, which keeps the last chunk's usage, loses the usage "
+                      "unless this chunk or a later one carries it again")
             findings.append(USAGE_EARLY(index, f"a choice chunk after the usage chunk (event {self._usage_at}): "
                                                "expected usage after every finish chunk; clients that stop "
-                                               "reading at the usage chunk lose this one, and the openai SDK's "
-                                               "stream helper, which keeps the last chunk's usage, loses the "
-                                               "usage unless this chunk or a later one carries it again"))
+                                               f"reading at the usage chunk lose this one{helper}"))
         if type(usage) is not dict:
             if self._usage_last_at is not None and self._usage_dropped_at is None and not moderation:
                 self._usage_dropped_at = index

@@ -402,10 +402,12 @@ class ChoiceTracker:
                                              f"message still has role `{role}`, but a client that takes the role "
                                              "from the first chunk finds none"))
         elif self._first_time(ROLE_REPEATED.id, choice_index):
+            gone = self.helper_gone(index)
+            sdk = (f"clients that join the roles get `{role}{role}` ({gone})" if gone else
+                   "the openai SDK's stream helper concatenates the roles (e.g. `assistantassistant`)")
             findings.append(ROLE_REPEATED(index, f"choice `{choice_index}` repeats `delta.role` (`{role}`) after "
-                                                 f"event {state.role_at}: expected it once; the openai SDK's stream "
-                                                 "helper concatenates the roles (e.g. `assistantassistant`) "
-                                                 "(reported once per choice)"))
+                                                 f"event {state.role_at}: expected it once; {sdk} (reported once "
+                                                 "per choice)"))
 
     def _report_role_missing(self, choice_index: int, state: _ChoiceState, findings: list[Finding]) -> None:
         """Judged when the choice ends (its finish chunk, or the end of the stream): a role may come late."""
@@ -479,10 +481,12 @@ class ChoiceTracker:
         if state.finished_at is not None:
             if not self._first_time(FINISH_REPEATED.id, choice_index):
                 return
+            gone = self.helper_gone(index)
+            keeps = (f"clients that take the last get `{finish_reason}`, raw readers the first ({gone})" if gone else
+                     "the stream helper keeps the last, raw readers the first")
             findings.append(FINISH_REPEATED(index, f"choice `{choice_index}` gets a second `finish_reason` "
                                                    f"(`{finish_reason}`) after `{state.output.finish_reason}` at "
-                                                   f"event {state.finished_at}: expected exactly one; the stream "
-                                                   "helper keeps the last, raw readers the first"))
+                                                   f"event {state.finished_at}: expected exactly one; {keeps}"))
             return
         state.finished_at = index
         self._untouched.pop(choice_index, None)
@@ -596,7 +600,7 @@ class ChoiceTracker:
         state.output.tool_calls.append(call)
         return call
 
-    def _helper_gone(self, index: int) -> str | None:
+    def helper_gone(self, index: int) -> str | None:
         """Why the openai SDK's stream helper never sees this chunk, or None when it does."""
         if self.helper_raised_at is None or self.helper_raised_at > index:
             return None
@@ -631,7 +635,7 @@ class ChoiceTracker:
                                                                                          (where, "type")):
             return
         shown = "null" if kind is None else f"`{kind}`"
-        gone = self._helper_gone(index)
+        gone = self.helper_gone(index)
         sdk = (f"clients that take the last `type` get {shown} ({gone})" if gone else
                "the openai SDK's stream helper overwrites the call's `type` with it, and raises `AssertionError`, as "
                "the call had `type: function`" if held == "function" else
@@ -649,7 +653,7 @@ class ChoiceTracker:
         by list position, and which call it is is not said; once it raised (`_helper_gone`), what clients that join
         the fragments get is said, not what it does."""
         key = (where, label)
-        gone = self._helper_gone(index)
+        gone = self.helper_gone(index)
         if value != known:
             if self._first_time(TOOL_CHANGED.id, key):
                 joined = _shown(known * (self._repeats.pop(key, 0) + 1) + value)
