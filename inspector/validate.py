@@ -33,6 +33,8 @@ SSE_ERROR_BODY    = rule("sse/json-error-body", Severity.ERROR,
                          "the body is one JSON error object, not an event stream (an HTTP error without its status)")
 SSE_TOO_DEEP      = rule("sse/json-too-deep", Severity.ERROR,
                          "an event whose JSON nests too deeply to decode or check (Python clients give up too)")
+SSE_STRAY_DATA    = rule("sse/stray-data", Severity.ERROR,
+                         "a line outside SSE field syntax that carries data (bare JSON, a glued `data:`): dropped")
 # fmt: on
 
 _NOT_ENDED_BY_SERVER = frozenset({"client-disconnected", "error"})
@@ -232,10 +234,13 @@ class StreamCheck:
 
     def _out_of_band(self) -> list[Finding]:
         """Lines SSE parsers drop or read quietly, for a protocol whose clients do not (Gemini): lines outside SSE
-        field syntax, and comment, `retry:` and space-less `data:` lines."""
+        field syntax, and comment, `retry:` and space-less `data:` lines. For the others, whose SDKs parse SSE as the
+        spec does, the lines outside field syntax that carried data, which they drop."""
         judge = getattr(self.checker, "out_of_band", None)
         parser = self.parser
-        return judge(parser.stray, parser.unusual) if judge is not None and (parser.stray or parser.unusual) else []
+        if judge is not None:
+            return judge(parser.stray, parser.unusual) if parser.stray or parser.unusual else []
+        return _stray_data(parser.stray)
 
     def _event(self, event: Event) -> None:
         self.events += 1
@@ -382,6 +387,20 @@ def _json_object(text: str) -> dict[str, Any] | None:
     except (ValueError, RecursionError):
         return None
     return payload if isinstance(payload, dict) else None
+
+
+def _stray_data(lines: list[tuple[int, str]]) -> list[Finding]:
+    """One finding for the lines outside SSE field syntax that carried data: bare JSON, or a `data:` field glued
+    after other text on one line (uni-api 1.7.252 writes an image chunk bare, with the next event glued to it). The
+    spec ignores such a line, and so do the openai and anthropic SDKs' parsers: what it carried is lost."""
+    carrying = [(index, line) for index, line in lines if line.lstrip()[:1] in ("{", "[") or "data:" in line]
+    if not carrying:
+        return []
+    index, line = carrying[0]
+    glued = ", the `data:` field glued to it included," if "data:" in line else ""
+    return [SSE_STRAY_DATA(index, f"{len(carrying)} line(s) outside SSE field syntax carried data (the first: "
+                                  f"`{_excerpt(line, 80)}`): SSE parsers, the SDKs' among them, drop such a line "
+                                  f"whole{glued} so what it carried never reaches the app")]
 
 
 def error_body_json(body: bytes) -> dict[str, Any] | None:

@@ -404,3 +404,26 @@ def test_a_long_json_error_message_is_kept_to_a_length_and_its_cut_is_shown() ->
         check.close()
         [message] = [f.message for f in check.findings if f.rule == "sse/json-error-body"]
         assert message == f"the body is a JSON error, not an event stream: {shown}"
+
+
+@pytest.mark.parametrize(("line", "said"), [
+    ('{"created": 1, "data": [{"b64_json": "iVBO"}]}data: {"choices": []}', True),  # uni-api 1.7.252's image chunk
+    ('{"error": "bare"}', True),
+    ("OK", False),  # a field the spec ignores, carrying nothing
+])
+def test_a_line_outside_field_syntax_that_carried_data_is_said(line: str, said: bool) -> None:
+    """uni-api writes a Gemini image chunk as bare JSON with no line end, and the next event, the one with the
+    finish, glued to it: the SDKs' parsers drop the line whole, and nothing said where the image and the finish
+    went."""
+    frames = re.split(rb"\n\n", (CORPUS / "openai-chat/openai-python__text-plain.sse").read_bytes().strip())
+    body = b"\n\n".join([*frames[:3], line.encode() + b"\n", *frames[3:]]) + b"\n\n"
+    found = [(f.rule, f.index, f.message) for f in check_bytes(body, protocol="openai-chat").findings
+             if f.rule == "sse/stray-data"]
+    assert bool(found) == said
+    if said:
+        assert found[0][1] == 3 and "drop such a line whole" in found[0][2]
+        assert ("the `data:` field glued to it included" in found[0][2]) == ("data:" in line)
+    from openai._streaming import SSEDecoder
+
+    decoded = [sse.data for sse in SSEDecoder().iter_bytes(iter([body]))]
+    assert len(decoded) == len(frames)  # the SDK's parser dropped the line, and what was glued to it
