@@ -1399,3 +1399,24 @@ def test_after_the_helper_raised_later_findings_say_what_the_wire_did() -> None:
     assert gone in messages["chat/role-repeated"]
     assert "clients that join the roles get" in messages["chat/role-repeated"]
     assert gone in messages["chat/finish-reason-repeated"]
+
+
+def test_a_role_that_comes_after_the_finish_is_late_not_missing() -> None:
+    """uni-api 1.7.252 puts `finish_reason` on the first chunks and the role only on later ones: `chat/role-missing`
+    was judged at the first finish and said the SDK's message has no role, where its helper takes the later role
+    (tried)."""
+    frames = load(TEXT)
+    del frames[0][1]["choices"][0]["delta"]["role"]
+    frames = edit(0, lambda payload: payload["choices"][0].update(finish_reason="stop"))(frames)
+    frames = edit_delta(3, role="assistant")(frames)
+    rules = [rule for rule, _ in found(frames)]
+    assert "chat/role-missing" not in rules and "chat/role-late" in rules
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=serialise(frames), headers={"content-type": "text/event-stream"}))
+    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
+    with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}]) as stream:
+        assert stream.get_final_completion().choices[0].message.role == "assistant"
+    check = StreamCheck("openai-chat")  # a role that never came is said also where the client ended the recording
+    unrolled = edit_delta(3, role=None)(frames)
+    check.feed(serialise(unrolled[:6]))
+    assert "chat/role-missing" in [f.rule for f in check.close("client-disconnected")]

@@ -259,9 +259,10 @@ class Checker:
 
     def finish_cut(self) -> list[Finding]:
         """End of a stream the server did not get to finish (the client left): the schema findings held for the end
-        (`ChoiceTracker.hold_schema`) are still true of the chunks that came."""
+        (`ChoiceTracker.hold_schema`) and the roles of the choices that finished are still true of what came."""
         findings: list[Finding] = []
         self._choices.missing_finish_keys(findings, said=())
+        self._choices.finished_roles(findings)
         return findings
 
     def _after_end(self, index: int, kind: str, findings: list[Finding]) -> None:

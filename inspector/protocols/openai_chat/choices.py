@@ -219,6 +219,7 @@ class ChoiceTracker:
         # `chat/finish-reason-missing` (or left unsaid where an unreadable chunk may have been the finish)
         said = {choice_index for choice_index, state in self._choices.items()
                 if state.finished_at is None and (done or state.unknown_at is not None)}
+        self.finished_roles(findings)
         for choice_index in self.unfinished():  # NOTE: a choice that never appeared was a gap, said where it was
             state = self._choices[choice_index]
             # NOTE: a broken stream's unfinished choices are the break's, named by `chat/done-missing`: the app got
@@ -398,9 +399,9 @@ class ChoiceTracker:
             if state.unknown_at is not None:
                 return  # the unreadable chunk may have carried it first: late or repeated, nobody can tell
             findings.append(ROLE_LATE(index, f"choice `{choice_index}` got its role `{role}` at event {index}, not "
-                                             f"on its first chunk (event {state.opened_at}): the openai SDK's final "
-                                             f"message still has role `{role}`, but a client that takes the role "
-                                             "from the first chunk finds none"))
+                                             f"on its first chunk (event {state.opened_at}): the openai SDK's stream "
+                                             "helper takes it from here, but a client that takes the role from the "
+                                             "first chunk finds none"))
         elif self._first_time(ROLE_REPEATED.id, choice_index):
             gone = self.helper_gone(index)
             sdk = (f"clients that join the roles get `{role}{role}` ({gone})" if gone else
@@ -409,8 +410,15 @@ class ChoiceTracker:
                                                  f"event {state.role_at}: expected it once; {sdk} (reported once "
                                                  "per choice)"))
 
+    def finished_roles(self, findings: list[Finding]) -> None:
+        """The roles of the choices that finished, judged once the stream has ended: a role may come late, after
+        the finish even (uni-api 1.7.252 sends it from the chunk after the first finish on)."""
+        for choice_index, state in sorted(self._choices.items()):
+            if state.finished_at is not None:
+                self._report_role_missing(choice_index, state, findings)
+
     def _report_role_missing(self, choice_index: int, state: _ChoiceState, findings: list[Finding]) -> None:
-        """Judged when the choice ends (its finish chunk, or the end of the stream): a role may come late."""
+        """Judged at the end of the stream: a role may come late (`chat/role-late`)."""
         if (state.role_at is None and state.unknown_at is None and not state.gap
                 and self._first_time(ROLE_MISSING.id, choice_index)):
             findings.append(ROLE_MISSING(state.opened_at, f"choice `{choice_index}` never carried `delta.role` "
@@ -491,7 +499,6 @@ class ChoiceTracker:
         state.finished_at = index
         self._untouched.pop(choice_index, None)
         state.output.finish_reason = finish_reason
-        self._report_role_missing(choice_index, state, findings)
         if choice_index == 0:
             self.assembly.status = finish_reason
         expects_tools = TOOL_CALLS_EXPECTED_BY_FINISH.get(finish_reason)
