@@ -1420,3 +1420,22 @@ def test_a_role_that_comes_after_the_finish_is_late_not_missing() -> None:
     unrolled = edit_delta(3, role=None)(frames)
     check.feed(serialise(unrolled[:6]))
     assert "chat/role-missing" in [f.rule for f in check.close("client-disconnected")]
+
+
+def test_tool_arguments_completed_after_the_finish_are_judged_as_they_ended() -> None:
+    """uni-api 1.7.252 puts `finish_reason` on every chunk it converts, the first included, whose arguments are
+    `""`: `chat/tool-arguments-invalid-json` said the call finished empty, where the SDK's final completion holds
+    the whole arguments (tried). What came after the finish is `chat/choice-after-finish`'s."""
+    frames = edit(1, lambda payload: payload["choices"][0].update(finish_reason="tool_calls"))(load(TOOL))
+    rules = [rule for rule, _ in found(frames)]
+    assert "chat/tool-arguments-invalid-json" not in rules and "chat/choice-after-finish" in rules
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=serialise(frames), headers={"content-type": "text/event-stream"}))
+    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
+    with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}]) as stream:
+        arguments = stream.get_final_completion().choices[0].message.tool_calls[0].function.arguments
+    assert json.loads(arguments) == json.loads(check_bytes(serialise(frames)).assembly.tool_calls[0].arguments)
+    broken = edit_fragment(3, function={"arguments": "}{"})(frames)
+    [message] = [f.message for f in check_bytes(serialise(broken), protocol="openai-chat").findings
+                 if f.rule == "chat/tool-arguments-invalid-json"]
+    assert "ended, after fragments that came after its finish, with arguments" in message

@@ -208,6 +208,7 @@ class Checker:
         findings: list[Finding] = []
         if self._error_at is not None or not self._fed:
             self._choices.missing_finish_keys(findings, said=())
+            self._choices.judge_finished(findings)
             return findings  # an error said it, or nothing came (the SSE layer's `sse/no-events`)
         if self._done_at is None:
             last = (f" (event {end_index}, the last one, could not be read and may have been it)"
@@ -262,7 +263,7 @@ class Checker:
         (`ChoiceTracker.hold_schema`) and the roles of the choices that finished are still true of what came."""
         findings: list[Finding] = []
         self._choices.missing_finish_keys(findings, said=())
-        self._choices.finished_roles(findings)
+        self._choices.judge_finished(findings)
         return findings
 
     def _after_end(self, index: int, kind: str, findings: list[Finding]) -> None:

@@ -92,6 +92,10 @@ class _ChoiceState:
     output: Output
     opened_at: int
     finished_at: int | None = None
+    arguments_at: dict[int, int] | None = None
+    """Set at the finish whose tool-call arguments are to be judged (not a `length` cut, no unreadable fragment):
+    each call's arguments length then, by key. Judged once the stream has ended, with what came after the finish
+    too (`judge_finished`)."""
     role_at: int | None = None
     """Event of the first non-empty `delta.role`."""
     role: Any = None
@@ -219,7 +223,7 @@ class ChoiceTracker:
         # `chat/finish-reason-missing` (or left unsaid where an unreadable chunk may have been the finish)
         said = {choice_index for choice_index, state in self._choices.items()
                 if state.finished_at is None and (done or state.unknown_at is not None)}
-        self.finished_roles(findings)
+        self.judge_finished(findings)
         for choice_index in self.unfinished():  # NOTE: a choice that never appeared was a gap, said where it was
             state = self._choices[choice_index]
             # NOTE: a broken stream's unfinished choices are the break's, named by `chat/done-missing`: the app got
@@ -410,12 +414,16 @@ class ChoiceTracker:
                                                  f"event {state.role_at}: expected it once; {sdk} (reported once "
                                                  "per choice)"))
 
-    def finished_roles(self, findings: list[Finding]) -> None:
-        """The roles of the choices that finished, judged once the stream has ended: a role may come late, after
-        the finish even (uni-api 1.7.252 sends it from the chunk after the first finish on)."""
+    def judge_finished(self, findings: list[Finding]) -> None:
+        """The roles and tool-call arguments of the choices that finished, judged once the stream has ended, as the
+        SDK's final message holds them: uni-api 1.7.252 puts `finish_reason` on its first chunks, and sends the
+        role and the rest of the arguments after it (the findings said the role missing and the arguments empty,
+        where the helper's message has both; what came after the finish is `chat/choice-after-finish`'s)."""
         for choice_index, state in sorted(self._choices.items()):
             if state.finished_at is not None:
                 self._report_role_missing(choice_index, state, findings)
+                if state.arguments_at is not None:
+                    self._check_all_arguments(state.finished_at, choice_index, state, findings)
 
     def _report_role_missing(self, choice_index: int, state: _ChoiceState, findings: list[Finding]) -> None:
         """Judged at the end of the stream: a role may come late (`chat/role-late`)."""
@@ -513,7 +521,7 @@ class ChoiceTracker:
                                                    "`tool_calls`: clients that dispatch on `finish_reason` never "
                                                    "run them"))
         if finish_reason != ARGUMENTS_CUT_BY and state.unknown_at is None:  # NOTE: a fragment may be unreadable
-            self._check_all_arguments(index, choice_index, state, findings)
+            state.arguments_at = {key: len(call.arguments) for key, call in state.tools.items()}
 
     # -- tool calls ------------------------------------------------------------------------------------------
 
@@ -701,8 +709,8 @@ class ChoiceTracker:
 
     def _check_all_arguments(self, index: int, choice_index: int, state: _ChoiceState,
                              findings: list[Finding]) -> None:
-        """Each call's arguments at its choice's finish; the calls without `index` in one finding per choice (how
-        many there are is a reading of their ids: `_on_unindexed`)."""
+        """Each call's arguments as the stream ended, said at its choice's finish; the calls without `index` in one
+        finding per choice (how many there are is a reading of their ids: `_on_unindexed`)."""
         unindexed = []
         for key, call in state.tools.items():
             if key in state.unindexed_where:
@@ -710,8 +718,9 @@ class ChoiceTracker:
                 if problem is not None:
                     unindexed.append((state.unindexed_where[key], call, problem))
             else:
+                grew = state.arguments_at is not None and len(call.arguments) != state.arguments_at.get(key, 0)
                 self._check_arguments(index, f"choice `{choice_index}` tool call `{key}`", call,
-                                      arguments_problem(call.arguments), "", findings)
+                                      arguments_problem(call.arguments), "", findings, grew=grew)
         if unindexed:
             where, call, problem = unindexed[0]
             more = (f" (and {len(unindexed) - 1} more of its calls without `index`, reported here only)"
@@ -719,10 +728,13 @@ class ChoiceTracker:
             self._check_arguments(index, where, call, problem, more, findings)
 
     def _check_arguments(self, index: int, where: str, call: StreamedToolCall, problem: str | None, more: str,
-                         findings: list[Finding]) -> None:
+                         findings: list[Finding], *, grew: bool = False) -> None:
+        """`grew`: fragments came after the choice's finish (its arguments are judged as they ended)."""
         if problem is not None:
             name = f" (`{call.name}`)" if call.name else ""
-            findings.append(TOOL_ARGUMENTS_JSON(index, f"{where}{name} finished with arguments "
+            finished = ("ended, after fragments that came after its finish, with arguments" if grew else
+                        "finished with arguments")
+            findings.append(TOOL_ARGUMENTS_JSON(index, f"{where}{name} {finished} "
                                                        f"`{_excerpt(call.arguments)}`, {problem}{more}: "
                                                        f"{ARGUMENTS_HARM}"))
 
