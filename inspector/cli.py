@@ -149,7 +149,8 @@ def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool,
 
     Ids, timestamps, obfuscation padding and the way text was cut into deltas never count; status, the
     sequence of event types, text, tool calls (arguments as JSON) and findings do. Streams of two protocols (a
-    gateway's translation and its upstream) are compared by what they share: text, tool calls and timing.
+    gateway's translation and its upstream) are compared by what they share: the HTTP status, whether an error
+    came, whether the answer was cut at the token limit, refused or paused, text, tool calls and timing.
     Exit 0 when everything is the same, 1 when anything differs, 2 when a file cannot be read (the other pairs
     are still compared).
     """
@@ -165,6 +166,9 @@ def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool,
     for result in results:
         if not result.readable:
             click.echo(visible(f"sse-inspector: error: {result.differences[0].message}", one_line=True), err=True)
+    if usage and any(difference.aspect == "protocol" for result in results for difference in result.differences):
+        click.echo("sse-inspector: note: --usage compares streams of one protocol only: each protocol counts tokens "
+                   "its own way", err=True)
     table = all(path != "-" and Path(path).is_dir() for path in (old, new))
     for line in diff_report.FORMATS[output_format](results, table):
         click.echo(line)

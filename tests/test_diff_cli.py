@@ -69,7 +69,10 @@ def test_a_translation_is_held_to_its_upstream_across_protocols(run_cli, tmp_pat
     gemini = write(tmp_path / "gemini.sse", [gemini_chunk("Hello"), gemini_chunk(" there", "STOP")], "\r\n\r\n")
     lossy = write(tmp_path / "lossy.sse", [gemini_chunk("Hello"), gemini_chunk("", "STOP")], "\r\n\r\n")
     same = run_cli("diff", str(chat), str(gemini))
-    assert (same.code, same.out) == (1, 'protocol: "openai-chat" -> "gemini"\n')
+    assert (same.code, same.out, same.err) == (1, 'protocol: "openai-chat" -> "gemini"\n', "")
+    asked = run_cli("diff", "--usage", str(chat), str(gemini))  # ant2oai changes what usage counts: not unsaid
+    assert asked.err == ("sse-inspector: note: --usage compares streams of one protocol only: each protocol counts "
+                         "tokens its own way\n")
     lost = run_cli("diff", str(chat), str(lossy))
     assert lost.code == 1 and lost.out.splitlines()[1] == 'text: changed at char 5: "Hello there" -> "Hello"'
 

@@ -699,7 +699,8 @@ class Checker:
         if block.signatures == 0:
             found.append(R.THINKING_SIGNATURE_MISSING(index, f"thinking block {block_index} stops without a "
                                                              "`signature_delta`: expected one just before the stop; "
-                                                             "the API rejects this thinking when it is sent back"))
+                                                             "Anthropic's API rejects this thinking when it is "
+                                                             "sent back in the next turn"))
 
     def _tool_stop(self, index: int, block_index: int, block: _Block, found: list[Finding]) -> None:
         """A stopped tool block's input is judged at the end of the stream, as the SDK's message ends with it: the
