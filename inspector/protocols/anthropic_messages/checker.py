@@ -809,10 +809,12 @@ _FOLDED_AFTER_STOP = frozenset({"content_block_start", "content_block_delta", "m
 
 def _overlap_message(block_index: int, open_indices: list[int], named: int = 3) -> str:
     """Names the first `named` open blocks and counts the rest: a message of bounded length at any number."""
-    still = ", ".join(str(i) for i in islice(open_indices, named))
+    shown = [str(i) for i in islice(open_indices, named)]
     if len(open_indices) > named:
-        still += f" and {len(open_indices) - named} more"
-    return (f"block {block_index} starts while block {still} is still open: blocks are observed to come one after "
+        shown.append(f"{len(open_indices) - named} more")
+    still = (f"block {shown[0]} is" if len(open_indices) == 1 else
+             f"blocks {', '.join(shown[:-1])} and {shown[-1]} are")
+    return (f"block {block_index} starts while {still} still open: blocks are observed to come one after "
             "another, and a client that tracks only the current block mixes their deltas")
 
 
