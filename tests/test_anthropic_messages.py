@@ -531,7 +531,7 @@ def test_thousands_of_blocks_left_open_give_findings_of_bounded_length():
     assert overlaps[1].message.startswith("block 2 starts while blocks 0 and 1 are still open")  # claude-code-proxy
     assert overlaps[19].message.startswith("block 20 starts while blocks 0, 1, 2 and 17 more are still open")
     assert sum(finding.count for finding in overlaps) == count - 1
-    assert max(len(finding.message) for finding in findings) < 300
+    assert max(len(finding.message) for finding in findings) < 320  # NOTE: bounded whatever the count
 
 
 @pytest.mark.parametrize(("name", "says"), [

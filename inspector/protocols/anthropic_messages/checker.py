@@ -544,9 +544,9 @@ class Checker:
         if block_index != self._next_index:
             found.append(R.BLOCK_INDEX_NOT_SEQUENTIAL(index, f"expected block index {self._next_index}, got "
                                                              f"{block_index}: {self._sdk_places(block_index)}"))
-        others = [open_index for open_index in self._certain if open_index != block_index]
+        others = len(self._certain) - (block_index in self._certain)
         if others:  # NOTE: an index reused while open is `block-index-not-sequential`'s: said above, where it lands
-            found.append(R.BLOCK_OVERLAP(index, _overlap_message(block_index, others)))
+            found.append(R.BLOCK_OVERLAP(index, _overlap_message(block_index, self._certain, others)))
         block = _Block(block_type, self._accumulator.tool_call(block_index))
         if block_type in TOOL_BLOCKS:
             started = payload["content_block"]
@@ -807,13 +807,13 @@ _FOLDED_AFTER_STOP = frozenset({"content_block_start", "content_block_delta", "m
 """The events the SDK's stream helper applies to its message whenever they come."""
 
 
-def _overlap_message(block_index: int, open_indices: list[int], named: int = 3) -> str:
-    """Names the first `named` open blocks and counts the rest: a message of bounded length at any number."""
-    shown = [str(i) for i in islice(open_indices, named)]
-    if len(open_indices) > named:
-        shown.append(f"{len(open_indices) - named} more")
-    still = (f"block {shown[0]} is" if len(open_indices) == 1 else
-             f"blocks {', '.join(shown[:-1])} and {shown[-1]} are")
+def _overlap_message(block_index: int, open_indices: dict[int, _Block], count: int, named: int = 3) -> str:
+    """Names the first `named` of the `count` other open blocks and counts the rest: a message of bounded length,
+    made in bounded time, at any number."""
+    shown = [str(i) for i in islice((i for i in open_indices if i != block_index), named)]
+    if count > named:
+        shown.append(f"{count - named} more")
+    still = f"block {shown[0]} is" if count == 1 else f"blocks {', '.join(shown[:-1])} and {shown[-1]} are"
     return (f"block {block_index} starts while {still} still open: blocks are observed to come one after "
             "another, and a client that tracks only the current block mixes their deltas")
 
