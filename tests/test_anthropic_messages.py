@@ -532,6 +532,11 @@ def test_thousands_of_blocks_left_open_give_findings_of_bounded_length():
     assert overlaps[19].message.startswith("block 20 starts while blocks 0, 1, 2 and 17 more are still open")
     assert sum(finding.count for finding in overlaps) == count - 1
     assert max(len(finding.message) for finding in findings) < 320  # NOTE: bounded whatever the count
+    cut = body[:body.index(b"event: message_delta")]  # the end names what a cut left open: a few, and a count
+    [end] = [finding for finding in check_bytes(cut, protocol="anthropic-messages").findings
+             if finding.rule == "anthropic/terminal-missing"]
+    assert end.message.endswith("; `text` block 0, `text` block 1, `text` block 2 and 2997 more were open, and may be "
+                                "cut short")
 
 
 @pytest.mark.parametrize(("name", "says"), [

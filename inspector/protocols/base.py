@@ -64,13 +64,19 @@ def cut_or_done(done_at: int | None, end_index: int | None) -> str:
     return "it was cut"
 
 
+def listed(names: list[str], shown: int = 3) -> str:
+    """`a`, `a and b`, `a, b and c`, or `a, b, c and 7 more`: of bounded length whatever a hostile stream holds."""
+    if len(names) > shown + 1:
+        names = [*names[:shown], f"{len(names) - shown} more"]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+
+
 def left_open(named: list[str]) -> str:
     """What a cut stream left open, for its end's finding, which says the one break once (`; `text` block 0 was
     open, and may be cut short`); "" for nothing."""
     if not named:
         return ""
-    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + f" and {named[-1]}"
-    return f"; {listed} {'was' if len(named) == 1 else 'were'} open, and may be cut short"
+    return f"; {listed(named)} {'was' if len(named) == 1 else 'were'} open, and may be cut short"
 
 
 class _Unreadable:

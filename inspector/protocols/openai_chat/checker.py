@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from ...findings import Finding
 from ...sse import Event
-from ..base import DONE, UNREADABLE, Assembly, FirstTime, broken_connection, request_object
+from ..base import DONE, UNREADABLE, Assembly, FirstTime, broken_connection, listed, request_object
 from ..delta_shape import DeltaShape, Hole
 from ..token_limit import TokenLimit
 from .choices import ChoiceTracker
@@ -221,7 +221,7 @@ class Checker:
                     "answer from a truncated one")
             unfinished = [f"choice `{index}`" for index in self._choices.unfinished()]
             if unfinished:  # NOTE: one break: said here, not by a `chat/finish-reason-missing` each
-                harm += (f"; {' and '.join(unfinished)} never got {'its' if len(unfinished) == 1 else 'their'} "
+                harm += (f"; {listed(unfinished)} never got {'its' if len(unfinished) == 1 else 'their'} "
                          "`finish_reason`")
             findings.append(DONE_MISSING(end_index, f"the stream ended without a readable `data: [DONE]`{last}: "
                                                     f"{harm}"))
