@@ -1342,11 +1342,7 @@ def test_a_role_missing_from_a_broken_stream_is_the_breaks() -> None:
         "chat/done-missing"]
     assert ("chat/role-missing", 0) in found(frames[:5])  # ended without `[DONE]`, unbroken
     assert ("chat/role-missing", 0) in found(frames)
-    transport = httpx.MockTransport(lambda request: httpx.Response(
-        200, content=serialise(frames[:5]), headers={"content-type": "text/event-stream"}))
-    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
-    with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}]) as stream:
-        assert stream.get_final_completion().choices[0].message.role is None
+    assert _final_completion(serialise(frames[:5])).choices[0].message.role is None
 
 
 def test_azures_first_frame_without_its_filter_results_is_still_one_warning() -> None:
@@ -1359,11 +1355,7 @@ def test_azures_first_frame_without_its_filter_results_is_still_one_warning() ->
     check = check_bytes(serialise(frames), protocol="openai-chat")
     assert [(f.rule, f.index) for f in check.findings] == [("chat/prompt-filter-frame", 0)]
     assert check.assembly.model == load(TEXT)[0][1]["model"]
-    transport = httpx.MockTransport(lambda request: httpx.Response(
-        200, content=serialise(frames), headers={"content-type": "text/event-stream"}))
-    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
-    with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}]) as stream:
-        final = stream.get_final_completion()
+    final = _final_completion(serialise(frames))
     assert (final.model, final.choices[0].message.content) == (check.assembly.model, check.assembly.text)
     carrying = ["message", {**stripped[1], "usage": {"prompt_tokens": 1, "completion_tokens": 0, "total_tokens": 1}}]
     assert "chat/prompt-filter-frame" not in {f.rule for f in check_bytes(serialise([carrying, *load(TEXT)]),
@@ -1411,11 +1403,7 @@ def test_a_role_that_comes_after_the_finish_is_late_not_missing() -> None:
     frames = edit_delta(3, role="assistant")(frames)
     rules = [rule for rule, _ in found(frames)]
     assert "chat/role-missing" not in rules and "chat/role-late" in rules
-    transport = httpx.MockTransport(lambda request: httpx.Response(
-        200, content=serialise(frames), headers={"content-type": "text/event-stream"}))
-    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
-    with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}]) as stream:
-        assert stream.get_final_completion().choices[0].message.role == "assistant"
+    assert _final_completion(serialise(frames)).choices[0].message.role == "assistant"
     check = StreamCheck("openai-chat")  # a role that never came is said also where the client ended the recording
     unrolled = edit_delta(3, role=None)(frames)
     check.feed(serialise(unrolled[:6]))
@@ -1429,13 +1417,18 @@ def test_tool_arguments_completed_after_the_finish_are_judged_as_they_ended() ->
     frames = edit(1, lambda payload: payload["choices"][0].update(finish_reason="tool_calls"))(load(TOOL))
     rules = [rule for rule, _ in found(frames)]
     assert "chat/tool-arguments-invalid-json" not in rules and "chat/choice-after-finish" in rules
-    transport = httpx.MockTransport(lambda request: httpx.Response(
-        200, content=serialise(frames), headers={"content-type": "text/event-stream"}))
-    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
-    with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}]) as stream:
-        arguments = stream.get_final_completion().choices[0].message.tool_calls[0].function.arguments
+    arguments = _final_completion(serialise(frames)).choices[0].message.tool_calls[0].function.arguments
     assert json.loads(arguments) == json.loads(check_bytes(serialise(frames)).assembly.tool_calls[0].arguments)
     broken = edit_fragment(3, function={"arguments": "}{"})(frames)
     [message] = [f.message for f in check_bytes(serialise(broken), protocol="openai-chat").findings
                  if f.rule == "chat/tool-arguments-invalid-json"]
     assert "ended, after fragments that came after its finish, with arguments" in message
+
+
+def _final_completion(body: bytes) -> Any:
+    """The final completion of the openai SDK's `chat.completions.stream()` helper on this body."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=body, headers={"content-type": "text/event-stream"}))
+    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
+    with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}]) as stream:
+        return stream.get_final_completion()
