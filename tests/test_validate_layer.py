@@ -315,14 +315,15 @@ def test_a_recording_cut_by_the_client_or_the_recorder_says_only_that(body: byte
             if finding.rule.startswith("sse/")] == [("sse/not-ended-by-server", "warning")]
 
 
-def usage_recording(tmp_path: Path, body: object, stream: bytes, name: str) -> Path:
+def usage_recording(tmp_path: Path, body: object, stream: bytes, name: str, broke: bool = False) -> Path:
+    """`broke`: the server broke the connection after `stream` (else the body ended there)."""
     path = tmp_path / name
     writer = RecordingWriter(path, Header(
         request={"method": "POST", "url": "https://api.openai.com/v1/chat/completions", "headers": {}, "body": body},
         response={"status": 200, "headers": {"Content-Type": "text/event-stream"}},
     ))
     writer.chunk(0.2, stream)
-    writer.end(0.3, "complete")
+    writer.end(0.3, *(("upstream-closed", BROKE) if broke else ("complete",)))
     return path
 
 
@@ -336,12 +337,16 @@ WITHOUT_USAGE = TEXT_PLAIN.replace(TEXT_PLAIN.split(b"\n\n")[32] + b"\n\n", b"")
     (ASKS, TEXT_PLAIN, []),  # it came
     ({**ASKS, "stream_options": {"include_usage": False}}, WITHOUT_USAGE, []),
     (None, WITHOUT_USAGE, []),  # no body kept: nothing is known of what was asked
-    (ASKS, WITHOUT_USAGE.replace(b"data: [DONE]\n\n", b""), [("chat/done-missing", 31)]),  # cut: that is the break
-], ids=["text", "object", "sent", "not-asked", "no-body", "cut"])
+    (ASKS, WITHOUT_USAGE.replace(b"data: [DONE]\n\n", b""), [("chat/done-missing", 31)]),  # broken: the break's
+    (ASKS, WITHOUT_USAGE.replace(b"data: [DONE]\n\n", b""),  # ended without `[DONE]`: over all the same
+     [("chat/done-missing", 31), ("chat/usage-not-sent", 31)]),
+], ids=["text", "object", "sent", "not-asked", "no-body", "broken", "ended"])
 def test_usage_asked_for_and_never_sent_is_said_from_the_recorded_request(tmp_path: Path, body, stream,
                                                                           expected) -> None:
-    """Found on llama-cpp-python's server, which ignores `stream_options.include_usage`: only `probe` said so."""
-    source = open_source(str(usage_recording(tmp_path, body, stream, "u.jsonl")))
+    """Found on llama-cpp-python's server, which ignores `stream_options.include_usage`: only `probe` said so; and
+    on Guardrails' server 0.4.4, which ends its bodies cleanly without `[DONE]`: nothing said it."""
+    broke = expected == [("chat/done-missing", 31)]
+    source = open_source(str(usage_recording(tmp_path, body, stream, "u.jsonl", broke)))
     check = source.validate()
     assert [pair for pair in rules(check) if pair[0] in ("chat/usage-not-sent", "chat/done-missing")] == expected
 

@@ -232,12 +232,15 @@ class Checker:
                 f"no `usage` on this chunk or any after it, after event {self._usage_last_at}'s: the openai SDK's "
                 "stream helper keeps the last chunk's `usage`, so its final completion has none (a client reading "
                 "the chunks itself still finds it)")))
-        if (self._usage_last_at is None and self._done_at is not None and self._unreadable_at is None
-                and _asks_for_usage(self.request_body)):
-            findings.append(USAGE_NOT_SENT(self._done_at, (
-                "the request asked for usage (`stream_options.include_usage: true`), but no chunk carried `usage` "
-                "before `[DONE]`: the server ignored the option, and a client that counts tokens or cost from the "
-                "stream has nothing to count")))
+        # NOTE: a body that ended without `[DONE]` but unbroken is over too (Guardrails' server ends so); where the
+        # server broke the connection, the usage chunk may have been on its way: the break is said
+        if (self._usage_last_at is None and (self._done_at is not None or self.connection_broke is None)
+                and self._unreadable_at is None and _asks_for_usage(self.request_body)):
+            ended = "before `[DONE]`" if self._done_at is not None else "before the body ended (without `[DONE]`)"
+            findings.append(USAGE_NOT_SENT(self._done_at if self._done_at is not None else end_index, (
+                f"the request asked for usage (`stream_options.include_usage: true`), but no chunk carried `usage` "
+                f"{ended}: the server ignored the option, and a client that counts tokens or cost from the stream "
+                "has nothing to count")))
         if self._usage_on_choices_at is not None and self._usage_at is None and self._unreadable_at is None:
             ended = ("before `[DONE]`" if self._done_at is not None else
                      "before the stream ended (without `[DONE]`: one may have been on its way)")
