@@ -205,6 +205,7 @@ class StreamCheck:
             self._report(*self._out_of_band())
             missing = self.checker.end_missing if lost_end else None  # said once: the lost end, by the SSE layer
             self.checker.connection_broke = broken_by
+            self.checker.ended_inside_event = pending is not None
             self._report(*(finding for finding in self.checker.finish(self.last_index) if finding.rule != missing))
             if self.request_body is not None and (over := self.checker.token_limit.judge(
                     self.request_body, self.assembly.usage)) is not None:

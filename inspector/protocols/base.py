@@ -325,6 +325,10 @@ class Checker(Protocol):
     connection_broke: str | None
     """Set before `finish` when the recording says the server broke the connection mid-body: its message."""
 
+    ended_inside_event: bool
+    """Set before `finish`: the body ended inside an event, which no conformant client dispatches (what it carried,
+    the SSE layer's `sse/unterminated-event` says, is lost)."""
+
     @staticmethod
     def ends_stream(payload: Any) -> bool:
         """Whether an event of this payload is the protocol's end: an unterminated last one that is, lost to every

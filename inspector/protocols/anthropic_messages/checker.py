@@ -120,6 +120,7 @@ class Checker:
 
     def __init__(self) -> None:
         self.connection_broke: str | None = None
+        self.ended_inside_event = False
         self.assembly = Assembly(self.name)
         self._accumulator = Accumulator(self.assembly)
         self._events = 0

@@ -113,6 +113,7 @@ class Checker:
 
     def __init__(self) -> None:
         self.connection_broke: str | None = None
+        self.ended_inside_event = False
         self.assembly = Assembly(self.name)
         self._first_time = FirstTime()
         self._choices = ChoiceTracker(self.assembly, self._first_time)
@@ -232,10 +233,12 @@ class Checker:
                 f"no `usage` on this chunk or any after it, after event {self._usage_last_at}'s: the openai SDK's "
                 "stream helper keeps the last chunk's `usage`, so its final completion has none (a client reading "
                 "the chunks itself still finds it)")))
-        # NOTE: a body that ended without `[DONE]` but unbroken is over too (Guardrails' server ends so); where the
-        # server broke the connection, the usage chunk may have been on its way: the break is said
-        if (self._usage_last_at is None and (self._done_at is not None or self.connection_broke is None)
-                and self._unreadable_at is None and _asks_for_usage(self.request_body)):
+        # NOTE: a body that ended without `[DONE]` but whole is over too (Guardrails' server ends so); where the
+        # server broke the connection, or the body ended inside an event (LitServe's lost error), the usage chunk
+        # may have been on its way, or in it: the break is said
+        over = self._done_at is not None or (self.connection_broke is None and not self.ended_inside_event)
+        if (self._usage_last_at is None and over and self._unreadable_at is None
+                and _asks_for_usage(self.request_body)):
             ended = "before `[DONE]`" if self._done_at is not None else "before the body ended (without `[DONE]`)"
             findings.append(USAGE_NOT_SENT(self._done_at if self._done_at is not None else end_index, (
                 f"the request asked for usage (`stream_options.include_usage: true`), but no chunk carried `usage` "

@@ -123,6 +123,7 @@ class Checker:
 
     def __init__(self) -> None:
         self.connection_broke: str | None = None
+        self.ended_inside_event = False
         self.assembly = Assembly(self.name)
         self.items = OutputState(self.assembly)
         self.found: list[Finding] = []
