@@ -27,6 +27,7 @@ from ..base import (
     broken_connection,
     cut_or_done,
     left_open,
+    listed,
 )
 from ..delta_shape import DeltaShape, Hole
 from ..schema import json_type
@@ -814,7 +815,7 @@ def _overlap_message(block_index: int, open_indices: dict[int, _Block], count: i
     shown = [str(i) for i in islice((i for i in open_indices if i != block_index), named)]
     if count > named:
         shown.append(f"{count - named} more")
-    still = f"block {shown[0]} is" if count == 1 else f"blocks {', '.join(shown[:-1])} and {shown[-1]} are"
+    still = f"block {shown[0]} is" if count == 1 else f"blocks {listed(shown)} are"
     return (f"block {block_index} starts while {still} still open: blocks are observed to come one after "
             "another, and a client that tracks only the current block mixes their deltas")
 

@@ -18,7 +18,7 @@ from typing import Any, get_args
 import pydantic_core
 
 from ...findings import Finding
-from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Fragments, Output, ToolCall, arguments_problem
+from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Fragments, Output, ToolCall, arguments_problem, listed
 from ..schema import excerpt
 from .models import SCHEMA_HARM, Role
 from .rules import (
@@ -329,12 +329,22 @@ class ChoiceTracker:
                 if type(fragment) is not dict:
                     continue
                 tool_index = fragment.get("index")
+                function = fragment.get("function")
+                if type(function) is not dict:
+                    function = {}
                 if tool_index is None:  # NOTE: Mistral and openai-gemini omit `index` (a schema error)
                     if self.helper_raised_at is None:
                         self.helper_raised_at = index
-                    self._on_unindexed(index, choice_index, state, fragment, findings)
+                    call = self._on_unindexed(index, choice_index, state, fragment, function, findings)
                 elif type(tool_index) is int:
-                    self._on_tool_fragment(index, choice_index, state, tool_index, fragment, findings)
+                    call = self._on_tool_fragment(index, choice_index, state, tool_index, fragment, function,
+                                                  findings)
+                else:
+                    continue
+                self.assembly.saw_content(index)
+                arguments = function.get("arguments")
+                if type(arguments) is str and arguments:
+                    call.append(arguments)
         function_call = delta.get("function_call")
         if type(function_call) is dict and function_call:
             self._on_function_call(index, choice_index, state, function_call, findings)
@@ -526,24 +536,18 @@ class ChoiceTracker:
     # -- tool calls ------------------------------------------------------------------------------------------
 
     def _on_tool_fragment(self, index: int, choice_index: int, state: _ChoiceState, tool_index: int,
-                          fragment: dict[str, Any], findings: list[Finding]) -> None:
-        """One fragment of `delta.tool_calls` with an integer `index`, `tool_index`."""
-        function = fragment.get("function")
-        if type(function) is not dict:
-            function = {}
-        self.assembly.saw_content(index)
+                          fragment: dict[str, Any], function: dict[str, Any],
+                          findings: list[Finding]) -> StreamedToolCall:
+        """The call a fragment of `delta.tool_calls` with an integer `index`, `tool_index`, goes to."""
         call = state.tools.get(tool_index)
         if call is None:
-            call = self._open_tool_call(index, choice_index, state, tool_index, fragment, function, findings)
-        else:
-            self._check_tool_fragment(index, f"choice `{choice_index}` tool call `{tool_index}`", call, fragment,
-                                      function, not (state.gap or state.misfiled), findings)
-        arguments = function.get("arguments")
-        if type(arguments) is str and arguments:
-            call.append(arguments)
+            return self._open_tool_call(index, choice_index, state, tool_index, fragment, function, findings)
+        self._check_tool_fragment(index, f"choice `{choice_index}` tool call `{tool_index}`", call, fragment,
+                                  function, not (state.gap or state.misfiled), findings)
+        return call
 
     def _on_unindexed(self, index: int, choice_index: int, state: _ChoiceState, fragment: dict[str, Any],
-                      findings: list[Finding]) -> None:
+                      function: dict[str, Any], findings: list[Finding]) -> StreamedToolCall:
         """A tool-call fragment without `index` (or a null one), which `chat/schema` reports. The openai SDK's stream
         helper raises `TypeError` on it; a client reading the chunks has only the `id` to file it by, and OpenAI
         sends a call's `id` on its first fragment only. So a fragment with an `id` not seen yet starts a new call,
@@ -551,10 +555,6 @@ class ChoiceTracker:
         join every call into one: that is the missing `index`, not a changed id or name. openai-gemini sends each
         Gemini function-call part as an entry of its own with a fresh id: read as one call, its `read_theme` and
         `read_screen` were said to be one call whose id and name change.)"""
-        function = fragment.get("function")
-        if type(function) is not dict:
-            function = {}
-        self.assembly.saw_content(index)
         call_id = fragment.get("id")
         call_id = call_id if type(call_id) is str and call_id else None
         key = state.unindexed.get(call_id) if call_id is not None else state.last_unindexed
@@ -569,9 +569,7 @@ class ChoiceTracker:
             self._check_tool_fragment(index, state.unindexed_where[key], call, fragment, function, False, findings,
                                       keyed_by_id=True)
         state.last_unindexed = key
-        arguments = function.get("arguments")
-        if type(arguments) is str and arguments:
-            call.append(arguments)
+        return call
 
     def _open_tool_call(self, index: int, choice_index: int, state: _ChoiceState, tool_index: int,
                         fragment: dict[str, Any], function: dict[str, Any],
@@ -603,7 +601,7 @@ class ChoiceTracker:
                                            ("`function.name`", type(name) is str and bool(name))) if not ok]
         if missing and not unseen and (unindexed is None
                                        or self._first_time(TOOL_START_INCOMPLETE.id, ("unindexed", unindexed))):
-            lacks = " and ".join(filter(None, (", ".join(missing[:-1]), missing[-1])))
+            lacks = listed(missing)
             once = " (reported once per choice for calls without `index`)" if unindexed is not None else ""
             findings.append(TOOL_START_INCOMPLETE(index, f"{where}: the first fragment lacks {lacks}; "
                                                          "expected `id`, `type: \"function\"` and `function.name` "
