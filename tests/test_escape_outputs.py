@@ -200,3 +200,18 @@ def test_serve_logs_a_hostile_request_path_visibly(hostile: Path) -> None:
     logged = next(line for line in lines if "POST /v1/" in line)
     assert_shown_not_obeyed(logged.rstrip("\n"))
     assert "POST /v1/␛]0;pwned␇␛[2J -> hostile.jsonl (200)" in logged
+
+
+def test_view_prints_brackets_and_colons_from_the_wire_as_they_are(run_cli, tmp_path: Path) -> None:
+    """rich reads `[...]` in a plain string as markup and drops it, and `:smile:` as an emoji: the text, the tool
+    table and a finding that quotes a schema error (`errors: [missing properties: ...]`) must show them as sent."""
+    wire = "[bold]x[/bold] [link=http://evil.example]y[/link] :smile:"
+    call = {"index": 0, "id": "c[1]", "type": "function", "function": {"name": "[red]get", "arguments": "{}"}}
+    body = b"".join([_chunk({"role": "assistant", "content": wire}), _chunk({"tool_calls": [call]}),
+                     _chunk({}, "tool_calls"), b"data: [DONE]\n\n"])
+    out = run_cli("view", str(_record(tmp_path / "brackets.jsonl", body))).out
+    assert wire in out and "[red]get" in out and "c[1]" in out, out
+    corpus = Path(__file__).parent / "fixtures" / "corpus" / "openai-chat"
+    out = run_cli("view", str(corpus / "pydantic-ai__compat-groq-error-event-midstream.sse")).out
+    table = out[out.index("findings"):]
+    assert "errors: [missing properties: 'name'," in table, table

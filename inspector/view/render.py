@@ -56,8 +56,11 @@ _SEVERITY_STYLE = {Severity.ERROR: "inspector.error", Severity.WARNING: "inspect
 
 def make_console(file: IO[str] | None = None, *, width: int | None = None, record: bool = False,
                  color_system: str | None = "auto") -> Console:
-    """A console that knows the viewer's theme and shows control characters from the wire as escapes."""
-    return guard(Console(file=file, width=width, record=record, color_system=color_system, theme=THEME))
+    """A console that knows the viewer's theme and shows control characters from the wire as escapes. Plain strings
+    are printed as they are: rich would read `[...]` in one as markup and drop it, and `:name:` as an emoji code
+    (a schema error's `[missing properties: 'name']` vanished from the findings table)."""
+    return guard(Console(file=file, width=width, record=record, color_system=color_system, theme=THEME,
+                         markup=False, emoji=False))
 
 
 def seconds(value: float | None) -> str:
