@@ -14,7 +14,7 @@ from pydantic_core import from_json
 
 from .findings import Finding, RuleCap, Severity, rule
 from .protocols import GENERIC, checker_for, detect
-from .protocols.base import DONE, UNREADABLE, Assembly, Checker, broken_connection
+from .protocols.base import DONE, UNREADABLE, Assembly, Checker, break_shown, broken_connection
 from .protocols.delta_shape import DeltaShape
 from .sse import Event, SSEParser
 from .timing import STALL_SECONDS
@@ -35,6 +35,9 @@ SSE_TOO_DEEP      = rule("sse/json-too-deep", Severity.ERROR,
                          "an event whose JSON nests too deeply to decode or check (Python clients give up too)")
 SSE_STRAY_DATA    = rule("sse/stray-data", Severity.ERROR,
                          "a line outside SSE field syntax that carries data (bare JSON, a glued `data:`): dropped")
+SSE_BROKEN_AFTER_END = rule("sse/broken-after-end", Severity.ERROR,
+                            "the server broke the connection after the stream's end: a client reading the body to "
+                            "its end raises")
 # fmt: on
 
 _NOT_ENDED_BY_SERVER = frozenset({"client-disconnected", "error"})
@@ -204,12 +207,17 @@ class StreamCheck:
         elif self.checker is not None:
             self._report(*self._out_of_band())
             missing = self.checker.end_missing if lost_end else None  # said once: the lost end, by the SSE layer
-            self.checker.connection_broke = broken_by
+            ended = self.assembly.ended  # then a break came after the protocol's end: said here, not a cut
+            self.checker.connection_broke = None if ended else broken_by
             self.checker.ended_inside_event = pending is not None
             self._report(*(finding for finding in self.checker.finish(self.last_index) if finding.rule != missing))
             if self.request_body is not None and (over := self.checker.token_limit.judge(
                     self.request_body, self.assembly.usage)) is not None:
                 self._report(over)
+            if broken_by and ended:
+                self._report(SSE_BROKEN_AFTER_END(None, f"the server broke the connection ({break_shown(broken_by)}) "
+                                                        f"after the stream's last event (event {self.last_index}) "
+                                                        f"came: {self.checker.broken_after_end}"))
         self.findings.extend(self._cap.unlisted())
         # in event order, findings about the stream as a whole last (the sort is stable)
         self.findings.sort(key=lambda finding: (finding.index is None, finding.index or 0))

@@ -6,7 +6,8 @@ corpus file named in `X-Corpus`, one event per HTTP chunk. Request headers steer
 - `X-Delay-Ms`: a pause before each event (many streams at once).
 - `X-Lockstep: <id>`: send one event, then wait until the test calls `upstream.ack(id)`: a proxy that
   buffered would deadlock, so a passing test proves each event reached the client before the next was sent.
-- `X-Cut-After: N`: send N events and half of the next one, then drop the connection (an upstream that dies).
+- `X-Cut-After: N`: send N events and half of the next one, then drop the connection (an upstream that dies);
+  N of all the events: drop it after the last one, without the chunked body's closing chunk.
 - `X-Encoding: gzip|deflate|br|zstd`: compress the body, flushing after each event.
 - `X-Status: 401`: answer with a JSON error body instead of a stream.
 - `X-Repeat: N`: send the events between the first and the last three N times (a long stream; `stream_events`).
@@ -196,6 +197,10 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
                         upstream.gate(lockstep).get(timeout=WAIT)
                 if "X-Soak-Id" in self.headers:
                     upstream.last_event_at[self.headers["X-Soak-Id"]] = time.monotonic()
+                if cut is not None and cut >= len(events):
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError, queue.Empty):

@@ -290,6 +290,22 @@ def test_upstream_that_dies_mid_stream_is_recorded_as_cut_and_fails(proxy):
     assert "cut after 3 events (upstream-closed)" in line and "FAIL" in line
 
 
+def test_upstream_that_breaks_the_connection_after_the_last_event_is_recorded_as_broken(proxy):
+    """Found through lm-proxy: an upstream that dropped its connection after `message_stop`, without the chunked
+    body's last chunk, was recorded `complete` and validated clean, while the anthropic SDK behind the proxy raised."""
+    headers = {"X-Corpus": ANTHROPIC, "X-Cut-After": str(len(corpus_events(ANTHROPIC)))}
+    client = anthropic.Anthropic(base_url=proxy.url, api_key=SECRET, max_retries=0, default_headers=headers)
+    with pytest.raises(httpx.RemoteProtocolError), client.messages.stream(
+            model="m", max_tokens=1000, messages=[{"role": "user", "content": "hi"}]) as stream:
+        stream.get_final_message()
+    [line] = proxy.results(1)
+    source = open_source(str(recording_of(line)))
+    check = source.validate()
+    assert (source.end.reason, check.events, check.assembly.ended) == ("upstream-closed", 12, True)
+    assert [finding.rule for finding in check.findings] == ["sse/broken-after-end"]
+    assert "  12 events  " in line and "FAIL 1 error  sse/broken-after-end: the server broke" in line, line
+
+
 def test_client_abort_is_recorded_as_such(upstream, proxy):
     key = f"lockstep-{next(_keys)}"
     headers = {"X-Corpus": CHAT, "X-Lockstep": key}

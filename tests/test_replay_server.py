@@ -208,6 +208,62 @@ def test_a_recording_whose_upstream_broke_the_connection_is_replayed_breaking_it
     assert ("ends by breaking the connection, as recorded" in line) == (failure is not None)
 
 
+def _final_chat(url: str) -> None:
+    with openai.OpenAI(base_url=f"{url}/v1", api_key="t", max_retries=0).chat.completions.stream(
+            model="m", messages=[{"role": "user", "content": "hi"}]) as stream:
+        stream.get_final_completion()
+
+
+def _final_response(url: str) -> None:
+    with openai.OpenAI(base_url=f"{url}/v1", api_key="t", max_retries=0).responses.stream(
+            model="m", input="hi") as stream:
+        stream.get_final_response()
+
+
+def _final_message(url: str) -> None:
+    with anthropic.Anthropic(base_url=url, api_key="t", max_retries=0).messages.stream(
+            model="m", max_tokens=1000, messages=[{"role": "user", "content": "hi"}]) as stream:
+        stream.get_final_message()
+
+
+def _gemini_chunks(url: str) -> None:
+    from google import genai
+
+    client = genai.Client(api_key="t", http_options=genai.types.HttpOptions(base_url=url))
+    for _ in client.models.generate_content_stream(model="g", contents="hi"):
+        pass
+
+
+@pytest.mark.parametrize(("corpus", "path", "read", "raises"), [
+    ("openai-chat/openai-python__text-plain.sse", "/v1/chat/completions", _final_chat, False),
+    ("openai-responses/vercel-ai__text-minimal.sse", "/v1/responses", _final_response, True),
+    ("anthropic-messages/vercel-ai__text.sse", "/v1/messages", _final_message, True),
+    ("gemini-generate-content/pydantic-ai__text-multichunk.sse",
+     "/v1beta/models/g:streamGenerateContent?alt=sse", _gemini_chunks, True),
+], ids=["chat", "responses", "anthropic", "gemini"])
+def test_a_connection_broken_after_the_last_event_is_said_once_as_each_sdk_meets_it(
+        tmp_path: Path, corpus: str, path: str, read: Callable[[str], None], raises: bool) -> None:
+    """`sse/broken-after-end`: the anthropic SDK, google-genai and the openai SDK on Responses read on to the body's
+    end and raise; the openai SDK on Chat stops at `[DONE]` and does not notice (lm-proxy's upstreams showed it)."""
+    writer = RecordingWriter(tmp_path / "broken.jsonl", Header(
+        request={"method": "POST", "url": f"http://127.0.0.1{path}", "headers": {}},
+        response={"status": 200, "headers": {"content-type": "text/event-stream"}}))
+    writer.chunk(0.01, (CORPUS / corpus).read_bytes())
+    writer.end(0.02, "upstream-closed", "peer closed connection without sending complete message body")
+    writer.close()
+    findings = open_source(str(writer.path)).validate().findings
+    [broken] = [finding for finding in findings if finding.rule == "sse/broken-after-end"]
+    assert broken.index is None and not [finding for finding in findings if finding.severity == "error"
+                                         and finding is not broken], findings
+    assert ("does not notice" in broken.message) == (not raises), broken.message
+    with _serve(writer.path) as server:
+        if raises:
+            with pytest.raises(httpx.RemoteProtocolError):
+                read(server.url)
+        else:
+            read(server.url)
+
+
 def test_stall_at_holds_back_the_event_and_everything_after_it() -> None:
     """The client's read timeout (1 s) is far shorter than the stall (30 s) and far longer than the pacing."""
     path = CORPUS / "openai-chat/openai-python__text-plain.sse"

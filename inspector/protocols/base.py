@@ -48,11 +48,15 @@ def request_object(body: Any, worth_parsing: Callable[[str], bool]) -> dict[str,
     return body if isinstance(body, dict) else None
 
 
+def break_shown(message: str) -> str:
+    """A broken connection's message (the recording's end line has it), of bounded length."""
+    return message if len(message) <= 80 else message[:79] + "…"
+
+
 def broken_connection(message: str) -> str:
     """How a stream ended whose connection the server broke in the middle of the body (the recording's end line
     says so): the client was told, by its HTTP library, so it knows the answer is cut."""
-    shown = message if len(message) <= 80 else message[:79] + "…"
-    return (f"the server broke the connection ({shown}), so the client's HTTP library raises (httpx: "
+    return (f"the server broke the connection ({break_shown(message)}), so the client's HTTP library raises (httpx: "
             "`RemoteProtocolError`) and the client knows the answer is cut")
 
 
@@ -317,6 +321,10 @@ class Checker(Protocol):
 
     end_missing: ClassVar[str]
     """The rule of a stream that ends without the protocol's end (its terminal event, `[DONE]`, a finish)."""
+
+    broken_after_end: ClassVar[str]
+    """What the protocol's official SDK does when the server breaks the connection after the stream's end (the
+    body's last HTTP chunk never came): `sse/broken-after-end` says it."""
 
     token_limit: ClassVar[TokenLimit]
     """Where the request caps the answer's tokens and the usage counts them: judged at the end, against the

@@ -51,6 +51,8 @@ class StreamResult(Tally):
     findings: tuple[Finding, ...]
     model: str | None = None
     """The model the stream named."""
+    whole: bool = False
+    """The protocol's last event came (a connection broken after it is a break, not a cut)."""
 
     @property
     def failed(self) -> bool:
@@ -61,7 +63,7 @@ class StreamResult(Tally):
         clock = time.strftime("%H:%M:%S", time.localtime(self.started))
         status = "---" if self.status is None else str(self.status)
         cut = f"cut after {self.events} events ({self.reason})"
-        count = f"{self.events} events" if self.reason == "complete" else cut
+        count = f"{self.events} events" if self.reason == "complete" or self.whole else cut
         parts = [clock, f"{self.method} {self.url_path}", self.protocol, status, count]
         if self.ttft is not None:
             parts.append(f"TTFT {self.ttft * 1000:.0f} ms")
@@ -125,6 +127,7 @@ def judge(finished: Finished) -> StreamResult:
         path=finished.path, started=finished.started, method=summary["method"], url_path=summary["path"],
         protocol=check.protocol or "generic", status=status, events=check.events, ttft=clock.ttft,
         reason=reason, error=error, findings=tuple(findings), model=check.assembly.model,
+        whole=check.assembly.ended,
     )
 
 
@@ -159,8 +162,8 @@ def end_reason(
     """
     if failure is not None:
         return "error", failure
-    if terminal_seen:
-        return "complete", None
+    if terminal_seen:  # a body broken after it is a break all the same: clients that read to the end raise
+        return ("upstream-closed", ending.error) if ending.kind == "upstream" else ("complete", None)
     if ending.kind == "response":
         if expects_terminal:
             return "upstream-closed", ENDED_BEFORE_TERMINAL

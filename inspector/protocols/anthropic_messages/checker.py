@@ -112,6 +112,9 @@ class Checker:
 
     name: ClassVar[str] = "anthropic-messages"
     end_missing: ClassVar[str] = R.TERMINAL_MISSING.id
+    broken_after_end: ClassVar[str] = ("the anthropic SDK reads on to the body's end, so its stream raises "
+                                       "`httpx.RemoteProtocolError` after the last event, and `get_final_message()` "
+                                       "never returns the message that came whole")
     token_limit: ClassVar[TokenLimit] = TokenLimit(R.USAGE_OVER_LIMIT, ("max_tokens",), "output_tokens",
                                                    may_count_more=_server_loop)
 

@@ -69,6 +69,8 @@ class Checker:
 
     name: ClassVar[str] = "gemini"
     end_missing: ClassVar[str] = R.FINISH_MISSING.id
+    broken_after_end: ClassVar[str] = ("google-genai reads on to the body's end, so `generate_content_stream` "
+                                       "raises `httpx.RemoteProtocolError` after it yielded the last chunk")
     token_limit: ClassVar[TokenLimit] = TokenLimit(
         R.USAGE_OVER_LIMIT, ("generationConfig.maxOutputTokens", "generation_config.max_output_tokens"),
         "candidatesTokenCount", several=("generationConfig.candidateCount", "generation_config.candidate_count"),

@@ -103,6 +103,9 @@ class Checker:
 
     name: ClassVar[str] = "openai-chat"
     end_missing: ClassVar[str] = DONE_MISSING.id
+    broken_after_end: ClassVar[str] = ("the openai SDK stops reading at the stream's end and does not notice, but a "
+                                       "client that reads the body to its end (httpx's `iter_lines`, a browser's "
+                                       "`fetch`) raises there")
     token_limit: ClassVar[TokenLimit] = TokenLimit(USAGE_OVER_LIMIT, ("max_completion_tokens", "max_tokens"),
                                                    "completion_tokens", several=("n",),
                                                    may_count_more=_predicted)

@@ -113,6 +113,9 @@ class Checker:
 
     name: ClassVar[str] = "openai-responses"
     end_missing: ClassVar[str] = TERMINAL_MISSING.id
+    broken_after_end: ClassVar[str] = ("the openai SDK reads on to the body's end, so its stream raises "
+                                       "`httpx.RemoteProtocolError` after the last event, and "
+                                       "`get_final_response()` never returns the response that came whole")
     token_limit: ClassVar[TokenLimit] = TokenLimit(USAGE_OVER_LIMIT, ("max_output_tokens",), "output_tokens",
                                                    may_count_more=_runs_own_tools)
 
