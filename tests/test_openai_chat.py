@@ -1177,18 +1177,46 @@ def test_what_the_unfinished_arguments_finding_says_of_the_stream_helper_is_what
 
 
 def test_a_changed_id_after_an_index_gap_is_not_said_to_be_joined_into_this_call() -> None:
-    """After a tool-call index gap the helper files fragments by list position (or raises): the joined id the
-    finding gives elsewhere would not be this call's."""
+    """After a tool-call index gap the helper raises `IndexError` at the gap (AIClient-2-API's first call has
+    `index: 1`): the joined id is what clients that join the fragments get, not the helper."""
     frames = both(renumber_tool_call(0, 1), edit_fragment(4, id="call_b"))(load(TOOL))
-    try:
-        joined = _helper_tool_call(frames, 4).id
-    except IndexError:
-        joined = None
-    assert joined != "call_c91SqDXlYFuETYv8mUHzz6ppcall_b"
+    assert sdk_stream_helper_error(frames) == "IndexError"
+    with pytest.raises(IndexError):
+        _helper_tool_call(frames, 0)
     [message] = [f.message for f in check_bytes(serialise(frames), protocol="openai-chat").findings
                  if f.rule == "chat/tool-call-changed"]
-    assert message.endswith("the openai SDK's stream helper concatenates them, in whichever call it files this "
-                            "fragment (after the index gap, by list position)")
+    assert message.endswith("clients that join the fragments get `call_c91SqDXlYFuETYv8mUHzz6ppcall_b`, neither of "
+                            "the two (the openai SDK's stream helper raised `IndexError` at event 0, on a tool call "
+                            "opened past the next index (`chat/tool-call-index-gap`), and never gets here)")
+
+
+@pytest.mark.parametrize(("edit", "raises"), [
+    (renumber_tool_call(1, 2), "IndexError"),  # calls 0 and 2: the helper looks up `tool_calls[2]` of two
+    (renumber_tool_call(0, 1), "IndexError"),  # the first call at index 1 (AIClient-2-API, text block first)
+], ids=["second-call", "first-call"])
+def test_a_tool_call_index_gap_is_said_where_the_stream_helper_raises(edit, raises) -> None:
+    """Found on AIClient-2-API 3.1.9: the finding said the next fragments land in the wrong call, but
+    `chat.completions.stream()` raises `IndexError` on the gap's own chunk."""
+    frames = edit(load(PARALLEL))
+    assert sdk_stream_helper_error(frames) == raises
+    [gap] = [f for f in check_bytes(serialise(frames), protocol="openai-chat").findings
+             if f.rule == "chat/tool-call-index-gap"]
+    assert gap.message.endswith("and raises `IndexError` here"), gap.message
+
+
+def test_a_gap_filled_in_the_same_chunk_is_said_to_misfile_not_to_raise() -> None:
+    """`[{"index": 1}, {"index": 0}]` in one chunk: the helper keeps the list as it came and finds `tool_calls[1]`
+    (call 0's fragment), so nothing raises, but calls are filed by position."""
+    frames = load(PARALLEL)
+    first = next(i for i, (_, payload) in enumerate(frames) if isinstance(payload, dict) and payload.get("choices")
+                 and payload["choices"][0]["delta"].get("tool_calls"))
+    calls = [{"index": 1, "id": "call_x", "type": "function", "function": {"name": "a", "arguments": ""}},
+             {"index": 0, "id": "call_y", "type": "function", "function": {"name": "b", "arguments": ""}}]
+    frames = edit_delta(first, tool_calls=calls)(frames)
+    assert sdk_stream_helper_error(frames) is None
+    [gap] = [f for f in check_bytes(serialise(frames), protocol="openai-chat").findings
+             if f.rule == "chat/tool-call-index-gap"]
+    assert gap.message.endswith("files calls by list position, so the next fragments land in the wrong call")
 
 
 def _helper_message(body: bytes) -> Any:

@@ -150,8 +150,13 @@ class ChoiceTracker:
         """(call, field) -> how many later fragments repeated the field's first value (`_repeated_or_changed`)."""
         self._choices: dict[int, _ChoiceState] = {}
         self.helper_raised_at: int | None = None
-        """The first chunk with a tool-call fragment without `index` (or a null one): the openai SDK's stream helper
-        raises `TypeError` there (`chat/schema` says it), so no later finding says what it makes of later chunks."""
+        """The first chunk the openai SDK's stream helper raises on, so no later finding says what it makes of later
+        chunks: a tool-call fragment without `index` (or a null one: `TypeError`, `chat/schema` says it), or a call
+        opened past the next index (`IndexError`, `chat/tool-call-index-gap`)."""
+        self._helper_raised_why = ""
+        """What it raised there, and on what."""
+        self._chunk_fragments: list[Any] = []
+        """The `delta.tool_calls` of the chunk at hand (a gap filled in the same chunk raises nothing)."""
         self._finish_keys_missing: dict[int, tuple[int, str]] = {}
         """Choice index -> (the first event, its schema path) of a chunk of it without the `finish_reason` key."""
         self._held_schema: dict[int, tuple[list[str], str]] = {}
@@ -325,6 +330,7 @@ class ChoiceTracker:
                 self.assembly.saw_content(index)
         tool_calls = delta.get("tool_calls")
         if type(tool_calls) is list and tool_calls:
+            self._chunk_fragments = tool_calls
             for fragment in tool_calls:
                 if type(fragment) is not dict:
                     continue
@@ -333,8 +339,8 @@ class ChoiceTracker:
                 if type(function) is not dict:
                     function = {}
                 if tool_index is None:  # NOTE: Mistral and openai-gemini omit `index` (a schema error)
-                    if self.helper_raised_at is None:
-                        self.helper_raised_at = index
+                    self._helper_raises(index, "`TypeError` at event {at}, on a tool call without `index` "
+                                               "(`chat/schema`)")
                     call = self._on_unindexed(index, choice_index, state, fragment, function, findings)
                 elif type(tool_index) is int:
                     call = self._on_tool_fragment(index, choice_index, state, tool_index, fragment, function,
@@ -584,10 +590,20 @@ class ChoiceTracker:
                                                   f"be `{expected}`): the openai SDK finds calls by list position, "
                                                   "so it adds this call's fragments to whichever call is last (to "
                                                   "this one only while it is the only one)"))
-        elif tool_index != expected and not unseen:
+        elif tool_index > expected and not unseen:  # NOTE: one below fills an index a gap skipped: said there
+            filled = set(range(expected, tool_index)) <= {fragment.get("index") for fragment in self._chunk_fragments
+                                                           if type(fragment) is dict}
+            gone = self.helper_gone(index)
+            sdk = (f"clients that file calls by index find none at `{expected}` ({gone})" if gone else
+                   "the openai SDK's stream helper files calls by list position, so the next fragments land in the "
+                   "wrong call" if filled else
+                   f"the openai SDK's stream helper files it at list position `{expected}`, then looks it up as "
+                   f"`tool_calls[{tool_index}]` and raises `IndexError` here")
+            if not filled:
+                self._helper_raises(index, "`IndexError` at event {at}, on a tool call opened past the next index "
+                                           "(`chat/tool-call-index-gap`)")
             findings.append(TOOL_INDEX_GAP(index, f"{where} opened while the next new index should be "
-                                                  f"`{expected}`: the openai SDK inserts calls by position, so "
-                                                  "the next fragments land in the wrong call"))
+                                                  f"`{expected}`: {sdk}"))
         return self._start_call(index, where, state, tool_index, fragment, function, findings, None)
 
     def _start_call(self, index: int, where: str, state: _ChoiceState, key: int, fragment: dict[str, Any],
@@ -617,8 +633,13 @@ class ChoiceTracker:
         """Why the openai SDK's stream helper never sees this chunk, or None when it does."""
         if self.helper_raised_at is None or self.helper_raised_at > index:
             return None
-        return (f"the openai SDK's stream helper raised `TypeError` at event {self.helper_raised_at}, on a tool call "
-                "without `index` (`chat/schema`), and never gets here")
+        return f"the openai SDK's stream helper raised {self._helper_raised_why}, and never gets here"
+
+    def _helper_raises(self, index: int, why: str) -> None:
+        """The helper raises at this chunk (`why`, with `{at}` for its event), unless it had already."""
+        if self.helper_raised_at is None:
+            self.helper_raised_at = index
+            self._helper_raised_why = why.format(at=index)
 
     def _check_tool_fragment(self, index: int, where: str, call: StreamedToolCall, fragment: dict[str, Any],
                              function: dict[str, Any], as_streamed: bool, findings: list[Finding], *,
