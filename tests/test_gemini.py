@@ -114,6 +114,8 @@ def _drop(*positions: int) -> Mutation:
 
 
 CALL_PART = {"candidates": [{"content": {"role": "model", "parts": [{"functionCall": {"args": {"a": 1}}}]}}]}
+EMPTY_NAME_PART = {"candidates": [{"content": {"role": "model", "parts": [
+    {"functionCall": {"name": "", "args": {"partial": "{"}}}]}}]}  # AIClient-2-API: an OpenAI argument fragment
 # fmt: off
 CASES = [
     Case("gemini/not-an-object", TEXT, _insert(1, [1, 2]), [("gemini/not-an-object", 1)]),
@@ -136,6 +138,8 @@ CASES = [
     Case("gemini/thought-signature-empty", CALL, _part(0, thoughtSignature=""),
          [("gemini/thought-signature-empty", 0)]),
     Case("gemini/function-call-incomplete", TEXT, _insert(1, CALL_PART), [("gemini/function-call-incomplete", 1)]),
+    Case("gemini/function-call-incomplete", TEXT, _insert(1, EMPTY_NAME_PART),
+         [("gemini/function-call-incomplete", 1)]),
     Case("gemini/streamed-args-order", STREAMED, _drop(3), [("gemini/streamed-args-order", 3)]),
     Case("gemini/streamed-args-open", STREAMED, lambda c: part(c, 7).pop("functionCall") and part(c, 7).update(
         text="") or c, [("gemini/streamed-args-open", 7)]),  # gemini-balance 2.2.8's rewrite of the closing part
@@ -404,3 +408,14 @@ def test_a_stream_cut_inside_a_streamed_call_is_one_finding_that_names_the_call(
     assert (finding.rule, finding.index) == ("gemini/finish-missing", 6)
     assert "; the arguments of function call `" in finding.message
     assert finding.message.endswith("were still streaming (`willContinue: true`), and are incomplete")
+
+
+def test_a_call_named_empty_reaches_the_app_as_a_call_no_tool_answers() -> None:
+    """python-genai hands the app a function call named `""`: the finding says the name is empty."""
+    from google.genai import types
+
+    [part] = types.GenerateContentResponse.model_validate(EMPTY_NAME_PART).candidates[0].content.parts
+    assert (part.function_call.name, part.function_call.args) == ("", {"partial": "{"})
+    check = check_bytes(serialise(_insert(1, EMPTY_NAME_PART)(load(TEXT))), protocol="gemini")
+    [incomplete] = [finding for finding in check.findings if finding.rule == "gemini/function-call-incomplete"]
+    assert incomplete.message.startswith("a `functionCall` with an empty `name`: no client can run it")

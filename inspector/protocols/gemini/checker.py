@@ -397,6 +397,9 @@ class Checker:
         """A complete call; or streamed arguments: `{name, willContinue: true}`, pieces, then `{}` or a part
         that does not continue (Vertex `streamFunctionCallArguments`)."""
         name = call.get("name")
+        empty = name == ""  # NOTE: AIClient-2-API sends each streamed OpenAI argument fragment as a call named ""
+        if empty:
+            name = None
         pieces = call.get("partialArgs")
         if isinstance(pieces, list):
             self._pieces(index, pieces, found)
@@ -423,9 +426,10 @@ class Checker:
                                                       "no client knows which call they belong to"))
         elif self._incomplete_at != index:  # NOTE: once per chunk, remembered without a set entry per chunk
             self._incomplete_at = index
-            found.append(R.FUNCTION_CALL_INCOMPLETE(index, "a `functionCall` without a `name`: no client can run "
-                                                           "it (vercel needs `name`, python-genai's automatic "
-                                                           "function calling looks the tool up by it)"))
+            what = "with an empty `name`" if empty else "without a `name`"
+            found.append(R.FUNCTION_CALL_INCOMPLETE(index, f"a `functionCall` {what}: no client can run it (vercel "
+                                                           "needs `name`, python-genai's automatic function calling "
+                                                           "looks the tool up by it)"))
 
     def _pieces(self, index: int, pieces: list[Any], found: list[Finding]) -> None:
         if self._streaming is None:

@@ -33,7 +33,7 @@ PART_SHAPE           = rule("gemini/part-shape", E, "a part with no data field, 
 THOUGHT_AFTER_ANSWER = rule("gemini/thought-after-answer", W, "a thought part after an answer part")
 SIGNATURE_EMPTY      = rule("gemini/thought-signature-empty", W, "an empty `thoughtSignature`")
 FUNCTION_CALL_INCOMPLETE = rule("gemini/function-call-incomplete", E,
-                                "a complete `functionCall` without a string `name`")
+                                "a complete `functionCall` without a non-empty string `name`")
 STREAMED_ARGS_ORDER  = rule("gemini/streamed-args-order", E,
                             "streamed function-call arguments (`partialArgs`, `willContinue`) out of order")
 STREAMED_ARGS_OPEN   = rule("gemini/streamed-args-open", E, "the stream ends while a streamed function call is open")
