@@ -411,11 +411,13 @@ def test_a_stream_cut_inside_a_streamed_call_is_one_finding_that_names_the_call(
 
 
 def test_a_call_named_empty_reaches_the_app_as_a_call_no_tool_answers() -> None:
-    """python-genai hands the app a function call named `""`: the finding says the name is empty."""
+    """python-genai hands the app a function call named `""`: the finding says the name is empty, once (AIClient-2-API
+    sends one per argument fragment)."""
     from google.genai import types
 
     [part] = types.GenerateContentResponse.model_validate(EMPTY_NAME_PART).candidates[0].content.parts
     assert (part.function_call.name, part.function_call.args) == ("", {"partial": "{"})
-    check = check_bytes(serialise(_insert(1, EMPTY_NAME_PART)(load(TEXT))), protocol="gemini")
+    chunks = _insert(1, EMPTY_NAME_PART)(_insert(1, copy.deepcopy(EMPTY_NAME_PART))(load(TEXT)))
+    check = check_bytes(serialise(chunks), protocol="gemini")
     [incomplete] = [finding for finding in check.findings if finding.rule == "gemini/function-call-incomplete"]
     assert incomplete.message.startswith("a `functionCall` with an empty `name`: no client can run it")

@@ -111,8 +111,6 @@ class Checker:
         self._unreadable_at: int | None = None
         self._done_at: int | None = None
         """The last `data: [DONE]`: a stream that ends with it was ended by its server, not cut."""
-        self._incomplete_at: int | None = None
-        """The last chunk reported for a `functionCall` without a `name`."""
         self._unknown_call = False
         """An unreadable event came since the last readable call start: it may have opened a streamed call or been
         a built-in call, so argument pieces and results with no call seen are not held against the stream."""
@@ -424,12 +422,11 @@ class Checker:
             found.append(R.STREAMED_ARGS_ORDER(index, "streamed function-call arguments (`partialArgs`, "
                                                       "`willContinue` or a closing `{}`) with no call open: "
                                                       "no client knows which call they belong to"))
-        elif self._incomplete_at != index:  # NOTE: once per chunk, remembered without a set entry per chunk
-            self._incomplete_at = index
+        elif self._once(R.FUNCTION_CALL_INCOMPLETE, empty):  # NOTE: a server that does it once does it always
             what = "with an empty `name`" if empty else "without a `name`"
             found.append(R.FUNCTION_CALL_INCOMPLETE(index, f"a `functionCall` {what}: no client can run it (vercel "
                                                            "needs `name`, python-genai's automatic function calling "
-                                                           "looks the tool up by it)"))
+                                                           "looks the tool up by it; later ones are not reported)"))
 
     def _pieces(self, index: int, pieces: list[Any], found: list[Finding]) -> None:
         if self._streaming is None:
