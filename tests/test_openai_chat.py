@@ -133,6 +133,15 @@ def renumber_tool_call(old: int, new: int) -> Callable[[list[Frame]], list[Frame
     return mutate
 
 
+def usage_falls_on_finish(frames: list[Frame]) -> list[Frame]:
+    """AIClient-2-API's shape over Anthropic: usage on the first chunk and on the finish chunk, whose prompt count
+    is 0, and no usage chunk."""
+    frames[1][1]["usage"] = dict(frames[32][1]["usage"])
+    usage = frames[32][1]["usage"]
+    frames[31][1]["usage"] = {**usage, "prompt_tokens": 0, "total_tokens": usage["completion_tokens"]}
+    return frames[:32] + frames[33:]
+
+
 def move_usage_onto_finish(frames: list[Frame]) -> list[Frame]:
     """DeepSeek's shape: `usage` on the finish chunk, no `choices: []` usage chunk."""
     frames[31][1]["usage"] = frames[32][1]["usage"]
@@ -235,6 +244,8 @@ CASES: list[tuple[str, str, Callable[[list[Frame]], list[Frame]], list[tuple[str
     ("chat/usage-repeated", TEXT, insert(33, lambda frames: frames[32]), [("chat/usage-repeated", 33)]),
     ("chat/usage-early", TEXT, swap(31, 32), [("chat/usage-early", 32)]),
     ("chat/usage-on-choice-chunk", TEXT, move_usage_onto_finish, [("chat/usage-on-choice-chunk", 31)]),
+    ("chat/usage-decreased", TEXT, usage_falls_on_finish,
+     [("chat/usage-on-choice-chunk", 1), ("chat/usage-decreased", 31)]),
     ("chat/usage-total-mismatch", TEXT, set_path(32, ("usage", "total_tokens"), 45),
      [("chat/usage-total-mismatch", 32)]),
     # found on Portkey's Anthropic translation: Anthropic's `input_tokens` leave the cache reads out
@@ -305,6 +316,29 @@ def test_vendor_departures(name: str, expected: list[tuple[str, int | None]]) ->
 def test_tool_arguments_policy(mutation: Callable[[list[Frame]], list[Frame]],
                                expected: list[tuple[str, int | None]]) -> None:
     assert found(mutation(load(TOOL))) == expected
+
+
+def test_a_falling_usage_count_is_said_with_what_the_stream_helper_keeps() -> None:
+    """Found on AIClient-2-API 3.1.9: `prompt_tokens` 14 on the first chunk, 0 on the finish chunk; the openai SDK's
+    `get_final_completion()` reports the 0."""
+    frames = usage_falls_on_finish(load(TEXT))
+    assert _helper_usage(serialise(frames)).prompt_tokens == 0
+    [finding] = [f for f in check_bytes(serialise(frames), protocol="openai-chat").findings
+                 if f.rule == "chat/usage-decreased"]
+    assert finding.message == ("`usage.prompt_tokens` went from 14 (event 1) to 0: the counts only grow within a "
+                               "stream, so one of the two is wrong; the openai SDK's stream helper keeps the last "
+                               "chunk's `usage`, so its completion says 0 (reported once)")
+
+
+def test_a_growing_usage_on_every_chunk_is_not_said_to_fall() -> None:
+    """vLLM's continuous usage: the completion count grows chunk by chunk, the prompt count stays."""
+    frames = load(TEXT)
+    usage = frames[32][1]["usage"]
+    for position in range(1, 32):
+        completion = usage["completion_tokens"] * position // 31
+        frames[position][1]["usage"] = {**usage, "completion_tokens": completion,
+                                        "total_tokens": usage["prompt_tokens"] + completion}
+    assert "chat/usage-decreased" not in [rule for rule, _ in found(frames)]
 
 
 def test_usage_on_an_empty_choice_after_its_finish_is_one_warning() -> None:

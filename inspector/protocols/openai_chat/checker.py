@@ -40,6 +40,7 @@ from .rules import (
     PROMPT_FILTER_FRAME,
     SCHEMA,
     USAGE_CACHED_EXCEEDS_PROMPT,
+    USAGE_DECREASED,
     USAGE_DROPPED,
     USAGE_EARLY,
     USAGE_NOT_SENT,
@@ -432,6 +433,9 @@ class Checker:
             if self._usage_last_at is not None and self._usage_dropped_at is None and not moderation:
                 self._usage_dropped_at = index
             return
+        repeated = not has_choices and self._usage_at is not None  # `chat/usage-repeated`'s, said there
+        if self._usage_last_at is not None and not repeated:
+            self._check_usage_decrease(index, self.assembly.usage, usage, findings)
         self._usage_last_at, self._usage_dropped_at = index, None
         self.assembly.usage = usage
         self._check_usage_total(index, usage, findings)
@@ -445,6 +449,23 @@ class Checker:
                                                   "twice"))
         else:
             self._usage_at = index
+
+    def _check_usage_decrease(self, index: int, before: Any, usage: dict[str, Any], findings: list[Finding]) -> None:
+        """Token counts never fall within a stream: a server that sends usage on several chunks (AIClient-2-API, from
+        Anthropic's events) and sends a smaller count last hands the stream helper, which keeps the last, that one."""
+        if type(before) is not dict:
+            return
+        for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+            old, new = before.get(key), usage.get(key)
+            if type(old) is int and type(new) is int and new < old and self._first_time(USAGE_DECREASED.id):
+                helper = ("" if self._choices.helper_gone(index) else
+                          f"; the openai SDK's stream helper keeps the last chunk's `usage`, so its completion "
+                          f"says {new}")
+                findings.append(USAGE_DECREASED(index, f"`usage.{key}` went from {old} (event "
+                                                       f"{self._usage_last_at}) to {new}: the counts only grow within "
+                                                       f"a stream, so one of the two is wrong{helper} (reported "
+                                                       "once)"))
+                return
 
     def _check_usage_total(self, index: int, usage: dict[str, Any], findings: list[Finding]) -> None:
         prompt, completion, total = (usage.get(key) for key in ("prompt_tokens", "completion_tokens", "total_tokens"))
