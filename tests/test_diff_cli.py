@@ -164,6 +164,39 @@ def test_a_translation_that_fails_in_words_or_breaks_off_says_it_once(run_cli, t
         "over"]
 
 
+def test_a_server_tool_dropped_in_translation_is_named_so(run_cli, tmp_path: Path) -> None:
+    """Anthropic's `server_tool_use` (run by Anthropic: `view`'s "server tool") has no Chat form, so a gateway drops
+    it: `diff` said `missing` of it as of a call the client had to run. Still a difference (its record is gone), named
+    as what it was, in text and JSON."""
+    upstream = CORPUS / "anthropic-messages" / "vercel-ai__text-tool-use-and-server-tool-use.sse"
+    text = ("I'll help you with this task. Let me start by reading the note tree to see the current structure, and "
+            "then search for the right tools to add a bullet point.")
+    call = {"index": 0, "id": "call_1", "type": "function",
+            "function": {"name": "readNoteTree", "arguments": '{"noteId": "d10aa585-982b-4bd9-984e-420f9b3717f7"}'}}
+
+    def chat(path: Path, *deltas: dict) -> Path:
+        chunks = [{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+                  for delta, finish in ((deltas[0], None), *((delta, None) for delta in deltas[1:]),
+                                        ({}, "tool_calls"))]
+        path.write_text("".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n")
+        return path
+
+    kept = chat(tmp_path / "kept.sse", {"role": "assistant", "content": text}, {"tool_calls": [call]})
+    server_line = ('tool call 1 tool_search_tool_bm25 (server tool): missing (arguments "{\\"query\\": \\"add '
+                   'bullet point insert text editor\\", \\"lim…)')
+    result = run_cli("diff", str(upstream), str(kept))
+    assert (result.code, result.out.splitlines()) == (1, ['protocol: "anthropic-messages" -> "openai-chat"',
+                                                          server_line])
+    messages = [d["message"] for d in json.loads(run_cli("diff", "--format", "json", str(upstream),
+                                                          str(kept)).out)["files"][0]["differences"]]
+    assert messages[1] == server_line
+    lost = chat(tmp_path / "lost.sse", {"role": "assistant", "content": text})
+    assert run_cli("diff", str(upstream), str(lost)).out.splitlines()[1:] == [
+        'tool call 0 readNoteTree: missing (arguments "{\\"noteId\\": \\"d10aa585-982b-4bd9-984e-420f9b3717f7\\"}")',
+        server_line]
+
+
 def test_directories_pair_files_by_relative_name(run_cli, trees: tuple[Path, Path]) -> None:
     golden, new = trees
     result = run_cli("diff", str(golden), str(new))

@@ -219,9 +219,15 @@ def _tool_calls(old: Digest, new: Digest, options: Options) -> Iterator[Differen
     for index, before, after in _outputs(old, new):
         choice = _choice(old.assembly, new.assembly, index)
         for position, (a, b) in enumerate(zip_longest(before.tool_calls, after.tool_calls)):
-            name = (a or b).name
+            name = (a or b).name + _server_run(a, b)
             for message in _tool_call_changes(a, b, kinds=same_protocol):
                 yield Difference("tool_calls", f"tool call {position}{choice} {name}: {message}")
+
+
+def _server_run(*calls: ToolCall | None) -> str:
+    """` (server tool)` for a call the API ran on every side that has it (a web search, code execution): its
+    record went missing, not a call the client had to run (who runs a call that changed sides is said apart)."""
+    return " (server tool)" if all(call is None or not call.run_by_client for call in calls) else ""
 
 
 def _runner(call: ToolCall) -> str:
