@@ -150,7 +150,8 @@ def diff(old: str, new: str, output_format: str, ignore_text: bool, usage: bool,
     Ids, timestamps, obfuscation padding and the way text was cut into deltas never count; status, the
     sequence of event types, text, tool calls (arguments as JSON) and findings do. Streams of two protocols (a
     gateway's translation and its upstream) are compared by what they share: the HTTP status, whether an error
-    came, whether the answer was cut at the token limit, refused or paused, text, tool calls and timing.
+    came, whether the stream was cut short, whether the answer was cut at the token limit, refused or paused, text,
+    tool calls and timing.
     Exit 0 when everything is the same, 1 when anything differs, 2 when a file cannot be read (the other pairs
     are still compared).
     """

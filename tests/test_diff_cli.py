@@ -9,6 +9,8 @@ from xml.etree import ElementTree
 
 import pytest
 
+from inspector.recording import Header, RecordingWriter
+
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 TOOL = CORPUS / "openai-responses" / "vercel-ai__function-call.sse"
 TEXT = CORPUS / "anthropic-messages" / "vercel-ai__text.sse"
@@ -75,6 +77,124 @@ def test_a_translation_is_held_to_its_upstream_across_protocols(run_cli, tmp_pat
                          "tokens its own way\n")
     lost = run_cli("diff", str(chat), str(lossy))
     assert lost.code == 1 and lost.out.splitlines()[1] == 'text: changed at char 5: "Hello there" -> "Hello"'
+
+
+def _sse(event: str, data: dict) -> str:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+_MESSAGE = {"id": "msg_1", "type": "message", "role": "assistant", "content": [], "model": "m", "stop_reason": None,
+            "usage": {"input_tokens": 1, "output_tokens": 1}}
+_ANTHROPIC_START = (_sse("message_start", {"type": "message_start", "message": _MESSAGE})
+                    + _sse("content_block_start", {"type": "content_block_start", "index": 0,
+                                                   "content_block": {"type": "text", "text": ""}})
+                    + _sse("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                                   "delta": {"type": "text_delta", "text": "4"}}))
+_ANTHROPIC_END = (_sse("content_block_stop", {"type": "content_block_stop", "index": 0})
+                  + _sse("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                                           "usage": {"output_tokens": 2}})
+                  + _sse("message_stop", {"type": "message_stop"}))
+_OVERLOADED = _sse("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+_BROKEN = "HTTP/1 protocol error: peer closed connection without sending complete message body"
+
+
+def _chat(path: Path, tail: str = "data: [DONE]\n\n") -> Path:
+    """Chat's answer "4", then `tail` (`[DONE]` by default)."""
+    chunks = [{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+              for delta, finish in (({"role": "assistant", "content": "4"}, None), ({}, "stop"))]
+    path.write_text("".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + tail)
+    return path
+
+
+def _recording(path: Path, body: str, reason: str = "complete", error: str | None = None,
+               url: str = "http://gw/v1/messages") -> Path:
+    """A gateway's answer (Anthropic's, or another at `url`) as the recorder writes it: `body` in one chunk, then
+    the end line."""
+    writer = RecordingWriter(path, Header(request={"method": "POST", "url": url},
+                                          response={"status": 200, "headers": {"content-type": "text/event-stream"}}))
+    writer.chunk(0.01, body.encode())
+    writer.end(0.02, reason, error)
+    return path
+
+
+def test_a_translation_broken_off_mid_answer_differs_from_its_whole_upstream(run_cli, tmp_path: Path) -> None:
+    """A gateway that crashed after the text "4" (the recorder's end: `upstream-closed`, every SDK raised) against
+    its whole Chat upstream: `diff` said only that the protocols differ, as the finding that says so
+    (`anthropic/terminal-missing`) is Anthropic's own. Whether the stream broke off is shared."""
+    upstream = _chat(tmp_path / "upstream.sse")
+    broken = _recording(tmp_path / "broken.jsonl", _ANTHROPIC_START, "upstream-closed", _BROKEN)
+    result = run_cli("diff", str(upstream), str(broken))
+    assert (result.code, result.err) == (1, "")
+    assert result.out.splitlines() == [
+        'protocol: "openai-chat" -> "anthropic-messages"',
+        "cut short: false -> true",
+        "    new: the server broke the connection (HTTP/1 protocol error: peer closed connection without sending "
+        "complete message …), so the client's HTTP library raises (httpx: `RemoteProtocolError`) and the client knows "
+        "the answer is cut"]
+    reverse = json.loads(run_cli("diff", "--format", "json", str(broken), str(upstream)).out)
+    assert reverse["files"][0]["differences"][1] == {
+        "aspect": "status", "message": "cut short: true -> false",
+        "detail": ["old: " + result.out.splitlines()[2].removeprefix("    new: ")]}
+    whole = _recording(tmp_path / "whole.jsonl", _ANTHROPIC_START + _ANTHROPIC_END)
+    assert run_cli("diff", str(upstream), str(whole)).out == 'protocol: "openai-chat" -> "anthropic-messages"\n'
+    cut = _recording(tmp_path / "cut.jsonl", _chat(tmp_path / "x.sse", tail="").read_text(), "upstream-closed",
+                     _BROKEN, url="http://up/v1/chat/completions")
+    both = run_cli("diff", str(cut), str(broken))
+    assert both.out == 'protocol: "openai-chat" -> "anthropic-messages"\n'  # both broke off: alike
+    left = _recording(tmp_path / "left.jsonl", _ANTHROPIC_START, "client-disconnected", "client went away")
+    assert run_cli("diff", str(upstream), str(left)).out.splitlines()[1:] == [
+        "cut short: false -> true",
+        "    new: the recording ended as `client-disconnected` before the stream did: the server never got to finish"]
+
+
+def test_a_translation_that_fails_in_words_or_breaks_off_says_it_once(run_cli, tmp_path: Path) -> None:
+    """An in-band error ends a stream as its protocol says: its own line (`error: ...`), never a cut as well; a
+    gateway that stops short where its upstream failed in words says how on the error's line."""
+    failed = _recording(tmp_path / "failed.jsonl", _ANTHROPIC_START + _OVERLOADED)
+    assert run_cli("diff", str(_chat(tmp_path / "upstream.sse")), str(failed)).out.splitlines()[1:] == [
+        'error: null -> "Overloaded"']
+    whole = _chat(tmp_path / "whole.sse", tail="")  # Chat compat servers end so: finished, without `[DONE]`
+    assert run_cli("diff", str(failed), str(whole)).out.splitlines()[1:] == ['error: "Overloaded" -> null']
+    stopped = tmp_path / "stopped.sse"
+    stopped.write_text(whole.read_text().split("\n\n")[0] + "\n\n")  # no finish reason, no `[DONE]`
+    assert run_cli("diff", str(failed), str(stopped)).out.splitlines()[1:] == [
+        'error: "Overloaded" -> null',
+        "    new: the body ended before the protocol's last event, and no stop or finish reason said the answer was "
+        "over"]
+
+
+def test_a_server_tool_dropped_in_translation_is_named_so(run_cli, tmp_path: Path) -> None:
+    """Anthropic's `server_tool_use` (run by Anthropic: `view`'s "server tool") has no Chat form, so a gateway drops
+    it: `diff` said `missing` of it as of a call the client had to run. Still a difference (its record is gone), named
+    as what it was, in text and JSON."""
+    upstream = CORPUS / "anthropic-messages" / "vercel-ai__text-tool-use-and-server-tool-use.sse"
+    text = ("I'll help you with this task. Let me start by reading the note tree to see the current structure, and "
+            "then search for the right tools to add a bullet point.")
+    call = {"index": 0, "id": "call_1", "type": "function",
+            "function": {"name": "readNoteTree", "arguments": '{"noteId": "d10aa585-982b-4bd9-984e-420f9b3717f7"}'}}
+
+    def chat(path: Path, *deltas: dict) -> Path:
+        chunks = [{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+                  for delta, finish in ((deltas[0], None), *((delta, None) for delta in deltas[1:]),
+                                        ({}, "tool_calls"))]
+        path.write_text("".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n")
+        return path
+
+    kept = chat(tmp_path / "kept.sse", {"role": "assistant", "content": text}, {"tool_calls": [call]})
+    server_line = ('tool call 1 tool_search_tool_bm25 (server tool): missing (arguments "{\\"query\\": \\"add '
+                   'bullet point insert text editor\\", \\"lim…)')
+    result = run_cli("diff", str(upstream), str(kept))
+    assert (result.code, result.out.splitlines()) == (1, ['protocol: "anthropic-messages" -> "openai-chat"',
+                                                          server_line])
+    messages = [d["message"] for d in json.loads(run_cli("diff", "--format", "json", str(upstream),
+                                                          str(kept)).out)["files"][0]["differences"]]
+    assert messages[1] == server_line
+    lost = chat(tmp_path / "lost.sse", {"role": "assistant", "content": text})
+    assert run_cli("diff", str(upstream), str(lost)).out.splitlines()[1:] == [
+        'tool call 0 readNoteTree: missing (arguments "{\\"noteId\\": \\"d10aa585-982b-4bd9-984e-420f9b3717f7\\"}")',
+        server_line]
 
 
 def test_directories_pair_files_by_relative_name(run_cli, trees: tuple[Path, Path]) -> None:

@@ -17,13 +17,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..findings import Finding
 from ..inputs import InputError, Source, expand, open_source, streams_in
-from ..protocols.base import Assembly, Output, ToolCall
+from ..protocols.base import Assembly, Output, ToolCall, broken_connection
 from ..timing import TimingRecorder
 from .events import Run, RunCollector, compare_runs
 from .values import first_change, json_changes, parse_json, show, unified
+
+if TYPE_CHECKING:
+    from ..validate import StreamCheck
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,9 @@ class Digest:
     """Time of the first content event (seconds since the request), None without times."""
     duration: float | None = None
     """Time of the last chunk, None without times."""
+    cut_short: str | None = None
+    """How the stream stopped before it said its answer was over (a broken connection, a recording stopped early, a
+    body that ended with no end and no stop or finish reason); None: it said so, or failed in words (an error)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +120,29 @@ def digest(source: Source, protocol: str | None = None) -> Digest:
         tallies[finding.rule] = (FindingTally(known.count + finding.count, known.first) if known
                                  else FindingTally(finding.count, finding))
     timing = timer.finish()  # NOTE: duration up to the last chunk, not the end line: when the data stopped
+    status = source.header.status if source.header else None
     return Digest(
         source.name, check.assembly, tallies, runs.runs,
-        http_status=source.header.status if source.header else None,
-        ttft=timing.ttft, duration=timing.duration,
+        http_status=status, ttft=timing.ttft, duration=timing.duration,
+        cut_short=_cut_short(check, source, status),
     )
+
+
+def _cut_short(check: StreamCheck, source: Source, status: int | None) -> str | None:
+    """How a stream of a known protocol stopped before it said its answer was over, as every client sees it; None
+    when it said so (its terminal event, or a stop or finish reason: Chat compat servers end without `[DONE]`), when
+    it failed in words (an in-band error) or is no stream (an HTTP error answer: the status says it)."""
+    assembly = check.assembly
+    if (check.checker is None or assembly.ended or assembly.error is not None
+            or status is not None and not 200 <= status < 300):
+        return None
+    if source.broken_by is not None:
+        return broken_connection(source.broken_by)
+    if source.end_reason in ("client-disconnected", "error"):
+        return f"the recording ended as `{source.end_reason}` before the stream did: the server never got to finish"
+    if assembly.status is None and not any(output.finish_reason for output in assembly.outputs.values()):
+        return "the body ended before the protocol's last event, and no stop or finish reason said the answer was over"
+    return None
 
 
 # -- comparing ---------------------------------------------------------------------------------------------------
@@ -194,9 +219,15 @@ def _tool_calls(old: Digest, new: Digest, options: Options) -> Iterator[Differen
     for index, before, after in _outputs(old, new):
         choice = _choice(old.assembly, new.assembly, index)
         for position, (a, b) in enumerate(zip_longest(before.tool_calls, after.tool_calls)):
-            name = (a or b).name
+            name = (a or b).name + _server_run(a, b)
             for message in _tool_call_changes(a, b, kinds=same_protocol):
                 yield Difference("tool_calls", f"tool call {position}{choice} {name}: {message}")
+
+
+def _server_run(*calls: ToolCall | None) -> str:
+    """` (server tool)` for a call the API ran on every side that has it (a web search, code execution): its
+    record went missing, not a call the client had to run (who runs a call that changed sides is said apart)."""
+    return " (server tool)" if all(call is None or not call.run_by_client for call in calls) else ""
 
 
 def _runner(call: ToolCall) -> str:
@@ -282,10 +313,26 @@ def parse_tolerance(value: str) -> tuple[float, float]:
 
 def _error_reported(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
     """Across protocols: whether each stream reported an in-band error (its words are each protocol's own). A
-    gateway that ends a failed upstream as a clean answer differs here."""
+    gateway that ends a failed upstream as a clean answer differs here; one that breaks off instead says how."""
     a, b = old.assembly.error, new.assembly.error
     if (a is None) != (b is None):
-        yield Difference("status", _changed("error", a, b))
+        yield Difference("status", _changed("error", a, b), tuple(_how_cut(old, new)))
+
+
+def _cut(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
+    """Across protocols: whether each stream stopped before it said its answer was over (the findings that say so
+    are each protocol's own). A gateway that crashes mid-answer, or makes a cut upstream look whole, differs here;
+    where one side failed in words instead, the error's line says so (`_error_reported`)."""
+    if old.assembly.error is None and new.assembly.error is None and (old.cut_short is None) != (new.cut_short is None):
+        yield Difference("status", _changed("cut short", old.cut_short is not None, new.cut_short is not None),
+                         tuple(_how_cut(old, new)))
+
+
+def _how_cut(old: Digest, new: Digest) -> Iterator[str]:
+    """`new: the server broke the connection (…)`: how each side that was cut short ended."""
+    for side, digest in (("old", old), ("new", new)):
+        if digest.cut_short is not None:
+            yield f"{side}: {digest.cut_short}"
 
 
 # fmt: off
@@ -320,11 +367,13 @@ ASPECTS: tuple[Aspect, ...] = (_status, _events, _texts, _tool_calls, _usage, _f
 """Compared in this order, which is also the order of the report."""
 
 
-ACROSS_PROTOCOLS: tuple[Aspect, ...] = (_http_status, _error_reported, _shared_ends, _texts, _tool_calls, _timing)
+ACROSS_PROTOCOLS: tuple[Aspect, ...] = (_http_status, _error_reported, _cut, _shared_ends, _texts, _tool_calls,
+                                        _timing)
 """What two streams of different protocols still share, so a gateway's translation can be held to its upstream:
-the HTTP status, whether an error was reported and whether the answer was cut at the token limit, refused or
-paused, the answer (text, reasoning, refusal, tool calls by name and arguments) and its timing. Status words,
-error texts, event types, usage fields and rules are each protocol's own."""
+the HTTP status, whether an error was reported, whether the stream was cut short (broken off) and whether the
+answer was cut at the token limit, refused or paused, the answer (text, reasoning, refusal, tool calls by name and
+arguments) and its timing. Status words, error texts, event types, usage fields and rules are each protocol's
+own."""
 
 
 def compare(old: Digest, new: Digest, options: Options = Options()) -> list[Difference]:
