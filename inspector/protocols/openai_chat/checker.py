@@ -246,8 +246,8 @@ class Checker:
             ended = "before `[DONE]`" if self._done_at is not None else "before the body ended (without `[DONE]`)"
             findings.append(USAGE_NOT_SENT(self._done_at if self._done_at is not None else end_index, (
                 f"the request asked for usage (`stream_options.include_usage: true`), but no chunk carried `usage` "
-                f"{ended}: the server ignored the option, and a client that counts tokens or cost from the stream "
-                "has nothing to count")))
+                f"{ended}: the server ignored the option, or lost its upstream's usage (a gateway), and a client that "
+                "counts tokens or cost from the stream has nothing to count")))
         if self._usage_on_choices_at is not None and self._usage_at is None and self._unreadable_at is None:
             ended = ("before `[DONE]`" if self._done_at is not None else
                      "before the stream ended (without `[DONE]`: one may have been on its way)")
