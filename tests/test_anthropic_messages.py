@@ -975,3 +975,83 @@ def test_a_block_index_reused_while_open_is_said_once_and_where_its_deltas_land(
              .findings if f.index == 13]
     assert [(rule, index) for rule, index, _ in found] == [("anthropic/block-index-not-sequential", 13)]
     assert found[0][2].endswith("so this block's deltas go to `content[0]`, a `text` block")
+
+
+def _helper_raise(frames: list[Frame]) -> tuple[int, str] | None:
+    """(event, exception) where the anthropic SDK's stream helper (`accumulate_event`) raises, if it does."""
+    from anthropic.lib.streaming._messages import accumulate_event
+
+    snapshot = None
+    for position, (_, data) in enumerate(frames):
+        if data.get("type") in ("ping", "error"):
+            continue
+        try:
+            snapshot = accumulate_event(event=data, current_snapshot=snapshot)
+        except Exception as error:  # noqa: BLE001  (which one it is, is the point)
+            return position, type(error).__name__
+    return None
+
+
+def _text_delta(index: int, text: str) -> Frame:
+    return event({"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}})
+
+
+@pytest.mark.parametrize(("frames", "raised", "said"), [
+    # AIClient-2-API over an OpenAI upstream: deltas for block 0, no `message_start`, no `content_block_start`
+    ([_text_delta(0, "I'm"), _text_delta(0, " here"), event({"type": "content_block_stop", "index": 0}),
+      *load(TEXT)[10:]], (0, "RuntimeError"), (0, "at this event")),
+    (edit(5, "index", 3)(edit(3, "delta", None)(load(TEXT))), (3, "AttributeError"), (5, "at event 3")),
+], ids=["no-message-start", "after-a-schema-raise"])
+def test_a_finding_after_the_sdk_helper_raised_says_it_had_raised(frames: list[Frame], raised: tuple[int, str],
+                                                                    said: tuple[int, str]) -> None:
+    """AIClient-2-API's stream starts with a delta: `message-start-not-first` said the helper raises "Unexpected
+    event order" at event 0 and `block-not-open`, at the same event, that it "raises `IndexError`", which it never
+    gets to. What comes after the helper raised says that it had."""
+    assert _helper_raise(frames) == raised
+    if raised[1] == "RuntimeError":
+        assert _messages_stream(serialise(frames)).startswith(
+            'RuntimeError: Unexpected event order, got content_block_delta before "message_start"')
+    [(index, message)] = [(index, message) for rule, index, message in findings_of_all(frames)
+                          if rule == "anthropic/block-not-open"]
+    assert index == said[0] and "IndexError" not in message
+    assert f"the SDK's `messages.stream()` helper had raised `{raised[1]}` already, {said[1]} (" in message
+
+
+def test_no_finding_after_the_sdk_helper_raised_says_what_it_does_next() -> None:
+    """The thinking stream without its `message_start`, with a text delta and a second signature in the thinking
+    block, the text block started as 2 and a late delta: each finding said what the helper does with its event
+    (drops it, keeps the last signature, raises `IndexError`, folds it in), where it had raised at event 0."""
+    frames = drop(0)(load(THINKING))  # 0 thinking 0, 12 signature, 13 stop, 14 text 1, 15-17 deltas
+    frames = append(_text_delta(1, " late"))(edit(16, "index", 2)(
+        insert(13, _text_delta(0, "x"))(insert(13, copy_of(12))(frames))))
+    assert _helper_raise(frames) == (0, "RuntimeError")
+    found = findings_of_all(frames)
+    later = {rule: message for rule, index, message in found if index and index > 1}
+    assert set(later) == {"anthropic/delta-type-mismatch", "anthropic/thinking-signature-repeated",
+                          "anthropic/block-index-not-sequential", "anthropic/block-not-open",
+                          "anthropic/message-delta-with-open-block", "anthropic/event-after-terminal"}
+    for rule, message in later.items():
+        assert ("the SDK's `messages.stream()` helper had raised `RuntimeError` already, at event 0" in message) == (
+            rule != "anthropic/message-delta-with-open-block"), rule
+        assert not any(claim in message for claim in ("IndexError", "drops it", "keeps only the last", "folds it"))
+    tool = drop(0)(edit(4, "delta.partial_json", "{X")(load(TOOL)))  # 0 tool_use 0, 3 the broken input, 5 stop
+    tool = tool[:6] + _whole_again([None, *tool]) + tool[6:]  # block 1 at 6, with block 0's id
+    assert _helper_raise(tool) == (0, "RuntimeError")
+    later = {rule: message for rule, index, message in findings_of_all(tool) if index}
+    assert "helper had raised already, at event 0" in later["anthropic/tool-input-invalid-json"]
+    assert "helper had raised `RuntimeError` already, at event 0" in later["anthropic/tool-id-repeated"]
+    assert "the SDK's message holds" not in later["anthropic/tool-id-repeated"]
+
+
+def test_a_finding_after_a_block_out_of_order_raised_in_the_helper_says_it_had_raised() -> None:
+    """y-router numbers a tool-first answer's block from 1: the helper raises `IndexError` at its first delta, so
+    it does not fold a late delta into a message it never finished."""
+    frames = load(TOOL)
+    for frame in frames[1:7]:
+        frame[1]["index"] = 1
+    frames = append(("content_block_delta", {"type": "content_block_delta", "index": 1,
+                                             "delta": {"type": "input_json_delta", "partial_json": ""}}))(frames)
+    assert _helper_raise(frames) == (2, "IndexError")
+    [message] = [message for rule, _, message in findings_of_all(frames) if rule == "anthropic/event-after-terminal"]
+    assert "the SDK's `messages.stream()` helper had raised `IndexError` already, at event 2" in message
+    assert "folds it" not in message
