@@ -1055,3 +1055,47 @@ def test_a_finding_after_a_block_out_of_order_raised_in_the_helper_says_it_had_r
     [message] = [message for rule, _, message in findings_of_all(frames) if rule == "anthropic/event-after-terminal"]
     assert "the SDK's `messages.stream()` helper had raised `IndexError` already, at event 2" in message
     assert "folds it" not in message
+
+
+def _final_message(body: bytes) -> Any:
+    """The message the anthropic SDK's `messages.stream()` ends with for this body."""
+    import anthropic
+    import httpx
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=body, headers={"content-type": "text/event-stream"}))
+    client = anthropic.Anthropic(api_key="k", http_client=httpx.Client(transport=transport))
+    with client.messages.stream(model="m", max_tokens=8, messages=[{"role": "user", "content": "hi"}]) as stream:
+        return stream.get_final_message()
+
+
+def test_an_answer_started_over_is_one_finding_per_restart_that_says_where_the_sdk_puts_it() -> None:
+    """A server that retries its upstream sends `message_start` and block 0 again on the same stream (three times):
+    `message-start-repeated` and `block-index-not-sequential` ("expected block index 1, got 0") came for each
+    restart, one break said twice. The SDK's helper ignores the new `message_start` (the first id stays), appends
+    the new block after the old ones, and sends its deltas to the first message's block 0 (tried)."""
+    start, text_start = load(TEXT)[0], load(TEXT)[1]
+    retry = copy.deepcopy(start)
+    retry[1]["message"]["id"] = "msg_retry"
+    frames = [start, text_start, _text_delta(0, "Hel"), PING]
+    for _ in range(3):
+        frames += [retry, text_start, PING]
+    frames += [_text_delta(0, "Hello"), event({"type": "content_block_stop", "index": 0}), *load(TEXT)[10:]]
+    message = _final_message(serialise(frames))
+    assert message.id == start[1]["message"]["id"]
+    assert [block.text for block in message.content] == ["HelHello", "", "", ""]
+    found = [(rule, index) for rule, index, _ in findings_of_all(frames)]
+    assert found == [("anthropic/message-start-repeated", 4), ("anthropic/message-start-repeated", 7),
+                     ("anthropic/message-start-repeated", 10)]
+    said = [said for rule, _, said in findings_of_all(frames)]
+    assert said[0].endswith("the SDK's `messages.stream()` helper ignores it, keeping the first message's id and "
+                            "usage, and appends the new message's blocks after the 1 it has; it looks a delta up by "
+                            "its index, numbered from 0 again, so block 0's deltas go to `content[0]`, the first "
+                            "message's `text` block, and two answers merge")
+    assert "after the 3 it has" in said[2]
+    at_once = [start, retry, text_start, _text_delta(0, "Hel"), *frames[-3:]]  # a second start before any block
+    message = _final_message(serialise(at_once))
+    assert message.id == start[1]["message"]["id"] and [block.text for block in message.content] == ["Hel"]
+    [(rule, said)] = [(rule, said) for rule, _, said in findings_of_all(at_once)]
+    assert said.endswith("keeping the first message's id and usage; no block came before it, so the new blocks are "
+                         "the message's own")

@@ -412,10 +412,12 @@ class Checker:
     def _message_start(self, index: int, payload: dict, found: list[Finding]) -> None:
         self._validate(index, "message_start", EVENT_MODELS["message_start"], payload, found)
         if self._started:
-            sdk = self._raised_note(index) or ("the SDK keeps the first message and appends the new blocks to it, so "
-                                               "two answers merge")
-            found.append(R.MESSAGE_START_REPEATED(index, f"a second `message_start`: {sdk}"))
+            found.append(R.MESSAGE_START_REPEATED(index, f"a second `message_start` (the answer starts over): "
+                                                         f"{self._sdk_restarts(index)}"))
+            self._start_over()
             return
+        if self._unreadable_at is not None and self._next_index:  # it may have been the first `message_start`
+            self._start_over()
         self._started = True
         message = payload.get("message")
         if type(message) is not dict:
@@ -432,6 +434,29 @@ class Checker:
                                                "positions")
             found.append(R.MESSAGE_START_NOT_EMPTY(index, f"expected `message.content == []` at start, got "
                                                           f"{len(content)} block(s): {sdk}"))
+
+    def _sdk_restarts(self, index: int) -> str:
+        """What the SDK's stream helper does with a second `message_start` (tried): it ignores it, appends the new
+        blocks to the first message's, and looks their deltas up by their index, numbered from 0 again."""
+        note = self._raised_note(index)
+        if note is not None:
+            return note
+        content = self._accumulator.content
+        head = "the SDK's `messages.stream()` helper ignores it, keeping the first message's id and usage"
+        if not content:
+            return f"{head}; no block came before it, so the new blocks are the message's own"
+        return (f"{head}, and appends the new message's blocks after the {len(content)} it has; it looks a delta up "
+                "by its index, numbered from 0 again, so block 0's deltas go to `content[0]`, the first message's "
+                f"`{content[0].type}` block, and two answers merge")
+
+    def _start_over(self) -> None:
+        """A server that retries its upstream starts the answer over on the same stream: the new message numbers
+        its blocks from 0, and the old message's open blocks are left, one break said once by the restart."""
+        self._open.clear()
+        self._certain.clear()
+        self._unreported.clear()
+        self._started_blocks.clear()
+        self._next_index = 0
 
     def _message_delta(self, index: int, payload: dict, found: list[Finding]) -> None:
         self._validate(index, "message_delta", EVENT_MODELS["message_delta"], payload, found)
@@ -549,6 +574,8 @@ class Checker:
                                                             "have closed the message already"))
         if block_index == self._maybe_started + 1 == self._next_index + 1:  # the unreadable event started the one
             self._adopt(self._maybe_started)                                  # before (and may have stopped it)
+        elif block_index == 0 and self._maybe_started > 0:  # it may have been a `message_start`: the answer restarts
+            self._start_over()
         self._maybe_started = -1
         if block_index != self._next_index:
             found.append(R.BLOCK_INDEX_NOT_SEQUENTIAL(index, f"expected block index {self._next_index}, got "
