@@ -1099,3 +1099,17 @@ def test_an_answer_started_over_is_one_finding_per_restart_that_says_where_the_s
     [(rule, said)] = [(rule, said) for rule, _, said in findings_of_all(at_once)]
     assert said.endswith("keeping the first message's id and usage; no block came before it, so the new blocks are "
                          "the message's own")
+
+
+def test_output_tokens_that_decrease_are_said_to_be_wrong_in_one_of_the_two_and_the_sdk_keeps_the_later() -> None:
+    """A bridge puts a placeholder `output_tokens: 1` in `message_start` and the true 0 in `message_delta`: the
+    finding said the client's count "(and bill) is wrong", where the SDK's final message holds the true 0. The wire
+    says only that one of the two is wrong; the SDK keeps the later (tried)."""
+    frames = edit(10, "usage.output_tokens", 0)(edit(0, "message.usage.output_tokens", 1)(load(TEXT)))
+    assert _final_message(serialise(frames)).usage.output_tokens == 0
+    [(index, message)] = [(index, message) for rule, index, message in findings_of_all(frames)
+                          if rule == "anthropic/output-tokens-decreased"]
+    assert index == 10
+    assert message == ("`usage.output_tokens` went from 1 (event 0) to 0, where the values are cumulative: one of "
+                       "the two counts is wrong, and the SDK's `messages.stream()` helper overwrites its count with "
+                       "each value, so it holds 0 now")

@@ -161,6 +161,8 @@ class Checker:
         self._tool_ids: dict[str, int] = {}
         """The id of each tool block started so far, and its block index."""
         self._output_tokens: int | None = None
+        self._output_tokens_at: int | None = None
+        """The event that sent `_output_tokens`."""
         self._first_time = FirstTime()  # (rule, culprit) of findings given once per stream
         self._unreadable_at: int | None = None
         """The last unreadable event (its content unknown): claims it could make false are not made."""
@@ -425,7 +427,7 @@ class Checker:
             return
         usage = message.get("usage")
         if type(usage) is dict and type(usage.get("output_tokens")) is int:
-            self._output_tokens = usage["output_tokens"]
+            self._output_tokens, self._output_tokens_at = usage["output_tokens"], index
         content = message.get("content")
         if message.get("stop_reason") is not None:
             self._short_form_at, self._short_form_reason = index, message["stop_reason"]
@@ -497,11 +499,12 @@ class Checker:
         tokens = usage.get("output_tokens") if type(usage) is dict else None
         if type(tokens) is int:
             if self._output_tokens is not None and tokens < self._output_tokens:
-                found.append(R.OUTPUT_TOKENS_DECREASED(index, f"`usage.output_tokens` went from "
-                                                              f"{self._output_tokens} to {tokens}: the values are "
-                                                              "cumulative, so a client's token count (and bill) is "
-                                                              "wrong"))
-            self._output_tokens = tokens
+                keeps = self._raised_note(index) or (f"the SDK's `messages.stream()` helper overwrites its count "
+                                                     f"with each value, so it holds {tokens} now")
+                found.append(R.OUTPUT_TOKENS_DECREASED(index, (
+                    f"`usage.output_tokens` went from {self._output_tokens} (event {self._output_tokens_at}) to "
+                    f"{tokens}, where the values are cumulative: one of the two counts is wrong, and {keeps}")))
+            self._output_tokens, self._output_tokens_at = tokens, index
 
     def _message_stop(self, index: int, payload: dict, found: list[Finding]) -> None:
         self._validate(index, "message_stop", EVENT_MODELS["message_stop"], payload, found)
