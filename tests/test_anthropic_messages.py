@@ -1113,3 +1113,28 @@ def test_output_tokens_that_decrease_are_said_to_be_wrong_in_one_of_the_two_and_
     assert message == ("`usage.output_tokens` went from 1 (event 0) to 0, where the values are cumulative: one of "
                        "the two counts is wrong, and the SDK's `messages.stream()` helper overwrites its count with "
                        "each value, so it holds 0 now")
+
+
+@pytest.mark.parametrize(("signatures", "said"), [
+    ([""], "its `signature_delta` (event 13)"),
+    (["sig", ""], "its last `signature_delta` (event 14)"),
+    (["", "sig"], None),
+    (["sig"], None),
+], ids=["empty", "last-empty", "empty-then-signed", "signed"])
+def test_a_thinking_block_whose_signature_is_empty_is_said_to_have_none(signatures: list[str],
+                                                                       said: str | None) -> None:
+    """A bridge over GPT-5 ends its thinking block with `"signature": ""`, which passed silently: the rule only
+    looked for a `signature_delta`. The SDK's message keeps the last signature, which goes back in the next turn."""
+    frames = load(THINKING)  # 13 signature, 14 stop
+    signature = frames[13]
+    frames[13:14] = [(signature[0], {**signature[1], "delta": {"type": "signature_delta", "signature": value}})
+                     for value in signatures]
+    assert _final_message(serialise(frames)).content[0].signature == signatures[-1]
+    found = [(index, message) for rule, index, message in findings_of_all(frames)
+             if rule == "anthropic/thinking-signature-missing"]
+    if said is None:
+        assert found == []
+        return
+    assert found == [(13 + len(signatures), f"thinking block 0 stops with an empty signature: {said} carries "
+                                            "`\"signature\": \"\"`; Anthropic's API rejects this thinking when it is "
+                                            "sent back in the next turn, as it does one without a signature")]

@@ -79,6 +79,8 @@ class _Block:
     type: str
     tool_call: ToolCall | None = None
     signatures: int = 0
+    empty_signature_at: int | None = None
+    """The event of the last `signature_delta` when its `signature` was `""`."""
     thinking_after_signature: bool = False
     uncertain: bool = False
     """An unreadable event came while it was open (or may have started it): it may hold a lost delta, or have
@@ -183,7 +185,7 @@ class Checker:
             "ping": self._ping,
             "error": self._error,
         }
-        self._on_delta: dict[str, Callable[[int, _Block, list[Finding]], None]] = {
+        self._on_delta: dict[str, Callable[[int, _Block, dict, list[Finding]], None]] = {
             "signature_delta": self._signature_delta,
             "thinking_delta": self._thinking_delta,
         }
@@ -651,7 +653,7 @@ class Checker:
             return
         check = self._on_delta.get(delta_type)
         if check is not None:
-            check(index, block, found)
+            check(index, block, delta, found)
 
     def _block_stop(self, index: int, payload: dict, found: list[Finding]) -> None:
         self._validate(index, "content_block_stop", EVENT_MODELS["content_block_stop"], payload, found)
@@ -735,15 +737,16 @@ class Checker:
 
     # --- per block type -----------------------------------------------------------------------------------------
 
-    def _signature_delta(self, index: int, block: _Block, found: list[Finding]) -> None:
+    def _signature_delta(self, index: int, block: _Block, delta: dict, found: list[Finding]) -> None:
         block.signatures += 1
+        block.empty_signature_at = index if delta.get("signature") == "" else None
         if block.signatures == 2:
             keeps = self._raised_note(index) or "the SDK keeps only the last"
             found.append(R.THINKING_SIGNATURE_REPEATED(index, "a second `signature_delta` in one thinking block: "
                                                               f"expected exactly one; {keeps}, and a wrong signature "
                                                               "fails the next turn"))
 
-    def _thinking_delta(self, index: int, block: _Block, found: list[Finding]) -> None:
+    def _thinking_delta(self, index: int, block: _Block, delta: dict, found: list[Finding]) -> None:
         if block.signatures and not block.thinking_after_signature:
             block.thinking_after_signature = True
             found.append(R.THINKING_AFTER_SIGNATURE(index, "`thinking_delta` after the block's `signature_delta`: "
@@ -756,6 +759,12 @@ class Checker:
                                                              "`signature_delta`: expected one just before the stop; "
                                                              "Anthropic's API rejects this thinking when it is "
                                                              "sent back in the next turn"))
+        elif block.empty_signature_at is not None:
+            which = "its" if block.signatures == 1 else "its last"
+            found.append(R.THINKING_SIGNATURE_MISSING(index, (
+                f"thinking block {block_index} stops with an empty signature: {which} `signature_delta` (event "
+                f"{block.empty_signature_at}) carries `\"signature\": \"\"`; Anthropic's API rejects this thinking "
+                "when it is sent back in the next turn, as it does one without a signature")))
 
     def _tool_stop(self, index: int, block_index: int, block: _Block, found: list[Finding]) -> None:
         """A stopped tool block's input is judged at the end of the stream, as the SDK's message ends with it: the
