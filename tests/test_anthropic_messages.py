@@ -975,3 +975,166 @@ def test_a_block_index_reused_while_open_is_said_once_and_where_its_deltas_land(
              .findings if f.index == 13]
     assert [(rule, index) for rule, index, _ in found] == [("anthropic/block-index-not-sequential", 13)]
     assert found[0][2].endswith("so this block's deltas go to `content[0]`, a `text` block")
+
+
+def _helper_raise(frames: list[Frame]) -> tuple[int, str] | None:
+    """(event, exception) where the anthropic SDK's stream helper (`accumulate_event`) raises, if it does."""
+    from anthropic.lib.streaming._messages import accumulate_event
+
+    snapshot = None
+    for position, (_, data) in enumerate(frames):
+        if data.get("type") in ("ping", "error"):
+            continue
+        try:
+            snapshot = accumulate_event(event=data, current_snapshot=snapshot)
+        except Exception as error:  # noqa: BLE001  (which one it is, is the point)
+            return position, type(error).__name__
+    return None
+
+
+def _text_delta(index: int, text: str) -> Frame:
+    return event({"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}})
+
+
+@pytest.mark.parametrize(("frames", "raised", "said"), [
+    # AIClient-2-API over an OpenAI upstream: deltas for block 0, no `message_start`, no `content_block_start`
+    ([_text_delta(0, "I'm"), _text_delta(0, " here"), event({"type": "content_block_stop", "index": 0}),
+      *load(TEXT)[10:]], (0, "RuntimeError"), (0, "at this event")),
+    (edit(5, "index", 3)(edit(3, "delta", None)(load(TEXT))), (3, "AttributeError"), (5, "at event 3")),
+], ids=["no-message-start", "after-a-schema-raise"])
+def test_a_finding_after_the_sdk_helper_raised_says_it_had_raised(frames: list[Frame], raised: tuple[int, str],
+                                                                    said: tuple[int, str]) -> None:
+    """AIClient-2-API's stream starts with a delta: `message-start-not-first` said the helper raises "Unexpected
+    event order" at event 0 and `block-not-open`, at the same event, that it "raises `IndexError`", which it never
+    gets to. What comes after the helper raised says that it had."""
+    assert _helper_raise(frames) == raised
+    if raised[1] == "RuntimeError":
+        assert _messages_stream(serialise(frames)).startswith(
+            'RuntimeError: Unexpected event order, got content_block_delta before "message_start"')
+    [(index, message)] = [(index, message) for rule, index, message in findings_of_all(frames)
+                          if rule == "anthropic/block-not-open"]
+    assert index == said[0] and "IndexError" not in message
+    assert f"the SDK's `messages.stream()` helper had raised `{raised[1]}` already, {said[1]} (" in message
+
+
+def test_no_finding_after_the_sdk_helper_raised_says_what_it_does_next() -> None:
+    """The thinking stream without its `message_start`, with a text delta and a second signature in the thinking
+    block, the text block started as 2 and a late delta: each finding said what the helper does with its event
+    (drops it, keeps the last signature, raises `IndexError`, folds it in), where it had raised at event 0."""
+    frames = drop(0)(load(THINKING))  # 0 thinking 0, 12 signature, 13 stop, 14 text 1, 15-17 deltas
+    frames = append(_text_delta(1, " late"))(edit(16, "index", 2)(
+        insert(13, _text_delta(0, "x"))(insert(13, copy_of(12))(frames))))
+    assert _helper_raise(frames) == (0, "RuntimeError")
+    found = findings_of_all(frames)
+    later = {rule: message for rule, index, message in found if index and index > 1}
+    assert set(later) == {"anthropic/delta-type-mismatch", "anthropic/thinking-signature-repeated",
+                          "anthropic/block-index-not-sequential", "anthropic/block-not-open",
+                          "anthropic/message-delta-with-open-block", "anthropic/event-after-terminal"}
+    for rule, message in later.items():
+        assert ("the SDK's `messages.stream()` helper had raised `RuntimeError` already, at event 0" in message) == (
+            rule != "anthropic/message-delta-with-open-block"), rule
+        assert not any(claim in message for claim in ("IndexError", "drops it", "keeps only the last", "folds it"))
+    tool = drop(0)(edit(4, "delta.partial_json", "{X")(load(TOOL)))  # 0 tool_use 0, 3 the broken input, 5 stop
+    tool = tool[:6] + _whole_again([None, *tool]) + tool[6:]  # block 1 at 6, with block 0's id
+    assert _helper_raise(tool) == (0, "RuntimeError")
+    later = {rule: message for rule, index, message in findings_of_all(tool) if index}
+    assert "helper had raised already, at event 0" in later["anthropic/tool-input-invalid-json"]
+    assert "helper had raised `RuntimeError` already, at event 0" in later["anthropic/tool-id-repeated"]
+    assert "the SDK's message holds" not in later["anthropic/tool-id-repeated"]
+
+
+def test_a_finding_after_a_block_out_of_order_raised_in_the_helper_says_it_had_raised() -> None:
+    """y-router numbers a tool-first answer's block from 1: the helper raises `IndexError` at its first delta, so
+    it does not fold a late delta into a message it never finished."""
+    frames = load(TOOL)
+    for frame in frames[1:7]:
+        frame[1]["index"] = 1
+    frames = append(("content_block_delta", {"type": "content_block_delta", "index": 1,
+                                             "delta": {"type": "input_json_delta", "partial_json": ""}}))(frames)
+    assert _helper_raise(frames) == (2, "IndexError")
+    [message] = [message for rule, _, message in findings_of_all(frames) if rule == "anthropic/event-after-terminal"]
+    assert "the SDK's `messages.stream()` helper had raised `IndexError` already, at event 2" in message
+    assert "folds it" not in message
+
+
+def _final_message(body: bytes) -> Any:
+    """The message the anthropic SDK's `messages.stream()` ends with for this body."""
+    import anthropic
+    import httpx
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=body, headers={"content-type": "text/event-stream"}))
+    client = anthropic.Anthropic(api_key="k", http_client=httpx.Client(transport=transport))
+    with client.messages.stream(model="m", max_tokens=8, messages=[{"role": "user", "content": "hi"}]) as stream:
+        return stream.get_final_message()
+
+
+def test_an_answer_started_over_is_one_finding_per_restart_that_says_where_the_sdk_puts_it() -> None:
+    """A server that retries its upstream sends `message_start` and block 0 again on the same stream (three times):
+    `message-start-repeated` and `block-index-not-sequential` ("expected block index 1, got 0") came for each
+    restart, one break said twice. The SDK's helper ignores the new `message_start` (the first id stays), appends
+    the new block after the old ones, and sends its deltas to the first message's block 0 (tried)."""
+    start, text_start = load(TEXT)[0], load(TEXT)[1]
+    retry = copy.deepcopy(start)
+    retry[1]["message"]["id"] = "msg_retry"
+    frames = [start, text_start, _text_delta(0, "Hel"), PING]
+    for _ in range(3):
+        frames += [retry, text_start, PING]
+    frames += [_text_delta(0, "Hello"), event({"type": "content_block_stop", "index": 0}), *load(TEXT)[10:]]
+    message = _final_message(serialise(frames))
+    assert message.id == start[1]["message"]["id"]
+    assert [block.text for block in message.content] == ["HelHello", "", "", ""]
+    found = [(rule, index) for rule, index, _ in findings_of_all(frames)]
+    assert found == [("anthropic/message-start-repeated", 4), ("anthropic/message-start-repeated", 7),
+                     ("anthropic/message-start-repeated", 10)]
+    said = [said for rule, _, said in findings_of_all(frames)]
+    assert said[0].endswith("the SDK's `messages.stream()` helper ignores it, keeping the first message's id and "
+                            "usage, and appends the new message's blocks after the 1 it has; it looks a delta up by "
+                            "its index, numbered from 0 again, so block 0's deltas go to `content[0]`, the first "
+                            "message's `text` block, and two answers merge")
+    assert "after the 3 it has" in said[2]
+    at_once = [start, retry, text_start, _text_delta(0, "Hel"), *frames[-3:]]  # a second start before any block
+    message = _final_message(serialise(at_once))
+    assert message.id == start[1]["message"]["id"] and [block.text for block in message.content] == ["Hel"]
+    [(rule, said)] = [(rule, said) for rule, _, said in findings_of_all(at_once)]
+    assert said.endswith("keeping the first message's id and usage; no block came before it, so the new blocks are "
+                         "the message's own")
+
+
+def test_output_tokens_that_decrease_are_said_to_be_wrong_in_one_of_the_two_and_the_sdk_keeps_the_later() -> None:
+    """A bridge puts a placeholder `output_tokens: 1` in `message_start` and the true 0 in `message_delta`: the
+    finding said the client's count "(and bill) is wrong", where the SDK's final message holds the true 0. The wire
+    says only that one of the two is wrong; the SDK keeps the later (tried)."""
+    frames = edit(10, "usage.output_tokens", 0)(edit(0, "message.usage.output_tokens", 1)(load(TEXT)))
+    assert _final_message(serialise(frames)).usage.output_tokens == 0
+    [(index, message)] = [(index, message) for rule, index, message in findings_of_all(frames)
+                          if rule == "anthropic/output-tokens-decreased"]
+    assert index == 10
+    assert message == ("`usage.output_tokens` went from 1 (event 0) to 0, where the values are cumulative: one of "
+                       "the two counts is wrong, and the SDK's `messages.stream()` helper overwrites its count with "
+                       "each value, so it holds 0 now")
+
+
+@pytest.mark.parametrize(("signatures", "said"), [
+    ([""], "its `signature_delta` (event 13)"),
+    (["sig", ""], "its last `signature_delta` (event 14)"),
+    (["", "sig"], None),
+    (["sig"], None),
+], ids=["empty", "last-empty", "empty-then-signed", "signed"])
+def test_a_thinking_block_whose_signature_is_empty_is_said_to_have_none(signatures: list[str],
+                                                                       said: str | None) -> None:
+    """A bridge over GPT-5 ends its thinking block with `"signature": ""`, which passed silently: the rule only
+    looked for a `signature_delta`. The SDK's message keeps the last signature, which goes back in the next turn."""
+    frames = load(THINKING)  # 13 signature, 14 stop
+    signature = frames[13]
+    frames[13:14] = [(signature[0], {**signature[1], "delta": {"type": "signature_delta", "signature": value}})
+                     for value in signatures]
+    assert _final_message(serialise(frames)).content[0].signature == signatures[-1]
+    found = [(index, message) for rule, index, message in findings_of_all(frames)
+             if rule == "anthropic/thinking-signature-missing"]
+    if said is None:
+        assert found == []
+        return
+    assert found == [(13 + len(signatures), f"thinking block 0 stops with an empty signature: {said} carries "
+                                            "`\"signature\": \"\"`; Anthropic's API rejects this thinking when it is "
+                                            "sent back in the next turn, as it does one without a signature")]

@@ -79,6 +79,8 @@ class _Block:
     type: str
     tool_call: ToolCall | None = None
     signatures: int = 0
+    empty_signature_at: int | None = None
+    """The event of the last `signature_delta` when its `signature` was `""`."""
     thinking_after_signature: bool = False
     uncertain: bool = False
     """An unreadable event came while it was open (or may have started it): it may hold a lost delta, or have
@@ -134,6 +136,9 @@ class Checker:
         """(stop event, block index, block, input at the stop) of each stopped tool block, judged at the end."""
         self._sdk_read = False
         """A frame named as a message event came before `message_start`: the SDK's stream helper read it."""
+        self._raised: tuple[int, str] | None = None
+        """(event, exception) where the SDK's `messages.stream()` helper raised: it reads no further, so what it
+        would do with a later event it does not do (AIClient-2-API's streams start with a delta, no `message_start`)."""
         self._short_form_at: int | None = None  # a message_start that came complete; decided by the next event
         self._short_form = False
         self._short_form_reason: Any = None
@@ -161,6 +166,8 @@ class Checker:
         self._tool_ids: dict[str, int] = {}
         """The id of each tool block started so far, and its block index."""
         self._output_tokens: int | None = None
+        self._output_tokens_at: int | None = None
+        """The event that sent `_output_tokens`."""
         self._first_time = FirstTime()  # (rule, culprit) of findings given once per stream
         self._unreadable_at: int | None = None
         """The last unreadable event (its content unknown): claims it could make false are not made."""
@@ -181,7 +188,7 @@ class Checker:
             "ping": self._ping,
             "error": self._error,
         }
-        self._on_delta: dict[str, Callable[[int, _Block, list[Finding]], None]] = {
+        self._on_delta: dict[str, Callable[[int, _Block, dict, list[Finding]], None]] = {
             "signature_delta": self._signature_delta,
             "thinking_delta": self._thinking_delta,
         }
@@ -341,6 +348,8 @@ class Checker:
         """First-event and short-form rules, which depend only on where an event falls. `read`: the SDK reads the
         frame (by its `data.type`; else it skips it for its event name: `_name_mismatch`)."""
         if not self._started and self._unreadable_at is None:  # NOTE: an unreadable event may have been the start
+            if read and kind != FIRST_EVENT and kind not in SSE_LAYER_EVENTS:
+                self._helper_raises(index, "RuntimeError")
             if kind == KEEPALIVE:
                 self._once(found, R.PING_BEFORE_START, index, kind,
                            "`ping` before `message_start`: the docs only place pings inside a message; "
@@ -375,9 +384,9 @@ class Checker:
     def _event_after_terminal(self, index: int, kind: str, found: list[Finding]) -> None:
         if not self._after_terminal_reported:
             self._after_terminal_reported = True
+            sdk = _after_terminal(self._terminal, kind, self._raised_note(index))
             found.append(R.EVENT_AFTER_TERMINAL(index, f"`{kind}` after `{self._terminal}`, which must be the last "
-                                                       f"event: {_after_terminal(self._terminal, kind)} (later events "
-                                                       "are not reported again)"))
+                                                       f"event: {sdk} (later events are not reported again)"))
 
     def _name_mismatch(self, index: int, event: Event, kind: str, read: bool, found: list[Finding]) -> None:
         """Error where the Python SDK skips the frame for its name; a warning where both SDKs read it by its data
@@ -410,9 +419,12 @@ class Checker:
     def _message_start(self, index: int, payload: dict, found: list[Finding]) -> None:
         self._validate(index, "message_start", EVENT_MODELS["message_start"], payload, found)
         if self._started:
-            found.append(R.MESSAGE_START_REPEATED(index, "a second `message_start`: the SDK keeps the first message "
-                                                         "and appends the new blocks to it, so two answers merge"))
+            found.append(R.MESSAGE_START_REPEATED(index, f"a second `message_start` (the answer starts over): "
+                                                         f"{self._sdk_restarts(index)}"))
+            self._start_over()
             return
+        if self._unreadable_at is not None and self._next_index:  # it may have been the first `message_start`
+            self._start_over()
         self._started = True
         message = payload.get("message")
         if type(message) is not dict:
@@ -420,14 +432,38 @@ class Checker:
             return
         usage = message.get("usage")
         if type(usage) is dict and type(usage.get("output_tokens")) is int:
-            self._output_tokens = usage["output_tokens"]
+            self._output_tokens, self._output_tokens_at = usage["output_tokens"], index
         content = message.get("content")
         if message.get("stop_reason") is not None:
             self._short_form_at, self._short_form_reason = index, message["stop_reason"]
         elif type(content) is list and content:
+            sdk = self._raised_note(index) or ("the SDK starts from them and the streamed blocks land at the wrong "
+                                               "positions")
             found.append(R.MESSAGE_START_NOT_EMPTY(index, f"expected `message.content == []` at start, got "
-                                                          f"{len(content)} block(s): the SDK starts from them and the "
-                                                          "streamed blocks land at the wrong positions"))
+                                                          f"{len(content)} block(s): {sdk}"))
+
+    def _sdk_restarts(self, index: int) -> str:
+        """What the SDK's stream helper does with a second `message_start` (tried): it ignores it, appends the new
+        blocks to the first message's, and looks their deltas up by their index, numbered from 0 again."""
+        note = self._raised_note(index)
+        if note is not None:
+            return note
+        content = self._accumulator.content
+        head = "the SDK's `messages.stream()` helper ignores it, keeping the first message's id and usage"
+        if not content:
+            return f"{head}; no block came before it, so the new blocks are the message's own"
+        return (f"{head}, and appends the new message's blocks after the {len(content)} it has; it looks a delta up "
+                "by its index, numbered from 0 again, so block 0's deltas go to `content[0]`, the first message's "
+                f"`{content[0].type}` block, and two answers merge")
+
+    def _start_over(self) -> None:
+        """A server that retries its upstream starts the answer over on the same stream: the new message numbers
+        its blocks from 0, and the old message's open blocks are left, one break said once by the restart."""
+        self._open.clear()
+        self._certain.clear()
+        self._unreported.clear()
+        self._started_blocks.clear()
+        self._next_index = 0
 
     def _message_delta(self, index: int, payload: dict, found: list[Finding]) -> None:
         self._validate(index, "message_delta", EVENT_MODELS["message_delta"], payload, found)
@@ -468,11 +504,12 @@ class Checker:
         tokens = usage.get("output_tokens") if type(usage) is dict else None
         if type(tokens) is int:
             if self._output_tokens is not None and tokens < self._output_tokens:
-                found.append(R.OUTPUT_TOKENS_DECREASED(index, f"`usage.output_tokens` went from "
-                                                              f"{self._output_tokens} to {tokens}: the values are "
-                                                              "cumulative, so a client's token count (and bill) is "
-                                                              "wrong"))
-            self._output_tokens = tokens
+                keeps = self._raised_note(index) or (f"the SDK's `messages.stream()` helper overwrites its count "
+                                                     f"with each value, so it holds {tokens} now")
+                found.append(R.OUTPUT_TOKENS_DECREASED(index, (
+                    f"`usage.output_tokens` went from {self._output_tokens} (event {self._output_tokens_at}) to "
+                    f"{tokens}, where the values are cumulative: one of the two counts is wrong, and {keeps}")))
+            self._output_tokens, self._output_tokens_at = tokens, index
 
     def _message_stop(self, index: int, payload: dict, found: list[Finding]) -> None:
         self._validate(index, "message_stop", EVENT_MODELS["message_stop"], payload, found)
@@ -545,10 +582,12 @@ class Checker:
                                                             "have closed the message already"))
         if block_index == self._maybe_started + 1 == self._next_index + 1:  # the unreadable event started the one
             self._adopt(self._maybe_started)                                  # before (and may have stopped it)
+        elif block_index == 0 and self._maybe_started > 0:  # it may have been a `message_start`: the answer restarts
+            self._start_over()
         self._maybe_started = -1
         if block_index != self._next_index:
             found.append(R.BLOCK_INDEX_NOT_SEQUENTIAL(index, f"expected block index {self._next_index}, got "
-                                                             f"{block_index}: {self._sdk_places(block_index)}"))
+                                                             f"{block_index}: {self._sdk_places(index, block_index)}"))
         others = len(self._certain) - (block_index in self._certain)
         if others:  # NOTE: an index reused while open is `block-index-not-sequential`'s: said above, where it lands
             found.append(R.BLOCK_OVERLAP(index, _overlap_message(block_index, self._certain, others)))
@@ -567,10 +606,12 @@ class Checker:
             return  # the schema says it
         earlier = self._tool_ids.setdefault(tool_id, block_index)
         if earlier != block_index:
+            note = self._raised_note(index)
+            runs = ("the SDK's message holds two calls with one id, so an agent runs the tool twice" if note is None
+                    else f"a client that keeps both calls runs the tool twice ({note})")
             found.append(R.TOOL_ID_REPEATED(index, (
-                f"tool block {block_index} has the id `{tool_id}` of block {earlier}: the SDK's message holds two "
-                "calls with one id, so an agent runs the tool twice, and the API refuses the next turn, which sends "
-                "them back (\"`tool_use` ids must be unique\")")))
+                f"tool block {block_index} has the id `{tool_id}` of block {earlier}: {runs}, and the API refuses the "
+                "next turn, which sends them back (\"`tool_use` ids must be unique\")")))
 
     def _check_search_results(self, index: int, block: dict, found: list[Finding]) -> None:
         """Each `web_search_result` of a web search's results. One without its `encrypted_content` is typed by the
@@ -600,20 +641,22 @@ class Checker:
         if block is None or delta_type is None:
             return
         if delta_type not in DELTA_EVENT_MODELS:
+            drops = self._raised_note(index) or "the SDK drops it"
             self._once(found, R.UNKNOWN_DELTA_TYPE, index, delta_type,
-                       f"delta type `{delta_type}` is not in the docs: the SDK drops it")
+                       f"delta type `{delta_type}` is not in the docs: {drops}")
             return
         allowed = DELTAS_FOR_BLOCK.get(block.type)
         if allowed is None:
             return  # a block type whose deltas the docs do not describe
         if delta_type not in allowed:
             fits = ", ".join(f"`{name}`" for name in sorted(allowed)) or "no delta at all (complete at start)"
+            drops = self._raised_note(index) or "the SDK drops it, losing its data"
             found.append(R.DELTA_TYPE_MISMATCH(index, f"`{delta_type}` for `{block.type}` block {payload['index']},"
-                                                      f" which takes {fits}: the SDK drops it, losing its data"))
+                                                      f" which takes {fits}: {drops}"))
             return
         check = self._on_delta.get(delta_type)
         if check is not None:
-            check(index, block, found)
+            check(index, block, delta, found)
 
     def _block_stop(self, index: int, payload: dict, found: list[Finding]) -> None:
         self._validate(index, "content_block_stop", EVENT_MODELS["content_block_stop"], payload, found)
@@ -636,18 +679,26 @@ class Checker:
         block = self._open.get(block_index)
         if block is None and self._maybe_started >= 0:  # the unreadable event may have started it (again)
             block = self._adopt(block_index)
+        content = self._accumulator.content
+        if block is not None and self._unreadable_at is None and not -len(content) <= block_index < len(content):
+            self._helper_raises(index, "IndexError")  # it looks the block up by index (y-router's tool-first blocks)
         if block is None:
             why = "was already stopped" if block_index in self._started_blocks else "was never started"
             self._once(found, R.BLOCK_NOT_OPEN, index, block_index,
                        f"`{kind}` for block {block_index}, which {why}: expected an open block; "
-                       f"{self._sdk_lookup(kind, block_index)} (later events for this block are not reported)")
+                       f"{self._sdk_lookup(index, kind, block_index)} (later events for this block are not "
+                       "reported)")
         return block
 
-    def _sdk_lookup(self, kind: str, block_index: int) -> str:
+    def _sdk_lookup(self, index: int, kind: str, block_index: int) -> str:
         """What the SDK's stream helper does with an event for a block that is not open: it looks the block up as
         `content[index]` in the blocks it has (a negative index counts from the end), whatever their state."""
+        note = self._raised_note(index)
+        if note is not None:
+            return note
         content = self._accumulator.content
         if not -len(content) <= block_index < len(content):
+            self._helper_raises(index, "IndexError")
             return "the SDK's stream helper looks it up as `content[index]` and raises `IndexError`"
         found = content[block_index].type
         if kind == "content_block_stop":
@@ -655,9 +706,12 @@ class Checker:
         return (f"the SDK's stream helper applies it to `content[{block_index}]`, a `{found}` block (a delta of "
                 "another kind it drops)")
 
-    def _sdk_places(self, block_index: int) -> str:
+    def _sdk_places(self, index: int, block_index: int) -> str:
         """Where the SDK's stream helper puts a block that starts out of order, and where its deltas then go: it
         appends each block to its list and looks a delta up as `content[index]` (y-router's tool-first streams)."""
+        note = self._raised_note(index)
+        if note is not None:
+            return note
         content = self._accumulator.content
         head = (f"the SDK's stream helper appends each block to its list (this one is `content[{len(content) - 1}]`) "
                 "and looks a delta up by its index, so")
@@ -686,14 +740,16 @@ class Checker:
 
     # --- per block type -----------------------------------------------------------------------------------------
 
-    def _signature_delta(self, index: int, block: _Block, found: list[Finding]) -> None:
+    def _signature_delta(self, index: int, block: _Block, delta: dict, found: list[Finding]) -> None:
         block.signatures += 1
+        block.empty_signature_at = index if delta.get("signature") == "" else None
         if block.signatures == 2:
+            keeps = self._raised_note(index) or "the SDK keeps only the last"
             found.append(R.THINKING_SIGNATURE_REPEATED(index, "a second `signature_delta` in one thinking block: "
-                                                              "expected exactly one; the SDK keeps only the last, "
-                                                              "and a wrong signature fails the next turn"))
+                                                              f"expected exactly one; {keeps}, and a wrong signature "
+                                                              "fails the next turn"))
 
-    def _thinking_delta(self, index: int, block: _Block, found: list[Finding]) -> None:
+    def _thinking_delta(self, index: int, block: _Block, delta: dict, found: list[Finding]) -> None:
         if block.signatures and not block.thinking_after_signature:
             block.thinking_after_signature = True
             found.append(R.THINKING_AFTER_SIGNATURE(index, "`thinking_delta` after the block's `signature_delta`: "
@@ -706,6 +762,12 @@ class Checker:
                                                              "`signature_delta`: expected one just before the stop; "
                                                              "Anthropic's API rejects this thinking when it is "
                                                              "sent back in the next turn"))
+        elif block.empty_signature_at is not None:
+            which = "its" if block.signatures == 1 else "its last"
+            found.append(R.THINKING_SIGNATURE_MISSING(index, (
+                f"thinking block {block_index} stops with an empty signature: {which} `signature_delta` (event "
+                f"{block.empty_signature_at}) carries `\"signature\": \"\"`; Anthropic's API rejects this thinking "
+                "when it is sent back in the next turn, as it does one without a signature")))
 
     def _tool_stop(self, index: int, block_index: int, block: _Block, found: list[Finding]) -> None:
         """A stopped tool block's input is judged at the end of the stream, as the SDK's message ends with it: the
@@ -725,7 +787,10 @@ class Checker:
                      if block.tool_call is not None and id(block) not in stopped and not block.uncertain]
         judged = [(*tool, self._accumulator.raise_point(tool[2].tool_call) if tool[2].tool_call is not None else None)
                   for tool in [*self._stopped_tools, *unstopped]]
-        first = min((raised[0] for *_, raised in judged if raised is not None), default=None)
+        gone = [raised[0] for *_, raised in judged if raised is not None]
+        if self._raised is not None:
+            gone.append(self._raised[0])
+        first = min(gone, default=None)
         for index, block_index, block, at_stop, raised in judged:
             if raised is not None:
                 at, so_far, why = raised
@@ -753,8 +818,10 @@ class Checker:
                   prefix: str = "") -> None:
         problem = schema_problem(model, payload, prefix,
                                  lambda path: self._first_time(R.SCHEMA_MISMATCH.id, (kind, path)))
+        raised = None if prefix or self._raised is not None else self._sdk_raises(kind, payload)
+        if raised is not None:
+            self._helper_raises(index, raised)
         if problem:  # NOTE: a field reported before is one broken habit of the endpoint, not a new finding
-            raised = None if prefix else self._sdk_raises(kind, payload)
             harm = ("a client reading these fields gets a wrong type or nothing" if raised is None else
                     f"the anthropic SDK's `messages.stream()` helper raises `{raised}` at this event, which ends the "
                     "app's stream")
@@ -788,23 +855,38 @@ class Checker:
             return None
         return "TypeError"
 
+    def _helper_raises(self, index: int, exception: str) -> None:
+        if self._raised is None:
+            self._raised = (index, exception)
+
+    def _raised_note(self, index: int) -> str | None:
+        """Where the SDK's `messages.stream()` helper had raised, when it had: what a finding would say it does with
+        this event, it does not do."""
+        if self._raised is None:
+            return None
+        at, exception = self._raised
+        return (f"the SDK's `messages.stream()` helper had raised `{exception}` already, at "
+                f"{'this event' if at == index else f'event {at}'}")
+
     def _once(self, found: list[Finding], rule: Any, index: int, culprit: Any, message: str) -> None:
         """Report `rule` for `culprit` only the first time: one broken habit of an endpoint is one finding."""
         if self._first_time(rule.id, culprit):
             found.append(rule(index, message))
 
 
-def _after_terminal(terminal: str, kind: str) -> str:
+def _after_terminal(terminal: str, kind: str, raised: str | None) -> str:
     """What the SDK does with an event after the terminal one: it raised at an `error`, but reads on after
-    `message_stop` (tried: a late text delta lands in the finished message)."""
+    `message_stop` (tried: a late text delta lands in the finished message, unless its helper had `raised`)."""
     if terminal == "error":
         return "the SDK raised at the `error`, so the client never sees this"
     if kind == "error":
         return "the SDK reads on and raises it as an API error after the message was complete"
     if kind == KEEPALIVE:
         return "the SDK reads on and skips it"
-    folds = (", and its `messages.stream()` helper folds it into the message it had finished"
-             if kind in _FOLDED_AFTER_STOP else "")
+    folds = ""
+    if kind in _FOLDED_AFTER_STOP:
+        folds = (", and its `messages.stream()` helper folds it into the message it had finished" if raised is None
+                 else f" ({raised})")
     return f"the SDK reads on and hands it to the app{folds}"
 
 

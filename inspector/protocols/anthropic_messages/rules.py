@@ -52,7 +52,7 @@ TOOL_INPUT_INVALID_JSON = rule("anthropic/tool-input-invalid-json", E,
                                "a tool block's joined `partial_json` is not a JSON object at its stop")
 TOOL_ID_REPEATED = rule("anthropic/tool-id-repeated", E, "a tool block with the `id` of an earlier one")
 THINKING_SIGNATURE_MISSING = rule("anthropic/thinking-signature-missing", E,
-                                  "a thinking block stops without a `signature_delta`")
+                                  "a thinking block stops without a `signature_delta`, or with an empty signature")
 THINKING_SIGNATURE_REPEATED = rule("anthropic/thinking-signature-repeated", E,
                                    "a thinking block gets more than one `signature_delta`")
 THINKING_AFTER_SIGNATURE = rule("anthropic/thinking-after-signature", E,
