@@ -189,6 +189,8 @@ def test_tool_call_ids_never_count() -> None:
         pytest.param([ToolCall("1", "f", "{}")], [ToolCall("1", "f", "{}"), ToolCall("2", "g", '{"x": 1}')],
                      ['tool call 1 g: added (arguments "{\\"x\\": 1}")'], id="added"),
         pytest.param([ToolCall("1", "f", "{}")], [], ['tool call 0 f: missing (arguments "{}")'], id="missing"),
+        pytest.param([ToolCall("1", None, "{}")], [], ['tool call 0 None: missing (arguments "{}")'],
+                     id="nameless-missing"),  # hypothesis: a call whose name never came
         pytest.param([ToolCall("1", "web_search", '{"q": "a"}', kind="web_search_call")],
                      [ToolCall("1", "web_search", '{"q": "b"}', kind="web_search_call")],
                      ['tool call 0 web_search (server tool): arguments.q  "a" -> "b"'], id="server-tool"),

@@ -219,7 +219,7 @@ def _tool_calls(old: Digest, new: Digest, options: Options) -> Iterator[Differen
     for index, before, after in _outputs(old, new):
         choice = _choice(old.assembly, new.assembly, index)
         for position, (a, b) in enumerate(zip_longest(before.tool_calls, after.tool_calls)):
-            name = (a or b).name + _server_run(a, b)
+            name = f"{(a or b).name}{_server_run(a, b)}"
             for message in _tool_call_changes(a, b, kinds=same_protocol):
                 yield Difference("tool_calls", f"tool call {position}{choice} {name}: {message}")
 
