@@ -131,6 +131,7 @@ def stream_check(header: Header | None, protocol: str | None = None) -> StreamCh
         content_type=_content_type(header),
         request_body=header.request.get("body") if header else None,
         sse_asked=_asks_for_sse(header),
+        answered=header is None or header.response is not None,
     )
 
 

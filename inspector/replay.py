@@ -76,6 +76,9 @@ class Entry:
     broken: bool = False
     """The upstream broke the connection after the recorded chunks (`End.broken_by`): the replay breaks it
     too, so the client meets the error the recorded one met, not a clean end."""
+    answered: bool = True
+    """False for a recording of a request no response came to (`http/no-response`): the replay closes the
+    connection without one, as the upstream did."""
 
     def chunks(self) -> Iterator[Chunk]:
         """The stream's chunks, read afresh from the file for every request (nothing is kept in memory)."""
@@ -102,6 +105,8 @@ def _entry(file: str) -> Entry:
     broken = source.end is not None and source.end.broken_by is not None
     if header is None:
         return Entry(file, None, sniffed, 200, (("Content-Type", "text/event-stream"),))
+    if header.response is None:
+        return Entry(file, header.path, header.protocol or detect.from_path(header.path), 0, (), answered=False)
     headers, left_out = [], []
     recorded = (header.response or {}).get("headers") or {}
     for name, value in recorded.items():
@@ -400,6 +405,11 @@ class _ReplayHandler(tornado.web.RequestHandler):
             self.set_status(404)
             self.finish({"error": {"message": f"sse-inspector serve: {message}", "type": "not_found_error"}})
             return
+        if not entry.answered:
+            log.info("%s %s -> %s (no response, as recorded)", self.request.method, self.request.path,
+                     Path(entry.file).name)
+            self.request.connection.stream.close()
+            return
         log.info("%s %s -> %s (%s)", self.request.method, self.request.path, Path(entry.file).name, entry.status)
         self.set_status(entry.status)
         self.clear_header("Content-Type")
@@ -513,6 +523,7 @@ def describe(entries: Sequence[Entry]) -> list[str]:
         f"{Path(entry.file).name}"
         + (f"  (not sendable, left out: {', '.join(entry.left_out)})" if entry.left_out else "")
         + ("  (ends by breaking the connection, as recorded)" if entry.broken else "")
+        + ("  (no response: closes the connection, as recorded)" if not entry.answered else "")
         for entry in entries
     ]
 

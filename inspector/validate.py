@@ -22,6 +22,8 @@ from .timing import STALL_SECONDS
 # fmt: off
 HTTP_STATUS       = rule("http/error-status", Severity.ERROR, "the response status is not 2xx: no stream came")
 HTTP_CONTENT_TYPE = rule("http/content-type", Severity.ERROR, "a 2xx response that is not `text/event-stream`")
+HTTP_NO_RESPONSE  = rule("http/no-response", Severity.ERROR,
+                         "the request got no response at all: no status, no headers, no body")
 SSE_INVALID_UTF8  = rule("sse/invalid-utf8", Severity.ERROR, "bytes that are not valid UTF-8")
 SSE_UNTERMINATED  = rule("sse/unterminated-event", Severity.ERROR,
                          "the stream ends inside an event, which a conformant client drops")
@@ -61,8 +63,12 @@ class StreamCheck:
         content_type: str | None = None,
         request_body: Any = None,
         sse_asked: bool = True,
+        answered: bool = True,
     ) -> None:
         self.parser = SSEParser()
+        self.answered = answered
+        """False for a recording of a request no response came to (the upstream closed the connection, or mitmproxy
+        refused what it sent): one finding says so, none about a body there never was."""
         self.fresh_request = (request_method or "").upper() == "POST"
         """A POST starts a new response: its stream is never a resume (a resume is a GET)."""
         self.request_body = request_body
@@ -106,6 +112,12 @@ class StreamCheck:
         which is not judged as SSE."""
         if self.protocol is not None:
             self._start(self.protocol)
+
+    @property
+    def not_a_stream(self) -> bool:
+        """A 2xx body that said it is something else (`http/content-type`) and held no event: an answer in one
+        body (llm-mock's JSON to `stream: true`), with no terminal event to wait for."""
+        return self.events == 0 and self._said_type is not None
 
     @property
     def assembly(self) -> Assembly:
@@ -172,6 +184,12 @@ class StreamCheck:
         all) are not judged, and one warning says so. `broken_by`: the message of a connection the server broke
         mid-body (`End.broken_by`): the end rules say the client was told. `ended_at`: the end line's time.
         """
+        if not self.answered:
+            why = (f" ({break_shown(broken_by)})" if broken_by else
+                   f" (the recording ended as `{end_reason}`)" if end_reason else "")
+            self._report(HTTP_NO_RESPONSE(None, f"no response came{why}: no status, no headers, no body; the app got "
+                                                "a connection error (through the recorder, mitmproxy's 502 page)"))
+            return self.findings
         if self._error_body is not None:
             self._report(HTTP_STATUS(None, _status_message(self.status, bytes(self._error_body))))
             return self.findings

@@ -434,10 +434,12 @@ def test_upstream_that_never_answered_is_recorded_with_the_reason(recorder, tmp_
     header, recorded, end = read_recording(only_recording(tmp_path))
     assert (header["response"], recorded, end["reason"], end["error"]) == (None, [], "error", "Connection refused")
     assert results[0].line().split("  ")[1:5] == [
-        "POST /v1/chat/completions", "openai-chat", "---", "cut after 0 events (error)"
+        "POST /v1/chat/completions", "openai-chat", "---", "no response"
     ]
-    # no body ended: nothing is said of its events, only that the server's end was never seen
-    assert [finding.rule for finding in results[0].findings] == ["sse/not-ended-by-server"]
+    # no body came: nothing is said of its events, only that no response came
+    assert [(finding.rule, finding.message) for finding in results[0].findings] == [
+        ("http/no-response", "no response came (the recording ended as `error`): no status, no headers, no body; the "
+                             "app got a connection error (through the recorder, mitmproxy's 502 page)")]
 
 
 # Events of one stream before and after its terminal event, and what mitmproxy 11 says when it ends.
@@ -845,7 +847,7 @@ _NOON = time.mktime((2026, 1, 2, 12, 4, 31, 0, 0, -1))
      "12:04:31  POST /v1/responses  openai-responses  200  cut after 17 events (upstream-closed)  TTFT 412 ms  "
      "FAIL server closed connection"),
     ({"status": None, "events": 0, "ttft": None, "reason": "error", "error": "Connection refused"},
-     "12:04:31  POST /v1/responses  openai-responses  ---  cut after 0 events (error)  FAIL Connection refused"),
+     "12:04:31  POST /v1/responses  openai-responses  ---  no response  FAIL Connection refused"),
 ])
 def test_live_line(fields, line):
     base = {"path": "r.jsonl", "started": _NOON, "method": "POST", "url_path": "/v1/responses",

@@ -40,6 +40,7 @@ from recorder_helpers import (
 )
 
 from inspector.inputs import open_source
+from inspector.replay import Replay, ReplayServer
 from inspector.sse import SSEParser
 
 pytestmark = pytest.mark.slow
@@ -365,7 +366,7 @@ def test_error_answer_to_a_streaming_request_is_recorded(proxy):
 def test_an_answer_mitmproxy_refuses_is_recorded_with_the_reason_the_app_got_a_502(proxy):
     """An upstream answering a streaming request with both Content-Length and chunked framing: mitmproxy refuses it
     and the app gets a 502. Recorded as an answer that never reached the app, with mitmproxy's reason, and no
-    finding about events: the body was never read."""
+    finding about events: the body was never read; `serve` answers it as no answer."""
     response = httpx.post(f"{proxy.url}/v1/chat/completions", json={"stream": True}, timeout=WAIT,
                           headers={"X-Corpus": CHAT, "X-Both-Lengths": "1"})
     assert response.status_code == 502
@@ -373,8 +374,11 @@ def test_an_answer_mitmproxy_refuses_is_recorded_with_the_reason_the_app_got_a_5
     header, chunks, end = read_recording(Path(line.split()[-1]))
     assert (header["response"], chunks, end["reason"]) == (None, [], "upstream-closed")
     assert "both transfer-encoding and content-length headers from server" in end["error"]
-    assert line.split("  ")[3:6] == ["---", "cut after 0 events (upstream-closed)",
-                                     "FAIL " + end["error"][:99] + "…"], line
+    assert line.split("  ")[3:6] == ["---", "no response", "FAIL " + end["error"][:99] + "…"], line
+    assert [finding.rule for finding in open_source(line.split()[-1]).validate().findings] == ["http/no-response"]
+    with ReplayServer(Replay.from_paths([line.split()[-1]])) as server, pytest.raises(httpx.RemoteProtocolError,
+                                                                                      match="without sending"):
+        httpx.post(f"{server.url}/v1/chat/completions", json={"stream": True}, timeout=WAIT)
 
 
 def test_record_command_prints_where_to_point_the_app_and_a_summary(upstream, record_command, tmp_path):
@@ -520,7 +524,7 @@ def test_an_upstream_that_refuses_gets_the_client_a_502_and_is_recorded_with_the
         live = command.line()
     code, out, err = command.stop()
     assert response.status_code == 502
-    assert live.split("  ")[1:5] == ["POST /v1/chat/completions", "openai-chat", "---", "cut after 0 events (error)"]
+    assert live.split("  ")[1:5] == ["POST /v1/chat/completions", "openai-chat", "---", "no response"]
     [path] = (tmp_path / "rec").iterdir()
     header, chunks, end = read_recording(path)
     assert (header["response"], chunks, end["reason"], end["error"]) == (

@@ -113,3 +113,19 @@ def test_the_verdicts_ttft_is_the_one_view_shows_on_every_corpus_stream(tmp_path
         assert judge(finished).ttft == shown, source.name
         timed += shown is not None and shown > 0.5
     assert timed >= 40  # many streams' first token is not their first event
+
+
+def test_a_json_answer_to_a_stream_request_is_complete_not_cut(tmp_path: Path) -> None:
+    """llm-mock answers `stream: true` with one JSON object (200, `application/json`): whole, not cut; the finding
+    says what it was."""
+    body = b'{"id": "c", "object": "chat.completion", "choices": []}'
+    path = tmp_path / "json.jsonl"
+    header = Header(request={"method": "POST", "url": "http://x/v1/chat/completions"},
+                    response={"status": 200, "headers": {"content-type": "application/json"}})
+    summary = {"method": "POST", "path": "/v1/chat/completions", "status": 200, "sse": True}
+    recording = StreamRecording(ChunkWriter(path, header), time.time(), BodyDecoder(None), summary=summary)
+    recording.on_chunk(body)
+    recording.finish()
+    result = conclude(recording, Ending("response"))
+    assert (result.reason, [finding.rule for finding in result.findings]) == ("complete", ["http/content-type"])
+    assert "  0 events  " in result.line()

@@ -63,7 +63,8 @@ class StreamResult(Tally):
         clock = time.strftime("%H:%M:%S", time.localtime(self.started))
         status = "---" if self.status is None else str(self.status)
         cut = f"cut after {self.events} events ({self.reason})"
-        count = f"{self.events} events" if self.reason == "complete" or self.whole else cut
+        count = (f"{self.events} events" if self.reason == "complete" or self.whole else
+                 "no response" if self.status is None else cut)
         parts = [clock, f"{self.method} {self.url_path}", self.protocol, status, count]
         if self.ttft is not None:
             parts.append(f"TTFT {self.ttft * 1000:.0f} ms")
@@ -117,9 +118,10 @@ def judge(finished: Finished) -> StreamResult:
                 check.events_wanted = clock.index is None  # then the fast path may take chunks without events
     summary = finished.summary
     status = summary["status"]
-    # a non-2xx body is not read as events (`http/error-status`), so it has no terminal event to wait for
+    # a non-2xx body is not read as events (`http/error-status`), nor a 2xx one that said it is something else and
+    # held none (a JSON answer to `stream: true`): neither has a terminal event to wait for
     expects_terminal = (bool(summary.get("sse")) and check.checker is not None
-                        and status is not None and 200 <= status < 300)
+                        and status is not None and 200 <= status < 300 and not check.not_a_stream)
     reason, error = end_reason(finished.ending, finished.failure, check.assembly.ended, expects_terminal)
     findings = check.close(reason, broken_by=End(None, reason, error).broken_by, ended_at=finished.ended_at)
     clock.first_token(check.assembly.first_content_index)
