@@ -96,7 +96,7 @@ def test_regular_mode_records_an_unreachable_https_host_with_the_connect_error(r
         live = command.line()
     command.stop()
     assert response.status_code == 502
-    assert live.split("  ")[1:5] == ["POST /v1/chat/completions", "openai-chat", "---", "cut after 0 events (error)"]
+    assert live.split("  ")[1:5] == ["POST /v1/chat/completions", "openai-chat", "---", "no response"]
     [path] = (tmp_path / "rec").iterdir()
     header, chunks, end = read_recording(path)
     assert (header["request"]["url"], chunks, end["reason"], end["error"]) == (
