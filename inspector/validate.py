@@ -115,9 +115,10 @@ class StreamCheck:
 
     @property
     def not_a_stream(self) -> bool:
-        """A 2xx body that said it is something else (`http/content-type`) and held no event: an answer in one
-        body (llm-mock's JSON to `stream: true`), with no terminal event to wait for."""
-        return self.events == 0 and self._said_type is not None
+        """A 2xx body of no event that said it is something else (`http/content-type`: llm-mock's JSON answer to
+        `stream: true`) or whose lines make one JSON error (Google's 404 body sent with status 200): an answer in
+        one body, with no terminal event to wait for."""
+        return self.events == 0 and (self._said_type is not None or self._json_error() is not None)
 
     @property
     def assembly(self) -> Assembly:
@@ -244,8 +245,8 @@ class StreamCheck:
     def _error_body_read(self) -> bool:
         """A body of no event whose lines make one JSON `{"error": ...}` object: an HTTP error body read without
         its status (Google's 404 comes labelled `text/event-stream`). Judged as such, not as an empty stream."""
-        payload = _json_object("\n".join(line for _, line in self.parser.stray))
-        if payload is None or "error" not in payload:
+        payload = self._json_error()
+        if payload is None:
             return False
         if self.protocol is None:
             self._start(detect.from_payload("message", payload) or GENERIC)
@@ -258,6 +259,11 @@ class StreamCheck:
         self.assembly.error = message = message if len(message) <= 400 else message[:400] + "…"  # a cut is shown
         self._report(SSE_ERROR_BODY(None, f"the body is a JSON error, not an event stream: {message}"))
         return True
+
+    def _json_error(self) -> dict[str, Any] | None:
+        """The JSON `{"error": ...}` object the lines outside SSE syntax make, if they make one."""
+        payload = _json_object("\n".join(line for _, line in self.parser.stray))
+        return payload if payload is not None and "error" in payload else None
 
     def _out_of_band(self) -> list[Finding]:
         """Lines SSE parsers drop or read quietly, for a protocol whose clients do not (Gemini): lines outside SSE

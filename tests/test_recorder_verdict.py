@@ -129,3 +129,12 @@ def test_a_json_answer_to_a_stream_request_is_complete_not_cut(tmp_path: Path) -
     result = conclude(recording, Ending("response"))
     assert (result.reason, [finding.rule for finding in result.findings]) == ("complete", ["http/content-type"])
     assert "  0 events  " in result.line()
+
+
+def test_a_json_error_body_sent_as_an_event_stream_is_complete_not_cut(tmp_path: Path) -> None:
+    """Google's 404 body replayed with status 200 and `text/event-stream` (Gemini CLI's audit): the whole body came,
+    one JSON error; said by `sse/json-error-body`, and not a stream cut after 0 events."""
+    body = (CORPUS / "gemini-generate-content" / "js-genai__http-404-error-body.sse").read_bytes()
+    result, end = finished(tmp_path, 200, body, Ending("response"))
+    assert (end["reason"], [finding.rule for finding in result.findings]) == ("complete", ["sse/json-error-body"])
+    assert "  0 events  " in result.line()
