@@ -32,6 +32,7 @@ from mitmproxy.connection import ConnectionState
 from mitmproxy.test import taddons, tflow, tutils
 from recorder_helpers import CORPUS, SECRET, read_recording, recorded_body
 
+from inspector.findings import Finding, Severity
 from inspector.inputs import open_source
 from inspector.recorder import addon as addon_module
 from inspector.recorder import stream as stream_module
@@ -848,6 +849,11 @@ _NOON = time.mktime((2026, 1, 2, 12, 4, 31, 0, 0, -1))
      "FAIL server closed connection"),
     ({"status": None, "events": 0, "ttft": None, "reason": "error", "error": "Connection refused"},
      "12:04:31  POST /v1/responses  openai-responses  ---  no response  FAIL Connection refused"),
+    # the app left (Codex's idle timeout): `validate` says ok with a warning, and so does the line
+    ({"reason": "client-disconnected", "error": "Client disconnected.", "events": 6,
+      "findings": (Finding("sse/not-ended-by-server", Severity.WARNING, None, "..."),)},
+     "12:04:31  POST /v1/responses  openai-responses  200  cut after 6 events (client-disconnected)  TTFT 412 ms  "
+     "ok (1 warning)"),
 ])
 def test_live_line(fields, line):
     base = {"path": "r.jsonl", "started": _NOON, "method": "POST", "url_path": "/v1/responses",

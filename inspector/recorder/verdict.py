@@ -32,6 +32,8 @@ _REASON_BY_ENDING = {
     "stopped":  "error",
 }
 # fmt: on
+_NOT_FAILED = ("complete", "client-disconnected")
+"""End reasons that fail no stream by themselves (the live line's count says how it ended)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,9 @@ class StreamResult(Tally):
 
     @property
     def failed(self) -> bool:
-        return self.errors > 0 or self.reason != "complete"
+        """An error finding, or a stream the server or the recorder did not finish; one the client left is not a
+        failure (`validate` says only `sse/not-ended-by-server`, a warning: the server was never told to finish)."""
+        return self.errors > 0 or self.reason not in _NOT_FAILED
 
     def line(self) -> str:
         """`12:04:31  POST /v1/responses  openai-responses  200  58 events  TTFT 412 ms  ok`, on one line."""
@@ -80,7 +84,7 @@ class StreamResult(Tally):
         if self.errors:
             first = next(finding for finding in self.findings if finding.severity is Severity.ERROR)
             return f"FAIL {tally}  {first.rule}: {_shorten(first.message)}"
-        if self.reason != "complete":
+        if self.reason not in _NOT_FAILED:
             return f"FAIL {self.error or self.reason}" + (f" ({tally})" if tally else "")
         return f"ok ({tally})" if tally else "ok"
 
