@@ -195,7 +195,7 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
 
     Several recordings are matched by request path (else by protocol), then served in turn; a path of an API
     none of them is of gets a 404 that says so. Point a client at it: openai SDK base_url
-    http://127.0.0.1:PORT/v1, anthropic SDK base_url http://127.0.0.1:PORT. Ctrl-C stops.
+    http://127.0.0.1:PORT/v1, anthropic and google-genai SDK base_url http://127.0.0.1:PORT. Ctrl-C stops.
     """
 
     import logging
@@ -229,7 +229,7 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
         for line in describe(replay.catalog.entries):
             click.echo(f"  {visible(line, one_line=True)}")
         click.echo(f"point a client at it: openai SDK base_url=http://127.0.0.1:{bound}/v1, "
-                   f"anthropic SDK base_url=http://127.0.0.1:{bound}")
+                   f"anthropic and google-genai SDK base_url=http://127.0.0.1:{bound}")
 
     try:
         serve_forever(replay, port, ready)

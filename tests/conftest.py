@@ -71,7 +71,7 @@ def record_command(tmp_path):
     (and the base URL its first line ends with); whatever is still running at teardown is killed."""
     started: list[subprocess.Popen] = []
 
-    def start(*args: str, banner_lines: int = 4, limits: dict[int, tuple[int, int]] | None = None
+    def start(*args: str, banner_lines: int = 5, limits: dict[int, tuple[int, int]] | None = None
               ) -> tuple[RecordCommand, str, list[str]]:
         """`limits`: resource limits the recorder starts with, `{resource.RLIMIT_FSIZE: (soft, hard)}`."""
 
@@ -89,7 +89,7 @@ def record_command(tmp_path):
         reader = threading.Thread(target=lambda: [lines.put(line.rstrip()) for line in process.stdout], daemon=True)
         reader.start()
         command = RecordCommand(process, lines, reader)
-        banner = [command.line() for _ in range(banner_lines)]  # 4: reverse mode to a host that is no known vendor
+        banner = [command.line() for _ in range(banner_lines)]  # 5: reverse mode to a host that is no known vendor
         return command, banner[0].split(" on ")[-1], banner
 
     yield start

@@ -59,7 +59,7 @@ def test_reverse_listeners_and_a_regular_one_in_one_record(upstream, tls_upstrea
         asked = probe.getsockname()[1]
     command, _, banner = record_command(
         "--reverse", upstream.url, "--reverse", f"{secure.url}@{asked}", "--regular", "--upstream-ca", str(ca_file),
-        "--dir", str(tmp_path / "rec"), banner_lines=13,
+        "--dir", str(tmp_path / "rec"), banner_lines=15,
     )
     listeners = [line.strip() for line in banner if line.startswith("  ") and not line.startswith("    ")]
     assert banner[0] == f"recording to {tmp_path / 'rec'}/ — 3 listeners"

@@ -386,6 +386,7 @@ def test_record_command_prints_where_to_point_the_app_and_a_summary(upstream, re
     command, base_url, banner = record_command("--reverse", upstream.url, "--dir", str(tmp_path / "rec"))
     assert banner == [f"recording to {tmp_path / 'rec'}/ — reverse proxy for {upstream.url} on {base_url}",
                       f"  openai:    OPENAI_BASE_URL={base_url}/v1", f"  anthropic: ANTHROPIC_BASE_URL={base_url}",
+                      f"  gemini:    GOOGLE_GEMINI_BASE_URL={base_url}",
                       f"  other:     base URL {base_url} followed by the path the upstream expects"]
     assert base_url.startswith("http://127.0.0.1:")
     response = httpx.post(f"{base_url}/v1/chat/completions", json={"stream": True},

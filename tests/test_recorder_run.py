@@ -42,9 +42,12 @@ def test_mode_for_refuses_what_is_not_an_origin(reverse, message):
 @pytest.mark.parametrize("reverse, hints", [
     ("https://api.openai.com", [("openai", "OPENAI_BASE_URL=http://127.0.0.1:8080/v1")]),
     ("https://api.anthropic.com", [("anthropic", "ANTHROPIC_BASE_URL=http://127.0.0.1:8080")]),
+    # Gemini CLI and google-genai read it (an auditor's Gemini CLI run was told of the other two only)
+    ("https://generativelanguage.googleapis.com", [("gemini", "GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:8080")]),
     ("https://llm.example.com", [
         ("openai", "OPENAI_BASE_URL=http://127.0.0.1:8080/v1"),
         ("anthropic", "ANTHROPIC_BASE_URL=http://127.0.0.1:8080"),
+        ("gemini", "GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:8080"),
         ("other", "base URL http://127.0.0.1:8080 followed by the path the upstream expects"),
     ]),
     (None, [

@@ -322,7 +322,7 @@ def test_serve_command_answers_then_stops_cleanly(start_serve, stop: signal.Sign
         "  /v1/messages  anthropic-messages  anthropic-messages-tool-use.jsonl",
         "  /v1/chat/completions  openai-chat  openai-chat-parallel-tool-calls.jsonl",
         "  /v1/responses  openai-responses  openai-responses-function-call.jsonl",
-        f"point a client at it: openai SDK base_url={url}/v1, anthropic SDK base_url={url}",
+        f"point a client at it: openai SDK base_url={url}/v1, anthropic and google-genai SDK base_url={url}",
         "HH:MM:SS  POST /v1/messages -> anthropic-messages-tool-use.jsonl (200)",
         "stopped",
     ]

@@ -152,7 +152,7 @@ def test_no_proxy_and_none_go_direct_and_the_option_names_the_proxy(tmp_path, ho
 def test_record_goes_through_the_named_proxy_and_says_so(record_command, tmp_path):
     with run_upstream() as upstream, run_forward_proxy() as proxy:
         command, base_url, banner = record_command("--reverse", upstream.url, "--upstream-proxy", proxy.url,
-                                                   "--dir", str(tmp_path / "rec"), banner_lines=5)
+                                                   "--dir", str(tmp_path / "rec"), banner_lines=6)
         with httpx.Client(timeout=WAIT, trust_env=False) as client:
             response = client.post(f"{base_url}/v1/chat/completions", json={"stream": True},
                                    headers={"X-Corpus": CHAT})

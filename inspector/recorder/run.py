@@ -114,10 +114,11 @@ class Listening:
         hints = {
             "openai": f"OPENAI_BASE_URL={self.base_url}/v1",
             "anthropic": f"ANTHROPIC_BASE_URL={self.base_url}",
+            "gemini": f"GOOGLE_GEMINI_BASE_URL={self.base_url}",
             "other": f"base URL {self.base_url} followed by the path the upstream expects",
         }
-        for vendor in ("openai", "anthropic"):
-            if host.endswith(f"{vendor}.com"):
+        for domain, vendor in (("openai.com", "openai"), ("anthropic.com", "anthropic"), ("googleapis.com", "gemini")):
+            if host.endswith(domain):
                 return [(vendor, hints[vendor])]
         return list(hints.items())
 
