@@ -79,6 +79,10 @@ class Entry:
     answered: bool = True
     """False for a recording of a request no response came to (`http/no-response`): the replay closes the
     connection without one, as the upstream did."""
+    held: bool = False
+    """The client left before the server ended the body (`client-disconnected`): after the recorded chunks the
+    replay stays silent until the client leaves, as the server did (Codex's idle timeout fired live; a replay that
+    ended the body made it say the stream closed instead)."""
 
     def chunks(self) -> Iterator[Chunk]:
         """The stream's chunks, read afresh from the file for every request (nothing is kept in memory)."""
@@ -103,6 +107,7 @@ def _entry(file: str) -> Entry:
         if header is None and sniffed is None:
             sniffed = _protocol_of(parser.feed(chunk.data))
     broken = source.end is not None and source.end.broken_by is not None
+    held = source.end is not None and source.end.reason == "client-disconnected"
     if header is None:
         return Entry(file, None, sniffed, 200, (("Content-Type", "text/event-stream"),))
     if header.response is None:
@@ -121,7 +126,8 @@ def _entry(file: str) -> Entry:
     if not recorded:
         headers.append(("Content-Type", "text/event-stream"))
     protocol = header.protocol or detect.from_path(header.path)
-    return Entry(file, header.path, protocol, header.status or 200, tuple(headers), tuple(left_out), broken)
+    return Entry(file, header.path, protocol, header.status or 200, tuple(headers), tuple(left_out), broken,
+                 held=held)
 
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -255,14 +261,24 @@ class Cut:
         return False
 
 
-Step = Send | Pause | Cut
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Send nothing more and keep the response open until the client leaves (or the server stops)."""
+
+    async def perform(self, out: _Outlet) -> bool:
+        await out.hold()
+        return False
+
+
+Step = Send | Pause | Cut | Hold
 
 
 def schedule(chunks: Iterable[Chunk], speed: float = 1.0, faults: Faults = Faults(), *,
-             broken: bool = False) -> Iterator[Step]:
+             broken: bool = False, held: bool = False) -> Iterator[Step]:
     """The steps that replay `chunks`: recorded chunks unchanged at their time / speed, untimed bytes one event
     per `RAW_EVENT_INTERVAL / speed`; a chunk is split only where a fault sits between two of its events. `broken`:
-    the recorded connection broke after the last chunk, so the replay ends with a `Cut`."""
+    the recorded connection broke after the last chunk, so the replay ends with a `Cut`; `held`: the client left
+    first, so it ends with a `Hold`."""
     if speed <= 0:
         raise ValueError(f"speed must be positive, got {speed}")
     interval = RAW_EVENT_INTERVAL / speed
@@ -299,6 +315,8 @@ def schedule(chunks: Iterable[Chunk], speed: float = 1.0, faults: Faults = Fault
         yield Send(events * interval, bytes(pending))
     if broken:
         yield Cut()
+    elif held:
+        yield Hold()
 
 
 def _pieces(parser: SSEParser, data: bytes) -> Iterator[tuple[bytes, int]]:
@@ -355,6 +373,8 @@ class _Outlet:
         self.stop = stop
         self.loop = asyncio.get_running_loop()
         self.start = self.loop.time()
+        self.client_gone = asyncio.Event()
+        """Set by the handler when tornado sees the client close the connection."""
 
     async def send_at(self, at: float, data: bytes) -> None:
         await self._wait(self.start + at - self.loop.time())
@@ -378,6 +398,17 @@ class _Outlet:
     def cut(self) -> None:
         self.handler.request.connection.stream.close()
 
+    async def hold(self) -> None:
+        stopping = asyncio.ensure_future(self.stop.wait())
+        leaving = asyncio.ensure_future(self.client_gone.wait())
+        try:
+            await asyncio.wait((stopping, leaving), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            leaving.cancel()
+        if self.stop.is_set():
+            raise _Stopped
+
 
 class _ReplayHandler(tornado.web.RequestHandler):
     """Answers every POST with the next matching recording; other methods get 405 from tornado."""
@@ -387,6 +418,11 @@ class _ReplayHandler(tornado.web.RequestHandler):
     def initialize(self, replay: Replay, running: _Running) -> None:
         self.replay = replay
         self.running = running
+        self.outlet: _Outlet | None = None
+
+    def on_connection_close(self) -> None:
+        if self.outlet is not None:
+            self.outlet.client_gone.set()
 
     async def post(self, *_: str) -> None:
         task = asyncio.current_task()
@@ -415,10 +451,11 @@ class _ReplayHandler(tornado.web.RequestHandler):
         self.clear_header("Content-Type")
         for name, value in entry.headers:
             self.add_header(name, value)
-        steps = schedule(entry.chunks(), self.replay.speed, self.replay.faults, broken=entry.broken)
+        steps = schedule(entry.chunks(), self.replay.speed, self.replay.faults, broken=entry.broken,
+                         held=entry.held)
         try:
             await self.flush()
-            out = _Outlet(self, self.running.stop)
+            out = self.outlet = _Outlet(self, self.running.stop)
             for step in steps:
                 if not await step.perform(out):
                     return
@@ -524,6 +561,7 @@ def describe(entries: Sequence[Entry]) -> list[str]:
         + (f"  (not sendable, left out: {', '.join(entry.left_out)})" if entry.left_out else "")
         + ("  (ends by breaking the connection, as recorded)" if entry.broken else "")
         + ("  (no response: closes the connection, as recorded)" if not entry.answered else "")
+        + ("  (then silent until the client leaves, as recorded)" if entry.held else "")
         for entry in entries
     ]
 

@@ -441,3 +441,22 @@ def test_an_idle_kept_alive_connection_is_closed_after_its_response() -> None:
             received += client.recv(65536)
         assert received.startswith(b"HTTP/1.1 200")
         assert _closed_by_the_server(client)
+
+
+def test_a_recording_the_client_left_is_replayed_silent_until_the_client_leaves(tmp_path: Path) -> None:
+    """Codex's idle timeout fired live (the server had sent nothing more); a replay that ended the body made it say
+    the stream closed instead. After the recorded chunks the replay sends nothing and keeps the connection open:
+    the client's own read timeout fires, as it did, and the next request is answered as usual."""
+    lines = _data_lines(CORPUS / "openai-chat/openai-python__text-plain.sse")[:3]
+    writer = RecordingWriter(tmp_path / "left.jsonl", Header(
+        request={"method": "POST", "url": "http://127.0.0.1/v1/chat/completions", "headers": {}},
+        response={"status": 200, "headers": {"content-type": "text/event-stream"}}))
+    writer.chunk(0.01, "".join(f"data: {line}\n\n" for line in lines).encode())
+    writer.end(1.5, "client-disconnected", "Client disconnected.")
+    writer.close()
+    with _serve(writer.path) as server:
+        received = _events_until_failure(f"{server.url}/v1/chat/completions", httpx.Timeout(10, read=0.5))
+        again = _events_until_failure(f"{server.url}/v1/chat/completions", httpx.Timeout(10, read=0.5))
+    assert received == again == (lines, httpx.ReadTimeout)
+    [line] = describe(Replay.from_paths([str(writer.path)]).catalog.entries)
+    assert line.endswith("(then silent until the client leaves, as recorded)")
