@@ -211,7 +211,7 @@ def test_directories_pair_files_by_relative_name(run_cli, trees: tuple[Path, Pat
         "== sub/tool.sse ==",
         '  tool call 0 weather: name: "weather" -> "forecast"',
         "",
-        "4 files: 1 same, 3 different",
+        "4 files: 1 same, 1 different, 2 on one side only",
     ]
 
 
@@ -344,7 +344,7 @@ def test_a_broken_file_in_a_directory_is_reported_and_the_others_still_compared(
         "== sub/tool.sse ==",
         '  tool call 0 weather: name: "weather" -> "forecast"',
         "",
-        "5 files: 1 same, 3 different, 1 unreadable",
+        "5 files: 1 same, 1 different, 2 on one side only, 1 unreadable",
     ]
 
 
@@ -360,3 +360,19 @@ def test_a_broken_file_is_a_junit_error_and_a_json_result(run_cli, trees) -> Non
     assert {file["name"]: file["result"] for file in files} == {
         "extra.sse": "only in new", "gone.sse": "only in old", "sub/tool.sse": "different", "text.sse": "unreadable",
     }
+
+
+def test_directories_with_no_file_in_common_say_how_they_are_paired(run_cli, tmp_path: Path) -> None:
+    """Two recorder directories never pair by name (each name carries its time and id): the summary says why
+    nothing was compared, not '0 same, 2 different'."""
+    stream = Path(__file__).parent / "fixtures" / "corpus" / "openai-chat" / "openai-python__text-plain.sse"
+    for side, name in (("old", "20261205-225843.092-openai-chat-501f3cb3.sse"),
+                       ("new", "20261205-230102.417-openai-chat-9c0e22aa.sse")):
+        (tmp_path / side).mkdir()
+        (tmp_path / side / name).write_bytes(stream.read_bytes())
+    result = run_cli("diff", str(tmp_path / "old"), str(tmp_path / "new"))
+    assert result.code == 1
+    assert result.out.splitlines()[-2:] == [
+        "2 files: 0 same, 0 different, 2 on one side only",
+        "no file has a namesake on the other side: directories are paired by file name, and the recorder's names "
+        "carry their time and id; compare two files, or name them alike"]

@@ -48,11 +48,15 @@ def text(pairs: Sequence[PairResult], table: bool = False) -> Iterable[str]:
             yield ""
             yield f"== {name} =="
             yield from _lines(pair.differences, "  ")
-    different = sum(not pair.same and pair.readable for pair in pairs)
+    alone = sum(pair.old_path is None or pair.new_path is None for pair in pairs)
+    different = sum(not pair.same and pair.readable for pair in pairs) - alone
     unreadable = sum(not pair.readable for pair in pairs)
     yield ""
-    yield (f"{plural(len(pairs), 'file')}: {len(pairs) - different - unreadable} same, {different} different"
-           + (f", {unreadable} unreadable" if unreadable else ""))
+    yield (f"{plural(len(pairs), 'file')}: {len(pairs) - different - unreadable - alone} same, {different} different"
+           + (f", {alone} on one side only" if alone else "") + (f", {unreadable} unreadable" if unreadable else ""))
+    if alone == len(pairs) > 1:  # NOTE: the recorder names each file by its time and a random id
+        yield ("no file has a namesake on the other side: directories are paired by file name, and the recorder's "
+               "names carry their time and id; compare two files, or name them alike")
 
 
 def _times(digest: Digest | None) -> dict | None:
