@@ -136,6 +136,13 @@ def test_sdk_app_streams_are_each_recorded_once_against_the_upstreams_the_variab
     assert "Traceback" not in stderr
     assert stderr.splitlines()[-1] == (f"4 streams recorded to {tmp_path / 'rec'}/ (4 ok, 0 failed); "
                                        f"{sys.executable} {script} exited with 3")
+    # into a pipe, one whole line per stream: a table laid out for 80 columns folded the file names
+    rows = sorted(line for line in stderr.splitlines()[-5:-1])
+    assert [row.split("  ")[:2] for row in rows] == sorted(
+        [path.name, protocol] for path, protocol in zip(sorted((tmp_path / "rec").iterdir()),
+                                                        [read_recording(p)[0]["protocol"]
+                                                         for p in sorted((tmp_path / "rec").iterdir())], strict=True))
+    assert all(row.split("  ")[-1].startswith("ok") for row in rows), rows
     assert "OPENAI_BASE_URL=http://127.0.0.1:" in stderr and f"(reverse proxy for {replay})" in stderr
 
 

@@ -1,5 +1,6 @@
 """The table `sse-inspector run` ends with: one row per stream the command made (file, protocol, model, TTFT,
-verdict), then how many passed and how the command exited."""
+verdict), then how many passed and how the command exited. Into a pipe or a log, one line per stream instead: a
+table there is laid out for 80 columns, and a file name folded over three lines cannot be copied."""
 
 from __future__ import annotations
 
@@ -26,7 +27,10 @@ class RunSummary:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         results = sorted(self.results, key=lambda result: (result.started, result.path))
-        if results:
+        if results and not console.is_terminal:
+            for result in results:
+                yield Text("  ".join(self._row(result)))
+        elif results:
             table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1), collapse_padding=True)
             table.add_column("stream", overflow="fold")
             table.add_column("protocol", no_wrap=True)
@@ -34,14 +38,9 @@ class RunSummary:
             table.add_column("TTFT s", justify="right", no_wrap=True)
             table.add_column("verdict", overflow="fold")
             for result in results:
-                verdict = result.verdict()
-                style = "inspector.fail" if result.failed else "inspector.pass"
-                table.add_row(
-                    Text(os.path.relpath(result.path, self.directory)), result.protocol,
-                    Text(visible(result.model, one_line=True) if result.model else "-"),
-                    "-" if result.ttft is None else f"{result.ttft:.3f}",
-                    Text(visible(verdict, one_line=True), style=style),
-                )
+                *cells, verdict = self._row(result)
+                table.add_row(*map(Text, cells), Text(verdict, style="inspector.fail" if result.failed
+                                                      else "inspector.pass"))
             yield table
         failed = sum(result.failed for result in results)
         counts = (f"{plural(len(results), 'stream')} recorded to {self.directory}/ ({len(results) - failed} ok, "
@@ -50,3 +49,9 @@ class RunSummary:
             counts = (f"no stream recorded to {self.directory}/ (the command made no LLM request through the "
                       "recorder's variables)")
         yield Text(f"{counts}; {self.command} exited with {self.exit_code}")
+
+    def _row(self, result: StreamResult) -> list[str]:
+        """File, protocol, model, TTFT in seconds and verdict, as shown."""
+        return [visible(os.path.relpath(result.path, self.directory), one_line=True), result.protocol,
+                visible(result.model, one_line=True) if result.model else "-",
+                "-" if result.ttft is None else f"{result.ttft:.3f}", visible(result.verdict(), one_line=True)]
