@@ -327,7 +327,19 @@ def test_a_falling_usage_count_is_said_with_what_the_stream_helper_keeps() -> No
                  if f.rule == "chat/usage-decreased"]
     assert finding.message == ("`usage.prompt_tokens` went from 14 (event 1) to 0: the counts only grow within a "
                                "stream, so one of the two is wrong; the openai SDK's stream helper keeps the last "
-                               "chunk's `usage`, so its completion says 0 (reported once)")
+                               "chunk's `usage` as its completion's (reported once)")
+
+
+def test_a_usage_count_that_falls_then_grows_again_is_not_said_to_end_low() -> None:
+    """Braintrust's proxy over Gemini: `completion_tokens` 51, 0, 22, ... 108; the helper's completion says 108, the
+    last, so the message names no number the helper would end with."""
+    frames = usage_falls_on_finish(load(TEXT))
+    frames[2][1]["usage"] = frames[31][1]["usage"]  # the count falls at event 2, then the finish chunk's
+    frames[31][1]["usage"] = dict(frames[1][1]["usage"])  # brings it back
+    assert _helper_usage(serialise(frames)).prompt_tokens == 14
+    [finding] = [f for f in check_bytes(serialise(frames), protocol="openai-chat").findings
+                 if f.rule == "chat/usage-decreased"]
+    assert "its completion says" not in finding.message
 
 
 def test_a_growing_usage_on_every_chunk_is_not_said_to_fall() -> None:

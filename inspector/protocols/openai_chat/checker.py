@@ -459,8 +459,7 @@ class Checker:
             old, new = before.get(key), usage.get(key)
             if type(old) is int and type(new) is int and new < old and self._first_time(USAGE_DECREASED.id):
                 helper = ("" if self._choices.helper_gone(index) else
-                          f"; the openai SDK's stream helper keeps the last chunk's `usage`, so its completion "
-                          f"says {new}")
+                          "; the openai SDK's stream helper keeps the last chunk's `usage` as its completion's")
                 findings.append(USAGE_DECREASED(index, f"`usage.{key}` went from {old} (event "
                                                        f"{self._usage_last_at}) to {new}: the counts only grow within "
                                                        f"a stream, so one of the two is wrong{helper} (reported "
