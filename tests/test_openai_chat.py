@@ -1506,3 +1506,61 @@ def _final_completion(body: bytes) -> Any:
     client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
     with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}]) as stream:
         return stream.get_final_completion()
+
+
+def _rules_and_messages(body: bytes, end_reason: str | None = None, broken_by: str | None = None,
+                        request: dict | None = None) -> list[tuple[str, str]]:
+    check = StreamCheck("openai-chat", request_body=request)
+    check.feed(body)
+    return [(f.rule, f.message) for f in check.close(end_reason, broken_by=broken_by)]
+
+
+def _helper_raises(body: bytes) -> str | None:
+    """What `chat.completions.stream()` + `get_final_completion()` raise on this body (None: nothing)."""
+    try:
+        _helper_message(body)
+    except Exception as error:  # noqa: BLE001  what the SDK raised is the point
+        return type(error).__name__
+    return None
+
+
+def test_a_string_where_a_chunk_belongs_is_said_to_make_the_stream_helper_raise() -> None:
+    """Braintrust's proxy sends `data: "Error: Unable to parse Anthropic event: ..."` then `[DONE]`: the helper
+    raises `AttributeError` at the string, so the no-choice finding does not say `get_final_completion()` raises
+    `AssertionError`, which it never reaches."""
+    body = b'data: "Error: Unable to parse Anthropic event"\n\ndata: [DONE]\n\n'
+    assert _helper_raises(body) == "AttributeError"
+    found = dict(_rules_and_messages(body))
+    assert found["chat/schema"].endswith("and its `chat.completions.stream()` helper raises `AttributeError` at this "
+                                         "event")
+    assert found["chat/finish-reason-missing"].endswith(
+        "(the openai SDK's stream helper raised `AttributeError` at event 0, on a string where a chunk belongs "
+        "(`chat/schema`), and never gets here)")
+
+
+AZURE_FRAME = (CORPUS / "vercel-ai__azure-prompt-filter-first-chunk.sse").read_bytes().split(b"\n\n")[0] + b"\n\n"
+
+
+@pytest.mark.parametrize("broken", [True, False], ids=["connection-broke", "body-ended"])
+def test_a_stream_cut_before_any_choice_is_one_finding(broken: bool) -> None:
+    """Open WebUI passing on an Azure stream cut after its prompt-filter frame: `chat/done-missing` and a no-choice
+    `chat/finish-reason-missing` said one break twice, and the latter's `AssertionError` was false where the
+    connection broke (the helper raised `RemoteProtocolError` while iterating)."""
+    found = _rules_and_messages(AZURE_FRAME, "upstream-closed", "peer closed connection" if broken else None,
+                                request={"stream": True, "stream_options": {"include_usage": True}})
+    [(rule, message)] = [(rule, message) for rule, message in found if rule != "chat/prompt-filter-frame"]
+    assert rule == "chat/done-missing"
+    if broken:
+        assert message.endswith("; no choice came at all")
+    else:
+        assert _helper_raises(AZURE_FRAME) == "AssertionError"
+        assert message.endswith("; no choice came at all (the openai SDK's `chat.completions.stream()` helper's "
+                                "`get_final_completion()` raises `AssertionError`)")
+
+
+def test_a_body_ended_before_a_choice_finished_is_not_said_to_have_ignored_usage() -> None:
+    """The usage chunk comes after every finish: a body that ended cleanly before choice 0 finished was cut (Open
+    WebUI passing on a truncated upstream), which `chat/done-missing` says; the server ignored nothing."""
+    body = serialise(load(TEXT)[:5])
+    rules = [rule for rule, _ in _rules_and_messages(body, request={"stream_options": {"include_usage": True}})]
+    assert rules == ["chat/done-missing"]

@@ -228,6 +228,13 @@ class Checker:
             if unfinished:  # NOTE: one break: said here, not by a `chat/finish-reason-missing` each
                 harm += (f"; {listed(unfinished)} never got {'its' if len(unfinished) == 1 else 'their'} "
                          "`finish_reason`")
+            elif not self._choices.count() and self._unreadable_at is None:  # NOTE: nor by its no-choice form
+                gone = self._choices.helper_gone(end_index) if end_index is not None else None
+                harm += ("; no choice came at all" + (
+                    "" if self.connection_broke else f" ({gone})" if gone else
+                    " (the openai SDK's `chat.completions.stream()` helper's `get_final_completion()` raises "
+                    "`AssertionError`)" if not self._helper_took else
+                    " (the openai SDK's stream helper's final completion has no choices)"))
             findings.append(DONE_MISSING(end_index, f"the stream ended without a readable `data: [DONE]`{last}: "
                                                     f"{harm}"))
         # NOTE: a cut stream might have brought usage again: the cut is its one break; a usage-early said it too
@@ -240,7 +247,10 @@ class Checker:
         # NOTE: a body that ended without `[DONE]` but whole is over too (Guardrails' server ends so); where the
         # server broke the connection, or the body ended inside an event (LitServe's lost error), the usage chunk
         # may have been on its way, or in it: the break is said
-        over = self._done_at is not None or (self.connection_broke is None and not self.ended_inside_event)
+        # NOTE: ... and so is one cut before a choice finished (the usage chunk comes after every finish): the cut is
+        # `chat/done-missing`'s (Open WebUI passing on a truncated upstream)
+        over = self._done_at is not None or (self.connection_broke is None and not self.ended_inside_event
+                                             and self._choices.all_finished())
         if (self._usage_last_at is None and over and self._unreadable_at is None
                 and _asks_for_usage(self.request_body)):
             ended = "before `[DONE]`" if self._done_at is not None else "before the body ended (without `[DONE]`)"
@@ -303,8 +313,14 @@ class Checker:
 
     def _on_not_object(self, index: int, payload: Any, findings: list[Finding]) -> None:
         kind = JSON_TYPE_NAMES.get(type(payload), type(payload).__name__)
+        gone = self._choices.helper_gone(index)
+        helper = (f" ({gone})" if gone else
+                  ", and its `chat.completions.stream()` helper raises `AttributeError` at this event")
+        self._choices.helper_raises(index, f"`AttributeError` at event {{at}}, on {kind} where a chunk belongs "
+                                           "(`chat/schema`)")
         findings.append(SCHEMA(index, f"expected a JSON object (a chunk or an error), got {kind}: the openai SDK "
-                                      "hands it on as a chunk and client code reading `chunk.choices` breaks"))
+                                      "hands it on as a chunk, so client code reading `chunk.choices` breaks"
+                                      f"{helper}"))
 
     def _on_error(self, index: int, payload: dict[str, Any], findings: list[Finding]) -> None:
         if self._error_at is None:

@@ -215,13 +215,14 @@ class ChoiceTracker:
         judged them. `helper_took`: a chunk reached the SDK's stream helper; `done`: `[DONE]` came; `broke`: the
         server broke the connection (the client's HTTP library raised)."""
         if not self._choices:
-            if self._unknown_at is not None:
-                return  # the unreadable chunk may have been the answer
-            helper = ("its final completion has no choices" if helper_took else
-                      "it got no chunk, and its `get_final_completion()` raises `AssertionError`")
+            if self._unknown_at is not None or not done:
+                return  # the unreadable chunk may have been the answer; a stream without `[DONE]`: its end's finding
+            gone = self.helper_gone(end_index) if end_index is not None else None
+            helper = (gone if gone else "the openai SDK's `chat.completions.stream()` helper: " + (
+                "its final completion has no choices" if helper_took else
+                "it got no chunk, and its `get_final_completion()` raises `AssertionError`"))
             findings.append(FINISH_MISSING(end_index, "no choice was streamed at all: expected at least choice `0` "
-                                                      "to stream and finish, so the client got no answer (the "
-                                                      f"openai SDK's `chat.completions.stream()` helper: {helper})"))
+                                                      f"to stream and finish, so the client got no answer ({helper})"))
             self.missing_finish_keys(findings, said=())
             return
         # NOTE: a choice that never finished lacked the key as it lacked the finish: one omission, said by
@@ -339,7 +340,7 @@ class ChoiceTracker:
                 if type(function) is not dict:
                     function = {}
                 if tool_index is None:  # NOTE: Mistral and openai-gemini omit `index` (a schema error)
-                    self._helper_raises(index, "`TypeError` at event {at}, on a tool call without `index` "
+                    self.helper_raises(index, "`TypeError` at event {at}, on a tool call without `index` "
                                                "(`chat/schema`)")
                     call = self._on_unindexed(index, choice_index, state, fragment, function, findings)
                 elif type(tool_index) is int:
@@ -600,7 +601,7 @@ class ChoiceTracker:
                    f"the openai SDK's stream helper files it at list position `{expected}`, then looks it up as "
                    f"`tool_calls[{tool_index}]` and raises `IndexError` here")
             if not filled:
-                self._helper_raises(index, "`IndexError` at event {at}, on a tool call opened past the next index "
+                self.helper_raises(index, "`IndexError` at event {at}, on a tool call opened past the next index "
                                            "(`chat/tool-call-index-gap`)")
             findings.append(TOOL_INDEX_GAP(index, f"{where} opened while the next new index should be "
                                                   f"`{expected}`: {sdk}"))
@@ -635,7 +636,7 @@ class ChoiceTracker:
             return None
         return f"the openai SDK's stream helper raised {self._helper_raised_why}, and never gets here"
 
-    def _helper_raises(self, index: int, why: str) -> None:
+    def helper_raises(self, index: int, why: str) -> None:
         """The helper raises at this chunk (`why`, with `{at}` for its event), unless it had already."""
         if self.helper_raised_at is None:
             self.helper_raised_at = index
