@@ -208,8 +208,9 @@ class StreamCheck:
         payload = _event_payload(pending.data) if pending is not None else None
         lost_end = pending is not None and self.checker is not None and self.checker.ends_stream(payload)
         if pending is not None and not cut_short:
+            whole = lost_end and getattr(self.checker, "answer_whole", lambda: False)()
             self._report(SSE_UNTERMINATED(pending.index, _unterminated_message(pending, payload, lost_end,
-                                                                               self.protocol == "gemini")))
+                                                                               self.protocol == "gemini", whole)))
         if self.events == 0 and pending is None and not cut_short:
             how = f": {broken_connection(broken_by)}" if broken_by else ""  # MLflow's gateway, on an upstream's 429
             self._report(SSE_NO_EVENTS(None, f"the body ended before any event was dispatched{how}"))
@@ -397,14 +398,18 @@ def _content_type_message(content_type: str, no_event: bool) -> str:
             "SDKs read its events anyway")
 
 
-def _unterminated_message(pending: Event, payload: Any, lost_end: bool, gemini: bool) -> str:
-    """`gemini`: python-genai reads `data: ` lines, not events, and takes a last one that no blank line closed."""
+def _unterminated_message(pending: Event, payload: Any, lost_end: bool, gemini: bool, whole: bool = False) -> str:
+    """`gemini`: python-genai reads `data: ` lines, not events, and takes a last one that no blank line closed;
+    `whole`: the answer came whole before it (Chat: every choice had its `finish_reason`)."""
     kind = pending.type
     if payload is DONE:
         kind = "[DONE]"
     elif kind == "message" and isinstance(payload, dict) and isinstance(payload.get("type"), str):
         kind = payload["type"]
-    lost = ("so the stream's end is lost with it: the client cannot tell a finished answer from a lost connection"
+    lost = ("so the stream's end is lost with it: the answer looks whole (every choice had its `finish_reason`), "
+            "but a client that waits for the end to know the stream is over cannot tell this from a lost connection"
+            if lost_end and whole else
+            "so the stream's end is lost with it: the client cannot tell a finished answer from a lost connection"
             if lost_end else "so it is lost")
     if gemini:
         return (f"the stream ended inside event {pending.index} (`{kind}`) with no blank line after it: an SSE "

@@ -87,6 +87,10 @@ def test_an_end_event_without_its_blank_line_is_one_finding_that_says_the_end_is
                          if found[0] in (end_missing, "sse/unterminated-event")]
     assert rule == "sse/unterminated-event"
     lost = "so the stream's end is lost with it: the client cannot tell a finished answer from a lost connection"
+    if protocol == "openai-chat":  # its one choice had finished: the answer looks whole, only the end is lost
+        lost = ("so the stream's end is lost with it: the answer looks whole (every choice had its `finish_reason`), "
+                "but a client that waits for the end to know the stream is over cannot tell this from a lost "
+                "connection")
     if protocol == "gemini":  # python-genai reads `data: ` lines, not events (tried: it yields the last chunk)
         assert message.endswith(f"an SSE client (vercel's) never dispatches it, {lost}; python-genai, which reads "
                                 "`data: ` lines rather than events, still takes it")
@@ -151,3 +155,17 @@ def test_a_client_that_left_after_a_long_silence_is_said_to_have_waited_on_the_s
                              "after the server's last bytes (it sent nothing meanwhile: a stall, or a server waiting "
                              "on its own upstream): the server's end-of-stream rules are not judged")
     assert "after the server's last bytes" not in message(0.3)  # an app that stopped reading as the bytes came
+
+
+def test_an_unterminated_done_after_a_whole_answer_is_not_said_to_leave_the_answer_unknown() -> None:
+    """Open WebUI passing on a `[DONE]` with no blank line after it: every choice had finished, and the openai SDK's
+    helper returns the whole answer; only a client waiting for the end cannot tell it from a lost connection."""
+    check = StreamCheck("openai-chat")
+    check.feed(_sse((None, CHAT_CHUNK), (None, CHAT_LAST)) + b"data: [DONE]")
+    [finding] = [found for found in check.close() if found.rule.startswith("sse/")]
+    assert finding.rule == "sse/unterminated-event"
+    assert "the answer looks whole (every choice had its `finish_reason`)" in finding.message
+    check = StreamCheck("openai-chat")
+    check.feed(_sse((None, CHAT_CHUNK)) + b"data: [DONE]")  # no finish: the end is lost with it
+    [finding] = [found for found in check.close() if found.rule.startswith("sse/")]
+    assert "the client cannot tell a finished answer from a lost connection" in finding.message

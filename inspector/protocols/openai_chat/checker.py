@@ -207,6 +207,10 @@ class Checker:
             holes.append(Hole("obfuscation", payload["obfuscation"]))
         return DeltaShape.cut(event, holes, apply)
 
+    def answer_whole(self) -> bool:
+        """Every choice that appeared got its `finish_reason`: the answer looks whole without `[DONE]`."""
+        return self._choices.all_finished()
+
     def finish(self, end_index: int | None) -> list[Finding]:
         """A stream that an in-band error ended is reported by `chat/error-event` alone, one with no event at all by
         `sse/no-events`."""
