@@ -8,6 +8,7 @@ stream said accumulates in `assembly`.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from pydantic_core import from_json
@@ -207,10 +208,11 @@ class StreamCheck:
         cut_short = end_reason in _NOT_ENDED_BY_SERVER  # the body did not end where the recording does
         payload = _event_payload(pending.data) if pending is not None else None
         lost_end = pending is not None and self.checker is not None and self.checker.ends_stream(payload)
+        unterminated = None
         if pending is not None and not cut_short:
             whole = lost_end and getattr(self.checker, "answer_whole", lambda: False)()
-            self._report(SSE_UNTERMINATED(pending.index, _unterminated_message(pending, payload, lost_end,
-                                                                               self.protocol == "gemini", whole)))
+            unterminated = SSE_UNTERMINATED(pending.index, _unterminated_message(pending, payload, lost_end,
+                                                                                self.protocol == "gemini", whole))
         if self.events == 0 and pending is None and not cut_short:
             how = f": {broken_connection(broken_by)}" if broken_by else ""  # MLflow's gateway, on an upstream's 429
             self._report(SSE_NO_EVENTS(None, f"the body ended before any event was dispatched{how}"))
@@ -230,7 +232,9 @@ class StreamCheck:
             ended = self.assembly.ended  # then a break came after the protocol's end: said here, not a cut
             self.checker.connection_broke = None if ended else broken_by
             self.checker.ended_inside_event = pending is not None
-            self._report(*(finding for finding in self.checker.finish(self.last_index) if finding.rule != missing))
+            ends = [finding for finding in self.checker.finish(self.last_index) if finding.rule != missing]
+            self._report(*_one_break(ends, unterminated, self.checker.end_missing))
+            unterminated = None
             if self.request_body is not None and (over := self.checker.token_limit.judge(
                     self.request_body, self.assembly.usage)) is not None:
                 self._report(over)
@@ -238,6 +242,8 @@ class StreamCheck:
                 self._report(SSE_BROKEN_AFTER_END(None, f"the server broke the connection ({break_shown(broken_by)}) "
                                                         f"after the stream's last event (event {self.last_index}) "
                                                         f"came: {self.checker.broken_after_end}"))
+        if unterminated is not None:
+            self._report(unterminated)
         self.findings.extend(self._cap.unlisted())
         # in event order, findings about the stream as a whole last (the sort is stable)
         self.findings.sort(key=lambda finding: (finding.index is None, finding.index or 0))
@@ -396,6 +402,20 @@ def _content_type_message(content_type: str, no_event: bool) -> str:
         return f"{said}: an SSE client cannot read this body as a stream"
     return (f"{said}: EventSource and the clients that check the type refuse the stream; the openai and anthropic "
             "SDKs read its events anyway")
+
+
+def _one_break(ends: list[Finding], unterminated: Finding | None, end_missing: str) -> list[Finding]:
+    """The end rules' findings, and the SSE layer's lost last event: where the body ended inside an event that was
+    not the end, and the protocol's end is missing, that is one break (Open WebUI passing on a cut upstream), said
+    once by the end's finding, where it broke, with the lost event in its words."""
+    if unterminated is None:
+        return ends
+    for position, finding in enumerate(ends):
+        if finding.rule == end_missing:
+            lost = unterminated.message.replace("the stream ended inside", "the body ended inside", 1)
+            ends[position] = replace(finding, index=unterminated.index, message=f"{finding.message}; {lost}")
+            return ends
+    return [*ends, unterminated]
 
 
 def _unterminated_message(pending: Event, payload: Any, lost_end: bool, gemini: bool, whole: bool = False) -> str:

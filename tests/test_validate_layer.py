@@ -341,7 +341,7 @@ WITHOUT_USAGE = TEXT_PLAIN.replace(TEXT_PLAIN.split(b"\n\n")[32] + b"\n\n", b"")
     (ASKS, WITHOUT_USAGE.replace(b"data: [DONE]\n\n", b""),  # ended without `[DONE]`: over all the same
      [("chat/done-missing", 31), ("chat/usage-not-sent", 31)]),
     (ASKS, WITHOUT_USAGE.replace(b"data: [DONE]\n\n", b'data: {"error": {"message": "x"}}'),  # LitServe's: the
-     [("chat/done-missing", 31)]),  # body ended inside an event, which may have held it: the lost end is said
+     [("chat/done-missing", 32)]),  # body ended inside an event, which may have held it: the lost end is said
 ], ids=["text", "object", "sent", "not-asked", "no-body", "broken", "ended", "ended-inside-an-event"])
 def test_usage_asked_for_and_never_sent_is_said_from_the_recorded_request(request, tmp_path: Path, body, stream,
                                                                           expected) -> None:
