@@ -1564,3 +1564,14 @@ def test_a_body_ended_before_a_choice_finished_is_not_said_to_have_ignored_usage
     body = serialise(load(TEXT)[:5])
     rules = [rule for rule, _ in _rules_and_messages(body, request={"stream_options": {"include_usage": True}})]
     assert rules == ["chat/done-missing"]
+
+
+def test_reasoning_sent_as_an_object_is_read_as_reasoning() -> None:
+    """Braintrust's proxy sends `delta.reasoning: {"id": ..., "content": "..."}`: the text is on the wire (the SDK
+    keeps it in `model_extra`), and view and diff said the reasoning was lost."""
+    frames = load(TEXT)
+    frames[1][1]["choices"][0]["delta"]["reasoning"] = {"id": "sig-1", "content": "First I think."}
+    frames[2][1]["choices"][0]["delta"]["reasoning"] = {"id": "sig-2", "content": " Then I answer."}
+    check = check_bytes(serialise(frames), protocol="openai-chat")
+    assert check.assembly.outputs[0].reasoning == "First I think. Then I answer."
+    assert _helper_message(serialise(frames)).model_extra["reasoning"]["content"] == "First I think. Then I answer."

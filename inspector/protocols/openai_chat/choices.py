@@ -46,7 +46,8 @@ from .rules import (
 OTHER_ROLES = frozenset(get_args(Role)) - {"assistant"}
 """Roles the enum allows but a completion should not open with (values outside the enum are schema errors)."""
 REASONING_FIELDS = ("reasoning_content", "reasoning")
-"""Vendor reasoning deltas: DeepSeek sends `reasoning_content`, Groq and OpenRouter `reasoning`."""
+"""Vendor reasoning deltas: DeepSeek sends `reasoning_content`, Groq and OpenRouter `reasoning`, Braintrust's proxy
+`reasoning` as an object whose `content` is the text (and `id` the signature, or a new id every chunk)."""
 TOOL_CALLS_EXPECTED_BY_FINISH = {"tool_calls": True, "stop": False}
 """finish_reason -> whether tool calls must (True) or must not (False) have been streamed; others say nothing."""
 ARGUMENTS_CUT_BY = "length"
@@ -326,6 +327,8 @@ class ChoiceTracker:
                 self._check_content_and_refusal(index, choice_index, state, findings)
         for key in REASONING_FIELDS:
             reasoning = delta.get(key)
+            if type(reasoning) is dict:
+                reasoning = reasoning.get("content")
             if type(reasoning) is str and reasoning:
                 state.reasoning.append(reasoning)
                 self.assembly.saw_content(index)
