@@ -376,3 +376,18 @@ def test_directories_with_no_file_in_common_say_how_they_are_paired(run_cli, tmp
         "2 files: 0 same, 0 different, 2 on one side only",
         "no file has a namesake on the other side: directories are paired by file name, and the recorder's names "
         "carry their time and id; compare two files, or name them alike"]
+
+
+def test_a_choice_one_stream_lacks_is_said_missing_not_a_null_finish(run_cli, tmp_path: Path) -> None:
+    """langchain-openai-api-bridge folds `n: 3` into choice 0: choices 1 and 2 never came, which diff said as
+    `finish reason (choice 1): "stop" -> null` and an emptied text."""
+    corpus = Path(__file__).parent / "fixtures" / "corpus" / "openai-chat" / "openai-python__n3-multiple-choices.sse"
+    events = corpus.read_bytes().split(b"\n\n")
+    only_first = b"\n\n".join(event for event in events if b'"index":1' not in event and b'"index":2' not in event
+                              and b'"index": 1' not in event and b'"index": 2' not in event)
+    (tmp_path / "one.sse").write_bytes(only_first)
+    lines = run_cli("diff", str(corpus), str(tmp_path / "one.sse")).out.splitlines()
+    assert [line for line in lines if line.startswith("choice ")] == [
+        'choice 1: missing (text of 53 characters, finish reason "stop")',
+        'choice 2: missing (text of 53 characters, finish reason "stop")']
+    assert not [line for line in lines if "(choice 1)" in line or "(choice 2)" in line], lines

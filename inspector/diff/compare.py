@@ -167,7 +167,12 @@ def _status(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
         yield Difference("status", _changed("status", a.status, b.status))
     if a.error != b.error:
         yield Difference("status", _changed("error", a.error, b.error))
-    for index in sorted(set(a.outputs) | set(b.outputs)):
+    for index in sorted(set(a.outputs) ^ set(b.outputs)):  # NOTE: its text and finish are not compared apart
+        alone = a.outputs.get(index) or b.outputs[index]
+        side = "missing" if index in a.outputs else "added"
+        yield Difference("status", f"choice {index}: {side} (text of {len(alone.text)} characters, finish reason "
+                                   f"{show(alone.finish_reason)})")
+    for index in sorted(set(a.outputs) & set(b.outputs)):
         before, after = _finish(a, index), _finish(b, index)
         restates_status = index == 0 and before == a.status and after == b.status
         if before != after and not restates_status:
@@ -197,9 +202,11 @@ _TEXTS: tuple[tuple[str, Callable[[Output], str]], ...] = (
 
 
 def _outputs(old: Digest, new: Digest) -> Iterator[tuple[int, Output, Output]]:
+    """The outputs (choices, candidates) both streams have; one only a stream has is `_status`'s to say."""
     a, b = old.assembly, new.assembly
     for index in sorted(set(a.outputs) | set(b.outputs)):
-        yield index, a.outputs.get(index) or Output(index), b.outputs.get(index) or Output(index)
+        if index in a.outputs and index in b.outputs or index == 0:
+            yield index, a.outputs.get(index) or Output(index), b.outputs.get(index) or Output(index)
 
 
 def _texts(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
