@@ -167,12 +167,13 @@ def _status(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
         yield Difference("status", _changed("status", a.status, b.status))
     if a.error != b.error:
         yield Difference("status", _changed("error", a.error, b.error))
-    for index in sorted(set(a.outputs) ^ set(b.outputs)):  # NOTE: its text and finish are not compared apart
+    # NOTE: a later choice only one side has is said once; the first answer's loss is its text's and finish's
+    for index in sorted((set(a.outputs) ^ set(b.outputs)) - {0}):
         alone = a.outputs.get(index) or b.outputs[index]
         side = "missing" if index in a.outputs else "added"
         yield Difference("status", f"choice {index}: {side} (text of {len(alone.text)} characters, finish reason "
                                    f"{show(alone.finish_reason)})")
-    for index in sorted(set(a.outputs) & set(b.outputs)):
+    for index in sorted((set(a.outputs) & set(b.outputs)) | {0}):
         before, after = _finish(a, index), _finish(b, index)
         restates_status = index == 0 and before == a.status and after == b.status
         if before != after and not restates_status:
