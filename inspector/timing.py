@@ -308,11 +308,12 @@ def per_second(count: float, seconds: float) -> float | None:
 
 
 def output_tokens(usage: Mapping[str, Any] | None) -> int | None:
-    """The output token count of a usage object (each protocol names it its own way), None when absent."""
+    """The output token count of a usage object (each protocol names it its own way), None when absent or negative
+    (a placeholder: langchain-openai-api-bridge sends -1, which made a rate of -31 tokens/s)."""
     if not isinstance(usage, Mapping):
         return None
     for key in _OUTPUT_TOKEN_KEYS:
         value = usage.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
+            return value if value >= 0 else None
     return None

@@ -244,6 +244,9 @@ CASES: list[tuple[str, str, Callable[[list[Frame]], list[Frame]], list[tuple[str
     ("chat/usage-repeated", TEXT, insert(33, lambda frames: frames[32]), [("chat/usage-repeated", 33)]),
     ("chat/usage-early", TEXT, swap(31, 32), [("chat/usage-early", 32)]),
     ("chat/usage-on-choice-chunk", TEXT, move_usage_onto_finish, [("chat/usage-on-choice-chunk", 31)]),
+    ("chat/usage-negative", TEXT, set_path(32, ("usage",), {"prompt_tokens": -1, "completion_tokens": -1,
+                                                             "total_tokens": -1}),
+     [("chat/usage-negative", 32)]),  # langchain-openai-api-bridge's placeholder: not a total mismatch too
     ("chat/usage-decreased", TEXT, usage_falls_on_finish,
      [("chat/usage-on-choice-chunk", 1), ("chat/usage-decreased", 31)]),
     ("chat/usage-total-mismatch", TEXT, set_path(32, ("usage", "total_tokens"), 45),

@@ -172,3 +172,11 @@ class TestGapTimeline:
     def test_rejects_bad_arguments(self, slices: int, width: float, message: str) -> None:
         with pytest.raises(ValueError, match=message):
             GapTimeline(slices, width)
+
+
+def test_a_negative_output_count_is_no_count_for_the_rate() -> None:
+    """langchain-openai-api-bridge sends -1 placeholders: view showed -31.1 tokens/s."""
+    from inspector.timing import output_tokens
+
+    assert output_tokens({"completion_tokens": -1}) is None
+    assert output_tokens({"completion_tokens": 0}) == 0

@@ -43,6 +43,7 @@ from .rules import (
     USAGE_DECREASED,
     USAGE_DROPPED,
     USAGE_EARLY,
+    USAGE_NEGATIVE,
     USAGE_NOT_SENT,
     USAGE_ON_CHOICE_CHUNK,
     USAGE_OVER_LIMIT,
@@ -490,6 +491,13 @@ class Checker:
         prompt, completion, total = (usage.get(key) for key in ("prompt_tokens", "completion_tokens", "total_tokens"))
         if not all(type(value) is int for value in (prompt, completion, total)):
             return  # the schema rule names the bad field
+        if min(prompt, completion, total) < 0:  # NOTE: placeholders, not counts: their sum is no finding of its own
+            if self._first_time(USAGE_NEGATIVE.id):
+                findings.append(USAGE_NEGATIVE(index, f"`usage` holds a negative count (`prompt_tokens` {prompt}, "
+                                                      f"`completion_tokens` {completion}, `total_tokens` {total}): "
+                                                      "placeholders, not counts, and billing and budgets built on "
+                                                      "usage get nonsense (reported once)"))
+            return
         if total != prompt + completion and self._first_time(USAGE_TOTAL_MISMATCH.id):
             details = usage.get("completion_tokens_details")
             reasoning = details.get("reasoning_tokens") if type(details) is dict else None

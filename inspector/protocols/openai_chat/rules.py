@@ -57,6 +57,7 @@ IDENTITY_CHANGED      = rule("chat/identity-changed", E, "`id` or `model` differ
 CREATED_CHANGED       = rule("chat/created-changed", W, "`created` differs from the first chunk")
 # usage (§B.3 rule 7)
 USAGE_REPEATED        = rule("chat/usage-repeated", E, "a second usage chunk (`choices: []` with `usage`)")
+USAGE_NEGATIVE        = rule("chat/usage-negative", E, "a negative token count in `usage`")
 USAGE_DECREASED       = rule("chat/usage-decreased", E, "a token count in a later chunk's `usage` below an earlier one")
 USAGE_EARLY           = rule("chat/usage-early", E, "a choice chunk after the usage chunk")
 USAGE_ON_CHOICE_CHUNK = rule("chat/usage-on-choice-chunk", W,
