@@ -421,3 +421,24 @@ def test_a_call_named_empty_reaches_the_app_as_a_call_no_tool_answers() -> None:
     check = check_bytes(serialise(chunks), protocol="gemini")
     [incomplete] = [finding for finding in check.findings if finding.rule == "gemini/function-call-incomplete"]
     assert incomplete.message.startswith("a `functionCall` with an empty `name`: no client can run it")
+
+
+def test_what_the_messages_say_vercel_does_is_what_its_ai_sdk_did() -> None:
+    """Held to the Vercel AI SDK 6.0 (ai 6.0.333, @ai-sdk/google 3.0.141) by an audit that ran it on these streams:
+    an empty chunk is taken as a chunk of nothing, a blocked prompt ends with `content-filter`, and a part missing a
+    required field is dropped silently (the part union's catch-all takes it) where `executableCode` errors."""
+    def messages(chunks: list[Chunk], rule: str) -> list[str]:
+        return [f.message for f in check_bytes(serialise(chunks), protocol="gemini").findings if f.rule == rule]
+
+    [empty] = messages(_insert(1, {"foo": 1})(load(TEXT)), "gemini/empty-chunk")
+    assert empty.endswith("the Vercel AI SDK's schema, all of whose fields are optional, takes it as a chunk of "
+                          "nothing")
+    blocked = {"promptFeedback": {"blockReason": "SAFETY"}}
+    assert messages([blocked], "gemini/prompt-blocked")[0].endswith("vercel streams no text and ends with finish "
+                                                                     "reason `content-filter`")
+    inline = {"candidates": [{"content": {"role": "model", "parts": [{"inlineData": {"mimeType": "image/png"}}]}}]}
+    [schema] = messages(_insert(1, inline)(load(TEXT)), "gemini/schema")
+    assert "drops the part silently (its part union's catch-all member takes it) and keeps the chunk" in schema
+    code = {"candidates": [{"content": {"role": "model", "parts": [{"executableCode": {"language": "PYTHON"}}]}}]}
+    [schema] = messages(_insert(1, code)(load(TEXT)), "gemini/schema")
+    assert "rejects the chunk (an error part)" in schema

@@ -153,7 +153,8 @@ class Checker:
             keys = ", ".join(f"`{key}`" for key in list(payload)[:4]) or "none"
             found.append(R.EMPTY_CHUNK(index, f"a chunk with none of `candidates`, `promptFeedback` and "
                                               f"`usageMetadata` (its fields: {keys}): it is not a "
-                                              "`GenerateContentResponse`; vercel's schema rejects it"))
+                                              "`GenerateContentResponse`; the Vercel AI SDK's schema, all of whose "
+                                              "fields are optional, takes it as a chunk of nothing"))
         self._identity_of(index, payload, found)
         self._accumulator.feed(index, payload)
         self._prompt_feedback(index, payload.get("promptFeedback"), found)
@@ -309,8 +310,9 @@ class Checker:
             self._enum(index, "promptFeedback.blockReason", reason, BLOCK_REASONS, found)
             message = feedback.get("blockReasonMessage")
             extra = f" ({message})" if isinstance(message, str) else ""
+            ends = " and ends with finish reason `content-filter`" if reason == "SAFETY" else ""
             found.append(R.PROMPT_BLOCKED(index, f"the prompt was blocked: `{excerpt(reason)}`{extra}; vercel "
-                                                 "skips this chunk and ends with finish reason `other`"))
+                                                 f"streams no text{ends}"))
         self._ratings(index, "promptFeedback.safetyRatings", feedback.get("safetyRatings"), found)
 
     def _usage(self, index: int, usage: Any, found: list[Finding]) -> None:

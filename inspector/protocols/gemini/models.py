@@ -229,14 +229,32 @@ def genai_bool(value: Any) -> bool:
         type(value) in (int, float) and value == 1)
 
 
+_DROPPED_BY_VERCEL = frozenset({"inlineData", "toolCall", "partialArgs"})
+"""Parts whose missing required field the AI SDK's part union lets its catch-all member take (tried, ai 6.0): the
+part goes, silently, and the chunk stays."""
+
+
+def _vercel_on_missing(locations: list[tuple[Any, ...]]) -> str:
+    """What the Vercel AI SDK does with a chunk missing a field its schema requires: an error part, or, inside a part
+    its part union's catch-all member takes, the part dropped silently (the chunk is kept)."""
+    kinds = {"drops" if _DROPPED_BY_VERCEL & set(map(str, loc)) else
+             "rejects" if "parts" not in loc or "executableCode" in loc else "either" for loc in locations}
+    if kinds == {"drops"}:
+        return "drops the part silently (its part union's catch-all member takes it) and keeps the chunk"
+    if kinds == {"rejects"}:
+        return "rejects the chunk (an error part)"
+    return "rejects the chunk (an error part) or, for a part its catch-all member takes, drops the part silently"
+
+
 def _what_clients_do(errors: list[Any]) -> str:
     """What the SDKs do with a chunk that breaks the schema so (tried with python-genai for each kind of break): a
     field vercel's `chunkSchema` requires is optional in python-genai's models; a wrong type it coerces where
     pydantic's lax mode can, and raises on otherwise; a value under a minimum it keeps."""
     said = []
-    if any(error["type"] == "missing" for error in errors):
-        said.append("vercel's `chunkSchema`, which requires it, rejects the chunk (an error part), while "
-                    "python-genai reads `None` there")
+    missing = [error["loc"] for error in errors if error["type"] == "missing"]
+    if missing:
+        said.append(f"vercel's `chunkSchema`, which requires it, {_vercel_on_missing(missing)}, while python-genai "
+                    "reads `None` there")
     wrong = [error for error in errors if error["type"] != "missing"
              and not any(isinstance(part, str) and part in _DROPPED_BY_GENAI for part in error["loc"])]
     if any(not error["type"].startswith(("greater_than", "less_than")) and not _genai_coerces(error["type"],
