@@ -1397,3 +1397,15 @@ def test_a_summary_delta_for_a_part_the_added_item_held_says_which_clients_have_
     assert message.endswith("a client that opens the item's parts on their `.added` events by `summary_index` has "
                             "none to put it in; one that takes the parts the item's `summary` held when added has "
                             "it (the openai SDK passes this event on without applying it)")
+
+
+def test_an_item_id_that_changes_mid_item_says_what_the_vercel_ai_sdk_did() -> None:
+    """On GitHub Copilot's rotating ids the Vercel AI SDK 6.0 emitted an error part, then threw two events later and
+    lost the rest of the answer (an audit ran it): 'loses this one' understated it."""
+    from inspector.inputs import open_source
+
+    path = Path(__file__).parent / "fixtures" / "corpus" / "openai-responses" / \
+        "vercel-ai__compat-github-copilot-id-rotation.sse"
+    messages = [f.message for f in open_source(str(path)).validate().findings if f.rule == "responses/item-id-mismatch"]
+    assert any(message.endswith("the Vercel AI SDK emits an error part and may throw at a later event of the item, "
+                                "losing the rest of the answer") for message in messages), messages
