@@ -449,6 +449,10 @@ class _ReplayHandler(tornado.web.RequestHandler):
         log.info("%s %s -> %s (%s)", self.request.method, self.request.path, Path(entry.file).name, entry.status)
         self.set_status(entry.status)
         self.clear_header("Content-Type")
+        recorded = {name.lower() for name, _ in entry.headers}
+        for default in ("Server", "Date"):  # tornado's own, sent twice beside the recorded ones
+            if default.lower() in recorded:
+                self.clear_header(default)
         for name, value in entry.headers:
             self.add_header(name, value)
         steps = schedule(entry.chunks(), self.replay.speed, self.replay.faults, broken=entry.broken,

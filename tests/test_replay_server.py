@@ -119,7 +119,8 @@ def test_a_recording_is_answered_with_its_status_headers_and_bytes(tmp_path: Pat
     header = Header(
         request={"method": "POST", "url": "https://api.example.com/v1/chat/completions", "headers": {}},
         response={"status": 429, "headers": {"Content-Type": "application/json", "Content-Length": "99",
-                                             "x-request-id": "req_42"}},
+                                             "x-request-id": "req_42", "server": "uvicorn",
+                                             "date": "Sat, 05 Dec 2026 23:00:00 GMT"}},
     )
     writer = RecordingWriter(tmp_path / "limited.jsonl", header)
     writer.chunk(0.01, b'{"error": {"type": "rate_limit",')
@@ -131,6 +132,9 @@ def test_a_recording_is_answered_with_its_status_headers_and_bytes(tmp_path: Pat
     assert (response.status_code, response.headers["content-type"], response.headers["x-request-id"]) == (
         429, "application/json", "req_42")
     assert response.headers.get("content-length") is None
+    # the recorded `server` and `date` alone, not tornado's beside them (the AI SDK saw both, comma-joined)
+    assert (response.headers.get_list("server"), response.headers.get_list("date")) == (
+        ["uvicorn"], ["Sat, 05 Dec 2026 23:00:00 GMT"])
     assert response.content == b'{"error": {"type": "rate_limit", "message": "slow down"}}'
     assert refused.status_code == 405
 
