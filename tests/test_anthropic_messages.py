@@ -882,17 +882,8 @@ def _input_in_pieces(pieces: list[str]) -> list[Frame]:
 
 def _helper_raises_at(frames: list[Frame]) -> int | None:
     """The event at which the anthropic SDK's stream helper (`accumulate_event`) raises `ValueError`."""
-    from anthropic.lib.streaming._messages import accumulate_event
-
-    snapshot = None
-    for position, (_, data) in enumerate(frames):
-        if data.get("type") in ("ping", "error"):
-            continue
-        try:
-            snapshot = accumulate_event(event=data, current_snapshot=snapshot)
-        except ValueError:
-            return position
-    return None
+    raised = _helper_raise(frames)
+    return raised[0] if raised is not None and raised[1] == "ValueError" else None
 
 
 @pytest.mark.parametrize("hung_up", [True, False], ids=["client-left", "stopped"])
