@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import anthropic
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -1129,3 +1131,20 @@ def test_a_thinking_block_whose_signature_is_empty_is_said_to_have_none(signatur
     assert found == [(13 + len(signatures), f"thinking block 0 stops with an empty signature: {said} carries "
                                             "`\"signature\": \"\"`; Anthropic's API rejects this thinking when it is "
                                             "sent back in the next turn, as it does one without a signature")]
+
+
+def test_a_finding_after_a_frame_the_sdk_could_not_decode_says_the_helper_had_raised() -> None:
+    """The SDK decodes the data of every frame it reads: invalid JSON there raises `JSONDecodeError` and ends the
+    app's stream, so a later finding does not say what the helper does with its event."""
+    frames = load(TEXT)
+    late = next(position for position, (name, _) in enumerate(frames) if name == "content_block_delta")
+    frames[late] = ("content_block_delta", '{"type": "content_block_delta", "index": 0, "delta": ')
+    frames = append(_text_delta(0, " late"))(frames)
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=serialise(frames), headers={"content-type": "text/event-stream"}))
+    client = anthropic.Anthropic(api_key="k", http_client=httpx.Client(transport=transport))
+    with pytest.raises(json.JSONDecodeError), client.messages.stream(
+            model="m", max_tokens=8, messages=[{"role": "user", "content": "hi"}]) as stream:
+        stream.get_final_message()
+    [after] = [message for rule, _, message in findings_of_all(frames) if rule == "anthropic/event-after-terminal"]
+    assert f"the SDK's `messages.stream()` helper had raised `JSONDecodeError` already, at event {late}" in after

@@ -204,6 +204,8 @@ class Checker:
         self._events += 1
         index = event.index
         if payload is UNREADABLE:
+            if event.type in SDK_READS or event.named_message:  # the SDK decodes its data: `sse/invalid-json`
+                self._helper_raises(index, "JSONDecodeError")
             self._unreadable(index)
             return found
         if payload is DONE:
