@@ -459,8 +459,8 @@ def test_a_recording_the_client_left_is_replayed_silent_until_the_client_leaves(
     writer.end(1.5, "client-disconnected", "Client disconnected.")
     writer.close()
     with _serve(writer.path) as server:
-        received = _events_until_failure(f"{server.url}/v1/chat/completions", httpx.Timeout(10, read=0.5))
-        again = _events_until_failure(f"{server.url}/v1/chat/completions", httpx.Timeout(10, read=0.5))
+        received = _events_until_failure(f"{server.url}/v1/chat/completions", httpx.Timeout(10, read=2))
+        again = _events_until_failure(f"{server.url}/v1/chat/completions", httpx.Timeout(10, read=2))
     assert received == again == (lines, httpx.ReadTimeout)
     [line] = describe(Replay.from_paths([str(writer.path)]).catalog.entries)
     assert line.endswith("(then silent until the client leaves, as recorded)")
