@@ -25,7 +25,7 @@ from ..base import DONE, UNREADABLE, Assembly, FirstTime, broken_connection, lis
 from ..delta_shape import DeltaShape, Hole
 from ..token_limit import TokenLimit
 from .choices import ChoiceTracker
-from .models import SCHEMA_HARM, schema_problems
+from .models import chunk_schema_message, schema_problems
 from .rules import (
     CHOICES_MISSING,
     CHUNK_AFTER_ERROR,
@@ -358,7 +358,6 @@ class Checker:
                  if path not in held and self._first_time(SCHEMA.id, path)]
         if found:
             problems = [problem for _, problem in found]
-            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
             helper = (", and its stream helper raises `TypeError` on a tool call without an `index`; a client "
                       "reading the chunks can tell such calls apart only by `id` (one that reads a missing index as "
                       "0 joins them all into one call)"
@@ -367,8 +366,7 @@ class Checker:
             if held:
                 self._choices.hold_schema(index, problems, helper)  # said at the end with the missing key, once
             else:
-                findings.append(SCHEMA(index, f"chunk: {'; '.join(problems[:3])}{more}; {SCHEMA_HARM}{helper} "
-                                              "(each field is reported once)"))
+                findings.append(SCHEMA(index, chunk_schema_message(problems, helper)))
         kind = payload.get("object")
         if kind == CHUNK_OBJECT:
             self._helper_took = True

@@ -20,7 +20,7 @@ import pydantic_core
 from ...findings import Finding
 from ..base import ARGUMENTS_HARM, Assembly, FirstTime, Fragments, Output, ToolCall, arguments_problem, listed
 from ..schema import excerpt
-from .models import SCHEMA_HARM, Role
+from .models import Role, chunk_schema_message
 from .rules import (
     CHOICE_AFTER_FINISH,
     CHOICE_INDEX_GAP,
@@ -196,9 +196,7 @@ class ChoiceTracker:
         for index in sorted(keys.keys() | self._held_schema.keys()):
             problems, helper = self._held_schema.get(index, ([], ""))
             problems = [*problems, *keys.get(index, ())]
-            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-            findings.append(SCHEMA(index, f"chunk: {'; '.join(problems[:3])}{more}; {SCHEMA_HARM}{helper} (each "
-                                          "field is reported once)"))
+            findings.append(SCHEMA(index, chunk_schema_message(problems, helper)))
         self._held_schema.clear()
 
     def count(self) -> int:

@@ -128,9 +128,16 @@ _VALIDATORS = {kind: compiled(schema) for kind, schema in
                (("chunk", CHUNK), ("prompt-filter", PROMPT_FILTER_FRAME), ("error", ERROR_PAYLOAD))}
 """Payload kind -> its validator (0.2 ms to compile all three)."""
 
-SCHEMA_HARM = ("the openai SDK does not validate chunks, so client code reading these fields gets the wrong type or "
-               "nothing")
+_SCHEMA_HARM = ("the openai SDK does not validate chunks, so client code reading these fields gets the wrong type or "
+                "nothing")
 """What a `chat/schema` finding says a broken chunk does to a client."""
+
+
+def chunk_schema_message(problems: list[str], helper: str) -> str:
+    """A chunk's `chat/schema` message: its first three problems (and how many more), what that does to a client,
+    and `helper`, what the SDK's stream helper does besides."""
+    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+    return f"chunk: {'; '.join(problems[:3])}{more}; {_SCHEMA_HARM}{helper} (each field is reported once)"
 
 _MAX_PROBLEMS = 5  # per payload: a wholly wrong object should not bury the rest of the report
 
