@@ -167,13 +167,13 @@ def _status(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
         yield Difference("status", _changed("status", a.status, b.status))
     if a.error != b.error:
         yield Difference("status", _changed("error", a.error, b.error))
-    # NOTE: a later choice only one side has is said once; the first answer's loss is its text's and finish's
-    for index in sorted((set(a.outputs) ^ set(b.outputs)) - {0}):
+    compared = _compared(a, b)
+    for index in sorted((set(a.outputs) ^ set(b.outputs)) - set(compared)):
         alone = a.outputs.get(index) or b.outputs[index]
         side = "missing" if index in a.outputs else "added"
         yield Difference("status", f"choice {index}: {side} (text of {len(alone.text)} characters, finish reason "
                                    f"{show(alone.finish_reason)})")
-    for index in sorted((set(a.outputs) & set(b.outputs)) | {0}):
+    for index in compared:
         before, after = _finish(a, index), _finish(b, index)
         restates_status = index == 0 and before == a.status and after == b.status
         if before != after and not restates_status:
@@ -202,12 +202,18 @@ _TEXTS: tuple[tuple[str, Callable[[Output], str]], ...] = (
 )
 
 
+def _compared(a: Assembly, b: Assembly) -> list[int]:
+    """The outputs (choices, candidates) compared field by field: those both streams have, and the first answer
+    wherever it is (its loss is its text's and finish's to say); a later one only a stream has is said once, by
+    `_status`."""
+    old, new = set(a.outputs), set(b.outputs)
+    return sorted(old & new | {0} & (old | new))
+
+
 def _outputs(old: Digest, new: Digest) -> Iterator[tuple[int, Output, Output]]:
-    """The outputs (choices, candidates) both streams have; one only a stream has is `_status`'s to say."""
     a, b = old.assembly, new.assembly
-    for index in sorted(set(a.outputs) | set(b.outputs)):
-        if index in a.outputs and index in b.outputs or index == 0:
-            yield index, a.outputs.get(index) or Output(index), b.outputs.get(index) or Output(index)
+    for index in _compared(a, b):
+        yield index, a.outputs.get(index) or Output(index), b.outputs.get(index) or Output(index)
 
 
 def _texts(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
