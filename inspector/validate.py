@@ -122,6 +122,16 @@ class StreamCheck:
         return self.events == 0 and (self._said_type is not None or self._json_error() is not None)
 
     @property
+    def body_without_events(self) -> str | None:
+        """The text of a body that held no event (an error answer, an answer in one body, a page of plain text),
+        at most 64 KiB of an error answer and the lines of the others as the parser kept them; None for a stream."""
+        if self._error_body is not None:
+            return self._error_body.decode("utf-8", errors="replace")
+        if self.events == 0 and self.parser.stray:
+            return "\n".join(line for _, line in self.parser.stray)
+        return None
+
+    @property
     def assembly(self) -> Assembly:
         if self.checker is not None:
             return self.checker.assembly

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -459,3 +460,62 @@ def test_a_slower_run_fails_only_with_a_timing_tolerance(tmp_path: Path) -> None
         f"duration: {len(frames) * 0.1:.3f}s -> {len(_another_run(frames)) * 0.2:.3f}s, "
         f"+{(len(_another_run(frames)) * 2 / len(frames) - 1) * 100:.0f}% (tolerance 50%)",
     ]
+
+
+# -- bodies that held no event ----------------------------------------------------------------------------------
+
+
+def _one_body(path: Path, status: int, content_type: str, body: str) -> Path:
+    writer = RecordingWriter(path, Header(request={"method": "POST", "url": URLS["openai-chat"], "headers": {},
+                                                   "body": None},
+                                          response={"status": status, "headers": {"content-type": content_type}}))
+    writer.chunk(0.1, body.encode())
+    writer.end(0.2, "complete")
+    return path
+
+
+def _body_diff(tmp_path: Path, status: int, content_type: str, old: str, new: str,
+               options: Options = Options()) -> list[str]:
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    (pair,) = diff_paths(str(_one_body(folder / "old.jsonl", status, content_type, old)),
+                         str(_one_body(folder / "new.jsonl", status, content_type, new)), options)
+    return [d.message for d in pair.differences]
+
+
+def _error(message: str, request_id: str) -> str:
+    return json.dumps({"type": "error", "error": {"type": "api_error", "message": message}, "request_id": request_id})
+
+
+def test_two_error_answers_differ_by_what_they_say_not_by_their_request_ids(tmp_path: Path) -> None:
+    """Two 500s with different errors were "no differences": the status matched and no event came."""
+    assert _body_diff(tmp_path, 500, "application/json", _error("upstream boom", "req_1"),
+                      _error("Overloaded", "req_2")) == ['body.error.message  "upstream boom" -> "Overloaded"']
+    assert _body_diff(tmp_path, 500, "application/json", _error("boom", "req_1"), _error("boom", "req_2")) == []
+    assert _body_diff(tmp_path, 502, "text/html", "<h1>Bad gateway</h1>", "<h1>Gateway timeout</h1>",
+                      Options(ignore_text=True)) == ['body: changed at char 4: "<h1>Bad gateway</h1>" -> '
+                                                     '"<h1>Gateway timeout</h1>"']
+
+
+def _answer(content: str, tokens: int, created: int) -> str:
+    return json.dumps({"id": f"chatcmpl-{created}", "object": "chat.completion", "created": created,
+                       "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                                    "finish_reason": "stop"}],
+                       "usage": {"completion_tokens": tokens}})
+
+
+def test_two_answers_in_one_body_differ_by_their_words_and_usage_only_when_asked(tmp_path: Path) -> None:
+    """A JSON answer to `stream: true` (llm-mock's): its id and `created` always change, like a stream's."""
+    expected = ['body.choices[0].message.content  "Hello" -> "Goodbye"']
+    assert _body_diff(tmp_path, 200, "application/json", _answer("Hello", 1, 1), _answer("Goodbye", 2, 2)) == expected
+    assert _body_diff(tmp_path, 200, "application/json", _answer("Hello", 1, 1), _answer("Goodbye", 2, 2),
+                      Options(usage=True)) == [*expected, "body.usage.completion_tokens  1 -> 2"]
+    assert _body_diff(tmp_path, 200, "application/json", _answer("Hello", 1, 1), _answer("Goodbye", 1, 2),
+                      Options(ignore_text=True)) == []
+
+
+def test_a_json_error_in_a_2xx_body_is_said_once_by_its_error(tmp_path: Path) -> None:
+    """Google's 404 comes with status 200 and `text/event-stream`: the error it carries is the stream's error."""
+    old = json.dumps({"error": {"code": 404, "message": "models/a is not found", "status": "NOT_FOUND"}}, indent=2)
+    new = json.dumps({"error": {"code": 404, "message": "models/b is not found", "status": "NOT_FOUND"}}, indent=2)
+    assert _body_diff(tmp_path, 200, "text/event-stream", old, new) == [
+        'error: "404 NOT_FOUND: models/a is not found" -> "404 NOT_FOUND: models/b is not found"']

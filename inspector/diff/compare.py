@@ -64,6 +64,8 @@ class Digest:
     """Time of the first content event (seconds since the request), None without times."""
     duration: float | None = None
     """Time of the last chunk, None without times."""
+    body: str | None = None
+    """The text of a body that held no event (an error answer, an answer in one body); None for a stream."""
     cut_short: str | None = None
     """How the stream stopped before it said its answer was over (a broken connection, a recording stopped early, a
     body that ended with no end and no stop or finish reason); None: it said so, or failed in words (an error)."""
@@ -72,7 +74,8 @@ class Digest:
 @dataclass(frozen=True, slots=True)
 class Difference:
     aspect: str
-    """protocol, status, events, text, reasoning, refusal, tool_calls, usage, findings, timing, file, unreadable."""
+    """protocol, status, events, text, reasoning, refusal, body, tool_calls, usage, findings, timing, file,
+    unreadable."""
     message: str
     detail: tuple[str, ...] = ()
     """Extra lines, e.g. a unified diff of the text."""
@@ -123,7 +126,7 @@ def digest(source: Source, protocol: str | None = None) -> Digest:
     status = source.header.status if source.header else None
     return Digest(
         source.name, check.assembly, tallies, runs.runs,
-        http_status=status, ttft=timing.ttft, duration=timing.duration,
+        http_status=status, ttft=timing.ttft, duration=timing.duration, body=check.body_without_events,
         cut_short=_cut_short(check, source, status),
     )
 
@@ -271,6 +274,42 @@ def _tool_call_changes(a: ToolCall | None, b: ToolCall | None, *, kinds: bool = 
         yield _changed("arguments (not JSON)", old_arguments, new_arguments)
 
 
+_VOLATILE_KEYS = frozenset({"id", "created", "created_at", "system_fingerprint", "responseId", "request_id",
+                            "obfuscation"})
+_USAGE_KEYS = frozenset({"usage", "usageMetadata"})
+
+
+def _body(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
+    """Two bodies that held no event (two error answers, two answers in one body): as JSON by path where both are
+    JSON, leaving out what two runs always change (ids, timestamps; usage without `--usage`), else as text. An
+    answer's words are left out with `--ignore-text`; an error's never are. A JSON error read from a 2xx body
+    (Google's 404 sent as a stream) whose message changed is said once, by `_status`."""
+    a, b = old.body, new.body
+    if (a is None or b is None or a == b or old.assembly.error != new.assembly.error
+            or options.ignore_text and not (_failed(old) or _failed(new))):
+        return
+    (old_ok, old_value), (new_ok, new_value) = parse_json(a), parse_json(b)
+    if old_ok and new_ok:
+        left_out = _VOLATILE_KEYS if options.usage else _VOLATILE_KEYS | _USAGE_KEYS
+        for message in json_changes(_without(old_value, left_out), _without(new_value, left_out), "body"):
+            yield Difference("body", message)
+    else:
+        yield Difference("body", f"body: changed {first_change(a, b)}", tuple(unified(a, b, "body")))
+
+
+def _failed(digest: Digest) -> bool:
+    return digest.http_status is not None and not 200 <= digest.http_status < 300 or digest.assembly.error is not None
+
+
+def _without(value: object, keys: frozenset[str]) -> object:
+    """A JSON value with the given keys left out of every object in it."""
+    if isinstance(value, dict):
+        return {key: _without(item, keys) for key, item in value.items() if key not in keys}
+    if isinstance(value, list):
+        return [_without(item, keys) for item in value]
+    return value
+
+
 def _usage(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
     if options.usage:
         for message in json_changes(old.assembly.usage, new.assembly.usage, "usage"):
@@ -377,7 +416,7 @@ def _ended_as(assembly: Assembly, reasons: frozenset[str]) -> bool:
             or any(output.finish_reason in reasons for output in assembly.outputs.values()))
 
 
-ASPECTS: tuple[Aspect, ...] = (_status, _events, _texts, _tool_calls, _usage, _findings, _timing)
+ASPECTS: tuple[Aspect, ...] = (_status, _events, _texts, _body, _tool_calls, _usage, _findings, _timing)
 """Compared in this order, which is also the order of the report."""
 
 
