@@ -422,8 +422,8 @@ def _one_break(ends: list[Finding], unterminated: Finding | None, end_missing: s
         return ends
     for position, finding in enumerate(ends):
         if finding.rule == end_missing:
-            lost = unterminated.message.replace("the stream ended inside", "the body ended inside", 1)
-            ends[position] = replace(finding, index=unterminated.index, message=f"{finding.message}; {lost}")
+            ends[position] = replace(finding, index=unterminated.index,
+                                     message=f"{finding.message}; {unterminated.message}")
             return ends
     return [*ends, unterminated]
 
@@ -442,10 +442,10 @@ def _unterminated_message(pending: Event, payload: Any, lost_end: bool, gemini: 
             "so the stream's end is lost with it: the client cannot tell a finished answer from a lost connection"
             if lost_end else "so it is lost")
     if gemini:
-        return (f"the stream ended inside event {pending.index} (`{kind}`) with no blank line after it: an SSE "
+        return (f"the body ended inside event {pending.index} (`{kind}`) with no blank line after it: an SSE "
                 f"client (vercel's) never dispatches it, {lost}; python-genai, which reads `data: ` lines rather "
                 "than events, still takes it")
-    return (f"the stream ended inside event {pending.index} (`{kind}`) with no blank line after it: "
+    return (f"the body ended inside event {pending.index} (`{kind}`) with no blank line after it: "
             f"a conformant client never dispatches it, {lost}")
 
 

@@ -475,10 +475,10 @@ def _one_body(path: Path, status: int, content_type: str, body: str) -> Path:
 
 
 def _body_diff(tmp_path: Path, status: int, content_type: str, old: str, new: str,
-               options: Options = Options()) -> list[str]:
+               options: Options | None = None) -> list[str]:
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     (pair,) = diff_paths(str(_one_body(folder / "old.jsonl", status, content_type, old)),
-                         str(_one_body(folder / "new.jsonl", status, content_type, new)), options)
+                         str(_one_body(folder / "new.jsonl", status, content_type, new)), options or Options())
     return [d.message for d in pair.differences]
 
 

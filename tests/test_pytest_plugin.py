@@ -137,7 +137,7 @@ def test_the_helpers_fail_with_the_findings_and_the_diff(pytester: pytest.Pytest
     result.stdout.fnmatch_lines([
         "*AssertionError: stream(s) failed validation:",
         "*anthropic-sdk-python__basic-text.sse  anthropic-messages  FAIL  * error*",  # the validate text report
-        "*event 8  sse/unterminated-event*error: the stream ended inside event 8 (`message_stop`)*",
+        "*event 8  sse/unterminated-event*error: the body ended inside event 8 (`message_stop`)*",
     ])
     result.stdout.fnmatch_lines([
         f"*AssertionError: {changed} differs from {tool}:",

@@ -66,7 +66,7 @@ def test_an_event_s_findings_come_in_the_order_the_wire_gave_them_however_it_was
 def test_unterminated_message_names_the_lost_event() -> None:
     check = check_bytes(UNTERMINATED.read_bytes(), "generic")
     assert [f.message for f in check.findings] == [
-        "the stream ended inside event 8 (`message_stop`) with no blank line after it: a conformant client never "
+        "the body ended inside event 8 (`message_stop`) with no blank line after it: a conformant client never "
         "dispatches it, so it is lost"
     ]
 
@@ -164,7 +164,7 @@ class TestValidateCommand:
         assert result.code == 1
         assert result.out.splitlines() == [
             f"{UNTERMINATED}  generic  FAIL  1 error",
-            "  event 8  sse/unterminated-event  error: the stream ended inside event 8 (`message_stop`) with no blank "
+            "  event 8  sse/unterminated-event  error: the body ended inside event 8 (`message_stop`) with no blank "
             "line after it: a conformant client never dispatches it, so it is lost",
         ]
 
@@ -193,7 +193,7 @@ class TestValidateCommand:
 
     def test_github_annotations(self, run_cli) -> None:
         result = run_cli("validate", "--protocol", "generic", "--format", "github", str(UNTERMINATED))
-        expected = f"::error file={UNTERMINATED},title=sse/unterminated-event::event 8: the stream ended inside event 8"
+        expected = f"::error file={UNTERMINATED},title=sse/unterminated-event::event 8: the body ended inside event 8"
         assert result.out.startswith(expected)
 
     def test_ignore_drops_a_rule(self, run_cli) -> None:
