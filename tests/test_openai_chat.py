@@ -1557,8 +1557,8 @@ def test_a_stream_cut_before_any_choice_is_one_finding(broken: bool) -> None:
         assert message.endswith("; no choice came at all")
     else:
         assert _helper_raises(AZURE_FRAME) == "AssertionError"
-        assert message.endswith("; no choice came at all (the openai SDK's `chat.completions.stream()` helper's "
-                                "`get_final_completion()` raises `AssertionError`)")
+        assert message.endswith("; no choice came at all (the openai SDK's `chat.completions.stream()` helper: it "
+                                "got no chunk, and its `get_final_completion()` raises `AssertionError`)")
 
 
 def test_a_body_ended_before_a_choice_finished_is_not_said_to_have_ignored_usage() -> None:

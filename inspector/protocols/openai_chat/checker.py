@@ -234,12 +234,9 @@ class Checker:
                 harm += (f"; {listed(unfinished)} never got {'its' if len(unfinished) == 1 else 'their'} "
                          "`finish_reason`")
             elif not self._choices.count() and self._unreadable_at is None:  # NOTE: nor by its no-choice form
-                gone = self._choices.helper_gone(end_index) if end_index is not None else None
-                harm += ("; no choice came at all" + (
-                    "" if self.connection_broke else f" ({gone})" if gone else
-                    " (the openai SDK's `chat.completions.stream()` helper's `get_final_completion()` raises "
-                    "`AssertionError`)" if not self._helper_took else
-                    " (the openai SDK's stream helper's final completion has no choices)"))
+                harm += "; no choice came at all" + (
+                    "" if self.connection_broke else
+                    f" ({self._choices.helper_on_no_choice(end_index, self._helper_took)})")
             findings.append(DONE_MISSING(end_index, f"the stream ended without a readable `data: [DONE]`{last}: "
                                                     f"{harm}"))
         # NOTE: a cut stream might have brought usage again: the cut is its one break; a usage-early said it too

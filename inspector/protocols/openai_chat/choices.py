@@ -207,6 +207,14 @@ class ChoiceTracker:
         """Every choice that appeared got its `finish_reason` (and one did appear)."""
         return bool(self._choices) and all(state.finished_at is not None for state in self._choices.values())
 
+    def helper_on_no_choice(self, end_index: int | None, helper_took: bool) -> str:
+        """What the openai SDK's stream helper did with a stream that streamed no choice: raised earlier (a chunk it
+        cannot read), or ends with no choices (`helper_took`: a chunk reached it), or with none at all."""
+        gone = self.helper_gone(end_index) if end_index is not None else None
+        return gone or "the openai SDK's `chat.completions.stream()` helper: " + (
+            "its final completion has no choices" if helper_took else
+            "it got no chunk, and its `get_final_completion()` raises `AssertionError`")
+
     def finish(self, end_index: int | None, findings: list[Finding], helper_took: bool, done: bool, *,
                broke: bool = False) -> None:
         """Every choice that appeared must have finished (one that never appeared was reported as a gap when a
@@ -216,12 +224,9 @@ class ChoiceTracker:
         if not self._choices:
             if self._unknown_at is not None or not done:
                 return  # the unreadable chunk may have been the answer; a stream without `[DONE]`: its end's finding
-            gone = self.helper_gone(end_index) if end_index is not None else None
-            helper = (gone if gone else "the openai SDK's `chat.completions.stream()` helper: " + (
-                "its final completion has no choices" if helper_took else
-                "it got no chunk, and its `get_final_completion()` raises `AssertionError`"))
             findings.append(FINISH_MISSING(end_index, "no choice was streamed at all: expected at least choice `0` "
-                                                      f"to stream and finish, so the client got no answer ({helper})"))
+                                                      "to stream and finish, so the client got no answer "
+                                                      f"({self.helper_on_no_choice(end_index, helper_took)})"))
             self.missing_finish_keys(findings, said=())
             return
         # NOTE: a choice that never finished lacked the key as it lacked the finish: one omission, said by
