@@ -826,6 +826,26 @@ def test_a_later_fragment_with_type_null_is_said_as_the_sdk_fails_on_it() -> Non
     assert [pair for pair in found(with_type("function")(load(TOOL))) if pair[0] == "chat/tool-call-changed"] == []
 
 
+def test_after_a_type_null_the_helper_is_said_to_have_raised_there() -> None:
+    """Found on any-llm's gateway 1.14, which sends `"type": null` on every continuation fragment of parallel calls:
+    the second call's change and a repeated finish said what the helper does next, where it had raised at the first
+    change (`AssertionError`, at event 2)."""
+    frames = load(PARALLEL)
+    for position in (2, 14):
+        frames[position][1]["choices"][0]["delta"]["tool_calls"][0]["type"] = None
+    frames.insert(24, copy.deepcopy(frames[23]))
+    frames[24][1]["choices"][0]["finish_reason"] = "stop"
+    assert _helper_raises_at(frames) == (2, "AssertionError")
+    findings = [f for f in check_bytes(serialise(frames), protocol="openai-chat").findings
+                if f.rule in ("chat/tool-call-changed", "chat/finish-reason-repeated")]
+    assert [(f.rule, f.index) for f in findings] == [("chat/tool-call-changed", 2), ("chat/tool-call-changed", 14),
+                                                     ("chat/finish-reason-repeated", 24)]
+    assert "raises `AssertionError`" in findings[0].message
+    for later in findings[1:]:
+        assert later.message.endswith("(the openai SDK's stream helper raised `AssertionError` at event 2, on a tool "
+                                      "call whose `type` changed (`chat/tool-call-changed`), and never gets here)")
+
+
 def test_a_type_null_from_the_first_fragment_on_is_no_change() -> None:
     """MLflow's gateway 3.17.2 sends `"type": null` on every fragment of a call whose first fragment had it too
     (`chat/tool-call-start-incomplete` says so): `tool-call-changed` said the helper raises `AssertionError`, which

@@ -684,6 +684,9 @@ class ChoiceTracker:
         was = "`function`" if held == "function" else "null" if held is None else f"`{held}`"
         findings.append(TOOL_CHANGED(index, f"{where}: a later fragment has `type` {shown}, where the call had {was}: "
                                             f"{sdk}"))
+        if held == "function":
+            self.helper_raises(index, "`AssertionError` at event {at}, on a tool call whose `type` changed "
+                                      "(`chat/tool-call-changed`)")
 
     def _repeated_or_changed(self, index: int, where: str, label: str, known: str, value: str, only: str,
                              as_streamed: bool, findings: list[Finding]) -> None:
