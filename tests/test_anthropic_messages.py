@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inspector.findings import RULES, Severity
+from inspector.findings import RULES, Finding, Severity
 from inspector.protocols.anthropic_messages import checker as anthropic_messages  # noqa: F401  (registers the rules)
 from inspector.protocols.anthropic_messages.assembly import Fragments
 from inspector.sse import SSEParser
@@ -222,6 +222,11 @@ CASES = [
     Case("anthropic/stop-reason-mismatch", TEXT, edit(10, "delta.stop_reason", "tool_use"), [10]),
     Case("anthropic/stop-sequence-unexpected", TEXT, edit(10, "delta.stop_sequence", "\n\nHuman:"), [10]),
     Case("anthropic/output-tokens-decreased", TEXT, edit(10, "usage.output_tokens", 0), [10]),
+    # any-llm's gateway 1.14 over a Chat upstream that sent usage in a chunk of its own: zeros throughout
+    Case("anthropic/output-tokens-zero", TEXT, chain(edit(0, "message.usage.output_tokens", 0),
+                                                     edit(10, "usage.output_tokens", 0)), [10]),
+    Case("anthropic/output-tokens-zero", TOOL, chain(edit(0, "message.usage.output_tokens", 0),
+                                                     edit(7, "usage.output_tokens", 0)), [7]),
 ]
 # fmt: on
 
@@ -294,8 +299,8 @@ NOT_FIRST_AT_STOP, NO_DELTA_AT_STOP = ("anthropic/message-start-not-first", 1), 
     ("payload", "expected"),
     [
         pytest.param([1, 2], [("anthropic/schema", 0), NOT_FIRST_AT_STOP, NO_DELTA_AT_STOP], id="array"),
-        pytest.param({"type": 5}, [("anthropic/schema", 0), NOT_FIRST_AT_STOP, NO_DELTA_AT_STOP],
-                     id="type-not-string"),
+        pytest.param({"type": 5}, [("anthropic/unknown-event", 0), NOT_FIRST_AT_STOP, NO_DELTA_AT_STOP],
+                     id="type-not-string"),  # named `event: 5`, which the SDK skips for its name
         pytest.param({"type": "content_block_delta", "index": 0, "delta": "text"},
                      [("anthropic/message-start-not-first", 0), ("anthropic/schema", 0),
                       ("anthropic/block-not-open", 0), NO_DELTA_AT_STOP], id="delta-not-object"),
@@ -417,6 +422,43 @@ def test_assembly_keeps_the_error_message() -> None:
 def messages_of(rule_id: str, frames: list[Frame]) -> list[str]:
     check = check_bytes(serialise(frames), protocol="anthropic-messages")
     return [finding.message for finding in check.findings if finding.rule == rule_id]
+
+
+@pytest.mark.parametrize("mutation", [
+    chain(edit(0, "message.usage.output_tokens", 0), drop(10, 11)),  # cut before the final count: the cut says it
+    chain(edit(0, "message.usage.output_tokens", 0), drop(1, 2, 3, 4, 5, 6, 7, 8, 9),
+          edit(1, "usage.output_tokens", 0)),  # nothing streamed: 0 may be the count
+    edit(0, "message.usage.output_tokens", 0),  # `message_start`'s 0, then the real count
+], ids=["cut-before-the-count", "no-content", "start-only"])
+def test_output_tokens_zero_stays_silent_where_zero_may_be_true_or_the_count_never_came(mutation: Mutation) -> None:
+    assert findings_of("anthropic/output-tokens-zero", mutation(load(TEXT))) == []
+
+
+def test_output_tokens_zero_says_what_the_sdk_reports() -> None:
+    frames = chain(edit(0, "message.usage.output_tokens", 0), edit(10, "usage.output_tokens", 0))(load(TEXT))
+    assert sdk_snapshot(frames).usage.output_tokens == 0
+    [message] = messages_of("anthropic/output-tokens-zero", frames)
+    assert message == ("the message streamed text but ends with `usage.output_tokens` 0: every streamed token is an "
+                       "output token, so the count was lost, not zero (the SDK's final message reports 0, and a "
+                       "client that prices or budgets the call counts nothing)")
+
+
+def test_a_named_frame_the_sdk_skips_is_judged_by_its_name_not_as_an_unknowable_event() -> None:
+    """any-llm's gateway 1.14 closes its Anthropic streams with `event: done` and `data: {}`: the Python SDK skips
+    the name, so "no client can tell which event this is" (an error) overstated it."""
+    done = ("done", {})
+    before_stop = insert(11, done)(load(TEXT))
+    assert [(f.rule, f.index) for f in _findings(before_stop)] == [("anthropic/unknown-event", 11)]
+    after_stop = append(done)(load(TEXT))
+    [message] = messages_of("anthropic/event-after-terminal", after_stop)
+    assert message == ("`done` after `message_stop`, which must be the last event: the Python SDK reads on and skips "
+                       "a frame of this name; the TypeScript SDK, which reads frames of every name, hands it to the "
+                       "app (later events are not reported again)")
+    assert [f.rule for f in _findings(append((None, {}))(load(TEXT)))] == ["anthropic/schema"]  # no name either
+
+
+def _findings(frames: list[Frame]) -> list[Finding]:
+    return check_bytes(serialise(frames), protocol="anthropic-messages").findings
 
 
 def test_an_error_event_is_said_as_it_came_not_as_the_end_of_the_stream() -> None:

@@ -71,10 +71,14 @@ def test_a_stream_that_ends_with_done_was_ended_by_its_server_not_cut(protocol: 
 
 
 @pytest.mark.parametrize("protocol", WITHOUT_DONE)
-def test_a_stream_that_stops_without_done_or_goes_on_after_it_was_cut(protocol: str) -> None:
+def test_a_stream_that_stops_without_done_or_goes_on_after_it_was_cut_or_its_server_leaves_the_end_out(
+        protocol: str) -> None:
+    """A body that ended cleanly before the end says no more than that: any-llm's gateway 1.14 ends its Anthropic
+    streams after `message_delta` (and its own `event: done`), which "it was cut" misnamed."""
     events = OPENINGS[protocol]
-    assert ": it was cut, " in _ending(protocol, events)
-    assert ": it was cut, " in _ending(protocol, [(None, "[DONE]"), *events])
+    assert ": it was cut short, or its server ends streams without it, " in _ending(protocol, events)
+    assert ": it was cut short, or its server ends streams without it, " in _ending(
+        protocol, [(None, "[DONE]"), *events])
 
 
 @pytest.mark.parametrize("protocol", ENDS)

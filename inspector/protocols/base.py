@@ -61,11 +61,13 @@ def broken_connection(message: str) -> str:
 
 
 def cut_or_done(done_at: int | None, end_index: int | None) -> str:
-    """How a stream without its terminal event ended, as the wire shows it: cut, or with a `data: [DONE]` as its
-    last event (Chat Completions' end, which a server of another protocol may send as its own)."""
+    """How a stream without its terminal event ended, as the wire shows it: with a `data: [DONE]` as its last event
+    (Chat Completions' end, which a server of another protocol may send as its own), or else cut short or ended by a
+    server that leaves the end out, which the wire cannot tell apart (any-llm's gateway ends its Anthropic streams
+    after a `message_delta`)."""
     if done_at is not None and done_at == end_index:
         return f"it ended with `data: [DONE]` (event {done_at}), which does not end this protocol"
-    return "it was cut"
+    return "it was cut short, or its server ends streams without it"
 
 
 def listed(names: list[str], shown: int = 3) -> str:

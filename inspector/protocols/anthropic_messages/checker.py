@@ -168,6 +168,8 @@ class Checker:
         self._output_tokens: int | None = None
         self._output_tokens_at: int | None = None
         """The event that sent `_output_tokens`."""
+        self._final_count_sent = False
+        """A `message_delta` sent `_output_tokens` (the count the message ends with, not `message_start`'s)."""
         self._first_time = FirstTime()  # (rule, culprit) of findings given once per stream
         self._unreadable_at: int | None = None
         """The last unreadable event (its content unknown): claims it could make false are not made."""
@@ -220,6 +222,8 @@ class Checker:
         kind = payload.get("type") if type(payload) is dict else None
         if event.type == "error" and type(payload) is dict:
             kind = "error"  # NOTE: the SDK raises on the `event:` name, whatever `data.type` says (llama.cpp's)
+        elif type(kind) is not str and event.named_message is False and not read and event.type != "message":
+            kind = event.type  # a frame the SDK skips for its name (any-llm's closing `event: done`, `data: {}`)
         if type(kind) is not str:
             error = payload.get("error") if type(payload) is dict else None
             if type(error) is dict and not read:  # ccproxy-api's failures, relayed
@@ -239,7 +243,7 @@ class Checker:
             self._misnamed_at = index
             self._name_mismatch(index, event, kind, read, found)
         if self._terminal is not None:
-            self._event_after_terminal(index, kind, found)
+            self._event_after_terminal(index, kind, read, found)
             if self._terminal == "message_stop" and kind in _FOLDED_AFTER_STOP:
                 self._accumulator.feed(index, kind, payload)  # as the SDK's helper does: the view shows its message
             return found
@@ -302,6 +306,7 @@ class Checker:
         self._judge_tool_inputs(found)
         if self._events == 0:
             return found  # nothing came: the SSE layer reports that (`sse/no-events`)
+        self._judge_zero_count(found)
         if self._short_form_at is not None:
             self._resolve_short_form(None, found)
         if (not self._started and not self._not_first_reported and self._terminal != "error"
@@ -383,10 +388,10 @@ class Checker:
                                                    "client reading the start message takes it as finished before "
                                                    "any content"))
 
-    def _event_after_terminal(self, index: int, kind: str, found: list[Finding]) -> None:
+    def _event_after_terminal(self, index: int, kind: str, read: bool, found: list[Finding]) -> None:
         if not self._after_terminal_reported:
             self._after_terminal_reported = True
-            sdk = _after_terminal(self._terminal, kind, self._raised_note(index))
+            sdk = _after_terminal(self._terminal, kind, read, self._raised_note(index))
             found.append(R.EVENT_AFTER_TERMINAL(index, f"`{kind}` after `{self._terminal}`, which must be the last "
                                                        f"event: {sdk} (later events are not reported again)"))
 
@@ -505,13 +510,15 @@ class Checker:
                                                                "unless the stop reason is `stop_sequence`"))
         tokens = usage.get("output_tokens") if type(usage) is dict else None
         if type(tokens) is int:
-            if self._output_tokens is not None and tokens < self._output_tokens:
+            decreased = self._output_tokens is not None and tokens < self._output_tokens
+            if decreased:
                 keeps = self._raised_note(index) or (f"the SDK's `messages.stream()` helper overwrites its count "
                                                      f"with each value, so it holds {tokens} now")
                 found.append(R.OUTPUT_TOKENS_DECREASED(index, (
                     f"`usage.output_tokens` went from {self._output_tokens} (event {self._output_tokens_at}) to "
                     f"{tokens}, where the values are cumulative: one of the two counts is wrong, and {keeps}")))
             self._output_tokens, self._output_tokens_at = tokens, index
+            self._final_count_sent = not decreased  # NOTE: a count that fell to 0 is said by the fall, not again
 
     def _message_stop(self, index: int, payload: dict, found: list[Finding]) -> None:
         self._validate(index, "message_stop", EVENT_MODELS["message_stop"], payload, found)
@@ -861,6 +868,25 @@ class Checker:
         if self._raised is None:
             self._raised = (index, exception)
 
+    def _judge_zero_count(self, found: list[Finding]) -> None:
+        """A final `output_tokens` of 0 after streamed content is no count: every streamed token is an output token
+        (any-llm's gateway 1.14 sends zeros where its Chat upstream sent usage in a chunk of its own)."""
+        if not self._final_count_sent or self._output_tokens != 0 or self._output_tokens_at is None:
+            return
+        output = self.assembly.outputs.get(0)
+        if output is None:
+            return
+        streamed = [what for what, present in (("text", output.text), ("thinking", output.reasoning),
+                                               ("tool calls", output.tool_calls)) if present]
+        if not streamed:
+            return
+        at = self._output_tokens_at
+        sdk = self._raised_note(at) or "the SDK's final message reports 0"
+        found.append(R.OUTPUT_TOKENS_ZERO(at, f"the message streamed {listed(streamed)} but ends with "
+                                              "`usage.output_tokens` 0: every streamed token is an output token, so "
+                                              f"the count was lost, not zero ({sdk}, and a client that prices or "
+                                              "budgets the call counts nothing)"))
+
     def _raised_note(self, index: int) -> str | None:
         """Where the SDK's `messages.stream()` helper had raised, when it had: what a finding would say it does with
         this event, it does not do."""
@@ -876,15 +902,19 @@ class Checker:
             found.append(rule(index, message))
 
 
-def _after_terminal(terminal: str, kind: str, raised: str | None) -> str:
+def _after_terminal(terminal: str, kind: str, read: bool, raised: str | None) -> str:
     """What the SDK does with an event after the terminal one: it raised at an `error`, but reads on after
-    `message_stop` (tried: a late text delta lands in the finished message, unless its helper had `raised`)."""
+    `message_stop` (tried: a late text delta lands in the finished message, unless its helper had `raised`; a frame
+    of a name it does not handle is skipped, `read` False)."""
     if terminal == "error":
         return "the SDK raised at the `error`, so the client never sees this"
     if kind == "error":
         return "the SDK reads on and raises it as an API error after the message was complete"
     if kind == KEEPALIVE:
         return "the SDK reads on and skips it"
+    if not read:
+        return ("the Python SDK reads on and skips a frame of this name; the TypeScript SDK, which reads frames of "
+                "every name, hands it to the app")
     folds = ""
     if kind in _FOLDED_AFTER_STOP:
         folds = (", and its `messages.stream()` helper folds it into the message it had finished" if raised is None

@@ -33,7 +33,7 @@ MESSAGE_START_SHORT_FORM = rule("anthropic/message-start-short-form", W,
 PING_BEFORE_START     = rule("anthropic/ping-before-message-start", W, "a `ping` before `message_start`")
 EVENT_AFTER_TERMINAL  = rule("anthropic/event-after-terminal", E, "an event after `message_stop` or `error`")
 TERMINAL_MISSING      = rule("anthropic/terminal-missing", E,
-                             "the stream ends without `message_stop` or `error`: it was cut")
+                             "the stream ends without `message_stop` or `error`: cut short, or never ended")
 ERROR_EVENT           = rule("anthropic/error-event", W, "an in-band `error` event: the response failed")
 # content blocks (§D.4 to §D.7)
 BLOCK_INDEX_NOT_SEQUENTIAL = rule("anthropic/block-index-not-sequential", E,
@@ -72,6 +72,8 @@ STOP_SEQUENCE_UNEXPECTED = rule("anthropic/stop-sequence-unexpected", W,
                                 "a non-null `stop_sequence` with a `stop_reason` other than `stop_sequence`")
 OUTPUT_TOKENS_DECREASED = rule("anthropic/output-tokens-decreased", E,
                                "cumulative `usage.output_tokens` smaller than an earlier value")
+OUTPUT_TOKENS_ZERO = rule("anthropic/output-tokens-zero", W,
+                          "a message that streamed content ends with `usage.output_tokens` 0")
 USAGE_OVER_LIMIT = rule("anthropic/usage-over-limit", W,
                         "the usage counts more output tokens than the request's `max_tokens` allowed")
 # fmt: on

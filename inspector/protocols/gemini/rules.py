@@ -43,7 +43,8 @@ TOOL_RESULT_UNPAIRED = rule("gemini/tool-result-unpaired", W,
                             "a built-in tool result with no call before it, or with another `id`")
 # the end
 FINISH_MISSING       = rule("gemini/finish-missing", E,
-                            "the stream ends with no `finishReason` and no `promptFeedback.blockReason`: it was cut")
+                            "the stream ends with no `finishReason` and no `promptFeedback.blockReason`: cut short, "
+                            "or never ended")
 FINISH_NOT_LAST      = rule("gemini/finish-not-last", W, "a `finishReason` on a chunk that is not the last")
 PROMPT_BLOCKED       = rule("gemini/prompt-blocked", W, "the prompt was blocked (`promptFeedback.blockReason`)")
 UNKNOWN_ENUM         = rule("gemini/unknown-enum", W, "an enum value the SDK types do not list")
