@@ -439,8 +439,8 @@ def test_output_tokens_zero_says_what_the_sdk_reports() -> None:
     assert sdk_snapshot(frames).usage.output_tokens == 0
     [message] = messages_of("anthropic/output-tokens-zero", frames)
     assert message == ("the message streamed text but ends with `usage.output_tokens` 0: every streamed token is an "
-                       "output token, so the count was lost, not zero (the SDK's final message reports 0, and a "
-                       "client that prices or budgets the call counts nothing)")
+                       "output token, so 0 is no count (lost on the way, or never made, as by a mock): the SDK's "
+                       "final message reports 0, and a client that prices or budgets the call counts nothing")
 
 
 def test_a_named_frame_the_sdk_skips_is_judged_by_its_name_not_as_an_unknowable_event() -> None:

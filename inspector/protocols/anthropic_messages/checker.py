@@ -883,9 +883,10 @@ class Checker:
         at = self._output_tokens_at
         sdk = self._raised_note(at) or "the SDK's final message reports 0"
         found.append(R.OUTPUT_TOKENS_ZERO(at, f"the message streamed {listed(streamed)} but ends with "
-                                              "`usage.output_tokens` 0: every streamed token is an output token, so "
-                                              f"the count was lost, not zero ({sdk}, and a client that prices or "
-                                              "budgets the call counts nothing)"))
+                                              "`usage.output_tokens` 0: every streamed token is an output token, so 0 "
+                                              "is no count (lost on the way, or never made, as by a mock): "
+                                              f"{sdk}, and a client that prices or budgets the call counts "
+                                              "nothing"))
 
     def _raised_note(self, index: int) -> str | None:
         """Where the SDK's `messages.stream()` helper had raised, when it had: what a finding would say it does with
