@@ -846,6 +846,26 @@ def test_after_a_type_null_the_helper_is_said_to_have_raised_there() -> None:
                                       "call whose `type` changed (`chat/tool-call-changed`), and never gets here)")
 
 
+@pytest.mark.parametrize(("edit", "raised"), [
+    (lambda chunk: chunk["choices"][0].update(delta=None), "AttributeError"),
+    (lambda chunk: chunk["choices"][0].pop("delta"), "AttributeError"),
+    (lambda chunk: chunk.pop("choices"), "TypeError"),
+], ids=["delta-null", "delta-missing", "choices-missing"])
+def test_a_chunk_the_stream_helper_cannot_read_is_said_to_make_it_raise(edit: Callable, raised: str) -> None:
+    """Found by running the official SDKs on hand-made streams: `chat/schema` said only that client code reading the
+    fields gets nothing, where `chat.completions.stream()` raises at the chunk (it calls `delta.to_dict()` on each
+    choice and iterates `choices`)."""
+    frames = load(TEXT)
+    edit(frames[5][1])
+    assert _helper_raises_at(frames) == (5, raised)
+    [schema] = [f for f in check_bytes(serialise(frames), protocol="openai-chat").findings if f.rule == "chat/schema"]
+    assert (schema.index, f"helper raises `{raised}` at this event" in schema.message) == (5, True)
+    frames.insert(31, frames[31])  # a repeated finish after it: said as what clients that take the last get
+    [repeated] = [f for f in check_bytes(serialise(frames), protocol="openai-chat").findings
+                  if f.rule == "chat/finish-reason-repeated"]
+    assert f"(the openai SDK's stream helper raised `{raised}` at event 5, on " in repeated.message
+
+
 def test_a_type_null_from_the_first_fragment_on_is_no_change() -> None:
     """MLflow's gateway 3.17.2 sends `"type": null` on every fragment of a call whose first fragment had it too
     (`chat/tool-call-start-incomplete` says so): `tool-call-changed` said the helper raises `AssertionError`, which

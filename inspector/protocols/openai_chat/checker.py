@@ -353,17 +353,24 @@ class Checker:
         held = self._hold_missing_finish_keys(index, payload)
         found = [(path, problem) for path, problem in schema_problems("chunk", payload)
                  if path not in held and self._first_time(SCHEMA.id, path)]
+        raises = _helper_exception(payload)
         if found:
             problems = [problem for _, problem in found]
+            gone = self._choices.helper_gone(index)
             helper = (", and its stream helper raises `TypeError` on a tool call without an `index`; a client "
                       "reading the chunks can tell such calls apart only by `id` (one that reads a missing index as "
                       "0 joins them all into one call)"
                       if any(_TOOL_CALL_INDEX.fullmatch(path) for path, _ in found) and _no_tool_call_index(payload)
-                      else f", and {SKIPPED_BY_HELPER}" if any(path == "object" for path, _ in found) else "")
+                      else f", and {SKIPPED_BY_HELPER}" if any(path == "object" for path, _ in found)
+                      else f" ({gone})" if raises and gone
+                      else f", and its `chat.completions.stream()` helper raises `{raises[0]}` at this event"
+                      if raises else "")
             if held:
                 self._choices.hold_schema(index, problems, helper)  # said at the end with the missing key, once
             else:
                 findings.append(SCHEMA(index, chunk_schema_message(problems, helper)))
+        if raises is not None:
+            self._choices.helper_raises(index, f"`{raises[0]}` at event {{at}}, {raises[1]} (`chat/schema`)")
         kind = payload.get("object")
         if kind == CHUNK_OBJECT:
             self._helper_took = True
@@ -529,6 +536,20 @@ def _asks_for_choices(body: Any) -> int:
     request = request_object(body, lambda text: '"n"' in text)
     asked = request.get("n") if request is not None else None
     return asked if type(asked) is int else 1
+
+
+def _helper_exception(payload: dict[str, Any]) -> tuple[str, str] | None:
+    """What the openai SDK's stream helper raises on a chunk it takes, and on what (tried, openai 2.54): it iterates
+    `choices` and calls each one's `delta.to_dict()`. None where it reads the chunk, or skips it (another `object`)."""
+    if payload.get("object") != CHUNK_OBJECT:
+        return None
+    choices = payload.get("choices")
+    if choices is None or type(choices) in (int, float, bool):
+        return "TypeError", "on `choices` it cannot iterate"
+    if type(choices) is list and any(type(choice) is dict and type(choice.get("delta")) is not dict
+                                     for choice in choices):
+        return "AttributeError", "on a choice whose `delta` is not an object"
+    return None
 
 
 def _no_tool_call_index(payload: dict[str, Any]) -> bool:
