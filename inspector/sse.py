@@ -340,7 +340,7 @@ class SSEParser:
                 line = raw.decode()
             except UnicodeDecodeError as error:
                 line = raw.decode("utf-8", errors="replace")
-                detail = f"byte {offset + error.start} is not valid UTF-8; decoded as U+FFFD"
+                detail = f"byte {offset + error.start} is not valid UTF-8"
                 self.problems.append(Problem("invalid-utf8", offset, index, detail))
             if block is None:
                 block = offset

@@ -334,7 +334,7 @@ class StreamCheck:
             unnamed = event.type == "message" and not event.named_message
             frames = "frames without an `event:` line" if unnamed else f"`{event.type}` frames"
             harm = ("an SDK raises on this event" if skipped is None or not skipped(event) else
-                    f"the SDK skips {frames} unread, but a client that decodes every frame raises")
+                    f"the Python SDK skips {frames} unread, but a client that decodes every frame raises")
             self._report(
                 SSE_INVALID_JSON(event.index, f"`data` of `{event.type}` is not JSON ({error}): "
                                               f"{_excerpt(event.data)}; {harm} (later findings take it as an event "
@@ -363,19 +363,35 @@ class StreamCheck:
         self.findings.extend(finding for finding in findings if self._cap.admit(finding))
 
     def _take_problems(self) -> None:
-        """The parser's problems as findings, as they come (the parser's list would grow with the stream)."""
+        """The parser's problems as findings, as they come (the parser's list would grow with the stream), once the
+        protocol is known: what a problem does depends on its clients."""
+        if self.protocol is None:
+            return  # detecting: held, as the events are, for at most the detection window
         for problem in self.parser.problems:
             if problem.kind == "invalid-utf8":
-                self._report(SSE_INVALID_UTF8(problem.index, f"{problem.detail}: text was lost"))
+                self._report(SSE_INVALID_UTF8(problem.index, f"{problem.detail}: {_utf8_harm(self.protocol)}"))
         self.parser.problems.clear()
 
     def _start(self, protocol: str) -> None:
         self.protocol = protocol
         self.checker = checker_for(protocol, fresh_request=self.fresh_request, request_body=self.request_body)
+        self._take_problems()  # met before the held events were dispatched
         held, self._held = self._held, []
         if self.checker is not None:
             for event, payload in held:
                 self._check(event, payload)
+
+
+def _utf8_harm(protocol: str | None) -> str:
+    """What bytes that are not UTF-8 do to the protocol's clients (tried: the openai and anthropic Python SDKs decode
+    each line strictly; python-genai and the TypeScript SDKs replace them)."""
+    if protocol == "gemini":
+        return "python-genai and @google/genai decode it as U+FFFD, so the text is damaged"
+    sdk = {"openai-chat": "openai", "openai-responses": "openai", "anthropic-messages": "anthropic"}.get(
+        protocol or "", "openai and anthropic")
+    return (f"the {sdk} Python SDK{'s' if ' and ' in sdk else ''} raise{'' if ' and ' in sdk else 's'} "
+            "`UnicodeDecodeError` at this event, which ends the app's stream; the TypeScript SDKs decode it as "
+            "U+FFFD, so the text is damaged")
 
 
 def check_bytes(data: bytes, protocol: str | None = None) -> StreamCheck:
@@ -388,7 +404,7 @@ def check_bytes(data: bytes, protocol: str | None = None) -> StreamCheck:
 
 def _too_deep(event: Event, step: str) -> Finding:
     return SSE_TOO_DEEP(event.index, f"the JSON of `{event.type}` nests too deeply to {step}: Python's decoder, "
-                                     "and so the openai and anthropic SDKs, raise `RecursionError` on such data")
+                                     "and so the openai and anthropic Python SDKs, raise `RecursionError` on such data")
 
 
 def _excerpt(text: str, limit: int = 60) -> str:
@@ -411,7 +427,7 @@ def _content_type_message(content_type: str, no_event: bool) -> str:
     if no_event:
         return f"{said}: an SSE client cannot read this body as a stream"
     return (f"{said}: EventSource and the clients that check the type refuse the stream; the openai and anthropic "
-            "SDKs read its events anyway")
+            "Python SDKs read its events anyway")
 
 
 def _one_break(ends: list[Finding], unterminated: Finding | None, end_missing: str) -> list[Finding]:
@@ -460,7 +476,7 @@ def _json_object(text: str) -> dict[str, Any] | None:
 def _stray_data(lines: list[tuple[int, str]]) -> list[Finding]:
     """One finding for the lines outside SSE field syntax that carried data: bare JSON, or a `data:` field glued
     after other text on one line (uni-api 1.7.252 writes an image chunk bare, with the next event glued to it). The
-    spec ignores such a line, and so do the openai and anthropic SDKs' parsers: what it carried is lost."""
+    spec ignores such a line, and so do the openai and anthropic Python SDKs' parsers: what it carried is lost."""
     carrying = [(index, line) for index, line in lines if line.lstrip()[:1] in ("{", "[") or "data:" in line]
     if not carrying:
         return []

@@ -213,7 +213,7 @@ CASES = [
          [6]),
     Case("anthropic/message-delta-missing", TEXT, drop(10), [10]),
     Case("anthropic/stop-reason-missing", TEXT, edit(10, "delta.stop_reason", None), [11]),
-    # a later `message_delta` that sets it back to null: the last one decides, as in the SDK's accumulator
+    # a later `message_delta` that sets it back to null: the last one decides, as in the Python SDK's accumulator
     Case("anthropic/stop-reason-missing", TEXT, chain(insert(11, copy_of(10)), edit(11, "delta.stop_reason", None)),
          [12]),
     Case("anthropic/unknown-stop-reason", TEXT, edit(10, "delta.stop_reason", "timeout"), [10]),
@@ -254,7 +254,7 @@ def test_stop_reason_mismatch_stays_silent_where_the_stop_reason_may_be_right(st
 @pytest.mark.parametrize("start_input", ['{"elements": []}', None], ids=["a-string", "absent"])
 def test_a_tool_start_without_an_input_object_and_no_delta_is_said_once_by_the_schema(start_input) -> None:
     """Found on anyclaude (Gemini's code execution as a `tool_use` whose start holds `input` as a string, no delta):
-    the arguments rule said the input was ``, empty, where the SDK keeps the start's string as the input."""
+    the arguments rule said the input was ``, empty, where the Python SDK keeps the start's string as the input."""
     def broken_start(frames: list[Frame]) -> list[Frame]:
         block = frames[1][1]["content_block"]
         if start_input is None:
@@ -269,7 +269,7 @@ def test_a_tool_start_without_an_input_object_and_no_delta_is_said_once_by_the_s
 
 
 def test_deltas_after_a_start_without_an_input_object_are_still_judged() -> None:
-    """The SDK replaces the start's input with what the deltas build: their broken JSON is the tool's input."""
+    """The Python SDK replaces the start's input with what the deltas build: their broken JSON is the tool's input."""
     frames = edit(4, "delta.partial_json", '["a"')(edit(1, "content_block.input", "x")(load(TOOL)))
     assert findings_of("anthropic/tool-input-invalid-json", frames) == [("anthropic/tool-input-invalid-json", 6)]
 
@@ -300,7 +300,7 @@ NOT_FIRST_AT_STOP, NO_DELTA_AT_STOP = ("anthropic/message-start-not-first", 1), 
     [
         pytest.param([1, 2], [("anthropic/schema", 0), NOT_FIRST_AT_STOP, NO_DELTA_AT_STOP], id="array"),
         pytest.param({"type": 5}, [("anthropic/unknown-event", 0), NOT_FIRST_AT_STOP, NO_DELTA_AT_STOP],
-                     id="type-not-string"),  # named `event: 5`, which the SDK skips for its name
+                     id="type-not-string"),  # named `event: 5`, which the Python SDK skips for its name
         pytest.param({"type": "content_block_delta", "index": 0, "delta": "text"},
                      [("anthropic/message-start-not-first", 0), ("anthropic/schema", 0),
                       ("anthropic/block-not-open", 0), NO_DELTA_AT_STOP], id="delta-not-object"),
@@ -317,8 +317,8 @@ def test_garbage_payloads_are_findings_not_exceptions(payload: Any, expected: li
 
 SCHEMA_TAIL = ("; a client reading these fields gets a wrong type or nothing (each field is reported once per event "
                "type)")
-RAISES_TAIL = ("; the anthropic SDK's `messages.stream()` helper raises `TypeError` at this event, which ends the "
-               "app's stream (each field is reported once per event type)")
+RAISES_TAIL = ("; the anthropic Python SDK's `messages.stream()` helper raises `TypeError` at this event, which ends "
+               "the app's stream (each field is reported once per event type)")
 
 
 @pytest.mark.parametrize(
@@ -439,8 +439,8 @@ def test_output_tokens_zero_says_what_the_sdk_reports() -> None:
     assert sdk_snapshot(frames).usage.output_tokens == 0
     [message] = messages_of("anthropic/output-tokens-zero", frames)
     assert message == ("the message streamed text but ends with `usage.output_tokens` 0: every streamed token is an "
-                       "output token, so 0 is no count (lost on the way, or never made, as by a mock): the SDK's "
-                       "final message reports 0, and a client that prices or budgets the call counts nothing")
+                       "output token, so 0 is no count (lost on the way, or never made, as by a mock): the Python "
+                       "SDK's final message reports 0, and a client that prices or budgets the call counts nothing")
 
 
 def test_a_named_frame_the_sdk_skips_is_judged_by_its_name_not_as_an_unknowable_event() -> None:
@@ -468,17 +468,17 @@ def test_an_error_event_is_said_as_it_came_not_as_the_end_of_the_stream() -> Non
     frames = insert(10, odd)(load(TEXT))
     [message] = messages_of("anthropic/error-event", frames)
     assert message == ('an in-band `error` event without an `error` object: {"type": "error", "message": {"type": '
-                       '"api_error", "message": "Tool call validation failed"}}; the SDK raises it as an API error '
-                       "and reads no further")
+                       '"api_error", "message": "Tool call validation failed"}}; the Python SDK raises it as an API '
+                       "error and reads no further")
     assert check_bytes(serialise(frames)).assembly.error == message.split(": ", 1)[1].split("; ")[0]
     assert messages_of("anthropic/event-after-terminal", frames)
     [message] = messages_of("anthropic/error-event", append(ERROR_EVENT)(drop(6, 7, 8, 9, 10, 11)(load(TEXT))))
-    assert message == ("an in-band error `overloaded_error`: Overloaded; the SDK raises it as an API error and reads "
-                       "no further")
+    assert message == ("an in-band error `overloaded_error`: Overloaded; the Python SDK raises it as an API error and "
+                       "reads no further")
 
 
 def test_an_error_event_under_another_event_name_is_not_said_to_be_raised() -> None:
-    """The SDK raises on the `event:` name: an error payload without `event: error` is skipped, not raised."""
+    """The Python SDK raises on the `event:` name: an error payload without `event: error` is skipped, not raised."""
     frames = append(("message", ERROR_EVENT[1]))(drop(6, 7, 8, 9, 10, 11)(load(TEXT)))
     assert messages_of("anthropic/error-event", frames) == ["an in-band error `overloaded_error`: Overloaded"]
     assert messages_of("anthropic/event-name-mismatch", frames)
@@ -510,7 +510,7 @@ def test_web_search_results_without_what_the_next_turn_needs_are_one_finding() -
 
 
 def test_an_error_before_message_start_is_a_legal_ending() -> None:
-    """The API may fail before the message starts: the SDK raises the error, nothing is out of order."""
+    """The API may fail before the message starts: the Python SDK raises the error, nothing is out of order."""
     check = check_bytes(serialise([PING, ERROR_EVENT]))
     assert [(f.rule, f.severity, f.index) for f in check.findings] == [
         ("anthropic/ping-before-message-start", Severity.WARNING, 0),
@@ -584,10 +584,11 @@ def test_thousands_of_blocks_left_open_give_findings_of_bounded_length():
 
 
 @pytest.mark.parametrize(("name", "says"), [
-    ("message_delta", 'the SDK\'s `messages.stream()` helper raises "Unexpected event order" and the client gets no '
-                      "message (a raw `create(stream=True)` reader gets the events)"),
-    (None, "the client gets no message (the SDK skips this frame for its event name, and its `messages.stream()` "
-           "helper raises \"Unexpected event order\" at the first event it reads before a `message_start`)")])
+    ("message_delta", 'the Python SDK\'s `messages.stream()` helper raises "Unexpected event order" and the client '
+                      "gets no message (a raw `create(stream=True)` reader gets the events)"),
+    (None, "the client gets no message (the Python SDK skips this frame for its event name, and its "
+           "`messages.stream()` helper raises \"Unexpected event order\" at the first event it reads before a "
+           "`message_start`)")])
 def test_a_stream_that_does_not_start_with_message_start_says_what_the_sdk_does_with_its_first_frame(
         name: str | None, says: str) -> None:
     """An OpenAI-style server's frames carry no event name: the SDK never reads them, so it cannot raise on them."""
@@ -612,7 +613,7 @@ def test_a_field_wrong_in_every_event_is_one_finding() -> None:
 
 
 def sdk_snapshot(frames: list[Frame]) -> Any:
-    """The message the anthropic SDK's `messages.stream()` accumulates from these events."""
+    """The message the anthropic Python SDK's `messages.stream()` accumulates from these events."""
     from anthropic.lib.streaming._messages import accumulate_event
 
     snapshot = None
@@ -623,12 +624,12 @@ def sdk_snapshot(frames: list[Frame]) -> Any:
 
 
 @pytest.mark.parametrize(("stream", "mutation"), [
-    (TEXT, edit(5, "index", -1)),  # claude-code-router's Gemini translation: the SDK reads `content[-1]`
-    (TEXT, swap(8, 9)),  # a delta after its block stopped: the SDK still appends it to `content[0]`
-    (TOOL, swap(5, 6)),  # the last input fragment after the stop: the SDK's input takes it
+    (TEXT, edit(5, "index", -1)),  # claude-code-router's Gemini translation: the Python SDK reads `content[-1]`
+    (TEXT, swap(8, 9)),  # a delta after its block stopped: the Python SDK still appends it to `content[0]`
+    (TOOL, swap(5, 6)),  # the last input fragment after the stop: the Python SDK's input takes it
 ], ids=["negative-index", "after-stop", "input-after-stop"])
 def test_a_delta_for_no_open_block_is_assembled_where_the_sdk_puts_it(stream: str, mutation: Mutation) -> None:
-    """The finding says the block is not open; the view still shows what the SDK's message holds, not less."""
+    """The finding says the block is not open; the view still shows what the Python SDK's message holds, not less."""
     frames = mutation(load(stream))
     check = check_bytes(serialise(frames), protocol="anthropic-messages")
     assert any(f.rule == "anthropic/block-not-open" for f in check.findings)
@@ -677,7 +678,7 @@ def _without(position: int, path: str) -> Mutation:
     (THINKING, _without(13, "delta.signature")),  # the helper sets it to None: no raise
     (TEXT, edit(3, "delta", None)),
     (TEXT, edit(3, "index", None)),
-    (TEXT, edit(3, "index", "0")),  # the SDK's model coerces it to 0
+    (TEXT, edit(3, "index", "0")),  # the Python SDK's model coerces it to 0
     (TEXT, _without(10, "usage")),
     (TEXT, edit(10, "usage", {})),  # `output_tokens` read as missing: no raise
     (TEXT, _without(10, "delta")),
@@ -712,7 +713,7 @@ def test_an_error_event_is_one_by_its_event_name_whatever_its_data_type() -> Non
     assert [(f.rule, f.index) for f in check.findings] == [("anthropic/schema", 9), ("anthropic/error-event", 9)]
     assert check.findings[1].message == (
         'an in-band `error` event without an `error` object: {"type": "server_error", "code": 500, "message": "bad '
-        'output"}; the SDK raises it as an API error and reads no further')
+        'output"}; the Python SDK raises it as an API error and reads no further')
 
 
 @pytest.mark.parametrize(("mutation", "said"), [
@@ -756,7 +757,7 @@ def _messages_stream(body: bytes) -> str:
     (b'event: content_block_delta\ndata: {"index":0}\n\n', "RuntimeError: Unexpected event order"),
 ], ids=["unnamed-frames", "named-frame-without-type"])
 def test_a_stream_without_message_start_says_what_the_sdk_does_with_its_frames(body: bytes, raised: str) -> None:
-    """Found on g4f 8.8.6, whose `/v1/messages` streams Chat Completions chunks: the SDK dispatches on the event
+    """Found on g4f 8.8.6, whose `/v1/messages` streams Chat Completions chunks: the Python SDK dispatches on the event
     name, skips every unnamed frame, and its helper then has no message (`AssertionError`); "Unexpected event
     order" is raised only for a frame it reads."""
     assert _messages_stream(body).startswith(raised)
@@ -769,12 +770,12 @@ def test_a_stream_without_message_start_says_what_the_sdk_does_with_its_frames(b
 @pytest.mark.parametrize(("late", "said"), [
     (("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta",
                                                                                    "text": " late"}}),
-     "the SDK reads on and hands it to the app, and its `messages.stream()` helper folds it into the message it "
+     "the Python SDK reads on and hands it to the app, and its `messages.stream()` helper folds it into the message it "
      "had finished"),
-    (PING, "the SDK reads on and skips it"),
+    (PING, "the Python SDK reads on and skips it"),
 ], ids=["late-delta", "late-ping"])
 def test_an_event_after_message_stop_is_said_to_be_read_on_as_the_sdk_does(late: Frame, said: str) -> None:
-    """The finding said a client stops at `message_stop` and loses what follows: the SDK reads on, and its helper
+    """The finding said a client stops at `message_stop` and loses what follows: the Python SDK reads on, and its helper
     puts a late text delta into the finished message (tried)."""
     frames = append(late)(load(TEXT))
     body = serialise(frames)
@@ -788,26 +789,26 @@ def test_an_event_after_message_stop_is_said_to_be_read_on_as_the_sdk_does(late:
         text = stream.get_final_message().content[0].text
     assert text.endswith(" late") == (late is not PING)
     check = check_bytes(body, protocol="anthropic-messages")
-    assert check.assembly.text == text  # the view shows the message the SDK ends with
+    assert check.assembly.text == text  # the view shows the message the Python SDK ends with
     [message] = [f.message for f in check.findings if f.rule == "anthropic/event-after-terminal"]
     assert said in message
     error_first = serialise(append(late)(load(TEXT)[:-1] + [ERROR_EVENT]))
     [message] = [f.message for f in check_bytes(error_first, protocol="anthropic-messages").findings
                  if f.rule == "anthropic/event-after-terminal"]
-    assert "the SDK raised at the `error`, so the client never sees this" in message
+    assert "the Python SDK raised at the `error`, so the client never sees this" in message
 
 
 def test_an_error_in_an_unnamed_frame_is_said_to_be_skipped_by_the_sdk_which_tells_the_app_nothing() -> None:
     """ccproxy-api 0.2.10 relays an upstream failure as `data: {"error": {...}}` with no `event:` line, then ends:
-    the SDK skips the frame and ends without an exception, with the text cut short; the finding said only that no
+    the Python SDK skips the frame and ends without an exception, with the text cut short; the finding said only that no
     client can tell which event it is, and `view` showed no error."""
     frames = load(TEXT)[:5] + [(None, {"error": {"type": "http_error", "message": "upstream failed"}})]
     body = serialise(frames)
     assert _messages_stream(body) == "no error"
     check = check_bytes(body, protocol="anthropic-messages")
     [message] = [f.message for f in check.findings if f.rule == "anthropic/schema"]
-    assert message == ("an error (`upstream failed`) in a frame with no `type` and no `event: error` line: the SDK "
-                       "skips the frame for its event name, so the app is never told of the error")
+    assert message == ("an error (`upstream failed`) in a frame with no `type` and no `event: error` line: the Python "
+                       "SDK skips the frame for its event name, so the app is never told of the error")
     assert check.assembly.error == "upstream failed"
 
 
@@ -817,7 +818,7 @@ def test_an_error_in_an_unnamed_frame_is_said_to_be_skipped_by_the_sdk_which_tel
 ], ids=["gap", "negative"])
 def test_a_block_out_of_order_says_where_the_sdk_puts_its_deltas(first: int, raised: str | None, said: str) -> None:
     """y-router numbers a tool-first answer's block from 1: the message said its deltas "go to the wrong block",
-    where the SDK raises `IndexError` at the first one (tried on its eight tool-first outputs)."""
+    where the Python SDK raises `IndexError` at the first one (tried on its eight tool-first outputs)."""
     frames = load(TOOL)
     for frame in frames[1:7]:  # the tool block's start, input deltas and stop
         frame[1]["index"] = first
@@ -833,7 +834,7 @@ def test_a_block_out_of_order_says_where_the_sdk_puts_its_deltas(first: int, rai
 
 
 def test_a_tool_input_completed_after_its_stop_is_judged_as_the_sdk_ends_with_it() -> None:
-    """copilot-api stops a tool block and then sends the rest of its input: the SDK's final message has the whole
+    """copilot-api stops a tool block and then sends the rest of its input: the Python SDK's final message has the whole
     input, while the finding judged it at the stop and said the tool runs with a cut one. The late deltas are
     `block-not-open`'s to say; the input is judged as it ends."""
     frames = swap(5, 6)(load(TOOL))  # the last input fragment after the stop
@@ -863,12 +864,12 @@ def test_invalid_json_says_whether_the_sdk_reads_the_frame(name: str, raised: st
     assert got == raised
     [message] = [f.message for f in check_bytes(body, protocol="anthropic-messages").findings
                  if f.rule == "sse/invalid-json"]
-    assert ("the SDK skips `ping` frames unread" in message) == (name == "ping")
+    assert ("the Python SDK skips `ping` frames unread" in message) == (name == "ping")
     assert ("an SDK raises on this event" in message) == (name != "ping")
 
 
 def _final_text(body: bytes) -> str:
-    """The text of the message the anthropic SDK's `messages.stream()` helper ends with."""
+    """The text of the message the anthropic Python SDK's `messages.stream()` helper ends with."""
     import anthropic
     import httpx
 
@@ -896,7 +897,7 @@ def test_frames_named_message_are_read_by_the_sdk_and_said_to_be_named_so() -> N
 
 def test_an_error_not_named_error_is_said_to_reach_the_app_as_nothing() -> None:
     """Read by its data (`event: message`) or skipped (no name), an error frame is raised only when named `error`:
-    the SDK's helper ends with the text so far, and the app takes a failed answer for a finished one (tried)."""
+    the Python SDK's helper ends with the text so far, and the app takes a failed answer for a finished one (tried)."""
     for name in ("message", None):
         body = serialise(load(TEXT)[:5] + [(name, ERROR_EVENT[1])])
         assert _final_text(body) == check_bytes(body, protocol="anthropic-messages").assembly.text
@@ -925,7 +926,7 @@ def _input_in_pieces(pieces: list[str]) -> list[Frame]:
 
 
 def _helper_raises_at(frames: list[Frame]) -> int | None:
-    """The event at which the anthropic SDK's stream helper (`accumulate_event`) raises `ValueError`."""
+    """The event at which the anthropic Python SDK's stream helper (`accumulate_event`) raises `ValueError`."""
     raised = _helper_raise(frames)
     return raised[0] if raised is not None and raised[1] == "ValueError" else None
 
@@ -1013,7 +1014,7 @@ def test_a_block_index_reused_while_open_is_said_once_and_where_its_deltas_land(
 
 
 def _helper_raise(frames: list[Frame]) -> tuple[int, str] | None:
-    """(event, exception) where the anthropic SDK's stream helper (`accumulate_event`) raises, if it does."""
+    """(event, exception) where the anthropic Python SDK's stream helper (`accumulate_event`) raises, if it does."""
     from anthropic.lib.streaming._messages import accumulate_event
 
     snapshot = None
@@ -1049,7 +1050,7 @@ def test_a_finding_after_the_sdk_helper_raised_says_it_had_raised(frames: list[F
     [(index, message)] = [(index, message) for rule, index, message in findings_of_all(frames)
                           if rule == "anthropic/block-not-open"]
     assert index == said[0] and "IndexError" not in message
-    assert f"the SDK's `messages.stream()` helper had raised `{raised[1]}` already, {said[1]} (" in message
+    assert f"the Python SDK's `messages.stream()` helper had raised `{raised[1]}` already, {said[1]} (" in message
 
 
 def test_no_finding_after_the_sdk_helper_raised_says_what_it_does_next() -> None:
@@ -1066,8 +1067,8 @@ def test_no_finding_after_the_sdk_helper_raised_says_what_it_does_next() -> None
                           "anthropic/block-index-not-sequential", "anthropic/block-not-open",
                           "anthropic/message-delta-with-open-block", "anthropic/event-after-terminal"}
     for rule, message in later.items():
-        assert ("the SDK's `messages.stream()` helper had raised `RuntimeError` already, at event 0" in message) == (
-            rule != "anthropic/message-delta-with-open-block"), rule
+        raised = "the Python SDK's `messages.stream()` helper had raised `RuntimeError` already, at event 0"
+        assert (raised in message) == (rule != "anthropic/message-delta-with-open-block"), rule
         assert not any(claim in message for claim in ("IndexError", "drops it", "keeps only the last", "folds it"))
     tool = drop(0)(edit(4, "delta.partial_json", "{X")(load(TOOL)))  # 0 tool_use 0, 3 the broken input, 5 stop
     tool = tool[:6] + _whole_again([None, *tool]) + tool[6:]  # block 1 at 6, with block 0's id
@@ -1075,7 +1076,7 @@ def test_no_finding_after_the_sdk_helper_raised_says_what_it_does_next() -> None
     later = {rule: message for rule, index, message in findings_of_all(tool) if index}
     assert "helper had raised already, at event 0" in later["anthropic/tool-input-invalid-json"]
     assert "helper had raised `RuntimeError` already, at event 0" in later["anthropic/tool-id-repeated"]
-    assert "the SDK's message holds" not in later["anthropic/tool-id-repeated"]
+    assert "the Python SDK's message holds" not in later["anthropic/tool-id-repeated"]
 
 
 def test_a_finding_after_a_block_out_of_order_raised_in_the_helper_says_it_had_raised() -> None:
@@ -1088,12 +1089,12 @@ def test_a_finding_after_a_block_out_of_order_raised_in_the_helper_says_it_had_r
                                              "delta": {"type": "input_json_delta", "partial_json": ""}}))(frames)
     assert _helper_raise(frames) == (2, "IndexError")
     [message] = [message for rule, _, message in findings_of_all(frames) if rule == "anthropic/event-after-terminal"]
-    assert "the SDK's `messages.stream()` helper had raised `IndexError` already, at event 2" in message
+    assert "the Python SDK's `messages.stream()` helper had raised `IndexError` already, at event 2" in message
     assert "folds it" not in message
 
 
 def _final_message(body: bytes) -> Any:
-    """The message the anthropic SDK's `messages.stream()` ends with for this body."""
+    """The message the anthropic Python SDK's `messages.stream()` ends with for this body."""
     import anthropic
     import httpx
 
@@ -1107,7 +1108,7 @@ def _final_message(body: bytes) -> Any:
 def test_an_answer_started_over_is_one_finding_per_restart_that_says_where_the_sdk_puts_it() -> None:
     """A server that retries its upstream sends `message_start` and block 0 again on the same stream (three times):
     `message-start-repeated` and `block-index-not-sequential` ("expected block index 1, got 0") came for each
-    restart, one break said twice. The SDK's helper ignores the new `message_start` (the first id stays), appends
+    restart, one break said twice. The Python SDK's helper ignores the new `message_start` (the first id stays), appends
     the new block after the old ones, and sends its deltas to the first message's block 0 (tried)."""
     start, text_start = load(TEXT)[0], load(TEXT)[1]
     retry = copy.deepcopy(start)
@@ -1123,9 +1124,9 @@ def test_an_answer_started_over_is_one_finding_per_restart_that_says_where_the_s
     assert found == [("anthropic/message-start-repeated", 4), ("anthropic/message-start-repeated", 7),
                      ("anthropic/message-start-repeated", 10)]
     said = [said for rule, _, said in findings_of_all(frames)]
-    assert said[0].endswith("the SDK's `messages.stream()` helper ignores it, keeping the first message's id and "
-                            "usage, and appends the new message's blocks after the 1 it has; it looks a delta up by "
-                            "its index, numbered from 0 again, so block 0's deltas go to `content[0]`, the first "
+    assert said[0].endswith("the Python SDK's `messages.stream()` helper ignores it, keeping the first message's id "
+                            "and usage, and appends the new message's blocks after the 1 it has; it looks a delta up "
+                            "by its index, numbered from 0 again, so block 0's deltas go to `content[0]`, the first "
                             "message's `text` block, and two answers merge")
     assert "after the 3 it has" in said[2]
     at_once = [start, retry, text_start, _text_delta(0, "Hel"), *frames[-3:]]  # a second start before any block
@@ -1139,15 +1140,15 @@ def test_an_answer_started_over_is_one_finding_per_restart_that_says_where_the_s
 def test_output_tokens_that_decrease_are_said_to_be_wrong_in_one_of_the_two_and_the_sdk_keeps_the_later() -> None:
     """A bridge puts a placeholder `output_tokens: 1` in `message_start` and the true 0 in `message_delta`: the
     finding said the client's count "(and bill) is wrong", where the SDK's final message holds the true 0. The wire
-    says only that one of the two is wrong; the SDK keeps the later (tried)."""
+    says only that one of the two is wrong; the Python SDK keeps the later (tried)."""
     frames = edit(10, "usage.output_tokens", 0)(edit(0, "message.usage.output_tokens", 1)(load(TEXT)))
     assert _final_message(serialise(frames)).usage.output_tokens == 0
     [(index, message)] = [(index, message) for rule, index, message in findings_of_all(frames)
                           if rule == "anthropic/output-tokens-decreased"]
     assert index == 10
     assert message == ("`usage.output_tokens` went from 1 (event 0) to 0, where the values are cumulative: one of "
-                       "the two counts is wrong, and the SDK's `messages.stream()` helper overwrites its count with "
-                       "each value, so it holds 0 now")
+                       "the two counts is wrong, and the Python SDK's `messages.stream()` helper overwrites its count "
+                       "with each value, so it holds 0 now")
 
 
 @pytest.mark.parametrize(("signatures", "said"), [
@@ -1176,7 +1177,7 @@ def test_a_thinking_block_whose_signature_is_empty_is_said_to_have_none(signatur
 
 
 def test_a_finding_after_a_frame_the_sdk_could_not_decode_says_the_helper_had_raised() -> None:
-    """The SDK decodes the data of every frame it reads: invalid JSON there raises `JSONDecodeError` and ends the
+    """The Python SDK decodes the data of every frame it reads: invalid JSON there raises `JSONDecodeError` and ends the
     app's stream, so a later finding does not say what the helper does with its event."""
     frames = load(TEXT)
     late = next(position for position, (name, _) in enumerate(frames) if name == "content_block_delta")
@@ -1189,4 +1190,4 @@ def test_a_finding_after_a_frame_the_sdk_could_not_decode_says_the_helper_had_ra
             model="m", max_tokens=8, messages=[{"role": "user", "content": "hi"}]) as stream:
         stream.get_final_message()
     [after] = [message for rule, _, message in findings_of_all(frames) if rule == "anthropic/event-after-terminal"]
-    assert f"the SDK's `messages.stream()` helper had raised `JSONDecodeError` already, at event {late}" in after
+    assert f"the Python SDK's `messages.stream()` helper had raised `JSONDecodeError` already, at event {late}" in after

@@ -171,7 +171,7 @@ def test_rule_fires_on_the_broken_stream_only(case: Case) -> None:
     ("MODALITIES", "MediaModality"), ("TOOL_TYPES", "ToolType"), ("OUTCOMES", "Outcome"),
 ])
 def test_every_enum_value_the_installed_sdk_lists_is_known(ours: str, theirs: str) -> None:
-    """`gemini/unknown-enum` says a value is "not a value the SDK types list": true only while every value of the
+    """`gemini/unknown-enum` says a value is "not a value the Python SDK types list": true only while every value of the
     installed google-genai is in our lists (2.34 added `CONTINUATION`, `ON_DEMAND_OFFPEAK` and `MEDIA_PROCESSING`)."""
     from google.genai import types
 

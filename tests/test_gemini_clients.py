@@ -34,7 +34,7 @@ API_KEY = "test-key-SECRETVALUE"
 
 @pytest.fixture(autouse=True)
 def _quiet_sdk() -> None:
-    """The SDK warns about non-text parts and unknown enum values: expected here, not test noise."""
+    """The Python SDK warns about non-text parts and unknown enum values: expected here, not test noise."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         logging.getLogger("google_genai").setLevel(logging.ERROR)
@@ -51,7 +51,7 @@ def vertex(url: str) -> genai.Client:
 
 
 def sdk_answer(client: genai.Client) -> tuple[str, list[str], list[str]]:
-    """(answer text, thought text, names of the function calls) as the SDK's chunks give them."""
+    """(answer text, thought text, names of the function calls) as the Python SDK's chunks give them."""
     text, thoughts, calls = "", "", []
     for chunk in client.models.generate_content_stream(model="gemini-2.5-flash", contents="hi"):
         for candidate in chunk.candidates or []:
@@ -192,7 +192,7 @@ def _sdk_outcome(body: bytes, tmp_path: Path) -> tuple[str, ...]:
     with served(stream) as server:
         try:
             text, thoughts, calls = sdk_answer(gemini_api(server.url))
-        except Exception as error:  # noqa: BLE001  what the SDK raised is the point
+        except Exception as error:  # noqa: BLE001  what the Python SDK raised is the point
             return "raises", type(error).__name__
     return "ok", text, thoughts, ",".join(calls)
 

@@ -56,7 +56,7 @@ def test_a_flow_file_from_a_real_mitmdump(run_cli, tmp_path: Path) -> None:
         stream = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}],
                                                 stream=True)
         text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
-    assert text  # the SDK parsed the stream mitmproxy passed on
+    assert text  # the Python SDK parsed the stream mitmproxy passed on
     out = tmp_path / "imported"
     result = run_cli("import", str(flow_file), "-o", str(out))
     assert result.code == 0, result.err

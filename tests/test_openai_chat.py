@@ -329,8 +329,8 @@ def test_a_falling_usage_count_is_said_with_what_the_stream_helper_keeps() -> No
     [finding] = [f for f in check_bytes(serialise(frames), protocol="openai-chat").findings
                  if f.rule == "chat/usage-decreased"]
     assert finding.message == ("`usage.prompt_tokens` went from 14 (event 1) to 0: the counts only grow within a "
-                               "stream, so one of the two is wrong; the openai SDK's stream helper keeps the last "
-                               "chunk's `usage` as its completion's (reported once)")
+                               "stream, so one of the two is wrong; the openai Python SDK's stream helper keeps the "
+                               "last chunk's `usage` as its completion's (reported once)")
 
 
 def test_a_usage_count_that_falls_then_grows_again_is_not_said_to_end_low() -> None:
@@ -365,7 +365,7 @@ def test_usage_on_an_empty_choice_after_its_finish_is_one_warning() -> None:
 
 @pytest.mark.parametrize("fast_path", [True, False])
 def test_usage_on_an_early_chunk_is_dropped_by_the_chunks_after_it_whichever_path_reads_them(fast_path: bool) -> None:
-    """Usage on the first content chunk only: every chunk after it has none, so the openai SDK's stream helper
+    """Usage on the first content chunk only: every chunk after it has none, so the openai Python SDK's stream helper
     (which keeps the last chunk's) ends with none, said once where it began. The fast path, which takes such text
     chunks without judging them one by one, must not hide it."""
     frames = load(TEXT)
@@ -412,7 +412,7 @@ def test_a_role_that_never_comes_is_reported_at_the_choice_opening() -> None:
     frames = edit(0, lambda payload: payload["choices"][0]["delta"].pop("role"))(load(TEXT))
     messages = [f.message for f in check_bytes(serialise(frames)).findings]
     assert messages == ["choice `0` never carried `delta.role` (expected `\"role\": \"assistant\"` on its "
-                        "first chunk): the openai SDK's assembled message has no role, and sending it back into "
+                        "first chunk): the openai Python SDK's assembled message has no role, and sending it back into "
                         "the conversation fails"]
 
 
@@ -663,7 +663,7 @@ def test_a_finish_sent_to_a_choice_that_never_was_is_the_gap_and_the_unfinished_
 
 
 def _helper_usage(body: bytes) -> object:
-    """The usage the openai SDK's stream helper ends with on this stream."""
+    """The usage the openai Python SDK's stream helper ends with on this stream."""
     transport = httpx.MockTransport(lambda request: httpx.Response(
         200, content=body, headers={"content-type": "text/event-stream"}))
     client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
@@ -677,7 +677,7 @@ def _helper_usage(body: bytes) -> object:
     (lambda frames: [*frames[:1], ["message", {**frames[1][1], "usage": frames[32][1]["usage"]}],
                      *frames[2:32], *frames[33:]], True, True),
     (insert(33, lambda frames: ["message", {**frames[32][1], "choices": [], "usage": None, "moderation": {}}]),
-     True, False),  # OpenAI's own moderation chunk: the SDK's way with OpenAI's stream, not the server's fault
+     True, False),  # OpenAI's own moderation chunk: the Python SDK's way with OpenAI's stream, not the server's fault
     (both(move_usage_onto_finish, insert(32, lambda frames: empty_choice(frames[31], usage=None))), True, True),
     (swap(31, 32), True, False),  # the usage chunk before the finish chunk: `chat/usage-early` says it, once
 ])
@@ -707,7 +707,7 @@ _USAGE = {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}
 def test_usage_dropped_fires_exactly_when_the_stream_helper_ends_without_usage_the_stream_sent(
         usage_on: list[str]) -> None:
     """Content chunks and a finish chunk, each with usage absent, null or present: the rule fires exactly when the
-    openai SDK's stream helper ends with none although some chunk carried it."""
+    openai Python SDK's stream helper ends with none although some chunk carried it."""
     chunks = []
     for number, usage in enumerate(usage_on):
         last = number == len(usage_on) - 1
@@ -741,8 +741,8 @@ def test_a_negative_tool_call_index_says_where_the_sdk_puts_its_fragments() -> N
     check = check_bytes(serialise(renumber_tool_call(1, -1)(load(PARALLEL))), protocol="openai-chat")
     [message] = [f.message for f in check.findings if f.rule == "chat/tool-call-index-gap"]
     assert message.startswith("choice `0` tool call `-1` opened with a negative index (the next new one should be "
-                              "`1`): the openai SDK finds calls by list position, so it adds this call's fragments "
-                              "to whichever call is last")
+                              "`1`): the openai Python SDK finds calls by list position, so it adds this call's "
+                              "fragments to whichever call is last")
 
 
 def sdk_stream_helper_error(frames: list[Frame]) -> str | None:
@@ -756,7 +756,7 @@ def sdk_stream_helper_error(frames: list[Frame]) -> str | None:
         if isinstance(payload, dict) and "choices" in payload:
             try:
                 state.handle_chunk(ChatCompletionChunk.construct(**payload))
-            except Exception as error:  # noqa: BLE001  what the SDK raised is the point
+            except Exception as error:  # noqa: BLE001  what the Python SDK raised is the point
                 return type(error).__name__
     return None
 
@@ -767,7 +767,7 @@ def sdk_stream_helper_error(frames: list[Frame]) -> str | None:
     ([{"index": 0, "text": "a"}], [{"index": "0", "text": "b"}], "TypeError"),
     ([{"index": 0, "text": "a"}], [{"index": 0, "text": "b"}], None),  # merged by index
     (["a"], [{"text": "b"}], None),  # a list of scalars is extended with anything
-    ("a", [{"text": "b"}], None),  # not a list first: the SDK keeps it
+    ("a", [{"text": "b"}], None),  # not a list first: the Python SDK keeps it
     (None, [{"text": "b"}], None),  # null first: the list is the first value
 ], ids=["no-index", "not-object", "string-index", "indexed", "scalars-first", "string-first", "null-first"])
 def test_an_untyped_list_field_is_held_to_what_the_sdk_stream_helper_does(first, second, raises) -> None:
@@ -791,7 +791,7 @@ def test_an_untyped_list_field_repeated_unchanged_is_still_held_to_the_sdk() -> 
 
 def test_a_legacy_function_call_that_repeats_its_name_is_said_as_the_sdk_joins_it() -> None:
     """Found on llama-cpp-python's server, which sends the deprecated `function_call` beside `tool_calls` with the
-    name on every fragment: the SDK's helper joins the names (`get_weatherget_weather`)."""
+    name on every fragment: the Python SDK's helper joins the names (`get_weatherget_weather`)."""
     from openai.lib.streaming.chat._completions import ChatCompletionStreamState
     from openai.types.chat import ChatCompletionChunk
 
@@ -805,7 +805,7 @@ def test_a_legacy_function_call_that_repeats_its_name_is_said_as_the_sdk_joins_i
     check = check_bytes(serialise(frames), protocol="openai-chat")
     assert [(f.index, f.message) for f in check.findings if f.rule == "chat/tool-call-repeated"] == [
         (3, "choice `0` `function_call`: a later fragment repeats `name` `f`; expected only `arguments` after the "
-            "first: the openai SDK's stream helper concatenates it to `ff`")]
+            "first: the openai Python SDK's stream helper concatenates it to `ff`")]
     assert "tool-call-repeated" not in {f.rule.split("/")[1] for f in check_bytes(serialise(
         edit_delta(2, function_call={"name": "f", "arguments": "{}"})(load(TEXT))), protocol="openai-chat").findings}
 
@@ -842,8 +842,8 @@ def test_after_a_type_null_the_helper_is_said_to_have_raised_there() -> None:
                                                      ("chat/finish-reason-repeated", 24)]
     assert "raises `AssertionError`" in findings[0].message
     for later in findings[1:]:
-        assert later.message.endswith("(the openai SDK's stream helper raised `AssertionError` at event 2, on a tool "
-                                      "call whose `type` changed (`chat/tool-call-changed`), and never gets here)")
+        assert later.message.endswith("(the openai Python SDK's stream helper raised `AssertionError` at event 2, on a "
+                                      "tool call whose `type` changed (`chat/tool-call-changed`), and never gets here)")
 
 
 @pytest.mark.parametrize(("edit", "raised"), [
@@ -863,7 +863,7 @@ def test_a_chunk_the_stream_helper_cannot_read_is_said_to_make_it_raise(edit: Ca
     frames.insert(31, frames[31])  # a repeated finish after it: said as what clients that take the last get
     [repeated] = [f for f in check_bytes(serialise(frames), protocol="openai-chat").findings
                   if f.rule == "chat/finish-reason-repeated"]
-    assert f"(the openai SDK's stream helper raised `{raised}` at event 5, on " in repeated.message
+    assert f"(the openai Python SDK's stream helper raised `{raised}` at event 5, on " in repeated.message
 
 
 def test_a_type_null_from_the_first_fragment_on_is_no_change() -> None:
@@ -884,8 +884,8 @@ def test_a_type_null_from_the_first_fragment_on_is_no_change() -> None:
     assert sdk_stream_helper_error(odd) is None
     [message] = [f.message for f in check_bytes(serialise(odd), protocol="openai-chat").findings
                  if f.rule == "chat/tool-call-changed"]
-    assert message.endswith("where the call had null: the openai SDK's stream helper overwrites the call's `type` "
-                            "with it, so the call's `type` is `custom`")
+    assert message.endswith("where the call had null: the openai Python SDK's stream helper overwrites the call's "
+                            "`type` with it, so the call's `type` is `custom`")
 
 
 def test_done_missing_says_whether_the_answer_had_finished() -> None:
@@ -1025,7 +1025,7 @@ def _strict_tool_result(arguments: str, tool: Any) -> str:
                                             tools=[tool]) as stream:
             call = stream.get_final_completion().choices[0].message.tool_calls[0]
             return type(call.function.parsed_arguments).__name__
-    except Exception as error:  # noqa: BLE001  what the SDK raised is the point
+    except Exception as error:  # noqa: BLE001  what the Python SDK raised is the point
         return type(error).__name__
 
 
@@ -1068,7 +1068,7 @@ def test_a_stream_with_fewer_choices_than_the_request_asked_for_says_so() -> Non
 
 
 def _helper_tool_call(frames: list[Frame], through: int) -> Any:
-    """The first tool call of choice 0 in the openai SDK's stream helper's snapshot after chunk `through`."""
+    """The first tool call of choice 0 in the openai Python SDK's stream helper's snapshot after chunk `through`."""
     from openai.lib.streaming.chat._completions import ChatCompletionStreamState
     from openai.types.chat import ChatCompletionChunk
 
@@ -1101,8 +1101,8 @@ def test_a_changed_id_or_name_is_said_as_the_sdk_joins_it(label: str, first: str
     assert joined != first and joined != changes[at]
     assert message == (f"choice `0` tool call `0`: a later fragment changes `{label}` from `{first}` to "
                        f"`{changes[at]}`: expected later fragments to carry only `index` and `function.arguments`; "
-                       f"the openai SDK's stream helper concatenates them, so its call's `{label}` is now `{joined}`, "
-                       f"neither of the two (and every later `{label}` is appended too)")
+                       f"the openai Python SDK's stream helper concatenates them, so its call's `{label}` is now "
+                       f"`{joined}`, neither of the two (and every later `{label}` is appended too)")
     final = _helper_tool_call(frames, len(frames) - 2)
     assert (final.id if label == "id" else final.function.name) == joined + "".join(
         value for step, value in changes.items() if step > at)
@@ -1141,7 +1141,7 @@ def test_an_empty_choice_with_usage_after_its_finish_is_said_as_such_when_the_us
 
 
 def _helper_arguments(body: bytes, tool: Any = None) -> str:
-    """The arguments of choice 0's first tool call in `get_final_completion()` of the openai SDK's stream helper
+    """The arguments of choice 0's first tool call in `get_final_completion()` of the openai Python SDK's stream helper
     (given `tool`), or the name of what it raises."""
     transport = httpx.MockTransport(lambda request: httpx.Response(
         200, content=body, headers={"content-type": "text/event-stream"}))
@@ -1151,7 +1151,7 @@ def _helper_arguments(body: bytes, tool: Any = None) -> str:
         with client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "hi"}],
                                             **tools) as stream:
             completion = stream.get_final_completion()
-    except Exception as error:  # noqa: BLE001  what the SDK raised is the point
+    except Exception as error:  # noqa: BLE001  what the Python SDK raised is the point
         return type(error).__name__
     assert completion.choices[0].finish_reason is None
     return completion.choices[0].message.tool_calls[0].function.arguments
@@ -1188,9 +1188,10 @@ def test_arguments_of_a_choice_that_never_finished_are_judged_at_done_as_the_sdk
     assert findings[1].message == (
         "choice `0` tool call `0` (`GetWeatherArgs`) had arguments `{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}` when `[DONE]` "
         "came with no `finish_reason` for its choice, not JSON (Extra data: line 1 column 3 (char 2)): the openai "
-        "SDK's stream helper needs no finish and keeps them as the call's `arguments`; no client can run the call "
-        "as the model meant it: the openai SDK's parse helpers (for a strict tool) and agent frameworks decode them "
-        "into the tool's keyword arguments, and raise (`json.loads`, or the tool's pydantic model) or get no object")
+        "Python SDK's stream helper needs no finish and keeps them as the call's `arguments`; no client can run the "
+        "call as the model meant it: the openai Python SDK's parse helpers (for a strict tool) and agent frameworks "
+        "decode them into the tool's keyword arguments, and raise (`json.loads`, or the tool's pydantic model) or get "
+        "no object")
     # arguments merely cut short by a server that ended the stream normally are all the app gets: judged too
     cut_short = both(drop(15), drop(14))(load(TOOL))
     assert _helper_arguments(serialise(cut_short)) == '{"city":"Edinburgh","country":"UK","units":"c'
@@ -1275,8 +1276,8 @@ def test_a_changed_id_after_an_index_gap_is_not_said_to_be_joined_into_this_call
     [message] = [f.message for f in check_bytes(serialise(frames), protocol="openai-chat").findings
                  if f.rule == "chat/tool-call-changed"]
     assert message.endswith("clients that join the fragments get `call_c91SqDXlYFuETYv8mUHzz6ppcall_b`, neither of "
-                            "the two (the openai SDK's stream helper raised `IndexError` at event 0, on a tool call "
-                            "opened past the next index (`chat/tool-call-index-gap`), and never gets here)")
+                            "the two (the openai Python SDK's stream helper raised `IndexError` at event 0, on a tool "
+                            "call opened past the next index (`chat/tool-call-index-gap`), and never gets here)")
 
 
 @pytest.mark.parametrize(("edit", "raises"), [
@@ -1309,7 +1310,7 @@ def test_a_gap_filled_in_the_same_chunk_is_said_to_misfile_not_to_raise() -> Non
 
 
 def _helper_message(body: bytes) -> Any:
-    """Choice 0's message in the final completion of the openai SDK's `chat.completions.stream()` helper."""
+    """Choice 0's message in the final completion of the openai Python SDK's `chat.completions.stream()` helper."""
     transport = httpx.MockTransport(lambda request: httpx.Response(
         200, content=body, headers={"content-type": "text/event-stream"}))
     client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
@@ -1380,7 +1381,7 @@ def _call(call_id: str | None, name: str | None = None, arguments: str | None = 
 
 
 def _helper_raises_at(frames: list[Frame]) -> tuple[int, str] | None:
-    """The event at which the openai SDK's stream helper raises on these chunks, and what."""
+    """The event at which the openai Python SDK's stream helper raises on these chunks, and what."""
     from openai.lib.streaming.chat._completions import ChatCompletionStreamState
     from openai.types.chat import ChatCompletionChunk
 
@@ -1389,7 +1390,7 @@ def _helper_raises_at(frames: list[Frame]) -> tuple[int, str] | None:
         if isinstance(payload, dict):
             try:
                 state.handle_chunk(ChatCompletionChunk.construct(**payload))
-            except Exception as error:  # noqa: BLE001  what the SDK raised is the point
+            except Exception as error:  # noqa: BLE001  what the Python SDK raised is the point
                 return at, type(error).__name__
     return None
 
@@ -1437,7 +1438,7 @@ def test_after_the_stream_helper_raised_no_finding_says_what_it_does_with_later_
     check = check_bytes(serialise(frames), protocol="openai-chat")
     assert [(f.rule, f.index) for f in check.findings] == [
         ("chat/schema", 1), ("chat/tool-call-repeated", 2), ("chat/tool-call-changed", 3)]
-    gone = ("the openai SDK's stream helper raised `TypeError` at event 1, on a tool call without `index` "
+    gone = ("the openai Python SDK's stream helper raised `TypeError` at event 1, on a tool call without `index` "
             "(`chat/schema`), and never gets here")
     repeated, changed = check.findings[1].message, check.findings[2].message
     assert repeated.endswith(f"clients that join the fragments get `getWeathergetWeather` ({gone})")
@@ -1504,7 +1505,7 @@ def test_after_the_helper_raised_later_findings_say_what_the_wire_did() -> None:
     frames = edit(last - 1, lambda payload: payload["choices"][0].update(finish_reason="stop"))(frames)
     assert sdk_stream_helper_error(frames) == "TypeError"
     messages = {f.rule: f.message for f in check_bytes(serialise(frames), protocol="openai-chat").findings}
-    gone = "the openai SDK's stream helper raised `TypeError` at event 1"
+    gone = "the openai Python SDK's stream helper raised `TypeError` at event 1"
     assert gone in messages["chat/role-repeated"]
     assert "clients that join the roles get" in messages["chat/role-repeated"]
     assert gone in messages["chat/finish-reason-repeated"]
@@ -1512,7 +1513,7 @@ def test_after_the_helper_raised_later_findings_say_what_the_wire_did() -> None:
 
 def test_a_role_that_comes_after_the_finish_is_late_not_missing() -> None:
     """uni-api 1.7.252 puts `finish_reason` on the first chunks and the role only on later ones: `chat/role-missing`
-    was judged at the first finish and said the SDK's message has no role, where its helper takes the later role
+    was judged at the first finish and said the Python SDK's message has no role, where its helper takes the later role
     (tried)."""
     frames = load(TEXT)
     del frames[0][1]["choices"][0]["delta"]["role"]
@@ -1529,7 +1530,7 @@ def test_a_role_that_comes_after_the_finish_is_late_not_missing() -> None:
 
 def test_tool_arguments_completed_after_the_finish_are_judged_as_they_ended() -> None:
     """uni-api 1.7.252 puts `finish_reason` on every chunk it converts, the first included, whose arguments are
-    `""`: `chat/tool-arguments-invalid-json` said the call finished empty, where the SDK's final completion holds
+    `""`: `chat/tool-arguments-invalid-json` said the call finished empty, where the Python SDK's final completion holds
     the whole arguments (tried). What came after the finish is `chat/choice-after-finish`'s."""
     frames = edit(1, lambda payload: payload["choices"][0].update(finish_reason="tool_calls"))(load(TOOL))
     rules = [rule for rule, _ in found(frames)]
@@ -1543,7 +1544,7 @@ def test_tool_arguments_completed_after_the_finish_are_judged_as_they_ended() ->
 
 
 def _final_completion(body: bytes) -> Any:
-    """The final completion of the openai SDK's `chat.completions.stream()` helper on this body."""
+    """The final completion of the openai Python SDK's `chat.completions.stream()` helper on this body."""
     transport = httpx.MockTransport(lambda request: httpx.Response(
         200, content=body, headers={"content-type": "text/event-stream"}))
     client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
@@ -1562,7 +1563,7 @@ def _helper_raises(body: bytes) -> str | None:
     """What `chat.completions.stream()` + `get_final_completion()` raise on this body (None: nothing)."""
     try:
         _helper_message(body)
-    except Exception as error:  # noqa: BLE001  what the SDK raised is the point
+    except Exception as error:  # noqa: BLE001  what the Python SDK raised is the point
         return type(error).__name__
     return None
 
@@ -1577,7 +1578,7 @@ def test_a_string_where_a_chunk_belongs_is_said_to_make_the_stream_helper_raise(
     assert found["chat/schema"].endswith("and its `chat.completions.stream()` helper raises `AttributeError` at this "
                                          "event")
     assert found["chat/finish-reason-missing"].endswith(
-        "(the openai SDK's stream helper raised `AttributeError` at event 0, on a string where a chunk belongs "
+        "(the openai Python SDK's stream helper raised `AttributeError` at event 0, on a string where a chunk belongs "
         "(`chat/schema`), and never gets here)")
 
 
@@ -1597,8 +1598,8 @@ def test_a_stream_cut_before_any_choice_is_one_finding(broken: bool) -> None:
         assert message.endswith("; no choice came at all")
     else:
         assert _helper_raises(AZURE_FRAME) == "AssertionError"
-        assert message.endswith("; no choice came at all (the openai SDK's `chat.completions.stream()` helper: it "
-                                "got no chunk, and its `get_final_completion()` raises `AssertionError`)")
+        assert message.endswith("; no choice came at all (the openai Python SDK's `chat.completions.stream()` helper: "
+                                "it got no chunk, and its `get_final_completion()` raises `AssertionError`)")
 
 
 def test_a_body_ended_before_a_choice_finished_is_not_said_to_have_ignored_usage() -> None:

@@ -729,7 +729,7 @@ def test_what_the_schema_finding_says_the_sdk_does_is_what_it_does() -> None:
 
 
 def test_the_required_fields_are_required_by_the_installed_sdk() -> None:
-    """Every field the checker requires, the openai SDK's types require too (facts from `types/responses`)."""
+    """Every field the checker requires, the openai Python SDK's types require too (facts from `types/responses`)."""
     import typing
 
     from openai.types.responses import Response, ResponseOutputItem
@@ -866,12 +866,13 @@ def reasoning_inside_the_message(frames: list[Frame]) -> list[Frame]:
 
 def test_a_second_item_at_an_open_index_is_told_apart_by_its_id():
     """The reuse is said where it came; the reasoning item's events reach it by `item_id` (its missing part is said,
-    the SDK passing such events on), the message's go on in the message, and the final output holds both."""
+    the Python SDK passing such events on), the message's go on in the message, and the final output holds both."""
     found = findings(reasoning_inside_the_message(load(MINIMAL)))
     assert [(rule, index) for rule, index, _ in found] == [
         ("responses/output-index-out-of-order", 5), ("responses/part-not-open", 6), ("responses/part-not-open", 7)]
     assert found[1][2].endswith("a client that opens the item's parts on their `.added` events by `content_index` "
-                                "has none to put it in (the openai SDK passes this event on without applying it)")
+                                "has none to put it in (the openai Python SDK passes this event on without applying "
+                                "it)")
 
 
 def test_an_event_that_names_another_index_reaches_its_item_by_id():
@@ -882,8 +883,8 @@ def test_an_event_that_names_another_index_reaches_its_item_by_id():
     assert findings(frames)[0][2].startswith(
         "`response.output_text.done` names `output_index` 1 (where no item is open), but its item `msg_02ce8deeb6197db2"
         "00698c5198ca0c81979bedbe6c98a8ab93` was added at `output_index` 0: a client that routes events by "
-        "`item_id` finds the item, one that goes by `output_index` does not; the SDK's `responses.stream()` helper, "
-        "which keeps items in the order they came, looks it up as `output[1]` and raises `IndexError`")
+        "`item_id` finds the item, one that goes by `output_index` does not; the Python SDK's `responses.stream()` "
+        "helper, which keeps items in the order they came, looks it up as `output[1]` and raises `IndexError`")
 
 
 def test_an_id_given_to_a_second_item_is_said_and_the_output_is_held_to_the_ids():
@@ -905,8 +906,9 @@ def test_after_an_index_gap_the_output_is_held_to_the_ids_not_to_the_indexes():
 
 
 @pytest.mark.parametrize(("error", "sdk"), [
-    ({"error": {"type": "server_error", "code": "server_error", "message": "boom"}}, "the SDK raises `APIError` here"),
-    ({"code": "server_error", "message": "boom"}, "the SDK hands it to the app as an `error` event (it raises "
+    ({"error": {"type": "server_error", "code": "server_error", "message": "boom"}},
+     "the Python SDK raises `APIError` here"),
+    ({"code": "server_error", "message": "boom"}, "the Python SDK hands it to the app as an `error` event (it raises "
                                                   "`APIError` only for a nested `error` object), and unless a "
                                                   "`response.completed` follows, its stream helper's "
                                                   "`get_final_response()` raises \"Didn't receive a "
@@ -961,7 +963,7 @@ def test_the_final_output_hands_over_the_arguments_of_a_call_whose_done_was_unre
 
 def test_a_schema_finding_names_up_to_three_fields():
     """llama.cpp's `response.created` lacks `created_at` and `output`; "(and 1 more)" hid the `output` whose absence
-    makes the SDK's stream helper fail at the first item."""
+    makes the Python SDK's stream helper fail at the first item."""
     frames = set_field(0, "response.output", DELETE)(set_field(0, "response.created_at", DELETE)(load(MINIMAL)))
     [message] = [message for rule, index, message in findings(frames) if rule == "responses/schema" and index == 0]
     assert message.startswith("`response.created`: `response.created_at` is required but missing; `response.output` "
@@ -978,7 +980,7 @@ def test_a_final_output_in_another_order_is_not_said_to_name_unseen_items():
 
 
 def test_an_error_payload_without_a_type_is_an_error_event_not_a_cut_stream():
-    """Found on Llama Stack 0.2.12: `{"error": {...}}` with no `type` ends its Responses streams. The SDK raises
+    """Found on Llama Stack 0.2.12: `{"error": {...}}` with no `type` ends its Responses streams. The Python SDK raises
     `APIError` on any payload with `error`, so the stream was ended by an error, not cut."""
     frames = load(MINIMAL)[:5] + [["message", {"error": {"message": "400: boom"}}]]
     found = findings(frames)
@@ -986,7 +988,7 @@ def test_an_error_payload_without_a_type_is_an_error_event_not_a_cut_stream():
     assert not {"responses/terminal-missing", "responses/schema"} & {rule for rule, _, _ in found}
     [message] = [message for rule, _, message in found if rule == "responses/error-event"]
     assert message.startswith("the server reported an error in-band in a payload with no `type`: '400: boom'; the "
-                              "SDK raises `APIError` here")
+                              "Python SDK raises `APIError` here")
 
 
 def test_a_repeated_start_event_is_said_once_even_when_it_breaks_its_schema():
@@ -1000,12 +1002,12 @@ def test_a_repeated_start_event_is_said_once_even_when_it_breaks_its_schema():
     repeated = [(index, message) for rule, index, message in findings(frames) if rule == "responses/start-order"]
     assert [index for index, _ in repeated] == [5, 6]
     assert repeated[0][1] == ("a second `response.created`: each start event comes once; a client that takes the "
-                              "response from its start events starts it again (the openai SDK's stream helper keeps "
-                              "the first and passes this one on; later repeats are not reported)")
+                              "response from its start events starts it again (the openai Python SDK's stream helper "
+                              "keeps the first and passes this one on; later repeats are not reported)")
 
 
 def test_a_created_event_without_output_says_the_sdk_helper_fails_at_the_first_item():
-    """Found probing llama.cpp, whose `response.created` has no `output`: the SDK's stream helper (tried here)
+    """Found probing llama.cpp, whose `response.created` has no `output`: the Python SDK's stream helper (tried here)
     appends the first item to it and raises, more than the "reads a missing value" of other schema breaks."""
     from openai import omit
     from openai._models import construct_type
@@ -1018,7 +1020,7 @@ def test_a_created_event_without_output_says_the_sdk_helper_fails_at_the_first_i
         for _, payload in frames:
             state.handle_event(construct_type(type_=ResponseStreamEvent, value=payload))
     [message] = [message for rule, index, message in findings(frames) if rule == "responses/schema" and index == 0]
-    assert message.endswith("the openai SDK's `responses.stream()` helper appends each item to this "
+    assert message.endswith("the openai Python SDK's `responses.stream()` helper appends each item to this "
                             "`response.output`, so it fails (`AttributeError`) at the first `output_item.added`, if "
                             "one comes")
 
@@ -1046,7 +1048,7 @@ def test_a_helper_that_failed_at_the_first_item_is_not_said_to_fail_again_later(
     [message] = [message for rule, index, message in findings(frames) if rule == "responses/schema" and index == 4]
     assert "TypeError" not in message
     [message] = [message for rule, _, message in findings(frames[:-1]) if rule == "responses/terminal-missing"]
-    assert "(the SDK's stream helper had raised at event 2)" in message
+    assert "(the Python SDK's stream helper had raised at event 2)" in message
     no_item = set_field(0, "response.output", DELETE)(load(MINIMAL))[:2] + load(MINIMAL)[-1:]
     no_item[-1][1]["response"]["output"] = []
     assert helper_raises_at(no_item) is None
@@ -1173,7 +1175,7 @@ def test_a_text_delta_that_names_an_earlier_message_is_said_to_reach_it_in_the_s
 
 
 def _responses_stream(body: bytes) -> str:
-    """The exception the openai SDK's `responses.stream()` raises on this body, from iterating or at the end."""
+    """The exception the openai Python SDK's `responses.stream()` raises on this body, from iterating or at the end."""
     transport = httpx.MockTransport(lambda request: httpx.Response(
         200, content=body, headers={"content-type": "text/event-stream"}))
     client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
@@ -1197,7 +1199,7 @@ def test_a_stream_that_does_not_start_with_response_created_is_not_said_to_fail_
     assert found["responses/schema"].index == 0
     assert "its stream helper raises here" in found["responses/schema"].message
     assert "Didn't receive" not in found["responses/terminal-missing"].message
-    assert "the SDK's stream helper had raised at event 0" in found["responses/terminal-missing"].message
+    assert "the Python SDK's stream helper had raised at event 0" in found["responses/terminal-missing"].message
 
 
 def test_an_error_payload_the_sdk_raises_on_is_not_said_to_hand_the_app_a_missing_sequence_number() -> None:
@@ -1215,7 +1217,7 @@ def test_an_error_payload_the_sdk_raises_on_is_not_said_to_hand_the_app_a_missin
 
 def test_a_second_response_completed_is_said_to_replace_the_first_in_the_sdk_helper() -> None:
     """Found on open-responses-server 0.4.1 (three `response.completed` for an `n: 3` upstream): the finding said
-    the SDK stops at the terminal event and never sees what follows. It reads on to `[DONE]`, and its stream
+    the Python SDK stops at the terminal event and never sees what follows. It reads on to `[DONE]`, and its stream
     helper's final response is the last `response.completed` (tried)."""
     frames = load(MINIMAL)
     second = copy.deepcopy(frames[-1])
@@ -1228,7 +1230,7 @@ def test_a_second_response_completed_is_said_to_replace_the_first_in_the_sdk_hel
         assert [event.type for event in stream][-2:] == ["response.completed", "response.completed"]
         assert stream.get_final_response().id == "resp_second"
     [message] = [f.message for f in check_bytes(body).findings if f.rule == "responses/event-after-terminal"]
-    assert message.endswith("the openai SDK reads on (it stops only at `[DONE]`) and hands it to the app: its "
+    assert message.endswith("the openai Python SDK reads on (it stops only at `[DONE]`) and hands it to the app: its "
                             "stream helper's `get_final_response()` returns this one, not the first")
 
 
@@ -1243,11 +1245,11 @@ def test_an_unknown_event_is_said_to_reach_the_app_as_the_sdk_hands_it_on() -> N
     with client.responses.stream(model="m", input="hi") as stream:
         assert "response.tool_calls.created" in [event.type for event in stream]
     [message] = [f.message for f in check_bytes(body).findings if f.rule == "responses/unknown-event"]
-    assert "the openai SDK hands it to the app as it came" in message
+    assert "the openai Python SDK hands it to the app as it came" in message
 
 
 def _helper_raises_at(frames: list[Frame]) -> tuple[str, int] | None:
-    """The exception the SDK's `responses.stream()` state raises on these events, and where (any type)."""
+    """The exception the Python SDK's `responses.stream()` state raises on these events, and where (any type)."""
     from openai._models import construct_type_unchecked
     from openai._types import omit
     from openai.lib.streaming.responses._responses import ResponseStreamState
@@ -1257,7 +1259,7 @@ def _helper_raises_at(frames: list[Frame]) -> tuple[str, int] | None:
     for number, (_, payload) in enumerate(frames):
         try:
             state.handle_event(construct_type_unchecked(type_=ResponseStreamEvent, value=payload))
-        except Exception as error:  # noqa: BLE001  what the SDK raised is the point
+        except Exception as error:  # noqa: BLE001  what the Python SDK raised is the point
             return type(error).__name__, number
     return None
 
@@ -1300,7 +1302,7 @@ def test_a_stream_whose_helper_raised_midway_is_not_said_to_fail_again_at_its_en
     frames = drop(2, 3)(load(MINIMAL))[:-1]  # no item opened, no terminal event
     assert _helper_raises_at(frames) == ("IndexError", 2)
     found = {f.rule: f.message for f in check_bytes(dump(frames)).findings}
-    assert found["responses/terminal-missing"].endswith("(the SDK's stream helper had raised at event 2)")
+    assert found["responses/terminal-missing"].endswith("(the Python SDK's stream helper had raised at event 2)")
     whole = {f.rule: f.message for f in check_bytes(dump(load(MINIMAL)[:-1])).findings}
     assert "Didn't receive a `response.completed` event" in whole["responses/terminal-missing"]
 
@@ -1320,7 +1322,7 @@ def test_an_answer_no_streamed_event_could_show_is_shown_as_the_terminal_output_
 def test_text_deltas_no_open_part_takes_are_still_the_text_a_client_joins() -> None:
     """codex-relay 0.5.8's deltas carry no `content_index` (each a schema break) into a message whose parts no
     event opened; open-responses-server's name no item. `view` said "(no text)" and `diff` that the text was lost,
-    where the SDK's `create(stream=True)` hands every delta over and a client that joins them has the answer."""
+    where the Python SDK's `create(stream=True)` hands every delta over and a client that joins them has the answer."""
     joined = "".join(payload["delta"] for _, payload in load(MINIMAL) if payload["type"].endswith("text.delta"))
     no_index = set_field(4, "content_index", DELETE)(load(MINIMAL))
     no_part = drop(3, 6)(load(MINIMAL))
@@ -1334,7 +1336,7 @@ def test_text_deltas_no_open_part_takes_are_still_the_text_a_client_joins() -> N
 def test_a_lifecycle_event_that_breaks_the_schema_still_gives_its_model_status_usage_and_error() -> None:
     """codex-relay 0.5.8's lifecycle events lack `object` and `created_at`: `view` showed no model, final status or
     usage, and `diff` said an upstream's error was gone where `response.failed` carried it. The fields the schema
-    finding did not name, which the SDK types as required, were never said; nor was the missing
+    finding did not name, which the Python SDK types as required, were never said; nor was the missing
     `response.in_progress` after a `response.created` whose status asks for it."""
     frames = set_field([0, 7], "response.object", DELETE)(drop(1)(load(MINIMAL)))
     frames = set_field([0, 7], "response.tools", DELETE)(frames)
@@ -1396,7 +1398,7 @@ def test_a_summary_delta_for_a_part_the_added_item_held_says_which_clients_have_
     [message] = [message for rule, _, message in findings(frames) if rule == "responses/part-not-open"]
     assert message.endswith("a client that opens the item's parts on their `.added` events by `summary_index` has "
                             "none to put it in; one that takes the parts the item's `summary` held when added has "
-                            "it (the openai SDK passes this event on without applying it)")
+                            "it (the openai Python SDK passes this event on without applying it)")
 
 
 def test_an_item_id_that_changes_mid_item_says_what_the_vercel_ai_sdk_did() -> None:

@@ -486,7 +486,7 @@ def test_probe_command_cannot_write_its_recordings(tmp_path: Path) -> None:
                                                ("gemini", "google-genai-sdk")])
 def test_the_probe_names_the_sdk_it_stands_for_then_itself(tmp_path: Path, protocol: str, sdk: str) -> None:
     """An endpoint may route or refuse by User-Agent (MockAI answers only requests that name an SDK): the probe
-    asks as the SDK whose clients it speaks for, and says who it is."""
+    asks as the Python SDK whose clients it speaks for, and says who it is."""
     agents = []
 
     def endpoint(request: httpx.Request) -> httpx.Response:

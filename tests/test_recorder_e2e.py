@@ -133,7 +133,7 @@ def test_openai_sdk_stream_is_complete_though_the_sdk_hangs_up_after_done(upstre
     for chunk in chunks:
         text.append(chunk.choices[0].delta.content or "" if chunk.choices else "")
         upstream.ack(key)
-    upstream.ack(key)  # for `[DONE]`, which the SDK consumes without yielding
+    upstream.ack(key)  # for `[DONE]`, which the Python SDK consumes without yielding
     chunks.close()
     [line] = proxy.results(1)
     source = open_source(str(recording_of(line)))
@@ -149,7 +149,7 @@ def test_anthropic_sdk_sees_every_event_and_the_recording_is_complete(proxy):
     )
     seen = [event.type for event in events]
     sent = [event.type for event in SSEParser().feed((CORPUS / ANTHROPIC).read_bytes())]
-    assert seen == [kind for kind in sent if kind != "ping"]  # the SDK drops pings
+    assert seen == [kind for kind in sent if kind != "ping"]  # the Python SDK drops pings
     [line] = proxy.results(1)
     header, _, end = read_recording(recording_of(line))
     api_key = {name.lower(): value for name, value in header["request"]["headers"].items()}["x-api-key"]

@@ -98,7 +98,7 @@ def _read_messages(base_url: str) -> tuple[str, list[tuple[str | None, str | Non
 )
 def test_the_official_sdk_reads_exactly_what_was_recorded(reader, path: Path) -> None:
     text, calls = _recorded(path)
-    assert text or calls  # the stream says something for the SDK to get right
+    assert text or calls  # the stream says something for the Python SDK to get right
     with _serve(path) as server:
         assert reader(server.url) == (text, calls)
 
@@ -195,8 +195,8 @@ def test_cut_after_drops_the_connection_after_that_many_events(cut_after: int) -
 ], ids=["connection-broke", "body-ended-early"])
 def test_a_recording_whose_upstream_broke_the_connection_is_replayed_breaking_it(tmp_path: Path, error: str,
                                                                                   failure: type | None) -> None:
-    """Found replaying gpt-oss's reference server: its recorded stream broke mid-body (the SDK raised
-    `RemoteProtocolError`); replayed, it ended cleanly, and the SDK's helper raised another error instead."""
+    """Found replaying gpt-oss's reference server: its recorded stream broke mid-body (the Python SDK raised
+    `RemoteProtocolError`); replayed, it ended cleanly, and the Python SDK's helper raised another error instead."""
     corpus = CORPUS / "openai-chat/openai-python__text-plain.sse"
     lines = _data_lines(corpus)[:5]
     writer = RecordingWriter(tmp_path / "cut.jsonl", Header(

@@ -123,7 +123,7 @@ def test_another_event_without_its_blank_line_is_one_break_said_where_it_broke(p
 
 def test_a_second_chat_stream_after_done_is_one_break_not_judged_as_chunks_the_client_never_got() -> None:
     """mock-openai-api 1.0.3 sends a whole second stream (a new `id`, the role again, a second finish) after the
-    first `[DONE]`. The SDK stops reading there: the payload after it is the break, said once."""
+    first `[DONE]`. The Python SDK stops reading there: the payload after it is the break, said once."""
     first = {**CHAT_CHUNK, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi"},
                                         "finish_reason": None}]}
     second = {**CHAT_CHUNK, "id": "other", "created": 2}
@@ -135,7 +135,7 @@ def test_a_second_chat_stream_after_done_is_one_break_not_judged_as_chunks_the_c
 
 
 def test_an_in_band_error_ends_a_chat_stream_with_or_without_a_done_after_it() -> None:
-    """The SDK raises at the error and hangs up, as it does at `[DONE]` (docs/protocols.md §D.10)."""
+    """The Python SDK raises at the error and hangs up, as it does at `[DONE]` (docs/protocols.md §D.10)."""
     error = {"error": {"message": "overloaded", "type": "server_error"}}
     for body in (_sse((None, CHAT_CHUNK), (None, error), (None, "[DONE]")), _sse((None, CHAT_CHUNK), (None, error))):
         check = StreamCheck("openai-chat")
@@ -145,7 +145,7 @@ def test_an_in_band_error_ends_a_chat_stream_with_or_without_a_done_after_it() -
 
 
 def test_a_client_that_hung_up_after_an_in_band_error_did_not_leave_the_stream_unfinished() -> None:
-    """NeMo Guardrails sends an error payload, then `[DONE]`: the openai SDK raises at the error and hangs up, so
+    """NeMo Guardrails sends an error payload, then `[DONE]`: the openai Python SDK raises at the error and hangs up, so
     the recording often ends `client-disconnected` before the `[DONE]`. The server had ended the answer."""
     error = {"error": {"message": "Blocked by check output custom rails.", "type": "guardrails_violation"}}
     for protocol, body in (("openai-chat", _sse((None, error))),

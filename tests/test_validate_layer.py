@@ -98,8 +98,8 @@ def test_content_type_that_is_not_event_stream() -> None:
     check.close()
     assert [(f.rule, f.message) for f in check.findings] == [
         ("http/content-type", "expected `text/event-stream`, got `text/plain; charset=utf-8`: EventSource and the "
-                              "clients that check the type refuse the stream; the openai and anthropic SDKs read "
-                              "its events anyway")]
+                              "clients that check the type refuse the stream; the openai and anthropic Python SDKs "
+                              "read its events anyway")]
 
 
 PATHS = {"openai-chat": "/v1/chat/completions", "openai-responses": "/v1/responses",
@@ -372,7 +372,7 @@ BROKE = "peer closed connection without sending complete message body"
 def test_a_stream_whose_connection_broke_is_not_said_to_leave_the_client_unaware(tmp_path: Path, protocol: str,
                                                                                error: str) -> None:
     """Found recording gpt-oss's reference server, whose stream broke mid-body: `responses/terminal-missing` said
-    the SDK raises "Didn't receive a `response.completed` event", where httpx raises `RemoteProtocolError` first;
+    the Python SDK raises "Didn't receive a `response.completed` event", where httpx raises `RemoteProtocolError` first;
     the other protocols said the client "cannot tell" the answer from a lost connection, which it was told of."""
     url, stream, rule_id = CUT_STREAMS[protocol]
     writer = RecordingWriter(tmp_path / "cut.jsonl", Header(
@@ -433,4 +433,26 @@ def test_a_line_outside_field_syntax_that_carried_data_is_said(line: str, said: 
     from openai._streaming import SSEDecoder
 
     decoded = [sse.data for sse in SSEDecoder().iter_bytes(iter([body]))]
-    assert len(decoded) == len(frames)  # the SDK's parser dropped the line, and what was glued to it
+    assert len(decoded) == len(frames)  # the Python SDK's parser dropped the line, and what was glued to it
+
+
+@pytest.mark.parametrize(("protocol", "says"), [
+    ("openai-chat", "the openai Python SDK raises `UnicodeDecodeError` at this event, which ends the app's stream; "
+                    "the TypeScript SDKs decode it as U+FFFD, so the text is damaged"),
+    (None, "the openai Python SDK raises `UnicodeDecodeError` at this event"),  # told from the events it is in
+    ("gemini", "python-genai and @google/genai decode it as U+FFFD, so the text is damaged"),
+])
+def test_bytes_that_are_not_utf8_are_said_as_the_protocols_sdks_take_them(protocol: str | None, says: str) -> None:
+    """The message said "decoded as U+FFFD: text was lost", where the openai and anthropic Python SDKs decode each
+    line strictly and raise (found running the official SDKs on hand-made streams)."""
+    import anthropic._streaming
+    import openai._streaming
+
+    body = TEXT_PLAIN.replace(DELTA, b'"content":"H\xe9llo"', 1)
+    for sdk in (openai._streaming, anthropic._streaming):
+        with pytest.raises(UnicodeDecodeError):
+            list(sdk.SSEDecoder().iter_bytes(iter([body])))
+    check = StreamCheck(protocol)
+    check.feed(body)
+    [finding] = [f for f in check.close() if f.rule == "sse/invalid-utf8"]
+    assert finding.index == 1 and says in finding.message, finding.message

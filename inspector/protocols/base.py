@@ -141,9 +141,9 @@ def arguments_problem(arguments: str) -> str | None:
     return None
 
 
-ARGUMENTS_HARM = ("no client can run the call as the model meant it: the openai SDK's parse helpers (for a strict "
-                  "tool) and agent frameworks decode them into the tool's keyword arguments, and raise (`json.loads`, "
-                  "or the tool's pydantic model) or get no object")
+ARGUMENTS_HARM = ("no client can run the call as the model meant it: the openai Python SDK's parse helpers (for a "
+                  "strict tool) and agent frameworks decode them into the tool's keyword arguments, and raise "
+                  "(`json.loads`, or the tool's pydantic model) or get no object")
 """Why non-object tool arguments are an error (the OpenAI protocols): the tail of the message."""
 
 
@@ -153,19 +153,20 @@ def anthropic_arguments_harm(arguments: str, raised_at: int | None = None) -> st
     is built on: the same results), which closes a cut object, drops a cut value, ignores what follows a whole
     value, and raises on anything else. `raised_at`: the event where it had raised already, on another block."""
     if raised_at is not None:
-        return ("no client can run the call as the model meant it: the anthropic SDK's `messages.stream()` helper "
-                f"had raised already, at event {raised_at}; agent frameworks that decode it themselves raise")
+        return ("no client can run the call as the model meant it: the anthropic Python SDK's `messages.stream()` "
+                f"helper had raised already, at event {raised_at}; agent frameworks that decode it themselves raise")
     try:
         value = pydantic_core.from_json(arguments.encode(), allow_partial=True)
     except UnicodeEncodeError:  # a lone surrogate, from a `\ud83d` escape in the JSON of a delta
-        sdk = "the anthropic SDK's `messages.stream()` helper raises `UnicodeEncodeError` on this block's deltas"
+        sdk = "the anthropic Python SDK's `messages.stream()` helper raises `UnicodeEncodeError` on this block's deltas"
     except ValueError:
-        sdk = ("the anthropic SDK's `messages.stream()` helper raises `ValueError` (\"Unable to parse tool parameter "
-               "JSON from model\") on this block's deltas")
+        sdk = ("the anthropic Python SDK's `messages.stream()` helper raises `ValueError` (\"Unable to parse tool "
+               "parameter JSON from model\") on this block's deltas")
     else:
         shown = json.dumps(value, ensure_ascii=False)
         shown = shown if len(shown) <= 60 else shown[:60] + "…"
-        sdk = f"the anthropic SDK's `messages.stream()` helper makes the input `{shown}` and the tool runs with that"
+        sdk = (f"the anthropic Python SDK's `messages.stream()` helper makes the input `{shown}` and the tool runs "
+               "with that")
     return f"no client can run the call as the model meant it: {sdk}; agent frameworks that decode it themselves raise"
 
 

@@ -1,6 +1,6 @@
 """What an Anthropic Messages stream said, accumulated apart from whether it said it correctly.
 
-The accumulator follows the SDK's `accumulate_event` (anthropic-sdk-python `lib/streaming/_messages.py`): a delta
+The accumulator follows the Python SDK's `accumulate_event` (anthropic-sdk-python `lib/streaming/_messages.py`): a delta
 lands only in a block of the type it fits, and the final `message_delta` wins. It judges nothing: the checker
 in `anthropic_messages.py` does, and reads the tool arguments from here at `content_block_stop`. Tool arguments
 are kept exactly as streamed: the `partial_json` fragments are joined once, at the block's stop.
@@ -30,7 +30,7 @@ class _OpenBlock:
     """The JSON of the start `input`: the arguments when no fragment (or only empty ones) came."""
     fragment_ends: array | None = None
     """A tool block's input length in characters after each non-empty fragment, and (`fragment_events`) the event
-    that brought it: where the SDK's helper raised, found only once the whole input is known not to parse."""
+    that brought it: where the Python SDK's helper raised, found only once the whole input is known not to parse."""
     fragment_events: array | None = None
 
 
@@ -89,7 +89,7 @@ class Accumulator:
     def _message_start(self, event_index: int, payload: dict) -> None:
         message = payload.get("message")
         if not isinstance(message, dict) or self._started:
-            return  # a repeated message_start changes nothing (the SDK ignores it too)
+            return  # a repeated message_start changes nothing (the Python SDK ignores it too)
         self._started = True
         self.assembly.model = _string(message.get("model"))
         self.assembly.response_id = _string(message.get("id"))
@@ -144,7 +144,7 @@ class Accumulator:
         if handler is not None:
             handler(event_index, block, delta)
             if late:
-                _settle_arguments(block)  # a stopped tool block's input changes as the SDK's does
+                _settle_arguments(block)  # a stopped tool block's input changes as the Python SDK's does
 
     def _text_delta(self, event_index: int, block: _OpenBlock, delta: dict) -> None:
         text = delta.get("text")
@@ -202,7 +202,7 @@ class Accumulator:
 
     def _message_delta(self, event_index: int, payload: dict) -> None:
         delta, usage = payload.get("delta"), payload.get("usage")
-        if isinstance(delta, dict) and "stop_reason" in delta:  # the last `message_delta` decides, as in the SDK
+        if isinstance(delta, dict) and "stop_reason" in delta:  # the last `message_delta` decides, as in the Python SDK
             stop_reason = delta["stop_reason"]
             self.assembly.status = stop_reason if isinstance(stop_reason, str) else None
         if isinstance(usage, dict):
@@ -228,7 +228,7 @@ def take_json(block: _OpenBlock, event_index: int, fragment: str) -> None:
 
 def _partial_json_error(text: str) -> str | None:
     """Why no JSON starts with `text`, as jiter's partial mode says it; None where one may (a lone surrogate,
-    which the SDK cannot encode, is not this question)."""
+    which the Python SDK cannot encode, is not this question)."""
     try:
         pydantic_core.from_json(text.encode(), allow_partial=True)
     except UnicodeEncodeError:

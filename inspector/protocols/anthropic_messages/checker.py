@@ -50,10 +50,10 @@ FIRST_EVENT     = "message_start"
 KEEPALIVE       = "ping"                                  # anywhere after message_start, carries nothing
 TERMINAL_EVENTS = frozenset({"message_stop", "error"})    # the last event; nothing may follow
 STREAMED_FIELDS = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}  # fast path
-SSE_LAYER_EVENTS = frozenset({"ping", "error"})           # the SDK handles these before its accumulator, so
+SSE_LAYER_EVENTS = frozenset({"ping", "error"})           # the Python SDK handles these before its accumulator, so
                                                           # they do not count as "the first event"
 SDK_READS = frozenset({FIRST_EVENT, "message_delta", "message_stop", "content_block_start", "content_block_delta",
-                       "content_block_stop"})             # the event names whose frames the SDK hands its stream
+                       "content_block_stop"})             # the event names whose frames the Python SDK hands its stream
                                                           # helper; it skips the others and raises on `error`
 DELTAS_FOR_BLOCK: dict[str, frozenset[str]] = {
     "text":              frozenset({"text_delta", "citations_delta"}),
@@ -114,7 +114,7 @@ class Checker:
 
     name: ClassVar[str] = "anthropic-messages"
     end_missing: ClassVar[str] = R.TERMINAL_MISSING.id
-    broken_after_end: ClassVar[str] = ("the anthropic SDK reads on to the body's end, so its stream raises "
+    broken_after_end: ClassVar[str] = ("the anthropic Python SDK reads on to the body's end, so its stream raises "
                                        "`httpx.RemoteProtocolError` after the last event, and `get_final_message()` "
                                        "never returns the message that came whole")
     token_limit: ClassVar[TokenLimit] = TokenLimit(R.USAGE_OVER_LIMIT, ("max_tokens",), "output_tokens",
@@ -135,9 +135,9 @@ class Checker:
         self._stopped_tools: list[tuple[int | None, int, _Block, str]] = []
         """(stop event, block index, block, input at the stop) of each stopped tool block, judged at the end."""
         self._sdk_read = False
-        """A frame named as a message event came before `message_start`: the SDK's stream helper read it."""
+        """A frame named as a message event came before `message_start`: the Python SDK's stream helper read it."""
         self._raised: tuple[int, str] | None = None
-        """(event, exception) where the SDK's `messages.stream()` helper raised: it reads no further, so what it
+        """(event, exception) where the Python SDK's `messages.stream()` helper raised: it reads no further, so what it
         would do with a later event it does not do (AIClient-2-API's streams start with a delta, no `message_start`)."""
         self._short_form_at: int | None = None  # a message_start that came complete; decided by the next event
         self._short_form = False
@@ -206,7 +206,7 @@ class Checker:
         self._events += 1
         index = event.index
         if payload is UNREADABLE:
-            if event.type in SDK_READS or event.named_message:  # the SDK decodes its data: `sse/invalid-json`
+            if event.type in SDK_READS or event.named_message:  # the Python SDK decodes its data: `sse/invalid-json`
                 self._helper_raises(index, "JSONDecodeError")
             self._unreadable(index)
             return found
@@ -221,9 +221,9 @@ class Checker:
             self._sdk_read = True
         kind = payload.get("type") if type(payload) is dict else None
         if event.type == "error" and type(payload) is dict:
-            kind = "error"  # NOTE: the SDK raises on the `event:` name, whatever `data.type` says (llama.cpp's)
+            kind = "error"  # NOTE: the Python SDK raises on the `event:` name, whatever `data.type` says (llama.cpp's)
         elif type(kind) is not str and event.named_message is False and not read and event.type != "message":
-            kind = event.type  # a frame the SDK skips for its name (any-llm's closing `event: done`, `data: {}`)
+            kind = event.type  # a frame the Python SDK skips for its name (any-llm's closing `event: done`, `data: {}`)
         if type(kind) is not str:
             error = payload.get("error") if type(payload) is dict else None
             if type(error) is dict and not read:  # ccproxy-api's failures, relayed
@@ -232,8 +232,8 @@ class Checker:
                 if self.assembly.error is None:
                     self.assembly.error = text
                 found.append(R.SCHEMA_MISMATCH(index, f"an error (`{text[:200]}`) in a frame with no `type` and no "
-                                                      "`event: error` line: the SDK skips the frame for its event "
-                                                      "name, so the app is never told of the error"))
+                                                      "`event: error` line: the Python SDK skips the frame for its "
+                                                      "event name, so the app is never told of the error"))
                 return found
             got = json_type(payload) if type(payload) is not dict else "an object without a string `type`"
             found.append(R.SCHEMA_MISMATCH(index, f"expected a JSON object with a string `type`, got {got}: "
@@ -250,7 +250,7 @@ class Checker:
         handler = self._on.get(kind)
         if handler is None:
             self._once(found, R.UNKNOWN_EVENT, index, kind,
-                       f"unknown event type `{kind}` (first of its kind here), ignored: the SDK skips it, "
+                       f"unknown event type `{kind}` (first of its kind here), ignored: the Python SDK skips it, "
                        "which is right for a newer event but loses it if it carried content")
             return found
         self._accumulator.feed(index, kind, payload)
@@ -297,7 +297,7 @@ class Checker:
 
     @staticmethod
     def sdk_skips(event: Event) -> bool:
-        """Whether the SDK skips this frame without reading its data (`ping`, an unnamed frame)."""
+        """Whether the Python SDK skips this frame without reading its data (`ping`, an unnamed frame)."""
         return event.type not in SDK_READS and not event.named_message and event.type != "error"
 
     def finish(self, end_index: int | None) -> list[Finding]:
@@ -311,10 +311,10 @@ class Checker:
             self._resolve_short_form(None, found)
         if (not self._started and not self._not_first_reported and self._terminal != "error"
                 and self._unreadable_at is None):
-            helper = ("the SDK's `messages.stream()` helper raises \"Unexpected event order\" and returns no message"
-                      if self._sdk_read else "none of its frames is named as a message event, so the SDK reads none: "
-                      "its `messages.stream()` helper yields no event and `get_final_message()` raises "
-                      "`AssertionError`")
+            helper = ("the Python SDK's `messages.stream()` helper raises \"Unexpected event order\" and returns no "
+                      "message" if self._sdk_read else
+                      "none of its frames is named as a message event, so the Python SDK reads none: its "
+                      "`messages.stream()` helper yields no event and `get_final_message()` raises `AssertionError`")
             found.append(R.MESSAGE_START_NOT_FIRST(end_index, f"the stream has no `message_start`: {helper}"))
         if self._terminal is None:
             last = (f" (event {end_index}, the last one, could not be read and may have been it)"
@@ -352,7 +352,7 @@ class Checker:
     # --- envelope order -----------------------------------------------------------------------------------------
 
     def _order(self, index: int, kind: str, read: bool, found: list[Finding]) -> None:
-        """First-event and short-form rules, which depend only on where an event falls. `read`: the SDK reads the
+        """First-event and short-form rules, which depend only on where an event falls. `read`: the Python SDK reads the
         frame (by its `data.type`; else it skips it for its event name: `_name_mismatch`)."""
         if not self._started and self._unreadable_at is None:  # NOTE: an unreadable event may have been the start
             if read and kind != FIRST_EVENT and kind not in SSE_LAYER_EVENTS:
@@ -360,12 +360,12 @@ class Checker:
             if kind == KEEPALIVE:
                 self._once(found, R.PING_BEFORE_START, index, kind,
                            "`ping` before `message_start`: the docs only place pings inside a message; "
-                           "the SDK skips it")
+                           "the Python SDK skips it")
             elif kind != FIRST_EVENT and kind not in SSE_LAYER_EVENTS and not self._not_first_reported:
                 self._not_first_reported = True
-                why = ("the SDK's `messages.stream()` helper raises \"Unexpected event order\" and the client gets "
-                       "no message (a raw `create(stream=True)` reader gets the events)" if read else
-                       "the client gets no message (the SDK skips this frame for its event name, and its "
+                why = ("the Python SDK's `messages.stream()` helper raises \"Unexpected event order\" and the client "
+                       "gets no message (a raw `create(stream=True)` reader gets the events)" if read else
+                       "the client gets no message (the Python SDK skips this frame for its event name, and its "
                        "`messages.stream()` helper raises \"Unexpected event order\" at the first event it reads "
                        "before a `message_start`)")
                 found.append(R.MESSAGE_START_NOT_FIRST(index, f"expected `message_start` first, got `{kind}`: {why}"))
@@ -444,8 +444,8 @@ class Checker:
         if message.get("stop_reason") is not None:
             self._short_form_at, self._short_form_reason = index, message["stop_reason"]
         elif type(content) is list and content:
-            sdk = self._raised_note(index) or ("the SDK starts from them and the streamed blocks land at the wrong "
-                                               "positions")
+            sdk = self._raised_note(index) or ("the Python SDK starts from them and the streamed blocks land at the "
+                                               "wrong positions")
             found.append(R.MESSAGE_START_NOT_EMPTY(index, f"expected `message.content == []` at start, got "
                                                           f"{len(content)} block(s): {sdk}"))
 
@@ -456,7 +456,7 @@ class Checker:
         if note is not None:
             return note
         content = self._accumulator.content
-        head = "the SDK's `messages.stream()` helper ignores it, keeping the first message's id and usage"
+        head = "the Python SDK's `messages.stream()` helper ignores it, keeping the first message's id and usage"
         if not content:
             return f"{head}; no block came before it, so the new blocks are the message's own"
         return (f"{head}, and appends the new message's blocks after the {len(content)} it has; it looks a delta up "
@@ -486,7 +486,7 @@ class Checker:
                 found.append(R.MAX_TOKENS_OPEN_TOOL_BLOCK(index, f"`stop_reason: max_tokens` while `{block.type}` "
                                                                  f"block {block_index} is open: its input JSON is cut "
                                                                  "short and must not be run (a documented anomaly "
-                                                                 "the SDK tolerates)"))
+                                                                 "the Python SDK tolerates)"))
             else:
                 found.append(R.MESSAGE_DELTA_WITH_OPEN_BLOCK(index, f"`message_delta` while `{block.type}` block "
                                                                     f"{block_index} is open: expected its "
@@ -495,7 +495,7 @@ class Checker:
                                                                     "block"))
         if type(delta) is not dict:
             self._delta_unknown = True  # reported by the schema: the stop reason it carried is unknown
-        if type(delta) is dict and "stop_reason" in delta:  # NOTE: the last `message_delta` decides (as the SDK)
+        if type(delta) is dict and "stop_reason" in delta:  # NOTE: the last `message_delta` decides (as the Python SDK)
             self._stop_reason = stop_reason if type(stop_reason) is str else None
             self._stop_reason_at = index
         if type(stop_reason) is str:
@@ -512,8 +512,8 @@ class Checker:
         if type(tokens) is int:
             decreased = self._output_tokens is not None and tokens < self._output_tokens
             if decreased:
-                keeps = self._raised_note(index) or (f"the SDK's `messages.stream()` helper overwrites its count "
-                                                     f"with each value, so it holds {tokens} now")
+                keeps = self._raised_note(index) or (f"the Python SDK's `messages.stream()` helper overwrites its "
+                                                     f"count with each value, so it holds {tokens} now")
                 found.append(R.OUTPUT_TOKENS_DECREASED(index, (
                     f"`usage.output_tokens` went from {self._output_tokens} (event {self._output_tokens_at}) to "
                     f"{tokens}, where the values are cumulative: one of the two counts is wrong, and {keeps}")))
@@ -560,8 +560,8 @@ class Checker:
         else:
             lacks = "an error type" if type(error) is dict else "an `error` object"
             what = f"an in-band `error` event without {lacks}: {self.assembly.error}"
-        if self._misnamed_at != index:  # NOTE: the SDK raises on the `event:` name, not on `data.type`
-            what += "; the SDK raises it as an API error and reads no further"
+        if self._misnamed_at != index:  # NOTE: the Python SDK raises on the `event:` name, not on `data.type`
+            what += "; the Python SDK raises it as an API error and reads no further"
         found.append(R.ERROR_EVENT(index, what))
 
     # --- content blocks -----------------------------------------------------------------------------------------
@@ -616,8 +616,8 @@ class Checker:
         earlier = self._tool_ids.setdefault(tool_id, block_index)
         if earlier != block_index:
             note = self._raised_note(index)
-            runs = ("the SDK's message holds two calls with one id, so an agent runs the tool twice" if note is None
-                    else f"a client that keeps both calls runs the tool twice ({note})")
+            runs = ("the Python SDK's message holds two calls with one id, so an agent runs the tool twice"
+                    if note is None else f"a client that keeps both calls runs the tool twice ({note})")
             found.append(R.TOOL_ID_REPEATED(index, (
                 f"tool block {block_index} has the id `{tool_id}` of block {earlier}: {runs}, and the API refuses the "
                 "next turn, which sends them back (\"`tool_use` ids must be unique\")")))
@@ -635,8 +635,8 @@ class Checker:
         if broken and self._first_time(R.SCHEMA_MISMATCH.id, "web_search_result"):
             more = f" ({len(broken) - 1} more result(s) of this block too)" if len(broken) > 1 else ""
             found.append(R.SCHEMA_MISMATCH(index, (
-                f"a `web_search_result` does not fit its schema: {broken[0][1]}{more}; the SDK types such a result "
-                "as a search error, and the next turn, which sends the results back, needs `encrypted_content` "
+                f"a `web_search_result` does not fit its schema: {broken[0][1]}{more}; the Python SDK types such a "
+                "result as a search error, and the next turn, which sends the results back, needs `encrypted_content` "
                 "(reported once per stream)")))
 
     def _block_delta(self, index: int, payload: dict, found: list[Finding]) -> None:
@@ -650,7 +650,7 @@ class Checker:
         if block is None or delta_type is None:
             return
         if delta_type not in DELTA_EVENT_MODELS:
-            drops = self._raised_note(index) or "the SDK drops it"
+            drops = self._raised_note(index) or "the Python SDK drops it"
             self._once(found, R.UNKNOWN_DELTA_TYPE, index, delta_type,
                        f"delta type `{delta_type}` is not in the docs: {drops}")
             return
@@ -659,7 +659,7 @@ class Checker:
             return  # a block type whose deltas the docs do not describe
         if delta_type not in allowed:
             fits = ", ".join(f"`{name}`" for name in sorted(allowed)) or "no delta at all (complete at start)"
-            drops = self._raised_note(index) or "the SDK drops it, losing its data"
+            drops = self._raised_note(index) or "the Python SDK drops it, losing its data"
             found.append(R.DELTA_TYPE_MISMATCH(index, f"`{delta_type}` for `{block.type}` block {payload['index']},"
                                                       f" which takes {fits}: {drops}"))
             return
@@ -700,7 +700,7 @@ class Checker:
         return block
 
     def _sdk_lookup(self, index: int, kind: str, block_index: int) -> str:
-        """What the SDK's stream helper does with an event for a block that is not open: it looks the block up as
+        """What the Python SDK's stream helper does with an event for a block that is not open: it looks the block up as
         `content[index]` in the blocks it has (a negative index counts from the end), whatever their state."""
         note = self._raised_note(index)
         if note is not None:
@@ -708,22 +708,22 @@ class Checker:
         content = self._accumulator.content
         if not -len(content) <= block_index < len(content):
             self._helper_raises(index, "IndexError")
-            return "the SDK's stream helper looks it up as `content[index]` and raises `IndexError`"
+            return "the Python SDK's stream helper looks it up as `content[index]` and raises `IndexError`"
         found = content[block_index].type
         if kind == "content_block_stop":
-            return f"the SDK's stream helper finds a `{found}` block at `content[{block_index}]` and goes on"
-        return (f"the SDK's stream helper applies it to `content[{block_index}]`, a `{found}` block (a delta of "
+            return f"the Python SDK's stream helper finds a `{found}` block at `content[{block_index}]` and goes on"
+        return (f"the Python SDK's stream helper applies it to `content[{block_index}]`, a `{found}` block (a delta of "
                 "another kind it drops)")
 
     def _sdk_places(self, index: int, block_index: int) -> str:
-        """Where the SDK's stream helper puts a block that starts out of order, and where its deltas then go: it
+        """Where the Python SDK's stream helper puts a block that starts out of order, and where its deltas then go: it
         appends each block to its list and looks a delta up as `content[index]` (y-router's tool-first streams)."""
         note = self._raised_note(index)
         if note is not None:
             return note
         content = self._accumulator.content
-        head = (f"the SDK's stream helper appends each block to its list (this one is `content[{len(content) - 1}]`) "
-                "and looks a delta up by its index, so")
+        head = ("the Python SDK's stream helper appends each block to its list (this one is "
+                f"`content[{len(content) - 1}]`) and looks a delta up by its index, so")
         if not -len(content) <= block_index < len(content):
             return f"{head} this block's deltas raise `IndexError` unless more blocks start first"
         if content[block_index] is content[-1]:  # NOTE: -1, the last block, is this one too
@@ -753,7 +753,7 @@ class Checker:
         block.signatures += 1
         block.empty_signature_at = index if delta.get("signature") == "" else None
         if block.signatures == 2:
-            keeps = self._raised_note(index) or "the SDK keeps only the last"
+            keeps = self._raised_note(index) or "the Python SDK keeps only the last"
             found.append(R.THINKING_SIGNATURE_REPEATED(index, "a second `signature_delta` in one thinking block: "
                                                               f"expected exactly one; {keeps}, and a wrong signature "
                                                               "fails the next turn"))
@@ -787,7 +787,7 @@ class Checker:
         self._stopped_tools.append((index, block_index, block, arguments))
 
     def _judge_tool_inputs(self, found: list[Finding]) -> None:
-        """Each tool block's input as the stream ends: where the SDK's helper raised on it, that delta; else a
+        """Each tool block's input as the stream ends: where the Python SDK's helper raised on it, that delta; else a
         stopped block whose input does not parse, at its stop. A block never stopped whose input was only cut short
         is the cut's (anthropic-proxy 1.3.0 garbles streamed arguments: the helper raised mid-block, the client
         hung up, and nothing was said)."""
@@ -807,7 +807,7 @@ class Checker:
                        "app's stream" if at == first else f"had raised already, at event {first}")
                 found.append(R.TOOL_INPUT_INVALID_JSON(at, (
                     f"`{block.type}` block {block_index}'s input is `{_excerpt(so_far)}` after this delta, which no "
-                    f"JSON starts with ({why}): the anthropic SDK's `messages.stream()` helper {sdk}; agent "
+                    f"JSON starts with ({why}): the anthropic Python SDK's `messages.stream()` helper {sdk}; agent "
                     "frameworks that decode the input themselves raise too")))
                 continue
             if index is None:
@@ -832,8 +832,8 @@ class Checker:
             self._helper_raises(index, raised)
         if problem:  # NOTE: a field reported before is one broken habit of the endpoint, not a new finding
             harm = ("a client reading these fields gets a wrong type or nothing" if raised is None else
-                    f"the anthropic SDK's `messages.stream()` helper raises `{raised}` at this event, which ends the "
-                    "app's stream")
+                    f"the anthropic Python SDK's `messages.stream()` helper raises `{raised}` at this event, which "
+                    "ends the app's stream")
             found.append(R.SCHEMA_MISMATCH(index, f"`{kind}` does not fit its schema: {problem}; {harm} (each field "
                                                   "is reported once per event type)"))
 
@@ -854,7 +854,7 @@ class Checker:
         if at is None:
             return "TypeError"
         if type(at) is not int:
-            return None  # NOTE: the SDK coerces some (`"0"`, `0.0`, `true`) and not others: not claimed
+            return None  # NOTE: the Python SDK coerces some (`"0"`, `0.0`, `true`) and not others: not claimed
         content = self._accumulator.content
         if not -len(content) <= at < len(content):
             return None
@@ -881,7 +881,7 @@ class Checker:
         if not streamed:
             return
         at = self._output_tokens_at
-        sdk = self._raised_note(at) or "the SDK's final message reports 0"
+        sdk = self._raised_note(at) or "the Python SDK's final message reports 0"
         found.append(R.OUTPUT_TOKENS_ZERO(at, f"the message streamed {listed(streamed)} but ends with "
                                               "`usage.output_tokens` 0: every streamed token is an output token, so 0 "
                                               "is no count (lost on the way, or never made, as by a mock): "
@@ -894,7 +894,7 @@ class Checker:
         if self._raised is None:
             return None
         at, exception = self._raised
-        return (f"the SDK's `messages.stream()` helper had raised `{exception}` already, at "
+        return (f"the Python SDK's `messages.stream()` helper had raised `{exception}` already, at "
                 f"{'this event' if at == index else f'event {at}'}")
 
     def _once(self, found: list[Finding], rule: Any, index: int, culprit: Any, message: str) -> None:
@@ -904,15 +904,15 @@ class Checker:
 
 
 def _after_terminal(terminal: str, kind: str, read: bool, raised: str | None) -> str:
-    """What the SDK does with an event after the terminal one: it raised at an `error`, but reads on after
+    """What the Python SDK does with an event after the terminal one: it raised at an `error`, but reads on after
     `message_stop` (tried: a late text delta lands in the finished message, unless its helper had `raised`; a frame
     of a name it does not handle is skipped, `read` False)."""
     if terminal == "error":
-        return "the SDK raised at the `error`, so the client never sees this"
+        return "the Python SDK raised at the `error`, so the client never sees this"
     if kind == "error":
-        return "the SDK reads on and raises it as an API error after the message was complete"
+        return "the Python SDK reads on and raises it as an API error after the message was complete"
     if kind == KEEPALIVE:
-        return "the SDK reads on and skips it"
+        return "the Python SDK reads on and skips it"
     if not read:
         return ("the Python SDK reads on and skips a frame of this name; the TypeScript SDK, which reads frames of "
                 "every name, hands it to the app")
@@ -920,11 +920,11 @@ def _after_terminal(terminal: str, kind: str, read: bool, raised: str | None) ->
     if kind in _FOLDED_AFTER_STOP:
         folds = (", and its `messages.stream()` helper folds it into the message it had finished" if raised is None
                  else f" ({raised})")
-    return f"the SDK reads on and hands it to the app{folds}"
+    return f"the Python SDK reads on and hands it to the app{folds}"
 
 
 _FOLDED_AFTER_STOP = frozenset({"content_block_start", "content_block_delta", "message_delta"})
-"""The events the SDK's stream helper applies to its message whenever they come."""
+"""The events the Python SDK's stream helper applies to its message whenever they come."""
 
 
 def _overlap_message(block_index: int, open_indices: dict[int, _Block], count: int, named: int = 3) -> str:

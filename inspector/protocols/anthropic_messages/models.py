@@ -1,7 +1,7 @@
 """The schemas of the Anthropic Messages stream events (docs/protocols.md §C.2), in the words of `protocols.schema`.
 
 Strict where the docs are (required fields, JSON types: `"0"` is not an index), open to everything else (unknown
-keys are ignored): the API adds fields every month, and the SDK's own types lag the wire. The checker validates
+keys are ignored): the API adds fields every month, and the Python SDK's own types lag the wire. The checker validates
 each payload against the schema its `type` names and keeps working on the raw dict, so a payload that fails its
 schema is one finding, never an exception.
 """

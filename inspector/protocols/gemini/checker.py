@@ -492,8 +492,8 @@ class Checker:
             genai = (f"python-genai reads its enums regardless of case, as `{value.upper()}`, but a client that "
                      f"compares the value as sent does not{vercel}" if value.upper() in allowed else
                      f"python-genai warns and keeps it{vercel}")
-            found.append(R.UNKNOWN_ENUM(index, f"`{where}` is `{excerpt(value)}`, not a value the SDK types list: "
-                                               f"{genai}"))
+            found.append(R.UNKNOWN_ENUM(index, f"`{where}` is `{excerpt(value)}`, not a value the Python SDK types "
+                                               f"list: {genai}"))
 
 
 def _genai_on_error(payload: dict[str, Any]) -> tuple[str, bool]:

@@ -149,7 +149,7 @@ CHUNK = _all_maybe("Chunk", {
     "createTime": STRING,
     "modelStatus": ANY_OBJECT,
 })
-"""One SSE event's data: every field is optional in the SDK types; the checker says which must come."""
+"""One SSE event's data: every field is optional in the Python SDK types; the checker says which must come."""
 _VALIDATE_CHUNK = compiled(CHUNK)
 
 
@@ -203,7 +203,7 @@ _DROPPED_BY_GENAI = ("finishMessage",)
 
 def _genai_coerces(kind: str, value: Any) -> bool:
     """Whether pydantic's lax mode, which python-genai's models validate in, turns this JSON value into the number
-    or boolean the SDK types (a numeric string, a whole float, `"true"`)."""
+    or boolean the Python SDK types (a numeric string, a whole float, `"true"`)."""
     if kind.startswith("int"):
         return (type(value) is float and value.is_integer()) or type(value) is bool or (
             type(value) is str and value.strip().lstrip("+-").isdigit())

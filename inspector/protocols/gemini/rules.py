@@ -47,7 +47,7 @@ FINISH_MISSING       = rule("gemini/finish-missing", E,
                             "or never ended")
 FINISH_NOT_LAST      = rule("gemini/finish-not-last", W, "a `finishReason` on a chunk that is not the last")
 PROMPT_BLOCKED       = rule("gemini/prompt-blocked", W, "the prompt was blocked (`promptFeedback.blockReason`)")
-UNKNOWN_ENUM         = rule("gemini/unknown-enum", W, "an enum value the SDK types do not list")
+UNKNOWN_ENUM         = rule("gemini/unknown-enum", W, "an enum value the Python SDK types do not list")
 USAGE_ARITHMETIC     = rule("gemini/usage-arithmetic", W,
                             "`totalTokenCount` differs from the sum of its parts, or more cached than prompt tokens")
 USAGE_OVER_LIMIT     = rule("gemini/usage-over-limit", W,

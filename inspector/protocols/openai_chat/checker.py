@@ -59,21 +59,21 @@ IDENTITY_FIELDS = ("id", "created", "model")
 JSON_TYPE_NAMES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
                    type(None): "null"}
 SDK_DEFAULT_ERROR = "An error occurred during streaming"
-"""What the openai SDK raises with when the error carries no message."""
+"""What the openai Python SDK raises with when the error carries no message."""
 _TOOL_CALL_INDEX = re.compile(r"choices\[\d+\]\.delta\.tool_calls\[\d+\]\.index")
 """A tool call's `index`, by which the openai SDK's stream helper files its pieces (tried: it raises `TypeError` on
 one that is missing or null, and reads `"0"` as 0)."""
 
 
 def _payload_kind(payload: Any) -> str:
-    """Which handler a decoded payload goes to. The openai SDK reads every frame alike, so shape decides."""
+    """Which handler a decoded payload goes to. The openai Python SDK reads every frame alike, so shape decides."""
     if payload is DONE:
         return "done"
     if payload is UNREADABLE:
         return "unreadable"
     if type(payload) is not dict:
         return "not-object"
-    if payload.get("error"):  # the SDK raises `APIError` for any truthy top-level `error`
+    if payload.get("error"):  # the Python SDK raises `APIError` for any truthy top-level `error`
         return "error"
     return "chunk"
 
@@ -87,8 +87,8 @@ def _is_prompt_filter_frame(payload: dict[str, Any]) -> bool:
         payload.get(key) for key in ("object", *IDENTITY_FIELDS)))
 
 
-SKIPPED_BY_HELPER = (f"the openai SDK's `chat.completions.stream()` helper skips every chunk whose `object` is not "
-                     f"`{CHUNK_OBJECT}`, so its final completion lacks what they carried (and with none kept, "
+SKIPPED_BY_HELPER = (f"the openai Python SDK's `chat.completions.stream()` helper skips every chunk whose `object` is "
+                     f"not `{CHUNK_OBJECT}`, so its final completion lacks what they carried (and with none kept, "
                      "`get_final_completion()` raises)")
 """What the stream helper does with a chunk of another or no `object` (found on FastChat, which sends `object` only
 on its finish chunk: the helper's message came out empty)."""
@@ -105,8 +105,8 @@ class Checker:
 
     name: ClassVar[str] = "openai-chat"
     end_missing: ClassVar[str] = DONE_MISSING.id
-    broken_after_end: ClassVar[str] = ("the openai SDK stops reading at the stream's end and does not notice, but a "
-                                       "client that reads the body to its end (httpx's `iter_lines`, a browser's "
+    broken_after_end: ClassVar[str] = ("the openai Python SDK stops reading at the stream's end and does not notice, "
+                                       "but a client that reads the body to its end (httpx's `iter_lines`, a browser's "
                                        "`fetch`) raises there")
     token_limit: ClassVar[TokenLimit] = TokenLimit(USAGE_OVER_LIMIT, ("max_completion_tokens", "max_tokens"),
                                                    "completion_tokens", several=("n",),
@@ -145,7 +145,7 @@ class Checker:
         self._unreadable_at: int | None = None
         self._fed = False
         self._helper_took = False
-        """A chunk the SDK's stream helper takes came (its `object` says so): the helper has a completion."""
+        """A chunk the Python SDK's stream helper takes came (its `object` says so): the helper has a completion."""
         self._handlers = {
             "done": self._on_done,
             "unreadable": self._on_unreadable,
@@ -165,10 +165,10 @@ class Checker:
             lost = ("it raises on the `error` in the data all the same (`chat/error-event`)" if kind == "error" else
                     "anything it was meant to signal is lost")
             findings.append(EVENT_NAME(index, f"expected a `data:`-only frame, got `event: {event.type}`: the "
-                                              "openai SDK ignores the name (a `thread.*` name changes how it "
+                                              "openai Python SDK ignores the name (a `thread.*` name changes how it "
                                               f"reads the data), so {lost} (reported once per name)"))
         if self._done_at is not None or self._error_at is not None:
-            # the SDK read no further: what comes after the end is one break, said once (`_after_end`), and not
+            # the Python SDK read no further: what comes after the end is one break, said once (`_after_end`), and not
             # judged as the chunks the client never got
             if kind != "unreadable":
                 self._after_end(index, kind, findings)
@@ -243,9 +243,9 @@ class Checker:
         if (self._usage_dropped_at is not None and self._done_at is not None and self._first_time(USAGE_EARLY.id)
                 and self._choices.helper_gone(self._usage_dropped_at) is None):  # NOTE: it is about the helper alone
             findings.append(USAGE_DROPPED(self._usage_dropped_at, (
-                f"no `usage` on this chunk or any after it, after event {self._usage_last_at}'s: the openai SDK's "
-                "stream helper keeps the last chunk's `usage`, so its final completion has none (a client reading "
-                "the chunks itself still finds it)")))
+                f"no `usage` on this chunk or any after it, after event {self._usage_last_at}'s: the openai Python "
+                "SDK's stream helper keeps the last chunk's `usage`, so its final completion has none (a client "
+                "reading the chunks itself still finds it)")))
         # NOTE: a body that ended without `[DONE]` but whole is over too (Guardrails' server ends so); where the
         # server broke the connection, or the body ended inside an event (LitServe's lost error), the usage chunk
         # may have been on its way, or in it: the break is said
@@ -296,11 +296,11 @@ class Checker:
                                                          "expected exactly one, last"))
             elif self._first_time(EVENT_AFTER_DONE.id):
                 findings.append(EVENT_AFTER_DONE(index, f"a payload after `[DONE]` (event {self._done_at}): the "
-                                                        "openai SDK stops reading at `[DONE]`, so this and every "
-                                                        "later event is lost to the client"))
+                                                        "openai Python SDK stops reading at `[DONE]`, so this and "
+                                                        "every later event is lost to the client"))
         elif kind != "done" and self._first_time(CHUNK_AFTER_ERROR.id):
             findings.append(CHUNK_AFTER_ERROR(index, f"a payload after the in-band error at event {self._error_at}: "
-                                                     "the openai SDK raised there, so the client never sees it"))
+                                                     "the openai Python SDK raised there, so the client never sees it"))
 
     def _on_done(self, index: int, payload: Any, findings: list[Finding]) -> None:
         if self._done_at is None:
@@ -320,8 +320,8 @@ class Checker:
                   ", and its `chat.completions.stream()` helper raises `AttributeError` at this event")
         self._choices.helper_raises(index, f"`AttributeError` at event {{at}}, on {kind} where a chunk belongs "
                                            "(`chat/schema`)")
-        findings.append(SCHEMA(index, f"expected a JSON object (a chunk or an error), got {kind}: the openai SDK "
-                                      "hands it on as a chunk, so client code reading `chunk.choices` breaks"
+        findings.append(SCHEMA(index, f"expected a JSON object (a chunk or an error), got {kind}: the openai Python "
+                                      "SDK hands it on as a chunk, so client code reading `chunk.choices` breaks"
                                       f"{helper}"))
 
     def _on_error(self, index: int, payload: dict[str, Any], findings: list[Finding]) -> None:
@@ -338,9 +338,9 @@ class Checker:
             findings.append(SCHEMA(index, f"error payload: {problem}"))
         kind = (error.get("type") or error.get("code")) if isinstance(error, dict) else None
         label = f" `{kind}`" if isinstance(kind, str) else ""
-        findings.append(ERROR_EVENT(index, f"in-band error{label}: `{message}`; the openai SDK raises `APIError` "
-                                           "on this payload, so the client gets an exception instead of the rest "
-                                           "of the answer"))
+        findings.append(ERROR_EVENT(index, f"in-band error{label}: `{message}`; the openai Python SDK raises "
+                                           "`APIError` on this payload, so the client gets an exception instead of the "
+                                           "rest of the answer"))
 
     # -- chunks ----------------------------------------------------------------------------------------------
 
@@ -414,8 +414,8 @@ class Checker:
                  "a frame like Azure's prompt-filter frame without its `prompt_filter_results`, which carries nothing")
         findings.append(PROMPT_FILTER_FRAME(index, f"the first frame is {which} (`choices: []`, {identity}) rather "
                                                    f"than a `{CHUNK_OBJECT}`: its identity is not checked, and the "
-                                                   "openai SDK's stream helper skips it; clients that take the id or "
-                                                   "model from the first chunk get these"))
+                                                   "openai Python SDK's stream helper skips it; clients that take the "
+                                                   "id or model from the first chunk get these"))
 
     def _check_identity(self, index: int, payload: dict[str, Any], findings: list[Finding]) -> None:
         identity = (payload.get("id"), payload.get("created"), payload.get("model"))
@@ -447,8 +447,8 @@ class Checker:
         stream helper then ends with no usage, OpenAI's own way, not the server's fault to report."""
         if has_choices and self._usage_at is not None and self._first_time(USAGE_EARLY.id):
             helper = ("" if self._choices.helper_gone(index) else
-                      ", and the openai SDK's stream helper, which keeps the last chunk's usage, loses the usage "
-                      "unless this chunk or a later one carries it again")
+                      ", and the openai Python SDK's stream helper, which keeps the last chunk's usage, loses the "
+                      "usage unless this chunk or a later one carries it again")
             findings.append(USAGE_EARLY(index, f"a choice chunk after the usage chunk (event {self._usage_at}): "
                                                "expected usage after every finish chunk; clients that stop "
                                                f"reading at the usage chunk lose this one{helper}"))
@@ -482,7 +482,7 @@ class Checker:
             old, new = before.get(key), usage.get(key)
             if type(old) is int and type(new) is int and new < old and self._first_time(USAGE_DECREASED.id):
                 helper = ("" if self._choices.helper_gone(index) else
-                          "; the openai SDK's stream helper keeps the last chunk's `usage` as its completion's")
+                          "; the openai Python SDK's stream helper keeps the last chunk's `usage` as its completion's")
                 findings.append(USAGE_DECREASED(index, f"`usage.{key}` went from {old} (event "
                                                        f"{self._usage_last_at}) to {new}: the counts only grow within "
                                                        f"a stream, so one of the two is wrong{helper} (reported "

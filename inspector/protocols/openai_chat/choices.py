@@ -56,7 +56,7 @@ _NOT_TEXT = ("role", "refusal", *REASONING_FIELDS, "tool_calls", "function_call"
 """Delta fields that take a chunk off the fast path when present (`steady_text`)."""
 _UNSEEN: Any = object()
 TYPED_DELTA_FIELDS = frozenset({"role", "content", "refusal", "tool_calls", "function_call"})
-"""The `delta` fields the schema types (`chat/schema` speaks for them). The SDK's stream helper merges the others
+"""The `delta` fields the schema types (`chat/schema` speaks for them). The Python SDK's stream helper merges the others
 into the message too (`_check_untyped_fields`)."""
 
 class StreamedToolCall(ToolCall):
@@ -106,7 +106,7 @@ class _ChoiceState:
     gap: bool = False
     """It opened past the next new index (`CHOICE_INDEX_GAP`, the break said there): its role is not judged too."""
     misfiled: bool = False
-    """A tool call opened at another index than the next new one: the SDK's stream helper files fragments by list
+    """A tool call opened at another index than the next new one: the Python SDK's stream helper files fragments by list
     position, so its calls' arguments are not the ones streamed per index."""
     content_at: int | None = None
     """Event of the first non-empty `delta.content`."""
@@ -211,7 +211,7 @@ class ChoiceTracker:
         """What the openai SDK's stream helper did with a stream that streamed no choice: raised earlier (a chunk it
         cannot read), or ends with no choices (`helper_took`: a chunk reached it), or with none at all."""
         gone = self.helper_gone(end_index) if end_index is not None else None
-        return gone or "the openai SDK's `chat.completions.stream()` helper: " + (
+        return gone or "the openai Python SDK's `chat.completions.stream()` helper: " + (
             "its final completion has no choices" if helper_took else
             "it got no chunk, and its `get_final_completion()` raises `AssertionError`")
 
@@ -219,7 +219,7 @@ class ChoiceTracker:
                broke: bool = False) -> None:
         """Every choice that appeared must have finished (one that never appeared was reported as a gap when a
         later one opened: `CHOICE_INDEX_GAP`), and the tool calls of one that did not are judged here, as no finish
-        judged them. `helper_took`: a chunk reached the SDK's stream helper; `done`: `[DONE]` came; `broke`: the
+        judged them. `helper_took`: a chunk reached the Python SDK's stream helper; `done`: `[DONE]` came; `broke`: the
         server broke the connection (the client's HTTP library raised)."""
         if not self._choices:
             if self._unknown_at is not None or not done:
@@ -374,7 +374,7 @@ class ChoiceTracker:
         gap = choice_index > expected and self._unknown_at is None  # NOTE: a lower one fills a reported gap
         if gap:
             findings.append(CHOICE_INDEX_GAP(index, f"choice `{choice_index}` opened while the next new choice "
-                                                    f"should be `{expected}`: the openai SDK's stream helper "
+                                                    f"should be `{expected}`: the openai Python SDK's stream helper "
                                                     "stores choices by position and raises `IndexError` on it"))
         state = self._choices[choice_index] = _ChoiceState(self.assembly.output(choice_index), index,
                                                            unknown_at=self._unknown_at, gap=gap)
@@ -407,9 +407,9 @@ class ChoiceTracker:
                 if raises is not None and self._first_time(DELTA_LIST_INDEX.id, (choice_index, key)):
                     findings.append(DELTA_LIST_INDEX(index, (
                         f"choice `{choice_index}` `delta.{key}` comes again as a list, and an entry {raises}: the "
-                        "openai SDK's stream helper merges such a list into the message by each entry's `index`, so "
-                        "`client.chat.completions.stream()` fails here (a reader of the raw chunks does not) "
-                        "(reported once per field)")))
+                        "openai Python SDK's stream helper merges such a list into the message by each entry's "
+                        "`index`, so `client.chat.completions.stream()` fails here (a reader of the raw chunks does "
+                        "not) (reported once per field)")))
 
     def _check_role(self, index: int, choice_index: int, role: Any, findings: list[Finding]) -> None:
         if type(role) is str and role in OTHER_ROLES:
@@ -418,7 +418,7 @@ class ChoiceTracker:
 
     def _later_role(self, index: int, choice_index: int, state: _ChoiceState, role: Any,
                     findings: list[Finding]) -> None:
-        """A role on a chunk after the choice's first. The openai SDK's stream helper keeps a field's first
+        """A role on a chunk after the choice's first. The openai Python SDK's stream helper keeps a field's first
         non-null value and concatenates later strings onto it: a role that comes once, late, ends up intact."""
         if state.role_at is None:
             state.role_at, state.role = index, role
@@ -426,13 +426,13 @@ class ChoiceTracker:
             if state.unknown_at is not None:
                 return  # the unreadable chunk may have carried it first: late or repeated, nobody can tell
             findings.append(ROLE_LATE(index, f"choice `{choice_index}` got its role `{role}` at event {index}, not "
-                                             f"on its first chunk (event {state.opened_at}): the openai SDK's stream "
-                                             "helper takes it from here, but a client that takes the role from the "
-                                             "first chunk finds none"))
+                                             f"on its first chunk (event {state.opened_at}): the openai Python SDK's "
+                                             "stream helper takes it from here, but a client that takes the role from "
+                                             "the first chunk finds none"))
         elif self._first_time(ROLE_REPEATED.id, choice_index):
             gone = self.helper_gone(index)
             sdk = (f"clients that join the roles get `{role}{role}` ({gone})" if gone else
-                   "the openai SDK's stream helper concatenates the roles (e.g. `assistantassistant`)")
+                   "the openai Python SDK's stream helper concatenates the roles (e.g. `assistantassistant`)")
             findings.append(ROLE_REPEATED(index, f"choice `{choice_index}` repeats `delta.role` (`{role}`) after "
                                                  f"event {state.role_at}: expected it once; {sdk} (reported once "
                                                  "per choice)"))
@@ -454,8 +454,8 @@ class ChoiceTracker:
                 and self._first_time(ROLE_MISSING.id, choice_index)):
             findings.append(ROLE_MISSING(state.opened_at, f"choice `{choice_index}` never carried `delta.role` "
                                                           "(expected `\"role\": \"assistant\"` on its first "
-                                                          "chunk): the openai SDK's assembled message has no role, "
-                                                          "and sending it back into the conversation fails"))
+                                                          "chunk): the openai Python SDK's assembled message has no "
+                                                          "role, and sending it back into the conversation fails"))
 
     def _report_after_finish(self, index: int, choice_index: int, state: _ChoiceState, choice: dict[str, Any],
                              delta: dict[str, Any], with_usage: bool, findings: list[Finding]) -> None:
@@ -594,17 +594,17 @@ class ChoiceTracker:
             state.misfiled = True
         if tool_index < 0:  # NOTE: even after an unreadable fragment: no call has a negative index
             findings.append(TOOL_INDEX_GAP(index, f"{where} opened with a negative index (the next new one should "
-                                                  f"be `{expected}`): the openai SDK finds calls by list position, "
-                                                  "so it adds this call's fragments to whichever call is last (to "
-                                                  "this one only while it is the only one)"))
+                                                  f"be `{expected}`): the openai Python SDK finds calls by list "
+                                                  "position, so it adds this call's fragments to whichever call is "
+                                                  "last (to this one only while it is the only one)"))
         elif tool_index > expected and not unseen:  # NOTE: one below fills an index a gap skipped: said there
             filled = set(range(expected, tool_index)) <= {fragment.get("index") for fragment in self._chunk_fragments
                                                            if type(fragment) is dict}
             gone = self.helper_gone(index)
             sdk = (f"clients that file calls by index find none at `{expected}` ({gone})" if gone else
-                   "the openai SDK's stream helper files calls by list position, so the next fragments land in the "
-                   "wrong call" if filled else
-                   f"the openai SDK's stream helper files it at list position `{expected}`, then looks it up as "
+                   "the openai Python SDK's stream helper files calls by list position, so the next fragments land in "
+                   "the wrong call" if filled else
+                   f"the openai Python SDK's stream helper files it at list position `{expected}`, then looks it up as "
                    f"`tool_calls[{tool_index}]` and raises `IndexError` here")
             if not filled:
                 self.helper_raises(index, "`IndexError` at event {at}, on a tool call opened past the next index "
@@ -637,10 +637,10 @@ class ChoiceTracker:
         return call
 
     def helper_gone(self, index: int) -> str | None:
-        """Why the openai SDK's stream helper never sees this chunk, or None when it does."""
+        """Why the openai Python SDK's stream helper never sees this chunk, or None when it does."""
         if self.helper_raised_at is None or self.helper_raised_at > index:
             return None
-        return f"the openai SDK's stream helper raised {self._helper_raised_why}, and never gets here"
+        return f"the openai Python SDK's stream helper raised {self._helper_raised_why}, and never gets here"
 
     def helper_raises(self, index: int, why: str) -> None:
         """The helper raises at this chunk (`why`, with `{at}` for its event), unless it had already."""
@@ -651,9 +651,9 @@ class ChoiceTracker:
     def _check_tool_fragment(self, index: int, where: str, call: StreamedToolCall, fragment: dict[str, Any],
                              function: dict[str, Any], as_streamed: bool, findings: list[Finding], *,
                              keyed_by_id: bool = False) -> None:
-        """`as_streamed`: no index gap in the choice, so the SDK's stream helper holds this call as streamed;
+        """`as_streamed`: no index gap in the choice, so the Python SDK's stream helper holds this call as streamed;
         `keyed_by_id`: a call without `index`, whose `id` is what files its fragments (`_on_unindexed`), not judged."""
-        if "type" in fragment:  # NOTE: an explicit null counts: the SDK takes it as the new type
+        if "type" in fragment:  # NOTE: an explicit null counts: the Python SDK takes it as the new type
             self._type_changed(index, where, call, fragment["type"], findings)
         for label, value, attribute in (("id", fragment.get("id"), "id"), ("function.name", function.get("name"),
                                                                             "name")):
@@ -668,7 +668,7 @@ class ChoiceTracker:
 
     def _type_changed(self, index: int, where: str, call: StreamedToolCall, kind: Any,
                       findings: list[Finding]) -> None:
-        """A later fragment's explicit `type` against the one the SDK holds: it overwrites it, and raises
+        """A later fragment's explicit `type` against the one the Python SDK holds: it overwrites it, and raises
         `AssertionError` where the call had `type: "function"` (tried: a first `null` repeated later is no change,
         MLflow's gateway 3.17.2 sends it on every fragment of an Anthropic server tool's input)."""
         held, call.sdk_type = call.sdk_type, kind
@@ -678,9 +678,10 @@ class ChoiceTracker:
         shown = "null" if kind is None else f"`{kind}`"
         gone = self.helper_gone(index)
         sdk = (f"clients that take the last `type` get {shown} ({gone})" if gone else
-               "the openai SDK's stream helper overwrites the call's `type` with it, and raises `AssertionError`, as "
-               "the call had `type: function`" if held == "function" else
-               f"the openai SDK's stream helper overwrites the call's `type` with it, so the call's `type` is {shown}")
+               "the openai Python SDK's stream helper overwrites the call's `type` with it, and raises "
+               "`AssertionError`, as the call had `type: function`" if held == "function" else
+               "the openai Python SDK's stream helper overwrites the call's `type` with it, so the call's `type` is "
+               f"{shown}")
         was = "`function`" if held == "function" else "null" if held is None else f"`{held}`"
         findings.append(TOOL_CHANGED(index, f"{where}: a later fragment has `type` {shown}, where the call had {was}: "
                                             f"{sdk}"))
@@ -702,10 +703,10 @@ class ChoiceTracker:
             if self._first_time(TOOL_CHANGED.id, key):
                 joined = _shown(known * (self._repeats.pop(key, 0) + 1) + value)
                 held = (f"clients that join the fragments get `{joined}`, neither of the two ({gone})" if gone else
-                        "the openai SDK's stream helper concatenates them, "
+                        "the openai Python SDK's stream helper concatenates them, "
                         f"so its call's `{label}` is now `{joined}`, neither of the two (and every later `{label}` is "
                         "appended too)" if as_streamed else
-                        "the openai SDK's stream helper concatenates them, "
+                        "the openai Python SDK's stream helper concatenates them, "
                         "in whichever call it files this fragment (after the index gap, by list position)")
                 findings.append(TOOL_CHANGED(index, f"{where}: a later fragment changes `{label}` from `{known}` to "
                                                     f"`{value}`: expected later fragments to carry only {only}; "
@@ -713,7 +714,7 @@ class ChoiceTracker:
             return
         if self._first_time(TOOL_REPEATED.id, key):
             joined = (f"clients that join the fragments get `{value}{value}` ({gone})" if gone else
-                      f"the openai SDK's stream helper concatenates it to `{value}{value}`")
+                      f"the openai Python SDK's stream helper concatenates it to `{value}{value}`")
             findings.append(TOOL_REPEATED(index, f"{where}: a later fragment repeats `{label}` `{value}`; expected "
                                                  f"only {only} after the first: {joined}"))
         self._repeats[key] = self._repeats.get(key, 0) + 1
@@ -721,7 +722,7 @@ class ChoiceTracker:
     def _on_function_call(self, index: int, choice_index: int, state: _ChoiceState, function_call: dict[str, Any],
                           findings: list[Finding]) -> None:
         """The deprecated `function_call` delta (`{name?, arguments?}`): the Assembly, and a `name` that a later
-        fragment repeats, which the SDK's stream helper concatenates as it does a tool call's."""
+        fragment repeats, which the Python SDK's stream helper concatenates as it does a tool call's."""
         self.assembly.saw_content(index)
         call = state.function_call
         name = function_call.get("name")
@@ -770,7 +771,7 @@ class ChoiceTracker:
     def _check_unfinished_arguments(self, index: int | None, where: str, call: StreamedToolCall, done: bool,
                                     as_streamed: bool, findings: list[Finding]) -> None:
         """A call of a choice that never finished, at the end of the stream. After `[DONE]` its arguments are all
-        the server sent, and the SDK's stream helper, which needs no finish, keeps them as the call's: they are
+        the server sent, and the Python SDK's stream helper, which needs no finish, keeps them as the call's: they are
         judged as at a finish. In a stream cut short they may be merely cut, which is the cut's break
         (`chat/done-missing`): only arguments that no continuation makes a JSON object are said. `as_streamed`: the
         helper holds the calls as streamed (no index gap in the choice, where it raises or misfiles fragments, and no
@@ -778,7 +779,7 @@ class ChoiceTracker:
         if done:
             problem = arguments_problem(call.arguments)
             how = "when `[DONE]` came with no `finish_reason` for its choice"
-            sdk = ("the openai SDK's stream helper needs no finish and keeps them as the call's `arguments`; "
+            sdk = ("the openai Python SDK's stream helper needs no finish and keeps them as the call's `arguments`; "
                    if as_streamed else "")
         else:
             problem = _no_object_ahead(call.arguments)
@@ -819,12 +820,12 @@ def _no_object_ahead(arguments: str) -> str | None:
 
 
 def _only_scalars(values: list[Any]) -> bool:
-    """As the SDK tests a list it extends instead of merging by `index` (a bool is an int there)."""
+    """As the Python SDK tests a list it extends instead of merging by `index` (a bool is an int there)."""
     return all(isinstance(value, str | int | float) for value in values)
 
 
 def _merge_error(entry: Any) -> str | None:
-    """What the SDK raises on merging this list entry, said of the entry; None: nothing."""
+    """What the Python SDK raises on merging this list entry, said of the entry; None: nothing."""
     if type(entry) is not dict:
         return f"is {excerpt(entry)}, not an object (`TypeError`)"
     if "index" not in entry:

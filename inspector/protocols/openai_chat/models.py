@@ -41,7 +41,7 @@ FUNCTION_FRAGMENT = json_object("FunctionFragment", {
 })
 
 TOOL_CALL_FRAGMENT = json_object("ToolCallFragment", {
-    "index": INTEGER,  # the only required field: the SDK raises without it
+    "index": INTEGER,  # the only required field: the Python SDK raises without it
     "id": maybe(STRING),
     "type": maybe(STRING),
     "function": maybe(FUNCTION_FRAGMENT),
@@ -122,20 +122,20 @@ ERROR_PAYLOAD = json_object("ErrorPayload", {
         "param": maybe(STRING),
     }),
 })
-"""The SDK convention for an in-band error: a top-level `error` object (docs/protocols.md B.3 rule 9)."""
+"""The Python SDK convention for an in-band error: a top-level `error` object (docs/protocols.md B.3 rule 9)."""
 
 _VALIDATORS = {kind: compiled(schema) for kind, schema in
                (("chunk", CHUNK), ("prompt-filter", PROMPT_FILTER_FRAME), ("error", ERROR_PAYLOAD))}
 """Payload kind -> its validator (0.2 ms to compile all three)."""
 
-_SCHEMA_HARM = ("the openai SDK does not validate chunks, so client code reading these fields gets the wrong type or "
-                "nothing")
+_SCHEMA_HARM = ("the openai Python SDK does not validate chunks, so client code reading these fields gets the wrong "
+                "type or nothing")
 """What a `chat/schema` finding says a broken chunk does to a client."""
 
 
 def chunk_schema_message(problems: list[str], helper: str) -> str:
     """A chunk's `chat/schema` message: its first three problems (and how many more), what that does to a client,
-    and `helper`, what the SDK's stream helper does besides."""
+    and `helper`, what the Python SDK's stream helper does besides."""
     more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
     return f"chunk: {'; '.join(problems[:3])}{more}; {_SCHEMA_HARM}{helper} (each field is reported once)"
 

@@ -74,7 +74,8 @@ USAGE_OVER_LIMIT      = rule("chat/usage-over-limit", W,
                              "the usage counts more completion tokens than the request's `max_completion_tokens` "
                              "(or `max_tokens`) allowed")
 USAGE_DROPPED         = rule("chat/usage-dropped", E,
-                             "the last chunks carry no `usage` after one that did: the SDK's stream helper has none")
+                             "the last chunks carry no `usage` after one that did: the Python SDK's stream helper "
+                             "has none")
 # in-band errors and the end of the stream (§B.3 rules 1, 9)
 ERROR_EVENT           = rule("chat/error-event", E, "an in-band error payload (a top-level `error` object)")
 CHUNK_AFTER_ERROR     = rule("chat/chunk-after-error", W, "data after an in-band error, which ends the stream")

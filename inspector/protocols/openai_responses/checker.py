@@ -113,7 +113,7 @@ class Checker:
 
     name: ClassVar[str] = "openai-responses"
     end_missing: ClassVar[str] = TERMINAL_MISSING.id
-    broken_after_end: ClassVar[str] = ("the openai SDK reads on to the body's end, so its stream raises "
+    broken_after_end: ClassVar[str] = ("the openai Python SDK reads on to the body's end, so its stream raises "
                                        "`httpx.RemoteProtocolError` after the last event, and "
                                        "`get_final_response()` never returns the response that came whole")
     token_limit: ClassVar[TokenLimit] = TokenLimit(USAGE_OVER_LIMIT, ("max_output_tokens",), "output_tokens",
@@ -161,7 +161,7 @@ class Checker:
         if self.first_index is None:
             self.first_index = index
             if payload is not DONE and not (type(payload) is dict and payload.get("type") == "response.created"):
-                self.items.sdk_raised_at = index  # the SDK's stream helper raises at any other first event
+                self.items.sdk_raised_at = index  # the Python SDK's stream helper raises at any other first event
             elif type(payload) is dict and type(_dig_output(payload)) is not list:
                 self.items.sdk_output_broken = True  # it appends each added item to this `output` (`_schema_harm`)
         if payload is UNREADABLE:
@@ -194,7 +194,7 @@ class Checker:
                          "`None`\")" if index == self.first_index else "")
                 found.append(SCHEMA(index, (
                     f"the payload is {shape}: every Responses event is an object whose `type` names it, and the "
-                    f"SDK cannot dispatch this one{first}")))
+                    f"Python SDK cannot dispatch this one{first}")))
             self.count += 1
             return found
         self._envelope(index, event.type, kind, payload)
@@ -204,8 +204,8 @@ class Checker:
         if validate is None:
             if self.items.once("unknown", kind):
                 found.append(UNKNOWN_EVENT(index, (
-                    f"`{kind}` is not a documented Responses event (first of its type here): the openai SDK hands "
-                    "it to the app as it came, and code that handles the documented types passes over it, so "
+                    f"`{kind}` is not a documented Responses event (first of its type here): the openai Python SDK "
+                    "hands it to the app as it came, and code that handles the documented types passes over it, so "
                     "whatever it carries is lost to it; check the name if it was meant to be a known event")))
             return found
         try:
@@ -284,10 +284,10 @@ class Checker:
                 if self.unreadable_at is not None and self.unreadable_at == end_index else "")
         raised = None if self.resumed else self.items.sdk_raised_at
         how = (broken_connection(self.connection_broke) if self.connection_broke else
-               f"{cut_or_done(self.done_at, end_index)} (the SDK's stream helper had raised at event {raised})"
+               f"{cut_or_done(self.done_at, end_index)} (the Python SDK's stream helper had raised at event {raised})"
                if raised is not None else
-               f"{cut_or_done(self.done_at, end_index)}, and the SDK raises \"Didn't receive a `response.completed` "
-               "event\"")
+               f"{cut_or_done(self.done_at, end_index)}, and the Python SDK raises \"Didn't receive a "
+               "`response.completed` event\"")
         found.append(TERMINAL_MISSING(end_index, (
             "the stream ended without a readable `response.completed`, `response.failed` or `response.incomplete`"
             f"{last}: {how}{self.items.cut_items()}")))
@@ -319,11 +319,11 @@ class Checker:
                             if kind == "response.completed" else "")
                 found.append(AFTER_TERMINAL(index, (
                     f"`{kind}` came after the terminal event at {self.terminal_index}, which ended the response: the "
-                    f"openai SDK reads on (it stops only at `[DONE]`) and hands it to the app{replaces}")))
+                    f"openai Python SDK reads on (it stops only at `[DONE]`) and hands it to the app{replaces}")))
         elif self.error_index is not None and kind != "response.failed" and once("after-error", kind):
             found.append(AFTER_ERROR(index, (
                 f"`{kind}` came after the `error` event at {self.error_index}: an error ends the response, only "
-                "`response.failed` may follow it, and the SDK has already raised")))
+                "`response.failed` may follow it, and the Python SDK has already raised")))
         number = payload.get("sequence_number")
         last = self.last_sequence
         if last is not None and type(number) is int and number == last + 1:
@@ -351,16 +351,16 @@ class Checker:
         if number is not None and (type(number) is not int):
             return  # the model reports the type
         if number is None and payload.get("error"):
-            return  # the SDK raises `APIError` on this payload: no app reads its number
+            return  # the Python SDK raises `APIError` on this payload: no app reads its number
         if self.numbered is None:  # the first readable event
             self.numbered = number is not None
             self.last_sequence, self.unnumbered = number, 0
             if number is None:
                 self.found.append(SEQUENCE_ABSENT(index, (
                     f"the stream's first readable event `{kind}` has no `sequence_number` (reported once per "
-                    "stream): the current openai SDK types declare it required and hand the app `None`, so a client "
-                    "cannot order events or resume with `starting_after`; streams recorded before mid-2025 lacked "
-                    "it")))
+                    "stream): the current openai Python SDK types declare it required and hand the app `None`, so a "
+                    "client cannot order events or resume with `starting_after`; streams recorded before mid-2025 "
+                    "lacked it")))
             if self.count:
                 return  # NOTE: an unreadable event came first and may have been `response.created`
             if kind == "response.created":
@@ -375,11 +375,11 @@ class Checker:
                 self.found.append(STREAM_RESUMED(index, (
                     f"the stream starts with `{kind}` at `sequence_number` {number}, not `response.created` at 0: "
                     f"read as a resume (`GET /v1/responses/{{id}}?stream=true&starting_after={number - 1}`); if it "
-                    f"was a fresh request, the events numbered below {number} were lost and the SDK's stream helper "
-                    "raises")))
+                    f"was a fresh request, the events numbered below {number} were lost and the Python SDK's stream "
+                    "helper raises")))
             elif kind != "error":
                 self.found.append(CREATED_NOT_FIRST(index, (
-                    f"the stream starts with `{kind}`, not `response.created`: the SDK's stream helper raises "
+                    f"the stream starts with `{kind}`, not `response.created`: the Python SDK's stream helper raises "
                     "\"Expected to have received `response.created` before ...\"")))
             self.last_sequence = number
             return
@@ -410,9 +410,9 @@ class Checker:
             return
         shown = ", ".join(f"`{path}`" for path in new[:3]) + (f" (and {len(new) - 3} more)" if len(new) > 3 else "")
         self.found.append(SDK_FIELD_MISSING(index, (
-            f"`{kind}` lacks {shown}, which the openai SDK types as required: the SDK hands the app `None` there, "
-            "and app code written to its types reads it without a None check (an `AttributeError` or `TypeError`, "
-            "or a wrong value) (each field is reported once per stream)")))
+            f"`{kind}` lacks {shown}, which the openai Python SDK types as required: the Python SDK hands the app "
+            "`None` there, and app code written to its types reads it without a None check (an `AttributeError` or "
+            "`TypeError`, or a wrong value) (each field is reported once per stream)")))
 
     # ---- lifecycle events --------------------------------------------------------------------------------
 
@@ -445,7 +445,7 @@ class Checker:
         if kind in self.starts_seen and self.items.once("start-repeated", kind):
             self.found.append(START_ORDER(index, (
                 f"a second `{kind}`: each start event comes once; a client that takes the response from its start "
-                "events starts it again (the openai SDK's stream helper keeps the first and passes this one on; "
+                "events starts it again (the openai Python SDK's stream helper keeps the first and passes this one on; "
                 "later repeats are not reported)")))
         self.starts_seen.add(kind)
 
@@ -523,7 +523,7 @@ class Checker:
 
     def _error(self, index: int, kind: str, ev: dict[str, Any]) -> None:
         """Both shapes: the schema's flat `{code, message, param}` and the wire's nested `{error: {...}}`; and a
-        payload with `error` but no `type` (Llama Stack's), on which the SDK raises as well."""
+        payload with `error` but no `type` (Llama Stack's), on which the Python SDK raises as well."""
         nested = ev.get("error")
         if nested is not None:
             message = nested.get("message") if type(nested) is dict else None
@@ -534,9 +534,10 @@ class Checker:
         self.assembly.error = text
         code = f" (`{error_code}`)" if error_code else ""
         typeless = "" if ev.get("type") == "error" else " in a payload with no `type`"
-        sdk = ("the SDK raises `APIError` here" if nested else "the SDK hands it to the app as an `error` event (it "
-               "raises `APIError` only for a nested `error` object), and unless a `response.completed` follows, its "
-               "stream helper's `get_final_response()` raises \"Didn't receive a `response.completed` event\"")
+        sdk = ("the Python SDK raises `APIError` here" if nested else "the Python SDK hands it to the app as an "
+               "`error` event (it raises `APIError` only for a nested `error` object), and unless a "
+               "`response.completed` follows, its stream helper's `get_final_response()` raises \"Didn't receive a "
+               "`response.completed` event\"")
         self.found.append(ERROR_EVENT(index, (
             f"the server reported an error in-band{code}{typeless}: {_excerpt(text)}; {sdk}, and by the docs the "
             "response ends with `response.failed` or nothing")))
@@ -572,8 +573,8 @@ def _schema_harm(kind: str, payload: dict[str, Any]) -> str:
     """What a schema break does: the SDK builds events unchecked (`UNCHECKED`), but its stream helper appends each
     item to the first event's `response.output`, and fails at the first item when that is not a list (tried)."""
     if kind == "response.created" and type(_dig_output(payload)) is not list:
-        return ("the openai SDK's `responses.stream()` helper appends each item to this `response.output`, so it "
-                "fails (`AttributeError`) at the first `output_item.added`, if one comes")
+        return ("the openai Python SDK's `responses.stream()` helper appends each item to this `response.output`, so "
+                "it fails (`AttributeError`) at the first `output_item.added`, if one comes")
     return UNCHECKED
 
 

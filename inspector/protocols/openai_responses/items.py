@@ -78,7 +78,7 @@ from .state import (
 SDK_PART_EVENTS = frozenset({"response.output_text.delta", "response.output_text.done"})
 """The events the openai SDK's stream helper applies to a content part, by index (others it passes on as they are)."""
 SDK_ITEM_EVENTS = SDK_PART_EVENTS | {"response.content_part.added", "response.function_call_arguments.delta"}
-"""The events the openai SDK's stream helper applies to an item, looked up as `output[output_index]` (others,
+"""The events the openai Python SDK's stream helper applies to an item, looked up as `output[output_index]` (others,
 `output_item.done` too, it passes on as they are)."""
 _SDK_WANTS = {"response.function_call_arguments.delta": "function_call"}
 """The item type the SDK's stream helper asserts an event's item has, where not a message (a part's start it drops
@@ -118,7 +118,7 @@ class OutputState:
         self.done_only: set[str] = set()
         """Ids of items that came only in their `output_item.done` (said there): judged as they came."""
         self.sdk_raised_at: int | None = None
-        """The first event the SDK's stream helper raises at, where one is known: it reads nothing after it."""
+        """The first event the Python SDK's stream helper raises at, where one is known: it reads nothing after it."""
         self.sdk_output_broken = False
         """The first event's `response.output` is no list: the SDK's stream helper raises at the first item added."""
         self.sdk_order: list[tuple[Any, Any]] = []
@@ -189,9 +189,9 @@ class OutputState:
         if position != self.next_index or position in self.item_ids:
             self.misplaced = True
             again = " again" if position in self.item_ids else ""
-            sdk = (f"the openai SDK's stream helper, which keeps items in the order they came, has it at "
+            sdk = (f"the openai Python SDK's stream helper, which keeps items in the order they came, has it at "
                    f"`output[{listed}]` all the same" if position == listed else
-                   f"the openai SDK's stream helper keeps items in the order they came, so this is its "
+                   f"the openai Python SDK's stream helper keeps items in the order they came, so this is its "
                    f"`output[{listed}]`: from here its `output[i]` is not always the item the stream numbers i, and "
                    "text and arguments events that reach another item or none make it raise (`AssertionError`, "
                    "`IndexError`) or go to that item")
@@ -355,7 +355,7 @@ class OutputState:
         rule, at = (ITEM_NOT_OPEN, "where no item is open") if there is None else (
             ITEM_ID_MISMATCH, f"where item `{there.id}` is open")
         sdk = (self._sdk_reaches(index, kind, position, item.id) if kind in SDK_ITEM_EVENTS else
-               "the SDK's stream helper passes it on without looking it up")
+               "the Python SDK's stream helper passes it on without looking it up")
         return rule(index, (
             f"`{kind}` names `output_index` {position} ({at}), but its item `{item.id}` was added at `output_index` "
             f"{item.index}: a client that routes events by `item_id` finds the item, one that goes by `output_index` "
@@ -372,7 +372,7 @@ class OutputState:
 
     def _done_only(self, position: int, snapshot: dict[str, Any]) -> bool:
         """Whether an `output_item.done` that no `output_item.added` opened brings a new item, at an index no item had
-        (gpt-oss's reference server sends its function calls so). The SDK passes the event on and the final
+        (gpt-oss's reference server sends its function calls so). The Python SDK passes the event on and the final
         response holds the item, which the app gets: it is judged as it came (its arguments, its place in the final
         output), once said not opened."""
         done_id = snapshot.get("id")
@@ -484,7 +484,7 @@ class OutputState:
 
     def _not_open(self, index: int, position: int, kind: str, item_id: Any = None) -> str:
         sdk = (self._sdk_reaches(index, kind, position, item_id) if kind in SDK_ITEM_EVENTS else
-               "the openai SDK's stream helper passes this event on without looking it up")
+               "the openai Python SDK's stream helper passes this event on without looking it up")
         if position in self.done_at:
             return (f"`{kind}` names `output_index` {position}, whose item was already done at event "
                     f"{self.done_at[position]}: a client that has closed that item drops or misplaces this; {sdk}")
@@ -492,7 +492,7 @@ class OutputState:
                 f"items by `output_index` has none there; {sdk}")
 
     def sdk_lookup_fails(self, index: int, kind: str, payload: dict[str, Any]) -> str | None:
-        """What the SDK's stream helper raises at an event that broke its schema, where it looks the event up as
+        """What the Python SDK's stream helper raises at an event that broke its schema, where it looks the event up as
         `output[output_index]` (the lookup reads no other field): said only where it raises, and while every item
         it listed could be read."""
         position = payload.get("output_index")
@@ -502,12 +502,12 @@ class OutputState:
             return self._sdk_reaches(index, kind, position, payload.get("item_id"))
         if kind in SDK_PART_EVENTS and not isinstance(payload.get("content_index"), int):
             self.sdk_raised(index)
-            return (f"the SDK's `responses.stream()` helper finds a message at `output[{position}]` and raises "
+            return (f"the Python SDK's `responses.stream()` helper finds a message at `output[{position}]` and raises "
                     "`TypeError` looking its content part up by this `content_index`")
         return None
 
     def sdk_raised(self, index: int) -> None:
-        """The SDK's stream helper raises at this event, unless it had already."""
+        """The Python SDK's stream helper raises at this event, unless it had already."""
         if self.sdk_raised_at is None:
             self.sdk_raised_at = index
 
@@ -524,9 +524,9 @@ class OutputState:
         """What the SDK's stream helper does with an event it looks up as `output[output_index]` in its list of the
         items in the order they came (`sdk_order`): tried with `ResponseStreamState` for each outcome."""
         if self.sdk_raised_at is not None and self.sdk_raised_at < index:
-            return f"the SDK's `responses.stream()` helper had raised already, at event {self.sdk_raised_at}"
-        head = (f"the SDK's `responses.stream()` helper, which keeps items in the order they came, looks it up as "
-                f"`output[{position}]`")
+            return f"the Python SDK's `responses.stream()` helper had raised already, at event {self.sdk_raised_at}"
+        head = (f"the Python SDK's `responses.stream()` helper, which keeps items in the order they came, looks it up "
+                f"as `output[{position}]`")
         raised = self._sdk_raises(kind, position)
         if raised is not None:
             self.sdk_raised(index)
@@ -616,7 +616,8 @@ class OutputState:
         if number != item.next_content or number in item.parts or number in item.part_values:
             self.found.append(CONTENT_INDEX(index, (
                 f"`{kind}` opened `content_index` {number} of `output_index` {ev['output_index']}, expected "
-                f"{item.next_content}: the SDK places parts by `content_index`, so text lands in the wrong part")))
+                f"{item.next_content}: the Python SDK places parts by `content_index`, so text lands in the wrong "
+                "part")))
         if number in item.parts:
             return
         seed = part.get(allowed[1]) if allowed is not None else None
@@ -792,7 +793,7 @@ class OutputState:
 
     def stray(self, index: int, bucket: str | None, text: str) -> None:
         """A delta's text no open value took (its part never added, or its event failed the schema), judged
-        already: into its output's text all the same, as a client that joins every `delta` shows it (the SDK's
+        already: into its output's text all the same, as a client that joins every `delta` shows it (the Python SDK's
         `create(stream=True)` hands each one over), so `view` and `diff` do not call the text lost."""
         pieces = self.buckets.get(bucket)
         if pieces is not None and text:
@@ -954,10 +955,10 @@ class OutputState:
         field, parts = ("summary_index", "summary") if label == "summary part" else ("content_index", "content")
         listed = item.snapshot.get(parts)
         held = type(listed) is list and 0 <= number < len(listed)  # codex-relay adds reasoning with its summary part
-        harm = ("the SDK indexes the item's parts and fails, or drops the data" if kind in SDK_PART_EVENTS else
+        harm = ("the Python SDK indexes the item's parts and fails, or drops the data" if kind in SDK_PART_EVENTS else
                 f"a client that opens the item's parts on their `.added` events by `{field}` has none to put it in"
                 + (f"; one that takes the parts the item's `{parts}` held when added has it" if held else "")
-                + " (the openai SDK passes this event on without applying it)")
+                + " (the openai Python SDK passes this event on without applying it)")
         return (f"`{kind}` names {label} {number} of `output_index` {ev['output_index']}, which is not open (never "
                 f"added, or already done): {harm}")
 
@@ -1106,7 +1107,7 @@ class OutputState:
 
     def _check_against_done(self, index: int, kind: str, position: int, entry: Any, done: dict[str, Any]) -> None:
         where = f"response.output[{position}]"
-        # NOTE: a field the SDK requires that either item lacks is `responses/sdk-field-missing`'s (at its event)
+        # NOTE: a field the Python SDK requires that either item lacks is `responses/sdk-field-missing`'s (at its event)
         said = frozenset(missing_in_item(entry, where)) | frozenset(missing_in_item(done, where))
         path = first_difference(stable(done), stable(entry), where, said)
         if path is not None:

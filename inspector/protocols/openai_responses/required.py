@@ -1,7 +1,7 @@
-"""The fields of the Responses snapshots that the official openai SDK types as required (docs/protocols.md §A.2).
+"""The fields of the Responses snapshots that the official openai Python SDK types as required (docs/protocols.md §A.2).
 
-The SDK builds every event without validating it, so a field the server leaves out (or sends as `null`) reaches
-the app as `None`, while the SDK's types promise a value: app code written against those types reads it without a
+The Python SDK builds every event without validating it, so a field the server leaves out (or sends as `null`) reaches
+the app as `None`, while the Python SDK's types promise a value: app code written against those types reads it without a
 None check (`final.usage.output_tokens_details.reasoning_tokens` raises `AttributeError`, `for tool in
 response.tools` raises `TypeError`). These tables are the required fields of openai-python 2.x
 `types/responses` (`Response`, `ResponseUsage`, each `ResponseOutputItem`, content part and annotation), minus the
@@ -17,7 +17,7 @@ from typing import Any
 RESPONSE = ("object", "created_at", "model", "output", "tools", "tool_choice", "parallel_tool_calls")
 USAGE = ("input_tokens", "input_tokens_details", "output_tokens", "output_tokens_details", "total_tokens")
 USAGE_DETAILS: dict[str, tuple[str, ...]] = {
-    "input_tokens_details":  ("cached_tokens",),     # NOTE: `cache_write_tokens` too in the SDK; OpenAI omits it
+    "input_tokens_details":  ("cached_tokens",),     # NOTE: `cache_write_tokens` too in the Python SDK; OpenAI omits it
     "output_tokens_details": ("reasoning_tokens",),
 }
 ITEMS: dict[str, tuple[str, ...]] = {
@@ -26,7 +26,7 @@ ITEMS: dict[str, tuple[str, ...]] = {
     "custom_tool_call":        ("call_id", "input", "name"),
     "reasoning":               ("summary",),
     "file_search_call":        ("queries", "status"),
-    "web_search_call":         ("status",),          # NOTE: `action` too in the SDK; OpenAI's `added` omits it
+    "web_search_call":         ("status",),          # NOTE: `action` too in the Python SDK; OpenAI's `added` omits it
     "computer_call":           ("call_id", "pending_safety_checks", "status"),
     "image_generation_call":   ("status",),
     "code_interpreter_call":   ("container_id", "status"),

@@ -15,8 +15,8 @@ E, W = Severity.ERROR, Severity.WARNING
 # fmt: off
 # schema (§A.2), checked against models.py
 SCHEMA = rule("responses/schema", E, "an event, item or part that does not match its documented shape")
-UNCHECKED = ("the openai SDK builds it unchecked by default, so code written to its types reads a missing or wrongly "
-             "typed value there (with strict response validation the SDK raises instead)")
+UNCHECKED = ("the openai Python SDK builds it unchecked by default, so code written to its types reads a missing or "
+             "wrongly typed value there (with strict response validation the Python SDK raises instead)")
 """What a schema problem does to a client: tried with openai-python 2.x, whose streams build each event with
 `construct_type` unless the client was made with `_strict_response_validation=True`."""
 # output items, checked in items.py (§A.3 rules 4, 5)
@@ -101,7 +101,7 @@ TERMINAL_EXTRA    = rule("responses/terminal-field-unexpected", W,
                          "a terminal event carrying a field that contradicts its status (`error` on a completed "
                          "response, `incomplete_details` on a completed or failed one)")
 SDK_FIELD_MISSING = rule("responses/sdk-field-missing", E,
-                         "a response, item, part or annotation without a field the openai SDK types as required")
+                         "a response, item, part or annotation without a field the openai Python SDK types as required")
 USAGE_OVER_LIMIT  = rule("responses/usage-over-limit", W,
                          "the usage counts more output tokens than the request's `max_output_tokens` allowed")
 # the in-band `error` event (§A.3 rule 12)
