@@ -220,7 +220,7 @@ class StreamCheck:
         lost_end = pending is not None and self.checker is not None and self.checker.ends_stream(payload)
         unterminated = None
         if pending is not None and not cut_short:
-            whole = lost_end and getattr(self.checker, "answer_whole", lambda: False)()
+            whole = getattr(self.checker, "answer_whole", lambda: None)() if lost_end else None
             unterminated = SSE_UNTERMINATED(pending.index, _unterminated_message(pending, payload, lost_end,
                                                                                 self.protocol == "gemini", whole))
         if self.events == 0 and pending is None and not cut_short:
@@ -444,15 +444,15 @@ def _one_break(ends: list[Finding], unterminated: Finding | None, end_missing: s
     return [*ends, unterminated]
 
 
-def _unterminated_message(pending: Event, payload: Any, lost_end: bool, gemini: bool, whole: bool = False) -> str:
+def _unterminated_message(pending: Event, payload: Any, lost_end: bool, gemini: bool, whole: str | None = None) -> str:
     """`gemini`: python-genai reads `data: ` lines, not events, and takes a last one that no blank line closed;
-    `whole`: the answer came whole before it (Chat: every choice had its `finish_reason`)."""
+    `whole`: why the answer looks whole before it (Chat: every choice had its `finish_reason`), None if it does not."""
     kind = pending.type
     if payload is DONE:
         kind = "[DONE]"
     elif kind == "message" and isinstance(payload, dict) and isinstance(payload.get("type"), str):
         kind = payload["type"]
-    lost = ("so the stream's end is lost with it: the answer looks whole (every choice had its `finish_reason`), "
+    lost = (f"so the stream's end is lost with it: the answer looks whole ({whole}), "
             "but a client that waits for the end to know the stream is over cannot tell this from a lost connection"
             if lost_end and whole else
             "so the stream's end is lost with it: the client cannot tell a finished answer from a lost connection"

@@ -185,3 +185,23 @@ def test_an_unterminated_done_after_a_whole_answer_is_not_said_to_leave_the_answ
     check.feed(_sse((None, CHAT_CHUNK)) + b"data: [DONE]")  # no finish: the end is lost with it
     [finding] = [found for found in check.close() if found.rule.startswith("sse/")]
     assert "the client cannot tell a finished answer from a lost connection" in finding.message
+
+
+def test_an_anthropic_message_stop_without_its_blank_line_after_a_stop_reason_is_said_to_look_whole() -> None:
+    """Found with llm-anthropic and LiteLLM on the corpus's unterminated `message_stop`: the message said the client
+    "cannot tell a finished answer from a lost connection", where the Python SDK's final message is whole (its stop
+    reason came in `message_delta`); only a client that waits for `message_stop` is left unsure."""
+    from anthropic.lib.streaming._messages import accumulate_event
+
+    delta = ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                               "usage": {"output_tokens": 2}})
+    events = [*ANTHROPIC, delta, ENDS["anthropic-messages"]]
+    snapshot = None
+    for _, data in events[:-1]:  # the unterminated `message_stop` is never dispatched
+        snapshot = accumulate_event(event=data, current_snapshot=snapshot)
+    assert (snapshot.stop_reason, snapshot.content[0].text) == ("end_turn", "Hi")
+    [message] = [message for rule, message in _findings("anthropic-messages", _sse(*events)[:-1])
+                 if rule == "sse/unterminated-event"]
+    assert message.endswith("so the stream's end is lost with it: the answer looks whole (`message_delta` brought "
+                            "`stop_reason` `end_turn`), but a client that waits for the end to know the stream is over "
+                            "cannot tell this from a lost connection")

@@ -295,6 +295,11 @@ class Checker:
 
         return DeltaShape.cut(event, [Hole(field, delta[field])], apply)  # type: ignore[index]
 
+    def answer_whole(self) -> str | None:
+        """Why the message looks whole without `message_stop`: a `message_delta` brought its stop reason (the
+        Python SDK's final message is then whole; an unterminated `message_stop` after it loses nothing to it)."""
+        return f"`message_delta` brought `stop_reason` `{self._stop_reason}`" if self._stop_reason else None
+
     @staticmethod
     def sdk_skips(event: Event) -> bool:
         """Whether the Python SDK skips this frame without reading its data (`ping`, an unnamed frame)."""

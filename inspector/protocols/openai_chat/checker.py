@@ -208,9 +208,9 @@ class Checker:
             holes.append(Hole("obfuscation", payload["obfuscation"]))
         return DeltaShape.cut(event, holes, apply)
 
-    def answer_whole(self) -> bool:
-        """Every choice that appeared got its `finish_reason`: the answer looks whole without `[DONE]`."""
-        return self._choices.all_finished()
+    def answer_whole(self) -> str | None:
+        """Why the answer looks whole without `[DONE]`: every choice that appeared got its `finish_reason`."""
+        return "every choice had its `finish_reason`" if self._choices.all_finished() else None
 
     def finish(self, end_index: int | None) -> list[Finding]:
         """A stream that an in-band error ended is reported by `chat/error-event` alone, one with no event at all by
