@@ -341,8 +341,20 @@ class StreamCheck:
                                               "of unknown content)")
             )
         except RecursionError:
-            self._report(_too_deep(event, "decode"))
+            self._report(self._too_deep(event, "decode"))
         return UNREADABLE
+
+    def _too_deep(self, event: Event, step: str) -> Finding:
+        """Nesting past Python's recursion limit: the protocol's Python SDK raises on it, unless it skips the frame
+        unread (a `ping`: tried, llmock's hand-made one)."""
+        skipped = getattr(self.checker, "sdk_skips", None)
+        sdk = _PYTHON_SDKS.get(self.protocol or "", "the openai and anthropic Python SDKs")
+        if skipped is not None and skipped(event):
+            harm = f"{sdk} skips `{event.type}` frames unread, so only a client that decodes every frame raises"
+        else:
+            harm = f"{sdk} raise{'' if sdk.endswith('SDKs') else 's'} on it"
+        return SSE_TOO_DEEP(event.index, f"the JSON of `{event.type}` nests too deeply to {step}: Python's decoder "
+                                         f"raises `RecursionError` on such data; {harm}")
 
     def _check(self, event: Event, payload: Any) -> None:
         """The protocol checker's findings on one event (there is a checker: not a generic stream)."""
@@ -350,7 +362,7 @@ class StreamCheck:
         try:
             findings = checker.feed(event, payload)
         except RecursionError:  # NOTE: only absurdly nested JSON gets here; the checker is not recursion-safe
-            self._report(_too_deep(event, "check"))
+            self._report(self._too_deep(event, "check"))
             return
         if findings:
             self._report(*findings)
@@ -402,9 +414,9 @@ def check_bytes(data: bytes, protocol: str | None = None) -> StreamCheck:
     return check
 
 
-def _too_deep(event: Event, step: str) -> Finding:
-    return SSE_TOO_DEEP(event.index, f"the JSON of `{event.type}` nests too deeply to {step}: Python's decoder, "
-                                     "and so the openai and anthropic Python SDKs, raise `RecursionError` on such data")
+_PYTHON_SDKS = {"openai-chat": "the openai Python SDK", "openai-responses": "the openai Python SDK",
+                "anthropic-messages": "the anthropic Python SDK", "gemini": "python-genai"}
+"""The protocol's Python SDK, as a finding names it."""
 
 
 def _excerpt(text: str, limit: int = 60) -> str:

@@ -456,3 +456,26 @@ def test_bytes_that_are_not_utf8_are_said_as_the_protocols_sdks_take_them(protoc
     check.feed(body)
     [finding] = [f for f in check.close() if f.rule == "sse/invalid-utf8"]
     assert finding.index == 1 and says in finding.message, finding.message
+
+
+def test_json_too_deep_says_what_the_protocols_python_sdk_does_with_the_frame() -> None:
+    """The message said the openai and anthropic SDKs raise `RecursionError`, also on an Anthropic `ping`, which the
+    anthropic Python SDK skips unread (it returned the whole message), and named no SDK on a Gemini stream."""
+    import anthropic
+    import httpx
+
+    deep = ("[" * 5000 + "]" * 5000).encode()
+    text = (CORPUS / "anthropic-messages" / "vercel-ai__text.sse").read_bytes()
+    ping = b"event: ping\ndata: " + deep + b"\n\n"
+    body = text.replace(b"event: content_block_start", ping + b"event: content_block_start", 1)
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=body, headers={"content-type": "text/event-stream"}))
+    client = anthropic.Anthropic(api_key="k", http_client=httpx.Client(transport=transport))
+    with client.messages.stream(model="m", max_tokens=8, messages=[{"role": "user", "content": "hi"}]) as stream:
+        assert stream.get_final_message().stop_reason == "end_turn"
+    [message] = [f.message for f in check_bytes(body, "anthropic-messages").findings if f.rule == "sse/json-too-deep"]
+    assert message.endswith("the anthropic Python SDK skips `ping` frames unread, so only a client that decodes every "
+                            "frame raises")
+    gemini = b"data: " + deep + b"\n\n"
+    [message] = [f.message for f in check_bytes(gemini, "gemini").findings if f.rule == "sse/json-too-deep"]
+    assert message.endswith("python-genai raises on it")
