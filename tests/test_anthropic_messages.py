@@ -1191,3 +1191,14 @@ def test_a_finding_after_a_frame_the_sdk_could_not_decode_says_the_helper_had_ra
         stream.get_final_message()
     [after] = [message for rule, _, message in findings_of_all(frames) if rule == "anthropic/event-after-terminal"]
     assert f"the Python SDK's `messages.stream()` helper had raised `JSONDecodeError` already, at event {late}" in after
+
+
+def test_the_short_form_says_what_the_sdk_and_a_block_reading_client_get() -> None:
+    """Found with LiteLLM 1.110, which raises on it ("Stream ended before a finish_reason was received"): the warning
+    named no effect on clients. The Python SDK's helper takes the message whole from `message_start`."""
+    frames = load(SHORT)
+    snapshot = sdk_snapshot(frames)
+    assert snapshot.stop_reason == "tool_use" and [block.type for block in snapshot.content] == ["tool_use"]
+    [message] = messages_of("anthropic/message-start-short-form", frames)
+    assert message.endswith("the Python SDK's helper takes the message whole, but a client that builds it from "
+                            "blocks and `message_delta` gets an empty reply with no stop reason")

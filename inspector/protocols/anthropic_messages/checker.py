@@ -385,7 +385,10 @@ class Checker:
             found.append(R.MESSAGE_START_SHORT_FORM(at, "`message_start` carries the whole message (its "
                                                         "`stop_reason` is set) and `message_stop` follows with no "
                                                         "block or `message_delta`: the programmatic-tool short form, "
-                                                        "which departs from the documented flow"))
+                                                        "which departs from the documented flow; the Python SDK's "
+                                                        "helper takes the message whole, but a client that builds "
+                                                        "it from blocks and `message_delta` gets an empty reply with "
+                                                        "no stop reason"))
             return
         after = f"`{next_kind}` follows" if next_kind else "the stream ends"
         found.append(R.MESSAGE_START_NOT_EMPTY(at, f"expected `stop_reason: null` in `message_start`, got "
