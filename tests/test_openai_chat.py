@@ -1619,3 +1619,29 @@ def test_reasoning_sent_as_an_object_is_read_as_reasoning() -> None:
     check = check_bytes(serialise(frames), protocol="openai-chat")
     assert check.assembly.outputs[0].reasoning == "First I think. Then I answer."
     assert _helper_message(serialise(frames)).model_extra["reasoning"]["content"] == "First I think. Then I answer."
+
+
+def test_usage_on_every_choice_chunk_says_what_keeping_the_last_and_adding_up_give() -> None:
+    """Found with pydantic-ai 2.78 on Perplexity's stream, which repeats its cumulative usage on every chunk:
+    pydantic-ai adds them up (1,020 completion tokens), the stream helper keeps the last (336); the finding said
+    only that clients reading a `choices: []` usage chunk find none."""
+    from openai.lib.streaming.chat._completions import ChatCompletionStreamState
+    from openai.types.chat import ChatCompletionChunk
+
+    frames = load("vercel-ai__compat-perplexity-done-object.sse")
+    state = ChatCompletionStreamState()
+    for _, payload in frames:
+        if isinstance(payload, dict) and payload.get("object") == "chat.completion.chunk":
+            state.handle_chunk(ChatCompletionChunk.construct(**payload))
+    assert state.current_completion_snapshot.usage.completion_tokens == 336
+    [message] = [f.message for f in check_bytes(serialise(frames), protocol="openai-chat").findings
+                 if f.rule == "chat/usage-on-choice-chunk"]
+    assert ("several chunks carry it: a client that keeps the last gets 336 completion tokens (the openai Python "
+            "SDK's stream helper), one that adds them up 1020 (pydantic-ai)") in message
+    once = copy.deepcopy(frames)
+    for _, payload in once[:-2]:  # usage on the last chunk only: nothing to add up
+        if isinstance(payload, dict):
+            payload.pop("usage", None)
+    [message] = [f.message for f in check_bytes(serialise(once), protocol="openai-chat").findings
+                 if f.rule == "chat/usage-on-choice-chunk"]
+    assert "several chunks" not in message

@@ -142,6 +142,9 @@ class Checker:
         self._usage_on_choices_at: int | None = None
         """The first chunk with choices that carried `usage`: judged at the end, as the `choices: []` usage chunk may
         still come (gemini-balance puts usage on its choice chunks and sends the usage chunk too)."""
+        self._usage_on_choices_sum = 0
+        """The `completion_tokens` of every chunk with choices that carried `usage`, added up (Perplexity repeats its
+        cumulative count on every chunk: a client that adds them up counts it over and over)."""
         self._unreadable_at: int | None = None
         self._fed = False
         self._helper_took = False
@@ -263,10 +266,16 @@ class Checker:
         if self._usage_on_choices_at is not None and self._usage_at is None and self._unreadable_at is None:
             ended = ("before `[DONE]`" if self._done_at is not None else
                      "before the stream ended (without `[DONE]`: one may have been on its way)")
+            last = (self.assembly.usage or {}).get("completion_tokens")
+            added = self._usage_on_choices_sum
+            helper = "" if self._choices.helper_raised_at is not None else " (the openai Python SDK's stream helper)"
+            several = (f"; several chunks carry it: a client that keeps the last gets {last} completion "
+                       f"tokens{helper}, one that adds them up {added} (pydantic-ai)"
+                       if type(last) is int and added != last else "")
             findings.append(USAGE_ON_CHOICE_CHUNK(self._usage_on_choices_at, (
                 f"non-null `usage` on a chunk with choices, and no `choices: []` chunk carried usage {ended}: "
                 "expected it on its own `choices: []` chunk after the finish; clients that read usage from that "
-                "chunk find none (later chunks like this are not reported)")))
+                f"chunk find none{several} (later chunks like this are not reported)")))
         else:
             self._choices.empty_with_usage(findings)
         carried = self._choices.count()  # NOTE: none at all is `finish-reason-missing`'s
@@ -464,6 +473,8 @@ class Checker:
         self._check_usage_total(index, usage, findings)
         self._check_cached_tokens(index, usage, findings)
         if has_choices:
+            tokens = usage.get("completion_tokens")
+            self._usage_on_choices_sum += tokens if type(tokens) is int else 0
             if self._usage_on_choices_at is None:
                 self._usage_on_choices_at = index
         elif self._usage_at is not None:
