@@ -278,9 +278,9 @@ def test_rule_fires_on_the_broken_stream_only(
     assert found(mutation(copy.deepcopy(frames))) == expected
 
 
-NEEDS_THE_REQUEST = {"chat/usage-not-sent", "chat/usage-over-limit", "chat/choices-missing"}
+NEEDS_THE_REQUEST = {"chat/usage-not-sent", "chat/usage-over-limit", "chat/choices-missing", "chat/choices-unrequested"}
 """Rules that judge a stream against its recorded request: their cases are in tests/test_validate_layer.py,
-tests/test_token_limit.py and below (`choices-missing`)."""
+tests/test_token_limit.py and below (`choices-missing`, `choices-unrequested`)."""
 
 
 def test_every_chat_rule_has_a_case() -> None:
@@ -1065,6 +1065,24 @@ def test_a_stream_with_fewer_choices_than_the_request_asked_for_says_so() -> Non
     assert rules('{"model": "m", "n": 3, "stream": true}') == [("chat/choices-missing", 33)]  # the proxy's text
     assert rules({"model": "m", "n": 1}) == rules({"model": "m"}) == rules(None) == []
     assert rules({"n": 3}, (CORPUS / "openai-python__n3-multiple-choices.sse").read_bytes()) == []
+
+
+def test_a_stream_with_more_choices_than_the_request_asked_for_says_so() -> None:
+    """pydantic-ai 2.78, which asks for one choice, joined three choices' deltas into one garbled text, while
+    `validate` said ok: only fewer choices than `n` were judged."""
+    three = (CORPUS / "openai-python__n3-multiple-choices.sse").read_bytes()
+
+    def found(request: dict | str | None) -> list[tuple[str, int | None]]:
+        check = StreamCheck("openai-chat", request_body=request)
+        check.feed(three)
+        return [(f.rule, f.index) for f in check.close() if f.rule == "chat/choices-unrequested"]
+
+    assert found({"model": "m", "stream": True}) == found('{"model": "m", "n": 2}') == [
+        ("chat/choices-unrequested", 49)]  # at `[DONE]`
+    assert found({"model": "m", "n": 3}) == found(None) == found('{"model": "m", "n": 2') == []  # cut text: unknown
+    check = StreamCheck("openai-chat", request_body={"model": "m"})
+    check.feed(serialise(load(TEXT)))
+    assert [f for f in check.close() if f.rule == "chat/choices-unrequested"] == []
 
 
 def _helper_tool_call(frames: list[Frame], through: int) -> Any:

@@ -28,6 +28,7 @@ from .choices import ChoiceTracker
 from .models import chunk_schema_message, schema_problems
 from .rules import (
     CHOICES_MISSING,
+    CHOICES_UNREQUESTED,
     CHUNK_AFTER_ERROR,
     CREATED_CHANGED,
     DONE_MISSING,
@@ -285,6 +286,14 @@ class Checker:
                 f"the request asked for `n: {asked}` choices, but the stream carried {carried}: the server ignored "
                 f"`n` (or merged the choices into one), and a client that reads `choices[{carried}]` of the answer "
                 "gets an `IndexError`")))
+        if (carried > 1 and self._unreadable_at is None  # NOTE: the body is read only then: it may be megabytes
+                and request_object(self.request_body, lambda text: True) is not None
+                and carried > (asked := _asks_for_choices(self.request_body))):
+            what = f"`n: {asked}` choices" if asked > 1 else "one choice (no `n`)" if asked == 1 else f"`n: {asked}`"
+            findings.append(CHOICES_UNREQUESTED(self._done_at if self._done_at is not None else end_index, (
+                f"the request asked for {what}, but the stream carried {carried}: the openai Python SDK's stream "
+                "helper returns them all, but a client written for what it asked reads `choices[0]` only, or joins "
+                "every choice's deltas into one text (pydantic-ai 2.78 does)")))
         self._choices.finish(end_index, findings, self._helper_took, self._done_at is not None,
                              broke=self.connection_broke is not None)
         return findings
