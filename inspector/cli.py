@@ -194,8 +194,9 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
     """Replay recordings as a live streaming endpoint: every POST gets a recording's status, headers and chunks.
 
     Several recordings are matched by request path (else by protocol), then served in turn; a path of an API
-    none of them is of gets a 404 that says so. Point a client at it: openai SDK base_url
-    http://127.0.0.1:PORT/v1, anthropic and google-genai SDK base_url http://127.0.0.1:PORT. Ctrl-C stops.
+    none of them is of gets a 404 that says so. A Gemini request without `alt=sse` gets its answer as one JSON
+    array, the form it asks for. Point a client at it: openai SDK base_url http://127.0.0.1:PORT/v1, anthropic
+    and google-genai SDK base_url http://127.0.0.1:PORT. Ctrl-C stops.
     """
 
     import logging

@@ -319,6 +319,37 @@ def schedule(chunks: Iterable[Chunk], speed: float = 1.0, faults: Faults = Fault
         yield Hold()
 
 
+def as_json_array(steps: Iterator[Step]) -> Iterator[Step]:
+    """The steps of a Gemini event stream with each event's data sent as one element of a JSON array instead, at
+    the time its event would have gone: the form a request without `alt=sse` asks for (Google separates the
+    elements with `,\\r\\n`). The array stays open where the replay breaks the connection or holds it."""
+    parser, opened, at = SSEParser(), False, 0.0
+
+    def elements(events: list[Event]) -> bytes:
+        nonlocal opened
+        text = ",\r\n".join(event.data for event in events)
+        start, opened = ",\r\n" if opened else "[", True
+        return (start + text).encode()
+
+    for step in steps:
+        if isinstance(step, Send):
+            at = step.at
+            events = parser.feed(step.data)
+            if events:
+                yield Send(at, elements(events))
+            continue
+        yield step
+        if isinstance(step, Cut | Hold):
+            return
+    last = parser.close()  # a last event no blank line closed: python-genai takes its `data:` line too
+    yield Send(at, (elements(last) if last or not opened else b"") + b"]")
+
+
+def asks_for_array(path: str, query: str, protocol: str | None) -> bool:
+    """A Gemini request without `alt=sse`: it asks for its answer as one JSON array, not as events."""
+    return protocol == "gemini" and path.endswith(":streamGenerateContent") and "alt=sse" not in query
+
+
 def _pieces(parser: SSEParser, data: bytes) -> Iterator[tuple[bytes, int]]:
     """`data` cut after each line end, each piece with the number of events it completed (0 or 1)."""
     start = 0
@@ -457,6 +488,9 @@ class _ReplayHandler(tornado.web.RequestHandler):
             self.add_header(name, value)
         steps = schedule(entry.chunks(), self.replay.speed, self.replay.faults, broken=entry.broken,
                          held=entry.held)
+        if 200 <= entry.status < 300 and asks_for_array(self.request.path, self.request.query, entry.protocol):
+            steps = as_json_array(steps)
+            self.set_header("Content-Type", "application/json; charset=UTF-8")
         try:
             await self.flush()
             out = self.outlet = _Outlet(self, self.running.stop)

@@ -23,6 +23,8 @@ from .timing import STALL_SECONDS
 # fmt: off
 HTTP_STATUS       = rule("http/error-status", Severity.ERROR, "the response status is not 2xx: no stream came")
 HTTP_CONTENT_TYPE = rule("http/content-type", Severity.ERROR, "a 2xx response that is not `text/event-stream`")
+HTTP_NOT_ASKED    = rule("http/stream-not-asked", Severity.ERROR,
+                         "an event stream answering a request that asked for one JSON array (Gemini without `alt=sse`)")
 HTTP_NO_RESPONSE  = rule("http/no-response", Severity.ERROR,
                          "the request got no response at all: no status, no headers, no body")
 SSE_INVALID_UTF8  = rule("sse/invalid-utf8", Severity.ERROR, "bytes that are not valid UTF-8")
@@ -211,6 +213,12 @@ class StreamCheck:
             self._report(HTTP_CONTENT_TYPE(None, _content_type_message(self._said_type, no_event)))
         if no_event and (self._error_body_read() or self._said_type is not None or not self.sse_asked):
             return self.findings  # a body of no event that said it is none (a JSON answer): said once, as that
+        if not self.sse_asked and self.events:
+            self._report(HTTP_NOT_ASKED(0, "the request asked for its answer as one JSON array "
+                                           "(`:streamGenerateContent` without `alt=sse`), but the answer is an event "
+                                           "stream: a client that asked for the array cannot parse it (llm-gemini "
+                                           "0.35 fails with a JSON lexical error); python-genai always asks for "
+                                           "`alt=sse`"))
         if self.protocol is None:
             self._start(GENERIC)
         self._take_problems()

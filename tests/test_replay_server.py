@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -20,6 +21,7 @@ from inspector.cli import cli
 from inspector.inputs import open_source
 from inspector.recording import Header, RecordingWriter
 from inspector.replay import Faults, Replay, ReplayServer, describe
+from inspector.sse import SSEParser
 
 pytestmark = pytest.mark.slow
 
@@ -464,3 +466,33 @@ def test_a_recording_the_client_left_is_replayed_silent_until_the_client_leaves(
     assert received == again == (lines, httpx.ReadTimeout)
     [line] = describe(Replay.from_paths([str(writer.path)]).catalog.entries)
     assert line.endswith("(then silent until the client leaves, as recorded)")
+
+
+GEMINI_TEXT = CORPUS / "gemini-generate-content" / "pydantic-ai__text-multichunk.sse"
+
+
+@pytest.mark.parametrize("cut", [None, 2], ids=["whole", "cut-after-2"])
+def test_a_gemini_request_without_alt_sse_gets_its_answer_as_one_json_array(cut: int | None) -> None:
+    """llm-gemini 0.35 asks without `alt=sse` and reads a JSON array: served as events, every answer failed. The
+    array holds each event's data, as Google's does; a cut leaves it open, as a broken connection would."""
+    parser = SSEParser()
+    recorded = [json.loads(event.data) for event in parser.feed(GEMINI_TEXT.read_bytes()) + parser.close()]
+    received, broke = bytearray(), False
+    with _serve(GEMINI_TEXT, **({} if cut is None else {"cut_after": cut})) as server:
+        path = f"{server.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+        with httpx.Client(timeout=10) as client:
+            try:
+                with client.stream("POST", path, json={}) as response:
+                    for piece in response.iter_raw():
+                        received += piece
+            except httpx.RemoteProtocolError:
+                broke = True
+            if cut is None:
+                sse = client.post(f"{path}?alt=sse", json={})
+                assert sse.headers["content-type"].startswith("text/event-stream") and sse.text.startswith("data: ")
+    assert response.headers["content-type"].startswith("application/json")
+    body = received.decode()
+    if cut is None:
+        assert not broke and json.loads(body) == recorded and ",\r\n" in body
+    else:
+        assert broke and json.loads(body + "]") == recorded[:cut]

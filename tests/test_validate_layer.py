@@ -479,3 +479,34 @@ def test_json_too_deep_says_what_the_protocols_python_sdk_does_with_the_frame() 
     gemini = b"data: " + deep + b"\n\n"
     [message] = [f.message for f in check_bytes(gemini, "gemini").findings if f.rule == "sse/json-too-deep"]
     assert message.endswith("python-genai raises on it")
+
+
+@pytest.mark.parametrize(("query", "body", "expected"), [
+    ("", "sse", ["http/stream-not-asked"]),
+    ("?alt=sse", "sse", []),
+    ("", "array", []),  # the form it asked for: not judged as SSE
+], ids=["sse-not-asked", "sse-asked", "array-asked"])
+def test_an_event_stream_answering_a_request_for_one_json_array_is_a_finding(
+        query: str, body: str, expected: list[str], tmp_path: Path) -> None:
+    """Found with llm-gemini 0.35, which asks `:streamGenerateContent` without `alt=sse` and parses a JSON array:
+    answered with an event stream, it failed on every answer, and `validate` said ok."""
+    events = [json.loads(event.data) for event in _gemini_events()]
+    data = ("".join(f"data: {json.dumps(event)}\r\n\r\n" for event in events) if body == "sse"
+            else "[" + ",\r\n".join(json.dumps(event) for event in events) + "]")
+    path = tmp_path / "r.jsonl"
+    writer = RecordingWriter(path, Header(
+        request={"method": "POST", "url": f"http://h/v1beta/models/m:streamGenerateContent{query}", "headers": {},
+                 "body": None},
+        response={"status": 200, "headers": {"content-type": "text/event-stream" if body == "sse" else
+                                                            "application/json"}}, source="import"))
+    writer.chunk(0.1, data.encode())
+    writer.end(0.2, "complete")
+    assert [f.rule for f in open_source(str(path)).validate().findings] == expected
+
+
+def _gemini_events() -> list:
+    from inspector.sse import SSEParser
+
+    parser = SSEParser()
+    events = parser.feed((CORPUS / "gemini-generate-content" / "pydantic-ai__text-multichunk.sse").read_bytes())
+    return events + parser.close()
