@@ -216,8 +216,9 @@ class StreamCheck:
         if not self.sse_asked and self.events:
             self._report(HTTP_NOT_ASKED(0, "the request asked for its answer as one JSON array "
                                            "(`:streamGenerateContent` without `alt=sse`), but the answer is an event "
-                                           "stream: a client that asked for the array cannot parse it (llm-gemini "
-                                           "0.35 fails with a JSON lexical error); python-genai always asks for "
+                                           "stream: a client that reads the array it asked for cannot parse it "
+                                           "(llm-gemini 0.35 fails with a JSON lexical error; uni-api, which reads "
+                                           "either form line by line, copes); python-genai always asks for "
                                            "`alt=sse`"))
         if self.protocol is None:
             self._start(GENERIC)
