@@ -369,11 +369,12 @@ class Checker:
             self._on_prompt_filter_frame(index, payload, findings)
             return
         held = self._hold_missing_finish_keys(index, payload)
-        found = [(path, problem) for path, problem in schema_problems("chunk", payload)
+        problems = schema_problems("chunk", payload)
+        found = [(path, problem) for path, problem in problems
                  if path not in held and self._first_time(SCHEMA.id, path)]
-        raises = _helper_exception(payload)
+        raises = _helper_exception(payload) if problems else None  # NOTE: each of its causes breaks the schema
         if found:
-            problems = [problem for _, problem in found]
+            said = [problem for _, problem in found]
             gone = self._choices.helper_gone(index)
             helper = (", and its stream helper raises `TypeError` on a tool call without an `index`; a client "
                       "reading the chunks can tell such calls apart only by `id` (one that reads a missing index as "
@@ -384,9 +385,9 @@ class Checker:
                       else f", and its `chat.completions.stream()` helper raises `{raises[0]}` at this event"
                       if raises else "")
             if held:
-                self._choices.hold_schema(index, problems, helper)  # said at the end with the missing key, once
+                self._choices.hold_schema(index, said, helper)  # said at the end with the missing key, once
             else:
-                findings.append(SCHEMA(index, chunk_schema_message(problems, helper)))
+                findings.append(SCHEMA(index, chunk_schema_message(said, helper)))
         if raises is not None:
             self._choices.helper_raises(index, f"`{raises[0]}` at event {{at}}, {raises[1]} (`chat/schema`)")
         kind = payload.get("object")
