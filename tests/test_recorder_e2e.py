@@ -119,7 +119,7 @@ def test_an_answer_to_a_stream_request_passes_chunk_by_chunk_whatever_its_conten
     assert said == [("the response has no `content-type` header, where `text/event-stream` is expected"
                      if not content_type else f"expected `text/event-stream`, got `{content_type}`")
                     + ": EventSource and the clients that check the type refuse the stream; the openai and "
-                      "anthropic SDKs read its events anyway"]
+                      "anthropic Python SDKs read its events anyway"]
 
 
 def test_openai_sdk_stream_is_complete_though_the_sdk_hangs_up_after_done(upstream, proxy):
