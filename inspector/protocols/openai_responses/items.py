@@ -575,9 +575,9 @@ class OutputState:
             elif self.once("item-id", kind, position):
                 self.found.append(ITEM_ID_MISMATCH(index, (
                     f"`{kind}` has `item_id` `{item_id}`, but the item open at `output_index` {position} "
-                    f"is `{item.id}`: a client that routes events by `item_id` loses this one, or worse: the Vercel "
-                    "AI SDK emits an error part and may throw at a later event of the item, losing the rest of the "
-                    "answer")))
+                    f"is `{item.id}`: a client that routes events by `item_id` loses this one or shows it twice "
+                    "(llm 0.36 prints the reasoning once per id), or worse: the Vercel AI SDK emits an error part and "
+                    "may throw at a later event of the item, losing the rest of the answer")))
         if item_types and item.type not in item_types:
             if item.type is None:  # adopted after a resume: the first event that tells fixes the type
                 item.type = _only(item_types)
