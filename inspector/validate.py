@@ -208,6 +208,7 @@ class StreamCheck:
             self._report(HTTP_STATUS(None, _status_message(self.status, bytes(self._error_body))))
             return self.findings
         self.parser.close()
+        self._take_problems(closing=True)
         no_event = self.events == 0 and self.parser.unterminated is None
         if self._said_type is not None:
             self._report(HTTP_CONTENT_TYPE(None, _content_type_message(self._said_type, no_event)))
@@ -383,10 +384,10 @@ class StreamCheck:
         """List findings, up to `LISTED_PER_RULE` per rule; the rest are counted (memory stays flat)."""
         self.findings.extend(finding for finding in findings if self._cap.admit(finding))
 
-    def _take_problems(self) -> None:
+    def _take_problems(self, closing: bool = False) -> None:
         """The parser's problems as findings, as they come (the parser's list would grow with the stream), once the
-        protocol is known: what a problem does depends on its clients."""
-        if self.protocol is None:
+        protocol is known, what a problem does depending on its clients; `closing`: now, known or not."""
+        if self.protocol is None and not closing:
             return  # detecting: held, as the events are, for at most the detection window
         for problem in self.parser.problems:
             if problem.kind == "invalid-utf8":

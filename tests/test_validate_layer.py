@@ -510,3 +510,11 @@ def _gemini_events() -> list:
     parser = SSEParser()
     events = parser.feed((CORPUS / "gemini-generate-content" / "pydantic-ai__text-multichunk.sse").read_bytes())
     return events + parser.close()
+
+
+def test_bytes_that_are_not_utf8_in_a_body_of_no_event_are_still_said() -> None:
+    """The finding waits for the protocol (its words depend on it); a JSON answer to `stream: true` never names
+    one, and its bad bytes were still to be said."""
+    check = StreamCheck(status=200, content_type="application/json")
+    check.feed(b'{"choices": [{"message": {"content": "caf\xe9"}}]}')
+    assert [f.rule for f in check.close()] == ["sse/invalid-utf8", "http/content-type"]
