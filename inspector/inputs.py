@@ -137,8 +137,10 @@ def stream_check(header: Header | None, protocol: str | None = None) -> StreamCh
 
 def _asks_for_sse(header: Header | None) -> bool:
     """False for a Gemini request without `alt=sse`, which asks for its answer as one JSON array (not checked)."""
+    from .protocols.detect import asks_for_array  # NOTE: imported on use, as `StreamCheck` is
+
     url = urlsplit(header.url) if header is not None and header.url else None
-    return url is None or not url.path.endswith(":streamGenerateContent") or "alt=sse" in url.query
+    return url is None or not asks_for_array(url.path, url.query)
 
 
 def _content_type(header: Header | None) -> str | None:

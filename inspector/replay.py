@@ -345,11 +345,6 @@ def as_json_array(steps: Iterator[Step]) -> Iterator[Step]:
     yield Send(at, (elements(last) if last or not opened else b"") + b"]")
 
 
-def asks_for_array(path: str, query: str, protocol: str | None) -> bool:
-    """A Gemini request without `alt=sse`: it asks for its answer as one JSON array, not as events."""
-    return protocol == "gemini" and path.endswith(":streamGenerateContent") and "alt=sse" not in query
-
-
 def _pieces(parser: SSEParser, data: bytes) -> Iterator[tuple[bytes, int]]:
     """`data` cut after each line end, each piece with the number of events it completed (0 or 1)."""
     start = 0
@@ -488,7 +483,8 @@ class _ReplayHandler(tornado.web.RequestHandler):
             self.add_header(name, value)
         steps = schedule(entry.chunks(), self.replay.speed, self.replay.faults, broken=entry.broken,
                          held=entry.held)
-        if 200 <= entry.status < 300 and asks_for_array(self.request.path, self.request.query, entry.protocol):
+        if (200 <= entry.status < 300 and entry.protocol == "gemini"
+                and detect.asks_for_array(self.request.path, self.request.query)):
             steps = as_json_array(steps)
             self.set_header("Content-Type", "application/json; charset=UTF-8")
         try:

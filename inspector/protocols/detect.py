@@ -40,6 +40,11 @@ def path_asks_for_stream(path: str | None) -> bool:
     return bool(path) and path.split("?", 1)[0].rstrip("/").endswith(_STREAMING_SUFFIX)
 
 
+def asks_for_array(path: str, query: str) -> bool:
+    """A Gemini stream request without `alt=sse`: it asks for its answer as one JSON array, not as events."""
+    return path.rstrip("/").endswith(_STREAMING_SUFFIX) and "alt=sse" not in query
+
+
 def from_payload(event_type: str, payload: Any) -> str | None:
     """The protocol one decoded event points to, or None when it says nothing either way."""
     if payload is DONE:
