@@ -866,6 +866,39 @@ def test_a_chunk_the_stream_helper_cannot_read_is_said_to_make_it_raise(edit: Ca
     assert f"(the openai Python SDK's stream helper raised `{raised}` at event 5, on " in repeated.message
 
 
+def test_a_finding_on_the_event_where_the_helper_raises_says_it_raises_there() -> None:
+    """Found on hajimi 1.0.9: a repeated role and a tool call without `index` in one chunk; `chat/role-repeated` said
+    the helper joins the roles, where it raises `TypeError` at that event (it joins them first, then fails)."""
+    frames = load(TOOL)
+    frames[1][1]["choices"][0]["delta"]["role"] = "assistant"
+    frames[1][1]["choices"][0]["delta"]["tool_calls"][0]["index"] = None
+    assert _helper_raises_at(frames) == (1, "TypeError")
+    [message] = [f.message for f in check_bytes(serialise(frames), protocol="openai-chat").findings
+                 if f.rule == "chat/role-repeated"]
+    assert ("(the openai Python SDK's stream helper raises `TypeError` at event 1, on a tool call without `index` "
+            "(`chat/schema`), so no final completion comes)") in message
+
+
+@pytest.mark.parametrize(("at", "how", "raised"), [
+    (0, "missing", "TypeError"),  # the message holds no call yet: it files the list, then looks up `[None]`
+    (1, "missing", "RuntimeError"),  # it holds one: it merges the lists, and wants the key
+    (1, "null", "TypeError"),  # ... and an integer
+], ids=["first-call-key-missing", "later-key-missing", "later-null"])
+def test_a_tool_call_without_index_is_said_to_raise_what_the_helper_raises(at: int, how: str, raised: str) -> None:
+    """Found checking the claim against the SDK: `TypeError` is what it raises on the first tool-call fragment
+    without `index`, but `RuntimeError` on a later one whose key is missing."""
+    frames = load(TOOL)
+    fragment = frames[at][1]["choices"][0]["delta"]["tool_calls"][0]
+    if how == "missing":
+        del fragment["index"]
+    else:
+        fragment["index"] = None
+    assert _helper_raises_at(frames) == (at, raised)
+    [schema] = [f for f in check_bytes(serialise(frames), protocol="openai-chat").findings if f.rule == "chat/schema"]
+    assert (schema.index, f"its stream helper raises `{raised}` on a tool call without an `index`" in schema.message
+            ) == (at, True), schema.message
+
+
 def test_a_type_null_from_the_first_fragment_on_is_no_change() -> None:
     """MLflow's gateway 3.17.2 sends `"type": null` on every fragment of a call whose first fragment had it too
     (`chat/tool-call-start-incomplete` says so): `tool-call-changed` said the helper raises `AssertionError`, which

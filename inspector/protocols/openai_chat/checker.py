@@ -15,8 +15,7 @@ are declared in `rules`.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from ...findings import Finding
@@ -61,9 +60,6 @@ JSON_TYPE_NAMES = {list: "an array", str: "a string", int: "a number", float: "a
                    type(None): "null"}
 SDK_DEFAULT_ERROR = "An error occurred during streaming"
 """What the openai Python SDK raises with when the error carries no message."""
-_TOOL_CALL_INDEX = re.compile(r"choices\[\d+\]\.delta\.tool_calls\[\d+\]\.index")
-"""A tool call's `index`, by which the openai SDK's stream helper files its pieces (tried: it raises `TypeError` on
-one that is missing or null, and reads `"0"` as 0)."""
 
 
 def _payload_kind(payload: Any) -> str:
@@ -372,16 +368,16 @@ class Checker:
         problems = schema_problems("chunk", payload)
         found = [(path, problem) for path, problem in problems
                  if path not in held and self._first_time(SCHEMA.id, path)]
-        raises = _helper_exception(payload) if problems else None  # NOTE: each of its causes breaks the schema
+        # NOTE: each cause of a raise breaks the schema, so a chunk that fits it needs no look
+        raises = _helper_exception(payload, self._choices.has_tool_calls) if problems else None
         if found:
             said = [problem for _, problem in found]
             gone = self._choices.helper_gone(index)
-            helper = (", and its stream helper raises `TypeError` on a tool call without an `index`; a client "
-                      "reading the chunks can tell such calls apart only by `id` (one that reads a missing index as "
-                      "0 joins them all into one call)"
-                      if any(_TOOL_CALL_INDEX.fullmatch(path) for path, _ in found) and _no_tool_call_index(payload)
-                      else f", and {SKIPPED_BY_HELPER}" if any(path == "object" for path, _ in found)
+            helper = (f", and {SKIPPED_BY_HELPER}" if any(path == "object" for path, _ in found)
                       else f" ({gone})" if raises and gone
+                      else f", and its stream helper raises `{raises[0]}` on a tool call without an `index`; a "
+                      "client reading the chunks can tell such calls apart only by `id` (one that reads a missing "
+                      "index as 0 joins them all into one call)" if raises and raises[1] == NO_INDEX
                       else f", and its `chat.completions.stream()` helper raises `{raises[0]}` at this event"
                       if raises else "")
             if held:
@@ -559,25 +555,26 @@ def _asks_for_choices(body: Any) -> int:
     return asked if type(asked) is int else 1
 
 
-def _helper_exception(payload: dict[str, Any]) -> tuple[str, str] | None:
+def _helper_exception(payload: dict[str, Any], has_calls: Callable[[int], bool]) -> tuple[str, str] | None:
     """What the openai SDK's stream helper raises on a chunk it takes, and on what (tried, openai 2.54): it iterates
-    `choices` and calls each one's `delta.to_dict()`. None where it reads the chunk, or skips it (another `object`)."""
+    `choices`, calls each one's `delta.to_dict()` and files its tool calls by `index` (joining the roles before
+    them): `TypeError` on a call without one, but `RuntimeError` on one without the key where its message already
+    holds calls (`has_calls`, by choice index). None where it reads the chunk, or skips it (another `object`)."""
     if payload.get("object") != CHUNK_OBJECT:
         return None
     choices = payload.get("choices")
     if choices is None or type(choices) in (int, float, bool):
         return "TypeError", "on `choices` it cannot iterate"
-    if type(choices) is list and any(type(choice) is dict and type(choice.get("delta")) is not dict
-                                     for choice in choices):
-        return "AttributeError", "on a choice whose `delta` is not an object"
+    for choice in choices if type(choices) is list else ():
+        delta = choice.get("delta") if type(choice) is dict else {}
+        if type(delta) is not dict:
+            return "AttributeError", "on a choice whose `delta` is not an object"
+        calls = delta.get("tool_calls")
+        for call in calls if type(calls) is list else ():
+            if type(call) is dict and call.get("index") is None:
+                later = "index" not in call and type(choice.get("index")) is int and has_calls(choice["index"])
+                return ("RuntimeError" if later else "TypeError"), NO_INDEX
     return None
 
 
-def _no_tool_call_index(payload: dict[str, Any]) -> bool:
-    """Whether a tool call in the chunk has no `index`, or a null one."""
-    for choice in payload.get("choices") or ():
-        delta = choice.get("delta") if type(choice) is dict else None
-        calls = delta.get("tool_calls") if type(delta) is dict else None
-        if type(calls) is list and any(type(call) is dict and call.get("index") is None for call in calls):
-            return True
-    return False
+NO_INDEX = "on a tool call without `index`"

@@ -345,9 +345,8 @@ class ChoiceTracker:
                 function = fragment.get("function")
                 if type(function) is not dict:
                     function = {}
-                if tool_index is None:  # NOTE: Mistral and openai-gemini omit `index` (a schema error)
-                    self.helper_raises(index, "`TypeError` at event {at}, on a tool call without `index` "
-                                               "(`chat/schema`)")
+                if tool_index is None:  # NOTE: Mistral and openai-gemini omit `index` (a schema error, where the
+                    # stream helper raises: the checker's `_helper_exception`)
                     call = self._on_unindexed(index, choice_index, state, fragment, function, findings)
                 elif type(tool_index) is int:
                     call = self._on_tool_fragment(index, choice_index, state, tool_index, fragment, function,
@@ -640,7 +639,15 @@ class ChoiceTracker:
         """Why the openai Python SDK's stream helper never sees this chunk, or None when it does."""
         if self.helper_raised_at is None or self.helper_raised_at > index:
             return None
+        if self.helper_raised_at == index:  # what it made of this event before it raised, the app never sees
+            return (f"the openai Python SDK's stream helper raises {self._helper_raised_why}, so no final "
+                    "completion comes")
         return f"the openai Python SDK's stream helper raised {self._helper_raised_why}, and never gets here"
+
+    def has_tool_calls(self, choice_index: int) -> bool:
+        """Whether the choice's message holds tool calls already (the stream helper's does too)."""
+        state = self._choices.get(choice_index)
+        return state is not None and bool(state.output.tool_calls)
 
     def helper_raises(self, index: int, why: str) -> None:
         """The helper raises at this chunk (`why`, with `{at}` for its event), unless it had already."""
