@@ -1473,10 +1473,35 @@ def test_nameless_calls_without_index_and_their_arguments_are_said_once() -> Non
     assert [(f.rule, f.index) for f in check.findings] == [
         ("chat/schema", 1), ("chat/tool-call-start-incomplete", 2), ("chat/tool-arguments-invalid-json", 6)]
     arguments = check.findings[2].message
-    assert arguments.startswith("choice `0` tool call `call_a` (no `index`) (`getWeather`) finished with arguments "
-                                "``, empty, not a JSON object (and 4 more of its calls without `index`, reported "
-                                "here only)")
+    assert arguments.startswith("choice `0` tool call `call_a` (no `index`) (`getWeather`) finished with no "
+                                "`arguments` in any fragment, not a JSON object (and 4 more of its calls without "
+                                "`index`, reported here only)")
     assert len(check.assembly.tool_calls) == 5
+
+
+@pytest.mark.parametrize(("function", "said"), [
+    ({"name": "get_weather"}, "finished with no `arguments` in any fragment, not a JSON object"),
+    ({"name": "get_weather", "arguments": ""}, "finished with arguments ``, empty, not a JSON object"),
+    ({"name": "get_weather", "arguments": {"city": "Paris"}}, None),  # an object: `chat/schema` says it
+], ids=["no-key", "empty-string", "object"])
+def test_arguments_never_sent_or_sent_as_an_object_are_said_as_they_came(function: dict, said: str | None) -> None:
+    """Found on gemini-cli-openai (no `arguments` key: the helper holds `None`) and with smolagents (an object where
+    a string belongs, which the helper keeps as that object): both were said to be "``, empty"."""
+    from openai.lib.streaming.chat._completions import ChatCompletionStreamState
+    from openai.types.chat import ChatCompletionChunk
+
+    frames = load(TOOL)
+    frames[0][1]["choices"][0]["delta"]["tool_calls"][0]["function"] = function
+    frames = [frame for position, frame in enumerate(frames) if not 1 <= position <= 14]  # no more fragments
+    state = ChatCompletionStreamState()
+    for _, payload in frames:
+        if isinstance(payload, dict):
+            state.handle_chunk(ChatCompletionChunk.construct(**payload))
+    held = state.current_completion_snapshot.choices[0].message.tool_calls[0].function.arguments
+    assert held == function.get("arguments")
+    messages = [f.message for f in check_bytes(serialise(frames), protocol="openai-chat").findings
+                if f.rule == "chat/tool-arguments-invalid-json"]
+    assert [said in message for message in messages] == ([] if said is None else [True])
 
 
 def test_after_the_stream_helper_raised_no_finding_says_what_it_does_with_later_chunks() -> None:

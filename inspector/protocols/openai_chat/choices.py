@@ -66,12 +66,16 @@ class StreamedToolCall(ToolCall):
     Assembly, live or at the end, still see `arguments` as one exact string.
     """
 
-    __slots__ = ("_parts", "sdk_type")
+    __slots__ = ("_parts", "sdk_type", "sent_arguments", "odd_arguments")
 
     def __init__(self, id: str | None, name: str | None, kind: str = "function", sdk_type: Any = None) -> None:
         self._parts = Fragments([])
         self.sdk_type = sdk_type
         """The `type` the SDK's stream helper holds for the call: the last one a fragment gave (None: none yet)."""
+        self.sent_arguments = False
+        """A fragment carried `arguments` as a string, if an empty one (gemini-cli-openai sends none at all)."""
+        self.odd_arguments = False
+        """A fragment carried `arguments` as another JSON value (an object): `chat/schema` says so."""
         super().__init__(id, name, "", kind)
 
     @property  # type: ignore[override]
@@ -355,8 +359,12 @@ class ChoiceTracker:
                     continue
                 self.assembly.saw_content(index)
                 arguments = function.get("arguments")
-                if type(arguments) is str and arguments:
-                    call.append(arguments)
+                if type(arguments) is str:
+                    call.sent_arguments = True
+                    if arguments:
+                        call.append(arguments)
+                elif arguments is not None:
+                    call.odd_arguments = True
         function_call = delta.get("function_call")
         if type(function_call) is dict and function_call:
             self._on_function_call(index, choice_index, state, function_call, findings)
@@ -766,14 +774,13 @@ class ChoiceTracker:
 
     def _check_arguments(self, index: int, where: str, call: StreamedToolCall, problem: str | None, more: str,
                          findings: list[Finding], *, grew: bool = False) -> None:
-        """`grew`: fragments came after the choice's finish (its arguments are judged as they ended)."""
-        if problem is not None:
+        """`grew`: fragments came after the choice's finish (its arguments are judged as they ended). Arguments sent
+        as an object are `chat/schema`'s (the helper holds that object, not a string)."""
+        if problem is not None and not call.odd_arguments:
             name = f" (`{call.name}`)" if call.name else ""
-            finished = ("ended, after fragments that came after its finish, with arguments" if grew else
-                        "finished with arguments")
-            findings.append(TOOL_ARGUMENTS_JSON(index, f"{where}{name} {finished} "
-                                                       f"`{_excerpt(call.arguments)}`, {problem}{more}: "
-                                                       f"{ARGUMENTS_HARM}"))
+            finished = ("ended, after fragments that came after its finish, with" if grew else "finished with")
+            findings.append(TOOL_ARGUMENTS_JSON(index, f"{where}{name} {finished} {_arguments_shown(call, problem)}"
+                                                       f"{more}: {ARGUMENTS_HARM}"))
 
     def _check_unfinished_arguments(self, index: int | None, where: str, call: StreamedToolCall, done: bool,
                                     as_streamed: bool, findings: list[Finding]) -> None:
@@ -792,11 +799,19 @@ class ChoiceTracker:
             problem = _no_object_ahead(call.arguments)
             how = "when the stream was cut, before a `finish_reason` for its choice or `[DONE]`"
             sdk = "they were broken before the cut (which `chat/done-missing` says); "
-        if problem is not None:
+        if problem is not None and not call.odd_arguments:
             name = f" (`{call.name}`)" if call.name else ""
-            findings.append(TOOL_ARGUMENTS_JSON(index, f"{where}{name} had "
-                                                       f"arguments `{_excerpt(call.arguments)}` {how}, {problem}: "
+            findings.append(TOOL_ARGUMENTS_JSON(index, f"{where}{name} had {_arguments_shown(call, problem, how)}: "
                                                        f"{sdk}{ARGUMENTS_HARM}"))
+
+
+def _arguments_shown(call: StreamedToolCall, problem: str, when: str = "") -> str:
+    """`arguments `{"a":`, not JSON (...)`, or, where no fragment carried `arguments` at all, that (the stream helper
+    then holds `None`, not an empty string)."""
+    when = f" {when}" if when else ""
+    if not call.sent_arguments:
+        return f"no `arguments` in any fragment{when}, not a JSON object"
+    return f"arguments `{_excerpt(call.arguments)}`{when}, {problem}"
 
 
 def _no_object_ahead(arguments: str) -> str | None:
