@@ -1100,6 +1100,17 @@ def test_a_stream_with_fewer_choices_than_the_request_asked_for_says_so() -> Non
     assert rules({"n": 3}, (CORPUS / "openai-python__n3-multiple-choices.sse").read_bytes()) == []
 
 
+def test_usage_sent_after_done_is_the_one_break_after_done() -> None:
+    """Found with smolagents on a hand-made stream (finish, `[DONE]`, the usage chunk, `[DONE]`): besides
+    `chat/event-after-done`, `chat/usage-not-sent` blamed the server for ignoring the option and `chat/done-repeated`
+    said the second `[DONE]`: one break said three times, one of them wrongly."""
+    frames = load(TEXT)  # role 0, content 1-30, finish 31, usage 32, [DONE] 33
+    frames = [*frames[:32], frames[33], frames[32], frames[33]]
+    check = StreamCheck("openai-chat", request_body={"stream": True, "stream_options": {"include_usage": True}})
+    check.feed(serialise(frames))
+    assert [(f.rule, f.index) for f in check.close()] == [("chat/event-after-done", 33)]
+
+
 def test_a_stream_with_more_choices_than_the_request_asked_for_says_so() -> None:
     """pydantic-ai 2.78, which asks for one choice, joined three choices' deltas into one garbled text, while
     `validate` said ok: only fewer choices than `n` were judged."""

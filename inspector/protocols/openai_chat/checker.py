@@ -136,6 +136,8 @@ class Checker:
         """The first chunk without `usage` since `_usage_last_at` (None: none came, or one of unknown content). The
         fast path never hides a change of it: it takes neither a chunk with usage nor one of unknown content, and
         the first chunk after either goes the full way (the shape before it no longer fits)."""
+        self._after_done_at: int | None = None
+        """The first payload after `[DONE]` (`chat/event-after-done`)."""
         self._usage_on_choices_at: int | None = None
         """The first chunk with choices that carried `usage`: judged at the end, as the `choices: []` usage chunk may
         still come (gemini-balance puts usage on its choice chunks and sends the usage chunk too)."""
@@ -253,7 +255,7 @@ class Checker:
         # `chat/done-missing`'s (Open WebUI passing on a truncated upstream)
         over = self._done_at is not None or (self.connection_broke is None and not self.ended_inside_event
                                              and self._choices.all_finished())
-        if (self._usage_last_at is None and over and self._unreadable_at is None
+        if (self._usage_last_at is None and over and self._unreadable_at is None and self._after_done_at is None
                 and _asks_for_usage(self.request_body)):
             ended = "before `[DONE]`" if self._done_at is not None else "before the body ended (without `[DONE]`)"
             findings.append(USAGE_NOT_SENT(self._done_at if self._done_at is not None else end_index, (
@@ -303,12 +305,15 @@ class Checker:
         return findings
 
     def _after_end(self, index: int, kind: str, findings: list[Finding]) -> None:
+        """After `[DONE]`, one break said once: the first payload that came anyway (a later `[DONE]` ends what came
+        after it, and usage among it is the break's, not a usage the server failed to send)."""
         if self._done_at is not None:
             if kind == "done":
-                if self._first_time(DONE_REPEATED.id):
+                if self._after_done_at is None and self._first_time(DONE_REPEATED.id):
                     findings.append(DONE_REPEATED(index, f"a second `[DONE]` (the first was event {self._done_at}); "
                                                          "expected exactly one, last"))
-            elif self._first_time(EVENT_AFTER_DONE.id):
+            elif self._after_done_at is None:
+                self._after_done_at = index
                 findings.append(EVENT_AFTER_DONE(index, f"a payload after `[DONE]` (event {self._done_at}): the "
                                                         "openai Python SDK stops reading at `[DONE]`, so this and "
                                                         "every later event is lost to the client"))
