@@ -315,8 +315,8 @@ def test_garbage_payloads_are_findings_not_exceptions(payload: Any, expected: li
     assert [(f.rule, f.index) for f in check.findings] == expected
 
 
-SCHEMA_TAIL = ("; a client reading these fields gets a wrong type or nothing (each field is reported once per event "
-               "type)")
+SCHEMA_TAIL = ("; a client reading these fields gets a wrong type, a value the types do not list, or nothing (each "
+               "field is reported once per event type)")
 RAISES_TAIL = ("; the anthropic Python SDK's `messages.stream()` helper raises `TypeError` at this event, which ends "
                "the app's stream (each field is reported once per event type)")
 

@@ -1732,3 +1732,21 @@ def test_usage_on_every_choice_chunk_says_what_keeping_the_last_and_adding_up_gi
     [message] = [f.message for f in check_bytes(serialise(once), protocol="openai-chat").findings
                  if f.rule == "chat/usage-on-choice-chunk"]
     assert "several chunks" not in message
+
+
+def test_a_value_outside_an_enum_is_said_as_such_not_as_a_wrong_type() -> None:
+    """Found on hajimi 1.0.9, which passes Gemini's `"STOP"` on as `finish_reason`: `chat/schema` said client code
+    gets "the wrong type or nothing", where the stream helper hands it the string `"STOP"`."""
+    from openai.lib.streaming.chat._completions import ChatCompletionStreamState
+    from openai.types.chat import ChatCompletionChunk
+
+    frames = load(TEXT)
+    frames[31][1]["choices"][0]["finish_reason"] = "STOP"
+    state = ChatCompletionStreamState()
+    for _, payload in frames:
+        if isinstance(payload, dict):
+            state.handle_chunk(ChatCompletionChunk.construct(**payload))
+    assert state.current_completion_snapshot.choices[0].finish_reason == "STOP"
+    [message] = [f.message for f in check_bytes(serialise(frames), protocol="openai-chat").findings
+                 if f.rule == "chat/schema"]
+    assert "gets the wrong type, a value its types do not list, or nothing" in message

@@ -839,7 +839,8 @@ class Checker:
         if raised is not None:
             self._helper_raises(index, raised)
         if problem:  # NOTE: a field reported before is one broken habit of the endpoint, not a new finding
-            harm = ("a client reading these fields gets a wrong type or nothing" if raised is None else
+            harm = ("a client reading these fields gets a wrong type, a value the types do not list, or nothing"
+                    if raised is None else
                     f"the anthropic Python SDK's `messages.stream()` helper raises `{raised}` at this event, which "
                     "ends the app's stream")
             found.append(R.SCHEMA_MISMATCH(index, f"`{kind}` does not fit its schema: {problem}; {harm} (each field "

@@ -129,7 +129,7 @@ _VALIDATORS = {kind: compiled(schema) for kind, schema in
 """Payload kind -> its validator (0.2 ms to compile all three)."""
 
 _SCHEMA_HARM = ("the openai Python SDK does not validate chunks, so client code reading these fields gets the wrong "
-                "type or nothing")
+                "type, a value its types do not list, or nothing")
 """What a `chat/schema` finding says a broken chunk does to a client."""
 
 
