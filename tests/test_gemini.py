@@ -442,3 +442,31 @@ def test_what_the_messages_say_vercel_does_is_what_its_ai_sdk_did() -> None:
     code = {"candidates": [{"content": {"role": "model", "parts": [{"executableCode": {"language": "PYTHON"}}]}}]}
     [schema] = messages(_insert(1, code)(load(TEXT)), "gemini/schema")
     assert "rejects the chunk (an error part)" in schema
+
+
+@pytest.mark.parametrize("name", sorted(path.name for path in CORPUS.glob("*.sse")))
+def test_a_code_assist_stream_is_judged_as_the_responses_it_wraps(name: str) -> None:
+    """Google's Code Assist API (Gemini CLI signed in with a Google account; gemini-cli-openai's upstream) wraps each
+    chunk as `{"response": ..., "traceId": ...}`: every chunk was `gemini/empty-chunk` and every whole stream
+    `gemini/finish-missing`. Wrapped, each corpus stream gets the findings it gets bare."""
+    parser = SSEParser()
+    raw = (CORPUS / name).read_bytes()
+    events = parser.feed(raw) + parser.close()
+
+    def wrapped(data: str) -> str:
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            return data
+        return json.dumps({"response": payload, "traceId": "t"}) if isinstance(payload, dict) and (
+            "error" not in payload) else data
+
+    body = "".join(f"data: {wrapped(event.data)}\r\n\r\n" for event in events).encode()
+    bare = "".join(f"data: {event.data}\r\n\r\n" for event in events).encode()
+
+    def found(data: bytes, path: str) -> list[tuple[str, int | None]]:
+        check = StreamCheck(request_path=path)
+        check.feed(data)
+        return [(finding.rule, finding.index) for finding in check.close()]
+
+    assert found(body, "/v1internal:streamGenerateContent") == found(bare, "/v1beta/models/m:streamGenerateContent")

@@ -136,6 +136,7 @@ class Checker:
             found.append(R.NOT_AN_OBJECT(index, f"expected a `GenerateContentResponse` object, got "
                                                 f"{json_type(payload)} `{excerpt(payload)}`: {genai}"))
             return found
+        payload = _unwrapped(payload)
         self._after_finish(index, found)
         error = payload.get("error")
         if error is not None:
@@ -559,3 +560,13 @@ def _adds_up_with(usage: dict[str, Any], counted: tuple[str, ...]) -> Callable[[
         return (0 if cached_at is None else counts[cached_at]) <= (0 if prompt_at is None else counts[prompt_at])
 
     return adds_up
+
+
+def _unwrapped(payload: dict[str, Any]) -> dict[str, Any]:
+    """The `GenerateContentResponse` of a chunk of Google's Code Assist API (Gemini CLI signed in with a Google
+    account: `/v1internal:streamGenerateContent`), which wraps each one as `{"response": ..., "traceId": ...}`; any
+    other chunk as it is. A wrapped chunk takes the full path (`shape` finds no candidates in it)."""
+    inner = payload.get("response")
+    if type(inner) is dict and not any(field in payload for field in (*ENVELOPE_FIELDS, "error")):
+        return inner
+    return payload
