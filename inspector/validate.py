@@ -469,21 +469,24 @@ def _one_break(ends: list[Finding], unterminated: Finding | None, end_missing: s
 def _unterminated_message(pending: Event, payload: Any, lost_end: bool, gemini: bool, whole: str | None = None) -> str:
     """`gemini`: python-genai reads `data: ` lines, not events, and takes a last one that no blank line closed;
     `whole`: why the answer looks whole before it (Chat: every choice had its `finish_reason`), None if it does not."""
-    kind = pending.type
+    kind = f"`{pending.type}`"
     if payload is DONE:
-        kind = "[DONE]"
-    elif kind == "message" and isinstance(payload, dict) and isinstance(payload.get("type"), str):
-        kind = payload["type"]
+        kind = "`[DONE]`"
+    elif pending.type == "message" and isinstance(payload, dict):
+        if isinstance(payload.get("type"), str):
+            kind = f"`{payload['type']}`"
+        elif payload.get("choices") == [] and payload.get("usage") is not None:
+            kind = "the usage chunk"  # what a Chat client loses with it (LangChain JS: no usage)
     lost = (f"so the stream's end is lost with it: the answer looks whole ({whole}), "
             "but a client that waits for the end to know the stream is over cannot tell this from a lost connection"
             if lost_end and whole else
             "so the stream's end is lost with it: the client cannot tell a finished answer from a lost connection"
             if lost_end else "so it is lost")
     if gemini:
-        return (f"the body ended inside event {pending.index} (`{kind}`) with no blank line after it: an SSE "
+        return (f"the body ended inside event {pending.index} ({kind}) with no blank line after it: an SSE "
                 f"client (vercel's) never dispatches it, {lost}; python-genai, which reads `data: ` lines rather "
                 "than events, still takes it")
-    return (f"the body ended inside event {pending.index} (`{kind}`) with no blank line after it: "
+    return (f"the body ended inside event {pending.index} ({kind}) with no blank line after it: "
             f"a conformant client never dispatches it, {lost}")
 
 

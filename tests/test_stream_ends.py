@@ -205,3 +205,12 @@ def test_an_anthropic_message_stop_without_its_blank_line_after_a_stop_reason_is
     assert message.endswith("so the stream's end is lost with it: the answer looks whole (`message_delta` brought "
                             "`stop_reason` `end_turn`), but a client that waits for the end to know the stream is over "
                             "cannot tell this from a lost connection")
+
+
+def test_an_unterminated_usage_chunk_is_named_as_the_usage_it_loses() -> None:
+    """Found with LangChain JS (usage null) on a Chat stream whose last chunk, the usage one, had no blank line after
+    it and no `[DONE]` followed: the finding named the lost event `message`, its SSE type."""
+    usage = {**CHAT_CHUNK, "choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+    body = _sse((None, CHAT_CHUNK), (None, CHAT_LAST), (None, usage))[:-1]
+    [message] = [message for rule, message in _findings("openai-chat", body) if rule == "chat/done-missing"]
+    assert "the body ended inside event 2 (the usage chunk) with no blank line after it" in message
