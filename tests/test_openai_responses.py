@@ -1411,3 +1411,17 @@ def test_an_item_id_that_changes_mid_item_says_what_the_vercel_ai_sdk_did() -> N
     messages = [f.message for f in open_source(str(path)).validate().findings if f.rule == "responses/item-id-mismatch"]
     assert any(message.endswith("the Vercel AI SDK emits an error part and may throw at a later event of the item, "
                                 "losing the rest of the answer") for message in messages), messages
+
+
+def test_lifecycle_events_without_created_at_are_still_held_to_what_was_streamed() -> None:
+    """Found on agent-wire-proxy 0.2.0, whose lifecycle events lack `created_at`: its `response.completed` named
+    other item ids and text than it had streamed, and nothing said so, as an event that failed the schema was taken
+    as one of unknown content. A missing `created_at` says nothing of the items: the checks run all the same."""
+    frames = load(MINIMAL)
+    for _, payload in frames:
+        if isinstance(payload.get("response"), dict):
+            payload["response"].pop("created_at", None)
+    completed = frames[-1][1]["response"]
+    completed["output"][0]["id"] = "msg_other"
+    assert [(rule, index) for rule, index, _ in findings(frames) if rule != "responses/schema"] == [
+        ("responses/terminal-output-mismatch", 8)]

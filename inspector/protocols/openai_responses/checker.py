@@ -221,6 +221,10 @@ class Checker:
             if required is not None:  # NOTE: the ones the schema finding did not name (codex-relay's `tools`)
                 missing = required[1](payload.get(required[0]), required[0])
                 self._sdk_fields(index, kind, [path for path in missing if path not in said])
+            if all(tuple(problem["loc"]) in _BESIDE_THE_POINT for problem in error.errors()):
+                self.validated_at = index  # agent-wire-proxy's lifecycle events lack `created_at`: judged all the same
+                self._handlers[kind](index, kind, payload)
+                return found
             self.expect_start = None  # its status, which names the next start event, is unknown
             self.items.unknown(index)  # what it did to items and parts is unknown, as for an unreadable event
             if kind == "response.output_item.added":
@@ -624,3 +628,9 @@ ITEM_HANDLERS: dict[str, Any] = {
     **{f"{name}.done": OutputState.done for name in FAMILIES},
     **{name: OutputState.progress for name in EVENT_MODELS if name.rsplit(".", 1)[0] in PROGRESS_ITEM_TYPES},
 }
+
+
+_BESIDE_THE_POINT = frozenset({("response", "created_at"), ("response", "object")})
+"""Fields whose absence or type leaves what a lifecycle event says of its items, status and id readable: an event
+broken only there is judged as a valid one, beside its `responses/schema` finding (a missing `created_at` took
+agent-wire-proxy's rewritten final text and item ids out of `responses/terminal-output-mismatch`)."""
