@@ -1231,7 +1231,8 @@ def test_a_second_response_completed_is_said_to_replace_the_first_in_the_sdk_hel
         assert stream.get_final_response().id == "resp_second"
     [message] = [f.message for f in check_bytes(body).findings if f.rule == "responses/event-after-terminal"]
     assert message.endswith("the openai Python SDK reads on (it stops only at `[DONE]`) and hands it to the app: its "
-                            "stream helper's `get_final_response()` returns this one, not the first")
+                            "stream helper's `get_final_response()` returns the last `response.completed`, not the "
+                            "first")
 
 
 def test_an_unknown_event_is_said_to_reach_the_app_as_the_sdk_hands_it_on() -> None:
@@ -1425,3 +1426,19 @@ def test_lifecycle_events_without_created_at_are_still_held_to_what_was_streamed
     completed["output"][0]["id"] = "msg_other"
     assert [(rule, index) for rule, index, _ in findings(frames) if rule != "responses/schema"] == [
         ("responses/terminal-output-mismatch", 8)]
+
+
+def test_terminal_missing_says_the_stream_helper_raises_and_a_plain_reader_just_stops() -> None:
+    """Found on codex-router-proxy 0.5.0: "the Python SDK raises" held for `responses.stream()` only; a
+    `create(stream=True)` reader read the events and stopped without an error."""
+    body = dump(load(MINIMAL)[:-1])
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=body, headers={"content-type": "text/event-stream"}))
+    client = openai.OpenAI(api_key="k", base_url="http://endpoint/v1", http_client=httpx.Client(transport=transport))
+    assert len(list(client.responses.create(model="m", input="hi", stream=True))) == 8
+    with pytest.raises(RuntimeError, match="Didn't receive a `response.completed` event"), client.responses.stream(
+            model="m", input="hi") as stream:
+        stream.get_final_response()
+    [message] = [f.message for f in check_bytes(body).findings if f.rule == "responses/terminal-missing"]
+    assert message.endswith("the Python SDK's stream helper raises \"Didn't receive a `response.completed` event\" "
+                            "(a `create(stream=True)` reader just stops)")

@@ -290,8 +290,8 @@ class Checker:
         how = (broken_connection(self.connection_broke) if self.connection_broke else
                f"{cut_or_done(self.done_at, end_index)} (the Python SDK's stream helper had raised at event {raised})"
                if raised is not None else
-               f"{cut_or_done(self.done_at, end_index)}, and the Python SDK raises \"Didn't receive a "
-               "`response.completed` event\"")
+               f"{cut_or_done(self.done_at, end_index)}, and the Python SDK's stream helper raises \"Didn't "
+               "receive a `response.completed` event\" (a `create(stream=True)` reader just stops)")
         found.append(TERMINAL_MISSING(end_index, (
             "the stream ended without a readable `response.completed`, `response.failed` or `response.incomplete`"
             f"{last}: {how}{self.items.cut_items()}")))
@@ -319,7 +319,8 @@ class Checker:
                 "(proxies, non-SDK clients) treat it as the wrong event")))
         if self.terminal_index is not None:
             if once("after-terminal", kind):
-                replaces = (": its stream helper's `get_final_response()` returns this one, not the first"
+                replaces = (": its stream helper's `get_final_response()` returns the last `response.completed`, "
+                            "not the first"
                             if kind == "response.completed" else "")
                 found.append(AFTER_TERMINAL(index, (
                     f"`{kind}` came after the terminal event at {self.terminal_index}, which ended the response: the "
