@@ -519,3 +519,19 @@ def test_a_json_error_in_a_2xx_body_is_said_once_by_its_error(tmp_path: Path) ->
     new = json.dumps({"error": {"code": 404, "message": "models/b is not found", "status": "NOT_FOUND"}}, indent=2)
     assert _body_diff(tmp_path, 200, "text/event-stream", old, new) == [
         'error: "404 NOT_FOUND: models/a is not found" -> "404 NOT_FOUND: models/b is not found"']
+
+
+def test_across_protocols_an_http_error_answer_is_not_said_to_have_reported_no_error(tmp_path: Path) -> None:
+    """Found on codex-router-proxy 0.5.0, which answers an upstream's 429 with a 200 stream that fails in-band:
+    `diff` said `error: null -> "Upstream returned 429"`, as if the upstream had reported no error."""
+    old = _one_body(tmp_path / "upstream.jsonl", 429, "application/json", _error("Rate limit reached", "req_1"))
+    new = tmp_path / "gateway.jsonl"
+    writer = RecordingWriter(new, Header(request={"method": "POST", "url": URLS["anthropic-messages"], "headers": {},
+                                                  "body": None},
+                                         response={"status": 200, "headers": {"content-type": "text/event-stream"}}))
+    writer.chunk(0.1, b'event: error\ndata: {"type": "error", "error": {"type": "api_error", "message": '
+                      b'"Upstream returned 429"}}\n\n')
+    writer.end(0.2, "complete")
+    (pair,) = diff_paths(str(old), str(new))
+    assert [d.message for d in pair.differences] == ['protocol: "openai-chat" -> "anthropic-messages"',
+                                                     "http status: 429 -> 200"]

@@ -298,7 +298,12 @@ def _body(old: Digest, new: Digest, options: Options) -> Iterator[Difference]:
 
 
 def _failed(digest: Digest) -> bool:
-    return digest.http_status is not None and not 200 <= digest.http_status < 300 or digest.assembly.error is not None
+    return _http_failed(digest) or digest.assembly.error is not None
+
+
+def _http_failed(digest: Digest) -> bool:
+    """An HTTP error answer: no stream came, and `error: null` would misread it (codex-router-proxy's 429 upstream)."""
+    return digest.http_status is not None and not 200 <= digest.http_status < 300
 
 
 def _without(value: object, keys: frozenset[str]) -> object:
@@ -368,7 +373,7 @@ def _error_reported(old: Digest, new: Digest, options: Options) -> Iterator[Diff
     """Across protocols: whether each stream reported an in-band error (its words are each protocol's own). A
     gateway that ends a failed upstream as a clean answer differs here; one that breaks off instead says how."""
     a, b = old.assembly.error, new.assembly.error
-    if (a is None) != (b is None):
+    if (a is None) != (b is None) and not (_http_failed(old) or _http_failed(new)):  # NOTE: its status line says it
         yield Difference("status", _changed("error", a, b), tuple(_how_cut(old, new)))
 
 
