@@ -421,3 +421,12 @@ def test_a_translation_that_hides_a_failed_status_a_refusal_or_a_pause_differs()
     filtered.assembly.outputs[0].finish_reason = "content_filter"
     blocked = _digest("Partial", status="prompt blocked: SAFETY", protocol="gemini")
     assert [aspect for aspect, _ in _messages(filtered, blocked)] == ["protocol"]  # both said it, each its way
+
+
+def test_a_complete_answer_translated_into_an_incomplete_response_differs() -> None:
+    """codex-router-proxy 0.5.0 ends an Anthropic `tool_use` answer as a Responses `status: incomplete` with no
+    `incomplete_details`: `diff` said only that the protocols differ (`validate` said `responses/status-mismatch`)."""
+    upstream = _digest("Partial", status="tool_use", protocol="anthropic-messages")
+    incomplete = _digest("Partial", status="incomplete", protocol="openai-responses")
+    incomplete.assembly.outputs[0].finish_reason = "incomplete"
+    assert _messages(upstream, incomplete)[1:] == [("status", "incomplete, no reason given: false -> true")]

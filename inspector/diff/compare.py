@@ -401,6 +401,7 @@ SHARED_ENDS: tuple[tuple[str, frozenset[str]], ...] = (
     ("refused or filtered",     frozenset({"content_filter", "refusal", "SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST",
                                            "SPII", "IMAGE_SAFETY", "RECITATION"})),
     ("paused, to be continued", frozenset({"pause_turn"})),
+    ("incomplete, no reason given", frozenset({"incomplete"})),  # Responses' status with no `incomplete_details`
 )
 # fmt: on
 
