@@ -1442,3 +1442,14 @@ def test_terminal_missing_says_the_stream_helper_raises_and_a_plain_reader_just_
     [message] = [f.message for f in check_bytes(body).findings if f.rule == "responses/terminal-missing"]
     assert message.endswith("the Python SDK's stream helper raises \"Didn't receive a `response.completed` event\" "
                             "(a `create(stream=True)` reader just stops)")
+
+
+def test_a_completed_event_with_another_outcomes_status_and_reason_is_one_finding() -> None:
+    """Found on codex-router-proxy 0.5.0: `response.completed` with `status: incomplete` and its
+    `incomplete_details` gave `status-mismatch` and `terminal-field-unexpected`, whose "a client that tests
+    `incomplete_details` takes it for another outcome" was backwards: the payload is one consistent outcome."""
+    frames = load(MINIMAL)
+    frames[-1][1]["response"].update(status="incomplete", incomplete_details={"reason": "max_output_tokens"})
+    assert [(rule, index) for rule, index, _ in findings(frames)] == [("responses/status-mismatch", 8)]
+    frames[-1][1]["response"]["status"] = "completed"  # a completed response with a reason: that is the field's
+    assert [(rule, index) for rule, index, _ in findings(frames)] == [("responses/terminal-field-unexpected", 8)]
