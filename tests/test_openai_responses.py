@@ -1453,3 +1453,15 @@ def test_a_completed_event_with_another_outcomes_status_and_reason_is_one_findin
     assert [(rule, index) for rule, index, _ in findings(frames)] == [("responses/status-mismatch", 8)]
     frames[-1][1]["response"]["status"] = "completed"  # a completed response with a reason: that is the field's
     assert [(rule, index) for rule, index, _ in findings(frames)] == [("responses/terminal-field-unexpected", 8)]
+
+
+def test_a_final_usage_without_its_counts_is_said_at_the_terminal_event_whatever_the_start_lacked() -> None:
+    """Found on codex-router-proxy 0.5.0: `usage: {}` in `response.created` and in `response.completed` (where it had
+    lost its upstream's counts) was said once, at the start, among "(and 5 more)": the lost final usage went unsaid
+    where it was lost."""
+    frames = load(MINIMAL)
+    frames[0][1]["response"]["usage"] = {}
+    frames[-1][1]["response"]["usage"] = {}
+    said = [(index, message) for rule, index, message in findings(frames) if rule == "responses/sdk-field-missing"]
+    assert [index for index, _ in said] == [0, 8]
+    assert "`response.completed` lacks `response.usage.input_tokens`" in said[1][1]

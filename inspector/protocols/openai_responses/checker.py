@@ -409,8 +409,12 @@ class Checker:
         self.last_sequence, self.unnumbered = number, 0
 
     def _sdk_fields(self, index: int, kind: str, missing: list[str]) -> None:
-        """One finding per event for the required fields it lacks that no earlier event was reported for."""
-        new = [path for path in missing if self.items.once("sdk-field", _INDEXES.sub("[]", path))]
+        """One finding per event for the required fields it lacks that no earlier event was reported for. The final
+        usage is the terminal event's alone (codex-router-proxy sends `usage: {}` in `response.created` and again in
+        `response.completed`, where it lost its upstream's counts): said there whatever the start lacked."""
+        final = kind in TERMINAL_EVENTS
+        new = [path for path in missing
+               if self.items.once("sdk-field", _INDEXES.sub("[]", path), final and path.startswith("response.usage"))]
         if not new:
             return
         shown = ", ".join(f"`{path}`" for path in new[:3]) + (f" (and {len(new) - 3} more)" if len(new) > 3 else "")
