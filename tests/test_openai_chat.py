@@ -1750,3 +1750,17 @@ def test_a_value_outside_an_enum_is_said_as_such_not_as_a_wrong_type() -> None:
     [message] = [f.message for f in check_bytes(serialise(frames), protocol="openai-chat").findings
                  if f.rule == "chat/schema"]
     assert "gets the wrong type, a value its types do not list, or nothing" in message
+
+
+def test_a_list_without_index_nested_in_an_object_field_is_where_the_helper_raises() -> None:
+    """Found on LLM-API-Key-Proxy (litellm's `provider_specific_fields`, repeated on every chunk, holding a list of
+    objects without `index`): the stream helper merges an object field into the first one field by field, and raises
+    `RuntimeError` on the list inside; the rule followed top-level fields only, and the stream validated ok."""
+    frames = load(TEXT)
+    for position in (1, 2):
+        frames[position][1]["choices"][0]["delta"]["provider_specific_fields"] = {"blocks": [{"type": "compaction"}]}
+    frames[3][1]["choices"][0]["delta"]["provider_specific_fields"] = {"other": "x"}  # merged, not a list: fine
+    assert _helper_raises_at(frames) == (2, "RuntimeError")
+    found = [f for f in check_bytes(serialise(frames), protocol="openai-chat").findings]
+    assert [(f.rule, f.index) for f in found] == [("chat/delta-list-without-index", 2)]
+    assert "`delta.provider_specific_fields.blocks` comes again as a list" in found[0].message

@@ -126,9 +126,10 @@ class _ChoiceState:
     """How findings name each call without `index` (by its `id`), by its key in `tools`."""
     function_call: StreamedToolCall | None = None
     """The deprecated single `delta.function_call`, assembled like a tool call."""
-    untyped: dict[str, bool | None] = field(default_factory=dict)
+    untyped: dict[str, Any] = field(default_factory=dict)
     """Each untyped delta field the SDK's stream helper has merged: True while it is a list of scalars (extended),
-    False once a list holding an object (merged entry by entry by `index`), None when not a list (never checked)."""
+    False once a list holding an object (merged entry by entry by `index`), for an object the same of each of its
+    fields (merged into it), None for anything else (never checked)."""
     text: Fragments = field(init=False)
     refusal: Fragments = field(init=False)
     reasoning: Fragments = field(init=False)
@@ -275,7 +276,7 @@ class ChoiceTracker:
         if (state is None or state.finished_at is not None or state.content_at is None or type(delta) is not dict
                 or type(delta.get("content")) is not str or not delta["content"]
                 or choice.get("finish_reason") is not None or choice.get("logprobs") is not None
-                or any(delta.get(key) for key in _NOT_TEXT)):
+                or any(delta.get(key) for key in _NOT_TEXT) or _merges_structure(delta)):
             return None
         return state.text
 
@@ -287,7 +288,7 @@ class ChoiceTracker:
         state = self._choices.get(index) if type(index) is int else None
         if (state is None or state.finished_at is not None or type(delta) is not dict or delta.get("content")
                 or choice.get("finish_reason") is not None or choice.get("logprobs") is not None
-                or any(delta.get(key) for key in _NOT_TEXT if key != "tool_calls")):
+                or any(delta.get(key) for key in _NOT_TEXT if key != "tool_calls") or _merges_structure(delta)):
             return None
         fragments = delta.get("tool_calls")
         fragment = fragments[0] if type(fragments) is list and len(fragments) == 1 else None
@@ -397,24 +398,35 @@ class ChoiceTracker:
                               findings: list[Finding]) -> None:
         """The openai SDK's stream helper merges each delta field into the message (`accumulate_delta`): the first
         value is kept; a later list extends a list of scalars, but is merged into a list holding objects entry by
-        entry, by each entry's `index`, and an entry that is not an object or lacks an integer `index` raises.
-        Nested values are not followed: no claim is made about them."""
-        merged = state.untyped
-        for key, value in delta.items():
-            if key in TYPED_DELTA_FIELDS or value is None:
+        entry, by each entry's `index`, and an entry that is not an object or lacks an integer `index` raises; a
+        later object is merged into the first the same way, field by field (LLM-API-Key-Proxy's
+        `provider_specific_fields` carry such lists)."""
+        self._merge_untyped(index, choice_index, state.untyped,
+                            {key: value for key, value in delta.items() if key not in TYPED_DELTA_FIELDS}, "", findings)
+
+    def _merge_untyped(self, index: int, choice_index: int, merged: dict[str, Any], values: dict[str, Any],
+                       prefix: str, findings: list[Finding]) -> None:
+        """`values` merged into what the helper holds (`merged`, its shape), as `accumulate_delta` does."""
+        for key, value in values.items():
+            if value is None:
                 continue
-            scalars = merged.get(key, _UNSEEN)
-            if scalars is _UNSEEN or key == "index" or key == "type":
-                merged[key] = _only_scalars(value) if type(value) is list else None
-            elif scalars is not None and type(value) is list:
-                if scalars:
+            seen = merged.get(key, _UNSEEN)
+            if seen is _UNSEEN or seen is None or key == "index" or key == "type":
+                merged[key] = _merge_shape(value)
+            elif type(seen) is dict and type(value) is dict:
+                self._merge_untyped(index, choice_index, seen, value, f"{prefix}{key}.", findings)
+            elif type(seen) is bool and type(value) is list:
+                if seen:
                     merged[key] = _only_scalars(value)  # extended: scalars still, if these are
                     continue
                 raises = next(filter(None, map(_merge_error, value)), None)
-                if raises is not None and self._first_time(DELTA_LIST_INDEX.id, (choice_index, key)):
+                if raises is not None and self._first_time(DELTA_LIST_INDEX.id, (choice_index, prefix + key)):
+                    self.helper_raises(index, f"`{raises[0]}` at event {{at}}, merging `delta.{prefix}{key}` "
+                                              "(`chat/delta-list-without-index`)")
                     findings.append(DELTA_LIST_INDEX(index, (
-                        f"choice `{choice_index}` `delta.{key}` comes again as a list, and an entry {raises}: the "
-                        "openai Python SDK's stream helper merges such a list into the message by each entry's "
+                        f"choice `{choice_index}` `delta.{prefix}{key}` comes again as a list, and an entry "
+                        f"{raises[1]} (`{raises[0]}`): "
+                        "the openai Python SDK's stream helper merges such a list into the message by each entry's "
                         "`index`, so `client.chat.completions.stream()` fails here (a reader of the raw chunks does "
                         "not) (reported once per field)")))
 
@@ -841,19 +853,35 @@ def _no_object_ahead(arguments: str) -> str | None:
     return arguments_problem(arguments)  # whole: an object, or a value that never becomes one
 
 
+def _merges_structure(delta: dict[str, Any]) -> bool:
+    """An untyped field holding a list or an object, which the stream helper merges (and may raise on): such a chunk
+    goes the full way, however like the last one it is (`_merge_untyped`)."""
+    return any(type(value) in (list, dict) for key, value in delta.items() if key not in TYPED_DELTA_FIELDS)
+
+
+def _merge_shape(value: Any) -> Any:
+    """What `ChoiceTracker._merge_untyped` keeps of a value the helper takes whole: a list's kind, an object's
+    fields' shapes, None for the rest."""
+    if type(value) is list:
+        return _only_scalars(value)
+    if type(value) is dict:
+        return {key: _merge_shape(item) for key, item in value.items() if item is not None}
+    return None
+
+
 def _only_scalars(values: list[Any]) -> bool:
     """As the Python SDK tests a list it extends instead of merging by `index` (a bool is an int there)."""
     return all(isinstance(value, str | int | float) for value in values)
 
 
-def _merge_error(entry: Any) -> str | None:
-    """What the Python SDK raises on merging this list entry, said of the entry; None: nothing."""
+def _merge_error(entry: Any) -> tuple[str, str] | None:
+    """What the Python SDK raises on merging this list entry, and the entry said; None: nothing."""
     if type(entry) is not dict:
-        return f"is {excerpt(entry)}, not an object (`TypeError`)"
+        return "TypeError", f"is {excerpt(entry)}, not an object"
     if "index" not in entry:
-        return f"{excerpt(entry)} has no `index` (`RuntimeError`)"
+        return "RuntimeError", f"{excerpt(entry)} has no `index`"
     if not isinstance(entry["index"], int):
-        return f"{excerpt(entry)} has a non-integer `index` (`TypeError`)"
+        return "TypeError", f"{excerpt(entry)} has a non-integer `index`"
     return None
 
 
