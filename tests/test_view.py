@@ -542,3 +542,12 @@ def test_control_characters_from_the_wire_are_shown_not_obeyed(tmp_path: Path) -
     shown = console.file.getvalue()
     assert "\x1b" not in shown and "\x07" not in shown
     assert "m␛[31mRED" in shown and "hi ␛[2J there ␛]0;pwned" in shown
+
+
+def test_a_long_usage_key_leaves_its_value_room() -> None:
+    """Found on LLM-API-Key-Proxy's usage (a 77-character key): at 80 columns every usage value was blank."""
+    from inspector.view.render import UsageView
+
+    text = render(UsageView({"completion_tokens": 53, "prompt_tokens_details": {
+        "cache_creation_token_details": {"ephemeral_5m_input_tokens": 7}}}), width=80)  # a 76-character key
+    assert re.search(r"completion_tokens\s+53\b", text) and re.search(r"\b7\b", text), text
