@@ -1764,3 +1764,14 @@ def test_a_list_without_index_nested_in_an_object_field_is_where_the_helper_rais
     found = [f for f in check_bytes(serialise(frames), protocol="openai-chat").findings]
     assert [(f.rule, f.index) for f in found] == [("chat/delta-list-without-index", 2)]
     assert "`delta.provider_specific_fields.blocks` comes again as a list" in found[0].message
+
+
+def test_a_list_after_a_field_held_as_text_is_no_merge() -> None:
+    """The helper keeps a field's first value when a later one is of another kind: lists without `index` after a
+    text are never merged, so nothing raises (the nested-object change briefly took them as a fresh list)."""
+    frames = load(TEXT)
+    frames[1][1]["choices"][0]["delta"]["x_extra"] = "text first"
+    for position, kind in ((2, "a"), (3, "b")):
+        frames[position][1]["choices"][0]["delta"]["x_extra"] = [{"type": kind}]
+    assert _helper_raises_at(frames) is None
+    assert found(frames) == []

@@ -411,7 +411,7 @@ class ChoiceTracker:
             if value is None:
                 continue
             seen = merged.get(key, _UNSEEN)
-            if seen is _UNSEEN or seen is None or key == "index" or key == "type":
+            if seen is _UNSEEN or key == "index" or key == "type":  # NOTE: a value held stays: `None` never is
                 merged[key] = _merge_shape(value)
             elif type(seen) is dict and type(value) is dict:
                 self._merge_untyped(index, choice_index, seen, value, f"{prefix}{key}.", findings)
