@@ -130,7 +130,7 @@ class StreamCheck:
         if self._error_body is not None:
             return self._error_body.decode("utf-8", errors="replace")
         if self.events == 0 and self.parser.stray:
-            return "\n".join(line for _, line in self.parser.stray)
+            return self._stray_text()
         return None
 
     @property
@@ -223,7 +223,6 @@ class StreamCheck:
                                            "`alt=sse`"))
         if self.protocol is None:
             self._start(GENERIC)
-        self._take_problems()
         pending = self.parser.unterminated
         cut_short = end_reason in _NOT_ENDED_BY_SERVER  # the body did not end where the recording does
         payload = _event_payload(pending.data) if pending is not None else None
@@ -289,8 +288,12 @@ class StreamCheck:
 
     def _json_error(self) -> dict[str, Any] | None:
         """The JSON `{"error": ...}` object the lines outside SSE syntax make, if they make one."""
-        payload = _json_object("\n".join(line for _, line in self.parser.stray))
+        payload = _json_object(self._stray_text())
         return payload if payload is not None and "error" in payload else None
+
+    def _stray_text(self) -> str:
+        """The lines outside SSE field syntax, as the parser kept them (a body that is no stream is all such)."""
+        return "\n".join(line for _, line in self.parser.stray)
 
     def _out_of_band(self) -> list[Finding]:
         """Lines SSE parsers drop or read quietly, for a protocol whose clients do not (Gemini): lines outside SSE
@@ -358,11 +361,11 @@ class StreamCheck:
         """Nesting past Python's recursion limit: the protocol's Python SDK raises on it, unless it skips the frame
         unread (a `ping`: tried, llmock's hand-made one)."""
         skipped = getattr(self.checker, "sdk_skips", None)
-        sdk = _PYTHON_SDKS.get(self.protocol or "", "the openai and anthropic Python SDKs")
         if skipped is not None and skipped(event):
-            harm = f"{sdk} skips `{event.type}` frames unread, so only a client that decodes every frame raises"
+            harm = (f"{_python_sdks(self.protocol, 'skip')} `{event.type}` frames unread, so only a client that "
+                    "decodes every frame raises")
         else:
-            harm = f"{sdk} raise{'' if sdk.endswith('SDKs') else 's'} on it"
+            harm = f"{_python_sdks(self.protocol, 'raise')} on it"
         return SSE_TOO_DEEP(event.index, f"the JSON of `{event.type}` nests too deeply to {step}: Python's decoder "
                                          f"raises `RecursionError` on such data; {harm}")
 
@@ -409,11 +412,8 @@ def _utf8_harm(protocol: str | None) -> str:
     each line strictly; python-genai and the TypeScript SDKs replace them)."""
     if protocol == "gemini":
         return "python-genai and @google/genai decode it as U+FFFD, so the text is damaged"
-    sdk = {"openai-chat": "openai", "openai-responses": "openai", "anthropic-messages": "anthropic"}.get(
-        protocol or "", "openai and anthropic")
-    return (f"the {sdk} Python SDK{'s' if ' and ' in sdk else ''} raise{'' if ' and ' in sdk else 's'} "
-            "`UnicodeDecodeError` at this event, which ends the app's stream; the TypeScript SDKs decode it as "
-            "U+FFFD, so the text is damaged")
+    return (f"{_python_sdks(protocol, 'raise')} `UnicodeDecodeError` at this event, which ends the app's stream; the "
+            "TypeScript SDKs decode it as U+FFFD, so the text is damaged")
 
 
 def check_bytes(data: bytes, protocol: str | None = None) -> StreamCheck:
@@ -427,6 +427,13 @@ def check_bytes(data: bytes, protocol: str | None = None) -> StreamCheck:
 _PYTHON_SDKS = {"openai-chat": "the openai Python SDK", "openai-responses": "the openai Python SDK",
                 "anthropic-messages": "the anthropic Python SDK", "gemini": "python-genai"}
 """The protocol's Python SDK, as a finding names it."""
+
+
+def _python_sdks(protocol: str | None, verb: str) -> str:
+    """`the openai Python SDK raises`: the protocol's Python SDK and the verb, or, for a stream of no known
+    protocol, both that read SSE strictly (`the openai and anthropic Python SDKs raise`)."""
+    sdk = _PYTHON_SDKS.get(protocol or "")
+    return f"{sdk} {verb}s" if sdk else f"the openai and anthropic Python SDKs {verb}"
 
 
 def _excerpt(text: str, limit: int = 60) -> str:

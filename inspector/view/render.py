@@ -69,7 +69,7 @@ def seconds(value: float | None) -> str:
 
 def _key_values(rows: Sequence[tuple[str, Any]]) -> Table:
     grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="inspector.label", overflow="fold")  # NOTE: a 77-character usage key left values no room
+    grid.add_column(style="inspector.label", overflow="fold")  # NOTE: a 76-character usage key left values no room
     grid.add_column(overflow="fold", min_width=12)
     for key, value in rows:
         grid.add_row(key, value if isinstance(value, Text) else Text(str(value)))

@@ -560,6 +560,10 @@ def _asks_for_choices(body: Any) -> int:
     return asked if type(asked) is int else 1
 
 
+NO_INDEX = "on a tool call without `index`"
+"""Where the stream helper raises on a tool-call fragment without `index` (`_helper_exception`)."""
+
+
 def _helper_exception(payload: dict[str, Any], has_calls: Callable[[int], bool]) -> tuple[str, str] | None:
     """What the openai SDK's stream helper raises on a chunk it takes, and on what (tried, openai 2.54): it iterates
     `choices`, calls each one's `delta.to_dict()` and files its tool calls by `index` (joining the roles before
@@ -580,6 +584,3 @@ def _helper_exception(payload: dict[str, Any], has_calls: Callable[[int], bool])
                 later = "index" not in call and type(choice.get("index")) is int and has_calls(choice["index"])
                 return ("RuntimeError" if later else "TypeError"), NO_INDEX
     return None
-
-
-NO_INDEX = "on a tool call without `index`"
