@@ -1029,8 +1029,8 @@ class OutputState:
             self._check_output_by_id(index, kind, output, partial)
             return
         self._check_output_count(index, kind, output, partial, len(self.item_ids))
-        for position, entry in enumerate(output[:len(self.item_ids)]):
-            self._check_output_entry(index, kind, position, entry)
+        self._report_moved(index, kind, [self._check_output_entry(index, kind, position, entry)
+                                         for position, entry in enumerate(output[:len(self.item_ids)])])
         if self.saw_unknown and not partial:
             self._check_unread_arguments(index, kind, output)
 
@@ -1061,9 +1061,10 @@ class OutputState:
                 f"`{kind}` `response.output` lists {len(output)} item(s), but this resumed stream reached "
                 f"`output_index` {reached - 1}: `get_final_response()` and a client that followed the stream "
                 "disagree on what was said")))
-        for position, item_id in sorted(self.item_ids.items()):
-            if position < len(output) and item_id is not None:  # NOTE: an adopted item may never show its id
-                self._check_output_entry(index, kind, position, output[position])
+        self._report_moved(index, kind, [self._check_output_entry(index, kind, position, output[position])
+                                         for position, item_id in sorted(self.item_ids.items())
+                                         # NOTE: an adopted item may never show its id
+                                         if position < len(output) and item_id is not None])
 
     def _check_output_by_id(self, index: int, kind: str, output: list[dict[str, Any]], partial: bool) -> None:
         """After an `output_index` gap or reuse (reported where it came) the indexes no longer say which item is
@@ -1086,24 +1087,35 @@ class OutputState:
             if done is not None:
                 self._check_against_done(index, kind, position, entry, done)
 
-    def _check_output_entry(self, index: int, kind: str, position: int, entry: Any) -> None:
+    def _check_output_entry(self, index: int, kind: str, position: int, entry: Any) -> tuple[int, str, int] | None:
+        """An entry whose id the stream added at another index is returned (`_report_moved` says them all at once:
+        one swap is one finding, not two)."""
         expected_id = self.item_ids.get(position)
         if expected_id is None and position in self.ghosts:
-            return  # added by an unreadable event, and no later event named its id
+            return None  # added by an unreadable event, and no later event named its id
         got_id = entry.get("id") if isinstance(entry, dict) else None
         if got_id != expected_id:
-            added = "an item without an id" if expected_id is None else f"`{expected_id}`"
             seen = self.added_ids.get(got_id) if type(got_id) is str else None
-            harm = ("the final response lists the items in another order than the stream" if seen is not None else
-                    "the final response names items the client never saw")
-            elsewhere = f" (it added `{got_id}` at `output_index` {seen[1]})" if seen is not None else ""
+            if seen is not None:
+                return position, got_id, seen[1]
+            added = "an item without an id" if expected_id is None else f"`{expected_id}`"
             self.found.append(TERMINAL_OUTPUT(index, (
                 f"`{kind}` `response.output[{position}].id` is `{got_id}`, but the stream added {added} at that "
-                f"index{elsewhere}: {harm}")))
-            return
+                "index: the final response names items the client never saw")))
+            return None
         done = self.done_items.get(position)
         if done is not None:
             self._check_against_done(index, kind, position, entry, done)
+        return None
+
+    def _report_moved(self, index: int, kind: str, moved: list[tuple[int, str, int] | None]) -> None:
+        """Items the final output lists at another index than the stream added them at, in one finding."""
+        places = [f"`response.output[{position}]` is `{item_id}`, added at `output_index` {added}"
+                  for position, item_id, added in filter(None, moved)]
+        if places:
+            self.found.append(TERMINAL_OUTPUT(index, (
+                f"`{kind}` lists the items in another order than the stream: {'; '.join(places)}: "
+                "`get_final_response()` and a client that followed the stream disagree on which item is which")))
 
     def _check_against_done(self, index: int, kind: str, position: int, entry: Any, done: dict[str, Any]) -> None:
         where = f"response.output[{position}]"
