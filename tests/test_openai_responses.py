@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from inspector.findings import RULES, Severity
 from inspector.protocols.openai_responses import checker as openai_responses
 from inspector.protocols.openai_responses.models import EVENT_MODELS
+from inspector.protocols.openai_responses.state import excerpt, excerpts
 from inspector.sse import SSEParser
 from inspector.validate import check_bytes
 
@@ -1324,6 +1325,19 @@ def test_an_answer_no_streamed_event_could_show_is_shown_as_the_terminal_output_
     assert "response.output" not in check_bytes(dump(load(MINIMAL))).assembly.details  # streamed readably: not shown
 
 
+def test_a_final_text_other_than_the_streamed_one_is_shown_beside_it() -> None:
+    """A server that dropped the text deltas of a message while its reasoning streamed: `view` said "(no text)" and
+    nothing of the text `get_final_response()` hands over."""
+    frames = load(FUNCTION_CALL)
+    output = frames[-1][1]["response"]["output"]
+    output.append({"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+                   "content": [{"type": "output_text", "text": "Here.", "annotations": []}]})
+    check = check_bytes(dump(frames))
+    assert check.assembly.reasoning and check.assembly.text == ""
+    assert check.assembly.details["response.output"]["[2] message"] == "Here."
+    assert "response.output" not in check_bytes(dump(load(FUNCTION_CALL))).assembly.details
+
+
 def test_text_deltas_no_open_part_takes_are_still_the_text_a_client_joins() -> None:
     """codex-relay 0.5.8's deltas carry no `content_index` (each a schema break) into a message whose parts no
     event opened; open-responses-server's name no item. `view` said "(no text)" and `diff` that the text was lost,
@@ -1469,3 +1483,26 @@ def test_a_final_usage_without_its_counts_is_said_at_the_terminal_event_whatever
     said = [(index, message) for rule, index, message in findings(frames) if rule == "responses/sdk-field-missing"]
     assert [index for index, _ in said] == [0, 8]
     assert "`response.completed` lacks `response.usage.input_tokens`" in said[1][1]
+
+
+def test_an_item_that_never_got_its_done_is_held_to_the_final_output():
+    """Found on gpt-oss's reference server: a message streamed 20 words with no `output_item.done`, and
+    `response.completed` listed 19; only items that got their done event were compared with the final output."""
+    frames = drop(5, 6, 7)(load(MINIMAL))  # no text done, part done or item done: the item is open at the end
+    streamed = frames[4][1]["delta"]
+    frames[-1][1]["response"]["output"][0]["content"][0]["text"] = streamed[:-1]
+    [message] = [message for rule, index, message in findings(frames)
+                 if rule == "responses/terminal-output-mismatch" and index == 5]
+    assert message == (f"`response.completed` `response.output[0].content[0].text` is {excerpt(streamed[:-1])}, but "
+                       f"the stream gave {excerpt(streamed)} (the item never got `output_item.done`): "
+                       "`get_final_response()` and a client that joins the deltas disagree on what was said")
+    frames[-1][1]["response"]["output"][0]["content"][0]["text"] = streamed  # the same text: nothing to say
+    assert "responses/terminal-output-mismatch" not in {rule for rule, _, _ in findings(frames)}
+
+
+def test_two_long_texts_that_begin_alike_are_shown_from_where_they_part():
+    """An answer one word longer than the other showed the same 40 characters twice."""
+    words = " ".join(["word"] * 20)
+    assert excerpts(words[:-5], words) == (f"{excerpt(words[84:-5])} from character 84",
+                                           f"{excerpt(words[84:])} from character 84")
+    assert excerpts("short", "other") == (excerpt("short"), excerpt("other"))

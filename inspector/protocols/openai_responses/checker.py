@@ -481,6 +481,8 @@ class Checker:
                     f"`{kind}` carries a non-null `response.{name}`: a `{TERMINAL_EVENTS[kind]}` response has "
                     f"`{name}: null`, and a client that tests `response.{name}` takes it for another outcome")))
         failed = kind == "response.failed"
+        if not failed:  # NOTE: a failed response's output may hold less than streamed (the docs do not say)
+            self.items.check_open_items(index, kind, response["output"])
         self.items.close_open_items(index, f"`{kind}`", report=not failed)
         self.items.check_terminal_output(index, kind, response["output"], partial=failed)
         self._show_output(response["output"])
@@ -525,12 +527,15 @@ class Checker:
             self._show_output(response["output"])
 
     def _show_output(self, output: list[Any]) -> None:
-        """The terminal output's answer, for `view`, where the stream's own events brought nothing readable."""
-        if not any(each.text or each.tool_calls or each.reasoning or each.refusal
-                   for each in self.assembly.outputs.values()):
-            answer = _output_answer(output)
-            if answer:
-                self.assembly.details["response.output"] = answer
+        """The terminal output's answer, for `view`, where the stream's own events brought nothing readable, or
+        text other than the final messages' (deltas a server dropped: `view` said "(no text)" of an answer that
+        `get_final_response()` hands over whole)."""
+        streamed = self.assembly.outputs.values()
+        answer = _output_answer(output)
+        said = "".join(text for key, text in answer.items() if key.endswith(" message"))
+        if answer and (not any(each.text or each.tool_calls or each.reasoning or each.refusal for each in streamed)
+                       or (said and said != "".join(each.text for each in streamed))):
+            self.assembly.details["response.output"] = answer
 
     def _error(self, index: int, kind: str, ev: dict[str, Any]) -> None:
         """Both shapes: the schema's flat `{code, message, param}` and the wire's nested `{error: {...}}`; and a

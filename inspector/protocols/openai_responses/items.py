@@ -67,6 +67,7 @@ from .state import (
     OpenPart,
     dig,
     excerpt,
+    excerpts,
     first_difference,
     gap,
     names,
@@ -446,9 +447,10 @@ class OutputState:
             "that waits for the `.done` event to finalise the text or arguments never does")))
 
     def _snapshot_mismatch(self, index: int, where: str, got: Any, streamed: str) -> None:
+        shown, gave = excerpts(got, streamed)
         self.found.append(SNAPSHOT_MISMATCH(index, (
-            f"{where} is {excerpt(got)}, but the stream gave {excerpt(streamed)}: a client that reads the "
-            "snapshot and one that joins the deltas end up with different content")))
+            f"{where} is {shown}, but the stream gave {gave}: a client that reads the snapshot and one that joins "
+            "the deltas end up with different content")))
 
     def _settle_tool_call(self, item: OpenItem, snapshot: dict[str, Any] | None) -> None:
         """Tool-call arguments: what was streamed; the snapshot only when nothing was streamed for it."""
@@ -852,9 +854,10 @@ class OutputState:
                     f"`{kind}` carries `{family.done_field}` {excerpt(value)} but no `{family_name}.delta` came: "
                     "a client that builds arguments from the deltas gets an empty string")))
             else:
+                done_value, joined = excerpts(value, streamed)
                 self.found.append(DELTA_MISMATCH(index, (
-                    f"`{kind}` `{family.done_field}` is {excerpt(value)}, but its {join.deltas} delta(s) join to "
-                    f"{excerpt(streamed)}: a client that shows the deltas and one that reads `.done` disagree")))
+                    f"`{kind}` `{family.done_field}` is {done_value}, but its {join.deltas} delta(s) join to "
+                    f"{joined}: a client that shows the deltas and one that reads `.done` disagree")))
         if join.deltas == 0 and value and family.output is not None and not join.partial:
             self._emit(family.output, value)
             self.assembly.saw_content(index)
@@ -1000,6 +1003,28 @@ class OutputState:
                                                  *((item.index, item) for item in self.shadows.values())]
                           if not item.uncertain])
 
+    def check_open_items(self, index: int, kind: str, output: list[Any]) -> None:
+        """Items the terminal event ends with no `output_item.done`: their values in the final output against what
+        streamed into them (nothing else held them to it: gpt-oss's reference server streamed 20 words and listed
+        19). One finding per item, at its first difference."""
+        for item in sorted(self.open.values(), key=lambda item: item.index):
+            # NOTE: found by id: after an index gap the final output places items as it will (said where it came)
+            found = [(position, entry) for position, entry in enumerate(output)
+                     if isinstance(entry, dict) and entry.get("id") == item.id]
+            if item.uncertain or type(item.id) is not str or not found:
+                continue
+            position, entry = found[0]
+            for path, streamed in _streamed_values(item):
+                got = dig(entry, path)
+                if got != streamed:
+                    final, gave = excerpts(got, streamed)
+                    field = "".join(f"[{key}]" if type(key) is int else f".{key}" for key in path)
+                    self.found.append(TERMINAL_OUTPUT(index, (
+                        f"`{kind}` `response.output[{position}]{field}` is {final}, but the stream gave {gave} (the "
+                        "item never got `output_item.done`): `get_final_response()` and a client that joins the "
+                        "deltas disagree on what was said")))
+                    break
+
     def close_open_items(self, index: int | None, why: str, report: bool = True) -> None:
         """Items still open when the response ended (terminal event or end of stream); `report=False` when the
         response failed, or the stream was cut (`cut_items`), which explains by itself why they never finished."""
@@ -1131,6 +1156,26 @@ class OutputState:
                 then = "the item without it" if streamed is ABSENT else excerpt(streamed)
             self.found.append(TERMINAL_OUTPUT(index, (
                 f"{now}, but `output_item.done` streamed {then}: the final response and the streamed item disagree")))
+
+
+def _streamed_values(item: OpenItem) -> list[tuple[tuple[str | int, ...], str]]:
+    """(path in the item, text) of every value that streamed into an item whole: its closed parts' and the open
+    ones' with nothing unreadable among their deltas, its summaries', its item-scoped values' (arguments, code)."""
+    values: list[tuple[tuple[str | int, ...], str]] = []
+    for number, (part_type, value) in sorted(item.part_values.items()):
+        values.append((("content", number, PART_TYPES.get(part_type, ((), "text"))[1]), value))
+    for number, part in sorted(item.parts.items()):
+        if not part.uncertain and part.join.known() and not part.join.gapped:
+            values.append((("content", number, PART_TYPES.get(part.type, ((), "text"))[1]), part.join.value()))
+    for number, value in sorted(item.summary_values.items()):
+        values.append((("summary", number, "text"), value))
+    for number, part in sorted(item.summaries.items()):
+        if not part.uncertain and part.join.known() and not part.join.gapped:
+            values.append((("summary", number, "text"), part.join.value()))
+    for name, join in item.joins.items():
+        if join.known() and not join.gapped:
+            values.append((FAMILIES[name].snapshot, join.value()))
+    return values
 
 
 def _only(types: frozenset[str] | None) -> str | None:

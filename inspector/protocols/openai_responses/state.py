@@ -7,6 +7,7 @@ Ordering and nesting facts live in these tables, not in code: a new delta family
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -210,11 +211,17 @@ def gap(join: Join) -> None:
         join.pieces = Fragments([])
 
 
-def dig(value: Any, path: tuple[str, ...]) -> Any:
+def dig(value: Any, path: tuple[str | int, ...]) -> Any:
+    """The value at `path` (keys of objects, indexes of lists), None where it leads nowhere."""
     for key in path:
-        if not isinstance(value, dict):
+        if type(key) is int:
+            if not isinstance(value, list) or not 0 <= key < len(value):
+                return None
+            value = value[key]
+        elif isinstance(value, dict):
+            value = value.get(key)
+        else:
             return None
-        value = value.get(key)
     return value
 
 
@@ -263,6 +270,16 @@ def excerpt(value: Any, limit: int = 40) -> str:
     text = value if isinstance(value, str) else json.dumps(value)
     shown = text if len(text) <= limit else text[:limit] + "…"
     return f"`{shown!r}`" if isinstance(value, str) else f"`{shown}`"
+
+
+def excerpts(left: Any, right: Any, limit: int = 40) -> tuple[str, str]:
+    """Two values that differ, each shown; two strings alike in their first `limit` characters are shown from
+    shortly before where they part (an answer one word longer than the other looked the same in both excerpts)."""
+    if isinstance(left, str) and isinstance(right, str) and left[:limit] == right[:limit]:
+        start = max(len(os.path.commonprefix([left, right])) - 10, 0)
+        return (f"{excerpt(left[start:], limit)} from character {start}",
+                f"{excerpt(right[start:], limit)} from character {start}")
+    return excerpt(left, limit), excerpt(right, limit)
 
 
 def names(types: frozenset[str]) -> str:
