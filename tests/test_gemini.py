@@ -127,7 +127,12 @@ CASES = [
     Case("gemini/several-candidates", TEXT,
          lambda c: _with(1, candidates=[c[1]["candidates"][0], copy.deepcopy(c[1]["candidates"][0])])(c),
          [("gemini/several-candidates", 1)]),
+    # api-for-gemini 1.4.2 sends an upstream's three choices one candidate a chunk, `index` 0, 1, 2 in turn
+    Case("gemini/several-candidates", TEXT, lambda c: c[1]["candidates"][0].update(index=1) or c,
+         [("gemini/several-candidates", 1)]),
     Case("gemini/identity-changed", VERTEX, _with(5, responseId="another"), [("gemini/identity-changed", 5)]),
+    Case("gemini/create-time-changed", VERTEX, _with(5, createTime="2026-02-11T00:04:04Z"),
+         [("gemini/create-time-changed", 5)]),
     Case("gemini/role-not-model", TEXT, lambda c: c[1]["candidates"][0]["content"].update(role="user") or c,
          [("gemini/role-not-model", 1)]),
     Case("gemini/part-shape", TEXT, _part(1, inlineData={"mimeType": "image/png", "data": ""}),

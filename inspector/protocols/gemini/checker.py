@@ -39,7 +39,7 @@ from .models import (
 # fmt: off
 RESUMABLE_FINISH = "CONTINUATION"  # the finish reason of a stream cut at the per-request token limit, to resume
 RESUMES = "python-genai resumes from the stream's last `continuationToken` with another request"
-IDENTITY_FIELDS = ("responseId", "modelVersion", "createTime")
+IDENTITY_FIELDS = ("responseId", "modelVersion")
 ENVELOPE_FIELDS = ("candidates", "promptFeedback", "usageMetadata")   # a chunk carries at least one of them
 USAGE_PARTS = ("promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "toolUsePromptTokenCount")
 USAGE_COUNTS = (*USAGE_PARTS, "totalTokenCount", "cachedContentTokenCount")
@@ -162,10 +162,7 @@ class Checker:
         self._usage(index, payload.get("usageMetadata"), found)
         candidates = payload.get("candidates")
         if isinstance(candidates, list):
-            if len(candidates) > 1 and self._once(R.SEVERAL_CANDIDATES):
-                found.append(R.SEVERAL_CANDIDATES(index, f"{len(candidates)} candidates in one chunk: only "
-                                                         "`candidateCount > 1` asks for that, and vercel and "
-                                                         "python-genai's `.text` read candidate 0 only"))
+            self._several_candidates(index, candidates, found)
             for candidate in candidates:
                 if isinstance(candidate, dict):
                     self._candidate(index, candidate, found)
@@ -291,6 +288,24 @@ class Checker:
                                                           "tool rounds and on 2023 models, and a client that stops "
                                                           "at the first `finishReason` loses the rest"))
 
+    def _several_candidates(self, index: int, candidates: list[Any], found: list[Finding]) -> None:
+        """More than one answer: several candidates in a chunk, or one per chunk whose `index` is not 0 (api-for-gemini
+        sends an upstream's three choices so, in turn: python-genai's `.text` joined them word by word)."""
+        other = next((candidate["index"] for candidate in candidates if type(candidate) is dict
+                      and type(candidate.get("index")) is int and candidate["index"] > 0), None)
+        if (len(candidates) < 2 and other is None) or not self._once(R.SEVERAL_CANDIDATES):
+            return
+        if len(candidates) > 1:
+            found.append(R.SEVERAL_CANDIDATES(index, f"{len(candidates)} candidates in one chunk: only "
+                                                     "`candidateCount > 1` asks for that, and vercel and "
+                                                     "python-genai's `.text` read candidate 0 only"))
+        else:
+            found.append(R.SEVERAL_CANDIDATES(index, f"a candidate with `index` {other}: the stream carries more "
+                                                     "than one answer, one candidate a chunk; only `candidateCount "
+                                                     "> 1` asks for that, and python-genai's `.text` reads each "
+                                                     "chunk's first candidate whatever its index, so the answers "
+                                                     "join into one text"))
+
     def _identity_of(self, index: int, payload: dict[str, Any], found: list[Finding]) -> None:
         for field in IDENTITY_FIELDS:
             value = payload.get(field)
@@ -301,6 +316,14 @@ class Checker:
                 found.append(R.IDENTITY_CHANGED(index, f"`{field}` changed from `{excerpt(first)}` to "
                                                        f"`{excerpt(value)}`: one stream is one response; a client "
                                                        "keying on it mixes two answers"))
+        created = payload.get("createTime")
+        first = self._identity.setdefault("createTime", created) if created is not None else None
+        if created != first and self._once(R.CREATE_TIME_CHANGED):
+            # NOTE: api-for-gemini maps each upstream chunk's `created`, which Perplexity stamps anew
+            found.append(R.CREATE_TIME_CHANGED(index, f"`createTime` changed from `{excerpt(first)}` to "
+                                                      f"`{excerpt(created)}`: a timestamp, which python-genai hands "
+                                                      "over chunk by chunk, so nothing a client shows is lost; one "
+                                                      "response has one creation time"))
 
     def _prompt_feedback(self, index: int, feedback: Any, found: list[Finding]) -> None:
         if not isinstance(feedback, dict):

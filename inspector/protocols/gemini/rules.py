@@ -24,9 +24,10 @@ SCHEMA_MISMATCH      = rule("gemini/schema", E,
                             "a chunk whose fields do not fit `GenerateContentResponse` (wrong type, missing field)")
 EMPTY_CHUNK          = rule("gemini/empty-chunk", E,
                             "a chunk with none of `candidates`, `promptFeedback` and `usageMetadata`")
-SEVERAL_CANDIDATES   = rule("gemini/several-candidates", W, "a chunk with more than one candidate")
-IDENTITY_CHANGED     = rule("gemini/identity-changed", E,
-                            "`responseId`, `modelVersion` or `createTime` changes within one stream")
+SEVERAL_CANDIDATES   = rule("gemini/several-candidates", W,
+                            "a chunk with more than one candidate, or a candidate whose `index` is not 0")
+IDENTITY_CHANGED     = rule("gemini/identity-changed", E, "`responseId` or `modelVersion` changes within one stream")
+CREATE_TIME_CHANGED  = rule("gemini/create-time-changed", W, "`createTime` changes within one stream")
 # parts
 ROLE_NOT_MODEL       = rule("gemini/role-not-model", E, "a candidate's `content.role` other than `model`")
 PART_SHAPE           = rule("gemini/part-shape", E, "a part with no data field, or with more than one")
