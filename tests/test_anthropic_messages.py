@@ -704,6 +704,30 @@ def test_a_schema_finding_says_the_sdk_helper_raises_exactly_where_it_does(strea
     assert helper == ([raised] if raised else [])
 
 
+@pytest.mark.parametrize("usage", [DELETE_USAGE := "missing", None, "12"])
+def test_a_message_start_without_usage_is_said_to_make_the_helper_raise_at_the_first_message_delta(usage) -> None:
+    """Found on openai2claude 0.1.1: the helper writes each `message_delta`'s count to the first `message_start`'s
+    `usage`; without one it raises `AttributeError` there, and the finding at `message_start` said only "a client
+    reading these fields gets a wrong type"."""
+    frames = load(TEXT)
+    if usage == DELETE_USAGE:
+        del frames[0][1]["message"]["usage"]
+    else:
+        frames[0][1]["message"]["usage"] = usage
+    with pytest.raises(AttributeError):
+        sdk_snapshot(frames)
+    [said] = [f.message for f in check_bytes(serialise(frames), protocol="anthropic-messages").findings
+              if f.rule == "anthropic/schema"]
+    assert said.endswith("the anthropic Python SDK's `messages.stream()` helper writes each `message_delta`'s count to "
+                         "this message's `usage`, so it raises `AttributeError` at the first `message_delta`, if one "
+                         "comes, which ends the app's stream (each field is reported once per event type)")
+    [after] = [f.message for f in check_bytes(serialise(append(("ping", {"type": "ping"}))(frames)),
+                                              protocol="anthropic-messages").findings
+               if f.rule == "anthropic/event-after-terminal"]
+    assert after.endswith("the Python SDK reads on and skips it (the Python SDK's `messages.stream()` helper had "
+                          "raised `AttributeError` already, at event 10) (later events are not reported again)")
+
+
 def test_an_error_event_is_one_by_its_event_name_whatever_its_data_type() -> None:
     """Found probing llama.cpp's `llama-server`: `event: error` with `data.type` `server_error`. The SDK raises on
     the event name, so the stream ended with an error: not an unknown event that the SDK skips, nor a cut stream."""

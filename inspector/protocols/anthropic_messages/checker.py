@@ -139,6 +139,9 @@ class Checker:
         self._raised: tuple[int, str] | None = None
         """(event, exception) where the Python SDK's `messages.stream()` helper raised: it reads no further, so what it
         would do with a later event it does not do (AIClient-2-API's streams start with a delta, no `message_start`)."""
+        self._snapshot_usage = True
+        """The first `message_start` carried a `message.usage` object: the helper's snapshot, to which each
+        `message_delta` writes its `output_tokens` (`AttributeError` without one: openai2claude 0.1.1)."""
         self._short_form_at: int | None = None  # a message_start that came complete; decided by the next event
         self._short_form = False
         self._short_form_reason: Any = None
@@ -446,6 +449,7 @@ class Checker:
             self._unreadable(index)  # reported by the schema: whether it was complete (the short form) is unknown
             return
         usage = message.get("usage")
+        self._snapshot_usage = type(usage) is dict
         if type(usage) is dict and type(usage.get("output_tokens")) is int:
             self._output_tokens, self._output_tokens_at = usage["output_tokens"], index
         content = message.get("content")
@@ -843,6 +847,10 @@ class Checker:
                     if raised is None else
                     f"the anthropic Python SDK's `messages.stream()` helper raises `{raised}` at this event, which "
                     "ends the app's stream")
+            if raised is None and not prefix and self._raised is None and _lacks_usage(kind, payload, self._started):
+                harm = ("the anthropic Python SDK's `messages.stream()` helper writes each `message_delta`'s "
+                        "count to this message's `usage`, so it raises `AttributeError` at the first "
+                        "`message_delta`, if one comes, which ends the app's stream")
             found.append(R.SCHEMA_MISMATCH(index, f"`{kind}` does not fit its schema: {problem}; {harm} (each field "
                                                   "is reported once per event type)"))
 
@@ -853,7 +861,7 @@ class Checker:
             field = "message" if kind == "message_start" else "content_block"
             return None if type(payload.get(field)) is dict else "AttributeError"
         if kind == "message_delta":
-            fine = type(payload.get("delta")) is dict and type(payload.get("usage")) is dict
+            fine = type(payload.get("delta")) is dict and type(payload.get("usage")) is dict and self._snapshot_usage
             return None if fine else "AttributeError"
         if kind != "content_block_delta":
             return None
@@ -920,16 +928,16 @@ def _after_terminal(terminal: str, kind: str, read: bool, raised: str | None) ->
         return "the Python SDK raised at the `error`, so the client never sees this"
     if kind == "error":
         return "the Python SDK reads on and raises it as an API error after the message was complete"
+    had = f" ({raised})" if raised is not None else ""
     if kind == KEEPALIVE:
-        return "the Python SDK reads on and skips it"
+        return f"the Python SDK reads on and skips it{had}"
     if not read:
-        return ("the Python SDK reads on and skips a frame of this name; the TypeScript SDK, which reads frames of "
-                "every name, hands it to the app")
-    folds = ""
-    if kind in _FOLDED_AFTER_STOP:
-        folds = (", and its `messages.stream()` helper folds it into the message it had finished" if raised is None
-                 else f" ({raised})")
-    return f"the Python SDK reads on and hands it to the app{folds}"
+        return (f"the Python SDK reads on and skips a frame of this name{had}; the TypeScript SDK, which reads "
+                "frames of every name, hands it to the app")
+    if kind in _FOLDED_AFTER_STOP and raised is None:
+        return ("the Python SDK reads on and hands it to the app, and its `messages.stream()` helper folds it into "
+                "the message it had finished")
+    return f"the Python SDK reads on and hands it to the app{had}"
 
 
 _FOLDED_AFTER_STOP = frozenset({"content_block_start", "content_block_delta", "message_delta"})
@@ -949,3 +957,9 @@ def _overlap_message(block_index: int, open_indices: dict[int, _Block], count: i
 
 def _excerpt(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else "…" + text[-limit:]
+
+
+def _lacks_usage(kind: str, payload: dict, started: bool) -> bool:
+    """The first `message_start` of a message whose `usage` is no object: the helper keeps it as its snapshot."""
+    message = payload.get("message") if kind == "message_start" and not started else None
+    return type(message) is dict and type(message.get("usage")) is not dict
