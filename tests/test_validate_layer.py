@@ -3,6 +3,8 @@
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -12,6 +14,8 @@ from inspector.inputs import open_source
 from inspector.protocols import detect
 from inspector.recording import Header, RecordingWriter
 from inspector.validate import StreamCheck, check_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 UNTERMINATED = CORPUS / "anthropic-messages" / "anthropic-sdk-python__basic-text.sse"
@@ -199,6 +203,16 @@ class TestValidateCommand:
     def test_ignore_drops_a_rule(self, run_cli) -> None:
         result = run_cli("validate", "--protocol", "generic", "--ignore", "sse/unterminated-event", str(UNTERMINATED))
         assert (result.code, result.out) == (0, f"{UNTERMINATED}  generic  ok  8 events\n")
+
+    def test_every_documented_rule_can_be_ignored_in_a_fresh_process(self) -> None:
+        """A new user's `validate --ignore sse/unterminated-event` said "unknown rule": the stream layer registers the
+        `http/` and `sse/` rules, and a fresh process had not imported it when the names were checked."""
+        documented = re.findall(r"^### `([a-z-]+/[a-z0-9-]+)`", (ROOT / "docs" / "rules.md").read_text(), re.M)
+        assert "sse/unterminated-event" in documented and "http/error-status" in documented
+        flags = [part for rule_id in documented for part in ("--ignore", rule_id)]
+        done = subprocess.run([sys.executable, "-m", "inspector", "validate", *flags, str(UNTERMINATED)],
+                              capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert (done.returncode, done.stderr) == (0, "")
 
     def test_unknown_ignored_rule_is_a_usage_error(self, run_cli) -> None:
         result = run_cli("validate", "--ignore", "sse/nope", str(UNTERMINATED))

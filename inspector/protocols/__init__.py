@@ -49,6 +49,8 @@ def checker_for(name: str, *, fresh_request: bool = False, request_body: Any = N
 
 
 def load_all_rules() -> None:
-    """Import every protocol checker so that all rules are registered (for docs and listings)."""
+    """Import every protocol checker, and the stream layer that registers the `http/` and `sse/` rules, so that all
+    rules are registered (for docs, listings and `--ignore`: a fresh `validate` refused every `sse/` rule)."""
+    importlib.import_module("inspector.validate")
     for module in _MODULES.values():
         importlib.import_module(f"{__name__}.{module}.checker")
