@@ -77,11 +77,20 @@ def test_replay_golden_recordings_or_a_marked_path_with_faults(pytester: pytest.
         @pytest.mark.sse_replay({str(EXAMPLES)!r}, paced=True, speed=1000, stall_at=(2, 0.01))
         def test_directory_paced_with_a_stall(sse_replay):
             assert list(chat(sse_replay))[-1].usage.total_tokens > 0
+
+        @pytest.mark.sse_replay("tests/golden/test_app/not_recorded_yet.jsonl")
+        def test_marked_path_missing(sse_replay):
+            pass
     ''')
     result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(passed=3, errors=1)
+    result.assert_outcomes(passed=3, errors=2)
     result.stdout.fnmatch_lines(["*no golden recording for this test (*test_app/test_new.jsonl): record it with "
                                  "--sse-record --sse-upstream URL*"])
+    # a new user's first run of the docs' example: a marker path not recorded yet was an internal traceback
+    result.stdout.fnmatch_lines(["*sse_replay: tests/golden/test_app/not_recorded_yet.jsonl: no such file or "
+                                 "directory (a marker's path is relative to where pytest runs; golden recordings are "
+                                 "made with --sse-record --sse-upstream URL)*"])
+    assert "InputError" not in result.stdout.str()
 
 
 def test_record_saves_each_stream_of_a_test_in_call_order(tmp_path: Path) -> None:

@@ -147,6 +147,7 @@ _SESSION = pytest.StashKey[_Session]()
 def sse_replay(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A base URL for the test's LLM client: replayed golden recordings, or a recorder in front of the real API
     under --sse-record / --sse-check; see the module docstring."""
+    from ..inputs import InputError
     from .endpoints import RecordingProxy, ReplayEndpoint
 
     config = request.config
@@ -161,7 +162,11 @@ def sse_replay(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         if not paths:
             pytest.fail(f"no golden recording for this test ({golden_dir / name}.jsonl): record it with "
                         "--sse-record --sse-upstream URL", pytrace=False)
-        endpoint = ReplayEndpoint(paths, **kwargs)
+        try:
+            endpoint = ReplayEndpoint(paths, **kwargs)
+        except InputError as error:  # NOTE: a marker's path is often a golden recording not made yet
+            pytest.fail(f"sse_replay: {error} (a marker's path is relative to where pytest runs; golden recordings "
+                        "are made with --sse-record --sse-upstream URL)", pytrace=False)
         yield endpoint.start()
         endpoint.stop()
         return
