@@ -348,7 +348,9 @@ def list_command(directory: str, as_json: bool, failed: bool, protocol: str | No
         for row in rows:
             click.echo(json_safe(json.dumps(row.to_json(), ensure_ascii=False)))
     else:
-        make_console().print(RecordingTable(rows, directory))
+        filtered = failed or protocol or model or since is not None or search
+        make_console().print(RecordingTable(rows, directory, "no recording matches the filters" if filtered
+                                            else "no recordings"))
 
 
 def _recorder_options(command):

@@ -98,20 +98,24 @@ def test_table_shows_every_file_name_whole(run_cli, recordings: Path, monkeypatc
         assert [row[-1] for row in rows] == [f"{name}" if name in ("raw.sse", "broken.jsonl")
                                              else "api.example.com/v1/chat/completions" for name in names]
         assert [row[-2] for row in rows[:3]] == names[:3]  # the endpoint after the name
-    else:  # the name on its own line above its row
-        assert lines[:2] == ["file", "time (UTC)      protocol    model  status    events  TTFT s  total s  verdict"]
+        rows = [row if row[2] == "unreadable" else row[:3] + row[4:] for row in rows]  # the model: below
+    else:  # the name on its own line above its row, with the model (a pipe's 80 columns cut it to `gpt-…`)
+        assert lines[:2] == ["file  model  endpoint",
+                             "time (UTC)      protocol     status    events  TTFT s  total s  verdict"]
         assert [line.split("  ")[0] for line in lines[2:] if not line[:1].isdigit() and not line.startswith("  ")] \
             == names
-        assert lines[2] == "sub/a-newest.jsonl  api.example.com/v1/chat/completions"
+        assert lines[2] == "sub/a-newest.jsonl  m  api.example.com/v1/chat/completions"
+        assert lines[lines.index("raw.sse  gpt-4o-2024-08-06") + 1].split()[2] == "openai-chat"
         rows = [line.split() for line in lines[2:] if line[:1].isdigit()]
-    chat = "openai-ch…" if width == 80 else "openai-chat"
-    assert [row[:8] for row in rows] == [
-        ["11-21", "06:30:00", chat, "m", "-", "2", "0.900", "0.900"],
-        ["11-21", "05:00:00", chat, "m", "stop", "4", "0.900", "1.100"],
-        ["11-20", "23:59:59", chat, "-", "HTTP", "429", "0", "-"],
-        ["01-02", "03:04:05", chat, "gpt-…" if width == 80 else "gpt-4o-2024-08-06", "stop", "34", "-", "-"],
+    assert [row[:7] for row in rows] == [
+        ["11-21", "06:30:00", "openai-chat", "-", "2", "0.900", "0.900"],
+        ["11-21", "05:00:00", "openai-chat", "stop", "4", "0.900", "1.100"],
+        ["11-20", "23:59:59", "openai-chat", "HTTP", "429", "0", "-"],
+        ["01-02", "03:04:05", "openai-chat", "stop", "34", "-", "-"],
         ["01-02", "03:03:05", "unreadable"] + ([names[-1]] if width == 160 else []),
     ]
+    if width == 160:
+        assert [line.split()[3] for line in lines[1:5]] == ["m", "m", "-", "gpt-4o-2024-08-06"]
 
 
 def test_a_long_path_stays_on_one_line_at_80_columns(run_cli, tmp_path: Path, monkeypatch) -> None:
@@ -182,6 +186,11 @@ def test_default_directory_is_recordings(run_cli, recordings: Path, monkeypatch:
 
 def test_empty_directory(run_cli, tmp_path: Path) -> None:
     assert (run_cli("ls", str(tmp_path)).code, run_cli("ls", str(tmp_path)).out) == (0, "no recordings\n")
+
+
+def test_filters_that_match_nothing_do_not_say_the_directory_is_empty(run_cli, recordings: Path) -> None:
+    result = run_cli("ls", str(recordings), "--search", "zzzzqqq")
+    assert (result.code, result.out) == (0, "no recording matches the filters\n")
 
 
 def test_missing_directory_is_exit_2(run_cli, tmp_path: Path) -> None:

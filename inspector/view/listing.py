@@ -190,42 +190,53 @@ class RecordingTable:
     reason instead.
     """
 
-    def __init__(self, rows: Sequence[ListingRow], base: str | None = None) -> None:
+    def __init__(self, rows: Sequence[ListingRow], base: str | None = None, empty: str = "no recordings") -> None:
         self.rows = rows
         self.base = base
+        self.empty = empty
+        """What an empty listing says (filters that matched nothing are not an empty directory)."""
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         if not self.rows:
-            yield Text("no recordings", style="inspector.muted")
+            yield Text(self.empty, style="inspector.muted")
             return
         relative = self.base is not None and os.path.isdir(self.base)
         names = [visible(os.path.relpath(row.path, self.base) if relative else row.path, one_line=True)
                  for row in self.rows]
         cells = [_cells(row) for row in self.rows]
+        heads = list(_HEADS)
         widths = [max(cell_len(head), *(cell_len(row[column][0]) for row in cells))
-                  for column, head in enumerate(_HEADS)]
+                  for column, head in enumerate(heads)]
+        endpoints = [f"  {visible(row.endpoint, one_line=True)}" if row.endpoint else "" for row in self.rows]
+        one_line = sum(widths) + 2 * len(widths) + max(
+            cell_len(name + endpoint) for name, endpoint in zip(names, endpoints, strict=True)) <= options.max_width
+        models = [""] * len(self.rows)
+        if not one_line and sum(widths) + 2 * (len(widths) - 1) > options.max_width:
+            # NOTE: the model goes to the file's own line rather than be cut to `gpt-…` (in a pipe, at 80 columns)
+            models = [f"  {visible(row.model, one_line=True)}" if row.model and row.problem is None else ""
+                      for row in self.rows]
+            for columns in (heads, widths, *cells):
+                del columns[_MODEL]
         excess = sum(widths) + 2 * (len(widths) - 1) - options.max_width
-        for column, narrowest in _SHRINKABLE:  # a narrow terminal: cut the model, protocol and status first
+        for column, narrowest in _SHRINKABLE if len(heads) == len(_HEADS) else _SHRINKABLE_WITHOUT_MODEL:
             cut = max(0, min(excess, widths[column] - narrowest))
             widths[column] -= cut
             excess -= cut
         fixed = sum(widths) + 2 * len(widths)
-        endpoints = [f"  {visible(row.endpoint, one_line=True)}" if row.endpoint else "" for row in self.rows]
-        one_line = fixed + max(cell_len(name + endpoint) for name, endpoint in zip(names, endpoints, strict=True)) \
-            <= options.max_width
+        numeric = {heads.index(_HEADS[number]) for number in _NUMERIC}
         if not one_line:
-            yield Text("file", style="inspector.label")
-        head = _line(_HEADS, widths)
+            yield Text("file  model  endpoint" if any(models) else "file", style="inspector.label")
+        head = _line(heads, widths, numeric)
         yield Text(f"{head:<{fixed - 2}}  file" if one_line else head, style="inspector.label")
-        for name, endpoint_text, row, columns in zip(names, endpoints, self.rows, cells, strict=True):
+        for name, model, endpoint_text, row, columns in zip(names, models, endpoints, self.rows, cells, strict=True):
             line = Text()
             endpoint = Text(endpoint_text, style="inspector.muted")
             if not one_line:
-                yield Text.assemble(Text(name, style="bold" if row.problem is None else "inspector.warning"), endpoint,
-                                    overflow="fold")
+                yield Text.assemble(Text(name, style="bold" if row.problem is None else "inspector.warning"), model,
+                                    endpoint, overflow="fold")
             for number, ((text, style), width) in enumerate(zip(columns, widths, strict=True)):
                 text = fit(text, width)
-                shown = text.rjust(width) if number in _NUMERIC else text.ljust(width)
+                shown = text.rjust(width) if number in numeric else text.ljust(width)
                 line.append(shown, style=style)
                 line.append("  ")
             if one_line:
@@ -241,15 +252,19 @@ class RecordingTable:
 
 
 _HEADS = ("time (UTC)", "protocol", "model", "status", "events", "TTFT s", "total s", "verdict")
+_MODEL = 2
 _NUMERIC = frozenset({4, 5, 6})
 _SHRINKABLE = ((2, 5), (1, 8), (3, 6))
 """(column, narrowest width): the model, protocol and status columns give way, in that order, on a narrow terminal."""
+_SHRINKABLE_WITHOUT_MODEL = ((1, 9), (2, 6))
+"""The same once the model has moved to the file's line: the protocol (to `openai-c…`, still not `openai-r…`), then
+the status."""
 _MODEL_LIMIT = 24
 
 
-def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
+def _line(cells: Sequence[str], widths: Sequence[int], numeric: set[int]) -> str:
     cells = [fit(cell, width) for cell, width in zip(cells, widths, strict=True)]
-    return "  ".join(cell.rjust(width) if number in _NUMERIC else cell.ljust(width)
+    return "  ".join(cell.rjust(width) if number in numeric else cell.ljust(width)
                      for number, (cell, width) in enumerate(zip(cells, widths, strict=True))).rstrip()
 
 
