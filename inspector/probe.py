@@ -559,7 +559,9 @@ class ProbeReport:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         table = Table(title=f"probe {self.protocol} at {self.url}", title_justify="left")
         for column in ("scenario", "verdict", "status", "events", "findings", "recording"):
-            table.add_column(column, justify="right" if column in _NUMERIC_COLUMNS else "left")
+            # NOTE: a recording's name folds, whole, rather than end in `…` (a pipe's 80 columns cut it)
+            table.add_column(column, justify="right" if column in _NUMERIC_COLUMNS else "left",
+                             overflow="fold" if column == "recording" else "ellipsis")
         for result in self.results:
             table.add_row(
                 result.scenario, Text(result.verdict, style=_VERDICT_STYLE[result.verdict]),

@@ -355,6 +355,17 @@ def test_scenario_expectations(scenario: str, assembly: Assembly, notes: list[st
     assert check(assembly) == notes
 
 
+def test_a_recording_name_is_whole_at_80_columns(tmp_path: Path) -> None:
+    """In a pipe the column ended `20261206-034550-probe-…`: which file a finding belongs to was lost."""
+    name = "20261206-034550-probe-openai-chat-text-0123abcd.jsonl"
+    results = [ScenarioResult(scenario, tmp_path / name, 200, 5, notes=["a long note"] * 2)
+               for scenario in ("text", "tool-call", "max-tokens")]
+    out = io.StringIO()
+    make_console(out, width=80, color_system=None).print(ProbeReport("http://x/v1", "openai-chat", results))
+    cells = [line.split("│")[6].strip() for line in out.getvalue().splitlines() if line.count("│") == 7]
+    assert "".join(cells).count(name) == 3
+
+
 def test_report_lists_verdicts_then_findings_capped_per_scenario(tmp_path: Path) -> None:
     from inspector.findings import Finding, Severity
 
