@@ -745,6 +745,22 @@ def test_a_negative_tool_call_index_says_where_the_sdk_puts_its_fragments() -> N
                               "fragments to whichever call is last")
 
 
+def test_a_huge_tool_call_index_is_judged_in_bounded_memory() -> None:
+    """A hostile `"index": 1000000000000` made `validate` build the range of indexes it skipped: all memory, then the
+    OOM killer (10**7 took 600 MB). The index gap is judged by counting the chunk's fragments instead."""
+    import tracemalloc
+
+    frames = renumber_tool_call(1, 10**6)(load(PARALLEL))
+    tracemalloc.start()
+    try:
+        check = check_bytes(serialise(frames), protocol="openai-chat")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [f.index for f in check.findings if f.rule == "chat/tool-call-index-gap"] == [13]
+    assert peak < 8_000_000  # NOTE: the range of 10**6 indexes alone took more than 30 MB
+
+
 def sdk_stream_helper_error(frames: list[Frame]) -> str | None:
     """What the openai SDK's stream helper (`ChatCompletionStreamState`, behind `chat.completions.stream()`) raises
     on these chunks, or None."""

@@ -617,8 +617,10 @@ class ChoiceTracker:
                                                   "position, so it adds this call's fragments to whichever call is "
                                                   "last (to this one only while it is the only one)"))
         elif tool_index > expected and not unseen:  # NOTE: one below fills an index a gap skipped: said there
-            filled = set(range(expected, tool_index)) <= {fragment.get("index") for fragment in self._chunk_fragments
-                                                           if type(fragment) is dict}
+            # NOTE: counted, not built as a range: an index of 10**12 took all memory
+            filled = len({fragment.get("index") for fragment in self._chunk_fragments if type(fragment) is dict
+                          and type(fragment.get("index")) is int
+                          and expected <= fragment["index"] < tool_index}) == tool_index - expected
             gone = self.helper_gone(index)
             sdk = (f"clients that file calls by index find none at `{expected}` ({gone})" if gone else
                    "the openai Python SDK's stream helper files calls by list position, so the next fragments land in "
