@@ -87,6 +87,23 @@ def test_reverse_listeners_and_a_regular_one_in_one_record(upstream, tls_upstrea
     }
 
 
+def test_a_request_for_a_reverse_listener_sent_through_the_regular_one_reaches_its_upstream(
+        upstream, record_command, tmp_path):
+    """Qwen Code under `run`: undici's `ProxyAgent` ignores `NO_PROXY`, so requests for `OPENAI_BASE_URL` (a reverse
+    listener) came through the regular listener, and mitmproxy refused to connect to itself: every one failed."""
+    command, _, banner = record_command("--reverse", upstream.url, "--regular", "--dir", str(tmp_path / "rec"),
+                                        banner_lines=10)
+    reverse, regular = (line.strip().split(" on ")[-1] for line in banner
+                        if line.startswith("  ") and not line.startswith("    "))
+    response = post(f"{reverse}/v1/chat/completions", CHAT, proxy=regular)
+    live = command.line()
+    code, _, err = command.stop()
+    assert (response.status_code, response.content) == (200, (CORPUS / CHAT).read_bytes())
+    assert live.endswith("ok") and (code, err) == (0, "")
+    assert by_url(tmp_path / "rec") == {
+        f"{upstream.url}/v1/chat/completions": ((CORPUS / CHAT).read_bytes(), "complete")}
+
+
 def test_regular_mode_records_an_unreachable_https_host_with_the_connect_error(record_command, tmp_path):
     with socket.socket() as refusing:  # bound, not listening: a connection to it is refused
         refusing.bind(("127.0.0.1", 0))

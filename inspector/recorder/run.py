@@ -38,6 +38,7 @@ from mitmproxy.tools.dump import DumpMaster
 
 from .addon import Recorder
 from .ca_bundle import certificates, system_ca_files, write_bundle
+from .own_listeners import OwnListeners
 from .upstream_proxy import ThroughProxy, UpstreamProxy
 from .verdict import StreamResult
 
@@ -365,6 +366,7 @@ class _Session:
     ) -> None:
         self.recorder = recorder
         self.through = through
+        self.own_listeners = OwnListeners()
         self.upstream_of = upstream_of
         """The upstream of each mode spec (None: regular mode)."""
         self.ca_file = ca_file
@@ -381,7 +383,7 @@ class _Session:
         # mitmproxy's own warnings (a failed upstream handshake, ...) go to stderr: stdout is the live lines', and
         # under `run` the command's
         terminal_log = TermLog(out=sys.stderr)
-        master.addons.add(terminal_log, self.recorder, self.through)
+        master.addons.add(terminal_log, self.recorder, self.own_listeners, self.through)
         try:
             opts.update(**settings)
         except exceptions.OptionsError as error:
@@ -427,6 +429,9 @@ class _Session:
             Listening(*server.listen_addrs[0][:2], self.upstream_of[server.mode.full_spec], self.ca_file)
             for server in servers
         ]
+        for where in listening:
+            if where.reverse is not None:
+                self.own_listeners.listen(where.host, where.port, where.reverse)
         if self.on_listening is not None:
             self.on_listening(listening)
         if self.supervise is not None:
