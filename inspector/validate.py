@@ -474,7 +474,8 @@ def _one_break(ends: list[Finding], unterminated: Finding | None, end_missing: s
 
 
 def _unterminated_message(pending: Event, payload: Any, lost_end: bool, gemini: bool, whole: str | None = None) -> str:
-    """`gemini`: python-genai reads `data: ` lines, not events, and takes a last one that no blank line closed;
+    """`gemini`: python-genai reads `data: ` lines, not events, and takes a last one that no blank line closed (and
+    raises when its JSON is cut too);
     `whole`: why the answer looks whole before it (Chat: every choice had its `finish_reason`), None if it does not."""
     kind = f"`{pending.type}`"
     if payload is DONE:
@@ -490,9 +491,12 @@ def _unterminated_message(pending: Event, payload: Any, lost_end: bool, gemini: 
             "so the stream's end is lost with it: the client cannot tell a finished answer from a lost connection"
             if lost_end else "so it is lost")
     if gemini:
+        # NOTE: its JSON cut too, python-genai raises on the line (tried: google-adk and agno passed the error on)
+        takes = "still takes it" if payload is not None else (
+            "takes it and raises `UnknownApiResponseError` on its cut JSON")
         return (f"the body ended inside event {pending.index} ({kind}) with no blank line after it: an SSE "
                 f"client (vercel's) never dispatches it, {lost}; python-genai, which reads `data: ` lines rather "
-                "than events, still takes it")
+                f"than events, {takes}")
     return (f"the body ended inside event {pending.index} ({kind}) with no blank line after it: "
             f"a conformant client never dispatches it, {lost}")
 

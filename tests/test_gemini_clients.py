@@ -334,3 +334,18 @@ def test_a_gemini_request_without_alt_sse_asked_for_one_json_array_not_an_event_
     writer.end(0.1, "complete")
     writer.close()
     assert [finding.rule for finding in open_source(str(path)).validate().findings] == rules
+
+
+def test_a_last_chunk_cut_inside_its_json_is_said_to_make_python_genai_raise(tmp_path: Path) -> None:
+    """Found through google-adk and agno: the message said python-genai "still takes" a last line with no blank line
+    after it; when its JSON is cut too, python-genai raises on it instead."""
+    whole = b"".join(b"data: " + json.dumps({"candidates": [{"content": {"parts": [{"text": text}], "role": "model"}}]
+                                              }).encode() + b"\n\n" for text in ("The answer", " is"))
+    cut = tmp_path / "cut.sse"
+    cut.write_bytes(whole + b'data: {"candidates": [{"content": {"parts": [{"text": " for')
+    with served(cut) as server, pytest.raises(errors.UnknownApiResponseError):
+        sdk_answer(gemini_api(server.url))
+    [message] = [f.message for f in check_bytes(cut.read_bytes(), protocol="gemini").findings
+                 if f.rule == "gemini/finish-missing"]
+    assert message.endswith("python-genai, which reads `data: ` lines rather than events, takes it and raises "
+                            "`UnknownApiResponseError` on its cut JSON")
