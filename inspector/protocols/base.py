@@ -141,9 +141,13 @@ def arguments_problem(arguments: str) -> str | None:
     return None
 
 
+FRAMEWORKS_DECODING = ("agent frameworks that decode them themselves raise, or run the tool with `{}` "
+                       "(strands-agents) or with a repaired guess (LlamaIndex)")
+"""What agent frameworks do with tool arguments that are no JSON object (tried: strands-agents 1.62 logs a warning
+and calls the tool with `{}`; LlamaIndex repairs `{"city": "Par` into `{"city": None}`)."""
 ARGUMENTS_HARM = ("no client can run the call as the model meant it: the openai Python SDK's parse helpers (for a "
-                  "strict tool) and agent frameworks decode them into the tool's keyword arguments, and raise "
-                  "(`json.loads`, or the tool's pydantic model) or get no object")
+                  "strict tool) decode them into the tool's keyword arguments, and raise (`json.loads`, or the tool's "
+                  f"pydantic model) or get no object; {FRAMEWORKS_DECODING}")
 """Why non-object tool arguments are an error (the OpenAI protocols): the tail of the message."""
 
 
@@ -154,7 +158,7 @@ def anthropic_arguments_harm(arguments: str, raised_at: int | None = None) -> st
     value, and raises on anything else. `raised_at`: the event where it had raised already, on another block."""
     if raised_at is not None:
         return ("no client can run the call as the model meant it: the anthropic Python SDK's `messages.stream()` "
-                f"helper had raised already, at event {raised_at}; agent frameworks that decode it themselves raise")
+                f"helper had raised already, at event {raised_at}; {FRAMEWORKS_DECODING}")
     try:
         value = pydantic_core.from_json(arguments.encode(), allow_partial=True)
     except UnicodeEncodeError:  # a lone surrogate, from a `\ud83d` escape in the JSON of a delta
@@ -167,7 +171,7 @@ def anthropic_arguments_harm(arguments: str, raised_at: int | None = None) -> st
         shown = shown if len(shown) <= 60 else shown[:60] + "…"
         sdk = (f"the anthropic Python SDK's `messages.stream()` helper makes the input `{shown}` and the tool runs "
                "with that")
-    return f"no client can run the call as the model meant it: {sdk}; agent frameworks that decode it themselves raise"
+    return f"no client can run the call as the model meant it: {sdk}; {FRAMEWORKS_DECODING}"
 
 
 FRAGMENT_GROUP = 256  # fragments joined into one list entry: a list grows once per FRAGMENT_GROUP deltas, not per delta
