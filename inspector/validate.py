@@ -230,8 +230,9 @@ class StreamCheck:
         unterminated = None
         if pending is not None and not cut_short:
             whole = getattr(self.checker, "answer_whole", lambda: None)() if lost_end else None
-            unterminated = SSE_UNTERMINATED(pending.index, _unterminated_message(pending, payload, lost_end,
-                                                                                self.protocol == "gemini", whole))
+            message = _unterminated_message(pending, payload, lost_end, self.protocol == "gemini", whole)
+            also = getattr(self.checker, "lost_with_end", "") if lost_end else ""
+            unterminated = SSE_UNTERMINATED(pending.index, f"{message}{also}")
         if self.events == 0 and pending is None and not cut_short:
             how = f": {broken_connection(broken_by)}" if broken_by else ""  # MLflow's gateway, on an upstream's 429
             self._report(SSE_NO_EVENTS(None, f"the body ended before any event was dispatched{how}"))

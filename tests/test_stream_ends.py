@@ -95,6 +95,9 @@ def test_an_end_event_without_its_blank_line_is_one_finding_that_says_the_end_is
         lost = ("so the stream's end is lost with it: the answer looks whole (every choice had its `finish_reason`), "
                 "but a client that waits for the end to know the stream is over cannot tell this from a lost "
                 "connection")
+    if protocol == "anthropic-messages":  # agno and strands-agents read them at `message_stop` (tried)
+        lost += ("; clients that read the final usage or stop reason at `message_stop` never get them (agno 3.1 "
+                 "reports 0 tokens, strands-agents 1.62 `end_turn` whatever the stop reason)")
     if protocol == "gemini":  # python-genai reads `data: ` lines, not events (tried: it yields the last chunk)
         assert message.endswith(f"an SSE client (vercel's) never dispatches it, {lost}; python-genai, which reads "
                                 "`data: ` lines rather than events, still takes it")
@@ -204,7 +207,9 @@ def test_an_anthropic_message_stop_without_its_blank_line_after_a_stop_reason_is
                  if rule == "sse/unterminated-event"]
     assert message.endswith("so the stream's end is lost with it: the answer looks whole (`message_delta` brought "
                             "`stop_reason` `end_turn`), but a client that waits for the end to know the stream is over "
-                            "cannot tell this from a lost connection")
+                            "cannot tell this from a lost connection; clients that read the final usage or stop reason "
+                            "at `message_stop` never get them (agno 3.1 reports 0 tokens, strands-agents 1.62 "
+                            "`end_turn` whatever the stop reason)")
 
 
 def test_an_unterminated_usage_chunk_is_named_as_the_usage_it_loses() -> None:

@@ -298,6 +298,11 @@ class Checker:
 
         return DeltaShape.cut(event, [Hole(field, delta[field])], apply)  # type: ignore[index]
 
+    lost_with_end: ClassVar[str] = ("; clients that read the final usage or stop reason at `message_stop` never get "
+                                    "them (agno 3.1 reports 0 tokens, strands-agents 1.62 `end_turn` whatever the "
+                                    "stop reason)")
+    """What is lost with a `message_stop` that never came, beyond the end itself (tried with both frameworks)."""
+
     def answer_whole(self) -> str | None:
         """Why the message looks whole without `message_stop`: a `message_delta` brought its stop reason (the
         Python SDK's final message is then whole; an unterminated `message_stop` after it loses nothing to it)."""
