@@ -278,9 +278,10 @@ def test_rule_fires_on_the_broken_stream_only(
     assert found(mutation(copy.deepcopy(frames))) == expected
 
 
-NEEDS_THE_REQUEST = {"chat/usage-not-sent", "chat/usage-over-limit", "chat/choices-missing", "chat/choices-unrequested"}
+NEEDS_THE_REQUEST = {"chat/usage-not-sent", "chat/usage-over-limit", "chat/choices-missing", "chat/choices-unrequested",
+                     "chat/tool-calls-unrequested"}
 """Rules that judge a stream against its recorded request: their cases are in tests/test_validate_layer.py,
-tests/test_token_limit.py and below (`choices-missing`, `choices-unrequested`)."""
+tests/test_token_limit.py and below (`choices-missing`, `choices-unrequested`, `tool-calls-unrequested`)."""
 
 
 def test_every_chat_rule_has_a_case() -> None:
@@ -1145,6 +1146,21 @@ def test_a_stream_with_more_choices_than_the_request_asked_for_says_so() -> None
     check = StreamCheck("openai-chat", request_body={"model": "m"})
     check.feed(serialise(load(TEXT)))
     assert [f for f in check.close() if f.rule == "chat/choices-unrequested"] == []
+
+
+def test_several_tool_calls_for_a_request_that_asked_for_one_at_most_say_so() -> None:
+    """LlamaIndex 0.14 sends `parallel_tool_calls: false` and reads one call per chunk: two calls in one chunk lost
+    the second, interleaved ones became four calls, while `validate` said ok."""
+    parallel = serialise(load(PARALLEL))
+
+    def found(request: dict | str | None, body: bytes = parallel) -> list[tuple[str, int | None]]:
+        check = StreamCheck("openai-chat", request_body=request)
+        check.feed(body)
+        return [(f.rule, f.index) for f in check.close() if f.rule == "chat/tool-calls-unrequested"]
+
+    assert found({"model": "m", "parallel_tool_calls": False}) == [("chat/tool-calls-unrequested", 13)]
+    assert found({"model": "m"}) == found({"model": "m", "parallel_tool_calls": True}) == found(None) == []
+    assert found({"model": "m", "parallel_tool_calls": False}, serialise(load(TOOL))) == []  # one call: as asked
 
 
 def _helper_tool_call(frames: list[Frame], through: int) -> Any:

@@ -26,6 +26,7 @@ from ..token_limit import TokenLimit
 from .choices import ChoiceTracker
 from .models import chunk_schema_message, schema_problems
 from .rules import (
+    CALLS_UNREQUESTED,
     CHOICES_MISSING,
     CHOICES_UNREQUESTED,
     CHUNK_AFTER_ERROR,
@@ -292,6 +293,13 @@ class Checker:
                 f"the request asked for {what}, but the stream carried {carried}: the openai Python SDK's stream "
                 "helper returns them all, but a client written for what it asked reads `choices[0]` only, or joins "
                 "every choice's deltas into one text (pydantic-ai 2.78 does)")))
+        if self._unreadable_at is None and _asks_for_one_call(self.request_body):
+            for choice, at, name in self._choices.second_calls():
+                findings.append(CALLS_UNREQUESTED(at, (
+                    f"choice `{choice}` opened a second tool call (`{name}`), but the request set "
+                    "`parallel_tool_calls: false`: the openai Python SDK's stream helper returns every call, but a "
+                    "client that asked for one call at a time reads the first only (LlamaIndex 0.14 keeps "
+                    "`tool_calls[0]` of each chunk, and files interleaved fragments under calls with no id or name)")))
         self._choices.finish(end_index, findings, self._helper_took, self._done_at is not None,
                              broke=self.connection_broke is not None)
         return findings
@@ -551,6 +559,12 @@ def _asks_for_usage(body: Any) -> bool:
     request = request_object(body, lambda text: '"include_usage"' in text)
     options = request.get("stream_options") if request is not None else None
     return isinstance(options, dict) and options.get("include_usage") is True
+
+
+def _asks_for_one_call(body: Any) -> bool:
+    """Whether a request body set `parallel_tool_calls: false` (one tool call at most)."""
+    request = request_object(body, lambda text: '"parallel_tool_calls"' in text)
+    return request is not None and request.get("parallel_tool_calls") is False
 
 
 def _asks_for_choices(body: Any) -> int:

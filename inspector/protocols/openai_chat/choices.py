@@ -122,6 +122,8 @@ class _ChoiceState:
     """The calls streamed without `index`: their `id` (None: a first fragment without one) -> their key in `tools`."""
     last_unindexed: int | None = None
     """The key in `tools` of the call the last fragment without `index` went to."""
+    second_call_at: int | None = None
+    """Event where a second tool call opened (a request with `parallel_tool_calls: false` asked for one at most)."""
     unindexed_where: dict[int, str] = field(default_factory=dict)
     """How findings name each call without `index` (by its `id`), by its key in `tools`."""
     function_call: StreamedToolCall | None = None
@@ -655,7 +657,14 @@ class ChoiceTracker:
                                 name if type(name) is str and name else None, sdk_type=fragment.get("type"))
         state.tools[key] = call
         state.output.tool_calls.append(call)
+        if len(state.tools) == 2:
+            state.second_call_at = index
         return call
+
+    def second_calls(self) -> list[tuple[int, int, str | None]]:
+        """(choice index, event, name) of the second tool call of each choice that streamed more than one."""
+        return [(choice, state.second_call_at, state.output.tool_calls[1].name)
+                for choice, state in sorted(self._choices.items()) if state.second_call_at is not None]
 
     def helper_gone(self, index: int) -> str | None:
         """Why the openai Python SDK's stream helper never sees this chunk, or None when it does."""

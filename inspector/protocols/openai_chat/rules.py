@@ -70,6 +70,8 @@ USAGE_NOT_SENT        = rule("chat/usage-not-sent", W,
                              "the request asked for usage (`stream_options.include_usage`) and no chunk carried it")
 CHOICES_MISSING       = rule("chat/choices-missing", W,
                              "the request asked for `n` choices and the stream carried fewer")
+CALLS_UNREQUESTED     = rule("chat/tool-calls-unrequested", W,
+                             "a choice streams several tool calls for a request with `parallel_tool_calls: false`")
 CHOICES_UNREQUESTED   = rule("chat/choices-unrequested", W,
                              "the stream carried more choices than the request's `n` (1 when it says nothing)")
 USAGE_OVER_LIMIT      = rule("chat/usage-over-limit", W,
