@@ -813,16 +813,18 @@ def test_a_legacy_function_call_that_repeats_its_name_is_said_as_the_sdk_joins_i
     from openai.types.chat import ChatCompletionChunk
 
     frames = both(edit_delta(2, function_call={"name": "f", "arguments": "{"}),
-                  edit_delta(3, function_call={"name": "f", "arguments": "}"}))(load(TEXT))
+                  both(edit_delta(3, function_call={"name": "f", "arguments": ""}),
+                       edit_delta(4, function_call={"name": "f", "arguments": "}"})))(load(TEXT))
     state = ChatCompletionStreamState()
     for _, payload in frames:
         if isinstance(payload, dict) and "choices" in payload:
             state.handle_chunk(ChatCompletionChunk.construct(**payload))
-    assert state.current_completion_snapshot.choices[0].message.function_call.name == "ff"
+    assert state.current_completion_snapshot.choices[0].message.function_call.name == "fff"  # each repeat appended
     check = check_bytes(serialise(frames), protocol="openai-chat")
     assert [(f.index, f.message) for f in check.findings if f.rule == "chat/tool-call-repeated"] == [
         (3, "choice `0` `function_call`: a later fragment repeats `name` `f`; expected only `arguments` after the "
-            "first: the openai Python SDK's stream helper concatenates it to `ff`")]
+            "first: the openai Python SDK's stream helper concatenates it to `ff` (and appends every later repeat "
+            "too)")]
     assert "tool-call-repeated" not in {f.rule.split("/")[1] for f in check_bytes(serialise(
         edit_delta(2, function_call={"name": "f", "arguments": "{}"})(load(TEXT))), protocol="openai-chat").findings}
 

@@ -752,7 +752,8 @@ class ChoiceTracker:
             return
         if self._first_time(TOOL_REPEATED.id, key):
             joined = (f"clients that join the fragments get `{value}{value}` ({gone})" if gone else
-                      f"the openai Python SDK's stream helper concatenates it to `{value}{value}`")
+                      f"the openai Python SDK's stream helper concatenates it to `{value}{value}` (and appends every "
+                      "later repeat too)")
             findings.append(TOOL_REPEATED(index, f"{where}: a later fragment repeats `{label}` `{value}`; expected "
                                                  f"only {only} after the first: {joined}"))
         self._repeats[key] = self._repeats.get(key, 0) + 1
