@@ -29,6 +29,8 @@ TAIL = 4
 """Characters a redacted value keeps, at its end."""
 SHORTEST_WITH_TAIL = 16
 """A value shorter than this keeps nothing: four characters of a short secret would give away too much."""
+SHORTEST_ECHOED = 8
+"""A request's secret shorter than this is not looked for in the response: it could be any word there."""
 
 
 def words(name: str) -> list[str]:
@@ -68,6 +70,17 @@ class Policy:
                 value = redact_value(value)
             result[name] = f"{result[name]}, {value}" if name in result else value
         return result
+
+    def secret_values(self, headers: Iterable[tuple[str, str]], url: str) -> list[str]:
+        """The secrets a request sent, as they came: its secret headers' values (a credential after its scheme, as
+        `Bearer sk-...` holds it) and its secret query parameters'. An upstream's error body may echo one back
+        ("Incorrect API key provided: sk-...")."""
+        found = [value.partition(" ")[2] if _SCHEME.fullmatch(value.partition(" ")[0]) and " " in value else value
+                 for name, value in headers if self.secret(name)]
+        query = url.partition("#")[0].partition("?")[2]
+        found += [unquote_plus(value) for name, _, value in (pair.partition("=") for pair in query.split("&"))
+                  if value and self.secret(unquote_plus(name))]
+        return sorted({value for value in found if len(value) >= SHORTEST_ECHOED}, key=len, reverse=True)
 
     def url(self, url: str) -> str:
         """The URL with secret query parameters redacted and credentials (`user:pass@`) dropped; never raises,

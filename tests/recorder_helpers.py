@@ -9,7 +9,8 @@ corpus file named in `X-Corpus`, one event per HTTP chunk. Request headers steer
 - `X-Cut-After: N`: send N events and half of the next one, then drop the connection (an upstream that dies);
   N of all the events: drop it after the last one, without the chunked body's closing chunk.
 - `X-Encoding: gzip|deflate|br|zstd`: compress the body, flushing after each event.
-- `X-Status: 401`: answer with a JSON error body instead of a stream.
+- `X-Status: 401`: answer with a JSON error body instead of a stream (`X-Echo-Key`: quoting the `Authorization`
+  header in it, as some servers do).
 - `X-Repeat: N`: send the events between the first and the last three N times (a long stream; `stream_events`).
 - `X-Chunk-Size: N`: split each event over HTTP chunks of N bytes (1: one byte per chunk).
 - `X-Stall: INDEX:MS`: pause MS milliseconds before event INDEX (an upstream that stalls, then goes on).
@@ -226,7 +227,9 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
             self.wfile.flush()
 
         def _error(self, status: int) -> None:
-            body = json.dumps({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
+            echoed = f": {self.headers['Authorization']}" if "X-Echo-Key" in self.headers else ""
+            body = json.dumps({"error": {"message": f"Incorrect API key provided{echoed}",
+                                         "type": "invalid_request_error"}})
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

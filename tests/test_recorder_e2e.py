@@ -645,6 +645,21 @@ def test_a_secret_under_a_key_given_twice_does_not_reach_disk_however_the_body_i
     assert json.loads(header["request"]["body"]) == {"stream": True, "api_key": 1, "model": "m" * padding}
 
 
+def test_a_key_an_error_body_echoes_does_not_reach_disk(upstream, record_command, run_cli, tmp_path):
+    """A hostile upstream's 401 body quoted the `Authorization` the client sent: the recorder kept it in full, and
+    `record`'s live line, `validate` and `view` showed it. The client still gets the body as it came."""
+    command, base_url, _ = record_command("--reverse", upstream.url, "--dir", str(tmp_path / "rec"))
+    headers = {"X-Corpus": CHAT, "X-Status": "401", "X-Echo-Key": "1", "Authorization": f"Bearer {SECRET}"}
+    with httpx.stream("POST", f"{base_url}/v1/chat/completions", json={"stream": True}, headers=headers,
+                      timeout=WAIT) as response:
+        got = response.read()
+    live = command.line()
+    assert SECRET in got.decode() and "SECRETVALUE" not in live
+    [path] = (tmp_path / "rec").iterdir()
+    assert "SECRETVALUE" not in path.read_text()
+    assert "Incorrect API key provided: Bearer …wxyz" in run_cli("validate", str(path)).out
+
+
 def test_no_secret_reaches_disk_wherever_the_client_or_the_upstream_puts_it(upstream, record_command, run_cli,
                                                                            tmp_path):
     """Headers (Cookie, one named by `record --redact`), query parameters, JSON fields at any depth, the

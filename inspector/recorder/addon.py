@@ -183,7 +183,9 @@ class Recorder:
             if recording is not None:
                 end = flow.response.timestamp_end or recording.started
                 # NOTE: mitmproxy's timestamps are wall-clock ones: one set back meanwhile must not give a negative time
-                recording.record(max(0.0, end - recording.started), flow.response.raw_content or b"")
+                secrets = Policy(ctx.options.sse_redact).secret_values(flow.request.headers.items(multi=True),
+                                                                       flow.request.pretty_url)
+                recording.record(max(0.0, end - recording.started), flow.response.raw_content or b"", secrets)
         if recording is not None:
             gone = recording.client_left or flow.client_conn.state not in WRITABLE
             self._finish(flow, recording, Ending("client", CLIENT_LEFT) if gone else Ending("response"))

@@ -15,7 +15,7 @@ import codecs
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
 from operator import mul, truediv
@@ -25,6 +25,7 @@ from typing import Any
 import msgspec
 
 from ..recording import RecordingWriter
+from ..redact import redact_value
 from .client_watch import CAN_WRITE, OPEN, ClientWatch
 from .decode import BodyDecoder, DecodeError
 
@@ -238,6 +239,7 @@ class StreamRecording:
         self._times: list[float] = []
         self._chunks: list[bytes] = []
         """The queue: the chunks not written yet and their times, in two lists so a batch is written in C."""
+        self._secrets: Sequence[str] = ()
 
     @property
     def path(self) -> Path:
@@ -280,10 +282,12 @@ class StreamRecording:
                 self._fail(error)
         return data
 
-    def record(self, t: float, data: bytes) -> None:
-        """Queue a chunk received at `t` (a whole buffered body, for instance) and write it now."""
+    def record(self, t: float, data: bytes, secrets: Sequence[str] = ()) -> None:
+        """Queue a chunk received at `t` (a whole buffered body, for instance) and write it now, with each of the
+        request's `secrets` it echoes redacted (an error body that quotes the key the client sent)."""
         self._times.append(t)
         self._chunks.append(data)
+        self._secrets = secrets
         self.flush()
 
     def flush(self) -> None:
@@ -299,6 +303,8 @@ class StreamRecording:
                 decode = self.decoder.decode
                 decoded = [(t, text) for t, data in zip(times, chunks, strict=True) if (text := decode(data))]
                 times, chunks = [t for t, _ in decoded], [text for _, text in decoded]
+            if self._secrets:
+                chunks = [_without(chunk, self._secrets) for chunk in chunks]
             if chunks:
                 self.writer.write(chunk_lines(times, chunks))
         except Exception as error:  # noqa: BLE001  same boundary, a little later
@@ -328,3 +334,12 @@ class StreamRecording:
             log.exception("sse-inspector: recording %s failed; the stream passes through unrecorded", self.path)
         self.failure = f"recorder failed: {error}"
         self._taking = False
+
+
+def _without(chunk: bytes, secrets: Sequence[str]) -> bytes:
+    """`chunk` with each secret it holds redacted as the request's header keeps it (`…WXYZ`)."""
+    for secret in secrets:
+        raw = secret.encode()
+        if raw in chunk:
+            chunk = chunk.replace(raw, redact_value(secret).encode())
+    return chunk
