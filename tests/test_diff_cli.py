@@ -275,6 +275,10 @@ def test_usage_flag(run_cli, tmp_path: Path) -> None:
                      "sse-inspector: error: Invalid value for '--timing-tolerance': expected PCT or PCT%,FLOOR "
                      "(such as 50%,100ms), got '-5'",
                      id="negative-tolerance"),
+        pytest.param(["--timing-tolerance", "50%,5", str(TOOL), str(TOOL)],
+                     "sse-inspector: error: Invalid value for '--timing-tolerance': expected PCT or PCT%,FLOOR "
+                     "(such as 50%,100ms), got '50%,5' (the floor needs its unit: ms or s)",
+                     id="floor-without-unit"),
     ],
 )
 def test_unusable_input_exits_2_with_one_line(run_cli, args: list[str], error: str) -> None:

@@ -364,7 +364,8 @@ def parse_tolerance(value: str) -> tuple[float, float]:
     """`50`, `50%` or `50%,100ms` (`0.1s` too) -> (percent, floor in seconds); ValueError otherwise."""
     match = _TOLERANCE.match(value)
     if match is None:
-        raise ValueError(f"expected PCT or PCT%,FLOOR (such as 50%,100ms), got {value!r}")
+        unit = " (the floor needs its unit: ms or s)" if re.fullmatch(r"[^,]*,\s*\d+(\.\d+)?\s*", value) else ""
+        raise ValueError(f"expected PCT or PCT%,FLOOR (such as 50%,100ms), got {value!r}{unit}")
     floor = float(match["floor"] or 0) / (1000 if match["unit"] == "ms" else 1)
     return float(match["pct"]), floor
 
