@@ -214,6 +214,17 @@ class TestValidateCommand:
                               capture_output=True, text=True, cwd=ROOT, timeout=120)
         assert (done.returncode, done.stderr) == (0, "")
 
+    def test_a_stream_of_no_known_protocol_is_said_to_be_checked_for_its_framing_only(self, run_cli,
+                                                                                       tmp_path: Path) -> None:
+        """A new user's broken Gemini body saved with `curl -N` was `generic  ok`, read as a good stream."""
+        unknown = tmp_path / "body.sse"
+        unknown.write_bytes(b'data: {"x": 1}\n\n')
+        result = run_cli("validate", str(unknown))
+        assert (result.code, result.out) == (0, f"{unknown}  generic  ok  1 event\n")
+        assert result.err == (f"sse-inspector: note: {unknown}: no protocol recognised from the path or the events: "
+                              "only the SSE framing was checked (--protocol NAME checks one)\n")
+        assert run_cli("validate", "--protocol", "generic", str(unknown)).err == ""  # asked for: no note
+
     def test_unknown_ignored_rule_is_a_usage_error(self, run_cli) -> None:
         result = run_cli("validate", "--ignore", "sse/nope", str(UNTERMINATED))
         assert (result.code, result.err) == (2, "sse-inspector: error: --ignore: unknown rule 'sse/nope' "
