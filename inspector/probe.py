@@ -463,7 +463,8 @@ class Probe:
             # the server ended the stream its protocol's way: how it ended is what it meant, whatever else broke
             result.problems = scenario.require(assembly)
             result.notes = scenario.check(assembly)
-        elif scenario.require is not _no_check or scenario.check is not _no_check:
+        elif (scenario.require is not _no_check or scenario.check is not _no_check) and (
+                result.status is None or 200 <= result.status < 300):  # NOTE: an error status says it: no stream
             result.notes = [f"what the `{scenario.name}` scenario asks was not judged: the stream did not end the "
                             "protocol's way, so how it would have ended is not known"]
         return result

@@ -662,6 +662,14 @@ def test_a_length_finish_is_held_to_the_usage(usage: dict | None, problems: list
     assert (scenario.require(assembly), scenario.check(assembly)) == (problems, notes)
 
 
+def test_an_error_status_is_not_also_said_to_leave_the_checks_undone(serving, tmp_path: Path) -> None:
+    """A new user probing for Gemini a `serve` of Chat recordings got a 404 for each scenario, and a note that the
+    stream "did not end the protocol's way" for three of them: no stream came."""
+    results = _probe(serving(VALID["openai-chat"]), "anthropic-messages", tmp_path / "out")
+    assert {result.status for result in results} == {404}
+    assert [result.notes for result in results] == [[]] * len(results)
+
+
 def test_a_check_a_broken_stream_leaves_undone_is_said(serving, tmp_path: Path) -> None:
     """Found probing `transformers serve`: a scenario whose stream broke before its end said nothing of the check
     it could not make (the token limit, the tool call, the usage), as if it had passed it."""
