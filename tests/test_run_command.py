@@ -237,6 +237,39 @@ def test_a_signal_sent_to_run_alone_is_passed_on_to_the_command(tmp_path, signum
     assert (code, stderr.splitlines()[-1].endswith(f"exited with {128 + signum}")) == (128 + signum, True), stderr
 
 
+def test_a_term_sent_to_the_whole_process_group_stops_run_without_a_dead_verdict_process(tmp_path):
+    """GNU `timeout` in CI signals the whole group: the verdict process died of it too, and `run` said "the verdict
+    process died; starting a new one" while it stopped."""
+    script = app(tmp_path, f"""
+        import threading
+        import openai
+
+        for chunk in openai.OpenAI(max_retries=0).chat.completions.create(
+                model="m", messages=[{{"role": "user", "content": "hi"}}], stream=True,
+                extra_headers={{"X-Corpus": "{CHAT}"}}):
+            pass
+        print("ready", flush=True)
+        threading.Event().wait()
+    """)
+    with run_upstream() as upstream:
+        env = environment(OPENAI_BASE_URL=f"{upstream.url}/v1", OPENAI_API_KEY=SECRET)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "inspector", "run", "--dir", str(tmp_path / "rec"), "--", sys.executable, script],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, cwd=tmp_path,
+            start_new_session=True)
+        try:
+            assert process.stdout.readline() == b"ready\n"
+            os.killpg(process.pid, signal.SIGTERM)
+            code = process.wait(WAIT)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    stderr = process.stderr.read().decode()
+    assert code == 128 + signal.SIGTERM and "verdict process died" not in stderr, stderr
+    assert "1 stream recorded" in stderr.splitlines()[-1]
+
+
 def test_ctrl_c_in_a_terminal_stops_the_command_and_the_recorder_cleanly(tmp_path):
     """Ctrl-C typed in a terminal (a pty here) goes to the whole foreground process group: the app stops mid-stream
     on its own KeyboardInterrupt, the recording says the client went away, and `run` ends with the app's code."""

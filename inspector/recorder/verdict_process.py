@@ -109,7 +109,7 @@ class VerdictProcess(Executor):
         # Ctrl-C while the child still imports would print its traceback. Starting multiprocessing's resource
         # tracker unblocks SIGINT, so it runs first; a Ctrl-C meanwhile waits for the unblock here, not lost.
         multiprocessing.resource_tracker.ensure_running()
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, DEAF_TO)
         try:
             self._process.start()
         finally:
@@ -210,10 +210,17 @@ def _room(ours: socket.socket, theirs: socket.socket) -> int:
     return min(IN_FLIGHT_BYTES, held // 2)
 
 
+DEAF_TO = {signal.SIGINT, signal.SIGTERM}
+"""What the child ignores: a Ctrl-C goes to the whole process group, and so does the TERM of a CI runner's `timeout`
+(it killed the child, and `run` said "the verdict process died"); the recorder handles both, judges what waits,
+and closes the socket, at which the child exits."""
+
+
 def _serve(channel: socket.socket) -> None:
     """The child's loop: a job in, its result (or what it raised) out, until the proxy closes its end."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C that came while it started is dropped with this
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    for signum in DEAF_TO:  # a Ctrl-C (or a TERM) that came while it started is dropped with this
+        signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, DEAF_TO)
     start_verdict_process()
     while (message := _read_message(channel)) is not None:
         fn, args = pickle.loads(message)
