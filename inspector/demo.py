@@ -71,9 +71,12 @@ class DemoRequest:
         """The recording's own request path and body; a raw SSE file gets its protocol's usual path."""
         with open(entry.file, "rb") as stream:  # load_entries has checked the file already
             header = read_header(stream.readline())
-        body = (header.request if header is not None else {}).get("body")
+        request = header.request if header is not None else {}
+        body = request.get("body")
         data = body.encode() if isinstance(body, str) else httpx.Request("POST", "/", json=body or {}).read()
-        path = entry.request_path or _USUAL_PATHS.get(entry.protocol or "")
+        query = httpx.URL(request["url"]).query.decode() if isinstance(request.get("url"), str) else ""
+        path = entry.request_path and entry.request_path + (f"?{query}" if query else "")  # Gemini's `alt=sse`
+        path = path or _USUAL_PATHS.get(entry.protocol or "")
         if path is None:
             raise InputError(f"{entry.file}: no request path and no known protocol: the recorder would not record it")
         return cls(entry, path, data)

@@ -843,7 +843,7 @@ _NOON = time.mktime((2026, 1, 2, 12, 4, 31, 0, 0, -1))
 
 @pytest.mark.parametrize("fields, line", [
     ({}, "12:04:31  POST /v1/responses  openai-responses  200  58 events  TTFT 412 ms  ok"),
-    ({"ttft": None, "events": 1}, "12:04:31  POST /v1/responses  openai-responses  200  1 events  ok"),
+    ({"ttft": None, "events": 1}, "12:04:31  POST /v1/responses  openai-responses  200  1 event  ok"),
     ({"reason": "upstream-closed", "error": "server closed connection", "events": 17},
      "12:04:31  POST /v1/responses  openai-responses  200  cut after 17 events (upstream-closed)  TTFT 412 ms  "
      "FAIL server closed connection"),

@@ -347,7 +347,7 @@ def test_a_client_gone_before_the_proxy_read_the_rest_is_not_recorded_complete(u
     _, chunks, end = read_recording(recording_of(line))
     first_event = corpus_events(CHAT)[0]
     assert (recorded_body(chunks), end["reason"]) == (first_event, "client-disconnected")
-    assert "cut after 1 events (client-disconnected)" in line
+    assert "cut after 1 event (client-disconnected)" in line
 
 
 def test_error_answer_to_a_streaming_request_is_recorded(proxy):
@@ -507,7 +507,7 @@ def test_record_command_stopped_mid_stream_ends_the_stream_as_stopped(upstream, 
         upstream.ack(key)  # let the upstream run into the closed connection and end
     assert (code, err) == (0, "")
     assert [line.split("  ", 1)[-1] for line in out] == [
-        "POST /v1/chat/completions  openai-chat  200  cut after 1 events (error)  "
+        "POST /v1/chat/completions  openai-chat  200  cut after 1 event (error)  "
         "FAIL the recorder stopped before the stream ended (1 warning)",
         f"stopped: 1 stream recorded to {tmp_path / 'rec'}/ (0 ok, 1 failed)",
     ]

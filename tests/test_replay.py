@@ -163,7 +163,7 @@ def test_the_example_recordings_hold_their_corpus_streams_byte_for_byte() -> Non
     examples = sorted((ROOT / "recordings" / "examples").glob("*.jsonl"))
     assert {path.name for path in examples} >= {
         "openai-chat-parallel-tool-calls.jsonl", "openai-responses-function-call.jsonl",
-        "anthropic-messages-tool-use.jsonl",
+        "anthropic-messages-tool-use.jsonl", "gemini-function-call.jsonl",
     }
     for path in examples:
         lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]

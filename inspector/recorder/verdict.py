@@ -66,8 +66,8 @@ class StreamResult(Tally):
         """`12:04:31  POST /v1/responses  openai-responses  200  58 events  TTFT 412 ms  ok`, on one line."""
         clock = time.strftime("%H:%M:%S", time.localtime(self.started))
         status = "---" if self.status is None else str(self.status)
-        cut = f"cut after {self.events} events ({self.reason})"
-        count = (f"{self.events} events" if self.reason == "complete" or self.whole else
+        cut = f"cut after {plural(self.events, 'event')} ({self.reason})"
+        count = (plural(self.events, "event") if self.reason == "complete" or self.whole else
                  "no response" if self.status is None else cut)
         parts = [clock, f"{self.method} {self.url_path}", self.protocol, status, count]
         if self.ttft is not None:

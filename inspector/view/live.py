@@ -32,6 +32,7 @@ from ..escape import visible
 from ..inputs import InputError
 from ..recorder.verdict import StreamResult
 from ..recorder.verdict_process import yield_to_the_proxy
+from ..wording import plural
 from .follow import Follower, Progress
 from .model import StreamReport
 from .render import print_view
@@ -140,7 +141,8 @@ class RecordPanel:
             request = " ".join(part for part in (progress.method, progress.path) if part)
             lines.append(Text("streaming  ", style="inspector.muted") + Text(Path(progress.name).name, style="bold"))
             lines.append(_indented(f"{request}  {progress.protocol or '-'}  {progress.model or '-'}  "
-                                   f"{progress.events} events  TTFT {_ms(progress.ttft)}  {_rate(progress)} tokens/s"))
+                                   f"{plural(progress.events, 'event')}  TTFT {_ms(progress.ttft)}  "
+                                   f"{_rate(progress)} tokens/s"))
         for result in reversed(self.finished):
             verdict = Text("FAIL", style="inspector.fail") if result.failed else Text("ok  ", style="inspector.pass")
             lines.append(verdict + Text("       ") + Text(Path(result.path).name, style="bold"))

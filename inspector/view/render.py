@@ -24,6 +24,7 @@ from ..escape import guard, visible
 from ..findings import Finding, Severity
 from ..protocols.base import PLAIN_FUNCTION_KINDS, Output, ToolCall
 from ..timing import Timing
+from ..wording import plural
 from .events import EventTable, RawFrames
 from .exchange import Exchange, RequestFacts, ResponseFacts
 from .model import StreamReport
@@ -280,7 +281,7 @@ class TimingPanel:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         timing = self.timing
-        counts = f"{timing.events} events in {timing.chunks} chunks"
+        counts = f"{plural(timing.events, 'event')} in {plural(timing.chunks, 'chunk')}"
         if not timing.has_times:
             first_token = "-" if timing.first_token_index is None else f"event {timing.first_token_index}"
             times = "none: no chunk arrived" if self.recorded else "none in this input (raw SSE)"

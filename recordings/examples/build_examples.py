@@ -78,6 +78,18 @@ EXAMPLES = {
             "stream": True,
         },
     },
+    "gemini-function-call.jsonl": {
+        "corpus": "gemini-generate-content/pydantic-ai__function-call-single-chunk.sse",
+        "protocol": "gemini",
+        "url": "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse",
+        "body": {
+            "contents": [{"role": "user", "parts": [{"text": "What is the capital of France?"}]}],
+            "tools": [{"functionDeclarations": [{
+                "name": "get_capital", "description": "Get the capital of a country.",
+                "parameters": {"type": "OBJECT", "properties": {"country": {"type": "STRING"}},
+                               "required": ["country"]}}]}],
+        },
+    },
 }
 
 
