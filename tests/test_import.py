@@ -215,3 +215,41 @@ def test_any_har_entry_imports_or_is_one_line(run_cli, tmp_path_factory, entry) 
     tmp = tmp_path_factory.mktemp("har")
     result = run_cli("import", str(_har(tmp, entry)), "-o", str(tmp / "out"))
     assert result.code in (0, 2) and "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(
+    ("messages", "reason"),
+    [
+        pytest.param("notalist", "_eventSourceMessages is a string, not a list of messages", id="not-a-list"),
+        pytest.param([{"data": "a"}, None, 5, "s", []], "_eventSourceMessages[1] is null, not a message object",
+                     id="null-message"),
+        pytest.param([5], "_eventSourceMessages[0] is a number, not a message object", id="number-message"),
+        pytest.param([{"data": {"a": 1}}], "_eventSourceMessages[0].data is an object, not a string", id="data-object"),
+        pytest.param([{"eventName": "a\rb", "data": "x"}],
+                     "_eventSourceMessages[0] has a line break in its eventName or eventId", id="name-line-break"),
+    ],
+)
+def test_malformed_event_source_messages_skip_the_entry_with_a_note(run_cli, tmp_path: Path, messages,
+                                                                     reason: str) -> None:
+    har = _har(tmp_path, _entry({}, extra={"_eventSourceMessages": messages}), _entry({"text": EVENTS.decode()}))
+    result = run_cli("import", str(har), "-o", str(tmp_path / "out"))
+    assert result.code == 0
+    assert result.err.splitlines()[0] == (
+        f"sse-inspector: note: {har} entry 0: skipped: not a valid HAR 1.2 entry ({reason})")
+    alone = run_cli("import", str(_har(tmp_path, _entry({}, extra={"_eventSourceMessages": messages}))),
+                    "-o", str(tmp_path / "alone"))
+    assert alone.code == 2 and "Traceback" not in alone.err
+
+
+def test_event_source_messages_with_null_fields_cr_lines_and_unusable_times(run_cli, tmp_path: Path) -> None:
+    started = 1795233600.0
+    messages = [{"time": float("inf"), "eventName": None, "eventId": None, "data": "a\r\nb\rc"},
+                {"time": True, "eventName": "message", "data": None},
+                {"time": started + 1}]
+    har = _har(tmp_path, _entry({}, extra={"_eventSourceMessages": messages}))
+    assert run_cli("import", str(har), "-o", str(tmp_path / "out")).code == 0
+    [path] = (tmp_path / "out").iterdir()
+    _, chunks, _ = read_recording(path)
+    assert [(chunk["t"], chunk["text"]) for chunk in chunks] == [
+        (None, "data: a\ndata: b\ndata: c\n\n"), (None, "data: \n\n"), (1.0, "data: \n\n"),
+    ]

@@ -17,6 +17,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -106,17 +108,37 @@ def _seconds(timings: dict[str, Any], *names: str) -> float | None:
     return sum(values) / 1000
 
 
-def _rebuilt(messages: list[dict[str, Any]], started: float) -> list[Chunk]:
-    """One SSE frame per message, timed from the request's start when the message has a usable time."""
+def _rebuilt(messages: Any, started: float) -> list[Chunk]:
+    """One SSE frame per message, timed from the request's start when the message has a usable time. ValueError
+    (the entry is skipped) for a list that is not one of messages: a frame made up from it would not be the wire's."""
+    if not isinstance(messages, list):
+        raise ValueError(f"_eventSourceMessages is {_kind(messages)}, not a list of messages")
     chunks = []
-    for message in messages:
-        lines = []
-        if message.get("eventName") and message["eventName"] != "message":
-            lines.append(f"event: {message['eventName']}")
-        if message.get("eventId"):
-            lines.append(f"id: {message['eventId']}")
-        lines.extend(f"data: {line}" for line in str(message.get("data", "")).split("\n"))
+    for number, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise ValueError(f"_eventSourceMessages[{number}] is {_kind(message)}, not a message object")
+        fields = {key: message.get(key, "") for key in ("eventName", "eventId", "data")}
+        for key, value in fields.items():
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"_eventSourceMessages[{number}].{key} is {_kind(value)}, not a string")
+        name, event_id, data = (value or "" for value in fields.values())
+        if _LINE_BREAK.search(name + event_id):
+            raise ValueError(f"_eventSourceMessages[{number}] has a line break in its eventName or eventId")
+        lines = [f"event: {name}"] if name and name != "message" else []
+        if event_id:
+            lines.append(f"id: {event_id}")
+        lines.extend(f"data: {line}" for line in _LINE_BREAK.split(data))
         at = message.get("time")
-        t = at - started if isinstance(at, int | float) and at >= started else None
-        chunks.append(Chunk(t, ("\n".join(lines) + "\n\n").encode("utf-8")))
+        usable = type(at) in (int, float) and math.isfinite(at) and at >= started
+        chunks.append(Chunk(at - started if usable else None, ("\n".join(lines) + "\n\n").encode("utf-8")))
     return chunks
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+"""What ends a line in SSE: each line of a message's data is a `data:` line of its own."""
+
+
+def _kind(value: Any) -> str:
+    """A JSON value's type in words, for a note: the value itself may hold anything."""
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")
