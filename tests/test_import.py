@@ -116,6 +116,8 @@ def test_har_event_streams_become_recordings_and_the_rest_is_left_out(run_cli, t
     result = run_cli("import", str(har), "-o", str(out))
     assert result.code == 0
     assert result.err == f"{har}: 2 event stream(s) imported, 0 skipped, 1 other response(s) left out\n"
+    assert [line.split("  ")[1] for line in result.out.splitlines()] == [  # the query's key as the recording has it
+        "POST /v1/chat/completions?key=…abcd"] * 2
     paths = sorted(out.iterdir())
     assert len(paths) == 2 and len({path.name for path in paths}) == 2
     for path in paths:
@@ -253,3 +255,13 @@ def test_event_source_messages_with_null_fields_cr_lines_and_unusable_times(run_
     assert [(chunk["t"], chunk["text"]) for chunk in chunks] == [
         (None, "data: a\ndata: b\ndata: c\n\n"), (None, "data: \n\n"), (1.0, "data: \n\n"),
     ]
+
+
+def test_the_terminal_shows_the_url_redacted_as_the_recording_has_it(run_cli, tmp_path: Path) -> None:
+    url = f"https://api.openai.com/v1/chat/completions?api_key={SECRET}&mine=my-own-secret-value&x=1"
+    har = _har(tmp_path, _entry({"text": EVENTS.decode()}, url=url))
+    result = run_cli("import", str(har), "-o", str(tmp_path / "out"), "--redact", "mine")
+    [path] = (tmp_path / "out").iterdir()
+    shown = f"/v1/chat/completions?api_key=…{SECRET[-4:]}&mine=…alue&x=1"
+    assert result.out == f"{path}  POST {shown}  200  openai-chat\n"
+    assert read_recording(path)[0]["request"]["url"] == f"https://api.openai.com{shown}"

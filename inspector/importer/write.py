@@ -9,6 +9,7 @@ from pathlib import Path
 from ..protocols import detect
 from ..recorder.addon import file_name, flow_header
 from ..recording import RecordingWriter
+from ..redact import Policy
 from .capture import Capture, CaptureError
 
 
@@ -17,6 +18,7 @@ class Imported:
     path: Path
     method: str
     url_path: str
+    """Redacted as the recording's URL is: it is shown on the terminal."""
     status: int
     protocol: str | None
 
@@ -39,4 +41,5 @@ def write_capture(capture: Capture, out_dir: Path, redact: Sequence[str] = ()) -
     for chunk in capture.chunks:
         writer.chunk(chunk.t, chunk.data)
     writer.end(capture.end_t, "error" if capture.error else "complete", capture.error)
-    return Imported(path, flow.request.method, flow.request.path, flow.response.status_code, protocol)
+    url_path = Policy(redact).url(flow.request.path)
+    return Imported(path, flow.request.method, url_path, flow.response.status_code, protocol)
