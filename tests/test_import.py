@@ -265,3 +265,19 @@ def test_the_terminal_shows_the_url_redacted_as_the_recording_has_it(run_cli, tm
     shown = f"/v1/chat/completions?api_key=…{SECRET[-4:]}&mine=…alue&x=1"
     assert result.out == f"{path}  POST {shown}  200  openai-chat\n"
     assert read_recording(path)[0]["request"]["url"] == f"https://api.openai.com{shown}"
+
+
+@pytest.mark.parametrize("header", [None, "application/x-www-form-urlencoded; charset=utf-8", "text/plain"])
+def test_a_form_body_is_redacted_when_only_post_data_says_it_is_a_form(run_cli, tmp_path: Path, header) -> None:
+    entry = _entry({"text": EVENTS.decode()})
+    request = entry["request"]
+    request["headers"] = [item for item in request["headers"] if item["name"] != "Content-Type"]
+    if header:
+        request["headers"].append({"name": "Content-Type", "value": header})
+    request["postData"] = {"mimeType": "application/x-www-form-urlencoded",
+                           "text": f"client_secret={SECRET}&api_key={SECRET}&x=1"}
+    assert run_cli("import", str(_har(tmp_path, entry)), "-o", str(tmp_path / "out")).code == 0
+    [path] = (tmp_path / "out").iterdir()
+    tail = SECRET[-4:]
+    assert read_recording(path)[0]["request"]["body"] == f"client_secret=…{tail}&api_key=…{tail}&x=1"
+    assert SECRET not in path.read_text()

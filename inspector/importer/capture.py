@@ -34,6 +34,8 @@ class Capture:
     error: str | None = None
     """The capture tool's error for an exchange that did not finish, if any."""
     extra: dict[str, Any] = field(default_factory=dict)
+    body_type: str | None = None
+    """The request body's type as the capture tool noted it apart from the headers (HAR's `postData.mimeType`)."""
 
 
 @dataclass(frozen=True, slots=True)

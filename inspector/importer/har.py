@@ -75,7 +75,8 @@ def _capture(where: str, entry: dict[str, Any]) -> Capture | Skipped:
     # NOTE: headers and bodies are set after `make`, which would otherwise add a content-length of its own
     flow.request = http.Request.make(request["method"], request["url"])
     flow.request.headers = fix_headers(request["headers"])
-    flow.request.raw_content = ((request.get("postData") or {}).get("text") or "").encode("utf-8")
+    post_data = request.get("postData") or {}
+    flow.request.raw_content = (post_data.get("text") or "").encode("utf-8")
     flow.request.timestamp_start = flow.request.timestamp_end = started
     status = response["status"]
     if type(status) is not int or not 100 <= status <= 599:
@@ -97,7 +98,12 @@ def _capture(where: str, entry: dict[str, Any]) -> Capture | Skipped:
         return Skipped(where, "the HAR holds no body for this event stream (export it with content)")
     encoding = _header(response["headers"], "content-encoding")
     entry_id = uuid.uuid5(uuid.NAMESPACE_URL, where).hex  # HAR has no ids: derived, so a re-import names alike
-    return Capture(where, entry_id, flow, started, chunks, end_t, decoded_from=encoding, extra=extra)
+    return Capture(where, entry_id, flow, started, chunks, end_t, decoded_from=encoding, extra=extra,
+                   body_type=_string(post_data.get("mimeType")))
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _seconds(timings: dict[str, Any], *names: str) -> float | None:
