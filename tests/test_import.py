@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import queue
 import re
 import signal
 import subprocess
 import threading
+import tracemalloc
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import brotli
 import openai
 import pytest
+import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from recorder_helpers import CORPUS, MITMDUMP, SECRET, WAIT, read_recording, recorded_body, run_upstream
 
+from inspector.importer import capture
 from inspector.pytest_plugin.endpoints import stop_process
 
 CHAT = "openai-chat/openai-python__text-plain.sse"
@@ -281,3 +287,100 @@ def test_a_form_body_is_redacted_when_only_post_data_says_it_is_a_form(run_cli, 
     tail = SECRET[-4:]
     assert read_recording(path)[0]["request"]["body"] == f"client_secret=…{tail}&api_key=…{tail}&x=1"
     assert SECRET not in path.read_text()
+
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush()
+
+
+def _stored(encoding: str, body: bytes) -> dict:
+    """An entry whose tool kept the body as it came, still content-encoded (base64, as it is not text)."""
+    entry = _entry({"text": base64.b64encode(body).decode(), "encoding": "base64"})
+    entry["response"]["headers"][1]["value"] = encoding
+    return entry
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body"),
+    [
+        pytest.param("gzip", gzip.compress(EVENTS), id="gzip"),
+        pytest.param("deflate", zlib.compress(EVENTS), id="deflate"),
+        pytest.param("deflate", _raw_deflate(EVENTS), id="deflate-raw"),
+        pytest.param("br", brotli.compress(EVENTS), id="br"),
+        pytest.param("zstd", zstandard.ZstdCompressor().compress(EVENTS), id="zstd"),
+        pytest.param("gzip, br", brotli.compress(gzip.compress(EVENTS)), id="gzip-then-br"),
+        pytest.param("gzip", EVENTS, id="decoded-by-the-tool"),
+    ],
+)
+def test_a_body_kept_still_encoded_is_decoded(run_cli, tmp_path: Path, encoding: str, body: bytes) -> None:
+    out = tmp_path / "out"
+    assert run_cli("import", str(_har(tmp_path, _stored(encoding, body))), "-o", str(out)).code == 0
+    [path] = out.iterdir()
+    header, chunks, _ = read_recording(path)
+    assert recorded_body(chunks) == EVENTS
+    assert header["decoded_from"] == encoding
+    assert header["response"]["headers"] == {"Content-Type": "text/event-stream"}
+    assert run_cli("validate", str(path)).code == 0
+
+
+def _gzip_bomb(megabytes: int) -> bytes:
+    compressor = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+    block = b"A" * (1 << 20)
+    return b"".join(compressor.compress(block) for _ in range(megabytes)) + compressor.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body", "reason"),
+    [
+        pytest.param("gzip", b"\x1f\x8b" + bytes(range(200)), "deflate/gzip: Error -3 while decompressing data: "
+                     "unknown compression method", id="broken-gzip"),
+        pytest.param("compress", b"\x1f\x9d" + bytes(range(200)), "unsupported content-encoding 'compress'",
+                     id="unknown-encoding"),
+        pytest.param("gzip", _gzip_bomb(300), "the body decodes to over 1000 times its encoded size", id="bomb"),
+    ],
+)
+def test_a_body_that_stays_encoded_is_skipped_with_a_note(run_cli, tmp_path: Path, encoding: str, body: bytes,
+                                                          reason: str) -> None:
+    har = _har(tmp_path, _stored(encoding, body))
+    tracemalloc.start()
+    try:
+        result = run_cli("import", str(har), "-o", str(tmp_path / "out"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.code == 2
+    assert result.err.startswith(f"sse-inspector: note: {har} entry 0: skipped: its body is stored still encoded "
+                                 f"({encoding}) and cannot be decoded: {reason}")
+    assert peak < 3 * capture.MOST  # the bomb's 300 MB were never held
+
+
+def test_an_imported_body_decodes_to_at_most_most_bytes(run_cli, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(capture, "MOST", len(EVENTS) - 1)
+    result = run_cli("import", str(_har(tmp_path, _stored("gzip", gzip.compress(EVENTS)))), "-o", str(tmp_path / "o"))
+    assert result.code == 2
+    assert result.err.splitlines()[0].endswith(": its body is stored still encoded (gzip) and cannot be decoded: the "
+                                               "body decodes to over 0 MiB, more than import decodes in memory "
+                                               "(a decompression bomb?)")
+
+
+def test_a_flow_file_body_decodes_within_the_same_limit(run_cli, tmp_path: Path, monkeypatch) -> None:
+    from mitmproxy import io as flow_io
+    from mitmproxy.test import tflow
+
+    flow = tflow.tflow(resp=True)
+    flow.response.headers.update({"content-type": "text/event-stream", "content-encoding": "gzip"})
+    flow.response.raw_content = gzip.compress(EVENTS)
+    flow_file = tmp_path / "capture.flow"
+    with flow_file.open("wb") as stream:
+        flow_io.FlowWriter(stream).add(flow)
+    assert run_cli("import", str(flow_file), "-o", str(tmp_path / "out")).code == 0
+    [path] = (tmp_path / "out").iterdir()
+    header, chunks, _ = read_recording(path)
+    assert (recorded_body(chunks), header["decoded_from"]) == (EVENTS, "gzip")
+    monkeypatch.setattr(capture, "MOST", len(EVENTS) - 1)
+    result = run_cli("import", str(flow_file), "-o", str(tmp_path / "again"))
+    assert result.code == 2
+    assert result.err.splitlines()[0] == (f"sse-inspector: note: {flow_file} flow 0: skipped: the body decodes to "
+                                          "over 0 MiB, more than import decodes in memory (a decompression bomb?)")

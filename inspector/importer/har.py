@@ -6,8 +6,8 @@ Read with the standard `json` module against the HAR 1.2 spec (http://www.softwa
 mitmproxy's own HAR reader is not used: it re-encodes a body whose content type names no charset as Latin-1,
 and SSE is UTF-8 by definition, so every non-ASCII character would come out as broken UTF-8.
 
-`content.text` is the body after the content encoding was undone. HAR keeps no per-chunk times, so the body
-is one chunk without a time. Some tools add `_eventSourceMessages` (as Chrome does `_webSocketMessages`):
+`content.text` is the body after the content encoding was undone (some tools keep it as it came, which
+`_is_text` tells). HAR keeps no per-chunk times, so the body is one chunk without a time. Some tools add `_eventSourceMessages` (as Chrome does `_webSocketMessages`):
 `{time, eventName, eventId, data}`, time in epoch seconds. An entry with those but no body gets its event
 frames rebuilt from them, each at its time, and the header says the frames were rebuilt.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import json
 import math
 import re
@@ -27,8 +28,9 @@ from typing import Any
 from mitmproxy import connection, exceptions, http
 from mitmproxy.io.har import fix_headers
 
+from ..recorder.decode import DecodeError
 from ..recording import Chunk
-from .capture import Capture, CaptureError, Skipped
+from .capture import Capture, CaptureError, Skipped, decoded
 
 
 def read_har(path: str) -> Iterator[Capture | Skipped | None]:
@@ -87,19 +89,38 @@ def _capture(where: str, entry: dict[str, Any]) -> Capture | Skipped:
     content = response.get("content") or {}
     end_t = _seconds(entry.get("timings") or {}, "send", "wait", "receive")
     extra: dict[str, Any] = {}
+    encoding = _header(response["headers"], "content-encoding")
     if "text" in content:
         text = content["text"]
         data = base64.b64decode(text, validate=True) if content.get("encoding") == "base64" else text.encode("utf-8")
+        if encoding and not _is_text(data):
+            try:
+                data, encoding = decoded(data, encoding)
+            except DecodeError as error:
+                return Skipped(where, f"its body is stored still encoded ({encoding}) and cannot be decoded: {error}")
         chunks = [Chunk(None, data)] if data else []
     elif entry.get("_eventSourceMessages"):
         chunks = _rebuilt(entry["_eventSourceMessages"], started)
         extra["rebuilt_from"] = "HAR _eventSourceMessages: event frames rebuilt from the tool's message list"
     else:
         return Skipped(where, "the HAR holds no body for this event stream (export it with content)")
-    encoding = _header(response["headers"], "content-encoding")
     entry_id = uuid.uuid5(uuid.NAMESPACE_URL, where).hex  # HAR has no ids: derived, so a re-import names alike
     return Capture(where, entry_id, flow, started, chunks, end_t, decoded_from=encoding, extra=extra,
                    body_type=_string(post_data.get("mimeType")))
+
+
+def _is_text(data: bytes) -> bool:
+    """Whether a body's start is UTF-8, as an event stream's is. HAR 1.2 keeps a body with its content encoding
+    undone (browsers do), but some tools keep the bytes as they came: those are not UTF-8 from their first bytes on
+    (gzip's magic `1f 8b` and zstd's `28 b5` never are; brotli and deflate, compressed, hardly for long)."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data[:_SNIFF])  # a character cut at the end is fine
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+_SNIFF = 1 << 10
 
 
 def _string(value: Any) -> str | None:
