@@ -384,3 +384,14 @@ def test_a_flow_file_body_decodes_within_the_same_limit(run_cli, tmp_path: Path,
     assert result.code == 2
     assert result.err.splitlines()[0] == (f"sse-inspector: note: {flow_file} flow 0: skipped: the body decodes to "
                                           "over 0 MiB, more than import decodes in memory (a decompression bomb?)")
+
+
+def test_a_url_with_raw_non_ascii_characters_is_percent_encoded(run_cli, tmp_path: Path) -> None:
+    url = "https://api.openai.com/v1/chat/completions?q=caf\u00e9&c1=\x9b31m&key=sk-query-SECRET-abcd"
+    result = run_cli("import", str(_har(tmp_path, _entry({"text": EVENTS.decode()}, url=url))), "-o",
+                     str(tmp_path / "out"))
+    assert result.code == 0, result.err
+    [path] = (tmp_path / "out").iterdir()
+    shown = "/v1/chat/completions?q=caf%C3%A9&c1=%C2%9B31m&key=…abcd"
+    assert result.out == f"{path}  POST {shown}  200  openai-chat\n"
+    assert read_recording(path)[0]["request"]["url"] == f"https://api.openai.com{shown}"

@@ -7,9 +7,10 @@ mitmproxy's own HAR reader is not used: it re-encodes a body whose content type 
 and SSE is UTF-8 by definition, so every non-ASCII character would come out as broken UTF-8.
 
 `content.text` is the body after the content encoding was undone (some tools keep it as it came, which
-`_is_text` tells). HAR keeps no per-chunk times, so the body is one chunk without a time. Some tools add `_eventSourceMessages` (as Chrome does `_webSocketMessages`):
-`{time, eventName, eventId, data}`, time in epoch seconds. An entry with those but no body gets its event
-frames rebuilt from them, each at its time, and the header says the frames were rebuilt.
+`_is_text` tells). HAR keeps no per-chunk times, so the body is one chunk without a time. Some tools add
+`_eventSourceMessages` (as Chrome does `_webSocketMessages`): `{time, eventName, eventId, data}`, time in epoch
+seconds. An entry with those but no body gets its event frames rebuilt from them, each at its time, and the header
+says the frames were rebuilt.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from mitmproxy import connection, exceptions, http
 from mitmproxy.io.har import fix_headers
@@ -75,7 +77,7 @@ def _capture(where: str, entry: dict[str, Any]) -> Capture | Skipped:
     client = connection.Client(peername=("127.0.0.1", 0), sockname=("127.0.0.1", 0), timestamp_start=started)
     flow = http.HTTPFlow(client, connection.Server(address=None))
     # NOTE: headers and bodies are set after `make`, which would otherwise add a content-length of its own
-    flow.request = http.Request.make(request["method"], request["url"])
+    flow.request = http.Request.make(request["method"], _ascii(request["url"]))
     flow.request.headers = fix_headers(request["headers"])
     post_data = request.get("postData") or {}
     flow.request.raw_content = (post_data.get("text") or "").encode("utf-8")
@@ -121,6 +123,15 @@ def _is_text(data: bytes) -> bool:
 
 
 _SNIFF = 1 << 10
+
+
+def _ascii(url: Any) -> Any:
+    """The URL with each character beyond ASCII percent-encoded as UTF-8, as a browser sends it: a tool may keep
+    `é` as it is, and mitmproxy takes ASCII only."""
+    return quote(url, safe=_ASCII) if isinstance(url, str) else url
+
+
+_ASCII = "".join(map(chr, range(128)))
 
 
 def _string(value: Any) -> str | None:
