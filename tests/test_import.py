@@ -225,6 +225,59 @@ def test_any_har_entry_imports_or_is_one_line(run_cli, tmp_path_factory, entry) 
     assert result.code in (0, 2) and "Traceback" not in result.err
 
 
+def _paths(value, prefix: tuple = ()) -> Iterator[tuple]:
+    """Every place in a JSON value, as the keys and indexes that lead there."""
+    if prefix:
+        yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, (*prefix, index))
+
+
+_MESSAGES = [{"time": 1795233600.25, "eventName": "message", "eventId": "1", "data": '{"a":1}'}]
+_GOOD_ENTRIES = [
+    _entry({"text": EVENTS.decode()}),
+    _entry({"text": base64.b64encode(gzip.compress(EVENTS)).decode(), "encoding": "base64"}),
+    _entry({}, extra={"_eventSourceMessages": _MESSAGES}),
+]
+_GOOD_ENTRIES[1]["response"]["headers"][1]["value"] = "gzip"
+_GOOD_ENTRIES[2]["request"]["postData"] = {"mimeType": "application/x-www-form-urlencoded", "text": "a=1"}
+_DELETE = object()
+
+
+@st.composite
+def _broken_entries(draw) -> dict:
+    """A valid entry (a body, a still-gzipped body, event-source messages) with a few places given other JSON,
+    or deleted."""
+    entry = json.loads(json.dumps(draw(st.sampled_from(_GOOD_ENTRIES))))
+    for _ in range(draw(st.integers(1, 3))):
+        *parents, last = draw(st.sampled_from(list(_paths(entry))))
+        target = entry
+        for key in parents:
+            target = target[key]
+        value = draw(st.one_of(st.just(_DELETE), _json, st.sampled_from(["gzip", "br", "\x1f\x8b", "é", "\r"])))
+        if value is _DELETE:
+            del target[last]
+        else:
+            target[last] = value
+        if not list(_paths(entry)):
+            break
+    return entry
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(entry=_broken_entries())
+def test_a_har_entry_broken_anywhere_imports_or_is_a_note(run_cli, tmp_path_factory, entry) -> None:
+    """No traceback, an exit code of the contract, and never a secret of the request on the terminal."""
+    tmp = tmp_path_factory.mktemp("har")
+    result = run_cli("import", str(_har(tmp, entry)), "-o", str(tmp / "out"))
+    assert result.code in (0, 2)
+    assert SECRET not in result.out + result.err and "sk-query-SECRET" not in result.out + result.err
+
+
 @pytest.mark.parametrize(
     ("messages", "reason"),
     [
@@ -395,3 +448,29 @@ def test_a_url_with_raw_non_ascii_characters_is_percent_encoded(run_cli, tmp_pat
     shown = "/v1/chat/completions?q=caf%C3%A9&c1=%C2%9B31m&key=…abcd"
     assert result.out == f"{path}  POST {shown}  200  openai-chat\n"
     assert read_recording(path)[0]["request"]["url"] == f"https://api.openai.com{shown}"
+
+
+@pytest.mark.parametrize(
+    ("where", "key", "value", "reason"),
+    [
+        pytest.param("request", "headers", None, "request.headers is null, not a list", id="request-headers"),
+        pytest.param("response", "headers", [{"name": 5, "value": "x"}],
+                     "response.headers[0] is not a {name, value} object of strings", id="response-header"),
+        pytest.param("response", "content", "text", "response.content is a string, not an object", id="content"),
+        pytest.param("request", "postData", [1], "request.postData is a list, not an object", id="post-data"),
+        pytest.param("entry", "timings", "fast", "timings is a string, not an object", id="timings"),
+        pytest.param("entry", "startedDateTime", None, "startedDateTime is null, not a string", id="started"),
+    ],
+)
+def test_a_field_of_the_wrong_type_skips_the_entry_with_a_note_naming_it(run_cli, tmp_path: Path, where: str,
+                                                                         key: str, value, reason: str) -> None:
+    entry = _entry({"text": EVENTS.decode()})
+    if where == "response" and key == "headers":
+        value = [*entry["response"]["headers"], *value]
+        reason = reason.replace("[0]", "[2]")
+    (entry if where == "entry" else entry[where])[key] = value
+    har = _har(tmp_path, entry)
+    result = run_cli("import", str(har), "-o", str(tmp_path / "out"))
+    assert result.code == 2
+    assert result.err.splitlines()[0] == f"sse-inspector: note: {har} entry 0: skipped: not a valid HAR 1.2 entry " \
+                                         f"({reason})"

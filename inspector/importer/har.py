@@ -53,7 +53,7 @@ def read_har(path: str) -> Iterator[Capture | Skipped | None]:
     for number, entry in enumerate(entries):
         where = f"{path} entry {number}"
         try:
-            if not _is_event_stream(entry["response"]):
+            if not _is_event_stream(_of(entry, dict, "the entry")):
                 yield None
                 continue
             yield _capture(where, entry)
@@ -62,39 +62,43 @@ def read_har(path: str) -> Iterator[Capture | Skipped | None]:
             yield Skipped(where, f"not a valid HAR 1.2 entry ({detail})")
 
 
-def _is_event_stream(response: dict[str, Any]) -> bool:
-    content_type = _header(response["headers"], "content-type") or response.get("content", {}).get("mimeType") or ""
+def _is_event_stream(entry: dict[str, Any]) -> bool:
+    response = _field(entry, "response", dict)
+    content = _field(response, "content", dict, {}, "response.")
+    content_type = _header(response, "content-type") or _field(content, "mimeType", str, "", "response.content.")
     return content_type.lower().startswith("text/event-stream")
 
 
-def _header(headers: list[dict[str, str]], name: str) -> str | None:
-    return next((item["value"] for item in headers if item["name"].lower() == name), None)
+def _header(response: dict[str, Any], name: str) -> str | None:
+    return next((item["value"] for item in _headers(response, "response.") if item["name"].lower() == name), None)
 
 
 def _capture(where: str, entry: dict[str, Any]) -> Capture | Skipped:
-    request, response = entry["request"], entry["response"]
-    started = datetime.fromisoformat(entry["startedDateTime"].replace("Z", "+00:00")).timestamp()
+    request, response = _field(entry, "request", dict), entry["response"]
+    started = datetime.fromisoformat(_field(entry, "startedDateTime", str).replace("Z", "+00:00")).timestamp()
     client = connection.Client(peername=("127.0.0.1", 0), sockname=("127.0.0.1", 0), timestamp_start=started)
     flow = http.HTTPFlow(client, connection.Server(address=None))
     # NOTE: headers and bodies are set after `make`, which would otherwise add a content-length of its own
-    flow.request = http.Request.make(request["method"], _ascii(request["url"]))
-    flow.request.headers = fix_headers(request["headers"])
-    post_data = request.get("postData") or {}
-    flow.request.raw_content = (post_data.get("text") or "").encode("utf-8")
+    flow.request = http.Request.make(_field(request, "method", str, prefix="request."),
+                                     _ascii(_field(request, "url", str, prefix="request.")))
+    flow.request.headers = fix_headers(_headers(request, "request."))
+    post_data = _field(request, "postData", dict, {}, "request.")
+    flow.request.raw_content = _field(post_data, "text", str, "", "request.postData.").encode("utf-8")
     flow.request.timestamp_start = flow.request.timestamp_end = started
     status = response["status"]
     if type(status) is not int or not 100 <= status <= 599:
         raise ValueError(f"response.status must be an HTTP status code, got {status!r}")
     flow.response = http.Response.make(status)
-    flow.response.headers = fix_headers(response["headers"])
+    flow.response.headers = fix_headers(_headers(response, "response."))
     flow.response.raw_content = b""
-    content = response.get("content") or {}
-    end_t = _seconds(entry.get("timings") or {}, "send", "wait", "receive")
+    content = _field(response, "content", dict, {}, "response.")
+    end_t = _seconds(_field(entry, "timings", dict, {}), "send", "wait", "receive")
     extra: dict[str, Any] = {}
-    encoding = _header(response["headers"], "content-encoding")
-    if "text" in content:
-        text = content["text"]
-        data = base64.b64decode(text, validate=True) if content.get("encoding") == "base64" else text.encode("utf-8")
+    encoding = _header(response, "content-encoding")
+    text = _field(content, "text", str, None, "response.content.")
+    if text is not None:
+        base64_text = _field(content, "encoding", str, "", "response.content.") == "base64"
+        data = base64.b64decode(text, validate=True) if base64_text else text.encode("utf-8")
         if encoding and not _is_text(data):
             try:
                 data, encoding = decoded(data, encoding)
@@ -109,6 +113,35 @@ def _capture(where: str, entry: dict[str, Any]) -> Capture | Skipped:
     entry_id = uuid.uuid5(uuid.NAMESPACE_URL, where).hex  # HAR has no ids: derived, so a re-import names alike
     return Capture(where, entry_id, flow, started, chunks, end_t, decoded_from=encoding, extra=extra,
                    body_type=_string(post_data.get("mimeType")))
+
+
+_REQUIRED: Any = object()
+
+
+def _field(parent: dict[str, Any], key: str, kind: type, default: Any = _REQUIRED, prefix: str = "") -> Any:
+    """`parent[key]`, which must be of `kind` (null stands for absent where there is a `default`); ValueError naming
+    the field otherwise, so that the note says which one is wrong (`request.headers is null, not a list`)."""
+    value = parent.get(key)
+    if value is None and default is not _REQUIRED:
+        return default
+    if key not in parent:
+        raise KeyError(f"{prefix}{key}")
+    return _of(value, kind, f"{prefix}{key}")
+
+
+def _of(value: Any, kind: type, name: str) -> Any:
+    if not isinstance(value, kind):
+        raise ValueError(f"{name} is {_kind(value)}, not {_kind(kind())}")
+    return value
+
+
+def _headers(parent: dict[str, Any], prefix: str) -> list[dict[str, str]]:
+    """`headers[]`: `{name, value}` objects of strings, as mitmproxy's `fix_headers` takes them."""
+    headers = _field(parent, "headers", list, prefix=prefix)
+    for number, item in enumerate(headers):
+        if not (isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("value"), str)):
+            raise ValueError(f"{prefix}headers[{number}] is not a {{name, value}} object of strings")
+    return headers
 
 
 def _is_text(data: bytes) -> bool:
