@@ -118,7 +118,7 @@ class Policy:
         try:
             redacted = self.json_body(text)
         except ValueError:  # not JSON
-            return self.form(text) if _is_form(content_type) else text
+            return self.form(text) if is_form(content_type) else text
         except RecursionError:
             lowered = text.lower()
             if any(word in lowered for word in (*SECRET_WORDS, *_WHOLE_WORDS, *self.extra)):
@@ -163,7 +163,8 @@ class Policy:
         return redacted
 
 
-def _is_form(content_type: str | None) -> bool:
+def is_form(content_type: str | None) -> bool:
+    """Whether a content type says `application/x-www-form-urlencoded` (its parameters aside)."""
     return content_type is not None and content_type.partition(";")[0].strip().lower() == _FORM
 
 

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import queue
 import re
 import signal
 import subprocess
 import threading
+import tracemalloc
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import brotli
 import openai
 import pytest
+import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from recorder_helpers import CORPUS, MITMDUMP, SECRET, WAIT, read_recording, recorded_body, run_upstream
 
+from inspector.importer import capture
 from inspector.pytest_plugin.endpoints import stop_process
 
 CHAT = "openai-chat/openai-python__text-plain.sse"
@@ -116,6 +122,8 @@ def test_har_event_streams_become_recordings_and_the_rest_is_left_out(run_cli, t
     result = run_cli("import", str(har), "-o", str(out))
     assert result.code == 0
     assert result.err == f"{har}: 2 event stream(s) imported, 0 skipped, 1 other response(s) left out\n"
+    assert [line.split("  ")[1] for line in result.out.splitlines()] == [  # the query's key as the recording has it
+        "POST /v1/chat/completions?key=…abcd"] * 2
     paths = sorted(out.iterdir())
     assert len(paths) == 2 and len({path.name for path in paths}) == 2
     for path in paths:
@@ -215,3 +223,254 @@ def test_any_har_entry_imports_or_is_one_line(run_cli, tmp_path_factory, entry) 
     tmp = tmp_path_factory.mktemp("har")
     result = run_cli("import", str(_har(tmp, entry)), "-o", str(tmp / "out"))
     assert result.code in (0, 2) and "Traceback" not in result.err
+
+
+def _paths(value, prefix: tuple = ()) -> Iterator[tuple]:
+    """Every place in a JSON value, as the keys and indexes that lead there."""
+    if prefix:
+        yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, (*prefix, index))
+
+
+_MESSAGES = [{"time": 1795233600.25, "eventName": "message", "eventId": "1", "data": '{"a":1}'}]
+_GOOD_ENTRIES = [
+    _entry({"text": EVENTS.decode()}),
+    _entry({"text": base64.b64encode(gzip.compress(EVENTS)).decode(), "encoding": "base64"}),
+    _entry({}, extra={"_eventSourceMessages": _MESSAGES}),
+]
+_GOOD_ENTRIES[1]["response"]["headers"][1]["value"] = "gzip"
+_GOOD_ENTRIES[2]["request"]["postData"] = {"mimeType": "application/x-www-form-urlencoded", "text": "a=1"}
+_DELETE = object()
+
+
+@st.composite
+def _broken_entries(draw) -> dict:
+    """A valid entry (a body, a still-gzipped body, event-source messages) with a few places given other JSON,
+    or deleted."""
+    entry = json.loads(json.dumps(draw(st.sampled_from(_GOOD_ENTRIES))))
+    for _ in range(draw(st.integers(1, 3))):
+        *parents, last = draw(st.sampled_from(list(_paths(entry))))
+        target = entry
+        for key in parents:
+            target = target[key]
+        value = draw(st.one_of(st.just(_DELETE), _json, st.sampled_from(["gzip", "br", "\x1f\x8b", "é", "\r"])))
+        if value is _DELETE:
+            del target[last]
+        else:
+            target[last] = value
+        if not list(_paths(entry)):
+            break
+    return entry
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(entry=_broken_entries())
+def test_a_har_entry_broken_anywhere_imports_or_is_a_note(run_cli, tmp_path_factory, entry) -> None:
+    """No traceback, an exit code of the contract, and never a secret of the request on the terminal."""
+    tmp = tmp_path_factory.mktemp("har")
+    result = run_cli("import", str(_har(tmp, entry)), "-o", str(tmp / "out"))
+    assert result.code in (0, 2)
+    assert SECRET not in result.out + result.err and "sk-query-SECRET" not in result.out + result.err
+
+
+@pytest.mark.parametrize(
+    ("messages", "reason"),
+    [
+        pytest.param("notalist", "_eventSourceMessages is a string, not a list of messages", id="not-a-list"),
+        pytest.param([{"data": "a"}, None, 5, "s", []], "_eventSourceMessages[1] is null, not a message object",
+                     id="null-message"),
+        pytest.param([5], "_eventSourceMessages[0] is a number, not a message object", id="number-message"),
+        pytest.param([{"data": {"a": 1}}], "_eventSourceMessages[0].data is an object, not a string", id="data-object"),
+        pytest.param([{"eventName": "a\rb", "data": "x"}],
+                     "_eventSourceMessages[0] has a line break in its eventName or eventId", id="name-line-break"),
+    ],
+)
+def test_malformed_event_source_messages_skip_the_entry_with_a_note(run_cli, tmp_path: Path, messages,
+                                                                     reason: str) -> None:
+    har = _har(tmp_path, _entry({}, extra={"_eventSourceMessages": messages}), _entry({"text": EVENTS.decode()}))
+    result = run_cli("import", str(har), "-o", str(tmp_path / "out"))
+    assert result.code == 0
+    assert result.err.splitlines()[0] == (
+        f"sse-inspector: note: {har} entry 0: skipped: not a valid HAR 1.2 entry ({reason})")
+    alone = run_cli("import", str(_har(tmp_path, _entry({}, extra={"_eventSourceMessages": messages}))),
+                    "-o", str(tmp_path / "alone"))
+    assert alone.code == 2 and "Traceback" not in alone.err
+
+
+def test_event_source_messages_with_null_fields_cr_lines_and_unusable_times(run_cli, tmp_path: Path) -> None:
+    started = 1795233600.0
+    messages = [{"time": float("inf"), "eventName": None, "eventId": None, "data": "a\r\nb\rc"},
+                {"time": True, "eventName": "message", "data": None},
+                {"time": started + 1}]
+    har = _har(tmp_path, _entry({}, extra={"_eventSourceMessages": messages}))
+    assert run_cli("import", str(har), "-o", str(tmp_path / "out")).code == 0
+    [path] = (tmp_path / "out").iterdir()
+    _, chunks, _ = read_recording(path)
+    assert [(chunk["t"], chunk["text"]) for chunk in chunks] == [
+        (None, "data: a\ndata: b\ndata: c\n\n"), (None, "data: \n\n"), (1.0, "data: \n\n"),
+    ]
+
+
+def test_the_terminal_shows_the_url_redacted_as_the_recording_has_it(run_cli, tmp_path: Path) -> None:
+    url = f"https://api.openai.com/v1/chat/completions?api_key={SECRET}&mine=my-own-secret-value&x=1"
+    har = _har(tmp_path, _entry({"text": EVENTS.decode()}, url=url))
+    result = run_cli("import", str(har), "-o", str(tmp_path / "out"), "--redact", "mine")
+    [path] = (tmp_path / "out").iterdir()
+    shown = f"/v1/chat/completions?api_key=…{SECRET[-4:]}&mine=…alue&x=1"
+    assert result.out == f"{path}  POST {shown}  200  openai-chat\n"
+    assert read_recording(path)[0]["request"]["url"] == f"https://api.openai.com{shown}"
+
+
+@pytest.mark.parametrize("header", [None, "application/x-www-form-urlencoded; charset=utf-8", "text/plain"])
+def test_a_form_body_is_redacted_when_only_post_data_says_it_is_a_form(run_cli, tmp_path: Path, header) -> None:
+    entry = _entry({"text": EVENTS.decode()})
+    request = entry["request"]
+    request["headers"] = [item for item in request["headers"] if item["name"] != "Content-Type"]
+    if header:
+        request["headers"].append({"name": "Content-Type", "value": header})
+    request["postData"] = {"mimeType": "application/x-www-form-urlencoded",
+                           "text": f"client_secret={SECRET}&api_key={SECRET}&x=1"}
+    assert run_cli("import", str(_har(tmp_path, entry)), "-o", str(tmp_path / "out")).code == 0
+    [path] = (tmp_path / "out").iterdir()
+    tail = SECRET[-4:]
+    assert read_recording(path)[0]["request"]["body"] == f"client_secret=…{tail}&api_key=…{tail}&x=1"
+    assert SECRET not in path.read_text()
+
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush()
+
+
+def _stored(encoding: str, body: bytes) -> dict:
+    """An entry whose tool kept the body as it came, still content-encoded (base64, as it is not text)."""
+    entry = _entry({"text": base64.b64encode(body).decode(), "encoding": "base64"})
+    entry["response"]["headers"][1]["value"] = encoding
+    return entry
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body"),
+    [
+        pytest.param("gzip", gzip.compress(EVENTS), id="gzip"),
+        pytest.param("deflate", zlib.compress(EVENTS), id="deflate"),
+        pytest.param("deflate", _raw_deflate(EVENTS), id="deflate-raw"),
+        pytest.param("br", brotli.compress(EVENTS), id="br"),
+        pytest.param("zstd", zstandard.ZstdCompressor().compress(EVENTS), id="zstd"),
+        pytest.param("gzip, br", brotli.compress(gzip.compress(EVENTS)), id="gzip-then-br"),
+        pytest.param("gzip", EVENTS, id="decoded-by-the-tool"),
+    ],
+)
+def test_a_body_kept_still_encoded_is_decoded(run_cli, tmp_path: Path, encoding: str, body: bytes) -> None:
+    out = tmp_path / "out"
+    assert run_cli("import", str(_har(tmp_path, _stored(encoding, body))), "-o", str(out)).code == 0
+    [path] = out.iterdir()
+    header, chunks, _ = read_recording(path)
+    assert recorded_body(chunks) == EVENTS
+    assert header["decoded_from"] == encoding
+    assert header["response"]["headers"] == {"Content-Type": "text/event-stream"}
+    assert run_cli("validate", str(path)).code == 0
+
+
+def _gzip_bomb(megabytes: int) -> bytes:
+    compressor = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+    block = b"A" * (1 << 20)
+    return b"".join(compressor.compress(block) for _ in range(megabytes)) + compressor.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body", "reason"),
+    [
+        pytest.param("gzip", b"\x1f\x8b" + bytes(range(200)), "deflate/gzip: Error -3 while decompressing data: "
+                     "unknown compression method", id="broken-gzip"),
+        pytest.param("compress", b"\x1f\x9d" + bytes(range(200)), "unsupported content-encoding 'compress'",
+                     id="unknown-encoding"),
+        pytest.param("gzip", _gzip_bomb(300), "the body decodes to over 1000 times its encoded size", id="bomb"),
+    ],
+)
+def test_a_body_that_stays_encoded_is_skipped_with_a_note(run_cli, tmp_path: Path, encoding: str, body: bytes,
+                                                          reason: str) -> None:
+    har = _har(tmp_path, _stored(encoding, body))
+    tracemalloc.start()
+    try:
+        result = run_cli("import", str(har), "-o", str(tmp_path / "out"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.code == 2
+    assert result.err.startswith(f"sse-inspector: note: {har} entry 0: skipped: its body is stored still encoded "
+                                 f"({encoding}) and cannot be decoded: {reason}")
+    assert peak < 3 * capture.MOST  # the bomb's 300 MB were never held
+
+
+def test_an_imported_body_decodes_to_at_most_most_bytes(run_cli, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(capture, "MOST", len(EVENTS) - 1)
+    result = run_cli("import", str(_har(tmp_path, _stored("gzip", gzip.compress(EVENTS)))), "-o", str(tmp_path / "o"))
+    assert result.code == 2
+    assert result.err.splitlines()[0].endswith(": its body is stored still encoded (gzip) and cannot be decoded: the "
+                                               "body decodes to over 0 MiB, more than import decodes in memory "
+                                               "(a decompression bomb?)")
+
+
+def test_a_flow_file_body_decodes_within_the_same_limit(run_cli, tmp_path: Path, monkeypatch) -> None:
+    from mitmproxy import io as flow_io
+    from mitmproxy.test import tflow
+
+    flow = tflow.tflow(resp=True)
+    flow.response.headers.update({"content-type": "text/event-stream", "content-encoding": "gzip"})
+    flow.response.raw_content = gzip.compress(EVENTS)
+    flow_file = tmp_path / "capture.flow"
+    with flow_file.open("wb") as stream:
+        flow_io.FlowWriter(stream).add(flow)
+    assert run_cli("import", str(flow_file), "-o", str(tmp_path / "out")).code == 0
+    [path] = (tmp_path / "out").iterdir()
+    header, chunks, _ = read_recording(path)
+    assert (recorded_body(chunks), header["decoded_from"]) == (EVENTS, "gzip")
+    monkeypatch.setattr(capture, "MOST", len(EVENTS) - 1)
+    result = run_cli("import", str(flow_file), "-o", str(tmp_path / "again"))
+    assert result.code == 2
+    assert result.err.splitlines()[0] == (f"sse-inspector: note: {flow_file} flow 0: skipped: the body decodes to "
+                                          "over 0 MiB, more than import decodes in memory (a decompression bomb?)")
+
+
+def test_a_url_with_raw_non_ascii_characters_is_percent_encoded(run_cli, tmp_path: Path) -> None:
+    url = "https://api.openai.com/v1/chat/completions?q=caf\u00e9&c1=\x9b31m&key=sk-query-SECRET-abcd"
+    result = run_cli("import", str(_har(tmp_path, _entry({"text": EVENTS.decode()}, url=url))), "-o",
+                     str(tmp_path / "out"))
+    assert result.code == 0, result.err
+    [path] = (tmp_path / "out").iterdir()
+    shown = "/v1/chat/completions?q=caf%C3%A9&c1=%C2%9B31m&key=…abcd"
+    assert result.out == f"{path}  POST {shown}  200  openai-chat\n"
+    assert read_recording(path)[0]["request"]["url"] == f"https://api.openai.com{shown}"
+
+
+@pytest.mark.parametrize(
+    ("where", "key", "value", "reason"),
+    [
+        pytest.param("request", "headers", None, "request.headers is null, not a list", id="request-headers"),
+        pytest.param("response", "headers", [{"name": 5, "value": "x"}],
+                     "response.headers[0] is not a {name, value} object of strings", id="response-header"),
+        pytest.param("response", "content", "text", "response.content is a string, not an object", id="content"),
+        pytest.param("request", "postData", [1], "request.postData is a list, not an object", id="post-data"),
+        pytest.param("entry", "timings", "fast", "timings is a string, not an object", id="timings"),
+        pytest.param("entry", "startedDateTime", None, "startedDateTime is null, not a string", id="started"),
+    ],
+)
+def test_a_field_of_the_wrong_type_skips_the_entry_with_a_note_naming_it(run_cli, tmp_path: Path, where: str,
+                                                                         key: str, value, reason: str) -> None:
+    entry = _entry({"text": EVENTS.decode()})
+    if where == "response" and key == "headers":
+        value = [*entry["response"]["headers"], *value]
+        reason = reason.replace("[0]", "[2]")
+    (entry if where == "entry" else entry[where])[key] = value
+    har = _har(tmp_path, entry)
+    result = run_cli("import", str(har), "-o", str(tmp_path / "out"))
+    assert result.code == 2
+    assert result.err.splitlines()[0] == f"sse-inspector: note: {har} entry 0: skipped: not a valid HAR 1.2 entry " \
+                                         f"({reason})"

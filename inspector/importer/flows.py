@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from mitmproxy import exceptions, http, io
 
 from ..recorder.addon import is_event_stream
-from ..recorder.decode import BodyDecoder, DecodeError
+from ..recorder.decode import DecodeError
 from ..recording import Chunk
-from .capture import Capture, CaptureError, Skipped
+from .capture import Capture, CaptureError, Skipped, decoded
 
 
 def read_flows(path: str) -> Iterator[Capture | Skipped | None]:
@@ -39,14 +39,12 @@ def _capture(where: str, flow: http.HTTPFlow) -> Capture | Skipped:
     response = flow.response
     if response.raw_content is None:
         return Skipped(where, "mitmproxy streamed this body through without keeping it")
-    encoding = response.headers.get("content-encoding")
     try:
-        decoder = BodyDecoder(encoding)
-        data = decoder.decode(response.raw_content) + decoder.flush()
+        data, decoded_from = decoded(response.raw_content, response.headers.get("content-encoding"))
     except DecodeError as error:
         return Skipped(where, str(error))
     started = flow.request.timestamp_end or flow.request.timestamp_start
     end_t = response.timestamp_end - started if response.timestamp_end and started else None
     return Capture(where, flow.id, flow, started, [Chunk(None, data)] if data else [], end_t,
-                   decoded_from=None if decoder.is_identity else decoder.encoding,
+                   decoded_from=decoded_from,
                    error=flow.error.msg if flow.error else None)

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..protocols import detect
 from ..recorder.addon import file_name, flow_header
 from ..recording import RecordingWriter
+from ..redact import Policy, is_form
 from .capture import Capture, CaptureError
 
 
@@ -17,6 +18,7 @@ class Imported:
     path: Path
     method: str
     url_path: str
+    """Redacted as the recording's URL is: it is shown on the terminal."""
     status: int
     protocol: str | None
 
@@ -25,7 +27,11 @@ def write_capture(capture: Capture, out_dir: Path, redact: Sequence[str] = ()) -
     """Write one recording into `out_dir`; CaptureError when it cannot be written."""
     flow = capture.flow
     protocol = detect.from_path(flow.request.path)
-    header = flow_header(flow, protocol, capture.started, capture.decoded_from, redact, source="import")
+    content_type = flow.request.headers.get("content-type")
+    if is_form(capture.body_type):  # a form body whose type the tool kept apart from the headers is a form too
+        content_type = capture.body_type
+    body = Policy(redact).body(flow.request.get_text(strict=False), content_type)
+    header = flow_header(flow, protocol, capture.started, capture.decoded_from, redact, source="import", body=body)
     header.id = capture.id
     header.extra.update(capture.extra)
     path = out_dir / file_name(capture.started, protocol, capture.id)
@@ -39,4 +45,5 @@ def write_capture(capture: Capture, out_dir: Path, redact: Sequence[str] = ()) -
     for chunk in capture.chunks:
         writer.chunk(chunk.t, chunk.data)
     writer.end(capture.end_t, "error" if capture.error else "complete", capture.error)
-    return Imported(path, flow.request.method, flow.request.path, flow.response.status_code, protocol)
+    url_path = Policy(redact).url(flow.request.path)
+    return Imported(path, flow.request.method, url_path, flow.response.status_code, protocol)
