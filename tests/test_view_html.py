@@ -39,8 +39,9 @@ BROKEN = [(0.3, chunk({"role": "assistant", "content": ""})), (0.5, chunk({"cont
           (0.6, b"data: {oops\n\n"), (0.7, chunk({}, "stop")), (0.8, b"data: [DONE]\n\n")]
 
 
-def record(directory: Path, name: str, chunks, *, started_at="2026-11-21T05:00:00.000Z", model="gpt-test") -> Path:
-    header = Header(request={"method": "POST", "url": "https://api.openai.com/v1/chat/completions", "headers": {},
+def record(directory: Path, name: str, chunks, *, started_at="2026-11-21T05:00:00.000Z", model="gpt-test",
+           url="https://api.openai.com/v1/chat/completions") -> Path:
+    header = Header(request={"method": "POST", "url": url, "headers": {},
                              "body": json.dumps({"model": model, "stream": True,
                                                  "messages": [{"role": "user", "content": "Say hello"}]})},
                     response={"status": 200, "headers": {"content-type": "text/event-stream", "x-request-id": "r1"}},
@@ -72,6 +73,22 @@ def test_wire_text_is_escaped_and_made_visible(tmp_path: Path) -> None:
                                                 (0.4, chunk({}, "stop")), (0.5, b"data: [DONE]\n\n")]))
     assert ("\u202e" in page, "\x1b" in page, "window.pwned = 1</script>" in page) == (False, False, False)
     assert "Sure &lt;U+202E&gt;evil&lt;U+202C&gt; ␛[2J&lt;/pre&gt;&lt;script&gt;window.pwned = 1" in page
+
+
+SECRET = "sk-proj-SECRETVALUE0123456789TAIL"
+
+
+def test_the_page_shows_the_url_through_the_redaction_policy(run_cli, tmp_path: Path) -> None:
+    """The heading carried the URL's query secret and its `user:password@`, which `view` and `view --json` drop."""
+    url = f"https://user:{SECRET}@api.openai.com/v1/chat/completions?alt=sse&key={SECRET}"
+    path = record(tmp_path / "r", "a.jsonl", GOOD, url=url)
+    redacted = "https://api.openai.com/v1/chat/completions?alt=sse&amp;key=…TAIL"
+    page = page_of(path)
+    assert f"<h1>POST {redacted} <span" in page and f"<dd>{redacted}</dd>" in page
+    assert run_cli("view", str(path), "--html", "-").out == page
+    assert run_cli("view", str(tmp_path / "r"), "--html", str(tmp_path / "out")).code == 0
+    for written in (page, *(page.read_text() for page in (tmp_path / "out").iterdir())):
+        assert "SECRETVALUE" not in written and "user:" not in written
 
 
 def test_events_carry_their_data_and_wire_text(tmp_path: Path) -> None:

@@ -103,10 +103,8 @@ def report_page(report: StreamReport, *, index_href: str | None = None) -> str:
     """The page of one stream. `report` must have kept its events and chunks (`inspect(..., keep_events=True,
     keep_chunks=True)`); `index_href` links back to the index page of a directory."""
     events = list(_wire_events(report))
-    request = report.header.request if report.header else {}
-    title = " ".join(str(part) for part in (request.get("method"), request.get("url")) if part) or "raw SSE stream"
     parts = [
-        _top(report, title, index_href),
+        _top(report, report.request_line, index_href),
         "<nav><a href=\"#timeline\">timeline</a><a href=\"#findings\">findings</a><a href=\"#answer\">answer</a>"
         "<a href=\"#exchange\">request &amp; response</a><a href=\"#events\">events</a></nav>\n<main>",
         _timeline(report.timing, events),

@@ -98,8 +98,7 @@ class HeaderPanel:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         report = self.report
-        request = report.header.request if report.header else {}
-        title = " ".join(str(part) for part in (request.get("method"), report.url) if part) or "raw SSE stream"
+        title = report.request_line
         rows: list[tuple[str, Any]] = [
             ("file", report.name),
             ("model", report.model or "-"),
