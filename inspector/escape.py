@@ -83,10 +83,14 @@ class _VisibleHook:  # a rich RenderHook (duck-typed, so this module need not im
 
 
 def guard(console: Console) -> Console:
-    """The console, made to show what `visible` shows in everything it prints: no renderable has to remember.
+    """The console, made to show what `visible` shows in everything it prints: a plain string (printed, or a table
+    cell) is made `visible` before rich lays it out, and every segment rich writes after.
 
-    NOTE: rich measures a control as zero cells wide, so a line holding one comes out a little wider than laid out
-    (rich itself drops BEL, BS, VT, FF and CR from any `Text`); the text is shown either way, never obeyed.
+    NOTE: rich drops BEL, BS, VT, FF and CR from any `Text` it is given, without a trace (`a\rb` showed as `ab`):
+    a `Text` built from wire text must be built from `visible` text. Rich measures a control as zero cells wide, so
+    a line holding one that reaches the hook comes out a little wider than laid out; it is shown either way.
     """
     console.push_render_hook(_VisibleHook())
+    render_str = console.render_str
+    console.render_str = lambda text, **options: render_str(visible(text), **options)  # type: ignore[method-assign]
     return console

@@ -59,3 +59,21 @@ def test_a_guarded_console_shows_what_visible_shows():
     out = io.StringIO()
     guard(Console(file=out, width=40, color_system=None)).print(Text("a\x1b[2J\u202eb\x00"))
     assert out.getvalue() == "a␛[2J<U+202E>b␀\n"
+
+
+def test_a_guarded_console_shows_the_controls_rich_drops():
+    """rich drops CR, BS, BEL, VT and FF from a string it lays out: `a\\rb` showed as `ab`, the text hidden."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from inspector.escape import guard
+
+    out = io.StringIO()
+    console = guard(Console(file=out, width=40, color_system=None))
+    table = Table.grid()
+    table.add_row("cell\r\b\x07\x0b\x0c")
+    console.print("a\rb\b\bc\x07")
+    console.print(table)
+    assert out.getvalue() == "a␍b␈␈c␇\ncell␍␈␇␋␌\n"

@@ -215,3 +215,24 @@ def test_view_prints_brackets_and_colons_from_the_wire_as_they_are(run_cli, tmp_
     out = run_cli("view", str(corpus / "pydantic-ai__compat-groq-error-event-midstream.sse")).out
     table = out[out.index("findings"):]
     assert "errors: [missing properties: 'name'," in table, table
+
+
+def test_view_shows_the_controls_rich_would_drop(run_cli, tmp_path: Path) -> None:
+    """CR, BS and BEL vanished from the terminal view (`visible\\rHIDDEN` showed as `visibleHIDDEN`, an OSC 52
+    lost its BEL) while `events` showed them: the text, a finish reason in a title, the end's error and the raw
+    frames show them now. A finish reason is not read as markup either."""
+    text = "visible\rHIDDEN\b\bBS \x1b]52;c;eA==\x07"
+    choices = [{"index": index, "delta": {"content": text}, "finish_reason": None} for index in (0, 1)]
+    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": choices}
+    done = {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "[b]stop\r[/b]"}]}
+    body = b"".join(b"data: " + json.dumps(event).encode() + b"\n\n" for event in (chunk, done))
+    path = tmp_path / "cr.jsonl"
+    writer = RecordingWriter(path, Header(request={"method": "POST", "url": "http://127.0.0.1/v1/chat/completions",
+                                                   "headers": {}}, response={"status": 200, "headers": {}}))
+    writer.chunk(0.1, body + b"data: [DONE]\r\n\r\n")
+    writer.end(0.2, "error", "reset\rby peer\x07")
+    out = run_cli("view", "--raw", str(path)).out
+    assert_shown_not_obeyed(out)
+    assert out.count("visible␍HIDDEN␈␈BS ␛]52;c;eA==␇") == 2
+    assert "choice 0 ([b]stop␍[/b]): text" in out and "(reset␍by peer␇)" in out
+    assert "data: [DONE]␍\n␍\n" in out
