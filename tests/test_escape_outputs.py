@@ -3,6 +3,7 @@ visibly and stays valid in its format: nothing from the wire reaches a terminal,
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import socket
@@ -18,9 +19,14 @@ from inspector.recording import Header, RecordingWriter
 
 # Everything a stream could use to drive a terminal or reorder text: a title change, a screen clear, a live OSC 8
 # link, NUL, a C1 CSI, a bidi override and a lone surrogate (only JSON's `\ud800` escape can carry one).
-HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x1b]8;;http://evil.example/\x1b\\click\x1b]8;;\x1b\\ \x00 \x9b \u202e ltr \ud800"
-SHOWN = "␛]0;pwned␇␛[2J␛]8;;http://evil.example/␛\\click␛]8;;␛\\ ␀ <U+009B> <U+202E> ltr <U+D800>"
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# Invisible characters too: a zero-width space, a BOM and a tag character hide text, an RLM reorders it, U+2028
+# breaks a line in some terminals.
+HOSTILE = ("\x1b]0;pwned\x07\x1b[2J\x1b]8;;http://evil.example/\x1b\\click\x1b]8;;\x1b\\ \x00 \x9b \u202e ltr \ud800"
+           " z\u200bw\ufeff\u200f\u2028\U000e0041")
+SHOWN = ("␛]0;pwned␇␛[2J␛]8;;http://evil.example/␛\\click␛]8;;␛\\ ␀ <U+009B> <U+202E> ltr <U+D800>"
+         " z<U+200B>w<U+FEFF><U+200F><U+2028><U+E0041>")
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+                     "\u061c\u200b\u200e\u200f\u2028\u2029\u2060\ufeff\U000e0000-\U000e007f]")
 
 
 def _chunk(delta: dict, finish: str | None = None) -> bytes:
@@ -161,6 +167,34 @@ def test_ls_shows_a_hostile_file_name_and_endpoint_visibly(run_cli, tmp_path: Pa
     assert "a␛[2Jb.jsonl" in shown and "h/v1/chat/completions<U+202E>" in shown
 
 
+INVISIBLE = "\u200f\u200b\ufeff\u2028\u200d"
+INVISIBLE_SHOWN = "<U+200F><U+200B><U+FEFF><U+2028><U+200D>"
+
+
+def test_ls_and_runs_table_show_invisible_characters(run_cli, tmp_path: Path, monkeypatch) -> None:
+    """An RLM, a zero-width space, a BOM, U+2028 and a stray zero-width joiner reached the terminal raw."""
+    from inspector.recorder.run_summary import RunSummary
+    from inspector.view.render import make_console
+
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("TERM", "xterm")  # a dumb terminal is 80 columns wide, whatever the width given
+    body = hostile_body().replace(b'"model": "m"', f'"model": "m{INVISIBLE[:2]}"'.encode("unicode_escape"))
+    path = _record(tmp_path / f"a{INVISIBLE}.jsonl", body)
+    listed = run_cli("ls", str(tmp_path)).out
+    assert_shown_not_obeyed(listed)
+    assert f"a{INVISIBLE_SHOWN}.jsonl" in listed and "m<U+200F><U+200B>" in listed  # the model's column is narrow
+    result = StreamResult(path=str(path), started=0.0, method="POST", url_path="/v1/chat/completions",
+                          protocol="openai-chat", status=200, events=1, ttft=0.1, reason="complete", error=None,
+                          findings=(), model=f"m{INVISIBLE}")
+    for terminal in (False, True):
+        out = io.StringIO()
+        console = make_console(out, width=200)
+        console._force_terminal = terminal
+        console.print(RunSummary([result], str(tmp_path), "cmd", 0))
+        assert_shown_not_obeyed(out.getvalue())
+        assert f"a{INVISIBLE_SHOWN}.jsonl" in out.getvalue() and f"m{INVISIBLE_SHOWN}" in out.getvalue()
+
+
 def test_the_error_line_shows_a_hostile_file_name_on_one_line(run_cli, tmp_path: Path) -> None:
     path = tmp_path / "x\x1b]0;t\x07\ny.jsonl"
     path.write_bytes(b"\x00not a stream\n")
@@ -215,3 +249,24 @@ def test_view_prints_brackets_and_colons_from_the_wire_as_they_are(run_cli, tmp_
     out = run_cli("view", str(corpus / "pydantic-ai__compat-groq-error-event-midstream.sse")).out
     table = out[out.index("findings"):]
     assert "errors: [missing properties: 'name'," in table, table
+
+
+def test_view_shows_the_controls_rich_would_drop(run_cli, tmp_path: Path) -> None:
+    """CR, BS and BEL vanished from the terminal view (`visible\\rHIDDEN` showed as `visibleHIDDEN`, an OSC 52
+    lost its BEL) while `events` showed them: the text, a finish reason in a title, the end's error and the raw
+    frames show them now. A finish reason is not read as markup either."""
+    text = "visible\rHIDDEN\b\bBS \x1b]52;c;eA==\x07"
+    choices = [{"index": index, "delta": {"content": text}, "finish_reason": None} for index in (0, 1)]
+    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": choices}
+    done = {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "[b]stop\r[/b]"}]}
+    body = b"".join(b"data: " + json.dumps(event).encode() + b"\n\n" for event in (chunk, done))
+    path = tmp_path / "cr.jsonl"
+    writer = RecordingWriter(path, Header(request={"method": "POST", "url": "http://127.0.0.1/v1/chat/completions",
+                                                   "headers": {}}, response={"status": 200, "headers": {}}))
+    writer.chunk(0.1, body + b"data: [DONE]\r\n\r\n")
+    writer.end(0.2, "error", "reset\rby peer\x07")
+    out = run_cli("view", "--raw", str(path)).out
+    assert_shown_not_obeyed(out)
+    assert out.count("visible␍HIDDEN␈␈BS ␛]52;c;eA==␇") == 2
+    assert "choice 0 ([b]stop␍[/b]): text" in out and "(reset␍by peer␇)" in out
+    assert "data: [DONE]␍\n␍\n" in out

@@ -24,8 +24,9 @@ GOOD_CHAT = [
 CUT_CHAT = GOOD_CHAT[:2]
 
 
-def write(directory: Path, name: str, started_at: str, chunks, status: int = 200, end: float | None = 1.1) -> Path:
-    header = Header(request={"method": "POST", "url": "https://api.example.com/v1/chat/completions", "headers": {}},
+def write(directory: Path, name: str, started_at: str, chunks, status: int = 200, end: float | None = 1.1,
+          url: str = "https://api.example.com/v1/chat/completions") -> Path:
+    header = Header(request={"method": "POST", "url": url, "headers": {}},
                     response={"status": status, "headers": {"content-type": "text/event-stream"}},
                     source="proxy", id=name, started_at=started_at)
     writer = RecordingWriter(directory / name, header)
@@ -175,6 +176,18 @@ def test_json_lines(run_cli, recordings: Path) -> None:
     assert [(Path(row["path"]).name, row["verdict"]) for row in rows] == [
         ("a-newest.jsonl", "fail"), ("b-middle.jsonl", "pass"), ("c-oldest.jsonl", "fail"), ("raw.sse", "pass"),
         ("broken.jsonl", "unreadable")]
+
+
+def test_the_endpoint_shows_no_credentials(run_cli, tmp_path: Path, monkeypatch) -> None:
+    """The endpoint column dropped the query but kept `user:password@`."""
+    monkeypatch.setenv("COLUMNS", "160")
+    url = "https://user:sk-proj-SECRETVALUE0123456789TAIL@api.example.com:8443/v1/chat/completions?key=sk-x"
+    write(tmp_path, "a.jsonl", "2026-11-21T05:00:00.000Z", GOOD_CHAT, url=url)
+    listed = run_cli("ls", str(tmp_path)).out
+    assert "a.jsonl  api.example.com:8443/v1/chat/completions\n" in listed
+    assert json.loads(run_cli("ls", "--json", str(tmp_path)).out)["endpoint"] == \
+        "api.example.com:8443/v1/chat/completions"
+    assert "SECRET" not in listed and "user" not in listed
 
 
 def test_default_directory_is_recordings(run_cli, recordings: Path, monkeypatch: pytest.MonkeyPatch) -> None:

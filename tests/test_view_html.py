@@ -4,9 +4,11 @@ expands and filters, the timeline tells what each tick is, the index sorts and f
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -37,8 +39,9 @@ BROKEN = [(0.3, chunk({"role": "assistant", "content": ""})), (0.5, chunk({"cont
           (0.6, b"data: {oops\n\n"), (0.7, chunk({}, "stop")), (0.8, b"data: [DONE]\n\n")]
 
 
-def record(directory: Path, name: str, chunks, *, started_at="2026-11-21T05:00:00.000Z", model="gpt-test") -> Path:
-    header = Header(request={"method": "POST", "url": "https://api.openai.com/v1/chat/completions", "headers": {},
+def record(directory: Path, name: str, chunks, *, started_at="2026-11-21T05:00:00.000Z", model="gpt-test",
+           url="https://api.openai.com/v1/chat/completions") -> Path:
+    header = Header(request={"method": "POST", "url": url, "headers": {},
                              "body": json.dumps({"model": model, "stream": True,
                                                  "messages": [{"role": "user", "content": "Say hello"}]})},
                     response={"status": 200, "headers": {"content-type": "text/event-stream", "x-request-id": "r1"}},
@@ -72,6 +75,22 @@ def test_wire_text_is_escaped_and_made_visible(tmp_path: Path) -> None:
     assert "Sure &lt;U+202E&gt;evil&lt;U+202C&gt; ␛[2J&lt;/pre&gt;&lt;script&gt;window.pwned = 1" in page
 
 
+SECRET = "sk-proj-SECRETVALUE0123456789TAIL"
+
+
+def test_the_page_shows_the_url_through_the_redaction_policy(run_cli, tmp_path: Path) -> None:
+    """The heading carried the URL's query secret and its `user:password@`, which `view` and `view --json` drop."""
+    url = f"https://user:{SECRET}@api.openai.com/v1/chat/completions?alt=sse&key={SECRET}"
+    path = record(tmp_path / "r", "a.jsonl", GOOD, url=url)
+    redacted = "https://api.openai.com/v1/chat/completions?alt=sse&amp;key=…TAIL"
+    page = page_of(path)
+    assert f"<h1>POST {redacted} <span" in page and f"<dd>{redacted}</dd>" in page
+    assert run_cli("view", str(path), "--html", "-").out == page
+    assert run_cli("view", str(tmp_path / "r"), "--html", str(tmp_path / "out")).code == 0
+    for written in (page, *(page.read_text() for page in (tmp_path / "out").iterdir())):
+        assert "SECRETVALUE" not in written and "user:" not in written
+
+
 def test_events_carry_their_data_and_wire_text(tmp_path: Path) -> None:
     page = page_of(record(tmp_path, "a.jsonl", GOOD))
     assert page.count('<tr class="event') == 5
@@ -91,9 +110,33 @@ def test_a_directory_gets_an_index_and_a_page_each(run_cli, tmp_path: Path) -> N
     assert sorted(path.name for path in out.iterdir()) == ["good.jsonl.html", "index.html", "sub__broken.jsonl.html"]
     index = (out / "index.html").read_text()
     assert re.findall(r'<tr data-verdict="(\w+)"', index) == ["fail", "pass", "unreadable"]
-    assert 'href="sub__broken.jsonl.html"' in index and 'href="index.html"' in (out / "good.jsonl.html").read_text()
+    assert 'href="./sub__broken.jsonl.html"' in index and 'href="index.html"' in (out / "good.jsonl.html").read_text()
     assert {path.name: path.stat().st_mode & 0o777 for path in out.iterdir()} == dict.fromkeys(
         ["good.jsonl.html", "index.html", "sub__broken.jsonl.html"], 0o600)  # they hold prompts and answers
+
+
+HOSTILE_NAMES = ["javascript:alert('xss').jsonl", "\x1b[2J\x1b]0;TITLE\x07name.jsonl", "new\nline.jsonl",
+                 "\u202eevil_gpj.jsonl", "q?x#y%41 é.jsonl", "index.jsonl"]
+
+
+def test_a_link_to_a_page_is_relative_and_the_page_is_named_safely(run_cli, tmp_path: Path) -> None:
+    """A file named `javascript:...` linked as is ran script when clicked; an ESC went raw into the `href` (and the
+    page's file name); a newline gave a link that did not resolve."""
+    source = tmp_path / "recordings"
+    for name in HOSTILE_NAMES:
+        record(source, name, GOOD)
+    record(source / "a", "b.jsonl", GOOD)
+    record(source, "a__b.jsonl", GOOD)
+    out = tmp_path / "report"
+    assert run_cli("view", str(source), "--html", str(out)).code == 0
+    hrefs = re.findall(r'<a href="([^"]*)"', (out / "index.html").read_text())
+    assert len(hrefs) == len(HOSTILE_NAMES) + 2
+    pages = sorted(path.name for path in out.iterdir())
+    assert pages == sorted([*(unquote(html.unescape(href))[2:] for href in hrefs), "index.html"])
+    assert "a__b.jsonl.html" in pages and "a__b.jsonl-2.html" in pages  # two pages never share a name
+    assert all(re.fullmatch(r"[\w.-]+", page) for page in pages)
+    assert all(href.startswith("./") and re.fullmatch(r"[\w.%/-]+", href) for href in hrefs)
+    assert "./q_x_y_41_%C3%A9.jsonl.html" in hrefs
 
 
 def test_a_directory_report_cannot_go_to_stdout(run_cli, tmp_path: Path) -> None:
@@ -214,6 +257,23 @@ def test_the_index_filters_by_verdict_and_sorts(run_cli, open_page, tmp_path: Pa
     assert page.eval_on_selector_all("#recordings tbody tr", names) == ["broken.jsonl"]
     page.click("text=broken.jsonl")
     assert page.inner_text("#verdict") == "FAIL"
+
+
+@pytest.mark.slow
+def test_every_link_of_the_index_opens_its_page_and_none_runs_script(run_cli, open_page, tmp_path: Path) -> None:
+    source = tmp_path / "recordings"
+    for name in HOSTILE_NAMES:
+        record(source, name, GOOD)
+    assert run_cli("view", str(source), "--html", str(tmp_path / "out")).code == 0
+    page = open_page(tmp_path / "out" / "index.html")
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    for number in range(len(HOSTILE_NAMES)):
+        page.locator("#recordings tbody a").nth(number).click()
+        page.wait_for_load_state()
+        assert page.inner_text("#verdict") == "pass"
+        page.go_back()
+    assert dialogs == []
 
 
 @pytest.mark.slow

@@ -83,9 +83,10 @@ def first_change(old: str, new: str) -> str:
 
 
 def unified(old: str, new: str, label: str) -> list[str]:
-    """A unified diff of two texts, line by line, cut to a readable length."""
+    """A unified diff of two texts, line by line (lines end at a newline alone: `splitlines` also ends one at a CR
+    or U+2028, which the diff then never showed), cut to a readable length."""
     lines = list(
-        difflib.unified_diff(old.splitlines(), new.splitlines(), f"old {label}", f"new {label}", lineterm="", n=2)
+        difflib.unified_diff(old.split("\n"), new.split("\n"), f"old {label}", f"new {label}", lineterm="", n=2)
     )
     if len(lines) > _DETAIL_LIMIT:
         lines = [*lines[:_DETAIL_LIMIT], f"… {len(lines) - _DETAIL_LIMIT} more lines"]

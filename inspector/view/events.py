@@ -13,6 +13,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.text import Text
 
+from ..escape import visible
 from ..recording import Chunk
 from .model import EventRow
 
@@ -64,7 +65,8 @@ def fit(text: str, width: int) -> str:
 class RawFrames:
     """The network chunks as they arrived, each under a line with its number, time and size.
 
-    Print it with `soft_wrap=True`: the frames then go out verbatim, neither wrapped nor cropped by rich.
+    Print it with `soft_wrap=True`: the frames then go out whole (controls `visible`, CR as `␍`), neither wrapped
+    nor cropped by rich.
     """
 
     def __init__(self, chunks: Sequence[Chunk]) -> None:
@@ -74,5 +76,5 @@ class RawFrames:
         for number, chunk in enumerate(self.chunks):
             when = "no time" if chunk.t is None else f"{chunk.t:.3f} s"
             yield Text(f"chunk {number} · {when} · {len(chunk.data)} bytes", style="inspector.label")
-            text = chunk.data.decode("utf-8", errors="replace")
-            yield Text(text, end="" if text.endswith(("\n", "\r")) else "\n")
+            text = visible(chunk.data.decode("utf-8", errors="replace"))
+            yield Text(text, end="" if text.endswith("\n") else "\n")

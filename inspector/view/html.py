@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from .. import __version__
 from ..escape import visible
@@ -102,10 +103,8 @@ def report_page(report: StreamReport, *, index_href: str | None = None) -> str:
     """The page of one stream. `report` must have kept its events and chunks (`inspect(..., keep_events=True,
     keep_chunks=True)`); `index_href` links back to the index page of a directory."""
     events = list(_wire_events(report))
-    request = report.header.request if report.header else {}
-    title = " ".join(str(part) for part in (request.get("method"), request.get("url")) if part) or "raw SSE stream"
     parts = [
-        _top(report, title, index_href),
+        _top(report, report.request_line, index_href),
         "<nav><a href=\"#timeline\">timeline</a><a href=\"#findings\">findings</a><a href=\"#answer\">answer</a>"
         "<a href=\"#exchange\">request &amp; response</a><a href=\"#events\">events</a></nav>\n<main>",
         _timeline(report.timing, events),
@@ -490,7 +489,7 @@ def index_page(entries: Sequence[IndexEntry], title: str) -> str:
     protocols = sorted({entry.protocol for entry in entries if entry.protocol})
     rows = []
     for entry in entries:
-        name = f"<a href=\"{html.escape(entry.href, quote=True)}\">{_text(entry.name)}</a>" if entry.href else (
+        name = f"<a href=\"{_link(entry.href)}\">{_text(entry.name)}</a>" if entry.href else (
             f"{_text(entry.name)}<br><span class=\"muted\">{_text(entry.problem or '')}</span>")
         cells = [
             (entry.verdict, f"<span class=\"badge {entry.verdict}\">{entry.verdict}</span>", ""),
@@ -526,6 +525,28 @@ def index_page(entries: Sequence[IndexEntry], title: str) -> str:
     return _page(title, body)
 
 
+def _link(page: str) -> str:
+    """A relative link to a page beside the index: `./` first and percent-encoded, so that no browser reads a page
+    named `javascript:alert(1).sse.html` as a scheme, and a control or newline in a name still resolves."""
+    return html.escape("./" + quote(page, safe=""), quote=True)
+
+
+_UNSAFE_IN_NAME = re.compile(r"[^\w.-]")
+
+
+def page_name(relative: Path, taken: set[str]) -> str:
+    """The file name of a recording's page: its path's parts joined by `__`, each character but letters, digits,
+    `_`, `.` and `-` as `_` (a name from the wire must not write an ESC into the next `ls` of the report), then a
+    number when another page (or the index) has that name already; added to `taken`."""
+    stem = _UNSAFE_IN_NAME.sub("_", "__".join(relative.parts))
+    name, number = f"{stem}.html", 1
+    while name in taken:
+        number += 1
+        name = f"{stem}-{number}.html"
+    taken.add(name)
+    return name
+
+
 def _sort_number(value: float | None) -> str:
     return "" if value is None else repr(value)
 
@@ -538,6 +559,7 @@ def write_directory(directory: str, out: Path, protocol: str | None = None) -> l
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
     root = Path(directory)
     entries = []
+    taken = {"index.html"}
     for path in streams_in(root):
         relative = path.relative_to(root)
         name = str(relative)
@@ -546,7 +568,7 @@ def write_directory(directory: str, out: Path, protocol: str | None = None) -> l
         except InputError as error:
             entries.append(IndexEntry(name, None, "unreadable", problem=str(error)))
             continue
-        href = "__".join(relative.parts) + ".html"
+        href = page_name(relative, taken)
         with open_private(out / href) as page:  # pages hold prompts and answers, like the recordings
             page.write(report_page(report, index_href="index.html"))
         entries.append(IndexEntry.of(report, href, name))

@@ -171,11 +171,13 @@ def _modified(path: str) -> datetime | None:
 
 
 def _endpoint(request: dict[str, Any]) -> str | None:
+    """`host:port/path`: no scheme or query, and no credentials (`user:password@`), which the redaction policy
+    drops."""
     url = request.get("url")
     if not isinstance(url, str):
         return None
     parts = urlsplit(url)
-    return f"{parts.netloc}{parts.path}"
+    return f"{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
 def _iso(moment: datetime | None) -> str | None:

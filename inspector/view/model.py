@@ -79,6 +79,12 @@ class StreamReport(Tally):
         return Policy().url(url) if isinstance(url, str) else None
 
     @property
+    def request_line(self) -> str:
+        """`POST https://…` with the URL redacted (`url`), or `raw SSE stream`: what each view shows first."""
+        method = self.header.request.get("method") if self.header else None
+        return " ".join(str(part) for part in (method, self.url) if part) or "raw SSE stream"
+
+    @property
     def model(self) -> str | None:
         """The model the stream named, else the one the request asked for."""
         if self.assembly.model:

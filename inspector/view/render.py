@@ -73,7 +73,7 @@ def _key_values(rows: Sequence[tuple[str, Any]]) -> Table:
     grid.add_column(style="inspector.label", overflow="fold")  # NOTE: a 76-character usage key left values no room
     grid.add_column(overflow="fold", min_width=12)
     for key, value in rows:
-        grid.add_row(key, value if isinstance(value, Text) else Text(str(value)))
+        grid.add_row(key, value if isinstance(value, Text) else Text(visible(str(value))))
     return grid
 
 
@@ -99,8 +99,7 @@ class HeaderPanel:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         report = self.report
-        request = report.header.request if report.header else {}
-        title = " ".join(str(part) for part in (request.get("method"), report.url) if part) or "raw SSE stream"
+        title = report.request_line
         rows: list[tuple[str, Any]] = [
             ("file", report.name),
             ("model", report.model or "-"),
@@ -109,11 +108,12 @@ class HeaderPanel:
             ("final status", report.assembly.status or "-"),
         ]
         if report.assembly.error:
-            rows.append(("in-band error", Text(report.assembly.error, style="inspector.error")))
+            rows.append(("in-band error", Text(visible(report.assembly.error), style="inspector.error")))
         if report.header is not None and report.header.source != "curl":  # curl -i output has no end line
             rows.append(("recording end", _end_text(report)))
         rows.append(("verdict", Verdict(report.errors, report.warnings).__rich__()))
-        yield Panel(_key_values(rows), title=Text(title, style="inspector.label"), title_align="left")
+        yield Panel(_key_values(rows), title=Text(visible(title, one_line=True), style="inspector.label"),
+                    title_align="left")
 
 
 def _http_status(report: StreamReport) -> str:
@@ -126,9 +126,9 @@ def _end_text(report: StreamReport) -> Text:
     end = report.end
     if end is None:
         return Text("no end line: the recording was cut short", style="inspector.warning")
-    text = Text(f"{end.reason} at {seconds(end.t)}")
+    text = Text(f"{visible(end.reason, one_line=True)} at {seconds(end.t)}")
     if end.error:
-        text.append(f" ({end.error})", style="inspector.error")
+        text.append(f" ({visible(end.error, one_line=True)})", style="inspector.error")
     return text
 
 
@@ -206,7 +206,7 @@ class ErrorAnswer:
         parts: list[Any] = []
         if response.error_message:
             parts.append(Text(visible(response.error_message), style="inspector.error"))
-        parts.append(long_text(visible(shown)) if shown else Text("(empty body)"))
+        parts.append(long_text(shown) if shown else Text("(empty body)"))
         yield Panel(Group(*parts), title=Text(response.error_title, style="inspector.fail"), title_align="left")
 
 
@@ -322,7 +322,8 @@ def _stalls_text(timing: Timing) -> Text:
         return Text(f"none over {timing.stall_threshold:g} s")
     text = Text()
     for number, stall in enumerate(timing.stalls):
-        where = "before the end of the stream" if stall.index is None else f"before event {stall.index} `{stall.type}`"
+        where = ("before the end of the stream" if stall.index is None
+                 else f"before event {stall.index} `{visible(stall.type, one_line=True)}`")
         text.append(("\n" if number else "") + f"{stall.gap:.3f} s {where} (at {stall.t:.3f} s)",
                     style="inspector.stall")
     if timing.stalls_dropped:
@@ -364,11 +365,11 @@ def _arguments(arguments: str) -> Text:
         pretty = json.dumps(json.loads(arguments), indent=2, ensure_ascii=False)
     except ValueError as error:
         text = Text(f"does not parse as JSON ({error}):\n", style="inspector.invalid")
-        return text.append_text(long_text(visible(arguments)))
+        return text.append_text(long_text(arguments))
     except RecursionError:
         text = Text("nests too deeply to lay out as JSON:\n", style="inspector.invalid")
-        return text.append_text(long_text(visible(arguments)))
-    return long_text(visible(pretty))
+        return text.append_text(long_text(arguments))
+    return long_text(pretty)
 
 
 def clip(text: str) -> tuple[str, str]:
@@ -381,9 +382,9 @@ def clip(text: str) -> tuple[str, str]:
 
 
 def long_text(text: str, style: str = "") -> Text:
-    """`text` for the terminal, cut past `TEXT_LIMIT` characters with a marker."""
+    """`text` from the wire for the terminal, `visible`, cut past `TEXT_LIMIT` characters with a marker."""
     shown, marker = clip(text)
-    return Text(shown, style=style).append(marker, style="inspector.muted")
+    return Text(visible(shown), style=style).append(marker, style="inspector.muted")
 
 
 class OutputView:
@@ -396,16 +397,21 @@ class OutputView:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         output = self.output
         if output.reasoning:
-            yield Panel(long_text(output.reasoning, "inspector.reasoning"), title=f"{self.title}: reasoning",
+            yield Panel(long_text(output.reasoning, "inspector.reasoning"), title=self._title("reasoning"),
                         title_align="left")
         if output.text or not output.tool_calls:
             text = long_text(output.text) if output.text else Text("(no text)", style="inspector.muted")
-            yield Panel(text, title=f"{self.title}: text", title_align="left")
+            yield Panel(text, title=self._title("text"), title_align="left")
         if output.refusal:
-            yield Panel(long_text(output.refusal, "inspector.refusal"), title=f"{self.title}: refusal",
+            yield Panel(long_text(output.refusal, "inspector.refusal"), title=self._title("refusal"),
                         title_align="left")
         if output.tool_calls:
             yield ToolCallTable(output.tool_calls)
+
+
+    def _title(self, part: str) -> Text:
+        """A `Text`: rich reads a string title as markup (a finish reason `[b]x` lost its brackets)."""
+        return Text(visible(f"{self.title}: {part}", one_line=True))
 
 
 class UsageView:
