@@ -326,6 +326,7 @@ def test_serve_command_answers_then_stops_cleanly(start_serve, stop: signal.Sign
     assert (process.returncode, err) == (0, "")
     assert re.sub(r"^\d\d:\d\d:\d\d  ", "HH:MM:SS  ", out, flags=re.M).splitlines() == [
         "  /v1/messages  anthropic-messages  anthropic-messages-tool-use.jsonl",
+        "  /v1beta/models/gemini-2.0-flash:streamGenerateContent  gemini  gemini-function-call.jsonl",
         "  /v1/chat/completions  openai-chat  openai-chat-parallel-tool-calls.jsonl",
         "  /v1/responses  openai-responses  openai-responses-function-call.jsonl",
         f"point a client at it: openai SDK base_url={url}/v1, anthropic and google-genai SDK base_url={url}",
