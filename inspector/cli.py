@@ -125,10 +125,10 @@ def validate(paths: tuple[str, ...], protocol: str, output_format: str, strict: 
         click.echo(line)
     unknown = [result.path for result in results if result.protocol == "generic" and result.events]
     if unknown and protocol == "auto":  # NOTE: `ok` would read as "a good stream" (a new user's bad Gemini body)
-        click.echo(visible(f"sse-inspector: note: {unknown[0]}" + (f" and {len(unknown) - 1} more" if unknown[1:]
-                                                                    else "")
-                           + ": no protocol recognised from the path or the events: only the SSE framing was "
-                             "checked (--protocol NAME checks one)", one_line=True), err=True)
+        more = f" and {len(unknown) - 1} more" if len(unknown) > 1 else ""
+        click.echo(visible(f"sse-inspector: note: {unknown[0]}{more}: no protocol recognised from the path or the "
+                           "events: only the SSE framing was checked (--protocol NAME checks one)", one_line=True),
+                   err=True)
     sys.exit(_exit_code(any(result.failed for result in results), all(result.readable for result in results)))
 
 

@@ -75,8 +75,7 @@ class Policy:
         """The secrets a request sent, as they came: its secret headers' values (a credential after its scheme, as
         `Bearer sk-...` holds it) and its secret query parameters'. An upstream's error body may echo one back
         ("Incorrect API key provided: sk-...")."""
-        found = [value.partition(" ")[2] if _SCHEME.fullmatch(value.partition(" ")[0]) and " " in value else value
-                 for name, value in headers if self.secret(name)]
+        found = [_scheme_and_secret(value)[1] for name, value in headers if self.secret(name)]
         query = url.partition("#")[0].partition("?")[2]
         found += [unquote_plus(value) for name, _, value in (pair.partition("=") for pair in query.split("&"))
                   if value and self.secret(unquote_plus(name))]
@@ -221,9 +220,15 @@ def redact_value(value: str) -> str:
 
     The first word is kept only when it looks like a scheme (`Bearer`, `Basic`, `AWS4-HMAC-SHA256`), never when it
     is part of the secret (`session=abc; Path=/`)."""
+    scheme, secret = _scheme_and_secret(value)
+    tail = secret[-TAIL:] if len(secret) >= SHORTEST_WITH_TAIL else ""
+    return f"{scheme}…{tail}"
+
+
+def _scheme_and_secret(value: str) -> tuple[str, str]:
+    """(`Bearer `, `sk-...`): the auth scheme with its space, when the first word looks like one, and the rest."""
     scheme, space, secret = value.partition(" ")
     if not space or not _SCHEME.fullmatch(scheme):
-        scheme, space, secret = "", "", value
-    tail = secret[-TAIL:] if len(secret) >= SHORTEST_WITH_TAIL else ""
-    return f"{scheme}{space}…{tail}"
+        return "", value
+    return f"{scheme}{space}", secret
 
