@@ -24,7 +24,7 @@ from inspector.protocols.openai_responses import checker as openai_responses
 from inspector.protocols.openai_responses.models import EVENT_MODELS
 from inspector.protocols.openai_responses.state import excerpt, excerpts
 from inspector.sse import SSEParser
-from inspector.validate import check_bytes
+from inspector.validate import StreamCheck, check_bytes
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus" / "openai-responses"
 MINIMAL = "vercel-ai__text-minimal.sse"  # created, in_progress, item, part, 1 delta, text done, part, item, completed
@@ -215,7 +215,10 @@ def test_a_stream_without_sequence_numbers_is_one_warning() -> None:
 
 def test_every_rule_has_a_case() -> None:
     registered = {rule_id for rule_id in RULES if rule_id.startswith("responses/")}
-    assert registered == {case.rule for case in CASES} | {"responses/usage-over-limit"}  # tests/test_token_limit.py
+    assert registered == {case.rule for case in CASES} | {
+        "responses/usage-over-limit",  # tests/test_token_limit.py
+        "responses/tool-calls-unrequested",  # needs the request: below
+    }
 
 
 def test_every_modelled_event_has_a_handler() -> None:
@@ -1506,3 +1509,34 @@ def test_two_long_texts_that_begin_alike_are_shown_from_where_they_part():
     assert excerpts(words[:-5], words) == (f"{excerpt(words[84:-5])} from character 84",
                                            f"{excerpt(words[84:])} from character 84")
     assert excerpts("short", "other") == (excerpt("short"), excerpt("other"))
+
+
+def two_function_calls() -> list[Frame]:
+    """`vercel-ai__function-call.sse` with its call made twice: the second at `output_index` 1, another id."""
+    frames = load("vercel-ai__function-call.sse")
+    second = copy.deepcopy(frames[2:11])
+    old_id = second[0][1]["item"]["id"]
+    for _, payload in second:
+        payload["output_index"] = 1
+        if payload.get("item_id") == old_id:
+            payload["item_id"] = "fc_2"
+        if "item" in payload:
+            payload["item"] = {**payload["item"], "id": "fc_2", "call_id": "call_2"}
+    frames[-1][1]["response"]["output"].append(second[-1][1]["item"])
+    return frames[:11] + second + frames[11:]
+
+
+def test_a_second_function_call_for_a_request_that_asked_for_one_at_most_says_so() -> None:
+    """Found on Chat (LlamaIndex sends `parallel_tool_calls: false` and lost or garbled a second call); the Responses
+    API takes the same request field."""
+    body = dump(two_function_calls())
+
+    def found(request: dict | None, data: bytes = body) -> list[tuple[str, int | None]]:
+        check = StreamCheck("openai-responses", request_body=request)
+        check.feed(data)
+        return [(f.rule, f.index) for f in check.close() if f.rule == "responses/tool-calls-unrequested"]
+
+    assert [f.rule for f in check_bytes(body).findings] == []  # two calls are a valid stream
+    assert found({"model": "m", "parallel_tool_calls": False}) == [("responses/tool-calls-unrequested", 11)]
+    assert found({"model": "m"}) == found({"model": "m", "parallel_tool_calls": True}) == found(None) == []
+    assert found({"model": "m", "parallel_tool_calls": False}, dump(load("vercel-ai__function-call.sse"))) == []

@@ -48,6 +48,12 @@ def request_object(body: Any, worth_parsing: Callable[[str], bool]) -> dict[str,
     return body if isinstance(body, dict) else None
 
 
+def asks_for_one_call(body: Any) -> bool:
+    """Whether a request body set `parallel_tool_calls: false` (one tool call at most; Chat and Responses)."""
+    request = request_object(body, lambda text: '"parallel_tool_calls"' in text)
+    return request is not None and request.get("parallel_tool_calls") is False
+
+
 def break_shown(message: str) -> str:
     """A broken connection's message (the recording's end line has it), of bounded length."""
     return message if len(message) <= 80 else message[:79] + "…"

@@ -20,7 +20,16 @@ from typing import Any, ClassVar
 
 from ...findings import Finding
 from ...sse import Event
-from ..base import DONE, UNREADABLE, Assembly, FirstTime, broken_connection, listed, request_object
+from ..base import (
+    DONE,
+    UNREADABLE,
+    Assembly,
+    FirstTime,
+    asks_for_one_call,
+    broken_connection,
+    listed,
+    request_object,
+)
 from ..delta_shape import DeltaShape, Hole
 from ..token_limit import TokenLimit
 from .choices import ChoiceTracker
@@ -293,7 +302,7 @@ class Checker:
                 f"the request asked for {what}, but the stream carried {carried}: the openai Python SDK's stream "
                 "helper returns them all, but a client written for what it asked reads `choices[0]` only, or joins "
                 "every choice's deltas into one text (pydantic-ai 2.78 does)")))
-        if self._unreadable_at is None and _asks_for_one_call(self.request_body):
+        if self._unreadable_at is None and asks_for_one_call(self.request_body):
             for choice, at, name in self._choices.second_calls():
                 findings.append(CALLS_UNREQUESTED(at, (
                     f"choice `{choice}` opened a second tool call (`{name}`), but the request set "
@@ -559,12 +568,6 @@ def _asks_for_usage(body: Any) -> bool:
     request = request_object(body, lambda text: '"include_usage"' in text)
     options = request.get("stream_options") if request is not None else None
     return isinstance(options, dict) and options.get("include_usage") is True
-
-
-def _asks_for_one_call(body: Any) -> bool:
-    """Whether a request body set `parallel_tool_calls: false` (one tool call at most)."""
-    request = request_object(body, lambda text: '"parallel_tool_calls"' in text)
-    return request is not None and request.get("parallel_tool_calls") is False
 
 
 def _asks_for_choices(body: Any) -> int:

@@ -18,7 +18,7 @@ from pydantic_core import ValidationError
 
 from ...findings import Finding
 from ...sse import Event
-from ..base import DONE, UNREADABLE, Assembly, broken_connection, cut_or_done
+from ..base import DONE, UNREADABLE, Assembly, asks_for_one_call, broken_connection, cut_or_done
 from ..delta_shape import DeltaShape, Hole
 from ..schema import problems, summary
 from ..token_limit import TokenLimit
@@ -28,6 +28,7 @@ from .required import missing_in_annotation, missing_in_item, missing_in_part, m
 from .rules import (
     AFTER_ERROR,
     AFTER_TERMINAL,
+    CALLS_UNREQUESTED,
     CREATED_NOT_FIRST,
     DONE_AFTER_END,
     DONE_SENTINEL,
@@ -127,6 +128,8 @@ class Checker:
     def __init__(self) -> None:
         self.connection_broke: str | None = None
         self.ended_inside_event = False
+        self.request_body: Any = None
+        """The recorded request body, where one was kept (`parallel_tool_calls`)."""
         self.assembly = Assembly(self.name)
         self.items = OutputState(self.assembly)
         self.found: list[Finding] = []
@@ -282,6 +285,13 @@ class Checker:
 
     def finish(self, end_index: int | None) -> list[Finding]:
         found = self.found = self.items.found = []
+        calls = self.items.calls
+        if len(calls) > 1 and self.unreadable_at is None and asks_for_one_call(self.request_body):
+            at, name = calls[1]
+            found.append(CALLS_UNREQUESTED(at, (
+                f"a second function call (`{name}`) was added, but the request set `parallel_tool_calls: false`: "
+                "the server did not hold to the request's one call, and the openai Python SDK hands the app every "
+                "call")))
         if self.count == 0 or self.terminal_index is not None or self.error_index is not None:
             return found  # NOTE: an `error` event may end the stream by itself (docs/protocols.md §A.3 rule 12)
         last = (f" (event {end_index}, the last one, could not be read and may have been it)"

@@ -84,6 +84,8 @@ SDK_ITEM_EVENTS = SDK_PART_EVENTS | {"response.content_part.added", "response.fu
 _SDK_WANTS = {"response.function_call_arguments.delta": "function_call"}
 """The item type the SDK's stream helper asserts an event's item has, where not a message (a part's start it drops
 from any other item instead)."""
+CLIENT_CALLS = frozenset({"function_call", "custom_tool_call"})
+"""Items the app runs (the API runs built-in and MCP tools itself): what `parallel_tool_calls: false` limits to one."""
 JSON_ARGUMENT_ITEMS = frozenset({"function_call", "mcp_call"})
 """Items whose `arguments` are the JSON object a tool runs with (a `custom_tool_call`'s `input` is free text)."""
 
@@ -138,6 +140,8 @@ class OutputState:
         """Output indexes whose `output_item.added` may have been an unreadable event: their ids are unknown."""
         self._alone: OpenItem | None = None
         """The item that opened while no other was open, until another opens (`_join_the_open`)."""
+        self.calls: list[tuple[int, Any]] = []
+        """(event, name) of each function call the stream added, for the app to run (`CLIENT_CALLS`)."""
         self.all_unknown = False
         """`unknown` has marked every open item and nothing was read since (the Checker clears it on every readable
         event): another unreadable event has nothing to add. A hostile stream of thousands of open items and
@@ -187,6 +191,8 @@ class OutputState:
         self.maybe_added = None
         listed = len(self.sdk_order)
         self.sdk_order.append((snapshot.get("id"), item_type))
+        if item_type in CLIENT_CALLS:
+            self.calls.append((index, snapshot.get("name")))
         if position != self.next_index or position in self.item_ids:
             self.misplaced = True
             again = " again" if position in self.item_ids else ""

@@ -57,6 +57,8 @@ DONE_EVENT_MISSING = rule("responses/done-event-missing", W,
                           "a part or item closes without the `.done` event of the value streamed into it")
 TOOL_ARGUMENTS     = rule("responses/tool-arguments-invalid-json", E,
                           "a done `function_call` or `mcp_call` item whose `arguments` are not a JSON object")
+CALLS_UNREQUESTED  = rule("responses/tool-calls-unrequested", W,
+                          "a second function call for a request with `parallel_tool_calls: false`")
 TERMINAL_OUTPUT    = rule("responses/terminal-output-mismatch", E,
                           "the terminal `response.output` differs from the streamed items")
 # the envelope, checked in checker.py: framing (§A.3)
