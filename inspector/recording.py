@@ -420,7 +420,8 @@ def _slow_line(raw: bytes, name: str, number: int) -> Chunk | End | None:
             data = line["text"].encode("utf-8") if "text" in line else base64.b64decode(line["b64"], validate=True)
             return Chunk(_time(line.get("t")), data)
         if kind == "end":
-            return End(_time(line.get("t")), str(line.get("reason")), line.get("error"))
+            error = line.get("error")  # NOTE: a hand-edited `"error": true` is read as text, as the reason is
+            return End(_time(line.get("t")), str(line.get("reason")), None if error is None else str(error))
         raise ValueError(f"unknown line kind {kind!r}")
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
         if not raw.endswith(b"\n"):

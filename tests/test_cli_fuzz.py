@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from inspector.cli import main
@@ -148,6 +148,12 @@ def check_every_command(content: bytes, name: str) -> None:
 @pytest.mark.slow
 @_FUZZ
 @given(recordings())
+@example(  # found: `"error": true` in the end line made the terminal view raise (its text was escaped as a string)
+    b'{"kind": "header", "format": "sse-recording", "version": 1, "id": "r", "started_at": "2026-01-01T00:00Z", '
+    b'"source": "proxy", "protocol": null, "request": {"method": "POST", "url": "http://127.0.0.1/v1/chat/completions'
+    b'", "headers": {}}, "response": {"status": 200, "headers": {"content-type": "text/event-stream"}}}\n'
+    b'{"kind": "chunk", "t": null, "b64": "ZGF0YToge30KCg=="}\n{"kind": "end", "t": null, "reason": "", '
+    b'"error": true}\n')
 def test_any_recording_gives_0_1_or_2_and_never_a_traceback(content: bytes) -> None:
     check_every_command(content, "fuzzed.jsonl")
 
