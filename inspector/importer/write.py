@@ -30,7 +30,8 @@ def write_capture(capture: Capture, out_dir: Path, redact: Sequence[str] = ()) -
     content_type = flow.request.headers.get("content-type")
     if is_form(capture.body_type):  # a form body whose type the tool kept apart from the headers is a form too
         content_type = capture.body_type
-    body = Policy(redact).body(flow.request.get_text(strict=False), content_type)
+    policy = Policy(redact)
+    body = policy.body(flow.request.get_text(strict=False), content_type)
     header = flow_header(flow, protocol, capture.started, capture.decoded_from, redact, source="import", body=body)
     header.id = capture.id
     header.extra.update(capture.extra)
@@ -45,5 +46,5 @@ def write_capture(capture: Capture, out_dir: Path, redact: Sequence[str] = ()) -
     for chunk in capture.chunks:
         writer.chunk(chunk.t, chunk.data)
     writer.end(capture.end_t, "error" if capture.error else "complete", capture.error)
-    url_path = Policy(redact).url(flow.request.path)
+    url_path = policy.url(flow.request.path)
     return Imported(path, flow.request.method, url_path, flow.response.status_code, protocol)

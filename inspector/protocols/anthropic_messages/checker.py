@@ -114,6 +114,10 @@ class Checker:
 
     name: ClassVar[str] = "anthropic-messages"
     end_missing: ClassVar[str] = R.TERMINAL_MISSING.id
+    lost_with_end: ClassVar[str] = ("; clients that read the final usage or stop reason at `message_stop` never get "
+                                    "them (agno 3.1 reports 0 tokens, strands-agents 1.62 `end_turn` whatever the "
+                                    "stop reason)")
+    """What is lost with a `message_stop` that never came, beyond the end itself (tried with both frameworks)."""
     broken_after_end: ClassVar[str] = ("the anthropic Python SDK reads on to the body's end, so its stream raises "
                                        "`httpx.RemoteProtocolError` after the last event, and `get_final_message()` "
                                        "never returns the message that came whole")
@@ -297,11 +301,6 @@ class Checker:
             return True
 
         return DeltaShape.cut(event, [Hole(field, delta[field])], apply)  # type: ignore[index]
-
-    lost_with_end: ClassVar[str] = ("; clients that read the final usage or stop reason at `message_stop` never get "
-                                    "them (agno 3.1 reports 0 tokens, strands-agents 1.62 `end_turn` whatever the "
-                                    "stop reason)")
-    """What is lost with a `message_stop` that never came, beyond the end itself (tried with both frameworks)."""
 
     def answer_whole(self) -> str | None:
         """Why the message looks whole without `message_stop`: a `message_delta` brought its stop reason (the
