@@ -4,7 +4,9 @@ One policy for every place a client puts a secret, not a list of exact names (li
 `private_key`, `Set-Cookie`): a header, query parameter, form field or JSON key (at any depth) is secret when one of
 its words, split on `-`, `_`, `.` and camelCase, case-insensitively, is or ends with key, token, secret, password,
 auth, cookie, session, credential or signature (so `apikey`, `accessToken`, `oauth` are caught), or is
-`authorization`, `authentication`, `passwd` or `sig`. Only string values are redacted: a number is never a secret
+`authorization`, `authentication`, `passwd` or `sig`. A value named by its neighbour is judged by that name: the
+second of a pair of strings (`["Authorization", "Bearer ..."]`), the `value` beside a `name` or `key` field (headers
+sent as a list). Only string values are redacted: a number is never a secret
 (`max_tokens`, `budget_tokens`). The tokens of rate-limit headers (`x-ratelimit-remaining-tokens`) are counts. Names
 the user adds (`--redact`) are matched whole, and any value of theirs but null and booleans is redacted.
 A redacted value keeps a short tail, to tell two keys apart; see `redact_value`. See docs/recording.md.
@@ -139,11 +141,18 @@ class Policy:
         """Redact the values of secret keys in a parsed JSON value, at any depth, in place; whether one was."""
         redacted = False
         if type(value) is list:
+            if len(value) == 2 and self._names_a_secret(value[0]) and type(value[1]) is str:
+                value[1] = redact_value(value[1])  # ["Authorization", "Bearer sk-..."]: a header as a pair
+                redacted = True
             for item in value:
                 if type(item) in _CONTAINERS and self.redact(item):
                     redacted = True
         elif type(value) is dict:
             self._keys_met += len(value)
+            if type(value.get("value")) is str and (self._names_a_secret(value.get("name"))
+                                                   or self._names_a_secret(value.get("key"))):
+                value["value"] = redact_value(value["value"])  # {"name": "x-api-key", "value": "sk-..."}
+                redacted = True
             known = self._known
             for key, item in value.items():  # NOTE: values are replaced, never added: the dict may be walked
                 kind = type(item)
@@ -160,6 +169,13 @@ class Policy:
                     value[key] = redact_value(str(item))
                     redacted = True
         return redacted
+
+
+    def _names_a_secret(self, name: Any) -> bool:
+        """Whether a JSON value that names another (a pair's first string, a `name` or `key` field beside `value`)
+        is a secret name: a header list sent as pairs holds its secrets under no secret key. Only short strings are
+        names; a long text is never looked at."""
+        return type(name) is str and len(name) <= _LONGEST_NAME and self.secret(name)
 
 
 def is_form(content_type: str | None) -> bool:
@@ -192,6 +208,8 @@ of long strings (a base64 image: 7 ms for 21 MB against 22)."""
 _SLICE = 1 << 20
 """Characters (or bytes) `_keys_in` searches in one call: a large body's keys are counted on a worker thread
 (`Recorder.request`), and each call holds the GIL, for which the proxy's event loop waits meanwhile."""
+_LONGEST_NAME = 64
+"""Characters a string may have to be read as a name of another value (`Policy._names_a_secret`)."""
 _FORM = "application/x-www-form-urlencoded"
 _CONTAINERS = (dict, list)
 _NUMBERS = (int, float)

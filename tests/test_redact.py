@@ -80,6 +80,23 @@ def test_json_fields_at_any_depth_with_string_values_only() -> None:
     assert body == expected
 
 
+def test_a_secret_named_by_its_neighbour_is_redacted() -> None:
+    """Headers sent as a list carry their secrets under no secret key: a pair, or a name beside a value."""
+    body = {
+        "extra_headers": [["Authorization", f"Bearer {SECRET}"], ["X-Trace", "abc"]],
+        "mcp": {"headers": [{"name": "x-api-key", "value": SECRET}, {"name": "Accept", "value": "text/plain"}]},
+        "env": [{"key": "OPENAI_API_KEY", "value": SECRET}],
+        "stop": ["token", "end"], "text": ["x" * 65 + "_token", "kept"], "pairs": [["api_key", 7]],
+    }
+    assert Policy().redact(body)
+    assert body == {
+        "extra_headers": [["Authorization", "Bearer …WXYZ"], ["X-Trace", "abc"]],
+        "mcp": {"headers": [{"name": "x-api-key", "value": "…WXYZ"}, {"name": "Accept", "value": "text/plain"}]},
+        "env": [{"key": "…", "value": "…WXYZ"}],
+        "stop": ["token", "…"], "text": ["x" * 65 + "_token", "kept"], "pairs": [["api_key", 7]],
+    }
+
+
 def test_a_body_keeps_its_text_unless_something_is_redacted() -> None:
     policy = Policy()
     plain = '{"model": "m",   "max_tokens": 10, "stream": true}'
@@ -236,7 +253,8 @@ def test_view_shows_the_url_of_a_recording_written_elsewhere_redacted(run_cli, t
 
 
 _NAMES = st.sampled_from(["model", "messages", "content", "api_key", "X-Api-Key", "accessToken", "auth",
-                          "client_secret", "Cookie", "max_tokens", "items", "session_id", "privateKey", "data"])
+                          "client_secret", "Cookie", "max_tokens", "items", "session_id", "privateKey", "data",
+                          "name", "value"])
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(_NAMES, children, max_size=4),
@@ -249,7 +267,8 @@ _JSON = st.recursive(
 def test_no_secret_string_survives_at_any_depth(value, path, secret_name_index) -> None:
     """A secret planted under a secret name, at the end of any path of names through any JSON, is gone."""
     secret_name = ["openai_api_key", "private_key", "x-api-key", "sessionToken"][secret_name_index]
-    planted = {secret_name: SECRET, "other": value}
+    planted = {secret_name: SECRET, "other": value, "pair": [secret_name, SECRET],
+               "named": {"name": secret_name, "value": SECRET}}
     for name in reversed(path):
         planted = {name: [planted]}
     Policy().redact(planted)
@@ -259,17 +278,27 @@ def test_no_secret_string_survives_at_any_depth(value, path, secret_name_index) 
 def _redacted_copy(value, policy: Policy):
     """The redaction as a copying walk, the way it was written before it worked in place: the reference."""
     if isinstance(value, list):
-        return [_redacted_copy(item, policy) for item in value]
+        copy = [_redacted_copy(item, policy) for item in value]
+        if len(copy) == 2 and _names_a_secret(copy[0], policy) and isinstance(copy[1], str):
+            copy[1] = redact_value(copy[1])
+        return copy
     if not isinstance(value, dict):
         return value
+    named = _names_a_secret(value.get("name"), policy) or _names_a_secret(value.get("key"), policy)
     copy = {}
     for key, item in value.items():
         if isinstance(item, str) and policy.secret(key):
             item = redact_value(item)
         elif key.lower() in policy.extra and isinstance(item, int | float) and not isinstance(item, bool):
             item = redact_value(str(item))
+        elif key == "value" and named and isinstance(item, str):
+            item = redact_value(item)
         copy[key] = _redacted_copy(item, policy)
     return copy
+
+
+def _names_a_secret(name, policy: Policy) -> bool:
+    return isinstance(name, str) and len(name) <= 64 and policy.secret(name)
 
 
 _ANY_JSON = st.recursive(
