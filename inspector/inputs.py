@@ -9,6 +9,7 @@ is not a recording end in an `InputError`, whose message is one line naming the 
 
 from __future__ import annotations
 
+import errno
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -172,8 +173,21 @@ def expand(paths: Sequence[str]) -> list[str]:
         elif target.exists():
             found.append(path)
         else:
-            raise InputError(f"{path}: no such file or directory")
+            raise InputError(f"{path}: {_why_missing(target)}")
     return found
+
+
+def _why_missing(path: Path) -> str:
+    """Why a path that does not exist for `Path.exists` cannot be read: a symlink loop, a broken link and a folder
+    that may not be entered are not "no such file"."""
+    try:
+        path.stat()
+    except OSError as error:
+        why = (error.strerror or "cannot be read").lower()
+        if error.errno == errno.ENOENT and path.is_symlink():
+            return f"{why} (a link to a path that does not exist)"
+        return why
+    return "no such file or directory"
 
 
 def streams_in(directory: Path) -> list[Path]:

@@ -82,3 +82,16 @@ def test_tool_arguments_nested_too_deeply_to_lay_out_are_shown_as_streamed(run_c
     result = run_cli("view", str(path))
     assert result.code in (0, 1) and result.err == ""
     assert "nests too deeply to lay out as JSON:" in result.out
+
+
+@pytest.mark.parametrize("command", ["validate", "view", "events"])
+def test_a_path_that_cannot_be_reached_says_why(run_cli, tmp_path: Path, command: str) -> None:
+    """A symlink loop and a broken link are not "no such file": the user looks for the wrong thing."""
+    (tmp_path / "loop-a").symlink_to(tmp_path / "loop-b")
+    (tmp_path / "loop-b").symlink_to(tmp_path / "loop-a")
+    (tmp_path / "dangling.sse").symlink_to(tmp_path / "moved.sse")
+    for name, why in [("loop-a", "too many levels of symbolic links"),
+                      ("dangling.sse", "no such file or directory (a link to a path that does not exist)"),
+                      ("absent.sse", "no such file or directory")]:
+        result = run_cli(command, str(tmp_path / name))
+        assert (result.code, result.err) == (2, f"sse-inspector: error: {tmp_path / name}: {why}\n")
