@@ -219,3 +219,15 @@ def test_an_unterminated_usage_chunk_is_named_as_the_usage_it_loses() -> None:
     body = _sse((None, CHAT_CHUNK), (None, CHAT_LAST), (None, usage))[:-1]
     [message] = [message for rule, message in _findings("openai-chat", body) if rule == "chat/done-missing"]
     assert "the body ended inside event 2 (the usage chunk) with no blank line after it" in message
+
+
+def test_an_anthropic_stream_closed_without_message_stop_says_what_frameworks_lose() -> None:
+    """A `message_stop` that never came is, to a client, the unterminated one that is never dispatched: agno and
+    strands-agents lose the same (the unterminated case said so, the missing one did not)."""
+    delta = ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                               "usage": {"output_tokens": 2}})
+    [message] = [message for rule, message in _findings("anthropic-messages", _sse(*ANTHROPIC, delta))
+                 if rule == "anthropic/terminal-missing"]
+    assert message.endswith("the client cannot tell a finished message from a lost connection; clients that read "
+                            "the final usage or stop reason at `message_stop` never get them (agno 3.1 reports 0 "
+                            "tokens, strands-agents 1.62 `end_turn` whatever the stop reason)")

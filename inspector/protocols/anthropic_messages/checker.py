@@ -333,7 +333,7 @@ class Checker:
                     if self._unreadable_at is not None and self._unreadable_at == end_index else "")
             how = (broken_connection(self.connection_broke) if self.connection_broke else
                    f"{cut_or_done(self._done_at, end_index)}, and the client cannot tell a finished message from a "
-                   "lost connection")
+                   f"lost connection{self.lost_with_end if self._started else ''}")
             unclosed, self._unreported = self._unreported, {}  # NOTE: one break: named here, not one finding each
             open_blocks = [f"`{block.type}` block {block_index}" for block_index, block in sorted(unclosed.items())]
             found.append(R.TERMINAL_MISSING(end_index, f"the stream ended without a readable `message_stop` (or "
