@@ -1812,3 +1812,59 @@ def test_a_list_after_a_field_held_as_text_is_no_merge() -> None:
         frames[position][1]["choices"][0]["delta"]["x_extra"] = [{"type": kind}]
     assert _helper_raises_at(frames) is None
     assert found(frames) == []
+
+
+def _restarted(name: str, at: int) -> list[Frame]:
+    """The stream sent again from its first chunk after chunk `at`, as a gateway that retried its upstream
+    mid-stream into the same response does (LLM-API-Key-Proxy): the first attempt's chunks, then all of them."""
+    frames = load(name)
+    answer = [frame for frame in frames if isinstance(frame[1], dict) and frame[1].get("choices")]
+    return copy.deepcopy(answer[: at + 1]) + frames
+
+
+@pytest.mark.parametrize(("name", "at", "kept"), [
+    (TEXT, 5, "the first one's text in front of the second's"),
+    (TOOL, 4, "a tool call sent again under its `index` gets its `id` and name twice"),
+])
+def test_a_stream_restarted_mid_answer_is_one_finding_saying_what_clients_keep(name: str, at: int, kept: str) -> None:
+    """A gateway's mid-stream retry got a finding for each field its first chunk repeats (role, then the tool call's
+    id and name): one break, said once, where the answer starts again; the helper keeps both attempts, as said."""
+    frames = _restarted(name, at)
+    assert [rule for rule, _ in found(frames) if rule != "chat/tool-arguments-invalid-json"] == ["chat/role-repeated"]
+    [message] = [f.message for f in check_bytes(serialise(frames)).findings if f.rule == "chat/role-repeated"]
+    assert message.startswith("choice `0` repeats `delta.role` (`assistant`) in a chunk shaped as a first one, "
+                              "after its answer had begun")
+    assert message.endswith(f"keeps both attempts: {kept} (reported once per choice)")
+    first, whole = _helper_message(serialise(frames)), _helper_message(serialise(load(name)))
+    assert first.role == "assistantassistant"
+    if name == TEXT:
+        assert first.content.endswith(whole.content) and first.content != whole.content
+    else:
+        [call], [alone] = first.tool_calls, whole.tool_calls
+        assert (call.id, call.function.name) == (alone.id * 2, alone.function.name * 2)
+
+
+@pytest.mark.parametrize("delta", [{"role": "assistant", "content": " more"}, {"role": "assistant"}],
+                         ids=["role-on-a-content-chunk", "role-on-the-finish-chunk"])
+def test_a_role_sent_again_with_content_or_a_finish_is_no_restart(delta: dict[str, Any]) -> None:
+    """Some servers put the role on every chunk: a repeat with content, or on the finish chunk, starts nothing."""
+    frames = load(TEXT)
+    at = 31 if "content" not in delta else 5  # the finish chunk, or a content chunk
+    frames = edit_delta(at, **delta)(frames)
+    [message] = [f.message for f in check_bytes(serialise(frames)).findings if f.rule == "chat/role-repeated"]
+    assert message == ("choice `0` repeats `delta.role` (`assistant`) after event 0: expected it once; the openai "
+                       "Python SDK's stream helper concatenates the roles (e.g. `assistantassistant`) (reported once "
+                       "per choice)")
+
+
+def test_a_tool_call_repeated_again_after_a_restart_counts_every_copy() -> None:
+    """The restart's repeat of a call's id is the restart's; a further one is the call's own, and the helper's id
+    then holds three copies."""
+    frames = _restarted(TOOL, 4)
+    later = next(position for position in range(len(frames) - 1, 0, -1) if isinstance(frames[position][1], dict)
+                 and frames[position][1]["choices"] and frames[position][1]["choices"][0]["delta"].get("tool_calls"))
+    first_id = frames[0][1]["choices"][0]["delta"]["tool_calls"][0]["id"]
+    frames = edit_fragment(later, id=first_id)(frames)
+    [message] = [f.message for f in check_bytes(serialise(frames)).findings if f.rule == "chat/tool-call-repeated"]
+    assert f"concatenates it to `{first_id * 3}`" in message
+    assert _helper_message(serialise(frames)).tool_calls[0].id == first_id * 3

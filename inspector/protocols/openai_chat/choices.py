@@ -105,6 +105,10 @@ class _ChoiceState:
     """Event of the first non-empty `delta.role`."""
     role: Any = None
     """That role's value."""
+    restarted_from: frozenset[int] = frozenset()
+    """The tool calls the choice had when its role came again after its answer had begun (a restart: a server or
+    gateway that retried its upstream mid-stream sends the answer again from its first chunk): their fragments sent
+    again are the restart's, said by `chat/role-repeated`, not repeats of their own."""
     unknown_at: int | None = None
     """An unreadable chunk that may have belonged to this choice (its role, a tool-call fragment, its finish)."""
     gap: bool = False
@@ -156,6 +160,8 @@ class ChoiceTracker:
         after the choice's finish."""
         self._repeats: dict[tuple[str, str], int] = {}
         """(call, field) -> how many later fragments repeated the field's first value (`_repeated_or_changed`)."""
+        self._restart_repeats: set[tuple[str, str]] = set()
+        """(call, field) whose first repeat after a restart was the restart's (`_ChoiceState.restarted_from`)."""
         self._choices: dict[int, _ChoiceState] = {}
         self.helper_raised_at: int | None = None
         """The first chunk the openai SDK's stream helper raises on, so no later finding says what it makes of later
@@ -318,7 +324,7 @@ class ChoiceTracker:
             if state.finished_at is not None:
                 self._report_after_finish(index, choice_index, state, choice, delta, with_usage, findings)
             if delta.get("role"):
-                self._later_role(index, choice_index, state, delta["role"], findings)
+                self._later_role(index, choice_index, state, choice, delta, findings)
         if not delta.keys() <= TYPED_DELTA_FIELDS:
             self._check_untyped_fields(index, choice_index, state, delta, findings)
         content = delta.get("content")
@@ -437,10 +443,14 @@ class ChoiceTracker:
             findings.append(ROLE_UNEXPECTED(index, f"choice `{choice_index}` has role `{role}`, expected "
                                                    "`assistant`: a completion is the assistant's message"))
 
-    def _later_role(self, index: int, choice_index: int, state: _ChoiceState, role: Any,
-                    findings: list[Finding]) -> None:
+    def _later_role(self, index: int, choice_index: int, state: _ChoiceState, choice: dict[str, Any],
+                    delta: dict[str, Any], findings: list[Finding]) -> None:
         """A role on a chunk after the choice's first. The openai Python SDK's stream helper keeps a field's first
-        non-null value and concatenates later strings onto it: a role that comes once, late, ends up intact."""
+        non-null value and concatenates later strings onto it: a role that comes once, late, ends up intact. A chunk
+        shaped as a first one after the answer had begun (the role, no text nor finish, only first tool-call
+        fragments) may be a restart: the message says what a client makes of one; a role on every chunk (some servers
+        send one each time) is not."""
+        role = delta["role"]
         if state.role_at is None:
             state.role_at, state.role = index, role
             self._check_role(index, choice_index, role, findings)
@@ -454,6 +464,23 @@ class ChoiceTracker:
             gone = self.helper_gone(index)
             sdk = (f"clients that join the roles get `{role}{role}` ({gone})" if gone else
                    "the openai Python SDK's stream helper concatenates the roles (e.g. `assistantassistant`)")
+            begun = [at for at in (state.content_at, state.refusal_at) if at is not None]
+            calls = delta.get("tool_calls")
+            first_like = (not any(delta.get(key) for key in ("content", "refusal", "function_call"))
+                          and (not calls or type(calls) is list and all(type(call) is dict and call.get("id")
+                                                                        for call in calls)))
+            if (state.tools or begun) and first_like and choice.get("finish_reason") is None:
+                state.restarted_from = frozenset(state.tools)
+                kept = [part for part, said in (("the first one's text in front of the second's", begun),
+                                                ("a tool call sent again under its `index` gets its `id` and name "
+                                                 "twice", state.tools)) if said]
+                since = f" (event {min(begun)})" if begun else ""
+                findings.append(ROLE_REPEATED(index, (
+                    f"choice `{choice_index}` repeats `delta.role` (`{role}`) in a chunk shaped as a first one, "
+                    f"after its answer had begun{since}: expected it once; {sdk}, and if the answer starts again "
+                    "here (a server or gateway that retried its upstream mid-stream), a client that joins the deltas "
+                    f"keeps both attempts: {listed(kept)} (reported once per choice)")))
+                return
             findings.append(ROLE_REPEATED(index, f"choice `{choice_index}` repeats `delta.role` (`{role}`) after "
                                                  f"event {state.role_at}: expected it once; {sdk} (reported once "
                                                  "per choice)"))
@@ -577,7 +604,8 @@ class ChoiceTracker:
         if call is None:
             return self._open_tool_call(index, choice_index, state, tool_index, fragment, function, findings)
         self._check_tool_fragment(index, f"choice `{choice_index}` tool call `{tool_index}`", call, fragment,
-                                  function, not (state.gap or state.misfiled), findings)
+                                  function, not (state.gap or state.misfiled), findings,
+                                  restarted=tool_index in state.restarted_from)
         return call
 
     def _on_unindexed(self, index: int, choice_index: int, state: _ChoiceState, fragment: dict[str, Any],
@@ -688,9 +716,10 @@ class ChoiceTracker:
 
     def _check_tool_fragment(self, index: int, where: str, call: StreamedToolCall, fragment: dict[str, Any],
                              function: dict[str, Any], as_streamed: bool, findings: list[Finding], *,
-                             keyed_by_id: bool = False) -> None:
+                             keyed_by_id: bool = False, restarted: bool = False) -> None:
         """`as_streamed`: no index gap in the choice, so the Python SDK's stream helper holds this call as streamed;
-        `keyed_by_id`: a call without `index`, whose `id` is what files its fragments (`_on_unindexed`), not judged."""
+        `keyed_by_id`: a call without `index`, whose `id` is what files its fragments (`_on_unindexed`), not judged;
+        `restarted`: a call the choice had before a restart (`_ChoiceState.restarted_from`), whose repeats it said."""
         if "type" in fragment:  # NOTE: an explicit null counts: the Python SDK takes it as the new type
             self._type_changed(index, where, call, fragment["type"], findings)
         for label, value, attribute in (("id", fragment.get("id"), "id"), ("function.name", function.get("name"),
@@ -702,7 +731,7 @@ class ChoiceTracker:
                 setattr(call, attribute, value)  # a late id or name: the start rule has reported its absence
             else:
                 self._repeated_or_changed(index, where, label, known, value, "`index` and `function.arguments`",
-                                          as_streamed, findings)
+                                          as_streamed, findings, restarted=restarted)
 
     def _type_changed(self, index: int, where: str, call: StreamedToolCall, kind: Any,
                       findings: list[Finding]) -> None:
@@ -728,7 +757,7 @@ class ChoiceTracker:
                                       "(`chat/tool-call-changed`)")
 
     def _repeated_or_changed(self, index: int, where: str, label: str, known: str, value: str, only: str,
-                             as_streamed: bool, findings: list[Finding]) -> None:
+                             as_streamed: bool, findings: list[Finding], *, restarted: bool = False) -> None:
         """A later fragment's `label` against the first one's (`only`: what later fragments should carry). The
         openai SDK's stream helper (`accumulate_delta`) appends every later string to the first, changed or not: it
         keeps no field as sent but `index` and `type`. Until the first change, the repeats are counted to say what
@@ -750,10 +779,13 @@ class ChoiceTracker:
                                                     f"`{value}`: expected later fragments to carry only {only}; "
                                                     f"{held}"))
             return
-        if self._first_time(TOOL_REPEATED.id, key):
-            joined = (f"clients that join the fragments get `{value}{value}` ({gone})" if gone else
-                      f"the openai Python SDK's stream helper concatenates it to `{value}{value}` (and appends every "
-                      "later repeat too)")
+        if restarted and key not in self._restart_repeats:  # the restart's own repeat: `chat/role-repeated` said it
+            self._restart_repeats.add(key)
+        elif self._first_time(TOOL_REPEATED.id, key):
+            joined = _shown(value * (self._repeats.get(key, 0) + 2))
+            joined = (f"clients that join the fragments get `{joined}` ({gone})" if gone else
+                      f"the openai Python SDK's stream helper concatenates it to `{joined}` (and appends every later "
+                      "repeat too)")
             findings.append(TOOL_REPEATED(index, f"{where}: a later fragment repeats `{label}` `{value}`; expected "
                                                  f"only {only} after the first: {joined}"))
         self._repeats[key] = self._repeats.get(key, 0) + 1
