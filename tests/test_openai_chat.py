@@ -1871,3 +1871,26 @@ def test_a_tool_call_repeated_again_after_a_restart_counts_every_copy() -> None:
     [message] = [f.message for f in check_bytes(serialise(frames)).findings if f.rule == "chat/tool-call-repeated"]
     assert f"concatenates it to `{first_id * 3}`" in message
     assert _helper_message(serialise(frames)).tool_calls[0].id == first_id * 3
+
+
+def test_arguments_of_two_ids_under_one_index_say_a_client_that_splits_by_id_gets_two_calls() -> None:
+    """Found with LangChain (langchain-core 1.8): it starts a new call at a new `id` under the same `index`, and
+    LangGraph ran `get_weather` and `get_time` each with its own arguments, where the finding said no client could
+    run the call. The SDK's helper does join them (its arguments do not parse), as the message still says."""
+    def fragment(**fields: Any) -> dict[str, Any]:
+        return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, **fields}]}, "finish_reason": None}]}
+
+    first = fragment(id="call_1", type="function", function={"name": "get_weather", "arguments": '{"city": "Paris"}'})
+    first["choices"][0]["delta"]["role"] = "assistant"
+    second = fragment(id="call_2", type="function", function={"name": "get_time", "arguments": '{"city": "Rome"}'})
+    finish = {**fragment(), "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}
+    frames = [["message", first], ["message", second], ["message", finish], ["message", DONE_TEXT]]
+    [message] = [f.message for f in check_bytes(serialise(frames)).findings
+                 if f.rule == "chat/tool-arguments-invalid-json"]
+    assert message.endswith("fragments of more than one `id` came under this `index` (`chat/tool-call-changed`): "
+                            "clients that file them by `index`, the openai Python SDK's stream helper among them, "
+                            "join them into this one call and cannot run it as sent; a client that starts a new call "
+                            "at each new `id` (LangChain) gets one call per `id`, each with its own arguments")
+    [call] = _helper_message(serialise(frames)).tool_calls
+    assert (call.id, call.function.arguments) == ("call_1call_2", '{"city": "Paris"}{"city": "Rome"}')

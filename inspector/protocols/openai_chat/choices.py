@@ -66,7 +66,7 @@ class StreamedToolCall(ToolCall):
     Assembly, live or at the end, still see `arguments` as one exact string.
     """
 
-    __slots__ = ("_parts", "sdk_type", "sent_arguments", "odd_arguments")
+    __slots__ = ("_parts", "sdk_type", "sent_arguments", "odd_arguments", "ids_changed")
 
     def __init__(self, id: str | None, name: str | None, kind: str = "function", sdk_type: Any = None) -> None:
         self._parts = Fragments([])
@@ -76,6 +76,9 @@ class StreamedToolCall(ToolCall):
         """A fragment carried `arguments` as a string, if an empty one (gemini-cli-openai sends none at all)."""
         self.odd_arguments = False
         """A fragment carried `arguments` as another JSON value (an object): `chat/schema` says so."""
+        self.ids_changed = False
+        """A later fragment under the call's `index` carried another `id`: a client that starts a new call at each
+        new `id` holds several calls where one that files by `index` holds this one."""
         super().__init__(id, name, "", kind)
 
     @property  # type: ignore[override]
@@ -730,6 +733,7 @@ class ChoiceTracker:
             if known is None:
                 setattr(call, attribute, value)  # a late id or name: the start rule has reported its absence
             else:
+                call.ids_changed |= label == "id" and value != known
                 self._repeated_or_changed(index, where, label, known, value, "`index` and `function.arguments`",
                                           as_streamed, findings, restarted=restarted)
 
@@ -836,7 +840,7 @@ class ChoiceTracker:
             name = f" (`{call.name}`)" if call.name else ""
             finished = ("ended, after fragments that came after its finish, with" if grew else "finished with")
             findings.append(TOOL_ARGUMENTS_JSON(index, f"{where}{name} {finished} {_arguments_shown(call, problem)}"
-                                                       f"{more}: {ARGUMENTS_HARM}"))
+                                                       f"{more}: {_harm(call)}"))
 
     def _check_unfinished_arguments(self, index: int | None, where: str, call: StreamedToolCall, done: bool,
                                     as_streamed: bool, findings: list[Finding]) -> None:
@@ -858,7 +862,18 @@ class ChoiceTracker:
         if problem is not None and not call.odd_arguments:
             name = f" (`{call.name}`)" if call.name else ""
             findings.append(TOOL_ARGUMENTS_JSON(index, f"{where}{name} had {_arguments_shown(call, problem, how)}: "
-                                                       f"{sdk}{ARGUMENTS_HARM}"))
+                                                       f"{sdk}{_harm(call)}"))
+
+
+def _harm(call: StreamedToolCall) -> str:
+    """What the arguments do to clients: fragments of several `id`s under one `index` are one call only to clients
+    that file them by `index` (langchain-core 1.8 starts a new call at a new `id`, and ran each with its own)."""
+    if not call.ids_changed:
+        return ARGUMENTS_HARM
+    return ("fragments of more than one `id` came under this `index` (`chat/tool-call-changed`): clients that file "
+            "them by `index`, the openai Python SDK's stream helper among them, join them into this one call and "
+            "cannot run it as sent; a client that starts a new call at each new `id` (LangChain) gets one call per "
+            "`id`, each with its own arguments")
 
 
 def _arguments_shown(call: StreamedToolCall, problem: str, when: str = "") -> str:
