@@ -1540,3 +1540,23 @@ def test_a_second_function_call_for_a_request_that_asked_for_one_at_most_says_so
     assert found({"model": "m", "parallel_tool_calls": False}) == [("responses/tool-calls-unrequested", 11)]
     assert found({"model": "m"}) == found({"model": "m", "parallel_tool_calls": True}) == found(None) == []
     assert found({"model": "m", "parallel_tool_calls": False}, dump(load("vercel-ai__function-call.sse"))) == []
+
+
+def test_arguments_cut_only_in_the_done_item_say_a_client_of_the_deltas_runs_the_call() -> None:
+    """Found with LangChain (langchain-openai 1.8): it builds a call from the argument deltas, so where they joined to
+    JSON and only the done item's arguments were cut, it ran the call; the finding said no client could."""
+    frames = load("vercel-ai__function-call.sse")
+    whole = frames[9][1]["arguments"]
+    assert "".join(frame[1]["delta"] for frame in frames[3:9]) == whole
+    for change in (set_field(9, "arguments", whole[:-1]), set_field(10, "item.arguments", whole[:-1]),
+                   set_field(11, "response.output.0.arguments", whole[:-1])):
+        frames = change(frames)
+    findings = check_bytes(dump(frames), protocol="openai-responses").findings
+    assert [(f.rule, f.index) for f in findings] == [("responses/delta-mismatch", 9),
+                                                     ("responses/tool-arguments-invalid-json", 10)]
+    assert findings[1].message.endswith(
+        "clients that take the done item's arguments cannot run the call: the openai Python SDK's parse helpers (for a "
+        "strict tool) raise or get no object; a client that builds the call from the deltas (LangChain) runs it with "
+        "what they joined to, which parses (`responses/delta-mismatch` sets the two side by side)")
+    cut_everywhere = check_bytes(dump(cut_arguments(load("vercel-ai__function-call.sse"))), protocol="openai-responses")
+    assert all("LangChain) runs it" not in f.message for f in cut_everywhere.findings)

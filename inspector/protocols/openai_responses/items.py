@@ -318,8 +318,11 @@ class OutputState:
             if join.final is None and not join.gapped:
                 self._done_missing(index, kind, "response.shell_call_command", position, number)
         self._check_item_snapshot(index, item, snapshot)
+        streamed = next((join.streamed() for name, join in item.joins.items()
+                         if FAMILIES[name].snapshot == ("arguments",) and join.deltas and not join.partial
+                         and not join.gapped), None)
         self._check_arguments(index, f"`output_item.done` for `{snapshot.get('type')}` `output_index` {position} has "
-                                     "`item.arguments`", snapshot)
+                                     "`item.arguments`", snapshot, streamed)
         self._settle_tool_call(item, snapshot)
         self._reasoning_from_done(item, snapshot)
         if item.tool_call is not None and not item.joins and item.tool_call.arguments:
@@ -433,17 +436,25 @@ class OutputState:
             else:
                 dig(snapshot, family.snapshot[:-1])[family.snapshot[-1]] = value
 
-    def _check_arguments(self, index: int, where: str, snapshot: dict[str, Any]) -> None:
+    def _check_arguments(self, index: int, where: str, snapshot: dict[str, Any], streamed: str | None = None) -> None:
         """The arguments a client runs: the done item's (what `output_item.done` and the final response hand the
-        app). An item the token limit cut (`status: incomplete`) is not judged."""
+        app). An item the token limit cut (`status: incomplete`) is not judged. `streamed`: what its deltas joined
+        to, which a client that builds calls from the deltas runs (langchain-openai 1.8 did, where they parsed)."""
         arguments, kind = snapshot.get("arguments"), snapshot.get("type")
         if type(kind) is not str or kind not in JSON_ARGUMENT_ITEMS or type(arguments) is not str:
             return
         if snapshot.get("status") == "incomplete":
             return
         problem = arguments_problem(arguments)
-        if problem is not None:
-            self.found.append(TOOL_ARGUMENTS(index, f"{where} {excerpt(arguments)}, {problem}: {ARGUMENTS_HARM}"))
+        if problem is None:
+            return
+        harm = ARGUMENTS_HARM
+        if streamed is not None and streamed != arguments and arguments_problem(streamed) is None:
+            harm = ("clients that take the done item's arguments cannot run the call: the openai Python SDK's parse "
+                    "helpers (for a strict tool) raise or get no object; a "
+                    "client that builds the call from the deltas (LangChain) runs it with what they joined to, which "
+                    "parses (`responses/delta-mismatch` sets the two side by side)")
+        self.found.append(TOOL_ARGUMENTS(index, f"{where} {excerpt(arguments)}, {problem}: {harm}"))
 
     def _done_missing(self, index: int, kind: str, value: str, position: int, number: int | None) -> None:
         family = value if value.startswith("response.") else VALUE_FAMILIES.get(value, value)
