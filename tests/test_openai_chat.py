@@ -1894,3 +1894,17 @@ def test_arguments_of_two_ids_under_one_index_say_a_client_that_splits_by_id_get
                             "at each new `id` (LangChain) gets one call per `id`, each with its own arguments")
     [call] = _helper_message(serialise(frames)).tool_calls
     assert (call.id, call.function.arguments) == ("call_1call_2", '{"city": "Paris"}{"city": "Rome"}')
+
+
+def test_a_stream_cut_inside_a_tool_call_names_the_call_left_open() -> None:
+    """Found with LangGraph: a Chat stream cut inside a call's arguments ended cleanly, LangChain repaired the
+    arguments and the agent ran the tool with them; `chat/done-missing` named the unfinished choice only, where the
+    Anthropic and Responses findings name the open block or item."""
+    frames = load(TOOL)
+    name = frames[0][1]["choices"][0]["delta"]["tool_calls"][0]["function"]["name"]
+    [finding] = check_bytes(serialise(cut_after(5)(frames))).findings
+    assert (finding.rule, finding.index) == ("chat/done-missing", 5)
+    assert finding.message.endswith(f"; choice `0` never got its `finish_reason`; tool call `0` (`{name}`) was open, "
+                                    "and may be cut short")
+    [text_cut] = check_bytes(serialise(cut_after(5)(load(TEXT)))).findings
+    assert text_cut.message.endswith("; choice `0` never got its `finish_reason`")

@@ -27,6 +27,7 @@ from ..base import (
     FirstTime,
     asks_for_one_call,
     broken_connection,
+    left_open,
     listed,
     request_object,
 )
@@ -241,10 +242,13 @@ class Checker:
                     if self._choices.all_finished() else
                     "it was cut short or the server never ends its streams, and a client cannot tell a complete "
                     "answer from a truncated one")
-            unfinished = [f"choice `{index}`" for index in self._choices.unfinished()]
+            unfinished = self._choices.unfinished()
             if unfinished:  # NOTE: one break: said here, not by a `chat/finish-reason-missing` each
-                harm += (f"; {listed(unfinished)} never got {'its' if len(unfinished) == 1 else 'their'} "
-                         "`finish_reason`")
+                harm += (f"; {listed([f'choice `{index}`' for index in unfinished])} never got "
+                         f"{'its' if len(unfinished) == 1 else 'their'} `finish_reason`")
+                calls = [(f"choice `{index}`'s " if len(unfinished) > 1 else "") + call for index in unfinished
+                         if (call := self._choices.last_call(index)) is not None]
+                harm += left_open(calls)  # NOTE: LangGraph ran a call cut inside its arguments, repaired
             elif not self._choices.count() and self._unreadable_at is None:  # NOTE: nor by its no-choice form
                 harm += "; no choice came at all" + (
                     "" if self.connection_broke else

@@ -278,6 +278,16 @@ class ChoiceTracker:
         return [index for index, state in sorted(self._choices.items())
                 if state.finished_at is None and state.unknown_at is None]
 
+    def last_call(self, choice_index: int) -> str | None:
+        """The choice's last tool call, the one arguments were last streamed into, named for a cut's finding; None
+        for a choice without one."""
+        state = self._choices[choice_index]
+        if not state.tools:
+            return None
+        key, call = next(reversed(state.tools.items()))
+        label = call.id if key in state.unindexed_where and call.id else key
+        return f"tool call `{label}`" + (f" (`{call.name}`)" if call.name else "")
+
     def steady_text(self, choice: dict[str, Any]) -> Fragments | None:
         """The text a choice object like this one appends to, when `feed` of one like it would only append text:
         the choice is open, has streamed text before, and the object carries nothing else (no role, refusal,
