@@ -1560,3 +1560,24 @@ def test_arguments_cut_only_in_the_done_item_say_a_client_of_the_deltas_runs_the
         "what they joined to, which parses (`responses/delta-mismatch` sets the two side by side)")
     cut_everywhere = check_bytes(dump(cut_arguments(load("vercel-ai__function-call.sse"))), protocol="openai-responses")
     assert all("LangChain) runs it" not in f.message for f in cut_everywhere.findings)
+
+
+@pytest.mark.parametrize("error", [{"error": {"message": "boom", "code": "server_error"}},
+                                   {"code": "server_error", "message": "boom", "param": None}],
+                         ids=["nested", "flat"])
+def test_an_event_after_an_error_says_whether_the_sdk_raised_at_it(error: dict[str, Any]) -> None:
+    """Found on Microsoft Agent Framework's DevUI, which sends a flat `error` and more events after it: the finding
+    said the SDK "has already raised", where it raises only at a nested `error` object and otherwise hands the app
+    every later event, text included."""
+    late = event("response.output_text.delta", item_id=MSG, output_index=0, content_index=0, delta=" LATE")
+    frames = insert(6, late)(insert(5, event("error", **error))(load(MINIMAL)[:5]))
+    body = dump(frames)
+    [message] = [f.message for f in check_bytes(body).findings if f.rule == "responses/event-after-error"]
+    if "error" in error:
+        assert message.endswith("; the Python SDK has already raised")
+        with pytest.raises(openai.APIError):
+            _sdk_events(body, strict=False)
+    else:
+        assert message.endswith("; the Python SDK raised nothing at that flat `error` and hands this to the app too, "
+                                "so a client that reads on takes it")
+        assert _sdk_events(body, strict=False)[-1].delta == " LATE"

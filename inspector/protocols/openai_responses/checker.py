@@ -146,6 +146,9 @@ class Checker:
         self.response_id: str | None = None
         self.terminal_index: int | None = None
         self.error_index: int | None = None
+        self.error_raised = True
+        """The Python SDK raised at that `error` (a nested `error` object); at a flat one it raised nothing and hands
+        the app what follows (tried with openai 2.54 and 3.63)."""
         self.unreadable_at: int | None = None
         self.done_at: int | None = None
         """The last `data: [DONE]`: a stream that ends with it was ended by its server, not cut."""
@@ -336,9 +339,12 @@ class Checker:
                     f"`{kind}` came after the terminal event at {self.terminal_index}, which ended the response: the "
                     f"openai Python SDK reads on (it stops only at `[DONE]`) and hands it to the app{replaces}")))
         elif self.error_index is not None and kind != "response.failed" and once("after-error", kind):
+            sdk = ("the Python SDK has already raised" if self.error_raised else
+                   "the Python SDK raised nothing at that flat `error` and hands this to the app too, so a client that "
+                   "reads on takes it")
             found.append(AFTER_ERROR(index, (
                 f"`{kind}` came after the `error` event at {self.error_index}: an error ends the response, only "
-                "`response.failed` may follow it, and the Python SDK has already raised")))
+                f"`response.failed` may follow it; {sdk}")))
         number = payload.get("sequence_number")
         last = self.last_sequence
         if last is not None and type(number) is int and number == last + 1:
@@ -551,6 +557,8 @@ class Checker:
         """Both shapes: the schema's flat `{code, message, param}` and the wire's nested `{error: {...}}`; and a
         payload with `error` but no `type` (Llama Stack's), on which the Python SDK raises as well."""
         nested = ev.get("error")
+        if index == self.error_index:
+            self.error_raised = nested is not None
         if nested is not None:
             message = nested.get("message") if type(nested) is dict else None
             text = message if type(message) is str else json.dumps(nested)
