@@ -1001,8 +1001,9 @@ def test_a_second_broken_input_says_the_helper_had_raised_at_the_first() -> None
              if f.rule == "anthropic/tool-input-invalid-json"]
     assert [index for index, _ in found] == [2, 6, 8]
     assert "helper raises `ValueError` (\"Unable to parse tool parameter JSON from model\") here" in found[0][1]
-    assert found[0][1].endswith("agent frameworks that decode the input themselves raise too, or set the call aside "
-                                "without running it (LangChain: `invalid_tool_calls`)")
+    assert found[0][1].endswith("agent frameworks that decode the input themselves raise too, run the tool with no "
+                                "arguments (Microsoft Agent Framework) or set the call aside without running it "
+                                "(LangChain: `invalid_tool_calls`)")
     assert all("helper had raised already, at event 2" in message for _, message in found[1:])
 
 

@@ -1581,3 +1581,20 @@ def test_an_event_after_an_error_says_whether_the_sdk_raised_at_it(error: dict[s
         assert message.endswith("; the Python SDK raised nothing at that flat `error` and hands this to the app too, "
                                 "so a client that reads on takes it")
         assert _sdk_events(body, strict=False)[-1].delta == " LATE"
+
+
+def test_a_tool_call_that_never_got_its_done_item_is_judged_by_the_final_output() -> None:
+    """Microsoft Agent Framework's DevUI never sends `output_item.done`: its cut arguments reached the app through
+    `response.completed` (Agent Framework ran the tool with `{}`), and only `item-done-missing` was said."""
+    cut = '{"location":"San'
+    frames = load("vercel-ai__function-call.sse")
+    frames = set_field(11, "response.output.0.arguments", cut)(frames)
+    frames = drop(*range(4, 11))(set_field(3, "delta", cut)(frames))
+    findings = check_bytes(dump(frames), protocol="openai-responses").findings
+    assert [(f.rule, f.index) for f in findings] == [("responses/tool-arguments-invalid-json", 4),
+                                                     ("responses/item-done-missing", 4)]
+    assert findings[0].message.startswith("`response.completed` `response.output[0].arguments` (a `function_call` "
+                                          "that never got `output_item.done`) is `'{\"location\":\"San'`, not JSON")
+    whole = load("vercel-ai__function-call.sse")
+    whole = drop(*range(9, 11))(whole)  # no done events, whole arguments: nothing about them
+    assert "responses/tool-arguments-invalid-json" not in {f.rule for f in check_bytes(dump(whole)).findings}

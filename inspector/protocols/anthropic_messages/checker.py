@@ -824,8 +824,9 @@ class Checker:
                 found.append(R.TOOL_INPUT_INVALID_JSON(at, (
                     f"`{block.type}` block {block_index}'s input is `{_excerpt(so_far)}` after this delta, which no "
                     f"JSON starts with ({why}): the anthropic Python SDK's `messages.stream()` helper {sdk}; agent "
-                    "frameworks that decode the input themselves raise too, or set the call aside without running it "
-                    "(LangChain: `invalid_tool_calls`)")))
+                    "frameworks that decode the input themselves raise too, run the tool with no arguments "
+                    "(Microsoft Agent Framework) or set the call aside without running it (LangChain: "
+                    "`invalid_tool_calls`)")))
                 continue
             if index is None:
                 continue  # never stopped, and every prefix parses: cut short, which the stream's end says

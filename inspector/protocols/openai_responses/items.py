@@ -318,11 +318,8 @@ class OutputState:
             if join.final is None and not join.gapped:
                 self._done_missing(index, kind, "response.shell_call_command", position, number)
         self._check_item_snapshot(index, item, snapshot)
-        streamed = next((join.streamed() for name, join in item.joins.items()
-                         if FAMILIES[name].snapshot == ("arguments",) and join.deltas and not join.partial
-                         and not join.gapped), None)
         self._check_arguments(index, f"`output_item.done` for `{snapshot.get('type')}` `output_index` {position} has "
-                                     "`item.arguments`", snapshot, streamed)
+                                     "`item.arguments`", snapshot, _streamed_arguments(item))
         self._settle_tool_call(item, snapshot)
         self._reasoning_from_done(item, snapshot)
         if item.tool_call is not None and not item.joins and item.tool_call.arguments:
@@ -1023,7 +1020,9 @@ class OutputState:
     def check_open_items(self, index: int, kind: str, output: list[Any]) -> None:
         """Items the terminal event ends with no `output_item.done`: their values in the final output against what
         streamed into them (nothing else held them to it: gpt-oss's reference server streamed 20 words and listed
-        19). One finding per item, at its first difference."""
+        19), one finding per item, at its first difference; and a tool call's arguments there, which
+        `get_final_response()` hands the app (Agent Framework's DevUI never sends the done item, and its cut
+        arguments were run as `{}`)."""
         for item in sorted(self.open.values(), key=lambda item: item.index):
             # NOTE: found by id: after an index gap the final output places items as it will (said where it came)
             found = [(position, entry) for position, entry in enumerate(output)
@@ -1031,6 +1030,8 @@ class OutputState:
             if item.uncertain or type(item.id) is not str or not found:
                 continue
             position, entry = found[0]
+            self._check_arguments(index, f"`{kind}` `response.output[{position}].arguments` (a `{entry.get('type')}` "
+                                         "that never got `output_item.done`) is", entry, _streamed_arguments(item))
             for path, streamed in _streamed_values(item):
                 got = dig(entry, path)
                 if got != streamed:
@@ -1173,6 +1174,13 @@ class OutputState:
                 then = "the item without it" if streamed is ABSENT else excerpt(streamed)
             self.found.append(TERMINAL_OUTPUT(index, (
                 f"{now}, but `output_item.done` streamed {then}: the final response and the streamed item disagree")))
+
+
+def _streamed_arguments(item: OpenItem) -> str | None:
+    """What an item's argument deltas joined to, when every one of them was read; None without any."""
+    return next((join.streamed() for name, join in item.joins.items()
+                 if FAMILIES[name].snapshot == ("arguments",) and join.deltas and not join.partial and not join.gapped),
+                None)
 
 
 def _streamed_values(item: OpenItem) -> list[tuple[tuple[str | int, ...], str]]:
