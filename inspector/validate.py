@@ -221,9 +221,10 @@ class StreamCheck:
                                            "(llm-gemini 0.35 fails with a JSON lexical error; uni-api, which reads "
                                            "either form line by line, copes); python-genai always asks for "
                                            "`alt=sse`"))
-        if self.protocol is None:
-            self._start(GENERIC)
         pending = self.parser.unterminated
+        if self.protocol is None:  # NOTE: a lone event with no blank line after it names it too (a Gemini chunk)
+            found = detect.from_payload(pending.type, _event_payload(pending.data)) if pending is not None else None
+            self._start(found or GENERIC)
         cut_short = end_reason in _NOT_ENDED_BY_SERVER  # the body did not end where the recording does
         payload = _event_payload(pending.data) if pending is not None else None
         lost_end = pending is not None and self.checker is not None and self.checker.ends_stream(payload)

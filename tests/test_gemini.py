@@ -229,6 +229,17 @@ def test_unterminated_last_chunk_is_the_sse_rule() -> None:
     assert findings(data) == [("sse/unterminated-event", 2)]
 
 
+def test_a_lone_chunk_with_no_blank_line_after_it_still_names_its_protocol() -> None:
+    """A raw Gemini body of one chunk whose blank line was lost was judged `generic`, and the finding said the
+    event is lost, where python-genai (which reads `data:` lines) takes it: Microsoft Agent Framework ran its call."""
+    data = serialise(load(TEXT)[-1:])[:-4]
+    check = check_bytes(data)
+    assert check.protocol == "gemini"
+    [message] = [f.message for f in check.findings if f.rule == "sse/unterminated-event"]
+    assert message.endswith("python-genai, which reads `data: ` lines rather than events, still takes it")
+    assert check_bytes(b'data: {"kind": "not a known protocol"}').protocol == "generic"
+
+
 # --- the 404 body and detection -----------------------------------------------------------------------------------
 
 
