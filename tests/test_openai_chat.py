@@ -1208,17 +1208,28 @@ def test_a_changed_id_or_name_is_said_as_the_sdk_joins_it(label: str, first: str
         value for step, value in changes.items() if step > at)
 
 
-def test_usage_on_choice_chunks_is_said_only_when_no_usage_chunk_came() -> None:
+def test_usage_on_choice_chunks_says_who_finds_it_by_whether_the_usage_chunk_came() -> None:
     """gemini-balance 2.2.8 puts `usage` on its choice chunks and sends the `choices: []` usage chunk before `[DONE]`
-    too: the finding said clients reading usage from that chunk "find none", where they found it. Whether it came is
-    known at the end of the stream; a cut stream may have had it on its way, and the message says so."""
+    too: the finding said clients reading usage from that chunk "find none", where they found it; then it said
+    nothing, where LangChain (langchain-openai 1.8), which adds up every chunk's usage, counted it three times.
+    Whether the usage chunk came is known at the end of the stream; a cut stream may have had it on its way, and the
+    message says so."""
     frames = load(TEXT)
     for at in (1, 31):
         frames[at][1]["usage"] = frames[32][1]["usage"]
     usage_chunks = [payload for _, payload in frames if isinstance(payload, dict) and payload["choices"] == []
                     and payload.get("usage")]
-    assert len(usage_chunks) == 1 and _helper_usage(serialise(frames)) is not None
-    assert found(frames) == []
+    assert len(usage_chunks) == 1 and _helper_usage(serialise(frames)).model_dump(exclude_none=True) == {
+        key: value for key, value in frames[32][1]["usage"].items() if value is not None}
+    assert found(frames) == [("chat/usage-on-choice-chunk", 1)]
+    usage = frames[32][1]["usage"]
+    [message] = [f.message for f in check_bytes(serialise(frames)).findings]
+    assert message.endswith(
+        "and again on the `choices: []` usage chunk (event 32): expected it on that chunk only; a client that keeps "
+        "the last chunk's, as the openai Python SDK's stream helper does, or reads the usage chunk gets it right, but "
+        f"one that adds up every chunk's `usage` (LangChain) counts {3 * usage['prompt_tokens']} prompt and "
+        f"{3 * usage['completion_tokens']} completion tokens where the stream says {usage['prompt_tokens']} prompt and "
+        f"{usage['completion_tokens']} completion (later chunks like this are not reported)")
     without = drop(32)(copy.deepcopy(frames))
     assert found(without) == [("chat/usage-on-choice-chunk", 1)]
     [message] = [f.message for f in check_bytes(serialise(without)).findings]
@@ -1231,13 +1242,16 @@ def test_usage_on_choice_chunks_is_said_only_when_no_usage_chunk_came() -> None:
 
 
 def test_an_empty_choice_with_usage_after_its_finish_is_said_as_such_when_the_usage_chunk_came_too() -> None:
-    """`chat/usage-on-choice-chunk` speaks for an empty chunk after the finish that carries usage; when the usage
-    chunk came too, it is silent, and the chunk is what it is: empty, after the finish."""
+    """`chat/usage-on-choice-chunk` speaks for an empty chunk after the finish that carries usage, when no usage chunk
+    came or when clients that add up usage count it again; otherwise (usage with no count in it) the chunk is what it
+    is: empty, after the finish."""
     frames = insert(32, lambda frames: empty_choice(frames[31], usage=frames[32][1]["usage"]))(load(TEXT))
+    assert found(frames) == [("chat/usage-on-choice-chunk", 32)]
+    assert found(drop(33)(copy.deepcopy(frames))) == [("chat/usage-on-choice-chunk", 32)]
+    frames[32][1]["usage"] = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}  # nothing counted twice
     assert found(frames) == [("chat/empty-choice-after-finish", 32)]
     [message] = [f.message for f in check_bytes(serialise(frames)).findings]
     assert "(empty delta, no `finish_reason`; only the chunk's `usage`)" in message
-    assert found(drop(33)(frames)) == [("chat/usage-on-choice-chunk", 32)]
 
 
 def _helper_arguments(body: bytes, tool: Any = None) -> str:

@@ -155,6 +155,8 @@ class Checker:
         self._usage_on_choices_sum = 0
         """The `completion_tokens` of every chunk with choices that carried `usage`, added up (Perplexity repeats its
         cumulative count on every chunk: a client that adds them up counts it over and over)."""
+        self._usage_added = {"prompt_tokens": 0, "completion_tokens": 0}
+        """Every chunk's `usage` counts added up, the usage chunk's too, as langchain-openai 1.8 adds them."""
         self._unreadable_at: int | None = None
         self._fed = False
         self._helper_took = False
@@ -276,7 +278,8 @@ class Checker:
                 f"the request asked for usage (`stream_options.include_usage: true`), but no chunk carried `usage` "
                 f"{ended}: the server ignored the option, or lost its upstream's usage (a gateway), and a client that "
                 "counts tokens or cost from the stream has nothing to count")))
-        if self._usage_on_choices_at is not None and self._usage_at is None and self._unreadable_at is None:
+        usage_on_choices = self._usage_on_choices_at is not None and self._unreadable_at is None
+        if usage_on_choices and self._usage_at is None:
             ended = ("before `[DONE]`" if self._done_at is not None else
                      "before the stream ended (without `[DONE]`: one may have been on its way)")
             last = (self.assembly.usage or {}).get("completion_tokens")
@@ -289,7 +292,7 @@ class Checker:
                 f"non-null `usage` on a chunk with choices, and no `choices: []` chunk carried usage {ended}: "
                 "expected it on its own `choices: []` chunk after the finish; clients that read usage from that "
                 f"chunk find none{several} (later chunks like this are not reported)")))
-        else:
+        elif not (usage_on_choices and self._usage_counted_again(findings)):
             self._choices.empty_with_usage(findings)
         carried = self._choices.count()  # NOTE: none at all is `finish-reason-missing`'s
         if self._done_at is not None and self._unreadable_at is None and 0 < carried < (
@@ -504,17 +507,39 @@ class Checker:
         self.assembly.usage = usage
         self._check_usage_total(index, usage, findings)
         self._check_cached_tokens(index, usage, findings)
+        for key, added in self._usage_added.items():
+            if type(value := usage.get(key)) is int:
+                self._usage_added[key] = added + value
         if has_choices:
             tokens = usage.get("completion_tokens")
             self._usage_on_choices_sum += tokens if type(tokens) is int else 0
             if self._usage_on_choices_at is None:
                 self._usage_on_choices_at = index
-        elif self._usage_at is not None:
+            return
+        if self._usage_at is not None:
             findings.append(USAGE_REPEATED(index, f"a second usage chunk (the first was event {self._usage_at}): "
                                                   "expected exactly one; clients that add them up count tokens "
                                                   "twice"))
         else:
             self._usage_at = index
+
+    def _usage_counted_again(self, findings: list[Finding]) -> bool:
+        """Usage on chunks with choices and on the usage chunk too (gemini-balance sends both): a client that keeps
+        the last has it right, one that adds up every chunk's (LangChain) counts it again; whether that was said."""
+        last = self.assembly.usage or {}
+        wrong = [(key.partition("_")[0], added, last[key]) for key, added in self._usage_added.items()
+                 if type(last.get(key)) is int and added != last[key]]
+        if not wrong:
+            return False
+        counts = listed([f"{added} {name}" for name, added, _ in wrong])
+        said = listed([f"{stream} {name}" for name, _, stream in wrong])
+        findings.append(USAGE_ON_CHOICE_CHUNK(self._usage_on_choices_at, (
+            f"non-null `usage` on a chunk with choices, and again on the `choices: []` usage chunk (event "
+            f"{self._usage_at}): expected it on that chunk only; a client that keeps the last chunk's, as the openai "
+            "Python SDK's stream helper does, or reads the usage chunk gets it right, but one that adds up every "
+            f"chunk's `usage` (LangChain) counts {counts} tokens where the stream says {said} (later chunks like this "
+            "are not reported)")))
+        return True
 
     def _check_usage_decrease(self, index: int, before: Any, usage: dict[str, Any], findings: list[Finding]) -> None:
         """Token counts never fall within a stream: a server that sends usage on several chunks (AIClient-2-API, from
