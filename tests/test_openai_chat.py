@@ -1922,3 +1922,17 @@ def test_a_stream_cut_inside_a_tool_call_names_the_call_left_open() -> None:
                                     "and may be cut short")
     [text_cut] = check_bytes(serialise(cut_after(5)(load(TEXT)))).findings
     assert text_cut.message.endswith("; choice `0` never got its `finish_reason`")
+
+
+def test_a_repeated_name_says_langchain_joins_it_too_and_a_repeated_id_that_it_keeps_one() -> None:
+    """Found with LangChain (langchain-core 1.8): a name repeated on later fragments became
+    `get_weatherget_weather...` there too, and LangGraph answered "not a valid tool"; a repeated `id` stays one."""
+    frames = load(TOOL)
+    first = frames[0][1]["choices"][0]["delta"]["tool_calls"][0]
+    frames = edit_fragment(3, id=first["id"])(edit_fragment(2, function={**frames[2][1]["choices"][0]["delta"][
+        "tool_calls"][0]["function"], "name": first["function"]["name"]})(frames))
+    messages = {f.message.split("`")[5]: f.message for f in check_bytes(serialise(frames)).findings
+                if f.rule == "chat/tool-call-repeated"}
+    assert messages["function.name"].endswith("; LangChain joins the names too, and LangGraph's agent then finds no "
+                                              "tool of that name")
+    assert messages["id"].endswith("(and appends every later repeat too); LangChain keeps it once")

@@ -800,8 +800,11 @@ class ChoiceTracker:
             joined = (f"clients that join the fragments get `{joined}` ({gone})" if gone else
                       f"the openai Python SDK's stream helper concatenates it to `{joined}` (and appends every later "
                       "repeat too)")
+            langchain = {"function.name": "; LangChain joins the names too, and LangGraph's agent then finds no tool "
+                                          "of that name",
+                         "id": "; LangChain keeps it once"}.get(label, "") if as_streamed else ""
             findings.append(TOOL_REPEATED(index, f"{where}: a later fragment repeats `{label}` `{value}`; expected "
-                                                 f"only {only} after the first: {joined}"))
+                                                 f"only {only} after the first: {joined}{langchain}"))
         self._repeats[key] = self._repeats.get(key, 0) + 1
 
     def _on_function_call(self, index: int, choice_index: int, state: _ChoiceState, function_call: dict[str, Any],
