@@ -198,7 +198,10 @@ def test_tool_call_ids_never_count() -> None:
                      ['tool call 0 web_search: name: "web_search" -> "f"',
                       'tool call 0 web_search: kind: "web_search_call" -> "function"'], id="server-tool-then-client"),
         pytest.param([ToolCall("1", "f", '{"a": ')], [ToolCall("1", "f", '{"a": 2')],
-                     ['tool call 0 f: arguments (not JSON): "{\\"a\\": " -> "{\\"a\\": 2"'], id="not-json"),
+                     ['tool call 0 f: arguments: "{\\"a\\": " (not JSON) -> "{\\"a\\": 2" (not JSON)'],
+                     id="not-json"),
+        pytest.param([ToolCall("1", "f", '{"a": 1}')], [ToolCall("1", "f", '{"a": ')],
+                     ['tool call 0 f: arguments: "{\\"a\\": 1}" -> "{\\"a\\": " (not JSON)'], id="one-side-not-json"),
     ],
 )
 def test_tool_call_differences(old: list[ToolCall], new: list[ToolCall], expected: list[str]) -> None:

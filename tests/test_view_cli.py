@@ -147,3 +147,23 @@ def test_several_streams_in_one_call_each_as_alone(run_cli, recording: Path) -> 
 def test_a_directory_is_viewed_stream_by_stream(run_cli) -> None:
     result = run_cli("view", "--json", str(CORPUS / "openai-chat"))
     assert len(result.out.splitlines()) == len(list((CORPUS / "openai-chat").glob("*.sse")))
+
+
+def test_a_responses_call_whose_done_arguments_differ_shows_what_clients_run_and_what_streamed(
+        run_cli, tmp_path: Path) -> None:
+    """Found with Kilo Code (the Vercel AI SDK): the `.done` arguments said `secret.txt`, the deltas `hello.txt`;
+    Kilo read `secret.txt` while `view` showed `hello.txt`, and `diff` saw no tool-call change."""
+    original = CORPUS / "openai-responses" / "vercel-ai__function-call.sse"
+    blocks = original.read_text().split("\n\n")
+    whole = json.loads(blocks[9].split("data: ", 1)[1])["arguments"]
+    other = json.dumps({**json.loads(whole), "location": "Somewhere else"}, separators=(",", ":"))
+    changed = tmp_path / "changed.sse"
+    changed.write_text("\n\n".join(block.replace(json.dumps(whole)[1:-1], json.dumps(other)[1:-1]) if index >= 9
+                                   else block for index, block in enumerate(blocks)))
+    [call] = json.loads(run_cli("view", "--json", str(changed)).out)["tool_calls"]
+    assert (call["arguments"], call["streamed_arguments"]) == (other, whole)
+    assert "streamed_arguments" not in json.loads(run_cli("view", "--json", str(original)).out)["tool_calls"][0]
+    assert "the deltas joined to something else" in run_cli("view", str(changed)).out
+    assert "the deltas joined to something else" in run_cli("view", "--html", "-", str(changed)).out
+    compared = run_cli("diff", str(original), str(changed))
+    assert 'arguments.location  "San Francisco" -> "Somewhere else"' in compared.out

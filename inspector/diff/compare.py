@@ -270,8 +270,9 @@ def _tool_call_changes(a: ToolCall | None, b: ToolCall | None, *, kinds: bool = 
     (old_ok, old_value), (new_ok, new_value) = parse_json(old_arguments), parse_json(new_arguments)
     if old_ok and new_ok:
         yield from json_changes(old_value, new_value, "arguments")
-    elif old_arguments != new_arguments:
-        yield _changed("arguments (not JSON)", old_arguments, new_arguments)
+    elif old_arguments != new_arguments:  # NOTE: the side that does not parse says so, not the label
+        yield (f"arguments: {show(old_arguments)}{'' if old_ok else ' (not JSON)'} -> "
+               f"{show(new_arguments)}{'' if new_ok else ' (not JSON)'}")
 
 
 _VOLATILE_KEYS = frozenset({"id", "created", "created_at", "system_fingerprint", "responseId", "request_id",

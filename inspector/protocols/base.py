@@ -113,20 +113,25 @@ execution, MCP calls, ...), the same for `view`'s labels and `diff`'s "run by"."
 
 @dataclass(slots=True)
 class ToolCall:
-    """A tool call as streamed: `arguments` is the exact concatenation of the streamed fragments."""
+    """A tool call as a client runs it: `arguments` is the exact concatenation of the streamed fragments, or the final
+    value where the protocol sends one apart (Responses' `.done`) and it differs; `streamed` then keeps the
+    fragments' (Kilo Code ran the final value where `view` showed the deltas')."""
 
     id: str | None
     name: str | None
     arguments: str = ""
     kind: str = "function"
     """The item or block type that carried it: function_call, custom_tool_call, web_search_call, tool_use, ..."""
+    streamed: str | None = None
+    """What the streamed fragments joined to, where that is not `arguments` (None otherwise)."""
 
     @property
     def run_by_client(self) -> bool:
         return self.kind in CLIENT_RUN_KINDS
 
     def to_json(self) -> dict:
-        return {"id": self.id, "name": self.name, "arguments": self.arguments}
+        shown = {"id": self.id, "name": self.name, "arguments": self.arguments}
+        return shown if self.streamed is None else {**shown, "streamed_arguments": self.streamed}
 
 
 def arguments_problem(arguments: str) -> str | None:

@@ -25,7 +25,7 @@ from ..escape import visible
 from ..findings import Finding
 from ..inputs import stream_check
 from ..private import open_private
-from ..protocols.base import Output
+from ..protocols.base import Output, ToolCall
 from ..sse import Event, SSEParser
 from ..timing import Timing
 from .exchange import Exchange, RequestFacts, ResponseFacts
@@ -304,11 +304,18 @@ def _output(output: Output, streamed: tuple[list[_Piece], list[_Piece]] | None) 
     if output.tool_calls:
         rows = "".join(
             f"<tr><td class=\"mono\">{_text(call.id or '-')}</td><td class=\"mono\">{_text(call.name or '-')}</td>"
-            f"<td>{_text(tool_kind(call))}</td><td><pre>{_pretty(call.arguments)}</pre></td></tr>"
+            f"<td>{_text(tool_kind(call))}</td><td><pre>{_pretty(call.arguments)}</pre>{_streamed(call)}</td></tr>"
             for call in output.tool_calls)
         parts.append("<h3>tool calls</h3><table class=\"tool-calls\"><thead><tr><th>id</th><th>name</th><th>kind</th>"
                      f"<th>arguments</th></tr></thead><tbody>{rows}</tbody></table>")
     return "".join(parts)
+
+
+def _streamed(call: ToolCall) -> str:
+    """What the deltas joined to, where it is not what a client runs ("" otherwise)."""
+    if call.streamed is None:
+        return ""
+    return f"<p class=\"sev-warning\">the deltas joined to something else:</p><pre>{_pretty(call.streamed)}</pre>"
 
 
 def _pretty(text: str, limit: int = MAX_DETAIL) -> str:

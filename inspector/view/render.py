@@ -347,7 +347,7 @@ class ToolCallTable:
         for call in self.calls:
             # NOTE: cells are shown `visible` before layout too, so a control in them cannot shift the columns
             table.add_row(visible(call.id or "-"), visible(call.name or "-"), visible(tool_kind(call)),
-                          _arguments(call.arguments))
+                          _call_arguments(call))
         yield table
 
 
@@ -356,6 +356,16 @@ def tool_kind(call: ToolCall) -> str:
     if call.kind in PLAIN_FUNCTION_KINDS:
         return "client function"
     return f"client tool ({call.kind})" if call.run_by_client else f"server tool ({call.kind})"
+
+
+def _call_arguments(call: ToolCall) -> Text:
+    """The arguments a client runs, and what the deltas joined to where that differs (a client that builds the call
+    from the deltas runs that)."""
+    shown = _arguments(call.arguments)
+    if call.streamed is None:
+        return shown
+    return shown.append("\nthe deltas joined to something else:\n", style="inspector.invalid").append_text(
+        _arguments(call.streamed))
 
 
 def _arguments(arguments: str) -> Text:

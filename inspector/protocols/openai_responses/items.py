@@ -467,19 +467,18 @@ class OutputState:
             "the deltas end up with different content")))
 
     def _settle_tool_call(self, item: OpenItem, snapshot: dict[str, Any] | None) -> None:
-        """Tool-call arguments: what was streamed; the snapshot only when nothing was streamed for it."""
+        """Tool-call arguments as clients run them: the `.done` value (the SDK's final response and the Vercel AI SDK
+        take it), else the done item's, else what was streamed; what was streamed is kept beside it where it
+        differs (a client that builds calls from the deltas, LangChain, runs that)."""
         call = item.tool_call
         if call is None:
             return
         join = next(iter(item.joins.values()), None)
-        if join is not None and not join.partial:
-            call.arguments = join.streamed() if join.deltas else join.value()
-            return
-        if join is not None and join.final is not None:
-            call.arguments = join.final
-            return
-        if snapshot is not None:
-            call.arguments = tool_arguments(call.kind, snapshot)
+        streamed = join.streamed() if join is not None and join.deltas and not join.partial else None
+        final = (join.final if join is not None and join.final is not None else
+                 tool_arguments(call.kind, snapshot) if snapshot is not None else None)
+        call.arguments = final if final is not None else streamed if streamed is not None else call.arguments
+        call.streamed = streamed if streamed is not None and streamed != call.arguments else None
 
     def _item_type(self, index: int, event_type: str, snapshot: dict[str, Any]) -> str:
         kind = snapshot.get("type")
