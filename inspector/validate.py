@@ -237,7 +237,7 @@ class StreamCheck:
         if self.events == 0 and pending is None and not cut_short:
             how = f": {broken_connection(broken_by)}" if broken_by else ""  # MLflow's gateway, on an upstream's 429
             self._report(SSE_NO_EVENTS(None, f"the body ended before any event was dispatched{how}"))
-        if cut_short and not self.assembly.ended:
+        if cut_short and (not self.assembly.ended or self.assembly.end_may_follow):
             silence = (ended_at - self.last_chunk_at if ended_at is not None and self.last_chunk_at is not None
                        else 0.0)
             silent = (f", {silence:.1f} s after the server's last bytes (it sent nothing meanwhile: a stall, or a "

@@ -323,6 +323,29 @@ def test_client_abort_is_recorded_as_such(upstream, proxy):
     assert "(client-disconnected)" in line
 
 
+def test_a_client_gone_at_an_in_band_error_before_the_rest_came_is_not_recorded_complete(upstream, proxy):
+    """Kilo Code (the Vercel AI SDK) hangs up at a Responses `error` event; the server's `response.failed` was still
+    to come. The recording said `complete`, as if the server had ended there, and lost the final status."""
+    key = f"lockstep-{next(_keys)}"
+    name = "openai-responses/vercel-ai__error-then-failed.sse"
+    events = corpus_events(name)
+    with httpx.stream("POST", f"{proxy.url}/v1/responses", json={"stream": True}, timeout=WAIT,
+                      headers={"X-Corpus": name, "X-Lockstep": key}) as response:
+        received = b""
+        for piece in response.iter_raw():
+            received += piece
+            if received.endswith(events[2]):
+                break  # the error event: the client leaves
+            upstream.ack(key)
+    [line] = proxy.results(1)
+    for _ in events:
+        upstream.ack(key)
+    _, chunks, end = read_recording(recording_of(line))
+    assert (recorded_body(chunks), end["reason"]) == (b"".join(events[:3]), "client-disconnected")
+    check = open_source(str(recording_of(line))).validate()
+    assert [finding.rule for finding in check.findings] == ["responses/error-event", "sse/not-ended-by-server"]
+
+
 def test_a_client_gone_before_the_proxy_read_the_rest_is_not_recorded_complete(upstream, proxy):
     """The client hangs up after the first event; only then does a busy proxy (here: stopped with SIGSTOP) get to
     the rest of the body, terminal event included. The client never got it, so it is not recorded."""

@@ -284,6 +284,9 @@ class Assembly:
     ended: bool = False
     """The protocol's terminal event came (`[DONE]`, `response.completed`/`failed`/`incomplete`, `message_stop`,
     or an in-band error that ends the stream): the server said all it had to say."""
+    end_may_follow: bool = False
+    """What ended it was an error that one more event may follow (Responses' `error`, then `response.failed`): a client
+    that went away there may have left before the server was done (Kilo Code hangs up at the error)."""
     first_content_index: int | None = None
     """Index of the first event that carries content (text, reasoning, refusal or tool-call data): TTFT."""
     outputs: dict[int, Output] = field(default_factory=dict)

@@ -126,7 +126,9 @@ def judge(finished: Finished) -> StreamResult:
     # held none (a JSON answer to `stream: true`): neither has a terminal event to wait for
     expects_terminal = (bool(summary.get("sse")) and check.checker is not None
                         and status is not None and 200 <= status < 300 and not check.not_a_stream)
-    reason, error = end_reason(finished.ending, finished.failure, check.assembly.ended, expects_terminal)
+    assembly = check.assembly
+    terminal_seen = assembly.ended and not (assembly.end_may_follow and finished.ending.kind == "client")
+    reason, error = end_reason(finished.ending, finished.failure, terminal_seen, expects_terminal)
     findings = check.close(reason, broken_by=End(None, reason, error).broken_by, ended_at=finished.ended_at)
     clock.first_token(check.assembly.first_content_index)
     return StreamResult(

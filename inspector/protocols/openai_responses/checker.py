@@ -362,10 +362,11 @@ class Checker:
             self.expect_start = None
         if kind in TERMINAL_EVENTS and self.terminal_index is None:
             self.terminal_index = index
-            self.assembly.ended = True
+            self.assembly.ended, self.assembly.end_may_follow = True, False
         elif kind == "error" and self.error_index is None:
             self.error_index = index
             self.assembly.ended = True  # an error ends the response (`response.failed` may still follow)
+            self.assembly.end_may_follow = self.terminal_index is None
         self.count += 1
 
     def _sequence(self, index: int, kind: str, number: Any, payload: dict[str, Any]) -> None:
