@@ -7,12 +7,14 @@ One upstream and one mitmdump serve the whole module. Every test waits for its o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
 import resource
 import signal
 import socket
+import ssl
 import stat
 import subprocess
 import sys
@@ -723,3 +725,35 @@ def test_no_secret_reaches_disk_wherever_the_client_or_the_upstream_puts_it(upst
     os.chmod(page, 0o644)
     assert run_cli("view", "--html", str(page), str(path)).code == 0
     assert stat.S_IMODE(page.stat().st_mode) == 0o600  # it holds the prompt: like a recording
+
+
+def _handshake_then_hang_up(proxy_address: str, host: str) -> None:
+    """Through the proxy's CONNECT tunnel, start a TLS handshake with `host` and close the connection at the proxy's
+    certificate without a TLS alert, as Node does when it does not trust it."""
+    proxy_host, port = proxy_address.rsplit(":", 1)
+    with socket.create_connection((proxy_host, int(port)), timeout=WAIT) as connection:
+        connection.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += connection.recv(4096)
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        client = ssl.create_default_context().wrap_bio(incoming, outgoing, server_hostname=host)
+        with contextlib.suppress(ssl.SSLWantReadError):
+            client.do_handshake()
+        connection.sendall(outgoing.read())
+        connection.recv(65536)  # the proxy's hello and certificate: then nothing, as Node does
+
+
+def test_a_client_that_hangs_up_at_the_proxy_certificate_is_told_where_the_ca_is_once_per_host(record_command):
+    """Node closes the connection at a certificate it does not trust, without a TLS alert: mitmproxy logs that at
+    info level, which `record` does not show, and Continue's CLI said only "Connection error."."""
+    command, _, banner = record_command("--regular", banner_lines=4)
+    address = banner[0].split("http://")[-1]
+    for host in ("api.openai.com", "api.openai.com", "api.anthropic.com"):
+        _handshake_then_hang_up(address, host)
+    code, _, errors = command.stop()
+    said = [line for line in errors.splitlines() if "broke off its TLS handshake" in line]
+    assert code == 0 and len(said) == 2, errors
+    assert said[0].endswith("a client broke off its TLS handshake for api.openai.com: it may not trust the proxy's "
+                            f"certificate; give it the CA, {Path.home() / '.mitmproxy' / 'mitmproxy-ca-cert.pem'} "
+                            "(SSL_CERT_FILE for Python, NODE_EXTRA_CA_CERTS for Node; said once per host)")

@@ -39,6 +39,7 @@ from mitmproxy.tools.dump import DumpMaster
 from .addon import Recorder
 from .ca_bundle import certificates, system_ca_files, write_bundle
 from .own_listeners import OwnListeners
+from .untrusted import UntrustedCertificate
 from .upstream_proxy import ThroughProxy, UpstreamProxy
 from .verdict import StreamResult
 
@@ -383,7 +384,8 @@ class _Session:
         # mitmproxy's own warnings (a failed upstream handshake, ...) go to stderr: stdout is the live lines', and
         # under `run` the command's
         terminal_log = TermLog(out=sys.stderr)
-        master.addons.add(terminal_log, self.recorder, self.own_listeners, self.through)
+        master.addons.add(terminal_log, self.recorder, self.own_listeners, self.through,
+                          UntrustedCertificate(self.ca_file))
         try:
             opts.update(**settings)
         except exceptions.OptionsError as error:
