@@ -336,25 +336,28 @@ def _since(_context, _parameter, value: str | None):
 @click.argument("directory", default="recordings", metavar="[DIR]")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
 @click.option("--failed", is_flag=True, help="Only streams that fail (and files that cannot be read).")
+@click.option("--errors", "api_errors", is_flag=True,
+              help="Only streams that carried an in-band error (a quota or overload refusal: such a stream can "
+                   "still pass).")
 @click.option("--protocol", type=click.Choice(NAMES), help="Only streams of this protocol.")
 @click.option("--model", metavar="TEXT", help="Only streams whose model name contains TEXT (any case).")
 @click.option("--since", metavar="WHEN", callback=_since,
               help="Only streams started since WHEN: 2026-11-21, 2026-11-21T05:30 (UTC), or an age: 30m, 2h, 1d.")
 @click.option("--search", metavar="TEXT", help="Only streams whose answer (text, reasoning, tool calls) contains "
               "TEXT (any case).")
-def list_command(directory: str, as_json: bool, failed: bool, protocol: str | None, model: str | None, since,
-                 search: str | None) -> None:
+def list_command(directory: str, as_json: bool, failed: bool, api_errors: bool, protocol: str | None,
+                 model: str | None, since, search: str | None) -> None:
     """List the recordings under DIR (default: recordings), newest first: time, protocol, model, status,
     events, TTFT, duration, verdict and file."""
     from .view.listing import Filters, RecordingTable, list_recordings
     from .view.render import make_console
 
-    rows = list_recordings(directory, Filters(failed, protocol, model, since, search))
+    rows = list_recordings(directory, Filters(failed, api_errors, protocol, model, since, search))
     if as_json:
         for row in rows:
             click.echo(json_safe(json.dumps(row.to_json(), ensure_ascii=False)))
     else:
-        filtered = failed or protocol or model or since is not None or search
+        filtered = failed or api_errors or protocol or model or since is not None or search
         make_console().print(RecordingTable(rows, directory, "no recording matches the filters" if filtered
                                             else "no recordings"))
 
@@ -438,8 +441,7 @@ def record(reverse: tuple[str, ...], regular: bool, port: int, listen_host: str,
                         on_listening=lambda where: click.echo("\n".join(banner(directory, where, proxy))))
     except RecorderError as error:
         raise UsageFailure(str(error)) from None
-    ok = tally.streams - tally.failed
-    click.echo(f"stopped: {plural(tally.streams, 'stream')} recorded to {directory}/ ({ok} ok, {tally.failed} failed)")
+    click.echo(f"stopped: {plural(tally.streams, 'stream')} recorded to {directory}/ ({tally.counts()})")
     _exit_after_the_proxy(0)
 
 

@@ -60,7 +60,7 @@ def recordings(tmp_path: Path) -> Path:
 def test_rows_newest_first_with_their_stream_facts(recordings: Path) -> None:
     rows = [row.to_json() for row in list_recordings(str(recordings))]
     base = {"endpoint": "api.example.com/v1/chat/completions", "protocol": "openai-chat", "model": "m",
-            "http_status": 200, "errors": 0, "warnings": 0, "problem": None}
+            "http_status": 200, "errors": 0, "warnings": 0, "problem": None, "api_error": None}
     assert [(row["path"], row["started_at"]) for row in rows] == [
         (str(recordings / "sub" / "a-newest.jsonl"), "2026-11-21T06:30:00.000Z"),
         (str(recordings / "b-middle.jsonl"), "2026-11-21T05:00:00.000Z"),
@@ -224,3 +224,19 @@ def test_listing_one_file_shows_its_path(tmp_path: Path) -> None:
     console = Console(width=200, file=io.StringIO(), color_system=None)
     console.print(RecordingTable(list_recordings(str(path)), str(path)))
     assert str(path) in console.file.getvalue()
+
+
+def test_errors_lists_the_streams_that_carried_an_in_band_error_though_they_pass(run_cli, tmp_path: Path) -> None:
+    """Kilo Code retried a quota error for 70 s; the streams passed (the error is the API's, the stream is right),
+    so `--failed` found none of them and the status column said `-` for one the client left at the error."""
+    errored = (CORPUS / "openai-responses" / "vercel-ai__error-then-failed.sse").read_bytes()
+    (tmp_path / "quota.sse").write_bytes(errored)
+    (tmp_path / "left-at-error.sse").write_bytes(errored[: errored.index(b"event: response.failed")])
+    (tmp_path / "text.sse").write_bytes((CORPUS / "openai-chat" / "openai-python__text-plain.sse").read_bytes())
+    rows = {Path(row["path"]).name: row for row in map(json.loads, run_cli("ls", "--json", "--errors",
+                                                                             str(tmp_path)).out.splitlines())}
+    assert sorted(rows) == ["left-at-error.sse", "quota.sse"]
+    assert rows["quota.sse"]["verdict"] == "pass" and rows["quota.sse"]["api_error"].startswith("You exceeded")
+    assert run_cli("ls", "--failed", "--json", str(tmp_path)).out.count("quota.sse") == 0
+    table = run_cli("ls", str(tmp_path)).out
+    assert " failed " in table and " error " in table

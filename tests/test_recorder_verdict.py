@@ -138,3 +138,44 @@ def test_a_json_error_body_sent_as_an_event_stream_is_complete_not_cut(tmp_path:
     result, end = finished(tmp_path, 200, body, Ending("response"))
     assert (end["reason"], [finding.rule for finding in result.findings]) == ("complete", ["sse/json-error-body"])
     assert "  0 events  " in result.line()
+
+
+def test_a_stream_the_client_left_after_a_stall_says_how_long_the_server_had_been_silent(tmp_path: Path) -> None:
+    """Mistral Vibe waited 30 s on a stalled upstream until the user pressed Ctrl-C: the line said only
+    `cut after 3 events (client-disconnected) ... ok (1 warning)`."""
+    from inspector.recorder.verdict import Finished, judge
+    from inspector.recording import RecordingWriter
+
+    path = tmp_path / "r.jsonl"
+    header = Header(request={"method": "POST", "url": "http://x/v1/chat/completions"},
+                    response={"status": 200, "headers": {"content-type": "text/event-stream"}})
+    writer = RecordingWriter(path, header)
+    writer.chunk(0.25, TEXT_PLAIN[: TEXT_PLAIN.index(b"\n\n") + 2])
+    writer.close()
+    summary = {"method": "POST", "path": "/v1/chat/completions", "status": 200, "sse": True}
+    stalled = judge(Finished(str(path), time.time(), 30.35, summary, Ending("client", "client disconnected"), None))
+    assert "  cut after 1 event (client-disconnected, 30.1 s after the server's last bytes)  " in stalled.line()
+    prompt = judge(Finished(str(path), time.time(), 0.5, summary, Ending("client", "client disconnected"), None))
+    assert "  cut after 1 event (client-disconnected)  " in prompt.line()
+
+
+def test_an_in_band_error_is_on_the_live_line_and_counted_though_the_stream_is_right(tmp_path: Path) -> None:
+    """Kilo Code retried a quota error for 70 s while every line and the summary said `ok`: the stream was right (the
+    error is a warning), the answer was the API's refusal."""
+    from inspector.recorder.run import Tally
+
+    body = (CORPUS / "openai-responses" / "vercel-ai__error-then-failed.sse").read_bytes()
+    path = tmp_path / "r.jsonl"
+    header = Header(request={"method": "POST", "url": "http://x/v1/responses"},
+                    response={"status": 200, "headers": {"content-type": "text/event-stream"}})
+    summary = {"method": "POST", "path": "/v1/responses", "status": 200, "sse": True}
+    recording = StreamRecording(ChunkWriter(path, header), time.time(), BodyDecoder(None), summary=summary)
+    recording.on_chunk(body)
+    recording.finish()
+    result = conclude(recording, Ending("response"))
+    assert not result.failed
+    assert ("  4 events  in-band error: You exceeded your current quota, please check your plan and…  ok (1 warning)"
+            in result.line())
+    tally = Tally()
+    tally.add(result)
+    assert tally.counts() == "1 ok, 0 failed; 1 with an in-band error"

@@ -54,16 +54,28 @@ class RecorderError(ValueError):
 
 @dataclass
 class Tally:
-    """What Ctrl-C prints: streams seen, how many failed."""
+    """What Ctrl-C prints: streams seen, how many failed, how many carried an in-band error."""
 
     streams: int = 0
     failed: int = 0
+    api_errors: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, result: StreamResult) -> None:
         with self._lock:
             self.streams += 1
             self.failed += result.failed
+            self.api_errors += result.api_error is not None
+
+    def counts(self) -> str:
+        """`6 ok, 0 failed`, and how many of them an in-band error ended."""
+        return counted(self.streams, self.failed, self.api_errors)
+
+
+def counted(streams: int, failed: int, api_errors: int) -> str:
+    """`6 ok, 0 failed; 6 with an in-band error`: a right stream can carry the API's refusal."""
+    also = f"; {api_errors} with an in-band error" if api_errors else ""
+    return f"{streams - failed} ok, {failed} failed{also}"
 
 
 @dataclass(frozen=True)

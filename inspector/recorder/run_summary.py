@@ -15,6 +15,7 @@ from rich.text import Text
 
 from ..escape import visible
 from ..wording import plural
+from .run import counted
 from .verdict import StreamResult
 
 
@@ -43,8 +44,9 @@ class RunSummary:
                                                       else "inspector.pass"))
             yield table
         failed = sum(result.failed for result in results)
-        counts = (f"{plural(len(results), 'stream')} recorded to {self.directory}/ ({len(results) - failed} ok, "
-                  f"{failed} failed)")
+        api_errors = sum(result.api_error is not None for result in results)
+        counts = (f"{plural(len(results), 'stream')} recorded to {self.directory}/ "
+                  f"({counted(len(results), failed, api_errors)})")
         if not results:
             counts = (f"no stream recorded to {self.directory}/ (the command made no LLM request through the "
                       "recorder's variables)")

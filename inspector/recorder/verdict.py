@@ -17,7 +17,7 @@ from ..escape import visible
 from ..findings import Finding, Severity, Tally
 from ..inputs import open_source
 from ..recording import ENDED_BEFORE_TERMINAL, Chunk, ChunkRun, End
-from ..timing import FirstTokenClock
+from ..timing import STALL_SECONDS, FirstTokenClock
 from ..wording import plural
 from .stream import Ending, StreamRecording
 
@@ -55,6 +55,12 @@ class StreamResult(Tally):
     """The model the stream named."""
     whole: bool = False
     """The protocol's last event came (a connection broken after it is a break, not a cut)."""
+    silent_for: float | None = None
+    """Seconds the server had sent nothing when a stream it did not end ended (a stall the app gave up on: Mistral
+    Vibe waited 30 s for the rest of a tool call, then the user pressed Ctrl-C), when a stall's worth."""
+    api_error: str | None = None
+    """The message of an in-band error event: a stream can be right and still carry the API's refusal (Kilo Code
+    retried a quota error for 70 s while every line said `ok`)."""
 
     @property
     def failed(self) -> bool:
@@ -66,10 +72,13 @@ class StreamResult(Tally):
         """`12:04:31  POST /v1/responses  openai-responses  200  58 events  TTFT 412 ms  ok`, on one line."""
         clock = time.strftime("%H:%M:%S", time.localtime(self.started))
         status = "---" if self.status is None else str(self.status)
-        cut = f"cut after {plural(self.events, 'event')} ({self.reason})"
+        silent = f", {self.silent_for:.1f} s after the server's last bytes" if self.silent_for is not None else ""
+        cut = f"cut after {plural(self.events, 'event')} ({self.reason}{silent})"
         count = (plural(self.events, "event") if self.reason == "complete" or self.whole else
                  "no response" if self.status is None else cut)
         parts = [clock, f"{self.method} {self.url_path}", self.protocol, status, count]
+        if self.api_error is not None:
+            parts.append(f"in-band error: {_shorten(self.api_error, 60)}")
         if self.ttft is not None:
             parts.append(f"TTFT {self.ttft * 1000:.0f} ms")
         parts.append(self.verdict())
@@ -130,12 +139,14 @@ def judge(finished: Finished) -> StreamResult:
     terminal_seen = assembly.ended and not (assembly.end_may_follow and finished.ending.kind == "client")
     reason, error = end_reason(finished.ending, finished.failure, terminal_seen, expects_terminal)
     findings = check.close(reason, broken_by=End(None, reason, error).broken_by, ended_at=finished.ended_at)
+    silence = finished.ended_at - check.last_chunk_at if check.last_chunk_at is not None else 0.0
     clock.first_token(check.assembly.first_content_index)
     return StreamResult(
         path=finished.path, started=finished.started, method=summary["method"], url_path=summary["path"],
         protocol=check.protocol or "generic", status=status, events=check.events, ttft=clock.ttft,
         reason=reason, error=error, findings=tuple(findings), model=check.assembly.model,
-        whole=check.assembly.ended,
+        whole=check.assembly.ended, api_error=check.assembly.error,
+        silent_for=silence if silence >= STALL_SECONDS and reason not in ("complete", "upstream-closed") else None,
     )
 
 

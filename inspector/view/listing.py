@@ -48,6 +48,8 @@ class ListingRow:
     errors: int = 0
     warnings: int = 0
     problem: str | None = None
+    api_error: str | None = None
+    """The message of an in-band error event: a right stream can carry the API's refusal (quota, overload)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,7 +57,7 @@ class ListingRow:
             "protocol": self.protocol, "model": self.model, "http_status": self.http_status,
             "final_status": self.final_status,
             "events": self.events, "ttft": self.ttft, "duration": self.duration, "verdict": self.verdict,
-            "errors": self.errors, "warnings": self.warnings, "problem": self.problem,
+            "errors": self.errors, "warnings": self.warnings, "problem": self.problem, "api_error": self.api_error,
         }
 
 
@@ -65,6 +67,8 @@ class Filters:
 
     failed: bool = False
     """Only streams that fail (or files that cannot be read)."""
+    api_errors: bool = False
+    """Only streams that carried an in-band error."""
     protocol: str | None = None
     model: str | None = None
     """A part of the model's name, any case."""
@@ -74,6 +78,8 @@ class Filters:
 
     def keeps(self, row: ListingRow) -> bool:
         if self.failed and row.verdict == "pass":
+            return False
+        if self.api_errors and row.api_error is None:
             return False
         if self.protocol is not None and row.protocol != self.protocol:
             return False
@@ -152,6 +158,7 @@ def _from_report(path: str, report: StreamReport) -> ListingRow:
         verdict=report.verdict,
         errors=report.errors,
         warnings=report.warnings,
+        api_error=report.assembly.error,
     )
 
 
@@ -291,10 +298,11 @@ def _when(moment: datetime | None) -> str:
 
 
 def _status(row: ListingRow) -> str:
-    """The final status; the HTTP status instead when it is not 2xx (then no stream came)."""
+    """The final status; the HTTP status instead when it is not 2xx (then no stream came); `error` for an in-band
+    error that no final status followed (the client left at it)."""
     if row.http_status is not None and not 200 <= row.http_status < 300:
         return f"HTTP {row.http_status}"
-    return row.final_status or "-"
+    return row.final_status or ("error" if row.api_error is not None else "-")
 
 
 def _seconds(value: float | None) -> str:
