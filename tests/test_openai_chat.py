@@ -1936,3 +1936,12 @@ def test_a_repeated_name_says_langchain_joins_it_too_and_a_repeated_id_that_it_k
     assert messages["function.name"].endswith("; LangChain joins the names too, and LangGraph's agent then finds no "
                                               "tool of that name")
     assert messages["id"].endswith("(and appends every later repeat too); LangChain keeps it once")
+
+
+def test_a_repeated_finish_says_langchain_joins_the_reasons() -> None:
+    """Found with LangChain (langchain-openai 1.8): a finish given twice became `stopstop` in its
+    `response_metadata`, where the message named only the SDK helper (the last) and raw readers (the first)."""
+    frames = insert(32, lambda frames: frames[31])(load(TEXT))
+    [message] = [f.message for f in check_bytes(serialise(frames)).findings if f.rule == "chat/finish-reason-repeated"]
+    assert message.endswith("the stream helper keeps the last, raw readers the first, and LangChain joins them "
+                            "(`stopstop`)")

@@ -1240,7 +1240,8 @@ def test_a_second_response_completed_is_said_to_replace_the_first_in_the_sdk_hel
     [message] = [f.message for f in check_bytes(body).findings if f.rule == "responses/event-after-terminal"]
     assert message.endswith("the openai Python SDK reads on (it stops only at `[DONE]`) and hands it to the app: its "
                             "stream helper's `get_final_response()` returns the last `response.completed`, not the "
-                            "first")
+                            "first, and LangChain adds up their usage and joins their `status` values "
+                            "(`completedcompleted` for two completions)")
 
 
 def test_an_unknown_event_is_said_to_reach_the_app_as_the_sdk_hands_it_on() -> None:

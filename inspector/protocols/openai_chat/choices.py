@@ -583,7 +583,8 @@ class ChoiceTracker:
                 return
             gone = self.helper_gone(index)
             keeps = (f"clients that take the last get `{finish_reason}`, raw readers the first ({gone})" if gone else
-                     "the stream helper keeps the last, raw readers the first")
+                     "the stream helper keeps the last, raw readers the first, and LangChain joins them "
+                     f"(`{state.output.finish_reason}{finish_reason}`)")
             findings.append(FINISH_REPEATED(index, f"choice `{choice_index}` gets a second `finish_reason` "
                                                    f"(`{finish_reason}`) after `{state.output.finish_reason}` at "
                                                    f"event {state.finished_at}: expected exactly one; {keeps}"))

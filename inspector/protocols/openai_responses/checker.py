@@ -333,7 +333,8 @@ class Checker:
         if self.terminal_index is not None:
             if once("after-terminal", kind):
                 replaces = (": its stream helper's `get_final_response()` returns the last `response.completed`, "
-                            "not the first"
+                            "not the first, and LangChain adds up their usage and joins their `status` values "
+                            "(`completedcompleted` for two completions)"
                             if kind == "response.completed" else "")
                 found.append(AFTER_TERMINAL(index, (
                     f"`{kind}` came after the terminal event at {self.terminal_index}, which ended the response: the "
