@@ -308,7 +308,8 @@ class Checker:
             findings.append(CHOICES_UNREQUESTED(self._done_at if self._done_at is not None else end_index, (
                 f"the request asked for {what}, but the stream carried {carried}: the openai Python SDK's stream "
                 "helper returns them all, but a client written for what it asked reads `choices[0]` only, or joins "
-                "every choice's deltas into one text (pydantic-ai 2.78 does)")))
+                "every choice's deltas into one text (pydantic-ai 2.78 does; LangChain too, and it merges their tool "
+                "calls by index, so one runs with arguments garbled or none and another is lost)")))
         if self._unreadable_at is None and asks_for_one_call(self.request_body):
             for choice, at, name in self._choices.second_calls():
                 findings.append(CALLS_UNREQUESTED(at, (
