@@ -241,6 +241,8 @@ CASES: list[tuple[str, str, Callable[[list[Frame]], list[Frame]], list[tuple[str
     ("chat/tool-call-repeated", TOOL, edit_fragment(4, id="call_c91SqDXlYFuETYv8mUHzz6pp"),
      [("chat/tool-call-repeated", 4)]),
     ("chat/tool-arguments-invalid-json", TOOL, drop(14), [("chat/tool-arguments-invalid-json", 14)]),
+    ("chat/tool-call-cut-at-length", TOOL, both(set_path(15, ("choices", 0, "finish_reason"), "length"), drop(14)),
+     [("chat/tool-call-cut-at-length", 14)]),
     ("chat/usage-repeated", TEXT, insert(33, lambda frames: frames[32]), [("chat/usage-repeated", 33)]),
     ("chat/usage-early", TEXT, swap(31, 32), [("chat/usage-early", 32)]),
     ("chat/usage-on-choice-chunk", TEXT, move_usage_onto_finish, [("chat/usage-on-choice-chunk", 31)]),
@@ -312,7 +314,8 @@ def test_vendor_departures(name: str, expected: list[tuple[str, int | None]]) ->
     ("mutation", "expected"),
     [(both(drop(14), set_path(14, ("choices", 0, "finish_reason"), "stop")),
       [("chat/finish-reason-mismatch", 14), ("chat/tool-arguments-invalid-json", 14)]),
-     (both(drop(14), set_path(14, ("choices", 0, "finish_reason"), "length")), []),
+     (both(drop(14), set_path(14, ("choices", 0, "finish_reason"), "length")),
+      [("chat/tool-call-cut-at-length", 14)]),  # the cut's warning, not the arguments' error
      (lambda frames: edit_fragment(0, function={"name": "get_weather", "arguments": "[1]"})(frames[:1] + frames[15:]),
       [("chat/tool-arguments-invalid-json", 1)])],
     ids=["judged-at-stop", "length-exempt", "array-not-object"],
@@ -1950,3 +1953,19 @@ def test_a_repeated_finish_says_langchain_joins_the_reasons() -> None:
     [message] = [f.message for f in check_bytes(serialise(frames)).findings if f.rule == "chat/finish-reason-repeated"]
     assert message.endswith("the stream helper keeps the last, raw readers the first, and LangChain joins them "
                             "(`stopstop`)")
+
+
+def test_a_call_cut_at_the_token_limit_is_handed_to_the_app_as_the_warning_says() -> None:
+    """Found with LangGraph: a `length` finish inside a call's arguments was silent (a right stream), and LangChain
+    repaired the arguments and the agent ran the tool. The SDK's helper raises only for strict tools."""
+    frames = both(drop(14), set_path(14, ("choices", 0, "finish_reason"), "length"))(load(TOOL))
+    [finding] = check_bytes(serialise(frames)).findings
+    assert (finding.rule, finding.severity.value) == ("chat/tool-call-cut-at-length", "warning")
+    assert ("the openai Python SDK's stream helper raises `LengthFinishReasonError` at `get_final_completion()`"
+            in finding.message)
+    with pytest.raises(openai.LengthFinishReasonError):
+        _helper_message(serialise(frames))
+    assert _helper_arguments(serialise(frames)) == "LengthFinishReasonError"
+    whole = set_path(15, ("choices", 0, "finish_reason"), "length")(load(TOOL))
+    assert check_bytes(serialise(whole)).findings == []  # arguments that parse: nothing to warn of
+

@@ -38,6 +38,7 @@ from .rules import (
     SCHEMA,
     TOOL_ARGUMENTS_JSON,
     TOOL_CHANGED,
+    TOOL_CUT_AT_LENGTH,
     TOOL_INDEX_GAP,
     TOOL_REPEATED,
     TOOL_START_INCOMPLETE,
@@ -508,6 +509,25 @@ class ChoiceTracker:
                 self._report_role_missing(choice_index, state, findings)
                 if state.arguments_at is not None:
                     self._check_all_arguments(state.finished_at, choice_index, state, findings)
+                elif state.output.finish_reason == ARGUMENTS_CUT_BY and state.unknown_at is None:
+                    self._report_cut_call(choice_index, state, findings)
+
+    def _report_cut_call(self, choice_index: int, state: _ChoiceState, findings: list[Finding]) -> None:
+        """A `length` finish inside a tool call: the stream is right (the server says it cut the answer), but the
+        call is no call to run. The SDK's stream helper raises `LengthFinishReasonError` at the final completion
+        (at the chunk for strict tools); LangChain repairs the arguments and LangGraph's agent ran the tool."""
+        if not state.tools or state.finished_at is None:
+            return
+        key, call = next(reversed(state.tools.items()))
+        if arguments_problem(call.arguments) is None:
+            return
+        name = f" (`{call.name}`)" if call.name else ""
+        findings.append(TOOL_CUT_AT_LENGTH(state.finished_at, (
+            f"choice `{choice_index}` finished with `length` (the token limit) inside tool call `{key}`{name}, whose "
+            f"arguments `{_excerpt(call.arguments)}` are cut short: the call must not be run; the openai Python "
+            "SDK's stream helper raises `LengthFinishReasonError` at `get_final_completion()` (at the chunk for "
+            "strict tools or a response format), but a client that takes calls from the chunks runs it: LangChain "
+            "repairs the arguments into a call that LangGraph's agent runs")))
 
     def _report_role_missing(self, choice_index: int, state: _ChoiceState, findings: list[Finding]) -> None:
         """Judged at the end of the stream: a role may come late (`chat/role-late`)."""

@@ -46,6 +46,9 @@ TOOL_REPEATED         = rule("chat/tool-call-repeated", W,
 TOOL_ARGUMENTS_JSON   = rule("chat/tool-arguments-invalid-json", E,
                              "a tool call's concatenated arguments are not a JSON object at its choice's finish "
                              "(or at the end of a stream in which it never finished)")
+TOOL_CUT_AT_LENGTH    = rule("chat/tool-call-cut-at-length", W,
+                             "a choice finished by the token limit (`length`) inside a tool call whose arguments are "
+                             "cut short")
 # the envelope, checked in checker.py: framing and schema (§B.3 rule 1)
 EVENT_NAME            = rule("chat/event-name", W, "a frame with an `event:` field; Chat frames are `data:` only")
 SCHEMA                = rule("chat/schema", E, "a payload that breaks the documented chunk or error schema")
