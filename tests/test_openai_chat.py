@@ -1104,10 +1104,11 @@ def test_what_the_arguments_finding_says_of_the_parse_helpers_is_what_they_do() 
         ["message", {**load(TOOL)[15][1]}]]), protocol="openai-chat").findings
         if f.rule == "chat/tool-arguments-invalid-json"]
     assert message.endswith("raise (`json.loads`, or the tool's pydantic model) or get no object; agent frameworks "
-                            "that decode them themselves raise, run the tool with `{}` (strands-agents, Microsoft "
-                            "Agent Framework) or with a repaired guess (LlamaIndex; LangChain for a cut or doubled "
-                            "object, and it sets any other aside in `invalid_tool_calls` without raising, where "
-                            "LangGraph's agent ends its turn with an empty reply)")
+                            "that decode them themselves raise, send the error back to the model and ask again "
+                            "(CrewAI), run the tool with `{}` (strands-agents, Microsoft Agent Framework) or with a "
+                            "repaired guess (LlamaIndex; LangChain for a cut or doubled object, and it sets any other "
+                            "aside in `invalid_tool_calls` without raising, where LangGraph's agent ends its turn with "
+                            "an empty reply)")
 
 
 def test_a_stream_with_fewer_choices_than_the_request_asked_for_says_so() -> None:
@@ -1313,9 +1314,10 @@ def test_arguments_of_a_choice_that_never_finished_are_judged_at_done_as_the_sdk
         "Python SDK's stream helper needs no finish and keeps them as the call's `arguments`; no client can run the "
         "call as the model meant it: the openai Python SDK's parse helpers (for a strict tool) decode them into the "
         "tool's keyword arguments, and raise (`json.loads`, or the tool's pydantic model) or get no object; agent "
-        "frameworks that decode them themselves raise, run the tool with `{}` (strands-agents, Microsoft Agent "
-        "Framework) or with a repaired guess (LlamaIndex; LangChain for a cut or doubled object, and it sets any other "
-        "aside in `invalid_tool_calls` without raising, where LangGraph's agent ends its turn with an empty reply)")
+        "frameworks that decode them themselves raise, send the error back to the model and ask again (CrewAI), run "
+        "the tool with `{}` (strands-agents, Microsoft Agent Framework) or with a repaired guess (LlamaIndex; "
+        "LangChain for a cut or doubled object, and it sets any other aside in `invalid_tool_calls` without raising, "
+        "where LangGraph's agent ends its turn with an empty reply)")
     # arguments merely cut short by a server that ended the stream normally are all the app gets: judged too
     cut_short = both(drop(15), drop(14))(load(TOOL))
     assert _helper_arguments(serialise(cut_short)) == '{"city":"Edinburgh","country":"UK","units":"c'

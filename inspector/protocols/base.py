@@ -152,15 +152,17 @@ def arguments_problem(arguments: str) -> str | None:
     return None
 
 
-FRAMEWORKS_DECODING = ("agent frameworks that decode them themselves raise, run the tool with `{}` "
-                       "(strands-agents, Microsoft Agent Framework) or with a repaired guess (LlamaIndex; LangChain "
-                       "for a cut or doubled object, and it sets any other aside in `invalid_tool_calls` without "
-                       "raising, where LangGraph's agent ends its turn with an empty reply)")
+FRAMEWORKS_DECODING = ("agent frameworks that decode them themselves raise, send the error back to the model and "
+                       "ask again (CrewAI), run the tool with `{}` (strands-agents, Microsoft Agent Framework) or with "
+                       "a repaired guess (LlamaIndex; LangChain for a cut or doubled object, and it sets any other "
+                       "aside in `invalid_tool_calls` without raising, where LangGraph's agent ends its turn with an "
+                       "empty reply)")
 """What agent frameworks do with tool arguments that are no JSON object (tried: strands-agents 1.62 logs a warning
 and calls the tool with `{}`, and agent-framework-core 1.26 wraps them as `{"raw": ...}` and calls it with none;
 LlamaIndex repairs `{"city": "Par` into `{"city": None}`; langchain-core 1.8's partial parser makes `{"city": "Par`
 `{"city": "Par"}` and `{}{}` `{}`, and files a trailing comma or a missing colon under `invalid_tool_calls`, which
-langgraph 1.2's prebuilt ReAct agent does not route to a tool)."""
+langgraph 1.2's prebuilt ReAct agent does not route to a tool; crewai 1.15 sends the JSON error back as the tool's
+result and asks the model again)."""
 ARGUMENTS_HARM = ("no client can run the call as the model meant it: the openai Python SDK's parse helpers (for a "
                   "strict tool) decode them into the tool's keyword arguments, and raise (`json.loads`, or the tool's "
                   f"pydantic model) or get no object; {FRAMEWORKS_DECODING}")
