@@ -240,6 +240,8 @@ CASES: list[tuple[str, str, Callable[[list[Frame]], list[Frame]], list[tuple[str
      [("chat/tool-call-changed", 4)]),
     ("chat/tool-call-repeated", TOOL, edit_fragment(4, id="call_c91SqDXlYFuETYv8mUHzz6pp"),
      [("chat/tool-call-repeated", 4)]),
+    ("chat/tool-name-repeated", TOOL, edit_fragment(4, function={"name": "GetWeatherArgs", "arguments": "in"}),
+     [("chat/tool-name-repeated", 4)]),
     ("chat/tool-arguments-invalid-json", TOOL, drop(14), [("chat/tool-arguments-invalid-json", 14)]),
     ("chat/tool-call-cut-at-length", TOOL, both(set_path(15, ("choices", 0, "finish_reason"), "length"), drop(14)),
      [("chat/tool-call-cut-at-length", 14)]),
@@ -824,11 +826,11 @@ def test_a_legacy_function_call_that_repeats_its_name_is_said_as_the_sdk_joins_i
             state.handle_chunk(ChatCompletionChunk.construct(**payload))
     assert state.current_completion_snapshot.choices[0].message.function_call.name == "fff"  # each repeat appended
     check = check_bytes(serialise(frames), protocol="openai-chat")
-    assert [(f.index, f.message) for f in check.findings if f.rule == "chat/tool-call-repeated"] == [
+    assert [(f.index, f.message) for f in check.findings if f.rule == "chat/tool-name-repeated"] == [
         (3, "choice `0` `function_call`: a later fragment repeats `name` `f`; expected only `arguments` after the "
             "first: the openai Python SDK's stream helper concatenates it to `ff` (and appends every later repeat "
             "too)")]
-    assert "tool-call-repeated" not in {f.rule.split("/")[1] for f in check_bytes(serialise(
+    assert "tool-name-repeated" not in {f.rule.split("/")[1] for f in check_bytes(serialise(
         edit_delta(2, function_call={"name": "f", "arguments": "{}"})(load(TEXT))), protocol="openai-chat").findings}
 
 
@@ -1588,7 +1590,7 @@ def test_after_the_stream_helper_raised_no_finding_says_what_it_does_with_later_
     assert raised == (1, "TypeError")
     check = check_bytes(serialise(frames), protocol="openai-chat")
     assert [(f.rule, f.index) for f in check.findings] == [
-        ("chat/schema", 1), ("chat/tool-call-repeated", 2), ("chat/tool-call-changed", 3)]
+        ("chat/schema", 1), ("chat/tool-name-repeated", 2), ("chat/tool-call-changed", 3)]
     gone = ("the openai Python SDK's stream helper raised `TypeError` at event 1, on a tool call without `index` "
             "(`chat/schema`), and never gets here")
     repeated, changed = check.findings[1].message, check.findings[2].message
@@ -1942,7 +1944,7 @@ def test_a_repeated_name_says_langchain_joins_it_too_and_a_repeated_id_that_it_k
     frames = edit_fragment(3, id=first["id"])(edit_fragment(2, function={**frames[2][1]["choices"][0]["delta"][
         "tool_calls"][0]["function"], "name": first["function"]["name"]})(frames))
     messages = {f.message.split("`")[5]: f.message for f in check_bytes(serialise(frames)).findings
-                if f.rule == "chat/tool-call-repeated"}
+                if f.rule in ("chat/tool-call-repeated", "chat/tool-name-repeated")}
     assert messages["function.name"].endswith("; LangChain joins the names too, and LangGraph's agent then finds no "
                                               "tool of that name")
     assert messages["id"].endswith("(and appends every later repeat too); LangChain keeps it once")

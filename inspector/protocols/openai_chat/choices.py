@@ -31,6 +31,7 @@ from .rules import (
     FINISH_MISSING,
     FINISH_REPEATED,
     LOGPROBS_MISMATCH,
+    NAME_REPEATED,
     ROLE_LATE,
     ROLE_MISSING,
     ROLE_REPEATED,
@@ -816,7 +817,7 @@ class ChoiceTracker:
             return
         if restarted and key not in self._restart_repeats:  # the restart's own repeat: `chat/role-repeated` said it
             self._restart_repeats.add(key)
-        elif self._first_time(TOOL_REPEATED.id, key):
+        elif self._first_time((repeated := TOOL_REPEATED if label == "id" else NAME_REPEATED).id, key):
             joined = _shown(value * (self._repeats.get(key, 0) + 2))
             joined = (f"clients that join the fragments get `{joined}` ({gone})" if gone else
                       f"the openai Python SDK's stream helper concatenates it to `{joined}` (and appends every later "
@@ -824,8 +825,8 @@ class ChoiceTracker:
             langchain = {"function.name": "; LangChain joins the names too, and LangGraph's agent then finds no tool "
                                           "of that name",
                          "id": "; LangChain keeps it once"}.get(label, "") if as_streamed else ""
-            findings.append(TOOL_REPEATED(index, f"{where}: a later fragment repeats `{label}` `{value}`; expected "
-                                                 f"only {only} after the first: {joined}{langchain}"))
+            findings.append(repeated(index, f"{where}: a later fragment repeats `{label}` `{value}`; expected only "
+                                            f"{only} after the first: {joined}{langchain}"))
         self._repeats[key] = self._repeats.get(key, 0) + 1
 
     def _on_function_call(self, index: int, choice_index: int, state: _ChoiceState, function_call: dict[str, Any],

@@ -42,7 +42,10 @@ TOOL_START_INCOMPLETE = rule("chat/tool-call-start-incomplete", E,
                              "a tool call's first fragment lacks `id`, `type: \"function\"` or `function.name`")
 TOOL_CHANGED          = rule("chat/tool-call-changed", E, "a later tool-call fragment changes its id, name or type")
 TOOL_REPEATED         = rule("chat/tool-call-repeated", W,
-                             "a later tool-call fragment repeats the `id` or name (accumulators concatenate them)")
+                             "a later tool-call fragment repeats the `id` (accumulators concatenate it)")
+NAME_REPEATED         = rule("chat/tool-name-repeated", E,
+                             "a later tool-call fragment repeats the function's name (accumulators concatenate it into "
+                             "a name no tool has)")
 TOOL_ARGUMENTS_JSON   = rule("chat/tool-arguments-invalid-json", E,
                              "a tool call's concatenated arguments are not a JSON object at its choice's finish "
                              "(or at the end of a stream in which it never finished)")
