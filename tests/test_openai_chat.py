@@ -1240,7 +1240,8 @@ def test_usage_on_choice_chunks_says_who_finds_it_by_whether_the_usage_chunk_cam
         "the last chunk's, as the openai Python SDK's stream helper does, or reads the usage chunk gets it right, but "
         f"one that adds up every chunk's `usage` (LangChain) counts {3 * usage['prompt_tokens']} prompt and "
         f"{3 * usage['completion_tokens']} completion tokens where the stream says {usage['prompt_tokens']} prompt and "
-        f"{usage['completion_tokens']} completion (later chunks like this are not reported)")
+        f"{usage['completion_tokens']} completion; CrewAI 1.15's OpenAI provider skips every chunk that carries "
+        "`usage`, with the text, tool-call fragments and finish on it (later chunks like this are not reported)")
     without = drop(32)(copy.deepcopy(frames))
     assert found(without) == [("chat/usage-on-choice-chunk", 1)]
     [message] = [f.message for f in check_bytes(serialise(without)).findings]

@@ -102,6 +102,13 @@ SKIPPED_BY_HELPER = (f"the openai Python SDK's `chat.completions.stream()` helpe
 on its finish chunk: the helper's message came out empty)."""
 
 
+_SKIPPED_WITH_USAGE = ("; CrewAI 1.15's OpenAI provider skips every chunk that carries `usage`, with the text, "
+                       "tool-call fragments and finish on it")
+"""What a chunk with choices that carries `usage` costs a client that takes it for the usage chunk (crewai 1.15's
+`OpenAICompletion` skips it whole: a Perplexity stream's answer came out empty, a Mistral one's last words and finish
+were lost)."""
+
+
 def _predicted(body: dict[str, Any], usage: dict[str, Any]) -> bool:
     """Whether the request gave a predicted output (`prediction`): its rejected tokens are counted in
     `completion_tokens` too, and whether the cap bounds them is not said."""
@@ -291,7 +298,7 @@ class Checker:
             findings.append(USAGE_ON_CHOICE_CHUNK(self._usage_on_choices_at, (
                 f"non-null `usage` on a chunk with choices, and no `choices: []` chunk carried usage {ended}: "
                 "expected it on its own `choices: []` chunk after the finish; clients that read usage from that "
-                f"chunk find none{several} (later chunks like this are not reported)")))
+                f"chunk find none{several}{_SKIPPED_WITH_USAGE} (later chunks like this are not reported)")))
         elif not (usage_on_choices and self._usage_counted_again(findings)):
             self._choices.empty_with_usage(findings)
         carried = self._choices.count()  # NOTE: none at all is `finish-reason-missing`'s
@@ -538,8 +545,8 @@ class Checker:
             f"non-null `usage` on a chunk with choices, and again on the `choices: []` usage chunk (event "
             f"{self._usage_at}): expected it on that chunk only; a client that keeps the last chunk's, as the openai "
             "Python SDK's stream helper does, or reads the usage chunk gets it right, but one that adds up every "
-            f"chunk's `usage` (LangChain) counts {counts} tokens where the stream says {said} (later chunks like this "
-            "are not reported)")))
+            f"chunk's `usage` (LangChain) counts {counts} tokens where the stream says {said}{_SKIPPED_WITH_USAGE} "
+            "(later chunks like this are not reported)")))
         return True
 
     def _check_usage_decrease(self, index: int, before: Any, usage: dict[str, Any], findings: list[Finding]) -> None:
