@@ -201,9 +201,12 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
 
     Several recordings are matched by request path (else by protocol), then served in turn; a path of an API
     none of them is of gets a 404 that says so. A Gemini request without `alt=sse` gets its answer as one JSON
-    array, the form it asks for. Point a client at it: openai SDK base_url http://127.0.0.1:PORT/v1, anthropic
-    and google-genai SDK base_url http://127.0.0.1:PORT. Ctrl-C stops.
+    array, the form it asks for; an OpenAI or Anthropic request that asks for no stream (no "stream": true), and
+    `count_tokens`, get a 400 that says so, and take no recording's turn. Point a client at it: openai SDK
+    base_url http://127.0.0.1:PORT/v1, anthropic and google-genai SDK base_url http://127.0.0.1:PORT. Ctrl-C
+    stops.
     """
+
 
     import logging
 

@@ -137,11 +137,14 @@ def stream_check(header: Header | None, protocol: str | None = None) -> StreamCh
 
 
 def _asks_for_sse(header: Header | None) -> bool:
-    """False for a Gemini request without `alt=sse`, which asks for its answer as one JSON array (not checked)."""
-    from .protocols.detect import asks_for_array  # NOTE: imported on use, as `StreamCheck` is
+    """False for a Gemini request without `alt=sse`, which asks for its answer as one JSON array (not checked), and
+    for an OpenAI or Anthropic request whose kept body does not ask for a stream (`"stream": true`)."""
+    from .protocols.detect import asks_for_array, declines_stream  # NOTE: imported on use, as `StreamCheck` is
 
     url = urlsplit(header.url) if header is not None and header.url else None
-    return url is None or not asks_for_array(url.path, url.query)
+    if url is None:
+        return True
+    return not asks_for_array(url.path, url.query) and not declines_stream(url.path, header.request.get("body"))
 
 
 def _content_type(header: Header | None) -> str | None:

@@ -84,6 +84,12 @@ class Entry:
     replay stays silent until the client leaves, as the server did (Codex's idle timeout fired live; a replay that
     ended the body made it say the stream closed instead)."""
 
+    @property
+    def is_stream(self) -> bool:
+        """A 2xx answer served as an event stream (not an error body, not a JSON answer)."""
+        return 200 <= self.status < 300 and any(
+            name.lower() == "content-type" and "text/event-stream" in value.lower() for name, value in self.headers)
+
     def chunks(self) -> Iterator[Chunk]:
         """The stream's chunks, read afresh from the file for every request (nothing is kept in memory)."""
         yield from open_source(self.file).chunks()
@@ -198,6 +204,21 @@ class Catalog:
             return same_path or tuple(range(len(self.entries)))
         return (same_path or tuple(i for i, entry in numbered if entry.protocol == protocol)
                 or tuple(i for i, entry in numbered if entry.protocol is None))
+
+    def refuses(self, request_path: str, body: str) -> str | None:
+        """Why a request that asks for no stream gets none of the recorded streams (None: it may): its client reads
+        one JSON object, and taking a stream's turn would shift every later request's answer (CrewAI's Anthropic
+        agent calls `count_tokens` first, and its replay never saw the tool call). Only an API request (one that
+        names its model) is refused so: a bare `curl -d '{}'` still gets a stream."""
+        if request_path.rstrip("/").endswith("/count_tokens") and not any(
+                entry.request_path == request_path for entry in self.entries):
+            return f"{request_path} counts tokens and is not recorded: serve replays recorded streams"
+        candidates = self._candidates(request_path)
+        if (candidates and all(self.entries[i].is_stream for i in candidates) and '"model"' in body
+                and detect.declines_stream(request_path, body)):  # NOTE: an SDK's request names its model
+            return ("the request does not ask for a stream (no `\"stream\": true` in its body), and every recording "
+                    f"served for {request_path} is one: serve replays recorded streams")
+        return None
 
     def not_found(self, request_path: str) -> str:
         """Why nothing answers `request_path`: the protocol it names, and those served."""
@@ -460,7 +481,14 @@ class _ReplayHandler(tornado.web.RequestHandler):
 
     async def _answer(self) -> None:
         catalog = self.replay.catalog
-        entry = catalog.pick(self.request.path)
+        path = self.request.path
+        refused = catalog.refuses(path, self.request.body.decode("utf-8", "replace"))
+        if refused is not None:
+            log.info("%s %s -> 400: %s", self.request.method, path, refused)
+            self.set_status(400)
+            self.finish({"error": {"message": f"sse-inspector serve: {refused}", "type": "invalid_request_error"}})
+            return
+        entry = catalog.pick(path)
         if entry is None:
             message = catalog.not_found(self.request.path)
             log.info("%s %s -> 404: %s", self.request.method, self.request.path, message)

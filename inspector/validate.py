@@ -24,7 +24,8 @@ from .timing import STALL_SECONDS
 HTTP_STATUS       = rule("http/error-status", Severity.ERROR, "the response status is not 2xx: no stream came")
 HTTP_CONTENT_TYPE = rule("http/content-type", Severity.ERROR, "a 2xx response that is not `text/event-stream`")
 HTTP_NOT_ASKED    = rule("http/stream-not-asked", Severity.ERROR,
-                         "an event stream answering a request that asked for one JSON array (Gemini without `alt=sse`)")
+                         "an event stream answering a request that did not ask for one (no `\"stream\": true`, or "
+                         "Gemini without `alt=sse`)")
 HTTP_NO_RESPONSE  = rule("http/no-response", Severity.ERROR,
                          "the request got no response at all: no status, no headers, no body")
 SSE_INVALID_UTF8  = rule("sse/invalid-utf8", Severity.ERROR, "bytes that are not valid UTF-8")
@@ -215,12 +216,7 @@ class StreamCheck:
         if no_event and (self._error_body_read() or self._said_type is not None or not self.sse_asked):
             return self.findings  # a body of no event that said it is none (a JSON answer): said once, as that
         if not self.sse_asked and self.events:
-            self._report(HTTP_NOT_ASKED(0, "the request asked for its answer as one JSON array "
-                                           "(`:streamGenerateContent` without `alt=sse`), but the answer is an event "
-                                           "stream: a client that reads the array it asked for cannot parse it "
-                                           "(llm-gemini 0.35 fails with a JSON lexical error; uni-api, which reads "
-                                           "either form line by line, copes); python-genai always asks for "
-                                           "`alt=sse`"))
+            self._report(HTTP_NOT_ASKED(0, _NOT_ASKED_ARRAY if self.protocol == "gemini" else _NOT_ASKED_OBJECT))
         pending = self.parser.unterminated
         if self.protocol is None:  # NOTE: a lone event with no blank line after it names it too (a Gemini chunk)
             found = detect.from_payload(pending.type, _event_payload(pending.data)) if pending is not None else None
@@ -440,6 +436,16 @@ def _python_sdks(protocol: str | None, verb: str) -> str:
 
 def _excerpt(text: str, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+_NOT_ASKED_ARRAY = ("the request asked for its answer as one JSON array (`:streamGenerateContent` without `alt=sse`), "
+                    "but the answer is an event stream: a client that reads the array it asked for cannot parse it "
+                    "(llm-gemini 0.35 fails with a JSON lexical error; uni-api, which reads either form line by line, "
+                    "copes); python-genai always asks for `alt=sse`")
+_NOT_ASKED_OBJECT = ("the request did not ask for a stream (no `\"stream\": true` in its body), but the answer is an "
+                     "event stream: the call that sent it reads one JSON object, and the openai and anthropic Python "
+                     "SDKs hand the app the body as a string, which has no `choices` or `content` "
+                     "(`AttributeError`)")
 
 
 def _event_payload(data: str) -> Any:

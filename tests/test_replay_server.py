@@ -497,3 +497,20 @@ def test_a_gemini_request_without_alt_sse_gets_its_answer_as_one_json_array(cut:
         assert not broke and json.loads(body) == recorded and ",\r\n" in body
     else:
         assert broke and json.loads(body + "]") == recorded[:cut]
+
+
+def test_a_request_for_no_stream_is_refused_without_taking_a_recordings_turn(tmp_path: Path) -> None:
+    """browser-use's chat models and CrewAI's Anthropic agent (its `count_tokens` first) made requests that asked for
+    no stream: each got the next recorded stream, which its SDK could not read, and every later request got the answer
+    meant for the one before."""
+    first, second = tmp_path / "1-text.sse", tmp_path / "2-tool.sse"
+    first.write_bytes((CORPUS / "openai-chat" / "openai-python__text-plain.sse").read_bytes())
+    second.write_bytes((CORPUS / "openai-chat" / "openai-python__tool-call-single.sse").read_bytes())
+    with ReplayServer(Replay.from_paths([str(first), str(second)], speed=FAST)) as server:
+        client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="test", max_retries=0)
+        with pytest.raises(openai.BadRequestError, match="the request does not ask for a stream"):
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+        counted = httpx.post(f"{server.url}/v1/messages/count_tokens", json={"model": "m", "messages": []})
+        assert counted.status_code == 400 and "counts tokens and is not recorded" in counted.text
+        assert _read_chat(server.url)[0] == _recorded(first)[0]  # the first recording's turn is still its own
+        assert httpx.post(f"{server.url}/v1/chat/completions", json={}).status_code == 200  # a bare curl: served

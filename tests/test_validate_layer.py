@@ -543,3 +543,35 @@ def test_bytes_that_are_not_utf8_in_a_body_of_no_event_are_still_said() -> None:
     check = StreamCheck(status=200, content_type="application/json")
     check.feed(b'{"choices": [{"message": {"content": "caf\xe9"}}]}')
     assert [f.rule for f in check.close()] == ["sse/invalid-utf8", "http/content-type"]
+
+
+@pytest.mark.parametrize(("path", "corpus", "body", "expected"), [
+    ("/v1/chat/completions", "openai-chat/openai-python__text-plain.sse", '{"model": "m"}', ["http/stream-not-asked"]),
+    ("/v1/chat/completions", "openai-chat/openai-python__text-plain.sse", '{"model": "m", "stream": true}', []),
+    ("/v1/messages", "anthropic-messages/vercel-ai__text.sse", '{"model": "m", "max_tokens": 9}',
+     ["http/stream-not-asked"]),
+    ("/v1/messages", "anthropic-messages/vercel-ai__text.sse", None, []),  # the body was not kept: unknown
+], ids=["chat-not-asked", "chat-asked", "anthropic-not-asked", "body-unknown"])
+def test_an_event_stream_answering_a_request_that_asked_for_no_stream_is_a_finding(
+        path: str, corpus: str, body: str | None, expected: list[str], tmp_path: Path) -> None:
+    """Found with browser-use, whose OpenAI and Anthropic chat models do not stream: answered with an event stream,
+    the SDK handed it the body as a string, and `validate` said ok (only Gemini's request was judged)."""
+    import httpx
+    import openai
+
+    recording = tmp_path / "r.jsonl"
+    writer = RecordingWriter(recording, Header(
+        request={"method": "POST", "url": f"http://h{path}", "headers": {}, "body": body},
+        response={"status": 200, "headers": {"content-type": "text/event-stream"}}, source="proxy"))
+    writer.chunk(0.1, (CORPUS / corpus).read_bytes())
+    writer.end(0.2, "complete")
+    findings = open_source(str(recording)).validate().findings
+    assert [f.rule for f in findings if f.rule.startswith("http/")] == expected
+    if expected and path == "/v1/chat/completions":
+        assert findings[0].message.endswith("the openai and anthropic Python SDKs hand the app the body as a string, "
+                                            "which has no `choices` or `content` (`AttributeError`)")
+        transport = httpx.MockTransport(lambda request: httpx.Response(
+            200, content=(CORPUS / corpus).read_bytes(), headers={"content-type": "text/event-stream"}))
+        client = openai.OpenAI(api_key="k", base_url="http://h/v1", http_client=httpx.Client(transport=transport))
+        answer = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+        assert isinstance(answer, str) and not hasattr(answer, "choices")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import GENERIC
-from .base import DONE
+from .base import DONE, request_object
 
 _STREAMING_SUFFIX = ":streamGenerateContent"
 # fmt: off
@@ -15,6 +15,8 @@ _PATH_SUFFIXES = (
     ("/messages",         "anthropic-messages"),
     (_STREAMING_SUFFIX,   "gemini"),   # Gemini API and Vertex AI: .../models/{model}:streamGenerateContent
 )
+_STREAM_FLAGGED = frozenset({"openai-responses", "openai-chat", "anthropic-messages"})
+"""The APIs whose requests ask for a stream in their body (`"stream": true`); Gemini's path asks."""
 _GEMINI_FIELDS = ("candidates", "promptFeedback", "usageMetadata")
 _ANTHROPIC_TYPES = frozenset({
     "message_start", "message_delta", "message_stop", "ping",
@@ -43,6 +45,15 @@ def path_asks_for_stream(path: str | None) -> bool:
 def asks_for_array(path: str, query: str) -> bool:
     """A Gemini stream request without `alt=sse`: it asks for its answer as one JSON array, not as events."""
     return path.rstrip("/").endswith(_STREAMING_SUFFIX) and "alt=sse" not in query
+
+
+def declines_stream(path: str, body: Any) -> bool:
+    """An OpenAI or Anthropic request whose body is known and does not ask for a stream (`"stream": true`): its
+    client reads the answer as one JSON object (an unknown body, or another API's, declines nothing)."""
+    if from_path(path) not in _STREAM_FLAGGED:
+        return False
+    request = request_object(body, lambda text: True)
+    return request is not None and request.get("stream") is not True
 
 
 def from_payload(event_type: str, payload: Any) -> str | None:
