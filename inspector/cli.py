@@ -207,7 +207,6 @@ def serve(paths: tuple[str, ...], port: int, speed: float, cut_after: int | None
     stops.
     """
 
-
     import logging
 
     from .replay import Faults, Replay, VisibleFormatter, describe, serve_forever
