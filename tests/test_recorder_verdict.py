@@ -15,11 +15,12 @@ CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 TEXT_PLAIN = (CORPUS / "openai-chat" / "openai-python__text-plain.sse").read_bytes()
 
 
-def finished(tmp_path: Path, status: int | None, body: bytes, ending: Ending) -> tuple:
+def finished(tmp_path: Path, status: int | None, body: bytes, ending: Ending, *, url_path: str = "/v1/chat/completions",
+             content_type: str = "text/event-stream") -> tuple:
     path = tmp_path / "r.jsonl"
-    response = None if status is None else {"status": status, "headers": {"content-type": "text/event-stream"}}
-    header = Header(request={"method": "POST", "url": "http://x/v1/chat/completions"}, response=response)
-    summary = {"method": "POST", "path": "/v1/chat/completions", "status": status, "sse": True}
+    response = None if status is None else {"status": status, "headers": {"content-type": content_type}}
+    header = Header(request={"method": "POST", "url": f"http://x{url_path}"}, response=response)
+    summary = {"method": "POST", "path": url_path, "status": status, "sse": True}
     recording = StreamRecording(ChunkWriter(path, header), time.time(), BodyDecoder(None), summary=summary)
     if body:
         recording.on_chunk(body)
@@ -119,14 +120,7 @@ def test_a_json_answer_to_a_stream_request_is_complete_not_cut(tmp_path: Path) -
     """llm-mock answers `stream: true` with one JSON object (200, `application/json`): whole, not cut; the finding
     says what it was."""
     body = b'{"id": "c", "object": "chat.completion", "choices": []}'
-    path = tmp_path / "json.jsonl"
-    header = Header(request={"method": "POST", "url": "http://x/v1/chat/completions"},
-                    response={"status": 200, "headers": {"content-type": "application/json"}})
-    summary = {"method": "POST", "path": "/v1/chat/completions", "status": 200, "sse": True}
-    recording = StreamRecording(ChunkWriter(path, header), time.time(), BodyDecoder(None), summary=summary)
-    recording.on_chunk(body)
-    recording.finish()
-    result = conclude(recording, Ending("response"))
+    result, _ = finished(tmp_path, 200, body, Ending("response"), content_type="application/json")
     assert (result.reason, [finding.rule for finding in result.findings]) == ("complete", ["http/content-type"])
     assert "  0 events  " in result.line()
 
@@ -165,14 +159,7 @@ def test_an_in_band_error_is_on_the_live_line_and_counted_though_the_stream_is_r
     from inspector.recorder.run import Tally
 
     body = (CORPUS / "openai-responses" / "vercel-ai__error-then-failed.sse").read_bytes()
-    path = tmp_path / "r.jsonl"
-    header = Header(request={"method": "POST", "url": "http://x/v1/responses"},
-                    response={"status": 200, "headers": {"content-type": "text/event-stream"}})
-    summary = {"method": "POST", "path": "/v1/responses", "status": 200, "sse": True}
-    recording = StreamRecording(ChunkWriter(path, header), time.time(), BodyDecoder(None), summary=summary)
-    recording.on_chunk(body)
-    recording.finish()
-    result = conclude(recording, Ending("response"))
+    result, _ = finished(tmp_path, 200, body, Ending("response"), url_path="/v1/responses")
     assert not result.failed
     assert ("  4 events  in-band error: You exceeded your current quota, please check your plan and…  ok (1 warning)"
             in result.line())
