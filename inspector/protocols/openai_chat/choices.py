@@ -517,14 +517,14 @@ class ChoiceTracker:
         """A `length` finish inside a tool call: the stream is right (the server says it cut the answer), but the
         call is no call to run. The SDK's stream helper raises `LengthFinishReasonError` at the final completion
         (at the chunk for strict tools); LangChain repairs the arguments and LangGraph's agent ran the tool."""
-        if not state.tools or state.finished_at is None:
+        named = self.last_call(choice_index)
+        if named is None or state.finished_at is None:
             return
-        key, call = next(reversed(state.tools.items()))
+        call = next(reversed(state.tools.values()))
         if arguments_problem(call.arguments) is None:
             return
-        name = f" (`{call.name}`)" if call.name else ""
         findings.append(TOOL_CUT_AT_LENGTH(state.finished_at, (
-            f"choice `{choice_index}` finished with `length` (the token limit) inside tool call `{key}`{name}, whose "
+            f"choice `{choice_index}` finished with `length` (the token limit) inside {named}, whose "
             f"arguments `{_excerpt(call.arguments)}` are cut short: the call must not be run; the openai Python "
             "SDK's stream helper raises `LengthFinishReasonError` at `get_final_completion()` (at the chunk for "
             "strict tools or a response format), but a client that takes calls from the chunks runs it: LangChain "
