@@ -575,3 +575,19 @@ def test_an_event_stream_answering_a_request_that_asked_for_no_stream_is_a_findi
         client = openai.OpenAI(api_key="k", base_url="http://h/v1", http_client=httpx.Client(transport=transport))
         answer = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
         assert isinstance(answer, str) and not hasattr(answer, "choices")
+
+
+@pytest.mark.parametrize(("body", "declines"), [
+    ('{"model": "m", "messages": [{"role": "user", "content": "say \\"stream\\": true"}]}', True),
+    ('{"model": "m", "stream" : true}', False),
+    ('{"model": "m", "stream": false}', True),
+    ({"model": "m", "stream": True}, False),
+    ({"model": "m"}, True),
+    ("(not kept: nested too deeply to be checked for secrets)", False),
+    (None, False),
+], ids=["words-in-a-message", "asked", "false", "dict-asked", "dict-not-asked", "a-note", "not-kept"])
+def test_whether_a_request_body_declines_a_stream_is_read_without_parsing_it(body: object, declines: bool) -> None:
+    """A long conversation's body is megabytes and every `validate` of its recording asks: the text is searched for
+    the key (a JSON string holds no raw quote, so words in a message cannot pass for it)."""
+    assert detect.declines_stream("/v1/chat/completions", body) is declines
+    assert detect.declines_stream("/v1beta/models/m:streamGenerateContent", body) is False  # its path asks

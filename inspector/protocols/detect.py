@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from . import GENERIC
-from .base import DONE, request_object
+from .base import DONE
 
 _STREAMING_SUFFIX = ":streamGenerateContent"
 # fmt: off
@@ -17,6 +18,7 @@ _PATH_SUFFIXES = (
 )
 _STREAM_FLAGGED = frozenset({"openai-responses", "openai-chat", "anthropic-messages"})
 """The APIs whose requests ask for a stream in their body (`"stream": true`); Gemini's path asks."""
+_ASKS_FOR_STREAM = re.compile(r'"stream"\s*:\s*true')
 _GEMINI_FIELDS = ("candidates", "promptFeedback", "usageMetadata")
 _ANTHROPIC_TYPES = frozenset({
     "message_start", "message_delta", "message_stop", "ping",
@@ -49,11 +51,13 @@ def asks_for_array(path: str, query: str) -> bool:
 
 def declines_stream(path: str, body: Any) -> bool:
     """An OpenAI or Anthropic request whose body is known and does not ask for a stream (`"stream": true`): its
-    client reads the answer as one JSON object (an unknown body, or another API's, declines nothing)."""
+    client reads the answer as one JSON object (an unknown body, or another API's, declines nothing). A body kept as
+    text is searched, not parsed: a long conversation's is megabytes, and every `validate` of it asks this."""
     if from_path(path) not in _STREAM_FLAGGED:
         return False
-    request = request_object(body, lambda text: True)
-    return request is not None and request.get("stream") is not True
+    if isinstance(body, str):  # NOTE: a JSON string holds no raw quote, so this is the key, not a message's words
+        return body.lstrip().startswith("{") and _ASKS_FOR_STREAM.search(body) is None
+    return isinstance(body, dict) and body.get("stream") is not True
 
 
 def from_payload(event_type: str, payload: Any) -> str | None:
