@@ -104,8 +104,19 @@ class DeltaShape:
         """Apply `event` when its data fills this shape and the checker takes its values; False: judge it fully."""
         if event.type != self._type or event.id != self._id:
             return False
-        found = self._pattern.fullmatch(event.data)
-        return found is not None and self._apply(found, "\\" in event.data, event.index)
+        data = event.data
+        found = self._pattern.fullmatch(data)
+        if found is None:
+            return False
+        if "\\" in data:
+            return self._apply(found, True, event.index)
+        # NOTE: the common case inline, no frame of its own: with no escape, its strings are its values
+        values: Sequence[Any] = found.groups() if self._pick is None else self._pick(found.groups())
+        if self._numbers:
+            values = list(values)
+            for position in self._numbers:
+                values[position] = int(values[position])
+        return self.apply(event.index, values)
 
     def take_texts(self, texts: Sequence[str], start: int, index: int, last_id: str | None) -> int:
         """`take` for whole chunks, from `texts[start]` (event `index`) on, without making their events: each
