@@ -330,3 +330,13 @@ def _read(terminal: int, output: bytearray, until: bytes | None) -> None:
                 return
             raise AssertionError(f"the terminal closed before {until!r}; so far: {bytes(output)!r}")
         output += data
+
+
+def test_a_command_that_made_no_stream_is_told_how_a_client_that_bypassed_the_recorder_is_recorded(tmp_path):
+    """Mistral Vibe and Continue's CLI take their base URL from their own settings (here a loopback `serve`): `run`
+    recorded nothing, and said only that no request went through its variables."""
+    recorded = sse_run(tmp_path, "--", sys.executable, "-c", "pass", env=environment())
+    assert recorded.returncode == 0
+    said = " ".join(recorded.stderr.decode().split())  # NOTE: stdout is the command's
+    assert "no stream recorded to" in said
+    assert "is recorded by `sse-inspector record --reverse URL` with the client pointed at it)" in said

@@ -49,7 +49,9 @@ class RunSummary:
                   f"({counted(len(results), failed, api_errors)})")
         if not results:
             counts = (f"no stream recorded to {self.directory}/ (the command made no LLM request through the "
-                      "recorder's variables)")
+                      "recorder's variables: a client whose base URL comes from its own settings, or is a loopback "
+                      "address, which NO_PROXY keeps direct, is recorded by `sse-inspector record --reverse URL` "
+                      "with the client pointed at it)")
         yield Text(f"{counts}; {self.command} exited with {self.exit_code}")
 
     def _row(self, result: StreamResult) -> list[str]:
