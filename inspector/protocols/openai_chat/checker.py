@@ -159,11 +159,10 @@ class Checker:
         self._usage_on_choices_at: int | None = None
         """The first chunk with choices that carried `usage`: judged at the end, as the `choices: []` usage chunk may
         still come (gemini-balance puts usage on its choice chunks and sends the usage chunk too)."""
-        self._usage_on_choices_sum = 0
-        """The `completion_tokens` of every chunk with choices that carried `usage`, added up (Perplexity repeats its
-        cumulative count on every chunk: a client that adds them up counts it over and over)."""
         self._usage_added = {"prompt_tokens": 0, "completion_tokens": 0}
-        """Every chunk's `usage` counts added up, the usage chunk's too, as langchain-openai 1.8 adds them."""
+        """Every chunk's `usage` counts added up, the usage chunk's too, as langchain-openai 1.8 and pydantic-ai add
+        them (Perplexity repeats its cumulative count on every chunk: a client that adds them counts it over and
+        over)."""
         self._unreadable_at: int | None = None
         self._fed = False
         self._helper_took = False
@@ -290,7 +289,7 @@ class Checker:
             ended = ("before `[DONE]`" if self._done_at is not None else
                      "before the stream ended (without `[DONE]`: one may have been on its way)")
             last = (self.assembly.usage or {}).get("completion_tokens")
-            added = self._usage_on_choices_sum
+            added = self._usage_added["completion_tokens"]  # NOTE: no usage chunk came: the choice chunks' alone
             helper = "" if self._choices.helper_raised_at is not None else " (the openai Python SDK's stream helper)"
             several = (f"; several chunks carry it: a client that keeps the last gets {last} completion "
                        f"tokens{helper}, one that adds them up {added} (pydantic-ai)"
@@ -519,8 +518,6 @@ class Checker:
             if type(value := usage.get(key)) is int:
                 self._usage_added[key] = added + value
         if has_choices:
-            tokens = usage.get("completion_tokens")
-            self._usage_on_choices_sum += tokens if type(tokens) is int else 0
             if self._usage_on_choices_at is None:
                 self._usage_on_choices_at = index
             return
