@@ -68,14 +68,9 @@ class Tally:
             self.api_errors += result.api_error is not None
 
     def counts(self) -> str:
-        """`6 ok, 0 failed`, and how many of them an in-band error ended."""
-        return counted(self.streams, self.failed, self.api_errors)
-
-
-def counted(streams: int, failed: int, api_errors: int) -> str:
-    """`6 ok, 0 failed; 6 with an in-band error`: a right stream can carry the API's refusal."""
-    also = f"; {api_errors} with an in-band error" if api_errors else ""
-    return f"{streams - failed} ok, {failed} failed{also}"
+        """`6 ok, 0 failed; 6 with an in-band error`: a right stream can carry the API's refusal."""
+        also = f"; {self.api_errors} with an in-band error" if self.api_errors else ""
+        return f"{self.streams - self.failed} ok, {self.failed} failed{also}"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from ..escape import visible
 from ..wording import plural
-from .run import counted
+from .run import Tally
 from .verdict import StreamResult
 
 
@@ -43,10 +43,10 @@ class RunSummary:
                 table.add_row(*map(Text, cells), Text(verdict, style="inspector.fail" if result.failed
                                                       else "inspector.pass"))
             yield table
-        failed = sum(result.failed for result in results)
-        api_errors = sum(result.api_error is not None for result in results)
-        counts = (f"{plural(len(results), 'stream')} recorded to {self.directory}/ "
-                  f"({counted(len(results), failed, api_errors)})")
+        tally = Tally()
+        for result in results:
+            tally.add(result)
+        counts = f"{plural(len(results), 'stream')} recorded to {self.directory}/ ({tally.counts()})"
         if not results:
             counts = (f"no stream recorded to {self.directory}/ (the command made no LLM request through the "
                       "recorder's variables: a client whose base URL comes from its own settings, or is a loopback "
