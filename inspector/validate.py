@@ -218,11 +218,10 @@ class StreamCheck:
         if not self.sse_asked and self.events:
             self._report(HTTP_NOT_ASKED(0, _NOT_ASKED_ARRAY if self.protocol == "gemini" else _NOT_ASKED_OBJECT))
         pending = self.parser.unterminated
-        if self.protocol is None:  # NOTE: a lone event with no blank line after it names it too (a Gemini chunk)
-            found = detect.from_payload(pending.type, _event_payload(pending.data)) if pending is not None else None
-            self._start(found or GENERIC)
-        cut_short = end_reason in _NOT_ENDED_BY_SERVER  # the body did not end where the recording does
         payload = _event_payload(pending.data) if pending is not None else None
+        if self.protocol is None:  # NOTE: a lone event with no blank line after it names it too (a Gemini chunk)
+            self._start((detect.from_payload(pending.type, payload) if pending is not None else None) or GENERIC)
+        cut_short = end_reason in _NOT_ENDED_BY_SERVER  # the body did not end where the recording does
         lost_end = pending is not None and self.checker is not None and self.checker.ends_stream(payload)
         unterminated = None
         if pending is not None and not cut_short:
