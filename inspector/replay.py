@@ -490,8 +490,8 @@ class _ReplayHandler(tornado.web.RequestHandler):
             return
         entry = catalog.pick(path)
         if entry is None:
-            message = catalog.not_found(self.request.path)
-            log.info("%s %s -> 404: %s", self.request.method, self.request.path, message)
+            message = catalog.not_found(path)
+            log.info("%s %s -> 404: %s", self.request.method, path, message)
             self.set_status(404)
             self.finish({"error": {"message": f"sse-inspector serve: {message}", "type": "not_found_error"}})
             return

@@ -418,7 +418,6 @@ class OutputView:
         if output.tool_calls:
             yield ToolCallTable(output.tool_calls)
 
-
     def _title(self, part: str) -> Text:
         """A `Text`: rich reads a string title as markup (a finish reason `[b]x` lost its brackets)."""
         return Text(visible(f"{self.title}: {part}", one_line=True))

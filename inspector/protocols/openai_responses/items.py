@@ -448,9 +448,9 @@ class OutputState:
         harm = ARGUMENTS_HARM
         if streamed is not None and streamed != arguments and arguments_problem(streamed) is None:
             harm = ("clients that take the done item's arguments cannot run the call: the openai Python SDK's parse "
-                    "helpers (for a strict tool) raise or get no object; a "
-                    "client that builds the call from the deltas (LangChain) runs it with what they joined to, which "
-                    "parses (`responses/delta-mismatch` sets the two side by side)")
+                    "helpers (for a strict tool) raise or get no object; a client that builds the call from the deltas "
+                    "(LangChain) runs it with what they joined to, which parses (`responses/delta-mismatch` sets the "
+                    "two side by side)")
         self.found.append(TOOL_ARGUMENTS(index, f"{where} {excerpt(arguments)}, {problem}: {harm}"))
 
     def _done_missing(self, index: int, kind: str, value: str, position: int, number: int | None) -> None:
