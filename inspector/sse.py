@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 
+import msgspec
+
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _BOM = b"\xef\xbb\xbf"
 _STRAY_LIMIT = 1000
@@ -23,9 +25,9 @@ _STRAY_LINE = 4096
 _LONG_LINE = 65536
 
 
-@dataclass(slots=True)
-class Event:
-    """One dispatched SSE event."""
+class Event(msgspec.Struct, gc=False):
+    """One dispatched SSE event. A struct built in C: a dataclass's `__init__` is a Python call, which cost every
+    event about twice as many instructions again (callgrind)."""
 
     index: int
     """0-based position among the dispatched events of the stream."""
