@@ -185,8 +185,21 @@ class StreamCheck:
 
     def _checked(self, events: list[Event]) -> list[Event]:
         self._take_problems()  # first: the parser met each of them before it dispatched the event it is about
-        for event in events:
-            self._event(event)
+        position, count = 0, len(events)
+        while position < count:
+            if self._shape is not None:
+                taken = self._shape.take(events, position)
+                if taken > position:
+                    self.events += taken - position
+                    self.last_index = events[taken - 1].index
+                    self._misses = 0
+                    position = taken
+                    continue
+                self._shape = None  # it did not fit the next event
+                self._misses += 1
+                self._next_cut = self.events + (1 << min(self._misses, 10))
+            self._event(events[position])
+            position += 1
         return events
 
     def close(self, end_reason: str | None = None, *, broken_by: str | None = None,
@@ -303,15 +316,9 @@ class StreamCheck:
         return _stray_data(parser.stray)
 
     def _event(self, event: Event) -> None:
+        """The full way: an event the shape (if any) did not take."""
         self.events += 1
         self.last_index = event.index
-        if self._shape is not None:
-            if self._shape.take(event):
-                self._misses = 0
-                return
-            self._shape = None
-            self._misses += 1
-            self._next_cut = self.events + (1 << min(self._misses, 10)) - 1
         if event.data == "[DONE]":
             payload: Any = DONE
         else:

@@ -235,8 +235,16 @@ def shape(data: str, *holes: Hole) -> tuple[DeltaShape | None, list[tuple[int, t
 def test_a_shape_takes_the_values_of_an_event_that_fills_it() -> None:
     cut, taken = shape('{"n":7,"d":{"text":"hi"},"pad":"xy"}', Hole("text", "hi"), Hole("n", 7), Hole("pad", "xy"))
     assert cut is not None
-    assert cut.take(event('{"n":8,"d":{"text":"a\\"b\\u00e9"},"pad":""}', index=2))
+    assert cut.take([event('{"n":8,"d":{"text":"a\\"b\\u00e9"},"pad":""}', index=2)], 0) == 1
     assert taken == [(2, ("a\"bé", 8, ""))]
+
+
+def test_a_shape_takes_a_run_of_events_up_to_the_first_that_does_not_fill_it() -> None:
+    cut, taken = shape('{"text":"hi"}', Hole("text", "hi"))
+    run = [event('{"text":"a"}', index=3), event('{"text":"b"}', index=4), event('{"text":"c","x":1}', index=5),
+           event('{"text":"d"}', index=6)]
+    assert cut is not None and cut.take(run, 1) == 2
+    assert taken == [(4, ("b",))]
 
 
 @pytest.mark.parametrize("data", [
@@ -253,15 +261,15 @@ def test_a_shape_takes_the_values_of_an_event_that_fills_it() -> None:
 def test_a_shape_refuses_what_does_not_fill_it_exactly(data: str) -> None:
     cut, taken = shape('{"n":7,"d":{"text":"hi"},"pad":"xy"}', Hole("text", "hi"), Hole("n", 7), Hole("pad", "xy"))
     assert cut is not None
-    assert not cut.take(event(data))
+    assert cut.take([event(data)], 0) == 0
     assert taken == []
 
 
 def test_a_shape_refuses_another_event_name_or_id() -> None:
     cut, _ = shape('{"text":"hi"}', Hole("text", "hi"))
     assert cut is not None
-    assert not cut.take(event('{"text":"ho"}', type_="delta"))
-    assert not cut.take(event('{"text":"ho"}', id_="7"))
+    assert cut.take([event('{"text":"ho"}', type_="delta")], 0) == 0
+    assert cut.take([event('{"text":"ho"}', id_="7")], 0) == 0
 
 
 def test_a_shape_takes_whole_chunks_of_one_event_each_from_their_text() -> None:

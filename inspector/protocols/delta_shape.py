@@ -100,23 +100,25 @@ class DeltaShape:
         groups = sorted(range(len(spans)), key=lambda group: spans[group][2])
         return cls(pattern, [type(hole.value) for hole in holes], groups, event, apply)
 
-    def take(self, event: Event) -> bool:
-        """Apply `event` when its data fills this shape and the checker takes its values; False: judge it fully."""
-        if event.type != self._type or event.id != self._id:
-            return False
-        data = event.data
-        found = self._pattern.fullmatch(data)
-        if found is None:
-            return False
-        if "\\" in data:
-            return self._apply(found, True, event.index)
-        # NOTE: the common case inline, no frame of its own: with no escape, its strings are its values
-        values: Sequence[Any] = found.groups() if self._pick is None else self._pick(found.groups())
-        if self._numbers:
-            values = list(values)
-            for position in self._numbers:
-                values[position] = int(values[position])
-        return self.apply(event.index, values)
+    def take(self, events: Sequence[Event], start: int) -> int:
+        """Apply `events` from `events[start]` on while each one's data fills this shape and the checker takes its
+        values. Returns the position of the first event not taken; the full way judges it. One call for a run of
+        events, not one each: a stream of deltas pays no frame per event here."""
+        kind, ident, fullmatch, apply = self._type, self._id, self._pattern.fullmatch, self.apply
+        as_found = self._pick is None and not self._numbers  # the values are the groups as they are, unless escaped
+        for position in range(start, len(events)):
+            event = events[position]
+            if event.type != kind or event.id != ident:
+                return position
+            data = event.data
+            found = fullmatch(data)
+            if found is None:
+                return position
+            escaped = "\\" in data
+            if not (apply(event.index, found.groups()) if as_found and not escaped
+                    else self._apply(found, escaped, event.index)):
+                return position
+        return len(events)
 
     def take_texts(self, texts: Sequence[str], start: int, index: int, last_id: str | None) -> int:
         """`take` for whole chunks, from `texts[start]` (event `index`) on, without making their events: each

@@ -279,8 +279,7 @@ class Checker:
                     return False  # a gap, a repeat or a resumed count: `_sequence` judges it
                 # NOTE: `unnumbered` is already 0 after the numbered event the shape was cut from (defensive)
                 self.last_sequence, self.unnumbered = values[1], 0
-            self.count += 1
-            self.items.all_unknown = False
+            self.count += 1  # NOTE: `items.all_unknown` is False already: the event the shape was cut from cleared it
             append(index, join, bucket, text)
             return True
 
