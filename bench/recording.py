@@ -12,9 +12,8 @@ before timing):
 - `validate`: the whole `Source.validate`;
 - `view --events`: `inspect(source, keep_events=True)`, the pass `view` makes for its event listing.
 
-A recording from 4 MiB on (`inspector.recording._LARGE`: the default 50,000 events make 17 MB) has its chunk lines
-decoded a batch at a time by msgspec; below (`--events 10000`: 3.3 MB), one at a time by pydantic-core. Either way
-a run of chunks stays text and goes to the parser's `feed_texts`, which makes a chunk of the usual shape (a `data:`
+A recording's chunk lines are decoded a batch at a time by msgspec (until 2026-12-06 only from 4 MiB on; below, one
+at a time by pydantic-core). A run of chunks stays text and goes to the parser's `feed_texts`, which makes a chunk of the usual shape (a `data:`
 line, maybe after an `event:` line, and a blank line) its event directly.
 
 Measured (`--baseline 498bba1`, the commit before `feed_texts`; 2 cores shared with other work, load 1.9; CPU µs per
@@ -148,8 +147,7 @@ def check_same_events(raw: Path, recording: Path, chunking: str) -> None:
 
 def measure(raw: Path, recording: Path, *warm_up: Path) -> dict[str, dict[str, float]]:
     """One round: every reader once on each file, CPU seconds per event (after reading the `warm_up` files and
-    parsing the recording once, so no import or first-call cost is counted: a large recording's reader imports
-    msgspec, about 10 ms, a small one's does not)."""
+    parsing the recording once, so no import or first-call cost is counted)."""
     for path in warm_up:
         for read in READERS.values():
             read(path)

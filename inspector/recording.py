@@ -265,30 +265,21 @@ def read_body(stream: BinaryIO, name: str, start_line: int = 2) -> Iterator[Chun
     """Chunks and the end line of a recording, from the rest of `stream` (closed at the end), read a batch of
     lines at a time (about `_BATCH` bytes): consecutive chunk lines come as `ChunkRun`s, for readers that feed a
     parser once per run instead of once per chunk (`Source.feed_to`)."""
-    together = _size(stream) >= _LARGE
     with stream:
         while block := stream.read(_BATCH):
             if not block.endswith(b"\n"):
                 block += stream.readline()  # the batch ends with a whole line (or the file's last line, cut short)
-            start_line = yield from _read_block(block, name, start_line, together)
+            start_line = yield from _read_block(block, name, start_line)
 
 
-def _read_block(block: bytes, name: str, start_line: int, together: bool) -> Generator[
-        Chunk | ChunkRun | End, None, int]:
-    """The items of a batch of whole lines, the first numbered `start_line`; returns the next line's number.
-    `together`, its chunk lines are first decoded all at once (`_chunk_block`)."""
-    times, texts, rest = _chunk_block(block) if together else ([], [], block)
+def _read_block(block: bytes, name: str, start_line: int) -> Generator[Chunk | ChunkRun | End, None, int]:
+    """The items of a batch of whole lines, the first numbered `start_line`; returns the next line's number. Its
+    chunk lines are first decoded all at once (`_chunk_block`); the others, or all of them if one is broken, one by
+    one."""
+    times, texts, rest = _chunk_block(block)
     lines = io.BytesIO(rest).readlines()
     yield from _read_lines(lines, name, start_line + len(texts), times, texts)
     return start_line + len(texts) + len(lines)
-
-
-def _size(stream: BinaryIO) -> int:
-    """The file's size; 0 for a pipe or anything but a file."""
-    try:
-        return os.fstat(stream.fileno()).st_size
-    except (OSError, ValueError):  # io.UnsupportedOperation is both
-        return 0
 
 
 def iter_body(lines: Iterable[bytes], name: str, start_line: int = 2) -> Iterator[Chunk | End]:
@@ -354,19 +345,6 @@ def _read_lines(lines: list[bytes], name: str, start_line: int, times: list[floa
 
 
 _BATCH = 64 * 1024
-_LARGE = 4 << 20
-"""Recordings from this size on (bytes) have their chunk lines decoded a batch at a time by msgspec: importing it
-costs about 10 ms, which its speed (about 0.5 µs a line) pays back from about 3 MB of lines."""
-
-
-def decode_in_batches_from(size: int) -> None:
-    """Recordings from `size` bytes on have their chunk lines decoded a batch at a time (`_LARGE` by default). A
-    process that reads many recordings, the recorder's verdict process, pays for importing msgspec once: with 0,
-    every recording it reads is decoded in batches, about 13 % less CPU for a verdict of a 2,000-event stream."""
-    global _LARGE
-    _LARGE = size
-
-
 _CHUNK_START = b'{"kind":"chunk",'
 
 

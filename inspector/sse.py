@@ -23,6 +23,17 @@ _BOM = b"\xef\xbb\xbf"
 _STRAY_LIMIT = 1000
 _STRAY_LINE = 4096
 _LONG_LINE = 65536
+_LINE_ENDS = {  # (no CR, no LF) in a chunk -> its line end, blank line and a data line's start after a line
+    (True, False): (b"\n", b"\n\n", b"\ndata: "),
+    (False, True): (b"\r", b"\r\r", b"\rdata: "),
+    (False, False): (b"\r\n", b"\r\n\r\n", b"\r\ndata: "),
+}
+"""How `SSEParser._feed_events` reads the usual events of a chunk with one kind of line end (a chunk of CRLF lines
+with a lone CR or LF in a line stops there: the line loop reads the rest)."""
+_BULK_LIMIT = 1 << 20
+"""Bytes of a chunk above which its events are left to the line loop: `_feed_events` copies what it reads."""
+_NAMES = 64
+"""Event names a parser keeps decoded (`event: T` lines as they come, to their names)."""
 
 
 class Event(msgspec.Struct, gc=False):
@@ -159,6 +170,9 @@ class SSEParser:
         self._block: int | None = None
         self._at_start = True
         self._dispatched: list[int] | None = None
+        self._names: dict[bytes, tuple[str, bool]] = {}
+        """`event: T` lines `_feed_events` has read, to their event's type and `named_message`: a stream names its
+        events with a few names over and over."""
         """When a list, `_process` adds the offset of the blank line that dispatched each event (`_feed_together`)."""
         self.problems: list[Problem] = []
         self.unterminated: Event | None = None
@@ -175,6 +189,76 @@ class SSEParser:
             event = self._whole_event(chunk, t)  # maybe a chunk of exactly one usual event
             if event is not None:
                 return [event]
+            return self._feed_events(chunk, t, 0)
+        ends = _LINE_ENDS.get((13 not in chunk, 10 not in chunk))
+        if ends is not None and (self._block is not None or self._lines._pending):  # an event under way: to its end
+            blank = ends[1]
+            end = chunk.find(blank) + len(blank)
+            if len(blank) <= end < len(chunk):
+                events = self._feed_lines(chunk[:end], t)
+                # NOTE: an LF after a CR that ended a blank line makes one more blank line between events: no change
+                self._lines._skip_lf = False
+                return events + (self._feed_events(chunk, t, end) if self.between_events()
+                                 else self._feed_lines(chunk[end:], t))
+        return self._feed_lines(chunk, t)
+
+    def _feed_events(self, chunk: bytes, t: float | None, start: int) -> list[Event]:
+        """`chunk[start:]`, read between events: its leading run of usual events (`event: T` or none, one `data: X`,
+        a blank line, all with the chunk's one kind of line end) split apart in C, then the rest by the line loop. A
+        network chunk of a fast stream holds many events, and the line loop takes a Python iteration per line (three
+        for a named event), this one per event (callgrind: a quarter to a third fewer instructions)."""
+        ends = _LINE_ENDS.get((13 not in chunk, 10 not in chunk))
+        stop = -1 if ends is None or len(chunk) > _BULK_LIMIT else chunk.rfind(ends[1], start)
+        if stop <= start:
+            return self._feed_lines(chunk[start:] if start else chunk, t)
+        line_end, blank, data_line = ends
+        usual = chunk[start:stop]
+        if len(line_end) == 2 and not usual.count(b"\r") == usual.count(b"\n") == usual.count(b"\r\n"):
+            return self._feed_lines(chunk[start:], t)  # a lone CR or LF among CRLF line ends: the line loop's
+        line_byte, step, names = line_end[-1], len(blank), self._names
+        events: list[Event] = []
+        append, index, last_id, dispatched = events.append, self._index, self._last_id or None, self._dispatched
+        offset = self._offset - start  # the stream offset of the chunk's first byte
+        for block in usual.split(blank):
+            if block[:6] == b"data: ":
+                kind, named, data = "message", False, block[6:]
+            else:
+                head, found, data = block.partition(data_line)
+                if not found or (name := names.get(head) or self._name(head, index)) is None:
+                    break
+                kind, named = name
+            if line_byte in data or len(data) > _LONG_LINE:
+                break  # more lines, or a long value (the line loop decodes it in place, never held twice)
+            try:
+                text = data.decode()
+            except UnicodeDecodeError:
+                break  # the line loop reports where
+            append(Event(index, kind, text, last_id, offset + start, t, named))
+            if dispatched is not None:
+                dispatched.append(offset + start + len(block) + len(line_end))  # the blank line's offset
+            index += 1
+            start += len(block) + step
+        self._index, self._offset = index, offset + start
+        if start < len(chunk):
+            events += self._feed_lines(chunk[start:], t)
+        return events
+
+    def _name(self, head: bytes, index: int) -> tuple[str, bool] | None:
+        """The event type and `named_message` of an `event: T` line (`head`, its line end cut) that `_feed_events`
+        meets first, kept for the next ones; None for any other line, or once `_NAMES` are kept."""
+        if head[:7] != b"event: " or 10 in head or 13 in head or len(self._names) >= _NAMES:
+            return None
+        try:
+            name = head[7:].decode()
+        except UnicodeDecodeError:
+            return None  # the line loop reports where
+        if name == "message":  # the default name, given: an event tells it from none no more
+            self.unusual.setdefault("event", index)
+        self._names[head] = kind = (name or "message", name == "message")
+        return kind
+
+    def _feed_lines(self, chunk: bytes, t: float | None) -> list[Event]:
+        """`chunk` read line by line (`LineSplitter`, then `_process`)."""
         lines, ends = self._lines.feed(chunk)
         if ends.__class__ is int and not self._at_start:
             return self._process(lines, ends, t) if lines else []

@@ -212,7 +212,7 @@ def _fast_items(lines: list[bytes], together: bool = False) -> list:
     items = []
     try:
         if together:
-            for item in _read_block(b"".join(lines), "r", 2, together=True):
+            for item in _read_block(b"".join(lines), "r", 2):
                 items.extend(item.chunks() if isinstance(item, ChunkRun) else [item])
         else:
             items.extend(iter_body(iter(lines), "r"))
@@ -226,7 +226,7 @@ def test_reader_fast_path_reads_odd_lines_as_the_slow_path(line: bytes) -> None:
     good = b'{"kind":"chunk","t":0.25,"text":"data: a\\n\\n"}\n'
     lines = [good, line]
     assert _fast_items(lines) == _slow_items(lines)
-    # in the middle of a batch decoded in one call (`_chunk_block`, as for a large recording), before an end line
+    # in the middle of a batch decoded in one call (`_chunk_block`), before an end line
     block = b"".join([good, good, line, good, b'{"kind":"end","t":2.0,"reason":"complete","error":null}\n'])
     lines = io.BytesIO(block).readlines()  # the lines as a file holds them (a line cut short runs into the next)
     assert _fast_items(lines, together=True) == _fast_items(lines) == _slow_items(lines)

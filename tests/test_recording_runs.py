@@ -6,8 +6,6 @@ import base64
 import json
 import random
 import re
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from unittest import mock
@@ -92,8 +90,8 @@ def fields(events) -> list[tuple]:
 
 
 def assert_same_reading(path: Path, protocol: str | None) -> None:
-    for large in (recording._LARGE, 0):  # line by line, then a batch of lines at a time, as for a large recording
-        with mock.patch.object(recording, "_LARGE", large):
+    for chunk_block in (lambda block: ([], [], block), _chunk_block):  # line by line, then a batch of lines at a time
+        with mock.patch.object(recording, "_chunk_block", chunk_block):
             assert_same_reading_now(path, protocol)
 
 
@@ -259,7 +257,7 @@ def read_together(lines: list[bytes]) -> tuple[list, str | None]:
     """What `_read_block` (batch first, then line by line) makes of `lines`: chunks, end lines, the error."""
     items: list = []
     try:
-        for item in _read_block(b"".join(lines), "r", 2, together=True):
+        for item in _read_block(b"".join(lines), "r", 2):
             items += item.chunks() if isinstance(item, ChunkRun) else [item]
     except RecordingError as error:
         return items, str(error)
@@ -321,8 +319,7 @@ def test_lines_merged_and_split_so_the_count_still_matches_are_read_one_by_one()
                                                                    "delimiter: line 2 column 1 (char 24))")
 
 
-def test_a_large_recording_is_decoded_a_batch_at_a_time(tmp_path: Path) -> None:
-    """From `_LARGE` bytes on, and only then: below, importing msgspec would cost more than it saves."""
+def test_a_recording_is_decoded_a_batch_of_chunk_lines_at_a_time(tmp_path: Path) -> None:
     path = write(tmp_path / "r.jsonl", [(0.001 * n, b"data: %d\n\n" % n) for n in range(3000)], "openai-chat")
     batches: list[int] = []
 
@@ -332,19 +329,9 @@ def test_a_large_recording_is_decoded_a_batch_at_a_time(tmp_path: Path) -> None:
         return times, texts, rest
 
     expected = [(chunk.t, chunk.data) for chunk in simple_chunks(path)[0]]
-    for large, together in ((path.stat().st_size, True), (path.stat().st_size + 1, False)):
-        batches.clear()
-        with mock.patch.object(recording, "_LARGE", large), mock.patch.object(recording, "_chunk_block", chunk_block):
-            assert [(chunk.t, chunk.data) for chunk in open_source(str(path)).chunks()] == expected
-        assert (len(batches) > 1 and sum(batches) == 3000) if together else not batches
-
-
-def test_a_small_recording_is_read_without_importing_msgspec(tmp_path: Path) -> None:
-    path = write(tmp_path / "r.jsonl", [(0.1, b"data: a\n\n"), (0.2, b"data: b\n\n")], "openai-chat")
-    code = "import sys; from inspector.inputs import open_source; open_source(sys.argv[1]).validate(); " \
-           "print('msgspec' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
-                          check=True).stdout == "False\n"
+    with mock.patch.object(recording, "_chunk_block", chunk_block):
+        assert [(chunk.t, chunk.data) for chunk in open_source(str(path)).chunks()] == expected
+    assert len(batches) > 1 and sum(batches) == 3000
 
 
 def test_a_line_of_two_chunk_lines_or_one_across_two_lines_is_read_one_by_one() -> None:

@@ -314,6 +314,63 @@ def test_a_chunk_fed_whole_gives_what_the_line_loop_gives(chunks: list[bytes]) -
         reference.problems, reference.stray, reference.unusual, reference.unterminated)
 
 
+CLEAN_VALUE = st.text(alphabet=st.sampled_from(["a", "é", "\U0001f600", ":", " ", "\0", "\u2028"]), max_size=6)
+
+
+@st.composite
+def events_of_one_line_end(draw) -> str:
+    """A body of usual events with one kind of line end, among other lines and a stray line end of another kind."""
+    end = draw(st.sampled_from(["\n", "\r", "\r\n"]))
+    return "".join(draw(st.lists(
+        CLEAN_VALUE.map(lambda value: f"data: {value}{end}{end}")
+        | st.tuples(CLEAN_VALUE, CLEAN_VALUE).map(lambda pair: f"event: {pair[0]}{end}data: {pair[1]}{end}{end}")
+        | st.sampled_from([f"event: message{end}data: m{end}{end}", f"data: a{end}data: b{end}{end}", f": c{end}",
+                           f"id: 1{end}", end, f"data:x{end}{end}", f"event: x{end}{end}", "\n", "\r"]),
+        min_size=2, max_size=16)))
+
+
+def cuts_in(body: bytes | str) -> st.SearchStrategy[list[int]]:
+    """Where to cut `body`: anywhere, and most often right after a line end (between a line and a blank line)."""
+    ends = [at + 1 for at, character in enumerate(body) if character in (10, 13, "\n", "\r")]
+    return st.lists(st.integers(0, len(body)) | (st.sampled_from(ends) if ends else st.nothing()), max_size=8)
+
+
+EVENTS = events_of_one_line_end() | st.lists(chunk_texts(), min_size=2, max_size=12).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(body=EVENTS.map(str.encode) | st.sampled_from([b"data: a\n\ndata: \xff\n\n", b"event: \xe9\ndata: x\n\n" * 2]),
+       data=st.data())
+def test_chunks_of_many_events_give_what_the_line_loop_gives(body: bytes, data: st.DataObject) -> None:
+    """`feed` splits a chunk's run of usual events apart at once (`_feed_events`), after the end of an event under way;
+    the line loop reads the rest: the same events, offsets and times, problems, unusual lines and strays as each
+    chunk fed a byte at a time, which never takes that path. Line ends of every kind, alone and mixed, in any cut."""
+    whole, reference = SSEParser(), SSEParser()
+    chunks = [b"data: 0\n\n", *_split(body, data.draw(cuts_in(body)))]  # NOTE: the line loop reads the first one
+    for number, chunk in enumerate(chunks):
+        assert whole.feed(chunk, number) == by_the_byte(reference, chunk, number)
+    whole.close(99.0)
+    reference.close(99.0)
+    assert (whole.problems, whole.stray, whole.unusual, whole.unterminated) == (
+        reference.problems, reference.stray, reference.unusual, reference.unterminated)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=EVENTS, data=st.data())
+def test_texts_of_many_events_fed_at_once_get_the_times_of_the_chunks_that_completed_them(body: str,
+                                                                                          data: st.DataObject) -> None:
+    """`feed_texts` feeds chunks of other shapes together (`_feed_together`), and each event gets the time of the
+    chunk that held its blank line, wherever the events were split apart."""
+    points = sorted(set(data.draw(cuts_in(body))))
+    texts = [body[a:b] for a, b in zip([0, *points], [*points, len(body)], strict=True)]
+    times = [float(number) for number in range(1, len(texts) + 1)]
+    one_by_one, at_once = SSEParser(), SSEParser()
+    assert one_by_one.feed(b"data: 0\n\n", 0.0) == at_once.feed(b"data: 0\n\n", 0.0)  # the line loop reads the first
+    expected = [event for text, t in zip(texts, times, strict=True) for event in by_the_byte(one_by_one,
+                                                                                            text.encode(), t)]
+    assert at_once.feed_texts(texts, times) == expected
+
+
 @settings(max_examples=300, deadline=None)
 @given(texts=st.lists(chunk_texts(), max_size=12), data=st.data())
 def test_texts_fed_at_once_give_what_each_chunk_fed_on_its_own_gives(texts: list[str], data) -> None:

@@ -35,8 +35,6 @@ from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from ..recording import decode_in_batches_from
-
 _Job = tuple[Future, bytes]
 """A job's future, and its message (the function and its arguments, framed)."""
 _LENGTH = struct.Struct("!Q")
@@ -263,7 +261,6 @@ def _read_exactly(channel: socket.socket, size: int) -> bytes | None:
 def start_verdict_process() -> None:
     yield_to_the_proxy()
     leave_with_the_proxy()
-    decode_in_batches_from(0)
 
 
 def leave_with_the_proxy() -> None:
