@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from inspector.findings import Finding, Severity
 from inspector.sse import Event, SSEParser
