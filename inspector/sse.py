@@ -212,14 +212,11 @@ class SSEParser:
         if stop <= start:
             return self._feed_lines(chunk[start:] if start else chunk, t)
         line_end, blank, data_line = ends
-        usual = chunk[start:stop]
-        if len(line_end) == 2 and not usual.count(b"\r") == usual.count(b"\n") == usual.count(b"\r\n"):
-            return self._feed_lines(chunk[start:], t)  # a lone CR or LF among CRLF line ends: the line loop's
-        line_byte, step, names = line_end[-1], len(blank), self._names
+        step, names = len(blank), self._names
         events: list[Event] = []
         append, index, last_id, dispatched = events.append, self._index, self._last_id or None, self._dispatched
         offset = self._offset - start  # the stream offset of the chunk's first byte
-        for block in usual.split(blank):
+        for block in chunk[start:stop].split(blank):
             if block[:6] == b"data: ":
                 kind, named, data = "message", False, block[6:]
             else:
@@ -227,8 +224,8 @@ class SSEParser:
                 if not found or (name := names.get(head) or self._name(head, index)) is None:
                     break
                 kind, named = name
-            if line_byte in data or len(data) > _LONG_LINE:
-                break  # more lines, or a long value (the line loop decodes it in place, never held twice)
+            if 10 in data or 13 in data or len(data) > _LONG_LINE:
+                break  # more lines (or a lone CR or LF), or a long value (the line loop decodes it in place)
             try:
                 text = data.decode()
             except UnicodeDecodeError:
