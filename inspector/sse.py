@@ -170,10 +170,11 @@ class SSEParser:
         self._block: int | None = None
         self._at_start = True
         self._dispatched: list[int] | None = None
+        """When a list, `_process` and `_feed_events` add the offset of the blank line that dispatched each event
+        (`_feed_together`)."""
         self._names: dict[bytes, tuple[str, bool]] = {}
         """`event: T` lines `_feed_events` has read, to their event's type and `named_message`: a stream names its
         events with a few names over and over."""
-        """When a list, `_process` adds the offset of the blank line that dispatched each event (`_feed_together`)."""
         self.problems: list[Problem] = []
         self.unterminated: Event | None = None
         self.stray: list[tuple[int, str]] = []

@@ -299,12 +299,8 @@ def by_the_byte(parser: SSEParser, chunk: bytes, t: float | None) -> list[Event]
     return [event for at in range(len(chunk)) for event in parser.feed(chunk[at : at + 1], t)]
 
 
-@settings(max_examples=400, deadline=None)
-@given(chunks=st.lists(chunk_texts().map(str.encode) | st.sampled_from([
-    b"data: \xff\n\n", b"event: \xff\ndata: x\n\n", b"data: \xe9\r\n\r\n", b"data: x\r\n\n\r\n"]), max_size=12))
-def test_a_chunk_fed_whole_gives_what_the_line_loop_gives(chunks: list[bytes]) -> None:
-    """`feed` makes a chunk of one usual event its event directly; anything else, the line loop reads: the same
-    events (and problems, unusual lines, strays) as each chunk fed a byte at a time, which never takes that path."""
+def assert_fed_whole_as_by_the_byte(chunks: list[bytes]) -> None:
+    """Each chunk fed whole gives the events (and problems, unusual lines, strays) of feeding it a byte at a time."""
     whole, reference = SSEParser(), SSEParser()
     for number, chunk in enumerate(chunks):
         assert whole.feed(chunk, number) == by_the_byte(reference, chunk, number)
@@ -312,6 +308,15 @@ def test_a_chunk_fed_whole_gives_what_the_line_loop_gives(chunks: list[bytes]) -
     reference.close(99.0)
     assert (whole.problems, whole.stray, whole.unusual, whole.unterminated) == (
         reference.problems, reference.stray, reference.unusual, reference.unterminated)
+
+
+@settings(max_examples=400, deadline=None)
+@given(chunks=st.lists(chunk_texts().map(str.encode) | st.sampled_from([
+    b"data: \xff\n\n", b"event: \xff\ndata: x\n\n", b"data: \xe9\r\n\r\n", b"data: x\r\n\n\r\n"]), max_size=12))
+def test_a_chunk_fed_whole_gives_what_the_line_loop_gives(chunks: list[bytes]) -> None:
+    """`feed` makes a chunk of one usual event its event directly; anything else, the line loop reads: the same
+    events (and problems, unusual lines, strays) as each chunk fed a byte at a time, which never takes that path."""
+    assert_fed_whole_as_by_the_byte(chunks)
 
 
 CLEAN_VALUE = st.text(alphabet=st.sampled_from(["a", "é", "\U0001f600", ":", " ", "\0", "\u2028"]), max_size=6)
@@ -345,14 +350,8 @@ def test_chunks_of_many_events_give_what_the_line_loop_gives(body: bytes, data: 
     """`feed` splits a chunk's run of usual events apart at once (`_feed_events`), after the end of an event under way;
     the line loop reads the rest: the same events, offsets and times, problems, unusual lines and strays as each
     chunk fed a byte at a time, which never takes that path. Line ends of every kind, alone and mixed, in any cut."""
-    whole, reference = SSEParser(), SSEParser()
-    chunks = [b"data: 0\n\n", *_split(body, data.draw(cuts_in(body)))]  # NOTE: the line loop reads the first one
-    for number, chunk in enumerate(chunks):
-        assert whole.feed(chunk, number) == by_the_byte(reference, chunk, number)
-    whole.close(99.0)
-    reference.close(99.0)
-    assert (whole.problems, whole.stray, whole.unusual, whole.unterminated) == (
-        reference.problems, reference.stray, reference.unusual, reference.unterminated)
+    # NOTE: the line loop reads the first chunk, so that the others are fed between events
+    assert_fed_whole_as_by_the_byte([b"data: 0\n\n", *_split(body, data.draw(cuts_in(body)))])
 
 
 @settings(max_examples=300, deadline=None)
