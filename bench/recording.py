@@ -13,8 +13,8 @@ before timing):
 - `view --events`: `inspect(source, keep_events=True)`, the pass `view` makes for its event listing.
 
 A recording's chunk lines are decoded a batch at a time by msgspec (until 2026-12-06 only from 4 MiB on; below, one
-at a time by pydantic-core). A run of chunks stays text and goes to the parser's `feed_texts`, which makes a chunk of the usual shape (a `data:`
-line, maybe after an `event:` line, and a blank line) its event directly.
+at a time by pydantic-core). A run of chunks stays text and goes to the parser's `feed_texts`, which makes a chunk
+of the usual shape (a `data:` line, maybe after an `event:` line, and a blank line) its event directly.
 
 Measured (`--baseline 498bba1`, the commit before `feed_texts`; 2 cores shared with other work, load 1.9; CPU µs per
 event, median of 5 rounds):
