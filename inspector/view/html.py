@@ -30,7 +30,7 @@ from ..sse import Event, SSEParser
 from ..timing import Timing
 from .exchange import Exchange, RequestFacts, ResponseFacts
 from .model import EventRow, StreamReport
-from .render import clip, flatten, tool_kind
+from .render import STREAMED_APART, clip, flatten, tool_kind
 
 MAX_EVENTS = 20_000
 """Event rows a page shows at most (a page stays usable in a browser); the rest are counted, not listed."""
@@ -315,7 +315,7 @@ def _streamed(call: ToolCall) -> str:
     """What the deltas joined to, where it is not what a client runs ("" otherwise)."""
     if call.streamed is None:
         return ""
-    return f"<p class=\"sev-warning\">the deltas joined to something else:</p><pre>{_pretty(call.streamed)}</pre>"
+    return f"<p class=\"sev-warning\">{STREAMED_APART}</p><pre>{_pretty(call.streamed)}</pre>"
 
 
 def _pretty(text: str, limit: int = MAX_DETAIL) -> str:

@@ -358,13 +358,17 @@ def tool_kind(call: ToolCall) -> str:
     return f"client tool ({call.kind})" if call.run_by_client else f"server tool ({call.kind})"
 
 
+STREAMED_APART = "the deltas joined to something else:"
+"""Above what a tool call's deltas joined to, where a client runs other arguments (`ToolCall.streamed`)."""
+
+
 def _call_arguments(call: ToolCall) -> Text:
     """The arguments a client runs, and what the deltas joined to where that differs (a client that builds the call
     from the deltas runs that)."""
     shown = _arguments(call.arguments)
     if call.streamed is None:
         return shown
-    return shown.append("\nthe deltas joined to something else:\n", style="inspector.invalid").append_text(
+    return shown.append(f"\n{STREAMED_APART}\n", style="inspector.invalid").append_text(
         _arguments(call.streamed))
 
 
