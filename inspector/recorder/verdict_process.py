@@ -280,7 +280,8 @@ def leave_with_the_proxy() -> None:
 def yield_to_the_proxy() -> None:
     """Runs first in the verdict process: the lowest CPU priority there is (nice 19; on Linux `SCHED_IDLE` on
     top), so a verdict only gets the CPU time the proxy and the apps leave idle. A verdict comes later under
-    load; a live stream never waits for one (`bench/proxy.py`, sustained and concurrent cases)."""
+    load; a live stream never waits for one (`bench/proxy.py`, sustained and concurrent cases). That idle time is
+    not free on a few cores: a busy core is dearer to wake than an idle one (the bench's idle-load case)."""
     with contextlib.suppress(OSError, AttributeError):  # AttributeError: a platform without these calls
         os.nice(19)  # NOTE: adds to the niceness; the kernel caps the sum at 19
     with contextlib.suppress(OSError, AttributeError):
