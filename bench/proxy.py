@@ -21,8 +21,8 @@
    recorder must add < 1 ms at the p99.
 5. Idle load: plain mitmdump alone, in the sustained case's workload, once as it is and once beside a busy loop at
    the verdict process's priority (`yield_to_the_proxy`: nice 19, `SCHED_IDLE`), which by the scheduler's rules
-   only takes CPU time nobody else wants. What the busy loop costs plain mitmdump is what this machine charges any
-   work at that priority while streams are live, whatever the work: a recorder's verdicts cannot cost less here.
+   only takes CPU time nobody else wants. What the busy loop costs plain mitmdump is what this machine charges for
+   work at that priority while streams are live, whatever the work (the recorder's verdicts run there).
 
 `--baseline TREE` runs a third proxy in the same rounds: `sse-inspector record` from another checkout (say,
 `git archive main | tar -x -C /tmp/base`), so a change to the recorder is measured against the code before it,
@@ -236,14 +236,19 @@ BUSY = ("from inspector.recorder.verdict_process import yield_to_the_proxy\n"
 """A process that only spins, at the verdict process's priority."""
 
 
+async def sustained_rate(port: int, args: argparse.Namespace) -> float:
+    """Events/s of the sustained case's streams through the proxy at `port`."""
+    start = time.perf_counter()
+    await sustained(port, args.streams, args.stream_events, args.concurrency)
+    return args.streams * args.stream_events / (time.perf_counter() - start)
+
+
 async def beside_busy_loop(port: int, args: argparse.Namespace) -> float:
-    """Sustained events/s through the proxy at `port` while a busy loop runs at the verdict process's priority."""
+    """`sustained_rate` while a busy loop runs at the verdict process's priority."""
     busy = subprocess.Popen([PYTHON, "-c", BUSY], cwd=ROOT)
     try:
         await asyncio.sleep(0.3)  # NOTE: the loop spinning before the clock starts
-        start = time.perf_counter()
-        await sustained(port, args.streams, args.stream_events, args.concurrency)
-        return args.streams * args.stream_events / (time.perf_counter() - start)
+        return await sustained_rate(port, args)
     finally:
         busy.kill()
         busy.wait()
@@ -325,9 +330,7 @@ async def main(args: argparse.Namespace) -> None:
                 if busy:
                     found["beside_busy_loop"].append(await beside_busy_loop(port, args))
                 else:
-                    start = time.perf_counter()
-                    await sustained(port, args.streams, args.stream_events, args.concurrency)
-                    found["alone"].append(args.streams * args.stream_events / (time.perf_counter() - start))
+                    found["alone"].append(await sustained_rate(port, args))
 
     try:
         for process, port in processes.values():
