@@ -36,6 +36,11 @@ _NAMES = 64
 """Event names a parser keeps decoded (`event: T` lines as they come, to their names)."""
 
 
+def _line_ends(chunk: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """The chunk's entry in `_LINE_ENDS`, looked for once per chunk; None for a chunk with no line end at all."""
+    return _LINE_ENDS.get((13 not in chunk, 10 not in chunk))
+
+
 class Event(msgspec.Struct, gc=False):
     """One dispatched SSE event. A struct built in C: a dataclass's `__init__` is a Python call, which cost every
     event about twice as many instructions again (callgrind)."""
@@ -190,8 +195,8 @@ class SSEParser:
             event = self._whole_event(chunk, t)  # maybe a chunk of exactly one usual event
             if event is not None:
                 return [event]
-            return self._feed_events(chunk, t, 0)
-        ends = _LINE_ENDS.get((13 not in chunk, 10 not in chunk))
+            return self._feed_events(chunk, t, 0, _line_ends(chunk))
+        ends = _line_ends(chunk)
         if ends is not None and (self._block is not None or self._lines._pending):  # an event under way: to its end
             blank = ends[1]
             end = chunk.find(blank) + len(blank)
@@ -199,16 +204,17 @@ class SSEParser:
                 events = self._feed_lines(chunk[:end], t)
                 # NOTE: an LF after a CR that ended a blank line makes one more blank line between events: no change
                 self._lines._skip_lf = False
-                return events + (self._feed_events(chunk, t, end) if self.between_events()
+                return events + (self._feed_events(chunk, t, end, ends) if self.between_events()
                                  else self._feed_lines(chunk[end:], t))
         return self._feed_lines(chunk, t)
 
-    def _feed_events(self, chunk: bytes, t: float | None, start: int) -> list[Event]:
+    def _feed_events(self, chunk: bytes, t: float | None, start: int,
+                     ends: tuple[bytes, bytes, bytes] | None) -> list[Event]:
         """`chunk[start:]`, read between events: its leading run of usual events (`event: T` or none, one `data: X`,
         a blank line, all with the chunk's one kind of line end) split apart in C, then the rest by the line loop. A
         network chunk of a fast stream holds many events, and the line loop takes a Python iteration per line (three
-        for a named event), this one per event (callgrind: a quarter to a third fewer instructions)."""
-        ends = _LINE_ENDS.get((13 not in chunk, 10 not in chunk))
+        for a named event), this one per event (callgrind: a quarter to a third fewer instructions). `ends`: the
+        chunk's `_line_ends`."""
         stop = -1 if ends is None or len(chunk) > _BULK_LIMIT else chunk.rfind(ends[1], start)
         if stop <= start:
             return self._feed_lines(chunk[start:] if start else chunk, t)
