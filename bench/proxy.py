@@ -254,6 +254,14 @@ async def beside_busy_loop(port: int, args: argparse.Namespace) -> float:
         busy.wait()
 
 
+def cases(text: str) -> list[str]:
+    """`--cases`: names of `CASES`, comma-separated (a misspelt one would measure nothing)."""
+    named = text.split(",")
+    if unknown := [name for name in named if name not in CASES]:
+        raise argparse.ArgumentTypeError(f"unknown case {', '.join(unknown)} (known: {', '.join(CASES)})")
+    return named
+
+
 def start_proxies(upstream_port: int, work: Path, trees: dict[str, Path]) -> dict[str, tuple[subprocess.Popen, int]]:
     """Plain mitmdump and `sse-inspector record` run from each tree (recording into `work/<name>`), each in reverse
     mode in front of the upstream: (process, port) by name, `plain` first."""
@@ -461,7 +469,6 @@ if __name__ == "__main__":
     parser.add_argument("--concurrent", type=int, default=50)
     parser.add_argument("--concurrent-interval-ms", type=float, default=20.0)
     parser.add_argument("--baseline", metavar="TREE", help="also measure `record` run from this checkout")
-    parser.add_argument("--cases", type=lambda text: text.split(","), default=list(CASES),
-                        help=f"comma-separated, of {','.join(CASES)}")
+    parser.add_argument("--cases", type=cases, default=list(CASES), help=f"comma-separated, of {','.join(CASES)}")
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     asyncio.run(main(parser.parse_args()))
